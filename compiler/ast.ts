@@ -1,0 +1,237 @@
+// The typed AST: what the parser produces from a .fti file. Every node carries
+// its source range so the checker can point at it. Names are not resolved and
+// types are not checked here; that is the checker's job (see checker/).
+
+export interface Pos {
+  offset: number; // 0-based character offset
+  line: number; // 1-based
+  column: number; // 1-based, in characters
+}
+
+export interface Range {
+  start: Pos;
+  end: Pos; // exclusive
+}
+
+export interface Ident {
+  name: string;
+  range: Range;
+}
+
+export interface StringLit {
+  value: string; // escapes already decoded
+  range: Range;
+}
+
+/** A written type: `float`, `string?`. `name` is unchecked (the checker validates it). */
+export interface TypeRef {
+  name: string;
+  nullable: boolean;
+  range: Range;
+}
+
+export type BinaryOp =
+  | "+" | "-" | "*" | "/" | "%" | "^"
+  | "==" | "!=" | "<" | "<=" | ">" | ">="
+  | "and" | "or";
+
+export type Expr =
+  | { kind: "number"; value: number; isInt: boolean; range: Range }
+  | { kind: "string"; value: string; range: Range }
+  | { kind: "bool"; value: boolean; range: Range }
+  | { kind: "null"; range: Range }
+  /** `7d`, `12h`, `30m`, `45s`, `2w`; ms is the length in milliseconds. */
+  | { kind: "duration"; ms: number; text: string; range: Range }
+  /** `2025-06-01` or `2025-06-01T06:30:00`; iso is the literal text. */
+  | { kind: "date"; iso: string; range: Range }
+  | { kind: "list"; items: Expr[]; range: Range }
+  | { kind: "name"; name: string; range: Range }
+  /** `group.feature` */
+  | { kind: "member"; object: Ident; property: Ident; range: Range }
+  | { kind: "call"; callee: Ident; args: Expr[]; range: Range }
+  /** `avg(pace) over 28d`: a windowed aggregation. */
+  | { kind: "window"; agg: Ident; args: Expr[]; over: Expr; range: Range }
+  | { kind: "unary"; op: "-" | "not"; operand: Expr; range: Range }
+  | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; range: Range }
+  | { kind: "if"; cond: Expr; then: Expr; else: Expr; range: Range }
+  /** `x in ("a", "b")` */
+  | { kind: "in"; operand: Expr; values: Expr[]; range: Range }
+  /** Placeholder the parser leaves where it recovered from a syntax error. */
+  | { kind: "error"; range: Range };
+
+/** `name: value` or a bare `value` inside an argument list (algorithm, split, MDT). */
+export interface Arg {
+  name?: Ident;
+  value: Expr;
+  range: Range;
+}
+
+// ---------------------------------------------------------------- declarations
+
+export interface FieldDecl {
+  name: Ident;
+  type: TypeRef;
+  /** `in (...)` values and `check (...)` bodies. `check (> 0)` is desugared to `check (field > 0)`. */
+  constraints: Array<
+    | { kind: "in"; values: Expr[]; range: Range }
+    | { kind: "check"; expr: Expr; range: Range }
+  >;
+  range: Range;
+}
+
+export interface SourceDecl {
+  kind: "source";
+  name: Ident;
+  /** `path "data/*.csv"` or `table raw.activities` (table name kept as written, dots included). */
+  location?:
+    | { kind: "path"; path: StringLit; range: Range }
+    | { kind: "table"; table: string; range: Range };
+  /** `format csv|parquet|ndjson`; when absent it is inferred from the path's extension. */
+  format?: Ident;
+  eventTime?: Ident;
+  unique?: Ident;
+  fields: FieldDecl[];
+  range: Range;
+}
+
+export interface Param {
+  name: Ident;
+  type: TypeRef;
+  range: Range;
+}
+
+export interface EntityDecl {
+  kind: "entity";
+  name: Ident;
+  keys: Param[];
+  range: Range;
+}
+
+export interface FnDecl {
+  kind: "fn";
+  name: Ident;
+  params: Param[];
+  returnType: TypeRef;
+  body: Expr;
+  range: Range;
+}
+
+export interface ExternFnDecl {
+  kind: "extern_fn";
+  name: Ident;
+  params: Param[];
+  returnType: TypeRef;
+  /** `from "./athlete.functions.ts"`, relative to the spec file. */
+  module: StringLit;
+  range: Range;
+}
+
+export interface FeatureDef {
+  name: Ident;
+  expr: Expr;
+  range: Range;
+}
+
+export interface FeatureGroupDecl {
+  kind: "feature_group";
+  name: Ident;
+  /** `version 2`; default 1. */
+  version?: { value: number; range: Range };
+  entity: Ident;
+  /** A source or another feature group. */
+  from: Ident;
+  features: FeatureDef[];
+  range: Range;
+}
+
+export type OdtParam =
+  | { kind: "request"; name: Ident; type: TypeRef; range: Range }
+  /** A stored feature, `group.feature`; in the body it is referred to by the feature's name. */
+  | { kind: "feature"; group: Ident; feature: Ident; range: Range };
+
+export interface OnDemandDecl {
+  kind: "on_demand";
+  name: Ident;
+  params: OdtParam[];
+  returnType: TypeRef;
+  body: Expr;
+  range: Range;
+}
+
+export type FeatureRef =
+  | { kind: "group_all"; group: Ident; range: Range } // fitness.*
+  | { kind: "group_feature"; group: Ident; feature: Ident; range: Range } // fitness.ctl_42d
+  | { kind: "name"; name: Ident; range: Range }; // an on_demand transformation
+
+export interface ViewDecl {
+  kind: "view";
+  name: Ident;
+  entity: Ident;
+  /** `label finish_time_s = activities.elapsed_time_s` */
+  label?: { name: Ident; source: Ident; column: Ident; range: Range };
+  features: FeatureRef[];
+  ttl?: Expr;
+  /** `as_of strict` (the default) or `as_of inclusive`. */
+  asOf?: Ident;
+  range: Range;
+}
+
+export interface MdtCall {
+  name: Ident; // standard_scale, impute, ...
+  args: Arg[];
+  range: Range;
+}
+
+export interface TransformDecl {
+  features: Ident[];
+  /** Applied left to right: `transform hr: impute(median), standard_scale`. */
+  steps: MdtCall[];
+  range: Range;
+}
+
+export interface RequireDecl {
+  metric: Ident;
+  op: "<" | "<=" | ">" | ">=";
+  value: Expr;
+  range: Range;
+}
+
+export interface ModelDecl {
+  kind: "model";
+  name: Ident;
+  view?: Ident;
+  task?: Ident;
+  /** `gbdt(trees: 200)` or `onnx "model.onnx"` */
+  algorithm?: { name: Ident; args: Arg[]; file?: StringLit; range: Range };
+  transforms: TransformDecl[];
+  /** `split time(test_from: 2025-06-01)` or `split random(test_fraction: 0.2, seed: 7)` */
+  split?: { kind: Ident; args: Arg[]; range: Range };
+  metrics: Ident[];
+  requires: RequireDecl[];
+  range: Range;
+}
+
+export interface ServeDecl {
+  kind: "serve";
+  model: Ident;
+  online?: Range;
+  /** `batch into predictions.time_estimator` */
+  batch?: { table: string; range: Range };
+  range: Range;
+}
+
+export type Decl =
+  | SourceDecl
+  | EntityDecl
+  | FnDecl
+  | ExternFnDecl
+  | FeatureGroupDecl
+  | OnDemandDecl
+  | ViewDecl
+  | ModelDecl
+  | ServeDecl;
+
+export interface Program {
+  file: string;
+  decls: Decl[];
+}

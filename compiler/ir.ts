@@ -1,0 +1,232 @@
+// The IR: what the checker produces and the emitters read. Plain JSON data:
+// names are resolved, every expression is typed, feature lists are expanded,
+// durations are milliseconds, dates are ISO strings. Nothing here refers back
+// to the AST except `loc`, which generated code cites in its comments.
+
+export type ScalarType = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
+
+export interface IrType {
+  base: ScalarType | "list";
+  nullable: boolean;
+  /** Element type of a list (only literal lists: `in (...)`, bucketize boundaries). */
+  elem?: IrType;
+}
+
+/** Where a declaration or expression came from in the spec (1-based). */
+export interface Loc {
+  line: number;
+  column: number;
+}
+
+export type IrBinaryOp =
+  | "+" | "-" | "*" | "/" | "%" | "^"
+  | "==" | "!=" | "<" | "<=" | ">" | ">="
+  | "and" | "or";
+
+export type IrExpr =
+  /** timestamp literals are ISO strings, durations are milliseconds. */
+  | { k: "lit"; type: IrType; value: number | string | boolean | null }
+  /** A column of the current row: a source field, an input-group column, or an earlier feature of the same group. */
+  | { k: "col"; name: string; type: IrType }
+  /** A parameter of the enclosing fn or on_demand body. */
+  | { k: "param"; name: string; type: IrType }
+  /** A call of a declared `fn` or `extern fn` (see IrSpec.functions). */
+  | { k: "call"; fn: string; args: IrExpr[]; type: IrType }
+  /** A call of a built-in scalar function (see compiler/builtins.ts). */
+  | { k: "builtin"; name: string; args: IrExpr[]; type: IrType }
+  | { k: "unary"; op: "neg" | "not"; arg: IrExpr; type: IrType }
+  | { k: "binary"; op: IrBinaryOp; left: IrExpr; right: IrExpr; type: IrType }
+  | { k: "if"; cond: IrExpr; then: IrExpr; else: IrExpr; type: IrType }
+  | { k: "in"; arg: IrExpr; values: IrExpr[]; type: IrType };
+
+export interface IrField {
+  name: string;
+  type: IrType;
+  /** Allowed values (`in (...)`), as literals. */
+  allowed?: Array<string | number | boolean>;
+  /** `check (...)` constraints, each a bool expression over the row's columns. */
+  checks: Array<{ expr: IrExpr; text: string }>;
+}
+
+export interface IrSource {
+  name: string;
+  loc: Loc;
+  location:
+    | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
+    | { kind: "table"; table: string };
+  eventTime: string;
+  unique?: string;
+  fields: IrField[];
+}
+
+export interface IrColumn {
+  name: string;
+  type: IrType;
+}
+
+export interface IrEntity {
+  name: string;
+  loc: Loc;
+  keys: IrColumn[];
+}
+
+export interface IrFunction {
+  name: string;
+  loc: Loc;
+  params: IrColumn[];
+  returns: IrType;
+  /** Expression body, over `param` refs. Absent for extern functions. */
+  body?: IrExpr;
+  /** For `extern fn`: the module path relative to the spec's directory, and the export name. */
+  extern?: { module: string; exportName: string };
+}
+
+export type WindowAgg = "count" | "sum" | "avg" | "min" | "max" | "stddev" | "last" | "ewma";
+
+export type IrFeature =
+  | { kind: "row"; name: string; loc: Loc; type: IrType; expr: IrExpr }
+  | {
+      kind: "window";
+      name: string;
+      loc: Loc;
+      type: IrType;
+      agg: WindowAgg;
+      /** null for `count()` */
+      arg: IrExpr | null;
+      /** The window length; for ewma, the time constant tau. */
+      windowMs: number;
+    };
+
+export interface IrGroup {
+  name: string;
+  version: number;
+  loc: Loc;
+  /** The offline table, `fg_<name>_v<version>`. */
+  table: string;
+  entity: string;
+  keys: IrColumn[];
+  input: { kind: "source" | "group"; name: string };
+  /**
+   * The input's row identity carried into the group's table (the source's
+   * `unique` column), so two events of one entity at one instant stay two rows.
+   */
+  rowId?: IrColumn;
+  /** The input's columns visible to expressions (source fields or the input group's stored columns). */
+  inputColumns: IrColumn[];
+  /** In dependency order: a feature only refers to input columns and features before it. */
+  features: IrFeature[];
+  /** How much input history before a range start the windows need; null when unbounded (ewma). */
+  lookbackMs: number | null;
+}
+
+export interface IrOdt {
+  name: string;
+  loc: Loc;
+  requestParams: IrColumn[];
+  /** Stored features the body reads, by the feature's name. */
+  featureParams: Array<{ name: string; group: string; type: IrType }>;
+  returns: IrType;
+  body: IrExpr;
+}
+
+export interface IrViewFeature {
+  /** The feature's name in the vector (unique within the view). */
+  name: string;
+  group: string;
+  type: IrType;
+}
+
+export interface IrView {
+  name: string;
+  loc: Loc;
+  entity: string;
+  keys: IrColumn[];
+  label: {
+    name: string;
+    source: string;
+    column: string;
+    type: IrType;
+    /** The label source's event-time column: the spine's time. */
+    eventTime: string;
+  };
+  features: IrViewFeature[];
+  /** Names of on_demand transformations, in declaration order. */
+  odts: string[];
+  /** Request fields the ODTs need, de-duplicated; in training they come from the label source's columns of the same name. */
+  requestFields: IrColumn[];
+  ttlMs: number | null;
+  asOf: "strict" | "inclusive";
+}
+
+export type IrMdt =
+  | { kind: "standard_scale" }
+  | { kind: "min_max_scale" }
+  /** categories known at compile time (from the source's `in (...)`), else fitted */
+  | { kind: "one_hot"; categories?: string[] }
+  | { kind: "log1p" }
+  | { kind: "clip"; min: number | null; max: number | null }
+  | { kind: "impute"; strategy: "mean" | "median" | "constant"; value?: number | string }
+  | { kind: "bucketize"; boundaries: number[] };
+
+export interface IrModelInput {
+  /** A view feature or an ODT name. */
+  name: string;
+  from: "feature" | "odt";
+  type: IrType;
+  mdts: IrMdt[];
+}
+
+export type IrAlgorithm =
+  | { kind: "linear"; params: { l2: number } }
+  | { kind: "logistic"; params: { l2: number; iterations: number; learning_rate: number } }
+  | {
+      kind: "gbdt";
+      params: {
+        trees: number;
+        depth: number;
+        learning_rate: number;
+        min_leaf: number;
+        bins: number;
+        l2: number;
+      };
+    }
+  | { kind: "onnx"; file: string };
+
+export interface IrModel {
+  name: string;
+  loc: Loc;
+  view: string;
+  task: "regression" | "binary_classification";
+  algorithm: IrAlgorithm;
+  /** Model inputs in matrix order; each expands to one or more columns after its MDTs. */
+  inputs: IrModelInput[];
+  split:
+    | { kind: "time"; testFrom: string }
+    | { kind: "random"; testFraction: number; seed: number };
+  metrics: string[];
+  requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+}
+
+export interface IrServe {
+  model: string;
+  loc: Loc;
+  online: boolean;
+  batchTable?: string;
+}
+
+export interface IrSpec {
+  /** The spec's base name: `athlete` for specs/athlete.fti. */
+  name: string;
+  /** The spec path as given, relative to the working directory when possible. */
+  file: string;
+  /** sha256 of the spec's bytes. */
+  specHash: string;
+  sources: IrSource[];
+  entities: IrEntity[];
+  functions: IrFunction[];
+  groups: IrGroup[];
+  onDemand: IrOdt[];
+  views: IrView[];
+  models: IrModel[];
+  serves: IrServe[];
+}

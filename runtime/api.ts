@@ -1,0 +1,174 @@
+// The runtime's public API: the ONLY module generated code imports (as
+// "fti/runtime"). It defines the shape of a compiled spec (a SpecBundle: plain
+// plans plus the generated functions) that the runtime's engines execute.
+// Keep this module light: generated code is type-checked against it on every
+// compile, so it must not pull in DuckDB, onnxruntime or other heavy types.
+
+export { z } from "zod";
+
+/** A value in a row: int and float are numbers, timestamps are ISO strings or Date. */
+export type Scalar = number | string | boolean | null;
+
+export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp";
+
+export interface ColumnPlan {
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+}
+
+// ------------------------------------------------------------------ feature pipeline
+
+export interface SourcePlan {
+  name: string;
+  /** 1-based spec line, for messages. */
+  line: number;
+  location:
+    | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
+    | { kind: "table"; table: string };
+  eventTime: string;
+  unique?: string;
+  fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean> }>;
+  /**
+   * Row checks, each a DuckDB boolean expression over the typed columns. A row
+   * fails a check when the expression is FALSE (NULL passes, so nullable
+   * fields are not rejected by checks on them).
+   */
+  checks: Array<{ field: string; text: string; sql: string }>;
+}
+
+export interface GroupPlan {
+  name: string;
+  version: number;
+  line: number;
+  /** Offline table: `fg_<name>_v<version>`. */
+  table: string;
+  entity: string;
+  keys: ColumnPlan[];
+  input: { kind: "source" | "group"; name: string };
+  rowId?: ColumnPlan;
+  features: ColumnPlan[];
+  /** Input history needed before a range start; null = unbounded (ewma). */
+  lookbackMs: number | null;
+  /**
+   * A DuckDB SELECT over the relation `__input` (the validated source rows, or
+   * the input group's table) returning, in order: the keys, `event_time`, the
+   * row id column (if any), then the features.
+   */
+  sql: string;
+  /** Extern functions the SQL calls; the runtime registers them as DuckDB scalar functions. */
+  externs: string[];
+}
+
+// ------------------------------------------------------------------ training and inference
+
+export interface OdtPlan {
+  name: string;
+  line: number;
+  requestParams: ColumnPlan[];
+  /** Stored features the ODT reads, by feature name. */
+  featureParams: string[];
+  returns: ColumnPlan;
+  /** The generated function from transforms.ts: (request, features) → value. */
+  compute: (request: Record<string, Scalar>, features: Record<string, Scalar>) => Scalar;
+}
+
+export interface ViewPlan {
+  name: string;
+  line: number;
+  entity: string;
+  keys: ColumnPlan[];
+  label: { name: string; source: string; column: string; type: ColumnType; eventTime: string };
+  features: Array<{ name: string; group: string; table: string; type: ColumnType }>;
+  odts: OdtPlan[];
+  requestFields: ColumnPlan[];
+  ttlMs: number | null;
+  asOf: "strict" | "inclusive";
+}
+
+export type MdtKind =
+  | "standard_scale"
+  | "min_max_scale"
+  | "one_hot"
+  | "log1p"
+  | "clip"
+  | "impute"
+  | "bucketize";
+
+/**
+ * One model-dependent transformation step. `params` are the spec's static
+ * arguments; the fitted state is computed by the runtime on the train split
+ * and stored in the registry. `apply` is the generated code: the one copy,
+ * used by training (to fit the next step and encode the matrix) and inference.
+ * A one_hot step is always last and is applied by `encode` itself.
+ */
+export interface MdtStep {
+  kind: MdtKind;
+  params: Record<string, unknown>;
+  apply: (v: Scalar, state: any) => Scalar;
+}
+
+export interface ModelInputPlan {
+  name: string;
+  from: "feature" | "odt";
+  type: ColumnType;
+  steps: MdtStep[];
+}
+
+/** Fitted MDT state of one model version: per input, one state object per step. */
+export interface FittedState {
+  inputs: Record<string, unknown[]>;
+  /** Matrix width after all MDTs (one_hot expands). */
+  width: number;
+}
+
+/** Writes one row's encoded inputs into out[offset .. offset + width). Null becomes NaN. */
+export type EncodeFn = (row: Record<string, Scalar>, state: FittedState, out: Float32Array, offset: number) => void;
+
+export interface ModelPlan {
+  name: string;
+  line: number;
+  view: string;
+  task: "regression" | "binary_classification";
+  algorithm:
+    | { kind: "linear"; params: { l2: number } }
+    | { kind: "logistic"; params: { l2: number; iterations: number; learning_rate: number } }
+    | {
+        kind: "gbdt";
+        params: { trees: number; depth: number; learning_rate: number; min_leaf: number; bins: number; l2: number };
+      }
+    | { kind: "onnx"; file: string };
+  inputs: ModelInputPlan[];
+  encode: EncodeFn;
+  split: { kind: "time"; testFrom: string } | { kind: "random"; testFraction: number; seed: number };
+  metrics: string[];
+  requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  /** True when every input has an impute step, so a missing feature can still be predicted. */
+  canImpute: boolean;
+}
+
+export interface ServePlan {
+  model: string;
+  online: boolean;
+  batchTable?: string;
+}
+
+/** Everything the runtime needs from one compiled spec (generated index.ts exports it as `spec`). */
+export interface SpecBundle {
+  name: string;
+  /** The spec file, relative to the project root. */
+  file: string;
+  specHash: string;
+  transformsHash: string;
+  sources: SourcePlan[];
+  groups: GroupPlan[];
+  views: ViewPlan[];
+  models: ModelPlan[];
+  serves: ServePlan[];
+  /** Extern functions by spec name, for DuckDB registration. */
+  externs: Record<string, (...args: any[]) => Scalar>;
+}
+
+// ------------------------------------------------------------------ helpers for generated code
+
+export * from "./expr.ts";
