@@ -231,6 +231,9 @@ export type Decl =
   | ModelDecl
   | ServeDecl;
 
+/** Every declaration but `serve` has a name in the one global namespace. */
+export type NamedDecl = Exclude<Decl, ServeDecl>;
+
 export interface Program {
   file: string;
   decls: Decl[];

@@ -1,0 +1,110 @@
+// `extern fn`: reads the real signature of a user's TypeScript function with
+// ts-morph and compares it with the declared one. A mismatch points at both
+// places: the declaration in the spec and the function in the module.
+
+import path from "node:path";
+import fs from "node:fs";
+import type { Project as ProjectType, Type } from "ts-morph";
+import type { ExternFnDecl, Range } from "../ast.ts";
+import type { IrColumn, IrType } from "../ir.ts";
+import { closest } from "../diagnostics.ts";
+import type { Ctx } from "./context.ts";
+import { show } from "./types.ts";
+
+import { createRequire } from "node:module";
+
+// ts-morph is loaded lazily (and synchronously, so the checker stays synchronous):
+// specs without extern functions never pay for it here.
+const require = createRequire(import.meta.url);
+let project: ProjectType | undefined;
+
+function getProject(): ProjectType {
+  if (!project) {
+    const { Project } = require("ts-morph") as typeof import("ts-morph");
+    project = new Project({
+      skipAddingFilesFromTsConfig: true,
+      skipFileDependencyResolution: true,
+      compilerOptions: { strict: true, skipLibCheck: true, noEmit: true, allowImportingTsExtensions: true },
+    });
+  }
+  return project;
+}
+
+export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
+  const abs = path.resolve(ctx.specDir, decl.module.value);
+  if (!fs.existsSync(abs)) {
+    ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` not found (looked for ${path.relative(process.cwd(), abs) || abs})`);
+    return false;
+  }
+  let sf;
+  try {
+    const p = getProject();
+    sf = p.getSourceFile(abs) ?? p.addSourceFileAtPath(abs);
+  } catch (e) {
+    ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` cannot be read: ${(e as Error).message}`);
+    return false;
+  }
+  const name = decl.name.name;
+  const exported = sf.getExportedDeclarations();
+  const node = exported.get(name)?.[0];
+  const signatures = node?.getType().getCallSignatures() ?? [];
+  if (!node || signatures.length === 0) {
+    const hint = closest(name, exported.keys());
+    ctx.error(2013, decl.name.range, `module \`${decl.module.value}\` exports no function \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    return false;
+  }
+  const sig = signatures[0];
+  const relFile = path.relative(process.cwd(), abs) || abs;
+  const text = sf.getFullText();
+  ctx.extraSources.set(relFile, text);
+  const start = node.getStart();
+  const startLc = sf.getLineAndColumnAtPos(start);
+  const nameNode = (node as { getNameNode?: () => { getEnd(): number } }).getNameNode?.();
+  const end = nameNode ? nameNode.getEnd() : start + 1;
+  const endLc = sf.getLineAndColumnAtPos(end);
+  const tsRange: Range = {
+    start: { offset: start, line: startLc.line, column: startLc.column },
+    end: { offset: end, line: endLc.line, column: endLc.column },
+  };
+  const tsParams = sig.getParameters().map((s) => ({ name: s.getName(), type: s.getTypeAtLocation(node) }));
+  const tsReturn = sig.getReturnType();
+  const tsText = `(${tsParams.map((p) => `${p.name}: ${p.type.getText(node)}`).join(", ")}): ${tsReturn.getText(node)}`;
+  const problems: string[] = [];
+  if (tsParams.length !== params.length) {
+    problems.push(`it takes ${tsParams.length} parameter${tsParams.length === 1 ? "" : "s"}, the spec declares ${params.length}`);
+  } else {
+    params.forEach((p, i) => {
+      const actual = mapTsType(tsParams[i].type);
+      if (!actual.bases.includes(p.type.base)) problems.push(`parameter ${i + 1} (\`${p.name}\`) is ${tsParams[i].type.getText(node)} in TypeScript but ${show(p.type)} in the spec`);
+      else if (p.type.nullable && !actual.nullable) problems.push(`parameter \`${p.name}\` is declared ${show(p.type)} but the TypeScript function does not accept null`);
+    });
+  }
+  const ret = mapTsType(tsReturn);
+  if (!ret.bases.includes(returns.base)) problems.push(`it returns ${tsReturn.getText(node)} in TypeScript but ${show(returns)} in the spec`);
+  else if (!returns.nullable && ret.nullable) problems.push(`it can return null in TypeScript but the spec declares ${show(returns)}`);
+  if (problems.length) {
+    ctx.error(3008, decl.name.range, `extern fn \`${name}\` does not match its TypeScript declaration: ${problems.join("; ")}`, {
+      related: [{ file: relFile, range: tsRange, message: `declared here as ${name}${tsText}` }],
+    });
+    return false;
+  }
+  return true;
+}
+
+/** The fti base types a TS type can stand for, and whether it admits null. */
+function mapTsType(type: Type): { bases: string[]; nullable: boolean } {
+  const parts = type.isUnion() ? type.getUnionTypes() : [type];
+  let nullable = false;
+  const bases = new Set<string>();
+  for (const p of parts) {
+    if (p.isNull() || p.isUndefined()) nullable = true;
+    else if (p.isNumber() || p.isNumberLiteral()) { bases.add("float"); bases.add("int"); }
+    else if (p.isString() || p.isStringLiteral()) bases.add("string");
+    else if (p.isBoolean() || p.isBooleanLiteral()) bases.add("bool");
+    else if (p.getText() === "Date") bases.add("timestamp");
+    else bases.add("?" + p.getText());
+  }
+  // `number | null` must not match a base the union doesn't cover entirely.
+  if ([...bases].some((b) => b.startsWith("?"))) return { bases: [], nullable };
+  return { bases: [...bases], nullable };
+}

@@ -1,0 +1,110 @@
+// Feature functions: `fn` bodies are checked against their parameters and
+// declared return type; `extern fn` signatures are compared with the real
+// TypeScript declaration (see extern.ts). Functions are checked on first use,
+// so a fn may call a fn declared after it; recursion is a cycle error.
+
+import type { ExternFnDecl, FnDecl } from "../ast.ts";
+import type { IrColumn, IrFunction } from "../ir.ts";
+import type { Ctx, FnSignature } from "./context.ts";
+import { checkExpr, type ExprScope } from "./exprs.ts";
+import { checkExternSignature } from "./extern.ts";
+import { baseAssignable, show } from "./types.ts";
+
+export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): IrFunction[] {
+  const byName = new Map(decls.map((d) => [d.name.name, d]));
+  const out = new Map<string, IrFunction>();
+  const visiting: string[] = [];
+
+  const resolve = (name: string): FnSignature | undefined => {
+    if (ctx.signatures.has(name)) return ctx.signatures.get(name) ?? undefined;
+    const decl = byName.get(name);
+    if (!decl) return undefined;
+    if (visiting.includes(name)) {
+      const cycle = [...visiting.slice(visiting.indexOf(name)), name];
+      ctx.error(2005, decl.name.range, `functions call each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.signatures.set(name, null);
+      return undefined;
+    }
+    visiting.push(name);
+    const fn = decl.kind === "fn" ? checkFn(ctx, decl) : checkExtern(ctx, decl);
+    visiting.pop();
+    if (ctx.signatures.has(name)) return ctx.signatures.get(name) ?? undefined; // a cycle already failed it
+    ctx.signatures.set(name, fn ? { params: fn.params, returns: fn.returns, bodyNullable: fn.bodyNullable } : null);
+    if (fn) out.set(name, fn.ir);
+    return ctx.signatures.get(name) ?? undefined;
+  };
+  ctx.resolveFn = resolve;
+  for (const d of decls) resolve(d.name.name);
+  return decls.map((d) => out.get(d.name.name)).filter((f): f is IrFunction => !!f);
+}
+
+interface CheckedFn {
+  ir: IrFunction;
+  params: IrColumn[];
+  returns: IrFunction["returns"];
+  bodyNullable: boolean;
+}
+
+function checkParams(ctx: Ctx, decl: FnDecl | ExternFnDecl): IrColumn[] | undefined {
+  const params: IrColumn[] = [];
+  const seen = new Set<string>();
+  let ok = true;
+  for (const p of decl.params) {
+    const type = ctx.type(p.type);
+    if (seen.has(p.name.name)) {
+      ctx.error(2007, p.name.range, `parameter \`${p.name.name}\` is declared twice in \`${decl.name.name}\``);
+      ok = false;
+    }
+    seen.add(p.name.name);
+    if (!type) ok = false;
+    else params.push({ name: p.name.name, type });
+  }
+  return ok ? params : undefined;
+}
+
+function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
+  const params = checkParams(ctx, decl);
+  const returns = ctx.type(decl.returnType);
+  if (!params || !returns) return undefined;
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const scope: ExprScope = {
+    where: `fn \`${decl.name.name}\``,
+    kind: "fn",
+    lookup: (name) => {
+      const p = byName.get(name);
+      return p ? { expr: { k: "param", name, type: p.type } } : undefined;
+    },
+    names: () => [...byName.keys()],
+  };
+  const body = checkExpr(ctx, scope, decl.body);
+  if (!body) return undefined;
+  if (!baseAssignable(body.type, returns)) {
+    ctx.error(3006, decl.body.range, `the body of \`${decl.name.name}\` is ${show(body.type)} but it is declared to return ${show(returns)}`, {
+      related: [{ file: ctx.file, range: decl.returnType.range, message: "declared here" }],
+    });
+    return undefined;
+  }
+  return {
+    ir: { name: decl.name.name, loc: loc(decl), params, returns, body },
+    params,
+    returns,
+    bodyNullable: body.type.nullable,
+  };
+}
+
+function checkExtern(ctx: Ctx, decl: ExternFnDecl): CheckedFn | undefined {
+  const params = checkParams(ctx, decl);
+  const returns = ctx.type(decl.returnType);
+  if (!params || !returns) return undefined;
+  if (!checkExternSignature(ctx, decl, params, returns)) return undefined;
+  return {
+    ir: { name: decl.name.name, loc: loc(decl), params, returns, extern: { module: decl.module.value, exportName: decl.name.name } },
+    params,
+    returns,
+    bodyNullable: returns.nullable,
+  };
+}
+
+function loc(decl: { name: { range: FnDecl["range"] } }) {
+  return { line: decl.name.range.start.line, column: decl.name.range.start.column };
+}

@@ -1,0 +1,96 @@
+// `fti explain`: each model's lineage — model → view → inputs → groups →
+// sources — with every transformation marked MIT, ODT or MDT. As a text tree
+// or as Graphviz dot.
+
+import type { IrFeature, IrGroup, IrModel, IrSpec } from "./ir.ts";
+
+function featureText(f: IrFeature): string {
+  return f.kind === "window" ? `${f.agg}(…) over ${duration(f.windowMs)}` : "row expression";
+}
+
+function duration(ms: number): string {
+  const units: Array<[string, number]> = [["w", 604800000], ["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000]];
+  for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+function groupChain(ir: IrSpec, group: IrGroup): string[] {
+  const chain = [`group ${group.name} v${group.version} (${group.table})`];
+  let input = group.input;
+  while (input.kind === "group") {
+    const g = ir.groups.find((x) => x.name === input.name)!;
+    chain.push(`group ${g.name} v${g.version} (${g.table})`);
+    input = g.input;
+  }
+  chain.push(`source ${input.name}`);
+  return chain;
+}
+
+export function explainText(ir: IrSpec): string {
+  const out: string[] = [];
+  for (const model of ir.models) out.push(...modelTree(ir, model), "");
+  if (!ir.models.length) out.push("(no models)");
+  return out.join("\n").trimEnd() + "\n";
+}
+
+function modelTree(ir: IrSpec, model: IrModel): string[] {
+  const view = ir.views.find((v) => v.name === model.view)!;
+  const lines = [
+    `model ${model.name}  (${model.task}, ${model.algorithm.kind})`,
+    `└─ view ${view.name}  label ${view.label.name} = ${view.label.source}.${view.label.column} at ${view.label.eventTime}; as_of ${view.asOf}${view.ttlMs ? `; ttl ${duration(view.ttlMs)}` : ""}`,
+  ];
+  model.inputs.forEach((input, i) => {
+    const last = i === model.inputs.length - 1;
+    const branch = last ? "   └─ " : "   ├─ ";
+    const cont = last ? "      " : "   │  ";
+    const mdts = input.mdts.length ? `  →  MDT ${input.mdts.map((m) => m.kind).join(" → ")}` : "";
+    if (input.from === "odt") {
+      const odt = ir.onDemand.find((o) => o.name === input.name)!;
+      const reads = [...odt.requestParams.map((p) => `request ${p.name}`), ...odt.featureParams.map((p) => `${p.group}.${p.name}`)];
+      lines.push(`${branch}${input.name}  ODT(${reads.join(", ")})${mdts}`);
+      return;
+    }
+    const vf = view.features.find((f) => f.name === input.name)!;
+    const group = ir.groups.find((g) => g.name === vf.group)!;
+    const feature = group.features.find((f) => f.name === input.name)!;
+    lines.push(`${branch}${input.name}  MIT ${featureText(feature)}${mdts}`);
+    groupChain(ir, group).forEach((step, j, all) => lines.push(`${cont}${j === all.length - 1 ? "└─ " : "├─ "}${step}`));
+  });
+  return lines;
+}
+
+export function explainDot(ir: IrSpec): string {
+  const out = ["digraph fti {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];'];
+  const q = (s: string) => JSON.stringify(s);
+  for (const s of ir.sources) out.push(`  ${q(`source:${s.name}`)} [label=${q(`source ${s.name}`)}, shape=cylinder];`);
+  for (const g of ir.groups) {
+    out.push(`  ${q(`group:${g.name}`)} [label=${q(`group ${g.name} v${g.version}\\n(MIT)`)}, shape=box];`);
+    out.push(`  ${q(`${g.input.kind}:${g.input.name}`)} -> ${q(`group:${g.name}`)};`);
+  }
+  for (const model of ir.models) {
+    const view = ir.views.find((v) => v.name === model.view)!;
+    out.push(`  ${q(`view:${view.name}`)} [label=${q(`view ${view.name}`)}, shape=folder];`);
+    out.push(`  ${q(`source:${view.label.source}`)} -> ${q(`view:${view.name}`)} [label="label", style=dashed];`);
+    out.push(`  ${q(`model:${model.name}`)} [label=${q(`model ${model.name}\\n${model.algorithm.kind}`)}, shape=doubleoctagon];`);
+    for (const input of model.inputs) {
+      const id = `input:${model.name}:${input.name}`;
+      const kind = input.from === "odt" ? "ODT" : "MIT";
+      out.push(`  ${q(id)} [label=${q(`${input.name}\\n${kind}${input.mdts.length ? `\\nMDT ${input.mdts.map((m) => m.kind).join(", ")}` : ""}`)}, shape=ellipse];`);
+      if (input.from === "odt") {
+        const odt = ir.onDemand.find((o) => o.name === input.name)!;
+        for (const fp of odt.featureParams) out.push(`  ${q(`group:${fp.group}`)} -> ${q(id)};`);
+        if (odt.requestParams.length) {
+          out.push(`  ${q(`request:${model.name}`)} [label="request", shape=note];`);
+          out.push(`  ${q(`request:${model.name}`)} -> ${q(id)};`);
+        }
+      } else {
+        const vf = view.features.find((f) => f.name === input.name)!;
+        out.push(`  ${q(`group:${vf.group}`)} -> ${q(id)};`);
+      }
+      out.push(`  ${q(id)} -> ${q(`model:${model.name}`)};`);
+    }
+    out.push(`  ${q(`view:${view.name}`)} -> ${q(`model:${model.name}`)};`);
+  }
+  out.push("}");
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,131 @@
+// A zod schema of the IR, checked where the IR crosses from the checker into
+// the emitters: if the checker ever hands over a malformed IR, compilation
+// stops with a precise path instead of emitting wrong code.
+
+import { z } from "zod";
+
+const scalar = z.enum(["int", "float", "bool", "string", "timestamp", "duration"]);
+const irType: z.ZodType<unknown> = z.lazy(() =>
+  z.object({ base: z.union([scalar, z.literal("list")]), nullable: z.boolean(), elem: irType.optional() }),
+);
+const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
+const column = z.object({ name: z.string().min(1), type: irType });
+
+const binaryOp = z.enum(["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or"]);
+const irExpr: z.ZodType<unknown> = z.lazy(() =>
+  z.discriminatedUnion("k", [
+    z.object({ k: z.literal("lit"), type: irType, value: z.union([z.number(), z.string(), z.boolean(), z.null()]) }),
+    z.object({ k: z.literal("col"), name: z.string(), type: irType }),
+    z.object({ k: z.literal("param"), name: z.string(), type: irType }),
+    z.object({ k: z.literal("call"), fn: z.string(), args: z.array(irExpr), type: irType }),
+    z.object({ k: z.literal("builtin"), name: z.string(), args: z.array(irExpr), type: irType }),
+    z.object({ k: z.literal("unary"), op: z.enum(["neg", "not"]), arg: irExpr, type: irType }),
+    z.object({ k: z.literal("binary"), op: binaryOp, left: irExpr, right: irExpr, type: irType }),
+    z.object({ k: z.literal("if"), cond: irExpr, then: irExpr, else: irExpr, type: irType }),
+    z.object({ k: z.literal("in"), arg: irExpr, values: z.array(irExpr), type: irType }),
+  ]),
+);
+
+const mdt = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("standard_scale") }),
+  z.object({ kind: z.literal("min_max_scale") }),
+  z.object({ kind: z.literal("one_hot"), categories: z.array(z.string()).optional() }),
+  z.object({ kind: z.literal("log1p") }),
+  z.object({ kind: z.literal("clip"), min: z.number().nullable(), max: z.number().nullable() }),
+  z.object({ kind: z.literal("impute"), strategy: z.enum(["mean", "median", "constant"]), value: z.union([z.number(), z.string()]).optional() }),
+  z.object({ kind: z.literal("bucketize"), boundaries: z.array(z.number()) }),
+]);
+
+export const irSchema = z.object({
+  name: z.string().min(1),
+  file: z.string(),
+  specHash: z.string().regex(/^[0-9a-f]{64}$/),
+  sources: z.array(z.object({
+    name: z.string(),
+    loc,
+    location: z.union([
+      z.object({ kind: z.literal("files"), path: z.string(), format: z.enum(["csv", "parquet", "ndjson"]) }),
+      z.object({ kind: z.literal("table"), table: z.string() }),
+    ]),
+    eventTime: z.string(),
+    unique: z.string().optional(),
+    fields: z.array(z.object({
+      name: z.string(),
+      type: irType,
+      allowed: z.array(z.union([z.string(), z.number(), z.boolean()])).optional(),
+      checks: z.array(z.object({ expr: irExpr, text: z.string() })),
+    })),
+  })),
+  entities: z.array(z.object({ name: z.string(), loc, keys: z.array(column).min(1) })),
+  functions: z.array(z.object({
+    name: z.string(),
+    loc,
+    params: z.array(column),
+    returns: irType,
+    body: irExpr.optional(),
+    extern: z.object({ module: z.string(), exportName: z.string() }).optional(),
+  })),
+  groups: z.array(z.object({
+    name: z.string(),
+    version: z.number().int().positive(),
+    loc,
+    table: z.string().regex(/^fg_\w+_v\d+$/),
+    entity: z.string(),
+    keys: z.array(column).min(1),
+    input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
+    rowId: column.optional(),
+    inputColumns: z.array(column),
+    features: z.array(z.union([
+      z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),
+      z.object({
+        kind: z.literal("window"), name: z.string(), loc, type: irType,
+        agg: z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]),
+        arg: irExpr.nullable(), windowMs: z.number().positive(),
+      }),
+    ])).min(1),
+    lookbackMs: z.number().nonnegative().nullable(),
+  })),
+  onDemand: z.array(z.object({
+    name: z.string(),
+    loc,
+    requestParams: z.array(column),
+    featureParams: z.array(z.object({ name: z.string(), group: z.string(), type: irType })),
+    returns: irType,
+    body: irExpr,
+  })),
+  views: z.array(z.object({
+    name: z.string(),
+    loc,
+    entity: z.string(),
+    keys: z.array(column),
+    label: z.object({ name: z.string(), source: z.string(), column: z.string(), type: irType, eventTime: z.string() }),
+    features: z.array(z.object({ name: z.string(), group: z.string(), type: irType })),
+    odts: z.array(z.string()),
+    requestFields: z.array(column),
+    ttlMs: z.number().positive().nullable(),
+    asOf: z.enum(["strict", "inclusive"]),
+  })),
+  models: z.array(z.object({
+    name: z.string(),
+    loc,
+    view: z.string(),
+    task: z.enum(["regression", "binary_classification"]),
+    algorithm: z.union([
+      z.object({ kind: z.literal("linear"), params: z.object({ l2: z.number() }) }),
+      z.object({ kind: z.literal("logistic"), params: z.object({ l2: z.number(), iterations: z.number(), learning_rate: z.number() }) }),
+      z.object({
+        kind: z.literal("gbdt"),
+        params: z.object({ trees: z.number(), depth: z.number(), learning_rate: z.number(), min_leaf: z.number(), bins: z.number(), l2: z.number() }),
+      }),
+      z.object({ kind: z.literal("onnx"), file: z.string() }),
+    ]),
+    inputs: z.array(z.object({ name: z.string(), from: z.enum(["feature", "odt"]), type: irType, mdts: z.array(mdt) })).min(1),
+    split: z.union([
+      z.object({ kind: z.literal("time"), testFrom: z.string() }),
+      z.object({ kind: z.literal("random"), testFraction: z.number().gt(0).lt(1), seed: z.number().int() }),
+    ]),
+    metrics: z.array(z.string()).min(1),
+    requires: z.array(z.object({ metric: z.string(), op: z.enum(["<", "<=", ">", ">="]), value: z.number() })),
+  })),
+  serves: z.array(z.object({ model: z.string(), loc, online: z.boolean(), batchTable: z.string().optional() })),
+});

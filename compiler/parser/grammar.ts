@@ -1,0 +1,683 @@
+// The .fti grammar as a chevrotain CstParser (error recovery on).
+//
+// index.ts splits the token stream into one chunk per top-level declaration
+// and calls `declaration()` once per chunk, so a syntax error never spills
+// into the next declaration. Expressions are parsed flat here (operands and
+// operators in source order) and precedence is applied in to-ast.ts by an
+// iterative shunting-yard: that keeps the recursion depth per nesting level
+// small and makes long operator chains, `- - - x` and `a ^ b ^ ...`
+// stack-safe.
+//
+// Error messages: the errorMessageProvider below only returns a phrase for
+// what was expected ("`}`", "a name", "an expression"); index.ts combines it
+// with what was found and the enclosing declaration into the final message.
+
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
+import * as T from "./lexer.ts";
+
+/** Maximum nesting of `(`, `[` and `if` (checked by a token pre-scan in index.ts, before parsing). */
+export const MAX_NESTING = 128;
+
+/** How a token type is named in messages: "`}`", "a name", "`source`". */
+export function describeTokenType(t: TokenType): string {
+  if (t === EOF) return "end of file";
+  return t.LABEL ?? t.name;
+}
+
+function joinAlternatives(items: string[]): string {
+  const uniq = [...new Set(items)];
+  if (uniq.length <= 1) return uniq[0] ?? "something else";
+  const shown = uniq.slice(0, 8);
+  const more = uniq.length > shown.length ? ", …" : "";
+  return shown.slice(0, -1).join(", ") + (more ? "" : " or ") + (more ? shown.at(-1) + more : shown.at(-1));
+}
+
+function firstTokens(paths: TokenType[][]): string[] {
+  return paths.filter((p) => p.length > 0).map((p) => describeTokenType(p[0]));
+}
+
+/** Returns just the "expected ..." phrase; index.ts builds the sentence. */
+const messageProvider: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage: ({ expected }) => describeTokenType(expected),
+  buildNotAllInputParsedMessage: () => "a declaration",
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, customUserDescription }) =>
+    customUserDescription ?? joinAlternatives(expectedPathsPerAlt.flatMap(firstTokens)),
+  buildEarlyExitMessage: ({ expectedIterationPaths, customUserDescription }) =>
+    customUserDescription ?? joinAlternatives(firstTokens(expectedIterationPaths)),
+};
+
+/** Thrown out of the parser when one declaration has produced too many errors. */
+export class TooManyErrors extends Error {
+  constructor(readonly partial: CstNode | undefined) {
+    super("too many syntax errors in one declaration");
+  }
+}
+
+const MAX_ERRORS_PER_DECLARATION = 20;
+
+const baseSaveError = (CstParser.prototype as unknown as { SAVE_ERROR?: (e: unknown) => unknown }).SAVE_ERROR;
+
+export class FtiParser extends CstParser {
+  constructor() {
+    super(T.allTokenTypes, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      nodeLocationTracking: "onlyOffset",
+      errorMessageProvider: messageProvider,
+    });
+    this.performSelfAnalysis();
+  }
+
+  /**
+   * Gives up on a declaration after MAX_ERRORS_PER_DECLARATION errors: bounds the
+   * recovery work (and chevrotain's recursive in-repetition re-sync) on garbage.
+   * Hooks chevrotain's internal SAVE_ERROR; if a future version renames it, this
+   * is simply never called.
+   */
+  SAVE_ERROR(error: unknown): unknown {
+    const saved = baseSaveError ? baseSaveError.call(this, error) : error;
+    if (this.errors.length >= MAX_ERRORS_PER_DECLARATION) {
+      const stack = (this as unknown as { CST_STACK?: CstNode[] }).CST_STACK ?? [];
+      throw new TooManyErrors(stack[1] ?? stack[0]);
+    }
+    return saved;
+  }
+
+  // ------------------------------------------------------------ declarations
+
+  declaration = this.RULE("declaration", () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.SUBRULE(this.sourceDecl) },
+        { ALT: () => this.SUBRULE(this.entityDecl) },
+        { ALT: () => this.SUBRULE(this.fnDecl) },
+        { ALT: () => this.SUBRULE(this.externFnDecl) },
+        { ALT: () => this.SUBRULE(this.featureGroupDecl) },
+        { ALT: () => this.SUBRULE(this.onDemandDecl) },
+        { ALT: () => this.SUBRULE(this.viewDecl) },
+        { ALT: () => this.SUBRULE(this.modelDecl) },
+        { ALT: () => this.SUBRULE(this.serveDecl) },
+      ],
+      ERR_MSG: "a declaration",
+    });
+  });
+
+  // source NAME { path "..." | table a.b | format x | event_time c | unique c | fields { ... } }
+  sourceDecl = this.RULE("sourceDecl", () => {
+    this.CONSUME(T.Source);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.sourceItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  sourceItem = this.RULE("sourceItem", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Path);
+            this.CONSUME(T.StringLit);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Table);
+            this.SUBRULE(this.dottedName);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Format);
+            this.CONSUME1(T.Identifier);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.EventTime);
+            this.CONSUME2(T.Identifier);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Unique);
+            this.CONSUME3(T.Identifier);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.fieldsBlock) },
+      ],
+      ERR_MSG: "a source item (path, table, format, event_time, unique or fields)",
+    });
+  });
+
+  fieldsBlock = this.RULE("fieldsBlock", () => {
+    this.CONSUME(T.Fields);
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.fieldDecl));
+    this.CONSUME(T.RCurly);
+  });
+
+  // name: type [in (...)] [check (...)]
+  fieldDecl = this.RULE("fieldDecl", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeRef);
+    this.MANY(() => this.SUBRULE(this.fieldConstraint));
+  });
+
+  fieldConstraint = this.RULE("fieldConstraint", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.In);
+            this.SUBRULE(this.parenList);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Check);
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.checkBody);
+            this.CONSUME(T.RParen);
+          },
+        },
+      ],
+      ERR_MSG: "`in` or `check`",
+    });
+  });
+
+  // `> 0` (shorthand, the field is the left operand) or a full expression
+  checkBody = this.RULE("checkBody", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.ComparisonOperator, { LABEL: "op" });
+            this.SUBRULE(this.binaryExpr);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.expression) },
+      ],
+      ERR_MSG: "a condition (like `> 0`)",
+    });
+  });
+
+  typeRef = this.RULE("typeRef", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => this.CONSUME(T.Question));
+  });
+
+  dottedName = this.RULE("dottedName", () => {
+    this.CONSUME(T.Identifier, { LABEL: "part" });
+    this.MANY(() => {
+      this.CONSUME(T.Dot);
+      this.CONSUME2(T.Identifier, { LABEL: "part" });
+    });
+  });
+
+  // entity NAME { key a: t, b: t }
+  entityDecl = this.RULE("entityDecl", () => {
+    this.CONSUME(T.Entity);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.keyClause));
+    this.CONSUME(T.RCurly);
+  });
+
+  keyClause = this.RULE("keyClause", () => {
+    this.CONSUME(T.Key);
+    this.SUBRULE(this.param);
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.SUBRULE2(this.param);
+    });
+  });
+
+  param = this.RULE("param", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeRef);
+  });
+
+  params = this.RULE("params", () => {
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.param);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.param);
+      });
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  // fn NAME(params): T = expr
+  fnDecl = this.RULE("fnDecl", () => {
+    this.CONSUME(T.Fn);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.SUBRULE(this.params);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeRef);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  // extern fn NAME(params): T from "./module.ts"
+  externFnDecl = this.RULE("externFnDecl", () => {
+    this.CONSUME(T.Extern);
+    this.CONSUME(T.Fn);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.SUBRULE(this.params);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeRef);
+    this.CONSUME(T.From);
+    this.CONSUME(T.StringLit);
+  });
+
+  // feature_group NAME [version N] for ENTITY from SOURCE { name = expr ... }
+  featureGroupDecl = this.RULE("featureGroupDecl", () => {
+    this.CONSUME(T.FeatureGroup);
+    this.CONSUME1(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.CONSUME(T.Version);
+      this.CONSUME(T.NumberLit, { LABEL: "version" });
+    });
+    this.CONSUME(T.For);
+    this.CONSUME2(T.Identifier, { LABEL: "entity" });
+    this.CONSUME(T.From);
+    this.CONSUME3(T.Identifier, { LABEL: "from" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.featureDef));
+    this.CONSUME(T.RCurly);
+  });
+
+  featureDef = this.RULE("featureDef", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  // on_demand NAME(request x: T, group.feature): T = expr
+  onDemandDecl = this.RULE("onDemandDecl", () => {
+    this.CONSUME(T.OnDemand);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.odtParam);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.odtParam);
+      });
+    });
+    this.CONSUME(T.RParen);
+    this.CONSUME(T.Colon);
+    this.SUBRULE(this.typeRef);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  odtParam = this.RULE("odtParam", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Request);
+            this.SUBRULE(this.param);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME1(T.Identifier, { LABEL: "group" });
+            this.CONSUME(T.Dot);
+            this.CONSUME2(T.Identifier, { LABEL: "feature" });
+          },
+        },
+      ],
+      ERR_MSG: "a parameter (`request name: type` or `group.feature`)",
+    });
+  });
+
+  // view NAME for ENTITY { label ... features ... ttl ... as_of ... }
+  viewDecl = this.RULE("viewDecl", () => {
+    this.CONSUME(T.View);
+    this.CONSUME1(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.For);
+    this.CONSUME2(T.Identifier, { LABEL: "entity" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.viewItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  viewItem = this.RULE("viewItem", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Label);
+            this.CONSUME1(T.Identifier, { LABEL: "name" });
+            this.CONSUME(T.Equals);
+            this.CONSUME2(T.Identifier, { LABEL: "source" });
+            this.CONSUME(T.Dot);
+            this.CONSUME3(T.Identifier, { LABEL: "column" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Features);
+            this.SUBRULE(this.featureRef);
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.SUBRULE2(this.featureRef);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Ttl);
+            this.SUBRULE(this.expression);
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.AsOf);
+            this.CONSUME4(T.Identifier, { LABEL: "asOf" });
+          },
+        },
+      ],
+      ERR_MSG: "a view item (label, features, ttl or as_of)",
+    });
+  });
+
+  // group.* | group.feature | odt_name
+  featureRef = this.RULE("featureRef", () => {
+    this.CONSUME1(T.Identifier, { LABEL: "group" });
+    this.OPTION(() => {
+      this.CONSUME(T.Dot);
+      this.OR({
+        DEF: [{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "feature" }) }],
+        ERR_MSG: "a feature name or `*`",
+      });
+    });
+  });
+
+  // model NAME { view ... task ... algorithm ... transform ... split ... metric ... require ... }
+  modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(T.Model);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.modelItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  modelItem = this.RULE("modelItem", () => {
+    this.OR({
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.View);
+            this.CONSUME1(T.Identifier, { LABEL: "value" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Task);
+            this.CONSUME2(T.Identifier, { LABEL: "value" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Algorithm);
+            this.CONSUME3(T.Identifier, { LABEL: "value" });
+            this.OPTION(() => {
+              this.OR2([
+                { ALT: () => this.CONSUME(T.StringLit, { LABEL: "file" }) },
+                { ALT: () => this.SUBRULE(this.argList) },
+              ]);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Transform);
+            this.CONSUME4(T.Identifier, { LABEL: "feature" });
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.CONSUME5(T.Identifier, { LABEL: "feature" });
+            });
+            this.CONSUME(T.Colon);
+            this.SUBRULE(this.mdtCall);
+            this.MANY2(() => {
+              this.CONSUME2(T.Comma);
+              this.SUBRULE2(this.mdtCall);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Split);
+            this.CONSUME6(T.Identifier, { LABEL: "value" });
+            this.OPTION2(() => this.SUBRULE2(this.argList));
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Metric);
+            this.CONSUME7(T.Identifier, { LABEL: "value" });
+            this.MANY3(() => {
+              this.CONSUME3(T.Comma);
+              this.CONSUME8(T.Identifier, { LABEL: "value" });
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Require);
+            this.CONSUME9(T.Identifier, { LABEL: "value" });
+            this.OR3({
+              DEF: [
+                { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+                { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+              ],
+              ERR_MSG: "`<`, `<=`, `>` or `>=`",
+            });
+            this.SUBRULE(this.expression);
+          },
+        },
+      ],
+      ERR_MSG: "a model item (view, task, algorithm, transform, split, metric or require)",
+    });
+  });
+
+  // impute(median), standard_scale
+  mdtCall = this.RULE("mdtCall", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => this.SUBRULE(this.argList));
+  });
+
+  // (name: expr, expr, ...)
+  argList = this.RULE("argList", () => {
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.arg);
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.arg);
+      });
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  arg = this.RULE("arg", () => {
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier, { LABEL: "name" });
+      this.CONSUME(T.Colon);
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  // serve MODEL { online  batch into a.b }
+  serveDecl = this.RULE("serveDecl", () => {
+    this.CONSUME(T.Serve);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.serveItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  serveItem = this.RULE("serveItem", () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.Online) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Batch);
+            this.CONSUME(T.Into);
+            this.SUBRULE(this.dottedName);
+          },
+        },
+      ],
+      ERR_MSG: "a serve item (online or batch into)",
+    });
+  });
+
+  // ------------------------------------------------------------ expressions
+
+  expression = this.RULE("expression", () => {
+    this.OR({
+      DEF: [{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.binaryExpr) }],
+      ERR_MSG: "an expression",
+    });
+  });
+
+  ifExpr = this.RULE("ifExpr", () => {
+    this.CONSUME(T.If);
+    this.SUBRULE1(this.expression, { LABEL: "cond" });
+    this.CONSUME(T.Then);
+    this.SUBRULE2(this.expression, { LABEL: "then" });
+    this.CONSUME(T.Else);
+    this.SUBRULE3(this.expression, { LABEL: "else" });
+  });
+
+  /**
+   * operand (op operand | in (values))*, flat: `operands[i]` and `ops[i]`
+   * alternate in source order (`operands[i + 1]` is a parenList after `in`).
+   */
+  binaryExpr = this.RULE("binaryExpr", () => {
+    this.SUBRULE(this.operand, { LABEL: "operands" });
+    this.MANY(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.BinaryOperator, { LABEL: "ops" });
+            this.SUBRULE2(this.operand, { LABEL: "operands" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.In, { LABEL: "ops" });
+            this.SUBRULE(this.parenList, { LABEL: "operands" });
+          },
+        },
+      ]);
+    });
+  });
+
+  /** Prefix operators (`-`, `not`) then a primary. */
+  operand = this.RULE("operand", () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Minus, { LABEL: "prefix" }) },
+        { ALT: () => this.CONSUME(T.Not, { LABEL: "prefix" }) },
+      ]);
+    });
+    this.SUBRULE(this.primary);
+  });
+
+  primary = this.RULE("primary", () => {
+    this.OR({
+      DEF: [
+        { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
+        // `name =` never continues an expression: it starts the next feature line.
+        { GATE: () => this.LA(2).tokenType !== T.Equals, ALT: () => this.SUBRULE(this.nameExpr) },
+        {
+          ALT: () => {
+            this.CONSUME(T.LParen);
+            this.SUBRULE(this.expression);
+            this.CONSUME(T.RParen);
+          },
+        },
+        { ALT: () => this.SUBRULE(this.listExpr) },
+      ],
+      ERR_MSG: "an expression",
+    });
+  });
+
+  /** `x`, `a.b`, `f(args)`, `agg(args) over window` */
+  nameExpr = this.RULE("nameExpr", () => {
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.OPTION(() => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Dot);
+            this.CONSUME2(T.Identifier, { LABEL: "property" });
+          },
+        },
+        {
+          ALT: () => {
+            this.SUBRULE(this.parenList, { LABEL: "args" });
+            this.OPTION2(() => {
+              this.CONSUME(T.Over);
+              this.SUBRULE(this.primary, { LABEL: "over" });
+            });
+          },
+        },
+      ]);
+    });
+  });
+
+  listExpr = this.RULE("listExpr", () => {
+    this.CONSUME(T.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expression, { LABEL: "items" });
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expression, { LABEL: "items" });
+      });
+    });
+    this.CONSUME(T.RBracket);
+  });
+
+  /** `(expr, expr, ...)`: call arguments and `in` values. */
+  parenList = this.RULE("parenList", () => {
+    this.CONSUME(T.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.expression, { LABEL: "items" });
+      this.MANY(() => {
+        this.CONSUME(T.Comma);
+        this.SUBRULE2(this.expression, { LABEL: "items" });
+      });
+    });
+    this.CONSUME(T.RParen);
+  });
+}
+
+let instance: FtiParser | undefined;
+
+/** The one parser instance (grammar analysis runs once, on first use). */
+export function getParser(): FtiParser {
+  instance ??= new FtiParser();
+  return instance;
+}
+
+export type { CstNode, IToken };

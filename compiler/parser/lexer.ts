@@ -1,0 +1,554 @@
+// Tokens and lexer for .fti specs, built on chevrotain's Lexer.
+//
+// The chevrotain lexer is configured so it never fails: every character is
+// matched by some token type, including `InvalidChars` (a run of characters
+// that cannot start any token). `lex()` then post-processes the raw tokens in
+// one pass:
+//   - identifiers that spell a keyword get the keyword's token type;
+//   - `Numeric` tokens are classified into NumberLit / DurationLit / DateLit,
+//     or `InvalidLiteral` (FTI1006), with the decoded value in `payload`;
+//   - strings are decoded into `payload` (FTI1002 unterminated, FTI1005 bad escape);
+//   - invalid characters (FTI1004) and unterminated block comments (FTI1003)
+//     are reported and dropped from the token stream.
+// Only offsets are tracked here; index.ts turns offsets into line/column.
+
+import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+
+// ---------------------------------------------------------------- categories
+
+/** Every keyword (reserved word). */
+export const Keyword = createToken({ name: "Keyword", pattern: Lexer.NA });
+/** Infix operators of the expression language (`and`, `or`, arithmetic, comparisons). */
+export const BinaryOperator = createToken({ name: "BinaryOperator", pattern: Lexer.NA, label: "an operator" });
+/** `== != < <= > >=` */
+export const ComparisonOperator = createToken({
+  name: "ComparisonOperator",
+  pattern: Lexer.NA,
+  label: "a comparison operator",
+  categories: [BinaryOperator],
+});
+/** Any literal that can start an expression. */
+export const Literal = createToken({ name: "Literal", pattern: Lexer.NA, label: "a literal" });
+
+// ---------------------------------------------------------------- trivia
+
+export const WhiteSpace = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n\uFEFF]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\r\n]*/, group: "comments" });
+/** Terminated or not: an unterminated one runs to the end of the file (FTI1003, found in post-processing). */
+export const BlockComment = createToken({
+  name: "BlockComment",
+  pattern: /\/\*[^*]*(?:\*+[^*/][^*]*)*(?:\*+\/|\**)/,
+  group: "comments",
+  line_breaks: true,
+});
+
+// ---------------------------------------------------------------- literals
+
+/**
+ * A double-quoted string on one line. The closing quote is optional so an
+ * unterminated string is still one token (FTI1002 is reported in post-processing).
+ */
+export const StringLit = createToken({
+  name: "StringLit",
+  pattern: /"[^"\\\r\n]*(?:\\[^\r\n]?[^"\\\r\n]*)*"?/,
+  label: "a string",
+  categories: [Literal],
+});
+
+const DATE_LIKE = /\d{4}-\d{1,2}-\d{1,2}[A-Za-z0-9_:.]*/y;
+const NUMBER_LIKE = /\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*/y;
+
+/** Anything starting with a digit: a number, a duration, a date, or a malformed one of those. */
+function matchNumeric(text: string, offset: number): RegExpExecArray | null {
+  const c = text.charCodeAt(offset);
+  if (c < 48 || c > 57) return null;
+  DATE_LIKE.lastIndex = offset;
+  const date = DATE_LIKE.exec(text);
+  if (date) return date;
+  NUMBER_LIKE.lastIndex = offset;
+  return NUMBER_LIKE.exec(text);
+}
+
+/** Raw numeric token; `lex()` re-types it as one of the four below. */
+export const Numeric = createToken({
+  name: "Numeric",
+  pattern: matchNumeric,
+  line_breaks: false,
+  start_chars_hint: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+});
+export const NumberLit = createToken({ name: "NumberLit", pattern: Lexer.NA, label: "a number", categories: [Literal] });
+export const DurationLit = createToken({
+  name: "DurationLit",
+  pattern: Lexer.NA,
+  label: "a duration (like `7d`)",
+  categories: [Literal],
+});
+export const DateLit = createToken({ name: "DateLit", pattern: Lexer.NA, label: "a date", categories: [Literal] });
+/** A malformed number/duration/date (already reported as FTI1006); parsed like a literal, becomes an error expr. */
+export const InvalidLiteral = createToken({
+  name: "InvalidLiteral",
+  pattern: Lexer.NA,
+  label: "a literal",
+  categories: [Literal],
+});
+
+export const Identifier = createToken({ name: "Identifier", pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: "a name" });
+
+// ---------------------------------------------------------------- keywords
+
+const keywordByImage = new Map<string, TokenType>();
+
+function kw(image: string, extraCategories: TokenType[] = []): TokenType {
+  const name = "Kw_" + image;
+  const t = createToken({ name, pattern: Lexer.NA, label: "`" + image + "`", categories: [Keyword, ...extraCategories] });
+  keywordByImage.set(image, t);
+  return t;
+}
+
+export const Source = kw("source");
+export const Path = kw("path");
+export const Table = kw("table");
+export const Format = kw("format");
+export const EventTime = kw("event_time");
+export const Unique = kw("unique");
+export const Fields = kw("fields");
+export const In = kw("in");
+export const Check = kw("check");
+export const Entity = kw("entity");
+export const Key = kw("key");
+export const Fn = kw("fn");
+export const Extern = kw("extern");
+export const From = kw("from");
+export const FeatureGroup = kw("feature_group");
+export const Version = kw("version");
+export const For = kw("for");
+export const OnDemand = kw("on_demand");
+export const Request = kw("request");
+export const View = kw("view");
+export const Label = kw("label");
+export const Features = kw("features");
+export const Ttl = kw("ttl");
+export const AsOf = kw("as_of");
+export const Model = kw("model");
+export const Task = kw("task");
+export const Algorithm = kw("algorithm");
+export const Transform = kw("transform");
+export const Split = kw("split");
+export const Metric = kw("metric");
+export const Require = kw("require");
+export const Serve = kw("serve");
+export const Online = kw("online");
+export const Batch = kw("batch");
+export const Into = kw("into");
+export const If = kw("if");
+export const Then = kw("then");
+export const Else = kw("else");
+export const And = kw("and", [BinaryOperator]);
+export const Or = kw("or", [BinaryOperator]);
+export const Not = kw("not");
+export const True = kw("true", [Literal]);
+export const False = kw("false", [Literal]);
+export const Null = kw("null", [Literal]);
+export const Over = kw("over");
+
+export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
+
+// ---------------------------------------------------------------- punctuation & operators
+
+function punct(name: string, image: string, categories: TokenType[] = []): TokenType {
+  return createToken({ name, pattern: image, label: "`" + image + "`", categories });
+}
+
+export const EqEq = punct("EqEq", "==", [ComparisonOperator]);
+export const NotEq = punct("NotEq", "!=", [ComparisonOperator]);
+export const LtEq = punct("LtEq", "<=", [ComparisonOperator]);
+export const GtEq = punct("GtEq", ">=", [ComparisonOperator]);
+export const Lt = punct("Lt", "<", [ComparisonOperator]);
+export const Gt = punct("Gt", ">", [ComparisonOperator]);
+export const Equals = punct("Equals", "=");
+export const LCurly = punct("LCurly", "{");
+export const RCurly = punct("RCurly", "}");
+export const LParen = punct("LParen", "(");
+export const RParen = punct("RParen", ")");
+export const LBracket = punct("LBracket", "[");
+export const RBracket = punct("RBracket", "]");
+export const Comma = punct("Comma", ",");
+export const Dot = punct("Dot", ".");
+export const Colon = punct("Colon", ":");
+export const Plus = punct("Plus", "+", [BinaryOperator]);
+export const Minus = punct("Minus", "-", [BinaryOperator]);
+export const Star = punct("Star", "*", [BinaryOperator]);
+export const Slash = punct("Slash", "/", [BinaryOperator]);
+export const Percent = punct("Percent", "%", [BinaryOperator]);
+export const Caret = punct("Caret", "^", [BinaryOperator]);
+export const Question = punct("Question", "?");
+
+// ---------------------------------------------------------------- invalid characters
+
+/** Characters that can start some token (plus whitespace). Everything else is invalid. */
+const VALID_START = " \t\r\n\uFEFFABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_\"/(){}[],.:=!<>+-*%^?";
+const INVALID_RUN = /(?:[^ \t\r\n\uFEFFA-Za-z0-9_"/(){}[\],.:=!<>+\-*%^?]|!(?!=))+/y;
+
+function matchInvalid(text: string, offset: number): RegExpExecArray | null {
+  INVALID_RUN.lastIndex = offset;
+  return INVALID_RUN.exec(text);
+}
+
+function invalidStartChars(): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < 65536; c++) {
+    if (c === 33 /* ! */ || !VALID_START.includes(String.fromCharCode(c))) out.push(c);
+  }
+  return out;
+}
+
+/** A run of characters that cannot start a token (a lone `!` included). Reported as FTI1004 and dropped. */
+export const InvalidChars = createToken({
+  name: "InvalidChars",
+  pattern: matchInvalid,
+  line_breaks: true,
+  start_chars_hint: invalidStartChars(),
+});
+
+// ---------------------------------------------------------------- lexer
+
+/** Token types in lexing order (longest alternatives first). */
+const lexedTokens: TokenType[] = [
+  WhiteSpace,
+  LineComment,
+  BlockComment,
+  StringLit,
+  Numeric,
+  Identifier,
+  EqEq,
+  NotEq,
+  LtEq,
+  GtEq,
+  Lt,
+  Gt,
+  Equals,
+  LCurly,
+  RCurly,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  Comma,
+  Dot,
+  Colon,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  Caret,
+  Question,
+  InvalidChars,
+];
+
+/** Every token type the parser may see (its vocabulary). */
+export const allTokenTypes: TokenType[] = [
+  Keyword,
+  BinaryOperator,
+  ComparisonOperator,
+  Literal,
+  ...lexedTokens,
+  NumberLit,
+  DurationLit,
+  DateLit,
+  InvalidLiteral,
+  ...keywordByImage.values(),
+];
+
+const chevLexer = new Lexer(lexedTokens, {
+  positionTracking: "onlyOffset",
+  ensureOptimizations: true,
+});
+
+// ---------------------------------------------------------------- post-processing
+
+/** A lexical problem, by offsets (end exclusive). */
+export interface LexProblem {
+  code: number;
+  start: number;
+  end: number;
+  message: string;
+  hint?: string;
+}
+
+export interface LexResult {
+  /** Significant tokens only (no whitespace, comments or invalid characters). */
+  tokens: IToken[];
+  problems: LexProblem[];
+}
+
+/** Payload of a NumberLit token. */
+export interface NumberPayload {
+  value: number;
+  isInt: boolean;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+function retype(tok: IToken, type: TokenType): void {
+  tok.tokenType = type;
+  tok.tokenTypeIdx = type.tokenTypeIdx!;
+}
+
+/** Quotes a piece of source for a message: `x`, shortened when long. */
+export function quoteSource(s: string, max = 24): string {
+  const shown = s.length > max ? s.slice(0, max) + "…" : s;
+  return "`" + shown + "`";
+}
+
+function describeChars(run: string): string {
+  const chars = [...run];
+  const noun = chars.length === 1 ? "character" : "characters";
+  if (/^[\x21-\x7e]+$/.test(run)) return `${noun} ${quoteSource(run, 16)}`;
+  const shown = chars.slice(0, 4).map((ch) => {
+    const cp = ch.codePointAt(0) ?? 0;
+    const code = "U+" + cp.toString(16).toUpperCase().padStart(4, "0");
+    return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) ? "`" + ch + "` (" + code + ")" : code;
+  });
+  if (chars.length > 4) shown.push("…");
+  return `${noun} ${shown.join(" ")}`;
+}
+
+function invalidCharHint(run: string): string | undefined {
+  if (run.startsWith("'")) return "strings use double quotes: \"...\"";
+  if (run.startsWith("#")) return "comments start with `//`";
+  if (run.startsWith(";")) return "no `;` is needed: declarations and items end at the line break";
+  if (run.startsWith("!")) return "use `not` for negation, `!=` for inequality";
+  if (run.startsWith("&") || run.startsWith("|")) return "use `and` / `or`";
+  if (/^[\u201c\u201d]/.test(run)) return "use straight double quotes: \"...\"";
+  return undefined;
+}
+
+function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
+  const image = tok.image;
+  const start = tok.startOffset;
+  const bad = (message: string, hint?: string): void => {
+    problems.push({ code: 1006, start, end: start + image.length, message, hint });
+    retype(tok, InvalidLiteral);
+  };
+
+  if (/^\d{4}-\d{1,2}-\d{1,2}/.test(image)) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z)?)?$/.exec(image);
+    if (!m) {
+      return bad(
+        `invalid date ${quoteSource(image)}`,
+        "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]",
+      );
+    }
+    const year = Number(m[1]);
+    const month = Number(m[2]);
+    const day = Number(m[3]);
+    if (month < 1 || month > 12) return bad(`invalid date ${quoteSource(image)}: month must be 01 to 12`);
+    const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+    if (day < 1 || day > days) return bad(`invalid date ${quoteSource(image)}: day must be 01 to ${days}`);
+    if (m[4] !== undefined) {
+      if (Number(m[4]) > 23) return bad(`invalid date ${quoteSource(image)}: hour must be 00 to 23`);
+      if (Number(m[5]) > 59) return bad(`invalid date ${quoteSource(image)}: minute must be 00 to 59`);
+      if (m[6] !== undefined && Number(m[6]) > 59) return bad(`invalid date ${quoteSource(image)}: second must be 00 to 59`);
+    }
+    retype(tok, DateLit);
+    tok.payload = { iso: image };
+    return;
+  }
+
+  if (/^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(image)) {
+    const value = Number(image);
+    if (!Number.isFinite(value)) return bad(`number ${quoteSource(image)} is too large`);
+    retype(tok, NumberLit);
+    tok.payload = { value, isInt: /^\d+$/.test(image) } satisfies NumberPayload;
+    return;
+  }
+
+  const dur = /^(\d+(?:\.\d+)?)([A-Za-z_][A-Za-z0-9_]*)$/.exec(image);
+  if (dur) {
+    const unit = dur[2];
+    const factor = DURATION_UNITS[unit];
+    if (factor === undefined) {
+      if (/^[eE]$/.test(unit)) return bad(`invalid number ${quoteSource(image)}: the exponent has no digits`);
+      return bad(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w");
+    }
+    const ms = Number(dur[1]) * factor;
+    if (!Number.isFinite(ms)) return bad(`duration ${quoteSource(image)} is too large`);
+    retype(tok, DurationLit);
+    tok.payload = { ms };
+    return;
+  }
+
+  if (/^\d+(?:\.\d+)?[eE][+-]?(?![0-9])/.test(image)) {
+    return bad(`invalid number ${quoteSource(image)}: the exponent has no digits`);
+  }
+  return bad(`invalid number ${quoteSource(image)}`);
+}
+
+/** Decodes a string token's contents into `payload`, reporting bad escapes and a missing closing quote. */
+function decodeString(tok: IToken, problems: LexProblem[]): void {
+  const image = tok.image;
+  const start = tok.startOffset;
+  let out = "";
+  let i = 1;
+  let terminated = false;
+  while (i < image.length) {
+    const ch = image[i];
+    if (ch === '"') {
+      terminated = true;
+      break;
+    }
+    if (ch !== "\\") {
+      let j = i + 1;
+      while (j < image.length && image[j] !== '"' && image[j] !== "\\") j++;
+      out += image.slice(i, j);
+      i = j;
+      continue;
+    }
+    const next = image[i + 1];
+    if (next === undefined) {
+      i++; // a backslash at the end of an unterminated string: FTI1002 covers it
+      break;
+    }
+    switch (next) {
+      case '"':
+        out += '"';
+        i += 2;
+        continue;
+      case "\\":
+        out += "\\";
+        i += 2;
+        continue;
+      case "n":
+        out += "\n";
+        i += 2;
+        continue;
+      case "t":
+        out += "\t";
+        i += 2;
+        continue;
+      case "r":
+        out += "\r";
+        i += 2;
+        continue;
+      case "u": {
+        const m = /^\{([0-9A-Fa-f]{1,6})\}/.exec(image.slice(i + 2, i + 12));
+        if (m) {
+          const cp = parseInt(m[1], 16);
+          if (cp <= 0x10ffff) {
+            out += String.fromCodePoint(cp);
+            i += 2 + m[0].length;
+            continue;
+          }
+          problems.push({
+            code: 1005,
+            start: start + i,
+            end: start + i + 2 + m[0].length,
+            message: `invalid escape sequence ${quoteSource(image.slice(i, i + 2 + m[0].length))}: code point out of range`,
+            hint: "unicode escapes go up to \\u{10FFFF}",
+          });
+          out += image.slice(i, i + 2 + m[0].length);
+          i += 2 + m[0].length;
+          continue;
+        }
+        const close = image.indexOf("}", i);
+        const end = close > i && close - i <= 12 && image[i + 2] === "{" ? close + 1 : i + 2;
+        problems.push({
+          code: 1005,
+          start: start + i,
+          end: start + Math.min(end, image.length),
+          message: `invalid escape sequence ${quoteSource(image.slice(i, end))}`,
+          hint: "write a unicode escape as \\u{hex}, for example \\u{e9}",
+        });
+        out += image.slice(i, end);
+        i = end;
+        continue;
+      }
+      default: {
+        const cp = image.codePointAt(i + 1) ?? 0;
+        const len = cp > 0xffff ? 3 : 2;
+        problems.push({
+          code: 1005,
+          start: start + i,
+          end: start + i + len,
+          message: `invalid escape sequence ${quoteSource(image.slice(i, i + len))}`,
+          hint: 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}',
+        });
+        out += image.slice(i, i + len);
+        i += len;
+      }
+    }
+  }
+  if (!terminated) {
+    problems.push({
+      code: 1002,
+      start,
+      end: start + image.length,
+      message: "unterminated string literal",
+      hint: 'close the string with `"` before the end of the line',
+    });
+  }
+  tok.payload = out;
+}
+
+/** Tokenizes `text`. Never throws for any input. */
+export function lex(text: string): LexResult {
+  const raw = chevLexer.tokenize(text);
+  const problems: LexProblem[] = [];
+  const tokens: IToken[] = [];
+
+  // Chevrotain should never report errors (InvalidChars matches everything else),
+  // but keep them rather than lose them.
+  for (const e of raw.errors) {
+    problems.push({ code: 1004, start: e.offset, end: e.offset + Math.max(1, e.length), message: "invalid character" });
+  }
+
+  for (const c of raw.groups.comments ?? []) {
+    if (c.image.startsWith("/*") && !(c.image.length >= 4 && c.image.endsWith("*/"))) {
+      problems.push({
+        code: 1003,
+        start: c.startOffset,
+        end: c.startOffset + 2,
+        message: "unterminated block comment",
+        hint: "close the comment with `*/`",
+      });
+    }
+  }
+
+  for (const tok of raw.tokens) {
+    const type = tok.tokenType;
+    if (type === Identifier) {
+      const k = keywordByImage.get(tok.image);
+      if (k) retype(tok, k);
+    } else if (type === Numeric) {
+      classifyNumeric(tok, problems);
+    } else if (type === StringLit) {
+      decodeString(tok, problems);
+    } else if (type === InvalidChars) {
+      problems.push({
+        code: 1004,
+        start: tok.startOffset,
+        end: tok.startOffset + tok.image.length,
+        message: `invalid ${describeChars(tok.image)}`,
+        hint: invalidCharHint(tok.image),
+      });
+      continue;
+    }
+    tokens.push(tok);
+  }
+  problems.sort((a, b) => a.start - b.start);
+  return { tokens, problems };
+}

@@ -1,0 +1,841 @@
+// CST (grammar.ts) -> AST (compiler/ast.ts), with ranges.
+//
+// Written to survive any CST chevrotain's error recovery can produce:
+//   - a missing child yields a placeholder, never a crash: an Expr becomes
+//     `{ kind: "error" }`, an Ident / TypeRef / StringLit gets an empty name or
+//     value (the parser already reported FTI1001 for that declaration);
+//   - an expression-level CST node marked `recoveredNode` becomes an error expr;
+//   - tokens inserted by recovery (no offsets) get a zero-width range at the
+//     end of the last real token seen;
+//   - a declaration whose name is missing is dropped.
+// Operator precedence is applied here with an iterative shunting-yard over the
+// flat operand/operator lists of `binaryExpr`.
+
+import type { CstElement, CstNode, IToken } from "chevrotain";
+import type {
+  Arg,
+  BinaryOp,
+  Decl,
+  EntityDecl,
+  Expr,
+  ExternFnDecl,
+  FeatureDef,
+  FeatureGroupDecl,
+  FeatureRef,
+  FieldDecl,
+  FnDecl,
+  Ident,
+  MdtCall,
+  ModelDecl,
+  OdtParam,
+  OnDemandDecl,
+  Param,
+  Pos,
+  Range,
+  RequireDecl,
+  ServeDecl,
+  SourceDecl,
+  StringLit,
+  TransformDecl,
+  TypeRef,
+  ViewDecl,
+} from "../ast.ts";
+import * as T from "./lexer.ts";
+import type { NumberPayload } from "./lexer.ts";
+
+export interface ToAstContext {
+  /** Offset -> position (line/column). */
+  pos(offset: number): Pos;
+  /** Reports a syntax problem found while building the AST (FTI1001; index.ts keeps one per declaration). */
+  error(start: number, end: number, message: string, hint?: string): void;
+}
+
+// ---------------------------------------------------------------- CST access
+
+function isToken(e: CstElement): e is IToken {
+  return (e as IToken).image !== undefined && (e as IToken).tokenType !== undefined;
+}
+
+function toks(n: CstNode | undefined, key: string): IToken[] {
+  const c = n?.children[key];
+  return c ? c.filter(isToken) : [];
+}
+
+function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
+  return toks(n, key)[i];
+}
+
+function nodes(n: CstNode | undefined, key: string): CstNode[] {
+  const c = n?.children[key];
+  return c ? (c.filter((e) => !isToken(e)) as CstNode[]) : [];
+}
+
+function node(n: CstNode | undefined, key: string, i = 0): CstNode | undefined {
+  return nodes(n, key)[i];
+}
+
+function isReal(t: IToken | undefined): t is IToken {
+  return t !== undefined && !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
+}
+
+function tokEnd(t: IToken): number {
+  return t.startOffset + t.image.length;
+}
+
+/** Offsets of the first and last real token under `n` (iterative), or undefined when it has none. */
+function nodeSpan(n: CstNode | undefined): [number, number] | undefined {
+  if (!n) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  const stack: CstNode[] = [n];
+  while (stack.length) {
+    const cur = stack.pop()!;
+    for (const key in cur.children) {
+      for (const e of cur.children[key]) {
+        if (isToken(e)) {
+          if (isReal(e)) {
+            if (e.startOffset < lo) lo = e.startOffset;
+            if (tokEnd(e) > hi) hi = tokEnd(e);
+          }
+        } else {
+          stack.push(e);
+        }
+      }
+    }
+  }
+  return lo === Infinity ? undefined : [lo, hi];
+}
+
+// ---------------------------------------------------------------- precedence
+
+const PREC: Record<string, number> = {
+  or: 1,
+  and: 2,
+  // `not` (prefix): 3
+  "==": 4,
+  "!=": 4,
+  "<": 4,
+  "<=": 4,
+  ">": 4,
+  ">=": 4,
+  // `in`: 4
+  "+": 5,
+  "-": 5,
+  "*": 6,
+  "/": 6,
+  "%": 6,
+  // unary `-`: 7
+  "^": 8,
+};
+const COMPARISON = 4;
+const NOT_PREC = 3;
+const NEG_PREC = 7;
+
+type Item =
+  | { k: "pre"; t: IToken }
+  | { k: "atom"; e: Expr }
+  | { k: "op"; t: IToken }
+  | { k: "in"; t: IToken; list: CstNode | undefined };
+
+type StackOp =
+  | { k: "pre"; op: "-" | "not"; prec: number; start: Pos }
+  | { k: "bin"; op: BinaryOp; prec: number };
+
+const DECL_KEYWORD: Record<string, string> = {
+  sourceDecl: "source",
+  entityDecl: "entity",
+  fnDecl: "fn",
+  externFnDecl: "extern fn",
+  featureGroupDecl: "feature_group",
+  onDemandDecl: "on_demand",
+  viewDecl: "view",
+  modelDecl: "model",
+  serveDecl: "serve",
+};
+
+// ---------------------------------------------------------------- builder
+
+class AstBuilder {
+  /** End offset of the last real token converted: where placeholders for missing tokens go. */
+  private cursor = 0;
+  private declLabel = "";
+
+  constructor(private readonly ctx: ToAstContext) {}
+
+  // ------------------------------------------------------------ ranges
+
+  private range(start: number, end: number): Range {
+    if (!(end >= start)) end = start;
+    return { start: this.ctx.pos(start), end: this.ctx.pos(end) };
+  }
+
+  private at(): Range {
+    return this.range(this.cursor, this.cursor);
+  }
+
+  private tokRange(t: IToken | undefined): Range {
+    if (!isReal(t)) return this.at();
+    const end = tokEnd(t);
+    if (end > this.cursor) this.cursor = end;
+    return this.range(t.startOffset, end);
+  }
+
+  /** From the start of `a` to the end of `b` (either may be a token or a range). */
+  private join(a: IToken | Range | undefined, b: IToken | Range | undefined): Range {
+    const start = a === undefined ? undefined : "startOffset" in a ? (isReal(a) ? this.tokRange(a).start : undefined) : a.start;
+    const end = b === undefined ? undefined : "startOffset" in b ? (isReal(b) ? this.tokRange(b).end : undefined) : b.end;
+    const s = start ?? end ?? this.at().start;
+    const e = end ?? s;
+    return e.offset >= s.offset ? { start: s, end: e } : { start: s, end: s };
+  }
+
+  private nodeRange(n: CstNode | undefined): Range {
+    const span = nodeSpan(n);
+    if (!span) return this.at();
+    if (span[1] > this.cursor) this.cursor = span[1];
+    return this.range(span[0], span[1]);
+  }
+
+  private err(t: IToken | Range | undefined, message: string, hint?: string): void {
+    if (t === undefined) return;
+    if ("startOffset" in t) {
+      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), message, hint);
+    } else {
+      this.ctx.error(t.start.offset, t.end.offset, message, hint);
+    }
+  }
+
+  // ------------------------------------------------------------ leaves
+
+  private ident(t: IToken | undefined): Ident {
+    return { name: isReal(t) ? t.image : "", range: this.tokRange(t) };
+  }
+
+  private stringLit(t: IToken | undefined): StringLit {
+    return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
+  }
+
+  private typeRef(n: CstNode | undefined): TypeRef {
+    const name = tok(n, "name");
+    const q = tok(n, "Question");
+    const id = this.ident(name);
+    return { name: id.name, nullable: isReal(q), range: isReal(q) ? this.join(id.range, q) : id.range };
+  }
+
+  private param(n: CstNode | undefined, startTok?: IToken): Param {
+    const name = this.ident(tok(n, "name"));
+    const type = this.typeRef(node(n, "typeRef"));
+    return { name, type, range: this.join(startTok && isReal(startTok) ? startTok : name.range, type.range) };
+  }
+
+  private dotted(n: CstNode | undefined): { text: string; range: Range } {
+    const parts = toks(n, "part").filter(isReal);
+    if (parts.length === 0) return { text: "", range: this.at() };
+    return { text: parts.map((p) => p.image).join("."), range: this.join(parts[0], parts[parts.length - 1]) };
+  }
+
+  private duplicate(t: IToken | undefined, what: string): void {
+    this.err(t, `duplicate \`${what}\` in \`${this.declLabel}\``, `remove one of the \`${what}\` lines`);
+  }
+
+  // ------------------------------------------------------------ declarations
+
+  decl(root: CstNode): Decl | undefined {
+    let n: CstNode | undefined = root;
+    if (n.name === "declaration") {
+      n = undefined;
+      for (const key in root.children) n ??= node(root, key);
+    }
+    if (!n) return undefined;
+    const nameTok = tok(n, "name");
+    if (!isReal(nameTok)) return undefined;
+    this.declLabel = `${DECL_KEYWORD[n.name] ?? n.name} ${nameTok.image}`;
+    switch (n.name) {
+      case "sourceDecl":
+        return this.sourceDecl(n);
+      case "entityDecl":
+        return this.entityDecl(n);
+      case "fnDecl":
+        return this.fnDecl(n);
+      case "externFnDecl":
+        return this.externFnDecl(n);
+      case "featureGroupDecl":
+        return this.featureGroupDecl(n);
+      case "onDemandDecl":
+        return this.onDemandDecl(n);
+      case "viewDecl":
+        return this.viewDecl(n);
+      case "modelDecl":
+        return this.modelDecl(n);
+      case "serveDecl":
+        return this.serveDecl(n);
+      default:
+        return undefined;
+    }
+  }
+
+  private sourceDecl(n: CstNode): SourceDecl {
+    const kwTok = tok(n, "Kw_source");
+    const name = this.ident(tok(n, "name"));
+    const decl: SourceDecl = { kind: "source", name, fields: [], range: this.at() };
+    for (const item of nodes(n, "sourceItem")) {
+      const path = tok(item, "Kw_path");
+      const table = tok(item, "Kw_table");
+      const value = tok(item, "Identifier");
+      if (path) {
+        const s = tok(item, "StringLit");
+        if (!isReal(s)) continue;
+        if (decl.location) this.err(path, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        const lit = this.stringLit(s);
+        decl.location ??= { kind: "path", path: lit, range: this.join(path, lit.range) };
+      } else if (table) {
+        const d = this.dotted(node(item, "dottedName"));
+        if (!d.text) continue;
+        if (decl.location) this.err(table, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        decl.location ??= { kind: "table", table: d.text, range: this.join(table, d.range) };
+      } else if (tok(item, "Kw_format")) {
+        if (!isReal(value)) continue;
+        if (decl.format) this.duplicate(tok(item, "Kw_format"), "format");
+        decl.format ??= this.ident(value);
+      } else if (tok(item, "Kw_event_time")) {
+        if (!isReal(value)) continue;
+        if (decl.eventTime) this.duplicate(tok(item, "Kw_event_time"), "event_time");
+        decl.eventTime ??= this.ident(value);
+      } else if (tok(item, "Kw_unique")) {
+        if (!isReal(value)) continue;
+        if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
+        decl.unique ??= this.ident(value);
+      } else {
+        const block = node(item, "fieldsBlock");
+        for (const f of nodes(block, "fieldDecl")) {
+          const field = this.fieldDecl(f);
+          if (field) decl.fields.push(field);
+        }
+      }
+    }
+    decl.range = this.join(kwTok, this.nodeRange(n));
+    return decl;
+  }
+
+  private fieldDecl(n: CstNode): FieldDecl | undefined {
+    const nameTok = tok(n, "name");
+    if (!isReal(nameTok)) return undefined;
+    const name = this.ident(nameTok);
+    const type = this.typeRef(node(n, "typeRef"));
+    const constraints: FieldDecl["constraints"] = [];
+    for (const c of nodes(n, "fieldConstraint")) {
+      const inTok = tok(c, "Kw_in");
+      const checkTok = tok(c, "Kw_check");
+      if (inTok) {
+        const list = node(c, "parenList");
+        const values = this.exprList(list);
+        constraints.push({ kind: "in", values, range: this.join(inTok, this.nodeRange(list)) });
+      } else if (checkTok) {
+        const body = node(c, "checkBody");
+        const op = tok(body, "op");
+        let expr: Expr;
+        if (body?.recoveredNode) {
+          expr = this.errorExpr(body);
+        } else if (op) {
+          // `check (> 0)` is `check (field > 0)`: the field takes the operator's range.
+          const items: Item[] = [
+            { k: "atom", e: { kind: "name", name: name.name, range: this.tokRange(op) } },
+            { k: "op", t: op },
+          ];
+          this.flatten(node(body, "binaryExpr"), items);
+          expr = this.shunt(items);
+        } else {
+          expr = this.expr(node(body, "expression"));
+        }
+        const close = tok(c, "RParen");
+        constraints.push({ kind: "check", expr, range: this.join(checkTok, isReal(close) ? close : expr.range) });
+      }
+    }
+    const last = constraints.length ? constraints[constraints.length - 1].range : type.range;
+    return { name, type, constraints, range: this.join(name.range, last) };
+  }
+
+  private entityDecl(n: CstNode): EntityDecl {
+    const kwTok = tok(n, "Kw_entity");
+    const name = this.ident(tok(n, "name"));
+    const keys: Param[] = [];
+    for (const kc of nodes(n, "keyClause")) {
+      for (const p of nodes(kc, "param")) {
+        if (isReal(tok(p, "name"))) keys.push(this.param(p));
+      }
+    }
+    return { kind: "entity", name, keys, range: this.join(kwTok, this.nodeRange(n)) };
+  }
+
+  private params(n: CstNode | undefined): Param[] {
+    return nodes(n, "param")
+      .filter((p) => isReal(tok(p, "name")))
+      .map((p) => this.param(p));
+  }
+
+  private fnDecl(n: CstNode): FnDecl {
+    const kwTok = tok(n, "Kw_fn");
+    const name = this.ident(tok(n, "name"));
+    const params = this.params(node(n, "params"));
+    const returnType = this.typeRef(node(n, "typeRef"));
+    const body = this.expr(node(n, "expression"));
+    return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, this.nodeRange(n)) };
+  }
+
+  private externFnDecl(n: CstNode): ExternFnDecl {
+    const kwTok = tok(n, "Kw_extern");
+    const name = this.ident(tok(n, "name"));
+    const params = this.params(node(n, "params"));
+    const returnType = this.typeRef(node(n, "typeRef"));
+    const module = this.stringLit(tok(n, "StringLit"));
+    return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, this.nodeRange(n)) };
+  }
+
+  private featureGroupDecl(n: CstNode): FeatureGroupDecl {
+    const kwTok = tok(n, "Kw_feature_group");
+    const name = this.ident(tok(n, "name"));
+    const versionTok = tok(n, "version");
+    let version: FeatureGroupDecl["version"];
+    if (isReal(versionTok)) {
+      const p = versionTok.payload as NumberPayload | undefined;
+      version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
+      if (p && !p.isInt) this.err(versionTok, `a feature group version must be a whole number, not \`${versionTok.image}\``);
+    }
+    const entity = this.ident(tok(n, "entity"));
+    const from = this.ident(tok(n, "from"));
+    const features: FeatureDef[] = [];
+    for (const f of nodes(n, "featureDef")) {
+      const fname = tok(f, "name");
+      if (!isReal(fname)) continue;
+      const id = this.ident(fname);
+      const expr = this.expr(node(f, "expression"));
+      features.push({ name: id, expr, range: this.join(id.range, expr.range) });
+    }
+    const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
+    if (version) decl.version = version;
+    decl.range = this.join(kwTok, this.nodeRange(n));
+    return decl;
+  }
+
+  private onDemandDecl(n: CstNode): OnDemandDecl {
+    const kwTok = tok(n, "Kw_on_demand");
+    const name = this.ident(tok(n, "name"));
+    const params: OdtParam[] = [];
+    for (const p of nodes(n, "odtParam")) {
+      const req = tok(p, "Kw_request");
+      if (req) {
+        const inner = node(p, "param");
+        if (!isReal(tok(inner, "name"))) continue;
+        const param = this.param(inner, req);
+        params.push({ kind: "request", name: param.name, type: param.type, range: param.range });
+      } else {
+        const g = tok(p, "group");
+        if (!isReal(g)) continue;
+        const group = this.ident(g);
+        const feature = this.ident(tok(p, "feature"));
+        params.push({ kind: "feature", group, feature, range: this.join(group.range, feature.range) });
+      }
+    }
+    const returnType = this.typeRef(node(n, "typeRef"));
+    const body = this.expr(node(n, "expression"));
+    return { kind: "on_demand", name, params, returnType, body, range: this.join(kwTok, this.nodeRange(n)) };
+  }
+
+  private viewDecl(n: CstNode): ViewDecl {
+    const kwTok = tok(n, "Kw_view");
+    const name = this.ident(tok(n, "name"));
+    const entity = this.ident(tok(n, "entity"));
+    const decl: ViewDecl = { kind: "view", name, entity, features: [], range: this.at() };
+    for (const item of nodes(n, "viewItem")) {
+      const labelTok = tok(item, "Kw_label");
+      const featuresTok = tok(item, "Kw_features");
+      const ttlTok = tok(item, "Kw_ttl");
+      const asOfTok = tok(item, "Kw_as_of");
+      if (labelTok) {
+        if (!isReal(tok(item, "name"))) continue;
+        if (decl.label) this.duplicate(labelTok, "label");
+        const lname = this.ident(tok(item, "name"));
+        const source = this.ident(tok(item, "source"));
+        const column = this.ident(tok(item, "column"));
+        decl.label ??= { name: lname, source, column, range: this.join(labelTok, column.range) };
+      } else if (featuresTok) {
+        for (const r of nodes(item, "featureRef")) {
+          const ref = this.featureRef(r);
+          if (ref) decl.features.push(ref);
+        }
+      } else if (ttlTok) {
+        if (decl.ttl) this.duplicate(ttlTok, "ttl");
+        const e = this.expr(node(item, "expression"));
+        decl.ttl ??= e;
+      } else if (asOfTok) {
+        const v = tok(item, "asOf");
+        if (!isReal(v)) continue;
+        if (decl.asOf) this.duplicate(asOfTok, "as_of");
+        decl.asOf ??= this.ident(v);
+      }
+    }
+    decl.range = this.join(kwTok, this.nodeRange(n));
+    return decl;
+  }
+
+  private featureRef(n: CstNode): FeatureRef | undefined {
+    const g = tok(n, "group");
+    if (!isReal(g)) return undefined;
+    const group = this.ident(g);
+    const star = tok(n, "Star");
+    const f = tok(n, "feature");
+    if (isReal(star)) return { kind: "group_all", group, range: this.join(group.range, star) };
+    if (isReal(f)) {
+      const feature = this.ident(f);
+      return { kind: "group_feature", group, feature, range: this.join(group.range, feature.range) };
+    }
+    if (tok(n, "Dot")) return undefined; // `group.` with nothing after it (already an FTI1001)
+    return { kind: "name", name: group, range: group.range };
+  }
+
+  private modelDecl(n: CstNode): ModelDecl {
+    const kwTok = tok(n, "Kw_model");
+    const name = this.ident(tok(n, "name"));
+    const decl: ModelDecl = { kind: "model", name, transforms: [], metrics: [], requires: [], range: this.at() };
+    for (const item of nodes(n, "modelItem")) {
+      const values = toks(item, "value");
+      const first = values[0];
+      const viewTok = tok(item, "Kw_view");
+      const taskTok = tok(item, "Kw_task");
+      const algoTok = tok(item, "Kw_algorithm");
+      const transformTok = tok(item, "Kw_transform");
+      const splitTok = tok(item, "Kw_split");
+      const metricTok = tok(item, "Kw_metric");
+      const requireTok = tok(item, "Kw_require");
+      if (viewTok) {
+        if (!isReal(first)) continue;
+        if (decl.view) this.duplicate(viewTok, "view");
+        decl.view ??= this.ident(first);
+      } else if (taskTok) {
+        if (!isReal(first)) continue;
+        if (decl.task) this.duplicate(taskTok, "task");
+        decl.task ??= this.ident(first);
+      } else if (algoTok) {
+        if (!isReal(first)) continue;
+        if (decl.algorithm) this.duplicate(algoTok, "algorithm");
+        const algName = this.ident(first);
+        const list = node(item, "argList");
+        const fileTok = tok(item, "file");
+        const args = list ? this.args(list) : [];
+        const algorithm: NonNullable<ModelDecl["algorithm"]> = { name: algName, args, range: this.at() };
+        let end: Range = algName.range;
+        if (list) end = this.nodeRange(list);
+        if (isReal(fileTok)) {
+          algorithm.file = this.stringLit(fileTok);
+          end = algorithm.file.range;
+        }
+        algorithm.range = this.join(algoTok, end);
+        decl.algorithm ??= algorithm;
+      } else if (transformTok) {
+        const t = this.transform(item, transformTok);
+        if (t) decl.transforms.push(t);
+      } else if (splitTok) {
+        if (!isReal(first)) continue;
+        if (decl.split) this.duplicate(splitTok, "split");
+        const kind = this.ident(first);
+        const list = node(item, "argList");
+        const args = list ? this.args(list) : [];
+        const split = { kind, args, range: this.join(splitTok, list ? this.nodeRange(list) : kind.range) };
+        decl.split ??= split;
+      } else if (metricTok) {
+        for (const v of values) if (isReal(v)) decl.metrics.push(this.ident(v));
+      } else if (requireTok) {
+        const r = this.require(item, requireTok);
+        if (r) decl.requires.push(r);
+      }
+    }
+    decl.range = this.join(kwTok, this.nodeRange(n));
+    return decl;
+  }
+
+  private transform(item: CstNode, kwTok: IToken): TransformDecl | undefined {
+    const features = toks(item, "feature")
+      .filter(isReal)
+      .map((t) => this.ident(t));
+    if (features.length === 0) return undefined;
+    const steps: MdtCall[] = [];
+    for (const c of nodes(item, "mdtCall")) {
+      const nameTok = tok(c, "name");
+      if (!isReal(nameTok)) continue;
+      const stepName = this.ident(nameTok);
+      const list = node(c, "argList");
+      const args = list ? this.args(list) : [];
+      steps.push({ name: stepName, args, range: this.join(stepName.range, list ? this.nodeRange(list) : stepName.range) });
+    }
+    const last = steps.length ? steps[steps.length - 1].range : features[features.length - 1].range;
+    return { features, steps, range: this.join(kwTok, last) };
+  }
+
+  private require(item: CstNode, kwTok: IToken): RequireDecl | undefined {
+    const m = tok(item, "value");
+    const opTok = tok(item, "op");
+    if (!isReal(m) || !isReal(opTok)) return undefined;
+    const metric = this.ident(m);
+    this.tokRange(opTok);
+    const value = this.expr(node(item, "expression"));
+    return { metric, op: opTok.image as RequireDecl["op"], value, range: this.join(kwTok, value.range) };
+  }
+
+  private args(list: CstNode): Arg[] {
+    const out: Arg[] = [];
+    for (const a of nodes(list, "arg")) {
+      const nameTok = tok(a, "name");
+      const argName = isReal(nameTok) ? this.ident(nameTok) : undefined;
+      const value = this.expr(node(a, "expression"));
+      const arg: Arg = { value, range: this.join(argName ? argName.range : value.range, value.range) };
+      if (argName) arg.name = argName;
+      out.push(arg);
+    }
+    return out;
+  }
+
+  private serveDecl(n: CstNode): ServeDecl {
+    const kwTok = tok(n, "Kw_serve");
+    const model = this.ident(tok(n, "name"));
+    const decl: ServeDecl = { kind: "serve", model, range: this.at() };
+    for (const item of nodes(n, "serveItem")) {
+      const online = tok(item, "Kw_online");
+      const batch = tok(item, "Kw_batch");
+      if (isReal(online)) {
+        if (decl.online) this.duplicate(online, "online");
+        decl.online ??= this.tokRange(online);
+      } else if (batch) {
+        const d = this.dotted(node(item, "dottedName"));
+        if (!d.text) continue;
+        if (decl.batch) this.duplicate(batch, "batch");
+        decl.batch ??= { table: d.text, range: this.join(batch, d.range) };
+      }
+    }
+    decl.range = this.join(kwTok, this.nodeRange(n));
+    return decl;
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  private errorExpr(n?: CstNode): Expr {
+    return { kind: "error", range: n ? this.nodeRange(n) : this.at() };
+  }
+
+  private exprList(list: CstNode | undefined): Expr[] {
+    return nodes(list, "items").map((e) => this.expr(e));
+  }
+
+  expr(n: CstNode | undefined): Expr {
+    if (!n || n.recoveredNode) return this.errorExpr(n);
+    switch (n.name) {
+      case "expression": {
+        const inner = node(n, "ifExpr") ?? node(n, "binaryExpr");
+        return inner ? this.expr(inner) : this.errorExpr(n);
+      }
+      case "ifExpr": {
+        const ifTok = tok(n, "Kw_if");
+        const cond = this.expr(node(n, "cond"));
+        const then = this.expr(node(n, "then"));
+        const els = this.expr(node(n, "else"));
+        return { kind: "if", cond, then, else: els, range: this.join(ifTok, els.range) };
+      }
+      case "binaryExpr": {
+        const items: Item[] = [];
+        this.flatten(n, items);
+        return this.shunt(items);
+      }
+      default:
+        return this.errorExpr(n);
+    }
+  }
+
+  /** Appends the operands and operators of a binaryExpr in source order. */
+  private flatten(n: CstNode | undefined, items: Item[]): void {
+    if (!n || n.recoveredNode) {
+      items.push({ k: "atom", e: this.errorExpr(n) });
+      return;
+    }
+    const operands = nodes(n, "operands");
+    const ops = toks(n, "ops");
+    if (operands.length === 0) {
+      items.push({ k: "atom", e: this.errorExpr(n) });
+      return;
+    }
+    for (let i = 0; i < operands.length; i++) {
+      const o = operands[i];
+      if (i > 0) {
+        const op = ops[i - 1];
+        if (!op) break;
+        if (op.tokenType === T.In) {
+          items.push({ k: "in", t: op, list: o });
+          continue;
+        }
+        items.push({ k: "op", t: op });
+      }
+      if (o.name !== "operand" || o.recoveredNode) {
+        items.push({ k: "atom", e: this.errorExpr(o) });
+        continue;
+      }
+      for (const p of toks(o, "prefix")) items.push({ k: "pre", t: p });
+      items.push({ k: "atom", e: this.primary(node(o, "primary")) });
+    }
+    // An operator without its operand (only possible after recovery).
+    const extra = ops[operands.length - 1];
+    if (extra) {
+      if (extra.tokenType === T.In) {
+        items.push({ k: "in", t: extra, list: undefined });
+      } else {
+        items.push({ k: "op", t: extra });
+        items.push({ k: "atom", e: this.errorExpr() });
+      }
+    }
+  }
+
+  /** Iterative shunting-yard: precedence, right-associative `^`, non-associative comparisons. */
+  private shunt(items: Item[]): Expr {
+    const out: Expr[] = [];
+    const stack: StackOp[] = [];
+    let chainedReported = false;
+
+    const pop = (): Expr => out.pop() ?? this.errorExpr();
+    const reduce = (): void => {
+      const top = stack.pop()!;
+      if (top.k === "pre") {
+        const operand = pop();
+        out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
+      } else {
+        const right = pop();
+        const left = pop();
+        out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
+      }
+    };
+    /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
+    const reduceFor = (prec: number, rightAssoc: boolean, opTok: IToken): void => {
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (!top) return;
+        if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !chainedReported) {
+          chainedReported = true;
+          this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
+        }
+        if (top.prec > prec || (top.prec === prec && !rightAssoc)) reduce();
+        else return;
+      }
+    };
+
+    for (const item of items) {
+      switch (item.k) {
+        case "atom":
+          out.push(item.e);
+          break;
+        case "pre": {
+          const isNot = item.t.tokenType === T.Not;
+          stack.push({
+            k: "pre",
+            op: isNot ? "not" : "-",
+            prec: isNot ? NOT_PREC : NEG_PREC,
+            start: this.tokRange(item.t).start,
+          });
+          break;
+        }
+        case "op": {
+          const op = item.t.image as BinaryOp;
+          const prec = PREC[op];
+          if (prec === undefined) {
+            // Only an inserted (virtual) operator can get here.
+            stack.push({ k: "bin", op: "+", prec: PREC["+"] });
+            break;
+          }
+          this.tokRange(item.t);
+          reduceFor(prec, op === "^", item.t);
+          stack.push({ k: "bin", op, prec });
+          break;
+        }
+        case "in": {
+          reduceFor(COMPARISON, false, item.t);
+          const operand = pop();
+          const values = item.list && !item.list.recoveredNode ? this.exprList(item.list) : [];
+          const listRange = this.nodeRange(item.list);
+          out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
+          break;
+        }
+      }
+    }
+    while (stack.length) reduce();
+    return out.length === 1 ? out[0] : (out[out.length - 1] ?? this.errorExpr());
+  }
+
+  private primary(n: CstNode | undefined): Expr {
+    if (!n || n.recoveredNode) return this.errorExpr(n);
+    const lit = tok(n, "literal");
+    if (lit) return this.literal(lit);
+    const name = node(n, "nameExpr");
+    if (name) return this.nameExpr(name);
+    const list = node(n, "listExpr");
+    if (list) {
+      if (list.recoveredNode) return this.errorExpr(list);
+      const open = tok(list, "LBracket");
+      const items = this.exprList(list);
+      return { kind: "list", items, range: this.join(open, this.nodeRange(list)) };
+    }
+    const open = tok(n, "LParen");
+    if (open) {
+      const openRange = this.tokRange(open);
+      const inner = this.expr(node(n, "expression"));
+      const close = tok(n, "RParen");
+      // A parenthesized expression keeps its node but widens its range to the parens.
+      return { ...inner, range: this.join(openRange, isReal(close) ? close : inner.range) };
+    }
+    return this.errorExpr(n);
+  }
+
+  private literal(t: IToken): Expr {
+    const range = this.tokRange(t);
+    if (!isReal(t)) return { kind: "error", range };
+    switch (t.tokenType) {
+      case T.NumberLit: {
+        const p = t.payload as NumberPayload;
+        return { kind: "number", value: p.value, isInt: p.isInt, range };
+      }
+      case T.DurationLit:
+        return { kind: "duration", ms: (t.payload as { ms: number }).ms, text: t.image, range };
+      case T.DateLit:
+        return { kind: "date", iso: t.image, range };
+      case T.StringLit:
+        return { kind: "string", value: typeof t.payload === "string" ? t.payload : "", range };
+      case T.True:
+        return { kind: "bool", value: true, range };
+      case T.False:
+        return { kind: "bool", value: false, range };
+      case T.Null:
+        return { kind: "null", range };
+      default:
+        return { kind: "error", range };
+    }
+  }
+
+  private nameExpr(n: CstNode): Expr {
+    if (n.recoveredNode) return this.errorExpr(n);
+    const nameTok = tok(n, "name");
+    const id = this.ident(nameTok);
+    const prop = tok(n, "property");
+    if (tok(n, "Dot")) {
+      const property = this.ident(prop);
+      return { kind: "member", object: id, property, range: this.join(id.range, property.range) };
+    }
+    const argsNode = node(n, "args");
+    if (!argsNode) return { kind: "name", name: id.name, range: id.range };
+    const args = argsNode.recoveredNode ? [this.errorExpr(argsNode)] : this.exprList(argsNode);
+    const callRange = this.join(id.range, this.nodeRange(argsNode));
+    if (tok(n, "Kw_over")) {
+      const over = this.primary(node(n, "over"));
+      return { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
+    }
+    return { kind: "call", callee: id, args, range: callRange };
+  }
+}
+
+/** Converts one declaration's CST (a `declaration` node or a `*Decl` node) to the AST. */
+export function declarationToAst(cst: CstNode, ctx: ToAstContext): Decl | undefined {
+  return new AstBuilder(ctx).decl(cst);
+}

@@ -1,0 +1,192 @@
+// The runtime's commands: features, training-data, train, register, models,
+// predict. Each opens the store, loads the compiled spec (the loader is
+// handed in by the compiler's CLI, so runtime/ never imports compiler/),
+// runs one pipeline, and prints a short report. User errors are UserErrors:
+// the CLI prints them as one line.
+
+import fs from "node:fs";
+import type { Command } from "commander";
+import type { SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { runFeaturePipeline } from "../features/pipeline.ts";
+import { predictBatch } from "../inference/batch.ts";
+import { getModel, listModels, promote, type ModelSummary } from "../registry/registry.ts";
+import { openStore, type Store } from "../store/store.ts";
+import { exportTrainingData } from "../training/pit.ts";
+import { registerExternal } from "../training/register-external.ts";
+import { trainModelFromSpec, type TrainReport } from "../training/train.ts";
+
+export interface RuntimeCliDeps {
+  loadSpec: (specPath: string) => Promise<SpecBundle>;
+  exit: (code: number) => void;
+}
+
+const log = (line: string) => process.stderr.write(line + "\n");
+const out = (line: string) => process.stdout.write(line + "\n");
+
+function parseTime(text: string | undefined, flag: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
+  if (Number.isNaN(d.getTime())) throw new UserError(`${flag} ${text}: not a date or timestamp (use 2025-06-01 or 2025-06-01T06:30:00)`);
+  return d;
+}
+
+/** Opens the store for one command and always closes it. */
+async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ path: opts.store });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function fmt(n: number | null | undefined, digits = 3): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return "n/a";
+  return Math.abs(n) >= 1000 ? n.toFixed(0) : Number(n.toPrecision(digits + 2)).toString();
+}
+
+function parseModelRef(ref: string): { model: string; version?: number } {
+  const m = /^([A-Za-z_]\w*)(?:@(\d+))?$/.exec(ref);
+  if (!m) throw new UserError(`\`${ref}\` is not a model reference; use <model> or <model>@<version>`);
+  return { model: m[1], ...(m[2] ? { version: Number(m[2]) } : {}) };
+}
+
+export function printTrainReport(r: TrainReport | Awaited<ReturnType<typeof registerExternal>>): void {
+  out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
+  out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
+  for (const [k, v] of Object.entries(r.metrics)) out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}`);
+  for (const g of r.failingGates) out(`  gate failed: ${g}`);
+}
+
+export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps): void {
+  const storeOption = (c: Command) => c.option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)");
+
+  storeOption(
+    program
+      .command("features")
+      .description("run the feature pipeline: read and validate sources, compute the feature groups (MITs) into the store")
+      .argument("<spec>", ".fti file")
+      .option("--group <name...>", "only these feature groups")
+      .option("--from <time>", "start of the range to (re)compute, inclusive")
+      .option("--to <time>", "end of the range, exclusive"),
+  ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string }) => {
+    const bundle = await deps.loadSpec(spec);
+    const from = parseTime(opts.from, "--from");
+    const to = parseTime(opts.to, "--to");
+    const report = await withStore(opts, (store) =>
+      runFeaturePipeline(store, bundle, { groups: opts.group, from, to, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
+    );
+    for (const s of report.sources) out(`source ${s.source}: ${s.read} rows read, ${s.valid} valid, ${s.quarantined} quarantined`);
+    for (const g of report.groups) out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
+    for (const w of report.warnings) log(`warning: ${w}`);
+    if (report.sources.some((s) => s.quarantined > 0)) log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
+  });
+
+  storeOption(
+    program
+      .command("training-data")
+      .description("export a view's point-in-time correct training data to Parquet (for training elsewhere)")
+      .argument("<spec>", ".fti file")
+      .argument("<view>", "view name")
+      .requiredOption("--out <file.parquet>", "output file"),
+  ).action(async (spec: string, view: string, opts: { out: string; store?: string }) => {
+    const bundle = await deps.loadSpec(spec);
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out));
+    out(`${rows} rows → ${opts.out}`);
+  });
+
+  storeOption(
+    program
+      .command("train")
+      .description("train a model: PIT training data, MDTs fitted on the train split, ONNX export, gates, registry")
+      .argument("<spec>", ".fti file")
+      .argument("<model>", "model name"),
+  ).action(async (spec: string, model: string, opts: { store?: string }) => {
+    const bundle = await deps.loadSpec(spec);
+    const report = await withStore(opts, (store) => trainModelFromSpec(store, bundle, model, { onProgress: (p) => log(`  ${p.message}`) }));
+    printTrainReport(report);
+    if (!report.promoted) deps.exit(1);
+  });
+
+  storeOption(
+    program
+      .command("register")
+      .description("register an externally trained ONNX model after checking its shapes against the view and MDTs")
+      .argument("<spec>", ".fti file")
+      .argument("<model>", "model name")
+      .requiredOption("--onnx <file>", "the .onnx file"),
+  ).action(async (spec: string, model: string, opts: { onnx: string; store?: string }) => {
+    const bundle = await deps.loadSpec(spec);
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(opts.onnx);
+    } catch {
+      throw new UserError(`${opts.onnx}: no such file`);
+    }
+    const report = await withStore(opts, (store) => registerExternal(store, bundle, model, bytes, { onProgress: (p) => log(`  ${p.message}`) }));
+    printTrainReport(report);
+  });
+
+  const models = program.command("models").description("the model registry: list, show, promote");
+  storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
+    async (opts: { json?: boolean; store?: string }) => {
+      const rows = await withStore(opts, (store) => listModels(store));
+      if (opts.json) return out(JSON.stringify(rows, null, 2));
+      if (!rows.length) return out("no models registered yet; run `fti train <spec> <model>`");
+      out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));
+      for (const r of rows) out([r.model, r.version, r.stage, r.algorithm, metricsText(r), new Date(r.created_at).toISOString()].join("\t"));
+    },
+  );
+  storeOption(models.command("show").description("show one version (default: production, else latest)").argument("<model[@version]>").option("--json", "as JSON")).action(
+    async (ref: string, opts: { json?: boolean; store?: string }) => {
+      const { model, version } = parseModelRef(ref);
+      const rec = await withStore(opts, (store) => getModel(store, model, version));
+      const { onnx, ...rest } = rec;
+      const view = { ...rest, onnx_bytes: onnx.length };
+      if (opts.json) return out(JSON.stringify(view, null, 2));
+      out(`${rec.model}@${rec.version}  ${rec.stage}  ${rec.algorithm} (${rec.task})`);
+      out(`  metrics   ${metricsText(rec)}`);
+      out(`  baseline  ${Object.entries(rec.baseline).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
+      out(`  params    ${JSON.stringify(rec.params)}`);
+      out(`  lineage   spec ${rec.lineage.specFile} (sha256 ${rec.spec_hash.slice(0, 12)}…), view ${rec.lineage.view}, ${rec.lineage.featureTables.map((t) => t.table).join(", ")}`);
+      out(`  data      ${rec.lineage.trainingRange.from} → ${rec.lineage.trainingRange.to}; ${rec.lineage.rows.train} train / ${rec.lineage.rows.test} test rows`);
+      out(`  transforms ${rec.transforms_hash}`);
+      out(`  onnx      ${onnx.length} bytes, sha256 ${rec.onnx_sha256}`);
+      for (const g of rec.gates) out(`  gate      ${g.metric} ${g.op} ${g.value}: ${g.pass ? "pass" : "FAIL"} (${fmt(g.actual)})`);
+    },
+  );
+  storeOption(models.command("promote").description("make a version the production one").argument("<model@version>")).action(
+    async (ref: string, opts: { store?: string }) => {
+      const { model, version } = parseModelRef(ref);
+      if (version === undefined) throw new UserError(`say which version to promote: \`fti models promote ${model}@<version>\``);
+      const r = await withStore(opts, (store) => promote(store, model, version));
+      out(`${r.model}@${r.version} is now production${r.previous !== null && r.previous !== r.version ? ` (was @${r.previous}, now archived)` : ""}`);
+    },
+  );
+
+  storeOption(
+    program
+      .command("predict")
+      .description("batch inference: features as of a time → ODTs → MDTs → ONNX → predictions table")
+      .argument("<spec>", ".fti file")
+      .argument("<model>", "model name (the production version, else the latest)")
+      .option("--as-of <time>", "read features as of this time (default: now)")
+      .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields (default: every known entity)")
+      .option("--out <table|file.parquet>", "also write to this table or Parquet file")
+      .option("--version <n>", "use this registry version"),
+  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; out?: string; version?: string; store?: string }) => {
+    const bundle = await deps.loadSpec(spec);
+    const version = opts.version === undefined ? undefined : Number(opts.version);
+    if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
+    const r = await withStore(opts, (store) =>
+      predictBatch(store, bundle, model, { asOf: parseTime(opts.asOf, "--as-of"), entitiesFile: opts.entities, out: opts.out, version }),
+    );
+    out(`${r.rows} predictions by ${r.model}@${r.version} as of ${r.asOf} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
+    if (r.nullPredictions) log(`warning: ${r.nullPredictions} rows have no prediction (missing features the model cannot impute)`);
+  });
+}
+
+function metricsText(r: Pick<ModelSummary, "metrics">): string {
+  return Object.entries(r.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+}
