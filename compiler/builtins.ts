@@ -7,10 +7,11 @@
 // - An `int` argument is accepted where a `float` is expected (widening).
 // - Unless a function says otherwise, the result is nullable when any argument
 //   is nullable (null in, null out).
-// - Domain errors (sqrt of a negative, ln/log10 of a non-positive, exp
-//   overflow, ...) yield null at run time WITHOUT making the type nullable,
-//   exactly like division by zero: the type tracks missing inputs, not
-//   arithmetic accidents. Consumers that must not see null use coalesce().
+// - Domain errors that realistic inputs hit (sqrt of a negative, ln/log10 of
+//   a non-positive) make the result nullable, like `/`, `%` and `^` (the
+//   checker types those nullable: null on a zero divisor). Overflow beyond the
+//   double range (exp(1000), to_int(1e30), 1e308 * 10) also yields null at run
+//   time but does not make the type nullable, like + - *.
 
 import type { IrType, ScalarType, WindowAgg } from "./ir.ts";
 
@@ -59,6 +60,7 @@ function unifyBase(ts: IrType[]): ScalarType {
 
 const keepNumeric = (ts: IrType[]): IrType => t(ts[0].base === "int" ? "int" : "float", anyNullable(ts));
 const floatOf = (ts: IrType[]): IrType => t("float", anyNullable(ts));
+const floatOrNull = (): IrType => t("float", true);
 const intOf = (ts: IrType[]): IrType => t("int", anyNullable(ts));
 const stringOf = (ts: IrType[]): IrType => t("string", anyNullable(ts));
 
@@ -66,11 +68,11 @@ export const BUILTINS: Record<string, BuiltinSig> = {
   abs: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Absolute value; keeps int/float." },
   sqrt: {
     params: [{ name: "x", kind: "float" }],
-    returns: floatOf,
-    doc: "Square root; null for x < 0.",
+    returns: floatOrNull,
+    doc: "Square root; null for x < 0 (always nullable).",
   },
-  ln: { params: [{ name: "x", kind: "float" }], returns: floatOf, doc: "Natural logarithm; null for x <= 0." },
-  log10: { params: [{ name: "x", kind: "float" }], returns: floatOf, doc: "Base-10 logarithm; null for x <= 0." },
+  ln: { params: [{ name: "x", kind: "float" }], returns: floatOrNull, doc: "Natural logarithm; null for x <= 0 (always nullable)." },
+  log10: { params: [{ name: "x", kind: "float" }], returns: floatOrNull, doc: "Base-10 logarithm; null for x <= 0 (always nullable)." },
   exp: { params: [{ name: "x", kind: "float" }], returns: floatOf, doc: "e^x; null when the result overflows a double." },
   floor: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Largest integral value <= x; keeps int/float." },
   ceil: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Smallest integral value >= x; keeps int/float." },

@@ -72,7 +72,15 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   const ir = irSchema.parse(checked.ir) as IrSpec; // the boundary into the emitters
   // Loaded on demand: `fti check` never pays for ts-morph.
   const { emitSpec } = await import("./emit/project.ts");
-  const emitted = emitSpec(ir, { outDir, specPath: abs, specFile: file });
+  let emitted;
+  try {
+    emitted = emitSpec(ir, { outDir, specPath: abs, specFile: file });
+  } catch (e) {
+    // ts-morph looks at the target paths on disk: an unusable output directory fails here.
+    if (!(e as NodeJS.ErrnoException).code) throw e;
+    diagnostics.push(writeFailure(result, e as NodeJS.ErrnoException));
+    return result;
+  }
   diagnostics.push(...emitted.diagnostics);
   if (!emitted.diagnostics.length) result.files = emitted.files;
   return result;
@@ -94,22 +102,44 @@ export function staleFiles(result: CompileResult): string[] {
  * Writes the generated files all at once: into a fresh sibling directory that
  * then replaces the output directory, so a failure never leaves a mix of old
  * and new files. Files in the directory that fti does not generate are kept.
+ * A file-system failure comes back as an FTI5002 diagnostic.
  */
-export async function writeOutput(result: CompileResult): Promise<void> {
-  const { GENERATED_FILES } = await import("./emit/project.ts");
+export async function writeOutput(result: CompileResult): Promise<Diagnostic | undefined> {
   if (!result.files) throw new Error("nothing to write: the spec has errors");
+  const { GENERATED_FILES } = await import("./emit/project.ts");
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
-  else fs.mkdirSync(tmp, { recursive: true });
-  for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
-  for (const [name, text] of result.files) fs.writeFileSync(path.join(tmp, name), text);
-  const old = `${dir}.old-${process.pid}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
+    else fs.mkdirSync(tmp, { recursive: true });
+    for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
+    for (const [name, text] of result.files) fs.writeFileSync(path.join(tmp, name), text);
+    const old = `${dir}.old-${process.pid}`;
+    if (fs.existsSync(dir)) fs.renameSync(dir, old);
+    fs.renameSync(tmp, dir);
+    fs.rmSync(old, { recursive: true, force: true });
+    return undefined;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    return writeFailure(result, e as NodeJS.ErrnoException);
+  }
+}
+
+/** FTI5002: the output directory cannot be written. */
+function writeFailure(result: CompileResult, err: NodeJS.ErrnoException): Diagnostic {
+  const where = toPosix(path.relative(process.cwd(), result.outDir)) || result.outDir;
+  const start = { offset: 0, line: 1, column: 1 };
+  const detail = [err.code, err.syscall, err.path ? toPosix(path.relative(process.cwd(), err.path)) : ""].filter(Boolean).join(" ");
+  return {
+    code: 5002,
+    severity: "error",
+    file: result.file,
+    range: { start, end: { ...start, column: 2, offset: 1 } },
+    message: `cannot write the generated code to ${where}/: ${detail}`,
+    hint: "choose another directory with --out, or fix its permissions",
+  };
 }
 
 function toPosix(p: string): string {

@@ -9,7 +9,7 @@ function featureText(f: IrFeature): string {
 }
 
 function duration(ms: number): string {
-  const units: Array<[string, number]> = [["w", 604800000], ["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000]];
+  const units: Array<[string, number]> = [["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000]];
   for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
   return `${ms}ms`;
 }

@@ -112,7 +112,7 @@ export const irSchema = z.object({
     task: z.enum(["regression", "binary_classification"]),
     algorithm: z.union([
       z.object({ kind: z.literal("linear"), params: z.object({ l2: z.number() }) }),
-      z.object({ kind: z.literal("logistic"), params: z.object({ l2: z.number(), iterations: z.number(), learning_rate: z.number() }) }),
+      z.object({ kind: z.literal("logistic"), params: z.object({ l2: z.number(), iterations: z.number() }) }),
       z.object({
         kind: z.literal("gbdt"),
         params: z.object({ trees: z.number(), depth: z.number(), learning_rate: z.number(), min_leaf: z.number(), bins: z.number(), l2: z.number() }),

@@ -178,7 +178,7 @@ export interface IrModelInput {
 
 export type IrAlgorithm =
   | { kind: "linear"; params: { l2: number } }
-  | { kind: "logistic"; params: { l2: number; iterations: number; learning_rate: number } }
+  | { kind: "logistic"; params: { l2: number; iterations: number } }
   | {
       kind: "gbdt";
       params: {

@@ -115,6 +115,13 @@ export interface ModelInputPlan {
   steps: MdtStep[];
 }
 
+/** Fitted state per step kind (what the runtime's fitter writes and the generated `apply` reads). */
+export interface StandardScaleState { mean: number; std: number } // population std; 1 when 0
+export interface MinMaxScaleState { min: number; max: number } // range 0 maps to 0
+export interface ImputeState { value: number | string } // mean/median of train, or the constant
+export interface OneHotState { categories: string[] } // sorted; unknown → all zeros
+export type StaticState = Record<string, never>; // log1p, clip, bucketize: params only
+
 /** Fitted MDT state of one model version: per input, one state object per step. */
 export interface FittedState {
   inputs: Record<string, unknown[]>;
@@ -132,7 +139,7 @@ export interface ModelPlan {
   task: "regression" | "binary_classification";
   algorithm:
     | { kind: "linear"; params: { l2: number } }
-    | { kind: "logistic"; params: { l2: number; iterations: number; learning_rate: number } }
+    | { kind: "logistic"; params: { l2: number; iterations: number } }
     | {
         kind: "gbdt";
         params: { trees: number; depth: number; learning_rate: number; min_leaf: number; bins: number; l2: number };
@@ -156,8 +163,10 @@ export interface ServePlan {
 /** Everything the runtime needs from one compiled spec (generated index.ts exports it as `spec`). */
 export interface SpecBundle {
   name: string;
-  /** The spec file, relative to the project root. */
+  /** The spec file as it was compiled (relative to the working directory then). */
   file: string;
+  /** Absolute directory of the spec file: source paths and extern modules are relative to it. */
+  specDir: string;
   specHash: string;
   transformsHash: string;
   sources: SourcePlan[];
@@ -170,5 +179,26 @@ export interface SpecBundle {
 }
 
 // ------------------------------------------------------------------ helpers for generated code
+
+declare global {
+  // Generated index.ts resolves its spec's directory from import.meta.url; this keeps
+  // the type-check of generated code free of @types/node.
+  interface ImportMeta {
+    url: string;
+  }
+}
+
+/** The directory of a generated module's spec: `specDirFrom(import.meta.url, "../../specs")`. */
+export function specDirFrom(moduleUrl: string, relative: string): string {
+  return decodeURIComponent(new URL(relative.endsWith("/") ? relative : relative + "/", moduleUrl).pathname).replace(/\/$/, "");
+}
+
+/** A timestamp value as the generated TS code takes it: a Date (from an ISO string, epoch ms or a Date). */
+export function asDate(v: Scalar | Date | undefined): Date | null {
+  if (v === null || v === undefined || typeof v === "boolean") return null;
+  if (v instanceof Date) return v;
+  const d = typeof v === "number" ? new Date(v) : new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.replace(" ", "T")}Z`);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
 
 export * from "./expr.ts";

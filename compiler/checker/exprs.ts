@@ -246,5 +246,6 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
       return undefined;
     }
   }
-  return { k: "in", arg: a, values: vs as IrExpr[], type: t("bool", a.type.nullable) };
+  const nullable = a.type.nullable || (vs as IrExpr[]).some((v) => v.type.nullable); // SQL: x in (1, null) can be null
+  return { k: "in", arg: a, values: vs as IrExpr[], type: t("bool", nullable) };
 }

@@ -204,7 +204,8 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
       ctx.error(4010, over.range, `a window only looks back: use a positive duration like \`${over.operand.text}\``);
     } else {
-      ctx.error(3011, over.range, `\`over\` needs a duration literal such as \`7d\` or \`12h\``);
+      const hint = over.kind === "number" ? { hint: `did you mean \`${over.value}d\`?` } : {};
+      ctx.error(3011, over.range, `\`over\` needs a duration literal such as \`7d\` or \`12h\``, hint);
     }
     return undefined;
   }

@@ -25,9 +25,9 @@ interface HyperSpec {
 const ALGORITHMS: Record<string, Record<string, HyperSpec>> = {
   linear: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
   logistic: {
-    l2: { type: "float", min: 0, max: Infinity, default: 0.001 },
-    iterations: { type: "int", min: 1, max: 100000, default: 100 },
-    learning_rate: { type: "float", min: 1e-9, max: 100, default: 1 },
+    l2: { type: "float", min: 0, max: Infinity, default: 1 },
+    // Newton's method: `iterations` caps the steps; there is no step size to set.
+    iterations: { type: "int", min: 1, max: 1000, default: 100 },
   },
   gbdt: {
     trees: { type: "int", min: 1, max: 100000, default: 100 },
@@ -94,13 +94,18 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
   const transformed = new Set<string>();
   for (const tr of decl.transforms) {
     const steps = tr.steps.map((s) => checkMdt(ctx, s));
-    if (steps.some((s) => !s)) { ok = false; continue; }
-    steps.forEach((s, i) => {
-      if (s!.kind === "one_hot" && i !== steps.length - 1) {
-        ctx.error(4006, tr.steps[i].range, `\`one_hot\` expands a value into several columns, so it must be the last step`);
-        ok = false;
-      }
-    });
+    if (steps.some((s) => !s)) {
+      ok = false;
+      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
+      continue;
+    }
+    const misplaced = steps.findIndex((s, i) => s!.kind === "one_hot" && i !== steps.length - 1);
+    if (misplaced >= 0) {
+      ctx.error(4006, tr.steps[misplaced].range, `\`one_hot\` expands a value into several columns, so it must be the last step`);
+      ok = false;
+      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
+      continue;
+    }
     for (const f of tr.features) {
       if (!view) continue;
       const input = inputs.find((i) => i.name === f.name);
@@ -122,7 +127,7 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
   }
   for (const input of inputs) {
     const lastKind = input.mdts.at(-1)?.kind;
-    if (input.type.base === "string" && lastKind !== "one_hot") {
+    if (input.type.base === "string" && lastKind !== "one_hot" && !(transformed.has(input.name) && !input.mdts.length)) {
       ctx.error(4006, decl.name.range, `input \`${input.name}\` is a string; a model needs numbers`, { hint: `add \`transform ${input.name}: one_hot\`` });
       ok = false;
     }
@@ -295,7 +300,8 @@ function fitsType(ctx: Ctx, input: string, type: IrType, steps: IrMdt[], ranges:
       ctx.error(4006, ranges[i], `\`${s.kind}\` needs a numeric input; \`${input}\` is ${current}`);
       return false;
     }
-    if (s.kind !== "impute") current = "float";
+    if (s.kind === "bucketize") current = "int"; // a bucket index: one_hot may follow
+    else if (s.kind !== "impute") current = "float";
   }
   return true;
 }

@@ -44,10 +44,10 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
       if (c.kind === "in") {
         const allowed: Array<string | number | boolean> = [];
         for (const v of c.values) {
-          const lit = checkExpr(ctx, scope, v);
+          const lit = foldNegation(checkExpr(ctx, scope, v));
           if (!lit) continue;
           if (lit.k !== "lit" || lit.value === null || !(lit.type.base === type.base || (lit.type.base === "int" && type.base === "float"))) {
-            ctx.error(3009, v.range, `\`in\` value must be a ${type.base} literal for field \`${f.name.name}\`, got ${lit.k === "lit" ? show(lit.type) : "an expression"}`);
+            ctx.error(3009, v.range, `\`in\` value must be ${type.base === "int" ? "an" : "a"} ${type.base} literal for field \`${f.name.name}\`, got ${lit.k === "lit" ? show(lit.type) : "an expression"}`);
             ok = false;
             continue;
           }
@@ -88,11 +88,19 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
   };
 }
 
+/** `-3` parses as a negation of 3; as an allowed value it is the literal -3. */
+function foldNegation(e: IrExpr | undefined): IrExpr | undefined {
+  if (e?.k === "unary" && e.op === "neg" && e.arg.k === "lit" && typeof e.arg.value === "number") {
+    return { k: "lit", type: e.arg.type, value: -e.arg.value };
+  }
+  return e;
+}
+
 function checkColumnClause(
   ctx: Ctx, decl: SourceDecl, ident: { name: string; range: SourceDecl["range"] } | undefined,
   clause: string, columns: Map<string, IrExpr["type"]>, mustBeTimestamp: boolean,
 ): string | undefined {
-  if (!ident) return undefined;
+  if (!ident || ctx.poisoned.has(ident.name)) return undefined;
   const type = columns.get(ident.name);
   if (!type) {
     const hint = closest(ident.name, columns.keys());

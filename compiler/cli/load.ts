@@ -31,7 +31,11 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
       if (text) process.stderr.write(text);
       throw new UserError(`${specPath} has errors; fix them and rerun`);
     }
-    await writeOutput(result);
+    const failure = await writeOutput(result);
+    if (failure) {
+      process.stderr.write(formatDiagnostics([failure], result.sources));
+      throw new UserError(`cannot write the generated code for ${specPath}`);
+    }
   }
   const mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
   return mod.spec;

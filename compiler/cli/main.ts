@@ -71,7 +71,13 @@ export function buildProgram(exit: (code: number) => void): Command {
           } else if (!opts.json) process.stdout.write(`✓ ${r.file}: generated code is up to date\n`);
           continue;
         }
-        await writeOutput(r);
+        const failure = await writeOutput(r);
+        if (failure) {
+          r.diagnostics.push(failure);
+          report([r], !!opts.json);
+          code = EXIT.input;
+          continue;
+        }
         if (!opts.json) process.stdout.write(`✓ ${r.file} → ${path.relative(process.cwd(), r.outDir)}/ (${r.files!.size} files)\n`);
       }
       exit(code);

@@ -11,7 +11,7 @@ import type { IrExpr, IrFunction, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, I
 import { checkToSql } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
-import { camel, columnType, json, pascal, str, tsType, zodType } from "./names.ts";
+import { camel, columnType, pascal, str, tsLiteral, tsType, zodType } from "./names.ts";
 
 export type Statement = string | WriterFunction | StatementStructures;
 
@@ -31,12 +31,7 @@ function cite(ctx: EmitContext, loc: Loc, what: string): string {
 }
 
 function tsOf(ctx: EmitContext, e: IrExpr, names: (name: string) => string): string {
-  return exprToTs(e, {
-    col: names,
-    param: names,
-    fn: (n: string) => n,
-    spec: ctx.ir,
-  } as Parameters<typeof exprToTs>[1]);
+  return exprToTs(e, { col: names, param: names, call: (n) => n, functions: ctx.ir.functions });
 }
 
 /** Every helper name a TS expression might use, found by scanning the generated text. */
@@ -55,7 +50,8 @@ export function schemaModule(ctx: EmitContext): Statement[] {
   }
   for (const view of ctx.ir.views) {
     const stored = view.features.map((f) => [f.name, f.type] as [string, IrType]);
-    const odts = view.odts.map((o) => [o, odtOf(ctx, o).returns] as [string, IrType]);
+    // ODT functions return null on null inputs or domain errors, whatever their declared type.
+    const odts = view.odts.map((o) => [o, { ...odtOf(ctx, o).returns, nullable: true }] as [string, IrType]);
     const fname = `${pascal(view.name)}Features`;
     out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored));
     out.push(schemaConst(fname, stored, "z.object"));
@@ -94,7 +90,7 @@ function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: st
     declarationKind: VariableDeclarationKind.Const,
     declarations: [{
       name: `${typeName}Schema`,
-      type: `z.ZodType<${typeName}>`,
+      // no annotation: checking a zod schema against an interface costs seconds of type-checking
       initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t)},`).join("\n")}\n})`,
     }],
   };
@@ -126,14 +122,14 @@ function relativeImport(ctx: EmitContext, moduleFromSpec: string): string {
 }
 
 function fnStructure(ctx: EmitContext, fn: IrFunction): StatementStructures {
-  const returns = fn.body!.type.nullable || fn.returns.nullable;
   return {
     kind: StructureKind.Function,
     name: fn.name,
     isExported: true,
     docs: [cite(ctx, fn.loc, `fn \`${fn.name}\``)],
-    parameters: fn.params.map((p) => ({ name: p.name, type: tsType(p.type) })),
-    returnType: tsType(fn.returns, returns),
+    // Any argument can be null at run time (SQL semantics: a division by zero upstream), so every parameter admits it.
+    parameters: fn.params.map((p) => ({ name: p.name, type: tsType(p.type, true) })),
+    returnType: tsType(fn.returns, true), // null arguments give null, whatever the declared type
     statements: [`return ${tsOf(ctx, fn.body!, (n) => n)};`],
   };
 }
@@ -162,7 +158,7 @@ export function transformsModule(ctx: EmitContext, helpers: readonly string[]): 
 }
 
 function odtStructure(ctx: EmitContext, odt: IrOdt): StatementStructures {
-  const params = [...odt.requestParams.map((p) => ({ name: p.name, type: tsType(p.type) })), ...odt.featureParams.map((p) => ({ name: p.name, type: tsType(p.type) }))];
+  const params = [...odt.requestParams, ...odt.featureParams].map((p) => ({ name: p.name, type: tsType(p.type, true) }));
   return {
     kind: StructureKind.Function,
     name: odt.name,
@@ -186,17 +182,17 @@ function stepCode(mdt: IrMdt): { params: string; apply: string } {
     case "clip": {
       const lo = mdt.min === null ? "v as number" : `Math.max(v as number, ${mdt.min})`;
       const hi = mdt.max === null ? lo : `Math.min(${lo}, ${mdt.max})`;
-      return { params: json({ min: mdt.min, max: mdt.max }), apply: `(v) => (v === null ? null : ${hi})` };
+      return { params: tsLiteral({ min: mdt.min, max: mdt.max }), apply: `(v) => (v === null ? null : ${hi})` };
     }
     case "impute":
-      return { params: json({ strategy: mdt.strategy, ...(mdt.value !== undefined ? { value: mdt.value } : {}) }), apply: "(v, s: ImputeState) => (v === null ? s.value : v)" };
+      return { params: tsLiteral({ strategy: mdt.strategy, ...(mdt.value !== undefined ? { value: mdt.value } : {}) }), apply: "(v, s: ImputeState) => (v === null ? s.value : v)" };
     case "bucketize":
       return {
-        params: json({ boundaries: mdt.boundaries }),
-        apply: `(v) => {\n  if (v === null) return null;\n  const b = ${json(mdt.boundaries)};\n  let i = 0;\n  while (i < b.length && (v as number) >= b[i]) i++;\n  return i;\n}`,
+        params: tsLiteral({ boundaries: mdt.boundaries }),
+        apply: `(v) => {\n  if (v === null) return null;\n  const b = ${tsLiteral(mdt.boundaries)};\n  let i = 0;\n  while (i < b.length && (v as number) >= b[i]) i++;\n  return i;\n}`,
       };
     case "one_hot":
-      return { params: json(mdt.categories ? { categories: mdt.categories } : {}), apply: "(v) => v" };
+      return { params: tsLiteral(mdt.categories ? { categories: mdt.categories } : {}), apply: "(v) => v" };
   }
 }
 
@@ -253,9 +249,9 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       eventTime: src.eventTime,
       ...(src.unique ? { unique: src.unique } : {}),
       fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}) })),
-      checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr) }))),
+      checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr, ctx.ir.functions) }))),
     };
-    out.push(constStatement(`${camel(src.name)}Source`, "SourcePlan", json(plan), cite(ctx, src.loc, `source \`${src.name}\``)));
+    out.push(constStatement(`${camel(src.name)}Source`, "SourcePlan", tsLiteral(plan), cite(ctx, src.loc, `source \`${src.name}\``)));
   }
   for (const g of ctx.ir.groups) {
     const sql = groupToSql(g, ctx.ir);
@@ -272,7 +268,7 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
       lookbackMs: g.lookbackMs,
     };
-    const text = json(plan).replace(/\n}$/, `,\n  "sql": ${templateLiteral(sql)},\n  "externs": ${JSON.stringify(externs)}\n}`);
+    const text = tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},\n}`);
     out.push(constStatement(`${camel(g.name)}Group`, "GroupPlan", text, cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
   }
   out.push(`export const sources: SourcePlan[] = [${ctx.ir.sources.map((s) => `${camel(s.name)}Source`).join(", ")}];`);
@@ -284,22 +280,18 @@ function templateLiteral(sql: string): string {
   return "`" + sql.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${") + "`";
 }
 
-function constStatement(name: string, type: string, initializer: string, doc: string): StatementStructures {
-  return {
-    kind: StructureKind.VariableStatement,
-    isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
-    docs: [doc],
-    declarations: [{ name, type, initializer }],
-  };
+/** An exported, documented const, as code (structures would re-indent the initializer). */
+function constStatement(name: string, type: string, initializer: string, doc: string): string {
+  return `\n/** ${doc} */\nexport const ${name}: ${type} = ${initializer};`;
 }
 
 // ------------------------------------------------------------------ training.ts
 
 export function trainingModule(ctx: EmitContext): Statement[] {
   const odtNames = ctx.ir.onDemand.filter((o) => ctx.ir.views.some((v) => v.odts.includes(o.name))).map((o) => o.name);
+  const usesDates = ctx.ir.onDemand.some((o) => [...o.requestParams, ...o.featureParams].some((p) => p.type.base === "timestamp"));
   const out: Statement[] = [
-    `import type { ModelPlan, Scalar, ViewPlan } from "${RUNTIME_IMPORT}";`,
+    `import { ${usesDates ? "asDate, " : ""}type ModelPlan, type Scalar, type ViewPlan } from "${RUNTIME_IMPORT}";`,
     `import { ${[...odtNames, ...ctx.ir.models.flatMap((m) => [`${m.name}_steps`, `encode_${m.name}`])].join(", ") || "TRANSFORMS_HASH as _unused"} } from "./transforms.ts";`,
   ];
   for (const view of ctx.ir.views) out.push(viewStatement(ctx, view));
@@ -311,53 +303,52 @@ export function trainingModule(ctx: EmitContext): Statement[] {
 
 /** `(r, f) => r.x === null ? null : odt(r.x as number, f.pace as number | null)`: request fields declared non-null short-circuit to null. */
 function odtCompute(odt: IrOdt): string {
-  const args = [
-    ...odt.requestParams.map((p) => `r.${p.name} as ${tsType(p.type)}`),
-    ...odt.featureParams.map((p) => `f.${p.name} as ${tsType(p.type)}`),
-  ];
+  const arg = (row: string, p: { name: string; type: IrType }) =>
+    p.type.base === "timestamp" ? `asDate(${row}.${p.name})` : `${row}.${p.name} as ${tsType(p.type, true)}`;
+  const args = [...odt.requestParams.map((p) => arg("r", p)), ...odt.featureParams.map((p) => arg("f", p))];
   const guards = odt.requestParams.filter((p) => !p.type.nullable).map((p) => `r.${p.name} === null || r.${p.name} === undefined`);
   const call = `${odt.name}(${args.join(", ")})`;
   return `(r: Record<string, Scalar>, f: Record<string, Scalar>) => ${guards.length ? `(${guards.join(" || ")} ? null : ${call})` : call}`;
 }
 
-function viewStatement(ctx: EmitContext, view: IrView): StatementStructures {
+function viewStatement(ctx: EmitContext, view: IrView): string {
   const odts = view.odts.map((name) => {
     const o = odtOf(ctx, name);
-    return `{\n    name: ${str(o.name)},\n    line: ${o.loc.line},\n    requestParams: ${JSON.stringify(o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable })))},\n    featureParams: ${JSON.stringify(o.featureParams.map((p) => p.name))},\n    returns: ${JSON.stringify({ name: o.name, type: columnType(o.returns), nullable: true })},\n    compute: ${odtCompute(o)},\n  }`;
+    return `    {\n      name: ${str(o.name)},\n      line: ${o.loc.line},\n      requestParams: ${tsLiteral(o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable })), "      ")},\n      featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},\n      returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},\n      compute: ${odtCompute(o)},\n    }`;
   });
   const groupTable = (g: string) => ctx.ir.groups.find((x) => x.name === g)!.table;
   const init = `{
   name: ${str(view.name)},
   line: ${view.loc.line},
   entity: ${str(view.entity)},
-  keys: ${JSON.stringify(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
-  label: ${JSON.stringify({ ...view.label, type: columnType(view.label.type) })},
+  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
+  label: ${tsLiteral({ ...view.label, type: columnType(view.label.type) }, "  ")},
   features: [
-${view.features.map((f) => `    ${JSON.stringify({ name: f.name, group: f.group, table: groupTable(f.group), type: columnType(f.type) })},`).join("\n")}
+${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), type: columnType(f.type) })},`).join("\n")}
   ],
-  odts: [${odts.length ? `\n  ${odts.join(",\n  ")},\n  ` : ""}],
-  requestFields: ${JSON.stringify(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
+  odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
+  requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
   ttlMs: ${view.ttlMs},
   asOf: ${str(view.asOf)},
 }`;
   return constStatement(`${camel(view.name)}View`, "ViewPlan", init, cite(ctx, view.loc, `view \`${view.name}\`: the spine is \`${view.label.source}.${view.label.column}\` at \`${view.label.eventTime}\``));
 }
 
-function modelStatement(ctx: EmitContext, model: IrModel): StatementStructures {
+function modelStatement(ctx: EmitContext, model: IrModel): string {
   const canImpute = model.inputs.every((i) => i.mdts.some((m) => m.kind === "impute"));
   const init = `{
   name: ${str(model.name)},
   line: ${model.loc.line},
   view: ${str(model.view)},
   task: ${str(model.task)},
-  algorithm: ${JSON.stringify(model.algorithm)},
+  algorithm: ${tsLiteral(model.algorithm)},
   inputs: [
 ${model.inputs.map((i) => `    { name: ${str(i.name)}, from: ${str(i.from)}, type: ${str(columnType(i.type))}, steps: ${model.name}_steps.${i.name} },`).join("\n")}
   ],
   encode: encode_${model.name},
-  split: ${JSON.stringify(model.split)},
-  metrics: ${JSON.stringify(model.metrics)},
-  requires: ${JSON.stringify(model.requires)},
+  split: ${tsLiteral(model.split)},
+  metrics: ${tsLiteral(model.metrics)},
+  requires: ${tsLiteral(model.requires)},
   canImpute: ${canImpute},
 }`;
   return constStatement(`${camel(model.name)}Model`, "ModelPlan", init, cite(ctx, model.loc, `model \`${model.name}\` (${model.task}, ${model.algorithm.kind})`));
@@ -423,7 +414,7 @@ export const spec: SpecBundle = {
   groups,
   views,
   models,
-  serves: ${JSON.stringify(serves)},
+  serves: ${tsLiteral(serves)},
   externs: { ${externs.join(", ")} },
 };`,
     `export * from "./schema.ts";`,

@@ -51,3 +51,27 @@ export function columnType(type: IrType): "int" | "float" | "bool" | "string" | 
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/**
+ * A value as a TypeScript literal that reads like hand-written code:
+ * identifier keys unquoted, short arrays and objects on one line.
+ */
+export function tsLiteral(value: unknown, indent = ""): string {
+  const inline = inlineLiteral(value);
+  if (inline.length <= 100 || value === null || typeof value !== "object") return inline;
+  const inner = indent + "  ";
+  if (Array.isArray(value)) return `[\n${value.map((v) => `${inner}${tsLiteral(v, inner)},`).join("\n")}\n${indent}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return `{\n${entries.map(([k, v]) => `${inner}${key(k)}: ${tsLiteral(v, inner)},`).join("\n")}\n${indent}}`;
+}
+
+function inlineLiteral(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "undefined";
+  if (Array.isArray(value)) return `[${value.map(inlineLiteral).join(", ")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  return entries.length ? `{ ${entries.map(([k, v]) => `${key(k)}: ${inlineLiteral(v)}`).join(", ")} }` : "{}";
+}
+
+function key(k: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);
+}

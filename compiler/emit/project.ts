@@ -32,9 +32,10 @@ let cachedProject: ProjectType | undefined;
 
 function project(): ProjectType {
   if (cachedProject) return cachedProject;
-  const { Project, ts } = require("ts-morph") as typeof import("ts-morph");
+  const { IndentationText, Project, QuoteKind, ts } = require("ts-morph") as typeof import("ts-morph");
   cachedProject = new Project({
     skipAddingFilesFromTsConfig: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
     compilerOptions: {
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.Preserve,

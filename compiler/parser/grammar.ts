@@ -15,8 +15,11 @@
 import {
   CstParser,
   EOF,
+  NoViableAltException,
   type CstNode,
+  type IOrAlt,
   type IParserErrorMessageProvider,
+  type OrMethodOpts,
   type IToken,
   type TokenType,
 } from "chevrotain";
@@ -63,13 +66,21 @@ export class TooManyErrors extends Error {
 const MAX_ERRORS_PER_DECLARATION = 20;
 
 const baseSaveError = (CstParser.prototype as unknown as { SAVE_ERROR?: (e: unknown) => unknown }).SAVE_ERROR;
+const baseRaiseNoAlt = (CstParser.prototype as unknown as { raiseNoAltException?: (occurrence: number, msg?: string) => never })
+  .raiseNoAltException;
 
 export class FtiParser extends CstParser {
+  /**
+   * OR alternatives, built on a rule's first run and reused: saves allocating
+   * closures on every rule invocation (they only ever refer to `this`).
+   */
+  private readonly alts: Record<string, OrMethodOpts<unknown> | IOrAlt<unknown>[]> = {};
+
   constructor() {
     super(T.allTokenTypes, {
       recoveryEnabled: true,
       maxLookahead: 3,
-      nodeLocationTracking: "onlyOffset",
+      nodeLocationTracking: "none",
       errorMessageProvider: messageProvider,
     });
     this.performSelfAnalysis();
@@ -90,10 +101,20 @@ export class FtiParser extends CstParser {
     return saved;
   }
 
+  /**
+   * Every OR that can fail has an ERR_MSG, which is all the message provider
+   * uses; skip chevrotain's computation of the expected token paths (a grammar
+   * walk per error) in that case. Hooks chevrotain's internal raiseNoAltException.
+   */
+  raiseNoAltException(occurrence: number, errMsgTypes?: string): never {
+    if (errMsgTypes === undefined && baseRaiseNoAlt) return baseRaiseNoAlt.call(this, occurrence, errMsgTypes);
+    throw this.SAVE_ERROR(new NoViableAltException(errMsgTypes ?? "something else", this.LA(1), this.LA(0)));
+  }
+
   // ------------------------------------------------------------ declarations
 
   declaration = this.RULE("declaration", () => {
-    this.OR({
+    this.OR((this.alts["declaration.OR"] ??= {
       DEF: [
         { ALT: () => this.SUBRULE(this.sourceDecl) },
         { ALT: () => this.SUBRULE(this.entityDecl) },
@@ -106,7 +127,7 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.serveDecl) },
       ],
       ERR_MSG: "a declaration",
-    });
+    }));
   });
 
   // source NAME { path "..." | table a.b | format x | event_time c | unique c | fields { ... } }
@@ -119,7 +140,7 @@ export class FtiParser extends CstParser {
   });
 
   sourceItem = this.RULE("sourceItem", () => {
-    this.OR({
+    this.OR((this.alts["sourceItem.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -154,7 +175,7 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.fieldsBlock) },
       ],
       ERR_MSG: "a source item (path, table, format, event_time, unique or fields)",
-    });
+    }));
   });
 
   fieldsBlock = this.RULE("fieldsBlock", () => {
@@ -173,7 +194,7 @@ export class FtiParser extends CstParser {
   });
 
   fieldConstraint = this.RULE("fieldConstraint", () => {
-    this.OR({
+    this.OR((this.alts["fieldConstraint.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -191,12 +212,12 @@ export class FtiParser extends CstParser {
         },
       ],
       ERR_MSG: "`in` or `check`",
-    });
+    }));
   });
 
   // `> 0` (shorthand, the field is the left operand) or a full expression
   checkBody = this.RULE("checkBody", () => {
-    this.OR({
+    this.OR((this.alts["checkBody.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -207,7 +228,7 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.expression) },
       ],
       ERR_MSG: "a condition (like `> 0`)",
-    });
+    }));
   });
 
   typeRef = this.RULE("typeRef", () => {
@@ -325,7 +346,7 @@ export class FtiParser extends CstParser {
   });
 
   odtParam = this.RULE("odtParam", () => {
-    this.OR({
+    this.OR((this.alts["odtParam.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -342,7 +363,7 @@ export class FtiParser extends CstParser {
         },
       ],
       ERR_MSG: "a parameter (`request name: type` or `group.feature`)",
-    });
+    }));
   });
 
   // view NAME for ENTITY { label ... features ... ttl ... as_of ... }
@@ -357,7 +378,7 @@ export class FtiParser extends CstParser {
   });
 
   viewItem = this.RULE("viewItem", () => {
-    this.OR({
+    this.OR((this.alts["viewItem.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -393,7 +414,7 @@ export class FtiParser extends CstParser {
         },
       ],
       ERR_MSG: "a view item (label, features, ttl or as_of)",
-    });
+    }));
   });
 
   // group.* | group.feature | odt_name
@@ -401,10 +422,10 @@ export class FtiParser extends CstParser {
     this.CONSUME1(T.Identifier, { LABEL: "group" });
     this.OPTION(() => {
       this.CONSUME(T.Dot);
-      this.OR({
+      this.OR((this.alts["featureRef.OR"] ??= {
         DEF: [{ ALT: () => this.CONSUME(T.Star) }, { ALT: () => this.CONSUME2(T.Identifier, { LABEL: "feature" }) }],
         ERR_MSG: "a feature name or `*`",
-      });
+      }));
     });
   });
 
@@ -418,7 +439,7 @@ export class FtiParser extends CstParser {
   });
 
   modelItem = this.RULE("modelItem", () => {
-    this.OR({
+    this.OR((this.alts["modelItem.OR"] ??= {
       DEF: [
         {
           ALT: () => {
@@ -437,10 +458,10 @@ export class FtiParser extends CstParser {
             this.CONSUME(T.Algorithm);
             this.CONSUME3(T.Identifier, { LABEL: "value" });
             this.OPTION(() => {
-              this.OR2([
+              this.OR2((this.alts["modelItem.OR2"] ??= [
                 { ALT: () => this.CONSUME(T.StringLit, { LABEL: "file" }) },
                 { ALT: () => this.SUBRULE(this.argList) },
-              ]);
+              ]));
             });
           },
         },
@@ -481,7 +502,7 @@ export class FtiParser extends CstParser {
           ALT: () => {
             this.CONSUME(T.Require);
             this.CONSUME9(T.Identifier, { LABEL: "value" });
-            this.OR3({
+            this.OR3((this.alts["modelItem.OR3"] ??= {
               DEF: [
                 { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
                 { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
@@ -489,13 +510,13 @@ export class FtiParser extends CstParser {
                 { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
               ],
               ERR_MSG: "`<`, `<=`, `>` or `>=`",
-            });
+            }));
             this.SUBRULE(this.expression);
           },
         },
       ],
       ERR_MSG: "a model item (view, task, algorithm, transform, split, metric or require)",
-    });
+    }));
   });
 
   // impute(median), standard_scale
@@ -535,7 +556,7 @@ export class FtiParser extends CstParser {
   });
 
   serveItem = this.RULE("serveItem", () => {
-    this.OR({
+    this.OR((this.alts["serveItem.OR"] ??= {
       DEF: [
         { ALT: () => this.CONSUME(T.Online) },
         {
@@ -547,16 +568,16 @@ export class FtiParser extends CstParser {
         },
       ],
       ERR_MSG: "a serve item (online or batch into)",
-    });
+    }));
   });
 
   // ------------------------------------------------------------ expressions
 
   expression = this.RULE("expression", () => {
-    this.OR({
+    this.OR((this.alts["expression.OR"] ??= {
       DEF: [{ ALT: () => this.SUBRULE(this.ifExpr) }, { ALT: () => this.SUBRULE(this.binaryExpr) }],
       ERR_MSG: "an expression",
-    });
+    }));
   });
 
   ifExpr = this.RULE("ifExpr", () => {
@@ -575,7 +596,7 @@ export class FtiParser extends CstParser {
   binaryExpr = this.RULE("binaryExpr", () => {
     this.SUBRULE(this.operand, { LABEL: "operands" });
     this.MANY(() => {
-      this.OR([
+      this.OR((this.alts["binaryExpr.OR"] ??= [
         {
           ALT: () => {
             this.CONSUME(T.BinaryOperator, { LABEL: "ops" });
@@ -588,23 +609,23 @@ export class FtiParser extends CstParser {
             this.SUBRULE(this.parenList, { LABEL: "operands" });
           },
         },
-      ]);
+      ]));
     });
   });
 
   /** Prefix operators (`-`, `not`) then a primary. */
   operand = this.RULE("operand", () => {
     this.MANY(() => {
-      this.OR([
+      this.OR((this.alts["operand.OR"] ??= [
         { ALT: () => this.CONSUME(T.Minus, { LABEL: "prefix" }) },
         { ALT: () => this.CONSUME(T.Not, { LABEL: "prefix" }) },
-      ]);
+      ]));
     });
     this.SUBRULE(this.primary);
   });
 
   primary = this.RULE("primary", () => {
-    this.OR({
+    this.OR((this.alts["primary.OR"] ??= {
       DEF: [
         { ALT: () => this.CONSUME(T.Literal, { LABEL: "literal" }) },
         // `name =` never continues an expression: it starts the next feature line.
@@ -619,14 +640,14 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.listExpr) },
       ],
       ERR_MSG: "an expression",
-    });
+    }));
   });
 
   /** `x`, `a.b`, `f(args)`, `agg(args) over window` */
   nameExpr = this.RULE("nameExpr", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
     this.OPTION(() => {
-      this.OR([
+      this.OR((this.alts["nameExpr.OR"] ??= [
         {
           ALT: () => {
             this.CONSUME(T.Dot);
@@ -642,7 +663,7 @@ export class FtiParser extends CstParser {
             });
           },
         },
-      ]);
+      ]));
     });
   });
 

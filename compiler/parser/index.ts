@@ -10,10 +10,10 @@
 
 import { EOF, type IRecognitionException, type IToken } from "chevrotain";
 import type { Decl, Pos, Program, Range } from "../ast.ts";
-import { sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { describeTokenType, getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
+import { closest, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
+import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
-import { declarationToAst } from "./to-ast.ts";
+import { declarationToAst, type ToAstContext } from "./to-ast.ts";
 
 export interface ParseResult {
   program: Program;
@@ -118,8 +118,8 @@ function splitDeclarations(tokens: IToken[]): Chunk[] {
 }
 
 /**
- * Pre-scan for nesting depth: `(` and `[` open a level; every `if` opens one
- * too, until the `)`/`]`/`,` that ends its enclosing group or a new
+ * Pre-scan for nesting depth: `(` and `[` open a level; every `if` and `over`
+ * opens one too, until the `)`/`]`/`,` that ends its enclosing group or a new
  * statement (`=`, `{`, `}` or a non-expression keyword at the top level).
  * Returns the first token that goes past MAX_NESTING.
  */
@@ -133,7 +133,8 @@ function findTooDeep(tokens: IToken[]): IToken | undefined {
       ifsPerLevel.push(0);
     } else if (t === T.RParen || t === T.RBracket) {
       if (ifsPerLevel.length > 1) ifs -= ifsPerLevel.pop()!;
-    } else if (t === T.If) {
+    } else if (t === T.If || t === T.Over) {
+      // `if` nests its branches; `over` nests the window expression after it.
       ifsPerLevel[ifsPerLevel.length - 1]++;
       ifs++;
     } else if (t === T.Comma || t === T.Equals || t === T.LCurly || t === T.RCurly || isStatementKeyword(t)) {
@@ -170,6 +171,21 @@ const BODY_ITEMS: Record<string, string> = {
 
 /** Comma-separated lists: a missing closer reads better as "expected `,` or `)`". */
 const LIST_RULES = new Set(["params", "onDemandDecl", "argList", "parenList", "listExpr", "keyClause"]);
+
+const DECLARATION_KEYWORDS = ["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve"];
+
+/** Keywords that may appear where `expected` is, for "did you mean" hints on misspellings. */
+function candidateKeywords(expected: string, rule: string, bodyExpected: boolean): string[] {
+  if (expected === "a declaration") return DECLARATION_KEYWORDS;
+  const text = bodyExpected ? BODY_ITEMS[rule] ?? "" : expected;
+  return [...text.matchAll(/[a-z_]+/g)].map((m) => m[0]).filter((w) => T.KEYWORDS.has(w));
+}
+
+function didYouMean(found: IToken | undefined, candidates: string[]): string | undefined {
+  if (!found || found.tokenType !== T.Identifier || candidates.length === 0) return undefined;
+  const best = closest(found.image, candidates);
+  return best && best !== found.image ? `did you mean \`${best}\`?` : undefined;
+}
 
 const DECLARATIONS_HINT = "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
@@ -219,22 +235,26 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
   const declLabel = chunkLabel(tokens);
   const expected = e.message || "something else";
   const where = declLabel ? ` in \`${declLabel}\`` : "";
+  const foundTok = atEnd ? undefined : e.token;
   const err = (message: string, hint?: string): SyntaxError => ({ atEnd, start, end, message, hint });
 
   if (e.name === "NotAllInputParsedException") {
     return err(
       `unexpected ${found}${declLabel ? ` after the end of \`${declLabel}\`` : ""}`,
-      DECLARATIONS_HINT,
+      didYouMean(foundTok, DECLARATION_KEYWORDS) ?? DECLARATIONS_HINT,
     );
   }
   if (expected === "a declaration") {
-    return err(`expected a declaration but found ${found}`, DECLARATIONS_HINT);
+    return err(`expected a declaration but found ${found}`, didYouMean(foundTok, DECLARATION_KEYWORDS) ?? DECLARATIONS_HINT);
   }
   if (e.name === "MismatchedTokenException") {
     if (expected === "`}`" && BODY_ITEMS[rule] !== undefined) {
       const block = rule === "fieldsBlock" ? `\`fields\`${where}` : `\`${declLabel ?? rule}\``;
       if (atEnd) return err(`expected \`}\` to close ${block} but found ${found}`);
-      return err(`unexpected ${found} in ${block}; expected ${BODY_ITEMS[rule]} or \`}\``);
+      return err(
+        `unexpected ${found} in ${block}; expected ${BODY_ITEMS[rule]} or \`}\``,
+        didYouMean(foundTok, candidateKeywords(expected, rule, true)),
+      );
     }
     if ((expected === "`)`" || expected === "`]`") && LIST_RULES.has(rule)) {
       return err(`expected \`,\` or ${expected} but found ${found}`);
@@ -246,10 +266,28 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
       `${found} is a reserved word and cannot be used as a name`,
     );
   }
-  return err(`expected ${expected} but found ${found}`);
+  const prev = (e as { previousToken?: IToken }).previousToken;
+  const after =
+    expected === "an expression" && prev && Number.isFinite(prev.startOffset) && prev.tokenType !== EOF
+      ? ` after ${T.quoteSource(prev.image)}`
+      : "";
+  return err(`expected ${expected}${after} but found ${found}`, didYouMean(foundTok, candidateKeywords(expected, rule, false)));
 }
 
 // ---------------------------------------------------------------- parse
+
+/**
+ * Whether a lexical problem in this declaration probably caused its syntax
+ * error: any problem before the error, or an unterminated string or comment
+ * anywhere in the declaration (they swallow the text the parser needed).
+ */
+function lexicalCause(problems: T.LexProblem[], from: number, errorAt: number, chunkLimit: number): boolean {
+  for (let i = from; i < problems.length && problems[i].start < chunkLimit; i++) {
+    const p = problems[i];
+    if (p.start <= errorAt || p.code === 1002 || p.code === 1003) return true;
+  }
+  return false;
+}
 
 function makeDiag(code: number, file: string, range: Range, message: string, hint?: string, severity: Diagnostic["severity"] = "error"): Diagnostic {
   const d: Diagnostic = { code, severity, file, range, message };
@@ -272,11 +310,18 @@ function parseUnsafe(text: string, file: string): ParseResult {
   }
 
   const parser = getParser();
+  const astErrors: Array<{ start: number; end: number; message: string; hint?: string }> = [];
+  const ctx: ToAstContext = {
+    pos: (o) => lines.pos(o),
+    error: (start, end, message, hint) => {
+      astErrors.push({ start, end, message, hint });
+    },
+  };
   let problemIdx = 0;
   for (const chunk of splitDeclarations(tokens)) {
     const chunkStart = chunk.tokens[0].startOffset;
     while (problemIdx < problems.length && problems[problemIdx].start < chunkStart) problemIdx++;
-    const firstLexProblem = problems[problemIdx]?.start ?? Infinity;
+    const chunkLimit = chunk.next?.startOffset ?? Infinity;
 
     const tooDeep = findTooDeep(chunk.tokens);
     if (tooDeep) {
@@ -295,6 +340,10 @@ function parseUnsafe(text: string, file: string): ParseResult {
     let cst: CstNode | undefined;
     let errors: IRecognitionException[] = [];
     let internal: unknown;
+    // Chevrotain reports errors as exceptions; capturing their (unused) stack
+    // traces is about half the cost of a syntax error, so turn that off here.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       parser.input = chunk.tokens;
       cst = parser.declaration();
@@ -304,6 +353,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
       if (e instanceof TooManyErrors) cst = e.partial;
       else internal = e;
     } finally {
+      Error.stackTraceLimit = stackTraceLimit;
       parser.input = [];
     }
 
@@ -330,33 +380,35 @@ function parseUnsafe(text: string, file: string): ParseResult {
       const se = describeError(first, chunk);
       // A lexical error earlier in the same declaration (a dropped character,
       // a string that ate the rest of the line) usually *is* the cause.
-      const causeLimit = se.atEnd ? (chunk.next?.startOffset ?? Infinity) : se.start;
-      if (!(firstLexProblem <= causeLimit)) {
+      if (!lexicalCause(problems, problemIdx, se.atEnd ? chunkLimit : se.start, chunkLimit)) {
         diagnostics.push(makeDiag(1001, file, lines.range(se.start, se.end), se.message, se.hint));
       }
     }
 
     if (!cst) continue;
     try {
-      const decl = declarationToAst(cst, {
-        pos: (o) => lines.pos(o),
-        error: (start, end, message, hint) => {
-          if (reported) return;
-          reported = true;
-          diagnostics.push(makeDiag(1001, file, lines.range(start, end), message, hint));
-        },
-      });
+      astErrors.length = 0;
+      const decl = declarationToAst(cst, ctx);
+      const astError = astErrors[0];
+      if (astError && !reported) {
+        reported = true;
+        diagnostics.push(makeDiag(1001, file, lines.range(astError.start, astError.end), astError.message, astError.hint));
+      }
       if (decl) decls.push(decl);
     } catch (e) {
-      // Never expected; keep going with the other declarations.
-      if (!reported) {
-        const tok = chunk.tokens[0];
+      // Never expected (the nesting pre-scan bounds recursion); keep going with
+      // the other declarations.
+      const tok = chunk.tokens[0];
+      const deep = e instanceof RangeError;
+      if (deep || !reported) {
         diagnostics.push(
           makeDiag(
-            1001,
+            deep ? 1007 : 1001,
             file,
             lines.range(tok.startOffset, tok.startOffset + tok.image.length),
-            `could not read this declaration (internal error: ${String((e as Error)?.message ?? e)})`,
+            deep
+              ? "declaration nested too deeply to parse"
+              : `could not read this declaration (internal error: ${String((e as Error)?.message ?? e)})`,
           ),
         );
       }
@@ -391,4 +443,3 @@ export function parse(text: string, file: string): ParseResult {
   }
 }
 
-export { describeTokenType };

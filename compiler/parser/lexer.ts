@@ -293,6 +293,16 @@ export interface NumberPayload {
   isInt: boolean;
 }
 
+/**
+ * Lexical problems kept per file. The parser reports at most 100 diagnostics
+ * (the first ones by position), so more than this is wasted work on garbage.
+ */
+const MAX_LEX_PROBLEMS = 500;
+
+function report(problems: LexProblem[], p: LexProblem): void {
+  if (problems.length < MAX_LEX_PROBLEMS) problems.push(p);
+}
+
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -336,66 +346,76 @@ function invalidCharHint(run: string): string | undefined {
   return undefined;
 }
 
+const DATE_SHAPE = /^\d{4}-\d{1,2}-\d{1,2}/;
+const DATE_STRICT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z)?)?$/;
+const PLAIN_NUMBER = /^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^\d+$/;
+const WITH_SUFFIX = /^(\d+(?:\.\d+)?)([A-Za-z_][A-Za-z0-9_]*)$/;
+const EMPTY_EXPONENT = /^\d+(?:\.\d+)?[eE][+-]?(?![0-9])/;
+
+/** Why a date literal is invalid, or undefined when it is fine. */
+function dateProblem(image: string): string | undefined {
+  const m = DATE_STRICT.exec(image);
+  if (!m) return `invalid date ${quoteSource(image)}`;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12) return `invalid date ${quoteSource(image)}: month must be 01 to 12`;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  if (day < 1 || day > days) return `invalid date ${quoteSource(image)}: day must be 01 to ${days}`;
+  if (m[4] !== undefined) {
+    if (Number(m[4]) > 23) return `invalid date ${quoteSource(image)}: hour must be 00 to 23`;
+    if (Number(m[5]) > 59) return `invalid date ${quoteSource(image)}: minute must be 00 to 59`;
+    if (m[6] !== undefined && Number(m[6]) > 59) return `invalid date ${quoteSource(image)}: second must be 00 to 59`;
+  }
+  return undefined;
+}
+
+/** Re-types a Numeric token and sets its payload, or reports FTI1006 and makes it an InvalidLiteral. */
 function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
   const image = tok.image;
-  const start = tok.startOffset;
-  const bad = (message: string, hint?: string): void => {
-    problems.push({ code: 1006, start, end: start + image.length, message, hint });
-    retype(tok, InvalidLiteral);
-  };
+  let message: string | undefined;
+  let hint: string | undefined;
 
-  if (/^\d{4}-\d{1,2}-\d{1,2}/.test(image)) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z)?)?$/.exec(image);
-    if (!m) {
-      return bad(
-        `invalid date ${quoteSource(image)}`,
-        "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]",
-      );
-    }
-    const year = Number(m[1]);
-    const month = Number(m[2]);
-    const day = Number(m[3]);
-    if (month < 1 || month > 12) return bad(`invalid date ${quoteSource(image)}: month must be 01 to 12`);
-    const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-    const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-    if (day < 1 || day > days) return bad(`invalid date ${quoteSource(image)}: day must be 01 to ${days}`);
-    if (m[4] !== undefined) {
-      if (Number(m[4]) > 23) return bad(`invalid date ${quoteSource(image)}: hour must be 00 to 23`);
-      if (Number(m[5]) > 59) return bad(`invalid date ${quoteSource(image)}: minute must be 00 to 59`);
-      if (m[6] !== undefined && Number(m[6]) > 59) return bad(`invalid date ${quoteSource(image)}: second must be 00 to 59`);
-    }
-    retype(tok, DateLit);
-    tok.payload = { iso: image };
-    return;
-  }
-
-  if (/^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(image)) {
+  if (PLAIN_NUMBER.test(image)) {
     const value = Number(image);
-    if (!Number.isFinite(value)) return bad(`number ${quoteSource(image)} is too large`);
-    retype(tok, NumberLit);
-    tok.payload = { value, isInt: /^\d+$/.test(image) } satisfies NumberPayload;
-    return;
-  }
-
-  const dur = /^(\d+(?:\.\d+)?)([A-Za-z_][A-Za-z0-9_]*)$/.exec(image);
-  if (dur) {
-    const unit = dur[2];
-    const factor = DURATION_UNITS[unit];
-    if (factor === undefined) {
-      if (/^[eE]$/.test(unit)) return bad(`invalid number ${quoteSource(image)}: the exponent has no digits`);
-      return bad(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w");
+    if (Number.isFinite(value)) {
+      retype(tok, NumberLit);
+      tok.payload = { value, isInt: INTEGER.test(image) } satisfies NumberPayload;
+      return;
     }
-    const ms = Number(dur[1]) * factor;
-    if (!Number.isFinite(ms)) return bad(`duration ${quoteSource(image)} is too large`);
-    retype(tok, DurationLit);
-    tok.payload = { ms };
-    return;
+    message = `number ${quoteSource(image)} is too large`;
+  } else if (DATE_SHAPE.test(image)) {
+    message = dateProblem(image);
+    if (message === undefined) {
+      retype(tok, DateLit);
+      tok.payload = { iso: image };
+      return;
+    }
+    if (!DATE_STRICT.test(image)) hint = "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]";
+  } else {
+    const dur = WITH_SUFFIX.exec(image);
+    const factor = dur ? DURATION_UNITS[dur[2]] : undefined;
+    if (dur && factor !== undefined) {
+      const ms = Number(dur[1]) * factor;
+      if (Number.isFinite(ms)) {
+        retype(tok, DurationLit);
+        tok.payload = { ms };
+        return;
+      }
+      message = `duration ${quoteSource(image)} is too large`;
+    } else if (EMPTY_EXPONENT.test(image)) {
+      message = `invalid number ${quoteSource(image)}: the exponent has no digits`;
+    } else if (dur) {
+      message = `unknown duration unit ${quoteSource(dur[2])} in ${quoteSource(image)}`;
+      hint = "duration units are ms, s, m, h, d and w";
+    } else {
+      message = `invalid number ${quoteSource(image)}`;
+    }
   }
-
-  if (/^\d+(?:\.\d+)?[eE][+-]?(?![0-9])/.test(image)) {
-    return bad(`invalid number ${quoteSource(image)}: the exponent has no digits`);
-  }
-  return bad(`invalid number ${quoteSource(image)}`);
+  report(problems, { code: 1006, start: tok.startOffset, end: tok.startOffset + image.length, message, hint });
+  retype(tok, InvalidLiteral);
 }
 
 /** Decodes a string token's contents into `payload`, reporting bad escapes and a missing closing quote. */
@@ -453,7 +473,7 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
             i += 2 + m[0].length;
             continue;
           }
-          problems.push({
+          report(problems, {
             code: 1005,
             start: start + i,
             end: start + i + 2 + m[0].length,
@@ -466,7 +486,7 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
         }
         const close = image.indexOf("}", i);
         const end = close > i && close - i <= 12 && image[i + 2] === "{" ? close + 1 : i + 2;
-        problems.push({
+        report(problems, {
           code: 1005,
           start: start + i,
           end: start + Math.min(end, image.length),
@@ -480,7 +500,7 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
       default: {
         const cp = image.codePointAt(i + 1) ?? 0;
         const len = cp > 0xffff ? 3 : 2;
-        problems.push({
+        report(problems, {
           code: 1005,
           start: start + i,
           end: start + i + len,
@@ -493,7 +513,7 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
     }
   }
   if (!terminated) {
-    problems.push({
+    report(problems, {
       code: 1002,
       start,
       end: start + image.length,
@@ -513,12 +533,12 @@ export function lex(text: string): LexResult {
   // Chevrotain should never report errors (InvalidChars matches everything else),
   // but keep them rather than lose them.
   for (const e of raw.errors) {
-    problems.push({ code: 1004, start: e.offset, end: e.offset + Math.max(1, e.length), message: "invalid character" });
+    report(problems, { code: 1004, start: e.offset, end: e.offset + Math.max(1, e.length), message: "invalid character" });
   }
 
   for (const c of raw.groups.comments ?? []) {
     if (c.image.startsWith("/*") && !(c.image.length >= 4 && c.image.endsWith("*/"))) {
-      problems.push({
+      report(problems, {
         code: 1003,
         start: c.startOffset,
         end: c.startOffset + 2,
@@ -538,7 +558,7 @@ export function lex(text: string): LexResult {
     } else if (type === StringLit) {
       decodeString(tok, problems);
     } else if (type === InvalidChars) {
-      problems.push({
+      report(problems, {
         code: 1004,
         start: tok.startOffset,
         end: tok.startOffset + tok.image.length,

@@ -61,8 +61,14 @@ function toks(n: CstNode | undefined, key: string): IToken[] {
   return c ? c.filter(isToken) : [];
 }
 
+/** The i-th token under `key` (no allocation: this is the hot path). */
 function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
-  return toks(n, key)[i];
+  const c = n?.children[key];
+  if (!c) return undefined;
+  for (const e of c) {
+    if (isToken(e) && i-- === 0) return e;
+  }
+  return undefined;
 }
 
 function nodes(n: CstNode | undefined, key: string): CstNode[] {
@@ -70,8 +76,14 @@ function nodes(n: CstNode | undefined, key: string): CstNode[] {
   return c ? (c.filter((e) => !isToken(e)) as CstNode[]) : [];
 }
 
+/** The i-th child node under `key`. */
 function node(n: CstNode | undefined, key: string, i = 0): CstNode | undefined {
-  return nodes(n, key)[i];
+  const c = n?.children[key];
+  if (!c) return undefined;
+  for (const e of c) {
+    if (!isToken(e) && i-- === 0) return e;
+  }
+  return undefined;
 }
 
 function isReal(t: IToken | undefined): t is IToken {
@@ -182,9 +194,21 @@ class AstBuilder {
 
   /** From the start of `a` to the end of `b` (either may be a token or a range). */
   private join(a: IToken | Range | undefined, b: IToken | Range | undefined): Range {
-    const start = a === undefined ? undefined : "startOffset" in a ? (isReal(a) ? this.tokRange(a).start : undefined) : a.start;
-    const end = b === undefined ? undefined : "startOffset" in b ? (isReal(b) ? this.tokRange(b).end : undefined) : b.end;
-    const s = start ?? end ?? this.at().start;
+    let start: Pos | undefined;
+    let end: Pos | undefined;
+    if (a !== undefined) {
+      if (!("startOffset" in a)) start = a.start;
+      else if (isReal(a)) start = this.ctx.pos(a.startOffset);
+    }
+    if (b !== undefined) {
+      if (!("startOffset" in b)) end = b.end;
+      else if (isReal(b)) {
+        const e = tokEnd(b);
+        if (e > this.cursor) this.cursor = e;
+        end = this.ctx.pos(e);
+      }
+    }
+    const s = start ?? end ?? this.ctx.pos(this.cursor);
     const e = end ?? s;
     return e.offset >= s.offset ? { start: s, end: e } : { start: s, end: s };
   }
@@ -194,6 +218,12 @@ class AstBuilder {
     if (!span) return this.at();
     if (span[1] > this.cursor) this.cursor = span[1];
     return this.range(span[0], span[1]);
+  }
+
+  /** Range of `n` ending at its `endKey` token (e.g. the closing `}`), falling back to a walk of its tokens. */
+  private endRange(n: CstNode | undefined, endKey: string): Range {
+    const t = tok(n, endKey);
+    return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
 
   private err(t: IToken | Range | undefined, message: string, hint?: string): void {
@@ -313,7 +343,7 @@ class AstBuilder {
         }
       }
     }
-    decl.range = this.join(kwTok, this.nodeRange(n));
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
@@ -329,7 +359,7 @@ class AstBuilder {
       if (inTok) {
         const list = node(c, "parenList");
         const values = this.exprList(list);
-        constraints.push({ kind: "in", values, range: this.join(inTok, this.nodeRange(list)) });
+        constraints.push({ kind: "in", values, range: this.join(inTok, this.endRange(list, "RParen")) });
       } else if (checkTok) {
         const body = node(c, "checkBody");
         const op = tok(body, "op");
@@ -364,7 +394,7 @@ class AstBuilder {
         if (isReal(tok(p, "name"))) keys.push(this.param(p));
       }
     }
-    return { kind: "entity", name, keys, range: this.join(kwTok, this.nodeRange(n)) };
+    return { kind: "entity", name, keys, range: this.join(kwTok, this.endRange(n, "RCurly")) };
   }
 
   private params(n: CstNode | undefined): Param[] {
@@ -379,7 +409,8 @@ class AstBuilder {
     const params = this.params(node(n, "params"));
     const returnType = this.typeRef(node(n, "typeRef"));
     const body = this.expr(node(n, "expression"));
-    return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, this.nodeRange(n)) };
+    const end = body.kind === "error" ? this.nodeRange(n) : body.range;
+    return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
   private externFnDecl(n: CstNode): ExternFnDecl {
@@ -388,7 +419,7 @@ class AstBuilder {
     const params = this.params(node(n, "params"));
     const returnType = this.typeRef(node(n, "typeRef"));
     const module = this.stringLit(tok(n, "StringLit"));
-    return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, this.nodeRange(n)) };
+    return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, this.endRange(n, "StringLit")) };
   }
 
   private featureGroupDecl(n: CstNode): FeatureGroupDecl {
@@ -413,7 +444,7 @@ class AstBuilder {
     }
     const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
     if (version) decl.version = version;
-    decl.range = this.join(kwTok, this.nodeRange(n));
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
@@ -438,7 +469,8 @@ class AstBuilder {
     }
     const returnType = this.typeRef(node(n, "typeRef"));
     const body = this.expr(node(n, "expression"));
-    return { kind: "on_demand", name, params, returnType, body, range: this.join(kwTok, this.nodeRange(n)) };
+    const end = body.kind === "error" ? this.nodeRange(n) : body.range;
+    return { kind: "on_demand", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
   private viewDecl(n: CstNode): ViewDecl {
@@ -474,7 +506,7 @@ class AstBuilder {
         decl.asOf ??= this.ident(v);
       }
     }
-    decl.range = this.join(kwTok, this.nodeRange(n));
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
@@ -524,7 +556,7 @@ class AstBuilder {
         const args = list ? this.args(list) : [];
         const algorithm: NonNullable<ModelDecl["algorithm"]> = { name: algName, args, range: this.at() };
         let end: Range = algName.range;
-        if (list) end = this.nodeRange(list);
+        if (list) end = this.endRange(list, "RParen");
         if (isReal(fileTok)) {
           algorithm.file = this.stringLit(fileTok);
           end = algorithm.file.range;
@@ -540,7 +572,7 @@ class AstBuilder {
         const kind = this.ident(first);
         const list = node(item, "argList");
         const args = list ? this.args(list) : [];
-        const split = { kind, args, range: this.join(splitTok, list ? this.nodeRange(list) : kind.range) };
+        const split = { kind, args, range: this.join(splitTok, list ? this.endRange(list, "RParen") : kind.range) };
         decl.split ??= split;
       } else if (metricTok) {
         for (const v of values) if (isReal(v)) decl.metrics.push(this.ident(v));
@@ -549,7 +581,7 @@ class AstBuilder {
         if (r) decl.requires.push(r);
       }
     }
-    decl.range = this.join(kwTok, this.nodeRange(n));
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
@@ -565,7 +597,7 @@ class AstBuilder {
       const stepName = this.ident(nameTok);
       const list = node(c, "argList");
       const args = list ? this.args(list) : [];
-      steps.push({ name: stepName, args, range: this.join(stepName.range, list ? this.nodeRange(list) : stepName.range) });
+      steps.push({ name: stepName, args, range: this.join(stepName.range, list ? this.endRange(list, "RParen") : stepName.range) });
     }
     const last = steps.length ? steps[steps.length - 1].range : features[features.length - 1].range;
     return { features, steps, range: this.join(kwTok, last) };
@@ -611,7 +643,7 @@ class AstBuilder {
         decl.batch ??= { table: d.text, range: this.join(batch, d.range) };
       }
     }
-    decl.range = this.join(kwTok, this.nodeRange(n));
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
@@ -695,34 +727,7 @@ class AstBuilder {
   private shunt(items: Item[]): Expr {
     const out: Expr[] = [];
     const stack: StackOp[] = [];
-    let chainedReported = false;
-
-    const pop = (): Expr => out.pop() ?? this.errorExpr();
-    const reduce = (): void => {
-      const top = stack.pop()!;
-      if (top.k === "pre") {
-        const operand = pop();
-        out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
-      } else {
-        const right = pop();
-        const left = pop();
-        out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
-      }
-    };
-    /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
-    const reduceFor = (prec: number, rightAssoc: boolean, opTok: IToken): void => {
-      for (;;) {
-        const top = stack[stack.length - 1];
-        if (!top) return;
-        if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !chainedReported) {
-          chainedReported = true;
-          this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
-        }
-        if (top.prec > prec || (top.prec === prec && !rightAssoc)) reduce();
-        else return;
-      }
-    };
-
+    const state = { chainedReported: false };
     for (const item of items) {
       switch (item.k) {
         case "atom":
@@ -747,22 +752,56 @@ class AstBuilder {
             break;
           }
           this.tokRange(item.t);
-          reduceFor(prec, op === "^", item.t);
+          this.reduceFor(out, stack, prec, op === "^", item.t, state);
           stack.push({ k: "bin", op, prec });
           break;
         }
         case "in": {
-          reduceFor(COMPARISON, false, item.t);
-          const operand = pop();
+          this.reduceFor(out, stack, COMPARISON, false, item.t, state);
+          const operand = out.pop() ?? this.errorExpr();
           const values = item.list && !item.list.recoveredNode ? this.exprList(item.list) : [];
-          const listRange = this.nodeRange(item.list);
+          const listRange = this.endRange(item.list, "RParen");
           out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
           break;
         }
       }
     }
-    while (stack.length) reduce();
+    while (stack.length) this.reduce(out, stack);
     return out.length === 1 ? out[0] : (out[out.length - 1] ?? this.errorExpr());
+  }
+
+  /** Pops one operator and applies it to the operands on top of `out`. */
+  private reduce(out: Expr[], stack: StackOp[]): void {
+    const top = stack.pop()!;
+    if (top.k === "pre") {
+      const operand = out.pop() ?? this.errorExpr();
+      out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
+    } else {
+      const right = out.pop() ?? this.errorExpr();
+      const left = out.pop() ?? this.errorExpr();
+      out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
+    }
+  }
+
+  /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
+  private reduceFor(
+    out: Expr[],
+    stack: StackOp[],
+    prec: number,
+    rightAssoc: boolean,
+    opTok: IToken,
+    state: { chainedReported: boolean },
+  ): void {
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) return;
+      if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
+        state.chainedReported = true;
+        this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
+      }
+      if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
+      else return;
+    }
   }
 
   private primary(n: CstNode | undefined): Expr {
@@ -776,7 +815,7 @@ class AstBuilder {
       if (list.recoveredNode) return this.errorExpr(list);
       const open = tok(list, "LBracket");
       const items = this.exprList(list);
-      return { kind: "list", items, range: this.join(open, this.nodeRange(list)) };
+      return { kind: "list", items, range: this.join(open, this.endRange(list, "RBracket")) };
     }
     const open = tok(n, "LParen");
     if (open) {
@@ -826,7 +865,7 @@ class AstBuilder {
     const argsNode = node(n, "args");
     if (!argsNode) return { kind: "name", name: id.name, range: id.range };
     const args = argsNode.recoveredNode ? [this.errorExpr(argsNode)] : this.exprList(argsNode);
-    const callRange = this.join(id.range, this.nodeRange(argsNode));
+    const callRange = this.join(id.range, this.endRange(argsNode, "RParen"));
     if (tok(n, "Kw_over")) {
       const over = this.primary(node(n, "over"));
       return { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };

@@ -132,8 +132,8 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
       const rows = await withStore(opts, (store) => listModels(store));
-      if (opts.json) return out(JSON.stringify(rows, null, 2));
-      if (!rows.length) return out("no models registered yet; run `fti train <spec> <model>`");
+      if (opts.json) return void out(JSON.stringify(rows, null, 2));
+      if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
       out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));
       for (const r of rows) out([r.model, r.version, r.stage, r.algorithm, metricsText(r), new Date(r.created_at).toISOString()].join("\t"));
     },
@@ -144,7 +144,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       const rec = await withStore(opts, (store) => getModel(store, model, version));
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
-      if (opts.json) return out(JSON.stringify(view, null, 2));
+      if (opts.json) return void out(JSON.stringify(view, null, 2));
       out(`${rec.model}@${rec.version}  ${rec.stage}  ${rec.algorithm} (${rec.task})`);
       out(`  metrics   ${metricsText(rec)}`);
       out(`  baseline  ${Object.entries(rec.baseline).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);

@@ -1,0 +1,321 @@
+// Lowers a feature group to one DuckDB SELECT over the relation `__input`.
+// Output columns, in order: the entity keys, `event_time`, the row id column
+// (when the group has one), then every feature in declaration order, cast to
+// its declared type. Window semantics are in compiler/lower/CONTEXT.md; the
+// way they are computed:
+//
+// - Features are computed in stages (CTEs). A row feature is a projection; a
+//   window feature is computed in a window pass over the projection before it.
+//   All windows of one pass share one `PARTITION BY keys ORDER BY t` (one sort),
+//   with one RANGE frame per distinct length.
+// - t is the event time in epoch microseconds (BIGINT), so the frame
+//   (t - w, t] is `RANGE BETWEEN w_us - 1 PRECEDING AND CURRENT ROW`; RANGE
+//   frames include every peer (row at the same instant) whatever the input order.
+// - ewma(x) over tau (Σ w_i x_i / Σ w_i, w_i = exp(-(t - t_i)/tau), over all
+//   rows at or before t) is scale-invariant, so the weights are re-anchored:
+//   time is cut into periods of P = 128 tau, in two families offset by half a
+//   period. A row's weight in family j is exp((t_i - End_j(t_i))/tau) in
+//   (e^-128, 1], where End_j is the end of its period. The row at t reads the
+//   family in which it lies in the second half of a period, summing weighted
+//   x and weights over the frame [t - 64 tau, t], which then lies inside that
+//   one period, so every weight shares one anchor. Rows older than 64 tau
+//   carry a relative weight below e^-64 against the current row's and are
+//   dropped (a relative error below 1e-27 per row). No exponent ever exceeds
+//   128, whatever the span of the data.
+//   That value is exact at rows with a non-null x. Every other row takes the
+//   value at the latest row at or before it with a non-null x (which is
+//   exactly the definition, the common factor cancels); when x can be null
+//   this is a second window pass with last_value(... IGNORE NULLS).
+
+import type { IrExpr, IrFeature, IrGroup, IrSpec, IrType } from "../ir.ts";
+import { columnsOf } from "./common.ts";
+import { exprToSql, quoteIdent, sqlType } from "./sql.ts";
+
+export interface GroupSqlOptions {
+  /** SQL name of an extern function as registered with DuckDB; default: its spec name. */
+  externName?(fn: string): string;
+}
+
+type WindowFeature = Extract<IrFeature, { kind: "window" }>;
+
+const T_COL = "__fti_t";
+/** ewma: the frame length in units of tau, and the re-anchoring period (twice that). */
+const EWMA_FRAME_TAUS = 64;
+
+interface EwmaCols {
+  prefix: string;
+  frameUs: number;
+  /** true: the row reads family 0, else family 1. */
+  sel: string;
+  /** Per family: weighted x and weight of the row (null when x is null). */
+  n0: string;
+  d0: string;
+  n1: string;
+  d1: string;
+}
+
+interface Stage {
+  /** Row features computed in the projections after this stage's window pass. */
+  rows: IrFeature[];
+  windows: WindowFeature[];
+}
+
+/** The DuckDB SELECT computing a feature group over `__input` (see the file comment). */
+export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOptions = {}): string {
+  const q = quoteIdent;
+  const eventTime = eventTimeColumn(group, spec);
+  const featureNames = new Set(group.features.map((f) => f.name));
+
+  // ---- levels: a window is one pass after its argument's inputs; a row feature sits with its latest input.
+  const level = new Map<string, number>();
+  const depsOf = (f: IrFeature): string[] => {
+    const e = f.kind === "row" ? f.expr : f.arg;
+    return e ? [...columnsOf(e)].filter((c) => featureNames.has(c)) : [];
+  };
+  for (const f of group.features) {
+    const deps = depsOf(f);
+    for (const d of deps) {
+      if (!level.has(d)) throw new Error(`feature \`${f.name}\` of group \`${group.name}\` uses \`${d}\` before it is defined`);
+    }
+    const base = deps.reduce((m, d) => Math.max(m, level.get(d)!), 0);
+    level.set(f.name, f.kind === "window" ? base + 1 : base);
+  }
+  const maxLevel = Math.max(0, ...level.values());
+  const stages: Stage[] = Array.from({ length: maxLevel + 1 }, () => ({ rows: [], windows: [] }));
+  for (const f of group.features) {
+    const l = level.get(f.name)!;
+    if (f.kind === "row") stages[l].rows.push(f);
+    else stages[l].windows.push(f);
+  }
+
+  const ctx = { functions: spec.functions, externName: options.externName };
+  const sqlOf = (e: IrExpr) => exprToSql(e, ctx);
+  const partition = group.keys.map((k) => q(k.name)).join(", ");
+  const over = (frame: string) => `(PARTITION BY ${partition} ORDER BY ${q(T_COL)} ${frame})`;
+
+  const ctes: string[] = [];
+  let prev = "__input";
+  let counter = 0;
+  const push = (sql: string): void => {
+    const name = `__fti_s${counter++}`;
+    ctes.push(`${q(name)} AS (\n  ${sql}\n)`);
+    prev = q(name);
+  };
+  const project = (cols: string[]): void => {
+    if (cols.length) push(`SELECT *, ${cols.join(",\n    ")} FROM ${prev}`);
+  };
+
+  // ---- base: the event time in microseconds
+  push(`SELECT *, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)} FROM __input`);
+
+  const surelyNonNull = nonNullAnalysis(group);
+  let argCounter = 0;
+  /** SQL of each window's argument column (empty for count()). */
+  const argColumn = new Map<string, string>();
+  /** Helper columns of each ewma. */
+  const ewmaCols = new Map<string, EwmaCols>();
+
+  for (let l = 0; l <= maxLevel; l++) {
+    const stage = stages[l];
+    // Window pass of this level (level 0 has none).
+    if (stage.windows.length) {
+      const frames = new Map<string, string>(); // frame clause -> window name
+      const frameName = (frame: string): string => {
+        let n = frames.get(frame);
+        if (!n) {
+          n = `__fti_w${frames.size}`;
+          frames.set(frame, n);
+        }
+        return n;
+      };
+      const aggs: string[] = [];
+      const after: string[] = [];
+      const fill: string[] = [];
+      for (const f of stage.windows) {
+        const a = argColumn.get(f.name);
+        if (f.agg === "ewma") {
+          const k = ewmaCols.get(f.name)!;
+          const w = frameName(`RANGE BETWEEN ${k.frameUs} PRECEDING AND CURRENT ROW`);
+          for (const c of ["n0", "d0", "n1", "d1"] as const) {
+            aggs.push(`sum(${q(k[c])}) OVER ${w} AS ${q(`${k.prefix}_${c}s`)}`);
+          }
+          const ratio = `(CASE WHEN ${q(k.sel)} THEN ${q(`${k.prefix}_n0s`)} / ${q(`${k.prefix}_d0s`)} ELSE ${q(`${k.prefix}_n1s`)} / ${q(`${k.prefix}_d1s`)} END)`;
+          // Exact where x is non-null; elsewhere filled from the latest such row.
+          after.push(`(CASE WHEN ${a} IS NOT NULL THEN ${ratio} END) AS ${q(f.name)}`);
+          if (!surelyNonNull(f.arg!)) {
+            fill.push(
+              `coalesce(${q(f.name)}, last_value(${q(f.name)} IGNORE NULLS) OVER ${over("RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")}) AS ${q(f.name)}`,
+            );
+          }
+          continue;
+        }
+        if (!(f.windowMs > 0)) throw new Error(`window \`${f.name}\` must have a positive length`);
+        const w = frameName(`RANGE BETWEEN ${Math.round(f.windowMs * 1000) - 1} PRECEDING AND CURRENT ROW`);
+        aggs.push(`${windowAgg(f, a, group, w)} AS ${q(f.name)}`);
+      }
+      const windowClause = [...frames].map(([frame, name]) => `${name} AS ${over(frame)}`).join(",\n    ");
+      push(`SELECT *, ${aggs.join(",\n    ")} FROM ${prev}\n  WINDOW ${windowClause}`);
+      project(after);
+      if (fill.length) push(`SELECT * REPLACE (${fill.join(",\n    ")}) FROM ${prev}`);
+    }
+    // Row features of this level, in dependency sub-levels (a projection each).
+    const sub = new Map<string, number>();
+    const rowsBySub: IrFeature[][] = [];
+    for (const f of stage.rows) {
+      const s = depsOf(f).reduce((m, d) => (sub.has(d) ? Math.max(m, sub.get(d)! + 1) : m), 0);
+      sub.set(f.name, s);
+      (rowsBySub[s] ??= []).push(f);
+    }
+    for (const fs of rowsBySub) {
+      if (fs) project(fs.map((f) => `${sqlOf((f as Extract<IrFeature, { kind: "row" }>).expr)} AS ${q(f.name)}`));
+    }
+    // Arguments (and ewma helper columns) of the next level's windows.
+    const next = stages[l + 1];
+    if (next) {
+      const cols: string[] = [];
+      for (const f of next.windows) {
+        let a: string;
+        if (f.arg === null) a = "";
+        else if (f.arg.k === "col") a = q(f.arg.name);
+        else {
+          const name = `__fti_a${argCounter++}`;
+          cols.push(`${sqlOf(f.arg)} AS ${q(name)}`);
+          a = q(name);
+        }
+        argColumn.set(f.name, a);
+      }
+      project(cols);
+      const ewma: string[] = [];
+      const weighted: string[] = [];
+      for (const f of next.windows) {
+        if (f.agg !== "ewma") continue;
+        if (!(f.windowMs > 0)) throw new Error(`ewma \`${f.name}\` must have a positive time constant`);
+        const tauUs = f.windowMs * 1000;
+        const frameUs = Math.round(EWMA_FRAME_TAUS * tauUs);
+        const period = 2 * frameUs;
+        const prefix = `__fti_e${argCounter++}`;
+        const k: EwmaCols = {
+          prefix,
+          frameUs,
+          sel: `${prefix}_sel`,
+          n0: `${prefix}_n0`,
+          d0: `${prefix}_d0`,
+          n1: `${prefix}_n1`,
+          d1: `${prefix}_d1`,
+        };
+        ewmaCols.set(f.name, k);
+        const x = argColumn.get(f.name)!;
+        // Position of t in its period, for the two families (offset by half a period).
+        const pos = (j: number) => `((((${q(T_COL)} - ${j * frameUs}) % ${period}) + ${period}) % ${period})`;
+        const weight = (j: number) => `exp((${pos(j)} - ${period}) / ${tauUs}e0)`;
+        ewma.push(`${pos(0)} >= ${frameUs} AS ${q(k.sel)}`);
+        for (const j of [0, 1]) {
+          ewma.push(`CASE WHEN ${x} IS NOT NULL THEN ${weight(j)} END AS ${q(j ? k.d1 : k.d0)}`);
+        }
+        // Weighted x, from the weights (one exp per family and row).
+        weighted.push(`${x} * ${q(k.d0)} AS ${q(k.n0)}`, `${x} * ${q(k.d1)} AS ${q(k.n1)}`);
+      }
+      project(ewma);
+      project(weighted);
+    }
+  }
+
+  // ---- final projection: keys, event_time, row id, features cast to their types
+  const out: string[] = group.keys.map((k) => q(k.name));
+  out.push(`CAST(${q(eventTime)} AS TIMESTAMP) AS ${q("event_time")}`);
+  if (group.rowId) out.push(q(group.rowId.name));
+  for (const f of group.features) out.push(`${finalValue(f)} AS ${q(f.name)}`);
+  return `WITH ${ctes.join(",\n")}\nSELECT ${out.join(",\n  ")}\nFROM ${prev}`;
+}
+
+function eventTimeColumn(group: IrGroup, spec: IrSpec): string {
+  if (group.input.kind === "source") {
+    const src = spec.sources.find((s) => s.name === group.input.name);
+    if (!src) throw new Error(`group \`${group.name}\` reads unknown source \`${group.input.name}\``);
+    return src.eventTime;
+  }
+  return "event_time";
+}
+
+/** The window function call of one (non-ewma) window feature over the named window `w`. */
+function windowAgg(f: WindowFeature, arg: string | undefined, group: IrGroup, w: string): string {
+  const a = arg ?? "";
+  switch (f.agg) {
+    case "count":
+      return f.arg === null ? `count(*) OVER ${w}` : `count(${a}) OVER ${w}`;
+    case "sum":
+    case "avg":
+    case "min":
+    case "max":
+      return `${f.agg}(${a}) OVER ${w}`;
+    case "stddev":
+      return `stddev_samp(${a}) OVER ${w}`;
+    case "last": {
+      // The latest row with a non-null x; ties at one instant: greatest row id, then greatest x.
+      const id = group.rowId ? `'i': ${quoteIdent(group.rowId.name)}, ` : "";
+      return `(max(CASE WHEN ${a} IS NOT NULL THEN {'t': ${quoteIdent(T_COL)}, ${id}'x': ${a}} END) OVER ${w})['x']`;
+    }
+    case "ewma":
+      throw new Error("unreachable: ewma is lowered separately");
+  }
+}
+
+/** The output expression of a feature column: cast to the declared type; floats finite. */
+function finalValue(f: IrFeature): string {
+  const col = quoteIdent(f.name);
+  const st = sqlType(f.type);
+  if (f.type.base === "float" || f.type.base === "duration") {
+    // Window aggregates can overflow (sum of huge values); row features are already finite.
+    if (f.kind === "window") return `CAST(CASE WHEN isfinite(${col}) THEN ${col} END AS DOUBLE)`;
+    return `CAST(${col} AS DOUBLE)`;
+  }
+  if (f.type.base === "int") return `TRY_CAST(${col} AS BIGINT)`;
+  return `CAST(${col} AS ${st})`;
+}
+
+/**
+ * Whether an expression can never be null at run time: literals, non-null
+ * source columns (validated on load), counts, and null-free operations of
+ * those. Stored features of an input group are not trusted (a domain error,
+ * e.g. a division by zero, stores null under a non-null type).
+ */
+function nonNullAnalysis(group: IrGroup): (e: IrExpr) => boolean {
+  const features = new Map(group.features.map((f) => [f.name, f] as const));
+  const memo = new Map<string, boolean>();
+  const col = (name: string, type: IrType): boolean => {
+    const f = features.get(name);
+    if (!f) return group.input.kind === "source" && !type.nullable;
+    if (memo.has(name)) return memo.get(name)!;
+    memo.set(name, false);
+    const r = f.kind === "window" ? f.agg === "count" : nn(f.expr);
+    memo.set(name, r);
+    return r;
+  };
+  const nn = (e: IrExpr): boolean => {
+    if (e.type.nullable) return false;
+    switch (e.k) {
+      case "lit":
+        return e.value !== null;
+      case "col":
+        return col(e.name, e.type);
+      case "unary":
+        return e.op === "not" && nn(e.arg);
+      case "binary":
+        return ["==", "!=", "<", "<=", ">", ">=", "and", "or"].includes(e.op) && nn(e.left) && nn(e.right);
+      case "if":
+        return nn(e.then) && nn(e.else);
+      case "in":
+        return nn(e.arg) && e.values.every(nn);
+      case "builtin":
+        if (e.name === "is_null") return true;
+        if (e.name === "coalesce") return e.args.some(nn);
+        if (["hour", "day_of_week", "month", "year", "lower", "upper", "length", "concat", "to_float"].includes(e.name)) {
+          return e.args.every(nn);
+        }
+        return false;
+      default:
+        return false;
+    }
+  };
+  return nn;
+}

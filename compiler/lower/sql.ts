@@ -1,0 +1,420 @@
+// Lowers a typed IR expression to a DuckDB SQL expression. The result
+// computes exactly what compiler/lower/ts.ts computes in TypeScript; the
+// shared semantics are in compiler/lower/CONTEXT.md.
+//
+// Implementation notes:
+// - All arithmetic runs on DOUBLE (ints too), exactly like JS numbers; an
+//   int-typed result is converted back with TRY_CAST(... AS BIGINT), which
+//   yields NULL outside int64 (as runtime/expr.ts `i64` does).
+// - DuckDB follows IEEE 754 (1/0 = inf, 0/0 = NaN, overflow = inf); such
+//   values are turned into NULL where they are observed (see ts.ts for why
+//   normalising lazily is equivalent to normalising after every step).
+// - Float literals are written in exponent form, which DuckDB reads as DOUBLE
+//   (`0.1` would be a DECIMAL and compute exactly, unlike the TS form).
+// - A value that must be referenced twice (CASE WHEN isfinite(v) THEN v END)
+//   is repeated textually when short (DuckDB evaluates the common
+//   subexpression once), and bound once through a one-element list lambda
+//   when long, so nesting never blows the text up exponentially. Function
+//   arguments used several times in an inlined body are bound the same way.
+
+import type { IrExpr, IrFunction, IrType } from "../ir.ts";
+import { findFunction, paramUses, timestampLiteralMs } from "./common.ts";
+import { smallIntExponent } from "./ts.ts";
+
+export interface SqlContext {
+  /** SQL for a column of the current row; default: the double-quoted name. */
+  col?(name: string): string;
+  /** SQL for a parameter of the enclosing body (outside inlined fns). */
+  param?(name: string): string;
+  /** Declared functions: non-extern calls are inlined from their bodies. */
+  functions?: readonly IrFunction[];
+  /** SQL name of an extern function (as registered with DuckDB); default: its spec name. */
+  externName?(fn: string): string;
+}
+
+type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP";
+
+interface Frag {
+  sql: string;
+  /** May hold NaN / ±inf. */
+  raw: boolean;
+  /** The SQL type the text evaluates to (an int may be carried as DOUBLE). */
+  st: SqlType;
+  /** A column reference, literal or lambda variable: free to repeat. */
+  simple: boolean;
+}
+
+/** Longest text repeated verbatim by a double reference; longer is bound by a lambda. */
+const REPEAT_LIMIT = 400;
+/** Largest |epoch ms| a JS Date can hold. */
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function sqlType(t: IrType): SqlType {
+  switch (t.base) {
+    case "int":
+      return "BIGINT";
+    case "float":
+    case "duration":
+      return "DOUBLE";
+    case "bool":
+      return "BOOLEAN";
+    case "string":
+      return "VARCHAR";
+    case "timestamp":
+      return "TIMESTAMP";
+    default:
+      throw new Error(`no SQL type for ${t.base}`);
+  }
+}
+
+export function sqlStringLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A DOUBLE literal that reads back as exactly `n` (finite). */
+export function sqlDoubleLiteral(n: number): string {
+  const text = n.toExponential();
+  return n < 0 || Object.is(n, -0) ? `(${Object.is(n, -0) ? "-0e0" : text})` : text;
+}
+
+const F = (sql: string, st: SqlType, o: { raw?: boolean; simple?: boolean } = {}): Frag => ({
+  sql,
+  st,
+  raw: o.raw ?? false,
+  simple: o.simple ?? false,
+});
+
+class SqlLowering {
+  private lambdaCounter = 0;
+  private readonly inlining: string[] = [];
+
+  constructor(private readonly ctx: SqlContext) {}
+
+  /** `f` applied to a reference to `x`, without repeating long text. */
+  bind(x: Frag, f: (ref: string) => string): string {
+    if (x.simple || x.sql.length <= REPEAT_LIMIT) return f(x.sql);
+    const v = `__fti_v${++this.lambdaCounter}`;
+    return `list_transform([${x.sql}], lambda ${v}: ${f(v)})[1]`;
+  }
+
+  dbl(x: Frag): string {
+    return x.st === "DOUBLE" ? x.sql : `CAST(${x.sql} AS DOUBLE)`;
+  }
+
+  clean(x: Frag): Frag {
+    if (!x.raw) return x;
+    return F(this.bind(x, (v) => `CASE WHEN isfinite(${v}) THEN ${v} END`), x.st);
+  }
+
+  finish(x: Frag, type: IrType): Frag {
+    if (type.base === "int") {
+      return x.st === "DOUBLE" ? F(`TRY_CAST(${x.sql} AS BIGINT)`, "BIGINT") : x;
+    }
+    const c = this.clean(x);
+    if ((type.base === "float" || type.base === "duration") && c.st !== "DOUBLE") return F(this.dbl(c), "DOUBLE", { simple: c.simple });
+    return c;
+  }
+
+  lowerClean(e: IrExpr, env?: Map<string, Frag>): Frag {
+    return this.clean(this.lower(e, env));
+  }
+
+  lower(e: IrExpr, env?: Map<string, Frag>): Frag {
+    switch (e.k) {
+      case "lit":
+        return this.lit(e.value, e.type);
+      case "col":
+        return F(this.ctx.col ? this.ctx.col(e.name) : quoteIdent(e.name), sqlType(e.type), { simple: true });
+      case "param": {
+        const bound = env?.get(e.name);
+        if (bound) return bound;
+        if (!this.ctx.param) throw new Error(`parameter \`${e.name}\` has no SQL binding`);
+        return F(this.ctx.param(e.name), sqlType(e.type), { simple: true });
+      }
+      case "call":
+        return this.call(e, env);
+      case "builtin":
+        return this.builtin(e.name, e.args, e.type, env);
+      case "unary": {
+        const a = this.lower(e.arg, env);
+        if (e.op === "not") return F(`(NOT ${a.sql})`, "BOOLEAN");
+        return F(`(-${this.dbl(a)})`, "DOUBLE", { raw: true });
+      }
+      case "binary":
+        return this.binary(e, env);
+      case "if": {
+        const c = this.lower(e.cond, env);
+        let a = this.lower(e.then, env);
+        let b = this.lower(e.else, env);
+        let st = a.st;
+        if (a.st !== b.st && (a.st === "DOUBLE" || b.st === "DOUBLE")) {
+          a = F(this.dbl(a), "DOUBLE", { raw: a.raw });
+          b = F(this.dbl(b), "DOUBLE", { raw: b.raw });
+          st = "DOUBLE";
+        }
+        return F(`(CASE WHEN ${c.sql} THEN ${a.sql} ELSE ${b.sql} END)`, st, { raw: a.raw || b.raw });
+      }
+      case "in": {
+        const x = this.lowerClean(e.arg, env);
+        const vs = e.values.map((v) => this.lowerClean(v, env));
+        if (vs.length === 0) return F(`(CASE WHEN ${x.sql} IS NULL THEN NULL ELSE FALSE END)`, "BOOLEAN");
+        return F(`(${x.sql} IN (${vs.map((v) => v.sql).join(", ")}))`, "BOOLEAN");
+      }
+    }
+  }
+
+  lit(value: number | string | boolean | null, type: IrType): Frag {
+    const st = sqlType(type);
+    if (value === null) return F(`CAST(NULL AS ${st})`, st, { simple: true });
+    switch (type.base) {
+      case "int": {
+        const n = Number(value);
+        if (!Number.isFinite(n)) return F(`CAST(NULL AS BIGINT)`, "BIGINT", { simple: true });
+        const text = BigInt(Math.trunc(n)).toString();
+        return F(n < 0 ? `(${text})` : text, "BIGINT", { simple: true });
+      }
+      case "float":
+      case "duration": {
+        const n = Number(value);
+        if (!Number.isFinite(n)) return F(`CAST(NULL AS DOUBLE)`, "DOUBLE", { simple: true });
+        return F(sqlDoubleLiteral(n), "DOUBLE", { simple: true });
+      }
+      case "bool":
+        return F(value === true || value === "true" ? "TRUE" : "FALSE", "BOOLEAN", { simple: true });
+      case "string":
+        return F(sqlStringLiteral(String(value)), "VARCHAR", { simple: true });
+      case "timestamp": {
+        const ms = typeof value === "number" ? value : timestampLiteralMs(String(value));
+        const iso = new Date(ms).toISOString().replace("T", " ").replace("Z", "");
+        return F(`TIMESTAMP '${iso}'`, "TIMESTAMP", { simple: true });
+      }
+      default:
+        throw new Error(`cannot lower a literal of type ${type.base}`);
+    }
+  }
+
+  binary(e: Extract<IrExpr, { k: "binary" }>, env?: Map<string, Frag>): Frag {
+    const lt = e.left.type.base;
+    const rt = e.right.type.base;
+    switch (e.op) {
+      case "and":
+      case "or": {
+        const a = this.lower(e.left, env);
+        const b = this.lower(e.right, env);
+        return F(`(${a.sql} ${e.op === "and" ? "AND" : "OR"} ${b.sql})`, "BOOLEAN");
+      }
+      case "==":
+      case "!=":
+      case "<":
+      case "<=":
+      case ">":
+      case ">=": {
+        const a = this.lowerClean(e.left, env);
+        const b = this.lowerClean(e.right, env);
+        const op = e.op === "==" ? "=" : e.op === "!=" ? "<>" : e.op;
+        return F(`(${a.sql} ${op} ${b.sql})`, "BOOLEAN");
+      }
+      case "+":
+      case "-": {
+        if (lt === "timestamp" && rt === "timestamp") {
+          const a = this.lower(e.left, env);
+          const b = this.lower(e.right, env);
+          return F(`CAST(epoch_ms(${a.sql}) - epoch_ms(${b.sql}) AS DOUBLE)`, "DOUBLE");
+        }
+        if (lt === "timestamp" || rt === "timestamp") {
+          const t = lt === "timestamp" ? this.lower(e.left, env) : this.lower(e.right, env);
+          const d = lt === "timestamp" ? this.lowerClean(e.right, env) : this.lowerClean(e.left, env);
+          const ms = F(`(epoch_ms(${t.sql}) ${e.op} trunc(${this.dbl(d)}))`, "DOUBLE");
+          return F(
+            this.bind(ms, (v) => `(CASE WHEN abs(${v}) <= ${MAX_DATE_MS} THEN epoch_ms(CAST(${v} AS BIGINT)) END)`),
+            "TIMESTAMP",
+          );
+        }
+        if (e.type.base === "string") {
+          const a = this.lower(e.left, env);
+          const b = this.lower(e.right, env);
+          return F(`(${a.sql} || ${b.sql})`, "VARCHAR");
+        }
+        return this.arith(e.op, e, env);
+      }
+      case "*":
+        return this.arith("*", e, env);
+      case "/":
+      case "%":
+      case "^": {
+        const a = this.lowerClean(e.left, env);
+        const k = e.op === "^" ? smallIntExponent(e.right) : null;
+        if (k !== null) {
+          const x = F(this.dbl(a), "DOUBLE", { simple: a.simple });
+          const product = this.bind(x, (v) => `(${Array(k).fill(v).join(" * ")})`);
+          if (e.type.base === "int") return F(`TRY_CAST(trunc(${product}) AS BIGINT)`, "BIGINT");
+          return F(product, "DOUBLE", { raw: true });
+        }
+        const b = this.lowerClean(e.right, env);
+        const sql =
+          e.op === "^" ? `pow(${this.dbl(a)}, ${this.dbl(b)})` : `(${this.dbl(a)} ${e.op} ${this.dbl(b)})`;
+        if (e.type.base === "int" && e.op !== "%") return F(`TRY_CAST(trunc(${sql}) AS BIGINT)`, "BIGINT");
+        return F(sql, "DOUBLE", { raw: true });
+      }
+    }
+  }
+
+  arith(op: "+" | "-" | "*", e: Extract<IrExpr, { k: "binary" }>, env?: Map<string, Frag>): Frag {
+    const a = this.lower(e.left, env);
+    const b = this.lower(e.right, env);
+    return F(`(${this.dbl(a)} ${op} ${this.dbl(b)})`, "DOUBLE", { raw: true });
+  }
+
+  /** Arguments of least/greatest/coalesce: one common SQL type. */
+  unify(fs: Frag[]): Frag[] {
+    if (fs.some((f) => f.st === "DOUBLE") && fs.some((f) => f.st !== "DOUBLE")) {
+      return fs.map((f) => F(this.dbl(f), "DOUBLE", { raw: f.raw }));
+    }
+    return fs;
+  }
+
+  builtin(name: string, args: IrExpr[], type: IrType, env?: Map<string, Frag>): Frag {
+    switch (name) {
+      case "abs": {
+        const a = this.lower(args[0], env);
+        return F(`abs(${this.dbl(a)})`, "DOUBLE", { raw: a.raw });
+      }
+      case "floor":
+      case "ceil": {
+        const a = this.lower(args[0], env);
+        if (args[0].type.base === "int") return a;
+        return F(`${name}(${this.dbl(a)})`, "DOUBLE", { raw: a.raw });
+      }
+      case "sqrt":
+      case "ln":
+      case "log10": {
+        const x = this.lowerClean(args[0], env);
+        const d = F(this.dbl(x), "DOUBLE", { simple: x.simple });
+        const ok = name === "sqrt" ? ">= 0" : "> 0";
+        // DuckDB raises an error outside the domain; map it to NULL.
+        if (d.simple || d.sql.length <= REPEAT_LIMIT) return F(`${name}(CASE WHEN ${d.sql} ${ok} THEN ${d.sql} END)`, "DOUBLE");
+        return F(`TRY(${name}(${d.sql}))`, "DOUBLE");
+      }
+      case "exp": {
+        const x = this.lowerClean(args[0], env);
+        return F(`exp(${this.dbl(x)})`, "DOUBLE", { raw: true });
+      }
+      case "round": {
+        const x = this.lowerClean(args[0], env);
+        if (args.length === 1) {
+          if (args[0].type.base === "int") return x;
+          return F(`round(${this.dbl(x)})`, "DOUBLE");
+        }
+        const d = this.lowerClean(args[1], env);
+        const rounded = (xs: string, ds: string) => `round(${xs}, TRY_CAST(${ds} AS INTEGER))`;
+        if (args[0].type.base !== "int") return F(rounded(this.dbl(x), d.sql), "DOUBLE");
+        // An int with digits >= 0 is unchanged; negative digits round like a float.
+        const xd = F(this.dbl(x), "DOUBLE", { simple: x.simple });
+        return F(
+          this.bind(xd, (xv) =>
+            this.bind(d, (dv) => `(CASE WHEN ${dv} >= 0 THEN ${xv} WHEN ${dv} < 0 THEN ${rounded(xv, dv)} END)`),
+          ),
+          "DOUBLE",
+        );
+      }
+      case "least":
+      case "greatest":
+      case "coalesce": {
+        const fs = this.unify(args.map((a) => this.lowerClean(a, env)));
+        return F(`${name}(${fs.map((f) => f.sql).join(", ")})`, fs[0].st);
+      }
+      case "is_null": {
+        const a = this.lowerClean(args[0], env);
+        return F(`(${a.sql} IS NULL)`, "BOOLEAN");
+      }
+      case "hour":
+      case "month":
+      case "year":
+      case "day_of_week": {
+        const a = this.lower(args[0], env);
+        return F(`${name === "day_of_week" ? "isodow" : name}(${a.sql})`, "BIGINT");
+      }
+      case "lower":
+      case "upper":
+        return F(`${name}(${this.lower(args[0], env).sql})`, "VARCHAR");
+      case "length":
+        return F(`length(${this.lower(args[0], env).sql})`, "BIGINT");
+      case "concat": {
+        const fs = args.map((a) => this.lower(a, env));
+        if (fs.length === 1) return fs[0];
+        return F(`(${fs.map((f) => f.sql).join(" || ")})`, "VARCHAR");
+      }
+      case "to_float": {
+        const a = this.lower(args[0], env);
+        return F(this.dbl(a), "DOUBLE", { raw: a.raw, simple: a.simple && a.st === "DOUBLE" });
+      }
+      case "to_int": {
+        const a = this.lower(args[0], env);
+        if (a.st === "BIGINT") return a;
+        return F(`TRY_CAST(trunc(${this.dbl(a)}) AS BIGINT)`, "BIGINT");
+      }
+      default:
+        throw new Error(`unknown builtin \`${name}\``);
+    }
+    void type;
+  }
+
+  call(e: Extract<IrExpr, { k: "call" }>, env?: Map<string, Frag>): Frag {
+    const fn = findFunction(this.ctx.functions, e.fn);
+    // Arguments are converted to the parameter's type (ints range-checked, floats finite).
+    const args = e.args.map((a, i) => this.finish(this.lower(a, env), fn?.params[i]?.type ?? a.type));
+    if (!fn || fn.extern || !fn.body) {
+      const name = this.ctx.externName ? this.ctx.externName(e.fn) : e.fn;
+      const st = sqlType(e.type);
+      return F(`${name}(${args.map((a) => a.sql).join(", ")})`, st, { raw: st === "DOUBLE" });
+    }
+    if (this.inlining.includes(fn.name)) {
+      throw new Error(`fn \`${fn.name}\` is recursive (${[...this.inlining, fn.name].join(" -> ")})`);
+    }
+    // Bind every parameter; long arguments used more than once are evaluated once through a lambda.
+    const uses = paramUses(fn.body);
+    const inner = new Map<string, Frag>();
+    const lambdas: Array<{ v: string; arg: Frag }> = [];
+    fn.params.forEach((p, i) => {
+      const arg = args[i];
+      if ((uses.get(p.name) ?? 0) > 1 && !arg.simple && arg.sql.length > REPEAT_LIMIT) {
+        const v = `__fti_v${++this.lambdaCounter}`;
+        lambdas.push({ v, arg });
+        inner.set(p.name, F(v, arg.st, { simple: true }));
+      } else {
+        inner.set(p.name, { ...arg, sql: arg.simple ? arg.sql : `(${arg.sql})` });
+      }
+    });
+    this.inlining.push(fn.name);
+    let body: Frag;
+    try {
+      body = this.finish(this.lower(fn.body, inner), fn.body.type);
+    } finally {
+      this.inlining.pop();
+    }
+    if (fn.returns.base === "float" && body.st !== "DOUBLE") body = F(this.dbl(body), "DOUBLE");
+    let sql = body.sql;
+    for (let i = lambdas.length - 1; i >= 0; i--) {
+      sql = `list_transform([${lambdas[i].arg.sql}], lambda ${lambdas[i].v}: ${sql})[1]`;
+    }
+    return F(sql, body.st);
+  }
+}
+
+/** A DuckDB expression computing `e` (NULL for null; DOUBLE floats, BIGINT ints). */
+export function exprToSql(e: IrExpr, ctx: SqlContext = {}): string {
+  const l = new SqlLowering(ctx);
+  return l.finish(l.lower(e), e.type).sql;
+}
+
+/**
+ * A source `check (...)` predicate over the typed columns (by their quoted
+ * names). A row fails when it evaluates to FALSE; NULL passes.
+ */
+export function checkToSql(expr: IrExpr, functions: readonly IrFunction[] = []): string {
+  return exprToSql(expr, { functions });
+}

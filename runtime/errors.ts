@@ -1,0 +1,18 @@
+// Errors the user can act on (a missing file, a locked store, a changed
+// feature group). The CLI prints these as one line (plus the hint, when set)
+// instead of a stack trace; anything else is a bug and keeps its stack.
+
+export class UserError extends Error {
+  /** A suggested next step, printed on its own line after the message. */
+  hint?: string;
+
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = "UserError";
+    if (hint !== undefined) this.hint = hint;
+  }
+}
+
+export function isUserError(e: unknown): e is UserError {
+  return e instanceof UserError;
+}

@@ -1,0 +1,420 @@
+// The feature pipeline: read the sources, then compute every feature group
+// (in `bundle.groups` order, already topologically sorted) into its offline
+// table. One run is one transaction, and writes replace the rows of the run's
+// range, so a failed run leaves the store as it was and a re-run of a range
+// leaves the tables as one run did. See CONTEXT.md beside this file.
+
+import type { ColumnPlan, GroupPlan, SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import {
+  cleanUp,
+  ident,
+  newRunId,
+  sqlTimestamp,
+  sqlType,
+  tableRef,
+  type ScalarFunctionSignature,
+  type Store,
+} from "../store/store.ts";
+import { rawTable, readSource, type SourceReadReport } from "./sources.ts";
+
+export interface ProgressEvent {
+  kind: "source" | "group";
+  name: string;
+  phase: "start" | "rows" | "done";
+  /** rows: rows read (source) or written (group) so far; on "done", the total. */
+  rows?: number;
+  /** Sources: rows quarantined. */
+  quarantined?: number;
+  /** On "done": elapsed milliseconds. */
+  ms?: number;
+  /** A human-readable line for the CLI. */
+  message: string;
+}
+
+export interface FeatureRunOptions {
+  /** Run only these groups (their input sources are read too). Default: every source and group. */
+  groups?: string[];
+  /** Inclusive start of the range to (re)write; default: everything. */
+  from?: Date;
+  /** Exclusive end of the range. */
+  to?: Date;
+  onProgress?: (ev: ProgressEvent) => void;
+}
+
+export interface GroupRunReport {
+  group: string;
+  version: number;
+  table: string;
+  /** Rows of `__input` the SQL read (range plus lookback). */
+  inputRows: number;
+  /** Rows written (those with event_time in the range). */
+  rows: number;
+  ms: number;
+}
+
+export interface FeatureRunReport {
+  runId: string;
+  spec: string;
+  status: "ok";
+  startedAt: string;
+  finishedAt: string;
+  ms: number;
+  range: { from: string | null; to: string | null };
+  sources: SourceReadReport[];
+  groups: GroupRunReport[];
+  /** Things that did not stop the run but may make numbers wrong (e.g. a range run without earlier history). */
+  warnings: string[];
+}
+
+/** Column layout of a group's offline table. */
+export function groupTableColumns(plan: GroupPlan): Array<{ name: string; type: string }> {
+  const col = (c: ColumnPlan) => ({ name: c.name, type: sqlType(c.type) });
+  return [
+    ...plan.keys.map(col),
+    { name: "event_time", type: "TIMESTAMP" },
+    ...(plan.rowId ? [col(plan.rowId)] : []),
+    ...plan.features.map(col),
+    { name: "ingested_at", type: "TIMESTAMP" },
+  ];
+}
+
+/** Runs the feature pipeline (sources, then groups) in one transaction and records it in `fti_runs`. */
+export async function runFeaturePipeline(
+  store: Store,
+  bundle: SpecBundle,
+  opts: FeatureRunOptions = {},
+): Promise<FeatureRunReport> {
+  const started = new Date();
+  const t0 = performance.now();
+  const runId = newRunId("features", started);
+  const { from, to } = opts;
+  for (const [name, d] of [["from", from], ["to", to]] as const) {
+    if (d !== undefined && Number.isNaN(d.getTime())) throw new UserError(`--${name} is not a valid date`);
+  }
+  if (from && to && from.getTime() >= to.getTime()) {
+    throw new UserError(`the range is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`);
+  }
+  const emit = opts.onProgress ?? (() => {});
+  if (store.readOnly) {
+    throw new UserError(`the store ${store.path} is open read-only; the feature pipeline writes to it`);
+  }
+
+  // Which groups and sources.
+  const byName = new Map(bundle.groups.map((g) => [g.name, g]));
+  let groups: GroupPlan[];
+  if (opts.groups && opts.groups.length) {
+    const unknown = opts.groups.filter((g) => !byName.has(g));
+    if (unknown.length) {
+      throw new UserError(
+        `spec \`${bundle.name}\` has no feature group ${unknown.map((u) => `\`${u}\``).join(", ")}` +
+          (bundle.groups.length ? `; its groups: ${bundle.groups.map((g) => g.name).join(", ")}` : ""),
+      );
+    }
+    const wanted = new Set(opts.groups);
+    groups = bundle.groups.filter((g) => wanted.has(g.name));
+  } else {
+    groups = bundle.groups;
+  }
+  const sourceNames = new Set<string>();
+  if (opts.groups && opts.groups.length) {
+    for (const g of groups) if (g.input.kind === "source") sourceNames.add(g.input.name);
+  } else {
+    for (const s of bundle.sources) sourceNames.add(s.name);
+  }
+  const sources = bundle.sources.filter((s) => sourceNames.has(s.name));
+  for (const g of groups) {
+    if (g.input.kind === "source" && !bundle.sources.some((s) => s.name === g.input.name)) {
+      throw new Error(`feature group \`${g.name}\` reads source \`${g.input.name}\`, which the bundle does not define`);
+    }
+  }
+
+  const range = { from: from ? from.toISOString() : null, to: to ? to.toISOString() : null };
+  const report: FeatureRunReport = {
+    runId,
+    spec: bundle.name,
+    status: "ok",
+    startedAt: started.toISOString(),
+    finishedAt: "",
+    ms: 0,
+    range,
+    sources: [],
+    groups: [],
+    warnings: [],
+  };
+
+  try {
+    await store.transaction(async () => {
+      for (const plan of sources) {
+        emit({ kind: "source", name: plan.name, phase: "start", message: `reading source ${plan.name}` });
+        const r = await readSource(store, bundle, plan, { runId, ingestedAt: started, from, to });
+        emit({
+          kind: "source",
+          name: plan.name,
+          phase: "rows",
+          rows: r.read,
+          quarantined: r.quarantined,
+          message: `${plan.name}: ${r.read} rows read, ${r.quarantined} quarantined`,
+        });
+        emit({
+          kind: "source",
+          name: plan.name,
+          phase: "done",
+          rows: r.valid,
+          quarantined: r.quarantined,
+          ms: r.ms,
+          message: `${plan.name}: ${r.valid} valid rows → ${r.table}` + (r.quarantined ? ` (${r.quarantined} quarantined)` : ""),
+        });
+        report.sources.push(r);
+      }
+      const ranThisRun = new Set<string>();
+      for (const plan of groups) {
+        emit({ kind: "group", name: plan.name, phase: "start", message: `computing ${plan.name} (${plan.table})` });
+        const r = await runGroup(store, bundle, plan, { from, to, ingestedAt: started, ranThisRun, warnings: report.warnings });
+        ranThisRun.add(plan.name);
+        emit({ kind: "group", name: plan.name, phase: "rows", rows: r.rows, message: `${plan.name}: ${r.rows} rows` });
+        emit({
+          kind: "group",
+          name: plan.name,
+          phase: "done",
+          rows: r.rows,
+          ms: r.ms,
+          message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms`,
+        });
+        report.groups.push(r);
+      }
+      const finished = new Date();
+      report.finishedAt = finished.toISOString();
+      report.ms = Math.round(performance.now() - t0);
+      await store.run(
+        `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'ok', ?)`,
+        [runId, bundle.name, started, finished, JSON.stringify(runStats(bundle, report))],
+      );
+    });
+  } catch (e) {
+    // The transaction rolled back; record the failure (best effort) and rethrow.
+    try {
+      if (!store.readOnly) {
+        await store.run(
+          `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'failed', ?)`,
+          [runId, bundle.name, started, new Date(), JSON.stringify({ file: bundle.file, range, error: (e as Error)?.message ?? String(e) })],
+        );
+      }
+    } catch {
+      // the original error matters more
+    }
+    throw e;
+  }
+  return report;
+}
+
+function runStats(bundle: SpecBundle, r: FeatureRunReport): unknown {
+  return {
+    file: bundle.file,
+    specHash: bundle.specHash,
+    range: r.range,
+    ms: r.ms,
+    sources: r.sources.map((s) => ({ source: s.source, read: s.read, valid: s.valid, quarantined: s.quarantined, skipped: s.skipped, ms: s.ms })),
+    groups: r.groups.map((g) => ({ group: g.group, version: g.version, table: g.table, rows: g.rows, inputRows: g.inputRows, ms: g.ms })),
+    warnings: r.warnings,
+  };
+}
+
+interface GroupRunContext {
+  from?: Date;
+  to?: Date;
+  ingestedAt: Date;
+  ranThisRun: Set<string>;
+  warnings: string[];
+}
+
+/** Computes one group over the range and replaces those rows of its table. */
+async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: GroupRunContext): Promise<GroupRunReport> {
+  const t0 = performance.now();
+  const { from, to } = ctx;
+
+  // The input relation and its time column.
+  let inputTable: string;
+  let timeCol: string;
+  let alias = "";
+  if (plan.input.kind === "source") {
+    const src = bundle.sources.find((s) => s.name === plan.input.name)!;
+    inputTable = rawTable(src.name);
+    timeCol = src.eventTime;
+    if (!src.fields.some((f) => f.name === "event_time")) alias = `, ${ident(src.eventTime)} AS event_time`;
+    if (!(await store.tableExists(inputTable))) {
+      throw new UserError(
+        `feature group \`${plan.name}\` reads source \`${src.name}\`, whose table ${inputTable} does not exist yet`,
+        `run the feature pipeline without --group: \`fti features ${bundle.file}\``,
+      );
+    }
+  } else {
+    const upstream = bundle.groups.find((g) => g.name === plan.input.name);
+    if (!upstream) throw new Error(`feature group \`${plan.name}\` reads group \`${plan.input.name}\`, which the bundle does not define`);
+    inputTable = upstream.table;
+    timeCol = "event_time";
+    if (!ctx.ranThisRun.has(upstream.name) && !(await store.tableExists(upstream.table))) {
+      throw new UserError(
+        `feature group \`${plan.name}\` reads group \`${upstream.name}\`, whose table ${upstream.table} does not exist yet`,
+        `compute it first: \`fti features ${bundle.file} --group ${upstream.name}\` (or run without --group)`,
+      );
+    }
+  }
+
+  // __input: the range plus the lookback the windows need.
+  const tc = ident(timeCol);
+  const inputWhere: string[] = [];
+  if (from && plan.lookbackMs !== null) inputWhere.push(`${tc} >= ${sqlTimestamp(from.getTime() - plan.lookbackMs)}`);
+  if (to) inputWhere.push(`${tc} < ${sqlTimestamp(to)}`);
+  await store.run(
+    `CREATE OR REPLACE TEMP VIEW __input AS SELECT *${alias} FROM ${tableRef(inputTable)}` +
+      (inputWhere.length ? ` WHERE ${inputWhere.join(" AND ")}` : ""),
+  );
+
+  if (from && plan.lookbackMs !== 0) {
+    const [h] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${tableRef(inputTable)} WHERE ${tc} < ${sqlTimestamp(from)} LIMIT 1)`);
+    const [r] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM ${tableRef(inputTable)} LIMIT 1)`);
+    if (h.n === 0 && r.n > 0) {
+      ctx.warnings.push(
+        `${plan.name}: ${inputTable} has no rows before ${from.toISOString()}, so windows at the start of the range see no history` +
+          ` (run the whole range first)`,
+      );
+    }
+  }
+
+  registerExterns(store, bundle, plan);
+
+  // Compute, keeping the rows of the range.
+  const out = `__fti_out_${plan.name}`;
+  const outWhere: string[] = [];
+  if (from) outWhere.push(`event_time >= ${sqlTimestamp(from)}`);
+  if (to) outWhere.push(`event_time < ${sqlTimestamp(to)}`);
+  const body = plan.sql.trim().replace(/;+\s*$/, "");
+  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  try {
+    await store.run(
+      `CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM (${body}) AS __q` + (outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : ""),
+    );
+  } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    if (e instanceof UserError) throw e;
+    throw new Error(`feature group \`${plan.name}\` (${bundle.file}:${plan.line}): its SQL failed: ${msg}`);
+  }
+
+  try {
+    const want = groupTableColumns(plan);
+    const produced = await store.tableColumns(out);
+    const expectNames = want.slice(0, -1).map((c) => c.name);
+    const gotNames = produced.map((c) => c.name);
+    if (gotNames.length !== expectNames.length || gotNames.some((n, i) => n.toLowerCase() !== expectNames[i].toLowerCase())) {
+      throw new Error(
+        `feature group \`${plan.name}\`: its SQL returns (${gotNames.join(", ")}) but the plan expects (${expectNames.join(", ")})`,
+      );
+    }
+
+    await ensureGroupTable(store, bundle, plan);
+
+    const del = outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : "";
+    await store.run(`DELETE FROM ${tableRef(plan.table)}${del}`);
+    const cols = want.map((c) => ident(c.name)).join(", ");
+    const casts = want
+      .slice(0, -1)
+      .map((c) => `CAST(${ident(c.name)} AS ${c.type})`)
+      .join(", ");
+    const rows = await store.run(
+      `INSERT INTO ${tableRef(plan.table)} (${cols}) SELECT ${casts}, ? FROM ${ident(out)}`,
+      [ctx.ingestedAt],
+    );
+    const [inp] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM __input`);
+    return {
+      group: plan.name,
+      version: plan.version,
+      table: plan.table,
+      inputRows: inp.n,
+      rows,
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await cleanUp(store, `DROP TABLE IF EXISTS ${ident(out)}`, `DROP VIEW IF EXISTS __input`);
+  }
+}
+
+/**
+ * Creates the group's table if missing. An existing table with other columns
+ * means the definition changed without a version bump: refuse, never rewrite
+ * a published group in place.
+ */
+async function ensureGroupTable(store: Store, bundle: SpecBundle, plan: GroupPlan): Promise<void> {
+  const want = groupTableColumns(plan);
+  const have = await store.tableColumns(plan.table);
+  if (have.length === 0) {
+    const parts = plan.table.split(".");
+    if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
+    await store.run(`CREATE TABLE ${tableRef(plan.table)} (${want.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
+    return;
+  }
+  const fmt = (cs: Array<{ name: string; type: string }>) => cs.map((c) => `${c.name} ${c.type}`).join(", ");
+  const same =
+    have.length === want.length &&
+    have.every((c, i) => c.name.toLowerCase() === want[i].name.toLowerCase() && c.type.toUpperCase() === want[i].type);
+  if (!same) {
+    const added = want.filter((w) => !have.some((h) => h.name.toLowerCase() === w.name.toLowerCase())).map((c) => c.name);
+    const removed = have.filter((h) => !want.some((w) => w.name.toLowerCase() === h.name.toLowerCase())).map((c) => c.name);
+    const retyped = want
+      .filter((w) => have.some((h) => h.name.toLowerCase() === w.name.toLowerCase() && h.type.toUpperCase() !== w.type))
+      .map((c) => c.name);
+    const what = [
+      added.length ? `adds ${added.join(", ")}` : "",
+      removed.length ? `drops ${removed.join(", ")}` : "",
+      retyped.length ? `changes the type of ${retyped.join(", ")}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ");
+    throw new UserError(
+      `feature group \`${plan.name}\` (${bundle.file}:${plan.line}) changed since ${plan.table} was written` +
+        ` (${what || `columns were (${fmt(have)}), now (${fmt(want)})`}); a published group version is never rewritten`,
+      `bump its \`version\` in the spec (to ${plan.version + 1}): the new version gets its own table and the old one stays for models trained on it`,
+    );
+  }
+}
+
+/** Signature of an extern function, when the compiled spec provides one. */
+export function externSignature(bundle: SpecBundle, plan: GroupPlan, name: string): ScalarFunctionSignature | null {
+  // A future GroupPlan.externs entry may carry its signature: { name, params, returns }.
+  for (const e of plan.externs as unknown[]) {
+    if (e && typeof e === "object" && (e as { name?: unknown }).name === name) {
+      const s = e as { params?: Array<{ type: string; nullable?: boolean } | string>; returns: { type: string } | string };
+      return fromLoose(s);
+    }
+  }
+  // Or the function object itself: fn.signature = { params, returns }.
+  const fn = bundle.externs[name] as unknown as { signature?: unknown };
+  if (fn && fn.signature && typeof fn.signature === "object") return fromLoose(fn.signature as Parameters<typeof fromLoose>[0]);
+  return null;
+}
+
+function fromLoose(s: {
+  params?: Array<{ type: string; nullable?: boolean } | string>;
+  returns: { type: string } | string;
+}): ScalarFunctionSignature {
+  const typeOf = (t: { type: string } | string) => (typeof t === "string" ? t : t.type) as ScalarFunctionSignature["returns"];
+  const params = s.params?.map(typeOf);
+  const nullable = s.params?.some((p) => typeof p === "object" && p.nullable === true) ?? false;
+  return { params, returns: typeOf(s.returns), nullable };
+}
+
+/**
+ * Registers the extern functions a group's SQL calls. Without a signature the
+ * function takes any arguments and is assumed to return a float.
+ */
+function registerExterns(store: Store, bundle: SpecBundle, plan: GroupPlan): void {
+  for (const entry of plan.externs as unknown[]) {
+    const name = typeof entry === "string" ? entry : (entry as { name: string }).name;
+    const fn = bundle.externs[name];
+    if (typeof fn !== "function") {
+      throw new Error(`feature group \`${plan.name}\` calls extern \`${name}\`, which the bundle does not provide`);
+    }
+    const sig = externSignature(bundle, plan, name) ?? { returns: "float" as const };
+    store.registerScalarFunction(name, sig, fn);
+  }
+}

@@ -1,0 +1,73 @@
+// A loaded model version ready to predict: the registry's fitted MDT state,
+// the generated `encode` (the one copy of the MDT code) and an ONNX session.
+// Batch and online inference both go through `predictRows`.
+
+import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { loadOnnx } from "../onnx/session.ts";
+import type { ModelRecord } from "../registry/registry.ts";
+
+export interface Predictor {
+  model: string;
+  version: number;
+  /** Matrix width after the MDTs. */
+  width: number;
+  plan: ModelPlan;
+  /** Rows of model inputs by name (view features and ODT values); a missing name is null. */
+  predictRows(rows: ReadonlyArray<Record<string, Scalar>>): Promise<Float32Array>;
+}
+
+/**
+ * The skew guarantee: a model version is only served by the transformation
+ * code it was trained with. Throws a UserError naming both hashes otherwise.
+ */
+export function checkTransformsHash(bundle: SpecBundle, record: Pick<ModelRecord, "model" | "version" | "transforms_hash">): void {
+  if (record.transforms_hash === bundle.transformsHash) return;
+  throw new UserError(
+    `model \`${record.model}\` version ${record.version} was trained with transforms ${record.transforms_hash}, ` +
+      `but the loaded code of spec \`${bundle.name}\` has transforms ${bundle.transformsHash}; ` +
+      `refusing to predict with mismatched transformation code`,
+    `retrain it with \`fti train ${bundle.file} ${record.model}\``,
+  );
+}
+
+export async function createPredictor(bundle: SpecBundle, modelName: string, record: ModelRecord): Promise<Predictor> {
+  checkTransformsHash(bundle, record);
+  if (record.model !== modelName) {
+    throw new Error(`createPredictor: asked for model \`${modelName}\` but was given a registry row of \`${record.model}\``);
+  }
+  const plan = bundle.models.find((m) => m.name === modelName);
+  if (!plan) {
+    throw new UserError(
+      `spec \`${bundle.name}\` has no model \`${modelName}\`; its models: ${bundle.models.map((m) => m.name).join(", ") || "none"}`,
+    );
+  }
+  const state = record.mdt_state;
+  const width = state.width;
+  const session = await loadOnnx(record.onnx);
+  if (session.width !== null && session.width !== width) {
+    throw new UserError(
+      `model \`${modelName}\` version ${record.version}: its ONNX input width is ${session.width} but its MDT state produces ${width}`,
+    );
+  }
+  const names = plan.inputs.map((i) => i.name);
+
+  return {
+    model: modelName,
+    version: record.version,
+    width,
+    plan,
+    async predictRows(rows) {
+      const n = rows.length;
+      if (n === 0) return new Float32Array(0);
+      const X = new Float32Array(n * width);
+      const row: Record<string, Scalar> = {};
+      for (let i = 0; i < n; i++) {
+        const src = rows[i];
+        for (const name of names) row[name] = src[name] ?? null;
+        plan.encode(row, state, X, i * width);
+      }
+      return session.predict(X, n);
+    },
+  };
+}

@@ -1,0 +1,756 @@
+// The store: one DuckDB file (default `.fti/store.duckdb`) holding the raw
+// source tables, the feature group tables, the run log, the quarantine and
+// (owned by other modules) the registry and prediction tables.
+//
+// A thin layer over @duckdb/node-api that gives the rest of the runtime plain
+// JS values (bigint → number, timestamps → Date in UTC), serialised access to
+// the one connection, transactions that roll back when their function throws,
+// and bulk appends through DuckDB data chunks. See CONTEXT.md beside this file.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdirSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import {
+  ANY,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBScalarFunction,
+  DuckDBTimestampValue,
+  DuckDBTypeId,
+  TIMESTAMP,
+  VARCHAR,
+  type DuckDBType,
+  type DuckDBValue,
+  type DuckDBVector,
+} from "@duckdb/node-api";
+import type { ColumnType } from "../api.ts";
+import { UserError } from "../errors.ts";
+
+// ------------------------------------------------------------------ public types
+
+/** A bound parameter. Dates bind as TIMESTAMP (UTC), bigints as HUGEINT, undefined as NULL. */
+export type SqlParam = string | number | boolean | bigint | Date | null | undefined;
+/** Positional (`?` or `$1`) parameters as an array, or named (`$name`) ones as an object. */
+export type SqlParams = readonly SqlParam[] | Readonly<Record<string, SqlParam>>;
+
+/** A row as `all` returns it: BIGINT → number (string when beyond 2^53), TIMESTAMP → Date, BLOB → Uint8Array. */
+export type Row = Record<string, unknown>;
+
+export interface ReadColumnsOptions {
+  /** Numeric columns to return as Float64Array (NULL → NaN) instead of arrays. */
+  float64?: readonly string[];
+  /** How TIMESTAMP columns come back: Date (default), epoch milliseconds, or ISO-8601 strings. */
+  timestamps?: "date" | "ms" | "iso";
+}
+
+export interface ColumnarResult {
+  n: number;
+  names: string[];
+  /** DuckDB type names, e.g. "DOUBLE", "TIMESTAMP". */
+  types: string[];
+  columns: Record<string, unknown[] | Float64Array>;
+}
+
+export interface ScalarFunctionSignature {
+  /** Parameter types; omitted = any number of arguments of any type. */
+  params?: ColumnType[];
+  returns: ColumnType;
+  /** Call the function for NULL arguments too (default: NULL in → NULL out without calling it). */
+  nullable?: boolean;
+}
+
+export interface Store {
+  /** Absolute path of the database file, or ":memory:". */
+  readonly path: string;
+  readonly readOnly: boolean;
+  /** True while the current async context is inside `transaction`. */
+  readonly inTransaction: boolean;
+  /** Runs one or more statements; returns the rows changed by the last one. */
+  run(sql: string, params?: SqlParams): Promise<number>;
+  /** Runs a query and returns its rows as plain objects. */
+  all<T = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** Runs a query and returns its result column by column, read chunk by chunk (for large results). */
+  readColumns(sql: string, params?: SqlParams, opts?: ReadColumnsOptions): Promise<ColumnarResult>;
+  /**
+   * Runs `fn` between BEGIN and COMMIT; if it throws, ROLLBACK and rethrow, so
+   * the store is as before. While it runs, other callers of this store wait;
+   * calls made from inside `fn` (through this object or the argument) run in
+   * the transaction. A nested call joins the outer transaction.
+   */
+  transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /**
+   * Bulk insert through DuckDB's appender. `columns` name the target columns
+   * (any subset, any order); each row gives values in that order. Values are
+   * converted to the column types: numbers, bigints, booleans, strings,
+   * Dates / ISO strings / epoch-ms numbers for TIMESTAMP, objects as JSON text.
+   */
+  appendRows(table: string, columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<number>;
+  /** The same, column-major: every array must have the same length. */
+  appendColumns(table: string, columns: Readonly<Record<string, ArrayLike<unknown>>>): Promise<number>;
+  /** A table or view, optionally schema-qualified ("predictions.time_estimator"); temp tables count. */
+  tableExists(name: string): Promise<boolean>;
+  /** Column names and DuckDB types of a table, in order ([] when it does not exist). */
+  tableColumns(name: string): Promise<Array<{ name: string; type: string }>>;
+  /** Registers a JS function as a DuckDB scalar function on this connection (replacing one of the same name). */
+  registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** Database file; default `$FTI_STORE`, else `.fti/store.duckdb` under the cwd. ":memory:" for a throwaway store. */
+  path?: string;
+  /** DuckDB memory_limit, e.g. "4GB". */
+  memoryLimit?: string;
+  threads?: number;
+  readOnly?: boolean;
+}
+
+// ------------------------------------------------------------------ SQL helpers (shared by the runtime)
+
+/** DuckDB column type of a spec type. */
+export function sqlType(t: ColumnType): string {
+  switch (t) {
+    case "int":
+      return "BIGINT";
+    case "float":
+      return "DOUBLE";
+    case "bool":
+      return "BOOLEAN";
+    case "string":
+      return "VARCHAR";
+    case "timestamp":
+      return "TIMESTAMP";
+  }
+}
+
+/** A quoted identifier: `"name"`. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A quoted, possibly schema-qualified table name: `"schema"."table"`. */
+export function tableRef(name: string): string {
+  return name
+    .split(".")
+    .map((p) => ident(p))
+    .join(".");
+}
+
+/** A SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A TIMESTAMP literal for an instant (UTC, millisecond precision). */
+export function sqlTimestamp(d: Date | number): string {
+  const ms = typeof d === "number" ? d : d.getTime();
+  if (!Number.isFinite(ms)) throw new Error(`invalid timestamp: ${String(d)}`);
+  return `TIMESTAMP '${new Date(ms).toISOString().replace("T", " ").replace("Z", "")}'`;
+}
+
+/** A SQL literal for a scalar value. */
+export function sqlLiteral(v: string | number | boolean | null): string {
+  if (v === null) return "NULL";
+  if (typeof v === "string") return sqlString(v);
+  if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
+  if (Number.isNaN(v)) return "'NaN'::DOUBLE";
+  if (!Number.isFinite(v)) return v > 0 ? "'Infinity'::DOUBLE" : "'-Infinity'::DOUBLE";
+  return String(v);
+}
+
+/**
+ * Parses an instant: a Date, epoch milliseconds, or an ISO-8601 / SQL
+ * timestamp string. A string without a zone is UTC (never local time).
+ */
+export function toEpochMs(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string") {
+    let s = v.trim();
+    if (/^\d{4}-\d{2}-\d{2}$/.test(s)) s += "T00:00:00Z";
+    else {
+      s = s.replace(" ", "T");
+      if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s)) s += "Z";
+    }
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms)) throw new Error(`cannot read ${JSON.stringify(v)} as a timestamp`);
+    return ms;
+  }
+  throw new Error(`cannot read ${String(v)} as a timestamp`);
+}
+
+// ------------------------------------------------------------------ value conversion
+
+function jsValue(v: unknown): unknown {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v === null || typeof v !== "object") return v;
+  if (v instanceof Date || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(jsValue);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = jsValue(x);
+  return out;
+}
+
+function bindValue(v: SqlParam): DuckDBValue {
+  if (v === undefined) return null;
+  if (v instanceof Date) return new DuckDBTimestampValue(BigInt(v.getTime()) * 1000n);
+  return v;
+}
+
+function bindParams(params?: SqlParams): DuckDBValue[] | Record<string, DuckDBValue> | undefined {
+  if (params === undefined) return undefined;
+  if (Array.isArray(params)) return (params as readonly SqlParam[]).map(bindValue);
+  const out: Record<string, DuckDBValue> = {};
+  for (const [k, v] of Object.entries(params as Record<string, SqlParam>)) out[k] = bindValue(v);
+  return out;
+}
+
+/** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts. */
+function toDuck(v: unknown, typeId: DuckDBTypeId, column: string): DuckDBValue {
+  if (v === null || v === undefined) return null;
+  switch (typeId) {
+    case DuckDBTypeId.BOOLEAN:
+      if (typeof v === "boolean") return v;
+      if (typeof v === "number") return v !== 0;
+      if (typeof v === "string") {
+        const s = v.trim().toLowerCase();
+        if (s === "true" || s === "t" || s === "1") return true;
+        if (s === "false" || s === "f" || s === "0") return false;
+      }
+      break;
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER: {
+      const n = typeof v === "number" ? v : Number(v);
+      if (Number.isFinite(n)) return Math.round(n);
+      break;
+    }
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+      if (typeof v === "bigint") return v;
+      if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.round(v));
+      if (typeof v === "boolean") return v ? 1n : 0n;
+      if (typeof v === "string" && /^\s*-?\d+\s*$/.test(v)) return BigInt(v.trim());
+      if (typeof v === "string" && Number.isFinite(Number(v))) return BigInt(Math.round(Number(v)));
+      break;
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      if (typeof v === "number") return v;
+      if (typeof v === "bigint") return Number(v);
+      if (typeof v === "boolean") return v ? 1 : 0;
+      if (typeof v === "string") {
+        const n = Number(v);
+        if (v.trim() !== "" && !Number.isNaN(n)) return n;
+        if (/^\s*nan\s*$/i.test(v)) return NaN;
+      }
+      break;
+    case DuckDBTypeId.VARCHAR:
+      if (typeof v === "string") return v;
+      if (v instanceof Date) return v.toISOString();
+      if (typeof v === "object") return JSON.stringify(v);
+      return String(v);
+    case DuckDBTypeId.TIMESTAMP: {
+      const ms = toEpochMs(v);
+      if (Number.isFinite(ms)) return new DuckDBTimestampValue(BigInt(Math.round(ms * 1000)));
+      break;
+    }
+    default:
+      throw new Error(`appendRows: column \`${column}\` has a type the store cannot append to (type id ${typeId})`);
+  }
+  throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
+}
+
+/** Reads one vector item into a plain JS value. */
+function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
+  const v = vec.getItem(i);
+  if (v === null) return null;
+  switch (typeId) {
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ: {
+      const micros = (v as DuckDBTimestampValue).micros;
+      const ms = Number(micros) / 1000;
+      if (ts === "ms") return ms;
+      const d = new Date(Math.floor(ms));
+      return ts === "iso" ? d.toISOString() : d;
+    }
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT: {
+      const n = Number(v as bigint);
+      return Number.isSafeInteger(n) ? n : (v as bigint).toString();
+    }
+    case DuckDBTypeId.BOOLEAN:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.VARCHAR:
+      return v;
+    case DuckDBTypeId.DECIMAL:
+      return (v as DuckDBDecimalValue).toDouble();
+    default:
+      return jsValue(typeof (v as { toString?: unknown }).toString === "function" ? String(v) : v);
+  }
+}
+
+function duckType(t: ColumnType): DuckDBType {
+  switch (t) {
+    case "int":
+      return BIGINT;
+    case "float":
+      return DOUBLE;
+    case "bool":
+      return BOOLEAN;
+    case "string":
+      return VARCHAR;
+    case "timestamp":
+      return TIMESTAMP;
+  }
+}
+
+/** A DuckDB value handed to a registered function → the JS value the function expects. */
+function fromDuckArg(v: DuckDBValue): unknown {
+  if (v === null) return null;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof DuckDBTimestampValue) return new Date(Number(v.micros / 1000n)).toISOString();
+  if (v instanceof DuckDBDecimalValue) return v.toDouble();
+  if (typeof v === "object") return String(v);
+  return v;
+}
+
+// ------------------------------------------------------------------ the store
+
+const CHUNK_ROWS = 2048;
+
+/** Databases open in this process (DuckDB's file lock does not stop a second open from the same process). */
+const openPaths = new Set<string>();
+
+const STORE_TABLES = [
+  `CREATE TABLE IF NOT EXISTS fti_runs (
+     run_id VARCHAR NOT NULL,
+     kind VARCHAR NOT NULL,
+     spec VARCHAR,
+     started_at TIMESTAMP NOT NULL,
+     finished_at TIMESTAMP,
+     status VARCHAR NOT NULL,
+     stats JSON
+   )`,
+  `CREATE TABLE IF NOT EXISTS fti_quarantine (
+     run_id VARCHAR NOT NULL,
+     source VARCHAR NOT NULL,
+     row_number BIGINT,
+     row_json JSON,
+     reason VARCHAR NOT NULL,
+     quarantined_at TIMESTAMP NOT NULL,
+     file VARCHAR
+   )`,
+];
+
+class DuckStore implements Store {
+  readonly path: string;
+  readonly readOnly: boolean;
+  private instance: DuckDBInstance | null;
+  private conn: DuckDBConnection | null;
+  private readonly ctx = new AsyncLocalStorage<DuckStore>();
+  private queue: Promise<void> = Promise.resolve();
+  private tempCounter = 0;
+  private readonly functions = new Map<string, (...args: any[]) => unknown>();
+
+  constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection) {
+    this.path = path;
+    this.readOnly = readOnly;
+    this.instance = instance;
+    this.conn = conn;
+  }
+
+  get inTransaction(): boolean {
+    return this.ctx.getStore() === this;
+  }
+
+  private connection(): DuckDBConnection {
+    if (!this.conn) throw new Error("the store is closed");
+    return this.conn;
+  }
+
+  /** Runs `fn` with the connection to itself: waits for other callers unless inside our transaction. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn();
+    const prev = this.queue;
+    let release!: () => void;
+    this.queue = new Promise<void>((r) => (release = r));
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  run(sql: string, params?: SqlParams): Promise<number> {
+    return this.exclusive(async () => {
+      const res = await this.connection().run(sql, bindParams(params));
+      return Number(res.rowsChanged);
+    });
+  }
+
+  all<T = Row>(sql: string, params?: SqlParams): Promise<T[]> {
+    return this.exclusive(async () => {
+      const reader = await this.connection().runAndReadAll(sql, bindParams(params));
+      const rows = reader.getRowObjectsJS();
+      for (const row of rows) {
+        for (const k in row) {
+          const v = row[k];
+          if (v !== null && (typeof v === "bigint" || (typeof v === "object" && !(v instanceof Date)))) {
+            (row as Record<string, unknown>)[k] = jsValue(v);
+          }
+        }
+      }
+      return rows as T[];
+    });
+  }
+
+  readColumns(sql: string, params?: SqlParams, opts: ReadColumnsOptions = {}): Promise<ColumnarResult> {
+    return this.exclusive(async () => {
+      const result = await this.connection().stream(sql, bindParams(params));
+      const names = result.columnNames();
+      const typeIds = names.map((_, i) => result.columnTypeId(i));
+      const types = names.map((_, i) => result.columnType(i).toString());
+      const f64 = new Set(opts.float64 ?? []);
+      const ts = opts.timestamps ?? "date";
+      const chunks: DuckDBDataChunk[] = [];
+      let n = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        chunks.push(chunk);
+        n += chunk.rowCount;
+      }
+      const columns: Record<string, unknown[] | Float64Array> = {};
+      names.forEach((name, c) => {
+        const typeId = typeIds[c];
+        if (f64.has(name)) {
+          const out = new Float64Array(n);
+          let o = 0;
+          for (const chunk of chunks) {
+            const vec = chunk.getColumnVector(c);
+            const m = chunk.rowCount;
+            for (let i = 0; i < m; i++) {
+              const v = readItem(vec, i, typeId, "ms");
+              out[o++] = v === null ? NaN : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
+            }
+          }
+          columns[name] = out;
+        } else {
+          const out: unknown[] = new Array(n);
+          let o = 0;
+          for (const chunk of chunks) {
+            const vec = chunk.getColumnVector(c);
+            const m = chunk.rowCount;
+            for (let i = 0; i < m; i++) out[o++] = readItem(vec, i, typeId, ts);
+          }
+          columns[name] = out;
+        }
+      });
+      return { n, names, types, columns };
+    });
+  }
+
+  async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.exclusive(async () => {
+      const conn = this.connection();
+      await conn.run("BEGIN TRANSACTION");
+      let result: T;
+      try {
+        result = await this.ctx.run(this, () => fn(this));
+      } catch (e) {
+        try {
+          await conn.run("ROLLBACK");
+        } catch {
+          // the transaction may already be aborted; nothing more to undo
+        }
+        throw e;
+      }
+      try {
+        await conn.run("COMMIT");
+      } catch (e) {
+        try {
+          await conn.run("ROLLBACK");
+        } catch {
+          // already rolled back by the failed commit
+        }
+        throw e;
+      }
+      return result;
+    });
+  }
+
+  appendRows(table: string, columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<number> {
+    return this.appendGeneric(table, columns, rows.length, (r, c) => rows[r][c]);
+  }
+
+  appendColumns(table: string, columns: Readonly<Record<string, ArrayLike<unknown>>>): Promise<number> {
+    const names = Object.keys(columns);
+    const arrays = names.map((k) => columns[k]);
+    const n = arrays.length ? arrays[0].length : 0;
+    for (let i = 0; i < arrays.length; i++) {
+      if (arrays[i].length !== n) {
+        throw new Error(`appendColumns: column \`${names[i]}\` has ${arrays[i].length} values, \`${names[0]}\` has ${n}`);
+      }
+    }
+    return this.appendGeneric(table, names, n, (r, c) => arrays[c][r]);
+  }
+
+  private async appendGeneric(
+    table: string,
+    columns: readonly string[],
+    nRows: number,
+    get: (row: number, col: number) => unknown,
+  ): Promise<number> {
+    if (nRows === 0) return 0;
+    // Everything in one exclusive section: the staging table and the insert
+    // must not interleave with other callers.
+    return this.exclusive(async () => {
+      const conn = this.connection();
+      const where = await this.locateUnlocked(table);
+      if (!where) throw new Error(`appendRows: table \`${table}\` does not exist`);
+      const described = where.columns;
+      const lower = described.map((c) => c.name.toLowerCase());
+      const idx = columns.map((c) => lower.indexOf(c.toLowerCase()));
+      const missing = columns.filter((_, i) => idx[i] < 0);
+      if (missing.length) throw new Error(`appendRows: table \`${table}\` has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
+      const direct = columns.length === described.length && idx.every((v, i) => v === i);
+      let target = { table: table.split(".").pop()!, schema: where.schema, catalog: where.catalog };
+      let staging: string | null = null;
+      if (!direct) {
+        staging = `__fti_append_${++this.tempCounter}`;
+        const defs = columns.map((c, i) => `${ident(c)} ${described[idx[i]].type}`).join(", ");
+        await conn.run(`CREATE TEMP TABLE ${ident(staging)} (${defs})`);
+        target = { table: staging, schema: "main", catalog: "temp" };
+      }
+      try {
+        const appender = await conn.createAppender(target.table, target.schema, target.catalog);
+        try {
+          const types: DuckDBType[] = [];
+          for (let c = 0; c < appender.columnCount; c++) types.push(appender.columnType(c));
+          const typeIds = types.map((t) => t.typeId);
+          for (let start = 0; start < nRows; start += CHUNK_ROWS) {
+            const m = Math.min(CHUNK_ROWS, nRows - start);
+            const chunk = DuckDBDataChunk.create(types, m);
+            for (let c = 0; c < columns.length; c++) {
+              const vec = chunk.getColumnVector(c);
+              const tid = typeIds[c];
+              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c]));
+              vec.flush();
+            }
+            appender.appendDataChunk(chunk);
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+        if (staging) {
+          const cols = columns.map(ident).join(", ");
+          await conn.run(`INSERT INTO ${tableRef(table)} (${cols}) SELECT ${cols} FROM ${ident(staging)}`);
+        }
+      } finally {
+        // Best effort: after a failure inside a transaction DuckDB refuses
+        // every statement until ROLLBACK, which drops the temp table anyway.
+        if (staging) await conn.run(`DROP TABLE IF EXISTS ${ident(staging)}`).catch(() => undefined);
+      }
+      return nRows;
+    });
+  }
+
+  /** Where a table lives and its columns; temp tables first, as DuckDB resolves names. */
+  private async locateUnlocked(
+    name: string,
+  ): Promise<{ catalog: string; schema: string; columns: Array<{ name: string; type: string }> } | null> {
+    const parts = name.split(".");
+    const schema = parts.length > 1 ? parts[0] : null;
+    const tbl = parts.length > 1 ? parts[1] : parts[0];
+    const reader = await this.connection().runAndReadAll(
+      `SELECT database_name, schema_name, column_name, data_type FROM duckdb_columns()
+        WHERE lower(table_name) = lower(?) AND (? IS NULL OR lower(schema_name) = lower(?))
+        ORDER BY CASE WHEN database_name = 'temp' THEN 0 ELSE 1 END, database_name, schema_name, column_index`,
+      [tbl, schema, schema],
+    );
+    const rows = reader.getRowObjectsJS() as Array<{ database_name: string; schema_name: string; column_name: string; data_type: string }>;
+    if (rows.length === 0) return null;
+    const { database_name: catalog, schema_name: sch } = rows[0];
+    return {
+      catalog,
+      schema: sch,
+      columns: rows
+        .filter((r) => r.database_name === catalog && r.schema_name === sch)
+        .map((r) => ({ name: r.column_name, type: r.data_type })),
+    };
+  }
+
+  private async describeUnlocked(name: string): Promise<Array<{ name: string; type: string }>> {
+    return (await this.locateUnlocked(name))?.columns ?? [];
+  }
+
+  tableColumns(name: string): Promise<Array<{ name: string; type: string }>> {
+    return this.exclusive(() => this.describeUnlocked(name));
+  }
+
+  async tableExists(name: string): Promise<boolean> {
+    const parts = name.split(".");
+    const schema = parts.length > 1 ? parts[0] : null;
+    const tbl = parts.length > 1 ? parts[1] : parts[0];
+    const rows = await this.all<{ n: number }>(
+      `SELECT (SELECT count(*) FROM duckdb_tables() WHERE lower(table_name) = lower($t) AND ($s IS NULL OR lower(schema_name) = lower($s)))
+            + (SELECT count(*) FROM duckdb_views() WHERE NOT internal AND lower(view_name) = lower($t) AND ($s IS NULL OR lower(schema_name) = lower($s))) AS n`,
+      { t: tbl, s: schema },
+    );
+    return rows[0].n > 0;
+  }
+
+  registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void {
+    if (this.functions.get(name) === fn) return;
+    const conn = this.connection();
+    const returnType = duckType(signature.returns);
+    const retId = returnType.typeId;
+    const label = name;
+    const sf = DuckDBScalarFunction.create({
+      name,
+      returnType,
+      ...(signature.params ? { parameterTypes: signature.params.map(duckType) } : { varArgsType: ANY }),
+      specialHandling: signature.nullable ?? !signature.params,
+      mainFunction: (info, input, output) => {
+        const n = input.rowCount;
+        const nArgs = input.columnCount;
+        const vecs: DuckDBVector[] = [];
+        for (let c = 0; c < nArgs; c++) vecs.push(input.getColumnVector(c));
+        const args: unknown[] = new Array(nArgs);
+        try {
+          for (let i = 0; i < n; i++) {
+            for (let c = 0; c < nArgs; c++) args[c] = fromDuckArg(vecs[c].getItem(i));
+            const r = fn(...args);
+            output.setItem(i, r === undefined ? null : toDuck(r, retId, `${label}()`));
+          }
+          output.flush();
+        } catch (e) {
+          info.setError(`${label}: ${(e as Error).message ?? String(e)}`);
+        }
+      },
+    });
+    conn.registerScalarFunction(sf);
+    this.functions.set(name, fn);
+  }
+
+  async close(): Promise<void> {
+    // Wait for whatever is running, then close.
+    await this.exclusive(async () => {
+      this.conn?.closeSync();
+      this.instance?.closeSync();
+      this.conn = null;
+      this.instance = null;
+      openPaths.delete(this.path);
+    });
+  }
+}
+
+/** Where `openStore()` puts the database by default: `$FTI_STORE`, else `.fti/store.duckdb` under the cwd. */
+export function defaultStorePath(): string {
+  const env = process.env.FTI_STORE;
+  return resolve(env && env.trim() !== "" ? env : ".fti/store.duckdb");
+}
+
+function displayPath(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith("..") ? rel : abs;
+}
+
+/** Opens (creating if needed) the store and its run log / quarantine tables. */
+export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
+  const memory = opts.path === ":memory:";
+  const path = memory ? ":memory:" : opts.path ? resolve(opts.path) : defaultStorePath();
+  const readOnly = opts.readOnly ?? false;
+  if (!memory) {
+    if (openPaths.has(path)) {
+      throw new UserError(
+        `the store ${displayPath(path)} is already open in this process`,
+        "share the open Store object instead of opening the file twice",
+      );
+    }
+    if (!readOnly) mkdirSync(dirname(path), { recursive: true });
+  }
+  const config: Record<string, string> = {};
+  if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+  if (opts.threads !== undefined) config.threads = String(opts.threads);
+  if (readOnly) config.access_mode = "READ_ONLY";
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, config);
+  } catch (e) {
+    throw openError(e, path, readOnly);
+  }
+  const conn = await instance.connect();
+  // TIMESTAMP columns hold UTC; make every TIMESTAMPTZ conversion UTC too.
+  await conn.run("SET TimeZone = 'UTC'");
+  // A table created inside a transaction has no statistics yet, so DuckDB
+  // estimates it at ~0 rows and turns an ASOF join over it into a nested loop
+  // join (quadratic: minutes for a 100k-row spine). Always use the real ASOF join.
+  await conn.run("SET asof_loop_join_threshold = 0");
+  if (!readOnly) for (const sql of STORE_TABLES) await conn.run(sql);
+  if (!memory) openPaths.add(path);
+  return new DuckStore(path, readOnly, instance, conn);
+}
+
+function openError(e: unknown, path: string, readOnly: boolean): Error {
+  const msg = (e as Error)?.message ?? String(e);
+  const shown = displayPath(path);
+  const lock = /Could not set lock on file.*?\(PID (\d+)\)/s.exec(msg);
+  if (lock || /Conflicting lock/i.test(msg)) {
+    return new UserError(
+      `the store ${shown} is in use by another fti process (pid ${lock ? lock[1] : "unknown"})`,
+      "wait for it to finish (DuckDB allows one writer process per store), or set FTI_STORE to use another file",
+    );
+  }
+  if (readOnly && /does not exist|No such file/i.test(msg)) {
+    return new UserError(`the store ${shown} does not exist`, "run the feature pipeline first (`fti features <spec>`)");
+  }
+  if (/not a valid DuckDB database|Unable to open|version/i.test(msg)) {
+    return new UserError(`cannot open the store ${shown}: ${msg.split("\n")[0]}`);
+  }
+  return e instanceof Error ? e : new Error(msg);
+}
+
+/**
+ * Runs clean-up statements (DROP of temp tables and views) ignoring errors, so
+ * that a `finally` never replaces the error that got there: after a failed
+ * statement inside a transaction DuckDB refuses everything until ROLLBACK.
+ */
+export async function cleanUp(store: Store, ...sql: string[]): Promise<void> {
+  for (const q of sql) {
+    try {
+      await store.run(q);
+    } catch {
+      // the rollback removes temp objects anyway
+    }
+  }
+}
+
+/** A short id for a run: `<kind>-<yyyymmddThhmmss>-<random>`. */
+export function newRunId(kind: string, at: Date = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "");
+  return `${kind}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,668 @@
+// Histogram gradient-boosted decision trees (squared error regression and
+// binary log loss), single-threaded, deterministic (no randomness except a
+// fixed-seed sample for the bin edges).
+//
+// Layout and algorithm:
+// - Binning: per feature, up to `bins` (<= 255) quantile bins computed on a
+//   fixed-seed stratified sample of at most 200 000 rows. Bin edges are
+//   float32 values; value x falls in the first bin j with x <= edge[j]. NaN
+//   gets its own bin (code = number of non-missing bins of the feature).
+//   Codes are stored as a column-major Uint8Array: codes[f * n + i].
+// - Trees grow depth-first to `depth`. Each node owns a contiguous segment
+//   of a row-index array, stably partitioned at each split; the gradients
+//   (and hessians) are kept in the same order and move with the indices, so
+//   histogram building reads them sequentially. Histograms hold per bin
+//   (sum gradient, count) for squared error (the hessian is 1) or
+//   (sum gradient, sum hessian, count) for log loss. Only the smaller child's
+//   histogram is built from rows; the larger one is parent − smaller, in the
+//   parent's buffer (sibling subtraction). Children at the depth limit, or
+//   too small to split, get no histogram at all. The root's per-bin counts
+//   are computed once. Histograms come from a fixed pool (depth + 2 buffers).
+// - Split search: for every feature and bin boundary, the gain
+//   GL²/(HL+λ) + GR²/(HR+λ) − G²/(H+λ) is evaluated with the missing bin sent
+//   left and sent right; "all non-missing left, missing right" is a candidate
+//   too. When a node saw no missing values, missing values follow the child
+//   with more rows. Each child needs >= min_leaf rows (and a hessian sum of
+//   at least 1e-3). Ties keep the first candidate (lowest feature, then bin).
+// - Leaf value: −learning_rate · G / (H + λ). Training scores are updated
+//   from each row's leaf (no tree traversal while training).
+// - The histogram and partition loops run as WebAssembly (gbdt-kernels.ts),
+//   with a TypeScript fallback that gives bit-identical models.
+//
+// A split on feature f at bin t becomes `x <= edge[t]` on raw values, with
+// the learned missing direction: prediction from raw float32 inputs is
+// exactly the training-time partition, and it maps 1:1 onto ONNX
+// TreeEnsembleRegressor's BRANCH_LEQ nodes with nodes_missing_value_tracks_true.
+
+import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
+
+export interface GbdtParams {
+  trees: number;
+  depth: number;
+  learning_rate: number;
+  min_leaf: number;
+  bins: number;
+  l2: number;
+}
+
+export type GbdtTask = "regression" | "binary_classification";
+
+/**
+ * One tree as parallel arrays indexed by node id (root = 0, ids in creation
+ * order). Internal node: go to `left` when x[feature] <= threshold, or when
+ * x[feature] is NaN and missingLeft; else `right`. Leaf: feature = -1,
+ * value = its (learning-rate scaled) output.
+ */
+export interface GbdtTree {
+  feature: number[];
+  /** float32-exact thresholds. */
+  threshold: number[];
+  missingLeft: boolean[];
+  left: number[];
+  right: number[];
+  value: number[];
+}
+
+export interface GbdtFit {
+  task: GbdtTask;
+  /** Raw score before the trees: mean of y, or log-odds of the positive rate. */
+  baseScore: number;
+  trees: GbdtTree[];
+}
+
+/** Largest finite float32: the threshold of an "every non-missing value goes left" split. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+const BIN_SAMPLE = 200_000;
+/** Minimum hessian sum of a child (matters for log loss only: the squared-error hessian is the count). */
+const MIN_HESSIAN = 1e-3;
+/** A split must improve the objective by more than this (relative) to count. */
+const MIN_GAIN_REL = 1e-12;
+
+/** Small deterministic PRNG (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A float32 value m with a <= m < b (a < b both float32): the rounded midpoint, or a. */
+function edgeBetween(a: number, b: number): number {
+  const m = Math.fround(a / 2 + b / 2);
+  return m >= b || m < a || Number.isNaN(m) ? a : m;
+}
+
+/** Quantile bin edges per feature (each strictly increasing, float32-exact, at most maxBins - 1). */
+export function computeBinEdges(X: Float32Array, n: number, d: number, maxBins: number): Float64Array[] {
+  let rows: Uint32Array;
+  if (n <= BIN_SAMPLE) {
+    rows = new Uint32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = i;
+  } else {
+    // stratified: one row drawn uniformly from each of BIN_SAMPLE equal strata
+    const rnd = mulberry32(0x5eed);
+    rows = new Uint32Array(BIN_SAMPLE);
+    const step = n / BIN_SAMPLE;
+    for (let k = 0; k < BIN_SAMPLE; k++) rows[k] = Math.min(n - 1, Math.floor((k + rnd()) * step));
+  }
+  const m0 = rows.length;
+  // the sample, column-major, NaN dropped per feature
+  const cols = new Float64Array(m0 * d);
+  const counts = new Int32Array(d);
+  for (let k = 0; k < m0; k++) {
+    const o = rows[k] * d;
+    for (let f = 0; f < d; f++) {
+      const v = X[o + f];
+      if (v === v) cols[f * m0 + counts[f]++] = v;
+    }
+  }
+  const edges: Float64Array[] = [];
+  const uniq = new Float64Array(m0);
+  const cum = new Int32Array(m0);
+  for (let f = 0; f < d; f++) {
+    const m = counts[f];
+    const sorted = cols.subarray(f * m0, f * m0 + m).sort();
+    // distinct values with cumulative counts
+    let U = 0;
+    for (let k = 0; k < m; k++) {
+      const v = sorted[k];
+      if (U === 0 || v !== uniq[U - 1]) {
+        uniq[U] = v;
+        cum[U] = k + 1;
+        U++;
+      } else cum[U - 1] = k + 1;
+    }
+    const e: number[] = [];
+    if (U <= maxBins) {
+      for (let k = 0; k + 1 < U; k++) e.push(edgeBetween(uniq[k], uniq[k + 1]));
+    } else {
+      let k = 0;
+      for (let q = 1; q < maxBins; q++) {
+        const target = (q * m) / maxBins;
+        while (k < U - 1 && cum[k] < target) k++;
+        if (k >= U - 1) break;
+        const edge = edgeBetween(uniq[k], uniq[k + 1]);
+        if (e.length === 0 || edge > e[e.length - 1]) e.push(edge);
+      }
+    }
+    edges.push(Float64Array.from(e));
+  }
+  return edges;
+}
+
+/**
+ * Column-major bin codes: codes[f*n + i] = first j with X[i,f] <= edges[f][j]
+ * (edges[f].length when none); NaN → edges[f].length + 1, the missing bin.
+ */
+export function binColumns(
+  X: Float32Array,
+  n: number,
+  d: number,
+  edges: Float64Array[],
+  codes: Uint8Array = new Uint8Array(n * d),
+): Uint8Array {
+  // each feature's edges padded to 256 with +Infinity: a fixed 8-step branchless search
+  const padded = new Float64Array(256 * d).fill(Infinity);
+  const missing = new Uint8Array(d);
+  for (let f = 0; f < d; f++) {
+    if (edges[f].length > 254) throw new Error("gbdt: more than 255 bins");
+    padded.set(edges[f], f * 256);
+    missing[f] = edges[f].length + 1;
+  }
+  binRows(X, n, d, padded, missing, codes);
+  return codes;
+}
+
+function binRows(X: Float32Array, n: number, d: number, ep: Float64Array, missing: Uint8Array, codes: Uint8Array): void {
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) {
+      const v = X[o + f];
+      const p = f << 8;
+      let lo = p;
+      lo += +(v > ep[lo + 127]) << 7;
+      lo += +(v > ep[lo + 63]) << 6;
+      lo += +(v > ep[lo + 31]) << 5;
+      lo += +(v > ep[lo + 15]) << 4;
+      lo += +(v > ep[lo + 7]) << 3;
+      lo += +(v > ep[lo + 3]) << 2;
+      lo += +(v > ep[lo + 1]) << 1;
+      lo += +(v > ep[lo]);
+      codes[f * n + i] = v === v ? lo - p : missing[f];
+    }
+  }
+}
+
+interface Split {
+  gain: number;
+  feature: number;
+  bin: number;
+  missingLeft: boolean;
+  gl: number;
+  hl: number;
+  cl: number;
+}
+
+interface PendingNode {
+  id: number;
+  start: number;
+  end: number;
+  depth: number;
+  /** Histogram pool slot, or -1 when the node cannot split. */
+  hist: number;
+  g: number;
+  h: number;
+  c: number;
+}
+
+function validateParams(p: GbdtParams): void {
+  const bad = (name: string, v: number, rule: string) => {
+    throw new Error(`gbdt: ${name} must be ${rule}, got ${v}`);
+  };
+  if (!(Number.isInteger(p.trees) && p.trees >= 0)) bad("trees", p.trees, "an integer >= 0");
+  if (!(Number.isInteger(p.depth) && p.depth >= 1 && p.depth <= 30)) bad("depth", p.depth, "an integer in [1, 30]");
+  if (!(p.learning_rate > 0)) bad("learning_rate", p.learning_rate, "> 0");
+  if (!(Number.isInteger(p.min_leaf) && p.min_leaf >= 1)) bad("min_leaf", p.min_leaf, "an integer >= 1");
+  if (!(Number.isInteger(p.bins) && p.bins >= 2 && p.bins <= 255)) bad("bins", p.bins, "an integer in [2, 255]");
+  if (!(p.l2 >= 0)) bad("l2", p.l2, ">= 0");
+}
+
+/** Everything split search needs about the binned matrix and the loss. */
+interface SplitContext {
+  d: number;
+  /** 2 (g, count) for squared error, 3 (g, h, count) for log loss. */
+  stride: number;
+  nBins: Int32Array;
+  histOff: Int32Array;
+  minLeaf: number;
+  lambda: number;
+}
+
+/** Best split of a node from its histogram into `best`; false when none qualifies. */
+function findSplit(ctx: SplitContext, hist: Float64Array, G: number, H: number, C: number, best: Split): boolean {
+  const { d, stride: S, nBins, histOff, minLeaf, lambda } = ctx;
+  const HI = 1; // hessian slot (the count itself for squared error)
+  const CI = S - 1; // count slot
+  const parentScore = (G * G) / (H + lambda);
+  best.gain = MIN_GAIN_REL * (1 + Math.abs(parentScore));
+  best.feature = -1;
+  for (let f = 0; f < d; f++) {
+    const nb = nBins[f];
+    const off = histOff[f] * S;
+    const mo = off + nb * S;
+    const gm = hist[mo];
+    const hm = hist[mo + HI];
+    const cm = hist[mo + CI];
+    let gl = 0;
+    let hl = 0;
+    let cl = 0;
+    // t = nb - 1 (every non-missing value left) only splits when there are missing values
+    const last = cm > 0 ? nb - 1 : nb - 2;
+    for (let t = 0; t <= last; t++) {
+      const o = off + t * S;
+      gl += hist[o];
+      hl += hist[o + HI];
+      cl += hist[o + CI];
+      // missing values right
+      let cr = C - cl;
+      let hr = H - hl;
+      if (cl >= minLeaf && cr >= minLeaf && hl >= MIN_HESSIAN && hr >= MIN_HESSIAN) {
+        const gr = G - gl;
+        const gain = (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+        if (gain > best.gain) {
+          best.gain = gain;
+          best.feature = f;
+          best.bin = t;
+          best.missingLeft = false;
+          best.gl = gl;
+          best.hl = hl;
+          best.cl = cl;
+        }
+      }
+      // missing values left
+      if (cm > 0 && t < nb - 1) {
+        const gl2 = gl + gm;
+        const hl2 = hl + hm;
+        const cl2 = cl + cm;
+        cr = C - cl2;
+        hr = H - hl2;
+        if (cl2 >= minLeaf && cr >= minLeaf && hl2 >= MIN_HESSIAN && hr >= MIN_HESSIAN) {
+          const gr = G - gl2;
+          const gain = (gl2 * gl2) / (hl2 + lambda) + (gr * gr) / (hr + lambda) - parentScore;
+          if (gain > best.gain) {
+            best.gain = gain;
+            best.feature = f;
+            best.bin = t;
+            best.missingLeft = true;
+            best.gl = gl2;
+            best.hl = hl2;
+            best.cl = cl2;
+          }
+        }
+      }
+    }
+  }
+  if (best.feature < 0) return false;
+  // the node had no missing values for this feature: future ones follow the bigger child
+  const mo = (histOff[best.feature] + nBins[best.feature]) * S;
+  if (hist[mo + CI] === 0) best.missingLeft = best.cl >= C - best.cl;
+  return true;
+}
+
+// ---- per-row loops, top-level so V8 optimises each on its own
+
+function gradientsSquared(raw: Float64Array, y: Float64Array, grad: Float64Array, n: number): number {
+  let G = 0;
+  for (let i = 0; i < n; i++) {
+    const g = raw[i] - y[i];
+    grad[i] = g;
+    G += g;
+  }
+  return G;
+}
+
+/** Fills grad and hess for log loss; returns sum of hessians, writes sum of gradients to sums[0]. */
+function gradientsLogistic(
+  raw: Float64Array,
+  y: Float64Array,
+  grad: Float64Array,
+  hess: Float64Array,
+  n: number,
+  sums: Float64Array,
+): void {
+  let G = 0;
+  let H = 0;
+  for (let i = 0; i < n; i++) {
+    // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
+    const p = 1 / (1 + Math.exp(-raw[i]));
+    const g = p - y[i];
+    const h = Math.max(p * (1 - p), 1e-16);
+    grad[i] = g;
+    hess[i] = h;
+    G += g;
+    H += h;
+  }
+  sums[0] = G;
+  sums[1] = H;
+}
+
+function identity(idx: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) idx[i] = i;
+}
+
+/** leafOf[row] = leaf for the rows of one leaf's segment (a scatter into a small array). */
+function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Array, start: number, end: number, leaf: number): void {
+  for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
+}
+
+/** raw[i] += value of row i's leaf: one sequential pass per tree. */
+function addLeafValues(raw: Float64Array, leafOf: Uint8Array | Uint16Array | Uint32Array, leafValue: Float64Array, n: number): void {
+  for (let i = 0; i < n; i++) raw[i] += leafValue[leafOf[i]];
+}
+
+function subtractInto(a: Float64Array, b: Float64Array, len: number): void {
+  for (let k = 0; k < len; k++) a[k] -= b[k];
+}
+
+export function fitGbdt(
+  X: Float32Array,
+  n: number,
+  d: number,
+  y: Float64Array,
+  task: GbdtTask,
+  params: GbdtParams,
+  options: { engine?: "wasm" | "js" } = {},
+): GbdtFit {
+  validateParams(params);
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 0) throw new Error(`gbdt: bad matrix size n=${n}, d=${d}`);
+  if (X.length < n * d) throw new Error(`gbdt: X has ${X.length} values, expected n*d = ${n * d}`);
+  if (y.length !== n) throw new Error(`gbdt: y has ${y.length} values, expected ${n}`);
+  const cls = task === "binary_classification";
+  let sumY = 0;
+  for (let i = 0; i < n; i++) {
+    const v = y[i];
+    if (cls ? v !== 0 && v !== 1 : !Number.isFinite(v)) {
+      throw new Error(`gbdt: label y[${i}] = ${v} is not ${cls ? "0 or 1" : "a finite number"}`);
+    }
+    sumY += v;
+  }
+  let baseScore: number;
+  if (cls) {
+    const p = Math.min(Math.max(sumY / n, 1e-15), 1 - 1e-15);
+    baseScore = Math.log(p / (1 - p));
+  } else baseScore = sumY / n;
+
+  const { trees: nTrees, depth: maxDepth, learning_rate: lr, min_leaf: minLeaf, l2: lambda } = params;
+
+  // ---- binning
+  const edges = computeBinEdges(X, n, d, params.bins);
+  const S = cls ? 3 : 2;
+  const nBins = new Int32Array(d); // non-missing bins; the missing code is nBins[f]
+  const histOff = new Int32Array(d + 1); // in bins
+  for (let f = 0; f < d; f++) {
+    nBins[f] = edges[f].length + 1;
+    histOff[f + 1] = histOff[f] + nBins[f] + 1;
+  }
+  const histLen = histOff[d] * S;
+  const ctx: SplitContext = { d, stride: S, nBins, histOff, minLeaf, lambda };
+
+  // ---- working memory, allocated once. idx holds row ids grouped by node;
+  // og / oh hold each position's gradient / hessian and move with idx in
+  // every partition. Histograms live in a fixed pool: depth-first growth
+  // keeps at most maxDepth + 1 of them alive.
+  const pool = maxDepth + 2;
+  const ws = createWorkspace({ n, d, cls, histLen, pool, engine: options.engine });
+  binColumns(X, n, d, edges, ws.codes);
+  const rootCounts = binCounts(ws.codes, n, d, histOff);
+  const { idx, og, oh, hists } = ws;
+  const free: number[] = [];
+  for (let k = pool - 1; k >= 0; k--) free.push(k);
+  const takeHist = () => {
+    const k = free.pop();
+    if (k === undefined) throw new Error("gbdt: internal error (histogram pool exhausted)");
+    return k;
+  };
+  const giveHist = (k: number) => {
+    if (k >= 0) free.push(k);
+  };
+  const raw = new Float64Array(n).fill(baseScore);
+  // each row's leaf in the current tree, then one sequential update of raw
+  const maxLeaves = 2 ** maxDepth;
+  const leafOf = maxLeaves <= 256 ? new Uint8Array(n) : maxLeaves <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
+  const leafValue = new Float64Array(Math.min(maxLeaves, n));
+  const sums = new Float64Array(2);
+  const best: Split = { gain: 0, feature: -1, bin: 0, missingLeft: false, gl: 0, hl: 0, cl: 0 };
+  const canSplit = (depth: number, c: number) => depth < maxDepth && c >= 2 * minLeaf;
+
+  const trees: GbdtTree[] = [];
+  for (let tIdx = 0; tIdx < nTrees; tIdx++) {
+    let G: number;
+    let H: number;
+    // rows in natural order: position i is row i
+    identity(idx, n);
+    if (cls) {
+      gradientsLogistic(raw, y, og, oh, n, sums);
+      G = sums[0];
+      H = sums[1];
+    } else {
+      G = gradientsSquared(raw, y, og, n);
+      H = n;
+    }
+
+    const tree: GbdtTree = { feature: [], threshold: [], missingLeft: [], left: [], right: [], value: [] };
+    const addNode = () => {
+      tree.feature.push(-1);
+      tree.threshold.push(0);
+      tree.missingLeft.push(false);
+      tree.left.push(-1);
+      tree.right.push(-1);
+      tree.value.push(0);
+      return tree.feature.length - 1;
+    };
+
+    let leaves = 0;
+    let rootHist = -1;
+    if (canSplit(0, n)) {
+      rootHist = takeHist();
+      ws.histRoot(rootHist, histOff, rootCounts);
+    }
+    const stack: PendingNode[] = [{ id: addNode(), start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, c: n }];
+
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      const { id, start, end, depth, hist } = node;
+      if (hist < 0 || !findSplit(ctx, hists[hist], node.g, node.h, node.c, best)) {
+        giveHist(hist);
+        const v = (-lr * node.g) / (node.h + lambda);
+        tree.value[id] = v;
+        leafValue[leaves] = v;
+        markLeaf(leafOf, idx, start, end, leaves);
+        leaves++;
+        continue;
+      }
+      const { feature: f, bin, missingLeft, gl, hl, cl } = best;
+      const mid = ws.partition(f, nBins[f], bin, missingLeft, start, end);
+      if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+      const edge = edges[f];
+      tree.feature[id] = f;
+      tree.threshold[id] = bin < edge.length ? edge[bin] : FLOAT32_MAX;
+      tree.missingLeft[id] = missingLeft;
+      const leftId = addNode();
+      const rightId = addNode(); // always leftId + 1
+      tree.left[id] = leftId;
+      tree.right[id] = rightId;
+
+      const cr = node.c - cl;
+      const leftSplits = canSplit(depth + 1, cl);
+      const rightSplits = canSplit(depth + 1, cr);
+      let leftHist = -1;
+      let rightHist = -1;
+      if (leftSplits || rightSplits) {
+        // build the smaller child from its rows; the larger is parent - smaller
+        const leftSmaller = cl <= cr;
+        const sStart = leftSmaller ? start : mid;
+        const sEnd = leftSmaller ? mid : end;
+        const largerSplits = leftSmaller ? rightSplits : leftSplits;
+        const smallerSplits = leftSmaller ? leftSplits : rightSplits;
+        const small = takeHist();
+        ws.hist(small, sStart, sEnd, histOff);
+        let large = -1;
+        if (largerSplits) {
+          subtractInto(hists[hist], hists[small], histLen);
+          large = hist;
+        } else giveHist(hist);
+        let smallKept = small;
+        if (!smallerSplits) {
+          giveHist(small);
+          smallKept = -1;
+        }
+        leftHist = leftSmaller ? smallKept : large;
+        rightHist = leftSmaller ? large : smallKept;
+      } else giveHist(hist);
+
+      stack.push({ id: rightId, start: mid, end, depth: depth + 1, hist: rightHist, g: node.g - gl, h: node.h - hl, c: cr });
+      stack.push({ id: leftId, start, end: mid, depth: depth + 1, hist: leftHist, g: gl, h: hl, c: cl });
+    }
+    addLeafValues(raw, leafOf, leafValue, n);
+    trees.push(tree);
+  }
+  return { task, baseScore, trees };
+}
+
+/**
+ * Flattened trees for fast prediction: all nodes of all trees in typed arrays
+ * with global ids; the right child of node k is left[k] + 1. Leaves are made
+ * absorbing (left[k] = k, threshold +Infinity, NaN goes "left") so that a row
+ * reaches its leaf after exactly depths[t] branch-free steps.
+ */
+interface FlatForest {
+  feat: Int32Array;
+  thr: Float64Array;
+  mleft: Int32Array;
+  left: Int32Array;
+  value: Float64Array;
+  roots: Int32Array;
+  depths: Int32Array;
+}
+
+function flatten(fit: GbdtFit, d: number): FlatForest {
+  let total = 0;
+  for (const t of fit.trees) total += t.feature.length;
+  const feat = new Int32Array(total);
+  const thr = new Float64Array(total);
+  const mleft = new Int32Array(total);
+  const left = new Int32Array(total);
+  const value = new Float64Array(total);
+  const roots = new Int32Array(fit.trees.length);
+  const depths = new Int32Array(fit.trees.length);
+  let o = 0;
+  for (let t = 0; t < fit.trees.length; t++) {
+    const tr = fit.trees[t];
+    const m = tr.feature.length;
+    roots[t] = o;
+    const depth = new Int32Array(m); // children always have larger ids than their parent
+    let maxDepth = 0;
+    for (let k = 0; k < m; k++) {
+      const f = tr.feature[k];
+      if (f >= d) throw new Error(`gbdt predict: tree ${t} uses feature ${f} but X has ${d} columns`);
+      if (f >= 0) {
+        const l = tr.left[k];
+        if (tr.right[k] !== l + 1 || l <= k || l + 1 >= m) {
+          throw new Error(`gbdt predict: tree ${t} node ${k} has malformed children`);
+        }
+        feat[o + k] = f;
+        thr[o + k] = tr.threshold[k];
+        mleft[o + k] = tr.missingLeft[k] ? 1 : 0;
+        left[o + k] = o + l;
+        depth[l] = depth[l + 1] = depth[k] + 1;
+        if (depth[k] + 1 > maxDepth) maxDepth = depth[k] + 1;
+      } else {
+        feat[o + k] = 0;
+        thr[o + k] = Infinity;
+        mleft[o + k] = 1;
+        left[o + k] = o + k;
+        value[o + k] = tr.value[k];
+      }
+    }
+    depths[t] = maxDepth;
+    o += m;
+  }
+  return { feat, thr, mleft, left, value, roots, depths };
+}
+
+const PREDICT_BLOCK = 256;
+
+function predictFlat(F: FlatForest, base: number, X: Float32Array, n: number, d: number, out: Float64Array): void {
+  const { feat, thr, mleft, left, value, roots, depths } = F;
+  const nt = roots.length;
+  for (let i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
+    const i1 = Math.min(n, i0 + PREDICT_BLOCK);
+    for (let i = i0; i < i1; i++) out[i] = base;
+    for (let t = 0; t < nt; t++) {
+      const root = roots[t];
+      const depth = depths[t];
+      let i = i0;
+      // four rows at a time: four independent chains of dependent loads
+      for (; i + 4 <= i1; i += 4) {
+        const r0 = i * d;
+        const r1 = r0 + d;
+        const r2 = r1 + d;
+        const r3 = r2 + d;
+        let k0 = root;
+        let k1 = root;
+        let k2 = root;
+        let k3 = root;
+        for (let s = 0; s < depth; s++) {
+          // left when v <= thr, or v is NaN and missing values go left; right = left + 1
+          const v0 = X[r0 + feat[k0]];
+          const v1 = X[r1 + feat[k1]];
+          const v2 = X[r2 + feat[k2]];
+          const v3 = X[r3 + feat[k3]];
+          k0 = left[k0] + ((+(v0 <= thr[k0]) | (+(v0 !== v0) & mleft[k0])) ^ 1);
+          k1 = left[k1] + ((+(v1 <= thr[k1]) | (+(v1 !== v1) & mleft[k1])) ^ 1);
+          k2 = left[k2] + ((+(v2 <= thr[k2]) | (+(v2 !== v2) & mleft[k2])) ^ 1);
+          k3 = left[k3] + ((+(v3 <= thr[k3]) | (+(v3 !== v3) & mleft[k3])) ^ 1);
+        }
+        out[i] += value[k0];
+        out[i + 1] += value[k1];
+        out[i + 2] += value[k2];
+        out[i + 3] += value[k3];
+      }
+      for (; i < i1; i++) {
+        const r0 = i * d;
+        let k = root;
+        for (let s = 0; s < depth; s++) {
+          const v = X[r0 + feat[k]];
+          k = left[k] + ((+(v <= thr[k]) | (+(v !== v) & mleft[k])) ^ 1);
+        }
+        out[i] += value[k];
+      }
+    }
+  }
+}
+
+/** Raw scores (before the sigmoid) for row-major X [n × d]. */
+export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
+  if (X.length < n * d) throw new Error(`gbdt predict: X has ${X.length} values, expected ${n * d}`);
+  const out = new Float64Array(n);
+  predictFlat(flatten(fit, d), fit.baseScore, X, n, d, out);
+  return out;
+}
+
+/** Predictions: regression values, or the probability of class 1. */
+export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
+  const out = predictGbdtRaw(fit, X, n, d);
+  if (fit.task === "binary_classification") {
+    for (let i = 0; i < n; i++) {
+      const z = out[i];
+      const e = Math.exp(-Math.abs(z));
+      out[i] = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+// Registering an externally trained ONNX model (`algorithm onnx("file")`,
+// `fti register`). fti still owns the MDTs: they are fitted on the view's
+// train split exactly as for a built-in trainer, the ONNX input must take the
+// encoded matrix (one float tensor [N, width]), and the version is measured on
+// the test split and gated like any other.
+
+import type { ModelPlan, SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { checkServingSignature, inspectOnnx, loadOnnx, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
+import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
+import type { Store } from "../store/store.ts";
+import {
+  describeFailing,
+  finishTimings,
+  findModel,
+  prepareData,
+  scoreAndRegister,
+  stepTimer,
+  type TrainOptions,
+} from "./train.ts";
+
+export interface ExternalReport {
+  model: string;
+  version: number;
+  stage: Stage;
+  promoted: boolean;
+  width: number;
+  metrics: Record<string, number>;
+  baseline: Record<string, number>;
+  gates: GateResult[];
+  failingGates: string[];
+  rows: { total: number; train: number; test: number; droppedLabels: number };
+  onnx: { bytes: number; sha256: string; input: string; output: string };
+  timings: Record<string, number>;
+}
+
+function showShape(shape: readonly Dim[] | undefined): string {
+  return shape ? `[${shape.map((d) => (typeof d === "number" && d >= 0 ? String(d) : d || "N")).join(", ")}]` : "[?]";
+}
+
+/** The matrix width the MDTs produce when it is known without data (no fitted one_hot). */
+export function staticWidth(plan: ModelPlan): number | null {
+  let w = 0;
+  for (const input of plan.inputs) {
+    const last = input.steps[input.steps.length - 1];
+    if (last?.kind === "one_hot") {
+      const cats = last.params.categories as unknown[] | undefined;
+      if (!cats) return null;
+      w += cats.length;
+    } else {
+      w += 1;
+    }
+  }
+  return w;
+}
+
+function mismatch(plan: ModelPlan, what: string, expected: string, found: string): UserError {
+  return new UserError(
+    `cannot register \`${plan.name}\`: the ONNX ${what} must be ${expected}, found ${found}`,
+    `export the model to take the encoded inputs (${plan.inputs.map((i) => i.name).join(", ")}) as one float tensor`,
+  );
+}
+
+/**
+ * Checks the file against fti's serving contract (one float input [N, width],
+ * first output [N, 1] or [N]); `width` null = not known yet (checked again
+ * after the MDT fit).
+ */
+function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null): { input: string; output: string } {
+  let info: OnnxInfo;
+  try {
+    info = inspectOnnx(bytes);
+  } catch (e) {
+    throw new UserError(`cannot register \`${plan.name}\`: the file is not a readable ONNX model (${(e as Error).message})`);
+  }
+  const io = (list: TensorInfo[]) => list.map((t) => `${t.name}: ${t.type} ${showShape(t.shape)}`).join(", ") || "none";
+  const problem = checkServingSignature(info);
+  if (problem) {
+    throw mismatch(plan, "signature", `one float input [N, ${width ?? "width"}] and an output [N, 1] or [N]`,
+      `inputs ${io(info.inputs)}; outputs ${io(info.outputs)} (${problem})`);
+  }
+  const [input] = info.inputs;
+  const [output] = info.outputs;
+  if (width !== null && input.shape![1] !== width) {
+    throw mismatch(plan, "input width", `${width} (the MDT output width)`, showShape(input.shape));
+  }
+  return { input: `${input.name} ${showShape(input.shape)}`, output: `${output.name} ${showShape(output.shape)}` };
+}
+
+export async function registerExternal(
+  store: Store,
+  bundle: SpecBundle,
+  modelName: string,
+  onnxBytes: Uint8Array,
+  opts: TrainOptions = {},
+): Promise<ExternalReport> {
+  const t0 = performance.now();
+  const { plan, view } = findModel(bundle, modelName);
+  // Fail fast, before building the frame, when the width is known statically.
+  const known = staticWidth(plan);
+  checkSignature(plan, onnxBytes, known);
+
+  const timings: Record<string, number> = {};
+  const timed = stepTimer(timings, opts.onProgress);
+  const data = await prepareData(store, bundle, plan, timed);
+  const width = data.state.width;
+  const sig = checkSignature(plan, onnxBytes, width);
+
+  const nTest = data.split.test.length;
+  const pred = await timed("verify", `running the ONNX model on ${nTest} test rows`, async () => {
+    const session = await loadOnnx(onnxBytes);
+    const out = await session.predict(data.XTest, nTest);
+    if (out.length !== nTest) {
+      throw new UserError(`cannot register \`${plan.name}\`: the ONNX model returned ${out.length} predictions for ${nTest} rows`);
+    }
+    return out;
+  });
+  const algorithm = plan.algorithm;
+  const result = await scoreAndRegister(
+    store,
+    bundle,
+    plan,
+    view,
+    data,
+    pred,
+    { algorithm: "onnx", params: algorithm.kind === "onnx" ? { file: algorithm.file } : { declared: algorithm.kind }, onnx: onnxBytes },
+    timed,
+  );
+  return {
+    model: plan.name,
+    version: result.version,
+    stage: result.stage,
+    promoted: result.stage === "production",
+    width,
+    metrics: result.metrics,
+    baseline: result.baseline,
+    gates: result.gates,
+    failingGates: describeFailing(result.gates),
+    rows: { total: data.frame.n, train: data.split.train.length, test: nTest, droppedLabels: data.split.droppedLabels },
+    onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig },
+    timings: finishTimings(timings, t0),
+  };
+}

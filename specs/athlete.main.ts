@@ -1,0 +1,106 @@
+// The main job (`npm start`): the athlete example end to end, through the same
+// commands a user runs.
+//   1. generate seeded synthetic activities (specs/data/athlete/)
+//   2. fti compile specs/athlete.fti
+//   3. fti features  → feature groups in the store
+//   4. fti train     → time_estimator in the registry
+//   5. fti predict   → predictions.time_estimator for a set of planned runs
+//   6. a summary
+// Size: FTI_DEMO_ATHLETES (default 200) athletes over FTI_DEMO_DAYS (default 730) days.
+
+import fs from "node:fs";
+import path from "node:path";
+import { main } from "../compiler/cli/main.ts";
+import { openStore } from "../runtime/store/store.ts";
+import { athleteId, athleteProfile, writeAthleteCsv } from "./athlete.data.ts";
+
+const SPEC = "specs/athlete.fti";
+const DATA_DIR = "specs/data/athlete";
+const PLANNED = path.join(DATA_DIR, "planned_runs.csv");
+const SEED = 7;
+
+async function step(title: string, argv: string[]): Promise<void> {
+  process.stdout.write(`\n▶ ${title}: fti ${argv.join(" ")}\n`);
+  const code = await main(["node", "fti", ...argv]);
+  if (code !== 0) {
+    process.stderr.write(`✗ \`fti ${argv.join(" ")}\` exited with ${code}\n`);
+    process.exit(code);
+  }
+}
+
+/** Each athlete plans a run: distance, climb and the pace they hope for, from their own profile. */
+function writePlannedRuns(athletes: number): void {
+  const lines = ["athlete_id,distance_km,elevation_gain_m,planned_pace_min_km"];
+  for (let i = 0; i < athletes; i++) {
+    const p = athleteProfile(i, SEED, athletes);
+    const distance = [5, 10, 21.1, 42.2][i % 4];
+    const climb = (i % 5) * 40;
+    lines.push(`${athleteId(i, athletes)},${distance},${climb},${(p.thresholdPace * 1.08).toFixed(2)}`);
+  }
+  fs.writeFileSync(PLANNED, lines.join("\n") + "\n");
+}
+
+async function run(): Promise<void> {
+  const t0 = Date.now();
+  const athletes = Number(process.env.FTI_DEMO_ATHLETES ?? 200);
+  const days = Number(process.env.FTI_DEMO_DAYS ?? 730);
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  process.stdout.write(`▶ generating ${athletes} athletes × ${days} days of activities (seed ${SEED})\n`);
+  const data = await writeAthleteCsv({ athletes, days, seed: SEED, path: path.join(DATA_DIR, "activities.csv") });
+  writePlannedRuns(athletes);
+  process.stdout.write(`  ${data.rows} activities → ${DATA_DIR}/activities.csv\n`);
+
+  await step("compile", ["compile", SPEC]);
+  await step("feature pipeline", ["features", SPEC]);
+  await step("training pipeline", ["train", SPEC, "time_estimator"]);
+  await step("batch inference", ["predict", SPEC, "time_estimator", "--entities", PLANNED, "--as-of", "2026-01-01"]);
+  await summary(Date.now() - t0);
+}
+
+async function summary(ms: number): Promise<void> {
+  const store = await openStore({ path: process.env.FTI_STORE });
+  try {
+    const one = async (sql: string) => (await store.all<Record<string, unknown>>(sql))[0];
+    const activities = await one("SELECT count(*) AS n FROM src_activities");
+    const fitness = await one("SELECT count(*) AS n FROM fg_fitness_v1");
+    const model = await one(
+      "SELECT version, stage, metrics, baseline FROM fti_models WHERE model = 'time_estimator' ORDER BY version DESC LIMIT 1",
+    );
+    const metrics = parse(model.metrics);
+    const baseline = parse(model.baseline);
+    const preds = await store.all<Record<string, unknown>>(
+      "SELECT athlete_id, round(prediction / 60, 1) AS minutes FROM predictions.time_estimator ORDER BY athlete_id LIMIT 5",
+    );
+    const planned = new Map(
+      fs.readFileSync(PLANNED, "utf8").trim().split("\n").slice(1).map((l) => {
+        const [id, km, climb, pace] = l.split(",");
+        return [id, { km, climb, pace }];
+      }),
+    );
+    const line = "─".repeat(64);
+    process.stdout.write(`\n${line}\nfti · athlete time estimator\n${line}\n`);
+    process.stdout.write(`activities (valid)      ${activities.n}\n`);
+    process.stdout.write(`fitness feature rows    ${fitness.n}\n`);
+    process.stdout.write(`model                   time_estimator@${model.version} (${model.stage})\n`);
+    process.stdout.write(`test MAE                ${fmtSeconds(metrics.mae)}   (baseline ${fmtSeconds(baseline.mae)}, ${(100 * (1 - metrics.mae / baseline.mae)).toFixed(0)}% better)\n`);
+    process.stdout.write(`test R²                 ${metrics.r2?.toFixed(3)}\n`);
+    process.stdout.write(`predictions             planned runs as of 2026-01-01:\n`);
+    for (const p of preds) {
+      const plan = planned.get(String(p.athlete_id));
+      process.stdout.write(`  ${String(p.athlete_id).padEnd(8)} ${plan?.km.padStart(5)} km, +${plan?.climb} m at ${plan?.pace} min/km planned → ${p.minutes} min\n`);
+    }
+    process.stdout.write(`${line}\ndone in ${(ms / 1000).toFixed(1)} s · store ${store.path}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+function parse(v: unknown): Record<string, number> {
+  return typeof v === "string" ? JSON.parse(v) : (v as Record<string, number>);
+}
+
+function fmtSeconds(s: number): string {
+  return `${s.toFixed(0)} s (${(s / 60).toFixed(1)} min)`;
+}
+
+await run();

@@ -1,0 +1,37 @@
+// generated/ is committed: it must be exactly what the compiler produces now,
+// and the whole project (generated code included) must type-check.
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { compileSpec, staleFiles } from "../compiler/compile.ts";
+import { transformsHash } from "../compiler/emit/project.ts";
+
+const specs = fs.readdirSync("specs").filter((f) => f.endsWith(".fti")).map((f) => path.join("specs", f));
+
+describe("generated/", () => {
+  it.each(specs)("%s: generated code is up to date (fti compile --check)", async (spec) => {
+    const result = await compileSpec(spec);
+    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(staleFiles(result)).toEqual([]);
+  });
+
+  it.each(specs)("%s: transforms.ts carries the hash of its own text", (spec) => {
+    const file = path.join("generated", path.basename(spec, ".fti"), "transforms.ts");
+    const text = fs.readFileSync(file, "utf8");
+    const stamped = /export const TRANSFORMS_HASH = "([^"]+)";/.exec(text)?.[1];
+    expect(stamped).toBe(transformsHash(text));
+  });
+
+  it("the project, generated code included, passes tsc --noEmit", () => {
+    const tsc = path.resolve("node_modules/typescript/bin/tsc");
+    let output = "";
+    try {
+      execFileSync(process.execPath, [tsc, "--noEmit", "-p", "."], { encoding: "utf8", stdio: "pipe" });
+    } catch (e) {
+      output = (e as { stdout?: string }).stdout ?? String(e);
+    }
+    expect(output).toBe("");
+  }, 180_000);
+});

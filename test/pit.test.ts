@@ -1,0 +1,334 @@
+// Point-in-time retrieval against a brute-force reference on seeded random
+// data: ties at one event_time with different ingestion times (and row ids),
+// ttl edges exactly at t - ttl, entities with no history, strict vs inclusive.
+
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Scalar, SpecBundle } from "../runtime/api.ts";
+import { UserError } from "../runtime/errors.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import { buildSpine, buildTrainingFrame, exportTrainingData, featuresAsOf, pitJoin } from "../runtime/training/pit.ts";
+import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
+
+const HOUR = 3_600_000;
+const TTL = 48 * HOUR;
+
+interface GroupRow {
+  user: string;
+  et: number;
+  ing: number;
+  rid: number;
+  f1: number | null;
+  f2: number | null;
+}
+interface LabelRow {
+  user: string;
+  t: number;
+  y: number | null;
+  amount: number;
+}
+
+/**
+ * Seeded data on an hourly grid (so spine times hit feature times exactly):
+ * users u0..u7 with history, "ghost" without any; several rows per (user,
+ * event_time) with distinct ingestion times and row ids; rows placed exactly
+ * at t - ttl of some label times.
+ */
+function makeData(seed: number): { group: GroupRow[]; labels: LabelRow[] } {
+  const rand = rng(seed);
+  const users = Array.from({ length: 8 }, (_, i) => `u${i}`);
+  const group: GroupRow[] = [];
+  let rid = 0;
+  const ingTimes = [T0 + 100 * DAY, T0 + 101 * DAY, T0 + 102 * DAY];
+  for (const user of users) {
+    const n = 20 + Math.floor(rand() * 30);
+    for (let i = 0; i < n; i++) {
+      const et = T0 + Math.floor(rand() * 20 * 24) * HOUR;
+      const copies = rand() < 0.25 ? 2 + Math.floor(rand() * 2) : 1;
+      const ings = [...ingTimes].sort(() => rand() - 0.5).slice(0, copies);
+      for (const ing of ings) {
+        group.push({
+          user,
+          et,
+          ing,
+          rid: ++rid,
+          f1: rand() < 0.1 ? null : Math.round(rand() * 1000) / 10,
+          f2: rand() < 0.1 ? null : Math.floor(rand() * 100),
+        });
+      }
+    }
+  }
+  // Exact duplicates of (user, event_time, ingested_at) differing only in row id.
+  for (let i = 0; i < 10; i++) {
+    const g = group[Math.floor(rand() * group.length)];
+    group.push({ ...g, rid: ++rid, f1: Math.round(rand() * 1000) / 10 });
+  }
+  // A user with one feature row: labels at it (strict vs inclusive), at exactly
+  // t - ttl = its time (kept), and 1 ms past the ttl (dropped).
+  const edgeEt = T0 + 5 * DAY;
+  group.push({ user: "edge", et: edgeEt, ing: ingTimes[0], rid: ++rid, f1: 42, f2: 7 });
+  const labels: LabelRow[] = [
+    { user: "edge", t: edgeEt, y: 1, amount: 1 },
+    { user: "edge", t: edgeEt + TTL, y: 2, amount: 1 },
+    { user: "edge", t: edgeEt + TTL + 1, y: 3, amount: 1 },
+  ];
+  for (const user of [...users, "ghost"]) {
+    const n = 30 + Math.floor(rand() * 20);
+    for (let i = 0; i < n; i++) {
+      labels.push({
+        user,
+        t: T0 + Math.floor(rand() * 22 * 24) * HOUR,
+        y: rand() < 0.1 ? null : Math.round(rand() * 10000) / 100,
+        amount: Math.round(rand() * 100) / 10,
+      });
+    }
+  }
+  // ttl edges: a label exactly ttl after a group row, one just over, one just inside.
+  for (let i = 0; i < 40; i++) {
+    const g = group[Math.floor(rand() * group.length)];
+    for (const d of [TTL, TTL + 1000, TTL - 1000]) labels.push({ user: g.user, t: g.et + d, y: i + d / HOUR, amount: 1 });
+  }
+  return { group, labels };
+}
+
+async function load(store: Store, data: { group: GroupRow[]; labels: LabelRow[] }, rowId: boolean): Promise<void> {
+  await store.run(`DROP TABLE IF EXISTS fg_g_v1`);
+  await store.run(`DROP TABLE IF EXISTS src_events`);
+  await store.run(
+    `CREATE TABLE fg_g_v1 (user_id VARCHAR, event_time TIMESTAMP, ${rowId ? "rid BIGINT, " : ""}f1 DOUBLE, f2 BIGINT, ingested_at TIMESTAMP)`,
+  );
+  await store.appendColumns("fg_g_v1", {
+    user_id: data.group.map((g) => g.user),
+    event_time: data.group.map((g) => g.et),
+    ...(rowId ? { rid: data.group.map((g) => g.rid) } : {}),
+    f1: data.group.map((g) => g.f1),
+    f2: data.group.map((g) => g.f2),
+    ingested_at: data.group.map((g) => g.ing),
+  });
+  await store.run(`CREATE TABLE src_events (user_id VARCHAR, ts TIMESTAMP, y DOUBLE, amount DOUBLE, ingested_at TIMESTAMP)`);
+  await store.appendRows(
+    "src_events",
+    ["user_id", "ts", "y", "amount", "ingested_at"],
+    data.labels.map((l) => [l.user, l.t, l.y, l.amount, T0]),
+  );
+}
+
+/** The reference: for one (user, t), scan every group row. */
+function reference(group: GroupRow[], user: string, t: number, opts: PitFixtureOptions): GroupRow | null {
+  let best: GroupRow | null = null;
+  for (const g of group) {
+    if (g.user !== user) continue;
+    if (opts.asOf === "strict" ? !(g.et < t) : !(g.et <= t)) continue;
+    if (opts.ttlMs !== null && g.et < t - opts.ttlMs) continue;
+    if (
+      !best ||
+      g.et > best.et ||
+      (g.et === best.et && g.ing > best.ing) ||
+      (g.et === best.et && g.ing === best.ing && opts.rowId && g.rid > best.rid)
+    ) {
+      best = g;
+    }
+  }
+  return best;
+}
+
+/** Spine order of buildSpine: time, keys, label, request fields. */
+function spineOrder(labels: LabelRow[]): LabelRow[] {
+  const cmp = (a: number | string, b: number | string) => (a < b ? -1 : a > b ? 1 : 0);
+  return labels
+    .filter((l) => l.y !== null)
+    .sort((a, b) => cmp(a.t, b.t) || cmp(a.user, b.user) || cmp(a.y!, b.y!) || cmp(a.amount, b.amount));
+}
+
+let store: Store | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+const CASES: PitFixtureOptions[] = [
+  { asOf: "strict", ttlMs: TTL, rowId: true },
+  { asOf: "inclusive", ttlMs: TTL, rowId: true },
+  { asOf: "strict", ttlMs: null, rowId: false },
+  { asOf: "inclusive", ttlMs: null, rowId: false },
+];
+
+describe("buildTrainingFrame matches the brute-force reference", () => {
+  for (const opts of CASES) {
+    it(`as_of ${opts.asOf}, ttl ${opts.ttlMs === null ? "none" : "48h"}, ${opts.rowId ? "with" : "without"} row id`, async () => {
+      const data = makeData(opts.asOf === "strict" ? 11 : 12);
+      // Without a row id, ties must be settled by ingestion time alone: drop same-ingestion duplicates.
+      if (!opts.rowId) {
+        const seen = new Set<string>();
+        data.group = data.group.filter((g) => {
+          const k = `${g.user}|${g.et}|${g.ing}`;
+          return seen.has(k) ? false : (seen.add(k), true);
+        });
+      }
+      const bundle = pitBundle(opts);
+      store = await openStore({ path: ":memory:" });
+      await load(store, data, !!opts.rowId);
+      const frame = await buildTrainingFrame(store, bundle, "v");
+      const spine = spineOrder(data.labels);
+      expect(frame.n).toBe(spine.length);
+      expect(frame.keys.user_id).toEqual(spine.map((l) => l.user));
+      expect(Array.from(frame.time)).toEqual(spine.map((l) => l.t));
+      expect(Array.from(frame.label)).toEqual(spine.map((l) => l.y));
+      expect(frame.columns.amount).toEqual(spine.map((l) => l.amount));
+
+      let matched = 0;
+      let ties = 0;
+      let edges = 0;
+      const f1: Scalar[] = [];
+      const f2: Scalar[] = [];
+      const ft: number[] = [];
+      const odt: Scalar[] = [];
+      for (const l of spine) {
+        const r = reference(data.group, l.user, l.t, opts);
+        f1.push(r ? r.f1 : null);
+        f2.push(r ? r.f2 : null);
+        ft.push(r ? r.et : NaN);
+        odt.push(r && r.f1 !== null ? l.amount + r.f1 : null);
+        if (r) {
+          matched++;
+          if (data.group.filter((g) => g.user === r.user && g.et === r.et).length > 1) ties++;
+          if (opts.ttlMs !== null && r.et === l.t - opts.ttlMs) edges++;
+        }
+      }
+      expect(frame.columns.f1).toEqual(f1);
+      expect(frame.columns.f2).toEqual(f2);
+      expect(frame.columns.f1_plus_amount).toEqual(odt);
+      expect(Array.from(frame.featureTimes!.g)).toEqual(ft);
+      // The data exercised what it is meant to.
+      expect(matched).toBeGreaterThan(50);
+      expect(matched).toBeLessThan(spine.length);
+      expect(ties).toBeGreaterThan(3);
+      if (opts.ttlMs !== null) expect(edges).toBeGreaterThan(3);
+      expect(spine.some((l) => l.user === "ghost")).toBe(true);
+      // The single-row user, spelled out.
+      const edge = frame.keys.user_id.flatMap((u, i) => (u === "edge" ? [frame.columns.f1[i]] : []));
+      expect(edge).toEqual(
+        opts.ttlMs === null
+          ? [opts.asOf === "strict" ? null : 42, 42, 42]
+          : [opts.asOf === "strict" ? null : 42, 42, null],
+      );
+      expect(frame.keys.user_id.every((u, i) => u !== "ghost" || frame.columns.f1[i] === null)).toBe(true);
+      expect(frame.range).toEqual({ from: new Date(spine[0].t).toISOString(), to: new Date(spine[spine.length - 1].t).toISOString() });
+    });
+  }
+
+  it("strict and inclusive differ exactly on rows whose feature row is at the label time", async () => {
+    const data = makeData(5);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const strict = await buildTrainingFrame(store, pitBundle({ asOf: "strict", ttlMs: null, rowId: true }), "v");
+    const incl = await buildTrainingFrame(store, pitBundle({ asOf: "inclusive", ttlMs: null, rowId: true }), "v");
+    let differ = 0;
+    for (let i = 0; i < strict.n; i++) {
+      const sameTime = incl.featureTimes!.g[i] === incl.time[i];
+      if (sameTime) {
+        differ++;
+        expect(strict.featureTimes!.g[i]).not.toBe(incl.time[i]);
+      } else {
+        expect(strict.featureTimes!.g[i]).toEqual(incl.featureTimes!.g[i]);
+        expect(strict.columns.f1[i]).toEqual(incl.columns.f1[i]);
+      }
+    }
+    expect(differ).toBeGreaterThan(5);
+  });
+
+  it("restricts the spine to [from, to) of the label time", async () => {
+    const data = makeData(8);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: true };
+    const from = new Date(T0 + 5 * DAY);
+    const to = new Date(T0 + 9 * DAY);
+    const frame = await buildTrainingFrame(store, pitBundle(opts), "v", { from, to });
+    const spine = spineOrder(data.labels).filter((l) => l.t >= from.getTime() && l.t < to.getTime());
+    expect(frame.n).toBe(spine.length);
+    expect(frame.columns.f1).toEqual(spine.map((l) => reference(data.group, l.user, l.t, opts)?.f1 ?? null));
+    expect(frame.range).toEqual({ from: from.toISOString(), to: to.toISOString() });
+  });
+});
+
+describe("featuresAsOf", () => {
+  it("joins inclusively at the given times, keeps input order, and nulls entities without history", async () => {
+    const data = makeData(21);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true }); // the view's as_of does not apply here
+    const users = ["u3", "ghost", "u0", "u3", "u7", "nobody"];
+    const times = Float64Array.from([data.group[0].et, T0 + 3 * DAY, T0 + 10 * DAY, T0 + 19 * DAY, data.group[5].et, T0 + DAY]);
+    const amounts = [1, 2, 3, 4, 5, 6];
+    const frame = await featuresAsOf(store, bundle, "v", { keys: { user_id: users }, time: times, request: { amount: amounts } });
+    const inclusive: PitFixtureOptions = { asOf: "inclusive", ttlMs: TTL, rowId: true };
+    const ref = users.map((u, i) => reference(data.group, u, times[i], inclusive));
+    expect(frame.n).toBe(6);
+    expect(frame.keys.user_id).toEqual(users);
+    expect(Array.from(frame.time)).toEqual(Array.from(times));
+    expect(frame.columns.f1).toEqual(ref.map((r) => r?.f1 ?? null));
+    expect(frame.columns.f2).toEqual(ref.map((r) => r?.f2 ?? null));
+    expect(frame.columns.f1_plus_amount).toEqual(ref.map((r, i) => (r && r.f1 !== null ? amounts[i] + r.f1 : null)));
+    expect(frame.columns.f1[1]).toBeNull();
+    expect(frame.columns.f1[5]).toBeNull();
+    expect("label" in frame).toBe(false);
+
+    // One time for every row.
+    const at = new Date(T0 + 12 * DAY);
+    const one = await featuresAsOf(store, bundle, "v", { keys: { user_id: users }, time: at, request: { amount: amounts } });
+    expect(one.columns.f1).toEqual(users.map((u) => reference(data.group, u, at.getTime(), inclusive)?.f1 ?? null));
+
+    // A missing request field the ODT needs.
+    await expect(featuresAsOf(store, bundle, "v", { keys: { user_id: users }, time: at })).rejects.toThrow(UserError);
+  });
+});
+
+describe("spine, join and export", () => {
+  it("buildSpine and pitJoin leave temp tables a caller can read; missing tables are UserErrors", async () => {
+    const data = makeData(3);
+    store = await openStore({ path: ":memory:" });
+    const bundle: SpecBundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    await expect(buildTrainingFrame(store, bundle, "v")).rejects.toThrow(/src_events does not exist yet/);
+    await load(store, data, true);
+    await expect(buildTrainingFrame(store, bundle, "nope")).rejects.toThrow(/no view `nope`; its views: v/);
+    const spine = await buildSpine(store, bundle, bundle.views[0]);
+    expect(spine.n).toBe(spineOrder(data.labels).length);
+    const joined = await pitJoin(store, bundle, bundle.views[0], spine.table, { asOf: "strict" });
+    expect(joined.n).toBe(spine.n);
+    expect(joined.groups).toEqual(["g"]);
+    const cols = (await store.tableColumns(joined.table)).map((c) => c.name);
+    expect(cols).toEqual(["__sid", "user_id", "__t", "__label", "amount", "f1", "f2", "__ft_0"]);
+    await store.run(`DROP TABLE fg_g_v1`);
+    const err = await buildTrainingFrame(store, bundle, "v").catch((e) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain("fg_g_v1 does not exist yet");
+  });
+
+  it("exportTrainingData writes keys, time, label, features and ODT values to Parquet", async () => {
+    const data = makeData(4);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const out = join(tempDir(), "exports", "train.parquet");
+    const n = await exportTrainingData(store, bundle, "v", out);
+    const frame = await buildTrainingFrame(store, bundle, "v");
+    expect(n).toBe(frame.n);
+    const cols = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
+    expect(cols.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
+      "user_id VARCHAR",
+      "event_time TIMESTAMP",
+      "y DOUBLE",
+      "f1 DOUBLE",
+      "f2 BIGINT",
+      "f1_plus_amount DOUBLE",
+      "amount DOUBLE",
+    ]);
+    const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
+    expect(rows.n).toBe(frame.n);
+    expect(rows.columns.f1).toEqual(frame.columns.f1);
+    expect(rows.columns.f1_plus_amount).toEqual(frame.columns.f1_plus_amount);
+    expect(rows.columns.event_time).toEqual(Array.from(frame.time));
+    expect(rows.columns.y).toEqual(Array.from(frame.label));
+  });
+});

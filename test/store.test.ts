@@ -1,0 +1,289 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { UserError } from "../runtime/errors.ts";
+import { defaultStorePath, openStore, type Store } from "../runtime/store/store.ts";
+import { tempDir } from "./helpers/bundles.ts";
+
+let store: Store | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+describe("transactions", () => {
+  it("roll back every write when the function throws", async () => {
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await s.run("CREATE TABLE t (id BIGINT, v VARCHAR)");
+    await s.run("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+    await expect(
+      s.transaction(async () => {
+        await s.run("DELETE FROM t WHERE id = 1");
+        await s.run("INSERT INTO t VALUES (3, 'c')");
+        await s.appendRows("t", ["id", "v"], [[4, "d"], [5, "e"]]);
+        await s.run("CREATE TABLE t2 AS SELECT * FROM t");
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(await s.all("SELECT * FROM t ORDER BY id")).toEqual([
+      { id: 1, v: "a" },
+      { id: 2, v: "b" },
+    ]);
+    expect(await s.tableExists("t2")).toBe(false);
+    expect(s.inTransaction).toBe(false);
+  });
+
+  it("roll back when a statement fails, and the store stays usable", async () => {
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await s.run("CREATE TABLE t (id BIGINT)");
+    await expect(
+      s.transaction(async (tx) => {
+        await tx.run("INSERT INTO t VALUES (1)");
+        await tx.run("INSERT INTO no_such_table VALUES (1)");
+      }),
+    ).rejects.toThrow(/no_such_table/);
+    expect(await s.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 0 }]);
+    await s.transaction(async () => s.run("INSERT INTO t VALUES (7)"));
+    expect(await s.all("SELECT id FROM t")).toEqual([{ id: 7 }]);
+  });
+
+  it("commit, return the function's value, and nest by joining the outer transaction", async () => {
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await s.run("CREATE TABLE t (id BIGINT)");
+    const r = await s.transaction(async () => {
+      await s.run("INSERT INTO t VALUES (1)");
+      return s.transaction(async () => {
+        await s.run("INSERT INTO t VALUES (2)");
+        return "done";
+      });
+    });
+    expect(r).toBe("done");
+    expect(await s.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 2 }]);
+    // An inner failure rolls back the whole outer transaction.
+    await expect(
+      s.transaction(async () => {
+        await s.run("INSERT INTO t VALUES (3)");
+        await s.transaction(async () => {
+          throw new Error("inner");
+        });
+      }),
+    ).rejects.toThrow("inner");
+    expect(await s.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 2 }]);
+  });
+
+  it("make other callers wait instead of running inside someone else's transaction", async () => {
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await s.run("CREATE TABLE t (id BIGINT)");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tx = s
+      .transaction(async () => {
+        await s.run("INSERT INTO t VALUES (1)");
+        await gate;
+        throw new Error("rolled back");
+      })
+      .catch((e: Error) => e.message);
+    // Issued while the transaction is open: must not become part of it.
+    const outside = s.run("INSERT INTO t VALUES (2)");
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    expect(await tx).toBe("rolled back");
+    await outside;
+    expect(await s.all("SELECT id FROM t")).toEqual([{ id: 2 }]);
+  });
+});
+
+describe("values", () => {
+  it("convert bigint to number (string beyond 2^53), timestamps to UTC Dates, decimals to numbers", async () => {
+    store = await openStore({ path: ":memory:" });
+    const rows = await store.all(
+      `SELECT 42::BIGINT AS small, -7::HUGEINT AS huge_small, 9007199254740993::BIGINT AS unsafe,
+              count(*) AS cnt, 2.5::DECIMAL(4,1) AS dec, 1.5::DOUBLE AS dbl, NULL::BIGINT AS nil,
+              TIMESTAMP '2025-03-01 12:34:56.789' AS ts, [1::BIGINT, 2::BIGINT] AS list, 'x' AS s, true AS b
+         FROM range(3)`,
+    );
+    expect(rows).toEqual([
+      {
+        small: 42,
+        huge_small: -7,
+        unsafe: "9007199254740993",
+        cnt: 3,
+        dec: 2.5,
+        dbl: 1.5,
+        nil: null,
+        ts: new Date("2025-03-01T12:34:56.789Z"),
+        list: [1, 2],
+        s: "x",
+        b: true,
+      },
+    ]);
+    expect(typeof rows[0].small).toBe("number");
+  });
+
+  it("bind Dates as UTC timestamps and accept named parameters", async () => {
+    store = await openStore({ path: ":memory:" });
+    const d = new Date("2025-06-01T08:00:00.000Z");
+    const [r] = await store.all<{ t: Date; same: boolean; n: number }>(
+      `SELECT $d AS t, $d = TIMESTAMP '2025-06-01 08:00:00' AS same, $n + 1 AS n`,
+      { d, n: 41 },
+    );
+    expect(r).toEqual({ t: d, same: true, n: 42 });
+    const [p] = await store.all<{ x: string }>("SELECT ? || ? AS x", ["a", "b"]);
+    expect(p.x).toBe("ab");
+  });
+
+  it("read columns chunk by chunk, with Float64Array and timestamp options", async () => {
+    store = await openStore({ path: ":memory:" });
+    const r = await store.readColumns(
+      `SELECT i::BIGINT AS i, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 0.5::DOUBLE END AS x,
+              TIMESTAMP '2025-01-01' + to_seconds(i) AS ts, 'k' || i AS k
+         FROM range(5000) t(i) ORDER BY i`,
+      undefined,
+      { float64: ["x"], timestamps: "ms" },
+    );
+    expect(r.n).toBe(5000);
+    expect(r.names).toEqual(["i", "x", "ts", "k"]);
+    expect(r.types).toEqual(["BIGINT", "DOUBLE", "TIMESTAMP", "VARCHAR"]);
+    const x = r.columns.x as Float64Array;
+    expect(x).toBeInstanceOf(Float64Array);
+    expect(Number.isNaN(x[0])).toBe(true);
+    expect(x[4999]).toBe(4999 * 0.5);
+    expect((r.columns.i as number[])[4321]).toBe(4321);
+    expect((r.columns.ts as number[])[10]).toBe(Date.UTC(2025, 0, 1) + 10_000);
+    expect((r.columns.k as string[])[2048]).toBe("k2048");
+  });
+});
+
+describe("appendRows", () => {
+  it("appends 1M rows quickly", async () => {
+    store = await openStore({ path: ":memory:" });
+    await store.run("CREATE TABLE big (id BIGINT, x DOUBLE)");
+    const n = 1_000_000;
+    const rows: Array<[number, number]> = new Array(n);
+    for (let i = 0; i < n; i++) rows[i] = [i, i / 2];
+    const t0 = performance.now();
+    expect(await store.appendRows("big", ["id", "x"], rows)).toBe(n);
+    const ms = performance.now() - t0;
+    expect(await store.all("SELECT count(*) AS n, sum(id) AS s, max(x) AS m FROM big")).toEqual([
+      { n, s: (n * (n - 1)) / 2, m: (n - 1) / 2 },
+    ]);
+    expect(ms).toBeLessThan(15_000);
+  });
+
+  it("takes a subset of columns in any order and converts values to the column types", async () => {
+    store = await openStore({ path: ":memory:" });
+    await store.run("CREATE SCHEMA p");
+    await store.run("CREATE TABLE p.t (k VARCHAR, ts TIMESTAMP, n BIGINT, x DOUBLE, b BOOLEAN, j JSON, extra VARCHAR DEFAULT 'd')");
+    await store.appendRows(
+      "p.t",
+      ["x", "ts", "k", "n", "b", "j"],
+      [
+        [1.5, "2025-01-02T03:04:05.000Z", "a", 3, true, { z: 1 }],
+        [null, new Date(Date.UTC(2025, 0, 2)), "b", 9007199254740993n, false, null],
+        [2, Date.UTC(2025, 0, 3), "c", "12", null, "[1]"],
+        [3, "2025-01-04 10:00:00", "d", null, 1, null],
+      ],
+    );
+    const rows = await store.all("SELECT * FROM p.t ORDER BY k");
+    expect(rows).toEqual([
+      { k: "a", ts: new Date("2025-01-02T03:04:05.000Z"), n: 3, x: 1.5, b: true, j: '{"z":1}', extra: "d" },
+      { k: "b", ts: new Date("2025-01-02T00:00:00.000Z"), n: "9007199254740993", x: null, b: false, j: null, extra: "d" },
+      { k: "c", ts: new Date("2025-01-03T00:00:00.000Z"), n: 12, x: 2, b: null, j: "[1]", extra: "d" },
+      { k: "d", ts: new Date("2025-01-04T10:00:00.000Z"), n: null, x: 3, b: true, j: null, extra: "d" },
+    ]);
+    await store.appendColumns("p.t", { k: ["e", "f"], n: [1, 2] });
+    expect(await store.all("SELECT k, n FROM p.t WHERE k IN ('e', 'f') ORDER BY k")).toEqual([
+      { k: "e", n: 1 },
+      { k: "f", n: 2 },
+    ]);
+  });
+
+  it("says which column or value does not fit", async () => {
+    store = await openStore({ path: ":memory:" });
+    await store.run("CREATE TABLE t (n BIGINT)");
+    await expect(store.appendRows("t", ["nope"], [[1]])).rejects.toThrow(/no column `nope`/);
+    await expect(store.appendRows("t", ["n"], [["abc"]])).rejects.toThrow(/cannot store "abc" in column `n`/);
+    await expect(store.appendRows("missing", ["n"], [[1]])).rejects.toThrow(/does not exist/);
+  });
+});
+
+describe("opening", () => {
+  it("creates the folder, the run log and the quarantine table; FTI_STORE sets the default path", async () => {
+    const dir = tempDir();
+    const path = join(dir, "nested", "deeper", "store.duckdb");
+    const before = process.env.FTI_STORE;
+    process.env.FTI_STORE = path;
+    try {
+      expect(defaultStorePath()).toBe(path);
+      store = await openStore();
+      expect(store.path).toBe(path);
+      expect(existsSync(path)).toBe(true);
+      expect(await store.tableExists("fti_runs")).toBe(true);
+      expect(await store.tableExists("fti_quarantine")).toBe(true);
+      expect((await store.tableColumns("fti_quarantine")).map((c) => c.name)).toEqual([
+        "run_id",
+        "source",
+        "row_number",
+        "row_json",
+        "reason",
+        "quarantined_at",
+        "file",
+      ]);
+      expect((await store.tableColumns("fti_runs")).map((c) => c.name)).toEqual([
+        "run_id",
+        "kind",
+        "spec",
+        "started_at",
+        "finished_at",
+        "status",
+        "stats",
+      ]);
+    } finally {
+      if (before === undefined) delete process.env.FTI_STORE;
+      else process.env.FTI_STORE = before;
+    }
+  });
+
+  it("refuses a second open of the same file in one process with a UserError", async () => {
+    const path = join(tempDir(), "s.duckdb");
+    store = await openStore({ path });
+    await expect(openStore({ path })).rejects.toThrow(UserError);
+    await store.close();
+    store = await openStore({ path }); // closed: opens again
+  });
+
+  it("says clearly when another process holds the store", async () => {
+    const path = join(tempDir(), "locked.duckdb");
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { DuckDBInstance } from "@duckdb/node-api";
+         const i = await DuckDBInstance.create(${JSON.stringify(path)});
+         const c = await i.connect(); await c.run("CREATE TABLE x (a INT)");
+         console.log("ready"); setTimeout(() => {}, 20000);`,
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      await new Promise<void>((ok, fail) => {
+        child.stdout!.on("data", (d: Buffer) => d.toString().includes("ready") && ok());
+        child.on("exit", (code) => fail(new Error(`holder exited with ${code}`)));
+      });
+      const err = await openStore({ path }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).message).toMatch(
+        new RegExp(`^the store .*locked\\.duckdb is in use by another fti process \\(pid ${child.pid}\\)$`),
+      );
+      expect((err as UserError).message).not.toContain("\n");
+    } finally {
+      child.kill();
+    }
+  }, 20_000);
+});

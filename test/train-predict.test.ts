@@ -1,0 +1,270 @@
+// End to end on a small hand-built bundle: train (gbdt, linear) → ONNX check →
+// gates → registry → predictor (hash refusal) → batch predictions that equal
+// one-row-at-a-time predictions → external ONNX registration.
+//
+// The PIT join is replaced by a stand-in with a synthetic, known truth
+// (test/helpers/model-bundles.ts): these tests are about what happens after
+// the training frame; pit.ts has its own tests.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Scalar } from "../runtime/api.ts";
+import { UserError } from "../runtime/errors.ts";
+import { predictBatch } from "../runtime/inference/batch.ts";
+import { createPredictor } from "../runtime/inference/predictor.ts";
+import { exportOnnx } from "../runtime/onnx/export.ts";
+import { getModel, listModels } from "../runtime/registry/registry.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import { trainModel } from "../runtime/train/index.ts";
+import { registerExternal } from "../runtime/training/register-external.ts";
+import { trainModelFromSpec } from "../runtime/training/train.ts";
+import { featuresAsOf } from "../runtime/training/pit.ts";
+import { FEATURE_TABLE, loadSyntheticTables, makeBundle, standInFeaturesAsOf, USERS } from "./helpers/model-bundles.ts";
+
+// Stand-in PIT join by default; the last describe switches to the real one.
+const pit = vi.hoisted(() => ({ real: false }));
+vi.mock("../runtime/training/pit.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../runtime/training/pit.ts")>();
+  const h = await import("./helpers/model-bundles.ts");
+  return {
+    ...real,
+    buildTrainingFrame: (...args: Parameters<typeof real.buildTrainingFrame>) =>
+      pit.real ? real.buildTrainingFrame(...args) : Promise.resolve(h.standInTrainingFrame(args[1], args[2])),
+    featuresAsOf: (...args: Parameters<typeof real.featuresAsOf>) =>
+      pit.real ? real.featuresAsOf(...args) : Promise.resolve(h.standInFeaturesAsOf(args[1], args[2], args[3])),
+  };
+});
+
+const bundle = makeBundle();
+const AS_OF = new Date("2025-12-15T00:00:00Z");
+let store: Store;
+let dir: string;
+
+beforeAll(async () => {
+  store = await openStore({ path: ":memory:" });
+  dir = mkdtempSync(join(tmpdir(), "fti-train-"));
+  // The feature table batch inference enumerates entities from.
+  await store.run(`CREATE TABLE ${FEATURE_TABLE} (user_id VARCHAR, event_time TIMESTAMP, x1 DOUBLE)`);
+  for (const u of USERS) await store.run(`INSERT INTO ${FEATURE_TABLE} VALUES (?, TIMESTAMP '2025-06-01', 1.0)`, [u]);
+});
+
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function caught(p: Promise<unknown>): Promise<UserError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(UserError);
+  return e as UserError;
+}
+
+describe("training", () => {
+  it("trains gbdt: ONNX check passes, the passing gate promotes it to production", async () => {
+    const steps: string[] = [];
+    const report = await trainModelFromSpec(store, bundle, "toy_gbdt", { onProgress: (p) => steps.push(p.step) });
+    expect(report.version).toBe(1);
+    expect(report.algorithm).toBe("gbdt");
+    expect(report.width).toBe(5); // x1, x2, cat → a, b, c
+    expect(report.rows.train + report.rows.test).toBe(300);
+    expect(report.rows.test).toBeGreaterThan(0);
+    expect(report.onnx.maxAbsDiff).toBeLessThan(1e-2);
+    expect(Object.keys(report.metrics).sort()).toEqual(["mae", "r2", "rmse"]);
+    expect(report.metrics.mae).toBeLessThan(report.baseline.mae);
+    expect(report.gates).toEqual([{ metric: "r2", op: ">", value: 0.5, actual: report.metrics.r2, pass: true }]);
+    expect(report.stage).toBe("production");
+    expect(steps).toEqual(expect.arrayContaining(["frame", "split", "fit", "encode", "train", "export", "verify", "register"]));
+
+    const rec = await getModel(store, "toy_gbdt");
+    expect(rec.version).toBe(1);
+    expect(rec.stage).toBe("production");
+    expect(rec.transforms_hash).toBe(bundle.transformsHash);
+    expect(rec.lineage.rows).toEqual({ train: report.rows.train, test: report.rows.test });
+    expect(rec.lineage.featureTables).toEqual([{ group: "user_stats", version: 1, table: FEATURE_TABLE }]);
+    expect(rec.mdt_state.width).toBe(5);
+  });
+
+  it("trains linear: a failing gate keeps it in staging and lists the gate", async () => {
+    const report = await trainModelFromSpec(store, bundle, "toy_linear");
+    expect(report.algorithm).toBe("linear");
+    expect(report.onnx.maxAbsDiff).toBeLessThan(1e-2);
+    expect(report.metrics.r2).toBeGreaterThan(0.9);
+    expect(report.stage).toBe("staging");
+    expect(report.failingGates).toHaveLength(1);
+    expect(report.failingGates[0]).toMatch(/^mae < 0\.01 \(measured [\d.]+\)$/);
+    expect((await getModel(store, "toy_linear")).stage).toBe("staging");
+    // A second run is version 2.
+    expect((await trainModelFromSpec(store, bundle, "toy_linear")).version).toBe(2);
+  });
+
+  it("random split is seeded: two runs split the same way", async () => {
+    const a = await trainModelFromSpec(store, bundle, "toy_random");
+    const b = await trainModelFromSpec(store, bundle, "toy_random");
+    expect(a.rows).toEqual(b.rows);
+    expect(a.rows.test).toBeGreaterThan(40);
+    expect(a.rows.test).toBeLessThan(110);
+    expect(a.metrics).toEqual(b.metrics);
+  });
+
+  it("refuses an onnx-algorithm model with a hint to register it, and an empty split with the range", async () => {
+    const e = await caught(trainModelFromSpec(store, bundle, "toy_external"));
+    expect(e.message).toMatch(/trained outside fti/);
+    expect(e.hint).toContain("fti register specs/toy.fti toy_external toy.onnx");
+
+    const late = makeBundle();
+    late.models = late.models.map((m) => (m.name === "toy_linear" ? { ...m, split: { kind: "time", testFrom: "2030-01-01" } } : m));
+    const e2 = await caught(trainModelFromSpec(store, late, "toy_linear"));
+    expect(e2.message).toMatch(/the test split is empty \(300 train \/ 0 test rows of 300; time split at 2030-01-01; label times run 2025-01-01/);
+
+    const e3 = await caught(trainModelFromSpec(store, bundle, "nope"));
+    expect(e3.message).toContain("its models: toy_gbdt, toy_linear");
+  });
+});
+
+describe("inference", () => {
+  it("refuses a model trained with other transformation code, naming both hashes and the fix", async () => {
+    const rec = await getModel(store, "toy_gbdt");
+    const changed = makeBundle({ transformsHash: "transforms-hash-2" });
+    const e = await caught(createPredictor(changed, "toy_gbdt", rec));
+    expect(e.message).toContain("transforms-hash-1");
+    expect(e.message).toContain("transforms-hash-2");
+    expect(e.hint).toBe("retrain it with `fti train specs/toy.fti toy_gbdt`");
+    const e2 = await caught(predictBatch(store, changed, "toy_gbdt", { asOf: AS_OF }));
+    expect(e2.message).toContain("transforms-hash-2");
+  });
+
+  it("batch predictions equal predictRows called one row at a time (no skew), and re-runs replace", async () => {
+    const out = join(dir, "preds.parquet");
+    const report = await predictBatch(store, bundle, "toy_gbdt", { asOf: AS_OF, batchSize: 7, out });
+    expect(report).toMatchObject({ model: "toy_gbdt", version: 1, rows: USERS.length, batches: 5, table: "predictions.toy_gbdt" });
+    expect(report.asOf).toBe(AS_OF.toISOString());
+
+    const rows = await store.all<{ user_id: string; as_of: Date; model: string; version: number; prediction: number }>(
+      `SELECT * FROM predictions.toy_gbdt ORDER BY user_id`,
+    );
+    expect(rows.map((r) => r.user_id)).toEqual(USERS);
+    expect(rows[0].as_of.getTime()).toBe(AS_OF.getTime());
+
+    const predictor = await createPredictor(bundle, "toy_gbdt", await getModel(store, "toy_gbdt"));
+    expect(predictor.width).toBe(5);
+    for (const r of rows) {
+      const f = standInFeaturesAsOf(bundle, "v_user", { keys: { user_id: [r.user_id] }, time: AS_OF });
+      const row: Record<string, Scalar> = {};
+      for (const [name, col] of Object.entries(f.columns)) row[name] = col[0];
+      const [one] = await predictor.predictRows([row]);
+      expect(r.prediction).toBe(one);
+      expect(r.version).toBe(1);
+    }
+
+    // Same as_of again: replaced, not duplicated; the Parquet file has the same rows.
+    await predictBatch(store, bundle, "toy_gbdt", { asOf: AS_OF });
+    const [{ n }] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM predictions.toy_gbdt`);
+    expect(n).toBe(USERS.length);
+    const pq = await store.all<{ user_id: string; prediction: number }>(
+      `SELECT user_id, prediction FROM read_parquet('${out}') ORDER BY user_id`,
+    );
+    expect(pq).toEqual(rows.map((r) => ({ user_id: r.user_id, prediction: r.prediction })));
+  });
+
+  it("a view with request fields needs an entities file that provides them", async () => {
+    await trainModelFromSpec(store, bundle, "toy_request");
+    const e = await caught(predictBatch(store, bundle, "toy_request", { asOf: AS_OF }));
+    expect(e.message).toMatch(/needs request fields amount/);
+
+    const bad = join(dir, "bad.csv");
+    writeFileSync(bad, "user_id\nu01\n");
+    const e2 = await caught(predictBatch(store, bundle, "toy_request", { asOf: AS_OF, entitiesFile: bad }));
+    expect(e2.message).toContain("lacks `amount`");
+
+    const file = join(dir, "entities.csv");
+    writeFileSync(file, "user_id,amount\nu03,2\nu01,5\nu07,1\n");
+    const report = await predictBatch(store, bundle, "toy_request", { asOf: AS_OF, entitiesFile: file, out: "scores" });
+    expect(report).toMatchObject({ rows: 3, table: "scores" });
+    const rows = await store.all<{ user_id: string; prediction: number }>(`SELECT user_id, prediction FROM scores`);
+    const predictor = await createPredictor(bundle, "toy_request", await getModel(store, "toy_request"));
+    const spine = { keys: { user_id: ["u03", "u01", "u07"] }, time: AS_OF, request: { amount: [2, 5, 1] } };
+    const f = standInFeaturesAsOf(bundle, "v_request", spine);
+    for (let i = 0; i < 3; i++) {
+      const row: Record<string, Scalar> = {};
+      for (const [name, col] of Object.entries(f.columns)) row[name] = col[i];
+      const [one] = await predictor.predictRows([row]);
+      expect(rows.find((r) => r.user_id === spine.keys.user_id[i])!.prediction).toBe(one);
+    }
+  });
+});
+
+describe("external ONNX", () => {
+  function linearOnnx(width: number): Uint8Array {
+    const n = 20;
+    const X = Float32Array.from({ length: n * width }, (_, i) => Math.sin(i));
+    const y = Float64Array.from({ length: n }, (_, i) => i);
+    return exportOnnx(trainModel("linear", "regression", X, n, width, y, { l2: 1 }), { width });
+  }
+
+  it("rejects a wrong input width with one line naming expected and found", async () => {
+    const e = await caught(registerExternal(store, bundle, "toy_external", linearOnnx(3)));
+    expect(e.message).not.toContain("\n");
+    expect(e.message).toMatch(/input width must be 5 \(the MDT output width\), found \[\w+, 3\]/);
+  });
+
+  it("registers a matching file with test metrics", async () => {
+    const before = (await listModels(store)).filter((m) => m.model === "toy_external").length;
+    const report = await registerExternal(store, bundle, "toy_external", linearOnnx(5));
+    expect(report.width).toBe(5);
+    expect(report.version).toBe(before + 1);
+    expect(report.metrics.mae).toBeGreaterThan(0);
+    const rec = await getModel(store, "toy_external", report.version);
+    expect(rec.algorithm).toBe("onnx");
+    expect(rec.params).toEqual({ file: "toy.onnx" });
+  });
+});
+
+describe("with the real PIT join", () => {
+  let real: Store;
+  beforeAll(async () => {
+    pit.real = true;
+    real = await openStore({ path: ":memory:" });
+    await loadSyntheticTables(real);
+  });
+  afterAll(async () => {
+    pit.real = false;
+    await real.close();
+  });
+
+  it("trains on the as-of features, and batch equals one-row prediction on featuresAsOf", async () => {
+    const report = await trainModelFromSpec(real, bundle, "toy_linear");
+    expect(report.rows.train + report.rows.test).toBe(300);
+    expect(report.metrics.r2).toBeGreaterThan(0.95);
+    expect(report.range.from).toMatch(/^2025-01-13/);
+
+    const batch = await predictBatch(real, bundle, "toy_linear", { asOf: AS_OF, batchSize: 8 });
+    expect(batch.rows).toBe(USERS.length);
+    const rows = await real.all<{ user_id: string; prediction: number }>(
+      `SELECT user_id, prediction FROM predictions.toy_linear ORDER BY user_id`,
+    );
+    const predictor = await createPredictor(bundle, "toy_linear", await getModel(real, "toy_linear"));
+    for (const r of rows.slice(0, 10)) {
+      const f = await featuresAsOf(real, bundle, "v_user", { keys: { user_id: [r.user_id] }, time: AS_OF });
+      const row: Record<string, Scalar> = {};
+      for (const [name, col] of Object.entries(f.columns)) row[name] = col[0];
+      const [one] = await predictor.predictRows([row]);
+      expect(r.prediction).toBe(one);
+    }
+  });
+
+  it("request fields come from the entities file and reach the ODT", async () => {
+    await trainModelFromSpec(real, bundle, "toy_request");
+    const file = join(dir, "real-entities.ndjson");
+    writeFileSync(file, ['{"user_id":"u02","amount":3}', '{"user_id":"u02","amount":4}'].join("\n") + "\n");
+    // The same entity twice with different request values: the ODT must tell them apart.
+    const report = await predictBatch(real, bundle, "toy_request", { asOf: AS_OF, entitiesFile: file, out: "req_scores" });
+    expect(report.rows).toBe(2);
+    const rows = await real.all<{ prediction: number }>(`SELECT prediction FROM req_scores`);
+    expect(rows[0].prediction).not.toBe(rows[1].prediction);
+  });
+});
