@@ -9,7 +9,6 @@ import path from "node:path";
 import { checkProgram } from "./checker/index.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import type { IrSpec } from "./ir.ts";
-import { irSchema } from "./ir-schema.ts";
 import { parse } from "./parser/index.ts";
 
 export interface CompileOptions {
@@ -69,8 +68,9 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   result.ir = checked.ir;
   if (opts.checkOnly) return result;
 
+  // Loaded on demand (with the emitters): `fti check` never pays for them.
+  const { irSchema } = await import("./ir-schema.ts");
   const ir = irSchema.parse(checked.ir) as IrSpec; // the boundary into the emitters
-  // Loaded on demand: `fti check` never pays for ts-morph.
   const { emitSpec } = await import("./emit/project.ts");
   let emitted;
   try {

@@ -12,17 +12,8 @@
 // what was expected ("`}`", "a name", "an expression"); index.ts combines it
 // with what was found and the enclosing declaration into the final message.
 
-import {
-  CstParser,
-  EOF,
-  NoViableAltException,
-  type CstNode,
-  type IOrAlt,
-  type IParserErrorMessageProvider,
-  type OrMethodOpts,
-  type IToken,
-  type TokenType,
-} from "chevrotain";
+import type { CstNode, IOrAlt, IParserErrorMessageProvider, OrMethodOpts, IToken, TokenType } from "chevrotain";
+import { CstParser, EOF, NoViableAltException } from "./chevrotain.ts";
 import * as T from "./lexer.ts";
 
 /** Maximum nesting of `(`, `[` and `if` (checked by a token pre-scan in index.ts, before parsing). */

@@ -8,7 +8,8 @@
 // next one, and at most one FTI1001 is reported per declaration. `parse`
 // never throws. See CONTEXT.md.
 
-import { EOF, type IRecognitionException, type IToken } from "chevrotain";
+import type { IRecognitionException, IToken } from "chevrotain";
+import { EOF } from "./chevrotain.ts";
 import type { Decl, Pos, Program, Range } from "../ast.ts";
 import { closest, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";

@@ -12,7 +12,8 @@
 //     are reported and dropped from the token stream.
 // Only offsets are tracked here; index.ts turns offsets into line/column.
 
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import type { IToken, TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.ts";
 
 // ---------------------------------------------------------------- categories
 

@@ -8,13 +8,19 @@ import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { runFeaturePipeline } from "../features/pipeline.ts";
-import { predictBatch } from "../inference/batch.ts";
-import { getModel, listModels, promote, type ModelSummary } from "../registry/registry.ts";
-import { openStore, type Store } from "../store/store.ts";
-import { exportTrainingData } from "../training/pit.ts";
-import { registerExternal } from "../training/register-external.ts";
-import { trainModelFromSpec, type TrainReport } from "../training/train.ts";
+import type { ModelSummary } from "../registry/registry.ts";
+import type { Store } from "../store/store.ts";
+import type { TrainReport } from "../training/train.ts";
+import type { ExternalReport } from "../training/register-external.ts";
+
+// The engines (DuckDB, onnxruntime, the trainers) load on first use, so
+// `fti compile` and `fti --help` start fast.
+const features = () => import("../features/pipeline.ts");
+const batch = () => import("../inference/batch.ts");
+const registry = () => import("../registry/registry.ts");
+const pit = () => import("../training/pit.ts");
+const external = () => import("../training/register-external.ts");
+const training = () => import("../training/train.ts");
 
 export interface RuntimeCliDeps {
   loadSpec: (specPath: string) => Promise<SpecBundle>;
@@ -33,6 +39,7 @@ function parseTime(text: string | undefined, flag: string): Date | undefined {
 
 /** Opens the store for one command and always closes it. */
 async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import("../store/store.ts");
   const store = await openStore({ path: opts.store });
   try {
     return await fn(store);
@@ -52,7 +59,7 @@ function parseModelRef(ref: string): { model: string; version?: number } {
   return { model: m[1], ...(m[2] ? { version: Number(m[2]) } : {}) };
 }
 
-export function printTrainReport(r: TrainReport | Awaited<ReturnType<typeof registerExternal>>): void {
+export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
   for (const [k, v] of Object.entries(r.metrics)) out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}`);
@@ -74,6 +81,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     const bundle = await deps.loadSpec(spec);
     const from = parseTime(opts.from, "--from");
     const to = parseTime(opts.to, "--to");
+    const { runFeaturePipeline } = await features();
     const report = await withStore(opts, (store) =>
       runFeaturePipeline(store, bundle, { groups: opts.group, from, to, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
     );
@@ -92,6 +100,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       .requiredOption("--out <file.parquet>", "output file"),
   ).action(async (spec: string, view: string, opts: { out: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
+    const { exportTrainingData } = await pit();
     const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out));
     out(`${rows} rows → ${opts.out}`);
   });
@@ -104,6 +113,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       .argument("<model>", "model name"),
   ).action(async (spec: string, model: string, opts: { store?: string }) => {
     const bundle = await deps.loadSpec(spec);
+    const { trainModelFromSpec } = await training();
     const report = await withStore(opts, (store) => trainModelFromSpec(store, bundle, model, { onProgress: (p) => log(`  ${p.message}`) }));
     printTrainReport(report);
     if (!report.promoted) deps.exit(1);
@@ -124,6 +134,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     } catch {
       throw new UserError(`${opts.onnx}: no such file`);
     }
+    const { registerExternal } = await external();
     const report = await withStore(opts, (store) => registerExternal(store, bundle, model, bytes, { onProgress: (p) => log(`  ${p.message}`) }));
     printTrainReport(report);
   });
@@ -131,6 +142,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
   const models = program.command("models").description("the model registry: list, show, promote");
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
+      const { listModels } = await registry();
       const rows = await withStore(opts, (store) => listModels(store));
       if (opts.json) return void out(JSON.stringify(rows, null, 2));
       if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
@@ -141,6 +153,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
   storeOption(models.command("show").description("show one version (default: production, else latest)").argument("<model[@version]>").option("--json", "as JSON")).action(
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
+      const { getModel } = await registry();
       const rec = await withStore(opts, (store) => getModel(store, model, version));
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
@@ -160,6 +173,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     async (ref: string, opts: { store?: string }) => {
       const { model, version } = parseModelRef(ref);
       if (version === undefined) throw new UserError(`say which version to promote: \`fti models promote ${model}@<version>\``);
+      const { promote } = await registry();
       const r = await withStore(opts, (store) => promote(store, model, version));
       out(`${r.model}@${r.version} is now production${r.previous !== null && r.previous !== r.version ? ` (was @${r.previous}, now archived)` : ""}`);
     },
@@ -179,6 +193,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     const bundle = await deps.loadSpec(spec);
     const version = opts.version === undefined ? undefined : Number(opts.version);
     if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
+    const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
       predictBatch(store, bundle, model, { asOf: parseTime(opts.asOf, "--as-of"), entitiesFile: opts.entities, out: opts.out, version }),
     );
