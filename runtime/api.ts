@@ -56,8 +56,14 @@ export interface GroupPlan {
    * row id column (if any), then the features.
    */
   sql: string;
-  /** Extern functions the SQL calls; the runtime registers them as DuckDB scalar functions. */
-  externs: string[];
+  /** Extern functions the SQL calls, with their declared signatures; the runtime registers them as DuckDB scalar functions. */
+  externs: ExternPlan[];
+}
+
+export interface ExternPlan {
+  name: string;
+  params: ColumnPlan[];
+  returns: ColumnPlan;
 }
 
 // ------------------------------------------------------------------ training and inference

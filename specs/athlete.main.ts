@@ -77,10 +77,13 @@ async function summary(ms: number): Promise<void> {
         return [id, { km, climb, pace }];
       }),
     );
+    const { spec } = await import("../generated/athlete/index.ts");
+    const view = spec.views.find((v) => v.name === "time_estimator_data")!;
     const line = "─".repeat(64);
     process.stdout.write(`\n${line}\nfti · athlete time estimator\n${line}\n`);
     process.stdout.write(`activities (valid)      ${activities.n}\n`);
     process.stdout.write(`fitness feature rows    ${fitness.n}\n`);
+    process.stdout.write(`features                ${view.features.length} stored (MITs) + ${view.odts.length} on-demand (ODTs): ${[...view.features.map((f) => f.name), ...view.odts.map((o) => o.name)].join(", ")}\n`);
     process.stdout.write(`model                   time_estimator@${model.version} (${model.stage})\n`);
     process.stdout.write(`test MAE                ${fmtSeconds(metrics.mae)}   (baseline ${fmtSeconds(baseline.mae)}, ${(100 * (1 - metrics.mae / baseline.mae)).toFixed(0)}% better)\n`);
     process.stdout.write(`test R²                 ${metrics.r2?.toFixed(3)}\n`);

@@ -318,9 +318,6 @@ describe("feature groups", () => {
   it("registers extern functions the group SQL calls", async () => {
     const dir = athleteSpecDir(activityRows({ athletes: 2, days: 20 }));
     const hrZone = (hr: number | null, max: number) => (hr === null ? 0 : Math.min(5, Math.floor((hr / max) * 10) - 4));
-    const withSig = Object.assign((...a: unknown[]) => hrZone(a[0] as number | null, a[1] as number), {
-      signature: { params: [{ type: "float", nullable: true }, { type: "float" }], returns: { type: "int" } },
-    });
     const group: GroupPlan = {
       ...activityStatsGroup(),
       name: "zones",
@@ -328,26 +325,37 @@ describe("feature groups", () => {
       rowId: undefined,
       features: [
         { name: "zone", type: "int", nullable: false },
-        { name: "zone_any", type: "float", nullable: false },
+        { name: "zone_strict", type: "int", nullable: true },
       ],
-      sql: `SELECT athlete_id, started_at AS event_time, hr_zone(avg_hr, 190.0) AS zone, hr_zone_any(avg_hr, 190.0) AS zone_any FROM __input`,
-      externs: ["hr_zone", "hr_zone_any"],
+      sql: `SELECT athlete_id, started_at AS event_time, hr_zone(avg_hr, 190.0) AS zone, hr_zone_strict(avg_hr, 190.0) AS zone_strict FROM __input`,
+      externs: [
+        // avg_hr declared nullable: the function is called with nulls and handles them.
+        { name: "hr_zone", params: [{ name: "avg_hr", type: "float", nullable: true }, { name: "max_hr", type: "float", nullable: false }], returns: { name: "result", type: "int", nullable: false } },
+        // declared non-null: null in, null out, without calling the function.
+        { name: "hr_zone_strict", params: [{ name: "avg_hr", type: "float", nullable: false }, { name: "max_hr", type: "float", nullable: false }], returns: { name: "result", type: "int", nullable: true } },
+      ],
     };
     const bundle = athleteBundle(dir, {
       groups: [group],
       views: [],
-      externs: { hr_zone: withSig, hr_zone_any: (hr: unknown, max: unknown) => hrZone(hr as number | null, max as number) },
+      externs: {
+        hr_zone: (hr: unknown, max: unknown) => hrZone(hr as number | null, max as number),
+        hr_zone_strict: (hr: unknown, max: unknown) => {
+          if (hr === null) throw new Error("called with null");
+          return hrZone(hr as number, max as number);
+        },
+      },
     });
     store = await openStore({ path: ":memory:" });
     await runFeaturePipeline(store, bundle);
-    const rows = await store.all<{ avg_hr: number | null; zone: number; zone_any: number }>(
-      `SELECT s.avg_hr, z.zone, z.zone_any FROM fg_zones_v1 z JOIN src_activities s ON s.athlete_id = z.athlete_id AND s.started_at = z.event_time`,
+    const rows = await store.all<{ avg_hr: number | null; zone: number; zone_strict: number | null }>(
+      `SELECT s.avg_hr, z.zone, z.zone_strict FROM fg_zones_v1 z JOIN src_activities s ON s.athlete_id = z.athlete_id AND s.started_at = z.event_time`,
     );
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.some((r) => r.avg_hr === null)).toBe(true);
     for (const r of rows) {
       expect(r.zone).toBe(hrZone(r.avg_hr, 190));
-      expect(r.zone_any).toBe(hrZone(r.avg_hr, 190));
+      expect(r.zone_strict).toBe(r.avg_hr === null ? null : hrZone(r.avg_hr, 190));
     }
   });
 });

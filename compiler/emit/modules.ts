@@ -255,7 +255,10 @@ export function featuresModule(ctx: EmitContext): Statement[] {
   }
   for (const g of ctx.ir.groups) {
     const sql = groupToSql(g, ctx.ir);
-    const externs = ctx.ir.functions.filter((f) => f.extern && new RegExp(`\\b${f.name}\\(`).test(sql)).map((f) => f.name);
+    const column = (name: string, t: IrType) => ({ name, type: columnType(t), nullable: t.nullable });
+    const externs = ctx.ir.functions
+      .filter((f) => f.extern && new RegExp(`\\b${f.name}\\(`).test(sql))
+      .map((f) => ({ name: f.name, params: f.params.map((p) => column(p.name, p.type)), returns: column("result", f.returns) }));
     const plan = {
       name: g.name,
       version: g.version,

@@ -65,23 +65,35 @@ export const recentGroup: GroupPlan = {
   ],
   lookbackMs: null,
   sql: `WITH "__fti_s0" AS (
-  SELECT *, epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t" FROM __input
+  SELECT "location", "date", "precipitation", "temp_max", "temp_min", "wind", epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t"
+  FROM __input
 ),
 "__fti_s1" AS (
-  SELECT *, CASE WHEN isfinite(("temp_max" - "temp_min")) THEN ("temp_max" - "temp_min") END AS "range_c",
-    (CASE WHEN ("precipitation" > 0) THEN 1 ELSE 0 END) AS "wet" FROM "__fti_s0"
+  SELECT *,
+    CASE WHEN isfinite(("temp_max" - "temp_min")) THEN ("temp_max" - "temp_min") END AS "range_c",
+    (CASE WHEN ("precipitation" > 0) THEN 1 ELSE 0 END) AS "wet"
+  FROM "__fti_s0"
 ),
 "__fti_s2" AS (
-  SELECT *, (((("__fti_t" - 0) % 33177600000000) + 33177600000000) % 33177600000000) >= 16588800000000 AS "__fti_e0_sel",
-    CASE WHEN "temp_max" IS NOT NULL THEN exp(((((("__fti_t" - 0) % 33177600000000) + 33177600000000) % 33177600000000) - 33177600000000) / 259200000000e0) END AS "__fti_e0_d0",
-    CASE WHEN "temp_max" IS NOT NULL THEN exp(((((("__fti_t" - 16588800000000) % 33177600000000) + 33177600000000) % 33177600000000) - 33177600000000) / 259200000000e0) END AS "__fti_e0_d1" FROM "__fti_s1"
+  SELECT *,
+    ((("__fti_t" % 33177600000000) + 33177600000000) % 33177600000000) >= 16588800000000 AS "__fti_e0_sel",
+    CASE WHEN "temp_max" IS NOT NULL THEN exp((((("__fti_t" % 33177600000000) + 33177600000000) % 33177600000000) - 33177600000000) / 259200000000e0) END AS "__fti_e0_d0"
+  FROM "__fti_s1"
 ),
 "__fti_s3" AS (
-  SELECT *, "temp_max" * "__fti_e0_d0" AS "__fti_e0_n0",
-    "temp_max" * "__fti_e0_d1" AS "__fti_e0_n1" FROM "__fti_s2"
+  SELECT *,
+    "__fti_e0_d0" * CASE WHEN "__fti_e0_sel" THEN 1.603810890548638e-28 ELSE 6.235149080811617e+27 END AS "__fti_e0_d1"
+  FROM "__fti_s2"
 ),
 "__fti_s4" AS (
-  SELECT *, (max(CASE WHEN "temp_max" IS NOT NULL THEN {'t': "__fti_t", 'x': "temp_max"} END) OVER __fti_w0)['x'] AS "tmax_last",
+  SELECT *,
+    "temp_max" * "__fti_e0_d0" AS "__fti_e0_n0",
+    "temp_max" * "__fti_e0_d1" AS "__fti_e0_n1"
+  FROM "__fti_s3"
+),
+"__fti_s5" AS (
+  SELECT *,
+    (max(CASE WHEN "temp_max" IS NOT NULL THEN {'t': "__fti_t", 'x': "temp_max"} END) OVER __fti_w0)['x'] AS "tmax_last",
     (max(CASE WHEN "temp_min" IS NOT NULL THEN {'t': "__fti_t", 'x': "temp_min"} END) OVER __fti_w0)['x'] AS "tmin_last",
     avg("temp_max") OVER __fti_w1 AS "tmax_7d",
     avg("temp_min") OVER __fti_w1 AS "tmin_7d",
@@ -94,7 +106,8 @@ export const recentGroup: GroupPlan = {
     sum("precipitation") OVER __fti_w1 AS "rain_7d",
     sum("wet") OVER __fti_w1 AS "wet_days_7d",
     avg("wind") OVER __fti_w5 AS "wind_3d",
-    avg("range_c") OVER __fti_w1 AS "range_7d" FROM "__fti_s3"
+    avg("range_c") OVER __fti_w1 AS "range_7d"
+  FROM "__fti_s4"
   WINDOW __fti_w0 AS (PARTITION BY "location" ORDER BY "__fti_t" RANGE BETWEEN 172799999999 PRECEDING AND CURRENT ROW),
     __fti_w1 AS (PARTITION BY "location" ORDER BY "__fti_t" RANGE BETWEEN 604799999999 PRECEDING AND CURRENT ROW),
     __fti_w2 AS (PARTITION BY "location" ORDER BY "__fti_t" RANGE BETWEEN 2419199999999 PRECEDING AND CURRENT ROW),
@@ -102,8 +115,10 @@ export const recentGroup: GroupPlan = {
     __fti_w4 AS (PARTITION BY "location" ORDER BY "__fti_t" RANGE BETWEEN 16588800000000 PRECEDING AND CURRENT ROW),
     __fti_w5 AS (PARTITION BY "location" ORDER BY "__fti_t" RANGE BETWEEN 259199999999 PRECEDING AND CURRENT ROW)
 ),
-"__fti_s5" AS (
-  SELECT *, (CASE WHEN "temp_max" IS NOT NULL THEN (CASE WHEN "__fti_e0_sel" THEN "__fti_e0_n0s" / "__fti_e0_d0s" ELSE "__fti_e0_n1s" / "__fti_e0_d1s" END) END) AS "tmax_trend" FROM "__fti_s4"
+"__fti_s6" AS (
+  SELECT *,
+    CASE WHEN "temp_max" IS NOT NULL THEN CASE WHEN "__fti_e0_sel" THEN "__fti_e0_n0s" / "__fti_e0_d0s" ELSE "__fti_e0_n1s" / "__fti_e0_d1s" END END AS "tmax_trend"
+  FROM "__fti_s5"
 )
 SELECT "location",
   CAST("date" AS TIMESTAMP) AS "event_time",
@@ -120,7 +135,7 @@ SELECT "location",
   TRY_CAST("wet_days_7d" AS BIGINT) AS "wet_days_7d",
   CAST(CASE WHEN isfinite("wind_3d") THEN "wind_3d" END AS DOUBLE) AS "wind_3d",
   CAST(CASE WHEN isfinite("range_7d") THEN "range_7d" END AS DOUBLE) AS "range_7d"
-FROM "__fti_s5"`,
+FROM "__fti_s6"`,
   externs: [],
 };
 export const sources: SourcePlan[] = [weatherSource];

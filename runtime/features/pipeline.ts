@@ -4,7 +4,7 @@
 // range, so a failed run leaves the store as it was and a re-run of a range
 // leaves the tables as one run did. See CONTEXT.md beside this file.
 
-import type { ColumnPlan, GroupPlan, SpecBundle } from "../api.ts";
+import type { ColumnPlan, ExternPlan, GroupPlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import {
   cleanUp,
@@ -378,43 +378,27 @@ async function ensureGroupTable(store: Store, bundle: SpecBundle, plan: GroupPla
   }
 }
 
-/** Signature of an extern function, when the compiled spec provides one. */
-export function externSignature(bundle: SpecBundle, plan: GroupPlan, name: string): ScalarFunctionSignature | null {
-  // A future GroupPlan.externs entry may carry its signature: { name, params, returns }.
-  for (const e of plan.externs as unknown[]) {
-    if (e && typeof e === "object" && (e as { name?: unknown }).name === name) {
-      const s = e as { params?: Array<{ type: string; nullable?: boolean } | string>; returns: { type: string } | string };
-      return fromLoose(s);
-    }
-  }
-  // Or the function object itself: fn.signature = { params, returns }.
-  const fn = bundle.externs[name] as unknown as { signature?: unknown };
-  if (fn && fn.signature && typeof fn.signature === "object") return fromLoose(fn.signature as Parameters<typeof fromLoose>[0]);
-  return null;
-}
-
-function fromLoose(s: {
-  params?: Array<{ type: string; nullable?: boolean } | string>;
-  returns: { type: string } | string;
-}): ScalarFunctionSignature {
-  const typeOf = (t: { type: string } | string) => (typeof t === "string" ? t : t.type) as ScalarFunctionSignature["returns"];
-  const params = s.params?.map(typeOf);
-  const nullable = s.params?.some((p) => typeof p === "object" && p.nullable === true) ?? false;
-  return { params, returns: typeOf(s.returns), nullable };
+/** The DuckDB signature of an extern function, from its declaration in the spec. */
+export function externSignature(extern: ExternPlan): ScalarFunctionSignature {
+  return {
+    params: extern.params.map((p) => p.type),
+    returns: extern.returns.type,
+    // A parameter declared nullable means the function handles null itself; a null for
+    // one declared non-null gives null without a call.
+    nullable: true,
+    nonNullParams: extern.params.map((p) => !p.nullable),
+  };
 }
 
 /**
- * Registers the extern functions a group's SQL calls. Without a signature the
- * function takes any arguments and is assumed to return a float.
+ * Registers the extern functions a group's SQL calls.
  */
 function registerExterns(store: Store, bundle: SpecBundle, plan: GroupPlan): void {
-  for (const entry of plan.externs as unknown[]) {
-    const name = typeof entry === "string" ? entry : (entry as { name: string }).name;
-    const fn = bundle.externs[name];
+  for (const extern of plan.externs) {
+    const fn = bundle.externs[extern.name];
     if (typeof fn !== "function") {
-      throw new Error(`feature group \`${plan.name}\` calls extern \`${name}\`, which the bundle does not provide`);
+      throw new Error(`feature group \`${plan.name}\` calls extern \`${extern.name}\`, which the bundle does not provide`);
     }
-    const sig = externSignature(bundle, plan, name) ?? { returns: "float" as const };
-    store.registerScalarFunction(name, sig, fn);
+    store.registerScalarFunction(extern.name, externSignature(extern), fn);
   }
 }

@@ -62,6 +62,8 @@ export interface ScalarFunctionSignature {
   returns: ColumnType;
   /** Call the function for NULL arguments too (default: NULL in → NULL out without calling it). */
   nullable?: boolean;
+  /** With `nullable`: the parameters that still give NULL without a call when their argument is NULL. */
+  nonNullParams?: boolean[];
 }
 
 export interface Store {
@@ -369,6 +371,7 @@ class DuckStore implements Store {
   private conn: DuckDBConnection | null;
   private readonly ctx = new AsyncLocalStorage<DuckStore>();
   private queue: Promise<void> = Promise.resolve();
+  private txQueue: Promise<void> = Promise.resolve();
   private tempCounter = 0;
   private readonly functions = new Map<string, (...args: any[]) => unknown>();
 
@@ -388,12 +391,18 @@ class DuckStore implements Store {
     return this.conn;
   }
 
-  /** Runs `fn` with the connection to itself: waits for other callers unless inside our transaction. */
+  /**
+   * Runs `fn` with the connection to itself, one statement at a time. Outside
+   * a transaction callers queue on `queue` (which a transaction holds for its
+   * whole length); calls from inside the transaction queue on `txQueue`.
+   */
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTransaction) return fn();
-    const prev = this.queue;
+    const inTx = this.inTransaction;
+    const prev = inTx ? this.txQueue : this.queue;
     let release!: () => void;
-    this.queue = new Promise<void>((r) => (release = r));
+    const next = new Promise<void>((r) => (release = r));
+    if (inTx) this.txQueue = next;
+    else this.queue = next;
     await prev;
     try {
       return await fn();
@@ -479,7 +488,9 @@ class DuckStore implements Store {
       let result: T;
       try {
         result = await this.ctx.run(this, () => fn(this));
+        await this.txQueue; // statements fn started but did not await
       } catch (e) {
+        await this.txQueue.catch(() => undefined);
         try {
           await conn.run("ROLLBACK");
         } catch {
@@ -642,8 +653,13 @@ class DuckStore implements Store {
         const args: unknown[] = new Array(nArgs);
         try {
           for (let i = 0; i < n; i++) {
-            for (let c = 0; c < nArgs; c++) args[c] = fromDuckArg(vecs[c].getItem(i));
-            const r = fn(...args);
+            let skip = false;
+            for (let c = 0; c < nArgs; c++) {
+              args[c] = fromDuckArg(vecs[c].getItem(i));
+              if (args[c] === null && signature.nonNullParams?.[c]) skip = true;
+            }
+            // A null argument for a parameter declared non-null: null, without calling the function.
+            const r = skip ? null : fn(...args);
             output.setItem(i, r === undefined ? null : toDuck(r, retId, `${label}()`));
           }
           output.flush();
