@@ -75,6 +75,17 @@ describe("transactions", () => {
     expect(await s.all("SELECT count(*) AS n FROM t")).toEqual([{ n: 2 }]);
   });
 
+  it("serialise concurrent statements issued inside one transaction", async () => {
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await s.run("CREATE TABLE t (id BIGINT)");
+    await s.transaction(async () => {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => s.run("INSERT INTO t VALUES (?)", [i])));
+      await Promise.all([s.appendRows("t", ["id"], [[100]]), s.all("SELECT count(*) FROM t")]);
+    });
+    expect(await s.all("SELECT count(*) AS n, sum(id) AS s FROM t")).toEqual([{ n: 21, s: 290 }]);
+  });
+
   it("make other callers wait instead of running inside someone else's transaction", async () => {
     store = await openStore({ path: ":memory:" });
     const s = store;

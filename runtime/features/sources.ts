@@ -115,6 +115,12 @@ function castFromTyped(r: string, rawType: string, t: ColumnType): string {
   }
 }
 
+/** A column as a JSON value; NaN and Infinity (not JSON) become strings. */
+function jsonValue(name: string, type: string): string {
+  const c = ident(name);
+  return /^(DOUBLE|FLOAT|REAL)$/i.test(type) ? `CASE WHEN isfinite(${c}) OR ${c} IS NULL THEN to_json(${c}) ELSE to_json(CAST(${c} AS VARCHAR)) END` : c;
+}
+
 function checkLabel(text: string): string {
   const t = text.trim();
   return t.startsWith("(") && t.endsWith(")") ? t : `(${t})`;
@@ -191,7 +197,7 @@ export async function readSource(
       `rowid - min(rowid) OVER (PARTITION BY __fti_file) + 1 AS __fti_row`,
       `rowid AS __fti_ord`,
       `__fti_file`,
-      ndjson ? `json AS __fti_json` : `json_object(${dataCols.map((c) => `${sqlString(c.name)}, ${ident(c.name)}`).join(", ")}) AS __fti_json`,
+      ndjson ? `json AS __fti_json` : `json_object(${dataCols.map((c) => `${sqlString(c.name)}, ${jsonValue(c.name, c.type)}`).join(", ")}) AS __fti_json`,
     ];
     plan.fields.forEach((f, i) => {
       const r = rawExpr(f.name);
