@@ -122,6 +122,7 @@ export const irSchema = z.object({
     inputs: z.array(z.object({ name: z.string(), from: z.enum(["feature", "odt"]), type: irType, mdts: z.array(mdt) })).min(1),
     split: z.union([
       z.object({ kind: z.literal("time"), testFrom: z.string() }),
+      z.object({ kind: z.literal("last"), testLastMs: z.number().positive() }),
       z.object({ kind: z.literal("random"), testFraction: z.number().gt(0).lt(1), seed: z.number().int() }),
     ]),
     metrics: z.array(z.string()).min(1),

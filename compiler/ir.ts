@@ -202,6 +202,8 @@ export interface IrModel {
   inputs: IrModelInput[];
   split:
     | { kind: "time"; testFrom: string }
+    /** `time(test_last: 90d)`: the test set is the last stretch of label time. */
+    | { kind: "last"; testLastMs: number }
     | { kind: "random"; testFraction: number; seed: number };
   metrics: string[];
   requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;

@@ -4,6 +4,8 @@
 // Keep this module light: generated code is type-checked against it on every
 // compile, so it must not pull in DuckDB, onnxruntime or other heavy types.
 
+import type { z as zod } from "zod";
+
 export { z } from "zod";
 
 /** A value in a row: int and float are numbers, timestamps are ISO strings or Date. */
@@ -153,11 +155,17 @@ export interface ModelPlan {
     | { kind: "onnx"; file: string };
   inputs: ModelInputPlan[];
   encode: EncodeFn;
-  split: { kind: "time"; testFrom: string } | { kind: "random"; testFraction: number; seed: number };
+  /** time: labels at or after testFrom are the test set; last: labels within testLastMs of the latest one. */
+  split:
+    | { kind: "time"; testFrom: string }
+    | { kind: "last"; testLastMs: number }
+    | { kind: "random"; testFraction: number; seed: number };
   metrics: string[];
   requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
   /** True when every input has an impute step, so a missing feature can still be predicted. */
   canImpute: boolean;
+  /** The generated zod schema of an online request: the entity keys and the ODTs' request fields. */
+  requestSchema: zod.ZodType;
 }
 
 export interface ServePlan {
@@ -208,3 +216,4 @@ export function asDate(v: Scalar | Date | undefined): Date | null {
 }
 
 export * from "./expr.ts";
+export * from "./online/public.ts";

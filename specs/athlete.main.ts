@@ -4,9 +4,12 @@
 //   2. fti compile specs/athlete.fti
 //   3. fti features  → feature groups in the store
 //   4. fti train     → time_estimator in the registry
-//   5. fti predict   → predictions.time_estimator for a set of planned runs
-//   6. a summary
-// Size: FTI_DEMO_ATHLETES (default 200) athletes over FTI_DEMO_DAYS (default 730) days.
+//   5. fti materialize → the online store, so `fti serve` can answer right away
+//   6. fti predict   → predictions.time_estimator for a set of planned runs
+//   7. a summary
+// Size: FTI_DEMO_ATHLETES (default 200) athletes over FTI_DEMO_DAYS (default 730)
+// days. The history ends yesterday, so the features are fresh today: the
+// view's ttl (90 days) holds for `fti serve` as for batch inference.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -46,14 +49,16 @@ async function run(): Promise<void> {
   const days = Number(process.env.FTI_DEMO_DAYS ?? 730);
   fs.mkdirSync(DATA_DIR, { recursive: true });
   process.stdout.write(`▶ generating ${athletes} athletes × ${days} days of activities (seed ${SEED})\n`);
-  const data = await writeAthleteCsv({ athletes, days, seed: SEED, path: path.join(DATA_DIR, "activities.csv") });
+  const start = new Date(Date.now() - (days + 1) * 86_400_000).toISOString().slice(0, 10);
+  const data = await writeAthleteCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "activities.csv") });
   writePlannedRuns(athletes);
-  process.stdout.write(`  ${data.rows} activities → ${DATA_DIR}/activities.csv\n`);
+  process.stdout.write(`  ${data.rows} activities from ${start} → ${DATA_DIR}/activities.csv\n`);
 
   await step("compile", ["compile", SPEC]);
   await step("feature pipeline", ["features", SPEC]);
   await step("training pipeline", ["train", SPEC, "time_estimator"]);
-  await step("batch inference", ["predict", SPEC, "time_estimator", "--entities", PLANNED, "--as-of", "2026-01-01"]);
+  await step("online store", ["materialize", SPEC]);
+  await step("batch inference", ["predict", SPEC, "time_estimator", "--entities", PLANNED]);
   await summary(Date.now() - t0);
 }
 
@@ -69,7 +74,8 @@ async function summary(ms: number): Promise<void> {
     const metrics = parse(model.metrics);
     const baseline = parse(model.baseline);
     const preds = await store.all<Record<string, unknown>>(
-      "SELECT athlete_id, round(prediction / 60, 1) AS minutes FROM predictions.time_estimator ORDER BY athlete_id LIMIT 5",
+      "SELECT athlete_id, round(prediction / 60, 1) AS minutes FROM predictions.time_estimator " +
+        "WHERE as_of = (SELECT max(as_of) FROM predictions.time_estimator) ORDER BY athlete_id LIMIT 5",
     );
     const planned = new Map(
       fs.readFileSync(PLANNED, "utf8").trim().split("\n").slice(1).map((l) => {
@@ -87,12 +93,13 @@ async function summary(ms: number): Promise<void> {
     process.stdout.write(`model                   time_estimator@${model.version} (${model.stage})\n`);
     process.stdout.write(`test MAE                ${fmtSeconds(metrics.mae)}   (baseline ${fmtSeconds(baseline.mae)}, ${(100 * (1 - metrics.mae / baseline.mae)).toFixed(0)}% better)\n`);
     process.stdout.write(`test R²                 ${metrics.r2?.toFixed(3)}\n`);
-    process.stdout.write(`predictions             planned runs as of 2026-01-01:\n`);
+    process.stdout.write(`predictions             planned runs, as of now:\n`);
     for (const p of preds) {
       const plan = planned.get(String(p.athlete_id));
       process.stdout.write(`  ${String(p.athlete_id).padEnd(8)} ${plan?.km.padStart(5)} km, +${plan?.climb} m at ${plan?.pace} min/km planned → ${p.minutes} min\n`);
     }
     process.stdout.write(`${line}\ndone in ${(ms / 1000).toFixed(1)} s · store ${store.path}\n`);
+    process.stdout.write(`next: npx fti serve ${SPEC}   (a prediction page at http://127.0.0.1:8080/)\n`);
   } finally {
     await store.close();
   }

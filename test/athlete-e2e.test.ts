@@ -73,9 +73,10 @@ describe("with the store npm start left", () => {
   it("skew: batch predictions equal the generated in-process path on the same rows", async () => {
     const record = await getModel(store, "time_estimator");
     const predictor = await createPredictor(spec, "time_estimator", record);
-    const batch = await store.all<{ athlete_id: string; prediction: number }>(
-      "SELECT athlete_id, prediction FROM predictions.time_estimator ORDER BY athlete_id",
+    const batch = await store.all<{ athlete_id: string; prediction: number; as_of: Date }>(
+      "SELECT athlete_id, prediction, as_of FROM predictions.time_estimator ORDER BY athlete_id",
     );
+    const asOf = batch[0].as_of;
     const planned = fs.readFileSync("specs/data/athlete/planned_runs.csv", "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
     for (const [athlete_id, distance_km, elevation_gain_m, planned_pace_min_km] of planned.slice(0, 6)) {
       const request: TimeEstimatorRequest = {
@@ -87,7 +88,7 @@ describe("with the store npm start left", () => {
       // Stored features as of the batch run's time, one entity at a time.
       const frame = await featuresAsOf(store, spec, "time_estimator_data", {
         keys: { athlete_id: [athlete_id] },
-        time: new Date("2026-01-01T00:00:00Z"),
+        time: asOf,
         request: { distance_km: [request.distance_km], elevation_gain_m: [request.elevation_gain_m], planned_pace_min_km: [request.planned_pace_min_km] },
       });
       const features = Object.fromEntries(spec.views[0].features.map((f) => [f.name, frame.columns[f.name][0]])) as unknown as TimeEstimatorDataFeatures;

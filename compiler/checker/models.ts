@@ -311,9 +311,17 @@ function checkSplit(ctx: Ctx, decl: ModelDecl): IrModel["split"] | undefined {
   if (!s) return { kind: "random", testFraction: 0.2, seed: 42 };
   const named = new Map(s.args.map((a) => [a.name?.name ?? "", a]));
   if (s.kind.name === "time") {
+    const last = named.get("test_last");
+    if (last && s.args.length === 1) {
+      if (last.value.kind !== "duration" || last.value.ms <= 0) {
+        ctx.error(4015, last.value.range, "`test_last` takes a positive duration: `split time(test_last: 90d)`");
+        return undefined;
+      }
+      return { kind: "last", testLastMs: last.value.ms };
+    }
     const a = named.get("test_from");
     if (!a || a.value.kind !== "date" || s.args.length !== 1) {
-      ctx.error(4015, s.range, "a time split is `split time(test_from: 2025-06-01)`: rows at or after the date are the test set");
+      ctx.error(4015, s.range, "a time split is `split time(test_from: 2025-06-01)` (rows at or after the date are the test set) or `split time(test_last: 90d)` (the last 90 days of labels)");
       return undefined;
     }
     const iso = a.value.iso.length === 10 ? `${a.value.iso}T00:00:00` : a.value.iso.replace(/Z$/, "");

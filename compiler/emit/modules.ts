@@ -299,6 +299,7 @@ export function trainingModule(ctx: EmitContext): Statement[] {
   ];
   for (const view of ctx.ir.views) out.push(viewStatement(ctx, view));
   for (const model of ctx.ir.models) out.push(modelStatement(ctx, model));
+  if (ctx.ir.models.length) out.splice(2, 0, `import { ${ctx.ir.models.map((m) => `${pascal(m.name)}RequestSchema`).join(", ")} } from "./schema.ts";`);
   out.push(`export const views: ViewPlan[] = [${ctx.ir.views.map((v) => `${camel(v.name)}View`).join(", ")}];`);
   out.push(`export const models: ModelPlan[] = [${ctx.ir.models.map((m) => `${camel(m.name)}Model`).join(", ")}];`);
   return out;
@@ -353,6 +354,7 @@ ${model.inputs.map((i) => `    { name: ${str(i.name)}, from: ${str(i.from)}, typ
   metrics: ${tsLiteral(model.metrics)},
   requires: ${tsLiteral(model.requires)},
   canImpute: ${canImpute},
+  requestSchema: ${pascal(model.name)}RequestSchema,
 }`;
   return constStatement(`${camel(model.name)}Model`, "ModelPlan", init, cite(ctx, model.loc, `model \`${model.name}\` (${model.task}, ${model.algorithm.kind})`));
 }

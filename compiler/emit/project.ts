@@ -11,6 +11,7 @@ import type { Range } from "../ast.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import * as runtimeExpr from "../../runtime/expr.ts";
+import { clientModule } from "./client.ts";
 import {
   featuresModule, functionsModule, HASH_PLACEHOLDER, indexModule, inferenceModule, schemaModule,
   trainingModule, transformsModule, type EmitContext, type Statement,
@@ -21,7 +22,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../.
 const RUNTIME_API = path.join(ROOT, "runtime/api.ts");
 const HELPERS = Object.keys(runtimeExpr);
 
-export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "index.ts"] as const;
+export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "client.ts", "index.ts"] as const;
 
 export interface EmitResult {
   files: Map<string, string>;
@@ -72,6 +73,7 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
     "features.ts": featuresModule(ctx),
     "training.ts": trainingModule(ctx),
     "inference.ts": inferenceModule(ctx),
+    "client.ts": clientModule(ctx),
     "index.ts": indexModule(ctx),
   };
   const files = new Map<string, string>();

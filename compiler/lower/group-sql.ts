@@ -43,7 +43,6 @@ const T_COL = "__fti_t";
 const EWMA_FRAME_TAUS = 64;
 
 interface EwmaCols {
-  prefix: string;
   frameUs: number;
   /** true: the row reads family 0, else family 1. */
   sel: string;
@@ -64,19 +63,18 @@ interface Stage {
 export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOptions = {}): string {
   const q = quoteIdent;
   const eventTime = eventTimeColumn(group, spec);
-  const featureNames = new Set(group.features.map((f) => f.name));
+  const position = new Map(group.features.map((f, i) => [f.name, i] as const));
 
   // ---- levels: a window is one pass after its argument's inputs; a row feature sits with its latest input.
   const level = new Map<string, number>();
+  /** The earlier features an expression reads (a name not defined yet is an input column). */
   const depsOf = (f: IrFeature): string[] => {
     const e = f.kind === "row" ? f.expr : f.arg;
-    return e ? [...columnsOf(e)].filter((c) => featureNames.has(c)) : [];
+    const me = position.get(f.name)!;
+    return e ? [...columnsOf(e)].filter((c) => (position.get(c) ?? Infinity) < me) : [];
   };
   for (const f of group.features) {
     const deps = depsOf(f);
-    for (const d of deps) {
-      if (!level.has(d)) throw new Error(`feature \`${f.name}\` of group \`${group.name}\` uses \`${d}\` before it is defined`);
-    }
     const base = deps.reduce((m, d) => Math.max(m, level.get(d)!), 0);
     level.set(f.name, f.kind === "window" ? base + 1 : base);
   }
@@ -96,20 +94,41 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
   const ctes: string[] = [];
   let prev = "__input";
   let counter = 0;
-  const push = (sql: string): void => {
+  /** Columns of the relation `prev`. */
+  let columns = new Set<string>();
+  /**
+   * One CTE selecting everything from `prev` plus `cols`; a column whose name
+   * exists already (a feature shadowing an input column) replaces it.
+   */
+  const select = (cols: Array<{ sql: string; name: string }>, tail = ""): void => {
+    if (!cols.length) return;
+    const replace = cols.filter((c) => columns.has(c.name));
+    const added = cols.filter((c) => !columns.has(c.name));
+    const star = replace.length ? `* REPLACE (${replace.map((c) => `${c.sql} AS ${q(c.name)}`).join(", ")})` : "*";
+    const list = [star, ...added.map((c) => `${c.sql} AS ${q(c.name)}`)].join(",\n    ");
     const name = `__fti_s${counter++}`;
-    ctes.push(`${q(name)} AS (\n  ${sql}\n)`);
+    ctes.push(`${q(name)} AS (\n  SELECT ${list}\n  FROM ${prev}${tail}\n)`);
     prev = q(name);
-  };
-  const project = (cols: string[]): void => {
-    if (cols.length) push(`SELECT *, ${cols.join(",\n    ")} FROM ${prev}`);
+    columns = new Set([...columns, ...added.map((c) => c.name)]);
   };
 
-  // ---- base: the event time in microseconds
-  push(`SELECT *, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)} FROM __input`);
+  // ---- base: the input columns the group needs, and the event time in microseconds
+  const needed = new Set<string>([...group.keys.map((k) => k.name), eventTime]);
+  if (group.rowId) needed.add(group.rowId.name);
+  // Every name an expression reads that is not an earlier feature is an input column.
+  for (const f of group.features) {
+    const e = f.kind === "row" ? f.expr : f.arg;
+    const me = position.get(f.name)!;
+    if (e) for (const c of columnsOf(e)) if (!((position.get(c) ?? Infinity) < me)) needed.add(c);
+  }
+  ctes.push(
+    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input\n)`,
+  );
+  prev = q(`__fti_s${counter - 1}`);
+  columns = new Set([...needed, T_COL]);
 
   const surelyNonNull = nonNullAnalysis(group);
-  let argCounter = 0;
+  let helperCounter = 0;
   /** SQL of each window's argument column (empty for count()). */
   const argColumn = new Map<string, string>();
   /** Helper columns of each ewma. */
@@ -117,7 +136,7 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
 
   for (let l = 0; l <= maxLevel; l++) {
     const stage = stages[l];
-    // Window pass of this level (level 0 has none).
+    // ---- the window pass of this level (level 0 has none): one sort, one named frame per length
     if (stage.windows.length) {
       const frames = new Map<string, string>(); // frame clause -> window name
       const frameName = (frame: string): string => {
@@ -128,96 +147,97 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
         }
         return n;
       };
-      const aggs: string[] = [];
-      const after: string[] = [];
-      const fill: string[] = [];
+      const aggs: Array<{ sql: string; name: string }> = [];
+      const ratios: Array<{ sql: string; name: string }> = [];
+      const fills: Array<{ sql: string; name: string }> = [];
       for (const f of stage.windows) {
-        const a = argColumn.get(f.name);
+        const a = argColumn.get(f.name) ?? "";
         if (f.agg === "ewma") {
           const k = ewmaCols.get(f.name)!;
           const w = frameName(`RANGE BETWEEN ${k.frameUs} PRECEDING AND CURRENT ROW`);
-          for (const c of ["n0", "d0", "n1", "d1"] as const) {
-            aggs.push(`sum(${q(k[c])}) OVER ${w} AS ${q(`${k.prefix}_${c}s`)}`);
-          }
-          const ratio = `(CASE WHEN ${q(k.sel)} THEN ${q(`${k.prefix}_n0s`)} / ${q(`${k.prefix}_d0s`)} ELSE ${q(`${k.prefix}_n1s`)} / ${q(`${k.prefix}_d1s`)} END)`;
-          // Exact where x is non-null; elsewhere filled from the latest such row.
-          after.push(`(CASE WHEN ${a} IS NOT NULL THEN ${ratio} END) AS ${q(f.name)}`);
+          for (const c of ["n0", "d0", "n1", "d1"] as const) aggs.push({ sql: `sum(${q(k[c])}) OVER ${w}`, name: `${k[c]}s` });
+          const ratio = `CASE WHEN ${q(k.sel)} THEN ${q(`${k.n0}s`)} / ${q(`${k.d0}s`)} ELSE ${q(`${k.n1}s`)} / ${q(`${k.d1}s`)} END`;
+          // Exact where x is non-null; the other rows take the value of the latest such row.
+          ratios.push({ sql: `CASE WHEN ${a} IS NOT NULL THEN ${ratio} END`, name: f.name });
           if (!surelyNonNull(f.arg!)) {
-            fill.push(
-              `coalesce(${q(f.name)}, last_value(${q(f.name)} IGNORE NULLS) OVER ${over("RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")}) AS ${q(f.name)}`,
-            );
+            const v = q(f.name);
+            fills.push({
+              sql: `coalesce(${v}, last_value(${v} IGNORE NULLS) OVER ${over("RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")})`,
+              name: f.name,
+            });
           }
           continue;
         }
         if (!(f.windowMs > 0)) throw new Error(`window \`${f.name}\` must have a positive length`);
         const w = frameName(`RANGE BETWEEN ${Math.round(f.windowMs * 1000) - 1} PRECEDING AND CURRENT ROW`);
-        aggs.push(`${windowAgg(f, a, group, w)} AS ${q(f.name)}`);
+        aggs.push({ sql: windowAgg(f, a, group, w), name: f.name });
       }
       const windowClause = [...frames].map(([frame, name]) => `${name} AS ${over(frame)}`).join(",\n    ");
-      push(`SELECT *, ${aggs.join(",\n    ")} FROM ${prev}\n  WINDOW ${windowClause}`);
-      project(after);
-      if (fill.length) push(`SELECT * REPLACE (${fill.join(",\n    ")}) FROM ${prev}`);
+      select(aggs, `\n  WINDOW ${windowClause}`);
+      select(ratios);
+      if (fills.length) {
+        // The carried value: a second pass over the same partitioning (the names exist: REPLACE).
+        select(fills);
+      }
     }
-    // Row features of this level, in dependency sub-levels (a projection each).
+    // ---- row features of this level, in dependency sub-levels (one projection each)
     const sub = new Map<string, number>();
-    const rowsBySub: IrFeature[][] = [];
+    const rowsBySub: Array<Array<Extract<IrFeature, { kind: "row" }>>> = [];
     for (const f of stage.rows) {
+      if (f.kind !== "row") continue;
       const s = depsOf(f).reduce((m, d) => (sub.has(d) ? Math.max(m, sub.get(d)! + 1) : m), 0);
       sub.set(f.name, s);
       (rowsBySub[s] ??= []).push(f);
     }
-    for (const fs of rowsBySub) {
-      if (fs) project(fs.map((f) => `${sqlOf((f as Extract<IrFeature, { kind: "row" }>).expr)} AS ${q(f.name)}`));
-    }
-    // Arguments (and ewma helper columns) of the next level's windows.
+    for (const fs of rowsBySub) if (fs) select(fs.map((f) => ({ sql: sqlOf(f.expr), name: f.name })));
+
+    // ---- arguments (and ewma helper columns) of the next level's windows
     const next = stages[l + 1];
-    if (next) {
-      const cols: string[] = [];
-      for (const f of next.windows) {
-        let a: string;
-        if (f.arg === null) a = "";
-        else if (f.arg.k === "col") a = q(f.arg.name);
-        else {
-          const name = `__fti_a${argCounter++}`;
-          cols.push(`${sqlOf(f.arg)} AS ${q(name)}`);
-          a = q(name);
-        }
-        argColumn.set(f.name, a);
+    if (!next) continue;
+    const args: Array<{ sql: string; name: string }> = [];
+    for (const f of next.windows) {
+      if (f.arg === null) argColumn.set(f.name, "");
+      else if (f.arg.k === "col") argColumn.set(f.name, q(f.arg.name));
+      else {
+        const name = `__fti_a${helperCounter++}`;
+        args.push({ sql: sqlOf(f.arg), name });
+        argColumn.set(f.name, q(name));
       }
-      project(cols);
-      const ewma: string[] = [];
-      const weighted: string[] = [];
-      for (const f of next.windows) {
-        if (f.agg !== "ewma") continue;
-        if (!(f.windowMs > 0)) throw new Error(`ewma \`${f.name}\` must have a positive time constant`);
-        const tauUs = f.windowMs * 1000;
-        const frameUs = Math.round(EWMA_FRAME_TAUS * tauUs);
-        const period = 2 * frameUs;
-        const prefix = `__fti_e${argCounter++}`;
-        const k: EwmaCols = {
-          prefix,
-          frameUs,
-          sel: `${prefix}_sel`,
-          n0: `${prefix}_n0`,
-          d0: `${prefix}_d0`,
-          n1: `${prefix}_n1`,
-          d1: `${prefix}_d1`,
-        };
-        ewmaCols.set(f.name, k);
-        const x = argColumn.get(f.name)!;
-        // Position of t in its period, for the two families (offset by half a period).
-        const pos = (j: number) => `((((${q(T_COL)} - ${j * frameUs}) % ${period}) + ${period}) % ${period})`;
-        const weight = (j: number) => `exp((${pos(j)} - ${period}) / ${tauUs}e0)`;
-        ewma.push(`${pos(0)} >= ${frameUs} AS ${q(k.sel)}`);
-        for (const j of [0, 1]) {
-          ewma.push(`CASE WHEN ${x} IS NOT NULL THEN ${weight(j)} END AS ${q(j ? k.d1 : k.d0)}`);
-        }
-        // Weighted x, from the weights (one exp per family and row).
-        weighted.push(`${x} * ${q(k.d0)} AS ${q(k.n0)}`, `${x} * ${q(k.d1)} AS ${q(k.n1)}`);
-      }
-      project(ewma);
-      project(weighted);
     }
+    select(args);
+    const weights: Array<{ sql: string; name: string }> = [];
+    const weighted: Array<{ sql: string; name: string }> = [];
+    for (const f of next.windows) {
+      if (f.agg !== "ewma") continue;
+      if (!(f.windowMs > 0)) throw new Error(`ewma \`${f.name}\` must have a positive time constant`);
+      const tauUs = Math.round(f.windowMs * 1000);
+      const frameUs = EWMA_FRAME_TAUS * tauUs;
+      const period = 2 * frameUs;
+      const prefix = `__fti_e${helperCounter++}`;
+      const k: EwmaCols = { frameUs, sel: `${prefix}_sel`, n0: `${prefix}_n0`, d0: `${prefix}_d0`, n1: `${prefix}_n1`, d1: `${prefix}_d1` };
+      ewmaCols.set(f.name, k);
+      const x = argColumn.get(f.name)!;
+      // Position of t in its family-0 period; family 1 is offset by half a period, so its
+      // weight is family 0's times e^-64 (second half) or e^+64 (first half).
+      const pos = `(((${q(T_COL)} % ${period}) + ${period}) % ${period})`;
+      weights.push({ sql: `${pos} >= ${frameUs}`, name: k.sel });
+      weights.push({ sql: `CASE WHEN ${x} IS NOT NULL THEN exp((${pos} - ${period}) / ${tauUs}e0) END`, name: k.d0 });
+      weighted.push({ sql: `${q(k.d0)} * CASE WHEN ${q(k.sel)} THEN ${Math.exp(-EWMA_FRAME_TAUS)} ELSE ${Math.exp(EWMA_FRAME_TAUS)} END`, name: k.d1 });
+    }
+    select(weights);
+    select(weighted);
+    select(
+      next.windows
+        .filter((f) => f.agg === "ewma")
+        .flatMap((f) => {
+          const k = ewmaCols.get(f.name)!;
+          const x = argColumn.get(f.name)!;
+          return [
+            { sql: `${x} * ${q(k.d0)}`, name: k.n0 },
+            { sql: `${x} * ${q(k.d1)}`, name: k.n1 },
+          ];
+        }),
+    );
   }
 
   // ---- final projection: keys, event_time, row id, features cast to their types

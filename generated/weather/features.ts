@@ -65,7 +65,7 @@ export const recentGroup: GroupPlan = {
   ],
   lookbackMs: null,
   sql: `WITH "__fti_s0" AS (
-  SELECT "location", "date", "precipitation", "temp_max", "temp_min", "wind", epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t"
+  SELECT "location", "date", "temp_max", "temp_min", "precipitation", "wind", epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
 ),
 "__fti_s1" AS (

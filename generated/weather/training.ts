@@ -3,6 +3,7 @@
 
 import { asDate, type ModelPlan, type Scalar, type ViewPlan } from "fti/runtime";
 import { month_of_year, tmax_anomaly, tmax_forecast_steps, encode_tmax_forecast, tmax_linear_steps, encode_tmax_linear } from "./transforms.ts";
+import { TmaxForecastRequestSchema, TmaxLinearRequestSchema } from "./schema.ts";
 
 /** view `forecast_data`: the spine is `weather.temp_max` at `date` — specs/weather.fti:48 */
 export const forecastDataView: ViewPlan = {
@@ -77,6 +78,7 @@ export const tmaxForecastModel: ModelPlan = {
   metrics: ["mae", "rmse", "r2"],
   requires: [{ metric: "mae", op: "<", value: 4 }],
   canImpute: false,
+  requestSchema: TmaxForecastRequestSchema,
 };
 
 /** model `tmax_linear` (regression, linear) — specs/weather.fti:66 */
@@ -106,6 +108,7 @@ export const tmaxLinearModel: ModelPlan = {
   metrics: ["mae", "rmse", "r2"],
   requires: [],
   canImpute: false,
+  requestSchema: TmaxLinearRequestSchema,
 };
 export const views: ViewPlan[] = [forecastDataView];
 export const models: ModelPlan[] = [tmaxForecastModel, tmaxLinearModel];

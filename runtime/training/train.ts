@@ -94,20 +94,30 @@ export interface Split {
   droppedLabels: number;
 }
 
+/** The latest label time with a usable label (epoch ms). */
+function latestLabelTime(frame: TrainingFrame): number {
+  let max = -Infinity;
+  for (let i = 0; i < frame.n; i++) if (Number.isFinite(frame.label[i]) && frame.time[i] > max) max = frame.time[i];
+  return max;
+}
+
 /**
  * Splits the frame's rows (those with a usable label) into train and test.
- * time: label time < testFrom is train; random: a seeded draw per row, in
- * frame order. Either side empty is a UserError.
+ * time: label time < testFrom is train; last: the labels within testLastMs
+ * of the latest label are test; random: a seeded draw per row, in frame order. Either side empty is a UserError.
  */
 export function splitFrame(plan: ModelPlan, frame: TrainingFrame): Split {
   const train: number[] = [];
   const test: number[] = [];
   let dropped = 0;
   const binary = plan.task === "binary_classification";
+  const split = plan.split;
   const isTest =
-    plan.split.kind === "time"
-      ? ((from) => (i: number) => frame.time[i] >= from)(parseInstant(plan.split.testFrom))
-      : ((rnd, f) => () => rnd() < f)(seededRandom(plan.split.seed), plan.split.testFraction);
+    split.kind === "time"
+      ? ((from) => (i: number) => frame.time[i] >= from)(parseInstant(split.testFrom))
+      : split.kind === "last"
+        ? ((from) => (i: number) => frame.time[i] > from)(latestLabelTime(frame) - split.testLastMs)
+        : ((rnd, f) => () => rnd() < f)(seededRandom(split.seed), split.testFraction);
   for (let i = 0; i < frame.n; i++) {
     const y = frame.label[i];
     if (!Number.isFinite(y)) {
@@ -123,16 +133,20 @@ export function splitFrame(plan: ModelPlan, frame: TrainingFrame): Split {
   }
   if (train.length === 0 || test.length === 0) {
     const how =
-      plan.split.kind === "time"
-        ? `time split at ${plan.split.testFrom}; label times run ${frame.range.from} .. ${frame.range.to}`
-        : `random split, test fraction ${plan.split.testFraction}`;
+      split.kind === "time"
+        ? `time split at ${split.testFrom}; label times run ${frame.range.from} .. ${frame.range.to}`
+        : split.kind === "last"
+          ? `the last ${split.testLastMs / 86_400_000} days of labels; label times run ${frame.range.from} .. ${frame.range.to}`
+          : `random split, test fraction ${split.testFraction}`;
     throw new UserError(
       `model \`${plan.name}\`: the ${train.length === 0 ? "train" : "test"} split is empty ` +
         `(${train.length} train / ${test.length} test rows of ${frame.n}; ${how})`,
       frame.n === 0
-        ? "the view has no labelled rows: run the feature pipeline (`fti run`) and check the label source"
-        : plan.split.kind === "time"
+        ? "the view has no labelled rows: run the feature pipeline (`fti features`) and check the label source"
+        : split.kind === "time"
           ? "move `split time(test_from: ...)` inside the label time range"
+          : split.kind === "last"
+            ? "shorten `test_last`, or train on more history"
           : "use more data or a test fraction between 0 and 1",
     );
   }

@@ -1,3 +1,4 @@
+import { z } from "zod";
 // Hand-made SpecBundles for the training / registry / inference tests. The
 // step `apply` functions and `encode` are written by hand in the shape the
 // compiler generates into transforms.ts (one function per MDT kind, state
@@ -5,6 +6,7 @@
 // and expands one_hot into one column per category).
 
 import type {
+  ColumnPlan,
   EncodeFn,
   ImputeState,
   MdtKind,
@@ -96,6 +98,7 @@ export function model(
   inputs: ModelInputPlan[],
   over: Partial<Omit<ModelPlan, "inputs" | "encode">> = {},
 ): ModelPlan {
+  // requestSchema is filled in from the view by withRequestSchemas (makeBundle does it).
   return {
     name,
     line: 1,
@@ -109,7 +112,7 @@ export function model(
     ...over,
     inputs,
     encode: makeEncode(inputs),
-  };
+  } as ModelPlan;
 }
 
 // ------------------------------------------------------------------ a small spec
@@ -162,8 +165,26 @@ const linearInputs = [
   input("cat", [step("one_hot")]),
 ];
 
+/** What the compiler generates for a model's requests: its view's keys and request fields, strictly. */
+function requestSchemaOf(view: ViewPlan): z.ZodType {
+  const zodOf = (c: ColumnPlan) => {
+    const base = c.type === "string" ? z.string() : c.type === "bool" ? z.boolean() : c.type === "timestamp" ? z.coerce.date() : c.type === "int" ? z.number().int() : z.number();
+    return c.nullable ? base.nullable() : base;
+  };
+  return z.strictObject(Object.fromEntries([...view.keys, ...view.requestFields].map((c) => [c.name, zodOf(c)])));
+}
+
+/** Gives every model the request schema of its view, as generated code does. */
+export function withRequestSchemas(bundle: SpecBundle): SpecBundle {
+  const models = bundle.models.map((m) => {
+    const view = bundle.views.find((v) => v.name === m.view);
+    return view && !m.requestSchema ? { ...m, requestSchema: requestSchemaOf(view) } : m;
+  });
+  return { ...bundle, models };
+}
+
 export function makeBundle(over: Partial<SpecBundle> = {}): SpecBundle {
-  return {
+  return withRequestSchemas({
     name: "toy",
     file: "specs/toy.fti",
     specDir: "/tmp",
@@ -205,7 +226,7 @@ export function makeBundle(over: Partial<SpecBundle> = {}): SpecBundle {
     serves: [{ model: "toy_gbdt", online: true }],
     externs: {},
     ...over,
-  };
+  });
 }
 
 // ------------------------------------------------------------------ synthetic feature values

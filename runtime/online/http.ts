@@ -1,0 +1,209 @@
+// `fti serve`: Fastify in front of the OnlineService. Fastify does the
+// routing, the 1 MB body limit, JSON parsing and request logging; every
+// error leaves as the same JSON shape ({error: {status, code, message,
+// issues?}}), and the server keeps serving after any of them.
+//
+// Routes:
+//   POST /v1/models/:model/predict   one instance, or {"instances": [...]}
+//   GET  /v1/models                  served models, versions, metrics
+//   GET  /healthz                    models, online tables, last reload, request log
+//   GET  /metrics                    Prometheus text
+//   POST /admin/reload               re-read the registry and the online tables
+//   GET  /                           the prediction pages (HTML)
+//   GET  /models/:model
+
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { Metrics } from "./metrics.ts";
+import { indexPage, modelPage, notFoundPage } from "./page.ts";
+import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
+import type { ApiErrorBody } from "./types.ts";
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface HttpOptions {
+  /** Fastify's logger: false (default), true, or its options (e.g. {level: "info"}). */
+  httpLogger?: FastifyServerOptions["logger"];
+}
+
+function errorBody(status: number, code: string, message: string): ApiErrorBody {
+  return { error: { status, code, message } };
+}
+
+/** The Fastify app over a service (not listening yet). */
+export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics } {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    logger: opts.httpLogger ?? false,
+    // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+  const metrics = new Metrics();
+
+  // Closing: Fastify stops accepting and waits for every connection to end.
+  // A kept-alive connection busy at that moment goes idle afterwards and the
+  // client may hold it for the whole keep-alive timeout, so while closing,
+  // answers carry `Connection: close` and idle connections are closed as they appear.
+  let closing = false;
+  let sweeper: NodeJS.Timeout | null = null;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
+    sweeper.unref();
+    done();
+  });
+  app.addHook("onClose", (_instance, done) => {
+    if (sweeper) clearInterval(sweeper);
+    done();
+  });
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    let code = "internal";
+    let message = err.message;
+    switch (err.code) {
+      case "FST_ERR_CTP_INVALID_JSON_BODY":
+        code = "invalid_json";
+        message = `malformed JSON: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/i, "") || "the body is not valid JSON"}`;
+        break;
+      case "FST_ERR_CTP_EMPTY_JSON_BODY":
+        code = "invalid_json";
+        message = "the body is empty; send a JSON object";
+        break;
+      case "FST_ERR_CTP_BODY_TOO_LARGE":
+        code = "body_too_large";
+        message = `the body is larger than ${BODY_LIMIT} bytes`;
+        break;
+      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+        code = "unsupported_media_type";
+        message = "send the request as application/json";
+        break;
+      default:
+        if (status < 500) code = err.code ? err.code.toLowerCase() : "bad_request";
+    }
+    if (status >= 500) {
+      req.log.error({ err }, "request failed");
+      message = `internal error: ${err.message}`;
+    }
+    void reply.code(status).send(errorBody(status, code, message));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === "GET" && (req.headers.accept ?? "").includes("text/html")) {
+      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+    }
+    return reply.code(404).send(errorBody(404, "not_found", `no route ${req.method} ${req.url}`));
+  });
+
+  // Counted for every answer of the predict route, parse errors and 413s included.
+  app.addHook("onResponse", async (req, reply) => {
+    if (req.routeOptions.url !== "/v1/models/:model/predict") return;
+    const model = (req.params as { model?: string }).model ?? "";
+    metrics.observe(service.isServed(model) ? model : "unknown", reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.post<{ Params: { model: string } }>("/v1/models/:model/predict", async (req, reply) => {
+    const r = await service.predict(req.params.model, req.body);
+    return reply.code(r.status).send(r.body);
+  });
+
+  app.get("/v1/models", async () => ({ models: service.models() }));
+
+  app.get("/healthz", async (_req, reply) => {
+    const h = service.health();
+    return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
+  });
+
+  app.get("/metrics", async (_req, reply) =>
+    reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges())),
+  );
+
+  app.post("/admin/reload", async (_req, reply) => {
+    const r = await service.reload("admin");
+    return reply.code(r.ok ? 200 : 503).send(r);
+  });
+
+  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexPage(service)));
+
+  app.get<{ Params: { model: string } }>("/models/:model", async (req, reply) => {
+    if (!service.isServed(req.params.model)) {
+      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+    }
+    return reply.type("text/html; charset=utf-8").send(modelPage(service, req.params.model));
+  });
+
+  return { app, metrics };
+}
+
+export interface ServeOptions extends ServiceOptions, HttpOptions {
+  port?: number;
+  host?: string;
+  /** On close, how long requests in flight may take before their connections are cut (default 30 s). */
+  closeGraceMs?: number;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  service: OnlineService;
+  metrics: Metrics;
+  /** "http://host:port" */
+  url: string;
+  /** Stops accepting, finishes requests in flight, flushes the request log. */
+  close(): Promise<void>;
+}
+
+/** Opens the service, then listens. */
+export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): Promise<RunningServer> {
+  // The service logs through Fastify's logger once it exists (when enabled); until then, and without it, to stderr.
+  let logger: Logger | undefined;
+  const service = await OnlineService.open(bundle, { ...opts, logger: deferredLogger(() => logger) });
+  const { app, metrics } = createHttpApp(service, opts);
+  if (opts.httpLogger) logger = { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) };
+  try {
+    await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
+  } catch (e) {
+    await service.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new UserError(`port ${opts.port ?? 8080} on ${opts.host ?? "127.0.0.1"} is in use`, "pass another --port");
+    if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new UserError(`cannot listen on ${opts.host}: ${(e as Error).message}`);
+    throw e;
+  }
+  const addr = app.server.address();
+  const url = typeof addr === "object" && addr ? `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    service,
+    metrics,
+    url,
+    close() {
+      closing ??= (async () => {
+        // Requests still running after the grace period are cut off; their log entries are flushed all the same.
+        const hard = setTimeout(() => app.server.closeAllConnections(), opts.closeGraceMs ?? 30_000);
+        hard.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(hard);
+          await service.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+function deferredLogger(get: () => Logger | undefined): Logger {
+  const fallback = { info: () => {}, warn: (m: string) => process.stderr.write(`warning: ${m}\n`), error: (m: string) => process.stderr.write(`error: ${m}\n`) };
+  return {
+    info: (m) => (get() ?? fallback).info(m),
+    warn: (m) => (get() ?? fallback).warn(m),
+    error: (m) => (get() ?? fallback).error(m),
+  };
+}

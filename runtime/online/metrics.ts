@@ -1,0 +1,91 @@
+// Prometheus metrics of the service, in the text exposition format (0.0.4):
+// prediction requests by model and HTTP status, a latency histogram per
+// model, and a few gauges the scrape reads from the service's state.
+
+const BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+interface Histogram {
+  counts: number[]; // per bucket (not cumulative), plus +Inf at the end
+  sum: number;
+  count: number;
+}
+
+function label(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
+  return String(v);
+}
+
+export interface Gauge {
+  name: string;
+  help: string;
+  values: Array<{ labels: Record<string, string>; value: number }>;
+}
+
+export class Metrics {
+  private readonly requests = new Map<string, number>(); // `${model}\u0000${status}`
+  private readonly latency = new Map<string, Histogram>();
+  private readonly started = Date.now();
+
+  /** One prediction request: its model (or "unknown"), HTTP status and duration. */
+  observe(model: string, status: number, seconds: number): void {
+    const k = `${model}\u0000${status}`;
+    this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
+    let h = this.latency.get(model);
+    if (!h) this.latency.set(model, (h = { counts: new Array(BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 }));
+    let i = 0;
+    while (i < BUCKETS_S.length && seconds > BUCKETS_S[i]) i++;
+    h.counts[i]++;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  /** Requests counted so far for a model and status (for tests and the health page). */
+  count(model: string, status?: number): number {
+    let n = 0;
+    for (const [k, v] of this.requests) {
+      const [m, s] = k.split("\u0000");
+      if (m === model && (status === undefined || Number(s) === status)) n += v;
+    }
+    return n;
+  }
+
+  render(gauges: Gauge[] = []): string {
+    const out: string[] = [];
+    out.push("# HELP fti_predict_requests_total Prediction requests by model and HTTP status.");
+    out.push("# TYPE fti_predict_requests_total counter");
+    for (const [k, v] of [...this.requests].sort()) {
+      const [model, status] = k.split("\u0000");
+      out.push(`fti_predict_requests_total{model="${label(model)}",status="${status}"} ${v}`);
+    }
+    out.push("# HELP fti_predict_duration_seconds Prediction request latency (server side, routing to reply).");
+    out.push("# TYPE fti_predict_duration_seconds histogram");
+    for (const [model, h] of [...this.latency].sort()) {
+      let cum = 0;
+      BUCKETS_S.forEach((b, i) => {
+        cum += h.counts[i];
+        out.push(`fti_predict_duration_seconds_bucket{model="${label(model)}",le="${b}"} ${cum}`);
+      });
+      cum += h.counts[BUCKETS_S.length];
+      out.push(`fti_predict_duration_seconds_bucket{model="${label(model)}",le="+Inf"} ${cum}`);
+      out.push(`fti_predict_duration_seconds_sum{model="${label(model)}"} ${num(h.sum)}`);
+      out.push(`fti_predict_duration_seconds_count{model="${label(model)}"} ${h.count}`);
+    }
+    out.push("# HELP fti_uptime_seconds Seconds since the service started.");
+    out.push("# TYPE fti_uptime_seconds gauge");
+    out.push(`fti_uptime_seconds ${num((Date.now() - this.started) / 1000)}`);
+    for (const g of gauges) {
+      out.push(`# HELP ${g.name} ${g.help}`);
+      out.push(`# TYPE ${g.name} gauge`);
+      for (const v of g.values) {
+        const ls = Object.entries(v.labels).map(([k, x]) => `${k}="${label(x)}"`).join(",");
+        out.push(`${g.name}${ls ? `{${ls}}` : ""} ${num(v.value)}`);
+      }
+    }
+    return out.join("\n") + "\n";
+  }
+}

@@ -1,0 +1,597 @@
+// The online prediction path, without HTTP: validate the request with the
+// model's request schema → online lookup (in-memory copy of the online
+// tables) → ODTs (the generated `compute`) → MDTs + ONNX (createPredictor's
+// `predictRows`, the registry's fitted state) → request log. `fti serve`
+// puts Fastify in front of it (http.ts); the generated client's
+// `createLocalClient` calls it in process.
+//
+// The store is never held open: loading (at start and on reload) opens it
+// read-only, reads the registry rows and online tables it needs, and closes
+// it. See CONTEXT.md beside this file.
+
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import type { ColumnPlan, ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
+import { defaultStorePath, openStore, type Store } from "../store/store.ts";
+import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
+import { RequestLog } from "./log.ts";
+import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
+import type {
+  ApiErrorBody,
+  ApiIssue,
+  LocalResponse,
+  LocalService,
+  LocalServiceOptions,
+  OnlineBatchPrediction,
+  OnlineInstanceResult,
+  OnlinePrediction,
+  RequestLogEntry,
+  ServedModelInfo,
+} from "./types.ts";
+
+/** Most instances one request may carry (the 1 MB body limit usually bites first). */
+export const MAX_INSTANCES = 10_000;
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+const stderrLogger: Logger = {
+  info: () => {},
+  warn: (m) => process.stderr.write(`warning: ${m}\n`),
+  error: (m) => process.stderr.write(`error: ${m}\n`),
+};
+
+export interface ServiceOptions extends LocalServiceOptions {
+  logger?: Logger;
+  /** Poll interval of the store file watcher (default 500 ms). */
+  watchIntervalMs?: number;
+  /** How long the first load waits for a store another process holds (default 30 s). */
+  openTimeoutMs?: number;
+  /** Request log flush interval (default 100 ms). */
+  logFlushMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+interface ServedModel {
+  name: string;
+  plan: ModelPlan;
+  view: ViewPlan;
+  groups: GroupFeatures[];
+  /** Entity keys, then request fields. */
+  fields: Array<ColumnPlan & { kind: "key" | "request" }>;
+  single: z.ZodType;
+  batch: z.ZodType;
+  predictor: Predictor | null;
+  record: ModelSummary | null;
+  loadedAt: Date | null;
+  reloadError?: string;
+}
+
+export interface ReloadReport {
+  ok: boolean;
+  reason: string;
+  at: string;
+  ms: number;
+  /** Models swapped: from → to version. */
+  models: Array<{ model: string; from: number | null; to: number }>;
+  /** Online tables re-read, with their entity counts. */
+  groups: Array<{ group: string; table: string; entities: number; missing: boolean }>;
+  errors: string[];
+}
+
+
+/** The request schema of a served model: the one the compiler generated (schema.ts). */
+export function requestSchema(plan: ModelPlan): z.ZodType {
+  return plan.requestSchema;
+}
+
+/** zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. */
+export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ApiIssue[] {
+  const out: ApiIssue[] = [];
+  for (const issue of error.issues) {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))];
+    if (issue.code === "unrecognized_keys") {
+      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, key], message: `unknown field \`${key}\`` });
+    } else {
+      out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}
+
+function apiError(status: number, code: string, message: string, issues?: ApiIssue[]): LocalResponse<never> {
+  const body: ApiErrorBody = { error: { status, code, message, ...(issues ? { issues } : {}) } };
+  return { status, body };
+}
+
+function plain(v: unknown): Scalar {
+  if (v instanceof Date) return v.toISOString();
+  return (v ?? null) as Scalar;
+}
+
+function isBusy(e: unknown): boolean {
+  const m = (e as Error)?.message ?? "";
+  return /in use by another fti process|already open in this process|Could not set lock|Conflicting lock/i.test(m);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class OnlineService implements LocalService {
+  readonly bundle: SpecBundle;
+  readonly storePath: string;
+  readonly log: RequestLog | null;
+  private readonly logger: Logger;
+  private readonly served = new Map<string, ServedModel>();
+  private groups = new Map<string, CachedGroup>();
+  private readonly neededGroups: GroupFeatures[];
+  private readonly now: () => number;
+  private reloading: Promise<ReloadReport> | null = null;
+  private queued: Promise<ReloadReport> | null = null;
+  private lastReload: ReloadReport | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private fileSig = "";
+  private dirtySince: number | null = null;
+  private seq = 0;
+  private readonly idPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  private closed = false;
+
+  private constructor(bundle: SpecBundle, opts: ServiceOptions) {
+    this.bundle = bundle;
+    this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
+    this.logger = opts.logger ?? stderrLogger;
+    this.now = opts.now ?? Date.now;
+    const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
+    this.log = logsDir
+      ? new RequestLog(logsDir, { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`request log: ${e.message}`) })
+      : null;
+
+    const online = bundle.serves.filter((s) => s.online);
+    if (online.length === 0) {
+      throw new UserError(
+        `spec \`${bundle.name}\` serves no model online`,
+        "add `serve <model> { online }` to the spec",
+      );
+    }
+    const groups = new Map<string, GroupFeatures>();
+    for (const s of online) {
+      const plan = bundle.models.find((m) => m.name === s.model);
+      if (!plan) throw new UserError(`spec \`${bundle.name}\` serves model \`${s.model}\`, which it does not define`);
+      const view = bundle.views.find((v) => v.name === plan.view);
+      if (!view) throw new UserError(`model \`${plan.name}\` reads view \`${plan.view}\`, which spec \`${bundle.name}\` does not define`);
+      const viewGroups = viewFeatureGroups(bundle, view);
+      for (const g of viewGroups) {
+        const have = groups.get(g.plan.name);
+        if (!have) groups.set(g.plan.name, { plan: g.plan, features: [...g.features] });
+        else for (const f of g.features) if (!have.features.some((x) => x.name === f.name)) have.features.push(f);
+      }
+      const single = requestSchema(plan);
+      this.served.set(plan.name, {
+        name: plan.name,
+        plan,
+        view,
+        groups: viewGroups,
+        fields: [
+          ...view.keys.map((k) => ({ ...k, nullable: false, kind: "key" as const })),
+          ...view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name)).map((r) => ({ ...r, kind: "request" as const })),
+        ],
+        single,
+        batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
+        predictor: null,
+        record: null,
+        loadedAt: null,
+      });
+    }
+    this.neededGroups = [...groups.values()];
+  }
+
+  /** Loads the served models (transforms hash checked) and the online tables; optionally watches the store. */
+  static async open(bundle: SpecBundle, opts: ServiceOptions = {}): Promise<OnlineService> {
+    const svc = new OnlineService(bundle, opts);
+    const report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
+    if (!report.ok) throw new UserError(report.errors.join("; "));
+    for (const g of report.groups) {
+      if (g.missing) {
+        svc.logger.warn(
+          `online table ${g.table} does not exist yet: every feature of group \`${g.group}\` is not_found until \`fti materialize ${bundle.file}\``,
+        );
+      }
+    }
+    if (opts.watch) svc.watch(opts.watchIntervalMs ?? 500);
+    return svc;
+  }
+
+  // ------------------------------------------------------------------ loading
+
+  /**
+   * Re-reads what changed in the store: registry versions (production, else
+   * latest) and online tables whose state changed. New models go through
+   * createPredictor (the transforms hash check); a model that fails keeps its
+   * previous version serving, and the error is reported.
+   */
+  reload(reason = "manual", opts: { waitMs?: number } = {}): Promise<ReloadReport> {
+    if (this.reloading) {
+      // One more reload after the running one, shared by every caller meanwhile.
+      this.queued ??= this.reloading
+        .catch(() => undefined)
+        .then(() => {
+          this.queued = null;
+          return this.reload(reason, opts);
+        });
+      return this.queued;
+    }
+    this.reloading = this.load(reason, { waitMs: opts.waitMs ?? 10_000, strict: false }).finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  private async openReadOnly(waitMs: number): Promise<Store> {
+    const deadline = Date.now() + waitMs;
+    let delay = 25;
+    for (;;) {
+      try {
+        return await openStore({ path: this.storePath, readOnly: true });
+      } catch (e) {
+        if (!isBusy(e) || Date.now() + delay > deadline) throw e;
+        await sleep(delay);
+        delay = Math.min(delay * 2, 500);
+      }
+    }
+  }
+
+  private async load(reason: string, opts: { waitMs: number; strict: boolean }): Promise<ReloadReport> {
+    const t0 = performance.now();
+    const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], errors: [] };
+    const nextModels = new Map<string, { predictor: Predictor; record: ModelSummary }>();
+    const nextGroups = new Map(this.groups);
+    const sigBefore = this.fileSignature();
+    let store: Store;
+    try {
+      store = await this.openReadOnly(opts.waitMs);
+    } catch (e) {
+      report.ok = false;
+      report.errors.push((e as Error).message);
+      report.ms = Math.round(performance.now() - t0);
+      if (opts.strict) throw e;
+      // Another process holds the store: expected while it writes; the watcher retries.
+      if (!isBusy(e)) this.logger.error(`reload (${reason}): ${(e as Error).message}`);
+      this.lastReload = report;
+      return report;
+    }
+    try {
+      const summaries = await listModels(store);
+      for (const m of this.served.values()) {
+        const versions = summaries.filter((s) => s.model === m.name);
+        const target = versions.find((s) => s.stage === "production") ?? versions.at(-1);
+        if (!target) {
+          const msg = `model \`${m.name}\` has no registered version; train it with \`fti train ${this.bundle.file} ${m.name}\``;
+          if (opts.strict) throw new UserError(msg);
+          m.reloadError = msg;
+          report.errors.push(msg);
+          continue;
+        }
+        if (m.record && m.record.version === target.version && m.record.onnx_sha256 === target.onnx_sha256) {
+          delete m.reloadError;
+          if (m.record.stage !== target.stage || JSON.stringify(m.record.metrics) !== JSON.stringify(target.metrics)) m.record = target;
+          continue;
+        }
+        try {
+          const record = await getModel(store, m.name, target.version);
+          const predictor = await createPredictor(this.bundle, m.name, record);
+          const { onnx: _bytes, ...summary } = record;
+          nextModels.set(m.name, { predictor, record: summary });
+          report.models.push({ model: m.name, from: m.record?.version ?? null, to: target.version });
+        } catch (e) {
+          if (opts.strict) throw e;
+          const msg = `cannot load \`${m.name}\` version ${target.version}: ${(e as Error).message}`;
+          m.reloadError = msg;
+          report.errors.push(msg);
+        }
+      }
+      const state = await readOnlineState(store);
+      for (const g of this.neededGroups) {
+        const table = onlineTable(g.plan);
+        const row = state.find((s) => s.online_table === table);
+        const changedAt = row?.changed_at ? row.changed_at.getTime() : null;
+        const cur = nextGroups.get(g.plan.name);
+        if (cur && cur.changedAt === changedAt && !(cur.missing && row)) continue;
+        const loaded = await loadGroup(store, g, changedAt);
+        nextGroups.set(g.plan.name, loaded);
+        report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.rows.size, missing: loaded.missing });
+      }
+    } catch (e) {
+      report.ok = false;
+      report.errors.push((e as Error).message);
+      if (opts.strict) throw e;
+    } finally {
+      await store.close();
+    }
+    // Swap: each model and group is replaced as a whole; requests in flight keep what they started with.
+    const loadedAt = new Date();
+    for (const [name, next] of nextModels) {
+      const m = this.served.get(name)!;
+      m.predictor = next.predictor;
+      m.record = next.record;
+      m.loadedAt = loadedAt;
+      delete m.reloadError;
+    }
+    this.groups = nextGroups;
+    if (report.ok) this.fileSig = sigBefore;
+    report.ms = Math.round(performance.now() - t0);
+    this.lastReload = report;
+    if (report.models.length || report.groups.length) {
+      this.logger.info(
+        `reload (${reason}): ` +
+          [
+            ...report.models.map((m) => `${m.model} v${m.from ?? "-"} → v${m.to}`),
+            ...report.groups.map((g) => `${g.table}: ${g.entities} entities`),
+          ].join(", "),
+      );
+    }
+    for (const e of report.errors) this.logger.error(`reload (${reason}): ${e}`);
+    return report;
+  }
+
+  private fileSignature(): string {
+    const sig = (p: string) => {
+      try {
+        const s = statSync(p);
+        return `${s.size}:${s.mtimeMs}`;
+      } catch {
+        return "-";
+      }
+    };
+    return `${sig(this.storePath)}|${sig(this.storePath + ".wal")}`;
+  }
+
+  /**
+   * Polls the store file (and its WAL) and reloads once it has been quiet for
+   * one interval; while another process holds the store, retries next time.
+   */
+  private watch(intervalMs: number): void {
+    this.fileSig = this.fileSignature();
+    const tick = async () => {
+      if (this.closed) return;
+      const sig = this.fileSignature();
+      if (sig !== this.fileSig) {
+        if (this.dirtySince === null || sig !== this.pendingSig) {
+          this.dirtySince = Date.now();
+          this.pendingSig = sig;
+          return;
+        }
+        const wait = Math.min(intervalMs * 2 ** this.watchFailures, 30_000);
+        if (Date.now() - this.dirtySince < wait || this.reloading) return;
+        const r = await this.reload("store changed", { waitMs: 0 });
+        if (r.ok) {
+          this.dirtySince = null;
+          this.watchFailures = 0;
+        } else {
+          // Busy (another process writes): retry soon; anything else: back off.
+          this.dirtySince = Date.now();
+          this.watchFailures = r.errors.every((e) => isBusy({ message: e })) ? 0 : Math.min(this.watchFailures + 1, 6);
+        }
+      }
+    };
+    this.watchTimer = setInterval(() => void tick().catch((e) => this.logger.error(`watch: ${(e as Error).message}`)), intervalMs);
+    this.watchTimer.unref();
+  }
+  private pendingSig = "";
+  private watchFailures = 0;
+
+  // ------------------------------------------------------------------ predicting
+
+  async predict(modelName: string, body: unknown): Promise<LocalResponse> {
+    const m = this.served.get(modelName);
+    if (!m) {
+      return apiError(404, "unknown_model", `model \`${modelName}\` is not served; served models: ${[...this.served.keys()].join(", ")}`);
+    }
+    const predictor = m.predictor;
+    const record = m.record;
+    if (!predictor || !record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
+        { path: [], message: "expected an object" },
+      ]);
+    }
+    const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
+    const parsed = (isBatch ? m.batch : m.single).safeParse(body);
+    if (!parsed.success) {
+      const issues = zodIssues(parsed.error);
+      return apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
+    }
+    const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
+    const nowMs = this.now();
+    const requestTime = new Date(nowMs).toISOString();
+    const groups = m.groups.map((g) => this.groups.get(g.plan.name)).filter((g): g is CachedGroup => g !== undefined);
+
+    // Online lookup.
+    const requests: Array<Record<string, Scalar>> = [];
+    const looked = [];
+    const missingIssues: ApiIssue[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      const req: Record<string, Scalar> = {};
+      for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
+      requests.push(req);
+      const l = lookup(groups, req, nowMs, m.view.ttlMs);
+      looked.push(l);
+      if (l.missing.length && !m.plan.canImpute) {
+        const entity = m.view.keys.map((k) => `${k.name}=${JSON.stringify(req[k.name])}`).join(", ");
+        const byStatus = (s: string) => l.missing.filter((f) => l.features[f].status === s);
+        const parts = [
+          byStatus("not_found").length ? `not found: ${byStatus("not_found").join(", ")}` : "",
+          byStatus("stale").length ? `stale (older than the view's ttl): ${byStatus("stale").join(", ")}` : "",
+        ].filter(Boolean);
+        missingIssues.push({ path: isBatch ? ["instances", i] : [], message: `no online features for ${entity}; ${parts.join("; ")}` });
+      }
+    }
+    if (missingIssues.length) {
+      return apiError(
+        422,
+        "missing_features",
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+          (isBatch ? ` (${missingIssues.length} of ${instances.length} instances)` : `; ${missingIssues[0].message}`),
+        missingIssues,
+      );
+    }
+
+    // ODTs, then MDTs + ONNX in one batch.
+    const rows: Array<Record<string, Scalar>> = [];
+    const odtValues: Array<Record<string, Scalar>> = [];
+    for (let i = 0; i < instances.length; i++) {
+      const values: Record<string, Scalar> = {};
+      for (const [name, fv] of Object.entries(looked[i].features)) values[name] = fv.value;
+      const odts: Record<string, Scalar> = {};
+      for (const odt of m.view.odts) {
+        const request: Record<string, Scalar> = {};
+        for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
+        const features: Record<string, Scalar> = {};
+        for (const p of odt.featureParams) {
+          const name = p.includes(".") ? p.split(".", 2)[1] : p;
+          features[name] = values[name] ?? null;
+        }
+        const v = odt.compute(request, features);
+        odts[odt.name] = v === undefined ? null : v;
+      }
+      odtValues.push(odts);
+      rows.push({ ...requests[i], ...values, ...odts });
+    }
+    const out = await predictor.predictRows(rows);
+
+    const results: OnlineInstanceResult[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      const p = out[i];
+      const prediction = Number.isFinite(p) ? p : null;
+      const id = `${this.idPrefix}-${++this.seq}`;
+      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, request_id: id });
+      if (this.log) {
+        const entry: RequestLogEntry = {
+          v: 1,
+          id,
+          ts: requestTime,
+          model: modelName,
+          version: predictor.version,
+          request: requests[i],
+          features: looked[i].features,
+          feature_times: looked[i].times,
+          odts: odtValues[i],
+          prediction,
+        };
+        this.log.append(entry);
+      }
+    }
+    if (isBatch) {
+      const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
+      return { status: 200, body: answer };
+    }
+    const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
+    return { status: 200, body: answer };
+  }
+
+  // ------------------------------------------------------------------ introspection
+
+  models(): ServedModelInfo[] {
+    return [...this.served.values()].map((m) => ({
+      model: m.name,
+      version: m.record?.version ?? null,
+      stage: m.record?.stage ?? null,
+      algorithm: m.record?.algorithm ?? null,
+      task: m.plan.task,
+      view: m.view.name,
+      metrics: m.record?.metrics ?? {},
+      baseline: m.record?.baseline ?? {},
+      created_at: m.record ? new Date(m.record.created_at).toISOString() : null,
+      loaded_at: m.loadedAt?.toISOString() ?? null,
+      can_impute: m.plan.canImpute,
+      request: m.fields.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable, kind: f.kind })),
+      ...(m.reloadError ? { reload_error: m.reloadError } : {}),
+    }));
+  }
+
+  isServed(model: string): boolean {
+    return this.served.has(model);
+  }
+
+  /** A few known entity keys of a model (for the prediction page's suggestions). */
+  sampleEntities(model: string, n = 20): string[] {
+    const m = this.served.get(model);
+    if (!m || m.view.keys.length !== 1) return [];
+    const g = m.groups.map((x) => this.groups.get(x.plan.name)).find((x) => x && x.rows.size > 0);
+    if (!g) return [];
+    const out: string[] = [];
+    for (const k of g.rows.keys()) {
+      out.push(k);
+      if (out.length >= n) break;
+    }
+    return out.sort();
+  }
+
+  health(): {
+    status: "ok" | "degraded";
+    models: Array<{ model: string; version: number | null; error?: string }>;
+    online: Array<{ group: string; table: string; entities: number; missing: boolean; loaded_at: string }>;
+    store: string;
+    last_reload: ReloadReport | null;
+    request_log: ReturnType<RequestLog["stats"]> & { dir: string | null };
+  } {
+    const models = [...this.served.values()].map((m) => ({ model: m.name, version: m.record?.version ?? null, ...(m.reloadError ? { error: m.reloadError } : {}) }));
+    const online = [...this.groups.values()].map((g) => ({
+      group: g.plan.name,
+      table: g.table,
+      entities: g.rows.size,
+      missing: g.missing,
+      loaded_at: g.loadedAt.toISOString(),
+    }));
+    const degraded = models.some((m) => m.version === null || m.error) || online.some((g) => g.missing);
+    const stats = this.log?.stats() ?? { written: 0, pending: 0, dropped: 0, writeErrors: 0, files: [] };
+    return {
+      status: degraded ? "degraded" : "ok",
+      models,
+      online,
+      store: this.storePath,
+      last_reload: this.lastReload,
+      request_log: { ...stats, dir: this.log?.dir ?? null },
+    };
+  }
+
+  /** Gauges for /metrics. */
+  gauges() {
+    const log = this.log?.stats();
+    return [
+      {
+        name: "fti_model_version",
+        help: "Registry version being served, per model.",
+        values: [...this.served.values()].map((m) => ({ labels: { model: m.name }, value: m.record?.version ?? 0 })),
+      },
+      {
+        name: "fti_online_entities",
+        help: "Entities held in memory, per online table.",
+        values: [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.rows.size })),
+      },
+      { name: "fti_request_log_pending", help: "Request log entries queued, not yet written.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
+      { name: "fti_request_log_written", help: "Request log entries written since start.", values: [{ labels: {}, value: log?.written ?? 0 }] },
+      { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
+    ];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    if (this.reloading) await this.reloading.catch(() => undefined);
+    await this.log?.close();
+  }
+}
+
+/** The in-process twin of `fti serve` (what public.ts's openLocalService loads). */
+export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
+  return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
+}
