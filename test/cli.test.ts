@@ -21,10 +21,17 @@ function tmpdir(): string {
 
 const GOOD = fs.readFileSync("specs/athlete.fti", "utf8");
 
+/** A project directory with the athlete spec (and the TypeScript module its extern fn comes from). */
+function project(): string {
+  const dir = tmpdir();
+  fs.writeFileSync(path.join(dir, "a.fti"), GOOD);
+  fs.copyFileSync("specs/athlete.functions.ts", path.join(dir, "athlete.functions.ts"));
+  return dir;
+}
+
 describe("fti compile / check", () => {
   it("compiles a spec into the output directory", () => {
-    const dir = tmpdir();
-    fs.writeFileSync(path.join(dir, "a.fti"), GOOD);
+    const dir = project();
     const r = fti(["compile", "a.fti"], dir);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -35,8 +42,7 @@ describe("fti compile / check", () => {
   });
 
   it("a spec with errors exits 1, prints every diagnostic, and leaves the output as it was", () => {
-    const dir = tmpdir();
-    fs.writeFileSync(path.join(dir, "a.fti"), GOOD);
+    const dir = project();
     expect(fti(["compile", "a.fti"], dir).code).toBe(0);
     const before = fs.readFileSync(path.join(dir, "generated/a/features.ts"), "utf8");
     fs.writeFileSync(path.join(dir, "a.fti"), GOOD.replace("avg(pace) over 28d", "avg(paec) over 28d").replace("task regression", "task regresion"));
@@ -50,8 +56,7 @@ describe("fti compile / check", () => {
   });
 
   it("--check exits 1 when generated code is stale and 0 when it is current", () => {
-    const dir = tmpdir();
-    fs.writeFileSync(path.join(dir, "a.fti"), GOOD);
+    const dir = project();
     expect(fti(["compile", "a.fti"], dir).code).toBe(0);
     expect(fti(["compile", "--check", "a.fti"], dir).code).toBe(0);
     fs.appendFileSync(path.join(dir, "generated/a/schema.ts"), "// edited by hand\n");
@@ -77,8 +82,7 @@ describe("fti compile / check", () => {
   });
 
   it("FTI5002: an output directory that cannot be written is a diagnostic, not a crash", () => {
-    const dir = tmpdir();
-    fs.writeFileSync(path.join(dir, "a.fti"), GOOD);
+    const dir = project();
     fs.writeFileSync(path.join(dir, "blocker"), "a file where the output directory's parent should be");
     const r = fti(["compile", "a.fti", "--out", "blocker/out"], dir);
     expect(r.code).toBe(1);

@@ -114,6 +114,7 @@ describe("athlete.fti", () => {
       "fn pace_min_km",
       "fn elevation_per_km",
       "fn estimated_tss",
+      "extern_fn hr_zone",
       "feature_group activity_stats",
       "feature_group fitness",
       "on_demand pace_deviation",
@@ -133,9 +134,9 @@ describe("athlete.fti", () => {
     expect(entity.name.range.end).toMatchObject({ line, column: 15 });
     expect(text(athlete, entity.name.range)).toBe("athlete");
     expect(text(athlete, entity.range)).toBe("entity athlete {\n  key athlete_id: string\n}");
-    const model = program.decls[12] as ModelDecl;
+    const model = program.decls.find((d) => d.kind === "model") as ModelDecl;
     expect(text(athlete, model.algorithm!.range)).toBe("algorithm gbdt(trees: 150, depth: 6, learning_rate: 0.1)");
-    expect(text(athlete, model.split!.range)).toBe("split time(test_from: 2025-10-01)");
+    expect(text(athlete, model.split!.range)).toBe("split time(test_last: 90d)");
   });
 
   it("reads the source fields and desugars check (> 0)", () => {

@@ -64,50 +64,11 @@ function servedModels(ir: IrSpec): Array<{ model: IrModel; view: IrView }> {
 export function clientModule(ctx: EmitContext): Statement[] {
   const served = servedModels(ctx.ir);
   const out: Statement[] = [];
-  out.push(`import { openLocalService, type ApiErrorBody, type ApiIssue, type FeatureValue, type LocalServiceOptions } from "${RUNTIME}";`);
+  // The HTTP helper and its error type live in the runtime; re-exported so users import them from here.
+  out.push(`import { openLocalService, postPrediction, PredictError, type ClientOptions, type FeatureValue, type LocalServiceOptions } from "${RUNTIME}";`);
+  out.push(`export { PredictError, type ClientOptions, type FetchLike } from "${RUNTIME}";`);
   if (served.length) out.push(`import type { ${served.map((s) => `${pascal(s.model.name)}Request`).join(", ")} } from "./schema.ts";`);
 
-  out.push(`\n/** The part of fetch the client uses; the global fetch (Node ≥ 18, browsers) fits. */
-export type FetchLike = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body: string },
-) => Promise<{ status: number; json(): Promise<unknown> }>;`);
-  out.push(`\n/** Where \`fti serve\` runs, and how to reach it. */
-export interface ClientOptions {
-  /** Default "http://127.0.0.1:8080". */
-  baseUrl?: string;
-  /** Default: the global fetch. */
-  fetch?: FetchLike;
-  /** Extra request headers. */
-  headers?: Record<string, string>;
-}`);
-  out.push(`/** A non-2xx answer: 400 (with the issues' JSON paths), 404, 413, 422 (missing features), 503. */
-export class PredictError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly issues: ApiIssue[];
-  constructor(status: number, body: unknown) {
-    const error = (body as Partial<ApiErrorBody> | undefined)?.error;
-    super(error?.message ?? \`the service answered \${status}\`);
-    this.name = "PredictError";
-    this.status = status;
-    this.code = error?.code ?? "http_" + status;
-    this.issues = error?.issues ?? [];
-  }
-}`);
-  out.push(`async function post(model: string, body: unknown, opts: ClientOptions): Promise<unknown> {
-  const f = opts.fetch ?? (globalThis as unknown as { fetch?: FetchLike }).fetch;
-  if (!f) throw new Error("no fetch in this runtime; pass opts.fetch");
-  const base = (opts.baseUrl ?? "http://127.0.0.1:8080").replace(/\\/+$/, "");
-  const res = await f(\`\${base}/v1/models/\${encodeURIComponent(model)}/predict\`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...opts.headers },
-    body: JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => undefined);
-  if (res.status < 200 || res.status >= 300) throw new PredictError(res.status, data);
-  return data;
-}`);
 
   for (const { model, view } of served) {
     const P = pascal(model.name);
@@ -140,11 +101,11 @@ export interface ${P}BatchPrediction {
 }`);
     out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: one request`)} */
 export async function predict${P}(req: ${P}Request, opts: ClientOptions = {}): Promise<${P}Prediction> {
-  return (await post(${str(model.name)}, req, opts)) as ${P}Prediction;
+  return (await postPrediction(${str(model.name)}, req, opts)) as ${P}Prediction;
 }`);
     out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: several requests in one call`)} */
 export async function predict${P}Batch(instances: ${P}Request[], opts: ClientOptions = {}): Promise<${P}BatchPrediction> {
-  return (await post(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
+  return (await postPrediction(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
 }`);
   }
 

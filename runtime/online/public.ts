@@ -6,6 +6,8 @@
 // onnxruntime types.
 
 import type { SpecBundle } from "../api.ts";
+
+export { postPrediction, PredictError, type ClientOptions, type FetchLike } from "./http-client.ts";
 import type { LocalService, LocalServiceOptions } from "./types.ts";
 
 export type {
