@@ -24,7 +24,8 @@ function getProject(): ProjectType {
     project = new Project({
       skipAddingFilesFromTsConfig: true,
       skipFileDependencyResolution: true,
-      compilerOptions: { strict: true, skipLibCheck: true, noEmit: true, allowImportingTsExtensions: true },
+      // Only the module's own declarations matter: the ES library, no @types, no DOM.
+      compilerOptions: { strict: true, skipLibCheck: true, noEmit: true, allowImportingTsExtensions: true, lib: ["lib.es2023.d.ts"], types: [] },
     });
   }
   return project;

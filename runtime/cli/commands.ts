@@ -30,7 +30,7 @@ export interface RuntimeCliDeps {
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
 
-function parseTime(text: string | undefined, flag: string): Date | undefined {
+export function parseTime(text: string | undefined, flag: string): Date | undefined {
   if (text === undefined) return undefined;
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
   if (Number.isNaN(d.getTime())) throw new UserError(`${flag} ${text}: not a date or timestamp (use 2025-06-01 or 2025-06-01T06:30:00)`);
@@ -38,7 +38,7 @@ function parseTime(text: string | undefined, flag: string): Date | undefined {
 }
 
 /** Opens the store for one command and always closes it. */
-async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
   const { openStore } = await import("../store/store.ts");
   const store = await openStore({ path: opts.store });
   try {

@@ -4,30 +4,13 @@
 
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import type { RuntimeCliDeps } from "./commands.ts";
+import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { UserError } from "../errors.ts";
-import { openStore, defaultStorePath, type Store } from "../store/store.ts";
-import { materialize } from "../online/materialize.ts";
-import { verifyModel, type VerifyReport } from "../online/verify.ts";
+import type { VerifyReport } from "../online/verify.ts";
+import { defaultStorePath } from "../store/paths.ts";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
-
-function parseTime(text: string | undefined, flag: string): Date | undefined {
-  if (text === undefined) return undefined;
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
-  if (Number.isNaN(d.getTime())) throw new UserError(`${flag} ${text}: not a date or timestamp (use 2025-06-01 or 2025-06-01T06:30:00)`);
-  return d;
-}
-
-async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ path: opts.store });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** The request log directory: --logs, else `logs/` next to the store. */
 export function logsDirFor(opts: { store?: string; logs?: string }): string {
@@ -74,6 +57,8 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
   ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean }) => {
     const bundle = await deps.loadSpec(spec);
     const to = parseTime(opts.to, "--to");
+    // DuckDB and the service load on first use, so other commands start fast.
+    const { materialize } = await import("../online/materialize.ts");
     const r = await withStore(opts, (store) => materialize(store, bundle, { groups: opts.group, to }));
     if (opts.json) {
       out(JSON.stringify(r, null, 2));
@@ -163,6 +148,7 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
     const bundle = await deps.loadSpec(spec);
     const since = parseTime(opts.since, "--since");
     const logsDir = logsDirFor(opts);
+    const { verifyModel } = await import("../online/verify.ts");
     const r = await withStore(opts, (store) => verifyModel(store, bundle, model, { logsDir, since }));
     if (opts.json) out(JSON.stringify(r, null, 2));
     else printVerifyReport(r);

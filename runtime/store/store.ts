@@ -684,11 +684,9 @@ class DuckStore implements Store {
   }
 }
 
-/** Where `openStore()` puts the database by default: `$FTI_STORE`, else `.fti/store.duckdb` under the cwd. */
-export function defaultStorePath(): string {
-  const env = process.env.FTI_STORE;
-  return resolve(env && env.trim() !== "" ? env : ".fti/store.duckdb");
-}
+import { defaultStorePath } from "./paths.ts";
+
+export { defaultStorePath };
 
 function displayPath(abs: string): string {
   const rel = relative(process.cwd(), abs);
