@@ -165,12 +165,15 @@ const KIND_TEXT: Record<ParamKind, string> = {
 
 /**
  * Checks a builtin call's argument types. `argTypes` are the types of the
- * arguments as written. A null literal should be passed with the type the
- * checker gives it; its base is then treated as compatible with any "same".
+ * arguments as written; mark `null` literals in `nullLiterals` so that
+ * `coalesce(name, null)` types as `string?` whatever base the checker gives a
+ * bare null.
  */
 export function checkBuiltinArgs(
   name: string,
   argTypes: IrType[],
+  /** Which arguments are the `null` literal: accepted for any parameter, ignored when unifying "same" types. */
+  nullLiterals?: readonly boolean[],
 ): { ok: true; returns: IrType } | { ok: false; message: string } {
   const sig = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
   if (!sig) return { ok: false, message: `unknown function \`${name}\`` };
@@ -188,6 +191,7 @@ export function checkBuiltinArgs(
   for (let i = 0; i < argTypes.length; i++) {
     const p = sig.params[Math.min(i, sig.params.length - 1)];
     const a = argTypes[i];
+    if (nullLiterals?.[i]) continue;
     if (!accepts(p.kind, a)) {
       return {
         ok: false,
@@ -212,6 +216,12 @@ export function checkBuiltinArgs(
         };
       }
     }
+  }
+  if (nullLiterals?.some(Boolean)) {
+    // A null literal takes the type of its siblings (the first non-null "same" argument), else keeps its own.
+    const like = same[0] ?? argTypes[0];
+    const typed = argTypes.map((a, i) => (nullLiterals[i] ? { base: like.base, nullable: true } : a));
+    return { ok: true, returns: sig.returns(typed) };
   }
   return { ok: true, returns: sig.returns(argTypes) };
 }

@@ -207,6 +207,21 @@ class Gen {
       return { k: "if", cond: c, then: a, else: b, type: T(base, nullableOf(a, b)) };
     });
     add(1, () => this.builtin("coalesce", [this.gen(base, d), this.gen(base, d), ...(rng.chance(0.3) ? [this.gen(base, d)] : [])]));
+    // Function arguments and if branches that are bare nulls.
+    add(1, () => {
+      let a = this.gen(base, d);
+      if (a.k === "lit" && a.value === null) a = this.leaf(base);
+      if (a.k === "lit" && a.value === null) return null;
+      const n: IrExpr = { k: "lit", type: T("float", true), value: null };
+      const args = rng.chance(0.5) ? [a, n] : [n, a];
+      return this.builtin(rng.pick(base === "bool" ? ["coalesce"] : ["coalesce", "least", "greatest"]), args);
+    });
+    add(1, () => {
+      const c = this.gen("bool", d);
+      const a = this.gen(base, d);
+      const n: IrExpr = { k: "lit", type: T("float", true), value: null };
+      return rng.chance(0.5) ? { k: "if", cond: c, then: a, else: n, type: T(base, true) } : { k: "if", cond: c, then: n, else: a, type: T(base, true) };
+    });
     if (base !== "bool") {
       add(1, () => this.builtin(rng.pick(["least", "greatest"]), [this.gen(base, d), this.gen(base, d)]));
     }
@@ -269,6 +284,11 @@ class Gen {
           const l = b === "int" || b === "float" ? this.num(d) : this.gen(b, d);
           const r = b === "int" || b === "float" ? this.num(d) : this.gen(b, d);
           const op = rng.pick(["==", "!=", "<", "<=", ">", ">="] as const);
+          // Sometimes one side is a bare `null`, typed float? as the checker types it.
+          if (rng.chance(0.1)) {
+            const n: IrExpr = { k: "lit", type: T("float", true), value: null };
+            return { k: "binary", op, left: rng.chance(0.5) ? l : n, right: rng.chance(0.5) ? n : r, type: T("bool", true) };
+          }
           return { k: "binary", op, left: l, right: r, type: T("bool", nullableOf(l, r)) };
         });
         add(2, () => {
@@ -284,7 +304,7 @@ class Gen {
         add(2, () => {
           const b = rng.pick(["int", "float", "string"] as const);
           const x = this.gen(b, d);
-          const values = Array.from({ length: rng.int(1, 3) }, () => this.leaf(b));
+          const values = Array.from({ length: rng.int(1, 3) }, () => (rng.chance(0.15) ? ({ k: "lit", type: T("float", true), value: null } as IrExpr) : this.leaf(b)));
           return { k: "in", arg: x, values, type: T("bool", nullableOf(x, ...values)) };
         });
         break;
@@ -340,7 +360,11 @@ class Gen {
   }
 
   builtin(name: string, args: IrExpr[]): IrExpr {
-    const r = checkBuiltinArgs(name, args.map((a) => a.type));
+    const r = checkBuiltinArgs(
+      name,
+      args.map((a) => a.type),
+      args.map((a) => a.k === "lit" && a.value === null),
+    );
     if (!r.ok) throw new Error(`generator produced a bad call: ${r.message}`);
     return { k: "builtin", name, args, type: r.returns };
   }

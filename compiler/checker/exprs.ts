@@ -151,7 +151,8 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
   }
   if (name in BUILTINS) {
     if (checkedArgs.some((a) => !a)) return undefined;
-    const r = checkBuiltinArgs(name, (checkedArgs as IrExpr[]).map((a) => a.type));
+    const args = checkedArgs as IrExpr[];
+    const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
     if (!r.ok) {
       ctx.error(/ expects (at least )?[\d]/.test(r.message) ? 3003 : 3004, range, r.message);
       return undefined;

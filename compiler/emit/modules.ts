@@ -36,7 +36,8 @@ function tsOf(ctx: EmitContext, e: IrExpr, names: (name: string) => string): str
 
 /** Every helper name a TS expression might use, found by scanning the generated text. */
 export function usedHelpers(code: string, helpers: readonly string[]): string[] {
-  return helpers.filter((h) => new RegExp(`\\b${h}\\(`).test(code));
+  // Sorted: the order of a module namespace's keys is not the same under every loader.
+  return helpers.filter((h) => new RegExp(`\\b${h}\\(`).test(code)).sort();
 }
 
 // ------------------------------------------------------------------ schema.ts

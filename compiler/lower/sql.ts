@@ -18,6 +18,7 @@
 //   arguments used several times in an inlined body are bound the same way.
 
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
+import { BUILTINS } from "../builtins.ts";
 import { findFunction, paramUses, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
 
@@ -123,6 +124,16 @@ class SqlLowering {
     return this.clean(this.lower(e, env));
   }
 
+  /**
+   * `e`, where a bare `null` literal takes the SQL type `like` (the checker may
+   * type a bare null as float?, and DuckDB would then try to cast a sibling
+   * string to DOUBLE).
+   */
+  lowerAs(e: IrExpr, like: IrType, env?: Map<string, Frag>): Frag {
+    if (e.k === "lit" && e.value === null && like.base !== "list") return this.lit(null, like);
+    return this.lowerClean(e, env);
+  }
+
   lower(e: IrExpr, env?: Map<string, Frag>): Frag {
     switch (e.k) {
       case "lit":
@@ -140,16 +151,16 @@ class SqlLowering {
       case "builtin":
         return this.builtin(e.name, e.args, e.type, env);
       case "unary": {
-        const a = this.lower(e.arg, env);
+        const a = this.lowerAs(e.arg, e.op === "not" ? BOOL : e.arg.type, env);
         if (e.op === "not") return F(`(NOT ${a.sql})`, "BOOLEAN");
         return F(`(-${this.dbl(a)})`, "DOUBLE", { raw: true });
       }
       case "binary":
         return this.binary(e, env);
       case "if": {
-        const c = this.lower(e.cond, env);
-        let a = this.lower(e.then, env);
-        let b = this.lower(e.else, env);
+        const c = this.lowerAs(e.cond, BOOL, env);
+        let a = isNullLit(e.then) ? this.lit(null, e.type) : this.lower(e.then, env);
+        let b = isNullLit(e.else) ? this.lit(null, e.type) : this.lower(e.else, env);
         let st = a.st;
         if (a.st !== b.st && (a.st === "DOUBLE" || b.st === "DOUBLE")) {
           a = F(this.dbl(a), "DOUBLE", { raw: a.raw });
@@ -159,8 +170,9 @@ class SqlLowering {
         return F(`(CASE WHEN ${c.sql} THEN ${a.sql} ELSE ${b.sql} END)`, st, { raw: a.raw || b.raw });
       }
       case "in": {
-        const x = this.lowerClean(e.arg, env);
-        const vs = e.values.map((v) => this.lowerClean(v, env));
+        const like = [e.arg, ...e.values].find((v) => !isNullLit(v))?.type ?? e.arg.type;
+        const x = this.lowerAs(e.arg, like, env);
+        const vs = e.values.map((v) => this.lowerAs(v, like, env));
         if (vs.length === 0) return F(`(CASE WHEN ${x.sql} IS NULL THEN NULL ELSE FALSE END)`, "BOOLEAN");
         return F(`(${x.sql} IN (${vs.map((v) => v.sql).join(", ")}))`, "BOOLEAN");
       }
@@ -203,8 +215,8 @@ class SqlLowering {
     switch (e.op) {
       case "and":
       case "or": {
-        const a = this.lower(e.left, env);
-        const b = this.lower(e.right, env);
+        const a = this.lowerAs(e.left, BOOL, env);
+        const b = this.lowerAs(e.right, BOOL, env);
         return F(`(${a.sql} ${e.op === "and" ? "AND" : "OR"} ${b.sql})`, "BOOLEAN");
       }
       case "==":
@@ -213,20 +225,20 @@ class SqlLowering {
       case "<=":
       case ">":
       case ">=": {
-        const a = this.lowerClean(e.left, env);
-        const b = this.lowerClean(e.right, env);
+        const a = this.lowerAs(e.left, e.right.type, env);
+        const b = this.lowerAs(e.right, e.left.type, env);
         const op = e.op === "==" ? "=" : e.op === "!=" ? "<>" : e.op;
         return F(`(${a.sql} ${op} ${b.sql})`, "BOOLEAN");
       }
       case "+":
       case "-": {
         if (lt === "timestamp" && rt === "timestamp") {
-          const a = this.lower(e.left, env);
-          const b = this.lower(e.right, env);
+          const a = this.lowerAs(e.left, TS, env);
+          const b = this.lowerAs(e.right, TS, env);
           return F(`CAST(epoch_ms(${a.sql}) - epoch_ms(${b.sql}) AS DOUBLE)`, "DOUBLE");
         }
         if (lt === "timestamp" || rt === "timestamp") {
-          const t = lt === "timestamp" ? this.lower(e.left, env) : this.lower(e.right, env);
+          const t = lt === "timestamp" ? this.lowerAs(e.left, TS, env) : this.lowerAs(e.right, TS, env);
           const d = lt === "timestamp" ? this.lowerClean(e.right, env) : this.lowerClean(e.left, env);
           const ms = F(`(epoch_ms(${t.sql}) ${e.op} trunc(${this.dbl(d)}))`, "DOUBLE");
           return F(
@@ -271,13 +283,15 @@ class SqlLowering {
 
   /** Arguments of least/greatest/coalesce: one common SQL type. */
   unify(fs: Frag[]): Frag[] {
-    if (fs.some((f) => f.st === "DOUBLE") && fs.some((f) => f.st !== "DOUBLE")) {
+    const numeric = fs.every((f) => f.st === "DOUBLE" || f.st === "BIGINT");
+    if (numeric && fs.some((f) => f.st === "DOUBLE") && fs.some((f) => f.st !== "DOUBLE")) {
       return fs.map((f) => F(this.dbl(f), "DOUBLE", { raw: f.raw }));
     }
     return fs;
   }
 
-  builtin(name: string, args: IrExpr[], type: IrType, env?: Map<string, Frag>): Frag {
+  builtin(name: string, rawArgs: IrExpr[], type: IrType, env?: Map<string, Frag>): Frag {
+    const args = retypeNullArgs(name, rawArgs, type);
     switch (name) {
       case "abs": {
         const a = this.lower(args[0], env);
@@ -324,7 +338,8 @@ class SqlLowering {
       case "least":
       case "greatest":
       case "coalesce": {
-        const fs = this.unify(args.map((a) => this.lowerClean(a, env)));
+        const like = args.find((a) => !isNullLit(a))?.type ?? type;
+        const fs = this.unify(args.map((a) => this.lowerAs(a, like, env)));
         return F(`${name}(${fs.map((f) => f.sql).join(", ")})`, fs[0].st);
       }
       case "is_null": {
@@ -360,7 +375,6 @@ class SqlLowering {
       default:
         throw new Error(`unknown builtin \`${name}\``);
     }
-    void type;
   }
 
   call(e: Extract<IrExpr, { k: "call" }>, env?: Map<string, Frag>): Frag {
@@ -403,6 +417,26 @@ class SqlLowering {
     }
     return F(sql, body.st);
   }
+}
+
+function isNullLit(e: IrExpr): boolean {
+  return e.k === "lit" && e.value === null;
+}
+
+const BOOL: IrType = { base: "bool", nullable: true };
+const TS: IrType = { base: "timestamp", nullable: true };
+
+/** A bare `null` argument of a builtin gets the type its parameter expects (the checker types it float?). */
+function retypeNullArgs(name: string, args: IrExpr[], result: IrType): IrExpr[] {
+  const sig = BUILTINS[name];
+  if (!sig || !args.some(isNullLit)) return args;
+  const like = args.find((a) => !isNullLit(a))?.type.base ?? result.base;
+  return args.map((a, i) => {
+    if (!isNullLit(a)) return a;
+    const kind = sig.params[Math.min(i, sig.params.length - 1)].kind;
+    const base = kind === "numeric" || kind === "float" ? "float" : kind === "same" ? like : kind === "any" ? a.type.base : kind;
+    return { k: "lit", value: null, type: { base, nullable: true } } as IrExpr;
+  });
 }
 
 /** A DuckDB expression computing `e` (NULL for null; DOUBLE floats, BIGINT ints). */
