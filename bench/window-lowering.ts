@@ -2,9 +2,9 @@
 // for windowed features against hand-written RANGE window SQL, on synthetic
 // athlete-like events (10k entities, hour-granular times over two years).
 //
-//   npx tsx compiler/lower/window-bench.ts              # 5 RANGE windows, 5M rows
-//   N=10000000 R=5 npx tsx compiler/lower/window-bench.ts
-//   MODE=ewma npx tsx compiler/lower/window-bench.ts    # two ewmas (no hand-written equivalent)
+//   npx tsx bench/window-lowering.ts              # 5 RANGE windows, 5M rows
+//   N=10000000 R=5 npx tsx bench/window-lowering.ts
+//   MODE=ewma npx tsx bench/window-lowering.ts    # two ewmas (no hand-written equivalent)
 //   MODE=ewma INPUT=group ...                           # ewma over a nullable input: + carry-forward pass
 //   SHOW=1 ... (print the generated SQL)   EXPLAIN=1 ... (EXPLAIN ANALYZE operator times)
 //
@@ -12,9 +12,9 @@
 // per variant; CPU time is the steadier figure on a shared machine.
 
 import { DuckDBInstance } from "@duckdb/node-api";
-import { WINDOW_AGGS } from "../builtins.ts";
-import type { IrExpr, IrFeature, IrGroup, IrSpec, IrType, ScalarType, WindowAgg } from "../ir.ts";
-import { groupToSql } from "./group-sql.ts";
+import { WINDOW_AGGS } from "../compiler/builtins.ts";
+import type { IrExpr, IrFeature, IrGroup, IrSpec, IrType, ScalarType, WindowAgg } from "../compiler/ir.ts";
+import { groupToSql } from "../compiler/lower/group-sql.ts";
 
 const N = Number(process.env.N ?? 5_000_000);
 const R = Number(process.env.R ?? 3);
