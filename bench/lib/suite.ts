@@ -1,0 +1,77 @@
+// What a suite gets from bench/run.ts, and the interleaved round runner.
+
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ActivitiesSpec } from "./data.ts";
+import { DATA, type Sample } from "./harness.ts";
+import { fromSamples, type Measured, type Reporter, type Role } from "./report.ts";
+
+export interface Ctx {
+  quick: boolean;
+  /** Timed rounds per measurement (after one warm-up round). */
+  rounds: number;
+  warmup: boolean;
+  /** Whether the python references run (pandas / scikit-learn importable, and not --no-python). */
+  python: boolean;
+  /** DuckDB memory_limit for fti and the DuckDB references alike. */
+  memoryLimit: string;
+  /** DuckDB threads (undefined: DuckDB's default, the core count). */
+  threads?: number;
+  /** The activities dataset of the features and pit suites. */
+  acts: ActivitiesSpec;
+  /** The batch suite's dataset: one entity per athlete. */
+  batchActs: ActivitiesSpec;
+  /** Rows of the train suite (train split; the test split is a quarter of it). */
+  trainRows: number;
+  trees: number;
+  /** Lines of the generated spec of the compile suite. */
+  bigSpecLines: number;
+  out: Reporter;
+  /** Scratch directory of the suite (emptied before it runs). */
+  work(suite: string): string;
+}
+
+export interface Suite {
+  name: string;
+  describe: string;
+  run(ctx: Ctx): Promise<void>;
+}
+
+export interface RoundSpec {
+  id: string;
+  label: string;
+  role: Role;
+  /** One timed execution (normally: one child process). `last` is the final round: keep outputs for the checks. */
+  run(round: number, last: boolean): Promise<Sample>;
+}
+
+/**
+ * Runs every spec once per round, interleaved; round 0 is a warm-up (unless
+ * ctx.warmup is false) and is discarded.
+ */
+export async function rounds(ctx: Ctx, suite: string, specs: RoundSpec[]): Promise<Map<string, Measured>> {
+  const samples = new Map<string, Sample[]>(specs.map((s) => [s.id, []]));
+  const total = ctx.rounds + (ctx.warmup ? 1 : 0);
+  for (let r = 0; r < total; r++) {
+    const warm = ctx.warmup && r === 0;
+    for (const s of specs) {
+      process.stderr.write(`  · ${suite}: ${s.label}${warm ? " (warm-up)" : ` (${r + (ctx.warmup ? 0 : 1)}/${ctx.rounds})`}\n`);
+      const sample = await s.run(r, r === total - 1);
+      if (!warm) samples.get(s.id)!.push(sample);
+    }
+  }
+  return new Map(specs.map((s) => [s.id, fromSamples(suite, s.id, s.label, s.role, samples.get(s.id)!)]));
+}
+
+/** Scratch space of one suite in this bench run (per process: two runs never share it). */
+export function workDir(suite: string): string {
+  const dir = join(DATA, "work", `${process.pid}`, suite);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Removes a DuckDB database file and its side files. */
+export function rmDb(path: string): void {
+  for (const p of [path, `${path}.wal`, `${path}.tmp`]) rmSync(p, { recursive: true, force: true });
+}

@@ -1,0 +1,58 @@
+"""Reference of the train suite: scikit-learn's HistGradientBoostingRegressor
+with fti's hyperparameters (trees -> max_iter, depth -> max_depth with no
+leaf cap, min_leaf -> min_samples_leaf, bins -> max_bins, l2 ->
+l2_regularization, no early stopping), fitted on the same float32 matrix
+(NaN = missing), as a scikit-learn user runs it (OpenMP threads: all cores
+unless OMP_NUM_THREADS is set).
+
+Usage: python3 train_sklearn.py '{"xTrain": ..., "yTrain": ..., "xTest": ..., "yTest": ..., "d": 12, "trees": 200, ...}'
+"""
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+
+def cpu_ms():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return (r.ru_utime + r.ru_stime) * 1000.0
+
+
+def main():
+    a = json.loads(sys.argv[1])
+    d = a["d"]
+    X = np.fromfile(a["xTrain"], dtype="<f4").reshape(-1, d)
+    y = np.fromfile(a["yTrain"], dtype="<f8")
+    Xt = np.fromfile(a["xTest"], dtype="<f4").reshape(-1, d)
+    yt = np.fromfile(a["yTest"], dtype="<f8")
+
+    ms, cpu, mae = [], [], None
+    for _ in range(a.get("runs", 1)):
+        model = HistGradientBoostingRegressor(
+            loss="squared_error",
+            learning_rate=a["learningRate"],
+            max_iter=a["trees"],
+            max_depth=a["depth"],
+            max_leaf_nodes=None,
+            min_samples_leaf=a["minLeaf"],
+            l2_regularization=a["l2"],
+            max_bins=a["bins"],
+            early_stopping=False,
+            random_state=0,
+        )
+        c0, t0 = cpu_ms(), time.perf_counter()
+        model.fit(X, y)
+        ms.append((time.perf_counter() - t0) * 1000)
+        cpu.append(cpu_ms() - c0)
+        mae = float(np.mean(np.abs(model.predict(Xt) - yt)))
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print("@@RESULT " + json.dumps({"ms": ms, "cpuMs": cpu, "rssKB": rss, "mae": mae, "trees": model.n_iter_}))
+
+
+if __name__ == "__main__":
+    main()

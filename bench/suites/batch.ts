@@ -1,0 +1,221 @@
+// batch: batch inference for 1 M entities end to end — predictBatch reads the
+// entities file, looks up each entity's features as of a time (PIT, ttl),
+// runs the ODT, the MDTs (generated encode) and the ONNX model, and writes
+// the predictions table — against the floor: the ONNX session alone on the
+// same matrix, in the same batches of 65,536 rows.
+//
+// Data: the athlete generator with one entity per athlete (1 M athletes × 4
+// activities); the model `finish_time` of bench/specs/bench.fti is trained
+// once by fti (cached with the store).
+
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Scalar } from "../../runtime/api.ts";
+import { DEFAULT_BATCH_SIZE, predictBatch } from "../../runtime/inference/batch.ts";
+import { loadOnnx } from "../../runtime/onnx/session.ts";
+import { getModel } from "../../runtime/registry/registry.ts";
+import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
+import { openStore } from "../../runtime/store/store.ts";
+import { featuresAsOf } from "../../runtime/training/pit.ts";
+import { findModel, trainModelFromSpec } from "../../runtime/training/train.ts";
+import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
+import { fmtInt, fmtMs, fmtRate, median, runNodeTask, timed, type Sample } from "../lib/harness.ts";
+import { ensureCompiled, generatedHash, loadBundle } from "../lib/spec.ts";
+import { rmDb, rounds, type Ctx, type Suite } from "../lib/suite.ts";
+
+const MODEL = "finish_time";
+
+interface TaskArgs {
+  data: ActivitiesData;
+  store: string;
+  memoryLimit: string;
+  threads?: number;
+  asOf: string;
+}
+
+export const tasks = {
+  /** The cached store: features (fti feature pipeline) and the trained model. */
+  async prepare(a: Omit<TaskArgs, "asOf">): Promise<Record<string, unknown>> {
+    rmDb(a.store);
+    const bundle = await loadBundle(a.data);
+    const store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
+    try {
+      const f = await runFeaturePipeline(store, bundle);
+      const t = await trainModelFromSpec(store, bundle, MODEL);
+      // As of one hour after 90% of the athletes' last activity: nearly every entity has a feature
+      // row within the ttl (the others get nulls, or a 422 online).
+      const [r] = await store.all<{ t: Date }>(
+        `SELECT quantile_disc(last, 0.9) + INTERVAL 1 HOUR AS t FROM (SELECT max(started_at) AS last FROM src_activities GROUP BY athlete_id)`,
+      );
+      return { ms: f.ms + (t.timings.total ?? 0), cpuMs: 0, asOf: r.t.toISOString(), metrics: t.metrics, trainRows: t.rows };
+    } finally {
+      await store.close();
+    }
+  },
+
+  async fti(a: TaskArgs): Promise<Sample> {
+    const bundle = await loadBundle(a.data);
+    const store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
+    try {
+      const t = await timed(() => predictBatch(store, bundle, MODEL, { asOf: new Date(a.asOf), entitiesFile: a.data.entitiesParquet }));
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: t.value.rows, nulls: t.value.nullPredictions, batches: t.value.batches, table: t.value.table };
+    } finally {
+      await store.close();
+    }
+  },
+
+  /**
+   * The floor: the same matrix (features as of the time, ODT, encode — built
+   * untimed, batch by batch as predictBatch does) through the ONNX session
+   * alone. Also times the phases for the breakdown, and compares the
+   * predictions with the table the fti run wrote.
+   */
+  async floor(a: TaskArgs): Promise<Sample> {
+    const bundle = await loadBundle(a.data);
+    const { plan, view } = findModel(bundle, MODEL);
+    const store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
+    try {
+      const record = await getModel(store, MODEL);
+      const state = record.mdt_state;
+      const width = state.width;
+      const session = await loadOnnx(record.onnx);
+      const ents = await timed(() =>
+        store.all<{ athlete_id: string; distance_km: number }>(
+          `SELECT CAST(athlete_id AS VARCHAR) AS athlete_id, CAST(distance_km AS DOUBLE) AS distance_km FROM read_parquet(${sqlStr(a.data.entitiesParquet)})`,
+        ),
+      );
+      const n = ents.value.length;
+      const asOf = new Date(a.asOf);
+      const names = plan.inputs.map((i) => i.name);
+      const X = new Float32Array(n * width);
+      let featMs = 0;
+      let encodeMs = 0;
+      for (let from = 0; from < n; from += DEFAULT_BATCH_SIZE) {
+        const to = Math.min(n, from + DEFAULT_BATCH_SIZE);
+        const part = ents.value.slice(from, to);
+        const f = await timed(() =>
+          featuresAsOf(store, bundle, view.name, {
+            keys: { athlete_id: part.map((e) => e.athlete_id) },
+            time: asOf,
+            request: { distance_km: part.map((e) => e.distance_km) },
+          }),
+        );
+        featMs += f.ms;
+        const e = await timed(() => {
+          const row: Record<string, Scalar> = {};
+          for (let i = 0; i < f.value.n; i++) {
+            for (const name of names) row[name] = f.value.columns[name][i] ?? null;
+            plan.encode(row, state, X, (from + i) * width);
+          }
+        });
+        encodeMs += e.ms;
+      }
+      const pred = new Float32Array(n);
+      const t = await timed(async () => {
+        for (let from = 0; from < n; from += DEFAULT_BATCH_SIZE) {
+          const to = Math.min(n, from + DEFAULT_BATCH_SIZE);
+          pred.set(await session.predict(X.subarray(from * width, to * width), to - from), from);
+        }
+      });
+      // Compare with what the fti run wrote (keys in entity order).
+      const table = bundle.serves.find((s) => s.model === MODEL)?.batchTable ?? `predictions.${MODEL}`;
+      const written = await store.readColumns(
+        `SELECT athlete_id, prediction FROM ${table} WHERE as_of = ? AND model = ? ORDER BY athlete_id`,
+        [asOf, MODEL],
+        { float64: ["prediction"] },
+      );
+      const order = ents.value.map((e, i) => [e.athlete_id, i] as const).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+      let mismatches = 0;
+      let maxDiff = 0;
+      const wp = written.columns.prediction as Float64Array;
+      const wk = written.columns.athlete_id as string[];
+      if (written.n === n) {
+        for (let k = 0; k < n; k++) {
+          const [id, i] = order[k];
+          const d = Math.abs(wp[k] - pred[i]);
+          if (wk[k] !== id || !(d === 0 || (Number.isNaN(wp[k]) && Number.isNaN(pred[i])))) mismatches++;
+          if (d > maxDiff) maxDiff = d;
+        }
+      }
+      await session.release();
+      return {
+        ms: t.ms,
+        cpuMs: t.cpuMs,
+        rssKB: 0,
+        rows: n,
+        width,
+        entitiesMs: ents.ms,
+        featuresMs: featMs,
+        encodeMs,
+        written: written.n,
+        mismatches,
+        maxDiff,
+      };
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/**
+ * The batch store of a dataset (cached next to it): the features by fti's
+ * feature pipeline and the model trained by fti. Shared with the online suite.
+ */
+export async function ensureBatchStore(ctx: Ctx, data: ActivitiesData): Promise<{ store: string; asOf: string; metrics: Record<string, number> }> {
+  const store = join(data.dir, "batch.duckdb");
+  const marker = `${store}.done`;
+  const genHash = `v2:${generatedHash()}`;
+  let meta = existsSync(marker) ? (JSON.parse(readFileSync(marker, "utf8")) as { hash: string; asOf: string; metrics: Record<string, number> }) : null;
+  if (!meta || meta.hash !== genHash) {
+    process.stderr.write(`  · batch: features + training the model into ${store} (once)\n`);
+    const r = await runNodeTask<{ asOf: string; metrics: Record<string, number>; ms: number }>("batch.prepare", {
+      data,
+      store,
+      memoryLimit: ctx.memoryLimit,
+      threads: ctx.threads,
+    });
+    meta = { hash: genHash, asOf: r.asOf, metrics: r.metrics };
+    writeFileSync(marker, JSON.stringify(meta));
+    rmSync(`${store}.online`, { force: true });
+    process.stderr.write(`  · batch: prepared in ${fmtMs(r.ms)}\n`);
+  }
+  return { store, asOf: meta.asOf, metrics: meta.metrics };
+}
+
+export const suite: Suite = {
+  name: "batch",
+  describe: "batch inference end to end (features, ODT, MDT, ONNX, write) vs the ONNX session alone",
+  async run(ctx: Ctx) {
+    const S = "batch";
+    const data = await ensureActivities(ctx.batchActs, { csv: false });
+    await ensureCompiled();
+    ctx.work(S);
+    const base = { data, memoryLimit: ctx.memoryLimit, threads: ctx.threads };
+    const { store, asOf, metrics } = await ensureBatchStore(ctx, data);
+    ctx.out.note(
+      S,
+      `${fmtInt(data.athletes)} entities (athletes with ${data.runs} activities each, ${fmtInt(data.rows)} feature rows), as of ${asOf}; ` +
+        `model ${MODEL} (gbdt, test MAE ${metrics.mae?.toFixed(0)} s)`,
+    );
+    const m = await rounds(ctx, S, [
+      { id: "fti", label: "fti predictBatch: entities → features → ODT/MDT → ONNX → table", role: "fti", run: () => runNodeTask("batch.fti", { ...base, store, asOf }) },
+      { id: "floor", label: "floor: ONNX session alone on the same matrix", role: "floor", run: () => runNodeTask("batch.floor", { ...base, store, asOf }) },
+    ]);
+    const fti = m.get("fti")!;
+    const floor = m.get("floor")!;
+    const rows = Number(fti.extra.rows);
+    const rate = rows / (median(fti.ms) / 1000);
+    fti.note = `${fmtRate(rate)}, ${fti.extra.batches} batches`;
+    const fe = floor.extra as Record<string, number>;
+    floor.note = `${fmtRate(rows / (median(floor.ms) / 1000))}; same-run phases: entities ${fmtMs(fe.entitiesMs)}, featuresAsOf ${fmtMs(fe.featuresMs)}, encode ${fmtMs(fe.encodeMs)}`;
+    ctx.out.measure(fti);
+    ctx.out.measure(floor, { vs: fti });
+    ctx.out.goal(S, "batch throughput", { text: "≥ 500 k rows/s", met: rate >= 500_000 }, `${fmtRate(rate)} (${fmtInt(rows)} rows in ${fmtMs(median(fti.ms))})`);
+    ctx.out.check(
+      S,
+      "fti predictions = ONNX on the same matrix",
+      rows === data.athletes && fe.written === rows && fe.mismatches === 0 && Number(fti.extra.nulls) === 0,
+      `${fmtInt(fe.written)} predictions written for ${fmtInt(data.athletes)} entities, ${fe.mismatches} differ (max |Δ| ${fe.maxDiff}), ${fti.extra.nulls} null`,
+    );
+  },
+};

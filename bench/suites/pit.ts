@@ -1,0 +1,316 @@
+// pit: training data of the view `finish_time_data` — the ~1 M planned runs
+// (the spine) × the 10 M-row feature group `activity_features`, as_of strict,
+// ttl 30d, plus its ODT — against
+//   (a) a hand-written DuckDB ASOF LEFT JOIN (ttl as a CASE), and
+//   (b) pandas merge_asof(by=athlete_id, allow_exact_matches=False, tolerance=30D).
+//
+// Lines:
+//   fti training frame   buildTrainingFrame: spine + PIT join + read into JS columns + ODT
+//   ref a → JS           the ASOF query, read into JS columns (getColumnsObjectJS)
+//   fti PIT SQL          buildSpine + pitJoin only (into a temp table)
+//   ref a → table        the ASOF query into a temp table
+//   ref b pandas         compute only (sorts + merge_asof + ODT), and with the CSV reads
+//
+// Setup (cached in the dataset directory): a store with the sources and the
+// feature group computed by fti's feature pipeline; the pandas inputs are CSV
+// exports of that store's tables.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
+import { openStore, type Store } from "../../runtime/store/store.ts";
+import { buildSpine, buildTrainingFrame, findView, pitJoin } from "../../runtime/training/pit.ts";
+import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
+import { openRefDb, rows } from "../lib/duck.ts";
+import { fmtInt, fmtKB, fmtMs, runNodeTask, runPython, timed, type Sample } from "../lib/harness.ts";
+import { fasterGoal, fromMulti, ratioGoal } from "../lib/report.ts";
+import { ensureCompiled, generatedHash, loadBundle } from "../lib/spec.ts";
+import { rmDb, rounds, type Ctx, type Suite } from "../lib/suite.ts";
+
+const VIEW = "finish_time_data";
+const GROUP_TABLE = "fg_activity_features_v1";
+const FEATURES = ["pace", "climb", "tss", "distance", "pace_28d", "pace_sd_28d", "km_7d", "longest_90d"];
+const TTL_DAYS = 30;
+
+/** The hand-written reference: the training rows with a plain ASOF LEFT JOIN. */
+export function referenceSql(): string {
+  const fresh = `f.event_time >= s.planned_at - INTERVAL ${TTL_DAYS} DAY`;
+  return `SELECT s.athlete_id, s.planned_at, s.finish_time_s, s.distance_km,
+       ${FEATURES.map((c) => `CASE WHEN ${fresh} THEN f.${c} END AS ${c}`).join(",\n       ")},
+       CASE WHEN ${fresh} THEN s.distance_km * f.pace_28d * 60 END AS expected_time_s
+  FROM src_planned_runs AS s
+  ASOF LEFT JOIN ${GROUP_TABLE} AS f ON s.athlete_id = f.athlete_id AND s.planned_at > f.event_time`;
+}
+
+const COMPARED = [...FEATURES, "expected_time_s"];
+
+function checksumOf(cols: Record<string, ArrayLike<unknown>>, n: number): Record<string, number> {
+  const out: Record<string, number> = { n };
+  for (const c of COMPARED) {
+    const v = cols[c];
+    let s = 0;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const x = v[i];
+      if (typeof x === "number" && Number.isFinite(x)) {
+        s += x;
+        k++;
+      }
+    }
+    out[c] = s;
+    out[`n_${c}`] = k;
+  }
+  return out;
+}
+
+function checksumSql(table: string): string {
+  return `SELECT count(*) AS n, ${COMPARED.map((c) => `sum(${c}) AS ${c}, count(${c}) AS n_${c}`).join(", ")} FROM ${table}`;
+}
+
+interface TaskArgs {
+  data: ActivitiesData;
+  store: string;
+  memoryLimit: string;
+  threads?: number;
+  keep?: boolean;
+  out?: string;
+}
+
+async function openPit(a: TaskArgs): Promise<Store> {
+  return openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
+}
+
+export const tasks = {
+  /** The cached store: both sources and the feature group, by fti's feature pipeline; CSV exports for pandas. */
+  async prepare(a: TaskArgs & { featuresCsv?: string }): Promise<Record<string, unknown>> {
+    rmDb(a.store);
+    const bundle = await loadBundle(a.data);
+    const store = await openPit(a);
+    try {
+      const r = await runFeaturePipeline(store, bundle);
+      if (a.featuresCsv) {
+        await store.run(
+          `COPY (SELECT athlete_id, event_time, activity_id, ${FEATURES.join(", ")} FROM ${GROUP_TABLE})
+             TO ${sqlStr(a.featuresCsv)} (FORMAT csv, HEADER, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')`,
+        );
+      }
+      return { ms: r.ms, cpuMs: 0, groups: r.groups.map((g) => ({ group: g.group, rows: g.rows })) };
+    } finally {
+      await store.close();
+    }
+  },
+
+  async ftiFrame(a: TaskArgs): Promise<Sample> {
+    const bundle = await loadBundle(a.data);
+    const store = await openPit(a);
+    try {
+      const t = await timed(() => buildTrainingFrame(store, bundle, VIEW));
+      const f = t.value;
+      const checksum = checksumOf(f.columns, f.n);
+      if (a.keep && a.out) {
+        rmDb(a.out);
+        const scratch = await openStore({ path: a.out });
+        try {
+          const defs = ["athlete_id VARCHAR", "planned_at TIMESTAMP", "finish_time_s DOUBLE", ...COMPARED.map((c) => `${c} DOUBLE`)];
+          await scratch.run(`CREATE TABLE frame (${defs.join(", ")})`);
+          const cols: Record<string, ArrayLike<unknown>> = { athlete_id: f.keys.athlete_id, planned_at: f.time, finish_time_s: f.label };
+          for (const c of COMPARED) cols[c] = f.columns[c];
+          await scratch.appendColumns("frame", cols);
+        } finally {
+          await scratch.close();
+        }
+      }
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: f.n, checksum };
+    } finally {
+      await store.close();
+    }
+  },
+
+  /** buildSpine + pitJoin: the SQL part of the training frame, into a temp table. */
+  async ftiSql(a: TaskArgs): Promise<Sample> {
+    const bundle = await loadBundle(a.data);
+    const view = findView(bundle, VIEW);
+    const store = await openPit(a);
+    try {
+      let n = 0;
+      const t = await timed(() =>
+        store.transaction(async () => {
+          const spine = await buildSpine(store, bundle, view);
+          const joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
+          n = joined.n;
+        }),
+      );
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: n };
+    } finally {
+      await store.close();
+    }
+  },
+
+  async sqlAsof(a: TaskArgs & { mode: "table" | "js" }): Promise<Sample> {
+    const db = await openRefDb(a.store, { memoryLimit: a.memoryLimit, threads: a.threads });
+    try {
+      let n = 0;
+      let checksum: Record<string, number> | undefined;
+      if (a.mode === "js") {
+        const t = await timed(async () => {
+          const reader = await db.conn.runAndReadAll(referenceSql());
+          return reader.getColumnsObjectJS();
+        });
+        const cols = t.value as Record<string, unknown[]>;
+        n = cols.athlete_id.length;
+        checksum = checksumOf(cols as Record<string, ArrayLike<unknown>>, n);
+        return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: n, checksum };
+      }
+      const t = await timed(() => db.conn.run(`CREATE TEMP TABLE ref AS ${referenceSql()}`));
+      const [c] = await rows<Record<string, number>>(db.conn, checksumSql("ref"));
+      if (a.keep && a.out) {
+        rmDb(a.out);
+        await db.conn.run(`ATTACH ${sqlStr(a.out)} AS o`);
+        await db.conn.run(`CREATE TABLE o.ref AS SELECT * FROM ref`);
+        await db.conn.run(`DETACH o`);
+      }
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: c.n, checksum: c };
+    } finally {
+      db.close();
+    }
+  },
+
+  /** fti's frame against the ASOF reference (every row) and pandas' sample. */
+  async check(a: { frame: string; ref: string; pandasCsv?: string; sampleMod: number; spine: number }): Promise<Record<string, unknown>> {
+    const db = await openRefDb(":memory:", { memoryLimit: "2GB" });
+    try {
+      await db.conn.run(`ATTACH ${sqlStr(a.frame)} AS f (READ_ONLY)`);
+      await db.conn.run(`ATTACH ${sqlStr(a.ref)} AS r (READ_ONLY)`);
+      const cmp = (ref: string, where = "TRUE") => `
+        SELECT count(*) AS joined,
+               count(*) FILTER (WHERE x.finish_time_s IS DISTINCT FROM y.finish_time_s) AS bad_label,
+               ${COMPARED.map((c) => `count(*) FILTER (WHERE NOT ((x.${c} IS NULL AND y.${c} IS NULL) OR abs(x.${c} - y.${c}) <= 1e-9 * greatest(1, abs(y.${c})))) AS bad_${c}`).join(",\n")},
+               count(*) FILTER (WHERE x.pace IS NULL) AS nulls
+          FROM (SELECT * FROM f.frame WHERE ${where}) AS x JOIN ${ref} AS y ON x.athlete_id = y.athlete_id AND x.planned_at = y.planned_at`;
+      const sum = (r: Record<string, number>) => {
+        const bad = COMPARED.reduce((s, c) => s + Number(r[`bad_${c}`]), Number(r.bad_label));
+        return { joined: Number(r.joined), bad, nulls: Number(r.nulls), worst: COMPARED.filter((c) => Number(r[`bad_${c}`]) > 0) };
+      };
+      const [counts] = await rows<{ nf: number; nr: number }>(db.conn, `SELECT (SELECT count(*) FROM f.frame) AS nf, (SELECT count(*) FROM r.ref) AS nr`);
+      const [rc] = await rows<Record<string, number>>(db.conn, cmp("r.ref"));
+      const out: Record<string, unknown> = { ...counts, ref: sum(rc) };
+      if (a.pandasCsv && existsSync(a.pandasCsv)) {
+        await db.conn.run(`CREATE TEMP TABLE p AS SELECT * FROM read_csv(${sqlStr(a.pandasCsv)}, header = true, timestampformat = '%Y-%m-%d %H:%M:%S')`);
+        const sample = `CAST(substr(athlete_id, 2) AS BIGINT) % ${a.sampleMod} = ${1 % a.sampleMod}`;
+        const [pc] = await rows<Record<string, number>>(db.conn, cmp("p", sample));
+        const [n] = await rows<{ fti: number; pandas: number }>(
+          db.conn,
+          `SELECT (SELECT count(*) FROM f.frame WHERE ${sample}) AS fti, (SELECT count(*) FROM p) AS pandas`,
+        );
+        out.pandas = { ...sum(pc), ftiRows: n.fti, pandasRows: n.pandas };
+      }
+      return out;
+    } finally {
+      db.close();
+    }
+  },
+};
+
+export const suite: Suite = {
+  name: "pit",
+  describe: "training data (spine × feature group, ttl) vs DuckDB ASOF JOIN and pandas merge_asof",
+  async run(ctx: Ctx) {
+    const S = "pit";
+    const data = await ensureActivities(ctx.acts, { csv: ctx.python });
+    await ensureCompiled();
+    const work = ctx.work(S);
+    const base = { data, memoryLimit: ctx.memoryLimit, threads: ctx.threads };
+    const store = join(data.dir, "pit.duckdb");
+    const featuresCsv = join(data.dir, "pit-features.csv");
+    const marker = `${store}.done`;
+    const genHash = generatedHash();
+    if (!existsSync(marker) || readFileSync(marker, "utf8") !== genHash || (ctx.python && !existsSync(featuresCsv))) {
+      process.stderr.write(`  · pit: computing the feature group into ${store} (fti feature pipeline, once)\n`);
+      const r = await runNodeTask<{ ms: number }>("pit.prepare", { ...base, store, featuresCsv: ctx.python ? featuresCsv : undefined });
+      process.stderr.write(`  · pit: prepared in ${fmtMs(r.ms)}\n`);
+      writeFileSync(marker, genHash);
+    }
+    ctx.out.note(S, `spine ${fmtInt(data.plannedRows)} planned runs × feature group of ${fmtInt(data.rows)} rows, ttl ${TTL_DAYS}d, as_of strict`);
+
+    const frameOut = join(work, "frame.duckdb");
+    const refOut = join(work, "ref.duckdb");
+    const m = await rounds(ctx, S, [
+      { id: "fti", label: "fti training frame: spine + PIT join + JS columns + ODT", role: "fti", run: (_r, keep) => runNodeTask("pit.ftiFrame", { ...base, store, keep, out: frameOut }) },
+      { id: "refJs", label: "ref a: DuckDB ASOF LEFT JOIN → JS columns", role: "ref", run: () => runNodeTask("pit.sqlAsof", { ...base, store, mode: "js" }) },
+      { id: "ref", label: "ref a: DuckDB ASOF LEFT JOIN → temp table", role: "ref", run: (_r, keep) => runNodeTask("pit.sqlAsof", { ...base, store, mode: "table", keep, out: refOut }) },
+      { id: "ftiSql", label: "fti PIT SQL only: buildSpine + pitJoin → temp table", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store }) },
+    ]);
+    const fti = m.get("fti")!;
+    ctx.out.measure(fti);
+    ctx.out.measure(m.get("refJs")!, { vs: fti, goal: ratioGoal(1.1) });
+    ctx.out.measure(m.get("ftiSql")!);
+    ctx.out.measure(m.get("ref")!, { vs: m.get("ftiSql")!, goal: ratioGoal(1.1) });
+
+    const rss = Math.max(fti.rssKB, m.get("ftiSql")!.rssKB);
+    ctx.out.goal(S, "fti peak RSS", { text: "< 4 GB", met: rss < 4 * 1024 * 1024 }, `${fmtKB(rss)} with memory_limit ${ctx.memoryLimit}`);
+
+    const sampleMod = Math.max(1, Math.floor(data.athletes / 100));
+    const pandasCsv = join(work, "pandas-sample.csv");
+    let pandasRan = false;
+    if (ctx.python) {
+      process.stderr.write(`  · pit: pandas (${ctx.warmup ? "1 warm-up + " : ""}${ctx.rounds} runs in one process)\n`);
+      const r = await runPython("pit_pandas.py", {
+        features: featuresCsv,
+        planned: data.plannedCsv,
+        ttlDays: TTL_DAYS,
+        warmup: ctx.warmup ? 1 : 0,
+        runs: ctx.rounds,
+        sampleMod,
+        sampleOut: pandasCsv,
+      });
+      const readMs = Number(r.readMs);
+      const compute = fromMulti(S, "pandas", "ref b: pandas merge_asof, compute only", "ref", r);
+      const withRead = fromMulti(S, "pandasRead", "ref b: pandas, CSV reads + merge_asof", "ref", {
+        ...r,
+        ms: r.ms.map((x) => x + readMs),
+        cpuMs: r.cpuMs.map((x) => x + Number(r.readCpuMs)),
+      });
+      withRead.note = `read_csv ${fmtMs(readMs)}`;
+      ctx.out.measure(compute, { vs: fti, goal: fasterGoal(3) });
+      ctx.out.measure(withRead, { vs: fti, goal: fasterGoal(3) });
+      pandasRan = true;
+    } else {
+      ctx.out.note(S, "ref b (pandas) skipped: /usr/bin/python3 cannot import pandas");
+    }
+
+    const ck = (await runNodeTask<Record<string, any>>("pit.check", {
+      frame: frameOut,
+      ref: refOut,
+      pandasCsv: pandasRan ? pandasCsv : undefined,
+      sampleMod,
+      spine: data.plannedRows,
+    })) as {
+      nf: number;
+      nr: number;
+      ref: { joined: number; bad: number; nulls: number; worst: string[] };
+      pandas?: { joined: number; bad: number; nulls: number; worst: string[]; ftiRows: number; pandasRows: number };
+    };
+    const n = data.plannedRows;
+    ctx.out.check(
+      S,
+      "fti = DuckDB ASOF",
+      ck.nf === n && ck.nr === n && ck.ref.joined === n && ck.ref.bad === 0,
+      `${fmtInt(ck.ref.joined)} of ${fmtInt(n)} spine rows joined, label + ${COMPARED.length} values each, ${ck.ref.bad} mismatches` +
+        (ck.ref.worst.length ? ` (${ck.ref.worst.join(", ")})` : "") +
+        `; ${fmtInt(ck.ref.nulls)} rows without features (no row within the ttl)`,
+    );
+    const sums = ["fti", "refJs", "ref"].map((id) => (m.get(id)!.extra as { checksum: Record<string, number> }).checksum);
+    const bad = Object.keys(sums[0]).filter((k) => sums.some((s) => !(Math.abs(s[k] - sums[0][k]) <= 1e-9 * Math.max(1, Math.abs(sums[0][k])))));
+    ctx.out.check(S, "timed outputs agree (fti frame = ref → JS = ref → table)", bad.length === 0, bad.length ? `differ: ${bad.join(", ")}` : "column sums and counts equal");
+    if (ck.pandas) {
+      const p = ck.pandas;
+      ctx.out.check(
+        S,
+        "fti = pandas",
+        p.bad === 0 && p.joined === p.ftiRows && p.pandasRows === p.ftiRows && p.joined > 0,
+        `sample of every ${sampleMod}th athlete: ${fmtInt(p.joined)} rows joined (fti ${fmtInt(p.ftiRows)}, pandas ${fmtInt(p.pandasRows)}), ${p.bad} mismatches` +
+          (p.worst.length ? ` (${p.worst.join(", ")})` : ""),
+      );
+    }
+  },
+};

@@ -1,0 +1,102 @@
+// train: fti's GBDT trainer (runtime/train, trainModel("gbdt")) against
+// scikit-learn's HistGradientBoostingRegressor with the same hyperparameters,
+// on the same float32 matrix: 1 M rows × 12 features (bench/lib/data.ts,
+// ensureGbdtData), 200 trees, depth 6, learning rate 0.1, min leaf 20,
+// 255 bins, no L2. Both are scored on the same 250 k held-out rows.
+//
+// fti's trainer is single-threaded; scikit-learn uses OpenMP on every core,
+// as its users run it. A second scikit-learn line pins it to one thread
+// (OMP_NUM_THREADS=1) for the per-core comparison (full runs only).
+//
+// OMP_WAIT_POLICY=passive: libgomp's default waits by spinning, which
+// collapses when the cores are oversubscribed, as on the shared bench
+// machine (load ~12 on 2 cores: 20 k rows × 20 trees took 6.8–12 s with
+// 2 spinning threads, 0.5 s with one, 0.8–1.3 s with 2 passive threads).
+// Passive waiting costs nothing on an idle machine and keeps the reference
+// from being slowed down by the machine rather than by its own work.
+
+import { computeMetrics, predict, trainModel } from "../../runtime/train/index.ts";
+import { ensureGbdtData, readF32, readF64, type GbdtData } from "../lib/data.ts";
+import { availableParallelism } from "node:os";
+import { fmtInt, runNodeTask, runPython, timed, type MultiSample, type Sample } from "../lib/harness.ts";
+import { ratioGoal } from "../lib/report.ts";
+import { rounds, type Ctx, type RoundSpec, type Suite } from "../lib/suite.ts";
+
+export interface TrainArgs {
+  data: GbdtData;
+  trees: number;
+  depth: number;
+  learningRate: number;
+  minLeaf: number;
+  bins: number;
+  l2: number;
+}
+
+export const tasks = {
+  async fti(a: TrainArgs): Promise<Sample> {
+    const d = a.data.d;
+    const X = readF32(a.data.xTrain);
+    const y = readF64(a.data.yTrain);
+    const Xt = readF32(a.data.xTest);
+    const yt = readF64(a.data.yTest);
+    const params = { trees: a.trees, depth: a.depth, learning_rate: a.learningRate, min_leaf: a.minLeaf, bins: a.bins, l2: a.l2 };
+    const t = await timed(() => trainModel("gbdt", "regression", X, a.data.nTrain, d, y, params));
+    const pred = predict(t.value, Xt, a.data.nTest, d);
+    const { mae } = computeMetrics("regression", yt, pred);
+    return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, mae, trees: t.value.kind === "gbdt" ? t.value.trees.length : 0 };
+  },
+};
+
+async function sklearn(args: TrainArgs & { d: number; xTrain: string; yTrain: string; xTest: string; yTest: string }, threads?: number): Promise<Sample> {
+  const env: NodeJS.ProcessEnv = { OMP_WAIT_POLICY: "passive" };
+  if (threads) env.OMP_NUM_THREADS = String(threads);
+  const r = await runPython<MultiSample>("train_sklearn.py", { ...args, runs: 1 }, { env });
+  return { ...r, ms: r.ms[0], cpuMs: r.cpuMs[0] };
+}
+
+export const suite: Suite = {
+  name: "train",
+  describe: "GBDT trainer vs scikit-learn HistGradientBoostingRegressor, same hyperparameters",
+  async run(ctx: Ctx) {
+    const S = "train";
+    const data = ensureGbdtData(ctx.trainRows, Math.round(ctx.trainRows / 4));
+    const args: TrainArgs = { data, trees: ctx.trees, depth: 6, learningRate: 0.1, minLeaf: 20, bins: 255, l2: 0 };
+    ctx.out.note(
+      S,
+      `${fmtInt(data.nTrain)} train rows × ${data.d} features (8% missing in 2), ${args.trees} trees, depth ${args.depth}, lr ${args.learningRate}, ` +
+        `min leaf ${args.minLeaf}, ${args.bins} bins; test MAE on ${fmtInt(data.nTest)} rows`,
+    );
+    const pyArgs = { ...args, d: data.d, xTrain: data.xTrain, yTrain: data.yTrain, xTest: data.xTest, yTest: data.yTest };
+    const specs: RoundSpec[] = [{ id: "fti", label: "fti gbdt (1 thread)", role: "fti", run: () => runNodeTask<Sample>("train.fti", args) }];
+    if (ctx.python) {
+      specs.push({ id: "sk", label: `ref: sklearn HistGradientBoosting (${availableParallelism()} threads)`, role: "ref", run: () => sklearn(pyArgs) });
+      if (!ctx.quick) specs.push({ id: "sk1", label: "ref: sklearn HistGradientBoosting (1 thread)", role: "ref", run: () => sklearn(pyArgs, 1) });
+    }
+    const m = await rounds(ctx, S, specs);
+    const fti = m.get("fti")!;
+    const maeF = Number(fti.extra.mae);
+    fti.note = `test MAE ${maeF.toFixed(4)}, ${fti.extra.trees} trees`;
+    ctx.out.measure(fti);
+    if (!ctx.python) {
+      ctx.out.note(S, "scikit-learn reference skipped: /usr/bin/python3 cannot import sklearn");
+      ctx.out.check(S, "fti trains", Number.isFinite(maeF) && fti.extra.trees === args.trees, `test MAE ${maeF.toFixed(4)}`);
+      return;
+    }
+    const sk = m.get("sk")!;
+    const sk1 = m.get("sk1");
+    const maeS = Number(sk.extra.mae);
+    sk.note = `test MAE ${maeS.toFixed(4)}, ${sk.extra.trees} trees`;
+    ctx.out.measure(sk, { vs: fti, goal: ratioGoal(2.0) });
+    if (sk1) {
+      sk1.note = `test MAE ${Number(sk1.extra.mae).toFixed(4)}`;
+      ctx.out.measure(sk1, { vs: fti });
+    }
+    const rel = (maeF - maeS) / maeS;
+    ctx.out.check(
+      S,
+      "test MAE within 2% of scikit-learn's",
+      rel <= 0.02 && fti.extra.trees === args.trees,
+      `fti ${maeF.toFixed(4)} vs sklearn ${maeS.toFixed(4)} (${rel >= 0 ? "+" : ""}${(100 * rel).toFixed(2)}%)`,
+    );
+  },
+};
