@@ -57,8 +57,9 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored));
     out.push(schemaConst(fname, stored, "z.object"));
     const vname = `${pascal(view.name)}Vector`;
-    out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), [...stored, ...odts]));
-    out.push(schemaConst(vname, [...stored, ...odts], "z.object"));
+    // The vector is the stored features plus the ODT values: extend, don't repeat.
+    out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, fname));
+    out.push(schemaConst(vname, odts, `${fname}Schema.extend`));
   }
   for (const model of ctx.ir.models) {
     const view = viewOf(ctx, model.view);
@@ -74,10 +75,11 @@ function requestFields(view: IrView): Array<[string, IrType]> {
   return [...view.keys.map((k) => [k.name, k.type] as [string, IrType]), ...view.requestFields.map((r) => [r.name, r.type] as [string, IrType])];
 }
 
-function objectType(name: string, doc: string, fields: Array<[string, IrType]>): StatementStructures {
+function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string): StatementStructures {
   return {
     kind: StructureKind.Interface,
     name,
+    ...(base ? { extends: [base] } : {}),
     isExported: true,
     docs: [doc],
     properties: fields.map(([n, t]) => ({ name: n, type: tsType(t) })),

@@ -54,32 +54,14 @@ export const TimeEstimatorDataFeaturesSchema = z.object({
   });
 
 /** The feature vector of view `time_estimator_data`: stored features plus ODT values — specs/athlete.fti:73 */
-export interface TimeEstimatorDataVector {
-  ctl_42d: number | null;
-  atl_7d: number | null;
-  form: number | null;
-  pace_28d: number | null;
-  pace_sd_28d: number | null;
-  runs_28d: number | null;
-  km_7d: number | null;
-  longest_28d: number | null;
-  zone_28d: number | null;
+export interface TimeEstimatorDataVector extends TimeEstimatorDataFeatures {
   pace_deviation: number | null;
   expected_time_s: number | null;
   planned_climb: number | null;
   planned_distance_km: number | null;
 }
 
-export const TimeEstimatorDataVectorSchema = z.object({
-    ctl_42d: z.number().nullable(),
-    atl_7d: z.number().nullable(),
-    form: z.number().nullable(),
-    pace_28d: z.number().nullable(),
-    pace_sd_28d: z.number().nullable(),
-    runs_28d: z.number().int().nullable(),
-    km_7d: z.number().nullable(),
-    longest_28d: z.number().nullable(),
-    zone_28d: z.number().nullable(),
+export const TimeEstimatorDataVectorSchema = TimeEstimatorDataFeaturesSchema.extend({
     pace_deviation: z.number().nullable(),
     expected_time_s: z.number().nullable(),
     planned_climb: z.number().nullable(),

@@ -54,34 +54,12 @@ export const ForecastDataFeaturesSchema = z.object({
   });
 
 /** The feature vector of view `forecast_data`: stored features plus ODT values — specs/weather.fti:48 */
-export interface ForecastDataVector {
-  tmax_last: number | null;
-  tmin_last: number | null;
-  tmax_7d: number | null;
-  tmin_7d: number | null;
-  tmax_28d: number | null;
-  tmax_sd_14d: number | null;
-  tmax_trend: number | null;
-  rain_7d: number | null;
-  wet_days_7d: number | null;
-  wind_3d: number | null;
-  range_7d: number | null;
+export interface ForecastDataVector extends ForecastDataFeatures {
   month_of_year: number | null;
   tmax_anomaly: number | null;
 }
 
-export const ForecastDataVectorSchema = z.object({
-    tmax_last: z.number().nullable(),
-    tmin_last: z.number().nullable(),
-    tmax_7d: z.number().nullable(),
-    tmin_7d: z.number().nullable(),
-    tmax_28d: z.number().nullable(),
-    tmax_sd_14d: z.number().nullable(),
-    tmax_trend: z.number().nullable(),
-    rain_7d: z.number().nullable(),
-    wet_days_7d: z.number().int().nullable(),
-    wind_3d: z.number().nullable(),
-    range_7d: z.number().nullable(),
+export const ForecastDataVectorSchema = ForecastDataFeaturesSchema.extend({
     month_of_year: z.number().int().nullable(),
     tmax_anomaly: z.number().nullable(),
   });
