@@ -8,7 +8,7 @@
 //   npm run bench -- features --athletes 100000   (100 M activities: the spill test)
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
-// --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N,
+// --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
 // --batch-entities N, --train-rows N, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
@@ -42,6 +42,8 @@ async function main(): Promise<number> {
       "no-python": { type: "boolean", default: false },
       "memory-limit": { type: "string", default: "3GB" },
       threads: { type: "string" },
+      "max-temp": { type: "string" },
+      "pit-prepare": { type: "string", default: "fti" },
       "batch-entities": { type: "string" },
       "train-rows": { type: "string" },
       trees: { type: "string" },
@@ -55,7 +57,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
-       [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N]
+       [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
        [--batch-entities N] [--train-rows N] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
     python,
     memoryLimit: values["memory-limit"]!,
     threads: values.threads === undefined ? undefined : Number(values.threads),
+    maxTemp: values["max-temp"],
+    pitPrepare: values["pit-prepare"] === "sql" ? "sql" : "fti",
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
     trainRows: num(values["train-rows"], quick ? 20_000 : 1_000_000),

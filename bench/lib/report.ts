@@ -21,6 +21,8 @@ export interface Measured {
   extra: Record<string, unknown>;
   /** Shown after the numbers (rows/s, a breakdown...). */
   note?: string;
+  /** Set when the measurement failed (e.g. out of temp space): its numbers are those of the runs before. */
+  error?: string;
 }
 
 export interface Goal {
@@ -91,6 +93,13 @@ export class Reporter {
    * line carries fti / reference and the goal for it.
    */
   measure(m: Measured, opts: { vs?: Measured; goal?: (ratio: number) => Goal; note?: string } = {}): Line {
+    if (m.error && m.ms.length === 0) {
+      const line: Line = { suite: m.suite, kind: "measure", label: m.label, role: m.role, n: 0, note: `FAILED: ${m.error}` };
+      if (opts.vs && opts.goal) line.goal = { ...opts.goal(NaN), met: false };
+      this.lines.push(line);
+      this.print(m.suite, `${m.label.padEnd(LABEL_WIDTH)} FAILED: ${m.error}`);
+      return line;
+    }
     const med = median(m.ms);
     const cpu = median(m.cpuMs);
     const line: Line = {
@@ -141,15 +150,16 @@ export class Reporter {
     out.push("| suite | measurement | median | CPU | peak RSS | n | fti / ref | goal |");
     out.push("|---|---|---:|---:|---:|---:|---:|---|");
     for (const l of this.lines) {
+      const esc = (t: string | undefined) => (t ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
       if (l.kind === "measure") {
         const goal = l.goal ? `${l.goal.text}: ${l.goal.met ? "met" : "**missed**"}` : "";
         out.push(
-          `| ${l.suite} | ${l.label}${l.note ? ` (${l.note})` : ""} | ${fmtMs(l.medianMs!)} | ${fmtMs(l.cpuMs!)} | ${fmtKB(l.rssKB!)} | ${l.n} | ${l.ratio !== undefined ? `${l.ratio.toFixed(2)}×` : ""} | ${goal} |`,
+          `| ${l.suite} | ${esc(l.label)}${l.note ? ` (${esc(l.note)})` : ""} | ${fmtMs(l.medianMs ?? NaN)} | ${fmtMs(l.cpuMs ?? NaN)} | ${fmtKB(l.rssKB ?? 0)} | ${l.n} | ${l.ratio !== undefined ? `${l.ratio.toFixed(2)}×` : ""} | ${goal} |`,
         );
       } else if (l.kind === "goal") {
-        out.push(`| ${l.suite} | **${l.label}** | ${l.detail} | | | | | ${l.goal!.text}: ${l.goal!.met ? "met" : "**missed**"} |`);
+        out.push(`| ${l.suite} | **${esc(l.label)}** | ${esc(l.detail)} | | | | | ${l.goal!.text}: ${l.goal!.met ? "met" : "**missed**"} |`);
       } else if (l.kind === "check") {
-        out.push(`| ${l.suite} | check: ${l.label} | ${l.detail} | | | | | ${l.pass ? "PASS" : "**FAIL**"} |`);
+        out.push(`| ${l.suite} | check: ${esc(l.label)} | ${esc(l.detail)} | | | | | ${l.pass ? "PASS" : "**FAIL**"} |`);
       }
     }
     return out.join("\n") + "\n";

@@ -17,6 +17,10 @@ export interface Ctx {
   memoryLimit: string;
   /** DuckDB threads (undefined: DuckDB's default, the core count). */
   threads?: number;
+  /** DuckDB max_temp_directory_size for the features and pit suites (undefined: DuckDB's default, 90% of the free disk). */
+  maxTemp?: string;
+  /** How the pit suite builds its store: fti's feature pipeline (default), or plain SQL in the same layout. */
+  pitPrepare: "fti" | "sql";
   /** The activities dataset of the features and pit suites. */
   acts: ActivitiesSpec;
   /** The batch suite's dataset: one entity per athlete. */
@@ -51,16 +55,30 @@ export interface RoundSpec {
  */
 export async function rounds(ctx: Ctx, suite: string, specs: RoundSpec[]): Promise<Map<string, Measured>> {
   const samples = new Map<string, Sample[]>(specs.map((s) => [s.id, []]));
+  const errors = new Map<string, string>();
   const total = ctx.rounds + (ctx.warmup ? 1 : 0);
   for (let r = 0; r < total; r++) {
     const warm = ctx.warmup && r === 0;
     for (const s of specs) {
+      if (errors.has(s.id)) continue; // a measurement that failed once is not retried
       process.stderr.write(`  · ${suite}: ${s.label}${warm ? " (warm-up)" : ` (${r + (ctx.warmup ? 0 : 1)}/${ctx.rounds})`}\n`);
-      const sample = await s.run(r, r === total - 1);
-      if (!warm) samples.get(s.id)!.push(sample);
+      try {
+        const sample = await s.run(r, r === total - 1);
+        if (!warm) samples.get(s.id)!.push(sample);
+      } catch (e) {
+        const msg = ((e as Error)?.message ?? String(e)).split("\n").filter((l) => l.trim() && !/^\s+at /.test(l));
+        errors.set(s.id, msg.slice(0, 1).concat(msg.filter((l) => /Error|error/.test(l)).slice(-2)).join(" | ").slice(0, 600));
+        process.stderr.write(`  · ${suite}: ${s.label} FAILED: ${errors.get(s.id)}\n`);
+      }
     }
   }
-  return new Map(specs.map((s) => [s.id, fromSamples(suite, s.id, s.label, s.role, samples.get(s.id)!)]));
+  return new Map(
+    specs.map((s) => {
+      const m = fromSamples(suite, s.id, s.label, s.role, samples.get(s.id)!);
+      if (errors.has(s.id)) m.error = errors.get(s.id);
+      return [s.id, m];
+    }),
+  );
 }
 
 /** Scratch space of one suite in this bench run (per process: two runs never share it). */

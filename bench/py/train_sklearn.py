@@ -42,7 +42,7 @@ def main():
             l2_regularization=a["l2"],
             max_bins=a["bins"],
             early_stopping=False,
-            random_state=0,
+            random_state=a.get("randomState", 0),
         )
         c0, t0 = cpu_ms(), time.perf_counter()
         model.fit(X, y)
