@@ -14,6 +14,23 @@ const METRICS: Record<(typeof TASKS)[number], string[]> = {
   regression: ["mae", "rmse", "r2"],
   binary_classification: ["auc", "logloss", "accuracy"],
 };
+/**
+ * Real metrics fti does not compute (or computes for the other task): a
+ * spelling hint would name a different metric (`mape` is one edit from `mae`),
+ * so these get none.
+ */
+const OTHER_METRICS = new Set([
+  ...Object.values(METRICS).flat(),
+  ...["mape", "smape", "mse", "msle", "rmsle", "medae", "median_absolute_error", "explained_variance", "huber", "poisson", "tweedie"],
+  ...["f1", "precision", "recall", "brier", "pr_auc", "average_precision", "roc_auc", "log_loss", "error", "mcc", "kappa"],
+]);
+
+/** A "did you mean" for a name that is not a metric of the task, unless it is a different real metric. */
+function metricHint(name: string, valid: string[]): { hint?: string } {
+  if (OTHER_METRICS.has(name.toLowerCase())) return {};
+  const hint = closest(name, valid);
+  return hint ? { hint: `did you mean \`${hint}\`?` } : {};
+}
 
 interface HyperSpec {
   type: "int" | "float";
@@ -146,8 +163,7 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
   const metrics: string[] = [];
   for (const m of decl.metrics) {
     if (!valid.includes(m.name)) {
-      const hint = closest(m.name, valid);
-      ctx.error(4016, m.range, `\`${m.name}\` is not a metric of ${task ?? "this task"}; use ${valid.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.error(4016, m.range, `\`${m.name}\` is not a metric of ${task ?? "this task"}; use ${valid.join(", ")}`, metricHint(m.name, valid));
       ok = false;
     } else if (!metrics.includes(m.name)) metrics.push(m.name);
   }
@@ -155,8 +171,7 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
   for (const r of decl.requires) {
     const value = numberArg(r.value);
     if (!valid.includes(r.metric.name)) {
-      const hint = closest(r.metric.name, valid);
-      ctx.error(4016, r.metric.range, `\`require\` names \`${r.metric.name}\`, which is not a metric of ${task ?? "this task"}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.error(4016, r.metric.range, `\`require\` names \`${r.metric.name}\`, which is not a metric of ${task ?? "this task"}; use ${valid.join(", ")}`, metricHint(r.metric.name, valid));
       ok = false;
     } else if (value === undefined) {
       ctx.error(3002, r.value.range, `\`require\` compares with a number literal`);
