@@ -237,6 +237,51 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(differ).toBeGreaterThan(5);
   });
 
+  it("a group with one row per (keys, event_time) is joined directly; a rewrite with ties is noticed", async () => {
+    const data = makeData(9);
+    // Keep only the row the reference would pick at each (user, event_time): no ties left.
+    const winner = new Map<string, GroupRow>();
+    for (const g of data.group) {
+      const k = `${g.user}|${g.et}`;
+      const w = winner.get(k);
+      if (!w || g.ing > w.ing || (g.ing === w.ing && g.rid > w.rid)) winner.set(k, g);
+    }
+    const unique = { group: [...winner.values()], labels: data.labels };
+    const facts = () => store!.all<{ u: boolean }>(`SELECT unique_key_times AS u FROM fti_table_facts WHERE table_name = 'fg_g_v1'`);
+    for (const opts of [
+      { asOf: "strict", ttlMs: TTL, rowId: true },
+      { asOf: "inclusive", ttlMs: null, rowId: false },
+    ] satisfies PitFixtureOptions[]) {
+      store = await openStore({ path: ":memory:" });
+      await load(store, unique, opts.rowId);
+      const expectReference = async (group: GroupRow[]) => {
+        const frame = await buildTrainingFrame(store!, pitBundle(opts), "v");
+        const spine = spineOrder(data.labels);
+        const picked = spine.map((l) => reference(group, l.user, l.t, opts));
+        expect(frame.columns.f1).toEqual(picked.map((r) => r?.f1 ?? null));
+        expect(frame.columns.f2).toEqual(picked.map((r) => r?.f2 ?? null));
+        expect(Array.from(frame.featureTimes!.g)).toEqual(picked.map((r) => r?.et ?? NaN));
+      };
+      await expectReference(unique.group);
+      expect(await facts()).toEqual([{ u: true }]);
+      await expectReference(unique.group); // from the cached fact
+      // A later run adds a tied row (a later ingestion, so it wins its tie).
+      const tied = { ...unique.group[7], ing: T0 + 200 * DAY, rid: 99_999, f1: -1 };
+      await store.appendColumns("fg_g_v1", {
+        user_id: [tied.user],
+        event_time: [tied.et],
+        ...(opts.rowId ? { rid: [tied.rid] } : {}),
+        f1: [tied.f1],
+        f2: [tied.f2],
+        ingested_at: [tied.ing],
+      });
+      await expectReference([...unique.group, tied]);
+      expect(await facts()).toEqual([{ u: false }]);
+      await store.close();
+      store = undefined;
+    }
+  });
+
   it("restricts the spine to [from, to) of the label time", async () => {
     const data = makeData(8);
     store = await openStore({ path: ":memory:" });

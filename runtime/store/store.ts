@@ -353,6 +353,15 @@ const STORE_TABLES = [
      status VARCHAR NOT NULL,
      stats JSON
    )`,
+  // Facts about a table that are costly to compute, valid while its fingerprint holds (training/key-times.ts).
+  `CREATE TABLE IF NOT EXISTS fti_table_facts (
+     table_name VARCHAR NOT NULL,
+     key_columns VARCHAR NOT NULL,
+     row_count BIGINT NOT NULL,
+     fingerprint VARCHAR NOT NULL,
+     unique_key_times BOOLEAN NOT NULL,
+     checked_at TIMESTAMP NOT NULL
+   )`,
   `CREATE TABLE IF NOT EXISTS fti_quarantine (
      run_id VARCHAR NOT NULL,
      source VARCHAR NOT NULL,

@@ -6,9 +6,10 @@
 // ttl (older rows give nulls). Several group rows with the same keys and
 // event_time are reduced to one: the latest ingested_at wins, then the
 // largest row id, then the feature values themselves, so ties are
-// deterministic. The whole join is one SQL statement per spine (see pitJoin
-// for its plan); the result is read column-major, and ODTs run in TS over the
-// columns.
+// deterministic (when a group has no ties at all, key-times.ts, the ASOF join
+// alone gives the features). The whole join is one SQL statement per spine
+// (see pitJoin for its plan); the result is read column-major, and ODTs run in
+// TS over the columns.
 
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -16,6 +17,7 @@ import type { ColumnType, GroupPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } fro
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { keyTimesUnique } from "./key-times.ts";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
 export interface FeatureFrame {
@@ -196,71 +198,81 @@ export async function pitJoin(
     throw new Error(`view \`${view.name}\`: feature ${clash.map((c) => `\`${c}\``).join(", ")} clashes with a key or request field of the spine`);
   }
   // Plan (one statement):
-  //  r<i>  the group's (keys, event_time) that can be picked: before the last
-  //        spine time, after the first spine time minus ttl;
+  //  r<i>  the group rows that can be picked: before the last spine time,
+  //        after the first spine time minus ttl;
   //  j     spine ASOF LEFT JOIN r<i> → per spine row the event time __et<i> of
-  //        the latest usable row (ties do not matter for the time itself);
-  //  c<i>  only the group rows at those (keys, __et<i>), reduced to one per
+  //        the latest usable row.
+  //  A group with one row per (keys, event_time) (key-times.ts) is done: r<i>
+  //  carries its features and j has them. Otherwise DuckDB's pick among tied
+  //  rows is arbitrary, so r<i> carries only (keys, event_time), and
+  //  c<i>  the group rows at those (keys, __et<i>), reduced to one per
   //        (keys, event_time) by ingested_at, row id, values: a 10M-row group
   //        is deduplicated only where the spine touches it;
-  //  then j LEFT JOIN c<i>, with features nulled outside the ttl.
+  //  then j LEFT JOIN c<i>. Features outside the ttl are nulled.
   const bounds = `(SELECT max(__t) AS hi, min(__t) AS lo FROM ${sp})`;
   const k = keys.map(ident).join(", ");
-  const ctes: string[] = [];
+  const rCtes: string[] = [];
+  const cCtes: string[] = [];
   const asofJoins: string[] = [];
   const finalJoins: string[] = [];
-  const etCols: string[] = [];
+  const jCols: string[] = [];
   const selects: string[] = [];
-  groups.forEach((g, i) => {
+  for (const [i, g] of groups.entries()) {
     const t = tableRef(g.plan.table);
     const feats = g.features.map((f) => ident(f.name));
+    const unique = await keyTimesUnique(store, g.plan.table, keys);
     const filter = [
       `event_time IS NOT NULL`,
       `event_time ${opts.asOf === "strict" ? "<" : "<="} (SELECT hi FROM ${bounds})`,
       ...(ttlUs !== null ? [`event_time >= make_timestamp(epoch_us((SELECT lo FROM ${bounds})) - ${ttlUs})`] : []),
     ];
-    ctes.push(`r${i} AS (SELECT ${k}, event_time AS __et FROM ${t} WHERE ${filter.join(" AND ")})`);
+    const carried = unique ? feats.map((f, n) => `${f} AS __f${i}_${n}`) : [];
+    rCtes.push(`r${i} AS (SELECT ${[k, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`);
     asofJoins.push(
       `ASOF LEFT JOIN r${i} ON ${[...keys.map((kk) => `s.${ident(kk)} = r${i}.${ident(kk)}`), `s.__t ${cmp} r${i}.__et`].join(" AND ")}`,
     );
-    etCols.push(`r${i}.__et AS __et${i}`);
+    jCols.push(`r${i}.__et AS __et${i}`, ...feats.flatMap((_, n) => (unique ? [`r${i}.__f${i}_${n}`] : [])));
     const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
-    const tie = [
-      "g.ingested_at DESC NULLS LAST",
-      ...(g.plan.rowId ? [`g.${ident(g.plan.rowId.name)} DESC NULLS LAST`] : []),
-      ...feats.map((f) => `g.${f} DESC NULLS LAST`),
-    ];
-    const part = keys.map((kk) => `g.${ident(kk)}`).join(", ");
-    const pairOn = [...keys.map((kk) => `g.${ident(kk)} = p.${ident(kk)}`), `g.event_time = p.__et`].join(" AND ");
-    ctes.push(
-      `c${i} AS (
-         SELECT ${keys.map((kk) => `g.${ident(kk)}`).join(", ")}, g.event_time AS __et${feats.length ? ", " + feats.map((f) => `g.${f}`).join(", ") : ""}
-           FROM ${t} AS g
-           SEMI JOIN (SELECT DISTINCT ${k}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
-        QUALIFY row_number() OVER (PARTITION BY ${part}, g.event_time ORDER BY ${tie.join(", ")}) = 1
-       )`,
-    );
-    finalJoins.push(
-      `LEFT JOIN c${i} ON ${[...keys.map((kk) => `j.${ident(kk)} = c${i}.${ident(kk)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`,
-    );
-    for (const f of g.features) selects.push(`CASE WHEN ${fresh} THEN c${i}.${ident(f.name)} END AS ${ident(f.name)}`);
+    if (unique) {
+      g.features.forEach((f, n) => selects.push(`CASE WHEN ${fresh} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
+    } else {
+      const tie = [
+        "g.ingested_at DESC NULLS LAST",
+        ...(g.plan.rowId ? [`g.${ident(g.plan.rowId.name)} DESC NULLS LAST`] : []),
+        ...feats.map((f) => `g.${f} DESC NULLS LAST`),
+      ];
+      const part = keys.map((kk) => `g.${ident(kk)}`).join(", ");
+      const pairOn = [...keys.map((kk) => `g.${ident(kk)} = p.${ident(kk)}`), `g.event_time = p.__et`].join(" AND ");
+      cCtes.push(
+        `c${i} AS (
+           SELECT ${keys.map((kk) => `g.${ident(kk)}`).join(", ")}, g.event_time AS __et${feats.length ? ", " + feats.map((f) => `g.${f}`).join(", ") : ""}
+             FROM ${t} AS g
+             SEMI JOIN (SELECT DISTINCT ${k}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
+          QUALIFY row_number() OVER (PARTITION BY ${part}, g.event_time ORDER BY ${tie.join(", ")}) = 1
+         )`,
+      );
+      finalJoins.push(
+        `LEFT JOIN c${i} ON ${[...keys.map((kk) => `j.${ident(kk)} = c${i}.${ident(kk)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`,
+      );
+      for (const f of g.features) selects.push(`CASE WHEN ${fresh} THEN c${i}.${ident(f.name)} END AS ${ident(f.name)}`);
+    }
     selects.push(`CASE WHEN ${fresh} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
-  });
+  }
   const out = `${spineTable}_pit`;
   await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  // No ORDER BY: readers order by __sid.
   if (groups.length === 0) {
-    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp} ORDER BY __sid`);
+    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}`);
   } else {
-    const rCtes = ctes.filter((_, i) => i % 2 === 0);
-    const cCtes = ctes.filter((_, i) => i % 2 === 1);
+    // j is read by the c<i> and the final join: materialise it only then.
+    const jKind = cCtes.length ? "AS MATERIALIZED" : "AS";
+    const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
     await store.run(
       `CREATE TEMP TABLE ${ident(out)} AS
          WITH ${rCtes.join(",\n")},
-         j AS MATERIALIZED (SELECT s.*, ${etCols.join(", ")} FROM ${sp} AS s ${asofJoins.join(" ")}),
-         ${cCtes.join(",\n")}
-         SELECT j.* EXCLUDE (${groups.map((_, i) => `__et${i}`).join(", ")}), ${selects.join(", ")}
-           FROM j ${finalJoins.join(" ")}
-          ORDER BY j.__sid`,
+         j ${jKind} (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${asofJoins.join(" ")})${cCtes.length ? ",\n" + cCtes.join(",\n") : ""}
+         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${selects.join(", ")}
+           FROM j ${finalJoins.join(" ")}`,
     );
   }
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);

@@ -1,0 +1,65 @@
+// Whether a feature group's table holds at most one row per (keys,
+// event_time). When it does, a point-in-time join can take the features
+// straight from DuckDB's ASOF join; when it does not, ties must be settled
+// (ingested_at, row id, values) by a second pass over the rows the spine
+// touched. The check is a hash aggregate over the whole table (seconds at
+// 10 M rows), so its answer is kept in `fti_table_facts` with a fingerprint
+// of the table: row count, latest ingested_at and the event-time range. Every
+// feature run stamps a new ingested_at on the rows it writes, so a rewritten
+// table never matches an old fingerprint.
+
+import { ident, tableRef, type Store } from "../store/store.ts";
+
+const FACTS = "fti_table_facts";
+
+interface Fingerprint {
+  rows: number;
+  ingested: string | null;
+  lo: string | null;
+  hi: string | null;
+}
+
+/** True when no two rows of `table` share (keys, event_time); cached per table fingerprint. */
+export async function keyTimesUnique(store: Store, table: string, keys: readonly string[]): Promise<boolean> {
+  const fp = await fingerprint(store, table);
+  const cacheable = !store.readOnly && (await store.tableExists(FACTS));
+  const keyList = keys.join(",");
+  if (cacheable) {
+    const [hit] = await store.all<{ unique_key_times: boolean }>(
+      `SELECT unique_key_times FROM ${FACTS}
+        WHERE table_name = ? AND key_columns = ? AND row_count = ?
+          AND fingerprint = ?`,
+      [table, keyList, fp.rows, fingerprintText(fp)],
+    );
+    if (hit) return hit.unique_key_times;
+  }
+  const k = keys.map(ident).join(", ");
+  const [dup] = await store.all<{ n: number }>(
+    `SELECT count(*) AS n FROM (
+       SELECT 1 FROM ${tableRef(table)} WHERE event_time IS NOT NULL GROUP BY ${k}, event_time HAVING count(*) > 1 LIMIT 1
+     )`,
+  );
+  const unique = dup.n === 0;
+  if (cacheable) {
+    await store.run(`DELETE FROM ${FACTS} WHERE table_name = ?`, [table]);
+    await store.run(
+      `INSERT INTO ${FACTS} (table_name, key_columns, row_count, fingerprint, unique_key_times, checked_at)
+       VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)`,
+      [table, keyList, fp.rows, fingerprintText(fp), unique],
+    );
+  }
+  return unique;
+}
+
+async function fingerprint(store: Store, table: string): Promise<Fingerprint> {
+  const [r] = await store.all<{ rows: number; ingested: unknown; lo: unknown; hi: unknown }>(
+    `SELECT count(*) AS rows, max(ingested_at)::VARCHAR AS ingested, min(event_time)::VARCHAR AS lo, max(event_time)::VARCHAR AS hi
+       FROM ${tableRef(table)}`,
+  );
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return { rows: Number(r.rows), ingested: text(r.ingested), lo: text(r.lo), hi: text(r.hi) };
+}
+
+function fingerprintText(fp: Fingerprint): string {
+  return `${fp.ingested ?? "-"}|${fp.lo ?? "-"}|${fp.hi ?? "-"}`;
+}
