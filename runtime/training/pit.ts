@@ -209,7 +209,10 @@ export async function pitJoin(
   //        (keys, event_time) by ingested_at, row id, values: a 10M-row group
   //        is deduplicated only where the spine touches it;
   //  then j LEFT JOIN c<i>. Features outside the ttl are nulled.
-  const bounds = `(SELECT max(__t) AS hi, min(__t) AS lo FROM ${sp})`;
+  // The spine's time range, as literals: a scalar subquery in r<i>'s filter
+  // would be a nested-loop join over every group row.
+  const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${sp}`);
+  const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
   const k = keys.map(ident).join(", ");
   const rCtes: string[] = [];
   const cCtes: string[] = [];
@@ -223,8 +226,8 @@ export async function pitJoin(
     const unique = await keyTimesUnique(store, g.plan.table, keys);
     const filter = [
       `event_time IS NOT NULL`,
-      `event_time ${opts.asOf === "strict" ? "<" : "<="} (SELECT hi FROM ${bounds})`,
-      ...(ttlUs !== null ? [`event_time >= make_timestamp(epoch_us((SELECT lo FROM ${bounds})) - ${ttlUs})`] : []),
+      `event_time ${opts.asOf === "strict" ? "<" : "<="} ${usLiteral(b.hi)}`,
+      ...(ttlUs !== null ? [`event_time >= ${usLiteral(b.lo === null ? null : b.lo - Number(ttlUs))}`] : []),
     ];
     const carried = unique ? feats.map((f, n) => `${f} AS __f${i}_${n}`) : [];
     rCtes.push(`r${i} AS (SELECT ${[k, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`);
