@@ -85,11 +85,22 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--no-request-log", "do not log requests")
       .option("--no-watch", "do not watch the store for changes (reload with POST /admin/reload)")
       .option("--now <time>", "pin the request time (demos and replays of past data): staleness and the request log use it")
-      .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info"),
+      .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info")
+      .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)"),
   ).action(
     async (
       spec: string,
-      opts: { port: string; host: string; store?: string; logs?: string; requestLog: boolean; watch: boolean; logLevel: string; now?: string },
+      opts: {
+        port: string;
+        host: string;
+        store?: string;
+        logs?: string;
+        requestLog: boolean;
+        watch: boolean;
+        logLevel: string;
+        logRequests?: boolean;
+        now?: string;
+      },
     ) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a port number`);
@@ -103,6 +114,7 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         logs: opts.requestLog ? logsDirFor(opts) : false,
         watch: opts.watch,
         httpLogger: { level: opts.logLevel },
+        logRequests: opts.logRequests ?? false,
         ...(pinned ? { now: () => pinned.getTime() } : {}),
       });
       if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);

@@ -1,5 +1,5 @@
 // `fti serve`: Fastify in front of the OnlineService. Fastify does the
-// routing, the 1 MB body limit, JSON parsing and request logging; every
+// routing, the 1 MB body limit, JSON parsing and (opt-in) request logging; every
 // error leaves as the same JSON shape ({error: {status, code, message,
 // issues?}}), and the server keeps serving after any of them.
 //
@@ -12,7 +12,7 @@
 //   GET  /                           the prediction pages (HTML)
 //   GET  /models/:model
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { Metrics } from "./metrics.ts";
@@ -25,6 +25,12 @@ export const BODY_LIMIT = 1024 * 1024;
 export interface HttpOptions {
   /** Fastify's logger: false (default), true, or its options (e.g. {level: "info"}). */
   httpLogger?: FastifyServerOptions["logger"];
+  /**
+   * Fastify's two info lines per request ("incoming request", "request
+   * completed"); off by default: written synchronously, they cost more than
+   * the prediction. The request log (log.ts) records every prediction anyway.
+   */
+  logRequests?: boolean;
 }
 
 function errorBody(status: number, code: string, message: string): ApiErrorBody {
@@ -36,6 +42,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     logger: opts.httpLogger ?? false,
+    logController: new LogController({ disableRequestLogging: !opts.logRequests }),
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
@@ -58,9 +65,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     if (sweeper) clearInterval(sweeper);
     done();
   });
-  app.addHook("onSend", async (_req, reply, payload) => {
+  // Hooks on the request path take the callback form: an async hook costs a promise and a microtask per request.
+  app.addHook("onSend", (_req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
-    return payload;
+    done(null, payload);
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -102,10 +110,12 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   });
 
   // Counted for every answer of the predict route, parse errors and 413s included.
-  app.addHook("onResponse", async (req, reply) => {
-    if (req.routeOptions.url !== "/v1/models/:model/predict") return;
-    const model = (req.params as { model?: string }).model ?? "";
-    metrics.observe(service.isServed(model) ? model : "unknown", reply.statusCode, reply.elapsedTime / 1000);
+  app.addHook("onResponse", (req, reply, done) => {
+    if (req.routeOptions.url === "/v1/models/:model/predict") {
+      const model = (req.params as { model?: string }).model ?? "";
+      metrics.observe(service.isServed(model) ? model : "unknown", reply.statusCode, reply.elapsedTime / 1000);
+    }
+    done();
   });
 
   app.post<{ Params: { model: string } }>("/v1/models/:model/predict", async (req, reply) => {

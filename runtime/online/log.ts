@@ -58,7 +58,8 @@ export class RequestLog {
   /** Queues one entry; never blocks on I/O. */
   append(entry: RequestLogEntry): void {
     if (this.closed) throw new Error("the request log is closed");
-    this.queue.push({ model: entry.model, line: JSON.stringify(entry, finite) + "\n" });
+    // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
+    this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n" });
     if (this.queue.length > this.maxPending) {
       const n = this.queue.length - this.maxPending;
       this.queue.splice(0, n);
@@ -151,11 +152,6 @@ export class RequestLog {
     }
     this.handles.clear();
   }
-}
-
-/** NaN and ±Infinity become null (JSON has neither). */
-function finite(_k: string, v: unknown): unknown {
-  return typeof v === "number" && !Number.isFinite(v) ? null : v;
 }
 
 function safeName(model: string): string {

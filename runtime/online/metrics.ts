@@ -23,6 +23,8 @@ function num(v: number): string {
 export interface Gauge {
   name: string;
   help: string;
+  /** Default gauge; a counter read from the service's state is rendered with its type. */
+  type?: "gauge" | "counter";
   values: Array<{ labels: Record<string, string>; value: number }>;
 }
 
@@ -80,7 +82,7 @@ export class Metrics {
     out.push(`fti_uptime_seconds ${num((Date.now() - this.started) / 1000)}`);
     for (const g of gauges) {
       out.push(`# HELP ${g.name} ${g.help}`);
-      out.push(`# TYPE ${g.name} gauge`);
+      out.push(`# TYPE ${g.name} ${g.type ?? "gauge"}`);
       for (const v of g.values) {
         const ls = Object.entries(v.labels).map(([k, x]) => `${k}="${label(x)}"`).join(",");
         out.push(`${g.name}${ls ? `{${ls}}` : ""} ${num(v.value)}`);

@@ -12,11 +12,12 @@
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ColumnPlan, ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
+import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
 import { RequestLog } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
@@ -69,7 +70,12 @@ interface ServedModel {
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
   batch: z.ZodType;
+  /** The view's ODTs with the names of their feature arguments ("group.f" → "f"), worked out once. */
+  odts: Array<{ odt: OdtPlan; features: string[] }>;
   predictor: Predictor | null;
+  /** Batches concurrent requests into one ONNX run; swapped with the predictor. */
+  batcher: PredictBatcher | null;
+  scored: BatchStats;
   record: ModelSummary | null;
   loadedAt: Date | null;
   reloadError?: string;
@@ -184,7 +190,10 @@ export class OnlineService implements LocalService {
         ],
         single,
         batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
+        odts: view.odts.map((odt) => ({ odt, features: odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p)) })),
         predictor: null,
+        batcher: null,
+        scored: { runs: 0, rows: 0 },
         record: null,
         loadedAt: null,
       });
@@ -305,7 +314,7 @@ export class OnlineService implements LocalService {
         if (cur && cur.changedAt === changedAt && !(cur.missing && row)) continue;
         const loaded = await loadGroup(store, g, changedAt);
         nextGroups.set(g.plan.name, loaded);
-        report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.rows.size, missing: loaded.missing });
+        report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
       }
     } catch (e) {
       report.ok = false;
@@ -319,6 +328,7 @@ export class OnlineService implements LocalService {
     for (const [name, next] of nextModels) {
       const m = this.served.get(name)!;
       m.predictor = next.predictor;
+      m.batcher = new PredictBatcher(next.predictor, m.scored);
       m.record = next.record;
       m.loadedAt = loadedAt;
       delete m.reloadError;
@@ -394,8 +404,9 @@ export class OnlineService implements LocalService {
       return apiError(404, "unknown_model", `model \`${modelName}\` is not served; served models: ${[...this.served.keys()].join(", ")}`);
     }
     const predictor = m.predictor;
+    const batcher = m.batcher;
     const record = m.record;
-    if (!predictor || !record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
+    if (!predictor || !batcher || !record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
         { path: [], message: "expected an object" },
@@ -442,28 +453,27 @@ export class OnlineService implements LocalService {
       );
     }
 
-    // ODTs, then MDTs + ONNX in one batch.
+    // ODTs, then MDTs + ONNX (one run for this request and any concurrent ones).
     const rows: Array<Record<string, Scalar>> = [];
     const odtValues: Array<Record<string, Scalar>> = [];
     for (let i = 0; i < instances.length; i++) {
       const values: Record<string, Scalar> = {};
-      for (const [name, fv] of Object.entries(looked[i].features)) values[name] = fv.value;
+      const features = looked[i].features;
+      for (const name in features) values[name] = features[name].value;
       const odts: Record<string, Scalar> = {};
-      for (const odt of m.view.odts) {
+      for (const { odt, features: names } of m.odts) {
         const request: Record<string, Scalar> = {};
         for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
-        const features: Record<string, Scalar> = {};
-        for (const p of odt.featureParams) {
-          const name = p.includes(".") ? p.split(".", 2)[1] : p;
-          features[name] = values[name] ?? null;
-        }
-        const v = odt.compute(request, features);
+        const args: Record<string, Scalar> = {};
+        for (const name of names) args[name] = values[name] ?? null;
+        const v = odt.compute(request, args);
         odts[odt.name] = v === undefined ? null : v;
       }
       odtValues.push(odts);
+      // The model's inputs by name: request fields, then features, then ODT values (later names win).
       rows.push({ ...requests[i], ...values, ...odts });
     }
-    const out = await predictor.predictRows(rows);
+    const out = await batcher.predict(rows);
 
     const results: OnlineInstanceResult[] = [];
     for (let i = 0; i < instances.length; i++) {
@@ -523,10 +533,10 @@ export class OnlineService implements LocalService {
   sampleEntities(model: string, n = 20): string[] {
     const m = this.served.get(model);
     if (!m || m.view.keys.length !== 1) return [];
-    const g = m.groups.map((x) => this.groups.get(x.plan.name)).find((x) => x && x.rows.size > 0);
+    const g = m.groups.map((x) => this.groups.get(x.plan.name)).find((x) => x && x.index.size > 0);
     if (!g) return [];
     const out: string[] = [];
-    for (const k of g.rows.keys()) {
+    for (const k of g.index.keys()) {
       out.push(k);
       if (out.length >= n) break;
     }
@@ -545,7 +555,7 @@ export class OnlineService implements LocalService {
     const online = [...this.groups.values()].map((g) => ({
       group: g.plan.name,
       table: g.table,
-      entities: g.rows.size,
+      entities: g.index.size,
       missing: g.missing,
       loaded_at: g.loadedAt.toISOString(),
     }));
@@ -573,7 +583,19 @@ export class OnlineService implements LocalService {
       {
         name: "fti_online_entities",
         help: "Entities held in memory, per online table.",
-        values: [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.rows.size })),
+        values: [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.index.size })),
+      },
+      {
+        name: "fti_onnx_runs_total",
+        help: "ONNX runs, per model (concurrent requests share one run).",
+        type: "counter" as const,
+        values: [...this.served.values()].map((m) => ({ labels: { model: m.name }, value: m.scored.runs })),
+      },
+      {
+        name: "fti_onnx_rows_total",
+        help: "Rows scored by ONNX, per model; divided by fti_onnx_runs_total, the mean batch size.",
+        type: "counter" as const,
+        values: [...this.served.values()].map((m) => ({ labels: { model: m.name }, value: m.scored.rows })),
       },
       { name: "fti_request_log_pending", help: "Request log entries queued, not yet written.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
       { name: "fti_request_log_written", help: "Request log entries written since start.", values: [{ labels: {}, value: log?.written ?? 0 }] },

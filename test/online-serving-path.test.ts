@@ -1,0 +1,192 @@
+// What keeps the online path fast, and that it changes no answer: the
+// column-wise online cache (values, nulls, NaN, strings as before),
+// micro-batching of concurrent requests into one ONNX run (every request
+// still gets its own prediction; a failing batch fails only its culprit),
+// Fastify's per-request log lines off unless asked for, and the ONNX
+// run/row counters on /metrics.
+
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GroupPlan, Scalar } from "../runtime/api.ts";
+import { PredictBatcher, MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
+import { columnValue, lookup, toFeatureColumn, type CachedGroup } from "../runtime/online/cache.ts";
+import { createHttpApp } from "../runtime/online/http.ts";
+import { OnlineService } from "../runtime/online/service.ts";
+import type { OnlinePrediction } from "../runtime/online/types.ts";
+import { USERS } from "./helpers/model-bundles.ts";
+import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
+
+const NOW = Date.parse("2026-03-01T00:00:00Z");
+
+describe("online cache columns", () => {
+  it("numbers go to a Float64Array with a null mask; NaN stays a value, null and undefined are null", () => {
+    const col = toFeatureColumn([1.5, null, NaN, -0, undefined, 7]);
+    expect(col.kind).toBe("number");
+    expect([0, 1, 2, 3, 4, 5].map((i) => columnValue(col, i))).toEqual([1.5, null, NaN, -0, null, 7]);
+  });
+
+  it("anything but numbers keeps the values as read", () => {
+    const col = toFeatureColumn(["a", null, "c"]);
+    expect(col.kind).toBe("scalar");
+    expect([0, 1, 2].map((i) => columnValue(col, i))).toEqual(["a", null, "c"]);
+    const mixed = toFeatureColumn([1, true, null]);
+    expect([0, 1, 2].map((i) => columnValue(mixed, i))).toEqual([1, true, null]);
+  });
+
+  it("lookup: present, null, stale and not_found, with the row's event time", () => {
+    const plan = { name: "g", keys: [{ name: "id", type: "string" }] } as unknown as GroupPlan;
+    const day = 86_400_000;
+    const group: CachedGroup = {
+      plan,
+      table: "online_g_v1",
+      features: ["x", "s"],
+      index: new Map([
+        ["a", 0],
+        ["b", 1],
+      ]),
+      eventMs: Float64Array.from([NOW - day, NOW - 40 * day]),
+      columns: [toFeatureColumn([2.5, 3]), toFeatureColumn([null, "old"])],
+      missing: false,
+      changedAt: null,
+      loadedAt: new Date(),
+    };
+    const at = (id: Scalar) => lookup([group], { id }, NOW, 30 * day);
+    expect(at("a")).toEqual({
+      features: { x: { value: 2.5, status: "present" }, s: { value: null, status: "null" } },
+      times: { g: new Date(NOW - day).toISOString() },
+      missing: [],
+    });
+    expect(at("b").features).toEqual({ x: { value: null, status: "stale" }, s: { value: null, status: "stale" } });
+    expect(at("b").missing).toEqual(["x", "s"]);
+    expect(at("zz")).toEqual({
+      features: { x: { value: null, status: "not_found" }, s: { value: null, status: "not_found" } },
+      times: { g: null },
+      missing: ["x", "s"],
+    });
+  });
+});
+
+describe("PredictBatcher", () => {
+  /** A stand-in model: the prediction is the row's `v`; `bad` rows make the whole run throw. */
+  function fakeModel() {
+    const runs: number[] = [];
+    return {
+      runs,
+      async predictRows(rows: ReadonlyArray<Record<string, Scalar>>) {
+        runs.push(rows.length);
+        await new Promise((r) => setImmediate(r));
+        if (rows.some((r) => r.bad)) throw new Error("bad row");
+        return Float32Array.from(rows, (r) => Number(r.v));
+      },
+    };
+  }
+
+  it("a request that finds the model idle runs at once; the ones that come meanwhile share the next run", async () => {
+    const model = fakeModel();
+    const b = new PredictBatcher(model);
+    const out = await Promise.all([1, 2, 3, 4, 5].map((v) => b.predict([{ v }, { v: v * 10 }])));
+    expect(out.map((o) => [...o])).toEqual([1, 2, 3, 4, 5].map((v) => [v, v * 10]));
+    expect(model.runs).toEqual([2, 8]);
+    expect(b.stats).toEqual({ runs: 2, rows: 10 });
+  });
+
+  it("a failing batch is retried request by request: only the culprit fails", async () => {
+    const model = fakeModel();
+    const b = new PredictBatcher(model);
+    const first = b.predict([{ v: 1 }]);
+    const rest = [b.predict([{ v: 2 }]), b.predict([{ v: 3, bad: true }]), b.predict([{ v: 4 }])];
+    expect([...(await first)]).toEqual([1]);
+    const settled = await Promise.allSettled(rest);
+    expect(settled.map((s) => (s.status === "fulfilled" ? [...s.value] : (s.reason as Error).message))).toEqual([[2], "bad row", [4]]);
+  });
+
+  it("a run holds at most MAX_BATCH_ROWS rows, but a larger request runs whole", async () => {
+    const model = fakeModel();
+    const b = new PredictBatcher(model);
+    const big = Array.from({ length: MAX_BATCH_ROWS + 5 }, (_, i) => ({ v: i }));
+    const half = Array.from({ length: MAX_BATCH_ROWS / 2 + 1 }, (_, i) => ({ v: i }));
+    const out = await Promise.all([b.predict([{ v: 0 }]), b.predict(half), b.predict(half), b.predict(big)]);
+    expect(out.map((o) => o.length)).toEqual([1, half.length, half.length, big.length]);
+    expect(model.runs).toEqual([1, half.length, half.length, big.length]);
+  });
+});
+
+describe("the service under concurrent requests", () => {
+  let toy: ToyStore;
+  let svc: OnlineService;
+
+  beforeAll(async () => {
+    toy = await buildToyStore();
+    const { materialize } = await import("../runtime/online/materialize.ts");
+    await toy.withStore((store) => materialize(store, toy.bundle));
+    svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: () => NOW });
+  });
+
+  afterAll(async () => {
+    await svc?.close();
+    toy?.cleanup();
+  });
+
+  it("concurrent requests share ONNX runs, and each gets the answer it gets alone", async () => {
+    const reqs = USERS.map((user_id, i) => ({ user_id, amount: 1 + (i % 5) }));
+    const alone: unknown[] = [];
+    for (const r of reqs) alone.push(strip((await svc.predict("toy_request", r)).body));
+    const before = runsOf(svc, "toy_request");
+    const together = await Promise.all(reqs.map((r) => svc.predict("toy_request", r)));
+    expect(together.map((r) => r.status)).toEqual(reqs.map(() => 200));
+    expect(together.map((r) => strip(r.body))).toEqual(alone);
+    const after = runsOf(svc, "toy_request");
+    expect(after.rows - before.rows).toBe(reqs.length);
+    expect(after.runs - before.runs).toBeLessThan(reqs.length);
+  });
+
+  it("/metrics counts ONNX runs and rows per model", async () => {
+    const { app } = createHttpApp(svc);
+    try {
+      const res = await app.inject({ method: "GET", url: "/metrics" });
+      const text = res.body;
+      expect(text).toContain("# TYPE fti_onnx_runs_total counter");
+      expect(text).toMatch(/^fti_onnx_rows_total\{model="toy_request"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^fti_onnx_runs_total\{model="toy_gbdt"\} \d+$/m);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("Fastify's per-request log lines are off by default and on with logRequests", async () => {
+    const lines = async (logRequests: boolean | undefined) => {
+      let text = "";
+      const stream = new Writable({
+        write(chunk, _enc, done) {
+          text += String(chunk);
+          done();
+        },
+      });
+      const { app } = createHttpApp(svc, { httpLogger: { level: "info", stream }, ...(logRequests === undefined ? {} : { logRequests }) });
+      try {
+        const res = await app.inject({ method: "POST", url: "/v1/models/toy_gbdt/predict", payload: { user_id: "u01" } });
+        expect(res.statusCode).toBe(200);
+      } finally {
+        await app.close();
+      }
+      return text;
+    };
+    expect(await lines(undefined)).not.toMatch(/incoming request|request completed/);
+    expect(await lines(false)).not.toMatch(/incoming request|request completed/);
+    const on = await lines(true);
+    expect(on).toMatch(/incoming request/);
+    expect(on).toMatch(/request completed/);
+  });
+});
+
+function runsOf(svc: OnlineService, model: string): { runs: number; rows: number } {
+  const gauges = svc.gauges();
+  const value = (name: string) => gauges.find((g) => g.name === name)!.values.find((v) => (v.labels as Record<string, string>).model === model)!.value;
+  return { runs: value("fti_onnx_runs_total"), rows: value("fti_onnx_rows_total") };
+}
+
+/** An answer without its request id (unique per request). */
+function strip(body: unknown): unknown {
+  const { request_id: _id, ...rest } = body as OnlinePrediction;
+  return rest;
+}
