@@ -171,20 +171,18 @@ describe("values", () => {
 });
 
 describe("appendRows", () => {
-  it("appends 1M rows quickly", async () => {
+  // Speed is measured by the benchmarks, never asserted here: this checks a large append is complete.
+  it("appends 1M rows", async () => {
     store = await openStore({ path: ":memory:" });
     await store.run("CREATE TABLE big (id BIGINT, x DOUBLE)");
     const n = 1_000_000;
     const rows: Array<[number, number]> = new Array(n);
     for (let i = 0; i < n; i++) rows[i] = [i, i / 2];
-    const t0 = performance.now();
     expect(await store.appendRows("big", ["id", "x"], rows)).toBe(n);
-    const ms = performance.now() - t0;
     expect(await store.all("SELECT count(*) AS n, sum(id) AS s, max(x) AS m FROM big")).toEqual([
       { n, s: (n * (n - 1)) / 2, m: (n - 1) / 2 },
     ]);
-    expect(ms).toBeLessThan(15_000);
-  });
+  }, 120_000);
 
   it("takes a subset of columns in any order and converts values to the column types", async () => {
     store = await openStore({ path: ":memory:" });
