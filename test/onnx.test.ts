@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { buildOnnxModel, exportOnnx } from "../runtime/onnx/export.ts";
 import { decodeModel, encodeModel, attributeString } from "../runtime/onnx/proto.ts";
-import { checkServingSignature, inspectOnnx, loadOnnx } from "../runtime/onnx/session.ts";
+import { checkServingSignature, inspectOnnx, loadOnnx, ortSessionOptions } from "../runtime/onnx/session.ts";
 import { predict, trainModel, type TrainedModel } from "../runtime/train/index.ts";
 
 function rng(seed: number): () => number {
@@ -177,5 +177,20 @@ describe("ONNX layout and inspection", () => {
   it("predict checks the input size", async () => {
     const s = await loadOnnx(bytes);
     await expect(s.predict(X.subarray(0, 3), 1)).rejects.toThrow(/expected n × width/);
+  });
+
+  it("one thread: a row scores the same alone and in a batch", async () => {
+    // 200 trees: with several threads onnxruntime sums the trees of a lone row in parallel
+    const big = exportOnnx(trainModel("gbdt", "regression", Xnan, n, d, y, { trees: 200, depth: 6 }), { width: d });
+    const s = await loadOnnx(big, { threads: 1 });
+    const batch = await s.predict(Xnan, n);
+    for (let i = 0; i < 200; i++) {
+      const [alone] = await s.predict(Xnan.subarray(i * d, (i + 1) * d), 1);
+      expect(alone).toBe(batch[i]);
+    }
+    await s.release();
+    expect(ortSessionOptions({ threads: 1 })).toMatchObject({ intraOpNumThreads: 1 });
+    expect(ortSessionOptions({})).not.toHaveProperty("intraOpNumThreads");
+    await expect(loadOnnx(bytes, { threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
   });
 });

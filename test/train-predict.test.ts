@@ -23,13 +23,16 @@ import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { featuresAsOf } from "../runtime/training/pit.ts";
 import { FEATURE_TABLE, loadSyntheticTables, makeBundle, standInFeaturesAsOf, USERS } from "./helpers/model-bundles.ts";
 
-// Stand-in PIT join by default; the last describe switches to the real one.
+// Stand-in PIT join (featuresAsOf, and the pitJoin batch inference uses) by default; the last describe switches to the real one.
 const pit = vi.hoisted(() => ({ real: false }));
 vi.mock("../runtime/training/pit.ts", async (importOriginal) => {
   const real = await importOriginal<typeof import("../runtime/training/pit.ts")>();
   const h = await import("./helpers/model-bundles.ts");
+  const joins = await import("./helpers/stand-in-pit.ts");
   return {
     ...real,
+    pitJoin: (...args: Parameters<typeof real.pitJoin>) =>
+      pit.real ? real.pitJoin(...args) : joins.standInPitJoin(args[0], args[1], args[2], args[3]),
     buildTrainingFrame: (...args: Parameters<typeof real.buildTrainingFrame>) =>
       pit.real ? real.buildTrainingFrame(...args) : Promise.resolve(h.standInTrainingFrame(args[1], args[2])),
     featuresAsOf: (...args: Parameters<typeof real.featuresAsOf>) =>

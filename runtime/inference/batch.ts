@@ -1,15 +1,26 @@
 // Batch inference: features as of a time for a set of entities → ODTs → MDTs
 // → ONNX → a predictions table (and optionally a Parquet file). It goes
-// through the same Predictor as online inference, so the two cannot diverge.
+// through the same code as online inference (the generated ODT `compute`,
+// the generated `encode` in Predictor, the same ONNX session), so the two
+// cannot diverge.
+//
+// The data path is column-wise and bulk: the entity spine is built in DuckDB
+// from the entities file (or the feature tables), ONE point-in-time join
+// covers every entity, then batch by batch only the feature columns come to
+// JS, are encoded into one Float32 matrix and scored by one ONNX call, and
+// the predictions go back as (row id, value) columns; the keys are joined
+// back in SQL when the predictions table is written.
 
-import { extname } from "node:path";
-import type { Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
-import { ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
-import { featuresAsOf } from "../training/pit.ts";
+import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { pitJoin, type PitJoinResult } from "../training/pit.ts";
 import { findModel } from "../training/train.ts";
-import { createPredictor } from "./predictor.ts";
+import { spineFromFile, spineFromStore, type EntitySpine } from "./entity-spine.ts";
+import { featureBatches } from "./feature-batches.ts";
+import { addOdtColumns } from "./odt-columns.ts";
+import { createPredictor, type Predictor } from "./predictor.ts";
 
 export const DEFAULT_BATCH_SIZE = 65_536;
 
@@ -20,6 +31,7 @@ export interface BatchOptions {
   entitiesFile?: string;
   /** A table name, or a `*.parquet` path (written in addition to the predictions table). */
   out?: string;
+  /** Rows encoded and scored per ONNX call (bounds the JS memory of a run). */
   batchSize?: number;
   /** A specific registry version (default: production, else latest). */
   version?: number;
@@ -36,82 +48,6 @@ export interface BatchReport {
   parquet?: string;
   batches: number;
   ms: number;
-}
-
-function readerFor(file: string): string {
-  const ext = extname(file).toLowerCase();
-  if (ext === ".csv" || ext === ".tsv") return `read_csv_auto(${sqlString(file)})`;
-  if (ext === ".parquet") return `read_parquet(${sqlString(file)})`;
-  if (ext === ".ndjson" || ext === ".jsonl" || ext === ".json") return `read_json_auto(${sqlString(file)})`;
-  throw new UserError(`cannot read entities from \`${file}\`: use a .csv, .parquet or .ndjson file`);
-}
-
-interface Entities {
-  n: number;
-  keys: Record<string, Scalar[]>;
-  request?: Record<string, Scalar[]>;
-}
-
-/** Row objects → columns of Scalars (timestamps as ISO strings). */
-function columnsOf(rows: Array<Record<string, unknown>>, names: string[]): Record<string, Scalar[]> {
-  const out: Record<string, Scalar[]> = {};
-  for (const name of names) {
-    out[name] = rows.map((r) => {
-      const v = r[name];
-      return v instanceof Date ? v.toISOString() : ((v ?? null) as Scalar);
-    });
-  }
-  return out;
-}
-
-async function entitiesFromFile(store: Store, view: ViewPlan, file: string): Promise<Entities> {
-  const from = readerFor(file);
-  let present: string[];
-  try {
-    present = (await store.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((r) => r.column_name);
-  } catch (e) {
-    throw new UserError(`cannot read entities from \`${file}\`: ${(e as Error).message.split("\n")[0]}`);
-  }
-  const needed = [...view.keys, ...view.requestFields];
-  const missing = needed.filter((c) => !present.includes(c.name)).map((c) => c.name);
-  if (missing.length > 0) {
-    throw new UserError(
-      `entities file \`${file}\` lacks ${missing.map((m) => `\`${m}\``).join(", ")}; view \`${view.name}\` needs ` +
-        `${needed.map((c) => c.name).join(", ")} (found: ${present.join(", ") || "no columns"})`,
-      "add the entity keys and the request fields as columns",
-    );
-  }
-  const select = needed.map((c) => `CAST(${ident(c.name)} AS ${sqlType(c.type)}) AS ${ident(c.name)}`).join(", ");
-  const rows = await store.all(`SELECT ${select} FROM ${from}`);
-  return {
-    n: rows.length,
-    keys: columnsOf(rows, view.keys.map((k) => k.name)),
-    request: view.requestFields.length ? columnsOf(rows, view.requestFields.map((f) => f.name)) : undefined,
-  };
-}
-
-/** Every entity with rows in any of the view's feature tables, sorted by key. */
-async function entitiesFromStore(store: Store, view: ViewPlan): Promise<Entities> {
-  const keys = view.keys.map((k) => ident(k.name)).join(", ");
-  const tables = [...new Set(view.features.map((f) => f.table))];
-  const existing: string[] = [];
-  for (const t of tables) if (await store.tableExists(t)) existing.push(t);
-  if (existing.length === 0) {
-    throw new UserError(
-      `view \`${view.name}\` has no feature rows to predict for (tables ${tables.join(", ") || "none"} are missing)`,
-      "run the feature pipeline first (`fti run <spec>`), or pass an entities file",
-    );
-  }
-  const union = existing.map((t) => `SELECT DISTINCT ${keys} FROM ${tableRef(t)}`).join(" UNION ");
-  const rows = await store.all(`SELECT * FROM (${union}) ORDER BY ${keys}`);
-  return { n: rows.length, keys: columnsOf(rows, view.keys.map((k) => k.name)) };
-}
-
-function slice(cols: Record<string, Scalar[]> | undefined, from: number, to: number): Record<string, Scalar[]> | undefined {
-  if (!cols) return undefined;
-  const out: Record<string, Scalar[]> = {};
-  for (const [k, v] of Object.entries(cols)) out[k] = v.slice(from, to);
-  return out;
 }
 
 export async function predictBatch(
@@ -136,70 +72,113 @@ export async function predictBatch(
 
   const record = await getModel(store, modelName, opts.version);
   const predictor = await createPredictor(bundle, modelName, record);
-  const entities = opts.entitiesFile ? await entitiesFromFile(store, view, opts.entitiesFile) : await entitiesFromStore(store, view);
 
   const parquet = opts.out?.toLowerCase().endsWith(".parquet") ? opts.out : undefined;
   const serve = bundle.serves.find((s) => s.model === modelName);
   const table = (opts.out && !parquet ? opts.out : undefined) ?? serve?.batchTable ?? `predictions.${modelName}`;
 
-  const keyNames = view.keys.map((k) => k.name);
-  const inputNames = plan.inputs.map((i) => i.name);
-  const outRows: unknown[][] = [];
-  let batches = 0;
-  let nulls = 0;
-  for (let from = 0; from < entities.n; from += batchSize) {
-    const to = Math.min(entities.n, from + batchSize);
-    const keys = slice(entities.keys, from, to)!;
-    const frame = await featuresAsOf(store, bundle, view.name, { keys, time: asOf, request: slice(entities.request, from, to) });
-    const rows: Array<Record<string, Scalar>> = new Array(frame.n);
-    for (let i = 0; i < frame.n; i++) {
-      const row: Record<string, Scalar> = {};
-      for (const name of inputNames) {
-        const col = frame.columns[name];
-        if (!col) throw new Error(`featuresAsOf returned no column \`${name}\` for view \`${view.name}\``);
-        row[name] = col[i] ?? null;
-      }
-      rows[i] = row;
+  // One transaction: a consistent snapshot of the feature tables, private
+  // temp tables, and the predictions replaced all at once (or not at all).
+  const scored = await store.transaction(async () => {
+    const spine = opts.entitiesFile ? await spineFromFile(store, view, opts.entitiesFile, asOf) : await spineFromStore(store, view, asOf);
+    const predTable = `${spine.table}_pred`;
+    let joined: PitJoinResult | undefined;
+    try {
+      joined = await pitJoin(store, bundle, view, spine.table, { asOf: "inclusive" });
+      await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
+      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE)`);
+      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, predTable);
+      await writePredictions(store, view, table, asOf, predictor, spine, predTable);
+      return { ...result, rows: spine.n };
+    } finally {
+      await cleanUp(
+        store,
+        ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []),
+        `DROP TABLE IF EXISTS ${ident(predTable)}`,
+        `DROP TABLE IF EXISTS ${ident(spine.table)}`,
+      );
     }
-    const pred = await predictor.predictRows(rows);
-    for (let i = 0; i < frame.n; i++) {
-      const p = pred[i];
-      if (Number.isNaN(p)) nulls++;
-      outRows.push([...keyNames.map((k) => frame.keys[k][i]), asOf, modelName, predictor.version, Number.isNaN(p) ? null : p]);
-    }
-    batches++;
-  }
+  });
 
-  await writePredictions(store, view, table, asOf, modelName, outRows);
   if (parquet) {
     await store.run(
       `COPY (SELECT * FROM ${tableRef(table)} WHERE as_of = ${sqlTimestamp(asOf)} AND model = ${sqlString(modelName)}` +
-        ` ORDER BY ${keyNames.map(ident).join(", ")}) TO ${sqlString(parquet)} (FORMAT parquet)`,
+        ` ORDER BY ${view.keys.map((k) => ident(k.name)).join(", ")}) TO ${sqlString(parquet)} (FORMAT parquet)`,
     );
   }
   return {
     model: modelName,
     version: predictor.version,
     asOf: asOf.toISOString(),
-    rows: outRows.length,
-    nullPredictions: nulls,
+    rows: scored.rows,
+    nullPredictions: scored.nulls,
     table,
     parquet,
-    batches,
+    batches: scored.batches,
     ms: Math.round((performance.now() - t0) * 10) / 10,
   };
 }
 
-/** Creates the table if needed and replaces this model's rows for the same as_of, in one transaction. */
+/**
+ * Reads the joined features batch by batch (feature-batches.ts), adds the
+ * ODTs, scores them and appends (__sid, prediction) to `predTable`. The read
+ * of the next batch is started before the current one is scored, so DuckDB
+ * works on it while ONNX runs.
+ */
+async function scoreInBatches(
+  store: Store,
+  view: ViewPlan,
+  plan: ModelPlan,
+  predictor: Predictor,
+  joined: PitJoinResult,
+  n: number,
+  batchSize: number,
+  predTable: string,
+): Promise<{ batches: number; nulls: number }> {
+  const reader = await featureBatches(store, view, joined, n);
+  let batches = 0;
+  let nulls = 0;
+  let next = n > 0 ? reader.read(0, Math.min(n, batchSize)) : null;
+  try {
+    for (let from = 0; from < n; from += batchSize) {
+      const to = Math.min(n, from + batchSize);
+      const m = to - from;
+      const columns = await next!;
+      next = to < n ? reader.read(to, Math.min(n, to + batchSize)) : null;
+      addOdtColumns(view.odts, columns, m, from);
+      for (const input of plan.inputs) {
+        if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
+      }
+      const pred = await predictor.predictColumns(columns, m);
+      for (let i = 0; i < m; i++) if (Number.isNaN(pred[i])) nulls++;
+      const sids = new Float64Array(m);
+      for (let i = 0; i < m; i++) sids[i] = from + i;
+      await store.appendColumns(predTable, { __sid: sids, prediction: pred });
+      batches++;
+    }
+  } finally {
+    // after a failure, let the prefetch settle (its error is not the one to report)
+    if (next) await next.catch(() => undefined);
+  }
+  return { batches, nulls };
+}
+
+/**
+ * Creates the table if needed and replaces this model's rows for the same
+ * as_of with the new predictions (NaN → NULL), keys joined back from the
+ * spine.
+ */
 async function writePredictions(
   store: Store,
   view: ViewPlan,
   table: string,
   asOf: Date,
-  model: string,
-  rows: unknown[][],
+  predictor: Predictor,
+  spine: EntitySpine,
+  predTable: string,
 ): Promise<void> {
   const parts = table.split(".");
+  const keys = view.keys.map((k) => ident(k.name));
   const columns = [
     ...view.keys.map((k) => `${ident(k.name)} ${sqlType(k.type)}`),
     `as_of TIMESTAMP NOT NULL`,
@@ -207,12 +186,14 @@ async function writePredictions(
     `version INTEGER NOT NULL`,
     `prediction DOUBLE`,
   ];
-  await store.transaction(async () => {
-    if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
-    await store.run(`CREATE TABLE IF NOT EXISTS ${tableRef(table)} (${columns.join(", ")})`);
-    await store.run(`DELETE FROM ${tableRef(table)} WHERE as_of = ? AND model = ?`, [asOf, model]);
-    if (rows.length > 0) {
-      await store.appendRows(table, [...view.keys.map((k) => k.name), "as_of", "model", "version", "prediction"], rows);
-    }
-  });
+  if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
+  await store.run(`CREATE TABLE IF NOT EXISTS ${tableRef(table)} (${columns.join(", ")})`);
+  await store.run(`DELETE FROM ${tableRef(table)} WHERE as_of = ? AND model = ?`, [asOf, predictor.model]);
+  await store.run(
+    `INSERT INTO ${tableRef(table)} (${[...keys, "as_of", "model", "version", "prediction"].join(", ")})
+       SELECT ${keys.map((k) => `s.${k}`).join(", ")}, ?, ?, ${predictor.version},
+              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END
+         FROM ${ident(spine.table)} AS s JOIN ${ident(predTable)} AS p ON s.__sid = p.__sid`,
+    [asOf, predictor.model],
+  );
 }

@@ -4,8 +4,9 @@
 
 import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { loadOnnx } from "../onnx/session.ts";
+import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
+import { valueAt, type InputColumn } from "./columns.ts";
 
 export interface Predictor {
   model: string;
@@ -15,6 +16,11 @@ export interface Predictor {
   plan: ModelPlan;
   /** Rows of model inputs by name (view features and ODT values); a missing name is null. */
   predictRows(rows: ReadonlyArray<Record<string, Scalar>>): Promise<Float32Array>;
+  /**
+   * The same for `n` rows given column-major (batch inference): a missing
+   * column or value is null. Encodes into one matrix and runs ONNX once.
+   */
+  predictColumns(columns: Readonly<Record<string, InputColumn | undefined>>, n: number): Promise<Float32Array>;
 }
 
 /**
@@ -31,7 +37,24 @@ export function checkTransformsHash(bundle: SpecBundle, record: Pick<ModelRecord
   );
 }
 
-export async function createPredictor(bundle: SpecBundle, modelName: string, record: ModelRecord): Promise<Predictor> {
+export interface PredictorOptions {
+  /** How the ONNX session uses the CPU; default PREDICTOR_ONNX_OPTIONS. */
+  onnx?: OnnxSessionOptions;
+}
+
+/**
+ * One ONNX thread: a row's prediction is then the same alone (online) and
+ * in any batch (batch inference, grouped online requests) — with several,
+ * onnxruntime sums a lone row's trees in parallel, in another order.
+ */
+export const PREDICTOR_ONNX_OPTIONS: OnnxSessionOptions = { threads: 1 };
+
+export async function createPredictor(
+  bundle: SpecBundle,
+  modelName: string,
+  record: ModelRecord,
+  opts: PredictorOptions = {},
+): Promise<Predictor> {
   checkTransformsHash(bundle, record);
   if (record.model !== modelName) {
     throw new Error(`createPredictor: asked for model \`${modelName}\` but was given a registry row of \`${record.model}\``);
@@ -44,7 +67,7 @@ export async function createPredictor(bundle: SpecBundle, modelName: string, rec
   }
   const state = record.mdt_state;
   const width = state.width;
-  const session = await loadOnnx(record.onnx);
+  const session = await loadOnnx(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS);
   if (session.width !== null && session.width !== width) {
     throw new UserError(
       `model \`${modelName}\` version ${record.version}: its ONNX input width is ${session.width} but its MDT state produces ${width}`,
@@ -65,6 +88,25 @@ export async function createPredictor(bundle: SpecBundle, modelName: string, rec
       for (let i = 0; i < n; i++) {
         const src = rows[i];
         for (const name of names) row[name] = src[name] ?? null;
+        plan.encode(row, state, X, i * width);
+      }
+      return session.predict(X, n);
+    },
+    async predictColumns(columns, n) {
+      if (!Number.isInteger(n) || n < 0) throw new Error(`predictColumns: bad row count ${n}`);
+      if (n === 0) return new Float32Array(0);
+      const cols = names.map((name) => columns[name]);
+      cols.forEach((c, j) => {
+        if (c && c.length < n) throw new Error(`predictColumns: column \`${names[j]}\` has ${c.length} values for ${n} rows`);
+      });
+      const X = new Float32Array(n * width);
+      // One row object, refilled per row: encode (the generated MDT code) reads inputs by name.
+      const row: Record<string, Scalar> = {};
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < names.length; j++) {
+          const c = cols[j];
+          row[names[j]] = c ? valueAt(c, i) : null;
+        }
         plan.encode(row, state, X, i * width);
       }
       return session.predict(X, n);

@@ -115,8 +115,33 @@ function loadOrt(): Promise<typeof Ort> {
   return ortModule;
 }
 
+/** How the session uses the CPU (onnxruntime's defaults when omitted). */
+export interface OnnxSessionOptions {
+  /**
+   * Threads of one run (onnxruntime's intra-op pool; default: one per
+   * physical core). With more than one, a tree ensemble scoring few rows sums
+   * the trees in parallel, in another order than for many rows: the same row
+   * can then score differently (by a float32 rounding) alone and in a batch.
+   * One thread makes a row's prediction independent of its batch.
+   */
+  threads?: number;
+}
+
+/** onnxruntime SessionOptions for `opts`. */
+export function ortSessionOptions(opts: OnnxSessionOptions = {}): Ort.InferenceSession.SessionOptions {
+  if (opts.threads !== undefined && !(Number.isInteger(opts.threads) && opts.threads > 0)) {
+    throw new Error(`loadOnnx: threads must be a positive integer, got ${opts.threads}`);
+  }
+  return {
+    executionProviders: ["cpu"],
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+  };
+}
+
 /** Creates an onnxruntime CPU session for the model; clear Errors for bad bytes or unsupported models. */
-export async function loadOnnx(bytes: Uint8Array): Promise<OnnxPredictor> {
+export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {}): Promise<OnnxPredictor> {
   const info = inspectOnnx(bytes);
   if (info.inputs.length !== 1) {
     throw new Error(`the ONNX model must have exactly one input (a float tensor [N, width]); it has ${info.inputs.length}`);
@@ -126,14 +151,11 @@ export async function loadOnnx(bytes: Uint8Array): Promise<OnnxPredictor> {
   const output = info.outputs[0];
   if (input.elemType !== 1) throw new Error(`the ONNX model's input \`${input.name}\` must be a float tensor, found ${input.type}`);
 
+  const sessionOptions = ortSessionOptions(opts);
   const ort = await loadOrt();
   let session: Ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ["cpu"],
-      graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
-    });
+    session = await ort.InferenceSession.create(bytes, sessionOptions);
   } catch (e) {
     throw new Error(`onnxruntime could not load the model: ${(e as Error).message}`);
   }

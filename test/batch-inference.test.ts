@@ -1,0 +1,147 @@
+// The pieces of the column-wise batch inference path: reading the joined
+// features (NaN-free float columns as NullableFloats, everything else as the
+// training frame reads it; every spine row exactly once), the ODTs over
+// columns, and predictColumns = predictRows. End-to-end batch = one-row
+// equivalence is in train-predict.test.ts.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OdtPlan, Scalar, ViewPlan } from "../runtime/api.ts";
+import { UserError } from "../runtime/errors.ts";
+import { NullableFloats, valueAt } from "../runtime/inference/columns.ts";
+import { spineFromFile } from "../runtime/inference/entity-spine.ts";
+import { featureBatches } from "../runtime/inference/feature-batches.ts";
+import { addOdtColumns } from "../runtime/inference/odt-columns.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import type { PitJoinResult } from "../runtime/training/pit.ts";
+import { userView } from "./helpers/model-bundles.ts";
+
+let store: Store;
+let dir: string;
+beforeAll(async () => {
+  store = await openStore({ path: ":memory:" });
+  dir = mkdtempSync(join(tmpdir(), "fti-batch-"));
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const view: ViewPlan = { ...userView, requestFields: [{ name: "amount", type: "float", nullable: false }] };
+
+function joinedOf(table: string): PitJoinResult {
+  return {
+    table,
+    n: 0,
+    groups: ["user_stats"],
+    features: [
+      { name: "x1", type: "float", group: "user_stats" },
+      { name: "x2", type: "float", group: "user_stats" },
+      { name: "cat", type: "string", group: "user_stats" },
+    ],
+  };
+}
+
+/** A joined table as pitJoin leaves it, rows deliberately not in __sid order. */
+async function makeJoined(table: string, rows: Array<[number, number | null, number | null, string | null, number]>): Promise<void> {
+  await store.run(`CREATE OR REPLACE TABLE ${table} (__sid BIGINT, user_id VARCHAR, x1 DOUBLE, x2 DOUBLE, cat VARCHAR, amount DOUBLE)`);
+  await store.appendRows(
+    table,
+    ["__sid", "user_id", "x1", "x2", "cat", "amount"],
+    rows.map(([sid, x1, x2, cat, amount]) => [sid, `u${sid}`, x1, x2, cat, amount]),
+  );
+}
+
+const plain = (c: unknown, n: number): Scalar[] => Array.from({ length: n }, (_, i) => valueAt(c as NullableFloats, i));
+
+describe("featureBatches", () => {
+  it("reads NaN-free float columns unboxed (NULL → null) and keeps a column with NaN values exact", async () => {
+    await makeJoined("j1", [
+      [3, 4.5, NaN, "c", 1],
+      [0, 1.5, 2, "a", 10],
+      [2, null, null, null, 3],
+      [1, -0.25, 7, "b", 2],
+    ]);
+    const batches = await featureBatches(store, view, joinedOf("j1"), 4);
+    expect(batches.names).toEqual(["x1", "x2", "cat", "amount"]);
+    // x2 holds a NaN: NaN and NULL must stay apart (impute replaces null, not NaN)
+    expect(batches.floats).toEqual(["x1", "amount"]);
+
+    const first = await batches.read(0, 3);
+    expect(first.x1).toBeInstanceOf(NullableFloats);
+    expect(plain(first.x1, 3)).toEqual([1.5, -0.25, null]);
+    expect(first.x2).toEqual([2, 7, null]);
+    expect(first.cat).toEqual(["a", "b", null]);
+    expect(plain(first.amount, 3)).toEqual([10, 2, 3]);
+
+    const last = await batches.read(3, 4);
+    expect(plain(last.x1, 1)).toEqual([4.5]);
+    expect(Number.isNaN((last.x2 as Scalar[])[0])).toBe(true);
+  });
+
+  it("refuses a join that lost or doubled a spine row", async () => {
+    await makeJoined("j2", [
+      [0, 1, 1, "a", 1],
+      [1, 2, 2, "b", 1],
+      [1, 2, 2, "b", 1],
+    ]);
+    await expect(featureBatches(store, view, joinedOf("j2"), 3)).rejects.toThrow(/3 rows \(2 distinct, ids 0\.\.1\) for 3 entities/);
+    await expect(featureBatches(store, view, joinedOf("j2"), 4)).rejects.toThrow(/for 4 entities/);
+  });
+});
+
+describe("spineFromFile", () => {
+  const asOf = new Date("2025-12-15T00:00:00Z");
+
+  it("numbers the file's rows from 0, casts keys and request fields to their spec types, and sets the as-of time", async () => {
+    const file = join(dir, "entities.csv");
+    writeFileSync(file, "amount,user_id,extra\n2,7,x\n5,u01,y\n");
+    const spine = await spineFromFile(store, view, file, asOf);
+    expect(spine.n).toBe(2);
+    const rows = await store.all<{ __sid: number; user_id: string; __t: Date; amount: number }>(
+      `SELECT * FROM ${spine.table} ORDER BY __sid`,
+    );
+    expect(rows.map((r) => [r.__sid, r.user_id, r.__t.getTime(), r.amount])).toEqual([
+      [0, "7", asOf.getTime(), 2],
+      [1, "u01", asOf.getTime(), 5],
+    ]);
+  });
+
+  it("reports a value that does not convert as a user error naming the file", async () => {
+    const file = join(dir, "bad-amount.csv");
+    writeFileSync(file, "user_id,amount\nu01,2\nu02,lots\n");
+    const e = await spineFromFile(store, view, file, asOf).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(UserError);
+    expect((e as Error).message).toContain(`cannot read entities from \`${file}\``);
+  });
+});
+
+describe("addOdtColumns", () => {
+  const odt: OdtPlan = {
+    name: "boost",
+    line: 1,
+    requestParams: [{ name: "amount", type: "float", nullable: false }],
+    featureParams: ["user_stats.x1"],
+    returns: { name: "boost", type: "float", nullable: true },
+    compute: (req, f) => {
+      if (req.amount === 13) throw new Error("unlucky");
+      return req.amount === null || f.x1 === null ? null : (req.amount as number) * (f.x1 as number);
+    },
+  };
+
+  it("computes the generated function per row, null for missing inputs, reading group.feature as feature", () => {
+    const columns: Record<string, ArrayLike<Scalar> | NullableFloats> = {
+      amount: [2, null, 3],
+      x1: new NullableFloats(Float64Array.from([1.5, 2, NaN])),
+    };
+    addOdtColumns([odt], columns, 3);
+    expect(columns.boost).toEqual([3, null, null]);
+  });
+
+  it("names the failing row by its position in the whole run", () => {
+    const columns = { amount: [1, 13], x1: [1, 1] };
+    expect(() => addOdtColumns([odt], columns, 2, 100)).toThrow(/on_demand `boost` failed on row 101 .*unlucky/);
+  });
+});
