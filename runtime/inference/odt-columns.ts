@@ -1,8 +1,8 @@
 // On-demand transformations over columns: each ODT's generated `compute`
 // (the one copy of its code, shared with training and online serving) is
 // called once per row, with two reusable argument objects instead of a new
-// pair per row. The semantics are those of the training frame's ODT step
-// (runtime/training/pit.ts): a missing value is null, `undefined` out is null.
+// pair per row. The training frame (runtime/training/pit.ts) and batch
+// inference both call it: a missing value is null, `undefined` out is null.
 
 import type { OdtPlan, Scalar } from "../api.ts";
 import { UserError } from "../errors.ts";

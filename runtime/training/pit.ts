@@ -13,10 +13,11 @@
 
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { ColumnType, GroupPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { addOdtColumns } from "../inference/odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
@@ -320,7 +321,7 @@ async function readFrame(
   joined.groups.forEach((g, i) => (featureTimes[g] = res.columns[`__ft_${i}`] as Float64Array));
   const time = res.columns.__t_ms as Float64Array;
 
-  for (const odt of view.odts) columns[odt.name] = computeOdt(odt, n, columns);
+  addOdtColumns(view.odts, columns, n);
 
   let lo = Infinity;
   let hi = -Infinity;
@@ -341,36 +342,6 @@ async function readFrame(
       to: range.to ? range.to.toISOString() : n ? iso(hi) : "",
     },
   };
-}
-
-/** Runs one ODT over the columns: the one generated function, row by row. */
-function computeOdt(odt: OdtPlan, n: number, columns: Record<string, Scalar[]>): Scalar[] {
-  const reqCols = odt.requestParams.map((p) => {
-    const c = columns[p.name];
-    if (!c) throw new UserError(`on_demand \`${odt.name}\` needs the request field \`${p.name}\`, which was not provided`);
-    return c;
-  });
-  const featNames = odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p));
-  const featCols = featNames.map((name, j) => {
-    const c = columns[name];
-    if (!c) throw new Error(`on_demand \`${odt.name}\` reads feature \`${odt.featureParams[j]}\`, which the frame lacks`);
-    return c;
-  });
-  const out: Scalar[] = new Array(n);
-  const request: Record<string, Scalar> = {};
-  const features: Record<string, Scalar> = {};
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < reqCols.length; j++) request[odt.requestParams[j].name] = reqCols[j][i] ?? null;
-    for (let j = 0; j < featCols.length; j++) features[featNames[j]] = featCols[j][i] ?? null;
-    let v: Scalar;
-    try {
-      v = odt.compute(request, features);
-    } catch (e) {
-      throw new Error(`on_demand \`${odt.name}\` failed on row ${i} (${JSON.stringify({ request, features })}): ${(e as Error)?.message ?? e}`);
-    }
-    out[i] = v === undefined ? null : v;
-  }
-  return out;
 }
 
 /** The training frame of a view: spine + PIT join (the view's as_of) + ODTs. */
