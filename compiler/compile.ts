@@ -76,7 +76,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   try {
     emitted = emitSpec(ir, { outDir, specPath: abs, specFile: file });
   } catch (e) {
-    // ts-morph looks at the target paths on disk: an unusable output directory fails here.
+    // The type-check reads the output directory's surroundings on disk: an unusable one can fail here.
     if (!(e as NodeJS.ErrnoException).code) throw e;
     diagnostics.push(writeFailure(result, e as NodeJS.ErrnoException));
     return result;
@@ -110,8 +110,9 @@ export async function writeOutput(result: CompileResult): Promise<Diagnostic | u
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // The parent first: when it cannot be made, that is the error to show.
     fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
     if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
     else fs.mkdirSync(tmp, { recursive: true });
     for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
@@ -122,7 +123,12 @@ export async function writeOutput(result: CompileResult): Promise<Diagnostic | u
     fs.rmSync(old, { recursive: true, force: true });
     return undefined;
   } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    // The cleanup can fail the same way (a file where the parent directory should be).
+    try {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // nothing was created there
+    }
     return writeFailure(result, e as NodeJS.ErrnoException);
   }
 }

@@ -4,32 +4,19 @@
 
 import path from "node:path";
 import fs from "node:fs";
-import type { Project as ProjectType, Type } from "ts-morph";
+import type { Type } from "ts-morph";
 import type { ExternFnDecl, Range } from "../ast.ts";
 import type { IrColumn, IrType } from "../ir.ts";
+import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cache.ts";
 import { closest } from "../diagnostics.ts";
+import { CHECK_OPTIONS, checkerProject, programTexts } from "../ts-project.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";
 
-import { createRequire } from "node:module";
-
-// ts-morph is loaded lazily (and synchronously, so the checker stays synchronous):
-// specs without extern functions never pay for it here.
-const require = createRequire(import.meta.url);
-let project: ProjectType | undefined;
-
-function getProject(): ProjectType {
-  if (!project) {
-    const { Project } = require("ts-morph") as typeof import("ts-morph");
-    project = new Project({
-      skipAddingFilesFromTsConfig: true,
-      skipFileDependencyResolution: true,
-      // Only the module's own declarations matter: the ES library, no @types, no DOM.
-      compilerOptions: { strict: true, skipLibCheck: true, noEmit: true, allowImportingTsExtensions: true, lib: ["lib.es2023.d.ts"], types: [] },
-    });
-  }
-  return project;
-}
+// The compiler's shared TypeScript project (../ts-project.ts) is loaded on
+// first use, so specs without extern functions never pay for it here. A
+// signature that matched before, with the module and everything it imports
+// unchanged, is not read again (../check-cache.ts).
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
@@ -37,10 +24,20 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
     ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` not found (looked for ${path.relative(process.cwd(), abs) || abs})`);
     return false;
   }
+  const relFile = path.relative(process.cwd(), abs) || abs;
+  const scope = `extern fn ${decl.name.name} in ${abs}`;
+  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, params, returns]));
+  if (passedBefore(scope, key)) {
+    ctx.extraSources.set(relFile, fs.readFileSync(abs, "utf8"));
+    return true;
+  }
+  const p = checkerProject();
   let sf;
   try {
-    const p = getProject();
-    sf = p.getSourceFile(abs) ?? p.addSourceFileAtPath(abs);
+    // Re-read when already loaded: the module may have changed since (a long-lived process).
+    sf = p.getSourceFile(abs);
+    if (sf) sf.refreshFromFileSystemSync();
+    else sf = p.addSourceFileAtPath(abs);
   } catch (e) {
     ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` cannot be read: ${(e as Error).message}`);
     return false;
@@ -55,7 +52,6 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
     return false;
   }
   const sig = signatures[0];
-  const relFile = path.relative(process.cwd(), abs) || abs;
   const text = sf.getFullText();
   ctx.extraSources.set(relFile, text);
   const start = node.getStart();
@@ -89,6 +85,7 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
     });
     return false;
   }
+  recordPass(scope, key, programTexts(p));
   return true;
 }
 

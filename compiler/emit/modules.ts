@@ -6,12 +6,17 @@
 // and, for `extern fn` only, the user's own module.
 
 import path from "node:path";
-import { StructureKind, VariableDeclarationKind, type StatementStructures, type WriterFunction } from "ts-morph";
+import type { StatementStructures, WriterFunction } from "ts-morph";
 import type { IrExpr, IrFunction, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, IrType, IrView, Loc } from "../ir.ts";
 import { checkToSql } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
+import { tsMorph } from "../ts-project.ts";
 import { camel, columnType, pascal, str, tsLiteral, tsType, zodType } from "./names.ts";
+
+// ts-morph's enums are read from the lazily required module (tsMorph()), not
+// imported: Node's ESM import of a CommonJS package scans its source for
+// export names, about 0.3 s of every compile for ts-morph.
 
 export type Statement = string | WriterFunction | StatementStructures;
 
@@ -77,7 +82,7 @@ function requestFields(view: IrView): Array<[string, IrType]> {
 
 function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string): StatementStructures {
   return {
-    kind: StructureKind.Interface,
+    kind: tsMorph().StructureKind.Interface,
     name,
     ...(base ? { extends: [base] } : {}),
     isExported: true,
@@ -88,9 +93,9 @@ function objectType(name: string, doc: string, fields: Array<[string, IrType]>, 
 
 function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string): StatementStructures {
   return {
-    kind: StructureKind.VariableStatement,
+    kind: tsMorph().StructureKind.VariableStatement,
     isExported: true,
-    declarationKind: VariableDeclarationKind.Const,
+    declarationKind: tsMorph().VariableDeclarationKind.Const,
     declarations: [{
       name: `${typeName}Schema`,
       // no annotation: checking a zod schema against an interface costs seconds of type-checking
@@ -126,7 +131,7 @@ function relativeImport(ctx: EmitContext, moduleFromSpec: string): string {
 
 function fnStructure(ctx: EmitContext, fn: IrFunction): StatementStructures {
   return {
-    kind: StructureKind.Function,
+    kind: tsMorph().StructureKind.Function,
     name: fn.name,
     isExported: true,
     docs: [cite(ctx, fn.loc, `fn \`${fn.name}\``)],
@@ -163,7 +168,7 @@ export function transformsModule(ctx: EmitContext, helpers: readonly string[]): 
 function odtStructure(ctx: EmitContext, odt: IrOdt): StatementStructures {
   const params = [...odt.requestParams, ...odt.featureParams].map((p) => ({ name: p.name, type: tsType(p.type, true) }));
   return {
-    kind: StructureKind.Function,
+    kind: tsMorph().StructureKind.Function,
     name: odt.name,
     isExported: true,
     docs: [cite(ctx, odt.loc, `ODT \`${odt.name}\`: runs online and over the training spine`)],
@@ -382,7 +387,7 @@ export function inferenceModule(ctx: EmitContext): Statement[] {
       return `    ${o.name}: ${o.name}(${args.join(", ")}),`;
     });
     body.push({
-      kind: StructureKind.Function,
+      kind: tsMorph().StructureKind.Function,
       name: `${camel(model.name)}Inputs`,
       isExported: true,
       docs: [cite(ctx, model.loc, `The input vector of model \`${model.name}\`: the stored features plus the ODTs run on the request (the same ODT code training ran)`)],

@@ -1,25 +1,21 @@
-// Prints the generated modules with ts-morph and type-checks them in the same
-// in-memory project against the real runtime API. A TypeScript error in
-// generated code is a compiler bug; it is reported (FTI5001) at the spec line
-// the offending code was generated from.
+// Prints the generated modules with ts-morph, then type-checks them
+// (type-check.ts). Printing needs no project: it never reads the output
+// directory, never parses what it printed, never loads the TypeScript library
+// files; only the check does.
 
 import crypto from "node:crypto";
 import path from "node:path";
-import { createRequire } from "node:module";
-import type { Project as ProjectType } from "ts-morph";
-import type { Range } from "../ast.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
+import { tsMorph } from "../ts-project.ts";
 import * as runtimeExpr from "../../runtime/expr.ts";
 import { clientModule } from "./client.ts";
 import {
   featuresModule, functionsModule, HASH_PLACEHOLDER, indexModule, inferenceModule, schemaModule,
   trainingModule, transformsModule, type EmitContext, type Statement,
 } from "./modules.ts";
+import { typeCheckGenerated } from "./type-check.ts";
 
-const require = createRequire(import.meta.url);
-const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
-const RUNTIME_API = path.join(ROOT, "runtime/api.ts");
 const HELPERS = Object.keys(runtimeExpr);
 
 export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "client.ts", "index.ts"] as const;
@@ -29,29 +25,14 @@ export interface EmitResult {
   diagnostics: Diagnostic[];
 }
 
-let cachedProject: ProjectType | undefined;
-
-function project(): ProjectType {
-  if (cachedProject) return cachedProject;
-  const { IndentationText, Project, QuoteKind, ts } = require("ts-morph") as typeof import("ts-morph");
-  cachedProject = new Project({
-    skipAddingFilesFromTsConfig: true,
-    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
-    compilerOptions: {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.Preserve,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      allowImportingTsExtensions: true,
-      noEmit: true,
-      strict: true,
-      skipLibCheck: true,
-      verbatimModuleSyntax: true,
-      lib: ["lib.es2023.d.ts"],
-      types: [],
-      paths: { "fti/runtime": [RUNTIME_API] },
-    },
-  });
-  return cachedProject;
+/**
+ * ts-morph's printing of a module's statements. printStructure only prints:
+ * creating a source file from structures would also parse the text, which
+ * costs more than the printing (seconds for a large spec).
+ */
+function print(statements: Statement[]): string {
+  const { printStructure, StructureKind } = tsMorph();
+  return printStructure({ kind: StructureKind.SourceFile, statements }, { indentNumberOfSpaces: 2, newLine: "\n", useSingleQuote: false });
 }
 
 function header(ir: IrSpec, specFile: string): string {
@@ -60,7 +41,6 @@ function header(ir: IrSpec, specFile: string): string {
 
 /** Generates every module of a spec into `outDir` (in memory) and type-checks them. */
 export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; specFile: string; typeCheck?: boolean }): EmitResult {
-  const p = project();
   const ctx: EmitContext = {
     ir,
     specFile: opts.specFile,
@@ -77,37 +57,12 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
     "index.ts": indexModule(ctx),
   };
   const files = new Map<string, string>();
-  const sourceFiles = [];
   for (const name of GENERATED_FILES) {
-    const filePath = path.join(opts.outDir, name);
-    const existing = p.getSourceFile(filePath);
-    if (existing) p.removeSourceFile(existing);
-    const sf = p.createSourceFile(filePath, { statements: modules[name] }, { overwrite: true });
-    let text = header(ir, opts.specFile) + "\n" + sf.getFullText().trimEnd() + "\n";
+    let text = header(ir, opts.specFile) + "\n" + print(modules[name]).trimEnd() + "\n";
     if (name === "transforms.ts") text = text.replace(HASH_PLACEHOLDER, transformsHash(text));
-    sf.replaceWithText(text);
     files.set(name, text);
-    sourceFiles.push(sf);
   }
-  const diagnostics: Diagnostic[] = [];
-  if (opts.typeCheck !== false) {
-    for (const sf of sourceFiles) {
-      for (const d of sf.getPreEmitDiagnostics()) {
-        const file = d.getSourceFile();
-        if (!file || file.getFilePath() !== sf.getFilePath()) continue;
-        const line = d.getLineNumber() ?? 1;
-        const message = typeof d.getMessageText() === "string" ? (d.getMessageText() as string) : (d.getMessageText() as { getMessageText(): string }).getMessageText();
-        const specLine = citedLine(files.get(path.basename(sf.getFilePath()))!, line, opts.specFile);
-        diagnostics.push({
-          code: 5001,
-          severity: "error",
-          file: opts.specFile,
-          range: lineRange(specLine),
-          message: `generated ${path.basename(sf.getFilePath())}:${line} does not type-check (this is a bug in fti; please report it): ${message}`,
-        });
-      }
-    }
-  }
+  const diagnostics = opts.typeCheck === false ? [] : typeCheckGenerated(files, { outDir: opts.outDir, specFile: opts.specFile });
   return { files, diagnostics };
 }
 
@@ -115,21 +70,6 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
 export function transformsHash(text: string): string {
   const blanked = text.replace(/export const TRANSFORMS_HASH = "[^"]*";/, `export const TRANSFORMS_HASH = "";`);
   return "sha256:" + crypto.createHash("sha256").update(blanked).digest("hex");
-}
-
-/** The spec line cited by the nearest `<spec>:<line>` comment at or above a generated line. */
-function citedLine(text: string, line: number, specFile: string): number {
-  const lines = text.split("\n");
-  const re = new RegExp(`${specFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:(\\d+)`);
-  for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
-    const m = re.exec(lines[i]);
-    if (m) return Number(m[1]);
-  }
-  return 1;
-}
-
-function lineRange(line: number): Range {
-  return { start: { offset: 0, line, column: 1 }, end: { offset: 0, line, column: 2 } };
 }
 
 function toPosix(p: string): string {

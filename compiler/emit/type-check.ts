@@ -1,0 +1,76 @@
+// Type-checks the generated modules against the real runtime API (and so
+// against zod's declarations) in the compiler's shared TypeScript project. A
+// TypeScript error in generated code is a compiler bug; it is reported
+// (FTI5001) at the spec line the offending code was generated from.
+//
+// A check that passed is remembered (../check-cache.ts): the same generated
+// text, checked against unchanged declarations, is not checked again.
+
+import path from "node:path";
+import type { Range } from "../ast.ts";
+import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cache.ts";
+import type { Diagnostic } from "../diagnostics.ts";
+import type { Project } from "ts-morph";
+import { CHECK_OPTIONS, checkerProject, programTexts, setInMemoryOnly } from "../ts-project.ts";
+
+/** `files`: generated file name → text, all in `outDir`. */
+export function typeCheckGenerated(files: Map<string, string>, opts: { outDir: string; specFile: string }): Diagnostic[] {
+  const scope = `generated modules in ${path.resolve(opts.outDir)}`;
+  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, [...files]]));
+  if (passedBefore(scope, key)) return [];
+
+  const project = checkerProject();
+  const paths = [...files.keys()].map((name) => path.join(opts.outDir, name));
+  setInMemoryOnly(paths, true);
+  try {
+    return check(project, files, paths, { ...opts, scope, key });
+  } finally {
+    setInMemoryOnly(paths, false);
+  }
+}
+
+function check(project: Project, files: Map<string, string>, paths: string[], opts: { outDir: string; specFile: string; scope: string; key: string }): Diagnostic[] {
+  const sourceFiles = paths.map((p) => project.createSourceFile(p, files.get(path.basename(p))!, { overwrite: true }));
+  const diagnostics: Diagnostic[] = [];
+  for (const sf of sourceFiles) {
+    const name = path.basename(sf.getFilePath());
+    for (const d of sf.getPreEmitDiagnostics()) {
+      const file = d.getSourceFile();
+      if (!file || file.getFilePath() !== sf.getFilePath()) continue;
+      const line = d.getLineNumber() ?? 1;
+      const text = d.getMessageText();
+      const message = typeof text === "string" ? text : text.getMessageText();
+      diagnostics.push({
+        code: 5001,
+        severity: "error",
+        file: opts.specFile,
+        range: lineRange(citedLine(files.get(name)!, line, opts.specFile)),
+        message: `generated ${name}:${line} does not type-check (this is a bug in fti; please report it): ${message}`,
+      });
+    }
+  }
+  if (!diagnostics.length) {
+    const generated = new Set(sourceFiles.map((sf) => path.normalize(sf.getFilePath())));
+    const read = programTexts(project);
+    for (const p of generated) read.delete(p); // their text is in the key
+    recordPass(opts.scope, opts.key, read);
+  }
+  // The next spec's check should not carry these along.
+  for (const sf of sourceFiles) project.removeSourceFile(sf);
+  return diagnostics;
+}
+
+/** The spec line cited by the nearest `<spec>:<line>` comment at or above a generated line. */
+function citedLine(text: string, line: number, specFile: string): number {
+  const lines = text.split("\n");
+  const re = new RegExp(`${specFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:(\\d+)`);
+  for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
+    const m = re.exec(lines[i]);
+    if (m) return Number(m[1]);
+  }
+  return 1;
+}
+
+function lineRange(line: number): Range {
+  return { start: { offset: 0, line, column: 1 }, end: { offset: 0, line, column: 2 } };
+}
