@@ -166,7 +166,7 @@ const linearInputs = [
 ];
 
 /** What the compiler generates for a model's requests: its view's keys and request fields, strictly. */
-function requestSchemaOf(view: ViewPlan): z.ZodType {
+function requestSchemaOf(view: ViewPlan): z.ZodObject {
   const zodOf = (c: ColumnPlan) => {
     const base = c.type === "string" ? z.string() : c.type === "bool" ? z.boolean() : c.type === "timestamp" ? z.coerce.date() : c.type === "int" ? z.number().int() : z.number();
     return c.nullable ? base.nullable() : base;
