@@ -282,61 +282,69 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
     }
   }
 
+  try {
+    return await computeGroup(store, bundle, plan, ctx, t0);
+  } finally {
+    await cleanUp(store, `DROP VIEW IF EXISTS __input`);
+  }
+}
+
+/** Runs the group's SQL over `__input` into its table (the range's rows replaced). */
+async function computeGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: GroupRunContext, t0: number): Promise<GroupRunReport> {
+  const { from, to } = ctx;
   registerExterns(store, bundle, plan);
 
-  // Compute, keeping the rows of the range.
-  const out = `__fti_out_${plan.name}`;
+  // The SQL's output columns, from its bound plan (nothing runs yet).
+  const body = plan.sql.trim().replace(/;+\s*$/, "");
+  const query = `SELECT * FROM (${body}) AS __q`;
+  let produced: Array<{ name: string }>;
+  try {
+    produced = (await store.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${query})`)).map((r) => ({ name: r.column_name }));
+  } catch (e) {
+    throw groupSqlError(bundle, plan, e);
+  }
+  const want = groupTableColumns(plan);
+  const expectNames = want.slice(0, -1).map((c) => c.name);
+  const gotNames = produced.map((c) => c.name);
+  if (gotNames.length !== expectNames.length || gotNames.some((n, i) => n.toLowerCase() !== expectNames[i].toLowerCase())) {
+    throw new Error(`feature group \`${plan.name}\`: its SQL returns (${gotNames.join(", ")}) but the plan expects (${expectNames.join(", ")})`);
+  }
+
+  await ensureGroupTable(store, bundle, plan);
+
+  // Replace the range: the SQL's rows in [from, to), cast to the declared
+  // types, go straight into the table (no intermediate copy).
   const outWhere: string[] = [];
   if (from) outWhere.push(`event_time >= ${sqlTimestamp(from)}`);
   if (to) outWhere.push(`event_time < ${sqlTimestamp(to)}`);
-  const body = plan.sql.trim().replace(/;+\s*$/, "");
-  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  const inRange = outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : "";
+  await store.run(`DELETE FROM ${tableRef(plan.table)}${inRange}`);
+  const cols = want.map((c) => ident(c.name)).join(", ");
+  const casts = want
+    .slice(0, -1)
+    .map((c) => `CAST(${ident(c.name)} AS ${c.type})`)
+    .join(", ");
+  let rows: number;
   try {
-    await store.run(
-      `CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM (${body}) AS __q` + (outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : ""),
-    );
+    rows = await store.run(`INSERT INTO ${tableRef(plan.table)} (${cols}) SELECT ${casts}, ? FROM (${query})${inRange}`, [ctx.ingestedAt]);
   } catch (e) {
-    const msg = (e as Error)?.message ?? String(e);
-    if (e instanceof UserError) throw e;
-    throw new Error(`feature group \`${plan.name}\` (${bundle.file}:${plan.line}): its SQL failed: ${msg}`);
+    throw groupSqlError(bundle, plan, e);
   }
+  const [inp] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM __input`);
+  return {
+    group: plan.name,
+    version: plan.version,
+    table: plan.table,
+    inputRows: inp.n,
+    rows,
+    ms: Math.round(performance.now() - t0),
+  };
+}
 
-  try {
-    const want = groupTableColumns(plan);
-    const produced = await store.tableColumns(out);
-    const expectNames = want.slice(0, -1).map((c) => c.name);
-    const gotNames = produced.map((c) => c.name);
-    if (gotNames.length !== expectNames.length || gotNames.some((n, i) => n.toLowerCase() !== expectNames[i].toLowerCase())) {
-      throw new Error(
-        `feature group \`${plan.name}\`: its SQL returns (${gotNames.join(", ")}) but the plan expects (${expectNames.join(", ")})`,
-      );
-    }
-
-    await ensureGroupTable(store, bundle, plan);
-
-    const del = outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : "";
-    await store.run(`DELETE FROM ${tableRef(plan.table)}${del}`);
-    const cols = want.map((c) => ident(c.name)).join(", ");
-    const casts = want
-      .slice(0, -1)
-      .map((c) => `CAST(${ident(c.name)} AS ${c.type})`)
-      .join(", ");
-    const rows = await store.run(
-      `INSERT INTO ${tableRef(plan.table)} (${cols}) SELECT ${casts}, ? FROM ${ident(out)}`,
-      [ctx.ingestedAt],
-    );
-    const [inp] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM __input`);
-    return {
-      group: plan.name,
-      version: plan.version,
-      table: plan.table,
-      inputRows: inp.n,
-      rows,
-      ms: Math.round(performance.now() - t0),
-    };
-  } finally {
-    await cleanUp(store, `DROP TABLE IF EXISTS ${ident(out)}`, `DROP VIEW IF EXISTS __input`);
-  }
+function groupSqlError(bundle: SpecBundle, plan: GroupPlan, e: unknown): Error {
+  if (e instanceof UserError) return e;
+  const msg = (e as Error)?.message ?? String(e);
+  return new Error(`feature group \`${plan.name}\` (${bundle.file}:${plan.line}): its SQL failed: ${msg}`);
 }
 
 /**

@@ -1,0 +1,146 @@
+// The input of one source as a relation the validation passes read: the data
+// columns as the file (or table) has them, plus `__fti_file` (the file the row
+// came from, NULL for a table) and `__fti_pos` (its position). Read order is
+// ORDER BY __fti_file, __fti_pos.
+//
+// Parquet is read in place, through a view with its own column types: the
+// passes over it read only the columns they need, and nothing is copied.
+// csv and ndjson are parsed once into a temp table (all text), and a table
+// source is copied into one, so that every pass sees the same rows.
+
+import { statSync } from "node:fs";
+import type { SourcePlan, SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import { cleanUp, ident, sqlString, tableRef, type Store } from "../store/store.ts";
+
+export interface SourceInput {
+  /** The relation: a temp view or temp table name (already quoted). */
+  relation: string;
+  /** The data columns (not `__fti_file` / `__fti_pos`), in file order, with their DuckDB types. */
+  columns: Array<{ name: string; type: string }>;
+  /** Files read (absolute), or the table name for a table source. */
+  files: string[];
+  /** ndjson: one `json` column per row, fields are read with `->>`. */
+  ndjson: boolean;
+  /** SQL of the 1-based row number within its file of the row at (file, pos): pass qualified column references. */
+  rowNumber(file: string, pos: string): string;
+  /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
+  changedFiles(): string[];
+  /** Drops the temp objects. */
+  close(): Promise<void>;
+}
+
+/** Columns the Parquet reader adds; a file that has one of its own is staged instead. */
+const PARQUET_EXTRA = ["__fti_file", "__fti_pos", "file_row_number"];
+
+/**
+ * Opens the input of `plan`: a UserError when a file cannot be read or a
+ * table does not exist.
+ */
+export async function openSourceInput(store: Store, bundle: SpecBundle, plan: SourcePlan, files: string[]): Promise<SourceInput> {
+  const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
+  const list = `[${files.map(sqlString).join(", ")}]`;
+  const cannotRead = (e: unknown) => {
+    const first = ((e as Error).message ?? String(e)).split("\n")[0];
+    return new UserError(`${where}: cannot read ${files.join(", ")}: ${first}`);
+  };
+
+  if (plan.location.kind === "files" && plan.location.format === "parquet") {
+    const plain = `read_parquet(${list}, union_by_name = true)`;
+    let cols: Array<{ name: string; type: string }>;
+    try {
+      cols = await describe(store, `SELECT * FROM ${plain}`);
+    } catch (e) {
+      throw cannotRead(e);
+    }
+    if (!cols.some((c) => PARQUET_EXTRA.includes(c.name.toLowerCase()))) {
+      const view = ident(`__fti_in_${plan.name}`);
+      const reader = `read_parquet(${list}, filename = '__fti_file', file_row_number = true, union_by_name = true)`;
+      try {
+        await store.run(
+          `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * EXCLUDE (file_row_number), file_row_number AS __fti_pos FROM ${reader}`,
+        );
+      } catch (e) {
+        throw cannotRead(e);
+      }
+      const before = files.map(fileStamp);
+      return {
+        relation: view,
+        columns: cols,
+        files,
+        ndjson: false,
+        rowNumber: (_file, pos) => `(${pos} + 1)`,
+        changedFiles: () => files.filter((f, i) => fileStamp(f) !== before[i]),
+        close: () => cleanUp(store, `DROP VIEW IF EXISTS ${view}`),
+      };
+    }
+    return stage(store, plan, files, `read_parquet(${list}, filename = '__fti_file', union_by_name = true)`, false, cannotRead);
+  }
+
+  if (plan.location.kind === "files") {
+    const reader =
+      plan.location.format === "csv"
+        ? `read_csv(${list}, header = true, all_varchar = true, filename = '__fti_file', union_by_name = true)`
+        : `read_ndjson_objects(${list}, filename = '__fti_file')`;
+    return stage(store, plan, files, reader, plan.location.format === "ndjson", cannotRead);
+  }
+
+  const table = plan.location.table;
+  if (!(await store.tableExists(table))) {
+    throw new UserError(`${where}: table ${table} does not exist in the store ${store.path}`);
+  }
+  return stage(store, plan, files, `(SELECT *, NULL::VARCHAR AS __fti_file FROM ${tableRef(table)})`, false, cannotRead);
+}
+
+/** Copies `reader` into a temp table; its rowid is the read order. */
+async function stage(
+  store: Store,
+  plan: SourcePlan,
+  files: string[],
+  reader: string,
+  ndjson: boolean,
+  cannotRead: (e: unknown) => Error,
+): Promise<SourceInput> {
+  const table = ident(`__fti_stage_${plan.name}`);
+  const view = ident(`__fti_in_${plan.name}`);
+  const close = () => cleanUp(store, `DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${table}`);
+  await close();
+  try {
+    await store.run(`CREATE TEMP TABLE ${table} AS SELECT * FROM ${reader}`);
+  } catch (e) {
+    throw cannotRead(e);
+  }
+  try {
+    await store.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS __fti_pos FROM ${table}`);
+    const columns = (await store.tableColumns(`__fti_stage_${plan.name}`)).filter((c) => c.name !== "__fti_file");
+    return {
+      relation: view,
+      columns,
+      files,
+      ndjson,
+      // Rows of a file are consecutive in the stage: number them from the file's first.
+      rowNumber: (file, pos) =>
+        `(${pos} - (SELECT min(s.rowid) FROM ${table} AS s WHERE s.__fti_file IS NOT DISTINCT FROM ${file}) + 1)`,
+      changedFiles: () => [],
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Size and modification time of a file: what changes when it is rewritten. */
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return "gone";
+  }
+}
+
+async function describe(store: Store, query: string): Promise<Array<{ name: string; type: string }>> {
+  const rows = await store.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${query})`);
+  return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+}

@@ -1,0 +1,201 @@
+// The SQL that validates the rows of a source: the declared fields typed from
+// the input's columns, and one rule per possible problem (a condition and the
+// reason it gives). Rows are judged in two phases: `failing` is one cheap
+// boolean per row (no strings built); the reason text and the row as JSON are
+// built only for the rows that fail (see sources.ts).
+
+import type { ColumnType, SourcePlan } from "../api.ts";
+import { ident, sqlLiteral, sqlString } from "../store/store.ts";
+import type { SourceInput } from "./source-input.ts";
+
+/** How the validation reads one declared field. */
+interface FieldRead {
+  /** SQL of the raw value as text, over the typed relation's columns. */
+  raw: string;
+  /** Whether the typed value can be NULL where the raw one is not (a failed cast). */
+  canFailCast: boolean;
+}
+
+export interface Validation {
+  /** SELECT over the input: `__fti_file`, `__fti_pos`, the input columns as `__fti_c_<k>`, (ndjson) the fields as text as `__fti_raw_<i>`, and the typed fields by name. */
+  typed: string;
+  /** TRUE when the row has at least one problem (never NULL). */
+  failing: string;
+  /** The problems, joined with "; " (`''` when none): evaluate on failing rows only. */
+  reason: string;
+  /** The row as read, as JSON. */
+  rowJson: string;
+  /** SQL of the raw text of a field (by name), for messages. */
+  rawOf(field: string): string;
+}
+
+/** SQL that turns a raw VARCHAR value into the declared type (NULL when it does not cast). */
+function castFromText(r: string, t: ColumnType): string {
+  switch (t) {
+    case "string":
+      return r;
+    case "int":
+      // TRY_CAST('3.5' AS BIGINT) rounds to 4: accept integral values only.
+      return `CASE WHEN TRY_CAST(${r} AS DOUBLE) = TRY_CAST(${r} AS BIGINT) THEN TRY_CAST(${r} AS BIGINT) END`;
+    case "float":
+      return `TRY_CAST(${r} AS DOUBLE)`;
+    case "bool":
+      return `TRY_CAST(${r} AS BOOLEAN)`;
+    case "timestamp":
+      // Through TIMESTAMPTZ (session zone UTC) so that explicit offsets are honoured.
+      return `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  }
+}
+
+/** The DuckDB type a declared type is stored as, when a typed column already has it no cast is needed. */
+const STORED: Record<ColumnType, string> = { string: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", timestamp: "TIMESTAMP" };
+
+function isText(rawType: string): boolean {
+  return rawType.toUpperCase().startsWith("VARCHAR");
+}
+
+/**
+ * SQL that turns a typed raw value (parquet / table) into the declared type,
+ * or null when the value already has it (TIMESTAMP is read as UTC, the
+ * session zone, so the TIMESTAMPTZ round trip of text would not change it).
+ */
+function castFromTyped(r: string, rawType: string, t: ColumnType): string | null {
+  const up = rawType.toUpperCase();
+  if (up === STORED[t]) return null;
+  if (isText(up)) return castFromText(r, t);
+  switch (t) {
+    case "string":
+      return `TRY_CAST(${r} AS VARCHAR)`;
+    case "int":
+      if (/INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
+      return `CASE WHEN TRY_CAST(${r} AS DOUBLE) = TRY_CAST(${r} AS BIGINT) THEN TRY_CAST(${r} AS BIGINT) END`;
+    case "float":
+      return `TRY_CAST(${r} AS DOUBLE)`;
+    case "bool":
+      return `TRY_CAST(${r} AS BOOLEAN)`;
+    case "timestamp":
+      return up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ"
+        ? `TRY_CAST(${r} AS TIMESTAMP)`
+        : `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  }
+}
+
+/** Display of a raw value in a reason: quoted for strings and unreadable values. */
+export function shown(raw: string, quoted: boolean): string {
+  return quoted ? `coalesce('''' || replace(${raw}, '''', '''''') || '''', 'null')` : `coalesce(${raw}, 'null')`;
+}
+
+/** A column as a JSON value; NaN and Infinity (not JSON) become strings. */
+function jsonValue(c: string, type: string): string {
+  return /^(DOUBLE|FLOAT|REAL)$/i.test(type) ? `CASE WHEN isfinite(${c}) OR ${c} IS NULL THEN to_json(${c}) ELSE to_json(CAST(${c} AS VARCHAR)) END` : c;
+}
+
+function checkLabel(text: string): string {
+  const t = text.trim();
+  return t.startsWith("(") && t.endsWith(")") ? t : `(${t})`;
+}
+
+const inCol = (k: number) => ident(`__fti_c_${k}`);
+
+/**
+ * The validation of `plan` over `input`. The input must have every declared
+ * field (ndjson: read by name from each object); sources.ts checks that.
+ */
+export function buildValidation(plan: SourcePlan, input: SourceInput): Validation {
+  const colIndex = new Map(input.columns.map((c, k) => [c.name.toLowerCase(), k]));
+
+  // 1. The input's columns (renamed, so that the typed fields can take their
+  //    names), ndjson's fields as text, then the typed fields.
+  const reads = new Map<string, FieldRead>();
+  const rawSelect: string[] = [];
+  const typedSelect: string[] = [];
+  plan.fields.forEach((f, i) => {
+    let read: FieldRead;
+    let typed: string;
+    if (input.ndjson) {
+      const raw = ident(`__fti_raw_${i}`);
+      rawSelect.push(`(json ->> ${sqlString(f.name)}) AS ${raw}`);
+      typed = castFromText(raw, f.type);
+      read = { raw, canFailCast: f.type !== "string" };
+    } else {
+      const k = colIndex.get(f.name.toLowerCase())!;
+      const cast = castFromTyped(inCol(k), input.columns[k].type, f.type);
+      typed = cast ?? inCol(k);
+      // A column that already has the declared type is taken as it is, and a
+      // cast to text cannot fail: no cast reason is possible for those.
+      read = { raw: `CAST(${inCol(k)} AS VARCHAR)`, canFailCast: cast !== null && f.type !== "string" };
+    }
+    typedSelect.push(`${typed} AS ${ident(f.name)}`);
+    reads.set(f.name, read);
+  });
+  const passThrough = input.columns.map((c, k) => `${ident(c.name)} AS ${inCol(k)}`);
+  const typedSql =
+    `SELECT *, ${typedSelect.join(", ")}` +
+    ` FROM (SELECT __fti_file, __fti_pos, ${[...passThrough, ...rawSelect].join(", ")} FROM ${input.relation})`;
+
+  // 2. Rules, by field name (a stable order to read and to test against);
+  //    per field: cast, missing, NaN/Infinity, `in`, checks. Row-level checks last.
+  const rules: Array<{ when: string; message: string }> = [];
+  const checksByField = new Map<string, SourcePlan["checks"]>();
+  const rowChecks: SourcePlan["checks"] = [];
+  const fieldNames = new Set(plan.fields.map((f) => f.name));
+  for (const c of plan.checks) {
+    if (fieldNames.has(c.field)) {
+      if (!checksByField.has(c.field)) checksByField.set(c.field, []);
+      checksByField.get(c.field)!.push(c);
+    } else rowChecks.push(c);
+  }
+  const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const f of byName) {
+    const { raw, canFailCast } = reads.get(f.name)!;
+    const col = ident(f.name);
+    const label = sqlString(`${f.name}: `);
+    const isString = f.type === "string";
+    const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
+    if (canFailCast) {
+      rules.push({
+        when: castFailed,
+        message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}`)}`,
+      });
+    }
+    const isEventTime = f.name === plan.eventTime;
+    if (!f.nullable || isEventTime) {
+      const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
+      rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}` });
+    }
+    if (f.type === "float") {
+      rules.push({
+        when: `NOT isfinite(${col})`,
+        message: `${label} || (CASE WHEN isnan(${col}) THEN 'NaN' WHEN ${col} > 0 THEN 'Infinity' ELSE '-Infinity' END) || ' is not allowed'`,
+      });
+    }
+    if (f.allowed && f.allowed.length) {
+      const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
+      const text = `not in (${f.allowed.map(String).join(", ")})`;
+      rules.push({ when: `${col} NOT IN (${list})`, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + text)}` });
+    }
+    for (const c of checksByField.get(f.name) ?? []) {
+      rules.push({
+        when: `(${c.sql}) IS FALSE`,
+        message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails check ${checkLabel(c.text)}`)}`,
+      });
+    }
+  }
+  for (const c of rowChecks) {
+    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails check ${checkLabel(c.text)}`) });
+  }
+
+  // A rule fires when its condition is TRUE (NULL does not fire).
+  const failing = rules.length ? `((${rules.map((r) => `(${r.when})`).join(" OR ")}) IS TRUE)` : "FALSE";
+  const reason = rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${r.message} END`).join(", ")})` : `''`;
+  const rowJson = input.ndjson
+    ? inCol(0)
+    : `json_object(${input.columns.map((c, k) => `${sqlString(c.name)}, ${jsonValue(inCol(k), c.type)}`).join(", ")})`;
+  return {
+    typed: typedSql,
+    failing,
+    reason,
+    rowJson,
+    rawOf: (field) => reads.get(field)!.raw,
+  };
+}

@@ -1,0 +1,195 @@
+// Source validation on inputs the athlete CSV does not cover: typed Parquet
+// (read with its own types), several files, duplicates whose first occurrence
+// is invalid, range runs, and a file that changes while it is being read.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { SourcePlan } from "../runtime/api.ts";
+import { UserError } from "../runtime/errors.ts";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import { activitiesSource, athleteBundle, tempDir } from "./helpers/bundles.ts";
+
+let store: Store | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+/** Rows as SQL VALUES tuples: (activity_id, athlete_id, started_at, sport, distance_km, elapsed_time_s, elevation_gain_m, planned_pace_min_km, avg_hr). */
+type Row = [string | null, string | null, string | null, string | null, string, string, string, string, string];
+
+function row(id: string | null, day: number, over: Partial<Record<"athlete" | "sport" | "km" | "time" | "hr" | "at", string | null>> = {}): Row {
+  const at = over.at !== undefined ? over.at : `TIMESTAMP '2025-01-${String(day).padStart(2, "0")} 08:00:00'`;
+  return [
+    id === null ? "NULL" : `'${id}'`,
+    over.athlete === null ? "NULL" : `'${over.athlete ?? "ath0"}'`,
+    at === null ? "NULL" : at,
+    over.sport === null ? "NULL" : `'${over.sport ?? "run"}'`,
+    over.km ?? "10.0",
+    over.time ?? "3000.0",
+    "50.0",
+    "5.0",
+    over.hr ?? "NULL::DOUBLE",
+  ];
+}
+
+/** Writes rows to a typed Parquet file: VARCHAR ids, TIMESTAMP, DOUBLE measures (NaN and Infinity allowed). */
+async function writeParquet(s: Store, path: string, rows: Row[]): Promise<void> {
+  const values = rows.map((r) => `(${r.join(", ")})`).join(",\n");
+  await s.run(
+    `COPY (SELECT * FROM (VALUES ${values}) AS t(activity_id, athlete_id, started_at, sport, distance_km, elapsed_time_s, elevation_gain_m, planned_pace_min_km, avg_hr))
+       TO '${path}' (FORMAT parquet)`,
+  );
+}
+
+function bundleFor(dir: string, source: SourcePlan) {
+  return athleteBundle(dir, { sources: [source], groups: [], views: [] });
+}
+
+async function quarantine(s: Store) {
+  return s.all<{ row_number: number; reason: string; file: string; row_json: string }>(
+    "SELECT row_number, reason, file, row_json FROM fti_quarantine ORDER BY rowid",
+  );
+}
+
+describe("source validation", () => {
+  it("typed Parquet: NaN, Infinity and nulls in typed columns are quarantined with their reasons; valid rows keep their values", async () => {
+    const dir = tempDir();
+    const file = join(dir, "acts.parquet");
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, file, [
+      row("a1", 1, { hr: "150.0" }),
+      row("a2", 2, { km: "'NaN'::DOUBLE" }),
+      row("a3", 3, { time: "'Infinity'::DOUBLE", hr: "'-Infinity'::DOUBLE" }),
+      row("a4", 4, { at: null }),
+      row("a5", 5, { athlete: null, km: "-1.0" }),
+      row("a6", 6, { sport: "swim" }),
+      row("a7", 7),
+    ]);
+    const report = await runFeaturePipeline(store, bundleFor(dir, activitiesSource("acts.parquet", "parquet")));
+    expect(report.sources[0]).toMatchObject({ read: 7, valid: 2, quarantined: 5, skipped: 0 });
+    const q = await quarantine(store);
+    expect(q.map((r) => [r.row_number, r.reason])).toEqual([
+      [2, "distance_km: NaN is not allowed"],
+      [3, "avg_hr: -Infinity is not allowed; elapsed_time_s: Infinity is not allowed"],
+      [4, "started_at: missing value (the event time is required)"],
+      [5, "athlete_id: missing value (not nullable); distance_km: -1.0 fails check (> 0)"],
+      [6, "sport: 'swim' not in (run, trail, treadmill)"],
+    ]);
+    // The row as read: NaN and Infinity are not JSON numbers, so they are kept as strings.
+    expect(JSON.parse(q[0].row_json)).toMatchObject({ activity_id: "a2", distance_km: "nan" });
+    expect(JSON.parse(q[1].row_json)).toMatchObject({ elapsed_time_s: "inf", avg_hr: "-inf" });
+    expect(q.every((r) => r.file === file)).toBe(true);
+    expect(await store.all("SELECT activity_id, started_at, distance_km, avg_hr FROM src_activities ORDER BY rowid")).toEqual([
+      { activity_id: "a1", started_at: new Date("2025-01-01T08:00:00Z"), distance_km: 10, avg_hr: 150 },
+      { activity_id: "a7", started_at: new Date("2025-01-07T08:00:00Z"), distance_km: 10, avg_hr: null },
+    ]);
+  });
+
+  it("several files: row numbers count within each file, the first occurrence of a value wins across files, rows keep the read order", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "parts"));
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, join(dir, "parts", "p1.parquet"), [row("a1", 1), row("a2", 2), row("a3", 3)]);
+    await writeParquet(store, join(dir, "parts", "p2.parquet"), [row("a4", 4), row("a2", 5), row("a5", 6, { km: "0.0" }), row("a6", 7)]);
+    const report = await runFeaturePipeline(store, bundleFor(dir, activitiesSource("parts/*.parquet", "parquet")));
+    expect(report.sources[0]).toMatchObject({ read: 7, valid: 5, quarantined: 2 });
+    const q = await quarantine(store);
+    expect(q.map((r) => [r.file.split("/").pop(), r.row_number, r.reason])).toEqual([
+      ["p2.parquet", 2, "activity_id: duplicate value 'a2' (first at row 2)"],
+      ["p2.parquet", 3, "distance_km: 0.0 fails check (> 0)"],
+    ]);
+    const ids = await store.all<{ activity_id: string }>("SELECT activity_id FROM src_activities ORDER BY rowid");
+    expect(ids.map((r) => r.activity_id)).toEqual(["a1", "a2", "a3", "a4", "a6"]);
+  });
+
+  it("unique: an invalid first occurrence does not count, and the valid rows stay in read order when later duplicates are dropped", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, join(dir, "acts.parquet"), [
+      row("a1", 1, { sport: "swim" }), // invalid: the next a1 is the first valid one
+      row("a2", 2),
+      row("a1", 3),
+      row("a2", 4),
+      row("a3", 5),
+      row("a1", 6),
+      row(null, 7),
+      row(null, 8),
+    ]);
+    await runFeaturePipeline(store, bundleFor(dir, activitiesSource("acts.parquet", "parquet")));
+    expect((await quarantine(store)).map((r) => [r.row_number, r.reason])).toEqual([
+      [1, "sport: 'swim' not in (run, trail, treadmill)"],
+      [4, "activity_id: duplicate value 'a2' (first at row 2)"],
+      [6, "activity_id: duplicate value 'a1' (first at row 3)"],
+      [7, "activity_id: missing value (not nullable)"],
+      [8, "activity_id: missing value (not nullable)"],
+    ]);
+    const kept = await store.all<{ activity_id: string; started_at: Date }>("SELECT activity_id, started_at FROM src_activities ORDER BY rowid");
+    expect(kept.map((r) => `${r.activity_id}@${r.started_at.getUTCDate()}`)).toEqual(["a2@2", "a1@3", "a3@5"]);
+  });
+
+  it("range runs judge duplicates among the rows of the range only", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, join(dir, "acts.parquet"), [row("a1", 1), row("a1", 10), row("a2", 11), row("a2", 12), row("a3", 20)]);
+    const bundle = bundleFor(dir, activitiesSource("acts.parquet", "parquet"));
+    const r = await runFeaturePipeline(store, bundle, { from: new Date(Date.UTC(2025, 0, 5)), to: new Date(Date.UTC(2025, 0, 15)) });
+    expect(r.sources[0]).toMatchObject({ read: 3, valid: 2, quarantined: 1, skipped: 2 });
+    expect((await quarantine(store)).map((q) => [q.row_number, q.reason])).toEqual([[4, "activity_id: duplicate value 'a2' (first at row 3)"]]);
+  });
+
+  it("csv: several files are numbered per file as well", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "parts"));
+    const header = "activity_id,athlete_id,started_at,sport,distance_km,elapsed_time_s,elevation_gain_m,planned_pace_min_km,avg_hr";
+    const line = (id: string, day: number, km = "10") => `${id},ath0,2025-01-${String(day).padStart(2, "0")} 08:00:00,run,${km},3000,50,5,`;
+    writeFileSync(join(dir, "parts", "a.csv"), [header, line("a1", 1), line("a2", 2, "x")].join("\n") + "\n");
+    writeFileSync(join(dir, "parts", "b.csv"), [header, line("a3", 3), line("a1", 4), line("a4", 5, "-2")].join("\n") + "\n");
+    store = await openStore({ path: ":memory:" });
+    await runFeaturePipeline(store, bundleFor(dir, activitiesSource("parts/*.csv")));
+    expect((await quarantine(store)).map((r) => [r.file.split("/").pop(), r.row_number, r.reason])).toEqual([
+      ["a.csv", 2, "distance_km: 'x' is not a float"],
+      ["b.csv", 2, "activity_id: duplicate value 'a1' (first at row 1)"],
+      ["b.csv", 3, "distance_km: -2 fails check (> 0)"],
+    ]);
+  });
+
+  it("a Parquet file that changes while the run reads it fails the run and changes nothing", async () => {
+    const dir = tempDir();
+    const file = join(dir, "acts.parquet");
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, file, [row("a1", 1), row("a2", 2)]);
+    const bundle = bundleFor(dir, activitiesSource("acts.parquet", "parquet"));
+    await runFeaturePipeline(store, bundle);
+    const before = await store.all("SELECT * FROM src_activities ORDER BY ALL");
+
+    // Rewrite the file right after the first pass over it.
+    const s = store;
+    const run = s.run.bind(s);
+    s.run = (async (sql: string, params?: never) => {
+      const out = await run(sql, params);
+      if (/CREATE TEMP TABLE "__fti_bad_/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3, { km: "-1.0" })]);
+      return out;
+    }) as typeof s.run;
+    const err = await runFeaturePipeline(s, bundle).catch((e: unknown) => e);
+    s.run = run;
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toContain(`${file} changed while being read`);
+    expect(await s.all("SELECT * FROM src_activities ORDER BY ALL")).toEqual(before);
+    expect(await s.all("SELECT count(*) AS n FROM fti_quarantine")).toEqual([{ n: 0 }]);
+  });
+
+  it("a check whose SQL does not bind fails before any row is written", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    await writeParquet(store, join(dir, "acts.parquet"), [row("a1", 1)]);
+    const source = activitiesSource("acts.parquet", "parquet");
+    source.checks = [...source.checks, { field: "distance_km", text: "> nope", sql: `("distance_km" > "nope")` }];
+    const err = await runFeaturePipeline(store, bundleFor(dir, source)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/validating the rows failed \(a check's SQL may be wrong\)/);
+    expect(await store.tableExists("src_activities")).toBe(false);
+  });
+});
