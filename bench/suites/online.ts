@@ -37,7 +37,7 @@ import { OnlineService } from "../../runtime/online/service.ts";
 import { openStore } from "../../runtime/store/store.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { openRefDb, rows } from "../lib/duck.ts";
-import { fmtInt, fmtKB, fmtMs, run, runNodeTask, type Sample } from "../lib/harness.ts";
+import { fmtInt, fmtKB, fmtMs, median, run, runNodeTask, type Sample } from "../lib/harness.ts";
 import { pacedLoad } from "../lib/paced-load.ts";
 import type { Measured } from "../lib/report.ts";
 import { BIN, ensureCompiled, GEN_DIR, GEN_ROOT, generatedHash, loadBundle, SPEC_FILE } from "../lib/spec.ts";
@@ -480,7 +480,7 @@ export const suite: Suite = {
     const floors: Sample[] = [];
     for (let r = 0; r < ctx.rounds; r++) floors.push(await runNodeTask<Sample>("online.floor", { data, store, asOf, ids, n: floorN }));
 
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const med = median; // the same median as the measurement lines (the mean of the middle two for an even count)
     const p99 = med(rate.map((x) => x.p99));
     const rps = med(max.map((x) => x.reqPerSec));
     const httpRps = med(httpMax.map((x) => x.reqPerSec));
