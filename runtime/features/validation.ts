@@ -63,21 +63,11 @@ function castFromTyped(r: string, rawType: string, t: ColumnType): string | null
   const up = rawType.toUpperCase();
   if (up === STORED[t]) return null;
   if (isText(up)) return castFromText(r, t);
-  switch (t) {
-    case "string":
-      return `TRY_CAST(${r} AS VARCHAR)`;
-    case "int":
-      if (/INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
-      return `CASE WHEN TRY_CAST(${r} AS DOUBLE) = TRY_CAST(${r} AS BIGINT) THEN TRY_CAST(${r} AS BIGINT) END`;
-    case "float":
-      return `TRY_CAST(${r} AS DOUBLE)`;
-    case "bool":
-      return `TRY_CAST(${r} AS BOOLEAN)`;
-    case "timestamp":
-      return up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ"
-        ? `TRY_CAST(${r} AS TIMESTAMP)`
-        : `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
-  }
+  if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
+  if (t === "int" && /INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
+  if (t === "timestamp" && (up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ")) return `TRY_CAST(${r} AS TIMESTAMP)`;
+  // Otherwise the cast is the one text takes (integral check for int, TIMESTAMPTZ round trip for timestamp).
+  return castFromText(r, t);
 }
 
 /** Display of a raw value in a reason: quoted for strings and unreadable values. */
