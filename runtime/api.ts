@@ -81,13 +81,44 @@ export interface OdtPlan {
   compute: (request: Record<string, Scalar>, features: Record<string, Scalar>) => Scalar;
 }
 
+/** One point-in-time join of a feature group onto a view's spine. */
+export interface ViewJoinPlan {
+  /** Names the join in feature times and statuses: the group's name, or `group(column, …)` when `by` other columns. */
+  id: string;
+  group: string;
+  table: string;
+  /** Per group key: the spine (request) column holding its value. */
+  on: Array<{ key: string; column: string }>;
+}
+
 export interface ViewPlan {
   name: string;
   line: number;
-  entity: string;
+  /** The `for` entity, or null for `view x from SOURCE`. */
+  entity: string | null;
+  /** The spine columns the joins read: the key fields of an online request. */
   keys: ColumnPlan[];
-  label: { name: string; source: string; column: string; type: ColumnType; eventTime: string };
-  features: Array<{ name: string; group: string; table: string; type: ColumnType }>;
+  spine: {
+    source: string;
+    eventTime: string;
+    /** DuckDB boolean over the source's columns (`where`); null keeps every row. */
+    where: string | null;
+    /** The spine entity's columns: forward label aggregations partition by them. */
+    entityColumns: string[];
+  };
+  label: {
+    name: string;
+    type: ColumnType;
+    /** The label as written in the spec. */
+    text: string;
+    /** DuckDB DOUBLE over the source's columns and the `forward` columns; null = no label (the row is left out). */
+    sql: string;
+    /** `agg(x) over next w`: window functions over `__fti_t` (epoch µs), each a column of that name. */
+    forward: Array<{ name: string; sql: string; windowMs: number }>;
+  };
+  joins: ViewJoinPlan[];
+  /** `name` is the feature's name in the vector; `column` its column in the group table; `join` indexes `joins`. */
+  features: Array<{ name: string; group: string; table: string; column: string; join: number; type: ColumnType }>;
   odts: OdtPlan[];
   requestFields: ColumnPlan[];
   ttlMs: number | null;

@@ -306,8 +306,8 @@ describe("view", () => {
   as_of inclusive
 }`;
     const v = only(src, "view") as ViewDecl;
-    expect(v.entity.name).toBe("athlete");
-    expect(v.label).toMatchObject({ name: { name: "finish_time_s" }, source: { name: "activities" }, column: { name: "elapsed_time_s" } });
+    expect(v.entity!.name).toBe("athlete");
+    expect(v.label).toMatchObject({ name: { name: "finish_time_s" }, expr: { kind: "member", object: { name: "activities" }, property: { name: "elapsed_time_s" } } });
     expect(text(src, v.label!.range)).toBe("label finish_time_s = activities.elapsed_time_s");
     expect(v.features.map((f) => f.kind)).toEqual(["group_all", "group_feature", "name"]);
     expect(text(src, v.features[0].range)).toBe("fitness.*");

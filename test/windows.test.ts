@@ -69,6 +69,8 @@ function makeSpec(features: IrFeature[], input: IrGroup["input"] = { kind: "sour
     table: "fg_g_v1",
     entity: "e",
     keys: [{ name: "k", type: T("string") }],
+    keyColumns: ["k"],
+    where: null,
     input,
     rowId: { name: "id", type: T("string") },
     inputColumns: SOURCE.fields.map((f) => ({ name: f.name, type: f.type })),

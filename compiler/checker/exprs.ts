@@ -26,6 +26,8 @@ export interface ExprScope {
   kind: "fn" | "mit" | "odt" | "check";
   lookup(name: string): NameBinding | undefined;
   names(): string[];
+  /** Where windows are allowed inside an expression (a label's `over next 7d`): checks one. */
+  window?(e: Extract<Expr, { kind: "window" }>): Checked;
 }
 
 /** Result of checking: the IR (or undefined after an error, so callers skip dependent checks). */
@@ -60,6 +62,7 @@ export function checkExpr(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
     case "call":
       return checkCall(ctx, scope, e.callee.name, e.callee.range, e.args, e.range);
     case "window":
+      if (scope.window) return scope.window(e);
       if (scope.kind === "mit") {
         ctx.error(4003, e.range, `a windowed aggregation must be a feature's whole expression`, {
           hint: `give \`${e.agg.name}(...) over ...\` its own feature and refer to it by name`,

@@ -2,8 +2,8 @@
 // a source or another group, per entity. Also computes each feature's lineage
 // (the source columns it is derived from), which the leakage check reads.
 
-import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
-import type { IrColumn, IrFeature, IrGroup, IrSource } from "../ir.ts";
+import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
+import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
@@ -74,15 +74,12 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
 
   let ok = true;
-  for (const key of entity.keys) {
-    const col = columnTypes.get(key.name);
-    if (!col || !baseAssignable(col, key.type)) {
-      ctx.error(4011, decl.from.range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${key.name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${key.name}\`, the key of entity \`${decl.entity.name}\``);
-      ok = false;
-    }
-  }
+  const keyColumns = groupKeyColumns(ctx, decl, entity.keys, columnTypes);
+  if (!keyColumns) ok = false;
+  // Rows kept by the filter depend on its columns: every feature's lineage includes them (leakage checks).
+  const whereDeps = new Set<string>();
+  const filter = decl.where ? checkWhere(ctx, where_(decl), decl.where, columnTypes, (n) => inputLineage(n), whereDeps) : null;
+  if (filter === undefined) ok = false;
 
   const defs = new Map<string, FeatureDef>();
   for (const f of decl.features) {
@@ -135,6 +132,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     if (checked.has(name)) return undefined; // failed inside a cycle
     checked.set(name, feature ?? null);
     if (feature) {
+      whereDeps.forEach((x) => deps.add(x));
       lineage.set(name, deps);
       order.push(feature);
     }
@@ -154,6 +152,8 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     table: `fg_${decl.name.name}_v${version}`,
     entity: decl.entity.name,
     keys,
+    keyColumns: keyColumns!,
+    where: filter ?? null,
     input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
     ...(rowId ? { rowId } : {}),
     inputColumns,
@@ -169,6 +169,66 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   ];
   lineage.set("event_time", new Set());
   return { ir, lineage, outputColumns };
+}
+
+function where_(decl: FeatureGroupDecl): string {
+  return `the \`where\` of feature group \`${decl.name.name}\``;
+}
+
+/**
+ * The input columns carrying the entity's keys: `for account(sender)` names
+ * them, else each key is the input column of the same name (FTI4011).
+ */
+function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
+  const written = decl.keyColumns;
+  if (written && written.length !== keys.length) {
+    ctx.error(4011, written[0]?.range ?? decl.entity.range, `entity \`${decl.entity.name}\` has ${keys.length} key${keys.length === 1 ? "" : "s"} (${keys.map((k) => k.name).join(", ")}) but \`for ${decl.entity.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    return undefined;
+  }
+  let ok = true;
+  const out = keys.map((key, i) => {
+    const name = written ? written[i].name : key.name;
+    const range = written ? written[i].range : decl.from.range;
+    const col = columnTypes.get(name);
+    if (!col || !baseAssignable(col, key.type)) {
+      const hint = !col && written ? closest(name, [...columnTypes.keys()]) : undefined;
+      ctx.error(4011, range, col
+        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
+        : `\`${decl.from.name}\` has no column \`${name}\`${written ? "" : `, the key of entity \`${decl.entity.name}\``}`,
+        hint ? { hint: `did you mean \`${hint}\`?` } : !written ? { hint: `name the column that holds it: \`for ${decl.entity.name}(<column>)\`` } : {});
+      ok = false;
+    }
+    return name;
+  });
+  return ok ? out : undefined;
+}
+
+/** A `where` filter: a bool expression over the input's columns (FTI3007 otherwise). */
+export function checkWhere(
+  ctx: Ctx,
+  where: string,
+  e: Expr,
+  columnTypes: Map<string, IrType>,
+  lineage?: (col: string) => Set<string>,
+  deps?: Set<string>,
+): IrExpr | undefined {
+  const scope: ExprScope = {
+    where,
+    kind: "mit",
+    lookup: (n) => {
+      const type = columnTypes.get(n);
+      if (!type) return undefined;
+      return { expr: { k: "col", name: n, type }, onUse: () => lineage?.(n).forEach((x) => deps?.add(x)) };
+    },
+    names: () => [...columnTypes.keys()],
+  };
+  const expr = checkExpr(ctx, scope, e);
+  if (!expr) return undefined;
+  if (expr.type.base !== "bool") {
+    ctx.error(3007, e.range, `a \`where\` filter must be a bool, got ${show(expr.type)}`, { hint: "compare a column, e.g. `sport == \"run\"`" });
+    return undefined;
+  }
+  return expr;
 }
 
 function loc(def: FeatureDef) {
@@ -200,6 +260,10 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const arg = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
   if (arg === undefined) return undefined;
   const over = w.over;
+  if (w.forward) {
+    ctx.error(4010, w.range, `a feature only looks back: \`over next\` is for labels, which may look forward`, { hint: `\`over ${over.kind === "duration" ? over.text : "7d"}\` aggregates the window before each row` });
+    return undefined;
+  }
   if (over.kind !== "duration") {
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
       ctx.error(4010, over.range, `a window only looks back: use a positive duration like \`${over.operand.text}\``);

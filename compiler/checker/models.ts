@@ -88,12 +88,17 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
 
   if (view && task) {
     const lt = view.label.type;
+    const label = `\`${view.label.name} = ${view.label.text}\``;
     if (task === "regression" && !isNumeric(lt)) {
-      ctx.error(4014, decl.task!.range, `regression needs a numeric label; \`${view.label.name}\` is ${show(lt)}`);
+      ctx.error(4023, decl.task!.range, `regression needs a numeric label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
+        hint: "use `task binary_classification` for a yes/no label",
+      });
       ok = false;
     }
-    if (task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
-      ctx.error(4014, decl.task!.range, `binary classification needs a bool (or 0/1 int) label; \`${view.label.name}\` is ${show(lt)}`);
+    if (task === "binary_classification" && lt.base !== "bool") {
+      ctx.error(4023, decl.task!.range, `binary classification needs a bool label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
+        hint: `write the label as a condition, e.g. \`label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : `${view.label.text} > 15`}\``,
+      });
       ok = false;
     }
   }

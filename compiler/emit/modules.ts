@@ -10,6 +10,7 @@ import type { StatementStructures, WriterFunction } from "ts-morph";
 import type { IrExpr, IrFunction, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, IrType, IrView, Loc } from "../ir.ts";
 import { checkToSql } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
+import { spineToSql } from "../lower/view-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
 import { tsMorph } from "../ts-project.ts";
 import { camel, columnType, pascal, str, tsLiteral, tsType, zodType } from "./names.ts";
@@ -329,21 +330,31 @@ function viewStatement(ctx: EmitContext, view: IrView): string {
     return `    {\n      name: ${str(o.name)},\n      line: ${o.loc.line},\n      requestParams: ${tsLiteral(o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable })), "      ")},\n      featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},\n      returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},\n      compute: ${odtCompute(o)},\n    }`;
   });
   const groupTable = (g: string) => ctx.ir.groups.find((x) => x.name === g)!.table;
+  const spineSql = spineToSql(view, ctx.ir.functions);
+  const spine = { source: view.spine.source, eventTime: view.spine.eventTime, where: spineSql.where, entityColumns: view.spine.entityColumns };
+  const label = { name: view.label.name, type: columnType(view.label.type), text: view.label.text, sql: spineSql.label, forward: spineSql.forward };
+  // A join on the columns named like the group's keys is named by the group; one `by` other columns names them too.
+  const joinId = (j: IrView["joins"][number]) => (j.on.every((o) => o.key === o.column) ? j.group : `${j.group}(${j.on.map((o) => o.column).join(", ")})`);
+  const joins = view.joins.map((j) => ({ id: joinId(j), group: j.group, table: groupTable(j.group), on: j.on }));
   const init = `{
   name: ${str(view.name)},
   line: ${view.loc.line},
-  entity: ${str(view.entity)},
-  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
-  label: ${tsLiteral({ ...view.label, type: columnType(view.label.type) }, "  ")},
+  entity: ${view.entity === null ? "null" : str(view.entity)},
+  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })), "  ")},
+  spine: ${tsLiteral(spine, "  ")},
+  label: ${tsLiteral(label, "  ")},
+  joins: [
+${joins.map((j) => `    ${tsLiteral(j, "    ")},`).join("\n")}
+  ],
   features: [
-${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), type: columnType(f.type) })},`).join("\n")}
+${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), column: f.column, join: f.join, type: columnType(f.type) }, "    ")},`).join("\n")}
   ],
   odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
   requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
   ttlMs: ${view.ttlMs},
   asOf: ${str(view.asOf)},
 }`;
-  return constStatement(`${camel(view.name)}View`, "ViewPlan", init, cite(ctx, view.loc, `view \`${view.name}\`: the spine is \`${view.label.source}.${view.label.column}\` at \`${view.label.eventTime}\``));
+  return constStatement(`${camel(view.name)}View`, "ViewPlan", init, cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row at \`${view.spine.eventTime}\`, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``));
 }
 
 function modelStatement(ctx: EmitContext, model: IrModel): string {

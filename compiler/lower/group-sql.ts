@@ -88,7 +88,8 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
 
   const ctx = { functions: spec.functions, externName: options.externName };
   const sqlOf = (e: IrExpr) => exprToSql(e, ctx);
-  const partition = group.keys.map((k) => q(k.name)).join(", ");
+  // The input columns carrying the keys (`for account(sender)`); the output names them by the keys.
+  const partition = group.keyColumns.map(q).join(", ");
   const over = (frame: string) => `(PARTITION BY ${partition} ORDER BY ${q(T_COL)} ${frame})`;
 
   const ctes: string[] = [];
@@ -113,7 +114,7 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
   };
 
   // ---- base: the input columns the group needs, and the event time in microseconds
-  const needed = new Set<string>([...group.keys.map((k) => k.name), eventTime]);
+  const needed = new Set<string>([...group.keyColumns, eventTime]);
   if (group.rowId) needed.add(group.rowId.name);
   // Every name an expression reads that is not an earlier feature is an input column.
   for (const f of group.features) {
@@ -121,8 +122,10 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
     const me = position.get(f.name)!;
     if (e) for (const c of columnsOf(e)) if (!((position.get(c) ?? Infinity) < me)) needed.add(c);
   }
+  // `where`: only the rows for which the filter is true (null counts as false) enter the group.
+  const filter = group.where ? `\n  WHERE (${sqlOf(group.where)}) IS TRUE` : "";
   ctes.push(
-    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input\n)`,
+    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input${filter}\n)`,
   );
   prev = q(`__fti_s${counter - 1}`);
   columns = new Set([...needed, T_COL]);
@@ -241,7 +244,7 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
   }
 
   // ---- final projection: keys, event_time, row id, features cast to their types
-  const out: string[] = group.keys.map((k) => q(k.name));
+  const out: string[] = group.keys.map((k, i) => (group.keyColumns[i] === k.name ? q(k.name) : `${q(group.keyColumns[i])} AS ${q(k.name)}`));
   out.push(`CAST(${q(eventTime)} AS TIMESTAMP) AS ${q("event_time")}`);
   if (group.rowId) out.push(q(group.rowId.name));
   for (const f of group.features) out.push(`${finalValue(f)} AS ${q(f.name)}`);

@@ -156,6 +156,9 @@ export const True = kw("true", [Literal]);
 export const False = kw("false", [Literal]);
 export const Null = kw("null", [Literal]);
 export const Over = kw("over");
+export const Where = kw("where");
+export const By = kw("by");
+export const As = kw("as");
 
 export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
 

@@ -25,6 +25,7 @@ import type {
   FieldDecl,
   FnDecl,
   Ident,
+  JoinClause,
   MdtCall,
   ModelDecl,
   OdtParam,
@@ -434,6 +435,8 @@ class AstBuilder {
     }
     const entity = this.ident(tok(n, "entity"));
     const from = this.ident(tok(n, "from"));
+    const keyList = node(n, "keyColumns");
+    const whereNode = node(n, "where");
     const features: FeatureDef[] = [];
     for (const f of nodes(n, "featureDef")) {
       const fname = tok(f, "name");
@@ -444,6 +447,8 @@ class AstBuilder {
     }
     const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
     if (version) decl.version = version;
+    if (keyList) decl.keyColumns = this.columnList(keyList);
+    if (whereNode) decl.where = this.expr(whereNode);
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
@@ -476,8 +481,13 @@ class AstBuilder {
   private viewDecl(n: CstNode): ViewDecl {
     const kwTok = tok(n, "Kw_view");
     const name = this.ident(tok(n, "name"));
-    const entity = this.ident(tok(n, "entity"));
-    const decl: ViewDecl = { kind: "view", name, entity, features: [], range: this.at() };
+    const decl: ViewDecl = { kind: "view", name, features: [], range: this.at() };
+    if (isReal(tok(n, "entity"))) decl.entity = this.ident(tok(n, "entity"));
+    const entityList = node(n, "entityColumns");
+    if (entityList) decl.entityColumns = this.columnList(entityList);
+    if (isReal(tok(n, "from"))) decl.from = this.ident(tok(n, "from"));
+    const whereNode = node(n, "where");
+    if (whereNode) decl.where = this.expr(whereNode);
     for (const item of nodes(n, "viewItem")) {
       const labelTok = tok(item, "Kw_label");
       const featuresTok = tok(item, "Kw_features");
@@ -487,13 +497,13 @@ class AstBuilder {
         if (!isReal(tok(item, "name"))) continue;
         if (decl.label) this.duplicate(labelTok, "label");
         const lname = this.ident(tok(item, "name"));
-        const source = this.ident(tok(item, "source"));
-        const column = this.ident(tok(item, "column"));
-        decl.label ??= { name: lname, source, column, range: this.join(labelTok, column.range) };
+        const expr = this.expr(node(item, "label"));
+        decl.label ??= { name: lname, expr, range: this.join(labelTok, expr.range) };
       } else if (featuresTok) {
+        const clause = this.joinClause(item);
         for (const r of nodes(item, "featureRef")) {
           const ref = this.featureRef(r);
-          if (ref) decl.features.push(ref);
+          if (ref) decl.features.push({ ...ref, ...clause });
         }
       } else if (ttlTok) {
         if (decl.ttl) this.duplicate(ttlTok, "ttl");
@@ -508,6 +518,28 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `by col` / `by (a, b)` and `as prefix` of a `features` line. */
+  private joinClause(item: CstNode): JoinClause {
+    const clause: JoinClause = {};
+    const byTok = tok(item, "Kw_by");
+    const single = tok(item, "by");
+    const list = node(item, "byList");
+    if (byTok && isReal(single)) {
+      const col = this.ident(single);
+      clause.by = { columns: [col], range: this.join(byTok, col.range) };
+    } else if (byTok && list) {
+      const columns = this.columnList(list);
+      if (columns.length) clause.by = { columns, range: this.join(byTok, this.endRange(list, "RParen")) };
+    }
+    const prefix = tok(item, "prefix");
+    if (isReal(prefix)) clause.prefix = this.ident(prefix);
+    return clause;
+  }
+
+  private columnList(n: CstNode): Ident[] {
+    return toks(n, "columns").filter(isReal).map((t) => this.ident(t));
   }
 
   private featureRef(n: CstNode): FeatureRef | undefined {
@@ -868,7 +900,9 @@ class AstBuilder {
     const callRange = this.join(id.range, this.endRange(argsNode, "RParen"));
     if (tok(n, "Kw_over")) {
       const over = this.primary(node(n, "over"));
-      return { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
+      const w: Expr = { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
+      if (isReal(tok(n, "next"))) w.forward = true;
+      return w;
     }
     return { kind: "call", callee: id, args, range: callRange };
   }

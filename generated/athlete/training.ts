@@ -5,29 +5,87 @@ import { type ModelPlan, type Scalar, type ViewPlan } from "fti/runtime";
 import { pace_deviation, expected_time_s, planned_climb, planned_distance_km, time_estimator_steps, encode_time_estimator } from "./transforms.ts";
 import { TimeEstimatorRequestSchema } from "./schema.ts";
 
-/** view `time_estimator_data`: the spine is `activities.elapsed_time_s` at `started_at` — specs/athlete.fti:73 */
+/** view `time_estimator_data`: one row per `activities` row at `started_at`, labelled `finish_time_s = activities.elapsed_time_s` — specs/athlete.fti:73 */
 export const timeEstimatorDataView: ViewPlan = {
   name: "time_estimator_data",
   line: 73,
   entity: "athlete",
   keys: [{ name: "athlete_id", type: "string", nullable: false }],
+  spine: { source: "activities", eventTime: "started_at", where: null, entityColumns: ["athlete_id"] },
   label: {
     name: "finish_time_s",
-    source: "activities",
-    column: "elapsed_time_s",
     type: "float",
-    eventTime: "started_at",
+    text: "activities.elapsed_time_s",
+    sql: "CAST((\"elapsed_time_s\") AS DOUBLE)",
+    forward: [],
   },
+  joins: [
+    {
+      id: "fitness",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      on: [{ key: "athlete_id", column: "athlete_id" }],
+    },
+  ],
   features: [
-    { name: "ctl_42d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "atl_7d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "form", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "pace_28d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "pace_sd_28d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "runs_28d", group: "fitness", table: "fg_fitness_v1", type: "int" },
-    { name: "km_7d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "longest_28d", group: "fitness", table: "fg_fitness_v1", type: "float" },
-    { name: "zone_28d", group: "fitness", table: "fg_fitness_v1", type: "float" },
+    {
+      name: "ctl_42d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "ctl_42d",
+      join: 0,
+      type: "float",
+    },
+    {
+      name: "atl_7d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "atl_7d",
+      join: 0,
+      type: "float",
+    },
+    { name: "form", group: "fitness", table: "fg_fitness_v1", column: "form", join: 0, type: "float" },
+    {
+      name: "pace_28d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "pace_28d",
+      join: 0,
+      type: "float",
+    },
+    {
+      name: "pace_sd_28d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "pace_sd_28d",
+      join: 0,
+      type: "float",
+    },
+    {
+      name: "runs_28d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "runs_28d",
+      join: 0,
+      type: "int",
+    },
+    { name: "km_7d", group: "fitness", table: "fg_fitness_v1", column: "km_7d", join: 0, type: "float" },
+    {
+      name: "longest_28d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "longest_28d",
+      join: 0,
+      type: "float",
+    },
+    {
+      name: "zone_28d",
+      group: "fitness",
+      table: "fg_fitness_v1",
+      column: "zone_28d",
+      join: 0,
+      type: "float",
+    },
   ],
   odts: [
     {

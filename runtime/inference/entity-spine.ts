@@ -36,7 +36,7 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   } catch (e) {
     throw new UserError(`cannot read entities from \`${file}\`: ${(e as Error).message.split("\n")[0]}`);
   }
-  const needed = [...view.keys, ...view.requestFields];
+  const needed = [...view.keys, ...view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name))];
   const missing = needed.filter((c) => !present.includes(c.name)).map((c) => c.name);
   if (missing.length > 0) {
     throw new UserError(
@@ -50,7 +50,7 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
     `(row_number() OVER () - 1)::BIGINT AS __sid`,
     ...view.keys.map(cast),
     `${sqlTimestamp(asOf)} AS __t`,
-    ...view.requestFields.map(cast),
+    ...needed.slice(view.keys.length).map(cast),
   ];
   const table = spineTableName(view);
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
@@ -66,7 +66,15 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
 export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): Promise<EntitySpine> {
   const keys = view.keys.map((k) => ident(k.name)).join(", ");
-  const tables = [...new Set(view.features.map((f) => f.table))];
+  // Groups keyed by exactly the view's keys, under the same names, list its entities.
+  const keyedLikeView = view.joins.filter((j) => view.keys.every((k) => j.on.some((o) => o.key === k.name && o.column === k.name)) && j.on.length === view.keys.length);
+  if (keyedLikeView.length === 0) {
+    throw new UserError(
+      `view \`${view.name}\` joins its groups on ${view.keys.map((k) => k.name).join(", ")}, which no one feature table lists together`,
+      "pass the rows to predict for as an entities file (`--entities FILE`)",
+    );
+  }
+  const tables = [...new Set(keyedLikeView.map((j) => j.table))];
   const existing: string[] = [];
   for (const t of tables) if (await store.tableExists(t)) existing.push(t);
   if (existing.length === 0) {

@@ -18,7 +18,8 @@ import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
-import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
+import { loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult } from "./cache.ts";
+import { viewJoins, type ResolvedJoin } from "../training/view-joins.ts";
 import { RequestLog } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type {
@@ -66,6 +67,8 @@ interface ServedModel {
   plan: ModelPlan;
   view: ViewPlan;
   groups: GroupFeatures[];
+  /** The view's point-in-time joins: which group, on which request fields. */
+  joins: ResolvedJoin[];
   /** Entity keys, then request fields. */
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
@@ -184,6 +187,7 @@ export class OnlineService implements LocalService {
         plan,
         view,
         groups: viewGroups,
+        joins: viewJoins(bundle, view),
         fields: [
           ...view.keys.map((k) => ({ ...k, nullable: false, kind: "key" as const })),
           ...view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name)).map((r) => ({ ...r, kind: "request" as const })),
@@ -421,7 +425,7 @@ export class OnlineService implements LocalService {
     const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const groups = m.groups.map((g) => this.groups.get(g.plan.name)).filter((g): g is CachedGroup => g !== undefined);
+    const joins = this.joinLookups(m);
 
     // Online lookup.
     const requests: Array<Record<string, Scalar>> = [];
@@ -431,17 +435,9 @@ export class OnlineService implements LocalService {
       const req: Record<string, Scalar> = {};
       for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
       requests.push(req);
-      const l = lookup(groups, req, nowMs, m.view.ttlMs);
+      const l = lookup(joins, req, nowMs, m.view.ttlMs);
       looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) {
-        const entity = m.view.keys.map((k) => `${k.name}=${JSON.stringify(req[k.name])}`).join(", ");
-        const byStatus = (s: string) => l.missing.filter((f) => l.features[f].status === s);
-        const parts = [
-          byStatus("not_found").length ? `not found: ${byStatus("not_found").join(", ")}` : "",
-          byStatus("stale").length ? `stale (older than the view's ttl): ${byStatus("stale").join(", ")}` : "",
-        ].filter(Boolean);
-        missingIssues.push({ path: isBatch ? ["instances", i] : [], message: `no online features for ${entity}; ${parts.join("; ")}` });
-      }
+      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l) });
     }
     if (missingIssues.length) {
       return apiError(
@@ -505,6 +501,16 @@ export class OnlineService implements LocalService {
     return { status: 200, body: answer };
   }
 
+  /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
+  private joinLookups(m: ServedModel): JoinLookup[] {
+    const out: JoinLookup[] = [];
+    for (const j of m.joins) {
+      const group = this.groups.get(j.join.group);
+      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ introspection
 
   models(): ServedModelInfo[] {
@@ -533,7 +539,11 @@ export class OnlineService implements LocalService {
   sampleEntities(model: string, n = 20): string[] {
     const m = this.served.get(model);
     if (!m || m.view.keys.length !== 1) return [];
-    const g = m.groups.map((x) => this.groups.get(x.plan.name)).find((x) => x && x.index.size > 0);
+    const key = m.view.keys[0].name;
+    const g = m.joins
+      .filter((j) => j.join.on.length === 1 && j.join.on[0].column === key)
+      .map((j) => this.groups.get(j.join.group))
+      .find((x) => x && x.index.size > 0);
     if (!g) return [];
     const out: string[] = [];
     for (const k of g.index.keys()) {
@@ -616,4 +626,13 @@ export class OnlineService implements LocalService {
 /** The in-process twin of `fti serve` (what public.ts's openLocalService loads). */
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
+}
+
+/** Why a request has no features: each join whose row is missing or stale, with the key values it looked up. */
+function missingMessage(l: LookupResult): string {
+  const parts = l.missingJoins.map((j) => {
+    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+    return `${j.id} ${j.status === "stale" ? "is stale (older than the view's ttl)" : "not found"} for ${keys}`;
+  });
+  return `no online features: ${parts.join("; ")} (${l.missing.join(", ")})`;
 }

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupPlan, OdtPlan, Scalar, SourcePlan, SpecBundle, ViewPlan } from "../../runtime/api.ts";
+import { entityView } from "./view-plan.ts";
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2025, 0, 1);
@@ -195,7 +196,7 @@ export const plannedDistance: OdtPlan = {
 
 export function timeEstimatorView(): ViewPlan {
   const fitness = fitnessGroup();
-  return {
+  return entityView({
     name: "time_estimator_data",
     line: 80,
     entity: "athlete",
@@ -209,7 +210,7 @@ export function timeEstimatorView(): ViewPlan {
     ],
     ttlMs: 90 * DAY,
     asOf: "strict",
-  };
+  });
 }
 
 export function athleteBundle(specDir: string, over: Partial<SpecBundle> = {}): SpecBundle {
@@ -279,7 +280,7 @@ export function pitBundle(opts: PitFixtureOptions): SpecBundle {
     compute: (r: Record<string, Scalar>, f: Record<string, Scalar>) =>
       r.amount === null || f.f1 === null ? null : (r.amount as number) + (f.f1 as number),
   };
-  const view: ViewPlan = {
+  const view: ViewPlan = entityView({
     name: "v",
     line: 30,
     entity: "user",
@@ -290,7 +291,7 @@ export function pitBundle(opts: PitFixtureOptions): SpecBundle {
     requestFields: [{ name: "amount", type: "float", nullable: false }],
     ttlMs: opts.ttlMs,
     asOf: opts.asOf,
-  };
+  });
   const source: SourcePlan = {
     name: "events",
     line: 1,
