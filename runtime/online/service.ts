@@ -535,22 +535,28 @@ export class OnlineService implements LocalService {
     return this.served.has(model);
   }
 
-  /** A few known entity keys of a model (for the prediction page's suggestions). */
-  sampleEntities(model: string, n = 20): string[] {
+  /**
+   * A few known values of each key field of a model (the prediction page's
+   * suggestions): for each request key, the entities of a group joined on it
+   * alone. Composite keys get none.
+   */
+  sampleKeys(model: string, n = 20): Record<string, string[]> {
     const m = this.served.get(model);
-    if (!m || m.view.keys.length !== 1) return [];
-    const key = m.view.keys[0].name;
-    const g = m.joins
-      .filter((j) => j.join.on.length === 1 && j.join.on[0].column === key)
-      .map((j) => this.groups.get(j.join.group))
-      .find((x) => x && x.index.size > 0);
-    if (!g) return [];
-    const out: string[] = [];
-    for (const k of g.index.keys()) {
-      out.push(k);
-      if (out.length >= n) break;
+    const out: Record<string, string[]> = {};
+    for (const key of m?.view.keys ?? []) {
+      const g = m!.joins
+        .filter((j) => j.join.on.length === 1 && j.join.on[0].column === key.name)
+        .map((j) => this.groups.get(j.join.group))
+        .find((x) => x && x.index.size > 0);
+      if (!g) continue;
+      const values: string[] = [];
+      for (const k of g.index.keys()) {
+        values.push(k);
+        if (values.length >= n) break;
+      }
+      out[key.name] = values.sort();
     }
-    return out.sort();
+    return out;
   }
 
   health(): {
