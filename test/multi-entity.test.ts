@@ -15,6 +15,7 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
+import { verifyModel } from "../runtime/online/verify.ts";
 import type { OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/training/pit.ts";
@@ -299,5 +300,21 @@ describe("online serving of a multi-entity model", () => {
     } finally {
       await svc.close();
     }
+  });
+
+  it("fti verify recomputes every served feature of every join, prefixed ones included", async () => {
+    const logs = join(root, "logs");
+    const svc = await OnlineService.open(bundle, { store: storePath, logs, now: () => NOW });
+    try {
+      expect((await svc.predict("fraud", { instances: pairs })).status).toBe(200);
+    } finally {
+      await svc.close();
+    }
+    const report = await withStore((store) => verifyModel(store, bundle, "fraud", { logsDir: logs }));
+    expect(report.requests).toBe(pairs.length);
+    expect(report.features.map((f) => f.name)).toEqual(["sent_sum_2d", "sent_count_1d", "received_max_3d", "receiver_sent_sum_2d", "large_count_5d", "transfer_amount"]);
+    for (const f of report.features) expect(f.compared, f.name).toBe(pairs.length);
+    expect(report.mismatches).toBe(0);
+    expect(report.features.find((f) => f.name === "receiver_sent_sum_2d")!.statuses).toMatchObject({ not_found: expect.any(Number) });
   });
 });
