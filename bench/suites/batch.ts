@@ -19,7 +19,7 @@ import { loadOnnx } from "../../runtime/onnx/session.ts";
 import { getModel } from "../../runtime/registry/registry.ts";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore } from "../../runtime/store/store.ts";
-import { featuresAsOf } from "../../runtime/training/pit.ts";
+import { featuresAsOf } from "../../runtime/retrieval/pit.ts";
 import { findModel, trainModelFromSpec } from "../../runtime/training/train.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { fmtInt, fmtMs, fmtRate, median, runNodeTask, timed, type Sample } from "../lib/harness.ts";

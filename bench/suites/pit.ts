@@ -21,7 +21,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, findView, pitJoin } from "../../runtime/training/pit.ts";
+import { buildSpine, buildTrainingFrame, findView, pitJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
 import { openRefDb, rows } from "../lib/duck.ts";

@@ -9,10 +9,10 @@ import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
-import { predict, trainModel } from "../train/index.ts";
-import { baselinePredictions, computeMetrics } from "../train/metrics.ts";
+import { predict, trainModel } from "../learners/index.ts";
+import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
-import { buildTrainingFrame, type TrainingFrame } from "./pit.ts";
+import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
 
 export type TrainStep = "frame" | "split" | "fit" | "encode" | "train" | "export" | "verify" | "metrics" | "register";
 

@@ -17,7 +17,7 @@ import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
-import { addOdtColumns } from "../inference/odt-columns.ts";
+import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
