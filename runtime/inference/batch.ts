@@ -16,7 +16,7 @@ import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
-import { findModel } from "../training/train.ts";
+import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, type EntitySpine } from "../retrieval/entity-spine.ts";
 import { featureBatches } from "./feature-batches.ts";
 import { addOdtColumns } from "../retrieval/odt-columns.ts";

@@ -10,7 +10,7 @@
 import type { Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
-import { findModel } from "../training/train.ts";
+import { findModel } from "../bundle.ts";
 import { featuresAsOf } from "../retrieval/pit.ts";
 import { readRequestLog } from "./log.ts";
 import { viewFeatureGroups } from "./materialize.ts";

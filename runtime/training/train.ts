@@ -4,6 +4,7 @@
 // baseline) → `require` gates → registry.
 
 import type { FittedState, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
+import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
@@ -52,20 +53,6 @@ export interface TrainReport {
 }
 
 // ------------------------------------------------------------------ shared with register-external.ts
-
-export function findModel(bundle: SpecBundle, modelName: string): { plan: ModelPlan; view: ViewPlan } {
-  const plan = bundle.models.find((m) => m.name === modelName);
-  if (!plan) {
-    const names = bundle.models.map((m) => m.name);
-    throw new UserError(
-      `spec \`${bundle.name}\` has no model \`${modelName}\`` +
-        (names.length ? `; its models: ${names.join(", ")}` : "; it declares no models"),
-    );
-  }
-  const view = bundle.views.find((v) => v.name === plan.view);
-  if (!view) throw new Error(`model \`${modelName}\` reads view \`${plan.view}\`, which the bundle does not have`);
-  return { plan, view };
-}
 
 /** An instant from the spec: a date (`2025-10-01`) or a date-time without zone is UTC. */
 export function parseInstant(text: string): number {
