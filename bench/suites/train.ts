@@ -1,4 +1,4 @@
-// train: fti's GBDT trainer (runtime/train, trainModel("gbdt")) against
+// train: fti's GBDT trainer (runtime/learners, trainModel("gbdt")) against
 // scikit-learn's HistGradientBoostingRegressor with the same hyperparameters,
 // on the same float32 matrix: 1 M rows × 12 features (bench/lib/data.ts,
 // ensureGbdtData), 200 trees, depth 6, learning rate 0.1, min leaf 20,
