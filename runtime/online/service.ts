@@ -19,7 +19,7 @@ import { getModel, listModels, type ModelSummary } from "../registry/registry.ts
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult } from "./cache.ts";
-import { viewJoins, type ResolvedJoin } from "../training/view-joins.ts";
+import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import { RequestLog } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type {
