@@ -39,6 +39,8 @@ export interface ActivityRow {
   planned_pace_min_km: number;
   /** Null when no HR strap was worn (~15% of rows). */
   avg_hr: number | null;
+  /** A shared route (`r01`…`r40`, each run by many athletes), or `treadmill`. */
+  route_id: string;
 }
 
 export const ACTIVITY_COLUMNS = [
@@ -51,6 +53,7 @@ export const ACTIVITY_COLUMNS = [
   "elevation_gain_m",
   "planned_pace_min_km",
   "avg_hr",
+  "route_id",
 ] as const satisfies ReadonlyArray<keyof ActivityRow>;
 
 export interface AthleteDataOptions {
@@ -220,6 +223,24 @@ const round = (x: number, decimals: number) => {
 const STREAM_PROFILE = 1;
 const STREAM_SIM = 2;
 const STREAM_BAD = 3;
+/** Route choices draw from their own stream: adding routes left every other draw as it was. */
+const STREAM_ROUTE = 4;
+/** Shared routes r01…r40; each athlete runs a few home routes of them. */
+export const ROUTES = 40;
+const HOME_ROUTES = 4;
+
+export function routeId(k: number): string {
+  return `r${String(k + 1).padStart(2, "0")}`;
+}
+
+/**
+ * How much slower than flat road a route is run, beyond its climb: surface,
+ * turns, crossings, wind. In [0.96, 1.08); athletes' planned paces ignore it,
+ * so the pace of everyone else on the route tells a model something the plan does not.
+ */
+export function routeFactor(k: number): number {
+  return 0.96 + 0.12 * (mix32(Math.imul(k + 1, 0x9e3779b1)) / 4294967296);
+}
 const DAY_MS = 86_400_000;
 const CTL_DAYS = 42;
 const ATL_DAYS = 7;
@@ -368,6 +389,8 @@ function* simulateAthlete(
   const scratch: RunScratch = { tss: 0, pace: 0, currentThreshold: 0 };
   const r = new Rng(o.seed, index, STREAM_SIM);
   const bad = new Rng(o.seed, index, STREAM_BAD);
+  const routes = new Rng(o.seed, index, STREAM_ROUTE);
+  const home = Array.from({ length: HOME_ROUTES }, () => Math.floor(routes.next() * ROUTES));
   const id = p.athleteId;
   const endDay = o.target === undefined ? o.startDay + o.days : o.startDay + 365 * 60; // safety bound
   const limit = o.target ?? Number.POSITIVE_INFINITY;
@@ -424,7 +447,7 @@ function* simulateAthlete(
       let dayTss = 0;
       const run = pi < plan.length && plan[pi].dow === dow ? plan[pi++] : undefined;
       if (run && day >= o.startDay && day < endDay && emitted < limit) {
-        const row = simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch);
+        const row = simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch, routes.pick(home));
         dayTss = scratch.tss;
         row.activity_id = `${id}-${String(++seq).padStart(5, "0")}`;
         let badKind: BadRowKind | null = null;
@@ -446,7 +469,7 @@ function* simulateAthlete(
         yield row;
       } else if (run) {
         // Burn-in: same physiology, not emitted.
-        simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch);
+        simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch, routes.pick(home));
         dayTss = scratch.tss;
       }
       // Banister update with the day's training stress (after the day's run).
@@ -473,6 +496,8 @@ function simulateRun(
   ctl: number,
   atl: number,
   out: RunScratch,
+  /** The home route the athlete would run outdoors (index into the shared routes). */
+  route: number,
 ): ActivityRow {
   // --- sport
   let sport: Sport;
@@ -525,7 +550,8 @@ function simulateRun(
   const distFactor = Math.pow(km / 10, p.riegel - 1);
   const sportFactor = sport === "trail" ? p.trailFactor : sport === "treadmill" ? p.treadmillFactor : 1;
   const heat = sport === "treadmill" ? 1 : 1 + 0.015 * Math.max(0, -winter);
-  const basePace = effort * distFactor * (1 + p.climbCost * climb) * sportFactor * heat;
+  const onRoute = sport !== "treadmill";
+  const basePace = effort * distFactor * (1 + p.climbCost * climb) * sportFactor * heat * (onRoute ? routeFactor(route) : 1);
   const pace = currentThreshold * basePace * r.logNormal(0, p.paceNoise);
   const moving = km * pace * 60;
   const stops =
@@ -573,6 +599,7 @@ function simulateRun(
     elevation_gain_m: elevation,
     planned_pace_min_km: planned,
     avg_hr: avgHr,
+    route_id: onRoute ? routeId(route) : "treadmill",
   };
   out.tss = tss;
   out.pace = pace;
@@ -639,7 +666,7 @@ export function activityToCsvLine(r: ActivityRow): string {
   return (
     `${r.activity_id},${r.athlete_id},${r.started_at},${r.sport},${num(r.distance_km)},` +
     `${num(r.elapsed_time_s)},${num(r.elevation_gain_m)},${num(r.planned_pace_min_km)},` +
-    `${r.avg_hr === null ? "" : num(r.avg_hr)}\n`
+    `${r.avg_hr === null ? "" : num(r.avg_hr)},${r.route_id}\n`
   );
 }
 
@@ -723,6 +750,8 @@ class CsvFile {
     this.number(r.planned_pace_min_km, 2);
     this.byte(44);
     if (r.avg_hr !== null) this.number(r.avg_hr, 0);
+    this.byte(44);
+    this.ascii(r.route_id);
     this.byte(10);
   }
 }
@@ -762,6 +791,7 @@ const SQL_COLUMNS: Record<(typeof ACTIVITY_COLUMNS)[number], string> = {
   elevation_gain_m: "DOUBLE",
   planned_pace_min_km: "DOUBLE",
   avg_hr: "DOUBLE",
+  route_id: "VARCHAR",
 };
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;

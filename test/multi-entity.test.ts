@@ -18,7 +18,7 @@ import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
 import type { OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildTrainingFrame, type TrainingFrame } from "../runtime/training/pit.ts";
+import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";

@@ -296,7 +296,12 @@ function checkOdts(
     odts.push(odt);
     ranges.set(odt.name, ref.range);
   }
+  // A request field leaks the label when the request fields together give every column the label reads
+  // (`label y = x` with request x; `flagged = status == "fraud"` with request status). A column the label
+  // only normalises by, known before the event (a planned distance), may be requested.
   const labelColumns = new Set((label?.lineage ?? []).map((c) => c.slice(c.indexOf(".") + 1)));
+  const requested = new Set(odts.flatMap((o) => o.requestParams.map((p) => p.name)));
+  const labelGiven = labelColumns.size > 0 && [...labelColumns].every((c) => requested.has(c));
   const requestFields = new Map<string, IrColumn>();
   for (const odt of odts) {
     const range = ranges.get(odt.name)!;
@@ -315,8 +320,9 @@ function checkOdts(
         continue;
       }
       requestFields.set(rp.name, rp);
-      if (labelColumns.has(rp.name)) {
-        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which the label \`${label!.name}\` reads (\`${source.name}.${rp.name}\`): the model would be given the answer`);
+      if (labelGiven && labelColumns.has(rp.name)) {
+        const others = [...labelColumns].filter((c) => c !== rp.name);
+        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which the label \`${label!.name}\` reads (\`${source.name}.${rp.name}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`);
         ok = false;
         continue;
       }

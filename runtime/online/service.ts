@@ -437,7 +437,7 @@ export class OnlineService implements LocalService {
       requests.push(req);
       const l = lookup(joins, req, nowMs, m.view.ttlMs);
       looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l) });
+      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
     }
     if (missingIssues.length) {
       return apiError(
@@ -634,11 +634,17 @@ export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOpt
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
 }
 
-/** Why a request has no features: each join whose row is missing or stale, with the key values it looked up. */
-function missingMessage(l: LookupResult): string {
-  const parts = l.missingJoins.map((j) => {
-    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
-    return `${j.id} ${j.status === "stale" ? "is stale (older than the view's ttl)" : "not found"} for ${keys}`;
-  });
-  return `no online features: ${parts.join("; ")} (${l.missing.join(", ")})`;
+/**
+ * Why a request has no features: the request's key values, then per status the
+ * features and the joins (`group` or `group(column)`) whose row is missing or stale.
+ */
+function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Scalar>): string {
+  const entity = view.keys.map((k) => `${k.name}=${JSON.stringify(req[k.name])}`).join(", ");
+  const part = (status: "not_found" | "stale", label: string) => {
+    const names = l.missing.filter((f) => l.features[f].status === status);
+    const joins = l.missingJoins.filter((j) => j.status === status).map((j) => j.id);
+    return names.length ? `${label}: ${names.join(", ")} (${joins.join(", ")})` : "";
+  };
+  const parts = [part("not_found", "not found"), part("stale", "stale (older than the view's ttl)")].filter(Boolean);
+  return `no online features for ${entity}; ${parts.join("; ")}`;
 }
