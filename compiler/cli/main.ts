@@ -11,6 +11,7 @@ import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { UserError } from "../../runtime/errors.ts";
+import { registerFmtCommand } from "./fmt.ts";
 import { loadCompiledSpec } from "./load.ts";
 
 export const EXIT = { ok: 0, input: 1, usage: 2, internal: 3 } as const;
@@ -110,6 +111,7 @@ export function buildProgram(exit: (code: number) => void): Command {
       process.stdout.write(opts.dot ? explainDot(r.ir) : explainText(r.ir));
     });
 
+  registerFmtCommand(program, { exit, defaultSpecs });
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
