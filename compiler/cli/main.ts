@@ -112,6 +112,17 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerFmtCommand(program, { exit, defaultSpecs });
+
+  program
+    .command("lsp")
+    .description("run the language server (editors start it as `fti lsp --stdio`)")
+    .option("--stdio", "talk LSP over stdin/stdout (the only transport)")
+    .action(async () => {
+      // Loaded here: the server's modules cost nothing to other commands.
+      const { startStdioServer } = await import("../lsp/server.ts");
+      startStdioServer();
+      await new Promise<never>(() => {}); // the connection ends the process on `exit`
+    });
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
