@@ -517,6 +517,7 @@ export class OnlineService implements LocalService {
       view: m.view.name,
       metrics: m.record?.metrics ?? {},
       baseline: m.record?.baseline ?? {},
+      statistics: m.record?.statistics ?? null,
       created_at: m.record ? new Date(m.record.created_at).toISOString() : null,
       loaded_at: m.loadedAt?.toISOString() ?? null,
       can_impute: m.plan.canImpute,
