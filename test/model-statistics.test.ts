@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getModel, registerModel } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildTrainingFrame } from "../runtime/training/pit.ts";
+import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
 import { splitFrame, trainModelFromSpec } from "../runtime/training/train.ts";
 import { formatStatistics } from "../runtime/monitor/format.ts";
 import { loadSyntheticTables, makeBundle } from "./helpers/model-bundles.ts";

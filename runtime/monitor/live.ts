@@ -8,7 +8,7 @@
 import type { Scalar, ViewPlan } from "../api.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, ident, sqlType, type Store } from "../store/store.ts";
-import { labelExpr } from "../training/pit.ts";
+import { labelExpr } from "../retrieval/pit.ts";
 
 export interface LoggedPrediction {
   /** Request time, epoch ms. */

@@ -2,8 +2,8 @@
 // retrain triggers can compare), from the trainers' own metric function.
 
 import type { SpecBundle } from "../api.ts";
-import { computeMetrics } from "../train/metrics.ts";
-import { findModel } from "../training/train.ts";
+import { computeMetrics } from "../learners/metrics.ts";
+import { findModel } from "../bundle.ts";
 
 export function taskMetrics(bundle: SpecBundle, model: string): string[] {
   const { plan } = findModel(bundle, model);

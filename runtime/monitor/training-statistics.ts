@@ -4,7 +4,7 @@
 // traffic with them.
 
 import type { ModelPlan } from "../api.ts";
-import type { TrainingFrame } from "../training/pit.ts";
+import type { TrainingFrame } from "../retrieval/pit.ts";
 import { columnStatistics, pick, type TrainingStatistics } from "./statistics.ts";
 
 export function trainingStatistics(
