@@ -401,7 +401,7 @@ describe("request log and verify", () => {
     const log = readRequestLog(logs, "toy_request");
     expect(log.entries.map((e) => e.id).sort()).toEqual([...sent].sort());
     const e = log.entries.find((x) => x.request.amount === 9)!;
-    expect(e).toMatchObject({ v: 1, model: "toy_request", version: 1, ts: new Date(NOW).toISOString(), request: { user_id: "u01", amount: 9 } });
+    expect(e).toMatchObject({ v: 2, seq: expect.any(Number), model: "toy_request", version: 1, ts: new Date(NOW).toISOString(), request: { user_id: "u01", amount: 9 } });
     expect(e.features.x1.status).toBe("present");
     const ghost = readRequestLog(logs, "toy_impute").entries;
     expect(ghost).toHaveLength(1);
