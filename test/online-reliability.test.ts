@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isLoopback, readTokens } from "../runtime/online/auth.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
 import { readRequestLog } from "../runtime/online/log.ts";
 import { materialize } from "../runtime/online/materialize.ts";
@@ -114,6 +115,109 @@ describe("a request log that cannot be written (#1)", () => {
       expect(r.body).toMatchObject({ error: { code: "request_log_unavailable" } });
     } finally {
       await failing.close();
+    }
+  });
+});
+
+describe("who may call the service (#9)", () => {
+  const NOW = () => Date.parse("2026-03-01T00:00:00Z");
+  const ADMIN = "admin-token-0123456789abcdef";
+  const API = "api-token-0123456789abcdef";
+
+  it("admin routes need the admin token; cross-site requests and non-JSON posts are refused", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN] } });
+    const reload = (headers: Record<string, string>, payload?: string) => app.inject({ method: "POST", url: "/admin/reload", headers, payload });
+    const body = JSON.stringify({ user_id: USERS[0] });
+    const predict = (headers: Record<string, string>, payload = body) =>
+      app.inject({ method: "POST", url: "/v1/models/toy_gbdt/predict", headers: { host: "127.0.0.1:8080", ...headers }, payload });
+    try {
+      expect((await reload({})).statusCode).toBe(401);
+      expect((await reload({ authorization: "Bearer wrong-token-but-long-enough" })).statusCode).toBe(401);
+      expect((await reload({ "content-type": "text/plain", authorization: `Bearer ${ADMIN}` }, "x")).statusCode).toBe(415);
+      expect((await reload({ authorization: `Bearer ${ADMIN}`, origin: "https://evil.example" })).statusCode).toBe(403);
+      expect((await reload({ authorization: `Bearer ${ADMIN}` })).statusCode).toBe(200);
+
+      expect((await predict({ "content-type": "application/json" })).statusCode).toBe(200);
+      expect((await predict({ "content-type": "application/json", origin: "http://127.0.0.1:8080" })).statusCode).toBe(200); // the page itself
+      expect((await predict({ "content-type": "application/json", origin: "https://evil.example" })).statusCode).toBe(403);
+      expect((await predict({ "content-type": "application/json", origin: "null" })).statusCode).toBe(403);
+      expect((await predict({ "content-type": "application/json", "sec-fetch-site": "cross-site" })).statusCode).toBe(403);
+      expect((await predict({ "content-type": "text/plain" })).statusCode).toBe(415);
+      expect((await predict({ "content-type": "application/x-www-form-urlencoded" }, "user_id=u01")).statusCode).toBe(415);
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
+  it("with a prediction token, the API routes need it; health and pages stay open", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN], apiTokens: [API, `${API}-2`] } });
+    const predict = (headers: Record<string, string>) =>
+      app.inject({ method: "POST", url: "/v1/models/toy_gbdt/predict", headers: { "content-type": "application/json", ...headers }, payload: { user_id: USERS[0] } });
+    try {
+      expect((await predict({})).statusCode).toBe(401);
+      expect((await predict({ authorization: `Bearer ${ADMIN}` })).statusCode).toBe(401);
+      expect((await predict({ authorization: `Bearer ${API}` })).statusCode).toBe(200);
+      expect((await predict({ authorization: `Bearer ${API}-2` })).statusCode).toBe(200);
+      expect((await app.inject({ method: "GET", url: "/v1/models" })).statusCode).toBe(401);
+      expect((await app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
+      expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
+  it("tokens come from a file (one per line) or the environment; short or missing ones are refused", () => {
+    const file = join(toy.dir, "tokens.txt");
+    writeFileSync(file, `# clients\n${API}\n\n${API}-2\n`);
+    expect(readTokens({ file, what: "API" })).toEqual([API, `${API}-2`]);
+    expect(readTokens({ env: `${API},${API}-3`, what: "API" })).toEqual([API, `${API}-3`]);
+    writeFileSync(file, "short\n");
+    expect(() => readTokens({ file, what: "API" })).toThrow(/shorter than 16/);
+    expect(() => readTokens({ file: join(toy.dir, "nope"), what: "API" })).toThrow(/cannot read/);
+    expect(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost")).toBe(true);
+    expect(isLoopback("0.0.0.0") || isLoopback("::") || isLoopback("10.0.0.1")).toBe(false);
+  });
+});
+
+describe("what an error echoes (#10)", () => {
+  it("a 422 for a huge id, a huge unknown key and a broken body repeat at most a short piece of the input; __proto__ is an invalid field, not malformed JSON", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: () => Date.parse("2026-03-01T00:00:00Z"), logger: recordingLogger() });
+    const { app } = createHttpApp(svc);
+    const post = (payload: string) =>
+      app.inject({ method: "POST", url: "/v1/models/toy_gbdt/predict", headers: { "content-type": "application/json" }, payload });
+    try {
+      const huge = "x".repeat(900_000);
+      const r422 = await post(JSON.stringify({ user_id: huge }));
+      expect(r422.statusCode).toBe(422);
+      expect(r422.body.length).toBeLessThan(2000);
+      expect(r422.json().error.message).toContain("(900002 characters)");
+
+      const unknownKey = await post(JSON.stringify({ user_id: "u01", [huge]: 1 }));
+      expect(unknownKey.statusCode).toBe(400);
+      expect(unknownKey.body.length).toBeLessThan(2000);
+
+      const broken = await post(`{"user_id": "${"y".repeat(5000)}`);
+      expect(broken.statusCode).toBe(400);
+      expect(broken.json().error.code).toBe("invalid_json");
+      expect(broken.body).not.toContain("yyyyyyyyyy");
+
+      for (const body of ['{"__proto__": {"admin": true}, "user_id": "u01"}', '{"user_id": "u01", "x": {"constructor": {"prototype": {}}}}']) {
+        const proto = await post(body);
+        expect(proto.statusCode).toBe(400);
+        expect(proto.json().error).toMatchObject({ code: "invalid_request", issues: [{ path: expect.arrayContaining([expect.stringMatching(/__proto__|prototype/)]) }] });
+        expect(proto.json().error.message).not.toMatch(/malformed/i);
+      }
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+      const deep = await post("[".repeat(200_000) + "]".repeat(200_000));
+      expect(deep.statusCode).toBe(400);
+      expect((await post(JSON.stringify({ user_id: "u01" }))).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await svc.close();
     }
   });
 });

@@ -19,6 +19,19 @@ export function logsDirFor(opts: { store?: string; logs?: string }): string {
   return join(dirname(store), "logs");
 }
 
+/** The admin and API tokens of `fti serve`: files, else the environment; a made-up admin token is written next to the store. */
+async function serveAccess(opts: { store?: string; adminTokenFile?: string; tokenFile?: string }) {
+  const { readTokens, makeAdminToken } = await import("../online/auth.ts");
+  const apiTokens = readTokens({ file: opts.tokenFile, env: process.env.FTI_TOKEN, what: "API" });
+  let adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, what: "admin" });
+  if (adminTokens.length === 0) {
+    const file = join(dirname(opts.store ? resolve(opts.store) : defaultStorePath()), "admin.token");
+    adminTokens = [makeAdminToken(file)];
+    log(`admin token written to ${file} (POST /admin/reload with \`Authorization: Bearer $(cat ${file})\`)`);
+  }
+  return { adminTokens, apiTokens };
+}
+
 function megabytes(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: not a positive number of megabytes`);
@@ -111,6 +124,8 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--log-max-total-mb <n>", "per model, delete the oldest compressed request log files beyond this total (MB)", "1024")
       .option("--no-watch", "do not watch the store for changes (reload with POST /admin/reload)")
       .option("--now <time>", "pin the request time (demos and replays of past data): staleness and the request log use it")
+      .option("--admin-token-file <path>", "admin token(s), one per line (default: $FTI_ADMIN_TOKEN, else a new random token written to admin.token next to the store)")
+      .option("--token-file <path>", "require one of these bearer tokens (one per line) on the prediction and API routes (default: $FTI_TOKEN, comma-separated; none: open)")
       .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info")
       .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)"),
   ).action(
@@ -130,6 +145,8 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         logRequired?: boolean;
         logMaxFileMb: string;
         logMaxTotalMb: string;
+        adminTokenFile?: string;
+        tokenFile?: string;
       },
     ) => {
       const port = Number(opts.port);
@@ -137,6 +154,7 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       const pinned = parseTime(opts.now, "--now");
       const bundle = await deps.loadSpec(spec);
       const { startServer } = await import("../online/http.ts");
+      const access = await serveAccess(opts);
       const server = await startServer(bundle, {
         port,
         host: opts.host,
@@ -152,6 +170,7 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
           maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
         },
         ...(pinned ? { asOf: pinned } : {}),
+        access,
       });
       if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
       const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");

@@ -19,6 +19,7 @@ import { getModel, listModels, type ModelSummary } from "../registry/registry.ts
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
+import { echo } from "./json-body.ts";
 import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type {
@@ -113,14 +114,19 @@ export function requestSchema(plan: ModelPlan): z.ZodType {
 export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ApiIssue[] {
   const out: ApiIssue[] = [];
   for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))];
+    // A path element is a client's key: cut, like every echoed value.
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : capKey(String(p))))];
     if (issue.code === "unrecognized_keys") {
-      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, key], message: `unknown field \`${key}\`` });
+      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, capKey(key)], message: `unknown field ${echo(key)}` });
     } else {
       out.push({ path, message: issue.message });
     }
   }
   return out;
+}
+
+function capKey(key: string): string {
+  return key.length <= 200 ? key : `${key.slice(0, 200)}…`;
 }
 
 function apiError(status: number, code: string, message: string, issues?: ApiIssue[]): LocalResponse<never> {
@@ -423,7 +429,7 @@ export class OnlineService implements LocalService {
   async predict(modelName: string, body: unknown): Promise<LocalResponse> {
     const m = this.served.get(modelName);
     if (!m) {
-      return apiError(404, "unknown_model", `model \`${modelName}\` is not served; served models: ${[...this.served.keys()].join(", ")}`);
+      return apiError(404, "unknown_model", `model ${echo(modelName)} is not served; served models: ${[...this.served.keys()].join(", ")}`);
     }
     const predictor = m.predictor;
     const batcher = m.batcher;
@@ -459,7 +465,7 @@ export class OnlineService implements LocalService {
       const l = lookup(groups, req, nowMs, m.view.ttlMs);
       looked.push(l);
       if (l.missing.length && !m.plan.canImpute) {
-        const entity = m.view.keys.map((k) => `${k.name}=${JSON.stringify(req[k.name])}`).join(", ");
+        const entity = m.view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
         const byStatus = (s: string) => l.missing.filter((f) => l.features[f].status === s);
         const parts = [
           byStatus("not_found").length ? `not found: ${byStatus("not_found").join(", ")}` : "",
