@@ -21,7 +21,11 @@
 import { mkdirSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import type { RejectedRequestEntry } from "../monitor/rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
+
+/** What the log writes: a scored instance, or (runtime/monitor) a rejected request; numbered by the log. */
+export type LoggedEntry = (RequestLogEntry | RejectedRequestEntry) & { proc?: string; seq?: number };
 import { compressLogFile, enforceTotalCap, modelLogDir, partFileName } from "./log-files.ts";
 
 export interface RequestLogOptions {
@@ -126,7 +130,7 @@ export class RequestLog {
   }
 
   /** Queues one entry (numbering it); never blocks on I/O. */
-  append(entry: RequestLogEntry): void {
+  append(entry: LoggedEntry): void {
     this.enqueue(entry);
     if (this.queue.length >= this.o.maxBatch) void this.flush();
     else if (!this.timer) {
@@ -139,7 +143,7 @@ export class RequestLog {
   }
 
   /** Queues entries and resolves once they are written and synced; rejects if the write failed (they are not retried). */
-  appendDurable(entries: RequestLogEntry[]): Promise<void> {
+  appendDurable(entries: LoggedEntry[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const commit: Commit = { left: entries.length, failed: false, resolve, reject };
       for (const e of entries) this.enqueue(e, commit);
@@ -150,7 +154,7 @@ export class RequestLog {
     });
   }
 
-  private enqueue(entry: RequestLogEntry, commit?: Commit): void {
+  private enqueue(entry: LoggedEntry, commit?: Commit): void {
     if (this.closed) throw new Error("the request log is closed");
     const f = this.fileOf(entry.model);
     entry.proc = this.proc;
