@@ -11,7 +11,7 @@
 import type { ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
-import type { EntitySpine } from "./entity-spine.ts";
+import type { EntitySpine } from "../retrieval/entity-spine.ts";
 import type { Predictor } from "./predictor.ts";
 
 export interface OutputTargets {

@@ -6,7 +6,7 @@
 
 import type { GroupPlan, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
-import type { PitJoinResult } from "../training/pit.ts";
+import type { PitJoinResult } from "../retrieval/pit.ts";
 
 /**
  * Appends the joined rows with missing features to `rejectsTable` (the
