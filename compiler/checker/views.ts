@@ -67,6 +67,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     odts: odts.odts.map((o) => o.name),
     requestFields: odts.requestFields,
     ttlMs,
+    ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
     asOf,
   };
 }

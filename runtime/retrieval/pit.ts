@@ -123,6 +123,17 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
 }
 
 /**
+ * The label of a view's source rows as a DOUBLE (bool → 1/0; null: no label), for readers of the
+ * source outside a spine (live monitoring). A forward label needs the spine's windows: not here.
+ */
+export function labelExpr(view: ViewPlan): string {
+  if (view.label.forward.length) {
+    throw new UserError(`view \`${view.name}\`: the label \`${view.label.name}\` looks forward (\`over next\`); it is only computed with the training spine`);
+  }
+  return view.label.sql;
+}
+
+/**
  * Joins the view's features onto a spine table (columns __sid, the keys, __t)
  * as of each spine time. Returns a temp table with the spine's columns, the
  * features by name, and per group the event time of the row used.
