@@ -10,6 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
+import { compileSpec } from "../compiler/compile.ts";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
@@ -87,7 +88,17 @@ model fraud {
   metric auc
 }
 
+// No impute: a request whose receiver (or sender) has no usable row is refused (422 online, a reject in batch).
+model fraud_strict {
+  view fraud_data
+  task binary_classification
+  algorithm gbdt(trees: 5, depth: 2)
+  split random(test_fraction: 0.3, seed: 3)
+  metric auc
+}
+
 serve fraud { online }
+serve fraud_strict { online }
 `;
 
 interface Transfer {
@@ -256,6 +267,7 @@ describe("online serving of a multi-entity model", () => {
   beforeAll(async () => {
     await withStore(async (store) => {
       await trainModelFromSpec(store, bundle, "fraud");
+      await trainModelFromSpec(store, bundle, "fraud_strict");
       await materialize(store, bundle, { now: new Date(NOW) });
     });
   });
@@ -302,6 +314,41 @@ describe("online serving of a multi-entity model", () => {
     }
   });
 
+  it("without impute: online refuses exactly the rows batch rejects, naming the same features; the 422 names the join", async () => {
+    const entities = join(root, "entities-strict.ndjson");
+    writeFileSync(entities, pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
+    const { predicted, rejected } = await withStore(async (store) => {
+      await predictBatch(store, bundle, "fraud_strict", { asOf: new Date(NOW), entitiesFile: entities, out: "strict_scores" });
+      return {
+        predicted: await store.all<{ row_number: number; prediction: number }>(`SELECT row_number, prediction FROM strict_scores`),
+        rejected: await store.all<{ row_number: number; status: number; fields: string[] }>(`SELECT row_number, status, fields FROM strict_scores_rejects`),
+      };
+    });
+    const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => NOW });
+    try {
+      const online = await Promise.all(pairs.map((p) => svc.predict("fraud_strict", p)));
+      const refused = online.flatMap((a, i) => (a.status === 422 ? [i + 1] : []));
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.length).toBeLessThan(pairs.length);
+      expect(rejected.map((r) => Number(r.row_number)).sort((a, b) => a - b)).toEqual(refused);
+      expect(predicted.length + rejected.length).toBe(pairs.length);
+      for (const r of rejected) {
+        const answer = online[Number(r.row_number) - 1].body as { error: { message: string } };
+        const named = [...answer.error.message.matchAll(/(?:not found|stale \(older than the view's ttl\)): ([\w, ]+)/g)].flatMap((m) => m[1].split(", "));
+        expect([...r.fields].sort()).toEqual(named.sort());
+      }
+      const ghost = online[pairs.findIndex((p) => p.receiver === "ghost" && p.sender === "a1")].body as { error: { message: string } };
+      expect(ghost.error.message).toMatch(/no row in .*received_stats\(receiver\) receiver="ghost"/);
+      for (const [i, a] of online.entries()) {
+        if (a.status !== 200) continue;
+        const p = predicted.find((x) => Number(x.row_number) === i + 1);
+        expect((a.body as OnlinePrediction).prediction, `row ${i + 1}`).toBe(p?.prediction);
+      }
+    } finally {
+      await svc.close();
+    }
+  });
+
   it("fti verify recomputes every served feature of every join, prefixed ones included", async () => {
     const logs = join(root, "logs");
     const svc = await OnlineService.open(bundle, { store: storePath, logs, now: () => NOW });
@@ -316,5 +363,25 @@ describe("online serving of a multi-entity model", () => {
     for (const f of report.features) expect(f.compared, f.name).toBe(pairs.length);
     expect(report.mismatches).toBe(0);
     expect(report.features.find((f) => f.name === "receiver_sent_sum_2d")!.statuses).toMatchObject({ not_found: expect.any(Number) });
+  });
+});
+
+describe("names the spine and the group tables keep for themselves", () => {
+  const codesOf = async (name: string, spec: string) => {
+    const file = join(root, `${name}.fti`);
+    writeFileSync(file, spec);
+    const r = await compileSpec(file, { outDir: join(root, `${name}-out`) });
+    return r.diagnostics.map((d) => `FTI${d.code}`);
+  };
+
+  it("a group feature named like its table's key (the entity's, not the input column's) is FTI2011", async () => {
+    const spec = SPEC.replace("sent_count_1d = count() over 1d", "sent_count_1d = count() over 1d\n  account_id = 1");
+    expect(await codesOf("key-names", spec)).toEqual(["FTI2011"]);
+  });
+
+  it("a view feature named like a spine column the view reads is FTI4022", async () => {
+    const spec = SPEC.replace("feature_group large_sent", "feature_group peer for account(sender) from transfers {\n  er = count() over 1d\n}\nfeature_group large_sent")
+      .replace("  features transfer_amount\n", "  features transfer_amount\n  features peer.er by sender as receiv\n");
+    expect(await codesOf("spine-names", spec)).toEqual(["FTI4022"]);
   });
 });

@@ -111,12 +111,14 @@ describe("athlete.fti", () => {
     expect(program.decls.map((d) => `${d.kind} ${d.kind === "serve" ? d.model.name : d.name.name}`)).toEqual([
       "source activities",
       "entity athlete",
+      "entity route",
       "fn pace_min_km",
       "fn elevation_per_km",
       "fn estimated_tss",
       "extern_fn hr_zone",
       "feature_group activity_stats",
       "feature_group fitness",
+      "feature_group route_stats",
       "on_demand pace_deviation",
       "on_demand expected_time_s",
       "on_demand planned_climb",
@@ -124,6 +126,9 @@ describe("athlete.fti", () => {
       "view time_estimator_data",
       "model time_estimator",
       "serve time_estimator",
+      "view route_pace_data",
+      "model route_pace",
+      "serve route_pace",
     ]);
   });
 
@@ -151,6 +156,7 @@ describe("athlete.fti", () => {
       "elevation_gain_m",
       "planned_pace_min_km",
       "avg_hr",
+      "route_id",
     ]);
     const avgHr = src.fields[8];
     expect(avgHr.type).toMatchObject({ name: "float", nullable: true });

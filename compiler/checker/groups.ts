@@ -93,6 +93,12 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
       ok = false;
       continue;
     }
+    // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
+    if (entity.keys.some((k) => k.name === f.name.name)) {
+      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+      ok = false;
+      continue;
+    }
     defs.set(f.name.name, f);
   }
 

@@ -50,6 +50,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
   if (ttlMs === undefined || !asOf) ok = false;
   if (label && asOf === "inclusive" && !checkLeakage(ctx, decl, env, where, label, joined.features, joined.refRanges)) ok = false;
 
+  if (odts && !checkSpineClashes(ctx, where, entityColumns, joined, odts.requestFields)) ok = false;
   if (!ok || !label || !odts || ttlMs === undefined || !asOf) return undefined;
   const keys: IrColumn[] = [];
   for (const name of [...entityColumns, ...joined.joins.flatMap((j) => j.on.map((o) => o.column))]) {
@@ -179,6 +180,20 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     }
   }
   return out;
+}
+
+/** A feature named like a spine column the view reads (a key or request field) would hide it. */
+function checkSpineClashes(ctx: Ctx, where: string, entityColumns: string[], joined: Joined, requestFields: IrColumn[]): boolean {
+  const spineColumns = new Set([...entityColumns, ...joined.joins.flatMap((j) => j.on.map((o) => o.column)), ...requestFields.map((r) => r.name)]);
+  let ok = true;
+  for (const f of joined.features) {
+    if (!spineColumns.has(f.name)) continue;
+    ctx.error(4022, joined.refRanges.get(f.name)!, `feature \`${f.name}\` of \`${f.group}\` has the name of the spine column \`${f.name}\` that ${where} reads (a key or request field)`, {
+      hint: "rename the features of that line with a prefix: `... as <prefix>_`",
+    });
+    ok = false;
+  }
+  return ok;
 }
 
 function joinOf(joins: IrViewJoin[], group: string, on: IrViewJoin["on"]): number {

@@ -705,20 +705,21 @@ export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOpt
 }
 
 /**
- * Why a request has no features: the request's key values, then per status the
- * features and the joins (`group` or `group(column)`) whose row is missing, stale or later.
+ * Why a request has no features: the request's key values, per status the
+ * features, then the joins (`group` or `group(column)`) whose row is missing,
+ * stale or later, with the key values they looked up.
  */
 function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Scalar>): string {
   const entity = view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
   const part = (status: MissingStatus, label: string) => {
     const names = l.missing.filter((f) => l.features[f].status === status);
-    const joins = l.missingJoins.filter((j) => j.status === status).map((j) => j.id);
-    return names.length ? `${label}: ${names.join(", ")} (${joins.join(", ")})` : "";
+    return names.length ? `${label}: ${names.join(", ")}` : "";
   };
   const parts = [
     part("not_found", "not found"),
     part("stale", "stale (older than the view's ttl)"),
     part("future", "only rows after the request time"),
   ].filter(Boolean);
-  return `no online features for ${entity}; ${parts.join("; ")}`;
+  const joins = l.missingJoins.map((j) => `${j.id} ${Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ")}`);
+  return `no online features for ${entity}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
 }

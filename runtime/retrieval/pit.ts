@@ -55,8 +55,10 @@ export interface PitJoinResult {
   /** Temp table: the spine's columns, each feature by name, and __ft_<i> (epoch ms of group i's row, or NULL). */
   table: string;
   n: number;
-  /** Groups joined, in the order of the __ft_<i> columns. */
+  /** Joins, by id (the group's name, or `group(column)`), in the order of the __ft_<i> columns. */
   groups: string[];
+  /** The joins themselves, in the same order. */
+  joins: ResolvedJoin[];
   /** Feature columns, in order. */
   features: Array<{ name: string; type: ColumnType; group: string }>;
 }
@@ -198,6 +200,7 @@ export async function pitJoin(
     table: out,
     n: c.n,
     groups: joins.map((g) => g.join.id),
+    joins,
     features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
   };
 }
