@@ -5,8 +5,10 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { openStore } from "../runtime/store/store.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
@@ -84,3 +86,98 @@ describe("a hand-edited transforms.ts (#7)", () => {
     }
   }, 120_000);
 });
+
+describe("stores the environment broke (#14)", () => {
+  const fti = (args: string[], store: string) =>
+    spawnSync(process.execPath, [BIN, ...args, "--store", store], { encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+  const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), "fti-env-"));
+
+  /** A small real store: the registry tables and a table of data. */
+  async function makeStore(file: string): Promise<void> {
+    const s = await openStore({ path: file });
+    await s.run("CREATE TABLE filler AS SELECT i, 'x' || i AS s FROM range(200000) r(i)");
+    await s.close();
+  }
+
+  it("a directory, a truncated file and a file that is not a store are exit 1 with what to do", async () => {
+    const d = dir();
+    try {
+      const truncated = path.join(d, "truncated.duckdb");
+      await makeStore(truncated);
+      fs.truncateSync(truncated, Math.floor(fs.statSync(truncated).size / 2));
+      const garbage = path.join(d, "garbage.duckdb");
+      fs.writeFileSync(garbage, "not a database\n".repeat(2000));
+      const cases: Array<[string, RegExp]> = [
+        [d, /store path is a directory[\s\S]*hint: pass the path of a file/],
+        [truncated, /store is damaged[\s\S]*hint: restore it from a backup/],
+        [garbage, /store is damaged[\s\S]*hint: restore it from a backup/],
+      ];
+      for (const [store, expected] of cases) {
+        for (const args of [["models"], ["materialize", "specs/athlete.fti"]]) {
+          const r = fti(args, store);
+          expect(r.stderr, `${args[0]} on ${path.basename(store)}`).toMatch(expected);
+          expect(r.stderr).not.toMatch(/internal error|bug in fti/);
+          expect(r.status).toBe(1);
+        }
+      }
+      // Nothing was written into the damaged files.
+      expect(fs.readFileSync(garbage, "utf8")).toBe("not a database\n".repeat(2000));
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("read-only commands open the store read-only: they work on a read-only file system", async (t) => {
+    const d = dir();
+    const mnt = path.join(d, "ro");
+    fs.mkdirSync(mnt);
+    try {
+      await makeStore(path.join(d, "store.duckdb"));
+      if (!mountOrSkip(t, ["--bind", d, mnt])) return;
+      try {
+        if (spawnSync("mount", ["-o", "remount,ro,bind", mnt]).status !== 0) return void t.skip();
+        const store = path.join(mnt, "store.duckdb");
+        const list = fti(["models"], store);
+        expect(list.stderr).toBe("");
+        expect(list.status).toBe(0);
+        const write = fti(["materialize", "specs/athlete.fti"], store);
+        expect(write.stderr).toMatch(/read-only/);
+        expect(write.stderr).not.toMatch(/internal error|bug in fti/);
+        expect(write.status).toBe(1);
+      } finally {
+        spawnSync("umount", [mnt]);
+      }
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("a full disk (a small tmpfs) is exit 1 saying the disk is full, and the store stays usable", async (t) => {
+    const d = dir();
+    try {
+      if (!mountOrSkip(t, ["-t", "tmpfs", "-o", "size=256k", "tmpfs", d])) return;
+      try {
+        const store = path.join(d, "store.duckdb");
+        const r = fti(["features", "specs/athlete.fti"], store);
+        expect(r.stderr).toMatch(/disk is full[\s\S]*hint: free space/);
+        expect(r.stderr).not.toMatch(/internal error|bug in fti/);
+        expect(r.status).toBe(1);
+        const after = fti(["models"], store);
+        expect(after.stderr).toBe("");
+        expect(after.status).toBe(0);
+      } finally {
+        spawnSync("umount", [d]);
+      }
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+/** Mounts (root only); skips the test, with the reason shown, where mounting is impossible. */
+function mountOrSkip(t: { skip: (note?: string) => void }, args: string[]): boolean {
+  const r = spawnSync("mount", args, { encoding: "utf8" });
+  if (r.status === 0) return true;
+  t.skip(`cannot mount (${(r.stderr || r.error?.message || "").trim()}): needs root, as in CI`);
+  return false;
+}
