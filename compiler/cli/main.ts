@@ -11,6 +11,7 @@ import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
+import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { registerFmtCommand } from "./fmt.ts";
 import { registerInitCommand } from "./init.ts";
@@ -160,6 +161,8 @@ export function handleError(e: unknown): number {
     if (hint) process.stderr.write(`  hint: ${hint}\n`);
     return EXIT.input;
   }
+  const env = environmentError(e);
+  if (env) return handleError(env);
   const err = e as Error;
   process.stderr.write(`internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.FTI_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);
