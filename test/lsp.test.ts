@@ -132,6 +132,11 @@ describe("fti lsp: hover", () => {
     expect(builtin).toContain("stddev(x) over <duration>");
   });
 
+  it("`over`: the window's frame", async () => {
+    const text = hoverText(await hoverAt(pos(ATHLETE, "km_7d = sum(distance) over 7d", 23)));
+    expect(text).toContain("`sum` over the athlete's rows of `activity_stats` with event time in (t − 7d, t]");
+  });
+
   it("nothing on punctuation", async () => {
     expect(await hoverAt(pos(ATHLETE, "{"))).toBeNull();
   });

@@ -14,6 +14,7 @@ import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { registerFmtCommand } from "./fmt.ts";
+import { registerInitCommand } from "./init.ts";
 import { loadCompiledSpec } from "./load.ts";
 
 export const EXIT = { ok: 0, input: 1, usage: 2, internal: 3 } as const;
@@ -114,6 +115,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerFmtCommand(program, { exit, defaultSpecs });
+  registerInitCommand(program, { exit });
 
   program
     .command("lsp")

@@ -32,8 +32,9 @@ export interface LspClient {
   stderr(): string;
 }
 
-export async function startLsp(cwd = process.cwd()): Promise<LspClient> {
-  const child = spawn(process.execPath, [BIN, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FTI_DEBUG: "" } });
+/** Starts `fti lsp --stdio` (this repository's, or the fti bin script `bin`) in `cwd`. */
+export async function startLsp(cwd = process.cwd(), bin = BIN): Promise<LspClient> {
+  const child = spawn(process.execPath, [bin, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FTI_DEBUG: "" } });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += String(d)));
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
