@@ -27,7 +27,8 @@ export const CODES = {
   2012: "unknown option value",
   2013: "unknown declaration in an extern module",
   2014: "missing required clause",
-  2015: "source path outside the project",
+  2015: "path outside the project",
+  2030: "validity columns on an event source",
   // 3xxx types
   3001: "unknown type",
   3002: "type mismatch",
@@ -65,6 +66,8 @@ export const CODES = {
   4022: "feature name collision between joined groups",
   4023: "label type does not fit the task",
   4024: "label aggregation that does not look forward",
+  4030: "reference feature can leak (warning)",
+  4031: "window over reference data",
   // 5xxx code generation
   5001: "generated code does not type-check (compiler bug)",
   5002: "cannot write generated code",

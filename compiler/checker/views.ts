@@ -43,6 +43,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
   if (!joined.ok) ok = false;
+  warnReferenceLeaks(ctx, where, joined.features, joined.refRanges, env);
   const odts = checkOdts(ctx, decl, env, where, joined.features, source, label);
   if (!odts) ok = false;
   const ttlMs = checkTtl(ctx, decl);
@@ -61,7 +62,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
     entity: entityName ?? null,
     keys,
-    spine: { source: source.name, eventTime: source.eventTime, where: spine.where, entityColumns },
+    spine: { source: source.name, eventTime: source.eventTime!, where: spine.where, entityColumns },
     label,
     joins: joined.joins,
     features: joined.features,
@@ -97,6 +98,12 @@ function checkSpine(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string): Spin
   const srcDecl = ctx.resolve(sourceIdent, ["source"], "source");
   const source = srcDecl && env.sources.get(srcDecl.name.name);
   if (!source) return undefined;
+  if (!source.eventTime) {
+    ctx.error(2014, sourceIdent.range, `source \`${source.name}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`, {
+      hint: "take the spine from an event source; reference data joins in as features",
+    });
+    return undefined;
+  }
   const columns = new Map(source.fields.map((f) => [f.name, f.type]));
   const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columns) : null;
   if (filter === undefined) ok = false;
@@ -390,4 +397,29 @@ function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, lab
     ok = false;
   }
   return ok;
+}
+
+/**
+ * FTI4030: a feature from reference data without `valid_from` is its current
+ * value at every time, so a training row labelled before the value last
+ * changed sees the newer value. One warning per group.
+ */
+function warnReferenceLeaks(
+  ctx: Ctx,
+  where: string,
+  features: IrViewFeature[],
+  refs: Map<string, ViewDecl["range"]>,
+  env: ViewEnv,
+): void {
+  const byGroup = new Map<string, string[]>();
+  for (const f of features) {
+    const ref = env.groups.get(f.group)?.ir.reference;
+    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+  }
+  for (const [group, names] of byGroup) {
+    const source = env.groups.get(group)!.ir.reference!.source;
+    ctx.warning(4030, refs.get(names[0])!, `${names.map((n) => `\`${n}\``).join(", ")} of ${where} ${names.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`, {
+      hint: `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
+    });
+  }
 }

@@ -28,7 +28,8 @@ export async function rejectMissingFeatures(
   const stale: string[] = [];
   joined.joins.forEach((join, i) => {
     const names = `[${join.features.map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
-    const isStale = view.ttlMs === null ? "false" : olderRowExists(join, asOf);
+    // Reference data has no ttl: a missing reference row is never stale.
+    const isStale = view.ttlMs === null || join.plan.reference ? "false" : olderRowExists(join, asOf);
     notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
     stale.push(`CASE WHEN __ft_${i} IS NULL AND ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
   });

@@ -234,23 +234,32 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   const on = g.join.on;
   const keyList = on.map((x) => ident(x.key)).join(", ");
   const cols = g.features.map((f) => ident(f.column));
-  const ttlUs = o.ttlMs === null ? null : BigInt(Math.round(o.ttlMs)) * 1000n;
+  // Reference data holds until replaced (or until its valid_to): no ttl.
+  const ttlUs = o.ttlMs === null || g.plan.reference ? null : BigInt(Math.round(o.ttlMs)) * 1000n;
+  const validTo = g.plan.reference?.validTo === true;
+  // A reference row past its valid_to no longer holds (and no later row replaced it).
+  const holds = (vt: string) => (validTo ? ` AND (${vt} IS NULL OR j.__t < ${vt})` : "");
   const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
   const filter = [
     `event_time IS NOT NULL`,
     `event_time ${o.asOf === "strict" ? "<" : "<="} ${usLiteral(o.hi)}`,
     ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
   ];
-  const carried = o.unique ? cols.map((c, n) => `${c} AS __f${i}_${n}`) : [];
+  const carried = [...(o.unique ? cols.map((c, n) => `${c} AS __f${i}_${n}`) : []), ...(o.unique && validTo ? ["valid_to AS __vt"] : [])];
   const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`;
   const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
-  const jCols = [`r${i}.__et AS __et${i}`, ...(o.unique ? cols.map((_, n) => `r${i}.__f${i}_${n}`) : [])];
+  const jCols = [
+    `r${i}.__et AS __et${i}`,
+    ...(o.unique ? cols.map((_, n) => `r${i}.__f${i}_${n}`) : []),
+    ...(o.unique && validTo ? [`r${i}.__vt AS __vt${i}`] : []),
+  ];
   const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
   const selects: string[] = [];
   let cCte: string | undefined;
   let finalJoin: string | undefined;
+  let ok = fresh + holds(`j.__vt${i}`);
   if (o.unique) {
-    g.features.forEach((f, n) => selects.push(`CASE WHEN ${fresh} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
+    g.features.forEach((f, n) => selects.push(`CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
   } else {
     const tie = [
       "g.ingested_at DESC NULLS LAST",
@@ -261,15 +270,16 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
     const pairOn = [...on.map((x) => `g.${ident(x.key)} = p.${ident(x.key)}`), `g.event_time = p.__et`].join(" AND ");
     const touched = on.map((x) => `${ident(x.column)} AS ${ident(x.key)}`).join(", ");
     cCte = `c${i} AS (
-           SELECT ${gKeys}, g.event_time AS __et${cols.length ? ", " + cols.map((c) => `g.${c}`).join(", ") : ""}
+           SELECT ${gKeys}, g.event_time AS __et${validTo ? ", g.valid_to AS __vt" : ""}${cols.length ? ", " + cols.map((c) => `g.${c}`).join(", ") : ""}
              FROM ${t} AS g
              SEMI JOIN (SELECT DISTINCT ${touched}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
           QUALIFY row_number() OVER (PARTITION BY ${gKeys}, g.event_time ORDER BY ${tie.join(", ")}) = 1
          )`;
     finalJoin = `LEFT JOIN c${i} ON ${[...on.map((x) => `j.${ident(x.column)} = c${i}.${ident(x.key)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`;
-    g.features.forEach((f) => selects.push(`CASE WHEN ${fresh} THEN c${i}.${ident(f.column)} END AS ${ident(f.name)}`));
+    ok = fresh + holds(`c${i}.__vt`);
+    g.features.forEach((f) => selects.push(`CASE WHEN ${ok} THEN c${i}.${ident(f.column)} END AS ${ident(f.name)}`));
   }
-  selects.push(`CASE WHEN ${fresh} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
+  selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
   return { rCte, asofJoin, jCols, selects, cCte, finalJoin };
 }
 
