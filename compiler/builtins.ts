@@ -14,6 +14,10 @@
 //   time but does not make the type nullable, like + - *.
 
 import type { IrType, ScalarType, WindowAgg } from "./ir.ts";
+import { DIAG, type Message } from "./messages.ts";
+
+/** A call's result type, or the diagnostic that says why its arguments do not fit. */
+export type ArgsCheck = { ok: true; returns: IrType } | { ok: false; problem: Message };
 
 /**
  * What one parameter accepts:
@@ -174,18 +178,18 @@ export function checkBuiltinArgs(
   argTypes: IrType[],
   /** Which arguments are the `null` literal: accepted for any parameter, ignored when unifying "same" types. */
   nullLiterals?: readonly boolean[],
-): { ok: true; returns: IrType } | { ok: false; message: string } {
+): ArgsCheck {
   const sig = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
-  if (!sig) return { ok: false, message: `unknown function \`${name}\`` };
+  if (!sig) return { ok: false, problem: DIAG.unknownName.function(name, []) };
   const required = sig.params.filter((p) => !p.optional).length;
   if (sig.variadic) {
     const min = sig.minArgs ?? sig.params.length;
     if (argTypes.length < min) {
-      return { ok: false, message: `\`${name}\` expects at least ${min} argument${min === 1 ? "" : "s"}, got ${argTypes.length}` };
+      return { ok: false, problem: DIAG.arity.expects(name, `at least ${min}`, min !== 1, argTypes.length) };
     }
   } else if (argTypes.length < required || argTypes.length > sig.params.length) {
     const expect = required === sig.params.length ? `${required}` : `${required} to ${sig.params.length}`;
-    return { ok: false, message: `\`${name}\` expects ${expect} argument${sig.params.length === 1 ? "" : "s"}, got ${argTypes.length}` };
+    return { ok: false, problem: DIAG.arity.expects(name, expect, sig.params.length !== 1, argTypes.length) };
   }
   const same: IrType[] = [];
   for (let i = 0; i < argTypes.length; i++) {
@@ -193,14 +197,11 @@ export function checkBuiltinArgs(
     const a = argTypes[i];
     if (nullLiterals?.[i]) continue;
     if (!accepts(p.kind, a)) {
-      return {
-        ok: false,
-        message: `argument ${i + 1} (\`${p.name}\`) of \`${name}\` must be ${KIND_TEXT[p.kind]}, got ${typeText(a)}`,
-      };
+      return { ok: false, problem: DIAG.argumentType.builtin(i + 1, p.name, name, KIND_TEXT[p.kind], typeText(a)) };
     }
     if (p.kind === "same") {
       if (sig.orderable && !ORDERABLE.has(a.base)) {
-        return { ok: false, message: `argument ${i + 1} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${typeText(a)}` };
+        return { ok: false, problem: DIAG.argumentType.builtinOrdered(i + 1, name, typeText(a)) };
       }
       same.push(a);
     }
@@ -210,10 +211,7 @@ export function checkBuiltinArgs(
     for (const a of same) {
       const numeric = (b: string) => b === "int" || b === "float";
       if (a.base !== first && !(numeric(a.base) && numeric(first))) {
-        return {
-          ok: false,
-          message: `arguments of \`${name}\` must all have the same type, got ${same.map(typeText).join(", ")}`,
-        };
+        return { ok: false, problem: DIAG.argumentType.builtinSame(name, same.map(typeText)) };
       }
     }
   }
@@ -296,20 +294,20 @@ export const WINDOW_AGGS: Record<WindowAgg, WindowAggSig> = {
 export function checkWindowAggArgs(
   agg: string,
   argTypes: IrType[],
-): { ok: true; returns: IrType } | { ok: false; message: string } {
+): ArgsCheck {
   const sig = Object.prototype.hasOwnProperty.call(WINDOW_AGGS, agg) ? WINDOW_AGGS[agg as WindowAgg] : undefined;
-  if (!sig) return { ok: false, message: `unknown window aggregation \`${agg}\` (expected one of ${Object.keys(WINDOW_AGGS).join(", ")})` };
+  if (!sig) return { ok: false, problem: DIAG.unknownName.windowAgg(agg, Object.keys(WINDOW_AGGS)) };
   if (argTypes.length < sig.minArgs || argTypes.length > sig.maxArgs) {
     const expect = sig.minArgs === sig.maxArgs ? `${sig.minArgs}` : `${sig.minArgs} or ${sig.maxArgs}`;
-    return { ok: false, message: `\`${agg}\` expects ${expect} argument${sig.maxArgs === 1 ? "" : "s"}, got ${argTypes.length}` };
+    return { ok: false, problem: DIAG.arity.expects(agg, expect, sig.maxArgs !== 1, argTypes.length) };
   }
   const a = argTypes[0] ?? null;
   if (a && sig.arg) {
     if (!accepts(sig.arg, a)) {
-      return { ok: false, message: `the argument of \`${agg}\` must be ${KIND_TEXT[sig.arg]}, got ${typeText(a)}` };
+      return { ok: false, problem: DIAG.aggregationArgument.kind(agg, KIND_TEXT[sig.arg], typeText(a)) };
     }
     if (sig.arg === "same" && !ORDERABLE.has(a.base)) {
-      return { ok: false, message: `the argument of \`${agg}\` must be an ordered type, got ${typeText(a)}` };
+      return { ok: false, problem: DIAG.aggregationArgument.ordered(agg, typeText(a)) };
     }
   }
   return { ok: true, returns: sig.returns(a) };

@@ -365,7 +365,7 @@ class Gen {
       args.map((a) => a.type),
       args.map((a) => a.k === "lit" && a.value === null),
     );
-    if (!r.ok) throw new Error(`generator produced a bad call: ${r.message}`);
+    if (!r.ok) throw new Error(`generator produced a bad call: ${r.problem.message}`);
     return { k: "builtin", name, args, type: r.returns };
   }
 
