@@ -334,3 +334,24 @@ export function exprToTs(e: IrExpr, ctx: TsContext): string {
   const l = new TsLowering(ctx);
   return l.finish(l.lower(e), e.type);
 }
+
+/** A lowered expression and what it needs from outside: runtime helpers and declared functions, by name. */
+export interface TsCode {
+  code: string;
+  /** runtime/expr.ts helpers the code calls (referenced through `ctx.helper`). */
+  helpers: string[];
+  /** Declared `fn` / `extern fn` names the code calls (referenced through `ctx.call`). */
+  functions: string[];
+}
+
+/** `exprToTs`, also saying which helpers and functions the code references (what its module must import). */
+export function lowerTs(e: IrExpr, ctx: TsContext): TsCode {
+  const helpers = new Set<string>();
+  const functions = new Set<string>();
+  const code = exprToTs(e, {
+    ...ctx,
+    helper: (name) => (helpers.add(name), ctx.helper ? ctx.helper(name) : name),
+    call: (fn) => (functions.add(fn), ctx.call(fn)),
+  });
+  return { code, helpers: [...helpers], functions: [...functions] };
+}
