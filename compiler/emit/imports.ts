@@ -15,6 +15,8 @@ export const RUNTIME_NS = "$rt";
 
 export class Imports {
   private runtime = false;
+  /** runtime names imported by name: name -> type-only */
+  private readonly runtimeNamed = new Map<string, boolean>();
   /** sibling file -> imported name -> type-only */
   private readonly siblings = new Map<GeneratedFile, Map<string, boolean>>();
 
@@ -22,6 +24,17 @@ export class Imports {
   rt(name: string): string {
     this.runtime = true;
     return `${RUNTIME_NS}.${name}`;
+  }
+
+  /**
+   * `name`, imported from the runtime by name. Only for a module whose every
+   * own name follows a fixed pattern that cannot spell a runtime export
+   * (client.ts: `predict<Model>`, `<Model>Instance`, ...), where the
+   * signatures users read should say `ClientOptions`, not `$rt.ClientOptions`.
+   */
+  rtNamed(name: string, opts: { type?: boolean } = {}): string {
+    this.runtimeNamed.set(name, (this.runtimeNamed.get(name) ?? true) && (opts.type ?? false));
+    return name;
   }
 
   /** `name`, imported from a sibling generated module (`type` for a type-only import). */
@@ -37,13 +50,17 @@ export class Imports {
   statements(order: readonly GeneratedFile[]): string[] {
     const out: string[] = [];
     if (this.runtime) out.push(`import * as ${RUNTIME_NS} from "${RUNTIME_MODULE}";`);
+    if (this.runtimeNamed.size) out.push(namedImport(this.runtimeNamed, RUNTIME_MODULE));
     for (const file of order) {
       const names = this.siblings.get(file);
-      if (!names?.size) continue;
-      const allTypes = [...names.values()].every(Boolean);
-      const list = [...names].map(([n, typeOnly]) => (typeOnly && !allTypes ? `type ${n}` : n));
-      out.push(`import ${allTypes ? "type " : ""}{ ${list.join(", ")} } from "./${file}";`);
+      if (names?.size) out.push(namedImport(names, `./${file}`));
     }
     return out;
   }
+}
+
+function namedImport(names: Map<string, boolean>, from: string): string {
+  const allTypes = [...names.values()].every(Boolean);
+  const list = [...names].map(([n, typeOnly]) => (typeOnly && !allTypes ? `type ${n}` : n));
+  return `import ${allTypes ? "type " : ""}{ ${list.join(", ")} } from "${from}";`;
 }

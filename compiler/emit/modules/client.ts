@@ -57,6 +57,12 @@ function servedModels(ir: IrSpec): Array<{ model: IrModel; view: IrView }> {
     });
 }
 
+/**
+ * Runtime names are imported by name here (`imports.rtNamed`): every name this
+ * module declares follows a fixed pattern (`predict<Model>`, `<Model>Instance`,
+ * `LocalClient`, ...) that cannot spell a runtime export, and its signatures
+ * are what users read.
+ */
 export function clientModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const out: Statement[] = [];
@@ -72,7 +78,7 @@ function modelClient(ctx: EmitContext, imports: Imports, { model, view }: { mode
   const out: Statement[] = [];
   const P = pascal(model.name);
   const Request = imports.from("schema.ts", `${P}Request`, { type: true });
-  const ClientOptions = imports.rt("ClientOptions");
+  const ClientOptions = imports.rtNamed("ClientOptions", { type: true });
   const feats = servedFeatures(ctx.ir, view);
   const groups = [...new Set(feats.map((f) => f.group))];
   const odts = view.odts.map((name) => ctx.ir.onDemand.find((o) => o.name === name)!);
@@ -80,7 +86,7 @@ function modelClient(ctx: EmitContext, imports: Imports, { model, view }: { mode
 export interface ${P}Instance {
   prediction: number | null;
   features: {
-${feats.map((f) => `    ${prop(f.name)}: ${imports.rt("FeatureValue")}<${jsonType(f.type)}>;`).join("\n")}
+${feats.map((f) => `    ${prop(f.name)}: ${imports.rtNamed("FeatureValue", { type: true })}<${jsonType(f.type)}>;`).join("\n")}
   };
   odts: {${odts.length ? "\n" + odts.map((o) => `    ${prop(o.name)}: ${jsonType(o.returns)} | null;`).join("\n") + "\n  " : ""}};
   /** Per feature group: event time (ISO) of the online row used; null when not found. */
@@ -102,11 +108,11 @@ export interface ${P}BatchPrediction {
 }`);
   out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: one request`)} */
 export async function predict${P}(req: ${Request}, opts: ${ClientOptions} = {}): Promise<${P}Prediction> {
-  return (await ${imports.rt("postPrediction")}(${str(model.name)}, req, opts)) as ${P}Prediction;
+  return (await ${imports.rtNamed("postPrediction")}(${str(model.name)}, req, opts)) as ${P}Prediction;
 }`);
   out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: several requests in one call`)} */
 export async function predict${P}Batch(instances: ${Request}[], opts: ${ClientOptions} = {}): Promise<${P}BatchPrediction> {
-  return (await ${imports.rt("postPrediction")}(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
+  return (await ${imports.rtNamed("postPrediction")}(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
 }`);
   return out;
 }
@@ -138,9 +144,9 @@ ${members.join("\n")}${members.length ? "\n" : ""}  /** Re-reads the registry an
  * (default $FTI_STORE, else .fti/store.duckdb) into this process. Requests
  * are validated, scored and logged exactly as \`fti serve\` does.
  */
-export async function createLocalClient(opts: ${imports.rt("LocalServiceOptions")} = {}): Promise<LocalClient> {
+export async function createLocalClient(opts: ${imports.rtNamed("LocalServiceOptions", { type: true })} = {}): Promise<LocalClient> {
   const { spec } = await import("./index.ts");
-  const local = await ${imports.rt("openLocalClient")}(spec, opts);
+  const local = await ${imports.rtNamed("openLocalClient")}(spec, opts);
   return {
 ${impl.join("\n")}${impl.length ? "\n" : ""}    reload: local.reload,
     close: local.close,
