@@ -128,7 +128,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(calleeRange, scope.kind === "mit" ? DIAG.odtInGroup.called(name) : DIAG.typeMismatch.odtCalled(name));
     return undefined;
   }
-  if ((WINDOW_AGG_NAMES as readonly string[]).includes(name) && !(name in BUILTINS)) {
+  if ((WINDOW_AGG_NAMES as readonly string[]).includes(name) && !Object.hasOwn(BUILTINS, name)) {
     ctx.report(range, scope.kind === "mit" ? DIAG.durationExpected.missingWindow(name) : DIAG.windowOutsideGroup.in(name, scope.where));
     return undefined;
   }
@@ -136,7 +136,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }
-  if (name in BUILTINS) {
+  if (Object.hasOwn(BUILTINS, name)) {
     if (checkedArgs.some((a) => !a)) return undefined;
     const args = checkedArgs as IrExpr[];
     const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
