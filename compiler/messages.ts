@@ -246,6 +246,14 @@ const names = {
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
   }),
+  pathOutsideProject: entry(2015, "error", "source path outside the project", {
+    /** The message names no absolute path and no file content: only what the spec says. */
+    source: (path: string) =>
+      withHint(
+        `source path \`${path}\` leads outside the project`,
+        "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
+      ),
+  }),
 };
 
 // ------------------------------------------------------------------ 3xxx types

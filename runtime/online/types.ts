@@ -4,6 +4,7 @@
 // public.ts), and generated code is type-checked against api.ts.
 
 import type { Scalar } from "../api.ts";
+import type { TrainingStatistics } from "../monitor/statistics.ts";
 
 /**
  * How a feature value was found online:
@@ -12,9 +13,11 @@ import type { Scalar } from "../api.ts";
  * - `not_found`: the online store has no row for the entity;
  * - `stale`: the row is older than the view's ttl at the request time; the
  *   value is served as null, exactly as the point-in-time join of training
- *   would have seen it.
+ *   would have seen it;
+ * - `future`: the entity's row is from after the request time (a request
+ *   time in the past): never served, the value is null.
  */
-export type FeatureStatus = "present" | "null" | "not_found" | "stale";
+export type FeatureStatus = "present" | "null" | "not_found" | "stale" | "future";
 
 export interface FeatureValue<T = Scalar> {
   value: T | null;
@@ -81,6 +84,8 @@ export interface ServedModelInfo {
   /** Test-split metrics of the loaded version, and the naive baseline's. */
   metrics: Record<string, number | null>;
   baseline: Record<string, number | null>;
+  /** Column statistics of the loaded version's training data (runtime/monitor/statistics.ts); null when it has none. */
+  statistics: TrainingStatistics | null;
   created_at: string | null;
   loaded_at: string | null;
   can_impute: boolean;
@@ -90,10 +95,17 @@ export interface ServedModelInfo {
   reload_error?: string;
 }
 
-/** One line of a model's request log (`<logs>/<model>/<pid>-<start>.ndjson`). */
+/**
+ * One line of a model's request log (`<logs>/<model>/<pid>-<start>-p<part>.ndjson[.gz]`).
+ * v2 added `proc` and `seq` (v1 lines have neither); see runtime/online/CONTEXT.md.
+ */
 export interface RequestLogEntry {
-  v: 1;
+  v: 1 | 2;
   id: string;
+  /** The writing process, `<pid>-<start ms>` (set by the log). */
+  proc?: string;
+  /** 1, 2, 3, … per process and model, without gaps (set by the log). */
+  seq?: number;
   /** Request time (ISO). */
   ts: string;
   model: string;
