@@ -71,7 +71,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
 
   // Loaded on demand (with the emitters): `fti check` never pays for them.
   const { irSchema } = await import("./ir-schema.ts");
-  const ir = irSchema.parse(checked.ir) as IrSpec; // the boundary into the emitters
+  const ir: IrSpec = irSchema.parse(checked.ir); // the boundary into the emitters (the schema is the IR type: ir-schema.ts)
   const { emitSpec } = await import("./emit/project.ts");
   let emitted;
   try {
