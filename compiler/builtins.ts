@@ -198,6 +198,7 @@ export const BUILTINS: Record<string, Builtin> = {
   },
   hour: timePart("hour", "hour", "Hour of the day, 0..23 (UTC)."),
   day_of_week: timePart("isodow", "dayOfWeek", "ISO day of week, 1 = Monday .. 7 = Sunday (UTC)."),
+  day_of_month: timePart("day", "dayOfMonth", "Day of the month, 1..31 (UTC)."),
   month: timePart("month", "month", "Month, 1..12 (UTC)."),
   year: timePart("year", "year", "Year (UTC)."),
   lower: stringFn("lower", stringOf, "Lower case (per code point, simple case mapping)."),
