@@ -240,18 +240,36 @@ const names = {
   }),
   missingClause: entry(2014, "error", "missing required clause", {
     label: (where: string) => `${where} has no label: add \`label <name> = <source>.<column>\``,
+    labelTime: (source: string) =>
+      withHint(
+        `source \`${source}\` is reference data (no \`event_time\`): a label needs the time it happened`,
+        "take the label from an event source; reference data joins in as features",
+      ),
+    validFrom: (source: string) =>
+      withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
     modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
-    eventTime: (where: string) => `${where} has no \`event_time\`: every source needs the column that says when each row happened`,
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
   }),
-  pathOutsideProject: entry(2015, "error", "source path outside the project", {
+  pathOutsideProject: entry(2015, "error", "path outside the project", {
     /** The message names no absolute path and no file content: only what the spec says. */
     source: (path: string) =>
       withHint(
         `source path \`${path}\` leads outside the project`,
         "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
+      ),
+    externModule: (module: string) =>
+      withHint(
+        `extern module \`${module}\` lies outside the project`,
+        "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
+      ),
+  }),
+  validityOnEvents: entry(2030, "error", "validity columns on an event source", {
+    source: (source: string) =>
+      withHint(
+        `source \`${source}\` has an \`event_time\`: \`valid_from\`/\`valid_to\` are for reference data, which has none`,
+        "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
       ),
   }),
 };
@@ -274,7 +292,7 @@ const types = {
     label: (column: string, type: string) => `a label must be a number or a bool, \`${column}\` is ${type}`,
     requestField: (name: string, type: string, odt: string, otherType: string, where: string) =>
       `request field \`${name}\` is ${type} in \`${odt}\` but ${otherType} in another ODT of ${where}`,
-    eventTime: (column: string, type: string) => `\`event_time\` column \`${column}\` must be a timestamp, got ${type}`,
+    timestampColumn: (clause: string, column: string, type: string) => `\`${clause}\` column \`${column}\` must be a timestamp, got ${type}`,
     requireLiteral: () => "`require` compares with a number literal",
     odtCalled: ODT_CALLED,
   }),
@@ -450,6 +468,22 @@ const rules = {
   aggregationArgument: entry(4019, "error", "aggregation argument of the wrong kind", {
     kind: (agg: string, expected: string, got: string) => `the argument of \`${agg}\` must be ${expected}, got ${got}`,
     ordered: (agg: string, got: string) => `the argument of \`${agg}\` must be an ordered type, got ${got}`,
+  }),
+  referenceLeak: entry(4030, "warning", "reference feature can leak (warning)", {
+    /** `features`: the features of one reference group the view reads. */
+    features: (features: string[], where: string, source: string) =>
+      withHint(
+        `${features.map((n) => `\`${n}\``).join(", ")} of ${where} ${features.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`,
+        `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
+      ),
+  }),
+  windowOverReference: entry(4031, "error", "window over reference data", {
+    /** `input`: "source `s` is" or "`g` comes from source `s`,". */
+    feature: (feature: string, input: string) =>
+      withHint(
+        `\`${feature}\` is a window over reference data: ${input} reference data, with no event time to look back over`,
+        "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
+      ),
   }),
 };
 

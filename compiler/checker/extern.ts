@@ -12,6 +12,7 @@ import { DIAG } from "../messages.ts";
 import { CHECK_OPTIONS, checkerProject, programTexts } from "../ts-project.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";
+import { confinedPath } from "../../runtime/features/source-paths.ts";
 
 // The compiler's shared TypeScript project (../ts-project.ts) is loaded on
 // first use, so specs without extern functions never pay for it here. A
@@ -20,6 +21,10 @@ import { show } from "./types.ts";
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
+  if (!confinedPath(decl.module.value, ctx.specDir).inside) {
+    ctx.report(decl.module.range, DIAG.pathOutsideProject.externModule(decl.module.value));
+    return false;
+  }
   if (!fs.existsSync(abs)) {
     ctx.report(decl.module.range, DIAG.moduleNotFound.missing(decl.module.value, path.relative(process.cwd(), abs) || abs));
     return false;

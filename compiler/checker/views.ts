@@ -40,6 +40,9 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       } else if (!isNumeric(field.type) && field.type.base !== "bool") {
         ctx.report(decl.label.column.range, DIAG.typeMismatch.label(field.name, show(field.type)));
         ok = false;
+      } else if (!labelSource.eventTime) {
+        ctx.report(decl.label.source.range, DIAG.missingClause.labelTime(labelSource.name));
+        ok = false;
       } else {
         label = { name: decl.label.name.name, source: labelSource.name, column: field.name, type: field.type, eventTime: labelSource.eventTime };
       }
@@ -114,6 +117,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       if (addName(odt.name, ref.range)) odts.push(odt);
     }
   }
+
+  warnReferenceLeaks(ctx, where, features, featureRefs, env);
 
   // ODTs read stored features and request fields; both must be available to the view.
   const requestFields = new Map<string, IrColumn>();
@@ -194,4 +199,27 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
     asOf,
   };
+}
+
+/**
+ * FTI4030: a feature from reference data without `valid_from` is its current
+ * value at every time, so a training row labelled before the value last
+ * changed sees the newer value. One warning per group.
+ */
+function warnReferenceLeaks(
+  ctx: Ctx,
+  where: string,
+  features: IrViewFeature[],
+  refs: Map<string, ViewDecl["range"]>,
+  env: ViewEnv,
+): void {
+  const byGroup = new Map<string, string[]>();
+  for (const f of features) {
+    const ref = env.groups.get(f.group)?.ir.reference;
+    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+  }
+  for (const [group, names] of byGroup) {
+    const source = env.groups.get(group)!.ir.reference!.source;
+    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+  }
 }

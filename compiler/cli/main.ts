@@ -11,8 +11,10 @@ import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
+import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { registerFmtCommand } from "./fmt.ts";
+import { registerInitCommand } from "./init.ts";
 import { loadCompiledSpec } from "./load.ts";
 
 export const EXIT = { ok: 0, input: 1, usage: 2, internal: 3 } as const;
@@ -113,6 +115,7 @@ export function buildProgram(exit: (code: number) => void): Command {
     });
 
   registerFmtCommand(program, { exit, defaultSpecs });
+  registerInitCommand(program, { exit });
 
   program
     .command("lsp")
@@ -158,6 +161,8 @@ export function handleError(e: unknown): number {
     if (hint) process.stderr.write(`  hint: ${hint}\n`);
     return EXIT.input;
   }
+  const env = environmentError(e);
+  if (env) return handleError(env);
   const err = e as Error;
   process.stderr.write(`internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.FTI_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);

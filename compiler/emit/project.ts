@@ -18,6 +18,7 @@ import { schemaModule } from "./modules/schema.ts";
 import { trainingModule } from "./modules/training.ts";
 import { HASH_PLACEHOLDER, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
+import { transformsHash } from "../transforms-hash.ts";
 
 export { GENERATED_FILES };
 
@@ -69,11 +70,7 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
   return { files, diagnostics };
 }
 
-/** sha256 of transforms.ts with the hash constant's value blanked (so the hash can live inside the file). */
-export function transformsHash(text: string): string {
-  const blanked = text.replace(/export const TRANSFORMS_HASH = "[^"]*";/, `export const TRANSFORMS_HASH = "";`);
-  return "sha256:" + crypto.createHash("sha256").update(blanked).digest("hex");
-}
+export { transformsHash } from "../transforms-hash.ts";
 
 function toPosix(p: string): string {
   return p.split(path.sep).join("/");

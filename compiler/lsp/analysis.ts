@@ -36,18 +36,27 @@ const within = (r: Range, outer: Range) => r.start.offset >= outer.start.offset 
 export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec): Analysis {
   const parsed = parse(text, file);
   const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
-  const checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "" });
+  let checked: ReturnType<typeof checkProgram> | undefined;
+  let internal: Diagnostic | undefined;
+  try {
+    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "" });
+  } catch (e) {
+    // A checker bug on a half-typed spec must not take the editor's diagnostics down with it.
+    const at = { offset: 0, line: 1, column: 1 };
+    internal = { code: 1001, severity: "error", file, range: { start: at, end: at }, message: `internal checker error (a bug in fti; please report it): ${(e as Error)?.message ?? String(e)}` };
+  }
   const broken = parsed.program.decls.filter((d) => syntaxErrors.some((e) => within(e.range, d.range) || (e.range.start.offset >= d.range.end.offset && e.range.start.offset - d.range.end.offset <= 1)));
-  const checkerDiags = checked.ctx.diags.items.filter((d) => d.file === file && !broken.some((b) => within(d.range, b.range)));
+  const checkerDiags = (checked?.ctx.diags.items ?? []).filter((d) => d.file === file && !broken.some((b) => within(d.range, b.range)));
+  if (internal) checkerDiags.push(internal);
   const { tokens, comments } = T.lex(text);
-  const ir = checked.ir && !syntaxErrors.length ? checked.ir : previousIr;
+  const ir = checked?.ir && !syntaxErrors.length ? checked.ir : previousIr;
   return {
     text,
     file,
     program: parsed.program,
     diagnostics: [...parsed.diagnostics, ...checkerDiags],
     ir,
-    irIsCurrent: !!checked.ir && !syntaxErrors.length,
+    irIsCurrent: !!checked?.ir && !syntaxErrors.length,
     starts: lineStarts(text),
     tokens,
     comments,

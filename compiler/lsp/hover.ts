@@ -144,6 +144,23 @@ function defLine(a: Analysis, occ: Occurrence): number | undefined {
   return def?.range.start.line;
 }
 
+/** Hover on the `over` of a windowed feature (or its duration): the frame it aggregates. */
+function windowHover(a: Analysis, offset: number): Hover | null {
+  for (const d of a.program.decls) {
+    if (d.kind !== "feature_group") continue;
+    for (const f of d.features) {
+      if (f.expr.kind !== "window" || offset > f.expr.range.end.offset) continue;
+      const last = f.expr.args[f.expr.args.length - 1];
+      if (offset <= (last ?? f.expr.agg).range.end.offset + 1) continue; // the call itself, not `over …`
+      const group = a.ir?.groups.find((g) => g.name === d.name.name);
+      const feature = group?.features.find((x) => x.name === f.name.name);
+      const text = feature?.kind === "window" && group ? `Window: ${windowSemantics(feature, group)}.` : "`over w`: the frame of a row at time t is the entity's input rows with event time in (t − w, t].";
+      return { contents: { kind: "markdown", value: text }, range: toLsp({ start: f.expr.agg.range.start, end: f.expr.range.end }) };
+    }
+  }
+  return null;
+}
+
 export function hover(a: Analysis, offset: number): Hover | null {
   const occ = occurrenceAt(a.index, offset);
   if (occ) {
@@ -157,7 +174,7 @@ export function hover(a: Analysis, offset: number): Hover | null {
   }
   const b = builtinAt(a.index, offset);
   if (b) return { contents: { kind: "markdown", value: builtinHover(b.name, b.window).join("\n\n") }, range: toLsp(b.range) };
-  return null;
+  return windowHover(a, offset);
 }
 
 export type { FeatureGroupDecl };

@@ -28,12 +28,15 @@ export interface LspClient {
   open(uri: string, text: string): Promise<PublishDiagnosticsParams>;
   change(uri: string, version: number, text: string): Promise<PublishDiagnosticsParams>;
   close(uri: string): Promise<PublishDiagnosticsParams>;
+  /** The next diagnostics published for `uri`, whatever their version. */
+  nextDiagnostics(uri: string): Promise<PublishDiagnosticsParams>;
   stop(): Promise<void>;
   stderr(): string;
 }
 
-export async function startLsp(cwd = process.cwd()): Promise<LspClient> {
-  const child = spawn(process.execPath, [BIN, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FTI_DEBUG: "" } });
+/** Starts `fti lsp --stdio` (this repository's, or the fti bin script `bin`) in `cwd`. */
+export async function startLsp(cwd = process.cwd(), bin = BIN): Promise<LspClient> {
+  const child = spawn(process.execPath, [bin, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FTI_DEBUG: "" } });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += String(d)));
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
@@ -65,6 +68,7 @@ export async function startLsp(cwd = process.cwd()): Promise<LspClient> {
       await conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
       return p;
     },
+    nextDiagnostics: (uri) => next(uri, undefined),
     async close(uri) {
       const p = next(uri, undefined);
       await conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
