@@ -28,6 +28,7 @@ export const CODES = {
   2013: "unknown declaration in an extern module",
   2014: "missing required clause",
   2015: "path outside the project",
+  2030: "validity columns on an event source",
   // 3xxx types
   3001: "unknown type",
   3002: "type mismatch",
@@ -60,6 +61,8 @@ export const CODES = {
   4017: "serve declares nothing to serve",
   4018: "ODT reads a feature the view does not have",
   4019: "aggregation argument of the wrong kind",
+  4030: "reference feature can leak (warning)",
+  4031: "window over reference data",
   // 5xxx code generation
   5001: "generated code does not type-check (compiler bug)",
   5002: "cannot write generated code",

@@ -47,7 +47,8 @@ export const irSchema = z.object({
       z.object({ kind: z.literal("files"), path: z.string(), format: z.enum(["csv", "parquet", "ndjson"]) }),
       z.object({ kind: z.literal("table"), table: z.string() }),
     ]),
-    eventTime: z.string(),
+    eventTime: z.string().optional(),
+    validity: z.object({ from: z.string(), to: z.string().optional() }).optional(),
     unique: z.string().optional(),
     fields: z.array(z.object({
       name: z.string(),
@@ -74,6 +75,7 @@ export const irSchema = z.object({
     keys: z.array(column).min(1),
     input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
     rowId: column.optional(),
+    reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
     inputColumns: z.array(column),
     features: z.array(z.union([
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),

@@ -54,7 +54,10 @@ export interface IrSource {
   location:
     | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
     | { kind: "table"; table: string };
-  eventTime: string;
+  /** Absent for reference data (rows joined by key, not by when they happened). */
+  eventTime?: string;
+  /** Reference data only: the columns bounding when each row holds (`valid_to` may be null: still holds). */
+  validity?: { from: string; to?: string };
   unique?: string;
   fields: IrField[];
 }
@@ -113,6 +116,13 @@ export interface IrGroup {
    * `unique` column), so two events of one entity at one instant stay two rows.
    */
   rowId?: IrColumn;
+  /**
+   * Set when the group derives from reference data (a source without
+   * event_time): its rows are joined by key, not looked back over. `event_time`
+   * is the row's `valid_from`, or 0001-01-01 (holds at any time) without
+   * validity; with `validTo` the table has a `valid_to` column.
+   */
+  reference?: { source: string; validity: boolean; validTo: boolean };
   /** The input's columns visible to expressions (source fields or the input group's stored columns). */
   inputColumns: IrColumn[];
   /** In dependency order: a feature only refers to input columns and features before it. */

@@ -28,7 +28,11 @@ export interface SourcePlan {
   location:
     | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
     | { kind: "table"; table: string };
-  eventTime: string;
+  /** Absent for reference data: rows joined by key as the value that holds, not by when they happened. */
+  eventTime?: string;
+  /** Reference data: the row holds from `validFrom` (until the entity's next row, or `validTo` when set and not null). */
+  validFrom?: string;
+  validTo?: string;
   unique?: string;
   fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean> }>;
   /**
@@ -49,6 +53,12 @@ export interface GroupPlan {
   keys: ColumnPlan[];
   input: { kind: "source" | "group"; name: string };
   rowId?: ColumnPlan;
+  /**
+   * A group over reference data: `event_time` is the row's valid_from, or
+   * 0001-01-01 without validity (the current value at any time); no ttl
+   * applies; with `validTo` the table has `valid_to` (the row stops holding then).
+   */
+  reference?: { source: string; validity: boolean; validTo: boolean };
   features: ColumnPlan[];
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;

@@ -58,18 +58,21 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   let inputColumns: IrColumn[];
   let inputLineage: (col: string) => Set<string>;
   let rowId: IrColumn | undefined;
+  let reference: IrGroup["reference"];
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
     inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
     inputLineage = (col) => new Set([`${src.name}.${col}`]);
     if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
+    if (!src.eventTime) reference = { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined };
   } else {
     const g = env.groups.get(inputDecl.name.name);
     if (!g) return undefined;
     inputColumns = g.outputColumns;
     inputLineage = (col) => g.lineage.get(col) ?? new Set();
     rowId = g.ir.rowId;
+    reference = g.ir.reference;
   }
   const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
 
@@ -141,6 +144,15 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     return feature;
   };
   for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
+  if (reference) {
+    for (const f of order.filter((x) => x.kind === "window")) {
+      const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+      ctx.error(4031, defs.get(f.name)!.expr.range, `\`${f.name}\` is a window over reference data: ${input} reference data, with no event time to look back over`, {
+        hint: "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
+      });
+      ok = false;
+    }
+  }
   if (!ok) return undefined;
 
   const windows = order.filter((f) => f.kind === "window");
@@ -156,6 +168,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     keys,
     input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
     ...(rowId ? { rowId } : {}),
+    ...(reference ? { reference } : {}),
     inputColumns,
     features: order,
     lookbackMs,

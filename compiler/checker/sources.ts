@@ -71,22 +71,62 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
 
   const eventTime = checkColumnClause(ctx, decl, decl.eventTime, "event_time", columns, true);
   const unique = decl.unique ? checkColumnClause(ctx, decl, decl.unique, "unique", columns, false) : undefined;
-  if (!decl.eventTime) {
-    ctx.error(2014, decl.name.range, `${where} has no \`event_time\`: every source needs the column that says when each row happened`);
-    ok = false;
-  }
+  const validity = checkValidity(ctx, decl, columns);
   const location = checkLocation(ctx, decl);
   // Field-level errors are already reported; keep the source so its users are still checked.
   void ok;
-  if (!eventTime || !location || (decl.unique && !unique)) return undefined;
+  if ((decl.eventTime && !eventTime) || validity === null || !location || (decl.unique && !unique)) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
     location,
-    eventTime,
+    ...(eventTime ? { eventTime } : {}),
+    ...(validity ? { validity } : {}),
     ...(unique ? { unique } : {}),
     fields,
   };
+}
+
+/**
+ * A source without `event_time` is reference data; `valid_from` (and
+ * optionally `valid_to`) say when each of its rows holds. Returns undefined
+ * when there are none, null after an error.
+ */
+function checkValidity(ctx: Ctx, decl: SourceDecl, columns: Map<string, IrExpr["type"]>): IrSource["validity"] | null | undefined {
+  if (!decl.validFrom && !decl.validTo) return undefined;
+  if (decl.eventTime) {
+    const clause = (decl.validFrom ?? decl.validTo)!;
+    ctx.error(2030, clause.range, `source \`${decl.name.name}\` has an \`event_time\`: \`valid_from\`/\`valid_to\` are for reference data, which has none`, {
+      hint: "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
+    });
+    return null;
+  }
+  if (!decl.validFrom) {
+    ctx.error(2014, decl.validTo!.range, `source \`${decl.name.name}\` has \`valid_to\` without \`valid_from\``, {
+      hint: "add `valid_from <column>`: the time each row starts to hold",
+    });
+    return null;
+  }
+  const from = checkColumnClause(ctx, decl, decl.validFrom, "valid_from", columns, true);
+  const to = decl.validTo ? checkTimestampColumn(ctx, decl, decl.validTo, "valid_to", columns) : undefined;
+  if (!from || (decl.validTo && !to)) return null;
+  return { from, ...(to ? { to } : {}) };
+}
+
+/** `valid_to` may be nullable: null means the row still holds. */
+function checkTimestampColumn(ctx: Ctx, decl: SourceDecl, ident: { name: string; range: SourceDecl["range"] }, clause: string, columns: Map<string, IrExpr["type"]>): string | undefined {
+  if (ctx.poisoned.has(ident.name)) return undefined;
+  const type = columns.get(ident.name);
+  if (!type) {
+    const hint = closest(ident.name, columns.keys());
+    ctx.error(2002, ident.range, `\`${clause}\` column \`${ident.name}\` is not a field of source \`${decl.name.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    return undefined;
+  }
+  if (type.base !== "timestamp") {
+    ctx.error(3002, ident.range, `\`${clause}\` column \`${ident.name}\` must be a timestamp, got ${show(type)}`);
+    return undefined;
+  }
+  return ident.name;
 }
 
 /** `-3` parses as a negation of 3; as an allowed value it is the literal -3. */
@@ -109,7 +149,7 @@ function checkColumnClause(
     return undefined;
   }
   if (mustBeTimestamp && type.base !== "timestamp") {
-    ctx.error(3002, ident.range, `\`event_time\` column \`${ident.name}\` must be a timestamp, got ${show(type)}`);
+    ctx.error(3002, ident.range, `\`${clause}\` column \`${ident.name}\` must be a timestamp, got ${show(type)}`);
     return undefined;
   }
   if (type.nullable) {

@@ -41,6 +41,11 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       } else if (!isNumeric(field.type) && field.type.base !== "bool") {
         ctx.error(3002, decl.label.column.range, `a label must be a number or a bool, \`${field.name}\` is ${show(field.type)}`);
         ok = false;
+      } else if (!labelSource.eventTime) {
+        ctx.error(2014, decl.label.source.range, `source \`${labelSource.name}\` is reference data (no \`event_time\`): a label needs the time it happened`, {
+          hint: "take the label from an event source; reference data joins in as features",
+        });
+        ok = false;
       } else {
         label = { name: decl.label.name.name, source: labelSource.name, column: field.name, type: field.type, eventTime: labelSource.eventTime };
       }
@@ -116,6 +121,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       if (addName(odt.name, ref.range)) odts.push(odt);
     }
   }
+
+  warnReferenceLeaks(ctx, where, features, featureRefs, env);
 
   // ODTs read stored features and request fields; both must be available to the view.
   const requestFields = new Map<string, IrColumn>();
@@ -199,4 +206,29 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
     asOf,
   };
+}
+
+/**
+ * FTI4030: a feature from reference data without `valid_from` is its current
+ * value at every time, so a training row labelled before the value last
+ * changed sees the newer value. One warning per group.
+ */
+function warnReferenceLeaks(
+  ctx: Ctx,
+  where: string,
+  features: IrViewFeature[],
+  refs: Map<string, ViewDecl["range"]>,
+  env: ViewEnv,
+): void {
+  const byGroup = new Map<string, string[]>();
+  for (const f of features) {
+    const ref = env.groups.get(f.group)?.ir.reference;
+    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+  }
+  for (const [group, names] of byGroup) {
+    const source = env.groups.get(group)!.ir.reference!.source;
+    ctx.warning(4030, refs.get(names[0])!, `${names.map((n) => `\`${n}\``).join(", ")} of ${where} ${names.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`, {
+      hint: `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
+    });
+  }
 }

@@ -254,7 +254,8 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       name: src.name,
       line: src.loc.line,
       location: src.location,
-      eventTime: src.eventTime,
+      ...(src.eventTime ? { eventTime: src.eventTime } : {}),
+      ...(src.validity ? { validFrom: src.validity.from, ...(src.validity.to ? { validTo: src.validity.to } : {}) } : {}),
       ...(src.unique ? { unique: src.unique } : {}),
       fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}) })),
       checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr, ctx.ir.functions) }))),
@@ -276,6 +277,7 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       keys: g.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })),
       input: g.input,
       ...(g.rowId ? { rowId: { name: g.rowId.name, type: columnType(g.rowId.type), nullable: false } } : {}),
+      ...(g.reference ? { reference: g.reference } : {}),
       features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
       lookbackMs: g.lookbackMs,
     };

@@ -335,6 +335,8 @@ class AstBuilder {
         if (!isReal(value)) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
         decl.unique ??= this.ident(value);
+      } else if (tok(item, "clause")) {
+        this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
       } else {
         const block = node(item, "fieldsBlock");
         for (const f of nodes(block, "fieldDecl")) {
@@ -345,6 +347,15 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `valid_from c` / `valid_to c`. */
+  private validityClause(decl: SourceDecl, clause: IToken | undefined, value: IToken | undefined): void {
+    if (!isReal(clause) || !isReal(value)) return;
+    const key = clause.image === "valid_from" ? "validFrom" : clause.image === "valid_to" ? "validTo" : undefined;
+    if (!key) return; // the grammar's gate admits only these two
+    if (decl[key]) this.duplicate(clause, clause.image);
+    decl[key] ??= this.ident(value);
   }
 
   private fieldDecl(n: CstNode): FieldDecl | undefined {
