@@ -4,7 +4,7 @@
 
 import type { ViewDecl } from "../ast.ts";
 import type { IrColumn, IrOdt, IrSource, IrView, IrViewFeature } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";
 import { baseAssignable, isNumeric, show, withNull } from "./types.ts";
@@ -26,7 +26,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
   let label: IrView["label"] | undefined;
   let labelSource: IrSource | undefined;
   if (!decl.label) {
-    ctx.error(2014, decl.name.range, `${where} has no label: add \`label <name> = <source>.<column>\``);
+    ctx.report(decl.name.range, DIAG.missingClause.label(where));
     ok = false;
   } else {
     const srcDecl = ctx.resolve(decl.label.source, ["source"], "source");
@@ -35,16 +35,13 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     else {
       const field = labelSource.fields.find((f) => f.name === decl.label!.column.name);
       if (!field) {
-        const hint = closest(decl.label.column.name, labelSource.fields.map((f) => f.name));
-        ctx.error(2002, decl.label.column.range, `source \`${labelSource.name}\` has no column \`${decl.label.column.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(decl.label.column.range, DIAG.unknownName.sourceColumn(labelSource.name, decl.label.column.name, labelSource.fields.map((f) => f.name)));
         ok = false;
       } else if (!isNumeric(field.type) && field.type.base !== "bool") {
-        ctx.error(3002, decl.label.column.range, `a label must be a number or a bool, \`${field.name}\` is ${show(field.type)}`);
+        ctx.report(decl.label.column.range, DIAG.typeMismatch.label(field.name, show(field.type)));
         ok = false;
       } else if (!labelSource.eventTime) {
-        ctx.error(2014, decl.label.source.range, `source \`${labelSource.name}\` is reference data (no \`event_time\`): a label needs the time it happened`, {
-          hint: "take the label from an event source; reference data joins in as features",
-        });
+        ctx.report(decl.label.source.range, DIAG.missingClause.labelTime(labelSource.name));
         ok = false;
       } else {
         label = { name: decl.label.name.name, source: labelSource.name, column: field.name, type: field.type, eventTime: labelSource.eventTime };
@@ -52,7 +49,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       if (entity && labelSource) {
         for (const key of entity.keys) {
           if (!labelSource.fields.some((f) => f.name === key.name && baseAssignable(f.type, key.type))) {
-            ctx.error(4013, decl.label.source.range, `label source \`${labelSource.name}\` has no column \`${key.name}\` (${show(key.type)}), the key of entity \`${decl.entity.name}\``);
+            ctx.report(decl.label.source.range, DIAG.labelSourceColumn.key(labelSource.name, key.name, show(key.type), decl.entity.name));
             ok = false;
           }
         }
@@ -67,7 +64,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
   const featureRefs = new Map<string, ViewDecl["range"]>();
   const addName = (name: string, range: ViewDecl["range"]) => {
     if (names.has(name)) {
-      ctx.error(2007, range, `\`${name}\` appears twice in the features of ${where}`);
+      ctx.report(range, DIAG.duplicate.viewFeature(name, where));
       ok = false;
       return false;
     }
@@ -78,7 +75,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     const g = ctx.resolve(ident, ["feature_group"], "feature group");
     const group = g && env.groups.get(g.name.name);
     if (group && entityDecl && group.ir.entity !== entityDecl.name.name) {
-      ctx.error(4012, ident.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, but ${where} is for \`${entityDecl.name.name}\``);
+      ctx.report(ident.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, where, entityDecl.name.name));
       return undefined;
     }
     return group;
@@ -99,8 +96,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       const f = group.ir.features.find((x) => x.name === ref.feature.name);
       if (!f && ctx.poisoned.has(ref.feature.name)) { ok = false; continue; }
       if (!f) {
-        const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
-        ctx.error(2006, ref.feature.range, `feature group \`${ref.group.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(ref.feature.range, DIAG.unknownFeature.of(ref.group.name, ref.feature.name, group.ir.features.map((x) => x.name)));
         ok = false;
         continue;
       }
@@ -111,7 +107,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     } else {
       const decl2 = ctx.symbols.get(ref.name.name);
       if (decl2?.kind === "feature_group") {
-        ctx.error(2004, ref.name.range, `\`${ref.name.name}\` is a feature group; list its features as \`${ref.name.name}.*\` or \`${ref.name.name}.<feature>\``);
+        ctx.report(ref.name.range, DIAG.wrongKind.groupAsFeature(ref.name.name));
         ok = false;
         continue;
       }
@@ -131,29 +127,29 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     for (const fp of odt.featureParams) {
       const vf = features.find((f) => f.name === fp.name);
       if (!vf || vf.group !== fp.group) {
-        ctx.error(4018, range, `ODT \`${odt.name}\` reads \`${fp.group}.${fp.name}\`, which ${where} does not include`, { hint: `add \`${fp.group}.${fp.name}\` to its features` });
+        ctx.report(range, DIAG.odtFeatureMissing.feature(odt.name, `${fp.group}.${fp.name}`, where));
         ok = false;
       }
     }
     for (const rp of odt.requestParams) {
       const prev = requestFields.get(rp.name);
       if (prev && prev.type.base !== rp.type.base) {
-        ctx.error(3002, range, `request field \`${rp.name}\` is ${show(rp.type)} in \`${odt.name}\` but ${show(prev.type)} in another ODT of ${where}`);
+        ctx.report(range, DIAG.typeMismatch.requestField(rp.name, show(rp.type), odt.name, show(prev.type), where));
         ok = false;
         continue;
       }
       requestFields.set(rp.name, rp);
       if (!labelSource || !label) continue;
       if (rp.name === label.column) {
-        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which is the label column \`${label.source}.${label.column}\`: the model would be given the answer`);
+        ctx.report(range, DIAG.labelLeakRequest.field(odt.name, rp.name, `${label.source}.${label.column}`));
         ok = false;
         continue;
       }
       const col = labelSource.fields.find((f) => f.name === rp.name);
       if (!col || !baseAssignable(col.type, rp.type)) {
-        ctx.error(4013, range, col
-          ? `request field \`${rp.name}\` is ${show(rp.type)} but \`${labelSource.name}.${rp.name}\` is ${show(col.type)}`
-          : `request field \`${rp.name}\` of \`${odt.name}\` has no column of the same name in label source \`${labelSource.name}\`; training takes request fields from the label's rows`);
+        ctx.report(range, col
+          ? DIAG.labelSourceColumn.requestFieldType(rp.name, show(rp.type), labelSource.name, show(col.type))
+          : DIAG.labelSourceColumn.requestFieldMissing(rp.name, odt.name, labelSource.name));
         ok = false;
       }
     }
@@ -162,18 +158,17 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
   let ttlMs: number | null = null;
   if (decl.ttl) {
     if (decl.ttl.kind !== "duration") {
-      ctx.error(3011, decl.ttl.range, `\`ttl\` needs a duration literal such as \`90d\``);
+      ctx.report(decl.ttl.range, DIAG.durationExpected.ttl());
       ok = false;
     } else if (decl.ttl.ms <= 0) {
-      ctx.error(3011, decl.ttl.range, `\`ttl\` must be positive`);
+      ctx.report(decl.ttl.range, DIAG.durationExpected.ttlPositive());
       ok = false;
     } else ttlMs = decl.ttl.ms;
   }
   let asOf: IrView["asOf"] = "strict";
   if (decl.asOf) {
     if (decl.asOf.name !== "strict" && decl.asOf.name !== "inclusive") {
-      const hint = closest(decl.asOf.name, ["strict", "inclusive"]);
-      ctx.error(2012, decl.asOf.range, `\`as_of\` is \`strict\` or \`inclusive\`, not \`${decl.asOf.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(decl.asOf.range, DIAG.unknownOption.asOf(decl.asOf.name));
       ok = false;
     } else asOf = decl.asOf.name;
   }
@@ -183,10 +178,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     const labelCol = `${label.source}.${label.column}`;
     for (const f of features) {
       if (env.groups.get(f.group)?.lineage.get(f.name)?.has(labelCol)) {
-        ctx.error(4008, featureRefs.get(f.name)!, `feature \`${f.name}\` is derived from the label \`${labelCol}\` and ${where} joins features inclusively at the label's event time: each training row would see its own answer`, {
-          hint: "use `as_of strict` (features strictly before the label), or drop the feature",
-          related: decl.asOf ? [{ file: ctx.file, range: decl.asOf.range, message: "inclusive as-of set here" }] : [],
-        });
+        ctx.report(featureRefs.get(f.name)!, DIAG.labelLeakFeature.inclusive(f.name, labelCol, where),
+          decl.asOf ? [ctx.relatedHere(decl.asOf.range, "inclusive as-of set here")] : []);
         ok = false;
       }
     }
@@ -227,8 +220,6 @@ function warnReferenceLeaks(
   }
   for (const [group, names] of byGroup) {
     const source = env.groups.get(group)!.ir.reference!.source;
-    ctx.warning(4030, refs.get(names[0])!, `${names.map((n) => `\`${n}\``).join(", ")} of ${where} ${names.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`, {
-      hint: `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
-    });
+    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
   }
 }
