@@ -5,6 +5,7 @@
 import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
@@ -34,7 +35,7 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
     if (s === "done") return;
     if (s === "visiting") {
       const cycle = [...path.slice(path.indexOf(d.name.name)), d.name.name];
-      ctx.error(2005, d.from.range, `feature groups read from each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(d.from.range, DIAG.cycle.groups(cycle));
       return;
     }
     state.set(d.name.name, "visiting");
@@ -47,151 +48,33 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
   return order;
 }
 
-export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
-  const where = `feature group \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
-  if (!entity || !inputDecl) return undefined;
+/** What a group reads: its input's columns, where each comes from, the row id and whether it is reference data. */
+interface GroupInput {
+  decl: NonNullable<ReturnType<Ctx["resolve"]>>;
+  columns: IrColumn[];
+  lineage: (col: string) => Set<string>;
+  rowId?: IrColumn;
+  reference?: IrGroup["reference"];
+}
 
-  // The input's columns and where each one comes from.
-  let inputColumns: IrColumn[];
-  let inputLineage: (col: string) => Set<string>;
-  let rowId: IrColumn | undefined;
-  let reference: IrGroup["reference"];
+function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
+  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
+  if (!inputDecl) return undefined;
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
-    inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
-    inputLineage = (col) => new Set([`${src.name}.${col}`]);
-    if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
-    if (!src.eventTime) reference = { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined };
-  } else {
-    const g = env.groups.get(inputDecl.name.name);
-    if (!g) return undefined;
-    inputColumns = g.outputColumns;
-    inputLineage = (col) => g.lineage.get(col) ?? new Set();
-    rowId = g.ir.rowId;
-    reference = g.ir.reference;
-  }
-  const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
-
-  let ok = true;
-  const keyColumns = groupKeyColumns(ctx, decl, entity.keys, columnTypes);
-  if (!keyColumns) ok = false;
-  // Rows kept by the filter depend on its columns: every feature's lineage includes them (leakage checks).
-  const whereDeps = new Set<string>();
-  const filter = decl.where ? checkWhere(ctx, where_(decl), decl.where, columnTypes, (n) => inputLineage(n), whereDeps) : null;
-  if (filter === undefined) ok = false;
-
-  const defs = new Map<string, FeatureDef>();
-  for (const f of decl.features) {
-    if (defs.has(f.name.name)) {
-      ctx.error(2007, f.name.range, `feature \`${f.name.name}\` is declared twice in ${where}`);
-      ok = false;
-      continue;
-    }
-    if (columnTypes.has(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of a column of \`${decl.from.name}\``, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
-      ok = false;
-      continue;
-    }
-    // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
-    if (entity.keys.some((k) => k.name === f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
-      ok = false;
-      continue;
-    }
-    defs.set(f.name.name, f);
-  }
-
-  const checked = new Map<string, IrFeature | null>();
-  const lineage = new Map<string, Set<string>>();
-  const order: IrFeature[] = [];
-  const visiting: string[] = [];
-
-  const checkFeature = (name: string): IrFeature | undefined => {
-    if (checked.has(name)) return checked.get(name) ?? undefined;
-    const def = defs.get(name)!;
-    if (visiting.includes(name)) {
-      const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.error(2005, def.name.range, `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`);
-      checked.set(name, null);
-      return undefined;
-    }
-    visiting.push(name);
-    const deps = new Set<string>();
-    const scope: ExprScope = {
-      where,
-      kind: "mit",
-      lookup: (n) => {
-        const colType = columnTypes.get(n);
-        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => inputLineage(n).forEach((x) => deps.add(x)) };
-        if (defs.has(n)) {
-          const f = checkFeature(n);
-          if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
-          return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
-        }
-        return undefined;
-      },
-      names: () => [...columnTypes.keys(), ...defs.keys()],
+    const columns = src.fields.map((f) => ({ name: f.name, type: f.type }));
+    return {
+      decl: inputDecl,
+      columns,
+      lineage: (col) => new Set([`${src.name}.${col}`]),
+      rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
+      reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
     };
-    const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
-    visiting.pop();
-    if (checked.has(name)) return undefined; // failed inside a cycle
-    checked.set(name, feature ?? null);
-    if (feature) {
-      whereDeps.forEach((x) => deps.add(x));
-      lineage.set(name, deps);
-      order.push(feature);
-    }
-    return feature;
-  };
-  for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
-  if (reference) {
-    for (const f of order.filter((x) => x.kind === "window")) {
-      const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
-      ctx.error(4031, defs.get(f.name)!.expr.range, `\`${f.name}\` is a window over reference data: ${input} reference data, with no event time to look back over`, {
-        hint: "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
-      });
-      ok = false;
-    }
   }
-  if (!ok) return undefined;
-
-  const windows = order.filter((f) => f.kind === "window");
-  const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
-  const version = decl.version?.value ?? 1;
-  const keys = entity.keys;
-  const ir: IrGroup = {
-    name: decl.name.name,
-    version,
-    loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    table: `fg_${decl.name.name}_v${version}`,
-    entity: decl.entity.name,
-    keys,
-    keyColumns: keyColumns!,
-    where: filter ?? null,
-    input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
-    ...(rowId ? { rowId } : {}),
-    ...(reference ? { reference } : {}),
-    inputColumns,
-    features: order,
-    lookbackMs,
-  };
-  // Stored features can always be missing for some entity and time: readers see them as nullable.
-  const outputColumns: IrColumn[] = [
-    ...keys,
-    { name: "event_time", type: t("timestamp") },
-    ...(rowId && !keys.some((k) => k.name === rowId!.name) ? [rowId] : []),
-    ...order.map((f) => ({ name: f.name, type: f.type })),
-  ];
-  lineage.set("event_time", new Set());
-  return { ir, lineage, outputColumns };
-}
-
-function where_(decl: FeatureGroupDecl): string {
-  return `the \`where\` of feature group \`${decl.name.name}\``;
+  const g = env.groups.get(inputDecl.name.name);
+  if (!g) return undefined;
+  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
 }
 
 /**
@@ -207,15 +90,18 @@ function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], col
   let ok = true;
   const out = keys.map((key, i) => {
     const name = written ? written[i].name : key.name;
-    const range = written ? written[i].range : decl.from.range;
     const col = columnTypes.get(name);
-    if (!col || !baseAssignable(col, key.type)) {
-      const hint = !col && written ? closest(name, [...columnTypes.keys()]) : undefined;
-      ctx.error(4011, range, col
+    if (col && baseAssignable(col, key.type)) return name;
+    ok = false;
+    if (!written) {
+      ctx.report(decl.from.range, col
+        ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+    } else {
+      const hint = col ? undefined : closest(name, [...columnTypes.keys()]);
+      ctx.error(4011, written[i].range, col
         ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${name}\`${written ? "" : `, the key of entity \`${decl.entity.name}\``}`,
-        hint ? { hint: `did you mean \`${hint}\`?` } : !written ? { hint: `name the column that holds it: \`for ${decl.entity.name}(<column>)\`` } : {});
-      ok = false;
+        : `\`${decl.from.name}\` has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
     }
     return name;
   });
@@ -250,6 +136,143 @@ export function checkWhere(
   return expr;
 }
 
+/** The feature definitions by name; a name declared twice or shadowing an input column is an error. */
+function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnTypes: Map<string, IrType>, keyNames: string[]): { defs: Map<string, FeatureDef>; ok: boolean } {
+  const defs = new Map<string, FeatureDef>();
+  let ok = true;
+  for (const f of decl.features) {
+    if (defs.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
+    else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
+    // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
+    else if (keyNames.includes(f.name.name)) {
+      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+    } else {
+      defs.set(f.name.name, f);
+      continue;
+    }
+    ok = false;
+  }
+  return { defs, ok };
+}
+
+/**
+ * Checks the features in dependency order (a feature is checked when first
+ * referred to), with each one's lineage; reports cycles. Features that fail
+ * are poisoned so their users stay quiet.
+ */
+function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>) {
+  const checked = new Map<string, IrFeature | null>();
+  const lineage = new Map<string, Set<string>>();
+  const order: IrFeature[] = [];
+  const visiting: string[] = [];
+
+  const checkFeature = (name: string): IrFeature | undefined => {
+    if (checked.has(name)) return checked.get(name) ?? undefined;
+    const def = defs.get(name)!;
+    if (visiting.includes(name)) {
+      const cycle = [...visiting.slice(visiting.indexOf(name)), name];
+      ctx.report(def.name.range, DIAG.cycle.features(where, cycle));
+      checked.set(name, null);
+      return undefined;
+    }
+    visiting.push(name);
+    const deps = new Set<string>();
+    const scope: ExprScope = {
+      where,
+      kind: "mit",
+      lookup: (n) => {
+        const colType = columnTypes.get(n);
+        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => input.lineage(n).forEach((x) => deps.add(x)) };
+        if (!defs.has(n)) return undefined;
+        const f = checkFeature(n);
+        if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
+        return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
+      },
+      names: () => [...columnTypes.keys(), ...defs.keys()],
+    };
+    const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
+    visiting.pop();
+    if (checked.has(name)) return undefined; // failed inside a cycle
+    checked.set(name, feature ?? null);
+    if (feature) {
+      // Rows kept by the group's `where` depend on its columns (leakage checks).
+      whereDeps.forEach((x) => deps.add(x));
+      lineage.set(name, deps);
+      order.push(feature);
+    }
+    return feature;
+  };
+  for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
+  return { order, lineage };
+}
+
+/** FTI4031: reference data has no event time to look back over. */
+function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<string, FeatureDef>, order: IrFeature[], reference: IrGroup["reference"]): boolean {
+  if (!reference) return true;
+  const windows = order.filter((x) => x.kind === "window");
+  const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+  for (const f of windows) ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
+  return windows.length === 0;
+}
+
+export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
+  const where = `feature group \`${decl.name.name}\``;
+  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+  const input = groupInput(ctx, decl, env);
+  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  if (!entity || !input) return undefined;
+  const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
+
+  const keyColumns = groupKeyColumns(ctx, decl, entity.keys, columnTypes);
+  const whereDeps = new Set<string>();
+  const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columnTypes, input.lineage, whereDeps) : null;
+  const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes, entity.keys.map((k) => k.name));
+  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps);
+  const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
+  if (!keyColumns || filter === undefined || !defsOk || !referenceOk) return undefined;
+  return groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
+}
+
+/** The group's IR, and what other groups may read from it. */
+function groupResult(
+  decl: FeatureGroupDecl,
+  k: { keys: IrColumn[]; keyColumns: string[]; where: IrExpr | null },
+  input: GroupInput,
+  order: IrFeature[],
+  lineage: Map<string, Set<string>>,
+): CheckedGroup {
+  const keys = k.keys;
+  const windows = order.filter((f) => f.kind === "window");
+  const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
+  const version = decl.version?.value ?? 1;
+  const { rowId, reference } = input;
+  const ir: IrGroup = {
+    name: decl.name.name,
+    version,
+    loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
+    table: `fg_${decl.name.name}_v${version}`,
+    entity: decl.entity.name,
+    keys,
+    keyColumns: k.keyColumns,
+    where: k.where,
+    input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
+    ...(rowId ? { rowId } : {}),
+    ...(reference ? { reference } : {}),
+    inputColumns: input.columns,
+    features: order,
+    lookbackMs,
+  };
+  // Stored features can always be missing for some entity and time: readers see them as nullable.
+  const outputColumns: IrColumn[] = [
+    ...keys,
+    { name: "event_time", type: t("timestamp") },
+    ...(rowId && !keys.some((k) => k.name === rowId.name) ? [rowId] : []),
+    ...order.map((f) => ({ name: f.name, type: f.type })),
+  ];
+  lineage.set("event_time", new Set());
+  return { ir, lineage, outputColumns };
+}
+
 function loc(def: FeatureDef) {
   return { line: def.name.range.start.line, column: def.name.range.start.column };
 }
@@ -258,7 +281,7 @@ function checkRow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | unde
   const expr = checkExpr(ctx, scope, def.expr);
   if (!expr) return undefined;
   if (expr.type.base === "duration" || expr.type.base === "list") {
-    ctx.error(3002, def.expr.range, `a feature must be a value (int, float, bool, string or timestamp), got ${show(expr.type)}`);
+    ctx.report(def.expr.range, DIAG.typeMismatch.featureValue(show(expr.type)));
     return undefined;
   }
   return { kind: "row", name: def.name.name, loc: loc(def), type: expr.type, expr };
@@ -268,12 +291,11 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const w = def.expr as Extract<FeatureDef["expr"], { kind: "window" }>;
   const agg = w.agg.name;
   if (!(WINDOW_AGG_NAMES as readonly string[]).includes(agg)) {
-    const hint = closest(agg, WINDOW_AGG_NAMES);
-    ctx.error(2002, w.agg.range, `unknown windowed aggregation \`${agg}\`; the aggregations are ${WINDOW_AGG_NAMES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(w.agg.range, DIAG.unknownName.windowAgg(agg, WINDOW_AGG_NAMES));
     return undefined;
   }
   if (w.args.length > 1) {
-    ctx.error(3003, w.range, `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${w.args.length}`);
+    ctx.report(w.range, DIAG.arity.windowAgg(agg, w.args.length));
     return undefined;
   }
   const arg = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
@@ -285,20 +307,19 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   }
   if (over.kind !== "duration") {
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
-      ctx.error(4010, over.range, `a window only looks back: use a positive duration like \`${over.operand.text}\``);
+      ctx.report(over.range, DIAG.windowDirection.negative(over.operand.text));
     } else {
-      const hint = over.kind === "number" ? { hint: `did you mean \`${over.value}d\`?` } : {};
-      ctx.error(3011, over.range, `\`over\` needs a duration literal such as \`7d\` or \`12h\``, hint);
+      ctx.report(over.range, DIAG.durationExpected.over(over.kind === "number" ? over.value : undefined));
     }
     return undefined;
   }
   if (over.ms <= 0) {
-    ctx.error(4010, over.range, `a window of \`${over.text}\` covers nothing: windows look back a positive duration`);
+    ctx.report(over.range, DIAG.windowDirection.empty(over.text));
     return undefined;
   }
   const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);
   if (!result.ok) {
-    ctx.error(arg ? 4019 : 3003, w.args[0]?.range ?? w.range, result.message);
+    ctx.report(w.args[0]?.range ?? w.range, result.problem);
     return undefined;
   }
   return {

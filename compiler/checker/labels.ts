@@ -109,7 +109,7 @@ function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<
   }
   const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);
   if (!result.ok) {
-    ctx.error(arg ? 4019 : 3003, w.args[0]?.range ?? w.range, result.message);
+    ctx.report(w.args[0]?.range ?? w.range, result.problem);
     return undefined;
   }
   // An empty window: count and sum are 0, the others have no value.

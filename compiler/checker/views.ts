@@ -8,6 +8,7 @@
 import type { Expr, FeatureRef, ViewDecl } from "../ast.ts";
 import type { IrColumn, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWhere, type CheckedGroup } from "./groups.ts";
 import { checkLabel, oldLabelSource } from "./labels.ts";
@@ -418,8 +419,6 @@ function warnReferenceLeaks(
   }
   for (const [group, names] of byGroup) {
     const source = env.groups.get(group)!.ir.reference!.source;
-    ctx.warning(4030, refs.get(names[0])!, `${names.map((n) => `\`${n}\``).join(", ")} of ${where} ${names.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`, {
-      hint: `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
-    });
+    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
   }
 }
