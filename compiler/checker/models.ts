@@ -4,23 +4,28 @@
 
 import type { Arg, Expr, ModelDecl, ServeDecl } from "../ast.ts";
 import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrType, IrView } from "../ir.ts";
+import {
+  ALGORITHM_KINDS,
+  ALGORITHMS,
+  MDT_KINDS,
+  METRICS,
+  metricsOf,
+  TASKS,
+  type BuiltinAlgorithm,
+  type Hyperparameter,
+  type Task,
+} from "../../runtime/catalogue.ts";
 import { closest } from "../diagnostics.ts";
 import type { Ctx } from "./context.ts";
-import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
 
-const TASKS = ["regression", "binary_classification"] as const;
-const METRICS: Record<(typeof TASKS)[number], string[]> = {
-  regression: ["mae", "rmse", "r2"],
-  binary_classification: ["auc", "logloss", "accuracy"],
-};
 /**
  * Real metrics fti does not compute (or computes for the other task): a
  * spelling hint would name a different metric (`mape` is one edit from `mae`),
  * so these get none.
  */
 const OTHER_METRICS = new Set([
-  ...Object.values(METRICS).flat(),
+  ...Object.keys(METRICS),
   ...["mape", "smape", "mse", "msle", "rmsle", "medae", "median_absolute_error", "explained_variance", "huber", "poisson", "tweedie"],
   ...["f1", "precision", "recall", "brier", "pr_auc", "average_precision", "roc_auc", "log_loss", "error", "mcc", "kappa"],
 ]);
@@ -32,29 +37,10 @@ function metricHint(name: string, valid: string[]): { hint?: string } {
   return hint ? { hint: `did you mean \`${hint}\`?` } : {};
 }
 
-interface HyperSpec {
-  type: "int" | "float";
-  min: number;
-  max: number;
-  default: number;
+/** The built-in algorithms that do `task`. */
+function algorithmsFor(task: Task): string[] {
+  return (Object.keys(ALGORITHMS) as BuiltinAlgorithm[]).filter((a) => (ALGORITHMS[a].tasks as readonly Task[]).includes(task));
 }
-
-const ALGORITHMS: Record<string, Record<string, HyperSpec>> = {
-  linear: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
-  logistic: {
-    l2: { type: "float", min: 0, max: Infinity, default: 1 },
-    // Newton's method: `iterations` caps the steps; there is no step size to set.
-    iterations: { type: "int", min: 1, max: 1000, default: 100 },
-  },
-  gbdt: {
-    trees: { type: "int", min: 1, max: 100000, default: 100 },
-    depth: { type: "int", min: 1, max: 16, default: 6 },
-    learning_rate: { type: "float", min: 1e-6, max: 1, default: 0.1 },
-    min_leaf: { type: "int", min: 1, max: 1e9, default: 20 },
-    bins: { type: "int", min: 2, max: 255, default: 255 },
-    l2: { type: "float", min: 0, max: Infinity, default: 0 },
-  },
-};
 
 function numberArg(e: Expr): number | undefined {
   if (e.kind === "number") return e.value;
@@ -159,7 +145,7 @@ export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>
   const split = checkSplit(ctx, decl);
   if (!split) ok = false;
 
-  const valid = task ? METRICS[task] : [];
+  const valid: string[] = task ? metricsOf(task) : [];
   const metrics: string[] = [];
   for (const m of decl.metrics) {
     if (!valid.includes(m.name)) {
@@ -202,14 +188,15 @@ function checkAlgorithm(ctx: Ctx, alg: NonNullable<ModelDecl["algorithm"]>, task
     }
     return { kind: "onnx", file: alg.file.value };
   }
-  const spec = ALGORITHMS[name];
-  if (!spec) {
-    const hint = closest(name, [...Object.keys(ALGORITHMS), "onnx"]);
-    ctx.error(2012, alg.name.range, `unknown algorithm \`${name}\`; use linear, logistic, gbdt or onnx "file"`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  if (!Object.hasOwn(ALGORITHMS, name)) {
+    const hint = closest(name, ALGORITHM_KINDS);
+    ctx.error(2012, alg.name.range, `unknown algorithm \`${name}\`; use ${Object.keys(ALGORITHMS).join(", ")} or onnx "file"`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
     return undefined;
   }
-  if (task && ((name === "linear" && task !== "regression") || (name === "logistic" && task !== "binary_classification"))) {
-    ctx.error(4014, alg.name.range, `\`${name}\` does not do ${task.replace("_", " ")}`, { hint: task === "regression" ? "use linear or gbdt" : "use logistic or gbdt" });
+  const builtin = ALGORITHMS[name as BuiltinAlgorithm];
+  const spec: Record<string, Hyperparameter> = builtin.params;
+  if (task && !(builtin.tasks as readonly Task[]).includes(task)) {
+    ctx.error(4014, alg.name.range, `\`${name}\` does not do ${task.replace("_", " ")}`, { hint: `use ${algorithmsFor(task).join(" or ")}` });
     return undefined;
   }
   const params: Record<string, number> = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, v.default]));
@@ -287,8 +274,8 @@ function checkMdt(ctx: Ctx, call: { name: { name: string; range: Arg["range"] };
       return { kind: "one_hot", categories: c.value.items.map((i) => (i as { value: string }).value) };
     }
   }
-  const hint = closest(name, MDT_NAMES);
-  ctx.error(4004, call.name.range, `unknown model-dependent transformation \`${name}\`; the MDTs are ${MDT_NAMES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  const hint = closest(name, MDT_KINDS);
+  ctx.error(4004, call.name.range, `unknown model-dependent transformation \`${name}\`; the MDTs are ${MDT_KINDS.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
   return undefined;
 }
 

@@ -34,18 +34,12 @@
 // exactly the training-time partition, and it maps 1:1 onto ONNX
 // TreeEnsembleRegressor's BRANCH_LEQ nodes with nodes_missing_value_tracks_true.
 
+import type { AlgorithmParams, Task } from "../catalogue.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
 
-export interface GbdtParams {
-  trees: number;
-  depth: number;
-  learning_rate: number;
-  min_leaf: number;
-  bins: number;
-  l2: number;
-}
+export type GbdtParams = AlgorithmParams<"gbdt">;
 
-export type GbdtTask = "regression" | "binary_classification";
+export type GbdtTask = Task;
 
 /**
  * One tree as parallel arrays indexed by node id (root = 0, ids in creation
