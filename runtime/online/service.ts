@@ -617,3 +617,6 @@ export class OnlineService implements LocalService {
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
 }
+
+// service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.
+openLocalService satisfies typeof import("#online-service").openLocalService;
