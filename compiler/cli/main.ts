@@ -12,6 +12,7 @@
 // (package.json's `fti`) starts it.
 
 import { Command, CommanderError } from "commander";
+import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { UserError } from "../../runtime/errors.ts";
@@ -33,6 +34,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerCompilerCommands(program, { exit });
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
 }
 

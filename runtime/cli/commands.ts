@@ -167,6 +167,11 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       out(`  transforms ${rec.transforms_hash}`);
       out(`  onnx      ${onnx.length} bytes, sha256 ${rec.onnx_sha256}`);
       for (const g of rec.gates) out(`  gate      ${g.metric} ${g.op} ${g.value}: ${g.pass ? "pass" : "FAIL"} (${fmt(g.actual)})`);
+      if (rec.statistics) {
+        const { formatStatistics } = await import("../monitor/format.ts");
+        out(`  statistics (features and label over the ${rec.lineage.rows.train} train rows, predictions over the ${rec.lineage.rows.test} test rows)`);
+        for (const line of formatStatistics(rec.statistics)) out(`    ${line}`);
+      } else out("  statistics none (registered before fti kept training statistics)");
     },
   );
   storeOption(models.command("promote").description("make a version the production one").argument("<model@version>")).action(
