@@ -13,7 +13,7 @@ import { computeMetrics } from "../learners/metrics.ts";
 import { findModel } from "../bundle.ts";
 import { readBatchPredictions, type BatchPrediction } from "./batch-predictions.ts";
 import { joinLabels } from "./live.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "../online/rejections.ts";
 import { saveMonitorReport } from "./results.ts";
 import { columnDrift, type ColumnDrift } from "./window.ts";
 

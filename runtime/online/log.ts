@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { RejectedRequestEntry } from "../monitor/rejections.ts";
+import type { RejectedRequestEntry } from "./rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
 
 export interface RequestLogOptions {

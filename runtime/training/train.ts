@@ -6,7 +6,7 @@
 import type { FittedState, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
-import { trainingStatistics } from "../monitor/training-statistics.ts";
+import { trainingStatistics } from "../statistics/training-statistics.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
