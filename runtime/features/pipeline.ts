@@ -6,16 +6,9 @@
 
 import type { ColumnPlan, ExternPlan, GroupPlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import {
-  cleanUp,
-  ident,
-  newRunId,
-  sqlTimestamp,
-  sqlType,
-  tableRef,
-  type ScalarFunctionSignature,
-  type Store,
-} from "../store/store.ts";
+import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/store.ts";
+import { newRunId, recordRun } from "../store/run-log.ts";
+import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { rawTable, readSource, type SourceReadReport } from "./sources.ts";
 
 export interface ProgressEvent {
@@ -186,19 +179,16 @@ export async function runFeaturePipeline(
       const finished = new Date();
       report.finishedAt = finished.toISOString();
       report.ms = Math.round(performance.now() - t0);
-      await store.run(
-        `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'ok', ?)`,
-        [runId, bundle.name, started, finished, JSON.stringify(runStats(bundle, report))],
-      );
+      const run = { runId, kind: "features", spec: bundle.name, startedAt: started, finishedAt: finished };
+      await recordRun(store, { ...run, status: "ok", stats: runStats(bundle, report) });
     });
   } catch (e) {
     // The transaction rolled back; record the failure (best effort) and rethrow.
     try {
       if (!store.readOnly) {
-        await store.run(
-          `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'failed', ?)`,
-          [runId, bundle.name, started, new Date(), JSON.stringify({ file: bundle.file, range, error: (e as Error)?.message ?? String(e) })],
-        );
+        const error = (e as Error)?.message ?? String(e);
+        const run = { runId, kind: "features", spec: bundle.name, startedAt: started, finishedAt: new Date() };
+        await recordRun(store, { ...run, status: "failed", stats: { file: bundle.file, range, error } });
       }
     } catch {
       // the original error matters more

@@ -11,7 +11,8 @@ import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, sqlType } from "../store/sql.ts";
 import { openSourceInput } from "./source-input.ts";
 import { buildValidation, shown } from "./validation.ts";
 

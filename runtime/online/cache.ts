@@ -12,7 +12,8 @@
 // milliseconds.
 
 import type { GroupPlan, Scalar } from "../api.ts";
-import { ident, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
 import { onlineTable, type GroupFeatures } from "./materialize.ts";
 

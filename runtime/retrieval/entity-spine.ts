@@ -7,7 +7,8 @@
 import { extname } from "node:path";
 import type { ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 
 export interface EntitySpine {
   table: string;
