@@ -35,6 +35,7 @@
 // TreeEnsembleRegressor's BRANCH_LEQ nodes with nodes_missing_value_tracks_true.
 
 import type { AlgorithmParams, Task } from "../catalogue.ts";
+import { mulberry32 } from "../random.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
 
 export type GbdtParams = AlgorithmParams<"gbdt">;
@@ -72,18 +73,6 @@ const BIN_SAMPLE = 200_000;
 const MIN_HESSIAN = 1e-3;
 /** A split must improve the objective by more than this (relative) to count. */
 const MIN_GAIN_REL = 1e-12;
-
-/** Small deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float32 value m with a <= m < b (a < b both float32): the rounded midpoint, or a. */
 function edgeBetween(a: number, b: number): number {
