@@ -1,6 +1,6 @@
-// The compiler's own commands: `fti compile`, `fti check`, `fti explain`.
-// They never run a pipeline; compiler/cli/main.ts registers them beside the
-// runtime's commands.
+// The compiler's own commands: `fti compile`, `fti check`, `fti explain`,
+// and the editor's (`fti fmt`, `fti init`, `fti lsp`). They never run a
+// pipeline; compiler/cli/main.ts registers them beside the runtime's commands.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -10,6 +10,8 @@ import { compileSpec, staleFiles, writeOutput, type CompileResult } from "../com
 import { formatDiagnostics, sortDiagnostics } from "../diagnostics.ts";
 import { explainDot, explainText } from "../explain.ts";
 import { EXIT, UsageError } from "./exit.ts";
+import { registerFmtCommand } from "./fmt.ts";
+import { registerInitCommand } from "./init.ts";
 
 function defaultSpecs(): string[] {
   const dir = "specs";
@@ -107,5 +109,19 @@ export function registerCompilerCommands(program: Command, { exit }: { exit: (co
       report([r], false);
       if (!r.ir) return exit(EXIT.input);
       process.stdout.write(opts.dot ? explainDot(r.ir) : explainText(r.ir));
+    });
+
+  registerFmtCommand(program, { exit, defaultSpecs });
+  registerInitCommand(program, { exit });
+
+  program
+    .command("lsp")
+    .description("run the language server (editors start it as `fti lsp --stdio`)")
+    .option("--stdio", "talk LSP over stdin/stdout (the only transport)")
+    .action(async () => {
+      // Loaded here: the server's modules cost nothing to other commands.
+      const { startStdioServer } = await import("../lsp/server.ts");
+      startStdioServer();
+      await new Promise<never>(() => {}); // the connection ends the process on `exit`
     });
 }

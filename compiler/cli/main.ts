@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
+import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { SpecReadError } from "../compile.ts";
 import { registerCompilerCommands } from "./compiler-commands.ts";
@@ -65,6 +66,8 @@ export function handleError(e: unknown): number {
     if (hint) process.stderr.write(`  hint: ${hint}\n`);
     return EXIT.input;
   }
+  const env = environmentError(e);
+  if (env) return handleError(env);
   const err = e as Error;
   process.stderr.write(`internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.FTI_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);

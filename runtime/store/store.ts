@@ -20,6 +20,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from "@duckdb/node-api";
+import { environmentError } from "../environment-errors.ts";
 import { UserError } from "../errors.ts";
 import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_TABLE } from "./quarantine.ts";
@@ -471,7 +472,9 @@ function openError(e: unknown, path: string, readOnly: boolean): Error {
   if (readOnly && /does not exist|No such file/i.test(msg)) {
     return new UserError(`the store ${shown} does not exist`, "run the feature pipeline first (`fti features <spec>`)");
   }
-  if (/not a valid DuckDB database|Unable to open|version/i.test(msg)) {
+  const env = environmentError(e, shown);
+  if (env) return env;
+  if (/Unable to open|version/i.test(msg)) {
     return new UserError(`cannot open the store ${shown}: ${msg.split("\n")[0]}`);
   }
   return e instanceof Error ? e : new Error(msg);
