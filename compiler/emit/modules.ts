@@ -11,6 +11,8 @@ import type { IrExpr, IrFunction, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, I
 import { checkToSql } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
+import { columnsOf } from "../lower/common.ts";
+import * as runtimeExpr from "../../runtime/expr.ts";
 import { tsMorph } from "../ts-project.ts";
 import { camel, columnType, pascal, str, tsLiteral, tsType, zodType } from "./names.ts";
 
@@ -27,6 +29,9 @@ export interface EmitContext {
   /** From the output directory to the spec's directory, for import.meta-relative paths. */
   outToSpecDir: string;
 }
+
+/** Every runtime helper an expression's TS lowering may call. */
+const HELPER_NAMES = Object.keys(runtimeExpr);
 
 /** The runtime helpers a TS expression may reference; imported wholesale from "fti/runtime". */
 export const RUNTIME_IMPORT = "fti/runtime";
@@ -66,14 +71,56 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, fname));
     out.push(schemaConst(vname, odts, `${fname}Schema.extend`));
   }
+  const code: string[] = [];
   for (const model of ctx.ir.models) {
     const view = viewOf(ctx, model.view);
     const fields = requestFields(view);
     const name = `${pascal(model.name)}Request`;
     out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields));
-    out.push(schemaConst(name, fields, "z.strictObject"));
+    const refine = requestCheckRefinement(ctx, view);
+    out.push(schemaConst(name, fields, "z.strictObject", refine));
+    code.push(refine);
   }
+  const used = usedHelpers(code.join("\n"), HELPER_NAMES);
+  if (used.length) out[0] = `import { ${used.join(", ")}, z } from "${RUNTIME_IMPORT}";`;
   return out;
+}
+
+/**
+ * The label source's `check`s on the columns that request fields come from,
+ * as a zod refinement of the request schema: the same check expressions the
+ * feature pipeline turns into SQL to quarantine training rows, here in TS for
+ * serving (a value training never saw is a 400 naming the check). Checks that
+ * read columns the request does not carry, or call a `fn`, are left out.
+ */
+function requestCheckRefinement(ctx: EmitContext, view: IrView): string {
+  const source = ctx.ir.sources.find((s) => s.name === view.label.source);
+  if (!source) return "";
+  const have = new Set(requestFields(view).map(([n]) => n));
+  const lines: string[] = [];
+  for (const r of view.requestFields) {
+    const field = source.fields.find((f) => f.name === r.name);
+    for (const check of field?.checks ?? []) {
+      if (hasCall(check.expr) || [...columnsOf(check.expr)].some((c) => !have.has(c))) continue;
+      const ts = tsOf(ctx, check.expr, (n) => `r.${n}`);
+      const message = `${check.text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one`;
+      lines.push(`    if ((${ts}) === false) c.addIssue({ code: "custom", path: [${JSON.stringify(r.name)}], message: ${JSON.stringify(message)} });`);
+    }
+  }
+  return lines.length ? `.superRefine((r, c) => {\n${lines.join("\n")}\n  })` : "";
+}
+
+function hasCall(e: IrExpr): boolean {
+  const stack: IrExpr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.k === "call") return true;
+    for (const v of Object.values(x)) {
+      if (Array.isArray(v)) for (const y of v) if (y && typeof y === "object" && "k" in y) stack.push(y as IrExpr);
+      if (v && typeof v === "object" && "k" in v) stack.push(v as IrExpr);
+    }
+  }
+  return false;
 }
 
 function requestFields(view: IrView): Array<[string, IrType]> {
@@ -91,7 +138,7 @@ function objectType(name: string, doc: string, fields: Array<[string, IrType]>, 
   };
 }
 
-function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string): StatementStructures {
+function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string, refine = ""): StatementStructures {
   return {
     kind: tsMorph().StructureKind.VariableStatement,
     isExported: true,
@@ -99,7 +146,7 @@ function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: st
     declarations: [{
       name: `${typeName}Schema`,
       // no annotation: checking a zod schema against an interface costs seconds of type-checking
-      initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t)},`).join("\n")}\n})`,
+      initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t)},`).join("\n")}\n})${refine}`,
     }],
   };
 }
