@@ -5,6 +5,7 @@
 import type { Arg, Expr, ModelDecl, ServeDecl } from "../ast.ts";
 import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrType, IrView } from "../ir.ts";
 import { DIAG, type Message } from "../messages.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
@@ -60,130 +61,191 @@ function numberArg(e: Expr): number | undefined {
   return undefined;
 }
 
-export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>, odts: Map<string, IrOdt>): IrModel | undefined {
-  const where = `model \`${decl.name.name}\``;
-  let ok = true;
-  const missing = (what: string, example: string) => {
-    ctx.report(decl.name.range, DIAG.missingClause.modelClause(where, what, example));
-    ok = false;
-  };
+/** What the clause checks of one model find, filled in clause order. */
+interface ModelDraft {
+  views: Map<string, IrView>;
+  odts: Map<string, IrOdt>;
+  where: string;
+  view?: IrView;
+  task?: IrModel["task"];
+  algorithm?: IrAlgorithm;
+  /** Every view feature and ODT, each with its MDT steps. */
+  inputs: IrModelInput[];
+  /** Inputs with a `transform` line (reported or not: no "needs one_hot" on top). */
+  transformed: Set<string>;
+  split?: IrModel["split"];
+  metrics: string[];
+  requires: IrModel["requires"];
+}
 
-  let view: IrView | undefined;
-  if (!decl.view) missing("view", "view <view name>");
-  else {
+type ModelClause = ClauseCheck<ModelDecl, ModelDraft>;
+
+const missing = (ctx: Ctx, decl: ModelDecl, d: ModelDraft, what: string, example: string): false => {
+  ctx.report(decl.name.range, DIAG.missingClause.modelClause(d.where, what, example));
+  return false;
+};
+
+const viewClause: ModelClause = {
+  clause: "view",
+  check(ctx, decl, d) {
+    if (!decl.view) return missing(ctx, decl, d, "view", "view <view name>");
     const v = ctx.resolve(decl.view, ["view"], "view");
-    view = v && views.get(v.name.name);
-    if (!view) ok = false;
-  }
+    d.view = v && d.views.get(v.name.name);
+    if (d.view) {
+      d.inputs = [
+        ...d.view.features.map((f) => ({ name: f.name, from: "feature" as const, type: f.type, mdts: [] as IrMdt[] })),
+        ...d.view.odts.map((o) => ({ name: o, from: "odt" as const, type: d.odts.get(o)!.returns, mdts: [] as IrMdt[] })),
+      ];
+    }
+    return !!d.view;
+  },
+};
 
-  let task: IrModel["task"] | undefined;
-  if (!decl.task) missing("task", "task regression");
-  else if (!(TASKS as readonly string[]).includes(decl.task.name)) {
-    ctx.report(decl.task.range, DIAG.unknownOption.task(decl.task.name, TASKS));
-    ok = false;
-  } else task = decl.task.name as IrModel["task"];
-
-  if (view && task) {
-    const lt = view.label.type;
-    if (task === "regression" && !isNumeric(lt)) {
-      ctx.report(decl.task!.range, DIAG.taskMisfit.regressionLabel(view.label.name, show(lt)));
+/** The task, and whether the view's label fits it. */
+const taskClause: ModelClause = {
+  clause: "task",
+  check(ctx, decl, d) {
+    if (!decl.task) return missing(ctx, decl, d, "task", "task regression");
+    if (!(TASKS as readonly string[]).includes(decl.task.name)) {
+      ctx.report(decl.task.range, DIAG.unknownOption.task(decl.task.name, TASKS));
+      return false;
+    }
+    d.task = decl.task.name as IrModel["task"];
+    if (!d.view) return true;
+    const lt = d.view.label.type;
+    let ok = true;
+    if (d.task === "regression" && !isNumeric(lt)) {
+      ctx.report(decl.task.range, DIAG.taskMisfit.regressionLabel(d.view.label.name, show(lt)));
       ok = false;
     }
-    if (task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
-      ctx.report(decl.task!.range, DIAG.taskMisfit.binaryLabel(view.label.name, show(lt)));
+    if (d.task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
+      ctx.report(decl.task.range, DIAG.taskMisfit.binaryLabel(d.view.label.name, show(lt)));
       ok = false;
     }
-  }
+    return ok;
+  },
+};
 
-  const algorithm = decl.algorithm ? checkAlgorithm(ctx, decl.algorithm, task) : (missing("algorithm", "algorithm gbdt(trees: 200)"), undefined);
-  if (!algorithm) ok = false;
+const algorithmClause: ModelClause = {
+  clause: "algorithm",
+  check(ctx, decl, d) {
+    if (!decl.algorithm) return missing(ctx, decl, d, "algorithm", "algorithm gbdt(trees: 200)");
+    d.algorithm = checkAlgorithm(ctx, decl.algorithm, d.task);
+    return !!d.algorithm;
+  },
+};
 
-  // Inputs: every view feature and ODT, each with its MDT steps.
-  const inputs: IrModelInput[] = view
-    ? [
-        ...view.features.map((f) => ({ name: f.name, from: "feature" as const, type: f.type, mdts: [] as IrMdt[] })),
-        ...view.odts.map((o) => ({ name: o, from: "odt" as const, type: odts.get(o)!.returns, mdts: [] as IrMdt[] })),
-      ]
-    : [];
-  const transformed = new Set<string>();
-  for (const tr of decl.transforms) {
-    const steps = tr.steps.map((s) => checkMdt(ctx, s));
-    if (steps.some((s) => !s)) {
-      ok = false;
-      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
-      continue;
-    }
-    const misplaced = steps.findIndex((s, i) => s!.kind === "one_hot" && i !== steps.length - 1);
-    if (misplaced >= 0) {
-      ctx.report(tr.steps[misplaced].range, DIAG.mdtMisfit.oneHotNotLast());
-      ok = false;
-      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
-      continue;
-    }
-    for (const f of tr.features) {
-      if (!view) continue;
-      const input = inputs.find((i) => i.name === f.name);
-      if (!input) {
-        ctx.report(f.range, DIAG.unknownName.viewFeature(f.name, view.name, inputs.map((i) => i.name)));
+/** `transform f, g: step, step`: the MDT steps of inputs, one line per input. */
+const transformClause: ModelClause = {
+  clause: "transform",
+  check(ctx, decl, d) {
+    let ok = true;
+    for (const tr of decl.transforms) {
+      const steps = tr.steps.map((s) => checkMdt(ctx, s));
+      const misplaced = steps.findIndex((s, i) => s?.kind === "one_hot" && i !== steps.length - 1);
+      if (steps.every((s) => s) && misplaced >= 0) ctx.report(tr.steps[misplaced].range, DIAG.mdtMisfit.oneHotNotLast());
+      if (steps.some((s) => !s) || misplaced >= 0) {
         ok = false;
+        for (const f of tr.features) d.transformed.add(f.name);
         continue;
       }
-      if (transformed.has(f.name)) {
-        ctx.report(f.range, DIAG.duplicate.transform(f.name));
+      for (const f of tr.features) if (!applyTransform(ctx, d, f, tr, steps as IrMdt[])) ok = false;
+    }
+    return ok;
+  },
+};
+
+/** One input's steps from a transform line; false after an error. */
+function applyTransform(ctx: Ctx, d: ModelDraft, f: { name: string; range: Arg["range"] }, tr: ModelDecl["transforms"][number], steps: IrMdt[]): boolean {
+  if (!d.view) return true;
+  const input = d.inputs.find((i) => i.name === f.name);
+  if (!input) {
+    ctx.report(f.range, DIAG.unknownName.viewFeature(f.name, d.view.name, d.inputs.map((i) => i.name)));
+    return false;
+  }
+  if (d.transformed.has(f.name)) {
+    ctx.report(f.range, DIAG.duplicate.transform(f.name));
+    return false;
+  }
+  d.transformed.add(f.name);
+  input.mdts = steps;
+  return fitsType(ctx, input.name, input.type, steps, tr.steps.map((s) => s.range));
+}
+
+/** Every input must end up numeric, and missing only where the algorithm can take it. */
+const inputsClause: ModelClause = {
+  clause: "inputs",
+  check(ctx, decl, d) {
+    let ok = true;
+    for (const input of d.inputs) {
+      const lastKind = input.mdts.at(-1)?.kind;
+      if (input.type.base === "string" && lastKind !== "one_hot" && !(d.transformed.has(input.name) && !input.mdts.length)) {
+        ctx.report(decl.name.range, DIAG.mdtMisfit.stringInput(input.name));
         ok = false;
-        continue;
       }
-      transformed.add(f.name);
-      if (!fitsType(ctx, input.name, input.type, steps as IrMdt[], tr.steps.map((s) => s.range))) ok = false;
-      input.mdts = steps as IrMdt[];
+      const linear = d.algorithm && (d.algorithm.kind === "linear" || d.algorithm.kind === "logistic");
+      if (linear && input.type.nullable && !input.mdts.some((m) => m.kind === "impute") && lastKind !== "one_hot") {
+        ctx.report(decl.algorithm!.range, DIAG.missingValues.input(input.name, d.algorithm!.kind));
+        ok = false;
+      }
     }
-  }
-  for (const input of inputs) {
-    const lastKind = input.mdts.at(-1)?.kind;
-    if (input.type.base === "string" && lastKind !== "one_hot" && !(transformed.has(input.name) && !input.mdts.length)) {
-      ctx.report(decl.name.range, DIAG.mdtMisfit.stringInput(input.name));
-      ok = false;
+    return ok;
+  },
+};
+
+const splitClause: ModelClause = {
+  clause: "split",
+  check(ctx, decl, d) {
+    d.split = checkSplit(ctx, decl);
+    return !!d.split;
+  },
+};
+
+/** `metric` and `require`: metrics of the task; a gate compares with a number literal. */
+const metricsClause: ModelClause = {
+  clause: "metric, require",
+  check(ctx, decl, d) {
+    let ok = true;
+    const valid = d.task ? METRICS[d.task] : [];
+    const task = d.task ?? "this task";
+    for (const m of decl.metrics) {
+      if (!valid.includes(m.name)) {
+        ctx.report(m.range, DIAG.unknownMetric.metric(m.name, task, valid, metricCandidates(m.name, valid)));
+        ok = false;
+      } else if (!d.metrics.includes(m.name)) d.metrics.push(m.name);
     }
-    if (algorithm && (algorithm.kind === "linear" || algorithm.kind === "logistic") && input.type.nullable && !input.mdts.some((m) => m.kind === "impute") && lastKind !== "one_hot") {
-      ctx.report(decl.algorithm!.range, DIAG.missingValues.input(input.name, algorithm.kind));
-      ok = false;
+    for (const r of decl.requires) {
+      const value = numberArg(r.value);
+      if (!valid.includes(r.metric.name)) {
+        ctx.report(r.metric.range, DIAG.unknownMetric.require(r.metric.name, task, valid, metricCandidates(r.metric.name, valid)));
+        ok = false;
+      } else if (value === undefined) {
+        ctx.report(r.value.range, DIAG.typeMismatch.requireLiteral());
+        ok = false;
+      } else d.requires.push({ metric: r.metric.name, op: r.op, value });
     }
-  }
+    if (!d.metrics.length) d.metrics.push(...valid);
+    return ok;
+  },
+};
 
-  const split = checkSplit(ctx, decl);
-  if (!split) ok = false;
+/** A model's clause checks, in order (later ones read what earlier ones found). */
+export const MODEL_CLAUSES: readonly ModelClause[] = [viewClause, taskClause, algorithmClause, transformClause, inputsClause, splitClause, metricsClause];
 
-  const valid = task ? METRICS[task] : [];
-  const metrics: string[] = [];
-  for (const m of decl.metrics) {
-    if (!valid.includes(m.name)) {
-      ctx.report(m.range, DIAG.unknownMetric.metric(m.name, task ?? "this task", valid, metricCandidates(m.name, valid)));
-      ok = false;
-    } else if (!metrics.includes(m.name)) metrics.push(m.name);
-  }
-  const requires: IrModel["requires"] = [];
-  for (const r of decl.requires) {
-    const value = numberArg(r.value);
-    if (!valid.includes(r.metric.name)) {
-      ctx.report(r.metric.range, DIAG.unknownMetric.require(r.metric.name, task ?? "this task", valid, metricCandidates(r.metric.name, valid)));
-      ok = false;
-    } else if (value === undefined) {
-      ctx.report(r.value.range, DIAG.typeMismatch.requireLiteral());
-      ok = false;
-    } else requires.push({ metric: r.metric.name, op: r.op, value });
-  }
-
-  if (!ok || !view || !task || !algorithm || !split) return undefined;
+export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>, odts: Map<string, IrOdt>): IrModel | undefined {
+  const d: ModelDraft = { views, odts, where: `model \`${decl.name.name}\``, inputs: [], transformed: new Set(), metrics: [], requires: [] };
+  const ok = runClauses(ctx, decl, d, MODEL_CLAUSES);
+  if (!ok || !d.view || !d.task || !d.algorithm || !d.split) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    view: view.name,
-    task,
-    algorithm,
-    inputs,
-    split,
-    metrics: metrics.length ? metrics : valid,
-    requires,
+    view: d.view.name,
+    task: d.task,
+    algorithm: d.algorithm,
+    inputs: d.inputs,
+    split: d.split,
+    metrics: d.metrics,
+    requires: d.requires,
   };
 }
 
