@@ -3,8 +3,8 @@
 // (the source columns it is derived from), which the leakage check reads.
 
 import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
-import type { IrColumn, IrFeature, IrGroup, IrSource } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import type { IrColumn, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
@@ -34,7 +34,7 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
     if (s === "done") return;
     if (s === "visiting") {
       const cycle = [...path.slice(path.indexOf(d.name.name)), d.name.name];
-      ctx.error(2005, d.from.range, `feature groups read from each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(d.from.range, DIAG.cycle.groups(cycle));
       return;
     }
     state.set(d.name.name, "visiting");
@@ -47,58 +47,71 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
   return order;
 }
 
-export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
-  const where = `feature group \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
-  if (!entity || !inputDecl) return undefined;
+/** What a group reads: its input's columns, where each comes from, the row id and whether it is reference data. */
+interface GroupInput {
+  decl: NonNullable<ReturnType<Ctx["resolve"]>>;
+  columns: IrColumn[];
+  lineage: (col: string) => Set<string>;
+  rowId?: IrColumn;
+  reference?: IrGroup["reference"];
+}
 
-  // The input's columns and where each one comes from.
-  let inputColumns: IrColumn[];
-  let inputLineage: (col: string) => Set<string>;
-  let rowId: IrColumn | undefined;
+function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
+  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
+  if (!inputDecl) return undefined;
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
-    inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
-    inputLineage = (col) => new Set([`${src.name}.${col}`]);
-    if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
-  } else {
-    const g = env.groups.get(inputDecl.name.name);
-    if (!g) return undefined;
-    inputColumns = g.outputColumns;
-    inputLineage = (col) => g.lineage.get(col) ?? new Set();
-    rowId = g.ir.rowId;
+    const columns = src.fields.map((f) => ({ name: f.name, type: f.type }));
+    return {
+      decl: inputDecl,
+      columns,
+      lineage: (col) => new Set([`${src.name}.${col}`]),
+      rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
+      reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
+    };
   }
-  const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
+  const g = env.groups.get(inputDecl.name.name);
+  if (!g) return undefined;
+  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
+}
 
+/** Every key of the entity must be a column of the input, of a compatible type. */
+function checkKeys(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): boolean {
   let ok = true;
-  for (const key of entity.keys) {
+  for (const key of keys) {
     const col = columnTypes.get(key.name);
-    if (!col || !baseAssignable(col, key.type)) {
-      ctx.error(4011, decl.from.range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${key.name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${key.name}\`, the key of entity \`${decl.entity.name}\``);
-      ok = false;
-    }
+    if (col && baseAssignable(col, key.type)) continue;
+    ctx.report(decl.from.range, col
+      ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
+      : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+    ok = false;
   }
+  return ok;
+}
 
+/** The feature definitions by name; a name declared twice or shadowing an input column is an error. */
+function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnTypes: Map<string, IrType>): { defs: Map<string, FeatureDef>; ok: boolean } {
   const defs = new Map<string, FeatureDef>();
+  let ok = true;
   for (const f of decl.features) {
-    if (defs.has(f.name.name)) {
-      ctx.error(2007, f.name.range, `feature \`${f.name.name}\` is declared twice in ${where}`);
-      ok = false;
+    if (defs.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
+    else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
+    else {
+      defs.set(f.name.name, f);
       continue;
     }
-    if (columnTypes.has(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of a column of \`${decl.from.name}\``, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
-      ok = false;
-      continue;
-    }
-    defs.set(f.name.name, f);
+    ok = false;
   }
+  return { defs, ok };
+}
 
+/**
+ * Checks the features in dependency order (a feature is checked when first
+ * referred to), with each one's lineage; reports cycles. Features that fail
+ * are poisoned so their users stay quiet.
+ */
+function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput) {
   const checked = new Map<string, IrFeature | null>();
   const lineage = new Map<string, Set<string>>();
   const order: IrFeature[] = [];
@@ -109,7 +122,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     const def = defs.get(name)!;
     if (visiting.includes(name)) {
       const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.error(2005, def.name.range, `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(def.name.range, DIAG.cycle.features(where, cycle));
       checked.set(name, null);
       return undefined;
     }
@@ -120,13 +133,11 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
       kind: "mit",
       lookup: (n) => {
         const colType = columnTypes.get(n);
-        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => inputLineage(n).forEach((x) => deps.add(x)) };
-        if (defs.has(n)) {
-          const f = checkFeature(n);
-          if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
-          return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
-        }
-        return undefined;
+        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => input.lineage(n).forEach((x) => deps.add(x)) };
+        if (!defs.has(n)) return undefined;
+        const f = checkFeature(n);
+        if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
+        return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
       names: () => [...columnTypes.keys(), ...defs.keys()],
     };
@@ -141,12 +152,40 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     return feature;
   };
   for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
-  if (!ok) return undefined;
+  return { order, lineage };
+}
 
+/** FTI4031: reference data has no event time to look back over. */
+function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<string, FeatureDef>, order: IrFeature[], reference: IrGroup["reference"]): boolean {
+  if (!reference) return true;
+  const windows = order.filter((x) => x.kind === "window");
+  const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+  for (const f of windows) ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
+  return windows.length === 0;
+}
+
+export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
+  const where = `feature group \`${decl.name.name}\``;
+  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+  const input = groupInput(ctx, decl, env);
+  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  if (!entity || !input) return undefined;
+  const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
+
+  const keysOk = checkKeys(ctx, decl, entity.keys, columnTypes);
+  const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes);
+  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input);
+  const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
+  if (!keysOk || !defsOk || !referenceOk) return undefined;
+  return groupResult(decl, entity.keys, input, order, lineage);
+}
+
+/** The group's IR, and what other groups may read from it. */
+function groupResult(decl: FeatureGroupDecl, keys: IrColumn[], input: GroupInput, order: IrFeature[], lineage: Map<string, Set<string>>): CheckedGroup {
   const windows = order.filter((f) => f.kind === "window");
   const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
   const version = decl.version?.value ?? 1;
-  const keys = entity.keys;
+  const { rowId, reference } = input;
   const ir: IrGroup = {
     name: decl.name.name,
     version,
@@ -154,9 +193,10 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     table: `fg_${decl.name.name}_v${version}`,
     entity: decl.entity.name,
     keys,
-    input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
+    input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
     ...(rowId ? { rowId } : {}),
-    inputColumns,
+    ...(reference ? { reference } : {}),
+    inputColumns: input.columns,
     features: order,
     lookbackMs,
   };
@@ -164,7 +204,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const outputColumns: IrColumn[] = [
     ...keys,
     { name: "event_time", type: t("timestamp") },
-    ...(rowId && !keys.some((k) => k.name === rowId!.name) ? [rowId] : []),
+    ...(rowId && !keys.some((k) => k.name === rowId.name) ? [rowId] : []),
     ...order.map((f) => ({ name: f.name, type: f.type })),
   ];
   lineage.set("event_time", new Set());
@@ -179,7 +219,7 @@ function checkRow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | unde
   const expr = checkExpr(ctx, scope, def.expr);
   if (!expr) return undefined;
   if (expr.type.base === "duration" || expr.type.base === "list") {
-    ctx.error(3002, def.expr.range, `a feature must be a value (int, float, bool, string or timestamp), got ${show(expr.type)}`);
+    ctx.report(def.expr.range, DIAG.typeMismatch.featureValue(show(expr.type)));
     return undefined;
   }
   return { kind: "row", name: def.name.name, loc: loc(def), type: expr.type, expr };
@@ -189,12 +229,11 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const w = def.expr as Extract<FeatureDef["expr"], { kind: "window" }>;
   const agg = w.agg.name;
   if (!(WINDOW_AGG_NAMES as readonly string[]).includes(agg)) {
-    const hint = closest(agg, WINDOW_AGG_NAMES);
-    ctx.error(2002, w.agg.range, `unknown windowed aggregation \`${agg}\`; the aggregations are ${WINDOW_AGG_NAMES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(w.agg.range, DIAG.unknownName.windowAgg(agg, WINDOW_AGG_NAMES));
     return undefined;
   }
   if (w.args.length > 1) {
-    ctx.error(3003, w.range, `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${w.args.length}`);
+    ctx.report(w.range, DIAG.arity.windowAgg(agg, w.args.length));
     return undefined;
   }
   const arg = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
@@ -202,20 +241,19 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const over = w.over;
   if (over.kind !== "duration") {
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
-      ctx.error(4010, over.range, `a window only looks back: use a positive duration like \`${over.operand.text}\``);
+      ctx.report(over.range, DIAG.windowDirection.negative(over.operand.text));
     } else {
-      const hint = over.kind === "number" ? { hint: `did you mean \`${over.value}d\`?` } : {};
-      ctx.error(3011, over.range, `\`over\` needs a duration literal such as \`7d\` or \`12h\``, hint);
+      ctx.report(over.range, DIAG.durationExpected.over(over.kind === "number" ? over.value : undefined));
     }
     return undefined;
   }
   if (over.ms <= 0) {
-    ctx.error(4010, over.range, `a window of \`${over.text}\` covers nothing: windows look back a positive duration`);
+    ctx.report(over.range, DIAG.windowDirection.empty(over.text));
     return undefined;
   }
   const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);
   if (!result.ok) {
-    ctx.error(arg ? 4019 : 3003, w.args[0]?.range ?? w.range, result.message);
+    ctx.report(w.args[0]?.range ?? w.range, result.problem);
     return undefined;
   }
   return {

@@ -84,6 +84,13 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   return files;
 }
 
+/** A file's column names for an error message: at most 20, each cut at 40 characters. */
+function shownColumns(names: string[]): string {
+  if (names.length === 0) return "none";
+  const cut = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return cut.join(", ") + (names.length > 20 ? `, … (${names.length} in all)` : "");
+}
+
 /** What the passes over one source's input share. */
 interface SourcePass {
   store: Store;
@@ -143,7 +150,7 @@ export async function readSource(
     await collectFailingRows(p);
     const duplicates = plan.unique ? await collectDuplicates(p, plan.unique) : 0;
     const quarantined = await quarantine(p);
-    await ensureRawTable(store, bundle, plan, opts.from !== undefined || opts.to !== undefined);
+    await ensureRawTable(store, bundle, plan, p.inRange.length > 0);
     const valid = await writeValidRows(p, table, duplicates);
     const { read, skipped } = await countRows(p);
     if (valid + quarantined !== read) {
@@ -164,18 +171,18 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
   if (missing.length) {
     throw new UserError(
       `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
-        ` (columns: ${input.columns.map((c) => c.name).join(", ") || "none"})`,
+        ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
       "declare the fields with the names the file uses",
     );
   }
 }
 
-/** The run's range: rows with a known event time outside [from, to) are skipped. */
+/** The run's range: rows with a known event time outside [from, to) are skipped. Reference data (no event time) is always read whole. */
 function rangeOf(plan: SourcePlan, opts: ReadSourceOptions): Pick<SourcePass, "inRange" | "outside" | "judged"> {
-  const et = ident(plan.eventTime);
+  const et = plan.eventTime ? ident(plan.eventTime) : undefined;
   const inRange: string[] = [];
-  if (opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
-  if (opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
+  if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
+  if (et && opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
   const outside = inRange.length ? `(${et} IS NOT NULL AND NOT (${inRange.join(" AND ")}))` : "FALSE";
   return { inRange, outside, judged: inRange.length ? `NOT ${outside}` : "TRUE" };
 }
@@ -236,10 +243,18 @@ async function collectDuplicates(p: SourcePass, unique: string): Promise<number>
   );
 }
 
-/** 3. Quarantine, in read order; returns the rows quarantined. */
+/** 3. Quarantine, in read order; then the lines that could not even be parsed. Returns the rows quarantined. */
 async function quarantine(p: SourcePass): Promise<number> {
   const [b] = await p.store.all<{ n: number }>(`SELECT count(*) AS n FROM ${p.bad}`);
-  if (b.n > 0) {
+  const unparsed = p.input.rejects.length;
+  if (unparsed > 0) {
+    await p.store.appendRows(
+      "fti_quarantine",
+      ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
+      p.input.rejects.map((r) => [p.opts.runId, p.plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, p.opts.ingestedAt, r.file]),
+    );
+  }
+  if (Number(b.n) > 0) {
     await p.store.run(
       `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
        SELECT ?, ?, ${p.input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
@@ -247,7 +262,7 @@ async function quarantine(p: SourcePass): Promise<number> {
       [p.opts.runId, p.plan.name, p.opts.ingestedAt],
     );
   }
-  return b.n;
+  return Number(b.n) + unparsed;
 }
 
 /**
@@ -286,7 +301,7 @@ async function countRows(p: SourcePass): Promise<{ read: number; skipped: number
   );
   const changed = p.input.changedFiles();
   if (changed.length) throw new UserError(`${p.where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
-  return { read: c.total - c.skipped, skipped: c.skipped };
+  return { read: Number(c.total) - Number(c.skipped) + p.input.rejects.length, skipped: c.skipped };
 }
 
 /**
