@@ -150,14 +150,14 @@ export function cycles(nodes: string[], edges: Array<[string, string]>): string[
   return found;
 }
 
-/** Everything `start` reaches through the graph's edges (static and dynamic, type-only included). */
-export function reachable(graph: ModuleGraph, start: string): Set<string> {
+/** Everything `start` reaches through the graph's edges that pass `follow` (default: all). */
+export function reachable(graph: ModuleGraph, start: string, follow: (e: ImportEdge) => boolean = () => true): Set<string> {
   const seen = new Set<string>([start]);
   const queue = [start];
   while (queue.length) {
     const f = queue.pop()!;
     for (const e of graph.edges) {
-      if (e.from === f && !seen.has(e.to)) {
+      if (e.from === f && !seen.has(e.to) && follow(e)) {
         seen.add(e.to);
         queue.push(e.to);
       }
