@@ -80,7 +80,8 @@ export interface MonitorReport {
   until: string;
   window_ms: number;
   windows: WindowReport[];
-  log: { files: number; bad_lines: number };
+  /** The request log's own integrity: unreadable lines, entries missing by seq (per process), processes killed. */
+  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number };
 }
 
 interface Traffic {
@@ -90,6 +91,9 @@ interface Traffic {
   labels: Float64Array;
   files: number;
   badLines: number;
+  missing: number;
+  gaps: Array<{ proc: string; from: number; to: number }>;
+  uncleanEnds: number;
 }
 
 /** Monitors `modelName` over [since, until) and (by default) stores the result in fti_monitor. */
@@ -136,7 +140,7 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
     until: until.toISOString(),
     window_ms: windowMs,
     windows,
-    log: { files: traffic.files, bad_lines: traffic.badLines },
+    log: { files: traffic.files, bad_lines: traffic.badLines, missing: traffic.missing, gaps: traffic.gaps, unclean_ends: traffic.uncleanEnds },
   };
   if (opts.save !== false) await saveMonitorReport(store, report);
   return report;
@@ -167,6 +171,9 @@ async function readTraffic(
     labels,
     files: log.files.length,
     badLines: log.badLines + rejected.badLines,
+    missing: log.missing,
+    gaps: log.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
+    uncleanEnds: log.processes.filter((p) => !p.ended).length,
   };
 }
 
