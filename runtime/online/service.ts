@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "../monitor/rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
@@ -723,3 +723,6 @@ function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Sca
   const joins = l.missingJoins.map((j) => `${j.id} ${Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ")}`);
   return `no online features for ${entity}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
 }
+
+// service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.
+openLocalService satisfies typeof import("#online-service").openLocalService;
