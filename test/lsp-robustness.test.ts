@@ -62,3 +62,20 @@ describe("lsp providers on text being typed", () => {
     expect(withErrors).toBeGreaterThan(50); // the edits really broke the spec most of the time
   });
 });
+
+describe("quick fixes from hints", () => {
+  it("a missing `by`: the feature reference gets the spine column its keys come from", () => {
+    const a = analyze(ATHLETE, "specs/athlete.fti", "specs");
+    const at = ATHLETE.indexOf("fitness.*");
+    const line = ATHLETE.slice(0, at).split("\n").length - 1;
+    const character = at - ATHLETE.lastIndexOf("\n", at) - 1;
+    const range = { start: { line, character }, end: { line, character: character + "fitness.*".length } };
+    const hint = "say which column of `activities` holds the key: `features fitness.* by athlete_id`";
+    const [fix] = codeActions(a, "file:///x.fti", [{ range, message: "", data: { code: 4012, hint } }]);
+    expect(fix.title).toBe("Join on `by athlete_id`");
+    expect(fix.edit!.changes!["file:///x.fti"]).toEqual([{ range, newText: "fitness.* by athlete_id" }]);
+    // Not offered when the span is not the reference the hint names.
+    const elsewhere = { start: range.start, end: { line, character: character + 3 } };
+    expect(codeActions(a, "file:///x.fti", [{ range: elsewhere, message: "", data: { code: 4012, hint } }])).toEqual([]);
+  });
+});

@@ -77,6 +77,11 @@ class Workspace {
   forget(uri: string): void {
     this.cache.delete(uri);
   }
+
+  /** Drops every analysis (a file a spec reads, like an extern fn's module, changed). */
+  forgetAll(): void {
+    for (const [uri, hit] of this.cache) this.cache.set(uri, { version: -1, analysis: hit.analysis });
+  }
 }
 
 function renameEdits(a: Analysis, uri: string, offset: number, newName: string): TextEdit[] {
@@ -113,10 +118,16 @@ export function startServer(connection: Connection): void {
     serverInfo: { name: "fti", version: "0.1.0" },
   }));
 
-  documents.onDidChangeContent(({ document }) => {
+  const publish = (document: TextDocument) => {
     const a = workspace.get(document.uri);
     if (!a) return;
     void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
+  };
+  documents.onDidChangeContent(({ document }) => publish(document));
+  // An extern fn's module changed on disk: check every open spec again.
+  connection.onDidChangeWatchedFiles(() => {
+    workspace.forgetAll();
+    for (const document of documents.all()) publish(document);
   });
   documents.onDidClose(({ document }) => {
     workspace.forget(document.uri);
