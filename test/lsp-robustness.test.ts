@@ -79,3 +79,27 @@ describe("quick fixes from hints", () => {
     expect(codeActions(a, "file:///x.fti", [{ range: elsewhere, message: "", data: { code: 4012, hint } }])).toEqual([]);
   });
 });
+
+describe("reference sources", () => {
+  const SPEC = `source routes {
+  path "data/routes.csv"
+  valid_from since
+  fields {
+    route_id: string
+    since: timestamp
+    km: float
+  }
+}
+`;
+
+  it("valid_from names a field: completion offers the fields, references and hover know it", () => {
+    const typing = SPEC.replace("valid_from since", "valid_from ");
+    const offset = typing.indexOf("valid_from ") + "valid_from ".length;
+    expect(complete(analyze(typing, "r.fti", "."), offset).map((i) => i.label)).toEqual(["route_id", "since", "km"]);
+    const a = analyze(SPEC, "r.fti", ".");
+    const refs = a.index.occurrences.filter((o) => o.key === "field:routes.since");
+    expect(refs.map((o) => o.range.start.line)).toEqual([3, 6]);
+    const text = hover(a, SPEC.indexOf("routes") + 1)!.contents as { value: string };
+    expect(text.value).toContain("reference data valid from `since`");
+  });
+});

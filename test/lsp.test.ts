@@ -202,6 +202,11 @@ describe("fti lsp: navigation and rename", () => {
     expect(group).toMatchObject({ range: { start: pos(ATHLETE, "feature_group fitness", 14) } });
   });
 
+  it("go to definition on an extern fn's module opens the TypeScript file", async () => {
+    const def = await lsp.conn.sendRequest(DefinitionRequest.type, { textDocument: doc, position: pos(ATHLETE, '"./athlete.functions.ts"', 3) });
+    expect(def).toEqual({ uri: pathToFileURL(path.resolve("specs/athlete.functions.ts")).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+  });
+
   it("find references: every use of a group and of a source column", async () => {
     const refs = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "feature_group fitness", 15), context: { includeDeclaration: true } });
     expect(refs!.length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);

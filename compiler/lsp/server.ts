@@ -2,6 +2,7 @@
 // modules of this folder; every answer comes from one `Analysis` per document
 // version (analysis.ts: the compiler's own parser and checker).
 
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
@@ -56,6 +57,17 @@ function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnosti
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The file a string at `offset` names — an extern fn's module or a source's path — when it exists. */
+function fileAt(a: Analysis, offset: number, specDir: string): string | undefined {
+  for (const d of a.program.decls) {
+    const lit = d.kind === "extern_fn" ? d.module : d.kind === "source" && d.location?.kind === "path" ? d.location.path : undefined;
+    if (!lit || offset < lit.range.start.offset || offset > lit.range.end.offset) continue;
+    const abs = path.resolve(specDir, lit.value);
+    return fs.existsSync(abs) && fs.statSync(abs).isFile() ? abs : undefined;
+  }
+  return undefined;
+}
 
 /** Keeps one analysis per open document version. */
 class Workspace {
@@ -149,7 +161,10 @@ export function startServer(connection: Connection): void {
   });
   connection.onDefinition(({ textDocument, position }): Location | null => {
     const x = at(textDocument.uri, position);
-    const occ = x && occurrenceAt(x.a.index, x.offset);
+    if (!x) return null;
+    const file = fileAt(x.a, x.offset, specLocation(textDocument.uri).dir);
+    if (file) return { uri: pathToFileURL(file).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
+    const occ = occurrenceAt(x.a.index, x.offset);
     const def = occ && definitionOf(x.a.index, occ.key);
     return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
   });

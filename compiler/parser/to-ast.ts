@@ -40,6 +40,7 @@ import type {
   TypeRef,
   ViewDecl,
 } from "../ast.ts";
+import { DIAG, type Message } from "../messages.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -47,7 +48,7 @@ export interface ToAstContext {
   /** Offset -> position (line/column). */
   pos(offset: number): Pos;
   /** Reports a syntax problem found while building the AST (FTI1001; index.ts keeps one per declaration). */
-  error(start: number, end: number, message: string, hint?: string): void;
+  error(start: number, end: number, problem: Message): void;
 }
 
 // ---------------------------------------------------------------- CST access
@@ -226,12 +227,12 @@ class AstBuilder {
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
 
-  private err(t: IToken | Range | undefined, message: string, hint?: string): void {
+  private err(t: IToken | Range | undefined, problem: Message): void {
     if (t === undefined) return;
     if ("startOffset" in t) {
-      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), message, hint);
+      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
     } else {
-      this.ctx.error(t.start.offset, t.end.offset, message, hint);
+      this.ctx.error(t.start.offset, t.end.offset, problem);
     }
   }
 
@@ -265,7 +266,7 @@ class AstBuilder {
   }
 
   private duplicate(t: IToken | undefined, what: string): void {
-    this.err(t, `duplicate \`${what}\` in \`${this.declLabel}\``, `remove one of the \`${what}\` lines`);
+    this.err(t, DIAG.unexpectedToken.duplicateClause(what, this.declLabel));
   }
 
   // ------------------------------------------------------------ declarations
@@ -315,13 +316,13 @@ class AstBuilder {
       if (path) {
         const s = tok(item, "StringLit");
         if (!isReal(s)) continue;
-        if (decl.location) this.err(path, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(path, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         const lit = this.stringLit(s);
         decl.location ??= { kind: "path", path: lit, range: this.join(path, lit.range) };
       } else if (table) {
         const d = this.dotted(node(item, "dottedName"));
         if (!d.text) continue;
-        if (decl.location) this.err(table, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(table, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         decl.location ??= { kind: "table", table: d.text, range: this.join(table, d.range) };
       } else if (tok(item, "Kw_format")) {
         if (!isReal(value)) continue;
@@ -441,7 +442,7 @@ class AstBuilder {
     if (isReal(versionTok)) {
       const p = versionTok.payload as NumberPayload | undefined;
       version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
-      if (p && !p.isInt) this.err(versionTok, `a feature group version must be a whole number, not \`${versionTok.image}\``);
+      if (p && !p.isInt) this.err(versionTok, DIAG.unexpectedToken.versionNotWhole(versionTok.image));
     }
     const entity = this.ident(tok(n, "entity"));
     const from = this.ident(tok(n, "from"));
@@ -808,7 +809,7 @@ class AstBuilder {
       if (!top) return;
       if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
         state.chainedReported = true;
-        this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
+        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
       }
       if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
       else return;
