@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../runtime/random.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -167,18 +168,12 @@ function mix32(x: number): number {
 
 /** mulberry32 with Box–Muller normals. Seeded from (seed, athlete, stream). */
 export class Rng {
-  private s: number;
+  readonly next: () => number;
   private spare = NaN;
   constructor(...keys: number[]) {
     let h = 0x9e3779b9;
     for (const k of keys) h = mix32((h ^ mix32((k | 0) + 0x632be5ab)) + 0x7f4a7c15);
-    this.s = h >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(h >>> 0);
   }
   uniform(a: number, b: number): number {
     return a + (b - a) * this.next();

@@ -41,6 +41,7 @@ import type {
   ViewDecl,
 } from "../ast.ts";
 import { DIAG, type Message } from "../messages.ts";
+import type * as C from "./cst.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -57,14 +58,27 @@ function isToken(e: CstElement): e is IToken {
   return (e as IToken).image !== undefined && (e as IToken).tokenType !== undefined;
 }
 
-function toks(n: CstNode | undefined, key: string): IToken[] {
-  const c = n?.children[key];
+/** The node of any declaration (what a `declaration` holds). */
+type AnyDeclCstNode = NonNullable<C.DeclarationCstChildren[keyof C.DeclarationCstChildren]>[number];
+
+// Typed access: a node's child keys are those of its generated CST type (cst.ts),
+// so a misspelt or stale key is a compile error.
+type ChildrenOf<N> = N extends { children: infer C } ? C : never;
+type Key<N> = keyof ChildrenOf<N> & string;
+type ChildNode<N, K extends Key<N>> = NonNullable<ChildrenOf<N>[K]> extends Array<infer T> ? Exclude<T, IToken> : never;
+
+function children(n: CstNode | undefined, key: string): CstElement[] | undefined {
+  return n?.children[key];
+}
+
+function toks<N extends CstNode>(n: N | undefined, key: Key<N>): IToken[] {
+  const c = children(n, key);
   return c ? c.filter(isToken) : [];
 }
 
 /** The i-th token under `key` (no allocation: this is the hot path). */
-function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
-  const c = n?.children[key];
+function tok<N extends CstNode>(n: N | undefined, key: Key<N>, i = 0): IToken | undefined {
+  const c = children(n, key);
   if (!c) return undefined;
   for (const e of c) {
     if (isToken(e) && i-- === 0) return e;
@@ -72,17 +86,17 @@ function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
   return undefined;
 }
 
-function nodes(n: CstNode | undefined, key: string): CstNode[] {
-  const c = n?.children[key];
-  return c ? (c.filter((e) => !isToken(e)) as CstNode[]) : [];
+function nodes<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K): Array<ChildNode<N, K>> {
+  const c = children(n, key);
+  return c ? (c.filter((e) => !isToken(e)) as Array<ChildNode<N, K>>) : [];
 }
 
 /** The i-th child node under `key`. */
-function node(n: CstNode | undefined, key: string, i = 0): CstNode | undefined {
-  const c = n?.children[key];
+function node<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K, i = 0): ChildNode<N, K> | undefined {
+  const c = children(n, key);
   if (!c) return undefined;
   for (const e of c) {
-    if (!isToken(e) && i-- === 0) return e;
+    if (!isToken(e) && i-- === 0) return e as ChildNode<N, K>;
   }
   return undefined;
 }
@@ -148,7 +162,7 @@ type Item =
   | { k: "pre"; t: IToken }
   | { k: "atom"; e: Expr }
   | { k: "op"; t: IToken }
-  | { k: "in"; t: IToken; list: CstNode | undefined };
+  | { k: "in"; t: IToken; list: C.ParenListCstNode | C.OperandCstNode | undefined };
 
 type StackOp =
   | { k: "pre"; op: "-" | "not"; prec: number; start: Pos }
@@ -222,7 +236,7 @@ class AstBuilder {
   }
 
   /** Range of `n` ending at its `endKey` token (e.g. the closing `}`), falling back to a walk of its tokens. */
-  private endRange(n: CstNode | undefined, endKey: string): Range {
+  private endRange<N extends CstNode>(n: N | undefined, endKey: Key<N>): Range {
     const t = tok(n, endKey);
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
@@ -246,20 +260,20 @@ class AstBuilder {
     return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
   }
 
-  private typeRef(n: CstNode | undefined): TypeRef {
+  private typeRef(n: C.TypeRefCstNode | undefined): TypeRef {
     const name = tok(n, "name");
     const q = tok(n, "Question");
     const id = this.ident(name);
     return { name: id.name, nullable: isReal(q), range: isReal(q) ? this.join(id.range, q) : id.range };
   }
 
-  private param(n: CstNode | undefined, startTok?: IToken): Param {
+  private param(n: C.ParamCstNode | undefined, startTok?: IToken): Param {
     const name = this.ident(tok(n, "name"));
     const type = this.typeRef(node(n, "typeRef"));
     return { name, type, range: this.join(startTok && isReal(startTok) ? startTok : name.range, type.range) };
   }
 
-  private dotted(n: CstNode | undefined): { text: string; range: Range } {
+  private dotted(n: C.DottedNameCstNode | undefined): { text: string; range: Range } {
     const parts = toks(n, "part").filter(isReal);
     if (parts.length === 0) return { text: "", range: this.at() };
     return { text: parts.map((p) => p.image).join("."), range: this.join(parts[0], parts[parts.length - 1]) };
@@ -272,10 +286,12 @@ class AstBuilder {
   // ------------------------------------------------------------ declarations
 
   decl(root: CstNode): Decl | undefined {
-    let n: CstNode | undefined = root;
-    if (n.name === "declaration") {
+    // The root is a `declaration` (one child: the declaration's own node) or that node itself.
+    let n = root as AnyDeclCstNode | undefined;
+    if (root.name === "declaration") {
       n = undefined;
-      for (const key in root.children) n ??= node(root, key);
+      const d = root as C.DeclarationCstNode;
+      for (const key of Object.keys(d.children) as Array<keyof C.DeclarationCstChildren>) n ??= node(d, key);
     }
     if (!n) return undefined;
     const nameTok = tok(n, "name");
@@ -305,7 +321,7 @@ class AstBuilder {
     }
   }
 
-  private sourceDecl(n: CstNode): SourceDecl {
+  private sourceDecl(n: C.SourceDeclCstNode): SourceDecl {
     const kwTok = tok(n, "Kw_source");
     const name = this.ident(tok(n, "name"));
     const decl: SourceDecl = { kind: "source", name, fields: [], range: this.at() };
@@ -359,7 +375,7 @@ class AstBuilder {
     decl[key] ??= this.ident(value);
   }
 
-  private fieldDecl(n: CstNode): FieldDecl | undefined {
+  private fieldDecl(n: C.FieldDeclCstNode): FieldDecl | undefined {
     const nameTok = tok(n, "name");
     if (!isReal(nameTok)) return undefined;
     const name = this.ident(nameTok);
@@ -397,7 +413,7 @@ class AstBuilder {
     return { name, type, constraints, range: this.join(name.range, last) };
   }
 
-  private entityDecl(n: CstNode): EntityDecl {
+  private entityDecl(n: C.EntityDeclCstNode): EntityDecl {
     const kwTok = tok(n, "Kw_entity");
     const name = this.ident(tok(n, "name"));
     const keys: Param[] = [];
@@ -409,13 +425,13 @@ class AstBuilder {
     return { kind: "entity", name, keys, range: this.join(kwTok, this.endRange(n, "RCurly")) };
   }
 
-  private params(n: CstNode | undefined): Param[] {
+  private params(n: C.ParamsCstNode | undefined): Param[] {
     return nodes(n, "param")
       .filter((p) => isReal(tok(p, "name")))
       .map((p) => this.param(p));
   }
 
-  private fnDecl(n: CstNode): FnDecl {
+  private fnDecl(n: C.FnDeclCstNode): FnDecl {
     const kwTok = tok(n, "Kw_fn");
     const name = this.ident(tok(n, "name"));
     const params = this.params(node(n, "params"));
@@ -425,7 +441,7 @@ class AstBuilder {
     return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
-  private externFnDecl(n: CstNode): ExternFnDecl {
+  private externFnDecl(n: C.ExternFnDeclCstNode): ExternFnDecl {
     const kwTok = tok(n, "Kw_extern");
     const name = this.ident(tok(n, "name"));
     const params = this.params(node(n, "params"));
@@ -434,7 +450,7 @@ class AstBuilder {
     return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, this.endRange(n, "StringLit")) };
   }
 
-  private featureGroupDecl(n: CstNode): FeatureGroupDecl {
+  private featureGroupDecl(n: C.FeatureGroupDeclCstNode): FeatureGroupDecl {
     const kwTok = tok(n, "Kw_feature_group");
     const name = this.ident(tok(n, "name"));
     const versionTok = tok(n, "version");
@@ -460,7 +476,7 @@ class AstBuilder {
     return decl;
   }
 
-  private onDemandDecl(n: CstNode): OnDemandDecl {
+  private onDemandDecl(n: C.OnDemandDeclCstNode): OnDemandDecl {
     const kwTok = tok(n, "Kw_on_demand");
     const name = this.ident(tok(n, "name"));
     const params: OdtParam[] = [];
@@ -485,7 +501,7 @@ class AstBuilder {
     return { kind: "on_demand", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
-  private viewDecl(n: CstNode): ViewDecl {
+  private viewDecl(n: C.ViewDeclCstNode): ViewDecl {
     const kwTok = tok(n, "Kw_view");
     const name = this.ident(tok(n, "name"));
     const entity = this.ident(tok(n, "entity"));
@@ -522,7 +538,7 @@ class AstBuilder {
     return decl;
   }
 
-  private featureRef(n: CstNode): FeatureRef | undefined {
+  private featureRef(n: C.FeatureRefCstNode): FeatureRef | undefined {
     const g = tok(n, "group");
     if (!isReal(g)) return undefined;
     const group = this.ident(g);
@@ -537,7 +553,7 @@ class AstBuilder {
     return { kind: "name", name: group, range: group.range };
   }
 
-  private modelDecl(n: CstNode): ModelDecl {
+  private modelDecl(n: C.ModelDeclCstNode): ModelDecl {
     const kwTok = tok(n, "Kw_model");
     const name = this.ident(tok(n, "name"));
     const decl: ModelDecl = { kind: "model", name, transforms: [], metrics: [], requires: [], range: this.at() };
@@ -597,7 +613,7 @@ class AstBuilder {
     return decl;
   }
 
-  private transform(item: CstNode, kwTok: IToken): TransformDecl | undefined {
+  private transform(item: C.ModelItemCstNode, kwTok: IToken): TransformDecl | undefined {
     const features = toks(item, "feature")
       .filter(isReal)
       .map((t) => this.ident(t));
@@ -615,7 +631,7 @@ class AstBuilder {
     return { features, steps, range: this.join(kwTok, last) };
   }
 
-  private require(item: CstNode, kwTok: IToken): RequireDecl | undefined {
+  private require(item: C.ModelItemCstNode, kwTok: IToken): RequireDecl | undefined {
     const m = tok(item, "value");
     const opTok = tok(item, "op");
     if (!isReal(m) || !isReal(opTok)) return undefined;
@@ -625,7 +641,7 @@ class AstBuilder {
     return { metric, op: opTok.image as RequireDecl["op"], value, range: this.join(kwTok, value.range) };
   }
 
-  private args(list: CstNode): Arg[] {
+  private args(list: C.ArgListCstNode): Arg[] {
     const out: Arg[] = [];
     for (const a of nodes(list, "arg")) {
       const nameTok = tok(a, "name");
@@ -638,7 +654,7 @@ class AstBuilder {
     return out;
   }
 
-  private serveDecl(n: CstNode): ServeDecl {
+  private serveDecl(n: C.ServeDeclCstNode): ServeDecl {
     const kwTok = tok(n, "Kw_serve");
     const model = this.ident(tok(n, "name"));
     const decl: ServeDecl = { kind: "serve", model, range: this.at() };
@@ -665,11 +681,11 @@ class AstBuilder {
     return { kind: "error", range: n ? this.nodeRange(n) : this.at() };
   }
 
-  private exprList(list: CstNode | undefined): Expr[] {
+  private exprList(list: C.ListExprCstNode | C.ParenListCstNode | undefined): Expr[] {
     return nodes(list, "items").map((e) => this.expr(e));
   }
 
-  expr(n: CstNode | undefined): Expr {
+  expr(n: C.ExpressionCstNode | C.IfExprCstNode | C.BinaryExprCstNode | undefined): Expr {
     if (!n || n.recoveredNode) return this.errorExpr(n);
     switch (n.name) {
       case "expression": {
@@ -694,7 +710,7 @@ class AstBuilder {
   }
 
   /** Appends the operands and operators of a binaryExpr in source order. */
-  private flatten(n: CstNode | undefined, items: Item[]): void {
+  private flatten(n: C.BinaryExprCstNode | undefined, items: Item[]): void {
     if (!n || n.recoveredNode) {
       items.push({ k: "atom", e: this.errorExpr(n) });
       return;
@@ -771,8 +787,9 @@ class AstBuilder {
         case "in": {
           this.reduceFor(out, stack, COMPARISON, false, item.t, state);
           const operand = out.pop() ?? this.errorExpr();
-          const values = item.list && !item.list.recoveredNode ? this.exprList(item.list) : [];
-          const listRange = this.endRange(item.list, "RParen");
+          // After `in` the grammar has a parenthesized list; anything else (recovery) has no values.
+          const values = item.list?.name === "parenList" && !item.list.recoveredNode ? this.exprList(item.list) : [];
+          const listRange = item.list?.name === "parenList" ? this.endRange(item.list, "RParen") : this.nodeRange(item.list);
           out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
           break;
         }
@@ -816,7 +833,7 @@ class AstBuilder {
     }
   }
 
-  private primary(n: CstNode | undefined): Expr {
+  private primary(n: C.PrimaryCstNode | undefined): Expr {
     if (!n || n.recoveredNode) return this.errorExpr(n);
     const lit = tok(n, "literal");
     if (lit) return this.literal(lit);
@@ -865,7 +882,7 @@ class AstBuilder {
     }
   }
 
-  private nameExpr(n: CstNode): Expr {
+  private nameExpr(n: C.NameExprCstNode): Expr {
     if (n.recoveredNode) return this.errorExpr(n);
     const nameTok = tok(n, "name");
     const id = this.ident(nameTok);
