@@ -259,6 +259,12 @@ export interface SpecBundle {
   specDir: string;
   specHash: string;
   transformsHash: string;
+  /**
+   * Absolute path of the generated transforms.ts the bundle was loaded with:
+   * createPredictor checks its text against `transformsHash` before any model
+   * is used (a hand edit is refused). Absent for bundles built in code.
+   */
+  transformsFile?: string;
   sources: SourcePlan[];
   groups: GroupPlan[];
   views: ViewPlan[];
@@ -283,6 +289,11 @@ export function refineRequest<T>(check: (r: T) => RequestIssue[]): (r: T, ctx: z
   return (r, ctx) => {
     for (const issue of check(r)) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
   };
+}
+
+/** The absolute path of a file next to a generated module: `moduleFile(import.meta.url, "./transforms.ts")`. */
+export function moduleFile(moduleUrl: string, relative: string): string {
+  return decodeURIComponent(new URL(relative, moduleUrl).pathname);
 }
 
 /** The directory of a generated module's spec: `specDirFrom(import.meta.url, "../../specs")`. */
