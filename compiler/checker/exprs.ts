@@ -176,7 +176,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     }
     return { k: "builtin", name, args: checkedArgs as IrExpr[], type: r.returns };
   }
-  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS)];
+  const candidates = concat(ctx.functionNames(), Object.keys(BUILTINS));
   ctx.report(calleeRange, DIAG.unknownName.function(name, candidates));
   return undefined;
 }
@@ -265,4 +265,10 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
   }
   const nullable = a.type.nullable || (vs as IrExpr[]).some((v) => v.type.nullable); // SQL: x in (1, null) can be null
   return { k: "in", arg: a, values: vs as IrExpr[], type: t("bool", nullable) };
+}
+
+/** Two iterables one after the other, lazily. */
+function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
+  yield* a;
+  yield* b;
 }
