@@ -11,6 +11,7 @@ import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
+import { registerRunCommands } from "../../runtime/cli/run-commands.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { loadCompiledSpec } from "./load.ts";
 
@@ -114,6 +115,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerRunCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
 }
 
