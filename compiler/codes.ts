@@ -59,6 +59,9 @@ export const CODES = {
   4017: "serve declares nothing to serve",
   4018: "ODT reads a feature the view does not have",
   4019: "aggregation argument of the wrong kind",
+  4020: "invalid retrain trigger or promotion rule",
+  4021: "live trigger on a model whose predictions are never logged",
+  4022: "malformed schedule",
   // 5xxx code generation
   5001: "generated code does not type-check (compiler bug)",
   5002: "cannot write generated code",

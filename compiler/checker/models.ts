@@ -10,7 +10,7 @@ import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
 
 const TASKS = ["regression", "binary_classification"] as const;
-const METRICS: Record<(typeof TASKS)[number], string[]> = {
+export const METRICS: Record<(typeof TASKS)[number], string[]> = {
   regression: ["mae", "rmse", "r2"],
   binary_classification: ["auc", "logloss", "accuracy"],
 };

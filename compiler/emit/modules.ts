@@ -278,6 +278,7 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       ...(g.rowId ? { rowId: { name: g.rowId.name, type: columnType(g.rowId.type), nullable: false } } : {}),
       features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
       lookbackMs: g.lookbackMs,
+      ...(g.schedule ? { schedule: g.schedule } : {}),
     };
     const text = tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},\n}`);
     out.push(constStatement(`${camel(g.name)}Group`, "GroupPlan", text, cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
@@ -362,7 +363,7 @@ ${model.inputs.map((i) => `    { name: ${str(i.name)}, from: ${str(i.from)}, typ
   metrics: ${tsLiteral(model.metrics)},
   requires: ${tsLiteral(model.requires)},
   canImpute: ${canImpute},
-  requestSchema: ${pascal(model.name)}RequestSchema,
+  requestSchema: ${pascal(model.name)}RequestSchema,${model.retrain ? `\n  retrain: ${tsLiteral(model.retrain).replace(/\n/g, "\n  ")},` : ""}
 }`;
   return constStatement(`${camel(model.name)}Model`, "ModelPlan", init, cite(ctx, model.loc, `model \`${model.name}\` (${model.task}, ${model.algorithm.kind})`));
 }
