@@ -2,82 +2,28 @@
 // triggers a retrain; the challenger is promoted only when it beats the
 // champion on the same recent labelled rows; the service hot-swaps a promoted
 // version; each trigger slot runs once.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SpecBundle } from "../runtime/api.ts";
-import { RequestLog } from "../runtime/online/log.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { tickOnce } from "../runtime/orchestrator/run.ts";
 import { listRuns } from "../runtime/orchestrator/runs.ts";
 import { getModel, listModels } from "../runtime/registry/registry.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
-import { trainModelFromSpec } from "../runtime/training/train.ts";
-import { featureValues, loadSyntheticTables, makeBundle, T0 } from "./helpers/model-bundles.ts";
+import type { Store } from "../runtime/store/store.ts";
+import { T0 } from "./helpers/model-bundles.ts";
+import { buildRetrainToy, DAY, NOW, type RetrainToy } from "./helpers/retrain-toy.ts";
 
-const DAY = 86_400_000;
-const NOW = new Date(T0 + 262 * DAY);
-
-let dir: string;
+let toy: RetrainToy;
+let bundle: SpecBundle;
 let storePath: string;
 let logsDir: string;
-
-/** The toy bundle with a retrain block on toy_request (served online, split: the last 60 days). */
-function retrainBundle(): SpecBundle {
-  const base = makeBundle();
-  const models = base.models.map((m) =>
-    m.name === "toy_request"
-      ? { ...m, split: { kind: "last" as const, testLastMs: 60 * DAY }, retrain: { line: 1, drift: [{ measure: "psi" as const, op: ">" as const, value: 0.25 }], live: [], promoteIfBetter: "mae" } }
-      : m,
-  );
-  return { ...base, models, serves: [{ model: "toy_request", online: true }] };
-}
-
-async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
-  const s = await openStore({ path: storePath });
-  try {
-    return await fn(s);
-  } finally {
-    await s.close();
-  }
-}
-
-/** Served requests from day 200 to 261 (1 per user and day); x1 shifted by +8 from day 240. */
-async function logTraffic(): Promise<void> {
-  const log = new RequestLog(logsDir);
-  for (let day = 200; day < 262; day++) {
-    for (const user of ["u01", "u02", "u03", "u04", "u05", "u06"]) {
-      const ts = T0 + day * DAY + 3_600_000;
-      const f = featureValues(user, ts);
-      const x1 = f.x1 + (day >= 240 ? 8 : 0);
-      log.append({
-        v: 1, id: `${user}-${day}`, ts: new Date(ts).toISOString(), model: "toy_request", version: 1,
-        request: { user_id: user, amount: 1 },
-        features: { x1: { value: x1, status: "present" }, x2: { value: f.x2, status: f.x2 === null ? "null" : "present" }, cat: { value: f.cat, status: "present" } },
-        feature_times: { user_stats: new Date(ts - DAY).toISOString() }, odts: { boost: x1 }, prediction: 1,
-      });
-    }
-  }
-  await log.close();
-}
-
-const bundle = retrainBundle();
+const withStore = <T>(fn: (s: Store) => Promise<T>) => toy.withStore(fn);
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "fti-run-"));
-  storePath = join(dir, "store.duckdb");
-  logsDir = join(dir, "logs");
-  await withStore(async (s) => {
-    await loadSyntheticTables(s);
-    // The champion: trained at day 200 on the labels known then.
-    const r = await trainModelFromSpec(s, bundle, "toy_request", { until: new Date(T0 + 200 * DAY) });
-    expect(r.stage).toBe("production");
-  });
-  await logTraffic();
+  toy = await buildRetrainToy();
+  ({ bundle, storePath, logsDir } = toy);
 });
 
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => toy.cleanup());
 
 describe("fti run: drift → retrain → champion/challenger", () => {
   it("promotes a challenger that is better on recent labels, and the service swaps it in", async () => {

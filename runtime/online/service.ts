@@ -16,6 +16,7 @@ import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } fro
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "../monitor/rejections.ts";
+import { monitoringGauges, readMonitoring, type ModelMonitoring } from "../monitor/snapshot.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
@@ -135,6 +136,8 @@ export class OnlineService implements LocalService {
   readonly bundle: SpecBundle;
   readonly storePath: string;
   readonly log: RequestLog | null;
+  /** fti_monitor measures and fti run's runs per served model, as of the last reload (the monitoring page, /metrics). */
+  private monitoringSnapshot = new Map<string, ModelMonitoring>();
   /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
   private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
@@ -321,6 +324,11 @@ export class OnlineService implements LocalService {
         const loaded = await loadGroup(store, g, changedAt);
         nextGroups.set(g.plan.name, loaded);
         report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
+      }
+      try {
+        this.monitoringSnapshot = await readMonitoring(store, [...this.served.keys()]);
+      } catch (e) {
+        this.logger.error(`reload (${reason}): monitoring results not read: ${(e as Error).message}`);
       }
     } catch (e) {
       report.ok = false;
@@ -543,6 +551,11 @@ export class OnlineService implements LocalService {
     }));
   }
 
+  /** The monitoring results of a served model as of the last reload. */
+  monitoring(model: string): ModelMonitoring {
+    return this.monitoringSnapshot.get(model) ?? { rows: [], runs: [] };
+  }
+
   isServed(model: string): boolean {
     return this.served.has(model);
   }
@@ -618,6 +631,7 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_pending", help: "Request log entries queued, not yet written.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
       { name: "fti_request_log_written", help: "Request log entries written since start.", values: [{ labels: {}, value: log?.written ?? 0 }] },
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
+      ...monitoringGauges(this.monitoringSnapshot),
     ];
   }
 
