@@ -38,9 +38,10 @@ export function parseTime(text: string | undefined, flag: string): Date | undefi
 }
 
 /** Opens the store for one command and always closes it. */
-export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+/** Opens the store for `fn` and closes it; commands that only read pass `readOnly` (a read-only or immutable store still works). */
+export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
   const { openStore } = await import("../store/store.ts");
-  const store = await openStore({ path: opts.store });
+  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false });
   try {
     return await fn(store);
   } finally {
@@ -143,7 +144,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
       const { listModels } = await registry();
-      const rows = await withStore(opts, (store) => listModels(store));
+      const rows = await withStore(opts, (store) => listModels(store), { readOnly: true });
       if (opts.json) return void out(JSON.stringify(rows, null, 2));
       if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
       out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));
@@ -154,7 +155,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
       const { getModel } = await registry();
-      const rec = await withStore(opts, (store) => getModel(store, model, version));
+      const rec = await withStore(opts, (store) => getModel(store, model, version), { readOnly: true });
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
       if (opts.json) return void out(JSON.stringify(view, null, 2));
@@ -191,18 +192,36 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       .argument("<spec>", ".fti file")
       .argument("<model>", "model name (the production version, else the latest)")
       .option("--as-of <time>", "read features as of this time (default: now)")
-      .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields (default: every known entity)")
+      .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields, any other columns carried to the output (default: every known entity)")
+      .option("--time-column <column>", "score each row of the entities file as of its own time in this column")
       .option("--out <table|file.parquet>", "also write to this table or Parquet file")
       .option("--version <n>", "use this registry version"),
-  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; out?: string; version?: string; store?: string }) => {
+  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
     const version = opts.version === undefined ? undefined : Number(opts.version);
     if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
+    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UserError("give either --as-of or --time-column, not both");
+    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UserError("--time-column needs --entities: a file with that column");
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
-      predictBatch(store, bundle, model, { asOf: parseTime(opts.asOf, "--as-of"), entitiesFile: opts.entities, out: opts.out, version }),
+      predictBatch(store, bundle, model, {
+        asOf: parseTime(opts.asOf, "--as-of"),
+        entitiesFile: opts.entities,
+        timeColumn: opts.timeColumn,
+        out: opts.out,
+        version,
+      }),
     );
-    out(`${r.rows} predictions by ${r.model}@${r.version} as of ${r.asOf} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
+    const when = r.timeColumn ? `each as of its \`${r.timeColumn}\`` : `as of ${r.asOf}`;
+    out(`${r.rows} predictions by ${r.model}@${r.version} ${when} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
+    const rejected = r.rejected.invalid + r.rejected.missingFeatures;
+    if (rejected) {
+      const why = [
+        r.rejected.invalid ? `${r.rejected.invalid} invalid (what online answers 400)` : "",
+        r.rejected.missingFeatures ? `${r.rejected.missingFeatures} unknown or stale entities the model cannot impute (online 422)` : "",
+      ].filter(Boolean);
+      out(`${rejected} rows rejected: ${why.join(", ")} → ${r.rejectsTable}${r.rejectsParquet ? ` and ${r.rejectsParquet}` : ""}`);
+    }
     if (r.nullPredictions) log(`warning: ${r.nullPredictions} rows have no prediction (missing features the model cannot impute)`);
   });
 }

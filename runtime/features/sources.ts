@@ -8,11 +8,11 @@
 // them (failing rows, duplicates, valid rows) are below.
 
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, type Store } from "../store/store.ts";
 import { openSourceInput } from "./source-input.ts";
+import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown } from "./validation.ts";
 
 export interface SourceReadReport {
@@ -57,22 +57,30 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan: SourcePlan): Promise<string[]> {
   if (plan.location.kind !== "files") return [];
   const raw = plan.location.path;
-  const abs = isAbsolute(raw) ? raw : resolve(bundle.specDir, raw);
   const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
+  const { abs, inside, roots } = confinedPath(raw, bundle.specDir);
+  const outside = () =>
+    new UserError(`${where}: path "${raw}" leads outside the project`, "keep the data inside the project, or add its folder to `sourceRoots` in fti.json (see docs/language.md, FTI2015)");
+  if (!inside) throw outside();
+  let files: string[];
   if (GLOB_CHARS.test(abs)) {
     const rows = await store.all<{ file: string }>(`SELECT file FROM glob(?) ORDER BY file`, [abs]);
     if (rows.length === 0) {
       throw new UserError(`${where}: no files match ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
     }
-    return rows.map((r) => r.file);
+    files = rows.map((r) => r.file);
+  } else {
+    if (!existsSync(abs)) {
+      throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
+    }
+    if (statSync(abs).isDirectory()) {
+      throw new UserError(`${where}: ${abs} is a directory`, `use a glob such as "${raw.replace(/\/$/, "")}/*.${plan.location.format}"`);
+    }
+    files = [abs];
   }
-  if (!existsSync(abs)) {
-    throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
-  }
-  if (statSync(abs).isDirectory()) {
-    throw new UserError(`${where}: ${abs} is a directory`, `use a glob such as "${raw.replace(/\/$/, "")}/*.${plan.location.format}"`);
-  }
-  return [abs];
+  // A symlink (or a glob through one) must not lead outside either: the real path of every file counts.
+  if (!files.every((f) => realPathInside(f, roots))) throw outside();
+  return files;
 }
 
 /**
