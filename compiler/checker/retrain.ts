@@ -5,14 +5,13 @@
 
 import type { Expr, RetrainDecl, ScheduleDecl } from "../ast.ts";
 import type { IrModel, IrRetrain, IrSchedule, IrServe } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import { cronProblem } from "../../runtime/orchestrator/schedule.ts";
 import type { Ctx } from "./context.ts";
 
 /** The shortest interval `schedule every …` takes (fti run ticks about once a minute). */
 const MIN_EVERY_MS = 60_000;
 const DRIFT_MEASURES = ["psi", "ks"] as const;
-const TRIGGERS = ["drift", "live"];
 
 function numberOf(e: Expr): number | undefined {
   if (e.kind === "number") return e.value;
@@ -25,16 +24,16 @@ export function checkSchedule(ctx: Ctx, s: ScheduleDecl): IrSchedule | undefined
   if (s.cron) {
     const problem = cronProblem(s.cron.value);
     if (problem === null) return { cron: s.cron.value.trim().split(/\s+/).join(" ") };
-    ctx.error(4022, s.cron.range, `malformed cron line: ${problem}`, { hint: 'five fields, minute hour day-of-month month day-of-week, in UTC: "0 3 * * *" is every day at 03:00' });
+    ctx.report(s.cron.range, DIAG.malformedSchedule.cron(problem));
     return undefined;
   }
   const every = s.every!;
   if (every.kind !== "duration") {
-    ctx.error(4022, every.range, "`schedule every` takes a duration literal such as `6h`");
+    ctx.report(every.range, DIAG.malformedSchedule.notDuration());
     return undefined;
   }
   if (every.ms < MIN_EVERY_MS) {
-    ctx.error(4022, every.range, `\`schedule every ${every.text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`);
+    ctx.report(every.range, DIAG.malformedSchedule.tooShort(every.text));
     return undefined;
   }
   return { everyMs: every.ms };
@@ -56,47 +55,41 @@ export function checkRetrain(ctx: Ctx, decl: RetrainDecl, model: IrModel, serve:
   for (const t of decl.triggers) {
     const value = numberOf(t.value);
     if (value === undefined) {
-      ctx.error(3002, t.value.range, "a retrain trigger compares with a number literal");
+      ctx.report(t.value.range, DIAG.typeMismatch.triggerLiteral());
       ok = false;
     } else if (t.fn.name === "drift") {
       if (!(DRIFT_MEASURES as readonly string[]).includes(t.measure.name)) {
-        const hint = closest(t.measure.name, DRIFT_MEASURES);
-        ctx.error(4020, t.measure.range, `\`drift\` measures psi or ks, not \`${t.measure.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(t.measure.range, DIAG.retrainRule.driftMeasure(t.measure.name));
         ok = false;
       } else if (t.op !== ">" && t.op !== ">=") {
-        ctx.error(4020, t.range, `drift triggers when a measure grows: write \`drift(${t.measure.name} > ${value})\``);
+        ctx.report(t.range, DIAG.retrainRule.driftFalling(t.measure.name, value));
         ok = false;
       } else out.drift.push({ measure: t.measure.name as "psi" | "ks", op: t.op, value });
     } else if (t.fn.name === "live") {
       if (!metrics.includes(t.measure.name)) {
-        const hint = closest(t.measure.name, metrics);
-        ctx.error(4016, t.measure.range, `\`live\` reads a metric of ${model.task}: ${metrics.join(", ")}; \`${t.measure.name}\` is not one`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(t.measure.range, DIAG.unknownMetric.retrain("`live` reads", t.measure.name, model.task, [...metrics]));
         ok = false;
       } else if (!serve?.online) {
-        ctx.error(4021, t.range, `model \`${model.name}\` is not served online, so no prediction is logged and no label can ever be joined with one`, {
-          hint: `add \`serve ${model.name} { online }\`, or use \`when drift(...)\` or a \`schedule\``,
-        });
+        ctx.report(t.range, DIAG.liveWithoutLog.model(model.name));
         ok = false;
       } else out.live.push({ metric: t.measure.name, op: t.op, value });
     } else {
-      const hint = closest(t.fn.name, TRIGGERS);
-      ctx.error(4020, t.fn.range, `unknown retrain trigger \`${t.fn.name}\`; use drift(psi > …) or live(<metric> > …)`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(t.fn.range, DIAG.retrainRule.unknownTrigger(t.fn.name));
       ok = false;
     }
   }
   if (decl.promote) {
     const { fn, metric } = decl.promote;
     if (fn.name !== "better") {
-      ctx.error(4020, fn.range, `\`promote if\` takes \`better(<metric>)\`, not \`${fn.name}\``);
+      ctx.report(fn.range, DIAG.retrainRule.promoteRule(fn.name));
       ok = false;
     } else if (!metrics.includes(metric.name)) {
-      const hint = closest(metric.name, metrics);
-      ctx.error(4016, metric.range, `\`better\` compares a metric of ${model.task}: ${metrics.join(", ")}; \`${metric.name}\` is not one`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(metric.range, DIAG.unknownMetric.retrain("`better` compares", metric.name, model.task, [...metrics]));
       ok = false;
     } else out.promoteIfBetter = metric.name;
   }
   if (!decl.schedule && !decl.triggers.length) {
-    ctx.error(2014, decl.range, "a `retrain` block needs a `schedule` or a `when` trigger", { hint: 'e.g. `when drift(psi > 0.25)` or `schedule "0 3 * * *"`' });
+    ctx.report(decl.range, DIAG.missingClause.retrainTrigger());
     ok = false;
   }
   return ok ? out : undefined;

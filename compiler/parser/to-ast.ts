@@ -43,6 +43,7 @@ import type {
   TypeRef,
   ViewDecl,
 } from "../ast.ts";
+import { DIAG, type Message } from "../messages.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -50,7 +51,7 @@ export interface ToAstContext {
   /** Offset -> position (line/column). */
   pos(offset: number): Pos;
   /** Reports a syntax problem found while building the AST (FTI1001; index.ts keeps one per declaration). */
-  error(start: number, end: number, message: string, hint?: string): void;
+  error(start: number, end: number, problem: Message): void;
 }
 
 // ---------------------------------------------------------------- CST access
@@ -229,12 +230,12 @@ class AstBuilder {
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
 
-  private err(t: IToken | Range | undefined, message: string, hint?: string): void {
+  private err(t: IToken | Range | undefined, problem: Message): void {
     if (t === undefined) return;
     if ("startOffset" in t) {
-      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), message, hint);
+      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
     } else {
-      this.ctx.error(t.start.offset, t.end.offset, message, hint);
+      this.ctx.error(t.start.offset, t.end.offset, problem);
     }
   }
 
@@ -268,7 +269,7 @@ class AstBuilder {
   }
 
   private duplicate(t: IToken | undefined, what: string): void {
-    this.err(t, `duplicate \`${what}\` in \`${this.declLabel}\``, `remove one of the \`${what}\` lines`);
+    this.err(t, DIAG.unexpectedToken.duplicateClause(what, this.declLabel));
   }
 
   // ------------------------------------------------------------ declarations
@@ -318,13 +319,13 @@ class AstBuilder {
       if (path) {
         const s = tok(item, "StringLit");
         if (!isReal(s)) continue;
-        if (decl.location) this.err(path, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(path, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         const lit = this.stringLit(s);
         decl.location ??= { kind: "path", path: lit, range: this.join(path, lit.range) };
       } else if (table) {
         const d = this.dotted(node(item, "dottedName"));
         if (!d.text) continue;
-        if (decl.location) this.err(table, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(table, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         decl.location ??= { kind: "table", table: d.text, range: this.join(table, d.range) };
       } else if (tok(item, "Kw_format")) {
         if (!isReal(value)) continue;
@@ -338,6 +339,8 @@ class AstBuilder {
         if (!isReal(value)) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
         decl.unique ??= this.ident(value);
+      } else if (tok(item, "clause")) {
+        this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
       } else {
         const block = node(item, "fieldsBlock");
         for (const f of nodes(block, "fieldDecl")) {
@@ -348,6 +351,15 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `valid_from c` / `valid_to c`. */
+  private validityClause(decl: SourceDecl, clause: IToken | undefined, value: IToken | undefined): void {
+    if (!isReal(clause) || !isReal(value)) return;
+    const key = clause.image === "valid_from" ? "validFrom" : clause.image === "valid_to" ? "validTo" : undefined;
+    if (!key) return; // the grammar's gate admits only these two
+    if (decl[key]) this.duplicate(clause, clause.image);
+    decl[key] ??= this.ident(value);
   }
 
   private fieldDecl(n: CstNode): FieldDecl | undefined {
@@ -433,7 +445,7 @@ class AstBuilder {
     if (isReal(versionTok)) {
       const p = versionTok.payload as NumberPayload | undefined;
       version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
-      if (p && !p.isInt) this.err(versionTok, `a feature group version must be a whole number, not \`${versionTok.image}\``);
+      if (p && !p.isInt) this.err(versionTok, DIAG.unexpectedToken.versionNotWhole(versionTok.image));
     }
     const entity = this.ident(tok(n, "entity"));
     const from = this.ident(tok(n, "from"));
@@ -625,7 +637,7 @@ class AstBuilder {
     const everyTok = tok(n, "every");
     if (!isReal(everyTok)) return undefined;
     const every = this.expr(node(n, "expression"));
-    if (everyTok.image !== "every") this.err(everyTok, `expected a cron line in quotes or \`every\` and a duration, found \`${everyTok.image}\``, "write `schedule every 6h` or `schedule \"0 3 * * *\"`");
+    if (everyTok.image !== "every") this.err(everyTok, DIAG.unexpectedToken.retrainWord("a cron line in quotes or `every` and a duration", everyTok.image, '`schedule every 6h` or `schedule "0 3 * * *"`'));
     return { every, range: this.join(kwTok, every.range) };
   }
 
@@ -648,12 +660,12 @@ class AstBuilder {
       const opTok = tok(r, "op");
       const end = this.endRange(r, "RParen");
       if (tok(r, "Kw_if")) {
-        if (head.image !== "promote") this.err(head, `expected \`promote if better(metric)\`, found \`${head.image} if\``, "write `promote if better(mae)`");
+        if (head.image !== "promote") this.err(head, DIAG.unexpectedToken.retrainWord("`promote if better(metric)`", `${head.image} if`, "`promote if better(mae)`"));
         else if (decl.promote) this.duplicate(head, "promote");
         decl.promote ??= { fn, metric: measure, range: this.join(head, end) };
       } else if (isReal(opTok)) {
         if (head.image !== "when") {
-          this.err(head, `expected \`when\` before a retrain trigger, found \`${head.image}\``, "write `when drift(psi > 0.25)` or `when live(mae > 700)`");
+          this.err(head, DIAG.unexpectedToken.retrainWord("`when` before a retrain trigger", head.image, "`when drift(psi > 0.25)` or `when live(mae > 700)`"));
           continue;
         }
         const value = this.expr(node(r, "expression"));
@@ -858,7 +870,7 @@ class AstBuilder {
       if (!top) return;
       if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
         state.chainedReported = true;
-        this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
+        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
       }
       if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
       else return;

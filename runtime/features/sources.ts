@@ -83,6 +83,13 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   return files;
 }
 
+/** A file's column names for an error message: at most 20, each cut at 40 characters. */
+function shownColumns(names: string[]): string {
+  if (names.length === 0) return "none";
+  const cut = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return cut.join(", ") + (names.length > 20 ? `, … (${names.length} in all)` : "");
+}
+
 /**
  * Reads, validates and stores one source. Must run inside the pipeline's
  * transaction (it creates temp tables and writes two tables).
@@ -112,7 +119,7 @@ export async function readSource(
       if (missing.length) {
         throw new UserError(
           `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
-            ` (columns: ${input.columns.map((c) => c.name).join(", ") || "none"})`,
+            ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
           "declare the fields with the names the file uses",
         );
       }
@@ -121,10 +128,11 @@ export async function readSource(
     const typed = `(${v.typed}) AS __fti_t`;
 
     // Range: rows with a known event time outside [from, to) are skipped.
-    const et = ident(plan.eventTime);
+    // Reference data (no event time) is always read whole.
+    const et = plan.eventTime ? ident(plan.eventTime) : undefined;
     const inRange: string[] = [];
-    if (opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
-    if (opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
+    if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
+    if (et && opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
     const outside = inRange.length ? `(${et} IS NOT NULL AND NOT (${inRange.join(" AND ")}))` : "FALSE";
     const judged = inRange.length ? `NOT ${outside}` : "TRUE";
 
@@ -188,10 +196,18 @@ export async function readSource(
       }
     }
 
-    // 3. Quarantine, in read order.
+    // 3. Quarantine, in read order; then the lines that could not even be parsed.
     const [b] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${bad}`);
-    const quarantined = b.n;
-    if (quarantined > 0) {
+    const unparsed = input.rejects.length;
+    const quarantined = Number(b.n) + unparsed;
+    if (unparsed > 0) {
+      await store.appendRows(
+        "fti_quarantine",
+        ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
+        input.rejects.map((r) => [opts.runId, plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, opts.ingestedAt, r.file]),
+      );
+    }
+    if (Number(b.n) > 0) {
       await store.run(
         `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
          SELECT ?, ?, ${input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
@@ -202,7 +218,7 @@ export async function readSource(
 
     // 4. The raw table: replace the range with the valid rows, in read order.
     //    Without duplicates the filter keeps the input's order by itself.
-    await ensureRawTable(store, bundle, plan, opts.from !== undefined || opts.to !== undefined);
+    await ensureRawTable(store, bundle, plan, inRange.length > 0);
     const cols = plan.fields.map((f) => ident(f.name)).join(", ");
     if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
     else await store.run(`DELETE FROM ${ident(table)}`);
@@ -227,7 +243,7 @@ export async function readSource(
         `SELECT count(*) AS total, ${inRange.length ? `count(*) FILTER (WHERE ${outside})` : "0"} AS skipped FROM ${typed}`,
       ),
     );
-    const read = c.total - c.skipped;
+    const read = Number(c.total) - Number(c.skipped) + unparsed;
     const changed = input.changedFiles();
     if (changed.length) throw new UserError(`${where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
     if (valid + quarantined !== read) {
