@@ -181,3 +181,19 @@ function mountOrSkip(t: { skip: (note?: string) => void }, args: string[]): bool
   t.skip(`cannot mount (${(r.stderr || r.error?.message || "").trim()}): needs root, as in CI`);
   return false;
 }
+
+describe("the checker's limits (#11)", () => {
+  it("a chain of 5,000 `+` terms is FTI1007, not a stack overflow", () => {
+    const dir = fs.mkdtempSync(path.join(process.cwd(), ".fti-test-deep-"));
+    try {
+      const spec = path.join(dir, "deep.fti");
+      fs.writeFileSync(spec, `fn long_sum(x: float): float = ${Array(5000).fill("x").join(" + ")}\n`);
+      const r = spawnSync(process.execPath, [BIN, "check", spec], { encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+      expect(r.stdout + r.stderr).toContain("FTI1007");
+      expect(r.stdout + r.stderr).not.toMatch(/internal error|call stack/);
+      expect(r.status).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -31,7 +31,34 @@ export interface ExprScope {
 /** Result of checking: the IR (or undefined after an error, so callers skip dependent checks). */
 export type Checked = IrExpr | undefined;
 
+/**
+ * Deepest expression nesting checked. Every later stage (lowering to SQL and
+ * TS, the TypeScript type-check of generated code) recurses over the tree
+ * too; a chain of thousands of `+` terms would overflow the stack somewhere.
+ * No spec written by hand comes near it.
+ */
+export const MAX_EXPR_DEPTH = 500;
+let depth = 0;
+let tooDeepReported = false;
+
 export function checkExpr(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
+  if (depth === 0) tooDeepReported = false;
+  if (depth >= MAX_EXPR_DEPTH) {
+    if (!tooDeepReported) {
+      tooDeepReported = true;
+      ctx.report(e.range, DIAG.nestingTooDeep.expression(MAX_EXPR_DEPTH));
+    }
+    return undefined;
+  }
+  depth++;
+  try {
+    return checkExprAt(ctx, scope, e);
+  } finally {
+    depth--;
+  }
+}
+
+function checkExprAt(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
   switch (e.kind) {
     case "number":
       return { k: "lit", type: t(e.isInt ? "int" : "float"), value: e.value };

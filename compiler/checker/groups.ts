@@ -3,7 +3,7 @@
 // (the source columns it is derived from), which the leakage check reads.
 
 import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
-import type { IrColumn, IrFeature, IrGroup, IrSource } from "../ir.ts";
+import type { IrColumn, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
@@ -47,61 +47,71 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
   return order;
 }
 
-export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
-  const where = `feature group \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
-  if (!entity || !inputDecl) return undefined;
+/** What a group reads: its input's columns, where each comes from, the row id and whether it is reference data. */
+interface GroupInput {
+  decl: NonNullable<ReturnType<Ctx["resolve"]>>;
+  columns: IrColumn[];
+  lineage: (col: string) => Set<string>;
+  rowId?: IrColumn;
+  reference?: IrGroup["reference"];
+}
 
-  // The input's columns and where each one comes from.
-  let inputColumns: IrColumn[];
-  let inputLineage: (col: string) => Set<string>;
-  let rowId: IrColumn | undefined;
-  let reference: IrGroup["reference"];
+function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
+  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
+  if (!inputDecl) return undefined;
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
-    inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
-    inputLineage = (col) => new Set([`${src.name}.${col}`]);
-    if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
-    if (!src.eventTime) reference = { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined };
-  } else {
-    const g = env.groups.get(inputDecl.name.name);
-    if (!g) return undefined;
-    inputColumns = g.outputColumns;
-    inputLineage = (col) => g.lineage.get(col) ?? new Set();
-    rowId = g.ir.rowId;
-    reference = g.ir.reference;
+    const columns = src.fields.map((f) => ({ name: f.name, type: f.type }));
+    return {
+      decl: inputDecl,
+      columns,
+      lineage: (col) => new Set([`${src.name}.${col}`]),
+      rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
+      reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
+    };
   }
-  const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
+  const g = env.groups.get(inputDecl.name.name);
+  if (!g) return undefined;
+  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
+}
 
+/** Every key of the entity must be a column of the input, of a compatible type. */
+function checkKeys(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): boolean {
   let ok = true;
-  for (const key of entity.keys) {
+  for (const key of keys) {
     const col = columnTypes.get(key.name);
-    if (!col || !baseAssignable(col, key.type)) {
-      ctx.report(decl.from.range, col
-        ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
-        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
-      ok = false;
-    }
+    if (col && baseAssignable(col, key.type)) continue;
+    ctx.report(decl.from.range, col
+      ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
+      : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+    ok = false;
   }
+  return ok;
+}
 
+/** The feature definitions by name; a name declared twice or shadowing an input column is an error. */
+function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnTypes: Map<string, IrType>): { defs: Map<string, FeatureDef>; ok: boolean } {
   const defs = new Map<string, FeatureDef>();
+  let ok = true;
   for (const f of decl.features) {
-    if (defs.has(f.name.name)) {
-      ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
-      ok = false;
+    if (defs.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
+    else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
+    else {
+      defs.set(f.name.name, f);
       continue;
     }
-    if (columnTypes.has(f.name.name)) {
-      ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
-      ok = false;
-      continue;
-    }
-    defs.set(f.name.name, f);
+    ok = false;
   }
+  return { defs, ok };
+}
 
+/**
+ * Checks the features in dependency order (a feature is checked when first
+ * referred to), with each one's lineage; reports cycles. Features that fail
+ * are poisoned so their users stay quiet.
+ */
+function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput) {
   const checked = new Map<string, IrFeature | null>();
   const lineage = new Map<string, Set<string>>();
   const order: IrFeature[] = [];
@@ -123,13 +133,11 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
       kind: "mit",
       lookup: (n) => {
         const colType = columnTypes.get(n);
-        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => inputLineage(n).forEach((x) => deps.add(x)) };
-        if (defs.has(n)) {
-          const f = checkFeature(n);
-          if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
-          return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
-        }
-        return undefined;
+        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => input.lineage(n).forEach((x) => deps.add(x)) };
+        if (!defs.has(n)) return undefined;
+        const f = checkFeature(n);
+        if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
+        return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
       names: () => [...columnTypes.keys(), ...defs.keys()],
     };
@@ -144,19 +152,40 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     return feature;
   };
   for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
-  if (reference) {
-    for (const f of order.filter((x) => x.kind === "window")) {
-      const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
-      ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
-      ok = false;
-    }
-  }
-  if (!ok) return undefined;
+  return { order, lineage };
+}
 
+/** FTI4031: reference data has no event time to look back over. */
+function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<string, FeatureDef>, order: IrFeature[], reference: IrGroup["reference"]): boolean {
+  if (!reference) return true;
+  const windows = order.filter((x) => x.kind === "window");
+  const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+  for (const f of windows) ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
+  return windows.length === 0;
+}
+
+export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
+  const where = `feature group \`${decl.name.name}\``;
+  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+  const input = groupInput(ctx, decl, env);
+  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  if (!entity || !input) return undefined;
+  const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
+
+  const keysOk = checkKeys(ctx, decl, entity.keys, columnTypes);
+  const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes);
+  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input);
+  const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
+  if (!keysOk || !defsOk || !referenceOk) return undefined;
+  return groupResult(decl, entity.keys, input, order, lineage);
+}
+
+/** The group's IR, and what other groups may read from it. */
+function groupResult(decl: FeatureGroupDecl, keys: IrColumn[], input: GroupInput, order: IrFeature[], lineage: Map<string, Set<string>>): CheckedGroup {
   const windows = order.filter((f) => f.kind === "window");
   const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
   const version = decl.version?.value ?? 1;
-  const keys = entity.keys;
+  const { rowId, reference } = input;
   const ir: IrGroup = {
     name: decl.name.name,
     version,
@@ -164,10 +193,10 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     table: `fg_${decl.name.name}_v${version}`,
     entity: decl.entity.name,
     keys,
-    input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
+    input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
     ...(rowId ? { rowId } : {}),
     ...(reference ? { reference } : {}),
-    inputColumns,
+    inputColumns: input.columns,
     features: order,
     lookbackMs,
   };
@@ -175,7 +204,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const outputColumns: IrColumn[] = [
     ...keys,
     { name: "event_time", type: t("timestamp") },
-    ...(rowId && !keys.some((k) => k.name === rowId!.name) ? [rowId] : []),
+    ...(rowId && !keys.some((k) => k.name === rowId.name) ? [rowId] : []),
     ...order.map((f) => ({ name: f.name, type: f.type })),
   ];
   lineage.set("event_time", new Set());

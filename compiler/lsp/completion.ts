@@ -134,6 +134,33 @@ function metricsFor(model: ModelDecl | undefined): CompletionItem[] {
   return values(list, CompletionItemKind.EnumMember, task ? `metric of ${task}` : "metric");
 }
 
+/**
+ * The source a view's rows (its spine) come from: `view v from src`, else the
+ * source of its label (`label y = src.column`). Read structurally: the view
+ * syntax is growing (`from`, label expressions).
+ */
+function spineSource(a: Analysis, view: ViewDecl): Decl | undefined {
+  const v = view as ViewDecl & { from?: { name: string }; label?: { source?: { name: string }; expr?: { kind: string; object?: { name: string } } } };
+  const name = v.from?.name ?? v.label?.source?.name ?? (v.label?.expr?.kind === "member" ? v.label.expr.object?.name : undefined);
+  const src = name ? a.index.decls.get(name) : undefined;
+  return src?.kind === "source" ? src : undefined;
+}
+
+/** After `by`, `by (` or a `,` inside `by (…)` in a view: the spine source's columns. */
+function byColumns(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
+  if (ctx.decl !== "view" || !ctx.declName) return undefined;
+  const tokens = a.tokens.filter((t) => t.startOffset <= (ctx.prev?.startOffset ?? -1));
+  let i = tokens.length - 1;
+  if (tokens[i]?.image !== "by") {
+    // Inside `by (a, b, …`: back over names and commas to the `(`, which must follow `by`.
+    while (i >= 0 && (tokens[i].image === "," || tokens[i].tokenType === T.Identifier)) i--;
+    if (tokens[i]?.image !== "(" || tokens[i - 1]?.image !== "by") return undefined;
+  }
+  const view = a.index.decls.get(ctx.declName);
+  const src = view?.kind === "view" ? spineSource(a, view) : undefined;
+  return src?.kind === "source" ? src.fields.map((f) => item(f.name.name, CompletionItemKind.Field, `${f.type.name} (${src.name.name})`)) : [];
+}
+
 function afterDot(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
   if (ctx.prev?.tokenType !== T.Dot || ctx.prev2?.tokenType !== T.Identifier) return undefined;
   const target = a.index.decls.get(ctx.prev2.image);
@@ -190,6 +217,8 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
   const dot = afterDot(a, ctx);
   if (dot) return dot;
   if (isTypePosition(ctx) && !(ctx.decl === "on_demand" && ctx.afterEquals)) return values(SCALAR_TYPES, CompletionItemKind.TypeParameter, "type");
+  const by = byColumns(a, ctx);
+  if (by) return by;
   const clause = inClause(a, ctx);
   if (clause) return clause;
   if (ctx.depth === 0 && ctx.lineStart && !ctx.afterEquals) {

@@ -81,4 +81,8 @@ export const TimeEstimatorRequestSchema = $rt.z.strictObject({
     planned_pace_min_km: $rt.z.number(),
     distance_km: $rt.z.number(),
     elevation_gain_m: $rt.z.number(),
-  });
+  }).superRefine((r, c) => {
+      if (($rt.gt(r.planned_pace_min_km, 0)) === false) c.addIssue({ code: "custom", path: ["planned_pace_min_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+      if (($rt.gt(r.distance_km, 0)) === false) c.addIssue({ code: "custom", path: ["distance_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+      if (($rt.ge(r.elevation_gain_m, 0)) === false) c.addIssue({ code: "custom", path: ["elevation_gain_m"], message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+    });
