@@ -53,5 +53,6 @@ describe("npm run drift, small", () => {
     } finally {
       await s.close();
     }
-  });
+    // Fifteen replayed days of feature runs, monitoring and retrains: minutes on a loaded machine.
+  }, 900_000);
 });
