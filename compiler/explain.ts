@@ -11,6 +11,14 @@ function featureText(f: IrFeature): string {
   return `${f.agg}(${arg}) over ${f.windowText}`;
 }
 
+/** How a source's rows are joined when it is reference data (no event_time). */
+function referenceNote(ir: IrSpec, sourceName: string): string {
+  const src = ir.sources.find((s) => s.name === sourceName);
+  if (!src || src.eventTime) return "";
+  if (!src.validity) return "  (reference data: the current value at any time)";
+  return `  (reference data: valid from ${src.validity.from}${src.validity.to ? ` to ${src.validity.to}` : ""})`;
+}
+
 function groupChain(ir: IrSpec, group: IrGroup): string[] {
   const chain = [`group ${group.name} v${group.version} (${group.table})`];
   let input = group.input;
@@ -19,7 +27,7 @@ function groupChain(ir: IrSpec, group: IrGroup): string[] {
     chain.push(`group ${g.name} v${g.version} (${g.table})`);
     input = g.input;
   }
-  chain.push(`source ${input.name}`);
+  chain.push(`source ${input.name}${referenceNote(ir, input.name)}`);
   return chain;
 }
 

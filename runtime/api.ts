@@ -4,6 +4,7 @@
 // Keep this module light: generated code is type-checked against it on every
 // compile, so it must not pull in DuckDB, onnxruntime or other heavy types.
 
+import type { MdtKind } from "./catalogue.ts";
 import type { z as zod } from "zod";
 
 export { z } from "zod";
@@ -155,14 +156,8 @@ export interface ViewPlan {
   asOf: AsOf;
 }
 
-export type MdtKind =
-  | "standard_scale"
-  | "min_max_scale"
-  | "one_hot"
-  | "log1p"
-  | "clip"
-  | "impute"
-  | "bucketize";
+/** The MDT kinds, from the catalogue the checker validates specs against. */
+export type { MdtKind } from "./catalogue.ts";
 
 /**
  * One model-dependent transformation step. `params` are the spec's static
@@ -189,7 +184,7 @@ export interface StandardScaleState { mean: number; std: number } // population 
 export interface MinMaxScaleState { min: number; max: number } // range 0 maps to 0
 export interface ImputeState { value: number | string } // mean/median of train, or the constant
 export interface OneHotState { categories: string[] } // sorted; unknown → all zeros
-export type StaticState = Record<string, never>; // log1p, clip, bucketize: params only
+// log1p, clip and bucketize have no fitted state: their params are all they need.
 
 /** Fitted MDT state of one model version: per input, one state object per step. */
 export interface FittedState {

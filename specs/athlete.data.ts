@@ -12,12 +12,13 @@
 //   npx tsx specs/athlete.data.ts --athletes 200 --out specs/data/athlete/activities.csv
 //   npx tsx specs/athlete.data.ts --athletes 10000 --activities-per-athlete 1000 --out /tmp/acts.parquet
 
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../runtime/random.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -101,6 +102,8 @@ export interface AthleteProfile {
   athleteId: string;
   /** Threshold pace (min/km) when detrained (CTL = ATL = 0), 3.6–6.5. */
   thresholdPace: number;
+  /** Age (years) at the start of the data. */
+  age: number;
   maxHr: number;
   /** Banister gains on log-speed per TSS/day: capacity = -ln(thresholdPace) + k1·CTL − k2·ATL. */
   k1: number;
@@ -174,18 +177,12 @@ function mix32(x: number): number {
 
 /** mulberry32 with Box–Muller normals. Seeded from (seed, athlete, stream). */
 export class Rng {
-  private s: number;
+  readonly next: () => number;
   private spare = NaN;
   constructor(...keys: number[]) {
     let h = 0x9e3779b9;
     for (const k of keys) h = mix32((h ^ mix32((k | 0) + 0x632be5ab)) + 0x7f4a7c15);
-    this.s = h >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(h >>> 0);
   }
   uniform(a: number, b: number): number {
     return a + (b - a) * this.next();
@@ -229,6 +226,7 @@ const round = (x: number, decimals: number) => {
 const STREAM_PROFILE = 1;
 const STREAM_SIM = 2;
 const STREAM_BAD = 3;
+const STREAM_PROFILE_ROWS = 4;
 const DAY_MS = 86_400_000;
 const CTL_DAYS = 42;
 const ATL_DAYS = 7;
@@ -263,6 +261,7 @@ export function athleteProfile(index: number, seed = 42, athletes = index + 1): 
     index,
     athleteId: athleteId(index, athletes),
     thresholdPace,
+    age,
     maxHr,
     k1: r.uniform(0.0022, 0.0034),
     k2: r.uniform(0.0012, 0.0020),
@@ -836,6 +835,43 @@ export async function writeAthleteParquet(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// ------------------------------------------------------------------ profiles (reference data)
+
+export const PROFILE_HEADER = "athlete_id,valid_from,birth_year,max_hr";
+
+/**
+ * Each athlete's profile as reference data, one CSV line per version: the
+ * first holds from the start of the data; about half the athletes get their
+ * maximum heart rate re-measured once during the period (a new row from that
+ * day on). Birth year and max HR come from the hidden profile.
+ */
+export function profileLines(opts: { athletes: number; start?: string; days?: number; seed?: number }): string[] {
+  const o = normalizeOptions({ athletes: opts.athletes, start: opts.start, days: opts.days, seed: opts.seed });
+  const lines: string[] = [];
+  const startYear = new Date(o.startDay * DAY_MS).getUTCFullYear();
+  for (let i = 0; i < o.athletes; i++) {
+    const p = athleteProfile(i, o.seed, o.athletes);
+    const r = new Rng(o.seed, i, STREAM_PROFILE_ROWS);
+    const birthYear = startYear - Math.floor(p.age);
+    lines.push(`${p.athleteId},${dateString(o.startDay)}T00:00:00,${birthYear},${p.maxHr}`);
+    if (o.days > 120 && r.chance(0.5)) {
+      const day = o.startDay + r.int(60, o.days - 30);
+      const retest = Math.round(clamp(p.maxHr + 3 * r.normal(), 160, 215));
+      lines.push(`${p.athleteId},${dateString(day)}T00:00:00,${birthYear},${retest}`);
+    }
+  }
+  return lines;
+}
+
+/** Writes `profileLines` as CSV (the `profiles` source of specs/athlete.fti). */
+export async function writeAthleteProfilesCsv(opts: { athletes: number; start?: string; days?: number; seed?: number; path: string }): Promise<number> {
+  const path = resolve(opts.path);
+  await mkdir(dirname(path), { recursive: true });
+  const lines = profileLines(opts);
+  writeFileSync(path, [PROFILE_HEADER, ...lines].join("\n") + "\n");
+  return lines.length;
 }
 
 // ------------------------------------------------------------------ CLI

@@ -1,6 +1,6 @@
 // The main job (`npm start`): the athlete example end to end, through the same
 // commands a user runs.
-//   1. generate seeded synthetic activities (specs/data/athlete/)
+//   1. generate seeded synthetic activities and athlete profiles (specs/data/athlete/)
 //   2. fti compile specs/athlete.fti
 //   3. fti features  → feature groups in the store
 //   4. fti train     → time_estimator in the registry
@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { main } from "../compiler/cli/main.ts";
 import { openStore } from "../runtime/store/store.ts";
-import { athleteId, athleteProfile, writeAthleteCsv } from "./athlete.data.ts";
+import { athleteId, athleteProfile, writeAthleteCsv, writeAthleteProfilesCsv } from "./athlete.data.ts";
 
 const SPEC = "specs/athlete.fti";
 const DATA_DIR = "specs/data/athlete";
@@ -52,7 +52,9 @@ async function run(): Promise<void> {
   const start = new Date(Date.now() - (days + 1) * 86_400_000).toISOString().slice(0, 10);
   const data = await writeAthleteCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "activities.csv") });
   writePlannedRuns(athletes);
+  const profiles = await writeAthleteProfilesCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "profiles.csv") });
   process.stdout.write(`  ${data.rows} activities from ${start} → ${DATA_DIR}/activities.csv\n`);
+  process.stdout.write(`  ${profiles} profile rows (reference data, max HR re-measured for some) → ${DATA_DIR}/profiles.csv\n`);
 
   await step("compile", ["compile", SPEC]);
   await step("feature pipeline", ["features", SPEC]);

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { writeAthleteParquet } from "../../specs/athlete.data.ts";
 import { DATA, fmtInt, fmtMs } from "./harness.ts";
+import { mulberry32 as rng } from "../../runtime/random.ts";
 
 export interface ActivitiesSpec {
   athletes: number;
@@ -139,18 +140,6 @@ export interface GbdtData {
   yTrain: string;
   xTest: string;
   yTest: string;
-}
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
+import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
 import { buildSpine, buildTrainingFrame, pitJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
@@ -150,7 +151,7 @@ export const tasks = {
     const store = await openPit(a);
     try {
       // As the first training after a feature run: the group's uniqueness is not known yet.
-      if (a.forgetFacts) await store.run(`DELETE FROM fti_table_facts`);
+      if (a.forgetFacts) await forgetKeyTimeFacts(store);
       let n = 0;
       const t = await timed(() =>
         store.transaction(async () => {

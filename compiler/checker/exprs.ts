@@ -5,13 +5,13 @@
 
 import type { Expr, Range } from "../ast.ts";
 import type { IrExpr, IrType } from "../ir.ts";
+import { MDT_KINDS } from "../../runtime/catalogue.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
 
 export const WINDOW_AGG_NAMES = ["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"] as const;
-export const MDT_NAMES = ["standard_scale", "min_max_scale", "one_hot", "log1p", "clip", "impute", "bucketize"];
 
 export interface NameBinding {
   expr: IrExpr;
@@ -159,7 +159,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(range, scope.kind === "mit" ? DIAG.durationExpected.missingWindow(name) : DIAG.windowOutsideGroup.in(name, scope.where));
     return undefined;
   }
-  if (MDT_NAMES.includes(name)) {
+  if ((MDT_KINDS as readonly string[]).includes(name)) {
     ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }

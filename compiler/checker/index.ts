@@ -10,7 +10,8 @@ import { DIAG } from "../messages.ts";
 import { Ctx, kindLabel } from "./context.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkGroup, orderGroups, type CheckedGroup } from "./groups.ts";
-import { checkModel, checkServe, METRICS } from "./models.ts";
+import { checkModel, checkServe } from "./models.ts";
+import { metricsOf } from "../../runtime/catalogue.ts";
 import { checkRetrain, checkSchedule } from "./retrain.ts";
 import { checkOdt } from "./odts.ts";
 import { checkEntity, checkSource } from "./sources.ts";
@@ -87,7 +88,7 @@ export function checkProgram(input: CheckInput): CheckResult {
   for (const d of of("model")) {
     const m = models.get(d.name.name);
     if (!d.retrain || !m) continue;
-    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), METRICS[m.task]);
+    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task));
     if (retrain) m.retrain = retrain;
   }
 

@@ -7,8 +7,7 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from "vscode-languageserver";
 import type { Decl, FeatureGroupDecl, ModelDecl, ViewDecl } from "../ast.ts";
 import { BUILTINS, WINDOW_AGGS } from "../builtins.ts";
-import { ALGORITHMS, METRICS, TASKS } from "../checker/models.ts";
-import { MDT_NAMES } from "../checker/exprs.ts";
+import { ALGORITHMS, MDT_KINDS, METRICS, metricsOf, TASKS, type BuiltinAlgorithm, type Hyperparameter, type Task } from "../../runtime/catalogue.ts";
 import { SCALAR_TYPES } from "../checker/types.ts";
 import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
@@ -129,8 +128,9 @@ function viewInputs(a: Analysis, model: ModelDecl | undefined): CompletionItem[]
 const values = (names: readonly string[], kind: CompletionItemKind = CompletionItemKind.EnumMember, detail?: string) => names.map((n) => item(n, kind, detail));
 
 function metricsFor(model: ModelDecl | undefined): CompletionItem[] {
-  const task = model?.task?.name as (typeof TASKS)[number] | undefined;
-  const list = task && METRICS[task] ? METRICS[task] : Object.values(METRICS).flat();
+  const name = model?.task?.name;
+  const task = name && (TASKS as readonly string[]).includes(name) ? (name as Task) : undefined;
+  const list = task ? metricsOf(task) : Object.keys(METRICS);
   return values(list, CompletionItemKind.EnumMember, task ? `metric of ${task}` : "metric");
 }
 
@@ -184,7 +184,8 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (ctx.clause === "algorithm") {
     if (prev === "algorithm") return [...values(Object.keys(ALGORITHMS), CompletionItemKind.EnumMember, "algorithm"), item("onnx", CompletionItemKind.EnumMember, "a model file: onnx \"model.onnx\"")];
     if (ctx.parens > 0 && (prev === "(" || prev === ",")) {
-      const hyper = ALGORITHMS[ctx.clauseArg ?? ""] ?? {};
+      const alg = ctx.clauseArg ?? "";
+      const hyper: Record<string, Hyperparameter> = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg as BuiltinAlgorithm].params : {};
       return Object.entries(hyper).map(([name, h]) => ({ ...item(name, CompletionItemKind.Property, `${h.type}, default ${h.default}`), insertText: `${name}: ` }));
     }
   }
@@ -195,7 +196,7 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (ctx.clause === "as_of" && prev === "as_of") return values(["strict", "inclusive"]);
   if (ctx.clause === "format" && prev === "format") return values(["csv", "parquet", "ndjson"]);
   if (ctx.clause === "transform") {
-    if (ctx.afterColon && ctx.parens === 0) return values(MDT_NAMES, CompletionItemKind.Function, "model-dependent transformation (MDT)");
+    if (ctx.afterColon && ctx.parens === 0) return values(MDT_KINDS, CompletionItemKind.Function, "model-dependent transformation (MDT)");
     if (ctx.parens > 0 && prev === "(") return values(["mean", "median", "constant: "], CompletionItemKind.EnumMember, "impute strategy");
     if (!ctx.afterColon) return viewInputs(a, model);
   }

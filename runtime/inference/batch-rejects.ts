@@ -5,7 +5,8 @@
 // (one ONNX pass) but written to the rejects, never to the predictions.
 
 import type { GroupPlan, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
-import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { PitJoinResult } from "../retrieval/pit.ts";
 
 /**

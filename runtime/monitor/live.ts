@@ -8,7 +8,8 @@
 
 import type { Scalar, ViewPlan } from "../api.ts";
 import { rawTable } from "../features/sources.ts";
-import { cleanUp, ident, sqlType, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlType } from "../store/sql.ts";
 import { labelExpr } from "../retrieval/pit.ts";
 
 export interface LoggedPrediction {

@@ -12,7 +12,8 @@
 // milliseconds.
 
 import type { GroupPlan, Scalar } from "../api.ts";
-import { ident, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
 import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
 

@@ -21,7 +21,8 @@
 import type { ColumnType, GroupPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { groupTableColumns } from "../features/pipeline.ts";
-import { ident, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export const ONLINE_STATE_TABLE = "fti_online_state";
 

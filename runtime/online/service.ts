@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "../monitor/rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { monitoringGauges, readMonitoring, type ModelMonitoring } from "../monitor/snapshot.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
@@ -702,3 +702,6 @@ export class OnlineService implements LocalService {
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
 }
+
+// service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.
+openLocalService satisfies typeof import("#online-service").openLocalService;

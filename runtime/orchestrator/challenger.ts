@@ -7,7 +7,10 @@
 
 import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
 import { createPredictor } from "../inference/predictor.ts";
-import { computeMetrics, higherIsBetter } from "../learners/metrics.ts";
+import { computeMetrics } from "../learners/metrics.ts";
+
+/** auc, accuracy and r2 grow when a model gets better; mae, rmse and logloss shrink. */
+const higherIsBetter = (metric: string) => metric === "auc" || metric === "accuracy" || metric === "r2";
 import type { ModelRecord } from "../registry/registry.ts";
 import { buildTrainingFrame } from "../retrieval/pit.ts";
 import type { Store } from "../store/store.ts";

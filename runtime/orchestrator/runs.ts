@@ -7,7 +7,8 @@
 // slot): a slot (a cron fire time, a watermark, a monitored window) is run
 // successfully at most once.
 
-import { newRunId, type Store } from "../store/store.ts";
+import { newRunId } from "../store/run-log.ts";
+import type { Store } from "../store/store.ts";
 
 export const RUNS_TABLE = "fti_orchestrator_runs";
 

@@ -16,7 +16,8 @@ import { extname } from "node:path";
 import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { castFromTyped } from "../features/validation.ts";
-import { ident, sqlString, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export interface EntitySpine {
   table: string;

@@ -17,7 +17,8 @@ import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api
 import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
-import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 

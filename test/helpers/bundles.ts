@@ -6,21 +6,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupPlan, OdtPlan, Scalar, SourcePlan, SpecBundle, ViewPlan } from "../../runtime/api.ts";
+import { mulberry32 as rng } from "../../runtime/random.ts";
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same data. */
+export { rng };
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2025, 0, 1);
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function tempDir(prefix = "fti-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -5,7 +5,8 @@
 // spine's columns, then each view feature, then __ft_0), in __sid order.
 
 import type { SpecBundle, ViewPlan } from "../../runtime/api.ts";
-import { ident, sqlType, type Store } from "../../runtime/store/store.ts";
+import { type Store } from "../../runtime/store/store.ts";
+import { ident, sqlType } from "../../runtime/store/sql.ts";
 import type { PitJoinResult } from "../../runtime/retrieval/pit.ts";
 import { featureValues } from "./model-bundles.ts";
 
