@@ -164,6 +164,7 @@ async function readTraffic(
     view,
     log.entries.map((e) => ({ ts: Date.parse(e.ts), request: e.request })),
     opts.labelHorizonMs ?? 7 * DAY_MS,
+    until,
   );
   return {
     entries: log.entries,

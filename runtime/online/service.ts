@@ -16,6 +16,7 @@ import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } fro
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
+import { monitoringGauges, readMonitoring, type ModelMonitoring } from "../monitor/snapshot.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
@@ -154,6 +155,8 @@ export class OnlineService implements LocalService {
   readonly bundle: SpecBundle;
   readonly storePath: string;
   readonly log: RequestLog | null;
+  /** fti_monitor measures and fti run's runs per served model, as of the last reload (the monitoring page, /metrics). */
+  private monitoringSnapshot = new Map<string, ModelMonitoring>();
   /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
   private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
@@ -353,6 +356,11 @@ export class OnlineService implements LocalService {
         const loaded = await loadGroup(store, g, changedAt, this.asOf);
         nextGroups.set(g.plan.name, loaded);
         report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
+      }
+      try {
+        this.monitoringSnapshot = await readMonitoring(store, [...this.served.keys()]);
+      } catch (e) {
+        this.logger.error(`reload (${reason}): monitoring results not read: ${(e as Error).message}`);
       }
     } catch (e) {
       report.ok = false;
@@ -596,6 +604,11 @@ export class OnlineService implements LocalService {
     }));
   }
 
+  /** The monitoring results of a served model as of the last reload. */
+  monitoring(model: string): ModelMonitoring {
+    return this.monitoringSnapshot.get(model) ?? { rows: [], runs: [] };
+  }
+
   isServed(model: string): boolean {
     return this.served.has(model);
   }
@@ -685,6 +698,7 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
       { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
       { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
+      ...monitoringGauges(this.monitoringSnapshot),
     ];
   }
 

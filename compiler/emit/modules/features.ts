@@ -55,6 +55,7 @@ function groupPlan(ctx: EmitContext, g: IrGroup): string {
     ...(g.reference ? { reference: g.reference } : {}),
     features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
     lookbackMs: g.lookbackMs,
+    ...(g.schedule ? { schedule: g.schedule } : {}),
   };
   return tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},\n}`);
 }
