@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MonitorRow } from "../runtime/monitor/results.ts";
 import { readMonitorRows } from "../runtime/monitor/results.ts";
+import { monitoringExtension } from "../runtime/monitor-page/extension.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { tickOnce } from "../runtime/orchestrator/run.ts";
 import { T0 } from "./helpers/model-bundles.ts";
@@ -31,7 +32,7 @@ describe.skipIf(!run)("monitoring page", () => {
     await toy.withStore((s) => s.run(`UPDATE src_events SET y = y + 30 WHERE ts >= ?`, [new Date(T0 + 200 * DAY)]));
     await tickOnce(toy.bundle, NOW, { storePath: toy.storePath, logsDir: toy.logsDir });
     rows = await toy.withStore((s) => readMonitorRows(s, "toy_request"));
-    server = await startServer(toy.bundle, { port: 0, store: toy.storePath, logs: false });
+    server = await startServer(toy.bundle, { port: 0, store: toy.storePath, logs: false, extensions: [monitoringExtension()] });
     profile = mkdtempSync(join(tmpdir(), "fti-chromium-"));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,

@@ -165,6 +165,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   const pinned = parseTime(opts.now, "--now");
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
+  const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
   const server = await startServer(bundle, {
     port,
@@ -182,6 +183,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     },
     ...(pinned ? { asOf: pinned } : {}),
     access,
+    extensions: [monitoringExtension()],
   });
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");

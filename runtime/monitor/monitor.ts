@@ -5,7 +5,7 @@
 // live performance once labels arrived (live.ts). docs/monitoring.md.
 
 import type { ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
-import { readRequestLog } from "../online/log.ts";
+import { readRequestLog } from "../online/log-read.ts";
 import type { RequestLogEntry } from "../online/types.ts";
 import { getModel, type ModelSummary } from "../registry/registry.ts";
 import { type Store } from "../store/store.ts";

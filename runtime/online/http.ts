@@ -11,7 +11,7 @@
 //   POST /admin/reload               re-read the registry and the online tables
 //   GET  /                           the prediction pages (HTML)
 //   GET  /models/:model
-//   GET  /monitor/:model             the monitoring page (fti monitor / fti run results)
+//   GET  <page>/:model               pages of extensions (extension.ts), e.g. /monitor/:model
 
 import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
@@ -20,7 +20,6 @@ import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { BodyError, parseJsonBody } from "./json-body.ts";
 import { Metrics } from "./metrics.ts";
-import { monitorPage } from "./monitor-page.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
@@ -173,12 +172,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     return reply.type("text/html; charset=utf-8").send(modelPage(service, req.params.model));
   });
 
-  app.get<{ Params: { model: string } }>("/monitor/:model", async (req, reply) => {
-    if (!service.isServed(req.params.model)) {
-      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
-    }
-    return reply.type("text/html; charset=utf-8").send(monitorPage(service, req.params.model));
-  });
+  for (const page of service.extensions.flatMap((ext) => ext.pages ?? [])) {
+    app.get<{ Params: { model: string } }>(`${page.path}/:model`, async (req, reply) => {
+      if (!service.isServed(req.params.model)) {
+        return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+      }
+      return reply.type("text/html; charset=utf-8").send(page.render(service, req.params.model));
+    });
+  }
 
   return { app, metrics };
 }

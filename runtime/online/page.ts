@@ -87,13 +87,21 @@ function metricsTable(info: ServedModelInfo): string {
     .join("")}</tbody></table>`;
 }
 
+/** Links to the extensions' pages of a model (extension.ts). */
+function pageLinks(service: OnlineService, model: string): string {
+  return service.extensions
+    .flatMap((ext) => ext.pages ?? [])
+    .map((p) => ` <a class="meta" href="${esc(p.path)}/${esc(encodeURIComponent(model))}">${esc(p.label)}</a>`)
+    .join("");
+}
+
 export function indexPage(service: OnlineService): string {
   const models = service.models();
   const health = service.health();
   const rows = models
     .map(
       (m) => `<tr>
-  <td><a class="model" href="/models/${esc(encodeURIComponent(m.model))}">${esc(m.model)}</a> <a class="meta" href="/monitor/${esc(encodeURIComponent(m.model))}">monitor</a></td>
+  <td><a class="model" href="/models/${esc(encodeURIComponent(m.model))}">${esc(m.model)}</a>${pageLinks(service, m.model)}</td>
   <td>${m.version === null ? '<span class="empty">none</span>' : `v${m.version}`}</td>
   <td>${esc(m.stage ?? "")}</td>
   <td>${esc(m.algorithm ?? "")} <span class="meta">${esc(m.task)}</span></td>

@@ -3,10 +3,10 @@
 // runs `fti run` recorded for it. Read in the service's read-only reload (the
 // store is never held open), so the page shows the state of the last reload.
 
-import type { RunRecord } from "../orchestrator/runs.ts";
-import { listRuns } from "../orchestrator/runs.ts";
+import { readMonitorRows, type MonitorRow } from "../monitor/results.ts";
+import type { Gauge } from "../online/metrics.ts";
+import { listRuns, type RunRecord } from "../orchestrator/runs.ts";
 import type { Store } from "../store/store.ts";
-import { readMonitorRows, type MonitorRow } from "./results.ts";
 
 /** Windows the page and the gauges keep per model. */
 export const SNAPSHOT_WINDOWS = 120;
@@ -39,8 +39,8 @@ export function latestWindow(rows: readonly MonitorRow[]): { start: Date; values
 }
 
 /** Prometheus gauges of the latest monitored window of each model. */
-export function monitoringGauges(snapshot: ReadonlyMap<string, ModelMonitoring>) {
-  const gauges = new Map<string, { name: string; help: string; values: Array<{ labels: Record<string, string>; value: number }> }>();
+export function monitoringGauges(snapshot: ReadonlyMap<string, ModelMonitoring>): Gauge[] {
+  const gauges = new Map<string, Gauge>();
   const add = (name: string, help: string, labels: Record<string, string>, value: number) => {
     let g = gauges.get(name);
     if (!g) gauges.set(name, (g = { name, help, values: [] }));

@@ -6,11 +6,11 @@
 
 import type { ModelPlan } from "../api.ts";
 import type { MonitorRow } from "../monitor/results.ts";
-import type { ModelMonitoring } from "../monitor/snapshot.ts";
 import { chart, type Series } from "../monitor/svg.ts";
+import { esc, fmt, layout } from "../online/page.ts";
+import type { OnlineService } from "../online/service.ts";
 import type { RunRecord } from "../orchestrator/runs.ts";
-import { esc, fmt, layout } from "./page.ts";
-import type { OnlineService } from "./service.ts";
+import type { ModelMonitoring } from "./snapshot.ts";
 
 /** One series per subject: the measure's value in each window. */
 function seriesOf(rows: readonly MonitorRow[], measure: string, subjects: (subject: string) => string | null): Series[] {
@@ -91,10 +91,9 @@ function charts(plan: ModelPlan, m: ModelMonitoring, trainMean: number | null): 
 <div class="card"><h2>Volume and rejected requests</h2>${volume}</div>`;
 }
 
-export function monitorPage(service: OnlineService, model: string): string {
+export function monitorPage(service: OnlineService, model: string, m: ModelMonitoring): string {
   const info = service.models().find((m) => m.model === model)!;
   const plan = service.bundle.models.find((m) => m.name === model)!;
-  const m = service.monitoring(model);
   const windows = new Set(m.rows.map((r) => r.window_start.getTime())).size;
   const body = `<h1>monitor · ${esc(model)}</h1>
 <p class="sub">Serving <span id="model-version">${info.version === null ? "no version" : `v${info.version}`}</span>; test ${Object.entries(info.metrics).map(([k, v]) => `${esc(k)} ${esc(fmt(v))}`).join(", ")}.
