@@ -27,6 +27,8 @@ export interface StringLit {
 export interface TypeRef {
   name: string;
   nullable: boolean;
+  /** `float[256]`: a vector of that many floats (an embedding). NaN when the literal is not an integer. */
+  dim?: { value: number; range: Range };
   range: Range;
 }
 

@@ -39,6 +39,8 @@ export const CODES = {
   3009: "literal type differs from the field type",
   3010: "invalid hyperparameter",
   3011: "duration expected",
+  3101: "invalid vector type or length",
+  3102: "vector where a scalar is required",
   // 4xxx transformation rules and leakage
   4001: "windowed aggregation outside a feature group",
   4002: "on-demand transformation used in a feature group",
@@ -59,6 +61,7 @@ export const CODES = {
   4017: "serve declares nothing to serve",
   4018: "ODT reads a feature the view does not have",
   4019: "aggregation argument of the wrong kind",
+  4101: "embedding outside a feature group",
   // 5xxx code generation
   5001: "generated code does not type-check (compiler bug)",
   5002: "cannot write generated code",

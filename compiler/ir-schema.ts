@@ -3,10 +3,16 @@
 // stops with a precise path instead of emitting wrong code.
 
 import { z } from "zod";
+import { MAX_VECTOR_DIM } from "./ir.ts";
 
 const scalar = z.enum(["int", "float", "bool", "string", "timestamp", "duration"]);
 const irType: z.ZodType<unknown> = z.lazy(() =>
-  z.object({ base: z.union([scalar, z.literal("list")]), nullable: z.boolean(), elem: irType.optional() }),
+  z.object({
+    base: z.union([scalar, z.literal("list"), z.literal("vector")]),
+    nullable: z.boolean(),
+    elem: irType.optional(),
+    dim: z.number().int().min(1).max(MAX_VECTOR_DIM).optional(),
+  }),
 );
 const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
 const column = z.object({ name: z.string().min(1), type: irType });

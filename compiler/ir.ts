@@ -6,11 +6,16 @@
 export type ScalarType = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
 
 export interface IrType {
-  base: ScalarType | "list";
+  base: ScalarType | "list" | "vector";
   nullable: boolean;
   /** Element type of a list (only literal lists: `in (...)`, bucketize boundaries). */
   elem?: IrType;
+  /** Length of a vector (`float[256]`, an embedding; stored as DuckDB FLOAT[256]). */
+  dim?: number;
 }
+
+/** The largest `float[N]` the language accepts (DuckDB's arrays go further; embeddings don't). */
+export const MAX_VECTOR_DIM = 8192;
 
 /** Where a declaration or expression came from in the spec (1-based). */
 export interface Loc {

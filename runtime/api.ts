@@ -11,7 +11,15 @@ export { z } from "zod";
 /** A value in a row: int and float are numbers, timestamps are ISO strings or Date. */
 export type Scalar = number | string | boolean | null;
 
-export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp";
+/** `float[N]` is a vector of N floats (an embedding), stored as DuckDB FLOAT[N]. */
+export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp" | VectorType;
+export type VectorType = `float[${number}]`;
+
+/** The length of a vector type, or null for a scalar type. */
+export function vectorDim(t: ColumnType): number | null {
+  const m = /^float\[(\d+)\]$/.exec(t);
+  return m ? Number(m[1]) : null;
+}
 
 export interface ColumnPlan {
   name: string;
@@ -60,6 +68,8 @@ export interface GroupPlan {
   sql: string;
   /** Extern functions the SQL calls, with their declared signatures; the runtime registers them as DuckDB scalar functions. */
   externs: ExternPlan[];
+  /** `embed(text, dim, model?)` calls of the SQL (model null = the built-in hashing embedding); absent when none. */
+  embeddings?: Array<{ dim: number; model: string | null }>;
 }
 
 export interface ExternPlan {
@@ -193,7 +203,7 @@ export interface SpecBundle {
   models: ModelPlan[];
   serves: ServePlan[];
   /** Extern functions by spec name, for DuckDB registration. */
-  externs: Record<string, (...args: any[]) => Scalar>;
+  externs: Record<string, (...args: any[]) => Scalar | ArrayLike<number>>;
 }
 
 // ------------------------------------------------------------------ helpers for generated code

@@ -3,9 +3,9 @@
 // the unused-declaration warnings, and resolved function signatures.
 
 import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
-import type { IrColumn, IrType } from "../ir.ts";
+import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { closest, DiagnosticBag, type Diagnostic } from "../diagnostics.ts";
-import { SCALAR_TYPES, t } from "./types.ts";
+import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
   params: IrColumn[];
@@ -75,11 +75,37 @@ export class Ctx {
 
   /** Resolves a written type (`float?`), reporting unknown type names. */
   type(ref: TypeRef): IrType | undefined {
+    if (ref.dim) return this.vectorType(ref, ref.dim);
     if ((SCALAR_TYPES as readonly string[]).includes(ref.name)) return t(ref.name as IrType["base"], ref.nullable);
     const hint = closest(ref.name, SCALAR_TYPES);
     this.error(3001, ref.range, `unknown type \`${ref.name}\`; the types are ${SCALAR_TYPES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
     return undefined;
   }
+
+  /** A written type where only scalars can go (source fields, keys, ODTs): a vector is FTI3102. */
+  scalarType(ref: TypeRef, where: string): IrType | undefined {
+    const type = this.type(ref);
+    if (type?.base !== "vector") return type;
+    this.error(3102, ref.range, `${where} cannot be a vector (\`${ref.name}[${type.dim}]\`); vectors are features of feature groups, computed by \`embed\` or an extern fn`);
+    return undefined;
+  }
+
+  /** `float[N]`: only float vectors, 1 <= N <= MAX_VECTOR_DIM. */
+  private vectorType(ref: TypeRef, dim: { value: number; range: Range }): IrType | undefined {
+    if (ref.name !== "float") {
+      this.error(3101, ref.range, `\`${ref.name}[${dim.value}]\` is not a type: only float vectors exist`, { hint: `write \`float[${dim.value}]\`` });
+      return undefined;
+    }
+    if (!checkVectorDim(this, dim.value, dim.range)) return undefined;
+    return vector(dim.value, ref.nullable);
+  }
+}
+
+/** Reports FTI3101 unless `dim` is a whole number in 1..MAX_VECTOR_DIM. */
+export function checkVectorDim(ctx: Ctx, dim: number, range: Range): boolean {
+  if (Number.isInteger(dim) && dim >= 1 && dim <= MAX_VECTOR_DIM) return true;
+  ctx.error(3101, range, `a vector's length must be a whole number from 1 to ${MAX_VECTOR_DIM}, not ${Number.isNaN(dim) ? "this" : dim}`);
+  return false;
 }
 
 export function kindLabel(kind: Decl["kind"]): string {

@@ -8,6 +8,7 @@ import type { IrExpr, IrType } from "../ir.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
 import { closest } from "../diagnostics.ts";
 import type { Ctx } from "./context.ts";
+import { checkEmbed, EMBED } from "./embed.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
 
 export const WINDOW_AGG_NAMES = ["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"] as const;
@@ -149,6 +150,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     });
     return undefined;
   }
+  if (name === EMBED) return checkEmbed(ctx, scope, args, checkedArgs, range);
   if (name in BUILTINS) {
     if (checkedArgs.some((a) => !a)) return undefined;
     const args = checkedArgs as IrExpr[];
@@ -159,7 +161,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     }
     return { k: "builtin", name, args: checkedArgs as IrExpr[], type: r.returns };
   }
-  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS)];
+  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS), EMBED];
   const hintName = closest(name, candidates);
   ctx.error(2002, calleeRange, `unknown function \`${name}\``, hintName ? { hint: `did you mean \`${hintName}\`?` } : {});
   return undefined;
@@ -208,6 +210,7 @@ function checkBinary(ctx: Ctx, scope: ExprScope, e: Extract<Expr, { kind: "binar
       return { k: "binary", op, left: l, right: r, type: t("float", true) }; // null on zero divisor / non-finite
     case "==": case "!=": case "<": case "<=": case ">": case ">=": {
       const common = join(l.type, r.type);
+      if (common?.base === "vector") return mismatch("cannot compare vectors");
       if (!common || common.base === "duration" || common.base === "list") return mismatch("compares values of different types");
       if (common.base === "bool" && op !== "==" && op !== "!=") return mismatch("cannot order bools");
       return { k: "binary", op, left: l, right: r, type: t("bool", nullable) };
@@ -242,7 +245,7 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
   if (!a || vs.some((v) => !v)) return undefined;
   for (let i = 0; i < vs.length; i++) {
     const v = vs[i] as IrExpr;
-    if (!join(a.type, v.type)) {
+    if (!join(a.type, v.type) || a.type.base === "vector") {
       ctx.error(3009, values[i].range, `\`in\` value is ${show(v.type)} but the left side is ${show(a.type)}`);
       return undefined;
     }

@@ -20,7 +20,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
   let ok = true;
 
   // Types first, so checks can refer to any field.
-  const typed = decl.fields.map((f) => ({ f, type: ctx.type(f.type) }));
+  const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
     if (seen.has(f.name.name)) {
       ctx.error(2007, f.name.range, `field \`${f.name.name}\` is declared twice in ${where}`);
@@ -152,7 +152,7 @@ export function checkEntity(ctx: Ctx, decl: EntityDecl): IrEntity | undefined {
   const keys = [];
   const seen = new Set<string>();
   for (const k of decl.keys) {
-    const type = ctx.type(k.type);
+    const type = ctx.scalarType(k.type, `entity key \`${k.name.name}\``);
     if (seen.has(k.name.name)) ctx.error(2007, k.name.range, `key \`${k.name.name}\` is declared twice in entity \`${decl.name.name}\``);
     seen.add(k.name.name);
     if (!type) return undefined;

@@ -82,7 +82,9 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     if (ref.kind === "group_all") {
       const group = groupOf(ref.group);
       if (!group) { ok = false; continue; }
+      // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
       for (const f of group.ir.features) {
+        if (f.type.base === "vector") continue;
         if (addName(f.name, ref.range)) {
           features.push({ name: f.name, group: group.ir.name, type: withNull(f.type) });
           featureRefs.set(f.name, ref.range);
@@ -96,6 +98,13 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
       if (!f) {
         const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
         ctx.error(2006, ref.feature.range, `feature group \`${ref.group.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ok = false;
+        continue;
+      }
+      if (f.type.base === "vector") {
+        ctx.error(3102, ref.range, `\`${ref.group.name}.${f.name}\` is a vector (${show(f.type)}); a view's features are model inputs and must be scalars`, {
+          hint: "retrieve by similarity with an `index` on the group instead",
+        });
         ok = false;
         continue;
       }

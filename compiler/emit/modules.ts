@@ -7,8 +7,8 @@
 
 import path from "node:path";
 import type { StatementStructures, WriterFunction } from "ts-morph";
-import type { IrExpr, IrFunction, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, IrType, IrView, Loc } from "../ir.ts";
-import { checkToSql } from "../lower/sql.ts";
+import type { IrExpr, IrFunction, IrGroup, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, IrType, IrView, Loc } from "../ir.ts";
+import { checkToSql, embedCallInfo } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
 import { tsMorph } from "../ts-project.ts";
@@ -279,12 +279,46 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
       lookbackMs: g.lookbackMs,
     };
-    const text = tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},\n}`);
+    const embeddings = embedUses(g);
+    const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";
+    const text = tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},${embedText}\n}`);
     out.push(constStatement(`${camel(g.name)}Group`, "GroupPlan", text, cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
   }
   out.push(`export const sources: SourcePlan[] = [${ctx.ir.sources.map((s) => `${camel(s.name)}Source`).join(", ")}];`);
   out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: GroupPlan[] = [${ctx.ir.groups.map((g) => `${camel(g.name)}Group`).join(", ")}];`);
   return out;
+}
+
+/** The distinct (length, model) pairs of the group's `embed` calls (they are only ever a row feature's expression or inside it). */
+function embedUses(g: IrGroup): Array<{ dim: number; model: string | null }> {
+  const seen = new Map<string, { dim: number; model: string | null }>();
+  const visit = (e: IrExpr): void => {
+    if (e.k === "builtin" && e.name === "embed") {
+      const use = embedCallInfo(e.args);
+      seen.set(`${use.dim}:${use.model}`, use);
+    }
+    for (const child of childExprs(e)) visit(child);
+  };
+  for (const f of g.features) if (f.kind === "row") visit(f.expr);
+  return [...seen.values()];
+}
+
+function childExprs(e: IrExpr): IrExpr[] {
+  switch (e.k) {
+    case "call":
+    case "builtin":
+      return e.args;
+    case "unary":
+      return [e.arg];
+    case "binary":
+      return [e.left, e.right];
+    case "if":
+      return [e.cond, e.then, e.else];
+    case "in":
+      return [e.arg, ...e.values];
+    default:
+      return [];
+  }
 }
 
 function templateLiteral(sql: string): string {

@@ -33,7 +33,7 @@ export interface SqlContext {
   externName?(fn: string): string;
 }
 
-type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP";
+type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP" | `FLOAT[${number}]`;
 
 interface Frag {
   sql: string;
@@ -67,6 +67,8 @@ export function sqlType(t: IrType): SqlType {
       return "VARCHAR";
     case "timestamp":
       return "TIMESTAMP";
+    case "vector":
+      return `FLOAT[${t.dim ?? 0}]`;
     default:
       throw new Error(`no SQL type for ${t.base}`);
   }
@@ -372,6 +374,12 @@ class SqlLowering {
         if (a.st === "BIGINT") return a;
         return F(`TRY_CAST(trunc(${this.dbl(a)}) AS BIGINT)`, "BIGINT");
       }
+      case "embed": {
+        // A scalar function per length, registered by the feature pipeline (runtime/embeddings/).
+        const { dim, model } = embedCallInfo(rawArgs);
+        const text = this.lower(rawArgs[0], env);
+        return F(`${embedFunctionName(dim)}(${text.sql}, ${sqlStringLiteral(model ?? "")})`, sqlType(type));
+      }
       default:
         throw new Error(`unknown builtin \`${name}\``);
     }
@@ -417,6 +425,18 @@ class SqlLowering {
     }
     return F(sql, body.st);
   }
+}
+
+/** The length and model of an `embed(text, N, model?)` call (the checker makes both literals). */
+export function embedCallInfo(args: IrExpr[]): { dim: number; model: string | null } {
+  const dim = args[1]?.k === "lit" ? Number(args[1].value) : NaN;
+  const model = args[2]?.k === "lit" && typeof args[2].value === "string" ? args[2].value : null;
+  return { dim, model };
+}
+
+/** The DuckDB function computing embeddings of one length: `fti_embed_256(text, model)` ('' = the built-in hashing). */
+export function embedFunctionName(dim: number): string {
+  return `fti_embed_${dim}`;
 }
 
 function isNullLit(e: IrExpr): boolean {

@@ -310,6 +310,9 @@ class TsLowering {
       }
       case "to_int":
         return call("toInt", [this.lower(args[0])]);
+      case "embed":
+        // The checker allows embed only in feature groups, which run in SQL.
+        throw new Error("embed() is computed by the feature pipeline in SQL, never in TypeScript");
       default:
         throw new Error(`unknown builtin \`${name}\``);
     }

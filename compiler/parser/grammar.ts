@@ -222,9 +222,15 @@ export class FtiParser extends CstParser {
     }));
   });
 
+  // float, float?, float[256] (a vector), float[256]?
   typeRef = this.RULE("typeRef", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => this.CONSUME(T.Question));
+    this.OPTION1(() => {
+      this.CONSUME(T.LBracket);
+      this.CONSUME(T.NumberLit, { LABEL: "dim" });
+      this.CONSUME(T.RBracket);
+    });
+    this.OPTION2(() => this.CONSUME(T.Question));
   });
 
   dottedName = this.RULE("dottedName", () => {

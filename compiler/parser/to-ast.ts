@@ -249,7 +249,15 @@ class AstBuilder {
     const name = tok(n, "name");
     const q = tok(n, "Question");
     const id = this.ident(name);
-    return { name: id.name, nullable: isReal(q), range: isReal(q) ? this.join(id.range, q) : id.range };
+    const dimTok = tok(n, "dim");
+    const close = tok(n, "RBracket");
+    const last = isReal(q) ? q : isReal(close) ? close : undefined;
+    const ref: TypeRef = { name: id.name, nullable: isReal(q), range: last ? this.join(id.range, last) : id.range };
+    if (isReal(dimTok)) {
+      const p = dimTok.payload as NumberPayload | undefined;
+      ref.dim = { value: p && p.isInt ? p.value : NaN, range: this.tokRange(dimTok) };
+    }
+    return ref;
   }
 
   private param(n: CstNode | undefined, startTok?: IToken): Param {

@@ -12,6 +12,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import {
   ANY,
+  ARRAY,
+  arrayValue,
   BIGINT,
   BOOLEAN,
   DOUBLE,
@@ -22,13 +24,14 @@ import {
   DuckDBScalarFunction,
   DuckDBTimestampValue,
   DuckDBTypeId,
+  FLOAT,
   TIMESTAMP,
   VARCHAR,
   type DuckDBType,
   type DuckDBValue,
   type DuckDBVector,
 } from "@duckdb/node-api";
-import type { ColumnType } from "../api.ts";
+import { vectorDim, type ColumnType } from "../api.ts";
 import { UserError } from "../errors.ts";
 
 // ------------------------------------------------------------------ public types
@@ -128,6 +131,7 @@ export function sqlType(t: ColumnType): string {
     case "timestamp":
       return "TIMESTAMP";
   }
+  return `FLOAT[${vectorDim(t)}]`;
 }
 
 /** A quoted identifier: `"name"`. */
@@ -213,10 +217,26 @@ function bindParams(params?: SqlParams): DuckDBValue[] | Record<string, DuckDBVa
   return out;
 }
 
+/** A float[N] value: an array or typed array of exactly N finite numbers (null entries are not allowed). */
+function toDuckVector(v: unknown, n: number, column: string): DuckDBValue {
+  const items = Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<unknown>) : null;
+  if (!items) throw new Error(`${column}: expected an array of ${n} numbers, got ${typeof v}`);
+  if (items.length !== n) throw new Error(`${column}: expected ${n} numbers, got ${items.length}`);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const x = items[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${column}: element ${i} is not a finite number`);
+    out[i] = x;
+  }
+  return arrayValue(out);
+}
+
 /** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts. */
-function toDuck(v: unknown, typeId: DuckDBTypeId, column: string): DuckDBValue {
+function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLength?: number): DuckDBValue {
   if (v === null || v === undefined) return null;
   switch (typeId) {
+    case DuckDBTypeId.ARRAY:
+      return toDuckVector(v, arrayLength ?? -1, column);
     case DuckDBTypeId.BOOLEAN:
       if (typeof v === "boolean") return v;
       if (typeof v === "number") return v !== 0;
@@ -324,6 +344,7 @@ function duckType(t: ColumnType): DuckDBType {
     case "timestamp":
       return TIMESTAMP;
   }
+  return ARRAY(FLOAT, vectorDim(t) ?? 0);
 }
 
 /** A DuckDB value handed to a registered function → the JS value the function expects. */
@@ -648,6 +669,7 @@ class DuckStore implements Store {
     const conn = this.connection();
     const returnType = duckType(signature.returns);
     const retId = returnType.typeId;
+    const retLength = vectorDim(signature.returns) ?? undefined;
     const label = name;
     const sf = DuckDBScalarFunction.create({
       name,
@@ -669,7 +691,7 @@ class DuckStore implements Store {
             }
             // A null argument for a parameter declared non-null: null, without calling the function.
             const r = skip ? null : fn(...args);
-            output.setItem(i, r === undefined ? null : toDuck(r, retId, `${label}()`));
+            output.setItem(i, r === undefined ? null : toDuck(r, retId, `${label}()`, retLength));
           }
           output.flush();
         } catch (e) {
