@@ -14,7 +14,7 @@ import type { TimeEstimatorDataFeatures, TimeEstimatorRequest } from "../generat
 import { createPredictor } from "../runtime/inference/predictor.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { featuresAsOf } from "../runtime/training/pit.ts";
+import { featuresAsOf } from "../runtime/retrieval/pit.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-e2e-"));

@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OdtPlan, Scalar, ViewPlan } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
-import { NullableFloats, valueAt } from "../runtime/inference/columns.ts";
-import { spineFromFile } from "../runtime/inference/entity-spine.ts";
+import { NullableFloats, valueAt } from "../runtime/retrieval/columns.ts";
+import { spineFromFile } from "../runtime/retrieval/entity-spine.ts";
 import { featureBatches } from "../runtime/inference/feature-batches.ts";
-import { addOdtColumns } from "../runtime/inference/odt-columns.ts";
+import { addOdtColumns } from "../runtime/retrieval/odt-columns.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import type { PitJoinResult } from "../runtime/training/pit.ts";
+import type { PitJoinResult } from "../runtime/retrieval/pit.ts";
 import { userView } from "./helpers/model-bundles.ts";
 
 let store: Store;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Scalar } from "../runtime/api.ts";
 import { materialize, onlineTable, readOnlineState } from "../runtime/online/materialize.ts";
 import type { Store } from "../runtime/store/store.ts";
-import { featuresAsOf } from "../runtime/training/pit.ts";
+import { featuresAsOf } from "../runtime/retrieval/pit.ts";
 import { FEATURE_TABLE, USERS } from "./helpers/model-bundles.ts";
 import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
 

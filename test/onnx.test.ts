@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildOnnxModel, exportOnnx } from "../runtime/onnx/export.ts";
 import { decodeModel, encodeModel, attributeString } from "../runtime/onnx/proto.ts";
 import { checkServingSignature, inspectOnnx, loadOnnx, ortSessionOptions } from "../runtime/onnx/session.ts";
-import { predict, trainModel, type TrainedModel } from "../runtime/train/index.ts";
+import { predict, trainModel, type TrainedModel } from "../runtime/learners/index.ts";
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;

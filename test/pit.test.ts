@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, exportTrainingData, featuresAsOf, pitJoin } from "../runtime/training/pit.ts";
+import { buildSpine, buildTrainingFrame, exportTrainingData, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 
 const HOUR = 3_600_000;

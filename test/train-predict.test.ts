@@ -17,16 +17,16 @@ import { createPredictor } from "../runtime/inference/predictor.ts";
 import { exportOnnx } from "../runtime/onnx/export.ts";
 import { getModel, listModels } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { trainModel } from "../runtime/train/index.ts";
+import { trainModel } from "../runtime/learners/index.ts";
 import { registerExternal } from "../runtime/training/register-external.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
-import { featuresAsOf } from "../runtime/training/pit.ts";
+import { featuresAsOf } from "../runtime/retrieval/pit.ts";
 import { FEATURE_TABLE, loadSyntheticTables, makeBundle, standInFeaturesAsOf, USERS } from "./helpers/model-bundles.ts";
 
 // Stand-in PIT join (featuresAsOf, and the pitJoin batch inference uses) by default; the last describe switches to the real one.
 const pit = vi.hoisted(() => ({ real: false }));
-vi.mock("../runtime/training/pit.ts", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../runtime/training/pit.ts")>();
+vi.mock("../runtime/retrieval/pit.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../runtime/retrieval/pit.ts")>();
   const h = await import("./helpers/model-bundles.ts");
   const joins = await import("./helpers/stand-in-pit.ts");
   return {

@@ -2,8 +2,8 @@
 // the metrics against hand-computed values.
 
 import { describe, expect, it } from "vitest";
-import { binColumns, computeBinEdges, fitGbdt } from "../runtime/train/gbdt.ts";
-import { predict, trainModel, type GbdtModel } from "../runtime/train/index.ts";
+import { binColumns, computeBinEdges, fitGbdt } from "../runtime/learners/gbdt.ts";
+import { predict, trainModel, type GbdtModel } from "../runtime/learners/index.ts";
 import {
   accuracy,
   auc,
@@ -13,7 +13,7 @@ import {
   mae,
   r2,
   rmse,
-} from "../runtime/train/metrics.ts";
+} from "../runtime/learners/metrics.ts";
 
 /** Seeded uniform [0, 1). */
 function rng(seed: number): () => number {

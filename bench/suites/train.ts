@@ -1,4 +1,4 @@
-// train: fti's GBDT trainer (runtime/train, trainModel("gbdt")) against
+// train: fti's GBDT trainer (runtime/learners, trainModel("gbdt")) against
 // scikit-learn's HistGradientBoostingRegressor with the same hyperparameters,
 // on the same float32 matrix: 1 M rows × 12 features (bench/lib/data.ts,
 // ensureGbdtData), 200 trees, depth 6, learning rate 0.1, min leaf 20,
@@ -15,7 +15,7 @@
 // Passive waiting costs nothing on an idle machine and keeps the reference
 // from being slowed down by the machine rather than by its own work.
 
-import { computeMetrics, predict, trainModel } from "../../runtime/train/index.ts";
+import { computeMetrics, predict, trainModel } from "../../runtime/learners/index.ts";
 import { ensureGbdtData, readF32, readF64, type GbdtData } from "../lib/data.ts";
 import { availableParallelism } from "node:os";
 import { fmtInt, median, runNodeTask, runPython, timed, type MultiSample, type Sample } from "../lib/harness.ts";

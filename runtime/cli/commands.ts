@@ -18,7 +18,7 @@ import type { ExternalReport } from "../training/register-external.ts";
 const features = () => import("../features/pipeline.ts");
 const batch = () => import("../inference/batch.ts");
 const registry = () => import("../registry/registry.ts");
-const pit = () => import("../training/pit.ts");
+const pit = () => import("../retrieval/pit.ts");
 const external = () => import("../training/register-external.ts");
 const training = () => import("../training/train.ts");
 

@@ -15,11 +15,11 @@ import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
-import { pitJoin, type PitJoinResult } from "../training/pit.ts";
-import { findModel } from "../training/train.ts";
-import { spineFromFile, spineFromStore, type EntitySpine } from "./entity-spine.ts";
+import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
+import { findModel } from "../bundle.ts";
+import { spineFromFile, spineFromStore, type EntitySpine } from "../retrieval/entity-spine.ts";
 import { featureBatches } from "./feature-batches.ts";
-import { addOdtColumns } from "./odt-columns.ts";
+import { addOdtColumns } from "../retrieval/odt-columns.ts";
 import { createPredictor, type Predictor } from "./predictor.ts";
 
 export const DEFAULT_BATCH_SIZE = 65_536;

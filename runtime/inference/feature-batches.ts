@@ -10,9 +10,9 @@
 // join holds every spine row exactly once.
 
 import { ident, type Store } from "../store/store.ts";
-import type { PitJoinResult } from "../training/pit.ts";
+import type { PitJoinResult } from "../retrieval/pit.ts";
 import type { ViewPlan } from "../api.ts";
-import { NullableFloats, type InputColumns } from "./columns.ts";
+import { NullableFloats, type InputColumns } from "../retrieval/columns.ts";
 
 export interface FeatureBatches {
   /** Feature and request-field columns, by name. */

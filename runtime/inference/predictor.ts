@@ -6,7 +6,7 @@ import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
-import { valueAt, type InputColumn } from "./columns.ts";
+import { valueAt, type InputColumn } from "../retrieval/columns.ts";
 
 export interface Predictor {
   model: string;

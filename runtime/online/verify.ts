@@ -10,8 +10,8 @@
 import type { Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
-import { findModel } from "../training/train.ts";
-import { featuresAsOf } from "../training/pit.ts";
+import { findModel } from "../bundle.ts";
+import { featuresAsOf } from "../retrieval/pit.ts";
 import { readRequestLog } from "./log.ts";
 import { viewFeatureGroups } from "./materialize.ts";
 import type { FeatureStatus, RequestLogEntry } from "./types.ts";

@@ -15,7 +15,7 @@
 // float32 rounding. Opsets: ai.onnx.ml 3 (TreeEnsembleRegressor v3 has
 // nodes_missing_value_tracks_true), ai.onnx 17, IR version 8.
 
-import type { GbdtModel, LinearModel, LogisticModel, TrainedModel } from "../train/index.ts";
+import type { GbdtModel, LinearModel, LogisticModel, TrainedModel } from "../learners/index.ts";
 import { attr, DataType, encodeModel, tensorValueInfo, type Model, type Node } from "./proto.ts";
 
 export const INPUT_NAME = "features";

@@ -374,7 +374,7 @@ const STORE_TABLES = [
      status VARCHAR NOT NULL,
      stats JSON
    )`,
-  // Facts about a table that are costly to compute, valid while its fingerprint holds (training/key-times.ts).
+  // Facts about a table that are costly to compute, valid while its fingerprint holds (retrieval/key-times.ts).
   `CREATE TABLE IF NOT EXISTS fti_table_facts (
      table_name VARCHAR NOT NULL,
      key_columns VARCHAR NOT NULL,

@@ -5,6 +5,7 @@
 // the test split and gated like any other.
 
 import type { ModelPlan, SpecBundle } from "../api.ts";
+import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { checkServingSignature, inspectOnnx, loadOnnx, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
 import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
@@ -12,7 +13,6 @@ import type { Store } from "../store/store.ts";
 import {
   describeFailing,
   finishTimings,
-  findModel,
   prepareData,
   scoreAndRegister,
   stepTimer,

@@ -4,15 +4,16 @@
 // baseline) → `require` gates → registry.
 
 import type { FittedState, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
+import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
-import { predict, trainModel } from "../train/index.ts";
-import { baselinePredictions, computeMetrics } from "../train/metrics.ts";
+import { predict, trainModel } from "../learners/index.ts";
+import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
-import { buildTrainingFrame, type TrainingFrame } from "./pit.ts";
+import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
 
 export type TrainStep = "frame" | "split" | "fit" | "encode" | "train" | "export" | "verify" | "metrics" | "register";
 
@@ -52,20 +53,6 @@ export interface TrainReport {
 }
 
 // ------------------------------------------------------------------ shared with register-external.ts
-
-export function findModel(bundle: SpecBundle, modelName: string): { plan: ModelPlan; view: ViewPlan } {
-  const plan = bundle.models.find((m) => m.name === modelName);
-  if (!plan) {
-    const names = bundle.models.map((m) => m.name);
-    throw new UserError(
-      `spec \`${bundle.name}\` has no model \`${modelName}\`` +
-        (names.length ? `; its models: ${names.join(", ")}` : "; it declares no models"),
-    );
-  }
-  const view = bundle.views.find((v) => v.name === plan.view);
-  if (!view) throw new Error(`model \`${modelName}\` reads view \`${plan.view}\`, which the bundle does not have`);
-  return { plan, view };
-}
 
 /** An instant from the spec: a date (`2025-10-01`) or a date-time without zone is UTC. */
 export function parseInstant(text: string): number {

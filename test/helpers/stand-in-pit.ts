@@ -6,7 +6,7 @@
 
 import type { SpecBundle, ViewPlan } from "../../runtime/api.ts";
 import { ident, sqlType, type Store } from "../../runtime/store/store.ts";
-import type { PitJoinResult } from "../../runtime/training/pit.ts";
+import type { PitJoinResult } from "../../runtime/retrieval/pit.ts";
 import { featureValues } from "./model-bundles.ts";
 
 export async function standInPitJoin(store: Store, _bundle: SpecBundle, view: ViewPlan, spineTable: string): Promise<PitJoinResult> {

@@ -14,10 +14,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
-import { addOdtColumns } from "../inference/odt-columns.ts";
+import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
@@ -59,17 +60,6 @@ export interface PitJoinResult {
 export interface SpineRange {
   from?: Date;
   to?: Date;
-}
-
-export function findView(bundle: SpecBundle, viewName: string): ViewPlan {
-  const view = bundle.views.find((v) => v.name === viewName);
-  if (!view) {
-    const names = bundle.views.map((v) => v.name);
-    throw new UserError(
-      `spec \`${bundle.name}\` has no view \`${viewName}\`` + (names.length ? `; its views: ${names.join(", ")}` : "; it declares no views"),
-    );
-  }
-  return view;
 }
 
 function spineName(view: ViewPlan, suffix = ""): string {
