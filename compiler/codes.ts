@@ -62,6 +62,9 @@ export const CODES = {
   4018: "ODT reads a feature the view does not have",
   4019: "aggregation argument of the wrong kind",
   4101: "embedding outside a feature group",
+  4102: "index column is not an embedding the index can compute",
+  4103: "unknown name in an agent's prompt",
+  4104: "agent tool is not a model served online for its entity",
   // 5xxx code generation
   5001: "generated code does not type-check (compiler bug)",
   5002: "cannot write generated code",

@@ -221,6 +221,46 @@ export interface IrServe {
   batchTable?: string;
 }
 
+/** `index NAME on GROUP(COLUMN) [for ENTITY]`: the group's rows, retrievable by cosine similarity, point in time. */
+export interface IrIndex {
+  name: string;
+  loc: Loc;
+  group: string;
+  /** The group's offline table. */
+  table: string;
+  column: string;
+  dim: number;
+  /** How a query text is embedded: the same way the column was. */
+  embedder: { kind: "embed"; model: string | null } | { kind: "extern"; fn: string };
+  /** Set: only the request entity's documents are retrieved. */
+  entity: string | null;
+  /** The group's entity keys. */
+  keys: IrColumn[];
+  rowId?: IrColumn;
+  /** The group's scalar features, returned with each document. */
+  fields: IrColumn[];
+}
+
+/** A piece of an agent's prompt template: text, or `{name}` resolved at compile time. */
+export type IrPromptPart =
+  | { kind: "text"; text: string }
+  | { kind: "ref"; name: string; ref: "key" | "feature" | "message" | "retrieved" | "now" };
+
+export interface IrAgent {
+  name: string;
+  loc: Loc;
+  entity: string;
+  keys: IrColumn[];
+  /** The model name asked of the chat endpoint (the endpoint itself is configuration). */
+  llm: string;
+  /** Features of the request's entity given to the LLM (looked up online, with statuses). */
+  context: IrViewFeature[];
+  retrieve: Array<{ index: string; k: number }>;
+  /** Models the LLM may call (served online, for the agent's entity). */
+  tools: string[];
+  prompt: IrPromptPart[];
+}
+
 export interface IrSpec {
   /** The spec's base name: `athlete` for specs/athlete.fti. */
   name: string;
@@ -236,4 +276,14 @@ export interface IrSpec {
   views: IrView[];
   models: IrModel[];
   serves: IrServe[];
+  /** Absent in IRs built by hand (tests, benches): none. */
+  indexes?: IrIndex[];
+  agents?: IrAgent[];
+}
+
+/** The length and model of an `embed(text, N, model?)` call (the checker makes both literals; model null = built-in hashing). */
+export function embedCallInfo(args: IrExpr[]): { dim: number; model: string | null } {
+  const dim = args[1]?.k === "lit" ? Number(args[1].value) : NaN;
+  const model = args[2]?.k === "lit" && typeof args[2].value === "string" ? args[2].value : null;
+  return { dim, model };
 }

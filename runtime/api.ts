@@ -204,6 +204,9 @@ export interface SpecBundle {
   serves: ServePlan[];
   /** Extern functions by spec name, for DuckDB registration. */
   externs: Record<string, (...args: any[]) => Scalar | ArrayLike<number>>;
+  /** Vector indexes and agents (generated agents.ts); absent in hand-made bundles. */
+  indexes?: IndexPlan[];
+  agents?: AgentPlan[];
 }
 
 // ------------------------------------------------------------------ helpers for generated code
@@ -230,4 +233,6 @@ export function asDate(v: Scalar | Date | undefined): Date | null {
 }
 
 export * from "./expr.ts";
+export * from "./agents/plans.ts";
+import type { AgentPlan, IndexPlan } from "./agents/plans.ts";
 export * from "./online/public.ts";

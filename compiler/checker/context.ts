@@ -119,6 +119,8 @@ export function kindLabel(kind: Decl["kind"]): string {
     case "view": return "view";
     case "model": return "model";
     case "serve": return "serve block";
+    case "index": return "index";
+    case "agent": return "agent";
   }
 }
 

@@ -10,6 +10,7 @@ import { formatDiagnostics, sortDiagnostics } from "../diagnostics.ts";
 import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
+import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { loadCompiledSpec } from "./load.ts";
 
@@ -112,6 +113,7 @@ export function buildProgram(exit: (code: number) => void): Command {
 
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
 }
 

@@ -7,8 +7,8 @@
 
 import path from "node:path";
 import type { StatementStructures, WriterFunction } from "ts-morph";
-import type { IrExpr, IrFunction, IrGroup, IrModel, IrModelInput, IrMdt, IrOdt, IrSpec, IrType, IrView, Loc } from "../ir.ts";
-import { checkToSql, embedCallInfo } from "../lower/sql.ts";
+import { embedCallInfo, type IrExpr, type IrFunction, type IrGroup, type IrModel, type IrModelInput, type IrMdt, type IrOdt, type IrSpec, type IrType, type IrView, type Loc } from "../ir.ts";
+import { checkToSql } from "../lower/sql.ts";
 import { groupToSql } from "../lower/group-sql.ts";
 import { exprToTs } from "../lower/ts.ts";
 import { tsMorph } from "../ts-project.ts";
@@ -447,6 +447,7 @@ export function indexModule(ctx: EmitContext): Statement[] {
     `import { specDirFrom, type SpecBundle } from "${RUNTIME_IMPORT}";`,
     `import { groups, sources } from "./features.ts";`,
     `import { models, views } from "./training.ts";`,
+    `import { agents, indexes } from "./agents.ts";`,
     `import { TRANSFORMS_HASH } from "./transforms.ts";`,
     ...(externs.length ? [`import { ${externs.join(", ")} } from "./functions.ts";`] : []),
     `/** sha256 of ${ctx.specFile}: runtime commands refuse to run a stale compile. */\nexport const SPEC_HASH = ${str(ctx.ir.specHash)};`,
@@ -463,9 +464,12 @@ export const spec: SpecBundle = {
   models,
   serves: ${tsLiteral(serves)},
   externs: { ${externs.join(", ")} },
+  indexes,
+  agents,
 };`,
     `export * from "./schema.ts";`,
     `export * from "./inference.ts";`,
+    `export * from "./agents.ts";`,
   ];
 }
 

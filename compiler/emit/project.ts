@@ -9,6 +9,7 @@ import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import { tsMorph } from "../ts-project.ts";
 import * as runtimeExpr from "../../runtime/expr.ts";
+import { agentsModule } from "./agents.ts";
 import { clientModule } from "./client.ts";
 import {
   featuresModule, functionsModule, HASH_PLACEHOLDER, indexModule, inferenceModule, schemaModule,
@@ -18,7 +19,7 @@ import { typeCheckGenerated } from "./type-check.ts";
 
 const HELPERS = Object.keys(runtimeExpr);
 
-export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "client.ts", "index.ts"] as const;
+export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "agents.ts", "client.ts", "index.ts"] as const;
 
 export interface EmitResult {
   files: Map<string, string>;
@@ -53,6 +54,7 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
     "features.ts": featuresModule(ctx),
     "training.ts": trainingModule(ctx),
     "inference.ts": inferenceModule(ctx),
+    "agents.ts": agentsModule(ctx),
     "client.ts": clientModule(ctx),
     "index.ts": indexModule(ctx),
   };

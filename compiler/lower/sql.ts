@@ -19,6 +19,7 @@
 
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
 import { BUILTINS } from "../builtins.ts";
+import { embedCallInfo } from "../ir.ts";
 import { findFunction, paramUses, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
 
@@ -425,13 +426,6 @@ class SqlLowering {
     }
     return F(sql, body.st);
   }
-}
-
-/** The length and model of an `embed(text, N, model?)` call (the checker makes both literals). */
-export function embedCallInfo(args: IrExpr[]): { dim: number; model: string | null } {
-  const dim = args[1]?.k === "lit" ? Number(args[1].value) : NaN;
-  const model = args[2]?.k === "lit" && typeof args[2].value === "string" ? args[2].value : null;
-  return { dim, model };
 }
 
 /** The DuckDB function computing embeddings of one length: `fti_embed_256(text, model)` ('' = the built-in hashing). */

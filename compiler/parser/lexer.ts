@@ -156,6 +156,13 @@ export const True = kw("true", [Literal]);
 export const False = kw("false", [Literal]);
 export const Null = kw("null", [Literal]);
 export const Over = kw("over");
+export const Index = kw("index");
+export const Agent = kw("agent");
+export const Llm = kw("llm");
+export const Context = kw("context");
+export const Retrieve = kw("retrieve");
+export const Tool = kw("tool");
+export const Prompt = kw("prompt");
 
 export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
 

@@ -4,6 +4,7 @@
 import { specDirFrom, type SpecBundle } from "fti/runtime";
 import { groups, sources } from "./features.ts";
 import { models, views } from "./training.ts";
+import { agents, indexes } from "./agents.ts";
 import { TRANSFORMS_HASH } from "./transforms.ts";
 /** sha256 of specs/weather.fti: runtime commands refuse to run a stale compile. */
 export const SPEC_HASH = "3a69cdd78498ab8a97f32b5d48527fe415545a592bc855a2659536a2fe123c8a";
@@ -20,6 +21,9 @@ export const spec: SpecBundle = {
   models,
   serves: [{ model: "tmax_forecast", online: true, batchTable: "predictions.tmax_forecast" }],
   externs: {  },
+  indexes,
+  agents,
 };
 export * from "./schema.ts";
 export * from "./inference.ts";
+export * from "./agents.ts";

@@ -125,6 +125,11 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
 
   app.get("/v1/models", async () => ({ models: service.models() }));
 
+  app.post<{ Params: { index: string } }>("/v1/indexes/:index/search", async (req, reply) => {
+    const r = await service.searchIndex(req.params.index, req.body);
+    return reply.code(r.status).send(r.body);
+  });
+
   app.get("/healthz", async (_req, reply) => {
     const h = service.health();
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);

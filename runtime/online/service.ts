@@ -21,6 +21,8 @@ import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
 import { RequestLog } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
+import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
+import { OnlineIndexes } from "../vectors/online.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
@@ -59,6 +61,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   logFlushMs?: number;
   /** The clock (tests). */
   now?: () => number;
+  /** Where endpoint embeddings of index queries come from (default: the environment). */
+  embeddings?: EmbeddingSettings;
 }
 
 interface ServedModel {
@@ -90,6 +94,8 @@ export interface ReloadReport {
   models: Array<{ model: string; from: number | null; to: number }>;
   /** Online tables re-read, with their entity counts. */
   groups: Array<{ group: string; table: string; entities: number; missing: boolean }>;
+  /** Vector indexes re-read, with their document counts. */
+  indexes: Array<{ index: string; documents: number; missing: boolean }>;
   errors: string[];
 }
 
@@ -146,6 +152,8 @@ export class OnlineService implements LocalService {
   private fileSig = "";
   private dirtySince: number | null = null;
   private seq = 0;
+  /** The spec's vector indexes, in memory (runtime/vectors/online.ts). */
+  readonly indexes: OnlineIndexes;
   private readonly idPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   private closed = false;
 
@@ -154,6 +162,7 @@ export class OnlineService implements LocalService {
     this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
     this.logger = opts.logger ?? stderrLogger;
     this.now = opts.now ?? Date.now;
+    this.indexes = new OnlineIndexes(bundle, opts.embeddings ?? embeddingSettingsFromEnv());
     const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
     this.log = logsDir
       ? new RequestLog(logsDir, { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`request log: ${e.message}`) })
@@ -258,7 +267,7 @@ export class OnlineService implements LocalService {
 
   private async load(reason: string, opts: { waitMs: number; strict: boolean }): Promise<ReloadReport> {
     const t0 = performance.now();
-    const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], errors: [] };
+    const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], indexes: [], errors: [] };
     const nextModels = new Map<string, { predictor: Predictor; record: ModelSummary }>();
     const nextGroups = new Map(this.groups);
     const sigBefore = this.fileSignature();
@@ -305,6 +314,10 @@ export class OnlineService implements LocalService {
           report.errors.push(msg);
         }
       }
+      for (const ix of await this.indexes.load(store)) {
+        report.indexes.push(ix);
+        if (ix.missing) this.logger.warn(`index \`${ix.index}\`: its group table does not exist yet; searches answer 503 until \`fti features ${this.bundle.file}\``);
+      }
       const state = await readOnlineState(store);
       for (const g of this.neededGroups) {
         const table = onlineTable(g.plan);
@@ -337,12 +350,13 @@ export class OnlineService implements LocalService {
     if (report.ok) this.fileSig = sigBefore;
     report.ms = Math.round(performance.now() - t0);
     this.lastReload = report;
-    if (report.models.length || report.groups.length) {
+    if (report.models.length || report.groups.length || report.indexes.length) {
       this.logger.info(
         `reload (${reason}): ` +
           [
             ...report.models.map((m) => `${m.model} v${m.from ?? "-"} → v${m.to}`),
             ...report.groups.map((g) => `${g.table}: ${g.entities} entities`),
+            ...report.indexes.map((i) => `index ${i.index}: ${i.documents} documents`),
           ].join(", "),
       );
     }
@@ -395,6 +409,13 @@ export class OnlineService implements LocalService {
   }
   private pendingSig = "";
   private watchFailures = 0;
+
+  // ------------------------------------------------------------------ retrieval
+
+  /** POST /v1/indexes/<index>/search, at the request time. */
+  searchIndex(name: string, body: unknown): Promise<LocalResponse> {
+    return this.indexes.handle(name, body, new Date(this.now())) as Promise<LocalResponse>;
+  }
 
   // ------------------------------------------------------------------ predicting
 

@@ -49,6 +49,8 @@ export interface ReadColumnsOptions {
   float64?: readonly string[];
   /** How TIMESTAMP columns come back: Date (default), epoch milliseconds, or ISO-8601 strings. */
   timestamps?: "date" | "ms" | "iso";
+  /** FLOAT[N] columns to return as one flat Float32Array of n × N values (a null row: N NaNs). */
+  vectors?: readonly string[];
 }
 
 export interface ColumnarResult {
@@ -57,6 +59,8 @@ export interface ColumnarResult {
   /** DuckDB type names, e.g. "DOUBLE", "TIMESTAMP". */
   types: string[];
   columns: Record<string, unknown[] | Float64Array>;
+  /** The columns named in `vectors`: each one flat Float32Array of n × N values. */
+  vectors: Record<string, Float32Array>;
 }
 
 export interface ScalarFunctionSignature {
@@ -293,6 +297,23 @@ function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLength?: 
   throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
 }
 
+/** A FLOAT[N] column of every chunk as one flat Float32Array (n × N; a null row is N NaNs). */
+function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number, type: string): Float32Array {
+  const dim = Number(/\[(\d+)\]$/.exec(type)?.[1]);
+  if (!Number.isInteger(dim) || dim < 1) throw new Error(`readColumns: column ${c} is ${type}, not a FLOAT[N] array`);
+  const out = new Float32Array(n * dim);
+  let o = 0;
+  for (const chunk of chunks) {
+    const vec = chunk.getColumnVector(c);
+    for (let i = 0; i < chunk.rowCount; i++, o++) {
+      const v = vec.getItem(i) as { items: readonly unknown[] } | null;
+      if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
+      else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
+    }
+  }
+  return out;
+}
+
 /** Reads one vector item into a plain JS value. */
 function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
   const v = vec.getItem(i);
@@ -481,9 +502,13 @@ class DuckStore implements Store {
         n += chunk.rowCount;
       }
       const columns: Record<string, unknown[] | Float64Array> = {};
+      const vectorNames = new Set(opts.vectors ?? []);
+      const vectors: Record<string, Float32Array> = {};
       names.forEach((name, c) => {
         const typeId = typeIds[c];
-        if (f64.has(name)) {
+        if (vectorNames.has(name)) {
+          vectors[name] = readVectorColumn(chunks, c, n, types[c]);
+        } else if (f64.has(name)) {
           const out = new Float64Array(n);
           let o = 0;
           for (const chunk of chunks) {
@@ -506,7 +531,7 @@ class DuckStore implements Store {
           columns[name] = out;
         }
       });
-      return { n, names, types, columns };
+      return { n, names, types, columns, vectors };
     });
   }
 
