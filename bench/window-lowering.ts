@@ -31,6 +31,7 @@ const win = (name: string, agg: WindowAgg, arg: IrExpr | null, ms: number): IrFe
   agg,
   arg,
   windowMs: ms,
+  windowText: `${ms}ms`,
 });
 
 const pace = col("pace", T("float"));

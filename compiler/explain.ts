@@ -4,14 +4,11 @@
 
 import type { IrFeature, IrGroup, IrModel, IrSpec } from "./ir.ts";
 
+/** A window as written: `count() over 24h`, `avg(pace) over 28d` (an argument that is not a plain column shows as `…`). */
 function featureText(f: IrFeature): string {
-  return f.kind === "window" ? `${f.agg}(…) over ${duration(f.windowMs)}` : "row expression";
-}
-
-function duration(ms: number): string {
-  const units: Array<[string, number]> = [["d", 86400000], ["h", 3600000], ["m", 60000], ["s", 1000]];
-  for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
+  if (f.kind !== "window") return "row expression";
+  const arg = f.arg === null ? "" : f.arg.k === "col" ? f.arg.name : "…";
+  return `${f.agg}(${arg}) over ${f.windowText}`;
 }
 
 function groupChain(ir: IrSpec, group: IrGroup): string[] {
@@ -37,7 +34,7 @@ function modelTree(ir: IrSpec, model: IrModel): string[] {
   const view = ir.views.find((v) => v.name === model.view)!;
   const lines = [
     `model ${model.name}  (${model.task}, ${model.algorithm.kind})`,
-    `└─ view ${view.name}  label ${view.label.name} = ${view.label.source}.${view.label.column} at ${view.label.eventTime}; as_of ${view.asOf}${view.ttlMs ? `; ttl ${duration(view.ttlMs)}` : ""}`,
+    `└─ view ${view.name}  label ${view.label.name} = ${view.label.source}.${view.label.column} at ${view.label.eventTime}; as_of ${view.asOf}${view.ttlText ? `; ttl ${view.ttlText}` : ""}`,
   ];
   model.inputs.forEach((input, i) => {
     const last = i === model.inputs.length - 1;

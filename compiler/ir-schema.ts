@@ -86,7 +86,7 @@ export const irSchema = z.object({
       z.object({
         kind: z.literal("window"), name: z.string(), loc, type: irType,
         agg: z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]),
-        arg: irExpr.nullable(), windowMs: z.number().positive(),
+        arg: irExpr.nullable(), windowMs: z.number().positive(), windowText: z.string(),
       }),
     ])).min(1),
     lookbackMs: z.number().nonnegative().nullable(),
@@ -109,6 +109,7 @@ export const irSchema = z.object({
     odts: z.array(z.string()),
     requestFields: z.array(column),
     ttlMs: z.number().positive().nullable(),
+    ttlText: z.string().nullable(),
     asOf: z.enum(["strict", "inclusive"]),
   })),
   models: z.array(z.object({

@@ -100,6 +100,8 @@ export type IrFeature =
       arg: IrExpr | null;
       /** The window length; for ewma, the time constant tau. */
       windowMs: number;
+      /** The duration as the spec wrote it (`24h`), for messages and `fti explain`. */
+      windowText: string;
     };
 
 export interface IrGroup {
@@ -160,6 +162,8 @@ export interface IrView {
   /** Request fields the ODTs need, de-duplicated; in training they come from the label source's columns of the same name. */
   requestFields: IrColumn[];
   ttlMs: number | null;
+  /** The ttl as the spec wrote it (`90d`). */
+  ttlText: string | null;
   asOf: "strict" | "inclusive";
 }
 

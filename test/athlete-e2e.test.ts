@@ -56,6 +56,17 @@ describe("npm start at a small size", () => {
     expect(m.transforms_hash).toBe(spec.transformsHash);
     expect(m.lineage.rows.train).toBeGreaterThan(0);
   });
+
+  it("fti models show prints the training statistics of every input, the label and the predictions", () => {
+    const r = fti(["models", "show", "time_estimator"]);
+    expect(r.code).toBe(0);
+    const inputs = spec.models.find((x) => x.name === "time_estimator")!.inputs;
+    for (const input of inputs) expect(r.stdout).toMatch(new RegExp(`^    ${input.name}\\s+(float|int|string|bool|timestamp)\\s+\\d+\\s+[\\d.]+%`, "m"));
+    expect(r.stdout).toMatch(/^    label \(train\)\s+float\s+\d+/m);
+    expect(r.stdout).toMatch(/^    prediction \(test\)\s+float\s+\d+/m);
+    const json = JSON.parse(fti(["models", "show", "time_estimator", "--json"]).stdout);
+    expect(json.statistics.features.map((f: { name: string }) => f.name)).toEqual(inputs.map((i) => i.name));
+  });
 });
 
 describe("with the store npm start left", () => {

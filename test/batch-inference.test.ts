@@ -98,7 +98,7 @@ describe("spineFromFile", () => {
   it("numbers the file's rows from 0, casts keys and request fields to their spec types, and sets the as-of time", async () => {
     const file = join(dir, "entities.csv");
     writeFileSync(file, "amount,user_id,extra\n2,7,x\n5,u01,y\n");
-    const spine = await spineFromFile(store, view, file, asOf);
+    const spine = await spineFromFile(store, view, file, { asOf });
     expect(spine.n).toBe(2);
     const rows = await store.all<{ __sid: number; user_id: string; __t: Date; amount: number }>(
       `SELECT * FROM ${spine.table} ORDER BY __sid`,
@@ -109,12 +109,41 @@ describe("spineFromFile", () => {
     ]);
   });
 
-  it("reports a value that does not convert as a user error naming the file", async () => {
+  it("keeps a row whose key or request field is null or does not convert out of the spine, with the reason online gives", async () => {
     const file = join(dir, "bad-amount.csv");
-    writeFileSync(file, "user_id,amount\nu01,2\nu02,lots\n");
-    const e = await spineFromFile(store, view, file, asOf).catch((err: unknown) => err);
+    writeFileSync(file, "user_id,amount,note\nu01,2,a\nu02,lots,b\n,3,c\nu04,,d\nu05,4,e\n");
+    const spine = await spineFromFile(store, view, file, { asOf });
+    expect(spine.n).toBe(2);
+    expect(spine.input.columns).toEqual(["user_id", "amount", "note"]);
+    const kept = await store.all<{ __sid: number; __row: number; user_id: string }>(`SELECT __sid, __row, user_id FROM ${spine.table} ORDER BY __sid`);
+    expect(kept.map((r) => [r.__sid, r.__row, r.user_id])).toEqual([[0, 1, "u01"], [1, 5, "u05"]]);
+    const bad = await store.all<{ __row: number; status: number; fields: string[]; reason: string }>(
+      `SELECT __row, status, fields, reason FROM ${spine.invalid.table} ORDER BY __row`,
+    );
+    expect(bad.map((r) => [r.__row, r.status, r.fields])).toEqual([[2, 400, ["amount"]], [3, 400, ["user_id"]], [4, 400, ["amount"]]]);
+    expect(bad[0].reason).toBe("`amount` = 'lots' is not a float");
+    expect(bad[1].reason).toBe("`user_id` is null; the request needs a string");
+  });
+
+  it("reads each row's time from the time column; an unreadable time is a reject", async () => {
+    const file = join(dir, "timed.csv");
+    writeFileSync(file, "at,user_id,amount\n2025-03-01T10:00:00Z,u01,1\nsoon,u02,2\n2025-03-02 00:00:00+02:00,u03,3\n");
+    const spine = await spineFromFile(store, view, file, { asOf, timeColumn: "at" });
+    const rows = await store.all<{ user_id: string; __t: Date }>(`SELECT user_id, __t FROM ${spine.table} ORDER BY __sid`);
+    expect(rows.map((r) => [r.user_id, r.__t.toISOString()])).toEqual([
+      ["u01", "2025-03-01T10:00:00.000Z"],
+      ["u03", "2025-03-01T22:00:00.000Z"],
+    ]);
+    const [bad] = await store.all<{ __row: number; reason: string }>(`SELECT __row, reason FROM ${spine.invalid.table}`);
+    expect(bad).toEqual({ __row: 2, reason: "the time column `at` = 'soon' is not a timestamp" });
+  });
+
+  it("refuses a file whose columns clash with the output's", async () => {
+    const file = join(dir, "clash.csv");
+    writeFileSync(file, "user_id,amount,prediction\nu01,2,1\n");
+    const e = await spineFromFile(store, view, file, { asOf }).catch((err: unknown) => err);
     expect(e).toBeInstanceOf(UserError);
-    expect((e as Error).message).toContain(`cannot read entities from \`${file}\``);
+    expect((e as Error).message).toContain("`prediction`");
   });
 });
 

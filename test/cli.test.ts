@@ -100,7 +100,9 @@ describe("fti compile / check", () => {
     const r = fti(["explain", "specs/athlete.fti"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("model time_estimator  (regression, gbdt)");
-    expect(r.stdout).toMatch(/ctl_42d {2}MIT ewma\(…\) over 42d {2}→ {2}MDT standard_scale/);
+    expect(r.stdout).toMatch(/ctl_42d {2}MIT ewma\(tss\) over 42d {2}→ {2}MDT standard_scale/);
+    expect(r.stdout).toMatch(/runs_28d {2}MIT count\(\) over 28d\n/);
+    expect(r.stdout).toContain("; ttl 90d");
     expect(r.stdout).toMatch(/pace_deviation {2}ODT\(request planned_pace_min_km, fitness\.pace_28d\)/);
     expect(r.stdout).toContain("source activities");
     const dot = fti(["explain", "--dot", "specs/athlete.fti"]);

@@ -11,6 +11,7 @@ import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { handleError } from "../compiler/cli/main.ts";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
+import { registerMonitorCommands } from "../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../runtime/cli/online-commands.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
 import { startServer } from "../runtime/online/http.ts";
@@ -41,10 +42,12 @@ function planned(athlete: string, i: number) {
 async function fti(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let code = 0;
   const program = new Command("fti").exitOverride();
-  registerOnlineCommands(program, {
-    loadSpec: (p) => loadCompiledSpec(p, { outDir: join(work.root, "generated/athlete"), quiet: true }),
-    exit: (c) => (code = Math.max(code, c)),
-  });
+  const deps = {
+    loadSpec: (p: string) => loadCompiledSpec(p, { outDir: join(work.root, "generated/athlete"), quiet: true }),
+    exit: (c: number) => (code = Math.max(code, c)),
+  };
+  registerOnlineCommands(program, deps);
+  registerMonitorCommands(program, deps);
   let stdout = "";
   let stderr = "";
   const out = vi.spyOn(process.stdout, "write").mockImplementation((t) => ((stdout += String(t)), true));
@@ -184,6 +187,34 @@ describe("fti materialize and fti verify", () => {
       await store.run(`UPDATE online_fitness_v1 SET ctl_42d = ctl_42d - 5 WHERE athlete_id = ?`, [victim]);
       await store.run(`UPDATE fti_online_state SET changed_at = now()`);
     });
+  }, 60_000);
+});
+
+describe("fti monitor", () => {
+  it("reports the served log per window; --fail-on exits 1 on a breach and refuses an unknown measure", async () => {
+    const logged = readRequestLog(work.logsDir, "time_estimator").entries.length;
+    expect(logged).toBeGreaterThan(0);
+    const r = await fti(["monitor", "athlete.fti", "time_estimator", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.windows.reduce((s: number, w: { requests: number }) => s + w.requests, 0)).toBe(logged);
+    const names = report.windows[0].features.map((f: { name: string }) => f.name);
+    expect(names).toEqual(work.bundle.models.find((m) => m.name === "time_estimator")!.inputs.map((i) => i.name));
+    expect(report.windows[0].features.every((f: { psi: number | null }) => f.psi === null || f.psi >= 0)).toBe(true);
+    const text = await fti(["monitor", "athlete.fti", "time_estimator", "--window", "6h"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^monitor time_estimator: \d+ windows? of 6 h/m);
+    expect(text.stdout).toMatch(/^ {4}pace_deviation +\d+ +[\d.]+% /m);
+    const breach = await fti(["monitor", "athlete.fti", "time_estimator", "--fail-on", "psi>=0"]);
+    expect(breach.code).toBe(1);
+    expect(breach.stdout).toMatch(/✗ \d+ threshold breach/);
+    const quiet = await fti(["monitor", "athlete.fti", "time_estimator", "--fail-on", "psi>1e9,mae>1e9"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toContain("✓ no threshold crossed");
+    const typo = await fti(["monitor", "athlete.fti", "time_estimator", "--fail-on", "pis>0.2"]);
+    expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown measure `pis`") });
+    const window = await fti(["monitor", "athlete.fti", "time_estimator", "--window", "1 day"]);
+    expect(window).toMatchObject({ code: 1, stderr: expect.stringContaining("--window 1 day: not a duration") });
   }, 60_000);
 });
 

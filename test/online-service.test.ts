@@ -191,6 +191,13 @@ describe("other routes", () => {
     const gbdt = models[0];
     expect(gbdt).toMatchObject({ version: 1, stage: "production", algorithm: "gbdt", task: "regression", can_impute: false });
     expect(Object.keys(gbdt.metrics).sort()).toEqual(["mae", "r2", "rmse"]);
+    // The loaded version's training statistics, as the registry stores them.
+    expect(gbdt.statistics!.features.map((f) => [f.name, f.numeric ? "numeric" : "categorical"])).toEqual([
+      ["x1", "numeric"],
+      ["x2", "numeric"],
+      ["cat", "categorical"],
+    ]);
+    expect(gbdt.statistics!.predictions.count).toBeGreaterThan(0);
     expect(models[2].request).toEqual([
       { name: "user_id", type: "string", nullable: false, kind: "key" },
       { name: "amount", type: "float", nullable: false, kind: "request" },

@@ -39,7 +39,7 @@ interface Row {
 }
 
 function win(name: string, agg: WindowAgg, arg: IrExpr | null, windowMs: number): IrFeature {
-  return { kind: "window", name, loc, type: WINDOW_AGGS[agg].returns(arg ? arg.type : null), agg, arg, windowMs };
+  return { kind: "window", name, loc, type: WINDOW_AGGS[agg].returns(arg ? arg.type : null), agg, arg, windowMs, windowText: `${windowMs}ms` };
 }
 function row(name: string, expr: IrExpr): IrFeature {
   return { kind: "row", name, loc, type: expr.type, expr };

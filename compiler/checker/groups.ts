@@ -226,5 +226,6 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
     agg: agg as (typeof WINDOW_AGG_NAMES)[number],
     arg,
     windowMs: over.ms,
+    windowText: over.text,
   };
 }

@@ -205,6 +205,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | unde
     odts: odts.map((o) => o.name),
     requestFields: [...requestFields.values()],
     ttlMs,
+    ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
     asOf,
   };
 }

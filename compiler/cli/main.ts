@@ -9,6 +9,7 @@ import { compileSpec, SpecReadError, staleFiles, writeOutput, type CompileResult
 import { formatDiagnostics, sortDiagnostics } from "../diagnostics.ts";
 import { explainDot, explainText } from "../explain.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
+import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
 import { UserError } from "../../runtime/errors.ts";
@@ -114,6 +115,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
 }
 

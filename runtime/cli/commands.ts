@@ -170,6 +170,11 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       out(`  transforms ${rec.transforms_hash}`);
       out(`  onnx      ${onnx.length} bytes, sha256 ${rec.onnx_sha256}`);
       for (const g of rec.gates) out(`  gate      ${g.metric} ${g.op} ${g.value}: ${g.pass ? "pass" : "FAIL"} (${fmt(g.actual)})`);
+      if (rec.statistics) {
+        const { formatStatistics } = await import("../monitor/format.ts");
+        out(`  statistics (features and label over the ${rec.lineage.rows.train} train rows, predictions over the ${rec.lineage.rows.test} test rows)`);
+        for (const line of formatStatistics(rec.statistics)) out(`    ${line}`);
+      } else out("  statistics none (registered before fti kept training statistics)");
     },
   );
   storeOption(models.command("promote").description("make a version the production one").argument("<model@version>")).action(
@@ -189,18 +194,36 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       .argument("<spec>", ".fti file")
       .argument("<model>", "model name (the production version, else the latest)")
       .option("--as-of <time>", "read features as of this time (default: now)")
-      .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields (default: every known entity)")
+      .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields, any other columns carried to the output (default: every known entity)")
+      .option("--time-column <column>", "score each row of the entities file as of its own time in this column")
       .option("--out <table|file.parquet>", "also write to this table or Parquet file")
       .option("--version <n>", "use this registry version"),
-  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; out?: string; version?: string; store?: string }) => {
+  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
     const version = opts.version === undefined ? undefined : Number(opts.version);
     if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
+    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UserError("give either --as-of or --time-column, not both");
+    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UserError("--time-column needs --entities: a file with that column");
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
-      predictBatch(store, bundle, model, { asOf: parseTime(opts.asOf, "--as-of"), entitiesFile: opts.entities, out: opts.out, version }),
+      predictBatch(store, bundle, model, {
+        asOf: parseTime(opts.asOf, "--as-of"),
+        entitiesFile: opts.entities,
+        timeColumn: opts.timeColumn,
+        out: opts.out,
+        version,
+      }),
     );
-    out(`${r.rows} predictions by ${r.model}@${r.version} as of ${r.asOf} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
+    const when = r.timeColumn ? `each as of its \`${r.timeColumn}\`` : `as of ${r.asOf}`;
+    out(`${r.rows} predictions by ${r.model}@${r.version} ${when} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
+    const rejected = r.rejected.invalid + r.rejected.missingFeatures;
+    if (rejected) {
+      const why = [
+        r.rejected.invalid ? `${r.rejected.invalid} invalid (what online answers 400)` : "",
+        r.rejected.missingFeatures ? `${r.rejected.missingFeatures} unknown or stale entities the model cannot impute (online 422)` : "",
+      ].filter(Boolean);
+      out(`${rejected} rows rejected: ${why.join(", ")} → ${r.rejectsTable}${r.rejectsParquet ? ` and ${r.rejectsParquet}` : ""}`);
+    }
     if (r.nullPredictions) log(`warning: ${r.nullPredictions} rows have no prediction (missing features the model cannot impute)`);
   });
 }

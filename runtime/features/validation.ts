@@ -60,7 +60,7 @@ function isText(rawType: string): boolean {
  * or null when the value already has it (TIMESTAMP is read as UTC, the
  * session zone, so the TIMESTAMPTZ round trip of text would not change it).
  */
-function castFromTyped(r: string, rawType: string, t: ColumnType): string | null {
+export function castFromTyped(r: string, rawType: string, t: ColumnType): string | null {
   const up = rawType.toUpperCase();
   if (up === STORED[t]) return null;
   if (isText(up)) return castFromText(r, t);

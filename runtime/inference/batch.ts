@@ -14,10 +14,12 @@
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
-import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { cleanUp, ident, type Store } from "../store/store.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
-import { spineFromFile, spineFromStore, type EntitySpine } from "../retrieval/entity-spine.ts";
+import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
+import { writeBatchOutput, type OutputTargets } from "./batch-output.ts";
+import { rejectMissingFeatures } from "./batch-rejects.ts";
 import { featureBatches } from "./feature-batches.ts";
 import { addOdtColumns } from "../retrieval/odt-columns.ts";
 import { createPredictor, type Predictor } from "./predictor.ts";
@@ -27,8 +29,10 @@ export const DEFAULT_BATCH_SIZE = 65_536;
 export interface BatchOptions {
   /** Features as of this instant (default: now). */
   asOf?: Date;
-  /** csv / parquet / ndjson with the entity keys and the view's request fields. */
+  /** csv / parquet / ndjson with the entity keys and the view's request fields (and any other columns, carried to the output). */
   entitiesFile?: string;
+  /** A column of the entities file: each row is scored as of its own time (as a training row of that time sees its features). */
+  timeColumn?: string;
   /** A table name, or a `*.parquet` path (written in addition to the predictions table). */
   out?: string;
   /** Rows encoded and scored per ONNX call (bounds the JS memory of a run). */
@@ -40,12 +44,19 @@ export interface BatchOptions {
 export interface BatchReport {
   model: string;
   version: number;
-  asOf: string;
+  /** The one as-of time (ISO); absent when each row has its own (`timeColumn`). */
+  asOf?: string;
+  timeColumn?: string;
+  /** Rows predicted (written to `table`). */
   rows: number;
+  /** Rows online serving would refuse, written to `rejectsTable` with their reason. */
+  rejected: { invalid: number; missingFeatures: number };
   /** Rows whose prediction is null (NaN: e.g. missing features and no impute). */
   nullPredictions: number;
   table: string;
+  rejectsTable: string;
   parquet?: string;
+  rejectsParquet?: string;
   batches: number;
   ms: number;
 }
@@ -58,6 +69,60 @@ export async function predictBatch(
 ): Promise<BatchReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
+  checkOptions(modelName, view, opts);
+  const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+  const asOf = opts.asOf ?? new Date();
+
+  const record = await getModel(store, modelName, opts.version);
+  const predictor = await createPredictor(bundle, modelName, record);
+  const targets = outputTargets(bundle, modelName, opts);
+
+  // One transaction: a consistent snapshot of the feature tables, private
+  // temp tables, and the predictions replaced all at once (or not at all).
+  // With a time column each row sees what a training row of its time saw
+  // (the view's as_of); one as-of time is "now" for every row, as online.
+  const joinAsOf = opts.timeColumn ? view.asOf : "inclusive";
+  const scored = await store.transaction(async () => {
+    const spine = opts.entitiesFile
+      ? await spineFromFile(store, view, opts.entitiesFile, { asOf, timeColumn: opts.timeColumn })
+      : await spineFromStore(store, view, asOf);
+    const predTable = `${spine.table}_pred`;
+    let joined: PitJoinResult | undefined;
+    try {
+      joined = await pitJoin(store, bundle, view, spine.table, { asOf: joinAsOf });
+      const missingFeatures = await rejectMissingFeatures(store, bundle, view, plan, joined, joinAsOf, spine.invalid.table);
+      await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
+      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE)`);
+      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, predTable);
+      await writeBatchOutput(store, view, predictor, spine, predTable, targets);
+      return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
+    } finally {
+      await cleanUp(
+        store,
+        ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []),
+        `DROP TABLE IF EXISTS ${ident(predTable)}`,
+        ...spineTables(spine).map((t) => `DROP TABLE IF EXISTS ${ident(t)}`),
+      );
+    }
+  });
+
+  return {
+    model: modelName,
+    version: predictor.version,
+    ...(opts.timeColumn ? { timeColumn: opts.timeColumn } : { asOf: asOf.toISOString() }),
+    rows: scored.rows,
+    rejected: scored.rejected,
+    nullPredictions: scored.nulls,
+    table: targets.table,
+    rejectsTable: targets.rejectsTable,
+    parquet: targets.parquet,
+    rejectsParquet: targets.rejectsParquet,
+    batches: scored.batches,
+    ms: Math.round((performance.now() - t0) * 10) / 10,
+  };
+}
+
+function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): void {
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
@@ -65,57 +130,28 @@ export async function predictBatch(
       `a csv/parquet/ndjson file with columns ${[...view.keys, ...view.requestFields].map((c) => c.name).join(", ")}`,
     );
   }
+  if (opts.timeColumn !== undefined && !opts.entitiesFile) {
+    throw new UserError("a time column needs an entities file (--entities) that has it");
+  }
+  if (opts.timeColumn !== undefined && opts.asOf !== undefined) {
+    throw new UserError("give either one as-of time or a time column, not both");
+  }
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
-  const asOf = opts.asOf ?? new Date();
-  if (Number.isNaN(asOf.getTime())) throw new UserError("the as-of time is not a valid date");
+  if (opts.asOf && Number.isNaN(opts.asOf.getTime())) throw new UserError("the as-of time is not a valid date");
+}
 
-  const record = await getModel(store, modelName, opts.version);
-  const predictor = await createPredictor(bundle, modelName, record);
-
+/** Where a run writes: the predictions table (serve's `batch into`, else predictions.<model>), its rejects table, Parquet files. */
+function outputTargets(bundle: SpecBundle, modelName: string, opts: BatchOptions): OutputTargets {
   const parquet = opts.out?.toLowerCase().endsWith(".parquet") ? opts.out : undefined;
   const serve = bundle.serves.find((s) => s.model === modelName);
   const table = (opts.out && !parquet ? opts.out : undefined) ?? serve?.batchTable ?? `predictions.${modelName}`;
-
-  // One transaction: a consistent snapshot of the feature tables, private
-  // temp tables, and the predictions replaced all at once (or not at all).
-  const scored = await store.transaction(async () => {
-    const spine = opts.entitiesFile ? await spineFromFile(store, view, opts.entitiesFile, asOf) : await spineFromStore(store, view, asOf);
-    const predTable = `${spine.table}_pred`;
-    let joined: PitJoinResult | undefined;
-    try {
-      joined = await pitJoin(store, bundle, view, spine.table, { asOf: "inclusive" });
-      await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
-      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE)`);
-      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, predTable);
-      await writePredictions(store, view, table, asOf, predictor, spine, predTable);
-      return { ...result, rows: spine.n };
-    } finally {
-      await cleanUp(
-        store,
-        ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []),
-        `DROP TABLE IF EXISTS ${ident(predTable)}`,
-        `DROP TABLE IF EXISTS ${ident(spine.table)}`,
-      );
-    }
-  });
-
-  if (parquet) {
-    await store.run(
-      `COPY (SELECT * FROM ${tableRef(table)} WHERE as_of = ${sqlTimestamp(asOf)} AND model = ${sqlString(modelName)}` +
-        ` ORDER BY ${view.keys.map((k) => ident(k.name)).join(", ")}) TO ${sqlString(parquet)} (FORMAT parquet)`,
-    );
-  }
   return {
-    model: modelName,
-    version: predictor.version,
-    asOf: asOf.toISOString(),
-    rows: scored.rows,
-    nullPredictions: scored.nulls,
     table,
+    rejectsTable: `${table}_rejects`,
     parquet,
-    batches: scored.batches,
-    ms: Math.round((performance.now() - t0) * 10) / 10,
+    rejectsParquet: parquet ? parquet.replace(/\.parquet$/i, ".rejects.parquet") : undefined,
+    replace: opts.timeColumn ? "keys_and_time" : "as_of",
   };
 }
 
@@ -161,39 +197,4 @@ async function scoreInBatches(
     if (next) await next.catch(() => undefined);
   }
   return { batches, nulls };
-}
-
-/**
- * Creates the table if needed and replaces this model's rows for the same
- * as_of with the new predictions (NaN → NULL), keys joined back from the
- * spine.
- */
-async function writePredictions(
-  store: Store,
-  view: ViewPlan,
-  table: string,
-  asOf: Date,
-  predictor: Predictor,
-  spine: EntitySpine,
-  predTable: string,
-): Promise<void> {
-  const parts = table.split(".");
-  const keys = view.keys.map((k) => ident(k.name));
-  const columns = [
-    ...view.keys.map((k) => `${ident(k.name)} ${sqlType(k.type)}`),
-    `as_of TIMESTAMP NOT NULL`,
-    `model VARCHAR NOT NULL`,
-    `version INTEGER NOT NULL`,
-    `prediction DOUBLE`,
-  ];
-  if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
-  await store.run(`CREATE TABLE IF NOT EXISTS ${tableRef(table)} (${columns.join(", ")})`);
-  await store.run(`DELETE FROM ${tableRef(table)} WHERE as_of = ? AND model = ?`, [asOf, predictor.model]);
-  await store.run(
-    `INSERT INTO ${tableRef(table)} (${[...keys, "as_of", "model", "version", "prediction"].join(", ")})
-       SELECT ${keys.map((k) => `s.${k}`).join(", ")}, ?, ?, ${predictor.version},
-              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END
-         FROM ${ident(spine.table)} AS s JOIN ${ident(predTable)} AS p ON s.__sid = p.__sid`,
-    [asOf, predictor.model],
-  );
 }

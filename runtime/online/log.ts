@@ -11,6 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import type { RejectedRequestEntry } from "../monitor/rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
 
 export interface RequestLogOptions {
@@ -56,7 +57,7 @@ export class RequestLog {
   }
 
   /** Queues one entry; never blocks on I/O. */
-  append(entry: RequestLogEntry): void {
+  append(entry: RequestLogEntry | RejectedRequestEntry): void {
     if (this.closed) throw new Error("the request log is closed");
     // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
     this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n" });

@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "../monitor/rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
@@ -140,6 +141,8 @@ export class OnlineService implements LocalService {
   readonly bundle: SpecBundle;
   readonly storePath: string;
   readonly log: RequestLog | null;
+  /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
+  private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
   private readonly served = new Map<string, ServedModel>();
   private groups = new Map<string, CachedGroup>();
@@ -166,6 +169,9 @@ export class OnlineService implements LocalService {
     const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
     this.log = logsDir
       ? new RequestLog(logsDir, { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`request log: ${e.message}`) })
+      : null;
+    this.rejectLog = logsDir
+      ? new RequestLog(rejectedLogDir(logsDir), { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`rejected-request log: ${e.message}`) })
       : null;
 
     const online = bundle.serves.filter((s) => s.online);
@@ -420,6 +426,17 @@ export class OnlineService implements LocalService {
   // ------------------------------------------------------------------ predicting
 
   async predict(modelName: string, body: unknown): Promise<LocalResponse> {
+    const res = await this.score(modelName, body);
+    if (res.status >= 400 && res.status < 500 && this.rejectLog && this.served.has(modelName)) {
+      const instances = body && typeof body === "object" && Array.isArray((body as { instances?: unknown }).instances) ? (body as { instances: unknown[] }).instances.length : 1;
+      const code = (res.body as ApiErrorBody).error?.code ?? "error";
+      const entry: RejectedRequestEntry = { v: 1, ts: new Date(this.now()).toISOString(), model: modelName, status: res.status, code, instances };
+      this.rejectLog.append(entry);
+    }
+    return res;
+  }
+
+  private async score(modelName: string, body: unknown): Promise<LocalResponse> {
     const m = this.served.get(modelName);
     if (!m) {
       return apiError(404, "unknown_model", `model \`${modelName}\` is not served; served models: ${[...this.served.keys()].join(", ")}`);
@@ -538,6 +555,7 @@ export class OnlineService implements LocalService {
       view: m.view.name,
       metrics: m.record?.metrics ?? {},
       baseline: m.record?.baseline ?? {},
+      statistics: m.record?.statistics ?? null,
       created_at: m.record ? new Date(m.record.created_at).toISOString() : null,
       loaded_at: m.loadedAt?.toISOString() ?? null,
       can_impute: m.plan.canImpute,
@@ -631,6 +649,7 @@ export class OnlineService implements LocalService {
     this.watchTimer = null;
     if (this.reloading) await this.reloading.catch(() => undefined);
     await this.log?.close();
+    await this.rejectLog?.close();
   }
 }
 

@@ -6,7 +6,9 @@
 import { createHash } from "node:crypto";
 import type { FittedState } from "../api.ts";
 import { UserError } from "../errors.ts";
+import type { TrainingStatistics } from "../monitor/statistics.ts";
 import type { Store } from "../store/store.ts";
+import { readStatistics, writeStatistics } from "./statistics.ts";
 
 export const REGISTRY_TABLE = "fti_models";
 
@@ -55,6 +57,8 @@ export interface NewModelRecord {
   /** True when the version was made production (by its gates or `fti promote`); stays true once archived. */
   promoted: boolean;
   gates: GateResult[];
+  /** Column statistics of the training data (see monitor/statistics.ts); absent for versions registered without them. */
+  statistics?: TrainingStatistics | null;
 }
 
 export interface ModelRecord extends NewModelRecord {
@@ -228,6 +232,7 @@ export async function registerModel(store: Store, record: NewModelRecord): Promi
         json(record.gates),
       ],
     );
+    if (record.statistics) await writeStatistics(store, record.model, version, json(record.statistics));
   });
   return version;
 }
@@ -259,7 +264,7 @@ export async function getModel(store: Store, name: string, version?: number): Pr
   }
   const raw = rows[0];
   const onnx = new Uint8Array(raw.onnx ?? new Uint8Array(0));
-  const record: ModelRecord = { ...toSummary(raw), onnx };
+  const record: ModelRecord = { ...toSummary(raw), onnx, statistics: await readStatistics(store, name, Number(raw.version)) };
   if (sha256Hex(onnx) !== record.onnx_sha256) {
     throw new UserError(
       `model \`${name}\` version ${record.version}: the stored ONNX bytes do not match their checksum ${record.onnx_sha256}`,

@@ -1,18 +1,42 @@
 // The spine of a batch run: one row per entity to predict for, built inside
-// DuckDB (the entity keys never pass through JS): `__sid` (0-based row
-// number), the view's keys and request fields cast to their spec types, and
-// `__t`, the as-of time. This is the spine shape pitJoin (runtime/training/
-// pit.ts) joins features onto.
+// DuckDB (the entity keys never pass through JS): `__sid` (0-based, over the
+// rows that can be scored), `__row` (1-based position in the input), the
+// view's keys and request fields cast to their spec types, and `__t`, the
+// time the row is scored as of (one as-of time, or each row's own from a time
+// column). This is the spine shape pitJoin (runtime/training/pit.ts) joins
+// features onto.
+//
+// A file is first read as it is into `input` (every column, in file order):
+// the output carries those columns. A row whose key or non-nullable request
+// field is null or does not convert to its spec type, or whose time is not a
+// timestamp, is not scored: it goes to `invalid` with the reason online
+// serving's 400 would give.
 
 import { extname } from "node:path";
-import type { ViewPlan } from "../api.ts";
+import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { castFromTyped } from "../features/validation.ts";
+import { ident, sqlString, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
 
 export interface EntitySpine {
   table: string;
+  /** Rows to score (the spine's rows). */
   n: number;
+  /** The input as read: `__row` and every input column in input order (for a spine from the store: the keys). */
+  input: { table: string; columns: string[] };
+  /** Temp table of rows refused before the join: `__row`, `__t`, `status`, `code`, `reason`, `fields` (VARCHAR[]). */
+  invalid: { table: string; n: number };
 }
+
+export interface FileSpineOptions {
+  /** The one as-of time (used when there is no time column). */
+  asOf: Date;
+  /** A column of the file holding each row's own as-of time. */
+  timeColumn?: string;
+}
+
+/** Columns the output adds next to the input's: an input column may not have these names. */
+export const OUTPUT_COLUMNS = ["row_number", "as_of", "model", "version", "prediction", "status", "code", "reason", "fields"];
 
 export function readerFor(file: string): string {
   const ext = extname(file).toLowerCase();
@@ -27,40 +51,118 @@ export function spineTableName(view: ViewPlan): string {
   return `__fti_batch_${view.name}`;
 }
 
-/** Entities from a csv/parquet/ndjson file: one spine row per file row, with every key and request field of the view. */
-export async function spineFromFile(store: Store, view: ViewPlan, file: string, asOf: Date): Promise<EntitySpine> {
+/** Entities from a csv/parquet/ndjson file: one spine row per valid file row, with every key and request field of the view. */
+export async function spineFromFile(store: Store, view: ViewPlan, file: string, opts: FileSpineOptions): Promise<EntitySpine> {
   const from = readerFor(file);
-  let present: string[];
+  const cannotRead = (e: unknown) => new UserError(`cannot read entities from \`${file}\`: ${(e as Error).message.split("\n")[0]}`);
+  let present: Array<{ name: string; type: string }>;
   try {
-    present = (await store.all<{ column_name: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((r) => r.column_name);
+    present = (await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${from}`)).map((r) => ({
+      name: r.column_name,
+      type: r.column_type,
+    }));
   } catch (e) {
-    throw new UserError(`cannot read entities from \`${file}\`: ${(e as Error).message.split("\n")[0]}`);
+    throw cannotRead(e);
   }
-  const needed = [...view.keys, ...view.requestFields];
-  const missing = needed.filter((c) => !present.includes(c.name)).map((c) => c.name);
+  checkFileColumns(view, file, present.map((c) => c.name), opts.timeColumn);
+  const table = spineTableName(view);
+  const input = `${table}_in`;
+  const raw = `${table}_raw`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(raw)}`);
+  try {
+    // A CTAS keeps the reader's order (preserve_insertion_order), so rowid grows with the position in the file.
+    await store.run(`CREATE TEMP TABLE ${ident(raw)} AS SELECT * FROM ${from}`);
+  } catch (e) {
+    throw cannotRead(e);
+  }
+  await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (row_number() OVER (ORDER BY rowid))::BIGINT AS __row, * FROM ${ident(raw)}`);
+  await store.run(`DROP TABLE ${ident(raw)}`);
+  const typeOf = new Map(present.map((c) => [c.name, c.type]));
+  const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c.type) ?? ident(c.name);
+  const time = opts.timeColumn
+    ? castFromTyped(ident(opts.timeColumn), typeOf.get(opts.timeColumn)!, "timestamp") ?? ident(opts.timeColumn)
+    : sqlTimestamp(opts.asOf);
+  const checks = [
+    ...view.keys.map((k) => fieldCheck(k, typed(k))),
+    ...view.requestFields.map((f) => fieldCheck(f, typed(f))),
+    ...(opts.timeColumn ? [timeCheck(opts.timeColumn, time)] : []),
+  ];
+  const select = [
+    `__row`,
+    ...view.keys.map((k) => `${typed(k)} AS ${ident(k.name)}`),
+    `${time} AS __t`,
+    ...view.requestFields.map((f) => `${typed(f)} AS ${ident(f.name)}`),
+    `list_filter([${checks.map((c) => c.field).join(", ")}], x -> x IS NOT NULL) AS __bad_fields`,
+    `list_filter([${checks.map((c) => c.reason).join(", ")}], x -> x IS NOT NULL) AS __bad_reasons`,
+  ];
+  const staged = `${table}_typed`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(staged)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(staged)} AS SELECT ${select.join(", ")} FROM ${ident(input)}`);
+  const invalid = await splitInvalid(store, view, staged, table);
+  await store.run(`DROP TABLE ${ident(staged)}`);
+  return { table, n: await countRows(store, table), input: { table: input, columns: present.map((c) => c.name) }, invalid };
+}
+
+function checkFileColumns(view: ViewPlan, file: string, present: string[], timeColumn: string | undefined): void {
+  const needed = [...view.keys.map((c) => c.name), ...view.requestFields.map((c) => c.name), ...(timeColumn ? [timeColumn] : [])];
+  const missing = needed.filter((c) => !present.includes(c));
   if (missing.length > 0) {
     throw new UserError(
       `entities file \`${file}\` lacks ${missing.map((m) => `\`${m}\``).join(", ")}; view \`${view.name}\` needs ` +
-        `${needed.map((c) => c.name).join(", ")} (found: ${present.join(", ") || "no columns"})`,
-      "add the entity keys and the request fields as columns",
+        `${needed.join(", ")} (found: ${present.join(", ") || "no columns"})`,
+      timeColumn && missing.includes(timeColumn) ? "`--time-column` names a column of the file" : "add the entity keys and the request fields as columns",
     );
   }
-  const cast = (c: { name: string; type: Parameters<typeof sqlType>[0] }) => `CAST(${ident(c.name)} AS ${sqlType(c.type)}) AS ${ident(c.name)}`;
-  const select = [
-    `(row_number() OVER () - 1)::BIGINT AS __sid`,
-    ...view.keys.map(cast),
-    `${sqlTimestamp(asOf)} AS __t`,
-    ...view.requestFields.map(cast),
-  ];
-  const table = spineTableName(view);
-  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
-  try {
-    await store.run(`CREATE TEMP TABLE ${ident(table)} AS SELECT ${select.join(", ")} FROM ${from}`);
-  } catch (e) {
-    // e.g. a key or request value that does not convert to its spec type
-    throw new UserError(`cannot read entities from \`${file}\`: ${(e as Error).message.split("\n")[0]}`);
+  const reserved = present.filter((c) => OUTPUT_COLUMNS.includes(c.toLowerCase()) || c.startsWith("__"));
+  if (reserved.length > 0) {
+    throw new UserError(
+      `entities file \`${file}\` has column${reserved.length > 1 ? "s" : ""} ${reserved.map((c) => `\`${c}\``).join(", ")}, ` +
+        `which the predictions add themselves`,
+      `rename ${reserved.length > 1 ? "them" : "it"}: the output has ${OUTPUT_COLUMNS.slice(0, 5).join(", ")} next to the input's columns`,
+    );
   }
-  return { table, n: await countRows(store, table) };
+}
+
+/** SQL giving the field's name and its problem as the online schema would see it (both NULL when fine). */
+function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: string } {
+  const raw = ident(c.name);
+  const name = sqlString(c.name);
+  const cases = [
+    ...(c.nullable ? [] : [[`${raw} IS NULL`, `${sqlString(`\`${c.name}\` is null; the request needs a ${c.type}`)}`]]),
+    [`${raw} IS NOT NULL AND ${typed} IS NULL`, `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${sqlString(` is not a ${c.type}`)}`],
+    ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
+  ];
+  const reason = `CASE ${cases.map(([when, then]) => `WHEN ${when} THEN ${then}`).join(" ")} END`;
+  return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${name} END`, reason };
+}
+
+function timeCheck(column: string, time: string): { field: string; reason: string } {
+  const raw = ident(column);
+  const reason = `CASE WHEN ${raw} IS NULL THEN ${sqlString(`the time column \`${column}\` is null`)}
+    WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp' END`;
+  return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${sqlString(column)} END`, reason };
+}
+
+const quoted = (raw: string) => `'''' || replace(CAST(${raw} AS VARCHAR), '''', '''''') || ''''`;
+
+/** Moves the rows with problems to `<table>_invalid` (the 400s) and numbers the rest as the spine. */
+async function splitInvalid(store: Store, view: ViewPlan, staged: string, table: string): Promise<EntitySpine["invalid"]> {
+  const invalid = `${table}_invalid`;
+  const cols = [...view.keys.map((k) => ident(k.name)), "__t", ...view.requestFields.map((f) => ident(f.name))];
+  await store.run(`DROP TABLE IF EXISTS ${ident(invalid)}`);
+  await store.run(
+    `CREATE TEMP TABLE ${ident(invalid)} AS
+       SELECT __row, __t, 400 AS status, 'invalid_request' AS code, array_to_string(__bad_reasons, '; ') AS reason, __bad_fields AS fields
+         FROM ${ident(staged)} WHERE len(__bad_fields) > 0`,
+  );
+  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
+  await store.run(
+    `CREATE TEMP TABLE ${ident(table)} AS
+       SELECT (row_number() OVER (ORDER BY __row) - 1)::BIGINT AS __sid, __row, ${cols.join(", ")}
+         FROM ${ident(staged)} WHERE len(__bad_fields) = 0`,
+  );
+  return { table: invalid, n: await countRows(store, invalid) };
 }
 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
@@ -80,13 +182,29 @@ export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): 
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY ${keys}) - 1)::BIGINT AS __sid, ${keys}, ${sqlTimestamp(asOf)} AS __t
+       SELECT (row_number() OVER (ORDER BY ${keys}) - 1)::BIGINT AS __sid, (row_number() OVER (ORDER BY ${keys}))::BIGINT AS __row,
+              ${keys}, ${sqlTimestamp(asOf)} AS __t
          FROM (${union})`,
   );
-  return { table, n: await countRows(store, table) };
+  // The "input" of a run without a file is its keys.
+  const input = `${table}_in`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT __row, ${keys} FROM ${ident(table)}`);
+  const invalid = `${table}_invalid`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(invalid)}`);
+  await store.run(
+    `CREATE TEMP TABLE ${ident(invalid)} (__row BIGINT, __t TIMESTAMP, status INTEGER, code VARCHAR, reason VARCHAR, fields VARCHAR[])`,
+  );
+  return { table, n: await countRows(store, table), input: { table: input, columns: view.keys.map((k) => k.name) }, invalid: { table: invalid, n: 0 } };
+}
+
+/** The temp tables a spine made (to drop after the run). */
+export function spineTables(spine: EntitySpine): string[] {
+  return [spine.table, spine.input.table, spine.invalid.table];
 }
 
 async function countRows(store: Store, table: string): Promise<number> {
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
   return Number(c.n);
 }
+

@@ -106,7 +106,7 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   return { table, n: c.n };
 }
 
-function labelExpr(view: ViewPlan): string {
+export function labelExpr(view: ViewPlan): string {
   const col = ident(view.label.column);
   switch (view.label.type) {
     case "bool":

@@ -6,6 +6,7 @@
 import type { FittedState, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
+import { trainingStatistics } from "../monitor/training-statistics.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
@@ -303,6 +304,7 @@ export async function scoreAndRegister(
       onnx: model.onnx,
       promoted: stage === "production",
       gates,
+      statistics: trainingStatistics(plan, data.frame, data.split.train, testPredictions),
     }),
   );
   return { version, stage, metrics, baseline, gates };

@@ -1,0 +1,61 @@
+// The rows of a batch run that online serving would answer 422: a feature
+// group has no usable row for the entity at the row's time — none at all
+// (`not_found`) or only one older than the view's ttl (`stale`) — and the
+// model's MDTs cannot impute every input. They are scored with the others
+// (one ONNX pass) but written to the rejects, never to the predictions.
+
+import type { GroupPlan, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
+import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import type { PitJoinResult } from "../retrieval/pit.ts";
+
+/**
+ * Appends the joined rows with missing features to `rejectsTable` (the
+ * spine's `invalid` table: __row, __t, status, code, reason, fields);
+ * returns how many.
+ */
+export async function rejectMissingFeatures(
+  store: Store,
+  bundle: SpecBundle,
+  view: ViewPlan,
+  plan: ModelPlan,
+  joined: PitJoinResult,
+  asOf: "strict" | "inclusive",
+  rejectsTable: string,
+): Promise<number> {
+  if (plan.canImpute || joined.groups.length === 0) return 0;
+  const notFound: string[] = [];
+  const stale: string[] = [];
+  joined.groups.forEach((name, i) => {
+    const group = bundle.groups.find((g) => g.name === name)!;
+    const names = `[${joined.features.filter((f) => f.group === name).map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
+    const isStale = view.ttlMs === null ? "false" : olderRowExists(group, view, asOf);
+    notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
+    stale.push(`CASE WHEN __ft_${i} IS NULL AND ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
+  });
+  const anyMissing = joined.groups.map((_, i) => `__ft_${i} IS NULL`).join(" OR ");
+  const entity = view.keys.map((k) => `${sqlString(`${k.name}=`)} || CAST(to_json(j.${ident(k.name)}) AS VARCHAR)`).join(" || ', ' || ");
+  const staleText = sqlString("stale (older than the view's ttl): ");
+  await store.run(
+    `INSERT INTO ${ident(rejectsTable)} (__row, __t, status, code, reason, fields)
+       SELECT __row, __t, 422, 'missing_features',
+              'no features for ' || ${entity} || ' as of ' || strftime(__t, '%Y-%m-%dT%H:%M:%S.%gZ') || '; ' ||
+                concat_ws('; ', CASE WHEN len(__nf) > 0 THEN 'not found: ' || array_to_string(__nf, ', ') END,
+                                CASE WHEN len(__st) > 0 THEN ${staleText} || array_to_string(__st, ', ') END),
+              list_concat(__nf, __st)
+         FROM (SELECT j.*, ${concatAll(notFound)} AS __nf, ${concatAll(stale)} AS __st
+                 FROM ${ident(joined.table)} AS j WHERE ${anyMissing}) AS j`,
+  );
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(rejectsTable)} WHERE status = 422`);
+  return Number(c.n);
+}
+
+/** SQL: the group has a row for the entity at or before the row's time (so a NULL join means it is too old: stale). */
+function olderRowExists(group: GroupPlan, view: ViewPlan, asOf: "strict" | "inclusive"): string {
+  const keys = view.keys.map((k) => `g.${ident(k.name)} = j.${ident(k.name)}`);
+  return `EXISTS (SELECT 1 FROM ${tableRef(group.table)} AS g WHERE ${[...keys, `g.event_time ${asOf === "strict" ? "<" : "<="} j.__t`].join(" AND ")})`;
+}
+
+/** One list from several list expressions (list_concat takes two). */
+function concatAll(lists: string[]): string {
+  return lists.reduce((a, b) => `list_concat(${a}, ${b})`);
+}

@@ -1,0 +1,54 @@
+// Live performance: served predictions joined with the labels that arrived
+// later in the view's label source. A prediction's label is the first label
+// event of the same entity (the view's keys) with the same request fields
+// (the label source carries them: the spine reads them from it) at or after
+// the request time and before request time + horizon; ties on the label time
+// take the smaller label. No such event: the prediction is unlabelled.
+
+import type { Scalar, ViewPlan } from "../api.ts";
+import { rawTable } from "../features/sources.ts";
+import { cleanUp, ident, sqlType, type Store } from "../store/store.ts";
+import { labelExpr } from "../retrieval/pit.ts";
+
+export interface LoggedPrediction {
+  /** Request time, epoch ms. */
+  ts: number;
+  /** The validated request: entity keys and request fields. */
+  request: Record<string, Scalar>;
+}
+
+/** The label of each prediction (NaN when none arrived within the horizon), in input order. */
+export async function joinLabels(
+  store: Store,
+  view: ViewPlan,
+  preds: readonly LoggedPrediction[],
+  horizonMs: number,
+): Promise<Float64Array> {
+  const labels = new Float64Array(preds.length).fill(NaN);
+  const src = rawTable(view.label.source);
+  if (preds.length === 0 || !(await store.tableExists(src))) return labels;
+  const match = [...view.keys, ...view.requestFields];
+  const table = "__fti_live_predictions";
+  await store.run(
+    `CREATE OR REPLACE TEMP TABLE ${table} (__i BIGINT, __t TIMESTAMP, ${match.map((c) => `${ident(c.name)} ${sqlType(c.type)}`).join(", ")})`,
+  );
+  try {
+    const columns: Record<string, unknown[]> = { __i: preds.map((_, i) => i), __t: preds.map((p) => p.ts) };
+    for (const c of match) columns[c.name] = preds.map((p) => p.request[c.name] ?? null);
+    await store.appendColumns(table, columns);
+    const t = ident(view.label.eventTime);
+    const on = match.map((c) => `p.${ident(c.name)} IS NOT DISTINCT FROM CAST(s.${ident(c.name)} AS ${sqlType(c.type)})`);
+    const rows = await store.all<{ i: number; y: number }>(
+      `SELECT p.__i AS i, s.__label AS y
+         FROM ${table} AS p
+         JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${labelExpr(view)} AS __label
+                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND ${ident(view.label.column)} IS NOT NULL) AS s
+           ON ${on.join(" AND ")} AND s.__lt >= p.__t AND s.__lt < p.__t + to_milliseconds(${Math.round(horizonMs)}::BIGINT)
+         QUALIFY row_number() OVER (PARTITION BY p.__i ORDER BY s.__lt, s.__label) = 1`,
+    );
+    for (const r of rows) labels[Number(r.i)] = Number(r.y);
+  } finally {
+    await cleanUp(store, `DROP TABLE IF EXISTS ${table}`);
+  }
+  return labels;
+}
