@@ -8,6 +8,7 @@ import { UserError } from "../errors.ts";
 import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
+const FTI_VERSION = "0.1.0";
 
 /** The index of a bundle by name, or a UserError listing the names. */
 export function findIndex(bundle: SpecBundle, name: string): IndexPlan {
@@ -29,6 +30,31 @@ function parseEntity(pairs: string[] | undefined): Record<string, string> {
 }
 
 export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): void {
+  program
+    .command("mcp")
+    .description("serve the feature store, the online models and the indexes to MCP clients over stdio")
+    .argument("<spec>", ".fti file")
+    .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
+    .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
+    .option("--now <time>", "pin the request time (replays of past data)")
+    .action(async (spec: string, opts: { store?: string; logs?: string; now?: string }) => {
+      const pinned = parseTime(opts.now, "--now");
+      const bundle = await deps.loadSpec(spec);
+      const { OnlineService } = await import("../online/service.ts");
+      const { serveMcpStdio } = await import("../mcp/server.ts");
+      const service = await OnlineService.open(bundle, {
+        store: opts.store,
+        ...(opts.logs ? { logs: opts.logs } : {}),
+        watch: true,
+        ...(pinned ? { now: () => pinned.getTime() } : {}),
+      });
+      try {
+        await serveMcpStdio(bundle, service, FTI_VERSION);
+      } finally {
+        await service.close();
+      }
+    });
+
   program
     .command("search")
     .description("retrieve documents from an index by similarity to a text, point in time (offline, in DuckDB)")

@@ -8,6 +8,8 @@ import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { UserError } from "../errors.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
+import { agentSettingsFromEnv } from "../agents/settings.ts";
+import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -41,6 +43,13 @@ export function printVerifyReport(r: VerifyReport): void {
       ? `✓ 0 mismatches: served features equal their point-in-time recomputation`
       : `✗ ${r.mismatches} mismatching values in ${r.mismatchedRequests} of ${r.requests} requests`,
   );
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a positive number`);
+  return n;
 }
 
 export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): void {
@@ -86,7 +95,13 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--no-watch", "do not watch the store for changes (reload with POST /admin/reload)")
       .option("--now <time>", "pin the request time (demos and replays of past data): staleness and the request log use it")
       .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info")
-      .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)"),
+      .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)")
+      .option("--llm-url <url>", "agents: base URL of an OpenAI-compatible chat API (default: $FTI_LLM_URL)")
+      .option("--llm-api-key <key>", "agents: its API key (default: $FTI_LLM_API_KEY)")
+      .option("--agent-max-steps <n>", "agents: LLM calls per chat turn (default: $FTI_AGENT_MAX_STEPS, else 6)")
+      .option("--agent-max-tokens <n>", "agents: tokens per chat turn (default: $FTI_AGENT_MAX_TOKENS, else 20000)")
+      .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
+      .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
   ).action(
     async (
       spec: string,
@@ -100,6 +115,12 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         logLevel: string;
         logRequests?: boolean;
         now?: string;
+        llmUrl?: string;
+        llmApiKey?: string;
+        agentMaxSteps?: string;
+        agentMaxTokens?: string;
+        agentTimeoutMs?: string;
+        embedUrl?: string;
       },
     ) => {
       const port = Number(opts.port);
@@ -116,6 +137,14 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         httpLogger: { level: opts.logLevel },
         logRequests: opts.logRequests ?? false,
         ...(pinned ? { now: () => pinned.getTime() } : {}),
+        agents: agentSettingsFromEnv(process.env, {
+          llmUrl: opts.llmUrl,
+          llmApiKey: opts.llmApiKey,
+          agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
+          agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
+          agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
+        }),
+        embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
       });
       if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
       const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");

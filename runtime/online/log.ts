@@ -57,7 +57,7 @@ export class RequestLog {
   }
 
   /** Queues one entry; never blocks on I/O. */
-  append(entry: RequestLogEntry | RejectedRequestEntry): void {
+  append(entry: RequestLogEntry | RejectedRequestEntry | { model: string }): void {
     if (this.closed) throw new Error("the request log is closed");
     // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
     this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n" });

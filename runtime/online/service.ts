@@ -24,6 +24,8 @@ import { RequestLog } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { OnlineIndexes } from "../vectors/online.ts";
+import { runAgentChat, type AgentEvents, type AgentHost } from "../agents/chat.ts";
+import { agentSettingsFromEnv, type AgentSettings } from "../agents/settings.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
@@ -64,6 +66,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   now?: () => number;
   /** Where endpoint embeddings of index queries come from (default: the environment). */
   embeddings?: EmbeddingSettings;
+  /** The agents' chat endpoint and tool-loop bounds (default: the environment). */
+  agents?: AgentSettings;
 }
 
 interface ServedModel {
@@ -157,6 +161,7 @@ export class OnlineService implements LocalService {
   private seq = 0;
   /** The spec's vector indexes, in memory (runtime/vectors/online.ts). */
   readonly indexes: OnlineIndexes;
+  private readonly agentHost: AgentHost;
   private readonly idPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   private closed = false;
 
@@ -213,7 +218,30 @@ export class OnlineService implements LocalService {
         loadedAt: null,
       });
     }
+    // Agents see their context features of the online tables too.
+    for (const agent of bundle.agents ?? []) {
+      for (const f of agent.context) {
+        const plan = bundle.groups.find((g) => g.name === f.group);
+        if (!plan) throw new UserError(`agent \`${agent.name}\` reads feature group \`${f.group}\`, which spec \`${bundle.name}\` does not define`);
+        const have = groups.get(plan.name);
+        if (!have) groups.set(plan.name, { plan, features: [{ name: f.name, type: f.type }] });
+        else if (!have.features.some((x) => x.name === f.name)) have.features.push({ name: f.name, type: f.type });
+      }
+    }
     this.neededGroups = [...groups.values()];
+    this.agentHost = {
+      bundle,
+      settings: opts.agents ?? agentSettingsFromEnv(),
+      now: () => this.now(),
+      lookup: (agent, keys, nowMs) => {
+        const cached = [...new Set(agent.context.map((f) => f.group))].map((g) => this.groups.get(g)).filter((g): g is CachedGroup => g !== undefined);
+        const l = lookup(cached, keys, nowMs, null);
+        return Object.fromEntries(agent.context.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" }]));
+      },
+      search: (index, text, o) => this.indexes.search(index, text, { ...o, entity: o.entity as Record<string, string | number> }),
+      predict: (model, body) => this.predict(model, body),
+      log: (entry) => this.log?.append(entry),
+    };
   }
 
   /** Loads the served models (transforms hash checked) and the online tables; optionally watches the store. */
@@ -421,6 +449,26 @@ export class OnlineService implements LocalService {
   /** POST /v1/indexes/<index>/search, at the request time. */
   searchIndex(name: string, body: unknown): Promise<LocalResponse> {
     return this.indexes.handle(name, body, new Date(this.now())) as Promise<LocalResponse>;
+  }
+
+  /**
+   * The online features this service holds for one entity, per feature group,
+   * with statuses (what the served models and agents read), at the request time.
+   */
+  onlineFeatures(entity: string, keys: Record<string, Scalar>): Record<string, Record<string, { value: Scalar; status: string }>> {
+    const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
+    for (const g of this.neededGroups) {
+      if (g.plan.entity !== entity) continue;
+      const cached = this.groups.get(g.plan.name);
+      if (!cached) continue;
+      out[g.plan.name] = lookup([cached], keys, this.now(), null).features;
+    }
+    return out;
+  }
+
+  /** POST /v1/agents/<agent>/chat: one turn of the agent's tool loop (runtime/agents/chat.ts). */
+  chat(agent: string, body: unknown, events: AgentEvents = {}): Promise<LocalResponse> {
+    return runAgentChat(this.agentHost, agent, body, events) as Promise<LocalResponse>;
   }
 
   // ------------------------------------------------------------------ predicting

@@ -78,3 +78,42 @@ export async function startFakeOpenAi(handlers: Record<string, Handler> = {}): P
       }),
   };
 }
+
+/** The tool arguments the fake LLM sends first (override per test). */
+export const TOOL_ARGS = { distance_km: 10, elevation_gain_m: 50, planned_pace_min_km: 5.5 };
+
+/**
+ * A deterministic chat model: without a tool result yet it calls the first
+ * tool with `args`; with one, it answers with text quoting what it received
+ * (the tool result, the ids of the notes in its system prompt, the user's
+ * message). `stream: true` gets the same as server-sent events, in pieces.
+ */
+export const chatHandler = (args: unknown = TOOL_ARGS): Handler => (req, res) => {
+  const messages: Array<{ role: string; content: string | null }> = req.body.messages;
+  const tools: Array<{ function: { name: string } }> = req.body.tools ?? [];
+  const toolResult = messages.filter((m) => m.role === "tool").at(-1)?.content;
+  const system = messages.find((m) => m.role === "system")?.content ?? "";
+  const user = messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
+  const noteIds = [...system.matchAll(/\[([^,\]]+-note),/g)].map((m) => m[1]);
+  const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
+  if (!toolResult && tools.length) {
+    const call = { id: "call_1", type: "function", function: { name: tools[0].function.name, arguments: typeof args === "string" ? args : JSON.stringify(args) } };
+    if (!req.body.stream) return json(res, 200, { choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }], usage });
+    const half = Math.floor(call.function.arguments.length / 2);
+    return sse(res, [
+      { choices: [{ index: 0, delta: { role: "assistant", tool_calls: [{ index: 0, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments.slice(0, half) } }] } }] },
+      { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: call.function.arguments.slice(half) } }] } }] },
+      { choices: [], usage },
+    ]);
+  }
+  const content = `TOOL=${toolResult ?? "none"} NOTES=${noteIds.join("|")} USER=${user}`;
+  if (!req.body.stream) return json(res, 200, { choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage });
+  const pieces = content.match(/.{1,17}/gs) ?? [];
+  return sse(res, [...pieces.map((p) => ({ choices: [{ index: 0, delta: { content: p } }] })), { choices: [], usage }]);
+};
+
+export function sse(res: http.ServerResponse, events: unknown[]): void {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  for (const e of events) res.write(`data: ${JSON.stringify(e)}\n\n`);
+  res.end("data: [DONE]\n\n");
+}
