@@ -27,6 +27,7 @@ export const CODES = {
   2012: "unknown option value",
   2013: "unknown declaration in an extern module",
   2014: "missing required clause",
+  2015: "path outside the project",
   // 3xxx types
   3001: "unknown type",
   3002: "type mismatch",

@@ -15,6 +15,7 @@ import { createPredictor } from "../runtime/inference/predictor.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { featuresAsOf } from "../runtime/retrieval/pit.ts";
+import { tableFingerprint } from "./helpers/fingerprint.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-e2e-"));
@@ -140,7 +141,8 @@ describe("a killed run", () => {
     const snapshot = async () => {
       const s = await openStore({ path: STORE, readOnly: true });
       try {
-        return await s.all("SELECT count(*) AS n, sum(ctl_42d) AS ctl FROM fg_fitness_v1");
+        // Exact and order-independent (a float sum is neither: #16).
+        return await tableFingerprint(s, "fg_fitness_v1");
       } finally {
         await s.close();
       }

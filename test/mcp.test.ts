@@ -61,7 +61,7 @@ describe("fti mcp", () => {
     const request = { athlete_id: a, distance_km: 10, elevation_gain_m: 40, planned_pace_min_km: 5.4 };
     const p = await call("predict", { model: "time_estimator", request });
     expect(p.isError).toBe(false);
-    const svc = await OnlineService.open(work.bundle, { store: work.storePath, logs: false, now: () => Date.parse(NOW) });
+    const svc = await OnlineService.open(work.bundle, { store: work.storePath, logs: false, asOf: new Date(NOW) });
     try {
       const direct = await svc.predict("time_estimator", request);
       expect(p.data.prediction).toBe((direct.body as { prediction: number }).prediction);

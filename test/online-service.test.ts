@@ -170,11 +170,11 @@ describe("bad input: the stated answer, and the server keeps serving", () => {
     await expectServing();
   });
 
-  it("not JSON at all → 415 (text → 400); an unknown route → 404", async () => {
+  it("not JSON at all → 415 (text/plain too: a page may post it cross-site); an unknown route → 404", async () => {
     const res = await fetch(server.url + "/v1/models/toy_gbdt/predict", { method: "POST", headers: { "content-type": "application/xml" }, body: "<a/>" });
     expect(res.status).toBe(415);
     const text = await fetch(server.url + "/v1/models/toy_gbdt/predict", { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" });
-    expect(text.status).toBe(400);
+    expect(text.status).toBe(415);
     const nf = await fetch(server.url + "/v2/nothing");
     expect(nf.status).toBe(404);
     expect(((await nf.json()) as ApiErrorBody).error.code).toBe("not_found");
@@ -308,7 +308,7 @@ describe("hot swap and live materialisation", () => {
     );
     const report = await toy.withStore((store) => trainModelFromSpec(store, other, "toy_gbdt"));
     expect(report).toMatchObject({ version: 2, stage: "production" });
-    const res = await post("/admin/reload", {});
+    const res = await post("/admin/reload", {}, { authorization: `Bearer ${server.adminToken}` });
     expect(res.status).toBe(200);
     expect(res.body.models).toEqual([{ model: "toy_gbdt", from: 1, to: 2 }]);
     const after = (await predict("toy_gbdt", { user_id: "u01" })).body as OnlinePrediction;
@@ -316,7 +316,7 @@ describe("hot swap and live materialisation", () => {
     expect(after.prediction).not.toBe(before.prediction);
     // And back: promote v1.
     await toy.withStore((store) => promote(store, "toy_gbdt", 1));
-    await post("/admin/reload", {});
+    await post("/admin/reload", {}, { authorization: `Bearer ${server.adminToken}` });
     const back = (await predict("toy_gbdt", { user_id: "u01" })).body as OnlinePrediction;
     expect(back).toMatchObject({ version: 1, prediction: before.prediction });
   });
@@ -350,7 +350,7 @@ describe("hot swap and live materialisation", () => {
       const r = await materialize(store, toy.bundle);
       expect(r.groups[0]).toMatchObject({ mode: "incremental", candidates: 1, written: 1 });
     });
-    const res = await post("/admin/reload", {});
+    const res = await post("/admin/reload", {}, { authorization: `Bearer ${server.adminToken}` });
     expect(res.body.groups).toEqual([expect.objectContaining({ table: "online_user_stats_v1", entities: USERS.length })]);
     const p = (await predict("toy_linear", { user_id: "u07" })).body as OnlinePrediction;
     expect(p.features.x1).toEqual({ value: -7.25, status: "present" });
@@ -364,7 +364,7 @@ describe("a version that cannot be served", () => {
     const foreign = toyBundle({ transformsHash: "transforms-hash-other" });
     const report = await toy.withStore((store) => trainModelFromSpec(store, foreign, "toy_gbdt"));
     expect(report).toMatchObject({ version: 3, stage: "production" });
-    const res = await post("/admin/reload", {});
+    const res = await post("/admin/reload", {}, { authorization: `Bearer ${server.adminToken}` });
     expect(res.body.models).toEqual([]);
     expect(res.body.errors).toEqual([expect.stringMatching(/cannot load `toy_gbdt` version 3: .*trained with transforms transforms-hash-other/)]);
     expect(((await predict("toy_gbdt", { user_id: "u01" })).body as OnlinePrediction).version).toBe(1);
@@ -372,7 +372,7 @@ describe("a version that cannot be served", () => {
     expect(listed).toMatchObject({ model: "toy_gbdt", version: 1, reload_error: expect.stringContaining("version 3") });
     expect(((await (await fetch(server.url + "/healthz")).json()) as { status: string }).status).toBe("degraded");
     await toy.withStore((store) => promote(store, "toy_gbdt", 1));
-    await post("/admin/reload", {});
+    await post("/admin/reload", {}, { authorization: `Bearer ${server.adminToken}` });
     const again = ((await (await fetch(server.url + "/v1/models")).json()) as { models: ServedModelInfo[] }).models[0];
     expect(again.reload_error).toBeUndefined();
     // A service starting now refuses the foreign version outright: start-up is strict.
@@ -408,7 +408,7 @@ describe("request log and verify", () => {
     const log = readRequestLog(logs, "toy_request");
     expect(log.entries.map((e) => e.id).sort()).toEqual([...sent].sort());
     const e = log.entries.find((x) => x.request.amount === 9)!;
-    expect(e).toMatchObject({ v: 1, model: "toy_request", version: 1, ts: new Date(NOW).toISOString(), request: { user_id: "u01", amount: 9 } });
+    expect(e).toMatchObject({ v: 2, seq: expect.any(Number), model: "toy_request", version: 1, ts: new Date(NOW).toISOString(), request: { user_id: "u01", amount: 9 } });
     expect(e.features.x1.status).toBe("present");
     const ghost = readRequestLog(logs, "toy_impute").entries;
     expect(ghost).toHaveLength(1);

@@ -12,6 +12,7 @@ import { closest } from "../diagnostics.ts";
 import { CHECK_OPTIONS, checkerProject, programTexts } from "../ts-project.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";
+import { confinedPath } from "../../runtime/features/source-paths.ts";
 
 // The compiler's shared TypeScript project (../ts-project.ts) is loaded on
 // first use, so specs without extern functions never pay for it here. A
@@ -20,6 +21,12 @@ import { show } from "./types.ts";
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
+  if (!confinedPath(decl.module.value, ctx.specDir).inside) {
+    ctx.error(2015, decl.module.range, `extern module \`${decl.module.value}\` lies outside the project`, {
+      hint: "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
+    });
+    return false;
+  }
   if (!fs.existsSync(abs)) {
     ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` not found (looked for ${path.relative(process.cwd(), abs) || abs})`);
     return false;

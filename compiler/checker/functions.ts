@@ -3,6 +3,7 @@
 // TypeScript declaration (see extern.ts). Functions are checked on first use,
 // so a fn may call a fn declared after it; recursion is a cycle error.
 
+import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
 import type { IrColumn, IrFunction } from "../ir.ts";
 import type { Ctx, FnSignature } from "./context.ts";
@@ -92,13 +93,20 @@ function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
   };
 }
 
+/** An absolute module path as a path from the spec's folder: the generated import is made relative to the output folder from it. */
+function specRelative(specDir: string, module: string): string {
+  if (!path.isAbsolute(module)) return module;
+  const rel = path.relative(specDir, module).split(path.sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
 function checkExtern(ctx: Ctx, decl: ExternFnDecl): CheckedFn | undefined {
   const params = checkParams(ctx, decl);
   const returns = ctx.type(decl.returnType);
   if (!params || !returns) return undefined;
   if (!checkExternSignature(ctx, decl, params, returns)) return undefined;
   return {
-    ir: { name: decl.name.name, loc: loc(decl), params, returns, extern: { module: decl.module.value, exportName: decl.name.name } },
+    ir: { name: decl.name.name, loc: loc(decl), params, returns, extern: { module: specRelative(ctx.specDir, decl.module.value), exportName: decl.name.name } },
     params,
     returns,
     bodyNullable: returns.nullable,

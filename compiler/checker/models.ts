@@ -9,8 +9,8 @@ import type { Ctx } from "./context.ts";
 import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
 
-const TASKS = ["regression", "binary_classification"] as const;
-const METRICS: Record<(typeof TASKS)[number], string[]> = {
+export const TASKS = ["regression", "binary_classification"] as const;
+export const METRICS: Record<(typeof TASKS)[number], string[]> = {
   regression: ["mae", "rmse", "r2"],
   binary_classification: ["auc", "logloss", "accuracy"],
 };
@@ -32,14 +32,14 @@ function metricHint(name: string, valid: string[]): { hint?: string } {
   return hint ? { hint: `did you mean \`${hint}\`?` } : {};
 }
 
-interface HyperSpec {
+export interface HyperSpec {
   type: "int" | "float";
   min: number;
   max: number;
   default: number;
 }
 
-const ALGORITHMS: Record<string, Record<string, HyperSpec>> = {
+export const ALGORITHMS: Record<string, Record<string, HyperSpec>> = {
   linear: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
   logistic: {
     l2: { type: "float", min: 0, max: Infinity, default: 1 },

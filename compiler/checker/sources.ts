@@ -4,6 +4,7 @@
 import type { EntityDecl, SourceDecl } from "../ast.ts";
 import type { IrEntity, IrExpr, IrField, IrSource } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
+import { confinedPath } from "../../runtime/features/source-paths.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { show } from "./types.ts";
@@ -125,6 +126,13 @@ function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undef
     return undefined;
   }
   if (loc.kind === "table") return { kind: "table", table: loc.table };
+  if (!confinedPath(loc.path.value, ctx.specDir).inside) {
+    // The message names no absolute path and no file content: only what the spec says.
+    ctx.error(2015, loc.path.range, `source path \`${loc.path.value}\` leads outside the project`, {
+      hint: "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
+    });
+    return undefined;
+  }
   let format: (typeof FORMATS)[number] | undefined;
   if (decl.format) {
     if (!(FORMATS as readonly string[]).includes(decl.format.name)) {

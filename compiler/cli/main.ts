@@ -12,7 +12,10 @@ import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
+import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
+import { registerFmtCommand } from "./fmt.ts";
+import { registerInitCommand } from "./init.ts";
 import { loadCompiledSpec } from "./load.ts";
 
 export const EXIT = { ok: 0, input: 1, usage: 2, internal: 3 } as const;
@@ -112,6 +115,19 @@ export function buildProgram(exit: (code: number) => void): Command {
       process.stdout.write(opts.dot ? explainDot(r.ir) : explainText(r.ir));
     });
 
+  registerFmtCommand(program, { exit, defaultSpecs });
+  registerInitCommand(program, { exit });
+
+  program
+    .command("lsp")
+    .description("run the language server (editors start it as `fti lsp --stdio`)")
+    .option("--stdio", "talk LSP over stdin/stdout (the only transport)")
+    .action(async () => {
+      // Loaded here: the server's modules cost nothing to other commands.
+      const { startStdioServer } = await import("../lsp/server.ts");
+      startStdioServer();
+      await new Promise<never>(() => {}); // the connection ends the process on `exit`
+    });
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
@@ -147,6 +163,8 @@ export function handleError(e: unknown): number {
     if (hint) process.stderr.write(`  hint: ${hint}\n`);
     return EXIT.input;
   }
+  const env = environmentError(e);
+  if (env) return handleError(env);
   const err = e as Error;
   process.stderr.write(`internal error: ${err?.message ?? String(e)}\n`);
   if (process.env.FTI_DEBUG) process.stderr.write(`${err?.stack ?? ""}\n`);

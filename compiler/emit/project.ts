@@ -16,6 +16,7 @@ import {
   trainingModule, transformsModule, type EmitContext, type Statement,
 } from "./modules.ts";
 import { typeCheckGenerated } from "./type-check.ts";
+import { transformsHash } from "../transforms-hash.ts";
 
 const HELPERS = Object.keys(runtimeExpr);
 
@@ -68,11 +69,7 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
   return { files, diagnostics };
 }
 
-/** sha256 of transforms.ts with the hash constant's value blanked (so the hash can live inside the file). */
-export function transformsHash(text: string): string {
-  const blanked = text.replace(/export const TRANSFORMS_HASH = "[^"]*";/, `export const TRANSFORMS_HASH = "";`);
-  return "sha256:" + crypto.createHash("sha256").update(blanked).digest("hex");
-}
+export { transformsHash } from "../transforms-hash.ts";
 
 function toPosix(p: string): string {
   return p.split(path.sep).join("/");

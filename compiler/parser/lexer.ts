@@ -293,6 +293,8 @@ export interface LexResult {
   /** Significant tokens only (no whitespace, comments or invalid characters). */
   tokens: IToken[];
   problems: LexProblem[];
+  /** Line and block comments in source order (the formatter and the language server keep them). */
+  comments: IToken[];
 }
 
 /** Payload of a NumberLit token. */
@@ -578,5 +580,5 @@ export function lex(text: string): LexResult {
     tokens.push(tok);
   }
   problems.sort((a, b) => a.start - b.start);
-  return { tokens, problems };
+  return { tokens, problems, comments: raw.groups.comments ?? [] };
 }

@@ -46,7 +46,7 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
         store: opts.store,
         ...(opts.logs ? { logs: opts.logs } : {}),
         watch: true,
-        ...(pinned ? { now: () => pinned.getTime() } : {}),
+        ...(pinned ? { asOf: pinned } : {}),
       });
       try {
         await serveMcpStdio(bundle, service, FTI_VERSION);

@@ -38,9 +38,10 @@ export function parseTime(text: string | undefined, flag: string): Date | undefi
 }
 
 /** Opens the store for one command and always closes it. */
-export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>): Promise<T> {
+/** Opens the store for `fn` and closes it; commands that only read pass `readOnly` (a read-only or immutable store still works). */
+export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
   const { openStore } = await import("../store/store.ts");
-  const store = await openStore({ path: opts.store });
+  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false });
   try {
     return await fn(store);
   } finally {
@@ -146,7 +147,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
       const { listModels } = await registry();
-      const rows = await withStore(opts, (store) => listModels(store));
+      const rows = await withStore(opts, (store) => listModels(store), { readOnly: true });
       if (opts.json) return void out(JSON.stringify(rows, null, 2));
       if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
       out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));
@@ -157,7 +158,7 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
       const { getModel } = await registry();
-      const rec = await withStore(opts, (store) => getModel(store, model, version));
+      const rec = await withStore(opts, (store) => getModel(store, model, version), { readOnly: true });
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
       if (opts.json) return void out(JSON.stringify(view, null, 2));

@@ -21,13 +21,48 @@ export function logsDirFor(opts: { store?: string; logs?: string }): string {
   return join(dirname(store), "logs");
 }
 
+/** The admin and API tokens of `fti serve`: files, else the environment; a made-up admin token is written next to the store. */
+async function serveAccess(opts: { store?: string; adminTokenFile?: string; tokenFile?: string }) {
+  const { readTokens, makeAdminToken } = await import("../online/auth.ts");
+  const apiTokens = readTokens({ file: opts.tokenFile, env: process.env.FTI_TOKEN, what: "API" });
+  let adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, what: "admin" });
+  if (adminTokens.length === 0) {
+    const file = join(dirname(opts.store ? resolve(opts.store) : defaultStorePath()), "admin.token");
+    adminTokens = [makeAdminToken(file)];
+    log(`admin token written to ${file} (POST /admin/reload with \`Authorization: Bearer $(cat ${file})\`)`);
+  }
+  return { adminTokens, apiTokens };
+}
+
+function megabytes(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: not a positive number of megabytes`);
+  return Math.round(n * 1024 * 1024);
+}
+
 function pct(x: number): string {
   return x === 0 ? "0%" : x < 0.001 ? "<0.1%" : `${(100 * x).toFixed(1)}%`;
 }
 
+/** What the log itself says is missing: seq gaps, torn lines, processes that did not shut down cleanly. */
+function printLogIntegrity(r: VerifyReport): void {
+  const g = r.integrity;
+  const range = (x: { from: number; to: number }) => (x.from === x.to ? `${x.from}` : `${x.from}–${x.to}`);
+  for (const x of g.gaps.filter((x) => x.retention)) log(`note: process ${x.proc}: entries ${range(x)} were deleted by the retention cap`);
+  const lost = g.gaps.filter((x) => !x.retention);
+  for (const x of lost.slice(0, 20)) log(`✗ missing entries: process ${x.proc}, seq ${range(x)}`);
+  if (lost.length > 20) log(`✗ … ${lost.length - 20} more missing ranges`);
+  for (const b of g.bad.slice(0, 20)) log(`✗ unreadable line ${b.file}:${b.line}: ${b.reason}`);
+  if (g.bad.length > 20) log(`✗ … ${g.bad.length - 20} more unreadable lines`);
+  for (const p of g.processes) {
+    if (!p.ended) log(`warning: process ${p.proc} did not shut down cleanly (killed?): entries of its last flush window (after seq ${p.lastSeq}) may be missing without a trace`);
+  }
+  if (g.missing || g.bad.length) log(`✗ request log: ${g.missing} entries missing, ${g.bad.length} unreadable lines`);
+}
+
 export function printVerifyReport(r: VerifyReport): void {
   out(`verify ${r.model} (view ${r.view}): ${r.requests} logged requests${r.since ? ` since ${r.since}` : ""} from ${r.files.length} file${r.files.length === 1 ? "" : "s"}`);
-  if (r.badLines) log(`warning: ${r.badLines} unreadable log lines skipped`);
+  printLogIntegrity(r);
   const w = Math.max(8, ...r.features.map((f) => f.name.length));
   out(`  ${"value".padEnd(w)}  ${"kind".padEnd(7)} ${"compared".padStart(8)} ${"mismatch".padStart(8)}  rate`);
   for (const f of r.features) {
@@ -92,8 +127,14 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--host <addr>", "address to listen on", "127.0.0.1")
       .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
       .option("--no-request-log", "do not log requests")
+      .option("--log-durable", "answer a prediction only once its request log entry is synced to disk (group commit)")
+      .option("--log-required", "refuse predictions (503) while the request log cannot be written")
+      .option("--log-max-file-mb <n>", "rotate a request log file at this size (MB); closed files are gzipped", "64")
+      .option("--log-max-total-mb <n>", "per model, delete the oldest compressed request log files beyond this total (MB)", "1024")
       .option("--no-watch", "do not watch the store for changes (reload with POST /admin/reload)")
       .option("--now <time>", "pin the request time (demos and replays of past data): staleness and the request log use it")
+      .option("--admin-token-file <path>", "admin token(s), one per line (default: $FTI_ADMIN_TOKEN, else a new random token written to admin.token next to the store)")
+      .option("--token-file <path>", "require one of these bearer tokens (one per line) on the prediction and API routes (default: $FTI_TOKEN, comma-separated; none: open)")
       .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info")
       .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)")
       .option("--llm-url <url>", "agents: base URL of an OpenAI-compatible chat API (default: $FTI_LLM_URL)")
@@ -115,6 +156,12 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         logLevel: string;
         logRequests?: boolean;
         now?: string;
+        logDurable?: boolean;
+        logRequired?: boolean;
+        logMaxFileMb: string;
+        logMaxTotalMb: string;
+        adminTokenFile?: string;
+        tokenFile?: string;
         llmUrl?: string;
         llmApiKey?: string;
         agentMaxSteps?: string;
@@ -128,6 +175,7 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       const pinned = parseTime(opts.now, "--now");
       const bundle = await deps.loadSpec(spec);
       const { startServer } = await import("../online/http.ts");
+      const access = await serveAccess(opts);
       const server = await startServer(bundle, {
         port,
         host: opts.host,
@@ -136,7 +184,14 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
         watch: opts.watch,
         httpLogger: { level: opts.logLevel },
         logRequests: opts.logRequests ?? false,
-        ...(pinned ? { now: () => pinned.getTime() } : {}),
+        logRequired: opts.logRequired ?? false,
+        logOptions: {
+          durable: opts.logDurable ?? false,
+          maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
+          maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
+        },
+        ...(pinned ? { asOf: pinned } : {}),
+        access,
         agents: agentSettingsFromEnv(process.env, {
           llmUrl: opts.llmUrl,
           llmApiKey: opts.llmApiKey,
@@ -159,6 +214,11 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
             () => {
               const s = server.service.log?.stats();
               log(`stopped${s ? `; ${s.written} requests logged` : ""}`);
+              const lost = server.service.log?.lost() ?? 0;
+              if (lost > 0) {
+                log(`error: ${lost} answered requests are not in the request log (${s?.lastError ?? "writes failed"})`);
+                deps.exit(1);
+              }
               done();
             },
             (e: unknown) => {
@@ -194,6 +254,6 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
     if (opts.json) out(JSON.stringify(r, null, 2));
     else printVerifyReport(r);
     if (r.requests === 0 && !opts.json) log(`warning: no logged requests for ${model} in ${logsDir}`);
-    if (r.mismatches > 0) deps.exit(1);
+    if (r.mismatches > 0 || r.integrity.missing > 0 || r.integrity.bad.length > 0) deps.exit(1);
   });
 }

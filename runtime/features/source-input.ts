@@ -12,6 +12,7 @@ import { statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { cleanUp, ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import { shiftedRow, stageCsv, writeShiftTable, type CsvReject } from "./csv-input.ts";
 
 export interface SourceInput {
   /** The relation: a temp view or temp table name (already quoted). */
@@ -26,6 +27,8 @@ export interface SourceInput {
   rowNumber(file: string, pos: string): string;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
   changedFiles(): string[];
+  /** Lines that could not be parsed (csv only): quarantined with their row number and reason. */
+  rejects: CsvReject[];
   /** Drops the temp objects. */
   close(): Promise<void>;
 }
@@ -71,18 +74,16 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
         ndjson: false,
         rowNumber: (_file, pos) => `(${pos} + 1)`,
         changedFiles: () => files.filter((f, i) => fileStamp(f) !== before[i]),
+        rejects: [],
         close: () => cleanUp(store, `DROP VIEW IF EXISTS ${view}`),
       };
     }
     return stage(store, plan, files, `read_parquet(${list}, filename = '__fti_file', union_by_name = true)`, false, cannotRead);
   }
 
+  if (plan.location.kind === "files" && plan.location.format === "csv") return stageCsvInput(store, plan, files, where, cannotRead);
   if (plan.location.kind === "files") {
-    const reader =
-      plan.location.format === "csv"
-        ? `read_csv(${list}, header = true, all_varchar = true, filename = '__fti_file', union_by_name = true)`
-        : `read_ndjson_objects(${list}, filename = '__fti_file')`;
-    return stage(store, plan, files, reader, plan.location.format === "ndjson", cannotRead);
+    return stage(store, plan, files, `read_ndjson_objects(${list}, filename = '__fti_file')`, true, cannotRead);
   }
 
   const table = plan.location.table;
@@ -122,6 +123,41 @@ async function stage(
       rowNumber: (file, pos) =>
         `(${pos} - (SELECT min(s.rowid) FROM ${table} AS s WHERE s.__fti_file IS NOT DISTINCT FROM ${file}) + 1)`,
       changedFiles: () => [],
+      rejects: [],
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** CSV, strictly (csv-input.ts): lines that do not parse are kept apart as rejects; rows are numbered as in the file. */
+async function stageCsvInput(store: Store, plan: SourcePlan, files: string[], where: string, cannotRead: (e: unknown) => Error): Promise<SourceInput> {
+  const table = ident(`__fti_stage_${plan.name}`);
+  const view = ident(`__fti_in_${plan.name}`);
+  const shift = ident(`__fti_shift_${plan.name}`);
+  const close = () => cleanUp(store, `DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${table}`, `DROP TABLE IF EXISTS ${shift}`);
+  await close();
+  try {
+    let rejects: CsvReject[];
+    try {
+      ({ rejects } = await stageCsv(store, table, files, where));
+    } catch (e) {
+      throw e instanceof UserError ? e : cannotRead(e);
+    }
+    await writeShiftTable(store, shift, rejects);
+    await store.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS __fti_pos FROM ${table}`);
+    const columns = (await store.tableColumns(`__fti_stage_${plan.name}`)).filter((c) => c.name !== "__fti_file");
+    return {
+      relation: view,
+      columns,
+      files,
+      ndjson: false,
+      rowNumber: (file, pos) =>
+        shiftedRow(`(${pos} - (SELECT min(s.rowid) FROM ${table} AS s WHERE s.__fti_file IS NOT DISTINCT FROM ${file}) + 1)`, file, shift),
+      changedFiles: () => [],
+      rejects,
       close,
     };
   } catch (e) {

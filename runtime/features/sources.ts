@@ -8,11 +8,11 @@
 // them (failing rows, duplicates, valid rows) are below.
 
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, type Store } from "../store/store.ts";
 import { openSourceInput } from "./source-input.ts";
+import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown } from "./validation.ts";
 
 export interface SourceReadReport {
@@ -57,22 +57,37 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan: SourcePlan): Promise<string[]> {
   if (plan.location.kind !== "files") return [];
   const raw = plan.location.path;
-  const abs = isAbsolute(raw) ? raw : resolve(bundle.specDir, raw);
   const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
+  const { abs, inside, roots } = confinedPath(raw, bundle.specDir);
+  const outside = () =>
+    new UserError(`${where}: path "${raw}" leads outside the project`, "keep the data inside the project, or add its folder to `sourceRoots` in fti.json (see docs/language.md, FTI2015)");
+  if (!inside) throw outside();
+  let files: string[];
   if (GLOB_CHARS.test(abs)) {
     const rows = await store.all<{ file: string }>(`SELECT file FROM glob(?) ORDER BY file`, [abs]);
     if (rows.length === 0) {
       throw new UserError(`${where}: no files match ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
     }
-    return rows.map((r) => r.file);
+    files = rows.map((r) => r.file);
+  } else {
+    if (!existsSync(abs)) {
+      throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
+    }
+    if (statSync(abs).isDirectory()) {
+      throw new UserError(`${where}: ${abs} is a directory`, `use a glob such as "${raw.replace(/\/$/, "")}/*.${plan.location.format}"`);
+    }
+    files = [abs];
   }
-  if (!existsSync(abs)) {
-    throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
-  }
-  if (statSync(abs).isDirectory()) {
-    throw new UserError(`${where}: ${abs} is a directory`, `use a glob such as "${raw.replace(/\/$/, "")}/*.${plan.location.format}"`);
-  }
-  return [abs];
+  // A symlink (or a glob through one) must not lead outside either: the real path of every file counts.
+  if (!files.every((f) => realPathInside(f, roots))) throw outside();
+  return files;
+}
+
+/** A file's column names for an error message: at most 20, each cut at 40 characters. */
+function shownColumns(names: string[]): string {
+  if (names.length === 0) return "none";
+  const cut = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return cut.join(", ") + (names.length > 20 ? `, … (${names.length} in all)` : "");
 }
 
 /**
@@ -104,7 +119,7 @@ export async function readSource(
       if (missing.length) {
         throw new UserError(
           `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
-            ` (columns: ${input.columns.map((c) => c.name).join(", ") || "none"})`,
+            ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
           "declare the fields with the names the file uses",
         );
       }
@@ -180,10 +195,18 @@ export async function readSource(
       }
     }
 
-    // 3. Quarantine, in read order.
+    // 3. Quarantine, in read order; then the lines that could not even be parsed.
     const [b] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${bad}`);
-    const quarantined = b.n;
-    if (quarantined > 0) {
+    const unparsed = input.rejects.length;
+    const quarantined = Number(b.n) + unparsed;
+    if (unparsed > 0) {
+      await store.appendRows(
+        "fti_quarantine",
+        ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
+        input.rejects.map((r) => [opts.runId, plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, opts.ingestedAt, r.file]),
+      );
+    }
+    if (Number(b.n) > 0) {
       await store.run(
         `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
          SELECT ?, ?, ${input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
@@ -219,7 +242,7 @@ export async function readSource(
         `SELECT count(*) AS total, ${inRange.length ? `count(*) FILTER (WHERE ${outside})` : "0"} AS skipped FROM ${typed}`,
       ),
     );
-    const read = c.total - c.skipped;
+    const read = Number(c.total) - Number(c.skipped) + unparsed;
     const changed = input.changedFiles();
     if (changed.length) throw new UserError(`${where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
     if (valid + quarantined !== read) {

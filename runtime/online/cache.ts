@@ -12,9 +12,9 @@
 // milliseconds.
 
 import type { GroupPlan, Scalar } from "../api.ts";
-import { ident, type Store } from "../store/store.ts";
+import { ident, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
-import { onlineTable, type GroupFeatures } from "./materialize.ts";
+import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
 
 /** One feature's values by row index. */
 export type FeatureColumn =
@@ -70,10 +70,16 @@ export function columnValue(col: FeatureColumn, i: number): Scalar {
   return col.values[i];
 }
 
-/** Reads a group's online table (only the features asked for). */
-export async function loadGroup(store: Store, group: GroupFeatures, changedAt: number | null): Promise<CachedGroup> {
+/**
+ * Reads a group's online table (only the features asked for). With `asOf`,
+ * reads instead each entity's latest row of the offline table with
+ * event_time ≤ asOf, as featuresAsOf (batch inference, verify) picks it (the
+ * online table holds the latest row of all, which may be later than a pinned
+ * request time).
+ */
+export async function loadGroup(store: Store, group: GroupFeatures, changedAt: number | null, asOf: Date | null = null): Promise<CachedGroup> {
   const plan = group.plan;
-  const table = onlineTable(plan);
+  const table = asOf ? plan.table : onlineTable(plan);
   const features = group.features.map((f) => f.name);
   const base = { plan, table, features, changedAt, loadedAt: new Date() };
   if (!(await store.tableExists(table))) {
@@ -81,7 +87,11 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
   }
   const keyNames = plan.keys.map((k) => k.name);
   const select = [...keyNames.map(ident), `epoch_us(event_time) / 1000.0 AS __fti_et`, ...features.map(ident)];
-  const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${ident(table)}`, undefined, {
+  const from = asOf
+    ? `${tableRef(table)} AS o WHERE o.event_time <= ${sqlTimestamp(asOf)}
+       QUALIFY row_number() OVER (PARTITION BY ${keyNames.map((k) => `o.${ident(k)}`).join(", ")} ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`
+    : ident(table);
+  const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${from}`, undefined, {
     float64: ["__fti_et"],
     timestamps: "iso",
   });
@@ -100,14 +110,17 @@ export interface LookupResult {
   features: Record<string, FeatureValue>;
   /** Per group: event time (ISO) of the row used, null when not found. */
   times: Record<string, string | null>;
-  /** Features whose status is not_found or stale. */
+  /** Features whose status is not_found, stale or future. */
   missing: string[];
 }
 
 /**
  * The online features of one entity at `nowMs`. A row older than the ttl
  * (event_time < now - ttl) is stale: its values are served as null, as the
- * point-in-time join of training would give them.
+ * point-in-time join of training would give them. A row from after the
+ * request time is `future`: never served, the
+ * values are null (a request time in the past of a server whose online rows
+ * are later; `--now` loads rows as of the pinned time instead).
  */
 export function lookup(
   groups: readonly CachedGroup[],
@@ -124,6 +137,7 @@ export function lookup(
     const row = g.index.get(key);
     let status: FeatureStatus | null = null;
     if (row === undefined) status = "not_found";
+    else if (g.eventMs[row] > nowMs) status = "future";
     else if (ttlMs !== null && g.eventMs[row] < nowMs - ttlMs) status = "stale";
     times[g.plan.name] = row === undefined ? null : new Date(g.eventMs[row]).toISOString();
     for (let f = 0; f < g.features.length; f++) {

@@ -12,9 +12,12 @@
 //   GET  /                           the prediction pages (HTML)
 //   GET  /models/:model
 
+import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
+import { BodyError, parseJsonBody } from "./json-body.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -31,6 +34,8 @@ export interface HttpOptions {
    * the prediction. The request log (log.ts) records every prediction anyway.
    */
   logRequests?: boolean;
+  /** Tokens for admin and API routes (auth.ts); without any admin token, admin routes are refused. */
+  access?: Partial<AccessOptions>;
 }
 
 function errorBody(status: number, code: string, message: string): ApiErrorBody {
@@ -48,6 +53,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     forceCloseConnections: "idle",
   });
   const metrics = new Metrics();
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
 
   // Closing: Fastify stops accepting and waits for every connection to end.
   // A kept-alive connection busy at that moment goes idle afterwards and the
@@ -66,12 +79,22 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     done();
   });
   // Hooks on the request path take the callback form: an async hook costs a promise and a microtask per request.
+  const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] };
+  app.addHook("onRequest", (req, reply, done) => {
+    const r = refusal({ method: req.method, path: req.url.split("?")[0], headers: req.headers }, access);
+    if (!r) return done();
+    void reply.code(r.status).send(errorBody(r.status, r.code, r.message));
+  });
   app.addHook("onSend", (_req, reply, payload, done) => {
     if (closing) reply.header("connection", "close");
     done(null, payload);
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof BodyError) {
+      const body: ApiErrorBody = { error: { status: 400, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+      return void reply.code(400).send(body);
+    }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     let code = "internal";
     let message = err.message;
@@ -192,6 +215,8 @@ export interface RunningServer {
   metrics: Metrics;
   /** "http://host:port" */
   url: string;
+  /** The admin token (the one configured, or the one made up at start). */
+  adminToken: string;
   /** Stops accepting, finishes requests in flight, flushes the request log. */
   close(): Promise<void>;
 }
@@ -201,7 +226,9 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   // The service logs through Fastify's logger once it exists (when enabled); until then, and without it, to stderr.
   let logger: Logger | undefined;
   const service = await OnlineService.open(bundle, { ...opts, logger: deferredLogger(() => logger) });
-  const { app, metrics } = createHttpApp(service, opts);
+  const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
+  const apiTokens = opts.access?.apiTokens ?? [];
+  const { app, metrics } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
   if (opts.httpLogger) logger = { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) };
   try {
     await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
@@ -212,6 +239,12 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
     if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") throw new UserError(`cannot listen on ${opts.host}: ${(e as Error).message}`);
     throw e;
   }
+  const host = opts.host ?? "127.0.0.1";
+  if (!isLoopback(host) && apiTokens.length === 0) {
+    const warn = (m: string) => process.stderr.write(`WARNING: ${m}\n`);
+    warn(`listening on ${host}, beyond this machine, WITHOUT a token: anyone who can reach it can call the prediction routes`);
+    warn("set FTI_TOKEN or pass --token-file to require `Authorization: Bearer <token>`, or listen on 127.0.0.1");
+  }
   const addr = app.server.address();
   const url = typeof addr === "object" && addr ? `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   let closing: Promise<void> | null = null;
@@ -220,6 +253,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
     service,
     metrics,
     url,
+    adminToken: adminTokens[0],
     close() {
       closing ??= (async () => {
         // Requests still running after the grace period are cut off; their log entries are flushed all the same.

@@ -1,84 +1,180 @@
 // The request log: one NDJSON line per scored instance, appended to
-// `<dir>/<model>/<pid>-<start ms>.ndjson`. Files belong to the process that
-// writes them (never shared, never the DuckDB store), so `fti materialize`,
-// `fti train` and `fti verify` can use the store while the service runs.
+// `<dir>/<model>/<pid>-<start ms>-p<part>.ndjson`. Files belong to the
+// process that writes them (never shared, never the DuckDB store), so
+// `fti materialize`, `fti train` and `fti verify` can use the store while the
+// service runs. The format is documented in runtime/online/CONTEXT.md.
 //
-// `append` only queues (no I/O on the request path); a timer flushes the
-// queue in batches. `close` flushes everything and closes the files: the
-// service calls it after the HTTP server stopped accepting requests and
-// finished the ones in flight, so every answered request is on disk.
+// Every entry carries `proc` (the writing process) and `seq` (1, 2, 3, … per
+// process and model), so a reader can tell which entries are missing; a clean
+// shutdown writes an `end` marker with the last seq. Two modes:
+// - default: `append` only queues (no I/O on the request path); a timer
+//   flushes the queue in batches. The loss window: on SIGKILL or a crash, the
+//   entries queued since the last flush (up to `flushMs`, 100 ms); on power
+//   loss also what the OS had not written back.
+// - durable: `appendDurable` resolves once the entries are written and
+//   fdatasync'ed (group commit: requests arriving during one sync share the
+//   next), so an answered request is on disk; a failed write rejects it.
+// A failed write is visible at once: `failing` is set, `onError` is told
+// (throttled), the batch is truncated away (no torn line) and retried; the
+// queue is bounded and what falls off it is counted in `dropped`.
 
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { RejectedRequestEntry } from "../monitor/rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
+
+/** What the log writes: a scored instance, or (runtime/monitor) a rejected request; numbered by the log. */
+/** A request log entry; agents log their own shape (runtime/agents/chat.ts), under `agent.<name>`. */
+export type LoggedEntry = (RequestLogEntry | RejectedRequestEntry | { model: string }) & { proc?: string; seq?: number };
+import { compressLogFile, enforceTotalCap, modelLogDir, partFileName } from "./log-files.ts";
 
 export interface RequestLogOptions {
   /** Milliseconds between flushes (default 100). */
   flushMs?: number;
   /** Flush as soon as this many entries are queued (default 2000). */
   maxBatch?: number;
-  /** Entries kept while writes fail; older ones beyond this are dropped and counted (default 1e6). */
+  /** Entries kept while writes fail; older ones beyond this are dropped and counted (default 100,000). */
   maxPending?: number;
+  /** fdatasync each batch; `appendDurable` waits for it (default false). */
+  durable?: boolean;
+  /** A file is closed (and compressed) once it reaches this size (default 64 MiB). */
+  maxFileBytes?: number;
+  /** Per model folder, the oldest compressed files are deleted beyond this total (default 1 GiB). */
+  maxTotalBytes?: number;
+  /** Gzip closed files (default true). */
+  compress?: boolean;
   onError?: (e: Error) => void;
+  /** Told when writes work again after failing. */
+  onRecover?: (msg: string) => void;
 }
 
 export interface RequestLogStats {
   written: number;
   pending: number;
   dropped: number;
+  /** Durable entries whose write failed (their requests were refused). */
+  refused: number;
   writeErrors: number;
+  /** The last write failed and nothing has been written since. */
+  failing: boolean;
+  lastError: string | null;
+  rotated: number;
+  deletedFiles: number;
   files: string[];
 }
 
+interface Commit {
+  left: number;
+  failed: boolean;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Queued {
+  model: string;
+  line: string;
+  commit?: Commit;
+}
+
+interface ModelFile {
+  dir: string;
+  part: number;
+  path: string;
+  fh: FileHandle | null;
+  /** Bytes known to be good in the current file (a failed write is truncated back to it). */
+  size: number;
+  seq: number;
+}
+
+/** Error lines while failing: the first at once, then at most one per interval. */
+const ERROR_REPORT_MS = 10_000;
+
 export class RequestLog {
   readonly dir: string;
-  private readonly flushMs: number;
-  private readonly maxBatch: number;
-  private readonly maxPending: number;
+  readonly durable: boolean;
+  /** The writing process's id in file names and entries: `<pid>-<start ms>`. */
+  readonly proc = `${process.pid}-${Date.now()}`;
+  private readonly o: Required<Omit<RequestLogOptions, "onError" | "onRecover" | "durable">>;
   private readonly onError: (e: Error) => void;
-  private readonly stamp = `${process.pid}-${Date.now()}`;
-  private queue: Array<{ model: string; line: string }> = [];
-  private readonly handles = new Map<string, { path: string; fh: Promise<FileHandle> }>();
+  private readonly onRecover: (msg: string) => void;
+  private queue: Queued[] = [];
+  private readonly files = new Map<string, ModelFile>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private flushQueued = false;
+  private compressions: Promise<void>[] = [];
   private closed = false;
-  private written = 0;
-  private dropped = 0;
-  private writeErrors = 0;
+  private s = { written: 0, dropped: 0, refused: 0, writeErrors: 0, rotated: 0, deletedFiles: 0 };
+  private failing = false;
+  private lastError: string | null = null;
+  private lastReportMs = 0;
 
   constructor(dir: string, opts: RequestLogOptions = {}) {
     this.dir = dir;
-    this.flushMs = opts.flushMs ?? 100;
-    this.maxBatch = opts.maxBatch ?? 2000;
-    this.maxPending = opts.maxPending ?? 1_000_000;
-    this.onError = opts.onError ?? ((e) => process.stderr.write(`request log: ${e.message}\n`));
+    this.durable = opts.durable ?? false;
+    this.o = {
+      flushMs: opts.flushMs ?? 100,
+      maxBatch: opts.maxBatch ?? 2000,
+      maxPending: opts.maxPending ?? 100_000,
+      maxFileBytes: opts.maxFileBytes ?? 64 * 1024 * 1024,
+      maxTotalBytes: opts.maxTotalBytes ?? 1024 * 1024 * 1024,
+      compress: opts.compress ?? true,
+    };
+    this.onError = opts.onError ?? ((e) => process.stderr.write(`error: request log: ${e.message}\n`));
+    this.onRecover = opts.onRecover ?? ((m) => process.stderr.write(`request log: ${m}\n`));
   }
 
-  /** Queues one entry; never blocks on I/O. */
-  append(entry: RequestLogEntry | RejectedRequestEntry | { model: string }): void {
-    if (this.closed) throw new Error("the request log is closed");
-    // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
-    this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n" });
-    if (this.queue.length > this.maxPending) {
-      const n = this.queue.length - this.maxPending;
-      this.queue.splice(0, n);
-      this.dropped += n;
-    }
-    if (this.queue.length >= this.maxBatch) void this.flush();
+  /** True while writes fail (nothing written since the last failure). */
+  get isFailing(): boolean {
+    return this.failing;
+  }
+
+  /** Queues one entry (numbering it); never blocks on I/O. */
+  append(entry: LoggedEntry): void {
+    this.enqueue(entry);
+    if (this.queue.length >= this.o.maxBatch) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
         void this.flush();
-      }, this.flushMs);
+      }, this.o.flushMs);
       this.timer.unref();
     }
   }
 
-  /** Writes everything queued so far; resolves when it is on disk (written, not fsynced). */
+  /** Queues entries and resolves once they are written and synced; rejects if the write failed (they are not retried). */
+  appendDurable(entries: LoggedEntry[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const commit: Commit = { left: entries.length, failed: false, resolve, reject };
+      for (const e of entries) this.enqueue(e, commit);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        void this.flush();
+      }
+    });
+  }
+
+  private enqueue(entry: LoggedEntry, commit?: Commit): void {
+    if (this.closed) throw new Error("the request log is closed");
+    const f = this.fileOf(entry.model);
+    entry.proc = this.proc;
+    entry.seq = ++f.seq;
+    // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
+    this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n", commit });
+    if (this.queue.length > this.o.maxPending) {
+      const n = this.queue.length - this.o.maxPending;
+      for (const q of this.queue.splice(0, n)) this.settle(q, new Error("the request log queue overflowed"));
+      this.s.dropped += n;
+    }
+  }
+
+  /** Writes everything queued so far; resolves when it is written (synced too in durable mode). */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeBatch());
+    this.flushing = this.flushing.then(() => {
+      this.flushQueued = false;
+      return this.writeBatch();
+    });
     return this.flushing;
   }
 
@@ -86,125 +182,170 @@ export class RequestLog {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const byModel = new Map<string, string[]>();
-    for (const e of batch) {
-      let lines = byModel.get(e.model);
-      if (!lines) byModel.set(e.model, (lines = []));
-      lines.push(e.line);
+    const byModel = new Map<string, Queued[]>();
+    for (const q of batch) {
+      let list = byModel.get(q.model);
+      if (!list) byModel.set(q.model, (list = []));
+      list.push(q);
     }
-    const failed: Array<{ model: string; line: string }> = [];
-    for (const [model, lines] of byModel) {
-      try {
-        const fh = await this.handle(model);
-        await fh.write(lines.join(""));
-        this.written += lines.length;
-      } catch (e) {
-        this.writeErrors++;
-        this.handles.delete(model);
-        for (const line of lines) failed.push({ model, line });
-        this.onError(e as Error);
+    const retry: Queued[] = [];
+    for (const [model, items] of byModel) {
+      const err = await this.writeModel(model, items);
+      if (!err) {
+        for (const q of items) this.settle(q);
+        continue;
+      }
+      // Durable entries fail their requests now; the others wait for the next flush.
+      for (const q of items) {
+        if (q.commit) {
+          this.settle(q, err);
+          this.s.refused++;
+        } else retry.push(q);
       }
     }
-    // Keep what could not be written for the next flush, before anything queued since.
-    if (failed.length) this.queue = [...failed, ...this.queue];
+    if (retry.length) this.queue = [...retry, ...this.queue];
   }
 
-  private handle(model: string): Promise<FileHandle> {
-    let h = this.handles.get(model);
-    if (!h) {
-      const dir = join(this.dir, safeName(model));
-      const path = join(dir, `${this.stamp}.ndjson`);
-      const fh = (async () => {
-        mkdirSync(dir, { recursive: true });
-        return open(path, "a");
-      })();
-      h = { path, fh };
-      this.handles.set(model, h);
+  /** Appends the lines of one model; returns the error when the write failed (the file is truncated back). */
+  private async writeModel(model: string, items: Queued[], entries = items.length): Promise<Error | null> {
+    const f = this.fileOf(model);
+    const buf = Buffer.from(items.map((q) => q.line).join(""));
+    try {
+      const fh = await this.handle(f);
+      let at = 0;
+      while (at < buf.length) at += (await fh.write(buf, at, buf.length - at, f.size + at)).bytesWritten;
+      if (this.durable) await fh.datasync();
+      f.size += buf.length;
+      this.s.written += entries;
+      this.recovered();
+      if (f.size >= this.o.maxFileBytes) await this.rotate(f);
+      return null;
+    } catch (e) {
+      await this.truncateBack(f);
+      this.failed(e as Error);
+      return e as Error;
     }
-    return h.fh;
+  }
+
+  private settle(q: Queued, err?: Error): void {
+    const c = q.commit;
+    if (!c || c.failed) return;
+    if (err) {
+      c.failed = true;
+      c.reject(err);
+    } else if (--c.left === 0) c.resolve();
+  }
+
+  private failed(e: Error): void {
+    this.s.writeErrors++;
+    this.lastError = e.message;
+    const now = Date.now();
+    if (!this.failing || now - this.lastReportMs >= ERROR_REPORT_MS) {
+      this.lastReportMs = now;
+      this.onError(new Error(`${e.message} (${this.queue.length} entries waiting; ${this.s.dropped} dropped so far)`));
+    }
+    this.failing = true;
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.onRecover(`writes work again after ${this.s.writeErrors} failed writes`);
+  }
+
+  /** Cuts a partly written batch off the file, so a failed write leaves no torn line; then reopens next time. */
+  private async truncateBack(f: ModelFile): Promise<void> {
+    const fh = f.fh;
+    f.fh = null;
+    if (!fh) return;
+    try {
+      await fh.truncate(f.size);
+    } catch {
+      // The reader reports a torn line if this fails too.
+    }
+    await fh.close().catch(() => undefined);
+  }
+
+  private fileOf(model: string): ModelFile {
+    let f = this.files.get(model);
+    if (!f) {
+      const dir = modelLogDir(this.dir, model);
+      f = { dir, part: 1, path: join(dir, partFileName(this.proc, 1)), fh: null, size: 0, seq: 0 };
+      this.files.set(model, f);
+    }
+    return f;
+  }
+
+  private async handle(f: ModelFile): Promise<FileHandle> {
+    if (f.fh) return f.fh;
+    mkdirSync(f.dir, { recursive: true });
+    const fh = await open(f.path, "a+");
+    f.size = statSync(f.path).size;
+    f.fh = fh;
+    return fh;
+  }
+
+  /** Closes the current part, compresses it in the background, enforces the total cap, and moves to the next part. */
+  private async rotate(f: ModelFile): Promise<void> {
+    const closed = f.path;
+    const fh = f.fh;
+    f.fh = null;
+    f.part++;
+    f.path = join(f.dir, partFileName(this.proc, f.part));
+    f.size = 0;
+    this.s.rotated++;
+    if (fh) await fh.close().catch(() => undefined);
+    const after = () => {
+      this.s.deletedFiles += enforceTotalCap(f.dir, this.o.maxTotalBytes).length;
+    };
+    if (!this.o.compress) return after();
+    const job = compressLogFile(closed).then(after, (e: Error) => this.onError(new Error(`compressing ${closed}: ${e.message}`)));
+    this.compressions.push(job);
+    void job.finally(() => (this.compressions = this.compressions.filter((j) => j !== job)));
   }
 
   stats(): RequestLogStats {
     return {
-      written: this.written,
+      ...this.s,
       pending: this.queue.length,
-      dropped: this.dropped,
-      writeErrors: this.writeErrors,
-      files: [...this.handles.values()].map((h) => h.path),
+      failing: this.failing,
+      lastError: this.lastError,
+      files: [...this.files.values()].map((f) => f.path),
     };
   }
 
-  /** Flushes, syncs and closes the files. Entries that still cannot be written are reported through onError. */
+  /** Entries answered but not on disk: dropped from the queue, or still queued. */
+  lost(): number {
+    return this.s.dropped + this.queue.length;
+  }
+
+  /**
+   * Flushes (one retry), writes each model's `end` marker, syncs and closes
+   * the files, waits for compressions. Entries that still cannot be written
+   * are reported through onError and counted by `lost()`.
+   */
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flush();
-    if (this.queue.length) await this.flush(); // one retry
+    if (this.queue.length) await this.flush();
     this.closed = true;
     if (this.queue.length) this.onError(new Error(`${this.queue.length} request log entries could not be written`));
-    for (const h of this.handles.values()) {
+    for (const [model, f] of this.files) {
+      if (f.seq === 0) continue;
+      const end = { v: 2, kind: "end", proc: this.proc, model, seq: f.seq, lost: this.lost(), ts: new Date().toISOString() };
+      const err = await this.writeModel(model, [{ model, line: JSON.stringify(end) + "\n" }], 0);
+      if (err) continue;
       try {
-        const fh = await h.fh;
-        await fh.sync();
-        await fh.close();
+        await f.fh?.sync();
+        await f.fh?.close();
       } catch (e) {
         this.onError(e as Error);
       }
+      f.fh = null;
     }
-    this.handles.clear();
+    await Promise.all(this.compressions);
   }
 }
 
-function safeName(model: string): string {
-  return model.replace(/[^A-Za-z0-9_.-]/g, "_");
-}
-
-export interface ReadLogResult {
-  entries: RequestLogEntry[];
-  files: string[];
-  /** Lines that are not valid JSON (a torn last line of a killed process). */
-  badLines: number;
-}
-
-/** Every entry of a model's request log, ordered by request time; `since`/`until` bound the request time. */
-export function readRequestLog(dir: string, model: string, opts: { since?: Date; until?: Date } = {}): ReadLogResult {
-  const modelDir = join(dir, safeName(model));
-  let names: string[] = [];
-  try {
-    names = readdirSync(modelDir).filter((f) => f.endsWith(".ndjson")).sort();
-  } catch {
-    return { entries: [], files: [], badLines: 0 };
-  }
-  const since = opts.since?.getTime() ?? -Infinity;
-  const until = opts.until?.getTime() ?? Infinity;
-  const entries: RequestLogEntry[] = [];
-  let badLines = 0;
-  const files: string[] = [];
-  for (const name of names) {
-    const path = join(modelDir, name);
-    if (!statSync(path).isFile()) continue;
-    files.push(path);
-    for (const line of readFileSync(path, "utf8").split("\n")) {
-      if (!line.trim()) continue;
-      let e: RequestLogEntry;
-      try {
-        e = JSON.parse(line) as RequestLogEntry;
-      } catch {
-        badLines++;
-        continue;
-      }
-      if (!e || typeof e !== "object" || typeof e.ts !== "string" || e.model !== model) {
-        badLines++;
-        continue;
-      }
-      const t = Date.parse(e.ts);
-      if (Number.isNaN(t)) {
-        badLines++;
-        continue;
-      }
-      if (t >= since && t < until) entries.push(e);
-    }
-  }
-  entries.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
-  return { entries, files, badLines };
-}
+export { readRequestLog, type ReadLogResult, type LogGap } from "./log-read.ts";

@@ -31,6 +31,16 @@ export function onlineTable(group: Pick<GroupPlan, "name" | "version">): string 
 }
 
 /** Column layout of an online table: the offline layout plus `materialized_at`. */
+/** The order that puts an entity's latest offline row first: the point-in-time join's tie-breaks. */
+export function latestRowOrder(plan: GroupPlan, alias: string): string[] {
+  return [
+    `${alias}.event_time DESC`,
+    `${alias}.ingested_at DESC NULLS LAST`,
+    ...(plan.rowId ? [`${alias}.${ident(plan.rowId.name)} DESC NULLS LAST`] : []),
+    ...plan.features.map((f) => `${alias}.${ident(f.name)} DESC NULLS LAST`),
+  ];
+}
+
 export function onlineTableColumns(plan: GroupPlan): Array<{ name: string; type: string }> {
   return [...groupTableColumns(plan), { name: "materialized_at", type: "TIMESTAMP" }];
 }
@@ -250,13 +260,7 @@ async function materializeGroup(store: Store, plan: GroupPlan, now: Date, to: Da
     const [candCount] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(cand)}`);
 
     // The latest offline row of each candidate: the point-in-time join's order.
-    const feats = plan.features.map((f) => ident(f.name));
-    const order = [
-      "o.event_time DESC",
-      "o.ingested_at DESC NULLS LAST",
-      ...(plan.rowId ? [`o.${ident(plan.rowId.name)} DESC NULLS LAST`] : []),
-      ...feats.map((f) => `o.${f} DESC NULLS LAST`),
-    ];
+    const order = latestRowOrder(plan, "o");
     await store.run(
       `CREATE TEMP TABLE ${ident(fresh)} AS
          SELECT ${dataCols.map((c) => `o.${c}`).join(", ")} FROM ${off} AS o

@@ -54,7 +54,7 @@ th { color:var(--muted); font-weight:600; font-size:12px; text-transform:upperca
 td.num { font-variant-numeric: tabular-nums; }
 .badge { display:inline-block; padding:1px 8px; border-radius:999px; font-size:12px; font-weight:600; }
 .s-present { background:#e3f4ea; color:var(--ok); } .s-null { background:#eceef1; color:var(--muted); }
-.s-not_found { background:#fde8e6; color:var(--bad); } .s-stale { background:#fff1d6; color:var(--warn); }
+.s-not_found { background:#fde8e6; color:var(--bad); } .s-stale, .s-future { background:#fff1d6; color:var(--warn); }
 .empty { color:var(--muted); }
 a.model { font-weight:600; color:var(--accent); text-decoration:none; } a.model:hover { text-decoration:underline; }
 code { background:#eef1f5; padding:1px 5px; border-radius:4px; font-size:13px; }

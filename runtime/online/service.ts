@@ -20,7 +20,8 @@ import { getModel, listModels, type ModelSummary } from "../registry/registry.ts
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
-import { RequestLog } from "./log.ts";
+import { echo } from "./json-body.ts";
+import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { OnlineIndexes } from "../vectors/online.ts";
@@ -62,8 +63,18 @@ export interface ServiceOptions extends LocalServiceOptions {
   openTimeoutMs?: number;
   /** Request log flush interval (default 100 ms). */
   logFlushMs?: number;
+  /** Request log durability, rotation and retention (see log.ts). */
+  logOptions?: Omit<RequestLogOptions, "onError" | "onRecover">;
+  /** Refuse predictions (503) while the request log cannot be written. */
+  logRequired?: boolean;
   /** The clock (tests). */
   now?: () => number;
+  /**
+   * Pin the request time (`fti serve --now`): the clock stands at this instant
+   * and each entity's features are its latest offline row with event_time ≤ it,
+   * never a later one.
+   */
+  asOf?: Date;
   /** Where endpoint embeddings of index queries come from (default: the environment). */
   embeddings?: EmbeddingSettings;
   /** The agents' chat endpoint and tool-loop bounds (default: the environment). */
@@ -114,14 +125,19 @@ export function requestSchema(plan: ModelPlan): z.ZodType {
 export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ApiIssue[] {
   const out: ApiIssue[] = [];
   for (const issue of error.issues) {
-    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))];
+    // A path element is a client's key: cut, like every echoed value.
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : capKey(String(p))))];
     if (issue.code === "unrecognized_keys") {
-      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, key], message: `unknown field \`${key}\`` });
+      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, capKey(key)], message: `unknown field ${echo(key)}` });
     } else {
       out.push({ path, message: issue.message });
     }
   }
   return out;
+}
+
+function capKey(key: string): string {
+  return key.length <= 200 ? key : `${key.slice(0, 200)}…`;
 }
 
 function apiError(status: number, code: string, message: string, issues?: ApiIssue[]): LocalResponse<never> {
@@ -164,17 +180,27 @@ export class OnlineService implements LocalService {
   private readonly agentHost: AgentHost;
   private readonly idPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   private closed = false;
+  private readonly logRequired: boolean;
+  /** The request time is pinned (`--now`): online rows are read as of it from the offline tables. */
+  private readonly asOf: Date | null;
 
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
     this.bundle = bundle;
     this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
     this.logger = opts.logger ?? stderrLogger;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (opts.asOf ? () => opts.asOf!.getTime() : Date.now);
     this.indexes = new OnlineIndexes(bundle, opts.embeddings ?? embeddingSettingsFromEnv());
     const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
     this.log = logsDir
-      ? new RequestLog(logsDir, { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`request log: ${e.message}`) })
+      ? new RequestLog(logsDir, {
+          flushMs: opts.logFlushMs,
+          ...opts.logOptions,
+          onError: (e) => this.logger.error(`request log: ${e.message}`),
+          onRecover: (m) => this.logger.warn(`request log: ${m}`),
+        })
       : null;
+    this.logRequired = opts.logRequired ?? false;
+    this.asOf = opts.asOf ?? null;
     this.rejectLog = logsDir
       ? new RequestLog(rejectedLogDir(logsDir), { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`rejected-request log: ${e.message}`) })
       : null;
@@ -358,8 +384,9 @@ export class OnlineService implements LocalService {
         const row = state.find((s) => s.online_table === table);
         const changedAt = row?.changed_at ? row.changed_at.getTime() : null;
         const cur = nextGroups.get(g.plan.name);
-        if (cur && cur.changedAt === changedAt && !(cur.missing && row)) continue;
-        const loaded = await loadGroup(store, g, changedAt);
+        // Pinned to an instant, the rows come from the offline table, which changes without the online state moving.
+        if (cur && !this.asOf && cur.changedAt === changedAt && !(cur.missing && row)) continue;
+        const loaded = await loadGroup(store, g, changedAt, this.asOf);
         nextGroups.set(g.plan.name, loaded);
         report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
       }
@@ -487,7 +514,7 @@ export class OnlineService implements LocalService {
   private async score(modelName: string, body: unknown): Promise<LocalResponse> {
     const m = this.served.get(modelName);
     if (!m) {
-      return apiError(404, "unknown_model", `model \`${modelName}\` is not served; served models: ${[...this.served.keys()].join(", ")}`);
+      return apiError(404, "unknown_model", `model ${echo(modelName)} is not served; served models: ${[...this.served.keys()].join(", ")}`);
     }
     const predictor = m.predictor;
     const batcher = m.batcher;
@@ -505,6 +532,9 @@ export class OnlineService implements LocalService {
       return apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
     }
     const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
+    if (this.logRequired && this.log?.isFailing) {
+      return apiError(503, "request_log_unavailable", `the request log cannot be written (${this.log.stats().lastError}); predictions are refused until it can (--log-required)`);
+    }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
     const groups = m.groups.map((g) => this.groups.get(g.plan.name)).filter((g): g is CachedGroup => g !== undefined);
@@ -520,11 +550,12 @@ export class OnlineService implements LocalService {
       const l = lookup(groups, req, nowMs, m.view.ttlMs);
       looked.push(l);
       if (l.missing.length && !m.plan.canImpute) {
-        const entity = m.view.keys.map((k) => `${k.name}=${JSON.stringify(req[k.name])}`).join(", ");
+        const entity = m.view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
         const byStatus = (s: string) => l.missing.filter((f) => l.features[f].status === s);
         const parts = [
           byStatus("not_found").length ? `not found: ${byStatus("not_found").join(", ")}` : "",
           byStatus("stale").length ? `stale (older than the view's ttl): ${byStatus("stale").join(", ")}` : "",
+          byStatus("future").length ? `only rows after the request time: ${byStatus("future").join(", ")}` : "",
         ].filter(Boolean);
         missingIssues.push({ path: isBatch ? ["instances", i] : [], message: `no online features for ${entity}; ${parts.join("; ")}` });
       }
@@ -562,33 +593,49 @@ export class OnlineService implements LocalService {
     const out = await batcher.predict(rows);
 
     const results: OnlineInstanceResult[] = [];
+    const entries: RequestLogEntry[] = [];
     for (let i = 0; i < instances.length; i++) {
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
       results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, request_id: id });
-      if (this.log) {
-        const entry: RequestLogEntry = {
-          v: 1,
-          id,
-          ts: requestTime,
-          model: modelName,
-          version: predictor.version,
-          request: requests[i],
-          features: looked[i].features,
-          feature_times: looked[i].times,
-          odts: odtValues[i],
-          prediction,
-        };
-        this.log.append(entry);
-      }
+      entries.push({
+        v: 2,
+        id,
+        ts: requestTime,
+        model: modelName,
+        version: predictor.version,
+        request: requests[i],
+        features: looked[i].features,
+        feature_times: looked[i].times,
+        odts: odtValues[i],
+        prediction,
+      });
     }
+    const logged = await this.logEntries(entries);
+    if (logged) return logged;
     if (isBatch) {
       const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
       return { status: 200, body: answer };
     }
     const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
     return { status: 200, body: answer };
+  }
+
+  /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
+  private async logEntries(entries: RequestLogEntry[]): Promise<LocalResponse<never> | null> {
+    const log = this.log;
+    if (!log) return null;
+    if (!log.durable) {
+      for (const e of entries) log.append(e);
+      return null;
+    }
+    try {
+      await log.appendDurable(entries);
+      return null;
+    } catch (e) {
+      return apiError(503, "request_log_unavailable", `the prediction could not be recorded in the request log (${(e as Error).message}); it was not served`);
+    }
   }
 
   // ------------------------------------------------------------------ introspection
@@ -636,7 +683,7 @@ export class OnlineService implements LocalService {
     online: Array<{ group: string; table: string; entities: number; missing: boolean; loaded_at: string }>;
     store: string;
     last_reload: ReloadReport | null;
-    request_log: ReturnType<RequestLog["stats"]> & { dir: string | null };
+    request_log: ReturnType<RequestLog["stats"]> & { dir: string | null; durable: boolean; required: boolean };
   } {
     const models = [...this.served.values()].map((m) => ({ model: m.name, version: m.record?.version ?? null, ...(m.reloadError ? { error: m.reloadError } : {}) }));
     const online = [...this.groups.values()].map((g) => ({
@@ -646,15 +693,16 @@ export class OnlineService implements LocalService {
       missing: g.missing,
       loaded_at: g.loadedAt.toISOString(),
     }));
-    const degraded = models.some((m) => m.version === null || m.error) || online.some((g) => g.missing);
-    const stats = this.log?.stats() ?? { written: 0, pending: 0, dropped: 0, writeErrors: 0, files: [] };
+    const stats = this.log?.stats() ?? { written: 0, pending: 0, dropped: 0, refused: 0, writeErrors: 0, failing: false, lastError: null, rotated: 0, deletedFiles: 0, files: [] };
+    // A request log that fails or lost entries degrades the service: answers are no longer all recorded.
+    const degraded = models.some((m) => m.version === null || m.error) || online.some((g) => g.missing) || stats.failing || stats.dropped > 0;
     return {
       status: degraded ? "degraded" : "ok",
       models,
       online,
       store: this.storePath,
       last_reload: this.lastReload,
-      request_log: { ...stats, dir: this.log?.dir ?? null },
+      request_log: { ...stats, dir: this.log?.dir ?? null, durable: this.log?.durable ?? false, required: this.logRequired },
     };
   }
 
@@ -687,6 +735,9 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_pending", help: "Request log entries queued, not yet written.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
       { name: "fti_request_log_written", help: "Request log entries written since start.", values: [{ labels: {}, value: log?.written ?? 0 }] },
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
+      { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
+      { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
+      { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
     ];
   }
 

@@ -13,9 +13,11 @@ import type { TrainingStatistics } from "../monitor/statistics.ts";
  * - `not_found`: the online store has no row for the entity;
  * - `stale`: the row is older than the view's ttl at the request time; the
  *   value is served as null, exactly as the point-in-time join of training
- *   would have seen it.
+ *   would have seen it;
+ * - `future`: the entity's row is from after the request time (a request
+ *   time in the past): never served, the value is null.
  */
-export type FeatureStatus = "present" | "null" | "not_found" | "stale";
+export type FeatureStatus = "present" | "null" | "not_found" | "stale" | "future";
 
 export interface FeatureValue<T = Scalar> {
   value: T | null;
@@ -93,10 +95,17 @@ export interface ServedModelInfo {
   reload_error?: string;
 }
 
-/** One line of a model's request log (`<logs>/<model>/<pid>-<start>.ndjson`). */
+/**
+ * One line of a model's request log (`<logs>/<model>/<pid>-<start>-p<part>.ndjson[.gz]`).
+ * v2 added `proc` and `seq` (v1 lines have neither); see runtime/online/CONTEXT.md.
+ */
 export interface RequestLogEntry {
-  v: 1;
+  v: 1 | 2;
   id: string;
+  /** The writing process, `<pid>-<start ms>` (set by the log). */
+  proc?: string;
+  /** 1, 2, 3, … per process and model, without gaps (set by the log). */
+  seq?: number;
   /** Request time (ISO). */
   ts: string;
   model: string;

@@ -12,7 +12,7 @@ import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { findModel } from "../bundle.ts";
 import { featuresAsOf } from "../retrieval/pit.ts";
-import { readRequestLog } from "./log.ts";
+import { readRequestLog, type ReadLogResult } from "./log.ts";
 import { viewFeatureGroups } from "./materialize.ts";
 import type { FeatureStatus, RequestLogEntry } from "./types.ts";
 
@@ -55,6 +55,8 @@ export interface VerifyReport {
   requests: number;
   /** Unreadable log lines (a torn last line of a killed process). */
   badLines: number;
+  /** What the log says is missing: seq gaps per process, unreadable lines with file:line, unclean ends. */
+  integrity: Pick<ReadLogResult, "gaps" | "missing" | "bad" | "processes">;
   since: string | null;
   features: FeatureVerifyReport[];
   /** Total mismatching values over all features and ODTs. */
@@ -144,6 +146,7 @@ export async function verifyModel(store: Store, bundle: SpecBundle, modelName: s
     files: log.files,
     requests: log.entries.length,
     badLines: log.badLines,
+    integrity: { gaps: log.gaps, missing: log.missing, bad: log.bad, processes: log.processes },
     since: opts.since?.toISOString() ?? null,
     features,
     mismatches: features.reduce((s, f) => s + f.mismatches, 0),

@@ -32,6 +32,7 @@ import {
   type DuckDBVector,
 } from "@duckdb/node-api";
 import { vectorDim, type ColumnType } from "../api.ts";
+import { environmentError } from "../environment-errors.ts";
 import { UserError } from "../errors.ts";
 
 // ------------------------------------------------------------------ public types
@@ -798,7 +799,9 @@ function openError(e: unknown, path: string, readOnly: boolean): Error {
   if (readOnly && /does not exist|No such file/i.test(msg)) {
     return new UserError(`the store ${shown} does not exist`, "run the feature pipeline first (`fti features <spec>`)");
   }
-  if (/not a valid DuckDB database|Unable to open|version/i.test(msg)) {
+  const env = environmentError(e, shown);
+  if (env) return env;
+  if (/Unable to open|version/i.test(msg)) {
     return new UserError(`cannot open the store ${shown}: ${msg.split("\n")[0]}`);
   }
   return e instanceof Error ? e : new Error(msg);

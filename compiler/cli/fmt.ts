@@ -1,0 +1,79 @@
+// `fti fmt [spec...] [--check]`: formats specs in place (default: every
+// specs/*.fti); `--check` writes nothing and exits 1 when a file is not
+// formatted (for CI); `-` reads stdin and prints the result. A spec with
+// syntax errors is reported and left untouched. Files are replaced by rename,
+// so an interrupted run never leaves half a spec.
+
+import fs from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { formatDiagnostics } from "../diagnostics.ts";
+import { formatSpec } from "../format/index.ts";
+import { UserError } from "../../runtime/errors.ts";
+
+const EXIT_OK = 0;
+const EXIT_INPUT = 1;
+
+function readSpec(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read (${code ?? (e as Error).message})`);
+  }
+}
+
+function writeAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.fmt-tmp`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new UserError(`${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** Formats one file; returns its exit code. */
+function formatFile(file: string, check: boolean, text: string, toStdout: boolean): number {
+  const result = formatSpec(text, file);
+  if (!result.ok) {
+    process.stderr.write(formatDiagnostics(result.diagnostics, new Map([[file, text]])));
+    process.stderr.write(`✗ ${file}: not formatted (syntax errors); the file was left as it was\n`);
+    return EXIT_INPUT;
+  }
+  if (toStdout) {
+    process.stdout.write(result.text);
+    return check && result.changed ? EXIT_INPUT : EXIT_OK;
+  }
+  if (check) {
+    if (!result.changed) return EXIT_OK;
+    process.stderr.write(`✗ ${file}: not formatted; run \`fti fmt ${file}\`\n`);
+    return EXIT_INPUT;
+  }
+  if (result.changed) {
+    writeAtomically(file, result.text);
+    process.stdout.write(`✓ formatted ${file}\n`);
+  }
+  return EXIT_OK;
+}
+
+export function registerFmtCommand(program: Command, deps: { exit: (code: number) => void; defaultSpecs: () => string[] }): void {
+  program
+    .command("fmt")
+    .description("format specs in the canonical layout (default: every specs/*.fti; `-` formats stdin to stdout)")
+    .argument("[spec...]", ".fti files, or - for stdin")
+    .option("--check", "write nothing; exit 1 if a spec is not formatted (for CI)")
+    .action(async (specs: string[], opts: { check?: boolean }) => {
+      const list = specs.length ? specs : deps.defaultSpecs();
+      if (!list.length) throw new UserError("no specs given and none found in specs/");
+      let code = EXIT_OK;
+      for (const file of list) {
+        const fromStdin = file === "-";
+        const text = fromStdin ? fs.readFileSync(0, "utf8") : readSpec(file);
+        code = Math.max(code, formatFile(fromStdin ? "<stdin>" : file, !!opts.check, text, fromStdin));
+      }
+      if (code === EXIT_OK && opts.check && !specs.includes("-")) process.stdout.write(`✓ ${list.length} spec${list.length === 1 ? "" : "s"} formatted\n`);
+      deps.exit(code);
+    });
+}

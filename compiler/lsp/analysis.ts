@@ -1,0 +1,65 @@
+// One analysis of one document: the parser and the checker of `fti compile`
+// (no second implementation), run on every edit. Syntax errors do not stop
+// the checker here: the parser's recovery keeps every declaration it could
+// read, so a typo in one declaration still leaves the errors of the others
+// visible. Checker diagnostics inside a declaration with a syntax error are
+// dropped (they would only describe the hole the parser left).
+
+import type { IToken } from "chevrotain";
+import type { Program, Range } from "../ast.ts";
+import { checkProgram } from "../checker/index.ts";
+import type { Diagnostic } from "../diagnostics.ts";
+import type { IrSpec } from "../ir.ts";
+import { parse } from "../parser/index.ts";
+import * as T from "../parser/lexer.ts";
+import { lineStarts } from "./positions.ts";
+import { buildIndex, type SymbolIndex } from "./symbols.ts";
+
+export interface Analysis {
+  text: string;
+  file: string;
+  program: Program;
+  diagnostics: Diagnostic[];
+  /** The IR when the spec has no errors; else the last good one of this document (types for hover). */
+  ir?: IrSpec;
+  irIsCurrent: boolean;
+  /** Offsets where lines start, for LSP positions. */
+  starts: number[];
+  tokens: IToken[];
+  comments: IToken[];
+  index: SymbolIndex;
+}
+
+const within = (r: Range, outer: Range) => r.start.offset >= outer.start.offset && r.start.offset <= outer.end.offset;
+
+/** Analyses `text`; `previousIr` is kept for hover when the new text does not check. */
+export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec): Analysis {
+  const parsed = parse(text, file);
+  const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
+  let checked: ReturnType<typeof checkProgram> | undefined;
+  let internal: Diagnostic | undefined;
+  try {
+    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "" });
+  } catch (e) {
+    // A checker bug on a half-typed spec must not take the editor's diagnostics down with it.
+    const at = { offset: 0, line: 1, column: 1 };
+    internal = { code: 1001, severity: "error", file, range: { start: at, end: at }, message: `internal checker error (a bug in fti; please report it): ${(e as Error)?.message ?? String(e)}` };
+  }
+  const broken = parsed.program.decls.filter((d) => syntaxErrors.some((e) => within(e.range, d.range) || (e.range.start.offset >= d.range.end.offset && e.range.start.offset - d.range.end.offset <= 1)));
+  const checkerDiags = (checked?.ctx.diags.items ?? []).filter((d) => d.file === file && !broken.some((b) => within(d.range, b.range)));
+  if (internal) checkerDiags.push(internal);
+  const { tokens, comments } = T.lex(text);
+  const ir = checked?.ir && !syntaxErrors.length ? checked.ir : previousIr;
+  return {
+    text,
+    file,
+    program: parsed.program,
+    diagnostics: [...parsed.diagnostics, ...checkerDiags],
+    ir,
+    irIsCurrent: !!checked?.ir && !syntaxErrors.length,
+    starts: lineStarts(text),
+    tokens,
+    comments,
+    index: buildIndex(parsed.program),
+  };
+}

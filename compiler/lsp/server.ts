@@ -1,0 +1,198 @@
+// `fti lsp --stdio`: the language server. It wires the LSP requests to the
+// modules of this folder; every answer comes from one `Analysis` per document
+// version (analysis.ts: the compiler's own parser and checker).
+
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  CodeActionKind,
+  DiagnosticSeverity,
+  ResponseError,
+  ErrorCodes,
+  TextDocumentSyncKind,
+  TextDocuments,
+  createConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type Connection,
+  type Diagnostic as LspDiagnostic,
+  type Location,
+  type TextEdit,
+} from "vscode-languageserver/node";
+import { TextDocument } from "vscode-languageserver-textdocument";
+import type { Diagnostic } from "../diagnostics.ts";
+import { formatSpec } from "../format/index.ts";
+import * as T from "../parser/lexer.ts";
+import { analyze, type Analysis } from "./analysis.ts";
+import { codeActions, type DiagnosticData } from "./code-actions.ts";
+import { complete } from "./completion.ts";
+import { hover } from "./hover.ts";
+import { documentSymbols, foldingRanges } from "./outline.ts";
+import { offsetAt, toLsp } from "./positions.ts";
+import { LEGEND, semanticTokens } from "./semantic-tokens.ts";
+import { definitionOf, occurrenceAt, occurrencesOf } from "./symbols.ts";
+
+function specLocation(uri: string): { file: string; dir: string } {
+  if (uri.startsWith("file:")) {
+    const abs = fileURLToPath(uri);
+    return { file: path.relative(process.cwd(), abs) || abs, dir: path.dirname(abs) };
+  }
+  return { file: uri, dir: process.cwd() };
+}
+
+function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnostic {
+  const data: DiagnosticData = { code: d.code, ...(d.hint ? { hint: d.hint } : {}) };
+  return {
+    range: toLsp(d.range),
+    severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+    code: `FTI${d.code}`,
+    source: "fti",
+    message: d.hint ? `${d.message}\nhint: ${d.hint}` : d.message,
+    ...(d.related?.length
+      ? { relatedInformation: d.related.map((r) => ({ location: { uri: r.file === file ? uri : pathToFileURL(path.resolve(r.file)).href, range: toLsp(r.range) }, message: r.message })) }
+      : {}),
+    data,
+  };
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Keeps one analysis per open document version. */
+class Workspace {
+  private readonly cache = new Map<string, { version: number; analysis: Analysis }>();
+
+  constructor(private readonly documents: TextDocuments<TextDocument>) {}
+
+  get(uri: string): Analysis | undefined {
+    const doc = this.documents.get(uri);
+    if (!doc) return undefined;
+    const hit = this.cache.get(uri);
+    if (hit && hit.version === doc.version) return hit.analysis;
+    const { file, dir } = specLocation(uri);
+    const analysis = analyze(doc.getText(), file, dir, hit?.analysis.ir);
+    this.cache.set(uri, { version: doc.version, analysis });
+    return analysis;
+  }
+
+  forget(uri: string): void {
+    this.cache.delete(uri);
+  }
+}
+
+function renameEdits(a: Analysis, uri: string, offset: number, newName: string): TextEdit[] {
+  const occ = occurrenceAt(a.index, offset);
+  if (!occ) throw new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here");
+  if (!NAME.test(newName) || T.KEYWORDS.has(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is not a valid name`);
+  const scope = occ.key.slice(0, occ.key.lastIndexOf(occ.name));
+  if (a.index.occurrences.some((o) => o.def && o.key === scope + newName) || (occ.kind === "decl" && a.index.decls.has(newName))) {
+    throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared there`);
+  }
+  void uri;
+  return occurrencesOf(a.index, occ.key).map((o) => ({ range: toLsp(o.range), newText: newName }));
+}
+
+export function startServer(connection: Connection): void {
+  const documents = new TextDocuments(TextDocument);
+  const workspace = new Workspace(documents);
+
+  connection.onInitialize(() => ({
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      completionProvider: { triggerCharacters: [".", ":", "(", " "] },
+      definitionProvider: true,
+      referencesProvider: true,
+      documentHighlightProvider: true,
+      renameProvider: { prepareProvider: true },
+      documentSymbolProvider: true,
+      foldingRangeProvider: true,
+      semanticTokensProvider: { legend: LEGEND, full: true },
+      documentFormattingProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+    },
+    serverInfo: { name: "fti", version: "0.1.0" },
+  }));
+
+  documents.onDidChangeContent(({ document }) => {
+    const a = workspace.get(document.uri);
+    if (!a) return;
+    void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
+  });
+  documents.onDidClose(({ document }) => {
+    workspace.forget(document.uri);
+    void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
+  });
+
+  const at = (uri: string, pos: { line: number; character: number }) => {
+    const a = workspace.get(uri);
+    return a ? { a, offset: offsetAt(a.text, a.starts, pos) } : undefined;
+  };
+
+  connection.onHover(({ textDocument, position }) => {
+    const x = at(textDocument.uri, position);
+    return x ? hover(x.a, x.offset) : null;
+  });
+  connection.onCompletion(({ textDocument, position }) => {
+    const x = at(textDocument.uri, position);
+    return x ? complete(x.a, x.offset) : [];
+  });
+  connection.onDefinition(({ textDocument, position }): Location | null => {
+    const x = at(textDocument.uri, position);
+    const occ = x && occurrenceAt(x.a.index, x.offset);
+    const def = occ && definitionOf(x.a.index, occ.key);
+    return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
+  });
+  connection.onReferences(({ textDocument, position, context }): Location[] => {
+    const x = at(textDocument.uri, position);
+    const occ = x && occurrenceAt(x.a.index, x.offset);
+    if (!x || !occ) return [];
+    return occurrencesOf(x.a.index, occ.key).filter((o) => context.includeDeclaration || !o.def).map((o) => ({ uri: textDocument.uri, range: toLsp(o.range) }));
+  });
+  connection.onDocumentHighlight(({ textDocument, position }) => {
+    const x = at(textDocument.uri, position);
+    const occ = x && occurrenceAt(x.a.index, x.offset);
+    return x && occ ? occurrencesOf(x.a.index, occ.key).map((o) => ({ range: toLsp(o.range), kind: o.def ? 3 : 2 })) : [];
+  });
+  connection.onPrepareRename(({ textDocument, position }) => {
+    const x = at(textDocument.uri, position);
+    const occ = x && occurrenceAt(x.a.index, x.offset);
+    return occ ? { range: toLsp(occ.range), placeholder: occ.name } : null;
+  });
+  connection.onRenameRequest(({ textDocument, position, newName }) => {
+    const x = at(textDocument.uri, position);
+    if (!x) return null;
+    return { changes: { [textDocument.uri]: renameEdits(x.a, textDocument.uri, x.offset, newName) } };
+  });
+  connection.onDocumentSymbol(({ textDocument }) => {
+    const a = workspace.get(textDocument.uri);
+    return a ? documentSymbols(a) : [];
+  });
+  connection.onFoldingRanges(({ textDocument }) => {
+    const a = workspace.get(textDocument.uri);
+    return a ? foldingRanges(a) : [];
+  });
+  connection.languages.semanticTokens.on(({ textDocument }) => {
+    const a = workspace.get(textDocument.uri);
+    return a ? semanticTokens(a) : { data: [] };
+  });
+  connection.onDocumentFormatting(({ textDocument }): TextEdit[] => {
+    const doc = documents.get(textDocument.uri);
+    if (!doc) return [];
+    const r = formatSpec(doc.getText(), specLocation(textDocument.uri).file);
+    if (!r.ok || !r.changed) return [];
+    return [{ range: { start: { line: 0, character: 0 }, end: doc.positionAt(doc.getText().length) }, newText: r.text }];
+  });
+  connection.onCodeAction(({ textDocument, context }) => {
+    const a = workspace.get(textDocument.uri);
+    return a ? codeActions(a, textDocument.uri, context.diagnostics) : [];
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}
+
+/** The server on this process's stdin/stdout (nothing else may write to stdout). */
+export function startStdioServer(): void {
+  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  startServer(connection);
+}

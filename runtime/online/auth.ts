@@ -1,0 +1,129 @@
+// Who may call the service. Three rules, checked before any route runs:
+// - admin routes (`/admin/...`) need the admin token (`Authorization: Bearer
+//   <token>`); `fti serve` makes one up when none is configured and writes it
+//   to a file only the user can read;
+// - with a prediction token configured, the API routes (`/v1/...`, `/metrics`)
+//   need it too (one token per line of the file: several clients, rotation);
+// - a request a browser sends cross-site is refused: an `Origin` that is not
+//   the server's own, `Sec-Fetch-Site: cross-site`, or a POST whose body is not
+//   `application/json` (the content types a page may post cross-site without a
+//   preflight are text/plain, form and multipart).
+
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { UserError } from "../errors.ts";
+
+export interface AccessOptions {
+  /** Tokens accepted on admin routes. */
+  adminTokens: string[];
+  /** Tokens accepted on the API routes; none = open (loopback use). */
+  apiTokens: string[];
+}
+
+export interface Refusal {
+  status: 401 | 403 | 415;
+  code: string;
+  message: string;
+}
+
+/** Tokens from a file (one per line, `#` comments) or an environment variable (comma-separated). */
+export function readTokens(opts: { file?: string; env?: string; what: string }): string[] {
+  let text = "";
+  if (opts.file) {
+    try {
+      text = readFileSync(opts.file, "utf8");
+    } catch (e) {
+      throw new UserError(`cannot read the ${opts.what} token file ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  } else if (opts.env) text = opts.env.replace(/,/g, "\n");
+  const tokens = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  if (opts.file && tokens.length === 0) throw new UserError(`the ${opts.what} token file ${opts.file} holds no token`);
+  for (const t of tokens) if (t.length < 16) throw new UserError(`a ${opts.what} token is shorter than 16 characters`, "use a long random token, e.g. `openssl rand -hex 32`");
+  return tokens;
+}
+
+/** A new random admin token, written to `file` (mode 0600). */
+export function makeAdminToken(file: string): string {
+  const token = randomBytes(32).toString("hex");
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, token + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** Constant-time comparison against each accepted token. */
+function tokenMatches(header: string | undefined, tokens: string[]): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!m) return false;
+  const given = digest(m[1]);
+  let ok = false;
+  for (const t of tokens) ok = timingSafeEqual(given, digest(t)) || ok;
+  return ok;
+}
+
+export interface RequestFacts {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+const header = (h: RequestFacts["headers"], name: string) => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** Why a request is refused, or null to let it through. */
+export function refusal(req: RequestFacts, access: AccessOptions): Refusal | null {
+  const cross = crossSite(req);
+  if (cross) return cross;
+  if (req.path.startsWith("/admin/")) {
+    if (!tokenMatches(header(req.headers, "authorization"), access.adminTokens)) {
+      return { status: 401, code: "unauthorized", message: "admin routes need the admin token: `Authorization: Bearer <token>` (see `fti serve --help`)" };
+    }
+    return null;
+  }
+  const api = req.path.startsWith("/v1/") || req.path === "/metrics";
+  if (api && access.apiTokens.length && !tokenMatches(header(req.headers, "authorization"), access.apiTokens)) {
+    return { status: 401, code: "unauthorized", message: "this server needs a token: `Authorization: Bearer <token>`" };
+  }
+  return null;
+}
+
+function crossSite(req: RequestFacts): Refusal | null {
+  const origin = header(req.headers, "origin");
+  const host = header(req.headers, "host");
+  if (origin !== undefined && origin !== "null") {
+    let originHost: string | null = null;
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      originHost = null;
+    }
+    if (!host || originHost !== host) return { status: 403, code: "cross_site", message: "cross-site requests are refused (the Origin is not this server)" };
+  } else if (origin === "null") {
+    return { status: 403, code: "cross_site", message: "cross-site requests are refused (opaque Origin)" };
+  }
+  if (header(req.headers, "sec-fetch-site") === "cross-site") {
+    return { status: 403, code: "cross_site", message: "cross-site requests are refused" };
+  }
+  if (req.method === "POST") {
+    const type = (header(req.headers, "content-type") ?? "").split(";")[0].trim().toLowerCase();
+    const hasBody = Number(header(req.headers, "content-length") ?? 0) > 0 || header(req.headers, "transfer-encoding") !== undefined;
+    if ((hasBody || type) && type !== "application/json") {
+      return { status: 415, code: "unsupported_media_type", message: "send the request as application/json" };
+    }
+  }
+  return null;
+}
+
+/** 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "::ffff:127.0.0.1";
+}

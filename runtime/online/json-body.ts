@@ -1,0 +1,67 @@
+// The JSON body parser of `fti serve`. JSON.parse, with two things Fastify's
+// default parser does not do: a message that says where the JSON is broken
+// (capped: it never echoes much of the body back), and a body that is valid
+// JSON but carries a `__proto__` or `constructor.prototype` key is refused as
+// an invalid request naming the field's path — not called "malformed JSON".
+
+import type { ApiIssue } from "./types.ts";
+
+/** Longest piece of a client's input an error message repeats. */
+export const ECHO_LIMIT = 80;
+
+/** A value as an error message shows it: JSON, cut to ECHO_LIMIT characters with the full length said. */
+export function echo(value: unknown): string {
+  const s = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return s.length <= ECHO_LIMIT ? s : `${s.slice(0, ECHO_LIMIT)}… (${s.length} characters)`;
+}
+
+export class BodyError extends Error {
+  readonly statusCode = 400;
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly issues?: ApiIssue[],
+  ) {
+    super(message);
+  }
+}
+
+/** Parses a request body; throws a BodyError. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === "") throw new BodyError("invalid_json", "the body is empty; send a JSON object");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    // V8's message quotes part of the body: keep only where it broke.
+    const m = /position (\d+)/.exec((e as Error).message);
+    throw new BodyError("invalid_json", `malformed JSON${m ? ` at position ${m[1]}` : ""}: the body is not valid JSON`);
+  }
+  if (text.includes("__proto__") || text.includes("prototype")) {
+    const path = pollutingKey(value);
+    if (path) {
+      throw new BodyError("invalid_request", `the field ${echo(path.at(-1))} is not allowed in a request`, [
+        { path, message: `field ${echo(path.at(-1))} is not allowed` },
+      ]);
+    }
+  }
+  return value;
+}
+
+/** The path of a `__proto__` key, or of `prototype` under `constructor`, anywhere in the value (iterative: any depth). */
+function pollutingKey(root: unknown): Array<string | number> | null {
+  const stack: Array<{ v: unknown; path: Array<string | number> }> = [{ v: root, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: [...path, i] });
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      if (key === "__proto__" || (key === "prototype" && path.at(-1) === "constructor")) return [...path, key];
+      stack.push({ v: (v as Record<string, unknown>)[key], path: [...path, key] });
+    }
+  }
+  return null;
+}

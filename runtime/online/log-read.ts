@@ -1,0 +1,142 @@
+// Reading a model's request log back (plain and compressed parts of every
+// process) and telling what is missing: per writing process, the seq ranges
+// that no file holds, torn or unreadable lines with their file and line
+// number, and processes that ended without their `end` marker (killed: the
+// entries of their last flush window may be gone without a trace).
+
+import { listLogFiles, modelLogDir, readLogText } from "./log-files.ts";
+import type { RequestLogEntry } from "./types.ts";
+
+export interface LogGap {
+  proc: string;
+  /** First and last missing seq (inclusive). */
+  from: number;
+  to: number;
+  /** Before the process's oldest remaining part: deleted by the retention cap, not lost (not counted in `missing`). */
+  retention?: boolean;
+}
+
+export interface LogProcess {
+  proc: string;
+  entries: number;
+  lastSeq: number;
+  /** The process wrote its end marker (a clean shutdown). */
+  ended: boolean;
+  /** Entries the process itself reported lost at shutdown (write failures). */
+  reportedLost: number;
+}
+
+export interface BadLine {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface ReadLogResult {
+  entries: RequestLogEntry[];
+  files: string[];
+  /** Lines that are not valid entries (a torn last line of a killed process, a hand edit). */
+  badLines: number;
+  bad: BadLine[];
+  /** Missing seq ranges per process (entries written before the seq numbers have none and are not checked). */
+  gaps: LogGap[];
+  /** Sum of the gaps' lengths (entries a process dropped before its end marker are in them). */
+  missing: number;
+  processes: LogProcess[];
+}
+
+interface ProcState {
+  /** Lowest part number found (> 1: earlier parts were deleted by retention). */
+  firstPart: number;
+  seqs: number[];
+  ended: boolean;
+  lastSeq: number;
+  reportedLost: number;
+}
+
+/** Every entry of a model's request log, ordered by request time; `since`/`until` bound the request time (gaps are found over all entries). */
+export function readRequestLog(dir: string, model: string, opts: { since?: Date; until?: Date } = {}): ReadLogResult {
+  const since = opts.since?.getTime() ?? -Infinity;
+  const until = opts.until?.getTime() ?? Infinity;
+  const entries: RequestLogEntry[] = [];
+  const bad: BadLine[] = [];
+  const procs = new Map<string, ProcState>();
+  const proc = (id: string) => {
+    let p = procs.get(id);
+    if (!p) procs.set(id, (p = { firstPart: Infinity, seqs: [], ended: false, lastSeq: 0, reportedLost: 0 }));
+    return p;
+  };
+  const partOf = (file: string) => Number(/-p(\d+)\.ndjson(\.gz)?$/.exec(file)?.[1] ?? 1);
+  const files = listLogFiles(modelLogDir(dir, model)).map((f) => f.path);
+  for (const file of files) {
+    const lines = readLogText(file).split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i].trim()) continue;
+      const parsed = parseLine(lines[i], model);
+      if ("reason" in parsed) {
+        bad.push({ file, line: i + 1, reason: parsed.reason });
+        continue;
+      }
+      if (parsed.kind === "end") {
+        const p = proc(parsed.proc);
+        p.ended = true;
+        p.lastSeq = Math.max(p.lastSeq, parsed.seq);
+        p.reportedLost = parsed.lost;
+        continue;
+      }
+      const e = parsed.entry;
+      if (typeof e.proc === "string" && Number.isInteger(e.seq)) {
+        const p = proc(e.proc);
+        p.firstPart = Math.min(p.firstPart, partOf(file));
+        p.seqs.push(e.seq!);
+        p.lastSeq = Math.max(p.lastSeq, e.seq!);
+      }
+      const t = Date.parse(e.ts);
+      if (t >= since && t < until) entries.push(e);
+    }
+  }
+  entries.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
+  const { gaps, processes } = findGaps(procs);
+  const missing = gaps.reduce((s, g) => s + (g.retention ? 0 : g.to - g.from + 1), 0);
+  return { entries, files, badLines: bad.length, bad, gaps, missing, processes };
+}
+
+type Parsed =
+  | { kind: "entry"; entry: RequestLogEntry }
+  | { kind: "end"; proc: string; seq: number; lost: number }
+  | { reason: string };
+
+function parseLine(line: string, model: string): Parsed {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return { reason: "not valid JSON (a torn or partly written line)" };
+  }
+  if (!v || typeof v !== "object" || Array.isArray(v)) return { reason: "not a JSON object" };
+  const o = v as Record<string, unknown>;
+  if (o.model !== model) return { reason: `not an entry of model ${model}` };
+  if (o.kind === "end") {
+    if (typeof o.proc !== "string" || !Number.isInteger(o.seq)) return { reason: "an end marker without proc/seq" };
+    return { kind: "end", proc: o.proc, seq: o.seq as number, lost: Number.isInteger(o.lost) ? (o.lost as number) : 0 };
+  }
+  if (typeof o.ts !== "string" || Number.isNaN(Date.parse(o.ts))) return { reason: "no valid request time (ts)" };
+  return { kind: "entry", entry: o as unknown as RequestLogEntry };
+}
+
+/** Missing seq ranges: 1..last of each process, minus the seqs found (an ended process's last seq is known). */
+function findGaps(procs: Map<string, ProcState>): { gaps: LogGap[]; processes: LogProcess[] } {
+  const gaps: LogGap[] = [];
+  const processes: LogProcess[] = [];
+  for (const [id, p] of [...procs].sort(([a], [b]) => a.localeCompare(b))) {
+    const seqs = Int32Array.from(new Set(p.seqs)).sort();
+    let next = 1;
+    for (const s of seqs) {
+      if (s > next) gaps.push({ proc: id, from: next, to: s - 1, ...(next === 1 && p.firstPart > 1 ? { retention: true } : {}) });
+      next = s + 1;
+    }
+    if (p.ended && p.lastSeq >= next) gaps.push({ proc: id, from: next, to: p.lastSeq });
+    processes.push({ proc: id, entries: seqs.length, lastSeq: p.lastSeq, ended: p.ended, reportedLost: p.reportedLost });
+  }
+  return { gaps, processes };
+}

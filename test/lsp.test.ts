@@ -1,0 +1,295 @@
+// The language server through the protocol, as an editor drives it: a real
+// `fti lsp --stdio` process and an LSP client over its stdin/stdout.
+
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CodeActionRequest,
+  CompletionRequest,
+  DefinitionRequest,
+  DocumentFormattingRequest,
+  DocumentSymbolRequest,
+  FoldingRangeRequest,
+  HoverRequest,
+  PrepareRenameRequest,
+  ReferencesRequest,
+  RenameRequest,
+  SemanticTokensRequest,
+  type CompletionItem,
+  type Diagnostic,
+  type Hover,
+  type Position,
+  type TextEdit,
+} from "vscode-languageserver-protocol/node";
+import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
+
+const ATHLETE = fs.readFileSync("specs/athlete.fti", "utf8");
+const uri = pathToFileURL(path.resolve("specs/athlete.fti")).href; // next to athlete.functions.ts (its extern fn)
+const doc = { uri };
+
+/** The position of the `nth` occurrence of `needle` in `text`, plus `delta` characters. */
+function pos(text: string, needle: string, delta = 0, nth = 0): Position {
+  let at = -1;
+  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
+  if (at < 0) throw new Error(`not found: ${needle}`);
+  const before = text.slice(0, at + delta);
+  const line = before.split("\n").length - 1;
+  return { line, character: before.length - before.lastIndexOf("\n") - 1 };
+}
+
+/** Applies non-overlapping edits to `text`. */
+function applyEdits(text: string, edits: TextEdit[]): string {
+  const lines = text.split("\n");
+  const offset = (p: Position) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
+  let out = text;
+  for (const e of sorted) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+  return out;
+}
+
+const codes = (ds: Diagnostic[]) => ds.map((d) => d.code).sort();
+const labels = (items: CompletionItem[] | null | unknown) => (items as CompletionItem[]).map((i) => i.label);
+const hoverText = (h: Hover | null) => (h && typeof h.contents === "object" && "value" in h.contents ? h.contents.value : "");
+
+let lsp: LspClient;
+let version = 1;
+
+/** Replaces the open document's text; returns its diagnostics. */
+async function edit(text: string): Promise<Diagnostic[]> {
+  version++;
+  return (await lsp.change(uri, version, text)).diagnostics;
+}
+
+beforeAll(async () => {
+  lsp = await startLsp();
+  const first = await lsp.open(uri, ATHLETE);
+  expect(first.diagnostics).toEqual([]);
+}, 60_000);
+
+afterAll(async () => {
+  await lsp?.stop();
+});
+
+describe("fti lsp: diagnostics as you type", () => {
+  it("announces its capabilities", () => {
+    const caps = lsp.init.capabilities;
+    expect(caps.hoverProvider).toBe(true);
+    expect(caps.completionProvider?.triggerCharacters).toContain(".");
+    expect(caps.renameProvider).toEqual({ prepareProvider: true });
+    expect(caps.semanticTokensProvider?.legend.tokenTypes).toContain("keyword");
+    expect(caps.documentFormattingProvider).toBe(true);
+  });
+
+  it("reports every error with its code, range and hint; a syntax error does not hide the others", async () => {
+    const broken = ATHLETE.replace("avg(pace) over 28d", "avg(paec) over 28d").replace("ttl 90d", "ttl 90d )").replace("transform pace_sd_28d: impute(median)", "transform pace_sd_28d: impute(medain)");
+    const ds = await edit(broken);
+    expect(codes(ds)).toEqual(["FTI1001", "FTI2002", "FTI4006"]);
+    const typo = ds.find((d) => d.code === "FTI2002")!;
+    expect(typo.range).toEqual({ start: pos(broken, "paec"), end: pos(broken, "paec", 4) });
+    expect(typo.message).toContain("unknown name `paec`");
+    expect(typo.message).toContain("hint: did you mean `pace`?");
+    expect(typo.severity).toBe(1);
+    expect(typo.source).toBe("fti");
+    const syntax = ds.find((d) => d.code === "FTI1001")!;
+    expect(syntax.range.start).toEqual(pos(broken, "90d )", 4));
+    expect(await edit(ATHLETE)).toEqual([]);
+  });
+
+  it("survives garbage and an empty document", async () => {
+    const garbage = await edit("}}}{{ model ( fn = = \u0000 \"unterminated\n/* open");
+    expect(garbage.length).toBeGreaterThan(0);
+    expect(garbage.every((d) => typeof d.code === "string" && /^FTI\d{4}$/.test(d.code as string))).toBe(true);
+    expect(codes(await edit(""))).toEqual(["FTI1008"]);
+    expect(await edit(ATHLETE)).toEqual([]);
+  });
+});
+
+describe("fti lsp: hover", () => {
+  const hoverAt = (p: Position) => lsp.conn.sendRequest(HoverRequest.type, { textDocument: doc, position: p });
+
+  it("a windowed feature: type and nullability, MIT, window semantics, lineage", async () => {
+    const text = hoverText(await hoverAt(pos(ATHLETE, "(planned_pace_min_km - pace_28d)", 25)));
+    expect(text).toContain("feature fitness.pace_28d: float?");
+    expect(text).toContain("**MIT**");
+    expect(text).toContain("(t − 28d, t]");
+    expect(text).toContain("Lineage: `activities.distance_km`, `activities.elapsed_time_s`");
+  });
+
+  it("a feature's doc comment, an MDT, an ODT, a field and a built-in", async () => {
+    const ctl = hoverText(await hoverAt(pos(ATHLETE, "ctl_42d = ewma", 1)));
+    expect(ctl).toContain("chronic training load (fitness)");
+    expect(ctl).toContain("exponentially weighted mean");
+    expect(ctl).toContain("MDTs: `time_estimator`: standard_scale");
+    const odt = hoverText(await hoverAt(pos(ATHLETE, "on_demand pace_deviation", 12)));
+    expect(odt).toContain("**ODT**");
+    expect(odt).toContain("on_demand pace_deviation: float?");
+    const field = hoverText(await hoverAt(pos(ATHLETE, "avg_hr: float?", 1)));
+    expect(field).toContain("field activities.avg_hr: float?");
+    expect(field).toContain("missing when no strap was worn");
+    const builtin = hoverText(await hoverAt(pos(ATHLETE, "stddev(pace)", 1)));
+    expect(builtin).toContain("stddev(x) over <duration>");
+  });
+
+  it("`over`: the window's frame", async () => {
+    const text = hoverText(await hoverAt(pos(ATHLETE, "km_7d = sum(distance) over 7d", 23)));
+    expect(text).toContain("`sum` over the athlete's rows of `activity_stats` with event time in (t − 7d, t]");
+  });
+
+  it("nothing on punctuation", async () => {
+    expect(await hoverAt(pos(ATHLETE, "{"))).toBeNull();
+  });
+});
+
+describe("fti lsp: completion", () => {
+  const completeAt = async (text: string, p: Position) => {
+    await edit(text);
+    return labels(await lsp.conn.sendRequest(CompletionRequest.type, { textDocument: doc, position: p }));
+  };
+
+  it("a group's features after `group.`, with `*` in a view's features", async () => {
+    const text = ATHLETE.replace("fitness.pace_28d): float =\n  (planned", "fitness.): float =\n  (planned");
+    const items = await completeAt(text, pos(text, "fitness.)", 8));
+    expect(items).toEqual(expect.arrayContaining(["ctl_42d", "pace_28d", "zone_28d"]));
+    expect(items).not.toContain("*");
+    const view = ATHLETE.replace("features fitness.*,", "features fitness.,");
+    expect(await completeAt(view, pos(view, "fitness.,", 8))).toEqual(expect.arrayContaining(["*", "pace_28d"]));
+  });
+
+  it("inside a group: the input's columns, earlier features, functions and built-ins", async () => {
+    const text = ATHLETE.replace("  zone_28d = avg(zone) over 28d", "  zone_28d = avg(zone) over 28d\n  x = ");
+    const items = await completeAt(text, pos(text, "  x = ", 6));
+    expect(items).toEqual(expect.arrayContaining(["pace", "climb", "tss", "ctl_42d", "pace_min_km", "ewma", "coalesce", "if"]));
+    expect(items).not.toContain("athlete");
+  });
+
+  it("option values: algorithms, hyperparameters, metrics, MDTs, tasks; declarations by kind", async () => {
+    const algo = ATHLETE.replace("algorithm gbdt(trees: 150, depth: 6, learning_rate: 0.1)", "algorithm ");
+    expect(await completeAt(algo, pos(algo, "algorithm ", 10))).toEqual(["linear", "logistic", "gbdt", "onnx"]);
+    const hyper = ATHLETE.replace("gbdt(trees: 150, depth: 6, learning_rate: 0.1)", "gbdt(trees: 150, )");
+    expect(await completeAt(hyper, pos(hyper, "trees: 150, ", 12))).toEqual(expect.arrayContaining(["depth", "learning_rate", "min_leaf"]));
+    const metric = ATHLETE.replace("metric mae, rmse, r2", "metric mae, ");
+    expect(await completeAt(metric, pos(metric, "metric mae, ", 12))).toEqual(["mae", "rmse", "r2"]);
+    const mdt = ATHLETE.replace("transform pace_sd_28d: impute(median)", "transform pace_sd_28d: ");
+    expect(await completeAt(mdt, pos(mdt, "transform pace_sd_28d: ", 23))).toEqual(expect.arrayContaining(["standard_scale", "impute", "one_hot", "clip"]));
+    const input = ATHLETE.replace("transform pace_sd_28d: impute(median)", "transform ");
+    expect(await completeAt(input, pos(input, "transform \n", 10))).toEqual(expect.arrayContaining(["pace_sd_28d", "ctl_42d", "pace_deviation"]));
+    const task = ATHLETE.replace("task regression", "task ");
+    expect(await completeAt(task, pos(task, "task ", 5))).toEqual(["regression", "binary_classification"]);
+    const entity = ATHLETE.replace("feature_group fitness for athlete", "feature_group fitness for ");
+    expect(await completeAt(entity, pos(entity, "fitness for ", 12))).toEqual(["athlete"]);
+  });
+
+  it("clause keywords at the start of a model item, declarations at the top level", async () => {
+    const text = ATHLETE.replace("  metric mae, rmse, r2", "  metric mae, rmse, r2\n  ");
+    expect(await completeAt(text, pos(text, "r2\n  ", 5))).toEqual(["view", "task", "algorithm", "transform", "split", "metric", "require"]);
+    const top = ATHLETE + "\n";
+    const items = await completeAt(top, { line: top.split("\n").length - 1, character: 0 });
+    expect(items).toEqual(expect.arrayContaining(["source", "feature_group", "on_demand", "model"]));
+    await edit(ATHLETE);
+  });
+});
+
+describe("fti lsp: navigation and rename", () => {
+  it("go to definition: a feature used in an ODT, a group in a view", async () => {
+    const def = await lsp.conn.sendRequest(DefinitionRequest.type, { textDocument: doc, position: pos(ATHLETE, "- pace_28d) / pace_28d", 3) });
+    expect(def).toEqual({ uri, range: { start: pos(ATHLETE, "pace_28d = avg"), end: pos(ATHLETE, "pace_28d = avg", 8) } });
+    const group = await lsp.conn.sendRequest(DefinitionRequest.type, { textDocument: doc, position: pos(ATHLETE, "features fitness.*", 10) });
+    expect(group).toMatchObject({ range: { start: pos(ATHLETE, "feature_group fitness", 14) } });
+  });
+
+  it("find references: every use of a group and of a source column", async () => {
+    const refs = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "feature_group fitness", 15), context: { includeDeclaration: true } });
+    expect(refs!.length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);
+    const col = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "elapsed_time_s: float", 2), context: { includeDeclaration: false } });
+    // in activity_stats (twice) and the view's label
+    expect(col!.map((l) => l.range.start.line)).toEqual([pos(ATHLETE, "pace = pace_min_km").line, pos(ATHLETE, "tss = estimated_tss").line, pos(ATHLETE, "activities.elapsed_time_s").line]);
+  });
+
+  it("rename a feature: its definition and every use, and the result checks", async () => {
+    const at = pos(ATHLETE, "  pace = pace_min_km", 3);
+    const prep = await lsp.conn.sendRequest(PrepareRenameRequest.type, { textDocument: doc, position: at });
+    expect(prep).toMatchObject({ placeholder: "pace" });
+    const ws = await lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: at, newName: "pace_min" });
+    const edits = ws!.changes![uri];
+    expect(edits.length).toBe(4); // definition, estimated_tss(pace, …), avg(pace), stddev(pace); no `pace` inside other names
+    const renamed = applyEdits(ATHLETE, edits);
+    expect(renamed).toContain("avg(pace_min) over 28d");
+    expect(renamed).toContain("estimated_tss(pace_min, 5.0");
+    expect(await edit(renamed)).toEqual([]);
+    await expect(lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(renamed, "pace_min = "), newName: "climb" })).rejects.toThrow(/already declared/);
+    await expect(lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(renamed, "pace_min = "), newName: "model" })).rejects.toThrow(/not a valid name/);
+    await edit(ATHLETE);
+  });
+
+  it("outline, folding and semantic tokens", async () => {
+    const symbols = (await lsp.conn.sendRequest(DocumentSymbolRequest.type, { textDocument: doc })) as Array<{ name: string; children?: Array<{ name: string }> }>;
+    expect(symbols.map((s) => s.name)).toEqual(expect.arrayContaining(["activities", "athlete", "fitness", "time_estimator_data", "time_estimator", "serve time_estimator"]));
+    expect(symbols.find((s) => s.name === "fitness")!.children!.map((c) => c.name)).toContain("pace_28d");
+    const folds = await lsp.conn.sendRequest(FoldingRangeRequest.type, { textDocument: doc });
+    expect(folds!.some((f) => f.startLine === pos(ATHLETE, "source activities").line && f.endLine >= pos(ATHLETE, "avg_hr").line)).toBe(true);
+    const tokens = await lsp.conn.sendRequest(SemanticTokensRequest.type, { textDocument: doc });
+    expect(tokens!.data.length % 5).toBe(0);
+    expect(tokens!.data.length / 5).toBeGreaterThan(250);
+  });
+});
+
+describe("fti lsp: formatting and code actions", () => {
+  it("formats with fti fmt, and refuses a spec with syntax errors", async () => {
+    const messy = ATHLETE.replace("  event_time started_at", "event_time    started_at").replace("= ewma(tss) over 42d", "=ewma( tss )over 42d");
+    await edit(messy);
+    const edits = await lsp.conn.sendRequest(DocumentFormattingRequest.type, { textDocument: doc, options: { tabSize: 2, insertSpaces: true } });
+    expect(applyEdits(messy, edits!)).toBe(ATHLETE);
+    await edit(messy + "\nmodel (");
+    expect(await lsp.conn.sendRequest(DocumentFormattingRequest.type, { textDocument: doc, options: { tabSize: 2, insertSpaces: true } })).toEqual([]);
+    await edit(ATHLETE);
+  });
+
+  const fixes = async (ds: Diagnostic[]) => lsp.conn.sendRequest(CodeActionRequest.type, { textDocument: doc, range: ds[0].range, context: { diagnostics: ds } });
+
+  it("did you mean: replaces the misspelled name", async () => {
+    const broken = ATHLETE.replace("features fitness.*, pace_deviation", "features fitness.*, pace_deviaton");
+    const ds = await edit(broken);
+    expect(codes(ds)).toEqual(["FTI2003"]);
+    const actions = (await fixes(ds)) as Array<{ title: string; edit: { changes: Record<string, TextEdit[]> } }>;
+    expect(actions.map((a) => a.title)).toEqual(["Change to `pace_deviation`"]);
+    const fixed = applyEdits(broken, actions[0].edit.changes[uri]);
+    expect(fixed).toBe(ATHLETE);
+    expect(await edit(fixed)).toEqual([]);
+  });
+
+  it("a nullable input of a linear model: adds impute, first on an existing transform line or as a new one", async () => {
+    const linear = ATHLETE.replace("algorithm gbdt(trees: 150, depth: 6, learning_rate: 0.1)", "algorithm linear");
+    const ds = await edit(linear);
+    expect(ds.length).toBeGreaterThan(3);
+    expect(new Set(codes(ds))).toEqual(new Set(["FTI4007"]));
+    let text = linear;
+    // Apply every fix (each against the text it was computed for), then the model checks.
+    for (let round = 0; round < 20; round++) {
+      const current = await edit(text);
+      if (!current.length) break;
+      const actions = (await fixes([current[0]])) as Array<{ edit: { changes: Record<string, TextEdit[]> } }>;
+      expect(actions, JSON.stringify(current[0])).toHaveLength(1);
+      text = applyEdits(text, actions[0].edit.changes[uri]);
+    }
+    expect(await edit(text)).toEqual([]);
+    expect(text).toContain("  transform ctl_42d, atl_7d, form: impute(median), standard_scale\n");
+    expect(text).toContain("transform pace_deviation: impute(median), clip(min: -1, max: 1)");
+    expect(text).toMatch(/\n  transform pace_28d: impute\(median\)\n/);
+    await edit(ATHLETE);
+  });
+});
+
+describe("fti lsp: close", () => {
+  it("clears the diagnostics of a closed document", async () => {
+    await edit(ATHLETE.replace("avg(pace)", "avg(paec)"));
+    const cleared = await lsp.close(uri);
+    expect(cleared.diagnostics).toEqual([]);
+    const reopened = await lsp.open(uri, ATHLETE.replace("avg(pace)", "avg(paec)"));
+    expect(codes(reopened.diagnostics)).toEqual(["FTI2002"]);
+    version = 1;
+    await edit(ATHLETE);
+    expect(lsp.stderr()).toBe("");
+  });
+});

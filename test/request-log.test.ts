@@ -1,0 +1,194 @@
+// The request log on its own: seq numbers and end markers, what the reader
+// reports missing (gaps, torn lines, unclean ends), write failures made
+// visible and retried without torn lines, the bounded queue, durable mode,
+// rotation with compression and the total cap.
+
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { RequestLog, readRequestLog } from "../runtime/online/log.ts";
+import type { RequestLogEntry } from "../runtime/online/types.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "fti-reqlog-"));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function entry(i: number, model = "m"): RequestLogEntry {
+  return {
+    v: 2,
+    id: `r-${i}`,
+    ts: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    model,
+    version: 1,
+    request: { k: `e${i}`, pad: "x".repeat(200) },
+    features: { f: { value: i, status: "present" } },
+    feature_times: { g: null },
+    odts: {},
+    prediction: i / 2,
+  };
+}
+
+const quiet = { onError: () => {}, onRecover: () => {} };
+
+describe("request log entries", () => {
+  it("numbers entries 1..n per model and process, ends with an end marker; the reader finds no gap", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, quiet);
+    for (let i = 1; i <= 5; i++) log.append(entry(i));
+    for (let i = 1; i <= 3; i++) log.append(entry(i, "other"));
+    await log.close();
+    const r = readRequestLog(dir, "m");
+    expect(r.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(r.entries.map((e) => e.proc))).toEqual(new Set([log.proc]));
+    expect(r.processes).toEqual([{ proc: log.proc, entries: 5, lastSeq: 5, ended: true, reportedLost: 0 }]);
+    expect(r).toMatchObject({ gaps: [], missing: 0, badLines: 0 });
+    expect(readRequestLog(dir, "other").entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("reports missing seq ranges, torn lines with their line number, and a process without its end marker", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, quiet);
+    for (let i = 1; i <= 10; i++) log.append(entry(i));
+    await log.close();
+    const [file] = readRequestLog(dir, "m").files;
+    const lines = readFileSync(file, "utf8").split("\n");
+    // Drop entries 3, 4 and 8; tear the last entry; keep the end marker.
+    const kept = lines.filter((_, i) => ![2, 3, 7].includes(i));
+    kept[kept.length - 3] = kept[kept.length - 3].slice(0, 40);
+    writeFileSync(file, kept.join("\n"));
+    const r = readRequestLog(dir, "m");
+    expect(r.gaps).toEqual([
+      { proc: log.proc, from: 3, to: 4 },
+      { proc: log.proc, from: 8, to: 8 },
+      { proc: log.proc, from: 10, to: 10 },
+    ]);
+    expect(r.missing).toBe(4);
+    expect(r.bad).toEqual([{ file, line: 7, reason: expect.stringContaining("torn") }]);
+
+    // Without the end marker (a killed process) the tail is unknown: said, not counted.
+    writeFileSync(file, lines.slice(0, 5).join("\n") + "\n");
+    const killed = readRequestLog(dir, "m");
+    expect(killed.processes[0]).toMatchObject({ ended: false, lastSeq: 5 });
+    expect(killed.missing).toBe(0);
+  });
+});
+
+describe("write failures", () => {
+  it("are visible at once, retried, and lose nothing once the directory is writable again", async () => {
+    const dir = tempDir();
+    // A file where the model's folder must go: every write fails (ENOTDIR/EEXIST), as root too.
+    writeFileSync(join(dir, "m"), "");
+    const errors: string[] = [];
+    const recovered: string[] = [];
+    const log = new RequestLog(dir, { flushMs: 5, onError: (e) => errors.push(e.message), onRecover: (m) => recovered.push(m) });
+    for (let i = 1; i <= 4; i++) log.append(entry(i));
+    await log.flush();
+    await log.flush();
+    expect(log.isFailing).toBe(true);
+    expect(log.stats()).toMatchObject({ written: 0, pending: 4, failing: true, writeErrors: 2 });
+    expect(errors).toHaveLength(1); // throttled: one line per failing period
+    rmSync(join(dir, "m"));
+    log.append(entry(5));
+    await log.flush();
+    expect(log.isFailing).toBe(false);
+    expect(recovered).toHaveLength(1);
+    await log.close();
+    expect(log.lost()).toBe(0);
+    const r = readRequestLog(dir, "m");
+    expect(r.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(r.missing).toBe(0);
+  });
+
+  it("drops the oldest entries beyond maxPending, counts them, and the reader shows the gap", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "m"), "");
+    const log = new RequestLog(dir, { ...quiet, maxPending: 3 });
+    for (let i = 1; i <= 5; i++) log.append(entry(i));
+    expect(log.stats().dropped).toBe(2);
+    rmSync(join(dir, "m"));
+    await log.close();
+    expect(log.lost()).toBe(2);
+    const r = readRequestLog(dir, "m");
+    expect(r.gaps).toEqual([{ proc: log.proc, from: 1, to: 2 }]);
+    expect(r.missing).toBe(2);
+  });
+});
+
+describe("durable mode", () => {
+  it("resolves once the entries are in the file, and rejects when they cannot be written", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, { ...quiet, durable: true });
+    await Promise.all([log.appendDurable([entry(1), entry(2)]), log.appendDurable([entry(3)])]);
+    // On disk before close: what a SIGKILL right after the answers would leave.
+    expect(readRequestLog(dir, "m").entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+    await log.close();
+
+    const bad = tempDir();
+    writeFileSync(join(bad, "m"), "");
+    const failing = new RequestLog(bad, { ...quiet, durable: true });
+    await expect(failing.appendDurable([entry(1)])).rejects.toThrow();
+    expect(failing.stats()).toMatchObject({ refused: 1, pending: 0, failing: true });
+    await failing.close();
+  });
+});
+
+describe("rotation and retention", () => {
+  it("rotates by size, gzips closed files, and the reader reads every part back", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, { ...quiet, maxFileBytes: 2000, maxBatch: 3 });
+    for (let i = 1; i <= 30; i++) {
+      log.append(entry(i));
+      if (i % 3 === 0) await log.flush();
+    }
+    await log.close();
+    const names = readdirSync(join(dir, "m"));
+    expect(names.filter((n) => n.endsWith(".ndjson.gz")).length).toBeGreaterThan(2);
+    expect(names.filter((n) => n.endsWith(".ndjson")).length).toBe(1); // the part being written at close
+    const r = readRequestLog(dir, "m");
+    expect(r.entries.map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(r).toMatchObject({ missing: 0, badLines: 0 });
+    expect(r.processes[0].ended).toBe(true);
+  });
+
+  it("deletes the oldest compressed files beyond the total cap; the reader calls that retention, not loss", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, { ...quiet, maxFileBytes: 1500, maxTotalBytes: 2500, maxBatch: 3 });
+    for (let i = 1; i <= 40; i++) {
+      log.append(entry(i));
+      if (i % 3 === 0) await log.flush();
+    }
+    await log.close();
+    expect(log.stats().deletedFiles).toBeGreaterThan(0);
+    const r = readRequestLog(dir, "m");
+    expect(r.entries.length).toBeLessThan(40);
+    expect(r.entries.at(-1)!.seq).toBe(40);
+    expect(r.gaps).toEqual([{ proc: log.proc, from: 1, to: r.entries[0].seq! - 1, retention: true }]);
+    expect(r.missing).toBe(0);
+  });
+
+  it("reads a plain file whose compressed copy is complete only once", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, { ...quiet, maxFileBytes: 1000, maxBatch: 2 });
+    for (let i = 1; i <= 6; i++) {
+      log.append(entry(i));
+      if (i % 2 === 0) await log.flush();
+    }
+    await log.close();
+    const mdir = join(dir, "m");
+    const gz = readdirSync(mdir).find((n) => n.endsWith(".gz"))!;
+    // A crash between writing the .gz and removing the plain file: both exist.
+    const { gunzipSync } = await import("node:zlib");
+    writeFileSync(join(mdir, gz.replace(/\.gz$/, "")), gunzipSync(readFileSync(join(mdir, gz))));
+    expect(readRequestLog(dir, "m").entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    mkdirSync(join(mdir, "not-a-file.ndjson"));
+    appendFileSync(join(mdir, "zz.ndjson"), "garbage\n");
+    expect(readRequestLog(dir, "m").bad).toHaveLength(1);
+  });
+});

@@ -1,0 +1,74 @@
+// A spec cannot read outside its project (#8): the checker refuses a path
+// that leads out (FTI2015, fixture in test/fixtures/diagnostics), and the
+// feature pipeline checks the real path of every file it would read, so a
+// symlink or a glob cannot lead out either; no error prints file contents.
+
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { confinedPath, projectRoot, sourceRoots } from "../runtime/features/source-paths.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import { activitiesSource, athleteBundle, tempDir } from "./helpers/bundles.ts";
+
+let store: Store | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+/** A project folder (package.json) with the spec in specs/ and a secret file outside it. */
+function project() {
+  const outer = tempDir();
+  const root = join(outer, "proj");
+  mkdirSync(join(root, "specs", "data"), { recursive: true });
+  writeFileSync(join(root, "package.json"), "{}");
+  const secret = join(outer, "secret.csv");
+  writeFileSync(secret, "activity_id,athlete_id\nTOP-SECRET-LINE,x\n");
+  return { outer, root, specDir: join(root, "specs"), secret };
+}
+
+async function featuresError(specDir: string, path: string): Promise<string> {
+  store = await openStore({ path: ":memory:" });
+  try {
+    await runFeaturePipeline(store, athleteBundle(specDir, { sources: [activitiesSource(path)], groups: [], views: [] }));
+  } catch (e) {
+    return (e as Error).message + " " + ((e as { hint?: string }).hint ?? "");
+  }
+  return "no error";
+}
+
+describe("source paths are confined to the project", () => {
+  it("the project root is the nearest folder with package.json, .git or fti.json; fti.json adds sourceRoots", () => {
+    const p = project();
+    expect(projectRoot(p.specDir)).toBe(p.root);
+    expect(confinedPath("../data/x.csv", p.specDir).inside).toBe(true);
+    expect(confinedPath("../../secret.csv", p.specDir).inside).toBe(false);
+    expect(confinedPath(p.secret, p.specDir).inside).toBe(false);
+    expect(confinedPath("/etc/passwd", p.specDir).inside).toBe(false);
+    expect(confinedPath("data/../../../*.csv", p.specDir).inside).toBe(false);
+    writeFileSync(join(p.root, "fti.json"), JSON.stringify({ sourceRoots: [".."] }));
+    expect(sourceRoots(p.specDir)).toEqual([p.root, p.outer]);
+    expect(confinedPath("../../secret.csv", p.specDir).inside).toBe(true);
+  });
+
+  it("features refuses a path, a glob and a symlink that lead outside, without printing the file", async () => {
+    const p = project();
+    for (const path of ["../../secret.csv", p.secret, "../../*.csv", "/etc/passwd"]) {
+      const msg = await featuresError(p.specDir, path);
+      expect(msg).toContain("leads outside the project");
+      expect(msg).not.toContain("TOP-SECRET");
+      expect(msg).not.toContain("root:");
+      await store?.close();
+      store = undefined;
+    }
+    symlinkSync(p.secret, join(p.specDir, "data", "link.csv"));
+    const viaLink = await featuresError(p.specDir, "data/link.csv");
+    expect(viaLink).toContain("leads outside the project");
+    expect(viaLink).not.toContain("TOP-SECRET");
+    await store?.close();
+    store = undefined;
+    const viaGlob = await featuresError(p.specDir, "data/*.csv");
+    expect(viaGlob).toContain("leads outside the project");
+  });
+});
