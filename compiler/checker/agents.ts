@@ -153,6 +153,7 @@ function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrViewF
       else {
         const ref = known.get(p.name);
         if (ref) parts.push(ref);
+        else if (ctx.poisoned.has(p.name)) ok = false; // its declaration already failed: that error is the one to fix
         else {
           const hint = closest(p.name, [...known.keys()]);
           ctx.error(4103, spanIn(lit, p.at, p.name.length + 2), `unknown name \`{${p.name}}\` in the prompt of agent \`${decl.name.name}\`; it can use ${[...known.keys()].map((n) => `{${n}}`).join(", ")}`, hint ? { hint: `did you mean \`{${hint}}\`?` } : {});
