@@ -92,6 +92,9 @@ export interface SourceDecl {
   format?: Ident;
   eventTime?: Ident;
   unique?: Ident;
+  /** Reference data: when each row starts (and stops) holding. */
+  validFrom?: Ident;
+  validTo?: Ident;
   fields: FieldDecl[];
   range: Range;
 }

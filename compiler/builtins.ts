@@ -1,81 +1,161 @@
-// The built-in scalar functions and windowed aggregations: their signatures,
-// result types and one-line docs. The checker types calls with
-// `checkBuiltinArgs`; the lowerings (compiler/lower/ts.ts, sql.ts) implement
-// them with the semantics written in compiler/lower/CONTEXT.md.
+// The built-in scalar functions: ONE table. Each entry is everything fti
+// knows about one function:
 //
-// Typing rules shared by every builtin:
-// - An `int` argument is accepted where a `float` is expected (widening).
-// - Unless a function says otherwise, the result is nullable when any argument
-//   is nullable (null in, null out).
-// - Domain errors that realistic inputs hit (sqrt of a negative, ln/log10 of
-//   a non-positive) make the result nullable, like `/`, `%` and `^` (the
-//   checker types those nullable: null on a zero divisor). Overflow beyond the
-//   double range (exp(1000), to_int(1e30), 1e308 * 10) also yields null at run
-//   time but does not make the type nullable, like + - *.
+//   params / variadic / minArgs / orderable / returns / doc   the signature (the checker types calls with it)
+//   sql(l, args, type)                                          its DuckDB lowering (lower/sql.ts calls it)
+//   ts(l, args, type)                                           its TypeScript lowering (lower/ts.ts calls it)
+//   helpers                                                     the runtime/expr.ts helpers `ts` may call
+//
+// Both lowerings must compute the same value (compiler/lower/CONTEXT.md has
+// the shared semantics; test/lower-property.test.ts checks them against each
+// other for every entry). A new lowering (another SQL dialect, an incremental
+// one) is one more function per entry, with its kit in its lowering module.
+// How to add a built-in: compiler/CONTEXT.md, "Recipes".
 
-import type { IrType, ScalarType, WindowAgg } from "./ir.ts";
+import type { IrExpr, IrType } from "./ir.ts";
+import {
+  allNullable, checkArgs, floatOf, floatOrNull, intOf, keepNumeric, stringOf, t, unifyBase,
+  type ArgsCheck, type BuiltinSig,
+} from "./builtin-check.ts";
+import { DIAG } from "./messages.ts";
+import { isNullLit } from "./lower/common.ts";
+import type { SqlFrag, SqlKit } from "./lower/sql.ts";
+import type { RuntimeHelper, TsFrag, TsKit } from "./lower/ts.ts";
 
-/**
- * What one parameter accepts:
- * - "numeric": int or float; the result of most numeric functions keeps that base.
- * - "float": float, or int (widened).
- * - "int", "string", "timestamp", "bool": exactly that base.
- * - "any": any scalar base (not a list).
- * - "same": all "same" parameters of one call must share one base type; int
- *   and float mixed unify to float. `orderable` restricts it to types with an
- *   order (int, float, string, timestamp, bool, duration).
- */
-export type ParamKind = "numeric" | "float" | "int" | "string" | "timestamp" | "bool" | "any" | "same";
+export { checkWindowAggArgs, WINDOW_AGGS, type ArgsCheck, type BuiltinSig, type ParamKind, type ParamSpec } from "./builtin-check.ts";
 
-export interface ParamSpec {
-  name: string;
-  kind: ParamKind;
-  /** Trailing optional parameter (e.g. round's digits). */
-  optional?: boolean;
+export interface Builtin extends BuiltinSig {
+  /** DuckDB SQL for a call (bare `null` arguments already typed like their parameter). */
+  sql(l: SqlKit, args: IrExpr[], type: IrType): SqlFrag;
+  /** TypeScript for a call. */
+  ts(l: TsKit, args: IrExpr[], type: IrType): TsFrag;
+  /** The runtime/expr.ts helpers `ts` may call (through `l.call`). */
+  helpers: readonly RuntimeHelper[];
 }
 
-export interface BuiltinSig {
-  params: ParamSpec[];
-  /** The last parameter repeats (at least once). */
-  variadic?: boolean;
-  /** Minimum number of arguments for variadic functions (default: params.length). */
-  minArgs?: number;
-  /** Only meaningful for "same" params: restrict to ordered types. */
-  orderable?: boolean;
-  /** Result type, given argument types that already passed the parameter checks. */
-  returns: (argTypes: IrType[]) => IrType;
-  doc: string;
-}
+// ------------------------------------------------------------------ shapes shared by several entries
 
-const t = (base: ScalarType, nullable: boolean): IrType => ({ base, nullable });
-const anyNullable = (ts: IrType[]): boolean => ts.some((x) => x.nullable);
-const allNullable = (ts: IrType[]): boolean => ts.length > 0 && ts.every((x) => x.nullable);
-
-/** The unified base of "same"-kind arguments (int+float → float); caller has checked compatibility. */
-function unifyBase(ts: IrType[]): ScalarType {
-  let base = ts[0].base as ScalarType;
-  for (const x of ts) if (x.base !== base) base = "float"; // only int/float can differ
-  return base;
-}
-
-const keepNumeric = (ts: IrType[]): IrType => t(ts[0].base === "int" ? "int" : "float", anyNullable(ts));
-const floatOf = (ts: IrType[]): IrType => t("float", anyNullable(ts));
-const floatOrNull = (): IrType => t("float", true);
-const intOf = (ts: IrType[]): IrType => t("int", anyNullable(ts));
-const stringOf = (ts: IrType[]): IrType => t("string", anyNullable(ts));
-
-export const BUILTINS: Record<string, BuiltinSig> = {
-  abs: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Absolute value; keeps int/float." },
-  sqrt: {
-    params: [{ name: "x", kind: "float" }],
+/** sqrt / ln / log10: DuckDB raises an error outside the domain; the result is NULL there, as in TS. */
+function domainChecked(sqlName: string, okWhen: string, helper: RuntimeHelper, params: Builtin["params"], doc: string): Builtin {
+  return {
+    params,
     returns: floatOrNull,
-    doc: "Square root; null for x < 0 (always nullable).",
+    doc,
+    helpers: [helper],
+    sql: (l, [x0]) => {
+      const x = l.clean(x0);
+      const d = l.frag(l.dbl(x), "DOUBLE", { simple: x.simple });
+      if (l.short(d)) return l.frag(`${sqlName}(CASE WHEN ${d.sql} ${okWhen} THEN ${d.sql} END)`, "DOUBLE");
+      return l.frag(`TRY(${sqlName}(${d.sql}))`, "DOUBLE");
+    },
+    ts: (l, [x]) => l.call(helper, [l.clean(x)]),
+  };
+}
+
+/** floor / ceil: an int is already integral. */
+function integral(sqlName: "floor" | "ceil", doc: string): Builtin {
+  return {
+    params: [{ name: "x", kind: "numeric" }],
+    returns: keepNumeric,
+    doc,
+    helpers: [sqlName],
+    sql: (l, [x]) => {
+      const a = l.lower(x);
+      if (x.type.base === "int") return a;
+      return l.frag(`${sqlName}(${l.dbl(a)})`, "DOUBLE", { raw: a.raw });
+    },
+    ts: (l, [x]) => {
+      const a = l.lower(x);
+      if (x.type.base === "int") return a;
+      return a.nn ? l.frag(`Math.${sqlName}(${a.code})`, { raw: a.raw, nn: true }) : l.call(sqlName, [a], { raw: a.raw });
+    },
+  };
+}
+
+/** least / greatest / coalesce: one common type; a bare null takes a sibling's type. */
+function unifying(name: "least" | "greatest" | "coalesce", doc: string): Builtin {
+  return {
+    params: [{ name: "x", kind: "same" }],
+    variadic: true,
+    minArgs: 2,
+    ...(name === "coalesce" ? {} : { orderable: true }),
+    returns: (ts) => t(unifyBase(ts), allNullable(ts)),
+    doc,
+    helpers: name === "coalesce" ? [] : [name],
+    sql: (l, args, type) => {
+      const like = args.find((a) => !isNullLit(a))?.type ?? type;
+      const fs = l.unify(args.map((a) => l.as(a, like)));
+      return l.frag(`${name}(${fs.map((f) => f.sql).join(", ")})`, fs[0].st);
+    },
+    ts: (l, args) => {
+      const fs = args.map((a) => l.clean(a));
+      const o = { nn: fs.some((f) => f.nn), wide: fs.some((f) => f.wide) };
+      return name === "coalesce" ? l.frag(`(${fs.map((f) => f.code).join(" ?? ")})`, o) : l.call(name, fs, o);
+    },
+  };
+}
+
+/** A part of a timestamp (UTC) as an int: DuckDB's date part function, the runtime's helper. */
+function timePart(sqlName: string, helper: RuntimeHelper, doc: string): Builtin {
+  return {
+    params: [{ name: "t", kind: "timestamp" }],
+    returns: intOf,
+    doc,
+    helpers: [helper],
+    sql: (l, [x]) => l.frag(`${sqlName}(${l.lower(x).sql})`, "BIGINT"),
+    ts: (l, [x]) => {
+      const a = l.lower(x);
+      return l.call(helper, [a], { nn: a.nn });
+    },
+  };
+}
+
+/** A string function with a DuckDB function and a runtime helper of the same name. */
+function stringFn(name: "lower" | "upper" | "length", returns: Builtin["returns"], doc: string): Builtin {
+  return {
+    params: [{ name: "s", kind: "string" }],
+    returns,
+    doc,
+    helpers: [name],
+    sql: (l, [x]) => l.frag(`${name}(${l.lower(x).sql})`, name === "length" ? "BIGINT" : "VARCHAR"),
+    ts: (l, [x]) => {
+      const a = l.lower(x);
+      return l.call(name, [a], { nn: a.nn });
+    },
+  };
+}
+
+// ------------------------------------------------------------------ the table
+
+export const BUILTINS: Record<string, Builtin> = {
+  abs: {
+    params: [{ name: "x", kind: "numeric" }],
+    returns: keepNumeric,
+    doc: "Absolute value; keeps int/float.",
+    helpers: ["abs"],
+    sql: (l, [x]) => {
+      const a = l.lower(x);
+      return l.frag(`abs(${l.dbl(a)})`, "DOUBLE", { raw: a.raw });
+    },
+    ts: (l, [x], type) => {
+      const a = l.lower(x);
+      const wide = type.base === "int";
+      return a.nn ? l.frag(`Math.abs(${a.code})`, { raw: a.raw, nn: true, wide }) : l.call("abs", [a], { raw: a.raw, wide });
+    },
   },
-  ln: { params: [{ name: "x", kind: "float" }], returns: floatOrNull, doc: "Natural logarithm; null for x <= 0 (always nullable)." },
-  log10: { params: [{ name: "x", kind: "float" }], returns: floatOrNull, doc: "Base-10 logarithm; null for x <= 0 (always nullable)." },
-  exp: { params: [{ name: "x", kind: "float" }], returns: floatOf, doc: "e^x; null when the result overflows a double." },
-  floor: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Largest integral value <= x; keeps int/float." },
-  ceil: { params: [{ name: "x", kind: "numeric" }], returns: keepNumeric, doc: "Smallest integral value >= x; keeps int/float." },
+  sqrt: domainChecked("sqrt", ">= 0", "sqrt", [{ name: "x", kind: "float" }], "Square root; null for x < 0 (always nullable)."),
+  ln: domainChecked("ln", "> 0", "ln", [{ name: "x", kind: "float" }], "Natural logarithm; null for x <= 0 (always nullable)."),
+  log10: domainChecked("log10", "> 0", "log10", [{ name: "x", kind: "float" }], "Base-10 logarithm; null for x <= 0 (always nullable)."),
+  exp: {
+    params: [{ name: "x", kind: "float" }],
+    returns: floatOf,
+    doc: "e^x; null when the result overflows a double.",
+    helpers: ["exp"],
+    sql: (l, [x]) => l.frag(`exp(${l.dbl(l.clean(x))})`, "DOUBLE", { raw: true }),
+    ts: (l, [x]) => l.call("exp", [l.clean(x)]),
+  },
+  floor: integral("floor", "Largest integral value <= x; keeps int/float."),
+  ceil: integral("ceil", "Smallest integral value >= x; keeps int/float."),
   round: {
     params: [
       { name: "x", kind: "numeric" },
@@ -83,235 +163,95 @@ export const BUILTINS: Record<string, BuiltinSig> = {
     ],
     returns: keepNumeric,
     doc: "Rounds half away from zero to `digits` decimals (default 0; negative rounds to tens, hundreds, ...); keeps int/float.",
+    helpers: ["round", "roundInt"],
+    sql: (l, args) => {
+      const x = l.clean(args[0]);
+      if (args.length === 1) return args[0].type.base === "int" ? x : l.frag(`round(${l.dbl(x)})`, "DOUBLE");
+      const d = l.clean(args[1]);
+      const rounded = (xs: string, ds: string) => `round(${xs}, TRY_CAST(${ds} AS INTEGER))`;
+      if (args[0].type.base !== "int") return l.frag(rounded(l.dbl(x), d.sql), "DOUBLE");
+      // An int with digits >= 0 is unchanged; negative digits round like a float.
+      const xd = l.frag(l.dbl(x), "DOUBLE", { simple: x.simple });
+      return l.frag(
+        l.bind(xd, (xv) => l.bind(d, (dv) => `(CASE WHEN ${dv} >= 0 THEN ${xv} WHEN ${dv} < 0 THEN ${rounded(xv, dv)} END)`)),
+        "DOUBLE",
+      );
+    },
+    ts: (l, args) => {
+      const x = l.clean(args[0]);
+      if (args.length === 1) return args[0].type.base === "int" ? x : l.call("round", [x], { nn: x.nn });
+      const d = l.clean(args[1]);
+      if (args[0].type.base === "int") return l.call("roundInt", [x, d], { wide: true });
+      return l.call("round", [x, d]);
+    },
   },
-  least: {
-    params: [{ name: "x", kind: "same" }],
-    variadic: true,
-    minArgs: 2,
-    orderable: true,
-    returns: (ts) => t(unifyBase(ts), allNullable(ts)),
-    doc: "Smallest non-null argument; null only when every argument is null.",
+  least: unifying("least", "Smallest non-null argument; null only when every argument is null."),
+  greatest: unifying("greatest", "Largest non-null argument; null only when every argument is null."),
+  coalesce: unifying("coalesce", "First non-null argument; nullable only when every argument is nullable."),
+  is_null: {
+    params: [{ name: "x", kind: "any" }],
+    returns: () => t("bool", false),
+    doc: "True when x is null; never null.",
+    helpers: [],
+    sql: (l, [x]) => l.frag(`(${l.clean(x).sql} IS NULL)`, "BOOLEAN"),
+    ts: (l, [x]) => l.frag(`(${l.clean(x).code} === null)`, { nn: true }),
   },
-  greatest: {
-    params: [{ name: "x", kind: "same" }],
-    variadic: true,
-    minArgs: 2,
-    orderable: true,
-    returns: (ts) => t(unifyBase(ts), allNullable(ts)),
-    doc: "Largest non-null argument; null only when every argument is null.",
-  },
-  coalesce: {
-    params: [{ name: "x", kind: "same" }],
-    variadic: true,
-    minArgs: 2,
-    returns: (ts) => t(unifyBase(ts), allNullable(ts)),
-    doc: "First non-null argument; nullable only when every argument is nullable.",
-  },
-  is_null: { params: [{ name: "x", kind: "any" }], returns: () => t("bool", false), doc: "True when x is null; never null." },
-  hour: { params: [{ name: "t", kind: "timestamp" }], returns: intOf, doc: "Hour of the day, 0..23 (UTC)." },
-  day_of_week: { params: [{ name: "t", kind: "timestamp" }], returns: intOf, doc: "ISO day of week, 1 = Monday .. 7 = Sunday (UTC)." },
-  month: { params: [{ name: "t", kind: "timestamp" }], returns: intOf, doc: "Month, 1..12 (UTC)." },
-  year: { params: [{ name: "t", kind: "timestamp" }], returns: intOf, doc: "Year (UTC)." },
-  lower: { params: [{ name: "s", kind: "string" }], returns: stringOf, doc: "Lower case (per code point, simple case mapping)." },
-  upper: { params: [{ name: "s", kind: "string" }], returns: stringOf, doc: "Upper case (per code point, simple case mapping)." },
-  length: { params: [{ name: "s", kind: "string" }], returns: intOf, doc: "Number of Unicode code points." },
+  hour: timePart("hour", "hour", "Hour of the day, 0..23 (UTC)."),
+  day_of_week: timePart("isodow", "dayOfWeek", "ISO day of week, 1 = Monday .. 7 = Sunday (UTC)."),
+  day_of_month: timePart("day", "dayOfMonth", "Day of the month, 1..31 (UTC)."),
+  month: timePart("month", "month", "Month, 1..12 (UTC)."),
+  year: timePart("year", "year", "Year (UTC)."),
+  lower: stringFn("lower", stringOf, "Lower case (per code point, simple case mapping)."),
+  upper: stringFn("upper", stringOf, "Upper case (per code point, simple case mapping)."),
+  length: stringFn("length", intOf, "Number of Unicode code points."),
   concat: {
     params: [{ name: "s", kind: "string" }],
     variadic: true,
     minArgs: 1,
     returns: stringOf,
     doc: "Concatenation; null when any argument is null.",
+    helpers: ["concat"],
+    sql: (l, args) => {
+      const fs = args.map((a) => l.lower(a));
+      return fs.length === 1 ? fs[0] : l.frag(`(${fs.map((f) => f.sql).join(" || ")})`, "VARCHAR");
+    },
+    ts: (l, args) => {
+      const fs = args.map((a) => l.lower(a));
+      if (fs.length === 1) return fs[0];
+      if (fs.every((f) => f.nn)) return l.frag(`(${fs.map((f) => f.code).join(" + ")})`, { nn: true });
+      return l.call("concat", fs);
+    },
   },
-  to_float: { params: [{ name: "x", kind: "numeric" }], returns: floatOf, doc: "Converts an int to float." },
+  to_float: {
+    params: [{ name: "x", kind: "numeric" }],
+    returns: floatOf,
+    doc: "Converts an int to float.",
+    helpers: [],
+    sql: (l, [x]) => {
+      const a = l.lower(x);
+      return l.frag(l.dbl(a), "DOUBLE", { raw: a.raw, simple: a.simple && a.st === "DOUBLE" });
+    },
+    ts: (l, [x]) => ({ ...l.lower(x), wide: false }),
+  },
   to_int: {
     params: [{ name: "x", kind: "numeric" }],
     returns: intOf,
     doc: "Truncates toward zero; null when the value is outside the int64 range.",
+    helpers: ["toInt"],
+    sql: (l, [x]) => {
+      const a = l.lower(x);
+      return a.st === "BIGINT" ? a : l.frag(`TRY_CAST(trunc(${l.dbl(a)}) AS BIGINT)`, "BIGINT");
+    },
+    ts: (l, [x]) => l.call("toInt", [l.lower(x)]),
   },
-};
-
-const ORDERABLE: ReadonlySet<string> = new Set(["int", "float", "string", "timestamp", "bool", "duration"]);
-
-function typeText(x: IrType): string {
-  if (x.base === "vector") return `float[${x.dim}]` + (x.nullable ? "?" : "");
-  return x.base + (x.nullable ? "?" : "");
-}
-
-function accepts(kind: ParamKind, x: IrType): boolean {
-  switch (kind) {
-    case "numeric":
-    case "float":
-      return x.base === "int" || x.base === "float";
-    case "int":
-    case "string":
-    case "timestamp":
-    case "bool":
-      return x.base === kind;
-    case "any":
-    case "same":
-      return x.base !== "list" && x.base !== "vector";
-  }
-}
-
-const KIND_TEXT: Record<ParamKind, string> = {
-  numeric: "int or float",
-  float: "float (or int)",
-  int: "int",
-  string: "string",
-  timestamp: "timestamp",
-  bool: "bool",
-  any: "a scalar value",
-  same: "a scalar value",
 };
 
 /**
- * Checks a builtin call's argument types. `argTypes` are the types of the
- * arguments as written; mark `null` literals in `nullLiterals` so that
- * `coalesce(name, null)` types as `string?` whatever base the checker gives a
- * bare null.
+ * Checks a builtin call's argument types (see builtin-check.ts): its result
+ * type, or the diagnostic. Mark bare `null` arguments in `nullLiterals`.
  */
-export function checkBuiltinArgs(
-  name: string,
-  argTypes: IrType[],
-  /** Which arguments are the `null` literal: accepted for any parameter, ignored when unifying "same" types. */
-  nullLiterals?: readonly boolean[],
-): { ok: true; returns: IrType } | { ok: false; message: string } {
+export function checkBuiltinArgs(name: string, argTypes: IrType[], nullLiterals?: readonly boolean[]): ArgsCheck {
   const sig = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
-  if (!sig) return { ok: false, message: `unknown function \`${name}\`` };
-  const required = sig.params.filter((p) => !p.optional).length;
-  if (sig.variadic) {
-    const min = sig.minArgs ?? sig.params.length;
-    if (argTypes.length < min) {
-      return { ok: false, message: `\`${name}\` expects at least ${min} argument${min === 1 ? "" : "s"}, got ${argTypes.length}` };
-    }
-  } else if (argTypes.length < required || argTypes.length > sig.params.length) {
-    const expect = required === sig.params.length ? `${required}` : `${required} to ${sig.params.length}`;
-    return { ok: false, message: `\`${name}\` expects ${expect} argument${sig.params.length === 1 ? "" : "s"}, got ${argTypes.length}` };
-  }
-  const same: IrType[] = [];
-  for (let i = 0; i < argTypes.length; i++) {
-    const p = sig.params[Math.min(i, sig.params.length - 1)];
-    const a = argTypes[i];
-    if (nullLiterals?.[i]) continue;
-    if (!accepts(p.kind, a)) {
-      return {
-        ok: false,
-        message: `argument ${i + 1} (\`${p.name}\`) of \`${name}\` must be ${KIND_TEXT[p.kind]}, got ${typeText(a)}`,
-      };
-    }
-    if (p.kind === "same") {
-      if (sig.orderable && !ORDERABLE.has(a.base)) {
-        return { ok: false, message: `argument ${i + 1} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${typeText(a)}` };
-      }
-      same.push(a);
-    }
-  }
-  if (same.length > 1) {
-    const first = same[0].base;
-    for (const a of same) {
-      const numeric = (b: string) => b === "int" || b === "float";
-      if (a.base !== first && !(numeric(a.base) && numeric(first))) {
-        return {
-          ok: false,
-          message: `arguments of \`${name}\` must all have the same type, got ${same.map(typeText).join(", ")}`,
-        };
-      }
-    }
-  }
-  if (nullLiterals?.some(Boolean)) {
-    // A null literal takes the type of its siblings (the first non-null "same" argument), else keeps its own.
-    const like = same[0] ?? argTypes[0];
-    const typed = argTypes.map((a, i) => (nullLiterals[i] ? { base: like.base, nullable: true } : a));
-    return { ok: true, returns: sig.returns(typed) };
-  }
-  return { ok: true, returns: sig.returns(argTypes) };
-}
-
-// ------------------------------------------------------------------ windowed aggregations
-
-export interface WindowAggSig {
-  /** 0 or 1 arguments (count accepts both). */
-  minArgs: number;
-  maxArgs: number;
-  /** What the argument must be ("any" for count/last, "numeric" for sums, "same" = orderable for min/max). */
-  arg: ParamKind | null;
-  /** Result type given the argument's type (null for `count()`). */
-  returns: (argType: IrType | null) => IrType;
-  doc: string;
-}
-
-export const WINDOW_AGGS: Record<WindowAgg, WindowAggSig> = {
-  count: {
-    minArgs: 0,
-    maxArgs: 1,
-    arg: "any",
-    returns: () => t("int", false),
-    doc: "count(): rows in the frame; count(x): rows with non-null x. Never null (0 for an empty frame).",
-  },
-  sum: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "numeric",
-    returns: (a) => t(a && a.base === "int" ? "int" : "float", true),
-    doc: "Sum of non-null x; null when there is none.",
-  },
-  avg: { minArgs: 1, maxArgs: 1, arg: "numeric", returns: () => t("float", true), doc: "Mean of non-null x; null when there is none." },
-  stddev: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "numeric",
-    returns: () => t("float", true),
-    doc: "Sample standard deviation (ddof = 1) of non-null x; null with fewer than 2 values.",
-  },
-  ewma: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "numeric",
-    returns: () => t("float", true),
-    doc: "Exponentially time-weighted mean over all earlier-or-equal rows, weights exp(-(t - t_i)/tau); `over` gives tau.",
-  },
-  min: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "same",
-    returns: (a) => t((a?.base ?? "float") as ScalarType, true),
-    doc: "Smallest non-null x in the frame; null when there is none.",
-  },
-  max: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "same",
-    returns: (a) => t((a?.base ?? "float") as ScalarType, true),
-    doc: "Largest non-null x in the frame; null when there is none.",
-  },
-  last: {
-    minArgs: 1,
-    maxArgs: 1,
-    arg: "any",
-    returns: (a) => t((a?.base ?? "float") as ScalarType, true),
-    doc: "x of the latest row in the frame with non-null x (ties at one instant: the greatest row id).",
-  },
-};
-
-/** Checks a window aggregation's argument list; the `over` duration is checked by the caller. */
-export function checkWindowAggArgs(
-  agg: string,
-  argTypes: IrType[],
-): { ok: true; returns: IrType } | { ok: false; message: string } {
-  const sig = Object.prototype.hasOwnProperty.call(WINDOW_AGGS, agg) ? WINDOW_AGGS[agg as WindowAgg] : undefined;
-  if (!sig) return { ok: false, message: `unknown window aggregation \`${agg}\` (expected one of ${Object.keys(WINDOW_AGGS).join(", ")})` };
-  if (argTypes.length < sig.minArgs || argTypes.length > sig.maxArgs) {
-    const expect = sig.minArgs === sig.maxArgs ? `${sig.minArgs}` : `${sig.minArgs} or ${sig.maxArgs}`;
-    return { ok: false, message: `\`${agg}\` expects ${expect} argument${sig.maxArgs === 1 ? "" : "s"}, got ${argTypes.length}` };
-  }
-  const a = argTypes[0] ?? null;
-  if (a && sig.arg) {
-    if (!accepts(sig.arg, a)) {
-      return { ok: false, message: `the argument of \`${agg}\` must be ${KIND_TEXT[sig.arg]}, got ${typeText(a)}` };
-    }
-    if (sig.arg === "same" && !ORDERABLE.has(a.base)) {
-      return { ok: false, message: `the argument of \`${agg}\` must be an ordered type, got ${typeText(a)}` };
-    }
-  }
-  return { ok: true, returns: sig.returns(a) };
+  if (!sig) return { ok: false, problem: DIAG.unknownName.function(name, []) };
+  return checkArgs(name, sig, argTypes, nullLiterals);
 }

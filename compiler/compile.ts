@@ -7,7 +7,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { checkProgram } from "./checker/index.ts";
-import type { Diagnostic } from "./diagnostics.ts";
+import { diagnostic, type Diagnostic } from "./diagnostics.ts";
+import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
 import { parse } from "./parser/index.ts";
 
@@ -70,7 +71,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
 
   // Loaded on demand (with the emitters): `fti check` never pays for them.
   const { irSchema } = await import("./ir-schema.ts");
-  const ir = irSchema.parse(checked.ir) as IrSpec; // the boundary into the emitters
+  const ir: IrSpec = irSchema.parse(checked.ir); // the boundary into the emitters (the schema is the IR type: ir-schema.ts)
   const { emitSpec } = await import("./emit/project.ts");
   let emitted;
   try {
@@ -138,14 +139,7 @@ function writeFailure(result: CompileResult, err: NodeJS.ErrnoException): Diagno
   const where = toPosix(path.relative(process.cwd(), result.outDir)) || result.outDir;
   const start = { offset: 0, line: 1, column: 1 };
   const detail = [err.code, err.syscall, err.path ? toPosix(path.relative(process.cwd(), err.path)) : ""].filter(Boolean).join(" ");
-  return {
-    code: 5002,
-    severity: "error",
-    file: result.file,
-    range: { start, end: { ...start, column: 2, offset: 1 } },
-    message: `cannot write the generated code to ${where}/: ${detail}`,
-    hint: "choose another directory with --out, or fix its permissions",
-  };
+  return diagnostic(result.file, { start, end: { ...start, column: 2, offset: 1 } }, DIAG.cannotWrite.to(where, detail));
 }
 
 function toPosix(p: string): string {

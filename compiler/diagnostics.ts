@@ -1,4 +1,5 @@
 // Diagnostics: every phase appends to one list so a run reports every error.
+// What each code says lives in one place, the catalogue (messages.ts).
 // Codes: FTI1xxx syntax, 2xxx names, 3xxx types, 4xxx transformation rules and
 // leakage, 5xxx code generation. The text format follows TypeScript's:
 //   file:line:col - error FTInnnn: message
@@ -6,6 +7,7 @@
 //   <~~~ under the span>
 
 import type { Range } from "./ast.ts";
+import type { Message } from "./messages.ts";
 
 export type Severity = "error" | "warning";
 
@@ -27,15 +29,20 @@ export interface Diagnostic {
   related?: RelatedInfo[];
 }
 
+/** A message of the catalogue (messages.ts) placed at a range of a file. */
+export function diagnostic(file: string, range: Range, m: Message, related?: RelatedInfo[]): Diagnostic {
+  const d: Diagnostic = { code: m.code, severity: m.severity, file, range, message: m.message };
+  if (m.hint) d.hint = m.hint;
+  if (related?.length) d.related = related;
+  return d;
+}
+
 export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
 
-  error(code: number, file: string, range: Range, message: string, extra: Partial<Diagnostic> = {}): void {
-    this.items.push({ code, severity: "error", file, range, message, ...extra });
-  }
-
-  warning(code: number, file: string, range: Range, message: string, extra: Partial<Diagnostic> = {}): void {
-    this.items.push({ code, severity: "warning", file, range, message, ...extra });
+  /** Adds a message of the catalogue (DIAG in messages.ts); `related` points at the other place involved. */
+  add(file: string, range: Range, m: Message, related?: RelatedInfo[]): void {
+    this.items.push(diagnostic(file, range, m, related));
   }
 
   get hasErrors(): boolean {

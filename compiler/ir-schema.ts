@@ -1,12 +1,17 @@
 // A zod schema of the IR, checked where the IR crosses from the checker into
 // the emitters: if the checker ever hands over a malformed IR, compilation
 // stops with a precise path instead of emitting wrong code.
+//
+// The IR is defined once, by the types of ir.ts; this schema is proven equal
+// to them at compile time (the `Same` checks at the end), so a field added to
+// one and not the other fails `tsc`, and `irSchema.parse` returns an IrSpec
+// without a cast.
 
 import { z } from "zod";
-import { MAX_VECTOR_DIM } from "./ir.ts";
+import { MAX_VECTOR_DIM, type IrExpr, type IrSpec, type IrType } from "./ir.ts";
 
 const scalar = z.enum(["int", "float", "bool", "string", "timestamp", "duration"]);
-const irType: z.ZodType<unknown> = z.lazy(() =>
+const irType: z.ZodType<IrType> = z.lazy(() =>
   z.object({
     base: z.union([scalar, z.literal("list"), z.literal("vector")]),
     nullable: z.boolean(),
@@ -18,19 +23,18 @@ const loc = z.object({ line: z.number().int().positive(), column: z.number().int
 const column = z.object({ name: z.string().min(1), type: irType });
 
 const binaryOp = z.enum(["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or"]);
-const irExpr: z.ZodType<unknown> = z.lazy(() =>
-  z.discriminatedUnion("k", [
-    z.object({ k: z.literal("lit"), type: irType, value: z.union([z.number(), z.string(), z.boolean(), z.null()]) }),
-    z.object({ k: z.literal("col"), name: z.string(), type: irType }),
-    z.object({ k: z.literal("param"), name: z.string(), type: irType }),
-    z.object({ k: z.literal("call"), fn: z.string(), args: z.array(irExpr), type: irType }),
-    z.object({ k: z.literal("builtin"), name: z.string(), args: z.array(irExpr), type: irType }),
-    z.object({ k: z.literal("unary"), op: z.enum(["neg", "not"]), arg: irExpr, type: irType }),
-    z.object({ k: z.literal("binary"), op: binaryOp, left: irExpr, right: irExpr, type: irType }),
-    z.object({ k: z.literal("if"), cond: irExpr, then: irExpr, else: irExpr, type: irType }),
-    z.object({ k: z.literal("in"), arg: irExpr, values: z.array(irExpr), type: irType }),
-  ]),
-);
+const irExpr: z.ZodType<IrExpr> = z.lazy(() => irExprUnion);
+const irExprUnion = z.discriminatedUnion("k", [
+  z.object({ k: z.literal("lit"), type: irType, value: z.union([z.number(), z.string(), z.boolean(), z.null()]) }),
+  z.object({ k: z.literal("col"), name: z.string(), type: irType }),
+  z.object({ k: z.literal("param"), name: z.string(), type: irType }),
+  z.object({ k: z.literal("call"), fn: z.string(), args: z.array(irExpr), type: irType }),
+  z.object({ k: z.literal("builtin"), name: z.string(), args: z.array(irExpr), type: irType }),
+  z.object({ k: z.literal("unary"), op: z.enum(["neg", "not"]), arg: irExpr, type: irType }),
+  z.object({ k: z.literal("binary"), op: binaryOp, left: irExpr, right: irExpr, type: irType }),
+  z.object({ k: z.literal("if"), cond: irExpr, then: irExpr, else: irExpr, type: irType }),
+  z.object({ k: z.literal("in"), arg: irExpr, values: z.array(irExpr), type: irType }),
+]);
 
 const mdt = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("standard_scale") }),
@@ -53,7 +57,8 @@ export const irSchema = z.object({
       z.object({ kind: z.literal("files"), path: z.string(), format: z.enum(["csv", "parquet", "ndjson"]) }),
       z.object({ kind: z.literal("table"), table: z.string() }),
     ]),
-    eventTime: z.string(),
+    eventTime: z.string().optional(),
+    validity: z.object({ from: z.string(), to: z.string().optional() }).optional(),
     unique: z.string().optional(),
     fields: z.array(z.object({
       name: z.string(),
@@ -80,6 +85,7 @@ export const irSchema = z.object({
     keys: z.array(column).min(1),
     input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
     rowId: column.optional(),
+    reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
     inputColumns: z.array(column),
     features: z.array(z.union([
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),
@@ -167,3 +173,13 @@ export const irSchema = z.object({
     ])),
   })).optional(),
 });
+
+// ------------------------------------------------------------------ proof: schema ≡ types
+
+/** True only when A and B are the same type (not merely assignable one way). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+const sameSpec: Same<z.infer<typeof irSchema>, IrSpec> = true;
+const sameExpr: Same<z.infer<typeof irExprUnion>, IrExpr> = true;
+void sameSpec;
+void sameExpr;

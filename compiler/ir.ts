@@ -2,6 +2,14 @@
 // names are resolved, every expression is typed, feature lists are expanded,
 // durations are milliseconds, dates are ISO strings. Nothing here refers back
 // to the AST except `loc`, which generated code cites in its comments.
+//
+// One definition: these types are the IR; ir-schema.ts (the zod schema checked
+// where the IR crosses into the emitters) is proven equal to them at compile
+// time, and the vocabulary the runtime's plans share with the IR (source
+// location, task, algorithm, split, gates, as-of, MDT kinds) is defined once in
+// runtime/api.ts and used here (the runtime may not import compiler/).
+
+import type { AlgorithmSpec, AsOf, Gate, MdtKind, SourceLocation, SplitSpec, Task } from "../runtime/api.ts";
 
 export type ScalarType = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
 
@@ -56,10 +64,11 @@ export interface IrField {
 export interface IrSource {
   name: string;
   loc: Loc;
-  location:
-    | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
-    | { kind: "table"; table: string };
-  eventTime: string;
+  location: SourceLocation;
+  /** Absent for reference data (rows joined by key, not by when they happened). */
+  eventTime?: string;
+  /** Reference data only: the columns bounding when each row holds (`valid_to` may be null: still holds). */
+  validity?: { from: string; to?: string };
   unique?: string;
   fields: IrField[];
 }
@@ -118,6 +127,13 @@ export interface IrGroup {
    * `unique` column), so two events of one entity at one instant stay two rows.
    */
   rowId?: IrColumn;
+  /**
+   * Set when the group derives from reference data (a source without
+   * event_time): its rows are joined by key, not looked back over. `event_time`
+   * is the row's `valid_from`, or 0001-01-01 (holds at any time) without
+   * validity; with `validTo` the table has a `valid_to` column.
+   */
+  reference?: { source: string; validity: boolean; validTo: boolean };
   /** The input's columns visible to expressions (source fields or the input group's stored columns). */
   inputColumns: IrColumn[];
   /** In dependency order: a feature only refers to input columns and features before it. */
@@ -164,7 +180,7 @@ export interface IrView {
   ttlMs: number | null;
   /** The ttl as the spec wrote it (`90d`). */
   ttlText: string | null;
-  asOf: "strict" | "inclusive";
+  asOf: AsOf;
 }
 
 export type IrMdt =
@@ -177,6 +193,10 @@ export type IrMdt =
   | { kind: "impute"; strategy: "mean" | "median" | "constant"; value?: number | string }
   | { kind: "bucketize"; boundaries: number[] };
 
+/** Every MDT kind of the runtime has an IR form and no other: compile-time proof. */
+const _mdtKinds: [IrMdt["kind"], MdtKind] extends [MdtKind, IrMdt["kind"]] ? true : never = true;
+void _mdtKinds;
+
 export interface IrModelInput {
   /** A view feature or an ODT name. */
   name: string;
@@ -185,37 +205,19 @@ export interface IrModelInput {
   mdts: IrMdt[];
 }
 
-export type IrAlgorithm =
-  | { kind: "linear"; params: { l2: number } }
-  | { kind: "logistic"; params: { l2: number; iterations: number } }
-  | {
-      kind: "gbdt";
-      params: {
-        trees: number;
-        depth: number;
-        learning_rate: number;
-        min_leaf: number;
-        bins: number;
-        l2: number;
-      };
-    }
-  | { kind: "onnx"; file: string };
+export type IrAlgorithm = AlgorithmSpec;
 
 export interface IrModel {
   name: string;
   loc: Loc;
   view: string;
-  task: "regression" | "binary_classification";
+  task: Task;
   algorithm: IrAlgorithm;
   /** Model inputs in matrix order; each expands to one or more columns after its MDTs. */
   inputs: IrModelInput[];
-  split:
-    | { kind: "time"; testFrom: string }
-    /** `time(test_last: 90d)`: the test set is the last stretch of label time. */
-    | { kind: "last"; testLastMs: number }
-    | { kind: "random"; testFraction: number; seed: number };
+  split: SplitSpec;
   metrics: string[];
-  requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  requires: Gate[];
 }
 
 export interface IrServe {

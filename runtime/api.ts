@@ -29,14 +29,52 @@ export interface ColumnPlan {
 
 // ------------------------------------------------------------------ feature pipeline
 
+// The vocabulary plans share with the compiler's IR (compiler/ir.ts uses these
+// types; the runtime may not import compiler/, so they are defined here, once).
+
+/** Where a source's rows are: files (a path or glob, relative to the spec) or a DuckDB table. */
+export type SourceLocation =
+  | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
+  | { kind: "table"; table: string };
+
+export type Task = "regression" | "binary_classification";
+
+/** A model's algorithm with every hyperparameter filled in (defaults included). */
+export type AlgorithmSpec =
+  | { kind: "linear"; params: { l2: number } }
+  | { kind: "logistic"; params: { l2: number; iterations: number } }
+  | {
+      kind: "gbdt";
+      params: { trees: number; depth: number; learning_rate: number; min_leaf: number; bins: number; l2: number };
+    }
+  | { kind: "onnx"; file: string };
+
+/** time: labels at or after testFrom are the test set; last: labels within testLastMs of the latest one. */
+export type SplitSpec =
+  | { kind: "time"; testFrom: string }
+  | { kind: "last"; testLastMs: number }
+  | { kind: "random"; testFraction: number; seed: number };
+
+/** `require mae < 600`: a metric on the test set that must hold before a model is registered. */
+export interface Gate {
+  metric: string;
+  op: "<" | "<=" | ">" | ">=";
+  value: number;
+}
+
+/** How a view joins features at the label's time: strictly before it, or at or before it. */
+export type AsOf = "strict" | "inclusive";
+
 export interface SourcePlan {
   name: string;
   /** 1-based spec line, for messages. */
   line: number;
-  location:
-    | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
-    | { kind: "table"; table: string };
-  eventTime: string;
+  location: SourceLocation;
+  /** Absent for reference data: rows joined by key as the value that holds, not by when they happened. */
+  eventTime?: string;
+  /** Reference data: the row holds from `validFrom` (until the entity's next row, or `validTo` when set and not null). */
+  validFrom?: string;
+  validTo?: string;
   unique?: string;
   fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean> }>;
   /**
@@ -57,6 +95,12 @@ export interface GroupPlan {
   keys: ColumnPlan[];
   input: { kind: "source" | "group"; name: string };
   rowId?: ColumnPlan;
+  /**
+   * A group over reference data: `event_time` is the row's valid_from, or
+   * 0001-01-01 without validity (the current value at any time); no ttl
+   * applies; with `validTo` the table has `valid_to` (the row stops holding then).
+   */
+  reference?: { source: string; validity: boolean; validTo: boolean };
   features: ColumnPlan[];
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;
@@ -101,7 +145,7 @@ export interface ViewPlan {
   odts: OdtPlan[];
   requestFields: ColumnPlan[];
   ttlMs: number | null;
-  asOf: "strict" | "inclusive";
+  asOf: AsOf;
 }
 
 export type MdtKind =
@@ -154,24 +198,13 @@ export interface ModelPlan {
   name: string;
   line: number;
   view: string;
-  task: "regression" | "binary_classification";
-  algorithm:
-    | { kind: "linear"; params: { l2: number } }
-    | { kind: "logistic"; params: { l2: number; iterations: number } }
-    | {
-        kind: "gbdt";
-        params: { trees: number; depth: number; learning_rate: number; min_leaf: number; bins: number; l2: number };
-      }
-    | { kind: "onnx"; file: string };
+  task: Task;
+  algorithm: AlgorithmSpec;
   inputs: ModelInputPlan[];
   encode: EncodeFn;
-  /** time: labels at or after testFrom are the test set; last: labels within testLastMs of the latest one. */
-  split:
-    | { kind: "time"; testFrom: string }
-    | { kind: "last"; testLastMs: number }
-    | { kind: "random"; testFraction: number; seed: number };
+  split: SplitSpec;
   metrics: string[];
-  requires: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  requires: Gate[];
   /** True when every input has an impute step, so a missing feature can still be predicted. */
   canImpute: boolean;
   /**

@@ -341,6 +341,12 @@ export function dayOfWeek(t: Date | null): N {
   return t === null ? null : ((t.getUTCDay() + 6) % 7) + 1;
 }
 
+export function dayOfMonth(t: Date): number;
+export function dayOfMonth(t: Date | null): N;
+export function dayOfMonth(t: Date | null): N {
+  return t === null ? null : t.getUTCDate();
+}
+
 export function month(t: Date): number;
 export function month(t: Date | null): N;
 export function month(t: Date | null): N {

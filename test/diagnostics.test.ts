@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CODES } from "../compiler/codes.ts";
+import { CATALOGUE, DIAG } from "../compiler/messages.ts";
 import { compileSpec } from "../compiler/compile.ts";
 import { formatDiagnostics } from "../compiler/diagnostics.ts";
 
@@ -36,13 +36,32 @@ describe("diagnostic fixtures", () => {
     // spec triggers it, so test/emit.test.ts injects a broken IR. FTI5002 (cannot write
     // the output) depends on the file system, so test/cli.test.ts triggers it.
     const untestable = new Set(["5001", "5002"]);
-    const missing = Object.keys(CODES).filter((c) => !untestable.has(c) && !fixtures.some((f) => f.startsWith(`FTI${c}`)));
+    const missing = CATALOGUE.map((e) => String(e.code)).filter((c) => !untestable.has(c) && !fixtures.some((f) => f.startsWith(`FTI${c}`)));
     expect(missing).toEqual([]);
   });
 
   it("docs/language.md documents every code", () => {
     const doc = fs.readFileSync("docs/language.md", "utf8");
-    const missing = Object.keys(CODES).filter((c) => !doc.includes(`FTI${c}`));
+    const missing = CATALOGUE.map((e) => String(e.code)).filter((c) => !doc.includes(`FTI${c}`));
     expect(missing).toEqual([]);
+  });
+
+  it("the code list of docs/language.md is the catalogue: one `#### FTInnnn — title` heading per entry, in code order", () => {
+    const doc = fs.readFileSync("docs/language.md", "utf8");
+    const headings = [...doc.matchAll(/^#### FTI(\d{4}) — (.+)$/gm)].map((m) => `FTI${m[1]} — ${m[2]}`);
+    expect(headings).toEqual(CATALOGUE.map((e) => `FTI${e.code} — ${e.title}`));
+  });
+
+  it("the catalogue gives each code one entry, and a warning's title says so", () => {
+    const codes = CATALOGUE.map((e) => e.code);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const e of CATALOGUE) expect(e.title.endsWith("(warning)"), `FTI${e.code}`).toBe(e.severity === "warning");
+  });
+
+  it("a builder carries its entry's code and severity, and makes the did-you-mean hint", () => {
+    const m = DIAG.unknownName.inScope("pase", "feature group `g`", ["pace", "distance"]);
+    expect(m).toEqual({ code: 2002, severity: "error", message: "unknown name `pase` in feature group `g`", hint: "did you mean `pace`?" });
+    expect(DIAG.unknownName.inScope("zzz", "fn `f`", ["pace"]).hint).toBeUndefined();
+    expect(DIAG.unused.declaration("fn", "f").severity).toBe("warning");
   });
 });

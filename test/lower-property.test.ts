@@ -5,7 +5,7 @@
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IrExpr, IrFunction, IrType, ScalarType } from "../compiler/ir.ts";
-import { BUILTINS, checkBuiltinArgs } from "../compiler/builtins.ts";
+import { BUILTINS, checkBuiltinArgs, type ParamKind } from "../compiler/builtins.ts";
 import { exprToTs, type TsContext } from "../compiler/lower/ts.ts";
 import { exprToSql, quoteIdent, sqlDoubleLiteral, sqlStringLiteral } from "../compiler/lower/sql.ts";
 import * as H from "../runtime/expr.ts";
@@ -327,29 +327,38 @@ class Gen {
     return e ?? this.leaf(base);
   }
 
-  /** An expression whose root is the builtin `name` (so every builtin is covered whatever the seed). */
+  /**
+   * An expression whose root is the builtin `name`, with arguments its entry
+   * of the table accepts (so every built-in, a new one included, is covered
+   * whatever the seed).
+   */
   rootBuiltin(name: string, depth: number): IrExpr {
     const d = depth - 1;
-    switch (name) {
-      case "least":
-      case "greatest":
-      case "coalesce":
-        return this.builtin(name, [this.num(d), this.num(d)]);
-      case "is_null":
-        return this.builtin(name, [this.gen(this.rng.pick(["int", "float", "string", "bool", "timestamp"] as const), d)]);
-      case "hour":
-      case "day_of_week":
-      case "month":
-      case "year":
-        return this.builtin(name, [this.gen("timestamp", d)]);
-      case "lower":
-      case "upper":
-      case "length":
-        return this.builtin(name, [this.gen("string", d)]);
-      case "concat":
-        return this.builtin(name, [this.gen("string", d), this.gen("string", d)]);
-      default:
-        return this.builtin(name, [this.num(d)]);
+    const sig = BUILTINS[name];
+    const count = sig.variadic
+      ? (sig.minArgs ?? sig.params.length) + (this.rng.chance(0.3) ? 1 : 0)
+      : sig.params.filter((p) => !p.optional || this.rng.chance(0.5)).length;
+    // All "same" arguments of one call share a base: a number (int and float mix) or one other type.
+    const same = this.rng.chance(0.6) ? "number" : this.rng.pick(sig.orderable ? (["string", "timestamp"] as const) : (["string", "timestamp", "bool"] as const));
+    const args = Array.from({ length: count }, (_, i) => this.argOf(sig.params[Math.min(i, sig.params.length - 1)].kind, same, d));
+    return this.builtin(name, args);
+  }
+
+  /** An argument for a parameter of this kind. */
+  argOf(kind: ParamKind, same: "number" | "string" | "timestamp" | "bool", d: number): IrExpr {
+    switch (kind) {
+      case "numeric":
+      case "float":
+        return this.num(d);
+      case "int":
+      case "string":
+      case "timestamp":
+      case "bool":
+        return this.gen(kind, d);
+      case "any":
+        return this.gen(this.rng.pick(["int", "float", "string", "bool", "timestamp"] as const), d);
+      case "same":
+        return same === "number" ? this.num(d) : this.gen(same, d);
     }
   }
 
@@ -365,7 +374,7 @@ class Gen {
       args.map((a) => a.type),
       args.map((a) => a.k === "lit" && a.value === null),
     );
-    if (!r.ok) throw new Error(`generator produced a bad call: ${r.message}`);
+    if (!r.ok) throw new Error(`generator produced a bad call: ${r.problem.message}`);
     return { k: "builtin", name, args, type: r.returns };
   }
 

@@ -62,3 +62,44 @@ describe("lsp providers on text being typed", () => {
     expect(withErrors).toBeGreaterThan(50); // the edits really broke the spec most of the time
   });
 });
+
+describe("quick fixes from hints", () => {
+  it("a missing `by`: the feature reference gets the spine column its keys come from", () => {
+    const a = analyze(ATHLETE, "specs/athlete.fti", "specs");
+    const at = ATHLETE.indexOf("fitness.*");
+    const line = ATHLETE.slice(0, at).split("\n").length - 1;
+    const character = at - ATHLETE.lastIndexOf("\n", at) - 1;
+    const range = { start: { line, character }, end: { line, character: character + "fitness.*".length } };
+    const hint = "say which column of `activities` holds the key: `features fitness.* by athlete_id`";
+    const [fix] = codeActions(a, "file:///x.fti", [{ range, message: "", data: { code: 4012, hint } }]);
+    expect(fix.title).toBe("Join on `by athlete_id`");
+    expect(fix.edit!.changes!["file:///x.fti"]).toEqual([{ range, newText: "fitness.* by athlete_id" }]);
+    // Not offered when the span is not the reference the hint names.
+    const elsewhere = { start: range.start, end: { line, character: character + 3 } };
+    expect(codeActions(a, "file:///x.fti", [{ range: elsewhere, message: "", data: { code: 4012, hint } }])).toEqual([]);
+  });
+});
+
+describe("reference sources", () => {
+  const SPEC = `source routes {
+  path "data/routes.csv"
+  valid_from since
+  fields {
+    route_id: string
+    since: timestamp
+    km: float
+  }
+}
+`;
+
+  it("valid_from names a field: completion offers the fields, references and hover know it", () => {
+    const typing = SPEC.replace("valid_from since", "valid_from ");
+    const offset = typing.indexOf("valid_from ") + "valid_from ".length;
+    expect(complete(analyze(typing, "r.fti", "."), offset).map((i) => i.label)).toEqual(["route_id", "since", "km"]);
+    const a = analyze(SPEC, "r.fti", ".");
+    const refs = a.index.occurrences.filter((o) => o.key === "field:routes.since");
+    expect(refs.map((o) => o.range.start.line)).toEqual([3, 6]);
+    const text = hover(a, SPEC.indexOf("routes") + 1)!.contents as { value: string };
+    expect(text.value).toContain("reference data valid from `since`");
+  });
+});

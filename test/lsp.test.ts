@@ -2,6 +2,7 @@
 // `fti lsp --stdio` process and an LSP client over its stdin/stdout.
 
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,8 @@ import {
   CodeActionRequest,
   CompletionRequest,
   DefinitionRequest,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   DocumentFormattingRequest,
   DocumentSymbolRequest,
   FoldingRangeRequest,
@@ -199,6 +202,11 @@ describe("fti lsp: navigation and rename", () => {
     expect(group).toMatchObject({ range: { start: pos(ATHLETE, "feature_group fitness", 14) } });
   });
 
+  it("go to definition on an extern fn's module opens the TypeScript file", async () => {
+    const def = await lsp.conn.sendRequest(DefinitionRequest.type, { textDocument: doc, position: pos(ATHLETE, '"./athlete.functions.ts"', 3) });
+    expect(def).toEqual({ uri: pathToFileURL(path.resolve("specs/athlete.functions.ts")).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } });
+  });
+
   it("find references: every use of a group and of a source column", async () => {
     const refs = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "feature_group fitness", 15), context: { includeDeclaration: true } });
     expect(refs!.length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);
@@ -278,6 +286,23 @@ describe("fti lsp: formatting and code actions", () => {
     expect(text).toContain("transform pace_deviation: impute(median), clip(min: -1, max: 1)");
     expect(text).toMatch(/\n  transform pace_28d: impute\(median\)\n/);
     await edit(ATHLETE);
+  });
+});
+
+describe("fti lsp: files a spec reads", () => {
+  it("re-checks open specs when a watched file changes (an extern fn's module)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-lsp-"));
+    fs.copyFileSync("specs/athlete.functions.ts", path.join(dir, "athlete.functions.ts"));
+    const spec = path.join(dir, "a.fti");
+    fs.writeFileSync(spec, ATHLETE);
+    const specUri = pathToFileURL(spec).href;
+    expect((await lsp.open(specUri, ATHLETE)).diagnostics).toEqual([]);
+    const module = path.join(dir, "athlete.functions.ts");
+    fs.writeFileSync(module, fs.readFileSync(module, "utf8").replace(/export function hr_zone\(([^)]*)\)/, "export function hr_zone(avgHr: string, maxHr: number)"));
+    const next = lsp.nextDiagnostics(specUri);
+    await lsp.conn.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: pathToFileURL(module).href, type: FileChangeType.Changed }] });
+    expect(codes((await next).diagnostics)).toEqual(["FTI3008"]);
+    await lsp.close(specUri);
   });
 });
 

@@ -176,6 +176,22 @@ describe("athlete.fti", () => {
 // ---------------------------------------------------------------- declarations
 
 describe("source", () => {
+  it("reads valid_from and valid_to, which stay names a field may have", () => {
+    const src = `source plans {
+  path "plans.csv"
+  valid_from valid_from
+  valid_to ends
+  fields { athlete_id: string  valid_from: timestamp  ends: timestamp? }
+}`;
+    const { program, diagnostics } = parse(src, "t");
+    expect(diagnostics).toEqual([]);
+    const s = program.decls[0] as Extract<(typeof program.decls)[number], { kind: "source" }>;
+    expect([s.eventTime, s.validFrom?.name, s.validTo?.name]).toEqual([undefined, "valid_from", "ends"]);
+    expect(s.fields.map((f) => f.name.name)).toEqual(["athlete_id", "valid_from", "ends"]);
+    const dup = parse(`source p { valid_to a valid_to b fields { a: timestamp } }`, "t").diagnostics;
+    expect(dup.map((d) => d.message)).toEqual(["duplicate `valid_to` in `source p`"]);
+  });
+
   it("reads path, format, event_time, unique and fields in any order", () => {
     const src = `source activities {
   unique activity_id
@@ -405,8 +421,8 @@ describe("index and agent", () => {
   it("reports a misspelled `on` or `top`, and reads float[N] types", () => {
     const { diagnostics } = parse(`index notes at g(e)\nagent a for e { retrieve notes first 3 }`, "t.fti");
     expect(diagnostics.map((d) => d.message)).toEqual([
-      "expected `on` after the index name, found `at`",
-      "expected `top` after the index name, found `first`",
+      "expected `on` after the index name but found `at`",
+      "expected `top` after the index name but found `first`",
     ]);
     const fn = parse(`extern fn e(t: string): float[256]? from "./m.ts"`, "t.fti").program.decls[0] as { returnType: { name: string; nullable: boolean; dim?: { value: number } } };
     expect([fn.returnType.name, fn.returnType.nullable, fn.returnType.dim?.value]).toEqual(["float", true, 256]);
@@ -594,7 +610,7 @@ view v for athlete { features g.* }`;
     const cases: Array<[string, string]> = [
       [`fn f(a: float, b float): float = a`, "expected `:` but found `float`"],
       [`fn f(): int = f(1, 2`, "expected `,` or `)` but found end of file"],
-      [`source s { bogus }`, "unexpected `bogus` in `source s`; expected path, table, format, event_time, unique, fields or `}`"],
+      [`source s { bogus }`, "expected a source item (path, table, format, event_time, unique, valid_from, valid_to or fields) but found `bogus`"],
       [`entity label { key x: string }`, "expected a name but found the keyword `label`"],
       [`hello world`, "expected a declaration but found `hello`"],
       [`entity a { key x: string } }`, "unexpected `}` after the end of `entity a`"],

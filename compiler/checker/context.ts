@@ -4,7 +4,8 @@
 
 import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
 import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
-import { closest, DiagnosticBag, type Diagnostic } from "../diagnostics.ts";
+import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
+import { DIAG, type Message } from "../messages.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
@@ -35,12 +36,25 @@ export class Ctx {
     readonly specDir: string,
   ) {}
 
-  error(code: number, range: Range, message: string, extra: Partial<Diagnostic> = {}): void {
-    this.diags.error(code, this.file, range, message, extra);
+  /** Reports a message of the catalogue (`DIAG` in ../messages.ts) at a range of the spec. */
+  report(range: Range, m: Message, related?: RelatedInfo[]): void {
+    this.diags.add(this.file, range, m, related);
   }
 
-  warning(code: number, range: Range, message: string, extra: Partial<Diagnostic> = {}): void {
-    this.diags.warning(code, this.file, range, message, extra);
+  /**
+   * Reports a diagnostic whose text is built at the call site (the vector,
+   * index and agent checks; everything else goes through `report` and the
+   * catalogue's builders). The code must be a catalogue entry.
+   */
+  error(code: number, range: Range, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): void {
+    const entry = Object.values(DIAG).find((e) => e.code === code);
+    if (!entry) throw new Error(`FTI${code} is not in the diagnostics catalogue`);
+    this.report(range, { code, severity: entry.severity, message, ...(extra.hint ? { hint: extra.hint } : {}) }, extra.related);
+  }
+
+  /** The other place a diagnostic involves, in this spec: "declared here". */
+  relatedHere(range: Range, message: string): RelatedInfo {
+    return { file: this.file, range, message };
   }
 
   useDecl(name: string): void {
@@ -61,12 +75,11 @@ export class Ctx {
     const decl = this.symbols.get(name.name);
     if (!decl) {
       const candidates = [...this.symbols.values()].filter((d) => (kinds as string[]).includes(d.kind)).map((d) => d.name.name);
-      const hint = closest(name.name, candidates);
-      this.error(2003, name.range, `unknown ${what} \`${name.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      this.report(name.range, DIAG.unknownDeclaration.of(what, name.name, candidates));
       return undefined;
     }
     if (!(kinds as string[]).includes(decl.kind)) {
-      this.error(2004, name.range, `\`${name.name}\` is ${article(kindLabel(decl.kind))}, not ${article(what)}`);
+      this.report(name.range, DIAG.wrongKind.of(name.name, article(kindLabel(decl.kind)), article(what)));
       return undefined;
     }
     this.useDecl(name.name);
@@ -77,8 +90,7 @@ export class Ctx {
   type(ref: TypeRef): IrType | undefined {
     if (ref.dim) return this.vectorType(ref, ref.dim);
     if ((SCALAR_TYPES as readonly string[]).includes(ref.name)) return t(ref.name as IrType["base"], ref.nullable);
-    const hint = closest(ref.name, SCALAR_TYPES);
-    this.error(3001, ref.range, `unknown type \`${ref.name}\`; the types are ${SCALAR_TYPES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    this.report(ref.range, DIAG.unknownType.named(ref.name, SCALAR_TYPES));
     return undefined;
   }
 

@@ -6,7 +6,7 @@
 import type { Expr, Range } from "../ast.ts";
 import type { IrExpr, IrType } from "../ir.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkEmbed, EMBED } from "./embed.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
@@ -49,24 +49,20 @@ export function checkExpr(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
     case "error":
       return undefined;
     case "list":
-      ctx.error(3002, e.range, `a list is not a value here; lists only appear in \`in (...)\` and bucketize boundaries`);
+      ctx.report(e.range, DIAG.typeMismatch.listValue());
       return undefined;
     case "name":
       return checkName(ctx, scope, e.name, e.range);
     case "member":
-      ctx.error(2010, e.range, `qualified name \`${e.object.name}.${e.property.name}\` cannot be used in an expression`, {
-        hint: `refer to the column by its name: \`${e.property.name}\``,
-      });
+      ctx.report(e.range, DIAG.qualifiedName.inExpression(e.object.name, e.property.name));
       return undefined;
     case "call":
       return checkCall(ctx, scope, e.callee.name, e.callee.range, e.args, e.range);
     case "window":
       if (scope.kind === "mit") {
-        ctx.error(4003, e.range, `a windowed aggregation must be a feature's whole expression`, {
-          hint: `give \`${e.agg.name}(...) over ...\` its own feature and refer to it by name`,
-        });
+        ctx.report(e.range, DIAG.windowNested.in(e.agg.name));
       } else {
-        ctx.error(4001, e.range, `windowed aggregation \`${e.agg.name}\` is only allowed in a feature group (a MIT), not in ${scope.where}`);
+        ctx.report(e.range, DIAG.windowOutsideGroup.in(e.agg.name, scope.where));
       }
       return undefined;
     case "unary":
@@ -93,13 +89,10 @@ function checkName(ctx: Ctx, scope: ExprScope, name: string, range: Range): Chec
   if (ctx.poisoned.has(name)) return undefined;
   const decl = ctx.symbols.get(name);
   if (decl?.kind === "on_demand" && scope.kind === "mit") {
-    ctx.error(4002, range, `\`${name}\` is an on-demand transformation (ODT): it runs at request time and cannot be used in ${scope.where}`, {
-      hint: "ODTs belong in a view's `features`; feature groups may only use source columns, other features and fns",
-    });
+    ctx.report(range, DIAG.odtInGroup.name(name, scope.where));
     return undefined;
   }
-  const hintName = closest(name, scope.names());
-  ctx.error(2002, range, `unknown name \`${name}\` in ${scope.where}`, hintName ? { hint: `did you mean \`${hintName}\`?` } : {});
+  ctx.report(range, DIAG.unknownName.inScope(name, scope.where, scope.names()));
   return undefined;
 }
 
@@ -111,9 +104,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     const fn = ctx.functionSignature(name);
     if (!fn) return undefined;
     if (args.length !== fn.params.length) {
-      ctx.error(3003, range, `\`${name}\` takes ${fn.params.length} argument${fn.params.length === 1 ? "" : "s"} but ${args.length} ${args.length === 1 ? "was" : "were"} given`, {
-        hint: `${name}(${fn.params.map((p) => `${p.name}: ${show(p.type)}`).join(", ")})`,
-      });
+      ctx.report(range, DIAG.arity.fn(name, fn.params.map((p) => `${p.name}: ${show(p.type)}`), args.length));
       return undefined;
     }
     let ok = true;
@@ -127,7 +118,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
       }
       if (!baseAssignable(arg.type, p.type)) {
         ok = false;
-        ctx.error(3004, args[i].range, `argument \`${p.name}\` of \`${name}\` is ${show(p.type)}, got ${show(arg.type)}`);
+        ctx.report(args[i].range, DIAG.argumentType.fn(p.name, name, show(p.type), show(arg.type)));
       }
       if (arg.type.nullable) nullable = true; // null in, null out (or handled by a nullable parameter)
     });
@@ -135,35 +126,30 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     return { k: "call", fn: name, args: checkedArgs as IrExpr[], type: withNull(fn.returns, nullable || fn.bodyNullable) };
   }
   if (decl?.kind === "on_demand") {
-    ctx.error(scope.kind === "mit" ? 4002 : 3002, calleeRange, `\`${name}\` is an on-demand transformation; it is listed in a view's features, not called`);
+    ctx.report(calleeRange, scope.kind === "mit" ? DIAG.odtInGroup.called(name) : DIAG.typeMismatch.odtCalled(name));
     return undefined;
   }
-  if ((WINDOW_AGG_NAMES as readonly string[]).includes(name) && !(name in BUILTINS)) {
-    ctx.error(scope.kind === "mit" ? 3011 : 4001, range, scope.kind === "mit"
-      ? `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``
-      : `windowed aggregation \`${name}\` is only allowed in a feature group (a MIT), not in ${scope.where}`);
+  if ((WINDOW_AGG_NAMES as readonly string[]).includes(name) && !Object.hasOwn(BUILTINS, name)) {
+    ctx.report(range, scope.kind === "mit" ? DIAG.durationExpected.missingWindow(name) : DIAG.windowOutsideGroup.in(name, scope.where));
     return undefined;
   }
   if (MDT_NAMES.includes(name)) {
-    ctx.error(4005, calleeRange, `\`${name}\` is a model-dependent transformation (MDT) and cannot be used in ${scope.where}`, {
-      hint: `declare it in a model: \`transform <feature>: ${name}\``,
-    });
+    ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }
   if (name === EMBED) return checkEmbed(ctx, scope, args, checkedArgs, range);
-  if (name in BUILTINS) {
+  if (Object.hasOwn(BUILTINS, name)) {
     if (checkedArgs.some((a) => !a)) return undefined;
     const args = checkedArgs as IrExpr[];
     const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
     if (!r.ok) {
-      ctx.error(/ expects (at least )?[\d]/.test(r.message) ? 3003 : 3004, range, r.message);
+      ctx.report(range, r.problem);
       return undefined;
     }
     return { k: "builtin", name, args: checkedArgs as IrExpr[], type: r.returns };
   }
   const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS), EMBED];
-  const hintName = closest(name, candidates);
-  ctx.error(2002, calleeRange, `unknown function \`${name}\``, hintName ? { hint: `did you mean \`${hintName}\`?` } : {});
+  ctx.report(calleeRange, DIAG.unknownName.function(name, candidates));
   return undefined;
 }
 
@@ -172,13 +158,13 @@ function checkUnary(ctx: Ctx, scope: ExprScope, op: "-" | "not", operand: Expr, 
   if (!a) return undefined;
   if (op === "-") {
     if (!isNumeric(a.type)) {
-      ctx.error(3002, range, `\`-\` needs a number, got ${show(a.type)}`);
+      ctx.report(range, DIAG.typeMismatch.negate(show(a.type)));
       return undefined;
     }
     return { k: "unary", op: "neg", arg: a, type: a.type };
   }
   if (a.type.base !== "bool") {
-    ctx.error(3002, range, `\`not\` needs a bool, got ${show(a.type)}`);
+    ctx.report(range, DIAG.typeMismatch.not(show(a.type)));
     return undefined;
   }
   return { k: "unary", op: "not", arg: a, type: a.type };
@@ -191,7 +177,7 @@ function checkBinary(ctx: Ctx, scope: ExprScope, e: Extract<Expr, { kind: "binar
   const op = e.op;
   const nullable = l.type.nullable || r.type.nullable;
   const mismatch = (what: string) => {
-    ctx.error(3002, e.range, `\`${op}\` ${what}, got ${show(l.type)} and ${show(r.type)}`);
+    ctx.report(e.range, DIAG.typeMismatch.binary(op, what, show(l.type), show(r.type)));
     return undefined;
   };
   switch (op) {
@@ -225,11 +211,11 @@ function checkIf(ctx: Ctx, scope: ExprScope, e: Extract<Expr, { kind: "if" }>): 
   const c = checkExpr(ctx, scope, e.cond);
   const a = checkExpr(ctx, scope, e.then);
   const b = checkExpr(ctx, scope, e.else);
-  if (c && c.type.base !== "bool") ctx.error(3007, e.cond.range, `the condition of \`if\` must be bool, got ${show(c.type)}`);
+  if (c && c.type.base !== "bool") ctx.report(e.cond.range, DIAG.condition.ifCondition(show(c.type)));
   if (!c || !a || !b || c.type.base !== "bool") return undefined;
   const common = isNullLit(a) ? withNull(b.type) : isNullLit(b) ? withNull(a.type) : join(a.type, b.type);
   if (!common) {
-    ctx.error(3002, e.range, `the branches of \`if\` have different types: ${show(a.type)} and ${show(b.type)}`);
+    ctx.report(e.range, DIAG.typeMismatch.ifBranches(show(a.type), show(b.type)));
     return undefined;
   }
   return { k: "if", cond: c, then: a, else: b, type: common };
@@ -246,7 +232,7 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
   for (let i = 0; i < vs.length; i++) {
     const v = vs[i] as IrExpr;
     if (!join(a.type, v.type) || a.type.base === "vector") {
-      ctx.error(3009, values[i].range, `\`in\` value is ${show(v.type)} but the left side is ${show(a.type)}`);
+      ctx.report(values[i].range, DIAG.literalType.inValue(show(v.type), show(a.type)));
       return undefined;
     }
   }

@@ -8,7 +8,7 @@ import type { Type } from "ts-morph";
 import type { ExternFnDecl, Range } from "../ast.ts";
 import type { IrColumn, IrType } from "../ir.ts";
 import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cache.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import { CHECK_OPTIONS, checkerProject, programTexts } from "../ts-project.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";
@@ -22,13 +22,11 @@ import { confinedPath } from "../../runtime/features/source-paths.ts";
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
   if (!confinedPath(decl.module.value, ctx.specDir).inside) {
-    ctx.error(2015, decl.module.range, `extern module \`${decl.module.value}\` lies outside the project`, {
-      hint: "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
-    });
+    ctx.report(decl.module.range, DIAG.pathOutsideProject.externModule(decl.module.value));
     return false;
   }
   if (!fs.existsSync(abs)) {
-    ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` not found (looked for ${path.relative(process.cwd(), abs) || abs})`);
+    ctx.report(decl.module.range, DIAG.moduleNotFound.missing(decl.module.value, path.relative(process.cwd(), abs) || abs));
     return false;
   }
   const relFile = path.relative(process.cwd(), abs) || abs;
@@ -46,7 +44,7 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
     if (sf) sf.refreshFromFileSystemSync();
     else sf = p.addSourceFileAtPath(abs);
   } catch (e) {
-    ctx.error(2009, decl.module.range, `module \`${decl.module.value}\` cannot be read: ${(e as Error).message}`);
+    ctx.report(decl.module.range, DIAG.moduleNotFound.unreadable(decl.module.value, (e as Error).message));
     return false;
   }
   const name = decl.name.name;
@@ -54,8 +52,7 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
   const node = exported.get(name)?.[0];
   const signatures = node?.getType().getCallSignatures() ?? [];
   if (!node || signatures.length === 0) {
-    const hint = closest(name, exported.keys());
-    ctx.error(2013, decl.name.range, `module \`${decl.module.value}\` exports no function \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(decl.name.range, DIAG.unknownExtern.function(decl.module.value, name, exported.keys()));
     return false;
   }
   const sig = signatures[0];
@@ -87,9 +84,9 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
   if (!ret.bases.includes(returns.base)) problems.push(`it returns ${tsReturn.getText(node)} in TypeScript but ${show(returns)} in the spec`);
   else if (!returns.nullable && ret.nullable) problems.push(`it can return null in TypeScript but the spec declares ${show(returns)}`);
   if (problems.length) {
-    ctx.error(3008, decl.name.range, `extern fn \`${name}\` does not match its TypeScript declaration: ${problems.join("; ")}`, {
-      related: [{ file: relFile, range: tsRange, message: `declared here as ${name}${tsText}` }],
-    });
+    ctx.report(decl.name.range, DIAG.externSignature.mismatch(name, problems), [
+      { file: relFile, range: tsRange, message: `declared here as ${name}${tsText}` },
+    ]);
     return false;
   }
   recordPass(scope, key, programTexts(p));

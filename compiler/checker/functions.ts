@@ -6,6 +6,7 @@
 import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
 import type { IrColumn, IrFunction } from "../ir.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx, FnSignature } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { checkExternSignature } from "./extern.ts";
@@ -22,7 +23,7 @@ export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): I
     if (!decl) return undefined;
     if (visiting.includes(name)) {
       const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.error(2005, decl.name.range, `functions call each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(decl.name.range, DIAG.cycle.functions(cycle));
       ctx.signatures.set(name, null);
       return undefined;
     }
@@ -53,7 +54,7 @@ function checkParams(ctx: Ctx, decl: FnDecl | ExternFnDecl): IrColumn[] | undefi
   for (const p of decl.params) {
     const type = ctx.type(p.type);
     if (seen.has(p.name.name)) {
-      ctx.error(2007, p.name.range, `parameter \`${p.name.name}\` is declared twice in \`${decl.name.name}\``);
+      ctx.report(p.name.range, DIAG.duplicate.fnParam(p.name.name, decl.name.name));
       ok = false;
     }
     seen.add(p.name.name);
@@ -80,9 +81,9 @@ function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
   const body = checkExpr(ctx, scope, decl.body);
   if (!body) return undefined;
   if (!baseAssignable(body.type, returns)) {
-    ctx.error(3006, decl.body.range, `the body of \`${decl.name.name}\` is ${show(body.type)} but it is declared to return ${show(returns)}`, {
-      related: [{ file: ctx.file, range: decl.returnType.range, message: "declared here" }],
-    });
+    ctx.report(decl.body.range, DIAG.bodyType.of(decl.name.name, show(body.type), show(returns)), [
+      ctx.relatedHere(decl.returnType.range, "declared here"),
+    ]);
     return undefined;
   }
   return {

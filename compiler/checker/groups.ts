@@ -4,7 +4,7 @@
 
 import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrFeature, IrGroup, IrSource } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
@@ -34,7 +34,7 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
     if (s === "done") return;
     if (s === "visiting") {
       const cycle = [...path.slice(path.indexOf(d.name.name)), d.name.name];
-      ctx.error(2005, d.from.range, `feature groups read from each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(d.from.range, DIAG.cycle.groups(cycle));
       return;
     }
     state.set(d.name.name, "visiting");
@@ -58,18 +58,21 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   let inputColumns: IrColumn[];
   let inputLineage: (col: string) => Set<string>;
   let rowId: IrColumn | undefined;
+  let reference: IrGroup["reference"];
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
     inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
     inputLineage = (col) => new Set([`${src.name}.${col}`]);
     if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
+    if (!src.eventTime) reference = { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined };
   } else {
     const g = env.groups.get(inputDecl.name.name);
     if (!g) return undefined;
     inputColumns = g.outputColumns;
     inputLineage = (col) => g.lineage.get(col) ?? new Set();
     rowId = g.ir.rowId;
+    reference = g.ir.reference;
   }
   const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
 
@@ -77,9 +80,9 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   for (const key of entity.keys) {
     const col = columnTypes.get(key.name);
     if (!col || !baseAssignable(col, key.type)) {
-      ctx.error(4011, decl.from.range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${key.name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${key.name}\`, the key of entity \`${decl.entity.name}\``);
+      ctx.report(decl.from.range, col
+        ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
       ok = false;
     }
   }
@@ -87,12 +90,12 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const defs = new Map<string, FeatureDef>();
   for (const f of decl.features) {
     if (defs.has(f.name.name)) {
-      ctx.error(2007, f.name.range, `feature \`${f.name.name}\` is declared twice in ${where}`);
+      ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
       ok = false;
       continue;
     }
     if (columnTypes.has(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of a column of \`${decl.from.name}\``, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+      ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
       ok = false;
       continue;
     }
@@ -109,7 +112,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     const def = defs.get(name)!;
     if (visiting.includes(name)) {
       const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.error(2005, def.name.range, `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`);
+      ctx.report(def.name.range, DIAG.cycle.features(where, cycle));
       checked.set(name, null);
       return undefined;
     }
@@ -141,6 +144,13 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     return feature;
   };
   for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
+  if (reference) {
+    for (const f of order.filter((x) => x.kind === "window")) {
+      const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+      ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
+      ok = false;
+    }
+  }
   if (!ok) return undefined;
 
   const windows = order.filter((f) => f.kind === "window");
@@ -156,6 +166,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     keys,
     input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
     ...(rowId ? { rowId } : {}),
+    ...(reference ? { reference } : {}),
     inputColumns,
     features: order,
     lookbackMs,
@@ -179,7 +190,7 @@ function checkRow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | unde
   const expr = checkExpr(ctx, scope, def.expr);
   if (!expr) return undefined;
   if (expr.type.base === "duration" || expr.type.base === "list") {
-    ctx.error(3002, def.expr.range, `a feature must be a value (int, float, bool, string or timestamp), got ${show(expr.type)}`);
+    ctx.report(def.expr.range, DIAG.typeMismatch.featureValue(show(expr.type)));
     return undefined;
   }
   return { kind: "row", name: def.name.name, loc: loc(def), type: expr.type, expr };
@@ -189,12 +200,11 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const w = def.expr as Extract<FeatureDef["expr"], { kind: "window" }>;
   const agg = w.agg.name;
   if (!(WINDOW_AGG_NAMES as readonly string[]).includes(agg)) {
-    const hint = closest(agg, WINDOW_AGG_NAMES);
-    ctx.error(2002, w.agg.range, `unknown windowed aggregation \`${agg}\`; the aggregations are ${WINDOW_AGG_NAMES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(w.agg.range, DIAG.unknownName.windowAgg(agg, WINDOW_AGG_NAMES));
     return undefined;
   }
   if (w.args.length > 1) {
-    ctx.error(3003, w.range, `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${w.args.length}`);
+    ctx.report(w.range, DIAG.arity.windowAgg(agg, w.args.length));
     return undefined;
   }
   const arg = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
@@ -202,20 +212,19 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const over = w.over;
   if (over.kind !== "duration") {
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
-      ctx.error(4010, over.range, `a window only looks back: use a positive duration like \`${over.operand.text}\``);
+      ctx.report(over.range, DIAG.windowDirection.negative(over.operand.text));
     } else {
-      const hint = over.kind === "number" ? { hint: `did you mean \`${over.value}d\`?` } : {};
-      ctx.error(3011, over.range, `\`over\` needs a duration literal such as \`7d\` or \`12h\``, hint);
+      ctx.report(over.range, DIAG.durationExpected.over(over.kind === "number" ? over.value : undefined));
     }
     return undefined;
   }
   if (over.ms <= 0) {
-    ctx.error(4010, over.range, `a window of \`${over.text}\` covers nothing: windows look back a positive duration`);
+    ctx.report(over.range, DIAG.windowDirection.empty(over.text));
     return undefined;
   }
   const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);
   if (!result.ok) {
-    ctx.error(arg ? 4019 : 3003, w.args[0]?.range ?? w.range, result.message);
+    ctx.report(w.args[0]?.range ?? w.range, result.problem);
     return undefined;
   }
   return {

@@ -6,6 +6,7 @@
 
 import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
 import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
+import { DIAG } from "../messages.ts";
 import { checkAgent } from "./agents.ts";
 import { checkIndex } from "./indexes.ts";
 import { Ctx, kindLabel } from "./context.ts";
@@ -75,7 +76,7 @@ export function checkProgram(input: CheckInput): CheckResult {
   for (const d of decls) {
     if (d.kind !== "serve") continue;
     if (served.has(d.model.name)) {
-      ctx.error(2001, d.model.range, `model \`${d.model.name}\` already has a serve block`);
+      ctx.report(d.model.range, DIAG.duplicateDeclaration.serve(d.model.name));
       continue;
     }
     served.add(d.model.name);
@@ -122,9 +123,9 @@ function collectSymbols(ctx: Ctx, decls: Decl[]): void {
     if (d.kind === "serve") continue; // serve blocks are named by their model
     const prev = ctx.symbols.get(d.name.name);
     if (prev) {
-      ctx.error(2001, d.name.range, `\`${d.name.name}\` is already declared as ${kindLabel(prev.kind)} at line ${prev.name.range.start.line}`, {
-        related: [{ file: ctx.file, range: prev.name.range, message: "first declared here" }],
-      });
+      ctx.report(d.name.range, DIAG.duplicateDeclaration.name(d.name.name, kindLabel(prev.kind), prev.name.range.start.line), [
+        ctx.relatedHere(prev.name.range, "first declared here"),
+      ]);
       continue;
     }
     ctx.symbols.set(d.name.name, d);
@@ -135,6 +136,6 @@ function warnUnused(ctx: Ctx, decls: NamedDecl[]): void {
   for (const d of decls) {
     if (d.kind === "model" || d.kind === "agent" || d.kind === "index" || ctx.symbols.get(d.name.name) !== d) continue;
     if (ctx.used.has(d.name.name)) continue;
-    ctx.warning(2008, d.name.range, `${kindLabel(d.kind)} \`${d.name.name}\` is never used`);
+    ctx.report(d.name.range, DIAG.unused.declaration(kindLabel(d.kind), d.name.name));
   }
 }

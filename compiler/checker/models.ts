@@ -4,7 +4,8 @@
 
 import type { Arg, Expr, ModelDecl, ServeDecl } from "../ast.ts";
 import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrType, IrView } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG, type Message } from "../messages.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
@@ -25,11 +26,9 @@ const OTHER_METRICS = new Set([
   ...["f1", "precision", "recall", "brier", "pr_auc", "average_precision", "roc_auc", "log_loss", "error", "mcc", "kappa"],
 ]);
 
-/** A "did you mean" for a name that is not a metric of the task, unless it is a different real metric. */
-function metricHint(name: string, valid: string[]): { hint?: string } {
-  if (OTHER_METRICS.has(name.toLowerCase())) return {};
-  const hint = closest(name, valid);
-  return hint ? { hint: `did you mean \`${hint}\`?` } : {};
+/** What a name that is not a metric of the task may have meant: nothing when it is a different real metric. */
+function metricCandidates(name: string, valid: string[]): string[] {
+  return OTHER_METRICS.has(name.toLowerCase()) ? [] : valid;
 }
 
 export interface HyperSpec {
@@ -62,134 +61,191 @@ function numberArg(e: Expr): number | undefined {
   return undefined;
 }
 
-export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>, odts: Map<string, IrOdt>): IrModel | undefined {
-  const where = `model \`${decl.name.name}\``;
-  let ok = true;
-  const missing = (what: string, example: string) => {
-    ctx.error(2014, decl.name.range, `${where} has no \`${what}\`: add \`${example}\``);
-    ok = false;
-  };
+/** What the clause checks of one model find, filled in clause order. */
+interface ModelDraft {
+  views: Map<string, IrView>;
+  odts: Map<string, IrOdt>;
+  where: string;
+  view?: IrView;
+  task?: IrModel["task"];
+  algorithm?: IrAlgorithm;
+  /** Every view feature and ODT, each with its MDT steps. */
+  inputs: IrModelInput[];
+  /** Inputs with a `transform` line (reported or not: no "needs one_hot" on top). */
+  transformed: Set<string>;
+  split?: IrModel["split"];
+  metrics: string[];
+  requires: IrModel["requires"];
+}
 
-  let view: IrView | undefined;
-  if (!decl.view) missing("view", "view <view name>");
-  else {
+type ModelClause = ClauseCheck<ModelDecl, ModelDraft>;
+
+const missing = (ctx: Ctx, decl: ModelDecl, d: ModelDraft, what: string, example: string): false => {
+  ctx.report(decl.name.range, DIAG.missingClause.modelClause(d.where, what, example));
+  return false;
+};
+
+const viewClause: ModelClause = {
+  clause: "view",
+  check(ctx, decl, d) {
+    if (!decl.view) return missing(ctx, decl, d, "view", "view <view name>");
     const v = ctx.resolve(decl.view, ["view"], "view");
-    view = v && views.get(v.name.name);
-    if (!view) ok = false;
-  }
+    d.view = v && d.views.get(v.name.name);
+    if (d.view) {
+      d.inputs = [
+        ...d.view.features.map((f) => ({ name: f.name, from: "feature" as const, type: f.type, mdts: [] as IrMdt[] })),
+        ...d.view.odts.map((o) => ({ name: o, from: "odt" as const, type: d.odts.get(o)!.returns, mdts: [] as IrMdt[] })),
+      ];
+    }
+    return !!d.view;
+  },
+};
 
-  let task: IrModel["task"] | undefined;
-  if (!decl.task) missing("task", "task regression");
-  else if (!(TASKS as readonly string[]).includes(decl.task.name)) {
-    const hint = closest(decl.task.name, TASKS);
-    ctx.error(2012, decl.task.range, `unknown task \`${decl.task.name}\`; the tasks are ${TASKS.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
-    ok = false;
-  } else task = decl.task.name as IrModel["task"];
-
-  if (view && task) {
-    const lt = view.label.type;
-    if (task === "regression" && !isNumeric(lt)) {
-      ctx.error(4014, decl.task!.range, `regression needs a numeric label; \`${view.label.name}\` is ${show(lt)}`);
+/** The task, and whether the view's label fits it. */
+const taskClause: ModelClause = {
+  clause: "task",
+  check(ctx, decl, d) {
+    if (!decl.task) return missing(ctx, decl, d, "task", "task regression");
+    if (!(TASKS as readonly string[]).includes(decl.task.name)) {
+      ctx.report(decl.task.range, DIAG.unknownOption.task(decl.task.name, TASKS));
+      return false;
+    }
+    d.task = decl.task.name as IrModel["task"];
+    if (!d.view) return true;
+    const lt = d.view.label.type;
+    let ok = true;
+    if (d.task === "regression" && !isNumeric(lt)) {
+      ctx.report(decl.task.range, DIAG.taskMisfit.regressionLabel(d.view.label.name, show(lt)));
       ok = false;
     }
-    if (task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
-      ctx.error(4014, decl.task!.range, `binary classification needs a bool (or 0/1 int) label; \`${view.label.name}\` is ${show(lt)}`);
+    if (d.task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
+      ctx.report(decl.task.range, DIAG.taskMisfit.binaryLabel(d.view.label.name, show(lt)));
       ok = false;
     }
-  }
+    return ok;
+  },
+};
 
-  const algorithm = decl.algorithm ? checkAlgorithm(ctx, decl.algorithm, task) : (missing("algorithm", "algorithm gbdt(trees: 200)"), undefined);
-  if (!algorithm) ok = false;
+const algorithmClause: ModelClause = {
+  clause: "algorithm",
+  check(ctx, decl, d) {
+    if (!decl.algorithm) return missing(ctx, decl, d, "algorithm", "algorithm gbdt(trees: 200)");
+    d.algorithm = checkAlgorithm(ctx, decl.algorithm, d.task);
+    return !!d.algorithm;
+  },
+};
 
-  // Inputs: every view feature and ODT, each with its MDT steps.
-  const inputs: IrModelInput[] = view
-    ? [
-        ...view.features.map((f) => ({ name: f.name, from: "feature" as const, type: f.type, mdts: [] as IrMdt[] })),
-        ...view.odts.map((o) => ({ name: o, from: "odt" as const, type: odts.get(o)!.returns, mdts: [] as IrMdt[] })),
-      ]
-    : [];
-  const transformed = new Set<string>();
-  for (const tr of decl.transforms) {
-    const steps = tr.steps.map((s) => checkMdt(ctx, s));
-    if (steps.some((s) => !s)) {
-      ok = false;
-      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
-      continue;
-    }
-    const misplaced = steps.findIndex((s, i) => s!.kind === "one_hot" && i !== steps.length - 1);
-    if (misplaced >= 0) {
-      ctx.error(4006, tr.steps[misplaced].range, `\`one_hot\` expands a value into several columns, so it must be the last step`);
-      ok = false;
-      for (const f of tr.features) transformed.add(f.name); // reported: no "needs one_hot" on top
-      continue;
-    }
-    for (const f of tr.features) {
-      if (!view) continue;
-      const input = inputs.find((i) => i.name === f.name);
-      if (!input) {
-        const hint = closest(f.name, inputs.map((i) => i.name));
-        ctx.error(2002, f.range, `\`${f.name}\` is not a feature of view \`${view.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+/** `transform f, g: step, step`: the MDT steps of inputs, one line per input. */
+const transformClause: ModelClause = {
+  clause: "transform",
+  check(ctx, decl, d) {
+    let ok = true;
+    for (const tr of decl.transforms) {
+      const steps = tr.steps.map((s) => checkMdt(ctx, s));
+      const misplaced = steps.findIndex((s, i) => s?.kind === "one_hot" && i !== steps.length - 1);
+      if (steps.every((s) => s) && misplaced >= 0) ctx.report(tr.steps[misplaced].range, DIAG.mdtMisfit.oneHotNotLast());
+      if (steps.some((s) => !s) || misplaced >= 0) {
         ok = false;
+        for (const f of tr.features) d.transformed.add(f.name);
         continue;
       }
-      if (transformed.has(f.name)) {
-        ctx.error(2007, f.range, `\`${f.name}\` already has a \`transform\` line; list all its steps on one line, e.g. \`transform ${f.name}: impute(median), standard_scale\``);
+      for (const f of tr.features) if (!applyTransform(ctx, d, f, tr, steps as IrMdt[])) ok = false;
+    }
+    return ok;
+  },
+};
+
+/** One input's steps from a transform line; false after an error. */
+function applyTransform(ctx: Ctx, d: ModelDraft, f: { name: string; range: Arg["range"] }, tr: ModelDecl["transforms"][number], steps: IrMdt[]): boolean {
+  if (!d.view) return true;
+  const input = d.inputs.find((i) => i.name === f.name);
+  if (!input) {
+    ctx.report(f.range, DIAG.unknownName.viewFeature(f.name, d.view.name, d.inputs.map((i) => i.name)));
+    return false;
+  }
+  if (d.transformed.has(f.name)) {
+    ctx.report(f.range, DIAG.duplicate.transform(f.name));
+    return false;
+  }
+  d.transformed.add(f.name);
+  input.mdts = steps;
+  return fitsType(ctx, input.name, input.type, steps, tr.steps.map((s) => s.range));
+}
+
+/** Every input must end up numeric, and missing only where the algorithm can take it. */
+const inputsClause: ModelClause = {
+  clause: "inputs",
+  check(ctx, decl, d) {
+    let ok = true;
+    for (const input of d.inputs) {
+      const lastKind = input.mdts.at(-1)?.kind;
+      if (input.type.base === "string" && lastKind !== "one_hot" && !(d.transformed.has(input.name) && !input.mdts.length)) {
+        ctx.report(decl.name.range, DIAG.mdtMisfit.stringInput(input.name));
         ok = false;
-        continue;
       }
-      transformed.add(f.name);
-      if (!fitsType(ctx, input.name, input.type, steps as IrMdt[], tr.steps.map((s) => s.range))) ok = false;
-      input.mdts = steps as IrMdt[];
+      const linear = d.algorithm && (d.algorithm.kind === "linear" || d.algorithm.kind === "logistic");
+      if (linear && input.type.nullable && !input.mdts.some((m) => m.kind === "impute") && lastKind !== "one_hot") {
+        ctx.report(decl.algorithm!.range, DIAG.missingValues.input(input.name, d.algorithm!.kind));
+        ok = false;
+      }
     }
-  }
-  for (const input of inputs) {
-    const lastKind = input.mdts.at(-1)?.kind;
-    if (input.type.base === "string" && lastKind !== "one_hot" && !(transformed.has(input.name) && !input.mdts.length)) {
-      ctx.error(4006, decl.name.range, `input \`${input.name}\` is a string; a model needs numbers`, { hint: `add \`transform ${input.name}: one_hot\`` });
-      ok = false;
+    return ok;
+  },
+};
+
+const splitClause: ModelClause = {
+  clause: "split",
+  check(ctx, decl, d) {
+    d.split = checkSplit(ctx, decl);
+    return !!d.split;
+  },
+};
+
+/** `metric` and `require`: metrics of the task; a gate compares with a number literal. */
+const metricsClause: ModelClause = {
+  clause: "metric, require",
+  check(ctx, decl, d) {
+    let ok = true;
+    const valid = d.task ? METRICS[d.task] : [];
+    const task = d.task ?? "this task";
+    for (const m of decl.metrics) {
+      if (!valid.includes(m.name)) {
+        ctx.report(m.range, DIAG.unknownMetric.metric(m.name, task, valid, metricCandidates(m.name, valid)));
+        ok = false;
+      } else if (!d.metrics.includes(m.name)) d.metrics.push(m.name);
     }
-    if (algorithm && (algorithm.kind === "linear" || algorithm.kind === "logistic") && input.type.nullable && !input.mdts.some((m) => m.kind === "impute") && lastKind !== "one_hot") {
-      ctx.error(4007, decl.algorithm!.range, `input \`${input.name}\` can be missing (no history within the ttl, or null), and a ${algorithm.kind} model cannot take missing values`, {
-        hint: `add \`transform ${input.name}: impute(median)\`, or use gbdt, which learns where missing values go`,
-      });
-      ok = false;
+    for (const r of decl.requires) {
+      const value = numberArg(r.value);
+      if (!valid.includes(r.metric.name)) {
+        ctx.report(r.metric.range, DIAG.unknownMetric.require(r.metric.name, task, valid, metricCandidates(r.metric.name, valid)));
+        ok = false;
+      } else if (value === undefined) {
+        ctx.report(r.value.range, DIAG.typeMismatch.requireLiteral());
+        ok = false;
+      } else d.requires.push({ metric: r.metric.name, op: r.op, value });
     }
-  }
+    if (!d.metrics.length) d.metrics.push(...valid);
+    return ok;
+  },
+};
 
-  const split = checkSplit(ctx, decl);
-  if (!split) ok = false;
+/** A model's clause checks, in order (later ones read what earlier ones found). */
+export const MODEL_CLAUSES: readonly ModelClause[] = [viewClause, taskClause, algorithmClause, transformClause, inputsClause, splitClause, metricsClause];
 
-  const valid = task ? METRICS[task] : [];
-  const metrics: string[] = [];
-  for (const m of decl.metrics) {
-    if (!valid.includes(m.name)) {
-      ctx.error(4016, m.range, `\`${m.name}\` is not a metric of ${task ?? "this task"}; use ${valid.join(", ")}`, metricHint(m.name, valid));
-      ok = false;
-    } else if (!metrics.includes(m.name)) metrics.push(m.name);
-  }
-  const requires: IrModel["requires"] = [];
-  for (const r of decl.requires) {
-    const value = numberArg(r.value);
-    if (!valid.includes(r.metric.name)) {
-      ctx.error(4016, r.metric.range, `\`require\` names \`${r.metric.name}\`, which is not a metric of ${task ?? "this task"}; use ${valid.join(", ")}`, metricHint(r.metric.name, valid));
-      ok = false;
-    } else if (value === undefined) {
-      ctx.error(3002, r.value.range, `\`require\` compares with a number literal`);
-      ok = false;
-    } else requires.push({ metric: r.metric.name, op: r.op, value });
-  }
-
-  if (!ok || !view || !task || !algorithm || !split) return undefined;
+export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>, odts: Map<string, IrOdt>): IrModel | undefined {
+  const d: ModelDraft = { views, odts, where: `model \`${decl.name.name}\``, inputs: [], transformed: new Set(), metrics: [], requires: [] };
+  const ok = runClauses(ctx, decl, d, MODEL_CLAUSES);
+  if (!ok || !d.view || !d.task || !d.algorithm || !d.split) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    view: view.name,
-    task,
-    algorithm,
-    inputs,
-    split,
-    metrics: metrics.length ? metrics : valid,
-    requires,
+    view: d.view.name,
+    task: d.task,
+    algorithm: d.algorithm,
+    inputs: d.inputs,
+    split: d.split,
+    metrics: d.metrics,
+    requires: d.requires,
   };
 }
 
@@ -197,39 +253,37 @@ function checkAlgorithm(ctx: Ctx, alg: NonNullable<ModelDecl["algorithm"]>, task
   const name = alg.name.name;
   if (name === "onnx") {
     if (!alg.file) {
-      ctx.error(2014, alg.range, "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`");
+      ctx.report(alg.range, DIAG.missingClause.onnxFile());
       return undefined;
     }
     return { kind: "onnx", file: alg.file.value };
   }
   const spec = ALGORITHMS[name];
   if (!spec) {
-    const hint = closest(name, [...Object.keys(ALGORITHMS), "onnx"]);
-    ctx.error(2012, alg.name.range, `unknown algorithm \`${name}\`; use linear, logistic, gbdt or onnx "file"`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(alg.name.range, DIAG.unknownOption.algorithm(name, [...Object.keys(ALGORITHMS), "onnx"]));
     return undefined;
   }
   if (task && ((name === "linear" && task !== "regression") || (name === "logistic" && task !== "binary_classification"))) {
-    ctx.error(4014, alg.name.range, `\`${name}\` does not do ${task.replace("_", " ")}`, { hint: task === "regression" ? "use linear or gbdt" : "use logistic or gbdt" });
+    ctx.report(alg.name.range, DIAG.taskMisfit.algorithm(name, task, task === "regression" ? "linear or gbdt" : "logistic or gbdt"));
     return undefined;
   }
   const params: Record<string, number> = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, v.default]));
   let ok = true;
   for (const a of alg.args) {
     if (!a.name) {
-      ctx.error(3010, a.range, `hyperparameters are named: \`${name}(${Object.keys(spec)[0]}: ...)\``);
+      ctx.report(a.range, DIAG.hyperparameter.positional(name, Object.keys(spec)[0]));
       ok = false;
       continue;
     }
     const hs = spec[a.name.name];
     if (!hs) {
-      const hint = closest(a.name.name, Object.keys(spec));
-      ctx.error(3010, a.name.range, `\`${name}\` has no hyperparameter \`${a.name.name}\`; it takes ${Object.keys(spec).join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(a.name.range, DIAG.hyperparameter.unknown(name, a.name.name, Object.keys(spec)));
       ok = false;
       continue;
     }
     const v = numberArg(a.value);
     if (v === undefined || (hs.type === "int" && !Number.isInteger(v)) || v < hs.min || v > hs.max) {
-      ctx.error(3010, a.value.range, `\`${a.name.name}\` must be ${hs.type === "int" ? "an int" : "a number"} in [${hs.min}, ${hs.max === Infinity ? "∞" : hs.max}]`);
+      ctx.report(a.value.range, DIAG.hyperparameter.range(a.name.name, hs.type === "int", hs.min, hs.max));
       ok = false;
       continue;
     }
@@ -243,11 +297,11 @@ function checkMdt(ctx: Ctx, call: { name: { name: string; range: Arg["range"] };
   const name = call.name.name;
   const named = new Map(call.args.filter((a) => a.name).map((a) => [a.name!.name, a]));
   const positional = call.args.filter((a) => !a.name);
-  const bad = (msg: string, range = call.range) => {
-    ctx.error(4006, range, msg);
+  const bad = (m: Message, range = call.range) => {
+    ctx.report(range, m);
     return undefined;
   };
-  const noArgs = () => (call.args.length ? bad(`\`${name}\` takes no arguments`) : true);
+  const noArgs = () => (call.args.length ? bad(DIAG.mdtMisfit.noArguments(name)) : true);
   switch (name) {
     case "standard_scale":
     case "min_max_scale":
@@ -257,38 +311,37 @@ function checkMdt(ctx: Ctx, call: { name: { name: string; range: Arg["range"] };
       const min = named.get("min") ? numberArg(named.get("min")!.value) : undefined;
       const max = named.get("max") ? numberArg(named.get("max")!.value) : undefined;
       if ((named.has("min") && min === undefined) || (named.has("max") && max === undefined) || (min === undefined && max === undefined) || positional.length)
-        return bad("`clip` takes `min: <number>` and/or `max: <number>`");
-      if (min !== undefined && max !== undefined && min > max) return bad("`clip` needs min ≤ max");
+        return bad(DIAG.mdtMisfit.clipArgs());
+      if (min !== undefined && max !== undefined && min > max) return bad(DIAG.mdtMisfit.clipOrder());
       return { kind: "clip", min: min ?? null, max: max ?? null };
     }
     case "impute": {
       const a = call.args[0];
-      if (call.args.length !== 1) return bad("`impute` takes one argument: `impute(mean)`, `impute(median)` or `impute(constant: 0)`");
+      if (call.args.length !== 1) return bad(DIAG.mdtMisfit.imputeArity());
       if (a.name?.name === "constant") {
         const v = numberArg(a.value) ?? (a.value.kind === "string" ? a.value.value : undefined);
-        if (v === undefined) return bad("`impute(constant: ...)` needs a number or string literal", a.value.range);
+        if (v === undefined) return bad(DIAG.mdtMisfit.imputeConstant(), a.value.range);
         return { kind: "impute", strategy: "constant", value: v };
       }
       if (!a.name && a.value.kind === "name" && (a.value.name === "mean" || a.value.name === "median")) return { kind: "impute", strategy: a.value.name };
-      return bad("`impute` takes `mean`, `median` or `constant: <value>`", a.range);
+      return bad(DIAG.mdtMisfit.imputeStrategy(), a.range);
     }
     case "bucketize": {
       const items = positional.length === 1 && positional[0].value.kind === "list" ? positional[0].value.items : positional.map((p) => p.value);
       const bounds = items.map(numberArg);
-      if (!bounds.length || bounds.some((b) => b === undefined) || named.size) return bad("`bucketize` takes increasing number boundaries: `bucketize([0, 5, 10])`");
-      for (let i = 1; i < bounds.length; i++) if (bounds[i]! <= bounds[i - 1]!) return bad("`bucketize` boundaries must increase");
+      if (!bounds.length || bounds.some((b) => b === undefined) || named.size) return bad(DIAG.mdtMisfit.bucketizeArgs());
+      for (let i = 1; i < bounds.length; i++) if (bounds[i]! <= bounds[i - 1]!) return bad(DIAG.mdtMisfit.bucketizeOrder());
       return { kind: "bucketize", boundaries: bounds as number[] };
     }
     case "one_hot": {
       if (!call.args.length) return { kind: "one_hot" };
       const c = named.get("categories");
       if (!c || c.value.kind !== "list" || c.value.items.some((i) => i.kind !== "string") || call.args.length !== 1)
-        return bad("`one_hot` takes an optional `categories: [\"a\", \"b\"]`");
+        return bad(DIAG.mdtMisfit.oneHotArgs());
       return { kind: "one_hot", categories: c.value.items.map((i) => (i as { value: string }).value) };
     }
   }
-  const hint = closest(name, MDT_NAMES);
-  ctx.error(4004, call.name.range, `unknown model-dependent transformation \`${name}\`; the MDTs are ${MDT_NAMES.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  ctx.report(call.name.range, DIAG.unknownMdt.named(name, MDT_NAMES));
   return undefined;
 }
 
@@ -299,20 +352,20 @@ function fitsType(ctx: Ctx, input: string, type: IrType, steps: IrMdt[], ranges:
     const s = steps[i];
     if (s.kind === "one_hot") {
       if (current === "float") {
-        ctx.error(4006, ranges[i], `\`one_hot\` needs categories (string, bool or int); \`${input}\` is ${current}`, { hint: "use bucketize first, or a numeric transformation" });
+        ctx.report(ranges[i], DIAG.mdtMisfit.oneHotFloat(input, current));
         return false;
       }
       continue;
     }
     if (s.kind === "impute" && s.strategy === "constant") {
       if ((typeof s.value === "string") !== (current === "string")) {
-        ctx.error(4006, ranges[i], `\`impute(constant: ...)\` value must be a ${current === "string" ? "string" : "number"} for \`${input}\``);
+        ctx.report(ranges[i], DIAG.mdtMisfit.imputeConstantType(current === "string", input));
         return false;
       }
       continue;
     }
     if (current !== "int" && current !== "float") {
-      ctx.error(4006, ranges[i], `\`${s.kind}\` needs a numeric input; \`${input}\` is ${current}`);
+      ctx.report(ranges[i], DIAG.mdtMisfit.numericInput(s.kind, input, current));
       return false;
     }
     if (s.kind === "bucketize") current = "int"; // a bucket index: one_hot may follow
@@ -329,14 +382,14 @@ function checkSplit(ctx: Ctx, decl: ModelDecl): IrModel["split"] | undefined {
     const last = named.get("test_last");
     if (last && s.args.length === 1) {
       if (last.value.kind !== "duration" || last.value.ms <= 0) {
-        ctx.error(4015, last.value.range, "`test_last` takes a positive duration: `split time(test_last: 90d)`");
+        ctx.report(last.value.range, DIAG.invalidSplit.testLast());
         return undefined;
       }
       return { kind: "last", testLastMs: last.value.ms };
     }
     const a = named.get("test_from");
     if (!a || a.value.kind !== "date" || s.args.length !== 1) {
-      ctx.error(4015, s.range, "a time split is `split time(test_from: 2025-06-01)` (rows at or after the date are the test set) or `split time(test_last: 90d)` (the last 90 days of labels)");
+      ctx.report(s.range, DIAG.invalidSplit.time());
       return undefined;
     }
     const iso = a.value.iso.length === 10 ? `${a.value.iso}T00:00:00` : a.value.iso.replace(/Z$/, "");
@@ -349,20 +402,19 @@ function checkSplit(ctx: Ctx, decl: ModelDecl): IrModel["split"] | undefined {
     const seedValue = seed ? numberArg(seed.value) : 42;
     const unknown = s.args.find((a) => !a.name || !["test_fraction", "seed"].includes(a.name.name));
     if (unknown || fraction === undefined || !(fraction > 0 && fraction < 1) || seedValue === undefined || !Number.isInteger(seedValue)) {
-      ctx.error(4015, (unknown ?? s).range, "a random split is `split random(test_fraction: 0.2, seed: 42)` with 0 < test_fraction < 1 and an int seed");
+      ctx.report((unknown ?? s).range, DIAG.invalidSplit.random());
       return undefined;
     }
     return { kind: "random", testFraction: fraction, seed: seedValue };
   }
-  const hint = closest(s.kind.name, ["time", "random"]);
-  ctx.error(4015, s.kind.range, `unknown split \`${s.kind.name}\`; use \`time(test_from: <date>)\` or \`random(test_fraction: 0.2, seed: 42)\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  ctx.report(s.kind.range, DIAG.invalidSplit.unknown(s.kind.name));
   return undefined;
 }
 
 export function checkServe(ctx: Ctx, decl: ServeDecl, models: Map<string, IrModel>): IrServe | undefined {
   const m = ctx.resolve(decl.model, ["model"], "model");
   if (!decl.online && !decl.batch) {
-    ctx.error(4017, decl.model.range, `serve \`${decl.model.name}\` declares nothing to serve`, { hint: "add `online` and/or `batch into predictions.<table>`" });
+    ctx.report(decl.model.range, DIAG.serveNothing.model(decl.model.name));
     return undefined;
   }
   if (!m || !models.has(m.name.name)) return undefined;

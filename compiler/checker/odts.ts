@@ -3,7 +3,7 @@
 
 import type { OnDemandDecl } from "../ast.ts";
 import type { IrColumn, IrOdt, IrType } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import type { CheckedGroup } from "./groups.ts";
@@ -18,7 +18,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
   for (const p of decl.params) {
     const name = p.kind === "request" ? p.name : p.feature;
     if (params.has(name.name)) {
-      ctx.error(2007, name.range, `parameter \`${name.name}\` appears twice in ${where}`);
+      ctx.report(name.range, DIAG.duplicate.odtParam(name.name, where));
       ok = false;
       continue;
     }
@@ -34,8 +34,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
       const feature = group.ir.features.find((f) => f.name === p.feature.name);
       if (!feature && ctx.poisoned.has(p.feature.name)) { ok = false; continue; }
       if (!feature) {
-        const hint = closest(p.feature.name, group.ir.features.map((f) => f.name));
-        ctx.error(2006, p.feature.range, `feature group \`${p.group.name}\` has no feature \`${p.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(p.feature.range, DIAG.unknownFeature.of(p.group.name, p.feature.name, group.ir.features.map((f) => f.name)));
         ok = false;
         continue;
       }
@@ -58,7 +57,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
   const body = checkExpr(ctx, scope, decl.body);
   if (!body) return undefined;
   if (!baseAssignable(body.type, returns)) {
-    ctx.error(3006, decl.body.range, `the body of \`${decl.name.name}\` is ${show(body.type)} but it is declared to return ${show(returns)}`);
+    ctx.report(decl.body.range, DIAG.bodyType.of(decl.name.name, show(body.type), show(returns)));
     return undefined;
   }
   return {

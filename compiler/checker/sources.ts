@@ -3,7 +3,7 @@
 
 import type { EntityDecl, SourceDecl } from "../ast.ts";
 import type { IrEntity, IrExpr, IrField, IrSource } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import { confinedPath } from "../../runtime/features/source-paths.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
@@ -24,7 +24,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
   const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
     if (seen.has(f.name.name)) {
-      ctx.error(2007, f.name.range, `field \`${f.name.name}\` is declared twice in ${where}`);
+      ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
       ok = false;
     }
     seen.add(f.name.name);
@@ -48,7 +48,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
           const lit = foldNegation(checkExpr(ctx, scope, v));
           if (!lit) continue;
           if (lit.k !== "lit" || lit.value === null || !(lit.type.base === type.base || (lit.type.base === "int" && type.base === "float"))) {
-            ctx.error(3009, v.range, `\`in\` value must be ${type.base === "int" ? "an" : "a"} ${type.base} literal for field \`${f.name.name}\`, got ${lit.k === "lit" ? show(lit.type) : "an expression"}`);
+            ctx.report(v.range, DIAG.literalType.allowedValue(type.base, f.name.name, lit.k === "lit" ? show(lit.type) : "an expression"));
             ok = false;
             continue;
           }
@@ -59,7 +59,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
         const expr = checkExpr(ctx, scope, c.expr);
         if (!expr) { ok = false; continue; }
         if (expr.type.base !== "bool") {
-          ctx.error(3007, c.expr.range, `a check must be a bool expression, got ${show(expr.type)}`);
+          ctx.report(c.expr.range, DIAG.condition.check(show(expr.type)));
           ok = false;
           continue;
         }
@@ -71,22 +71,57 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
 
   const eventTime = checkColumnClause(ctx, decl, decl.eventTime, "event_time", columns, true);
   const unique = decl.unique ? checkColumnClause(ctx, decl, decl.unique, "unique", columns, false) : undefined;
-  if (!decl.eventTime) {
-    ctx.error(2014, decl.name.range, `${where} has no \`event_time\`: every source needs the column that says when each row happened`);
-    ok = false;
-  }
+  const validity = checkValidity(ctx, decl, columns);
   const location = checkLocation(ctx, decl);
   // Field-level errors are already reported; keep the source so its users are still checked.
   void ok;
-  if (!eventTime || !location || (decl.unique && !unique)) return undefined;
+  if ((decl.eventTime && !eventTime) || validity === null || !location || (decl.unique && !unique)) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
     location,
-    eventTime,
+    ...(eventTime ? { eventTime } : {}),
+    ...(validity ? { validity } : {}),
     ...(unique ? { unique } : {}),
     fields,
   };
+}
+
+/**
+ * A source without `event_time` is reference data; `valid_from` (and
+ * optionally `valid_to`) say when each of its rows holds. Returns undefined
+ * when there are none, null after an error.
+ */
+function checkValidity(ctx: Ctx, decl: SourceDecl, columns: Map<string, IrExpr["type"]>): IrSource["validity"] | null | undefined {
+  if (!decl.validFrom && !decl.validTo) return undefined;
+  if (decl.eventTime) {
+    const clause = (decl.validFrom ?? decl.validTo)!;
+    ctx.report(clause.range, DIAG.validityOnEvents.source(decl.name.name));
+    return null;
+  }
+  if (!decl.validFrom) {
+    ctx.report(decl.validTo!.range, DIAG.missingClause.validFrom(decl.name.name));
+    return null;
+  }
+  const from = checkColumnClause(ctx, decl, decl.validFrom, "valid_from", columns, true);
+  const to = decl.validTo ? checkTimestampColumn(ctx, decl, decl.validTo, "valid_to", columns) : undefined;
+  if (!from || (decl.validTo && !to)) return null;
+  return { from, ...(to ? { to } : {}) };
+}
+
+/** `valid_to` may be nullable: null means the row still holds. */
+function checkTimestampColumn(ctx: Ctx, decl: SourceDecl, ident: { name: string; range: SourceDecl["range"] }, clause: string, columns: Map<string, IrExpr["type"]>): string | undefined {
+  if (ctx.poisoned.has(ident.name)) return undefined;
+  const type = columns.get(ident.name);
+  if (!type) {
+    ctx.report(ident.range, DIAG.unknownName.clauseColumn(clause, ident.name, decl.name.name, columns.keys()));
+    return undefined;
+  }
+  if (type.base !== "timestamp") {
+    ctx.report(ident.range, DIAG.typeMismatch.timestampColumn(clause, ident.name, show(type)));
+    return undefined;
+  }
+  return ident.name;
 }
 
 /** `-3` parses as a negation of 3; as an allowed value it is the literal -3. */
@@ -104,16 +139,15 @@ function checkColumnClause(
   if (!ident || ctx.poisoned.has(ident.name)) return undefined;
   const type = columns.get(ident.name);
   if (!type) {
-    const hint = closest(ident.name, columns.keys());
-    ctx.error(2002, ident.range, `\`${clause}\` column \`${ident.name}\` is not a field of source \`${decl.name.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(ident.range, DIAG.unknownName.clauseColumn(clause, ident.name, decl.name.name, columns.keys()));
     return undefined;
   }
   if (mustBeTimestamp && type.base !== "timestamp") {
-    ctx.error(3002, ident.range, `\`event_time\` column \`${ident.name}\` must be a timestamp, got ${show(type)}`);
+    ctx.report(ident.range, DIAG.typeMismatch.timestampColumn(clause, ident.name, show(type)));
     return undefined;
   }
   if (type.nullable) {
-    ctx.error(3005, ident.range, `\`${clause}\` column \`${ident.name}\` is nullable; it must always have a value`);
+    ctx.report(ident.range, DIAG.nullable.clauseColumn(clause, ident.name));
     return undefined;
   }
   return ident.name;
@@ -122,22 +156,19 @@ function checkColumnClause(
 function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undefined {
   const loc = decl.location;
   if (!loc) {
-    ctx.error(2014, decl.name.range, `source \`${decl.name.name}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``);
+    ctx.report(decl.name.range, DIAG.missingClause.location(decl.name.name));
     return undefined;
   }
   if (loc.kind === "table") return { kind: "table", table: loc.table };
   if (!confinedPath(loc.path.value, ctx.specDir).inside) {
     // The message names no absolute path and no file content: only what the spec says.
-    ctx.error(2015, loc.path.range, `source path \`${loc.path.value}\` leads outside the project`, {
-      hint: "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
-    });
+    ctx.report(loc.path.range, DIAG.pathOutsideProject.source(loc.path.value));
     return undefined;
   }
   let format: (typeof FORMATS)[number] | undefined;
   if (decl.format) {
     if (!(FORMATS as readonly string[]).includes(decl.format.name)) {
-      const hint = closest(decl.format.name, FORMATS);
-      ctx.error(2012, decl.format.range, `unknown format \`${decl.format.name}\`; use one of ${FORMATS.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(decl.format.range, DIAG.unknownOption.format(decl.format.name, FORMATS));
       return undefined;
     }
     format = decl.format.name as (typeof FORMATS)[number];
@@ -145,7 +176,7 @@ function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undef
     const ext = loc.path.value.split(".").pop()?.toLowerCase() ?? "";
     format = EXTENSIONS[ext];
     if (!format) {
-      ctx.error(2012, loc.path.range, `cannot tell the format of \`${loc.path.value}\` from its extension`, { hint: "add `format csv`, `format parquet` or `format ndjson`" });
+      ctx.report(loc.path.range, DIAG.unknownOption.formatOfPath(loc.path.value));
       return undefined;
     }
   }
@@ -154,18 +185,18 @@ function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undef
 
 export function checkEntity(ctx: Ctx, decl: EntityDecl): IrEntity | undefined {
   if (decl.keys.length === 0) {
-    ctx.error(2014, decl.name.range, `entity \`${decl.name.name}\` has no key: add \`key <name>: <type>\``);
+    ctx.report(decl.name.range, DIAG.missingClause.entityKey(decl.name.name));
     return undefined;
   }
   const keys = [];
   const seen = new Set<string>();
   for (const k of decl.keys) {
     const type = ctx.scalarType(k.type, `entity key \`${k.name.name}\``);
-    if (seen.has(k.name.name)) ctx.error(2007, k.name.range, `key \`${k.name.name}\` is declared twice in entity \`${decl.name.name}\``);
+    if (seen.has(k.name.name)) ctx.report(k.name.range, DIAG.duplicate.key(k.name.name, decl.name.name));
     seen.add(k.name.name);
     if (!type) return undefined;
     if (type.nullable) {
-      ctx.error(3005, k.type.range, `entity key \`${k.name.name}\` cannot be nullable`);
+      ctx.report(k.type.range, DIAG.nullable.entityKey(k.name.name));
       return undefined;
     }
     keys.push({ name: k.name.name, type });

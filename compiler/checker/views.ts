@@ -3,8 +3,9 @@
 // column, joined inclusively at the label's event time, would see the answer.
 
 import type { ViewDecl } from "../ast.ts";
-import type { IrColumn, IrOdt, IrSource, IrView, IrViewFeature } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import type { IrColumn, IrOdt, IrSource, IrType, IrView, IrViewFeature } from "../ir.ts";
+import { DIAG } from "../messages.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";
 import { baseAssignable, isNumeric, show, withNull } from "./types.ts";
@@ -16,196 +17,273 @@ export interface ViewEnv {
   odts: Map<string, IrOdt>;
 }
 
-export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | undefined {
-  const where = `view \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
-  let ok = !!entity;
+/** What the clause checks of one view find, filled in clause order. */
+interface ViewDraft {
+  env: ViewEnv;
+  where: string;
+  entityName?: string;
+  entity?: { keys: IrColumn[] };
+  label?: IrView["label"];
+  labelSource?: IrSource;
+  features: IrViewFeature[];
+  odts: IrOdt[];
+  /** Every name of the feature vector, with the reference that brought it in. */
+  names: Map<string, ViewDecl["range"]>;
+  /** Stored features, by name, with the reference that brought each in. */
+  featureRefs: Map<string, ViewDecl["range"]>;
+  requestFields: Map<string, IrColumn>;
+  ttlMs: number | null;
+  asOf: IrView["asOf"];
+}
 
-  // The label: a column of a source, at that source's event time.
-  let label: IrView["label"] | undefined;
-  let labelSource: IrSource | undefined;
-  if (!decl.label) {
-    ctx.error(2014, decl.name.range, `${where} has no label: add \`label <name> = <source>.<column>\``);
-    ok = false;
-  } else {
-    const srcDecl = ctx.resolve(decl.label.source, ["source"], "source");
-    labelSource = srcDecl && env.sources.get(srcDecl.name.name);
-    if (!labelSource) ok = false;
-    else {
-      const field = labelSource.fields.find((f) => f.name === decl.label!.column.name);
-      if (!field) {
-        const hint = closest(decl.label.column.name, labelSource.fields.map((f) => f.name));
-        ctx.error(2002, decl.label.column.range, `source \`${labelSource.name}\` has no column \`${decl.label.column.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
-        ok = false;
-      } else if (!isNumeric(field.type) && field.type.base !== "bool") {
-        ctx.error(3002, decl.label.column.range, `a label must be a number or a bool, \`${field.name}\` is ${show(field.type)}`);
-        ok = false;
-      } else {
-        label = { name: decl.label.name.name, source: labelSource.name, column: field.name, type: field.type, eventTime: labelSource.eventTime };
-      }
-      if (entity && labelSource) {
-        for (const key of entity.keys) {
-          if (!labelSource.fields.some((f) => f.name === key.name && baseAssignable(f.type, key.type))) {
-            ctx.error(4013, decl.label.source.range, `label source \`${labelSource.name}\` has no column \`${key.name}\` (${show(key.type)}), the key of entity \`${decl.entity.name}\``);
-            ok = false;
-          }
-        }
-      }
-    }
-  }
+type ViewClause = ClauseCheck<ViewDecl, ViewDraft>;
 
-  // Features: group.*, group.feature, or an ODT by name.
-  const features: IrViewFeature[] = [];
-  const odts: IrOdt[] = [];
-  const names = new Map<string, { range: ViewDecl["range"] }>();
-  const featureRefs = new Map<string, ViewDecl["range"]>();
-  const addName = (name: string, range: ViewDecl["range"]) => {
-    if (names.has(name)) {
-      ctx.error(2007, range, `\`${name}\` appears twice in the features of ${where}`);
-      ok = false;
+const entityClause: ViewClause = {
+  clause: "for ENTITY",
+  check(ctx, decl, d) {
+    const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+    d.entityName = entityDecl?.name.name;
+    d.entity = entityDecl && d.env.entities.get(entityDecl.name.name);
+    return !!d.entity;
+  },
+};
+
+/** The label: a column of an event source, at that source's event time. */
+const labelClause: ViewClause = {
+  clause: "label",
+  check(ctx, decl, d) {
+    if (!decl.label) {
+      ctx.report(decl.name.range, DIAG.missingClause.label(d.where));
       return false;
     }
-    names.set(name, { range });
-    return true;
-  };
-  const groupOf = (ident: { name: string; range: ViewDecl["range"] }) => {
-    const g = ctx.resolve(ident, ["feature_group"], "feature group");
-    const group = g && env.groups.get(g.name.name);
-    if (group && entityDecl && group.ir.entity !== entityDecl.name.name) {
-      ctx.error(4012, ident.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, but ${where} is for \`${entityDecl.name.name}\``);
-      return undefined;
+    const srcDecl = ctx.resolve(decl.label.source, ["source"], "source");
+    const source = srcDecl && d.env.sources.get(srcDecl.name.name);
+    if (!source) return false;
+    d.labelSource = source;
+    let ok = true;
+    const field = source.fields.find((f) => f.name === decl.label!.column.name);
+    if (!field) {
+      ctx.report(decl.label.column.range, DIAG.unknownName.sourceColumn(source.name, decl.label.column.name, source.fields.map((f) => f.name)));
+      ok = false;
+    } else if (!isNumeric(field.type) && field.type.base !== "bool") {
+      ctx.report(decl.label.column.range, DIAG.typeMismatch.label(field.name, show(field.type)));
+      ok = false;
+    } else if (!source.eventTime) {
+      ctx.report(decl.label.source.range, DIAG.missingClause.labelTime(source.name));
+      ok = false;
+    } else {
+      d.label = { name: decl.label.name.name, source: source.name, column: field.name, type: field.type, eventTime: source.eventTime };
     }
-    return group;
-  };
-  for (const ref of decl.features) {
-    if (ref.kind === "group_all") {
-      const group = groupOf(ref.group);
-      if (!group) { ok = false; continue; }
-      // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
-      for (const f of group.ir.features) {
-        if (f.type.base === "vector") continue;
-        if (addName(f.name, ref.range)) {
-          features.push({ name: f.name, group: group.ir.name, type: withNull(f.type) });
-          featureRefs.set(f.name, ref.range);
-        }
-      }
-    } else if (ref.kind === "group_feature") {
-      const group = groupOf(ref.group);
-      if (!group) { ok = false; continue; }
-      const f = group.ir.features.find((x) => x.name === ref.feature.name);
-      if (!f && ctx.poisoned.has(ref.feature.name)) { ok = false; continue; }
-      if (!f) {
-        const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
-        ctx.error(2006, ref.feature.range, `feature group \`${ref.group.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    for (const key of d.entity?.keys ?? []) {
+      if (!source.fields.some((f) => f.name === key.name && baseAssignable(f.type, key.type))) {
+        ctx.report(decl.label.source.range, DIAG.labelSourceColumn.key(source.name, key.name, show(key.type), decl.entity.name));
         ok = false;
+      }
+    }
+    return ok;
+  },
+};
+
+/** Features: `group.*`, `group.feature`, or an ODT by name; each name once. */
+const featuresClause: ViewClause = {
+  clause: "features",
+  check(ctx, decl, d) {
+    let ok = true;
+    const add = (name: string, range: ViewDecl["range"]): boolean => {
+      if (!d.names.has(name)) return void d.names.set(name, range), true;
+      ctx.report(range, DIAG.duplicate.viewFeature(name, d.where));
+      ok = false;
+      return false;
+    };
+    const addFeature = (f: { name: string; type: IrType }, group: string, range: ViewDecl["range"]) => {
+      if (!add(f.name, range)) return;
+      d.features.push({ name: f.name, group, type: withNull(f.type) });
+      d.featureRefs.set(f.name, range);
+    };
+    for (const ref of decl.features) {
+      if (ref.kind === "name") {
+        const odt = viewOdt(ctx, ref.name, d);
+        if (!odt) ok = false;
+        else if (add(odt.name, ref.range)) d.odts.push(odt);
         continue;
       }
-      if (f.type.base === "vector") {
+      const group = groupOf(ctx, ref.group, d);
+      if (!group) { ok = false; continue; }
+      if (ref.kind === "group_all") {
+        // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
+        for (const f of group.ir.features) if (f.type.base !== "vector") addFeature(f, group.ir.name, ref.range);
+        continue;
+      }
+      const f = group.ir.features.find((x) => x.name === ref.feature.name);
+      if (f?.type.base === "vector") {
         ctx.error(3102, ref.range, `\`${ref.group.name}.${f.name}\` is a vector (${show(f.type)}); a view's features are model inputs and must be scalars`, {
           hint: "retrieve by similarity with an `index` on the group instead",
         });
         ok = false;
-        continue;
-      }
-      if (addName(f.name, ref.range)) {
-        features.push({ name: f.name, group: group.ir.name, type: withNull(f.type) });
-        featureRefs.set(f.name, ref.range);
-      }
-    } else {
-      const decl2 = ctx.symbols.get(ref.name.name);
-      if (decl2?.kind === "feature_group") {
-        ctx.error(2004, ref.name.range, `\`${ref.name.name}\` is a feature group; list its features as \`${ref.name.name}.*\` or \`${ref.name.name}.<feature>\``);
+      } else if (f) addFeature(f, group.ir.name, ref.range);
+      else {
+        if (!ctx.poisoned.has(ref.feature.name)) {
+          ctx.report(ref.feature.range, DIAG.unknownFeature.of(ref.group.name, ref.feature.name, group.ir.features.map((x) => x.name)));
+        }
         ok = false;
-        continue;
       }
-      const odtDecl = ctx.resolve(ref.name, ["on_demand"], "on-demand transformation");
-      const odt = odtDecl && env.odts.get(odtDecl.name.name);
-      if (!odt) { ok = false; continue; }
-      if (addName(odt.name, ref.range)) odts.push(odt);
     }
-  }
+    warnReferenceLeaks(ctx, d.where, d.features, d.featureRefs, d.env);
+    return ok;
+  },
+};
 
-  // ODTs read stored features and request fields; both must be available to the view.
-  const requestFields = new Map<string, IrColumn>();
-  for (const odt of odts) {
-    const range = names.get(odt.name)!.range;
-    for (const fp of odt.featureParams) {
-      const vf = features.find((f) => f.name === fp.name);
-      if (!vf || vf.group !== fp.group) {
-        ctx.error(4018, range, `ODT \`${odt.name}\` reads \`${fp.group}.${fp.name}\`, which ${where} does not include`, { hint: `add \`${fp.group}.${fp.name}\` to its features` });
-        ok = false;
-      }
-    }
-    for (const rp of odt.requestParams) {
-      const prev = requestFields.get(rp.name);
-      if (prev && prev.type.base !== rp.type.base) {
-        ctx.error(3002, range, `request field \`${rp.name}\` is ${show(rp.type)} in \`${odt.name}\` but ${show(prev.type)} in another ODT of ${where}`);
-        ok = false;
-        continue;
-      }
-      requestFields.set(rp.name, rp);
-      if (!labelSource || !label) continue;
-      if (rp.name === label.column) {
-        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which is the label column \`${label.source}.${label.column}\`: the model would be given the answer`);
-        ok = false;
-        continue;
-      }
-      const col = labelSource.fields.find((f) => f.name === rp.name);
-      if (!col || !baseAssignable(col.type, rp.type)) {
-        ctx.error(4013, range, col
-          ? `request field \`${rp.name}\` is ${show(rp.type)} but \`${labelSource.name}.${rp.name}\` is ${show(col.type)}`
-          : `request field \`${rp.name}\` of \`${odt.name}\` has no column of the same name in label source \`${labelSource.name}\`; training takes request fields from the label's rows`);
-        ok = false;
-      }
-    }
+/** A feature group of the view's entity. */
+function groupOf(ctx: Ctx, ident: { name: string; range: ViewDecl["range"] }, d: ViewDraft): CheckedGroup | undefined {
+  const g = ctx.resolve(ident, ["feature_group"], "feature group");
+  const group = g && d.env.groups.get(g.name.name);
+  if (group && d.entityName && group.ir.entity !== d.entityName) {
+    ctx.report(ident.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, d.where, d.entityName));
+    return undefined;
   }
+  return group;
+}
 
-  let ttlMs: number | null = null;
-  if (decl.ttl) {
-    if (decl.ttl.kind !== "duration") {
-      ctx.error(3011, decl.ttl.range, `\`ttl\` needs a duration literal such as \`90d\``);
+/** An ODT listed by name (a bare group name is the wrong kind). */
+function viewOdt(ctx: Ctx, name: { name: string; range: ViewDecl["range"] }, d: ViewDraft): IrOdt | undefined {
+  if (ctx.symbols.get(name.name)?.kind === "feature_group") {
+    ctx.report(name.range, DIAG.wrongKind.groupAsFeature(name.name));
+    return undefined;
+  }
+  const odtDecl = ctx.resolve(name, ["on_demand"], "on-demand transformation");
+  return odtDecl && d.env.odts.get(odtDecl.name.name);
+}
+
+/** ODTs read stored features and request fields: both must be available to the view. */
+const odtInputsClause: ViewClause = {
+  clause: "features (ODT inputs)",
+  check(ctx, _decl, d) {
+    let ok = true;
+    for (const odt of d.odts) {
+      const range = d.names.get(odt.name)!;
+      for (const fp of odt.featureParams) {
+        const vf = d.features.find((f) => f.name === fp.name);
+        if (!vf || vf.group !== fp.group) {
+          ctx.report(range, DIAG.odtFeatureMissing.feature(odt.name, `${fp.group}.${fp.name}`, d.where));
+          ok = false;
+        }
+      }
+      for (const rp of odt.requestParams) if (!checkRequestField(ctx, d, odt, rp, range)) ok = false;
+    }
+    return ok;
+  },
+};
+
+/** One request field of an ODT: one type across the view's ODTs, a column of the label source, not the label. */
+function checkRequestField(ctx: Ctx, d: ViewDraft, odt: IrOdt, rp: IrColumn, range: ViewDecl["range"]): boolean {
+  const prev = d.requestFields.get(rp.name);
+  if (prev && prev.type.base !== rp.type.base) {
+    ctx.report(range, DIAG.typeMismatch.requestField(rp.name, show(rp.type), odt.name, show(prev.type), d.where));
+    return false;
+  }
+  d.requestFields.set(rp.name, rp);
+  const { labelSource, label } = d;
+  if (!labelSource || !label) return true;
+  if (rp.name === label.column) {
+    ctx.report(range, DIAG.labelLeakRequest.field(odt.name, rp.name, `${label.source}.${label.column}`));
+    return false;
+  }
+  const col = labelSource.fields.find((f) => f.name === rp.name);
+  if (col && baseAssignable(col.type, rp.type)) return true;
+  ctx.report(range, col
+    ? DIAG.labelSourceColumn.requestFieldType(rp.name, show(rp.type), labelSource.name, show(col.type))
+    : DIAG.labelSourceColumn.requestFieldMissing(rp.name, odt.name, labelSource.name));
+  return false;
+}
+
+const ttlClause: ViewClause = {
+  clause: "ttl",
+  check(ctx, decl, d) {
+    if (!decl.ttl) return true;
+    if (decl.ttl.kind !== "duration") ctx.report(decl.ttl.range, DIAG.durationExpected.ttl());
+    else if (decl.ttl.ms <= 0) ctx.report(decl.ttl.range, DIAG.durationExpected.ttlPositive());
+    else return (d.ttlMs = decl.ttl.ms), true;
+    return false;
+  },
+};
+
+const asOfClause: ViewClause = {
+  clause: "as_of",
+  check(ctx, decl, d) {
+    if (!decl.asOf) return true;
+    if (decl.asOf.name === "strict" || decl.asOf.name === "inclusive") return (d.asOf = decl.asOf.name), true;
+    ctx.report(decl.asOf.range, DIAG.unknownOption.asOf(decl.asOf.name));
+    return false;
+  },
+};
+
+/** Leakage: an inclusive join at the label's event time sees the label's own row. */
+const leakageClause: ViewClause = {
+  clause: "as_of inclusive (leakage)",
+  check(ctx, decl, d) {
+    if (!d.label || d.asOf !== "inclusive") return true;
+    let ok = true;
+    const labelCol = `${d.label.source}.${d.label.column}`;
+    for (const f of d.features) {
+      if (!d.env.groups.get(f.group)?.lineage.get(f.name)?.has(labelCol)) continue;
+      const related = decl.asOf ? [ctx.relatedHere(decl.asOf.range, "inclusive as-of set here")] : [];
+      ctx.report(d.featureRefs.get(f.name)!, DIAG.labelLeakFeature.inclusive(f.name, labelCol, d.where), related);
       ok = false;
-    } else if (decl.ttl.ms <= 0) {
-      ctx.error(3011, decl.ttl.range, `\`ttl\` must be positive`);
-      ok = false;
-    } else ttlMs = decl.ttl.ms;
-  }
-  let asOf: IrView["asOf"] = "strict";
-  if (decl.asOf) {
-    if (decl.asOf.name !== "strict" && decl.asOf.name !== "inclusive") {
-      const hint = closest(decl.asOf.name, ["strict", "inclusive"]);
-      ctx.error(2012, decl.asOf.range, `\`as_of\` is \`strict\` or \`inclusive\`, not \`${decl.asOf.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
-      ok = false;
-    } else asOf = decl.asOf.name;
-  }
-
-  // Leakage: an inclusive join at the label's event time sees the label's own row.
-  if (label && asOf === "inclusive") {
-    const labelCol = `${label.source}.${label.column}`;
-    for (const f of features) {
-      if (env.groups.get(f.group)?.lineage.get(f.name)?.has(labelCol)) {
-        ctx.error(4008, featureRefs.get(f.name)!, `feature \`${f.name}\` is derived from the label \`${labelCol}\` and ${where} joins features inclusively at the label's event time: each training row would see its own answer`, {
-          hint: "use `as_of strict` (features strictly before the label), or drop the feature",
-          related: decl.asOf ? [{ file: ctx.file, range: decl.asOf.range, message: "inclusive as-of set here" }] : [],
-        });
-        ok = false;
-      }
     }
-  }
+    return ok;
+  },
+};
 
-  if (!ok || !entity || !label) return undefined;
+/** A view's clause checks, in order (later ones read what earlier ones found). */
+export const VIEW_CLAUSES: readonly ViewClause[] = [entityClause, labelClause, featuresClause, odtInputsClause, ttlClause, asOfClause, leakageClause];
+
+export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | undefined {
+  const d: ViewDraft = {
+    env,
+    where: `view \`${decl.name.name}\``,
+    features: [],
+    odts: [],
+    names: new Map(),
+    featureRefs: new Map(),
+    requestFields: new Map(),
+    ttlMs: null,
+    asOf: "strict",
+  };
+  if (!runClauses(ctx, decl, d, VIEW_CLAUSES) || !d.entity || !d.label) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    entity: entityDecl!.name.name,
-    keys: entity.keys,
-    label,
-    features,
-    odts: odts.map((o) => o.name),
-    requestFields: [...requestFields.values()],
-    ttlMs,
-    ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
-    asOf,
+    entity: d.entityName!,
+    keys: d.entity.keys,
+    label: d.label,
+    features: d.features,
+    odts: d.odts.map((o) => o.name),
+    requestFields: [...d.requestFields.values()],
+    ttlMs: d.ttlMs,
+    ttlText: d.ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
+    asOf: d.asOf,
   };
+}
+
+/**
+ * FTI4030: a feature from reference data without `valid_from` is its current
+ * value at every time, so a training row labelled before the value last
+ * changed sees the newer value. One warning per group.
+ */
+function warnReferenceLeaks(
+  ctx: Ctx,
+  where: string,
+  features: IrViewFeature[],
+  refs: Map<string, ViewDecl["range"]>,
+  env: ViewEnv,
+): void {
+  const byGroup = new Map<string, string[]>();
+  for (const f of features) {
+    const ref = env.groups.get(f.group)?.ir.reference;
+    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+  }
+  for (const [group, names] of byGroup) {
+    const source = env.groups.get(group)!.ir.reference!.source;
+    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+  }
 }

@@ -33,15 +33,15 @@ export function tsType(type: IrType, nullable = type.nullable): string {
   return nullable ? `${base} | null` : base;
 }
 
-/** The zod schema expression for a value of an fti type. */
-export function zodType(type: IrType): string {
+/** The zod schema expression for a value of an fti type; `z` is how the module refers to zod. */
+export function zodType(type: IrType, z: string): string {
   const base =
-    type.base === "int" ? "z.number().int()"
-    : type.base === "float" ? "z.number()"
-    : type.base === "bool" ? "z.boolean()"
-    : type.base === "timestamp" ? "z.coerce.date()"
-    : type.base === "vector" ? `z.array(z.number()).length(${type.dim})`
-    : "z.string()";
+    type.base === "int" ? `${z}.number().int()`
+    : type.base === "float" ? `${z}.number()`
+    : type.base === "bool" ? `${z}.boolean()`
+    : type.base === "timestamp" ? `${z}.coerce.date()`
+    : type.base === "vector" ? `${z}.array(${z}.number()).length(${type.dim})`
+    : `${z}.string()`;
   return type.nullable ? `${base}.nullable()` : base;
 }
 

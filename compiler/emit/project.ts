@@ -8,19 +8,33 @@ import path from "node:path";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import { tsMorph } from "../ts-project.ts";
-import * as runtimeExpr from "../../runtime/expr.ts";
-import { agentsModule } from "./agents.ts";
-import { clientModule } from "./client.ts";
-import {
-  featuresModule, functionsModule, HASH_PLACEHOLDER, indexModule, inferenceModule, schemaModule,
-  trainingModule, transformsModule, type EmitContext, type Statement,
-} from "./modules.ts";
+import { GENERATED_FILES, type EmitContext, type GeneratedFile, type Statement } from "./context.ts";
+import { agentsModule } from "./modules/agents.ts";
+import { clientModule } from "./modules/client.ts";
+import { featuresModule } from "./modules/features.ts";
+import { functionsModule } from "./modules/functions.ts";
+import { indexModule } from "./modules/index.ts";
+import { inferenceModule } from "./modules/inference.ts";
+import { schemaModule } from "./modules/schema.ts";
+import { trainingModule } from "./modules/training.ts";
+import { HASH_PLACEHOLDER, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
 import { transformsHash } from "../transforms-hash.ts";
 
-const HELPERS = Object.keys(runtimeExpr);
+export { GENERATED_FILES };
 
-export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "agents.ts", "client.ts", "index.ts"] as const;
+/** One emitter per generated module (modules/<file>). */
+const EMITTERS: Record<GeneratedFile, (ctx: EmitContext) => Statement[]> = {
+  "schema.ts": schemaModule,
+  "functions.ts": functionsModule,
+  "transforms.ts": transformsModule,
+  "features.ts": featuresModule,
+  "training.ts": trainingModule,
+  "inference.ts": inferenceModule,
+  "agents.ts": agentsModule,
+  "client.ts": clientModule,
+  "index.ts": indexModule,
+};
 
 export interface EmitResult {
   files: Map<string, string>;
@@ -48,20 +62,9 @@ export function emitSpec(ir: IrSpec, opts: { outDir: string; specPath: string; s
     specFile: opts.specFile,
     outToSpecDir: toPosix(path.relative(opts.outDir, path.dirname(opts.specPath))) || ".",
   };
-  const modules: Record<(typeof GENERATED_FILES)[number], Statement[]> = {
-    "schema.ts": schemaModule(ctx),
-    "functions.ts": functionsModule(ctx, HELPERS),
-    "transforms.ts": transformsModule(ctx, HELPERS),
-    "features.ts": featuresModule(ctx),
-    "training.ts": trainingModule(ctx),
-    "inference.ts": inferenceModule(ctx),
-    "agents.ts": agentsModule(ctx),
-    "client.ts": clientModule(ctx),
-    "index.ts": indexModule(ctx),
-  };
   const files = new Map<string, string>();
   for (const name of GENERATED_FILES) {
-    let text = header(ir, opts.specFile) + "\n" + print(modules[name]).trimEnd() + "\n";
+    let text = header(ir, opts.specFile) + "\n" + print(EMITTERS[name](ctx)).trimEnd() + "\n";
     if (name === "transforms.ts") text = text.replace(HASH_PLACEHOLDER, transformsHash(text));
     files.set(name, text);
   }

@@ -9,7 +9,8 @@
 import path from "node:path";
 import type { Range } from "../ast.ts";
 import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cache.ts";
-import type { Diagnostic } from "../diagnostics.ts";
+import { diagnostic, type Diagnostic } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Project } from "ts-morph";
 import { CHECK_OPTIONS, checkerProject, programTexts, setInMemoryOnly } from "../ts-project.ts";
 
@@ -40,13 +41,8 @@ function check(project: Project, files: Map<string, string>, paths: string[], op
       const line = d.getLineNumber() ?? 1;
       const text = d.getMessageText();
       const message = typeof text === "string" ? text : text.getMessageText();
-      diagnostics.push({
-        code: 5001,
-        severity: "error",
-        file: opts.specFile,
-        range: lineRange(citedLine(files.get(name)!, line, opts.specFile)),
-        message: `generated ${name}:${line} does not type-check (this is a bug in fti; please report it): ${message}`,
-      });
+      const range = lineRange(citedLine(files.get(name)!, line, opts.specFile));
+      diagnostics.push(diagnostic(opts.specFile, range, DIAG.generatedTypeError.at(name, line, message)));
     }
   }
   if (!diagnostics.length) {

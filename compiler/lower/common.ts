@@ -84,3 +84,8 @@ export function columnsOf(e: IrExpr, out: Set<string> = new Set()): Set<string> 
   }
   return out;
 }
+
+/** The bare `null` literal. */
+export function isNullLit(e: IrExpr): boolean {
+  return e.k === "lit" && e.value === null;
+}

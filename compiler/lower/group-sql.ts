@@ -1,7 +1,8 @@
 // Lowers a feature group to one DuckDB SELECT over the relation `__input`.
 // Output columns, in order: the entity keys, `event_time`, the row id column
-// (when the group has one), then every feature in declaration order, cast to
-// its declared type. Window semantics are in compiler/lower/CONTEXT.md; the
+// (when the group has one), `valid_to` (reference data with a valid_to), then
+// every feature in declaration order, cast to its declared type. Over
+// reference data `event_time` is the row's valid_from, or ALWAYS_VALID_FROM. Window semantics are in compiler/lower/CONTEXT.md; the
 // way they are computed:
 //
 // - Features are computed in stages (CTEs). A row feature is a projection; a
@@ -62,7 +63,7 @@ interface Stage {
 /** The DuckDB SELECT computing a feature group over `__input` (see the file comment). */
 export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOptions = {}): string {
   const q = quoteIdent;
-  const eventTime = eventTimeColumn(group, spec);
+  const time = eventTimeOf(group, spec);
   const position = new Map(group.features.map((f, i) => [f.name, i] as const));
 
   // ---- levels: a window is one pass after its argument's inputs; a row feature sits with its latest input.
@@ -113,8 +114,9 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
   };
 
   // ---- base: the input columns the group needs, and the event time in microseconds
-  const needed = new Set<string>([...group.keys.map((k) => k.name), eventTime]);
+  const needed = new Set<string>([...group.keys.map((k) => k.name), ...(time.column ? [time.column] : [])]);
   if (group.rowId) needed.add(group.rowId.name);
+  if (time.validTo) needed.add(time.validTo);
   // Every name an expression reads that is not an earlier feature is an input column.
   for (const f of group.features) {
     const e = f.kind === "row" ? f.expr : f.arg;
@@ -122,7 +124,7 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
     if (e) for (const c of columnsOf(e)) if (!((position.get(c) ?? Infinity) < me)) needed.add(c);
   }
   ctes.push(
-    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${q(eventTime)} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input\n)`,
+    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${time.sql} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input\n)`,
   );
   prev = q(`__fti_s${counter - 1}`);
   columns = new Set([...needed, T_COL]);
@@ -242,19 +244,29 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
 
   // ---- final projection: keys, event_time, row id, features cast to their types
   const out: string[] = group.keys.map((k) => q(k.name));
-  out.push(`CAST(${q(eventTime)} AS TIMESTAMP) AS ${q("event_time")}`);
+  out.push(`CAST(${time.sql} AS TIMESTAMP) AS ${q("event_time")}`);
   if (group.rowId) out.push(q(group.rowId.name));
+  if (time.validTo) out.push(`CAST(${q(time.validTo)} AS TIMESTAMP) AS ${q("valid_to")}`);
   for (const f of group.features) out.push(`${finalValue(f)} AS ${q(f.name)}`);
   return `WITH ${ctes.join(",\n")}\nSELECT ${out.join(",\n  ")}\nFROM ${prev}`;
 }
 
-function eventTimeColumn(group: IrGroup, spec: IrSpec): string {
-  if (group.input.kind === "source") {
-    const src = spec.sources.find((s) => s.name === group.input.name);
-    if (!src) throw new Error(`group \`${group.name}\` reads unknown source \`${group.input.name}\``);
-    return src.eventTime;
-  }
-  return "event_time";
+/** When a reference row without validity holds from: the start of time (it is the current value at any time). */
+export const ALWAYS_VALID_FROM = "0001-01-01 00:00:00";
+
+/**
+ * The input's time: a source's event_time (or a reference source's
+ * valid_from), the input group's event_time; a reference source without
+ * validity has none (a constant), and `validTo` names its valid_to column.
+ */
+function eventTimeOf(group: IrGroup, spec: IrSpec): { column?: string; sql: string; validTo?: string } {
+  const validTo = group.reference?.validTo ? "valid_to" : undefined;
+  if (group.input.kind === "group") return { column: "event_time", sql: quoteIdent("event_time"), validTo };
+  const src = spec.sources.find((s) => s.name === group.input.name);
+  if (!src) throw new Error(`group \`${group.name}\` reads unknown source \`${group.input.name}\``);
+  const column = src.eventTime ?? src.validity?.from;
+  if (!column) return { sql: `TIMESTAMP '${ALWAYS_VALID_FROM}'` };
+  return { column, sql: quoteIdent(column), validTo: src.validity?.to };
 }
 
 /** The window function call of one (non-ewma) window feature over the named window `w`. */

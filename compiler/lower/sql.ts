@@ -20,7 +20,7 @@
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
 import { BUILTINS } from "../builtins.ts";
 import { embedCallInfo } from "../ir.ts";
-import { findFunction, paramUses, timestampLiteralMs } from "./common.ts";
+import { findFunction, isNullLit, paramUses, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
 
 export interface SqlContext {
@@ -34,9 +34,10 @@ export interface SqlContext {
   externName?(fn: string): string;
 }
 
-type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP" | `FLOAT[${number}]`;
+export type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP" | `FLOAT[${number}]`;
 
-interface Frag {
+/** A lowered SQL expression and what the lowering knows about it. */
+export interface SqlFrag {
   sql: string;
   /** May hold NaN / ±inf. */
   raw: boolean;
@@ -44,6 +45,30 @@ interface Frag {
   st: SqlType;
   /** A column reference, literal or lambda variable: free to repeat. */
   simple: boolean;
+}
+
+type Frag = SqlFrag;
+
+/**
+ * What a built-in's SQL lowering (its `sql` in compiler/builtins.ts) may use:
+ * the arguments lowered (as written, finite-or-NULL, or with a bare NULL
+ * typed like a sibling), conversions, and binding a value used twice.
+ */
+export interface SqlKit {
+  lower(e: IrExpr): SqlFrag;
+  /** Finite-or-NULL (NaN and ±inf become NULL). */
+  clean(e: IrExpr): SqlFrag;
+  /** `clean`, with a bare `null` literal typed as `like`. */
+  as(e: IrExpr, like: IrType): SqlFrag;
+  /** The text as a DOUBLE (a cast unless it already is one). */
+  dbl(f: SqlFrag): string;
+  /** `use` applied to a reference to `f`, without repeating long text. */
+  bind(f: SqlFrag, use: (ref: string) => string): string;
+  /** Short enough to repeat verbatim. */
+  short(f: SqlFrag): boolean;
+  frag(sql: string, st: SqlType, o?: { raw?: boolean; simple?: boolean }): SqlFrag;
+  /** Arguments of one common SQL type (ints widened to DOUBLE beside a DOUBLE). */
+  unify(fs: SqlFrag[]): SqlFrag[];
 }
 
 /** Longest text repeated verbatim by a double reference; longer is bound by a lambda. */
@@ -293,97 +318,30 @@ class SqlLowering {
     return fs;
   }
 
+  /** A built-in call, lowered by its entry of the table (compiler/builtins.ts). */
   builtin(name: string, rawArgs: IrExpr[], type: IrType, env?: Map<string, Frag>): Frag {
-    const args = retypeNullArgs(name, rawArgs, type);
-    switch (name) {
-      case "abs": {
-        const a = this.lower(args[0], env);
-        return F(`abs(${this.dbl(a)})`, "DOUBLE", { raw: a.raw });
-      }
-      case "floor":
-      case "ceil": {
-        const a = this.lower(args[0], env);
-        if (args[0].type.base === "int") return a;
-        return F(`${name}(${this.dbl(a)})`, "DOUBLE", { raw: a.raw });
-      }
-      case "sqrt":
-      case "ln":
-      case "log10": {
-        const x = this.lowerClean(args[0], env);
-        const d = F(this.dbl(x), "DOUBLE", { simple: x.simple });
-        const ok = name === "sqrt" ? ">= 0" : "> 0";
-        // DuckDB raises an error outside the domain; map it to NULL.
-        if (d.simple || d.sql.length <= REPEAT_LIMIT) return F(`${name}(CASE WHEN ${d.sql} ${ok} THEN ${d.sql} END)`, "DOUBLE");
-        return F(`TRY(${name}(${d.sql}))`, "DOUBLE");
-      }
-      case "exp": {
-        const x = this.lowerClean(args[0], env);
-        return F(`exp(${this.dbl(x)})`, "DOUBLE", { raw: true });
-      }
-      case "round": {
-        const x = this.lowerClean(args[0], env);
-        if (args.length === 1) {
-          if (args[0].type.base === "int") return x;
-          return F(`round(${this.dbl(x)})`, "DOUBLE");
-        }
-        const d = this.lowerClean(args[1], env);
-        const rounded = (xs: string, ds: string) => `round(${xs}, TRY_CAST(${ds} AS INTEGER))`;
-        if (args[0].type.base !== "int") return F(rounded(this.dbl(x), d.sql), "DOUBLE");
-        // An int with digits >= 0 is unchanged; negative digits round like a float.
-        const xd = F(this.dbl(x), "DOUBLE", { simple: x.simple });
-        return F(
-          this.bind(xd, (xv) =>
-            this.bind(d, (dv) => `(CASE WHEN ${dv} >= 0 THEN ${xv} WHEN ${dv} < 0 THEN ${rounded(xv, dv)} END)`),
-          ),
-          "DOUBLE",
-        );
-      }
-      case "least":
-      case "greatest":
-      case "coalesce": {
-        const like = args.find((a) => !isNullLit(a))?.type ?? type;
-        const fs = this.unify(args.map((a) => this.lowerAs(a, like, env)));
-        return F(`${name}(${fs.map((f) => f.sql).join(", ")})`, fs[0].st);
-      }
-      case "is_null": {
-        const a = this.lowerClean(args[0], env);
-        return F(`(${a.sql} IS NULL)`, "BOOLEAN");
-      }
-      case "hour":
-      case "month":
-      case "year":
-      case "day_of_week": {
-        const a = this.lower(args[0], env);
-        return F(`${name === "day_of_week" ? "isodow" : name}(${a.sql})`, "BIGINT");
-      }
-      case "lower":
-      case "upper":
-        return F(`${name}(${this.lower(args[0], env).sql})`, "VARCHAR");
-      case "length":
-        return F(`length(${this.lower(args[0], env).sql})`, "BIGINT");
-      case "concat": {
-        const fs = args.map((a) => this.lower(a, env));
-        if (fs.length === 1) return fs[0];
-        return F(`(${fs.map((f) => f.sql).join(" || ")})`, "VARCHAR");
-      }
-      case "to_float": {
-        const a = this.lower(args[0], env);
-        return F(this.dbl(a), "DOUBLE", { raw: a.raw, simple: a.simple && a.st === "DOUBLE" });
-      }
-      case "to_int": {
-        const a = this.lower(args[0], env);
-        if (a.st === "BIGINT") return a;
-        return F(`TRY_CAST(trunc(${this.dbl(a)}) AS BIGINT)`, "BIGINT");
-      }
-      case "embed": {
-        // A scalar function per length, registered by the feature pipeline (runtime/embeddings/).
-        const { dim, model } = embedCallInfo(rawArgs);
-        const text = this.lower(rawArgs[0], env);
-        return F(`${embedFunctionName(dim)}(${text.sql}, ${sqlStringLiteral(model ?? "")})`, sqlType(type));
-      }
-      default:
-        throw new Error(`unknown builtin \`${name}\``);
+    if (name === "embed") {
+      // Not in the table: its length literal is its type. A scalar function per length, registered by the feature pipeline (runtime/embeddings/).
+      const { dim, model } = embedCallInfo(rawArgs);
+      return F(`${embedFunctionName(dim)}(${this.lower(rawArgs[0], env).sql}, ${sqlStringLiteral(model ?? "")})`, sqlType(type));
     }
+    const entry = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
+    if (!entry) throw new Error(`unknown builtin \`${name}\``);
+    return entry.sql(this.kit(env), retypeNullArgs(name, rawArgs, type), type);
+  }
+
+  /** What a built-in's SQL lowering may use, bound to the current inlining environment. */
+  kit(env?: Map<string, Frag>): SqlKit {
+    return {
+      lower: (e) => this.lower(e, env),
+      clean: (e) => this.lowerClean(e, env),
+      as: (e, like) => this.lowerAs(e, like, env),
+      dbl: (f) => this.dbl(f),
+      bind: (f, use) => this.bind(f, use),
+      short: (f) => f.simple || f.sql.length <= REPEAT_LIMIT,
+      frag: F,
+      unify: (fs) => this.unify(fs),
+    };
   }
 
   call(e: Extract<IrExpr, { k: "call" }>, env?: Map<string, Frag>): Frag {
@@ -431,10 +389,6 @@ class SqlLowering {
 /** The DuckDB function computing embeddings of one length: `fti_embed_256(text, model)` ('' = the built-in hashing). */
 export function embedFunctionName(dim: number): string {
   return `fti_embed_${dim}`;
-}
-
-function isNullLit(e: IrExpr): boolean {
-  return e.k === "lit" && e.value === null;
 }
 
 const BOOL: IrType = { base: "bool", nullable: true };

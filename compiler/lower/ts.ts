@@ -13,6 +13,8 @@
 // step. Every other operation normalises its inputs.
 
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
+import type * as RuntimeExpr from "../../runtime/expr.ts";
+import { BUILTINS } from "../builtins.ts";
 import { findFunction, timestampLiteralMs } from "./common.ts";
 
 export interface TsContext {
@@ -36,7 +38,8 @@ export interface TsContext {
   nonNull?(ref: { k: "col" | "param"; name: string; type: IrType }): boolean;
 }
 
-interface Frag {
+/** A lowered TS expression and what the lowering knows about it. */
+export interface TsFrag {
   code: string;
   /** May hold NaN / ±Infinity (must be normalised before being observed). */
   raw: boolean;
@@ -44,6 +47,25 @@ interface Frag {
   nn: boolean;
   /** An int value that may lie outside int64 (int arithmetic runs in double precision). */
   wide: boolean;
+}
+
+type Frag = TsFrag;
+
+/** A helper of runtime/expr.ts, by its exported name (checked at compile time). */
+export type RuntimeHelper = keyof typeof RuntimeExpr;
+
+/**
+ * What a built-in's TypeScript lowering (its `ts` in compiler/builtins.ts)
+ * may use: the arguments lowered (as written, or finite-or-null), a call of
+ * a runtime helper, and plain code.
+ */
+export interface TsKit {
+  lower(e: IrExpr): TsFrag;
+  /** Finite-or-null (NaN and ±Infinity become null). */
+  clean(e: IrExpr): TsFrag;
+  /** `helper(args...)`, the helper referenced as the emitting module reads the runtime. */
+  call(helper: RuntimeHelper, args: TsFrag[], o?: Partial<Omit<TsFrag, "code">>): TsFrag;
+  frag(code: string, o?: Partial<Omit<TsFrag, "code">>): TsFrag;
 }
 
 const frag = (code: string, o: Partial<Omit<Frag, "code">> = {}): Frag => ({
@@ -56,7 +78,7 @@ const frag = (code: string, o: Partial<Omit<Frag, "code">> = {}): Frag => ({
 class TsLowering {
   constructor(private readonly ctx: TsContext) {}
 
-  h(name: string): string {
+  h(name: RuntimeHelper): string {
     return this.ctx.helper ? this.ctx.helper(name) : name;
   }
 
@@ -241,81 +263,26 @@ class TsLowering {
       }
       return frag(`(${a.code} ${jsOp} ${b.code})`, { nn: true });
     }
-    const fn = { "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" }[op];
+    const fn = ({ "==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge" } as const)[op];
     return frag(`${this.h(fn)}(${a.code}, ${b.code})`);
   }
 
+  /** A built-in call, lowered by its entry of the table (compiler/builtins.ts). */
   builtin(name: string, args: IrExpr[], type: IrType): Frag {
-    const call = (fn: string, fs: Frag[], o: Partial<Omit<Frag, "code">> = {}) =>
-      frag(`${this.h(fn)}(${fs.map((f) => f.code).join(", ")})`, o);
-    switch (name) {
-      case "abs": {
-        const a = this.lower(args[0]);
-        const wide = type.base === "int";
-        return a.nn ? frag(`Math.abs(${a.code})`, { raw: a.raw, nn: true, wide }) : call("abs", [a], { raw: a.raw, wide });
-      }
-      case "floor":
-      case "ceil": {
-        const a = this.lower(args[0]);
-        if (args[0].type.base === "int") return a;
-        return a.nn ? frag(`Math.${name}(${a.code})`, { raw: a.raw, nn: true }) : call(name, [a], { raw: a.raw });
-      }
-      case "sqrt":
-      case "ln":
-      case "log10":
-      case "exp":
-        return call(name, [this.lowerClean(args[0])]);
-      case "round": {
-        const x = this.lowerClean(args[0]);
-        if (args.length === 1) {
-          if (args[0].type.base === "int") return x;
-          return call("round", [x], { nn: x.nn });
-        }
-        const d = this.lowerClean(args[1]);
-        if (args[0].type.base === "int") return call("roundInt", [x, d], { wide: true });
-        return call("round", [x, d]);
-      }
-      case "least":
-      case "greatest": {
-        const fs = args.map((a) => this.lowerClean(a));
-        return call(name, fs, { nn: fs.some((f) => f.nn), wide: fs.some((f) => f.wide) });
-      }
-      case "coalesce": {
-        const fs = args.map((a) => this.lowerClean(a));
-        return frag(`(${fs.map((f) => f.code).join(" ?? ")})`, { nn: fs.some((f) => f.nn), wide: fs.some((f) => f.wide) });
-      }
-      case "is_null": {
-        const a = this.lowerClean(args[0]);
-        return frag(`(${a.code} === null)`, { nn: true });
-      }
-      case "hour":
-      case "month":
-      case "year":
-      case "day_of_week":
-      case "lower":
-      case "upper":
-      case "length": {
-        const a = this.lower(args[0]);
-        return call(name === "day_of_week" ? "dayOfWeek" : name, [a], { nn: a.nn });
-      }
-      case "concat": {
-        const fs = args.map((a) => this.lower(a));
-        if (fs.length === 1) return fs[0];
-        if (fs.every((f) => f.nn)) return frag(`(${fs.map((f) => f.code).join(" + ")})`, { nn: true });
-        return call("concat", fs);
-      }
-      case "to_float": {
-        const a = this.lower(args[0]);
-        return { ...a, wide: false };
-      }
-      case "to_int":
-        return call("toInt", [this.lower(args[0])]);
-      case "embed":
-        // The checker allows embed only in feature groups, which run in SQL.
-        throw new Error("embed() is computed by the feature pipeline in SQL, never in TypeScript");
-      default:
-        throw new Error(`unknown builtin \`${name}\``);
-    }
+    // The checker allows embed only in feature groups, which run in SQL.
+    if (name === "embed") throw new Error("embed() is computed by the feature pipeline in SQL, never in TypeScript");
+    const entry = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
+    if (!entry) throw new Error(`unknown builtin \`${name}\``);
+    return entry.ts(this.kit(), args, type);
+  }
+
+  kit(): TsKit {
+    return {
+      lower: (e) => this.lower(e),
+      clean: (e) => this.lowerClean(e),
+      call: (helper, fs, o = {}) => frag(`${this.h(helper)}(${fs.map((f) => f.code).join(", ")})`, o),
+      frag,
+    };
   }
 }
 
@@ -336,4 +303,25 @@ export function smallIntExponent(e: IrExpr): number | null {
 export function exprToTs(e: IrExpr, ctx: TsContext): string {
   const l = new TsLowering(ctx);
   return l.finish(l.lower(e), e.type);
+}
+
+/** A lowered expression and what it needs from outside: runtime helpers and declared functions, by name. */
+export interface TsCode {
+  code: string;
+  /** runtime/expr.ts helpers the code calls (referenced through `ctx.helper`). */
+  helpers: string[];
+  /** Declared `fn` / `extern fn` names the code calls (referenced through `ctx.call`). */
+  functions: string[];
+}
+
+/** `exprToTs`, also saying which helpers and functions the code references (what its module must import). */
+export function lowerTs(e: IrExpr, ctx: TsContext): TsCode {
+  const helpers = new Set<string>();
+  const functions = new Set<string>();
+  const code = exprToTs(e, {
+    ...ctx,
+    helper: (name) => (helpers.add(name), ctx.helper ? ctx.helper(name) : name),
+    call: (fn) => (functions.add(fn), ctx.call(fn)),
+  });
+  return { code, helpers: [...helpers], functions: [...functions] };
 }

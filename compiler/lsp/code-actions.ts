@@ -1,5 +1,7 @@
 // Quick fixes for diagnostics whose hint carries a fix:
 //   - "did you mean `x`?"            → replace the diagnostic's span with x;
+//   - "… `features g.* by col`" (a group joined on a view's spine source
+//     without the column its keys come from) → add `by col` to the reference;
 //   - "add `transform f: impute(median)`" (and other "add `clause`" hints)
 //     → insert the clause as a new item of the enclosing declaration, or, for
 //     a `transform` of an input that already has a transform line, put the
@@ -18,6 +20,8 @@ export interface DiagnosticData {
 }
 
 const DID_YOU_MEAN = /did you mean `([^`]+)`\?/;
+/** A view's feature reference that needs the spine column its keys come from: "… `features g.* by col`". */
+const MISSING_BY = /`features ([^`<>]+?) by ([^`<>]+)`/;
 const ADD_CLAUSE = /^add `([^`<>]+)`/;
 
 function enclosingDecl(a: Analysis, offset: number): Decl | undefined {
@@ -62,6 +66,14 @@ function fixFor(a: Analysis, uri: string, diag: LspDiagnostic): CodeAction | und
       isPreferred: true,
       edit: { changes: { [uri]: [{ range: diag.range, newText: mean[1] }] } },
     };
+  }
+  const by = MISSING_BY.exec(hint);
+  if (by) {
+    const start = offsetAt(a.text, a.starts, diag.range.start);
+    const end = offsetAt(a.text, a.starts, diag.range.end);
+    if (a.text.slice(start, end).replace(/\s+/g, "") !== by[1].replace(/\s+/g, "")) return undefined;
+    const newText = `${by[1]} by ${by[2]}`;
+    return { title: `Join on \`by ${by[2]}\``, kind: CodeActionKind.QuickFix, diagnostics: [diag], isPreferred: true, edit: { changes: { [uri]: [{ range: diag.range, newText }] } } };
   }
   const add = ADD_CLAUSE.exec(hint);
   if (add) {

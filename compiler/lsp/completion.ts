@@ -15,7 +15,7 @@ import type { Analysis } from "./analysis.ts";
 import { cursorContext, type CursorContext } from "./context.ts";
 
 const BLOCK_CLAUSES: Record<string, string[]> = {
-  source: ["path", "table", "format", "event_time", "unique", "fields"],
+  source: ["path", "table", "format", "event_time", "unique", "valid_from", "valid_to", "fields"],
   entity: ["key"],
   view: ["label", "features", "ttl", "as_of"],
   model: ["view", "task", "algorithm", "transform", "split", "metric", "require"],
@@ -175,7 +175,8 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
     if (!ctx.afterColon) return viewInputs(a, model);
   }
   if (ctx.clause === "features" && ctx.decl === "view" && (prev === "features" || prev === ",")) return [...declsOf(a, ["feature_group"]).map((i) => ({ ...i, insertText: `${i.label}.` })), ...declsOf(a, ["on_demand"])];
-  if ((ctx.clause === "event_time" || ctx.clause === "unique") && (prev === "event_time" || prev === "unique")) {
+  const columnClause = ["event_time", "unique", "valid_from", "valid_to"];
+  if (ctx.decl === "source" && ctx.depth === 1 && prev !== undefined && columnClause.includes(prev)) {
     const src = ctx.declName ? a.index.decls.get(ctx.declName) : undefined;
     return src?.kind === "source" ? src.fields.map((f) => item(f.name.name, CompletionItemKind.Field, f.type.name)) : [];
   }

@@ -61,7 +61,8 @@ function declHover(a: Analysis, name: string): string[] {
     case "source": {
       const src = ir?.sources.find((s) => s.name === name);
       const where = decl.location?.kind === "path" ? `path "${decl.location.path.value}"` : decl.location?.kind === "table" ? `table ${decl.location.table}` : "";
-      return [code(`source ${name}`), `${where}; event time \`${decl.eventTime?.name ?? "?"}\`; ${src?.fields.length ?? decl.fields.length} fields`];
+      const time = decl.eventTime ? `event time \`${decl.eventTime.name}\`` : decl.validFrom ? `reference data valid from \`${decl.validFrom.name}\`${decl.validTo ? ` to \`${decl.validTo.name}\`` : ""}` : "reference data (no event time)";
+      return [code(`source ${name}`), `${where}; ${time}; ${src?.fields.length ?? decl.fields.length} fields`];
     }
     case "entity":
       return [code(`entity ${name} { ${decl.keys.map((k) => `key ${k.name.name}: ${k.type.name}`).join(", ")} }`)];

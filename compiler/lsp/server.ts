@@ -2,6 +2,7 @@
 // modules of this folder; every answer comes from one `Analysis` per document
 // version (analysis.ts: the compiler's own parser and checker).
 
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
@@ -57,6 +58,17 @@ function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnosti
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The file a string at `offset` names — an extern fn's module or a source's path — when it exists. */
+function fileAt(a: Analysis, offset: number, specDir: string): string | undefined {
+  for (const d of a.program.decls) {
+    const lit = d.kind === "extern_fn" ? d.module : d.kind === "source" && d.location?.kind === "path" ? d.location.path : undefined;
+    if (!lit || offset < lit.range.start.offset || offset > lit.range.end.offset) continue;
+    const abs = path.resolve(specDir, lit.value);
+    return fs.existsSync(abs) && fs.statSync(abs).isFile() ? abs : undefined;
+  }
+  return undefined;
+}
+
 /** Keeps one analysis per open document version. */
 class Workspace {
   private readonly cache = new Map<string, { version: number; analysis: Analysis }>();
@@ -76,6 +88,11 @@ class Workspace {
 
   forget(uri: string): void {
     this.cache.delete(uri);
+  }
+
+  /** Drops every analysis (a file a spec reads, like an extern fn's module, changed). */
+  forgetAll(): void {
+    for (const [uri, hit] of this.cache) this.cache.set(uri, { version: -1, analysis: hit.analysis });
   }
 }
 
@@ -113,10 +130,16 @@ export function startServer(connection: Connection): void {
     serverInfo: { name: "fti", version: "0.1.0" },
   }));
 
-  documents.onDidChangeContent(({ document }) => {
+  const publish = (document: TextDocument) => {
     const a = workspace.get(document.uri);
     if (!a) return;
     void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
+  };
+  documents.onDidChangeContent(({ document }) => publish(document));
+  // An extern fn's module changed on disk: check every open spec again.
+  connection.onDidChangeWatchedFiles(() => {
+    workspace.forgetAll();
+    for (const document of documents.all()) publish(document);
   });
   documents.onDidClose(({ document }) => {
     workspace.forget(document.uri);
@@ -138,7 +161,10 @@ export function startServer(connection: Connection): void {
   });
   connection.onDefinition(({ textDocument, position }): Location | null => {
     const x = at(textDocument.uri, position);
-    const occ = x && occurrenceAt(x.a.index, x.offset);
+    if (!x) return null;
+    const file = fileAt(x.a, x.offset, specLocation(textDocument.uri).dir);
+    if (file) return { uri: pathToFileURL(file).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
+    const occ = occurrenceAt(x.a.index, x.offset);
     const def = occ && definitionOf(x.a.index, occ.key);
     return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
   });

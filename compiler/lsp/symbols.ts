@@ -122,7 +122,7 @@ class IndexBuilder {
       }
     }
     if (d.eventTime && field(d.eventTime.name)) this.add(d.eventTime, `field:${d.name.name}.${d.eventTime.name}`, "field");
-    if (d.unique && field(d.unique.name)) this.add(d.unique, `field:${d.name.name}.${d.unique.name}`, "field");
+    for (const clause of [d.unique, d.validFrom, d.validTo]) if (clause && field(clause.name)) this.add(clause, `field:${d.name.name}.${clause.name}`, "field");
   }
 
   group(d: FeatureGroupDecl): void {

@@ -56,6 +56,9 @@ export class TooManyErrors extends Error {
 
 const MAX_ERRORS_PER_DECLARATION = 20;
 
+/** `valid_from` / `valid_to`: source items spelled as names (a field may be called so too). */
+const VALIDITY_CLAUSES = new Set(["valid_from", "valid_to"]);
+
 const baseSaveError = (CstParser.prototype as unknown as { SAVE_ERROR?: (e: unknown) => unknown }).SAVE_ERROR;
 const baseRaiseNoAlt = (CstParser.prototype as unknown as { raiseNoAltException?: (occurrence: number, msg?: string) => never })
   .raiseNoAltException;
@@ -123,7 +126,7 @@ export class FtiParser extends CstParser {
     }));
   });
 
-  // source NAME { path "..." | table a.b | format x | event_time c | unique c | fields { ... } }
+  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | fields { ... } }
   sourceDecl = this.RULE("sourceDecl", () => {
     this.CONSUME(T.Source);
     this.CONSUME(T.Identifier, { LABEL: "name" });
@@ -165,9 +168,17 @@ export class FtiParser extends CstParser {
             this.CONSUME3(T.Identifier);
           },
         },
+        {
+          // `valid_from c` / `valid_to c`: names, not keywords, so fields may be called so.
+          GATE: () => VALIDITY_CLAUSES.has(this.LA(1).image),
+          ALT: () => {
+            this.CONSUME4(T.Identifier, { LABEL: "clause" });
+            this.CONSUME5(T.Identifier, { LABEL: "clauseValue" });
+          },
+        },
         { ALT: () => this.SUBRULE(this.fieldsBlock) },
       ],
-      ERR_MSG: "a source item (path, table, format, event_time, unique or fields)",
+      ERR_MSG: "a source item (path, table, format, event_time, unique, valid_from, valid_to or fields)",
     }));
   });
 

@@ -11,7 +11,8 @@
 import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, Pos, Program, Range } from "../ast.ts";
-import { closest, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
+import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
+import { DIAG, didYouMean, quoteSource, type Message } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
@@ -20,18 +21,6 @@ export interface ParseResult {
   program: Program;
   diagnostics: Diagnostic[];
 }
-
-/** Syntax diagnostic codes. */
-export const SyntaxCode = {
-  Unexpected: 1001,
-  UnterminatedString: 1002,
-  UnterminatedComment: 1003,
-  InvalidCharacter: 1004,
-  InvalidEscape: 1005,
-  InvalidLiteral: 1006,
-  NestingTooDeep: 1007,
-  NoDeclarations: 1008,
-} as const;
 
 /** At most this many syntax diagnostics per file. */
 export const MAX_SYNTAX_DIAGNOSTICS = 100;
@@ -161,7 +150,7 @@ function isStatementKeyword(t: IToken["tokenType"]): boolean {
 
 /** Items a declaration body accepts, for "unexpected X in Y; expected ..." messages. */
 const BODY_ITEMS: Record<string, string> = {
-  sourceDecl: "path, table, format, event_time, unique, fields",
+  sourceDecl: "path, table, format, event_time, unique, valid_from, valid_to, fields",
   fieldsBlock: "a field (`name: type`)",
   entityDecl: "`key`",
   featureGroupDecl: "a feature (`name = expression`)",
@@ -183,18 +172,16 @@ function candidateKeywords(expected: string, rule: string, bodyExpected: boolean
   return [...text.matchAll(/[a-z_]+/g)].map((m) => m[0]).filter((w) => T.KEYWORDS.has(w));
 }
 
-function didYouMean(found: IToken | undefined, candidates: string[]): string | undefined {
-  if (!found || found.tokenType !== T.Identifier || candidates.length === 0) return undefined;
-  const best = closest(found.image, candidates);
-  return best && best !== found.image ? `did you mean \`${best}\`?` : undefined;
+/** A "did you mean" for a misspelt keyword: only a name can be one. */
+function suggestKeyword(found: IToken | undefined, candidates: string[]): string | undefined {
+  if (!found || found.tokenType !== T.Identifier) return undefined;
+  return didYouMean(found.image, candidates);
 }
-
-const DECLARATIONS_HINT = "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
 function foundText(t: IToken): string {
   if (t.tokenType === EOF) return "end of file";
-  if (t.tokenType === T.StringLit) return "string " + T.quoteSource(t.image);
-  return T.quoteSource(t.image);
+  if (t.tokenType === T.StringLit) return "string " + quoteSource(t.image);
+  return quoteSource(t.image);
 }
 
 function isKeyword(t: IToken): boolean {
@@ -220,8 +207,7 @@ interface SyntaxError {
   atEnd: boolean;
   start: number;
   end: number;
-  message: string;
-  hint?: string;
+  problem: Message;
 }
 
 function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
@@ -230,7 +216,7 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
   const chunkEnd = last ? last.startOffset + last.image.length : 0;
   const atEnd = !e.token || e.token.tokenType === EOF || !Number.isFinite(e.token.startOffset);
   // At the end of a chunk the parser sees EOF; the user sees the next declaration.
-  const found = atEnd ? (chunk.next ? T.quoteSource(chunk.next.image) : "end of file") : foundText(e.token);
+  const found = atEnd ? (chunk.next ? quoteSource(chunk.next.image) : "end of file") : foundText(e.token);
   const start = atEnd ? chunkEnd : e.token.startOffset;
   const end = atEnd ? chunkEnd : e.token.startOffset + e.token.image.length;
   const rule = e.context?.ruleStack?.[e.context.ruleStack.length - 1] ?? "";
@@ -238,42 +224,34 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
   const expected = e.message || "something else";
   const where = declLabel ? ` in \`${declLabel}\`` : "";
   const foundTok = atEnd ? undefined : e.token;
-  const err = (message: string, hint?: string): SyntaxError => ({ atEnd, start, end, message, hint });
+  const err = (problem: Message): SyntaxError => ({ atEnd, start, end, problem });
+  const E = DIAG.unexpectedToken;
 
   if (e.name === "NotAllInputParsedException") {
-    return err(
-      `unexpected ${found}${declLabel ? ` after the end of \`${declLabel}\`` : ""}`,
-      didYouMean(foundTok, DECLARATION_KEYWORDS) ?? DECLARATIONS_HINT,
-    );
+    return err(E.trailing(found, declLabel, suggestKeyword(foundTok, DECLARATION_KEYWORDS)));
   }
   if (expected === "a declaration") {
-    return err(`expected a declaration but found ${found}`, didYouMean(foundTok, DECLARATION_KEYWORDS) ?? DECLARATIONS_HINT);
+    return err(E.expectedDeclaration(found, suggestKeyword(foundTok, DECLARATION_KEYWORDS)));
   }
   if (e.name === "MismatchedTokenException") {
     if (expected === "`}`" && BODY_ITEMS[rule] !== undefined) {
       const block = rule === "fieldsBlock" ? `\`fields\`${where}` : `\`${declLabel ?? rule}\``;
-      if (atEnd) return err(`expected \`}\` to close ${block} but found ${found}`);
-      return err(
-        `unexpected ${found} in ${block}; expected ${BODY_ITEMS[rule]} or \`}\``,
-        didYouMean(foundTok, candidateKeywords(expected, rule, true)),
-      );
+      if (atEnd) return err(E.unclosedBlock(block, found));
+      return err(E.unexpectedInBlock(found, block, BODY_ITEMS[rule], suggestKeyword(foundTok, candidateKeywords(expected, rule, true))));
     }
     if ((expected === "`)`" || expected === "`]`") && LIST_RULES.has(rule)) {
-      return err(`expected \`,\` or ${expected} but found ${found}`);
+      return err(E.unclosedList(expected, found));
     }
   }
   if (expected === "a name" && !atEnd && isKeyword(e.token)) {
-    return err(
-      `expected a name but found the keyword ${found}`,
-      `${found} is a reserved word and cannot be used as a name`,
-    );
+    return err(E.keywordAsName(found));
   }
   const prev = (e as { previousToken?: IToken }).previousToken;
   const after =
     expected === "an expression" && prev && Number.isFinite(prev.startOffset) && prev.tokenType !== EOF
-      ? ` after ${T.quoteSource(prev.image)}`
+      ? ` after ${quoteSource(prev.image)}`
       : "";
-  return err(`expected ${expected}${after} but found ${found}`, didYouMean(foundTok, candidateKeywords(expected, rule, false)));
+  return err(E.expected(expected, after, found, suggestKeyword(foundTok, candidateKeywords(expected, rule, false))));
 }
 
 // ---------------------------------------------------------------- parse
@@ -286,140 +264,104 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
 function lexicalCause(problems: T.LexProblem[], from: number, errorAt: number, chunkLimit: number): boolean {
   for (let i = from; i < problems.length && problems[i].start < chunkLimit; i++) {
     const p = problems[i];
-    if (p.start <= errorAt || p.code === 1002 || p.code === 1003) return true;
+    if (p.start <= errorAt || p.code === DIAG.unterminatedString.code || p.code === DIAG.unterminatedComment.code) return true;
   }
   return false;
 }
 
-function makeDiag(code: number, file: string, range: Range, message: string, hint?: string, severity: Diagnostic["severity"] = "error"): Diagnostic {
-  const d: Diagnostic = { code, severity, file, range, message };
-  if (hint) d.hint = hint;
-  return d;
+/** Parses one declaration's tokens: chevrotain's errors, its CST, or the exception it threw. */
+function runParser(tokens: IToken[]): { cst?: CstNode; errors: IRecognitionException[]; internal?: unknown } {
+  const parser = getParser();
+  // Chevrotain reports errors as exceptions; capturing their (unused) stack
+  // traces is about half the cost of a syntax error, so turn that off here.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    parser.input = tokens;
+    const cst = parser.declaration();
+    return { cst, errors: parser.errors };
+  } catch (e) {
+    if (e instanceof TooManyErrors) return { cst: e.partial, errors: parser.errors };
+    return { errors: parser.errors, internal: e };
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    parser.input = [];
+  }
+}
+
+function detail(e: unknown): string {
+  return String((e as Error)?.message ?? e);
+}
+
+/** What one file's parse shares across its declarations. */
+interface FileParse {
+  file: string;
+  lines: LineMap;
+  problems: T.LexProblem[];
+  diagnostics: Diagnostic[];
+  decls: Decl[];
+}
+
+/** Parses one declaration and reads it into the AST; at most one FTI1001 per declaration. */
+function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
+  const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));
+  const first = chunk.tokens[0];
+  const atFirst = (m: Message) => report(first.startOffset, first.startOffset + first.image.length, m);
+  const chunkLimit = chunk.next?.startOffset ?? Infinity;
+
+  const tooDeep = findTooDeep(chunk.tokens);
+  if (tooDeep) return report(tooDeep.startOffset, tooDeep.startOffset + tooDeep.image.length, DIAG.nestingTooDeep.expression(MAX_NESTING));
+
+  const { cst, errors, internal } = runParser(chunk.tokens);
+  if (internal !== undefined) {
+    return atFirst(internal instanceof RangeError ? DIAG.nestingTooDeep.declaration() : DIAG.unexpectedToken.internalParse(detail(internal)));
+  }
+
+  let reported = false;
+  if (errors[0]) {
+    reported = true;
+    const se = describeError(errors[0], chunk);
+    // A lexical error earlier in the same declaration (a dropped character,
+    // a string that ate the rest of the line) usually *is* the cause.
+    if (!lexicalCause(f.problems, problemIdx, se.atEnd ? chunkLimit : se.start, chunkLimit)) report(se.start, se.end, se.problem);
+  }
+  if (!cst) return;
+
+  const astErrors: Array<{ start: number; end: number; problem: Message }> = [];
+  const ctx: ToAstContext = {
+    pos: (o) => f.lines.pos(o),
+    error: (start, end, problem) => void astErrors.push({ start, end, problem }),
+  };
+  try {
+    const decl = declarationToAst(cst, ctx);
+    if (astErrors[0] && !reported) {
+      reported = true;
+      report(astErrors[0].start, astErrors[0].end, astErrors[0].problem);
+    }
+    if (decl) f.decls.push(decl);
+  } catch (e) {
+    // Never expected (the nesting pre-scan bounds recursion); keep going with
+    // the other declarations.
+    if (e instanceof RangeError) atFirst(DIAG.nestingTooDeep.declaration());
+    else if (!reported) atFirst(DIAG.unexpectedToken.internalRead(detail(e)));
+  }
 }
 
 function parseUnsafe(text: string, file: string): ParseResult {
-  const lines = new LineMap(text);
-  const diagnostics: Diagnostic[] = [];
-  const decls: Decl[] = [];
-
   const { tokens, problems } = T.lex(text);
-  for (const p of problems) diagnostics.push(makeDiag(p.code, file, lines.range(p.start, p.end), p.message, p.hint));
+  const f: FileParse = { file, lines: new LineMap(text), problems, diagnostics: [], decls: [] };
+  for (const p of problems) f.diagnostics.push(diagnostic(file, f.lines.range(p.start, p.end), p));
+  if (tokens.length === 0) f.diagnostics.push(diagnostic(file, f.lines.range(0, 0), DIAG.emptySpec.noDeclarations()));
 
-  if (tokens.length === 0) {
-    diagnostics.push(
-      makeDiag(1008, file, lines.range(0, 0), "the file contains no declarations", DECLARATIONS_HINT, "warning"),
-    );
-  }
-
-  const parser = getParser();
-  const astErrors: Array<{ start: number; end: number; message: string; hint?: string }> = [];
-  const ctx: ToAstContext = {
-    pos: (o) => lines.pos(o),
-    error: (start, end, message, hint) => {
-      astErrors.push({ start, end, message, hint });
-    },
-  };
   let problemIdx = 0;
   for (const chunk of splitDeclarations(tokens)) {
     const chunkStart = chunk.tokens[0].startOffset;
     while (problemIdx < problems.length && problems[problemIdx].start < chunkStart) problemIdx++;
-    const chunkLimit = chunk.next?.startOffset ?? Infinity;
-
-    const tooDeep = findTooDeep(chunk.tokens);
-    if (tooDeep) {
-      diagnostics.push(
-        makeDiag(
-          1007,
-          file,
-          lines.range(tooDeep.startOffset, tooDeep.startOffset + tooDeep.image.length),
-          `expression nested too deeply (more than ${MAX_NESTING} levels)`,
-          "split the expression into smaller functions or features",
-        ),
-      );
-      continue;
-    }
-
-    let cst: CstNode | undefined;
-    let errors: IRecognitionException[] = [];
-    let internal: unknown;
-    // Chevrotain reports errors as exceptions; capturing their (unused) stack
-    // traces is about half the cost of a syntax error, so turn that off here.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      parser.input = chunk.tokens;
-      cst = parser.declaration();
-      errors = parser.errors;
-    } catch (e) {
-      errors = parser.errors;
-      if (e instanceof TooManyErrors) cst = e.partial;
-      else internal = e;
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
-      parser.input = [];
-    }
-
-    if (internal !== undefined) {
-      const tok = chunk.tokens[0];
-      const deep = internal instanceof RangeError;
-      diagnostics.push(
-        makeDiag(
-          deep ? 1007 : 1001,
-          file,
-          lines.range(tok.startOffset, tok.startOffset + tok.image.length),
-          deep
-            ? "declaration nested too deeply to parse"
-            : `could not parse this declaration (internal error: ${String((internal as Error)?.message ?? internal)})`,
-        ),
-      );
-      continue;
-    }
-
-    const first = errors[0];
-    let reported = false;
-    if (first) {
-      reported = true;
-      const se = describeError(first, chunk);
-      // A lexical error earlier in the same declaration (a dropped character,
-      // a string that ate the rest of the line) usually *is* the cause.
-      if (!lexicalCause(problems, problemIdx, se.atEnd ? chunkLimit : se.start, chunkLimit)) {
-        diagnostics.push(makeDiag(1001, file, lines.range(se.start, se.end), se.message, se.hint));
-      }
-    }
-
-    if (!cst) continue;
-    try {
-      astErrors.length = 0;
-      const decl = declarationToAst(cst, ctx);
-      const astError = astErrors[0];
-      if (astError && !reported) {
-        reported = true;
-        diagnostics.push(makeDiag(1001, file, lines.range(astError.start, astError.end), astError.message, astError.hint));
-      }
-      if (decl) decls.push(decl);
-    } catch (e) {
-      // Never expected (the nesting pre-scan bounds recursion); keep going with
-      // the other declarations.
-      const tok = chunk.tokens[0];
-      const deep = e instanceof RangeError;
-      if (deep || !reported) {
-        diagnostics.push(
-          makeDiag(
-            deep ? 1007 : 1001,
-            file,
-            lines.range(tok.startOffset, tok.startOffset + tok.image.length),
-            deep
-              ? "declaration nested too deeply to parse"
-              : `could not read this declaration (internal error: ${String((e as Error)?.message ?? e)})`,
-          ),
-        );
-      }
-    }
+    parseChunk(f, chunk, problemIdx);
   }
-
   return {
-    program: { file, decls },
-    diagnostics: sortDiagnostics(diagnostics).slice(0, MAX_SYNTAX_DIAGNOSTICS),
+    program: { file, decls: f.decls },
+    diagnostics: sortDiagnostics(f.diagnostics).slice(0, MAX_SYNTAX_DIAGNOSTICS),
   };
 }
 
@@ -431,17 +373,10 @@ export function parse(text: string, file: string): ParseResult {
   try {
     return parseUnsafe(typeof text === "string" ? text : String(text), file);
   } catch (e) {
+    const start = { offset: 0, line: 1, column: 1 };
     return {
       program: { file, decls: [] },
-      diagnostics: [
-        makeDiag(
-          1001,
-          file,
-          { start: { offset: 0, line: 1, column: 1 }, end: { offset: 0, line: 1, column: 1 } },
-          `internal parser error: ${String((e as Error)?.message ?? e)}`,
-        ),
-      ],
+      diagnostics: [diagnostic(file, { start, end: start }, DIAG.unexpectedToken.internalParser(detail(e)))],
     };
   }
 }
-

@@ -14,6 +14,7 @@
 
 import type { IToken, TokenType } from "chevrotain";
 import { createToken, Lexer } from "./chevrotain.ts";
+import { DIAG, type Message } from "../messages.ts";
 
 // ---------------------------------------------------------------- categories
 
@@ -280,13 +281,10 @@ const chevLexer = new Lexer(lexedTokens, {
 
 // ---------------------------------------------------------------- post-processing
 
-/** A lexical problem, by offsets (end exclusive). */
-export interface LexProblem {
-  code: number;
+/** A lexical problem: a message of the catalogue at offsets (end exclusive). */
+export interface LexProblem extends Message {
   start: number;
   end: number;
-  message: string;
-  hint?: string;
 }
 
 export interface LexResult {
@@ -309,8 +307,8 @@ export interface NumberPayload {
  */
 const MAX_LEX_PROBLEMS = 500;
 
-function report(problems: LexProblem[], p: LexProblem): void {
-  if (problems.length < MAX_LEX_PROBLEMS) problems.push(p);
+function report(problems: LexProblem[], start: number, end: number, m: Message): void {
+  if (problems.length < MAX_LEX_PROBLEMS) problems.push({ ...m, start, end });
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -327,35 +325,6 @@ function retype(tok: IToken, type: TokenType): void {
   tok.tokenTypeIdx = type.tokenTypeIdx!;
 }
 
-/** Quotes a piece of source for a message: `x`, shortened when long. */
-export function quoteSource(s: string, max = 24): string {
-  const shown = s.length > max ? s.slice(0, max) + "…" : s;
-  return "`" + shown + "`";
-}
-
-function describeChars(run: string): string {
-  const chars = [...run];
-  const noun = chars.length === 1 ? "character" : "characters";
-  if (/^[\x21-\x7e]+$/.test(run)) return `${noun} ${quoteSource(run, 16)}`;
-  const shown = chars.slice(0, 4).map((ch) => {
-    const cp = ch.codePointAt(0) ?? 0;
-    const code = "U+" + cp.toString(16).toUpperCase().padStart(4, "0");
-    return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) ? "`" + ch + "` (" + code + ")" : code;
-  });
-  if (chars.length > 4) shown.push("…");
-  return `${noun} ${shown.join(" ")}`;
-}
-
-function invalidCharHint(run: string): string | undefined {
-  if (run.startsWith("'")) return "strings use double quotes: \"...\"";
-  if (run.startsWith("#")) return "comments start with `//`";
-  if (run.startsWith(";")) return "no `;` is needed: declarations and items end at the line break";
-  if (run.startsWith("!")) return "use `not` for negation, `!=` for inequality";
-  if (run.startsWith("&") || run.startsWith("|")) return "use `and` / `or`";
-  if (/^[\u201c\u201d]/.test(run)) return "use straight double quotes: \"...\"";
-  return undefined;
-}
-
 const DATE_SHAPE = /^\d{4}-\d{1,2}-\d{1,2}/;
 const DATE_STRICT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z)?)?$/;
 const PLAIN_NUMBER = /^\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -364,20 +333,20 @@ const WITH_SUFFIX = /^(\d+(?:\.\d+)?)([A-Za-z_][A-Za-z0-9_]*)$/;
 const EMPTY_EXPONENT = /^\d+(?:\.\d+)?[eE][+-]?(?![0-9])/;
 
 /** Why a date literal is invalid, or undefined when it is fine. */
-function dateProblem(image: string): string | undefined {
+function dateProblem(image: string): Message | undefined {
   const m = DATE_STRICT.exec(image);
-  if (!m) return `invalid date ${quoteSource(image)}`;
+  if (!m) return DIAG.invalidLiteral.date(image);
   const year = Number(m[1]);
   const month = Number(m[2]);
   const day = Number(m[3]);
-  if (month < 1 || month > 12) return `invalid date ${quoteSource(image)}: month must be 01 to 12`;
+  if (month < 1 || month > 12) return DIAG.invalidLiteral.date(image, "month must be 01 to 12");
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  if (day < 1 || day > days) return `invalid date ${quoteSource(image)}: day must be 01 to ${days}`;
+  if (day < 1 || day > days) return DIAG.invalidLiteral.date(image, `day must be 01 to ${days}`);
   if (m[4] !== undefined) {
-    if (Number(m[4]) > 23) return `invalid date ${quoteSource(image)}: hour must be 00 to 23`;
-    if (Number(m[5]) > 59) return `invalid date ${quoteSource(image)}: minute must be 00 to 59`;
-    if (m[6] !== undefined && Number(m[6]) > 59) return `invalid date ${quoteSource(image)}: second must be 00 to 59`;
+    if (Number(m[4]) > 23) return DIAG.invalidLiteral.date(image, "hour must be 00 to 23");
+    if (Number(m[5]) > 59) return DIAG.invalidLiteral.date(image, "minute must be 00 to 59");
+    if (m[6] !== undefined && Number(m[6]) > 59) return DIAG.invalidLiteral.date(image, "second must be 00 to 59");
   }
   return undefined;
 }
@@ -385,8 +354,7 @@ function dateProblem(image: string): string | undefined {
 /** Re-types a Numeric token and sets its payload, or reports FTI1006 and makes it an InvalidLiteral. */
 function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
   const image = tok.image;
-  let message: string | undefined;
-  let hint: string | undefined;
+  let problem: Message | undefined;
 
   if (PLAIN_NUMBER.test(image)) {
     const value = Number(image);
@@ -395,15 +363,14 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
       tok.payload = { value, isInt: INTEGER.test(image) } satisfies NumberPayload;
       return;
     }
-    message = `number ${quoteSource(image)} is too large`;
+    problem = DIAG.invalidLiteral.numberTooLarge(image);
   } else if (DATE_SHAPE.test(image)) {
-    message = dateProblem(image);
-    if (message === undefined) {
+    problem = dateProblem(image);
+    if (problem === undefined) {
       retype(tok, DateLit);
       tok.payload = { iso: image };
       return;
     }
-    if (!DATE_STRICT.test(image)) hint = "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]";
   } else {
     const dur = WITH_SUFFIX.exec(image);
     const factor = dur ? DURATION_UNITS[dur[2]] : undefined;
@@ -414,17 +381,16 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
         tok.payload = { ms };
         return;
       }
-      message = `duration ${quoteSource(image)} is too large`;
+      problem = DIAG.invalidLiteral.durationTooLarge(image);
     } else if (EMPTY_EXPONENT.test(image)) {
-      message = `invalid number ${quoteSource(image)}: the exponent has no digits`;
+      problem = DIAG.invalidLiteral.emptyExponent(image);
     } else if (dur) {
-      message = `unknown duration unit ${quoteSource(dur[2])} in ${quoteSource(image)}`;
-      hint = "duration units are ms, s, m, h, d and w";
+      problem = DIAG.invalidLiteral.unknownUnit(dur[2], image);
     } else {
-      message = `invalid number ${quoteSource(image)}`;
+      problem = DIAG.invalidLiteral.number(image);
     }
   }
-  report(problems, { code: 1006, start: tok.startOffset, end: tok.startOffset + image.length, message, hint });
+  report(problems, tok.startOffset, tok.startOffset + image.length, problem);
   retype(tok, InvalidLiteral);
 }
 
@@ -483,26 +449,14 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
             i += 2 + m[0].length;
             continue;
           }
-          report(problems, {
-            code: 1005,
-            start: start + i,
-            end: start + i + 2 + m[0].length,
-            message: `invalid escape sequence ${quoteSource(image.slice(i, i + 2 + m[0].length))}: code point out of range`,
-            hint: "unicode escapes go up to \\u{10FFFF}",
-          });
+          report(problems, start + i, start + i + 2 + m[0].length, DIAG.invalidEscape.outOfRange(image.slice(i, i + 2 + m[0].length)));
           out += image.slice(i, i + 2 + m[0].length);
           i += 2 + m[0].length;
           continue;
         }
         const close = image.indexOf("}", i);
         const end = close > i && close - i <= 12 && image[i + 2] === "{" ? close + 1 : i + 2;
-        report(problems, {
-          code: 1005,
-          start: start + i,
-          end: start + Math.min(end, image.length),
-          message: `invalid escape sequence ${quoteSource(image.slice(i, end))}`,
-          hint: "write a unicode escape as \\u{hex}, for example \\u{e9}",
-        });
+        report(problems, start + i, start + Math.min(end, image.length), DIAG.invalidEscape.badUnicode(image.slice(i, end)));
         out += image.slice(i, end);
         i = end;
         continue;
@@ -510,26 +464,14 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
       default: {
         const cp = image.codePointAt(i + 1) ?? 0;
         const len = cp > 0xffff ? 3 : 2;
-        report(problems, {
-          code: 1005,
-          start: start + i,
-          end: start + i + len,
-          message: `invalid escape sequence ${quoteSource(image.slice(i, i + len))}`,
-          hint: 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}',
-        });
+        report(problems, start + i, start + i + len, DIAG.invalidEscape.unknown(image.slice(i, i + len)));
         out += image.slice(i, i + len);
         i += len;
       }
     }
   }
   if (!terminated) {
-    report(problems, {
-      code: 1002,
-      start,
-      end: start + image.length,
-      message: "unterminated string literal",
-      hint: 'close the string with `"` before the end of the line',
-    });
+    report(problems, start, start + image.length, DIAG.unterminatedString.at());
   }
   tok.payload = out;
 }
@@ -543,18 +485,12 @@ export function lex(text: string): LexResult {
   // Chevrotain should never report errors (InvalidChars matches everything else),
   // but keep them rather than lose them.
   for (const e of raw.errors) {
-    report(problems, { code: 1004, start: e.offset, end: e.offset + Math.max(1, e.length), message: "invalid character" });
+    report(problems, e.offset, e.offset + Math.max(1, e.length), DIAG.invalidCharacter.single());
   }
 
   for (const c of raw.groups.comments ?? []) {
     if (c.image.startsWith("/*") && !(c.image.length >= 4 && c.image.endsWith("*/"))) {
-      report(problems, {
-        code: 1003,
-        start: c.startOffset,
-        end: c.startOffset + 2,
-        message: "unterminated block comment",
-        hint: "close the comment with `*/`",
-      });
+      report(problems, c.startOffset, c.startOffset + 2, DIAG.unterminatedComment.at());
     }
   }
 
@@ -568,13 +504,7 @@ export function lex(text: string): LexResult {
     } else if (type === StringLit) {
       decodeString(tok, problems);
     } else if (type === InvalidChars) {
-      report(problems, {
-        code: 1004,
-        start: tok.startOffset,
-        end: tok.startOffset + tok.image.length,
-        message: `invalid ${describeChars(tok.image)}`,
-        hint: invalidCharHint(tok.image),
-      });
+      report(problems, tok.startOffset, tok.startOffset + tok.image.length, DIAG.invalidCharacter.run(tok.image));
       continue;
     }
     tokens.push(tok);

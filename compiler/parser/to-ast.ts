@@ -42,6 +42,7 @@ import type {
   TypeRef,
   ViewDecl,
 } from "../ast.ts";
+import { DIAG, type Message } from "../messages.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -49,7 +50,7 @@ export interface ToAstContext {
   /** Offset -> position (line/column). */
   pos(offset: number): Pos;
   /** Reports a syntax problem found while building the AST (FTI1001; index.ts keeps one per declaration). */
-  error(start: number, end: number, message: string, hint?: string): void;
+  error(start: number, end: number, problem: Message): void;
 }
 
 // ---------------------------------------------------------------- CST access
@@ -230,12 +231,12 @@ class AstBuilder {
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
 
-  private err(t: IToken | Range | undefined, message: string, hint?: string): void {
+  private err(t: IToken | Range | undefined, problem: Message): void {
     if (t === undefined) return;
     if ("startOffset" in t) {
-      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), message, hint);
+      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
     } else {
-      this.ctx.error(t.start.offset, t.end.offset, message, hint);
+      this.ctx.error(t.start.offset, t.end.offset, problem);
     }
   }
 
@@ -277,7 +278,7 @@ class AstBuilder {
   }
 
   private duplicate(t: IToken | undefined, what: string): void {
-    this.err(t, `duplicate \`${what}\` in \`${this.declLabel}\``, `remove one of the \`${what}\` lines`);
+    this.err(t, DIAG.unexpectedToken.duplicateClause(what, this.declLabel));
   }
 
   // ------------------------------------------------------------ declarations
@@ -331,13 +332,13 @@ class AstBuilder {
       if (path) {
         const s = tok(item, "StringLit");
         if (!isReal(s)) continue;
-        if (decl.location) this.err(path, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(path, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         const lit = this.stringLit(s);
         decl.location ??= { kind: "path", path: lit, range: this.join(path, lit.range) };
       } else if (table) {
         const d = this.dotted(node(item, "dottedName"));
         if (!d.text) continue;
-        if (decl.location) this.err(table, `\`${this.declLabel}\` already has a ${decl.location.kind}`, "a source reads from one `path` or one `table`");
+        if (decl.location) this.err(table, DIAG.unexpectedToken.secondLocation(this.declLabel, decl.location.kind));
         decl.location ??= { kind: "table", table: d.text, range: this.join(table, d.range) };
       } else if (tok(item, "Kw_format")) {
         if (!isReal(value)) continue;
@@ -351,6 +352,8 @@ class AstBuilder {
         if (!isReal(value)) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
         decl.unique ??= this.ident(value);
+      } else if (tok(item, "clause")) {
+        this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
       } else {
         const block = node(item, "fieldsBlock");
         for (const f of nodes(block, "fieldDecl")) {
@@ -361,6 +364,15 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `valid_from c` / `valid_to c`. */
+  private validityClause(decl: SourceDecl, clause: IToken | undefined, value: IToken | undefined): void {
+    if (!isReal(clause) || !isReal(value)) return;
+    const key = clause.image === "valid_from" ? "validFrom" : clause.image === "valid_to" ? "validTo" : undefined;
+    if (!key) return; // the grammar's gate admits only these two
+    if (decl[key]) this.duplicate(clause, clause.image);
+    decl[key] ??= this.ident(value);
   }
 
   private fieldDecl(n: CstNode): FieldDecl | undefined {
@@ -446,7 +458,7 @@ class AstBuilder {
     if (isReal(versionTok)) {
       const p = versionTok.payload as NumberPayload | undefined;
       version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
-      if (p && !p.isInt) this.err(versionTok, `a feature group version must be a whole number, not \`${versionTok.image}\``);
+      if (p && !p.isInt) this.err(versionTok, DIAG.unexpectedToken.versionNotWhole(versionTok.image));
     }
     const entity = this.ident(tok(n, "entity"));
     const from = this.ident(tok(n, "from"));
@@ -666,7 +678,7 @@ class AstBuilder {
   private indexDecl(n: CstNode): IndexDecl {
     const kwTok = tok(n, "Kw_index");
     const onTok = tok(n, "on");
-    if (isReal(onTok) && onTok.image !== "on") this.err(onTok, `expected \`on\` after the index name, found \`${onTok.image}\``, "write `index NAME on GROUP(COLUMN)`");
+    if (isReal(onTok) && onTok.image !== "on") this.err(onTok, DIAG.unexpectedToken.expected("`on`", " after the index name", `\`${onTok.image}\``, "write `index NAME on GROUP(COLUMN)`"));
     const decl: IndexDecl = {
       kind: "index",
       name: this.ident(tok(n, "name")),
@@ -708,7 +720,7 @@ class AstBuilder {
         const topTok = tok(item, "top");
         const kTok = tok(item, "k");
         if (!isReal(kTok)) continue;
-        if (isReal(topTok) && topTok.image !== "top") this.err(topTok, `expected \`top\` after the index name, found \`${topTok.image}\``, "write `retrieve INDEX top K`");
+        if (isReal(topTok) && topTok.image !== "top") this.err(topTok, DIAG.unexpectedToken.expected("`top`", " after the index name", `\`${topTok.image}\``, "write `retrieve INDEX top K`"));
         const p = kTok.payload as NumberPayload | undefined;
         decl.retrieve.push({
           index: this.ident(tok(item, "index")),
@@ -878,7 +890,7 @@ class AstBuilder {
       if (!top) return;
       if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
         state.chainedReported = true;
-        this.err(opTok, "comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses");
+        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
       }
       if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
       else return;

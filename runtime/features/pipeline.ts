@@ -78,6 +78,7 @@ export function groupTableColumns(plan: GroupPlan): Array<{ name: string; type: 
     ...plan.keys.map(col),
     { name: "event_time", type: "TIMESTAMP" },
     ...(plan.rowId ? [col(plan.rowId)] : []),
+    ...(plan.reference?.validTo ? [{ name: "valid_to", type: "TIMESTAMP" }] : []),
     ...plan.features.map(col),
     { name: "ingested_at", type: "TIMESTAMP" },
   ];
@@ -243,6 +244,8 @@ interface GroupRunContext {
 /** Computes one group over the range and replaces those rows of its table. */
 async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: GroupRunContext): Promise<GroupRunReport> {
   const t0 = performance.now();
+  // Reference data has no time range to recompute: its groups are always computed whole.
+  if (plan.reference) ctx = { ...ctx, from: undefined, to: undefined };
   const { from, to } = ctx;
 
   // The input relation and its time column.
@@ -252,8 +255,9 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
   if (plan.input.kind === "source") {
     const src = bundle.sources.find((s) => s.name === plan.input.name)!;
     inputTable = rawTable(src.name);
-    timeCol = src.eventTime;
-    if (!src.fields.some((f) => f.name === "event_time")) alias = `, ${ident(src.eventTime)} AS event_time`;
+    // Reference data: no range applies (above), so the time column is never read.
+    timeCol = src.eventTime ?? src.validFrom ?? "";
+    if (src.eventTime && !src.fields.some((f) => f.name === "event_time")) alias = `, ${ident(src.eventTime)} AS event_time`;
     if (!(await store.tableExists(inputTable))) {
       throw new UserError(
         `feature group \`${plan.name}\` reads source \`${src.name}\`, whose table ${inputTable} does not exist yet`,

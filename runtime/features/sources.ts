@@ -128,10 +128,11 @@ export async function readSource(
     const typed = `(${v.typed}) AS __fti_t`;
 
     // Range: rows with a known event time outside [from, to) are skipped.
-    const et = ident(plan.eventTime);
+    // Reference data (no event time) is always read whole.
+    const et = plan.eventTime ? ident(plan.eventTime) : undefined;
     const inRange: string[] = [];
-    if (opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
-    if (opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
+    if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
+    if (et && opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
     const outside = inRange.length ? `(${et} IS NOT NULL AND NOT (${inRange.join(" AND ")}))` : "FALSE";
     const judged = inRange.length ? `NOT ${outside}` : "TRUE";
 
@@ -217,7 +218,7 @@ export async function readSource(
 
     // 4. The raw table: replace the range with the valid rows, in read order.
     //    Without duplicates the filter keeps the input's order by itself.
-    await ensureRawTable(store, bundle, plan, opts.from !== undefined || opts.to !== undefined);
+    await ensureRawTable(store, bundle, plan, inRange.length > 0);
     const cols = plan.fields.map((f) => ident(f.name)).join(", ");
     if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
     else await store.run(`DELETE FROM ${ident(table)}`);

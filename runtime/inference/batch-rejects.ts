@@ -28,7 +28,8 @@ export async function rejectMissingFeatures(
   joined.groups.forEach((name, i) => {
     const group = bundle.groups.find((g) => g.name === name)!;
     const names = `[${joined.features.filter((f) => f.group === name).map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
-    const isStale = view.ttlMs === null ? "false" : olderRowExists(group, view, asOf);
+    // Reference data has no ttl: a missing reference row is never stale.
+    const isStale = view.ttlMs === null || group.reference ? "false" : olderRowExists(group, view, asOf);
     notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
     stale.push(`CASE WHEN __ft_${i} IS NULL AND ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
   });

@@ -32,6 +32,8 @@ export interface CachedGroup {
   index: Map<string, number>;
   /** event_time of each row, epoch ms. */
   eventMs: Float64Array;
+  /** Reference data with valid_to: when each row stops holding (epoch ms, NaN: still holds). */
+  validToMs?: Float64Array;
   columns: FeatureColumn[];
   /** The table does not exist (nothing materialised yet): every lookup is not_found. */
   missing: boolean;
@@ -86,13 +88,19 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
     return { ...base, index: new Map(), eventMs: new Float64Array(0), columns: features.map(() => toFeatureColumn([])), missing: true };
   }
   const keyNames = plan.keys.map((k) => k.name);
-  const select = [...keyNames.map(ident), `epoch_us(event_time) / 1000.0 AS __fti_et`, ...features.map(ident)];
+  const validTo = plan.reference?.validTo === true;
+  const select = [
+    ...keyNames.map(ident),
+    `epoch_us(event_time) / 1000.0 AS __fti_et`,
+    ...(validTo ? [`epoch_us(valid_to) / 1000.0 AS __fti_vt`] : []),
+    ...features.map(ident),
+  ];
   const from = asOf
     ? `${tableRef(table)} AS o WHERE o.event_time <= ${sqlTimestamp(asOf)}
        QUALIFY row_number() OVER (PARTITION BY ${keyNames.map((k) => `o.${ident(k)}`).join(", ")} ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`
     : ident(table);
   const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${from}`, undefined, {
-    float64: ["__fti_et"],
+    float64: ["__fti_et", ...(validTo ? ["__fti_vt"] : [])],
     timestamps: "iso",
   });
   const keyCols = keyNames.map((k) => res.columns[k] as Scalar[]);
@@ -103,7 +111,14 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
     index.set(entityKey(kv), i);
   }
   const columns = features.map((f) => toFeatureColumn(res.columns[f] as Scalar[]));
-  return { ...base, index, eventMs: res.columns.__fti_et as Float64Array, columns, missing: false };
+  return {
+    ...base,
+    index,
+    eventMs: res.columns.__fti_et as Float64Array,
+    ...(validTo ? { validToMs: res.columns.__fti_vt as Float64Array } : {}),
+    columns,
+    missing: false,
+  };
 }
 
 export interface LookupResult {
@@ -138,7 +153,10 @@ export function lookup(
     let status: FeatureStatus | null = null;
     if (row === undefined) status = "not_found";
     else if (g.eventMs[row] > nowMs) status = "future";
-    else if (ttlMs !== null && g.eventMs[row] < nowMs - ttlMs) status = "stale";
+    else if (g.plan.reference) {
+      // Reference data: no ttl; a row past its valid_to no longer holds (as in the point-in-time join).
+      if (g.validToMs && g.validToMs[row] <= nowMs) status = "not_found";
+    } else if (ttlMs !== null && g.eventMs[row] < nowMs - ttlMs) status = "stale";
     times[g.plan.name] = row === undefined ? null : new Date(g.eventMs[row]).toISOString();
     for (let f = 0; f < g.features.length; f++) {
       const name = g.features[f];

@@ -215,20 +215,31 @@ export async function pitJoin(
     const t = tableRef(g.plan.table);
     const feats = g.features.map((f) => ident(f.name));
     const unique = await keyTimesUnique(store, g.plan.table, keys);
+    // Reference data holds until replaced (or until its valid_to): no ttl.
+    const groupTtlUs = g.plan.reference ? null : ttlUs;
+    const validTo = g.plan.reference?.validTo === true;
     const filter = [
       `event_time IS NOT NULL`,
       `event_time ${opts.asOf === "strict" ? "<" : "<="} ${usLiteral(b.hi)}`,
-      ...(ttlUs !== null ? [`event_time >= ${usLiteral(b.lo === null ? null : b.lo - Number(ttlUs))}`] : []),
+      ...(groupTtlUs !== null ? [`event_time >= ${usLiteral(b.lo === null ? null : b.lo - Number(groupTtlUs))}`] : []),
     ];
-    const carried = unique ? feats.map((f, n) => `${f} AS __f${i}_${n}`) : [];
+    const carried = [...(unique ? feats.map((f, n) => `${f} AS __f${i}_${n}`) : []), ...(unique && validTo ? ["valid_to AS __vt"] : [])];
     rCtes.push(`r${i} AS (SELECT ${[k, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`);
     asofJoins.push(
       `ASOF LEFT JOIN r${i} ON ${[...keys.map((kk) => `s.${ident(kk)} = r${i}.${ident(kk)}`), `s.__t ${cmp} r${i}.__et`].join(" AND ")}`,
     );
-    jCols.push(`r${i}.__et AS __et${i}`, ...feats.flatMap((_, n) => (unique ? [`r${i}.__f${i}_${n}`] : [])));
-    const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
+    jCols.push(
+      `r${i}.__et AS __et${i}`,
+      ...feats.flatMap((_, n) => (unique ? [`r${i}.__f${i}_${n}`] : [])),
+      ...(unique && validTo ? [`r${i}.__vt AS __vt${i}`] : []),
+    );
+    const fresh = groupTtlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${groupTtlUs})` : `j.__et${i} IS NOT NULL`;
+    // A reference row past its valid_to no longer holds (and no later row replaced it).
+    const holds = (vt: string) => (validTo ? ` AND (${vt} IS NULL OR j.__t < ${vt})` : "");
     if (unique) {
-      g.features.forEach((f, n) => selects.push(`CASE WHEN ${fresh} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
+      const ok = fresh + holds(`j.__vt${i}`);
+      g.features.forEach((f, n) => selects.push(`CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
+      selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
     } else {
       const tie = [
         "g.ingested_at DESC NULLS LAST",
@@ -239,7 +250,7 @@ export async function pitJoin(
       const pairOn = [...keys.map((kk) => `g.${ident(kk)} = p.${ident(kk)}`), `g.event_time = p.__et`].join(" AND ");
       cCtes.push(
         `c${i} AS (
-           SELECT ${keys.map((kk) => `g.${ident(kk)}`).join(", ")}, g.event_time AS __et${feats.length ? ", " + feats.map((f) => `g.${f}`).join(", ") : ""}
+           SELECT ${keys.map((kk) => `g.${ident(kk)}`).join(", ")}, g.event_time AS __et${validTo ? ", g.valid_to AS __vt" : ""}${feats.length ? ", " + feats.map((f) => `g.${f}`).join(", ") : ""}
              FROM ${t} AS g
              SEMI JOIN (SELECT DISTINCT ${k}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
           QUALIFY row_number() OVER (PARTITION BY ${part}, g.event_time ORDER BY ${tie.join(", ")}) = 1
@@ -248,9 +259,10 @@ export async function pitJoin(
       finalJoins.push(
         `LEFT JOIN c${i} ON ${[...keys.map((kk) => `j.${ident(kk)} = c${i}.${ident(kk)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`,
       );
-      for (const f of g.features) selects.push(`CASE WHEN ${fresh} THEN c${i}.${ident(f.name)} END AS ${ident(f.name)}`);
+      const ok = fresh + holds(`c${i}.__vt`);
+      for (const f of g.features) selects.push(`CASE WHEN ${ok} THEN c${i}.${ident(f.name)} END AS ${ident(f.name)}`);
+      selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
     }
-    selects.push(`CASE WHEN ${fresh} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
   }
   const out = `${spineTable}_pit`;
   await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);

@@ -28,6 +28,8 @@ export interface LspClient {
   open(uri: string, text: string): Promise<PublishDiagnosticsParams>;
   change(uri: string, version: number, text: string): Promise<PublishDiagnosticsParams>;
   close(uri: string): Promise<PublishDiagnosticsParams>;
+  /** The next diagnostics published for `uri`, whatever their version. */
+  nextDiagnostics(uri: string): Promise<PublishDiagnosticsParams>;
   stop(): Promise<void>;
   stderr(): string;
 }
@@ -66,6 +68,7 @@ export async function startLsp(cwd = process.cwd(), bin = BIN): Promise<LspClien
       await conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] });
       return p;
     },
+    nextDiagnostics: (uri) => next(uri, undefined),
     async close(uri) {
       const p = next(uri, undefined);
       await conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { IndentationText, Project, QuoteKind } from "ts-morph";
 import { compileSpec } from "../../compiler/compile.ts";
-import { clientModule } from "../../compiler/emit/client.ts";
+import { clientModule } from "../../compiler/emit/modules/client.ts";
 
 /** Writes `<outDir>/client.ts` for a spec; returns its text. */
 export async function writeClient(specPath: string, outDir: string): Promise<string> {

@@ -4,16 +4,17 @@
 // plan the runtime serves, with each tool's JSON Schema derived from the
 // model's zod request schema (zod's toJSONSchema) at load time.
 
-import type { IrAgent, IrIndex, IrPromptPart } from "../ir.ts";
-import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "./names.ts";
-import { RUNTIME_IMPORT, type EmitContext, type Statement } from "./modules.ts";
+import type { IrAgent, IrIndex, IrPromptPart } from "../../ir.ts";
+import type { EmitContext, Statement } from "../context.ts";
+import { RUNTIME_MODULE } from "../imports.ts";
+import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "../names.ts";
 
 export function agentsModule(ctx: EmitContext): Statement[] {
   const indexes = ctx.ir.indexes ?? [];
   const agents = ctx.ir.agents ?? [];
   const runtime = ["type IndexPlan", "type AgentPlan"];
   if (agents.length) runtime.push("z", "ChatMessageSchema", "toolParameters", "promptValue", "promptDocuments", "type RetrievedDocument");
-  const out: Statement[] = [`import { ${runtime.join(", ")} } from "${RUNTIME_IMPORT}";`];
+  const out: Statement[] = [`import { ${runtime.join(", ")} } from "${RUNTIME_MODULE}";`];
   const schemas = new Set(agents.flatMap((a) => a.tools.map((t) => `${pascal(t)}RequestSchema`)));
   if (schemas.size) out.push(`import { ${[...schemas].join(", ")} } from "./schema.ts";`);
   for (const ix of indexes) out.push(indexPlan(ctx, ix));
@@ -43,7 +44,7 @@ function indexPlan(ctx: EmitContext, ix: IrIndex): string {
 
 function agentStatements(ctx: EmitContext, a: IrAgent): Statement[] {
   const P = pascal(a.name);
-  const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type)},`).join("\n");
+  const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z")},`).join("\n");
   const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${ctx.specFile}:${a.loc.line} */
 export const ${P}ChatRequestSchema = z.strictObject({
 ${keyFields}

@@ -2,7 +2,8 @@
 // model served online (`predictTimeEstimator(req, opts)` over HTTP, and its
 // batch form), plus `createLocalClient()`, the in-process twin that runs the
 // same path (online lookup → ODT → MDT → ONNX → request log) without HTTP
-// through the runtime's `openLocalService`.
+// through the runtime's `openLocalClient` (the spec-independent half lives
+// there; only the per-model typing is generated).
 //
 // The request types come from schema.ts; the answer types are spelled out
 // per model here (feature and ODT names with their JSON types), so a wrong
@@ -11,15 +12,10 @@
 // Generated code is type-checked with lib es2023 and no @types: the client
 // declares the slice of fetch it uses (FetchLike) instead of naming DOM types.
 
-import type { IrModel, IrSpec, IrType, IrView, Loc } from "../ir.ts";
-import type { EmitContext, Statement } from "./modules.ts";
-import { pascal, str } from "./names.ts";
-
-const RUNTIME = "fti/runtime";
-
-function cite(ctx: EmitContext, loc: Loc, what: string): string {
-  return `${what} — ${ctx.specFile}:${loc.line}`;
-}
+import type { IrModel, IrSpec, IrType, IrView } from "../../ir.ts";
+import { cite, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
+import { Imports, RUNTIME_MODULE } from "../imports.ts";
+import { pascal, str } from "../names.ts";
 
 /** The JSON type of a served value: timestamps travel as ISO strings. */
 function jsonType(t: IrType): string {
@@ -61,54 +57,70 @@ function servedModels(ir: IrSpec): Array<{ model: IrModel; view: IrView }> {
     });
 }
 
+/**
+ * Runtime names are imported by name here (`imports.rtNamed`): every name this
+ * module declares follows a fixed pattern (`predict<Model>`, `<Model>Instance`,
+ * `LocalClient`, ...) that cannot spell a runtime export, and its signatures
+ * are what users read.
+ */
 export function clientModule(ctx: EmitContext): Statement[] {
-  const served = servedModels(ctx.ir);
+  const imports = new Imports();
   const out: Statement[] = [];
   // The HTTP helper and its error type live in the runtime; re-exported so users import them from here.
-  out.push(`import { openLocalService, postPrediction, PredictError, type ClientOptions, type FeatureValue, type LocalServiceOptions } from "${RUNTIME}";`);
-  out.push(`export { PredictError, type ClientOptions, type FetchLike } from "${RUNTIME}";`);
-  if (served.length) out.push(`import type { ${served.map((s) => `${pascal(s.model.name)}Request`).join(", ")} } from "./schema.ts";`);
+  out.push(`export { PredictError, type ClientOptions, type FetchLike } from "${RUNTIME_MODULE}";`);
+  for (const served of servedModels(ctx.ir)) out.push(...modelClient(ctx, imports, served));
+  out.push(...localClient(ctx, imports));
+  return [...imports.statements(GENERATED_FILES), ...out];
+}
 
-
-  for (const { model, view } of served) {
-    const P = pascal(model.name);
-    const feats = servedFeatures(ctx.ir, view);
-    const groups = [...new Set(feats.map((f) => f.group))];
-    const odts = view.odts.map((name) => ctx.ir.onDemand.find((o) => o.name === name)!);
-    out.push(`/** ${cite(ctx, model.loc, `One scored instance of model \`${model.name}\`: the prediction, the online features with their statuses, the ODT values`)} */
+/** The answer types and the HTTP functions of one model served online. */
+function modelClient(ctx: EmitContext, imports: Imports, { model, view }: { model: IrModel; view: IrView }): Statement[] {
+  const out: Statement[] = [];
+  const P = pascal(model.name);
+  const Request = imports.from("schema.ts", `${P}Request`, { type: true });
+  const ClientOptions = imports.rtNamed("ClientOptions", { type: true });
+  const feats = servedFeatures(ctx.ir, view);
+  const groups = [...new Set(feats.map((f) => f.group))];
+  const odts = view.odts.map((name) => ctx.ir.onDemand.find((o) => o.name === name)!);
+  out.push(`/** ${cite(ctx, model.loc, `One scored instance of model \`${model.name}\`: the prediction, the online features with their statuses, the ODT values`)} */
 export interface ${P}Instance {
   prediction: number | null;
   features: {
-${feats.map((f) => `    ${prop(f.name)}: FeatureValue<${jsonType(f.type)}>;`).join("\n")}
+${feats.map((f) => `    ${prop(f.name)}: ${imports.rtNamed("FeatureValue", { type: true })}<${jsonType(f.type)}>;`).join("\n")}
   };
   odts: {${odts.length ? "\n" + odts.map((o) => `    ${prop(o.name)}: ${jsonType(o.returns)} | null;`).join("\n") + "\n  " : ""}};
   /** Per feature group: event time (ISO) of the online row used; null when not found. */
   feature_times: {${groups.length ? "\n" + groups.map((g) => `    ${prop(g)}: string | null;`).join("\n") + "\n  " : ""}};
   request_id: string;
 }`);
-    out.push(`/** ${cite(ctx, model.loc, `The answer of model \`${model.name}\` to one request`)} */
+  out.push(`/** ${cite(ctx, model.loc, `The answer of model \`${model.name}\` to one request`)} */
 export interface ${P}Prediction extends ${P}Instance {
   model: ${str(model.name)};
   version: number;
   request_time: string;
 }`);
-    out.push(`/** ${cite(ctx, model.loc, `The answer of model \`${model.name}\` to \`{"instances": [...]}\``)} */
+  out.push(`/** ${cite(ctx, model.loc, `The answer of model \`${model.name}\` to \`{"instances": [...]}\``)} */
 export interface ${P}BatchPrediction {
   model: ${str(model.name)};
   version: number;
   request_time: string;
   predictions: ${P}Instance[];
 }`);
-    out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: one request`)} */
-export async function predict${P}(req: ${P}Request, opts: ClientOptions = {}): Promise<${P}Prediction> {
-  return (await postPrediction(${str(model.name)}, req, opts)) as ${P}Prediction;
+  out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: one request`)} */
+export async function predict${P}(req: ${Request}, opts: ${ClientOptions} = {}): Promise<${P}Prediction> {
+  return (await ${imports.rtNamed("postPrediction")}(${str(model.name)}, req, opts)) as ${P}Prediction;
 }`);
-    out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: several requests in one call`)} */
-export async function predict${P}Batch(instances: ${P}Request[], opts: ClientOptions = {}): Promise<${P}BatchPrediction> {
-  return (await postPrediction(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
+  out.push(`/** ${cite(ctx, model.loc, `POST /v1/models/${model.name}/predict: several requests in one call`)} */
+export async function predict${P}Batch(instances: ${Request}[], opts: ${ClientOptions} = {}): Promise<${P}BatchPrediction> {
+  return (await ${imports.rtNamed("postPrediction")}(${str(model.name)}, { instances }, opts)) as ${P}BatchPrediction;
 }`);
-  }
+  return out;
+}
 
+/** `createLocalClient()`: the served models in this process, typed per model over the runtime's `openLocalClient`. */
+function localClient(ctx: EmitContext, imports: Imports): Statement[] {
+  const served = servedModels(ctx.ir);
+  const out: Statement[] = [];
   const members = served.flatMap(({ model }) => {
     const P = pascal(model.name);
     return [`  predict${P}(req: ${P}Request): Promise<${P}Prediction>;`, `  predict${P}Batch(instances: ${P}Request[]): Promise<${P}BatchPrediction>;`];
@@ -123,8 +135,8 @@ ${members.join("\n")}${members.length ? "\n" : ""}  /** Re-reads the registry an
   const impl = served.flatMap(({ model }) => {
     const P = pascal(model.name);
     return [
-      `    predict${P}: async (req) => (await call(${str(model.name)}, req)) as ${P}Prediction,`,
-      `    predict${P}Batch: async (instances) => (await call(${str(model.name)}, { instances })) as ${P}BatchPrediction,`,
+      `    predict${P}: async (req) => (await local.call(${str(model.name)}, req)) as ${P}Prediction,`,
+      `    predict${P}Batch: async (instances) => (await local.call(${str(model.name)}, { instances })) as ${P}BatchPrediction,`,
     ];
   });
   out.push(`/**
@@ -132,19 +144,12 @@ ${members.join("\n")}${members.length ? "\n" : ""}  /** Re-reads the registry an
  * (default $FTI_STORE, else .fti/store.duckdb) into this process. Requests
  * are validated, scored and logged exactly as \`fti serve\` does.
  */
-export async function createLocalClient(opts: LocalServiceOptions = {}): Promise<LocalClient> {
+export async function createLocalClient(opts: ${imports.rtNamed("LocalServiceOptions", { type: true })} = {}): Promise<LocalClient> {
   const { spec } = await import("./index.ts");
-  const service = await openLocalService(spec, opts);
-  const call = async (model: string, body: unknown): Promise<unknown> => {
-    const r = await service.predict(model, body);
-    if (r.status < 200 || r.status >= 300) throw new PredictError(r.status, r.body);
-    return r.body;
-  };
+  const local = await ${imports.rtNamed("openLocalClient")}(spec, opts);
   return {
-${impl.join("\n")}${impl.length ? "\n" : ""}    reload: async () => {
-      await service.reload();
-    },
-    close: () => service.close(),
+${impl.join("\n")}${impl.length ? "\n" : ""}    reload: local.reload,
+    close: local.close,
   };
 }`);
   return out;

@@ -1,0 +1,62 @@
+// What every module emitter (modules/*.ts) shares: the IR and where the spec
+// is, the statement type ts-morph prints, citations of spec lines, and small
+// code builders.
+
+import path from "node:path";
+import type { StatementStructures, WriterFunction } from "ts-morph";
+import type { IrExpr, IrOdt, IrSpec, IrView, Loc } from "../ir.ts";
+import { lowerTs } from "../lower/ts.ts";
+import { RUNTIME_NS, type Imports } from "./imports.ts";
+
+export type Statement = string | WriterFunction | StatementStructures;
+
+/** The generated modules, in the order they are written and their imports listed. */
+export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "agents.ts", "client.ts", "index.ts"] as const;
+export type GeneratedFile = (typeof GENERATED_FILES)[number];
+
+export interface EmitContext {
+  ir: IrSpec;
+  /** The spec file as cited in comments: "specs/athlete.fti". */
+  specFile: string;
+  /** From the output directory to the spec's directory, for import.meta-relative paths. */
+  outToSpecDir: string;
+}
+
+export function cite(ctx: EmitContext, loc: Loc, what: string): string {
+  return `${what} — ${ctx.specFile}:${loc.line}`;
+}
+
+/** An exported, documented const, as code (structures would re-indent the initializer). */
+export function constStatement(name: string, type: string, initializer: string, doc: string): string {
+  return `\n/** ${doc} */\nexport const ${name}: ${type} = ${initializer};`;
+}
+
+/** A module path relative to the spec, as imported from the output directory. */
+export function relativeImport(ctx: EmitContext, moduleFromSpec: string): string {
+  const rel = path.posix.join(ctx.outToSpecDir, moduleFromSpec);
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+/**
+ * A TS expression for `e` in the module `here`, recording what it needs in
+ * `imports`: runtime helpers (through the runtime namespace) and declared fns
+ * (from functions.ts, unless `here` is functions.ts). `names` maps a column or
+ * parameter to its accessor.
+ */
+export function tsExpr(ctx: EmitContext, imports: Imports, here: GeneratedFile, e: IrExpr, names: (name: string) => string): string {
+  const lowered = lowerTs(e, { col: names, param: names, call: (n) => n, helper: (n) => `${RUNTIME_NS}.${n}`, functions: ctx.ir.functions });
+  for (const h of lowered.helpers) imports.rt(h);
+  for (const fn of lowered.functions) {
+    // A name that is not declared stays unimported: the type-check reports it (FTI5001) where it is used.
+    if (here !== "functions.ts" && ctx.ir.functions.some((f) => f.name === fn)) imports.from("functions.ts", fn);
+  }
+  return lowered.code;
+}
+
+export function viewOf(ctx: EmitContext, name: string): IrView {
+  return ctx.ir.views.find((v) => v.name === name)!;
+}
+
+export function odtOf(ctx: EmitContext, name: string): IrOdt {
+  return ctx.ir.onDemand.find((o) => o.name === name)!;
+}

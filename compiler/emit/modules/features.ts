@@ -1,0 +1,98 @@
+// generated/<spec>/features.ts: the source plans (with their row checks as
+// DuckDB SQL) and the feature group plans (each group as one SELECT, and the
+// extern fns it calls).
+
+import { embedCallInfo, type IrExpr, type IrGroup, type IrType } from "../../ir.ts";
+import { groupToSql } from "../../lower/group-sql.ts";
+import { checkToSql } from "../../lower/sql.ts";
+import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
+import { Imports } from "../imports.ts";
+import { camel, columnType, tsLiteral } from "../names.ts";
+
+export function featuresModule(ctx: EmitContext): Statement[] {
+  const imports = new Imports();
+  const SourcePlan = imports.rt("SourcePlan");
+  const GroupPlan = imports.rt("GroupPlan");
+  const out: Statement[] = [];
+  for (const src of ctx.ir.sources) {
+    const plan = {
+      name: src.name,
+      line: src.loc.line,
+      location: src.location,
+      ...(src.eventTime ? { eventTime: src.eventTime } : {}),
+      ...(src.validity ? { validFrom: src.validity.from, ...(src.validity.to ? { validTo: src.validity.to } : {}) } : {}),
+      ...(src.unique ? { unique: src.unique } : {}),
+      fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}) })),
+      checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr, ctx.ir.functions) }))),
+    };
+    out.push(constStatement(`${camel(src.name)}Source`, SourcePlan, tsLiteral(plan), cite(ctx, src.loc, `source \`${src.name}\``)));
+  }
+  for (const g of ctx.ir.groups) {
+    out.push(constStatement(`${camel(g.name)}Group`, GroupPlan, groupPlan(ctx, g), cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
+  }
+  out.push(`export const sources: ${SourcePlan}[] = [${ctx.ir.sources.map((s) => `${camel(s.name)}Source`).join(", ")}];`);
+  out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: ${GroupPlan}[] = [${ctx.ir.groups.map((g) => `${camel(g.name)}Group`).join(", ")}];`);
+  return [...imports.statements(GENERATED_FILES), ...out];
+}
+
+function groupPlan(ctx: EmitContext, g: IrGroup): string {
+  // The extern fns the SQL calls, as the lowering names them (the runtime registers them with DuckDB).
+  const called = new Set<string>();
+  const sql = groupToSql(g, ctx.ir, { externName: (fn) => (called.add(fn), fn) });
+  const column = (name: string, t: IrType) => ({ name, type: columnType(t), nullable: t.nullable });
+  const externs = ctx.ir.functions
+    .filter((f) => f.extern && called.has(f.name))
+    .map((f) => ({ name: f.name, params: f.params.map((p) => column(p.name, p.type)), returns: column("result", f.returns) }));
+  const plan = {
+    name: g.name,
+    version: g.version,
+    line: g.loc.line,
+    table: g.table,
+    entity: g.entity,
+    keys: g.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })),
+    input: g.input,
+    ...(g.rowId ? { rowId: { name: g.rowId.name, type: columnType(g.rowId.type), nullable: false } } : {}),
+    ...(g.reference ? { reference: g.reference } : {}),
+    features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
+    lookbackMs: g.lookbackMs,
+  };
+  const embeddings = embedUses(g);
+  const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";
+  return tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},${embedText}\n}`);
+}
+
+/** The distinct (length, model) pairs of the group's `embed` calls (only ever in row features). */
+function embedUses(g: IrGroup): Array<{ dim: number; model: string | null }> {
+  const seen = new Map<string, { dim: number; model: string | null }>();
+  const visit = (e: IrExpr): void => {
+    if (e.k === "builtin" && e.name === "embed") {
+      const use = embedCallInfo(e.args);
+      seen.set(`${use.dim}:${use.model}`, use);
+    }
+    for (const child of childExprs(e)) visit(child);
+  };
+  for (const f of g.features) if (f.kind === "row") visit(f.expr);
+  return [...seen.values()];
+}
+
+function childExprs(e: IrExpr): IrExpr[] {
+  switch (e.k) {
+    case "call":
+    case "builtin":
+      return e.args;
+    case "unary":
+      return [e.arg];
+    case "binary":
+      return [e.left, e.right];
+    case "if":
+      return [e.cond, e.then, e.else];
+    case "in":
+      return [e.arg, ...e.values];
+    default:
+      return [];
+  }
+}
+
+function templateLiteral(sql: string): string {
+  return "`" + sql.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${") + "`";
+}

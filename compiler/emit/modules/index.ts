@@ -1,0 +1,43 @@
+// generated/<spec>/index.ts: the `SpecBundle` the runtime loads (plans,
+// generated functions, hashes), and the schema and inference exports.
+
+import { GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
+import { Imports } from "../imports.ts";
+import { str, tsLiteral } from "../names.ts";
+
+export function indexModule(ctx: EmitContext): Statement[] {
+  const imports = new Imports();
+  const externs = ctx.ir.functions.filter((f) => f.extern).map((f) => imports.from("functions.ts", f.name));
+  const serves = ctx.ir.serves.map((s) => ({ model: s.model, online: s.online, ...(s.batchTable ? { batchTable: s.batchTable } : {}) }));
+  // Plain names: the shorthand properties below are these imports.
+  imports.from("features.ts", "groups");
+  imports.from("features.ts", "sources");
+  imports.from("training.ts", "models");
+  imports.from("training.ts", "views");
+  imports.from("agents.ts", "indexes");
+  imports.from("agents.ts", "agents");
+  const bundle = `/** Everything the runtime executes for this spec. */
+export const spec: ${imports.rt("SpecBundle")} = {
+  name: ${str(ctx.ir.name)},
+  file: ${str(ctx.specFile)},
+  specDir: ${imports.rt("specDirFrom")}(import.meta.url, ${str(ctx.outToSpecDir)}),
+  specHash: SPEC_HASH,
+  transformsHash: ${imports.from("transforms.ts", "TRANSFORMS_HASH")},
+  sources,
+  groups,
+  views,
+  models,
+  serves: ${tsLiteral(serves)},
+  externs: { ${externs.join(", ")} },
+  indexes,
+  agents,
+};`;
+  return [
+    ...imports.statements(GENERATED_FILES),
+    `/** sha256 of ${ctx.specFile}: runtime commands refuse to run a stale compile. */\nexport const SPEC_HASH = ${str(ctx.ir.specHash)};`,
+    bundle,
+    `export * from "./schema.ts";`,
+    `export * from "./inference.ts";`,
+    `export * from "./agents.ts";`,
+  ];
+}

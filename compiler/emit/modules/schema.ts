@@ -1,0 +1,67 @@
+// generated/<spec>/schema.ts: per source a row type and its zod schema; per
+// view the stored features and the feature vector (stored + ODT values); per
+// model the online request (entity keys + the request fields of its ODTs).
+
+import type { IrType, IrView } from "../../ir.ts";
+import { cite, GENERATED_FILES, odtOf, viewOf, type EmitContext, type Statement } from "../context.ts";
+import { Imports } from "../imports.ts";
+import { pascal, tsType, zodType } from "../names.ts";
+import { tsMorph } from "../../ts-project.ts";
+
+export function schemaModule(ctx: EmitContext): Statement[] {
+  const imports = new Imports();
+  const z = imports.rt("z");
+  const out: Statement[] = [];
+  for (const src of ctx.ir.sources) {
+    const name = `${pascal(src.name)}Row`;
+    out.push(objectType(name, cite(ctx, src.loc, `A row of source \`${src.name}\``), src.fields.map((f) => [f.name, f.type])));
+    out.push(schemaConst(name, src.fields.map((f) => [f.name, f.type]), `${z}.object`, z));
+  }
+  for (const view of ctx.ir.views) {
+    const stored = view.features.map((f) => [f.name, f.type] as [string, IrType]);
+    // ODT functions return null on null inputs or domain errors, whatever their declared type.
+    const odts = view.odts.map((o) => [o, { ...odtOf(ctx, o).returns, nullable: true }] as [string, IrType]);
+    const fname = `${pascal(view.name)}Features`;
+    out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored));
+    out.push(schemaConst(fname, stored, `${z}.object`, z));
+    const vname = `${pascal(view.name)}Vector`;
+    // The vector is the stored features plus the ODT values: extend, don't repeat.
+    out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, fname));
+    out.push(schemaConst(vname, odts, `${fname}Schema.extend`, z));
+  }
+  for (const model of ctx.ir.models) {
+    const fields = requestFields(viewOf(ctx, model.view));
+    const name = `${pascal(model.name)}Request`;
+    out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields));
+    out.push(schemaConst(name, fields, `${z}.strictObject`, z));
+  }
+  return [...imports.statements(GENERATED_FILES), ...out];
+}
+
+function requestFields(view: IrView): Array<[string, IrType]> {
+  return [...view.keys.map((k) => [k.name, k.type] as [string, IrType]), ...view.requestFields.map((r) => [r.name, r.type] as [string, IrType])];
+}
+
+function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string): Statement {
+  return {
+    kind: tsMorph().StructureKind.Interface,
+    name,
+    ...(base ? { extends: [base] } : {}),
+    isExported: true,
+    docs: [doc],
+    properties: fields.map(([n, t]) => ({ name: n, type: tsType(t) })),
+  };
+}
+
+function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string, z: string): Statement {
+  return {
+    kind: tsMorph().StructureKind.VariableStatement,
+    isExported: true,
+    declarationKind: tsMorph().VariableDeclarationKind.Const,
+    declarations: [{
+      name: `${typeName}Schema`,
+      // no annotation: checking a zod schema against an interface costs seconds of type-checking
+      initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t, z)},`).join("\n")}\n})`,
+    }],
+  };
+}

@@ -1,0 +1,85 @@
+// generated/<spec>/training.ts: the view plans (spine, features, ODTs with the
+// function that computes each over a training row) and the model plans
+// (algorithm, inputs with their MDT steps, encoder, split, metrics, gates).
+
+import type { IrModel, IrOdt, IrType, IrView } from "../../ir.ts";
+import { cite, constStatement, GENERATED_FILES, odtOf, type EmitContext, type Statement } from "../context.ts";
+import { Imports } from "../imports.ts";
+import { camel, columnType, pascal, str, tsLiteral, tsType } from "../names.ts";
+
+export function trainingModule(ctx: EmitContext): Statement[] {
+  const imports = new Imports();
+  const body: Statement[] = [];
+  for (const view of ctx.ir.views) body.push(viewStatement(ctx, imports, view));
+  for (const model of ctx.ir.models) body.push(modelStatement(ctx, imports, model));
+  body.push(`export const views: ${imports.rt("ViewPlan")}[] = [${ctx.ir.views.map((v) => `${camel(v.name)}View`).join(", ")}];`);
+  body.push(`export const models: ${imports.rt("ModelPlan")}[] = [${ctx.ir.models.map((m) => `${camel(m.name)}Model`).join(", ")}];`);
+  return [...imports.statements(GENERATED_FILES), ...body];
+}
+
+/** `(r, f) => r.x === null ? null : odt(r.x as number, f.pace as number | null)`: request fields declared non-null short-circuit to null. */
+function odtCompute(imports: Imports, odt: IrOdt): string {
+  const arg = (row: string, p: { name: string; type: IrType }) =>
+    p.type.base === "timestamp" ? `${imports.rt("asDate")}(${row}.${p.name})` : `${row}.${p.name} as ${tsType(p.type, true)}`;
+  const args = [...odt.requestParams.map((p) => arg("r", p)), ...odt.featureParams.map((p) => arg("f", p))];
+  const guards = odt.requestParams.filter((p) => !p.type.nullable).map((p) => `r.${p.name} === null || r.${p.name} === undefined`);
+  const call = `${imports.from("transforms.ts", odt.name)}(${args.join(", ")})`;
+  const row = `Record<string, ${imports.rt("Scalar")}>`;
+  return `(r: ${row}, f: ${row}) => ${guards.length ? `(${guards.join(" || ")} ? null : ${call})` : call}`;
+}
+
+function odtPlan(imports: Imports, o: IrOdt): string {
+  const requestParams = o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable }));
+  return `    {
+      name: ${str(o.name)},
+      line: ${o.loc.line},
+      requestParams: ${tsLiteral(requestParams, "      ")},
+      featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},
+      returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},
+      compute: ${odtCompute(imports, o)},
+    }`;
+}
+
+function viewStatement(ctx: EmitContext, imports: Imports, view: IrView): string {
+  const odts = view.odts.map((name) => odtPlan(imports, odtOf(ctx, name)));
+  const groupTable = (g: string) => ctx.ir.groups.find((x) => x.name === g)!.table;
+  const init = `{
+  name: ${str(view.name)},
+  line: ${view.loc.line},
+  entity: ${str(view.entity)},
+  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
+  label: ${tsLiteral({ ...view.label, type: columnType(view.label.type) }, "  ")},
+  features: [
+${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), type: columnType(f.type) })},`).join("\n")}
+  ],
+  odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
+  requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
+  ttlMs: ${view.ttlMs},
+  asOf: ${str(view.asOf)},
+}`;
+  const doc = cite(ctx, view.loc, `view \`${view.name}\`: the spine is \`${view.label.source}.${view.label.column}\` at \`${view.label.eventTime}\``);
+  return constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);
+}
+
+function modelStatement(ctx: EmitContext, imports: Imports, model: IrModel): string {
+  const canImpute = model.inputs.every((i) => i.mdts.some((m) => m.kind === "impute"));
+  const steps = imports.from("transforms.ts", `${model.name}_steps`);
+  const init = `{
+  name: ${str(model.name)},
+  line: ${model.loc.line},
+  view: ${str(model.view)},
+  task: ${str(model.task)},
+  algorithm: ${tsLiteral(model.algorithm)},
+  inputs: [
+${model.inputs.map((i) => `    { name: ${str(i.name)}, from: ${str(i.from)}, type: ${str(columnType(i.type))}, steps: ${steps}.${i.name} },`).join("\n")}
+  ],
+  encode: ${imports.from("transforms.ts", `encode_${model.name}`)},
+  split: ${tsLiteral(model.split)},
+  metrics: ${tsLiteral(model.metrics)},
+  requires: ${tsLiteral(model.requires)},
+  canImpute: ${canImpute},
+  requestSchema: ${imports.from("schema.ts", `${pascal(model.name)}RequestSchema`)},
+}`;
+  const doc = cite(ctx, model.loc, `model \`${model.name}\` (${model.task}, ${model.algorithm.kind})`);
+  return constStatement(`${camel(model.name)}Model`, imports.rt("ModelPlan"), init, doc);
+}

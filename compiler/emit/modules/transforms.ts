@@ -1,0 +1,107 @@
+// generated/<spec>/transforms.ts: the only copy of every ODT and MDT step
+// (training and serving both run this code), stamped with TRANSFORMS_HASH, a
+// sha256 of the file's own text (project.ts fills it in).
+
+import type { IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
+import { tsMorph } from "../../ts-project.ts";
+import { cite, GENERATED_FILES, tsExpr, type EmitContext, type Statement } from "../context.ts";
+import { Imports } from "../imports.ts";
+import { tsLiteral, tsType } from "../names.ts";
+
+export const HASH_PLACEHOLDER = "__FTI_TRANSFORMS_HASH__";
+
+export function transformsModule(ctx: EmitContext): Statement[] {
+  const imports = new Imports();
+  const body: Statement[] = [];
+  body.push(`/** sha256 of this file's text with this constant's value blanked: the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
+  for (const odt of ctx.ir.onDemand) body.push(odtStructure(ctx, imports, odt));
+  for (const model of ctx.ir.models) {
+    body.push(stepsConst(ctx, imports, model));
+    body.push(encodeFunction(ctx, imports, model));
+  }
+  return [...imports.statements(GENERATED_FILES), ...body];
+}
+
+function odtStructure(ctx: EmitContext, imports: Imports, odt: IrOdt): Statement {
+  const params = [...odt.requestParams, ...odt.featureParams].map((p) => ({ name: p.name, type: tsType(p.type, true) }));
+  return {
+    kind: tsMorph().StructureKind.Function,
+    name: odt.name,
+    isExported: true,
+    docs: [cite(ctx, odt.loc, `ODT \`${odt.name}\`: runs online and over the training spine`)],
+    parameters: params,
+    returnType: tsType(odt.returns, true),
+    statements: [`return ${tsExpr(ctx, imports, "transforms.ts", odt.body, (n) => n)};`],
+  };
+}
+
+/** The one implementation of each MDT step, as `apply(value, fittedState)`. */
+function stepCode(mdt: IrMdt, imports: Imports): { params: string; apply: string } {
+  switch (mdt.kind) {
+    case "standard_scale":
+      return { params: "{}", apply: `(v, s: ${imports.rt("StandardScaleState")}) => (v === null ? null : ((v as number) - s.mean) / s.std)` };
+    case "min_max_scale":
+      return { params: "{}", apply: `(v, s: ${imports.rt("MinMaxScaleState")}) => (v === null ? null : s.max === s.min ? 0 : ((v as number) - s.min) / (s.max - s.min))` };
+    case "log1p":
+      return { params: "{}", apply: "(v) => (v === null || (v as number) <= -1 ? null : Math.log1p(v as number))" };
+    case "clip": {
+      const lo = mdt.min === null ? "v as number" : `Math.max(v as number, ${mdt.min})`;
+      const hi = mdt.max === null ? lo : `Math.min(${lo}, ${mdt.max})`;
+      return { params: tsLiteral({ min: mdt.min, max: mdt.max }), apply: `(v) => (v === null ? null : ${hi})` };
+    }
+    case "impute":
+      return {
+        params: tsLiteral({ strategy: mdt.strategy, ...(mdt.value !== undefined ? { value: mdt.value } : {}) }),
+        apply: `(v, s: ${imports.rt("ImputeState")}) => (v === null ? s.value : v)`,
+      };
+    case "bucketize":
+      return {
+        params: tsLiteral({ boundaries: mdt.boundaries }),
+        apply: `(v) => {\n  if (v === null) return null;\n  const b = ${tsLiteral(mdt.boundaries)};\n  let i = 0;\n  while (i < b.length && (v as number) >= b[i]) i++;\n  return i;\n}`,
+      };
+    case "one_hot":
+      return { params: tsLiteral(mdt.categories ? { categories: mdt.categories } : {}), apply: "(v) => v" };
+  }
+}
+
+function stepsConst(ctx: EmitContext, imports: Imports, model: IrModel): Statement {
+  const entries = model.inputs.map((input) => {
+    const steps = input.mdts.map((m) => {
+      const c = stepCode(m, imports);
+      return `{ kind: "${m.kind}", params: ${c.params.replace(/\n\s*/g, " ")}, apply: ${c.apply} }`;
+    });
+    return `  ${input.name}: [${steps.length ? `\n    ${steps.join(",\n    ")},\n  ` : ""}],`;
+  });
+  const doc = cite(ctx, model.loc, `MDT steps of model \`${model.name}\`, per input, applied left to right`);
+  return `/** ${doc} */\nexport const ${model.name}_steps: Record<string, ${imports.rt("MdtStep")}[]> = {\n${entries.join("\n")}\n};`;
+}
+
+function encodeFunction(ctx: EmitContext, imports: Imports, model: IrModel): Statement {
+  const Scalar = imports.rt("Scalar");
+  const lines: string[] = ["let o = offset;", `let v: ${Scalar};`];
+  for (const input of model.inputs) lines.push(...encodeInput(model, input, imports));
+  const doc = cite(ctx, model.loc, `Encodes one row of model \`${model.name}\`'s inputs into its matrix with the fitted MDT state; null becomes NaN`);
+  const signature = `encode_${model.name}(row: Record<string, ${Scalar}>, state: ${imports.rt("FittedState")}, out: Float32Array, offset: number): void`;
+  return `/** ${doc} */\nexport function ${signature} {\n${lines.map((l) => "  " + l).join("\n")}\n}`;
+}
+
+function encodeInput(model: IrModel, input: IrModelInput, imports: Imports): string[] {
+  const lines = [`// ${input.name}${input.mdts.length ? ": " + input.mdts.map((m) => m.kind).join(" → ") : ""}`, `v = row.${input.name} ?? null;`];
+  input.mdts.forEach((m, i) => {
+    if (m.kind !== "one_hot") lines.push(`v = ${model.name}_steps.${input.name}[${i}].apply(v, state.inputs.${input.name}[${i}]);`);
+  });
+  if (input.mdts.at(-1)?.kind === "one_hot") {
+    const i = input.mdts.length - 1;
+    lines.push(
+      `{`,
+      `  const categories = (state.inputs.${input.name}[${i}] as ${imports.rt("OneHotState")}).categories;`,
+      `  const hit = v === null ? -1 : categories.indexOf(String(v));`,
+      `  for (let j = 0; j < categories.length; j++) out[o + j] = j === hit ? 1 : 0;`,
+      `  o += categories.length;`,
+      `}`,
+    );
+  } else {
+    lines.push(`out[o++] = v === null ? NaN : typeof v === "boolean" ? (v ? 1 : 0) : (v as number);`);
+  }
+  return lines;
+}

@@ -1,0 +1,516 @@
+// The diagnostics catalogue: every FTI code once, with its severity, its
+// title (docs/language.md has one `#### FTInnnn — title` heading per entry; a
+// test compares them) and typed builders for its messages. Call sites pass
+// parameters and never write message text:
+//
+//   ctx.report(range, DIAG.unknownName.inScope(name, scope.where, scope.names()));
+//
+// A builder returns a `Message` (code, severity, text and hint). "Did you
+// mean" hints are made here, by `didYouMean`, from the candidates a builder is
+// given. To add a code: add an entry (in code order), a fixture in
+// test/fixtures/diagnostics/FTInnnn-*.fti and a heading in docs/language.md.
+
+import { closest, type Severity } from "./diagnostics.ts";
+
+/** A built message, ready to be placed at a range (DiagnosticBag.add, Ctx.report). */
+export interface Message {
+  code: number;
+  severity: Severity;
+  message: string;
+  hint?: string;
+}
+
+/** What a builder returns: the text, or the text and a hint. */
+type Text = string | { message: string; hint?: string };
+
+// `any[]` so that each builder keeps its own typed parameters in `Entry`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Builders = Record<string, (...args: any[]) => Text>;
+
+export interface EntryInfo {
+  code: number;
+  severity: Severity;
+  title: string;
+}
+
+export type Entry<B extends Builders> = EntryInfo & { readonly [K in keyof B]: (...args: Parameters<B[K]>) => Message };
+
+function entry<B extends Builders>(code: number, severity: Severity, title: string, builders: B): Entry<B> {
+  const out: Record<string, unknown> = { code, severity, title };
+  for (const [name, build] of Object.entries(builders)) {
+    out[name] = (...args: unknown[]): Message => {
+      const text = build(...args);
+      const m: Message = typeof text === "string" ? { code, severity, message: text } : { code, severity, message: text.message };
+      if (typeof text !== "string" && text.hint) m.hint = text.hint;
+      return m;
+    };
+  }
+  return out as Entry<B>;
+}
+
+/** "did you mean `x`?" for the candidate closest to `name` (none when nothing is close, or it is `name` itself). */
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  const best = closest(name, candidates);
+  return best !== undefined && best !== name ? `did you mean \`${best}\`?` : undefined;
+}
+
+/** Quotes a piece of source for a message: `x`, shortened when long. */
+export function quoteSource(s: string, max = 24): string {
+  const shown = s.length > max ? s.slice(0, max) + "…" : s;
+  return "`" + shown + "`";
+}
+
+const withHint = (message: string, hint: string | undefined): Text => ({ message, hint });
+const s = (n: number) => (n === 1 ? "" : "s");
+
+export const DECLARATIONS_HINT =
+  "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
+
+const ODT_CALLED = (name: string) => `\`${name}\` is an on-demand transformation; it is listed in a view's features, not called`;
+const WINDOW_OUTSIDE = (agg: string, where: string) =>
+  `windowed aggregation \`${agg}\` is only allowed in a feature group (a MIT), not in ${where}`;
+
+// ------------------------------------------------------------------ 1xxx syntax
+
+const syntax = {
+  unexpectedToken: entry(1001, "error", "unexpected token", {
+    /** Tokens after a complete declaration. `suggestion`: a didYouMean() of a misspelt keyword. */
+    trailing: (found: string, declLabel: string | undefined, suggestion?: string) =>
+      withHint(`unexpected ${found}${declLabel ? ` after the end of \`${declLabel}\`` : ""}`, suggestion ?? DECLARATIONS_HINT),
+    expectedDeclaration: (found: string, suggestion?: string) =>
+      withHint(`expected a declaration but found ${found}`, suggestion ?? DECLARATIONS_HINT),
+    unclosedBlock: (block: string, found: string) => `expected \`}\` to close ${block} but found ${found}`,
+    unexpectedInBlock: (found: string, block: string, items: string, suggestion?: string) =>
+      withHint(`unexpected ${found} in ${block}; expected ${items} or \`}\``, suggestion),
+    unclosedList: (closer: string, found: string) => `expected \`,\` or ${closer} but found ${found}`,
+    keywordAsName: (found: string) =>
+      withHint(`expected a name but found the keyword ${found}`, `${found} is a reserved word and cannot be used as a name`),
+    expected: (expected: string, after: string, found: string, suggestion?: string) =>
+      withHint(`expected ${expected}${after} but found ${found}`, suggestion),
+    duplicateClause: (what: string, declLabel: string) =>
+      withHint(`duplicate \`${what}\` in \`${declLabel}\``, `remove one of the \`${what}\` lines`),
+    secondLocation: (declLabel: string, kind: string) =>
+      withHint(`\`${declLabel}\` already has a ${kind}`, "a source reads from one `path` or one `table`"),
+    versionNotWhole: (image: string) => `a feature group version must be a whole number, not \`${image}\``,
+    chainedComparison: () => withHint("comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses"),
+    internalParse: (detail: string) => `could not parse this declaration (internal error: ${detail})`,
+    internalRead: (detail: string) => `could not read this declaration (internal error: ${detail})`,
+    internalParser: (detail: string) => `internal parser error: ${detail}`,
+  }),
+  unterminatedString: entry(1002, "error", "unterminated string literal", {
+    at: () => withHint("unterminated string literal", 'close the string with `"` before the end of the line'),
+  }),
+  unterminatedComment: entry(1003, "error", "unterminated block comment", {
+    at: () => withHint("unterminated block comment", "close the comment with `*/`"),
+  }),
+  invalidCharacter: entry(1004, "error", "invalid character", {
+    /** A run of characters that cannot start a token. */
+    run: (run: string) => withHint(`invalid ${describeChars(run)}`, invalidCharHint(run)),
+    single: () => "invalid character",
+  }),
+  invalidEscape: entry(1005, "error", "invalid escape sequence", {
+    outOfRange: (seq: string) =>
+      withHint(`invalid escape sequence ${quoteSource(seq)}: code point out of range`, "unicode escapes go up to \\u{10FFFF}"),
+    badUnicode: (seq: string) =>
+      withHint(`invalid escape sequence ${quoteSource(seq)}`, "write a unicode escape as \\u{hex}, for example \\u{e9}"),
+    unknown: (seq: string) => withHint(`invalid escape sequence ${quoteSource(seq)}`, 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}'),
+  }),
+  invalidLiteral: entry(1006, "error", "invalid number, duration or date literal", {
+    numberTooLarge: (image: string) => `number ${quoteSource(image)} is too large`,
+    /** `detail` says which part of a well-shaped date is out of range; without it the shape is wrong. */
+    date: (image: string, detail?: string) =>
+      detail
+        ? `invalid date ${quoteSource(image)}: ${detail}`
+        : withHint(`invalid date ${quoteSource(image)}`, "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]"),
+    durationTooLarge: (image: string) => `duration ${quoteSource(image)} is too large`,
+    emptyExponent: (image: string) => `invalid number ${quoteSource(image)}: the exponent has no digits`,
+    unknownUnit: (unit: string, image: string) =>
+      withHint(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w"),
+    number: (image: string) => `invalid number ${quoteSource(image)}`,
+  }),
+  nestingTooDeep: entry(1007, "error", "nesting too deep", {
+    expression: (max: number) =>
+      withHint(`expression nested too deeply (more than ${max} levels)`, "split the expression into smaller functions or features"),
+    declaration: () => "declaration nested too deeply to parse",
+  }),
+  emptySpec: entry(1008, "warning", "empty spec (warning)", {
+    noDeclarations: () => withHint("the file contains no declarations", DECLARATIONS_HINT),
+  }),
+};
+
+function describeChars(run: string): string {
+  const chars = [...run];
+  const noun = chars.length === 1 ? "character" : "characters";
+  if (/^[\x21-\x7e]+$/.test(run)) return `${noun} ${quoteSource(run, 16)}`;
+  const shown = chars.slice(0, 4).map((ch) => {
+    const cp = ch.codePointAt(0) ?? 0;
+    const code = "U+" + cp.toString(16).toUpperCase().padStart(4, "0");
+    return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) ? "`" + ch + "` (" + code + ")" : code;
+  });
+  if (chars.length > 4) shown.push("…");
+  return `${noun} ${shown.join(" ")}`;
+}
+
+function invalidCharHint(run: string): string | undefined {
+  if (run.startsWith("'")) return "strings use double quotes: \"...\"";
+  if (run.startsWith("#")) return "comments start with `//`";
+  if (run.startsWith(";")) return "no `;` is needed: declarations and items end at the line break";
+  if (run.startsWith("!")) return "use `not` for negation, `!=` for inequality";
+  if (run.startsWith("&") || run.startsWith("|")) return "use `and` / `or`";
+  if (/^[\u201c\u201d]/.test(run)) return "use straight double quotes: \"...\"";
+  return undefined;
+}
+
+// ------------------------------------------------------------------ 2xxx names
+
+const names = {
+  duplicateDeclaration: entry(2001, "error", "duplicate declaration", {
+    name: (name: string, kind: string, line: number) => `\`${name}\` is already declared as ${kind} at line ${line}`,
+    serve: (model: string) => `model \`${model}\` already has a serve block`,
+  }),
+  unknownName: entry(2002, "error", "unknown name", {
+    inScope: (name: string, where: string, candidates: Iterable<string>) =>
+      withHint(`unknown name \`${name}\` in ${where}`, didYouMean(name, candidates)),
+    function: (name: string, candidates: Iterable<string>) => withHint(`unknown function \`${name}\``, didYouMean(name, candidates)),
+    windowAgg: (agg: string, aggs: readonly string[]) =>
+      withHint(`unknown windowed aggregation \`${agg}\`; the aggregations are ${aggs.join(", ")}`, didYouMean(agg, aggs)),
+    sourceColumn: (source: string, column: string, candidates: Iterable<string>) =>
+      withHint(`source \`${source}\` has no column \`${column}\``, didYouMean(column, candidates)),
+    clauseColumn: (clause: string, column: string, source: string, candidates: Iterable<string>) =>
+      withHint(`\`${clause}\` column \`${column}\` is not a field of source \`${source}\``, didYouMean(column, candidates)),
+    viewFeature: (name: string, view: string, candidates: Iterable<string>) =>
+      withHint(`\`${name}\` is not a feature of view \`${view}\``, didYouMean(name, candidates)),
+  }),
+  unknownDeclaration: entry(2003, "error", "unknown declaration", {
+    /** `what`: "entity", "source or feature group", ... */
+    of: (what: string, name: string, candidates: Iterable<string>) => withHint(`unknown ${what} \`${name}\``, didYouMean(name, candidates)),
+  }),
+  wrongKind: entry(2004, "error", "declaration of the wrong kind", {
+    /** `isA`, `expected`: with their article ("an entity"). */
+    of: (name: string, isA: string, expected: string) => `\`${name}\` is ${isA}, not ${expected}`,
+    groupAsFeature: (name: string) => `\`${name}\` is a feature group; list its features as \`${name}.*\` or \`${name}.<feature>\``,
+  }),
+  cycle: entry(2005, "error", "dependency cycle", {
+    functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
+    groups: (cycle: string[]) => `feature groups read from each other in a cycle: ${cycle.join(" → ")}`,
+    features: (where: string, cycle: string[]) => `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`,
+  }),
+  unknownFeature: entry(2006, "error", "unknown feature of a group", {
+    of: (group: string, feature: string, candidates: Iterable<string>) =>
+      withHint(`feature group \`${group}\` has no feature \`${feature}\``, didYouMean(feature, candidates)),
+  }),
+  duplicate: entry(2007, "error", "duplicate field, feature or transform", {
+    field: (name: string, where: string) => `field \`${name}\` is declared twice in ${where}`,
+    feature: (name: string, where: string) => `feature \`${name}\` is declared twice in ${where}`,
+    fnParam: (name: string, fn: string) => `parameter \`${name}\` is declared twice in \`${fn}\``,
+    odtParam: (name: string, where: string) => `parameter \`${name}\` appears twice in ${where}`,
+    viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
+    key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
+    transform: (name: string) =>
+      `\`${name}\` already has a \`transform\` line; list all its steps on one line, e.g. \`transform ${name}: impute(median), standard_scale\``,
+  }),
+  unused: entry(2008, "warning", "unused declaration (warning)", {
+    declaration: (kind: string, name: string) => `${kind} \`${name}\` is never used`,
+  }),
+  moduleNotFound: entry(2009, "error", "module or file not found", {
+    missing: (module: string, lookedFor: string) => `module \`${module}\` not found (looked for ${lookedFor})`,
+    unreadable: (module: string, detail: string) => `module \`${module}\` cannot be read: ${detail}`,
+  }),
+  qualifiedName: entry(2010, "error", "qualified name in an expression", {
+    inExpression: (object: string, property: string) =>
+      withHint(`qualified name \`${object}.${property}\` cannot be used in an expression`, `refer to the column by its name: \`${property}\``),
+  }),
+  shadowsColumn: entry(2011, "error", "feature shadows an input column", {
+    feature: (name: string, input: string) =>
+      withHint(`feature \`${name}\` has the name of a column of \`${input}\``, `rename it, e.g. \`${name}_value\``),
+  }),
+  unknownOption: entry(2012, "error", "unknown option value", {
+    task: (name: string, tasks: readonly string[]) => withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks)),
+    algorithm: (name: string, candidates: readonly string[]) =>
+      withHint(`unknown algorithm \`${name}\`; use linear, logistic, gbdt or onnx "file"`, didYouMean(name, candidates)),
+    asOf: (name: string) => withHint(`\`as_of\` is \`strict\` or \`inclusive\`, not \`${name}\``, didYouMean(name, ["strict", "inclusive"])),
+    format: (name: string, formats: readonly string[]) =>
+      withHint(`unknown format \`${name}\`; use one of ${formats.join(", ")}`, didYouMean(name, formats)),
+    formatOfPath: (path: string) =>
+      withHint(`cannot tell the format of \`${path}\` from its extension`, "add `format csv`, `format parquet` or `format ndjson`"),
+  }),
+  unknownExtern: entry(2013, "error", "unknown declaration in an extern module", {
+    function: (module: string, name: string, candidates: Iterable<string>) =>
+      withHint(`module \`${module}\` exports no function \`${name}\``, didYouMean(name, candidates)),
+  }),
+  missingClause: entry(2014, "error", "missing required clause", {
+    label: (where: string) => `${where} has no label: add \`label <name> = <source>.<column>\``,
+    labelTime: (source: string) =>
+      withHint(
+        `source \`${source}\` is reference data (no \`event_time\`): a label needs the time it happened`,
+        "take the label from an event source; reference data joins in as features",
+      ),
+    validFrom: (source: string) =>
+      withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
+    modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
+    onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
+    location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
+    entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
+  }),
+  pathOutsideProject: entry(2015, "error", "path outside the project", {
+    /** The message names no absolute path and no file content: only what the spec says. */
+    source: (path: string) =>
+      withHint(
+        `source path \`${path}\` leads outside the project`,
+        "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
+      ),
+    externModule: (module: string) =>
+      withHint(
+        `extern module \`${module}\` lies outside the project`,
+        "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
+      ),
+  }),
+  validityOnEvents: entry(2030, "error", "validity columns on an event source", {
+    source: (source: string) =>
+      withHint(
+        `source \`${source}\` has an \`event_time\`: \`valid_from\`/\`valid_to\` are for reference data, which has none`,
+        "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
+      ),
+  }),
+};
+
+// ------------------------------------------------------------------ 3xxx types
+
+const types = {
+  unknownType: entry(3001, "error", "unknown type", {
+    named: (name: string, known: readonly string[]) =>
+      withHint(`unknown type \`${name}\`; the types are ${known.join(", ")}`, didYouMean(name, known)),
+  }),
+  typeMismatch: entry(3002, "error", "type mismatch", {
+    listValue: () => "a list is not a value here; lists only appear in `in (...)` and bucketize boundaries",
+    negate: (type: string) => `\`-\` needs a number, got ${type}`,
+    not: (type: string) => `\`not\` needs a bool, got ${type}`,
+    /** `what`: "needs two numbers", "compares values of different types", ... */
+    binary: (op: string, what: string, left: string, right: string) => `\`${op}\` ${what}, got ${left} and ${right}`,
+    ifBranches: (a: string, b: string) => `the branches of \`if\` have different types: ${a} and ${b}`,
+    featureValue: (type: string) => `a feature must be a value (int, float, bool, string or timestamp), got ${type}`,
+    label: (column: string, type: string) => `a label must be a number or a bool, \`${column}\` is ${type}`,
+    requestField: (name: string, type: string, odt: string, otherType: string, where: string) =>
+      `request field \`${name}\` is ${type} in \`${odt}\` but ${otherType} in another ODT of ${where}`,
+    timestampColumn: (clause: string, column: string, type: string) => `\`${clause}\` column \`${column}\` must be a timestamp, got ${type}`,
+    requireLiteral: () => "`require` compares with a number literal",
+    odtCalled: ODT_CALLED,
+  }),
+  arity: entry(3003, "error", "wrong number of arguments", {
+    fn: (name: string, params: string[], given: number) =>
+      withHint(
+        `\`${name}\` takes ${params.length} argument${s(params.length)} but ${given} ${given === 1 ? "was" : "were"} given`,
+        `${name}(${params.join(", ")})`,
+      ),
+    /** A built-in or an aggregation: `expect` is "2", "1 to 2" or "at least 2". */
+    expects: (name: string, expect: string, plural: boolean, given: number) =>
+      `\`${name}\` expects ${expect} argument${plural ? "s" : ""}, got ${given}`,
+    windowAgg: (agg: string, given: number) => `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${given}`,
+  }),
+  argumentType: entry(3004, "error", "argument type mismatch", {
+    fn: (param: string, fn: string, expected: string, got: string) => `argument \`${param}\` of \`${fn}\` is ${expected}, got ${got}`,
+    builtin: (index: number, param: string, name: string, expected: string, got: string) =>
+      `argument ${index} (\`${param}\`) of \`${name}\` must be ${expected}, got ${got}`,
+    builtinOrdered: (index: number, name: string, got: string) =>
+      `argument ${index} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${got}`,
+    builtinSame: (name: string, got: string[]) => `arguments of \`${name}\` must all have the same type, got ${got.join(", ")}`,
+  }),
+  nullable: entry(3005, "error", "nullable column where a value is required", {
+    clauseColumn: (clause: string, column: string) => `\`${clause}\` column \`${column}\` is nullable; it must always have a value`,
+    entityKey: (key: string) => `entity key \`${key}\` cannot be nullable`,
+  }),
+  bodyType: entry(3006, "error", "body type differs from the declared type", {
+    of: (name: string, body: string, declared: string) => `the body of \`${name}\` is ${body} but it is declared to return ${declared}`,
+  }),
+  condition: entry(3007, "error", "condition is not bool", {
+    check: (type: string) => `a check must be a bool expression, got ${type}`,
+    ifCondition: (type: string) => `the condition of \`if\` must be bool, got ${type}`,
+  }),
+  externSignature: entry(3008, "error", "extern signature differs from its TypeScript declaration", {
+    mismatch: (name: string, problems: string[]) => `extern fn \`${name}\` does not match its TypeScript declaration: ${problems.join("; ")}`,
+  }),
+  literalType: entry(3009, "error", "literal type differs from the field type", {
+    allowedValue: (base: string, field: string, got: string) =>
+      `\`in\` value must be ${base === "int" ? "an" : "a"} ${base} literal for field \`${field}\`, got ${got}`,
+    inValue: (value: string, left: string) => `\`in\` value is ${value} but the left side is ${left}`,
+  }),
+  hyperparameter: entry(3010, "error", "invalid hyperparameter", {
+    positional: (algorithm: string, first: string) => `hyperparameters are named: \`${algorithm}(${first}: ...)\``,
+    unknown: (algorithm: string, name: string, known: string[]) =>
+      withHint(`\`${algorithm}\` has no hyperparameter \`${name}\`; it takes ${known.join(", ")}`, didYouMean(name, known)),
+    range: (name: string, isInt: boolean, min: number, max: number) =>
+      `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
+  }),
+  durationExpected: entry(3011, "error", "duration expected", {
+    /** `days`: the number written instead of a duration, if any. */
+    over: (days?: number) =>
+      withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : `did you mean \`${days}d\`?`),
+    ttl: () => "`ttl` needs a duration literal such as `90d`",
+    ttlPositive: () => "`ttl` must be positive",
+    missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
+  }),
+  // Vectors and agents (compiler/checker/embed.ts, indexes.ts, agents.ts) build their text at the call site.
+  vectorType: entry(3101, "error", "invalid vector type or length", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  vectorScalar: entry(3102, "error", "vector where a scalar is required", { text: (message: string, hint?: string) => withHint(message, hint) }),
+};
+
+// ------------------------------------------------------------------ 4xxx transformation rules and leakage
+
+const rules = {
+  windowOutsideGroup: entry(4001, "error", "windowed aggregation outside a feature group", {
+    in: WINDOW_OUTSIDE,
+  }),
+  odtInGroup: entry(4002, "error", "on-demand transformation used in a feature group", {
+    name: (name: string, where: string) =>
+      withHint(
+        `\`${name}\` is an on-demand transformation (ODT): it runs at request time and cannot be used in ${where}`,
+        "ODTs belong in a view's `features`; feature groups may only use source columns, other features and fns",
+      ),
+    called: ODT_CALLED,
+  }),
+  windowNested: entry(4003, "error", "windowed aggregation nested in an expression", {
+    in: (agg: string) =>
+      withHint("a windowed aggregation must be a feature's whole expression", `give \`${agg}(...) over ...\` its own feature and refer to it by name`),
+  }),
+  unknownMdt: entry(4004, "error", "unknown model-dependent transformation", {
+    named: (name: string, known: readonly string[]) =>
+      withHint(`unknown model-dependent transformation \`${name}\`; the MDTs are ${known.join(", ")}`, didYouMean(name, known)),
+  }),
+  mdtOutsideModel: entry(4005, "error", "model-dependent transformation outside a model", {
+    in: (name: string, where: string) =>
+      withHint(`\`${name}\` is a model-dependent transformation (MDT) and cannot be used in ${where}`, `declare it in a model: \`transform <feature>: ${name}\``),
+  }),
+  mdtMisfit: entry(4006, "error", "transformation does not fit the input's type", {
+    oneHotNotLast: () => "`one_hot` expands a value into several columns, so it must be the last step",
+    stringInput: (input: string) => withHint(`input \`${input}\` is a string; a model needs numbers`, `add \`transform ${input}: one_hot\``),
+    oneHotFloat: (input: string, type: string) =>
+      withHint(`\`one_hot\` needs categories (string, bool or int); \`${input}\` is ${type}`, "use bucketize first, or a numeric transformation"),
+    imputeConstantType: (isString: boolean, input: string) =>
+      `\`impute(constant: ...)\` value must be a ${isString ? "string" : "number"} for \`${input}\``,
+    numericInput: (mdt: string, input: string, type: string) => `\`${mdt}\` needs a numeric input; \`${input}\` is ${type}`,
+    noArguments: (mdt: string) => `\`${mdt}\` takes no arguments`,
+    clipArgs: () => "`clip` takes `min: <number>` and/or `max: <number>`",
+    clipOrder: () => "`clip` needs min ≤ max",
+    imputeArity: () => "`impute` takes one argument: `impute(mean)`, `impute(median)` or `impute(constant: 0)`",
+    imputeConstant: () => "`impute(constant: ...)` needs a number or string literal",
+    imputeStrategy: () => "`impute` takes `mean`, `median` or `constant: <value>`",
+    bucketizeArgs: () => "`bucketize` takes increasing number boundaries: `bucketize([0, 5, 10])`",
+    bucketizeOrder: () => "`bucketize` boundaries must increase",
+    oneHotArgs: () => "`one_hot` takes an optional `categories: [\"a\", \"b\"]`",
+  }),
+  missingValues: entry(4007, "error", "input can be missing and the model cannot take missing values", {
+    input: (input: string, algorithm: string) =>
+      withHint(
+        `input \`${input}\` can be missing (no history within the ttl, or null), and a ${algorithm} model cannot take missing values`,
+        `add \`transform ${input}: impute(median)\`, or use gbdt, which learns where missing values go`,
+      ),
+  }),
+  labelLeakFeature: entry(4008, "error", "label leakage through a feature", {
+    inclusive: (feature: string, labelColumn: string, where: string) =>
+      withHint(
+        `feature \`${feature}\` is derived from the label \`${labelColumn}\` and ${where} joins features inclusively at the label's event time: each training row would see its own answer`,
+        "use `as_of strict` (features strictly before the label), or drop the feature",
+      ),
+  }),
+  labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
+    field: (odt: string, field: string, labelColumn: string) =>
+      `ODT \`${odt}\` takes request field \`${field}\`, which is the label column \`${labelColumn}\`: the model would be given the answer`,
+  }),
+  windowDirection: entry(4010, "error", "window does not look back", {
+    negative: (positive: string) => `a window only looks back: use a positive duration like \`${positive}\``,
+    empty: (text: string) => `a window of \`${text}\` covers nothing: windows look back a positive duration`,
+  }),
+  entityKeyMissing: entry(4011, "error", "entity key missing from the input", {
+    type: (key: string, keyType: string, input: string, columnType: string) =>
+      `entity key \`${key}\` is ${keyType} but \`${input}.${key}\` is ${columnType}`,
+    missing: (input: string, key: string, entity: string) => `\`${input}\` has no column \`${key}\`, the key of entity \`${entity}\``,
+  }),
+  otherEntity: entry(4012, "error", "feature of another entity", {
+    group: (group: string, groupEntity: string, where: string, entity: string) =>
+      `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
+  }),
+  labelSourceColumn: entry(4013, "error", "column missing from the label source", {
+    key: (source: string, key: string, keyType: string, entity: string) =>
+      `label source \`${source}\` has no column \`${key}\` (${keyType}), the key of entity \`${entity}\``,
+    requestFieldType: (field: string, type: string, source: string, columnType: string) =>
+      `request field \`${field}\` is ${type} but \`${source}.${field}\` is ${columnType}`,
+    requestFieldMissing: (field: string, odt: string, source: string) =>
+      `request field \`${field}\` of \`${odt}\` has no column of the same name in label source \`${source}\`; training takes request fields from the label's rows`,
+  }),
+  taskMisfit: entry(4014, "error", "algorithm does not fit the task", {
+    regressionLabel: (label: string, type: string) => `regression needs a numeric label; \`${label}\` is ${type}`,
+    binaryLabel: (label: string, type: string) => `binary classification needs a bool (or 0/1 int) label; \`${label}\` is ${type}`,
+    algorithm: (algorithm: string, task: string, alternatives: string) =>
+      withHint(`\`${algorithm}\` does not do ${task.replace("_", " ")}`, `use ${alternatives}`),
+  }),
+  invalidSplit: entry(4015, "error", "invalid split", {
+    testLast: () => "`test_last` takes a positive duration: `split time(test_last: 90d)`",
+    time: () =>
+      "a time split is `split time(test_from: 2025-06-01)` (rows at or after the date are the test set) or `split time(test_last: 90d)` (the last 90 days of labels)",
+    random: () => "a random split is `split random(test_fraction: 0.2, seed: 42)` with 0 < test_fraction < 1 and an int seed",
+    unknown: (name: string) =>
+      withHint(
+        `unknown split \`${name}\`; use \`time(test_from: <date>)\` or \`random(test_fraction: 0.2, seed: 42)\``,
+        didYouMean(name, ["time", "random"]),
+      ),
+  }),
+  unknownMetric: entry(4016, "error", "unknown or unsuitable metric", {
+    /** `candidates`: the names a misspelling may have meant (empty for a real metric of another kind). */
+    metric: (name: string, task: string, valid: string[], candidates: string[]) =>
+      withHint(`\`${name}\` is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
+    require: (name: string, task: string, valid: string[], candidates: string[]) =>
+      withHint(`\`require\` names \`${name}\`, which is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
+  }),
+  serveNothing: entry(4017, "error", "serve declares nothing to serve", {
+    model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, "add `online` and/or `batch into predictions.<table>`"),
+  }),
+  odtFeatureMissing: entry(4018, "error", "ODT reads a feature the view does not have", {
+    feature: (odt: string, feature: string, where: string) =>
+      withHint(`ODT \`${odt}\` reads \`${feature}\`, which ${where} does not include`, `add \`${feature}\` to its features`),
+  }),
+  aggregationArgument: entry(4019, "error", "aggregation argument of the wrong kind", {
+    kind: (agg: string, expected: string, got: string) => `the argument of \`${agg}\` must be ${expected}, got ${got}`,
+    ordered: (agg: string, got: string) => `the argument of \`${agg}\` must be an ordered type, got ${got}`,
+  }),
+  referenceLeak: entry(4030, "warning", "reference feature can leak (warning)", {
+    /** `features`: the features of one reference group the view reads. */
+    features: (features: string[], where: string, source: string) =>
+      withHint(
+        `${features.map((n) => `\`${n}\``).join(", ")} of ${where} ${features.length === 1 ? "comes" : "come"} from reference source \`${source}\`, which has no \`valid_from\`: every training row sees today's value, also rows labelled before it last changed`,
+        `if these values change, give \`${source}\` a \`valid_from\` column (and \`valid_to\`) so each row sees the value of its time`,
+      ),
+  }),
+  windowOverReference: entry(4031, "error", "window over reference data", {
+    /** `input`: "source `s` is" or "`g` comes from source `s`,". */
+    feature: (feature: string, input: string) =>
+      withHint(
+        `\`${feature}\` is a window over reference data: ${input} reference data, with no event time to look back over`,
+        "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
+      ),
+  }),
+  embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  promptName: entry(4103, "error", "unknown name in an agent's prompt", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  agentTool: entry(4104, "error", "agent tool is not a model served online for its entity", { text: (message: string, hint?: string) => withHint(message, hint) }),
+};
+
+// ------------------------------------------------------------------ 5xxx code generation
+
+const codegen = {
+  generatedTypeError: entry(5001, "error", "generated code does not type-check (compiler bug)", {
+    at: (file: string, line: number, message: string) =>
+      `generated ${file}:${line} does not type-check (this is a bug in fti; please report it): ${message}`,
+  }),
+  cannotWrite: entry(5002, "error", "cannot write generated code", {
+    to: (where: string, detail: string) =>
+      withHint(`cannot write the generated code to ${where}/: ${detail}`, "choose another directory with --out, or fix its permissions"),
+  }),
+};
+
+/** Every diagnostic, by name. */
+export const DIAG = { ...syntax, ...names, ...types, ...rules, ...codegen };
+
+/** Every code with its severity and title, in code order (docs/language.md has one heading per entry). */
+export const CATALOGUE: readonly EntryInfo[] = Object.values(DIAG)
+  .map(({ code, severity, title }) => ({ code, severity, title }))
+  .sort((a, b) => a.code - b.code);
