@@ -54,6 +54,8 @@ const group: IrGroup = {
   table: "fg_fitness_v1",
   entity: "athlete",
   keys: [{ name: "athlete_id", type: T("string") }],
+  keyColumns: ["athlete_id"],
+  where: null,
   input: { kind: process.env.INPUT === "group" ? "group" : "source", name: "activities" },
   rowId: { name: "activity_id", type: T("string") },
   inputColumns: [],

@@ -51,8 +51,8 @@ export type Expr =
   /** `group.feature` */
   | { kind: "member"; object: Ident; property: Ident; range: Range }
   | { kind: "call"; callee: Ident; args: Expr[]; range: Range }
-  /** `avg(pace) over 28d`: a windowed aggregation. */
-  | { kind: "window"; agg: Ident; args: Expr[]; over: Expr; range: Range }
+  /** `avg(pace) over 28d`: a windowed aggregation; `forward` for `over next 7d` (labels only). */
+  | { kind: "window"; agg: Ident; args: Expr[]; over: Expr; forward?: boolean; range: Range }
   | { kind: "unary"; op: "-" | "not"; operand: Expr; range: Range }
   | { kind: "binary"; op: BinaryOp; left: Expr; right: Expr; range: Range }
   | { kind: "if"; cond: Expr; then: Expr; else: Expr; range: Range }
@@ -143,8 +143,12 @@ export interface FeatureGroupDecl {
   /** `version 2`; default 1. */
   version?: { value: number; range: Range };
   entity: Ident;
+  /** `for account(sender)`: the input columns carrying the entity's keys (default: the keys' own names). */
+  keyColumns?: Ident[];
   /** A source or another feature group. */
   from: Ident;
+  /** `where sport == "run"`: only the input rows for which it is true. */
+  where?: Expr;
   features: FeatureDef[];
   range: Range;
 }
@@ -163,17 +167,30 @@ export interface OnDemandDecl {
   range: Range;
 }
 
+/** `by sender` / `by (a, b)` and `as prefix_` of a `features` line: apply to each group reference of the line. */
+export interface JoinClause {
+  by?: { columns: Ident[]; range: Range };
+  prefix?: Ident;
+}
+
 export type FeatureRef =
-  | { kind: "group_all"; group: Ident; range: Range } // fitness.*
-  | { kind: "group_feature"; group: Ident; feature: Ident; range: Range } // fitness.ctl_42d
-  | { kind: "name"; name: Ident; range: Range }; // an on_demand transformation
+  | ({ kind: "group_all"; group: Ident; range: Range } & JoinClause) // fitness.*
+  | ({ kind: "group_feature"; group: Ident; feature: Ident; range: Range } & JoinClause) // fitness.ctl_42d
+  | ({ kind: "name"; name: Ident; range: Range } & JoinClause); // an on_demand transformation
 
 export interface ViewDecl {
   kind: "view";
   name: Ident;
-  entity: Ident;
-  /** `label finish_time_s = activities.elapsed_time_s` */
-  label?: { name: Ident; source: Ident; column: Ident; range: Range };
+  /** `view x for athlete`: the spine's entity (its keys map every group by name). */
+  entity?: Ident;
+  /** `for account(sender)`: the spine columns holding the entity's keys (default: the keys' own names). */
+  entityColumns?: Ident[];
+  /** `view x from transfers`: the spine source (else the source of an old-style `label y = source.column`). */
+  from?: Ident;
+  /** `where amount > 0`: only the spine rows for which it is true. */
+  where?: Expr;
+  /** `label flagged = status == "fraud"`; `label x = source.column` is the old form of a column label. */
+  label?: { name: Ident; expr: Expr; range: Range };
   features: FeatureRef[];
   ttl?: Expr;
   /** `as_of strict` (the default) or `as_of inclusive`. */

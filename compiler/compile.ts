@@ -63,7 +63,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   if (parsed.diagnostics.some((d) => d.severity === "error")) return result;
 
   const checked = checkProgram({ program: parsed.program, text, file, specDir: path.dirname(abs), name, specHash });
-  diagnostics.push(...checked.ctx.diags.items);
+  for (const d of checked.ctx.diags.items) diagnostics.push(d); // a spread of >120k items overflows the stack
   for (const [f, t] of checked.ctx.extraSources) sources.set(f, t);
   if (!checked.ir) return result;
   result.ir = checked.ir;
@@ -82,7 +82,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
     diagnostics.push(writeFailure(result, e as NodeJS.ErrnoException));
     return result;
   }
-  diagnostics.push(...emitted.diagnostics);
+  for (const d of emitted.diagnostics) diagnostics.push(d);
   if (!emitted.diagnostics.length) result.files = emitted.files;
   return result;
 }

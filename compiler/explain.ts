@@ -11,6 +11,14 @@ function featureText(f: IrFeature): string {
   return `${f.agg}(${arg}) over ${f.windowText}`;
 }
 
+/** How a source's rows are joined when it is reference data (no event_time). */
+function referenceNote(ir: IrSpec, sourceName: string): string {
+  const src = ir.sources.find((s) => s.name === sourceName);
+  if (!src || src.eventTime) return "";
+  if (!src.validity) return "  (reference data: the current value at any time)";
+  return `  (reference data: valid from ${src.validity.from}${src.validity.to ? ` to ${src.validity.to}` : ""})`;
+}
+
 function groupChain(ir: IrSpec, group: IrGroup): string[] {
   const chain = [`group ${group.name} v${group.version} (${group.table})`];
   let input = group.input;
@@ -19,7 +27,7 @@ function groupChain(ir: IrSpec, group: IrGroup): string[] {
     chain.push(`group ${g.name} v${g.version} (${g.table})`);
     input = g.input;
   }
-  chain.push(`source ${input.name}`);
+  chain.push(`source ${input.name}${referenceNote(ir, input.name)}`);
   return chain;
 }
 
@@ -34,7 +42,7 @@ function modelTree(ir: IrSpec, model: IrModel): string[] {
   const view = ir.views.find((v) => v.name === model.view)!;
   const lines = [
     `model ${model.name}  (${model.task}, ${model.algorithm.kind})`,
-    `└─ view ${view.name}  label ${view.label.name} = ${view.label.source}.${view.label.column} at ${view.label.eventTime}; as_of ${view.asOf}${view.ttlText ? `; ttl ${view.ttlText}` : ""}`,
+    `└─ view ${view.name}  from ${view.spine.source}${view.spine.where ? " (filtered)" : ""} at ${view.spine.eventTime}; label ${view.label.name} = ${view.label.text}; as_of ${view.asOf}${view.ttlText ? `; ttl ${view.ttlText}` : ""}`,
   ];
   model.inputs.forEach((input, i) => {
     const last = i === model.inputs.length - 1;
@@ -49,8 +57,10 @@ function modelTree(ir: IrSpec, model: IrModel): string[] {
     }
     const vf = view.features.find((f) => f.name === input.name)!;
     const group = ir.groups.find((g) => g.name === vf.group)!;
-    const feature = group.features.find((f) => f.name === input.name)!;
-    lines.push(`${branch}${input.name}  MIT ${featureText(feature)}${mdts}`);
+    const feature = group.features.find((f) => f.name === vf.column)!;
+    const on = view.joins[vf.join].on;
+    const by = on.every((o) => o.key === o.column) ? "" : `  by ${on.map((o) => o.column).join(", ")}`;
+    lines.push(`${branch}${input.name}  MIT ${featureText(feature)}${by}${mdts}`);
     groupChain(ir, group).forEach((step, j, all) => lines.push(`${cont}${j === all.length - 1 ? "└─ " : "├─ "}${step}`));
   });
   return lines;
@@ -67,7 +77,7 @@ export function explainDot(ir: IrSpec): string {
   for (const model of ir.models) {
     const view = ir.views.find((v) => v.name === model.view)!;
     out.push(`  ${q(`view:${view.name}`)} [label=${q(`view ${view.name}`)}, shape=folder];`);
-    out.push(`  ${q(`source:${view.label.source}`)} -> ${q(`view:${view.name}`)} [label="label", style=dashed];`);
+    out.push(`  ${q(`source:${view.spine.source}`)} -> ${q(`view:${view.name}`)} [label="spine", style=dashed];`);
     out.push(`  ${q(`model:${model.name}`)} [label=${q(`model ${model.name}\\n${model.algorithm.kind}`)}, shape=doubleoctagon];`);
     for (const input of model.inputs) {
       const id = `input:${model.name}:${input.name}`;

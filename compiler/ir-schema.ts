@@ -21,6 +21,7 @@ const irType: z.ZodType<IrType> = z.lazy(() =>
 );
 const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
 const column = z.object({ name: z.string().min(1), type: irType });
+const windowAgg = z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]);
 
 const binaryOp = z.enum(["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or"]);
 const irExpr: z.ZodType<IrExpr> = z.lazy(() => irExprUnion);
@@ -83,6 +84,8 @@ export const irSchema = z.object({
     table: z.string().regex(/^fg_\w+_v\d+$/),
     entity: z.string(),
     keys: z.array(column).min(1),
+    keyColumns: z.array(z.string()).min(1),
+    where: irExpr.nullable(),
     input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
     rowId: column.optional(),
     reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
@@ -91,7 +94,7 @@ export const irSchema = z.object({
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),
       z.object({
         kind: z.literal("window"), name: z.string(), loc, type: irType,
-        agg: z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]),
+        agg: windowAgg,
         arg: irExpr.nullable(), windowMs: z.number().positive(), windowText: z.string(),
       }),
     ])).min(1),
@@ -108,10 +111,15 @@ export const irSchema = z.object({
   views: z.array(z.object({
     name: z.string(),
     loc,
-    entity: z.string(),
+    entity: z.string().nullable(),
     keys: z.array(column),
-    label: z.object({ name: z.string(), source: z.string(), column: z.string(), type: irType, eventTime: z.string() }),
-    features: z.array(z.object({ name: z.string(), group: z.string(), type: irType })),
+    spine: z.object({ source: z.string(), eventTime: z.string(), where: irExpr.nullable(), entityColumns: z.array(z.string()) }),
+    label: z.object({
+      name: z.string(), type: irType, expr: irExpr, text: z.string(), lineage: z.array(z.string()),
+      forward: z.array(z.object({ name: z.string(), agg: windowAgg, arg: irExpr.nullable(), windowMs: z.number().positive(), type: irType })),
+    }),
+    joins: z.array(z.object({ group: z.string(), on: z.array(z.object({ key: z.string(), column: z.string() })).min(1) })),
+    features: z.array(z.object({ name: z.string(), group: z.string(), column: z.string(), join: z.number().int().nonnegative(), type: irType })),
     odts: z.array(z.string()),
     requestFields: z.array(column),
     ttlMs: z.number().positive().nullable(),

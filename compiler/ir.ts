@@ -121,6 +121,10 @@ export interface IrGroup {
   table: string;
   entity: string;
   keys: IrColumn[];
+  /** The input columns carrying the keys, in key order (`for account(sender)`); the table names them by the keys. */
+  keyColumns: string[];
+  /** `where ...`: only input rows for which it is true go into the group. */
+  where: IrExpr | null;
   input: { kind: "source" | "group"; name: string };
   /**
    * The input's row identity carried into the group's table (the source's
@@ -153,25 +157,61 @@ export interface IrOdt {
 }
 
 export interface IrViewFeature {
-  /** The feature's name in the vector (unique within the view). */
+  /** The feature's name in the vector (unique within the view): the group's feature name, prefixed by `as`. */
   name: string;
   group: string;
+  /** The feature's column in the group's table. */
+  column: string;
+  /** Index into IrView.joins: which point-in-time join gives it. */
+  join: number;
+  type: IrType;
+}
+
+/** One point-in-time join of a group onto the spine: the group's keys read from these spine columns. */
+export interface IrViewJoin {
+  group: string;
+  /** Per group key (in key order): the spine column holding it. */
+  on: Array<{ key: string; column: string }>;
+}
+
+/** `sum(distance_km) over next 7d` in a label: an aggregation over the spine entity's rows in (t, t + w]. */
+export interface IrForwardAgg {
+  /** The column the label expression reads it as (`__fwd_<i>`). */
+  name: string;
+  agg: WindowAgg;
+  arg: IrExpr | null;
+  windowMs: number;
   type: IrType;
 }
 
 export interface IrView {
   name: string;
   loc: Loc;
-  entity: string;
+  /** The `for` entity, or null for `view x from SOURCE`. */
+  entity: string | null;
+  /** The spine columns the joins read (the online request's key fields), in first-use order. */
   keys: IrColumn[];
+  spine: {
+    source: string;
+    /** The source's event-time column: the spine's time. */
+    eventTime: string;
+    /** `where ...` over the source's columns. */
+    where: IrExpr | null;
+    /** The spine entity's columns (forward labels aggregate per these); empty without `for ENTITY`. */
+    entityColumns: string[];
+  };
   label: {
     name: string;
-    source: string;
-    column: string;
     type: IrType;
-    /** The label source's event-time column: the spine's time. */
-    eventTime: string;
+    /** Over the spine source's columns and the forward aggregations (by their `name`). */
+    expr: IrExpr;
+    /** The label as written, for explain and messages. */
+    text: string;
+    forward: IrForwardAgg[];
+    /** The `source.column`s the label reads (leakage checks). */
+    lineage: string[];
   };
+  joins: IrViewJoin[];
   features: IrViewFeature[];
   /** Names of on_demand transformations, in declaration order. */
   odts: string[];
@@ -252,6 +292,13 @@ export type IrPromptPart =
   | { kind: "text"; text: string }
   | { kind: "ref"; name: string; ref: "key" | "feature" | "message" | "retrieved" | "now" };
 
+/** A feature an agent sees: a stored feature of a group of the agent's entity, read by the entity's keys. */
+export interface IrAgentFeature {
+  name: string;
+  group: string;
+  type: IrType;
+}
+
 export interface IrAgent {
   name: string;
   loc: Loc;
@@ -260,7 +307,7 @@ export interface IrAgent {
   /** The model name asked of the chat endpoint (the endpoint itself is configuration). */
   llm: string;
   /** Features of the request's entity given to the LLM (looked up online, with statuses). */
-  context: IrViewFeature[];
+  context: IrAgentFeature[];
   retrieve: Array<{ index: string; k: number }>;
   /** Models the LLM may call (served online, for the agent's entity). */
   tools: string[];

@@ -425,7 +425,8 @@ const rules = {
       `entity key \`${key}\` is ${keyType} but \`${input}.${key}\` is ${columnType}`,
     missing: (input: string, key: string, entity: string) => `\`${input}\` has no column \`${key}\`, the key of entity \`${entity}\``,
   }),
-  otherEntity: entry(4012, "error", "feature of another entity", {
+  otherEntity: entry(4012, "error", "feature group's entity cannot be mapped onto the spine", {
+    text: withHint,
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
   }),
@@ -472,6 +473,11 @@ const rules = {
     kind: (agg: string, expected: string, got: string) => `the argument of \`${agg}\` must be ${expected}, got ${got}`,
     ordered: (agg: string, got: string) => `the argument of \`${agg}\` must be an ordered type, got ${got}`,
   }),
+  unknownByColumn: entry(4020, "error", "`by` names a column the spine does not have", { text: withHint }),
+  byColumnMisfit: entry(4021, "error", "`by` column does not fit the group's key", { text: withHint }),
+  joinNameCollision: entry(4022, "error", "feature name collision between joined groups", { text: withHint }),
+  labelTaskMisfit: entry(4023, "error", "label type does not fit the task", { text: withHint }),
+  labelLooksBack: entry(4024, "error", "label aggregation that does not look forward", { text: withHint }),
   referenceLeak: entry(4030, "warning", "reference feature can leak (warning)", {
     /** `features`: the features of one reference group the view reads. */
     features: (features: string[], where: string, source: string) =>
@@ -509,6 +515,17 @@ const codegen = {
 
 /** Every diagnostic, by name. */
 export const DIAG = { ...syntax, ...names, ...types, ...rules, ...codegen };
+
+/**
+ * A message of any catalogued code with its text written at the call site: the
+ * language-v2 view, label and join checks (checker/views.ts, labels.ts) report
+ * through this (Ctx.error) rather than a typed builder per message.
+ */
+export function catalogued(code: number, message: string, hint?: string): Message {
+  const e = Object.values(DIAG).find((x) => (x as EntryInfo).code === code) as EntryInfo | undefined;
+  if (!e) throw new Error(`FTI${code} is not in the diagnostics catalogue`);
+  return { code, severity: e.severity, message, ...(hint ? { hint } : {}) };
+}
 
 /** Every code with its severity and title, in code order (docs/language.md has one heading per entry). */
 export const CATALOGUE: readonly EntryInfo[] = Object.values(DIAG)

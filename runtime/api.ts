@@ -4,6 +4,7 @@
 // Keep this module light: generated code is type-checked against it on every
 // compile, so it must not pull in DuckDB, onnxruntime or other heavy types.
 
+import type { MdtKind } from "./catalogue.ts";
 import type { z as zod } from "zod";
 
 export { z } from "zod";
@@ -15,11 +16,7 @@ export type Scalar = number | string | boolean | null;
 export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp" | VectorType;
 export type VectorType = `float[${number}]`;
 
-/** The length of a vector type, or null for a scalar type. */
-export function vectorDim(t: ColumnType): number | null {
-  const m = /^float\[(\d+)\]$/.exec(t);
-  return m ? Number(m[1]) : null;
-}
+export { vectorDim } from "./vector-type.ts";
 
 export interface ColumnPlan {
   name: string;
@@ -135,27 +132,52 @@ export interface OdtPlan {
   compute: (request: Record<string, Scalar>, features: Record<string, Scalar>) => Scalar;
 }
 
+/** One point-in-time join of a feature group onto a view's spine. */
+export interface ViewJoinPlan {
+  /** Names the join in feature times and statuses: the group's name, or `group(column, …)` when `by` other columns. */
+  id: string;
+  group: string;
+  table: string;
+  /** Per group key: the spine (request) column holding its value. */
+  on: Array<{ key: string; column: string }>;
+}
+
 export interface ViewPlan {
   name: string;
   line: number;
-  entity: string;
+  /** The `for` entity, or null for `view x from SOURCE`. */
+  entity: string | null;
+  /** The spine columns the joins read: the key fields of an online request. */
   keys: ColumnPlan[];
-  label: { name: string; source: string; column: string; type: ColumnType; eventTime: string };
-  features: Array<{ name: string; group: string; table: string; type: ColumnType }>;
+  spine: {
+    source: string;
+    eventTime: string;
+    /** DuckDB boolean over the source's columns (`where`); null keeps every row. */
+    where: string | null;
+    /** The spine entity's columns: forward label aggregations partition by them. */
+    entityColumns: string[];
+  };
+  label: {
+    name: string;
+    type: ColumnType;
+    /** The label as written in the spec. */
+    text: string;
+    /** DuckDB DOUBLE over the source's columns and the `forward` columns; null = no label (the row is left out). */
+    sql: string;
+    /** `agg(x) over next w`: window functions over `__fti_t` (epoch µs), each a column of that name. */
+    forward: Array<{ name: string; sql: string; windowMs: number }>;
+  };
+  joins: ViewJoinPlan[];
+  /** `name` is the feature's name in the vector; `column` its column in the group table; `join` indexes `joins`. */
+  features: Array<{ name: string; group: string; table: string; column: string; join: number; type: ColumnType }>;
   odts: OdtPlan[];
   requestFields: ColumnPlan[];
   ttlMs: number | null;
   asOf: AsOf;
 }
 
-export type MdtKind =
-  | "standard_scale"
-  | "min_max_scale"
-  | "one_hot"
-  | "log1p"
-  | "clip"
-  | "impute"
-  | "bucketize";
+/** The MDT kinds, from the catalogue the checker validates specs against. */
+export type { MdtKind } from "./catalogue.ts";
 
 /**
  * One model-dependent transformation step. `params` are the spec's static
@@ -182,7 +204,7 @@ export interface StandardScaleState { mean: number; std: number } // population 
 export interface MinMaxScaleState { min: number; max: number } // range 0 maps to 0
 export interface ImputeState { value: number | string } // mean/median of train, or the constant
 export interface OneHotState { categories: string[] } // sorted; unknown → all zeros
-export type StaticState = Record<string, never>; // log1p, clip, bucketize: params only
+// log1p, clip and bucketize have no fitted state: their params are all they need.
 
 /** Fitted MDT state of one model version: per input, one state object per step. */
 export interface FittedState {

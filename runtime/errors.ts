@@ -12,7 +12,3 @@ export class UserError extends Error {
     if (hint !== undefined) this.hint = hint;
   }
 }
-
-export function isUserError(e: unknown): e is UserError {
-  return e instanceof UserError;
-}

@@ -12,12 +12,13 @@
 //   npx tsx specs/athlete.data.ts --athletes 200 --out specs/data/athlete/activities.csv
 //   npx tsx specs/athlete.data.ts --athletes 10000 --activities-per-athlete 1000 --out /tmp/acts.parquet
 
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { mulberry32 } from "../runtime/random.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -39,6 +40,8 @@ export interface ActivityRow {
   planned_pace_min_km: number;
   /** Null when no HR strap was worn (~15% of rows). */
   avg_hr: number | null;
+  /** A shared route (`r01`…`r40`, each run by many athletes), or `treadmill`. */
+  route_id: string;
 }
 
 export const ACTIVITY_COLUMNS = [
@@ -51,6 +54,7 @@ export const ACTIVITY_COLUMNS = [
   "elevation_gain_m",
   "planned_pace_min_km",
   "avg_hr",
+  "route_id",
 ] as const satisfies ReadonlyArray<keyof ActivityRow>;
 
 export interface AthleteDataOptions {
@@ -92,6 +96,8 @@ export interface AthleteProfile {
   athleteId: string;
   /** Threshold pace (min/km) when detrained (CTL = ATL = 0), 3.6–6.5. */
   thresholdPace: number;
+  /** Age (years) at the start of the data. */
+  age: number;
   maxHr: number;
   /** Banister gains on log-speed per TSS/day: capacity = -ln(thresholdPace) + k1·CTL − k2·ATL. */
   k1: number;
@@ -165,18 +171,12 @@ function mix32(x: number): number {
 
 /** mulberry32 with Box–Muller normals. Seeded from (seed, athlete, stream). */
 export class Rng {
-  private s: number;
+  readonly next: () => number;
   private spare = NaN;
   constructor(...keys: number[]) {
     let h = 0x9e3779b9;
     for (const k of keys) h = mix32((h ^ mix32((k | 0) + 0x632be5ab)) + 0x7f4a7c15);
-    this.s = h >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(h >>> 0);
   }
   uniform(a: number, b: number): number {
     return a + (b - a) * this.next();
@@ -220,6 +220,25 @@ const round = (x: number, decimals: number) => {
 const STREAM_PROFILE = 1;
 const STREAM_SIM = 2;
 const STREAM_BAD = 3;
+/** Route choices draw from their own stream: adding routes left every other draw as it was. */
+const STREAM_ROUTE = 5;
+/** Shared routes r01…r40; each athlete runs a few home routes of them. */
+export const ROUTES = 40;
+const HOME_ROUTES = 4;
+
+export function routeId(k: number): string {
+  return `r${String(k + 1).padStart(2, "0")}`;
+}
+
+/**
+ * How much slower than flat road a route is run, beyond its climb: surface,
+ * turns, crossings, wind. In [0.96, 1.08); athletes' planned paces ignore it,
+ * so the pace of everyone else on the route tells a model something the plan does not.
+ */
+export function routeFactor(k: number): number {
+  return 0.96 + 0.12 * (mix32(Math.imul(k + 1, 0x9e3779b1)) / 4294967296);
+}
+const STREAM_PROFILE_ROWS = 4;
 const DAY_MS = 86_400_000;
 const CTL_DAYS = 42;
 const ATL_DAYS = 7;
@@ -254,6 +273,7 @@ export function athleteProfile(index: number, seed = 42, athletes = index + 1): 
     index,
     athleteId: athleteId(index, athletes),
     thresholdPace,
+    age,
     maxHr,
     k1: r.uniform(0.0022, 0.0034),
     k2: r.uniform(0.0012, 0.0020),
@@ -368,6 +388,8 @@ function* simulateAthlete(
   const scratch: RunScratch = { tss: 0, pace: 0, currentThreshold: 0 };
   const r = new Rng(o.seed, index, STREAM_SIM);
   const bad = new Rng(o.seed, index, STREAM_BAD);
+  const routes = new Rng(o.seed, index, STREAM_ROUTE);
+  const home = Array.from({ length: HOME_ROUTES }, () => Math.floor(routes.next() * ROUTES));
   const id = p.athleteId;
   const endDay = o.target === undefined ? o.startDay + o.days : o.startDay + 365 * 60; // safety bound
   const limit = o.target ?? Number.POSITIVE_INFINITY;
@@ -424,7 +446,7 @@ function* simulateAthlete(
       let dayTss = 0;
       const run = pi < plan.length && plan[pi].dow === dow ? plan[pi++] : undefined;
       if (run && day >= o.startDay && day < endDay && emitted < limit) {
-        const row = simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch);
+        const row = simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch, routes.pick(home));
         dayTss = scratch.tss;
         row.activity_id = `${id}-${String(++seq).padStart(5, "0")}`;
         let badKind: BadRowKind | null = null;
@@ -446,7 +468,7 @@ function* simulateAthlete(
         yield row;
       } else if (run) {
         // Burn-in: same physiology, not emitted.
-        simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch);
+        simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch, routes.pick(home));
         dayTss = scratch.tss;
       }
       // Banister update with the day's training stress (after the day's run).
@@ -473,6 +495,8 @@ function simulateRun(
   ctl: number,
   atl: number,
   out: RunScratch,
+  /** The home route the athlete would run outdoors (index into the shared routes). */
+  route: number,
 ): ActivityRow {
   // --- sport
   let sport: Sport;
@@ -525,7 +549,8 @@ function simulateRun(
   const distFactor = Math.pow(km / 10, p.riegel - 1);
   const sportFactor = sport === "trail" ? p.trailFactor : sport === "treadmill" ? p.treadmillFactor : 1;
   const heat = sport === "treadmill" ? 1 : 1 + 0.015 * Math.max(0, -winter);
-  const basePace = effort * distFactor * (1 + p.climbCost * climb) * sportFactor * heat;
+  const onRoute = sport !== "treadmill";
+  const basePace = effort * distFactor * (1 + p.climbCost * climb) * sportFactor * heat * (onRoute ? routeFactor(route) : 1);
   const pace = currentThreshold * basePace * r.logNormal(0, p.paceNoise);
   const moving = km * pace * 60;
   const stops =
@@ -573,6 +598,7 @@ function simulateRun(
     elevation_gain_m: elevation,
     planned_pace_min_km: planned,
     avg_hr: avgHr,
+    route_id: onRoute ? routeId(route) : "treadmill",
   };
   out.tss = tss;
   out.pace = pace;
@@ -639,7 +665,7 @@ export function activityToCsvLine(r: ActivityRow): string {
   return (
     `${r.activity_id},${r.athlete_id},${r.started_at},${r.sport},${num(r.distance_km)},` +
     `${num(r.elapsed_time_s)},${num(r.elevation_gain_m)},${num(r.planned_pace_min_km)},` +
-    `${r.avg_hr === null ? "" : num(r.avg_hr)}\n`
+    `${r.avg_hr === null ? "" : num(r.avg_hr)},${r.route_id}\n`
   );
 }
 
@@ -723,6 +749,8 @@ class CsvFile {
     this.number(r.planned_pace_min_km, 2);
     this.byte(44);
     if (r.avg_hr !== null) this.number(r.avg_hr, 0);
+    this.byte(44);
+    this.ascii(r.route_id);
     this.byte(10);
   }
 }
@@ -762,6 +790,7 @@ const SQL_COLUMNS: Record<(typeof ACTIVITY_COLUMNS)[number], string> = {
   elevation_gain_m: "DOUBLE",
   planned_pace_min_km: "DOUBLE",
   avg_hr: "DOUBLE",
+  route_id: "VARCHAR",
 };
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
@@ -808,6 +837,43 @@ export async function writeAthleteParquet(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// ------------------------------------------------------------------ profiles (reference data)
+
+export const PROFILE_HEADER = "athlete_id,valid_from,birth_year,max_hr";
+
+/**
+ * Each athlete's profile as reference data, one CSV line per version: the
+ * first holds from the start of the data; about half the athletes get their
+ * maximum heart rate re-measured once during the period (a new row from that
+ * day on). Birth year and max HR come from the hidden profile.
+ */
+export function profileLines(opts: { athletes: number; start?: string; days?: number; seed?: number }): string[] {
+  const o = normalizeOptions({ athletes: opts.athletes, start: opts.start, days: opts.days, seed: opts.seed });
+  const lines: string[] = [];
+  const startYear = new Date(o.startDay * DAY_MS).getUTCFullYear();
+  for (let i = 0; i < o.athletes; i++) {
+    const p = athleteProfile(i, o.seed, o.athletes);
+    const r = new Rng(o.seed, i, STREAM_PROFILE_ROWS);
+    const birthYear = startYear - Math.floor(p.age);
+    lines.push(`${p.athleteId},${dateString(o.startDay)}T00:00:00,${birthYear},${p.maxHr}`);
+    if (o.days > 120 && r.chance(0.5)) {
+      const day = o.startDay + r.int(60, o.days - 30);
+      const retest = Math.round(clamp(p.maxHr + 3 * r.normal(), 160, 215));
+      lines.push(`${p.athleteId},${dateString(day)}T00:00:00,${birthYear},${retest}`);
+    }
+  }
+  return lines;
+}
+
+/** Writes `profileLines` as CSV (the `profiles` source of specs/athlete.fti). */
+export async function writeAthleteProfilesCsv(opts: { athletes: number; start?: string; days?: number; seed?: number; path: string }): Promise<number> {
+  const path = resolve(opts.path);
+  await mkdir(dirname(path), { recursive: true });
+  const lines = profileLines(opts);
+  writeFileSync(path, [PROFILE_HEADER, ...lines].join("\n") + "\n");
+  return lines.length;
 }
 
 // ------------------------------------------------------------------ CLI

@@ -1,11 +1,11 @@
 // The main job (`npm start`): the athlete example end to end, through the same
 // commands a user runs.
-//   1. generate seeded synthetic activities (specs/data/athlete/)
+//   1. generate seeded synthetic activities and athlete profiles (specs/data/athlete/)
 //   2. fti compile specs/athlete.fti
 //   3. fti features  → feature groups in the store
-//   4. fti train     → time_estimator in the registry
+//   4. fti train     → time_estimator and route_pace (athlete × route) in the registry
 //   5. fti materialize → the online store, so `fti serve` can answer right away
-//   6. fti predict   → predictions.time_estimator for a set of planned runs
+//   6. fti predict   → predictions.time_estimator and .route_pace for a set of planned runs
 //   7. a summary
 // Size: FTI_DEMO_ATHLETES (default 200) athletes over FTI_DEMO_DAYS (default 730)
 // days. The history ends yesterday, so the features are fresh today: the
@@ -15,7 +15,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { main } from "../compiler/cli/main.ts";
 import { openStore } from "../runtime/store/store.ts";
-import { athleteId, athleteProfile, writeAthleteCsv } from "./athlete.data.ts";
+import { athleteId, athleteProfile, ROUTES, routeId, writeAthleteCsv, writeAthleteProfilesCsv } from "./athlete.data.ts";
 import { writeCoachNotes } from "./athlete.notes.ts";
 
 const SPEC = "specs/athlete.fti";
@@ -32,14 +32,14 @@ async function step(title: string, argv: string[]): Promise<void> {
   }
 }
 
-/** Each athlete plans a run: distance, climb and the pace they hope for, from their own profile. */
+/** Each athlete plans a run: distance, climb, route and the pace they hope for, from their own profile. */
 function writePlannedRuns(athletes: number): void {
-  const lines = ["athlete_id,distance_km,elevation_gain_m,planned_pace_min_km"];
+  const lines = ["athlete_id,distance_km,elevation_gain_m,planned_pace_min_km,route_id"];
   for (let i = 0; i < athletes; i++) {
     const p = athleteProfile(i, SEED, athletes);
     const distance = [5, 10, 21.1, 42.2][i % 4];
     const climb = (i % 5) * 40;
-    lines.push(`${athleteId(i, athletes)},${distance},${climb},${(p.thresholdPace * 1.08).toFixed(2)}`);
+    lines.push(`${athleteId(i, athletes)},${distance},${climb},${(p.thresholdPace * 1.08).toFixed(2)},${routeId(i % ROUTES)}`);
   }
   fs.writeFileSync(PLANNED, lines.join("\n") + "\n");
 }
@@ -53,15 +53,19 @@ async function run(): Promise<void> {
   const start = new Date(Date.now() - (days + 1) * 86_400_000).toISOString().slice(0, 10);
   const data = await writeAthleteCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "activities.csv") });
   writePlannedRuns(athletes);
+  const profiles = await writeAthleteProfilesCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "profiles.csv") });
   process.stdout.write(`  ${data.rows} activities from ${start} → ${DATA_DIR}/activities.csv\n`);
+  process.stdout.write(`  ${profiles} profile rows (reference data, max HR re-measured for some) → ${DATA_DIR}/profiles.csv\n`);
   const notes = writeCoachNotes(path.join(DATA_DIR, "activities.csv"), path.join(DATA_DIR, "coach_notes.csv"), SEED);
   process.stdout.write(`  ${notes} coaching notes → ${DATA_DIR}/coach_notes.csv\n`);
 
   await step("compile", ["compile", SPEC]);
   await step("feature pipeline", ["features", SPEC]);
   await step("training pipeline", ["train", SPEC, "time_estimator"]);
+  await step("training pipeline, athlete × route", ["train", SPEC, "route_pace"]);
   await step("online store", ["materialize", SPEC]);
   await step("batch inference", ["predict", SPEC, "time_estimator", "--entities", PLANNED]);
+  await step("batch inference, athlete × route", ["predict", SPEC, "route_pace", "--entities", PLANNED]);
   await step("retrieval (point in time)", ["search", SPEC, "notes", "--query", "hilly long run, legs felt heavy", "--entity", `athlete_id=${athleteId(0, athletes)}`, "--k", "3"]);
   await summary(Date.now() - t0);
 }
@@ -97,6 +101,10 @@ async function summary(ms: number): Promise<void> {
     process.stdout.write(`model                   time_estimator@${model.version} (${model.stage})\n`);
     process.stdout.write(`test MAE                ${fmtSeconds(metrics.mae)}   (baseline ${fmtSeconds(baseline.mae)}, ${(100 * (1 - metrics.mae / baseline.mae)).toFixed(0)}% better)\n`);
     process.stdout.write(`test R²                 ${metrics.r2?.toFixed(3)}\n`);
+    const route = await one("SELECT version, metrics, baseline FROM fti_models WHERE model = 'route_pace' ORDER BY version DESC LIMIT 1");
+    const rm = parse(route.metrics);
+    const rb = parse(route.baseline);
+    process.stdout.write(`route_pace@${route.version}            pace (min/km) from the athlete's fitness and the route's stats: test MAE ${rm.mae.toFixed(3)} (baseline ${rb.mae.toFixed(3)})\n`);
     process.stdout.write(`predictions             planned runs, as of now:\n`);
     for (const p of preds) {
       const plan = planned.get(String(p.athlete_id));

@@ -302,7 +302,7 @@ describe("athlete data: writers", () => {
     expect(text).toBe(expected);
     expect(res).toEqual({ rows: text.split("\n").length - 2, athletes: 8 });
     expect(text).toContain("n/a"); // a non-numeric time
-    expect(text).toMatch(/,\n/); // an empty avg_hr
+    expect(text).toMatch(/,,(r\d\d|treadmill)\n/); // an empty avg_hr, then the route
   });
 
   it("CSV and Parquet load in DuckDB with the spec's types and pass its checks", async () => {
@@ -322,7 +322,8 @@ describe("athlete data: writers", () => {
       const fromCsv = await conn.runAndReadAll(
         `SELECT ${checks} FROM read_csv('${csv}', header = true, columns = {'activity_id': 'VARCHAR',
           'athlete_id': 'VARCHAR', 'started_at': 'TIMESTAMP', 'sport': 'VARCHAR', 'distance_km': 'DOUBLE',
-          'elapsed_time_s': 'DOUBLE', 'elevation_gain_m': 'DOUBLE', 'planned_pace_min_km': 'DOUBLE', 'avg_hr': 'DOUBLE'})`,
+          'elapsed_time_s': 'DOUBLE', 'elevation_gain_m': 'DOUBLE', 'planned_pace_min_km': 'DOUBLE', 'avg_hr': 'DOUBLE',
+          'route_id': 'VARCHAR'})`,
       );
       const fromParquet = await conn.runAndReadAll(`SELECT ${checks} FROM '${parquet}'`);
       const [total, distinct, violations, nullHr] = fromCsv.getRows()[0] as number[];
@@ -342,6 +343,7 @@ describe("athlete data: writers", () => {
         elevation_gain_m: "DOUBLE",
         planned_pace_min_km: "DOUBLE",
         avg_hr: "DOUBLE",
+        route_id: "VARCHAR",
       });
     } finally {
       conn.closeSync();

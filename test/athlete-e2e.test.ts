@@ -148,10 +148,13 @@ describe("a killed run", () => {
       }
     };
     const committed = await snapshot();
-    const child = spawn(process.execPath, [BIN, "features", "specs/athlete.fti"], { env, stdio: "ignore" });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed at its first progress line: well inside its one transaction. (A fixed
+    // delay was not: on a quiet machine the small run committed within it.)
+    const child = spawn(process.execPath, [BIN, "features", "specs/athlete.fti"], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await new Promise<void>((r) => child.stderr!.once("data", () => r()));
     child.kill("SIGKILL");
-    await new Promise((r) => child.on("exit", r));
+    expect(await exited).toBeNull();
     expect(await snapshot()).toEqual(committed);
     expect(fti(["models", "--json"]).stdout).toBe(before.stdout);
   });

@@ -36,6 +36,7 @@ function joinedOf(table: string): PitJoinResult {
     table,
     n: 0,
     groups: ["user_stats"],
+    joins: [],
     features: [
       { name: "x1", type: "float", group: "user_stats" },
       { name: "x2", type: "float", group: "user_stats" },

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../runtime/store/store.ts";
+import { writeAthleteCsv, writeAthleteProfilesCsv } from "../specs/athlete.data.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
@@ -156,9 +157,22 @@ describe("stores the environment broke (#14)", () => {
     const d = dir();
     try {
       if (!mountOrSkip(t, ["-t", "tmpfs", "-o", "size=256k", "tmpfs", d])) return;
+      // Its own project copy with its own data: specs/data/ is written by other
+      // suites (npm start) and does not exist in a fresh clone.
+      const project = fs.mkdtempSync(path.join(process.cwd(), ".fti-test-disk-"));
       try {
+        fs.mkdirSync(path.join(project, "specs", "data", "athlete"), { recursive: true });
+        for (const f of ["athlete.fti", "athlete.functions.ts"]) fs.copyFileSync(path.join("specs", f), path.join(project, "specs", f));
+        fs.cpSync("generated/athlete", path.join(project, "generated", "athlete"), { recursive: true });
+        const data = path.join(project, "specs", "data", "athlete");
+        await writeAthleteCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "activities.csv") });
+        await writeAthleteProfilesCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "profiles.csv") });
         const store = path.join(d, "store.duckdb");
-        const r = fti(["features", "specs/athlete.fti"], store);
+        const r = spawnSync(process.execPath, [BIN, "features", "specs/athlete.fti", "--store", store], {
+          cwd: project,
+          encoding: "utf8",
+          env: { ...process.env, FTI_DEBUG: "" },
+        });
         expect(r.stderr).toMatch(/disk is full[\s\S]*hint: free space/);
         expect(r.stderr).not.toMatch(/internal error|bug in fti/);
         expect(r.status).toBe(1);
@@ -167,6 +181,7 @@ describe("stores the environment broke (#14)", () => {
         expect(after.status).toBe(0);
       } finally {
         spawnSync("umount", [d]);
+        fs.rmSync(project, { recursive: true, force: true });
       }
     } finally {
       fs.rmSync(d, { recursive: true, force: true });
@@ -181,3 +196,19 @@ function mountOrSkip(t: { skip: (note?: string) => void }, args: string[]): bool
   t.skip(`cannot mount (${(r.stderr || r.error?.message || "").trim()}): needs root, as in CI`);
   return false;
 }
+
+describe("the checker's limits (#11)", () => {
+  it("a chain of 5,000 `+` terms is FTI1007, not a stack overflow", () => {
+    const dir = fs.mkdtempSync(path.join(process.cwd(), ".fti-test-deep-"));
+    try {
+      const spec = path.join(dir, "deep.fti");
+      fs.writeFileSync(spec, `fn long_sum(x: float): float = ${Array(5000).fill("x").join(" + ")}\n`);
+      const r = spawnSync(process.execPath, [BIN, "check", spec], { encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+      expect(r.stdout + r.stderr).toContain("FTI1007");
+      expect(r.stdout + r.stderr).not.toMatch(/internal error|call stack/);
+      expect(r.status).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

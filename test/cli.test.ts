@@ -103,6 +103,7 @@ describe("fti compile / check", () => {
     expect(r.stdout).toMatch(/ctl_42d {2}MIT ewma\(tss\) over 42d {2}→ {2}MDT standard_scale/);
     expect(r.stdout).toMatch(/runs_28d {2}MIT count\(\) over 28d\n/);
     expect(r.stdout).toContain("; ttl 90d");
+    expect(r.stdout).toMatch(/hr_max {2}MIT row expression\n.*group profile v1 \(fg_profile_v1\)\n.*source profiles {2}\(reference data: valid from valid_from\)/);
     expect(r.stdout).toMatch(/pace_deviation {2}ODT\(request planned_pace_min_km, fitness\.pace_28d\)/);
     expect(r.stdout).toContain("source activities");
     const dot = fti(["explain", "--dot", "specs/athlete.fti"]);

@@ -9,19 +9,9 @@ import { BUILTINS, checkBuiltinArgs, type ParamKind } from "../compiler/builtins
 import { exprToTs, type TsContext } from "../compiler/lower/ts.ts";
 import { exprToSql, quoteIdent, sqlDoubleLiteral, sqlStringLiteral } from "../compiler/lower/sql.ts";
 import * as H from "../runtime/expr.ts";
+import { mulberry32 } from "../runtime/random.ts";
 
 // ------------------------------------------------------------------ seeded random
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   next: () => number;

@@ -103,3 +103,16 @@ describe("reference sources", () => {
     expect(text.value).toContain("reference data valid from `since`");
   });
 });
+
+describe("completion of `by`", () => {
+  it("offers the columns of the view's spine source after `by` and inside `by (…)`", () => {
+    for (const typed of ["features fitness.* by ", "features fitness.* by (", "features fitness.* by (athlete_id, "]) {
+      const text = ATHLETE.replace("features fitness.*,", typed + "\n  features");
+      const labels = complete(analyze(text, "specs/athlete.fti", "specs"), text.indexOf(typed) + typed.length).map((i) => i.label);
+      expect(labels, typed).toEqual(expect.arrayContaining(["athlete_id", "activity_id", "started_at", "distance_km"]));
+      expect(labels, typed).not.toContain("ctl_42d");
+    }
+    const plain = ATHLETE.replace("features fitness.*,", "features fitness.*, (");
+    expect(complete(analyze(plain, "specs/athlete.fti", "specs"), plain.indexOf("fitness.*, (") + 12).map((i) => i.label)).not.toContain("athlete_id");
+  });
+});

@@ -181,7 +181,7 @@ describe("fti lsp: completion", () => {
     const task = ATHLETE.replace("task regression", "task ");
     expect(await completeAt(task, pos(task, "task ", 5))).toEqual(["regression", "binary_classification"]);
     const entity = ATHLETE.replace("feature_group fitness for athlete", "feature_group fitness for ");
-    expect(await completeAt(entity, pos(entity, "fitness for ", 12))).toEqual(["athlete"]);
+    expect(await completeAt(entity, pos(entity, "fitness for ", 12))).toEqual(["athlete", "route"]);
   });
 
   it("clause keywords at the start of a model item, declarations at the top level", async () => {
@@ -211,8 +211,14 @@ describe("fti lsp: navigation and rename", () => {
     const refs = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "feature_group fitness", 15), context: { includeDeclaration: true } });
     expect(refs!.length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);
     const col = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "elapsed_time_s: float", 2), context: { includeDeclaration: false } });
-    // in activity_stats (twice) and the view's label
-    expect(col!.map((l) => l.range.start.line)).toEqual([pos(ATHLETE, "pace = pace_min_km").line, pos(ATHLETE, "tss = estimated_tss").line, pos(ATHLETE, "activities.elapsed_time_s").line]);
+    // in activity_stats (twice), the view's label, route_stats and route_pace_data's label
+    expect(col!.map((l) => l.range.start.line)).toEqual([
+      pos(ATHLETE, "pace = pace_min_km").line,
+      pos(ATHLETE, "tss = estimated_tss").line,
+      pos(ATHLETE, "route_pace = pace_min_km").line,
+      pos(ATHLETE, "activities.elapsed_time_s").line,
+      pos(ATHLETE, "label pace_min_km = elapsed_time_s").line,
+    ]);
   });
 
   it("rename a feature: its definition and every use, and the result checks", async () => {
@@ -257,7 +263,7 @@ describe("fti lsp: formatting and code actions", () => {
   const fixes = async (ds: Diagnostic[]) => lsp.conn.sendRequest(CodeActionRequest.type, { textDocument: doc, range: ds[0].range, context: { diagnostics: ds } });
 
   it("did you mean: replaces the misspelled name", async () => {
-    const broken = ATHLETE.replace("features fitness.*, pace_deviation", "features fitness.*, pace_deviaton");
+    const broken = ATHLETE.replace(", pace_deviation,", ", pace_deviaton,");
     const ds = await edit(broken);
     expect(codes(ds)).toEqual(["FTI2003"]);
     const actions = (await fixes(ds)) as Array<{ title: string; edit: { changes: Record<string, TextEdit[]> } }>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { categoricalPsi, ksPValue, ksStatistic, numericPsi, psi, PSI_EPSILON } from "../runtime/monitor/drift.ts";
-import { columnStatistics, KS_POINTS } from "../runtime/monitor/statistics.ts";
+import { columnStatistics, KS_POINTS } from "../runtime/statistics/statistics.ts";
 
 const ONE_TO_TEN = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 

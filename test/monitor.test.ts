@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { numericPsi } from "../runtime/monitor/drift.ts";
 import { findBreaches, parseThresholds, checkMeasures } from "../runtime/monitor/fail-on.ts";
 import { monitorModel, type MonitorReport } from "../runtime/monitor/monitor.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "../runtime/monitor/rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "../runtime/online/rejections.ts";
 import { readMonitorRows } from "../runtime/monitor/results.ts";
 import { RequestLog } from "../runtime/online/log.ts";
 import type { RequestLogEntry } from "../runtime/online/types.ts";

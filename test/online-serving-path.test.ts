@@ -50,18 +50,22 @@ describe("online cache columns", () => {
       changedAt: null,
       loadedAt: new Date(),
     };
-    const at = (id: Scalar) => lookup([group], { id }, NOW, 30 * day);
+    const join = { id: "g(id)", group, on: [{ key: "id", column: "id" }], features: [{ name: "x", column: "x" }, { name: "s", column: "s" }] };
+    const at = (id: Scalar) => lookup([join], { id }, NOW, 30 * day);
     expect(at("a")).toEqual({
       features: { x: { value: 2.5, status: "present" }, s: { value: null, status: "null" } },
-      times: { g: new Date(NOW - day).toISOString() },
+      times: { "g(id)": new Date(NOW - day).toISOString() },
       missing: [],
+      missingJoins: [],
     });
     expect(at("b").features).toEqual({ x: { value: null, status: "stale" }, s: { value: null, status: "stale" } });
     expect(at("b").missing).toEqual(["x", "s"]);
+    expect(at("b").missingJoins).toEqual([{ id: "g(id)", status: "stale", keys: { id: "b" } }]);
     expect(at("zz")).toEqual({
       features: { x: { value: null, status: "not_found" }, s: { value: null, status: "not_found" } },
-      times: { g: null },
+      times: { "g(id)": null },
       missing: ["x", "s"],
+      missingJoins: [{ id: "g(id)", status: "not_found", keys: { id: "zz" } }],
     });
   });
 });

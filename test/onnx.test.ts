@@ -6,17 +6,7 @@ import { buildOnnxModel, exportOnnx } from "../runtime/onnx/export.ts";
 import { decodeModel, encodeModel, attributeString } from "../runtime/onnx/proto.ts";
 import { checkServingSignature, inspectOnnx, loadOnnx, ortSessionOptions } from "../runtime/onnx/session.ts";
 import { predict, trainModel, type TrainedModel } from "../runtime/learners/index.ts";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from "../runtime/random.ts";
 
 const r = rng(11);
 const n = 3000;

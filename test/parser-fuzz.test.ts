@@ -6,20 +6,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Pos, Range } from "../compiler/ast.ts";
 import { parse, type ParseResult } from "../compiler/parser/index.ts";
+import { mulberry32 as rng } from "../runtime/random.ts";
 
 const athlete = readFileSync(join(import.meta.dirname, "../specs/athlete.fti"), "utf8");
-
-/** mulberry32: small, fast, seeded. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Line starts computed independently of the parser (\r\n, \r and \n end lines). */
 function lineStarts(text: string): number[] {

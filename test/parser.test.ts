@@ -113,12 +113,16 @@ describe("athlete.fti", () => {
     expect(program.decls.map((d) => `${d.kind} ${d.kind === "serve" ? d.model.name : d.name.name}`)).toEqual([
       "source activities",
       "entity athlete",
+      "entity route",
+      "source profiles",
       "fn pace_min_km",
       "fn elevation_per_km",
       "fn estimated_tss",
       "extern_fn hr_zone",
       "feature_group activity_stats",
       "feature_group fitness",
+      "feature_group route_stats",
+      "feature_group profile",
       "on_demand pace_deviation",
       "on_demand expected_time_s",
       "on_demand planned_climb",
@@ -126,6 +130,9 @@ describe("athlete.fti", () => {
       "view time_estimator_data",
       "model time_estimator",
       "serve time_estimator",
+      "view route_pace_data",
+      "model route_pace",
+      "serve route_pace",
       "source coach_notes",
       "feature_group note_texts",
       "index notes",
@@ -157,6 +164,7 @@ describe("athlete.fti", () => {
       "elevation_gain_m",
       "planned_pace_min_km",
       "avg_hr",
+      "route_id",
     ]);
     const avgHr = src.fields[8];
     expect(avgHr.type).toMatchObject({ name: "float", nullable: true });
@@ -328,14 +336,80 @@ describe("view", () => {
   as_of inclusive
 }`;
     const v = only(src, "view") as ViewDecl;
-    expect(v.entity.name).toBe("athlete");
-    expect(v.label).toMatchObject({ name: { name: "finish_time_s" }, source: { name: "activities" }, column: { name: "elapsed_time_s" } });
+    expect(v.entity!.name).toBe("athlete");
+    expect(v.label).toMatchObject({ name: { name: "finish_time_s" }, expr: { kind: "member", object: { name: "activities" }, property: { name: "elapsed_time_s" } } });
     expect(text(src, v.label!.range)).toBe("label finish_time_s = activities.elapsed_time_s");
     expect(v.features.map((f) => f.kind)).toEqual(["group_all", "group_feature", "name"]);
     expect(text(src, v.features[0].range)).toBe("fitness.*");
     expect(text(src, v.features[1].range)).toBe("activity_stats.climb");
     expect(show(v.ttl!)).toBe("90d=7776000000ms");
     expect(v.asOf?.name).toBe("inclusive");
+  });
+});
+
+describe("views over a spine source (language v2)", () => {
+  it("reads `from SOURCE where`, an expression label, `by`, `by (a, b)` and `as` on each group of a line", () => {
+    const src = `view fraud_data from transfers where amount > 0 {
+  label flagged = status == "fraud"
+  features sent_stats.*, extra.f by sender
+  features pair_stats.n by (sender, receiver) as pair_
+  features transfer_amount
+}`;
+    const v = only(src, "view") as ViewDecl;
+    expect(v.entity).toBeUndefined();
+    expect(v.from!.name).toBe("transfers");
+    expect(show(v.where!)).toBe("(> amount 0)");
+    expect(show(v.label!.expr)).toBe('(== status "fraud")');
+    expect(text(src, v.label!.range)).toBe('label flagged = status == "fraud"');
+    const [a, b, c, d] = v.features;
+    expect(a.by!.columns.map((x) => x.name)).toEqual(["sender"]);
+    expect(b.by!.columns.map((x) => x.name)).toEqual(["sender"]);
+    expect(text(src, a.by!.range)).toBe("by sender");
+    expect(c.by!.columns.map((x) => x.name)).toEqual(["sender", "receiver"]);
+    expect(text(src, c.by!.range)).toBe("by (sender, receiver)");
+    expect(c.prefix!.name).toBe("pair_");
+    expect(d).toMatchObject({ kind: "name", name: { name: "transfer_amount" } });
+    expect(d.by).toBeUndefined();
+  });
+
+  it("reads `for ENTITY(col) from SOURCE` and a forward window", () => {
+    const src = `view next_week for account(sender) from transfers {
+  label km = sum(amount) over next 7d
+  features sent_stats.*
+}`;
+    const v = only(src, "view") as ViewDecl;
+    expect(v.entity!.name).toBe("account");
+    expect(v.entityColumns!.map((x) => x.name)).toEqual(["sender"]);
+    const e = v.label!.expr;
+    expect(e.kind).toBe("window");
+    expect(e.kind === "window" && e.forward).toBe(true);
+    expect(text(src, e.range)).toBe("sum(amount) over next 7d");
+  });
+
+  it("`next` is a name anywhere but right after `over`", () => {
+    const src = `feature_group g for e from s {
+  next = prev + 1
+  w = avg(next) over 7d
+}`;
+    const g = only(src, "feature_group") as FeatureGroupDecl;
+    expect(g.features.map((f) => f.name.name)).toEqual(["next", "w"]);
+    const w = g.features[1].expr;
+    expect(w.kind === "window" && w.forward).toBeFalsy();
+  });
+
+  it("reads a group's key columns and `where`", () => {
+    const src = `feature_group pair for pair_entity(sender, receiver) from transfers where sport == "run" and amount > 0 {
+  n = count() over 1d
+}`;
+    const g = only(src, "feature_group") as FeatureGroupDecl;
+    expect(g.keyColumns!.map((x) => x.name)).toEqual(["sender", "receiver"]);
+    expect(show(g.where!)).toBe('(and (== sport "run") (> amount 0))');
+  });
+
+  it("a view inside a model body still starts a declaration when it reads `view NAME from`", () => {
+    const { program, diagnostics } = parse(`model m {\n  view v\n}\nview v from transfers {\n  label y = amount\n}\n`, "t.fti");
+    expect(diagnostics).toEqual([]);
+    expect(program.decls.map((d) => d.kind)).toEqual(["model", "view"]);
   });
 });
 

@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
 import type { SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { predictBatch } from "../runtime/inference/batch.ts";
+import { createPredictor } from "../runtime/inference/predictor.ts";
+import { getModel } from "../runtime/registry/registry.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import type { OnlinePrediction } from "../runtime/online/types.ts";
@@ -195,5 +198,20 @@ describe("reference data", () => {
       await svc.close();
       store = await openStore({ path: join(dir, "store.duckdb") });
     }
+  });
+
+  it("batch scoring each visit at its own time gives the training rows' predictions", async () => {
+    const file = join(dir, "visits-to-score.csv");
+    writeCsv(file, ["user_id", "at", "visit_id"], visits.map((v) => [v.user, sqlTime(v.at), v.id]));
+    const report = await predictBatch(store, bundle, "m", { entitiesFile: file, timeColumn: "at", out: "scored" });
+    expect(report).toMatchObject({ rows: visits.length, rejected: { invalid: 0, missingFeatures: 0 } });
+    const scored = await store.all<{ visit_id: string; prediction: number }>(`SELECT visit_id, prediction FROM scored ORDER BY row_number`);
+    const frame = await buildTrainingFrame(store, bundle, "spend_data");
+    const predictor = await createPredictor(bundle, "m", await getModel(store, "m"));
+    const byKey = new Map<string, number>();
+    const rows = Array.from({ length: frame.n }, (_, i) => Object.fromEntries(Object.entries(frame.columns).map(([k, c]) => [k, c[i]])));
+    const expected = await predictor.predictRows(rows);
+    for (let i = 0; i < frame.n; i++) byKey.set(`${frame.keys.user_id[i]}@${frame.time[i]}`, expected[i]);
+    for (const [i, v] of visits.entries()) expect(scored[i]).toEqual({ visit_id: v.id, prediction: byKey.get(`${v.user}@${v.at}`) });
   });
 });

@@ -14,18 +14,7 @@ import {
   r2,
   rmse,
 } from "../runtime/learners/metrics.ts";
-
-/** Seeded uniform [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from "../runtime/random.ts";
 
 function matrix(n: number, d: number, r: () => number, lo = -3, hi = 3): Float32Array {
   const X = new Float32Array(n * d);

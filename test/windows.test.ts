@@ -9,19 +9,9 @@ import { WINDOW_AGGS } from "../compiler/builtins.ts";
 import { groupToSql } from "../compiler/lower/group-sql.ts";
 import { sqlDoubleLiteral, sqlStringLiteral } from "../compiler/lower/sql.ts";
 import { cmpStr } from "../runtime/expr.ts";
+import { mulberry32 } from "../runtime/random.ts";
 
 // ------------------------------------------------------------------ helpers
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T = (base: ScalarType, nullable = false): IrType => ({ base, nullable });
 const loc = { line: 1, column: 1 };
@@ -69,6 +59,8 @@ function makeSpec(features: IrFeature[], input: IrGroup["input"] = { kind: "sour
     table: "fg_g_v1",
     entity: "e",
     keys: [{ name: "k", type: T("string") }],
+    keyColumns: ["k"],
+    where: null,
     input,
     rowId: { name: "id", type: T("string") },
     inputColumns: SOURCE.fields.map((f) => ({ name: f.name, type: f.type })),

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { writeAthleteParquet } from "../../specs/athlete.data.ts";
 import { DATA, fmtInt, fmtMs } from "./harness.ts";
+import { mulberry32 as rng } from "../../runtime/random.ts";
 
 export interface ActivitiesSpec {
   athletes: number;
@@ -60,6 +61,9 @@ function dirOf(spec: ActivitiesSpec): string {
   return join(DATA, `acts-${spec.athletes}x${spec.runs}${spec.seed !== undefined && spec.seed !== 42 ? `-s${spec.seed}` : ""}`);
 }
 
+/** The layout of a dataset directory: 2 added route_id (activities and planned runs). */
+const DATA_FORMAT = 2;
+
 /**
  * The activities of `athletes × runs`, as Parquet (the fti source and the
  * DuckDB reference read it), plus the planned-runs spine and the entities.
@@ -80,7 +84,9 @@ export async function ensureActivities(spec: ActivitiesSpec, opts: { csv: boolea
     entitiesParquet: join(dir, "entities.parquet"),
   };
   const metaFile = join(dir, "meta.json");
-  if (!existsSync(metaFile)) {
+  // A dataset of an older layout (before route_id) is made again.
+  const stale = existsSync(metaFile) && (JSON.parse(readFileSync(metaFile, "utf8")) as { format?: number }).format !== DATA_FORMAT;
+  if (!existsSync(metaFile) || stale) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
@@ -90,7 +96,7 @@ export async function ensureActivities(spec: ActivitiesSpec, opts: { csv: boolea
     // Entities: every athlete, with a planned distance (5, 10, 21.1 or 42.2 km).
     const [counts] = await duck<{ planned: number }>(
       [
-        `COPY (SELECT activity_id AS plan_id, athlete_id, started_at AS planned_at, distance_km, elapsed_time_s AS finish_time_s
+        `COPY (SELECT activity_id AS plan_id, athlete_id, route_id, started_at AS planned_at, distance_km, elapsed_time_s AS finish_time_s
                  FROM read_parquet(${sqlStr(d.parquet)}) WHERE hash(activity_id) % 10 = 0 ORDER BY athlete_id, planned_at)
            TO ${sqlStr(d.plannedParquet)} (FORMAT parquet, COMPRESSION zstd)`,
         `COPY (SELECT athlete_id, list_extract([5.0, 10.0, 21.1, 42.2]::DOUBLE[], (1 + hash(athlete_id) % 4)::BIGINT) AS distance_km
@@ -100,7 +106,7 @@ export async function ensureActivities(spec: ActivitiesSpec, opts: { csv: boolea
       ],
       { memoryLimit: "2GB" },
     );
-    writeFileSync(metaFile, JSON.stringify({ rows: res.rows, athletes: res.athletes, planned: Number(counts.planned) }, null, 2));
+    writeFileSync(metaFile, JSON.stringify({ format: DATA_FORMAT, rows: res.rows, athletes: res.athletes, planned: Number(counts.planned) }, null, 2));
     log(`${fmtInt(res.rows)} activities, ${fmtInt(Number(counts.planned))} planned runs in ${fmtMs(performance.now() - t0)}`);
   }
   const meta = JSON.parse(readFileSync(metaFile, "utf8")) as { rows: number; planned: number };
@@ -139,18 +145,6 @@ export interface GbdtData {
   yTrain: string;
   xTest: string;
   yTest: string;
-}
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -12,6 +12,10 @@
 //                        with the group's (keys, event_time) uniqueness check
 //   ref a → table        the ASOF query into a temp table
 //   ref b pandas         compute only (sorts + merge_asof + ODT), and with the CSV reads
+//   fti PIT SQL, two entities  the view `finish_time_routes`: the same spine joined to the
+//                        athlete group by athlete_id and to `route_features` by route_id
+//   ref c two ASOFs      the hand-written pair of ASOF LEFT JOINs into a temp table; the check
+//                        compares the two tables row for row (a multiset EXCEPT ALL both ways)
 //
 // Setup (cached in the dataset directory): a store with the sources and the
 // feature group computed by fti's feature pipeline; the pandas inputs are CSV
@@ -22,6 +26,7 @@ import { join } from "node:path";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
+import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
 import { buildSpine, buildTrainingFrame, pitJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
@@ -47,6 +52,24 @@ export function referenceSql(): string {
 }
 
 const COMPARED = [...FEATURES, "expected_time_s"];
+
+const VIEW_2 = "finish_time_routes";
+const ROUTE_TABLE = "fg_route_features_v1";
+const ROUTE_FEATURES = ["route_pace_90d", "route_runs_90d"];
+
+/** The two-entity reference: the spine ASOF-joined to the athlete group and to the route group. */
+export function referenceSql2(): string {
+  const fresh = (t: string) => `${t}.event_time >= s.planned_at - INTERVAL ${TTL_DAYS} DAY`;
+  return `SELECT s.athlete_id, s.route_id, s.planned_at, s.finish_time_s, s.distance_km,
+       ${FEATURES.map((c) => `CASE WHEN ${fresh("f")} THEN f.${c} END AS ${c}`).join(",\n       ")},
+       ${ROUTE_FEATURES.map((c) => `CASE WHEN ${fresh("r")} THEN r.${c} END AS ${c}`).join(",\n       ")}
+  FROM src_planned_runs AS s
+  ASOF LEFT JOIN ${GROUP_TABLE} AS f ON s.athlete_id = f.athlete_id AND s.planned_at > f.event_time
+  ASOF LEFT JOIN ${ROUTE_TABLE} AS r ON s.route_id = r.route_id AND s.planned_at > r.event_time`;
+}
+
+/** The columns both two-entity tables have, as fti's PIT table names them. */
+const TWO_ENTITY_COLUMNS = ["athlete_id", "route_id", "__t AS planned_at", "__label AS finish_time_s", "distance_km", ...FEATURES, ...ROUTE_FEATURES];
 
 function checksumOf(cols: Record<string, ArrayLike<unknown>>, n: number): Record<string, number> {
   const out: Record<string, number> = { n };
@@ -144,13 +167,13 @@ export const tasks = {
   },
 
   /** buildSpine + pitJoin: the SQL part of the training frame, into a temp table. */
-  async ftiSql(a: TaskArgs & { forgetFacts?: boolean }): Promise<Sample> {
+  async ftiSql(a: TaskArgs & { forgetFacts?: boolean; view?: string }): Promise<Sample> {
     const bundle = await loadBundle(a.data);
-    const view = findView(bundle, VIEW);
+    const view = findView(bundle, a.view ?? VIEW);
     const store = await openPit(a);
     try {
       // As the first training after a feature run: the group's uniqueness is not known yet.
-      if (a.forgetFacts) await store.run(`DELETE FROM fti_table_facts`);
+      if (a.forgetFacts) await forgetKeyTimeFacts(store);
       let n = 0;
       const t = await timed(() =>
         store.transaction(async () => {
@@ -160,6 +183,44 @@ export const tasks = {
         }),
       );
       return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: n };
+    } finally {
+      await store.close();
+    }
+  },
+
+  /** The hand-written pair of ASOF joins (two entities) into a temp table. */
+  async sqlAsof2(a: TaskArgs): Promise<Sample> {
+    const db = await openRefDb(a.store, { memoryLimit: a.memoryLimit, threads: a.threads });
+    try {
+      await capTemp((q) => db.conn.run(q), a.maxTemp);
+      const t = await timed(() => db.conn.run(`CREATE TEMP TABLE ref2 AS ${referenceSql2()}`));
+      const [c] = await rows<{ n: number }>(db.conn, `SELECT count(*)::BIGINT AS n FROM ref2`);
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: Number(c.n) };
+    } finally {
+      db.close();
+    }
+  },
+
+  /** fti's two-entity PIT table against the pair of ASOF joins, row for row (both ways). */
+  async check2(a: TaskArgs): Promise<Record<string, number>> {
+    const bundle = await loadBundle(a.data);
+    const view = findView(bundle, VIEW_2);
+    const store = await openPit(a);
+    try {
+      return await store.transaction(async () => {
+        const spine = await buildSpine(store, bundle, view);
+        const joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
+        await store.run(`CREATE TEMP TABLE ref2 AS ${referenceSql2()}`);
+        const mine = `SELECT ${TWO_ENTITY_COLUMNS.join(", ")} FROM ${joined.table}`;
+        const theirs = `SELECT ${TWO_ENTITY_COLUMNS.map((c) => c.replace(/^.* AS /, "")).join(", ")} FROM ref2`;
+        const [r] = await store.all<Record<string, number>>(
+          `SELECT (SELECT count(*) FROM ${joined.table}) AS fti, (SELECT count(*) FROM ref2) AS ref,
+                  (SELECT count(*) FROM (${mine} EXCEPT ALL ${theirs})) AS only_fti,
+                  (SELECT count(*) FROM (${theirs} EXCEPT ALL ${mine})) AS only_ref,
+                  (SELECT count(*) FROM ref2 WHERE route_pace_90d IS NOT NULL) AS with_route`,
+        );
+        return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+      });
     } finally {
       await store.close();
     }
@@ -270,6 +331,8 @@ export const suite: Suite = {
       { id: "ref", label: "ref a: DuckDB ASOF LEFT JOIN → temp table", role: "ref", run: (_r, keep) => runNodeTask("pit.sqlAsof", { ...base, store, mode: "table", keep, out: refOut }) },
       { id: "ftiSql", label: "fti PIT SQL only: buildSpine + pitJoin → temp table", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store }) },
       { id: "ftiSqlFirst", label: "fti PIT SQL only, first after a feature run (uniqueness check)", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store, forgetFacts: true }) },
+      { id: "fti2", label: "fti PIT SQL, two entities (athlete + route by route_id)", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store, view: VIEW_2 }) },
+      { id: "ref2", label: "ref c: a pair of DuckDB ASOF LEFT JOINs → temp table", role: "ref", run: () => runNodeTask("pit.sqlAsof2", { ...base, store }) },
     ]);
     const fti = m.get("fti")!;
     const ftiSql = m.get("ftiSql")!;
@@ -284,7 +347,19 @@ export const suite: Suite = {
       first.note = `${ratio.toFixed(2)}× ref a → table; includes the check that (keys, event_time) is unique, paid once per feature run (cached per table fingerprint)`;
     }
     ctx.out.measure(first);
-    for (const x of [fti, ftiSql]) if (!ok(x)) ctx.out.check(S, `${x.label}: finished`, false, x.error ?? "no run");
+    const fti2 = m.get("fti2")!;
+    ctx.out.measure(fti2);
+    ctx.out.measure(m.get("ref2")!, ok(fti2) ? { vs: fti2, goal: ratioGoal(1.1) } : {});
+    if (ok(fti2)) {
+      const c = await runNodeTask<Record<string, number>>("pit.check2", { ...base, store });
+      ctx.out.check(
+        S,
+        "fti two-entity PIT = pair of ASOF joins",
+        c.fti === data.plannedRows && c.ref === c.fti && c.only_fti === 0 && c.only_ref === 0 && c.with_route > 0,
+        `${fmtInt(c.fti)} rows (ref ${fmtInt(c.ref)}), ${c.only_fti} only in fti, ${c.only_ref} only in the reference; ${fmtInt(c.with_route)} with route features`,
+      );
+    }
+    for (const x of [fti, ftiSql, fti2]) if (!ok(x)) ctx.out.check(S, `${x.label}: finished`, false, x.error ?? "no run");
     if (!ok(fti) || !ok(ftiSql)) return; // the checks below need fti's output
 
     const rss = Math.max(fti.rssKB, m.get("ftiSql")!.rssKB);

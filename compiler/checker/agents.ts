@@ -5,7 +5,7 @@
 // `message`, `now`, an entity key, a context feature or a retrieved index.
 
 import type { AgentDecl, FeatureRef, Range, StringLit } from "../ast.ts";
-import type { IrAgent, IrIndex, IrModel, IrPromptPart, IrServe, IrView, IrViewFeature } from "../ir.ts";
+import type { IrAgent, IrIndex, IrModel, IrPromptPart, IrServe, IrView, IrAgentFeature } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";
@@ -89,10 +89,10 @@ export function checkAgent(ctx: Ctx, decl: AgentDecl, env: AgentEnv): IrAgent | 
   };
 }
 
-function checkContext(ctx: Ctx, decl: AgentDecl, env: AgentEnv, where: string): IrViewFeature[] | undefined {
-  const out: IrViewFeature[] = [];
+function checkContext(ctx: Ctx, decl: AgentDecl, env: AgentEnv, where: string): IrAgentFeature[] | undefined {
+  const out: IrAgentFeature[] = [];
   let ok = true;
-  const add = (f: { name: string; type: IrViewFeature["type"] }, group: string, range: Range) => {
+  const add = (f: { name: string; type: IrAgentFeature["type"] }, group: string, range: Range) => {
     if (out.some((x) => x.name === f.name)) {
       ctx.error(2007, range, `\`${f.name}\` appears twice in the context of ${where}`);
       ok = false;
@@ -134,7 +134,7 @@ function contextGroup(ctx: Ctx, ref: FeatureRef, env: AgentEnv, decl: AgentDecl,
 }
 
 /** The template's parts; `{name}` resolved, `{{` and `}}` literal braces. Without a prompt: a default listing everything. */
-function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrViewFeature[], indexes: string[]): IrPromptPart[] | undefined {
+function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgentFeature[], indexes: string[]): IrPromptPart[] | undefined {
   const known = new Map<string, IrPromptPart & { kind: "ref" }>();
   const addRef = (name: string, ref: (IrPromptPart & { kind: "ref" })["ref"]) => known.set(name, { kind: "ref", name, ref });
   addRef("message", "message");
@@ -218,7 +218,7 @@ function mergeText(parts: IrPromptPart[]): IrPromptPart[] {
   return out;
 }
 
-function defaultPrompt(keys: string[], context: IrViewFeature[], indexes: string[]): IrPromptPart[] {
+function defaultPrompt(keys: string[], context: IrAgentFeature[], indexes: string[]): IrPromptPart[] {
   const parts: IrPromptPart[] = [{ kind: "text", text: "You answer questions about one entity. Use only the data below and the tools.\n" }];
   for (const k of keys) parts.push({ kind: "text", text: `${k}: ` }, { kind: "ref", name: k, ref: "key" }, { kind: "text", text: "\n" });
   parts.push({ kind: "text", text: "Request time: " }, { kind: "ref", name: "now", ref: "now" }, { kind: "text", text: "\n" });

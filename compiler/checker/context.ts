@@ -5,7 +5,7 @@
 import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
 import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
-import { DIAG, type Message } from "../messages.ts";
+import { catalogued, DIAG, type Message } from "../messages.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
@@ -41,15 +41,9 @@ export class Ctx {
     this.diags.add(this.file, range, m, related);
   }
 
-  /**
-   * Reports a diagnostic whose text is built at the call site (the vector,
-   * index and agent checks; everything else goes through `report` and the
-   * catalogue's builders). The code must be a catalogue entry.
-   */
-  error(code: number, range: Range, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): void {
-    const entry = Object.values(DIAG).find((e) => e.code === code);
-    if (!entry) throw new Error(`FTI${code} is not in the diagnostics catalogue`);
-    this.report(range, { code, severity: entry.severity, message, ...(extra.hint ? { hint: extra.hint } : {}) }, extra.related);
+  /** A catalogued code with its text written here (see `catalogued`); its severity comes from the catalogue. */
+  error(code: number, range: Range, message: string, opts: { hint?: string; related?: RelatedInfo[] } = {}): void {
+    this.report(range, catalogued(code, message, opts.hint), opts.related);
   }
 
   /** The other place a diagnostic involves, in this spec: "declared here". */

@@ -5,6 +5,7 @@
 
 import type { Expr, Range } from "../ast.ts";
 import type { IrExpr, IrType } from "../ir.ts";
+import { MDT_KINDS } from "../../runtime/catalogue.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
@@ -12,7 +13,6 @@ import { checkEmbed, EMBED } from "./embed.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
 
 export const WINDOW_AGG_NAMES = ["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"] as const;
-export const MDT_NAMES = ["standard_scale", "min_max_scale", "one_hot", "log1p", "clip", "impute", "bucketize"];
 
 export interface NameBinding {
   expr: IrExpr;
@@ -27,12 +27,41 @@ export interface ExprScope {
   kind: "fn" | "mit" | "odt" | "check";
   lookup(name: string): NameBinding | undefined;
   names(): string[];
+  /** Where windows are allowed inside an expression (a label's `over next 7d`): checks one. */
+  window?(e: Extract<Expr, { kind: "window" }>): Checked;
 }
 
 /** Result of checking: the IR (or undefined after an error, so callers skip dependent checks). */
 export type Checked = IrExpr | undefined;
 
+/**
+ * Deepest expression nesting checked. Every later stage (lowering to SQL and
+ * TS, the TypeScript type-check of generated code) recurses over the tree
+ * too; a chain of thousands of `+` terms would overflow the stack somewhere.
+ * No spec written by hand comes near it.
+ */
+export const MAX_EXPR_DEPTH = 500;
+let depth = 0;
+let tooDeepReported = false;
+
 export function checkExpr(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
+  if (depth === 0) tooDeepReported = false;
+  if (depth >= MAX_EXPR_DEPTH) {
+    if (!tooDeepReported) {
+      tooDeepReported = true;
+      ctx.report(e.range, DIAG.nestingTooDeep.expression(MAX_EXPR_DEPTH));
+    }
+    return undefined;
+  }
+  depth++;
+  try {
+    return checkExprAt(ctx, scope, e);
+  } finally {
+    depth--;
+  }
+}
+
+function checkExprAt(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
   switch (e.kind) {
     case "number":
       return { k: "lit", type: t(e.isInt ? "int" : "float"), value: e.value };
@@ -59,6 +88,7 @@ export function checkExpr(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
     case "call":
       return checkCall(ctx, scope, e.callee.name, e.callee.range, e.args, e.range);
     case "window":
+      if (scope.window) return scope.window(e);
       if (scope.kind === "mit") {
         ctx.report(e.range, DIAG.windowNested.in(e.agg.name));
       } else {
@@ -133,7 +163,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(range, scope.kind === "mit" ? DIAG.durationExpected.missingWindow(name) : DIAG.windowOutsideGroup.in(name, scope.where));
     return undefined;
   }
-  if (MDT_NAMES.includes(name)) {
+  if ((MDT_KINDS as readonly string[]).includes(name)) {
     ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }

@@ -2,8 +2,9 @@
 // a source or another group, per entity. Also computes each feature's lineage
 // (the source columns it is derived from), which the leakage check reads.
 
-import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
-import type { IrColumn, IrFeature, IrGroup, IrSource } from "../ir.ts";
+import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
+import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
+import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
@@ -47,61 +48,119 @@ export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDe
   return order;
 }
 
-export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
-  const where = `feature group \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
-  if (!entity || !inputDecl) return undefined;
+/** What a group reads: its input's columns, where each comes from, the row id and whether it is reference data. */
+interface GroupInput {
+  decl: NonNullable<ReturnType<Ctx["resolve"]>>;
+  columns: IrColumn[];
+  lineage: (col: string) => Set<string>;
+  rowId?: IrColumn;
+  reference?: IrGroup["reference"];
+}
 
-  // The input's columns and where each one comes from.
-  let inputColumns: IrColumn[];
-  let inputLineage: (col: string) => Set<string>;
-  let rowId: IrColumn | undefined;
-  let reference: IrGroup["reference"];
+function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
+  const inputDecl = ctx.resolve(decl.from, ["source", "feature_group"], "source or feature group");
+  if (!inputDecl) return undefined;
   if (inputDecl.kind === "source") {
     const src = env.sources.get(inputDecl.name.name);
     if (!src) return undefined;
-    inputColumns = src.fields.map((f) => ({ name: f.name, type: f.type }));
-    inputLineage = (col) => new Set([`${src.name}.${col}`]);
-    if (src.unique) rowId = inputColumns.find((c) => c.name === src.unique);
-    if (!src.eventTime) reference = { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined };
-  } else {
-    const g = env.groups.get(inputDecl.name.name);
-    if (!g) return undefined;
-    inputColumns = g.outputColumns;
-    inputLineage = (col) => g.lineage.get(col) ?? new Set();
-    rowId = g.ir.rowId;
-    reference = g.ir.reference;
+    const columns = src.fields.map((f) => ({ name: f.name, type: f.type }));
+    return {
+      decl: inputDecl,
+      columns,
+      lineage: (col) => new Set([`${src.name}.${col}`]),
+      rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
+      reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
+    };
   }
-  const columnTypes = new Map(inputColumns.map((c) => [c.name, c.type]));
+  const g = env.groups.get(inputDecl.name.name);
+  if (!g) return undefined;
+  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
+}
 
+/**
+ * The input columns carrying the entity's keys: `for account(sender)` names
+ * them, else each key is the input column of the same name (FTI4011).
+ */
+function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
+  const written = decl.keyColumns;
+  if (written && written.length !== keys.length) {
+    ctx.error(4011, written[0]?.range ?? decl.entity.range, `entity \`${decl.entity.name}\` has ${keys.length} key${keys.length === 1 ? "" : "s"} (${keys.map((k) => k.name).join(", ")}) but \`for ${decl.entity.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    return undefined;
+  }
   let ok = true;
-  for (const key of entity.keys) {
-    const col = columnTypes.get(key.name);
-    if (!col || !baseAssignable(col, key.type)) {
+  const out = keys.map((key, i) => {
+    const name = written ? written[i].name : key.name;
+    const col = columnTypes.get(name);
+    if (col && baseAssignable(col, key.type)) return name;
+    ok = false;
+    if (!written) {
       ctx.report(decl.from.range, col
         ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
         : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
-      ok = false;
+    } else {
+      const hint = col ? undefined : closest(name, [...columnTypes.keys()]);
+      ctx.error(4011, written[i].range, col
+        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
+        : `\`${decl.from.name}\` has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
     }
-  }
+    return name;
+  });
+  return ok ? out : undefined;
+}
 
+/** A `where` filter: a bool expression over the input's columns (FTI3007 otherwise). */
+export function checkWhere(
+  ctx: Ctx,
+  where: string,
+  e: Expr,
+  columnTypes: Map<string, IrType>,
+  lineage?: (col: string) => Set<string>,
+  deps?: Set<string>,
+): IrExpr | undefined {
+  const scope: ExprScope = {
+    where,
+    kind: "mit",
+    lookup: (n) => {
+      const type = columnTypes.get(n);
+      if (!type) return undefined;
+      return { expr: { k: "col", name: n, type }, onUse: () => lineage?.(n).forEach((x) => deps?.add(x)) };
+    },
+    names: () => [...columnTypes.keys()],
+  };
+  const expr = checkExpr(ctx, scope, e);
+  if (!expr) return undefined;
+  if (expr.type.base !== "bool") {
+    ctx.error(3007, e.range, `a \`where\` filter must be a bool, got ${show(expr.type)}`, { hint: "compare a column, e.g. `sport == \"run\"`" });
+    return undefined;
+  }
+  return expr;
+}
+
+/** The feature definitions by name; a name declared twice or shadowing an input column is an error. */
+function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnTypes: Map<string, IrType>, keyNames: string[]): { defs: Map<string, FeatureDef>; ok: boolean } {
   const defs = new Map<string, FeatureDef>();
+  let ok = true;
   for (const f of decl.features) {
-    if (defs.has(f.name.name)) {
-      ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
-      ok = false;
+    if (defs.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
+    else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
+    // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
+    else if (keyNames.includes(f.name.name)) {
+      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+    } else {
+      defs.set(f.name.name, f);
       continue;
     }
-    if (columnTypes.has(f.name.name)) {
-      ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
-      ok = false;
-      continue;
-    }
-    defs.set(f.name.name, f);
+    ok = false;
   }
+  return { defs, ok };
+}
 
+/**
+ * Checks the features in dependency order (a feature is checked when first
+ * referred to), with each one's lineage; reports cycles. Features that fail
+ * are poisoned so their users stay quiet.
+ */
+function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>) {
   const checked = new Map<string, IrFeature | null>();
   const lineage = new Map<string, Set<string>>();
   const order: IrFeature[] = [];
@@ -123,13 +182,11 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
       kind: "mit",
       lookup: (n) => {
         const colType = columnTypes.get(n);
-        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => inputLineage(n).forEach((x) => deps.add(x)) };
-        if (defs.has(n)) {
-          const f = checkFeature(n);
-          if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
-          return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
-        }
-        return undefined;
+        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => input.lineage(n).forEach((x) => deps.add(x)) };
+        if (!defs.has(n)) return undefined;
+        const f = checkFeature(n);
+        if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
+        return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
       names: () => [...columnTypes.keys(), ...defs.keys()],
     };
@@ -138,25 +195,57 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     if (checked.has(name)) return undefined; // failed inside a cycle
     checked.set(name, feature ?? null);
     if (feature) {
+      // Rows kept by the group's `where` depend on its columns (leakage checks).
+      whereDeps.forEach((x) => deps.add(x));
       lineage.set(name, deps);
       order.push(feature);
     }
     return feature;
   };
   for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
-  if (reference) {
-    for (const f of order.filter((x) => x.kind === "window")) {
-      const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
-      ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
-      ok = false;
-    }
-  }
-  if (!ok) return undefined;
+  return { order, lineage };
+}
 
+/** FTI4031: reference data has no event time to look back over. */
+function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<string, FeatureDef>, order: IrFeature[], reference: IrGroup["reference"]): boolean {
+  if (!reference) return true;
+  const windows = order.filter((x) => x.kind === "window");
+  const input = decl.from.name === reference.source ? `source \`${reference.source}\` is` : `\`${decl.from.name}\` comes from source \`${reference.source}\`,`;
+  for (const f of windows) ctx.report(defs.get(f.name)!.expr.range, DIAG.windowOverReference.feature(f.name, input));
+  return windows.length === 0;
+}
+
+export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
+  const where = `feature group \`${decl.name.name}\``;
+  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+  const input = groupInput(ctx, decl, env);
+  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  if (!entity || !input) return undefined;
+  const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
+
+  const keyColumns = groupKeyColumns(ctx, decl, entity.keys, columnTypes);
+  const whereDeps = new Set<string>();
+  const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columnTypes, input.lineage, whereDeps) : null;
+  const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes, entity.keys.map((k) => k.name));
+  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps);
+  const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
+  if (!keyColumns || filter === undefined || !defsOk || !referenceOk) return undefined;
+  return groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
+}
+
+/** The group's IR, and what other groups may read from it. */
+function groupResult(
+  decl: FeatureGroupDecl,
+  k: { keys: IrColumn[]; keyColumns: string[]; where: IrExpr | null },
+  input: GroupInput,
+  order: IrFeature[],
+  lineage: Map<string, Set<string>>,
+): CheckedGroup {
+  const keys = k.keys;
   const windows = order.filter((f) => f.kind === "window");
   const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
   const version = decl.version?.value ?? 1;
-  const keys = entity.keys;
+  const { rowId, reference } = input;
   const ir: IrGroup = {
     name: decl.name.name,
     version,
@@ -164,10 +253,12 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
     table: `fg_${decl.name.name}_v${version}`,
     entity: decl.entity.name,
     keys,
-    input: { kind: inputDecl.kind === "source" ? "source" : "group", name: inputDecl.name.name },
+    keyColumns: k.keyColumns,
+    where: k.where,
+    input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
     ...(rowId ? { rowId } : {}),
     ...(reference ? { reference } : {}),
-    inputColumns,
+    inputColumns: input.columns,
     features: order,
     lookbackMs,
   };
@@ -175,7 +266,7 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const outputColumns: IrColumn[] = [
     ...keys,
     { name: "event_time", type: t("timestamp") },
-    ...(rowId && !keys.some((k) => k.name === rowId!.name) ? [rowId] : []),
+    ...(rowId && !keys.some((k) => k.name === rowId.name) ? [rowId] : []),
     ...order.map((f) => ({ name: f.name, type: f.type })),
   ];
   lineage.set("event_time", new Set());
@@ -210,6 +301,10 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   const arg = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
   if (arg === undefined) return undefined;
   const over = w.over;
+  if (w.forward) {
+    ctx.error(4010, w.range, `a feature only looks back: \`over next\` is for labels, which may look forward`, { hint: `\`over ${over.kind === "duration" ? over.text : "7d"}\` aggregates the window before each row` });
+    return undefined;
+  }
   if (over.kind !== "duration") {
     if (over.kind === "unary" && over.op === "-" && over.operand.kind === "duration") {
       ctx.report(over.range, DIAG.windowDirection.negative(over.operand.text));

@@ -63,7 +63,7 @@ export function checkProgram(input: CheckInput): CheckResult {
   }
   const views = new Map<string, IrView>();
   for (const d of of("view")) {
-    const v = checkView(ctx, d, { sources, entities, groups, odts });
+    const v = checkView(ctx, d, { sources, entities, groups, odts }, input.text);
     if (v) views.set(v.name, v);
   }
   const models = new Map<string, IrModel>();

@@ -4,24 +4,29 @@
 
 import type { Arg, Expr, ModelDecl, ServeDecl } from "../ast.ts";
 import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrType, IrView } from "../ir.ts";
+import {
+  ALGORITHM_KINDS,
+  ALGORITHMS,
+  MDT_KINDS,
+  METRICS,
+  metricsOf,
+  TASKS,
+  type BuiltinAlgorithm,
+  type Hyperparameter,
+  type Task,
+} from "../../runtime/catalogue.ts";
 import { DIAG, type Message } from "../messages.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
-import { MDT_NAMES } from "./exprs.ts";
 import { isNumeric, show } from "./types.ts";
 
-export const TASKS = ["regression", "binary_classification"] as const;
-export const METRICS: Record<(typeof TASKS)[number], string[]> = {
-  regression: ["mae", "rmse", "r2"],
-  binary_classification: ["auc", "logloss", "accuracy"],
-};
 /**
  * Real metrics fti does not compute (or computes for the other task): a
  * spelling hint would name a different metric (`mape` is one edit from `mae`),
  * so these get none.
  */
 const OTHER_METRICS = new Set([
-  ...Object.values(METRICS).flat(),
+  ...Object.keys(METRICS),
   ...["mape", "smape", "mse", "msle", "rmsle", "medae", "median_absolute_error", "explained_variance", "huber", "poisson", "tweedie"],
   ...["f1", "precision", "recall", "brier", "pr_auc", "average_precision", "roc_auc", "log_loss", "error", "mcc", "kappa"],
 ]);
@@ -31,29 +36,10 @@ function metricCandidates(name: string, valid: string[]): string[] {
   return OTHER_METRICS.has(name.toLowerCase()) ? [] : valid;
 }
 
-export interface HyperSpec {
-  type: "int" | "float";
-  min: number;
-  max: number;
-  default: number;
+/** The built-in algorithms that do `task`. */
+function algorithmsFor(task: Task): string[] {
+  return (Object.keys(ALGORITHMS) as BuiltinAlgorithm[]).filter((a) => (ALGORITHMS[a].tasks as readonly Task[]).includes(task));
 }
-
-export const ALGORITHMS: Record<string, Record<string, HyperSpec>> = {
-  linear: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
-  logistic: {
-    l2: { type: "float", min: 0, max: Infinity, default: 1 },
-    // Newton's method: `iterations` caps the steps; there is no step size to set.
-    iterations: { type: "int", min: 1, max: 1000, default: 100 },
-  },
-  gbdt: {
-    trees: { type: "int", min: 1, max: 100000, default: 100 },
-    depth: { type: "int", min: 1, max: 16, default: 6 },
-    learning_rate: { type: "float", min: 1e-6, max: 1, default: 0.1 },
-    min_leaf: { type: "int", min: 1, max: 1e9, default: 20 },
-    bins: { type: "int", min: 2, max: 255, default: 255 },
-    l2: { type: "float", min: 0, max: Infinity, default: 0 },
-  },
-};
 
 function numberArg(e: Expr): number | undefined {
   if (e.kind === "number") return e.value;
@@ -113,13 +99,19 @@ const taskClause: ModelClause = {
     d.task = decl.task.name as IrModel["task"];
     if (!d.view) return true;
     const lt = d.view.label.type;
+    const view = d.view;
+    const label = `\`${view.label.name} = ${view.label.text}\``;
     let ok = true;
     if (d.task === "regression" && !isNumeric(lt)) {
-      ctx.report(decl.task.range, DIAG.taskMisfit.regressionLabel(d.view.label.name, show(lt)));
+      ctx.error(4023, decl.task.range, `regression needs a numeric label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
+        hint: "use `task binary_classification` for a yes/no label",
+      });
       ok = false;
     }
-    if (d.task === "binary_classification" && lt.base !== "bool" && lt.base !== "int") {
-      ctx.report(decl.task.range, DIAG.taskMisfit.binaryLabel(d.view.label.name, show(lt)));
+    if (d.task === "binary_classification" && lt.base !== "bool") {
+      ctx.error(4023, decl.task.range, `binary classification needs a bool label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
+        hint: `write the label as a condition, e.g. \`label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : `${view.label.text} > 15`}\``,
+      });
       ok = false;
     }
     return ok;
@@ -206,7 +198,7 @@ const metricsClause: ModelClause = {
   clause: "metric, require",
   check(ctx, decl, d) {
     let ok = true;
-    const valid = d.task ? METRICS[d.task] : [];
+    const valid: string[] = d.task ? metricsOf(d.task) : [];
     const task = d.task ?? "this task";
     for (const m of decl.metrics) {
       if (!valid.includes(m.name)) {
@@ -258,13 +250,14 @@ function checkAlgorithm(ctx: Ctx, alg: NonNullable<ModelDecl["algorithm"]>, task
     }
     return { kind: "onnx", file: alg.file.value };
   }
-  const spec = ALGORITHMS[name];
-  if (!spec) {
-    ctx.report(alg.name.range, DIAG.unknownOption.algorithm(name, [...Object.keys(ALGORITHMS), "onnx"]));
+  if (!Object.hasOwn(ALGORITHMS, name)) {
+    ctx.report(alg.name.range, DIAG.unknownOption.algorithm(name, [...ALGORITHM_KINDS]));
     return undefined;
   }
-  if (task && ((name === "linear" && task !== "regression") || (name === "logistic" && task !== "binary_classification"))) {
-    ctx.report(alg.name.range, DIAG.taskMisfit.algorithm(name, task, task === "regression" ? "linear or gbdt" : "logistic or gbdt"));
+  const builtin = ALGORITHMS[name as BuiltinAlgorithm];
+  const spec: Record<string, Hyperparameter> = builtin.params;
+  if (task && !(builtin.tasks as readonly Task[]).includes(task)) {
+    ctx.report(alg.name.range, DIAG.taskMisfit.algorithm(name, task, algorithmsFor(task).join(" or ")));
     return undefined;
   }
   const params: Record<string, number> = Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, v.default]));
@@ -341,7 +334,7 @@ function checkMdt(ctx: Ctx, call: { name: { name: string; range: Arg["range"] };
       return { kind: "one_hot", categories: c.value.items.map((i) => (i as { value: string }).value) };
     }
   }
-  ctx.report(call.name.range, DIAG.unknownMdt.named(name, MDT_NAMES));
+  ctx.report(call.name.range, DIAG.unknownMdt.named(name, MDT_KINDS));
   return undefined;
 }
 

@@ -1,14 +1,18 @@
-// Views: entity + label (the spine) + features + ODTs, ttl and as-of mode.
+// Views: a spine (the rows of a source, optionally filtered, each with a
+// label), feature groups joined point in time on spine columns (`by`), ODTs,
+// ttl and as-of mode. `view x for ENTITY` is the shorthand in which every
+// group is joined by the columns named like its keys.
 // This is where leakage is caught: a feature derived from the label's own
-// column, joined inclusively at the label's event time, would see the answer.
+// columns, joined inclusively at the label's event time, would see the answer.
 
-import type { ViewDecl } from "../ast.ts";
-import type { IrColumn, IrOdt, IrSource, IrType, IrView, IrViewFeature } from "../ir.ts";
+import type { Expr, FeatureRef, ViewDecl } from "../ast.ts";
+import type { IrColumn, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
+import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
-import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
-import type { CheckedGroup } from "./groups.ts";
-import { baseAssignable, isNumeric, show, withNull } from "./types.ts";
+import { checkWhere, type CheckedGroup } from "./groups.ts";
+import { checkLabel, oldLabelSource } from "./labels.ts";
+import { baseAssignable, show } from "./types.ts";
 
 export interface ViewEnv {
   sources: Map<string, IrSource>;
@@ -17,252 +21,391 @@ export interface ViewEnv {
   odts: Map<string, IrOdt>;
 }
 
-/** What the clause checks of one view find, filled in clause order. */
-interface ViewDraft {
-  env: ViewEnv;
-  where: string;
-  entityName?: string;
-  entity?: { keys: IrColumn[] };
-  label?: IrView["label"];
-  labelSource?: IrSource;
-  features: IrViewFeature[];
-  odts: IrOdt[];
-  /** Every name of the feature vector, with the reference that brought it in. */
-  names: Map<string, ViewDecl["range"]>;
-  /** Stored features, by name, with the reference that brought each in. */
-  featureRefs: Map<string, ViewDecl["range"]>;
-  requestFields: Map<string, IrColumn>;
-  ttlMs: number | null;
-  asOf: IrView["asOf"];
-}
+type Range = ViewDecl["range"];
 
-type ViewClause = ClauseCheck<ViewDecl, ViewDraft>;
-
-const entityClause: ViewClause = {
-  clause: "for ENTITY",
-  check(ctx, decl, d) {
-    const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
-    d.entityName = entityDecl?.name.name;
-    d.entity = entityDecl && d.env.entities.get(entityDecl.name.name);
-    return !!d.entity;
-  },
-};
-
-/** The label: a column of an event source, at that source's event time. */
-const labelClause: ViewClause = {
-  clause: "label",
-  check(ctx, decl, d) {
-    if (!decl.label) {
-      ctx.report(decl.name.range, DIAG.missingClause.label(d.where));
-      return false;
-    }
-    const srcDecl = ctx.resolve(decl.label.source, ["source"], "source");
-    const source = srcDecl && d.env.sources.get(srcDecl.name.name);
-    if (!source) return false;
-    d.labelSource = source;
-    let ok = true;
-    const field = source.fields.find((f) => f.name === decl.label!.column.name);
-    if (!field) {
-      ctx.report(decl.label.column.range, DIAG.unknownName.sourceColumn(source.name, decl.label.column.name, source.fields.map((f) => f.name)));
-      ok = false;
-    } else if (!isNumeric(field.type) && field.type.base !== "bool") {
-      ctx.report(decl.label.column.range, DIAG.typeMismatch.label(field.name, show(field.type)));
-      ok = false;
-    } else if (!source.eventTime) {
-      ctx.report(decl.label.source.range, DIAG.missingClause.labelTime(source.name));
-      ok = false;
-    } else {
-      d.label = { name: decl.label.name.name, source: source.name, column: field.name, type: field.type, eventTime: source.eventTime };
-    }
-    for (const key of d.entity?.keys ?? []) {
-      if (!source.fields.some((f) => f.name === key.name && baseAssignable(f.type, key.type))) {
-        ctx.report(decl.label.source.range, DIAG.labelSourceColumn.key(source.name, key.name, show(key.type), decl.entity.name));
-        ok = false;
-      }
-    }
-    return ok;
-  },
-};
-
-/** Features: `group.*`, `group.feature`, or an ODT by name; each name once. */
-const featuresClause: ViewClause = {
-  clause: "features",
-  check(ctx, decl, d) {
-    let ok = true;
-    const add = (name: string, range: ViewDecl["range"]): boolean => {
-      if (!d.names.has(name)) return void d.names.set(name, range), true;
-      ctx.report(range, DIAG.duplicate.viewFeature(name, d.where));
-      ok = false;
-      return false;
-    };
-    const addFeature = (f: { name: string; type: IrType }, group: string, range: ViewDecl["range"]) => {
-      if (!add(f.name, range)) return;
-      d.features.push({ name: f.name, group, type: withNull(f.type) });
-      d.featureRefs.set(f.name, range);
-    };
-    for (const ref of decl.features) {
-      if (ref.kind === "name") {
-        const odt = viewOdt(ctx, ref.name, d);
-        if (!odt) ok = false;
-        else if (add(odt.name, ref.range)) d.odts.push(odt);
-        continue;
-      }
-      const group = groupOf(ctx, ref.group, d);
-      if (!group) { ok = false; continue; }
-      if (ref.kind === "group_all") {
-        // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
-        for (const f of group.ir.features) if (f.type.base !== "vector") addFeature(f, group.ir.name, ref.range);
-        continue;
-      }
-      const f = group.ir.features.find((x) => x.name === ref.feature.name);
-      if (f?.type.base === "vector") {
-        ctx.error(3102, ref.range, `\`${ref.group.name}.${f.name}\` is a vector (${show(f.type)}); a view's features are model inputs and must be scalars`, {
-          hint: "retrieve by similarity with an `index` on the group instead",
-        });
-        ok = false;
-      } else if (f) addFeature(f, group.ir.name, ref.range);
-      else {
-        if (!ctx.poisoned.has(ref.feature.name)) {
-          ctx.report(ref.feature.range, DIAG.unknownFeature.of(ref.group.name, ref.feature.name, group.ir.features.map((x) => x.name)));
-        }
-        ok = false;
-      }
-    }
-    warnReferenceLeaks(ctx, d.where, d.features, d.featureRefs, d.env);
-    return ok;
-  },
-};
-
-/** A feature group of the view's entity. */
-function groupOf(ctx: Ctx, ident: { name: string; range: ViewDecl["range"] }, d: ViewDraft): CheckedGroup | undefined {
-  const g = ctx.resolve(ident, ["feature_group"], "feature group");
-  const group = g && d.env.groups.get(g.name.name);
-  if (group && d.entityName && group.ir.entity !== d.entityName) {
-    ctx.report(ident.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, d.where, d.entityName));
+export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string): IrView | undefined {
+  const where = `view \`${decl.name.name}\``;
+  const spine = checkSpine(ctx, decl, env, where);
+  if (!spine) {
+    // Still resolve the features, so their names count as used and their errors show.
+    checkJoins(ctx, decl, env, where, undefined);
     return undefined;
   }
-  return group;
-}
-
-/** An ODT listed by name (a bare group name is the wrong kind). */
-function viewOdt(ctx: Ctx, name: { name: string; range: ViewDecl["range"] }, d: ViewDraft): IrOdt | undefined {
-  if (ctx.symbols.get(name.name)?.kind === "feature_group") {
-    ctx.report(name.range, DIAG.wrongKind.groupAsFeature(name.name));
-    return undefined;
+  const { source, entityName, entityColumns } = spine;
+  let ok = spine.ok;
+  let label: IrView["label"] | undefined;
+  if (!decl.label) {
+    ctx.error(2014, decl.name.range, `${where} has no label: add \`label <name> = <expression over ${source.name}'s columns>\``);
+    ok = false;
+  } else {
+    const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName }, labelText);
+    if (!label) ok = false;
   }
-  const odtDecl = ctx.resolve(name, ["on_demand"], "on-demand transformation");
-  return odtDecl && d.env.odts.get(odtDecl.name.name);
-}
+  const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
+  if (!joined.ok) ok = false;
+  warnReferenceLeaks(ctx, where, joined.features, joined.refRanges, env);
+  const odts = checkOdts(ctx, decl, env, where, joined.features, source, label);
+  if (!odts) ok = false;
+  const ttlMs = checkTtl(ctx, decl);
+  const asOf = checkAsOf(ctx, decl);
+  if (ttlMs === undefined || !asOf) ok = false;
+  if (label && asOf === "inclusive" && !checkLeakage(ctx, decl, env, where, label, joined.features, joined.refRanges)) ok = false;
 
-/** ODTs read stored features and request fields: both must be available to the view. */
-const odtInputsClause: ViewClause = {
-  clause: "features (ODT inputs)",
-  check(ctx, _decl, d) {
-    let ok = true;
-    for (const odt of d.odts) {
-      const range = d.names.get(odt.name)!;
-      for (const fp of odt.featureParams) {
-        const vf = d.features.find((f) => f.name === fp.name);
-        if (!vf || vf.group !== fp.group) {
-          ctx.report(range, DIAG.odtFeatureMissing.feature(odt.name, `${fp.group}.${fp.name}`, d.where));
-          ok = false;
-        }
-      }
-      for (const rp of odt.requestParams) if (!checkRequestField(ctx, d, odt, rp, range)) ok = false;
-    }
-    return ok;
-  },
-};
-
-/** One request field of an ODT: one type across the view's ODTs, a column of the label source, not the label. */
-function checkRequestField(ctx: Ctx, d: ViewDraft, odt: IrOdt, rp: IrColumn, range: ViewDecl["range"]): boolean {
-  const prev = d.requestFields.get(rp.name);
-  if (prev && prev.type.base !== rp.type.base) {
-    ctx.report(range, DIAG.typeMismatch.requestField(rp.name, show(rp.type), odt.name, show(prev.type), d.where));
-    return false;
+  if (odts && !checkSpineClashes(ctx, where, entityColumns, joined, odts.requestFields)) ok = false;
+  if (!ok || !label || !odts || ttlMs === undefined || !asOf) return undefined;
+  const keys: IrColumn[] = [];
+  for (const name of [...entityColumns, ...joined.joins.flatMap((j) => j.on.map((o) => o.column))]) {
+    if (!keys.some((k) => k.name === name)) keys.push({ name, type: { ...source.fields.find((f) => f.name === name)!.type, nullable: false } });
   }
-  d.requestFields.set(rp.name, rp);
-  const { labelSource, label } = d;
-  if (!labelSource || !label) return true;
-  if (rp.name === label.column) {
-    ctx.report(range, DIAG.labelLeakRequest.field(odt.name, rp.name, `${label.source}.${label.column}`));
-    return false;
-  }
-  const col = labelSource.fields.find((f) => f.name === rp.name);
-  if (col && baseAssignable(col.type, rp.type)) return true;
-  ctx.report(range, col
-    ? DIAG.labelSourceColumn.requestFieldType(rp.name, show(rp.type), labelSource.name, show(col.type))
-    : DIAG.labelSourceColumn.requestFieldMissing(rp.name, odt.name, labelSource.name));
-  return false;
-}
-
-const ttlClause: ViewClause = {
-  clause: "ttl",
-  check(ctx, decl, d) {
-    if (!decl.ttl) return true;
-    if (decl.ttl.kind !== "duration") ctx.report(decl.ttl.range, DIAG.durationExpected.ttl());
-    else if (decl.ttl.ms <= 0) ctx.report(decl.ttl.range, DIAG.durationExpected.ttlPositive());
-    else return (d.ttlMs = decl.ttl.ms), true;
-    return false;
-  },
-};
-
-const asOfClause: ViewClause = {
-  clause: "as_of",
-  check(ctx, decl, d) {
-    if (!decl.asOf) return true;
-    if (decl.asOf.name === "strict" || decl.asOf.name === "inclusive") return (d.asOf = decl.asOf.name), true;
-    ctx.report(decl.asOf.range, DIAG.unknownOption.asOf(decl.asOf.name));
-    return false;
-  },
-};
-
-/** Leakage: an inclusive join at the label's event time sees the label's own row. */
-const leakageClause: ViewClause = {
-  clause: "as_of inclusive (leakage)",
-  check(ctx, decl, d) {
-    if (!d.label || d.asOf !== "inclusive") return true;
-    let ok = true;
-    const labelCol = `${d.label.source}.${d.label.column}`;
-    for (const f of d.features) {
-      if (!d.env.groups.get(f.group)?.lineage.get(f.name)?.has(labelCol)) continue;
-      const related = decl.asOf ? [ctx.relatedHere(decl.asOf.range, "inclusive as-of set here")] : [];
-      ctx.report(d.featureRefs.get(f.name)!, DIAG.labelLeakFeature.inclusive(f.name, labelCol, d.where), related);
-      ok = false;
-    }
-    return ok;
-  },
-};
-
-/** A view's clause checks, in order (later ones read what earlier ones found). */
-export const VIEW_CLAUSES: readonly ViewClause[] = [entityClause, labelClause, featuresClause, odtInputsClause, ttlClause, asOfClause, leakageClause];
-
-export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv): IrView | undefined {
-  const d: ViewDraft = {
-    env,
-    where: `view \`${decl.name.name}\``,
-    features: [],
-    odts: [],
-    names: new Map(),
-    featureRefs: new Map(),
-    requestFields: new Map(),
-    ttlMs: null,
-    asOf: "strict",
-  };
-  if (!runClauses(ctx, decl, d, VIEW_CLAUSES) || !d.entity || !d.label) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    entity: d.entityName!,
-    keys: d.entity.keys,
-    label: d.label,
-    features: d.features,
-    odts: d.odts.map((o) => o.name),
-    requestFields: [...d.requestFields.values()],
-    ttlMs: d.ttlMs,
-    ttlText: d.ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
-    asOf: d.asOf,
+    entity: entityName ?? null,
+    keys,
+    spine: { source: source.name, eventTime: source.eventTime!, where: spine.where, entityColumns },
+    label,
+    joins: joined.joins,
+    features: joined.features,
+    odts: odts.odts.map((o) => o.name),
+    requestFields: odts.requestFields,
+    ttlMs,
+    ttlText: ttlMs === null || decl.ttl?.kind !== "duration" ? null : decl.ttl.text,
+    asOf,
   };
+}
+
+interface Spine {
+  ok: boolean;
+  source: IrSource;
+  entityName?: string;
+  entityColumns: string[];
+  where: IrView["spine"]["where"];
+}
+
+/** The spine source (`from`, else the old label's source), its `where`, and the entity's columns on it. */
+function checkSpine(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string): Spine | undefined {
+  let ok = true;
+  const entityDecl = decl.entity ? ctx.resolve(decl.entity, ["entity"], "entity") : undefined;
+  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  if (decl.entity && !entity) ok = false;
+  const oldSource = decl.label ? oldLabelSource(ctx, decl.label.expr) : undefined;
+  const sourceIdent = decl.from ?? (oldSource && decl.label!.expr.kind === "member" ? decl.label!.expr.object : undefined);
+  if (!sourceIdent) {
+    if (!decl.entity && !decl.from) ctx.error(2014, decl.name.range, `${where} has no spine: write \`view ${decl.name.name} from <source>\` (one row per event) or \`for <entity> from <source>\``);
+    else ctx.error(2014, decl.name.range, `${where} has no spine source: add \`from <source>\` after \`for ${decl.entity!.name}\``, { hint: "or take the label from a source column: `label <name> = <source>.<column>`" });
+    return undefined;
+  }
+  const srcDecl = ctx.resolve(sourceIdent, ["source"], "source");
+  const source = srcDecl && env.sources.get(srcDecl.name.name);
+  if (!source) return undefined;
+  if (!source.eventTime) {
+    ctx.error(2014, sourceIdent.range, `source \`${source.name}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`, {
+      hint: "take the spine from an event source; reference data joins in as features",
+    });
+    return undefined;
+  }
+  const columns = new Map(source.fields.map((f) => [f.name, f.type]));
+  const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columns) : null;
+  if (filter === undefined) ok = false;
+  const entityColumns: string[] = [];
+  const written = decl.entityColumns;
+  if (entity && written && written.length !== entity.keys.length) {
+    ctx.error(4021, written[0]?.range ?? decl.entity!.range, `entity \`${decl.entity!.name}\` has ${entity.keys.length} key${entity.keys.length === 1 ? "" : "s"} but \`for ${decl.entity!.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    return undefined;
+  }
+  (entity?.keys ?? []).forEach((key, i) => {
+    const name = written ? written[i].name : key.name;
+    const col = columns.get(name);
+    if (!col && written) {
+      const hint = closest(name, [...columns.keys()]);
+      ctx.error(4020, written[i].range, `spine source \`${source.name}\` of ${where} has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ok = false;
+    } else if (!col || col.base !== key.type.base) {
+      ctx.error(written ? 4021 : 4013, written ? written[i].range : sourceIdent.range, col
+        ? `\`${source.name}.${name}\` is ${show(col)} but the key \`${key.name}\` of entity \`${decl.entity!.name}\` is ${show(key.type)}`
+        : `spine source \`${source.name}\` has no column \`${key.name}\` (${show(key.type)}), the key of entity \`${decl.entity!.name}\``, {
+        hint: `name the column that holds it: \`for ${decl.entity!.name}(<column>)\``,
+      });
+      ok = false;
+    } else entityColumns.push(name);
+  });
+  return { ok, source, entityName: entityDecl?.name.name, entityColumns, where: filter ?? null };
+}
+
+interface Joined {
+  ok: boolean;
+  joins: IrViewJoin[];
+  features: IrViewFeature[];
+  odtRefs: Array<Extract<FeatureRef, { kind: "name" }>>;
+  /** Feature name → the `features` entry that brought it (for messages). */
+  refRanges: Map<string, Range>;
+}
+
+/** Group references: each mapped onto spine columns (one join per group and mapping), named with `as`. */
+function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, source: IrSource | undefined, spineEntity?: SpineEntity): Joined {
+  const out: Joined = { ok: true, joins: [], features: [], odtRefs: [], refRanges: new Map() };
+  const columns = new Map((source?.fields ?? []).map((f) => [f.name, f.type]));
+  const fail = () => void (out.ok = false);
+  for (const ref of decl.features) {
+    if (ref.kind === "name") {
+      const d = ctx.symbols.get(ref.name.name);
+      if (d?.kind === "feature_group") {
+        ctx.error(2004, ref.name.range, `\`${ref.name.name}\` is a feature group; list its features as \`${ref.name.name}.*\` or \`${ref.name.name}.<feature>\``);
+        fail();
+      } else if (ref.by || ref.prefix) {
+        ctx.error(2004, ref.by?.range ?? ref.prefix!.range, `\`by\` and \`as\` apply to feature groups; \`${ref.name.name}\` is not one`, { hint: "list on-demand transformations on a `features` line of their own" });
+        fail();
+      } else out.odtRefs.push(ref);
+      continue;
+    }
+    const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
+    const group = g && env.groups.get(g.name.name);
+    if (!group) { fail(); continue; }
+    if (!source) continue;
+    const on = mapKeys(ctx, ref, group, { columns, source, where, entity: spineEntity });
+    if (!on) { fail(); continue; }
+    const joinIndex = joinOf(out.joins, group.ir.name, on);
+    // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
+    const picked = ref.kind === "group_all" ? group.ir.features.filter((f) => f.type.base !== "vector") : group.ir.features.filter((f) => f.name === ref.feature.name);
+    if (ref.kind === "group_feature" && picked[0]?.type.base === "vector") {
+      ctx.error(3102, ref.range, `\`${ref.group.name}.${picked[0].name}\` is a vector (${show(picked[0].type)}); a view's features are model inputs and must be scalars`, {
+        hint: "retrieve by similarity with an `index` on the group instead",
+      });
+      fail();
+      continue;
+    }
+    if (ref.kind === "group_feature" && picked.length === 0) {
+      if (!ctx.poisoned.has(ref.feature.name)) {
+        const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
+        ctx.error(2006, ref.feature.range, `feature group \`${ref.group.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      }
+      fail();
+      continue;
+    }
+    for (const f of picked) {
+      const name = (ref.prefix?.name ?? "") + f.name;
+      const prev = out.features.find((x) => x.name === name);
+      if (prev) {
+        reportCollision(ctx, ref, name, { prev, joins: out.joins, joinIndex, prevRange: out.refRanges.get(name)!, where });
+        fail();
+        continue;
+      }
+      out.features.push({ name, group: group.ir.name, column: f.name, join: joinIndex, type: { ...f.type, nullable: true } });
+      out.refRanges.set(name, ref.range);
+    }
+  }
+  return out;
+}
+
+/** A feature named like a spine column the view reads (a key or request field) would hide it. */
+function checkSpineClashes(ctx: Ctx, where: string, entityColumns: string[], joined: Joined, requestFields: IrColumn[]): boolean {
+  const spineColumns = new Set([...entityColumns, ...joined.joins.flatMap((j) => j.on.map((o) => o.column)), ...requestFields.map((r) => r.name)]);
+  let ok = true;
+  for (const f of joined.features) {
+    if (!spineColumns.has(f.name)) continue;
+    ctx.error(4022, joined.refRanges.get(f.name)!, `feature \`${f.name}\` of \`${f.group}\` has the name of the spine column \`${f.name}\` that ${where} reads (a key or request field)`, {
+      hint: "rename the features of that line with a prefix: `... as <prefix>_`",
+    });
+    ok = false;
+  }
+  return ok;
+}
+
+function joinOf(joins: IrViewJoin[], group: string, on: IrViewJoin["on"]): number {
+  const same = (a: IrViewJoin["on"]) => a.length === on.length && a.every((x, i) => x.key === on[i].key && x.column === on[i].column);
+  const i = joins.findIndex((j) => j.group === group && same(j.on));
+  if (i >= 0) return i;
+  joins.push({ group, on });
+  return joins.length - 1;
+}
+
+interface Collision {
+  prev: IrViewFeature;
+  joins: IrViewJoin[];
+  joinIndex: number;
+  prevRange: Range;
+  where: string;
+}
+
+function reportCollision(ctx: Ctx, ref: FeatureRef, name: string, c: Collision): void {
+  const { prev, joinIndex, prevRange, where } = c;
+  const side = (j: IrViewJoin) => `\`${j.group}\` by ${j.on.map((o) => o.column).join(", ")}`;
+  if (prev.join === joinIndex && !ref.prefix) {
+    ctx.error(2007, ref.range, `\`${name}\` appears twice in the features of ${where}`);
+    return;
+  }
+  const group = ref.kind === "name" ? "" : ref.group.name;
+  const feature = ref.kind === "group_feature" ? ref.feature.name : "*";
+  const by = ref.by ? ` by ${ref.by.columns.length > 1 ? `(${ref.by.columns.map((c) => c.name).join(", ")})` : ref.by.columns[0].name}` : "";
+  ctx.error(4022, ref.range, `feature \`${name}\` of ${side(c.joins[joinIndex])} has the name of \`${name}\` of ${side(c.joins[prev.join])} in ${where}`, {
+    hint: `rename one side with a prefix: \`features ${group}.${feature}${by} as ${suggestPrefix(ref)}\``,
+    related: [{ file: ctx.file, range: prevRange, message: "first included here" }],
+  });
+}
+
+function suggestPrefix(ref: FeatureRef): string {
+  const base = ref.by?.columns[0]?.name ?? (ref.kind === "name" ? ref.name.name : ref.group.name);
+  return `${base}_`;
+}
+
+/** The view's entity and the spine columns holding its keys (`for account(sender)`). */
+interface SpineEntity {
+  name: string;
+  columns: string[];
+}
+
+interface Spine2 {
+  columns: Map<string, IrType>;
+  source: IrSource;
+  where: string;
+  entity?: SpineEntity;
+}
+
+/**
+ * The spine column of each of the group's keys: `by` names them; else a group
+ * of the view's entity reads the entity's columns, any other the columns
+ * named like its keys.
+ */
+function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: CheckedGroup, spine: Spine2): IrViewJoin["on"] | undefined {
+  const { columns, where } = spine;
+  const source = spine.source.name;
+  const keys = group.ir.keys;
+  const keyText = `${keys.map((k) => `\`${k.name}\` (${show(k.type)})`).join(", ")}`;
+  if (ref.by) {
+    const cols = ref.by.columns;
+    if (cols.length !== keys.length) {
+      ctx.error(4021, ref.by.range, `feature group \`${group.ir.name}\` is joined on ${keys.length} key${keys.length === 1 ? "" : "s"} of entity \`${group.ir.entity}\`, ${keyText}, but \`by\` names ${cols.length} column${cols.length === 1 ? "" : "s"}`);
+      return undefined;
+    }
+    let ok = true;
+    const on = keys.map((k, i) => {
+      const type = columns.get(cols[i].name);
+      if (!type) {
+        const hint = closest(cols[i].name, [...columns.keys()]);
+        ctx.error(4020, cols[i].range, `spine source \`${source}\` of ${where} has no column \`${cols[i].name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ok = false;
+      } else if (!baseAssignable(type, k.type) || type.base !== k.type.base) {
+        ctx.error(4021, cols[i].range, `\`${source}.${cols[i].name}\` is ${show(type)} but the key \`${k.name}\` of entity \`${group.ir.entity}\` is ${show(k.type)}`);
+        ok = false;
+      }
+      return { key: k.name, column: cols[i].name };
+    });
+    return ok ? on : undefined;
+  }
+  if (spine.entity?.name === group.ir.entity) return keys.map((k, i) => ({ key: k.name, column: spine.entity!.columns[i] }));
+  const unmapped = keys.filter((k) => columns.get(k.name)?.base !== k.type.base);
+  if (unmapped.length === 0) return keys.map((k) => ({ key: k.name, column: k.name }));
+  // The hint: the columns the group itself reads its keys from, when it reads the spine's source; else a column of the key's type.
+  const fromSpine = group.ir.input.kind === "source" && group.ir.input.name === source;
+  const guess = fromSpine
+    ? group.ir.keyColumns
+    : keys.map((k) => [...columns.entries()].find(([n, t]) => t.base === k.type.base && n !== spine.source.unique)?.[0] ?? "<column>");
+  const by = guess.length > 1 ? `(${guess.join(", ")})` : guess[0];
+  ctx.error(4012, ref.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, keyed by ${keyText}, and spine source \`${source}\` has no column \`${unmapped[0].name}\` to join it on`, {
+    hint: `say which column of \`${source}\` holds the key: \`features ${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name} by ${by}\``,
+  });
+  return undefined;
+}
+
+/** ODTs read stored features and request fields; both must be available to the view. */
+function checkOdts(
+  ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, features: IrViewFeature[], source: IrSource, label: IrView["label"] | undefined,
+): { odts: IrOdt[]; requestFields: IrColumn[] } | undefined {
+  let ok = true;
+  const odts: IrOdt[] = [];
+  const ranges = new Map<string, Range>();
+  for (const ref of decl.features) {
+    if (ref.kind !== "name" || ref.by || ref.prefix || ctx.symbols.get(ref.name.name)?.kind === "feature_group") continue;
+    const odtDecl = ctx.resolve(ref.name, ["on_demand"], "on-demand transformation");
+    const odt = odtDecl && env.odts.get(odtDecl.name.name);
+    if (!odt) { ok = false; continue; }
+    if (features.some((f) => f.name === odt.name) || odts.includes(odt)) {
+      ctx.error(2007, ref.range, `\`${odt.name}\` appears twice in the features of ${where}`);
+      ok = false;
+      continue;
+    }
+    odts.push(odt);
+    ranges.set(odt.name, ref.range);
+  }
+  // A request field leaks the label when the request fields together give every column the label reads
+  // (`label y = x` with request x; `flagged = status == "fraud"` with request status). A column the label
+  // only normalises by, known before the event (a planned distance), may be requested.
+  const labelColumns = new Set((label?.lineage ?? []).map((c) => c.slice(c.indexOf(".") + 1)));
+  const requested = new Set(odts.flatMap((o) => o.requestParams.map((p) => p.name)));
+  const labelGiven = labelColumns.size > 0 && [...labelColumns].every((c) => requested.has(c));
+  const requestFields = new Map<string, IrColumn>();
+  for (const odt of odts) {
+    const range = ranges.get(odt.name)!;
+    for (const fp of odt.featureParams) {
+      const vf = features.find((f) => f.name === fp.name);
+      if (!vf || vf.group !== fp.group) {
+        ctx.error(4018, range, `ODT \`${odt.name}\` reads \`${fp.group}.${fp.name}\`, which ${where} does not include`, { hint: `add \`${fp.group}.${fp.name}\` to its features` });
+        ok = false;
+      }
+    }
+    for (const rp of odt.requestParams) {
+      const prev = requestFields.get(rp.name);
+      if (prev && prev.type.base !== rp.type.base) {
+        ctx.error(3002, range, `request field \`${rp.name}\` is ${show(rp.type)} in \`${odt.name}\` but ${show(prev.type)} in another ODT of ${where}`);
+        ok = false;
+        continue;
+      }
+      requestFields.set(rp.name, rp);
+      if (labelGiven && labelColumns.has(rp.name)) {
+        const others = [...labelColumns].filter((c) => c !== rp.name);
+        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which the label \`${label!.name}\` reads (\`${source.name}.${rp.name}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`);
+        ok = false;
+        continue;
+      }
+      const col = source.fields.find((f) => f.name === rp.name);
+      if (!col || !baseAssignable(col.type, rp.type)) {
+        ctx.error(4013, range, col
+          ? `request field \`${rp.name}\` is ${show(rp.type)} but \`${source.name}.${rp.name}\` is ${show(col.type)}`
+          : `request field \`${rp.name}\` of \`${odt.name}\` has no column of the same name in spine source \`${source.name}\`; training takes request fields from the spine's rows`);
+        ok = false;
+      }
+    }
+  }
+  return ok ? { odts, requestFields: [...requestFields.values()] } : undefined;
+}
+
+function checkTtl(ctx: Ctx, decl: ViewDecl): number | null | undefined {
+  const ttl: Expr | undefined = decl.ttl;
+  if (!ttl) return null;
+  if (ttl.kind !== "duration") {
+    ctx.error(3011, ttl.range, `\`ttl\` needs a duration literal such as \`90d\``);
+    return undefined;
+  }
+  if (ttl.ms <= 0) {
+    ctx.error(3011, ttl.range, `\`ttl\` must be positive`);
+    return undefined;
+  }
+  return ttl.ms;
+}
+
+function checkAsOf(ctx: Ctx, decl: ViewDecl): IrView["asOf"] | undefined {
+  if (!decl.asOf) return "strict";
+  if (decl.asOf.name === "strict" || decl.asOf.name === "inclusive") return decl.asOf.name;
+  const hint = closest(decl.asOf.name, ["strict", "inclusive"]);
+  ctx.error(2012, decl.asOf.range, `\`as_of\` is \`strict\` or \`inclusive\`, not \`${decl.asOf.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  return undefined;
+}
+
+/** An inclusive join at the label's event time sees the label's own row: no feature may derive from what the label reads. */
+function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, label: IrView["label"], features: IrViewFeature[], refRanges: Map<string, Range>): boolean {
+  let ok = true;
+  for (const f of features) {
+    const lineage = env.groups.get(f.group)?.lineage.get(f.column);
+    const hit = label.lineage.find((c) => lineage?.has(c));
+    if (!hit) continue;
+    ctx.error(4008, refRanges.get(f.name)!, `feature \`${f.name}\` is derived from \`${hit}\`, which the label \`${label.name}\` reads, and ${where} joins features inclusively at the label's event time: each training row would see its own answer`, {
+      hint: "use `as_of strict` (features strictly before the label), or drop the feature",
+      related: decl.asOf ? [{ file: ctx.file, range: decl.asOf.range, message: "inclusive as-of set here" }] : [],
+    });
+    ok = false;
+  }
+  return ok;
 }
 
 /**

@@ -60,165 +60,213 @@ interface Stage {
   windows: WindowFeature[];
 }
 
+type Col = { sql: string; name: string };
+
 /** The DuckDB SELECT computing a feature group over `__input` (see the file comment). */
 export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOptions = {}): string {
-  const q = quoteIdent;
-  const time = eventTimeOf(group, spec);
-  const position = new Map(group.features.map((f, i) => [f.name, i] as const));
+  return new GroupSql(group, spec, options).build();
+}
 
-  // ---- levels: a window is one pass after its argument's inputs; a row feature sits with its latest input.
-  const level = new Map<string, number>();
-  /** The earlier features an expression reads (a name not defined yet is an input column). */
-  const depsOf = (f: IrFeature): string[] => {
-    const e = f.kind === "row" ? f.expr : f.arg;
-    const me = position.get(f.name)!;
-    return e ? [...columnsOf(e)].filter((c) => (position.get(c) ?? Infinity) < me) : [];
-  };
-  for (const f of group.features) {
-    const deps = depsOf(f);
-    const base = deps.reduce((m, d) => Math.max(m, level.get(d)!), 0);
-    level.set(f.name, f.kind === "window" ? base + 1 : base);
-  }
-  const maxLevel = Math.max(0, ...level.values());
-  const stages: Stage[] = Array.from({ length: maxLevel + 1 }, () => ({ rows: [], windows: [] }));
-  for (const f of group.features) {
-    const l = level.get(f.name)!;
-    if (f.kind === "row") stages[l].rows.push(f);
-    else stages[l].windows.push(f);
-  }
-
-  const ctx = { functions: spec.functions, externName: options.externName };
-  const sqlOf = (e: IrExpr) => exprToSql(e, ctx);
-  const partition = group.keys.map((k) => q(k.name)).join(", ");
-  const over = (frame: string) => `(PARTITION BY ${partition} ORDER BY ${q(T_COL)} ${frame})`;
-
-  const ctes: string[] = [];
-  let prev = "__input";
-  let counter = 0;
+/** Builds the CTE chain of one group: base, then per level a window pass and row projections. */
+class GroupSql {
+  private readonly time: ReturnType<typeof eventTimeOf>;
+  private readonly position: Map<string, number>;
+  private readonly ctes: string[] = [];
+  private prev = "__input";
+  private counter = 0;
   /** Columns of the relation `prev`. */
-  let columns = new Set<string>();
+  private columns = new Set<string>();
+  private helperCounter = 0;
+  /** SQL of each window's argument column (empty for count()). */
+  private readonly argColumn = new Map<string, string>();
+  /** Helper columns of each ewma. */
+  private readonly ewmaCols = new Map<string, EwmaCols>();
+  private readonly surelyNonNull: (e: IrExpr) => boolean;
+  private readonly partition: string;
+
+  constructor(
+    private readonly group: IrGroup,
+    private readonly spec: IrSpec,
+    private readonly options: GroupSqlOptions,
+  ) {
+    this.time = eventTimeOf(group, spec);
+    this.position = new Map(group.features.map((f, i) => [f.name, i] as const));
+    this.surelyNonNull = nonNullAnalysis(group);
+    // The input columns carrying the keys (`for account(sender)`); the output names them by the keys.
+    this.partition = group.keyColumns.map(quoteIdent).join(", ");
+  }
+
+  build(): string {
+    const stages = this.stages();
+    this.base();
+    for (let l = 0; l < stages.length; l++) {
+      if (stages[l].windows.length) this.windowPass(stages[l].windows);
+      this.rowProjections(stages[l].rows);
+      const next = stages[l + 1];
+      if (next) this.windowInputs(next.windows);
+    }
+    return this.finalSelect();
+  }
+
+  private sqlOf(e: IrExpr): string {
+    return exprToSql(e, { functions: this.spec.functions, externName: this.options.externName });
+  }
+
+  private over(frame: string): string {
+    return `(PARTITION BY ${this.partition} ORDER BY ${quoteIdent(T_COL)} ${frame})`;
+  }
+
+  /** The earlier features an expression reads (a name not defined yet is an input column). */
+  private depsOf(f: IrFeature): string[] {
+    const e = f.kind === "row" ? f.expr : f.arg;
+    const me = this.position.get(f.name)!;
+    return e ? [...columnsOf(e)].filter((c) => (this.position.get(c) ?? Infinity) < me) : [];
+  }
+
+  /** Levels: a window is one pass after its argument's inputs; a row feature sits with its latest input. */
+  private stages(): Stage[] {
+    const level = new Map<string, number>();
+    for (const f of this.group.features) {
+      const base = this.depsOf(f).reduce((m, d) => Math.max(m, level.get(d)!), 0);
+      level.set(f.name, f.kind === "window" ? base + 1 : base);
+    }
+    const maxLevel = Math.max(0, ...level.values());
+    const stages: Stage[] = Array.from({ length: maxLevel + 1 }, () => ({ rows: [], windows: [] }));
+    for (const f of this.group.features) {
+      const l = level.get(f.name)!;
+      if (f.kind === "row") stages[l].rows.push(f);
+      else stages[l].windows.push(f);
+    }
+    return stages;
+  }
+
   /**
    * One CTE selecting everything from `prev` plus `cols`; a column whose name
    * exists already (a feature shadowing an input column) replaces it.
    */
-  const select = (cols: Array<{ sql: string; name: string }>, tail = ""): void => {
+  private select(cols: Col[], tail = ""): void {
     if (!cols.length) return;
-    const replace = cols.filter((c) => columns.has(c.name));
-    const added = cols.filter((c) => !columns.has(c.name));
+    const q = quoteIdent;
+    const replace = cols.filter((c) => this.columns.has(c.name));
+    const added = cols.filter((c) => !this.columns.has(c.name));
     const star = replace.length ? `* REPLACE (${replace.map((c) => `${c.sql} AS ${q(c.name)}`).join(", ")})` : "*";
     const list = [star, ...added.map((c) => `${c.sql} AS ${q(c.name)}`)].join(",\n    ");
-    const name = `__fti_s${counter++}`;
-    ctes.push(`${q(name)} AS (\n  SELECT ${list}\n  FROM ${prev}${tail}\n)`);
-    prev = q(name);
-    columns = new Set([...columns, ...added.map((c) => c.name)]);
-  };
-
-  // ---- base: the input columns the group needs, and the event time in microseconds
-  const needed = new Set<string>([...group.keys.map((k) => k.name), ...(time.column ? [time.column] : [])]);
-  if (group.rowId) needed.add(group.rowId.name);
-  if (time.validTo) needed.add(time.validTo);
-  // Every name an expression reads that is not an earlier feature is an input column.
-  for (const f of group.features) {
-    const e = f.kind === "row" ? f.expr : f.arg;
-    const me = position.get(f.name)!;
-    if (e) for (const c of columnsOf(e)) if (!((position.get(c) ?? Infinity) < me)) needed.add(c);
+    const name = `__fti_s${this.counter++}`;
+    this.ctes.push(`${q(name)} AS (\n  SELECT ${list}\n  FROM ${this.prev}${tail}\n)`);
+    this.prev = q(name);
+    this.columns = new Set([...this.columns, ...added.map((c) => c.name)]);
   }
-  ctes.push(
-    `${q("__fti_s" + counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${time.sql} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input\n)`,
-  );
-  prev = q(`__fti_s${counter - 1}`);
-  columns = new Set([...needed, T_COL]);
 
-  const surelyNonNull = nonNullAnalysis(group);
-  let helperCounter = 0;
-  /** SQL of each window's argument column (empty for count()). */
-  const argColumn = new Map<string, string>();
-  /** Helper columns of each ewma. */
-  const ewmaCols = new Map<string, EwmaCols>();
-
-  for (let l = 0; l <= maxLevel; l++) {
-    const stage = stages[l];
-    // ---- the window pass of this level (level 0 has none): one sort, one named frame per length
-    if (stage.windows.length) {
-      const frames = new Map<string, string>(); // frame clause -> window name
-      const frameName = (frame: string): string => {
-        let n = frames.get(frame);
-        if (!n) {
-          n = `__fti_w${frames.size}`;
-          frames.set(frame, n);
-        }
-        return n;
-      };
-      const aggs: Array<{ sql: string; name: string }> = [];
-      const ratios: Array<{ sql: string; name: string }> = [];
-      const fills: Array<{ sql: string; name: string }> = [];
-      for (const f of stage.windows) {
-        const a = argColumn.get(f.name) ?? "";
-        if (f.agg === "ewma") {
-          const k = ewmaCols.get(f.name)!;
-          const w = frameName(`RANGE BETWEEN ${k.frameUs} PRECEDING AND CURRENT ROW`);
-          for (const c of ["n0", "d0", "n1", "d1"] as const) aggs.push({ sql: `sum(${q(k[c])}) OVER ${w}`, name: `${k[c]}s` });
-          const ratio = `CASE WHEN ${q(k.sel)} THEN ${q(`${k.n0}s`)} / ${q(`${k.d0}s`)} ELSE ${q(`${k.n1}s`)} / ${q(`${k.d1}s`)} END`;
-          // Exact where x is non-null; the other rows take the value of the latest such row.
-          ratios.push({ sql: `CASE WHEN ${a} IS NOT NULL THEN ${ratio} END`, name: f.name });
-          if (!surelyNonNull(f.arg!)) {
-            const v = q(f.name);
-            fills.push({
-              sql: `coalesce(${v}, last_value(${v} IGNORE NULLS) OVER ${over("RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")})`,
-              name: f.name,
-            });
-          }
-          continue;
-        }
-        if (!(f.windowMs > 0)) throw new Error(`window \`${f.name}\` must have a positive length`);
-        const w = frameName(`RANGE BETWEEN ${Math.round(f.windowMs * 1000) - 1} PRECEDING AND CURRENT ROW`);
-        aggs.push({ sql: windowAgg(f, a, group, w), name: f.name });
-      }
-      const windowClause = [...frames].map(([frame, name]) => `${name} AS ${over(frame)}`).join(",\n    ");
-      select(aggs, `\n  WINDOW ${windowClause}`);
-      select(ratios);
-      if (fills.length) {
-        // The carried value: a second pass over the same partitioning (the names exist: REPLACE).
-        select(fills);
-      }
+  /** Base: the input columns the group needs, and the event time in microseconds. */
+  private base(): void {
+    const q = quoteIdent;
+    const { group, time } = this;
+    // `where`: only the rows for which the filter is true (null counts as false) enter the group.
+    const filter = group.where ? `\n  WHERE (${this.sqlOf(group.where)}) IS TRUE` : "";
+    const needed = new Set<string>([...group.keyColumns, ...(time.column ? [time.column] : [])]);
+    if (group.rowId) needed.add(group.rowId.name);
+    if (time.validTo) needed.add(time.validTo);
+    // Every name an expression reads that is not an earlier feature is an input column.
+    for (const f of group.features) {
+      const e = f.kind === "row" ? f.expr : f.arg;
+      const me = this.position.get(f.name)!;
+      if (e) for (const c of columnsOf(e)) if (!((this.position.get(c) ?? Infinity) < me)) needed.add(c);
     }
-    // ---- row features of this level, in dependency sub-levels (one projection each)
+    this.ctes.push(
+      `${q("__fti_s" + this.counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${time.sql} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input${filter}\n)`,
+    );
+    this.prev = q(`__fti_s${this.counter - 1}`);
+    this.columns = new Set([...needed, T_COL]);
+  }
+
+  /** The window pass of a level: one sort, one named frame per length. */
+  private windowPass(windows: WindowFeature[]): void {
+    const frames = new Map<string, string>(); // frame clause -> window name
+    const frameName = (frame: string): string => {
+      let n = frames.get(frame);
+      if (!n) frames.set(frame, (n = `__fti_w${frames.size}`));
+      return n;
+    };
+    const aggs: Col[] = [];
+    const ratios: Col[] = [];
+    const fills: Col[] = [];
+    for (const f of windows) {
+      const a = this.argColumn.get(f.name) ?? "";
+      if (f.agg === "ewma") {
+        this.ewmaWindow(f, a, frameName, { aggs, ratios, fills });
+        continue;
+      }
+      if (!(f.windowMs > 0)) throw new Error(`window \`${f.name}\` must have a positive length`);
+      const w = frameName(`RANGE BETWEEN ${Math.round(f.windowMs * 1000) - 1} PRECEDING AND CURRENT ROW`);
+      aggs.push({ sql: windowAgg(f, a, this.group, w), name: f.name });
+    }
+    const windowClause = [...frames].map(([frame, name]) => `${name} AS ${this.over(frame)}`).join(",\n    ");
+    this.select(aggs, `\n  WINDOW ${windowClause}`);
+    this.select(ratios);
+    // The carried value: a second pass over the same partitioning (the names exist: REPLACE).
+    if (fills.length) this.select(fills);
+  }
+
+  /** An ewma's sums over its frame, its ratio, and (when x can be null) the carried value. */
+  private ewmaWindow(f: WindowFeature, a: string, frameName: (frame: string) => string, out: { aggs: Col[]; ratios: Col[]; fills: Col[] }): void {
+    const q = quoteIdent;
+    const k = this.ewmaCols.get(f.name)!;
+    const w = frameName(`RANGE BETWEEN ${k.frameUs} PRECEDING AND CURRENT ROW`);
+    for (const c of ["n0", "d0", "n1", "d1"] as const) out.aggs.push({ sql: `sum(${q(k[c])}) OVER ${w}`, name: `${k[c]}s` });
+    const ratio = `CASE WHEN ${q(k.sel)} THEN ${q(`${k.n0}s`)} / ${q(`${k.d0}s`)} ELSE ${q(`${k.n1}s`)} / ${q(`${k.d1}s`)} END`;
+    // Exact where x is non-null; the other rows take the value of the latest such row.
+    out.ratios.push({ sql: `CASE WHEN ${a} IS NOT NULL THEN ${ratio} END`, name: f.name });
+    if (this.surelyNonNull(f.arg!)) return;
+    const v = q(f.name);
+    out.fills.push({
+      sql: `coalesce(${v}, last_value(${v} IGNORE NULLS) OVER ${this.over("RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")})`,
+      name: f.name,
+    });
+  }
+
+  /** Row features of a level, in dependency sub-levels (one projection each). */
+  private rowProjections(rows: IrFeature[]): void {
     const sub = new Map<string, number>();
     const rowsBySub: Array<Array<Extract<IrFeature, { kind: "row" }>>> = [];
-    for (const f of stage.rows) {
+    for (const f of rows) {
       if (f.kind !== "row") continue;
-      const s = depsOf(f).reduce((m, d) => (sub.has(d) ? Math.max(m, sub.get(d)! + 1) : m), 0);
+      const s = this.depsOf(f).reduce((m, d) => (sub.has(d) ? Math.max(m, sub.get(d)! + 1) : m), 0);
       sub.set(f.name, s);
       (rowsBySub[s] ??= []).push(f);
     }
-    for (const fs of rowsBySub) if (fs) select(fs.map((f) => ({ sql: sqlOf(f.expr), name: f.name })));
+    for (const fs of rowsBySub) if (fs) this.select(fs.map((f) => ({ sql: this.sqlOf(f.expr), name: f.name })));
+  }
 
-    // ---- arguments (and ewma helper columns) of the next level's windows
-    const next = stages[l + 1];
-    if (!next) continue;
-    const args: Array<{ sql: string; name: string }> = [];
-    for (const f of next.windows) {
-      if (f.arg === null) argColumn.set(f.name, "");
-      else if (f.arg.k === "col") argColumn.set(f.name, q(f.arg.name));
+  /** Arguments (and ewma helper columns) of the next level's windows. */
+  private windowInputs(windows: WindowFeature[]): void {
+    const args: Col[] = [];
+    for (const f of windows) {
+      if (f.arg === null) this.argColumn.set(f.name, "");
+      else if (f.arg.k === "col") this.argColumn.set(f.name, quoteIdent(f.arg.name));
       else {
-        const name = `__fti_a${helperCounter++}`;
-        args.push({ sql: sqlOf(f.arg), name });
-        argColumn.set(f.name, q(name));
+        const name = `__fti_a${this.helperCounter++}`;
+        args.push({ sql: this.sqlOf(f.arg), name });
+        this.argColumn.set(f.name, quoteIdent(name));
       }
     }
-    select(args);
-    const weights: Array<{ sql: string; name: string }> = [];
-    const weighted: Array<{ sql: string; name: string }> = [];
-    for (const f of next.windows) {
-      if (f.agg !== "ewma") continue;
+    this.select(args);
+    this.ewmaWeights(windows.filter((f) => f.agg === "ewma"));
+  }
+
+  /** Per ewma: the family selector, the weights of both families, and the weighted values. */
+  private ewmaWeights(ewmas: WindowFeature[]): void {
+    const q = quoteIdent;
+    const weights: Col[] = [];
+    const weighted: Col[] = [];
+    for (const f of ewmas) {
       if (!(f.windowMs > 0)) throw new Error(`ewma \`${f.name}\` must have a positive time constant`);
       const tauUs = Math.round(f.windowMs * 1000);
       const frameUs = EWMA_FRAME_TAUS * tauUs;
       const period = 2 * frameUs;
-      const prefix = `__fti_e${helperCounter++}`;
+      const prefix = `__fti_e${this.helperCounter++}`;
       const k: EwmaCols = { frameUs, sel: `${prefix}_sel`, n0: `${prefix}_n0`, d0: `${prefix}_d0`, n1: `${prefix}_n1`, d1: `${prefix}_d1` };
-      ewmaCols.set(f.name, k);
-      const x = argColumn.get(f.name)!;
+      this.ewmaCols.set(f.name, k);
+      const x = this.argColumn.get(f.name)!;
       // Position of t in its family-0 period; family 1 is offset by half a period, so its
       // weight is family 0's times e^-64 (second half) or e^+64 (first half).
       const pos = `(((${q(T_COL)} % ${period}) + ${period}) % ${period})`;
@@ -226,29 +274,31 @@ export function groupToSql(group: IrGroup, spec: IrSpec, options: GroupSqlOption
       weights.push({ sql: `CASE WHEN ${x} IS NOT NULL THEN exp((${pos} - ${period}) / ${tauUs}e0) END`, name: k.d0 });
       weighted.push({ sql: `${q(k.d0)} * CASE WHEN ${q(k.sel)} THEN ${Math.exp(-EWMA_FRAME_TAUS)} ELSE ${Math.exp(EWMA_FRAME_TAUS)} END`, name: k.d1 });
     }
-    select(weights);
-    select(weighted);
-    select(
-      next.windows
-        .filter((f) => f.agg === "ewma")
-        .flatMap((f) => {
-          const k = ewmaCols.get(f.name)!;
-          const x = argColumn.get(f.name)!;
-          return [
-            { sql: `${x} * ${q(k.d0)}`, name: k.n0 },
-            { sql: `${x} * ${q(k.d1)}`, name: k.n1 },
-          ];
-        }),
+    this.select(weights);
+    this.select(weighted);
+    this.select(
+      ewmas.flatMap((f) => {
+        const k = this.ewmaCols.get(f.name)!;
+        const x = this.argColumn.get(f.name)!;
+        return [
+          { sql: `${x} * ${q(k.d0)}`, name: k.n0 },
+          { sql: `${x} * ${q(k.d1)}`, name: k.n1 },
+        ];
+      }),
     );
   }
 
-  // ---- final projection: keys, event_time, row id, features cast to their types
-  const out: string[] = group.keys.map((k) => q(k.name));
-  out.push(`CAST(${time.sql} AS TIMESTAMP) AS ${q("event_time")}`);
-  if (group.rowId) out.push(q(group.rowId.name));
-  if (time.validTo) out.push(`CAST(${q(time.validTo)} AS TIMESTAMP) AS ${q("valid_to")}`);
-  for (const f of group.features) out.push(`${finalValue(f)} AS ${q(f.name)}`);
-  return `WITH ${ctes.join(",\n")}\nSELECT ${out.join(",\n  ")}\nFROM ${prev}`;
+  /** The final projection: keys, event_time, row id, valid_to, features cast to their types. */
+  private finalSelect(): string {
+    const q = quoteIdent;
+    const { group, time } = this;
+    const out: string[] = group.keys.map((k, i) => (group.keyColumns[i] === k.name ? q(k.name) : `${q(group.keyColumns[i])} AS ${q(k.name)}`));
+    out.push(`CAST(${time.sql} AS TIMESTAMP) AS ${q("event_time")}`);
+    if (group.rowId) out.push(q(group.rowId.name));
+    if (time.validTo) out.push(`CAST(${q(time.validTo)} AS TIMESTAMP) AS ${q("valid_to")}`);
+    for (const f of group.features) out.push(`${finalValue(f)} AS ${q(f.name)}`);
+    return `WITH ${this.ctes.join(",\n")}\nSELECT ${out.join(",\n  ")}\nFROM ${this.prev}`;
+  }
 }
 
 /** When a reference row without validity holds from: the start of time (it is the current value at any time). */

@@ -7,8 +7,7 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from "vscode-languageserver";
 import type { Decl, FeatureGroupDecl, ModelDecl, ViewDecl } from "../ast.ts";
 import { BUILTINS, WINDOW_AGGS } from "../builtins.ts";
-import { ALGORITHMS, METRICS, TASKS } from "../checker/models.ts";
-import { MDT_NAMES } from "../checker/exprs.ts";
+import { ALGORITHMS, MDT_KINDS, METRICS, metricsOf, TASKS, type BuiltinAlgorithm, type Hyperparameter, type Task } from "../../runtime/catalogue.ts";
 import { SCALAR_TYPES } from "../checker/types.ts";
 import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
@@ -131,9 +130,37 @@ function viewInputs(a: Analysis, model: ModelDecl | undefined): CompletionItem[]
 const values = (names: readonly string[], kind: CompletionItemKind = CompletionItemKind.EnumMember, detail?: string) => names.map((n) => item(n, kind, detail));
 
 function metricsFor(model: ModelDecl | undefined): CompletionItem[] {
-  const task = model?.task?.name as (typeof TASKS)[number] | undefined;
-  const list = task && METRICS[task] ? METRICS[task] : Object.values(METRICS).flat();
+  const name = model?.task?.name;
+  const task = name && (TASKS as readonly string[]).includes(name) ? (name as Task) : undefined;
+  const list = task ? metricsOf(task) : Object.keys(METRICS);
   return values(list, CompletionItemKind.EnumMember, task ? `metric of ${task}` : "metric");
+}
+
+/**
+ * The source a view's rows (its spine) come from: `view v from src`, else the
+ * source of its label (`label y = src.column`). Read structurally: the view
+ * syntax is growing (`from`, label expressions).
+ */
+function spineSource(a: Analysis, view: ViewDecl): Decl | undefined {
+  const v = view as ViewDecl & { from?: { name: string }; label?: { source?: { name: string }; expr?: { kind: string; object?: { name: string } } } };
+  const name = v.from?.name ?? v.label?.source?.name ?? (v.label?.expr?.kind === "member" ? v.label.expr.object?.name : undefined);
+  const src = name ? a.index.decls.get(name) : undefined;
+  return src?.kind === "source" ? src : undefined;
+}
+
+/** After `by`, `by (` or a `,` inside `by (…)` in a view: the spine source's columns. */
+function byColumns(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
+  if (ctx.decl !== "view" || !ctx.declName) return undefined;
+  const tokens = a.tokens.filter((t) => t.startOffset <= (ctx.prev?.startOffset ?? -1));
+  let i = tokens.length - 1;
+  if (tokens[i]?.image !== "by") {
+    // Inside `by (a, b, …`: back over names and commas to the `(`, which must follow `by`.
+    while (i >= 0 && (tokens[i].image === "," || tokens[i].tokenType === T.Identifier)) i--;
+    if (tokens[i]?.image !== "(" || tokens[i - 1]?.image !== "by") return undefined;
+  }
+  const view = a.index.decls.get(ctx.declName);
+  const src = view?.kind === "view" ? spineSource(a, view) : undefined;
+  return src?.kind === "source" ? src.fields.map((f) => item(f.name.name, CompletionItemKind.Field, `${f.type.name} (${src.name.name})`)) : [];
 }
 
 function afterDot(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
@@ -159,7 +186,8 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (ctx.clause === "algorithm") {
     if (prev === "algorithm") return [...values(Object.keys(ALGORITHMS), CompletionItemKind.EnumMember, "algorithm"), item("onnx", CompletionItemKind.EnumMember, "a model file: onnx \"model.onnx\"")];
     if (ctx.parens > 0 && (prev === "(" || prev === ",")) {
-      const hyper = ALGORITHMS[ctx.clauseArg ?? ""] ?? {};
+      const alg = ctx.clauseArg ?? "";
+      const hyper: Record<string, Hyperparameter> = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg as BuiltinAlgorithm].params : {};
       return Object.entries(hyper).map(([name, h]) => ({ ...item(name, CompletionItemKind.Property, `${h.type}, default ${h.default}`), insertText: `${name}: ` }));
     }
   }
@@ -170,7 +198,7 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (ctx.clause === "as_of" && prev === "as_of") return values(["strict", "inclusive"]);
   if (ctx.clause === "format" && prev === "format") return values(["csv", "parquet", "ndjson"]);
   if (ctx.clause === "transform") {
-    if (ctx.afterColon && ctx.parens === 0) return values(MDT_NAMES, CompletionItemKind.Function, "model-dependent transformation (MDT)");
+    if (ctx.afterColon && ctx.parens === 0) return values(MDT_KINDS, CompletionItemKind.Function, "model-dependent transformation (MDT)");
     if (ctx.parens > 0 && prev === "(") return values(["mean", "median", "constant: "], CompletionItemKind.EnumMember, "impute strategy");
     if (!ctx.afterColon) return viewInputs(a, model);
   }
@@ -192,6 +220,8 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
   const dot = afterDot(a, ctx);
   if (dot) return dot;
   if (isTypePosition(ctx) && !(ctx.decl === "on_demand" && ctx.afterEquals)) return values(SCALAR_TYPES, CompletionItemKind.TypeParameter, "type");
+  const by = byColumns(a, ctx);
+  if (by) return by;
   const clause = inClause(a, ctx);
   if (clause) return clause;
   if (ctx.depth === 0 && ctx.lineStart && !ctx.afterEquals) {

@@ -84,8 +84,9 @@ function declHover(a: Analysis, name: string): string[] {
     }
     case "view": {
       const v = ir?.views.find((x) => x.name === name);
-      const label = v ? `label \`${v.label.name}\`: ${show(v.label.type)} (from \`${v.label.source}.${v.label.column}\`)` : "";
-      return [code(`view ${name} for ${decl.entity.name}`), [label, v ? `${v.features.length} features, ${v.odts.length} ODTs, as_of ${v.asOf}${v.ttlMs !== null ? `, ttl ${formatDuration(v.ttlMs)}` : ""}` : ""].filter(Boolean).join("; ")];
+      const label = v ? `label \`${v.label.name}\`: ${show(v.label.type)} (\`${v.label.text}\` over \`${v.spine.source}\`)` : "";
+      const header = `view ${name}${decl.entity ? ` for ${decl.entity.name}` : ""}${decl.from ? ` from ${decl.from.name}` : ""}`;
+      return [code(header), [label, v ? `${v.features.length} features, ${v.odts.length} ODTs, as_of ${v.asOf}${v.ttlMs !== null ? `, ttl ${formatDuration(v.ttlMs)}` : ""}` : ""].filter(Boolean).join("; ")];
     }
     case "model": {
       const m = ir?.models.find((x) => x.name === name);

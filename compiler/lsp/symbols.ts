@@ -158,16 +158,26 @@ class IndexBuilder {
 
   view(d: ViewDecl): void {
     this.ref(d.entity);
+    this.ref(d.from);
+    // The spine source: `from`, or the source of an old-style `label x = source.column`.
+    const labelExpr = d.label?.expr;
+    const spineName = d.from?.name ?? (labelExpr?.kind === "member" ? labelExpr.object.name : undefined);
+    const spine = spineName ? this.decls.get(spineName) : undefined;
+    const field = (n: string) =>
+      spine?.kind === "source" && spine.fields.some((f) => f.name.name === n) ? { key: `field:${spine.name.name}.${n}`, kind: "field" as SymbolKind } : undefined;
+    this.expr(d.where, field);
     if (d.label) {
       this.add(d.label.name, `label:${d.name.name}.${d.label.name.name}`, "label", true);
-      this.ref(d.label.source);
-      const src = this.decls.get(d.label.source.name);
-      if (src?.kind === "source" && src.fields.some((f) => f.name.name === d.label!.column.name)) this.add(d.label.column, `field:${src.name.name}.${d.label.column.name}`, "field");
+      if (labelExpr?.kind === "member" && spine?.kind === "source") {
+        this.ref(labelExpr.object);
+        if (field(labelExpr.property.name)) this.add(labelExpr.property, `field:${spine.name.name}.${labelExpr.property.name}`, "field");
+      } else this.expr(labelExpr, field);
     }
     for (const f of d.features) {
       if (f.kind === "name") this.ref(f.name);
       else this.ref(f.group);
       if (f.kind === "group_feature") this.add(f.feature, `feature:${f.group.name}.${f.feature.name}`, "feature");
+      for (const c of f.by?.columns ?? []) if (field(c.name)) this.add(c, `field:${spineName}.${c.name}`, "field");
     }
     this.expr(d.ttl, () => undefined);
   }

@@ -323,8 +323,14 @@ export class FtiParser extends CstParser {
     });
     this.CONSUME(T.For);
     this.CONSUME2(T.Identifier, { LABEL: "entity" });
+    // `for account(sender)`: the input columns that carry the entity's key
+    this.OPTION2(() => this.SUBRULE(this.columnList, { LABEL: "keyColumns" }));
     this.CONSUME(T.From);
     this.CONSUME3(T.Identifier, { LABEL: "from" });
+    this.OPTION3(() => {
+      this.CONSUME(T.Where);
+      this.SUBRULE(this.expression, { LABEL: "where" });
+    });
     this.CONSUME(T.LCurly);
     this.MANY(() => this.SUBRULE(this.featureDef));
     this.CONSUME(T.RCurly);
@@ -376,12 +382,35 @@ export class FtiParser extends CstParser {
     }));
   });
 
-  // view NAME for ENTITY { label ... features ... ttl ... as_of ... }
+  /** `(a, b)`: column names (a group's key columns). */
+  columnList = this.RULE("columnList", () => {
+    this.CONSUME(T.LParen);
+    this.CONSUME1(T.Identifier, { LABEL: "columns" });
+    this.MANY(() => {
+      this.CONSUME(T.Comma);
+      this.CONSUME2(T.Identifier, { LABEL: "columns" });
+    });
+    this.CONSUME(T.RParen);
+  });
+
+  // view NAME [for ENTITY[(COL, ...)]] [from SOURCE [where EXPR]] { label ... features ... ttl ... as_of ... }
   viewDecl = this.RULE("viewDecl", () => {
     this.CONSUME(T.View);
     this.CONSUME1(T.Identifier, { LABEL: "name" });
-    this.CONSUME(T.For);
-    this.CONSUME2(T.Identifier, { LABEL: "entity" });
+    this.OPTION(() => {
+      this.CONSUME(T.For);
+      this.CONSUME2(T.Identifier, { LABEL: "entity" });
+      // `for account(sender)`: the spine columns holding the entity's keys
+      this.OPTION4(() => this.SUBRULE(this.columnList, { LABEL: "entityColumns" }));
+    });
+    this.OPTION2(() => {
+      this.CONSUME(T.From);
+      this.CONSUME3(T.Identifier, { LABEL: "from" });
+      this.OPTION3(() => {
+        this.CONSUME(T.Where);
+        this.SUBRULE(this.expression, { LABEL: "where" });
+      });
+    });
     this.CONSUME(T.LCurly);
     this.MANY(() => this.SUBRULE(this.viewItem));
     this.CONSUME(T.RCurly);
@@ -395,9 +424,7 @@ export class FtiParser extends CstParser {
             this.CONSUME(T.Label);
             this.CONSUME1(T.Identifier, { LABEL: "name" });
             this.CONSUME(T.Equals);
-            this.CONSUME2(T.Identifier, { LABEL: "source" });
-            this.CONSUME(T.Dot);
-            this.CONSUME3(T.Identifier, { LABEL: "column" });
+            this.SUBRULE2(this.expression, { LABEL: "label" });
           },
         },
         {
@@ -407,6 +434,22 @@ export class FtiParser extends CstParser {
             this.MANY(() => {
               this.CONSUME(T.Comma);
               this.SUBRULE2(this.featureRef);
+            });
+            // `by sender`, `by (a, b)`: the spine columns that carry the groups' keys
+            this.OPTION(() => {
+              this.CONSUME(T.By);
+              this.OR1((this.alts["viewItem.by.OR"] ??= {
+                DEF: [
+                  { ALT: () => this.CONSUME5(T.Identifier, { LABEL: "by" }) },
+                  { ALT: () => this.SUBRULE(this.columnList, { LABEL: "byList" }) },
+                ],
+                ERR_MSG: "a column name or `(a, b)`",
+              }));
+            });
+            // `as receiver_`: a prefix for the features' names
+            this.OPTION2(() => {
+              this.CONSUME(T.As);
+              this.CONSUME6(T.Identifier, { LABEL: "prefix" });
             });
           },
         },
@@ -743,6 +786,11 @@ export class FtiParser extends CstParser {
             this.SUBRULE(this.parenList, { LABEL: "args" });
             this.OPTION2(() => {
               this.CONSUME(T.Over);
+              // `over next 7d`: a forward window (labels only); `next` is a keyword only here
+              this.OPTION3({
+                GATE: () => this.LA(1).tokenType === T.Identifier && this.LA(1).image === "next" && this.LA(2).tokenType !== T.RParen,
+                DEF: () => this.CONSUME3(T.Identifier, { LABEL: "next" }),
+              });
               this.SUBRULE(this.primary, { LABEL: "over" });
             });
           },

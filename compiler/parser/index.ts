@@ -92,7 +92,7 @@ function splitDeclarations(tokens: IToken[]): Chunk[] {
     let starts = DECL_START.has(t);
     if (t === T.Fn) starts = tokens[i - 1]?.tokenType !== T.Extern;
     if (t === T.View) {
-      starts = !(inModel && depth > 0) || (tokens[i + 1]?.tokenType === T.Identifier && tokens[i + 2]?.tokenType === T.For);
+      starts = !(inModel && depth > 0) || (tokens[i + 1]?.tokenType === T.Identifier && (tokens[i + 2]?.tokenType === T.For || tokens[i + 2]?.tokenType === T.From));
     }
     if (starts) {
       if (i > start) chunks.push({ tokens: tokens.slice(start, i), next: tokens[i] });

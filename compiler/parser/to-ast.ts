@@ -25,6 +25,7 @@ import type {
   FieldDecl,
   FnDecl,
   Ident,
+  JoinClause,
   MdtCall,
   ModelDecl,
   OdtParam,
@@ -43,6 +44,7 @@ import type {
   ViewDecl,
 } from "../ast.ts";
 import { DIAG, type Message } from "../messages.ts";
+import type * as C from "./cst.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -59,14 +61,27 @@ function isToken(e: CstElement): e is IToken {
   return (e as IToken).image !== undefined && (e as IToken).tokenType !== undefined;
 }
 
-function toks(n: CstNode | undefined, key: string): IToken[] {
-  const c = n?.children[key];
+/** The node of any declaration (what a `declaration` holds). */
+type AnyDeclCstNode = NonNullable<C.DeclarationCstChildren[keyof C.DeclarationCstChildren]>[number];
+
+// Typed access: a node's child keys are those of its generated CST type (cst.ts),
+// so a misspelt or stale key is a compile error.
+type ChildrenOf<N> = N extends { children: infer C } ? C : never;
+type Key<N> = keyof ChildrenOf<N> & string;
+type ChildNode<N, K extends Key<N>> = NonNullable<ChildrenOf<N>[K]> extends Array<infer T> ? Exclude<T, IToken> : never;
+
+function children(n: CstNode | undefined, key: string): CstElement[] | undefined {
+  return n?.children[key];
+}
+
+function toks<N extends CstNode>(n: N | undefined, key: Key<N>): IToken[] {
+  const c = children(n, key);
   return c ? c.filter(isToken) : [];
 }
 
 /** The i-th token under `key` (no allocation: this is the hot path). */
-function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
-  const c = n?.children[key];
+function tok<N extends CstNode>(n: N | undefined, key: Key<N>, i = 0): IToken | undefined {
+  const c = children(n, key);
   if (!c) return undefined;
   for (const e of c) {
     if (isToken(e) && i-- === 0) return e;
@@ -74,17 +89,17 @@ function tok(n: CstNode | undefined, key: string, i = 0): IToken | undefined {
   return undefined;
 }
 
-function nodes(n: CstNode | undefined, key: string): CstNode[] {
-  const c = n?.children[key];
-  return c ? (c.filter((e) => !isToken(e)) as CstNode[]) : [];
+function nodes<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K): Array<ChildNode<N, K>> {
+  const c = children(n, key);
+  return c ? (c.filter((e) => !isToken(e)) as Array<ChildNode<N, K>>) : [];
 }
 
 /** The i-th child node under `key`. */
-function node(n: CstNode | undefined, key: string, i = 0): CstNode | undefined {
-  const c = n?.children[key];
+function node<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K, i = 0): ChildNode<N, K> | undefined {
+  const c = children(n, key);
   if (!c) return undefined;
   for (const e of c) {
-    if (!isToken(e) && i-- === 0) return e;
+    if (!isToken(e) && i-- === 0) return e as ChildNode<N, K>;
   }
   return undefined;
 }
@@ -150,7 +165,7 @@ type Item =
   | { k: "pre"; t: IToken }
   | { k: "atom"; e: Expr }
   | { k: "op"; t: IToken }
-  | { k: "in"; t: IToken; list: CstNode | undefined };
+  | { k: "in"; t: IToken; list: C.ParenListCstNode | C.OperandCstNode | undefined };
 
 type StackOp =
   | { k: "pre"; op: "-" | "not"; prec: number; start: Pos }
@@ -226,7 +241,7 @@ class AstBuilder {
   }
 
   /** Range of `n` ending at its `endKey` token (e.g. the closing `}`), falling back to a walk of its tokens. */
-  private endRange(n: CstNode | undefined, endKey: string): Range {
+  private endRange<N extends CstNode>(n: N | undefined, endKey: Key<N>): Range {
     const t = tok(n, endKey);
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
@@ -250,7 +265,7 @@ class AstBuilder {
     return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
   }
 
-  private typeRef(n: CstNode | undefined): TypeRef {
+  private typeRef(n: C.TypeRefCstNode | undefined): TypeRef {
     const name = tok(n, "name");
     const q = tok(n, "Question");
     const id = this.ident(name);
@@ -265,13 +280,13 @@ class AstBuilder {
     return ref;
   }
 
-  private param(n: CstNode | undefined, startTok?: IToken): Param {
+  private param(n: C.ParamCstNode | undefined, startTok?: IToken): Param {
     const name = this.ident(tok(n, "name"));
     const type = this.typeRef(node(n, "typeRef"));
     return { name, type, range: this.join(startTok && isReal(startTok) ? startTok : name.range, type.range) };
   }
 
-  private dotted(n: CstNode | undefined): { text: string; range: Range } {
+  private dotted(n: C.DottedNameCstNode | undefined): { text: string; range: Range } {
     const parts = toks(n, "part").filter(isReal);
     if (parts.length === 0) return { text: "", range: this.at() };
     return { text: parts.map((p) => p.image).join("."), range: this.join(parts[0], parts[parts.length - 1]) };
@@ -284,10 +299,12 @@ class AstBuilder {
   // ------------------------------------------------------------ declarations
 
   decl(root: CstNode): Decl | undefined {
-    let n: CstNode | undefined = root;
-    if (n.name === "declaration") {
+    // The root is a `declaration` (one child: the declaration's own node) or that node itself.
+    let n = root as AnyDeclCstNode | undefined;
+    if (root.name === "declaration") {
       n = undefined;
-      for (const key in root.children) n ??= node(root, key);
+      const d = root as C.DeclarationCstNode;
+      for (const key of Object.keys(d.children) as Array<keyof C.DeclarationCstChildren>) n ??= node(d, key);
     }
     if (!n) return undefined;
     const nameTok = tok(n, "name");
@@ -321,7 +338,7 @@ class AstBuilder {
     }
   }
 
-  private sourceDecl(n: CstNode): SourceDecl {
+  private sourceDecl(n: C.SourceDeclCstNode): SourceDecl {
     const kwTok = tok(n, "Kw_source");
     const name = this.ident(tok(n, "name"));
     const decl: SourceDecl = { kind: "source", name, fields: [], range: this.at() };
@@ -375,7 +392,7 @@ class AstBuilder {
     decl[key] ??= this.ident(value);
   }
 
-  private fieldDecl(n: CstNode): FieldDecl | undefined {
+  private fieldDecl(n: C.FieldDeclCstNode): FieldDecl | undefined {
     const nameTok = tok(n, "name");
     if (!isReal(nameTok)) return undefined;
     const name = this.ident(nameTok);
@@ -413,7 +430,7 @@ class AstBuilder {
     return { name, type, constraints, range: this.join(name.range, last) };
   }
 
-  private entityDecl(n: CstNode): EntityDecl {
+  private entityDecl(n: C.EntityDeclCstNode): EntityDecl {
     const kwTok = tok(n, "Kw_entity");
     const name = this.ident(tok(n, "name"));
     const keys: Param[] = [];
@@ -425,13 +442,13 @@ class AstBuilder {
     return { kind: "entity", name, keys, range: this.join(kwTok, this.endRange(n, "RCurly")) };
   }
 
-  private params(n: CstNode | undefined): Param[] {
+  private params(n: C.ParamsCstNode | undefined): Param[] {
     return nodes(n, "param")
       .filter((p) => isReal(tok(p, "name")))
       .map((p) => this.param(p));
   }
 
-  private fnDecl(n: CstNode): FnDecl {
+  private fnDecl(n: C.FnDeclCstNode): FnDecl {
     const kwTok = tok(n, "Kw_fn");
     const name = this.ident(tok(n, "name"));
     const params = this.params(node(n, "params"));
@@ -441,7 +458,7 @@ class AstBuilder {
     return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
-  private externFnDecl(n: CstNode): ExternFnDecl {
+  private externFnDecl(n: C.ExternFnDeclCstNode): ExternFnDecl {
     const kwTok = tok(n, "Kw_extern");
     const name = this.ident(tok(n, "name"));
     const params = this.params(node(n, "params"));
@@ -450,7 +467,7 @@ class AstBuilder {
     return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, this.endRange(n, "StringLit")) };
   }
 
-  private featureGroupDecl(n: CstNode): FeatureGroupDecl {
+  private featureGroupDecl(n: C.FeatureGroupDeclCstNode): FeatureGroupDecl {
     const kwTok = tok(n, "Kw_feature_group");
     const name = this.ident(tok(n, "name"));
     const versionTok = tok(n, "version");
@@ -462,6 +479,8 @@ class AstBuilder {
     }
     const entity = this.ident(tok(n, "entity"));
     const from = this.ident(tok(n, "from"));
+    const keyList = node(n, "keyColumns");
+    const whereNode = node(n, "where");
     const features: FeatureDef[] = [];
     for (const f of nodes(n, "featureDef")) {
       const fname = tok(f, "name");
@@ -472,11 +491,13 @@ class AstBuilder {
     }
     const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
     if (version) decl.version = version;
+    if (keyList) decl.keyColumns = this.columnList(keyList);
+    if (whereNode) decl.where = this.expr(whereNode);
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
 
-  private onDemandDecl(n: CstNode): OnDemandDecl {
+  private onDemandDecl(n: C.OnDemandDeclCstNode): OnDemandDecl {
     const kwTok = tok(n, "Kw_on_demand");
     const name = this.ident(tok(n, "name"));
     const params: OdtParam[] = [];
@@ -501,11 +522,16 @@ class AstBuilder {
     return { kind: "on_demand", name, params, returnType, body, range: this.join(kwTok, end) };
   }
 
-  private viewDecl(n: CstNode): ViewDecl {
+  private viewDecl(n: C.ViewDeclCstNode): ViewDecl {
     const kwTok = tok(n, "Kw_view");
     const name = this.ident(tok(n, "name"));
-    const entity = this.ident(tok(n, "entity"));
-    const decl: ViewDecl = { kind: "view", name, entity, features: [], range: this.at() };
+    const decl: ViewDecl = { kind: "view", name, features: [], range: this.at() };
+    if (isReal(tok(n, "entity"))) decl.entity = this.ident(tok(n, "entity"));
+    const entityList = node(n, "entityColumns");
+    if (entityList) decl.entityColumns = this.columnList(entityList);
+    if (isReal(tok(n, "from"))) decl.from = this.ident(tok(n, "from"));
+    const whereNode = node(n, "where");
+    if (whereNode) decl.where = this.expr(whereNode);
     for (const item of nodes(n, "viewItem")) {
       const labelTok = tok(item, "Kw_label");
       const featuresTok = tok(item, "Kw_features");
@@ -515,13 +541,13 @@ class AstBuilder {
         if (!isReal(tok(item, "name"))) continue;
         if (decl.label) this.duplicate(labelTok, "label");
         const lname = this.ident(tok(item, "name"));
-        const source = this.ident(tok(item, "source"));
-        const column = this.ident(tok(item, "column"));
-        decl.label ??= { name: lname, source, column, range: this.join(labelTok, column.range) };
+        const expr = this.expr(node(item, "label"));
+        decl.label ??= { name: lname, expr, range: this.join(labelTok, expr.range) };
       } else if (featuresTok) {
+        const clause = this.joinClause(item);
         for (const r of nodes(item, "featureRef")) {
           const ref = this.featureRef(r);
-          if (ref) decl.features.push(ref);
+          if (ref) decl.features.push({ ...ref, ...clause });
         }
       } else if (ttlTok) {
         if (decl.ttl) this.duplicate(ttlTok, "ttl");
@@ -538,7 +564,29 @@ class AstBuilder {
     return decl;
   }
 
-  private featureRef(n: CstNode): FeatureRef | undefined {
+  /** `by col` / `by (a, b)` and `as prefix` of a `features` line. */
+  private joinClause(item: CstNode): JoinClause {
+    const clause: JoinClause = {};
+    const byTok = tok(item, "Kw_by");
+    const single = tok(item, "by");
+    const list = node(item, "byList");
+    if (byTok && isReal(single)) {
+      const col = this.ident(single);
+      clause.by = { columns: [col], range: this.join(byTok, col.range) };
+    } else if (byTok && list) {
+      const columns = this.columnList(list);
+      if (columns.length) clause.by = { columns, range: this.join(byTok, this.endRange(list, "RParen")) };
+    }
+    const prefix = tok(item, "prefix");
+    if (isReal(prefix)) clause.prefix = this.ident(prefix);
+    return clause;
+  }
+
+  private columnList(n: CstNode): Ident[] {
+    return toks(n, "columns").filter(isReal).map((t) => this.ident(t));
+  }
+
+  private featureRef(n: C.FeatureRefCstNode): FeatureRef | undefined {
     const g = tok(n, "group");
     if (!isReal(g)) return undefined;
     const group = this.ident(g);
@@ -553,7 +601,7 @@ class AstBuilder {
     return { kind: "name", name: group, range: group.range };
   }
 
-  private modelDecl(n: CstNode): ModelDecl {
+  private modelDecl(n: C.ModelDeclCstNode): ModelDecl {
     const kwTok = tok(n, "Kw_model");
     const name = this.ident(tok(n, "name"));
     const decl: ModelDecl = { kind: "model", name, transforms: [], metrics: [], requires: [], range: this.at() };
@@ -613,7 +661,7 @@ class AstBuilder {
     return decl;
   }
 
-  private transform(item: CstNode, kwTok: IToken): TransformDecl | undefined {
+  private transform(item: C.ModelItemCstNode, kwTok: IToken): TransformDecl | undefined {
     const features = toks(item, "feature")
       .filter(isReal)
       .map((t) => this.ident(t));
@@ -631,7 +679,7 @@ class AstBuilder {
     return { features, steps, range: this.join(kwTok, last) };
   }
 
-  private require(item: CstNode, kwTok: IToken): RequireDecl | undefined {
+  private require(item: C.ModelItemCstNode, kwTok: IToken): RequireDecl | undefined {
     const m = tok(item, "value");
     const opTok = tok(item, "op");
     if (!isReal(m) || !isReal(opTok)) return undefined;
@@ -641,7 +689,7 @@ class AstBuilder {
     return { metric, op: opTok.image as RequireDecl["op"], value, range: this.join(kwTok, value.range) };
   }
 
-  private args(list: CstNode): Arg[] {
+  private args(list: C.ArgListCstNode): Arg[] {
     const out: Arg[] = [];
     for (const a of nodes(list, "arg")) {
       const nameTok = tok(a, "name");
@@ -654,7 +702,7 @@ class AstBuilder {
     return out;
   }
 
-  private serveDecl(n: CstNode): ServeDecl {
+  private serveDecl(n: C.ServeDeclCstNode): ServeDecl {
     const kwTok = tok(n, "Kw_serve");
     const model = this.ident(tok(n, "name"));
     const decl: ServeDecl = { kind: "serve", model, range: this.at() };
@@ -675,7 +723,7 @@ class AstBuilder {
     return decl;
   }
 
-  private indexDecl(n: CstNode): IndexDecl {
+  private indexDecl(n: C.IndexDeclCstNode): IndexDecl {
     const kwTok = tok(n, "Kw_index");
     const onTok = tok(n, "on");
     if (isReal(onTok) && onTok.image !== "on") this.err(onTok, DIAG.unexpectedToken.expected("`on`", " after the index name", `\`${onTok.image}\``, "write `index NAME on GROUP(COLUMN)`"));
@@ -692,7 +740,7 @@ class AstBuilder {
     return decl;
   }
 
-  private agentDecl(n: CstNode): AgentDecl {
+  private agentDecl(n: C.AgentDeclCstNode): AgentDecl {
     const kwTok = tok(n, "Kw_agent");
     const decl: AgentDecl = {
       kind: "agent",
@@ -746,11 +794,11 @@ class AstBuilder {
     return { kind: "error", range: n ? this.nodeRange(n) : this.at() };
   }
 
-  private exprList(list: CstNode | undefined): Expr[] {
+  private exprList(list: C.ListExprCstNode | C.ParenListCstNode | undefined): Expr[] {
     return nodes(list, "items").map((e) => this.expr(e));
   }
 
-  expr(n: CstNode | undefined): Expr {
+  expr(n: C.ExpressionCstNode | C.IfExprCstNode | C.BinaryExprCstNode | undefined): Expr {
     if (!n || n.recoveredNode) return this.errorExpr(n);
     switch (n.name) {
       case "expression": {
@@ -775,7 +823,7 @@ class AstBuilder {
   }
 
   /** Appends the operands and operators of a binaryExpr in source order. */
-  private flatten(n: CstNode | undefined, items: Item[]): void {
+  private flatten(n: C.BinaryExprCstNode | undefined, items: Item[]): void {
     if (!n || n.recoveredNode) {
       items.push({ k: "atom", e: this.errorExpr(n) });
       return;
@@ -852,8 +900,9 @@ class AstBuilder {
         case "in": {
           this.reduceFor(out, stack, COMPARISON, false, item.t, state);
           const operand = out.pop() ?? this.errorExpr();
-          const values = item.list && !item.list.recoveredNode ? this.exprList(item.list) : [];
-          const listRange = this.endRange(item.list, "RParen");
+          // After `in` the grammar has a parenthesized list; anything else (recovery) has no values.
+          const values = item.list?.name === "parenList" && !item.list.recoveredNode ? this.exprList(item.list) : [];
+          const listRange = item.list?.name === "parenList" ? this.endRange(item.list, "RParen") : this.nodeRange(item.list);
           out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
           break;
         }
@@ -897,7 +946,7 @@ class AstBuilder {
     }
   }
 
-  private primary(n: CstNode | undefined): Expr {
+  private primary(n: C.PrimaryCstNode | undefined): Expr {
     if (!n || n.recoveredNode) return this.errorExpr(n);
     const lit = tok(n, "literal");
     if (lit) return this.literal(lit);
@@ -946,7 +995,7 @@ class AstBuilder {
     }
   }
 
-  private nameExpr(n: CstNode): Expr {
+  private nameExpr(n: C.NameExprCstNode): Expr {
     if (n.recoveredNode) return this.errorExpr(n);
     const nameTok = tok(n, "name");
     const id = this.ident(nameTok);
@@ -961,7 +1010,9 @@ class AstBuilder {
     const callRange = this.join(id.range, this.endRange(argsNode, "RParen"));
     if (tok(n, "Kw_over")) {
       const over = this.primary(node(n, "over"));
-      return { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
+      const w: Expr = { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
+      if (isReal(tok(n, "next"))) w.forward = true;
+      return w;
     }
     return { kind: "call", callee: id, args, range: callRange };
   }

@@ -37,7 +37,6 @@ export function parseTime(text: string | undefined, flag: string): Date | undefi
   return d;
 }
 
-/** Opens the store for one command and always closes it. */
 /** Opens the store for `fn` and closes it; commands that only read pass `readOnly` (a read-only or immutable store still works). */
 export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
   const { openStore } = await import("../store/store.ts");
@@ -67,9 +66,15 @@ export function printTrainReport(r: TrainReport | ExternalReport): void {
   for (const g of r.failingGates) out(`  gate failed: ${g}`);
 }
 
-export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps): void {
-  const storeOption = (c: Command) => c.option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)");
+/** The `--store` option every store-using command takes. */
+export const storeOption = (c: Command) => c.option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)");
 
+export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps): void {
+  for (const register of [registerFeatures, registerTrainingData, registerTrain, registerRegister, registerModels, registerPredict]) register(program, deps);
+}
+
+/** `fti features`: the feature pipeline. */
+function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("features")
@@ -94,7 +99,10 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     for (const w of report.warnings) log(`warning: ${w}`);
     if (report.sources.some((s) => s.quarantined > 0)) log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
   });
+}
 
+/** `fti training-data`: a view's point-in-time training data as Parquet. */
+function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("training-data")
@@ -108,7 +116,10 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out));
     out(`${rows} rows → ${opts.out}`);
   });
+}
 
+/** `fti train`: train, gate and register a model. */
+function registerTrain(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("train")
@@ -122,7 +133,10 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     printTrainReport(report);
     if (!report.promoted) deps.exit(1);
   });
+}
 
+/** `fti register`: an externally trained ONNX model. */
+function registerRegister(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("register")
@@ -142,7 +156,10 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
     const report = await withStore(opts, (store) => registerExternal(store, bundle, model, bytes, { onProgress: (p) => log(`  ${p.message}`) }));
     printTrainReport(report);
   });
+}
 
+/** `fti models list | show | promote`: the registry. */
+function registerModels(program: Command, deps: RuntimeCliDeps): void {
   const models = program.command("models").description("the model registry: list, show, promote");
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
@@ -187,7 +204,10 @@ export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps):
       out(`${r.model}@${r.version} is now production${r.previous !== null && r.previous !== r.version ? ` (was @${r.previous}, now archived)` : ""}`);
     },
   );
+}
 
+/** `fti predict`: batch inference. */
+function registerPredict(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("predict")

@@ -43,6 +43,11 @@ function printWindow(win: WindowReport): void {
 function printReport(r: MonitorReport, breaches: Breach[] | null): void {
   out(`monitor ${r.model}: ${r.windows.length} window${r.windows.length === 1 ? "" : "s"} of ${num(r.window_ms / 3_600_000)} h${r.since ? ` since ${r.since}` : ""} until ${r.until} (${r.log.files} log file${r.log.files === 1 ? "" : "s"})`);
   if (r.log.bad_lines) log(`warning: ${r.log.bad_lines} unreadable log lines skipped`);
+  if (r.log.missing) {
+    const ranges = r.log.gaps.slice(0, 5).map((g) => `${g.proc} seq ${g.from === g.to ? g.from : `${g.from}–${g.to}`}`);
+    log(`warning: ${r.log.missing} request log entries are missing (${ranges.join(", ")}${r.log.gaps.length > 5 ? ", …" : ""}): the figures leave them out`);
+  }
+  if (r.log.unclean_ends) log(`warning: ${r.log.unclean_ends} serving process${r.log.unclean_ends === 1 ? "" : "es"} did not shut down cleanly: the last flush window of each may be missing`);
   for (const w of r.windows) printWindow(w);
   if (!r.windows.length) out("no logged requests or batch predictions in the range");
   if (breaches === null) return;

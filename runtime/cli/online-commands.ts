@@ -4,7 +4,7 @@
 
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { parseTime, storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { UserError } from "../errors.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
@@ -88,8 +88,11 @@ function positive(v: string | undefined, flag: string): number | undefined {
 }
 
 export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): void {
-  const storeOption = (c: Command) => c.option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)");
+  for (const register of [registerMaterialize, registerServe, registerVerify]) register(program, deps);
+}
 
+/** `fti materialize`: the online tables. */
+function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("materialize")
@@ -117,7 +120,10 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       out(`group ${g.group} v${g.version} → ${g.table}: ${g.entities} entities; ${what}`);
     }
   });
+}
 
+/** `fti serve`: the HTTP prediction service. */
+function registerServe(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("serve")
@@ -143,99 +149,109 @@ export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--agent-max-tokens <n>", "agents: tokens per chat turn (default: $FTI_AGENT_MAX_TOKENS, else 20000)")
       .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
       .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
-  ).action(
-    async (
-      spec: string,
-      opts: {
-        port: string;
-        host: string;
-        store?: string;
-        logs?: string;
-        requestLog: boolean;
-        watch: boolean;
-        logLevel: string;
-        logRequests?: boolean;
-        now?: string;
-        logDurable?: boolean;
-        logRequired?: boolean;
-        logMaxFileMb: string;
-        logMaxTotalMb: string;
-        adminTokenFile?: string;
-        tokenFile?: string;
-        llmUrl?: string;
-        llmApiKey?: string;
-        agentMaxSteps?: string;
-        agentMaxTokens?: string;
-        agentTimeoutMs?: string;
-        embedUrl?: string;
-      },
-    ) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a port number`);
-      const pinned = parseTime(opts.now, "--now");
-      const bundle = await deps.loadSpec(spec);
-      const { startServer } = await import("../online/http.ts");
-      const access = await serveAccess(opts);
-      const server = await startServer(bundle, {
-        port,
-        host: opts.host,
-        store: opts.store,
-        logs: opts.requestLog ? logsDirFor(opts) : false,
-        watch: opts.watch,
-        httpLogger: { level: opts.logLevel },
-        logRequests: opts.logRequests ?? false,
-        logRequired: opts.logRequired ?? false,
-        logOptions: {
-          durable: opts.logDurable ?? false,
-          maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
-          maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
-        },
-        ...(pinned ? { asOf: pinned } : {}),
-        access,
-        agents: agentSettingsFromEnv(process.env, {
-          llmUrl: opts.llmUrl,
-          llmApiKey: opts.llmApiKey,
-          agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
-          agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
-          agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
-        }),
-        embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
-      });
-      if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
-      const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
-      log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
-      // Runs until SIGTERM/SIGINT: stop accepting, finish requests in flight, flush the log, exit 0.
-      await new Promise<void>((done) => {
-        const stop = (signal: string) => {
-          process.off("SIGTERM", onTerm);
-          process.off("SIGINT", onInt);
-          log(`${signal}: stopping (finishing requests in flight, flushing the request log)`);
-          server.close().then(
-            () => {
-              const s = server.service.log?.stats();
-              log(`stopped${s ? `; ${s.written} requests logged` : ""}`);
-              const lost = server.service.log?.lost() ?? 0;
-              if (lost > 0) {
-                log(`error: ${lost} answered requests are not in the request log (${s?.lastError ?? "writes failed"})`);
-                deps.exit(1);
-              }
-              done();
-            },
-            (e: unknown) => {
-              log(`error while stopping: ${(e as Error).message}`);
-              deps.exit(3);
-              done();
-            },
-          );
-        };
-        const onTerm = () => stop("SIGTERM");
-        const onInt = () => stop("SIGINT");
-        process.on("SIGTERM", onTerm);
-        process.on("SIGINT", onInt);
-      });
-    },
-  );
+  ).action(async (spec: string, opts: ServeOptions) => {
+    const server = await startServing(spec, opts, deps);
+    await runUntilStopped(server, deps);
+  });
+}
 
+interface ServeOptions {
+  port: string;
+  host: string;
+  store?: string;
+  logs?: string;
+  requestLog: boolean;
+  watch: boolean;
+  logLevel: string;
+  logRequests?: boolean;
+  now?: string;
+  logDurable?: boolean;
+  logRequired?: boolean;
+  logMaxFileMb: string;
+  logMaxTotalMb: string;
+  adminTokenFile?: string;
+  tokenFile?: string;
+  llmUrl?: string;
+  llmApiKey?: string;
+  agentMaxSteps?: string;
+  agentMaxTokens?: string;
+  agentTimeoutMs?: string;
+  embedUrl?: string;
+}
+
+/** Starts `fti serve`'s HTTP server with the command's options. */
+async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDeps) {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a port number`);
+  const pinned = parseTime(opts.now, "--now");
+  const bundle = await deps.loadSpec(spec);
+  const { startServer } = await import("../online/http.ts");
+  const access = await serveAccess(opts);
+  const server = await startServer(bundle, {
+    port,
+    host: opts.host,
+    store: opts.store,
+    logs: opts.requestLog ? logsDirFor(opts) : false,
+    watch: opts.watch,
+    httpLogger: { level: opts.logLevel },
+    logRequests: opts.logRequests ?? false,
+    logRequired: opts.logRequired ?? false,
+    logOptions: {
+      durable: opts.logDurable ?? false,
+      maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
+      maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
+    },
+    ...(pinned ? { asOf: pinned } : {}),
+    access,
+    agents: agentSettingsFromEnv(process.env, {
+      llmUrl: opts.llmUrl,
+      llmApiKey: opts.llmApiKey,
+      agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
+      agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
+      agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
+    }),
+    embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
+  });
+  if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
+  const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
+  log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
+  return server;
+}
+
+/** Runs until SIGTERM/SIGINT: stop accepting, finish requests in flight, flush the log (exit 1 when answered requests were not logged). */
+async function runUntilStopped(server: Awaited<ReturnType<typeof startServing>>, deps: RuntimeCliDeps): Promise<void> {
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      log(`${signal}: stopping (finishing requests in flight, flushing the request log)`);
+      server.close().then(
+        () => {
+          const s = server.service.log?.stats();
+          log(`stopped${s ? `; ${s.written} requests logged` : ""}`);
+          const lost = server.service.log?.lost() ?? 0;
+          if (lost > 0) {
+            log(`error: ${lost} answered requests are not in the request log (${s?.lastError ?? "writes failed"})`);
+            deps.exit(1);
+          }
+          done();
+        },
+        (e: unknown) => {
+          log(`error while stopping: ${(e as Error).message}`);
+          deps.exit(3);
+          done();
+        },
+      );
+    };
+    const onTerm = () => stop("SIGTERM");
+    const onInt = () => stop("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+}
+
+/** `fti verify`: served features against their point-in-time recomputation. */
+function registerVerify(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("verify")

@@ -17,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors.ts";
-import { cleanUp, ident, sqlString, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString } from "../store/sql.ts";
 
 /** Longest header line read; longer is not a CSV header. */
 const MAX_HEADER_BYTES = 1 << 20;

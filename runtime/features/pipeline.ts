@@ -4,21 +4,15 @@
 // range, so a failed run leaves the store as it was and a re-run of a range
 // leaves the tables as one run did. See CONTEXT.md beside this file.
 
-import { vectorDim, type ColumnPlan, type ExternPlan, type GroupPlan, type SpecBundle } from "../api.ts";
+import type { ColumnPlan, ExternPlan, GroupPlan, SourcePlan, SpecBundle } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { prepareEmbeddings } from "../embeddings/functions.ts";
 import { UserError } from "../errors.ts";
-import {
-  cleanUp,
-  ident,
-  newRunId,
-  sqlTimestamp,
-  sqlType,
-  tableRef,
-  type ScalarFunctionSignature,
-  type Store,
-} from "../store/store.ts";
-import { rawTable, readSource, type SourceReadReport } from "./sources.ts";
+import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/store.ts";
+import { newRunId, recordRun } from "../store/run-log.ts";
+import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
+import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
 
 export interface ProgressEvent {
   kind: "source" | "group";
@@ -94,46 +88,9 @@ export async function runFeaturePipeline(
   const t0 = performance.now();
   const runId = newRunId("features", started);
   const { from, to } = opts;
-  for (const [name, d] of [["from", from], ["to", to]] as const) {
-    if (d !== undefined && Number.isNaN(d.getTime())) throw new UserError(`--${name} is not a valid date`);
-  }
-  if (from && to && from.getTime() >= to.getTime()) {
-    throw new UserError(`the range is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`);
-  }
+  checkRunOptions(store, opts);
   const emit = opts.onProgress ?? (() => {});
-  if (store.readOnly) {
-    throw new UserError(`the store ${store.path} is open read-only; the feature pipeline writes to it`);
-  }
-
-  // Which groups and sources.
-  const byName = new Map(bundle.groups.map((g) => [g.name, g]));
-  let groups: GroupPlan[];
-  if (opts.groups && opts.groups.length) {
-    const unknown = opts.groups.filter((g) => !byName.has(g));
-    if (unknown.length) {
-      throw new UserError(
-        `spec \`${bundle.name}\` has no feature group ${unknown.map((u) => `\`${u}\``).join(", ")}` +
-          (bundle.groups.length ? `; its groups: ${bundle.groups.map((g) => g.name).join(", ")}` : ""),
-      );
-    }
-    const wanted = new Set(opts.groups);
-    groups = bundle.groups.filter((g) => wanted.has(g.name));
-  } else {
-    groups = bundle.groups;
-  }
-  const sourceNames = new Set<string>();
-  if (opts.groups && opts.groups.length) {
-    for (const g of groups) if (g.input.kind === "source") sourceNames.add(g.input.name);
-  } else {
-    for (const s of bundle.sources) sourceNames.add(s.name);
-  }
-  const sources = bundle.sources.filter((s) => sourceNames.has(s.name));
-  for (const g of groups) {
-    if (g.input.kind === "source" && !bundle.sources.some((s) => s.name === g.input.name)) {
-      throw new Error(`feature group \`${g.name}\` reads source \`${g.input.name}\`, which the bundle does not define`);
-    }
-  }
-
+  const { groups, sources } = selectWork(bundle, opts.groups);
   const range = { from: from ? from.toISOString() : null, to: to ? to.toISOString() : null };
   const report: FeatureRunReport = {
     runId,
@@ -147,31 +104,10 @@ export async function runFeaturePipeline(
     groups: [],
     warnings: [],
   };
-
+  const run = { runId, kind: "features", spec: bundle.name, startedAt: started };
   try {
     await store.transaction(async () => {
-      for (const plan of sources) {
-        emit({ kind: "source", name: plan.name, phase: "start", message: `reading source ${plan.name}` });
-        const r = await readSource(store, bundle, plan, { runId, ingestedAt: started, from, to });
-        emit({
-          kind: "source",
-          name: plan.name,
-          phase: "rows",
-          rows: r.read,
-          quarantined: r.quarantined,
-          message: `${plan.name}: ${r.read} rows read, ${r.quarantined} quarantined`,
-        });
-        emit({
-          kind: "source",
-          name: plan.name,
-          phase: "done",
-          rows: r.valid,
-          quarantined: r.quarantined,
-          ms: r.ms,
-          message: `${plan.name}: ${r.valid} valid rows → ${r.table}` + (r.quarantined ? ` (${r.quarantined} quarantined)` : ""),
-        });
-        report.sources.push(r);
-      }
+      for (const plan of sources) report.sources.push(await runSource(store, bundle, plan, { runId, ingestedAt: started, from, to }, emit));
       const ranThisRun = new Set<string>();
       for (const plan of groups) {
         emit({ kind: "group", name: plan.name, phase: "start", message: `computing ${plan.name} (${plan.table})` });
@@ -185,32 +121,20 @@ export async function runFeaturePipeline(
         });
         ranThisRun.add(plan.name);
         emit({ kind: "group", name: plan.name, phase: "rows", rows: r.rows, message: `${plan.name}: ${r.rows} rows` });
-        emit({
-          kind: "group",
-          name: plan.name,
-          phase: "done",
-          rows: r.rows,
-          ms: r.ms,
-          message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms`,
-        });
+        emit({ kind: "group", name: plan.name, phase: "done", rows: r.rows, ms: r.ms, message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms` });
         report.groups.push(r);
       }
       const finished = new Date();
       report.finishedAt = finished.toISOString();
       report.ms = Math.round(performance.now() - t0);
-      await store.run(
-        `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'ok', ?)`,
-        [runId, bundle.name, started, finished, JSON.stringify(runStats(bundle, report))],
-      );
+      await recordRun(store, { ...run, finishedAt: finished, status: "ok", stats: runStats(bundle, report) });
     });
   } catch (e) {
     // The transaction rolled back; record the failure (best effort) and rethrow.
     try {
       if (!store.readOnly) {
-        await store.run(
-          `INSERT INTO fti_runs (run_id, kind, spec, started_at, finished_at, status, stats) VALUES (?, 'features', ?, ?, ?, 'failed', ?)`,
-          [runId, bundle.name, started, new Date(), JSON.stringify({ file: bundle.file, range, error: (e as Error)?.message ?? String(e) })],
-        );
+        const error = (e as Error)?.message ?? String(e);
+        await recordRun(store, { ...run, finishedAt: new Date(), status: "failed", stats: { file: bundle.file, range, error } });
       }
     } catch {
       // the original error matters more
@@ -218,6 +142,80 @@ export async function runFeaturePipeline(
     throw e;
   }
   return report;
+}
+
+function checkRunOptions(store: Store, opts: FeatureRunOptions): void {
+  const { from, to } = opts;
+  for (const [name, d] of [["from", from], ["to", to]] as const) {
+    if (d !== undefined && Number.isNaN(d.getTime())) throw new UserError(`--${name} is not a valid date`);
+  }
+  if (from && to && from.getTime() >= to.getTime()) {
+    throw new UserError(`the range is empty: --from ${from.toISOString()} is not before --to ${to.toISOString()}`);
+  }
+  if (store.readOnly) {
+    throw new UserError(`the store ${store.path} is open read-only; the feature pipeline writes to it`);
+  }
+}
+
+/** The groups a run computes (the named ones, else all) and the sources they read (every source without names). */
+function selectWork(bundle: SpecBundle, names: string[] | undefined): { groups: GroupPlan[]; sources: SourcePlan[] } {
+  const byName = new Map(bundle.groups.map((g) => [g.name, g]));
+  let groups: GroupPlan[];
+  if (names && names.length) {
+    const unknown = names.filter((g) => !byName.has(g));
+    if (unknown.length) {
+      throw new UserError(
+        `spec \`${bundle.name}\` has no feature group ${unknown.map((u) => `\`${u}\``).join(", ")}` +
+          (bundle.groups.length ? `; its groups: ${bundle.groups.map((g) => g.name).join(", ")}` : ""),
+      );
+    }
+    const wanted = new Set(names);
+    groups = bundle.groups.filter((g) => wanted.has(g.name));
+  } else {
+    groups = bundle.groups;
+  }
+  const sourceNames = new Set<string>();
+  if (names && names.length) {
+    for (const g of groups) if (g.input.kind === "source") sourceNames.add(g.input.name);
+  } else {
+    for (const s of bundle.sources) sourceNames.add(s.name);
+  }
+  const sources = bundle.sources.filter((s) => sourceNames.has(s.name));
+  for (const g of groups) {
+    if (g.input.kind === "source" && !bundle.sources.some((s) => s.name === g.input.name)) {
+      throw new Error(`feature group \`${g.name}\` reads source \`${g.input.name}\`, which the bundle does not define`);
+    }
+  }
+  return { groups, sources };
+}
+
+async function runSource(
+  store: Store,
+  bundle: SpecBundle,
+  plan: SourcePlan,
+  opts: ReadSourceOptions,
+  emit: (ev: ProgressEvent) => void,
+): Promise<SourceReadReport> {
+  emit({ kind: "source", name: plan.name, phase: "start", message: `reading source ${plan.name}` });
+  const r = await readSource(store, bundle, plan, opts);
+  emit({
+    kind: "source",
+    name: plan.name,
+    phase: "rows",
+    rows: r.read,
+    quarantined: r.quarantined,
+    message: `${plan.name}: ${r.read} rows read, ${r.quarantined} quarantined`,
+  });
+  emit({
+    kind: "source",
+    name: plan.name,
+    phase: "done",
+    rows: r.valid,
+    quarantined: r.quarantined,
+    ms: r.ms,
+    message: `${plan.name}: ${r.valid} valid rows → ${r.table}` + (r.quarantined ? ` (${r.quarantined} quarantined)` : ""),
+  });
+  return r;
 }
 
 function runStats(bundle: SpecBundle, r: FeatureRunReport): unknown {

@@ -11,7 +11,8 @@
 import { statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { cleanUp, ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString, tableRef } from "../store/sql.ts";
 import { shiftedRow, stageCsv, writeShiftTable, type CsvReject } from "./csv-input.ts";
 
 export interface SourceInput {

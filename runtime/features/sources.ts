@@ -10,10 +10,11 @@
 import { existsSync, statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, type Store } from "../store/store.ts";
-import { openSourceInput } from "./source-input.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, sqlType } from "../store/sql.ts";
+import { openSourceInput, type SourceInput } from "./source-input.ts";
 import { confinedPath, realPathInside } from "./source-paths.ts";
-import { buildValidation, shown } from "./validation.ts";
+import { buildValidation, shown, type Validation } from "./validation.ts";
 
 export interface SourceReadReport {
   source: string;
@@ -90,6 +91,29 @@ function shownColumns(names: string[]): string {
   return cut.join(", ") + (names.length > 20 ? `, … (${names.length} in all)` : "");
 }
 
+/** What the passes over one source's input share. */
+interface SourcePass {
+  store: Store;
+  plan: SourcePlan;
+  opts: ReadSourceOptions;
+  where: string;
+  input: SourceInput;
+  v: Validation;
+  /** The typed input relation. */
+  typed: string;
+  /** SQL conditions of the run's range ([] = every row). */
+  inRange: string[];
+  /** True for a row with a known event time outside the range (skipped). */
+  outside: string;
+  /** True for a row the run judges. */
+  judged: string;
+  /** Temp tables: the failing rows, the values read more than once. */
+  bad: string;
+  dupValues: string;
+  /** Runs a pass over the input, turning a read failure into the user's error. */
+  pass<T>(what: Promise<T>): Promise<T>;
+}
+
 /**
  * Reads, validates and stores one source. Must run inside the pipeline's
  * transaction (it creates temp tables and writes two tables).
@@ -107,41 +131,13 @@ export async function readSource(
   const t0 = performance.now();
   const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
   const table = rawTable(plan.name);
-  const bad = ident(`__fti_bad_${plan.name}`);
-  const dupValues = ident(`__fti_dupvals_${plan.name}`);
-
   const files = plan.location.kind === "files" ? await resolveSourceFiles(store, bundle, plan) : [plan.location.table];
   const input = await openSourceInput(store, bundle, plan, files);
+  const bad = ident(`__fti_bad_${plan.name}`);
+  const dupValues = ident(`__fti_dupvals_${plan.name}`);
   try {
-    if (!input.ndjson) {
-      const have = new Set(input.columns.map((c) => c.name.toLowerCase()));
-      const missing = plan.fields.filter((f) => !have.has(f.name.toLowerCase())).map((f) => f.name);
-      if (missing.length) {
-        throw new UserError(
-          `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
-            ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
-          "declare the fields with the names the file uses",
-        );
-      }
-    }
+    checkDeclaredFields(where, plan, input, files);
     const v = buildValidation(plan, input);
-    const typed = `(${v.typed}) AS __fti_t`;
-
-    // Range: rows with a known event time outside [from, to) are skipped.
-    // Reference data (no event time) is always read whole.
-    const et = plan.eventTime ? ident(plan.eventTime) : undefined;
-    const inRange: string[] = [];
-    if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
-    if (et && opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
-    const outside = inRange.length ? `(${et} IS NOT NULL AND NOT (${inRange.join(" AND ")}))` : "FALSE";
-    const judged = inRange.length ? `NOT ${outside}` : "TRUE";
-
-    // Wrong SQL in a check shows when the statement is bound, before any row is read.
-    try {
-      await store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason} FROM ${typed} WHERE ${judged})`);
-    } catch (e) {
-      throw new Error(`${where}: validating the rows failed (a check's SQL may be wrong): ${(e as Error).message}`);
-    }
     const pass = async <T>(what: Promise<T>): Promise<T> => {
       try {
         return await what;
@@ -149,121 +145,163 @@ export async function readSource(
         throw passError(where, files, e);
       }
     };
+    const p: SourcePass = { store, plan, opts, where, input, v, typed: `(${v.typed}) AS __fti_t`, ...rangeOf(plan, opts), bad, dupValues, pass };
 
-    // 1. The failing rows, with every reason and the row as read.
-    await store.run(`DROP TABLE IF EXISTS ${bad}`);
-    await pass(
-      store.run(
-        `CREATE TEMP TABLE ${bad} AS
-           SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.rowJson} AS __fti_json
-             FROM ${typed} WHERE ${judged} AND ${v.failing}`,
-      ),
-    );
-
-    // 2. `unique`: among otherwise valid rows, the first in read order wins.
-    //    Values read more than once are found from the column alone (one
-    //    aggregate); only their rows are judged and ranked.
-    let duplicates = 0;
-    if (plan.unique) {
-      const u = ident(plan.unique);
-      const uField = plan.fields.find((f) => f.name === plan.unique);
-      await store.run(`DROP TABLE IF EXISTS ${dupValues}`);
-      await pass(
-        store.run(
-          `CREATE TEMP TABLE ${dupValues} AS
-             SELECT ${u} AS __fti_u FROM ${typed} WHERE ${judged} AND ${u} IS NOT NULL GROUP BY ${u} HAVING count(*) > 1`,
-        ),
-      );
-      const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
-      if (d.n > 0) {
-        const w = `(PARTITION BY ${u} ORDER BY __fti_file, __fti_pos)`;
-        duplicates = await pass(
-          store.run(
-            `INSERT INTO ${bad}
-               SELECT __fti_file, __fti_pos,
-                      ${sqlString(`${plan.unique}: duplicate value `)} || ${shown(v.rawOf(plan.unique), uField?.type === "string")}
-                        || ' (first at row ' || CAST(${input.rowNumber("__fti_d.__fti_first_file", "__fti_d.__fti_first_pos")} AS VARCHAR) || ')',
-                      __fti_json
-                 FROM (SELECT *, ${v.rowJson} AS __fti_json,
-                              row_number() OVER ${w} AS __fti_k,
-                              first_value(__fti_file) OVER ${w} AS __fti_first_file,
-                              first_value(__fti_pos) OVER ${w} AS __fti_first_pos
-                         FROM ${typed}
-                        WHERE ${judged} AND NOT ${v.failing} AND ${u} IN (SELECT __fti_u FROM ${dupValues})) AS __fti_d
-                WHERE __fti_k > 1`,
-          ),
-        );
-      }
-    }
-
-    // 3. Quarantine, in read order; then the lines that could not even be parsed.
-    const [b] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${bad}`);
-    const unparsed = input.rejects.length;
-    const quarantined = Number(b.n) + unparsed;
-    if (unparsed > 0) {
-      await store.appendRows(
-        "fti_quarantine",
-        ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
-        input.rejects.map((r) => [opts.runId, plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, opts.ingestedAt, r.file]),
-      );
-    }
-    if (Number(b.n) > 0) {
-      await store.run(
-        `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
-         SELECT ?, ?, ${input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
-           FROM ${bad} AS __fti_b ORDER BY __fti_file, __fti_pos`,
-        [opts.runId, plan.name, opts.ingestedAt],
-      );
-    }
-
-    // 4. The raw table: replace the range with the valid rows, in read order.
-    //    Without duplicates the filter keeps the input's order by itself.
-    await ensureRawTable(store, bundle, plan, inRange.length > 0);
-    const cols = plan.fields.map((f) => ident(f.name)).join(", ");
-    if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
-    else await store.run(`DELETE FROM ${ident(table)}`);
-    const notDuplicate =
-      duplicates > 0
-        ? ` AND NOT EXISTS (SELECT 1 FROM ${bad} AS b WHERE b.__fti_pos = __fti_t.__fti_pos AND b.__fti_file IS NOT DISTINCT FROM __fti_t.__fti_file)` +
-          ` ORDER BY __fti_file, __fti_pos`
-        : "";
-    const valid = await pass(
-      store.run(
-        `INSERT INTO ${ident(table)} (${cols}, ingested_at)
-         SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}${notDuplicate}`,
-        [opts.ingestedAt],
-      ),
-    );
-
-    // 5. Counts. Every row read is either written or quarantined. Parquet is
-    //    read by each pass: a file that changed in between is an error (the
-    //    transaction rolls back), whatever the counts say.
-    const [c] = await pass(
-      store.all<{ total: number; skipped: number }>(
-        `SELECT count(*) AS total, ${inRange.length ? `count(*) FILTER (WHERE ${outside})` : "0"} AS skipped FROM ${typed}`,
-      ),
-    );
-    const read = Number(c.total) - Number(c.skipped) + unparsed;
-    const changed = input.changedFiles();
-    if (changed.length) throw new UserError(`${where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
+    await collectFailingRows(p);
+    const duplicates = plan.unique ? await collectDuplicates(p, plan.unique) : 0;
+    const quarantined = await quarantine(p);
+    await ensureRawTable(store, bundle, plan, p.inRange.length > 0);
+    const valid = await writeValidRows(p, table, duplicates);
+    const { read, skipped } = await countRows(p);
     if (valid + quarantined !== read) {
       throw new Error(`${where}: ${read} rows in range but ${valid} written and ${quarantined} quarantined`);
     }
-
-    return {
-      source: plan.name,
-      table,
-      files,
-      read,
-      valid,
-      quarantined,
-      skipped: c.skipped,
-      ms: Math.round(performance.now() - t0),
-    };
+    return { source: plan.name, table, files, read, valid, quarantined, skipped, ms: Math.round(performance.now() - t0) };
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${bad}`, `DROP TABLE IF EXISTS ${dupValues}`);
     await input.close();
   }
+}
+
+/** Every declared field must be a column of the files (ndjson: missing keys are nulls). */
+function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput, files: string[]): void {
+  if (input.ndjson) return;
+  const have = new Set(input.columns.map((c) => c.name.toLowerCase()));
+  const missing = plan.fields.filter((f) => !have.has(f.name.toLowerCase())).map((f) => f.name);
+  if (missing.length) {
+    throw new UserError(
+      `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
+        ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
+      "declare the fields with the names the file uses",
+    );
+  }
+}
+
+/** The run's range: rows with a known event time outside [from, to) are skipped. Reference data (no event time) is always read whole. */
+function rangeOf(plan: SourcePlan, opts: ReadSourceOptions): Pick<SourcePass, "inRange" | "outside" | "judged"> {
+  const et = plan.eventTime ? ident(plan.eventTime) : undefined;
+  const inRange: string[] = [];
+  if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
+  if (et && opts.to) inRange.push(`${et} < ${sqlTimestamp(opts.to)}`);
+  const outside = inRange.length ? `(${et} IS NOT NULL AND NOT (${inRange.join(" AND ")}))` : "FALSE";
+  return { inRange, outside, judged: inRange.length ? `NOT ${outside}` : "TRUE" };
+}
+
+/** 1. The failing rows, with every reason and the row as read. */
+async function collectFailingRows(p: SourcePass): Promise<void> {
+  const { store, v, typed, judged, bad } = p;
+  // Wrong SQL in a check shows when the statement is bound, before any row is read.
+  try {
+    await store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason} FROM ${typed} WHERE ${judged})`);
+  } catch (e) {
+    throw new Error(`${p.where}: validating the rows failed (a check's SQL may be wrong): ${(e as Error).message}`);
+  }
+  await store.run(`DROP TABLE IF EXISTS ${bad}`);
+  await p.pass(
+    store.run(
+      `CREATE TEMP TABLE ${bad} AS
+         SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.rowJson} AS __fti_json
+           FROM ${typed} WHERE ${judged} AND ${v.failing}`,
+    ),
+  );
+}
+
+/**
+ * 2. `unique`: among otherwise valid rows, the first in read order wins.
+ * Values read more than once are found from the column alone (one
+ * aggregate); only their rows are judged and ranked. Returns the duplicates.
+ */
+async function collectDuplicates(p: SourcePass, unique: string): Promise<number> {
+  const { store, plan, v, typed, judged, bad, dupValues, input } = p;
+  const u = ident(unique);
+  const uField = plan.fields.find((f) => f.name === unique);
+  await store.run(`DROP TABLE IF EXISTS ${dupValues}`);
+  await p.pass(
+    store.run(
+      `CREATE TEMP TABLE ${dupValues} AS
+         SELECT ${u} AS __fti_u FROM ${typed} WHERE ${judged} AND ${u} IS NOT NULL GROUP BY ${u} HAVING count(*) > 1`,
+    ),
+  );
+  const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
+  if (d.n === 0) return 0;
+  const w = `(PARTITION BY ${u} ORDER BY __fti_file, __fti_pos)`;
+  return p.pass(
+    store.run(
+      `INSERT INTO ${bad}
+         SELECT __fti_file, __fti_pos,
+                ${sqlString(`${unique}: duplicate value `)} || ${shown(v.rawOf(unique), uField?.type === "string")}
+                  || ' (first at row ' || CAST(${input.rowNumber("__fti_d.__fti_first_file", "__fti_d.__fti_first_pos")} AS VARCHAR) || ')',
+                __fti_json
+           FROM (SELECT *, ${v.rowJson} AS __fti_json,
+                        row_number() OVER ${w} AS __fti_k,
+                        first_value(__fti_file) OVER ${w} AS __fti_first_file,
+                        first_value(__fti_pos) OVER ${w} AS __fti_first_pos
+                   FROM ${typed}
+                  WHERE ${judged} AND NOT ${v.failing} AND ${u} IN (SELECT __fti_u FROM ${dupValues})) AS __fti_d
+          WHERE __fti_k > 1`,
+    ),
+  );
+}
+
+/** 3. Quarantine, in read order; then the lines that could not even be parsed. Returns the rows quarantined. */
+async function quarantine(p: SourcePass): Promise<number> {
+  const [b] = await p.store.all<{ n: number }>(`SELECT count(*) AS n FROM ${p.bad}`);
+  const unparsed = p.input.rejects.length;
+  if (unparsed > 0) {
+    await p.store.appendRows(
+      "fti_quarantine",
+      ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
+      p.input.rejects.map((r) => [p.opts.runId, p.plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, p.opts.ingestedAt, r.file]),
+    );
+  }
+  if (Number(b.n) > 0) {
+    await p.store.run(
+      `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
+       SELECT ?, ?, ${p.input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
+         FROM ${p.bad} AS __fti_b ORDER BY __fti_file, __fti_pos`,
+      [p.opts.runId, p.plan.name, p.opts.ingestedAt],
+    );
+  }
+  return Number(b.n) + unparsed;
+}
+
+/**
+ * 4. The raw table: replace the range with the valid rows, in read order.
+ * Without duplicates the filter keeps the input's order by itself.
+ */
+async function writeValidRows(p: SourcePass, table: string, duplicates: number): Promise<number> {
+  const { store, plan, v, typed, judged, inRange, bad } = p;
+  const cols = plan.fields.map((f) => ident(f.name)).join(", ");
+  if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
+  else await store.run(`DELETE FROM ${ident(table)}`);
+  const notDuplicate =
+    duplicates > 0
+      ? ` AND NOT EXISTS (SELECT 1 FROM ${bad} AS b WHERE b.__fti_pos = __fti_t.__fti_pos AND b.__fti_file IS NOT DISTINCT FROM __fti_t.__fti_file)` +
+        ` ORDER BY __fti_file, __fti_pos`
+      : "";
+  return p.pass(
+    store.run(
+      `INSERT INTO ${ident(table)} (${cols}, ingested_at)
+       SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}${notDuplicate}`,
+      [p.opts.ingestedAt],
+    ),
+  );
+}
+
+/**
+ * 5. Counts. Every row read is either written or quarantined. Parquet is
+ * read by each pass: a file that changed in between is an error (the
+ * transaction rolls back), whatever the counts say.
+ */
+async function countRows(p: SourcePass): Promise<{ read: number; skipped: number }> {
+  const [c] = await p.pass(
+    p.store.all<{ total: number; skipped: number }>(
+      `SELECT count(*) AS total, ${p.inRange.length ? `count(*) FILTER (WHERE ${p.outside})` : "0"} AS skipped FROM ${p.typed}`,
+    ),
+  );
+  const changed = p.input.changedFiles();
+  if (changed.length) throw new UserError(`${p.where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
+  return { read: Number(c.total) - Number(c.skipped) + p.input.rejects.length, skipped: c.skipped };
 }
 
 /**

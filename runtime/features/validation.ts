@@ -5,7 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import type { ColumnType, SourcePlan } from "../api.ts";
-import { ident, sqlLiteral, sqlString } from "../store/store.ts";
+import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 
 /** How the validation reads one declared field. */

@@ -10,7 +10,8 @@
 
 import type { ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
 import type { Predictor } from "./predictor.ts";
 

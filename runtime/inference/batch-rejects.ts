@@ -1,12 +1,14 @@
 // The rows of a batch run that online serving would answer 422: a feature
-// group has no usable row for the entity at the row's time — none at all
+// group has no usable row for the entity (the key values its join reads) at the row's time — none at all
 // (`not_found`) or only one older than the view's ttl (`stale`) — and the
 // model's MDTs cannot impute every input. They are scored with the others
 // (one ONNX pass) but written to the rejects, never to the predictions.
 
 import type { GroupPlan, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
-import { ident, sqlString, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { PitJoinResult } from "../retrieval/pit.ts";
+import type { ResolvedJoin } from "../retrieval/view-joins.ts";
 
 /**
  * Appends the joined rows with missing features to `rejectsTable` (the
@@ -25,11 +27,10 @@ export async function rejectMissingFeatures(
   if (plan.canImpute || joined.groups.length === 0) return 0;
   const notFound: string[] = [];
   const stale: string[] = [];
-  joined.groups.forEach((name, i) => {
-    const group = bundle.groups.find((g) => g.name === name)!;
-    const names = `[${joined.features.filter((f) => f.group === name).map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
+  joined.joins.forEach((join, i) => {
+    const names = `[${join.features.map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
     // Reference data has no ttl: a missing reference row is never stale.
-    const isStale = view.ttlMs === null || group.reference ? "false" : olderRowExists(group, view, asOf);
+    const isStale = view.ttlMs === null || join.plan.reference ? "false" : olderRowExists(join, asOf);
     notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
     stale.push(`CASE WHEN __ft_${i} IS NULL AND ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
   });
@@ -50,10 +51,10 @@ export async function rejectMissingFeatures(
   return Number(c.n);
 }
 
-/** SQL: the group has a row for the entity at or before the row's time (so a NULL join means it is too old: stale). */
-function olderRowExists(group: GroupPlan, view: ViewPlan, asOf: "strict" | "inclusive"): string {
-  const keys = view.keys.map((k) => `g.${ident(k.name)} = j.${ident(k.name)}`);
-  return `EXISTS (SELECT 1 FROM ${tableRef(group.table)} AS g WHERE ${[...keys, `g.event_time ${asOf === "strict" ? "<" : "<="} j.__t`].join(" AND ")})`;
+/** SQL: the join's group has a row for its key values at or before the row's time (so a NULL join means it is too old: stale). */
+function olderRowExists(join: ResolvedJoin, asOf: "strict" | "inclusive"): string {
+  const keys = join.join.on.map((o) => `g.${ident(o.key)} = j.${ident(o.column)}`);
+  return `EXISTS (SELECT 1 FROM ${tableRef(join.plan.table)} AS g WHERE ${[...keys, `g.event_time ${asOf === "strict" ? "<" : "<="} j.__t`].join(" AND ")})`;
 }
 
 /** One list from several list expressions (list_concat takes two). */

@@ -14,7 +14,8 @@
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
-import { cleanUp, ident, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";

@@ -9,7 +9,8 @@
 // pass over the joined table finds NaN-free; the same pass checks that the
 // join holds every spine row exactly once.
 
-import { ident, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
 import type { PitJoinResult } from "../retrieval/pit.ts";
 import type { ViewPlan } from "../api.ts";
 import { NullableFloats, type InputColumns } from "../retrieval/columns.ts";

@@ -34,18 +34,13 @@
 // exactly the training-time partition, and it maps 1:1 onto ONNX
 // TreeEnsembleRegressor's BRANCH_LEQ nodes with nodes_missing_value_tracks_true.
 
+import type { AlgorithmParams, Task } from "../catalogue.ts";
+import { mulberry32 } from "../random.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
 
-export interface GbdtParams {
-  trees: number;
-  depth: number;
-  learning_rate: number;
-  min_leaf: number;
-  bins: number;
-  l2: number;
-}
+export type GbdtParams = AlgorithmParams<"gbdt">;
 
-export type GbdtTask = "regression" | "binary_classification";
+export type GbdtTask = Task;
 
 /**
  * One tree as parallel arrays indexed by node id (root = 0, ids in creation
@@ -78,18 +73,6 @@ const BIN_SAMPLE = 200_000;
 const MIN_HESSIAN = 1e-3;
 /** A split must improve the objective by more than this (relative) to count. */
 const MIN_GAIN_REL = 1e-12;
-
-/** Small deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A float32 value m with a <= m < b (a < b both float32): the rounded midpoint, or a. */
 function edgeBetween(a: number, b: number): number {
@@ -369,6 +352,24 @@ function subtractInto(a: Float64Array, b: Float64Array, len: number): void {
   for (let k = 0; k < len; k++) a[k] -= b[k];
 }
 
+/** Checks the matrix and the labels; the raw score before any tree: mean(y), or the log-odds of the positive rate. */
+function baseScoreOf(X: Float32Array, n: number, d: number, y: Float64Array, cls: boolean): number {
+  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 0) throw new Error(`gbdt: bad matrix size n=${n}, d=${d}`);
+  if (X.length < n * d) throw new Error(`gbdt: X has ${X.length} values, expected n*d = ${n * d}`);
+  if (y.length !== n) throw new Error(`gbdt: y has ${y.length} values, expected ${n}`);
+  let sumY = 0;
+  for (let i = 0; i < n; i++) {
+    const v = y[i];
+    if (cls ? v !== 0 && v !== 1 : !Number.isFinite(v)) {
+      throw new Error(`gbdt: label y[${i}] = ${v} is not ${cls ? "0 or 1" : "a finite number"}`);
+    }
+    sumY += v;
+  }
+  if (!cls) return sumY / n;
+  const p = Math.min(Math.max(sumY / n, 1e-15), 1 - 1e-15);
+  return Math.log(p / (1 - p));
+}
+
 export function fitGbdt(
   X: Float32Array,
   n: number,
@@ -379,159 +380,181 @@ export function fitGbdt(
   options: { engine?: "wasm" | "js" } = {},
 ): GbdtFit {
   validateParams(params);
-  if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 0) throw new Error(`gbdt: bad matrix size n=${n}, d=${d}`);
-  if (X.length < n * d) throw new Error(`gbdt: X has ${X.length} values, expected n*d = ${n * d}`);
-  if (y.length !== n) throw new Error(`gbdt: y has ${y.length} values, expected ${n}`);
   const cls = task === "binary_classification";
-  let sumY = 0;
-  for (let i = 0; i < n; i++) {
-    const v = y[i];
-    if (cls ? v !== 0 && v !== 1 : !Number.isFinite(v)) {
-      throw new Error(`gbdt: label y[${i}] = ${v} is not ${cls ? "0 or 1" : "a finite number"}`);
+  const baseScore = baseScoreOf(X, n, d, y, cls);
+  const grower = new TreeGrower(X, n, d, cls, params, options.engine);
+  const raw = new Float64Array(n).fill(baseScore);
+  const trees: GbdtTree[] = [];
+  for (let t = 0; t < params.trees; t++) trees.push(grower.grow(raw, y));
+  return { task, baseScore, trees };
+}
+
+/**
+ * Grows the trees of one fit, one at a time, over the binned matrix. The
+ * working memory is allocated once: idx holds row ids grouped by node; og /
+ * oh hold each position's gradient / hessian and move with idx in every
+ * partition. Histograms live in a fixed pool: depth-first growth keeps at
+ * most depth + 1 of them alive.
+ */
+class TreeGrower {
+  private readonly edges: Float64Array[];
+  private readonly nBins: Int32Array; // non-missing bins; the missing code is nBins[f]
+  private readonly histOff: Int32Array; // in bins
+  private readonly histLen: number;
+  private readonly ctx: SplitContext;
+  private readonly ws: ReturnType<typeof createWorkspace>;
+  private readonly rootCounts: ReturnType<typeof binCounts>;
+  private readonly free: number[] = [];
+  /** Each row's leaf in the current tree, then one sequential update of raw. */
+  private readonly leafOf: Uint8Array | Uint16Array | Uint32Array;
+  private readonly leafValue: Float64Array;
+  private readonly sums = new Float64Array(2);
+  private readonly best: Split = { gain: 0, feature: -1, bin: 0, missingLeft: false, gl: 0, hl: 0, cl: 0 };
+
+  constructor(
+    X: Float32Array,
+    private readonly n: number,
+    d: number,
+    private readonly cls: boolean,
+    private readonly params: GbdtParams,
+    engine: "wasm" | "js" | undefined,
+  ) {
+    this.edges = computeBinEdges(X, n, d, params.bins);
+    const S = cls ? 3 : 2;
+    this.nBins = new Int32Array(d);
+    this.histOff = new Int32Array(d + 1);
+    for (let f = 0; f < d; f++) {
+      this.nBins[f] = this.edges[f].length + 1;
+      this.histOff[f + 1] = this.histOff[f] + this.nBins[f] + 1;
     }
-    sumY += v;
+    this.histLen = this.histOff[d] * S;
+    this.ctx = { d, stride: S, nBins: this.nBins, histOff: this.histOff, minLeaf: params.min_leaf, lambda: params.l2 };
+    const pool = params.depth + 2;
+    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, pool, engine });
+    binColumns(X, n, d, this.edges, this.ws.codes);
+    this.rootCounts = binCounts(this.ws.codes, n, d, this.histOff);
+    for (let k = pool - 1; k >= 0; k--) this.free.push(k);
+    const maxLeaves = 2 ** params.depth;
+    this.leafOf = maxLeaves <= 256 ? new Uint8Array(n) : maxLeaves <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
+    this.leafValue = new Float64Array(Math.min(maxLeaves, n));
   }
-  let baseScore: number;
-  if (cls) {
-    const p = Math.min(Math.max(sumY / n, 1e-15), 1 - 1e-15);
-    baseScore = Math.log(p / (1 - p));
-  } else baseScore = sumY / n;
 
-  const { trees: nTrees, depth: maxDepth, learning_rate: lr, min_leaf: minLeaf, l2: lambda } = params;
-
-  // ---- binning
-  const edges = computeBinEdges(X, n, d, params.bins);
-  const S = cls ? 3 : 2;
-  const nBins = new Int32Array(d); // non-missing bins; the missing code is nBins[f]
-  const histOff = new Int32Array(d + 1); // in bins
-  for (let f = 0; f < d; f++) {
-    nBins[f] = edges[f].length + 1;
-    histOff[f + 1] = histOff[f] + nBins[f] + 1;
-  }
-  const histLen = histOff[d] * S;
-  const ctx: SplitContext = { d, stride: S, nBins, histOff, minLeaf, lambda };
-
-  // ---- working memory, allocated once. idx holds row ids grouped by node;
-  // og / oh hold each position's gradient / hessian and move with idx in
-  // every partition. Histograms live in a fixed pool: depth-first growth
-  // keeps at most maxDepth + 1 of them alive.
-  const pool = maxDepth + 2;
-  const ws = createWorkspace({ n, d, cls, histLen, pool, engine: options.engine });
-  binColumns(X, n, d, edges, ws.codes);
-  const rootCounts = binCounts(ws.codes, n, d, histOff);
-  const { idx, og, oh, hists } = ws;
-  const free: number[] = [];
-  for (let k = pool - 1; k >= 0; k--) free.push(k);
-  const takeHist = () => {
-    const k = free.pop();
+  private takeHist(): number {
+    const k = this.free.pop();
     if (k === undefined) throw new Error("gbdt: internal error (histogram pool exhausted)");
     return k;
-  };
-  const giveHist = (k: number) => {
-    if (k >= 0) free.push(k);
-  };
-  const raw = new Float64Array(n).fill(baseScore);
-  // each row's leaf in the current tree, then one sequential update of raw
-  const maxLeaves = 2 ** maxDepth;
-  const leafOf = maxLeaves <= 256 ? new Uint8Array(n) : maxLeaves <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
-  const leafValue = new Float64Array(Math.min(maxLeaves, n));
-  const sums = new Float64Array(2);
-  const best: Split = { gain: 0, feature: -1, bin: 0, missingLeft: false, gl: 0, hl: 0, cl: 0 };
-  const canSplit = (depth: number, c: number) => depth < maxDepth && c >= 2 * minLeaf;
+  }
 
-  const trees: GbdtTree[] = [];
-  for (let tIdx = 0; tIdx < nTrees; tIdx++) {
+  private giveHist(k: number): void {
+    if (k >= 0) this.free.push(k);
+  }
+
+  private canSplit(depth: number, c: number): boolean {
+    return depth < this.params.depth && c >= 2 * this.params.min_leaf;
+  }
+
+  /** One tree on the gradients of `raw`; adds its leaf values to `raw`. */
+  grow(raw: Float64Array, y: Float64Array): GbdtTree {
+    const { n, ws } = this;
     let G: number;
     let H: number;
     // rows in natural order: position i is row i
-    identity(idx, n);
-    if (cls) {
-      gradientsLogistic(raw, y, og, oh, n, sums);
-      G = sums[0];
-      H = sums[1];
+    identity(ws.idx, n);
+    if (this.cls) {
+      gradientsLogistic(raw, y, ws.og, ws.oh, n, this.sums);
+      G = this.sums[0];
+      H = this.sums[1];
     } else {
-      G = gradientsSquared(raw, y, og, n);
+      G = gradientsSquared(raw, y, ws.og, n);
       H = n;
     }
-
     const tree: GbdtTree = { feature: [], threshold: [], missingLeft: [], left: [], right: [], value: [] };
-    const addNode = () => {
-      tree.feature.push(-1);
-      tree.threshold.push(0);
-      tree.missingLeft.push(false);
-      tree.left.push(-1);
-      tree.right.push(-1);
-      tree.value.push(0);
-      return tree.feature.length - 1;
-    };
-
     let leaves = 0;
     let rootHist = -1;
-    if (canSplit(0, n)) {
-      rootHist = takeHist();
-      ws.histRoot(rootHist, histOff, rootCounts);
+    if (this.canSplit(0, n)) {
+      rootHist = this.takeHist();
+      ws.histRoot(rootHist, this.histOff, this.rootCounts);
     }
-    const stack: PendingNode[] = [{ id: addNode(), start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, c: n }];
-
+    const stack: PendingNode[] = [{ id: addNode(tree), start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, c: n }];
     while (stack.length > 0) {
       const node = stack.pop()!;
-      const { id, start, end, depth, hist } = node;
-      if (hist < 0 || !findSplit(ctx, hists[hist], node.g, node.h, node.c, best)) {
-        giveHist(hist);
-        const v = (-lr * node.g) / (node.h + lambda);
-        tree.value[id] = v;
-        leafValue[leaves] = v;
-        markLeaf(leafOf, idx, start, end, leaves);
+      if (node.hist < 0 || !findSplit(this.ctx, ws.hists[node.hist], node.g, node.h, node.c, this.best)) {
+        this.giveHist(node.hist);
+        const v = (-this.params.learning_rate * node.g) / (node.h + this.params.l2);
+        tree.value[node.id] = v;
+        this.leafValue[leaves] = v;
+        markLeaf(this.leafOf, ws.idx, node.start, node.end, leaves);
         leaves++;
         continue;
       }
-      const { feature: f, bin, missingLeft, gl, hl, cl } = best;
-      const mid = ws.partition(f, nBins[f], bin, missingLeft, start, end);
-      if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
-      const edge = edges[f];
-      tree.feature[id] = f;
-      tree.threshold[id] = bin < edge.length ? edge[bin] : FLOAT32_MAX;
-      tree.missingLeft[id] = missingLeft;
-      const leftId = addNode();
-      const rightId = addNode(); // always leftId + 1
-      tree.left[id] = leftId;
-      tree.right[id] = rightId;
-
-      const cr = node.c - cl;
-      const leftSplits = canSplit(depth + 1, cl);
-      const rightSplits = canSplit(depth + 1, cr);
-      let leftHist = -1;
-      let rightHist = -1;
-      if (leftSplits || rightSplits) {
-        // build the smaller child from its rows; the larger is parent - smaller
-        const leftSmaller = cl <= cr;
-        const sStart = leftSmaller ? start : mid;
-        const sEnd = leftSmaller ? mid : end;
-        const largerSplits = leftSmaller ? rightSplits : leftSplits;
-        const smallerSplits = leftSmaller ? leftSplits : rightSplits;
-        const small = takeHist();
-        ws.hist(small, sStart, sEnd, histOff);
-        let large = -1;
-        if (largerSplits) {
-          subtractInto(hists[hist], hists[small], histLen);
-          large = hist;
-        } else giveHist(hist);
-        let smallKept = small;
-        if (!smallerSplits) {
-          giveHist(small);
-          smallKept = -1;
-        }
-        leftHist = leftSmaller ? smallKept : large;
-        rightHist = leftSmaller ? large : smallKept;
-      } else giveHist(hist);
-
-      stack.push({ id: rightId, start: mid, end, depth: depth + 1, hist: rightHist, g: node.g - gl, h: node.h - hl, c: cr });
-      stack.push({ id: leftId, start, end: mid, depth: depth + 1, hist: leftHist, g: gl, h: hl, c: cl });
+      const [left, right] = this.split(tree, node);
+      stack.push(right, left);
     }
-    addLeafValues(raw, leafOf, leafValue, n);
-    trees.push(tree);
+    addLeafValues(raw, this.leafOf, this.leafValue, n);
+    return tree;
   }
-  return { task, baseScore, trees };
+
+  /** Splits `node` on `this.best`: partitions its rows, records the split, gives its children their histograms. */
+  private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
+    const { id, start, end, depth, hist } = node;
+    const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
+    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
+    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    const edge = this.edges[f];
+    tree.feature[id] = f;
+    tree.threshold[id] = bin < edge.length ? edge[bin] : FLOAT32_MAX;
+    tree.missingLeft[id] = missingLeft;
+    const leftId = addNode(tree);
+    const rightId = addNode(tree); // always leftId + 1
+    tree.left[id] = leftId;
+    tree.right[id] = rightId;
+    const cr = node.c - cl;
+    const [leftHist, rightHist] = this.childHistograms(hist, start, mid, end, this.canSplit(depth + 1, cl), this.canSplit(depth + 1, cr));
+    return [
+      { id: leftId, start, end: mid, depth: depth + 1, hist: leftHist, g: gl, h: hl, c: cl },
+      { id: rightId, start: mid, end, depth: depth + 1, hist: rightHist, g: node.g - gl, h: node.h - hl, c: cr },
+    ];
+  }
+
+  /**
+   * The histogram slots of the two children (-1 for a child that will not
+   * split): the smaller child is built from its rows, the larger is the
+   * parent's minus the smaller one, in the parent's slot.
+   */
+  private childHistograms(hist: number, start: number, mid: number, end: number, leftSplits: boolean, rightSplits: boolean): [number, number] {
+    if (!leftSplits && !rightSplits) {
+      this.giveHist(hist);
+      return [-1, -1];
+    }
+    const leftSmaller = mid - start <= end - mid;
+    const sStart = leftSmaller ? start : mid;
+    const sEnd = leftSmaller ? mid : end;
+    const largerSplits = leftSmaller ? rightSplits : leftSplits;
+    const smallerSplits = leftSmaller ? leftSplits : rightSplits;
+    const small = this.takeHist();
+    this.ws.hist(small, sStart, sEnd, this.histOff);
+    let large = -1;
+    if (largerSplits) {
+      subtractInto(this.ws.hists[hist], this.ws.hists[small], this.histLen);
+      large = hist;
+    } else this.giveHist(hist);
+    let smallKept = small;
+    if (!smallerSplits) {
+      this.giveHist(small);
+      smallKept = -1;
+    }
+    return leftSmaller ? [smallKept, large] : [large, smallKept];
+  }
+}
+
+function addNode(tree: GbdtTree): number {
+  tree.feature.push(-1);
+  tree.threshold.push(0);
+  tree.missingLeft.push(false);
+  tree.left.push(-1);
+  tree.right.push(-1);
+  tree.value.push(0);
+  return tree.feature.length - 1;
 }
 
 /**

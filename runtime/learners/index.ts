@@ -5,20 +5,21 @@
 import { fitGbdt, predictGbdt, type GbdtParams, type GbdtTree } from "./gbdt.ts";
 import { fitLinear, predictLinear, type LinearParams } from "./linear.ts";
 import { fitLogistic, predictLogistic, type LogisticParams } from "./logistic.ts";
-import type { Task } from "./metrics.ts";
+import { defaultParams, type BuiltinAlgorithm, type Task } from "../catalogue.ts";
 
-export type { Task } from "./metrics.ts";
+export type { Task } from "../catalogue.ts";
 export type { GbdtParams, GbdtTree } from "./gbdt.ts";
 export type { LinearParams } from "./linear.ts";
 export type { LogisticParams } from "./logistic.ts";
-export { baselinePredictions, computeMetrics, higherIsBetter, mae, rmse, r2, auc, logloss, accuracy } from "./metrics.ts";
+export { baselinePredictions, computeMetrics, mae, rmse, r2, auc, logloss, accuracy } from "./metrics.ts";
 
-export type ModelKind = "linear" | "logistic" | "gbdt";
+export type ModelKind = BuiltinAlgorithm;
 
+/** The spec's defaults (runtime/catalogue.ts): what a parameter left out of a call takes. */
 export const DEFAULT_PARAMS = {
-  linear: { l2: 0 } satisfies LinearParams,
-  logistic: { l2: 1, iterations: 100, learning_rate: 0.1 } satisfies LogisticParams,
-  gbdt: { trees: 100, depth: 6, learning_rate: 0.1, min_leaf: 20, bins: 255, l2: 0 } satisfies GbdtParams,
+  linear: defaultParams("linear") satisfies LinearParams,
+  logistic: defaultParams("logistic") satisfies LogisticParams,
+  gbdt: defaultParams("gbdt") satisfies GbdtParams,
 };
 
 /** Ridge regression: prediction = intercept + weights · x. */

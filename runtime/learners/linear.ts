@@ -7,10 +7,10 @@
 // A singular system (l2 = 0 with a constant or collinear column) is
 // regularised by a tiny diagonal jitter, so it still yields finite weights.
 
-export interface LinearParams {
-  /** L2 penalty on the non-intercept weights (0 = ordinary least squares). */
-  l2: number;
-}
+import type { AlgorithmParams } from "../catalogue.ts";
+
+/** `l2`: the penalty on the non-intercept weights (0 = ordinary least squares). */
+export type LinearParams = AlgorithmParams<"linear">;
 
 export interface LinearFit {
   weights: number[];

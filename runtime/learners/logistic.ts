@@ -6,17 +6,13 @@
 // Each iteration is one pass over the rows accumulating the gradient and the
 // (d+1)×(d+1) Hessian in Float64, then one Cholesky solve: deterministic, and
 // converged to machine precision in ~5-10 iterations on ordinary data.
-// `iterations` caps the number of Newton steps. `learning_rate` belongs to the
-// spec's gradient-descent parameter set; Newton steps need no learning rate,
-// so it is accepted and ignored.
+// `iterations` caps the number of Newton steps; Newton steps need no
+// learning rate.
 
+import type { AlgorithmParams } from "../catalogue.ts";
 import { assertDenseFinite, assertTargets, solveSpd } from "./linear.ts";
 
-export interface LogisticParams {
-  l2: number;
-  iterations: number;
-  learning_rate: number;
-}
+export type LogisticParams = AlgorithmParams<"logistic">;
 
 export interface LogisticFit {
   weights: number[];

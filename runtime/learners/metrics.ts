@@ -2,10 +2,9 @@
 // every model is compared against. All metrics take Float64Array truths and
 // predictions (regression values, or the probability of class 1).
 
-export type Task = "regression" | "binary_classification";
+import { metricsOf, type MetricName, type Task } from "../catalogue.ts";
 
-export const REGRESSION_METRICS = ["mae", "rmse", "r2"] as const;
-export const CLASSIFICATION_METRICS = ["auc", "logloss", "accuracy"] as const;
+export type { Task } from "../catalogue.ts";
 
 /** Probabilities are clipped to [EPS, 1 - EPS] before taking logs. */
 export const LOGLOSS_EPS = 1e-15;
@@ -130,15 +129,19 @@ export function baselinePredictions(task: Task, yTrain: ArrayLike<number>, nTest
   return new Float64Array(nTest).fill(mean);
 }
 
-/** Every metric of the task, by name. */
-export function computeMetrics(task: Task, yTrue: ArrayLike<number>, yPred: ArrayLike<number>): Record<string, number> {
-  if (task === "regression") {
-    return { mae: mae(yTrue, yPred), rmse: rmse(yTrue, yPred), r2: r2(yTrue, yPred) };
-  }
-  return { auc: auc(yTrue, yPred), logloss: logloss(yTrue, yPred), accuracy: accuracy(yTrue, yPred) };
-}
+/** The implementation of every metric of the catalogue (a missing one does not compile). */
+const METRIC_FUNCTIONS: Record<MetricName, (yTrue: ArrayLike<number>, yPred: ArrayLike<number>) => number> = {
+  mae,
+  rmse,
+  r2,
+  auc,
+  logloss,
+  accuracy,
+};
 
-/** Whether a larger value of the metric is better (auc, accuracy, r2) or worse (mae, rmse, logloss). */
-export function higherIsBetter(metric: string): boolean {
-  return metric === "auc" || metric === "accuracy" || metric === "r2";
+/** Every metric of the task, by name, in catalogue order. */
+export function computeMetrics(task: Task, yTrue: ArrayLike<number>, yPred: ArrayLike<number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metricsOf(task)) out[m] = METRIC_FUNCTIONS[m](yTrue, yPred);
+  return out;
 }

@@ -3,7 +3,8 @@
 // as-of time, version and prediction of each row.
 
 import type { SpecBundle } from "../api.ts";
-import { tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { tableRef } from "../store/sql.ts";
 
 export interface BatchPrediction {
   /** The batch run's as-of time, epoch ms. */

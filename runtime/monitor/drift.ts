@@ -4,8 +4,8 @@
 // two-sample Kolmogorov–Smirnov statistic for numbers. Formulas and
 // thresholds: docs/monitoring.md.
 
-import type { CategoricalSummary, NumericSummary } from "./statistics.ts";
-import { binFractions } from "./statistics.ts";
+import type { CategoricalSummary, NumericSummary } from "../statistics/statistics.ts";
+import { binFractions } from "../statistics/statistics.ts";
 
 /** Fractions below this are raised to it before the PSI's logarithm (an empty bin would be infinite). */
 export const PSI_EPSILON = 1e-4;

@@ -1,6 +1,6 @@
 // Text rendering of training statistics for `fti models show`.
 
-import type { ColumnStatistics, TrainingStatistics } from "./statistics.ts";
+import type { ColumnStatistics, TrainingStatistics } from "../statistics/statistics.ts";
 
 function num(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";

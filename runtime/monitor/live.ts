@@ -7,7 +7,8 @@
 
 import type { Scalar, ViewPlan } from "../api.ts";
 import { rawTable } from "../features/sources.ts";
-import { cleanUp, ident, sqlType, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlType } from "../store/sql.ts";
 import { labelExpr } from "../retrieval/pit.ts";
 
 export interface LoggedPrediction {
@@ -25,7 +26,7 @@ export async function joinLabels(
   horizonMs: number,
 ): Promise<Float64Array> {
   const labels = new Float64Array(preds.length).fill(NaN);
-  const src = rawTable(view.label.source);
+  const src = rawTable(view.spine.source);
   if (preds.length === 0 || !(await store.tableExists(src))) return labels;
   const match = [...view.keys, ...view.requestFields];
   const table = "__fti_live_predictions";
@@ -36,13 +37,14 @@ export async function joinLabels(
     const columns: Record<string, unknown[]> = { __i: preds.map((_, i) => i), __t: preds.map((p) => p.ts) };
     for (const c of match) columns[c.name] = preds.map((p) => p.request[c.name] ?? null);
     await store.appendColumns(table, columns);
-    const t = ident(view.label.eventTime);
+    const t = ident(view.spine.eventTime);
+    const label = labelExpr(view);
     const on = match.map((c) => `p.${ident(c.name)} IS NOT DISTINCT FROM CAST(s.${ident(c.name)} AS ${sqlType(c.type)})`);
     const rows = await store.all<{ i: number; y: number }>(
       `SELECT p.__i AS i, s.__label AS y
          FROM ${table} AS p
-         JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${labelExpr(view)} AS __label
-                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND ${ident(view.label.column)} IS NOT NULL) AS s
+         JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${label} AS __label
+                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND (${label}) IS NOT NULL${view.spine.where ? ` AND (${view.spine.where}) IS TRUE` : ""}) AS s
            ON ${on.join(" AND ")} AND s.__lt >= p.__t AND s.__lt < p.__t + to_milliseconds(${Math.round(horizonMs)}::BIGINT)
          QUALIFY row_number() OVER (PARTITION BY p.__i ORDER BY s.__lt, s.__label) = 1`,
     );

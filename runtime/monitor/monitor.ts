@@ -8,12 +8,13 @@ import type { ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { readRequestLog } from "../online/log.ts";
 import type { RequestLogEntry } from "../online/types.ts";
 import { getModel, type ModelSummary } from "../registry/registry.ts";
-import { newRunId, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { newRunId } from "../store/run-log.ts";
 import { computeMetrics } from "../learners/metrics.ts";
 import { findModel } from "../bundle.ts";
 import { readBatchPredictions, type BatchPrediction } from "./batch-predictions.ts";
 import { joinLabels } from "./live.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "../online/rejections.ts";
 import { saveMonitorReport } from "./results.ts";
 import { columnDrift, type ColumnDrift } from "./window.ts";
 
@@ -80,7 +81,8 @@ export interface MonitorReport {
   until: string;
   window_ms: number;
   windows: WindowReport[];
-  log: { files: number; bad_lines: number };
+  /** The request log's own integrity: unreadable lines, entries missing by seq (per process), processes killed. */
+  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number };
 }
 
 interface Traffic {
@@ -90,6 +92,9 @@ interface Traffic {
   labels: Float64Array;
   files: number;
   badLines: number;
+  missing: number;
+  gaps: Array<{ proc: string; from: number; to: number }>;
+  uncleanEnds: number;
 }
 
 /** Monitors `modelName` over [since, until) and (by default) stores the result in fti_monitor. */
@@ -136,7 +141,7 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
     until: until.toISOString(),
     window_ms: windowMs,
     windows,
-    log: { files: traffic.files, bad_lines: traffic.badLines },
+    log: { files: traffic.files, bad_lines: traffic.badLines, missing: traffic.missing, gaps: traffic.gaps, unclean_ends: traffic.uncleanEnds },
   };
   if (opts.save !== false) await saveMonitorReport(store, report);
   return report;
@@ -167,6 +172,9 @@ async function readTraffic(
     labels,
     files: log.files.length,
     badLines: log.badLines + rejected.badLines,
+    missing: log.missing,
+    gaps: log.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
+    uncleanEnds: log.processes.filter((p) => !p.ended).length,
   };
 }
 

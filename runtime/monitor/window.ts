@@ -4,7 +4,7 @@
 
 import type { ColumnType, Scalar } from "../api.ts";
 import { categoricalPsi, ksPValue, ksStatistic, numericPsi } from "./drift.ts";
-import { categoryValue, isNumericType, numericValue, type ColumnStatistics } from "./statistics.ts";
+import { categoryValue, isNumericType, numericValue, type ColumnStatistics } from "../statistics/statistics.ts";
 
 export interface ColumnDrift {
   name: string;

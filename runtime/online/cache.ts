@@ -12,7 +12,8 @@
 // milliseconds.
 
 import type { GroupPlan, Scalar } from "../api.ts";
-import { ident, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
 import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
 
@@ -121,53 +122,82 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
   };
 }
 
+/** Why a join gives no values. */
+export type MissingStatus = Exclude<FeatureStatus, "present" | "null">;
+
 export interface LookupResult {
   features: Record<string, FeatureValue>;
-  /** Per group: event time (ISO) of the row used, null when not found. */
+  /** Per join (`group(column, …)`): event time (ISO) of the row used, null when not found. */
   times: Record<string, string | null>;
   /** Features whose status is not_found, stale or future. */
   missing: string[];
+  /** The joins whose row was not found or stale, with the key values looked up. */
+  missingJoins: Array<{ id: string; status: MissingStatus; keys: Record<string, Scalar> }>;
+}
+
+/** One point-in-time join of a served view, against the cached group it reads. */
+export interface JoinLookup {
+  id: string;
+  group: CachedGroup;
+  /** Per group key: the request field holding its value. */
+  on: ReadonlyArray<{ key: string; column: string }>;
+  /** Vector name and stored column of each feature it gives. */
+  features: ReadonlyArray<{ name: string; column: string }>;
 }
 
 /**
- * The online features of one entity at `nowMs`. A row older than the ttl
- * (event_time < now - ttl) is stale: its values are served as null, as the
- * point-in-time join of training would give them. A row from after the
- * request time is `future`: never served, the
- * values are null (a request time in the past of a server whose online rows
- * are later; `--now` loads rows as of the pinned time instead).
+ * A lookup of a group by its own entity's keys, read from the request fields
+ * of the same names (what an agent's context and MCP's online features read);
+ * `features`: the stored features to give (default: all the group holds).
+ */
+export function entityJoin(group: CachedGroup, features: readonly string[] = group.features): JoinLookup {
+  return {
+    id: group.plan.name,
+    group,
+    on: group.plan.keys.map((k) => ({ key: k.name, column: k.name })),
+    features: features.map((name) => ({ name, column: name })),
+  };
+}
+
+/**
+ * The online features of one request at `nowMs`: each join looks its group's
+ * row up by the request fields it maps onto the group's keys. A row older than
+ * the ttl (event_time < now - ttl) is stale: its values are served as null, as
+ * the point-in-time join of training would give them. A row from after the
+ * request time is `future`: never served, the values are null (a request time
+ * in the past of a server whose online rows are later; `--now` loads rows as
+ * of the pinned time instead).
  */
 export function lookup(
-  groups: readonly CachedGroup[],
+  joins: readonly JoinLookup[],
   request: Record<string, Scalar>,
   nowMs: number,
   ttlMs: number | null,
 ): LookupResult {
-  const features: Record<string, FeatureValue> = {};
-  const times: Record<string, string | null> = {};
-  const missing: string[] = [];
-  for (const g of groups) {
-    const keys = g.plan.keys;
-    const key = keys.length === 1 && typeof request[keys[0].name] === "string" ? (request[keys[0].name] as string) : entityKey(keys.map((k) => request[k.name] ?? null));
+  const out: LookupResult = { features: {}, times: {}, missing: [], missingJoins: [] };
+  for (const j of joins) {
+    const g = j.group;
+    const values = j.on.map((o) => request[o.column] ?? null);
+    const key = values.length === 1 && typeof values[0] === "string" ? values[0] : entityKey(values);
     const row = g.index.get(key);
-    let status: FeatureStatus | null = null;
+    let status: MissingStatus | null = null;
     if (row === undefined) status = "not_found";
     else if (g.eventMs[row] > nowMs) status = "future";
     else if (g.plan.reference) {
       // Reference data: no ttl; a row past its valid_to no longer holds (as in the point-in-time join).
       if (g.validToMs && g.validToMs[row] <= nowMs) status = "not_found";
     } else if (ttlMs !== null && g.eventMs[row] < nowMs - ttlMs) status = "stale";
-    times[g.plan.name] = row === undefined ? null : new Date(g.eventMs[row]).toISOString();
-    for (let f = 0; f < g.features.length; f++) {
-      const name = g.features[f];
+    out.times[j.id] = row === undefined ? null : new Date(g.eventMs[row]).toISOString();
+    if (status !== null) out.missingJoins.push({ id: j.id, status, keys: Object.fromEntries(j.on.map((o, i) => [o.column, values[i]])) });
+    for (const f of j.features) {
       if (status !== null) {
-        features[name] = { value: null, status };
-        missing.push(name);
+        out.features[f.name] = { value: null, status };
+        out.missing.push(f.name);
       } else {
-        const v = columnValue(g.columns[f], row!);
-        features[name] = v === null ? { value: null, status: "null" } : { value: v, status: "present" };
+        const v = columnValue(g.columns[g.features.indexOf(f.column)], row!);
+        out.features[f.name] = v === null ? { value: null, status: "null" } : { value: v, status: "present" };
       }
     }
   }
-  return { features, times, missing };
+  return out;
 }

@@ -21,7 +21,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import type { RejectedRequestEntry } from "../monitor/rejections.ts";
+import type { RejectedRequestEntry } from "./rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
 
 /** What the log writes: a scored instance, or (runtime/monitor) a rejected request; numbered by the log. */

@@ -21,7 +21,9 @@
 import type { ColumnType, GroupPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { groupTableColumns } from "../features/pipeline.ts";
-import { ident, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { viewJoins } from "../retrieval/view-joins.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export const ONLINE_STATE_TABLE = "fti_online_state";
 
@@ -51,32 +53,15 @@ export interface GroupFeatures {
 }
 
 /**
- * The stored features a view reads, by feature group: its own features, then
- * those its ODTs read that are not view features (the same set the
- * point-in-time join fetches).
+ * The stored columns a view reads, by feature group (a group joined twice, on
+ * different keys, is read once): the same columns the point-in-time joins fetch.
  */
 export function viewFeatureGroups(bundle: SpecBundle, view: ViewPlan): GroupFeatures[] {
   const out = new Map<string, GroupFeatures>();
-  const add = (plan: GroupPlan, name: string, type: ColumnType) => {
+  for (const { plan, features } of viewJoins(bundle, view)) {
     let g = out.get(plan.name);
     if (!g) out.set(plan.name, (g = { plan, features: [] }));
-    if (!g.features.some((f) => f.name === name)) g.features.push({ name, type });
-  };
-  for (const f of view.features) {
-    const plan = bundle.groups.find((g) => g.name === f.group);
-    if (!plan) throw new Error(`view \`${view.name}\` uses feature group \`${f.group}\`, which the bundle does not define`);
-    add(plan, f.name, f.type);
-  }
-  const have = new Set(view.features.map((f) => f.name));
-  for (const odt of view.odts) {
-    for (const p of odt.featureParams) {
-      const [gName, fName] = p.includes(".") ? p.split(".", 2) : [undefined, p];
-      if (have.has(fName)) continue;
-      const plan = bundle.groups.find((g) => (gName ? g.name === gName : true) && g.features.some((f) => f.name === fName));
-      if (!plan) throw new Error(`on_demand \`${odt.name}\` reads feature \`${p}\`, which no feature group of the bundle defines`);
-      add(plan, fName, plan.features.find((f) => f.name === fName)!.type);
-      have.add(fName);
-    }
+    for (const f of features) if (!g.features.some((x) => x.name === f.column)) g.features.push({ name: f.column, type: f.type });
   }
   return [...out.values()];
 }

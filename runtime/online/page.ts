@@ -147,15 +147,16 @@ function inputFor(f: ServedModelInfo["request"][number], samples: string[]): str
 
 export function modelPage(service: OnlineService, model: string): string {
   const info = service.models().find((m) => m.model === model)!;
-  const samples = service.sampleEntities(model);
+  const samples = service.sampleKeys(model);
   const fields = info.request
     .map(
       (f) => `<label for="f-${esc(f.name)}">${esc(f.name)}<span class="hint">${esc(f.type)}${f.nullable ? ", optional" : ""} · ${f.kind === "key" ? "entity key" : "request field"}${f.type === "timestamp" ? " · UTC" : ""}</span></label>
-${inputFor(f, samples)}
+${inputFor(f, samples[f.name] ?? [])}
 <span class="err" id="e-${esc(f.name)}" data-error-for="${esc(f.name)}" role="alert"></span>`,
     )
     .join("\n");
-  const keyHint = samples.length ? `<p class="meta">Known entities include ${samples.slice(0, 5).map((s) => `<code>${esc(s)}</code>`).join(", ")}.</p>` : "";
+  const known = Object.entries(samples).map(([key, values]) => `${Object.keys(samples).length > 1 ? `${esc(key)}: ` : ""}${values.slice(0, 5).map((s) => `<code>${esc(s)}</code>`).join(", ")}`);
+  const keyHint = known.length ? `<p class="meta">Known entities include ${known.join("; ")}.</p>` : "";
   return layout(
     `${model} · fti`,
     service.bundle.name,

@@ -1,9 +1,10 @@
 // What runtime/api.ts exports of the online service (`export * from
 // "./online/public.ts"`): the wire types and `openLocalService`, the
 // in-process twin the generated client's `createLocalClient` calls. The
-// implementation is imported lazily through a non-literal specifier, so that
-// type-checking generated code against api.ts never loads Fastify, DuckDB or
-// onnxruntime types.
+// implementation is imported lazily, as `#online-service` (package.json
+// "imports"): Node loads service.ts, while TypeScript reads only its declared
+// type (service-api.d.ts), so type-checking generated code against api.ts
+// never loads Fastify, DuckDB or onnxruntime types.
 
 import type { SpecBundle } from "../api.ts";
 
@@ -29,9 +30,8 @@ export type {
 
 /** Loads the spec's served models and online features from the store into this process. */
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
-  const target: string = "./service.ts";
-  const mod = (await import(target)) as { openLocalService(b: SpecBundle, o: LocalServiceOptions): Promise<LocalService> };
-  return mod.openLocalService(bundle, opts);
+  const service = await import("#online-service");
+  return service.openLocalService(bundle, opts);
 }
 
 /** The spec-independent half of a generated client's `createLocalClient`. */

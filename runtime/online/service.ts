@@ -15,11 +15,12 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
-import { rejectedLogDir, type RejectedRequestEntry } from "../monitor/rejections.ts";
+import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
-import { loadGroup, lookup, type CachedGroup } from "./cache.ts";
+import { entityJoin, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus } from "./cache.ts";
+import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import { echo } from "./json-body.ts";
 import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
@@ -86,6 +87,8 @@ interface ServedModel {
   plan: ModelPlan;
   view: ViewPlan;
   groups: GroupFeatures[];
+  /** The view's point-in-time joins: which group, on which request fields. */
+  joins: ResolvedJoin[];
   /** Entity keys, then request fields. */
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
@@ -230,6 +233,7 @@ export class OnlineService implements LocalService {
         plan,
         view,
         groups: viewGroups,
+        joins: viewJoins(bundle, view),
         fields: [
           ...view.keys.map((k) => ({ ...k, nullable: false, kind: "key" as const })),
           ...view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name)).map((r) => ({ ...r, kind: "request" as const })),
@@ -260,8 +264,11 @@ export class OnlineService implements LocalService {
       settings: opts.agents ?? agentSettingsFromEnv(),
       now: () => this.now(),
       lookup: (agent, keys, nowMs) => {
-        const cached = [...new Set(agent.context.map((f) => f.group))].map((g) => this.groups.get(g)).filter((g): g is CachedGroup => g !== undefined);
-        const l = lookup(cached, keys, nowMs, null);
+        const joins = [...new Set(agent.context.map((f) => f.group))]
+          .map((g) => this.groups.get(g))
+          .filter((g): g is CachedGroup => g !== undefined)
+          .map((g) => entityJoin(g, agent.context.filter((f) => f.group === g.plan.name).map((f) => f.name)));
+        const l = lookup(joins, keys, nowMs, null);
         return Object.fromEntries(agent.context.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" }]));
       },
       search: (index, text, o) => this.indexes.search(index, text, { ...o, entity: o.entity as Record<string, string | number> }),
@@ -488,7 +495,7 @@ export class OnlineService implements LocalService {
       if (g.plan.entity !== entity) continue;
       const cached = this.groups.get(g.plan.name);
       if (!cached) continue;
-      out[g.plan.name] = lookup([cached], keys, this.now(), null).features;
+      out[g.plan.name] = lookup([entityJoin(cached)], keys, this.now(), null).features;
     }
     return out;
   }
@@ -537,7 +544,7 @@ export class OnlineService implements LocalService {
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const groups = m.groups.map((g) => this.groups.get(g.plan.name)).filter((g): g is CachedGroup => g !== undefined);
+    const joins = this.joinLookups(m);
 
     // Online lookup.
     const requests: Array<Record<string, Scalar>> = [];
@@ -547,18 +554,9 @@ export class OnlineService implements LocalService {
       const req: Record<string, Scalar> = {};
       for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
       requests.push(req);
-      const l = lookup(groups, req, nowMs, m.view.ttlMs);
+      const l = lookup(joins, req, nowMs, m.view.ttlMs);
       looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) {
-        const entity = m.view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
-        const byStatus = (s: string) => l.missing.filter((f) => l.features[f].status === s);
-        const parts = [
-          byStatus("not_found").length ? `not found: ${byStatus("not_found").join(", ")}` : "",
-          byStatus("stale").length ? `stale (older than the view's ttl): ${byStatus("stale").join(", ")}` : "",
-          byStatus("future").length ? `only rows after the request time: ${byStatus("future").join(", ")}` : "",
-        ].filter(Boolean);
-        missingIssues.push({ path: isBatch ? ["instances", i] : [], message: `no online features for ${entity}; ${parts.join("; ")}` });
-      }
+      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
     }
     if (missingIssues.length) {
       return apiError(
@@ -622,6 +620,16 @@ export class OnlineService implements LocalService {
     return { status: 200, body: answer };
   }
 
+  /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
+  private joinLookups(m: ServedModel): JoinLookup[] {
+    const out: JoinLookup[] = [];
+    for (const j of m.joins) {
+      const group = this.groups.get(j.join.group);
+      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features });
+    }
+    return out;
+  }
+
   /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
   private async logEntries(entries: RequestLogEntry[]): Promise<LocalResponse<never> | null> {
     const log = this.log;
@@ -663,18 +671,28 @@ export class OnlineService implements LocalService {
     return this.served.has(model);
   }
 
-  /** A few known entity keys of a model (for the prediction page's suggestions). */
-  sampleEntities(model: string, n = 20): string[] {
+  /**
+   * A few known values of each key field of a model (the prediction page's
+   * suggestions): for each request key, the entities of a group joined on it
+   * alone. Composite keys get none.
+   */
+  sampleKeys(model: string, n = 20): Record<string, string[]> {
     const m = this.served.get(model);
-    if (!m || m.view.keys.length !== 1) return [];
-    const g = m.groups.map((x) => this.groups.get(x.plan.name)).find((x) => x && x.index.size > 0);
-    if (!g) return [];
-    const out: string[] = [];
-    for (const k of g.index.keys()) {
-      out.push(k);
-      if (out.length >= n) break;
+    const out: Record<string, string[]> = {};
+    for (const key of m?.view.keys ?? []) {
+      const g = m!.joins
+        .filter((j) => j.join.on.length === 1 && j.join.on[0].column === key.name)
+        .map((j) => this.groups.get(j.join.group))
+        .find((x) => x && x.index.size > 0);
+      if (!g) continue;
+      const values: string[] = [];
+      for (const k of g.index.keys()) {
+        values.push(k);
+        if (values.length >= n) break;
+      }
+      out[key.name] = values.sort();
     }
-    return out.sort();
+    return out;
   }
 
   health(): {
@@ -756,3 +774,26 @@ export class OnlineService implements LocalService {
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
 }
+
+/**
+ * Why a request has no features: the request's key values, per status the
+ * features, then the joins (`group` or `group(column)`) whose row is missing,
+ * stale or later, with the key values they looked up.
+ */
+function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Scalar>): string {
+  const entity = view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
+  const part = (status: MissingStatus, label: string) => {
+    const names = l.missing.filter((f) => l.features[f].status === status);
+    return names.length ? `${label}: ${names.join(", ")}` : "";
+  };
+  const parts = [
+    part("not_found", "not found"),
+    part("stale", "stale (older than the view's ttl)"),
+    part("future", "only rows after the request time"),
+  ].filter(Boolean);
+  const joins = l.missingJoins.map((j) => `${j.id} ${Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ")}`);
+  return `no online features for ${entity}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
+}
+
+// service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.
+openLocalService satisfies typeof import("#online-service").openLocalService;

@@ -4,7 +4,7 @@
 // public.ts), and generated code is type-checked against api.ts.
 
 import type { Scalar } from "../api.ts";
-import type { TrainingStatistics } from "../monitor/statistics.ts";
+import type { TrainingStatistics } from "../statistics/statistics.ts";
 
 /**
  * How a feature value was found online:
@@ -84,7 +84,7 @@ export interface ServedModelInfo {
   /** Test-split metrics of the loaded version, and the naive baseline's. */
   metrics: Record<string, number | null>;
   baseline: Record<string, number | null>;
-  /** Column statistics of the loaded version's training data (runtime/monitor/statistics.ts); null when it has none. */
+  /** Column statistics of the loaded version's training data (runtime/statistics/statistics.ts); null when it has none. */
   statistics: TrainingStatistics | null;
   created_at: string | null;
   loaded_at: string | null;

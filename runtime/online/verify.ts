@@ -13,7 +13,7 @@ import type { Store } from "../store/store.ts";
 import { findModel } from "../bundle.ts";
 import { featuresAsOf } from "../retrieval/pit.ts";
 import { readRequestLog, type ReadLogResult } from "./log.ts";
-import { viewFeatureGroups } from "./materialize.ts";
+import { viewJoins } from "../retrieval/view-joins.ts";
 import type { FeatureStatus, RequestLogEntry } from "./types.ts";
 
 export interface VerifyOptions {
@@ -87,7 +87,8 @@ export async function verifyModel(store: Store, bundle: SpecBundle, modelName: s
   const t0 = performance.now();
   const { view } = findModel(bundle, modelName);
   const log = readRequestLog(opts.logsDir, modelName, { since: opts.since, until: opts.until });
-  const featureNames = viewFeatureGroups(bundle, view).flatMap((g) => g.features.map((f) => f.name));
+  // Every feature by its name in the vector (a group joined on two columns gives two, possibly prefixed).
+  const featureNames = viewJoins(bundle, view).flatMap((j) => j.features.map((f) => f.name));
   const odtNames = view.odts.map((o) => o.name);
   const reports = new Map<string, FeatureVerifyReport>();
   for (const name of featureNames) reports.set(name, { name, kind: "feature", compared: 0, mismatches: 0, rate: 0, statuses: {}, examples: [] });

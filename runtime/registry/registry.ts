@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { FittedState } from "../api.ts";
 import { UserError } from "../errors.ts";
-import type { TrainingStatistics } from "../monitor/statistics.ts";
+import type { TrainingStatistics } from "../statistics/statistics.ts";
 import type { Store } from "../store/store.ts";
 import { readStatistics, writeStatistics } from "./statistics.ts";
 

@@ -3,7 +3,7 @@
 // transaction as the version, read with it by `getModel`. A separate table
 // keeps stores made before statistics existed readable as they are.
 
-import type { TrainingStatistics } from "../monitor/statistics.ts";
+import type { TrainingStatistics } from "../statistics/statistics.ts";
 import type { Store } from "../store/store.ts";
 
 export const STATISTICS_TABLE = "fti_model_statistics";

@@ -16,7 +16,8 @@ import { extname } from "node:path";
 import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { castFromTyped } from "../features/validation.ts";
-import { ident, sqlString, sqlTimestamp, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export interface EntitySpine {
   table: string;
@@ -85,14 +86,14 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
     : sqlTimestamp(opts.asOf);
   const checks = [
     ...view.keys.map((k) => fieldCheck(k, typed(k))),
-    ...view.requestFields.map((f) => fieldCheck(f, typed(f))),
+    ...requestOnly(view).map((f) => fieldCheck(f, typed(f))),
     ...(opts.timeColumn ? [timeCheck(opts.timeColumn, time)] : []),
   ];
   const select = [
     `__row`,
     ...view.keys.map((k) => `${typed(k)} AS ${ident(k.name)}`),
     `${time} AS __t`,
-    ...view.requestFields.map((f) => `${typed(f)} AS ${ident(f.name)}`),
+    ...requestOnly(view).map((f) => `${typed(f)} AS ${ident(f.name)}`),
     `list_filter([${checks.map((c) => c.field).join(", ")}], x -> x IS NOT NULL) AS __bad_fields`,
     `list_filter([${checks.map((c) => c.reason).join(", ")}], x -> x IS NOT NULL) AS __bad_reasons`,
   ];
@@ -105,7 +106,7 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
 }
 
 function checkFileColumns(view: ViewPlan, file: string, present: string[], timeColumn: string | undefined): void {
-  const needed = [...view.keys.map((c) => c.name), ...view.requestFields.map((c) => c.name), ...(timeColumn ? [timeColumn] : [])];
+  const needed = [...view.keys.map((c) => c.name), ...requestOnly(view).map((c) => c.name), ...(timeColumn ? [timeColumn] : [])];
   const missing = needed.filter((c) => !present.includes(c));
   if (missing.length > 0) {
     throw new UserError(
@@ -146,10 +147,15 @@ function timeCheck(column: string, time: string): { field: string; reason: strin
 
 const quoted = (raw: string) => `'''' || replace(CAST(${raw} AS VARCHAR), '''', '''''') || ''''`;
 
+/** The view's request fields that are not also key columns (an ODT may request a key). */
+function requestOnly(view: ViewPlan): ColumnPlan[] {
+  return view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name));
+}
+
 /** Moves the rows with problems to `<table>_invalid` (the 400s) and numbers the rest as the spine. */
 async function splitInvalid(store: Store, view: ViewPlan, staged: string, table: string): Promise<EntitySpine["invalid"]> {
   const invalid = `${table}_invalid`;
-  const cols = [...view.keys.map((k) => ident(k.name)), "__t", ...view.requestFields.map((f) => ident(f.name))];
+  const cols = [...view.keys.map((k) => ident(k.name)), "__t", ...requestOnly(view).map((f) => ident(f.name))];
   await store.run(`DROP TABLE IF EXISTS ${ident(invalid)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(invalid)} AS
@@ -168,7 +174,15 @@ async function splitInvalid(store: Store, view: ViewPlan, staged: string, table:
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
 export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): Promise<EntitySpine> {
   const keys = view.keys.map((k) => ident(k.name)).join(", ");
-  const tables = [...new Set(view.features.map((f) => f.table))];
+  // Groups keyed by exactly the view's keys, under the same names, list its entities.
+  const keyedLikeView = view.joins.filter((j) => view.keys.every((k) => j.on.some((o) => o.key === k.name && o.column === k.name)) && j.on.length === view.keys.length);
+  if (keyedLikeView.length === 0) {
+    throw new UserError(
+      `view \`${view.name}\` joins its groups on ${view.keys.map((k) => k.name).join(", ")}, which no one feature table lists together`,
+      "pass the rows to predict for as an entities file (`--entities FILE`)",
+    );
+  }
+  const tables = [...new Set(keyedLikeView.map((j) => j.table))];
   const existing: string[] = [];
   for (const t of tables) if (await store.tableExists(t)) existing.push(t);
   if (existing.length === 0) {

@@ -8,9 +8,20 @@
 // feature run stamps a new ingested_at on the rows it writes, so a rewritten
 // table never matches an old fingerprint.
 
-import { ident, tableRef, type Store } from "../store/store.ts";
+import { type Store } from "../store/store.ts";
+import { ident, tableRef } from "../store/sql.ts";
 
 const FACTS = "fti_table_facts";
+
+/** Created by the first check on a writable store; a fact holds while its table's fingerprint does. */
+const FACTS_TABLE = `CREATE TABLE IF NOT EXISTS ${FACTS} (
+     table_name VARCHAR NOT NULL,
+     key_columns VARCHAR NOT NULL,
+     row_count BIGINT NOT NULL,
+     fingerprint VARCHAR NOT NULL,
+     unique_key_times BOOLEAN NOT NULL,
+     checked_at TIMESTAMP NOT NULL
+   )`;
 
 interface Fingerprint {
   rows: number;
@@ -22,7 +33,8 @@ interface Fingerprint {
 /** True when no two rows of `table` share (keys, event_time); cached per table fingerprint. */
 export async function keyTimesUnique(store: Store, table: string, keys: readonly string[]): Promise<boolean> {
   const fp = await fingerprint(store, table);
-  const cacheable = !store.readOnly && (await store.tableExists(FACTS));
+  const cacheable = !store.readOnly;
+  if (cacheable) await store.run(FACTS_TABLE);
   const keyList = keys.join(",");
   if (cacheable) {
     const [hit] = await store.all<{ unique_key_times: boolean }>(
@@ -62,4 +74,9 @@ async function fingerprint(store: Store, table: string): Promise<Fingerprint> {
 
 function fingerprintText(fp: Fingerprint): string {
   return `${fp.ingested ?? "-"}|${fp.lo ?? "-"}|${fp.hi ?? "-"}`;
+}
+
+/** Forgets every cached fact, as after a feature run (the next check recomputes them). */
+export async function forgetKeyTimeFacts(store: Store): Promise<void> {
+  if (await store.tableExists(FACTS)) await store.run(`DELETE FROM ${FACTS}`);
 }

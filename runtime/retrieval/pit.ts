@@ -17,9 +17,14 @@ import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api
 import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
-import { cleanUp, ident, sqlString, sqlTimestamp, sqlType, tableRef, type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident, sqlString, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
+import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
+
+/** The spine time in epoch microseconds, the column forward label windows order by (compiler/lower/view-sql.ts). */
+const SPINE_T = "__fti_t";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
 export interface FeatureFrame {
@@ -51,8 +56,10 @@ export interface PitJoinResult {
   /** Temp table: the spine's columns, each feature by name, and __ft_<i> (epoch ms of group i's row, or NULL). */
   table: string;
   n: number;
-  /** Groups joined, in the order of the __ft_<i> columns. */
+  /** Joins, by id (the group's name, or `group(column)`), in the order of the __ft_<i> columns. */
   groups: string[];
+  /** The joins themselves, in the same order. */
+  joins: ResolvedJoin[];
   /** Feature columns, in order. */
   features: Array<{ name: string; type: ColumnType; group: string }>;
 }
@@ -67,88 +74,66 @@ function spineName(view: ViewPlan, suffix = ""): string {
 }
 
 /**
- * The spine of a view: one row per event of the label source with a non-null
- * label (and label time) in [from, to), ordered by time, then keys, label and
- * request fields (a deterministic order); `__sid` numbers the rows from 0.
+ * The spine of a view: one row per row of its source that passes the view's
+ * `where`, has a time and a label, with time in [from, to), ordered by time,
+ * then keys, label and request fields (a deterministic order); `__sid` numbers
+ * the rows from 0. A label with forward aggregations (`over next w`) needs the
+ * whole window observed: rows with t + w after the source's latest event time
+ * get no label.
  */
 export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineRange = {}): Promise<SpineInfo> {
-  const src = rawTable(view.label.source);
+  const src = rawTable(view.spine.source);
   if (!(await store.tableExists(src))) {
     throw new UserError(
-      `view \`${view.name}\` takes its label from source \`${view.label.source}\`, whose table ${src} does not exist yet`,
+      `view \`${view.name}\` reads its rows from source \`${view.spine.source}\`, whose table ${src} does not exist yet`,
       `run the feature pipeline first: \`fti features ${bundle.file}\``,
     );
   }
   const have = new Set((await store.tableColumns(src)).map((c) => c.name.toLowerCase()));
-  const needed = [...view.keys.map((k) => k.name), view.label.column, view.label.eventTime, ...view.requestFields.map((f) => f.name)];
+  const needed = [...view.keys.map((k) => k.name), view.spine.eventTime, ...view.requestFields.map((f) => f.name)];
   const missing = needed.filter((c) => !have.has(c.toLowerCase()));
   if (missing.length) {
     throw new Error(`view \`${view.name}\`: ${src} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
   }
-  const t = ident(view.label.eventTime);
-  const label = labelExpr(view);
-  const where = [`${ident(view.label.column)} IS NOT NULL`, `${t} IS NOT NULL`];
-  if (opts.from) where.push(`${t} >= ${sqlTimestamp(opts.from)}`);
-  if (opts.to) where.push(`${t} < ${sqlTimestamp(opts.to)}`);
+  const t = ident(view.spine.eventTime);
+  const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
+  let relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${ident(src)} WHERE ${rows.join(" AND ")}`;
+  const where = [`__label IS NOT NULL`];
+  const forward = view.label.forward;
+  if (forward.length) {
+    relation = `SELECT *, ${forward.map((f) => `${f.sql} AS ${ident(f.name)}`).join(", ")} FROM (${relation})`;
+    const [end] = await store.all<{ us: number | bigint | null }>(`SELECT epoch_us(max(CAST(${t} AS TIMESTAMP))) AS us FROM ${ident(src)}`);
+    const horizonUs = BigInt(Math.round(Math.max(...forward.map((f) => f.windowMs)) * 1000));
+    where.push(end.us === null ? "false" : `${SPINE_T} + ${horizonUs} <= ${BigInt(end.us)}`);
+  }
+  if (opts.from) where.push(`__t >= ${sqlTimestamp(opts.from)}`);
+  if (opts.to) where.push(`__t < ${sqlTimestamp(opts.to)}`);
   const keyCols = view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)}) AS ${ident(k.name)}`);
-  const reqCols = view.requestFields.map((f) => `CAST(${ident(f.name)} AS ${sqlType(f.type)}) AS ${ident(f.name)}`);
-  const order = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...view.requestFields.map((f) => ident(f.name))].join(", ");
+  const reqFields = view.requestFields.filter((f) => !view.keys.some((k) => k.name === f.name));
+  const reqCols = reqFields.map((f) => `CAST(${ident(f.name)} AS ${sqlType(f.type)}) AS ${ident(f.name)}`);
+  const order = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...reqFields.map((f) => ident(f.name))].join(", ");
   const table = spineName(view);
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, * FROM (
-         SELECT ${[...keyCols, `CAST(${t} AS TIMESTAMP) AS __t`, `${label} AS __label`, ...reqCols].join(", ")}
-           FROM ${ident(src)} WHERE ${where.join(" AND ")}
-       )`,
+       SELECT (row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, * EXCLUDE (${SPINE_T}) FROM (
+         SELECT ${[...keyCols, `CAST(${t} AS TIMESTAMP) AS __t`, `${view.label.sql} AS __label`, ...reqCols, SPINE_T].join(", ")}
+           FROM (${relation})
+       ) WHERE ${where.join(" AND ")}`,
   );
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
   return { table, n: c.n };
 }
 
+/**
+ * The label of a view's source rows as a DOUBLE (bool → 1/0; null: no label), for readers of the
+ * source outside a spine (live monitoring). A forward label needs the spine's windows: not here.
+ */
 export function labelExpr(view: ViewPlan): string {
-  const col = ident(view.label.column);
-  switch (view.label.type) {
-    case "bool":
-      return `CASE WHEN ${col} THEN 1.0 ELSE 0.0 END`;
-    case "int":
-    case "float":
-      return `CAST(${col} AS DOUBLE)`;
-    default:
-      throw new UserError(
-        `view \`${view.name}\`: the label \`${view.label.name}\` is a ${view.label.type}; labels must be numbers or booleans`,
-      );
+  if (view.label.forward.length) {
+    throw new UserError(`view \`${view.name}\`: the label \`${view.label.name}\` looks forward (\`over next\`); it is only computed with the training spine`);
   }
-}
-
-interface JoinGroup {
-  plan: GroupPlan;
-  features: Array<{ name: string; type: ColumnType }>;
-}
-
-/** The features a view needs, grouped by feature group: the view's own plus those its ODTs read. */
-function viewGroups(bundle: SpecBundle, view: ViewPlan): JoinGroup[] {
-  const out = new Map<string, JoinGroup>();
-  const add = (groupName: string, name: string, type: ColumnType) => {
-    const plan = bundle.groups.find((g) => g.name === groupName);
-    if (!plan) throw new Error(`view \`${view.name}\` uses feature group \`${groupName}\`, which the bundle does not define`);
-    let g = out.get(plan.name);
-    if (!g) out.set(plan.name, (g = { plan, features: [] }));
-    if (!g.features.some((f) => f.name === name)) g.features.push({ name, type });
-  };
-  for (const f of view.features) add(f.group, f.name, f.type);
-  const have = new Set(view.features.map((f) => f.name));
-  for (const odt of view.odts) {
-    for (const p of odt.featureParams) {
-      const [gName, fName] = p.includes(".") ? p.split(".", 2) : [undefined, p];
-      if (have.has(fName)) continue;
-      const plan = bundle.groups.find((g) => (gName ? g.name === gName : true) && g.features.some((f) => f.name === fName));
-      if (!plan) throw new Error(`on_demand \`${odt.name}\` reads feature \`${p}\`, which no feature group of the bundle defines`);
-      add(plan.name, fName, plan.features.find((f) => f.name === fName)!.type);
-      have.add(fName);
-    }
-  }
-  return [...out.values()];
+  return view.label.sql;
 }
 
 /**
@@ -163,9 +148,8 @@ export async function pitJoin(
   spineTable: string,
   opts: { asOf: "strict" | "inclusive" },
 ): Promise<PitJoinResult> {
-  const groups = viewGroups(bundle, view);
-  const keys = view.keys.map((k) => k.name);
-  for (const g of groups) {
+  const joins = viewJoins(bundle, view);
+  for (const g of joins) {
     const cols = await store.tableColumns(g.plan.table);
     if (cols.length === 0) {
       throw new UserError(
@@ -174,120 +158,130 @@ export async function pitJoin(
       );
     }
     const have = new Set(cols.map((c) => c.name.toLowerCase()));
-    const missing = [...keys, "event_time", ...g.features.map((f) => f.name)].filter((c) => !have.has(c.toLowerCase()));
+    const missing = [...g.join.on.map((o) => o.key), "event_time", ...g.features.map((f) => f.column)].filter((c) => !have.has(c.toLowerCase()));
     if (missing.length) {
       throw new Error(`view \`${view.name}\`: ${g.plan.table} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
     }
   }
 
-  const ttlUs = view.ttlMs === null ? null : BigInt(Math.round(view.ttlMs)) * 1000n;
-  const cmp = opts.asOf === "strict" ? ">" : ">=";
-  const sp = ident(spineTable);
   const spineCols = new Set((await store.tableColumns(spineTable)).map((c) => c.name.toLowerCase()));
-  const clash = groups.flatMap((g) => g.features.map((f) => f.name)).filter((n) => spineCols.has(n.toLowerCase()) || /^__/.test(n));
+  const clash = joins.flatMap((g) => g.features.map((f) => f.name)).filter((n) => spineCols.has(n.toLowerCase()) || /^__/.test(n));
   if (clash.length) {
     throw new Error(`view \`${view.name}\`: feature ${clash.map((c) => `\`${c}\``).join(", ")} clashes with a key or request field of the spine`);
   }
-  // Plan (one statement):
-  //  r<i>  the group rows that can be picked: before the last spine time,
-  //        after the first spine time minus ttl;
-  //  j     spine ASOF LEFT JOIN r<i> → per spine row the event time __et<i> of
-  //        the latest usable row.
-  //  A group with one row per (keys, event_time) (key-times.ts) is done: r<i>
-  //  carries its features and j has them. Otherwise DuckDB's pick among tied
-  //  rows is arbitrary, so r<i> carries only (keys, event_time), and
-  //  c<i>  the group rows at those (keys, __et<i>), reduced to one per
-  //        (keys, event_time) by ingested_at, row id, values: a 10M-row group
-  //        is deduplicated only where the spine touches it;
-  //  then j LEFT JOIN c<i>. Features outside the ttl are nulled.
+  const sp = ident(spineTable);
   // The spine's time range, as literals: a scalar subquery in r<i>'s filter
   // would be a nested-loop join over every group row.
   const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${sp}`);
-  const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
-  const k = keys.map(ident).join(", ");
-  const rCtes: string[] = [];
-  const cCtes: string[] = [];
-  const asofJoins: string[] = [];
-  const finalJoins: string[] = [];
-  const jCols: string[] = [];
-  const selects: string[] = [];
-  for (const [i, g] of groups.entries()) {
-    const t = tableRef(g.plan.table);
-    const feats = g.features.map((f) => ident(f.name));
-    const unique = await keyTimesUnique(store, g.plan.table, keys);
-    // Reference data holds until replaced (or until its valid_to): no ttl.
-    const groupTtlUs = g.plan.reference ? null : ttlUs;
-    const validTo = g.plan.reference?.validTo === true;
-    const filter = [
-      `event_time IS NOT NULL`,
-      `event_time ${opts.asOf === "strict" ? "<" : "<="} ${usLiteral(b.hi)}`,
-      ...(groupTtlUs !== null ? [`event_time >= ${usLiteral(b.lo === null ? null : b.lo - Number(groupTtlUs))}`] : []),
-    ];
-    const carried = [...(unique ? feats.map((f, n) => `${f} AS __f${i}_${n}`) : []), ...(unique && validTo ? ["valid_to AS __vt"] : [])];
-    rCtes.push(`r${i} AS (SELECT ${[k, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`);
-    asofJoins.push(
-      `ASOF LEFT JOIN r${i} ON ${[...keys.map((kk) => `s.${ident(kk)} = r${i}.${ident(kk)}`), `s.__t ${cmp} r${i}.__et`].join(" AND ")}`,
-    );
-    jCols.push(
-      `r${i}.__et AS __et${i}`,
-      ...feats.flatMap((_, n) => (unique ? [`r${i}.__f${i}_${n}`] : [])),
-      ...(unique && validTo ? [`r${i}.__vt AS __vt${i}`] : []),
-    );
-    const fresh = groupTtlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${groupTtlUs})` : `j.__et${i} IS NOT NULL`;
-    // A reference row past its valid_to no longer holds (and no later row replaced it).
-    const holds = (vt: string) => (validTo ? ` AND (${vt} IS NULL OR j.__t < ${vt})` : "");
-    if (unique) {
-      const ok = fresh + holds(`j.__vt${i}`);
-      g.features.forEach((f, n) => selects.push(`CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
-      selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
-    } else {
-      const tie = [
-        "g.ingested_at DESC NULLS LAST",
-        ...(g.plan.rowId ? [`g.${ident(g.plan.rowId.name)} DESC NULLS LAST`] : []),
-        ...feats.map((f) => `g.${f} DESC NULLS LAST`),
-      ];
-      const part = keys.map((kk) => `g.${ident(kk)}`).join(", ");
-      const pairOn = [...keys.map((kk) => `g.${ident(kk)} = p.${ident(kk)}`), `g.event_time = p.__et`].join(" AND ");
-      cCtes.push(
-        `c${i} AS (
-           SELECT ${keys.map((kk) => `g.${ident(kk)}`).join(", ")}, g.event_time AS __et${validTo ? ", g.valid_to AS __vt" : ""}${feats.length ? ", " + feats.map((f) => `g.${f}`).join(", ") : ""}
-             FROM ${t} AS g
-             SEMI JOIN (SELECT DISTINCT ${k}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
-          QUALIFY row_number() OVER (PARTITION BY ${part}, g.event_time ORDER BY ${tie.join(", ")}) = 1
-         )`,
-      );
-      finalJoins.push(
-        `LEFT JOIN c${i} ON ${[...keys.map((kk) => `j.${ident(kk)} = c${i}.${ident(kk)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`,
-      );
-      const ok = fresh + holds(`c${i}.__vt`);
-      for (const f of g.features) selects.push(`CASE WHEN ${ok} THEN c${i}.${ident(f.name)} END AS ${ident(f.name)}`);
-      selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
-    }
+  const parts = [];
+  for (const [i, g] of joins.entries()) {
+    parts.push(joinParts(i, g, { ...opts, ttlMs: view.ttlMs, lo: b.lo, hi: b.hi, unique: await keyTimesUnique(store, g.plan.table, g.join.on.map((o) => o.key)) }));
   }
   const out = `${spineTable}_pit`;
   await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
   // No ORDER BY: readers order by __sid.
-  if (groups.length === 0) {
+  if (joins.length === 0) {
     await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}`);
   } else {
+    const cCtes = parts.flatMap((p) => (p.cCte ? [p.cCte] : []));
     // j is read by the c<i> and the final join: materialise it only then.
     const jKind = cCtes.length ? "AS MATERIALIZED" : "AS";
+    const jCols = parts.flatMap((p) => p.jCols);
     const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
     await store.run(
       `CREATE TEMP TABLE ${ident(out)} AS
-         WITH ${rCtes.join(",\n")},
-         j ${jKind} (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${asofJoins.join(" ")})${cCtes.length ? ",\n" + cCtes.join(",\n") : ""}
-         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${selects.join(", ")}
-           FROM j ${finalJoins.join(" ")}`,
+         WITH ${parts.map((p) => p.rCte).join(",\n")},
+         j ${jKind} (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${parts.map((p) => p.asofJoin).join(" ")})${cCtes.length ? ",\n" + cCtes.join(",\n") : ""}
+         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
+           FROM j ${parts.flatMap((p) => (p.finalJoin ? [p.finalJoin] : [])).join(" ")}`,
     );
   }
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
   return {
     table: out,
     n: c.n,
-    groups: groups.map((g) => g.plan.name),
-    features: groups.flatMap((g) => g.features.map((f) => ({ ...f, group: g.plan.name }))),
+    groups: joins.map((g) => g.join.id),
+    joins,
+    features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
   };
+}
+
+interface JoinOptions {
+  asOf: "strict" | "inclusive";
+  ttlMs: number | null;
+  /** The spine's first and last time, epoch µs. */
+  lo: number | null;
+  hi: number | null;
+  /** The group has one row per (keys, event_time) (key-times.ts). */
+  unique: boolean;
+}
+
+/**
+ * The SQL of join i (one statement joins them all):
+ *  r<i>  the group rows that can be picked: before the last spine time,
+ *        after the first spine time minus ttl; the group's keys as named in its table;
+ *  j     spine ASOF LEFT JOIN r<i> on the spine columns the keys are read from
+ *        (`by`) → per spine row the event time __et<i> of the latest usable row.
+ *  A group with one row per (keys, event_time) is done: r<i> carries its
+ *  features and j has them. Otherwise DuckDB's pick among tied rows is
+ *  arbitrary, so r<i> carries only (keys, event_time), and
+ *  c<i>  the group rows at those (keys, __et<i>), reduced to one per
+ *        (keys, event_time) by ingested_at, row id, values: a 10M-row group
+ *        is deduplicated only where the spine touches it;
+ *  then j LEFT JOIN c<i>. Features outside the ttl are nulled.
+ */
+function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
+  const t = tableRef(g.plan.table);
+  const on = g.join.on;
+  const keyList = on.map((x) => ident(x.key)).join(", ");
+  const cols = g.features.map((f) => ident(f.column));
+  // Reference data holds until replaced (or until its valid_to): no ttl.
+  const ttlUs = o.ttlMs === null || g.plan.reference ? null : BigInt(Math.round(o.ttlMs)) * 1000n;
+  const validTo = g.plan.reference?.validTo === true;
+  // A reference row past its valid_to no longer holds (and no later row replaced it).
+  const holds = (vt: string) => (validTo ? ` AND (${vt} IS NULL OR j.__t < ${vt})` : "");
+  const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
+  const filter = [
+    `event_time IS NOT NULL`,
+    `event_time ${o.asOf === "strict" ? "<" : "<="} ${usLiteral(o.hi)}`,
+    ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
+  ];
+  const carried = [...(o.unique ? cols.map((c, n) => `${c} AS __f${i}_${n}`) : []), ...(o.unique && validTo ? ["valid_to AS __vt"] : [])];
+  const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`;
+  const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
+  const jCols = [
+    `r${i}.__et AS __et${i}`,
+    ...(o.unique ? cols.map((_, n) => `r${i}.__f${i}_${n}`) : []),
+    ...(o.unique && validTo ? [`r${i}.__vt AS __vt${i}`] : []),
+  ];
+  const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
+  const selects: string[] = [];
+  let cCte: string | undefined;
+  let finalJoin: string | undefined;
+  let ok = fresh + holds(`j.__vt${i}`);
+  if (o.unique) {
+    g.features.forEach((f, n) => selects.push(`CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
+  } else {
+    const tie = [
+      "g.ingested_at DESC NULLS LAST",
+      ...(g.plan.rowId ? [`g.${ident(g.plan.rowId.name)} DESC NULLS LAST`] : []),
+      ...cols.map((c) => `g.${c} DESC NULLS LAST`),
+    ];
+    const gKeys = on.map((x) => `g.${ident(x.key)}`).join(", ");
+    const pairOn = [...on.map((x) => `g.${ident(x.key)} = p.${ident(x.key)}`), `g.event_time = p.__et`].join(" AND ");
+    const touched = on.map((x) => `${ident(x.column)} AS ${ident(x.key)}`).join(", ");
+    cCte = `c${i} AS (
+           SELECT ${gKeys}, g.event_time AS __et${validTo ? ", g.valid_to AS __vt" : ""}${cols.length ? ", " + cols.map((c) => `g.${c}`).join(", ") : ""}
+             FROM ${t} AS g
+             SEMI JOIN (SELECT DISTINCT ${touched}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
+          QUALIFY row_number() OVER (PARTITION BY ${gKeys}, g.event_time ORDER BY ${tie.join(", ")}) = 1
+         )`;
+    finalJoin = `LEFT JOIN c${i} ON ${[...on.map((x) => `j.${ident(x.column)} = c${i}.${ident(x.key)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`;
+    ok = fresh + holds(`c${i}.__vt`);
+    g.features.forEach((f) => selects.push(`CASE WHEN ${ok} THEN c${i}.${ident(f.column)} END AS ${ident(f.name)}`));
+  }
+  selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
+  return { rCte, asofJoin, jCols, selects, cCte, finalJoin };
 }
 
 /** Reads a joined table into a frame and computes the ODTs. */

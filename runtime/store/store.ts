@@ -1,6 +1,8 @@
 // The store: one DuckDB file (default `.fti/store.duckdb`) holding the raw
-// source tables, the feature group tables, the run log, the quarantine and
-// (owned by other modules) the registry and prediction tables.
+// source tables, the feature group tables, the run log and the quarantine
+// (run-log.ts, quarantine.ts: created on open), and the tables other modules
+// own and create themselves (registry/: fti_models, online/: fti_online_state,
+// retrieval/: fti_table_facts, …).
 //
 // A thin layer over @duckdb/node-api that gives the rest of the runtime plain
 // JS values (bigint → number, timestamps → Date in UTC), serialised access to
@@ -11,29 +13,23 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdirSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import {
-  ANY,
-  ARRAY,
-  arrayValue,
-  BIGINT,
-  BOOLEAN,
-  DOUBLE,
   DuckDBConnection,
   DuckDBDataChunk,
-  DuckDBDecimalValue,
   DuckDBInstance,
-  DuckDBScalarFunction,
   DuckDBTimestampValue,
-  DuckDBTypeId,
-  FLOAT,
-  TIMESTAMP,
-  VARCHAR,
   type DuckDBType,
   type DuckDBValue,
-  type DuckDBVector,
 } from "@duckdb/node-api";
-import { vectorDim, type ColumnType } from "../api.ts";
 import { environmentError } from "../environment-errors.ts";
 import { UserError } from "../errors.ts";
+import { defaultStorePath } from "./paths.ts";
+import { QUARANTINE_TABLE } from "./quarantine.ts";
+import { RUN_LOG_TABLE } from "./run-log.ts";
+import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
+import { ident, tableRef } from "./sql.ts";
+import { arrayLengthOf, jsValue, readItem, readVectorColumn, toDuck } from "./values.ts";
+
+export type { ScalarFunctionSignature } from "./scalar-function.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -62,16 +58,6 @@ export interface ColumnarResult {
   columns: Record<string, unknown[] | Float64Array>;
   /** The columns named in `vectors`: each one flat Float32Array of n × N values. */
   vectors: Record<string, Float32Array>;
-}
-
-export interface ScalarFunctionSignature {
-  /** Parameter types; omitted = any number of arguments of any type. */
-  params?: ColumnType[];
-  returns: ColumnType;
-  /** Call the function for NULL arguments too (default: NULL in → NULL out without calling it). */
-  nullable?: boolean;
-  /** With `nullable`: the parameters that still give NULL without a call when their argument is NULL. */
-  nonNullParams?: boolean[];
 }
 
 export interface Store {
@@ -120,93 +106,7 @@ export interface OpenStoreOptions {
   readOnly?: boolean;
 }
 
-// ------------------------------------------------------------------ SQL helpers (shared by the runtime)
-
-/** DuckDB column type of a spec type. */
-export function sqlType(t: ColumnType): string {
-  switch (t) {
-    case "int":
-      return "BIGINT";
-    case "float":
-      return "DOUBLE";
-    case "bool":
-      return "BOOLEAN";
-    case "string":
-      return "VARCHAR";
-    case "timestamp":
-      return "TIMESTAMP";
-  }
-  return `FLOAT[${vectorDim(t)}]`;
-}
-
-/** A quoted identifier: `"name"`. */
-export function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** A quoted, possibly schema-qualified table name: `"schema"."table"`. */
-export function tableRef(name: string): string {
-  return name
-    .split(".")
-    .map((p) => ident(p))
-    .join(".");
-}
-
-/** A SQL string literal. */
-export function sqlString(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
-/** A TIMESTAMP literal for an instant (UTC, millisecond precision). */
-export function sqlTimestamp(d: Date | number): string {
-  const ms = typeof d === "number" ? d : d.getTime();
-  if (!Number.isFinite(ms)) throw new Error(`invalid timestamp: ${String(d)}`);
-  return `TIMESTAMP '${new Date(ms).toISOString().replace("T", " ").replace("Z", "")}'`;
-}
-
-/** A SQL literal for a scalar value. */
-export function sqlLiteral(v: string | number | boolean | null): string {
-  if (v === null) return "NULL";
-  if (typeof v === "string") return sqlString(v);
-  if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
-  if (Number.isNaN(v)) return "'NaN'::DOUBLE";
-  if (!Number.isFinite(v)) return v > 0 ? "'Infinity'::DOUBLE" : "'-Infinity'::DOUBLE";
-  return String(v);
-}
-
-/**
- * Parses an instant: a Date, epoch milliseconds, or an ISO-8601 / SQL
- * timestamp string. A string without a zone is UTC (never local time).
- */
-export function toEpochMs(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === "number") return v;
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v === "string") {
-    let s = v.trim();
-    if (/^\d{4}-\d{2}-\d{2}$/.test(s)) s += "T00:00:00Z";
-    else {
-      s = s.replace(" ", "T");
-      if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s)) s += "Z";
-    }
-    const ms = Date.parse(s);
-    if (Number.isNaN(ms)) throw new Error(`cannot read ${JSON.stringify(v)} as a timestamp`);
-    return ms;
-  }
-  throw new Error(`cannot read ${String(v)} as a timestamp`);
-}
-
-// ------------------------------------------------------------------ value conversion
-
-function jsValue(v: unknown): unknown {
-  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (v === null || typeof v !== "object") return v;
-  if (v instanceof Date || v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map(jsValue);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = jsValue(x);
-  return out;
-}
+// ------------------------------------------------------------------ parameters
 
 function bindValue(v: SqlParam): DuckDBValue {
   if (v === undefined) return null;
@@ -222,163 +122,6 @@ function bindParams(params?: SqlParams): DuckDBValue[] | Record<string, DuckDBVa
   return out;
 }
 
-/** A float[N] value: an array or typed array of exactly N finite numbers (null entries are not allowed). */
-function toDuckVector(v: unknown, n: number, column: string): DuckDBValue {
-  const items = Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<unknown>) : null;
-  if (!items) throw new Error(`${column}: expected an array of ${n} numbers, got ${typeof v}`);
-  if (items.length !== n) throw new Error(`${column}: expected ${n} numbers, got ${items.length}`);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const x = items[i];
-    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${column}: element ${i} is not a finite number`);
-    out[i] = x;
-  }
-  return arrayValue(out);
-}
-
-/** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts. */
-function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLength?: number): DuckDBValue {
-  if (v === null || v === undefined) return null;
-  switch (typeId) {
-    case DuckDBTypeId.ARRAY:
-      return toDuckVector(v, arrayLength ?? -1, column);
-    case DuckDBTypeId.BOOLEAN:
-      if (typeof v === "boolean") return v;
-      if (typeof v === "number") return v !== 0;
-      if (typeof v === "string") {
-        const s = v.trim().toLowerCase();
-        if (s === "true" || s === "t" || s === "1") return true;
-        if (s === "false" || s === "f" || s === "0") return false;
-      }
-      break;
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER: {
-      const n = typeof v === "number" ? v : Number(v);
-      if (Number.isFinite(n)) return Math.round(n);
-      break;
-    }
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT:
-      if (typeof v === "bigint") return v;
-      if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.round(v));
-      if (typeof v === "boolean") return v ? 1n : 0n;
-      if (typeof v === "string" && /^\s*-?\d+\s*$/.test(v)) return BigInt(v.trim());
-      if (typeof v === "string" && Number.isFinite(Number(v))) return BigInt(Math.round(Number(v)));
-      break;
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      if (typeof v === "number") return v;
-      if (typeof v === "bigint") return Number(v);
-      if (typeof v === "boolean") return v ? 1 : 0;
-      if (typeof v === "string") {
-        const n = Number(v);
-        if (v.trim() !== "" && !Number.isNaN(n)) return n;
-        if (/^\s*nan\s*$/i.test(v)) return NaN;
-      }
-      break;
-    case DuckDBTypeId.VARCHAR:
-      if (typeof v === "string") return v;
-      if (v instanceof Date) return v.toISOString();
-      if (typeof v === "object") return JSON.stringify(v);
-      return String(v);
-    case DuckDBTypeId.TIMESTAMP: {
-      const ms = toEpochMs(v);
-      if (Number.isFinite(ms)) return new DuckDBTimestampValue(BigInt(Math.round(ms * 1000)));
-      break;
-    }
-    default:
-      throw new Error(`appendRows: column \`${column}\` has a type the store cannot append to (type id ${typeId})`);
-  }
-  throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
-}
-
-/** A FLOAT[N] column of every chunk as one flat Float32Array (n × N; a null row is N NaNs). */
-function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number, type: string): Float32Array {
-  const dim = Number(/\[(\d+)\]$/.exec(type)?.[1]);
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`readColumns: column ${c} is ${type}, not a FLOAT[N] array`);
-  const out = new Float32Array(n * dim);
-  let o = 0;
-  for (const chunk of chunks) {
-    const vec = chunk.getColumnVector(c);
-    for (let i = 0; i < chunk.rowCount; i++, o++) {
-      const v = vec.getItem(i) as { items: readonly unknown[] } | null;
-      if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
-      else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
-    }
-  }
-  return out;
-}
-
-/** Reads one vector item into a plain JS value. */
-function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
-  const v = vec.getItem(i);
-  if (v === null) return null;
-  switch (typeId) {
-    case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_TZ: {
-      const micros = (v as DuckDBTimestampValue).micros;
-      const ms = Number(micros) / 1000;
-      if (ts === "ms") return ms;
-      const d = new Date(Math.floor(ms));
-      return ts === "iso" ? d.toISOString() : d;
-    }
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT: {
-      const n = Number(v as bigint);
-      return Number.isSafeInteger(n) ? n : (v as bigint).toString();
-    }
-    case DuckDBTypeId.BOOLEAN:
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-    case DuckDBTypeId.VARCHAR:
-      return v;
-    case DuckDBTypeId.DECIMAL:
-      return (v as DuckDBDecimalValue).toDouble();
-    default:
-      return jsValue(typeof (v as { toString?: unknown }).toString === "function" ? String(v) : v);
-  }
-}
-
-function duckType(t: ColumnType): DuckDBType {
-  switch (t) {
-    case "int":
-      return BIGINT;
-    case "float":
-      return DOUBLE;
-    case "bool":
-      return BOOLEAN;
-    case "string":
-      return VARCHAR;
-    case "timestamp":
-      return TIMESTAMP;
-  }
-  return ARRAY(FLOAT, vectorDim(t) ?? 0);
-}
-
-/** A DuckDB value handed to a registered function → the JS value the function expects. */
-function fromDuckArg(v: DuckDBValue): unknown {
-  if (v === null) return null;
-  if (typeof v === "bigint") return Number(v);
-  if (v instanceof DuckDBTimestampValue) return new Date(Number(v.micros / 1000n)).toISOString();
-  if (v instanceof DuckDBDecimalValue) return v.toDouble();
-  if (typeof v === "object") return String(v);
-  return v;
-}
-
 // ------------------------------------------------------------------ the store
 
 const CHUNK_ROWS = 2048;
@@ -386,35 +129,8 @@ const CHUNK_ROWS = 2048;
 /** Databases open in this process (DuckDB's file lock does not stop a second open from the same process). */
 const openPaths = new Set<string>();
 
-const STORE_TABLES = [
-  `CREATE TABLE IF NOT EXISTS fti_runs (
-     run_id VARCHAR NOT NULL,
-     kind VARCHAR NOT NULL,
-     spec VARCHAR,
-     started_at TIMESTAMP NOT NULL,
-     finished_at TIMESTAMP,
-     status VARCHAR NOT NULL,
-     stats JSON
-   )`,
-  // Facts about a table that are costly to compute, valid while its fingerprint holds (retrieval/key-times.ts).
-  `CREATE TABLE IF NOT EXISTS fti_table_facts (
-     table_name VARCHAR NOT NULL,
-     key_columns VARCHAR NOT NULL,
-     row_count BIGINT NOT NULL,
-     fingerprint VARCHAR NOT NULL,
-     unique_key_times BOOLEAN NOT NULL,
-     checked_at TIMESTAMP NOT NULL
-   )`,
-  `CREATE TABLE IF NOT EXISTS fti_quarantine (
-     run_id VARCHAR NOT NULL,
-     source VARCHAR NOT NULL,
-     row_number BIGINT,
-     row_json JSON,
-     reason VARCHAR NOT NULL,
-     quarantined_at TIMESTAMP NOT NULL,
-     file VARCHAR
-   )`,
-];
+/** The tables every store has from its first open, shared by every pipeline (module-owned tables are created by their module). */
+const STORE_TABLES = [RUN_LOG_TABLE, QUARANTINE_TABLE];
 
 class DuckStore implements Store {
   readonly path: string;
@@ -623,7 +339,8 @@ class DuckStore implements Store {
             for (let c = 0; c < columns.length; c++) {
               const vec = chunk.getColumnVector(c);
               const tid = typeIds[c];
-              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c]));
+              const length = arrayLengthOf(types[c]);
+              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c], length));
               vec.flush();
             }
             appender.appendDataChunk(chunk);
@@ -692,40 +409,7 @@ class DuckStore implements Store {
 
   registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void {
     if (this.functions.get(name) === fn) return;
-    const conn = this.connection();
-    const returnType = duckType(signature.returns);
-    const retId = returnType.typeId;
-    const retLength = vectorDim(signature.returns) ?? undefined;
-    const label = name;
-    const sf = DuckDBScalarFunction.create({
-      name,
-      returnType,
-      ...(signature.params ? { parameterTypes: signature.params.map(duckType) } : { varArgsType: ANY }),
-      specialHandling: signature.nullable ?? !signature.params,
-      mainFunction: (info, input, output) => {
-        const n = input.rowCount;
-        const nArgs = input.columnCount;
-        const vecs: DuckDBVector[] = [];
-        for (let c = 0; c < nArgs; c++) vecs.push(input.getColumnVector(c));
-        const args: unknown[] = new Array(nArgs);
-        try {
-          for (let i = 0; i < n; i++) {
-            let skip = false;
-            for (let c = 0; c < nArgs; c++) {
-              args[c] = fromDuckArg(vecs[c].getItem(i));
-              if (args[c] === null && signature.nonNullParams?.[c]) skip = true;
-            }
-            // A null argument for a parameter declared non-null: null, without calling the function.
-            const r = skip ? null : fn(...args);
-            output.setItem(i, r === undefined ? null : toDuck(r, retId, `${label}()`, retLength));
-          }
-          output.flush();
-        } catch (e) {
-          info.setError(`${label}: ${(e as Error).message ?? String(e)}`);
-        }
-      },
-    });
-    conn.registerScalarFunction(sf);
+    this.connection().registerScalarFunction(scalarFunction(name, signature, fn));
     this.functions.set(name, fn);
   }
 
@@ -740,8 +424,6 @@ class DuckStore implements Store {
     });
   }
 }
-
-import { defaultStorePath } from "./paths.ts";
 
 export { defaultStorePath };
 
@@ -820,10 +502,4 @@ export async function cleanUp(store: Store, ...sql: string[]): Promise<void> {
       // the rollback removes temp objects anyway
     }
   }
-}
-
-/** A short id for a run: `<kind>-<yyyymmddThhmmss>-<random>`. */
-export function newRunId(kind: string, at: Date = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "");
-  return `${kind}-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -5,8 +5,9 @@
 
 import type { FittedState, ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { findModel } from "../bundle.ts";
+import { mulberry32 } from "../random.ts";
 import { UserError } from "../errors.ts";
-import { trainingStatistics } from "../monitor/training-statistics.ts";
+import { trainingStatistics } from "../statistics/training-statistics.ts";
 import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
@@ -64,18 +65,6 @@ export function parseInstant(text: string): number {
   return ms;
 }
 
-/** A small deterministic PRNG (mulberry32) for the random split. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface Split {
   train: Int32Array;
   test: Int32Array;
@@ -105,7 +94,7 @@ export function splitFrame(plan: ModelPlan, frame: TrainingFrame): Split {
       ? ((from) => (i: number) => frame.time[i] >= from)(parseInstant(split.testFrom))
       : split.kind === "last"
         ? ((from) => (i: number) => frame.time[i] > from)(latestLabelTime(frame) - split.testLastMs)
-        : ((rnd, f) => () => rnd() < f)(seededRandom(split.seed), split.testFraction);
+        : ((rnd, f) => () => rnd() < f)(mulberry32(split.seed), split.testFraction);
   for (let i = 0; i < frame.n; i++) {
     const y = frame.label[i];
     if (!Number.isFinite(y)) {

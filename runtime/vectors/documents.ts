@@ -5,7 +5,7 @@
 
 import type { IndexPlan, RetrievedDocument, Scalar } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { ident, sqlString } from "../store/store.ts";
+import { ident, sqlString } from "../store/sql.ts";
 
 export interface SearchOptions {
   /** Only documents with event_time before this instant are candidates (point in time, strict). */

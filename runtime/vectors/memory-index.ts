@@ -9,7 +9,8 @@
 // top k.
 
 import type { IndexPlan, RetrievedDocument, Scalar } from "../api.ts";
-import { ident, tableRef, type Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+import { ident, tableRef } from "../store/sql.ts";
 import { checkK, entityKeyValues, idSql, ranksBefore, type SearchOptions } from "./documents.ts";
 
 export class MemoryIndex {

@@ -3,7 +3,8 @@
 // one entity. The reference the in-memory index (memory-index.ts) must equal.
 
 import type { IndexPlan, RetrievedDocument, Scalar } from "../api.ts";
-import { ident, tableRef, type Store } from "../store/store.ts";
+import type { Store } from "../store/store.ts";
+import { ident, tableRef } from "../store/sql.ts";
 import { checkK, entityKeyValues, idSql, type SearchOptions } from "./documents.ts";
 
 export async function searchOffline(store: Store, plan: IndexPlan, query: Float32Array, opts: SearchOptions): Promise<RetrievedDocument[]> {

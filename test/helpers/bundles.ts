@@ -6,21 +6,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupPlan, OdtPlan, Scalar, SourcePlan, SpecBundle, ViewPlan } from "../../runtime/api.ts";
+import { entityView } from "./view-plan.ts";
+import { mulberry32 as rng } from "../../runtime/random.ts";
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same data. */
+export { rng };
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2025, 0, 1);
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function tempDir(prefix = "fti-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -195,7 +188,7 @@ export const plannedDistance: OdtPlan = {
 
 export function timeEstimatorView(): ViewPlan {
   const fitness = fitnessGroup();
-  return {
+  return entityView({
     name: "time_estimator_data",
     line: 80,
     entity: "athlete",
@@ -209,7 +202,7 @@ export function timeEstimatorView(): ViewPlan {
     ],
     ttlMs: 90 * DAY,
     asOf: "strict",
-  };
+  });
 }
 
 export function athleteBundle(specDir: string, over: Partial<SpecBundle> = {}): SpecBundle {
@@ -279,7 +272,7 @@ export function pitBundle(opts: PitFixtureOptions): SpecBundle {
     compute: (r: Record<string, Scalar>, f: Record<string, Scalar>) =>
       r.amount === null || f.f1 === null ? null : (r.amount as number) + (f.f1 as number),
   };
-  const view: ViewPlan = {
+  const view: ViewPlan = entityView({
     name: "v",
     line: 30,
     entity: "user",
@@ -290,7 +283,7 @@ export function pitBundle(opts: PitFixtureOptions): SpecBundle {
     requestFields: [{ name: "amount", type: "float", nullable: false }],
     ttlMs: opts.ttlMs,
     asOf: opts.asOf,
-  };
+  });
   const source: SourcePlan = {
     name: "events",
     line: 1,

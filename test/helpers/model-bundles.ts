@@ -20,6 +20,7 @@ import type {
   StandardScaleState,
   ViewPlan,
 } from "../../runtime/api.ts";
+import { entityView } from "./view-plan.ts";
 
 // ------------------------------------------------------------------ generated-style MDT code
 
@@ -120,7 +121,7 @@ export function model(
 /** fg_user_stats_v1: per user, x1 (float), x2 (float, sometimes missing), cat (a/b/c). */
 export const FEATURE_TABLE = "fg_user_stats_v1";
 
-export const userView: ViewPlan = {
+export const userView: ViewPlan = entityView({
   name: "v_user",
   line: 10,
   entity: "user",
@@ -135,7 +136,7 @@ export const userView: ViewPlan = {
   requestFields: [],
   ttlMs: null,
   asOf: "strict",
-};
+});
 
 /** The same features plus an ODT `boost = amount * x1` over the request field `amount`. */
 export const requestView: ViewPlan = {

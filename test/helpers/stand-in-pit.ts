@@ -5,11 +5,13 @@
 // spine's columns, then each view feature, then __ft_0), in __sid order.
 
 import type { SpecBundle, ViewPlan } from "../../runtime/api.ts";
-import { ident, sqlType, type Store } from "../../runtime/store/store.ts";
+import { type Store } from "../../runtime/store/store.ts";
+import { ident, sqlType } from "../../runtime/store/sql.ts";
 import type { PitJoinResult } from "../../runtime/retrieval/pit.ts";
+import { viewJoins } from "../../runtime/retrieval/view-joins.ts";
 import { featureValues } from "./model-bundles.ts";
 
-export async function standInPitJoin(store: Store, _bundle: SpecBundle, view: ViewPlan, spineTable: string): Promise<PitJoinResult> {
+export async function standInPitJoin(store: Store, bundle: SpecBundle, view: ViewPlan, spineTable: string): Promise<PitJoinResult> {
   const spine = await store.readColumns(
     `SELECT __sid, user_id, epoch_us(__t) / 1000.0 AS t FROM ${ident(spineTable)} ORDER BY __sid`,
     undefined,
@@ -34,5 +36,5 @@ export async function standInPitJoin(store: Store, _bundle: SpecBundle, view: Vi
          FROM ${ident(spineTable)} AS s JOIN __stand_in_values AS v USING (__sid) ORDER BY s.__sid`,
   );
   await store.run(`DROP TABLE __stand_in_values`);
-  return { table: out, n: spine.n, groups: [view.features[0]?.group ?? "user_stats"], features };
+  return { table: out, n: spine.n, groups: [view.features[0]?.group ?? "user_stats"], joins: viewJoins(bundle, view).slice(0, 1), features };
 }

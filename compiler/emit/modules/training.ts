@@ -2,6 +2,7 @@
 // function that computes each over a training row) and the model plans
 // (algorithm, inputs with their MDT steps, encoder, split, metrics, gates).
 
+import { spineToSql } from "../../lower/view-sql.ts";
 import type { IrModel, IrOdt, IrType, IrView } from "../../ir.ts";
 import { cite, constStatement, GENERATED_FILES, odtOf, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
@@ -43,21 +44,31 @@ function odtPlan(imports: Imports, o: IrOdt): string {
 function viewStatement(ctx: EmitContext, imports: Imports, view: IrView): string {
   const odts = view.odts.map((name) => odtPlan(imports, odtOf(ctx, name)));
   const groupTable = (g: string) => ctx.ir.groups.find((x) => x.name === g)!.table;
+  const spineSql = spineToSql(view, ctx.ir.functions);
+  const spine = { source: view.spine.source, eventTime: view.spine.eventTime, where: spineSql.where, entityColumns: view.spine.entityColumns };
+  const label = { name: view.label.name, type: columnType(view.label.type), text: view.label.text, sql: spineSql.label, forward: spineSql.forward };
+  // A join on the columns named like the group's keys is named by the group; one `by` other columns names them too.
+  const joinId = (j: IrView["joins"][number]) => (j.on.every((o) => o.key === o.column) ? j.group : `${j.group}(${j.on.map((o) => o.column).join(", ")})`);
+  const joins = view.joins.map((j) => ({ id: joinId(j), group: j.group, table: groupTable(j.group), on: j.on }));
   const init = `{
   name: ${str(view.name)},
   line: ${view.loc.line},
-  entity: ${str(view.entity)},
-  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
-  label: ${tsLiteral({ ...view.label, type: columnType(view.label.type) }, "  ")},
+  entity: ${view.entity === null ? "null" : str(view.entity)},
+  keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })), "  ")},
+  spine: ${tsLiteral(spine, "  ")},
+  label: ${tsLiteral(label, "  ")},
+  joins: [
+${joins.map((j) => `    ${tsLiteral(j, "    ")},`).join("\n")}
+  ],
   features: [
-${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), type: columnType(f.type) })},`).join("\n")}
+${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), column: f.column, join: f.join, type: columnType(f.type) }, "    ")},`).join("\n")}
   ],
   odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
   requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
   ttlMs: ${view.ttlMs},
   asOf: ${str(view.asOf)},
 }`;
-  const doc = cite(ctx, view.loc, `view \`${view.name}\`: the spine is \`${view.label.source}.${view.label.column}\` at \`${view.label.eventTime}\``);
+  const doc = cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row at \`${view.spine.eventTime}\`, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``);
   return constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);
 }
 

@@ -1,0 +1,118 @@
+// A view's label: an expression over the spine source's columns
+// (`label flagged = status == "fraud"`; the old `label x = source.column` is
+// the expression `x`), which may aggregate the spine entity's rows in the
+// window after each row (`sum(distance_km) over next 7d`). Only labels look
+// forward; features never do (groups.ts, FTI4010).
+
+import type { Expr } from "../ast.ts";
+import type { IrExpr, IrForwardAgg, IrSource, IrType, IrView, WindowAgg } from "../ir.ts";
+import { checkWindowAggArgs } from "../builtins.ts";
+import { closest } from "../diagnostics.ts";
+import type { Ctx } from "./context.ts";
+import { checkExpr, type ExprScope } from "./exprs.ts";
+import { isNumeric, show, withNull } from "./types.ts";
+
+/** Aggregations a forward label may use (an empty window is 0 for count and sum, null for the others). */
+export const FORWARD_AGGS: readonly WindowAgg[] = ["count", "sum", "avg", "min", "max"];
+
+export interface LabelInput {
+  where: string;
+  name: string;
+  expr: Expr;
+  source: IrSource;
+  /** The view's entity, whose rows a forward aggregation reads; undefined without `for ENTITY`. */
+  entity: string | undefined;
+}
+
+/** `label x = source.column`: the old form, when `source` names a source. */
+export function oldLabelSource(ctx: Ctx, e: Expr): string | undefined {
+  if (e.kind !== "member") return undefined;
+  return ctx.symbols.get(e.object.name)?.kind === "source" ? e.object.name : undefined;
+}
+
+export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["label"] | undefined {
+  const { source } = input;
+  const columns = new Map(source.fields.map((f) => [f.name, f.type]));
+  const used = new Set<string>();
+  const forward: IrForwardAgg[] = [];
+  let inWindow = false;
+  const scope: ExprScope = {
+    where: `the label of ${input.where}`,
+    kind: "mit",
+    lookup: (n) => {
+      const type = columns.get(n);
+      return type ? { expr: { k: "col", name: n, type }, onUse: () => used.add(n) } : undefined;
+    },
+    names: () => [...columns.keys()],
+    window: (w) => {
+      if (inWindow) {
+        ctx.error(4003, w.range, `a forward aggregation cannot be nested in another one`);
+        return undefined;
+      }
+      inWindow = true;
+      const agg = checkForward(ctx, input, scope, w, forward.length);
+      inWindow = false;
+      if (agg) forward.push(agg);
+      return agg ? { k: "col", name: agg.name, type: agg.type } : undefined;
+    },
+  };
+  let e = input.expr;
+  if (e.kind === "member" && oldLabelSource(ctx, e)) {
+    if (e.object.name !== source.name) {
+      ctx.error(4013, e.object.range, `the label reads source \`${e.object.name}\`, but the spine of ${input.where} is \`${source.name}\``, { hint: `write the label over \`${source.name}\`'s columns` });
+      return undefined;
+    }
+    if (!columns.has(e.property.name)) {
+      const hint = closest(e.property.name, [...columns.keys()]);
+      ctx.error(2002, e.property.range, `source \`${source.name}\` has no column \`${e.property.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      return undefined;
+    }
+    e = { kind: "name", name: e.property.name, range: e.property.range };
+  }
+  const expr = checkExpr(ctx, scope, e);
+  if (!expr) return undefined;
+  if (!isNumeric(expr.type) && expr.type.base !== "bool") {
+    ctx.error(3002, input.expr.range, `a label must be a number or a bool, \`${input.name}\` is ${show(expr.type)}`);
+    return undefined;
+  }
+  return { name: input.name, type: expr.type, expr, text, forward, lineage: [...used].map((c) => `${source.name}.${c}`) };
+}
+
+function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<Expr, { kind: "window" }>, index: number): IrForwardAgg | undefined {
+  const agg = w.agg.name;
+  if (!w.forward) {
+    ctx.error(4024, w.range, `a label aggregates what happens after its row: \`${agg}(...) over ${w.over.kind === "duration" ? w.over.text : "..."}\` looks back`, {
+      hint: `write \`over next ${w.over.kind === "duration" ? w.over.text : "7d"}\` (rows in (t, t + w]), or make the past a feature`,
+    });
+    return undefined;
+  }
+  if (!input.entity) {
+    ctx.error(4024, w.range, `a forward aggregation reads the rows of the view's entity, and ${input.where} has none`, {
+      hint: `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${input.source.name}\``,
+    });
+    return undefined;
+  }
+  if (!(FORWARD_AGGS as readonly string[]).includes(agg)) {
+    const hint = closest(agg, FORWARD_AGGS);
+    ctx.error(4024, w.agg.range, `\`${agg}\` cannot aggregate forward; a label may use ${FORWARD_AGGS.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    return undefined;
+  }
+  if (w.args.length > 1) {
+    ctx.error(3003, w.range, `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${w.args.length}`);
+    return undefined;
+  }
+  const arg: IrExpr | null | undefined = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
+  if (arg === undefined) return undefined;
+  if (w.over.kind !== "duration" || w.over.ms <= 0) {
+    ctx.error(3011, w.over.range, `\`over next\` needs a positive duration literal such as \`7d\``);
+    return undefined;
+  }
+  const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);
+  if (!result.ok) {
+    ctx.report(w.args[0]?.range ?? w.range, result.problem);
+    return undefined;
+  }
+  // An empty window: count and sum are 0, the others have no value.
+  const type: IrType = agg === "count" || agg === "sum" ? { ...result.returns, nullable: false } : withNull(result.returns);
+  return { name: `__fwd_${index}`, agg: agg as WindowAgg, arg, windowMs: w.over.ms, type };
+}

@@ -1,0 +1,80 @@
+// The one catalogue of what a model can be made of: tasks, built-in
+// algorithms with their hyperparameters, metrics, and model-dependent
+// transformation (MDT) kinds. The checker (compiler/checker/models.ts)
+// validates specs against it and the runtime (learners/, training/) executes
+// it, so a name or a default is written once. Plain data with no imports:
+// compiler/ may import it without loading the runtime, and generated code's
+// type-check (through api.ts) stays light.
+
+export const TASKS = ["regression", "binary_classification"] as const;
+export type Task = (typeof TASKS)[number];
+
+/** One hyperparameter of a built-in algorithm: its type, the allowed range and the default. */
+export interface Hyperparameter {
+  type: "int" | "float";
+  min: number;
+  max: number;
+  default: number;
+}
+
+/** The built-in algorithms (trained by runtime/learners); `onnx` models are trained elsewhere. */
+export const ALGORITHMS = {
+  linear: {
+    tasks: ["regression"],
+    params: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
+  },
+  logistic: {
+    tasks: ["binary_classification"],
+    params: {
+      l2: { type: "float", min: 0, max: Infinity, default: 1 },
+      // Newton's method: `iterations` caps the steps; there is no step size to set.
+      iterations: { type: "int", min: 1, max: 1000, default: 100 },
+    },
+  },
+  gbdt: {
+    tasks: ["regression", "binary_classification"],
+    params: {
+      trees: { type: "int", min: 1, max: 100000, default: 100 },
+      depth: { type: "int", min: 1, max: 16, default: 6 },
+      learning_rate: { type: "float", min: 1e-6, max: 1, default: 0.1 },
+      min_leaf: { type: "int", min: 1, max: 1e9, default: 20 },
+      bins: { type: "int", min: 2, max: 255, default: 255 },
+      l2: { type: "float", min: 0, max: Infinity, default: 0 },
+    },
+  },
+} as const satisfies Record<string, { tasks: readonly Task[]; params: Record<string, Hyperparameter> }>;
+
+export type BuiltinAlgorithm = keyof typeof ALGORITHMS;
+/** The algorithm kinds a model may name: the built-ins and an external ONNX file. */
+export const ALGORITHM_KINDS = [...(Object.keys(ALGORITHMS) as BuiltinAlgorithm[]), "onnx"] as const;
+
+/** The hyperparameters of a built-in algorithm as the learner takes them. */
+export type AlgorithmParams<A extends BuiltinAlgorithm> = { [P in keyof (typeof ALGORITHMS)[A]["params"]]: number };
+
+/** Every hyperparameter of `algorithm` at its default. */
+export function defaultParams<A extends BuiltinAlgorithm>(algorithm: A): AlgorithmParams<A> {
+  const out: Record<string, number> = {};
+  for (const [name, p] of Object.entries(ALGORITHMS[algorithm].params) as Array<[string, Hyperparameter]>) out[name] = p.default;
+  return out as AlgorithmParams<A>;
+}
+
+/** The metrics measured on the test split (runtime/learners/metrics.ts), each of one task. */
+export const METRICS = {
+  mae: { task: "regression" },
+  rmse: { task: "regression" },
+  r2: { task: "regression" },
+  auc: { task: "binary_classification" },
+  logloss: { task: "binary_classification" },
+  accuracy: { task: "binary_classification" },
+} as const satisfies Record<string, { task: Task }>;
+
+export type MetricName = keyof typeof METRICS;
+
+/** The metrics of a task, in catalogue order. */
+export function metricsOf(task: Task): MetricName[] {
+  return (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].task === task);
+}
+
+/** The model-dependent transformations (`transform x: impute(median), standard_scale`). */
+export const MDT_KINDS = ["standard_scale", "min_max_scale", "one_hot", "log1p", "clip", "impute", "bucketize"] as const;
+export type MdtKind = (typeof MDT_KINDS)[number];

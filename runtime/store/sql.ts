@@ -1,0 +1,79 @@
+// SQL text helpers shared by the runtime: quoting, literals, the DuckDB type
+// of a spec type, and reading an instant. Pure functions, no DuckDB.
+
+import type { ColumnType } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
+
+/** DuckDB column type of a spec type. */
+export function sqlType(t: ColumnType): string {
+  switch (t) {
+    case "int":
+      return "BIGINT";
+    case "float":
+      return "DOUBLE";
+    case "bool":
+      return "BOOLEAN";
+    case "string":
+      return "VARCHAR";
+    case "timestamp":
+      return "TIMESTAMP";
+  }
+  return `FLOAT[${vectorDim(t)}]`;
+}
+
+/** A quoted identifier: `"name"`. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A quoted, possibly schema-qualified table name: `"schema"."table"`. */
+export function tableRef(name: string): string {
+  return name
+    .split(".")
+    .map((p) => ident(p))
+    .join(".");
+}
+
+/** A SQL string literal. */
+export function sqlString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A TIMESTAMP literal for an instant (UTC, millisecond precision). */
+export function sqlTimestamp(d: Date | number): string {
+  const ms = typeof d === "number" ? d : d.getTime();
+  if (!Number.isFinite(ms)) throw new Error(`invalid timestamp: ${String(d)}`);
+  return `TIMESTAMP '${new Date(ms).toISOString().replace("T", " ").replace("Z", "")}'`;
+}
+
+/** A SQL literal for a scalar value. */
+export function sqlLiteral(v: string | number | boolean | null): string {
+  if (v === null) return "NULL";
+  if (typeof v === "string") return sqlString(v);
+  if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
+  if (Number.isNaN(v)) return "'NaN'::DOUBLE";
+  if (!Number.isFinite(v)) return v > 0 ? "'Infinity'::DOUBLE" : "'-Infinity'::DOUBLE";
+  return String(v);
+}
+
+/**
+ * Parses an instant: a Date, epoch milliseconds, or an ISO-8601 / SQL
+ * timestamp string. A string without a zone is UTC (never local time).
+ */
+export function toEpochMs(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string") {
+    let s = v.trim();
+    if (/^\d{4}-\d{2}-\d{2}$/.test(s)) s += "T00:00:00Z";
+    else {
+      s = s.replace(" ", "T");
+      if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(s)) s += "Z";
+    }
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms)) throw new Error(`cannot read ${JSON.stringify(v)} as a timestamp`);
+    return ms;
+  }
+  throw new Error(`cannot read ${String(v)} as a timestamp`);
+}

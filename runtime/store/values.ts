@@ -1,0 +1,196 @@
+// Values between JS and DuckDB: results read into plain JS (bigint → number,
+// timestamps → Date in UTC), JS values converted for appenders, vectors and
+// scalar-function results, and the DuckDB type of a spec type.
+
+import {
+  ARRAY,
+  arrayValue,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  DuckDBDecimalValue,
+  DuckDBTimestampValue,
+  DuckDBTypeId,
+  FLOAT,
+  TIMESTAMP,
+  VARCHAR,
+  type DuckDBType,
+  type DuckDBValue,
+  type DuckDBDataChunk,
+  type DuckDBVector,
+} from "@duckdb/node-api";
+import type { ColumnType } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
+import { toEpochMs } from "./sql.ts";
+
+export function jsValue(v: unknown): unknown {
+  if (typeof v === "bigint") return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (v === null || typeof v !== "object") return v;
+  if (v instanceof Date || v instanceof Uint8Array) return v;
+  if (Array.isArray(v)) return v.map(jsValue);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = jsValue(x);
+  return out;
+}
+
+/** A float[N] value: an array or typed array of exactly N finite numbers (null entries are not allowed). */
+function toDuckVector(v: unknown, n: number, column: string): DuckDBValue {
+  const items = Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<unknown>) : null;
+  if (!items) throw new Error(`${column}: expected an array of ${n} numbers, got ${typeof v}`);
+  if (items.length !== n) throw new Error(`${column}: expected ${n} numbers, got ${items.length}`);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const x = items[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${column}: element ${i} is not a finite number`);
+    out[i] = x;
+  }
+  return arrayValue(out);
+}
+
+/** The length of a FLOAT[N] (ARRAY) type; undefined for every other type. */
+export function arrayLengthOf(t: DuckDBType): number | undefined {
+  return t.typeId === DuckDBTypeId.ARRAY ? (t as DuckDBType & { length: number }).length : undefined;
+}
+
+/** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts (`arrayLength`: N of a FLOAT[N] column). */
+export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLength?: number): DuckDBValue {
+  if (v === null || v === undefined) return null;
+  switch (typeId) {
+    case DuckDBTypeId.ARRAY:
+      return toDuckVector(v, arrayLength ?? -1, column);
+    case DuckDBTypeId.BOOLEAN:
+      if (typeof v === "boolean") return v;
+      if (typeof v === "number") return v !== 0;
+      if (typeof v === "string") {
+        const s = v.trim().toLowerCase();
+        if (s === "true" || s === "t" || s === "1") return true;
+        if (s === "false" || s === "f" || s === "0") return false;
+      }
+      break;
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER: {
+      const n = typeof v === "number" ? v : Number(v);
+      if (Number.isFinite(n)) return Math.round(n);
+      break;
+    }
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT:
+      if (typeof v === "bigint") return v;
+      if (typeof v === "number" && Number.isFinite(v)) return BigInt(Math.round(v));
+      if (typeof v === "boolean") return v ? 1n : 0n;
+      if (typeof v === "string" && /^\s*-?\d+\s*$/.test(v)) return BigInt(v.trim());
+      if (typeof v === "string" && Number.isFinite(Number(v))) return BigInt(Math.round(Number(v)));
+      break;
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      if (typeof v === "number") return v;
+      if (typeof v === "bigint") return Number(v);
+      if (typeof v === "boolean") return v ? 1 : 0;
+      if (typeof v === "string") {
+        const n = Number(v);
+        if (v.trim() !== "" && !Number.isNaN(n)) return n;
+        if (/^\s*nan\s*$/i.test(v)) return NaN;
+      }
+      break;
+    case DuckDBTypeId.VARCHAR:
+      if (typeof v === "string") return v;
+      if (v instanceof Date) return v.toISOString();
+      if (typeof v === "object") return JSON.stringify(v);
+      return String(v);
+    case DuckDBTypeId.TIMESTAMP: {
+      const ms = toEpochMs(v);
+      if (Number.isFinite(ms)) return new DuckDBTimestampValue(BigInt(Math.round(ms * 1000)));
+      break;
+    }
+    default:
+      throw new Error(`appendRows: column \`${column}\` has a type the store cannot append to (type id ${typeId})`);
+  }
+  throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
+}
+
+/** A FLOAT[N] column of every chunk as one flat Float32Array (n × N; a null row is N NaNs). */
+export function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number, type: string): Float32Array {
+  const dim = Number(/\[(\d+)\]$/.exec(type)?.[1]);
+  if (!Number.isInteger(dim) || dim < 1) throw new Error(`readColumns: column ${c} is ${type}, not a FLOAT[N] array`);
+  const out = new Float32Array(n * dim);
+  let o = 0;
+  for (const chunk of chunks) {
+    const vec = chunk.getColumnVector(c);
+    for (let i = 0; i < chunk.rowCount; i++, o++) {
+      const v = vec.getItem(i) as { items: readonly unknown[] } | null;
+      if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
+      else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
+    }
+  }
+  return out;
+}
+
+/** Reads one vector item into a plain JS value. */
+export function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
+  const v = vec.getItem(i);
+  if (v === null) return null;
+  switch (typeId) {
+    case DuckDBTypeId.TIMESTAMP:
+    case DuckDBTypeId.TIMESTAMP_TZ: {
+      const micros = (v as DuckDBTimestampValue).micros;
+      const ms = Number(micros) / 1000;
+      if (ts === "ms") return ms;
+      const d = new Date(Math.floor(ms));
+      return ts === "iso" ? d.toISOString() : d;
+    }
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT: {
+      const n = Number(v as bigint);
+      return Number.isSafeInteger(n) ? n : (v as bigint).toString();
+    }
+    case DuckDBTypeId.BOOLEAN:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.UTINYINT:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.VARCHAR:
+      return v;
+    case DuckDBTypeId.DECIMAL:
+      return (v as DuckDBDecimalValue).toDouble();
+    default:
+      return jsValue(typeof (v as { toString?: unknown }).toString === "function" ? String(v) : v);
+  }
+}
+
+export function duckType(t: ColumnType): DuckDBType {
+  switch (t) {
+    case "int":
+      return BIGINT;
+    case "float":
+      return DOUBLE;
+    case "bool":
+      return BOOLEAN;
+    case "string":
+      return VARCHAR;
+    case "timestamp":
+      return TIMESTAMP;
+  }
+  return ARRAY(FLOAT, vectorDim(t) ?? 0);
+}
+
+/** A DuckDB value handed to a registered function → the JS value the function expects. */
+export function fromDuckArg(v: DuckDBValue): unknown {
+  if (v === null) return null;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof DuckDBTimestampValue) return new Date(Number(v.micros / 1000n)).toISOString();
+  if (v instanceof DuckDBDecimalValue) return v.toDouble();
+  if (typeof v === "object") return String(v);
+  return v;
+}

@@ -1,0 +1,27 @@
+// One validation for training and serving (#6): the label source's checks on
+// the columns request fields come from are part of the generated request
+// schema, so a value the feature pipeline would have quarantined from the
+// training data is a 400 naming the check online.
+
+import { describe, expect, it } from "vitest";
+import { TimeEstimatorRequestSchema } from "../generated/athlete/schema.ts";
+import { zodIssues } from "../runtime/online/service.ts";
+
+const good = { athlete_id: "a0001", planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 };
+
+describe("request fields and the label source's checks", () => {
+  it("a value that fails a check is an issue at its field naming the check; good values pass", () => {
+    expect(TimeEstimatorRequestSchema.safeParse(good).success).toBe(true);
+    expect(TimeEstimatorRequestSchema.safeParse({ ...good, elevation_gain_m: 0 }).success).toBe(true); // check (>= 0)
+    const bad = TimeEstimatorRequestSchema.safeParse({ ...good, distance_km: -5, planned_pace_min_km: 0, elevation_gain_m: -1 });
+    expect(bad.success).toBe(false);
+    const issues = zodIssues(bad.error!);
+    expect(issues.map((i) => i.path[0]).sort()).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
+    expect(issues.find((i) => i.path[0] === "distance_km")!.message).toMatch(/^check \(> 0\) failed: source `activities` quarantines such rows/);
+    expect(issues.find((i) => i.path[0] === "elevation_gain_m")!.message).toMatch(/^check \(>= 0\) failed/);
+  });
+
+  it("the request schema stays an object schema (batch wraps it, the page reads its shape)", () => {
+    expect(Object.keys(TimeEstimatorRequestSchema.shape).sort()).toEqual(Object.keys(good).sort());
+  });
+});
