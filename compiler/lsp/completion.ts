@@ -19,6 +19,7 @@ const BLOCK_CLAUSES: Record<string, string[]> = {
   view: ["label", "features", "ttl", "as_of"],
   model: ["view", "task", "algorithm", "transform", "split", "metric", "require"],
   serve: ["online", "batch into"],
+  agent: ["llm", "context", "retrieve", "tool", "prompt"],
 };
 
 const DECL_SNIPPETS: Array<[string, string]> = [
@@ -31,6 +32,8 @@ const DECL_SNIPPETS: Array<[string, string]> = [
   ["view", "view ${1:name} for ${2:entity} {\n  label ${3:y} = ${4:source}.${5:column}\n  features $0\n}"],
   ["model", "model ${1:name} {\n  view ${2:view}\n  task regression\n  algorithm gbdt(trees: 100)\n  split time(test_last: 30d)\n  metric mae\n}"],
   ["serve", "serve ${1:model} {\n  online\n}"],
+  ["index", "index ${1:name} on ${2:group}(${3:embedding}) for ${4:entity}"],
+  ["agent", "agent ${1:name} for ${2:entity} {\n  llm \"${3:model}\"\n  context ${4:group}.*\n  retrieve ${5:index} top ${6:5}\n  tool ${7:model}\n  prompt \"$0\"\n}"],
 ];
 
 const EXPRESSION_KEYWORDS = ["if", "then", "else", "and", "or", "not", "in", "over", "true", "false", "null"];
@@ -174,6 +177,17 @@ function afterDot(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   return [];
 }
 
+/** In an agent: its entity's groups after `context`, indexes after `retrieve`, models after `tool`; in an index header, the group after `on`. */
+function agentClause(a: Analysis, ctx: CursorContext, prev: string | undefined): CompletionItem[] | undefined {
+  if (ctx.decl === "index" && ctx.depth === 0 && prev === "on") return declsOf(a, ["feature_group"]);
+  if (ctx.decl !== "agent" || ctx.depth !== 1) return undefined;
+  if (ctx.clause === "context" && (prev === "context" || prev === ",")) return declsOf(a, ["feature_group"]).map((i) => ({ ...i, insertText: `${i.label}.` }));
+  if (ctx.clause === "retrieve" && prev === "retrieve") return declsOf(a, ["index"]);
+  if (ctx.clause === "retrieve" && ctx.prev2?.image === "retrieve") return [item("top", CompletionItemKind.Keyword)];
+  if (ctx.clause === "tool" && (prev === "tool" || prev === ",")) return declsOf(a, ["model"]);
+  return undefined;
+}
+
 /** Completion after a keyword or inside a clause. */
 function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
   const prev = ctx.prev?.image;
@@ -181,6 +195,8 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (prev === "for" && ctx.depth === 0) return declsOf(a, ["entity"]);
   if (prev === "from" && ctx.decl === "feature_group") return declsOf(a, ["source", "feature_group"]);
   if (prev === "serve" && ctx.depth === 0) return declsOf(a, ["model"]);
+  const agentClauses = agentClause(a, ctx, prev);
+  if (agentClauses) return agentClauses;
   if (ctx.clause === "view" && ctx.decl === "model" && prev === "view") return declsOf(a, ["view"]);
   if (ctx.clause === "task" && prev === "task") return values(TASKS);
   if (ctx.clause === "algorithm") {
