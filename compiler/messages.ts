@@ -189,6 +189,7 @@ const names = {
     /** `isA`, `expected`: with their article ("an entity"). */
     of: (name: string, isA: string, expected: string) => `\`${name}\` is ${isA}, not ${expected}`,
     groupAsFeature: (name: string) => `\`${name}\` is a feature group; list its features as \`${name}.*\` or \`${name}.<feature>\``,
+    agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
@@ -206,6 +207,9 @@ const names = {
     odtParam: (name: string, where: string) => `parameter \`${name}\` appears twice in ${where}`,
     viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
     key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
+    agentContext: (name: string, where: string) => `\`${name}\` appears twice in the context of ${where}`,
+    agentRetrieve: (index: string, where: string) => `index \`${index}\` is retrieved twice in ${where}`,
+    agentTool: (model: string, where: string) => `tool \`${model}\` is listed twice in ${where}`,
     transform: (name: string) =>
       `\`${name}\` already has a \`transform\` line; list all its steps on one line, e.g. \`transform ${name}: impute(median), standard_scale\``,
   }),
@@ -251,6 +255,9 @@ const names = {
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
+    agentLlm: (where: string) =>
+      withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
+    agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
   }),
   pathOutsideProject: entry(2015, "error", "path outside the project", {
     /** The message names no absolute path and no file content: only what the spec says. */
@@ -314,6 +321,8 @@ const types = {
     builtinOrdered: (index: number, name: string, got: string) =>
       `argument ${index} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${got}`,
     builtinSame: (name: string, got: string[]) => `arguments of \`${name}\` must all have the same type, got ${got.join(", ")}`,
+    /** A string argument that must be a non-empty literal (embed's model). */
+    literalString: (param: string, name: string, why: string) => `\`${param}\` of \`${name}\` must be a non-empty string literal, ${why}`,
   }),
   nullable: entry(3005, "error", "nullable column where a value is required", {
     clauseColumn: (clause: string, column: string) => `\`${clause}\` column \`${column}\` is nullable; it must always have a value`,
@@ -340,6 +349,7 @@ const types = {
       withHint(`\`${algorithm}\` has no hyperparameter \`${name}\`; it takes ${known.join(", ")}`, didYouMean(name, known)),
     range: (name: string, isInt: boolean, min: number, max: number) =>
       `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
+    retrieveTop: (max: number) => `\`top\` must be a whole number from 1 to ${max}`,
   }),
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
@@ -349,9 +359,23 @@ const types = {
     ttlPositive: () => "`ttl` must be positive",
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
-  // Vectors and agents (compiler/checker/embed.ts, indexes.ts, agents.ts) build their text at the call site.
-  vectorType: entry(3101, "error", "invalid vector type or length", { text: (message: string, hint?: string) => withHint(message, hint) }),
-  vectorScalar: entry(3102, "error", "vector where a scalar is required", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  vectorType: entry(3101, "error", "invalid vector type or length", {
+    /** `dim`: the length written (NaN when it is not a number). */
+    length: (dim: number, max: number) => `a vector's length must be a whole number from 1 to ${max}, not ${Number.isNaN(dim) ? "this" : dim}`,
+    notFloat: (base: string, dim: number) => withHint(`\`${base}[${dim}]\` is not a type: only float vectors exist`, `write \`float[${dim}]\``),
+    /** A built-in whose argument is part of its result type (embed's length). */
+    literalLength: (param: string, name: string) =>
+      `the ${param} of \`${name}\` must be a whole number written in the spec (it is the feature's type, float[N])`,
+  }),
+  vectorScalar: entry(3102, "error", "vector where a scalar is required", {
+    /** A written type (source field, key, fn or ODT parameter). */
+    written: (where: string, base: string, dim: number) =>
+      `${where} cannot be a vector (\`${base}[${dim}]\`); vectors are features of feature groups, computed by \`embed\` or an extern fn`,
+    viewFeature: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); a view's features are model inputs and must be scalars`, "retrieve by similarity with an `index` on the group instead"),
+    agentContext: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); an agent's context is text for the LLM`, "retrieve documents by similarity with `retrieve INDEX top K`"),
+  }),
 };
 
 // ------------------------------------------------------------------ 4xxx transformation rules and leakage
@@ -429,6 +453,8 @@ const rules = {
     text: withHint,
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
+    index: (index: string, indexEntity: string, where: string, entity: string) =>
+      `index \`${index}\` is for entity \`${indexEntity}\`, but ${where} is for \`${entity}\``,
   }),
   labelSourceColumn: entry(4013, "error", "column missing from the label source", {
     key: (source: string, key: string, keyType: string, entity: string) =>
@@ -494,10 +520,38 @@ const rules = {
         "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
       ),
   }),
-  embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", { text: (message: string, hint?: string) => withHint(message, hint) }),
-  indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", { text: (message: string, hint?: string) => withHint(message, hint) }),
-  promptName: entry(4103, "error", "unknown name in an agent's prompt", { text: (message: string, hint?: string) => withHint(message, hint) }),
-  agentTool: entry(4104, "error", "agent tool is not a model served online for its entity", { text: (message: string, hint?: string) => withHint(message, hint) }),
+  embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
+    /** A built-in computed by the feature pipeline only (embed). */
+    in: (name: string, where: string) =>
+      withHint(
+        `\`${name}\` computes an embedding in the feature pipeline and can only be used in a feature group, not in ${where}`,
+        "give the embedding its own feature in a feature group and use that feature",
+      ),
+  }),
+  indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", {
+    notVector: (index: string, feature: string, type: string) =>
+      withHint(`index \`${index}\` needs an embedding column (float[N]); \`${feature}\` is ${type}`, `add a feature \`${feature}_embedding = embed(${feature}, 256)\` and index that`),
+    noQueryEmbedding: (index: string, feature: string) =>
+      `index \`${index}\` cannot embed a query the way \`${feature}\` was computed: the column must be \`embed(...)\` itself or a call of an extern fn taking one string`,
+  }),
+  promptName: entry(4103, "error", "unknown name in an agent's prompt", {
+    unknown: (name: string, agent: string, known: string[]) => {
+      const best = closest(name, known);
+      return withHint(
+        `unknown name \`{${name}}\` in the prompt of agent \`${agent}\`; it can use ${known.map((n) => `{${n}}`).join(", ")}`,
+        best !== undefined && best !== name ? `did you mean \`{${best}}\`?` : undefined,
+      );
+    },
+    /** A lone `{` or `}`. */
+    brace: (problem: "open" | "close", agent: string) =>
+      withHint(`${problem === "open" ? "`{` opens no `{name}`" : "`}` closes nothing"} in the prompt of agent \`${agent}\``, "write `{{` and `}}` for literal braces"),
+  }),
+  agentTool: entry(4104, "error", "agent tool is not a model served online for its entity", {
+    notServed: (model: string, where: string) => withHint(`model \`${model}\` is not served online, so ${where} cannot call it`, `add \`serve ${model} { online }\``),
+    /** `modelEntity` null: the model's view has no `for ENTITY`. */
+    otherEntity: (model: string, modelEntity: string | null, where: string, entity: string) =>
+      `model \`${model}\` predicts for ${modelEntity === null ? "no entity (its view has no `for ENTITY`)" : `entity \`${modelEntity}\``}, but ${where} is for \`${entity}\``,
+  }),
 };
 
 // ------------------------------------------------------------------ 5xxx code generation

@@ -6,7 +6,7 @@
 
 import type { AgentDecl, FeatureRef, Range, StringLit } from "../ast.ts";
 import type { IrAgent, IrIndex, IrModel, IrPromptPart, IrServe, IrView, IrAgentFeature } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";
 import { show, withNull } from "./types.ts";
@@ -28,12 +28,10 @@ export function checkAgent(ctx: Ctx, decl: AgentDecl, env: AgentEnv): IrAgent | 
   const entity = entityDecl && env.entities.get(entityDecl.name.name);
   let ok = !!entity;
   if (!decl.llm) {
-    ctx.error(2014, decl.name.range, `${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, {
-      hint: "the endpoint is configuration (FTI_LLM_URL); the spec names the model",
-    });
+    ctx.report(decl.name.range, DIAG.missingClause.agentLlm(where));
     ok = false;
   } else if (decl.llm.value.trim() === "") {
-    ctx.error(2014, decl.llm.range, `the \`llm\` of ${where} is empty: name the model to ask`);
+    ctx.report(decl.llm.range, DIAG.missingClause.agentLlmEmpty(where));
     ok = false;
   }
   const context = checkContext(ctx, decl, env, where);
@@ -44,15 +42,15 @@ export function checkAgent(ctx: Ctx, decl: AgentDecl, env: AgentEnv): IrAgent | 
     const ir = idx && env.indexes.get(idx.name.name);
     if (!ir) { ok = false; continue; }
     if (ir.entity !== null && entityDecl && ir.entity !== entityDecl.name.name) {
-      ctx.error(4012, r.index.range, `index \`${ir.name}\` is for entity \`${ir.entity}\`, but ${where} is for \`${entityDecl.name.name}\``);
+      ctx.report(r.index.range, DIAG.otherEntity.index(ir.name, ir.entity, where, entityDecl.name.name));
       ok = false;
     }
     if (!Number.isInteger(r.k.value) || r.k.value < 1 || r.k.value > MAX_RETRIEVE) {
-      ctx.error(3010, r.k.range, `\`top\` must be a whole number from 1 to ${MAX_RETRIEVE}`);
+      ctx.report(r.k.range, DIAG.hyperparameter.retrieveTop(MAX_RETRIEVE));
       ok = false;
     }
     if (retrieve.some((x) => x.index === ir.name)) {
-      ctx.error(2007, r.index.range, `index \`${ir.name}\` is retrieved twice in ${where}`);
+      ctx.report(r.index.range, DIAG.duplicate.agentRetrieve(ir.name, where));
       ok = false;
     }
     retrieve.push({ index: ir.name, k: r.k.value });
@@ -64,13 +62,13 @@ export function checkAgent(ctx: Ctx, decl: AgentDecl, env: AgentEnv): IrAgent | 
     if (!model) { ok = false; continue; }
     const view = env.views.get(model.view);
     if (!env.serves.some((s) => s.model === model.name && s.online)) {
-      ctx.error(4104, t.range, `model \`${model.name}\` is not served online, so ${where} cannot call it`, { hint: `add \`serve ${model.name} { online }\`` });
+      ctx.report(t.range, DIAG.agentTool.notServed(model.name, where));
       ok = false;
     } else if (view && entityDecl && view.entity !== entityDecl.name.name) {
-      ctx.error(4104, t.range, `model \`${model.name}\` predicts for entity \`${view.entity}\`, but ${where} is for \`${entityDecl.name.name}\``);
+      ctx.report(t.range, DIAG.agentTool.otherEntity(model.name, view.entity, where, entityDecl.name.name));
       ok = false;
     } else if (tools.includes(model.name)) {
-      ctx.error(2007, t.range, `tool \`${model.name}\` is listed twice in ${where}`);
+      ctx.report(t.range, DIAG.duplicate.agentTool(model.name, where));
       ok = false;
     } else tools.push(model.name);
   }
@@ -94,7 +92,7 @@ function checkContext(ctx: Ctx, decl: AgentDecl, env: AgentEnv, where: string): 
   let ok = true;
   const add = (f: { name: string; type: IrAgentFeature["type"] }, group: string, range: Range) => {
     if (out.some((x) => x.name === f.name)) {
-      ctx.error(2007, range, `\`${f.name}\` appears twice in the context of ${where}`);
+      ctx.report(range, DIAG.duplicate.agentContext(f.name, where));
       ok = false;
     } else out.push({ name: f.name, group, type: withNull(f.type) });
   };
@@ -108,11 +106,10 @@ function checkContext(ctx: Ctx, decl: AgentDecl, env: AgentEnv, where: string): 
     if (ref.kind !== "group_feature") continue;
     const f = group.ir.features.find((x) => x.name === ref.feature.name);
     if (!f) {
-      const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
-      ctx.error(2006, ref.feature.range, `feature group \`${group.ir.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(ref.feature.range, DIAG.unknownFeature.of(group.ir.name, ref.feature.name, group.ir.features.map((x) => x.name)));
       ok = false;
     } else if (f.type.base === "vector") {
-      ctx.error(3102, ref.range, `\`${group.ir.name}.${f.name}\` is a vector (${show(f.type)}); an agent's context is text for the LLM`, { hint: "retrieve documents by similarity with `retrieve INDEX top K`" });
+      ctx.report(ref.range, DIAG.vectorScalar.agentContext(`${group.ir.name}.${f.name}`, show(f.type)));
       ok = false;
     } else add(f, group.ir.name, ref.range);
   }
@@ -121,13 +118,13 @@ function checkContext(ctx: Ctx, decl: AgentDecl, env: AgentEnv, where: string): 
 
 function contextGroup(ctx: Ctx, ref: FeatureRef, env: AgentEnv, decl: AgentDecl, where: string): CheckedGroup | undefined {
   if (ref.kind === "name") {
-    ctx.error(2004, ref.name.range, `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${ref.name.name}\``);
+    ctx.report(ref.name.range, DIAG.wrongKind.agentContext(ref.name.name));
     return undefined;
   }
   const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
   const group = g && env.groups.get(g.name.name);
   if (group && group.ir.entity !== decl.entity.name) {
-    ctx.error(4012, ref.group.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, but ${where} is for \`${decl.entity.name}\``);
+    ctx.report(ref.group.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, where, decl.entity.name));
     return undefined;
   }
   return group;
@@ -155,14 +152,13 @@ function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgent
         if (ref) parts.push(ref);
         else if (ctx.poisoned.has(p.name)) ok = false; // its declaration already failed: that error is the one to fix
         else {
-          const hint = closest(p.name, [...known.keys()]);
-          ctx.error(4103, spanIn(lit, p.at, p.name.length + 2), `unknown name \`{${p.name}}\` in the prompt of agent \`${decl.name.name}\`; it can use ${[...known.keys()].map((n) => `{${n}}`).join(", ")}`, hint ? { hint: `did you mean \`{${hint}}\`?` } : {});
+          ctx.report(spanIn(lit, p.at, p.name.length + 2), DIAG.promptName.unknown(p.name, decl.name.name, [...known.keys()]));
           ok = false;
         }
       }
     }
     for (const bad of r.errors) {
-      ctx.error(4103, spanIn(lit, bad.at, 1), `${bad.message} in the prompt of agent \`${decl.name.name}\``, { hint: "write `{{` and `}}` for literal braces" });
+      ctx.report(spanIn(lit, bad.at, 1), DIAG.promptName.brace(bad.problem, decl.name.name));
       ok = false;
     }
   });
@@ -171,7 +167,7 @@ function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgent
 
 interface Template {
   parts: Array<{ kind: "text"; text: string } | { kind: "ref"; name: string; at: number }>;
-  errors: Array<{ at: number; message: string }>;
+  errors: Array<{ at: number; problem: "open" | "close" }>;
 }
 
 export function parseTemplate(s: string): Template {
@@ -185,7 +181,7 @@ export function parseTemplate(s: string): Template {
     } else if (c === "{") {
       const m = /^\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}/.exec(s.slice(i));
       if (!m) {
-        out.errors.push({ at: i, message: "`{` opens no `{name}`" });
+        out.errors.push({ at: i, problem: "open" });
         continue;
       }
       if (text) out.parts.push({ kind: "text", text });
@@ -193,7 +189,7 @@ export function parseTemplate(s: string): Template {
       out.parts.push({ kind: "ref", name: m[1], at: i });
       i += m[0].length - 1;
     } else if (c === "}") {
-      out.errors.push({ at: i, message: "`}` closes nothing" });
+      out.errors.push({ at: i, problem: "close" });
     } else text += c;
   }
   if (text) out.parts.push({ kind: "text", text });

@@ -92,14 +92,14 @@ export class Ctx {
   scalarType(ref: TypeRef, where: string): IrType | undefined {
     const type = this.type(ref);
     if (type?.base !== "vector") return type;
-    this.error(3102, ref.range, `${where} cannot be a vector (\`${ref.name}[${type.dim}]\`); vectors are features of feature groups, computed by \`embed\` or an extern fn`);
+    this.report(ref.range, DIAG.vectorScalar.written(where, ref.name, type.dim!));
     return undefined;
   }
 
   /** `float[N]`: only float vectors, 1 <= N <= MAX_VECTOR_DIM. */
   private vectorType(ref: TypeRef, dim: { value: number; range: Range }): IrType | undefined {
     if (ref.name !== "float") {
-      this.error(3101, ref.range, `\`${ref.name}[${dim.value}]\` is not a type: only float vectors exist`, { hint: `write \`float[${dim.value}]\`` });
+      this.report(ref.range, DIAG.vectorType.notFloat(ref.name, dim.value));
       return undefined;
     }
     if (!checkVectorDim(this, dim.value, dim.range)) return undefined;
@@ -110,7 +110,7 @@ export class Ctx {
 /** Reports FTI3101 unless `dim` is a whole number in 1..MAX_VECTOR_DIM. */
 export function checkVectorDim(ctx: Ctx, dim: number, range: Range): boolean {
   if (Number.isInteger(dim) && dim >= 1 && dim <= MAX_VECTOR_DIM) return true;
-  ctx.error(3101, range, `a vector's length must be a whole number from 1 to ${MAX_VECTOR_DIM}, not ${Number.isNaN(dim) ? "this" : dim}`);
+  ctx.report(range, DIAG.vectorType.length(dim, MAX_VECTOR_DIM));
   return false;
 }
 

@@ -6,7 +6,7 @@
 
 import type { IndexDecl } from "../ast.ts";
 import { embedCallInfo, type IrIndex } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";
 import { show } from "./types.ts";
@@ -20,7 +20,7 @@ export function checkIndex(ctx: Ctx, decl: IndexDecl, groups: Map<string, Checke
     if (!e) return undefined;
     entity = e.name.name;
     if (group && group.ir.entity !== entity) {
-      ctx.error(4012, decl.entity.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, but index \`${decl.name.name}\` is for \`${entity}\``);
+      ctx.report(decl.entity.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, `index \`${decl.name.name}\``, entity));
       return undefined;
     }
   }
@@ -28,14 +28,11 @@ export function checkIndex(ctx: Ctx, decl: IndexDecl, groups: Map<string, Checke
   const feature = group.ir.features.find((f) => f.name === decl.column.name);
   if (!feature) {
     if (ctx.poisoned.has(decl.column.name)) return undefined;
-    const hint = closest(decl.column.name, group.ir.features.map((f) => f.name));
-    ctx.error(2006, decl.column.range, `feature group \`${group.ir.name}\` has no feature \`${decl.column.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(decl.column.range, DIAG.unknownFeature.of(group.ir.name, decl.column.name, group.ir.features.map((f) => f.name)));
     return undefined;
   }
   if (feature.type.base !== "vector" || feature.kind !== "row") {
-    ctx.error(4102, decl.column.range, `index \`${decl.name.name}\` needs an embedding column (float[N]); \`${feature.name}\` is ${show(feature.type)}`, {
-      hint: `add a feature \`${feature.name}_embedding = embed(${feature.name}, 256)\` and index that`,
-    });
+    ctx.report(decl.column.range, DIAG.indexColumn.notVector(decl.name.name, feature.name, show(feature.type)));
     return undefined;
   }
   const e = feature.expr;
@@ -47,7 +44,7 @@ export function checkIndex(ctx: Ctx, decl: IndexDecl, groups: Map<string, Checke
     if (isExtern && fn && fn.params.length === 1 && fn.params[0].type.base === "string") embedder = { kind: "extern", fn: e.fn };
   }
   if (!embedder) {
-    ctx.error(4102, decl.column.range, `index \`${decl.name.name}\` cannot embed a query the way \`${feature.name}\` was computed: the column must be \`embed(...)\` itself or a call of an extern fn taking one string`);
+    ctx.report(decl.column.range, DIAG.indexColumn.noQueryEmbedding(decl.name.name, feature.name));
     return undefined;
   }
   ctx.useDecl(group.ir.name);

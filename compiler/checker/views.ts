@@ -169,9 +169,7 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
     const picked = ref.kind === "group_all" ? group.ir.features.filter((f) => f.type.base !== "vector") : group.ir.features.filter((f) => f.name === ref.feature.name);
     if (ref.kind === "group_feature" && picked[0]?.type.base === "vector") {
-      ctx.error(3102, ref.range, `\`${ref.group.name}.${picked[0].name}\` is a vector (${show(picked[0].type)}); a view's features are model inputs and must be scalars`, {
-        hint: "retrieve by similarity with an `index` on the group instead",
-      });
+      ctx.report(ref.range, DIAG.vectorScalar.viewFeature(`${ref.group.name}.${picked[0].name}`, show(picked[0].type)));
       fail();
       continue;
     }
