@@ -333,10 +333,3 @@ export interface IrSpec {
   indexes?: IrIndex[];
   agents?: IrAgent[];
 }
-
-/** The length and model of an `embed(text, N, model?)` call (the checker makes both literals; model null = built-in hashing). */
-export function embedCallInfo(args: IrExpr[]): { dim: number; model: string | null } {
-  const dim = args[1]?.k === "lit" ? Number(args[1].value) : NaN;
-  const model = args[2]?.k === "lit" && typeof args[2].value === "string" ? args[2].value : null;
-  return { dim, model };
-}

@@ -9,7 +9,6 @@ import { MDT_KINDS } from "../../runtime/catalogue.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
-import { checkEmbed, EMBED } from "./embed.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
 
 export const WINDOW_AGG_NAMES = ["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"] as const;
@@ -167,20 +166,33 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }
-  if (name === EMBED) return checkEmbed(ctx, scope, args, checkedArgs, range);
-  if (Object.hasOwn(BUILTINS, name)) {
-    if (checkedArgs.some((a) => !a)) return undefined;
-    const args = checkedArgs as IrExpr[];
-    const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
-    if (!r.ok) {
-      ctx.report(range, r.problem);
-      return undefined;
-    }
-    return { k: "builtin", name, args: checkedArgs as IrExpr[], type: r.returns };
-  }
-  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS), EMBED];
+  if (Object.hasOwn(BUILTINS, name)) return checkBuiltinCall(ctx, scope, name, args, checkedArgs, range);
+  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS)];
   ctx.report(calleeRange, DIAG.unknownName.function(name, candidates));
   return undefined;
+}
+
+/** A call of a built-in of the table: where it may stand, its argument types, then the literals its type depends on. */
+function checkBuiltinCall(ctx: Ctx, scope: ExprScope, name: string, written: Expr[], checkedArgs: Checked[], range: Range): Checked {
+  const entry = BUILTINS[name];
+  if (entry.pipelineOnly && scope.kind !== "mit") {
+    ctx.report(range, DIAG.embedOutsideGroup.in(name, scope.where));
+    return undefined;
+  }
+  if (checkedArgs.some((a) => !a)) return undefined;
+  const args = checkedArgs as IrExpr[];
+  const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
+  if (!r.ok) {
+    ctx.report(range, r.problem);
+    return undefined;
+  }
+  if (!entry.literals) return { k: "builtin", name, args, type: r.returns };
+  const lit = entry.literals(args);
+  if (!lit.ok) {
+    ctx.report(written[lit.arg]?.range ?? range, lit.problem);
+    return undefined;
+  }
+  return { k: "builtin", name, args: lit.args, type: lit.returns };
 }
 
 function checkUnary(ctx: Ctx, scope: ExprScope, op: "-" | "not", operand: Expr, range: Range): Checked {

@@ -5,7 +5,8 @@
 // the request entity's documents.
 
 import type { IndexDecl } from "../ast.ts";
-import { embedCallInfo, type IrIndex } from "../ir.ts";
+import type { IrIndex } from "../ir.ts";
+import { embedCallInfo } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import type { CheckedGroup } from "./groups.ts";

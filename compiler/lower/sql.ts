@@ -19,7 +19,6 @@
 
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
 import { BUILTINS } from "../builtins.ts";
-import { embedCallInfo } from "../ir.ts";
 import { findFunction, isNullLit, paramUses, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
 
@@ -320,11 +319,6 @@ class SqlLowering {
 
   /** A built-in call, lowered by its entry of the table (compiler/builtins.ts). */
   builtin(name: string, rawArgs: IrExpr[], type: IrType, env?: Map<string, Frag>): Frag {
-    if (name === "embed") {
-      // Not in the table: its length literal is its type. A scalar function per length, registered by the feature pipeline (runtime/embeddings/).
-      const { dim, model } = embedCallInfo(rawArgs);
-      return F(`${embedFunctionName(dim)}(${this.lower(rawArgs[0], env).sql}, ${sqlStringLiteral(model ?? "")})`, sqlType(type));
-    }
     const entry = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
     if (!entry) throw new Error(`unknown builtin \`${name}\``);
     return entry.sql(this.kit(env), retypeNullArgs(name, rawArgs, type), type);
@@ -384,11 +378,6 @@ class SqlLowering {
     }
     return F(sql, body.st);
   }
-}
-
-/** The DuckDB function computing embeddings of one length: `fti_embed_256(text, model)` ('' = the built-in hashing). */
-export function embedFunctionName(dim: number): string {
-  return `fti_embed_${dim}`;
 }
 
 const BOOL: IrType = { base: "bool", nullable: true };

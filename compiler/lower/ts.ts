@@ -269,8 +269,6 @@ class TsLowering {
 
   /** A built-in call, lowered by its entry of the table (compiler/builtins.ts). */
   builtin(name: string, args: IrExpr[], type: IrType): Frag {
-    // The checker allows embed only in feature groups, which run in SQL.
-    if (name === "embed") throw new Error("embed() is computed by the feature pipeline in SQL, never in TypeScript");
     const entry = Object.prototype.hasOwnProperty.call(BUILTINS, name) ? BUILTINS[name] : undefined;
     if (!entry) throw new Error(`unknown builtin \`${name}\``);
     return entry.ts(this.kit(), args, type);

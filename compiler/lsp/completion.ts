@@ -86,8 +86,9 @@ function groupColumns(a: Analysis, group: FeatureGroupDecl, seen = new Set<strin
   return [...inputCols, ...groupFeatures(a, group)];
 }
 
-function builtinItems(): CompletionItem[] {
-  const scalars = Object.entries(BUILTINS).map(([name, b]) => {
+/** Built-ins callable here: those computed by the feature pipeline only (embed) just in a feature group. */
+function builtinItems(inGroup: boolean): CompletionItem[] {
+  const scalars = Object.entries(BUILTINS).filter(([, b]) => inGroup || !b.pipelineOnly).map(([name, b]) => {
     const params = b.params.map((p) => `${p.name}${p.optional ? "?" : ""}: ${p.kind}`).join(", ") + (b.variadic ? ", …" : "");
     return { ...item(name, CompletionItemKind.Function, `${name}(${params})`, b.doc), insertText: `${name}($1)`, insertTextFormat: InsertTextFormat.Snippet };
   });
@@ -108,7 +109,7 @@ function expressionItems(a: Analysis, ctx: CursorContext): CompletionItem[] {
     for (const p of decl.params) out.push(p.kind === "request" ? item(p.name.name, CompletionItemKind.Variable, "request " + p.type.name) : item(p.feature.name, CompletionItemKind.Field, `${p.group.name}.${p.feature.name}`));
   }
   if (decl?.kind === "source") out.push(...decl.fields.map((f) => item(f.name.name, CompletionItemKind.Field, f.type.name)));
-  out.push(...declsOf(a, ["fn", "extern_fn"]), ...builtinItems());
+  out.push(...declsOf(a, ["fn", "extern_fn"]), ...builtinItems(decl?.kind === "feature_group"));
   out.push(...EXPRESSION_KEYWORDS.map((k) => item(k, CompletionItemKind.Keyword)));
   return out;
 }

@@ -2,7 +2,8 @@
 // DuckDB SQL) and the feature group plans (each group as one SELECT, and the
 // extern fns it calls).
 
-import { embedCallInfo, type IrExpr, type IrGroup, type IrType } from "../../ir.ts";
+import type { IrExpr, IrGroup, IrType } from "../../ir.ts";
+import { embedCallInfo } from "../../builtins.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
 import { checkToSql } from "../../lower/sql.ts";
 import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
