@@ -10,6 +10,7 @@ import { MemoryIndex } from "../runtime/vectors/memory-index.ts";
 import { searchOffline } from "../runtime/vectors/offline.ts";
 import { embedQuery } from "../runtime/vectors/query.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+import { mulberry32 } from "../runtime/random.ts";
 
 const SPEC = `
 source notes {
@@ -31,17 +32,6 @@ feature_group coach_notes for athlete from notes {
 index notes_by_athlete on coach_notes(embedding) for athlete
 index all_notes on coach_notes(embedding)
 `;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["easy", "tempo", "interval", "hill", "long", "run", "legs", "tired", "fresh", "knee", "pace", "race", "rain", "heat", "sleep"];
 const T0 = Date.UTC(2025, 0, 1);

@@ -8,6 +8,7 @@
 
 import { join } from "node:path";
 import type { IndexPlan } from "../../runtime/api.ts";
+import { mulberry32 } from "../../runtime/random.ts";
 import { openStore } from "../../runtime/store/store.ts";
 import { MemoryIndex } from "../../runtime/vectors/memory-index.ts";
 import { searchOffline } from "../../runtime/vectors/offline.ts";
@@ -34,16 +35,6 @@ function plan(entity: boolean): IndexPlan {
     keys: [{ name: "athlete_id", type: "string", nullable: false }],
     rowId: { name: "doc_id", type: "string", nullable: false },
     fields: [{ name: "note", type: "string", nullable: false }],
-  };
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -78,7 +69,7 @@ export const suite: Suite = {
       const perEntity = await MemoryIndex.load(store, plan(true));
       const loadMs = (performance.now() - l0) / 2;
       ctx.out.note(S, `${fmtInt(rows)} documents × ${DIM} (${fmtInt(ENTITIES)} entities) built in ${fmtMs(built)}; index load ${fmtMs(loadMs)}`);
-      const r = rng(7);
+      const r = mulberry32(7);
       const qs = Array.from({ length: queries }, () => ({
         v: Float32Array.from({ length: DIM }, () => r() - 0.5),
         at: new Date(T0 + r() * SPAN_MS * 1.1),
