@@ -149,7 +149,34 @@ export interface FeatureGroupDecl {
   from: Ident;
   /** `where sport == "run"`: only the input rows for which it is true. */
   where?: Expr;
+  /** `schedule every 1h` / `schedule "0 * * * *"`: when `fti run` runs the group's pipeline. */
+  schedule?: ScheduleDecl;
   features: FeatureDef[];
+  range: Range;
+}
+
+/** `schedule "0 3 * * *"` (a cron line) or `schedule every 6h` (an interval). */
+export interface ScheduleDecl {
+  cron?: StringLit;
+  every?: Expr;
+  range: Range;
+}
+
+/** `when drift(psi > 0.25)`, `when live(mae > 700)`: `fn` is drift or live, `measure` a drift measure or a metric. */
+export interface RetrainTrigger {
+  fn: Ident;
+  measure: Ident;
+  op: "<" | "<=" | ">" | ">=";
+  value: Expr;
+  range: Range;
+}
+
+/** A model's `retrain { … }` block. */
+export interface RetrainDecl {
+  schedule?: ScheduleDecl;
+  triggers: RetrainTrigger[];
+  /** `promote if better(mae)`: `fn` should be `better`. */
+  promote?: { fn: Ident; metric: Ident; range: Range };
   range: Range;
 }
 
@@ -230,6 +257,7 @@ export interface ModelDecl {
   split?: { kind: Ident; args: Arg[]; range: Range };
   metrics: Ident[];
   requires: RequireDecl[];
+  retrain?: RetrainDecl;
   range: Range;
 }
 

@@ -22,6 +22,7 @@ const irType: z.ZodType<IrType> = z.lazy(() =>
 const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
 const column = z.object({ name: z.string().min(1), type: irType });
 const windowAgg = z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]);
+const schedule = z.union([z.object({ cron: z.string().min(1) }), z.object({ everyMs: z.number().positive() })]);
 
 const binaryOp = z.enum(["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or"]);
 const irExpr: z.ZodType<IrExpr> = z.lazy(() => irExprUnion);
@@ -99,6 +100,7 @@ export const irSchema = z.object({
       }),
     ])).min(1),
     lookbackMs: z.number().nonnegative().nullable(),
+    schedule: schedule.optional(),
   })),
   onDemand: z.array(z.object({
     name: z.string(),
@@ -148,6 +150,13 @@ export const irSchema = z.object({
     ]),
     metrics: z.array(z.string()).min(1),
     requires: z.array(z.object({ metric: z.string(), op: z.enum(["<", "<=", ">", ">="]), value: z.number() })),
+    retrain: z.object({
+      line: z.number().int().positive(),
+      schedule: schedule.optional(),
+      drift: z.array(z.object({ measure: z.enum(["psi", "ks"]), op: z.enum([">", ">="]), value: z.number() })),
+      live: z.array(z.object({ metric: z.string(), op: z.enum(["<", "<=", ">", ">="]), value: z.number() })),
+      promoteIfBetter: z.string().optional(),
+    }).optional(),
   })),
   serves: z.array(z.object({ model: z.string(), loc, online: z.boolean(), batchTable: z.string().optional() })),
   indexes: z.array(z.object({

@@ -144,6 +144,8 @@ export interface IrGroup {
   features: IrFeature[];
   /** How much input history before a range start the windows need; null when unbounded (ewma). */
   lookbackMs: number | null;
+  /** When `fti run` runs the group's pipeline. */
+  schedule?: IrSchedule;
 }
 
 export interface IrOdt {
@@ -258,6 +260,19 @@ export interface IrModel {
   split: SplitSpec;
   metrics: string[];
   requires: Gate[];
+  /** The `retrain` block (`fti run`). */
+  retrain?: IrRetrain;
+}
+
+/** A cron line (5 fields, UTC) or a fixed interval. */
+export type IrSchedule = { cron: string } | { everyMs: number };
+
+export interface IrRetrain {
+  line: number;
+  schedule?: IrSchedule;
+  drift: Array<{ measure: "psi" | "ks"; op: ">" | ">="; value: number }>;
+  live: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  promoteIfBetter?: string;
 }
 
 export interface IrServe {

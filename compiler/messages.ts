@@ -93,6 +93,8 @@ const syntax = {
       withHint(`\`${declLabel}\` already has a ${kind}`, "a source reads from one `path` or one `table`"),
     versionNotWhole: (image: string) => `a feature group version must be a whole number, not \`${image}\``,
     chainedComparison: () => withHint("comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses"),
+    /** A contextual word of a `schedule` or `retrain` item that is not the one expected (`every`, `when`, `promote`). */
+    retrainWord: (expected: string, found: string, example: string) => withHint(`expected ${expected}, found \`${found}\``, `write ${example}`),
     internalParse: (detail: string) => `could not parse this declaration (internal error: ${detail})`,
     internalRead: (detail: string) => `could not read this declaration (internal error: ${detail})`,
     internalParser: (detail: string) => `internal parser error: ${detail}`,
@@ -252,6 +254,7 @@ const names = {
     validFrom: (source: string) =>
       withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
     modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
+    retrainTrigger: () => withHint("a `retrain` block needs a `schedule` or a `when` trigger", 'e.g. `when drift(psi > 0.25)` or `schedule "0 3 * * *"`'),
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
@@ -301,6 +304,7 @@ const types = {
       `request field \`${name}\` is ${type} in \`${odt}\` but ${otherType} in another ODT of ${where}`,
     timestampColumn: (clause: string, column: string, type: string) => `\`${clause}\` column \`${column}\` must be a timestamp, got ${type}`,
     requireLiteral: () => "`require` compares with a number literal",
+    triggerLiteral: () => "a retrain trigger compares with a number literal",
     odtCalled: ODT_CALLED,
   }),
   arity: entry(3003, "error", "wrong number of arguments", {
@@ -487,6 +491,9 @@ const rules = {
       withHint(`\`${name}\` is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
     require: (name: string, task: string, valid: string[], candidates: string[]) =>
       withHint(`\`require\` names \`${name}\`, which is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
+    /** `what`: "`live` reads" or "`better` compares". */
+    retrain: (what: string, name: string, task: string, valid: string[]) =>
+      withHint(`${what} a metric of ${task}: ${valid.join(", ")}; \`${name}\` is not one`, didYouMean(name, valid)),
   }),
   serveNothing: entry(4017, "error", "serve declares nothing to serve", {
     model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, "add `online` and/or `batch into predictions.<table>`"),
@@ -519,6 +526,25 @@ const rules = {
         `\`${feature}\` is a window over reference data: ${input} reference data, with no event time to look back over`,
         "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
       ),
+  }),
+  retrainRule: entry(4040, "error", "invalid retrain trigger or promotion rule", {
+    unknownTrigger: (name: string) => withHint(`unknown retrain trigger \`${name}\`; use drift(psi > …) or live(<metric> > …)`, didYouMean(name, ["drift", "live"])),
+    driftMeasure: (name: string) => withHint(`\`drift\` measures psi or ks, not \`${name}\``, didYouMean(name, ["psi", "ks"])),
+    driftFalling: (measure: string, value: number) => `drift triggers when a measure grows: write \`drift(${measure} > ${value})\``,
+    promoteRule: (name: string) => `\`promote if\` takes \`better(<metric>)\`, not \`${name}\``,
+  }),
+  liveWithoutLog: entry(4041, "error", "live trigger on a model whose predictions are never logged", {
+    model: (model: string) =>
+      withHint(
+        `model \`${model}\` is not served online, so no prediction is logged and no label can ever be joined with one`,
+        `add \`serve ${model} { online }\`, or use \`when drift(...)\` or a \`schedule\``,
+      ),
+  }),
+  malformedSchedule: entry(4042, "error", "malformed schedule", {
+    cron: (problem: string) =>
+      withHint(`malformed cron line: ${problem}`, 'five fields, minute hour day-of-month month day-of-week, in UTC: "0 3 * * *" is every day at 03:00'),
+    notDuration: () => "`schedule every` takes a duration literal such as `6h`",
+    tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
     /** A built-in computed by the feature pipeline only (embed). */

@@ -109,8 +109,25 @@ export interface GroupPlan {
   sql: string;
   /** Extern functions the SQL calls, with their declared signatures; the runtime registers them as DuckDB scalar functions. */
   externs: ExternPlan[];
+  /** When `fti run` runs the group's pipeline (over the range since its watermark); absent = only by hand. */
+  schedule?: SchedulePlan;
   /** `embed(text, dim, model?)` calls of the SQL (model null = the built-in hashing embedding); absent when none. */
   embeddings?: Array<{ dim: number; model: string | null }>;
+}
+
+/** A cron line (5 fields, UTC) or a fixed interval. */
+export type SchedulePlan = { cron: string } | { everyMs: number };
+
+/** A model's `retrain` block: when `fti run` trains a challenger, and when it may replace production. */
+export interface RetrainPlan {
+  line: number;
+  schedule?: SchedulePlan;
+  /** `when drift(psi > 0.25)`: any input's measure in the latest monitored window. */
+  drift: Array<{ measure: "psi" | "ks"; op: ">" | ">="; value: number }>;
+  /** `when live(mae > 700)`: the live metric of the latest window with enough labels. */
+  live: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  /** `promote if better(mae)`: the challenger replaces production only when it beats it on this metric over the challenger's test split. */
+  promoteIfBetter?: string;
 }
 
 export interface ExternPlan {
@@ -235,6 +252,8 @@ export interface ModelPlan {
    * ~80,000 type instantiations, most of a cold `fti compile` (against ZodObject: ~1,000).
    */
   requestSchema: zod.ZodObject;
+  /** The `retrain` block, if any (`fti run`). */
+  retrain?: RetrainPlan;
 }
 
 export interface ServePlan {

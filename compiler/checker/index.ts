@@ -13,6 +13,8 @@ import { Ctx, kindLabel } from "./context.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkGroup, orderGroups, type CheckedGroup } from "./groups.ts";
 import { checkModel, checkServe } from "./models.ts";
+import { metricsOf } from "../../runtime/catalogue.ts";
+import { checkRetrain, checkSchedule } from "./retrain.ts";
 import { checkOdt } from "./odts.ts";
 import { checkEntity, checkSource } from "./sources.ts";
 import { checkView } from "./views.ts";
@@ -54,6 +56,8 @@ export function checkProgram(input: CheckInput): CheckResult {
   const groups = new Map<string, CheckedGroup>();
   for (const d of orderGroups(ctx, of("feature_group"))) {
     const g = checkGroup(ctx, d, { sources, entities, groups });
+    const schedule = d.schedule && checkSchedule(ctx, d.schedule);
+    if (g && schedule) g.ir.schedule = schedule;
     if (g) groups.set(g.ir.name, g);
   }
   const odts = new Map<string, IrOdt>();
@@ -82,6 +86,12 @@ export function checkProgram(input: CheckInput): CheckResult {
     served.add(d.model.name);
     const s = checkServe(ctx, d, models);
     if (s) serves.push(s);
+  }
+  for (const d of of("model")) {
+    const m = models.get(d.name.name);
+    if (!d.retrain || !m) continue;
+    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task));
+    if (retrain) m.retrain = retrain;
   }
 
   const indexes = new Map<string, IrIndex>();

@@ -222,6 +222,7 @@ export type FeatureGroupDeclCstChildren = {
   from: IToken[];
   Kw_where?: IToken[];
   where?: ExpressionCstNode[];
+  scheduleClause?: ScheduleClauseCstNode[];
   LCurly: IToken[];
   featureDef?: FeatureDefCstNode[];
   RCurly: IToken[];
@@ -370,6 +371,39 @@ export type ModelItemCstChildren = {
   Kw_split?: IToken[];
   Kw_metric?: IToken[];
   Kw_require?: IToken[];
+  op?: (IToken)[];
+  expression?: ExpressionCstNode[];
+  Kw_retrain?: IToken[];
+  LCurly?: IToken[];
+  retrainItem?: RetrainItemCstNode[];
+  RCurly?: IToken[];
+};
+
+export interface ScheduleClauseCstNode extends CstNode {
+  name: "scheduleClause";
+  children: ScheduleClauseCstChildren;
+}
+
+export type ScheduleClauseCstChildren = {
+  Kw_schedule: IToken[];
+  cron?: IToken[];
+  every?: IToken[];
+  expression?: ExpressionCstNode[];
+};
+
+export interface RetrainItemCstNode extends CstNode {
+  name: "retrainItem";
+  children: RetrainItemCstChildren;
+}
+
+export type RetrainItemCstChildren = {
+  scheduleClause?: ScheduleClauseCstNode[];
+  head?: IToken[];
+  Kw_if?: IToken[];
+  fn?: (IToken)[];
+  LParen?: (IToken)[];
+  measure?: (IToken)[];
+  RParen?: (IToken)[];
   op?: (IToken)[];
   expression?: ExpressionCstNode[];
 };

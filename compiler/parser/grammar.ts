@@ -331,6 +331,7 @@ export class FtiParser extends CstParser {
       this.CONSUME(T.Where);
       this.SUBRULE(this.expression, { LABEL: "where" });
     });
+    this.OPTION4(() => this.SUBRULE(this.scheduleClause));
     this.CONSUME(T.LCurly);
     this.MANY(() => this.SUBRULE(this.featureDef));
     this.CONSUME(T.RCurly);
@@ -567,8 +568,81 @@ export class FtiParser extends CstParser {
             this.SUBRULE(this.expression);
           },
         },
+        {
+          ALT: () => {
+            this.CONSUME(T.Retrain);
+            this.CONSUME(T.LCurly);
+            this.MANY4(() => this.SUBRULE(this.retrainItem));
+            this.CONSUME(T.RCurly);
+          },
+        },
       ],
-      ERR_MSG: "a model item (view, task, algorithm, transform, split, metric or require)",
+      ERR_MSG: "a model item (view, task, algorithm, transform, split, metric, require or retrain)",
+    }));
+  });
+
+  // schedule "0 3 * * *" | schedule every 6h
+  scheduleClause = this.RULE("scheduleClause", () => {
+    this.CONSUME(T.Schedule);
+    this.OR((this.alts["scheduleClause.OR"] ??= {
+      DEF: [
+        { ALT: () => this.CONSUME(T.StringLit, { LABEL: "cron" }) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "every" });
+            this.SUBRULE(this.expression);
+          },
+        },
+      ],
+      ERR_MSG: "a cron line in quotes or `every` and a duration",
+    }));
+  });
+
+  // Inside `retrain { }`: schedule "…" | when drift(psi > 0.25) | when live(mae > 700) | promote if better(mae).
+  // `when`, `promote` and the function names are plain names (checked when building the AST), not keywords.
+  retrainItem = this.RULE("retrainItem", () => {
+    this.OR((this.alts["retrainItem.OR"] ??= {
+      DEF: [
+        { ALT: () => this.SUBRULE(this.scheduleClause) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "head" });
+            this.OR2((this.alts["retrainItem.OR2"] ??= {
+              DEF: [
+                {
+                  ALT: () => {
+                    this.CONSUME(T.If);
+                    this.CONSUME2(T.Identifier, { LABEL: "fn" });
+                    this.CONSUME(T.LParen);
+                    this.CONSUME3(T.Identifier, { LABEL: "measure" });
+                    this.CONSUME(T.RParen);
+                  },
+                },
+                {
+                  ALT: () => {
+                    this.CONSUME4(T.Identifier, { LABEL: "fn" });
+                    this.CONSUME2(T.LParen);
+                    this.CONSUME5(T.Identifier, { LABEL: "measure" });
+                    this.OR3((this.alts["retrainItem.OR3"] ??= {
+                      DEF: [
+                        { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+                      ],
+                      ERR_MSG: "`<`, `<=`, `>` or `>=`",
+                    }));
+                    this.SUBRULE(this.expression);
+                    this.CONSUME2(T.RParen);
+                  },
+                },
+              ],
+              ERR_MSG: "`if better(metric)` or a trigger like `drift(psi > 0.25)`",
+            }));
+          },
+        },
+      ],
+      ERR_MSG: "a retrain item (schedule \"cron\", when drift(...), when live(...) or promote if better(...))",
     }));
   });
 

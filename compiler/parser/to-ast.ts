@@ -34,6 +34,9 @@ import type {
   Pos,
   Range,
   RequireDecl,
+  RetrainDecl,
+  RetrainTrigger,
+  ScheduleDecl,
   ServeDecl,
   IndexDecl,
   AgentDecl,
@@ -493,6 +496,11 @@ class AstBuilder {
     if (version) decl.version = version;
     if (keyList) decl.keyColumns = this.columnList(keyList);
     if (whereNode) decl.where = this.expr(whereNode);
+    const schedule = node(n, "scheduleClause");
+    if (schedule) {
+      const s = this.schedule(schedule);
+      if (s) decl.schedule = s;
+    }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
   }
@@ -615,7 +623,11 @@ class AstBuilder {
       const splitTok = tok(item, "Kw_split");
       const metricTok = tok(item, "Kw_metric");
       const requireTok = tok(item, "Kw_require");
-      if (viewTok) {
+      const retrainTok = tok(item, "Kw_retrain");
+      if (retrainTok) {
+        if (decl.retrain) this.duplicate(retrainTok, "retrain");
+        decl.retrain ??= this.retrain(item, retrainTok);
+      } else if (viewTok) {
         if (!isReal(first)) continue;
         if (decl.view) this.duplicate(viewTok, "view");
         decl.view ??= this.ident(first);
@@ -677,6 +689,55 @@ class AstBuilder {
     }
     const last = steps.length ? steps[steps.length - 1].range : features[features.length - 1].range;
     return { features, steps, range: this.join(kwTok, last) };
+  }
+
+  private schedule(n: C.ScheduleClauseCstNode): ScheduleDecl | undefined {
+    const kwTok = tok(n, "Kw_schedule");
+    const cronTok = tok(n, "cron");
+    if (isReal(cronTok)) {
+      const cron = this.stringLit(cronTok);
+      return { cron, range: this.join(kwTok, cron.range) };
+    }
+    const everyTok = tok(n, "every");
+    if (!isReal(everyTok)) return undefined;
+    const every = this.expr(node(n, "expression"));
+    if (everyTok.image !== "every") this.err(everyTok, DIAG.unexpectedToken.retrainWord("a cron line in quotes or `every` and a duration", everyTok.image, '`schedule every 6h` or `schedule "0 3 * * *"`'));
+    return { every, range: this.join(kwTok, every.range) };
+  }
+
+  private retrain(item: C.ModelItemCstNode, kwTok: IToken): RetrainDecl {
+    const decl: RetrainDecl = { triggers: [], range: this.join(kwTok, this.endRange(item, "RCurly")) };
+    for (const r of nodes(item, "retrainItem")) {
+      const sched = node(r, "scheduleClause");
+      if (sched) {
+        const s = this.schedule(sched);
+        if (s && decl.schedule) this.duplicate(tok(sched, "Kw_schedule"), "schedule");
+        if (s) decl.schedule ??= s;
+        continue;
+      }
+      const head = tok(r, "head");
+      const fnTok = tok(r, "fn");
+      const measureTok = tok(r, "measure");
+      if (!isReal(head) || !isReal(fnTok) || !isReal(measureTok)) continue;
+      const fn = this.ident(fnTok);
+      const measure = this.ident(measureTok);
+      const opTok = tok(r, "op");
+      const end = this.endRange(r, "RParen");
+      if (tok(r, "Kw_if")) {
+        if (head.image !== "promote") this.err(head, DIAG.unexpectedToken.retrainWord("`promote if better(metric)`", `${head.image} if`, "`promote if better(mae)`"));
+        else if (decl.promote) this.duplicate(head, "promote");
+        decl.promote ??= { fn, metric: measure, range: this.join(head, end) };
+      } else if (isReal(opTok)) {
+        if (head.image !== "when") {
+          this.err(head, DIAG.unexpectedToken.retrainWord("`when` before a retrain trigger", head.image, "`when drift(psi > 0.25)` or `when live(mae > 700)`"));
+          continue;
+        }
+        const value = this.expr(node(r, "expression"));
+        this.tokRange(opTok);
+        decl.triggers.push({ fn, measure, op: opTok.image as RetrainTrigger["op"], value, range: this.join(head, end) });
+      }
+    }
+    return decl;
   }
 
   private require(item: C.ModelItemCstNode, kwTok: IToken): RequireDecl | undefined {

@@ -186,6 +186,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   const pinned = parseTime(opts.now, "--now");
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
+  const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
   const server = await startServer(bundle, {
     port,
@@ -203,6 +204,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     },
     ...(pinned ? { asOf: pinned } : {}),
     access,
+    extensions: [monitoringExtension()],
     agents: agentSettingsFromEnv(process.env, {
       llmUrl: opts.llmUrl,
       llmApiKey: opts.llmApiKey,

@@ -11,6 +11,7 @@
 //   POST /admin/reload               re-read the registry and the online tables
 //   GET  /                           the prediction pages (HTML)
 //   GET  /models/:model
+//   GET  <page>/:model               pages of extensions (extension.ts), e.g. /monitor/:model
 
 import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
@@ -198,6 +199,15 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     }
     return reply.type("text/html; charset=utf-8").send(modelPage(service, req.params.model));
   });
+
+  for (const page of service.extensions.flatMap((ext) => ext.pages ?? [])) {
+    app.get<{ Params: { model: string } }>(`${page.path}/:model`, async (req, reply) => {
+      if (!service.isServed(req.params.model)) {
+        return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+      }
+      return reply.type("text/html; charset=utf-8").send(page.render(service, req.params.model));
+    });
+  }
 
   return { app, metrics };
 }

@@ -21,6 +21,7 @@ import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus } from "./cache.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
+import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
 import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
@@ -70,6 +71,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   logRequired?: boolean;
   /** The clock (tests). */
   now?: () => number;
+  /** Reads, gauges and pages added by folders above online/ (extension.ts). */
+  extensions?: readonly ServiceExtension[];
   /**
    * Pin the request time (`fti serve --now`): the clock stands at this instant
    * and each entity's features are its latest offline row with event_time ≤ it,
@@ -164,6 +167,8 @@ export class OnlineService implements LocalService {
   readonly bundle: SpecBundle;
   readonly storePath: string;
   readonly log: RequestLog | null;
+  /** What folders above online/ add: reads in each reload, gauges, pages (extension.ts). */
+  readonly extensions: readonly ServiceExtension[];
   /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
   private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
@@ -191,6 +196,7 @@ export class OnlineService implements LocalService {
     this.bundle = bundle;
     this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
     this.logger = opts.logger ?? stderrLogger;
+    this.extensions = opts.extensions ?? [];
     this.now = opts.now ?? (opts.asOf ? () => opts.asOf!.getTime() : Date.now);
     this.indexes = new OnlineIndexes(bundle, opts.embeddings ?? embeddingSettingsFromEnv());
     const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
@@ -396,6 +402,13 @@ export class OnlineService implements LocalService {
         const loaded = await loadGroup(store, g, changedAt, this.asOf);
         nextGroups.set(g.plan.name, loaded);
         report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
+      }
+      for (const ext of this.extensions) {
+        try {
+          await ext.reload?.(store, [...this.served.keys()]);
+        } catch (e) {
+          this.logger.error(`reload (${reason}): an extension's data not read: ${(e as Error).message}`);
+        }
       }
     } catch (e) {
       report.ok = false;
@@ -756,6 +769,7 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
       { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
       { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
+      ...this.extensions.flatMap((ext) => ext.gauges?.() ?? []),
     ];
   }
 

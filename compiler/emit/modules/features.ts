@@ -56,6 +56,7 @@ function groupPlan(ctx: EmitContext, g: IrGroup): string {
     ...(g.reference ? { reference: g.reference } : {}),
     features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
     lookbackMs: g.lookbackMs,
+    ...(g.schedule ? { schedule: g.schedule } : {}),
   };
   const embeddings = embedUses(g);
   const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";
