@@ -5,10 +5,12 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { agentSettingsFromEnv } from "../runtime/agents/settings.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
+import type { FeatureValue } from "../runtime/api.ts";
+import { coachAgent, type CoachChatResponse } from "../generated/athlete/agents.ts";
 import { chatHandler, json, startFakeOpenAi, TOOL_ARGS, type FakeOpenAi } from "./helpers/fake-openai.ts";
 
 let work: AthleteWork;
@@ -63,6 +65,11 @@ describe("POST /v1/agents/coach/chat", () => {
     expect(r.body.answer).toContain(`"prediction":${direct.body.prediction}`);
     expect(r.body.answer).toContain("USER=How long will my 10 km tomorrow take and why?");
     expect(r.body.features.ctl_42d.status).toBe("present");
+    // The answer has the shape of the generated CoachChatResponse: the agent's context features, its indexes, its tools.
+    expectTypeOf<CoachChatResponse["features"]["ctl_42d"]>().toEqualTypeOf<FeatureValue<number>>();
+    expectTypeOf<CoachChatResponse["tool_calls"][number]["tool"]>().toEqualTypeOf<"time_estimator">();
+    expect(Object.keys(r.body.features).sort()).toEqual(coachAgent.context.map((f) => f.name).sort());
+    expect(Object.keys(r.body.retrieved)).toEqual(coachAgent.retrieve.map((x) => x.index));
     // The request the endpoint got: model name from the spec, the key, the tool's JSON Schema, the earlier turns.
     const first = llm.requests[0];
     expect(first.authorization).toBe("Bearer sk-test");
