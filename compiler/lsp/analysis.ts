@@ -10,7 +10,10 @@ import type { Program, Range } from "../ast.ts";
 import { checkProgram } from "../checker/index.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
-import { parse } from "../parser/index.ts";
+import path from "node:path";
+import { checkGraph } from "../check-graph.ts";
+import type { CheckedModule } from "../checker/imports.ts";
+import { diskFiles, loadModuleGraph, type ModuleFiles, type SpecModule } from "../modules.ts";
 import * as T from "../parser/lexer.ts";
 import { lineStarts } from "./positions.ts";
 import { buildIndex, type SymbolIndex } from "./symbols.ts";
@@ -28,18 +31,40 @@ export interface Analysis {
   tokens: IToken[];
   comments: IToken[];
   index: SymbolIndex;
+  /** Imported names and where they are declared (absolute file, range), for go to definition. */
+  imports: Map<string, { file: string; range: Range }>;
+  /** The spec modules the document reads (absolute paths), transitively. */
+  reads: Set<string>;
+}
+
+function importedDeclarations(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, { file: string; range: Range }> {
+  const out = new Map<string, { file: string; range: Range }>();
+  for (const { decl, target } of spec.imports) {
+    const mod = target && checked.get(target);
+    for (const n of decl.names) {
+      const d = mod?.decls.get(n.name);
+      if (d && !out.has(n.name)) out.set(n.name, { file: target!.abs, range: d.name.range });
+    }
+  }
+  return out;
 }
 
 const within = (r: Range, outer: Range) => r.start.offset >= outer.start.offset && r.start.offset <= outer.end.offset;
 
 /** Analyses `text`; `previousIr` is kept for hover when the new text does not check. */
-export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec): Analysis {
-  const parsed = parse(text, file);
+export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec, files: ModuleFiles = diskFiles): Analysis {
+  const abs = path.resolve(specDir, path.basename(file));
+  // The spec's imports, read through `files` (open documents first) and checked as `fti check` does.
+  const graph = loadModuleGraph(abs, text, files, file);
+  const parsed = { program: graph.root.program, diagnostics: graph.root.parseDiagnostics };
   const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
   let checked: ReturnType<typeof checkProgram> | undefined;
   let internal: Diagnostic | undefined;
+  const importErrors = graph.diagnostics.filter((d) => d.file === file);
+  let modules: ReturnType<typeof checkGraph> = { diagnostics: [], sources: new Map(), checked: new Map(), irs: new Map() };
   try {
-    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "" });
+    modules = checkGraph(graph, { skipRoot: true });
+    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "", modules: { spec: graph.root, checked: modules.checked } });
   } catch (e) {
     // A checker bug on a half-typed spec must not take the editor's diagnostics down with it.
     const at = { offset: 0, line: 1, column: 1 };
@@ -54,7 +79,9 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
     text,
     file,
     program: parsed.program,
-    diagnostics: [...parsed.diagnostics, ...checkerDiags],
+    diagnostics: [...parsed.diagnostics, ...importErrors, ...checkerDiags],
+    imports: importedDeclarations(graph.root, modules.checked),
+    reads: new Set(graph.order.filter((m) => m !== graph.root).map((m) => m.abs)),
     ir,
     irIsCurrent: !!checked?.ir && !syntaxErrors.length,
     starts: lineStarts(text),

@@ -41,8 +41,12 @@ class IndexBuilder {
   readonly builtins: BuiltinUse[] = [];
   readonly decls = new Map<string, Decl>();
 
+  /** Names the spec imports: referred to like its own declarations, defined at the import. */
+  readonly imported = new Set<string>();
+
   constructor(program: Program) {
     for (const d of program.decls) if (d.kind !== "serve" && d.name.name && !this.decls.has(d.name.name)) this.decls.set(d.name.name, d);
+    for (const imp of program.imports) for (const n of imp.names) if (!this.decls.has(n.name)) this.imported.add(n.name);
   }
 
   add(ident: Ident | undefined, key: string, kind: SymbolKind, def = false): void {
@@ -50,7 +54,7 @@ class IndexBuilder {
   }
 
   ref(ident: Ident | undefined): void {
-    if (ident?.name && this.decls.has(ident.name)) this.add(ident, `decl:${ident.name}`, "decl");
+    if (ident?.name && (this.decls.has(ident.name) || this.imported.has(ident.name))) this.add(ident, `decl:${ident.name}`, "decl");
   }
 
   expr(e: Expr | undefined, resolve: Resolve): void {
@@ -68,7 +72,7 @@ class IndexBuilder {
         if (this.decls.get(e.object.name)?.kind === "feature_group") this.add(e.property, `feature:${e.object.name}.${e.property.name}`, "feature");
         return;
       case "call":
-        if (this.decls.has(e.callee.name)) this.ref(e.callee);
+        if (this.decls.has(e.callee.name) || this.imported.has(e.callee.name)) this.ref(e.callee);
         else if (BUILTINS[e.callee.name]) this.builtins.push({ name: e.callee.name, range: e.callee.range, window: false });
         e.args.forEach((a) => this.expr(a, resolve));
         return;
@@ -231,6 +235,7 @@ class IndexBuilder {
 
 export function buildIndex(program: Program): SymbolIndex {
   const b = new IndexBuilder(program);
+  for (const imp of program.imports) for (const n of imp.names) if (b.imported.has(n.name)) b.add(n, `decl:${n.name}`, "decl", true);
   for (const d of program.decls) b.decl(d);
   b.occurrences.sort((x, y) => x.range.start.offset - y.range.start.offset);
   return { occurrences: b.occurrences, builtins: b.builtins, decls: b.decls };

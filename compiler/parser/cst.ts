@@ -19,6 +19,22 @@ export type DeclarationCstChildren = {
   viewDecl?: ViewDeclCstNode[];
   modelDecl?: ModelDeclCstNode[];
   serveDecl?: ServeDeclCstNode[];
+  importDecl?: ImportDeclCstNode[];
+};
+
+export interface ImportDeclCstNode extends CstNode {
+  name: "importDecl";
+  children: ImportDeclCstChildren;
+}
+
+export type ImportDeclCstChildren = {
+  Kw_import: IToken[];
+  LCurly: IToken[];
+  names: IToken[];
+  Comma?: IToken[];
+  RCurly: IToken[];
+  Kw_from: IToken[];
+  module: IToken[];
 };
 
 export interface SourceDeclCstNode extends CstNode {

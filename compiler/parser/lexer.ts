@@ -160,6 +160,7 @@ export const Over = kw("over");
 export const Where = kw("where");
 export const By = kw("by");
 export const As = kw("as");
+export const Import = kw("import");
 
 export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
 

@@ -4,9 +4,9 @@
 
 import type { IrExpr, IrType, IrView } from "../../ir.ts";
 import { columnsOf } from "../../lower/common.ts";
-import { cite, GENERATED_FILES, odtOf, tsExpr, viewOf, type EmitContext, type Statement } from "../context.ts";
+import { cite, GENERATED_FILES, moduleImport, odtOf, tsExpr, viewOf, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
-import { pascal, tsType, zodType } from "../names.ts";
+import { pascal, str, tsType, zodType } from "../names.ts";
 import { tsMorph } from "../../ts-project.ts";
 
 export function schemaModule(ctx: EmitContext): Statement[] {
@@ -15,6 +15,10 @@ export function schemaModule(ctx: EmitContext): Statement[] {
   const out: Statement[] = [];
   for (const src of ctx.ir.sources) {
     const name = `${pascal(src.name)}Row`;
+    if (src.module) {
+      out.push(`export { ${name}Schema, type ${name} } from ${str(moduleImport(ctx, src.module, "schema.ts"))};`);
+      continue;
+    }
     out.push(objectType(name, cite(ctx, src.loc, `A row of source \`${src.name}\``), src.fields.map((f) => [f.name, f.type])));
     out.push(schemaConst(name, src.fields.map((f) => [f.name, f.type]), `${z}.object`, z));
   }
