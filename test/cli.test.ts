@@ -96,6 +96,21 @@ describe("fti compile / check", () => {
     expect(r.stderr).toContain("unknown option");
   });
 
+  it("fti predict: flags that do not go together are usage errors (exit 2), said before anything runs", () => {
+    const dir = tmpdir(); // no spec, no store: the usage check comes first
+    for (const [args, said] of [
+      [["--as-of", "2025-06-01", "--time-column", "t", "--entities", "e.csv"], "give either --as-of or --time-column, not both"],
+      [["--time-column", "t"], "--time-column needs --entities"],
+      [["--version", "two"], "--version two: not a version number"],
+      [["--version", "0"], "--version 0: not a version number"],
+    ] as const) {
+      const r = fti(["predict", "a.fti", "m", ...args], dir);
+      expect(r.stderr).toContain(said);
+      expect(r.code).toBe(2);
+      expect(fs.existsSync(path.join(dir, ".fti"))).toBe(false);
+    }
+  });
+
   it("explain prints each model's lineage with MIT/MDT/ODT marked", () => {
     const r = fti(["explain", "specs/athlete.fti"]);
     expect(r.code).toBe(0);
