@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileSpec, currentSpecHash, writeOutput } from "../compiler/compile.ts";
 import { formatDiagnostics } from "../compiler/diagnostics.ts";
 import { analyze } from "../compiler/lsp/analysis.ts";
+import { complete } from "../compiler/lsp/completion.ts";
+import { hover } from "../compiler/lsp/hover.ts";
 import { formatSpec } from "../compiler/format/index.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
@@ -185,6 +187,11 @@ describe("fti fmt and the language server", () => {
     expect(fitness.file).toBe(p("lib", "common.fti"));
     expect(COMMON.split("\n")[fitness.range.start.line - 1]).toContain("feature_group fitness");
     expect(a.index.occurrences.filter((o) => o.key === "decl:fitness").length).toBe(2); // the import and `fitness.*`
+    const shown = hover(a, text.indexOf("fitness.*") + 1)!.contents as { value: string };
+    expect(shown.value).toContain("feature group fitness");
+    expect(shown.value).toContain("Imported from `../lib/common.fti`");
+    const typed = text.replace("features fitness.*", "features fitness.");
+    expect(complete(analyze(typed, "pace.fti", p("pace")), typed.indexOf("fitness.") + 8).map((c) => c.label)).toEqual(["pace_28d", "runs_28d", "*"]);
 
     const broken = analyze(`import { athlete } from "../lib/bad.fti"\n`, "broken.fti", p("pace"), undefined, {
       read: (abs) => (abs.endsWith("bad.fti") ? "entity athlete { key k: nope }\n" : fs.readFileSync(abs, "utf8")),

@@ -6,13 +6,14 @@
 // dropped (they would only describe the hole the parser left).
 
 import type { IToken } from "chevrotain";
-import type { Program, Range } from "../ast.ts";
+import type { Decl, Program, Range } from "../ast.ts";
 import { checkProgram } from "../checker/index.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import path from "node:path";
 import { checkGraph } from "../check-graph.ts";
 import type { CheckedModule } from "../checker/imports.ts";
+import { kindLabel } from "../checker/context.ts";
 import { diskFiles, loadModuleGraph, type ModuleFiles, type SpecModule } from "../modules.ts";
 import * as T from "../parser/lexer.ts";
 import { lineStarts } from "./positions.ts";
@@ -31,19 +32,38 @@ export interface Analysis {
   tokens: IToken[];
   comments: IToken[];
   index: SymbolIndex;
-  /** Imported names and where they are declared (absolute file, range), for go to definition. */
-  imports: Map<string, { file: string; range: Range }>;
+  /** Imported names: where they are declared (absolute file, range), their kind, the import's path as written. */
+  imports: Map<string, ImportedName>;
   /** The spec modules the document reads (absolute paths), transitively. */
   reads: Set<string>;
 }
 
-function importedDeclarations(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, { file: string; range: Range }> {
-  const out = new Map<string, { file: string; range: Range }>();
+function importedDecls(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, Decl> {
+  const out = new Map<string, Decl>();
   for (const { decl, target } of spec.imports) {
     const mod = target && checked.get(target);
     for (const n of decl.names) {
       const d = mod?.decls.get(n.name);
-      if (d && !out.has(n.name)) out.set(n.name, { file: target!.abs, range: d.name.range });
+      if (d && !out.has(n.name)) out.set(n.name, d);
+    }
+  }
+  return out;
+}
+
+export interface ImportedName {
+  file: string;
+  range: Range;
+  kind: string;
+  from: string;
+}
+
+function importedDeclarations(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, ImportedName> {
+  const out = new Map<string, ImportedName>();
+  for (const { decl, target } of spec.imports) {
+    const mod = target && checked.get(target);
+    for (const n of decl.names) {
+      const d = mod?.decls.get(n.name);
+      if (d && !out.has(n.name)) out.set(n.name, { file: target!.abs, range: d.name.range, kind: kindLabel(d.kind), from: decl.from.value });
     }
   }
   return out;
@@ -87,6 +107,6 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
     starts: lineStarts(text),
     tokens,
     comments,
-    index: buildIndex(parsed.program),
+    index: buildIndex(parsed.program, importedDecls(graph.root, modules.checked)),
   };
 }

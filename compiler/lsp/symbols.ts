@@ -44,9 +44,17 @@ class IndexBuilder {
   /** Names the spec imports: referred to like its own declarations, defined at the import. */
   readonly imported = new Set<string>();
 
-  constructor(program: Program) {
+  constructor(program: Program, importedDecls: Map<string, Decl>) {
     for (const d of program.decls) if (d.kind !== "serve" && d.name.name && !this.decls.has(d.name.name)) this.decls.set(d.name.name, d);
-    for (const imp of program.imports) for (const n of imp.names) if (!this.decls.has(n.name)) this.imported.add(n.name);
+    for (const imp of program.imports) {
+      for (const n of imp.names) {
+        if (this.decls.has(n.name)) continue;
+        this.imported.add(n.name);
+        // The module's declaration (its kind and items, for completion): its ranges are in the module's file.
+        const d = importedDecls.get(n.name);
+        if (d) this.decls.set(n.name, d);
+      }
+    }
   }
 
   add(ident: Ident | undefined, key: string, kind: SymbolKind, def = false): void {
@@ -233,8 +241,9 @@ class IndexBuilder {
   }
 }
 
-export function buildIndex(program: Program): SymbolIndex {
-  const b = new IndexBuilder(program);
+/** `importedDecls`: the declarations imported names stand for, from their modules. */
+export function buildIndex(program: Program, importedDecls = new Map<string, Decl>()): SymbolIndex {
+  const b = new IndexBuilder(program, importedDecls);
   for (const imp of program.imports) for (const n of imp.names) if (b.imported.has(n.name)) b.add(n, `decl:${n.name}`, "decl", true);
   for (const d of program.decls) b.decl(d);
   b.occurrences.sort((x, y) => x.range.start.offset - y.range.start.offset);
