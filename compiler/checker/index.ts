@@ -5,14 +5,18 @@
 // it stay quiet instead of cascading.
 
 import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
-import type { IrEntity, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
+import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { SpecModule } from "../modules.ts";
+import { checkAgent } from "./agents.ts";
+import { checkIndex } from "./indexes.ts";
 import { Ctx, kindLabel, type FnSignature } from "./context.ts";
 import { bindImports, reportLocalClash, warnUnusedImports, type CheckedModule, type ImportedEnv, type ModuleScope } from "./imports.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkGroup, orderGroups, type CheckedGroup } from "./groups.ts";
 import { checkModel, checkServe } from "./models.ts";
+import { metricsOf } from "../../runtime/catalogue.ts";
+import { checkRetrain, checkSchedule } from "./retrain.ts";
 import { checkOdt } from "./odts.ts";
 import { checkEntity, checkSource } from "./sources.ts";
 import { checkView } from "./views.ts";
@@ -60,6 +64,8 @@ export function checkProgram(input: CheckInput): CheckResult {
   const groups = env.groups;
   for (const d of orderGroups(ctx, of("feature_group"))) {
     const g = checkGroup(ctx, d, { sources, entities, groups });
+    const schedule = d.schedule && checkSchedule(ctx, d.schedule);
+    if (g && schedule) g.ir.schedule = schedule;
     if (g) groups.set(g.ir.name, g);
   }
   const odts = env.odts;
@@ -89,6 +95,23 @@ export function checkProgram(input: CheckInput): CheckResult {
     const s = checkServe(ctx, d, models);
     if (s) serves.push(s);
   }
+  for (const d of of("model")) {
+    const m = models.get(d.name.name);
+    if (!d.retrain || !m) continue;
+    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task));
+    if (retrain) m.retrain = retrain;
+  }
+
+  const indexes = new Map<string, IrIndex>();
+  for (const d of of("index")) {
+    const ix = checkIndex(ctx, d, groups);
+    if (ix) indexes.set(ix.name, ix);
+  }
+  const agents: IrAgent[] = [];
+  for (const d of of("agent")) {
+    const a = checkAgent(ctx, d, { entities, groups, indexes, models, views, serves });
+    if (a) agents.push(a);
+  }
 
   // With errors the program is incomplete, and "unused" would mostly be noise.
   if (!ctx.diags.hasErrors) {
@@ -111,6 +134,8 @@ export function checkProgram(input: CheckInput): CheckResult {
     views: [...views.values()],
     models: [...models.values()],
     serves,
+    ...(indexes.size ? { indexes: [...indexes.values()] } : {}),
+    ...(agents.length ? { agents } : {}),
   };
   const ownGroups = new Map([...groups].filter(([name]) => !ctx.imported.has(name)));
   const signatures = new Map([...ctx.signatures].filter((e): e is [string, FnSignature] => !!e[1] && !ctx.imported.has(e[0])));
@@ -134,7 +159,7 @@ function collectSymbols(ctx: Ctx, decls: Decl[], pulledNames: Map<string, string
 
 function warnUnused(ctx: Ctx, decls: NamedDecl[]): void {
   for (const d of decls) {
-    if (d.kind === "model" || ctx.symbols.get(d.name.name) !== d) continue;
+    if (d.kind === "model" || d.kind === "agent" || d.kind === "index" || ctx.symbols.get(d.name.name) !== d) continue;
     if (ctx.used.has(d.name.name)) continue;
     ctx.report(d.name.range, DIAG.unused.declaration(kindLabel(d.kind), d.name.name));
   }
