@@ -617,8 +617,12 @@ const rules = {
       ),
   }),
   indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", {
-    notVector: (index: string, feature: string, type: string) =>
-      withHint(`index \`${index}\` needs an embedding column (float[N]); \`${feature}\` is ${type}`, `add a feature \`${feature}_embedding = embed(${feature}, 256)\` and index that`),
+    /** `text`: the column is a string (the hint can embed it). */
+    notVector: (index: string, feature: string, type: string, text: boolean) =>
+      withHint(
+        `index \`${index}\` needs an embedding column (float[N]); \`${feature}\` is ${type}`,
+        text ? `add a feature \`${feature}_embedding = embed(${feature}, 256)\` and index that` : "index a float[N] feature computed by `embed(text, N)` or an extern fn of one string",
+      ),
     noQueryEmbedding: (index: string, feature: string) =>
       `index \`${index}\` cannot embed a query the way \`${feature}\` was computed: the column must be \`embed(...)\` itself or a call of an extern fn taking one string`,
   }),

@@ -44,6 +44,34 @@ const post = async (p: string, body: unknown) => {
 const chat = (body: unknown) => post("/v1/agents/coach/chat", body);
 const setLlm = (h: Parameters<typeof llm.handlers.set>[1]) => llm.handlers.set("/v1/chat/completions", h);
 
+describe("POST /v1/indexes/notes/search", () => {
+  it("ranks the athlete's notes written before the request time, best first", async () => {
+    const athlete = work.athletes[2];
+    const r = await post("/v1/indexes/notes/search", { athlete_id: athlete, query: "hilly long run, legs felt heavy", k: 7 });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ index: "notes", at: new Date(NOW).toISOString() });
+    const docs: Array<{ id: string; score: number; eventTime: string; keys: { athlete_id: string }; fields: { note: string } }> = r.body.documents;
+    expect(docs).toHaveLength(7);
+    for (const d of docs) {
+      expect(d.keys.athlete_id).toBe(athlete);
+      expect(Date.parse(d.eventTime)).toBeLessThan(NOW);
+      expect(d.fields.note.length).toBeGreaterThan(0);
+    }
+    const scores = docs.map((d) => d.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it("refuses a bad search with the field's path, and an unknown index with 404", async () => {
+    const bad = async (body: unknown) => (await post("/v1/indexes/notes/search", body)).body.error;
+    expect((await bad({ query: "x" })).issues[0].path).toEqual(["athlete_id"]);
+    expect((await bad({ athlete_id: 7, query: "x" })).issues[0].path).toEqual(["athlete_id"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "x", k: 0 })).issues[0].path).toEqual(["k"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "" })).issues[0].path).toEqual(["query"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "x", extra: 1 })).code).toBe("invalid_request");
+    expect((await post("/v1/indexes/nope/search", { query: "x" })).status).toBe(404);
+  });
+});
+
 describe("POST /v1/agents/coach/chat", () => {
   it("retrieves, calls the model as a tool through the predictor, and answers with what the LLM made of it", async () => {
     setLlm(chatHandler());

@@ -20,7 +20,7 @@ import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
-import type { OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
+import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
@@ -348,6 +348,50 @@ describe("online serving of a multi-entity model", () => {
         const p = predicted.find((x) => Number(x.row_number) === i + 1);
         expect((a.body as OnlinePrediction).prediction, `row ${i + 1}`).toBe(p?.prediction);
       }
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("a request field that fails its source's check: online 400 at the field, batch reject with the same field and check", async () => {
+    // amount: float check (>= 0). Negative amounts fail the check; "lots" and null fail the type (checked first, as zod does).
+    const amounts: unknown[] = [-5, 12, -0.5, 0, "lots", null, 7, -1e9, 3.5];
+    const rows = amounts.map((amount, i) => ({ sender: ["a0", "a1", "a2"][i % 3], receiver: ["a3", "a7"][i % 2], amount }));
+    const entities = join(root, "entities-checked.ndjson");
+    writeFileSync(entities, rows.map((p) => JSON.stringify(p)).join("\n") + "\n");
+    const { report, predicted, rejected } = await withStore(async (store) => {
+      const report = await predictBatch(store, bundle, "fraud", { asOf: new Date(NOW), entitiesFile: entities, out: "checked_scores" });
+      return {
+        report,
+        predicted: await store.all<{ row_number: number; prediction: number }>(`SELECT row_number, prediction FROM checked_scores`),
+        rejected: await store.all<{ row_number: number; status: number; code: string; reason: string; fields: string[] }>(
+          `SELECT row_number, status, code, reason, fields FROM checked_scores_rejects WHERE model = 'fraud'`,
+        ),
+      };
+    });
+    const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => NOW });
+    try {
+      const online = await Promise.all(rows.map((r) => svc.predict("fraud", r)));
+      const byOnline = online.map((a, i) =>
+        a.status === 200
+          ? { row: i + 1, status: 200, prediction: (a.body as OnlinePrediction).prediction }
+          : { row: i + 1, status: a.status, fields: (a.body as ApiErrorBody).error.issues!.map((x) => String(x.path.at(-1))) },
+      );
+      const byBatch = [
+        ...predicted.map((p) => ({ row: Number(p.row_number), status: 200, prediction: p.prediction })),
+        ...rejected.map((r) => ({ row: Number(r.row_number), status: r.status, fields: [...r.fields] })),
+      ].sort((a, b) => a.row - b.row);
+      expect(byBatch).toEqual(byOnline);
+      // The three negative amounts are refused by the check, the other two refusals by the type.
+      const byCheck = rejected.filter((r) => /check \(>= 0\) failed/.test(r.reason)).map((r) => Number(r.row_number));
+      expect(byCheck.sort((a, b) => a - b)).toEqual([1, 3, 8]);
+      for (const row of byCheck) {
+        const issue = (online[row - 1].body as ApiErrorBody).error.issues![0];
+        expect(issue.message).toMatch(/^check \(>= 0\) failed: source `transfers` quarantines such rows/);
+      }
+      expect(rejected.every((r) => r.status === 400 && r.code === "invalid_request")).toBe(true);
+      expect(report.rejected.invalid).toBe(5);
+      expect(report.rows).toBe(4);
     } finally {
       await svc.close();
     }

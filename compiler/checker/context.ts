@@ -64,8 +64,14 @@ export class Ctx {
     return this.signatures.get(name) ?? undefined;
   }
 
-  functionNames(): string[] {
-    return [...this.symbols.values()].filter((d) => d.kind === "fn" || d.kind === "extern_fn").map((d) => d.name.name);
+  /** The declared function names, lazily: a "did you mean" reads only as many as it looks at. */
+  *functionNames(): Iterable<string> {
+    for (const d of this.symbols.values()) if (d.kind === "fn" || d.kind === "extern_fn") yield d.name.name;
+  }
+
+  /** The names of the declarations of these kinds, lazily. */
+  *declarationNames(kinds: readonly string[]): Iterable<string> {
+    for (const d of this.symbols.values()) if (kinds.includes(d.kind)) yield d.name.name;
   }
 
   /** Looks up a declaration of the expected kind, reporting unknown names and wrong kinds. */
@@ -73,8 +79,7 @@ export class Ctx {
     const decl = this.symbols.get(name.name);
     if (!decl && this.silent.has(name.name)) return undefined;
     if (!decl) {
-      const candidates = [...this.symbols.values()].filter((d) => (kinds as string[]).includes(d.kind)).map((d) => d.name.name);
-      this.report(name.range, DIAG.unknownDeclaration.of(what, name.name, candidates));
+      this.report(name.range, DIAG.unknownDeclaration.of(what, name.name, this.declarationNames(kinds)));
       return undefined;
     }
     if (!(kinds as string[]).includes(decl.kind)) {

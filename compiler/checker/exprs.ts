@@ -168,7 +168,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     return undefined;
   }
   if (Object.hasOwn(BUILTINS, name)) return checkBuiltinCall(ctx, scope, name, args, checkedArgs, range);
-  const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS)];
+  const candidates = concat(ctx.functionNames(), Object.keys(BUILTINS));
   ctx.report(calleeRange, DIAG.unknownName.function(name, candidates));
   return undefined;
 }
@@ -281,4 +281,10 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
   }
   const nullable = a.type.nullable || (vs as IrExpr[]).some((v) => v.type.nullable); // SQL: x in (1, null) can be null
   return { k: "in", arg: a, values: vs as IrExpr[], type: t("bool", nullable) };
+}
+
+/** Two iterables one after the other, lazily. */
+function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
+  yield* a;
+  yield* b;
 }

@@ -9,7 +9,7 @@ import type { SpecBundle } from "../../runtime/api.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { compileSpec, currentSpecHash, SpecReadError, specName, writeOutput } from "../compile.ts";
 import { formatDiagnostics } from "../diagnostics.ts";
-import { declaredTransformsHash, transformsHash } from "../transforms-hash.ts";
+import { checkTransformsFile } from "../../runtime/transforms-hash.ts";
 
 export async function loadCompiledSpec(specPath: string, opts: { outDir?: string; quiet?: boolean } = {}): Promise<SpecBundle> {
   const abs = path.resolve(specPath);
@@ -37,29 +37,8 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
       throw new UserError(`cannot write the generated code for ${specPath}`);
     }
   }
-  checkTransformsText(outDir, specPath);
+  // A hand edit of transforms.ts after generation is refused before anything runs (createPredictor checks again).
+  checkTransformsFile(path.join(outDir, "transforms.ts"), specPath);
   const mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
   return mod.spec;
-}
-
-/**
- * Refuses a transforms.ts whose text no longer has the hash it declares (a
- * hand edit after generation): its models were trained with the generated
- * code, and serving them with other code would be skew nobody sees.
- */
-function checkTransformsText(outDir: string, specPath: string): void {
-  const file = path.join(outDir, "transforms.ts");
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    throw new UserError(`${path.relative(process.cwd(), file) || file} is missing`, `regenerate it: fti compile ${specPath}`);
-  }
-  const declared = declaredTransformsHash(text);
-  if (declared === null || transformsHash(text) !== declared) {
-    throw new UserError(
-      `${path.relative(process.cwd(), file) || file} was changed after it was generated: its text does not match its TRANSFORMS_HASH`,
-      `generated code is not edited by hand; regenerate it with \`fti compile ${specPath}\` (change the spec, or an extern fn, instead)`,
-    );
-  }
 }

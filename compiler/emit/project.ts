@@ -19,7 +19,7 @@ import { schemaModule } from "./modules/schema.ts";
 import { trainingModule } from "./modules/training.ts";
 import { HASH_PLACEHOLDER, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
-import { transformsHash } from "../transforms-hash.ts";
+import { transformsHash } from "../../runtime/transforms-hash.ts";
 
 export { GENERATED_FILES };
 
@@ -92,7 +92,7 @@ export function emitSpec(ir: IrSpec, opts: EmitOptions): EmitResult {
   return { files, diagnostics };
 }
 
-export { transformsHash } from "../transforms-hash.ts";
+export { transformsHash } from "../../runtime/transforms-hash.ts";
 
 function toPosix(p: string): string {
   return p.split(path.sep).join("/");

@@ -37,10 +37,15 @@ export function parseTime(text: string | undefined, flag: string): Date | undefi
   return d;
 }
 
-/** Opens the store for `fn` and closes it; commands that only read pass `readOnly` (a read-only or immutable store still works). */
+/**
+ * Opens the store for `fn` and closes it; commands that only read pass
+ * `readOnly` (a read-only or immutable store still works). While another
+ * process holds the store (a serving process reloading, another command) it
+ * waits up to STORE_WAIT_MS before refusing.
+ */
 export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
-  const { openStore } = await import("../store/store.ts");
-  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false });
+  const { openStore, STORE_WAIT_MS } = await import("../store/store.ts");
+  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false, waitMs: STORE_WAIT_MS });
   try {
     return await fn(store);
   } finally {
