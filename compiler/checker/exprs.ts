@@ -25,7 +25,8 @@ export interface ExprScope {
   /** What the place is: fn bodies, MIT features, ODT bodies, source checks. */
   kind: "fn" | "mit" | "odt" | "check";
   lookup(name: string): NameBinding | undefined;
-  names(): string[];
+  /** The names in scope, for a "did you mean" (lazily: it reads at most SPELLING_CANDIDATES of them). */
+  names(): Iterable<string>;
   /** Where windows are allowed inside an expression (a label's `over next 7d`): checks one. */
   window?(e: Extract<Expr, { kind: "window" }>): Checked;
 }
@@ -284,7 +285,7 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
 }
 
 /** Two iterables one after the other, lazily. */
-function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
+export function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
   yield* a;
   yield* b;
 }
