@@ -116,7 +116,7 @@ function checkName(ctx: Ctx, scope: ExprScope, name: string, range: Range): Chec
     bound.onUse?.();
     return bound.expr;
   }
-  if (ctx.poisoned.has(name)) return undefined;
+  if (ctx.poisoned.has(name) || ctx.silent.has(name)) return undefined;
   const decl = ctx.symbols.get(name);
   if (decl?.kind === "on_demand" && scope.kind === "mit") {
     ctx.report(range, DIAG.odtInGroup.name(name, scope.where));
@@ -129,6 +129,7 @@ function checkName(ctx: Ctx, scope: ExprScope, name: string, range: Range): Chec
 function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range, args: Expr[], range: Range): Checked {
   const checkedArgs = args.map((a) => checkExpr(ctx, scope, a));
   const decl = ctx.symbols.get(name);
+  if (!decl && ctx.silent.has(name)) return undefined; // a failed import, reported there
   if (decl && (decl.kind === "fn" || decl.kind === "extern_fn")) {
     ctx.useDecl(name);
     const fn = ctx.functionSignature(name);
