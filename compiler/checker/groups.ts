@@ -4,7 +4,6 @@
 
 import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
@@ -104,7 +103,7 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
 function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
   const written = decl.keyColumns;
   if (written && written.length !== keys.length) {
-    ctx.error(4011, written[0]?.range ?? decl.entity.range, `entity \`${decl.entity.name}\` has ${keys.length} key${keys.length === 1 ? "" : "s"} (${keys.map((k) => k.name).join(", ")}) but \`for ${decl.entity.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    ctx.report(written[0]?.range ?? decl.entity.range, DIAG.entityKeyMissing.count(decl.entity.name, keys.map((k) => k.name), written.length));
     return undefined;
   }
   let ok = true;
@@ -116,12 +115,11 @@ function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], col
     if (!written) {
       ctx.report(decl.from.range, col
         ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
-        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name, columnTypes.keys()));
     } else {
-      const hint = col ? undefined : closest(name, [...columnTypes.keys()]);
-      ctx.error(4011, written[i].range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(written[i].range, col
+        ? DIAG.entityKeyMissing.writtenType(key.name, show(key.type), decl.from.name, name, show(col))
+        : DIAG.entityKeyMissing.writtenMissing(decl.from.name, name, columnTypes.keys()));
     }
     return name;
   });
@@ -150,7 +148,7 @@ export function checkWhere(
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
   if (expr.type.base !== "bool") {
-    ctx.error(3007, e.range, `a \`where\` filter must be a bool, got ${show(expr.type)}`, { hint: "compare a column, e.g. `sport == \"run\"`" });
+    ctx.report(e.range, DIAG.condition.where(show(expr.type)));
     return undefined;
   }
   return expr;
@@ -165,7 +163,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
     else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
     // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
     else if (keyNames.includes(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+      ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity.name));
     } else {
       defs.set(f.name.name, f);
       continue;
@@ -327,7 +325,7 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   if (arg === undefined) return undefined;
   const over = w.over;
   if (w.forward) {
-    ctx.error(4010, w.range, `a feature only looks back: \`over next\` is for labels, which may look forward`, { hint: `\`over ${over.kind === "duration" ? over.text : "7d"}\` aggregates the window before each row` });
+    ctx.report(w.range, DIAG.windowDirection.forward(over.kind === "duration" ? over.text : "7d"));
     return undefined;
   }
   if (over.kind !== "duration") {
