@@ -56,6 +56,7 @@ export const irSchema = z.object({
     eventTime: z.string().optional(),
     validity: z.object({ from: z.string(), to: z.string().optional() }).optional(),
     unique: z.string().optional(),
+    stream: z.object({ latenessMs: z.number() }).optional(),
     fields: z.array(z.object({
       name: z.string(),
       type: irType,
@@ -84,6 +85,7 @@ export const irSchema = z.object({
     input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
     rowId: column.optional(),
     reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
+    stream: z.object({ source: z.string() }).optional(),
     inputColumns: z.array(column),
     features: z.array(z.union([
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),

@@ -347,6 +347,7 @@ const types = {
       withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : `did you mean \`${days}d\`?`),
     ttl: () => "`ttl` needs a duration literal such as `90d`",
     ttlPositive: () => "`ttl` must be positive",
+    lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
 };
@@ -489,6 +490,29 @@ const rules = {
       withHint(
         `\`${feature}\` is a window over reference data: ${input} reference data, with no event time to look back over`,
         "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
+      ),
+  }),
+  notIncremental: entry(4050, "error", "feature group over a stream cannot be computed incrementally", {
+    /** A window whose argument reads another window's value (directly or through row features). */
+    windowOverWindow: (group: string, feature: string, window: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` aggregates \`${window}\`, a window: over stream \`${source}\` each event would change \`${window}\` at earlier rows, which the stream does not keep`,
+        "aggregate row values only (the input's columns and row features), or compute the group from a source that is not a stream",
+      ),
+    /** A group reading the rows of a streamed group that has windows. */
+    inputHasWindows: (group: string, input: string, source: string) =>
+      withHint(
+        `feature group \`${group}\` reads the rows of \`${input}\`, which has windows over stream \`${source}\`: each event would change \`${input}\` at earlier rows, which the stream does not keep`,
+        `read a group of row features (or the source) instead, and compute the windows here`,
+      ),
+  }),
+  streamClause: entry(4051, "error", "stream source without event time or unique key", {
+    eventTime: (source: string) =>
+      withHint(`stream \`${source}\` has no \`event_time\`: its windows and freshness need the time of each event`, "add `event_time <timestamp field>`; reference data cannot be streamed"),
+    unique: (source: string) =>
+      withHint(
+        `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
+        "add `unique <field>`, a field that identifies each event (its de-duplication key)",
       ),
   }),
 };

@@ -124,7 +124,7 @@ export class FtiParser extends CstParser {
     }));
   });
 
-  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | fields { ... } }
+  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | stream [lateness d] | fields { ... } }
   sourceDecl = this.RULE("sourceDecl", () => {
     this.CONSUME(T.Source);
     this.CONSUME(T.Identifier, { LABEL: "name" });
@@ -169,14 +169,30 @@ export class FtiParser extends CstParser {
         {
           // `valid_from c` / `valid_to c`: names, not keywords, so fields may be called so.
           GATE: () => VALIDITY_CLAUSES.has(this.LA(1).image),
+          IGNORE_AMBIGUITIES: true,
           ALT: () => {
             this.CONSUME4(T.Identifier, { LABEL: "clause" });
             this.CONSUME5(T.Identifier, { LABEL: "clauseValue" });
           },
         },
+        {
+          // `stream [lateness 1h]`: names, not keywords, so fields may be called so.
+          GATE: () => this.LA(1).image === "stream",
+          IGNORE_AMBIGUITIES: true,
+          ALT: () => {
+            this.CONSUME6(T.Identifier, { LABEL: "streamClause" });
+            this.OPTION({
+              GATE: () => this.LA(1).image === "lateness",
+              DEF: () => {
+                this.CONSUME7(T.Identifier, { LABEL: "latenessClause" });
+                this.SUBRULE(this.expression, { LABEL: "lateness" });
+              },
+            });
+          },
+        },
         { ALT: () => this.SUBRULE(this.fieldsBlock) },
       ],
-      ERR_MSG: "a source item (path, table, format, event_time, unique, valid_from, valid_to or fields)",
+      ERR_MSG: "a source item (path, table, format, event_time, unique, valid_from, valid_to, stream or fields)",
     }));
   });
 

@@ -355,6 +355,8 @@ class AstBuilder {
         decl.unique ??= this.ident(value);
       } else if (tok(item, "clause")) {
         this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
+      } else if (tok(item, "streamClause")) {
+        this.streamClause(decl, item);
       } else {
         const block = node(item, "fieldsBlock");
         for (const f of nodes(block, "fieldDecl")) {
@@ -365,6 +367,17 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `stream [lateness d]`. */
+  private streamClause(decl: SourceDecl, item: C.SourceItemCstNode): void {
+    const kw = tok(item, "streamClause");
+    if (!isReal(kw)) return;
+    if (decl.stream) this.duplicate(kw, "stream");
+    const latenessNode = node(item, "lateness");
+    const lateness = latenessNode ? this.expr(latenessNode) : undefined;
+    const end = lateness ? lateness.range : this.tokRange(kw);
+    decl.stream ??= { range: this.join(kw, end), ...(lateness ? { lateness } : {}) };
   }
 
   /** `valid_from c` / `valid_to c`. */
