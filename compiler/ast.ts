@@ -27,6 +27,8 @@ export interface StringLit {
 export interface TypeRef {
   name: string;
   nullable: boolean;
+  /** `float[256]`: a vector of that many floats (an embedding). NaN when the literal is not an integer. */
+  dim?: { value: number; range: Range };
   range: Range;
 }
 
@@ -149,7 +151,34 @@ export interface FeatureGroupDecl {
   from: Ident;
   /** `where sport == "run"`: only the input rows for which it is true. */
   where?: Expr;
+  /** `schedule every 1h` / `schedule "0 * * * *"`: when `fti run` runs the group's pipeline. */
+  schedule?: ScheduleDecl;
   features: FeatureDef[];
+  range: Range;
+}
+
+/** `schedule "0 3 * * *"` (a cron line) or `schedule every 6h` (an interval). */
+export interface ScheduleDecl {
+  cron?: StringLit;
+  every?: Expr;
+  range: Range;
+}
+
+/** `when drift(psi > 0.25)`, `when live(mae > 700)`: `fn` is drift or live, `measure` a drift measure or a metric. */
+export interface RetrainTrigger {
+  fn: Ident;
+  measure: Ident;
+  op: "<" | "<=" | ">" | ">=";
+  value: Expr;
+  range: Range;
+}
+
+/** A model's `retrain { … }` block. */
+export interface RetrainDecl {
+  schedule?: ScheduleDecl;
+  triggers: RetrainTrigger[];
+  /** `promote if better(mae)`: `fn` should be `better`. */
+  promote?: { fn: Ident; metric: Ident; range: Range };
   range: Range;
 }
 
@@ -230,6 +259,7 @@ export interface ModelDecl {
   split?: { kind: Ident; args: Arg[]; range: Range };
   metrics: Ident[];
   requires: RequireDecl[];
+  retrain?: RetrainDecl;
   range: Range;
 }
 
@@ -242,6 +272,31 @@ export interface ServeDecl {
   range: Range;
 }
 
+/** `index notes on coach_notes(embedding) for athlete`: a group's rows, retrievable by similarity. */
+export interface IndexDecl {
+  kind: "index";
+  name: Ident;
+  group: Ident;
+  column: Ident;
+  /** `for ENTITY`: retrieval is restricted to the request's entity. */
+  entity?: Ident;
+  range: Range;
+}
+
+/** `agent coach for athlete { llm "coach"  context ...  retrieve notes top 5  tool m  prompt "..." }` */
+export interface AgentDecl {
+  kind: "agent";
+  name: Ident;
+  entity: Ident;
+  llm?: StringLit;
+  context: FeatureRef[];
+  retrieve: Array<{ index: Ident; k: { value: number; range: Range }; range: Range }>;
+  tools: Ident[];
+  /** The template's lines joined by "\n"; `range` spans every string. */
+  prompt?: { text: string; range: Range; parts: StringLit[] };
+  range: Range;
+}
+
 export type Decl =
   | SourceDecl
   | EntityDecl
@@ -251,7 +306,9 @@ export type Decl =
   | OnDemandDecl
   | ViewDecl
   | ModelDecl
-  | ServeDecl;
+  | ServeDecl
+  | IndexDecl
+  | AgentDecl;
 
 /** Every declaration but `serve` has a name in the one global namespace. */
 export type NamedDecl = Exclude<Decl, ServeDecl>;

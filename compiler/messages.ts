@@ -93,6 +93,8 @@ const syntax = {
       withHint(`\`${declLabel}\` already has a ${kind}`, "a source reads from one `path` or one `table`"),
     versionNotWhole: (image: string) => `a feature group version must be a whole number, not \`${image}\``,
     chainedComparison: () => withHint("comparison operators cannot be chained", "combine comparisons with `and`, or add parentheses"),
+    /** A contextual word of a `schedule` or `retrain` item that is not the one expected (`every`, `when`, `promote`). */
+    retrainWord: (expected: string, found: string, example: string) => withHint(`expected ${expected}, found \`${found}\``, `write ${example}`),
     internalParse: (detail: string) => `could not parse this declaration (internal error: ${detail})`,
     internalRead: (detail: string) => `could not read this declaration (internal error: ${detail})`,
     internalParser: (detail: string) => `internal parser error: ${detail}`,
@@ -189,6 +191,7 @@ const names = {
     /** `isA`, `expected`: with their article ("an entity"). */
     of: (name: string, isA: string, expected: string) => `\`${name}\` is ${isA}, not ${expected}`,
     groupAsFeature: (name: string) => `\`${name}\` is a feature group; list its features as \`${name}.*\` or \`${name}.<feature>\``,
+    agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
@@ -206,6 +209,9 @@ const names = {
     odtParam: (name: string, where: string) => `parameter \`${name}\` appears twice in ${where}`,
     viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
     key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
+    agentContext: (name: string, where: string) => `\`${name}\` appears twice in the context of ${where}`,
+    agentRetrieve: (index: string, where: string) => `index \`${index}\` is retrieved twice in ${where}`,
+    agentTool: (model: string, where: string) => `tool \`${model}\` is listed twice in ${where}`,
     transform: (name: string) =>
       `\`${name}\` already has a \`transform\` line; list all its steps on one line, e.g. \`transform ${name}: impute(median), standard_scale\``,
   }),
@@ -248,9 +254,13 @@ const names = {
     validFrom: (source: string) =>
       withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
     modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
+    retrainTrigger: () => withHint("a `retrain` block needs a `schedule` or a `when` trigger", 'e.g. `when drift(psi > 0.25)` or `schedule "0 3 * * *"`'),
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
+    agentLlm: (where: string) =>
+      withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
+    agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
   }),
   pathOutsideProject: entry(2015, "error", "path outside the project", {
     /** The message names no absolute path and no file content: only what the spec says. */
@@ -294,6 +304,7 @@ const types = {
       `request field \`${name}\` is ${type} in \`${odt}\` but ${otherType} in another ODT of ${where}`,
     timestampColumn: (clause: string, column: string, type: string) => `\`${clause}\` column \`${column}\` must be a timestamp, got ${type}`,
     requireLiteral: () => "`require` compares with a number literal",
+    triggerLiteral: () => "a retrain trigger compares with a number literal",
     odtCalled: ODT_CALLED,
   }),
   arity: entry(3003, "error", "wrong number of arguments", {
@@ -314,6 +325,8 @@ const types = {
     builtinOrdered: (index: number, name: string, got: string) =>
       `argument ${index} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${got}`,
     builtinSame: (name: string, got: string[]) => `arguments of \`${name}\` must all have the same type, got ${got.join(", ")}`,
+    /** A string argument that must be a non-empty literal (embed's model). */
+    literalString: (param: string, name: string, why: string) => `\`${param}\` of \`${name}\` must be a non-empty string literal, ${why}`,
   }),
   nullable: entry(3005, "error", "nullable column where a value is required", {
     clauseColumn: (clause: string, column: string) => `\`${clause}\` column \`${column}\` is nullable; it must always have a value`,
@@ -340,6 +353,7 @@ const types = {
       withHint(`\`${algorithm}\` has no hyperparameter \`${name}\`; it takes ${known.join(", ")}`, didYouMean(name, known)),
     range: (name: string, isInt: boolean, min: number, max: number) =>
       `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
+    retrieveTop: (max: number) => `\`top\` must be a whole number from 1 to ${max}`,
   }),
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
@@ -349,6 +363,23 @@ const types = {
     ttlPositive: () => "`ttl` must be positive",
     lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
+  }),
+  vectorType: entry(3101, "error", "invalid vector type or length", {
+    /** `dim`: the length written (NaN when it is not a number). */
+    length: (dim: number, max: number) => `a vector's length must be a whole number from 1 to ${max}, not ${Number.isNaN(dim) ? "this" : dim}`,
+    notFloat: (base: string, dim: number) => withHint(`\`${base}[${dim}]\` is not a type: only float vectors exist`, `write \`float[${dim}]\``),
+    /** A built-in whose argument is part of its result type (embed's length). */
+    literalLength: (param: string, name: string) =>
+      `the ${param} of \`${name}\` must be a whole number written in the spec (it is the feature's type, float[N])`,
+  }),
+  vectorScalar: entry(3102, "error", "vector where a scalar is required", {
+    /** A written type (source field, key, fn or ODT parameter). */
+    written: (where: string, base: string, dim: number) =>
+      `${where} cannot be a vector (\`${base}[${dim}]\`); vectors are features of feature groups, computed by \`embed\` or an extern fn`,
+    viewFeature: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); a view's features are model inputs and must be scalars`, "retrieve by similarity with an `index` on the group instead"),
+    agentContext: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); an agent's context is text for the LLM`, "retrieve documents by similarity with `retrieve INDEX top K`"),
   }),
 };
 
@@ -427,6 +458,8 @@ const rules = {
     text: withHint,
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
+    index: (index: string, indexEntity: string, where: string, entity: string) =>
+      `index \`${index}\` is for entity \`${indexEntity}\`, but ${where} is for \`${entity}\``,
   }),
   labelSourceColumn: entry(4013, "error", "column missing from the label source", {
     key: (source: string, key: string, keyType: string, entity: string) =>
@@ -459,6 +492,9 @@ const rules = {
       withHint(`\`${name}\` is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
     require: (name: string, task: string, valid: string[], candidates: string[]) =>
       withHint(`\`require\` names \`${name}\`, which is not a metric of ${task}; use ${valid.join(", ")}`, didYouMean(name, candidates)),
+    /** `what`: "`live` reads" or "`better` compares". */
+    retrain: (what: string, name: string, task: string, valid: string[]) =>
+      withHint(`${what} a metric of ${task}: ${valid.join(", ")}; \`${name}\` is not one`, didYouMean(name, valid)),
   }),
   serveNothing: entry(4017, "error", "serve declares nothing to serve", {
     model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, "add `online` and/or `batch into predictions.<table>`"),
@@ -492,12 +528,37 @@ const rules = {
         "compute a row value here (e.g. `max_hr = max_hr`), or window over an event source",
       ),
   }),
+  retrainRule: entry(4040, "error", "invalid retrain trigger or promotion rule", {
+    unknownTrigger: (name: string) => withHint(`unknown retrain trigger \`${name}\`; use drift(psi > …) or live(<metric> > …)`, didYouMean(name, ["drift", "live"])),
+    driftMeasure: (name: string) => withHint(`\`drift\` measures psi or ks, not \`${name}\``, didYouMean(name, ["psi", "ks"])),
+    driftFalling: (measure: string, value: number) => `drift triggers when a measure grows: write \`drift(${measure} > ${value})\``,
+    promoteRule: (name: string) => `\`promote if\` takes \`better(<metric>)\`, not \`${name}\``,
+  }),
+  liveWithoutLog: entry(4041, "error", "live trigger on a model whose predictions are never logged", {
+    model: (model: string) =>
+      withHint(
+        `model \`${model}\` is not served online, so no prediction is logged and no label can ever be joined with one`,
+        `add \`serve ${model} { online }\`, or use \`when drift(...)\` or a \`schedule\``,
+      ),
+  }),
+  malformedSchedule: entry(4042, "error", "malformed schedule", {
+    cron: (problem: string) =>
+      withHint(`malformed cron line: ${problem}`, 'five fields, minute hour day-of-month month day-of-week, in UTC: "0 3 * * *" is every day at 03:00'),
+    notDuration: () => "`schedule every` takes a duration literal such as `6h`",
+    tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
+  }),
   notIncremental: entry(4050, "error", "feature group over a stream cannot be computed incrementally", {
     /** A window whose argument reads another window's value (directly or through row features). */
     windowOverWindow: (group: string, feature: string, window: string, source: string) =>
       withHint(
         `\`${feature}\` in feature group \`${group}\` aggregates \`${window}\`, a window: over stream \`${source}\` each event would change \`${window}\` at earlier rows, which the stream does not keep`,
         "aggregate row values only (the input's columns and row features), or compute the group from a source that is not a stream",
+      ),
+    /** A built-in the feature pipeline alone computes (embed): it has no incremental form. */
+    pipelineOnly: (group: string, feature: string, builtin: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` calls \`${builtin}\`, which only the batch feature pipeline computes: it cannot be updated per event of stream \`${source}\``,
+        `compute \`${feature}\` in a group over a source that is not a stream`,
       ),
     /** A group reading the rows of a streamed group that has windows. */
     inputHasWindows: (group: string, input: string, source: string) =>
@@ -514,6 +575,38 @@ const rules = {
         `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
         "add `unique <field>`, a field that identifies each event (its de-duplication key)",
       ),
+  }),
+  embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
+    /** A built-in computed by the feature pipeline only (embed). */
+    in: (name: string, where: string) =>
+      withHint(
+        `\`${name}\` computes an embedding in the feature pipeline and can only be used in a feature group, not in ${where}`,
+        "give the embedding its own feature in a feature group and use that feature",
+      ),
+  }),
+  indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", {
+    notVector: (index: string, feature: string, type: string) =>
+      withHint(`index \`${index}\` needs an embedding column (float[N]); \`${feature}\` is ${type}`, `add a feature \`${feature}_embedding = embed(${feature}, 256)\` and index that`),
+    noQueryEmbedding: (index: string, feature: string) =>
+      `index \`${index}\` cannot embed a query the way \`${feature}\` was computed: the column must be \`embed(...)\` itself or a call of an extern fn taking one string`,
+  }),
+  promptName: entry(4103, "error", "unknown name in an agent's prompt", {
+    unknown: (name: string, agent: string, known: string[]) => {
+      const best = closest(name, known);
+      return withHint(
+        `unknown name \`{${name}}\` in the prompt of agent \`${agent}\`; it can use ${known.map((n) => `{${n}}`).join(", ")}`,
+        best !== undefined && best !== name ? `did you mean \`{${best}}\`?` : undefined,
+      );
+    },
+    /** A lone `{` or `}`. */
+    brace: (problem: "open" | "close", agent: string) =>
+      withHint(`${problem === "open" ? "`{` opens no `{name}`" : "`}` closes nothing"} in the prompt of agent \`${agent}\``, "write `{{` and `}}` for literal braces"),
+  }),
+  agentTool: entry(4104, "error", "agent tool is not a model served online for its entity", {
+    notServed: (model: string, where: string) => withHint(`model \`${model}\` is not served online, so ${where} cannot call it`, `add \`serve ${model} { online }\``),
+    /** `modelEntity` null: the model's view has no `for ENTITY`. */
+    otherEntity: (model: string, modelEntity: string | null, where: string, entity: string) =>
+      `model \`${model}\` predicts for ${modelEntity === null ? "no entity (its view has no `for ENTITY`)" : `entity \`${modelEntity}\``}, but ${where} is for \`${entity}\``,
   }),
 };
 

@@ -12,7 +12,11 @@ export { z } from "zod";
 /** A value in a row: int and float are numbers, timestamps are ISO strings or Date. */
 export type Scalar = number | string | boolean | null;
 
-export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp";
+/** `float[N]` is a vector of N floats (an embedding), stored as DuckDB FLOAT[N]. */
+export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp" | VectorType;
+export type VectorType = `float[${number}]`;
+
+export { vectorDim } from "./vector-type.ts";
 
 export interface ColumnPlan {
   name: string;
@@ -143,6 +147,25 @@ export interface GroupPlan {
   externs: ExternPlan[];
   /** Set for a group over a stream: the same group in incremental form. */
   stream?: StreamGroupPlan;
+  /** When `fti run` runs the group's pipeline (over the range since its watermark); absent = only by hand. */
+  schedule?: SchedulePlan;
+  /** `embed(text, dim, model?)` calls of the SQL (model null = the built-in hashing embedding); absent when none. */
+  embeddings?: Array<{ dim: number; model: string | null }>;
+}
+
+/** A cron line (5 fields, UTC) or a fixed interval. */
+export type SchedulePlan = { cron: string } | { everyMs: number };
+
+/** A model's `retrain` block: when `fti run` trains a challenger, and when it may replace production. */
+export interface RetrainPlan {
+  line: number;
+  schedule?: SchedulePlan;
+  /** `when drift(psi > 0.25)`: any input's measure in the latest monitored window. */
+  drift: Array<{ measure: "psi" | "ks"; op: ">" | ">="; value: number }>;
+  /** `when live(mae > 700)`: the live metric of the latest window with enough labels. */
+  live: Array<{ metric: string; op: "<" | "<=" | ">" | ">="; value: number }>;
+  /** `promote if better(mae)`: the challenger replaces production only when it beats it on this metric over the challenger's test split. */
+  promoteIfBetter?: string;
 }
 
 export interface ExternPlan {
@@ -267,6 +290,8 @@ export interface ModelPlan {
    * ~80,000 type instantiations, most of a cold `fti compile` (against ZodObject: ~1,000).
    */
   requestSchema: zod.ZodObject;
+  /** The `retrain` block, if any (`fti run`). */
+  retrain?: RetrainPlan;
 }
 
 export interface ServePlan {
@@ -290,7 +315,10 @@ export interface SpecBundle {
   models: ModelPlan[];
   serves: ServePlan[];
   /** Extern functions by spec name, for DuckDB registration. */
-  externs: Record<string, (...args: any[]) => Scalar>;
+  externs: Record<string, (...args: any[]) => Scalar | ArrayLike<number>>;
+  /** Vector indexes and agents (generated agents.ts); absent in hand-made bundles. */
+  indexes?: IndexPlan[];
+  agents?: AgentPlan[];
 }
 
 // ------------------------------------------------------------------ helpers for generated code
@@ -317,4 +345,6 @@ export function asDate(v: Scalar | Date | undefined): Date | null {
 }
 
 export * from "./expr.ts";
+export * from "./agents/plans.ts";
+import type { AgentPlan, IndexPlan } from "./agents/plans.ts";
 export * from "./online/public.ts";

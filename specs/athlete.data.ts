@@ -78,6 +78,15 @@ export interface AthleteDataOptions {
    * stream: the other rows are identical to a clean run with the same seed.
    */
   badRowFraction?: number;
+  /**
+   * Drift for the monitoring example (specs/athlete.drift.ts): from `from`
+   * (ISO date) on, a cohort of athletes — each athlete with probability
+   * `share`, chosen by a hash of its index, not the PRNG — follows a new
+   * training plan: its runs take `paceFactor` times as long as before
+   * (0.9 = 10% faster), and it plans them that way too. Without it the data
+   * is unchanged (no random draw depends on it).
+   */
+  drift?: { from: string; share: number; paceFactor: number };
 }
 
 export const BAD_ROW_KINDS = [
@@ -322,6 +331,10 @@ function normalizeOptions(opts: AthleteDataOptions) {
   if (target !== undefined && !(target >= 0)) throw new Error(`activitiesPerAthlete must be >= 0`);
   const badRowFraction = opts.badRowFraction ?? 0;
   if (!(badRowFraction >= 0 && badRowFraction <= 1)) throw new Error(`badRowFraction must be in [0, 1]`);
+  const drift = opts.drift;
+  if (drift && !(drift.share >= 0 && drift.share <= 1 && drift.paceFactor > 0 && !Number.isNaN(Date.parse(drift.from)))) {
+    throw new Error(`drift needs a date, a share in [0, 1] and a positive pace factor`);
+  }
   return {
     athletes,
     days: Math.floor(opts.days ?? 730),
@@ -329,7 +342,21 @@ function normalizeOptions(opts: AthleteDataOptions) {
     seed: opts.seed ?? 42,
     target: target === undefined ? undefined : Math.floor(target),
     badRowFraction,
+    drift: drift ? { fromDay: Math.floor(Date.parse(drift.from.length === 10 ? `${drift.from}T00:00:00Z` : drift.from) / DAY_MS), share: drift.share, paceFactor: drift.paceFactor } : undefined,
   };
+}
+
+/** Whether athlete `index` is in the drift cohort: a fixed hash of the index below `share`. */
+export function inDriftCohort(index: number, share: number): boolean {
+  return ((Math.imul(index + 1, 2654435761) >>> 0) % 10_000) / 10_000 < share;
+}
+
+/** The new training plan of the drift cohort: slower or faster runs, planned the same way. */
+function applyDrift(row: ActivityRow, index: number, day: number, o: ReturnType<typeof normalizeOptions>): void {
+  const d = o.drift;
+  if (!d || day < d.fromDay || !inDriftCohort(index, d.share)) return;
+  row.elapsed_time_s = Math.max(1, Math.round(row.elapsed_time_s * d.paceFactor));
+  row.planned_pace_min_km = round(row.planned_pace_min_km * d.paceFactor, 2);
 }
 
 /** Weekly session plan: distinct days, a weekend long run / race, 1–2 workouts. */
@@ -448,6 +475,7 @@ function* simulateAthlete(
       if (run && day >= o.startDay && day < endDay && emitted < limit) {
         const row = simulateRun(p, r, run.session, day, dow, volume, winter, ctl, atl, scratch, routes.pick(home));
         dayTss = scratch.tss;
+        applyDrift(row, index, day, o);
         row.activity_id = `${id}-${String(++seq).padStart(5, "0")}`;
         let badKind: BadRowKind | null = null;
         if (o.badRowFraction > 0 && bad.next() < o.badRowFraction) badKind = corrupt(row, bad, prevId);

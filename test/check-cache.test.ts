@@ -74,7 +74,7 @@ describe("check cache", () => {
     const second = fti();
     expect(second.status).toBe(1);
     expect(second.stderr).toContain("FTI3008");
-  }, 180_000);
+  });
 
   it("generated code that passed is recorded, and a changed text in the same directory is checked again", async () => {
     const checked = await compileSpec("specs/athlete.fti", { checkOnly: true });
@@ -87,5 +87,5 @@ describe("check cache", () => {
     broken.onDemand.find((o) => o.name === "pace_deviation")!.body = { k: "call", fn: "no_such_function", args: [], type: { base: "float", nullable: true } };
     const again = emitSpec(broken, opts).diagnostics;
     expect(again.map((d) => d.code)).toContain(5001);
-  }, 180_000);
+  });
 });

@@ -95,6 +95,11 @@ describe("fti serve", () => {
         () => ({ status: 0, body: null }),
       );
     mark("listening");
+    // The command mounts the monitoring page (runtime/monitor-page, handed in by the composition root).
+    const monitorPage = await fetch(`${url}/monitor/time_estimator`);
+    expect(monitorPage.status).toBe(200);
+    expect(await monitorPage.text()).toContain("<h1>monitor · time_estimator</h1>");
+    expect(await (await fetch(`${url}/`)).text()).toContain(`href="/monitor/time_estimator"`);
     // One request per athlete first (kept for the batch comparison), then a burst with SIGTERM in the middle.
     for (const [i, a] of work.athletes.entries()) {
       const request = planned(a, i);

@@ -6,7 +6,8 @@
 // change; and a group over a streamed group may only read one without windows.
 
 import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
-import type { IrFeature, IrGroup } from "../ir.ts";
+import { BUILTINS } from "../builtins.ts";
+import type { IrExpr, IrFeature, IrGroup } from "../ir.ts";
 import { columnsRead, windowDependencies } from "../lower/common.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
@@ -27,6 +28,12 @@ export function checkIncremental(
   const dep = windowDependencies(order);
   let ok = true;
   for (const f of order) {
+    const builtin = pipelineOnlyCall(f.kind === "row" ? f.expr : f.arg);
+    if (!builtin) continue;
+    ctx.report(defs.get(f.name)!.expr.range, DIAG.notIncremental.pipelineOnly(group, f.name, builtin, stream.source));
+    ok = false;
+  }
+  for (const f of order) {
     if (f.kind !== "window" || !f.arg) continue;
     for (const c of columnsRead(f.arg)) {
       const window = dep.get(c);
@@ -37,4 +44,16 @@ export function checkIncremental(
     }
   }
   return ok;
+}
+
+/** The first built-in of `e` that only the batch pipeline computes (embed), if any. */
+function pipelineOnlyCall(e: IrExpr | null): string | undefined {
+  if (!e) return undefined;
+  if (e.k === "builtin" && BUILTINS[e.name]?.pipelineOnly) return e.name;
+  const children = e.k === "call" || e.k === "builtin" ? e.args : e.k === "unary" ? [e.arg] : e.k === "binary" ? [e.left, e.right] : e.k === "if" ? [e.cond, e.then, e.else] : e.k === "in" ? [e.arg, ...e.values] : [];
+  for (const c of children) {
+    const found = pipelineOnlyCall(c);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -119,6 +119,8 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.viewDecl) },
         { ALT: () => this.SUBRULE(this.modelDecl) },
         { ALT: () => this.SUBRULE(this.serveDecl) },
+        { ALT: () => this.SUBRULE(this.indexDecl) },
+        { ALT: () => this.SUBRULE(this.agentDecl) },
       ],
       ERR_MSG: "a declaration",
     }));
@@ -249,9 +251,15 @@ export class FtiParser extends CstParser {
     }));
   });
 
+  // float, float?, float[256] (a vector), float[256]?
   typeRef = this.RULE("typeRef", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => this.CONSUME(T.Question));
+    this.OPTION1(() => {
+      this.CONSUME(T.LBracket);
+      this.CONSUME(T.NumberLit, { LABEL: "dim" });
+      this.CONSUME(T.RBracket);
+    });
+    this.OPTION2(() => this.CONSUME(T.Question));
   });
 
   dottedName = this.RULE("dottedName", () => {
@@ -339,6 +347,7 @@ export class FtiParser extends CstParser {
       this.CONSUME(T.Where);
       this.SUBRULE(this.expression, { LABEL: "where" });
     });
+    this.OPTION4(() => this.SUBRULE(this.scheduleClause));
     this.CONSUME(T.LCurly);
     this.MANY(() => this.SUBRULE(this.featureDef));
     this.CONSUME(T.RCurly);
@@ -575,8 +584,81 @@ export class FtiParser extends CstParser {
             this.SUBRULE(this.expression);
           },
         },
+        {
+          ALT: () => {
+            this.CONSUME(T.Retrain);
+            this.CONSUME(T.LCurly);
+            this.MANY4(() => this.SUBRULE(this.retrainItem));
+            this.CONSUME(T.RCurly);
+          },
+        },
       ],
-      ERR_MSG: "a model item (view, task, algorithm, transform, split, metric or require)",
+      ERR_MSG: "a model item (view, task, algorithm, transform, split, metric, require or retrain)",
+    }));
+  });
+
+  // schedule "0 3 * * *" | schedule every 6h
+  scheduleClause = this.RULE("scheduleClause", () => {
+    this.CONSUME(T.Schedule);
+    this.OR((this.alts["scheduleClause.OR"] ??= {
+      DEF: [
+        { ALT: () => this.CONSUME(T.StringLit, { LABEL: "cron" }) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "every" });
+            this.SUBRULE(this.expression);
+          },
+        },
+      ],
+      ERR_MSG: "a cron line in quotes or `every` and a duration",
+    }));
+  });
+
+  // Inside `retrain { }`: schedule "…" | when drift(psi > 0.25) | when live(mae > 700) | promote if better(mae).
+  // `when`, `promote` and the function names are plain names (checked when building the AST), not keywords.
+  retrainItem = this.RULE("retrainItem", () => {
+    this.OR((this.alts["retrainItem.OR"] ??= {
+      DEF: [
+        { ALT: () => this.SUBRULE(this.scheduleClause) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier, { LABEL: "head" });
+            this.OR2((this.alts["retrainItem.OR2"] ??= {
+              DEF: [
+                {
+                  ALT: () => {
+                    this.CONSUME(T.If);
+                    this.CONSUME2(T.Identifier, { LABEL: "fn" });
+                    this.CONSUME(T.LParen);
+                    this.CONSUME3(T.Identifier, { LABEL: "measure" });
+                    this.CONSUME(T.RParen);
+                  },
+                },
+                {
+                  ALT: () => {
+                    this.CONSUME4(T.Identifier, { LABEL: "fn" });
+                    this.CONSUME2(T.LParen);
+                    this.CONSUME5(T.Identifier, { LABEL: "measure" });
+                    this.OR3((this.alts["retrainItem.OR3"] ??= {
+                      DEF: [
+                        { ALT: () => this.CONSUME(T.Lt, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.LtEq, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.Gt, { LABEL: "op" }) },
+                        { ALT: () => this.CONSUME(T.GtEq, { LABEL: "op" }) },
+                      ],
+                      ERR_MSG: "`<`, `<=`, `>` or `>=`",
+                    }));
+                    this.SUBRULE(this.expression);
+                    this.CONSUME2(T.RParen);
+                  },
+                },
+              ],
+              ERR_MSG: "`if better(metric)` or a trigger like `drift(psi > 0.25)`",
+            }));
+          },
+        },
+      ],
+      ERR_MSG: "a retrain item (schedule \"cron\", when drift(...), when live(...) or promote if better(...))",
     }));
   });
 
@@ -605,6 +687,80 @@ export class FtiParser extends CstParser {
       this.CONSUME(T.Colon);
     });
     this.SUBRULE(this.expression);
+  });
+
+  // index NAME on GROUP(COLUMN) [for ENTITY]   (`on` is checked in to-ast.ts: it is not reserved)
+  indexDecl = this.RULE("indexDecl", () => {
+    this.CONSUME(T.Index);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME1(T.Identifier, { LABEL: "on" });
+    this.CONSUME2(T.Identifier, { LABEL: "group" });
+    this.CONSUME(T.LParen);
+    this.CONSUME3(T.Identifier, { LABEL: "column" });
+    this.CONSUME(T.RParen);
+    this.OPTION(() => {
+      this.CONSUME(T.For);
+      this.CONSUME4(T.Identifier, { LABEL: "entity" });
+    });
+  });
+
+  // agent NAME for ENTITY { llm "m"  context g.*, ...  retrieve IDX top N  tool M, ...  prompt "..." "..." }
+  agentDecl = this.RULE("agentDecl", () => {
+    this.CONSUME(T.Agent);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.For);
+    this.CONSUME1(T.Identifier, { LABEL: "entity" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.agentItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  agentItem = this.RULE("agentItem", () => {
+    this.OR((this.alts["agentItem.OR"] ??= {
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Llm);
+            this.CONSUME(T.StringLit, { LABEL: "model" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Context);
+            this.SUBRULE(this.featureRef);
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.SUBRULE2(this.featureRef);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Retrieve);
+            this.CONSUME(T.Identifier, { LABEL: "index" });
+            this.CONSUME1(T.Identifier, { LABEL: "top" });
+            this.CONSUME(T.NumberLit, { LABEL: "k" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Tool);
+            this.CONSUME2(T.Identifier, { LABEL: "tool" });
+            this.MANY2(() => {
+              this.CONSUME1(T.Comma);
+              this.CONSUME3(T.Identifier, { LABEL: "tool" });
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Prompt);
+            this.AT_LEAST_ONE(() => this.CONSUME1(T.StringLit, { LABEL: "text" }));
+          },
+        },
+      ],
+      ERR_MSG: "an agent item (llm, context, retrieve, tool or prompt)",
+    }));
   });
 
   // serve MODEL { online  batch into a.b }

@@ -3,7 +3,8 @@
 // event of the same entity (the view's keys) with the same request fields
 // (the label source carries them: the spine reads them from it) at or after
 // the request time and before request time + horizon; ties on the label time
-// take the smaller label. No such event: the prediction is unlabelled.
+// take the smaller label. No such event: the prediction is unlabelled. Labels
+// at or after `until` are not known yet (a replayed clock).
 
 import type { Scalar, ViewPlan } from "../api.ts";
 import { rawTable } from "../features/sources.ts";
@@ -24,6 +25,7 @@ export async function joinLabels(
   view: ViewPlan,
   preds: readonly LoggedPrediction[],
   horizonMs: number,
+  until?: Date,
 ): Promise<Float64Array> {
   const labels = new Float64Array(preds.length).fill(NaN);
   const src = rawTable(view.spine.source);
@@ -44,9 +46,10 @@ export async function joinLabels(
       `SELECT p.__i AS i, s.__label AS y
          FROM ${table} AS p
          JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${label} AS __label
-                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND (${label}) IS NOT NULL${view.spine.where ? ` AND (${view.spine.where}) IS TRUE` : ""}) AS s
+                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND (${label}) IS NOT NULL${view.spine.where ? ` AND (${view.spine.where}) IS TRUE` : ""}${until ? ` AND ${t} < ?` : ""}) AS s
            ON ${on.join(" AND ")} AND s.__lt >= p.__t AND s.__lt < p.__t + to_milliseconds(${Math.round(horizonMs)}::BIGINT)
          QUALIFY row_number() OVER (PARTITION BY p.__i ORDER BY s.__lt, s.__label) = 1`,
+      until ? [until] : [],
     );
     for (const r of rows) labels[Number(r.i)] = Number(r.y);
   } finally {

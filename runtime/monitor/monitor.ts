@@ -5,7 +5,7 @@
 // live performance once labels arrived (live.ts). docs/monitoring.md.
 
 import type { ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
-import { readRequestLog } from "../online/log.ts";
+import { readRequestLog } from "../online/log-read.ts";
 import type { RequestLogEntry } from "../online/types.ts";
 import { getModel, type ModelSummary } from "../registry/registry.ts";
 import { type Store } from "../store/store.ts";
@@ -164,6 +164,7 @@ async function readTraffic(
     view,
     log.entries.map((e) => ({ ts: Date.parse(e.ts), request: e.request })),
     opts.labelHorizonMs ?? 7 * DAY_MS,
+    until,
   );
   return {
     entries: log.entries,

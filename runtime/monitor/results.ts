@@ -86,13 +86,20 @@ export async function saveMonitorReport(store: Store, report: MonitorReport): Pr
   });
 }
 
-/** Stored measures of a model, by window then subject and measure (an empty list without the table). */
-export async function readMonitorRows(store: Store, model: string, opts: { since?: Date } = {}): Promise<MonitorRow[]> {
+/** Stored measures of a model, by window then subject and measure (an empty list without the table); `lastWindows` keeps the latest n windows. */
+export async function readMonitorRows(store: Store, model: string, opts: { since?: Date; lastWindows?: number } = {}): Promise<MonitorRow[]> {
   if (!(await store.tableExists(MONITOR_TABLE))) return [];
+  const where = ["model = ?"];
+  const params: Array<string | Date | number> = [model];
+  if (opts.since) (where.push("window_start >= ?"), params.push(opts.since));
+  if (opts.lastWindows) {
+    where.push(`window_start >= (SELECT min(w) FROM (SELECT DISTINCT window_start AS w FROM ${MONITOR_TABLE} WHERE model = ? ORDER BY w DESC LIMIT ${Math.max(1, Math.floor(opts.lastWindows))}))`);
+    params.push(model);
+  }
   const rows = await store.all<MonitorRow>(
     `SELECT model, window_start, window_end, version, subject, measure, value FROM ${MONITOR_TABLE}
-      WHERE model = ? ${opts.since ? "AND window_start >= ?" : ""} ORDER BY window_start, subject, measure`,
-    opts.since ? [model, opts.since] : [model],
+      WHERE ${where.join(" AND ")} ORDER BY window_start, subject, measure`,
+    params,
   );
   return rows.map((r) => ({ ...r, version: r.version === null ? null : Number(r.version), value: Number(r.value) }));
 }

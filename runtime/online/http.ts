@@ -12,6 +12,7 @@
 //   POST /admin/reload               re-read the registry and the online tables
 //   GET  /                           the prediction pages (HTML)
 //   GET  /models/:model
+//   GET  <page>/:model               pages of extensions (extension.ts), e.g. /monitor/:model
 
 import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
@@ -161,6 +162,34 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
 
   app.get("/v1/models", async () => ({ models: service.models() }));
 
+  app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", async (req, reply) => {
+    const body = req.body as { stream?: unknown } | null;
+    if (!body || typeof body !== "object" || body.stream !== true) {
+      const r = await service.chat(req.params.agent, req.body);
+      return reply.code(r.status).send(r.body);
+    }
+    // Server-sent events, begun at the first event: a request refused before that is a plain JSON answer.
+    let started = false;
+    const send = (event: string, data: unknown) => {
+      if (!started) {
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+        started = true;
+      }
+      if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }) });
+    if (!started) return reply.code(r.status).send(r.body);
+    send(r.status === 200 ? "done" : "error", r.body);
+    reply.raw.end();
+    return reply;
+  });
+
+  app.post<{ Params: { index: string } }>("/v1/indexes/:index/search", async (req, reply) => {
+    const r = await service.searchIndex(req.params.index, req.body);
+    return reply.code(r.status).send(r.body);
+  });
+
   app.get("/healthz", async (_req, reply) => {
     const h = service.health();
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
@@ -183,6 +212,15 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     }
     return reply.type("text/html; charset=utf-8").send(modelPage(service, req.params.model));
   });
+
+  for (const page of service.extensions.flatMap((ext) => ext.pages ?? [])) {
+    app.get<{ Params: { model: string } }>(`${page.path}/:model`, async (req, reply) => {
+      if (!service.isServed(req.params.model)) {
+        return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+      }
+      return reply.type("text/html; charset=utf-8").send(page.render(service, req.params.model));
+    });
+  }
 
   return { app, metrics };
 }

@@ -9,7 +9,7 @@
 import type { OnlineService } from "./service.ts";
 import type { ServedModelInfo } from "./types.ts";
 
-function esc(text: unknown): string {
+export function esc(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
@@ -18,7 +18,7 @@ function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-function fmt(v: number | null | undefined): string {
+export function fmt(v: number | null | undefined): string {
   if (v === null || v === undefined || Number.isNaN(v)) return "n/a";
   const a = Math.abs(v);
   return a >= 1000 ? v.toFixed(0) : a >= 1 ? v.toFixed(3).replace(/\.?0+$/, "") : Number(v.toPrecision(4)).toString();
@@ -60,7 +60,7 @@ a.model { font-weight:600; color:var(--accent); text-decoration:none; } a.model:
 code { background:#eef1f5; padding:1px 5px; border-radius:4px; font-size:13px; }
 `;
 
-function layout(title: string, spec: string, body: string): string {
+export function layout(title: string, spec: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -87,13 +87,21 @@ function metricsTable(info: ServedModelInfo): string {
     .join("")}</tbody></table>`;
 }
 
+/** Links to the extensions' pages of a model (extension.ts). */
+function pageLinks(service: OnlineService, model: string): string {
+  return service.extensions
+    .flatMap((ext) => ext.pages ?? [])
+    .map((p) => ` <a class="meta" href="${esc(p.path)}/${esc(encodeURIComponent(model))}">${esc(p.label)}</a>`)
+    .join("");
+}
+
 export function indexPage(service: OnlineService): string {
   const models = service.models();
   const health = service.health();
   const rows = models
     .map(
       (m) => `<tr>
-  <td><a class="model" href="/models/${esc(encodeURIComponent(m.model))}">${esc(m.model)}</a></td>
+  <td><a class="model" href="/models/${esc(encodeURIComponent(m.model))}">${esc(m.model)}</a>${pageLinks(service, m.model)}</td>
   <td>${m.version === null ? '<span class="empty">none</span>' : `v${m.version}`}</td>
   <td>${esc(m.stage ?? "")}</td>
   <td>${esc(m.algorithm ?? "")} <span class="meta">${esc(m.task)}</span></td>

@@ -6,6 +6,7 @@
 // with its JSON path; nothing a client sent is echoed beyond 80 characters.
 
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
 
 export interface EventIssue {
   path: Array<string | number>;
@@ -56,6 +57,12 @@ function typedValue(f: ColumnPlan, v: unknown): { value: Scalar | Date } | { pro
       if (typeof v !== "string") return { problem: `expected an ISO 8601 timestamp string, got ${shown(v)}` };
       const ms = parseTimestamp(v);
       return typeof ms === "number" ? { value: new Date(ms) } : { problem: `${shown(v)} ${ms}` };
+    }
+    default: {
+      // float[N]: N finite numbers (carried as they are; expressions over vectors are the pipeline's).
+      const n = vectorDim(f.type);
+      const ok = Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && Number.isFinite(x));
+      return ok ? { value: v as unknown as Scalar } : { problem: `expected an array of ${n} numbers, got ${shown(v)}` };
     }
   }
 }

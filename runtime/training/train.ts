@@ -29,6 +29,10 @@ export type Timed = <T>(step: TrainStep, message: string, fn: () => T | Promise<
 
 export interface TrainOptions {
   onProgress?: (p: TrainProgress) => void;
+  /** Only labels before this time (what `fti run` knows at its clock's now); default: every label. */
+  until?: Date;
+  /** false: register as staging even when the gates pass (`fti run` decides the promotion). */
+  promote?: boolean;
 }
 
 export interface TrainReport {
@@ -229,9 +233,10 @@ export async function prepareData(
   bundle: SpecBundle,
   plan: ModelPlan,
   timed: Timed,
+  until?: Date,
 ): Promise<PreparedData> {
   const frame = await timed("frame", `building the training frame of view ${plan.view}`, () =>
-    buildTrainingFrame(store, bundle, plan.view),
+    buildTrainingFrame(store, bundle, plan.view, until ? { to: until } : {}),
   );
   const split = await timed("split", `splitting ${frame.n} rows (${plan.split.kind})`, () => splitFrame(plan, frame));
   const state = await timed("fit", `fitting MDTs on ${split.train.length} train rows`, () =>
@@ -260,6 +265,7 @@ export async function scoreAndRegister(
   testPredictions: ArrayLike<number>,
   model: { algorithm: string; params: unknown; onnx: Uint8Array },
   timed: Timed,
+  promote = true,
 ): Promise<{
   version: number;
   stage: Stage;
@@ -275,7 +281,7 @@ export async function scoreAndRegister(
     for (const k of Object.keys(metrics)) baseline[k] = base[k];
     return { metrics, baseline, gates: evaluateGates(plan, metrics) };
   });
-  const stage: Stage = gates.every((g) => g.pass) ? "production" : "staging";
+  const stage: Stage = gates.every((g) => g.pass) && promote ? "production" : "staging";
   const version = await timed("register", `registering ${plan.name} (${stage})`, () =>
     registerModel(store, {
       model: plan.name,
@@ -353,7 +359,7 @@ export async function trainModelFromSpec(
   const timings: Record<string, number> = {};
   const timed = stepTimer(timings, opts.onProgress);
 
-  const data = await prepareData(store, bundle, plan, timed);
+  const data = await prepareData(store, bundle, plan, timed, opts.until);
   const { state, split, frame } = data;
   const d = state.width;
   const nTrain = split.train.length;
@@ -397,6 +403,7 @@ export async function trainModelFromSpec(
     onnxPred,
     { algorithm: algorithm.kind, params: trained.params, onnx },
     timed,
+    opts.promote !== false,
   );
   return {
     model: plan.name,

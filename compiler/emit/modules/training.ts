@@ -89,7 +89,7 @@ ${model.inputs.map((i) => `    { name: ${str(i.name)}, from: ${str(i.from)}, typ
   metrics: ${tsLiteral(model.metrics)},
   requires: ${tsLiteral(model.requires)},
   canImpute: ${canImpute},
-  requestSchema: ${imports.from("schema.ts", `${pascal(model.name)}RequestSchema`)},
+  requestSchema: ${imports.from("schema.ts", `${pascal(model.name)}RequestSchema`)},${model.retrain ? `\n  retrain: ${tsLiteral(model.retrain).replace(/\n/g, "\n  ")},` : ""}
 }`;
   const doc = cite(ctx, model.loc, `model \`${model.name}\` (${model.task}, ${model.algorithm.kind})`);
   return constStatement(`${camel(model.name)}Model`, imports.rt("ModelPlan"), init, doc);
