@@ -188,3 +188,21 @@ describe("POST /v1/sources/activities/events", () => {
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
   }, 300_000);
 });
+
+describe("fti replay", () => {
+  it("sends the source's last days again as live events: new ids, sent times, every one accepted", async () => {
+    const { replayEvents } = await import("../runtime/stream/replay.ts");
+    const before = await features(work.athletes[1]);
+    const progress: number[] = [];
+    const r = await work.withStore((store) =>
+      replayEvents(store, work.bundle, { url: server.url, source: "activities", lastMs: 3 * DAY, speed: 3 * DAY / 1500, onProgress: (p) => progress.push(p.sent) }),
+    );
+    expect(r.total).toBeGreaterThan(3);
+    expect(r).toMatchObject({ accepted: r.total, duplicates: 0, late: 0 });
+    expect(progress.length).toBeGreaterThan(1); // paced: more than one request over the 1.5 s
+    expect(progress.at(-1)).toBe(r.total);
+    const after = await features(work.athletes[1]);
+    expect(Date.parse(after.feature_times.fitness!)).toBeGreaterThan(Date.parse(before.feature_times.fitness!));
+    await expect(work.withStore((store) => replayEvents(store, work.bundle, { url: server.url, source: "profiles", lastMs: DAY, speed: 1 }))).rejects.toThrow(/not a stream source/);
+  }, 60_000);
+});

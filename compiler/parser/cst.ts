@@ -52,7 +52,6 @@ export type SourceItemCstChildren = {
   Kw_unique?: IToken[];
   clause?: IToken[];
   clauseValue?: IToken[];
-  streamClause?: IToken[];
   latenessClause?: IToken[];
   lateness?: ExpressionCstNode[];
   fieldsBlock?: FieldsBlockCstNode[];

@@ -56,8 +56,8 @@ export class TooManyErrors extends Error {
 
 const MAX_ERRORS_PER_DECLARATION = 20;
 
-/** `valid_from` / `valid_to`: source items spelled as names (a field may be called so too). */
-const VALIDITY_CLAUSES = new Set(["valid_from", "valid_to"]);
+/** `valid_from` / `valid_to` / `stream`: source items spelled as names (a field may be called so too). */
+const NAMED_CLAUSES = new Set(["valid_from", "valid_to", "stream"]);
 
 const baseSaveError = (CstParser.prototype as unknown as { SAVE_ERROR?: (e: unknown) => unknown }).SAVE_ERROR;
 const baseRaiseNoAlt = (CstParser.prototype as unknown as { raiseNoAltException?: (occurrence: number, msg?: string) => never })
@@ -169,27 +169,28 @@ export class FtiParser extends CstParser {
           },
         },
         {
-          // `valid_from c` / `valid_to c`: names, not keywords, so fields may be called so.
-          GATE: () => VALIDITY_CLAUSES.has(this.LA(1).image),
-          IGNORE_AMBIGUITIES: true,
+          // `valid_from c`, `valid_to c`, `stream [lateness d]`: names, not keywords, so fields may be called so.
+          GATE: () => NAMED_CLAUSES.has(this.LA(1).image),
           ALT: () => {
             this.CONSUME4(T.Identifier, { LABEL: "clause" });
-            this.CONSUME5(T.Identifier, { LABEL: "clauseValue" });
-          },
-        },
-        {
-          // `stream [lateness 1h]`: names, not keywords, so fields may be called so.
-          GATE: () => this.LA(1).image === "stream",
-          IGNORE_AMBIGUITIES: true,
-          ALT: () => {
-            this.CONSUME6(T.Identifier, { LABEL: "streamClause" });
-            this.OPTION({
-              GATE: () => this.LA(1).image === "lateness",
-              DEF: () => {
-                this.CONSUME7(T.Identifier, { LABEL: "latenessClause" });
-                this.SUBRULE(this.expression, { LABEL: "lateness" });
-              },
-            });
+            this.OR2((this.alts["sourceItem.clause"] ??= {
+              IGNORE_AMBIGUITIES: true,
+              DEF: [
+                { GATE: () => this.LA(0).image !== "stream", ALT: () => this.CONSUME5(T.Identifier, { LABEL: "clauseValue" }) },
+                {
+                  GATE: () => this.LA(0).image === "stream",
+                  ALT: () =>
+                    this.OPTION({
+                      GATE: () => this.LA(1).image === "lateness",
+                      DEF: () => {
+                        this.CONSUME6(T.Identifier, { LABEL: "latenessClause" });
+                        this.SUBRULE(this.expression, { LABEL: "lateness" });
+                      },
+                    }),
+                },
+              ],
+              ERR_MSG: "a name",
+            }));
           },
         },
         { ALT: () => this.SUBRULE(this.fieldsBlock) },

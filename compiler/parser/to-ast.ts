@@ -372,10 +372,10 @@ class AstBuilder {
         if (!isReal(value)) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
         decl.unique ??= this.ident(value);
+      } else if (tok(item, "clause")?.image === "stream") {
+        this.streamClause(decl, item);
       } else if (tok(item, "clause")) {
         this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
-      } else if (tok(item, "streamClause")) {
-        this.streamClause(decl, item);
       } else {
         const block = node(item, "fieldsBlock");
         for (const f of nodes(block, "fieldDecl")) {
@@ -390,7 +390,7 @@ class AstBuilder {
 
   /** `stream [lateness d]`. */
   private streamClause(decl: SourceDecl, item: C.SourceItemCstNode): void {
-    const kw = tok(item, "streamClause");
+    const kw = tok(item, "clause");
     if (!isReal(kw)) return;
     if (decl.stream) this.duplicate(kw, "stream");
     const latenessNode = node(item, "lateness");
