@@ -195,9 +195,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
   });
 
-  app.get("/metrics", async (_req, reply) =>
-    reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges(), [service.applyLatency])),
-  );
+  app.get("/metrics", async (_req, reply) => {
+    await service.refreshConsumerStats();
+    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges(), [service.applyLatency]));
+  });
 
   app.post("/admin/reload", async (_req, reply) => {
     const r = await service.reload("admin");

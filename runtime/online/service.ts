@@ -22,6 +22,9 @@ import { PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
+import type { IngestOutcome } from "../stream/service.ts";
+import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
+import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
 import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
@@ -78,6 +81,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   now?: () => number;
   /** Reads, gauges and pages added by folders above online/ (extension.ts). */
   extensions?: readonly ServiceExtension[];
+  /** Read the stream sources' events from Redis Streams too (stream/redis-consumer.ts). */
+  redis?: Omit<RedisConsumerOptions, "sources" | "onError">;
   /**
    * Pin the request time (`fti serve --now`): the clock stands at this instant
    * and each entity's features are its latest offline row with event_time ≤ it,
@@ -201,6 +206,9 @@ export class OnlineService implements LocalService {
   /** Per group, the entities' rows as the stream computed them (served before the online table's older rows). */
   private readonly streamed = new Map<string, Map<string, StreamedRow>>();
   /** Seconds from an events request's arrival to its events being durable and applied, per source. */
+  /** Logs the streams are read from (Redis Streams), besides HTTP push. */
+  private readonly consumers: EventConsumer[] = [];
+  private consumerStats: ConsumerStats[] = [];
   readonly applyLatency = new HistogramSet("fti_stream_apply_seconds", "Events requests: arrival to durable and applied (validation, fsync, incremental update), per source.", "source");
 
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
@@ -309,6 +317,18 @@ export class OnlineService implements LocalService {
       }
     }
     if (opts.watch) svc.watch(opts.watchIntervalMs ?? 500);
+    if (opts.redis) {
+      if (!svc.streams) throw new UserError(`--redis: spec \`${bundle.name}\` has no stream source to read`);
+      const { RedisStreamsConsumer } = await import("../stream/redis-consumer.ts");
+      const consumer = new RedisStreamsConsumer({ ...opts.redis, sources: svc.streams.names(), onError: (m) => svc.logger.error(m) });
+      try {
+        await svc.startConsumer(consumer);
+      } catch (e) {
+        await consumer.stop();
+        await svc.close();
+        throw new UserError(`cannot read the streams from Redis at ${opts.redis.url}: ${(e as Error).message}`);
+      }
+    }
     return svc;
   }
 
@@ -494,11 +514,24 @@ export class OnlineService implements LocalService {
     const events = batch ? (body as unknown[]) : [body];
     if (events.length === 0) return apiError(400, "invalid_events", "no events: send an event object, an array of them, or NDJSON lines");
     if (events.length > MAX_EVENTS) return apiError(413, "too_many_events", `at most ${MAX_EVENTS} events per request, got ${events.length}`);
-    const r = await this.streams.ingest(source, events, (i) => (batch ? [i] : []));
+    const r = await this.ingestEvents(source, events, (i) => (batch ? [i] : []), t0);
     if (!r.ok) return apiError(r.status, r.code, r.message, r.issues);
+    return { status: 200, body: r.result };
+  }
+
+  /** Every transport's way in (HTTP push above, a log consumer): stored, applied, the latency observed. */
+  private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
+    const r = await this.streams!.ingest(source, events, at);
+    if (!r.ok) return r;
     for (const u of r.updates) this.applyStreamUpdate(u);
     this.applyLatency.observe(source, (performance.now() - t0) / 1000);
-    return { status: 200, body: r.result };
+    return r;
+  }
+
+  /** Starts reading the streams from a log (Redis Streams) as well: acknowledged there only once durable and applied here. */
+  private async startConsumer(consumer: EventConsumer): Promise<void> {
+    await consumer.start({ ingest: (source, events) => this.ingestEvents(source, events, (i) => [i]) });
+    this.consumers.push(consumer);
   }
 
   private fileSignature(): string {
@@ -830,6 +863,13 @@ export class OnlineService implements LocalService {
     ];
   }
 
+  /** Asks the brokers for their lag (before a /metrics scrape renders the gauges). */
+  async refreshConsumerStats(): Promise<void> {
+    const all: ConsumerStats[] = [];
+    for (const c of this.consumers) all.push(...(await c.stats()));
+    this.consumerStats = all;
+  }
+
   /** The streams' counters and state for /metrics. */
   private streamGauges() {
     const stats = this.streams?.stats() ?? [];
@@ -855,6 +895,25 @@ export class OnlineService implements LocalService {
         values: stats.map((s) => ({ labels: { source: s.source }, value: s.syncs })),
       },
       {
+        name: "fti_stream_consumer_lag",
+        help: "Messages of a stream's log not yet delivered to fti's consumer group, per source and transport (as of the last scrape's refresh).",
+        values: this.consumerStats.filter((c) => c.lag !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.lag! })),
+      },
+      {
+        name: "fti_stream_consumer_pending",
+        help: "Messages delivered but not yet acknowledged (being applied, or left by a crash and read again), per source and transport.",
+        values: this.consumerStats.filter((c) => c.pending !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.pending! })),
+      },
+      {
+        name: "fti_stream_consumer_messages_total",
+        help: "Messages read from a stream's log, per source, transport and outcome: acked (durable and applied) or rejected (invalid, set aside).",
+        type: "counter" as const,
+        values: this.consumerStats.flatMap((c) => [
+          { labels: { source: c.source, transport: c.transport, outcome: "acked" }, value: c.acked },
+          { labels: { source: c.source, transport: c.transport, outcome: "rejected" }, value: c.rejected },
+        ]),
+      },
+      {
         name: "fti_stream_state_entities",
         help: "Entities with incremental state, per streamed feature group.",
         values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.entities })),
@@ -873,6 +932,7 @@ export class OnlineService implements LocalService {
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.watchTimer = null;
     if (this.reloading) await this.reloading.catch(() => undefined);
+    for (const c of this.consumers) await c.stop();
     await this.streams?.close();
     await this.log?.close();
     await this.rejectLog?.close();
