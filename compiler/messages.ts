@@ -18,10 +18,30 @@ export interface Message {
   severity: Severity;
   message: string;
   hint?: string;
+  /** The quick fix the hint describes, if it is mechanical (diagnostics.ts turns it into text edits). */
+  fix?: FixIntent;
 }
 
+/**
+ * A fix, before it has a place: replace the diagnostic's own span (a
+ * misspelt name by the one meant), or add an item (a clause) to the
+ * declaration the diagnostic is in.
+ */
+export type FixIntent = { kind: "replace"; text: string; title?: string } | { kind: "addItem"; item: string };
+
+/** A hint that is also a fix: "did you mean `x`?" replaces the span with x. */
+export class Suggestion {
+  constructor(
+    readonly hint: string,
+    readonly fix: FixIntent,
+  ) {}
+}
+
+/** A hint: text, or text with its fix. */
+export type Hint = string | Suggestion;
+
 /** What a builder returns: the text, or the text and a hint. */
-type Text = string | { message: string; hint?: string };
+type Text = string | { message: string; hint?: Hint };
 
 // `any[]` so that each builder keeps its own typed parameters in `Entry`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,17 +61,31 @@ function entry<B extends Builders>(code: number, severity: Severity, title: stri
     out[name] = (...args: unknown[]): Message => {
       const text = build(...args);
       const m: Message = typeof text === "string" ? { code, severity, message: text } : { code, severity, message: text.message };
-      if (typeof text !== "string" && text.hint) m.hint = text.hint;
+      const hint = typeof text === "string" ? undefined : text.hint;
+      if (hint instanceof Suggestion) {
+        m.hint = hint.hint;
+        m.fix = hint.fix;
+      } else if (hint) m.hint = hint;
       return m;
     };
   }
   return out as Entry<B>;
 }
 
-/** "did you mean `x`?" for the candidate closest to `name` (none when nothing is close, or it is `name` itself). */
-export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+/** "did you mean `x`?" for the candidate closest to `name` (none when nothing is close, or it is `name` itself); its fix puts x in the span. */
+export function didYouMean(name: string, candidates: Iterable<string>): Suggestion | undefined {
   const best = closest(name, candidates);
-  return best !== undefined && best !== name ? `did you mean \`${best}\`?` : undefined;
+  return best !== undefined && best !== name ? replaceWith(best) : undefined;
+}
+
+/** "did you mean `text`?", fixed by writing `text` over the diagnostic's span. */
+export function replaceWith(text: string): Suggestion {
+  return new Suggestion(`did you mean \`${text}\`?`, { kind: "replace", text });
+}
+
+/** "add `item`", fixed by adding the item (a clause) to the enclosing declaration; `rest` follows the quoted item in the hint. */
+function addItem(item: string, rest = ""): Suggestion {
+  return new Suggestion(`add \`${item}\`${rest}`, { kind: "addItem", item });
 }
 
 /** Quotes a piece of source for a message: `x`, shortened when long. */
@@ -60,9 +94,9 @@ export function quoteSource(s: string, max = 24): string {
   return "`" + shown + "`";
 }
 
-const withHint = (message: string, hint: string | undefined): Text => ({ message, hint });
+const withHint = (message: string, hint: Hint | undefined): Text => ({ message, hint });
 const s = (n: number) => (n === 1 ? "" : "s");
-const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string) => didYouMean(name, candidates) ?? otherwise;
+const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
 export const DECLARATIONS_HINT =
@@ -77,17 +111,17 @@ const WINDOW_OUTSIDE = (agg: string, where: string) =>
 const syntax = {
   unexpectedToken: entry(1001, "error", "unexpected token", {
     /** Tokens after a complete declaration. `suggestion`: a didYouMean() of a misspelt keyword. */
-    trailing: (found: string, declLabel: string | undefined, suggestion?: string) =>
+    trailing: (found: string, declLabel: string | undefined, suggestion?: Hint) =>
       withHint(`unexpected ${found}${declLabel ? ` after the end of \`${declLabel}\`` : ""}`, suggestion ?? DECLARATIONS_HINT),
-    expectedDeclaration: (found: string, suggestion?: string) =>
+    expectedDeclaration: (found: string, suggestion?: Hint) =>
       withHint(`expected a declaration but found ${found}`, suggestion ?? DECLARATIONS_HINT),
     unclosedBlock: (block: string, found: string) => `expected \`}\` to close ${block} but found ${found}`,
-    unexpectedInBlock: (found: string, block: string, items: string, suggestion?: string) =>
+    unexpectedInBlock: (found: string, block: string, items: string, suggestion?: Hint) =>
       withHint(`unexpected ${found} in ${block}; expected ${items} or \`}\``, suggestion),
     unclosedList: (closer: string, found: string) => `expected \`,\` or ${closer} but found ${found}`,
     keywordAsName: (found: string) =>
       withHint(`expected a name but found the keyword ${found}`, `${found} is a reserved word and cannot be used as a name`),
-    expected: (expected: string, after: string, found: string, suggestion?: string) =>
+    expected: (expected: string, after: string, found: string, suggestion?: Hint) =>
       withHint(`expected ${expected}${after} but found ${found}`, suggestion),
     duplicateClause: (what: string, declLabel: string) =>
       withHint(`duplicate \`${what}\` in \`${declLabel}\``, `remove one of the \`${what}\` lines`),
@@ -437,7 +471,7 @@ const types = {
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
     over: (days?: number) =>
-      withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : `did you mean \`${days}d\`?`),
+      withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : replaceWith(`${days}d`)),
     ttl: () => "`ttl` needs a duration literal such as `90d`",
     ttlPositive: () => "`ttl` must be positive",
     overNext: () => "`over next` needs a positive duration literal such as `7d`",
@@ -492,7 +526,7 @@ const rules = {
   }),
   mdtMisfit: entry(4006, "error", "transformation does not fit the input's type", {
     oneHotNotLast: () => "`one_hot` expands a value into several columns, so it must be the last step",
-    stringInput: (input: string) => withHint(`input \`${input}\` is a string; a model needs numbers`, `add \`transform ${input}: one_hot\``),
+    stringInput: (input: string) => withHint(`input \`${input}\` is a string; a model needs numbers`, addItem(`transform ${input}: one_hot`)),
     oneHotFloat: (input: string, type: string) =>
       withHint(`\`one_hot\` needs categories (string, bool or int); \`${input}\` is ${type}`, "use bucketize first, or a numeric transformation"),
     imputeConstantType: (isString: boolean, input: string) =>
@@ -512,7 +546,7 @@ const rules = {
     input: (input: string, algorithm: string) =>
       withHint(
         `input \`${input}\` can be missing (no history within the ttl, or null), and a ${algorithm} model cannot take missing values`,
-        `add \`transform ${input}: impute(median)\`, or use gbdt, which learns where missing values go`,
+        addItem(`transform ${input}: impute(median)`, ", or use gbdt, which learns where missing values go"),
       ),
   }),
   labelLeakFeature: entry(4008, "error", "label leakage through a feature", {
@@ -560,7 +594,10 @@ const rules = {
     unmapped: (group: string, entity: string, keys: string, source: string, column: string, ref: string, by: string) =>
       withHint(
         `feature group \`${group}\` is for entity \`${entity}\`, keyed by ${keys}, and spine source \`${source}\` has no column \`${column}\` to join it on`,
-        `say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``,
+        // A guessed column is a fix: the reference with its `by` (a `<column>` placeholder is not).
+        by.includes("<")
+          ? `say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``
+          : new Suggestion(`say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``, { kind: "replace", text: `${ref} by ${by}`, title: `Join on \`by ${by}\`` }),
       ),
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
@@ -611,7 +648,7 @@ const rules = {
       withHint(`${what} a metric of ${task}: ${valid.join(", ")}; \`${name}\` is not one`, didYouMean(name, valid)),
   }),
   serveNothing: entry(4017, "error", "serve declares nothing to serve", {
-    model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, "add `online` and/or `batch into predictions.<table>`"),
+    model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, addItem("online", " and/or `batch into predictions.<table>`")),
   }),
   odtFeatureMissing: entry(4018, "error", "ODT reads a feature the view does not have", {
     feature: (odt: string, feature: string, where: string) =>
@@ -719,6 +756,12 @@ const rules = {
         `\`${feature}\` in feature group \`${group}\` calls \`${builtin}\`, which only the batch feature pipeline computes: it cannot be updated per event of stream \`${source}\``,
         `compute \`${feature}\` in a group over a source that is not a stream`,
       ),
+    /** A reference value looked up in the group (`profile.hr_max`): the stream does not hold reference data. */
+    lookup: (group: string, feature: string, lookup: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` looks up \`${lookup}\`, reference data the stream over \`${source}\` does not hold`,
+        `join \`${lookup.split(".")[0]}\` in the view instead (point in time, served online as it is)`,
+      ),
     /** A group reading the rows of a streamed group that has windows. */
     inputHasWindows: (group: string, input: string, source: string) =>
       withHint(
@@ -733,6 +776,18 @@ const rules = {
       withHint(
         `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
         "add `unique <field>`, a field that identifies each event (its de-duplication key)",
+      ),
+  }),
+  lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {
+    eventGroup: (group: string, feature: string, where: string) =>
+      withHint(
+        `${where} looks up \`${group}.${feature}\`, but \`${group}\` is computed from events: only reference data (a source without event_time) can be looked up in a group`,
+        `join \`${group}\` in a view instead (\`features ${group}.${feature}\`), point in time`,
+      ),
+    otherEntity: (group: string, groupEntity: string, where: string, entity: string) =>
+      withHint(
+        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} is computed per \`${entity}\`: a lookup matches the group's own keys`,
+        `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
       ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
@@ -758,7 +813,7 @@ const rules = {
       const best = closest(name, known);
       return withHint(
         `unknown name \`{${name}}\` in the prompt of agent \`${agent}\`; it can use ${known.map((n) => `{${n}}`).join(", ")}`,
-        best !== undefined && best !== name ? `did you mean \`{${best}}\`?` : undefined,
+        best !== undefined && best !== name ? replaceWith(`{${best}}`) : undefined,
       );
     },
     /** A lone `{` or `}`. */

@@ -28,6 +28,13 @@ export function checkIncremental(
   const dep = windowDependencies(order);
   let ok = true;
   for (const f of order) {
+    // A looked-up reference value is a column named `group.feature` (checker/lookups.ts): no name a spec can write has a dot.
+    const lookup = [...columnsRead(f.kind === "row" ? f.expr : (f.arg ?? { k: "lit", type: { base: "int", nullable: true }, value: null }))].find((c) => c.includes("."));
+    if (lookup) {
+      ctx.report(defs.get(f.name)!.expr.range, DIAG.notIncremental.lookup(group, f.name, lookup, stream.source));
+      ok = false;
+      continue;
+    }
     const builtin = pipelineOnlyCall(f.kind === "row" ? f.expr : f.arg);
     if (!builtin) continue;
     ctx.report(defs.get(f.name)!.expr.range, DIAG.notIncremental.pipelineOnly(group, f.name, builtin, stream.source));

@@ -12,7 +12,7 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { DIAG, didYouMean, quoteSource, type Message } from "../messages.ts";
+import { DIAG, didYouMean, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
@@ -173,7 +173,7 @@ function candidateKeywords(expected: string, rule: string, bodyExpected: boolean
 }
 
 /** A "did you mean" for a misspelt keyword: only a name can be one. */
-function suggestKeyword(found: IToken | undefined, candidates: string[]): string | undefined {
+function suggestKeyword(found: IToken | undefined, candidates: string[]): Suggestion | undefined {
   if (!found || found.tokenType !== T.Identifier) return undefined;
   return didYouMean(found.image, candidates);
 }
