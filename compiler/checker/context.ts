@@ -2,10 +2,11 @@
 // table (every top-level declaration shares one namespace), use tracking for
 // the unused-declaration warnings, and resolved function signatures.
 
-import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
+import type { Decl, Ident, NamedDecl, Range, TypeRef } from "../ast.ts";
 import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
-import { catalogued, DIAG, type Message } from "../messages.ts";
+import type { FixSource } from "../fixes.ts";
+import { DIAG, type Message } from "../messages.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
@@ -28,22 +29,23 @@ export class Ctx {
   /** Other files a diagnostic points into (extern modules), for excerpts. */
   readonly extraSources = new Map<string, string>();
   readonly signatures = new Map<string, FnSignature | null>();
+  /** Imported names: the import specifier and the module path as written. */
+  readonly imported = new Map<string, { ident: Ident; module: string }>();
+  /** Names of imports that failed (reported at the import): their uses report nothing more. */
+  readonly silent = new Set<string>();
   /** Set by the function checker: checks a fn on first use, so signatures resolve in dependency order. */
   resolveFn?: (name: string) => FnSignature | undefined;
 
   constructor(
     readonly file: string,
     readonly specDir: string,
+    /** The spec's text and declarations, to place quick fixes that add a clause. */
+    readonly source?: FixSource,
   ) {}
 
   /** Reports a message of the catalogue (`DIAG` in ../messages.ts) at a range of the spec. */
   report(range: Range, m: Message, related?: RelatedInfo[]): void {
-    this.diags.add(this.file, range, m, related);
-  }
-
-  /** A catalogued code with its text written here (see `catalogued`); its severity comes from the catalogue. */
-  error(code: number, range: Range, message: string, opts: { hint?: string; related?: RelatedInfo[] } = {}): void {
-    this.report(range, catalogued(code, message, opts.hint), opts.related);
+    this.diags.add(this.file, range, m, related, this.source);
   }
 
   /** The other place a diagnostic involves, in this spec: "declared here". */
@@ -73,6 +75,7 @@ export class Ctx {
   /** Looks up a declaration of the expected kind, reporting unknown names and wrong kinds. */
   resolve<K extends NamedDecl["kind"]>(name: { name: string; range: Range }, kinds: K[], what: string): Extract<NamedDecl, { kind: K }> | undefined {
     const decl = this.symbols.get(name.name);
+    if (!decl && this.silent.has(name.name)) return undefined;
     if (!decl) {
       this.report(name.range, DIAG.unknownDeclaration.of(what, name.name, this.declarationNames(kinds)));
       return undefined;

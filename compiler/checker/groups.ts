@@ -4,11 +4,10 @@
 
 import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
-import { checkExpr, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
+import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
 
 export interface CheckedGroup {
@@ -25,26 +24,34 @@ export interface GroupEnv {
   groups: Map<string, CheckedGroup>;
 }
 
-/** Orders groups so each comes after the group it reads from; reports `from` cycles. */
+/**
+ * Orders groups so each comes after the group it reads from; reports `from`
+ * cycles. Each group reads one input, so its dependencies are a chain: walked
+ * iteratively (a chain of 20,000 groups declared last-first overflowed the
+ * stack of the recursive walk) and each group is visited once.
+ */
 export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDecl[] {
   const byName = new Map(decls.map((d) => [d.name.name, d]));
   const order: FeatureGroupDecl[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (d: FeatureGroupDecl, path: string[]) => {
-    const s = state.get(d.name.name);
-    if (s === "done") return;
-    if (s === "visiting") {
-      const cycle = [...path.slice(path.indexOf(d.name.name)), d.name.name];
-      ctx.report(d.from.range, DIAG.cycle.groups(cycle));
-      return;
+  const done = new Set<string>();
+  for (const start of decls) {
+    // The chain from `start` down its `from`s, until a group already ordered, a source or a cycle.
+    const chain: FeatureGroupDecl[] = [];
+    const at = new Map<string, number>();
+    for (let d: FeatureGroupDecl | undefined = start; d && !done.has(d.name.name); d = byName.get(d.from.name)) {
+      const seen = at.get(d.name.name);
+      if (seen !== undefined) {
+        ctx.report(d.from.range, DIAG.cycle.groups([...chain.slice(seen).map((x) => x.name.name), d.name.name]));
+        break;
+      }
+      at.set(d.name.name, chain.length);
+      chain.push(d);
     }
-    state.set(d.name.name, "visiting");
-    const dep = byName.get(d.from.name);
-    if (dep) visit(dep, [...path, d.name.name]);
-    state.set(d.name.name, "done");
-    order.push(d);
-  };
-  for (const d of decls) visit(d, []);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      done.add(chain[i].name.name);
+      order.push(chain[i]);
+    }
+  }
   return order;
 }
 
@@ -84,7 +91,7 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
 function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
   const written = decl.keyColumns;
   if (written && written.length !== keys.length) {
-    ctx.error(4011, written[0]?.range ?? decl.entity.range, `entity \`${decl.entity.name}\` has ${keys.length} key${keys.length === 1 ? "" : "s"} (${keys.map((k) => k.name).join(", ")}) but \`for ${decl.entity.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    ctx.report(written[0]?.range ?? decl.entity.range, DIAG.entityKeyMissing.count(decl.entity.name, keys.map((k) => k.name), written.length));
     return undefined;
   }
   let ok = true;
@@ -96,12 +103,11 @@ function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], col
     if (!written) {
       ctx.report(decl.from.range, col
         ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
-        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name, columnTypes.keys()));
     } else {
-      const hint = col ? undefined : closest(name, [...columnTypes.keys()]);
-      ctx.error(4011, written[i].range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(written[i].range, col
+        ? DIAG.entityKeyMissing.writtenType(key.name, show(key.type), decl.from.name, name, show(col))
+        : DIAG.entityKeyMissing.writtenMissing(decl.from.name, name, columnTypes.keys()));
     }
     return name;
   });
@@ -125,12 +131,12 @@ export function checkWhere(
       if (!type) return undefined;
       return { expr: { k: "col", name: n, type }, onUse: () => lineage?.(n).forEach((x) => deps?.add(x)) };
     },
-    names: () => [...columnTypes.keys()],
+    names: () => columnTypes.keys(),
   };
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
   if (expr.type.base !== "bool") {
-    ctx.error(3007, e.range, `a \`where\` filter must be a bool, got ${show(expr.type)}`, { hint: "compare a column, e.g. `sport == \"run\"`" });
+    ctx.report(e.range, DIAG.condition.where(show(expr.type)));
     return undefined;
   }
   return expr;
@@ -145,7 +151,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
     else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
     // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
     else if (keyNames.includes(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+      ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity.name));
     } else {
       defs.set(f.name.name, f);
       continue;
@@ -188,7 +194,7 @@ function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, c
         if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
         return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
-      names: () => [...columnTypes.keys(), ...defs.keys()],
+      names: () => concat(columnTypes.keys(), defs.keys()),
     };
     const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
     visiting.pop();
@@ -302,7 +308,7 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   if (arg === undefined) return undefined;
   const over = w.over;
   if (w.forward) {
-    ctx.error(4010, w.range, `a feature only looks back: \`over next\` is for labels, which may look forward`, { hint: `\`over ${over.kind === "duration" ? over.text : "7d"}\` aggregates the window before each row` });
+    ctx.report(w.range, DIAG.windowDirection.forward(over.kind === "duration" ? over.text : "7d"));
     return undefined;
   }
   if (over.kind !== "duration") {
