@@ -96,6 +96,15 @@ export const irSchema = z.object({
     rowId: column.optional(),
     reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
     inputColumns: z.array(column),
+    lookups: z.array(z.object({
+      group: z.string(),
+      table: z.string().regex(/^fg_\w+_v\d+$/),
+      keys: z.array(z.string()).min(1),
+      rowId: z.string().optional(),
+      validTo: z.boolean(),
+      reference: z.object({ source: z.string(), validity: z.boolean() }),
+      features: z.array(z.object({ name: z.string(), type: irType })).min(1),
+    })).optional(),
     features: z.array(z.union([
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),
       z.object({

@@ -119,6 +119,25 @@ export type IrFeature =
       windowText: string;
     };
 
+/**
+ * A reference group a group's features look up (`profile.hr_max`): for each
+ * input row, the row of `table` with the same keys that holds at the row's
+ * event time (latest event_time — its valid_from — at or before it; ties by
+ * ingested_at, row id, values; none when its valid_to has passed). Its
+ * features are the columns `<group>.<feature>` of the group's SQL.
+ */
+export interface IrGroupLookup {
+  group: string;
+  table: string;
+  /** The looked-up table's key columns (the entity's keys), matched with the group's own key columns in order. */
+  keys: string[];
+  rowId?: string;
+  validTo: boolean;
+  /** The reference source behind it, and whether its rows have validity (without: current values, FTI4030). */
+  reference: { source: string; validity: boolean };
+  features: Array<{ name: string; type: IrType }>;
+}
+
 export interface IrGroup {
   name: string;
   version: number;
@@ -148,6 +167,8 @@ export interface IrGroup {
   reference?: { source: string; validity: boolean; validTo: boolean };
   /** The input's columns visible to expressions (source fields or the input group's stored columns). */
   inputColumns: IrColumn[];
+  /** Reference groups its features look up (`profile.hr_max`), computed before it. */
+  lookups?: IrGroupLookup[];
   /** In dependency order: a feature only refers to input columns and features before it. */
   features: IrFeature[];
   /** How much input history before a range start the windows need; null when unbounded (ewma). */

@@ -742,6 +742,18 @@ const rules = {
     notDuration: () => "`schedule every` takes a duration literal such as `6h`",
     tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
   }),
+  lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {
+    eventGroup: (group: string, feature: string, where: string) =>
+      withHint(
+        `${where} looks up \`${group}.${feature}\`, but \`${group}\` is computed from events: only reference data (a source without event_time) can be looked up in a group`,
+        `join \`${group}\` in a view instead (\`features ${group}.${feature}\`), point in time`,
+      ),
+    otherEntity: (group: string, groupEntity: string, where: string, entity: string) =>
+      withHint(
+        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} is computed per \`${entity}\`: a lookup matches the group's own keys`,
+        `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
+      ),
+  }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
     /** A built-in computed by the feature pipeline only (embed). */
     in: (name: string, where: string) =>

@@ -100,6 +100,8 @@ export interface GroupPlan {
    * applies; with `validTo` the table has `valid_to` (the row stops holding then).
    */
   reference?: { source: string; validity: boolean; validTo: boolean };
+  /** Reference groups its SQL looks up (`profile.hr_max`): computed before it, their tables must exist. */
+  lookups?: Array<{ group: string; table: string }>;
   features: ColumnPlan[];
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;

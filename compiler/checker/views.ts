@@ -409,7 +409,8 @@ function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, lab
 /**
  * FTI4030: a feature from reference data without `valid_from` is its current
  * value at every time, so a training row labelled before the value last
- * changed sees the newer value. One warning per group.
+ * changed sees the newer value. Also through a group's lookup of such data
+ * (the feature's lineage reaches the source). One warning per source.
  */
 function warnReferenceLeaks(
   ctx: Ctx,
@@ -418,13 +419,16 @@ function warnReferenceLeaks(
   refs: Map<string, ViewDecl["range"]>,
   env: ViewEnv,
 ): void {
-  const byGroup = new Map<string, string[]>();
+  // Per reference source without validity: the view's features that derive from it (directly, or through a group's lookup).
+  const bySource = new Map<string, string[]>();
+  const add = (source: string, name: string) => bySource.set(source, [...(bySource.get(source) ?? []), name]);
   for (const f of features) {
-    const ref = env.groups.get(f.group)?.ir.reference;
-    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+    const g = env.groups.get(f.group);
+    const ref = g?.ir.reference;
+    if (ref && !ref.validity) add(ref.source, f.name);
+    for (const l of g?.ir.lookups ?? []) {
+      if (!l.reference.validity && [...(g!.lineage.get(f.column) ?? [])].some((c) => c.startsWith(`${l.reference.source}.`))) add(l.reference.source, f.name);
+    }
   }
-  for (const [group, names] of byGroup) {
-    const source = env.groups.get(group)!.ir.reference!.source;
-    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
-  }
+  for (const [source, names] of bySource) ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
 }

@@ -275,6 +275,15 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
     }
   }
 
+  for (const l of plan.lookups ?? []) {
+    if (!ctx.ranThisRun.has(l.group) && !(await store.tableExists(l.table))) {
+      throw new UserError(
+        `feature group \`${plan.name}\` looks up reference group \`${l.group}\`, whose table ${l.table} does not exist yet`,
+        `compute it first: \`fti features ${bundle.file} --group ${l.group}\` (or run without --group)`,
+      );
+    }
+  }
+
   // __input: the range plus the lookback the windows need.
   const tc = ident(timeCol);
   const inputWhere: string[] = [];

@@ -69,6 +69,7 @@ function groupPlan(ctx: EmitContext, g: IrGroup): string {
     input: g.input,
     ...(g.rowId ? { rowId: { name: g.rowId.name, type: columnType(g.rowId.type), nullable: false } } : {}),
     ...(g.reference ? { reference: g.reference } : {}),
+    ...(g.lookups ? { lookups: g.lookups.map((l) => ({ group: l.group, table: l.table })) } : {}),
     features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
     lookbackMs: g.lookbackMs,
     ...(g.schedule ? { schedule: g.schedule } : {}),
