@@ -69,7 +69,8 @@ export interface WindowReport {
   rejected_rate: number | null;
   features: ColumnDrift[];
   prediction: ColumnDrift;
-  batch: { rows: number; prediction: ColumnDrift } | null;
+  /** Batch predictions whose as-of time falls in the window: their inputs and predictions against training. */
+  batch: { rows: number; features: ColumnDrift[]; prediction: ColumnDrift } | null;
   freshness: FreshnessReport[];
   live: LiveReport;
 }
@@ -158,7 +159,7 @@ async function readTraffic(
   const range = { since: opts.since, until };
   const log = readRequestLog(opts.logsDir, plan.name, range);
   const rejected = readRequestLog(rejectedLogDir(opts.logsDir), plan.name, range);
-  const batch = await readBatchPredictions(store, bundle, plan.name, range);
+  const batch = await readBatchPredictions(store, bundle, plan, range);
   const labels = await joinLabels(
     store,
     view,
@@ -225,7 +226,13 @@ function windowReport(
     rejected_rate: traffic ? rejected / traffic : null,
     features: plan.inputs.map((input) => columnDrift(input.name, input.type, entries.map((e) => inputValue(e, input)), trainOf(input.name))),
     prediction: columnDrift("prediction", "float", entries.map((e) => e.prediction), stats?.predictions),
-    batch: batch.length ? { rows: batch.length, prediction: columnDrift("prediction", "float", batch.map((b) => b.prediction), stats?.predictions) } : null,
+    batch: batch.length
+      ? {
+          rows: batch.length,
+          features: plan.inputs.map((input, i) => columnDrift(input.name, input.type, batch.map((b) => b.inputs[i]), trainOf(input.name))),
+          prediction: columnDrift("prediction", "float", batch.map((b) => b.prediction), stats?.predictions),
+        }
+      : null,
     freshness: freshness(view, entries),
     live: live(plan, entries, labels, record),
   };
