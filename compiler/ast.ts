@@ -27,6 +27,8 @@ export interface StringLit {
 export interface TypeRef {
   name: string;
   nullable: boolean;
+  /** `float[256]`: a vector of that many floats (an embedding). NaN when the literal is not an integer. */
+  dim?: { value: number; range: Range };
   range: Range;
 }
 
@@ -268,6 +270,31 @@ export interface ServeDecl {
   range: Range;
 }
 
+/** `index notes on coach_notes(embedding) for athlete`: a group's rows, retrievable by similarity. */
+export interface IndexDecl {
+  kind: "index";
+  name: Ident;
+  group: Ident;
+  column: Ident;
+  /** `for ENTITY`: retrieval is restricted to the request's entity. */
+  entity?: Ident;
+  range: Range;
+}
+
+/** `agent coach for athlete { llm "coach"  context ...  retrieve notes top 5  tool m  prompt "..." }` */
+export interface AgentDecl {
+  kind: "agent";
+  name: Ident;
+  entity: Ident;
+  llm?: StringLit;
+  context: FeatureRef[];
+  retrieve: Array<{ index: Ident; k: { value: number; range: Range }; range: Range }>;
+  tools: Ident[];
+  /** The template's lines joined by "\n"; `range` spans every string. */
+  prompt?: { text: string; range: Range; parts: StringLit[] };
+  range: Range;
+}
+
 export type Decl =
   | SourceDecl
   | EntityDecl
@@ -277,7 +304,9 @@ export type Decl =
   | OnDemandDecl
   | ViewDecl
   | ModelDecl
-  | ServeDecl;
+  | ServeDecl
+  | IndexDecl
+  | AgentDecl;
 
 /** Every declaration but `serve` has a name in the one global namespace. */
 export type NamedDecl = Exclude<Decl, ServeDecl>;

@@ -72,6 +72,7 @@ export const stringOf = (ts: IrType[]): IrType => t("string", anyNullable(ts));
 const ORDERABLE: ReadonlySet<string> = new Set(["int", "float", "string", "timestamp", "bool", "duration"]);
 
 function typeText(x: IrType): string {
+  if (x.base === "vector") return `float[${x.dim}]` + (x.nullable ? "?" : "");
   return x.base + (x.nullable ? "?" : "");
 }
 
@@ -87,7 +88,7 @@ function accepts(kind: ParamKind, x: IrType): boolean {
       return x.base === kind;
     case "any":
     case "same":
-      return x.base !== "list";
+      return x.base !== "list" && x.base !== "vector";
   }
 }
 

@@ -12,12 +12,12 @@
 // one) is one more function per entry, with its kit in its lowering module.
 // How to add a built-in: compiler/CONTEXT.md, "Recipes".
 
-import type { IrExpr, IrType } from "./ir.ts";
+import { MAX_VECTOR_DIM, type IrExpr, type IrType } from "./ir.ts";
 import {
   allNullable, checkArgs, floatOf, floatOrNull, intOf, keepNumeric, stringOf, t, unifyBase,
   type ArgsCheck, type BuiltinSig,
 } from "./builtin-check.ts";
-import { DIAG } from "./messages.ts";
+import { DIAG, type Message } from "./messages.ts";
 import { isNullLit } from "./lower/common.ts";
 import type { SqlFrag, SqlKit } from "./lower/sql.ts";
 import type { RuntimeHelper, TsFrag, TsKit } from "./lower/ts.ts";
@@ -31,7 +31,69 @@ export interface Builtin extends BuiltinSig {
   ts(l: TsKit, args: IrExpr[], type: IrType): TsFrag;
   /** The runtime/expr.ts helpers `ts` may call (through `l.call`). */
   helpers: readonly RuntimeHelper[];
+  /**
+   * Computed by the feature pipeline only: the SQL calls a DuckDB function the
+   * pipeline registers (embed: runtime/embeddings/), so a call is allowed in a
+   * feature group only (FTI4101) and `ts` is never called.
+   */
+  pipelineOnly?: boolean;
+  /**
+   * For a built-in whose result type depends on the value of literal
+   * arguments (embed's length is its type, float[N]): runs after the
+   * signature's checks and gives the arguments as the IR keeps them (optional
+   * ones filled in) with the result type, or what is wrong with which argument.
+   * `returns` is then only the type without those values.
+   */
+  literals?: (args: readonly IrExpr[]) => LiteralCheck;
 }
+
+export type LiteralCheck = { ok: true; args: IrExpr[]; returns: IrType } | { ok: false; arg: number; problem: Message };
+
+/** The length and model of an `embed(text, N, model)` call as the checker keeps it (model null: the built-in hashing embedding). */
+export function embedCallInfo(args: readonly IrExpr[]): { dim: number; model: string | null } {
+  const dim = args[1]?.k === "lit" ? Number(args[1].value) : NaN;
+  const model = args[2]?.k === "lit" && typeof args[2].value === "string" ? args[2].value : null;
+  return { dim, model };
+}
+
+/** The DuckDB function computing embeddings of one length: `fti_embed_256(text, model)` ('' = the built-in hashing); runtime/embeddings/functions.ts registers it. */
+export const embedFunctionName = (dim: number): string => `fti_embed_${dim}`;
+
+/**
+ * `embed(text, N[, "model"])`: N and the model are literals; N is the type.
+ * Without a model, the runtime's built-in hashing embedding; with one, an
+ * OpenAI-compatible embeddings endpoint configured outside the spec.
+ */
+const embed: Builtin = {
+  params: [
+    { name: "text", kind: "string" },
+    { name: "length", kind: "int" },
+    { name: "model", kind: "string", optional: true },
+  ],
+  returns: ([text]) => ({ base: "vector", nullable: text.nullable }),
+  doc: "A text embedding as float[N]: without a model, the built-in hashing embedding (offline, deterministic); with one, that model of the configured OpenAI-compatible embeddings endpoint (FTI_EMBED_URL). Feature groups only.",
+  helpers: [],
+  pipelineOnly: true,
+  literals: ([text, length, model]) => {
+    if (length.k !== "lit" || typeof length.value !== "number") return { ok: false, arg: 1, problem: DIAG.vectorType.literalLength("length", "embed") };
+    if (!Number.isInteger(length.value) || length.value < 1 || length.value > MAX_VECTOR_DIM) {
+      return { ok: false, arg: 1, problem: DIAG.vectorType.length(length.value, MAX_VECTOR_DIM) };
+    }
+    if (model && (model.k !== "lit" || typeof model.value !== "string" || model.value.trim() === "")) {
+      return { ok: false, arg: 2, problem: DIAG.argumentType.literalString("model", "embed", "the name the embeddings endpoint knows it by") };
+    }
+    const modelArg: IrExpr = model ?? { k: "lit", type: t("string", true), value: null };
+    return { ok: true, args: [text, length, modelArg], returns: { base: "vector", dim: length.value, nullable: text.type.nullable } };
+  },
+  sql: (l, args, type) => {
+    const { dim, model } = embedCallInfo(args);
+    const modelSql = l.lower({ k: "lit", type: t("string", false), value: model ?? "" }).sql;
+    return l.frag(`${embedFunctionName(dim)}(${l.lower(args[0]).sql}, ${modelSql})`, `FLOAT[${type.dim ?? dim}]`);
+  },
+  ts: () => {
+    throw new Error("embed() is computed by the feature pipeline in SQL, never in TypeScript");
+  },
+};
 
 // ------------------------------------------------------------------ shapes shared by several entries
 
@@ -128,6 +190,7 @@ function stringFn(name: "lower" | "upper" | "length", returns: Builtin["returns"
 // ------------------------------------------------------------------ the table
 
 export const BUILTINS: Record<string, Builtin> = {
+  embed,
   abs: {
     params: [{ name: "x", kind: "numeric" }],
     returns: keepNumeric,

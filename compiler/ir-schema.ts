@@ -8,11 +8,16 @@
 // without a cast.
 
 import { z } from "zod";
-import type { IrExpr, IrSpec, IrType } from "./ir.ts";
+import { MAX_VECTOR_DIM, type IrExpr, type IrSpec, type IrType } from "./ir.ts";
 
 const scalar = z.enum(["int", "float", "bool", "string", "timestamp", "duration"]);
 const irType: z.ZodType<IrType> = z.lazy(() =>
-  z.object({ base: z.union([scalar, z.literal("list")]), nullable: z.boolean(), elem: irType.optional() }),
+  z.object({
+    base: z.union([scalar, z.literal("list"), z.literal("vector")]),
+    nullable: z.boolean(),
+    elem: irType.optional(),
+    dim: z.number().int().min(1).max(MAX_VECTOR_DIM).optional(),
+  }),
 );
 const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
 const column = z.object({ name: z.string().min(1), type: irType });
@@ -154,6 +159,36 @@ export const irSchema = z.object({
     }).optional(),
   })),
   serves: z.array(z.object({ model: z.string(), loc, online: z.boolean(), batchTable: z.string().optional() })),
+  indexes: z.array(z.object({
+    name: z.string(),
+    loc,
+    group: z.string(),
+    table: z.string(),
+    column: z.string(),
+    dim: z.number().int().min(1).max(MAX_VECTOR_DIM),
+    embedder: z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("embed"), model: z.string().nullable() }),
+      z.object({ kind: z.literal("extern"), fn: z.string() }),
+    ]),
+    entity: z.string().nullable(),
+    keys: z.array(column).min(1),
+    rowId: column.optional(),
+    fields: z.array(column),
+  })).optional(),
+  agents: z.array(z.object({
+    name: z.string(),
+    loc,
+    entity: z.string(),
+    keys: z.array(column).min(1),
+    llm: z.string().min(1),
+    context: z.array(z.object({ name: z.string(), group: z.string(), type: irType })),
+    retrieve: z.array(z.object({ index: z.string(), k: z.number().int().min(1).max(100) })),
+    tools: z.array(z.string()),
+    prompt: z.array(z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("text"), text: z.string() }),
+      z.object({ kind: z.literal("ref"), name: z.string(), ref: z.enum(["key", "feature", "message", "retrieved", "now"]) }),
+    ])),
+  })).optional(),
 });
 
 // ------------------------------------------------------------------ proof: schema ≡ types

@@ -14,11 +14,16 @@ import type { AlgorithmSpec, AsOf, Gate, MdtKind, SourceLocation, SplitSpec, Tas
 export type ScalarType = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
 
 export interface IrType {
-  base: ScalarType | "list";
+  base: ScalarType | "list" | "vector";
   nullable: boolean;
   /** Element type of a list (only literal lists: `in (...)`, bucketize boundaries). */
   elem?: IrType;
+  /** Length of a vector (`float[256]`, an embedding; stored as DuckDB FLOAT[256]). */
+  dim?: number;
 }
+
+/** The largest `float[N]` the language accepts (DuckDB's arrays go further; embeddings don't). */
+export const MAX_VECTOR_DIM = 8192;
 
 /** Where a declaration or expression came from in the spec (1-based). */
 export interface Loc {
@@ -277,6 +282,53 @@ export interface IrServe {
   batchTable?: string;
 }
 
+/** `index NAME on GROUP(COLUMN) [for ENTITY]`: the group's rows, retrievable by cosine similarity, point in time. */
+export interface IrIndex {
+  name: string;
+  loc: Loc;
+  group: string;
+  /** The group's offline table. */
+  table: string;
+  column: string;
+  dim: number;
+  /** How a query text is embedded: the same way the column was. */
+  embedder: { kind: "embed"; model: string | null } | { kind: "extern"; fn: string };
+  /** Set: only the request entity's documents are retrieved. */
+  entity: string | null;
+  /** The group's entity keys. */
+  keys: IrColumn[];
+  rowId?: IrColumn;
+  /** The group's scalar features, returned with each document. */
+  fields: IrColumn[];
+}
+
+/** A piece of an agent's prompt template: text, or `{name}` resolved at compile time. */
+export type IrPromptPart =
+  | { kind: "text"; text: string }
+  | { kind: "ref"; name: string; ref: "key" | "feature" | "message" | "retrieved" | "now" };
+
+/** A feature an agent sees: a stored feature of a group of the agent's entity, read by the entity's keys. */
+export interface IrAgentFeature {
+  name: string;
+  group: string;
+  type: IrType;
+}
+
+export interface IrAgent {
+  name: string;
+  loc: Loc;
+  entity: string;
+  keys: IrColumn[];
+  /** The model name asked of the chat endpoint (the endpoint itself is configuration). */
+  llm: string;
+  /** Features of the request's entity given to the LLM (looked up online, with statuses). */
+  context: IrAgentFeature[];
+  retrieve: Array<{ index: string; k: number }>;
+  /** Models the LLM may call (served online, for the agent's entity). */
+  tools: string[];
+  prompt: IrPromptPart[];
+}
+
 export interface IrSpec {
   /** The spec's base name: `athlete` for specs/athlete.fti. */
   name: string;
@@ -292,4 +344,7 @@ export interface IrSpec {
   views: IrView[];
   models: IrModel[];
   serves: IrServe[];
+  /** Absent in IRs built by hand (tests, benches): none. */
+  indexes?: IrIndex[];
+  agents?: IrAgent[];
 }

@@ -191,6 +191,7 @@ const names = {
     /** `isA`, `expected`: with their article ("an entity"). */
     of: (name: string, isA: string, expected: string) => `\`${name}\` is ${isA}, not ${expected}`,
     groupAsFeature: (name: string) => `\`${name}\` is a feature group; list its features as \`${name}.*\` or \`${name}.<feature>\``,
+    agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
@@ -208,6 +209,9 @@ const names = {
     odtParam: (name: string, where: string) => `parameter \`${name}\` appears twice in ${where}`,
     viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
     key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
+    agentContext: (name: string, where: string) => `\`${name}\` appears twice in the context of ${where}`,
+    agentRetrieve: (index: string, where: string) => `index \`${index}\` is retrieved twice in ${where}`,
+    agentTool: (model: string, where: string) => `tool \`${model}\` is listed twice in ${where}`,
     transform: (name: string) =>
       `\`${name}\` already has a \`transform\` line; list all its steps on one line, e.g. \`transform ${name}: impute(median), standard_scale\``,
   }),
@@ -254,6 +258,9 @@ const names = {
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
+    agentLlm: (where: string) =>
+      withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
+    agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
   }),
   pathOutsideProject: entry(2015, "error", "path outside the project", {
     /** The message names no absolute path and no file content: only what the spec says. */
@@ -318,6 +325,8 @@ const types = {
     builtinOrdered: (index: number, name: string, got: string) =>
       `argument ${index} of \`${name}\` must be an ordered type (int, float, string, timestamp, bool, duration), got ${got}`,
     builtinSame: (name: string, got: string[]) => `arguments of \`${name}\` must all have the same type, got ${got.join(", ")}`,
+    /** A string argument that must be a non-empty literal (embed's model). */
+    literalString: (param: string, name: string, why: string) => `\`${param}\` of \`${name}\` must be a non-empty string literal, ${why}`,
   }),
   nullable: entry(3005, "error", "nullable column where a value is required", {
     clauseColumn: (clause: string, column: string) => `\`${clause}\` column \`${column}\` is nullable; it must always have a value`,
@@ -344,6 +353,7 @@ const types = {
       withHint(`\`${algorithm}\` has no hyperparameter \`${name}\`; it takes ${known.join(", ")}`, didYouMean(name, known)),
     range: (name: string, isInt: boolean, min: number, max: number) =>
       `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
+    retrieveTop: (max: number) => `\`top\` must be a whole number from 1 to ${max}`,
   }),
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
@@ -352,6 +362,23 @@ const types = {
     ttl: () => "`ttl` needs a duration literal such as `90d`",
     ttlPositive: () => "`ttl` must be positive",
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
+  }),
+  vectorType: entry(3101, "error", "invalid vector type or length", {
+    /** `dim`: the length written (NaN when it is not a number). */
+    length: (dim: number, max: number) => `a vector's length must be a whole number from 1 to ${max}, not ${Number.isNaN(dim) ? "this" : dim}`,
+    notFloat: (base: string, dim: number) => withHint(`\`${base}[${dim}]\` is not a type: only float vectors exist`, `write \`float[${dim}]\``),
+    /** A built-in whose argument is part of its result type (embed's length). */
+    literalLength: (param: string, name: string) =>
+      `the ${param} of \`${name}\` must be a whole number written in the spec (it is the feature's type, float[N])`,
+  }),
+  vectorScalar: entry(3102, "error", "vector where a scalar is required", {
+    /** A written type (source field, key, fn or ODT parameter). */
+    written: (where: string, base: string, dim: number) =>
+      `${where} cannot be a vector (\`${base}[${dim}]\`); vectors are features of feature groups, computed by \`embed\` or an extern fn`,
+    viewFeature: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); a view's features are model inputs and must be scalars`, "retrieve by similarity with an `index` on the group instead"),
+    agentContext: (ref: string, type: string) =>
+      withHint(`\`${ref}\` is a vector (${type}); an agent's context is text for the LLM`, "retrieve documents by similarity with `retrieve INDEX top K`"),
   }),
 };
 
@@ -430,6 +457,8 @@ const rules = {
     text: withHint,
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
+    index: (index: string, indexEntity: string, where: string, entity: string) =>
+      `index \`${index}\` is for entity \`${indexEntity}\`, but ${where} is for \`${entity}\``,
   }),
   labelSourceColumn: entry(4013, "error", "column missing from the label source", {
     key: (source: string, key: string, keyType: string, entity: string) =>
@@ -516,6 +545,38 @@ const rules = {
       withHint(`malformed cron line: ${problem}`, 'five fields, minute hour day-of-month month day-of-week, in UTC: "0 3 * * *" is every day at 03:00'),
     notDuration: () => "`schedule every` takes a duration literal such as `6h`",
     tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
+  }),
+  embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
+    /** A built-in computed by the feature pipeline only (embed). */
+    in: (name: string, where: string) =>
+      withHint(
+        `\`${name}\` computes an embedding in the feature pipeline and can only be used in a feature group, not in ${where}`,
+        "give the embedding its own feature in a feature group and use that feature",
+      ),
+  }),
+  indexColumn: entry(4102, "error", "index column is not an embedding the index can compute", {
+    notVector: (index: string, feature: string, type: string) =>
+      withHint(`index \`${index}\` needs an embedding column (float[N]); \`${feature}\` is ${type}`, `add a feature \`${feature}_embedding = embed(${feature}, 256)\` and index that`),
+    noQueryEmbedding: (index: string, feature: string) =>
+      `index \`${index}\` cannot embed a query the way \`${feature}\` was computed: the column must be \`embed(...)\` itself or a call of an extern fn taking one string`,
+  }),
+  promptName: entry(4103, "error", "unknown name in an agent's prompt", {
+    unknown: (name: string, agent: string, known: string[]) => {
+      const best = closest(name, known);
+      return withHint(
+        `unknown name \`{${name}}\` in the prompt of agent \`${agent}\`; it can use ${known.map((n) => `{${n}}`).join(", ")}`,
+        best !== undefined && best !== name ? `did you mean \`{${best}}\`?` : undefined,
+      );
+    },
+    /** A lone `{` or `}`. */
+    brace: (problem: "open" | "close", agent: string) =>
+      withHint(`${problem === "open" ? "`{` opens no `{name}`" : "`}` closes nothing"} in the prompt of agent \`${agent}\``, "write `{{` and `}}` for literal braces"),
+  }),
+  agentTool: entry(4104, "error", "agent tool is not a model served online for its entity", {
+    notServed: (model: string, where: string) => withHint(`model \`${model}\` is not served online, so ${where} cannot call it`, `add \`serve ${model} { online }\``),
+    /** `modelEntity` null: the model's view has no `for ENTITY`. */
+    otherEntity: (model: string, modelEntity: string | null, where: string, entity: string) =>
+      `model \`${model}\` predicts for ${modelEntity === null ? "no entity (its view has no `for ENTITY`)" : `entity \`${modelEntity}\``}, but ${where} is for \`${entity}\``,
   }),
 };
 

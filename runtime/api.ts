@@ -12,7 +12,11 @@ export { z } from "zod";
 /** A value in a row: int and float are numbers, timestamps are ISO strings or Date. */
 export type Scalar = number | string | boolean | null;
 
-export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp";
+/** `float[N]` is a vector of N floats (an embedding), stored as DuckDB FLOAT[N]. */
+export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp" | VectorType;
+export type VectorType = `float[${number}]`;
+
+export { vectorDim } from "./vector-type.ts";
 
 export interface ColumnPlan {
   name: string;
@@ -107,6 +111,8 @@ export interface GroupPlan {
   externs: ExternPlan[];
   /** When `fti run` runs the group's pipeline (over the range since its watermark); absent = only by hand. */
   schedule?: SchedulePlan;
+  /** `embed(text, dim, model?)` calls of the SQL (model null = the built-in hashing embedding); absent when none. */
+  embeddings?: Array<{ dim: number; model: string | null }>;
 }
 
 /** A cron line (5 fields, UTC) or a fixed interval. */
@@ -271,7 +277,10 @@ export interface SpecBundle {
   models: ModelPlan[];
   serves: ServePlan[];
   /** Extern functions by spec name, for DuckDB registration. */
-  externs: Record<string, (...args: any[]) => Scalar>;
+  externs: Record<string, (...args: any[]) => Scalar | ArrayLike<number>>;
+  /** Vector indexes and agents (generated agents.ts); absent in hand-made bundles. */
+  indexes?: IndexPlan[];
+  agents?: AgentPlan[];
 }
 
 // ------------------------------------------------------------------ helpers for generated code
@@ -298,4 +307,6 @@ export function asDate(v: Scalar | Date | undefined): Date | null {
 }
 
 export * from "./expr.ts";
+export * from "./agents/plans.ts";
+import type { AgentPlan, IndexPlan } from "./agents/plans.ts";
 export * from "./online/public.ts";

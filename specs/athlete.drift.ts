@@ -29,13 +29,14 @@ import { tickOnce } from "../runtime/orchestrator/run.ts";
 import type { RunRecord } from "../runtime/orchestrator/runs.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
-import { writeAthleteCsv } from "./athlete.data.ts";
+import { writeAthleteCsv, writeAthleteProfilesCsv } from "./athlete.data.ts";
+import { writeCoachNotes } from "./athlete.notes.ts";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const MODEL = "time_estimator";
-export const PACE_FACTOR = 0.85;
-export const COHORT_SHARE = 0.4;
+export const PACE_FACTOR = 0.8;
+export const COHORT_SHARE = 0.5;
 
 export interface DriftReplayOptions {
   /** Working directory (spec copy, data, store, logs, generated code); must be inside the repository. */
@@ -109,6 +110,9 @@ async function prepare(opts: DriftReplayOptions): Promise<{ bundle: SpecBundle; 
   const csv = join(opts.dir, "data/athlete/activities.csv");
   const drift = { from: new Date(opts.start.getTime() + opts.driftFromDay * DAY).toISOString().slice(0, 10), share: COHORT_SHARE, paceFactor: PACE_FACTOR };
   await writeAthleteCsv({ athletes: opts.athletes, days: historyDays + opts.days, start: first, seed: 11, path: csv, drift });
+  // The spec's other sources: reference data (athlete profiles) for the same athletes and days, and the coaches' notes on the runs.
+  await writeAthleteProfilesCsv({ athletes: opts.athletes, days: historyDays + opts.days, start: first, seed: 11, path: join(opts.dir, "data/athlete/profiles.csv") });
+  writeCoachNotes(csv, join(opts.dir, "data/athlete/coach_notes.csv"), 11);
   const bundle = await loadCompiledSpec(join(opts.dir, "athlete.fti"), { outDir: join(opts.dir, "generated/athlete"), quiet: true });
   return { bundle, storePath: join(opts.dir, "store.duckdb"), logsDir: join(opts.dir, "logs"), csv };
 }

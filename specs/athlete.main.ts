@@ -16,6 +16,7 @@ import path from "node:path";
 import { main } from "../compiler/cli/main.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { athleteId, athleteProfile, ROUTES, routeId, writeAthleteCsv, writeAthleteProfilesCsv } from "./athlete.data.ts";
+import { writeCoachNotes } from "./athlete.notes.ts";
 
 const SPEC = "specs/athlete.fti";
 const DATA_DIR = "specs/data/athlete";
@@ -55,6 +56,8 @@ async function run(): Promise<void> {
   const profiles = await writeAthleteProfilesCsv({ athletes, days, start, seed: SEED, path: path.join(DATA_DIR, "profiles.csv") });
   process.stdout.write(`  ${data.rows} activities from ${start} → ${DATA_DIR}/activities.csv\n`);
   process.stdout.write(`  ${profiles} profile rows (reference data, max HR re-measured for some) → ${DATA_DIR}/profiles.csv\n`);
+  const notes = writeCoachNotes(path.join(DATA_DIR, "activities.csv"), path.join(DATA_DIR, "coach_notes.csv"), SEED);
+  process.stdout.write(`  ${notes} coaching notes → ${DATA_DIR}/coach_notes.csv\n`);
 
   await step("compile", ["compile", SPEC]);
   await step("feature pipeline", ["features", SPEC]);
@@ -63,6 +66,7 @@ async function run(): Promise<void> {
   await step("online store", ["materialize", SPEC]);
   await step("batch inference", ["predict", SPEC, "time_estimator", "--entities", PLANNED]);
   await step("batch inference, athlete × route", ["predict", SPEC, "route_pace", "--entities", PLANNED]);
+  await step("retrieval (point in time)", ["search", SPEC, "notes", "--query", "hilly long run, legs felt heavy", "--entity", `athlete_id=${athleteId(0, athletes)}`, "--k", "3"]);
   await summary(Date.now() - t0);
 }
 
@@ -108,6 +112,7 @@ async function summary(ms: number): Promise<void> {
     }
     process.stdout.write(`${line}\ndone in ${(ms / 1000).toFixed(1)} s · store ${store.path}\n`);
     process.stdout.write(`next: npx fti serve ${SPEC}   (a prediction page at http://127.0.0.1:8080/)\n`);
+    process.stdout.write(`agent: FTI_LLM_URL=http://127.0.0.1:8080/v1 npx fti serve ${SPEC} --port 8081, then POST /v1/agents/coach/chat (README: Agents)\n`);
   } finally {
     await store.close();
   }

@@ -24,7 +24,9 @@ function callOnColumns(name: string): IrExpr {
 }
 
 describe("the built-ins table", () => {
-  it.each(Object.keys(BUILTINS))("%s: its helpers exist, and its TS lowering calls no other helper", (name) => {
+  const lowersToTs = Object.keys(BUILTINS).filter((name) => !BUILTINS[name].pipelineOnly);
+
+  it.each(lowersToTs)("%s: its helpers exist, and its TS lowering calls no other helper", (name) => {
     const entry = BUILTINS[name];
     for (const h of entry.helpers) expect(typeof (runtimeExpr as Record<string, unknown>)[h], `runtime/expr.ts has no ${h}`).toBe("function");
     const e = callOnColumns(name);
@@ -33,6 +35,24 @@ describe("the built-ins table", () => {
     const allowed = new Set<string>([...entry.helpers, "fin", "i64"]);
     expect(lowered.helpers.filter((h) => !allowed.has(h))).toEqual([]);
     expect(exprToSql(e)).toContain('"c0"');
+  });
+
+  it("embed: computed by the feature pipeline only, its length literal is its type, lowered to the pipeline's fti_embed_<N>", () => {
+    const text: IrExpr = { k: "col", name: "note", type: { base: "string", nullable: true } };
+    const length: IrExpr = { k: "lit", value: 256, type: { base: "int", nullable: false } };
+    const model: IrExpr = { k: "lit", value: "nomic-embed-text", type: { base: "string", nullable: false } };
+    const entry = BUILTINS.embed;
+    expect(entry.pipelineOnly).toBe(true);
+    const checked = entry.literals!([text, length]);
+    expect(checked).toMatchObject({ ok: true, returns: { base: "vector", dim: 256, nullable: true } });
+    if (!checked.ok) return;
+    expect(checked.args).toHaveLength(3); // the model filled in: null, the built-in hashing
+    expect(exprToSql({ k: "builtin", name: "embed", args: checked.args, type: checked.returns })).toBe(`fti_embed_256("note", '')`);
+    expect(exprToSql({ k: "builtin", name: "embed", args: [text, length, model], type: checked.returns })).toBe(`fti_embed_256("note", 'nomic-embed-text')`);
+    expect(entry.literals!([text, { k: "col", name: "n", type: { base: "int", nullable: false } }])).toMatchObject({ ok: false, arg: 1, problem: { code: 3101 } });
+    expect(entry.literals!([text, { ...length, value: 0 }])).toMatchObject({ ok: false, arg: 1, problem: { code: 3101 } });
+    expect(entry.literals!([text, length, { ...model, value: " " }])).toMatchObject({ ok: false, arg: 2, problem: { code: 3004 } });
+    expect(() => lowerTs({ k: "builtin", name: "embed", args: checked.args, type: checked.returns }, { col: (c) => c, param: (p) => p, call: (f) => f })).toThrow(/feature pipeline/);
   });
 
   it("docs/language.md lists every built-in", () => {

@@ -10,6 +10,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../runtime/store/store.ts";
 import { writeAthleteCsv, writeAthleteProfilesCsv } from "../specs/athlete.data.ts";
+import { writeCoachNotes } from "../specs/athlete.notes.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
@@ -167,6 +168,7 @@ describe("stores the environment broke (#14)", () => {
         const data = path.join(project, "specs", "data", "athlete");
         await writeAthleteCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "activities.csv") });
         await writeAthleteProfilesCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "profiles.csv") });
+        writeCoachNotes(path.join(data, "activities.csv"), path.join(data, "coach_notes.csv"), 7);
         const store = path.join(d, "store.duckdb");
         const r = spawnSync(process.execPath, [BIN, "features", "specs/athlete.fti", "--store", store], {
           cwd: project,

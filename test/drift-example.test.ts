@@ -1,7 +1,7 @@
 // The drift example (specs/athlete.drift.ts) at a small size, on a replayed
 // clock: the cohort's new training plan shows up as PSI of the planned pace's
-// deviation in the first weekly window after it starts (not in the week
-// before); fti run retrains on that trigger; every retrain is promoted exactly
+// deviation in the first weekly window after it starts (and no input crosses
+// the threshold in the week before); fti run retrains on that trigger; every retrain is promoted exactly
 // when the challenger beat the champion on the same recent runs; the service
 // ends up serving the production version.
 import { rmSync } from "node:fs";
@@ -23,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("npm run drift, small", () => {
   it("detects the drift in the right week, retrains on it, promotes only a better challenger", async () => {
-    const reports: DayReport[] = await replayDrift({ dir, athletes: 40, days: 15, driftFromDay: 7, start: START });
+    const reports: DayReport[] = await replayDrift({ dir, athletes: 80, days: 15, driftFromDay: 7, start: START });
     expect(reports).toHaveLength(15);
     expect(reports.reduce((s, r) => s + r.requests, 0)).toBeGreaterThan(100);
 
@@ -36,6 +36,10 @@ describe("npm run drift, small", () => {
       expect(before).toBeDefined();
       expect(after).toBeGreaterThan(0.25);
       expect(after).toBeGreaterThan(before);
+      // The right week: before the change no input crosses the retrain threshold.
+      const inputsBefore = rows.filter((r) => r.window_start.getTime() === START.getTime() && r.subject.startsWith("feature:") && r.measure === "psi");
+      expect(inputsBefore.length).toBeGreaterThan(10);
+      expect(inputsBefore.filter((r) => r.value > 0.25).map((r) => r.subject)).toEqual([]);
 
       const retrains = (await listRuns(s)).filter((r) => r.kind === "retrain" && r.status === "ok");
       expect(retrains.some((r) => r.slot.getTime() === DRIFT.getTime() && r.trigger.startsWith("drift(psi > 0.25)"))).toBe(true);

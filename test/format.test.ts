@@ -140,6 +140,35 @@ describe("fti fmt", () => {
     );
   });
 
+  it("lays out index and agent declarations: clauses one per line, a prompt's later strings as continuations", () => {
+    const src = [
+      'extern fn my_embed(s: string): float [ 8 ] from "./f.ts"',
+      "index   notes on note_texts( embedding )for athlete",
+      'agent coach for athlete { llm "coach"',
+      "context fitness.* , note_texts.note",
+      "retrieve notes top 5",
+      "   tool time_estimator,route_pace",
+      'prompt "a {athlete_id}"',
+      '"b {notes}"',
+      "}",
+    ].join("\n");
+    expect(format(src)).toBe(
+      [
+        'extern fn my_embed(s: string): float[8] from "./f.ts"',
+        "index notes on note_texts(embedding) for athlete",
+        "agent coach for athlete {",
+        '  llm "coach"',
+        "  context fitness.*, note_texts.note",
+        "  retrieve notes top 5",
+        "  tool time_estimator, route_pace",
+        '  prompt "a {athlete_id}"',
+        '    "b {notes}"',
+        "}",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("keeps a multi-line block comment verbatim and the file's line endings", () => {
     const src = "entity a {\r\n key id: string\r\n}\r\n  /* one\n   two */\n";
     expect(format(src)).toBe("entity a {\r\n  key id: string\r\n}\r\n/* one\n   two */\r\n");

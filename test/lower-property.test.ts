@@ -458,7 +458,9 @@ describe("exprToTs and exprToSql agree", () => {
     const gen = new Gen(rng);
     const bases: Base[] = ["int", "float", "float", "bool", "string", "timestamp"];
     const exprs: IrExpr[] = [];
-    for (const name of Object.keys(BUILTINS)) exprs.push(gen.rootBuiltin(name, rng.int(1, 4)));
+    // Pipeline-only built-ins (embed) have no TS lowering to compare: test/builtins.test.ts covers their SQL.
+    const comparable = Object.keys(BUILTINS).filter((name) => !BUILTINS[name].pipelineOnly);
+    for (const name of comparable) exprs.push(gen.rootBuiltin(name, rng.int(1, 4)));
     while (exprs.length < N_EXPRS) exprs.push(gen.gen(bases[exprs.length % bases.length], rng.int(1, 4)));
 
     // Every builtin and operator must be exercised.
@@ -471,7 +473,7 @@ describe("exprToTs and exprToSql agree", () => {
       for (const c of e.k === "builtin" || e.k === "call" ? e.args : e.k === "binary" ? [e.left, e.right] : e.k === "unary" ? [e.arg] : e.k === "if" ? [e.cond, e.then, e.else] : e.k === "in" ? [e.arg, ...e.values] : []) walk(c);
     };
     exprs.forEach(walk);
-    for (const name of Object.keys(BUILTINS)) expect(seen, `builtin ${name} never generated`).toContain(name);
+    for (const name of comparable) expect(seen, `builtin ${name} never generated`).toContain(name);
     for (const op of ["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or", "neg", "not"]) expect(seen).toContain(op);
 
     // Two TS variants: untrusted columns (helpers everywhere) and trusted non-null columns (plain operators).

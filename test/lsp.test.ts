@@ -189,7 +189,23 @@ describe("fti lsp: completion", () => {
     expect(await completeAt(text, pos(text, "r2\n  ", 5))).toEqual(["view", "task", "algorithm", "transform", "split", "metric", "require"]);
     const top = ATHLETE + "\n";
     const items = await completeAt(top, { line: top.split("\n").length - 1, character: 0 });
-    expect(items).toEqual(expect.arrayContaining(["source", "feature_group", "on_demand", "model"]));
+    expect(items).toEqual(expect.arrayContaining(["source", "feature_group", "on_demand", "model", "index", "agent"]));
+    await edit(ATHLETE);
+  });
+
+  it("in an agent: its clauses, groups after `context`, indexes after `retrieve`, `top`, models after `tool`", async () => {
+    const clause = ATHLETE.replace("  tool time_estimator\n", "  tool time_estimator\n  \n");
+    expect(await completeAt(clause, pos(clause, "time_estimator\n  \n", 17))).toEqual(["llm", "context", "retrieve", "tool", "prompt"]);
+    const context = ATHLETE.replace("  context fitness.*", "  context ");
+    expect(await completeAt(context, pos(context, "  context ", 10))).toEqual(expect.arrayContaining(["fitness", "note_texts"]));
+    const retrieve = ATHLETE.replace("retrieve notes top 5", "retrieve ");
+    expect(await completeAt(retrieve, pos(retrieve, "retrieve ", 9))).toEqual(["notes"]);
+    const top = ATHLETE.replace("retrieve notes top 5", "retrieve notes ");
+    expect(await completeAt(top, pos(top, "retrieve notes ", 15))).toEqual(["top"]);
+    const tool = ATHLETE.replace("  tool time_estimator", "  tool ");
+    expect(await completeAt(tool, pos(tool, "  tool ", 7))).toEqual(["time_estimator", "route_pace"]);
+    const on = ATHLETE.replace("index notes on note_texts(embedding)", "index notes on ");
+    expect(await completeAt(on, pos(on, "notes on ", 9))).toEqual(expect.arrayContaining(["fitness", "note_texts"]));
     await edit(ATHLETE);
   });
 });

@@ -80,7 +80,7 @@ describe("the packed fti in a project of its own", () => {
 
   it("compiles, computes features, trains and predicts", () => {
     const compile = ok(NPX, ["--no-install", "fti", "compile"], demo);
-    expect(compile.stdout).toContain("specs/deliveries.fti → generated/deliveries/ (8 files)");
+    expect(compile.stdout).toContain("specs/deliveries.fti → generated/deliveries/ (9 files)");
     expect(fs.readFileSync(path.join(demo, "generated/deliveries/index.ts"), "utf8")).toContain('from "fti/runtime"');
     const features = ok(NPX, ["--no-install", "fti", "features", "specs/deliveries.fti"], demo);
     expect(features.stdout).toMatch(/source deliveries: (\d+) rows read, \1 valid, 0 quarantined/);

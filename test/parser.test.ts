@@ -2,12 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type {
+  AgentDecl,
   Decl,
   EntityDecl,
   Expr,
   ExternFnDecl,
   FeatureGroupDecl,
   FnDecl,
+  IndexDecl,
   ModelDecl,
   OnDemandDecl,
   Program,
@@ -131,6 +133,10 @@ describe("athlete.fti", () => {
       "view route_pace_data",
       "model route_pace",
       "serve route_pace",
+      "source coach_notes",
+      "feature_group note_texts",
+      "index notes",
+      "agent coach",
     ]);
   });
 
@@ -465,6 +471,35 @@ describe("model", () => {
     const d = parse(`model m { require mae == 3 }`, "t").diagnostics;
     expect(d.map((x) => x.code)).toEqual([1001]);
     expect(d[0].message).toBe("expected `<`, `<=`, `>` or `>=` but found `==`");
+  });
+});
+
+describe("index and agent", () => {
+  it("reads an index with and without `for`, and every agent item", () => {
+    const { program, diagnostics } = parse(
+      `index notes on note_texts(embedding) for athlete\nindex all on note_texts(embedding)\n` +
+        `agent coach for athlete {\n  llm "coach"\n  context fitness.*, fitness.ctl_42d\n  retrieve notes top 5\n  tool a, b\n  prompt "x {message}" "y"\n}`,
+      "t.fti",
+    );
+    expect(diagnostics).toEqual([]);
+    const [ix, all, agent] = program.decls as [IndexDecl, IndexDecl, AgentDecl];
+    expect([ix.name.name, ix.group.name, ix.column.name, ix.entity?.name]).toEqual(["notes", "note_texts", "embedding", "athlete"]);
+    expect(all.entity).toBeUndefined();
+    expect(agent.llm?.value).toBe("coach");
+    expect(agent.context.map((c) => c.kind)).toEqual(["group_all", "group_feature"]);
+    expect(agent.retrieve.map((r) => [r.index.name, r.k.value])).toEqual([["notes", 5]]);
+    expect(agent.tools.map((t) => t.name)).toEqual(["a", "b"]);
+    expect(agent.prompt?.text).toBe("x {message}\ny");
+  });
+
+  it("reports a misspelled `on` or `top`, and reads float[N] types", () => {
+    const { diagnostics } = parse(`index notes at g(e)\nagent a for e { retrieve notes first 3 }`, "t.fti");
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      "expected `on` after the index name but found `at`",
+      "expected `top` after the index name but found `first`",
+    ]);
+    const fn = parse(`extern fn e(t: string): float[256]? from "./m.ts"`, "t.fti").program.decls[0] as { returnType: { name: string; nullable: boolean; dim?: { value: number } } };
+    expect([fn.returnType.name, fn.returnType.nullable, fn.returnType.dim?.value]).toEqual(["float", true, 256]);
   });
 });
 

@@ -3,10 +3,10 @@
 // the unused-declaration warnings, and resolved function signatures.
 
 import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
-import type { IrColumn, IrType } from "../ir.ts";
+import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
 import { catalogued, DIAG, type Message } from "../messages.ts";
-import { SCALAR_TYPES, t } from "./types.ts";
+import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
   params: IrColumn[];
@@ -82,10 +82,36 @@ export class Ctx {
 
   /** Resolves a written type (`float?`), reporting unknown type names. */
   type(ref: TypeRef): IrType | undefined {
+    if (ref.dim) return this.vectorType(ref, ref.dim);
     if ((SCALAR_TYPES as readonly string[]).includes(ref.name)) return t(ref.name as IrType["base"], ref.nullable);
     this.report(ref.range, DIAG.unknownType.named(ref.name, SCALAR_TYPES));
     return undefined;
   }
+
+  /** A written type where only scalars can go (source fields, keys, ODTs): a vector is FTI3102. */
+  scalarType(ref: TypeRef, where: string): IrType | undefined {
+    const type = this.type(ref);
+    if (type?.base !== "vector") return type;
+    this.report(ref.range, DIAG.vectorScalar.written(where, ref.name, type.dim!));
+    return undefined;
+  }
+
+  /** `float[N]`: only float vectors, 1 <= N <= MAX_VECTOR_DIM. */
+  private vectorType(ref: TypeRef, dim: { value: number; range: Range }): IrType | undefined {
+    if (ref.name !== "float") {
+      this.report(ref.range, DIAG.vectorType.notFloat(ref.name, dim.value));
+      return undefined;
+    }
+    if (!checkVectorDim(this, dim.value, dim.range)) return undefined;
+    return vector(dim.value, ref.nullable);
+  }
+}
+
+/** Reports FTI3101 unless `dim` is a whole number in 1..MAX_VECTOR_DIM. */
+export function checkVectorDim(ctx: Ctx, dim: number, range: Range): boolean {
+  if (Number.isInteger(dim) && dim >= 1 && dim <= MAX_VECTOR_DIM) return true;
+  ctx.report(range, DIAG.vectorType.length(dim, MAX_VECTOR_DIM));
+  return false;
 }
 
 export function kindLabel(kind: Decl["kind"]): string {
@@ -99,6 +125,8 @@ export function kindLabel(kind: Decl["kind"]): string {
     case "view": return "view";
     case "model": return "model";
     case "serve": return "serve block";
+    case "index": return "index";
+    case "agent": return "agent";
   }
 }
 

@@ -166,19 +166,33 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     ctx.report(calleeRange, DIAG.mdtOutsideModel.in(name, scope.where));
     return undefined;
   }
-  if (Object.hasOwn(BUILTINS, name)) {
-    if (checkedArgs.some((a) => !a)) return undefined;
-    const args = checkedArgs as IrExpr[];
-    const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
-    if (!r.ok) {
-      ctx.report(range, r.problem);
-      return undefined;
-    }
-    return { k: "builtin", name, args: checkedArgs as IrExpr[], type: r.returns };
-  }
+  if (Object.hasOwn(BUILTINS, name)) return checkBuiltinCall(ctx, scope, name, args, checkedArgs, range);
   const candidates = [...ctx.functionNames(), ...Object.keys(BUILTINS)];
   ctx.report(calleeRange, DIAG.unknownName.function(name, candidates));
   return undefined;
+}
+
+/** A call of a built-in of the table: where it may stand, its argument types, then the literals its type depends on. */
+function checkBuiltinCall(ctx: Ctx, scope: ExprScope, name: string, written: Expr[], checkedArgs: Checked[], range: Range): Checked {
+  const entry = BUILTINS[name];
+  if (entry.pipelineOnly && scope.kind !== "mit") {
+    ctx.report(range, DIAG.embedOutsideGroup.in(name, scope.where));
+    return undefined;
+  }
+  if (checkedArgs.some((a) => !a)) return undefined;
+  const args = checkedArgs as IrExpr[];
+  const r = checkBuiltinArgs(name, args.map((a) => a.type), args.map((a) => a.k === "lit" && a.value === null));
+  if (!r.ok) {
+    ctx.report(range, r.problem);
+    return undefined;
+  }
+  if (!entry.literals) return { k: "builtin", name, args, type: r.returns };
+  const lit = entry.literals(args);
+  if (!lit.ok) {
+    ctx.report(written[lit.arg]?.range ?? range, lit.problem);
+    return undefined;
+  }
+  return { k: "builtin", name, args: lit.args, type: lit.returns };
 }
 
 function checkUnary(ctx: Ctx, scope: ExprScope, op: "-" | "not", operand: Expr, range: Range): Checked {
@@ -224,6 +238,7 @@ function checkBinary(ctx: Ctx, scope: ExprScope, e: Extract<Expr, { kind: "binar
       return { k: "binary", op, left: l, right: r, type: t("float", true) }; // null on zero divisor / non-finite
     case "==": case "!=": case "<": case "<=": case ">": case ">=": {
       const common = join(l.type, r.type);
+      if (common?.base === "vector") return mismatch("cannot compare vectors");
       if (!common || common.base === "duration" || common.base === "list") return mismatch("compares values of different types");
       if (common.base === "bool" && op !== "==" && op !== "!=") return mismatch("cannot order bools");
       return { k: "binary", op, left: l, right: r, type: t("bool", nullable) };
@@ -258,7 +273,7 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
   if (!a || vs.some((v) => !v)) return undefined;
   for (let i = 0; i < vs.length; i++) {
     const v = vs[i] as IrExpr;
-    if (!join(a.type, v.type)) {
+    if (!join(a.type, v.type) || a.type.base === "vector") {
       ctx.report(values[i].range, DIAG.literalType.inValue(show(v.type), show(a.type)));
       return undefined;
     }

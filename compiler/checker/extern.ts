@@ -104,6 +104,9 @@ function mapTsType(type: Type): { bases: string[]; nullable: boolean } {
     else if (p.isString() || p.isStringLiteral()) bases.add("string");
     else if (p.isBoolean() || p.isBooleanLiteral()) bases.add("bool");
     else if (p.getText() === "Date") bases.add("timestamp");
+    // float[N]: an array of numbers or a Float32Array/Float64Array (the length is checked at run time)
+    else if ((p.isArray() || p.isReadonlyArray()) && p.getArrayElementType()?.isNumber()) bases.add("vector");
+    else if (p.getText() === "Float32Array" || p.getText() === "Float64Array" || /^Float(32|64)Array<.*>$/.test(p.getText())) bases.add("vector");
     else bases.add("?" + p.getText());
   }
   // `number | null` must not match a base the union doesn't cover entirely.

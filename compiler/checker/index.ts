@@ -5,8 +5,10 @@
 // it stay quiet instead of cascading.
 
 import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
-import type { IrEntity, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
+import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
+import { checkAgent } from "./agents.ts";
+import { checkIndex } from "./indexes.ts";
 import { Ctx, kindLabel } from "./context.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkGroup, orderGroups, type CheckedGroup } from "./groups.ts";
@@ -92,6 +94,17 @@ export function checkProgram(input: CheckInput): CheckResult {
     if (retrain) m.retrain = retrain;
   }
 
+  const indexes = new Map<string, IrIndex>();
+  for (const d of of("index")) {
+    const ix = checkIndex(ctx, d, groups);
+    if (ix) indexes.set(ix.name, ix);
+  }
+  const agents: IrAgent[] = [];
+  for (const d of of("agent")) {
+    const a = checkAgent(ctx, d, { entities, groups, indexes, models, views, serves });
+    if (a) agents.push(a);
+  }
+
   // With errors the program is incomplete, and "unused" would mostly be noise.
   if (!ctx.diags.hasErrors) warnUnused(ctx, named);
   if (ctx.diags.hasErrors) return { ctx };
@@ -109,6 +122,8 @@ export function checkProgram(input: CheckInput): CheckResult {
       views: [...views.values()],
       models: [...models.values()],
       serves,
+      ...(indexes.size ? { indexes: [...indexes.values()] } : {}),
+      ...(agents.length ? { agents } : {}),
     },
   };
 }
@@ -129,7 +144,7 @@ function collectSymbols(ctx: Ctx, decls: Decl[]): void {
 
 function warnUnused(ctx: Ctx, decls: NamedDecl[]): void {
   for (const d of decls) {
-    if (d.kind === "model" || ctx.symbols.get(d.name.name) !== d) continue;
+    if (d.kind === "model" || d.kind === "agent" || d.kind === "index" || ctx.symbols.get(d.name.name) !== d) continue;
     if (ctx.used.has(d.name.name)) continue;
     ctx.report(d.name.range, DIAG.unused.declaration(kindLabel(d.kind), d.name.name));
   }

@@ -23,7 +23,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
       continue;
     }
     if (p.kind === "request") {
-      const type = ctx.type(p.type);
+      const type = ctx.scalarType(p.type, `request field \`${p.name.name}\``);
       if (!type) { ok = false; continue; }
       requestParams.push({ name: p.name.name, type });
       params.set(p.name.name, type);
@@ -43,7 +43,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
       params.set(feature.name, type);
     }
   }
-  const returns = ctx.type(decl.returnType);
+  const returns = ctx.scalarType(decl.returnType, `the result of on-demand transformation \`${decl.name.name}\``);
   if (!ok || !returns) return undefined;
   const scope: ExprScope = {
     where,

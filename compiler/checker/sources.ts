@@ -21,7 +21,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
   let ok = true;
 
   // Types first, so checks can refer to any field.
-  const typed = decl.fields.map((f) => ({ f, type: ctx.type(f.type) }));
+  const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
     if (seen.has(f.name.name)) {
       ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
@@ -191,7 +191,7 @@ export function checkEntity(ctx: Ctx, decl: EntityDecl): IrEntity | undefined {
   const keys = [];
   const seen = new Set<string>();
   for (const k of decl.keys) {
-    const type = ctx.type(k.type);
+    const type = ctx.scalarType(k.type, `entity key \`${k.name.name}\``);
     if (seen.has(k.name.name)) ctx.report(k.name.range, DIAG.duplicate.key(k.name.name, decl.name.name));
     seen.add(k.name.name);
     if (!type) return undefined;

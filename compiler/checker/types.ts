@@ -15,6 +15,7 @@ export function withNull(type: IrType, nullable = true): IrType {
 
 export function show(type: IrType): string {
   if (type.base === "list") return `list<${type.elem ? show(type.elem) : "?"}>`;
+  if (type.base === "vector") return `float[${type.dim}]` + (type.nullable ? "?" : "");
   return type.base + (type.nullable ? "?" : "");
 }
 
@@ -24,6 +25,7 @@ export function isNumeric(type: IrType): boolean {
 
 /** Can a value of `from` be used where `to`'s base is expected (ignoring nullability)? */
 export function baseAssignable(from: IrType, to: IrType): boolean {
+  if (from.base === "vector" || to.base === "vector") return from.base === to.base && from.dim === to.dim;
   if (from.base === to.base) return true;
   return from.base === "int" && to.base === "float";
 }
@@ -31,6 +33,7 @@ export function baseAssignable(from: IrType, to: IrType): boolean {
 /** The common type of two branches or operands (int and float meet at float). */
 export function join(a: IrType, b: IrType): IrType | undefined {
   const nullable = a.nullable || b.nullable;
+  if (a.base === "vector" || b.base === "vector") return baseAssignable(a, b) ? { ...a, nullable } : undefined;
   if (a.base === b.base) return { base: a.base, nullable };
   if (isNumeric(a) && isNumeric(b)) return { base: "float", nullable };
   return undefined;
@@ -38,3 +41,11 @@ export function join(a: IrType, b: IrType): IrType | undefined {
 
 /** The type `null` literal has before context gives it one. */
 export const NULL_TYPE: IrType = { base: "float", nullable: true };
+
+export function vector(dim: number, nullable = false): IrType {
+  return { base: "vector", nullable, dim };
+}
+
+export function isVector(type: IrType): boolean {
+  return type.base === "vector";
+}

@@ -166,7 +166,13 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     const on = mapKeys(ctx, ref, group, { columns, source, where, entity: spineEntity });
     if (!on) { fail(); continue; }
     const joinIndex = joinOf(out.joins, group.ir.name, on);
-    const picked = ref.kind === "group_all" ? group.ir.features : group.ir.features.filter((f) => f.name === ref.feature.name);
+    // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
+    const picked = ref.kind === "group_all" ? group.ir.features.filter((f) => f.type.base !== "vector") : group.ir.features.filter((f) => f.name === ref.feature.name);
+    if (ref.kind === "group_feature" && picked[0]?.type.base === "vector") {
+      ctx.report(ref.range, DIAG.vectorScalar.viewFeature(`${ref.group.name}.${picked[0].name}`, show(picked[0].type)));
+      fail();
+      continue;
+    }
     if (ref.kind === "group_feature" && picked.length === 0) {
       if (!ctx.poisoned.has(ref.feature.name)) {
         const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));

@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerRunCommands } from "../../runtime/cli/run-commands.ts";
+import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
@@ -36,6 +37,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerCompilerCommands(program, { exit });
   registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerRunCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;

@@ -11,7 +11,7 @@ import { RUNTIME_NS, type Imports } from "./imports.ts";
 export type Statement = string | WriterFunction | StatementStructures;
 
 /** The generated modules, in the order they are written and their imports listed. */
-export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "client.ts", "index.ts"] as const;
+export const GENERATED_FILES = ["schema.ts", "functions.ts", "transforms.ts", "features.ts", "training.ts", "inference.ts", "agents.ts", "client.ts", "index.ts"] as const;
 export type GeneratedFile = (typeof GENERATED_FILES)[number];
 
 export interface EmitContext {

@@ -1,6 +1,7 @@
 // Naming and literal helpers shared by the emitters.
 
 import type { IrType } from "../ir.ts";
+import type { ColumnType } from "../../runtime/api.ts";
 
 export function pascal(name: string): string {
   return name
@@ -27,6 +28,7 @@ export function tsType(type: IrType, nullable = type.nullable): string {
     : type.base === "bool" ? "boolean"
     : type.base === "timestamp" ? "Date"
     : type.base === "string" ? "string"
+    : type.base === "vector" ? "number[]"
     : "unknown";
   return nullable ? `${base} | null` : base;
 }
@@ -38,12 +40,14 @@ export function zodType(type: IrType, z: string): string {
     : type.base === "float" ? `${z}.number()`
     : type.base === "bool" ? `${z}.boolean()`
     : type.base === "timestamp" ? `${z}.coerce.date()`
+    : type.base === "vector" ? `${z}.array(${z}.number()).length(${type.dim})`
     : `${z}.string()`;
   return type.nullable ? `${base}.nullable()` : base;
 }
 
 /** The ColumnType of the runtime API (durations never reach it). */
-export function columnType(type: IrType): "int" | "float" | "bool" | "string" | "timestamp" {
+export function columnType(type: IrType): ColumnType {
+  if (type.base === "vector") return `float[${type.dim ?? 0}]`;
   return type.base === "duration" || type.base === "list" ? "float" : type.base;
 }
 

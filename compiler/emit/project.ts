@@ -9,6 +9,7 @@ import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import { tsMorph } from "../ts-project.ts";
 import { GENERATED_FILES, type EmitContext, type GeneratedFile, type Statement } from "./context.ts";
+import { agentsModule } from "./modules/agents.ts";
 import { clientModule } from "./modules/client.ts";
 import { featuresModule } from "./modules/features.ts";
 import { functionsModule } from "./modules/functions.ts";
@@ -30,6 +31,7 @@ const EMITTERS: Record<GeneratedFile, (ctx: EmitContext) => Statement[]> = {
   "features.ts": featuresModule,
   "training.ts": trainingModule,
   "inference.ts": inferenceModule,
+  "agents.ts": agentsModule,
   "client.ts": clientModule,
   "index.ts": indexModule,
 };

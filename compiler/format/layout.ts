@@ -26,7 +26,8 @@ const OPENERS = new Set<TokenType>([T.LCurly, T.LParen, T.LBracket]);
 const CLOSERS = new Set<TokenType>([T.RCurly, T.RParen, T.RBracket]);
 /** Keywords that can end an item; every other keyword at the end of a line expects more. */
 const FINAL_KEYWORDS = new Set<TokenType>([T.True, T.False, T.Null, T.Online]);
-const CONTINUING_START = new Set<TokenType>([T.Dot, T.Comma, T.Then, T.Else, T.Over, T.In, T.Equals, T.Colon, T.Question]);
+// A line starting with a string continues the one before it: only an agent's `prompt` has more strings on later lines.
+const CONTINUING_START = new Set<TokenType>([T.Dot, T.Comma, T.Then, T.Else, T.Over, T.In, T.Equals, T.Colon, T.Question, T.StringLit]);
 const CONTINUING_END = new Set<TokenType>([T.Equals, T.Colon, T.Dot]);
 
 const isType = (item: Item | undefined, type: TokenType) => item?.kind === "token" && item.tok.tokenType === type;

@@ -33,7 +33,7 @@ export interface SqlContext {
   externName?(fn: string): string;
 }
 
-export type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP";
+export type SqlType = "BIGINT" | "DOUBLE" | "BOOLEAN" | "VARCHAR" | "TIMESTAMP" | `FLOAT[${number}]`;
 
 /** A lowered SQL expression and what the lowering knows about it. */
 export interface SqlFrag {
@@ -92,6 +92,8 @@ export function sqlType(t: IrType): SqlType {
       return "VARCHAR";
     case "timestamp":
       return "TIMESTAMP";
+    case "vector":
+      return `FLOAT[${t.dim ?? 0}]`;
     default:
       throw new Error(`no SQL type for ${t.base}`);
   }
@@ -377,7 +379,6 @@ class SqlLowering {
     return F(sql, body.st);
   }
 }
-
 
 const BOOL: IrType = { base: "bool", nullable: true };
 const TS: IrType = { base: "timestamp", nullable: true };

@@ -19,6 +19,7 @@ const BLOCK_CLAUSES: Record<string, string[]> = {
   view: ["label", "features", "ttl", "as_of"],
   model: ["view", "task", "algorithm", "transform", "split", "metric", "require"],
   serve: ["online", "batch into"],
+  agent: ["llm", "context", "retrieve", "tool", "prompt"],
 };
 
 const DECL_SNIPPETS: Array<[string, string]> = [
@@ -31,6 +32,8 @@ const DECL_SNIPPETS: Array<[string, string]> = [
   ["view", "view ${1:name} for ${2:entity} {\n  label ${3:y} = ${4:source}.${5:column}\n  features $0\n}"],
   ["model", "model ${1:name} {\n  view ${2:view}\n  task regression\n  algorithm gbdt(trees: 100)\n  split time(test_last: 30d)\n  metric mae\n}"],
   ["serve", "serve ${1:model} {\n  online\n}"],
+  ["index", "index ${1:name} on ${2:group}(${3:embedding}) for ${4:entity}"],
+  ["agent", "agent ${1:name} for ${2:entity} {\n  llm \"${3:model}\"\n  context ${4:group}.*\n  retrieve ${5:index} top ${6:5}\n  tool ${7:model}\n  prompt \"$0\"\n}"],
 ];
 
 const EXPRESSION_KEYWORDS = ["if", "then", "else", "and", "or", "not", "in", "over", "true", "false", "null"];
@@ -52,6 +55,8 @@ const KIND_OF_DECL: Record<Decl["kind"], CompletionItemKind> = {
   view: CompletionItemKind.Interface,
   model: CompletionItemKind.Class,
   serve: CompletionItemKind.Event,
+  index: CompletionItemKind.Field,
+  agent: CompletionItemKind.Interface,
 };
 
 function declsOf(a: Analysis, kinds: Array<Decl["kind"]>): CompletionItem[] {
@@ -81,8 +86,9 @@ function groupColumns(a: Analysis, group: FeatureGroupDecl, seen = new Set<strin
   return [...inputCols, ...groupFeatures(a, group)];
 }
 
-function builtinItems(): CompletionItem[] {
-  const scalars = Object.entries(BUILTINS).map(([name, b]) => {
+/** Built-ins callable here: those computed by the feature pipeline only (embed) just in a feature group. */
+function builtinItems(inGroup: boolean): CompletionItem[] {
+  const scalars = Object.entries(BUILTINS).filter(([, b]) => inGroup || !b.pipelineOnly).map(([name, b]) => {
     const params = b.params.map((p) => `${p.name}${p.optional ? "?" : ""}: ${p.kind}`).join(", ") + (b.variadic ? ", …" : "");
     return { ...item(name, CompletionItemKind.Function, `${name}(${params})`, b.doc), insertText: `${name}($1)`, insertTextFormat: InsertTextFormat.Snippet };
   });
@@ -103,7 +109,7 @@ function expressionItems(a: Analysis, ctx: CursorContext): CompletionItem[] {
     for (const p of decl.params) out.push(p.kind === "request" ? item(p.name.name, CompletionItemKind.Variable, "request " + p.type.name) : item(p.feature.name, CompletionItemKind.Field, `${p.group.name}.${p.feature.name}`));
   }
   if (decl?.kind === "source") out.push(...decl.fields.map((f) => item(f.name.name, CompletionItemKind.Field, f.type.name)));
-  out.push(...declsOf(a, ["fn", "extern_fn"]), ...builtinItems());
+  out.push(...declsOf(a, ["fn", "extern_fn"]), ...builtinItems(decl?.kind === "feature_group"));
   out.push(...EXPRESSION_KEYWORDS.map((k) => item(k, CompletionItemKind.Keyword)));
   return out;
 }
@@ -172,6 +178,17 @@ function afterDot(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   return [];
 }
 
+/** In an agent: its entity's groups after `context`, indexes after `retrieve`, models after `tool`; in an index header, the group after `on`. */
+function agentClause(a: Analysis, ctx: CursorContext, prev: string | undefined): CompletionItem[] | undefined {
+  if (ctx.decl === "index" && ctx.depth === 0 && prev === "on") return declsOf(a, ["feature_group"]);
+  if (ctx.decl !== "agent" || ctx.depth !== 1) return undefined;
+  if (ctx.clause === "context" && (prev === "context" || prev === ",")) return declsOf(a, ["feature_group"]).map((i) => ({ ...i, insertText: `${i.label}.` }));
+  if (ctx.clause === "retrieve" && prev === "retrieve") return declsOf(a, ["index"]);
+  if (ctx.clause === "retrieve" && ctx.prev2?.image === "retrieve") return [item("top", CompletionItemKind.Keyword)];
+  if (ctx.clause === "tool" && (prev === "tool" || prev === ",")) return declsOf(a, ["model"]);
+  return undefined;
+}
+
 /** Completion after a keyword or inside a clause. */
 function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined {
   const prev = ctx.prev?.image;
@@ -179,6 +196,8 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (prev === "for" && ctx.depth === 0) return declsOf(a, ["entity"]);
   if (prev === "from" && ctx.decl === "feature_group") return declsOf(a, ["source", "feature_group"]);
   if (prev === "serve" && ctx.depth === 0) return declsOf(a, ["model"]);
+  const agentClauses = agentClause(a, ctx, prev);
+  if (agentClauses) return agentClauses;
   if (ctx.clause === "view" && ctx.decl === "model" && prev === "view") return declsOf(a, ["view"]);
   if (ctx.clause === "task" && prev === "task") return values(TASKS);
   if (ctx.clause === "algorithm") {

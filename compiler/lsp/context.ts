@@ -6,10 +6,11 @@
 import type { IToken } from "chevrotain";
 import * as T from "../parser/lexer.ts";
 
-const DECL_KEYWORDS = new Set(["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve"]);
+const DECL_KEYWORDS = new Set(["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve", "index", "agent"]);
 const CLAUSES = new Set([
   "path", "table", "format", "event_time", "unique", "fields", "key", "label", "features", "ttl", "as_of",
   "view", "task", "algorithm", "transform", "split", "metric", "require", "online", "batch",
+  "llm", "context", "retrieve", "tool", "prompt",
 ]);
 
 export interface CursorContext {

@@ -18,6 +18,8 @@ const SYMBOL_KIND: Record<Decl["kind"], SymbolKind> = {
   view: SymbolKind.Interface,
   model: SymbolKind.Class,
   serve: SymbolKind.Event,
+  index: SymbolKind.Field,
+  agent: SymbolKind.Object,
 };
 
 function child(name: Ident, range: Range, kind: SymbolKind, detail?: string): DocumentSymbol {

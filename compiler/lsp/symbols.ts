@@ -225,6 +225,21 @@ class IndexBuilder {
       case "serve":
         this.ref(d.model);
         return;
+      case "index":
+        this.ref(d.group);
+        this.add(d.column, `feature:${d.group.name}.${d.column.name}`, "feature");
+        if (d.entity) this.ref(d.entity);
+        return;
+      case "agent":
+        this.ref(d.entity);
+        for (const f of d.context) {
+          if (f.kind === "name") this.ref(f.name);
+          else this.ref(f.group);
+          if (f.kind === "group_feature") this.add(f.feature, `feature:${f.group.name}.${f.feature.name}`, "feature");
+        }
+        for (const r of d.retrieve) this.ref(r.index);
+        for (const t of d.tools) this.ref(t);
+        return;
     }
   }
 }

@@ -19,6 +19,8 @@ export type DeclarationCstChildren = {
   viewDecl?: ViewDeclCstNode[];
   modelDecl?: ModelDeclCstNode[];
   serveDecl?: ServeDeclCstNode[];
+  indexDecl?: IndexDeclCstNode[];
+  agentDecl?: AgentDeclCstNode[];
 };
 
 export interface SourceDeclCstNode extends CstNode {
@@ -109,6 +111,9 @@ export interface TypeRefCstNode extends CstNode {
 
 export type TypeRefCstChildren = {
   name: IToken[];
+  LBracket?: IToken[];
+  dim?: IToken[];
+  RBracket?: IToken[];
   Question?: IToken[];
 };
 
@@ -434,6 +439,59 @@ export type ArgCstChildren = {
   name?: IToken[];
   Colon?: IToken[];
   expression: ExpressionCstNode[];
+};
+
+export interface IndexDeclCstNode extends CstNode {
+  name: "indexDecl";
+  children: IndexDeclCstChildren;
+}
+
+export type IndexDeclCstChildren = {
+  Kw_index: IToken[];
+  name: IToken[];
+  on: IToken[];
+  group: IToken[];
+  LParen: IToken[];
+  column: IToken[];
+  RParen: IToken[];
+  Kw_for?: IToken[];
+  entity?: IToken[];
+};
+
+export interface AgentDeclCstNode extends CstNode {
+  name: "agentDecl";
+  children: AgentDeclCstChildren;
+}
+
+export type AgentDeclCstChildren = {
+  Kw_agent: IToken[];
+  name: IToken[];
+  Kw_for: IToken[];
+  entity: IToken[];
+  LCurly: IToken[];
+  agentItem?: AgentItemCstNode[];
+  RCurly: IToken[];
+};
+
+export interface AgentItemCstNode extends CstNode {
+  name: "agentItem";
+  children: AgentItemCstChildren;
+}
+
+export type AgentItemCstChildren = {
+  Kw_llm?: IToken[];
+  model?: IToken[];
+  Kw_context?: IToken[];
+  featureRef?: (FeatureRefCstNode)[];
+  Comma?: (IToken)[];
+  Kw_retrieve?: IToken[];
+  index?: IToken[];
+  top?: IToken[];
+  k?: IToken[];
+  Kw_tool?: IToken[];
+  tool?: (IToken)[];
+  Kw_prompt?: IToken[];
+  text?: IToken[];
 };
 
 export interface ServeDeclCstNode extends CstNode {

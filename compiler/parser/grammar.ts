@@ -119,6 +119,8 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.viewDecl) },
         { ALT: () => this.SUBRULE(this.modelDecl) },
         { ALT: () => this.SUBRULE(this.serveDecl) },
+        { ALT: () => this.SUBRULE(this.indexDecl) },
+        { ALT: () => this.SUBRULE(this.agentDecl) },
       ],
       ERR_MSG: "a declaration",
     }));
@@ -233,9 +235,15 @@ export class FtiParser extends CstParser {
     }));
   });
 
+  // float, float?, float[256] (a vector), float[256]?
   typeRef = this.RULE("typeRef", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
-    this.OPTION(() => this.CONSUME(T.Question));
+    this.OPTION1(() => {
+      this.CONSUME(T.LBracket);
+      this.CONSUME(T.NumberLit, { LABEL: "dim" });
+      this.CONSUME(T.RBracket);
+    });
+    this.OPTION2(() => this.CONSUME(T.Question));
   });
 
   dottedName = this.RULE("dottedName", () => {
@@ -663,6 +671,80 @@ export class FtiParser extends CstParser {
       this.CONSUME(T.Colon);
     });
     this.SUBRULE(this.expression);
+  });
+
+  // index NAME on GROUP(COLUMN) [for ENTITY]   (`on` is checked in to-ast.ts: it is not reserved)
+  indexDecl = this.RULE("indexDecl", () => {
+    this.CONSUME(T.Index);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME1(T.Identifier, { LABEL: "on" });
+    this.CONSUME2(T.Identifier, { LABEL: "group" });
+    this.CONSUME(T.LParen);
+    this.CONSUME3(T.Identifier, { LABEL: "column" });
+    this.CONSUME(T.RParen);
+    this.OPTION(() => {
+      this.CONSUME(T.For);
+      this.CONSUME4(T.Identifier, { LABEL: "entity" });
+    });
+  });
+
+  // agent NAME for ENTITY { llm "m"  context g.*, ...  retrieve IDX top N  tool M, ...  prompt "..." "..." }
+  agentDecl = this.RULE("agentDecl", () => {
+    this.CONSUME(T.Agent);
+    this.CONSUME(T.Identifier, { LABEL: "name" });
+    this.CONSUME(T.For);
+    this.CONSUME1(T.Identifier, { LABEL: "entity" });
+    this.CONSUME(T.LCurly);
+    this.MANY(() => this.SUBRULE(this.agentItem));
+    this.CONSUME(T.RCurly);
+  });
+
+  agentItem = this.RULE("agentItem", () => {
+    this.OR((this.alts["agentItem.OR"] ??= {
+      DEF: [
+        {
+          ALT: () => {
+            this.CONSUME(T.Llm);
+            this.CONSUME(T.StringLit, { LABEL: "model" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Context);
+            this.SUBRULE(this.featureRef);
+            this.MANY(() => {
+              this.CONSUME(T.Comma);
+              this.SUBRULE2(this.featureRef);
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Retrieve);
+            this.CONSUME(T.Identifier, { LABEL: "index" });
+            this.CONSUME1(T.Identifier, { LABEL: "top" });
+            this.CONSUME(T.NumberLit, { LABEL: "k" });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Tool);
+            this.CONSUME2(T.Identifier, { LABEL: "tool" });
+            this.MANY2(() => {
+              this.CONSUME1(T.Comma);
+              this.CONSUME3(T.Identifier, { LABEL: "tool" });
+            });
+          },
+        },
+        {
+          ALT: () => {
+            this.CONSUME(T.Prompt);
+            this.AT_LEAST_ONE(() => this.CONSUME1(T.StringLit, { LABEL: "text" }));
+          },
+        },
+      ],
+      ERR_MSG: "an agent item (llm, context, retrieve, tool or prompt)",
+    }));
   });
 
   // serve MODEL { online  batch into a.b }

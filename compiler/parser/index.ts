@@ -74,7 +74,7 @@ interface Chunk {
   next: IToken | undefined;
 }
 
-const DECL_START = new Set([T.Source, T.Entity, T.Extern, T.FeatureGroup, T.OnDemand, T.Model, T.Serve]);
+const DECL_START = new Set([T.Source, T.Entity, T.Extern, T.FeatureGroup, T.OnDemand, T.Model, T.Serve, T.Index, T.Agent]);
 
 /**
  * Splits the token stream before each declaration keyword. Keywords are
@@ -157,12 +157,13 @@ const BODY_ITEMS: Record<string, string> = {
   viewDecl: "label, features, ttl, as_of",
   modelDecl: "view, task, algorithm, transform, split, metric, require",
   serveDecl: "online, batch into",
+  agentDecl: "llm, context, retrieve, tool, prompt",
 };
 
 /** Comma-separated lists: a missing closer reads better as "expected `,` or `)`". */
 const LIST_RULES = new Set(["params", "onDemandDecl", "argList", "parenList", "listExpr", "keyClause"]);
 
-const DECLARATION_KEYWORDS = ["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve"];
+const DECLARATION_KEYWORDS = ["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve", "index", "agent"];
 
 /** Keywords that may appear where `expected` is, for "did you mean" hints on misspellings. */
 function candidateKeywords(expected: string, rule: string, bodyExpected: boolean): string[] {

@@ -162,6 +162,13 @@ export const Over = kw("over");
 export const Where = kw("where");
 export const By = kw("by");
 export const As = kw("as");
+export const Index = kw("index");
+export const Agent = kw("agent");
+export const Llm = kw("llm");
+export const Context = kw("context");
+export const Retrieve = kw("retrieve");
+export const Tool = kw("tool");
+export const Prompt = kw("prompt");
 
 export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
 

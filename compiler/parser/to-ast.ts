@@ -38,6 +38,8 @@ import type {
   RetrainTrigger,
   ScheduleDecl,
   ServeDecl,
+  IndexDecl,
+  AgentDecl,
   SourceDecl,
   StringLit,
   TransformDecl,
@@ -182,6 +184,8 @@ const DECL_KEYWORD: Record<string, string> = {
   viewDecl: "view",
   modelDecl: "model",
   serveDecl: "serve",
+  indexDecl: "index",
+  agentDecl: "agent",
 };
 
 // ---------------------------------------------------------------- builder
@@ -268,7 +272,15 @@ class AstBuilder {
     const name = tok(n, "name");
     const q = tok(n, "Question");
     const id = this.ident(name);
-    return { name: id.name, nullable: isReal(q), range: isReal(q) ? this.join(id.range, q) : id.range };
+    const dimTok = tok(n, "dim");
+    const close = tok(n, "RBracket");
+    const last = isReal(q) ? q : isReal(close) ? close : undefined;
+    const ref: TypeRef = { name: id.name, nullable: isReal(q), range: last ? this.join(id.range, last) : id.range };
+    if (isReal(dimTok)) {
+      const p = dimTok.payload as NumberPayload | undefined;
+      ref.dim = { value: p && p.isInt ? p.value : NaN, range: this.tokRange(dimTok) };
+    }
+    return ref;
   }
 
   private param(n: C.ParamCstNode | undefined, startTok?: IToken): Param {
@@ -320,6 +332,10 @@ class AstBuilder {
         return this.modelDecl(n);
       case "serveDecl":
         return this.serveDecl(n);
+      case "indexDecl":
+        return this.indexDecl(n);
+      case "agentDecl":
+        return this.agentDecl(n);
       default:
         return undefined;
     }
@@ -762,6 +778,71 @@ class AstBuilder {
         if (!d.text) continue;
         if (decl.batch) this.duplicate(batch, "batch");
         decl.batch ??= { table: d.text, range: this.join(batch, d.range) };
+      }
+    }
+    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
+    return decl;
+  }
+
+  private indexDecl(n: C.IndexDeclCstNode): IndexDecl {
+    const kwTok = tok(n, "Kw_index");
+    const onTok = tok(n, "on");
+    if (isReal(onTok) && onTok.image !== "on") this.err(onTok, DIAG.unexpectedToken.expected("`on`", " after the index name", `\`${onTok.image}\``, "write `index NAME on GROUP(COLUMN)`"));
+    const decl: IndexDecl = {
+      kind: "index",
+      name: this.ident(tok(n, "name")),
+      group: this.ident(tok(n, "group")),
+      column: this.ident(tok(n, "column")),
+      range: this.at(),
+    };
+    const entity = tok(n, "entity");
+    if (isReal(entity)) decl.entity = this.ident(entity);
+    decl.range = this.join(kwTok, isReal(entity) ? entity : this.endRange(n, "RParen"));
+    return decl;
+  }
+
+  private agentDecl(n: C.AgentDeclCstNode): AgentDecl {
+    const kwTok = tok(n, "Kw_agent");
+    const decl: AgentDecl = {
+      kind: "agent",
+      name: this.ident(tok(n, "name")),
+      entity: this.ident(tok(n, "entity")),
+      context: [],
+      retrieve: [],
+      tools: [],
+      range: this.at(),
+    };
+    for (const item of nodes(n, "agentItem")) {
+      const llm = tok(item, "Kw_llm");
+      const retrieve = tok(item, "Kw_retrieve");
+      const prompt = tok(item, "Kw_prompt");
+      if (llm) {
+        if (!isReal(tok(item, "model"))) continue;
+        if (decl.llm) this.duplicate(llm, "llm");
+        decl.llm ??= this.stringLit(tok(item, "model"));
+      } else if (tok(item, "Kw_context")) {
+        for (const r of nodes(item, "featureRef")) {
+          const ref = this.featureRef(r);
+          if (ref) decl.context.push(ref);
+        }
+      } else if (retrieve) {
+        const topTok = tok(item, "top");
+        const kTok = tok(item, "k");
+        if (!isReal(kTok)) continue;
+        if (isReal(topTok) && topTok.image !== "top") this.err(topTok, DIAG.unexpectedToken.expected("`top`", " after the index name", `\`${topTok.image}\``, "write `retrieve INDEX top K`"));
+        const p = kTok.payload as NumberPayload | undefined;
+        decl.retrieve.push({
+          index: this.ident(tok(item, "index")),
+          k: { value: p && p.isInt ? p.value : NaN, range: this.tokRange(kTok) },
+          range: this.join(retrieve, kTok),
+        });
+      } else if (tok(item, "Kw_tool")) {
+        for (const t of toks(item, "tool")) if (isReal(t)) decl.tools.push(this.ident(t));
+      } else if (prompt) {
+        const parts = toks(item, "text").filter(isReal).map((t) => this.stringLit(t));
+        if (parts.length === 0) continue;
+        if (decl.prompt) this.duplicate(prompt, "prompt");
+        decl.prompt ??= { text: parts.map((p) => p.value).join("\n"), parts, range: this.join(parts[0].range, parts[parts.length - 1].range) };
       }
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));

@@ -5,6 +5,7 @@ import * as $rt from "fti/runtime";
 import { TRANSFORMS_HASH } from "./transforms.ts";
 import { groups, sources } from "./features.ts";
 import { models, views } from "./training.ts";
+import { indexes, agents } from "./agents.ts";
 /** sha256 of specs/weather.fti: runtime commands refuse to run a stale compile. */
 export const SPEC_HASH = "acaa456f9ce6372aa1e5a1c48b08d5cba668aa3eb46d8d99cf5c42019581f5a1";
 /** Everything the runtime executes for this spec. */
@@ -20,6 +21,9 @@ export const spec: $rt.SpecBundle = {
   models,
   serves: [{ model: "tmax_forecast", online: true, batchTable: "predictions.tmax_forecast" }],
   externs: {  },
+  indexes,
+  agents,
 };
 export * from "./schema.ts";
 export * from "./inference.ts";
+export * from "./agents.ts";

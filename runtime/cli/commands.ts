@@ -82,14 +82,17 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
       .argument("<spec>", ".fti file")
       .option("--group <name...>", "only these feature groups")
       .option("--from <time>", "start of the range to (re)compute, inclusive")
-      .option("--to <time>", "end of the range, exclusive"),
-  ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string }) => {
+      .option("--to <time>", "end of the range, exclusive")
+      .option("--embed-url <url>", "OpenAI-compatible API for embed(..., \"model\") (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
+  ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string; embedUrl?: string }) => {
     const bundle = await deps.loadSpec(spec);
     const from = parseTime(opts.from, "--from");
     const to = parseTime(opts.to, "--to");
     const { runFeaturePipeline } = await features();
+    const { embeddingSettingsFromEnv } = await import("../embeddings/embedder.ts");
+    const embeddings = embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl });
     const report = await withStore(opts, (store) =>
-      runFeaturePipeline(store, bundle, { groups: opts.group, from, to, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
+      runFeaturePipeline(store, bundle, { groups: opts.group, from, to, embeddings, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
     );
     for (const s of report.sources) out(`source ${s.source}: ${s.read} rows read, ${s.valid} valid, ${s.quarantined} quarantined`);
     for (const g of report.groups) out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);

@@ -8,6 +8,8 @@ import { parseTime, storeOption, withStore, type RuntimeCliDeps } from "./comman
 import { UserError } from "../errors.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
+import { agentSettingsFromEnv } from "../agents/settings.ts";
+import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -78,6 +80,13 @@ export function printVerifyReport(r: VerifyReport): void {
   );
 }
 
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a positive number`);
+  return n;
+}
+
 export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): void {
   for (const register of [registerMaterialize, registerServe, registerVerify]) register(program, deps);
 }
@@ -133,7 +142,13 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
       .option("--admin-token-file <path>", "admin token(s), one per line (default: $FTI_ADMIN_TOKEN, else a new random token written to admin.token next to the store)")
       .option("--token-file <path>", "require one of these bearer tokens (one per line) on the prediction and API routes (default: $FTI_TOKEN, comma-separated; none: open)")
       .option("--log-level <level>", "Fastify log level (fatal, error, warn, info, debug)", "info")
-      .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)"),
+      .option("--log-requests", "also log each HTTP request and its completion at info level (off by default: it slows serving down)")
+      .option("--llm-url <url>", "agents: base URL of an OpenAI-compatible chat API (default: $FTI_LLM_URL)")
+      .option("--llm-api-key <key>", "agents: its API key (default: $FTI_LLM_API_KEY)")
+      .option("--agent-max-steps <n>", "agents: LLM calls per chat turn (default: $FTI_AGENT_MAX_STEPS, else 6)")
+      .option("--agent-max-tokens <n>", "agents: tokens per chat turn (default: $FTI_AGENT_MAX_TOKENS, else 20000)")
+      .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
+      .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
   ).action(async (spec: string, opts: ServeOptions) => {
     const server = await startServing(spec, opts, deps);
     await runUntilStopped(server, deps);
@@ -156,6 +171,12 @@ interface ServeOptions {
   logMaxTotalMb: string;
   adminTokenFile?: string;
   tokenFile?: string;
+  llmUrl?: string;
+  llmApiKey?: string;
+  agentMaxSteps?: string;
+  agentMaxTokens?: string;
+  agentTimeoutMs?: string;
+  embedUrl?: string;
 }
 
 /** Starts `fti serve`'s HTTP server with the command's options. */
@@ -184,6 +205,14 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     ...(pinned ? { asOf: pinned } : {}),
     access,
     extensions: [monitoringExtension()],
+    agents: agentSettingsFromEnv(process.env, {
+      llmUrl: opts.llmUrl,
+      llmApiKey: opts.llmApiKey,
+      agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
+      agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
+      agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
+    }),
+    embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
   });
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");

@@ -5,6 +5,9 @@
 // leaves the tables as one run did. See CONTEXT.md beside this file.
 
 import type { ColumnPlan, ExternPlan, GroupPlan, SourcePlan, SpecBundle } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
+import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
+import { prepareEmbeddings } from "../embeddings/functions.ts";
 import { UserError } from "../errors.ts";
 import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/store.ts";
 import { newRunId, recordRun } from "../store/run-log.ts";
@@ -33,6 +36,8 @@ export interface FeatureRunOptions {
   /** Exclusive end of the range. */
   to?: Date;
   onProgress?: (ev: ProgressEvent) => void;
+  /** Where `embed(..., "model")` features get their vectors (default: from the environment, see embeddings/embedder.ts). */
+  embeddings?: EmbeddingSettings;
 }
 
 export interface GroupRunReport {
@@ -106,7 +111,14 @@ export async function runFeaturePipeline(
       const ranThisRun = new Set<string>();
       for (const plan of groups) {
         emit({ kind: "group", name: plan.name, phase: "start", message: `computing ${plan.name} (${plan.table})` });
-        const r = await runGroup(store, bundle, plan, { from, to, ingestedAt: started, ranThisRun, warnings: report.warnings });
+        const r = await runGroup(store, bundle, plan, {
+          from,
+          to,
+          ingestedAt: started,
+          ranThisRun,
+          warnings: report.warnings,
+          embeddings: opts.embeddings ?? embeddingSettingsFromEnv(),
+        });
         ranThisRun.add(plan.name);
         emit({ kind: "group", name: plan.name, phase: "rows", rows: r.rows, message: `${plan.name}: ${r.rows} rows` });
         emit({ kind: "group", name: plan.name, phase: "done", rows: r.rows, ms: r.ms, message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms` });
@@ -224,6 +236,7 @@ interface GroupRunContext {
   ingestedAt: Date;
   ranThisRun: Set<string>;
   warnings: string[];
+  embeddings: EmbeddingSettings;
 }
 
 /** Computes one group over the range and replaces those rows of its table. */
@@ -298,6 +311,17 @@ async function computeGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, c
   // The SQL's output columns, from its bound plan (nothing runs yet).
   const body = plan.sql.trim().replace(/;+\s*$/, "");
   const query = `SELECT * FROM (${body}) AS __q`;
+  const outWhere: string[] = [];
+  if (from) outWhere.push(`event_time >= ${sqlTimestamp(from)}`);
+  if (to) outWhere.push(`event_time < ${sqlTimestamp(to)}`);
+  const inRange = outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : "";
+  // Every embedding column counted: evaluates each embed() of the rows in range (see embeddings/functions.ts).
+  const embedded = plan.features.filter((f) => vectorDim(f.type) !== null).map((f) => `count(${ident(f.name)})`);
+  try {
+    await prepareEmbeddings(store, plan, ctx.embeddings, `SELECT ${embedded.join(", ") || "1"} FROM (${query})${inRange}`);
+  } catch (e) {
+    throw groupSqlError(bundle, plan, e);
+  }
   let produced: Array<{ name: string }>;
   try {
     produced = (await store.all<{ column_name: string }>(`SELECT column_name FROM (DESCRIBE ${query})`)).map((r) => ({ name: r.column_name }));
@@ -315,10 +339,6 @@ async function computeGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, c
 
   // Replace the range: the SQL's rows in [from, to), cast to the declared
   // types, go straight into the table (no intermediate copy).
-  const outWhere: string[] = [];
-  if (from) outWhere.push(`event_time >= ${sqlTimestamp(from)}`);
-  if (to) outWhere.push(`event_time < ${sqlTimestamp(to)}`);
-  const inRange = outWhere.length ? ` WHERE ${outWhere.join(" AND ")}` : "";
   await store.run(`DELETE FROM ${tableRef(plan.table)}${inRange}`);
   const cols = want.map((c) => ident(c.name)).join(", ");
   const casts = want

@@ -45,6 +45,7 @@ function castFromText(r: string, t: ColumnType): string {
       // Through TIMESTAMPTZ (session zone UTC) so that explicit offsets are honoured.
       return `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
   }
+  throw new Error(`a source field cannot be of type ${t} (the checker rejects it)`);
 }
 
 /** The DuckDB type a declared type is stored as, when a typed column already has it no cast is needed. */

@@ -146,6 +146,20 @@ export interface JoinLookup {
 }
 
 /**
+ * A lookup of a group by its own entity's keys, read from the request fields
+ * of the same names (what an agent's context and MCP's online features read);
+ * `features`: the stored features to give (default: all the group holds).
+ */
+export function entityJoin(group: CachedGroup, features: readonly string[] = group.features): JoinLookup {
+  return {
+    id: group.plan.name,
+    group,
+    on: group.plan.keys.map((k) => ({ key: k.name, column: k.name })),
+    features: features.map((name) => ({ name, column: name })),
+  };
+}
+
+/**
  * The online features of one request at `nowMs`: each join looks its group's
  * row up by the request fields it maps onto the group's keys. A row older than
  * the ttl (event_time < now - ttl) is stale: its values are served as null, as

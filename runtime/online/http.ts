@@ -149,6 +149,34 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
 
   app.get("/v1/models", async () => ({ models: service.models() }));
 
+  app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", async (req, reply) => {
+    const body = req.body as { stream?: unknown } | null;
+    if (!body || typeof body !== "object" || body.stream !== true) {
+      const r = await service.chat(req.params.agent, req.body);
+      return reply.code(r.status).send(r.body);
+    }
+    // Server-sent events, begun at the first event: a request refused before that is a plain JSON answer.
+    let started = false;
+    const send = (event: string, data: unknown) => {
+      if (!started) {
+        reply.hijack();
+        reply.raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+        started = true;
+      }
+      if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }) });
+    if (!started) return reply.code(r.status).send(r.body);
+    send(r.status === 200 ? "done" : "error", r.body);
+    reply.raw.end();
+    return reply;
+  });
+
+  app.post<{ Params: { index: string } }>("/v1/indexes/:index/search", async (req, reply) => {
+    const r = await service.searchIndex(req.params.index, req.body);
+    return reply.code(r.status).send(r.body);
+  });
+
   app.get("/healthz", async (_req, reply) => {
     const h = service.health();
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);

@@ -25,7 +25,8 @@ import type { RejectedRequestEntry } from "./rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
 
 /** What the log writes: a scored instance, or (runtime/monitor) a rejected request; numbered by the log. */
-export type LoggedEntry = (RequestLogEntry | RejectedRequestEntry) & { proc?: string; seq?: number };
+/** A request log entry; agents log their own shape (runtime/agents/chat.ts), under `agent.<name>`. */
+export type LoggedEntry = (RequestLogEntry | RejectedRequestEntry | { model: string }) & { proc?: string; seq?: number };
 import { compressLogFile, enforceTotalCap, modelLogDir, partFileName } from "./log-files.ts";
 
 export interface RequestLogOptions {

@@ -19,12 +19,16 @@ import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
-import { loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus } from "./cache.ts";
+import { entityJoin, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus } from "./cache.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
 import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
+import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
+import { OnlineIndexes } from "../vectors/online.ts";
+import { runAgentChat, type AgentEvents, type AgentHost } from "../agents/chat.ts";
+import { agentSettingsFromEnv, type AgentSettings } from "../agents/settings.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
@@ -75,6 +79,10 @@ export interface ServiceOptions extends LocalServiceOptions {
    * never a later one.
    */
   asOf?: Date;
+  /** Where endpoint embeddings of index queries come from (default: the environment). */
+  embeddings?: EmbeddingSettings;
+  /** The agents' chat endpoint and tool-loop bounds (default: the environment). */
+  agents?: AgentSettings;
 }
 
 interface ServedModel {
@@ -108,6 +116,8 @@ export interface ReloadReport {
   models: Array<{ model: string; from: number | null; to: number }>;
   /** Online tables re-read, with their entity counts. */
   groups: Array<{ group: string; table: string; entities: number; missing: boolean }>;
+  /** Vector indexes re-read, with their document counts. */
+  indexes: Array<{ index: string; documents: number; missing: boolean }>;
   errors: string[];
 }
 
@@ -173,6 +183,9 @@ export class OnlineService implements LocalService {
   private fileSig = "";
   private dirtySince: number | null = null;
   private seq = 0;
+  /** The spec's vector indexes, in memory (runtime/vectors/online.ts). */
+  readonly indexes: OnlineIndexes;
+  private readonly agentHost: AgentHost;
   private readonly idPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
   private closed = false;
   private readonly logRequired: boolean;
@@ -185,6 +198,7 @@ export class OnlineService implements LocalService {
     this.logger = opts.logger ?? stderrLogger;
     this.extensions = opts.extensions ?? [];
     this.now = opts.now ?? (opts.asOf ? () => opts.asOf!.getTime() : Date.now);
+    this.indexes = new OnlineIndexes(bundle, opts.embeddings ?? embeddingSettingsFromEnv());
     const logsDir = opts.logs === false ? null : resolve(opts.logs ?? join(dirname(this.storePath), "logs"));
     this.log = logsDir
       ? new RequestLog(logsDir, {
@@ -240,8 +254,33 @@ export class OnlineService implements LocalService {
         loadedAt: null,
       });
     }
+    // Agents see their context features of the online tables too.
+    for (const agent of bundle.agents ?? []) {
+      for (const f of agent.context) {
+        const plan = bundle.groups.find((g) => g.name === f.group);
+        if (!plan) throw new UserError(`agent \`${agent.name}\` reads feature group \`${f.group}\`, which spec \`${bundle.name}\` does not define`);
+        const have = groups.get(plan.name);
+        if (!have) groups.set(plan.name, { plan, features: [{ name: f.name, type: f.type }] });
+        else if (!have.features.some((x) => x.name === f.name)) have.features.push({ name: f.name, type: f.type });
+      }
+    }
     this.neededGroups = [...groups.values()];
-
+    this.agentHost = {
+      bundle,
+      settings: opts.agents ?? agentSettingsFromEnv(),
+      now: () => this.now(),
+      lookup: (agent, keys, nowMs) => {
+        const joins = [...new Set(agent.context.map((f) => f.group))]
+          .map((g) => this.groups.get(g))
+          .filter((g): g is CachedGroup => g !== undefined)
+          .map((g) => entityJoin(g, agent.context.filter((f) => f.group === g.plan.name).map((f) => f.name)));
+        const l = lookup(joins, keys, nowMs, null);
+        return Object.fromEntries(agent.context.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" }]));
+      },
+      search: (index, text, o) => this.indexes.search(index, text, { ...o, entity: o.entity as Record<string, string | number> }),
+      predict: (model, body) => this.predict(model, body),
+      log: (entry) => this.log?.append(entry),
+    };
   }
 
   /** Loads the served models (transforms hash checked) and the online tables; optionally watches the store. */
@@ -301,7 +340,7 @@ export class OnlineService implements LocalService {
 
   private async load(reason: string, opts: { waitMs: number; strict: boolean }): Promise<ReloadReport> {
     const t0 = performance.now();
-    const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], errors: [] };
+    const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], indexes: [], errors: [] };
     const nextModels = new Map<string, { predictor: Predictor; record: ModelSummary }>();
     const nextGroups = new Map(this.groups);
     const sigBefore = this.fileSignature();
@@ -348,6 +387,10 @@ export class OnlineService implements LocalService {
           report.errors.push(msg);
         }
       }
+      for (const ix of await this.indexes.load(store)) {
+        report.indexes.push(ix);
+        if (ix.missing) this.logger.warn(`index \`${ix.index}\`: its group table does not exist yet; searches answer 503 until \`fti features ${this.bundle.file}\``);
+      }
       const state = await readOnlineState(store);
       for (const g of this.neededGroups) {
         const table = onlineTable(g.plan);
@@ -388,12 +431,13 @@ export class OnlineService implements LocalService {
     if (report.ok) this.fileSig = sigBefore;
     report.ms = Math.round(performance.now() - t0);
     this.lastReload = report;
-    if (report.models.length || report.groups.length) {
+    if (report.models.length || report.groups.length || report.indexes.length) {
       this.logger.info(
         `reload (${reason}): ` +
           [
             ...report.models.map((m) => `${m.model} v${m.from ?? "-"} → v${m.to}`),
             ...report.groups.map((g) => `${g.table}: ${g.entities} entities`),
+            ...report.indexes.map((i) => `index ${i.index}: ${i.documents} documents`),
           ].join(", "),
       );
     }
@@ -446,6 +490,33 @@ export class OnlineService implements LocalService {
   }
   private pendingSig = "";
   private watchFailures = 0;
+
+  // ------------------------------------------------------------------ retrieval
+
+  /** POST /v1/indexes/<index>/search, at the request time. */
+  searchIndex(name: string, body: unknown): Promise<LocalResponse> {
+    return this.indexes.handle(name, body, new Date(this.now())) as Promise<LocalResponse>;
+  }
+
+  /**
+   * The online features this service holds for one entity, per feature group,
+   * with statuses (what the served models and agents read), at the request time.
+   */
+  onlineFeatures(entity: string, keys: Record<string, Scalar>): Record<string, Record<string, { value: Scalar; status: string }>> {
+    const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
+    for (const g of this.neededGroups) {
+      if (g.plan.entity !== entity) continue;
+      const cached = this.groups.get(g.plan.name);
+      if (!cached) continue;
+      out[g.plan.name] = lookup([entityJoin(cached)], keys, this.now(), null).features;
+    }
+    return out;
+  }
+
+  /** POST /v1/agents/<agent>/chat: one turn of the agent's tool loop (runtime/agents/chat.ts). */
+  chat(agent: string, body: unknown, events: AgentEvents = {}): Promise<LocalResponse> {
+    return runAgentChat(this.agentHost, agent, body, events) as Promise<LocalResponse>;
+  }
 
   // ------------------------------------------------------------------ predicting
 

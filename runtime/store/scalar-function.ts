@@ -4,6 +4,7 @@
 
 import { ANY, DuckDBScalarFunction, type DuckDBVector } from "@duckdb/node-api";
 import type { ColumnType } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
 import { duckType, fromDuckArg, toDuck } from "./values.ts";
 
 export interface ScalarFunctionSignature {
@@ -19,6 +20,7 @@ export interface ScalarFunctionSignature {
 export function scalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): DuckDBScalarFunction {
   const returnType = duckType(signature.returns);
   const retId = returnType.typeId;
+  const retLength = vectorDim(signature.returns) ?? undefined;
   return DuckDBScalarFunction.create({
     name,
     returnType,
@@ -39,7 +41,7 @@ export function scalarFunction(name: string, signature: ScalarFunctionSignature,
           }
           // A null argument for a parameter declared non-null: null, without calling the function.
           const r = skip ? null : fn(...args);
-          output.setItem(i, r === undefined ? null : toDuck(r, retId, `${name}()`));
+          output.setItem(i, r === undefined ? null : toDuck(r, retId, `${name}()`, retLength));
         }
         output.flush();
       } catch (e) {

@@ -2,6 +2,7 @@
 // of a spec type, and reading an instant. Pure functions, no DuckDB.
 
 import type { ColumnType } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
 
 /** DuckDB column type of a spec type. */
 export function sqlType(t: ColumnType): string {
@@ -17,6 +18,7 @@ export function sqlType(t: ColumnType): string {
     case "timestamp":
       return "TIMESTAMP";
   }
+  return `FLOAT[${vectorDim(t)}]`;
 }
 
 /** A quoted identifier: `"name"`. */

@@ -27,7 +27,7 @@ import { QUARANTINE_TABLE } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
-import { jsValue, readItem, toDuck } from "./values.ts";
+import { arrayLengthOf, jsValue, readItem, readVectorColumn, toDuck } from "./values.ts";
 
 export type { ScalarFunctionSignature } from "./scalar-function.ts";
 
@@ -46,6 +46,8 @@ export interface ReadColumnsOptions {
   float64?: readonly string[];
   /** How TIMESTAMP columns come back: Date (default), epoch milliseconds, or ISO-8601 strings. */
   timestamps?: "date" | "ms" | "iso";
+  /** FLOAT[N] columns to return as one flat Float32Array of n × N values (a null row: N NaNs). */
+  vectors?: readonly string[];
 }
 
 export interface ColumnarResult {
@@ -54,6 +56,8 @@ export interface ColumnarResult {
   /** DuckDB type names, e.g. "DOUBLE", "TIMESTAMP". */
   types: string[];
   columns: Record<string, unknown[] | Float64Array>;
+  /** The columns named in `vectors`: each one flat Float32Array of n × N values. */
+  vectors: Record<string, Float32Array>;
 }
 
 export interface Store {
@@ -215,9 +219,13 @@ class DuckStore implements Store {
         n += chunk.rowCount;
       }
       const columns: Record<string, unknown[] | Float64Array> = {};
+      const vectorNames = new Set(opts.vectors ?? []);
+      const vectors: Record<string, Float32Array> = {};
       names.forEach((name, c) => {
         const typeId = typeIds[c];
-        if (f64.has(name)) {
+        if (vectorNames.has(name)) {
+          vectors[name] = readVectorColumn(chunks, c, n, types[c]);
+        } else if (f64.has(name)) {
           const out = new Float64Array(n);
           let o = 0;
           for (const chunk of chunks) {
@@ -240,7 +248,7 @@ class DuckStore implements Store {
           columns[name] = out;
         }
       });
-      return { n, names, types, columns };
+      return { n, names, types, columns, vectors };
     });
   }
 
@@ -331,7 +339,8 @@ class DuckStore implements Store {
             for (let c = 0; c < columns.length; c++) {
               const vec = chunk.getColumnVector(c);
               const tid = typeIds[c];
-              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c]));
+              const length = arrayLengthOf(types[c]);
+              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c], length));
               vec.flush();
             }
             appender.appendDataChunk(chunk);

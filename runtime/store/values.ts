@@ -3,19 +3,24 @@
 // scalar-function results, and the DuckDB type of a spec type.
 
 import {
+  ARRAY,
+  arrayValue,
   BIGINT,
   BOOLEAN,
   DOUBLE,
   DuckDBDecimalValue,
   DuckDBTimestampValue,
   DuckDBTypeId,
+  FLOAT,
   TIMESTAMP,
   VARCHAR,
   type DuckDBType,
   type DuckDBValue,
+  type DuckDBDataChunk,
   type DuckDBVector,
 } from "@duckdb/node-api";
 import type { ColumnType } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
 import { toEpochMs } from "./sql.ts";
 
 export function jsValue(v: unknown): unknown {
@@ -28,10 +33,31 @@ export function jsValue(v: unknown): unknown {
   return out;
 }
 
-/** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts. */
-export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string): DuckDBValue {
+/** A float[N] value: an array or typed array of exactly N finite numbers (null entries are not allowed). */
+function toDuckVector(v: unknown, n: number, column: string): DuckDBValue {
+  const items = Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<unknown>) : null;
+  if (!items) throw new Error(`${column}: expected an array of ${n} numbers, got ${typeof v}`);
+  if (items.length !== n) throw new Error(`${column}: expected ${n} numbers, got ${items.length}`);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const x = items[i];
+    if (typeof x !== "number" || !Number.isFinite(x)) throw new Error(`${column}: element ${i} is not a finite number`);
+    out[i] = x;
+  }
+  return arrayValue(out);
+}
+
+/** The length of a FLOAT[N] (ARRAY) type; undefined for every other type. */
+export function arrayLengthOf(t: DuckDBType): number | undefined {
+  return t.typeId === DuckDBTypeId.ARRAY ? (t as DuckDBType & { length: number }).length : undefined;
+}
+
+/** Converts one JS value into the DuckDBValue an appender/vector of `type` accepts (`arrayLength`: N of a FLOAT[N] column). */
+export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLength?: number): DuckDBValue {
   if (v === null || v === undefined) return null;
   switch (typeId) {
+    case DuckDBTypeId.ARRAY:
+      return toDuckVector(v, arrayLength ?? -1, column);
     case DuckDBTypeId.BOOLEAN:
       if (typeof v === "boolean") return v;
       if (typeof v === "number") return v !== 0;
@@ -88,6 +114,23 @@ export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string): DuckDB
   throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
 }
 
+/** A FLOAT[N] column of every chunk as one flat Float32Array (n × N; a null row is N NaNs). */
+export function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number, type: string): Float32Array {
+  const dim = Number(/\[(\d+)\]$/.exec(type)?.[1]);
+  if (!Number.isInteger(dim) || dim < 1) throw new Error(`readColumns: column ${c} is ${type}, not a FLOAT[N] array`);
+  const out = new Float32Array(n * dim);
+  let o = 0;
+  for (const chunk of chunks) {
+    const vec = chunk.getColumnVector(c);
+    for (let i = 0; i < chunk.rowCount; i++, o++) {
+      const v = vec.getItem(i) as { items: readonly unknown[] } | null;
+      if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
+      else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
+    }
+  }
+  return out;
+}
+
 /** Reads one vector item into a plain JS value. */
 export function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
   const v = vec.getItem(i);
@@ -139,6 +182,7 @@ export function duckType(t: ColumnType): DuckDBType {
     case "timestamp":
       return TIMESTAMP;
   }
+  return ARRAY(FLOAT, vectorDim(t) ?? 0);
 }
 
 /** A DuckDB value handed to a registered function → the JS value the function expects. */

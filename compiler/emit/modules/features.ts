@@ -2,7 +2,8 @@
 // DuckDB SQL) and the feature group plans (each group as one SELECT, and the
 // extern fns it calls).
 
-import type { IrGroup, IrType } from "../../ir.ts";
+import type { IrExpr, IrGroup, IrType } from "../../ir.ts";
+import { embedCallInfo } from "../../builtins.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
 import { checkToSql } from "../../lower/sql.ts";
 import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
@@ -57,7 +58,41 @@ function groupPlan(ctx: EmitContext, g: IrGroup): string {
     lookbackMs: g.lookbackMs,
     ...(g.schedule ? { schedule: g.schedule } : {}),
   };
-  return tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},\n}`);
+  const embeddings = embedUses(g);
+  const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";
+  return tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},${embedText}\n}`);
+}
+
+/** The distinct (length, model) pairs of the group's `embed` calls (only ever in row features). */
+function embedUses(g: IrGroup): Array<{ dim: number; model: string | null }> {
+  const seen = new Map<string, { dim: number; model: string | null }>();
+  const visit = (e: IrExpr): void => {
+    if (e.k === "builtin" && e.name === "embed") {
+      const use = embedCallInfo(e.args);
+      seen.set(`${use.dim}:${use.model}`, use);
+    }
+    for (const child of childExprs(e)) visit(child);
+  };
+  for (const f of g.features) if (f.kind === "row") visit(f.expr);
+  return [...seen.values()];
+}
+
+function childExprs(e: IrExpr): IrExpr[] {
+  switch (e.k) {
+    case "call":
+    case "builtin":
+      return e.args;
+    case "unary":
+      return [e.arg];
+    case "binary":
+      return [e.left, e.right];
+    case "if":
+      return [e.cond, e.then, e.else];
+    case "in":
+      return [e.arg, ...e.values];
+    default:
+      return [];
+  }
 }
 
 function templateLiteral(sql: string): string {

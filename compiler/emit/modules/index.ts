@@ -14,6 +14,8 @@ export function indexModule(ctx: EmitContext): Statement[] {
   imports.from("features.ts", "sources");
   imports.from("training.ts", "models");
   imports.from("training.ts", "views");
+  imports.from("agents.ts", "indexes");
+  imports.from("agents.ts", "agents");
   const bundle = `/** Everything the runtime executes for this spec. */
 export const spec: ${imports.rt("SpecBundle")} = {
   name: ${str(ctx.ir.name)},
@@ -27,6 +29,8 @@ export const spec: ${imports.rt("SpecBundle")} = {
   models,
   serves: ${tsLiteral(serves)},
   externs: { ${externs.join(", ")} },
+  indexes,
+  agents,
 };`;
   return [
     ...imports.statements(GENERATED_FILES),
@@ -34,5 +38,6 @@ export const spec: ${imports.rt("SpecBundle")} = {
     bundle,
     `export * from "./schema.ts";`,
     `export * from "./inference.ts";`,
+    `export * from "./agents.ts";`,
   ];
 }

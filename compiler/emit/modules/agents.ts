@@ -1,0 +1,111 @@
+// agents.ts: the spec's vector indexes and agents. Per agent: the typed chat
+// request (zod schema + type), the typed prompt-builder input and the prompt
+// builder itself (the template compiled to a string expression), and the
+// plan the runtime serves, with each tool's JSON Schema derived from the
+// model's zod request schema (zod's toJSONSchema) at load time.
+
+import type { IrAgent, IrIndex, IrPromptPart } from "../../ir.ts";
+import type { EmitContext, Statement } from "../context.ts";
+import { RUNTIME_MODULE } from "../imports.ts";
+import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "../names.ts";
+
+export function agentsModule(ctx: EmitContext): Statement[] {
+  const indexes = ctx.ir.indexes ?? [];
+  const agents = ctx.ir.agents ?? [];
+  const runtime = ["type IndexPlan", "type AgentPlan"];
+  if (agents.length) runtime.push("z", "ChatMessageSchema", "toolParameters", "promptValue", "promptDocuments", "type RetrievedDocument");
+  const out: Statement[] = [`import { ${runtime.join(", ")} } from "${RUNTIME_MODULE}";`];
+  const schemas = new Set(agents.flatMap((a) => a.tools.map((t) => `${pascal(t)}RequestSchema`)));
+  if (schemas.size) out.push(`import { ${[...schemas].join(", ")} } from "./schema.ts";`);
+  for (const ix of indexes) out.push(indexPlan(ctx, ix));
+  out.push(`/** Every vector index of the spec. */\nexport const indexes: IndexPlan[] = [${indexes.map((i) => `${camel(i.name)}Index`).join(", ")}];`);
+  for (const a of agents) out.push(...agentStatements(ctx, a));
+  out.push(`/** Every agent of the spec. */\nexport const agents: AgentPlan[] = [${agents.map((a) => `${camel(a.name)}Agent`).join(", ")}];`);
+  return out;
+}
+
+function indexPlan(ctx: EmitContext, ix: IrIndex): string {
+  const col = (c: { name: string; type: IrIndex["keys"][number]["type"] }) => ({ name: c.name, type: columnType(c.type), nullable: c.type.nullable });
+  const plan = {
+    name: ix.name,
+    line: ix.loc.line,
+    group: ix.group,
+    table: ix.table,
+    column: ix.column,
+    dim: ix.dim,
+    embedder: ix.embedder,
+    entity: ix.entity,
+    keys: ix.keys.map((k) => ({ ...col(k), nullable: false })),
+    ...(ix.rowId ? { rowId: { ...col(ix.rowId), nullable: false } } : {}),
+    fields: ix.fields.map(col),
+  };
+  return `\n/** index \`${ix.name}\` on ${ix.group}(${ix.column}) — ${ctx.specFile}:${ix.loc.line} */\nexport const ${camel(ix.name)}Index: IndexPlan = ${tsLiteral(plan)};`;
+}
+
+function agentStatements(ctx: EmitContext, a: IrAgent): Statement[] {
+  const P = pascal(a.name);
+  const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z")},`).join("\n");
+  const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${ctx.specFile}:${a.loc.line} */
+export const ${P}ChatRequestSchema = z.strictObject({
+${keyFields}
+  message: z.string().min(1).max(100_000),
+  messages: z.array(ChatMessageSchema).max(100).optional(),
+  stream: z.boolean().optional(),
+});
+export type ${P}ChatRequest = z.infer<typeof ${P}ChatRequestSchema>;`;
+  const input = `/** What the prompt of \`${a.name}\` is built from. */
+export interface ${P}PromptInput {
+  keys: { ${a.keys.map((k) => `${k.name}: ${tsType(k.type)}`).join("; ")} };
+  features: { ${a.context.map((f) => `${f.name}: ${tsType(f.type)}`).join("; ")} };
+  retrieved: { ${a.retrieve.map((r) => `${r.index}: RetrievedDocument[]`).join("; ")} };
+  message: string;
+  now: Date;
+}`;
+  const builder = `/** The system prompt of \`${a.name}\`: its template with every \`{name}\` filled in. */
+export function build${P}Prompt(p: ${P}PromptInput): string {
+  return ${promptExpr(a.prompt)};
+}`;
+  const tools = a.tools.map((model) => {
+    const m = ctx.ir.models.find((x) => x.name === model)!;
+    const view = ctx.ir.views.find((v) => v.name === m.view)!;
+    const desc = `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.`;
+    const keys = a.keys.map((k) => str(k.name)).join(", ");
+    return `    {\n      model: ${str(model)},\n      description: ${str(desc)},\n      keys: [${keys}],\n      parameters: toolParameters(${pascal(model)}RequestSchema, [${keys}]),\n      requestSchema: ${pascal(model)}RequestSchema,\n    },`;
+  });
+  const plan = `/** agent \`${a.name}\` — ${ctx.specFile}:${a.loc.line} */
+export const ${camel(a.name)}Agent: AgentPlan = {
+  name: ${str(a.name)},
+  line: ${a.loc.line},
+  entity: ${str(a.entity)},
+  keys: ${tsLiteral(a.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })))},
+  llm: ${str(a.llm)},
+  context: ${tsLiteral(a.context.map((f) => ({ name: f.name, group: f.group, type: columnType(f.type) })), "  ")},
+  retrieve: ${tsLiteral(a.retrieve)},
+  tools: [\n${tools.join("\n")}\n  ],
+  requestSchema: ${P}ChatRequestSchema,
+  buildPrompt: build${P}Prompt as AgentPlan["buildPrompt"],
+};`;
+  return [request, input, builder, plan];
+}
+
+/** The template as one string expression: literal text and the typed values. */
+function promptExpr(parts: IrPromptPart[]): string {
+  if (parts.length === 0) return '""';
+  return parts
+    .map((p) => {
+      if (p.kind === "text") return str(p.text);
+      switch (p.ref) {
+        case "key":
+          return `promptValue(p.keys.${p.name})`;
+        case "feature":
+          return `promptValue(p.features.${p.name})`;
+        case "retrieved":
+          return `promptDocuments(p.retrieved.${p.name})`;
+        case "message":
+          return "p.message";
+        case "now":
+          return "promptValue(p.now)";
+      }
+    })
+    .join(" +\n    ");
+}

@@ -1,0 +1,106 @@
+// The plan types of indexes and agents (what generated agents.ts exports) and
+// the small pure helpers generated prompt builders call. Re-exported by
+// runtime/api.ts, so keep this module light: types, zod, string formatting.
+
+import { z } from "zod";
+import type { ColumnPlan, ColumnType, Scalar } from "../api.ts";
+
+/** `index NAME on GROUP(COLUMN) [for ENTITY]`. */
+export interface IndexPlan {
+  name: string;
+  line: number;
+  group: string;
+  /** The group's offline table. */
+  table: string;
+  column: string;
+  dim: number;
+  /** How a query text is embedded (the same way as the column). */
+  embedder: { kind: "embed"; model: string | null } | { kind: "extern"; fn: string };
+  /** Set: only the request entity's documents are retrieved. */
+  entity: string | null;
+  keys: ColumnPlan[];
+  rowId?: ColumnPlan;
+  /** Scalar columns returned with each document. */
+  fields: ColumnPlan[];
+}
+
+/** One retrieved document: its row's keys, time and fields, and its cosine similarity to the query. */
+export interface RetrievedDocument {
+  /** The group row's id (the source's `unique` column), else keys + event time. */
+  id: string;
+  score: number;
+  /** ISO-8601, UTC. */
+  eventTime: string;
+  keys: Record<string, Scalar>;
+  fields: Record<string, Scalar>;
+}
+
+export interface AgentToolPlan {
+  /** The served model the tool runs. */
+  model: string;
+  description: string;
+  /** The entity keys filled from the chat request, not by the LLM. */
+  keys: string[];
+  /** JSON Schema of the arguments: the model's request schema without the keys (zod's toJSONSchema). */
+  parameters: Record<string, unknown>;
+  /** The model's request schema (keys included): tool arguments are checked against it before the predictor runs. */
+  requestSchema: z.ZodObject;
+}
+
+/** What a generated prompt builder receives. */
+export interface PromptInput {
+  keys: Record<string, Scalar>;
+  features: Record<string, Scalar>;
+  retrieved: Record<string, RetrievedDocument[]>;
+  message: string;
+  now: Date;
+}
+
+export interface AgentPlan {
+  name: string;
+  line: number;
+  entity: string;
+  keys: ColumnPlan[];
+  /** The model name asked of the chat endpoint. */
+  llm: string;
+  context: Array<{ name: string; group: string; type: ColumnType }>;
+  retrieve: Array<{ index: string; k: number }>;
+  tools: AgentToolPlan[];
+  /** The chat request: keys, `message`, optional earlier `messages`, optional `stream`. */
+  requestSchema: z.ZodObject;
+  /** The generated prompt builder (the system message). */
+  buildPrompt: (input: PromptInput) => string;
+}
+
+/** An earlier turn of the conversation, as the chat request carries it. */
+export const ChatMessageSchema = z.strictObject({
+  role: z.enum(["user", "assistant"]),
+  content: z.string().max(100_000),
+});
+
+/** JSON Schema of a tool's arguments: the request schema without the entity keys. */
+export function toolParameters(requestSchema: z.ZodObject, keys: readonly string[]): Record<string, unknown> {
+  const shape = Object.fromEntries(Object.entries(requestSchema.shape).filter(([k]) => !keys.includes(k)));
+  const schema = z.toJSONSchema(z.strictObject(shape), { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
+  delete schema.$schema;
+  return schema;
+}
+
+/** A value as the prompt shows it: null → "unknown", numbers to 4 significant digits, dates as ISO. */
+export function promptValue(v: Scalar | Date | undefined): string {
+  if (v === null || v === undefined) return "unknown";
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  return String(v);
+}
+
+/** Retrieved documents as prompt lines: `- [id, date, score 0.83] field: value; ...`. */
+export function promptDocuments(docs: readonly RetrievedDocument[] | undefined): string {
+  if (!docs || docs.length === 0) return "(none)";
+  return docs
+    .map((d) => {
+      const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${promptValue(v)}`).join("; ");
+      return `- [${d.id}, ${d.eventTime.slice(0, 10)}, score ${d.score.toFixed(2)}] ${fields}`;
+    })
+    .join("\n");
+}

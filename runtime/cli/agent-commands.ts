@@ -1,0 +1,86 @@
+// The agentic commands: `fti search` (offline retrieval from an index, the
+// reference the online index equals) and `fti mcp` (the MCP server over stdio).
+
+import type { Command } from "commander";
+import type { IndexPlan, SpecBundle } from "../api.ts";
+import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
+import { UserError } from "../errors.ts";
+import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+
+const out = (line: string) => process.stdout.write(line + "\n");
+const FTI_VERSION = "0.1.0";
+
+/** The index of a bundle by name, or a UserError listing the names. */
+export function findIndex(bundle: SpecBundle, name: string): IndexPlan {
+  const plan = (bundle.indexes ?? []).find((i) => i.name === name);
+  if (plan) return plan;
+  const names = (bundle.indexes ?? []).map((i) => i.name);
+  throw new UserError(`${bundle.file} has no index \`${name}\``, names.length ? `its indexes: ${names.join(", ")}` : "declare one: `index NAME on GROUP(COLUMN)`");
+}
+
+/** `--entity athlete_id=a0001` (repeatable) → keys. */
+function parseEntity(pairs: string[] | undefined): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const p of pairs ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new UserError(`--entity ${p}: expected KEY=VALUE, e.g. --entity athlete_id=a0001`);
+    keys[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return keys;
+}
+
+export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): void {
+  program
+    .command("mcp")
+    .description("serve the feature store, the online models and the indexes to MCP clients over stdio")
+    .argument("<spec>", ".fti file")
+    .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
+    .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
+    .option("--now <time>", "pin the request time (replays of past data)")
+    .action(async (spec: string, opts: { store?: string; logs?: string; now?: string }) => {
+      const pinned = parseTime(opts.now, "--now");
+      const bundle = await deps.loadSpec(spec);
+      const { OnlineService } = await import("../online/service.ts");
+      const { serveMcpStdio } = await import("../mcp/server.ts");
+      const service = await OnlineService.open(bundle, {
+        store: opts.store,
+        ...(opts.logs ? { logs: opts.logs } : {}),
+        watch: true,
+        ...(pinned ? { asOf: pinned } : {}),
+      });
+      try {
+        await serveMcpStdio(bundle, service, FTI_VERSION);
+      } finally {
+        await service.close();
+      }
+    });
+
+  program
+    .command("search")
+    .description("retrieve documents from an index by similarity to a text, point in time (offline, in DuckDB)")
+    .argument("<spec>", ".fti file")
+    .argument("<index>", "index name")
+    .requiredOption("--query <text>", "the text to search for")
+    .option("--entity <key=value...>", "the entity's keys (required for an index `for` an entity)")
+    .option("--at <time>", "only documents written before this time (default: now)")
+    .option("--k <n>", "how many documents", "5")
+    .option("--embed-url <url>", "OpenAI-compatible API for an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)")
+    .option("--json", "print the documents as JSON")
+    .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
+    .action(async (spec: string, index: string, opts: { query: string; entity?: string[]; at?: string; k: string; embedUrl?: string; json?: boolean; store?: string }) => {
+      const bundle = await deps.loadSpec(spec);
+      const plan = findIndex(bundle, index);
+      const k = Number(opts.k);
+      const at = parseTime(opts.at, "--at") ?? new Date();
+      const { embedQuery } = await import("../vectors/query.ts");
+      const { searchOffline } = await import("../vectors/offline.ts");
+      const query = await embedQuery(bundle, plan, opts.query, embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl }));
+      const docs = await withStore(opts, (store) => searchOffline(store, plan, query, { at, k, entity: parseEntity(opts.entity) }));
+      if (opts.json) out(JSON.stringify(docs, null, 2));
+      else if (docs.length === 0) out(`no documents in ${index} before ${at.toISOString()}`);
+      else for (const d of docs) {
+        const fields = Object.entries(d.fields).map(([f, v]) => `${f}: ${v}`).join("; ");
+        out(`${d.score.toFixed(3)}  ${d.eventTime}  ${d.id}  ${fields}`);
+      }
+    });
+}

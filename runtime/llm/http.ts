@@ -1,0 +1,111 @@
+// The one HTTP helper for OpenAI-compatible endpoints (embeddings, chat
+// completions): JSON POST with a timeout per attempt, retries with backoff on
+// what a retry can fix (network errors, timeouts, 429, 5xx), and one error type
+// that says which of those happened, so callers can answer 502/504 instead of
+// crashing.
+
+export type EndpointErrorKind = "timeout" | "network" | "status" | "malformed";
+
+export class EndpointError extends Error {
+  constructor(
+    readonly kind: EndpointErrorKind,
+    message: string,
+    /** The HTTP status for kind "status". */
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "EndpointError";
+  }
+}
+
+export interface EndpointConfig {
+  /** Base URL of the API, e.g. http://127.0.0.1:8080/v1 (paths like /embeddings are appended). */
+  url: string;
+  apiKey?: string;
+  /** Per attempt; default 30 s. */
+  timeoutMs?: number;
+  /** Further attempts after the first; default 2. */
+  retries?: number;
+  /** First backoff; doubled per retry; default 250 ms. */
+  backoffMs?: number;
+}
+
+/** `POST <url><path>` with a JSON body; the parsed JSON answer, or an EndpointError. */
+export async function postJson(config: EndpointConfig, path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+  const retries = config.retries ?? 2;
+  let last: EndpointError | undefined;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) await sleep((config.backoffMs ?? 250) * 2 ** (attempt - 1), signal);
+    const res = await postOnce(config, path, body, signal);
+    if (!(res instanceof EndpointError)) return res;
+    last = res;
+    const retryable = res.kind === "network" || res.kind === "timeout" || (res.kind === "status" && (res.status === 429 || (res.status ?? 0) >= 500));
+    if (!retryable || signal?.aborted) break;
+  }
+  throw last!;
+}
+
+/** The response object of one attempt (kept open for streaming), or an EndpointError. */
+export async function openPost(config: EndpointConfig, path: string, body: unknown, signal?: AbortSignal): Promise<Response | EndpointError> {
+  const url = endpointUrl(config.url, path);
+  const timeout = AbortSignal.timeout(config.timeoutMs ?? 30_000);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}) },
+      body: JSON.stringify(body),
+      signal: combined,
+    });
+    if (res.status < 200 || res.status >= 300) {
+      const text = await res.text().catch(() => "");
+      return new EndpointError("status", `${url} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ""}`, res.status);
+    }
+    return res;
+  } catch (e) {
+    if (isTimeout(e, timeout)) return new EndpointError("timeout", `${url} did not answer within ${config.timeoutMs ?? 30_000} ms`);
+    return new EndpointError("network", `${url} cannot be reached: ${causeText(e)}`);
+  }
+}
+
+/** The timeout signal also aborts reading the body (fetch ties them together). */
+export function isTimeout(e: unknown, timeout: AbortSignal): boolean {
+  return timeout.aborted || (e as { name?: string })?.name === "TimeoutError";
+}
+
+async function postOnce(config: EndpointConfig, path: string, body: unknown, signal?: AbortSignal): Promise<unknown | EndpointError> {
+  const res = await openPost(config, path, body, signal);
+  if (res instanceof EndpointError) return res;
+  try {
+    const text = await res.text();
+    try {
+      return JSON.parse(text);
+    } catch {
+      return new EndpointError("malformed", `${endpointUrl(config.url, path)} answered with something that is not JSON: ${text.slice(0, 200)}`);
+    }
+  } catch (e) {
+    if ((e as { name?: string })?.name === "TimeoutError") {
+      return new EndpointError("timeout", `${endpointUrl(config.url, path)} did not finish its answer within ${config.timeoutMs ?? 30_000} ms`);
+    }
+    return new EndpointError("network", `${endpointUrl(config.url, path)}: the answer broke off: ${causeText(e)}`);
+  }
+}
+
+export function endpointUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, "") + path;
+}
+
+function causeText(e: unknown): string {
+  const err = e as { message?: string; cause?: { code?: string; message?: string } };
+  return err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}

@@ -1,0 +1,91 @@
+// `fti mcp <spec>`: the feature store and the served models as an MCP server
+// over stdio (the official TypeScript SDK), for any MCP-capable agent. The
+// tools run in process on the same OnlineService as `fti serve`: the same
+// lookups, predictor, indexes and request log. stdout carries only the
+// protocol; everything else goes to stderr.
+
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
+import type { SpecBundle } from "../api.ts";
+import type { OnlineService } from "../online/service.ts";
+
+type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
+
+const result = (data: unknown, isError = false): ToolResult => ({ content: [{ type: "text", text: JSON.stringify(data, null, 2) }], ...(isError ? { isError } : {}) });
+const fromResponse = (r: { status: number; body: unknown }): ToolResult => result(r.body, r.status >= 400);
+const keyValue = z.union([z.string(), z.number()]);
+
+/** Builds the server (tools registered, not connected). */
+export function createMcpServer(bundle: SpecBundle, service: OnlineService, version: string): McpServer {
+  const server = new McpServer({ name: `fti-${bundle.name}`, version });
+  server.registerTool(
+    "list_models",
+    { description: `The models ${bundle.file} serves online: versions, metrics, and each model's request fields (entity keys + request fields).`, inputSchema: {} },
+    async () => result(service.models()),
+  );
+  server.registerTool(
+    "list_features",
+    { description: "The spec's entities, feature groups with their features and types, views, indexes and agents.", inputSchema: {} },
+    async () => result(catalogue(bundle)),
+  );
+  server.registerTool(
+    "get_online_features",
+    {
+      description: "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale).",
+      inputSchema: { entity: z.string().describe("entity name, e.g. athlete"), keys: z.record(z.string(), keyValue).describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}") },
+    },
+    async ({ entity, keys }) => {
+      const groups = bundle.groups.filter((g) => g.entity === entity);
+      if (groups.length === 0) return result({ error: `no feature group is for entity \`${entity}\`; entities: ${[...new Set(bundle.groups.map((g) => g.entity))].join(", ")}` }, true);
+      const missing = groups[0].keys.filter((k) => keys[k.name] === undefined).map((k) => k.name);
+      if (missing.length) return result({ error: `missing entity keys: ${missing.join(", ")}` }, true);
+      return result({ entity, keys, features: service.onlineFeatures(entity, keys) });
+    },
+  );
+  server.registerTool(
+    "predict",
+    {
+      description: "Predict with a served model (the same path as POST /v1/models/<model>/predict): `request` holds the entity keys and request fields; see list_models.",
+      inputSchema: { model: z.string(), request: z.record(z.string(), z.unknown()) },
+    },
+    async ({ model, request }) => fromResponse(await service.predict(model, request)),
+  );
+  server.registerTool(
+    "retrieve",
+    {
+      description: "Retrieve documents from an index by similarity to a text, point in time (only documents written before now). An index `for` an entity needs its keys.",
+      inputSchema: {
+        index: z.string(),
+        query: z.string(),
+        k: z.number().int().min(1).max(100).optional(),
+        keys: z.record(z.string(), keyValue).optional().describe("the entity's keys, for an index restricted to one entity"),
+      },
+    },
+    async ({ index, query, k, keys }) => fromResponse(await service.searchIndex(index, { query, ...(k !== undefined ? { k } : {}), ...(keys ?? {}) })),
+  );
+  return server;
+}
+
+function catalogue(bundle: SpecBundle) {
+  return {
+    spec: bundle.file,
+    groups: bundle.groups.map((g) => ({ group: g.name, entity: g.entity, keys: g.keys.map((k) => k.name), features: g.features.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable })) })),
+    views: bundle.views.map((v) => ({ view: v.name, entity: v.entity, label: v.label.name, features: v.features.map((f) => f.name), odts: v.odts.map((o) => o.name) })),
+    indexes: (bundle.indexes ?? []).map((i) => ({ index: i.name, group: i.group, column: i.column, dim: i.dim, entity: i.entity, fields: i.fields.map((f) => f.name) })),
+    agents: (bundle.agents ?? []).map((a) => ({ agent: a.name, entity: a.entity, llm: a.llm, tools: a.tools.map((t) => t.model), retrieve: a.retrieve })),
+  };
+}
+
+/** Serves MCP over stdin/stdout until the client closes the connection. */
+export async function serveMcpStdio(bundle: SpecBundle, service: OnlineService, version: string): Promise<void> {
+  const server = createMcpServer(bundle, service, version);
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((done) => {
+    transport.onclose = () => done();
+    process.stdin.on("end", () => done());
+  });
+  await server.connect(transport);
+  await closed;
+  await server.close();
+}
