@@ -78,15 +78,31 @@ function excerpt(lines: string[], range: Range): string[] {
   return [printable, " ".repeat(underlineStart) + "~".repeat(underlineEnd - underlineStart)];
 }
 
-export function formatDiagnostic(d: Diagnostic, sources: Map<string, string>): string {
+/** The lines of each source, split once however many diagnostics point into it. */
+class SourceLines {
+  private readonly split = new Map<string, string[]>();
+  constructor(private readonly sources: Map<string, string>) {}
+
+  of(file: string): string[] | undefined {
+    let lines = this.split.get(file);
+    if (lines === undefined) {
+      const text = this.sources.get(file);
+      if (text === undefined) return undefined;
+      this.split.set(file, (lines = splitLines(text)));
+    }
+    return lines;
+  }
+}
+
+export function formatDiagnostic(d: Diagnostic, sources: Map<string, string>, lines = new SourceLines(sources)): string {
   const out = [`${d.file}:${d.range.start.line}:${d.range.start.column} - ${d.severity} FTI${d.code}: ${d.message}`];
-  const text = sources.get(d.file);
-  if (text !== undefined) out.push(...excerpt(splitLines(text), d.range).map((l) => "  " + l));
+  const own = lines.of(d.file);
+  if (own !== undefined) out.push(...excerpt(own, d.range).map((l) => "  " + l));
   if (d.hint) out.push(`  hint: ${d.hint}`);
   for (const r of d.related ?? []) {
     out.push(`  ${r.file}:${r.range.start.line}:${r.range.start.column} - ${r.message}`);
-    const relText = sources.get(r.file);
-    if (relText !== undefined) out.push(...excerpt(splitLines(relText), r.range).map((l) => "    " + l));
+    const rel = lines.of(r.file);
+    if (rel !== undefined) out.push(...excerpt(rel, r.range).map((l) => "    " + l));
   }
   return out.join("\n");
 }
@@ -95,35 +111,71 @@ export function formatDiagnostics(items: Diagnostic[], sources: Map<string, stri
   const sorted = sortDiagnostics(items);
   const errors = sorted.filter((d) => d.severity === "error").length;
   const warnings = sorted.length - errors;
-  const body = sorted.map((d) => formatDiagnostic(d, sources)).join("\n\n");
+  const lines = new SourceLines(sources);
+  const body = sorted.map((d) => formatDiagnostic(d, sources, lines)).join("\n\n");
   const summary = `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
   return sorted.length ? `${body}\n\n${summary}\n` : "";
 }
 
-/** Edit distance for "did you mean" hints. */
+/**
+ * How many candidates one "did you mean" looks at, at most (in the order
+ * given). It keeps a hint's cost constant, so a spec with thousands of
+ * unknown names among thousands of declarations is still checked in linear
+ * time (issue 11 #11); below this many candidates the hint is exact.
+ */
+export const SPELLING_CANDIDATES = 1000;
+
+/** Candidates every "did you mean" so far has compared (a work count: tests check a hint's cost is bounded). */
+export const spellingWork = { candidates: 0 };
+
+/** The candidate closest to `name` by edit distance (case-insensitive; the first of equals), if within max(2, ⌊len/3⌋) edits. */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  const target = name.toLowerCase();
+  const limit = Math.max(2, Math.floor(name.length / 3));
   let best: string | undefined;
   let bestScore = Infinity;
+  let seen = 0;
   for (const c of candidates) {
-    const s = levenshtein(name.toLowerCase(), c.toLowerCase());
+    if (++seen > SPELLING_CANDIDATES) break;
+    spellingWork.candidates++;
+    // Only a strictly better candidate within the limit can change the answer.
+    const s = boundedDistance(target, c.toLowerCase(), Math.min(limit, bestScore - 1));
     if (s < bestScore) {
       bestScore = s;
       best = c;
+      if (s === 0) break;
     }
   }
-  const limit = Math.max(2, Math.floor(name.length / 3));
   return bestScore <= limit ? best : undefined;
 }
 
-function levenshtein(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 8) return Infinity;
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
+const row = { prev: new Int32Array(64), cur: new Int32Array(64) };
+
+/** Levenshtein distance of a and b if it is at most `bound` (and their lengths differ by at most 8), else Infinity. */
+function boundedDistance(a: string, b: string, bound: number): number {
+  const diff = Math.abs(a.length - b.length);
+  if (diff > 8 || diff > bound) return Infinity;
+  if (row.prev.length <= b.length) {
+    row.prev = new Int32Array(b.length * 2 + 1);
+    row.cur = new Int32Array(b.length * 2 + 1);
   }
-  return prev[b.length];
+  let prev = row.prev;
+  let cur = row.cur;
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1));
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    // Every later row is at least this row's minimum.
+    if (rowMin > bound) return Infinity;
+    const t = prev;
+    prev = cur;
+    cur = t;
+  }
+  const d = prev[b.length];
+  return d <= bound ? d : Infinity;
 }

@@ -66,6 +66,8 @@ export interface SourcePlan {
   name: string;
   /** 1-based spec line, for messages. */
   line: number;
+  /** An imported source (declared in another spec): that spec's file and folder, which its `path` is relative to. */
+  declaredIn?: { file: string; specDir: string };
   location: SourceLocation;
   /** Absent for reference data: rows joined by key as the value that holds, not by when they happened. */
   eventTime?: string;
@@ -191,6 +193,19 @@ export interface ViewPlan {
   requestFields: ColumnPlan[];
   ttlMs: number | null;
   asOf: AsOf;
+  /**
+   * The spine source's `check`s on the request fields (generated once, in
+   * schema.ts): the model's request schema refines with it online (400), and
+   * batch scoring rejects the rows it flags. Absent when there are none.
+   * (A method, so the generated function's precise parameter type fits.)
+   */
+  checkRequest?(r: Record<string, unknown>): RequestIssue[];
+}
+
+/** A request field that fails a check: the field's name and what failed. */
+export interface RequestIssue {
+  field: string;
+  message: string;
 }
 
 /** The MDT kinds, from the catalogue the checker validates specs against. */
@@ -271,6 +286,12 @@ export interface SpecBundle {
   specDir: string;
   specHash: string;
   transformsHash: string;
+  /**
+   * Absolute path of the generated transforms.ts the bundle was loaded with:
+   * createPredictor checks its text against `transformsHash` before any model
+   * is used (a hand edit is refused). Absent for bundles built in code.
+   */
+  transformsFile?: string;
   sources: SourcePlan[];
   groups: GroupPlan[];
   views: ViewPlan[];
@@ -291,6 +312,18 @@ declare global {
   interface ImportMeta {
     url: string;
   }
+}
+
+/** The zod refinement of a generated request schema by the view's generated request check: each issue at its field. */
+export function refineRequest<T>(check: (r: T) => RequestIssue[]): (r: T, ctx: zod.RefinementCtx<T>) => void {
+  return (r, ctx) => {
+    for (const issue of check(r)) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
+  };
+}
+
+/** The absolute path of a file next to a generated module: `moduleFile(import.meta.url, "./transforms.ts")`. */
+export function moduleFile(moduleUrl: string, relative: string): string {
+  return decodeURIComponent(new URL(relative, moduleUrl).pathname);
 }
 
 /** The directory of a generated module's spec: `specDirFrom(import.meta.url, "../../specs")`. */

@@ -5,10 +5,12 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import { agentSettingsFromEnv } from "../runtime/agents/settings.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
+import type { FeatureValue } from "../runtime/api.ts";
+import { coachAgent, type CoachChatResponse } from "../generated/athlete/agents.ts";
 import { chatHandler, json, startFakeOpenAi, TOOL_ARGS, type FakeOpenAi } from "./helpers/fake-openai.ts";
 
 let work: AthleteWork;
@@ -42,6 +44,34 @@ const post = async (p: string, body: unknown) => {
 const chat = (body: unknown) => post("/v1/agents/coach/chat", body);
 const setLlm = (h: Parameters<typeof llm.handlers.set>[1]) => llm.handlers.set("/v1/chat/completions", h);
 
+describe("POST /v1/indexes/notes/search", () => {
+  it("ranks the athlete's notes written before the request time, best first", async () => {
+    const athlete = work.athletes[2];
+    const r = await post("/v1/indexes/notes/search", { athlete_id: athlete, query: "hilly long run, legs felt heavy", k: 7 });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ index: "notes", at: new Date(NOW).toISOString() });
+    const docs: Array<{ id: string; score: number; eventTime: string; keys: { athlete_id: string }; fields: { note: string } }> = r.body.documents;
+    expect(docs).toHaveLength(7);
+    for (const d of docs) {
+      expect(d.keys.athlete_id).toBe(athlete);
+      expect(Date.parse(d.eventTime)).toBeLessThan(NOW);
+      expect(d.fields.note.length).toBeGreaterThan(0);
+    }
+    const scores = docs.map((d) => d.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
+  it("refuses a bad search with the field's path, and an unknown index with 404", async () => {
+    const bad = async (body: unknown) => (await post("/v1/indexes/notes/search", body)).body.error;
+    expect((await bad({ query: "x" })).issues[0].path).toEqual(["athlete_id"]);
+    expect((await bad({ athlete_id: 7, query: "x" })).issues[0].path).toEqual(["athlete_id"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "x", k: 0 })).issues[0].path).toEqual(["k"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "" })).issues[0].path).toEqual(["query"]);
+    expect((await bad({ athlete_id: work.athletes[0], query: "x", extra: 1 })).code).toBe("invalid_request");
+    expect((await post("/v1/indexes/nope/search", { query: "x" })).status).toBe(404);
+  });
+});
+
 describe("POST /v1/agents/coach/chat", () => {
   it("retrieves, calls the model as a tool through the predictor, and answers with what the LLM made of it", async () => {
     setLlm(chatHandler());
@@ -63,6 +93,11 @@ describe("POST /v1/agents/coach/chat", () => {
     expect(r.body.answer).toContain(`"prediction":${direct.body.prediction}`);
     expect(r.body.answer).toContain("USER=How long will my 10 km tomorrow take and why?");
     expect(r.body.features.ctl_42d.status).toBe("present");
+    // The answer has the shape of the generated CoachChatResponse: the agent's context features, its indexes, its tools.
+    expectTypeOf<CoachChatResponse["features"]["ctl_42d"]>().toEqualTypeOf<FeatureValue<number>>();
+    expectTypeOf<CoachChatResponse["tool_calls"][number]["tool"]>().toEqualTypeOf<"time_estimator">();
+    expect(Object.keys(r.body.features).sort()).toEqual(coachAgent.context.map((f) => f.name).sort());
+    expect(Object.keys(r.body.retrieved)).toEqual(coachAgent.retrieve.map((x) => x.index));
     // The request the endpoint got: model name from the spec, the key, the tool's JSON Schema, the earlier turns.
     const first = llm.requests[0];
     expect(first.authorization).toBe("Bearer sk-test");

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { openStore } from "../runtime/store/store.ts";
 import { writeAthleteCsv, writeAthleteProfilesCsv } from "../specs/athlete.data.ts";
 import { writeCoachNotes } from "../specs/athlete.notes.ts";
+import { buildToyStore } from "./helpers/online-toy.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
@@ -126,6 +127,70 @@ describe("stores the environment broke (#14)", () => {
       expect(fs.readFileSync(garbage, "utf8")).toBe("not a database\n".repeat(2000));
     } finally {
       fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("a store damaged in the middle is refused before anything is written into it: the file stays byte for byte", async () => {
+    const d = dir();
+    try {
+      const store = path.join(d, "store.duckdb");
+      await makeStore(store);
+      // Damage the data blocks of `filler` (not the file's headers or the catalog): DuckDB only notices when it reads such a block.
+      const s = await openStore({ path: store, readOnly: true });
+      const blocks = await s.all<{ block_id: number }>("SELECT DISTINCT block_id FROM pragma_storage_info('filler') WHERE block_id >= 0");
+      await s.close();
+      expect(blocks.length).toBeGreaterThan(1);
+      const fd = fs.openSync(store, "r+");
+      for (const { block_id } of blocks) fs.writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, 3 * 4096 + Number(block_id) * 262_144 + 1024); // 3 header blocks of 4 KB, then 256 KB blocks
+      fs.closeSync(fd);
+      const before = fs.readFileSync(store);
+      for (const args of [["materialize", "specs/athlete.fti"], ["models", "promote", "m@1"]]) {
+        const r = fti(args, store);
+        expect(r.stderr, args.join(" ")).toMatch(/store is damaged[\s\S]*hint: restore it from a backup/);
+        expect(r.stderr).not.toMatch(/internal error|bug in fti/);
+        expect(r.status).toBe(1);
+      }
+      expect(fs.readFileSync(store).equals(before)).toBe(true);
+      expect(fs.existsSync(`${store}.wal`)).toBe(false);
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("a store another process holds for a moment (a serving process's reload): fti models promote waits, then promotes", async () => {
+    const toy = await buildToyStore({ train: ["toy_gbdt"] });
+    try {
+      // The holder opens the store read-only, as `fti serve` does to reload, and keeps it 1.5 s.
+      const holder = spawn(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { DuckDBInstance } from "@duckdb/node-api";
+           const i = await DuckDBInstance.create(${JSON.stringify(toy.storePath)}, { access_mode: "READ_ONLY" });
+           await i.connect(); console.log("holding"); setTimeout(() => process.exit(0), 1500);`,
+        ],
+        { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+      );
+      const exited = new Promise<number | null>((done) => holder.on("exit", done));
+      await new Promise<void>((ok, fail) => {
+        holder.stdout!.on("data", (b: Buffer) => b.toString().includes("holding") && ok());
+        holder.on("exit", (code) => fail(new Error(`holder exited with ${code}`)));
+      });
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [BIN, "models", "promote", "toy_gbdt@1", "--store", toy.storePath], { env: { ...process.env, FTI_DEBUG: "" } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (b) => (stdout += b));
+        child.stderr.on("data", (b) => (stderr += b));
+        child.on("close", (status) => done({ status, stdout, stderr }));
+      });
+      expect(await exited).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("toy_gbdt@1 is now production");
+      expect(r.status).toBe(0);
+    } finally {
+      toy.cleanup();
     }
   }, 120_000);
 

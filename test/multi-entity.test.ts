@@ -6,24 +6,28 @@
 // sender groups), a ttl, a group and a spine with `where`. Amounts are whole
 // numbers, so every sum is exact and rows compare as exact fingerprints.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
 import { compileSpec } from "../compiler/compile.ts";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
+import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
-import type { OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
+import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
 
+const CHROMIUM = "/usr/bin/chromium";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 2, 1);
@@ -349,6 +353,50 @@ describe("online serving of a multi-entity model", () => {
     }
   });
 
+  it("a request field that fails its source's check: online 400 at the field, batch reject with the same field and check", async () => {
+    // amount: float check (>= 0). Negative amounts fail the check; "lots" and null fail the type (checked first, as zod does).
+    const amounts: unknown[] = [-5, 12, -0.5, 0, "lots", null, 7, -1e9, 3.5];
+    const rows = amounts.map((amount, i) => ({ sender: ["a0", "a1", "a2"][i % 3], receiver: ["a3", "a7"][i % 2], amount }));
+    const entities = join(root, "entities-checked.ndjson");
+    writeFileSync(entities, rows.map((p) => JSON.stringify(p)).join("\n") + "\n");
+    const { report, predicted, rejected } = await withStore(async (store) => {
+      const report = await predictBatch(store, bundle, "fraud", { asOf: new Date(NOW), entitiesFile: entities, out: "checked_scores" });
+      return {
+        report,
+        predicted: await store.all<{ row_number: number; prediction: number }>(`SELECT row_number, prediction FROM checked_scores`),
+        rejected: await store.all<{ row_number: number; status: number; code: string; reason: string; fields: string[] }>(
+          `SELECT row_number, status, code, reason, fields FROM checked_scores_rejects WHERE model = 'fraud'`,
+        ),
+      };
+    });
+    const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => NOW });
+    try {
+      const online = await Promise.all(rows.map((r) => svc.predict("fraud", r)));
+      const byOnline = online.map((a, i) =>
+        a.status === 200
+          ? { row: i + 1, status: 200, prediction: (a.body as OnlinePrediction).prediction }
+          : { row: i + 1, status: a.status, fields: (a.body as ApiErrorBody).error.issues!.map((x) => String(x.path.at(-1))) },
+      );
+      const byBatch = [
+        ...predicted.map((p) => ({ row: Number(p.row_number), status: 200, prediction: p.prediction })),
+        ...rejected.map((r) => ({ row: Number(r.row_number), status: r.status, fields: [...r.fields] })),
+      ].sort((a, b) => a.row - b.row);
+      expect(byBatch).toEqual(byOnline);
+      // The three negative amounts are refused by the check, the other two refusals by the type.
+      const byCheck = rejected.filter((r) => /check \(>= 0\) failed/.test(r.reason)).map((r) => Number(r.row_number));
+      expect(byCheck.sort((a, b) => a - b)).toEqual([1, 3, 8]);
+      for (const row of byCheck) {
+        const issue = (online[row - 1].body as ApiErrorBody).error.issues![0];
+        expect(issue.message).toMatch(/^check \(>= 0\) failed: source `transfers` quarantines such rows/);
+      }
+      expect(rejected.every((r) => r.status === 400 && r.code === "invalid_request")).toBe(true);
+      expect(report.rejected.invalid).toBe(5);
+      expect(report.rows).toBe(4);
+    } finally {
+      await svc.close();
+    }
+  });
+
   it("fti verify recomputes every served feature of every join, prefixed ones included", async () => {
     const logs = join(root, "logs");
     const svc = await OnlineService.open(bundle, { store: storePath, logs, now: () => NOW });
@@ -364,6 +412,67 @@ describe("online serving of a multi-entity model", () => {
     expect(report.mismatches).toBe(0);
     expect(report.features.find((f) => f.name === "receiver_sent_sum_2d")!.statuses).toMatchObject({ not_found: expect.any(Number) });
   });
+});
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the prediction page of a two-entity model, in Chromium", () => {
+  const NOW = Date.UTC(2025, 2, 21, 6);
+  let server: RunningServer | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+
+  beforeAll(async () => {
+    // Its own versions (the block above trains too, when it runs): this block runs alone with -t.
+    await withStore(async (store) => {
+      await trainModelFromSpec(store, bundle, "fraud");
+      await trainModelFromSpec(store, bundle, "fraud_strict");
+      await materialize(store, bundle, { now: new Date(NOW) });
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("asks for both keys, shows the API's prediction with statuses per join, and a 422 naming the receiver's join", async () => {
+    server = await startServer(bundle, { port: 0, store: storePath, logs: false, now: () => NOW });
+    profile = mkdtempSync(join(tmpdir(), "fti-chromium-"));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(server.url + "/models/fraud");
+    expect(await page.locator("label[for=f-sender]").textContent()).toContain("string · entity key");
+    expect(await page.locator("label[for=f-receiver]").textContent()).toContain("string · entity key");
+    expect(await page.locator("label[for=f-amount]").textContent()).toContain("float · request field");
+
+    await page.fill("#f-sender", "a1");
+    await page.fill("#f-receiver", "r0");
+    await page.fill("#f-amount", "25");
+    await page.click("#submit");
+    await page.locator("#result").waitFor({ state: "visible" });
+    const res = await fetch(`${server.url}/v1/models/fraud/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sender: "a1", receiver: "r0", amount: 25 }) });
+    const expected = (await res.json()) as OnlinePrediction;
+    expect(Number(await page.locator("#prediction").getAttribute("data-value"))).toBe(expected.prediction);
+    // r0 never sends: the receiver's sent_stats join is not found, the sender's joins are looked up.
+    const status = (f: string) => page.locator(`#features tr[data-feature="${f}"] .badge`).textContent();
+    const shown = (s: string) => s.replace("_", " "); // the page's badge says "not found"
+    expect(await status("receiver_sent_sum_2d")).toBe("not found");
+    expect(await status("receiver_sent_sum_2d")).toBe(shown(expected.features.receiver_sent_sum_2d.status));
+    for (const f of ["sent_sum_2d", "sent_count_1d", "received_max_3d", "large_count_5d"]) expect(await status(f), f).toBe(shown(expected.features[f].status));
+    expect(expected.features.sent_sum_2d.status).not.toBe("not_found");
+
+    await page.goto(server.url + "/models/fraud_strict");
+    await page.fill("#f-sender", "a1");
+    await page.fill("#f-receiver", "ghost");
+    await page.fill("#f-amount", "25");
+    await page.click("#submit");
+    await page.locator("#error").waitFor({ state: "visible" });
+    expect(await page.locator("#error").textContent()).toMatch(/^Error 422: .*received_stats\(receiver\) receiver="ghost"/);
+  }, 120_000);
 });
 
 describe("names the spine and the group tables keep for themselves", () => {

@@ -4,7 +4,8 @@
 // online value is corrupted), served = batch predictions, and the generated
 // client over HTTP and in process.
 
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
@@ -256,6 +257,34 @@ describe("the generated client", () => {
     } finally {
       await local.close();
       await server.close();
+    }
+  }, 60_000);
+
+  it("imported directly by a program, it refuses a hand-edited transforms.ts before any model is used (#7)", async () => {
+    // A program of the user's: node imports client.ts (no fti CLI, no spec loader) and opens the local client.
+    const program = `
+      const client = await import(${JSON.stringify(pathToFileURL(join(work.root, "generated/athlete/client.ts")).href)});
+      try {
+        const local = await client.createLocalClient({ store: ${JSON.stringify(work.storePath)}, logs: false });
+        const answer = await local.predictTimeEstimator(${JSON.stringify(planned(work.athletes[0], 1))});
+        await local.close();
+        console.log("served " + answer.prediction);
+      } catch (e) {
+        console.log("refused: " + e.message);
+      }`;
+    const run = () => {
+      const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", program], { cwd: work.root, encoding: "utf8" });
+      return r.stdout.trim() || r.stderr;
+    };
+    const file = join(work.root, "generated/athlete/transforms.ts");
+    const text = readFileSync(file, "utf8");
+    expect(text).toContain("60));");
+    expect(run()).toMatch(/^served \d/);
+    try {
+      writeFileSync(file, text.replace("60));", "61));"));
+      expect(run()).toMatch(/^refused: .*generated\/athlete\/transforms\.ts was changed after it was generated/);
+    } finally {
+      writeFileSync(file, text);
     }
   }, 60_000);
 });

@@ -72,7 +72,9 @@ export function checkAgent(ctx: Ctx, decl: AgentDecl, env: AgentEnv): IrAgent | 
       ok = false;
     } else tools.push(model.name);
   }
-  const prompt = entity && context ? checkPrompt(ctx, decl, entity.keys.map((k) => k.name), context, retrieve.map((r) => r.index)) : undefined;
+  // An index that failed its own checks: its `{name}` in the prompt is not another error.
+  const failed = new Set(decl.retrieve.map((r) => r.index.name).filter((n) => !retrieve.some((x) => x.index === n)));
+  const prompt = entity && context ? checkPrompt(ctx, decl, entity.keys.map((k) => k.name), context, retrieve.map((r) => r.index), failed) : undefined;
   if (!ok || !entity || !context || !prompt || !decl.llm) return undefined;
   return {
     name: decl.name.name,
@@ -131,7 +133,7 @@ function contextGroup(ctx: Ctx, ref: FeatureRef, env: AgentEnv, decl: AgentDecl,
 }
 
 /** The template's parts; `{name}` resolved, `{{` and `}}` literal braces. Without a prompt: a default listing everything. */
-function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgentFeature[], indexes: string[]): IrPromptPart[] | undefined {
+function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgentFeature[], indexes: string[], failed: ReadonlySet<string>): IrPromptPart[] | undefined {
   const known = new Map<string, IrPromptPart & { kind: "ref" }>();
   const addRef = (name: string, ref: (IrPromptPart & { kind: "ref" })["ref"]) => known.set(name, { kind: "ref", name, ref });
   addRef("message", "message");
@@ -150,7 +152,7 @@ function checkPrompt(ctx: Ctx, decl: AgentDecl, keys: string[], context: IrAgent
       else {
         const ref = known.get(p.name);
         if (ref) parts.push(ref);
-        else if (ctx.poisoned.has(p.name)) ok = false; // its declaration already failed: that error is the one to fix
+        else if (ctx.poisoned.has(p.name) || failed.has(p.name)) ok = false; // its declaration already failed: that error is the one to fix
         else {
           ctx.report(spanIn(lit, p.at, p.name.length + 2), DIAG.promptName.unknown(p.name, decl.name.name, [...known.keys()]));
           ok = false;

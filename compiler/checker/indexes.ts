@@ -33,7 +33,7 @@ export function checkIndex(ctx: Ctx, decl: IndexDecl, groups: Map<string, Checke
     return undefined;
   }
   if (feature.type.base !== "vector" || feature.kind !== "row") {
-    ctx.report(decl.column.range, DIAG.indexColumn.notVector(decl.name.name, feature.name, show(feature.type)));
+    ctx.report(decl.column.range, DIAG.indexColumn.notVector(decl.name.name, feature.name, show(feature.type), feature.type.base === "string"));
     return undefined;
   }
   const e = feature.expr;

@@ -2,15 +2,14 @@
 // a pipeline compiles first when the generated code is missing or was
 // generated from a different version of the spec.
 
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SpecBundle } from "../../runtime/api.ts";
 import { UserError } from "../../runtime/errors.ts";
-import { compileSpec, SpecReadError, specName, writeOutput } from "../compile.ts";
+import { compileSpec, currentSpecHash, SpecReadError, specName, writeOutput } from "../compile.ts";
 import { formatDiagnostics } from "../diagnostics.ts";
-import { declaredTransformsHash, transformsHash } from "../transforms-hash.ts";
+import { checkTransformsFile } from "../../runtime/transforms-hash.ts";
 
 export async function loadCompiledSpec(specPath: string, opts: { outDir?: string; quiet?: boolean } = {}): Promise<SpecBundle> {
   const abs = path.resolve(specPath);
@@ -22,7 +21,7 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   }
   const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(abs)));
   const index = path.join(outDir, "index.ts");
-  const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  const hash = currentSpecHash(abs, bytes);
   const current = fs.existsSync(index) ? /SPEC_HASH = "([0-9a-f]+)"/.exec(fs.readFileSync(index, "utf8"))?.[1] : undefined;
   if (current !== hash) {
     if (!opts.quiet) process.stderr.write(`compiling ${specPath} (generated code is ${current ? "stale" : "missing"})\n`);
@@ -38,29 +37,8 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
       throw new UserError(`cannot write the generated code for ${specPath}`);
     }
   }
-  checkTransformsText(outDir, specPath);
+  // A hand edit of transforms.ts after generation is refused before anything runs (createPredictor checks again).
+  checkTransformsFile(path.join(outDir, "transforms.ts"), specPath);
   const mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
   return mod.spec;
-}
-
-/**
- * Refuses a transforms.ts whose text no longer has the hash it declares (a
- * hand edit after generation): its models were trained with the generated
- * code, and serving them with other code would be skew nobody sees.
- */
-function checkTransformsText(outDir: string, specPath: string): void {
-  const file = path.join(outDir, "transforms.ts");
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    throw new UserError(`${path.relative(process.cwd(), file) || file} is missing`, `regenerate it: fti compile ${specPath}`);
-  }
-  const declared = declaredTransformsHash(text);
-  if (declared === null || transformsHash(text) !== declared) {
-    throw new UserError(
-      `${path.relative(process.cwd(), file) || file} was changed after it was generated: its text does not match its TRANSFORMS_HASH`,
-      `generated code is not edited by hand; regenerate it with \`fti compile ${specPath}\` (change the spec, or an extern fn, instead)`,
-    );
-  }
 }

@@ -16,6 +16,7 @@ export const spec: $rt.SpecBundle = {
   specDir: $rt.specDirFrom(import.meta.url, "../../specs"),
   specHash: SPEC_HASH,
   transformsHash: TRANSFORMS_HASH,
+  transformsFile: $rt.moduleFile(import.meta.url, "./transforms.ts"),
   sources,
   groups,
   views,

@@ -104,6 +104,15 @@ export const TimeEstimatorDataVectorSchema = TimeEstimatorDataFeaturesSchema.ext
     planned_distance_km: $rt.z.number().nullable(),
   });
 
+/** The `check`s of source `activities` on the request fields of view `time_estimator_data`: online requests (a 400) and batch rows (a reject) — specs/athlete.fti:107 */
+export function checkTimeEstimatorDataRequest(r: { planned_pace_min_km: number; distance_km: number; elevation_gain_m: number }): $rt.RequestIssue[] {
+  const issues: $rt.RequestIssue[] = [];
+  if (($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  return issues;
+}
+
 /** Stored features of view `route_pace_data`, as read from the feature store — specs/athlete.fti:139 */
 export interface RoutePaceDataFeatures {
   pace_28d: number | null;
@@ -138,6 +147,15 @@ export const RoutePaceDataVectorSchema = RoutePaceDataFeaturesSchema.extend({
     planned_distance_km: $rt.z.number().nullable(),
   });
 
+/** The `check`s of source `activities` on the request fields of view `route_pace_data`: online requests (a 400) and batch rows (a reject) — specs/athlete.fti:139 */
+export function checkRoutePaceDataRequest(r: { planned_pace_min_km: number; elevation_gain_m: number; distance_km: number }): $rt.RequestIssue[] {
+  const issues: $rt.RequestIssue[] = [];
+  if (($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  return issues;
+}
+
 /** An online request to model `time_estimator`: the entity keys and the request fields of its ODTs — specs/athlete.fti:114 */
 export interface TimeEstimatorRequest {
   athlete_id: string;
@@ -151,11 +169,7 @@ export const TimeEstimatorRequestSchema = $rt.z.strictObject({
     planned_pace_min_km: $rt.z.number(),
     distance_km: $rt.z.number(),
     elevation_gain_m: $rt.z.number(),
-  }).superRefine((r, c) => {
-      if (($rt.gt(r.planned_pace_min_km, 0)) === false) c.addIssue({ code: "custom", path: ["planned_pace_min_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-      if (($rt.gt(r.distance_km, 0)) === false) c.addIssue({ code: "custom", path: ["distance_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-      if (($rt.ge(r.elevation_gain_m, 0)) === false) c.addIssue({ code: "custom", path: ["elevation_gain_m"], message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-    });
+  }).superRefine($rt.refineRequest(checkTimeEstimatorDataRequest));
 
 /** An online request to model `route_pace`: the entity keys and the request fields of its ODTs — specs/athlete.fti:147 */
 export interface RoutePaceRequest {
@@ -172,8 +186,4 @@ export const RoutePaceRequestSchema = $rt.z.strictObject({
     planned_pace_min_km: $rt.z.number(),
     elevation_gain_m: $rt.z.number(),
     distance_km: $rt.z.number(),
-  }).superRefine((r, c) => {
-      if (($rt.gt(r.planned_pace_min_km, 0)) === false) c.addIssue({ code: "custom", path: ["planned_pace_min_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-      if (($rt.ge(r.elevation_gain_m, 0)) === false) c.addIssue({ code: "custom", path: ["elevation_gain_m"], message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-      if (($rt.gt(r.distance_km, 0)) === false) c.addIssue({ code: "custom", path: ["distance_km"], message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-    });
+  }).superRefine($rt.refineRequest(checkRoutePaceDataRequest));

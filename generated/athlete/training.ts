@@ -2,7 +2,7 @@
 // spec sha256: bd636fed0bc0012a29ce283f6ee93c60aec1e509cd40202ce37fa5ab56131968
 
 import * as $rt from "fti/runtime";
-import { TimeEstimatorRequestSchema, RoutePaceRequestSchema } from "./schema.ts";
+import { checkTimeEstimatorDataRequest, checkRoutePaceDataRequest, TimeEstimatorRequestSchema, RoutePaceRequestSchema } from "./schema.ts";
 import { pace_deviation, expected_time_s, planned_climb, planned_distance_km, time_estimator_steps, encode_time_estimator, route_pace_steps, encode_route_pace } from "./transforms.ts";
 
 /** view `time_estimator_data`: one row per `activities` row at `started_at`, labelled `finish_time_s = activities.elapsed_time_s` — specs/athlete.fti:107 */
@@ -153,6 +153,7 @@ export const timeEstimatorDataView: $rt.ViewPlan = {
 ],
   ttlMs: 7776000000,
   asOf: "strict",
+  checkRequest: checkTimeEstimatorDataRequest,
 };
 
 /** view `route_pace_data`: one row per `activities` row at `started_at`, labelled `pace_min_km = elapsed_time_s / 60 / distance_km` — specs/athlete.fti:139 */
@@ -278,6 +279,7 @@ export const routePaceDataView: $rt.ViewPlan = {
 ],
   ttlMs: 15552000000,
   asOf: "strict",
+  checkRequest: checkRoutePaceDataRequest,
 };
 
 /** model `time_estimator` (regression, gbdt) — specs/athlete.fti:114 */

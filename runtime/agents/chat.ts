@@ -9,22 +9,17 @@
 // endpoint.
 
 import { z } from "zod";
-import type { AgentPlan, RetrievedDocument, Scalar, SpecBundle } from "../api.ts";
+import type { AgentAnswer, AgentPlan, FeatureValue, RetrievedDocument, Scalar, SpecBundle, ToolCallRecord } from "../api.ts";
 import { chatComplete, chatStream, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
 import { EndpointError } from "../llm/http.ts";
 import type { AgentSettings } from "./settings.ts";
-
-export interface FeatureWithStatus {
-  value: Scalar;
-  status: string;
-}
 
 /** What the agent needs from the service it runs in. */
 export interface AgentHost {
   bundle: SpecBundle;
   settings: AgentSettings;
   now(): number;
-  lookup(agent: AgentPlan, keys: Record<string, Scalar>, nowMs: number): Record<string, FeatureWithStatus>;
+  lookup(agent: AgentPlan, keys: Record<string, Scalar>, nowMs: number): Record<string, FeatureValue>;
   search(index: string, text: string, opts: { at: Date; k: number; entity: Record<string, Scalar> }): Promise<RetrievedDocument[]>;
   predict(model: string, body: unknown): Promise<{ status: number; body: unknown }>;
   log(entry: AgentLogEntry): void;
@@ -37,26 +32,6 @@ export interface AgentEvents {
   event?(name: string, data: unknown): void;
 }
 
-export interface ToolCallRecord {
-  tool: string;
-  arguments: unknown;
-  status: number;
-  result: unknown;
-  ms: number;
-}
-
-export interface AgentAnswer {
-  agent: string;
-  llm: string;
-  request_time: string;
-  answer: string;
-  retrieved: Record<string, Array<{ id: string; score: number }>>;
-  features: Record<string, FeatureWithStatus>;
-  tool_calls: ToolCallRecord[];
-  tokens: number;
-  steps: Array<{ step: string; ms: number }>;
-}
-
 export interface AgentLogEntry {
   v: 1;
   model: string;
@@ -67,7 +42,7 @@ export interface AgentLogEntry {
   status: number;
   error?: { code: string; message: string };
   retrieved?: Record<string, Array<{ id: string; score: number }>>;
-  features?: Record<string, FeatureWithStatus>;
+  features?: Record<string, FeatureValue>;
   prompt?: string;
   tool_calls: ToolCallRecord[];
   answer?: string;

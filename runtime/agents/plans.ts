@@ -3,7 +3,7 @@
 // runtime/api.ts, so keep this module light: types, zod, string formatting.
 
 import { z } from "zod";
-import type { ColumnPlan, ColumnType, Scalar } from "../api.ts";
+import type { ColumnPlan, ColumnType, FeatureValue, Scalar } from "../api.ts";
 
 /** `index NAME on GROUP(COLUMN) [for ENTITY]`. */
 export interface IndexPlan {
@@ -70,6 +70,33 @@ export interface AgentPlan {
   requestSchema: z.ZodObject;
   /** The generated prompt builder (the system message). */
   buildPrompt: (input: PromptInput) => string;
+}
+
+/** One tool call of a chat turn: the arguments the LLM gave, and the predictor's answer. */
+export interface ToolCallRecord {
+  tool: string;
+  arguments: unknown;
+  /** The HTTP status /predict would have answered. */
+  status: number;
+  result: unknown;
+  ms: number;
+}
+
+/** The answer of a chat turn (JSON, or the `done` event's data when streaming); generated agents.ts narrows it per agent. */
+export interface AgentAnswer {
+  agent: string;
+  llm: string;
+  request_time: string;
+  answer: string;
+  /** Per index: the documents retrieved for the message, best first. */
+  retrieved: Record<string, Array<{ id: string; score: number }>>;
+  /** The context features the LLM saw, with how each was found online. */
+  features: Record<string, FeatureValue>;
+  tool_calls: ToolCallRecord[];
+  /** As the endpoint reported them (`usage.total_tokens`), over the turn. */
+  tokens: number;
+  /** Latency per step: features, each retrieval, each LLM call, each tool call. */
+  steps: Array<{ step: string; ms: number }>;
 }
 
 /** An earlier turn of the conversation, as the chat request carries it. */

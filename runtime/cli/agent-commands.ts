@@ -6,6 +6,7 @@ import type { IndexPlan, SpecBundle } from "../api.ts";
 import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
 import { UserError } from "../errors.ts";
 import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { MAX_K } from "../vectors/documents.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 const FTI_VERSION = "0.1.0";
@@ -71,6 +72,7 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
       const bundle = await deps.loadSpec(spec);
       const plan = findIndex(bundle, index);
       const k = Number(opts.k);
+      if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new UserError(`--k ${opts.k}: expected a whole number from 1 to ${MAX_K}`);
       const at = parseTime(opts.at, "--at") ?? new Date();
       const { embedQuery } = await import("../vectors/query.ts");
       const { searchOffline } = await import("../vectors/offline.ts");

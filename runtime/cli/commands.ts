@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
-import { UserError } from "../errors.ts";
+import { UsageError, UserError } from "../errors.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
@@ -37,10 +37,15 @@ export function parseTime(text: string | undefined, flag: string): Date | undefi
   return d;
 }
 
-/** Opens the store for `fn` and closes it; commands that only read pass `readOnly` (a read-only or immutable store still works). */
+/**
+ * Opens the store for `fn` and closes it; commands that only read pass
+ * `readOnly` (a read-only or immutable store still works). While another
+ * process holds the store (a serving process reloading, another command) it
+ * waits up to STORE_WAIT_MS before refusing.
+ */
 export async function withStore<T>(opts: { store?: string }, fn: (store: Store) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
-  const { openStore } = await import("../store/store.ts");
-  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false });
+  const { openStore, STORE_WAIT_MS } = await import("../store/store.ts");
+  const store = await openStore({ path: opts.store, readOnly: mode.readOnly ?? false, waitMs: STORE_WAIT_MS });
   try {
     return await fn(store);
   } finally {
@@ -220,11 +225,12 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
       .option("--out <table|file.parquet>", "also write to this table or Parquet file")
       .option("--version <n>", "use this registry version"),
   ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
-    const bundle = await deps.loadSpec(spec);
+    // Usage first (exit 2), before the spec is loaded (which may compile it).
     const version = opts.version === undefined ? undefined : Number(opts.version);
-    if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
-    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UserError("give either --as-of or --time-column, not both");
-    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UserError("--time-column needs --entities: a file with that column");
+    if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new UsageError(`--version ${opts.version}: not a version number`);
+    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UsageError("give either --as-of or --time-column, not both");
+    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UsageError("--time-column needs --entities: a file with that column");
+    const bundle = await deps.loadSpec(spec);
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
       predictBatch(store, bundle, model, {

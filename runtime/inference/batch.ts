@@ -21,6 +21,7 @@ import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
 import { writeBatchOutput, type OutputTargets } from "./batch-output.ts";
+import { rejectFailedChecks } from "./batch-checks.ts";
 import { rejectMissingFeatures } from "./batch-rejects.ts";
 import { featureBatches } from "./feature-batches.ts";
 import { addOdtColumns } from "../retrieval/odt-columns.ts";
@@ -85,8 +86,9 @@ export async function predictBatch(
   // (the view's as_of); one as-of time is "now" for every row, as online.
   const joinAsOf = opts.timeColumn ? view.asOf : "inclusive";
   const scored = await store.transaction(async () => {
+    // Rows whose request fields fail the source's checks are rejects (online: 400), never scored.
     const spine = opts.entitiesFile
-      ? await spineFromFile(store, view, opts.entitiesFile, { asOf, timeColumn: opts.timeColumn })
+      ? await rejectFailedChecks(store, view, await spineFromFile(store, view, opts.entitiesFile, { asOf, timeColumn: opts.timeColumn }))
       : await spineFromStore(store, view, asOf);
     const predTable = `${spine.table}_pred`;
     let joined: PitJoinResult | undefined;

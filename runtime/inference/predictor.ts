@@ -7,6 +7,7 @@ import { UserError } from "../errors.ts";
 import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
 import { valueAt, type InputColumn } from "../retrieval/columns.ts";
+import { checkTransformsFile } from "../transforms-hash.ts";
 
 export interface Predictor {
   model: string;
@@ -28,6 +29,8 @@ export interface Predictor {
  * code it was trained with. Throws a UserError naming both hashes otherwise.
  */
 export function checkTransformsHash(bundle: SpecBundle, record: Pick<ModelRecord, "model" | "version" | "transforms_hash">): void {
+  // The loaded code is the generated code: its file's text still has the hash the bundle declares.
+  if (bundle.transformsFile) checkTransformsFile(bundle.transformsFile, bundle.file, bundle.transformsHash);
   if (record.transforms_hash === bundle.transformsHash) return;
   throw new UserError(
     `model \`${record.model}\` version ${record.version} was trained with transforms ${record.transforms_hash}, ` +

@@ -48,7 +48,8 @@ export async function postJson(config: EndpointConfig, path: string, body: unkno
 /** The response object of one attempt (kept open for streaming), or an EndpointError. */
 export async function openPost(config: EndpointConfig, path: string, body: unknown, signal?: AbortSignal): Promise<Response | EndpointError> {
   const url = endpointUrl(config.url, path);
-  const timeout = AbortSignal.timeout(config.timeoutMs ?? 30_000);
+  // AbortSignal.timeout takes whole milliseconds only (a turn's remaining time is fractional).
+  const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(config.timeoutMs ?? 30_000)));
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
     const res = await fetch(url, {

@@ -25,6 +25,7 @@ import { UserError } from "../errors.ts";
 import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_TABLE } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
+import { readEveryBlock } from "./integrity.ts";
 import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, readItem, readVectorColumn, toDuck } from "./values.ts";
@@ -104,7 +105,22 @@ export interface OpenStoreOptions {
   memoryLimit?: string;
   threads?: number;
   readOnly?: boolean;
+  /**
+   * While another process holds the file's lock, retry for up to this long
+   * (backing off 25 ms → 500 ms) before refusing with "in use by another fti
+   * process". Default 0: refuse at once. The CLI waits (STORE_WAIT_MS).
+   */
+  waitMs?: number;
+  /**
+   * Read every block before the first write (integrity.ts), so a store
+   * damaged in the middle is refused before anything is written. Default:
+   * on for a file opened for writing.
+   */
+  verify?: boolean;
 }
+
+/** How long a CLI command waits for a store another process holds (a serving process's reload holds it for up to about a second). */
+export const STORE_WAIT_MS = 10_000;
 
 // ------------------------------------------------------------------ parameters
 
@@ -450,13 +466,17 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   if (opts.threads !== undefined) config.threads = String(opts.threads);
   if (readOnly) config.access_mode = "READ_ONLY";
-  let instance: DuckDBInstance;
-  try {
-    instance = await DuckDBInstance.create(path, config);
-  } catch (e) {
-    throw openError(e, path, readOnly);
-  }
+  const instance = await createInstance(path, config, readOnly, opts.waitMs ?? 0);
   const conn = await instance.connect();
+  if (!memory && !readOnly && (opts.verify ?? true)) {
+    try {
+      await readEveryBlock(conn);
+    } catch (e) {
+      conn.closeSync();
+      instance.closeSync();
+      throw openError(e, path, readOnly);
+    }
+  }
   // TIMESTAMP columns hold UTC; make every TIMESTAMPTZ conversion UTC too.
   await conn.run("SET TimeZone = 'UTC'");
   // A table created inside a transaction has no statistics yet, so DuckDB
@@ -468,11 +488,30 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   return new DuckStore(path, readOnly, instance, conn);
 }
 
+/** DuckDBInstance.create, retried while another process holds the file's lock (up to `waitMs`). */
+async function createInstance(path: string, config: Record<string, string>, readOnly: boolean, waitMs: number): Promise<DuckDBInstance> {
+  const deadline = Date.now() + waitMs;
+  let delay = 25;
+  for (;;) {
+    try {
+      return await DuckDBInstance.create(path, config);
+    } catch (e) {
+      if (!isLockError(e) || Date.now() + delay > deadline) throw openError(e, path, readOnly);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+}
+
+function isLockError(e: unknown): boolean {
+  return /Could not set lock on file|Conflicting lock/i.test((e as Error)?.message ?? "");
+}
+
 function openError(e: unknown, path: string, readOnly: boolean): Error {
   const msg = (e as Error)?.message ?? String(e);
   const shown = displayPath(path);
   const lock = /Could not set lock on file.*?\(PID (\d+)\)/s.exec(msg);
-  if (lock || /Conflicting lock/i.test(msg)) {
+  if (isLockError(e)) {
     return new UserError(
       `the store ${shown} is in use by another fti process (pid ${lock ? lock[1] : "unknown"})`,
       "wait for it to finish (DuckDB allows one writer process per store), or set FTI_STORE to use another file",

@@ -90,6 +90,8 @@ export class MemoryIndex {
         for (let j = 0, o = i * dim; j < dim; j++) dot += this.vectors[o + j] * query[j];
         score = dot / (this.norms[i] * qn);
       }
+      // Most documents score below the k-th: no candidate object for them (the ranking is unchanged).
+      if (top.length === k && score < top[k - 1].score) continue;
       const cand = { score, t: this.times[i], id: this.ids[i], row: i };
       if (top.length === k && !ranksBefore(cand, top[k - 1])) continue;
       let p = top.length < k ? top.length : k - 1;

@@ -44,7 +44,8 @@ export class OnlineIndexes {
     private readonly embeddings: EmbeddingSettings,
   ) {
     for (const plan of bundle.indexes ?? []) {
-      const keys = Object.fromEntries(plan.entity ? plan.keys.map((k) => [k.name, z.union([z.string(), z.number()])]) : []);
+      // The entity's keys, typed as declared (a key of the wrong type is a 400 naming it).
+      const keys = Object.fromEntries(plan.entity ? plan.keys.map((k) => [k.name, k.type === "int" ? z.number().int() : k.type === "float" ? z.number() : z.string()]) : []);
       this.schemas.set(plan.name, z.strictObject({ query: z.string().min(1).max(100_000), k: z.number().int().min(1).max(MAX_K).optional(), ...keys }));
     }
   }

@@ -1,5 +1,5 @@
 // agents.ts: the spec's vector indexes and agents. Per agent: the typed chat
-// request (zod schema + type), the typed prompt-builder input and the prompt
+// request (zod schema + type) and answer, the typed prompt-builder input and the prompt
 // builder itself (the template compiled to a string expression), and the
 // plan the runtime serves, with each tool's JSON Schema derived from the
 // model's zod request schema (zod's toJSONSchema) at load time.
@@ -13,7 +13,10 @@ export function agentsModule(ctx: EmitContext): Statement[] {
   const indexes = ctx.ir.indexes ?? [];
   const agents = ctx.ir.agents ?? [];
   const runtime = ["type IndexPlan", "type AgentPlan"];
-  if (agents.length) runtime.push("z", "ChatMessageSchema", "toolParameters", "promptValue", "promptDocuments", "type RetrievedDocument");
+  if (agents.length) {
+    runtime.push("z", "ChatMessageSchema", "toolParameters", "promptValue", "promptDocuments", "type RetrievedDocument", "type AgentAnswer", "type FeatureValue");
+    if (agents.some((a) => a.tools.length)) runtime.push("type ToolCallRecord");
+  }
   const out: Statement[] = [`import { ${runtime.join(", ")} } from "${RUNTIME_MODULE}";`];
   const schemas = new Set(agents.flatMap((a) => a.tools.map((t) => `${pascal(t)}RequestSchema`)));
   if (schemas.size) out.push(`import { ${[...schemas].join(", ")} } from "./schema.ts";`);
@@ -53,6 +56,13 @@ ${keyFields}
   stream: z.boolean().optional(),
 });
 export type ${P}ChatRequest = z.infer<typeof ${P}ChatRequestSchema>;`;
+  const toolCalls = a.tools.length ? `
+  tool_calls: Array<ToolCallRecord & { tool: ${a.tools.map(str).join(" | ")} }>;` : "";
+  const response = `/** The answer of agent \`${a.name}\` (the JSON answer; with \`stream\`, the data of the \`done\` event). */
+export interface ${P}ChatResponse extends AgentAnswer {
+  features: { ${a.context.map((f) => `${f.name}: FeatureValue<${tsType(f.type, false)}>`).join("; ")} };
+  retrieved: { ${a.retrieve.map((r) => `${r.index}: Array<{ id: string; score: number }>`).join("; ")} };${toolCalls}
+}`;
   const input = `/** What the prompt of \`${a.name}\` is built from. */
 export interface ${P}PromptInput {
   keys: { ${a.keys.map((k) => `${k.name}: ${tsType(k.type)}`).join("; ")} };
@@ -85,7 +95,7 @@ export const ${camel(a.name)}Agent: AgentPlan = {
   requestSchema: ${P}ChatRequestSchema,
   buildPrompt: build${P}Prompt as AgentPlan["buildPrompt"],
 };`;
-  return [request, input, builder, plan];
+  return [request, response, input, builder, plan];
 }
 
 /** The template as one string expression: literal text and the typed values. */

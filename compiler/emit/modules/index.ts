@@ -23,6 +23,7 @@ export const spec: ${imports.rt("SpecBundle")} = {
   specDir: ${imports.rt("specDirFrom")}(import.meta.url, ${str(ctx.outToSpecDir)}),
   specHash: SPEC_HASH,
   transformsHash: ${imports.from("transforms.ts", "TRANSFORMS_HASH")},
+  transformsFile: ${imports.rt("moduleFile")}(import.meta.url, "./transforms.ts"),
   sources,
   groups,
   views,

@@ -6,6 +6,7 @@ import { spineToSql } from "../../lower/view-sql.ts";
 import type { IrModel, IrOdt, IrType, IrView } from "../../ir.ts";
 import { cite, constStatement, GENERATED_FILES, odtOf, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
+import { hasRequestChecks, requestCheckName } from "../request-checks.ts";
 import { camel, columnType, pascal, str, tsLiteral, tsType } from "../names.ts";
 
 export function trainingModule(ctx: EmitContext): Statement[] {
@@ -66,7 +67,7 @@ ${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, tabl
   odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
   requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
   ttlMs: ${view.ttlMs},
-  asOf: ${str(view.asOf)},
+  asOf: ${str(view.asOf)},${hasRequestChecks(ctx, view) ? `\n  checkRequest: ${imports.from("schema.ts", requestCheckName(view))},` : ""}
 }`;
   const doc = cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row at \`${view.spine.eventTime}\`, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``);
   return constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);

@@ -1,0 +1,90 @@
+// The one validation of a view's request fields by the spine source's
+// `check`s (issue 11 #6): the same check expressions the feature pipeline
+// lowers to SQL to quarantine training rows, generated once as a TypeScript
+// function in schema.ts. Online, the model's request schema refines with it
+// (a 400 at the field); batch scoring calls it on every row of an entities
+// file (the view plan's `checkRequest`) and rejects the rows it flags.
+
+import type { IrExpr, IrType, IrView } from "../ir.ts";
+import { columnsOf } from "../lower/common.ts";
+import { cite, tsExpr, type EmitContext } from "./context.ts";
+import type { Imports } from "./imports.ts";
+import { pascal, str, tsType } from "./names.ts";
+
+interface RequestCheck {
+  field: string;
+  expr: IrExpr;
+  message: string;
+}
+
+/** The name of the view's check function in schema.ts. */
+export function requestCheckName(view: IrView): string {
+  return `check${pascal(view.name)}Request`;
+}
+
+/**
+ * The checks of the spine source's columns that request fields come from.
+ * Checks that read columns the request does not carry, or call a `fn`, are
+ * left out (they stay training-side only).
+ */
+function requestChecks(ctx: EmitContext, view: IrView): RequestCheck[] {
+  const source = ctx.ir.sources.find((s) => s.name === view.spine.source);
+  if (!source) return [];
+  const have = new Set(requestFieldTypes(view).map(([n]) => n));
+  const out: RequestCheck[] = [];
+  for (const r of view.requestFields) {
+    const field = source.fields.find((f) => f.name === r.name);
+    for (const check of field?.checks ?? []) {
+      if (hasCall(check.expr) || [...columnsOf(check.expr)].some((c) => !have.has(c))) continue;
+      out.push({ field: r.name, expr: check.expr, message: `${check.text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
+    }
+  }
+  return out;
+}
+
+/** True when the view has request checks (and schema.ts a check function for it). */
+export function hasRequestChecks(ctx: EmitContext, view: IrView): boolean {
+  return requestChecks(ctx, view).length > 0;
+}
+
+/** `export function check<View>Request(r) { ... }` for schema.ts, or null when the view has no request checks. */
+export function requestCheckFunction(ctx: EmitContext, imports: Imports, view: IrView): string | null {
+  const checks = requestChecks(ctx, view);
+  if (checks.length === 0) return null;
+  const issue = imports.rt("RequestIssue");
+  const read = new Set(checks.flatMap((c) => [...columnsOf(c.expr)]));
+  const param = requestFieldTypes(view)
+    .filter(([n]) => read.has(n))
+    .map(([n, t]) => `${n}: ${tsType(t)}`)
+    .join("; ");
+  const lines = checks.map((c) => {
+    const ts = tsExpr(ctx, imports, "schema.ts", c.expr, (n) => `r.${n}`);
+    return `  if ((${ts}) === false) issues.push({ field: ${str(c.field)}, message: ${str(c.message)} });`;
+  });
+  const doc = cite(ctx, view.loc, `The \`check\`s of source \`${view.spine.source}\` on the request fields of view \`${view.name}\`: online requests (a 400) and batch rows (a reject)`);
+  return `\n/** ${doc} */
+export function ${requestCheckName(view)}(r: { ${param} }): ${issue}[] {
+  const issues: ${issue}[] = [];
+${lines.join("\n")}
+  return issues;
+}`;
+}
+
+/** The entity keys and the request fields of a view, with their types (the fields of an online request). */
+export function requestFieldTypes(view: IrView): Array<[string, IrType]> {
+  const request = view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name));
+  return [...view.keys.map((k) => [k.name, k.type] as [string, IrType]), ...request.map((r) => [r.name, r.type] as [string, IrType])];
+}
+
+function hasCall(e: IrExpr): boolean {
+  const stack: IrExpr[] = [e];
+  while (stack.length) {
+    const x = stack.pop()!;
+    if (x.k === "call") return true;
+    for (const v of Object.values(x)) {
+      if (Array.isArray(v)) for (const y of v) if (y && typeof y === "object" && "k" in y) stack.push(y as IrExpr);
+      if (v && typeof v === "object" && "k" in v) stack.push(v as IrExpr);
+    }
+  }
+  return false;
+}

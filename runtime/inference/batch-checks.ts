@@ -1,0 +1,79 @@
+// The rows of a batch run whose request fields fail the spine source's
+// `check`s: online serving answers them 400 (the request schema refines with
+// the view's generated `checkRequest`); batch scoring calls the same
+// generated function on every spine row and moves the rows it flags to the
+// rejects (400, `invalid_request`, the failed checks and their fields), so
+// they are never scored. Rows with a null or unconvertible field are already
+// rejects (entity-spine.ts): like zod, the checks only see well-typed rows.
+
+import type { ViewPlan } from "../api.ts";
+import { type Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
+import type { EntitySpine } from "../retrieval/entity-spine.ts";
+
+/** Rows read and checked per round trip (bounds the JS memory of a run). */
+const CHUNK = 65_536;
+
+/**
+ * Moves the spine rows the view's request check flags into the spine's
+ * invalid table and renumbers the rest (`__sid` stays 0..n-1). Returns the
+ * spine with its new counts.
+ */
+export async function rejectFailedChecks(store: Store, view: ViewPlan, spine: EntitySpine): Promise<EntitySpine> {
+  const check = view.checkRequest;
+  const fields = view.requestFields.map((f) => f.name);
+  if (!check || fields.length === 0 || spine.n === 0) return spine;
+  const failed = `${spine.table}_failed`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(failed)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(failed)} (__row BIGINT, ord INTEGER, field VARCHAR, reason VARCHAR)`);
+  try {
+    const found = await checkRows(store, spine, fields, check.bind(view), failed);
+    if (found === 0) return spine;
+    await store.run(
+      `INSERT INTO ${ident(spine.invalid.table)} (__row, __t, status, code, reason, fields)
+         SELECT f.__row, any_value(s.__t), 400, 'invalid_request', string_agg(f.reason, '; ' ORDER BY f.ord), list(f.field ORDER BY f.ord)
+           FROM ${ident(failed)} AS f JOIN ${ident(spine.table)} AS s USING (__row) GROUP BY f.__row`,
+    );
+    // The spine without them, numbered again in input order.
+    await store.run(
+      `CREATE OR REPLACE TEMP TABLE ${ident(spine.table)} AS
+         SELECT (row_number() OVER (ORDER BY __row) - 1)::BIGINT AS __sid, * EXCLUDE (__sid)
+           FROM ${ident(spine.table)} WHERE __row NOT IN (SELECT __row FROM ${ident(failed)})`,
+    );
+    const rows = await countFailedRows(store, failed);
+    return { ...spine, n: spine.n - rows, invalid: { ...spine.invalid, n: spine.invalid.n + rows } };
+  } finally {
+    await store.run(`DROP TABLE IF EXISTS ${ident(failed)}`);
+  }
+}
+
+/** Runs the check over the spine chunk by chunk (values as online's zod schema gives them: numbers, strings, Dates); returns the issues found. */
+async function checkRows(
+  store: Store,
+  spine: EntitySpine,
+  fields: string[],
+  check: (r: Record<string, unknown>) => Array<{ field: string; message: string }>,
+  failed: string,
+): Promise<number> {
+  let issues = 0;
+  const row: Record<string, unknown> = {};
+  for (let from = 0; from < spine.n; from += CHUNK) {
+    const res = await store.readColumns(
+      `SELECT __row, ${fields.map(ident).join(", ")} FROM ${ident(spine.table)} WHERE __sid >= ${from} AND __sid < ${from + CHUNK} ORDER BY __sid`,
+    );
+    const found: unknown[][] = [];
+    const rowNumbers = res.columns.__row;
+    for (let i = 0; i < res.n; i++) {
+      for (const f of fields) row[f] = res.columns[f][i];
+      check(row).forEach((issue, ord) => found.push([rowNumbers[i], ord, issue.field, `\`${issue.field}\`: ${issue.message}`]));
+    }
+    if (found.length > 0) await store.appendRows(failed, ["__row", "ord", "field", "reason"], found);
+    issues += found.length;
+  }
+  return issues;
+}
+
+async function countFailedRows(store: Store, failed: string): Promise<number> {
+  const [c] = await store.all<{ n: number }>(`SELECT count(DISTINCT __row) AS n FROM ${ident(failed)}`);
+  return Number(c.n);
+}

@@ -1,0 +1,49 @@
+// The hash of a generated transforms.ts: sha256 of its text with the hash
+// constant's value blanked (so the hash can live inside the file). The
+// emitter stamps it (compiler/emit/project.ts); `checkTransformsFile` checks
+// a file's text against the hash the loaded code declares, so a hand edit
+// after generation is refused before any model is used — by the CLI's spec
+// loader and by createPredictor (a program importing generated/<spec>/client.ts
+// or index.ts directly goes through it too). No dependencies besides node:.
+
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { UserError } from "./errors.ts";
+
+const CONSTANT = /export const TRANSFORMS_HASH = "[^"]*";/;
+
+export function transformsHash(text: string): string {
+  const blanked = text.replace(CONSTANT, `export const TRANSFORMS_HASH = "";`);
+  return "sha256:" + crypto.createHash("sha256").update(blanked).digest("hex");
+}
+
+/** The hash a transforms.ts declares, or null when it has none. */
+export function declaredTransformsHash(text: string): string | null {
+  return /export const TRANSFORMS_HASH = "([^"]*)";/.exec(text)?.[1] ?? null;
+}
+
+/**
+ * Refuses a transforms.ts whose text no longer has the hash it declares (a
+ * hand edit after generation) or, given `expected` (the TRANSFORMS_HASH the
+ * process loaded), whose text is not the one that hash belongs to: models were
+ * trained with the generated code, and serving them with other code would be
+ * skew nobody sees. `specFile` names the spec in the hint.
+ */
+export function checkTransformsFile(file: string, specFile: string, expected?: string): void {
+  const shown = path.relative(process.cwd(), file) || file;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new UserError(`${shown} is missing (the generated transforms of spec ${specFile})`, `regenerate it: fti compile ${specFile}`);
+  }
+  const actual = transformsHash(text);
+  const declared = declaredTransformsHash(text);
+  if (declared === null || actual !== declared || (expected !== undefined && actual !== expected)) {
+    throw new UserError(
+      `${shown} was changed after it was generated: its text does not match its TRANSFORMS_HASH`,
+      `generated code is not edited by hand; regenerate it with \`fti compile ${specFile}\` (change the spec, or an extern fn, instead)`,
+    );
+  }
+}
