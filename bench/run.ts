@@ -94,7 +94,7 @@ async function main(): Promise<number> {
     pitPrepare: values["pit-prepare"] === "sql" ? "sql" : "fti",
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
-    monitorRequests: num(values["monitor-requests"], quick ? 50_000 : 10_000_000),
+    monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),
     trainRows: num(values["train-rows"], quick ? 20_000 : 1_000_000),
     trees: num(values.trees, quick ? 20 : 200),
     bigSpecLines: num(values["spec-lines"], quick ? 300 : 2000),

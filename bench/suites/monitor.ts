@@ -1,5 +1,5 @@
 // monitor: `fti monitor` over a served request log (10 M logged requests at
-// full size; --quick 100 k) against a hand-written DuckDB SQL reference that
+// full size; --quick 20 k) against a hand-written DuckDB SQL reference that
 // reads the same log files (read_json) and computes the same statistics per
 // weekly window: requests; per model input and for the prediction the count,
 // null rate, mean, PSI over the training bins and the KS statistic against the
@@ -21,6 +21,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "n
 import { join } from "node:path";
 import type { ModelPlan } from "../../runtime/api.ts";
 import { findModel } from "../../runtime/bundle.ts";
+import { batchTableOf } from "../../runtime/monitor/batch-predictions.ts";
 import { monitorModel } from "../../runtime/monitor/monitor.ts";
 import { windowMeasures } from "../../runtime/monitor/results.ts";
 import { RequestLog } from "../../runtime/online/log.ts";
@@ -28,6 +29,7 @@ import type { RequestLogEntry } from "../../runtime/online/types.ts";
 import { mulberry32 } from "../../runtime/random.ts";
 import { getModel } from "../../runtime/registry/registry.ts";
 import type { TrainingStatistics } from "../../runtime/statistics/statistics.ts";
+import { tableRef } from "../../runtime/store/sql.ts";
 import { openStore } from "../../runtime/store/store.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { openRefDb, rows } from "../lib/duck.ts";
@@ -175,8 +177,8 @@ async function getModelStatistics(path: string): Promise<TrainingStatistics> {
 
 const sqlList = (xs: readonly number[]) => `[${xs.map((x) => String(x)).join(", ")}]::DOUBLE[]`;
 
-async function referenceMeasures(conn: Parameters<typeof rows>[0], plan: ModelPlan, stats: TrainingStatistics, a: RunArgs): Promise<MeasureRow[]> {
-  const since = Date.parse(a.since);
+/** The log (read_json over the same files), its values in long format (one row per request and subject), and the training bins and KS references. */
+async function loadReferenceTables(conn: Parameters<typeof rows>[0], plan: ModelPlan, stats: TrainingStatistics, a: RunArgs, w: string): Promise<void> {
   const glob = join(a.logs, MODEL, "*.ndjson*");
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE log AS
@@ -185,8 +187,7 @@ async function referenceMeasures(conn: Parameters<typeof rows>[0], plan: ModelPl
                         columns = {id: 'VARCHAR', ts: 'VARCHAR', request: 'JSON', features: 'JSON', odts: 'JSON', prediction: 'DOUBLE', feature_times: 'JSON'})
         WHERE id IS NOT NULL AND CAST(ts AS TIMESTAMPTZ) >= ${sqlStr(a.since)}::TIMESTAMPTZ AND CAST(ts AS TIMESTAMPTZ) < ${sqlStr(a.until)}::TIMESTAMPTZ`,
   );
-  const w = `${since} + floor((ms - ${since}) / ${WINDOW_MS}) * ${WINDOW_MS}`;
-  // Long format: one row per (request, subject) with its value (NULL: missing or not finite).
+  // A value is NULL when it is missing or not finite (as fti counts nulls).
   const value = (expr: string) => `CASE WHEN isfinite(TRY_CAST(${expr} AS DOUBLE)) THEN TRY_CAST(${expr} AS DOUBLE) END`;
   const subjects = [
     ...plan.inputs.map((i) => ({
@@ -196,81 +197,71 @@ async function referenceMeasures(conn: Parameters<typeof rows>[0], plan: ModelPl
     })),
     { subject: "prediction", expr: value("prediction"), train: stats.predictions },
   ];
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE vals AS ${subjects.map((s) => `SELECT ${w} AS w, ${sqlStr(s.subject)} AS subject, ${s.expr} AS v FROM log`).join(" UNION ALL ")}`,
-  );
+  await conn.run(`CREATE OR REPLACE TEMP TABLE vals AS ${subjects.map((s) => `SELECT ${w} AS w, ${sqlStr(s.subject)} AS subject, ${s.expr} AS v FROM log`).join(" UNION ALL ")}`);
   await conn.run(
     `CREATE OR REPLACE TEMP TABLE train AS SELECT * FROM (VALUES ${subjects
       .map((s) => `(${sqlStr(s.subject)}, ${sqlList(s.train.numeric!.bins.edges)}, ${sqlList(s.train.numeric!.bins.fractions)}, ${sqlList(s.train.numeric!.quantiles)})`)
       .join(", ")}) AS t(subject, edges, fractions, ref)`,
   );
-  const out: MeasureRow[] = [];
-  const push = (rs: Array<{ w: number; subject: string; measure: string; value: number | null }>) => {
-    for (const r of rs) if (r.value !== null && Number.isFinite(r.value)) out.push([new Date(Number(r.w)).toISOString(), r.subject, r.measure, Number(r.value)]);
-  };
-  push(await rows(conn, `SELECT ${w} AS w, 'traffic' AS subject, 'requests' AS measure, count(*)::DOUBLE AS value FROM log GROUP BY ALL`));
-  push(
-    await rows(
-      conn,
-      `UNPIVOT (SELECT w, subject, count(*)::DOUBLE AS "count", (count(*) - count(v)) / count(*) AS null_rate, avg(v) AS mean FROM vals GROUP BY ALL)
-         ON "count", null_rate, mean INTO NAME measure VALUE value`,
-    ),
-  );
+}
+
+/** The reference's queries, each returning (w, subject, measure, value). `w` is the window-start expression over `ms`. */
+const REFERENCE_SQL: Record<string, (w: string, a: RunArgs) => string> = {
+  traffic: (w) => `SELECT ${w} AS w, 'traffic' AS subject, 'requests' AS measure, count(*)::DOUBLE AS value FROM log GROUP BY ALL`,
+  summary: () =>
+    `UNPIVOT (SELECT w, subject, count(*)::DOUBLE AS "count", (count(*) - count(v)) / count(*) AS null_rate, avg(v) AS mean FROM vals GROUP BY ALL)
+       ON "count", null_rate, mean INTO NAME measure VALUE value`,
   // PSI: bin i holds (e_i, e_{i+1}] (bin 0 from -inf, the last to +inf); both fractions floored at 1e-4.
-  push(
-    await rows(
-      conn,
-      `WITH binned AS (
-         SELECT v.w, v.subject, len(list_filter(t.edges, e -> e < v.v)) AS bin, count(*) AS c
-           FROM vals v JOIN train t USING (subject) WHERE v.v IS NOT NULL GROUP BY ALL),
-       totals AS (SELECT w, subject, sum(c) AS n FROM binned GROUP BY ALL),
-       bins AS (SELECT x.w, x.subject, unnest(range(len(t.fractions))) AS bin, unnest(t.fractions) AS e FROM totals x JOIN train t USING (subject))
-       SELECT b.w, b.subject, 'psi' AS measure,
-              sum((greatest(coalesce(k.c, 0) / x.n, 1e-4) - greatest(b.e, 1e-4)) * ln(greatest(coalesce(k.c, 0) / x.n, 1e-4) / greatest(b.e, 1e-4))) AS value
-         FROM bins b JOIN totals x USING (w, subject) LEFT JOIN binned k USING (w, subject, bin) GROUP BY ALL`,
-    ),
-  );
+  psi: () =>
+    `WITH binned AS (
+       SELECT v.w, v.subject, len(list_filter(t.edges, e -> e < v.v)) AS bin, count(*) AS c
+         FROM vals v JOIN train t USING (subject) WHERE v.v IS NOT NULL GROUP BY ALL),
+     totals AS (SELECT w, subject, sum(c) AS n FROM binned GROUP BY ALL),
+     bins AS (SELECT x.w, x.subject, unnest(range(len(t.fractions))) AS bin, unnest(t.fractions) AS e FROM totals x JOIN train t USING (subject))
+     SELECT b.w, b.subject, 'psi' AS measure,
+            sum((greatest(coalesce(k.c, 0) / x.n, 1e-4) - greatest(b.e, 1e-4)) * ln(greatest(coalesce(k.c, 0) / x.n, 1e-4) / greatest(b.e, 1e-4))) AS value
+       FROM bins b JOIN totals x USING (w, subject) LEFT JOIN binned k USING (w, subject, bin) GROUP BY ALL`,
   // KS: sup over every distinct value of both samples of |F_train − F_window|.
-  push(
-    await rows(
-      conn,
-      `WITH totals AS (SELECT w, subject, count(v) AS n FROM vals GROUP BY ALL HAVING count(v) > 0),
-       pts AS (SELECT w, subject, v AS x, 1 AS win, 0 AS ref FROM vals WHERE v IS NOT NULL
-               UNION ALL SELECT x.w, x.subject, unnest(t.ref) AS x, 0 AS win, 1 AS ref FROM totals x JOIN train t USING (subject)),
-       steps AS (SELECT w, subject, x, sum(win) AS win, sum(ref) AS ref FROM pts GROUP BY ALL),
-       cdf AS (SELECT w, subject, sum(win) OVER (PARTITION BY w, subject ORDER BY x) AS fw, sum(ref) OVER (PARTITION BY w, subject ORDER BY x) AS fr FROM steps)
-       SELECT c.w, c.subject, 'ks' AS measure, max(abs(c.fr / len(t.ref) - c.fw / x.n)) AS value
-         FROM cdf c JOIN totals x USING (w, subject) JOIN train t USING (subject) GROUP BY ALL`,
-    ),
-  );
+  ks: () =>
+    `WITH totals AS (SELECT w, subject, count(v) AS n FROM vals GROUP BY ALL HAVING count(v) > 0),
+     pts AS (SELECT w, subject, v AS x, 1 AS win, 0 AS ref FROM vals WHERE v IS NOT NULL
+             UNION ALL SELECT x.w, x.subject, unnest(t.ref) AS x, 0 AS win, 1 AS ref FROM totals x JOIN train t USING (subject)),
+     steps AS (SELECT w, subject, x, sum(win) AS win, sum(ref) AS ref FROM pts GROUP BY ALL),
+     cdf AS (SELECT w, subject, sum(win) OVER (PARTITION BY w, subject ORDER BY x) AS fw, sum(ref) OVER (PARTITION BY w, subject ORDER BY x) AS fr FROM steps)
+     SELECT c.w, c.subject, 'ks' AS measure, max(abs(c.fr / len(t.ref) - c.fw / x.n)) AS value
+       FROM cdf c JOIN totals x USING (w, subject) JOIN train t USING (subject) GROUP BY ALL`,
   // Freshness: request time − the served row's event time, in seconds; the median is the lower one.
-  push(
-    await rows(
-      conn,
-      `UNPIVOT (SELECT ${w} AS w, 'freshness:activity_features' AS subject, quantile_disc(age, 0.5) AS p50_s, max(age) AS max_s
-                  FROM (SELECT ms, (ms - epoch_ms(CAST(json_extract_string(feature_times, '$.activity_features') AS TIMESTAMPTZ))) / 1000 AS age FROM log)
-                 WHERE age IS NOT NULL GROUP BY ALL)
-         ON p50_s, max_s INTO NAME measure VALUE value`,
-    ),
-  );
+  freshness: (w) =>
+    `UNPIVOT (SELECT ${w} AS w, 'freshness:activity_features' AS subject, quantile_disc(age, 0.5) AS p50_s, max(age) AS max_s
+                FROM (SELECT ms, (ms - epoch_ms(CAST(json_extract_string(feature_times, '$.activity_features') AS TIMESTAMPTZ))) / 1000 AS age FROM log)
+               WHERE age IS NOT NULL GROUP BY ALL)
+       ON p50_s, max_s INTO NAME measure VALUE value`,
   // Live: the first label of the same athlete and distance in [ts, ts + 7 d) before `until` (ties: the smaller label).
-  push(
-    await rows(
-      conn,
-      `WITH preds AS (SELECT row_number() OVER () AS i, ms, json_extract_string(request, '$.athlete_id') AS athlete_id,
-                             CAST(json_extract_string(request, '$.distance_km') AS DOUBLE) AS distance_km, prediction FROM log),
-       labelled AS (
-         SELECT p.i, p.ms, p.prediction, s.finish_time_s AS y
-           FROM preds p JOIN src_planned_runs s
-             ON s.athlete_id = p.athlete_id AND s.distance_km = p.distance_km
-            AND epoch_ms(s.planned_at) >= p.ms AND epoch_ms(s.planned_at) < p.ms + ${HORIZON_MS}
-            AND s.planned_at < ${sqlStr(a.until)}::TIMESTAMP AND s.finish_time_s IS NOT NULL
-          QUALIFY row_number() OVER (PARTITION BY p.i ORDER BY s.planned_at, s.finish_time_s) = 1)
-       UNPIVOT (SELECT ${w} AS w, 'live' AS subject, count(*)::DOUBLE AS labelled, avg(abs(y - prediction)) AS mae
-                  FROM labelled WHERE isfinite(prediction) GROUP BY ALL)
-         ON labelled, mae INTO NAME measure VALUE value`,
-    ),
-  );
+  live: (w, a) =>
+    `WITH preds AS (SELECT row_number() OVER () AS i, ms, json_extract_string(request, '$.athlete_id') AS athlete_id,
+                           CAST(json_extract_string(request, '$.distance_km') AS DOUBLE) AS distance_km, prediction FROM log),
+     labelled AS (
+       SELECT p.i, p.ms, p.prediction, s.finish_time_s AS y
+         FROM preds p JOIN src_planned_runs s
+           ON s.athlete_id = p.athlete_id AND s.distance_km = p.distance_km
+          AND epoch_ms(s.planned_at) >= p.ms AND epoch_ms(s.planned_at) < p.ms + ${HORIZON_MS}
+          AND s.planned_at < ${sqlStr(a.until)}::TIMESTAMP AND s.finish_time_s IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY p.i ORDER BY s.planned_at, s.finish_time_s) = 1)
+     UNPIVOT (SELECT ${w} AS w, 'live' AS subject, count(*)::DOUBLE AS labelled, avg(abs(y - prediction)) AS mae
+                FROM labelled WHERE isfinite(prediction) GROUP BY ALL)
+       ON labelled, mae INTO NAME measure VALUE value`,
+};
+
+async function referenceMeasures(conn: Parameters<typeof rows>[0], plan: ModelPlan, stats: TrainingStatistics, a: RunArgs): Promise<MeasureRow[]> {
+  const since = Date.parse(a.since);
+  const w = `${since} + floor((ms - ${since}) / ${WINDOW_MS}) * ${WINDOW_MS}`;
+  await loadReferenceTables(conn, plan, stats, a, w);
+  const out: MeasureRow[] = [];
+  for (const sql of Object.values(REFERENCE_SQL)) {
+    for (const r of await rows<{ w: number; subject: string; measure: string; value: number | null }>(conn, sql(w, a))) {
+      if (r.value !== null && Number.isFinite(Number(r.value))) out.push([new Date(Number(r.w)).toISOString(), r.subject, r.measure, Number(r.value)]);
+    }
+  }
   return out;
 }
 
@@ -295,6 +286,16 @@ function compare(fti: MeasureRow[], ref: MeasureRow[]): { compared: number; miss
   }
   const extra = ref.filter((r) => !ftiKeys.has(key(r))).map(key);
   return { compared: fti.length - missing.length, missing, extra, differ, maxRel };
+}
+
+async function withoutBatchPredictions(path: string, data: ActivitiesData): Promise<void> {
+  const table = batchTableOf(await loadBundle(data), MODEL);
+  const store = await openStore({ path });
+  try {
+    for (const t of [table, `${table}_rejects`]) await store.run(`DROP TABLE IF EXISTS ${tableRef(t)}`);
+  } finally {
+    await store.close();
+  }
 }
 
 /** The request log of a dataset and size (cached next to the batch store). */
@@ -322,9 +323,11 @@ export const suite: Suite = {
     const batch = await ensureBatchStore(ctx, data);
     const { logs, since, until } = await ensureLog(data, batch.store, ctx.monitorRequests);
     // fti monitor writes its results into the store: a copy, so the cached batch store stays as it was.
+    // Without the batch suite's predictions: fti monitor would measure those too, the reference reads the log only.
     const store = join(work, "monitor.duckdb");
     rmDb(store);
     copyFileSync(batch.store, store);
+    await withoutBatchPredictions(store, data);
     ctx.out.note(S, `${fmtInt(ctx.monitorRequests)} logged requests of ${MODEL} (${fmtInt(data.athletes)} athletes' planned runs), weekly windows ${since.slice(0, 10)} – ${until.slice(0, 10)}, labels within 7 days`);
     const args = { data, store, logs, requests: ctx.monitorRequests, memoryLimit: ctx.memoryLimit, threads: ctx.threads, since, until };
     const m = await rounds(ctx, S, [
