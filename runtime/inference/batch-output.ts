@@ -15,7 +15,7 @@ import { UserError } from "../errors.ts";
 import { type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
-import { checkInputColumnClash, inputColumnsSelect } from "./batch-inputs.ts";
+import { inputColumnsSelect } from "./batch-inputs.ts";
 import type { Predictor } from "./predictor.ts";
 
 export interface OutputTargets {
@@ -40,7 +40,6 @@ export async function writeBatchOutput(
   predTable: string,
   targets: OutputTargets,
 ): Promise<void> {
-  checkInputColumnClash(plan, spine.input.columns);
   const typed = new Set([...view.keys, ...view.requestFields].map((c) => c.name));
   const carried = spine.input.columns.map((c) => (typed.has(c) ? `s.${ident(c)}` : `i.${ident(c)}`) + ` AS ${ident(c)}`);
   const model = sqlString(predictor.model);

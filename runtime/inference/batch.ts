@@ -16,7 +16,7 @@ import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
-import { inputColumnsDdl, inputValues } from "./batch-inputs.ts";
+import { checkInputColumnClash, inputColumnsDdl, inputValues } from "./batch-inputs.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
@@ -93,6 +93,7 @@ export async function predictBatch(
     const predTable = `${spine.table}_pred`;
     let joined: PitJoinResult | undefined;
     try {
+      checkInputColumnClash(plan, spine.input.columns);
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: joinAsOf });
       const missingFeatures = await rejectMissingFeatures(store, bundle, view, plan, joined, joinAsOf, spine.invalid.table);
       await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
