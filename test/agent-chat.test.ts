@@ -135,6 +135,23 @@ describe("POST /v1/agents/coach/chat", () => {
     expect(done.tool_calls[0].status).toBe(200);
   });
 
+  it("streams a failure of the endpoint as an `error` event after what was already sent", async () => {
+    setLlm((_q, res) => json(res, 500, { error: "boom" }));
+    const res = await fetch(server.url + "/v1/agents/coach/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ athlete_id: work.athletes[1], message: "And a 5 km?", stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trim().split("\n\n").map((block) => {
+      const [ev, data] = block.split("\n");
+      return { event: ev.replace("event: ", ""), data: JSON.parse(data.replace("data: ", "")) };
+    });
+    expect(events.map((e) => e.event)).toEqual(["retrieved", "error"]);
+    expect(events[1].data.error).toMatchObject({ status: 502, code: "llm_unavailable" });
+    setLlm(chatHandler());
+  });
+
   it("answers clear errors for every endpoint failure, and keeps serving", async () => {
     const a = work.athletes[0];
     const cases: Array<[string, Parameters<typeof setLlm>[0], number, string]> = [
