@@ -10,6 +10,7 @@ import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
 import { GroupLookups, lookupRefs } from "./lookups.ts";
+import { checkIncremental } from "./streams.ts";
 
 export interface CheckedGroup {
   ir: IrGroup;
@@ -74,6 +75,8 @@ interface GroupInput {
   lineage: (col: string) => Set<string>;
   rowId?: IrColumn;
   reference?: IrGroup["reference"];
+  /** The stream source the input's rows come from, if any (with the input group, when it is one). */
+  stream?: { source: string; group?: IrGroup };
 }
 
 function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
@@ -89,11 +92,19 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
       lineage: (col) => new Set([`${src.name}.${col}`]),
       rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
       reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
+      stream: src.stream ? { source: src.name } : undefined,
     };
   }
   const g = env.groups.get(inputDecl.name.name);
   if (!g) return undefined;
-  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
+  return {
+    decl: inputDecl,
+    columns: g.outputColumns,
+    lineage: (col) => g.lineage.get(col) ?? new Set(),
+    rowId: g.ir.rowId,
+    reference: g.ir.reference,
+    stream: g.ir.stream ? { source: g.ir.stream.source, group: g.ir } : undefined,
+  };
 }
 
 /**
@@ -249,7 +260,8 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const lookups = new GroupLookups(ctx, decl, entityDecl.name.name, env.groups);
   const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps, lookups);
   const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
-  if (!keyColumns || filter === undefined || !defsOk || !referenceOk) return undefined;
+  const streamOk = !input.stream || checkIncremental(ctx, decl, defs, order, input.stream);
+  if (!keyColumns || filter === undefined || !defsOk || !referenceOk || !streamOk) return undefined;
   const result = groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
   const used = lookups.ir();
   if (used) result.ir.lookups = used;
@@ -281,6 +293,7 @@ function groupResult(
     input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
     ...(rowId ? { rowId } : {}),
     ...(reference ? { reference } : {}),
+    ...(input.stream ? { stream: { source: input.stream.source } } : {}),
     inputColumns: input.columns,
     features: order,
     lookbackMs,
