@@ -475,6 +475,7 @@ const types = {
     ttl: () => "`ttl` needs a duration literal such as `90d`",
     ttlPositive: () => "`ttl` must be positive",
     overNext: () => "`over next` needs a positive duration literal such as `7d`",
+    lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
   vectorType: entry(3101, "error", "invalid vector type or length", {
@@ -699,10 +700,13 @@ const rules = {
         `a label aggregates what happens after its row: \`${agg}(...) over ${over}\` looks back`,
         `write \`over next ${next}\` (rows in (t, t + w]), or make the past a feature`,
       ),
-    noEntity: (where: string, source: string) =>
+    /** `candidates`: `for` clauses the view's joins suggest (`account(sender)`); the hint names them. */
+    noEntity: (where: string, source: string, candidates: readonly string[] = []) =>
       withHint(
         `a forward aggregation reads the rows of the view's entity, and ${where} has none`,
-        `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${source}\``,
+        candidates.length
+          ? `declare whose rows it reads: ${candidates.map((c) => `\`view … for ${c} from ${source}\``).join(" or ")}`
+          : `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${source}\``,
       ),
     agg: (agg: string, aggs: readonly string[]) =>
       withHint(`\`${agg}\` cannot aggregate forward; a label may use ${aggs.join(", ")}`, didYouMean(agg, aggs)),
@@ -741,6 +745,53 @@ const rules = {
       withHint(`malformed cron line: ${problem}`, 'five fields, minute hour day-of-month month day-of-week, in UTC: "0 3 * * *" is every day at 03:00'),
     notDuration: () => "`schedule every` takes a duration literal such as `6h`",
     tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
+  }),
+  notIncremental: entry(4050, "error", "feature group over a stream cannot be computed incrementally", {
+    /** A window whose argument reads another window's value (directly or through row features). */
+    windowOverWindow: (group: string, feature: string, window: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` aggregates \`${window}\`, a window: over stream \`${source}\` each event would change \`${window}\` at earlier rows, which the stream does not keep`,
+        "aggregate row values only (the input's columns and row features), or compute the group from a source that is not a stream",
+      ),
+    /** A built-in the feature pipeline alone computes (embed): it has no incremental form. */
+    pipelineOnly: (group: string, feature: string, builtin: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` calls \`${builtin}\`, which only the batch feature pipeline computes: it cannot be updated per event of stream \`${source}\``,
+        `compute \`${feature}\` in a group over a source that is not a stream`,
+      ),
+    /** A reference value looked up in the group (`profile.hr_max`): the stream does not hold reference data. */
+    lookup: (group: string, feature: string, lookup: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` looks up \`${lookup}\`, reference data the stream over \`${source}\` does not hold`,
+        `join \`${lookup.split(".")[0]}\` in the view instead (point in time, served online as it is)`,
+      ),
+    /** A group reading the rows of a streamed group that has windows. */
+    inputHasWindows: (group: string, input: string, source: string) =>
+      withHint(
+        `feature group \`${group}\` reads the rows of \`${input}\`, which has windows over stream \`${source}\`: each event would change \`${input}\` at earlier rows, which the stream does not keep`,
+        `read a group of row features (or the source) instead, and compute the windows here`,
+      ),
+  }),
+  streamClause: entry(4051, "error", "stream source without event time or unique key", {
+    eventTime: (source: string) =>
+      withHint(`stream \`${source}\` has no \`event_time\`: its windows and freshness need the time of each event`, "add `event_time <timestamp field>`; reference data cannot be streamed"),
+    unique: (source: string) =>
+      withHint(
+        `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
+        "add `unique <field>`, a field that identifies each event (its de-duplication key)",
+      ),
+  }),
+  lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {
+    eventGroup: (group: string, feature: string, where: string) =>
+      withHint(
+        `${where} looks up \`${group}.${feature}\`, but \`${group}\` is computed from events: only reference data (a source without event_time) can be looked up in a group`,
+        `join \`${group}\` in a view instead (\`features ${group}.${feature}\`), point in time`,
+      ),
+    otherEntity: (group: string, groupEntity: string, where: string, entity: string) =>
+      withHint(
+        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} is computed per \`${entity}\`: a lookup matches the group's own keys`,
+        `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
+      ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
     /** A built-in computed by the feature pipeline only (embed). */

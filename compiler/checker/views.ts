@@ -38,7 +38,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     ok = false;
   } else {
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName }, labelText);
+    const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
@@ -409,7 +410,8 @@ function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, lab
 /**
  * FTI4030: a feature from reference data without `valid_from` is its current
  * value at every time, so a training row labelled before the value last
- * changed sees the newer value. One warning per group.
+ * changed sees the newer value. Also through a group's lookup of such data
+ * (the feature's lineage reaches the source). One warning per source.
  */
 function warnReferenceLeaks(
   ctx: Ctx,
@@ -418,13 +420,32 @@ function warnReferenceLeaks(
   refs: Map<string, ViewDecl["range"]>,
   env: ViewEnv,
 ): void {
-  const byGroup = new Map<string, string[]>();
+  // Per reference source without validity: the view's features that derive from it (directly, or through a group's lookup).
+  const bySource = new Map<string, string[]>();
+  const add = (source: string, name: string) => bySource.set(source, [...(bySource.get(source) ?? []), name]);
   for (const f of features) {
-    const ref = env.groups.get(f.group)?.ir.reference;
-    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+    const g = env.groups.get(f.group);
+    const ref = g?.ir.reference;
+    if (ref && !ref.validity) add(ref.source, f.name);
+    for (const l of g?.ir.lookups ?? []) {
+      if (!l.reference.validity && [...(g!.lineage.get(f.column) ?? [])].some((c) => c.startsWith(`${l.reference.source}.`))) add(l.reference.source, f.name);
+    }
   }
-  for (const [group, names] of byGroup) {
-    const source = env.groups.get(group)!.ir.reference!.source;
-    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+  for (const [source, names] of bySource) ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+}
+
+/**
+ * The `for` clauses a view's `features … by COLUMN` lines suggest, as
+ * written (`account(sender)`): what a forward label without an entity could
+ * mean. Only a hint: which entity's rows the label aggregates is the author's
+ * choice, never inferred.
+ */
+function joinedEntities(ctx: Ctx, decl: ViewDecl): string[] {
+  const out = new Set<string>();
+  for (const f of decl.features) {
+    if (f.kind === "name" || !f.by) continue;
+    const g = ctx.symbols.get(f.group.name);
+    if (g?.kind === "feature_group") out.add(`${g.entity.name}(${f.by.columns.map((c) => c.name).join(", ")})`);
   }
+  return [...out];
 }

@@ -150,7 +150,7 @@ function isStatementKeyword(t: IToken["tokenType"]): boolean {
 
 /** Items a declaration body accepts, for "unexpected X in Y; expected ..." messages. */
 const BODY_ITEMS: Record<string, string> = {
-  sourceDecl: "path, table, format, event_time, unique, valid_from, valid_to, fields",
+  sourceDecl: "path, table, format, event_time, unique, valid_from, valid_to, stream, fields",
   fieldsBlock: "a field (`name: type`)",
   entityDecl: "`key`",
   featureGroupDecl: "a feature (`name = expression`)",

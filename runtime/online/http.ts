@@ -5,6 +5,7 @@
 //
 // Routes:
 //   POST /v1/models/:model/predict   one instance, or {"instances": [...]}
+//   POST /v1/sources/:source/events  one event, an array, or NDJSON (application/x-ndjson): a stream's events
 //   GET  /v1/models                  served models, versions, metrics
 //   GET  /healthz                    models, online tables, last reload, request log
 //   GET  /metrics                    Prometheus text
@@ -18,7 +19,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
-import { BodyError, parseJsonBody } from "./json-body.ts";
+import { BodyError, NDJSON_TYPES, parseJsonBody, parseNdjsonBody } from "./json-body.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -54,6 +55,13 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     forceCloseConnections: "idle",
   });
   const metrics = new Metrics();
+  app.addContentTypeParser(NDJSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseNdjsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     try {
@@ -158,6 +166,10 @@ function addApiRoutes(app: FastifyInstance, service: OnlineService, metrics: Met
     const r = await service.predict(req.params.model, req.body);
     return reply.code(r.status).send(r.body);
   });
+  app.post<{ Params: { source: string } }>("/v1/sources/:source/events", async (req, reply) => {
+    const r = await service.pushEvents(req.params.source, req.body);
+    return reply.code(r.status).send(r.body);
+  });
   app.get("/v1/models", async () => ({ models: service.models() }));
   app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", (req, reply) => chat(service, req.params.agent, req.body, reply));
   app.post<{ Params: { index: string } }>("/v1/indexes/:index/search", async (req, reply) => {
@@ -168,9 +180,10 @@ function addApiRoutes(app: FastifyInstance, service: OnlineService, metrics: Met
     const h = service.health();
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
   });
-  app.get("/metrics", async (_req, reply) =>
-    reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges())),
-  );
+  app.get("/metrics", async (_req, reply) => {
+    await service.refreshConsumerStats();
+    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges(), [service.applyLatency]));
+  });
   app.post("/admin/reload", async (_req, reply) => {
     const r = await service.reload("admin");
     return reply.code(r.ok ? 200 : 503).send(r);
@@ -180,8 +193,13 @@ function addApiRoutes(app: FastifyInstance, service: OnlineService, metrics: Met
 /** An agent's answer: JSON, or server-sent events (`stream: true`), begun at the first event — a request refused before that is a plain JSON answer. */
 async function chat(service: OnlineService, agent: string, reqBody: unknown, reply: FastifyReply): Promise<FastifyReply> {
   const body = reqBody as { stream?: unknown } | null;
+  // A client that goes away stops the turn: no LLM or tool calls for nobody.
+  const gone = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) gone.abort();
+  });
   if (!body || typeof body !== "object" || body.stream !== true) {
-    const r = await service.chat(agent, reqBody);
+    const r = await service.chat(agent, reqBody, { signal: gone.signal });
     return reply.code(r.status).send(r.body);
   }
   let started = false;
@@ -193,7 +211,7 @@ async function chat(service: OnlineService, agent: string, reqBody: unknown, rep
     }
     if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
-  const r = await service.chat(agent, reqBody, { event: send, delta: (text) => send("delta", { text }) });
+  const r = await service.chat(agent, reqBody, { event: send, delta: (text) => send("delta", { text }), signal: gone.signal });
   if (!started) return reply.code(r.status).send(r.body);
   send(r.status === 200 ? "done" : "error", r.body);
   reply.raw.end();
