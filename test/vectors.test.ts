@@ -9,6 +9,7 @@ import { openStore, type Store } from "../runtime/store/store.ts";
 import { MemoryIndex } from "../runtime/vectors/memory-index.ts";
 import { searchOffline } from "../runtime/vectors/offline.ts";
 import { embedQuery } from "../runtime/vectors/query.ts";
+import { OnlineIndexes } from "../runtime/vectors/online.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
@@ -159,6 +160,16 @@ describe("vector retrieval, point in time", () => {
     expect(() => memory.notes_by_athlete.search(q, { at: new Date(), k: 1 })).toThrow(/needs its key `athlete_id`/);
     expect(() => memory.all_notes.search(q, { at: new Date(), k: 0 })).toThrow(/k must be a whole number from 1 to 100/);
     await expect(searchOffline(store, plan, q, { at: new Date(), k: 101, entity: { athlete_id: "a1" } })).rejects.toThrow(/k must be/);
+  });
+
+  it("the online route answers 503 while an index cannot serve: no embeddings endpoint for its model, or no documents loaded", async () => {
+    const endpointPlan = { ...plans.all_notes, embedder: { kind: "embed" as const, model: "nomic-embed-text" } };
+    const noEndpoint = new OnlineIndexes({ ...spec.bundle, indexes: [endpointPlan] }, {});
+    const r = await noEndpoint.handle("all_notes", { query: "tempo" }, new Date());
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ error: { code: "embedding_not_configured", message: expect.stringMatching(/FTI_EMBED_URL/) } });
+    const notLoaded = new OnlineIndexes(spec.bundle, {});
+    expect((await notLoaded.handle("all_notes", { query: "tempo" }, new Date())).status).toBe(503);
   });
 
   it("an extern embedding that throws or returns another length for a query is a user error naming the fn", async () => {
