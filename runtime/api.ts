@@ -124,6 +124,8 @@ export interface GroupPlan {
   name: string;
   version: number;
   line: number;
+  /** An imported group (declared in another spec): that spec's file. Its table may be reused when up to date (features/group-freshness.ts). */
+  declaredIn?: { file: string };
   /** Offline table: `fg_<name>_v<version>`. */
   table: string;
   entity: string;

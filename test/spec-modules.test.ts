@@ -195,6 +195,63 @@ describe("the pipeline over imported groups", () => {
   }, 240_000);
 });
 
+describe("an imported group is computed once", () => {
+  it("skips an imported group whose table is up to date, and computes it again after its data or definition changes, or with --force", () => {
+    const store = p("once.duckdb");
+    const env = { ...process.env, FTI_STORE: store, FTI_DEBUG: "" };
+    const run = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env });
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(r.status).toBe(0);
+      return r.stdout + r.stderr;
+    };
+    const stamp = () => {
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", `
+        import { DuckDBInstance } from "@duckdb/node-api";
+        const c = await (await DuckDBInstance.create(${JSON.stringify(store)})).connect();
+        const r = await c.runAndReadAll("SELECT count(*)::INT AS n, max(ingested_at)::VARCHAR AS at FROM fg_fitness_v1");
+        console.log(JSON.stringify(r.getRowObjects()[0]));`], { cwd: process.cwd(), encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as { n: number; at: string };
+    };
+    const csv = fs.readFileSync(p("data", "activities.csv"), "utf8");
+    const common = fs.readFileSync(p("lib", "common.fti"), "utf8");
+    try {
+      expect(run("features", "pace/pace.fti")).toMatch(/group fitness v1: 90 rows → fg_fitness_v1/);
+      const first = stamp();
+      // The other importer reads the same data with the same definition: nothing to compute.
+      const km = run("features", "km/km.fti");
+      expect(km).toMatch(/fitness: up to date in fg_fitness_v1 \(declared in [^)]*lib\/common\.fti; computed by spec pace, run features-/);
+      expect(km).toMatch(/group fitness v1: up to date in fg_fitness_v1 \(computed by spec pace;/);
+      expect(km).toMatch(/group activity_stats v1: up to date/);
+      expect(stamp()).toEqual(first);
+
+      // New source data: computed again, by the spec that runs now.
+      fs.writeFileSync(p("data", "activities.csv"), csv + "r90,a1,2025-05-20T07:00:00,8,2400\n");
+      expect(run("features", "km/km.fti")).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
+      const second = stamp();
+      expect(second.n).toBe(91);
+      expect(run("features", "pace/pace.fti")).toMatch(/group fitness v1: up to date in fg_fitness_v1 \(computed by spec km;/);
+      expect(stamp()).toEqual(second);
+
+      // The module's definition changed (same columns, other SQL): computed again.
+      fs.writeFileSync(p("lib", "common.fti"), common.replace("pace_28d = avg(pace) over 28d", "pace_28d = avg(pace) over 21d"));
+      const changed = run("features", "pace/pace.fti");
+      expect(changed).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
+      expect(changed).toMatch(/group activity_stats v1: up to date/); // its definition did not change
+      expect(stamp().at).not.toBe(second.at);
+
+      // --force computes it whatever the record says.
+      const third = stamp();
+      expect(run("features", "km/km.fti", "--force")).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
+      expect(stamp().at).not.toBe(third.at);
+    } finally {
+      fs.writeFileSync(p("data", "activities.csv"), csv);
+      fs.writeFileSync(p("lib", "common.fti"), common);
+    }
+  }, 600_000);
+});
+
 describe("fti fmt and the language server", () => {
   it("formats an import on one line, its names inside the braces", () => {
     const r = formatSpec(`import {a,b}   from "./x.fti"\nimport {\n  c,\n  d\n} from "./y.fti"\n`, "x.fti");

@@ -5,4 +5,4 @@ import * as $rt from "fti/runtime";
 import { activitiesSource, activityStatsGroup, fitnessGroup } from "../athlete/features.ts";
 export const sources: $rt.SourcePlan[] = [{ ...activitiesSource, declaredIn: { file: "specs/athlete.fti", specDir: $rt.specDirFrom(import.meta.url, "../../specs") } }];
 /** In dependency order: a group comes after the group it reads from. */
-export const groups: $rt.GroupPlan[] = [activityStatsGroup, fitnessGroup];
+export const groups: $rt.GroupPlan[] = [{ ...activityStatsGroup, declaredIn: { file: "specs/athlete.fti" } }, { ...fitnessGroup, declaredIn: { file: "specs/athlete.fti" } }];

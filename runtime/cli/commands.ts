@@ -88,8 +88,9 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
       .option("--group <name...>", "only these feature groups")
       .option("--from <time>", "start of the range to (re)compute, inclusive")
       .option("--to <time>", "end of the range, exclusive")
+      .option("--force", "compute imported groups even when their tables are up to date")
       .option("--embed-url <url>", "OpenAI-compatible API for embed(..., \"model\") (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
-  ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string; embedUrl?: string }) => {
+  ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string; embedUrl?: string; force?: boolean }) => {
     const bundle = await deps.loadSpec(spec);
     const from = parseTime(opts.from, "--from");
     const to = parseTime(opts.to, "--to");
@@ -97,10 +98,13 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
     const { embeddingSettingsFromEnv } = await import("../embeddings/embedder.ts");
     const embeddings = embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl });
     const report = await withStore(opts, (store) =>
-      runFeaturePipeline(store, bundle, { groups: opts.group, from, to, embeddings, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
+      runFeaturePipeline(store, bundle, { groups: opts.group, from, to, embeddings, force: opts.force, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
     );
     for (const s of report.sources) out(`source ${s.source}: ${s.read} rows read, ${s.valid} valid, ${s.quarantined} quarantined`);
-    for (const g of report.groups) out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
+    for (const g of report.groups) {
+      if (g.upToDate) out(`group ${g.group} v${g.version}: up to date in ${g.table} (computed by spec ${g.upToDate.spec}; --force computes it again)`);
+      else out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
+    }
     for (const w of report.warnings) log(`warning: ${w}`);
     if (report.sources.some((s) => s.quarantined > 0)) log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
   });

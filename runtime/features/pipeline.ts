@@ -14,6 +14,7 @@ import { newRunId, recordRun } from "../store/run-log.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
 import { readStreamSegments } from "./stream-input.ts";
+import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
 
 export interface ProgressEvent {
   kind: "source" | "group";
@@ -39,6 +40,8 @@ export interface FeatureRunOptions {
   onProgress?: (ev: ProgressEvent) => void;
   /** Where `embed(..., "model")` features get their vectors (default: from the environment, see embeddings/embedder.ts). */
   embeddings?: EmbeddingSettings;
+  /** Compute imported groups even when their tables are up to date (group-freshness.ts). */
+  force?: boolean;
 }
 
 export interface GroupRunReport {
@@ -50,6 +53,10 @@ export interface GroupRunReport {
   /** Rows written (those with event_time in the range). */
   rows: number;
   ms: number;
+  /** Set when the group was not computed: its table was up to date, computed by this run of a spec. */
+  upToDate?: UpToDate;
+  /** An imported group's definition, input and table after this computation (what a later run compares). */
+  freshness?: GroupFreshness;
 }
 
 export interface FeatureRunReport {
@@ -111,19 +118,15 @@ export async function runFeaturePipeline(
       for (const plan of sources) report.sources.push(await runSource(store, bundle, plan, { runId, ingestedAt: started, from, to }, emit));
       const ranThisRun = new Set<string>();
       for (const plan of groups) {
-        emit({ kind: "group", name: plan.name, phase: "start", message: `computing ${plan.name} (${plan.table})` });
-        const r = await runGroup(store, bundle, plan, {
+        report.groups.push(await runOrReuseGroup(store, bundle, plan, opts, emit, {
           from,
           to,
           ingestedAt: started,
           ranThisRun,
           warnings: report.warnings,
           embeddings: opts.embeddings ?? embeddingSettingsFromEnv(),
-        });
+        }));
         ranThisRun.add(plan.name);
-        emit({ kind: "group", name: plan.name, phase: "rows", rows: r.rows, message: `${plan.name}: ${r.rows} rows` });
-        emit({ kind: "group", name: plan.name, phase: "done", rows: r.rows, ms: r.ms, message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms` });
-        report.groups.push(r);
       }
       const finished = new Date();
       report.finishedAt = finished.toISOString();
@@ -143,6 +146,30 @@ export async function runFeaturePipeline(
     throw e;
   }
   return report;
+}
+
+/** Computes a group, or skips an imported one whose table is up to date (group-freshness.ts). */
+async function runOrReuseGroup(
+  store: Store,
+  bundle: SpecBundle,
+  plan: GroupPlan,
+  opts: FeatureRunOptions,
+  emit: (ev: ProgressEvent) => void,
+  ctx: GroupRunContext,
+): Promise<GroupRunReport> {
+  const now = mayReuse(plan, opts) ? await currentFreshness(store, bundle, plan) : null;
+  const upToDate = now ? await findUpToDate(store, plan, now) : null;
+  if (upToDate) {
+    const message = `${plan.name}: up to date in ${plan.table} (declared in ${plan.declaredIn!.file}; computed by spec ${upToDate.spec}, run ${upToDate.runId})`;
+    emit({ kind: "group", name: plan.name, phase: "done", rows: 0, ms: 0, message });
+    return { group: plan.name, version: plan.version, table: plan.table, inputRows: 0, rows: 0, ms: 0, upToDate };
+  }
+  emit({ kind: "group", name: plan.name, phase: "start", message: `computing ${plan.name} (${plan.table})` });
+  const r = await runGroup(store, bundle, plan, ctx);
+  if (now) r.freshness = { ...now, table: await tableStamp(store, plan.table) };
+  emit({ kind: "group", name: plan.name, phase: "rows", rows: r.rows, message: `${plan.name}: ${r.rows} rows` });
+  emit({ kind: "group", name: plan.name, phase: "done", rows: r.rows, ms: r.ms, message: `${plan.name}: ${r.rows} rows → ${r.table} in ${r.ms} ms` });
+  return r;
 }
 
 function checkRunOptions(store: Store, opts: FeatureRunOptions): void {
@@ -236,7 +263,16 @@ function runStats(bundle: SpecBundle, r: FeatureRunReport): unknown {
     range: r.range,
     ms: r.ms,
     sources: r.sources.map((s) => ({ source: s.source, read: s.read, valid: s.valid, quarantined: s.quarantined, skipped: s.skipped, ms: s.ms, ...(s.stream ? { stream: s.stream } : {}) })),
-    groups: r.groups.map((g) => ({ group: g.group, version: g.version, table: g.table, rows: g.rows, inputRows: g.inputRows, ms: g.ms })),
+    groups: r.groups.map((g) => ({
+      group: g.group,
+      version: g.version,
+      table: g.table,
+      rows: g.rows,
+      inputRows: g.inputRows,
+      ms: g.ms,
+      ...(g.upToDate ? { skipped: true, computedBy: g.upToDate } : {}),
+      ...(g.freshness ? { freshness: g.freshness } : {}),
+    })),
     warnings: r.warnings,
   };
 }

@@ -51,7 +51,9 @@ export function featuresModule(ctx: EmitContext): Statement[] {
     out.push(constStatement(`${camel(g.name)}Group`, GroupPlan, groupPlan(ctx, g, lowerIn(ctx, imports)), cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), ${how}`)));
   }
   out.push(`export const sources: ${SourcePlan}[] = [${sourceRefs.join(", ")}];`);
-  out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: ${GroupPlan}[] = [${ctx.ir.groups.map((g) => `${camel(g.name)}Group`).join(", ")}];`);
+  // An imported group carries its module's file: the runtime may reuse its table (features/group-freshness.ts).
+  const groupRefs = ctx.ir.groups.map((g) => (g.module ? `{ ...${camel(g.name)}Group, declaredIn: { file: ${str(ctx.modules.get(g.module)!.file)} } }` : `${camel(g.name)}Group`));
+  out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: ${GroupPlan}[] = [${groupRefs.join(", ")}];`);
   return [...imports.statements(GENERATED_FILES), ...out];
 }
 
