@@ -311,7 +311,18 @@ export type Decl =
 /** Every declaration but `serve` has a name in the one global namespace. */
 export type NamedDecl = Exclude<Decl, ServeDecl>;
 
+/** `import { a, b } from "./common.fti"`: declarations of another spec, used by name. */
+export interface ImportDecl {
+  kind: "import";
+  names: Ident[];
+  /** The module path as written (relative to the importing spec's directory). */
+  from: StringLit;
+  range: Range;
+}
+
 export interface Program {
   file: string;
   decls: Decl[];
+  /** The spec's `import` lines, in order (not declarations: they declare nothing of their own). */
+  imports: ImportDecl[];
 }

@@ -6,11 +6,12 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { checkProgram } from "./checker/index.ts";
+import { checkGraph, specHash } from "./check-graph.ts";
 import { diagnostic, type Diagnostic } from "./diagnostics.ts";
+import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
-import { parse } from "./parser/index.ts";
+import { loadModuleGraph } from "./modules.ts";
 
 export interface CompileOptions {
   /** Output directory; default `generated/<spec name>` under the working directory. */
@@ -30,6 +31,8 @@ export interface CompileResult {
   sources: Map<string, string>;
   ir?: IrSpec;
   files?: Map<string, string>;
+  /** The specs it imports, compiled with it (imported ones first): their output is written with the spec's. */
+  dependencies: CompileResult[];
 }
 
 export class SpecReadError extends Error {}
@@ -50,47 +53,68 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
       code === "ENOENT" ? `${file}: no such file` : code === "EISDIR" ? `${file}: is a directory, not a spec` : `${file}: cannot read (${code ?? (e as Error).message})`,
     );
   }
-  const text = bytes.toString("utf8");
   const name = specName(abs);
   const outDir = path.resolve(opts.outDir ?? path.join("generated", name));
-  const specHash = crypto.createHash("sha256").update(bytes).digest("hex");
-  const sources = new Map([[file, text]]);
+  const graph = loadModuleGraph(abs, bytes.toString("utf8"));
+  graph.root.hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  const checked = checkGraph(graph);
+  const diagnostics: Diagnostic[] = [];
+  for (const d of checked.diagnostics) diagnostics.push(d); // a spread of >120k items overflows the stack
+  const result: CompileResult = { specPath: abs, file, name, outDir, diagnostics, sources: checked.sources, dependencies: [] };
+  if (diagnostics.some((d) => d.severity === "error")) return result;
+  result.ir = checked.irs.get(graph.root);
+  if (!result.ir || opts.checkOnly) return result;
 
-  const parsed = parse(text, file);
-  const diagnostics: Diagnostic[] = [...parsed.diagnostics];
-  const result: CompileResult = { specPath: abs, file, name, outDir, diagnostics, sources };
-  // Checking a program with syntax errors would report holes the parser left; stop here.
-  if (parsed.diagnostics.some((d) => d.severity === "error")) return result;
+  // Imported specs first: the spec's generated code imports theirs (beside its own output directory).
+  const targets = new Map<string, ModuleTarget>();
+  const moduleFiles = new Map<string, string>();
+  for (const m of graph.order) {
+    const ir = checked.irs.get(m)!;
+    const isRoot = m === graph.root;
+    const out = isRoot ? outDir : path.join(path.dirname(outDir), m.name);
+    const r: CompileResult = isRoot ? result : { specPath: m.abs, file: m.file, name: m.name, outDir: out, diagnostics: [], sources: checked.sources, ir, dependencies: [] };
+    const emitted = await emit(r, ir, { modules: targets, moduleFiles });
+    for (const d of emitted) diagnostics.push(d);
+    if (emitted.length || !r.files) return result;
+    targets.set(m.name, { outDir: out, specPath: m.abs, specFile: m.file });
+    for (const [f, text] of r.files) moduleFiles.set(path.join(out, f), text);
+    if (!isRoot) result.dependencies.push(r);
+  }
+  return result;
+}
 
-  const checked = checkProgram({ program: parsed.program, text, file, specDir: path.dirname(abs), name, specHash });
-  for (const d of checked.ctx.diags.items) diagnostics.push(d); // a spread of >120k items overflows the stack
-  for (const [f, t] of checked.ctx.extraSources) sources.set(f, t);
-  if (!checked.ir) return result;
-  result.ir = checked.ir;
-  if (opts.checkOnly) return result;
+/**
+ * The SPEC_HASH the spec's generated code must carry to be current: of its
+ * bytes, and of every spec it imports (check-graph.ts `specHash`).
+ */
+export function currentSpecHash(abs: string, bytes: Buffer): string {
+  const graph = loadModuleGraph(abs, bytes.toString("utf8"));
+  graph.root.hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  return specHash(graph.root);
+}
 
+/** Generates (in memory) and type-checks one spec's modules into `r.files`; the diagnostics when that fails. */
+async function emit(r: CompileResult, ir: IrSpec, deps: Pick<EmitOptions, "modules" | "moduleFiles">): Promise<Diagnostic[]> {
   // Loaded on demand (with the emitters): `fti check` never pays for them.
   const { irSchema } = await import("./ir-schema.ts");
-  const ir: IrSpec = irSchema.parse(checked.ir); // the boundary into the emitters (the schema is the IR type: ir-schema.ts)
+  const parsed: IrSpec = irSchema.parse(ir); // the boundary into the emitters (the schema is the IR type: ir-schema.ts)
   const { emitSpec } = await import("./emit/project.ts");
   let emitted;
   try {
-    emitted = emitSpec(ir, { outDir, specPath: abs, specFile: file });
+    emitted = emitSpec(parsed, { outDir: r.outDir, specPath: r.specPath, specFile: r.file, ...deps });
   } catch (e) {
     // The type-check reads the output directory's surroundings on disk: an unusable one can fail here.
     if (!(e as NodeJS.ErrnoException).code) throw e;
-    diagnostics.push(writeFailure(result, e as NodeJS.ErrnoException));
-    return result;
+    return [writeFailure(r, e as NodeJS.ErrnoException)];
   }
-  for (const d of emitted.diagnostics) diagnostics.push(d);
-  if (!emitted.diagnostics.length) result.files = emitted.files;
-  return result;
+  if (!emitted.diagnostics.length) r.files = emitted.files;
+  return emitted.diagnostics;
 }
 
 /** Which generated files differ from what is on disk (for `fti compile --check`). */
 export function staleFiles(result: CompileResult): string[] {
   if (!result.files) return [];
-  const stale: string[] = [];
+  const stale: string[] = result.dependencies.flatMap(staleFiles);
   for (const [name, text] of result.files) {
     const target = path.join(result.outDir, name);
     const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : undefined;
@@ -107,6 +131,16 @@ export function staleFiles(result: CompileResult): string[] {
  */
 export async function writeOutput(result: CompileResult): Promise<Diagnostic | undefined> {
   if (!result.files) throw new Error("nothing to write: the spec has errors");
+  // The imported specs' output first: the spec's own imports it.
+  for (const dep of result.dependencies) {
+    const failure = await writeOne(dep);
+    if (failure) return failure;
+  }
+  return writeOne(result);
+}
+
+async function writeOne(result: CompileResult & { files?: Map<string, string> }): Promise<Diagnostic | undefined> {
+  const files = result.files ?? new Map<string, string>();
   const { GENERATED_FILES } = await import("./emit/project.ts");
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -117,7 +151,7 @@ export async function writeOutput(result: CompileResult): Promise<Diagnostic | u
     if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
     else fs.mkdirSync(tmp, { recursive: true });
     for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
-    for (const [name, text] of result.files) fs.writeFileSync(path.join(tmp, name), text);
+    for (const [name, text] of files) fs.writeFileSync(path.join(tmp, name), text);
     const old = `${dir}.old-${process.pid}`;
     if (fs.existsSync(dir)) fs.renameSync(dir, old);
     fs.renameSync(tmp, dir);

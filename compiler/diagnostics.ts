@@ -125,6 +125,9 @@ export function formatDiagnostics(items: Diagnostic[], sources: Map<string, stri
  */
 export const SPELLING_CANDIDATES = 1000;
 
+/** Candidates every "did you mean" so far has compared (a work count: tests check a hint's cost is bounded). */
+export const spellingWork = { candidates: 0 };
+
 /** The candidate closest to `name` by edit distance (case-insensitive; the first of equals), if within max(2, ⌊len/3⌋) edits. */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
   const target = name.toLowerCase();
@@ -134,6 +137,7 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   let seen = 0;
   for (const c of candidates) {
     if (++seen > SPELLING_CANDIDATES) break;
+    spellingWork.candidates++;
     // Only a strictly better candidate within the limit can change the answer.
     const s = boundedDistance(target, c.toLowerCase(), Math.min(limit, bestScore - 1));
     if (s < bestScore) {

@@ -20,6 +20,8 @@ const irType: z.ZodType<IrType> = z.lazy(() =>
   }),
 );
 const loc = z.object({ line: z.number().int().positive(), column: z.number().int().positive() });
+/** The module an imported declaration comes from. */
+const fromModule = z.string().min(1).optional();
 const column = z.object({ name: z.string().min(1), type: irType });
 const windowAgg = z.enum(["count", "sum", "avg", "min", "max", "stddev", "last", "ewma"]);
 const schedule = z.union([z.object({ cron: z.string().min(1) }), z.object({ everyMs: z.number().positive() })]);
@@ -55,6 +57,7 @@ export const irSchema = z.object({
   sources: z.array(z.object({
     name: z.string(),
     loc,
+    module: fromModule,
     location: z.union([
       z.object({ kind: z.literal("files"), path: z.string(), format: z.enum(["csv", "parquet", "ndjson"]) }),
       z.object({ kind: z.literal("table"), table: z.string() }),
@@ -69,10 +72,11 @@ export const irSchema = z.object({
       checks: z.array(z.object({ expr: irExpr, text: z.string() })),
     })),
   })),
-  entities: z.array(z.object({ name: z.string(), loc, keys: z.array(column).min(1) })),
+  entities: z.array(z.object({ name: z.string(), loc, module: fromModule, keys: z.array(column).min(1) })),
   functions: z.array(z.object({
     name: z.string(),
     loc,
+    module: fromModule,
     params: z.array(column),
     returns: irType,
     body: irExpr.optional(),
@@ -82,6 +86,7 @@ export const irSchema = z.object({
     name: z.string(),
     version: z.number().int().positive(),
     loc,
+    module: fromModule,
     table: z.string().regex(/^fg_\w+_v\d+$/),
     entity: z.string(),
     keys: z.array(column).min(1),
@@ -105,6 +110,7 @@ export const irSchema = z.object({
   onDemand: z.array(z.object({
     name: z.string(),
     loc,
+    module: fromModule,
     requestParams: z.array(column),
     featureParams: z.array(z.object({ name: z.string(), group: z.string(), type: irType })),
     returns: irType,

@@ -64,6 +64,8 @@ export interface IrField {
 export interface IrSource {
   name: string;
   loc: Loc;
+  /** Set when the declaration was imported: the spec name of the module that declares it (its code is generated there). */
+  module?: string;
   location: SourceLocation;
   /** Absent for reference data (rows joined by key, not by when they happened). */
   eventTime?: string;
@@ -81,12 +83,16 @@ export interface IrColumn {
 export interface IrEntity {
   name: string;
   loc: Loc;
+  /** Set when the declaration was imported: the spec name of the module that declares it (its code is generated there). */
+  module?: string;
   keys: IrColumn[];
 }
 
 export interface IrFunction {
   name: string;
   loc: Loc;
+  /** Set when the declaration was imported: the spec name of the module that declares it (its code is generated there). */
+  module?: string;
   params: IrColumn[];
   returns: IrType;
   /** Expression body, over `param` refs. Absent for extern functions. */
@@ -117,6 +123,8 @@ export interface IrGroup {
   name: string;
   version: number;
   loc: Loc;
+  /** Set when the declaration was imported: the spec name of the module that declares it (its code is generated there). */
+  module?: string;
   /** The offline table, `fg_<name>_v<version>`. */
   table: string;
   entity: string;
@@ -151,6 +159,8 @@ export interface IrGroup {
 export interface IrOdt {
   name: string;
   loc: Loc;
+  /** Set when the declaration was imported: the spec name of the module that declares it (its code is generated there). */
+  module?: string;
   requestParams: IrColumn[];
   /** Stored features the body reads, by the feature's name. */
   featureParams: Array<{ name: string; group: string; type: IrType }>;

@@ -221,6 +221,9 @@ const names = {
   moduleNotFound: entry(2009, "error", "module or file not found", {
     missing: (module: string, lookedFor: string) => `module \`${module}\` not found (looked for ${lookedFor})`,
     unreadable: (module: string, detail: string) => `module \`${module}\` cannot be read: ${detail}`,
+    /** An `import ... from "./x.fti"` whose file does not exist (`lookedFor`: relative to the working directory). */
+    spec: (module: string, lookedFor: string) =>
+      withHint(`spec module \`${module}\` not found (looked for ${lookedFor})`, "the path is relative to the importing spec's folder"),
   }),
   qualifiedName: entry(2010, "error", "qualified name in an expression", {
     inExpression: (object: string, property: string) =>
@@ -274,12 +277,71 @@ const names = {
         `extern module \`${module}\` lies outside the project`,
         "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
       ),
+    /** `symlink`: the path as written stays inside, but its real path (a symlink followed) does not. */
+    specModule: (module: string, symlink: boolean) =>
+      withHint(
+        `spec module \`${module}\` ${symlink ? "is a symbolic link that leads" : "lies"} outside the project`,
+        "a spec imports only specs of its own project (the folder of the nearest fti.json, package.json or .git above the importing spec)",
+      ),
   }),
   validityOnEvents: entry(2030, "error", "validity columns on an event source", {
     source: (source: string) =>
       withHint(
         `source \`${source}\` has an \`event_time\`: \`valid_from\`/\`valid_to\` are for reference data, which has none`,
         "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
+      ),
+  }),
+  importPath: entry(2040, "error", "invalid import path", {
+    absolute: (module: string) =>
+      withHint(`import path \`${module}\` is absolute`, "write it relative to the importing spec's folder, starting with `./` or `../`"),
+    notRelative: (module: string) =>
+      withHint(`import path \`${module}\` must start with \`./\` or \`../\``, `write \`./${module}\` for a spec in the same folder`),
+    notSpec: (module: string) => withHint(`import path \`${module}\` does not name a spec`, "a spec module is a `.fti` file: `./common.fti`"),
+    backslash: (module: string) => withHint(`import path \`${module}\` contains a backslash`, "separate folders with `/`"),
+  }),
+  notExported: entry(2041, "error", "name not declared by the module", {
+    unknown: (name: string, module: string, candidates: Iterable<string>) =>
+      withHint(`\`${name}\` is not declared in \`${module}\``, didYouMean(name, candidates)),
+    reexport: (name: string, module: string, origin: string) =>
+      withHint(`\`${name}\` is imported by \`${module}\`, not declared there`, `import it from where it is declared: \`${origin}\``),
+    kind: (name: string, kind: string, module: string) =>
+      withHint(
+        `\`${name}\` is a ${kind} of \`${module}\`; only sources, entities, fns, feature groups and on-demand transformations can be imported`,
+        "views, models, indexes, agents and serve blocks belong to the spec that declares them",
+      ),
+  }),
+  importCycle: entry(2042, "error", "import cycle", {
+    of: (cycle: string[]) =>
+      withHint(`specs import each other in a cycle: ${cycle.join(" → ")}`, "move what both need into a third spec that both import"),
+  }),
+  importClash: entry(2043, "error", "imported name clashes", {
+    withLocal: (name: string, module: string) =>
+      withHint(`\`${name}\` is declared here and also imported from \`${module}\``, "rename the local declaration, or drop the import"),
+    twice: (name: string, module: string) => `\`${name}\` is imported twice (already from \`${module}\`)`,
+    /** Two different declarations of one name reach the spec (one through an import's dependencies): they would share a store table or generated name. */
+    dependency: (name: string, needs: string, first: string, second: string) =>
+      withHint(
+        `\`${name}\` of \`${second}\` (needed by \`${needs}\`) and \`${name}\` of \`${first}\` are different declarations with one name`,
+        "names are unique across a spec and every module it reads: rename one of them",
+      ),
+    localDependency: (name: string, module: string) =>
+      withHint(
+        `\`${name}\` is declared here and also in module \`${module}\`, where a declaration this spec imports depends on it`,
+        "names are unique across a spec and every module it reads (they name store tables and generated code): rename this one",
+      ),
+  }),
+  unusedImport: entry(2044, "warning", "unused import (warning)", {
+    name: (name: string, module: string) => withHint(`\`${name}\` is imported from \`${module}\` but never used`, "remove it from the import"),
+  }),
+  moduleHasErrors: entry(2045, "error", "imported module has errors", {
+    of: (module: string, errors: number) =>
+      withHint(`spec module \`${module}\` has ${errors} error${s(errors)}`, "fix them first: names imported from it are not checked here"),
+  }),
+  moduleNameClash: entry(2046, "error", "two modules with one name", {
+    of: (name: string, first: string, second: string) =>
+      withHint(
+        `specs \`${first}\` and \`${second}\` are both named \`${name}\`; their generated code would share generated/${name}/`,
+        "rename one of the files",
       ),
   }),
 };

@@ -66,6 +66,8 @@ export interface SourcePlan {
   name: string;
   /** 1-based spec line, for messages. */
   line: number;
+  /** An imported source (declared in another spec): that spec's file and folder, which its `path` is relative to. */
+  declaredIn?: { file: string; specDir: string };
   location: SourceLocation;
   /** Absent for reference data: rows joined by key as the value that holds, not by when they happened. */
   eventTime?: string;

@@ -12,3 +12,11 @@ export class UserError extends Error {
     if (hint !== undefined) this.hint = hint;
   }
 }
+
+/** Wrong use of a command — flags that do not go together, a flag value of the wrong form: exit 2, not 1 (wrong input). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

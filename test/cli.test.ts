@@ -96,6 +96,21 @@ describe("fti compile / check", () => {
     expect(r.stderr).toContain("unknown option");
   });
 
+  it("fti predict: flags that do not go together are usage errors (exit 2), said before anything runs", () => {
+    const dir = tmpdir(); // no spec, no store: the usage check comes first
+    for (const [args, said] of [
+      [["--as-of", "2025-06-01", "--time-column", "t", "--entities", "e.csv"], "give either --as-of or --time-column, not both"],
+      [["--time-column", "t"], "--time-column needs --entities"],
+      [["--version", "two"], "--version two: not a version number"],
+      [["--version", "0"], "--version 0: not a version number"],
+    ] as const) {
+      const r = fti(["predict", "a.fti", "m", ...args], dir);
+      expect(r.stderr).toContain(said);
+      expect(r.code).toBe(2);
+      expect(fs.existsSync(path.join(dir, ".fti"))).toBe(false);
+    }
+  });
+
   it("fti search: an unknown index, a bad --k, a missing entity key or a bad --at is a one-line error, exit 1", () => {
     const store = path.join(tmpdir(), "none.duckdb");
     const search = (...args: string[]) => fti(["search", "specs/athlete.fti", ...args, "--store", store]);

@@ -6,14 +6,17 @@
 // sender groups), a ttl, a group and a spine with `where`. Amounts are whole
 // numbers, so every sum is exact and rows compare as exact fingerprints.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
 import { compileSpec } from "../compiler/compile.ts";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
+import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
@@ -24,6 +27,7 @@ import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
 
+const CHROMIUM = "/usr/bin/chromium";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2025, 2, 1);
@@ -408,6 +412,67 @@ describe("online serving of a multi-entity model", () => {
     expect(report.mismatches).toBe(0);
     expect(report.features.find((f) => f.name === "receiver_sent_sum_2d")!.statuses).toMatchObject({ not_found: expect.any(Number) });
   });
+});
+
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the prediction page of a two-entity model, in Chromium", () => {
+  const NOW = Date.UTC(2025, 2, 21, 6);
+  let server: RunningServer | undefined;
+  let context: BrowserContext | undefined;
+  let profile: string | undefined;
+
+  beforeAll(async () => {
+    // Its own versions (the block above trains too, when it runs): this block runs alone with -t.
+    await withStore(async (store) => {
+      await trainModelFromSpec(store, bundle, "fraud");
+      await trainModelFromSpec(store, bundle, "fraud_strict");
+      await materialize(store, bundle, { now: new Date(NOW) });
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("asks for both keys, shows the API's prediction with statuses per join, and a 422 naming the receiver's join", async () => {
+    server = await startServer(bundle, { port: 0, store: storePath, logs: false, now: () => NOW });
+    profile = mkdtempSync(join(tmpdir(), "fti-chromium-"));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(server.url + "/models/fraud");
+    expect(await page.locator("label[for=f-sender]").textContent()).toContain("string · entity key");
+    expect(await page.locator("label[for=f-receiver]").textContent()).toContain("string · entity key");
+    expect(await page.locator("label[for=f-amount]").textContent()).toContain("float · request field");
+
+    await page.fill("#f-sender", "a1");
+    await page.fill("#f-receiver", "r0");
+    await page.fill("#f-amount", "25");
+    await page.click("#submit");
+    await page.locator("#result").waitFor({ state: "visible" });
+    const res = await fetch(`${server.url}/v1/models/fraud/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sender: "a1", receiver: "r0", amount: 25 }) });
+    const expected = (await res.json()) as OnlinePrediction;
+    expect(Number(await page.locator("#prediction").getAttribute("data-value"))).toBe(expected.prediction);
+    // r0 never sends: the receiver's sent_stats join is not found, the sender's joins are looked up.
+    const status = (f: string) => page.locator(`#features tr[data-feature="${f}"] .badge`).textContent();
+    const shown = (s: string) => s.replace("_", " "); // the page's badge says "not found"
+    expect(await status("receiver_sent_sum_2d")).toBe("not found");
+    expect(await status("receiver_sent_sum_2d")).toBe(shown(expected.features.receiver_sent_sum_2d.status));
+    for (const f of ["sent_sum_2d", "sent_count_1d", "received_max_3d", "large_count_5d"]) expect(await status(f), f).toBe(shown(expected.features[f].status));
+    expect(expected.features.sent_sum_2d.status).not.toBe("not_found");
+
+    await page.goto(server.url + "/models/fraud_strict");
+    await page.fill("#f-sender", "a1");
+    await page.fill("#f-receiver", "ghost");
+    await page.fill("#f-amount", "25");
+    await page.click("#submit");
+    await page.locator("#error").waitFor({ state: "visible" });
+    expect(await page.locator("#error").textContent()).toMatch(/^Error 422: .*received_stats\(receiver\) receiver="ghost"/);
+  }, 120_000);
 });
 
 describe("names the spine and the group tables keep for themselves", () => {

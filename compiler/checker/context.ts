@@ -2,7 +2,7 @@
 // table (every top-level declaration shares one namespace), use tracking for
 // the unused-declaration warnings, and resolved function signatures.
 
-import type { Decl, NamedDecl, Range, TypeRef } from "../ast.ts";
+import type { Decl, Ident, NamedDecl, Range, TypeRef } from "../ast.ts";
 import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
 import { catalogued, DIAG, type Message } from "../messages.ts";
@@ -28,6 +28,10 @@ export class Ctx {
   /** Other files a diagnostic points into (extern modules), for excerpts. */
   readonly extraSources = new Map<string, string>();
   readonly signatures = new Map<string, FnSignature | null>();
+  /** Imported names: the import specifier and the module path as written. */
+  readonly imported = new Map<string, { ident: Ident; module: string }>();
+  /** Names of imports that failed (reported at the import): their uses report nothing more. */
+  readonly silent = new Set<string>();
   /** Set by the function checker: checks a fn on first use, so signatures resolve in dependency order. */
   resolveFn?: (name: string) => FnSignature | undefined;
 
@@ -73,6 +77,7 @@ export class Ctx {
   /** Looks up a declaration of the expected kind, reporting unknown names and wrong kinds. */
   resolve<K extends NamedDecl["kind"]>(name: { name: string; range: Range }, kinds: K[], what: string): Extract<NamedDecl, { kind: K }> | undefined {
     const decl = this.symbols.get(name.name);
+    if (!decl && this.silent.has(name.name)) return undefined;
     if (!decl) {
       this.report(name.range, DIAG.unknownDeclaration.of(what, name.name, this.declarationNames(kinds)));
       return undefined;

@@ -25,7 +25,8 @@ export interface ExprScope {
   /** What the place is: fn bodies, MIT features, ODT bodies, source checks. */
   kind: "fn" | "mit" | "odt" | "check";
   lookup(name: string): NameBinding | undefined;
-  names(): string[];
+  /** The names in scope, for a "did you mean" (lazily: it reads at most SPELLING_CANDIDATES of them). */
+  names(): Iterable<string>;
   /** Where windows are allowed inside an expression (a label's `over next 7d`): checks one. */
   window?(e: Extract<Expr, { kind: "window" }>): Checked;
 }
@@ -115,7 +116,7 @@ function checkName(ctx: Ctx, scope: ExprScope, name: string, range: Range): Chec
     bound.onUse?.();
     return bound.expr;
   }
-  if (ctx.poisoned.has(name)) return undefined;
+  if (ctx.poisoned.has(name) || ctx.silent.has(name)) return undefined;
   const decl = ctx.symbols.get(name);
   if (decl?.kind === "on_demand" && scope.kind === "mit") {
     ctx.report(range, DIAG.odtInGroup.name(name, scope.where));
@@ -128,6 +129,7 @@ function checkName(ctx: Ctx, scope: ExprScope, name: string, range: Range): Chec
 function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range, args: Expr[], range: Range): Checked {
   const checkedArgs = args.map((a) => checkExpr(ctx, scope, a));
   const decl = ctx.symbols.get(name);
+  if (!decl && ctx.silent.has(name)) return undefined; // a failed import, reported there
   if (decl && (decl.kind === "fn" || decl.kind === "extern_fn")) {
     ctx.useDecl(name);
     const fn = ctx.functionSignature(name);
@@ -283,7 +285,7 @@ function checkIn(ctx: Ctx, scope: ExprScope, operand: Expr, values: Expr[], rang
 }
 
 /** Two iterables one after the other, lazily. */
-function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
+export function* concat<T>(a: Iterable<T>, b: Iterable<T>): Iterable<T> {
   yield* a;
   yield* b;
 }

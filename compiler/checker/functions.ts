@@ -76,7 +76,7 @@ function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
       const p = byName.get(name);
       return p ? { expr: { k: "param", name, type: p.type } } : undefined;
     },
-    names: () => [...byName.keys()],
+    names: () => byName.keys(),
   };
   const body = checkExpr(ctx, scope, decl.body);
   if (!body) return undefined;

@@ -8,7 +8,7 @@ import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
-import { checkExpr, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
+import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
 
 export interface CheckedGroup {
@@ -25,26 +25,34 @@ export interface GroupEnv {
   groups: Map<string, CheckedGroup>;
 }
 
-/** Orders groups so each comes after the group it reads from; reports `from` cycles. */
+/**
+ * Orders groups so each comes after the group it reads from; reports `from`
+ * cycles. Each group reads one input, so its dependencies are a chain: walked
+ * iteratively (a chain of 20,000 groups declared last-first overflowed the
+ * stack of the recursive walk) and each group is visited once.
+ */
 export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDecl[] {
   const byName = new Map(decls.map((d) => [d.name.name, d]));
   const order: FeatureGroupDecl[] = [];
-  const state = new Map<string, "visiting" | "done">();
-  const visit = (d: FeatureGroupDecl, path: string[]) => {
-    const s = state.get(d.name.name);
-    if (s === "done") return;
-    if (s === "visiting") {
-      const cycle = [...path.slice(path.indexOf(d.name.name)), d.name.name];
-      ctx.report(d.from.range, DIAG.cycle.groups(cycle));
-      return;
+  const done = new Set<string>();
+  for (const start of decls) {
+    // The chain from `start` down its `from`s, until a group already ordered, a source or a cycle.
+    const chain: FeatureGroupDecl[] = [];
+    const at = new Map<string, number>();
+    for (let d: FeatureGroupDecl | undefined = start; d && !done.has(d.name.name); d = byName.get(d.from.name)) {
+      const seen = at.get(d.name.name);
+      if (seen !== undefined) {
+        ctx.report(d.from.range, DIAG.cycle.groups([...chain.slice(seen).map((x) => x.name.name), d.name.name]));
+        break;
+      }
+      at.set(d.name.name, chain.length);
+      chain.push(d);
     }
-    state.set(d.name.name, "visiting");
-    const dep = byName.get(d.from.name);
-    if (dep) visit(dep, [...path, d.name.name]);
-    state.set(d.name.name, "done");
-    order.push(d);
-  };
-  for (const d of decls) visit(d, []);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      done.add(chain[i].name.name);
+      order.push(chain[i]);
+    }
+  }
   return order;
 }
 
@@ -125,7 +133,7 @@ export function checkWhere(
       if (!type) return undefined;
       return { expr: { k: "col", name: n, type }, onUse: () => lineage?.(n).forEach((x) => deps?.add(x)) };
     },
-    names: () => [...columnTypes.keys()],
+    names: () => columnTypes.keys(),
   };
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
@@ -188,7 +196,7 @@ function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, c
         if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
         return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
-      names: () => [...columnTypes.keys(), ...defs.keys()],
+      names: () => concat(columnTypes.keys(), defs.keys()),
     };
     const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
     visiting.pop();

@@ -7,9 +7,11 @@
 import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
 import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
+import type { SpecModule } from "../modules.ts";
 import { checkAgent } from "./agents.ts";
 import { checkIndex } from "./indexes.ts";
-import { Ctx, kindLabel } from "./context.ts";
+import { Ctx, kindLabel, type FnSignature } from "./context.ts";
+import { bindImports, reportLocalClash, warnUnusedImports, type CheckedModule, type ImportedEnv, type ModuleScope } from "./imports.ts";
 import { checkFunctions } from "./functions.ts";
 import { checkGroup, orderGroups, type CheckedGroup } from "./groups.ts";
 import { checkModel, checkServe } from "./models.ts";
@@ -21,6 +23,8 @@ import { checkView } from "./views.ts";
 
 export interface CheckInput {
   program: Program;
+  /** The spec as a module, and the modules it imports, already checked (compiler/check-graph.ts). */
+  modules?: { spec: SpecModule; checked: Map<SpecModule, CheckedModule> };
   text: string;
   file: string;
   specDir: string;
@@ -31,36 +35,40 @@ export interface CheckInput {
 export interface CheckResult {
   ir?: IrSpec;
   ctx: Ctx;
+  /** What importers of this spec need (when it has no errors). */
+  scope?: ModuleScope;
 }
 
 export function checkProgram(input: CheckInput): CheckResult {
   const ctx = new Ctx(input.file, input.specDir);
   const decls = input.program.decls;
-  collectSymbols(ctx, decls);
+  const env: ImportedEnv = { sources: new Map(), entities: new Map(), groups: new Map(), odts: new Map() };
+  const imports = input.modules ? bindImports(ctx, input.modules.spec, input.modules.checked, env) : { pulled: undefined, names: new Map<string, string>() };
+  collectSymbols(ctx, decls, imports.names);
   const named = decls.filter((d): d is NamedDecl => d.kind !== "serve");
   const of = <K extends NamedDecl["kind"]>(kind: K) =>
     named.filter((d): d is Extract<NamedDecl, { kind: K }> => d.kind === kind && ctx.symbols.get(d.name.name) === d);
 
-  const sources = new Map<string, IrSource>();
+  const sources = env.sources;
   for (const d of of("source")) {
     const s = checkSource(ctx, d, input.text);
     if (s) sources.set(s.name, s);
   }
-  const entities = new Map<string, IrEntity>();
+  const entities = env.entities;
   for (const d of of("entity")) {
     const e = checkEntity(ctx, d);
     if (e) entities.set(e.name, e);
   }
   const functions = checkFunctions(ctx, named.filter((d): d is FnDecl | ExternFnDecl => (d.kind === "fn" || d.kind === "extern_fn") && ctx.symbols.get(d.name.name) === d));
 
-  const groups = new Map<string, CheckedGroup>();
+  const groups = env.groups;
   for (const d of orderGroups(ctx, of("feature_group"))) {
     const g = checkGroup(ctx, d, { sources, entities, groups });
     const schedule = d.schedule && checkSchedule(ctx, d.schedule);
     if (g && schedule) g.ir.schedule = schedule;
     if (g) groups.set(g.ir.name, g);
   }
-  const odts = new Map<string, IrOdt>();
+  const odts = env.odts;
   for (const d of of("on_demand")) {
     const o = checkOdt(ctx, d, groups);
     if (o) odts.set(o.name, o);
@@ -106,31 +114,38 @@ export function checkProgram(input: CheckInput): CheckResult {
   }
 
   // With errors the program is incomplete, and "unused" would mostly be noise.
-  if (!ctx.diags.hasErrors) warnUnused(ctx, named);
+  if (!ctx.diags.hasErrors) {
+    warnUnused(ctx, named);
+    warnUnusedImports(ctx);
+  }
   if (ctx.diags.hasErrors) return { ctx };
-  return {
-    ctx,
-    ir: {
-      name: input.name,
-      file: input.file,
-      specHash: input.specHash,
-      sources: [...sources.values()],
-      entities: [...entities.values()],
-      functions,
-      groups: [...groups.values()].map((g) => g.ir),
-      onDemand: [...odts.values()],
-      views: [...views.values()],
-      models: [...models.values()],
-      serves,
-      ...(indexes.size ? { indexes: [...indexes.values()] } : {}),
-      ...(agents.length ? { agents } : {}),
-    },
+  const local = <T extends { name: string; module?: string }>(items: Iterable<T>) => [...items].filter((x) => !x.module && !ctx.imported.has(x.name));
+  const pulled = imports.pulled;
+  const ir: IrSpec = {
+    name: input.name,
+    file: input.file,
+    specHash: input.specHash,
+    sources: [...(pulled?.sources ?? []), ...local(sources.values())],
+    entities: [...(pulled?.entities ?? []), ...local(entities.values())],
+    functions: [...(pulled?.functions ?? []), ...functions],
+    groups: [...(pulled?.groups ?? []), ...local([...groups.values()].map((g) => g.ir))],
+    // ODTs are model code: an imported one is generated again into the spec's transforms.ts, whose hash covers every step a model runs.
+    onDemand: [...(pulled?.odts ?? []), ...local(odts.values())],
+    views: [...views.values()],
+    models: [...models.values()],
+    serves,
+    ...(indexes.size ? { indexes: [...indexes.values()] } : {}),
+    ...(agents.length ? { agents } : {}),
   };
+  const ownGroups = new Map([...groups].filter(([name]) => !ctx.imported.has(name)));
+  const signatures = new Map([...ctx.signatures].filter((e): e is [string, FnSignature] => !!e[1] && !ctx.imported.has(e[0])));
+  return { ctx, ir, scope: { ir, groups: ownGroups, signatures } };
 }
 
-function collectSymbols(ctx: Ctx, decls: Decl[]): void {
+function collectSymbols(ctx: Ctx, decls: Decl[], pulledNames: Map<string, string>): void {
   for (const d of decls) {
     if (d.kind === "serve") continue; // serve blocks are named by their model
+    if (reportLocalClash(ctx, d, pulledNames)) continue;
     const prev = ctx.symbols.get(d.name.name);
     if (prev) {
       ctx.report(d.name.range, DIAG.duplicateDeclaration.name(d.name.name, kindLabel(prev.kind), prev.name.range.start.line), [

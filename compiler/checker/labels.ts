@@ -43,7 +43,7 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
       const type = columns.get(n);
       return type ? { expr: { k: "col", name: n, type }, onUse: () => used.add(n) } : undefined;
     },
-    names: () => [...columns.keys()],
+    names: () => columns.keys(),
     window: (w) => {
       if (inWindow) {
         ctx.error(4003, w.range, `a forward aggregation cannot be nested in another one`);

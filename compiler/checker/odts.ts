@@ -52,7 +52,7 @@ export function checkOdt(ctx: Ctx, decl: OnDemandDecl, groups: Map<string, Check
       const type = params.get(name);
       return type ? { expr: { k: "param", name, type } } : undefined;
     },
-    names: () => [...params.keys()],
+    names: () => params.keys(),
   };
   const body = checkExpr(ctx, scope, decl.body);
   if (!body) return undefined;

@@ -35,7 +35,7 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
     where,
     kind: "check",
     lookup: (name) => (columns.has(name) ? { expr: { k: "col", name, type: columns.get(name)! } } : undefined),
-    names: () => [...columns.keys()],
+    names: () => columns.keys(),
   };
 
   for (const { f, type } of typed) {

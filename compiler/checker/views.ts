@@ -6,7 +6,7 @@
 // columns, joined inclusively at the label's event time, would see the answer.
 
 import type { Expr, FeatureRef, ViewDecl } from "../ast.ts";
-import type { IrColumn, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
+import type { IrColumn, IrGroup, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
 import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
@@ -147,6 +147,8 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
   const out: Joined = { ok: true, joins: [], features: [], odtRefs: [], refRanges: new Map() };
   const columns = new Map((source?.fields ?? []).map((f) => [f.name, f.type]));
   const fail = () => void (out.ok = false);
+  // By name: a view listing thousands of features is checked in linear time.
+  const featureByName = new Map<string, IrViewFeature>();
   for (const ref of decl.features) {
     if (ref.kind === "name") {
       const d = ctx.symbols.get(ref.name.name);
@@ -167,7 +169,7 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     if (!on) { fail(); continue; }
     const joinIndex = joinOf(out.joins, group.ir.name, on);
     // Vectors (embeddings) are for indexes, not model inputs: `group.*` leaves them out.
-    const picked = ref.kind === "group_all" ? group.ir.features.filter((f) => f.type.base !== "vector") : group.ir.features.filter((f) => f.name === ref.feature.name);
+    const picked = ref.kind === "group_all" ? group.ir.features.filter((f) => f.type.base !== "vector") : featuresNamed(group.ir, ref.feature.name);
     if (ref.kind === "group_feature" && picked[0]?.type.base === "vector") {
       ctx.report(ref.range, DIAG.vectorScalar.viewFeature(`${ref.group.name}.${picked[0].name}`, show(picked[0].type)));
       fail();
@@ -183,17 +185,29 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     }
     for (const f of picked) {
       const name = (ref.prefix?.name ?? "") + f.name;
-      const prev = out.features.find((x) => x.name === name);
+      const prev = featureByName.get(name);
       if (prev) {
         reportCollision(ctx, ref, name, { prev, joins: out.joins, joinIndex, prevRange: out.refRanges.get(name)!, where });
         fail();
         continue;
       }
-      out.features.push({ name, group: group.ir.name, column: f.name, join: joinIndex, type: { ...f.type, nullable: true } });
+      const feature: IrViewFeature = { name, group: group.ir.name, column: f.name, join: joinIndex, type: { ...f.type, nullable: true } };
+      out.features.push(feature);
+      featureByName.set(name, feature);
       out.refRanges.set(name, ref.range);
     }
   }
   return out;
+}
+
+const groupFeatures = new WeakMap<IrGroup, Map<string, IrGroup["features"][number]>>();
+
+/** The group's feature of that name (as a list: none or one), through a name index made once per group. */
+function featuresNamed(group: IrGroup, name: string): IrGroup["features"] {
+  let index = groupFeatures.get(group);
+  if (!index) groupFeatures.set(group, (index = new Map(group.features.map((f) => [f.name, f]))));
+  const f = index.get(name);
+  return f ? [f] : [];
 }
 
 /** A feature named like a spine column the view reads (a key or request field) would hide it. */

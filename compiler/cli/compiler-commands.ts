@@ -69,7 +69,10 @@ async function compileCommand(specs: string[], opts: CompileOptions): Promise<nu
       code = EXIT.input;
       continue;
     }
-    if (!opts.json) process.stdout.write(`✓ ${r.file} → ${path.relative(process.cwd(), r.outDir)}/ (${r.files!.size} files)\n`);
+    if (!opts.json) {
+      const deps = r.dependencies.map((d) => `${path.relative(process.cwd(), d.outDir)}/`);
+      process.stdout.write(`✓ ${r.file} → ${path.relative(process.cwd(), r.outDir)}/ (${r.files!.size} files)${deps.length ? `, with the specs it imports → ${deps.join(", ")}` : ""}\n`);
+    }
   }
   return code;
 }

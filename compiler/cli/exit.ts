@@ -4,5 +4,5 @@
 
 export const EXIT = { ok: 0, input: 1, usage: 2, internal: 3 } as const;
 
-/** Wrong use of a command (exit 2), as opposed to wrong input (exit 1). */
-export class UsageError extends Error {}
+/** Wrong use of a command (exit 2), as opposed to wrong input (exit 1); the runtime's commands throw it too. */
+export { UsageError } from "../../runtime/errors.ts";

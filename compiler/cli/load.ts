@@ -2,13 +2,12 @@
 // a pipeline compiles first when the generated code is missing or was
 // generated from a different version of the spec.
 
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SpecBundle } from "../../runtime/api.ts";
 import { UserError } from "../../runtime/errors.ts";
-import { compileSpec, SpecReadError, specName, writeOutput } from "../compile.ts";
+import { compileSpec, currentSpecHash, SpecReadError, specName, writeOutput } from "../compile.ts";
 import { formatDiagnostics } from "../diagnostics.ts";
 import { checkTransformsFile } from "../../runtime/transforms-hash.ts";
 
@@ -22,7 +21,7 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   }
   const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(abs)));
   const index = path.join(outDir, "index.ts");
-  const hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  const hash = currentSpecHash(abs, bytes);
   const current = fs.existsSync(index) ? /SPEC_HASH = "([0-9a-f]+)"/.exec(fs.readFileSync(index, "utf8"))?.[1] : undefined;
   if (current !== hash) {
     if (!opts.quiet) process.stderr.write(`compiling ${specPath} (generated code is ${current ? "stale" : "missing"})\n`);

@@ -31,6 +31,8 @@ export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command("fti")
     .description("Compile .fti specs into feature, training and inference pipelines, and run them on DuckDB.")
     .version("0.1.0")
+    // `fti --version` is fti's version only before a command: `fti predict … --version 2` is the command's own flag.
+    .enablePositionalOptions()
     .showHelpAfterError("(run `fti --help` for usage)")
     .exitOverride();
 

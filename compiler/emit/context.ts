@@ -20,10 +20,27 @@ export interface EmitContext {
   specFile: string;
   /** From the output directory to the spec's directory, for import.meta-relative paths. */
   outToSpecDir: string;
+  /** Imported specs by name (IR `module` tags): where their generated code and their spec are. */
+  modules: Map<string, ModuleOutput>;
 }
 
-export function cite(ctx: EmitContext, loc: Loc, what: string): string {
-  return `${what} — ${ctx.specFile}:${loc.line}`;
+/** An imported spec as seen from the output directory: `out` its generated directory, `specDir` its folder (relative paths), `file` as cited. */
+export interface ModuleOutput {
+  out: string;
+  specDir: string;
+  file: string;
+}
+
+/** The generated module `file` of the spec an imported declaration comes from, as an import path. */
+export function moduleImport(ctx: EmitContext, module: string, file: GeneratedFile): string {
+  const m = ctx.modules.get(module);
+  if (!m) throw new Error(`no output directory for imported spec \`${module}\``);
+  return `${m.out}/${file}`;
+}
+
+/** "what — specs/athlete.fti:12"; `module`: the imported spec the declaration is in (IR `module`). */
+export function cite(ctx: EmitContext, loc: Loc, what: string, module?: string): string {
+  return `${what} — ${module ? ctx.modules.get(module)!.file : ctx.specFile}:${loc.line}`;
 }
 
 /** An exported, documented const, as code (structures would re-indent the initializer). */

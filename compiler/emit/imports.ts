@@ -46,11 +46,23 @@ export class Imports {
     return name;
   }
 
-  /** The import declarations, runtime first, then siblings in the order generated files are listed. */
+  /** module path (another spec's generated module, `../common/features.ts`) -> imported name -> type-only */
+  private readonly others = new Map<string, Map<string, boolean>>();
+
+  /** `name`, imported from the generated module of an imported spec (its names are unique too: checker/imports.ts). */
+  fromModule(modulePath: string, name: string, opts: { type?: boolean } = {}): string {
+    let names = this.others.get(modulePath);
+    if (!names) this.others.set(modulePath, (names = new Map()));
+    names.set(name, (names.get(name) ?? true) && (opts.type ?? false));
+    return name;
+  }
+
+  /** The import declarations: runtime first, then other specs' modules, then siblings in the order generated files are listed. */
   statements(order: readonly GeneratedFile[]): string[] {
     const out: string[] = [];
     if (this.runtime) out.push(`import * as ${RUNTIME_NS} from "${RUNTIME_MODULE}";`);
     if (this.runtimeNamed.size) out.push(namedImport(this.runtimeNamed, RUNTIME_MODULE));
+    for (const [from, names] of [...this.others].sort(([a], [b]) => a.localeCompare(b))) out.push(namedImport(names, from));
     for (const file of order) {
       const names = this.siblings.get(file);
       if (names?.size) out.push(namedImport(names, `./${file}`));

@@ -14,23 +14,32 @@ import { DIAG } from "../messages.ts";
 import type { Project } from "ts-morph";
 import { CHECK_OPTIONS, checkerProject, programTexts, setInMemoryOnly } from "../ts-project.ts";
 
-/** `files`: generated file name → text, all in `outDir`. */
-export function typeCheckGenerated(files: Map<string, string>, opts: { outDir: string; specFile: string }): Diagnostic[] {
+/**
+ * `files`: generated file name → text, all in `outDir`. `moduleFiles`: the
+ * generated files of imported specs made in the same run (absolute path →
+ * text), which the spec's modules import: checked from memory too, and part
+ * of the cache key, so a changed import checks the spec again.
+ */
+export function typeCheckGenerated(files: Map<string, string>, opts: { outDir: string; specFile: string; moduleFiles?: Map<string, string> }): Diagnostic[] {
   const scope = `generated modules in ${path.resolve(opts.outDir)}`;
-  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, [...files]]));
+  const moduleFiles = opts.moduleFiles ?? new Map<string, string>();
+  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, [...files], [...moduleFiles].sort(([a], [b]) => a.localeCompare(b))]));
   if (passedBefore(scope, key)) return [];
 
   const project = checkerProject();
   const paths = [...files.keys()].map((name) => path.join(opts.outDir, name));
-  setInMemoryOnly(paths, true);
+  const all = [...paths, ...moduleFiles.keys()];
+  setInMemoryOnly(all, true);
+  const others = [...moduleFiles].map(([p, text]) => project.createSourceFile(p, text, { overwrite: true }));
   try {
-    return check(project, files, paths, { ...opts, scope, key });
+    return check(project, files, paths, { ...opts, scope, key, inKey: all });
   } finally {
-    setInMemoryOnly(paths, false);
+    for (const sf of others) project.removeSourceFile(sf);
+    setInMemoryOnly(all, false);
   }
 }
 
-function check(project: Project, files: Map<string, string>, paths: string[], opts: { outDir: string; specFile: string; scope: string; key: string }): Diagnostic[] {
+function check(project: Project, files: Map<string, string>, paths: string[], opts: { outDir: string; specFile: string; scope: string; key: string; inKey: string[] }): Diagnostic[] {
   const sourceFiles = paths.map((p) => project.createSourceFile(p, files.get(path.basename(p))!, { overwrite: true }));
   const diagnostics: Diagnostic[] = [];
   for (const sf of sourceFiles) {
@@ -46,9 +55,8 @@ function check(project: Project, files: Map<string, string>, paths: string[], op
     }
   }
   if (!diagnostics.length) {
-    const generated = new Set(sourceFiles.map((sf) => path.normalize(sf.getFilePath())));
     const read = programTexts(project);
-    for (const p of generated) read.delete(p); // their text is in the key
+    for (const p of opts.inKey) read.delete(path.normalize(p)); // their text is in the key
     recordPass(opts.scope, opts.key, read);
   }
   // The next spec's check should not carry these along.

@@ -32,8 +32,29 @@ const CONTINUING_END = new Set<TokenType>([T.Equals, T.Colon, T.Dot]);
 
 const isType = (item: Item | undefined, type: TokenType) => item?.kind === "token" && item.tok.tokenType === type;
 
-function forcedBreak(prev: Item, item: Item): boolean {
+/**
+ * The `{ }` of `import { a, b } from ...` enclose a list, not a block: they
+ * force no line break, and their contents indent like a bracket's.
+ */
+function listBraces(items: Item[]): Set<Item> {
+  const out = new Set<Item>();
+  let prevCode: Item | undefined;
+  let open: Item | undefined;
+  for (const item of items) {
+    if (item.kind !== "token") continue;
+    if (isType(item, T.LCurly) && isType(prevCode, T.Import)) open = item;
+    if (open && isType(item, T.RCurly)) {
+      out.add(open).add(item);
+      open = undefined;
+    }
+    prevCode = item;
+  }
+  return out;
+}
+
+function forcedBreak(prev: Item, item: Item, lists: Set<Item>): boolean {
   if (prev.kind === "lineComment") return true;
+  if (lists.has(prev) || lists.has(item)) return false;
   if (isType(item, T.RCurly)) return !isType(prev, T.LCurly);
   if (isType(prev, T.LCurly)) return !isType(item, T.RCurly) && item.kind !== "lineComment";
   if (isType(prev, T.RCurly)) return item.kind !== "lineComment";
@@ -43,10 +64,11 @@ function forcedBreak(prev: Item, item: Item): boolean {
 /** Splits the items into lines: the source's breaks plus the forced ones. */
 export function splitLines(items: Item[]): Line[] {
   const lines: Line[] = [];
+  const lists = listBraces(items);
   let current: Line | undefined;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (!current || item.breaksBefore > 0 || forcedBreak(items[i - 1], item)) {
+    if (!current || item.breaksBefore > 0 || forcedBreak(items[i - 1], item, lists)) {
       current = { items: [], blankBefore: item.breaksBefore >= 2 && lines.length > 0, indent: 0, block: -1 };
       lines.push(current);
     }
@@ -81,6 +103,7 @@ function leadingClosers(code: Item[]): number {
 
 /** Sets each line's indent and block, and drops blank lines right inside braces. */
 export function indentLines(lines: Line[]): void {
+  const lists = listBraces(lines.flatMap((l) => l.items));
   const stack: Array<{ type: TokenType; line: number }> = [];
   let prevCode: Item[] | undefined;
   let prevEndedBrace = false;
@@ -96,13 +119,13 @@ export function indentLines(lines: Line[]): void {
     line.indent = 2 * units + (continued ? 2 : 0);
     const braces = stack.slice(0, units).filter((o) => o.type === T.LCurly);
     line.block = braces.length ? braces[braces.length - 1].line : -1;
-    if (prevEndedBrace || (closers > 0 && isType(code[0], T.RCurly))) line.blankBefore = false;
+    if (prevEndedBrace || (closers > 0 && isType(code[0], T.RCurly) && !lists.has(code[0]))) line.blankBefore = false;
     for (const item of code) {
       const type = item.tok.tokenType;
-      if (OPENERS.has(type)) stack.push({ type, line: index });
+      if (OPENERS.has(type)) stack.push({ type: lists.has(item) ? T.LBracket : type, line: index });
       else if (CLOSERS.has(type)) stack.pop();
     }
     if (code.length) prevCode = code;
-    prevEndedBrace = code.length > 0 && isType(code[code.length - 1], T.LCurly);
+    prevEndedBrace = code.length > 0 && isType(code[code.length - 1], T.LCurly) && !lists.has(code[code.length - 1]);
   });
 }

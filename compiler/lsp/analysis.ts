@@ -6,11 +6,15 @@
 // dropped (they would only describe the hole the parser left).
 
 import type { IToken } from "chevrotain";
-import type { Program, Range } from "../ast.ts";
+import type { Decl, Program, Range } from "../ast.ts";
 import { checkProgram } from "../checker/index.ts";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
-import { parse } from "../parser/index.ts";
+import path from "node:path";
+import { checkGraph } from "../check-graph.ts";
+import type { CheckedModule } from "../checker/imports.ts";
+import { kindLabel } from "../checker/context.ts";
+import { diskFiles, loadModuleGraph, type ModuleFiles, type SpecModule } from "../modules.ts";
 import * as T from "../parser/lexer.ts";
 import { lineStarts } from "./positions.ts";
 import { buildIndex, type SymbolIndex } from "./symbols.ts";
@@ -28,18 +32,59 @@ export interface Analysis {
   tokens: IToken[];
   comments: IToken[];
   index: SymbolIndex;
+  /** Imported names: where they are declared (absolute file, range), their kind, the import's path as written. */
+  imports: Map<string, ImportedName>;
+  /** The spec modules the document reads (absolute paths), transitively. */
+  reads: Set<string>;
+}
+
+function importedDecls(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, Decl> {
+  const out = new Map<string, Decl>();
+  for (const { decl, target } of spec.imports) {
+    const mod = target && checked.get(target);
+    for (const n of decl.names) {
+      const d = mod?.decls.get(n.name);
+      if (d && !out.has(n.name)) out.set(n.name, d);
+    }
+  }
+  return out;
+}
+
+export interface ImportedName {
+  file: string;
+  range: Range;
+  kind: string;
+  from: string;
+}
+
+function importedDeclarations(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, ImportedName> {
+  const out = new Map<string, ImportedName>();
+  for (const { decl, target } of spec.imports) {
+    const mod = target && checked.get(target);
+    for (const n of decl.names) {
+      const d = mod?.decls.get(n.name);
+      if (d && !out.has(n.name)) out.set(n.name, { file: target!.abs, range: d.name.range, kind: kindLabel(d.kind), from: decl.from.value });
+    }
+  }
+  return out;
 }
 
 const within = (r: Range, outer: Range) => r.start.offset >= outer.start.offset && r.start.offset <= outer.end.offset;
 
 /** Analyses `text`; `previousIr` is kept for hover when the new text does not check. */
-export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec): Analysis {
-  const parsed = parse(text, file);
+export function analyze(text: string, file: string, specDir: string, previousIr?: IrSpec, files: ModuleFiles = diskFiles): Analysis {
+  const abs = path.resolve(specDir, path.basename(file));
+  // The spec's imports, read through `files` (open documents first) and checked as `fti check` does.
+  const graph = loadModuleGraph(abs, text, files, file);
+  const parsed = { program: graph.root.program, diagnostics: graph.root.parseDiagnostics };
   const syntaxErrors = parsed.diagnostics.filter((d) => d.severity === "error");
   let checked: ReturnType<typeof checkProgram> | undefined;
   let internal: Diagnostic | undefined;
+  const importErrors = graph.diagnostics.filter((d) => d.file === file);
+  let modules: ReturnType<typeof checkGraph> = { diagnostics: [], sources: new Map(), checked: new Map(), irs: new Map() };
   try {
-    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "" });
+    modules = checkGraph(graph, { skipRoot: true });
+    checked = checkProgram({ program: parsed.program, text, file, specDir, name: "spec", specHash: "", modules: { spec: graph.root, checked: modules.checked } });
   } catch (e) {
     // A checker bug on a half-typed spec must not take the editor's diagnostics down with it.
     const at = { offset: 0, line: 1, column: 1 };
@@ -54,12 +99,14 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
     text,
     file,
     program: parsed.program,
-    diagnostics: [...parsed.diagnostics, ...checkerDiags],
+    diagnostics: [...parsed.diagnostics, ...importErrors, ...checkerDiags],
+    imports: importedDeclarations(graph.root, modules.checked),
+    reads: new Set(graph.order.filter((m) => m !== graph.root).map((m) => m.abs)),
     ir,
     irIsCurrent: !!checked?.ir && !syntaxErrors.length,
     starts: lineStarts(text),
     tokens,
     comments,
-    index: buildIndex(parsed.program),
+    index: buildIndex(parsed.program, importedDecls(graph.root, modules.checked)),
   };
 }

@@ -163,8 +163,20 @@ function windowHover(a: Analysis, offset: number): Hover | null {
   return null;
 }
 
+/** An imported name: what it is and where it comes from (its doc comment is in its own file). */
+function importedHover(a: Analysis, occ: Occurrence): Hover | null {
+  const imp = occ.kind === "decl" ? a.imports.get(occ.name) : undefined;
+  if (!imp) return null;
+  const parts = [code(`${imp.kind} ${occ.name}`), `Imported from \`${imp.from}\` (declared at line ${imp.range.start.line}).`];
+  const group = a.ir?.groups.find((g) => g.name === occ.name);
+  if (group) parts.push(`**MIT** group of \`${group.entity}\`, stored in \`${group.table}\`: ${group.features.map((f) => `\`${f.name}\``).join(", ")}`);
+  return { contents: { kind: "markdown", value: parts.join("\n\n") }, range: toLsp(occ.range) };
+}
+
 export function hover(a: Analysis, offset: number): Hover | null {
   const occ = occurrenceAt(a.index, offset);
+  const imported = occ && importedHover(a, occ);
+  if (imported) return imported;
   if (occ) {
     const parts = occurrenceHover(a, occ).filter(Boolean);
     const line = defLine(a, occ);

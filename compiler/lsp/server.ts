@@ -25,6 +25,7 @@ import type { Diagnostic } from "../diagnostics.ts";
 import { formatSpec } from "../format/index.ts";
 import * as T from "../parser/lexer.ts";
 import { analyze, type Analysis } from "./analysis.ts";
+import { diskFiles, type ModuleFiles } from "../modules.ts";
 import { codeActions, type DiagnosticData } from "./code-actions.ts";
 import { complete } from "./completion.ts";
 import { hover } from "./hover.ts";
@@ -58,10 +59,12 @@ function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnosti
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** The file a string at `offset` names — an extern fn's module or a source's path — when it exists. */
+/** The file a string at `offset` names — an extern fn's module, a source's path or an imported spec — when it exists. */
 function fileAt(a: Analysis, offset: number, specDir: string): string | undefined {
-  for (const d of a.program.decls) {
-    const lit = d.kind === "extern_fn" ? d.module : d.kind === "source" && d.location?.kind === "path" ? d.location.path : undefined;
+  const strings = [...a.program.decls, ...a.program.imports].map((d) =>
+    d.kind === "import" ? d.from : d.kind === "extern_fn" ? d.module : d.kind === "source" && d.location?.kind === "path" ? d.location.path : undefined,
+  );
+  for (const lit of strings) {
     if (!lit || offset < lit.range.start.offset || offset > lit.range.end.offset) continue;
     const abs = path.resolve(specDir, lit.value);
     return fs.existsSync(abs) && fs.statSync(abs).isFile() ? abs : undefined;
@@ -75,13 +78,28 @@ class Workspace {
 
   constructor(private readonly documents: TextDocuments<TextDocument>) {}
 
+  /** Imported specs are read from their open documents first, else from disk. */
+  private readonly files: ModuleFiles = {
+    read: (abs) => this.documents.get(pathToFileURL(abs).href)?.getText() ?? diskFiles.read(abs),
+    realpath: (abs) => diskFiles.realpath(abs),
+  };
+
+  /** Forgets the analyses of open specs that read `uri` (an imported spec that changed); returns their uris. */
+  forgetReaders(uri: string): string[] {
+    if (!uri.startsWith("file:")) return [];
+    const abs = fileURLToPath(uri);
+    const readers = [...this.cache].filter(([other, hit]) => other !== uri && hit.analysis.reads.has(abs));
+    for (const [r, hit] of readers) this.cache.set(r, { version: -1, analysis: hit.analysis });
+    return readers.map(([r]) => r);
+  }
+
   get(uri: string): Analysis | undefined {
     const doc = this.documents.get(uri);
     if (!doc) return undefined;
     const hit = this.cache.get(uri);
     if (hit && hit.version === doc.version) return hit.analysis;
     const { file, dir } = specLocation(uri);
-    const analysis = analyze(doc.getText(), file, dir, hit?.analysis.ir);
+    const analysis = analyze(doc.getText(), file, dir, hit?.analysis.ir, this.files);
     this.cache.set(uri, { version: doc.version, analysis });
     return analysis;
   }
@@ -99,6 +117,9 @@ class Workspace {
 function renameEdits(a: Analysis, uri: string, offset: number, newName: string): TextEdit[] {
   const occ = occurrenceAt(a.index, offset);
   if (!occ) throw new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here");
+  if (occ.key === `decl:${occ.name}` && a.program.imports.some((i) => i.names.some((n) => n.name === occ.name))) {
+    throw new ResponseError(ErrorCodes.InvalidRequest, `\`${occ.name}\` is declared in another spec; rename it there`);
+  }
   if (!NAME.test(newName) || T.KEYWORDS.has(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is not a valid name`);
   const scope = occ.key.slice(0, occ.key.lastIndexOf(occ.name));
   if (a.index.occurrences.some((o) => o.def && o.key === scope + newName) || (occ.kind === "decl" && a.index.decls.has(newName))) {
@@ -135,7 +156,14 @@ export function startServer(connection: Connection): void {
     if (!a) return;
     void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
   };
-  documents.onDidChangeContent(({ document }) => publish(document));
+  documents.onDidChangeContent(({ document }) => {
+    publish(document);
+    // Specs that import this one see its new text.
+    for (const reader of workspace.forgetReaders(document.uri)) {
+      const doc = documents.get(reader);
+      if (doc) publish(doc);
+    }
+  });
   // An extern fn's module changed on disk: check every open spec again.
   connection.onDidChangeWatchedFiles(() => {
     workspace.forgetAll();
@@ -165,6 +193,8 @@ export function startServer(connection: Connection): void {
     const file = fileAt(x.a, x.offset, specLocation(textDocument.uri).dir);
     if (file) return { uri: pathToFileURL(file).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
     const occ = occurrenceAt(x.a.index, x.offset);
+    const imported = occ?.key === `decl:${occ?.name}` ? x.a.imports.get(occ!.name) : undefined;
+    if (imported) return { uri: pathToFileURL(imported.file).href, range: toLsp(imported.range) }; // declared in the imported spec
     const def = occ && definitionOf(x.a.index, occ.key);
     return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
   });

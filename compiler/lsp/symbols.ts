@@ -41,8 +41,20 @@ class IndexBuilder {
   readonly builtins: BuiltinUse[] = [];
   readonly decls = new Map<string, Decl>();
 
-  constructor(program: Program) {
+  /** Names the spec imports: referred to like its own declarations, defined at the import. */
+  readonly imported = new Set<string>();
+
+  constructor(program: Program, importedDecls: Map<string, Decl>) {
     for (const d of program.decls) if (d.kind !== "serve" && d.name.name && !this.decls.has(d.name.name)) this.decls.set(d.name.name, d);
+    for (const imp of program.imports) {
+      for (const n of imp.names) {
+        if (this.decls.has(n.name)) continue;
+        this.imported.add(n.name);
+        // The module's declaration (its kind and items, for completion): its ranges are in the module's file.
+        const d = importedDecls.get(n.name);
+        if (d) this.decls.set(n.name, d);
+      }
+    }
   }
 
   add(ident: Ident | undefined, key: string, kind: SymbolKind, def = false): void {
@@ -50,7 +62,7 @@ class IndexBuilder {
   }
 
   ref(ident: Ident | undefined): void {
-    if (ident?.name && this.decls.has(ident.name)) this.add(ident, `decl:${ident.name}`, "decl");
+    if (ident?.name && (this.decls.has(ident.name) || this.imported.has(ident.name))) this.add(ident, `decl:${ident.name}`, "decl");
   }
 
   expr(e: Expr | undefined, resolve: Resolve): void {
@@ -68,7 +80,7 @@ class IndexBuilder {
         if (this.decls.get(e.object.name)?.kind === "feature_group") this.add(e.property, `feature:${e.object.name}.${e.property.name}`, "feature");
         return;
       case "call":
-        if (this.decls.has(e.callee.name)) this.ref(e.callee);
+        if (this.decls.has(e.callee.name) || this.imported.has(e.callee.name)) this.ref(e.callee);
         else if (BUILTINS[e.callee.name]) this.builtins.push({ name: e.callee.name, range: e.callee.range, window: false });
         e.args.forEach((a) => this.expr(a, resolve));
         return;
@@ -244,8 +256,10 @@ class IndexBuilder {
   }
 }
 
-export function buildIndex(program: Program): SymbolIndex {
-  const b = new IndexBuilder(program);
+/** `importedDecls`: the declarations imported names stand for, from their modules. */
+export function buildIndex(program: Program, importedDecls = new Map<string, Decl>()): SymbolIndex {
+  const b = new IndexBuilder(program, importedDecls);
+  for (const imp of program.imports) for (const n of imp.names) if (b.imported.has(n.name)) b.add(n, `decl:${n.name}`, "decl", true);
   for (const d of program.decls) b.decl(d);
   b.occurrences.sort((x, y) => x.range.start.offset - y.range.start.offset);
   return { occurrences: b.occurrences, builtins: b.builtins, decls: b.decls };

@@ -21,6 +21,22 @@ export type DeclarationCstChildren = {
   serveDecl?: ServeDeclCstNode[];
   indexDecl?: IndexDeclCstNode[];
   agentDecl?: AgentDeclCstNode[];
+  importDecl?: ImportDeclCstNode[];
+};
+
+export interface ImportDeclCstNode extends CstNode {
+  name: "importDecl";
+  children: ImportDeclCstChildren;
+}
+
+export type ImportDeclCstChildren = {
+  Kw_import: IToken[];
+  LCurly: IToken[];
+  names: IToken[];
+  Comma?: IToken[];
+  RCurly: IToken[];
+  Kw_from: IToken[];
+  module: IToken[];
 };
 
 export interface SourceDeclCstNode extends CstNode {

@@ -121,9 +121,20 @@ export class FtiParser extends CstParser {
         { ALT: () => this.SUBRULE(this.serveDecl) },
         { ALT: () => this.SUBRULE(this.indexDecl) },
         { ALT: () => this.SUBRULE(this.agentDecl) },
+        { ALT: () => this.SUBRULE(this.importDecl) },
       ],
       ERR_MSG: "a declaration",
     }));
+  });
+
+  // import { a, b } from "./common.fti"
+  importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(T.Import);
+    this.CONSUME(T.LCurly);
+    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME(T.Identifier, { LABEL: "names" }) });
+    this.CONSUME(T.RCurly);
+    this.CONSUME(T.From);
+    this.CONSUME(T.StringLit, { LABEL: "module" });
   });
 
   // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | fields { ... } }

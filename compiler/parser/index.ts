@@ -10,7 +10,7 @@
 
 import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
-import type { Decl, Pos, Program, Range } from "../ast.ts";
+import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
 import { DIAG, didYouMean, quoteSource, type Message } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
@@ -74,7 +74,7 @@ interface Chunk {
   next: IToken | undefined;
 }
 
-const DECL_START = new Set([T.Source, T.Entity, T.Extern, T.FeatureGroup, T.OnDemand, T.Model, T.Serve, T.Index, T.Agent]);
+const DECL_START = new Set([T.Import, T.Source, T.Entity, T.Extern, T.FeatureGroup, T.OnDemand, T.Model, T.Serve, T.Index, T.Agent]);
 
 /**
  * Splits the token stream before each declaration keyword. Keywords are
@@ -163,7 +163,7 @@ const BODY_ITEMS: Record<string, string> = {
 /** Comma-separated lists: a missing closer reads better as "expected `,` or `)`". */
 const LIST_RULES = new Set(["params", "onDemandDecl", "argList", "parenList", "listExpr", "keyClause"]);
 
-const DECLARATION_KEYWORDS = ["source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve", "index", "agent"];
+const DECLARATION_KEYWORDS = ["import", "source", "entity", "fn", "extern", "feature_group", "on_demand", "view", "model", "serve", "index", "agent"];
 
 /** Keywords that may appear where `expected` is, for "did you mean" hints on misspellings. */
 function candidateKeywords(expected: string, rule: string, bodyExpected: boolean): string[] {
@@ -300,6 +300,7 @@ interface FileParse {
   problems: T.LexProblem[];
   diagnostics: Diagnostic[];
   decls: Decl[];
+  imports: ImportDecl[];
 }
 
 /** Parses one declaration and reads it into the AST; at most one FTI1001 per declaration. */
@@ -338,7 +339,8 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
       reported = true;
       report(astErrors[0].start, astErrors[0].end, astErrors[0].problem);
     }
-    if (decl) f.decls.push(decl);
+    if (decl?.kind === "import") f.imports.push(decl);
+    else if (decl) f.decls.push(decl);
   } catch (e) {
     // Never expected (the nesting pre-scan bounds recursion); keep going with
     // the other declarations.
@@ -349,7 +351,7 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
 
 function parseUnsafe(text: string, file: string): ParseResult {
   const { tokens, problems } = T.lex(text);
-  const f: FileParse = { file, lines: new LineMap(text), problems, diagnostics: [], decls: [] };
+  const f: FileParse = { file, lines: new LineMap(text), problems, diagnostics: [], decls: [], imports: [] };
   for (const p of problems) f.diagnostics.push(diagnostic(file, f.lines.range(p.start, p.end), p));
   if (tokens.length === 0) f.diagnostics.push(diagnostic(file, f.lines.range(0, 0), DIAG.emptySpec.noDeclarations()));
 
@@ -360,7 +362,7 @@ function parseUnsafe(text: string, file: string): ParseResult {
     parseChunk(f, chunk, problemIdx);
   }
   return {
-    program: { file, decls: f.decls },
+    program: { file, decls: f.decls, imports: f.imports },
     diagnostics: sortDiagnostics(f.diagnostics).slice(0, MAX_SYNTAX_DIAGNOSTICS),
   };
 }
@@ -375,7 +377,7 @@ export function parse(text: string, file: string): ParseResult {
   } catch (e) {
     const start = { offset: 0, line: 1, column: 1 };
     return {
-      program: { file, decls: [] },
+      program: { file, decls: [], imports: [] },
       diagnostics: [diagnostic(file, { start, end: start }, DIAG.unexpectedToken.internalParser(detail(e)))],
     };
   }

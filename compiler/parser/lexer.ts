@@ -169,6 +169,7 @@ export const Context = kw("context");
 export const Retrieve = kw("retrieve");
 export const Tool = kw("tool");
 export const Prompt = kw("prompt");
+export const Import = kw("import");
 
 export const KEYWORDS: ReadonlyMap<string, TokenType> = keywordByImage;
 

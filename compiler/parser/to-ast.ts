@@ -24,6 +24,7 @@ import type {
   FeatureRef,
   FieldDecl,
   FnDecl,
+  ImportDecl,
   Ident,
   JoinClause,
   MdtCall,
@@ -301,7 +302,7 @@ class AstBuilder {
 
   // ------------------------------------------------------------ declarations
 
-  decl(root: CstNode): Decl | undefined {
+  decl(root: CstNode): Decl | ImportDecl | undefined {
     // The root is a `declaration` (one child: the declaration's own node) or that node itself.
     let n = root as AnyDeclCstNode | undefined;
     if (root.name === "declaration") {
@@ -310,6 +311,7 @@ class AstBuilder {
       for (const key of Object.keys(d.children) as Array<keyof C.DeclarationCstChildren>) n ??= node(d, key);
     }
     if (!n) return undefined;
+    if (n.name === "importDecl") return this.importDecl(n);
     const nameTok = tok(n, "name");
     if (!isReal(nameTok)) return undefined;
     this.declLabel = `${DECL_KEYWORD[n.name] ?? n.name} ${nameTok.image}`;
@@ -339,6 +341,14 @@ class AstBuilder {
       default:
         return undefined;
     }
+  }
+
+  private importDecl(n: C.ImportDeclCstNode): ImportDecl | undefined {
+    const from = tok(n, "module");
+    const names = toks(n, "names").filter(isReal).map((t) => this.ident(t));
+    if (!isReal(from) || !names.length) return undefined;
+    const module = this.stringLit(from);
+    return { kind: "import", names, from: module, range: this.join(tok(n, "Kw_import"), module.range) };
   }
 
   private sourceDecl(n: C.SourceDeclCstNode): SourceDecl {
@@ -1080,6 +1090,6 @@ class AstBuilder {
 }
 
 /** Converts one declaration's CST (a `declaration` node or a `*Decl` node) to the AST. */
-export function declarationToAst(cst: CstNode, ctx: ToAstContext): Decl | undefined {
+export function declarationToAst(cst: CstNode, ctx: ToAstContext): Decl | ImportDecl | undefined {
   return new AstBuilder(ctx).decl(cst);
 }

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
-import { UserError } from "../errors.ts";
+import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
@@ -134,7 +134,7 @@ function registerTrain(program: Command, deps: RuntimeCliDeps): void {
       .argument("<model>", "model name")
       .option("--threads <n>", "threads for gbdt training (default: $FTI_THREADS, else the cores; the model is the same for every value)"),
   ).action(async (spec: string, model: string, opts: { store?: string; threads?: string }) => {
-    const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads, "--threads");
+    const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads, "--threads", UsageError);
     const bundle = await deps.loadSpec(spec);
     const { trainModelFromSpec } = await training();
     const report = await withStore(opts, (store) =>
@@ -230,11 +230,12 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
       .option("--out <table|file.parquet>", "also write to this table or Parquet file")
       .option("--version <n>", "use this registry version"),
   ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
-    const bundle = await deps.loadSpec(spec);
+    // Usage first (exit 2), before the spec is loaded (which may compile it).
     const version = opts.version === undefined ? undefined : Number(opts.version);
-    if (version !== undefined && !Number.isInteger(version)) throw new UserError(`--version ${opts.version}: not a version number`);
-    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UserError("give either --as-of or --time-column, not both");
-    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UserError("--time-column needs --entities: a file with that column");
+    if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new UsageError(`--version ${opts.version}: not a version number`);
+    if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UsageError("give either --as-of or --time-column, not both");
+    if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UsageError("--time-column needs --entities: a file with that column");
+    const bundle = await deps.loadSpec(spec);
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
       predictBatch(store, bundle, model, {

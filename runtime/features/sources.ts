@@ -58,8 +58,9 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan: SourcePlan): Promise<string[]> {
   if (plan.location.kind !== "files") return [];
   const raw = plan.location.path;
-  const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
-  const { abs, inside, roots } = confinedPath(raw, bundle.specDir);
+  const specDir = plan.declaredIn?.specDir ?? bundle.specDir;
+  const where = `source \`${plan.name}\` (${plan.declaredIn?.file ?? bundle.file}:${plan.line})`;
+  const { abs, inside, roots } = confinedPath(raw, specDir);
   const outside = () =>
     new UserError(`${where}: path "${raw}" leads outside the project`, "keep the data inside the project, or add its folder to `sourceRoots` in fti.json (see docs/language.md, FTI2015)");
   if (!inside) throw outside();
@@ -67,12 +68,12 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   if (GLOB_CHARS.test(abs)) {
     const rows = await store.all<{ file: string }>(`SELECT file FROM glob(?) ORDER BY file`, [abs]);
     if (rows.length === 0) {
-      throw new UserError(`${where}: no files match ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
+      throw new UserError(`${where}: no files match ${abs}`, `check the \`path\` of the source (it is relative to ${specDir})`);
     }
     files = rows.map((r) => r.file);
   } else {
     if (!existsSync(abs)) {
-      throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${bundle.specDir})`);
+      throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${specDir})`);
     }
     if (statSync(abs).isDirectory()) {
       throw new UserError(`${where}: ${abs} is a directory`, `use a glob such as "${raw.replace(/\/$/, "")}/*.${plan.location.format}"`);

@@ -113,11 +113,15 @@ for (;;) {
 /** Below this many (row, feature) histogram updates a job runs on the caller alone. */
 const MIN_PARALLEL_WORK = 65_536;
 
-/** A thread count as given by a user (`--threads`, $FTI_THREADS): a whole number from 1 to MAX_THREADS. */
-export function parseThreads(text: string, what: string): number {
+/**
+ * A thread count as given by a user: a whole number from 1 to MAX_THREADS,
+ * else the error `Err` (a UserError for $FTI_THREADS, the CLI passes its
+ * UsageError for `--threads`).
+ */
+export function parseThreads(text: string, what: string, Err: new (message: string) => Error = UserError): number {
   const v = Number(text.trim());
   if (!/^[0-9]+$/.test(text.trim()) || v < 1 || v > MAX_THREADS) {
-    throw new UserError(`${what} ${JSON.stringify(text)}: expected a whole number from 1 to ${MAX_THREADS}`);
+    throw new Err(`${what} ${JSON.stringify(text)}: expected a whole number from 1 to ${MAX_THREADS}`);
   }
   return v;
 }

@@ -6,16 +6,27 @@ import type { IrExpr, IrGroup, IrType } from "../../ir.ts";
 import { embedCallInfo } from "../../builtins.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
 import { checkToSql } from "../../lower/sql.ts";
-import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
+import { cite, constStatement, GENERATED_FILES, moduleImport, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
-import { camel, columnType, tsLiteral } from "../names.ts";
+import { camel, columnType, str, tsLiteral } from "../names.ts";
 
 export function featuresModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const SourcePlan = imports.rt("SourcePlan");
   const GroupPlan = imports.rt("GroupPlan");
   const out: Statement[] = [];
+  const sourceRefs: string[] = [];
   for (const src of ctx.ir.sources) {
+    const ref = `${camel(src.name)}Source`;
+    if (src.module) {
+      // Generated once, in the spec that declares it; its path stays relative to that spec's folder.
+      imports.fromModule(moduleImport(ctx, src.module, "features.ts"), ref);
+      const m = ctx.modules.get(src.module)!;
+      const declaredIn = `{ file: ${str(m.file)}, specDir: ${imports.rt("specDirFrom")}(import.meta.url, ${str(m.specDir)}) }`;
+      sourceRefs.push(`{ ...${ref}, declaredIn: ${declaredIn} }`);
+      continue;
+    }
+    sourceRefs.push(ref);
     const plan = {
       name: src.name,
       line: src.loc.line,
@@ -29,9 +40,13 @@ export function featuresModule(ctx: EmitContext): Statement[] {
     out.push(constStatement(`${camel(src.name)}Source`, SourcePlan, tsLiteral(plan), cite(ctx, src.loc, `source \`${src.name}\``)));
   }
   for (const g of ctx.ir.groups) {
+    if (g.module) {
+      imports.fromModule(moduleImport(ctx, g.module, "features.ts"), `${camel(g.name)}Group`);
+      continue;
+    }
     out.push(constStatement(`${camel(g.name)}Group`, GroupPlan, groupPlan(ctx, g), cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
   }
-  out.push(`export const sources: ${SourcePlan}[] = [${ctx.ir.sources.map((s) => `${camel(s.name)}Source`).join(", ")}];`);
+  out.push(`export const sources: ${SourcePlan}[] = [${sourceRefs.join(", ")}];`);
   out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: ${GroupPlan}[] = [${ctx.ir.groups.map((g) => `${camel(g.name)}Group`).join(", ")}];`);
   return [...imports.statements(GENERATED_FILES), ...out];
 }

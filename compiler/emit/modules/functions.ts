@@ -3,7 +3,7 @@
 
 import type { IrFunction } from "../../ir.ts";
 import { tsMorph } from "../../ts-project.ts";
-import { cite, GENERATED_FILES, relativeImport, tsExpr, type EmitContext, type Statement } from "../context.ts";
+import { cite, GENERATED_FILES, moduleImport, relativeImport, tsExpr, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { str, tsType } from "../names.ts";
 
@@ -11,6 +11,10 @@ export function functionsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const bodies: Statement[] = [];
   for (const fn of ctx.ir.functions) {
+    if (fn.module) {
+      bodies.push(`/** ${cite(ctx, fn.loc, `fn \`${fn.name}\``, fn.module)} */\nexport { ${fn.name} } from ${str(moduleImport(ctx, fn.module, "functions.ts"))};`);
+      continue;
+    }
     if (fn.extern) {
       const rel = relativeImport(ctx, fn.extern.module);
       const exported = fn.extern.exportName === fn.name ? fn.name : `${fn.extern.exportName} as ${fn.name}`;

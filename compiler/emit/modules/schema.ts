@@ -3,10 +3,10 @@
 // model the online request (entity keys + the request fields of its ODTs).
 
 import type { IrType } from "../../ir.ts";
-import { cite, GENERATED_FILES, odtOf, viewOf, type EmitContext, type Statement } from "../context.ts";
+import { cite, GENERATED_FILES, moduleImport, odtOf, viewOf, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { hasRequestChecks, requestCheckFunction, requestCheckName, requestFieldTypes } from "../request-checks.ts";
-import { pascal, tsType, zodType } from "../names.ts";
+import { pascal, str, tsType, zodType } from "../names.ts";
 import { tsMorph } from "../../ts-project.ts";
 
 export function schemaModule(ctx: EmitContext): Statement[] {
@@ -15,6 +15,10 @@ export function schemaModule(ctx: EmitContext): Statement[] {
   const out: Statement[] = [];
   for (const src of ctx.ir.sources) {
     const name = `${pascal(src.name)}Row`;
+    if (src.module) {
+      out.push(`export { ${name}Schema, type ${name} } from ${str(moduleImport(ctx, src.module, "schema.ts"))};`);
+      continue;
+    }
     out.push(objectType(name, cite(ctx, src.loc, `A row of source \`${src.name}\``), src.fields.map((f) => [f.name, f.type])));
     out.push(schemaConst(name, src.fields.map((f) => [f.name, f.type]), `${z}.object`, z));
   }

@@ -28,7 +28,7 @@ function odtStructure(ctx: EmitContext, imports: Imports, odt: IrOdt): Statement
     kind: tsMorph().StructureKind.Function,
     name: odt.name,
     isExported: true,
-    docs: [cite(ctx, odt.loc, `ODT \`${odt.name}\`: runs online and over the training spine`)],
+    docs: [cite(ctx, odt.loc, `ODT \`${odt.name}\`: runs online and over the training spine`, odt.module)],
     parameters: params,
     returnType: tsType(odt.returns, true),
     statements: [`return ${tsExpr(ctx, imports, "transforms.ts", odt.body, (n) => n)};`],

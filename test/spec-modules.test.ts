@@ -1,0 +1,202 @@
+// Spec modules (issue 10 §5): `import { a } from "./common.fti"`. A spec
+// uses another spec's declarations without copying them; the generated code
+// of shared sources, groups and fns exists once (in the module's folder); the
+// checker reports every file's errors in one run; paths stay in the project;
+// an edit of an imported spec makes the importer stale; the language server
+// goes to an imported name's declaration in its file.
+
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileSpec, currentSpecHash, writeOutput } from "../compiler/compile.ts";
+import { formatDiagnostics } from "../compiler/diagnostics.ts";
+import { analyze } from "../compiler/lsp/analysis.ts";
+import { complete } from "../compiler/lsp/completion.ts";
+import { hover } from "../compiler/lsp/hover.ts";
+import { formatSpec } from "../compiler/format/index.ts";
+
+const BIN = path.resolve("compiler/cli/bin.mjs");
+
+const COMMON = `source activities {
+  path "../data/activities.csv"
+  event_time started_at
+  unique activity_id
+  fields {
+    activity_id: string
+    athlete_id: string
+    started_at: timestamp
+    distance_km: float check (> 0)
+    elapsed_time_s: float check (> 0)
+  }
+}
+
+entity athlete {
+  key athlete_id: string
+}
+
+fn pace_min_km(distance_km: float, elapsed_time_s: float): float =
+  (elapsed_time_s / 60) / distance_km
+
+feature_group activity_stats for athlete from activities {
+  pace = pace_min_km(distance_km, elapsed_time_s)
+}
+
+feature_group fitness for athlete from activity_stats {
+  pace_28d = avg(pace) over 28d
+  runs_28d = count() over 28d
+}
+`;
+
+const importer = (model: string, label: string) => `import { activities, athlete, fitness, pace_min_km } from "../lib/common.fti"
+
+view ${model}_data for athlete from activities {
+  label ${label}
+  features fitness.*
+}
+
+model ${model} {
+  view ${model}_data
+  task regression
+  algorithm gbdt(trees: 5)
+  split time(test_from: 2025-03-01)
+  metric mae
+}
+`;
+
+let dir: string;
+const p = (...parts: string[]) => path.join(dir, ...parts);
+
+function activitiesCsv(): string {
+  const rows = ["activity_id,athlete_id,started_at,distance_km,elapsed_time_s"];
+  for (let i = 0; i < 90; i++) {
+    const day = new Date(Date.UTC(2025, 0, 1) + i * 86_400_000 * 1.5).toISOString().slice(0, 19);
+    rows.push(`r${i},a${i % 4},${day},${5 + (i % 7)},${1500 + i * 13}`);
+  }
+  return rows.join("\n") + "\n";
+}
+
+beforeAll(() => {
+  // Inside the repository: its package.json makes it the project, and `fti/runtime` resolves.
+  dir = fs.mkdtempSync(path.join(process.cwd(), ".fti-test-modules-"));
+  for (const d of ["lib", "pace", "km", "data"]) fs.mkdirSync(p(d));
+  fs.writeFileSync(p("lib", "common.fti"), COMMON);
+  fs.writeFileSync(p("pace", "pace.fti"), importer("pace_model", "pace = pace_min_km(distance_km, elapsed_time_s)"));
+  fs.writeFileSync(p("km", "km.fti"), importer("km_model", "km = distance_km"));
+  fs.writeFileSync(p("data", "activities.csv"), activitiesCsv());
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe("compiling a spec that imports", () => {
+  it("generates the imported sources, groups and fns once, in the module's folder, and the importer imports them", async () => {
+    const out = p("gen", "pace");
+    const r = await compileSpec(p("pace", "pace.fti"), { outDir: out });
+    expect(formatDiagnostics(r.diagnostics, r.sources)).toBe("");
+    expect(r.dependencies.map((d) => path.relative(dir, d.outDir))).toEqual([path.join("gen", "common")]);
+    expect(await writeOutput(r)).toBeUndefined();
+
+    const features = fs.readFileSync(path.join(out, "features.ts"), "utf8");
+    expect(features).toContain(`import { activitiesSource, activityStatsGroup, fitnessGroup } from "../common/features.ts";`);
+    expect(features).not.toContain("SELECT"); // no group SQL of its own: it has no group of its own
+    expect(fs.readFileSync(p("gen", "common", "features.ts"), "utf8")).toContain("SELECT");
+    expect(fs.readFileSync(path.join(out, "functions.ts"), "utf8")).toContain(`export { pace_min_km } from "../common/functions.ts";`);
+    // The imported source's path stays relative to the module's folder.
+    expect(features).toMatch(/declaredIn: \{ file: "[^"]*lib\/common\.fti", specDir: \$rt\.specDirFrom\(import\.meta\.url, "\.\.\/\.\.\/lib"\) \}/);
+  }, 120_000);
+
+  it("makes the importer stale when an imported spec changes, and compiles the change in", async () => {
+    const spec = p("pace", "pace.fti");
+    const before = currentSpecHash(spec, fs.readFileSync(spec));
+    const common = fs.readFileSync(p("lib", "common.fti"), "utf8");
+    try {
+      fs.writeFileSync(p("lib", "common.fti"), common.replace("runs_28d = count() over 28d", "runs_28d = count() over 28d\n  runs_7d = count() over 7d"));
+      const after = currentSpecHash(spec, fs.readFileSync(spec));
+      expect(after).not.toBe(before);
+      const r = await compileSpec(spec, { outDir: p("gen", "pace") });
+      expect(r.diagnostics).toEqual([]);
+      expect(r.files!.get("index.ts")).toContain(`SPEC_HASH = "${after}"`);
+      expect(r.files!.get("schema.ts")).toContain("runs_7d"); // fitness.* picks up the module's new feature
+    } finally {
+      fs.writeFileSync(p("lib", "common.fti"), common);
+    }
+  }, 120_000);
+
+  it("reports the errors of every file in one run, each at its own file:line:col", async () => {
+    fs.writeFileSync(p("lib", "bad.fti"), `entity athlete {\n  key athlete_id: strng\n}\n`);
+    fs.writeFileSync(p("pace", "two.fti"), `import { athlete } from "../lib/bad.fti"\nimport { fitnes } from "../lib/common.fti"\n\nview v for athlete {\n  label x = nowhere.y\n}\n`);
+    const r = await compileSpec(p("pace", "two.fti"), { checkOnly: true });
+    const text = formatDiagnostics(r.diagnostics, r.sources);
+    const rel = (f: string) => path.relative(process.cwd(), p(f)).split(path.sep).join("/");
+    expect(text).toContain(`${rel("lib/bad.fti")}:2:19 - error FTI3001: unknown type \`strng\``);
+    expect(text).toContain(`${rel("pace/two.fti")}:1:25 - error FTI2045: spec module \`../lib/bad.fti\` has 1 error`);
+    expect(text).toContain(`${rel("pace/two.fti")}:2:10 - error FTI2041: \`fitnes\` is not declared in \`../lib/common.fti\``);
+    expect(text).toContain(`${rel("pace/two.fti")}:4:6 - error FTI2014: view \`v\` has no spine source`);
+    expect(text).toContain("\n    key athlete_id: strng\n                    ~~~~~\n"); // the module's own line, underlined
+    expect(text).toContain("4 errors, 0 warnings");
+  });
+
+  it("refuses a symbolic link that leads outside the project (FTI2015), and an absolute path (FTI2040)", async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), "fti-outside-"));
+    try {
+      fs.writeFileSync(path.join(outside, "shared.fti"), COMMON.replace(`"../data/activities.csv"`, `"/etc/passwd"`));
+      fs.symlinkSync(path.join(outside, "shared.fti"), p("lib", "shared.fti"));
+      fs.writeFileSync(p("pace", "link.fti"), `import { athlete } from "../lib/shared.fti"\nimport { fitness } from ${JSON.stringify(path.join(outside, "shared.fti"))}\n`);
+      const r = await compileSpec(p("pace", "link.fti"), { checkOnly: true });
+      expect(r.diagnostics.map((d) => [d.code, d.range.start.line, d.message])).toEqual([
+        [2015, 1, "spec module `../lib/shared.fti` is a symbolic link that leads outside the project"],
+        [2040, 2, `import path \`${path.join(outside, "shared.fti")}\` is absolute`],
+      ]);
+      expect(r.sources.size).toBe(1); // nothing outside was read
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+      fs.rmSync(p("lib", "shared.fti"), { force: true });
+    }
+  });
+});
+
+describe("the pipeline over imported groups", () => {
+  it("two specs that import one group compute and read the same store table", () => {
+    const env = { ...process.env, FTI_STORE: p("store.duckdb"), FTI_DEBUG: "" };
+    const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env });
+    const pace = run("features", "pace/pace.fti");
+    expect(pace.stderr).not.toMatch(/internal error/);
+    expect(pace.status).toBe(0);
+    expect(pace.stdout + pace.stderr).toMatch(/group fitness v1: 90 rows → fg_fitness_v1/);
+    const trained = run("train", "km/km.fti", "km_model");
+    expect(trained.stderr).not.toMatch(/internal error/);
+    expect(trained.status).toBe(0);
+    expect(trained.stdout + trained.stderr).toMatch(/km_model@1/);
+    const km = fs.readFileSync(p("generated", "km", "features.ts"), "utf8");
+    expect(km).toContain(`from "../common/features.ts"`);
+  }, 240_000);
+});
+
+describe("fti fmt and the language server", () => {
+  it("formats an import on one line, its names inside the braces", () => {
+    const r = formatSpec(`import {a,b}   from "./x.fti"\nimport {\n  c,\n  d\n} from "./y.fti"\n`, "x.fti");
+    expect(r.ok && r.text).toBe(`import { a, b } from "./x.fti"\nimport {\n  c,\n  d\n} from "./y.fti"\n`);
+  });
+
+  it("goes to an imported name's declaration in its file and reports a module's errors at the import", () => {
+    const text = importer("pace_model", "pace = pace_min_km(distance_km, elapsed_time_s)");
+    const a = analyze(text, "pace.fti", p("pace"));
+    expect(a.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const fitness = a.imports.get("fitness")!;
+    expect(fitness.file).toBe(p("lib", "common.fti"));
+    expect(COMMON.split("\n")[fitness.range.start.line - 1]).toContain("feature_group fitness");
+    expect(a.index.occurrences.filter((o) => o.key === "decl:fitness").length).toBe(2); // the import and `fitness.*`
+    const shown = hover(a, text.indexOf("fitness.*") + 1)!.contents as { value: string };
+    expect(shown.value).toContain("feature group fitness");
+    expect(shown.value).toContain("Imported from `../lib/common.fti`");
+    const typed = text.replace("features fitness.*", "features fitness.");
+    expect(complete(analyze(typed, "pace.fti", p("pace")), typed.indexOf("fitness.") + 8).map((c) => c.label)).toEqual(["pace_28d", "runs_28d", "*"]);
+
+    const broken = analyze(`import { athlete } from "../lib/bad.fti"\n`, "broken.fti", p("pace"), undefined, {
+      read: (abs) => (abs.endsWith("bad.fti") ? "entity athlete { key k: nope }\n" : fs.readFileSync(abs, "utf8")),
+      realpath: (abs) => (abs.endsWith("bad.fti") ? abs : fs.realpathSync(abs)),
+    });
+    expect(broken.diagnostics.map((d) => [d.code, d.file])).toEqual([[2045, "broken.fti"]]);
+  });
+});
