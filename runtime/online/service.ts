@@ -45,6 +45,51 @@ import type {
 /** Most instances one request may carry (the 1 MB body limit usually bites first). */
 export const MAX_INSTANCES = 10_000;
 
+/**
+ * Instances a request works through between two turns of the event loop.
+ * A 10 000-instance batch is validated, looked up, scored (a run of
+ * MAX_BATCH_ROWS at a time, batcher.ts) and logged in slices, so /healthz and
+ * small requests are answered while it is in flight instead of after it.
+ */
+export const INSTANCES_PER_TURN = 256;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A batch's envelope alone: the instances are then validated a slice at a time. */
+const BATCH_ENVELOPE = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_INSTANCES) });
+
+/**
+ * The request's instances, validated by the model's request schema. A batch
+ * is validated INSTANCES_PER_TURN instances at a time; its issues are the
+ * ones validating it whole gives (same paths, same order).
+ */
+async function parseInstances(
+  m: Pick<ServedModel, "single" | "batch">,
+  body: object,
+  isBatch: boolean,
+): Promise<{ ok: true; instances: Array<Record<string, unknown>> } | { ok: false; issues: ApiIssue[] }> {
+  if (!isBatch) {
+    const one = m.single.safeParse(body);
+    return one.success ? { ok: true, instances: [one.data as Record<string, unknown>] } : { ok: false, issues: zodIssues(one.error) };
+  }
+  const envelope = BATCH_ENVELOPE.safeParse(body);
+  if (!envelope.success) {
+    // a bad envelope: the whole batch's issues, as one validation gives them
+    const whole = m.batch.safeParse(body);
+    return { ok: false, issues: whole.success ? zodIssues(envelope.error) : zodIssues(whole.error) };
+  }
+  const items = envelope.data.instances;
+  const instances: Array<Record<string, unknown>> = [];
+  const issues: ApiIssue[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+    const one = m.single.safeParse(items[i]);
+    if (one.success) instances.push(one.data as Record<string, unknown>);
+    else issues.push(...zodIssues(one.error, ["instances", i]));
+  }
+  return issues.length ? { ok: false, issues } : { ok: true, instances };
+}
+
 export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -546,12 +591,12 @@ export class OnlineService implements LocalService {
       ]);
     }
     const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
-    const parsed = (isBatch ? m.batch : m.single).safeParse(body);
-    if (!parsed.success) {
-      const issues = zodIssues(parsed.error);
+    const parsed = await parseInstances(m, body, isBatch);
+    if (!parsed.ok) {
+      const { issues } = parsed;
       return apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
     }
-    const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
+    const { instances } = parsed;
     if (this.logRequired && this.log?.isFailing) {
       return apiError(503, "request_log_unavailable", `the request log cannot be written (${this.log.stats().lastError}); predictions are refused until it can (--log-required)`);
     }
@@ -564,6 +609,7 @@ export class OnlineService implements LocalService {
     const looked = [];
     const missingIssues: ApiIssue[] = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const req: Record<string, Scalar> = {};
       for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
       requests.push(req);
@@ -585,6 +631,7 @@ export class OnlineService implements LocalService {
     const rows: Array<Record<string, Scalar>> = [];
     const odtValues: Array<Record<string, Scalar>> = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const values: Record<string, Scalar> = {};
       const features = looked[i].features;
       for (const name in features) values[name] = features[name].value;
@@ -606,6 +653,7 @@ export class OnlineService implements LocalService {
     const results: OnlineInstanceResult[] = [];
     const entries: RequestLogEntry[] = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
@@ -648,7 +696,10 @@ export class OnlineService implements LocalService {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {
-      for (const e of entries) log.append(e);
+      for (let i = 0; i < entries.length; i++) {
+        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+        log.append(entries[i]);
+      }
       return null;
     }
     try {
