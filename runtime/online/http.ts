@@ -23,6 +23,7 @@ import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
+import { sliceSerialized } from "./turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -144,6 +145,9 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
 
   app.post<{ Params: { model: string } }>("/v1/models/:model/predict", async (req, reply) => {
     const r = await service.predict(req.params.model, req.body);
+    // a large batch's answer (megabytes of JSON) is serialized in slices too (turns.ts)
+    const text = await sliceSerialized(r.body);
+    if (text !== null) return reply.code(r.status).type("application/json; charset=utf-8").send(text);
     return reply.code(r.status).send(r.body);
   });
 

@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
@@ -45,15 +46,7 @@ import type {
 /** Most instances one request may carry (the 1 MB body limit usually bites first). */
 export const MAX_INSTANCES = 10_000;
 
-/**
- * Instances a request works through between two turns of the event loop.
- * A 10 000-instance batch is validated, looked up, scored (a run of
- * MAX_BATCH_ROWS at a time, batcher.ts) and logged in slices, so /healthz and
- * small requests are answered while it is in flight instead of after it.
- */
-export const INSTANCES_PER_TURN = 256;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+export { INSTANCES_PER_TURN };
 
 /** A batch's envelope alone: the instances are then validated a slice at a time. */
 const BATCH_ENVELOPE = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_INSTANCES) });
