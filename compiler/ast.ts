@@ -95,6 +95,8 @@ export interface SourceDecl {
   /** Reference data: when each row starts (and stops) holding. */
   validFrom?: Ident;
   validTo?: Ident;
+  /** `stream [lateness d]`: events also arrive one by one (HTTP push, a broker). */
+  stream?: { range: Range; lateness?: Expr };
   fields: FieldDecl[];
   range: Range;
 }

@@ -7,6 +7,7 @@
 //   <~~~ under the span>
 
 import type { Range } from "./ast.ts";
+import { resolveFix, type Fix, type FixSource } from "./fixes.ts";
 import type { Message } from "./messages.ts";
 
 export type Severity = "error" | "warning";
@@ -27,13 +28,17 @@ export interface Diagnostic {
   hint?: string;
   /** The other place involved (e.g. an extern function's real signature). */
   related?: RelatedInfo[];
+  /** The hint as text edits, when it is mechanical (the language server's quick fix). */
+  fix?: Fix;
 }
 
-/** A message of the catalogue (messages.ts) placed at a range of a file. */
-export function diagnostic(file: string, range: Range, m: Message, related?: RelatedInfo[]): Diagnostic {
+/** A message of the catalogue (messages.ts) placed at a range of a file; `source` places a fix that adds an item. */
+export function diagnostic(file: string, range: Range, m: Message, related?: RelatedInfo[], source?: FixSource): Diagnostic {
   const d: Diagnostic = { code: m.code, severity: m.severity, file, range, message: m.message };
   if (m.hint) d.hint = m.hint;
   if (related?.length) d.related = related;
+  const fix = m.fix && resolveFix(m.fix, range, source);
+  if (fix) d.fix = fix;
   return d;
 }
 
@@ -41,8 +46,8 @@ export class DiagnosticBag {
   readonly items: Diagnostic[] = [];
 
   /** Adds a message of the catalogue (DIAG in messages.ts); `related` points at the other place involved. */
-  add(file: string, range: Range, m: Message, related?: RelatedInfo[]): void {
-    this.items.push(diagnostic(file, range, m, related));
+  add(file: string, range: Range, m: Message, related?: RelatedInfo[], source?: FixSource): void {
+    this.items.push(diagnostic(file, range, m, related, source));
   }
 
   get hasErrors(): boolean {

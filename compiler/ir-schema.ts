@@ -65,6 +65,7 @@ export const irSchema = z.object({
     eventTime: z.string().optional(),
     validity: z.object({ from: z.string(), to: z.string().optional() }).optional(),
     unique: z.string().optional(),
+    stream: z.object({ latenessMs: z.number() }).optional(),
     fields: z.array(z.object({
       name: z.string(),
       type: irType,
@@ -95,7 +96,17 @@ export const irSchema = z.object({
     input: z.object({ kind: z.enum(["source", "group"]), name: z.string() }),
     rowId: column.optional(),
     reference: z.object({ source: z.string(), validity: z.boolean(), validTo: z.boolean() }).optional(),
+    stream: z.object({ source: z.string() }).optional(),
     inputColumns: z.array(column),
+    lookups: z.array(z.object({
+      group: z.string(),
+      table: z.string().regex(/^fg_\w+_v\d+$/),
+      keys: z.array(z.string()).min(1),
+      rowId: z.string().optional(),
+      validTo: z.boolean(),
+      reference: z.object({ source: z.string(), validity: z.boolean() }),
+      features: z.array(z.object({ name: z.string(), type: irType })).min(1),
+    })).optional(),
     features: z.array(z.union([
       z.object({ kind: z.literal("row"), name: z.string(), loc, type: irType, expr: irExpr }),
       z.object({

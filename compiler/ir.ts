@@ -9,7 +9,7 @@
 // location, task, algorithm, split, gates, as-of, MDT kinds) is defined once in
 // runtime/api.ts and used here (the runtime may not import compiler/).
 
-import type { AlgorithmSpec, AsOf, Gate, MdtKind, SourceLocation, SplitSpec, Task } from "../runtime/api.ts";
+import type { AlgorithmSpec, AsOf, Gate, MdtKind, SourceLocation, SplitSpec, Task, WindowAgg } from "../runtime/api.ts";
 
 export type ScalarType = "int" | "float" | "bool" | "string" | "timestamp" | "duration";
 
@@ -72,6 +72,8 @@ export interface IrSource {
   /** Reference data only: the columns bounding when each row holds (`valid_to` may be null: still holds). */
   validity?: { from: string; to?: string };
   unique?: string;
+  /** `stream [lateness d]`: events also arrive one by one; requires eventTime and unique. */
+  stream?: { latenessMs: number };
   fields: IrField[];
 }
 
@@ -101,7 +103,8 @@ export interface IrFunction {
   extern?: { module: string; exportName: string };
 }
 
-export type WindowAgg = "count" | "sum" | "avg" | "min" | "max" | "stddev" | "last" | "ewma";
+/** The windowed aggregations: defined once in runtime/api.ts, which the runtime's incremental engine reads too. */
+export type { WindowAgg } from "../runtime/api.ts";
 
 export type IrFeature =
   | { kind: "row"; name: string; loc: Loc; type: IrType; expr: IrExpr }
@@ -118,6 +121,25 @@ export type IrFeature =
       /** The duration as the spec wrote it (`24h`), for messages and `fti explain`. */
       windowText: string;
     };
+
+/**
+ * A reference group a group's features look up (`profile.hr_max`): for each
+ * input row, the row of `table` with the same keys that holds at the row's
+ * event time (latest event_time — its valid_from — at or before it; ties by
+ * ingested_at, row id, values; none when its valid_to has passed). Its
+ * features are the columns `<group>.<feature>` of the group's SQL.
+ */
+export interface IrGroupLookup {
+  group: string;
+  table: string;
+  /** The looked-up table's key columns (the entity's keys), matched with the group's own key columns in order. */
+  keys: string[];
+  rowId?: string;
+  validTo: boolean;
+  /** The reference source behind it, and whether its rows have validity (without: current values, FTI4030). */
+  reference: { source: string; validity: boolean };
+  features: Array<{ name: string; type: IrType }>;
+}
 
 export interface IrGroup {
   name: string;
@@ -146,8 +168,12 @@ export interface IrGroup {
    * validity; with `validTo` the table has a `valid_to` column.
    */
   reference?: { source: string; validity: boolean; validTo: boolean };
+  /** Set when the group's rows come from a stream source (directly or through row groups): computed incrementally too. */
+  stream?: { source: string };
   /** The input's columns visible to expressions (source fields or the input group's stored columns). */
   inputColumns: IrColumn[];
+  /** Reference groups its features look up (`profile.hr_max`), computed before it. */
+  lookups?: IrGroupLookup[];
   /** In dependency order: a feature only refers to input columns and features before it. */
   features: IrFeature[];
   /** How much input history before a range start the windows need; null when unbounded (ewma). */

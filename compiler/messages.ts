@@ -18,10 +18,30 @@ export interface Message {
   severity: Severity;
   message: string;
   hint?: string;
+  /** The quick fix the hint describes, if it is mechanical (diagnostics.ts turns it into text edits). */
+  fix?: FixIntent;
 }
 
+/**
+ * A fix, before it has a place: replace the diagnostic's own span (a
+ * misspelt name by the one meant), or add an item (a clause) to the
+ * declaration the diagnostic is in.
+ */
+export type FixIntent = { kind: "replace"; text: string; title?: string } | { kind: "addItem"; item: string };
+
+/** A hint that is also a fix: "did you mean `x`?" replaces the span with x. */
+export class Suggestion {
+  constructor(
+    readonly hint: string,
+    readonly fix: FixIntent,
+  ) {}
+}
+
+/** A hint: text, or text with its fix. */
+export type Hint = string | Suggestion;
+
 /** What a builder returns: the text, or the text and a hint. */
-type Text = string | { message: string; hint?: string };
+type Text = string | { message: string; hint?: Hint };
 
 // `any[]` so that each builder keeps its own typed parameters in `Entry`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -41,17 +61,31 @@ function entry<B extends Builders>(code: number, severity: Severity, title: stri
     out[name] = (...args: unknown[]): Message => {
       const text = build(...args);
       const m: Message = typeof text === "string" ? { code, severity, message: text } : { code, severity, message: text.message };
-      if (typeof text !== "string" && text.hint) m.hint = text.hint;
+      const hint = typeof text === "string" ? undefined : text.hint;
+      if (hint instanceof Suggestion) {
+        m.hint = hint.hint;
+        m.fix = hint.fix;
+      } else if (hint) m.hint = hint;
       return m;
     };
   }
   return out as Entry<B>;
 }
 
-/** "did you mean `x`?" for the candidate closest to `name` (none when nothing is close, or it is `name` itself). */
-export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+/** "did you mean `x`?" for the candidate closest to `name` (none when nothing is close, or it is `name` itself); its fix puts x in the span. */
+export function didYouMean(name: string, candidates: Iterable<string>): Suggestion | undefined {
   const best = closest(name, candidates);
-  return best !== undefined && best !== name ? `did you mean \`${best}\`?` : undefined;
+  return best !== undefined && best !== name ? replaceWith(best) : undefined;
+}
+
+/** "did you mean `text`?", fixed by writing `text` over the diagnostic's span. */
+export function replaceWith(text: string): Suggestion {
+  return new Suggestion(`did you mean \`${text}\`?`, { kind: "replace", text });
+}
+
+/** "add `item`", fixed by adding the item (a clause) to the enclosing declaration; `rest` follows the quoted item in the hint. */
+function addItem(item: string, rest = ""): Suggestion {
+  return new Suggestion(`add \`${item}\`${rest}`, { kind: "addItem", item });
 }
 
 /** Quotes a piece of source for a message: `x`, shortened when long. */
@@ -60,8 +94,10 @@ export function quoteSource(s: string, max = 24): string {
   return "`" + shown + "`";
 }
 
-const withHint = (message: string, hint: string | undefined): Text => ({ message, hint });
+const withHint = (message: string, hint: Hint | undefined): Text => ({ message, hint });
 const s = (n: number) => (n === 1 ? "" : "s");
+const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
+const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
@@ -75,17 +111,17 @@ const WINDOW_OUTSIDE = (agg: string, where: string) =>
 const syntax = {
   unexpectedToken: entry(1001, "error", "unexpected token", {
     /** Tokens after a complete declaration. `suggestion`: a didYouMean() of a misspelt keyword. */
-    trailing: (found: string, declLabel: string | undefined, suggestion?: string) =>
+    trailing: (found: string, declLabel: string | undefined, suggestion?: Hint) =>
       withHint(`unexpected ${found}${declLabel ? ` after the end of \`${declLabel}\`` : ""}`, suggestion ?? DECLARATIONS_HINT),
-    expectedDeclaration: (found: string, suggestion?: string) =>
+    expectedDeclaration: (found: string, suggestion?: Hint) =>
       withHint(`expected a declaration but found ${found}`, suggestion ?? DECLARATIONS_HINT),
     unclosedBlock: (block: string, found: string) => `expected \`}\` to close ${block} but found ${found}`,
-    unexpectedInBlock: (found: string, block: string, items: string, suggestion?: string) =>
+    unexpectedInBlock: (found: string, block: string, items: string, suggestion?: Hint) =>
       withHint(`unexpected ${found} in ${block}; expected ${items} or \`}\``, suggestion),
     unclosedList: (closer: string, found: string) => `expected \`,\` or ${closer} but found ${found}`,
     keywordAsName: (found: string) =>
       withHint(`expected a name but found the keyword ${found}`, `${found} is a reserved word and cannot be used as a name`),
-    expected: (expected: string, after: string, found: string, suggestion?: string) =>
+    expected: (expected: string, after: string, found: string, suggestion?: Hint) =>
       withHint(`expected ${expected}${after} but found ${found}`, suggestion),
     duplicateClause: (what: string, declLabel: string) =>
       withHint(`duplicate \`${what}\` in \`${declLabel}\``, `remove one of the \`${what}\` lines`),
@@ -192,6 +228,8 @@ const names = {
     of: (name: string, isA: string, expected: string) => `\`${name}\` is ${isA}, not ${expected}`,
     groupAsFeature: (name: string) => `\`${name}\` is a feature group; list its features as \`${name}.*\` or \`${name}.<feature>\``,
     agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
+    byOnOdt: (name: string) =>
+      withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
@@ -232,6 +270,8 @@ const names = {
   shadowsColumn: entry(2011, "error", "feature shadows an input column", {
     feature: (name: string, input: string) =>
       withHint(`feature \`${name}\` has the name of a column of \`${input}\``, `rename it, e.g. \`${name}_value\``),
+    keyColumn: (name: string, entity: string) =>
+      withHint(`feature \`${name}\` has the name of the key column of the group's table (entity \`${entity}\`)`, `rename it, e.g. \`${name}_value\``),
   }),
   unknownOption: entry(2012, "error", "unknown option value", {
     task: (name: string, tasks: readonly string[]) => withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks)),
@@ -261,6 +301,16 @@ const names = {
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
     entityKey: (entity: string) => `entity \`${entity}\` has no key: add \`key <name>: <type>\``,
+    viewLabel: (where: string, source: string) => `${where} has no label: add \`label <name> = <expression over ${source}'s columns>\``,
+    viewSpine: (where: string, view: string) =>
+      `${where} has no spine: write \`view ${view} from <source>\` (one row per event) or \`for <entity> from <source>\``,
+    viewSpineSource: (where: string, entity: string) =>
+      withHint(`${where} has no spine source: add \`from <source>\` after \`for ${entity}\``, "or take the label from a source column: `label <name> = <source>.<column>`"),
+    spineTime: (source: string) =>
+      withHint(
+        `source \`${source}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`,
+        "take the spine from an event source; reference data joins in as features",
+      ),
     agentLlm: (where: string) =>
       withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
     agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
@@ -400,6 +450,7 @@ const types = {
   condition: entry(3007, "error", "condition is not bool", {
     check: (type: string) => `a check must be a bool expression, got ${type}`,
     ifCondition: (type: string) => `the condition of \`if\` must be bool, got ${type}`,
+    where: (type: string) => withHint(`a \`where\` filter must be a bool, got ${type}`, "compare a column, e.g. `sport == \"run\"`"),
   }),
   externSignature: entry(3008, "error", "extern signature differs from its TypeScript declaration", {
     mismatch: (name: string, problems: string[]) => `extern fn \`${name}\` does not match its TypeScript declaration: ${problems.join("; ")}`,
@@ -420,9 +471,11 @@ const types = {
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
     over: (days?: number) =>
-      withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : `did you mean \`${days}d\`?`),
+      withHint("`over` needs a duration literal such as `7d` or `12h`", days === undefined ? undefined : replaceWith(`${days}d`)),
     ttl: () => "`ttl` needs a duration literal such as `90d`",
     ttlPositive: () => "`ttl` must be positive",
+    overNext: () => "`over next` needs a positive duration literal such as `7d`",
+    lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
   vectorType: entry(3101, "error", "invalid vector type or length", {
@@ -461,6 +514,7 @@ const rules = {
   windowNested: entry(4003, "error", "windowed aggregation nested in an expression", {
     in: (agg: string) =>
       withHint("a windowed aggregation must be a feature's whole expression", `give \`${agg}(...) over ...\` its own feature and refer to it by name`),
+    forward: () => "a forward aggregation cannot be nested in another one",
   }),
   unknownMdt: entry(4004, "error", "unknown model-dependent transformation", {
     named: (name: string, known: readonly string[]) =>
@@ -472,7 +526,7 @@ const rules = {
   }),
   mdtMisfit: entry(4006, "error", "transformation does not fit the input's type", {
     oneHotNotLast: () => "`one_hot` expands a value into several columns, so it must be the last step",
-    stringInput: (input: string) => withHint(`input \`${input}\` is a string; a model needs numbers`, `add \`transform ${input}: one_hot\``),
+    stringInput: (input: string) => withHint(`input \`${input}\` is a string; a model needs numbers`, addItem(`transform ${input}: one_hot`)),
     oneHotFloat: (input: string, type: string) =>
       withHint(`\`one_hot\` needs categories (string, bool or int); \`${input}\` is ${type}`, "use bucketize first, or a numeric transformation"),
     imputeConstantType: (isString: boolean, input: string) =>
@@ -492,7 +546,7 @@ const rules = {
     input: (input: string, algorithm: string) =>
       withHint(
         `input \`${input}\` can be missing (no history within the ttl, or null), and a ${algorithm} model cannot take missing values`,
-        `add \`transform ${input}: impute(median)\`, or use gbdt, which learns where missing values go`,
+        addItem(`transform ${input}: impute(median)`, ", or use gbdt, which learns where missing values go"),
       ),
   }),
   labelLeakFeature: entry(4008, "error", "label leakage through a feature", {
@@ -501,22 +555,50 @@ const rules = {
         `feature \`${feature}\` is derived from the label \`${labelColumn}\` and ${where} joins features inclusively at the label's event time: each training row would see its own answer`,
         "use `as_of strict` (features strictly before the label), or drop the feature",
       ),
+    derived: (feature: string, column: string, label: string, where: string) =>
+      withHint(
+        `feature \`${feature}\` is derived from \`${column}\`, which the label \`${label}\` reads, and ${where} joins features inclusively at the label's event time: each training row would see its own answer`,
+        "use `as_of strict` (features strictly before the label), or drop the feature",
+      ),
   }),
   labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
     field: (odt: string, field: string, labelColumn: string) =>
       `ODT \`${odt}\` takes request field \`${field}\`, which is the label column \`${labelColumn}\`: the model would be given the answer`,
+    /** `others`: the label's other columns, which the view's request fields give too. */
+    labelReads: (odt: string, field: string, label: string, source: string, others: string[]) =>
+      `ODT \`${odt}\` takes request field \`${field}\`, which the label \`${label}\` reads (\`${source}.${field}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`,
   }),
   windowDirection: entry(4010, "error", "window does not look back", {
     negative: (positive: string) => `a window only looks back: use a positive duration like \`${positive}\``,
     empty: (text: string) => `a window of \`${text}\` covers nothing: windows look back a positive duration`,
+    /** `over`: the window written after `over next`, or "7d". */
+    forward: (over: string) =>
+      withHint("a feature only looks back: `over next` is for labels, which may look forward", `\`over ${over}\` aggregates the window before each row`),
   }),
   entityKeyMissing: entry(4011, "error", "entity key missing from the input", {
     type: (key: string, keyType: string, input: string, columnType: string) =>
       `entity key \`${key}\` is ${keyType} but \`${input}.${key}\` is ${columnType}`,
-    missing: (input: string, key: string, entity: string) => `\`${input}\` has no column \`${key}\`, the key of entity \`${entity}\``,
+    /** No `for E(col)`: the key is looked up by its own name; the hint names a close column, else says how to name one. */
+    missing: (input: string, key: string, entity: string, candidates: Iterable<string>) =>
+      withHint(`\`${input}\` has no column \`${key}\`, the key of entity \`${entity}\``, DID_YOU_MEAN_OR(key, candidates, NAME_THE_COLUMN(entity))),
+    count: (entity: string, keys: string[], written: number) =>
+      `entity \`${entity}\` has ${keys.length} key${s(keys.length)} (${keys.join(", ")}) but \`for ${entity}(...)\` names ${written} column${s(written)}`,
+    /** `for E(col)` names a column of another type. */
+    writtenType: (key: string, keyType: string, input: string, column: string, columnType: string) =>
+      `entity key \`${key}\` is ${keyType} but \`${input}.${column}\` is ${columnType}`,
+    writtenMissing: (input: string, column: string, candidates: Iterable<string>) =>
+      withHint(`\`${input}\` has no column \`${column}\``, didYouMean(column, candidates)),
   }),
   otherEntity: entry(4012, "error", "feature group's entity cannot be mapped onto the spine", {
-    text: withHint,
+    /** `keys`: the group's keys with their types; `by`: the column(s) to suggest. */
+    unmapped: (group: string, entity: string, keys: string, source: string, column: string, ref: string, by: string) =>
+      withHint(
+        `feature group \`${group}\` is for entity \`${entity}\`, keyed by ${keys}, and spine source \`${source}\` has no column \`${column}\` to join it on`,
+        // A guessed column is a fix: the reference with its `by` (a `<column>` placeholder is not).
+        by.includes("<")
+          ? `say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``
+          : new Suggestion(`say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``, { kind: "replace", text: `${ref} by ${by}`, title: `Join on \`by ${by}\`` }),
+      ),
     group: (group: string, groupEntity: string, where: string, entity: string) =>
       `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
     index: (index: string, indexEntity: string, where: string, entity: string) =>
@@ -529,6 +611,14 @@ const rules = {
       `request field \`${field}\` is ${type} but \`${source}.${field}\` is ${columnType}`,
     requestFieldMissing: (field: string, odt: string, source: string) =>
       `request field \`${field}\` of \`${odt}\` has no column of the same name in label source \`${source}\`; training takes request fields from the label's rows`,
+    spineRequestFieldMissing: (field: string, odt: string, source: string) =>
+      `request field \`${field}\` of \`${odt}\` has no column of the same name in spine source \`${source}\`; training takes request fields from the spine's rows`,
+    spineKey: (source: string, key: string, keyType: string, entity: string) =>
+      withHint(`spine source \`${source}\` has no column \`${key}\` (${keyType}), the key of entity \`${entity}\``, NAME_THE_COLUMN(entity)),
+    spineKeyType: (source: string, column: string, columnType: string, key: string, entity: string, keyType: string) =>
+      withHint(`\`${source}.${column}\` is ${columnType} but the key \`${key}\` of entity \`${entity}\` is ${keyType}`, NAME_THE_COLUMN(entity)),
+    labelSource: (source: string, where: string, spine: string) =>
+      withHint(`the label reads source \`${source}\`, but the spine of ${where} is \`${spine}\``, `write the label over \`${spine}\`'s columns`),
   }),
   taskMisfit: entry(4014, "error", "algorithm does not fit the task", {
     regressionLabel: (label: string, type: string) => `regression needs a numeric label; \`${label}\` is ${type}`,
@@ -558,7 +648,7 @@ const rules = {
       withHint(`${what} a metric of ${task}: ${valid.join(", ")}; \`${name}\` is not one`, didYouMean(name, valid)),
   }),
   serveNothing: entry(4017, "error", "serve declares nothing to serve", {
-    model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, "add `online` and/or `batch into predictions.<table>`"),
+    model: (model: string) => withHint(`serve \`${model}\` declares nothing to serve`, addItem("online", " and/or `batch into predictions.<table>`")),
   }),
   odtFeatureMissing: entry(4018, "error", "ODT reads a feature the view does not have", {
     feature: (odt: string, feature: string, where: string) =>
@@ -568,11 +658,59 @@ const rules = {
     kind: (agg: string, expected: string, got: string) => `the argument of \`${agg}\` must be ${expected}, got ${got}`,
     ordered: (agg: string, got: string) => `the argument of \`${agg}\` must be an ordered type, got ${got}`,
   }),
-  unknownByColumn: entry(4020, "error", "`by` names a column the spine does not have", { text: withHint }),
-  byColumnMisfit: entry(4021, "error", "`by` column does not fit the group's key", { text: withHint }),
-  joinNameCollision: entry(4022, "error", "feature name collision between joined groups", { text: withHint }),
-  labelTaskMisfit: entry(4023, "error", "label type does not fit the task", { text: withHint }),
-  labelLooksBack: entry(4024, "error", "label aggregation that does not look forward", { text: withHint }),
+  unknownByColumn: entry(4020, "error", "`by` names a column the spine does not have", {
+    spine: (source: string, where: string, column: string, candidates: Iterable<string>) =>
+      withHint(`spine source \`${source}\` of ${where} has no column \`${column}\``, didYouMean(column, candidates)),
+  }),
+  byColumnMisfit: entry(4021, "error", "`by` column does not fit the group's key", {
+    /** `for E(...)` of a view names another number of columns than E has keys. */
+    entityCount: (entity: string, keys: number, written: number) =>
+      `entity \`${entity}\` has ${keys} key${s(keys)} but \`for ${entity}(...)\` names ${written} column${s(written)}`,
+    /** `keyText`: the group's keys with their types. */
+    byCount: (group: string, keys: number, entity: string, keyText: string, written: number) =>
+      `feature group \`${group}\` is joined on ${keys} key${s(keys)} of entity \`${entity}\`, ${keyText}, but \`by\` names ${written} column${s(written)}`,
+    byType: (source: string, column: string, columnType: string, key: string, entity: string, keyType: string) =>
+      `\`${source}.${column}\` is ${columnType} but the key \`${key}\` of entity \`${entity}\` is ${keyType}`,
+    /** `for E(col)` of a view names a column of another type. */
+    spineKeyType: (source: string, column: string, columnType: string, key: string, entity: string, keyType: string) =>
+      withHint(`\`${source}.${column}\` is ${columnType} but the key \`${key}\` of entity \`${entity}\` is ${keyType}`, NAME_THE_COLUMN(entity)),
+  }),
+  joinNameCollision: entry(4022, "error", "feature name collision between joined groups", {
+    spineColumn: (feature: string, group: string, where: string) =>
+      withHint(
+        `feature \`${feature}\` of \`${group}\` has the name of the spine column \`${feature}\` that ${where} reads (a key or request field)`,
+        "rename the features of that line with a prefix: `... as <prefix>_`",
+      ),
+    /** `side`, `other`: "`group` by columns"; `rename`: the features line with a prefix to suggest. */
+    joins: (feature: string, side: string, other: string, where: string, rename: string) =>
+      withHint(`feature \`${feature}\` of ${side} has the name of \`${feature}\` of ${other} in ${where}`, `rename one side with a prefix: \`${rename}\``),
+  }),
+  labelTaskMisfit: entry(4023, "error", "label type does not fit the task", {
+    /** `label`: "`name = text`". */
+    regression: (label: string, view: string, type: string) =>
+      withHint(`regression needs a numeric label; the label ${label} of view \`${view}\` is ${type}`, "use `task binary_classification` for a yes/no label"),
+    /** `condition`: the label written as a condition, to suggest. */
+    binary: (label: string, view: string, type: string, condition: string) =>
+      withHint(`binary classification needs a bool label; the label ${label} of view \`${view}\` is ${type}`, `write the label as a condition, e.g. \`${condition}\``),
+  }),
+  labelLooksBack: entry(4024, "error", "label aggregation that does not look forward", {
+    /** `over`: the window as written ("..." when not a duration); `next`: the same to suggest ("7d"). */
+    backward: (agg: string, over: string, next: string) =>
+      withHint(
+        `a label aggregates what happens after its row: \`${agg}(...) over ${over}\` looks back`,
+        `write \`over next ${next}\` (rows in (t, t + w]), or make the past a feature`,
+      ),
+    /** `candidates`: `for` clauses the view's joins suggest (`account(sender)`); the hint names them. */
+    noEntity: (where: string, source: string, candidates: readonly string[] = []) =>
+      withHint(
+        `a forward aggregation reads the rows of the view's entity, and ${where} has none`,
+        candidates.length
+          ? `declare whose rows it reads: ${candidates.map((c) => `\`view … for ${c} from ${source}\``).join(" or ")}`
+          : `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${source}\``,
+      ),
+    agg: (agg: string, aggs: readonly string[]) =>
+      withHint(`\`${agg}\` cannot aggregate forward; a label may use ${aggs.join(", ")}`, didYouMean(agg, aggs)),
+  }),
   referenceLeak: entry(4030, "warning", "reference feature can leak (warning)", {
     /** `features`: the features of one reference group the view reads. */
     features: (features: string[], where: string, source: string) =>
@@ -608,6 +746,53 @@ const rules = {
     notDuration: () => "`schedule every` takes a duration literal such as `6h`",
     tooShort: (text: string) => `\`schedule every ${text}\` is shorter than a minute, the shortest interval \`fti run\` keeps`,
   }),
+  notIncremental: entry(4050, "error", "feature group over a stream cannot be computed incrementally", {
+    /** A window whose argument reads another window's value (directly or through row features). */
+    windowOverWindow: (group: string, feature: string, window: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` aggregates \`${window}\`, a window: over stream \`${source}\` each event would change \`${window}\` at earlier rows, which the stream does not keep`,
+        "aggregate row values only (the input's columns and row features), or compute the group from a source that is not a stream",
+      ),
+    /** A built-in the feature pipeline alone computes (embed): it has no incremental form. */
+    pipelineOnly: (group: string, feature: string, builtin: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` calls \`${builtin}\`, which only the batch feature pipeline computes: it cannot be updated per event of stream \`${source}\``,
+        `compute \`${feature}\` in a group over a source that is not a stream`,
+      ),
+    /** A reference value looked up in the group (`profile.hr_max`): the stream does not hold reference data. */
+    lookup: (group: string, feature: string, lookup: string, source: string) =>
+      withHint(
+        `\`${feature}\` in feature group \`${group}\` looks up \`${lookup}\`, reference data the stream over \`${source}\` does not hold`,
+        `join \`${lookup.split(".")[0]}\` in the view instead (point in time, served online as it is)`,
+      ),
+    /** A group reading the rows of a streamed group that has windows. */
+    inputHasWindows: (group: string, input: string, source: string) =>
+      withHint(
+        `feature group \`${group}\` reads the rows of \`${input}\`, which has windows over stream \`${source}\`: each event would change \`${input}\` at earlier rows, which the stream does not keep`,
+        `read a group of row features (or the source) instead, and compute the windows here`,
+      ),
+  }),
+  streamClause: entry(4051, "error", "stream source without event time or unique key", {
+    eventTime: (source: string) =>
+      withHint(`stream \`${source}\` has no \`event_time\`: its windows and freshness need the time of each event`, "add `event_time <timestamp field>`; reference data cannot be streamed"),
+    unique: (source: string) =>
+      withHint(
+        `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
+        "add `unique <field>`, a field that identifies each event (its de-duplication key)",
+      ),
+  }),
+  lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {
+    eventGroup: (group: string, feature: string, where: string) =>
+      withHint(
+        `${where} looks up \`${group}.${feature}\`, but \`${group}\` is computed from events: only reference data (a source without event_time) can be looked up in a group`,
+        `join \`${group}\` in a view instead (\`features ${group}.${feature}\`), point in time`,
+      ),
+    otherEntity: (group: string, groupEntity: string, where: string, entity: string) =>
+      withHint(
+        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} is computed per \`${entity}\`: a lookup matches the group's own keys`,
+        `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
+      ),
+  }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
     /** A built-in computed by the feature pipeline only (embed). */
     in: (name: string, where: string) =>
@@ -631,7 +816,7 @@ const rules = {
       const best = closest(name, known);
       return withHint(
         `unknown name \`{${name}}\` in the prompt of agent \`${agent}\`; it can use ${known.map((n) => `{${n}}`).join(", ")}`,
-        best !== undefined && best !== name ? `did you mean \`{${best}}\`?` : undefined,
+        best !== undefined && best !== name ? replaceWith(`{${best}}`) : undefined,
       );
     },
     /** A lone `{` or `}`. */
@@ -662,16 +847,6 @@ const codegen = {
 /** Every diagnostic, by name. */
 export const DIAG = { ...syntax, ...names, ...types, ...rules, ...codegen };
 
-/**
- * A message of any catalogued code with its text written at the call site: the
- * language-v2 view, label and join checks (checker/views.ts, labels.ts) report
- * through this (Ctx.error) rather than a typed builder per message.
- */
-export function catalogued(code: number, message: string, hint?: string): Message {
-  const e = Object.values(DIAG).find((x) => (x as EntryInfo).code === code) as EntryInfo | undefined;
-  if (!e) throw new Error(`FTI${code} is not in the diagnostics catalogue`);
-  return { code, severity: e.severity, message, ...(hint ? { hint } : {}) };
-}
 
 /** Every code with its severity and title, in code order (docs/language.md has one heading per entry). */
 export const CATALOGUE: readonly EntryInfo[] = Object.values(DIAG)

@@ -82,6 +82,42 @@ export interface SourcePlan {
    * fields are not rejected by checks on them).
    */
   checks: Array<{ field: string; text: string; sql: string }>;
+  /** `stream`: events also arrive one by one (runtime/stream/); the same checks in TypeScript. */
+  stream?: StreamSourcePlan;
+}
+
+/** A row as the incremental form reads it: numbers, strings, booleans, Dates for timestamps, null. */
+export type StreamRow = Record<string, Scalar | Date>;
+
+export interface StreamSourcePlan {
+  /** How far behind the stream's newest event time another event may be and still be applied online. */
+  latenessMs: number;
+  /** The field checks, lowered to TypeScript: false fails (null passes, as in SQL). */
+  checks: Array<{ field: string; text: string; test: (r: StreamRow) => boolean | null }>;
+}
+
+/** The windowed aggregations (compiler/ir.ts uses this type). */
+export type WindowAgg = "count" | "sum" | "avg" | "min" | "max" | "stddev" | "last" | "ewma";
+
+/**
+ * A feature group over a stream source, lowered incrementally from the same IR
+ * as `sql` (compiler/lower/incremental.ts): per input row the `where` and the
+ * row features the windows read; per entity the windows over its buffered
+ * rows at its latest row; then the row features over windows.
+ */
+export interface StreamGroupPlan {
+  /** The stream source whose events produce this group's rows (directly, or through row groups). */
+  source: string;
+  /** The input columns carrying the keys, in key order. */
+  keyColumns: string[];
+  /** The input column holding each row's event time (`event_time` for a group input). */
+  timeColumn: string;
+  where: ((r: StreamRow) => boolean | null) | null;
+  /** Row features that read no window, in dependency order: computed on every input row. */
+  rows: Array<{ name: string; compute: (r: StreamRow) => Scalar | Date }>;
+  windows: Array<{ name: string; agg: WindowAgg; windowMs: number; arg: ((r: StreamRow) => Scalar | Date) | null }>;
+  /** Row features that read a window: computed on the entity's latest row, after its windows. */
+  after: Array<{ name: string; compute: (r: StreamRow) => Scalar | Date }>;
 }
 
 export interface GroupPlan {
@@ -100,6 +136,8 @@ export interface GroupPlan {
    * applies; with `validTo` the table has `valid_to` (the row stops holding then).
    */
   reference?: { source: string; validity: boolean; validTo: boolean };
+  /** Reference groups its SQL looks up (`profile.hr_max`): computed before it, their tables must exist. */
+  lookups?: Array<{ group: string; table: string }>;
   features: ColumnPlan[];
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;
@@ -111,6 +149,8 @@ export interface GroupPlan {
   sql: string;
   /** Extern functions the SQL calls, with their declared signatures; the runtime registers them as DuckDB scalar functions. */
   externs: ExternPlan[];
+  /** Set for a group over a stream: the same group in incremental form. */
+  stream?: StreamGroupPlan;
   /** When `fti run` runs the group's pipeline (over the range since its watermark); absent = only by hand. */
   schedule?: SchedulePlan;
   /** `embed(text, dim, model?)` calls of the SQL (model null = the built-in hashing embedding); absent when none. */

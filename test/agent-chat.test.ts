@@ -135,6 +135,53 @@ describe("POST /v1/agents/coach/chat", () => {
     expect(done.tool_calls[0].status).toBe(200);
   });
 
+  it("streams a failure of the endpoint as an `error` event after what was already sent", async () => {
+    setLlm((_q, res) => json(res, 500, { error: "boom" }));
+    const res = await fetch(server.url + "/v1/agents/coach/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ athlete_id: work.athletes[1], message: "And a 5 km?", stream: true }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trim().split("\n\n").map((block) => {
+      const [ev, data] = block.split("\n");
+      return { event: ev.replace("event: ", ""), data: JSON.parse(data.replace("data: ", "")) };
+    });
+    expect(events.map((e) => e.event)).toEqual(["retrieved", "error"]);
+    expect(events[1].data.error).toMatchObject({ status: 502, code: "llm_unavailable" });
+    setLlm(chatHandler());
+  });
+
+  it("stops the turn when the client goes away: no more LLM calls, logged as 499", async () => {
+    // A slow model that never stops calling the tool.
+    setLlm(async (q, res, n) => {
+      await new Promise((r) => setTimeout(r, 400));
+      chatHandler()({ ...q, body: { ...q.body, messages: q.body.messages.filter((m: { role: string }) => m.role !== "tool") } }, res, n);
+    });
+    const asked = () => llm.requests.filter((q) => q.body.messages?.some((m: { content: string }) => m.content === "abort me")).length;
+    const aborter = new AbortController();
+    const res = await fetch(server.url + "/v1/agents/coach/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ athlete_id: work.athletes[0], message: "abort me", stream: true }),
+      signal: aborter.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first event: retrieval is done, the first LLM call is under way
+    aborter.abort();
+    await new Promise((r) => setTimeout(r, 1500));
+    const calls = asked();
+    expect(calls).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(asked()).toBe(calls); // nothing more after the turn stopped
+    await server.service.log?.flush();
+    const dir = path.join(work.logsDir, "agent.coach");
+    const entries = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").trim().split("\n").map((l) => JSON.parse(l)));
+    const entry = entries.find((e) => e.request.message === "abort me");
+    expect(entry).toMatchObject({ status: 499, error: { code: "client_closed" } });
+    setLlm(chatHandler());
+  });
+
   it("answers clear errors for every endpoint failure, and keeps serving", async () => {
     const a = work.athletes[0];
     const cases: Array<[string, Parameters<typeof setLlm>[0], number, string]> = [

@@ -58,9 +58,15 @@ describe("diagnostic fixtures", () => {
     for (const e of CATALOGUE) expect(e.title.endsWith("(warning)"), `FTI${e.code}`).toBe(e.severity === "warning");
   });
 
-  it("a builder carries its entry's code and severity, and makes the did-you-mean hint", () => {
+  it("a builder carries its entry's code and severity, and makes the did-you-mean hint and its fix", () => {
     const m = DIAG.unknownName.inScope("pase", "feature group `g`", ["pace", "distance"]);
-    expect(m).toEqual({ code: 2002, severity: "error", message: "unknown name `pase` in feature group `g`", hint: "did you mean `pace`?" });
+    expect(m).toEqual({
+      code: 2002,
+      severity: "error",
+      message: "unknown name `pase` in feature group `g`",
+      hint: "did you mean `pace`?",
+      fix: { kind: "replace", text: "pace" },
+    });
     expect(DIAG.unknownName.inScope("zzz", "fn `f`", ["pace"]).hint).toBeUndefined();
     expect(DIAG.unused.declaration("fn", "f").severity).toBe("warning");
   });

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { analyze } from "../compiler/lsp/analysis.ts";
-import { codeActions } from "../compiler/lsp/code-actions.ts";
+import { codeActions, fixData } from "../compiler/lsp/code-actions.ts";
 import { complete } from "../compiler/lsp/completion.ts";
 import { hover } from "../compiler/lsp/hover.ts";
 import { documentSymbols, foldingRanges } from "../compiler/lsp/outline.ts";
@@ -33,8 +33,8 @@ function exercise(text: string, offsets: number[]): number {
   documentSymbols(a);
   foldingRanges(a);
   semanticTokens(a);
-  const lsp = a.diagnostics.map((d) => ({ range: toLsp(d.range), message: d.message, data: { code: d.code, hint: d.hint } }));
-  codeActions(a, "file:///x.fti", lsp);
+  const lsp = a.diagnostics.map((d) => ({ range: toLsp(d.range), message: d.message, data: { code: d.code, ...fixData(d.fix) } }));
+  codeActions("file:///x.fti", lsp);
   return a.diagnostics.length;
 }
 
@@ -63,22 +63,53 @@ describe("lsp providers on text being typed", () => {
   });
 });
 
-describe("quick fixes from hints", () => {
-  it("a missing `by`: the feature reference gets the spine column its keys come from", () => {
-    const a = analyze(ATHLETE, "specs/athlete.fti", "specs");
-    const at = ATHLETE.indexOf("fitness.*");
-    const line = ATHLETE.slice(0, at).split("\n").length - 1;
-    const character = at - ATHLETE.lastIndexOf("\n", at) - 1;
-    const range = { start: { line, character }, end: { line, character: character + "fitness.*".length } };
-    const hint = "say which column of `activities` holds the key: `features fitness.* by athlete_id`";
-    const [fix] = codeActions(a, "file:///x.fti", [{ range, message: "", data: { code: 4012, hint } }]);
-    expect(fix.title).toBe("Join on `by athlete_id`");
-    expect(fix.edit!.changes!["file:///x.fti"]).toEqual([{ range, newText: "fitness.* by athlete_id" }]);
-    // Not offered when the span is not the reference the hint names.
-    const elsewhere = { start: range.start, end: { line, character: character + 3 } };
-    expect(codeActions(a, "file:///x.fti", [{ range: elsewhere, message: "", data: { code: 4012, hint } }])).toEqual([]);
+describe("quick fixes carried by diagnostics", () => {
+  const SPEC = `entity account {
+  key account_id: string
+}
+source transfers {
+  path "data/transfers.csv"
+  event_time at
+  fields {
+    sender: string
+    at: timestamp
+    amount: float
+  }
+}
+feature_group sent for account(sender) from transfers {
+  sent_7d = sum(amount) over 7d
+}
+view fraud_data from transfers {
+  label big = amount > 100
+  features sent.*
+}
+`;
+
+  it("a missing \`by\`: the diagnostic's fix joins the reference on the column the group reads its key from", () => {
+    const a = analyze(SPEC, "x.fti", ".");
+    const d = a.diagnostics.find((x) => x.code === 4012)!;
+    expect(d.fix).toMatchObject({ title: "Join on `by sender`", edits: [{ newText: "sent.* by sender" }] });
+    const lsp = { range: toLsp(d.range), message: d.message, data: { code: d.code, ...fixData(d.fix) } };
+    const [action] = codeActions("file:///x.fti", [lsp]);
+    expect(action.title).toBe("Join on `by sender`");
+    const [edit] = action.edit!.changes!["file:///x.fti"];
+    const fixed = applyEdit(SPEC, edit);
+    expect(fixed).toContain("  features sent.* by sender\n");
+    expect(analyze(fixed, "x.fti", ".").diagnostics.filter((x) => x.severity === "error")).toEqual([]);
+  });
+
+  it("a hint without a fix is no code action: the hint's words are never parsed", () => {
+    const range = { start: { line: 0, character: 0 }, end: { line: 0, character: 3 } };
+    const data = { code: 2002, hint: "did you mean `price`?" };
+    expect(codeActions("file:///x.fti", [{ range, message: "", data }])).toEqual([]);
   });
 });
+
+/** Applies one LSP text edit to a text. */
+function applyEdit(text: string, e: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }): string {
+  const offset = (p: { line: number; character: number }) => text.split("\n").slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+  return text.slice(0, offset(e.range.start)) + e.newText + text.slice(offset(e.range.end));
+}
 
 describe("reference sources", () => {
   const SPEC = `source routes {

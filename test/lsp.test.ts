@@ -184,6 +184,14 @@ describe("fti lsp: completion", () => {
     expect(await completeAt(entity, pos(entity, "fitness for ", 12))).toEqual(["athlete", "route"]);
   });
 
+  it("source clauses: `stream` at the start of an item, `lateness` after it", async () => {
+    const text = ATHLETE.replace(/ {2}stream lateness 1d.*\n/, "  \n");
+    expect(await completeAt(text, pos(text, "  \n  event_time", 2))).toEqual(expect.arrayContaining(["stream", "event_time", "valid_from"]));
+    const after = ATHLETE.replace(/ {2}stream lateness 1d.*\n/, "  stream \n");
+    expect(await completeAt(after, pos(after, "  stream ", 9))).toEqual(["lateness"]);
+    await edit(ATHLETE);
+  });
+
   it("clause keywords at the start of a model item, declarations at the top level", async () => {
     const text = ATHLETE.replace("  metric mae, rmse, r2", "  metric mae, rmse, r2\n  ");
     expect(await completeAt(text, pos(text, "r2\n  ", 5))).toEqual(["view", "task", "algorithm", "transform", "split", "metric", "require"]);

@@ -684,7 +684,7 @@ view v for athlete { features g.* }`;
     const cases: Array<[string, string]> = [
       [`fn f(a: float, b float): float = a`, "expected `:` but found `float`"],
       [`fn f(): int = f(1, 2`, "expected `,` or `)` but found end of file"],
-      [`source s { bogus }`, "expected a source item (path, table, format, event_time, unique, valid_from, valid_to or fields) but found `bogus`"],
+      [`source s { bogus }`, "expected a source item (path, table, format, event_time, unique, valid_from, valid_to, stream or fields) but found `bogus`"],
       [`entity label { key x: string }`, "expected a name but found the keyword `label`"],
       [`hello world`, "expected a declaration but found `hello`"],
       [`entity a { key x: string } }`, "unexpected `}` after the end of `entity a`"],

@@ -4,191 +4,10 @@
 
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IrExpr, IrFeature, IrGroup, IrSource, IrSpec, IrType, ScalarType, WindowAgg } from "../compiler/ir.ts";
-import { WINDOW_AGGS } from "../compiler/builtins.ts";
+import type { IrExpr, IrFeature, IrGroup } from "../compiler/ir.ts";
 import { groupToSql } from "../compiler/lower/group-sql.ts";
-import { sqlDoubleLiteral, sqlStringLiteral } from "../compiler/lower/sql.ts";
-import { cmpStr } from "../runtime/expr.ts";
 import { mulberry32 } from "../runtime/random.ts";
-
-// ------------------------------------------------------------------ helpers
-
-const T = (base: ScalarType, nullable = false): IrType => ({ base, nullable });
-const loc = { line: 1, column: 1 };
-const col = (name: string, type: IrType): IrExpr => ({ k: "col", name, type });
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-interface Row {
-  id: string;
-  k: string;
-  ts: number; // epoch ms
-  x: number | null; // float?, multiples of 0.25 so sums are exact in any order
-  y: number; // int
-  s: string | null;
-}
-
-function win(name: string, agg: WindowAgg, arg: IrExpr | null, windowMs: number): IrFeature {
-  return { kind: "window", name, loc, type: WINDOW_AGGS[agg].returns(arg ? arg.type : null), agg, arg, windowMs, windowText: `${windowMs}ms` };
-}
-function row(name: string, expr: IrExpr): IrFeature {
-  return { kind: "row", name, loc, type: expr.type, expr };
-}
-
-const SOURCE: IrSource = {
-  name: "events",
-  loc,
-  location: { kind: "table", table: "events" },
-  eventTime: "ts",
-  unique: "id",
-  fields: [
-    { name: "id", type: T("string"), checks: [] },
-    { name: "k", type: T("string"), checks: [] },
-    { name: "ts", type: T("timestamp"), checks: [] },
-    { name: "x", type: T("float", true), checks: [] },
-    { name: "y", type: T("int"), checks: [] },
-    { name: "s", type: T("string", true), checks: [] },
-  ],
-};
-
-function makeSpec(features: IrFeature[], input: IrGroup["input"] = { kind: "source", name: "events" }): { spec: IrSpec; group: IrGroup } {
-  const group: IrGroup = {
-    name: "g",
-    version: 1,
-    loc,
-    table: "fg_g_v1",
-    entity: "e",
-    keys: [{ name: "k", type: T("string") }],
-    keyColumns: ["k"],
-    where: null,
-    input,
-    rowId: { name: "id", type: T("string") },
-    inputColumns: SOURCE.fields.map((f) => ({ name: f.name, type: f.type })),
-    features,
-    lookbackMs: null,
-  };
-  const spec: IrSpec = {
-    name: "t",
-    file: "t.fti",
-    specHash: "",
-    sources: [SOURCE],
-    entities: [{ name: "e", loc, keys: group.keys }],
-    functions: [],
-    groups: [group],
-    onDemand: [],
-    views: [],
-    models: [],
-    serves: [],
-  };
-  return { spec, group };
-}
-
-// ------------------------------------------------------------------ the reference
-
-type V = number | string | null;
-
-/** One aggregation over the frame rows (with their argument values), straight from the definition. */
-function aggregate(agg: WindowAgg, frame: Row[], vals: V[]): V {
-  const present = vals.filter((v): v is number | string => v !== null);
-  switch (agg) {
-    case "count":
-      return present.length;
-    case "sum":
-      return present.length ? (present as number[]).reduce((a, b) => a + b, 0) : null;
-    case "avg":
-      return present.length ? (present as number[]).reduce((a, b) => a + b, 0) / present.length : null;
-    case "min":
-    case "max": {
-      if (!present.length) return null;
-      let best = present[0];
-      for (const v of present) {
-        const c = typeof v === "string" ? cmpStr(v, best as string) : (v as number) - (best as number);
-        if (agg === "min" ? c < 0 : c > 0) best = v;
-      }
-      return best;
-    }
-    case "stddev": {
-      if (present.length < 2) return null;
-      const xs = present as number[];
-      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-      return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-    }
-    case "last": {
-      // x of the latest row with a non-null x; ties at one instant: the greatest row id.
-      let best = -1;
-      for (let i = 0; i < frame.length; i++) {
-        if (vals[i] === null) continue;
-        if (best < 0 || frame[i].ts > frame[best].ts || (frame[i].ts === frame[best].ts && cmpStr(frame[i].id, frame[best].id) > 0)) best = i;
-      }
-      return best < 0 ? null : vals[best];
-    }
-    case "ewma":
-      throw new Error("ewma has no frame");
-  }
-}
-
-/**
- * ewma at t: Σ w_i x_i / Σ w_i over all rows at or before t with non-null x,
- * w_i = exp(-(t - t_i)/tau). The common factor exp(-(t - t_L)/tau) (t_L: the
- * latest such row) cancels, so it is computed relative to t_L: nothing underflows.
- */
-function ewmaAt(history: Row[], vals: V[], t: number, tauMs: number): V {
-  let tl = -Infinity;
-  for (let i = 0; i < history.length; i++) if (history[i].ts <= t && vals[i] !== null && history[i].ts > tl) tl = history[i].ts;
-  if (tl === -Infinity) return null;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < history.length; i++) {
-    if (history[i].ts > t || vals[i] === null) continue;
-    const w = Math.exp(-(tl - history[i].ts) / tauMs);
-    num += w * (vals[i] as number);
-    den += w;
-  }
-  return num / den;
-}
-
-/** Brute force: every feature of every row, straight from the definitions. */
-function reference(rows: Row[], features: IrFeature[]): Map<string, Record<string, V>> {
-  const byKey = new Map<string, Row[]>();
-  for (const r of rows) (byKey.get(r.k) ?? byKey.set(r.k, []).get(r.k)!).push(r);
-  const values = new Map<string, Record<string, V>>(rows.map((r) => [r.id, { x: r.x, y: r.y, s: r.s } as Record<string, V>]));
-  const evalRow = (e: IrExpr, v: Record<string, V>): V => {
-    // The row expressions used in these tests: columns, literals, x * 2, a - b, a + b.
-    if (e.k === "col") return v[e.name] ?? null;
-    if (e.k === "lit") return e.value as V;
-    if (e.k === "binary") {
-      const a = evalRow(e.left, v) as number | null;
-      const b = evalRow(e.right, v) as number | null;
-      if (a === null || b === null) return null;
-      const r = e.op === "*" ? a * b : e.op === "-" ? a - b : e.op === "+" ? a + b : e.op === ">" ? Number(a > b) : NaN;
-      return Number.isFinite(r) ? r : null;
-    }
-    throw new Error(`reference cannot evaluate ${e.k}`);
-  };
-  for (const f of features) {
-    if (f.kind === "row") {
-      for (const r of rows) values.get(r.id)![f.name] = evalRow(f.expr, values.get(r.id)!);
-      continue;
-    }
-    const arg = f.arg;
-    const argOf = (o: Row): V => (arg ? evalRow(arg, values.get(o.id)!) : 1);
-    const result = new Map<string, V>();
-    for (const ents of byKey.values()) {
-      const vals = ents.map(argOf);
-      for (const r of ents) {
-        if (f.agg === "ewma") {
-          result.set(r.id, ewmaAt(ents, vals, r.ts, f.windowMs));
-          continue;
-        }
-        // The frame (t - w, t]: same entity, every row of that span, peers included.
-        const idx = ents.map((_, i) => i).filter((i) => ents[i].ts > r.ts - f.windowMs && ents[i].ts <= r.ts);
-        result.set(r.id, aggregate(f.agg, idx.map((i) => ents[i]), idx.map((i) => vals[i])));
-      }
-    }
-    for (const [id, v] of result) values.get(id)![f.name] = v;
-  }
-  return values;
-}
+import { close, col, DAY, HOUR, loadRows, makeSpec, randomRows, reference, row, runGroupSql, T, win, type Row, type V } from "./helpers/window-reference.ts";
 
 // ------------------------------------------------------------------ running it in DuckDB
 
@@ -202,39 +21,6 @@ beforeAll(async () => {
 afterAll(() => {
   conn?.closeSync();
 });
-
-async function load(rows: Row[]): Promise<void> {
-  await conn.run("DROP VIEW IF EXISTS __input");
-  await conn.run("DROP TABLE IF EXISTS events");
-  await conn.run("CREATE TABLE events (id VARCHAR, k VARCHAR, ts TIMESTAMP, x DOUBLE, y BIGINT, s VARCHAR)");
-  const lit = (r: Row) =>
-    `(${sqlStringLiteral(r.id)}, ${sqlStringLiteral(r.k)}, epoch_ms(CAST(${r.ts} AS BIGINT)), ${r.x === null ? "NULL" : sqlDoubleLiteral(r.x)}, ${r.y}, ${r.s === null ? "NULL" : sqlStringLiteral(r.s)})`;
-  for (let i = 0; i < rows.length; i += 2000) {
-    await conn.run(`INSERT INTO events VALUES ${rows.slice(i, i + 2000).map(lit).join(", ")}`);
-  }
-  await conn.run("CREATE VIEW __input AS SELECT * FROM events");
-}
-
-async function runGroup(group: IrGroup, spec: IrSpec): Promise<Map<string, Record<string, unknown>>> {
-  const sql = groupToSql(group, spec);
-  const reader = await conn.runAndReadAll(sql);
-  const names = reader.columnNames();
-  const expected = ["k", "event_time", "id", ...group.features.map((f) => f.name)];
-  expect(names).toEqual(expected);
-  const out = new Map<string, Record<string, unknown>>();
-  for (const r of reader.getRowObjectsJS()) out.set(r.id as string, r as Record<string, unknown>);
-  return out;
-}
-
-function close(a: unknown, b: V, type: IrType): boolean {
-  if (typeof a === "bigint") a = Number(a);
-  if (a === null || b === null) return a === b;
-  if (typeof b === "number" && typeof a === "number") {
-    if (type.base === "int") return a === b;
-    return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) || Math.abs(a - b) <= 1e-12;
-  }
-  return a === b;
-}
 
 function compare(rows: Row[], group: IrGroup, got: Map<string, Record<string, unknown>>, want: Map<string, Record<string, V>>): number {
   expect(got.size).toBe(rows.length);
@@ -254,35 +40,6 @@ function compare(rows: Row[], group: IrGroup, got: Map<string, Record<string, un
   return checked;
 }
 
-// ------------------------------------------------------------------ data
-
-function randomRows(seed: number, n: number, entities: number, spanDays: number): Row[] {
-  const rnd = mulberry32(seed);
-  const rows: Row[] = [];
-  const start = Date.UTC(2024, 0, 1);
-  const strings = ["a", "b", "B", "é", "z", "😀", "\uffff", ""];
-  for (let i = 0; i < n; i++) {
-    const k = `e${Math.floor(rnd() * entities)}`;
-    // Coarse instants (minutes, hours) make many duplicates; a gap in the middle of the span.
-    let ts = start + Math.floor(rnd() * spanDays * 24) * HOUR + (rnd() < 0.3 ? Math.floor(rnd() * 3) * 60_000 : 0);
-    if (ts > start + (spanDays / 2) * DAY && ts < start + (spanDays / 2 + 15) * DAY) ts += 40 * DAY;
-    rows.push({
-      id: `r${String(i).padStart(5, "0")}`,
-      k,
-      ts,
-      x: rnd() < 0.2 ? null : Math.round((rnd() - 0.3) * 400) / 4,
-      y: Math.floor(rnd() * 2000) - 500,
-      s: rnd() < 0.2 ? null : strings[Math.floor(rnd() * strings.length)],
-    });
-  }
-  // Shuffle so peers arrive in arbitrary order.
-  for (let i = rows.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [rows[i], rows[j]] = [rows[j], rows[i]];
-  }
-  return rows;
-}
-
 // ------------------------------------------------------------------ tests
 
 const X = col("x", T("float", true));
@@ -292,7 +49,7 @@ const S = col("s", T("string", true));
 describe("groupToSql windows match the brute-force reference", () => {
   it("for every aggregation, a row feature after a window, and windows over row features", async () => {
     const rows = randomRows(7, 1200, 6, 120);
-    await load(rows);
+    await loadRows(conn, rows);
     const x2: IrExpr = { k: "binary", op: "*", left: X, right: { k: "lit", type: T("int"), value: 2 }, type: T("float", true) };
     const features: IrFeature[] = [
       row("x2", x2),
@@ -325,19 +82,19 @@ describe("groupToSql windows match the brute-force reference", () => {
     features.push(win("max_form_6d", "max", col("form", T("float", true)), 6 * DAY));
     features.push(row("n_plus", { k: "binary", op: "+", left: col("n_3d", T("int")), right: col("max_form_6d", T("float", true)), type: T("float", true) }));
     const { spec, group } = makeSpec(features);
-    const got = await runGroup(group, spec);
+    const got = await runGroupSql(conn, group, spec);
     const checked = compare(rows, group, got, reference(rows, features));
     expect(checked).toBe(rows.length * features.length);
   }, 20_000);
 
   it("for a group over another group's table (event_time column)", async () => {
     const rows = randomRows(11, 600, 3, 60);
-    await load(rows);
+    await loadRows(conn, rows);
     await conn.run("DROP VIEW __input");
     await conn.run("CREATE VIEW __input AS SELECT id, k, ts AS event_time, x, y, s FROM events");
     const features = [win("avg_x_1d", "avg", X, DAY), win("ewma_x_2d", "ewma", X, 2 * DAY), win("n_7d", "count", null, 7 * DAY)];
     const { spec, group } = makeSpec(features, { kind: "group", name: "upstream" });
-    const got = await runGroup(group, spec);
+    const got = await runGroupSql(conn, group, spec);
     compare(rows, group, got, reference(rows, features));
   });
 
@@ -352,11 +109,11 @@ describe("groupToSql windows match the brute-force reference", () => {
       rows.push({ id: `r${String(i).padStart(5, "0")}`, k: "solo", ts: t, x: rnd() < 0.15 ? null : Math.round(rnd() * 800) / 4, y: i, s: null });
     }
     expect(rows[rows.length - 1].ts - rows[0].ts).toBeGreaterThan(5 * 365 * DAY);
-    await load(rows);
+    await loadRows(conn, rows);
     const features = [win("ewma_12h", "ewma", X, 12 * HOUR), win("ewma_1h", "ewma", X, HOUR), win("ewma_y_12h", "ewma", Y, 12 * HOUR)];
     const { spec, group } = makeSpec(features);
     let t0 = performance.now();
-    const got = await runGroup(group, spec);
+    const got = await runGroupSql(conn, group, spec);
     if (process.env.FTI_STATS) console.log("sql ms", performance.now() - t0);
     t0 = performance.now();
     const want = reference(rows, features);
@@ -366,17 +123,17 @@ describe("groupToSql windows match the brute-force reference", () => {
 
   it("lets a feature shadow an input column (later features read the feature)", async () => {
     const rows = randomRows(5, 300, 3, 20);
-    await load(rows);
+    await loadRows(conn, rows);
     const x2: IrExpr = { k: "binary", op: "*", left: X, right: { k: "lit", type: T("float"), value: 2 }, type: T("float", true) };
     const features = [row("x", x2), win("sx", "sum", X, DAY), win("ex", "ewma", X, HOUR)];
     const { spec, group } = makeSpec(features);
-    const got = await runGroup(group, spec);
+    const got = await runGroupSql(conn, group, spec);
     compare(rows, group, got, reference(rows, features));
   });
 
   it("returns the columns in order with the declared types", async () => {
     const rows = randomRows(3, 50, 2, 10);
-    await load(rows);
+    await loadRows(conn, rows);
     const features = [win("n", "count", null, DAY), win("sy", "sum", Y, DAY), win("ax", "avg", X, DAY), row("flag", { k: "binary", op: ">", left: Y, right: { k: "lit", type: T("int"), value: 0 }, type: T("bool") })];
     const { spec, group } = makeSpec(features);
     const sql = groupToSql(group, spec);

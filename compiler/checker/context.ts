@@ -5,7 +5,8 @@
 import type { Decl, Ident, NamedDecl, Range, TypeRef } from "../ast.ts";
 import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
-import { catalogued, DIAG, type Message } from "../messages.ts";
+import type { FixSource } from "../fixes.ts";
+import { DIAG, type Message } from "../messages.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
@@ -38,16 +39,13 @@ export class Ctx {
   constructor(
     readonly file: string,
     readonly specDir: string,
+    /** The spec's text and declarations, to place quick fixes that add a clause. */
+    readonly source?: FixSource,
   ) {}
 
   /** Reports a message of the catalogue (`DIAG` in ../messages.ts) at a range of the spec. */
   report(range: Range, m: Message, related?: RelatedInfo[]): void {
-    this.diags.add(this.file, range, m, related);
-  }
-
-  /** A catalogued code with its text written here (see `catalogued`); its severity comes from the catalogue. */
-  error(code: number, range: Range, message: string, opts: { hint?: string; related?: RelatedInfo[] } = {}): void {
-    this.report(range, catalogued(code, message, opts.hint), opts.related);
+    this.diags.add(this.file, range, m, related, this.source);
   }
 
   /** The other place a diagnostic involves, in this spec: "declared here". */

@@ -29,6 +29,8 @@ export interface ExprScope {
   names(): Iterable<string>;
   /** Where windows are allowed inside an expression (a label's `over next 7d`): checks one. */
   window?(e: Extract<Expr, { kind: "window" }>): Checked;
+  /** Where `group.feature` means something (a reference lookup in a group's feature): checks one. */
+  member?(e: Extract<Expr, { kind: "member" }>): Checked;
 }
 
 /** Result of checking: the IR (or undefined after an error, so callers skip dependent checks). */
@@ -83,6 +85,7 @@ function checkExprAt(ctx: Ctx, scope: ExprScope, e: Expr): Checked {
     case "name":
       return checkName(ctx, scope, e.name, e.range);
     case "member":
+      if (scope.member) return scope.member(e);
       ctx.report(e.range, DIAG.qualifiedName.inExpression(e.object.name, e.property.name));
       return undefined;
     case "call":

@@ -4,12 +4,13 @@
 
 import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
+import { GroupLookups, lookupRefs } from "./lookups.ts";
+import { checkIncremental } from "./streams.ts";
 
 export interface CheckedGroup {
   ir: IrGroup;
@@ -26,31 +27,42 @@ export interface GroupEnv {
 }
 
 /**
- * Orders groups so each comes after the group it reads from; reports `from`
- * cycles. Each group reads one input, so its dependencies are a chain: walked
- * iteratively (a chain of 20,000 groups declared last-first overflowed the
- * stack of the recursive walk) and each group is visited once.
+ * Orders groups so each comes after the groups it reads: its input (`from`)
+ * and the reference groups it looks up (`profile.hr_max`); reports cycles.
+ * An iterative depth-first walk (a chain of 20,000 groups declared
+ * last-first overflowed the stack of a recursive one); each group is
+ * visited once.
  */
 export function orderGroups(ctx: Ctx, decls: FeatureGroupDecl[]): FeatureGroupDecl[] {
   const byName = new Map(decls.map((d) => [d.name.name, d]));
+  const depsOf = (d: FeatureGroupDecl) => [d.from, ...lookupRefs(d)].filter((ref) => byName.has(ref.name));
   const order: FeatureGroupDecl[] = [];
-  const done = new Set<string>();
+  const state = new Map<FeatureGroupDecl, "visiting" | "done">();
   for (const start of decls) {
-    // The chain from `start` down its `from`s, until a group already ordered, a source or a cycle.
-    const chain: FeatureGroupDecl[] = [];
-    const at = new Map<string, number>();
-    for (let d: FeatureGroupDecl | undefined = start; d && !done.has(d.name.name); d = byName.get(d.from.name)) {
-      const seen = at.get(d.name.name);
-      if (seen !== undefined) {
-        ctx.report(d.from.range, DIAG.cycle.groups([...chain.slice(seen).map((x) => x.name.name), d.name.name]));
-        break;
+    if (state.has(start)) continue;
+    // Each frame: a group, its dependencies, the next one to visit.
+    const stack: Array<{ d: FeatureGroupDecl; deps: ReturnType<typeof depsOf>; next: number }> = [{ d: start, deps: depsOf(start), next: 0 }];
+    state.set(start, "visiting");
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.next === top.deps.length) {
+        stack.pop();
+        state.set(top.d, "done");
+        order.push(top.d);
+        continue;
       }
-      at.set(d.name.name, chain.length);
-      chain.push(d);
-    }
-    for (let i = chain.length - 1; i >= 0; i--) {
-      done.add(chain[i].name.name);
-      order.push(chain[i]);
+      const dep = byName.get(top.deps[top.next++].name)!;
+      const s = state.get(dep);
+      if (s === "done") continue;
+      if (s === "visiting") {
+        const from = stack.findIndex((x) => x.d === dep);
+        // Reported at the edge that leaves the first group of the cycle (its `from`, or its lookup).
+        const edge = stack[from].deps[stack[from].next - 1];
+        ctx.report(edge.range, DIAG.cycle.groups([...stack.slice(from).map((x) => x.d.name.name), dep.name.name]));
+        continue;
+      }
+      state.set(dep, "visiting");
+      stack.push({ d: dep, deps: depsOf(dep), next: 0 });
     }
   }
   return order;
@@ -63,6 +75,8 @@ interface GroupInput {
   lineage: (col: string) => Set<string>;
   rowId?: IrColumn;
   reference?: IrGroup["reference"];
+  /** The stream source the input's rows come from, if any (with the input group, when it is one). */
+  stream?: { source: string; group?: IrGroup };
 }
 
 function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput | undefined {
@@ -78,11 +92,19 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
       lineage: (col) => new Set([`${src.name}.${col}`]),
       rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
       reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
+      stream: src.stream ? { source: src.name } : undefined,
     };
   }
   const g = env.groups.get(inputDecl.name.name);
   if (!g) return undefined;
-  return { decl: inputDecl, columns: g.outputColumns, lineage: (col) => g.lineage.get(col) ?? new Set(), rowId: g.ir.rowId, reference: g.ir.reference };
+  return {
+    decl: inputDecl,
+    columns: g.outputColumns,
+    lineage: (col) => g.lineage.get(col) ?? new Set(),
+    rowId: g.ir.rowId,
+    reference: g.ir.reference,
+    stream: g.ir.stream ? { source: g.ir.stream.source, group: g.ir } : undefined,
+  };
 }
 
 /**
@@ -92,7 +114,7 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
 function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
   const written = decl.keyColumns;
   if (written && written.length !== keys.length) {
-    ctx.error(4011, written[0]?.range ?? decl.entity.range, `entity \`${decl.entity.name}\` has ${keys.length} key${keys.length === 1 ? "" : "s"} (${keys.map((k) => k.name).join(", ")}) but \`for ${decl.entity.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    ctx.report(written[0]?.range ?? decl.entity.range, DIAG.entityKeyMissing.count(decl.entity.name, keys.map((k) => k.name), written.length));
     return undefined;
   }
   let ok = true;
@@ -104,12 +126,11 @@ function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], col
     if (!written) {
       ctx.report(decl.from.range, col
         ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
-        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name));
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name, columnTypes.keys()));
     } else {
-      const hint = col ? undefined : closest(name, [...columnTypes.keys()]);
-      ctx.error(4011, written[i].range, col
-        ? `entity key \`${key.name}\` is ${show(key.type)} but \`${decl.from.name}.${name}\` is ${show(col)}`
-        : `\`${decl.from.name}\` has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(written[i].range, col
+        ? DIAG.entityKeyMissing.writtenType(key.name, show(key.type), decl.from.name, name, show(col))
+        : DIAG.entityKeyMissing.writtenMissing(decl.from.name, name, columnTypes.keys()));
     }
     return name;
   });
@@ -138,7 +159,7 @@ export function checkWhere(
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
   if (expr.type.base !== "bool") {
-    ctx.error(3007, e.range, `a \`where\` filter must be a bool, got ${show(expr.type)}`, { hint: "compare a column, e.g. `sport == \"run\"`" });
+    ctx.report(e.range, DIAG.condition.where(show(expr.type)));
     return undefined;
   }
   return expr;
@@ -153,7 +174,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
     else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
     // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
     else if (keyNames.includes(f.name.name)) {
-      ctx.error(2011, f.name.range, `feature \`${f.name.name}\` has the name of the key column of the group's table (entity \`${decl.entity.name}\`)`, { hint: `rename it, e.g. \`${f.name.name}_value\`` });
+      ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity.name));
     } else {
       defs.set(f.name.name, f);
       continue;
@@ -168,7 +189,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
  * referred to), with each one's lineage; reports cycles. Features that fail
  * are poisoned so their users stay quiet.
  */
-function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>) {
+function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>, lookups: GroupLookups) {
   const checked = new Map<string, IrFeature | null>();
   const lineage = new Map<string, Set<string>>();
   const order: IrFeature[] = [];
@@ -197,6 +218,7 @@ function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, c
         return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
       },
       names: () => concat(columnTypes.keys(), defs.keys()),
+      member: (e) => lookups.member(e, deps),
     };
     const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
     visiting.pop();
@@ -235,10 +257,15 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const whereDeps = new Set<string>();
   const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columnTypes, input.lineage, whereDeps) : null;
   const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes, entity.keys.map((k) => k.name));
-  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps);
+  const lookups = new GroupLookups(ctx, decl, entityDecl.name.name, env.groups);
+  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps, lookups);
   const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
-  if (!keyColumns || filter === undefined || !defsOk || !referenceOk) return undefined;
-  return groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
+  const streamOk = !input.stream || checkIncremental(ctx, decl, defs, order, input.stream);
+  if (!keyColumns || filter === undefined || !defsOk || !referenceOk || !streamOk) return undefined;
+  const result = groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
+  const used = lookups.ir();
+  if (used) result.ir.lookups = used;
+  return result;
 }
 
 /** The group's IR, and what other groups may read from it. */
@@ -266,6 +293,7 @@ function groupResult(
     input: { kind: input.decl.kind === "source" ? "source" : "group", name: input.decl.name.name },
     ...(rowId ? { rowId } : {}),
     ...(reference ? { reference } : {}),
+    ...(input.stream ? { stream: { source: input.stream.source } } : {}),
     inputColumns: input.columns,
     features: order,
     lookbackMs,
@@ -310,7 +338,7 @@ function checkWindow(ctx: Ctx, scope: ExprScope, def: FeatureDef): IrFeature | u
   if (arg === undefined) return undefined;
   const over = w.over;
   if (w.forward) {
-    ctx.error(4010, w.range, `a feature only looks back: \`over next\` is for labels, which may look forward`, { hint: `\`over ${over.kind === "duration" ? over.text : "7d"}\` aggregates the window before each row` });
+    ctx.report(w.range, DIAG.windowDirection.forward(over.kind === "duration" ? over.text : "7d"));
     return undefined;
   }
   if (over.kind !== "duration") {

@@ -40,7 +40,7 @@ export interface CheckResult {
 }
 
 export function checkProgram(input: CheckInput): CheckResult {
-  const ctx = new Ctx(input.file, input.specDir);
+  const ctx = new Ctx(input.file, input.specDir, { text: input.text, decls: input.program.decls });
   const decls = input.program.decls;
   const env: ImportedEnv = { sources: new Map(), entities: new Map(), groups: new Map(), odts: new Map() };
   const imports = input.modules ? bindImports(ctx, input.modules.spec, input.modules.checked, env) : { pulled: undefined, names: new Map<string, string>() };

@@ -7,7 +7,7 @@
 import type { Expr } from "../ast.ts";
 import type { IrExpr, IrForwardAgg, IrSource, IrType, IrView, WindowAgg } from "../ir.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
-import { closest } from "../diagnostics.ts";
+import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { isNumeric, show, withNull } from "./types.ts";
@@ -22,6 +22,8 @@ export interface LabelInput {
   source: IrSource;
   /** The view's entity, whose rows a forward aggregation reads; undefined without `for ENTITY`. */
   entity: string | undefined;
+  /** Without an entity: the `for` clauses the view's joins suggest (`account(sender)`), for the hint. */
+  entityCandidates?: string[];
 }
 
 /** `label x = source.column`: the old form, when `source` names a source. */
@@ -46,7 +48,7 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
     names: () => columns.keys(),
     window: (w) => {
       if (inWindow) {
-        ctx.error(4003, w.range, `a forward aggregation cannot be nested in another one`);
+        ctx.report(w.range, DIAG.windowNested.forward());
         return undefined;
       }
       inWindow = true;
@@ -59,12 +61,11 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
   let e = input.expr;
   if (e.kind === "member" && oldLabelSource(ctx, e)) {
     if (e.object.name !== source.name) {
-      ctx.error(4013, e.object.range, `the label reads source \`${e.object.name}\`, but the spine of ${input.where} is \`${source.name}\``, { hint: `write the label over \`${source.name}\`'s columns` });
+      ctx.report(e.object.range, DIAG.labelSourceColumn.labelSource(e.object.name, input.where, source.name));
       return undefined;
     }
     if (!columns.has(e.property.name)) {
-      const hint = closest(e.property.name, [...columns.keys()]);
-      ctx.error(2002, e.property.range, `source \`${source.name}\` has no column \`${e.property.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(e.property.range, DIAG.unknownName.sourceColumn(source.name, e.property.name, columns.keys()));
       return undefined;
     }
     e = { kind: "name", name: e.property.name, range: e.property.range };
@@ -72,7 +73,7 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
   if (!isNumeric(expr.type) && expr.type.base !== "bool") {
-    ctx.error(3002, input.expr.range, `a label must be a number or a bool, \`${input.name}\` is ${show(expr.type)}`);
+    ctx.report(input.expr.range, DIAG.typeMismatch.label(input.name, show(expr.type)));
     return undefined;
   }
   return { name: input.name, type: expr.type, expr, text, forward, lineage: [...used].map((c) => `${source.name}.${c}`) };
@@ -81,30 +82,25 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
 function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<Expr, { kind: "window" }>, index: number): IrForwardAgg | undefined {
   const agg = w.agg.name;
   if (!w.forward) {
-    ctx.error(4024, w.range, `a label aggregates what happens after its row: \`${agg}(...) over ${w.over.kind === "duration" ? w.over.text : "..."}\` looks back`, {
-      hint: `write \`over next ${w.over.kind === "duration" ? w.over.text : "7d"}\` (rows in (t, t + w]), or make the past a feature`,
-    });
+    ctx.report(w.range, DIAG.labelLooksBack.backward(agg, w.over.kind === "duration" ? w.over.text : "...", w.over.kind === "duration" ? w.over.text : "7d"));
     return undefined;
   }
   if (!input.entity) {
-    ctx.error(4024, w.range, `a forward aggregation reads the rows of the view's entity, and ${input.where} has none`, {
-      hint: `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${input.source.name}\``,
-    });
+    ctx.report(w.range, DIAG.labelLooksBack.noEntity(input.where, input.source.name, input.entityCandidates ?? []));
     return undefined;
   }
   if (!(FORWARD_AGGS as readonly string[]).includes(agg)) {
-    const hint = closest(agg, FORWARD_AGGS);
-    ctx.error(4024, w.agg.range, `\`${agg}\` cannot aggregate forward; a label may use ${FORWARD_AGGS.join(", ")}`, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+    ctx.report(w.agg.range, DIAG.labelLooksBack.agg(agg, FORWARD_AGGS));
     return undefined;
   }
   if (w.args.length > 1) {
-    ctx.error(3003, w.range, `\`${agg}\` takes ${agg === "count" ? "0 or 1 arguments" : "1 argument"}, got ${w.args.length}`);
+    ctx.report(w.range, DIAG.arity.windowAgg(agg, w.args.length));
     return undefined;
   }
   const arg: IrExpr | null | undefined = w.args[0] ? checkExpr(ctx, scope, w.args[0]) : null;
   if (arg === undefined) return undefined;
   if (w.over.kind !== "duration" || w.over.ms <= 0) {
-    ctx.error(3011, w.over.range, `\`over next\` needs a positive duration literal such as \`7d\``);
+    ctx.report(w.over.range, DIAG.durationExpected.overNext());
     return undefined;
   }
   const result = checkWindowAggArgs(agg, arg ? [arg.type] : []);

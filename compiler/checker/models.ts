@@ -103,15 +103,12 @@ const taskClause: ModelClause = {
     const label = `\`${view.label.name} = ${view.label.text}\``;
     let ok = true;
     if (d.task === "regression" && !isNumeric(lt)) {
-      ctx.error(4023, decl.task.range, `regression needs a numeric label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
-        hint: "use `task binary_classification` for a yes/no label",
-      });
+      ctx.report(decl.task.range, DIAG.labelTaskMisfit.regression(label, view.name, show(lt)));
       ok = false;
     }
     if (d.task === "binary_classification" && lt.base !== "bool") {
-      ctx.error(4023, decl.task.range, `binary classification needs a bool label; the label ${label} of view \`${view.name}\` is ${show(lt)}`, {
-        hint: `write the label as a condition, e.g. \`label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : `${view.label.text} > 15`}\``,
-      });
+      const condition = `label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : `${view.label.text} > 15`}`;
+      ctx.report(decl.task.range, DIAG.labelTaskMisfit.binary(label, view.name, show(lt), condition));
       ok = false;
     }
     return ok;

@@ -73,9 +73,10 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
   const unique = decl.unique ? checkColumnClause(ctx, decl, decl.unique, "unique", columns, false) : undefined;
   const validity = checkValidity(ctx, decl, columns);
   const location = checkLocation(ctx, decl);
+  const stream = checkStream(ctx, decl);
   // Field-level errors are already reported; keep the source so its users are still checked.
   void ok;
-  if ((decl.eventTime && !eventTime) || validity === null || !location || (decl.unique && !unique)) return undefined;
+  if ((decl.eventTime && !eventTime) || validity === null || !location || (decl.unique && !unique) || stream === null) return undefined;
   return {
     name: decl.name.name,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
@@ -83,9 +84,42 @@ export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource 
     ...(eventTime ? { eventTime } : {}),
     ...(validity ? { validity } : {}),
     ...(unique ? { unique } : {}),
+    ...(stream ? { stream } : {}),
     fields,
   };
 }
+
+/**
+ * `stream [lateness d]`: events arrive one by one besides (or instead of) the
+ * file. A stream needs `event_time` (windows, freshness) and `unique` (an
+ * event sent twice counts once) — FTI4051; `lateness` is a duration literal
+ * (FTI3011), 1h when absent. Undefined without `stream`, null after an error.
+ */
+function checkStream(ctx: Ctx, decl: SourceDecl): IrSource["stream"] | null | undefined {
+  const s = decl.stream;
+  if (!s) return undefined;
+  let ok = true;
+  if (!decl.eventTime) {
+    ctx.report(s.range, DIAG.streamClause.eventTime(decl.name.name));
+    ok = false;
+  }
+  if (!decl.unique) {
+    ctx.report(s.range, DIAG.streamClause.unique(decl.name.name));
+    ok = false;
+  }
+  let latenessMs = DEFAULT_LATENESS_MS;
+  if (s.lateness) {
+    if (s.lateness.kind !== "duration") {
+      ctx.report(s.lateness.range, DIAG.durationExpected.lateness());
+      return null;
+    }
+    latenessMs = s.lateness.ms;
+  }
+  return ok ? { latenessMs } : null;
+}
+
+/** How far behind the stream's newest event another may arrive and still be applied online, without `lateness`. */
+export const DEFAULT_LATENESS_MS = 3_600_000;
 
 /**
  * A source without `event_time` is reference data; `valid_from` (and

@@ -7,7 +7,6 @@
 
 import type { Expr, FeatureRef, ViewDecl } from "../ast.ts";
 import type { IrColumn, IrGroup, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
-import { closest } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWhere, type CheckedGroup } from "./groups.ts";
@@ -35,11 +34,12 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
   let ok = spine.ok;
   let label: IrView["label"] | undefined;
   if (!decl.label) {
-    ctx.error(2014, decl.name.range, `${where} has no label: add \`label <name> = <expression over ${source.name}'s columns>\``);
+    ctx.report(decl.name.range, DIAG.missingClause.viewLabel(where, source.name));
     ok = false;
   } else {
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName }, labelText);
+    const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
@@ -92,17 +92,15 @@ function checkSpine(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string): Spin
   const oldSource = decl.label ? oldLabelSource(ctx, decl.label.expr) : undefined;
   const sourceIdent = decl.from ?? (oldSource && decl.label!.expr.kind === "member" ? decl.label!.expr.object : undefined);
   if (!sourceIdent) {
-    if (!decl.entity && !decl.from) ctx.error(2014, decl.name.range, `${where} has no spine: write \`view ${decl.name.name} from <source>\` (one row per event) or \`for <entity> from <source>\``);
-    else ctx.error(2014, decl.name.range, `${where} has no spine source: add \`from <source>\` after \`for ${decl.entity!.name}\``, { hint: "or take the label from a source column: `label <name> = <source>.<column>`" });
+    if (!decl.entity && !decl.from) ctx.report(decl.name.range, DIAG.missingClause.viewSpine(where, decl.name.name));
+    else ctx.report(decl.name.range, DIAG.missingClause.viewSpineSource(where, decl.entity!.name));
     return undefined;
   }
   const srcDecl = ctx.resolve(sourceIdent, ["source"], "source");
   const source = srcDecl && env.sources.get(srcDecl.name.name);
   if (!source) return undefined;
   if (!source.eventTime) {
-    ctx.error(2014, sourceIdent.range, `source \`${source.name}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`, {
-      hint: "take the spine from an event source; reference data joins in as features",
-    });
+    ctx.report(sourceIdent.range, DIAG.missingClause.spineTime(source.name));
     return undefined;
   }
   const columns = new Map(source.fields.map((f) => [f.name, f.type]));
@@ -111,22 +109,21 @@ function checkSpine(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string): Spin
   const entityColumns: string[] = [];
   const written = decl.entityColumns;
   if (entity && written && written.length !== entity.keys.length) {
-    ctx.error(4021, written[0]?.range ?? decl.entity!.range, `entity \`${decl.entity!.name}\` has ${entity.keys.length} key${entity.keys.length === 1 ? "" : "s"} but \`for ${decl.entity!.name}(...)\` names ${written.length} column${written.length === 1 ? "" : "s"}`);
+    ctx.report(written[0]?.range ?? decl.entity!.range, DIAG.byColumnMisfit.entityCount(decl.entity!.name, entity.keys.length, written.length));
     return undefined;
   }
   (entity?.keys ?? []).forEach((key, i) => {
     const name = written ? written[i].name : key.name;
     const col = columns.get(name);
     if (!col && written) {
-      const hint = closest(name, [...columns.keys()]);
-      ctx.error(4020, written[i].range, `spine source \`${source.name}\` of ${where} has no column \`${name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+      ctx.report(written[i].range, DIAG.unknownByColumn.spine(source.name, where, name, columns.keys()));
       ok = false;
     } else if (!col || col.base !== key.type.base) {
-      ctx.error(written ? 4021 : 4013, written ? written[i].range : sourceIdent.range, col
-        ? `\`${source.name}.${name}\` is ${show(col)} but the key \`${key.name}\` of entity \`${decl.entity!.name}\` is ${show(key.type)}`
-        : `spine source \`${source.name}\` has no column \`${key.name}\` (${show(key.type)}), the key of entity \`${decl.entity!.name}\``, {
-        hint: `name the column that holds it: \`for ${decl.entity!.name}(<column>)\``,
-      });
+      const entityName = decl.entity!.name;
+      const typeArgs = [source.name, name, show(col ?? key.type), key.name, entityName, show(key.type)] as const;
+      ctx.report(written ? written[i].range : sourceIdent.range, !col
+        ? DIAG.labelSourceColumn.spineKey(source.name, key.name, show(key.type), entityName)
+        : written ? DIAG.byColumnMisfit.spineKeyType(...typeArgs) : DIAG.labelSourceColumn.spineKeyType(...typeArgs));
       ok = false;
     } else entityColumns.push(name);
   });
@@ -153,10 +150,10 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     if (ref.kind === "name") {
       const d = ctx.symbols.get(ref.name.name);
       if (d?.kind === "feature_group") {
-        ctx.error(2004, ref.name.range, `\`${ref.name.name}\` is a feature group; list its features as \`${ref.name.name}.*\` or \`${ref.name.name}.<feature>\``);
+        ctx.report(ref.name.range, DIAG.wrongKind.groupAsFeature(ref.name.name));
         fail();
       } else if (ref.by || ref.prefix) {
-        ctx.error(2004, ref.by?.range ?? ref.prefix!.range, `\`by\` and \`as\` apply to feature groups; \`${ref.name.name}\` is not one`, { hint: "list on-demand transformations on a `features` line of their own" });
+        ctx.report(ref.by?.range ?? ref.prefix!.range, DIAG.wrongKind.byOnOdt(ref.name.name));
         fail();
       } else out.odtRefs.push(ref);
       continue;
@@ -177,8 +174,7 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
     }
     if (ref.kind === "group_feature" && picked.length === 0) {
       if (!ctx.poisoned.has(ref.feature.name)) {
-        const hint = closest(ref.feature.name, group.ir.features.map((x) => x.name));
-        ctx.error(2006, ref.feature.range, `feature group \`${ref.group.name}\` has no feature \`${ref.feature.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(ref.feature.range, DIAG.unknownFeature.of(ref.group.name, ref.feature.name, group.ir.features.map((x) => x.name)));
       }
       fail();
       continue;
@@ -216,9 +212,7 @@ function checkSpineClashes(ctx: Ctx, where: string, entityColumns: string[], joi
   let ok = true;
   for (const f of joined.features) {
     if (!spineColumns.has(f.name)) continue;
-    ctx.error(4022, joined.refRanges.get(f.name)!, `feature \`${f.name}\` of \`${f.group}\` has the name of the spine column \`${f.name}\` that ${where} reads (a key or request field)`, {
-      hint: "rename the features of that line with a prefix: `... as <prefix>_`",
-    });
+    ctx.report(joined.refRanges.get(f.name)!, DIAG.joinNameCollision.spineColumn(f.name, f.group, where));
     ok = false;
   }
   return ok;
@@ -244,16 +238,14 @@ function reportCollision(ctx: Ctx, ref: FeatureRef, name: string, c: Collision):
   const { prev, joinIndex, prevRange, where } = c;
   const side = (j: IrViewJoin) => `\`${j.group}\` by ${j.on.map((o) => o.column).join(", ")}`;
   if (prev.join === joinIndex && !ref.prefix) {
-    ctx.error(2007, ref.range, `\`${name}\` appears twice in the features of ${where}`);
+    ctx.report(ref.range, DIAG.duplicate.viewFeature(name, where));
     return;
   }
   const group = ref.kind === "name" ? "" : ref.group.name;
   const feature = ref.kind === "group_feature" ? ref.feature.name : "*";
   const by = ref.by ? ` by ${ref.by.columns.length > 1 ? `(${ref.by.columns.map((c) => c.name).join(", ")})` : ref.by.columns[0].name}` : "";
-  ctx.error(4022, ref.range, `feature \`${name}\` of ${side(c.joins[joinIndex])} has the name of \`${name}\` of ${side(c.joins[prev.join])} in ${where}`, {
-    hint: `rename one side with a prefix: \`features ${group}.${feature}${by} as ${suggestPrefix(ref)}\``,
-    related: [{ file: ctx.file, range: prevRange, message: "first included here" }],
-  });
+  const rename = `features ${group}.${feature}${by} as ${suggestPrefix(ref)}`;
+  ctx.report(ref.range, DIAG.joinNameCollision.joins(name, side(c.joins[joinIndex]), side(c.joins[prev.join]), where, rename), [ctx.relatedHere(prevRange, "first included here")]);
 }
 
 function suggestPrefix(ref: FeatureRef): string {
@@ -287,18 +279,17 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
   if (ref.by) {
     const cols = ref.by.columns;
     if (cols.length !== keys.length) {
-      ctx.error(4021, ref.by.range, `feature group \`${group.ir.name}\` is joined on ${keys.length} key${keys.length === 1 ? "" : "s"} of entity \`${group.ir.entity}\`, ${keyText}, but \`by\` names ${cols.length} column${cols.length === 1 ? "" : "s"}`);
+      ctx.report(ref.by.range, DIAG.byColumnMisfit.byCount(group.ir.name, keys.length, group.ir.entity, keyText, cols.length));
       return undefined;
     }
     let ok = true;
     const on = keys.map((k, i) => {
       const type = columns.get(cols[i].name);
       if (!type) {
-        const hint = closest(cols[i].name, [...columns.keys()]);
-        ctx.error(4020, cols[i].range, `spine source \`${source}\` of ${where} has no column \`${cols[i].name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+        ctx.report(cols[i].range, DIAG.unknownByColumn.spine(source, where, cols[i].name, columns.keys()));
         ok = false;
       } else if (!baseAssignable(type, k.type) || type.base !== k.type.base) {
-        ctx.error(4021, cols[i].range, `\`${source}.${cols[i].name}\` is ${show(type)} but the key \`${k.name}\` of entity \`${group.ir.entity}\` is ${show(k.type)}`);
+        ctx.report(cols[i].range, DIAG.byColumnMisfit.byType(source, cols[i].name, show(type), k.name, group.ir.entity, show(k.type)));
         ok = false;
       }
       return { key: k.name, column: cols[i].name };
@@ -314,9 +305,8 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
     ? group.ir.keyColumns
     : keys.map((k) => [...columns.entries()].find(([n, t]) => t.base === k.type.base && n !== spine.source.unique)?.[0] ?? "<column>");
   const by = guess.length > 1 ? `(${guess.join(", ")})` : guess[0];
-  ctx.error(4012, ref.range, `feature group \`${group.ir.name}\` is for entity \`${group.ir.entity}\`, keyed by ${keyText}, and spine source \`${source}\` has no column \`${unmapped[0].name}\` to join it on`, {
-    hint: `say which column of \`${source}\` holds the key: \`features ${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name} by ${by}\``,
-  });
+  const features = `${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name}`;
+  ctx.report(ref.range, DIAG.otherEntity.unmapped(group.ir.name, group.ir.entity, keyText, source, unmapped[0].name, features, by));
   return undefined;
 }
 
@@ -333,7 +323,7 @@ function checkOdts(
     const odt = odtDecl && env.odts.get(odtDecl.name.name);
     if (!odt) { ok = false; continue; }
     if (features.some((f) => f.name === odt.name) || odts.includes(odt)) {
-      ctx.error(2007, ref.range, `\`${odt.name}\` appears twice in the features of ${where}`);
+      ctx.report(ref.range, DIAG.duplicate.viewFeature(odt.name, where));
       ok = false;
       continue;
     }
@@ -352,29 +342,29 @@ function checkOdts(
     for (const fp of odt.featureParams) {
       const vf = features.find((f) => f.name === fp.name);
       if (!vf || vf.group !== fp.group) {
-        ctx.error(4018, range, `ODT \`${odt.name}\` reads \`${fp.group}.${fp.name}\`, which ${where} does not include`, { hint: `add \`${fp.group}.${fp.name}\` to its features` });
+        ctx.report(range, DIAG.odtFeatureMissing.feature(odt.name, `${fp.group}.${fp.name}`, where));
         ok = false;
       }
     }
     for (const rp of odt.requestParams) {
       const prev = requestFields.get(rp.name);
       if (prev && prev.type.base !== rp.type.base) {
-        ctx.error(3002, range, `request field \`${rp.name}\` is ${show(rp.type)} in \`${odt.name}\` but ${show(prev.type)} in another ODT of ${where}`);
+        ctx.report(range, DIAG.typeMismatch.requestField(rp.name, show(rp.type), odt.name, show(prev.type), where));
         ok = false;
         continue;
       }
       requestFields.set(rp.name, rp);
       if (labelGiven && labelColumns.has(rp.name)) {
         const others = [...labelColumns].filter((c) => c !== rp.name);
-        ctx.error(4009, range, `ODT \`${odt.name}\` takes request field \`${rp.name}\`, which the label \`${label!.name}\` reads (\`${source.name}.${rp.name}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`);
+        ctx.report(range, DIAG.labelLeakRequest.labelReads(odt.name, rp.name, label!.name, source.name, others));
         ok = false;
         continue;
       }
       const col = source.fields.find((f) => f.name === rp.name);
       if (!col || !baseAssignable(col.type, rp.type)) {
-        ctx.error(4013, range, col
-          ? `request field \`${rp.name}\` is ${show(rp.type)} but \`${source.name}.${rp.name}\` is ${show(col.type)}`
-          : `request field \`${rp.name}\` of \`${odt.name}\` has no column of the same name in spine source \`${source.name}\`; training takes request fields from the spine's rows`);
+        ctx.report(range, col
+          ? DIAG.labelSourceColumn.requestFieldType(rp.name, show(rp.type), source.name, show(col.type))
+          : DIAG.labelSourceColumn.spineRequestFieldMissing(rp.name, odt.name, source.name));
         ok = false;
       }
     }
@@ -386,11 +376,11 @@ function checkTtl(ctx: Ctx, decl: ViewDecl): number | null | undefined {
   const ttl: Expr | undefined = decl.ttl;
   if (!ttl) return null;
   if (ttl.kind !== "duration") {
-    ctx.error(3011, ttl.range, `\`ttl\` needs a duration literal such as \`90d\``);
+    ctx.report(ttl.range, DIAG.durationExpected.ttl());
     return undefined;
   }
   if (ttl.ms <= 0) {
-    ctx.error(3011, ttl.range, `\`ttl\` must be positive`);
+    ctx.report(ttl.range, DIAG.durationExpected.ttlPositive());
     return undefined;
   }
   return ttl.ms;
@@ -399,8 +389,7 @@ function checkTtl(ctx: Ctx, decl: ViewDecl): number | null | undefined {
 function checkAsOf(ctx: Ctx, decl: ViewDecl): IrView["asOf"] | undefined {
   if (!decl.asOf) return "strict";
   if (decl.asOf.name === "strict" || decl.asOf.name === "inclusive") return decl.asOf.name;
-  const hint = closest(decl.asOf.name, ["strict", "inclusive"]);
-  ctx.error(2012, decl.asOf.range, `\`as_of\` is \`strict\` or \`inclusive\`, not \`${decl.asOf.name}\``, hint ? { hint: `did you mean \`${hint}\`?` } : {});
+  ctx.report(decl.asOf.range, DIAG.unknownOption.asOf(decl.asOf.name));
   return undefined;
 }
 
@@ -411,10 +400,8 @@ function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, lab
     const lineage = env.groups.get(f.group)?.lineage.get(f.column);
     const hit = label.lineage.find((c) => lineage?.has(c));
     if (!hit) continue;
-    ctx.error(4008, refRanges.get(f.name)!, `feature \`${f.name}\` is derived from \`${hit}\`, which the label \`${label.name}\` reads, and ${where} joins features inclusively at the label's event time: each training row would see its own answer`, {
-      hint: "use `as_of strict` (features strictly before the label), or drop the feature",
-      related: decl.asOf ? [{ file: ctx.file, range: decl.asOf.range, message: "inclusive as-of set here" }] : [],
-    });
+    const related = decl.asOf ? [ctx.relatedHere(decl.asOf.range, "inclusive as-of set here")] : [];
+    ctx.report(refRanges.get(f.name)!, DIAG.labelLeakFeature.derived(f.name, hit, label.name, where), related);
     ok = false;
   }
   return ok;
@@ -423,7 +410,8 @@ function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, lab
 /**
  * FTI4030: a feature from reference data without `valid_from` is its current
  * value at every time, so a training row labelled before the value last
- * changed sees the newer value. One warning per group.
+ * changed sees the newer value. Also through a group's lookup of such data
+ * (the feature's lineage reaches the source). One warning per source.
  */
 function warnReferenceLeaks(
   ctx: Ctx,
@@ -432,13 +420,32 @@ function warnReferenceLeaks(
   refs: Map<string, ViewDecl["range"]>,
   env: ViewEnv,
 ): void {
-  const byGroup = new Map<string, string[]>();
+  // Per reference source without validity: the view's features that derive from it (directly, or through a group's lookup).
+  const bySource = new Map<string, string[]>();
+  const add = (source: string, name: string) => bySource.set(source, [...(bySource.get(source) ?? []), name]);
   for (const f of features) {
-    const ref = env.groups.get(f.group)?.ir.reference;
-    if (ref && !ref.validity) byGroup.set(f.group, [...(byGroup.get(f.group) ?? []), f.name]);
+    const g = env.groups.get(f.group);
+    const ref = g?.ir.reference;
+    if (ref && !ref.validity) add(ref.source, f.name);
+    for (const l of g?.ir.lookups ?? []) {
+      if (!l.reference.validity && [...(g!.lineage.get(f.column) ?? [])].some((c) => c.startsWith(`${l.reference.source}.`))) add(l.reference.source, f.name);
+    }
   }
-  for (const [group, names] of byGroup) {
-    const source = env.groups.get(group)!.ir.reference!.source;
-    ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+  for (const [source, names] of bySource) ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+}
+
+/**
+ * The `for` clauses a view's `features … by COLUMN` lines suggest, as
+ * written (`account(sender)`): what a forward label without an entity could
+ * mean. Only a hint: which entity's rows the label aggregates is the author's
+ * choice, never inferred.
+ */
+function joinedEntities(ctx: Ctx, decl: ViewDecl): string[] {
+  const out = new Set<string>();
+  for (const f of decl.features) {
+    if (f.kind === "name" || !f.by) continue;
+    const g = ctx.symbols.get(f.group.name);
+    if (g?.kind === "feature_group") out.add(`${g.entity.name}(${f.by.columns.map((c) => c.name).join(", ")})`);
   }
+  return [...out];
 }

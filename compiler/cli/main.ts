@@ -15,6 +15,7 @@ import { Command, CommanderError } from "commander";
 import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
 import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 import { registerRunCommands } from "../../runtime/cli/run-commands.ts";
+import { registerStreamCommands } from "../../runtime/cli/stream-commands.ts";
 import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
 import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { environmentError } from "../../runtime/environment-errors.ts";
@@ -42,6 +43,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
   registerRunCommands(program, { loadSpec: loadCompiledSpec, exit });
+  registerStreamCommands(program, { loadSpec: loadCompiledSpec, exit });
   return program;
 }
 

@@ -1,6 +1,6 @@
 // Small pieces shared by the TS and SQL lowerings of IR expressions.
 
-import type { IrExpr, IrFunction, IrType } from "../ir.ts";
+import type { IrExpr, IrFeature, IrFunction, IrType } from "../ir.ts";
 
 /** Epoch milliseconds of an IR timestamp literal (ISO text; no zone means UTC). */
 export function timestampLiteralMs(iso: string): number {
@@ -88,4 +88,57 @@ export function columnsOf(e: IrExpr, out: Set<string> = new Set()): Set<string> 
 /** The bare `null` literal. */
 export function isNullLit(e: IrExpr): boolean {
   return e.k === "lit" && e.value === null;
+}
+
+/** The column names an expression reads. */
+export function columnsRead(e: IrExpr, out = new Set<string>()): Set<string> {
+  switch (e.k) {
+    case "col":
+      out.add(e.name);
+      break;
+    case "call":
+    case "builtin":
+      for (const a of e.args) columnsRead(a, out);
+      break;
+    case "unary":
+      columnsRead(e.arg, out);
+      break;
+    case "binary":
+      columnsRead(e.left, out);
+      columnsRead(e.right, out);
+      break;
+    case "if":
+      columnsRead(e.cond, out);
+      columnsRead(e.then, out);
+      columnsRead(e.else, out);
+      break;
+    case "in":
+      columnsRead(e.arg, out);
+      for (const v of e.values) columnsRead(v, out);
+      break;
+  }
+  return out;
+}
+
+/**
+ * Per feature (in dependency order), the window it depends on, if any: a
+ * window depends on itself; a row feature on the first window it reads,
+ * directly or through other row features.
+ */
+export function windowDependencies(features: IrFeature[]): Map<string, string> {
+  const dep = new Map<string, string>();
+  for (const f of features) {
+    if (f.kind === "window") {
+      dep.set(f.name, f.name);
+      continue;
+    }
+    for (const c of columnsRead(f.expr)) {
+      const d = dep.get(c);
+      if (d) {
+        dep.set(f.name, d);
+        break;
+      }
+    }
+  }
+  return dep;
 }

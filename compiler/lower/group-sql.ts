@@ -172,11 +172,44 @@ class GroupSql {
       const me = this.position.get(f.name)!;
       if (e) for (const c of columnsOf(e)) if (!((this.position.get(c) ?? Infinity) < me)) needed.add(c);
     }
+    const from = this.lookups();
     this.ctes.push(
-      `${q("__fti_s" + this.counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${time.sql} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM __input${filter}\n)`,
+      `${q("__fti_s" + this.counter++)} AS (\n  SELECT ${[...needed].map(q).join(", ")}, epoch_us(CAST(${time.sql} AS TIMESTAMP)) AS ${q(T_COL)}\n  FROM ${from}${filter}\n)`,
     );
     this.prev = q(`__fti_s${this.counter - 1}`);
     this.columns = new Set([...needed, T_COL]);
+  }
+
+  /**
+   * The reference groups the features look up (IrGroupLookup): one CTE with
+   * every input column plus `<group>.<feature>` per looked-up value, each the
+   * value of the lookup table's row for the same keys that holds at the
+   * input row's time (ASOF: the latest event_time at or before it, after the
+   * table's ties are reduced as the point-in-time join reduces them; null
+   * once its valid_to has passed). Returns the relation the base reads.
+   */
+  private lookups(): string {
+    const { group, time } = this;
+    if (!group.lookups?.length) return "__input";
+    const q = quoteIdent;
+    const at = `CAST(${time.column ? `i.${q(time.column)}` : time.sql} AS TIMESTAMP)`;
+    const cols: string[] = ["i.*"];
+    const joins = group.lookups.map((l, n) => {
+      const alias = `__fti_l${n}`;
+      const values = l.features.map((f) => q(f.name));
+      const order = ["ingested_at DESC", ...(l.rowId ? [`${q(l.rowId)} DESC`] : []), ...values.map((v) => `${v} DESC NULLS LAST`)].join(", ");
+      const table = `(SELECT ${[...l.keys.map(q), "event_time", ...(l.validTo ? ["valid_to"] : []), ...values].join(", ")} FROM ${q(l.table)}
+      QUALIFY row_number() OVER (PARTITION BY ${[...l.keys.map(q), "event_time"].join(", ")} ORDER BY ${order}) = 1)`;
+      const holds = l.validTo ? `${alias}.valid_to IS NULL OR ${alias}.valid_to > ${at}` : undefined;
+      for (const f of l.features) {
+        const v = `${alias}.${q(f.name)}`;
+        cols.push(`${holds ? `CASE WHEN ${holds} THEN ${v} END` : v} AS ${q(`${l.group}.${f.name}`)}`);
+      }
+      const on = [...l.keys.map((k, i) => `i.${q(group.keyColumns[i])} = ${alias}.${q(k)}`), `${at} >= ${alias}.event_time`].join(" AND ");
+      return `\n  ASOF LEFT JOIN ${table} AS ${alias}\n    ON ${on}`;
+    });
+    this.ctes.push(`${q("__fti_lookup")} AS (\n  SELECT ${cols.join(",\n    ")}\n  FROM __input AS i${joins.join("")}\n)`);
+    return q("__fti_lookup");
   }
 
   /** The window pass of a level: one sort, one named frame per length. */

@@ -14,7 +14,7 @@ import type { Analysis } from "./analysis.ts";
 import { cursorContext, type CursorContext } from "./context.ts";
 
 const BLOCK_CLAUSES: Record<string, string[]> = {
-  source: ["path", "table", "format", "event_time", "unique", "valid_from", "valid_to", "fields"],
+  source: ["path", "table", "format", "event_time", "unique", "valid_from", "valid_to", "stream", "fields"],
   entity: ["key"],
   view: ["label", "features", "ttl", "as_of"],
   model: ["view", "task", "algorithm", "transform", "split", "metric", "require"],
@@ -214,6 +214,7 @@ function inClause(a: Analysis, ctx: CursorContext): CompletionItem[] | undefined
   if (ctx.clause === "split" && ctx.parens > 0 && (prev === "(" || prev === ",")) return values(["test_last", "test_from", "test_fraction", "seed"], CompletionItemKind.Property).map((i) => ({ ...i, insertText: `${i.label}: ` }));
   if (ctx.clause === "as_of" && prev === "as_of") return values(["strict", "inclusive"]);
   if (ctx.clause === "format" && prev === "format") return values(["csv", "parquet", "ndjson"]);
+  if (ctx.decl === "source" && ctx.depth === 1 && prev === "stream") return [{ ...item("lateness", CompletionItemKind.Keyword, "how late an event may arrive and still be applied online"), insertText: "lateness 1h" }];
   if (ctx.clause === "transform") {
     if (ctx.afterColon && ctx.parens === 0) return values(MDT_KINDS, CompletionItemKind.Function, "model-dependent transformation (MDT)");
     if (ctx.parens > 0 && prev === "(") return values(["mean", "median", "constant: "], CompletionItemKind.EnumMember, "impute strategy");

@@ -26,7 +26,7 @@ import { formatSpec } from "../format/index.ts";
 import * as T from "../parser/lexer.ts";
 import { analyze, type Analysis } from "./analysis.ts";
 import { diskFiles, type ModuleFiles } from "../modules.ts";
-import { codeActions, type DiagnosticData } from "./code-actions.ts";
+import { codeActions, fixData, type DiagnosticData } from "./code-actions.ts";
 import { complete } from "./completion.ts";
 import { hover } from "./hover.ts";
 import { documentSymbols, foldingRanges } from "./outline.ts";
@@ -43,7 +43,7 @@ function specLocation(uri: string): { file: string; dir: string } {
 }
 
 function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnostic {
-  const data: DiagnosticData = { code: d.code, ...(d.hint ? { hint: d.hint } : {}) };
+  const data: DiagnosticData = { code: d.code, ...fixData(d.fix) };
   return {
     range: toLsp(d.range),
     severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
@@ -240,7 +240,7 @@ export function startServer(connection: Connection): void {
   });
   connection.onCodeAction(({ textDocument, context }) => {
     const a = workspace.get(textDocument.uri);
-    return a ? codeActions(a, textDocument.uri, context.diagnostics) : [];
+    return a ? codeActions(textDocument.uri, context.diagnostics) : [];
   });
 
   documents.listen(connection);

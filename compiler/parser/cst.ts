@@ -68,6 +68,8 @@ export type SourceItemCstChildren = {
   Kw_unique?: IToken[];
   clause?: IToken[];
   clauseValue?: IToken[];
+  latenessClause?: IToken[];
+  lateness?: ExpressionCstNode[];
   fieldsBlock?: FieldsBlockCstNode[];
 };
 

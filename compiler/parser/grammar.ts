@@ -56,8 +56,8 @@ export class TooManyErrors extends Error {
 
 const MAX_ERRORS_PER_DECLARATION = 20;
 
-/** `valid_from` / `valid_to`: source items spelled as names (a field may be called so too). */
-const VALIDITY_CLAUSES = new Set(["valid_from", "valid_to"]);
+/** `valid_from` / `valid_to` / `stream`: source items spelled as names (a field may be called so too). */
+const NAMED_CLAUSES = new Set(["valid_from", "valid_to", "stream"]);
 
 const baseSaveError = (CstParser.prototype as unknown as { SAVE_ERROR?: (e: unknown) => unknown }).SAVE_ERROR;
 const baseRaiseNoAlt = (CstParser.prototype as unknown as { raiseNoAltException?: (occurrence: number, msg?: string) => never })
@@ -137,7 +137,7 @@ export class FtiParser extends CstParser {
     this.CONSUME(T.StringLit, { LABEL: "module" });
   });
 
-  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | fields { ... } }
+  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | stream [lateness d] | fields { ... } }
   sourceDecl = this.RULE("sourceDecl", () => {
     this.CONSUME(T.Source);
     this.CONSUME(T.Identifier, { LABEL: "name" });
@@ -180,16 +180,33 @@ export class FtiParser extends CstParser {
           },
         },
         {
-          // `valid_from c` / `valid_to c`: names, not keywords, so fields may be called so.
-          GATE: () => VALIDITY_CLAUSES.has(this.LA(1).image),
+          // `valid_from c`, `valid_to c`, `stream [lateness d]`: names, not keywords, so fields may be called so.
+          GATE: () => NAMED_CLAUSES.has(this.LA(1).image),
           ALT: () => {
             this.CONSUME4(T.Identifier, { LABEL: "clause" });
-            this.CONSUME5(T.Identifier, { LABEL: "clauseValue" });
+            this.OR2((this.alts["sourceItem.clause"] ??= {
+              IGNORE_AMBIGUITIES: true,
+              DEF: [
+                { GATE: () => this.LA(0).image !== "stream", ALT: () => this.CONSUME5(T.Identifier, { LABEL: "clauseValue" }) },
+                {
+                  GATE: () => this.LA(0).image === "stream",
+                  ALT: () =>
+                    this.OPTION({
+                      GATE: () => this.LA(1).image === "lateness",
+                      DEF: () => {
+                        this.CONSUME6(T.Identifier, { LABEL: "latenessClause" });
+                        this.SUBRULE(this.expression, { LABEL: "lateness" });
+                      },
+                    }),
+                },
+              ],
+              ERR_MSG: "a name",
+            }));
           },
         },
         { ALT: () => this.SUBRULE(this.fieldsBlock) },
       ],
-      ERR_MSG: "a source item (path, table, format, event_time, unique, valid_from, valid_to or fields)",
+      ERR_MSG: "a source item (path, table, format, event_time, unique, valid_from, valid_to, stream or fields)",
     }));
   });
 

@@ -12,7 +12,7 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { DIAG, didYouMean, quoteSource, type Message } from "../messages.ts";
+import { DIAG, didYouMean, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
@@ -150,7 +150,7 @@ function isStatementKeyword(t: IToken["tokenType"]): boolean {
 
 /** Items a declaration body accepts, for "unexpected X in Y; expected ..." messages. */
 const BODY_ITEMS: Record<string, string> = {
-  sourceDecl: "path, table, format, event_time, unique, valid_from, valid_to, fields",
+  sourceDecl: "path, table, format, event_time, unique, valid_from, valid_to, stream, fields",
   fieldsBlock: "a field (`name: type`)",
   entityDecl: "`key`",
   featureGroupDecl: "a feature (`name = expression`)",
@@ -173,7 +173,7 @@ function candidateKeywords(expected: string, rule: string, bodyExpected: boolean
 }
 
 /** A "did you mean" for a misspelt keyword: only a name can be one. */
-function suggestKeyword(found: IToken | undefined, candidates: string[]): string | undefined {
+function suggestKeyword(found: IToken | undefined, candidates: string[]): Suggestion | undefined {
   if (!found || found.tokenType !== T.Identifier) return undefined;
   return didYouMean(found.image, candidates);
 }

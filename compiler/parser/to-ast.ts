@@ -382,6 +382,8 @@ class AstBuilder {
         if (!isReal(value)) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
         decl.unique ??= this.ident(value);
+      } else if (tok(item, "clause")?.image === "stream") {
+        this.streamClause(decl, item);
       } else if (tok(item, "clause")) {
         this.validityClause(decl, tok(item, "clause"), tok(item, "clauseValue"));
       } else {
@@ -394,6 +396,17 @@ class AstBuilder {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
+  }
+
+  /** `stream [lateness d]`. */
+  private streamClause(decl: SourceDecl, item: C.SourceItemCstNode): void {
+    const kw = tok(item, "clause");
+    if (!isReal(kw)) return;
+    if (decl.stream) this.duplicate(kw, "stream");
+    const latenessNode = node(item, "lateness");
+    const lateness = latenessNode ? this.expr(latenessNode) : undefined;
+    const end = lateness ? lateness.range : this.tokRange(kw);
+    decl.stream ??= { range: this.join(kw, end), ...(lateness ? { lateness } : {}) };
   }
 
   /** `valid_from c` / `valid_to c`. */

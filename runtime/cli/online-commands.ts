@@ -148,7 +148,9 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
       .option("--agent-max-steps <n>", "agents: LLM calls per chat turn (default: $FTI_AGENT_MAX_STEPS, else 6)")
       .option("--agent-max-tokens <n>", "agents: tokens per chat turn (default: $FTI_AGENT_MAX_TOKENS, else 20000)")
       .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
-      .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
+      .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)")
+      .option("--redis <url>", "also read the stream sources' events from Redis Streams (key fti:<source>, group fti; default: $FTI_REDIS_URL; none: HTTP push only)")
+      .option("--redis-consumer <name>", "this server's name in the Redis consumer group (default: <host>-<pid>; keep it across restarts to take over its unacknowledged messages)"),
   ).action(async (spec: string, opts: ServeOptions) => {
     const server = await startServing(spec, opts, deps);
     await runUntilStopped(server, deps);
@@ -177,6 +179,8 @@ interface ServeOptions {
   agentMaxTokens?: string;
   agentTimeoutMs?: string;
   embedUrl?: string;
+  redis?: string;
+  redisConsumer?: string;
 }
 
 /** Starts `fti serve`'s HTTP server with the command's options. */
@@ -188,6 +192,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   const { startServer } = await import("../online/http.ts");
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
+  const redisUrl = opts.redis ?? process.env.FTI_REDIS_URL;
   const server = await startServer(bundle, {
     port,
     host: opts.host,
@@ -203,6 +208,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
       maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
     },
     ...(pinned ? { asOf: pinned } : {}),
+    ...(redisUrl ? { redis: { url: redisUrl, ...(opts.redisConsumer ? { consumer: opts.redisConsumer } : {}) } } : {}),
     access,
     extensions: [monitoringExtension()],
     agents: agentSettingsFromEnv(process.env, {
@@ -216,6 +222,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   });
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
+  if (redisUrl) log(`reading streams ${server.service.streams?.names().join(", ")} from Redis Streams at ${redisUrl}`);
   log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
   return server;
 }

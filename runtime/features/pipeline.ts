@@ -13,6 +13,7 @@ import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/stor
 import { newRunId, recordRun } from "../store/run-log.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
+import { readStreamSegments } from "./stream-input.ts";
 
 export interface ProgressEvent {
   kind: "source" | "group";
@@ -198,6 +199,13 @@ async function runSource(
 ): Promise<SourceReadReport> {
   emit({ kind: "source", name: plan.name, phase: "start", message: `reading source ${plan.name}` });
   const r = await readSource(store, bundle, plan, opts);
+  if (plan.stream) {
+    // The streamed events after the file rows, once each by `unique` (stream-input.ts).
+    const st = await readStreamSegments(store, bundle, plan, opts);
+    r.stream = st;
+    r.valid += st.valid;
+    r.quarantined += st.quarantined;
+  }
   emit({
     kind: "source",
     name: plan.name,
@@ -213,7 +221,10 @@ async function runSource(
     rows: r.valid,
     quarantined: r.quarantined,
     ms: r.ms,
-    message: `${plan.name}: ${r.valid} valid rows → ${r.table}` + (r.quarantined ? ` (${r.quarantined} quarantined)` : ""),
+    message:
+      `${plan.name}: ${r.valid} valid rows → ${r.table}` +
+      (r.stream ? ` (${r.stream.valid} new streamed events of ${r.stream.events} in ${r.stream.segments} segments)` : "") +
+      (r.quarantined ? ` (${r.quarantined} quarantined)` : ""),
   });
   return r;
 }
@@ -224,7 +235,7 @@ function runStats(bundle: SpecBundle, r: FeatureRunReport): unknown {
     specHash: bundle.specHash,
     range: r.range,
     ms: r.ms,
-    sources: r.sources.map((s) => ({ source: s.source, read: s.read, valid: s.valid, quarantined: s.quarantined, skipped: s.skipped, ms: s.ms })),
+    sources: r.sources.map((s) => ({ source: s.source, read: s.read, valid: s.valid, quarantined: s.quarantined, skipped: s.skipped, ms: s.ms, ...(s.stream ? { stream: s.stream } : {}) })),
     groups: r.groups.map((g) => ({ group: g.group, version: g.version, table: g.table, rows: g.rows, inputRows: g.inputRows, ms: g.ms })),
     warnings: r.warnings,
   };
@@ -271,6 +282,15 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
       throw new UserError(
         `feature group \`${plan.name}\` reads group \`${upstream.name}\`, whose table ${upstream.table} does not exist yet`,
         `compute it first: \`fti features ${bundle.file} --group ${upstream.name}\` (or run without --group)`,
+      );
+    }
+  }
+
+  for (const l of plan.lookups ?? []) {
+    if (!ctx.ranThisRun.has(l.group) && !(await store.tableExists(l.table))) {
+      throw new UserError(
+        `feature group \`${plan.name}\` looks up reference group \`${l.group}\`, whose table ${l.table} does not exist yet`,
+        `compute it first: \`fti features ${bundle.file} --group ${l.group}\` (or run without --group)`,
       );
     }
   }

@@ -95,7 +95,7 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
 }
 
 /** Copies `reader` into a temp table; its rowid is the read order. */
-async function stage(
+export async function stage(
   store: Store,
   plan: SourcePlan,
   files: string[],

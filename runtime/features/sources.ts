@@ -29,6 +29,22 @@ export interface SourceReadReport {
   /** Rows outside the run's range (left alone). */
   skipped: number;
   ms: number;
+  /** A stream source: its segments' events (valid and quarantined are included above). */
+  stream?: StreamReadReport;
+}
+
+/** The events of a stream source's segments in one run (features/stream-input.ts). */
+export interface StreamReadReport {
+  /** Segment files and complete event lines read. */
+  segments: number;
+  events: number;
+  /** Events written into src_<source>. */
+  valid: number;
+  /** Events whose unique value was already stored (from the file or an earlier line). */
+  duplicates: number;
+  quarantined: number;
+  /** Events outside the run's range. */
+  skipped: number;
 }
 
 export interface ReadSourceOptions {
@@ -55,7 +71,7 @@ const GLOB_CHARS = /[*?[\]{}]/;
  * The files of a file source, sorted; a UserError naming the resolved path
  * when nothing is there.
  */
-export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan: SourcePlan): Promise<string[]> {
+export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan: SourcePlan, opts: { allowNone?: boolean } = {}): Promise<string[]> {
   if (plan.location.kind !== "files") return [];
   const raw = plan.location.path;
   const specDir = plan.declaredIn?.specDir ?? bundle.specDir;
@@ -67,11 +83,13 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   let files: string[];
   if (GLOB_CHARS.test(abs)) {
     const rows = await store.all<{ file: string }>(`SELECT file FROM glob(?) ORDER BY file`, [abs]);
+    if (rows.length === 0 && opts.allowNone) return [];
     if (rows.length === 0) {
       throw new UserError(`${where}: no files match ${abs}`, `check the \`path\` of the source (it is relative to ${specDir})`);
     }
     files = rows.map((r) => r.file);
   } else {
+    if (!existsSync(abs) && opts.allowNone) return [];
     if (!existsSync(abs)) {
       throw new UserError(`${where}: file not found: ${abs}`, `check the \`path\` of the source (it is relative to ${specDir})`);
     }
@@ -132,7 +150,13 @@ export async function readSource(
   const t0 = performance.now();
   const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
   const table = rawTable(plan.name);
-  const files = plan.location.kind === "files" ? await resolveSourceFiles(store, bundle, plan) : [plan.location.table];
+  // A stream's path may match nothing yet: its rows are then its streamed events alone (stream-input.ts).
+  const files = plan.location.kind === "files" ? await resolveSourceFiles(store, bundle, plan, { allowNone: plan.stream !== undefined }) : [plan.location.table];
+  if (files.length === 0) {
+    await ensureRawTable(store, bundle, plan, rangeOf(plan, opts).inRange.length > 0);
+    await clearRange(store, table, rangeOf(plan, opts).inRange);
+    return { source: plan.name, table, files, read: 0, valid: 0, quarantined: 0, skipped: 0, ms: Math.round(performance.now() - t0) };
+  }
   const input = await openSourceInput(store, bundle, plan, files);
   const bad = ident(`__fti_bad_${plan.name}`);
   const dupValues = ident(`__fti_dupvals_${plan.name}`);
@@ -179,7 +203,7 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
 }
 
 /** The run's range: rows with a known event time outside [from, to) are skipped. Reference data (no event time) is always read whole. */
-function rangeOf(plan: SourcePlan, opts: ReadSourceOptions): Pick<SourcePass, "inRange" | "outside" | "judged"> {
+export function rangeOf(plan: SourcePlan, opts: ReadSourceOptions): Pick<SourcePass, "inRange" | "outside" | "judged"> {
   const et = plan.eventTime ? ident(plan.eventTime) : undefined;
   const inRange: string[] = [];
   if (et && opts.from) inRange.push(`${et} >= ${sqlTimestamp(opts.from)}`);
@@ -273,8 +297,7 @@ async function quarantine(p: SourcePass): Promise<number> {
 async function writeValidRows(p: SourcePass, table: string, duplicates: number): Promise<number> {
   const { store, plan, v, typed, judged, inRange, bad } = p;
   const cols = plan.fields.map((f) => ident(f.name)).join(", ");
-  if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
-  else await store.run(`DELETE FROM ${ident(table)}`);
+  await clearRange(store, table, inRange);
   const notDuplicate =
     duplicates > 0
       ? ` AND NOT EXISTS (SELECT 1 FROM ${bad} AS b WHERE b.__fti_pos = __fti_t.__fti_pos AND b.__fti_file IS NOT DISTINCT FROM __fti_t.__fti_file)` +
@@ -287,6 +310,12 @@ async function writeValidRows(p: SourcePass, table: string, duplicates: number):
       [p.opts.ingestedAt],
     ),
   );
+}
+
+/** Deletes the rows of the run's range (every row without a range). */
+async function clearRange(store: Store, table: string, inRange: string[]): Promise<void> {
+  if (inRange.length) await store.run(`DELETE FROM ${ident(table)} WHERE ${inRange.join(" AND ")}`);
+  else await store.run(`DELETE FROM ${ident(table)}`);
 }
 
 /**
@@ -323,7 +352,7 @@ function passError(where: string, files: string[], e: unknown): Error {
  * whole-table run recreates it (it is a copy of the files); a range run
  * refuses, since the rows outside the range would keep the old layout.
  */
-async function ensureRawTable(store: Store, bundle: SpecBundle, plan: SourcePlan, ranged: boolean): Promise<void> {
+export async function ensureRawTable(store: Store, bundle: SpecBundle, plan: SourcePlan, ranged: boolean): Promise<void> {
   const table = rawTable(plan.name);
   const want = rawTableColumns(plan);
   const have = await store.tableColumns(table);

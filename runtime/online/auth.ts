@@ -13,6 +13,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
+import { NDJSON_TYPES } from "./json-body.ts";
 
 export interface AccessOptions {
   /** Tokens accepted on admin routes. */
@@ -115,7 +116,9 @@ function crossSite(req: RequestFacts): Refusal | null {
   if (req.method === "POST") {
     const type = (header(req.headers, "content-type") ?? "").split(";")[0].trim().toLowerCase();
     const hasBody = Number(header(req.headers, "content-length") ?? 0) > 0 || header(req.headers, "transfer-encoding") !== undefined;
-    if ((hasBody || type) && type !== "application/json") {
+    // NDJSON only where events are taken; neither type is one a page can post cross-site without a preflight.
+    const ndjson = NDJSON_TYPES.includes(type) && /^\/v1\/sources\/[^/]+\/events$/.test(req.path);
+    if ((hasBody || type) && type !== "application/json" && !ndjson) {
       return { status: 415, code: "unsupported_media_type", message: "send the request as application/json" };
     }
   }

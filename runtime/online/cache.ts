@@ -135,10 +135,18 @@ export interface LookupResult {
   missingJoins: Array<{ id: string; status: MissingStatus; keys: Record<string, Scalar> }>;
 }
 
+/** A group's row of one entity as the stream computed it (newer than the online table's, or absent there). */
+export interface StreamedRow {
+  eventMs: number;
+  values: Record<string, Scalar>;
+}
+
 /** One point-in-time join of a served view, against the cached group it reads. */
 export interface JoinLookup {
   id: string;
   group: CachedGroup;
+  /** The group's rows the stream updated, by entity key: served instead of the table's row when at least as recent. */
+  streamed?: ReadonlyMap<string, StreamedRow>;
   /** Per group key: the request field holding its value. */
   on: ReadonlyArray<{ key: string; column: string }>;
   /** Vector name and stored column of each feature it gives. */
@@ -180,21 +188,25 @@ export function lookup(
     const values = j.on.map((o) => request[o.column] ?? null);
     const key = values.length === 1 && typeof values[0] === "string" ? values[0] : entityKey(values);
     const row = g.index.get(key);
+    // The stream's row of the entity, when it is at least as recent as the table's (streams are event data: no valid_to).
+    const streamed = j.streamed?.get(key);
+    const useStream = streamed !== undefined && (row === undefined || streamed.eventMs >= g.eventMs[row]);
+    const eventMs = useStream ? streamed.eventMs : row === undefined ? null : g.eventMs[row];
     let status: MissingStatus | null = null;
-    if (row === undefined) status = "not_found";
-    else if (g.eventMs[row] > nowMs) status = "future";
+    if (eventMs === null) status = "not_found";
+    else if (eventMs > nowMs) status = "future";
     else if (g.plan.reference) {
       // Reference data: no ttl; a row past its valid_to no longer holds (as in the point-in-time join).
-      if (g.validToMs && g.validToMs[row] <= nowMs) status = "not_found";
-    } else if (ttlMs !== null && g.eventMs[row] < nowMs - ttlMs) status = "stale";
-    out.times[j.id] = row === undefined ? null : new Date(g.eventMs[row]).toISOString();
+      if (g.validToMs && g.validToMs[row!] <= nowMs) status = "not_found";
+    } else if (ttlMs !== null && eventMs < nowMs - ttlMs) status = "stale";
+    out.times[j.id] = eventMs === null ? null : new Date(eventMs).toISOString();
     if (status !== null) out.missingJoins.push({ id: j.id, status, keys: Object.fromEntries(j.on.map((o, i) => [o.column, values[i]])) });
     for (const f of j.features) {
       if (status !== null) {
         out.features[f.name] = { value: null, status };
         out.missing.push(f.name);
       } else {
-        const v = columnValue(g.columns[g.features.indexOf(f.column)], row!);
+        const v = useStream ? (streamed.values[f.column] ?? null) : columnValue(g.columns[g.features.indexOf(f.column)], row!);
         out.features[f.name] = v === null ? { value: null, status: "null" } : { value: v, status: "present" };
       }
     }

@@ -5,6 +5,7 @@
 //
 // Routes:
 //   POST /v1/models/:model/predict   one instance, or {"instances": [...]}
+//   POST /v1/sources/:source/events  one event, an array, or NDJSON (application/x-ndjson): a stream's events
 //   GET  /v1/models                  served models, versions, metrics
 //   GET  /healthz                    models, online tables, last reload, request log
 //   GET  /metrics                    Prometheus text
@@ -18,7 +19,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
-import { BodyError, parseJsonBody } from "./json-body.ts";
+import { BodyError, NDJSON_TYPES, parseJsonBody, parseNdjsonBody } from "./json-body.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -55,6 +56,13 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     forceCloseConnections: "idle",
   });
   const metrics = new Metrics();
+  app.addContentTypeParser(NDJSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseNdjsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     try {
@@ -151,12 +159,22 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     return reply.code(r.status).send(r.body);
   });
 
+  app.post<{ Params: { source: string } }>("/v1/sources/:source/events", async (req, reply) => {
+    const r = await service.pushEvents(req.params.source, req.body);
+    return reply.code(r.status).send(r.body);
+  });
+
   app.get("/v1/models", async () => ({ models: service.models() }));
 
   app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", async (req, reply) => {
     const body = req.body as { stream?: unknown } | null;
+    // A client that goes away stops the turn: no LLM or tool calls for nobody.
+    const gone = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     if (!body || typeof body !== "object" || body.stream !== true) {
-      const r = await service.chat(req.params.agent, req.body);
+      const r = await service.chat(req.params.agent, req.body, { signal: gone.signal });
       return reply.code(r.status).send(r.body);
     }
     // Server-sent events, begun at the first event: a request refused before that is a plain JSON answer.
@@ -169,7 +187,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       }
       if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }) });
+    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }), signal: gone.signal });
     if (!started) return reply.code(r.status).send(r.body);
     send(r.status === 200 ? "done" : "error", r.body);
     reply.raw.end();
@@ -186,9 +204,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
   });
 
-  app.get("/metrics", async (_req, reply) =>
-    reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges())),
-  );
+  app.get("/metrics", async (_req, reply) => {
+    await service.refreshConsumerStats();
+    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges(), [service.applyLatency]));
+  });
 
   app.post("/admin/reload", async (_req, reply) => {
     const r = await service.reload("admin");

@@ -65,3 +65,26 @@ function pollutingKey(root: unknown): Array<string | number> | null {
   }
   return null;
 }
+
+/** The content types of an NDJSON body (one JSON value per line): the events route takes them. */
+export const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "application/json-seq"];
+
+/**
+ * Parses an NDJSON body into its values (blank lines skipped); a line that is
+ * not JSON is a BodyError naming the line, with the path [line index].
+ */
+export function parseNdjsonBody(text: string): unknown[] {
+  const out: unknown[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    try {
+      out.push(parseJsonBody(lines[i]));
+    } catch (e) {
+      const b = e as BodyError;
+      const issues = (b.issues ?? [{ path: [], message: b.message }]).map((x) => ({ path: [out.length, ...x.path], message: x.message }));
+      throw new BodyError(b.code ?? "invalid_json", `line ${i + 1}: ${b.message}`, issues);
+    }
+  }
+  return out;
+}

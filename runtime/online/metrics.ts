@@ -28,22 +28,55 @@ export interface Gauge {
   values: Array<{ labels: Record<string, string>; value: number }>;
 }
 
+/** A histogram per value of one label (e.g. per stream source), rendered after the gauges. */
+export class HistogramSet {
+  private readonly series = new Map<string, Histogram>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelName: string,
+  ) {}
+
+  observe(labelValue: string, seconds: number): void {
+    let h = this.series.get(labelValue);
+    if (!h) this.series.set(labelValue, (h = { counts: new Array(BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 }));
+    let i = 0;
+    while (i < BUCKETS_S.length && seconds > BUCKETS_S[i]) i++;
+    h.counts[i]++;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`);
+    out.push(`# TYPE ${this.name} histogram`);
+    for (const [v, h] of [...this.series].sort()) renderHistogram(out, this.name, `${this.labelName}="${label(v)}"`, h);
+  }
+}
+
+function renderHistogram(out: string[], name: string, labels: string, h: Histogram): void {
+  let cum = 0;
+  BUCKETS_S.forEach((b, i) => {
+    cum += h.counts[i];
+    out.push(`${name}_bucket{${labels},le="${b}"} ${cum}`);
+  });
+  cum += h.counts[BUCKETS_S.length];
+  out.push(`${name}_bucket{${labels},le="+Inf"} ${cum}`);
+  out.push(`${name}_sum{${labels}} ${num(h.sum)}`);
+  out.push(`${name}_count{${labels}} ${h.count}`);
+}
+
 export class Metrics {
   private readonly requests = new Map<string, number>(); // `${model}\u0000${status}`
-  private readonly latency = new Map<string, Histogram>();
+  private readonly latency = new HistogramSet("fti_predict_duration_seconds", "Prediction request latency (server side, routing to reply).", "model");
   private readonly started = Date.now();
 
   /** One prediction request: its model (or "unknown"), HTTP status and duration. */
   observe(model: string, status: number, seconds: number): void {
     const k = `${model}\u0000${status}`;
     this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
-    let h = this.latency.get(model);
-    if (!h) this.latency.set(model, (h = { counts: new Array(BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 }));
-    let i = 0;
-    while (i < BUCKETS_S.length && seconds > BUCKETS_S[i]) i++;
-    h.counts[i]++;
-    h.sum += seconds;
-    h.count++;
+    this.latency.observe(model, seconds);
   }
 
   /** Requests counted so far for a model and status (for tests and the health page). */
@@ -56,7 +89,7 @@ export class Metrics {
     return n;
   }
 
-  render(gauges: Gauge[] = []): string {
+  render(gauges: Gauge[] = [], histograms: HistogramSet[] = []): string {
     const out: string[] = [];
     out.push("# HELP fti_predict_requests_total Prediction requests by model and HTTP status.");
     out.push("# TYPE fti_predict_requests_total counter");
@@ -64,19 +97,7 @@ export class Metrics {
       const [model, status] = k.split("\u0000");
       out.push(`fti_predict_requests_total{model="${label(model)}",status="${status}"} ${v}`);
     }
-    out.push("# HELP fti_predict_duration_seconds Prediction request latency (server side, routing to reply).");
-    out.push("# TYPE fti_predict_duration_seconds histogram");
-    for (const [model, h] of [...this.latency].sort()) {
-      let cum = 0;
-      BUCKETS_S.forEach((b, i) => {
-        cum += h.counts[i];
-        out.push(`fti_predict_duration_seconds_bucket{model="${label(model)}",le="${b}"} ${cum}`);
-      });
-      cum += h.counts[BUCKETS_S.length];
-      out.push(`fti_predict_duration_seconds_bucket{model="${label(model)}",le="+Inf"} ${cum}`);
-      out.push(`fti_predict_duration_seconds_sum{model="${label(model)}"} ${num(h.sum)}`);
-      out.push(`fti_predict_duration_seconds_count{model="${label(model)}"} ${h.count}`);
-    }
+    this.latency.render(out);
     out.push("# HELP fti_uptime_seconds Seconds since the service started.");
     out.push("# TYPE fti_uptime_seconds gauge");
     out.push(`fti_uptime_seconds ${num((Date.now() - this.started) / 1000)}`);
@@ -88,6 +109,7 @@ export class Metrics {
         out.push(`${g.name}${ls ? `{${ls}}` : ""} ${num(v.value)}`);
       }
     }
+    for (const h of histograms) h.render(out);
     return out.join("\n") + "\n";
   }
 }

@@ -20,7 +20,13 @@ import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
-import { entityJoin, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus } from "./cache.ts";
+import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
+import { StreamService } from "../stream/service.ts";
+import type { StreamUpdate } from "../stream/engine.ts";
+import type { IngestOutcome } from "../stream/service.ts";
+import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
+import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
+import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
@@ -45,6 +51,8 @@ import type {
 
 /** Most instances one request may carry (the 1 MB body limit usually bites first). */
 export const MAX_INSTANCES = 10_000;
+/** Most events one request may carry (the body limit usually bites first). */
+export const MAX_EVENTS = 100_000;
 
 export { INSTANCES_PER_TURN };
 
@@ -111,6 +119,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   now?: () => number;
   /** Reads, gauges and pages added by folders above online/ (extension.ts). */
   extensions?: readonly ServiceExtension[];
+  /** Read the stream sources' events from Redis Streams too (stream/redis-consumer.ts). */
+  redis?: Omit<RedisConsumerOptions, "sources" | "onError">;
   /**
    * Pin the request time (`fti serve --now`): the clock stands at this instant
    * and each entity's features are its latest offline row with event_time ≤ it,
@@ -229,6 +239,15 @@ export class OnlineService implements LocalService {
   private readonly logRequired: boolean;
   /** The request time is pinned (`--now`): online rows are read as of it from the offline tables. */
   private readonly asOf: Date | null;
+  /** The spec's stream sources (null without any): events in, online rows updated at once. */
+  readonly streams: StreamService | null;
+  /** Per group, the entities' rows as the stream computed them (served before the online table's older rows). */
+  private readonly streamed = new Map<string, Map<string, StreamedRow>>();
+  /** Seconds from an events request's arrival to its events being durable and applied, per source. */
+  /** Logs the streams are read from (Redis Streams), besides HTTP push. */
+  private readonly consumers: EventConsumer[] = [];
+  private consumerStats: ConsumerStats[] = [];
+  readonly applyLatency = new HistogramSet("fti_stream_apply_seconds", "Events requests: arrival to durable and applied (validation, fsync, incremental update), per source.", "source");
 
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
     this.bundle = bundle;
@@ -303,6 +322,8 @@ export class OnlineService implements LocalService {
       }
     }
     this.neededGroups = [...groups.values()];
+    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath) : null;
+
     this.agentHost = {
       bundle,
       settings: opts.agents ?? agentSettingsFromEnv(),
@@ -334,6 +355,18 @@ export class OnlineService implements LocalService {
       }
     }
     if (opts.watch) svc.watch(opts.watchIntervalMs ?? 500);
+    if (opts.redis) {
+      if (!svc.streams) throw new UserError(`--redis: spec \`${bundle.name}\` has no stream source to read`);
+      const { RedisStreamsConsumer } = await import("../stream/redis-consumer.ts");
+      const consumer = new RedisStreamsConsumer({ ...opts.redis, sources: svc.streams.names(), onError: (m) => svc.logger.error(m) });
+      try {
+        await svc.startConsumer(consumer);
+      } catch (e) {
+        await consumer.stop();
+        await svc.close();
+        throw new UserError(`cannot read the streams from Redis at ${opts.redis.url}: ${(e as Error).message}`);
+      }
+    }
     return svc;
   }
 
@@ -448,6 +481,7 @@ export class OnlineService implements LocalService {
           this.logger.error(`reload (${reason}): an extension's data not read: ${(e as Error).message}`);
         }
       }
+      if (reason === "start" && this.streams) await this.rebuildStreams(store);
     } catch (e) {
       report.ok = false;
       report.errors.push((e as Error).message);
@@ -481,6 +515,61 @@ export class OnlineService implements LocalService {
     }
     for (const e of report.errors) this.logger.error(`reload (${reason}): ${e}`);
     return report;
+  }
+
+  /** At start: the streams' state from the offline store and the segments (docs/streaming.md). */
+  private async rebuildStreams(store: Store): Promise<void> {
+    const reports = await this.streams!.rebuild(store, (u) => this.applyStreamUpdate(u));
+    for (const r of reports) {
+      this.logger.info(`stream ${r.source}: ${r.applied} events (${r.offlineRows} offline rows, ${r.segmentEvents} segment events) applied in ${r.ms} ms`);
+      if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
+    }
+  }
+
+  /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
+  streamedRows(group: string): ReadonlyMap<string, StreamedRow> {
+    return this.streamed.get(group) ?? new Map();
+  }
+
+  private applyStreamUpdate(u: StreamUpdate): void {
+    const plan = this.bundle.groups.find((g) => g.name === u.group)!;
+    let rows = this.streamed.get(u.group);
+    if (!rows) this.streamed.set(u.group, (rows = new Map()));
+    const values: Record<string, Scalar> = {};
+    plan.features.forEach((f, i) => (values[f.name] = u.values[i]));
+    rows.set(entityKey(u.keys), { eventMs: u.eventMs, values });
+  }
+
+  /**
+   * `POST /v1/sources/<source>/events`: one event (an object), or several (an
+   * array, or NDJSON lines), all or nothing; answered once they are durable
+   * and applied.
+   */
+  async pushEvents(source: string, body: unknown): Promise<LocalResponse> {
+    const t0 = performance.now();
+    if (!this.streams) return apiError(404, "unknown_stream", `spec \`${this.bundle.name}\` has no stream source (declare \`stream\` in a source)`);
+    const batch = Array.isArray(body);
+    const events = batch ? (body as unknown[]) : [body];
+    if (events.length === 0) return apiError(400, "invalid_events", "no events: send an event object, an array of them, or NDJSON lines");
+    if (events.length > MAX_EVENTS) return apiError(413, "too_many_events", `at most ${MAX_EVENTS} events per request, got ${events.length}`);
+    const r = await this.ingestEvents(source, events, (i) => (batch ? [i] : []), t0);
+    if (!r.ok) return apiError(r.status, r.code, r.message, r.issues);
+    return { status: 200, body: r.result };
+  }
+
+  /** Every transport's way in (HTTP push above, a log consumer): stored, applied, the latency observed. */
+  private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
+    const r = await this.streams!.ingest(source, events, at);
+    if (!r.ok) return r;
+    for (const u of r.updates) this.applyStreamUpdate(u);
+    this.applyLatency.observe(source, (performance.now() - t0) / 1000);
+    return r;
+  }
+
+  /** Starts reading the streams from a log (Redis Streams) as well: acknowledged there only once durable and applied here. */
+  private async startConsumer(consumer: EventConsumer): Promise<void> {
+    await consumer.start({ ingest: (source, events) => this.ingestEvents(source, events, (i) => [i]) });
+    this.consumers.push(consumer);
   }
 
   private fileSignature(): string {
@@ -679,7 +768,7 @@ export class OnlineService implements LocalService {
     const out: JoinLookup[] = [];
     for (const j of m.joins) {
       const group = this.groups.get(j.join.group);
-      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features });
+      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features, streamed: this.streamed.get(j.join.group) });
     }
     return out;
   }
@@ -812,8 +901,72 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
       { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
+      ...this.streamGauges(),
       { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
       ...this.extensions.flatMap((ext) => ext.gauges?.() ?? []),
+    ];
+  }
+
+  /** Asks the brokers for their lag (before a /metrics scrape renders the gauges). */
+  async refreshConsumerStats(): Promise<void> {
+    const all: ConsumerStats[] = [];
+    for (const c of this.consumers) all.push(...(await c.stats()));
+    this.consumerStats = all;
+  }
+
+  /** The streams' counters and state for /metrics. */
+  private streamGauges() {
+    const stats = this.streams?.stats() ?? [];
+    const now = this.now();
+    return [
+      {
+        name: "fti_stream_events_total",
+        help: "Events received per stream source, by outcome: accepted (applied), duplicate (unique value seen), late (stored, not applied online), rejected (invalid).",
+        type: "counter" as const,
+        values: stats.flatMap((s) =>
+          (["new", "duplicate", "late", "rejected"] as const).map((k) => ({ labels: { source: s.source, status: k === "new" ? "accepted" : k }, value: s.counts[k] })),
+        ),
+      },
+      {
+        name: "fti_stream_freshness_seconds",
+        help: "Now minus the event time of the newest event applied, per stream source (NaN before the first).",
+        values: stats.map((s) => ({ labels: { source: s.source }, value: Number.isFinite(s.watermarkMs) ? (now - s.watermarkMs) / 1000 : NaN })),
+      },
+      {
+        name: "fti_stream_segment_syncs_total",
+        help: "fdatasync calls of the stream segments, per source (events share a sync when they arrive together).",
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.syncs })),
+      },
+      {
+        name: "fti_stream_consumer_lag",
+        help: "Messages of a stream's log not yet delivered to fti's consumer group, per source and transport (as of the last scrape's refresh).",
+        values: this.consumerStats.filter((c) => c.lag !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.lag! })),
+      },
+      {
+        name: "fti_stream_consumer_pending",
+        help: "Messages delivered but not yet acknowledged (being applied, or left by a crash and read again), per source and transport.",
+        values: this.consumerStats.filter((c) => c.pending !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.pending! })),
+      },
+      {
+        name: "fti_stream_consumer_messages_total",
+        help: "Messages read from a stream's log, per source, transport and outcome: acked (durable and applied) or rejected (invalid, set aside).",
+        type: "counter" as const,
+        values: this.consumerStats.flatMap((c) => [
+          { labels: { source: c.source, transport: c.transport, outcome: "acked" }, value: c.acked },
+          { labels: { source: c.source, transport: c.transport, outcome: "rejected" }, value: c.rejected },
+        ]),
+      },
+      {
+        name: "fti_stream_state_entities",
+        help: "Entities with incremental state, per streamed feature group.",
+        values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.entities })),
+      },
+      {
+        name: "fti_stream_state_rows",
+        help: "Input rows held for the windows, per streamed feature group (the rows of each entity's longest frame).",
+        values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.rows })),
+      },
     ];
   }
 
@@ -823,6 +976,8 @@ export class OnlineService implements LocalService {
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.watchTimer = null;
     if (this.reloading) await this.reloading.catch(() => undefined);
+    for (const c of this.consumers) await c.stop();
+    await this.streams?.close();
     await this.log?.close();
     await this.rejectLog?.close();
   }

@@ -5,8 +5,9 @@
 import type { IrExpr, IrGroup, IrType } from "../../ir.ts";
 import { embedCallInfo } from "../../builtins.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
+import { groupToIncremental, sourceStreamChecks, type LowerTs } from "../../lower/incremental.ts";
 import { checkToSql } from "../../lower/sql.ts";
-import { cite, constStatement, GENERATED_FILES, moduleImport, type EmitContext, type Statement } from "../context.ts";
+import { cite, constStatement, GENERATED_FILES, moduleImport, tsExpr, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { camel, columnType, str, tsLiteral } from "../names.ts";
 
@@ -37,21 +38,34 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}) })),
       checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr, ctx.ir.functions) }))),
     };
-    out.push(constStatement(`${camel(src.name)}Source`, SourcePlan, tsLiteral(plan), cite(ctx, src.loc, `source \`${src.name}\``)));
+    const stream = sourceStreamChecks(src, lowerIn(ctx, imports));
+    const literal = stream ? withField(tsLiteral(plan), "stream", stream) : tsLiteral(plan);
+    out.push(constStatement(`${camel(src.name)}Source`, SourcePlan, literal, cite(ctx, src.loc, src.stream ? `source \`${src.name}\` (a stream)` : `source \`${src.name}\``)));
   }
   for (const g of ctx.ir.groups) {
     if (g.module) {
       imports.fromModule(moduleImport(ctx, g.module, "features.ts"), `${camel(g.name)}Group`);
       continue;
     }
-    out.push(constStatement(`${camel(g.name)}Group`, GroupPlan, groupPlan(ctx, g), cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), computed in DuckDB`)));
+    const how = g.stream ? `computed in DuckDB and incrementally over stream \`${g.stream.source}\`` : "computed in DuckDB";
+    out.push(constStatement(`${camel(g.name)}Group`, GroupPlan, groupPlan(ctx, g, lowerIn(ctx, imports)), cite(ctx, g.loc, `feature group \`${g.name}\` (MITs), ${how}`)));
   }
   out.push(`export const sources: ${SourcePlan}[] = [${sourceRefs.join(", ")}];`);
   out.push(`/** In dependency order: a group comes after the group it reads from. */\nexport const groups: ${GroupPlan}[] = [${ctx.ir.groups.map((g) => `${camel(g.name)}Group`).join(", ")}];`);
   return [...imports.statements(GENERATED_FILES), ...out];
 }
 
-function groupPlan(ctx: EmitContext, g: IrGroup): string {
+/** Expressions of features.ts in TypeScript (the incremental form), recording the helpers and fns they use. */
+function lowerIn(ctx: EmitContext, imports: Imports): LowerTs {
+  return (e, col) => tsExpr(ctx, imports, "features.ts", e, col);
+}
+
+/** Adds `name: code` as the last field of a printed object literal. */
+function withField(literal: string, name: string, code: string): string {
+  return literal.replace(/,\n}$/, `,\n  ${name}: ${code.replace(/\n/g, "\n  ")},\n}`);
+}
+
+function groupPlan(ctx: EmitContext, g: IrGroup, lower: LowerTs): string {
   // The extern fns the SQL calls, as the lowering names them (the runtime registers them with DuckDB).
   const called = new Set<string>();
   const sql = groupToSql(g, ctx.ir, { externName: (fn) => (called.add(fn), fn) });
@@ -69,13 +83,16 @@ function groupPlan(ctx: EmitContext, g: IrGroup): string {
     input: g.input,
     ...(g.rowId ? { rowId: { name: g.rowId.name, type: columnType(g.rowId.type), nullable: false } } : {}),
     ...(g.reference ? { reference: g.reference } : {}),
+    ...(g.lookups ? { lookups: g.lookups.map((l) => ({ group: l.group, table: l.table })) } : {}),
     features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
     lookbackMs: g.lookbackMs,
     ...(g.schedule ? { schedule: g.schedule } : {}),
   };
   const embeddings = embedUses(g);
   const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";
-  return tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},${embedText}\n}`);
+  const stream = groupToIncremental(g, ctx.ir, lower);
+  const literal = tsLiteral(plan).replace(/,\n}$/, `,\n  sql: ${templateLiteral(sql)},\n  externs: ${tsLiteral(externs)},${embedText}\n}`);
+  return stream ? withField(literal, "stream", stream) : literal;
 }
 
 /** The distinct (length, model) pairs of the group's `embed` calls (only ever in row features). */

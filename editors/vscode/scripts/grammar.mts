@@ -52,6 +52,11 @@ export function buildGrammar(): object {
           { name: "keyword.operator.logical.fti", match: words(LOGICAL) },
           { name: "constant.language.fti", match: words(CONSTANTS) },
           { name: "keyword.other.fti", match: words(clauses) },
+          {
+            comment: "`stream [lateness d]` starts a source item: names, not reserved words (a field may be called `stream`)",
+            match: "^\\s*(stream)\\b(?:\\s+(lateness)\\b)?",
+            captures: { "1": { name: "keyword.other.fti" }, "2": { name: "keyword.other.fti" } },
+          },
           { name: "support.type.fti", match: `${words(TYPES)}(\\?)?` },
           { name: "support.function.builtin.fti", match: `${words(builtins)}(?=\\s*\\()` },
           { name: "entity.name.function.fti", match: "\\b[A-Za-z_][A-Za-z0-9_]*(?=\\s*\\()" },

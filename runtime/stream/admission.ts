@@ -1,0 +1,59 @@
+// Which events of one stream source are applied online: new ones, once each.
+// The watermark is the newest event time applied; an event older than
+// `watermark − lateness` is late (stored, computed by the next batch run, not
+// applied online); a `unique` value seen within the lateness is a duplicate
+// (acknowledged, not applied again). Only the unique values of events within
+// the lateness are kept, so memory is bounded by the events of one lateness
+// span. See docs/streaming.md.
+
+import type { Scalar } from "../api.ts";
+
+export type Admitted = "new" | "duplicate" | "late";
+
+export class Admission {
+  /** Newest event time applied (epoch ms). */
+  watermark = -Infinity;
+  /** unique value → event time, for events at or after watermark − lateness (and those being written now). */
+  private readonly seen = new Map<string, number>();
+  private sinceSweep = 0;
+
+  constructor(readonly latenessMs: number) {}
+
+  private static key(id: Scalar): string {
+    return typeof id === "string" ? id : `\u0000${JSON.stringify(id)}`;
+  }
+
+  /**
+   * Classifies an event and, when new, reserves its unique value at once (a
+   * concurrent request with the same value is then a duplicate); `release`
+   * undoes that when the event could not be stored.
+   */
+  classify(id: Scalar, t: number): Admitted {
+    const k = Admission.key(id);
+    if (this.seen.has(k)) return "duplicate";
+    if (t < this.watermark - this.latenessMs) return "late";
+    this.seen.set(k, t);
+    return "new";
+  }
+
+  release(id: Scalar): void {
+    this.seen.delete(Admission.key(id));
+  }
+
+  /** A new event was stored and applied: the watermark moves; unique values out of the lateness are dropped now and then. */
+  applied(t: number): void {
+    if (t > this.watermark) this.watermark = t;
+    if (++this.sinceSweep >= 4096 && this.sinceSweep >= this.seen.size / 2) this.sweep();
+  }
+
+  private sweep(): void {
+    this.sinceSweep = 0;
+    const floor = this.watermark - this.latenessMs;
+    for (const [k, t] of this.seen) if (t < floor) this.seen.delete(k);
+  }
+
+  /** Unique values held (for the state metrics). */
+  get size(): number {
+    return this.seen.size;
+  }
+}

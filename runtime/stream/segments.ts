@@ -1,0 +1,144 @@
+// The durable log of a stream: segment files of NDJSON events, one writer per
+// process. An event is acknowledged only once its line is written and
+// fdatasync'ed (group commit: the events of requests arriving during one sync
+// share the next). The batch feature pipeline reads the segments as more rows
+// of the source (by `unique`: an event in two segments, or in the file too,
+// counts once); a restarted server rebuilds its state from them.
+//
+// Layout: `<store dir>/streams/<source>/<start ms>-<pid>-<part>.ndjson`. A
+// process never appends to another's file, so a line torn by a crash is the
+// last line of a file nobody writes any more: readers take complete lines only.
+
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+/** Where the segments of `source` are, for the store at `storePath`. */
+export function streamDir(storePath: string, source: string): string {
+  return join(dirname(storePath), "streams", source.replace(/[^A-Za-z0-9_.-]/g, "_"));
+}
+
+const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+interface Pending {
+  lines: string[];
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export class SegmentWriter {
+  private fh: FileHandle | null = null;
+  private file = "";
+  private size = 0;
+  private part = 0;
+  private readonly stamp = `${Date.now()}-${process.pid}`;
+  private queue: Pending[] = [];
+  private flushing = false;
+  /** Events written and synced by this writer. */
+  written = 0;
+  syncs = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** Appends the lines (one event each); resolves once they are on disk. */
+  append(lines: string[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ lines, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue;
+        this.queue = [];
+        const text = batch.map((b) => b.lines.join("\n")).join("\n") + "\n";
+        try {
+          await this.write(text);
+          this.written += batch.reduce((n, b) => n + b.lines.length, 0);
+          for (const b of batch) b.resolve();
+        } catch (e) {
+          for (const b of batch) b.reject(e as Error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(text: string): Promise<void> {
+    const bytes = Buffer.byteLength(text);
+    if (!this.fh || this.size + bytes > MAX_SEGMENT_BYTES) await this.next();
+    const fh = this.fh!;
+    try {
+      await fh.write(text, null, "utf8");
+      await fh.datasync();
+      this.syncs++;
+      this.size += bytes;
+    } catch (e) {
+      // No torn or unacknowledged line stays behind: cut the file back to what was synced.
+      await fh.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Closes the current segment and opens the next; the folder is synced so the new file's name is durable too. */
+  private async next(): Promise<void> {
+    await this.fh?.close();
+    mkdirSync(this.dir, { recursive: true });
+    this.part++;
+    this.file = join(this.dir, `${this.stamp}-${String(this.part).padStart(4, "0")}.ndjson`);
+    this.fh = await open(this.file, "a");
+    this.size = 0;
+    const d = openSync(this.dir, "r");
+    try {
+      fsyncSync(d);
+    } finally {
+      closeSync(d);
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+    await this.fh?.close();
+    this.fh = null;
+  }
+}
+
+/** One event line of a segment. */
+export interface SegmentLine {
+  file: string;
+  /** 1-based line number in its file. */
+  line: number;
+  text: string;
+}
+
+/** The segment files of a stream, in order (by name: start time, process, part). */
+export function segmentFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => n.endsWith(".ndjson")).sort().map((n) => join(dir, n));
+}
+
+/** Every complete line of every segment (a torn last line, never acknowledged, is left out). */
+export function readSegmentLines(dir: string): SegmentLine[] {
+  const out: SegmentLine[] = [];
+  for (const file of segmentFiles(dir)) {
+    const text = readFileSync(file, "utf8");
+    const end = text.lastIndexOf("\n");
+    if (end < 0) continue;
+    const lines = text.slice(0, end).split("\n");
+    lines.forEach((t, i) => {
+      if (t.trim() !== "") out.push({ file, line: i + 1, text: t });
+    });
+  }
+  return out;
+}
+

@@ -1,0 +1,120 @@
+// Validating one event of a stream source: the declared fields with their
+// types and nullability, `in (...)`, and the `check`s (their TypeScript
+// lowering, SourcePlan.stream.checks), as the batch pipeline validates a file
+// row (features/validation.ts). Unknown fields are errors (a misspelt
+// nullable field would otherwise be silently null). Every problem is reported
+// with its JSON path; nothing a client sent is echoed beyond 80 characters.
+
+import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
+import { vectorDim } from "../vector-type.ts";
+
+export interface EventIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+const ECHO = 80;
+/** A client's value as a message shows it (JSON, cut). */
+export function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length <= ECHO ? s : `${s.slice(0, ECHO)}… (${s.length} characters)`;
+}
+
+// ISO 8601: a date, optionally a time (to the millisecond), optionally a zone; no zone is UTC, as in the batch pipeline.
+const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?))?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** An event-time text → epoch ms, or why not. */
+export function parseTimestamp(text: string): number | string {
+  const m = ISO.exec(text);
+  if (!m) return "is not an ISO 8601 timestamp (e.g. 2025-06-01T07:30:00Z)";
+  const [, date, time, frac, zone] = m;
+  if (frac && frac.length > 3 && /[1-9]/.test(frac.slice(3))) return "is more precise than a millisecond";
+  const hms = time ? (time.length === 5 ? `${time}:00` : time.replace(/\.(\d+)$/, (_x, f: string) => `.${f.slice(0, 3).padEnd(3, "0")}`)) : "00:00:00";
+  let z = zone ?? "Z";
+  if (/^[+-]\d{2}$/.test(z)) z += ":00";
+  else if (/^[+-]\d{4}$/.test(z)) z = `${z.slice(0, 3)}:${z.slice(3)}`;
+  // Date.parse takes 2025-02-30 for March 2 and 24:00 for the next day; DuckDB refuses both.
+  const [y, mo, d] = date.split("-").map(Number);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  const ms = Date.parse(`${date}T${hms}${z}`);
+  if (Number.isNaN(ms) || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || Number(hms.slice(0, 2)) > 23) return "is not a valid date and time";
+  return ms;
+}
+
+/** One field's value → its typed value, or the problem. */
+function typedValue(f: ColumnPlan, v: unknown): { value: Scalar | Date } | { problem: string } {
+  switch (f.type) {
+    case "string":
+      return typeof v === "string" ? { value: v } : { problem: `expected a string, got ${shown(v)}` };
+    case "bool":
+      return typeof v === "boolean" ? { value: v } : { problem: `expected true or false, got ${shown(v)}` };
+    case "float":
+      return typeof v === "number" && Number.isFinite(v) ? { value: v } : { problem: `expected a number, got ${shown(v)}` };
+    case "int":
+      if (typeof v !== "number" || !Number.isInteger(v)) return { problem: `expected an integer, got ${shown(v)}` };
+      return Number.isSafeInteger(v) ? { value: v } : { problem: `${shown(v)} is outside ±2^53 (not exact in JSON)` };
+    case "timestamp": {
+      if (typeof v !== "string") return { problem: `expected an ISO 8601 timestamp string, got ${shown(v)}` };
+      const ms = parseTimestamp(v);
+      return typeof ms === "number" ? { value: new Date(ms) } : { problem: `${shown(v)} ${ms}` };
+    }
+    default: {
+      // float[N]: N finite numbers (carried as they are; expressions over vectors are the pipeline's).
+      const n = vectorDim(f.type);
+      const ok = Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && Number.isFinite(x));
+      return ok ? { value: v as unknown as Scalar } : { problem: `expected an array of ${n} numbers, got ${shown(v)}` };
+    }
+  }
+}
+
+/**
+ * Validates one event; `at` is its path in the request body. Returns the typed
+ * row (timestamps as Dates), or every problem.
+ */
+export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string | number>): { row: StreamRow } | { issues: EventIssue[] } {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return { issues: [{ path: at, message: `an event is a JSON object with the fields of source \`${plan.name}\`, got ${shown(value)}` }] };
+  }
+  const obj = value as Record<string, unknown>;
+  const issues: EventIssue[] = [];
+  const known = new Set(plan.fields.map((f) => f.name));
+  for (const k of Object.keys(obj)) {
+    if (!known.has(k)) issues.push({ path: [...at, k.length > 200 ? `${k.slice(0, 200)}…` : k], message: `unknown field ${shown(k)}` });
+  }
+  const row: StreamRow = {};
+  let untyped = false;
+  for (const f of plan.fields) {
+    const v = obj[f.name];
+    if (v === undefined || v === null) {
+      if (!f.nullable || f.name === plan.eventTime) issues.push({ path: [...at, f.name], message: "missing value (not nullable)" });
+      row[f.name] = null;
+      continue;
+    }
+    const t = typedValue(f, v);
+    if ("problem" in t) {
+      issues.push({ path: [...at, f.name], message: t.problem });
+      untyped = true;
+      continue;
+    }
+    if (f.allowed && !f.allowed.includes(t.value as string | number | boolean)) {
+      issues.push({ path: [...at, f.name], message: `${shown(v)} not in (${f.allowed.join(", ")})` });
+    }
+    row[f.name] = t.value;
+  }
+  // A check fails only when false; null (a nullable field is null) passes. Checks read typed values: only when every field has one.
+  if (untyped) return { issues };
+  for (const c of plan.stream?.checks ?? []) {
+    if (c.test(row) === false) issues.push({ path: [...at, c.field], message: `${shown(obj[c.field])} fails ${c.text}` });
+  }
+  return issues.length ? { issues } : { row };
+}
+
+/** The event as a segment stores it: every field, timestamps as ISO strings (what the batch pipeline reads back). */
+export function segmentLine(plan: SourcePlan, row: StreamRow): string {
+  const out: Record<string, Scalar> = {};
+  for (const f of plan.fields) {
+    const v = row[f.name];
+    out[f.name] = v instanceof Date ? v.toISOString() : (v ?? null);
+  }
+  return JSON.stringify(out);
+}

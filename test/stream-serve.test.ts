@@ -1,0 +1,208 @@
+// Events pushed into `fti serve` (POST /v1/sources/activities/events) on the
+// athlete example: validated all or nothing, durable before the answer,
+// applied online at once (the next prediction sees the run), duplicates and
+// late events, and the batch pipeline over the same events (file + segments)
+// giving the values the stream served; a restarted server rebuilds the same
+// state from the offline store and the segments.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { startServer, type RunningServer } from "../runtime/online/http.ts";
+import { materialize } from "../runtime/online/materialize.ts";
+import { streamDir } from "../runtime/stream/segments.ts";
+import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
+import { close } from "./helpers/window-reference.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+
+let work: AthleteWork;
+let server: RunningServer;
+const start = () => startServer(work.bundle, { store: work.storePath, logs: join(work.root, ".fti/logs"), port: 0, watch: false, logger: quiet });
+
+beforeAll(async () => {
+  work = await buildAthleteWork({ athletes: 6, days: 150 });
+  server = await start();
+}, 300_000);
+afterAll(async () => {
+  await server?.close();
+  work?.cleanup();
+});
+
+let next = 0;
+function activity(athlete: string, at: number, over: Record<string, unknown> = {}) {
+  next++;
+  return {
+    activity_id: `live-${next}`,
+    athlete_id: athlete,
+    started_at: new Date(at).toISOString(),
+    sport: "run",
+    distance_km: 5 + (next % 7),
+    elapsed_time_s: (5 + (next % 7)) * 330,
+    elevation_gain_m: 40,
+    planned_pace_min_km: 5.4,
+    avg_hr: next % 3 === 0 ? null : 150,
+    route_id: `r${next % 4}`,
+    ...over,
+  };
+}
+
+async function post(body: string, type = "application/json") {
+  const r = await fetch(`${server.url}/v1/sources/activities/events`, { method: "POST", headers: { "content-type": type }, body });
+  return { status: r.status, body: (await r.json()) as any };
+}
+
+async function features(athlete: string) {
+  const r = await fetch(`${server.url}/v1/models/time_estimator/predict`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ athlete_id: athlete, planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 }),
+  });
+  expect(r.status).toBe(200);
+  return (await r.json()) as { prediction: number; features: Record<string, { value: unknown; status: string }>; feature_times: Record<string, string | null> };
+}
+
+const segmentLines = () =>
+  readdirSync(streamDir(work.storePath, "activities"), { withFileTypes: true })
+    .filter((f) => f.name.endsWith(".ndjson"))
+    .flatMap((f) => readFileSync(join(streamDir(work.storePath, "activities"), f.name), "utf8").split("\n").filter(Boolean));
+
+describe("POST /v1/sources/activities/events", () => {
+  it("applies a pushed run at once: the next prediction sees it (present, at its event time)", async () => {
+    const a = work.athletes[0];
+    const before = await features(a);
+    const at = Date.now() - 2 * HOUR;
+    const r = await post(JSON.stringify(activity(a, at)));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ source: "activities", received: 1, accepted: 1, duplicates: 0, late: 0 });
+    const after = await features(a);
+    expect(after.feature_times.fitness).toBe(new Date(at).toISOString());
+    // runs_28d: the file's runs in (at − 28d, at], plus this one.
+    const [{ n }] = await work.withStore((store) =>
+      store.all<{ n: number }>(`SELECT count(*) AS n FROM src_activities WHERE athlete_id = ? AND started_at > ? AND started_at <= ?`, [a, new Date(at - 28 * DAY), new Date(at)]),
+    );
+    expect(after.features.runs_28d).toEqual({ value: Number(n) + 1, status: "present" });
+    expect(after.features.atl_7d.value).not.toBe(before.features.atl_7d.value);
+    expect(after.prediction).not.toBe(before.prediction);
+    expect(segmentLines()).toHaveLength(1);
+  });
+
+  it("takes an array and NDJSON; a repeated event is acknowledged as a duplicate and counted once", async () => {
+    const [a, b] = work.athletes;
+    const e1 = activity(a, Date.now() - 90 * 60_000);
+    const e2 = activity(b, Date.now() - 80 * 60_000);
+    const r = await post(JSON.stringify([e1, e2]));
+    expect(r.body).toMatchObject({ received: 2, accepted: 2 });
+    const runs = (await features(a)).features.runs_28d.value;
+    const again = await post(`${JSON.stringify(e1)}\n${JSON.stringify(activity(b, Date.now() - 70 * 60_000))}\n`, "application/x-ndjson");
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ received: 2, accepted: 1, duplicates: 1 });
+    expect((await features(a)).features.runs_28d.value).toBe(runs);
+  });
+
+  it("refuses a batch with one bad event (400, every issue at its path) and applies none of it", async () => {
+    const a = work.athletes[2];
+    const lines = segmentLines().length;
+    const before = await features(a);
+    const good = activity(a, Date.now() - HOUR);
+    const r = await post(JSON.stringify([good, activity(a, Date.now() - HOUR, { distance_km: -3, sport: "swim", extra: 1 }), { athlete_id: a }]));
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("invalid_events");
+    expect(r.body.error.message).toContain("2 of 3 events");
+    const paths = r.body.error.issues.map((i: { path: unknown[] }) => JSON.stringify(i.path));
+    expect(paths).toEqual(expect.arrayContaining(['[1,"extra"]', '[1,"sport"]', '[1,"distance_km"]', '[2,"activity_id"]', '[2,"started_at"]']));
+    expect(r.body.error.issues.find((i: { path: unknown[] }) => i.path[1] === "distance_km").message).toBe("-3 fails check (> 0)");
+    expect(segmentLines()).toHaveLength(lines);
+    expect((await features(a)).features).toEqual(before.features);
+    // Not JSON, a wrong type, an unknown stream.
+    expect((await post("{nope")).status).toBe(400);
+    expect((await post("{}\nnot json\n", "application/x-ndjson")).body.error.message).toMatch(/^line 2: malformed JSON/);
+    expect((await post(JSON.stringify(activity(a, Date.now(), { started_at: "2025-02-30T10:00:00Z" })))).body.error.issues[0].path).toEqual(["started_at"]);
+    const unknown = await fetch(`${server.url}/v1/sources/nope/events`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("stores a late event (older than the watermark minus the lateness) without applying it online", async () => {
+    const a = work.athletes[3];
+    const before = await features(a);
+    const r = await post(JSON.stringify(activity(a, Date.now() - 20 * DAY)));
+    expect(r.body).toMatchObject({ accepted: 0, late: 1 });
+    expect((await features(a)).features).toEqual(before.features);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/fti_stream_events_total\{source="activities",status="late"\} 1/);
+    expect(metrics).toMatch(/fti_stream_events_total\{source="activities",status="rejected"\} [1-9]/);
+    expect(metrics).toMatch(/fti_stream_apply_seconds_count\{source="activities"\} [1-9]/);
+    expect(metrics).toMatch(/fti_stream_freshness_seconds\{source="activities"\} \d/);
+  });
+
+  it("the batch pipeline over the file and the segments computes what the stream served; a restart rebuilds it", async () => {
+    // Other athletes get runs in and out of order, with ties, within the lateness.
+    const base = Date.now() - 6 * HOUR;
+    const events = [];
+    for (let i = 0; i < 40; i++) events.push(activity(work.athletes[i % 6], base + ((i * 7919) % 17) * 10 * 60_000));
+    events.push(activity(work.athletes[4], base), activity(work.athletes[4], base));
+    expect((await post(JSON.stringify(events))).status).toBe(200);
+    const streamed = new Map(server.service.streamedRows("fitness"));
+    await server.close();
+    const fitness = work.bundle.groups.find((g) => g.name === "fitness")!;
+    const same = (s: { eventMs: number; values: Record<string, unknown> }, row: Record<string, unknown>) => {
+      expect((row.event_time as Date).getTime()).toBe(s.eventMs);
+      for (const f of fitness.features) {
+        const got = s.values[f.name] as number | null;
+        // Ints exactly; floats to 1e-9 relative: DuckDB sums a frame in another order (form = ctl − atl cancels).
+        expect(close(got, row[f.name] as number | null, { base: f.type === "int" ? "int" : "float", nullable: true }), `${f.name}: stream ${got}, batch ${row[f.name]}`).toBe(true);
+      }
+      return fitness.features.length;
+    };
+    let batch: Array<Record<string, unknown>> = [];
+    await work.withStore(async (store) => {
+      const run = await runFeaturePipeline(store, work.bundle);
+      const src = run.sources.find((s) => s.source === "activities")!;
+      expect(src.stream).toMatchObject({ events: segmentLines().length, quarantined: 0 });
+      await materialize(store, work.bundle);
+      batch = await store.all<Record<string, unknown>>("SELECT * FROM online_fitness_v1");
+      // Each event once: the resent one, the late one and the file's rows are not doubled, in this run or the next.
+      const counts = async () => (await store.all<{ n: number; d: number }>("SELECT count(*) AS n, count(DISTINCT activity_id) AS d FROM src_activities"))[0];
+      const first = await counts();
+      expect(first.n).toBe(first.d);
+      await runFeaturePipeline(store, work.bundle);
+      expect(await counts()).toEqual(first);
+    });
+    let compared = 0;
+    for (const row of batch) {
+      const s = streamed.get(row.athlete_id as string);
+      // The late event (athlete 3) was not applied online: the batch adds it.
+      if (s && row.athlete_id !== work.athletes[3]) compared += same(s, row);
+    }
+    expect(compared).toBe(5 * fitness.features.length);
+    // Restarted: the state comes back from the offline store and the segments, the late event included now.
+    server = await start();
+    const rebuilt = server.service.streamedRows("fitness");
+    expect(rebuilt.size).toBe(work.athletes.length);
+    for (const row of batch) same(rebuilt.get(row.athlete_id as string)!, row);
+    // A resent event is still a duplicate after the restart.
+    const again = await post(JSON.stringify(events[0]));
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
+  }, 300_000);
+});
+
+describe("fti replay", () => {
+  it("sends the source's last days again as live events: new ids, sent times, every one accepted", async () => {
+    const { replayEvents } = await import("../runtime/stream/replay.ts");
+    const before = await features(work.athletes[1]);
+    const progress: number[] = [];
+    const r = await work.withStore((store) =>
+      replayEvents(store, work.bundle, { url: server.url, source: "activities", lastMs: 3 * DAY, speed: 3 * DAY / 1500, onProgress: (p) => progress.push(p.sent) }),
+    );
+    expect(r.total).toBeGreaterThan(3);
+    expect(r).toMatchObject({ accepted: r.total, duplicates: 0, late: 0 });
+    expect(progress.length).toBeGreaterThan(1); // paced: more than one request over the 1.5 s
+    expect(progress.at(-1)).toBe(r.total);
+    const after = await features(work.athletes[1]);
+    expect(Date.parse(after.feature_times.fitness!)).toBeGreaterThan(Date.parse(before.feature_times.fitness!));
+    await expect(work.withStore((store) => replayEvents(store, work.bundle, { url: server.url, source: "profiles", lastMs: DAY, speed: 1 }))).rejects.toThrow(/not a stream source/);
+  }, 60_000);
+});
