@@ -33,6 +33,8 @@ export interface TrainOptions {
   until?: Date;
   /** false: register as staging even when the gates pass (`fti run` decides the promotion). */
   promote?: boolean;
+  /** Threads for the trainer (gbdt; default $FTI_THREADS, else the cores): the model is the same for every value. */
+  threads?: number;
 }
 
 export interface TrainReport {
@@ -417,7 +419,7 @@ export async function trainModelFromSpec(
   if (algorithm.kind !== "gbdt") checkComplete(plan, state, XTrain, nTrain);
 
   const trained = await timed("train", `training ${algorithm.kind} on ${nTrain} × ${d}`, () =>
-    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params),
+    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params, { threads: opts.threads }),
   );
   const onnx = await timed("export", "exporting to ONNX", () => exportOnnx(trained, { width: d }));
 
