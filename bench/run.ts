@@ -9,7 +9,7 @@
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
-// --batch-entities N, --train-rows N, --trees N, --spec-lines N, --keep-work,
+// --batch-entities N, --monitor-requests N, --train-rows N, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
 // read-write).
@@ -22,7 +22,7 @@ import { DATA, fmtMs, loadAverage, pythonHas, ROOT, setVerbose } from "./lib/har
 import { Reporter } from "./lib/report.ts";
 import { workDir, type Ctx, type Suite } from "./lib/suite.ts";
 
-const SUITES = ["compile", "check", "features", "pit", "train", "batch", "online", "lsp", "retrieval", "stream"] as const;
+const SUITES = ["compile", "check", "features", "pit", "train", "batch", "online", "monitor", "lsp", "retrieval", "stream"] as const;
 
 async function loadSuite(name: string): Promise<Suite> {
   const mod = (await import(`./suites/${name}.ts`)) as { suite: Suite };
@@ -45,6 +45,7 @@ async function main(): Promise<number> {
       "max-temp": { type: "string" },
       "pit-prepare": { type: "string", default: "fti" },
       "batch-entities": { type: "string" },
+      "monitor-requests": { type: "string" },
       "train-rows": { type: "string" },
       trees: { type: "string" },
       "spec-lines": { type: "string" },
@@ -58,7 +59,7 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
-       [--batch-entities N] [--train-rows N] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
+       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -93,6 +94,7 @@ async function main(): Promise<number> {
     pitPrepare: values["pit-prepare"] === "sql" ? "sql" : "fti",
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
+    monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),
     trainRows: num(values["train-rows"], quick ? 20_000 : 1_000_000),
     trees: num(values.trees, quick ? 20 : 200),
     bigSpecLines: num(values["spec-lines"], quick ? 300 : 2000),

@@ -700,10 +700,13 @@ const rules = {
         `a label aggregates what happens after its row: \`${agg}(...) over ${over}\` looks back`,
         `write \`over next ${next}\` (rows in (t, t + w]), or make the past a feature`,
       ),
-    noEntity: (where: string, source: string) =>
+    /** `candidates`: `for` clauses the view's joins suggest (`account(sender)`); the hint names them. */
+    noEntity: (where: string, source: string, candidates: readonly string[] = []) =>
       withHint(
         `a forward aggregation reads the rows of the view's entity, and ${where} has none`,
-        `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${source}\``,
+        candidates.length
+          ? `declare whose rows it reads: ${candidates.map((c) => `\`view … for ${c} from ${source}\``).join(" or ")}`
+          : `declare the entity whose rows it reads and the column holding its key: \`for <entity>(<column>) from ${source}\``,
       ),
     agg: (agg: string, aggs: readonly string[]) =>
       withHint(`\`${agg}\` cannot aggregate forward; a label may use ${aggs.join(", ")}`, didYouMean(agg, aggs)),

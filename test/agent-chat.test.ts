@@ -152,6 +152,36 @@ describe("POST /v1/agents/coach/chat", () => {
     setLlm(chatHandler());
   });
 
+  it("stops the turn when the client goes away: no more LLM calls, logged as 499", async () => {
+    // A slow model that never stops calling the tool.
+    setLlm(async (q, res, n) => {
+      await new Promise((r) => setTimeout(r, 400));
+      chatHandler()({ ...q, body: { ...q.body, messages: q.body.messages.filter((m: { role: string }) => m.role !== "tool") } }, res, n);
+    });
+    const asked = () => llm.requests.filter((q) => q.body.messages?.some((m: { content: string }) => m.content === "abort me")).length;
+    const aborter = new AbortController();
+    const res = await fetch(server.url + "/v1/agents/coach/chat", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ athlete_id: work.athletes[0], message: "abort me", stream: true }),
+      signal: aborter.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first event: retrieval is done, the first LLM call is under way
+    aborter.abort();
+    await new Promise((r) => setTimeout(r, 1500));
+    const calls = asked();
+    expect(calls).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(asked()).toBe(calls); // nothing more after the turn stopped
+    await server.service.log?.flush();
+    const dir = path.join(work.logsDir, "agent.coach");
+    const entries = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), "utf8").trim().split("\n").map((l) => JSON.parse(l)));
+    const entry = entries.find((e) => e.request.message === "abort me");
+    expect(entry).toMatchObject({ status: 499, error: { code: "client_closed" } });
+    setLlm(chatHandler());
+  });
+
   it("answers clear errors for every endpoint failure, and keeps serving", async () => {
     const a = work.athletes[0];
     const cases: Array<[string, Parameters<typeof setLlm>[0], number, string]> = [

@@ -488,6 +488,17 @@ describe("names the spine and the group tables keep for themselves", () => {
     expect(await codesOf("key-names", spec)).toEqual(["FTI2011"]);
   });
 
+  it("a forward label in a view without an entity is FTI4024, whose hint names the `for` clauses the view's joins suggest", async () => {
+    const spec = SPEC.replace("view next_data for account(sender) from transfers where amount > 0 {", "view next_data from transfers where amount > 0 {")
+      .replace("  label sent_next_3d = sum(amount) over next 3d\n  features sent_stats.*\n", "  label sent_next_3d = sum(amount) over next 3d\n  features sent_stats.* by sender\n  features received_stats.* by receiver\n");
+    const file = join(root, "no-entity.fti");
+    writeFileSync(file, spec);
+    const r = await compileSpec(file, { outDir: join(root, "no-entity-out") });
+    expect(r.diagnostics.map((d) => [d.code, d.hint])).toEqual([
+      [4024, "declare whose rows it reads: `view … for account(sender) from transfers` or `view … for account(receiver) from transfers`"],
+    ]);
+  });
+
   it("a view feature named like a spine column the view reads is FTI4022", async () => {
     const spec = SPEC.replace("feature_group large_sent", "feature_group peer for account(sender) from transfers {\n  er = count() over 1d\n}\nfeature_group large_sent")
       .replace("  features transfer_amount\n", "  features transfer_amount\n  features peer.er by sender as receiv\n");

@@ -154,6 +154,28 @@ describe("compiling a spec that imports", () => {
       fs.rmSync(p("lib", "shared.fti"), { force: true });
     }
   });
+
+  it("carries an imported group's reference lookups along (their tables are read by its SQL)", async () => {
+    fs.writeFileSync(p("lib", "plans.fti"), `source visits {
+  path "../data/visits.csv"
+  event_time at
+  fields { athlete_id: string  at: timestamp  spend: float }
+}
+source plans {
+  path "../data/plans.csv"
+  valid_from starts
+  fields { athlete_id: string  starts: timestamp  price: float }
+}
+entity athlete { key athlete_id: string }
+feature_group plan for athlete from plans { plan_price = price }
+feature_group visit_stats for athlete from visits { share = spend / plan.plan_price }
+`);
+    fs.writeFileSync(p("pace", "share.fti"), `import { athlete, visits, visit_stats } from "../lib/plans.fti"\n\nview share_data for athlete from visits {\n  label spend = spend\n  features visit_stats.share\n}\n`);
+    const r = await compileSpec(p("pace", "share.fti"), { checkOnly: true });
+    expect(r.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(r.ir!.groups.map((g) => [g.name, g.module])).toEqual([["plan", "plans"], ["visit_stats", "plans"]]);
+    expect(r.ir!.sources.map((s) => s.name).sort()).toEqual(["plans", "visits"]);
+  });
 });
 
 describe("the pipeline over imported groups", () => {

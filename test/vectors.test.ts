@@ -3,12 +3,13 @@
 // document written at or after the request time is ever returned.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IndexPlan, RetrievedDocument } from "../runtime/api.ts";
+import type { IndexPlan, RetrievedDocument, SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { MemoryIndex } from "../runtime/vectors/memory-index.ts";
 import { searchOffline } from "../runtime/vectors/offline.ts";
 import { embedQuery } from "../runtime/vectors/query.ts";
+import { OnlineIndexes } from "../runtime/vectors/online.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
@@ -159,5 +160,27 @@ describe("vector retrieval, point in time", () => {
     expect(() => memory.notes_by_athlete.search(q, { at: new Date(), k: 1 })).toThrow(/needs its key `athlete_id`/);
     expect(() => memory.all_notes.search(q, { at: new Date(), k: 0 })).toThrow(/k must be a whole number from 1 to 100/);
     await expect(searchOffline(store, plan, q, { at: new Date(), k: 101, entity: { athlete_id: "a1" } })).rejects.toThrow(/k must be/);
+  });
+
+  it("the online route answers 503 while an index cannot serve: no embeddings endpoint for its model, or no documents loaded", async () => {
+    const endpointPlan = { ...plans.all_notes, embedder: { kind: "embed" as const, model: "nomic-embed-text" } };
+    const noEndpoint = new OnlineIndexes({ ...spec.bundle, indexes: [endpointPlan] }, {});
+    const r = await noEndpoint.handle("all_notes", { query: "tempo" }, new Date());
+    expect(r.status).toBe(503);
+    expect(r.body).toMatchObject({ error: { code: "embedding_not_configured", message: expect.stringMatching(/FTI_EMBED_URL/) } });
+    const notLoaded = new OnlineIndexes(spec.bundle, {});
+    expect((await notLoaded.handle("all_notes", { query: "tempo" }, new Date())).status).toBe(503);
+  });
+
+  it("an extern embedding that throws or returns another length for a query is a user error naming the fn", async () => {
+    const plan = { ...plans.all_notes, embedder: { kind: "extern" as const, fn: "my_embed" } };
+    type Extern = SpecBundle["externs"][string];
+    const bundle = (fn: Extern): SpecBundle => ({ ...spec.bundle, externs: { ...spec.bundle.externs, my_embed: fn } });
+    await expect(embedQuery(bundle(() => { throw new Error("model not loaded"); }), plan, "x", {})).rejects.toMatchObject({
+      name: "UserError",
+      message: expect.stringMatching(/extern fn `my_embed` failed on the query of index `all_notes`: model not loaded/),
+    });
+    await expect(embedQuery(bundle(() => [1, 2]), plan, "x", {})).rejects.toMatchObject({ name: "UserError", message: expect.stringMatching(/did not return \d+ finite numbers/) });
+    expect(Array.from(await embedQuery(bundle(() => new Array(plan.dim).fill(0.5)), plan, "x", {}))).toEqual(new Array(plan.dim).fill(0.5));
   });
 });

@@ -25,6 +25,8 @@ export interface Ctx {
   acts: ActivitiesSpec;
   /** The batch suite's dataset: one entity per athlete. */
   batchActs: ActivitiesSpec;
+  /** Logged requests of the monitor suite. */
+  monitorRequests: number;
   /** Rows of the train suite (train split; the test split is a quarter of it). */
   trainRows: number;
   trees: number;

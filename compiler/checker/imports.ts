@@ -147,7 +147,9 @@ class PulledSet {
 
 /**
  * A declaration of a module's IR and everything it depends on, dependencies
- * first: what an importer's IR must carry to compute and serve it.
+ * first (a group's input chain, the reference groups it looks up, its entity,
+ * the fns its expressions call): what an importer's IR must carry to compute
+ * and serve it.
  */
 function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
   const out: Item[] = [];
@@ -177,6 +179,7 @@ function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
     seen.add(`group:${n}`);
     if (g.input.kind === "group") group(g.input.name);
     else source(g.input.name);
+    for (const l of g.lookups ?? []) group(l.group); // its SQL reads their tables: computed before it
     entity(g.entity);
     for (const e of groupExprs(g)) callsIn(e).forEach(fn);
     out.push({ kind: "groups", item: g });

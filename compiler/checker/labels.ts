@@ -22,6 +22,8 @@ export interface LabelInput {
   source: IrSource;
   /** The view's entity, whose rows a forward aggregation reads; undefined without `for ENTITY`. */
   entity: string | undefined;
+  /** Without an entity: the `for` clauses the view's joins suggest (`account(sender)`), for the hint. */
+  entityCandidates?: string[];
 }
 
 /** `label x = source.column`: the old form, when `source` names a source. */
@@ -84,7 +86,7 @@ function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<
     return undefined;
   }
   if (!input.entity) {
-    ctx.report(w.range, DIAG.labelLooksBack.noEntity(input.where, input.source.name));
+    ctx.report(w.range, DIAG.labelLooksBack.noEntity(input.where, input.source.name, input.entityCandidates ?? []));
     return undefined;
   }
   if (!(FORWARD_AGGS as readonly string[]).includes(agg)) {

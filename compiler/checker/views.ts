@@ -38,7 +38,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     ok = false;
   } else {
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName }, labelText);
+    const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
@@ -431,4 +432,20 @@ function warnReferenceLeaks(
     }
   }
   for (const [source, names] of bySource) ctx.report(refs.get(names[0])!, DIAG.referenceLeak.features(names, where, source));
+}
+
+/**
+ * The `for` clauses a view's `features … by COLUMN` lines suggest, as
+ * written (`account(sender)`): what a forward label without an entity could
+ * mean. Only a hint: which entity's rows the label aggregates is the author's
+ * choice, never inferred.
+ */
+function joinedEntities(ctx: Ctx, decl: ViewDecl): string[] {
+  const out = new Set<string>();
+  for (const f of decl.features) {
+    if (f.kind === "name" || !f.by) continue;
+    const g = ctx.symbols.get(f.group.name);
+    if (g?.kind === "feature_group") out.add(`${g.entity.name}(${f.by.columns.map((c) => c.name).join(", ")})`);
+  }
+  return [...out];
 }

@@ -30,6 +30,8 @@ export interface AgentEvents {
   delta?(text: string): void;
   /** Progress: retrieval done, a tool call and its result. */
   event?(name: string, data: unknown): void;
+  /** Aborted when the client went away: the turn stops (no further LLM or tool calls) and is logged as 499. */
+  signal?: AbortSignal;
 }
 
 export interface AgentLogEntry {
@@ -95,7 +97,7 @@ export async function runAgentChat(host: AgentHost, agentName: string, body: unk
     entry.answer = answer.answer;
     return { status: 200, body: answer };
   } catch (e) {
-    const f = toFailure(e);
+    const f = events.signal?.aborted ? new AgentFailure(499, "client_closed", "the client closed the connection; the turn was stopped") : toFailure(e);
     entry.status = f.status;
     entry.error = { code: f.code, message: f.message };
     return fail(f.status, f.code, f.message, f.issues);
@@ -141,11 +143,12 @@ async function turn(host: AgentHost, plan: AgentPlan, body: ChatBody, nowMs: num
   const tools = plan.tools.map((t) => ({ type: "function" as const, function: { name: t.model, description: t.description, parameters: t.parameters } }));
   const chat = host.settings.chat!;
   for (let step = 1; step <= host.settings.maxSteps; step++) {
+    if (events.signal?.aborted) throw new AgentFailure(499, "client_closed", "the client closed the connection; the turn was stopped");
     const remaining = deadline - nowMsMonotonic();
     if (remaining <= 0) throw new AgentFailure(504, "agent_timeout", `agent \`${plan.name}\` did not answer within ${host.settings.totalTimeoutMs} ms`);
     const req: ChatRequest = { model: plan.llm, messages, ...(tools.length ? { tools } : {}), max_tokens: Math.max(1, host.settings.maxTokens - entry.tokens) };
     const config = { ...chat, timeoutMs: Math.min(chat.timeoutMs ?? 60_000, remaining) };
-    const answer = await timed(`llm ${step}`, () => (body.stream && events.delta ? chatStream(config, req, events.delta) : chatComplete(config, req)));
+    const answer = await timed(`llm ${step}`, () => (body.stream && events.delta ? chatStream(config, req, events.delta, events.signal) : chatComplete(config, req, events.signal)));
     entry.tokens += answer.tokens;
     if (answer.toolCalls.length === 0) {
       if (answer.content === null || answer.content.trim() === "") throw new EndpointError("malformed", "the LLM answered with neither text nor a tool call");

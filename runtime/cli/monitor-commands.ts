@@ -31,7 +31,8 @@ function printWindow(win: WindowReport): void {
   out(`${win.start} → ${win.end}  ${versions}  requests ${win.requests}, rejected ${win.rejected}${status ? ` (${status})` : ""}${win.rejected_rate !== null ? `, ${pct(win.rejected_rate)}` : ""}`);
   const metrics = Object.entries(win.live.metrics).map(([k, v]) => `${k} ${num(v)} (test ${num(win.live.test[k])})`);
   out(`  live: ${win.live.labelled} of ${win.live.predictions} predictions labelled${win.live.labelled ? `; ${metrics.join(", ")}` : ""}`);
-  const rows = [...win.features, win.prediction, ...(win.batch ? [{ ...win.batch.prediction, name: "prediction (batch)" }] : [])];
+  const batch = win.batch ? [...win.batch.features, win.batch.prediction].map((d) => ({ ...d, name: `${d.name} (batch)` })) : [];
+  const rows = [...(win.requests ? [...win.features, win.prediction] : []), ...batch];
   const w = Math.max(8, ...rows.map((r) => r.name.length));
   out(`    ${"column".padEnd(w)}  ${"count".padStart(6)}  ${"null".padStart(6)}  ${"Δnull".padStart(7)}  ${"psi".padStart(7)}  ${"ks".padStart(6)}`);
   for (const r of rows) out(driftLine(r, w));

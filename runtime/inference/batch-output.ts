@@ -1,6 +1,8 @@
 // What a batch run writes: the predictions and the rejects, each with the
 // input's row number and every input column (in the input's order), into a
 // table (kept across runs) and optionally a Parquet file (in input order).
+// A prediction also carries the model inputs it was computed from
+// (`input_<name>`, batch-inputs.ts), which `fti monitor` compares with training.
 //
 // The predictions table holds history: a run replaces this model's earlier
 // predictions for the same as-of time (one as-of time), or for the same
@@ -8,11 +10,12 @@
 // each model's latest run. A column a run brings that the table lacks is
 // added to it.
 
-import type { ViewPlan } from "../api.ts";
+import type { ModelPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
+import { inputColumnsSelect } from "./batch-inputs.ts";
 import type { Predictor } from "./predictor.ts";
 
 export interface OutputTargets {
@@ -31,6 +34,7 @@ export interface OutputTargets {
 export async function writeBatchOutput(
   store: Store,
   view: ViewPlan,
+  plan: ModelPlan,
   predictor: Predictor,
   spine: EntitySpine,
   predTable: string,
@@ -45,7 +49,7 @@ export async function writeBatchOutput(
   await store.run(
     `CREATE TEMP TABLE ${ident(out)} AS
        SELECT s.__row AS row_number, ${carried.join(", ")}, s.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
-              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction
+              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction, ${inputColumnsSelect(plan, "p").join(", ")}
          FROM ${ident(spine.table)} AS s
          JOIN ${ident(predTable)} AS p ON s.__sid = p.__sid
          JOIN ${ident(spine.input.table)} AS i ON i.__row = s.__row

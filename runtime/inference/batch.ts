@@ -16,6 +16,7 @@ import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
+import { checkInputColumnClash, inputColumnsDdl, inputValues } from "./batch-inputs.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
@@ -92,12 +93,13 @@ export async function predictBatch(
     const predTable = `${spine.table}_pred`;
     let joined: PitJoinResult | undefined;
     try {
+      checkInputColumnClash(plan, spine.input.columns);
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: joinAsOf });
       const missingFeatures = await rejectMissingFeatures(store, bundle, view, plan, joined, joinAsOf, spine.invalid.table);
       await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
-      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE)`);
+      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${inputColumnsDdl(plan)})`);
       const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, predTable);
-      await writeBatchOutput(store, view, predictor, spine, predTable, targets);
+      await writeBatchOutput(store, view, plan, predictor, spine, predTable, targets);
       return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
     } finally {
       await cleanUp(
@@ -192,7 +194,7 @@ async function scoreInBatches(
       for (let i = 0; i < m; i++) if (Number.isNaN(pred[i])) nulls++;
       const sids = new Float64Array(m);
       for (let i = 0; i < m; i++) sids[i] = from + i;
-      await store.appendColumns(predTable, { __sid: sids, prediction: pred });
+      await store.appendColumns(predTable, { __sid: sids, prediction: pred, ...inputValues(plan, columns, m) });
       batches++;
     }
   } finally {

@@ -32,7 +32,7 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
   server.registerTool(
     "get_online_features",
     {
-      description: "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale).",
+      description: "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale, future).",
       inputSchema: { entity: z.string().describe("entity name, e.g. athlete"), keys: z.record(z.string(), keyValue).describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}") },
     },
     async ({ entity, keys }) => {

@@ -41,6 +41,15 @@ function versionMarkers(rows: readonly MonitorRow[], runs: readonly RunRecord[])
   return out;
 }
 
+/** The drift chart's series of a subject: served inputs by name, batch-scored ones as `batch <name>`, the predictions. */
+function driftSeriesName(subject: string): string | null {
+  if (subject.startsWith("feature:")) return subject.slice("feature:".length);
+  if (subject.startsWith("batch:feature:")) return `batch ${subject.slice("batch:feature:".length)}`;
+  if (subject === "prediction") return "prediction";
+  if (subject === "batch:prediction") return "batch prediction";
+  return null;
+}
+
 function runsTable(runs: readonly RunRecord[]): string {
   if (!runs.length) return `<p class="empty">no runs recorded; start <code>fti run</code></p>`;
   const rows = runs
@@ -57,7 +66,7 @@ function charts(plan: ModelPlan, m: ModelMonitoring, trainMean: number | null): 
   const drift = chart({
     id: "drift-psi",
     yLabel: "PSI",
-    series: seriesOf(m.rows, "psi", (s) => (s.startsWith("feature:") ? s.slice(8) : s === "prediction" ? "prediction" : null)),
+    series: seriesOf(m.rows, "psi", driftSeriesName),
     thresholds: driftLimits.length ? driftLimits : [{ y: 0.25, label: "0.25 significant" }],
     markers,
   });

@@ -12,32 +12,32 @@ import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlType } from "../store/sql.ts";
 import { labelExpr } from "../retrieval/pit.ts";
 
-export interface LoggedPrediction {
-  /** Request time, epoch ms. */
-  ts: number;
-  /** The validated request: entity keys and request fields. */
-  request: Record<string, Scalar>;
+/** Logged predictions, column-wise: request times (epoch ms) and, per entity key and request field, the requests' values. */
+export interface LoggedPredictions {
+  ts: readonly number[];
+  request: Record<string, readonly Scalar[]>;
 }
 
 /** The label of each prediction (NaN when none arrived within the horizon), in input order. */
 export async function joinLabels(
   store: Store,
   view: ViewPlan,
-  preds: readonly LoggedPrediction[],
+  preds: LoggedPredictions,
   horizonMs: number,
   until?: Date,
 ): Promise<Float64Array> {
-  const labels = new Float64Array(preds.length).fill(NaN);
+  const n = preds.ts.length;
+  const labels = new Float64Array(n).fill(NaN);
   const src = rawTable(view.spine.source);
-  if (preds.length === 0 || !(await store.tableExists(src))) return labels;
+  if (n === 0 || !(await store.tableExists(src))) return labels;
   const match = [...view.keys, ...view.requestFields];
   const table = "__fti_live_predictions";
   await store.run(
     `CREATE OR REPLACE TEMP TABLE ${table} (__i BIGINT, __t TIMESTAMP, ${match.map((c) => `${ident(c.name)} ${sqlType(c.type)}`).join(", ")})`,
   );
   try {
-    const columns: Record<string, unknown[]> = { __i: preds.map((_, i) => i), __t: preds.map((p) => p.ts) };
-    for (const c of match) columns[c.name] = preds.map((p) => p.request[c.name] ?? null);
+    const columns: Record<string, ArrayLike<unknown>> = { __i: Float64Array.from({ length: n }, (_, i) => i), __t: preds.ts };
+    for (const c of match) columns[c.name] = preds.request[c.name] ?? new Array<null>(n).fill(null);
     await store.appendColumns(table, columns);
     const t = ident(view.spine.eventTime);
     const label = labelExpr(view);

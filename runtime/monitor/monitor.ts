@@ -4,9 +4,8 @@
 // freshness of the served feature rows, volume and rejected requests, and
 // live performance once labels arrived (live.ts). docs/monitoring.md.
 
-import type { ModelPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { ModelPlan, SpecBundle } from "../api.ts";
 import { readRequestLog } from "../online/log-read.ts";
-import type { RequestLogEntry } from "../online/types.ts";
 import { getModel, type ModelSummary } from "../registry/registry.ts";
 import { type Store } from "../store/store.ts";
 import { newRunId } from "../store/run-log.ts";
@@ -16,6 +15,7 @@ import { readBatchPredictions, type BatchPrediction } from "./batch-predictions.
 import { joinLabels } from "./live.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "../online/rejections.ts";
 import { saveMonitorReport } from "./results.ts";
+import { readServedLog, type ServedWindow } from "./served.ts";
 import { columnDrift, type ColumnDrift } from "./window.ts";
 
 export const DAY_MS = 86_400_000;
@@ -69,7 +69,8 @@ export interface WindowReport {
   rejected_rate: number | null;
   features: ColumnDrift[];
   prediction: ColumnDrift;
-  batch: { rows: number; prediction: ColumnDrift } | null;
+  /** Batch predictions whose as-of time falls in the window: their inputs and predictions against training. */
+  batch: { rows: number; features: ColumnDrift[]; prediction: ColumnDrift } | null;
   freshness: FreshnessReport[];
   live: LiveReport;
 }
@@ -85,37 +86,29 @@ export interface MonitorReport {
   log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number };
 }
 
-interface Traffic {
-  entries: RequestLogEntry[];
-  rejections: RejectedRequestEntry[];
-  batch: BatchPrediction[];
-  labels: Float64Array;
-  files: number;
-  badLines: number;
-  missing: number;
-  gaps: Array<{ proc: string; from: number; to: number }>;
-  uncleanEnds: number;
-}
-
 /** Monitors `modelName` over [since, until) and (by default) stores the result in fti_monitor. */
 export async function monitorModel(store: Store, bundle: SpecBundle, modelName: string, opts: MonitorOptions): Promise<MonitorReport> {
   const { plan, view } = findModel(bundle, modelName);
   const until = opts.until ?? new Date();
   const windowMs = opts.windowMs ?? DAY_MS;
-  const traffic = await readTraffic(store, bundle, plan, view, opts, until);
   const origin = opts.since?.getTime() ?? 0;
   const windowOf = (t: number) => origin + Math.floor((t - origin) / windowMs) * windowMs;
+  const range = { since: opts.since, until };
 
-  const byWindow = new Map<number, { entries: number[]; rejections: RejectedRequestEntry[]; batch: BatchPrediction[] }>();
-  const slot = (t: number) => {
+  const served = readServedLog(opts.logsDir, plan, view, range, windowOf);
+  const rejected = readRequestLog(rejectedLogDir(opts.logsDir), plan.name, range);
+  const batch = await readBatchPredictions(store, bundle, plan, range);
+  const labels = await joinLabels(store, view, served.live, opts.labelHorizonMs ?? 7 * DAY_MS, until);
+
+  const others = new Map<number, { rejections: RejectedRequestEntry[]; batch: BatchPrediction[] }>();
+  const other = (t: number) => {
     const w = windowOf(t);
-    let s = byWindow.get(w);
-    if (!s) byWindow.set(w, (s = { entries: [], rejections: [], batch: [] }));
-    return s;
+    let o = others.get(w);
+    if (!o) others.set(w, (o = { rejections: [], batch: [] }));
+    return o;
   };
-  traffic.entries.forEach((e, i) => slot(Date.parse(e.ts)).entries.push(i));
-  for (const r of traffic.rejections) slot(Date.parse(r.ts)).rejections.push(r);
-  for (const b of traffic.batch) slot(b.t).batch.push(b);
+  for (const r of rejected.entries as unknown as RejectedRequestEntry[]) other(Date.parse(r.ts)).rejections.push(r);
+  for (const b of batch) other(b.t).batch.push(b);
 
   const records = new Map<number, ModelSummary | null>();
   const recordOf = async (version: number | null) => {
@@ -125,15 +118,17 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
   };
 
   const windows: WindowReport[] = [];
-  for (const start of [...byWindow.keys()].sort((a, b) => a - b)) {
-    const w = byWindow.get(start)!;
-    const entries = w.entries.map((i) => traffic.entries[i]);
-    const reference = majorityVersion([...entries.map((e) => e.version), ...w.batch.map((b) => b.version)]);
+  for (const start of [...new Set([...served.windows.keys(), ...others.keys()])].sort((a, b) => a - b)) {
+    const w = served.windows.get(start) ?? emptyWindow(plan, served.groups.length);
+    const o = others.get(start) ?? { rejections: [], batch: [] };
+    const versions = new Map(w.versions);
+    for (const b of o.batch) versions.set(b.version, (versions.get(b.version) ?? 0) + 1);
+    const reference = majorityVersion(versions);
     const record = await recordOf(reference);
-    windows.push(
-      windowReport(plan, view, { start, end: start + windowMs }, entries, w.entries.map((i) => traffic.labels[i]), w.rejections, w.batch, reference, record),
-    );
+    const span = { start, end: start + windowMs, versions: [...versions.keys()].sort((a, b) => a - b) };
+    windows.push(windowReport(plan, served.groups, span, w, labels, o.rejections, o.batch, reference, record));
   }
+  const scan = served.scan;
   const report: MonitorReport = {
     run_id: newRunId("monitor"),
     model: modelName,
@@ -141,64 +136,35 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
     until: until.toISOString(),
     window_ms: windowMs,
     windows,
-    log: { files: traffic.files, bad_lines: traffic.badLines, missing: traffic.missing, gaps: traffic.gaps, unclean_ends: traffic.uncleanEnds },
+    log: {
+      files: scan.files.length,
+      bad_lines: scan.badLines + rejected.badLines,
+      missing: scan.missing,
+      gaps: scan.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
+      unclean_ends: scan.processes.filter((p) => !p.ended).length,
+    },
   };
   if (opts.save !== false) await saveMonitorReport(store, report);
   return report;
 }
 
-async function readTraffic(
-  store: Store,
-  bundle: SpecBundle,
-  plan: ModelPlan,
-  view: ViewPlan,
-  opts: MonitorOptions,
-  until: Date,
-): Promise<Traffic> {
-  const range = { since: opts.since, until };
-  const log = readRequestLog(opts.logsDir, plan.name, range);
-  const rejected = readRequestLog(rejectedLogDir(opts.logsDir), plan.name, range);
-  const batch = await readBatchPredictions(store, bundle, plan.name, range);
-  const labels = await joinLabels(
-    store,
-    view,
-    log.entries.map((e) => ({ ts: Date.parse(e.ts), request: e.request })),
-    opts.labelHorizonMs ?? 7 * DAY_MS,
-    until,
-  );
-  return {
-    entries: log.entries,
-    rejections: rejected.entries as unknown as RejectedRequestEntry[],
-    batch,
-    labels,
-    files: log.files.length,
-    badLines: log.badLines + rejected.badLines,
-    missing: log.missing,
-    gaps: log.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
-    uncleanEnds: log.processes.filter((p) => !p.ended).length,
-  };
+function emptyWindow(plan: ModelPlan, groups: number): ServedWindow {
+  return { n: 0, versions: new Map(), inputs: plan.inputs.map(() => []), predictions: [], ids: [], ages: Array.from({ length: groups }, () => []) };
 }
 
-/** The most frequent version (ties: the higher one); null for none. */
-export function majorityVersion(versions: readonly number[]): number | null {
-  const counts = new Map<number, number>();
-  for (const v of versions) counts.set(v, (counts.get(v) ?? 0) + 1);
+/** The version with the most instances (ties: the higher one); null for none. */
+export function majorityVersion(counts: ReadonlyMap<number, number>): number | null {
   let best: number | null = null;
   for (const [v, c] of counts) if (best === null || c > counts.get(best)! || (c === counts.get(best)! && v > best)) best = v;
   return best;
 }
 
-/** A model input's value in a log entry: the served feature, or the ODT's value. */
-export function inputValue(entry: RequestLogEntry, input: ModelPlan["inputs"][number]): Scalar {
-  return (input.from === "odt" ? entry.odts?.[input.name] : entry.features?.[input.name]?.value) ?? null;
-}
-
 function windowReport(
   plan: ModelPlan,
-  view: ViewPlan,
-  span: { start: number; end: number },
-  entries: RequestLogEntry[],
-  labels: number[],
+  groups: readonly string[],
+  span: { start: number; end: number; versions: number[] },
+  served: ServedWindow,
+  labels: Float64Array,
   rejections: RejectedRequestEntry[],
   batch: BatchPrediction[],
   reference: number | null,
@@ -213,50 +179,44 @@ function windowReport(
     rejectedByStatus[String(r.status)] = (rejectedByStatus[String(r.status)] ?? 0) + n;
     rejected += n;
   }
-  const traffic = entries.length + rejected;
+  const traffic = served.n + rejected;
   return {
     start: new Date(span.start).toISOString(),
     end: new Date(span.end).toISOString(),
-    versions: [...new Set([...entries.map((e) => e.version), ...batch.map((b) => b.version)])].sort((a, b) => a - b),
+    versions: span.versions,
     reference_version: reference,
-    requests: entries.length,
+    requests: served.n,
     rejected,
     rejected_by_status: rejectedByStatus,
     rejected_rate: traffic ? rejected / traffic : null,
-    features: plan.inputs.map((input) => columnDrift(input.name, input.type, entries.map((e) => inputValue(e, input)), trainOf(input.name))),
-    prediction: columnDrift("prediction", "float", entries.map((e) => e.prediction), stats?.predictions),
-    batch: batch.length ? { rows: batch.length, prediction: columnDrift("prediction", "float", batch.map((b) => b.prediction), stats?.predictions) } : null,
-    freshness: freshness(view, entries),
-    live: live(plan, entries, labels, record),
+    features: plan.inputs.map((input, i) => columnDrift(input.name, input.type, served.inputs[i], trainOf(input.name))),
+    prediction: columnDrift("prediction", "float", served.predictions, stats?.predictions),
+    batch: batch.length
+      ? {
+          rows: batch.length,
+          features: plan.inputs.map((input, i) => columnDrift(input.name, input.type, batch.map((b) => b.inputs[i]), trainOf(input.name))),
+          prediction: columnDrift("prediction", "float", batch.map((b) => b.prediction), stats?.predictions),
+        }
+      : null,
+    freshness: groups.map((group, k) => freshness(group, served.ages[k])),
+    live: live(plan, served, labels, record),
   };
 }
 
-function freshness(view: ViewPlan, entries: RequestLogEntry[]): FreshnessReport[] {
-  const groups = [...new Set(view.features.map((f) => f.group))];
-  return groups.map((group) => {
-    const ages: number[] = [];
-    for (const e of entries) {
-      const ft = e.feature_times?.[group];
-      const t = ft ? Date.parse(ft) : NaN;
-      if (Number.isFinite(t)) ages.push((Date.parse(e.ts) - t) / 1000);
-    }
-    ages.sort((a, b) => a - b);
-    return {
-      group,
-      rows: ages.length,
-      p50_s: ages.length ? ages[Math.ceil(ages.length / 2) - 1] : null,
-      max_s: ages.length ? ages[ages.length - 1] : null,
-    };
-  });
+function freshness(group: string, ages: number[]): FreshnessReport {
+  const sorted = Float64Array.from(ages).sort();
+  const n = sorted.length;
+  return { group, rows: n, p50_s: n ? sorted[Math.ceil(n / 2) - 1] : null, max_s: n ? sorted[n - 1] : null };
 }
 
-function live(plan: ModelPlan, entries: RequestLogEntry[], labels: number[], record: ModelSummary | null): LiveReport {
+function live(plan: ModelPlan, served: ServedWindow, labels: Float64Array, record: ModelSummary | null): LiveReport {
   const y: number[] = [];
   const yHat: number[] = [];
-  entries.forEach((e, i) => {
-    if (Number.isFinite(labels[i]) && e.prediction !== null && Number.isFinite(e.prediction)) {
-      y.push(labels[i]);
-      yHat.push(e.prediction);
+  served.ids.forEach((id, k) => {
+    const p = served.predictions[k];
+    if (Number.isFinite(labels[id]) && Number.isFinite(p)) {
+      y.push(labels[id]);
+      yHat.push(p);
     }
   });
   const test = record?.metrics ?? {};
@@ -264,5 +224,5 @@ function live(plan: ModelPlan, entries: RequestLogEntry[], labels: number[], rec
   const all = y.length ? computeMetrics(plan.task, y, yHat) : {};
   const metrics: Record<string, number | null> = {};
   for (const name of names) metrics[name] = y.length && Number.isFinite(all[name]) ? all[name] : null;
-  return { predictions: entries.length, labelled: y.length, metrics, test: { ...test } };
+  return { predictions: served.n, labelled: y.length, metrics, test: { ...test } };
 }

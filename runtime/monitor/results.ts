@@ -15,7 +15,7 @@ export interface MonitorRow {
   window_end: Date;
   /** The reference version of the window (null without one). */
   version: number | null;
-  /** `feature:<name>`, `prediction`, `batch:prediction`, `traffic`, `freshness:<group>`, `live`, `test`. */
+  /** `feature:<name>`, `prediction`, `batch:feature:<name>`, `batch:prediction`, `traffic`, `freshness:<group>`, `live`, `test`. */
   subject: string;
   /** e.g. psi, ks, ks_p, null_rate, null_rate_change, mean, count, requests, rejected, rejected_rate, status_422, p50_s, max_s, labelled, mae. */
   measure: string;
@@ -47,7 +47,7 @@ export function windowMeasures(w: WindowReport): Array<[string, string, number]>
     ...Object.entries(w.rejected_by_status).map(([s, n]): [string, string, number] => ["traffic", `status_${s}`, n]),
     ...w.features.flatMap((f) => driftRows(`feature:${f.name}`, f)),
     ...driftRows("prediction", w.prediction),
-    ...(w.batch ? driftRows("batch:prediction", w.batch.prediction) : []),
+    ...(w.batch ? [...w.batch.features.flatMap((f) => driftRows(`batch:feature:${f.name}`, f)), ...driftRows("batch:prediction", w.batch.prediction)] : []),
     ...w.freshness.flatMap((f): Array<[string, string, number | null]> => [
       [`freshness:${f.group}`, "p50_s", f.p50_s],
       [`freshness:${f.group}`, "max_s", f.max_s],

@@ -164,8 +164,13 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
 
   app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", async (req, reply) => {
     const body = req.body as { stream?: unknown } | null;
+    // A client that goes away stops the turn: no LLM or tool calls for nobody.
+    const gone = new AbortController();
+    reply.raw.on("close", () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     if (!body || typeof body !== "object" || body.stream !== true) {
-      const r = await service.chat(req.params.agent, req.body);
+      const r = await service.chat(req.params.agent, req.body, { signal: gone.signal });
       return reply.code(r.status).send(r.body);
     }
     // Server-sent events, begun at the first event: a request refused before that is a plain JSON answer.
@@ -178,7 +183,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       }
       if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }) });
+    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }), signal: gone.signal });
     if (!started) return reply.code(r.status).send(r.body);
     send(r.status === 200 ? "done" : "error", r.body);
     reply.raw.end();

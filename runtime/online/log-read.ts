@@ -54,11 +54,27 @@ interface ProcState {
   reportedLost: number;
 }
 
+/** What a scan of a model's request log found besides its entries. */
+export type ScanLogResult = Omit<ReadLogResult, "entries"> & { entries: number };
+
 /** Every entry of a model's request log, ordered by request time; `since`/`until` bound the request time (gaps are found over all entries). */
 export function readRequestLog(dir: string, model: string, opts: { since?: Date; until?: Date } = {}): ReadLogResult {
+  const entries: RequestLogEntry[] = [];
+  const scan = scanRequestLog(dir, model, opts, (e) => entries.push(e));
+  entries.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
+  return { ...scan, entries };
+}
+
+/**
+ * The same, without holding the entries: `onEntry` sees each one in
+ * `[since, until)` as it is read (file by file, in no particular order), so a
+ * reader that keeps only what it needs (`fti monitor`) is not bounded by the
+ * memory of every parsed entry.
+ */
+export function scanRequestLog(dir: string, model: string, opts: { since?: Date; until?: Date }, onEntry: (e: RequestLogEntry) => void): ScanLogResult {
   const since = opts.since?.getTime() ?? -Infinity;
   const until = opts.until?.getTime() ?? Infinity;
-  const entries: RequestLogEntry[] = [];
+  let entries = 0;
   const bad: BadLine[] = [];
   const procs = new Map<string, ProcState>();
   const proc = (id: string) => {
@@ -92,10 +108,12 @@ export function readRequestLog(dir: string, model: string, opts: { since?: Date;
         p.lastSeq = Math.max(p.lastSeq, e.seq!);
       }
       const t = Date.parse(e.ts);
-      if (t >= since && t < until) entries.push(e);
+      if (t >= since && t < until) {
+        entries++;
+        onEntry(e);
+      }
     }
   }
-  entries.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
   const { gaps, processes } = findGaps(procs);
   const missing = gaps.reduce((s, g) => s + (g.retention ? 0 : g.to - g.from + 1), 0);
   return { entries, files, badLines: bad.length, bad, gaps, missing, processes };

@@ -1,5 +1,6 @@
 // When `fti run` retrains a model: its `retrain` block against the latest
-// monitoring report. Drift and live triggers read the latest complete window
+// monitoring report. Drift triggers look at every input, served or batch-scored.
+// Drift and live triggers read the latest complete window
 // (one that ended by the clock's now) — live ones the latest with at least
 // MIN_LIVE_LABELS labelled predictions; the slot of such a retrain is that
 // window's start, so one window triggers at most one retrain. The schedule
@@ -25,14 +26,19 @@ function latest(report: MonitorReport, now: Date, ok: (w: WindowReport) => boole
   return report.windows.filter((w) => Date.parse(w.end) <= now.getTime() && ok(w)).at(-1);
 }
 
+/** The inputs of a window: served (by name), then batch-scored (`batch <name>`). */
+function inputsOf(w: WindowReport): Array<{ label: string; drift: WindowReport["features"][number] }> {
+  return [...w.features.map((f) => ({ label: f.name, drift: f })), ...(w.batch?.features ?? []).map((f) => ({ label: `batch ${f.name}`, drift: f }))];
+}
+
 function driftTrigger(retrain: RetrainPlan, report: MonitorReport, now: Date): Trigger | null {
-  const w = latest(report, now, (x) => x.requests > 0);
+  const w = latest(report, now, (x) => x.requests > 0 || (x.batch?.rows ?? 0) > 0);
   if (!w) return null;
   for (const t of retrain.drift) {
-    for (const f of w.features) {
-      const v = f[t.measure];
+    for (const { label, drift } of inputsOf(w)) {
+      const v = drift[t.measure];
       if (v !== null && OPS[t.op](v, t.value)) {
-        return { reason: `drift(${t.measure} ${t.op} ${t.value}): ${f.name} ${fmt(v)} in ${w.start.slice(0, 16)}`, slot: new Date(w.start) };
+        return { reason: `drift(${t.measure} ${t.op} ${t.value}): ${label} ${fmt(v)} in ${w.start.slice(0, 16)}`, slot: new Date(w.start) };
       }
     }
   }

@@ -92,6 +92,10 @@ export class OnlineIndexes {
       return error(400, "invalid_request", `invalid search of index \`${name}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
     }
     const { query, k, ...entity } = parsed.data as { query: string; k?: number } & Record<string, string | number>;
+    const plan = this.plan(name)!;
+    if (plan.embedder.kind === "embed" && plan.embedder.model !== null && !this.embeddings.endpoint) {
+      return error(503, "embedding_not_configured", `index \`${name}\` embeds queries with model \`${plan.embedder.model}\` and no embeddings endpoint is configured: set FTI_EMBED_URL (or FTI_LLM_URL), or pass --embed-url to fti serve`);
+    }
     try {
       const documents = await this.search(name, query, { at, k: k ?? 10, entity });
       return { status: 200, body: { index: name, at: at.toISOString(), documents } };

@@ -9,7 +9,12 @@ export async function embedQuery(bundle: SpecBundle, plan: IndexPlan, text: stri
   if (plan.embedder.kind === "embed") return (await embedTexts(settings, plan.embedder.model, plan.dim, [text]))[0];
   const fn = bundle.externs[plan.embedder.fn];
   if (typeof fn !== "function") throw new Error(`index \`${plan.name}\` embeds with extern \`${plan.embedder.fn}\`, which the bundle does not provide`);
-  const v = fn(text) as unknown;
+  let v: unknown;
+  try {
+    v = fn(text);
+  } catch (e) {
+    throw new UserError(`extern fn \`${plan.embedder.fn}\` failed on the query of index \`${plan.name}\`: ${(e as Error)?.message ?? String(e)}`);
+  }
   const arr = Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v as ArrayLike<number>) : null;
   if (!arr || arr.length !== plan.dim || !arr.every((x) => typeof x === "number" && Number.isFinite(x))) {
     throw new UserError(`extern fn \`${plan.embedder.fn}\` did not return ${plan.dim} finite numbers for the query of index \`${plan.name}\``);
