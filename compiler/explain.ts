@@ -1,8 +1,9 @@
 // `fti explain`: each model's lineage — model → view → inputs → groups →
-// sources — with every transformation marked MIT, ODT or MDT. As a text tree
-// or as Graphviz dot.
+// sources — with every transformation marked MIT, ODT or MDT, and each
+// agent's: its context features, the indexes it retrieves from and the models
+// it calls. As a text tree or as Graphviz dot.
 
-import type { IrFeature, IrGroup, IrModel, IrSpec } from "./ir.ts";
+import type { IrAgent, IrFeature, IrGroup, IrModel, IrSpec } from "./ir.ts";
 
 /** A window as written: `count() over 24h`, `avg(pace) over 28d` (an argument that is not a plain column shows as `…`). */
 function featureText(f: IrFeature): string {
@@ -35,6 +36,7 @@ export function explainText(ir: IrSpec): string {
   const out: string[] = [];
   for (const model of ir.models) out.push(...modelTree(ir, model), "");
   if (!ir.models.length) out.push("(no models)");
+  for (const agent of ir.agents ?? []) out.push(...agentTree(ir, agent), "");
   return out.join("\n").trimEnd() + "\n";
 }
 
@@ -62,6 +64,31 @@ function modelTree(ir: IrSpec, model: IrModel): string[] {
     const by = on.every((o) => o.key === o.column) ? "" : `  by ${on.map((o) => o.column).join(", ")}`;
     lines.push(`${branch}${input.name}  MIT ${featureText(feature)}${by}${mdts}`);
     groupChain(ir, group).forEach((step, j, all) => lines.push(`${cont}${j === all.length - 1 ? "└─ " : "├─ "}${step}`));
+  });
+  return lines;
+}
+
+/** An agent: what it sees (context groups, retrieved indexes down to their sources) and which models it may call. */
+function agentTree(ir: IrSpec, agent: IrAgent): string[] {
+  const items: Array<{ head: string; chain: string[] }> = [];
+  for (const name of [...new Set(agent.context.map((f) => f.group))]) {
+    const group = ir.groups.find((g) => g.name === name)!;
+    const features = agent.context.filter((f) => f.group === name).map((f) => f.name);
+    items.push({ head: `context ${features.join(", ")}  (looked up online, with statuses)`, chain: groupChain(ir, group) });
+  }
+  for (const r of agent.retrieve) {
+    const ix = (ir.indexes ?? []).find((i) => i.name === r.index)!;
+    const group = ir.groups.find((g) => g.name === ix.group)!;
+    const embedder = ix.embedder.kind === "extern" ? `extern ${ix.embedder.fn}` : ix.embedder.model === null ? "built-in hashing" : `endpoint model ${ix.embedder.model}`;
+    const scope = ix.entity ? `the ${ix.entity}'s documents` : "all documents";
+    items.push({ head: `retrieve ${ix.name} top ${r.k}  (${ix.group}.${ix.column} float[${ix.dim}], ${embedder}; ${scope} written before the request)`, chain: groupChain(ir, group) });
+  }
+  for (const t of agent.tools) items.push({ head: `tool ${t}  (the served model, through the /predict predictor)`, chain: [] });
+  const lines = [`agent ${agent.name}  (${agent.entity}; llm "${agent.llm}")`];
+  items.forEach((item, i) => {
+    const last = i === items.length - 1;
+    lines.push(`${last ? "└─ " : "├─ "}${item.head}`);
+    item.chain.forEach((step, j, all) => lines.push(`${last ? "   " : "│  "}${j === all.length - 1 ? "└─ " : "├─ "}${step}`));
   });
   return lines;
 }
@@ -97,6 +124,16 @@ export function explainDot(ir: IrSpec): string {
       out.push(`  ${q(id)} -> ${q(`model:${model.name}`)};`);
     }
     out.push(`  ${q(`view:${view.name}`)} -> ${q(`model:${model.name}`)};`);
+  }
+  for (const ix of ir.indexes ?? []) {
+    out.push(`  ${q(`index:${ix.name}`)} [label=${q(`index ${ix.name}\nfloat[${ix.dim}]`)}, shape=component];`);
+    out.push(`  ${q(`group:${ix.group}`)} -> ${q(`index:${ix.name}`)};`);
+  }
+  for (const agent of ir.agents ?? []) {
+    out.push(`  ${q(`agent:${agent.name}`)} [label=${q(`agent ${agent.name}\nllm ${agent.llm}`)}, shape=hexagon];`);
+    for (const g of new Set(agent.context.map((f) => f.group))) out.push(`  ${q(`group:${g}`)} -> ${q(`agent:${agent.name}`)} [label="context"];`);
+    for (const r of agent.retrieve) out.push(`  ${q(`index:${r.index}`)} -> ${q(`agent:${agent.name}`)} [label="retrieve"];`);
+    for (const t of agent.tools) out.push(`  ${q(`model:${t}`)} -> ${q(`agent:${agent.name}`)} [label="tool"];`);
   }
   out.push("}");
   return out.join("\n") + "\n";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileSpec } from "../compiler/compile.ts";
-import { explainText } from "../compiler/explain.ts";
+import { explainDot, explainText } from "../compiler/explain.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fti-explain-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,5 +49,25 @@ describe("fti explain", () => {
     expect(text).toContain("big  MIT max(…) over 168h");
     expect(text).toContain("; ttl 48h");
     expect(text).not.toMatch(/over 1d|over 1h|over 7d|ttl 2d/);
+  });
+
+  it("shows each agent's lineage: context groups and retrieved indexes down to their sources, and its tools", async () => {
+    const r = await compileSpec("specs/athlete.fti", { checkOnly: true });
+    const text = explainText(r.ir!);
+    const agent = text.slice(text.indexOf("agent coach"));
+    expect(agent.split("\n").slice(0, 9)).toEqual([
+      'agent coach  (athlete; llm "coach")',
+      "├─ context ctl_42d, atl_7d, form, pace_28d, pace_sd_28d, runs_28d, km_7d, longest_28d, zone_28d  (looked up online, with statuses)",
+      "│  ├─ group fitness v1 (fg_fitness_v1)",
+      "│  ├─ group activity_stats v1 (fg_activity_stats_v1)",
+      "│  └─ source activities",
+      "├─ retrieve notes top 5  (note_texts.embedding float[256], built-in hashing; the athlete's documents written before the request)",
+      "│  ├─ group note_texts v1 (fg_note_texts_v1)",
+      "│  └─ source coach_notes",
+      "└─ tool time_estimator  (the served model, through the /predict predictor)",
+    ]);
+    const dot = explainDot(r.ir!);
+    expect(dot).toContain('"index:notes" -> "agent:coach" [label="retrieve"];');
+    expect(dot).toContain('"model:time_estimator" -> "agent:coach" [label="tool"];');
   });
 });

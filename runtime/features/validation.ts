@@ -93,10 +93,30 @@ const inCol = (k: number) => ident(`__fti_c_${k}`);
  * field (ndjson: read by name from each object); sources.ts checks that.
  */
 export function buildValidation(plan: SourcePlan, input: SourceInput): Validation {
-  const colIndex = new Map(input.columns.map((c, k) => [c.name.toLowerCase(), k]));
+  const { reads, typedSql } = typedReads(plan, input);
+  const rules = validationRules(plan, reads);
+  // A rule fires when its condition is TRUE (NULL does not fire).
+  const failing = rules.length ? `((${rules.map((r) => `(${r.when})`).join(" OR ")}) IS TRUE)` : "FALSE";
+  const reason = rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${r.message} END`).join(", ")})` : `''`;
+  const rowJson = input.ndjson
+    ? inCol(0)
+    : `json_object(${input.columns.map((c, k) => `${sqlString(c.name)}, ${jsonValue(inCol(k), c.type)}`).join(", ")})`;
+  return {
+    typed: typedSql,
+    failing,
+    reason,
+    rowJson,
+    rawOf: (field) => reads.get(field)!.raw,
+  };
+}
 
-  // 1. The input's columns (renamed, so that the typed fields can take their
-  //    names), ndjson's fields as text, then the typed fields.
+/**
+ * The input's columns (renamed, so that the typed fields can take their
+ * names), ndjson's fields as text, then the typed fields: the SELECT, and how
+ * each field is read.
+ */
+function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, FieldRead>; typedSql: string } {
+  const colIndex = new Map(input.columns.map((c, k) => [c.name.toLowerCase(), k]));
   const reads = new Map<string, FieldRead>();
   const rawSelect: string[] = [];
   const typedSelect: string[] = [];
@@ -123,10 +143,22 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
   const typedSql =
     `SELECT *, ${typedSelect.join(", ")}` +
     ` FROM (SELECT __fti_file, __fti_pos, ${[...passThrough, ...rawSelect].join(", ")} FROM ${input.relation})`;
+  return { reads, typedSql };
+}
 
-  // 2. Rules, by field name (a stable order to read and to test against);
-  //    per field: cast, missing, NaN/Infinity, `in`, checks. Row-level checks last.
-  const rules: Array<{ when: string; message: string }> = [];
+interface Rule {
+  /** SQL: the row breaks the rule (fires when TRUE). */
+  when: string;
+  /** SQL: the reason text. */
+  message: string;
+}
+
+/**
+ * The rules, by field name (a stable order to read and to test against); per
+ * field: cast, missing, NaN/Infinity, `in`, checks. Row-level checks last.
+ */
+function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[] {
+  const rules: Rule[] = [];
   const checksByField = new Map<string, SourcePlan["checks"]>();
   const rowChecks: SourcePlan["checks"] = [];
   const fieldNames = new Set(plan.fields.map((f) => f.name));
@@ -137,56 +169,48 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
     } else rowChecks.push(c);
   }
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const f of byName) {
-    const { raw, canFailCast } = reads.get(f.name)!;
-    const col = ident(f.name);
-    const label = sqlString(`${f.name}: `);
-    const isString = f.type === "string";
-    const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
-    if (canFailCast) {
-      rules.push({
-        when: castFailed,
-        message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}`)}`,
-      });
-    }
-    const isEventTime = f.name === plan.eventTime;
-    if (!f.nullable || isEventTime) {
-      const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
-      rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}` });
-    }
-    if (f.type === "float") {
-      rules.push({
-        when: `NOT isfinite(${col})`,
-        message: `${label} || (CASE WHEN isnan(${col}) THEN 'NaN' WHEN ${col} > 0 THEN 'Infinity' ELSE '-Infinity' END) || ' is not allowed'`,
-      });
-    }
-    if (f.allowed && f.allowed.length) {
-      const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
-      const text = `not in (${f.allowed.map(String).join(", ")})`;
-      rules.push({ when: `${col} NOT IN (${list})`, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + text)}` });
-    }
-    for (const c of checksByField.get(f.name) ?? []) {
-      rules.push({
-        when: `(${c.sql}) IS FALSE`,
-        message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails check ${checkLabel(c.text)}`)}`,
-      });
-    }
-  }
+  for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
     rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails check ${checkLabel(c.text)}`) });
   }
+  return rules;
+}
 
-  // A rule fires when its condition is TRUE (NULL does not fire).
-  const failing = rules.length ? `((${rules.map((r) => `(${r.when})`).join(" OR ")}) IS TRUE)` : "FALSE";
-  const reason = rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${r.message} END`).join(", ")})` : `''`;
-  const rowJson = input.ndjson
-    ? inCol(0)
-    : `json_object(${input.columns.map((c, k) => `${sqlString(c.name)}, ${jsonValue(inCol(k), c.type)}`).join(", ")})`;
-  return {
-    typed: typedSql,
-    failing,
-    reason,
-    rowJson,
-    rawOf: (field) => reads.get(field)!.raw,
-  };
+/** One field's rules: cast, missing, NaN/Infinity, `in`, its checks. */
+function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: FieldRead, checks: SourcePlan["checks"]): Rule[] {
+  const rules: Rule[] = [];
+  const { raw, canFailCast } = read;
+  const col = ident(f.name);
+  const label = sqlString(`${f.name}: `);
+  const isString = f.type === "string";
+  const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
+  if (canFailCast) {
+    rules.push({
+      when: castFailed,
+      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}`)}`,
+    });
+  }
+  const isEventTime = f.name === plan.eventTime;
+  if (!f.nullable || isEventTime) {
+    const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
+    rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}` });
+  }
+  if (f.type === "float") {
+    rules.push({
+      when: `NOT isfinite(${col})`,
+      message: `${label} || (CASE WHEN isnan(${col}) THEN 'NaN' WHEN ${col} > 0 THEN 'Infinity' ELSE '-Infinity' END) || ' is not allowed'`,
+    });
+  }
+  if (f.allowed && f.allowed.length) {
+    const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
+    const text = `not in (${f.allowed.map(String).join(", ")})`;
+    rules.push({ when: `${col} NOT IN (${list})`, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + text)}` });
+  }
+  for (const c of checks) {
+    rules.push({
+      when: `(${c.sql}) IS FALSE`,
+      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails check ${checkLabel(c.text)}`)}`,
+    });
+  }
+  return rules;
 }

@@ -54,14 +54,7 @@ export function fitLogistic(
   y: Float64Array,
   params: LogisticParams,
 ): LogisticFit {
-  assertDenseFinite("logistic", X, n, d);
-  assertTargets("logistic", y, n, true);
-  const l2 = params.l2;
-  if (!(l2 >= 0)) throw new Error(`logistic: l2 must be >= 0, got ${l2}`);
-  const maxIter = Math.floor(params.iterations);
-  if (!(maxIter >= 1)) throw new Error(`logistic: iterations must be >= 1, got ${params.iterations}`);
-  if (n === 0) throw new Error("logistic: no training rows");
-
+  const { l2, maxIter } = checkInputs(X, n, d, y, params);
   const k = d + 1;
   const theta = new Float64Array(k);
   let pos = 0;
@@ -77,31 +70,7 @@ export function fitLogistic(
   let converged = false;
   while (it < maxIter) {
     it++;
-    H.fill(0);
-    g.fill(0);
-    const b = theta[d];
-    for (let i = 0; i < n; i++) {
-      const o = i * d;
-      let z = b;
-      for (let j = 0; j < d; j++) z += theta[j] * X[o + j];
-      const p = sigmoid(z);
-      const r = p - y[i];
-      const s = Math.max(p * (1 - p), 1e-300);
-      for (let j = 0; j < d; j++) {
-        const xj = X[o + j];
-        g[j] += r * xj;
-        const sx = s * xj;
-        const hj = j * k;
-        for (let m = j; m < d; m++) H[hj + m] += sx * X[o + m];
-        H[hj + d] += sx;
-      }
-      g[d] += r;
-      H[d * k + d] += s;
-    }
-    for (let j = 0; j < d; j++) {
-      g[j] += l2 * theta[j];
-      H[j * k + j] += l2;
-    }
+    gradientAndHessian(X, n, d, y, theta, l2, g, H);
     const step = solveSpd(H, g, k);
     // Newton decrement: g . step (= step^T H step >= 0); half of it predicts the decrease
     let dec = 0;
@@ -110,25 +79,78 @@ export function fitLogistic(
       converged = true;
       break;
     }
-    let t = 1;
-    let accepted = false;
-    for (let ls = 0; ls < 40; ls++) {
-      for (let j = 0; j < k; j++) trial[j] = theta[j] - t * step[j];
-      const fNew = objective(X, n, d, y, trial, l2);
-      if (fNew <= f - 1e-4 * t * dec) {
-        theta.set(trial);
-        f = fNew;
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
-    }
-    if (!accepted) {
+    const fNew = lineSearch(X, n, d, y, l2, theta, step, dec, f, trial);
+    if (fNew === null) {
       converged = true; // no further decrease possible in floating point
       break;
     }
+    f = fNew;
   }
   return { weights: Array.from(theta.subarray(0, d)), intercept: theta[d], iterations: it, converged };
+}
+
+function checkInputs(X: Float32Array, n: number, d: number, y: Float64Array, params: LogisticParams): { l2: number; maxIter: number } {
+  assertDenseFinite("logistic", X, n, d);
+  assertTargets("logistic", y, n, true);
+  const l2 = params.l2;
+  if (!(l2 >= 0)) throw new Error(`logistic: l2 must be >= 0, got ${l2}`);
+  const maxIter = Math.floor(params.iterations);
+  if (!(maxIter >= 1)) throw new Error(`logistic: iterations must be >= 1, got ${params.iterations}`);
+  if (n === 0) throw new Error("logistic: no training rows");
+  return { l2, maxIter };
+}
+
+/** One pass over the rows: the objective's gradient `g` and Hessian `H` (upper triangle) at `theta`, in Float64. */
+function gradientAndHessian(X: Float32Array, n: number, d: number, y: Float64Array, theta: Float64Array, l2: number, g: Float64Array, H: Float64Array): void {
+  const k = d + 1;
+  H.fill(0);
+  g.fill(0);
+  const b = theta[d];
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    let z = b;
+    for (let j = 0; j < d; j++) z += theta[j] * X[o + j];
+    const p = sigmoid(z);
+    const r = p - y[i];
+    const s = Math.max(p * (1 - p), 1e-300);
+    for (let j = 0; j < d; j++) {
+      const xj = X[o + j];
+      g[j] += r * xj;
+      const sx = s * xj;
+      const hj = j * k;
+      for (let m = j; m < d; m++) H[hj + m] += sx * X[o + m];
+      H[hj + d] += sx;
+    }
+    g[d] += r;
+    H[d * k + d] += s;
+  }
+  for (let j = 0; j < d; j++) {
+    g[j] += l2 * theta[j];
+    H[j * k + j] += l2;
+  }
+}
+
+/**
+ * Backtracking (Armijo) along the Newton step: halves the step until the
+ * objective decreases enough, then moves `theta` there and returns the new
+ * objective; null when no step decreases it (in floating point).
+ */
+function lineSearch(
+  X: Float32Array, n: number, d: number, y: Float64Array, l2: number,
+  theta: Float64Array, step: Float64Array, dec: number, f: number, trial: Float64Array,
+): number | null {
+  const k = d + 1;
+  let t = 1;
+  for (let ls = 0; ls < 40; ls++) {
+    for (let j = 0; j < k; j++) trial[j] = theta[j] - t * step[j];
+    const fNew = objective(X, n, d, y, trial, l2);
+    if (fNew <= f - 1e-4 * t * dec) {
+      theta.set(trial);
+      return fNew;
+    }
+    t *= 0.5;
+  }
+  return null;
 }
 
 /** Probability of class 1 per row. */

@@ -15,7 +15,7 @@
 //   GET  <page>/:model               pages of extensions (extension.ts), e.g. /monitor/:model
 
 import { randomBytes } from "node:crypto";
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
@@ -24,6 +24,7 @@ import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
+import { sliceSerialized } from "./turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -70,11 +71,37 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       done(e as Error, undefined);
     }
   });
+  addLifecycleHooks(app, { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === "GET" && (req.headers.accept ?? "").includes("text/html")) {
+      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
+    }
+    return reply.code(404).send(errorBody(404, "not_found", `no route ${req.method} ${req.url}`));
+  });
+  // Counted for every answer of the predict route, parse errors and 413s included.
+  app.addHook("onResponse", (req, reply, done) => {
+    if (req.routeOptions.url === "/v1/models/:model/predict") {
+      const model = (req.params as { model?: string }).model ?? "";
+      metrics.observe(service.isServed(model) ? model : "unknown", reply.statusCode, reply.elapsedTime / 1000);
+    }
+    done();
+  });
+  addApiRoutes(app, service, metrics);
+  addPageRoutes(app, service);
+  return { app, metrics };
+}
 
-  // Closing: Fastify stops accepting and waits for every connection to end.
-  // A kept-alive connection busy at that moment goes idle afterwards and the
-  // client may hold it for the whole keep-alive timeout, so while closing,
-  // answers carry `Connection: close` and idle connections are closed as they appear.
+/**
+ * Who may call (refusals before the body is read) and closing. Closing:
+ * Fastify stops accepting and waits for every connection to end. A
+ * kept-alive connection busy at that moment goes idle afterwards and the
+ * client may hold it for the whole keep-alive timeout, so while closing,
+ * answers carry `Connection: close` and idle connections are closed as they
+ * appear. Hooks on the request path take the callback form: an async hook
+ * costs a promise and a microtask per request.
+ */
+function addLifecycleHooks(app: FastifyInstance, access: AccessOptions): void {
   let closing = false;
   let sweeper: NodeJS.Timeout | null = null;
   app.addHook("preClose", (done) => {
@@ -87,8 +114,6 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     if (sweeper) clearInterval(sweeper);
     done();
   });
-  // Hooks on the request path take the callback form: an async hook costs a promise and a microtask per request.
-  const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] };
   app.addHook("onRequest", (req, reply, done) => {
     const r = refusal({ method: req.method, path: req.url.split("?")[0], headers: req.headers }, access);
     if (!r) return done();
@@ -98,128 +123,110 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     if (closing) reply.header("connection", "close");
     done(null, payload);
   });
+}
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof BodyError) {
-      const body: ApiErrorBody = { error: { status: 400, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
-      return void reply.code(400).send(body);
-    }
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    let code = "internal";
-    let message = err.message;
-    switch (err.code) {
-      case "FST_ERR_CTP_INVALID_JSON_BODY":
-        code = "invalid_json";
-        message = `malformed JSON: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/i, "") || "the body is not valid JSON"}`;
-        break;
-      case "FST_ERR_CTP_EMPTY_JSON_BODY":
-        code = "invalid_json";
-        message = "the body is empty; send a JSON object";
-        break;
-      case "FST_ERR_CTP_BODY_TOO_LARGE":
-        code = "body_too_large";
-        message = `the body is larger than ${BODY_LIMIT} bytes`;
-        break;
-      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-        code = "unsupported_media_type";
-        message = "send the request as application/json";
-        break;
-      default:
-        if (status < 500) code = err.code ? err.code.toLowerCase() : "bad_request";
-    }
-    if (status >= 500) {
-      req.log.error({ err }, "request failed");
-      message = `internal error: ${err.message}`;
-    }
-    void reply.code(status).send(errorBody(status, code, message));
-  });
+/** Fastify's errors (body parsing, size, media type) as the API's error shape; a 5xx is logged. */
+function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof BodyError) {
+    const body: ApiErrorBody = { error: { status: 400, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+    return void reply.code(400).send(body);
+  }
+  const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+  let code = "internal";
+  let message = err.message;
+  switch (err.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      code = "invalid_json";
+      message = `malformed JSON: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'\s*/i, "") || "the body is not valid JSON"}`;
+      break;
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      code = "invalid_json";
+      message = "the body is empty; send a JSON object";
+      break;
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      code = "body_too_large";
+      message = `the body is larger than ${BODY_LIMIT} bytes`;
+      break;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      code = "unsupported_media_type";
+      message = "send the request as application/json";
+      break;
+    default:
+      if (status < 500) code = err.code ? err.code.toLowerCase() : "bad_request";
+  }
+  if (status >= 500) {
+    req.log.error({ err }, "request failed");
+    message = `internal error: ${err.message}`;
+  }
+  void reply.code(status).send(errorBody(status, code, message));
+}
 
-  app.setNotFoundHandler((req, reply) => {
-    if (req.method === "GET" && (req.headers.accept ?? "").includes("text/html")) {
-      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
-    }
-    return reply.code(404).send(errorBody(404, "not_found", `no route ${req.method} ${req.url}`));
-  });
-
-  // Counted for every answer of the predict route, parse errors and 413s included.
-  app.addHook("onResponse", (req, reply, done) => {
-    if (req.routeOptions.url === "/v1/models/:model/predict") {
-      const model = (req.params as { model?: string }).model ?? "";
-      metrics.observe(service.isServed(model) ? model : "unknown", reply.statusCode, reply.elapsedTime / 1000);
-    }
-    done();
-  });
-
+/** The JSON API: predict, models, agents' chat, index search, health, metrics, reload. */
+function addApiRoutes(app: FastifyInstance, service: OnlineService, metrics: Metrics): void {
   app.post<{ Params: { model: string } }>("/v1/models/:model/predict", async (req, reply) => {
     const r = await service.predict(req.params.model, req.body);
+    // a large batch's answer (megabytes of JSON) is serialized in slices too (turns.ts)
+    const text = await sliceSerialized(r.body);
+    if (text !== null) return reply.code(r.status).type("application/json; charset=utf-8").send(text);
     return reply.code(r.status).send(r.body);
   });
-
   app.post<{ Params: { source: string } }>("/v1/sources/:source/events", async (req, reply) => {
     const r = await service.pushEvents(req.params.source, req.body);
     return reply.code(r.status).send(r.body);
   });
-
   app.get("/v1/models", async () => ({ models: service.models() }));
-
-  app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", async (req, reply) => {
-    const body = req.body as { stream?: unknown } | null;
-    // A client that goes away stops the turn: no LLM or tool calls for nobody.
-    const gone = new AbortController();
-    reply.raw.on("close", () => {
-      if (!reply.raw.writableFinished) gone.abort();
-    });
-    if (!body || typeof body !== "object" || body.stream !== true) {
-      const r = await service.chat(req.params.agent, req.body, { signal: gone.signal });
-      return reply.code(r.status).send(r.body);
-    }
-    // Server-sent events, begun at the first event: a request refused before that is a plain JSON answer.
-    let started = false;
-    const send = (event: string, data: unknown) => {
-      if (!started) {
-        reply.hijack();
-        reply.raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
-        started = true;
-      }
-      if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const r = await service.chat(req.params.agent, req.body, { event: send, delta: (text) => send("delta", { text }), signal: gone.signal });
-    if (!started) return reply.code(r.status).send(r.body);
-    send(r.status === 200 ? "done" : "error", r.body);
-    reply.raw.end();
-    return reply;
-  });
-
+  app.post<{ Params: { agent: string } }>("/v1/agents/:agent/chat", (req, reply) => chat(service, req.params.agent, req.body, reply));
   app.post<{ Params: { index: string } }>("/v1/indexes/:index/search", async (req, reply) => {
     const r = await service.searchIndex(req.params.index, req.body);
     return reply.code(r.status).send(r.body);
   });
-
   app.get("/healthz", async (_req, reply) => {
     const h = service.health();
     return reply.code(h.models.every((m) => m.version !== null) ? 200 : 503).send(h);
   });
-
   app.get("/metrics", async (_req, reply) => {
     await service.refreshConsumerStats();
     return reply.type("text/plain; version=0.0.4; charset=utf-8").send(metrics.render(service.gauges(), [service.applyLatency]));
   });
-
   app.post("/admin/reload", async (_req, reply) => {
     const r = await service.reload("admin");
     return reply.code(r.ok ? 200 : 503).send(r);
   });
+}
 
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexPage(service)));
-
-  app.get<{ Params: { model: string } }>("/models/:model", async (req, reply) => {
-    if (!service.isServed(req.params.model)) {
-      return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
-    }
-    return reply.type("text/html; charset=utf-8").send(modelPage(service, req.params.model));
+/** An agent's answer: JSON, or server-sent events (`stream: true`), begun at the first event — a request refused before that is a plain JSON answer. */
+async function chat(service: OnlineService, agent: string, reqBody: unknown, reply: FastifyReply): Promise<FastifyReply> {
+  const body = reqBody as { stream?: unknown } | null;
+  // A client that goes away stops the turn: no LLM or tool calls for nobody.
+  const gone = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) gone.abort();
   });
+  if (!body || typeof body !== "object" || body.stream !== true) {
+    const r = await service.chat(agent, reqBody, { signal: gone.signal });
+    return reply.code(r.status).send(r.body);
+  }
+  let started = false;
+  const send = (event: string, data: unknown) => {
+    if (!started) {
+      reply.hijack();
+      reply.raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+      started = true;
+    }
+    if (!reply.raw.destroyed) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  const r = await service.chat(agent, reqBody, { event: send, delta: (text) => send("delta", { text }), signal: gone.signal });
+  if (!started) return reply.code(r.status).send(r.body);
+  send(r.status === 200 ? "done" : "error", r.body);
+  reply.raw.end();
+  return reply;
+}
 
-  for (const page of service.extensions.flatMap((ext) => ext.pages ?? [])) {
+/** The HTML pages: the index, a page per served model, and the pages of the service's extensions. */
+function addPageRoutes(app: FastifyInstance, service: OnlineService): void {
+  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexPage(service)));
+  const pages = [{ path: "/models", render: modelPage }, ...service.extensions.flatMap((ext) => ext.pages ?? [])];
+  for (const page of pages) {
     app.get<{ Params: { model: string } }>(`${page.path}/:model`, async (req, reply) => {
       if (!service.isServed(req.params.model)) {
         return reply.code(404).type("text/html; charset=utf-8").send(notFoundPage(service, req.url));
@@ -227,8 +234,6 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       return reply.type("text/html; charset=utf-8").send(page.render(service, req.params.model));
     });
   }
-
-  return { app, metrics };
 }
 
 export interface ServeOptions extends ServiceOptions, HttpOptions {

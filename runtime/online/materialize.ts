@@ -182,115 +182,149 @@ async function materializeGroup(store: Store, plan: GroupPlan, now: Date, to: Da
     throw new Error(`${plan.table} has no column ${missing.map((m) => `\`${m.name}\``).join(", ")}`);
   }
 
-  const off = tableRef(plan.table);
-  const on = ident(table);
-  const keys = plan.keys.map((k) => ident(k.name));
-  const dataCols = expected.map((c) => ident(c.name)); // keys, event_time, [row id], features, ingested_at
-  const [stats] = await store.all<{ wm: Date | null; n: number }>(`SELECT max(ingested_at) AS wm, count(*) AS n FROM ${off}`);
+  const sql = groupSql(plan, table, expected);
+  const [stats] = await store.all<{ wm: Date | null; n: number }>(`SELECT max(ingested_at) AS wm, count(*) AS n FROM ${sql.off}`);
   const wm = stats.wm;
   const n = Number(stats.n);
   const [state] = await store.all<StateRow>(
     `SELECT online_table, watermark, offline_rows, to_time, changed_at FROM ${ONLINE_STATE_TABLE} WHERE online_table = ?`,
     [table],
   );
+  const layoutOk = await ensureLayout(store, plan, table);
+  const full = !state || !layoutOk || !sameTime(state.to_time, to);
 
-  // The online table: created, or recreated when its layout is not the plan's.
+  if (!full && state && sameTime(state.watermark, wm) && Number(state.offline_rows) === n) {
+    // Nothing is written, not even the state row.
+    const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${sql.on}`);
+    return done({ mode: "unchanged", candidates: 0, written: 0, deleted: 0, entities: Number(c.n), watermark: wm?.toISOString() ?? null });
+  }
+
+  for (const t of Object.values(TEMP)) await store.run(`DROP TABLE IF EXISTS ${ident(t)}`);
+  try {
+    const wasFull = await selectCandidates(store, sql, full ? null : state ?? null);
+    const changes = await applyLatestRows(store, plan, sql, now, to);
+    const [total] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${sql.on}`);
+    const changed = changes.written > 0 || changes.deleted > 0 || !state;
+    await writeState(store, plan, table, wm, n, to, Number(total.n), now, changed ? now : state!.changed_at);
+    return done({ mode: wasFull ? "full" : "incremental", ...changes, entities: Number(total.n), watermark: wm?.toISOString() ?? null });
+  } finally {
+    for (const t of Object.values(TEMP)) await store.run(`DROP TABLE IF EXISTS ${ident(t)}`);
+  }
+}
+
+/** The temp tables of one group's run: candidate entities, their latest offline rows, the rows that differ from online. */
+const TEMP = { cand: "__fti_online_cand", fresh: "__fti_online_new", upd: "__fti_online_upd" } as const;
+
+/** SQL pieces of one group's run. */
+interface GroupSql {
+  off: string;
+  on: string;
+  keys: string[];
+  /** keys, event_time, [row id], features, ingested_at */
+  dataCols: string[];
+  keyMatch(a: string, b: string): string;
+}
+
+function groupSql(plan: GroupPlan, table: string, expected: Array<{ name: string }>): GroupSql {
+  return {
+    off: tableRef(plan.table),
+    on: ident(table),
+    keys: plan.keys.map((k) => ident(k.name)),
+    dataCols: expected.map((c) => ident(c.name)),
+    keyMatch: (a, b) => plan.keys.map((k) => `${a}.${ident(k.name)} = ${b}.${ident(k.name)}`).join(" AND "),
+  };
+}
+
+/** The online table: created, or recreated when its layout is not the plan's. Returns whether it already had the plan's layout. */
+async function ensureLayout(store: Store, plan: GroupPlan, table: string): Promise<boolean> {
   const wanted = onlineTableColumns(plan);
   const current = await store.tableColumns(table);
   const layoutOk =
     current.length === wanted.length &&
     current.every((c, i) => c.name.toLowerCase() === wanted[i].name.toLowerCase() && c.type === wanted[i].type);
-  let full = !state || !layoutOk || !sameTime(state.to_time, to);
   if (!layoutOk) {
-    await store.run(`DROP TABLE IF EXISTS ${on}`);
-    await store.run(`CREATE TABLE ${on} (${wanted.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
+    await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
+    await store.run(`CREATE TABLE ${ident(table)} (${wanted.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
   }
+  return layoutOk;
+}
 
-  if (!full && state && sameTime(state.watermark, wm) && Number(state.offline_rows) === n) {
-    // Nothing is written, not even the state row.
-    const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${on}`);
-    return done({ mode: "unchanged", candidates: 0, written: 0, deleted: 0, entities: Number(c.n), watermark: wm?.toISOString() ?? null });
+/**
+ * Fills TEMP.cand with the entities to recompute: with a previous `state`,
+ * those with rows ingested since its watermark and those whose online row is
+ * gone offline; else (or when that finds none: rows written late with an old
+ * ingested_at) every entity. Returns whether it took every entity.
+ */
+async function selectCandidates(store: Store, sql: GroupSql, state: StateRow | null): Promise<boolean> {
+  const { off, on, keys, keyMatch } = sql;
+  const cand = ident(TEMP.cand);
+  if (state) {
+    await store.run(
+      `CREATE TEMP TABLE ${cand} AS
+         SELECT DISTINCT ${keys.join(", ")} FROM ${off}
+          WHERE ingested_at > ${state.watermark ? sqlTimestamp(state.watermark) : "TIMESTAMP '-infinity'"}
+         UNION
+         SELECT ${keys.map((k) => `n.${k}`).join(", ")} FROM ${on} AS n
+          WHERE NOT EXISTS (
+            SELECT 1 FROM ${off} AS o
+             WHERE ${keyMatch("o", "n")} AND o.event_time = n.event_time AND o.ingested_at IS NOT DISTINCT FROM n.ingested_at)`,
+    );
+    const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${cand}`);
+    if (Number(c.n) > 0) return false;
   }
+  await store.run(`DROP TABLE IF EXISTS ${cand}`);
+  await store.run(`CREATE TEMP TABLE ${cand} AS SELECT DISTINCT ${keys.join(", ")} FROM ${off} UNION SELECT ${keys.join(", ")} FROM ${on}`);
+  return true;
+}
 
-  const keyMatch = (a: string, b: string) => plan.keys.map((k) => `${a}.${ident(k.name)} = ${b}.${ident(k.name)}`).join(" AND ");
+/**
+ * For the candidates: their latest offline row (the point-in-time join's
+ * order; `to` bounds the event time), and only where it differs from what is
+ * online, replaced; online rows of candidates with no offline row deleted.
+ */
+async function applyLatestRows(
+  store: Store,
+  plan: GroupPlan,
+  sql: GroupSql,
+  now: Date,
+  to: Date | null,
+): Promise<{ candidates: number; written: number; deleted: number }> {
+  const { off, on, keys, dataCols, keyMatch } = sql;
+  const [cand, fresh, upd] = [ident(TEMP.cand), ident(TEMP.fresh), ident(TEMP.upd)];
+  const [candCount] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${cand}`);
   const toFilter = to ? ` AND o.event_time < ${sqlTimestamp(to)}` : "";
-  const cand = "__fti_online_cand";
-  const fresh = "__fti_online_new";
-  const upd = "__fti_online_upd";
-  for (const t of [cand, fresh, upd]) await store.run(`DROP TABLE IF EXISTS ${ident(t)}`);
-  try {
-    if (!full && state) {
-      // Entities with rows ingested since the watermark, and those whose online row is gone offline.
-      await store.run(
-        `CREATE TEMP TABLE ${ident(cand)} AS
-           SELECT DISTINCT ${keys.join(", ")} FROM ${off}
-            WHERE ingested_at > ${state.watermark ? sqlTimestamp(state.watermark) : "TIMESTAMP '-infinity'"}
-           UNION
-           SELECT ${keys.map((k) => `n.${k}`).join(", ")} FROM ${on} AS n
-            WHERE NOT EXISTS (
-              SELECT 1 FROM ${off} AS o
-               WHERE ${keyMatch("o", "n")} AND o.event_time = n.event_time AND o.ingested_at IS NOT DISTINCT FROM n.ingested_at)`,
-      );
-      const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(cand)}`);
-      // Rows appeared without moving the watermark (written late with an old ingested_at): check everything.
-      if (Number(c.n) === 0) full = true;
-    }
-    if (full) {
-      await store.run(`DROP TABLE IF EXISTS ${ident(cand)}`);
-      await store.run(
-        `CREATE TEMP TABLE ${ident(cand)} AS
-           SELECT DISTINCT ${keys.join(", ")} FROM ${off} UNION SELECT ${keys.join(", ")} FROM ${on}`,
-      );
-    }
-    const [candCount] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(cand)}`);
-
-    // The latest offline row of each candidate: the point-in-time join's order.
-    const order = latestRowOrder(plan, "o");
-    await store.run(
-      `CREATE TEMP TABLE ${ident(fresh)} AS
-         SELECT ${dataCols.map((c) => `o.${c}`).join(", ")} FROM ${off} AS o
-          WHERE o.event_time IS NOT NULL${toFilter}
-            AND EXISTS (SELECT 1 FROM ${ident(cand)} AS c WHERE ${keyMatch("c", "o")})
-        QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `o.${k}`).join(", ")} ORDER BY ${order.join(", ")}) = 1`,
-    );
-    // Only rows that differ from what is online.
-    await store.run(
-      `CREATE TEMP TABLE ${ident(upd)} AS
-         SELECT ${dataCols.join(", ")} FROM ${ident(fresh)}
-         EXCEPT
-         SELECT ${dataCols.map((c) => `n.${c}`).join(", ")} FROM ${on} AS n
-          WHERE EXISTS (SELECT 1 FROM ${ident(cand)} AS c WHERE ${keyMatch("c", "n")})`,
-    );
-    const [gone] = await store.all<{ n: number }>(
-      `SELECT count(*) AS n FROM ${on} AS n
-        WHERE EXISTS (SELECT 1 FROM ${ident(cand)} AS c WHERE ${keyMatch("c", "n")})
-          AND NOT EXISTS (SELECT 1 FROM ${ident(fresh)} AS f WHERE ${keyMatch("f", "n")})`,
-    );
-    const [written] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(upd)}`);
-    await store.run(
-      `DELETE FROM ${on} AS n
-        WHERE EXISTS (SELECT 1 FROM ${ident(upd)} AS u WHERE ${keyMatch("u", "n")})
-           OR (EXISTS (SELECT 1 FROM ${ident(cand)} AS c WHERE ${keyMatch("c", "n")})
-               AND NOT EXISTS (SELECT 1 FROM ${ident(fresh)} AS f WHERE ${keyMatch("f", "n")}))`,
-    );
-    await store.run(
-      `INSERT INTO ${on} (${[...dataCols, "materialized_at"].join(", ")})
-         SELECT ${dataCols.join(", ")}, ${sqlTimestamp(now)} FROM ${ident(upd)}`,
-    );
-    const [total] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${on}`);
-    const changed = Number(written.n) > 0 || Number(gone.n) > 0 || !state;
-    await writeState(store, plan, table, wm, n, to, Number(total.n), now, changed ? now : state!.changed_at);
-    return done({
-      mode: full ? "full" : "incremental",
-      candidates: Number(candCount.n),
-      written: Number(written.n),
-      deleted: Number(gone.n),
-      entities: Number(total.n),
-      watermark: wm?.toISOString() ?? null,
-    });
-  } finally {
-    for (const t of [cand, fresh, upd]) await store.run(`DROP TABLE IF EXISTS ${ident(t)}`);
-  }
+  await store.run(
+    `CREATE TEMP TABLE ${fresh} AS
+       SELECT ${dataCols.map((c) => `o.${c}`).join(", ")} FROM ${off} AS o
+        WHERE o.event_time IS NOT NULL${toFilter}
+          AND EXISTS (SELECT 1 FROM ${cand} AS c WHERE ${keyMatch("c", "o")})
+      QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `o.${k}`).join(", ")} ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`,
+  );
+  // Only rows that differ from what is online.
+  await store.run(
+    `CREATE TEMP TABLE ${upd} AS
+       SELECT ${dataCols.join(", ")} FROM ${fresh}
+       EXCEPT
+       SELECT ${dataCols.map((c) => `n.${c}`).join(", ")} FROM ${on} AS n
+        WHERE EXISTS (SELECT 1 FROM ${cand} AS c WHERE ${keyMatch("c", "n")})`,
+  );
+  const [gone] = await store.all<{ n: number }>(
+    `SELECT count(*) AS n FROM ${on} AS n
+      WHERE EXISTS (SELECT 1 FROM ${cand} AS c WHERE ${keyMatch("c", "n")})
+        AND NOT EXISTS (SELECT 1 FROM ${fresh} AS f WHERE ${keyMatch("f", "n")})`,
+  );
+  const [written] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${upd}`);
+  await store.run(
+    `DELETE FROM ${on} AS n
+      WHERE EXISTS (SELECT 1 FROM ${upd} AS u WHERE ${keyMatch("u", "n")})
+         OR (EXISTS (SELECT 1 FROM ${cand} AS c WHERE ${keyMatch("c", "n")})
+             AND NOT EXISTS (SELECT 1 FROM ${fresh} AS f WHERE ${keyMatch("f", "n")}))`,
+  );
+  await store.run(
+    `INSERT INTO ${on} (${[...dataCols, "materialized_at"].join(", ")})
+       SELECT ${dataCols.join(", ")}, ${sqlTimestamp(now)} FROM ${upd}`,
+  );
+  return { candidates: Number(candCount.n), written: Number(written.n), deleted: Number(gone.n) };
 }
 
 async function writeState(

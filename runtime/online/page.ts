@@ -153,8 +153,8 @@ function inputFor(f: ServedModelInfo["request"][number], samples: string[]): str
   }
 }
 
-export function modelPage(service: OnlineService, model: string): string {
-  const info = service.models().find((m) => m.model === model)!;
+/** The request form's fields, and the entities the page can suggest. */
+function requestInputs(service: OnlineService, model: string, info: ReturnType<OnlineService["models"]>[number]): { fields: string; keyHint: string } {
   const samples = service.sampleKeys(model);
   const fields = info.request
     .map(
@@ -165,6 +165,12 @@ ${inputFor(f, samples[f.name] ?? [])}
     .join("\n");
   const known = Object.entries(samples).map(([key, values]) => `${Object.keys(samples).length > 1 ? `${esc(key)}: ` : ""}${values.slice(0, 5).map((s) => `<code>${esc(s)}</code>`).join(", ")}`);
   const keyHint = known.length ? `<p class="meta">Known entities include ${known.join("; ")}.</p>` : "";
+  return { fields, keyHint };
+}
+
+export function modelPage(service: OnlineService, model: string): string {
+  const info = service.models().find((m) => m.model === model)!;
+  const { fields, keyHint } = requestInputs(service, model, info);
   return layout(
     `${model} · fti`,
     service.bundle.name,
@@ -198,7 +204,12 @@ ${inputFor(f, samples[f.name] ?? [])}
 const MODEL = ${scriptJson(model)};
 const FIELDS = ${scriptJson(info.request)};
 let INFO = ${scriptJson(info)};
-const form = document.getElementById("predict-form");
+${MODEL_PAGE_SCRIPT}</script>`,
+  );
+}
+
+/** The page's browser code after its three constants (MODEL, FIELDS, INFO): the form, its errors, the result. */
+const MODEL_PAGE_SCRIPT = `const form = document.getElementById("predict-form");
 const errorBox = document.getElementById("error");
 const fmt = (v) => {
   if (v === null || v === undefined) return "null";
@@ -290,6 +301,4 @@ form.addEventListener("submit", async (ev) => {
     button.disabled = false;
   }
 });
-</script>`,
-  );
-}
+`;

@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
@@ -50,6 +51,11 @@ import type {
 
 /** Most instances one request may carry (the 1 MB body limit usually bites first). */
 export const MAX_INSTANCES = 10_000;
+
+export { INSTANCES_PER_TURN };
+
+/** A batch's envelope alone: its instances are then validated a slice at a time (turns.ts). */
+const BATCH_ENVELOPE = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_INSTANCES) });
 /** Most events one request may carry (the body limit usually bites first). */
 export const MAX_EVENTS = 100_000;
 
@@ -164,6 +170,75 @@ function apiError(status: number, code: string, message: string, issues?: ApiIss
 function plain(v: unknown): Scalar {
   if (v instanceof Date) return v.toISOString();
   return (v ?? null) as Scalar;
+}
+
+/**
+ * The request's instances, validated by the model's request schema (one
+ * instance, or `{"instances": [...]}`); a 400 otherwise. A batch is validated
+ * INSTANCES_PER_TURN instances per turn of the event loop, with the issues
+ * validating it whole gives (same paths, same order).
+ */
+async function parseInstances(
+  m: ServedModel,
+  modelName: string,
+  body: unknown,
+): Promise<{ isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
+      { path: [], message: "expected an object" },
+    ]);
+  }
+  const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
+  const invalid = (issues: ApiIssue[]) =>
+    apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
+  if (!isBatch) {
+    const one = m.single.safeParse(body);
+    return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalid(zodIssues(one.error));
+  }
+  const envelope = BATCH_ENVELOPE.safeParse(body);
+  if (!envelope.success) {
+    // a bad envelope: the whole batch's issues, as one validation gives them
+    const whole = m.batch.safeParse(body);
+    return invalid(zodIssues(whole.success ? envelope.error : whole.error));
+  }
+  const items = envelope.data.instances;
+  const instances: Array<Record<string, unknown>> = [];
+  const issues: ApiIssue[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+    const one = m.single.safeParse(items[i]);
+    if (one.success) instances.push(one.data as Record<string, unknown>);
+    else issues.push(...zodIssues(one.error, ["instances", i]));
+  }
+  return issues.length ? invalid(issues) : { isBatch, instances };
+}
+
+/** Per instance: the ODT values, and the model's inputs by name (request fields, then features, then ODT values; later names win). */
+async function modelInputs(
+  m: ServedModel,
+  requests: Array<Record<string, Scalar>>,
+  looked: Array<ReturnType<typeof lookup>>,
+): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
+  const rows: Array<Record<string, Scalar>> = [];
+  const odtValues: Array<Record<string, Scalar>> = [];
+  for (let i = 0; i < requests.length; i++) {
+    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+    const values: Record<string, Scalar> = {};
+    const features = looked[i].features;
+    for (const name in features) values[name] = features[name].value;
+    const odts: Record<string, Scalar> = {};
+    for (const { odt, features: names } of m.odts) {
+      const request: Record<string, Scalar> = {};
+      for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
+      const args: Record<string, Scalar> = {};
+      for (const name of names) args[name] = values[name] ?? null;
+      const v = odt.compute(request, args);
+      odts[odt.name] = v === undefined ? null : v;
+    }
+    odtValues.push(odts);
+    rows.push({ ...requests[i], ...values, ...odts });
+  }
+  return { rows, odtValues };
 }
 
 function isBusy(e: unknown): boolean {
@@ -391,51 +466,12 @@ export class OnlineService implements LocalService {
       return report;
     }
     try {
-      const summaries = await listModels(store);
-      for (const m of this.served.values()) {
-        const versions = summaries.filter((s) => s.model === m.name);
-        const target = versions.find((s) => s.stage === "production") ?? versions.at(-1);
-        if (!target) {
-          const msg = `model \`${m.name}\` has no registered version; train it with \`fti train ${this.bundle.file} ${m.name}\``;
-          if (opts.strict) throw new UserError(msg);
-          m.reloadError = msg;
-          report.errors.push(msg);
-          continue;
-        }
-        if (m.record && m.record.version === target.version && m.record.onnx_sha256 === target.onnx_sha256) {
-          delete m.reloadError;
-          if (m.record.stage !== target.stage || JSON.stringify(m.record.metrics) !== JSON.stringify(target.metrics)) m.record = target;
-          continue;
-        }
-        try {
-          const record = await getModel(store, m.name, target.version);
-          const predictor = await createPredictor(this.bundle, m.name, record);
-          const { onnx: _bytes, ...summary } = record;
-          nextModels.set(m.name, { predictor, record: summary });
-          report.models.push({ model: m.name, from: m.record?.version ?? null, to: target.version });
-        } catch (e) {
-          if (opts.strict) throw e;
-          const msg = `cannot load \`${m.name}\` version ${target.version}: ${(e as Error).message}`;
-          m.reloadError = msg;
-          report.errors.push(msg);
-        }
-      }
+      await this.loadModels(store, report, nextModels, opts.strict);
       for (const ix of await this.indexes.load(store)) {
         report.indexes.push(ix);
         if (ix.missing) this.logger.warn(`index \`${ix.index}\`: its group table does not exist yet; searches answer 503 until \`fti features ${this.bundle.file}\``);
       }
-      const state = await readOnlineState(store);
-      for (const g of this.neededGroups) {
-        const table = onlineTable(g.plan);
-        const row = state.find((s) => s.online_table === table);
-        const changedAt = row?.changed_at ? row.changed_at.getTime() : null;
-        const cur = nextGroups.get(g.plan.name);
-        // Pinned to an instant, the rows come from the offline table, which changes without the online state moving.
-        if (cur && !this.asOf && cur.changedAt === changedAt && !(cur.missing && row)) continue;
-        const loaded = await loadGroup(store, g, changedAt, this.asOf);
-        nextGroups.set(g.plan.name, loaded);
-        report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
-      }
+      await this.loadGroups(store, report, nextGroups);
       for (const ext of this.extensions) {
         try {
           await ext.reload?.(store, [...this.served.keys()]);
@@ -451,7 +487,64 @@ export class OnlineService implements LocalService {
     } finally {
       await store.close();
     }
-    // Swap: each model and group is replaced as a whole; requests in flight keep what they started with.
+    this.swapIn(nextModels, nextGroups);
+    if (report.ok) this.fileSig = sigBefore;
+    report.ms = Math.round(performance.now() - t0);
+    this.lastReload = report;
+    this.logReload(reason, report);
+    return report;
+  }
+
+  /** Per served model: its production (else latest) version, loaded through createPredictor unless it is the one serving. */
+  private async loadModels(store: Store, report: ReloadReport, next: Map<string, { predictor: Predictor; record: ModelSummary }>, strict: boolean): Promise<void> {
+    const summaries = await listModels(store);
+    for (const m of this.served.values()) {
+      const versions = summaries.filter((s) => s.model === m.name);
+      const target = versions.find((s) => s.stage === "production") ?? versions.at(-1);
+      if (!target) {
+        const msg = `model \`${m.name}\` has no registered version; train it with \`fti train ${this.bundle.file} ${m.name}\``;
+        if (strict) throw new UserError(msg);
+        m.reloadError = msg;
+        report.errors.push(msg);
+        continue;
+      }
+      if (m.record && m.record.version === target.version && m.record.onnx_sha256 === target.onnx_sha256) {
+        delete m.reloadError;
+        if (m.record.stage !== target.stage || JSON.stringify(m.record.metrics) !== JSON.stringify(target.metrics)) m.record = target;
+        continue;
+      }
+      try {
+        const record = await getModel(store, m.name, target.version);
+        const predictor = await createPredictor(this.bundle, m.name, record);
+        const { onnx: _bytes, ...summary } = record;
+        next.set(m.name, { predictor, record: summary });
+        report.models.push({ model: m.name, from: m.record?.version ?? null, to: target.version });
+      } catch (e) {
+        if (strict) throw e;
+        const msg = `cannot load \`${m.name}\` version ${target.version}: ${(e as Error).message}`;
+        m.reloadError = msg;
+        report.errors.push(msg);
+      }
+    }
+  }
+
+  /** The online rows of every group whose online state changed (all of them when pinned to an instant: they come from the offline table). */
+  private async loadGroups(store: Store, report: ReloadReport, next: Map<string, CachedGroup>): Promise<void> {
+    const state = await readOnlineState(store);
+    for (const g of this.neededGroups) {
+      const table = onlineTable(g.plan);
+      const row = state.find((s) => s.online_table === table);
+      const changedAt = row?.changed_at ? row.changed_at.getTime() : null;
+      const cur = next.get(g.plan.name);
+      if (cur && !this.asOf && cur.changedAt === changedAt && !(cur.missing && row)) continue;
+      const loaded = await loadGroup(store, g, changedAt, this.asOf);
+      next.set(g.plan.name, loaded);
+      report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
+    }
+  }
+
+  /** Swap: each model and group is replaced as a whole; requests in flight keep what they started with. */
+  private swapIn(nextModels: Map<string, { predictor: Predictor; record: ModelSummary }>, nextGroups: Map<string, CachedGroup>): void {
     const loadedAt = new Date();
     for (const [name, next] of nextModels) {
       const m = this.served.get(name)!;
@@ -462,9 +555,9 @@ export class OnlineService implements LocalService {
       delete m.reloadError;
     }
     this.groups = nextGroups;
-    if (report.ok) this.fileSig = sigBefore;
-    report.ms = Math.round(performance.now() - t0);
-    this.lastReload = report;
+  }
+
+  private logReload(reason: string, report: ReloadReport): void {
     if (report.models.length || report.groups.length || report.indexes.length) {
       this.logger.info(
         `reload (${reason}): ` +
@@ -476,7 +569,6 @@ export class OnlineService implements LocalService {
       );
     }
     for (const e of report.errors) this.logger.error(`reload (${reason}): ${e}`);
-    return report;
   }
 
   /** At start: the streams' state from the offline store and the segments (docs/streaming.md). */
@@ -627,74 +719,27 @@ export class OnlineService implements LocalService {
     }
     const predictor = m.predictor;
     const batcher = m.batcher;
-    const record = m.record;
-    if (!predictor || !batcher || !record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
-    if (body === null || typeof body !== "object" || Array.isArray(body)) {
-      return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
-        { path: [], message: "expected an object" },
-      ]);
-    }
-    const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
-    const parsed = (isBatch ? m.batch : m.single).safeParse(body);
-    if (!parsed.success) {
-      const issues = zodIssues(parsed.error);
-      return apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
-    }
-    const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
+    if (!predictor || !batcher || !m.record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
+    const parsed = await parseInstances(m, modelName, body);
+    if ("status" in parsed) return parsed;
+    const { isBatch, instances } = parsed;
     if (this.logRequired && this.log?.isFailing) {
       return apiError(503, "request_log_unavailable", `the request log cannot be written (${this.log.stats().lastError}); predictions are refused until it can (--log-required)`);
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const joins = this.joinLookups(m);
-
-    // Online lookup.
-    const requests: Array<Record<string, Scalar>> = [];
-    const looked = [];
-    const missingIssues: ApiIssue[] = [];
-    for (let i = 0; i < instances.length; i++) {
-      const req: Record<string, Scalar> = {};
-      for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
-      requests.push(req);
-      const l = lookup(joins, req, nowMs, m.view.ttlMs);
-      looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
-    }
-    if (missingIssues.length) {
-      return apiError(
-        422,
-        "missing_features",
-        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
-          (isBatch ? ` (${missingIssues.length} of ${instances.length} instances)` : `; ${missingIssues[0].message}`),
-        missingIssues,
-      );
-    }
+    const found = await this.lookupInstances(m, modelName, instances, nowMs, isBatch);
+    if ("status" in found) return found;
+    const { requests, looked } = found;
 
     // ODTs, then MDTs + ONNX (one run for this request and any concurrent ones).
-    const rows: Array<Record<string, Scalar>> = [];
-    const odtValues: Array<Record<string, Scalar>> = [];
-    for (let i = 0; i < instances.length; i++) {
-      const values: Record<string, Scalar> = {};
-      const features = looked[i].features;
-      for (const name in features) values[name] = features[name].value;
-      const odts: Record<string, Scalar> = {};
-      for (const { odt, features: names } of m.odts) {
-        const request: Record<string, Scalar> = {};
-        for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
-        const args: Record<string, Scalar> = {};
-        for (const name of names) args[name] = values[name] ?? null;
-        const v = odt.compute(request, args);
-        odts[odt.name] = v === undefined ? null : v;
-      }
-      odtValues.push(odts);
-      // The model's inputs by name: request fields, then features, then ODT values (later names win).
-      rows.push({ ...requests[i], ...values, ...odts });
-    }
+    const { rows, odtValues } = await modelInputs(m, requests, looked);
     const out = await batcher.predict(rows);
 
     const results: OnlineInstanceResult[] = [];
     const entries: RequestLogEntry[] = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
@@ -722,6 +767,39 @@ export class OnlineService implements LocalService {
     return { status: 200, body: answer };
   }
 
+  /** Online lookup of every instance's features (a slice per turn of the event loop); a 422 naming the missing ones when the model cannot impute. */
+  private async lookupInstances(
+    m: ServedModel,
+    modelName: string,
+    instances: Array<Record<string, unknown>>,
+    nowMs: number,
+    isBatch: boolean,
+  ): Promise<{ requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse> {
+    const joins = this.joinLookups(m);
+    const requests: Array<Record<string, Scalar>> = [];
+    const looked: Array<ReturnType<typeof lookup>> = [];
+    const missingIssues: ApiIssue[] = [];
+    for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+      const req: Record<string, Scalar> = {};
+      for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
+      requests.push(req);
+      const l = lookup(joins, req, nowMs, m.view.ttlMs);
+      looked.push(l);
+      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
+    }
+    if (missingIssues.length) {
+      return apiError(
+        422,
+        "missing_features",
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+          (isBatch ? ` (${missingIssues.length} of ${instances.length} instances)` : `; ${missingIssues[0].message}`),
+        missingIssues,
+      );
+    }
+    return { requests, looked };
+  }
+
   /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
   private joinLookups(m: ServedModel): JoinLookup[] {
     const out: JoinLookup[] = [];
@@ -737,7 +815,10 @@ export class OnlineService implements LocalService {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {
-      for (const e of entries) log.append(e);
+      for (let i = 0; i < entries.length; i++) {
+        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+        log.append(entries[i]);
+      }
       return null;
     }
     try {

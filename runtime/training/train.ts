@@ -12,7 +12,7 @@ import { exportOnnx } from "../onnx/export.ts";
 import { loadOnnx } from "../onnx/session.ts";
 import { registerModel, sha256Hex, type GateResult, type ModelLineage, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
-import { predict, trainModel } from "../learners/index.ts";
+import { predict, trainModel, type TrainedModel } from "../learners/index.ts";
 import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
@@ -33,6 +33,8 @@ export interface TrainOptions {
   until?: Date;
   /** false: register as staging even when the gates pass (`fti run` decides the promotion). */
   promote?: boolean;
+  /** Threads for the trainer (gbdt; default $FTI_THREADS, else the cores): the model is the same for every value. */
+  threads?: number;
 }
 
 export interface TrainReport {
@@ -255,6 +257,26 @@ export async function prepareData(
   };
 }
 
+/** What a training and a registration report both say about the registered version (the rest is their own). */
+export function registrationReport(
+  plan: ModelPlan,
+  result: { version: number; stage: Stage; metrics: Record<string, number>; baseline: Record<string, number>; gates: GateResult[] },
+  data: PreparedData,
+): Pick<TrainReport, "model" | "version" | "stage" | "promoted" | "metrics" | "baseline" | "gates" | "failingGates" | "rows"> {
+  const { split, frame } = data;
+  return {
+    model: plan.name,
+    version: result.version,
+    stage: result.stage,
+    promoted: result.stage === "production",
+    metrics: result.metrics,
+    baseline: result.baseline,
+    gates: result.gates,
+    failingGates: describeFailing(result.gates),
+    rows: { total: frame.n, train: split.train.length, test: split.test.length, droppedLabels: split.droppedLabels },
+  };
+}
+
 /** Measures on test, decides the stage by the gates, and registers the version. */
 export async function scoreAndRegister(
   store: Store,
@@ -341,6 +363,33 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 // ------------------------------------------------------------------ training
 
+/** The exported ONNX model's predictions on the test rows, checked against the trainer's own (else a bug in the exporter). */
+async function verifyOnnx(
+  model: string,
+  trained: TrainedModel,
+  onnx: Uint8Array,
+  XTest: Float32Array,
+  nTest: number,
+  d: number,
+): Promise<{ onnxPred: Float32Array; diff: number }> {
+  const session = await loadOnnx(onnx);
+  if (session.width !== d) {
+    throw new Error(`ONNX export check failed for \`${model}\`: the exported model takes width ${session.width}, expected ${d}`);
+  }
+  const onnxPred = await session.predict(XTest, nTest);
+  const own = predict(trained, XTest, nTest, d);
+  let scale = 1;
+  for (let i = 0; i < own.length; i++) if (Math.abs(own[i]) > scale) scale = Math.abs(own[i]);
+  const diff = maxAbsDiff(onnxPred, own);
+  if (onnxPred.length !== nTest || !(diff <= 1e-3 * scale)) {
+    throw new Error(
+      `ONNX export check failed for \`${model}\` (${trained.kind}): onnxruntime's predictions differ from the ` +
+        `trainer's by up to ${diff} on ${nTest} test rows (allowed ${1e-3 * scale}); this is a bug in the exporter`,
+    );
+  }
+  return { onnxPred, diff };
+}
+
 export async function trainModelFromSpec(
   store: Store,
   bundle: SpecBundle,
@@ -370,29 +419,14 @@ export async function trainModelFromSpec(
   if (algorithm.kind !== "gbdt") checkComplete(plan, state, XTrain, nTrain);
 
   const trained = await timed("train", `training ${algorithm.kind} on ${nTrain} × ${d}`, () =>
-    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params),
+    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params, { threads: opts.threads }),
   );
   const onnx = await timed("export", "exporting to ONNX", () => exportOnnx(trained, { width: d }));
 
   // The registered artefact is the ONNX file: check it predicts what the trainer does.
-  const { onnxPred, diff } = await timed("verify", `checking the ONNX model on ${nTest} test rows`, async () => {
-    const session = await loadOnnx(onnx);
-    if (session.width !== d) {
-      throw new Error(`ONNX export check failed for \`${plan.name}\`: the exported model takes width ${session.width}, expected ${d}`);
-    }
-    const onnxPred = await session.predict(data.XTest, nTest);
-    const own = predict(trained, data.XTest, nTest, d);
-    let scale = 1;
-    for (let i = 0; i < own.length; i++) if (Math.abs(own[i]) > scale) scale = Math.abs(own[i]);
-    const diff = maxAbsDiff(onnxPred, own);
-    if (onnxPred.length !== nTest || !(diff <= 1e-3 * scale)) {
-      throw new Error(
-        `ONNX export check failed for \`${plan.name}\` (${algorithm.kind}): onnxruntime's predictions differ from the ` +
-          `trainer's by up to ${diff} on ${nTest} test rows (allowed ${1e-3 * scale}); this is a bug in the exporter`,
-      );
-    }
-    return { onnxPred, diff };
-  });
+  const { onnxPred, diff } = await timed("verify", `checking the ONNX model on ${nTest} test rows`, () =>
+    verifyOnnx(plan.name, trained, onnx, data.XTest, nTest, d),
+  );
 
   const result = await scoreAndRegister(
     store,
@@ -406,18 +440,10 @@ export async function trainModelFromSpec(
     opts.promote !== false,
   );
   return {
-    model: plan.name,
-    version: result.version,
-    stage: result.stage,
-    promoted: result.stage === "production",
+    ...registrationReport(plan, result, data),
     algorithm: algorithm.kind,
     task: plan.task,
     width: d,
-    metrics: result.metrics,
-    baseline: result.baseline,
-    gates: result.gates,
-    failingGates: describeFailing(result.gates),
-    rows: { total: frame.n, train: nTrain, test: nTest, droppedLabels: split.droppedLabels },
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },
     transformsHash: bundle.transformsHash,
