@@ -12,6 +12,7 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
+import { mulberry32 } from "../runtime/random.ts";
 import { streamDir } from "../runtime/stream/segments.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
@@ -200,6 +201,34 @@ describe("POST /v1/sources/activities/events", () => {
     const again = await post(JSON.stringify(events[0]));
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
   }, 300_000);
+});
+
+describe("hostile events", () => {
+  it("1,000 random bodies (wrong types, nesting, huge values, polluting keys, broken NDJSON): never a 5xx, the server still takes a good event", async () => {
+    const rnd = mulberry32(23);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+    const values = [null, true, 0, -1, 1e308, -0, "", "x".repeat(5000), [], {}, [1, 2], { a: 1 }, "NaN", "2025-02-30T00:00:00Z", "2025-06-01T07:30:00.123456Z", 9007199254740993, "😀"];
+    const keys = ["activity_id", "athlete_id", "started_at", "sport", "distance_km", "elapsed_time_s", "avg_hr", "__proto__", "constructor", "x".repeat(300)];
+    const event = () => Object.fromEntries(Array.from({ length: Math.floor(rnd() * 12) }, () => [pick(keys), pick(values)]));
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 1000; i++) {
+      const kind = Math.floor(rnd() * 5);
+      const body =
+        kind === 0 ? JSON.stringify(event())
+        : kind === 1 ? JSON.stringify(Array.from({ length: Math.floor(rnd() * 5) }, event))
+        : kind === 2 ? JSON.stringify(pick(values))
+        : kind === 3 ? Array.from({ length: 3 }, () => (rnd() < 0.7 ? JSON.stringify(event()) : "{bad")).join("\n")
+        : `{"activity_id": ${"[".repeat(Math.floor(rnd() * 3000))}`;
+      const type = kind === 3 ? "application/x-ndjson" : "application/json";
+      const r = await fetch(`${server.url}/v1/sources/activities/events`, { method: "POST", headers: { "content-type": type }, body });
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      expect(r.status, body.slice(0, 200)).toBeLessThan(500);
+      await r.text();
+    }
+    expect([...statuses.keys()].every((s) => s === 200 || (s >= 400 && s < 500))).toBe(true);
+    const ok = await post(JSON.stringify(activity(work.athletes[5], Date.now() - HOUR)));
+    expect(ok.status).toBe(200);
+  }, 120_000);
 });
 
 describe("fti replay", () => {
