@@ -14,7 +14,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const PYTHON = "/usr/bin/python3";
-const SUITES = ["compile", "check", "features", "pit", "train", "batch", "monitor", "lsp"];
+const SUITES = ["compile", "check", "features", "pit", "train", "batch", "monitor", "lsp", "stream"];
 
 function pythonHas(modules: string[]): boolean {
   const r = spawnSync(PYTHON, ["-c", `import ${modules.join(", ")}`], { encoding: "utf8" });

@@ -111,6 +111,17 @@ describe("fti compile / check", () => {
     }
   });
 
+  it("fti train: a bad --threads is a usage error (exit 2) before anything is opened", () => {
+    const dir = tmpdir();
+    for (const bad of ["0", "two", "1.5"]) {
+      const r = fti(["train", "a.fti", "m", "--threads", bad], dir);
+      expect(r.stderr).toContain(`--threads "${bad}": expected a whole number from 1 to 256`);
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(fs.existsSync(path.join(dir, ".fti"))).toBe(false);
+    }
+  });
+
   it("fti search: an unknown index, a bad --k, a missing entity key or a bad --at is a one-line error, exit 1", () => {
     const store = path.join(tmpdir(), "none.duckdb");
     const search = (...args: string[]) => fti(["search", "specs/athlete.fti", ...args, "--store", store]);

@@ -2,17 +2,20 @@
 // column-wise online cache (values, nulls, NaN, strings as before),
 // micro-batching of concurrent requests into one ONNX run (every request
 // still gets its own prediction; a failing batch fails only its culprit),
-// Fastify's per-request log lines off unless asked for, and the ONNX
-// run/row counters on /metrics.
+// Fastify's per-request log lines off unless asked for, the ONNX
+// run/row counters on /metrics, and large batches worked through in slices
+// (the event loop keeps turning: /healthz answers while one is in flight).
 
+import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GroupPlan, Scalar } from "../runtime/api.ts";
 import { PredictBatcher, MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
 import { columnValue, lookup, toFeatureColumn, type CachedGroup } from "../runtime/online/cache.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
-import { OnlineService } from "../runtime/online/service.ts";
-import type { OnlinePrediction } from "../runtime/online/types.ts";
+import { sliceSerialized } from "../runtime/online/turns.ts";
+import { INSTANCES_PER_TURN, MAX_INSTANCES, OnlineService } from "../runtime/online/service.ts";
+import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { USERS } from "./helpers/model-bundles.ts";
 import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
 
@@ -104,14 +107,54 @@ describe("PredictBatcher", () => {
     expect(settled.map((s) => (s.status === "fulfilled" ? [...s.value] : (s.reason as Error).message))).toEqual([[2], "bad row", [4]]);
   });
 
-  it("a run holds at most MAX_BATCH_ROWS rows, but a larger request runs whole", async () => {
+  it("a run holds at most MAX_BATCH_ROWS rows: a larger request is scored in slices, in order", async () => {
     const model = fakeModel();
     const b = new PredictBatcher(model);
-    const big = Array.from({ length: MAX_BATCH_ROWS + 5 }, (_, i) => ({ v: i }));
+    const big = Array.from({ length: 2 * MAX_BATCH_ROWS + 5 }, (_, i) => ({ v: i }));
     const half = Array.from({ length: MAX_BATCH_ROWS / 2 + 1 }, (_, i) => ({ v: i }));
     const out = await Promise.all([b.predict([{ v: 0 }]), b.predict(half), b.predict(half), b.predict(big)]);
     expect(out.map((o) => o.length)).toEqual([1, half.length, half.length, big.length]);
-    expect(model.runs).toEqual([1, half.length, half.length, big.length]);
+    expect([...out[3]]).toEqual(big.map((r) => r.v));
+    expect(Math.max(...model.runs)).toBeLessThanOrEqual(MAX_BATCH_ROWS);
+    expect(model.runs).toEqual([1, half.length, half.length, MAX_BATCH_ROWS, MAX_BATCH_ROWS, 5]);
+  });
+
+  it("requests that arrive while a large one is scored go between its slices", async () => {
+    const model = fakeModel();
+    const b = new PredictBatcher(model);
+    const order: string[] = [];
+    const big = Array.from({ length: 3 * MAX_BATCH_ROWS }, (_, i) => ({ v: i }));
+    const large = b.predict(big).then(() => order.push("large"));
+    // arrives while the large request's first slice is in the model (it went in at once: the model was idle)
+    expect(model.runs).toEqual([MAX_BATCH_ROWS]);
+    const small = b.predict([{ v: 7 }]).then((o) => order.push(`small ${o[0]}`));
+    await Promise.all([large, small]);
+    expect(order).toEqual(["small 7", "large"]);
+    expect(model.runs).toEqual([MAX_BATCH_ROWS, 1, MAX_BATCH_ROWS, MAX_BATCH_ROWS]);
+  });
+
+  it("a failing slice fails the large request, and the batcher keeps serving", async () => {
+    const model = fakeModel();
+    const b = new PredictBatcher(model);
+    const big = Array.from({ length: MAX_BATCH_ROWS + 10 }, (_, i) => ({ v: i, ...(i === MAX_BATCH_ROWS + 3 ? { bad: true } : {}) }));
+    await expect(b.predict(big)).rejects.toThrow("bad row");
+    expect([...(await b.predict([{ v: 4 }]))]).toEqual([4]);
+  });
+});
+
+describe("sliceSerialized", () => {
+  it("gives exactly JSON.stringify's text for a long batch answer, null for anything else", async () => {
+    const predictions = Array.from({ length: 3 * INSTANCES_PER_TURN + 7 }, (_, i) => ({
+      prediction: i % 5 === 0 ? null : i / 3,
+      features: { "x\"1": { value: `v\n${i}`, status: "present" }, n: { value: null, status: "not_found" } },
+      request_id: `r-${i}`,
+    }));
+    const body = { model: "m", version: 2, request_time: "2026-03-01T00:00:00.000Z", predictions };
+    expect(await sliceSerialized(body)).toBe(JSON.stringify(body));
+    expect(await sliceSerialized({ ...body, predictions: predictions.slice(0, INSTANCES_PER_TURN) })).toBeNull();
+    expect(await sliceSerialized({ predictions, model: "m" })).toBeNull(); // predictions not last: sent as usual
+    expect(await sliceSerialized({ error: { status: 400 } })).toBeNull();
+    expect(await sliceSerialized(null)).toBeNull();
   });
 });
 
@@ -142,6 +185,66 @@ describe("the service under concurrent requests", () => {
     const after = runsOf(svc, "toy_request");
     expect(after.rows - before.rows).toBe(reqs.length);
     expect(after.runs - before.runs).toBeLessThan(reqs.length);
+  });
+
+  it("a 10,000-instance batch is worked through in slices: the event loop turns while it is in flight", async () => {
+    const instances = Array.from({ length: MAX_INSTANCES }, (_, i) => ({ user_id: USERS[i % USERS.length], amount: 1 + (i % 7) }));
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      if (done) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const r = await svc.predict("toy_request", { instances });
+    done = true;
+    expect(r.status).toBe(200);
+    const predictions = (r.body as OnlineBatchPrediction).predictions;
+    expect(predictions).toHaveLength(MAX_INSTANCES);
+    // each slice of validation, lookup, results and scoring gives the loop a turn
+    expect(turns).toBeGreaterThanOrEqual(MAX_INSTANCES / INSTANCES_PER_TURN);
+    // and slicing changes no answer
+    for (const i of [0, 1, 4097, MAX_INSTANCES - 1]) {
+      const alone = await svc.predict("toy_request", instances[i]);
+      expect(strip({ ...predictions[i], model: "toy_request", version: (r.body as OnlineBatchPrediction).version, request_time: (r.body as OnlineBatchPrediction).request_time })).toEqual(strip(alone.body));
+    }
+  });
+
+  it("a large batch's invalid instances are reported at their paths, in order, as one validation gives them", async () => {
+    const instances: Array<Record<string, unknown>> = Array.from({ length: 3000 }, (_, i) => ({ user_id: USERS[i % USERS.length], amount: 1 }));
+    instances[3] = { user_id: "u01", amount: "x" };
+    instances[2999] = { amount: 1, extra: true };
+    const r = await svc.predict("toy_request", { instances });
+    expect(r.status).toBe(400);
+    const paths = (r.body as ApiErrorBody).error.issues!.map((i) => i.path);
+    expect(paths).toEqual([["instances", 3, "amount"], ["instances", 2999, "user_id"], ["instances", 2999, "extra"]]);
+    const envelope = await svc.predict("toy_request", { instances, more: 1 });
+    expect((envelope.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["instances", 3, "amount"], ["instances", 2999, "user_id"], ["instances", 2999, "extra"], ["more"]]);
+  });
+
+  it("/healthz answers while a 10,000-instance batch request is in flight", async () => {
+    const { app } = createHttpApp(svc);
+    try {
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const address = app.server.address() as AddressInfo;
+      const url = `http://127.0.0.1:${address.port}`;
+      const instances = Array.from({ length: MAX_INSTANCES }, (_, i) => ({ user_id: USERS[i % USERS.length], amount: 1 + (i % 7) }));
+      const order: string[] = [];
+      const batch = fetch(`${url}/v1/models/toy_request/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ instances }) }).then(
+        async (res) => {
+          order.push(`batch ${res.status} ${((await res.json()) as OnlineBatchPrediction).predictions.length}`);
+        },
+      );
+      // wait until the service is scoring the batch, then ask for /healthz
+      const started = runsOf(svc, "toy_request").rows;
+      while (runsOf(svc, "toy_request").rows === started) await new Promise((r) => setTimeout(r, 1));
+      const health = fetch(`${url}/healthz`).then((res) => order.push(`healthz ${res.status}`));
+      await Promise.all([batch, health]);
+      expect(order).toEqual(["healthz 200", `batch 200 ${MAX_INSTANCES}`]);
+    } finally {
+      await app.close();
+    }
   });
 
   it("/metrics counts ONNX runs and rows per model", async () => {

@@ -14,6 +14,10 @@
 //     of the second, which measures the queue of the burst)   goal p99 ≤ 2 ms
 //   - the most req/s the server answers (autocannon, 32 connections, closed
 //     loop)                                                         goal ≥ 5,000 req/s
+//   - the tail: paced small requests (200 req/s) alone, then while another
+//     process sends 10,000-instance batch requests back to back: their p99
+//     with the batches beside / alone, in the same round (a large request
+//     must not stall the small ones)
 //   - 5% of the requests are bad (malformed JSON, a wrong type, a missing or
 //     unknown field, an unknown entity, an unknown model): each must get a
 //     4xx, every good one a 200, and no answer may be a 5xx.
@@ -47,6 +51,10 @@ import { ensureBatchStore } from "./batch.ts";
 const WORKER = fileURLToPath(new URL("../worker.ts", import.meta.url));
 const MODEL = "finish_time";
 const PATH = `/v1/models/${MODEL}/predict`;
+/** Instances of each large request of the tail case (the most one request may carry). */
+const BIG_BATCH = 10_000;
+/** Small requests per second of the tail case: below what the server answers on a loaded machine, so the p99 is not a queue. */
+const TAIL_RATE = 200;
 
 /** Percentile of sorted values (nearest rank). */
 function pct(sorted: Float64Array | number[], p: number): number {
@@ -258,6 +266,27 @@ export const tasks = {
   },
 
   /**
+   * Large batch requests ({"instances": [...]} of `instances` entities), one
+   * after the other for `seconds`: the load of the tail case, beside a paced
+   * run of small requests.
+   */
+  async bigBatches(a: { url: string; ids: string; instances: number; seconds: number }): Promise<Record<string, unknown>> {
+    const ids = JSON.parse(readFileSync(a.ids, "utf8")) as string[];
+    const body = JSON.stringify({ instances: Array.from({ length: a.instances }, (_, i) => ({ athlete_id: ids[i % ids.length], distance_km: 5 + (i % 20) })) });
+    const end = performance.now() + a.seconds * 1000;
+    const ms: number[] = [];
+    let not200 = 0;
+    while (performance.now() < end) {
+      const t = performance.now();
+      const res = await fetch(a.url + PATH, { method: "POST", headers: { "content-type": "application/json" }, body });
+      await res.arrayBuffer();
+      if (res.status !== 200) not200++;
+      ms.push(performance.now() - t);
+    }
+    return { ms: median(ms), cpuMs: 0, requests: ms.length, not200 };
+  },
+
+  /**
    * The HTTP floor, run as its own process until SIGTERM: node:http, the
    * body read and parsed as JSON, and a canned answer (from `answerFile`).
    */
@@ -443,6 +472,9 @@ export const suite: Suite = {
     const max: LoadResult[] = [];
     const httpRate: LoadResult[] = [];
     const httpMax: LoadResult[] = [];
+    /** The paced small requests while large batches run beside them. */
+    const tail: Array<LoadResult & { bigRequests: number; bigMs: number; bigNot200: number }> = [];
+    const tailAlone: LoadResult[] = [];
     let rssKB = 0;
     let http: Awaited<ReturnType<typeof startServe>> | null = null;
     try {
@@ -462,7 +494,7 @@ export const suite: Suite = {
         const answered = Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
         return { ...r, cpuUsPerReq: ((processCpuMs(pid) - c0) * 1000) / answered };
       };
-      const paced = (url: string) => runNodeTask<LoadResult>("online.paced", { url, ...base, rate: 1000, connections: 10, seconds: rateSec });
+      const paced = (url: string, rate = 1000) => runNodeTask<LoadResult>("online.paced", { url, ...base, rate, connections: 10, seconds: rateSec });
       process.stderr.write("  · online: warm-up\n");
       await closed(server.url, { seconds: ctx.quick ? 1 : 5, connections: 16 });
       await closed(http.url, { seconds: 1, connections: 16 });
@@ -471,6 +503,13 @@ export const suite: Suite = {
         process.stderr.write(`  · online: 1,000 req/s for ${rateSec} s, fti and the HTTP floor (${r + 1}/${ctx.rounds})\n`);
         rate.push(await paced(server.url));
         httpRate.push(await paced(http.url));
+        process.stderr.write(`  · online: ${TAIL_RATE} req/s for ${rateSec} s alone, then while ${fmtInt(BIG_BATCH)}-instance batch requests are in flight (${r + 1}/${ctx.rounds})\n`);
+        tailAlone.push(await paced(server.url, TAIL_RATE));
+        const [small, big] = await Promise.all([
+          paced(server.url, TAIL_RATE),
+          runNodeTask<Sample>("online.bigBatches", { url: server.url, ids, instances: BIG_BATCH, seconds: rateSec }),
+        ]);
+        tail.push({ ...small, bigRequests: Number(big.requests), bigMs: big.ms, bigNot200: Number(big.not200) });
         process.stderr.write(`  · online: max req/s for ${maxSec} s, fti and the HTTP floor (${r + 1}/${ctx.rounds})\n`);
         max.push(await withCpu(server.child.pid!, () => closed(server.url, { connections: 32, seconds: maxSec })));
         httpMax.push(await withCpu(http.child.pid!, () => closed(http!.url, { connections: 32, seconds: maxSec })));
@@ -554,6 +593,24 @@ export const suite: Suite = {
       note: `${latencyNote(durableRate)}; p99 ${(med(durableRate.map((x) => x.p99)) / p99).toFixed(2)}× the default's, p50 ${(med(durableRate.map((x) => x.p50)) / med(rate.map((x) => x.p50))).toFixed(2)}×`,
     };
     ctx.out.measure(durableServed);
+    const tailP99 = med(tail.map((x) => x.p99));
+    const aloneP99 = med(tailAlone.map((x) => x.p99));
+    ctx.out.measure({
+      ...served,
+      id: "serve-tail-alone",
+      label: `fti serve: small-request p99 at ${TAIL_RATE} req/s (paced), alone`,
+      ms: tailAlone.map((x) => x.p99),
+      note: latencyNote(tailAlone),
+    });
+    ctx.out.measure({
+      ...served,
+      id: "serve-tail",
+      label: `fti serve: the same, ${fmtInt(BIG_BATCH)}-instance batches in flight`,
+      ms: tail.map((x) => x.p99),
+      note:
+        `p99 ${(tailP99 / aloneP99).toFixed(2)}× the p99 alone; ${latencyNote(tail)}; beside it ${fmtInt(med(tail.map((x) => x.bigRequests)))} batch requests per run ` +
+        `(median ${fmtMs(med(tail.map((x) => x.bigMs)))} each, ${tail.reduce((a, x) => a + x.bigNot200, 0)} not 200)`,
+    });
     // In process there is no p99 worth comparing with: the floor's ratio is on the medians (fti's p50).
     ctx.out.measure(floor, { vs: { ...served, label: "fti serve: latency p50 at 1,000 req/s (paced)", ms: rate.map((x) => x.p50) } });
     ctx.out.goal(S, "p99 latency at 1,000 req/s", { text: "≤ 2 ms", met: p99 <= 2 }, `${fmtMs(p99)} (median of ${rate.length} runs of ${rateSec} s)`);
@@ -572,7 +629,7 @@ export const suite: Suite = {
     );
     ctx.out.note(S, `server peak RSS ${fmtKB(rssKB)}`);
 
-    const all = [...rate, ...max, ...durableRate];
+    const all = [...rate, ...max, ...durableRate, ...tail, ...tailAlone];
     const sum = (f: (x: LoadResult) => number) => all.reduce((s, x) => s + f(x), 0);
     const codes: Record<string, number> = {};
     for (const x of all) for (const [c, v] of Object.entries(x.statusCodes)) codes[c] = (codes[c] ?? 0) + v;

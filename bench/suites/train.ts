@@ -1,12 +1,15 @@
 // train: fti's GBDT trainer (runtime/learners, trainModel("gbdt")) against
-// scikit-learn's HistGradientBoostingRegressor with the same hyperparameters,
-// on the same float32 matrix: 1 M rows × 12 features (bench/lib/data.ts,
-// ensureGbdtData), 200 trees, depth 6, learning rate 0.1, min leaf 20,
-// 255 bins, no L2. Both are scored on the same 250 k held-out rows.
+// scikit-learn's HistGradientBoosting{Regressor,Classifier} with the same
+// hyperparameters, on the same float32 matrix: 1 M rows × 12 features
+// (bench/lib/data.ts, ensureGbdtData), 200 trees, depth 6, learning rate 0.1,
+// min leaf 20, 255 bins, no L2. Both are scored on the same 250 k held-out
+// rows: regression (test MAE), then binary classification of the same rows
+// with the label y > the median of the train y (test AUC).
 //
-// fti's trainer is single-threaded; scikit-learn uses OpenMP on every core,
-// as its users run it. A second scikit-learn line pins it to one thread
-// (OMP_NUM_THREADS=1) for the per-core comparison (full runs only).
+// Both use every core, as their users run them: fti builds histograms on
+// worker threads (runtime/learners/gbdt-threads.ts; the model is the same for
+// every thread count), scikit-learn uses OpenMP. Full runs add one-thread
+// lines of both (OMP_NUM_THREADS=1, FTI threads 1) for the per-core comparison.
 //
 // OMP_WAIT_POLICY=passive: libgomp's default waits by spinning, which
 // collapses when the cores are oversubscribed, as on the shared bench
@@ -18,12 +21,20 @@
 import { computeMetrics, predict, trainModel } from "../../runtime/learners/index.ts";
 import { ensureGbdtData, readF32, readF64, type GbdtData } from "../lib/data.ts";
 import { availableParallelism } from "node:os";
+import { defaultThreads } from "../../runtime/learners/gbdt-threads.ts";
 import { fmtInt, median, runNodeTask, runPython, timed, type MultiSample, type Sample } from "../lib/harness.ts";
 import { ratioGoal } from "../lib/report.ts";
 import { rounds, type Ctx, type RoundSpec, type Suite } from "../lib/suite.ts";
 
+export type TrainTask = "regression" | "binary_classification";
+
 export interface TrainArgs {
   data: GbdtData;
+  task: TrainTask;
+  /** binary_classification: the label is y > threshold. */
+  threshold: number;
+  /** fti's threads (undefined: its default, the cores). */
+  threads?: number;
   trees: number;
   depth: number;
   learningRate: number;
@@ -62,17 +73,25 @@ function reorder(X: Float32Array, y: Float64Array, d: number, seed: number): { X
   return { X: X2, y: y2 };
 }
 
+/** The labels of the task: y itself, or 1 when y > threshold. */
+function labels(y: Float64Array, a: TrainArgs): Float64Array {
+  return a.task === "regression" ? y : y.map((v) => (v > a.threshold ? 1 : 0));
+}
+
+/** The suite's quality score of a task: test MAE (lower is better) or test AUC (higher). */
+const SCORE = { regression: "mae", binary_classification: "auc" } as const;
+
 export const tasks = {
   async fti(a: TrainArgs & { seed: number }): Promise<Sample> {
     const d = a.data.d;
     const { X, y } = reorder(readF32(a.data.xTrain), readF64(a.data.yTrain), d, a.seed);
     const Xt = readF32(a.data.xTest);
-    const yt = readF64(a.data.yTest);
+    const yt = labels(readF64(a.data.yTest), a);
     const params = { trees: a.trees, depth: a.depth, learning_rate: a.learningRate, min_leaf: a.minLeaf, bins: a.bins, l2: a.l2 };
-    const t = await timed(() => trainModel("gbdt", "regression", X, a.data.nTrain, d, y, params));
+    const t = await timed(() => trainModel("gbdt", a.task, X, a.data.nTrain, d, labels(y, a), params, { threads: a.threads }));
     const pred = predict(t.value, Xt, a.data.nTest, d);
-    const { mae } = computeMetrics("regression", yt, pred);
-    return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, mae, trees: t.value.kind === "gbdt" ? t.value.trees.length : 0 };
+    const score = computeMetrics(a.task, yt, pred)[SCORE[a.task]];
+    return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, score, trees: t.value.kind === "gbdt" ? t.value.trees.length : 0 };
   },
 };
 
@@ -87,53 +106,70 @@ async function sklearn(
   return { ...r, ms: r.ms[0], cpuMs: r.cpuMs[0] };
 }
 
+/** The median of the train labels: the binary task's threshold. */
+function medianLabel(data: GbdtData): number {
+  return median(Array.from(readF64(data.yTrain)));
+}
+
 export const suite: Suite = {
   name: "train",
-  describe: "GBDT trainer vs scikit-learn HistGradientBoostingRegressor, same hyperparameters",
+  describe: "GBDT trainer vs scikit-learn HistGradientBoosting (regression, then binary classification), same hyperparameters",
   async run(ctx: Ctx) {
-    const S = "train";
     const data = ensureGbdtData(ctx.trainRows, Math.round(ctx.trainRows / 4));
-    const args: TrainArgs = { data, trees: ctx.trees, depth: 6, learningRate: 0.1, minLeaf: 20, bins: 255, l2: 0 };
+    const base = { data, trees: ctx.trees, depth: 6, learningRate: 0.1, minLeaf: 20, bins: 255, l2: 0, threshold: medianLabel(data) };
     ctx.out.note(
-      S,
-      `${fmtInt(data.nTrain)} train rows × ${data.d} features (8% missing in 2), ${args.trees} trees, depth ${args.depth}, lr ${args.learningRate}, ` +
-        `min leaf ${args.minLeaf}, ${args.bins} bins; test MAE on ${fmtInt(data.nTest)} rows`,
+      "train",
+      `${fmtInt(data.nTrain)} train rows × ${data.d} features (8% missing in 2), ${base.trees} trees, depth ${base.depth}, lr ${base.learningRate}, ` +
+        `min leaf ${base.minLeaf}, ${base.bins} bins; test ${"MAE / AUC"} on ${fmtInt(data.nTest)} rows; fti ${defaultThreads()} threads`,
     );
-    const pyArgs = { ...args, d: data.d, xTrain: data.xTrain, yTrain: data.yTrain, xTest: data.xTest, yTest: data.yTest };
-    // Every round's test MAE, the warm-up's included (see reorder).
-    const mae: Record<string, number[]> = { fti: [], sk: [] };
-    const keep = (id: string, p: Promise<Sample>) => p.then((x) => (mae[id]?.push(Number(x.mae)), x));
-    const specs: RoundSpec[] = [{ id: "fti", label: "fti gbdt (1 thread)", role: "fti", run: (r) => keep("fti", runNodeTask<Sample>("train.fti", { ...args, seed: r })) }];
-    if (ctx.python) {
-      specs.push({ id: "sk", label: `ref: sklearn HistGradientBoosting (${availableParallelism()} threads)`, role: "ref", run: (r) => keep("sk", sklearn(pyArgs, r)) });
-      if (!ctx.quick) specs.push({ id: "sk1", label: "ref: sklearn HistGradientBoosting (1 thread)", role: "ref", run: (r) => sklearn(pyArgs, r, 1) });
-    }
-    const m = await rounds(ctx, S, specs);
-    const medMae = (xs: number[]) => median(xs);
-    const fti = m.get("fti")!;
-    const maeF = medMae(mae.fti);
-    fti.note = `test MAE ${maeF.toFixed(4)} (median of ${mae.fti.length}: ${mae.fti.map((x) => x.toFixed(4)).join(", ")}), ${fti.extra.trees} trees`;
-    ctx.out.measure(fti);
-    if (!ctx.python) {
-      ctx.out.note(S, "scikit-learn reference skipped: /usr/bin/python3 cannot import sklearn");
-      ctx.out.check(S, "fti trains", Number.isFinite(maeF) && fti.extra.trees === args.trees, `test MAE ${maeF.toFixed(4)}`);
-      return;
-    }
-    const sk = m.get("sk")!;
-    const sk1 = m.get("sk1");
-    const maeS = medMae(mae.sk);
-    sk.note = `test MAE ${maeS.toFixed(4)} (median of ${mae.sk.length}: ${mae.sk.map((x) => x.toFixed(4)).join(", ")}), ${sk.extra.trees} trees`;
-    ctx.out.measure(sk, { vs: fti, goal: ratioGoal(2.0) });
-    if (sk1) {
-      sk1.note = `test MAE ${Number(sk1.extra.mae).toFixed(4)}`;
-      ctx.out.measure(sk1, { vs: fti });
-    }
-    const rel = (maeF - maeS) / maeS;
-    ctx.out.check(
-      S,
-      "test MAE within 2% of scikit-learn's",
-      rel <= 0.02 && fti.extra.trees === args.trees,
-      `median over ${mae.fti.length} bin samples: fti ${maeF.toFixed(4)} vs sklearn ${maeS.toFixed(4)} (${rel >= 0 ? "+" : ""}${(100 * rel).toFixed(2)}%)`,
-    );
+    await runTask(ctx, { ...base, task: "regression" });
+    await runTask(ctx, { ...base, task: "binary_classification" });
   },
 };
+
+/** One task's rounds (fti and scikit-learn interleaved), its ratio and its quality check. */
+async function runTask(ctx: Ctx, args: TrainArgs): Promise<void> {
+  const S = args.task === "regression" ? "train" : "train-binary";
+  const metric = SCORE[args.task];
+  const { data } = args;
+  const pyArgs = { ...args, d: data.d, xTrain: data.xTrain, yTrain: data.yTrain, xTest: data.xTest, yTest: data.yTest };
+  // Every round's test score, the warm-up's included (see reorder).
+  const scores: Record<string, number[]> = { fti: [], sk: [] };
+  const keep = (id: string, p: Promise<Sample>) => p.then((x) => (scores[id]?.push(Number(x.score)), x));
+  const cores = availableParallelism();
+  const specs: RoundSpec[] = [
+    { id: "fti", label: `fti gbdt (${defaultThreads()} threads)`, role: "fti", run: (r) => keep("fti", runNodeTask<Sample>("train.fti", { ...args, seed: r })) },
+  ];
+  if (!ctx.quick) specs.push({ id: "fti1", label: "fti gbdt (1 thread)", role: "fti", run: (r) => runNodeTask<Sample>("train.fti", { ...args, threads: 1, seed: r }) });
+  if (ctx.python) {
+    specs.push({ id: "sk", label: `ref: sklearn HistGradientBoosting (${cores} threads)`, role: "ref", run: (r) => keep("sk", sklearn(pyArgs, r)) });
+    if (!ctx.quick) specs.push({ id: "sk1", label: "ref: sklearn HistGradientBoosting (1 thread)", role: "ref", run: (r) => sklearn(pyArgs, r, 1) });
+  }
+  const m = await rounds(ctx, S, specs);
+  const described = (xs: number[], trees: unknown) =>
+    `test ${metric.toUpperCase()} ${median(xs).toFixed(4)} (median of ${xs.length}: ${xs.map((x) => x.toFixed(4)).join(", ")}), ${trees} trees`;
+  const fti = m.get("fti")!;
+  const scoreF = median(scores.fti);
+  fti.note = described(scores.fti, fti.extra.trees);
+  ctx.out.measure(fti);
+  if (!ctx.python) {
+    ctx.out.note(S, "scikit-learn reference skipped: /usr/bin/python3 cannot import sklearn");
+    ctx.out.check(S, "fti trains", Number.isFinite(scoreF) && fti.extra.trees === args.trees, `test ${metric} ${scoreF.toFixed(4)}`);
+    return;
+  }
+  const sk = m.get("sk")!;
+  const scoreS = median(scores.sk);
+  sk.note = described(scores.sk, sk.extra.trees);
+  ctx.out.measure(sk, { vs: fti, goal: ratioGoal(1.0) });
+  const fti1 = m.get("fti1");
+  const sk1 = m.get("sk1");
+  if (fti1 && sk1) ctx.out.measure(sk1, { vs: fti1, note: "one thread each" });
+  // MAE: at most 2% worse; AUC: at most 0.005 below
+  const ok = metric === "mae" ? (scoreF - scoreS) / scoreS <= 0.02 : scoreF >= scoreS - 0.005;
+  ctx.out.check(
+    S,
+    metric === "mae" ? "test MAE within 2% of scikit-learn's" : "test AUC at most 0.005 below scikit-learn's",
+    ok && fti.extra.trees === args.trees,
+    `median over ${scores.fti.length} bin samples: fti ${scoreF.toFixed(4)} vs sklearn ${scoreS.toFixed(4)}`,
+  );
+}

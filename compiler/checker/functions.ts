@@ -5,8 +5,9 @@
 
 import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
-import type { IrColumn, IrFunction } from "../ir.ts";
+import type { IrColumn, IrExpr, IrFunction, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx, FnSignature } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { checkExternSignature } from "./extern.ts";
@@ -64,10 +65,44 @@ function checkParams(ctx: Ctx, decl: FnDecl | ExternFnDecl): IrColumn[] | undefi
   return ok ? params : undefined;
 }
 
+/** What a function's clauses fill in, in order. */
+interface FnDraft {
+  params?: IrColumn[];
+  returns?: IrType;
+  body?: IrExpr;
+}
+
+/** The clauses every function has: its parameters and its declared result type. */
+const SIGNATURE_CLAUSES: ReadonlyArray<ClauseCheck<FnDecl | ExternFnDecl, FnDraft>> = [
+  { clause: "parameters", check: (ctx, decl, d) => (d.params = checkParams(ctx, decl)) !== undefined },
+  { clause: "result type", check: (ctx, decl, d) => (d.returns = ctx.type(decl.returnType)) !== undefined },
+];
+
+/** A `fn`: its signature, then its body over the parameters (checked once the signature is known). */
+const FN_CLAUSES: ReadonlyArray<ClauseCheck<FnDecl, FnDraft>> = [
+  ...SIGNATURE_CLAUSES,
+  { clause: "body", check: (ctx, decl, d) => d.params !== undefined && d.returns !== undefined && (d.body = checkFnBody(ctx, decl, d.params, d.returns)) !== undefined },
+];
+
+/** An `extern fn`: its signature, then the TypeScript declaration it must match. */
+const EXTERN_CLAUSES: ReadonlyArray<ClauseCheck<ExternFnDecl, FnDraft>> = [
+  ...SIGNATURE_CLAUSES,
+  { clause: "module signature", check: (ctx, decl, d) => d.params !== undefined && d.returns !== undefined && checkExternSignature(ctx, decl, d.params, d.returns) },
+];
+
 function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
-  const params = checkParams(ctx, decl);
-  const returns = ctx.type(decl.returnType);
-  if (!params || !returns) return undefined;
+  const d: FnDraft = {};
+  if (!runClauses(ctx, decl, d, FN_CLAUSES)) return undefined;
+  const { params, returns, body } = d as Required<FnDraft>;
+  return {
+    ir: { name: decl.name.name, loc: loc(decl), params, returns, body },
+    params,
+    returns,
+    bodyNullable: body.type.nullable,
+  };
+}
+
+function checkFnBody(ctx: Ctx, decl: FnDecl, params: IrColumn[], returns: IrType): IrExpr | undefined {
   const byName = new Map(params.map((p) => [p.name, p]));
   const scope: ExprScope = {
     where: `fn \`${decl.name.name}\``,
@@ -86,12 +121,7 @@ function checkFn(ctx: Ctx, decl: FnDecl): CheckedFn | undefined {
     ]);
     return undefined;
   }
-  return {
-    ir: { name: decl.name.name, loc: loc(decl), params, returns, body },
-    params,
-    returns,
-    bodyNullable: body.type.nullable,
-  };
+  return body;
 }
 
 /** An absolute module path as a path from the spec's folder: the generated import is made relative to the output folder from it. */
@@ -102,10 +132,10 @@ function specRelative(specDir: string, module: string): string {
 }
 
 function checkExtern(ctx: Ctx, decl: ExternFnDecl): CheckedFn | undefined {
-  const params = checkParams(ctx, decl);
-  const returns = ctx.type(decl.returnType);
-  if (!params || !returns) return undefined;
-  if (!checkExternSignature(ctx, decl, params, returns)) return undefined;
+  const d: FnDraft = {};
+  if (!runClauses(ctx, decl, d, EXTERN_CLAUSES)) return undefined;
+  const params = d.params!;
+  const returns = d.returns!;
   return {
     ir: { name: decl.name.name, loc: loc(decl), params, returns, extern: { module: specRelative(ctx.specDir, decl.module.value), exportName: decl.name.name } },
     params,

@@ -5,6 +5,7 @@
 import type { Expr, FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFeature, IrGroup, IrSource, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
@@ -245,6 +246,46 @@ function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<
   return windows.length === 0;
 }
 
+/** What a group's clauses fill in, in order (its entity and input are known before they run). */
+interface GroupDraft {
+  where: string;
+  env: GroupEnv;
+  entity: string;
+  keys: IrColumn[];
+  input: GroupInput;
+  columnTypes: Map<string, IrType>;
+  /** The input columns the `where` reads (every feature's lineage includes them). */
+  whereDeps: Set<string>;
+  keyColumns?: string[];
+  filter?: IrExpr | null;
+  defs?: Map<string, FeatureDef>;
+  lookups?: GroupLookups;
+  order?: IrFeature[];
+  lineage?: Map<string, Set<string>>;
+}
+
+/** A group's checks, clause by clause (clauses.ts), once its entity and input are resolved. */
+const GROUP_CLAUSES: ReadonlyArray<ClauseCheck<FeatureGroupDecl, GroupDraft>> = [
+  { clause: "for ENTITY(columns)", check: (ctx, decl, d) => (d.keyColumns = groupKeyColumns(ctx, decl, d.keys, d.columnTypes)) !== undefined },
+  {
+    clause: "where",
+    check: (ctx, decl, d) =>
+      (d.filter = decl.where ? checkWhere(ctx, `the \`where\` of ${d.where}`, decl.where, d.columnTypes, d.input.lineage, d.whereDeps) : null) !== undefined,
+  },
+  {
+    clause: "features",
+    check: (ctx, decl, d) => {
+      const { defs, ok } = featureDefs(ctx, decl, d.where, d.columnTypes, d.keys.map((k) => k.name));
+      d.defs = defs;
+      d.lookups = new GroupLookups(ctx, decl, d.entity, d.env.groups);
+      ({ order: d.order, lineage: d.lineage } = checkFeatures(ctx, d.where, defs, d.columnTypes, d.input, d.whereDeps, d.lookups));
+      return ok;
+    },
+  },
+  { clause: "windows over reference data", check: (ctx, decl, d) => checkNoWindowOverReference(ctx, decl, d.defs!, d.order!, d.input.reference) },
+  { clause: "stream", check: (ctx, decl, d) => !d.input.stream || checkIncremental(ctx, decl, d.defs!, d.order!, d.input.stream) },
+];
+
 export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
   const where = `feature group \`${decl.name.name}\``;
   const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
@@ -252,18 +293,10 @@ export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): Che
   const entity = entityDecl && env.entities.get(entityDecl.name.name);
   if (!entity || !input) return undefined;
   const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
-
-  const keyColumns = groupKeyColumns(ctx, decl, entity.keys, columnTypes);
-  const whereDeps = new Set<string>();
-  const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columnTypes, input.lineage, whereDeps) : null;
-  const { defs, ok: defsOk } = featureDefs(ctx, decl, where, columnTypes, entity.keys.map((k) => k.name));
-  const lookups = new GroupLookups(ctx, decl, entityDecl.name.name, env.groups);
-  const { order, lineage } = checkFeatures(ctx, where, defs, columnTypes, input, whereDeps, lookups);
-  const referenceOk = checkNoWindowOverReference(ctx, decl, defs, order, input.reference);
-  const streamOk = !input.stream || checkIncremental(ctx, decl, defs, order, input.stream);
-  if (!keyColumns || filter === undefined || !defsOk || !referenceOk || !streamOk) return undefined;
-  const result = groupResult(decl, { keys: entity.keys, keyColumns, where: filter }, input, order, lineage);
-  const used = lookups.ir();
+  const d: GroupDraft = { where, env, entity: entityDecl.name.name, keys: entity.keys, input, columnTypes, whereDeps: new Set() };
+  if (!runClauses(ctx, decl, d, GROUP_CLAUSES)) return undefined;
+  const result = groupResult(decl, { keys: entity.keys, keyColumns: d.keyColumns!, where: d.filter ?? null }, input, d.order!, d.lineage!);
+  const used = d.lookups!.ir();
   if (used) result.ir.lookups = used;
   return result;
 }

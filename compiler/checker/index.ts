@@ -49,33 +49,64 @@ export function checkProgram(input: CheckInput): CheckResult {
   const of = <K extends NamedDecl["kind"]>(kind: K) =>
     named.filter((d): d is Extract<NamedDecl, { kind: K }> => d.kind === kind && ctx.symbols.get(d.name.name) === d);
 
-  const sources = env.sources;
+  const checked = checkDeclarations(ctx, input.text, env, named, of);
+  checked.serves = checkServes(ctx, decls, checked.models);
+  checkRetrainBlocks(ctx, of("model"), checked.models, checked.serves);
+  checkAgentsAndIndexes(ctx, of, checked);
+
+  // With errors the program is incomplete, and "unused" would mostly be noise.
+  if (!ctx.diags.hasErrors) {
+    warnUnused(ctx, named);
+    warnUnusedImports(ctx);
+  }
+  if (ctx.diags.hasErrors) return { ctx };
+  const ir = assembleIr(ctx, input, imports.pulled, checked);
+  const ownGroups = new Map([...checked.groups].filter(([name]) => !ctx.imported.has(name)));
+  const signatures = new Map([...ctx.signatures].filter((e): e is [string, FnSignature] => !!e[1] && !ctx.imported.has(e[0])));
+  return { ctx, ir, scope: { ir, groups: ownGroups, signatures } };
+}
+
+/** Everything one spec declares, checked: what the IR is assembled from. */
+interface Checked {
+  sources: Map<string, IrSource>;
+  entities: Map<string, IrEntity>;
+  functions: IrSpec["functions"];
+  groups: Map<string, CheckedGroup>;
+  odts: Map<string, IrOdt>;
+  views: Map<string, IrView>;
+  models: Map<string, IrModel>;
+  serves: IrServe[];
+  indexes: Map<string, IrIndex>;
+  agents: IrAgent[];
+}
+
+type DeclsOfKind = <K extends NamedDecl["kind"]>(kind: K) => Extract<NamedDecl, { kind: K }>[];
+
+/** Sources and entities, functions, feature groups (in dependency order), ODTs, views and models. */
+function checkDeclarations(ctx: Ctx, text: string, env: ImportedEnv, named: NamedDecl[], of: DeclsOfKind): Checked {
+  const { sources, entities, groups, odts } = env;
   for (const d of of("source")) {
-    const s = checkSource(ctx, d, input.text);
+    const s = checkSource(ctx, d, text);
     if (s) sources.set(s.name, s);
   }
-  const entities = env.entities;
   for (const d of of("entity")) {
     const e = checkEntity(ctx, d);
     if (e) entities.set(e.name, e);
   }
   const functions = checkFunctions(ctx, named.filter((d): d is FnDecl | ExternFnDecl => (d.kind === "fn" || d.kind === "extern_fn") && ctx.symbols.get(d.name.name) === d));
-
-  const groups = env.groups;
   for (const d of orderGroups(ctx, of("feature_group"))) {
     const g = checkGroup(ctx, d, { sources, entities, groups });
     const schedule = d.schedule && checkSchedule(ctx, d.schedule);
     if (g && schedule) g.ir.schedule = schedule;
     if (g) groups.set(g.ir.name, g);
   }
-  const odts = env.odts;
   for (const d of of("on_demand")) {
     const o = checkOdt(ctx, d, groups);
     if (o) odts.set(o.name, o);
   }
   const views = new Map<string, IrView>();
   for (const d of of("view")) {
-    const v = checkView(ctx, d, { sources, entities, groups, odts }, input.text);
+    const v = checkView(ctx, d, { sources, entities, groups, odts }, text);
     if (v) views.set(v.name, v);
   }
   const models = new Map<string, IrModel>();
@@ -83,6 +114,11 @@ export function checkProgram(input: CheckInput): CheckResult {
     const m = checkModel(ctx, d, views, odts);
     if (m) models.set(m.name, m);
   }
+  return { sources, entities, functions, groups, odts, views, models, serves: [], indexes: new Map(), agents: [] };
+}
+
+/** One serve block per model; a second one for the same model is a duplicate declaration. */
+function checkServes(ctx: Ctx, decls: Decl[], models: Map<string, IrModel>): IrServe[] {
   const serves: IrServe[] = [];
   const served = new Set<string>();
   for (const d of decls) {
@@ -95,51 +131,50 @@ export function checkProgram(input: CheckInput): CheckResult {
     const s = checkServe(ctx, d, models);
     if (s) serves.push(s);
   }
-  for (const d of of("model")) {
+  return serves;
+}
+
+/** A model's retrain block is checked after the serves: its promotion gate reads the model's serve block. */
+function checkRetrainBlocks(ctx: Ctx, modelDecls: Extract<NamedDecl, { kind: "model" }>[], models: Map<string, IrModel>, serves: IrServe[]): void {
+  for (const d of modelDecls) {
     const m = models.get(d.name.name);
     if (!d.retrain || !m) continue;
     const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task));
     if (retrain) m.retrain = retrain;
   }
+}
 
-  const indexes = new Map<string, IrIndex>();
+/** Indexes read groups; agents read everything, so they come last. */
+function checkAgentsAndIndexes(ctx: Ctx, of: DeclsOfKind, checked: Checked): void {
   for (const d of of("index")) {
-    const ix = checkIndex(ctx, d, groups);
-    if (ix) indexes.set(ix.name, ix);
+    const ix = checkIndex(ctx, d, checked.groups);
+    if (ix) checked.indexes.set(ix.name, ix);
   }
-  const agents: IrAgent[] = [];
   for (const d of of("agent")) {
-    const a = checkAgent(ctx, d, { entities, groups, indexes, models, views, serves });
-    if (a) agents.push(a);
+    const a = checkAgent(ctx, d, checked);
+    if (a) checked.agents.push(a);
   }
+}
 
-  // With errors the program is incomplete, and "unused" would mostly be noise.
-  if (!ctx.diags.hasErrors) {
-    warnUnused(ctx, named);
-    warnUnusedImports(ctx);
-  }
-  if (ctx.diags.hasErrors) return { ctx };
+/** The spec's IR: what it pulled from its imports first, then its own declarations. */
+function assembleIr(ctx: Ctx, input: CheckInput, pulled: ReturnType<typeof bindImports>["pulled"] | undefined, c: Checked): IrSpec {
   const local = <T extends { name: string; module?: string }>(items: Iterable<T>) => [...items].filter((x) => !x.module && !ctx.imported.has(x.name));
-  const pulled = imports.pulled;
-  const ir: IrSpec = {
+  return {
     name: input.name,
     file: input.file,
     specHash: input.specHash,
-    sources: [...(pulled?.sources ?? []), ...local(sources.values())],
-    entities: [...(pulled?.entities ?? []), ...local(entities.values())],
-    functions: [...(pulled?.functions ?? []), ...functions],
-    groups: [...(pulled?.groups ?? []), ...local([...groups.values()].map((g) => g.ir))],
+    sources: [...(pulled?.sources ?? []), ...local(c.sources.values())],
+    entities: [...(pulled?.entities ?? []), ...local(c.entities.values())],
+    functions: [...(pulled?.functions ?? []), ...c.functions],
+    groups: [...(pulled?.groups ?? []), ...local([...c.groups.values()].map((g) => g.ir))],
     // ODTs are model code: an imported one is generated again into the spec's transforms.ts, whose hash covers every step a model runs.
-    onDemand: [...(pulled?.odts ?? []), ...local(odts.values())],
-    views: [...views.values()],
-    models: [...models.values()],
-    serves,
-    ...(indexes.size ? { indexes: [...indexes.values()] } : {}),
-    ...(agents.length ? { agents } : {}),
+    onDemand: [...(pulled?.odts ?? []), ...local(c.odts.values())],
+    views: [...c.views.values()],
+    models: [...c.models.values()],
+    serves: c.serves,
+    ...(c.indexes.size ? { indexes: [...c.indexes.values()] } : {}),
+    ...(c.agents.length ? { agents: c.agents } : {}),
   };
-  const ownGroups = new Map([...groups].filter(([name]) => !ctx.imported.has(name)));
-  const signatures = new Map([...ctx.signatures].filter((e): e is [string, FnSignature] => !!e[1] && !ctx.imported.has(e[0])));
-  return { ctx, ir, scope: { ir, groups: ownGroups, signatures } };
 }
 
 function collectSymbols(ctx: Ctx, decls: Decl[], pulledNames: Map<string, string>): void {

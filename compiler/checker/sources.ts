@@ -1,10 +1,11 @@
 // Sources and entities: field types, constraints, the event-time and unique
 // columns, and where the data lives.
 
-import type { EntityDecl, SourceDecl } from "../ast.ts";
-import type { IrEntity, IrExpr, IrField, IrSource } from "../ir.ts";
+import type { EntityDecl, Expr, SourceDecl } from "../ast.ts";
+import type { IrEntity, IrExpr, IrField, IrSource, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import { confinedPath } from "../../runtime/features/source-paths.ts";
+import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { show } from "./types.ts";
@@ -14,79 +15,111 @@ const EXTENSIONS: Record<string, (typeof FORMATS)[number]> = {
   csv: "csv", tsv: "csv", parquet: "parquet", ndjson: "ndjson", jsonl: "ndjson", json: "ndjson",
 };
 
-export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource | undefined {
-  const where = `source \`${decl.name.name}\``;
-  const fields: IrField[] = [];
-  const seen = new Set<string>();
-  let ok = true;
+/** What the source's clauses fill in, in order. */
+interface SourceDraft {
+  text: string;
+  fields: IrField[];
+  /** The fields whose type checked, by name: what `check`s and the column clauses may name. */
+  columns: Map<string, IrType>;
+  eventTime?: string;
+  unique?: string;
+  validity?: IrSource["validity"];
+  location?: IrSource["location"];
+  stream?: IrSource["stream"];
+}
 
-  // Types first, so checks can refer to any field.
+/**
+ * A source's checks, clause by clause (clauses.ts). The fields come first, so
+ * the other clauses can name them; a field's own errors (a duplicate, an
+ * `in` value of the wrong type, a check that is not bool) are reported but
+ * keep the source, so that its users are still checked.
+ */
+const SOURCE_CLAUSES: ReadonlyArray<ClauseCheck<SourceDecl, SourceDraft>> = [
+  { clause: "fields", check: (ctx, decl, d) => (checkFields(ctx, decl, d), true) },
+  {
+    clause: "event_time",
+    check: (ctx, decl, d) => !decl.eventTime || (d.eventTime = checkColumnClause(ctx, decl, decl.eventTime, "event_time", d.columns, true)) !== undefined,
+  },
+  {
+    clause: "unique",
+    check: (ctx, decl, d) => !decl.unique || (d.unique = checkColumnClause(ctx, decl, decl.unique, "unique", d.columns, false)) !== undefined,
+  },
+  { clause: "valid_from / valid_to", check: (ctx, decl, d) => settle(checkValidity(ctx, decl, d.columns), (v) => (d.validity = v)) },
+  { clause: "path / table", check: (ctx, decl, d) => (d.location = checkLocation(ctx, decl)) !== undefined },
+  { clause: "stream", check: (ctx, decl, d) => settle(checkStream(ctx, decl), (v) => (d.stream = v)) },
+];
+
+/** A clause check's result: undefined (absent) passes and sets nothing, null (reported) fails, a value is kept. */
+function settle<T>(value: T | null | undefined, keep: (v: T) => void): boolean {
+  if (value === null) return false;
+  if (value !== undefined) keep(value);
+  return true;
+}
+
+export function checkSource(ctx: Ctx, decl: SourceDecl, text: string): IrSource | undefined {
+  const d: SourceDraft = { text, fields: [], columns: new Map() };
+  if (!runClauses(ctx, decl, d, SOURCE_CLAUSES)) return undefined;
+  return {
+    name: decl.name.name,
+    loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
+    location: d.location!,
+    ...(d.eventTime ? { eventTime: d.eventTime } : {}),
+    ...(d.validity ? { validity: d.validity } : {}),
+    ...(d.unique ? { unique: d.unique } : {}),
+    ...(d.stream ? { stream: d.stream } : {}),
+    fields: d.fields,
+  };
+}
+
+/** The fields: their types (first, so checks can refer to any field), duplicates, then each field's `in` values and `check`s. */
+function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
+  const where = `source \`${decl.name.name}\``;
+  const seen = new Set<string>();
   const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
-    if (seen.has(f.name.name)) {
-      ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
-      ok = false;
-    }
+    if (seen.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
     seen.add(f.name.name);
     if (!type) ctx.poisoned.add(f.name.name);
   }
-  const columns = new Map(typed.filter((x) => x.type).map((x) => [x.f.name.name, x.type!]));
+  for (const x of typed) if (x.type) d.columns.set(x.f.name.name, x.type);
   const scope: ExprScope = {
     where,
     kind: "check",
-    lookup: (name) => (columns.has(name) ? { expr: { k: "col", name, type: columns.get(name)! } } : undefined),
-    names: () => columns.keys(),
+    lookup: (name) => (d.columns.has(name) ? { expr: { k: "col", name, type: d.columns.get(name)! } } : undefined),
+    names: () => d.columns.keys(),
   };
-
   for (const { f, type } of typed) {
     if (!type) continue;
     const field: IrField = { name: f.name.name, type, checks: [] };
     for (const c of f.constraints) {
-      if (c.kind === "in") {
-        const allowed: Array<string | number | boolean> = [];
-        for (const v of c.values) {
-          const lit = foldNegation(checkExpr(ctx, scope, v));
-          if (!lit) continue;
-          if (lit.k !== "lit" || lit.value === null || !(lit.type.base === type.base || (lit.type.base === "int" && type.base === "float"))) {
-            ctx.report(v.range, DIAG.literalType.allowedValue(type.base, f.name.name, lit.k === "lit" ? show(lit.type) : "an expression"));
-            ok = false;
-            continue;
-          }
-          allowed.push(lit.value as string | number | boolean);
-        }
-        field.allowed = [...(field.allowed ?? []), ...allowed];
-      } else {
+      if (c.kind === "in") field.allowed = [...(field.allowed ?? []), ...allowedValues(ctx, scope, f.name.name, type, c.values)];
+      else {
         const expr = checkExpr(ctx, scope, c.expr);
-        if (!expr) { ok = false; continue; }
+        if (!expr) continue;
         if (expr.type.base !== "bool") {
           ctx.report(c.expr.range, DIAG.condition.check(show(expr.type)));
-          ok = false;
           continue;
         }
-        field.checks.push({ expr, text: text.slice(c.range.start.offset, c.range.end.offset) });
+        field.checks.push({ expr, text: d.text.slice(c.range.start.offset, c.range.end.offset) });
       }
     }
-    fields.push(field);
+    d.fields.push(field);
   }
+}
 
-  const eventTime = checkColumnClause(ctx, decl, decl.eventTime, "event_time", columns, true);
-  const unique = decl.unique ? checkColumnClause(ctx, decl, decl.unique, "unique", columns, false) : undefined;
-  const validity = checkValidity(ctx, decl, columns);
-  const location = checkLocation(ctx, decl);
-  const stream = checkStream(ctx, decl);
-  // Field-level errors are already reported; keep the source so its users are still checked.
-  void ok;
-  if ((decl.eventTime && !eventTime) || validity === null || !location || (decl.unique && !unique) || stream === null) return undefined;
-  return {
-    name: decl.name.name,
-    loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
-    location,
-    ...(eventTime ? { eventTime } : {}),
-    ...(validity ? { validity } : {}),
-    ...(unique ? { unique } : {}),
-    ...(stream ? { stream } : {}),
-    fields,
-  };
+/** The literal values of an `in (...)` constraint of a field; others are reported. */
+function allowedValues(ctx: Ctx, scope: ExprScope, field: string, type: IrType, values: Expr[]): Array<string | number | boolean> {
+  const allowed: Array<string | number | boolean> = [];
+  for (const v of values) {
+    const lit = foldNegation(checkExpr(ctx, scope, v));
+    if (!lit) continue;
+    if (lit.k !== "lit" || lit.value === null || !(lit.type.base === type.base || (lit.type.base === "int" && type.base === "float"))) {
+      ctx.report(v.range, DIAG.literalType.allowedValue(type.base, field, lit.k === "lit" ? show(lit.type) : "an expression"));
+      continue;
+    }
+    allowed.push(lit.value as string | number | boolean);
+  }
+  return allowed;
 }
 
 /**

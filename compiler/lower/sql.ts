@@ -21,6 +21,8 @@ import type { IrExpr, IrFunction, IrType } from "../ir.ts";
 import { BUILTINS } from "../builtins.ts";
 import { findFunction, isNullLit, paramUses, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
+import type { ColumnType } from "../../runtime/api.ts";
+import { sqlType as columnSqlType } from "../../runtime/store/sql.ts";
 
 export interface SqlContext {
   /** SQL for a column of the current row; default: the double-quoted name. */
@@ -79,24 +81,11 @@ export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The DuckDB type of a value of an fti type: the runtime's table (store/sql.ts), durations as DOUBLE (seconds). */
 export function sqlType(t: IrType): SqlType {
-  switch (t.base) {
-    case "int":
-      return "BIGINT";
-    case "float":
-    case "duration":
-      return "DOUBLE";
-    case "bool":
-      return "BOOLEAN";
-    case "string":
-      return "VARCHAR";
-    case "timestamp":
-      return "TIMESTAMP";
-    case "vector":
-      return `FLOAT[${t.dim ?? 0}]`;
-    default:
-      throw new Error(`no SQL type for ${t.base}`);
-  }
+  if (t.base === "list") throw new Error(`no SQL type for ${t.base}`);
+  const column: ColumnType = t.base === "duration" ? "float" : t.base === "vector" ? `float[${t.dim ?? 0}]` : t.base;
+  return columnSqlType(column) as SqlType;
 }
 
 export function sqlStringLiteral(s: string): string {

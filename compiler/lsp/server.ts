@@ -18,6 +18,7 @@ import {
   type Connection,
   type Diagnostic as LspDiagnostic,
   type Location,
+  type ServerCapabilities,
   type TextEdit,
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
@@ -129,28 +130,36 @@ function renameEdits(a: Analysis, uri: string, offset: number, newName: string):
   return occurrencesOf(a.index, occ.key).map((o) => ({ range: toLsp(o.range), newText: newName }));
 }
 
+const CAPABILITIES: ServerCapabilities = {
+  textDocumentSync: TextDocumentSyncKind.Incremental,
+  hoverProvider: true,
+  completionProvider: { triggerCharacters: [".", ":", "(", " "] },
+  definitionProvider: true,
+  referencesProvider: true,
+  documentHighlightProvider: true,
+  renameProvider: { prepareProvider: true },
+  documentSymbolProvider: true,
+  foldingRangeProvider: true,
+  semanticTokensProvider: { legend: LEGEND, full: true },
+  documentFormattingProvider: true,
+  codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+};
+
+type Documents = TextDocuments<TextDocument>;
+
 export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
   const workspace = new Workspace(documents);
+  connection.onInitialize(() => ({ capabilities: CAPABILITIES, serverInfo: { name: "fti", version: "0.1.0" } }));
+  publishDiagnostics(connection, documents, workspace);
+  answerNavigation(connection, workspace);
+  answerDocumentRequests(connection, documents, workspace);
+  documents.listen(connection);
+  connection.listen();
+}
 
-  connection.onInitialize(() => ({
-    capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
-      hoverProvider: true,
-      completionProvider: { triggerCharacters: [".", ":", "(", " "] },
-      definitionProvider: true,
-      referencesProvider: true,
-      documentHighlightProvider: true,
-      renameProvider: { prepareProvider: true },
-      documentSymbolProvider: true,
-      foldingRangeProvider: true,
-      semanticTokensProvider: { legend: LEGEND, full: true },
-      documentFormattingProvider: true,
-      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
-    },
-    serverInfo: { name: "fti", version: "0.1.0" },
-  }));
-
+/** Diagnostics follow every edit, every change on disk, and are cleared when a spec is closed. */
+function publishDiagnostics(connection: Connection, documents: Documents, workspace: Workspace): void {
   const publish = (document: TextDocument) => {
     const a = workspace.get(document.uri);
     if (!a) return;
@@ -173,7 +182,10 @@ export function startServer(connection: Connection): void {
     workspace.forget(document.uri);
     void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
   });
+}
 
+/** Hover, completion, definition, references, highlights and rename: requests at a position. */
+function answerNavigation(connection: Connection, workspace: Workspace): void {
   const at = (uri: string, pos: { line: number; character: number }) => {
     const a = workspace.get(uri);
     return a ? { a, offset: offsetAt(a.text, a.starts, pos) } : undefined;
@@ -219,6 +231,10 @@ export function startServer(connection: Connection): void {
     if (!x) return null;
     return { changes: { [textDocument.uri]: renameEdits(x.a, textDocument.uri, x.offset, newName) } };
   });
+}
+
+/** Requests about a whole document: symbols, folding, semantic tokens, formatting, quick fixes. */
+function answerDocumentRequests(connection: Connection, documents: Documents, workspace: Workspace): void {
   connection.onDocumentSymbol(({ textDocument }) => {
     const a = workspace.get(textDocument.uri);
     return a ? documentSymbols(a) : [];
@@ -242,9 +258,6 @@ export function startServer(connection: Connection): void {
     const a = workspace.get(textDocument.uri);
     return a ? codeActions(textDocument.uri, context.diagnostics) : [];
   });
-
-  documents.listen(connection);
-  connection.listen();
 }
 
 /** The server on this process's stdin/stdout (nothing else may write to stdout). */

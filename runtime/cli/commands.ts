@@ -8,6 +8,7 @@ import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
 import { UsageError, UserError } from "../errors.ts";
+import { parseThreads } from "../learners/gbdt-threads.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
@@ -134,11 +135,15 @@ function registerTrain(program: Command, deps: RuntimeCliDeps): void {
       .command("train")
       .description("train a model: PIT training data, MDTs fitted on the train split, ONNX export, gates, registry")
       .argument("<spec>", ".fti file")
-      .argument("<model>", "model name"),
-  ).action(async (spec: string, model: string, opts: { store?: string }) => {
+      .argument("<model>", "model name")
+      .option("--threads <n>", "threads for gbdt training (default: $FTI_THREADS, else the cores; the model is the same for every value)"),
+  ).action(async (spec: string, model: string, opts: { store?: string; threads?: string }) => {
+    const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads, "--threads", UsageError);
     const bundle = await deps.loadSpec(spec);
     const { trainModelFromSpec } = await training();
-    const report = await withStore(opts, (store) => trainModelFromSpec(store, bundle, model, { onProgress: (p) => log(`  ${p.message}`) }));
+    const report = await withStore(opts, (store) =>
+      trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) }),
+    );
     printTrainReport(report);
     if (!report.promoted) deps.exit(1);
   });

@@ -27,16 +27,20 @@ export interface Workspace {
   readonly oh: Float64Array;
   readonly hists: Float64Array[];
   readonly engine: "wasm" | "js";
+  /** Threads that build histograms (the caller included; workers that are still starting count). */
+  readonly threads: number;
   /** Fills hist (pool slot) from rows idx[start..end), features 0..d-1. */
-  hist(slot: number, start: number, end: number, histOff: Int32Array): void;
+  hist(slot: number, start: number, end: number): void;
   /**
    * The root's histogram: every row, in natural order (idx is the identity
    * and og/oh are in row order); the per-bin counts never change, so they are
    * copied from rootCounts instead of being accumulated.
    */
-  histRoot(slot: number, histOff: Int32Array, rootCounts: Float64Array): void;
+  histRoot(slot: number, rootCounts: Float64Array): void;
   /** Stable partition of [start, end) by feature f's code: left when code <= t or (code == miss and missingLeft). */
   partition(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number): number;
+  /** Ends the worker threads, if any (the workspace must not be used afterwards). */
+  close(): void;
 }
 
 export interface WorkspaceOptions {
@@ -45,9 +49,18 @@ export interface WorkspaceOptions {
   cls: boolean;
   /** Float64 values per histogram. */
   histLen: number;
+  /** histOff[f]: feature f's first bin in a histogram (d + 1 entries). */
+  histOff: Int32Array;
   pool: number;
   engine?: "wasm" | "js";
+  /**
+   * Threads building histograms (WebAssembly engine only; default 1). The
+   * histograms, hence the model, are the same for every value (gbdt-threads.ts).
+   */
+  threads?: number;
 }
+
+import { featureBlocks, HistTeam, JOB_HIST, JOB_ROOT, type KernelLayout } from "./gbdt-threads.ts";
 
 // ------------------------------------------------------------------ plain TypeScript kernels
 
@@ -176,7 +189,7 @@ function partitionJs(
 }
 
 function jsWorkspace(o: WorkspaceOptions): Workspace {
-  const { n, d, cls } = o;
+  const { n, d, cls, histOff } = o;
   const codes = new Uint8Array(n * d);
   const idx = new Uint32Array(n);
   const og = new Float64Array(n);
@@ -195,17 +208,19 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
     oh,
     hists,
     engine: "js",
-    hist(slot, start, end, histOff) {
+    threads: 1,
+    hist(slot, start, end) {
       if (cls) histClsJs(hists[slot], codes, idx, og, oh, start, end, n, d, histOff);
       else histRegJs(hists[slot], codes, idx, og, start, end, n, d, histOff);
     },
-    histRoot(slot, histOff, rootCounts) {
+    histRoot(slot, rootCounts) {
       histRootJs(hists[slot], codes, og, cls ? oh : null, n, d, histOff);
       fillCounts(hists[slot], rootCounts, cls ? 3 : 2);
     },
     partition(f, miss, t, missingLeft, start, end) {
       return partitionJs(idx, og, cls ? oh : null, tmpI, tmpG, tmpH, codes, f * n, miss, t, missingLeft ? 1 : 0, start, end);
     },
+    close() {},
   };
 }
 
@@ -434,12 +449,16 @@ function partitionFn(withHess: boolean): { params: number; result: boolean; loca
 
 const EXPORTS: Array<[string, ReturnType<typeof histRegFn>]> = [
   ["hist_reg1", histRegFn(1)],
+  ["hist_reg2", histRegFn(2)],
   ["hist_reg4", histRegFn(4)],
   ["hist_cls1", histClsFn(1)],
+  ["hist_cls2", histClsFn(2)],
   ["hist_cls4", histClsFn(4)],
   ["root_reg1", histRootFn(1, false)],
+  ["root_reg2", histRootFn(2, false)],
   ["root_reg4", histRootFn(4, false)],
   ["root_cls1", histRootFn(1, true)],
+  ["root_cls2", histRootFn(2, true)],
   ["root_cls4", histRootFn(4, true)],
   ["part_reg", partitionFn(false)],
   ["part_cls", partitionFn(true)],
@@ -469,7 +488,8 @@ function assemble(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vector(types)),
-    ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x00, 0x01]])), // memory, min 1 page
+    // a shared memory (min 1 page, max 65536: 4 GiB), so worker threads can run the kernels on it
+    ...section(2, vector([[...name("env"), ...name("memory"), 0x02, 0x03, 0x01, ...uleb(65536)]])),
     ...section(3, vector(EXPORTS.map((_, k) => uleb(k)))),
     ...section(7, vector(EXPORTS.map(([n], k) => [...name(n), 0x00, ...uleb(k)]))),
     ...section(10, vector(code)),
@@ -486,7 +506,7 @@ interface WasmMemory {
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 const WebAssembly = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -530,7 +550,8 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
   let exports: Record<string, Kernel>;
   try {
     if (!WebAssembly) return null;
-    memory = new WebAssembly.Memory({ initial: Math.ceil(top / WASM_PAGE) });
+    const pages = Math.ceil(top / WASM_PAGE);
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Record<string, Kernel>;
   } catch {
     return null;
@@ -541,8 +562,22 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
   const og = new Float64Array(buf, ogAt, n);
   const oh = new Float64Array(buf, ohAt, n);
   const hists = histAt.map((at) => new Float64Array(buf, at, o.histLen));
-  const { hist_reg1, hist_reg4, hist_cls1, hist_cls4, root_reg1, root_reg4, root_cls1, root_cls4, part_reg, part_cls } =
-    exports;
+  const histOff = Array.from(o.histOff);
+  const layout: KernelLayout = {
+    n,
+    d,
+    cls,
+    codesAt,
+    idxAt,
+    ogAt,
+    ohAt,
+    histAt,
+    histOff,
+    stride: cls ? 24 : 16,
+    blocks: featureBlocks(d, o.threads ?? 1),
+  };
+  const team = new HistTeam(exports, layout, module, memory, o.threads ?? 1);
+  const { part_reg, part_cls } = exports;
   return {
     n,
     d,
@@ -553,50 +588,15 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     oh,
     hists,
     engine: "wasm",
-    hist(slot, start, end, histOff) {
-      const h = hists[slot];
-      h.fill(0);
-      const hAt = histAt[slot];
-      const stride = cls ? 24 : 16;
-      let f = 0;
-      for (; f + 4 <= d; f += 4) {
-        const c = codesAt + f * n;
-        const hh = hAt + histOff[f] * stride;
-        const h1 = hAt + histOff[f + 1] * stride;
-        const h2 = hAt + histOff[f + 2] * stride;
-        const h3 = hAt + histOff[f + 3] * stride;
-        if (cls) hist_cls4(c, c + n, c + 2 * n, c + 3 * n, hh, h1, h2, h3, idxAt, ogAt, ohAt, start, end);
-        else hist_reg4(c, c + n, c + 2 * n, c + 3 * n, hh, h1, h2, h3, idxAt, ogAt, start, end);
-      }
-      for (; f < d; f++) {
-        const c = codesAt + f * n;
-        const hh = hAt + histOff[f] * stride;
-        if (cls) hist_cls1(c, hh, idxAt, ogAt, ohAt, start, end);
-        else hist_reg1(c, hh, idxAt, ogAt, start, end);
-      }
+    threads: team.helpers + 1,
+    hist(slot, start, end) {
+      hists[slot].fill(0);
+      team.run(JOB_HIST, slot, start, end);
     },
-    histRoot(slot, histOff, rootCounts) {
-      const h = hists[slot];
-      h.fill(0);
-      const hAt = histAt[slot];
-      const stride = cls ? 24 : 16;
-      let f = 0;
-      for (; f + 4 <= d; f += 4) {
-        const c = codesAt + f * n;
-        const hh = hAt + histOff[f] * stride;
-        const h1 = hAt + histOff[f + 1] * stride;
-        const h2 = hAt + histOff[f + 2] * stride;
-        const h3 = hAt + histOff[f + 3] * stride;
-        if (cls) root_cls4(c, c + n, c + 2 * n, c + 3 * n, hh, h1, h2, h3, ogAt, ohAt, n);
-        else root_reg4(c, c + n, c + 2 * n, c + 3 * n, hh, h1, h2, h3, ogAt, n);
-      }
-      for (; f < d; f++) {
-        const c = codesAt + f * n;
-        const hh = hAt + histOff[f] * stride;
-        if (cls) root_cls1(c, hh, ogAt, ohAt, n);
-        else root_reg1(c, hh, ogAt, n);
-      }
-      fillCounts(h, rootCounts, cls ? 3 : 2);
+    histRoot(slot, rootCounts) {
+      hists[slot].fill(0);
+      team.run(JOB_ROOT, slot, 0, n);
+      fillCounts(hists[slot], rootCounts, cls ? 3 : 2);
     },
     partition(f, miss, t, missingLeft, start, end) {
       const col = codesAt + f * n;
@@ -604,6 +604,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
       return cls
         ? part_cls(idxAt, ogAt, ohAt, tmpIAt, tmpGAt, tmpHAt, col, miss, t, ml, start, end)
         : part_reg(idxAt, ogAt, tmpIAt, tmpGAt, col, miss, t, ml, start, end);
+    },
+    close() {
+      team.close();
     },
   };
 }

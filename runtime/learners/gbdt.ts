@@ -1,6 +1,7 @@
 // Histogram gradient-boosted decision trees (squared error regression and
-// binary log loss), single-threaded, deterministic (no randomness except a
-// fixed-seed sample for the bin edges).
+// binary log loss), deterministic (no randomness except a fixed-seed sample
+// for the bin edges); histograms are built on several threads, split by
+// feature, so the model does not depend on the thread count (gbdt-threads.ts).
 //
 // Layout and algorithm:
 // - Binning: per feature, up to `bins` (<= 255) quantile bins computed on a
@@ -27,7 +28,8 @@
 // - Leaf value: −learning_rate · G / (H + λ). Training scores are updated
 //   from each row's leaf (no tree traversal while training).
 // - The histogram and partition loops run as WebAssembly (gbdt-kernels.ts),
-//   with a TypeScript fallback that gives bit-identical models.
+//   with a TypeScript fallback that gives bit-identical models; the
+//   histogram loops run on `threads` threads, one feature block each.
 //
 // A split on feature f at bin t becomes `x <= edge[t]` on raw values, with
 // the learned missing direction: prediction from raw float32 inputs is
@@ -37,10 +39,19 @@
 import type { AlgorithmParams, Task } from "../catalogue.ts";
 import { mulberry32 } from "../random.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
+import { defaultThreads } from "./gbdt-threads.ts";
 
 export type GbdtParams = AlgorithmParams<"gbdt">;
 
 export type GbdtTask = Task;
+
+/** How to run a fit; none of it changes the model. */
+export interface GbdtOptions {
+  /** Kernels: WebAssembly (default when available) or the TypeScript reference. */
+  engine?: "wasm" | "js";
+  /** Threads building histograms (default: defaultThreads(), $FTI_THREADS or the cores). Bit-identical models for every value. */
+  threads?: number;
+}
 
 /**
  * One tree as parallel arrays indexed by node id (root = 0, ids in creation
@@ -69,6 +80,8 @@ export interface GbdtFit {
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
 const BIN_SAMPLE = 200_000;
+/** Fits with fewer (row, feature) cells than this train on one thread. */
+const MIN_THREADED_WORK = 200_000;
 /** Minimum hessian sum of a child (matters for log loss only: the squared-error hessian is the count). */
 const MIN_HESSIAN = 1e-3;
 /** A split must improve the objective by more than this (relative) to count. */
@@ -377,16 +390,22 @@ export function fitGbdt(
   y: Float64Array,
   task: GbdtTask,
   params: GbdtParams,
-  options: { engine?: "wasm" | "js" } = {},
+  options: GbdtOptions = {},
 ): GbdtFit {
   validateParams(params);
+  const threads = options.threads ?? defaultThreads();
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`gbdt: threads must be an integer >= 1, got ${threads}`);
   const cls = task === "binary_classification";
   const baseScore = baseScoreOf(X, n, d, y, cls);
-  const grower = new TreeGrower(X, n, d, cls, params, options.engine);
-  const raw = new Float64Array(n).fill(baseScore);
-  const trees: GbdtTree[] = [];
-  for (let t = 0; t < params.trees; t++) trees.push(grower.grow(raw, y));
-  return { task, baseScore, trees };
+  const grower = new TreeGrower(X, n, d, cls, params, { ...options, threads });
+  try {
+    const raw = new Float64Array(n).fill(baseScore);
+    const trees: GbdtTree[] = [];
+    for (let t = 0; t < params.trees; t++) trees.push(grower.grow(raw, y));
+    return { task, baseScore, trees };
+  } finally {
+    grower.close();
+  }
 }
 
 /**
@@ -417,7 +436,7 @@ class TreeGrower {
     d: number,
     private readonly cls: boolean,
     private readonly params: GbdtParams,
-    engine: "wasm" | "js" | undefined,
+    options: GbdtOptions,
   ) {
     this.edges = computeBinEdges(X, n, d, params.bins);
     const S = cls ? 3 : 2;
@@ -430,13 +449,20 @@ class TreeGrower {
     this.histLen = this.histOff[d] * S;
     this.ctx = { d, stride: S, nBins: this.nBins, histOff: this.histOff, minLeaf: params.min_leaf, lambda: params.l2 };
     const pool = params.depth + 2;
-    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, pool, engine });
+    // small fits stay on one thread: starting a worker costs more than they do
+    const threads = n * d >= MIN_THREADED_WORK ? options.threads : 1;
+    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, histOff: this.histOff, pool, engine: options.engine, threads });
     binColumns(X, n, d, this.edges, this.ws.codes);
     this.rootCounts = binCounts(this.ws.codes, n, d, this.histOff);
     for (let k = pool - 1; k >= 0; k--) this.free.push(k);
     const maxLeaves = 2 ** params.depth;
     this.leafOf = maxLeaves <= 256 ? new Uint8Array(n) : maxLeaves <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
     this.leafValue = new Float64Array(Math.min(maxLeaves, n));
+  }
+
+  /** Ends the histogram worker threads. */
+  close(): void {
+    this.ws.close();
   }
 
   private takeHist(): number {
@@ -473,7 +499,7 @@ class TreeGrower {
     let rootHist = -1;
     if (this.canSplit(0, n)) {
       rootHist = this.takeHist();
-      ws.histRoot(rootHist, this.histOff, this.rootCounts);
+      ws.histRoot(rootHist, this.rootCounts);
     }
     const stack: PendingNode[] = [{ id: addNode(tree), start: 0, end: n, depth: 0, hist: rootHist, g: G, h: H, c: n }];
     while (stack.length > 0) {
@@ -532,7 +558,7 @@ class TreeGrower {
     const largerSplits = leftSmaller ? rightSplits : leftSplits;
     const smallerSplits = leftSmaller ? leftSplits : rightSplits;
     const small = this.takeHist();
-    this.ws.hist(small, sStart, sEnd, this.histOff);
+    this.ws.hist(small, sStart, sEnd);
     let large = -1;
     if (largerSplits) {
       subtractInto(this.ws.hists[hist], this.ws.hists[small], this.histLen);

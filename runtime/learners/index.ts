@@ -75,6 +75,12 @@ function pick<T extends object>(defaults: T, given: object): T {
   return out as T;
 }
 
+/** How to run a fit; it never changes the model. */
+export interface TrainRunOptions {
+  /** Threads for gbdt's histograms (default: $FTI_THREADS, else the cores); linear and logistic use one. */
+  threads?: number;
+}
+
 /**
  * Fits a model. X is row-major Float32 [n × d] (NaN = missing, only gbdt
  * accepts it); y holds regression targets or 0/1 labels.
@@ -87,6 +93,7 @@ export function trainModel(
   d: number,
   y: Float64Array,
   params: TrainParams = {},
+  options: TrainRunOptions = {},
 ): TrainedModel {
   switch (kind) {
     case "linear": {
@@ -116,7 +123,7 @@ export function trainModel(
     }
     case "gbdt": {
       const p = pick(DEFAULT_PARAMS.gbdt, params);
-      const fit = fitGbdt(X, n, d, y, task, p);
+      const fit = fitGbdt(X, n, d, y, task, p, { threads: options.threads });
       return { kind, task, width: d, params: p, baseScore: fit.baseScore, trees: fit.trees };
     }
     default:

@@ -10,6 +10,11 @@
 //
 // A failed batch is retried request by request, so one bad request fails
 // alone and the others still get their predictions.
+//
+// A request larger than one run (MAX_BATCH_ROWS) is scored a run at a time,
+// each slice queued only when the previous one is scored: requests that
+// arrive meanwhile go between its slices, so a 10 000-instance request
+// delays a small one by one run, not by all of its own.
 
 import type { Scalar } from "../api.ts";
 import type { Predictor } from "../inference/predictor.ts";
@@ -22,7 +27,7 @@ interface Waiting {
   fail: (e: unknown) => void;
 }
 
-/** Most rows of one run (a request larger than this still runs whole, alone). */
+/** Most rows of one run (a larger request is scored in slices of this size, taking turns with the others). */
 export const MAX_BATCH_ROWS = 1024;
 
 /** ONNX runs made and rows scored; rows / runs is the mean batch size. */
@@ -43,6 +48,17 @@ export class PredictBatcher {
 
   /** One prediction per row of `rows`, in order. */
   predict(rows: Rows): Promise<Float32Array> {
+    return rows.length <= MAX_BATCH_ROWS ? this.enqueue(rows) : this.predictInTurns(rows);
+  }
+
+  /** A request larger than one run: one slice queued at a time, behind whatever arrived meanwhile. */
+  private async predictInTurns(rows: Rows): Promise<Float32Array> {
+    const out = new Float32Array(rows.length);
+    for (let at = 0; at < rows.length; at += MAX_BATCH_ROWS) out.set(await this.enqueue(rows.slice(at, at + MAX_BATCH_ROWS)), at);
+    return out;
+  }
+
+  private enqueue(rows: Rows): Promise<Float32Array> {
     return new Promise((done, fail) => {
       this.queue.push({ rows, done, fail });
       if (!this.running) void this.drain();

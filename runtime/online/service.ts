@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
@@ -50,6 +51,11 @@ import type {
 
 /** Most instances one request may carry (the 1 MB body limit usually bites first). */
 export const MAX_INSTANCES = 10_000;
+
+export { INSTANCES_PER_TURN };
+
+/** A batch's envelope alone: its instances are then validated a slice at a time (turns.ts). */
+const BATCH_ENVELOPE = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_INSTANCES) });
 /** Most events one request may carry (the body limit usually bites first). */
 export const MAX_EVENTS = 100_000;
 
@@ -166,32 +172,57 @@ function plain(v: unknown): Scalar {
   return (v ?? null) as Scalar;
 }
 
-/** The request's instances, validated by the model's request schema (one instance, or `{"instances": [...]}`); a 400 otherwise. */
-function parseInstances(m: ServedModel, modelName: string, body: unknown): { isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse {
+/**
+ * The request's instances, validated by the model's request schema (one
+ * instance, or `{"instances": [...]}`); a 400 otherwise. A batch is validated
+ * INSTANCES_PER_TURN instances per turn of the event loop, with the issues
+ * validating it whole gives (same paths, same order).
+ */
+async function parseInstances(
+  m: ServedModel,
+  modelName: string,
+  body: unknown,
+): Promise<{ isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
       { path: [], message: "expected an object" },
     ]);
   }
   const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
-  const parsed = (isBatch ? m.batch : m.single).safeParse(body);
-  if (!parsed.success) {
-    const issues = zodIssues(parsed.error);
-    return apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
+  const invalid = (issues: ApiIssue[]) =>
+    apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
+  if (!isBatch) {
+    const one = m.single.safeParse(body);
+    return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalid(zodIssues(one.error));
   }
-  const instances = (isBatch ? (parsed.data as { instances: unknown[] }).instances : [parsed.data]) as Array<Record<string, unknown>>;
-  return { isBatch, instances };
+  const envelope = BATCH_ENVELOPE.safeParse(body);
+  if (!envelope.success) {
+    // a bad envelope: the whole batch's issues, as one validation gives them
+    const whole = m.batch.safeParse(body);
+    return invalid(zodIssues(whole.success ? envelope.error : whole.error));
+  }
+  const items = envelope.data.instances;
+  const instances: Array<Record<string, unknown>> = [];
+  const issues: ApiIssue[] = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+    const one = m.single.safeParse(items[i]);
+    if (one.success) instances.push(one.data as Record<string, unknown>);
+    else issues.push(...zodIssues(one.error, ["instances", i]));
+  }
+  return issues.length ? invalid(issues) : { isBatch, instances };
 }
 
 /** Per instance: the ODT values, and the model's inputs by name (request fields, then features, then ODT values; later names win). */
-function modelInputs(
+async function modelInputs(
   m: ServedModel,
   requests: Array<Record<string, Scalar>>,
   looked: Array<ReturnType<typeof lookup>>,
-): { rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> } {
+): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
   const rows: Array<Record<string, Scalar>> = [];
   const odtValues: Array<Record<string, Scalar>> = [];
   for (let i = 0; i < requests.length; i++) {
+    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
     const values: Record<string, Scalar> = {};
     const features = looked[i].features;
     for (const name in features) values[name] = features[name].value;
@@ -689,7 +720,7 @@ export class OnlineService implements LocalService {
     const predictor = m.predictor;
     const batcher = m.batcher;
     if (!predictor || !batcher || !m.record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
-    const parsed = parseInstances(m, modelName, body);
+    const parsed = await parseInstances(m, modelName, body);
     if ("status" in parsed) return parsed;
     const { isBatch, instances } = parsed;
     if (this.logRequired && this.log?.isFailing) {
@@ -697,17 +728,18 @@ export class OnlineService implements LocalService {
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const found = this.lookupInstances(m, modelName, instances, nowMs, isBatch);
+    const found = await this.lookupInstances(m, modelName, instances, nowMs, isBatch);
     if ("status" in found) return found;
     const { requests, looked } = found;
 
     // ODTs, then MDTs + ONNX (one run for this request and any concurrent ones).
-    const { rows, odtValues } = modelInputs(m, requests, looked);
+    const { rows, odtValues } = await modelInputs(m, requests, looked);
     const out = await batcher.predict(rows);
 
     const results: OnlineInstanceResult[] = [];
     const entries: RequestLogEntry[] = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
@@ -735,19 +767,20 @@ export class OnlineService implements LocalService {
     return { status: 200, body: answer };
   }
 
-  /** Online lookup of every instance's features; a 422 naming the missing ones when the model cannot impute. */
-  private lookupInstances(
+  /** Online lookup of every instance's features (a slice per turn of the event loop); a 422 naming the missing ones when the model cannot impute. */
+  private async lookupInstances(
     m: ServedModel,
     modelName: string,
     instances: Array<Record<string, unknown>>,
     nowMs: number,
     isBatch: boolean,
-  ): { requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse {
+  ): Promise<{ requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse> {
     const joins = this.joinLookups(m);
     const requests: Array<Record<string, Scalar>> = [];
     const looked: Array<ReturnType<typeof lookup>> = [];
     const missingIssues: ApiIssue[] = [];
     for (let i = 0; i < instances.length; i++) {
+      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const req: Record<string, Scalar> = {};
       for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
       requests.push(req);
@@ -782,7 +815,10 @@ export class OnlineService implements LocalService {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {
-      for (const e of entries) log.append(e);
+      for (let i = 0; i < entries.length; i++) {
+        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+        log.append(entries[i]);
+      }
       return null;
     }
     try {

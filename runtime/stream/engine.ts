@@ -188,6 +188,18 @@ function evict(rows: BufferedRow[], cutoff: number): void {
   if (n > 0) rows.splice(0, n);
 }
 
+/** The index of the first row later than `t` (rows are in time order). */
+function firstAfter(rows: BufferedRow[], t: number): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid].t <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** `agg` of argument `wi` over the rows with time in (from, to]. */
 function aggregate(agg: WindowAgg, rows: BufferedRow[], wi: number, from: number, to: number): Scalar {
   let n = 0;
@@ -195,8 +207,9 @@ function aggregate(agg: WindowAgg, rows: BufferedRow[], wi: number, from: number
   let best: Value = null;
   let bestRow: BufferedRow | null = null;
   const values: number[] = [];
-  for (const r of rows) {
-    if (r.t <= from || r.t > to) continue;
+  for (let k = firstAfter(rows, from); k < rows.length; k++) {
+    const r = rows[k];
+    if (r.t > to) continue;
     const x = r.args[wi];
     if (x === null) continue;
     n++;

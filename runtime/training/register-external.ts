@@ -11,9 +11,9 @@ import { checkServingSignature, inspectOnnx, loadOnnx, type Dim, type OnnxInfo, 
 import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import {
-  describeFailing,
   finishTimings,
   prepareData,
+  registrationReport,
   scoreAndRegister,
   stepTimer,
   type TrainOptions,
@@ -127,16 +127,8 @@ export async function registerExternal(
     timed,
   );
   return {
-    model: plan.name,
-    version: result.version,
-    stage: result.stage,
-    promoted: result.stage === "production",
+    ...registrationReport(plan, result, data),
     width,
-    metrics: result.metrics,
-    baseline: result.baseline,
-    gates: result.gates,
-    failingGates: describeFailing(result.gates),
-    rows: { total: data.frame.n, train: data.split.train.length, test: nTest, droppedLabels: data.split.droppedLabels },
     onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig },
     timings: finishTimings(timings, t0),
   };

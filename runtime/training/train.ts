@@ -33,6 +33,8 @@ export interface TrainOptions {
   until?: Date;
   /** false: register as staging even when the gates pass (`fti run` decides the promotion). */
   promote?: boolean;
+  /** Threads for the trainer (gbdt; default $FTI_THREADS, else the cores): the model is the same for every value. */
+  threads?: number;
 }
 
 export interface TrainReport {
@@ -255,6 +257,26 @@ export async function prepareData(
   };
 }
 
+/** What a training and a registration report both say about the registered version (the rest is their own). */
+export function registrationReport(
+  plan: ModelPlan,
+  result: { version: number; stage: Stage; metrics: Record<string, number>; baseline: Record<string, number>; gates: GateResult[] },
+  data: PreparedData,
+): Pick<TrainReport, "model" | "version" | "stage" | "promoted" | "metrics" | "baseline" | "gates" | "failingGates" | "rows"> {
+  const { split, frame } = data;
+  return {
+    model: plan.name,
+    version: result.version,
+    stage: result.stage,
+    promoted: result.stage === "production",
+    metrics: result.metrics,
+    baseline: result.baseline,
+    gates: result.gates,
+    failingGates: describeFailing(result.gates),
+    rows: { total: frame.n, train: split.train.length, test: split.test.length, droppedLabels: split.droppedLabels },
+  };
+}
+
 /** Measures on test, decides the stage by the gates, and registers the version. */
 export async function scoreAndRegister(
   store: Store,
@@ -397,7 +419,7 @@ export async function trainModelFromSpec(
   if (algorithm.kind !== "gbdt") checkComplete(plan, state, XTrain, nTrain);
 
   const trained = await timed("train", `training ${algorithm.kind} on ${nTrain} × ${d}`, () =>
-    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params),
+    trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params, { threads: opts.threads }),
   );
   const onnx = await timed("export", "exporting to ONNX", () => exportOnnx(trained, { width: d }));
 
@@ -418,18 +440,10 @@ export async function trainModelFromSpec(
     opts.promote !== false,
   );
   return {
-    model: plan.name,
-    version: result.version,
-    stage: result.stage,
-    promoted: result.stage === "production",
+    ...registrationReport(plan, result, data),
     algorithm: algorithm.kind,
     task: plan.task,
     width: d,
-    metrics: result.metrics,
-    baseline: result.baseline,
-    gates: result.gates,
-    failingGates: describeFailing(result.gates),
-    rows: { total: frame.n, train: nTrain, test: nTest, droppedLabels: split.droppedLabels },
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },
     transformsHash: bundle.transformsHash,

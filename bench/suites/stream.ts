@@ -1,0 +1,160 @@
+// The streaming feature pipeline (runtime/stream/): the athlete example's
+// groups over its `activities` stream, 10,000 athletes (--quick: 1,000), in the
+// parent process:
+//   - the engine alone: events/s of StreamEngine.apply (every group over the
+//     stream, per event, in event-time order);
+//   - the whole ingest path: validation, the fsync'd segment, the apply — in
+//     batches of 500 events (one fsync each);
+//   - freshness at a paced rate: 5,000 events/s as 10-event batches, the time
+//     from a batch's arrival to its events being durable and applied (servable);
+//   - the reference: the batch SQL of the `fitness` group recomputed over one
+//     athlete's rows for one event (what a pipeline without an incremental form
+//     would do per event).
+// Check: after the events, every athlete's online fitness row equals the
+// batch SQL's latest row (ints exactly, floats to 1e-9).
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { SpecBundle, StreamRow } from "../../runtime/api.ts";
+import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
+import { openStore } from "../../runtime/store/store.ts";
+import { StreamEngine } from "../../runtime/stream/engine.ts";
+import { StreamService } from "../../runtime/stream/service.ts";
+import { activityToCsvLine, generateActivities, ACTIVITY_COLUMNS, type ActivityRow } from "../../specs/athlete.data.ts";
+import { fmtInt, fmtMs } from "../lib/harness.ts";
+import type { Measured } from "../lib/report.ts";
+import type { Ctx, Suite } from "../lib/suite.ts";
+
+const S = "stream";
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** Wall and CPU time of `fn` (this process: the machine is shared, the CPU time is the steadier figure). */
+async function timed(fn: () => unknown): Promise<{ ms: number; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await fn();
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** A throughput as time per event (so it compares with the per-event reference), events/s in the note. */
+function rate(id: string, label: string, role: Measured["role"], events: number, t: { ms: number; cpuMs: number }, note = ""): Measured {
+  const perSec = (ms: number) => fmtInt(Math.round((events / ms) * 1000));
+  return { suite: S, id, label, role, ms: [t.ms / events], cpuMs: [t.cpuMs / events], rssKB: Math.round(process.memoryUsage().rss / 1024), extra: {}, note: `per event; ${perSec(t.ms)} events/s wall, ${perSec(t.cpuMs)} per CPU second${note}` };
+}
+
+/** The events, in event-time order, as the stream takes them (timestamps as ISO strings). */
+function athleteEvents(athletes: number, perAthlete: number): ActivityRow[] {
+  const rows = [...generateActivities({ athletes, activitiesPerAthlete: perAthlete, seed: 11 })];
+  return rows.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : 0));
+}
+
+const asEvent = (r: ActivityRow) => ({ ...r, started_at: `${r.started_at.replace(" ", "T")}Z` });
+const asRow = (r: ActivityRow): StreamRow => ({ ...r, started_at: new Date(`${r.started_at.replace(" ", "T")}Z`) });
+
+export const suite: Suite = {
+  name: S,
+  describe: "streaming features: engine and ingest events/s, freshness at 5,000 events/s, vs the batch SQL per event (athlete groups, 10 k athletes)",
+  async run(ctx: Ctx) {
+    const athletes = ctx.quick ? 1000 : 10_000;
+    const perAthlete = ctx.quick ? 20 : 50;
+    const { spec } = (await import("../../generated/athlete/index.ts")) as { spec: SpecBundle };
+    const rows = athleteEvents(athletes, perAthlete);
+    ctx.out.note(S, `${fmtInt(rows.length)} activities of ${fmtInt(athletes)} athletes, in event-time order`);
+
+    // The engine alone.
+    const engine = new StreamEngine(spec);
+    const typed = rows.map(asRow);
+    const engineT = await timed(() => {
+      for (const r of typed) engine.apply("activities", r);
+    });
+    const state = engine.stats().map((g) => `${g.group} ${fmtInt(g.entities)} entities / ${fmtInt(g.rows)} rows held`).join(", ");
+    const fti = rate("engine", "engine: every athlete group, per event (in process)", "fti", rows.length, engineT, `; state: ${state}`);
+    ctx.out.measure(fti);
+
+    // The whole ingest path, batches of 500 (one fsync each).
+    const work = ctx.work(S);
+    const service = new StreamService(spec, join(work, "store.duckdb"));
+    const events = rows.map(asEvent);
+    const ingestT = await timed(async () => {
+      for (let i = 0; i < events.length; i += 500) {
+        const r = await service.ingest("activities", events.slice(i, i + 500), (k) => [k]);
+        if (!r.ok) throw new Error(`ingest failed: ${r.message}`);
+      }
+    });
+    ctx.out.measure(rate("ingest", "ingest: validate + fsync'd segment + apply, batches of 500", "info", events.length, ingestT));
+
+    // Freshness at a paced rate: 10-event batches every 2 ms (5,000 events/s), fresh ids, in a second service.
+    const paced = new StreamService(spec, join(work, "paced.duckdb"));
+    const seconds = ctx.quick ? 2 : 10;
+    const lat: number[] = [];
+    const start = performance.now();
+    const pending: Array<Promise<void>> = [];
+    for (let b = 0; b < seconds * 500; b++) {
+      const due = start + b * 2;
+      while (performance.now() < due) await new Promise((r) => setImmediate(r));
+      const batch = events.slice((b * 10) % (events.length - 10), ((b * 10) % (events.length - 10)) + 10);
+      const sent = performance.now();
+      pending.push(
+        paced.ingest("activities", batch, (k) => [k]).then((r) => {
+          if (!r.ok) throw new Error(r.message);
+          lat.push(performance.now() - sent);
+        }),
+      );
+    }
+    await Promise.all(pending);
+    const achieved = (lat.length * 10) / ((performance.now() - start) / 1000);
+    ctx.out.measure({
+      suite: S, id: "freshness", label: "freshness: arrival → durable and applied, 5,000 events/s", role: "info", ms: [pct(lat, 50)], cpuMs: [NaN], rssKB: 0, extra: {},
+      note: `p50 ${fmtMs(pct(lat, 50))}, p99 ${fmtMs(pct(lat, 99))} over ${fmtInt(lat.length)} batches of 10 (achieved ${fmtInt(Math.round(achieved))} events/s; in process, no HTTP)`,
+    });
+    await service.close();
+    await paced.close();
+
+    // The reference: the fitness SQL over one athlete's rows, per event (a sample), and the check.
+    const dataDir = join(work, "data/athlete");
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, "activities.csv"), ACTIVITY_COLUMNS.join(",") + "\n" + rows.map(activityToCsvLine).join(""));
+    writeFileSync(join(dataDir, "profiles.csv"), "athlete_id,valid_from,birth_year,max_hr\n");
+    const bundle: SpecBundle = { ...spec, specDir: work, sources: spec.sources.map((s) => ({ ...s, stream: undefined })) };
+    const store = await openStore({ path: join(work, "ref.duckdb"), memoryLimit: ctx.memoryLimit, threads: ctx.threads });
+    try {
+      await runFeaturePipeline(store, bundle, { groups: ["activity_stats", "fitness"] });
+      const fitness = bundle.groups.find((g) => g.name === "fitness")!;
+      const sample = typed.filter((_, i) => i % Math.max(1, Math.floor(typed.length / (ctx.quick ? 40 : 200))) === 0);
+      const per: number[] = [];
+      for (const e of sample) {
+        const s = performance.now();
+        const at = (e.started_at as Date).toISOString().replace("T", " ").replace("Z", "");
+        await store.run(`CREATE OR REPLACE TEMP VIEW __input AS SELECT * FROM fg_activity_stats_v1 WHERE athlete_id = '${String(e.athlete_id).replace(/'/g, "''")}' AND event_time <= TIMESTAMP '${at}'`);
+        await store.all(`SELECT * FROM (${fitness.sql}) ORDER BY event_time DESC, activity_id DESC LIMIT 1`);
+        per.push(performance.now() - s);
+      }
+      const ref = pct(per, 50);
+      const refLine: Measured = { suite: S, id: "sql-per-event", label: "reference: the fitness SQL over one athlete's rows, per event", role: "ref", ms: [ref], cpuMs: [NaN], rssKB: 0, extra: {}, note: `${fmtInt(Math.round(1000 / ref))} events/s (p50 ${fmtMs(ref)}, p99 ${fmtMs(pct(per, 99))} over ${per.length} events)` };
+      ctx.out.measure(refLine, { vs: fti });
+      // The check: every athlete's online row equals the batch's latest row.
+      const latest = await store.all<Record<string, unknown>>(`SELECT * FROM fg_fitness_v1 QUALIFY row_number() OVER (PARTITION BY athlete_id ORDER BY event_time DESC, activity_id DESC) = 1`);
+      let bad = "";
+      const again = new StreamEngine(spec);
+      const last = new Map<string, { values: unknown[] }>();
+      for (const r of typed) for (const u of again.apply("activities", r)) if (u.group === "fitness") last.set(String(u.keys[0]), u);
+      for (const row of latest) {
+        const u = last.get(row.athlete_id as string);
+        fitness.features.forEach((f, j) => {
+          const a = u?.values[j] ?? null;
+          const b = (row[f.name] ?? null) as number | null;
+          const same = a === null || b === null ? a === b : Math.abs((a as number) - b) <= 1e-9 * Math.max(1, Math.abs(b));
+          if (!same && !bad) bad = `${row.athlete_id} ${f.name}: stream ${a}, batch ${b}`;
+        });
+      }
+      ctx.out.check(S, `every athlete's streamed fitness row equals the batch SQL's (${fmtInt(latest.length)} athletes)`, bad === "" && latest.length === last.size, bad);
+    } finally {
+      await store.close();
+    }
+  },
+};

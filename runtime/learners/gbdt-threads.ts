@@ -1,0 +1,221 @@
+// The GBDT histogram kernels on several threads (worker_threads sharing the
+// WebAssembly memory of gbdt-kernels.ts).
+//
+// Why the model cannot depend on the thread count: the work is split by
+// FEATURE, never by row. A feature's histogram is accumulated by one thread,
+// over the node's rows in position order, with the same kernel arithmetic
+// whoever runs it; the features' histograms are disjoint ranges of one
+// buffer, so there is nothing to reduce. Split search, partitioning and the
+// gradients stay on the calling thread. 1, 2 or 16 threads give the same
+// histograms bit for bit, hence the same trees.
+//
+// Scheduling: a job (one node's histogram) is cut into feature blocks; the
+// calling thread and the workers claim blocks from a shared counter until
+// none is left, then the caller waits until every claimed block is done. A
+// worker that is not running yet (starting, or not scheduled on a loaded
+// machine) simply claims nothing: the caller does its blocks. Small nodes
+// are done by the caller alone (waking a thread costs more than they do).
+//
+// The block runner is JavaScript source, compiled with `new Function` both
+// here and in the workers (which are `eval` workers: no file to resolve, no
+// TypeScript loader needed in the worker), so both run the one same code.
+
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { UserError } from "../errors.ts";
+
+/** Byte offsets of the regions in the shared memory, and the feature blocks. */
+export interface KernelLayout {
+  n: number;
+  d: number;
+  cls: boolean;
+  codesAt: number;
+  idxAt: number;
+  ogAt: number;
+  ohAt: number;
+  histAt: number[];
+  /** histOff[f]: feature f's first bin in a histogram (d + 1 entries). */
+  histOff: number[];
+  /** Bytes per bin: 16 (g, count) or 24 (g, h, count). */
+  stride: number;
+  /** Feature blocks as [f0, f1) pairs, flattened. */
+  blocks: number[];
+}
+
+export const JOB_HIST = 1;
+export const JOB_ROOT = 2;
+
+/**
+ * runBlock(k, L, kind, slot, start, end, f0, f1): the histograms of features
+ * [f0, f1) into pool slot `slot`, 4, then 2, then 1 feature per kernel call.
+ * kind 1: rows idx[start..end) with og/oh in position order; kind 2 (root):
+ * every row in natural order (counts are filled by the caller).
+ */
+const RUN_BLOCK_SOURCE = `
+  const hAt = L.histAt[slot];
+  let f = f0;
+  while (f < f1) {
+    const w = f1 - f >= 4 ? 4 : f1 - f >= 2 ? 2 : 1;
+    const a = [];
+    for (let q = 0; q < w; q++) a.push(L.codesAt + (f + q) * L.n);
+    for (let q = 0; q < w; q++) a.push(hAt + L.histOff[f + q] * L.stride);
+    if (kind === 1) {
+      if (L.cls) k["hist_cls" + w](...a, L.idxAt, L.ogAt, L.ohAt, start, end);
+      else k["hist_reg" + w](...a, L.idxAt, L.ogAt, start, end);
+    } else {
+      if (L.cls) k["root_cls" + w](...a, L.ogAt, L.ohAt, L.n);
+      else k["root_reg" + w](...a, L.ogAt, L.n);
+    }
+    f += w;
+  }
+`;
+
+type Kernels = Record<string, (...args: number[]) => number>;
+type RunBlock = (k: Kernels, L: KernelLayout, kind: number, slot: number, start: number, end: number, f0: number, f1: number) => void;
+
+function compileRunBlock(): RunBlock {
+  return new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", RUN_BLOCK_SOURCE) as RunBlock;
+}
+
+// The control block (Int32Array over a SharedArrayBuffer)
+const SEQ = 0; // job number: bumped to wake the workers
+const NEXT = 1; // the next block to claim
+const DONE = 2; // blocks finished in the current job
+const QUIT = 3;
+const KIND = 4;
+const SLOT = 5;
+const START = 6;
+const END = 7;
+const CTRL_INTS = 8;
+
+const WORKER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { module, memory, ctrlBuf, L, runBlockSource } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const ctrl = new Int32Array(ctrlBuf);
+const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", runBlockSource);
+const nTasks = L.blocks.length / 2;
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${SEQ}, seen);
+  seen = Atomics.load(ctrl, ${SEQ});
+  if (Atomics.load(ctrl, ${QUIT}) === 1) break;
+  for (;;) {
+    const t = Atomics.add(ctrl, ${NEXT}, 1);
+    if (t >= nTasks) break;
+    runBlock(k, L, ctrl[${KIND}], ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1]);
+    Atomics.add(ctrl, ${DONE}, 1);
+    Atomics.notify(ctrl, ${DONE});
+  }
+}
+`;
+
+/** Below this many (row, feature) histogram updates a job runs on the caller alone. */
+const MIN_PARALLEL_WORK = 65_536;
+
+/**
+ * A thread count as given by a user: a whole number from 1 to MAX_THREADS,
+ * else the error `Err` (a UserError for $FTI_THREADS, the CLI passes its
+ * UsageError for `--threads`).
+ */
+export function parseThreads(text: string, what: string, Err: new (message: string) => Error = UserError): number {
+  const v = Number(text.trim());
+  if (!/^[0-9]+$/.test(text.trim()) || v < 1 || v > MAX_THREADS) {
+    throw new Err(`${what} ${JSON.stringify(text)}: expected a whole number from 1 to ${MAX_THREADS}`);
+  }
+  return v;
+}
+
+export const MAX_THREADS = 256;
+
+/** The thread count training uses when none is given: $FTI_THREADS, else the available cores. */
+export function defaultThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.FTI_THREADS;
+  if (v !== undefined && v.trim() !== "") return parseThreads(v, "$FTI_THREADS");
+  return Math.max(1, availableParallelism());
+}
+
+/** Contiguous feature blocks, one per thread (fewer when there are fewer features). */
+export function featureBlocks(d: number, threads: number): number[] {
+  const t = Math.max(1, Math.min(threads, d));
+  const out: number[] = [];
+  for (let b = 0; b < t; b++) {
+    const f0 = Math.floor((b * d) / t);
+    const f1 = Math.floor(((b + 1) * d) / t);
+    if (f1 > f0) out.push(f0, f1);
+  }
+  return out;
+}
+
+/** Runs histogram jobs over feature blocks, on the caller and `threads - 1` workers. */
+export class HistTeam {
+  private readonly runBlock = compileRunBlock();
+  private readonly ctrl: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly nTasks: number;
+
+  constructor(
+    private readonly kernels: Kernels,
+    private readonly L: KernelLayout,
+    module: object,
+    memory: object,
+    threads: number,
+  ) {
+    this.nTasks = L.blocks.length / 2;
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+    const helpers = Math.min(threads, this.nTasks) - 1;
+    for (let w = 0; w < helpers; w++) {
+      try {
+        const worker = new Worker(WORKER_SOURCE, {
+          eval: true,
+          workerData: { module, memory, ctrlBuf: this.ctrl.buffer, L, runBlockSource: RUN_BLOCK_SOURCE },
+        });
+        worker.unref();
+        // a worker that fails (out of memory, …) only means fewer helpers: the caller claims its blocks
+        worker.on("error", () => {});
+        this.workers.push(worker);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  get helpers(): number {
+    return this.workers.length;
+  }
+
+  /** One node's histograms (kind JOB_HIST over idx[start..end), or JOB_ROOT) into pool slot `slot`. */
+  run(kind: number, slot: number, start: number, end: number): void {
+    const { L, ctrl, nTasks } = this;
+    const rows = kind === JOB_ROOT ? L.n : end - start;
+    if (this.workers.length === 0 || rows * L.d < MIN_PARALLEL_WORK) {
+      for (let t = 0; t < nTasks; t++) this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+      return;
+    }
+    // order matters: DONE before the job's fields, NEXT (which opens the claims) after them.
+    // Block 0 is the caller's before anyone is woken: a woken worker often
+    // preempts the caller, and would otherwise take every block of the job.
+    Atomics.store(ctrl, DONE, 0);
+    ctrl[KIND] = kind;
+    ctrl[SLOT] = slot;
+    ctrl[START] = start;
+    ctrl[END] = end;
+    Atomics.store(ctrl, NEXT, 1);
+    Atomics.add(ctrl, SEQ, 1);
+    Atomics.notify(ctrl, SEQ);
+    for (let t = 0; t < nTasks; t = Atomics.add(ctrl, NEXT, 1)) {
+      this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+      Atomics.add(ctrl, DONE, 1);
+    }
+    for (let v = Atomics.load(ctrl, DONE); v < nTasks; v = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, v);
+  }
+
+  /** Tells the workers to exit (they are unref'd: they never keep the process alive). */
+  close(): void {
+    if (this.workers.length === 0) return;
+    Atomics.store(this.ctrl, QUIT, 1);
+    Atomics.add(this.ctrl, SEQ, 1);
+    Atomics.notify(this.ctrl, SEQ);
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,112 @@
+// GBDT on several threads: the model must not depend on the thread count.
+// Histograms are split by feature across worker threads (gbdt-threads.ts);
+// these tests train the same data with 1, 2 and 3 threads (and the
+// TypeScript reference kernels) and compare the ONNX bytes and the
+// predictions bit for bit.
+
+import { availableParallelism } from "node:os";
+import { describe, expect, it } from "vitest";
+import { UserError } from "../runtime/errors.ts";
+import { createWorkspace } from "../runtime/learners/gbdt-kernels.ts";
+import { defaultThreads, featureBlocks, parseThreads } from "../runtime/learners/gbdt-threads.ts";
+import { predict, trainModel, type Task } from "../runtime/learners/index.ts";
+import { exportOnnx } from "../runtime/onnx/export.ts";
+import { mulberry32 } from "../runtime/random.ts";
+
+// 40 000 × 7 = 280 000 cells: above the size where a fit starts workers
+const N = 40_000;
+const D = 7;
+
+function data(seed: number): { X: Float32Array; yReg: Float64Array; yCls: Float64Array } {
+  const r = mulberry32(seed);
+  const X = new Float32Array(N * D);
+  const yReg = new Float64Array(N);
+  const yCls = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    let s = 0;
+    for (let f = 0; f < D; f++) {
+      const v = r() * 4 - 2;
+      // missing values in two features: the missing bin and its learned direction
+      X[i * D + f] = (f === 2 || f === 5) && r() < 0.1 ? NaN : v;
+      s += (f % 3 === 0 ? v * v : Math.sin(v)) * (f + 1);
+    }
+    yReg[i] = s + r();
+    yCls[i] = r() < 1 / (1 + Math.exp(-(s - 5) / 3)) ? 1 : 0;
+  }
+  return { X, yReg, yCls };
+}
+
+const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+describe("gbdt on several threads", () => {
+  const { X, yReg, yCls } = data(16);
+  const params = { trees: 12, depth: 6, learning_rate: 0.2, min_leaf: 10, bins: 255, l2: 0.5 };
+
+  for (const [task, y] of [["regression", yReg], ["binary_classification", yCls]] as [Task, Float64Array][]) {
+    it(`${task}: 1, 2 and 3 threads give the same ONNX bytes and the same predictions bit for bit`, () => {
+      const fits = [1, 2, 3].map((threads) => trainModel("gbdt", task, X, N, D, y, params, { threads }));
+      const onnx = fits.map((m) => Buffer.from(exportOnnx(m, { width: D })));
+      const preds = fits.map((m) => bytesOf(predict(m, X, N, D)));
+      expect(fits[0].kind === "gbdt" && fits[0].trees[0].feature.length).toBeGreaterThan(40);
+      for (let k = 1; k < fits.length; k++) {
+        expect(onnx[k].equals(onnx[0])).toBe(true);
+        expect(preds[k].equals(preds[0])).toBe(true);
+      }
+    });
+  }
+
+  it("the threaded histograms equal the single-threaded ones on any row segment", () => {
+    for (const cls of [false, true]) {
+      const histOff = new Int32Array(D + 1);
+      for (let f = 0; f < D; f++) histOff[f + 1] = histOff[f] + 40;
+      const S = cls ? 3 : 2;
+      const histLen = histOff[D] * S;
+      const one = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, threads: 1 });
+      const two = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, threads: 2 });
+      try {
+        expect(one.engine).toBe("wasm");
+        expect(two.threads).toBe(2);
+        const r = mulberry32(5);
+        for (const ws of [one, two]) {
+          const r2 = mulberry32(9);
+          for (let k = 0; k < N * D; k++) ws.codes[k] = Math.floor(r2() * 39);
+          for (let i = 0; i < N; i++) {
+            ws.idx[i] = (i * 7919) % N;
+            ws.og[i] = r2() - 0.5;
+            ws.oh[i] = cls ? r2() : ws.og[i];
+          }
+        }
+        for (let round = 0; round < 5; round++) {
+          const start = Math.floor(r() * N * 0.3);
+          const end = start + Math.floor(r() * N * 0.7);
+          one.hist(0, start, end);
+          two.hist(0, start, end);
+          expect(bytesOf(two.hists[0]).equals(bytesOf(one.hists[0]))).toBe(true);
+        }
+      } finally {
+        one.close();
+        two.close();
+      }
+    }
+  });
+
+  it("feature blocks cover every feature once, in order", () => {
+    expect(featureBlocks(7, 2)).toEqual([0, 3, 3, 7]);
+    expect(featureBlocks(7, 3)).toEqual([0, 2, 2, 4, 4, 7]);
+    expect(featureBlocks(2, 8)).toEqual([0, 1, 1, 2]);
+    expect(featureBlocks(1, 1)).toEqual([0, 1]);
+    expect(featureBlocks(0, 2)).toEqual([]);
+  });
+
+  it("the thread count: --threads / $FTI_THREADS are checked, the default is the cores", () => {
+    expect(parseThreads("3", "--threads")).toBe(3);
+    for (const bad of ["0", "-1", "1.5", "two", "", "100000"]) {
+      expect(() => parseThreads(bad, "--threads")).toThrow(UserError);
+    }
+    expect(() => parseThreads("x", "--threads")).toThrow(/--threads "x": expected a whole number from 1 to 256/);
+    expect(defaultThreads({})).toBe(availableParallelism());
+    expect(defaultThreads({ FTI_THREADS: "5" })).toBe(5);
+    expect(() => defaultThreads({ FTI_THREADS: "many" })).toThrow(/\$FTI_THREADS/);
+    expect(() => trainModel("gbdt", "regression", new Float32Array(4), 4, 1, new Float64Array(4), {}, { threads: 0 })).toThrow(/threads/);
+  });
+});
