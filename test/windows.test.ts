@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IrExpr, IrFeature, IrGroup } from "../compiler/ir.ts";
 import { groupToSql } from "../compiler/lower/group-sql.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { close, col, DAY, HOUR, loadRows, makeSpec, randomRows, reference, row, runGroupSql, T, win, type Row, type V } from "./helpers/window-reference.ts";
+import { close, col, DAY, everyAggregation, HOUR, loadRows, makeSpec, randomRows, reference, row, runGroupSql, T, win, type Row, type V } from "./helpers/window-reference.ts";
 
 // ------------------------------------------------------------------ running it in DuckDB
 
@@ -50,35 +50,7 @@ describe("groupToSql windows match the brute-force reference", () => {
   it("for every aggregation, a row feature after a window, and windows over row features", async () => {
     const rows = randomRows(7, 1200, 6, 120);
     await loadRows(conn, rows);
-    const x2: IrExpr = { k: "binary", op: "*", left: X, right: { k: "lit", type: T("int"), value: 2 }, type: T("float", true) };
-    const features: IrFeature[] = [
-      row("x2", x2),
-      win("n_3d", "count", null, 3 * DAY),
-      win("nx_3d", "count", X, 3 * DAY),
-      win("sum_x_7d", "sum", X, 7 * DAY),
-      win("sum_y_7d", "sum", Y, 7 * DAY),
-      win("avg_x_2d", "avg", X, 2 * DAY),
-      win("min_x_10d", "min", X, 10 * DAY),
-      win("max_x_10d", "max", X, 10 * DAY),
-      win("min_s_5d", "min", S, 5 * DAY),
-      win("max_s_5d", "max", S, 5 * DAY),
-      win("sd_x_30d", "stddev", X, 30 * DAY),
-      win("sd_y_1h", "stddev", Y, HOUR),
-      win("last_x_4d", "last", X, 4 * DAY),
-      win("last_s_1h", "last", S, HOUR),
-      win("ewma_x_12h", "ewma", X, 12 * HOUR),
-      win("ewma_y_3d", "ewma", Y, 3 * DAY),
-      win("sum_x2_7d", "sum", col("x2", T("float", true)), 7 * DAY),
-      win("avg_x2_1d", "avg", x2, DAY),
-    ];
-    const diff: IrExpr = {
-      k: "binary",
-      op: "-",
-      left: col("avg_x_2d", T("float", true)),
-      right: col("ewma_x_12h", T("float", true)),
-      type: T("float", true),
-    };
-    features.push(row("form", diff));
+    const features = everyAggregation();
     features.push(win("max_form_6d", "max", col("form", T("float", true)), 6 * DAY));
     features.push(row("n_plus", { k: "binary", op: "+", left: col("n_3d", T("int")), right: col("max_form_6d", T("float", true)), type: T("float", true) }));
     const { spec, group } = makeSpec(features);

@@ -27,6 +27,37 @@ export function row(name: string, expr: IrExpr): IrFeature {
   return { kind: "row", name, loc, type: expr.type, expr };
 }
 
+/** Every aggregation over an int, a float and a string column, row features before and after windows,
+ * and a row feature over two windows (`form`): the features both the SQL and the stream tests compare. */
+export function everyAggregation(): IrFeature[] {
+  const X = col("x", T("float", true));
+  const Y = col("y", T("int"));
+  const S = col("s", T("string", true));
+  const x2: IrExpr = { k: "binary", op: "*", left: X, right: { k: "lit", type: T("int"), value: 2 }, type: T("float", true) };
+  const form: IrExpr = { k: "binary", op: "-", left: col("avg_x_2d", T("float", true)), right: col("ewma_x_12h", T("float", true)), type: T("float", true) };
+  return [
+    row("x2", x2),
+    win("n_3d", "count", null, 3 * DAY),
+    win("nx_3d", "count", X, 3 * DAY),
+    win("sum_x_7d", "sum", X, 7 * DAY),
+    win("sum_y_7d", "sum", Y, 7 * DAY),
+    win("avg_x_2d", "avg", X, 2 * DAY),
+    win("min_x_10d", "min", X, 10 * DAY),
+    win("max_x_10d", "max", X, 10 * DAY),
+    win("min_s_5d", "min", S, 5 * DAY),
+    win("max_s_5d", "max", S, 5 * DAY),
+    win("sd_x_30d", "stddev", X, 30 * DAY),
+    win("sd_y_1h", "stddev", Y, HOUR),
+    win("last_x_4d", "last", X, 4 * DAY),
+    win("last_s_1h", "last", S, HOUR),
+    win("ewma_x_12h", "ewma", X, 12 * HOUR),
+    win("ewma_y_3d", "ewma", Y, 3 * DAY),
+    win("sum_x2_7d", "sum", col("x2", T("float", true)), 7 * DAY),
+    win("avg_x2_1d", "avg", x2, DAY),
+    row("form", form),
+  ];
+}
+
 export const SOURCE: IrSource = {
   name: "events",
   loc,
