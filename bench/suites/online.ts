@@ -18,6 +18,11 @@
 //     process sends 10,000-instance batch requests back to back: their p99
 //     with the batches beside / alone, in the same round (a large request
 //     must not stall the small ones)
+//   - the JSON parse of a 10,000-instance body as the server does it (a
+//     slice per turn of the event loop): the CPU time of the longest block,
+//     beside one JSON.parse of it (Fastify's parser before), in process
+//   - the GC's cost of the loaded online tables: a full GC with the service
+//     loaded (keys in a KeyIndex), beside the same with the keys also in a Map
 //   - 5% of the requests are bad (malformed JSON, a wrong type, a missing or
 //     unknown field, an unknown entity, an unknown model): each must get a
 //     4xx, every good one a 200, and no answer may be a 5xx.
