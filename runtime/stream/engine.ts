@@ -90,6 +90,12 @@ class GroupState {
     return this.shapeFor(row).output(row);
   }
 
+  /** The entity's key values of an enriched row (null: a null key, which joins nothing). */
+  keysOf(row: StreamRow): Scalar[] | null {
+    const keys = this.sp.keyColumns.map((c) => scalar(row[c]));
+    return keys.some((k) => k === null) ? null : keys;
+  }
+
   private entity(row: StreamRow): EntityState | null {
     const cols = this.sp.keyColumns;
     let key: string;
@@ -260,8 +266,17 @@ export class StreamEngine {
    */
   apply(source: string, event: StreamRow): StreamUpdate[] {
     const out: StreamUpdate[] = [];
+    this.walk(source, event, (g, row) => {
+      const u = g.apply(row);
+      if (u) out.push(u);
+    });
+    return out;
+  }
+
+  /** Each group over `source` with the event's row as it sees it (enriched, past its `where`), in dependency order. */
+  private walk(source: string, event: StreamRow, visit: (g: GroupState, row: StreamRow) => void): void {
     const groups = this.bySource.get(source);
-    if (!groups) return out;
+    if (!groups) return;
     // Each group's row as its table has it, for the groups over it (only row groups are read: FTI4050).
     const outputs: Array<StreamRow | null> = new Array(groups.length).fill(null);
     for (let i = 0; i < groups.length; i++) {
@@ -271,9 +286,20 @@ export class StreamEngine {
       const row = input ? g.enrich(input) : null;
       if (!row) continue;
       if (!g.windowed && this.read.has(g.plan.name)) outputs[i] = g.outputRow(row);
-      const u = g.apply(row);
-      if (u) out.push(u);
+      visit(g, row);
     }
+  }
+
+  /**
+   * The group entities `event` belongs to (after each group's `where`), with
+   * no state changed: whose online rows an event that is not applied leaves behind.
+   */
+  entitiesOf(source: string, event: StreamRow): Array<{ group: string; keys: Scalar[] }> {
+    const out: Array<{ group: string; keys: Scalar[] }> = [];
+    this.walk(source, event, (g, row) => {
+      const keys = g.keysOf(row);
+      if (keys) out.push({ group: g.plan.name, keys });
+    });
     return out;
   }
 

@@ -16,6 +16,11 @@ export class ExactSum {
 
   add(x: number): void {
     const p = this.partials;
+    if (p.length === 0) {
+      if (x !== 0) p.push(x);
+      if (!Number.isFinite(x)) this.overflowed = true;
+      return;
+    }
     let kept = 0;
     for (let i = 0; i < p.length; i++) {
       const y = p[i];
@@ -25,9 +30,9 @@ export class ExactSum {
       if (lo !== 0) p[kept++] = lo;
       x = hi;
     }
-    p.length = kept;
     if (!Number.isFinite(x)) this.overflowed = true;
-    if (x !== 0) p.push(x);
+    if (x !== 0) p[kept++] = x;
+    if (kept !== p.length) p.length = kept;
   }
 
   subtract(x: number): void {
