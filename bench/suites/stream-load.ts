@@ -84,8 +84,8 @@ function line(id: string, label: string, role: Measured["role"], r: PacedLoadRes
 
 /** Freshness over HTTP at 5,000 events/s with 1,000 predictions/s beside it, and the HTTP floor at the same rates. */
 export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
-  const athletes = ctx.quick ? 40 : 1000;
-  const days = ctx.quick ? 90 : 365;
+  const athletes = ctx.quick ? 30 : 1000;
+  const days = ctx.quick ? 200 : 365;
   const rates: Rates = { eventsPerSec: 5000, batch: 10, predictionsPerSec: 1000, seconds: ctx.quick ? 4 : 30 };
   process.stderr.write(`  · stream: building the athlete example (${athletes} athletes × ${days} days: features, train, materialize)\n`);
   const work = await buildAthleteWork({ athletes, days });

@@ -48,6 +48,8 @@ interface EntityState {
   ewma: Ewma[];
 }
 
+const NO_ARGS: Value[] = [];
+
 const timeOf = (v: Value): number => (v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : NaN);
 
 /** One group's incremental state. */
@@ -134,7 +136,7 @@ class GroupState {
     const t = timeOf(row[this.sp.timeColumn]);
     const id = this.plan.rowId ? scalar(row[this.plan.rowId.name]) : null;
     const ws = this.sp.windows;
-    const args: Value[] = new Array(ws.length);
+    const args: Value[] = ws.length ? new Array(ws.length) : NO_ARGS;
     for (let i = 0; i < ws.length; i++) {
       const f = ws[i].arg;
       args[i] = f ? f(row) : 1;
@@ -241,6 +243,8 @@ export class StreamEngine {
   private readonly inputAt = new Map<GroupState, number>();
   /** Groups another group reads (their rows are handed on as their table has them). */
   private readonly read = new Set<string>();
+  /** Per source, the groups' table rows of the event being applied (reused: apply is synchronous). */
+  private readonly scratch = new Map<string, Array<StreamRow | null>>();
 
   constructor(bundle: SpecBundle) {
     for (const plan of bundle.groups) {
@@ -278,7 +282,9 @@ export class StreamEngine {
     const groups = this.bySource.get(source);
     if (!groups) return;
     // Each group's row as its table has it, for the groups over it (only row groups are read: FTI4050).
-    const outputs: Array<StreamRow | null> = new Array(groups.length).fill(null);
+    let outputs = this.scratch.get(source);
+    if (!outputs) this.scratch.set(source, (outputs = new Array<StreamRow | null>(groups.length)));
+    outputs.fill(null);
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i];
       const at = this.inputAt.get(g)!;
