@@ -497,7 +497,7 @@ function vmHwmKB(pid: number): number {
 }
 
 /** Starts a server process (`node <argv>`) and waits for its "serving … at <url>" line. */
-async function startServe(argv: string[], cwd: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+export async function startServe(argv: string[], cwd: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   const child = spawn(process.execPath, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (err += d));
@@ -521,7 +521,7 @@ async function startServe(argv: string[], cwd: string): Promise<{ child: ChildPr
   return { child, url, log: () => err };
 }
 
-async function stopServe(child: ChildProcess): Promise<number | null> {
+export async function stopServe(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
   return new Promise((done) => {
     child.once("exit", (code) => done(code));

@@ -135,6 +135,8 @@ export interface LookupResult {
   missing: string[];
   /** The joins whose row was not found or stale, with the key values looked up. */
   missingJoins: Array<{ id: string; status: MissingStatus; keys: Record<string, Scalar> }>;
+  /** Per join whose entity's row misses late events: how many, since when (absent when none). */
+  late?: Record<string, LateMark>;
 }
 
 /** A group's row of one entity as the stream computed it (newer than the online table's, or absent there). */
@@ -143,12 +145,21 @@ export interface StreamedRow {
   values: Record<string, Scalar>;
 }
 
+/** An entity whose streamed row misses late events (stored, applied online by the next rebuild: docs/streaming.md). */
+export interface LateMark {
+  events: number;
+  /** The oldest such event's time (ISO). */
+  oldest_event_time: string;
+}
+
 /** One point-in-time join of a served view, against the cached group it reads. */
 export interface JoinLookup {
   id: string;
   group: CachedGroup;
   /** The group's rows the stream updated, by entity key: served instead of the table's row when at least as recent. */
   streamed?: ReadonlyMap<string, StreamedRow>;
+  /** The group's entities whose online row misses late events, by entity key. */
+  late?: ReadonlyMap<string, LateMark>;
   /** Per group key: the request field holding its value. */
   on: ReadonlyArray<{ key: string; column: string }>;
   /** Vector name and stored column of each feature it gives. */
@@ -202,6 +213,8 @@ export function lookup(
       if (g.validToMs && g.validToMs[row!] <= nowMs) status = "not_found";
     } else if (ttlMs !== null && eventMs < nowMs - ttlMs) status = "stale";
     out.times[j.id] = eventMs === null ? null : new Date(eventMs).toISOString();
+    const mark = j.late?.get(key);
+    if (mark) (out.late ??= {})[j.id] = mark;
     if (status !== null) out.missingJoins.push({ id: j.id, status, keys: Object.fromEntries(j.on.map((o, i) => [o.column, values[i]])) });
     for (const f of j.features) {
       if (status !== null) {
