@@ -3,18 +3,20 @@
 // store open (briefly, read-only), then serves from memory; a reload
 // replaces a group as a whole.
 //
-// The rows are held column-wise: one Map from the entity key to a row index,
-// a Float64Array of event times, and per feature either a Float64Array (with
-// a null mask) when every value is a number, or the plain value array. A
-// million entities are then a few million heap objects fewer than with one
-// object and one array per row; the major GCs of a loaded server (which mark
-// every live object) stay short instead of pausing requests for hundreds of
-// milliseconds.
+// The rows are held column-wise: a KeyIndex from the entity key to a row
+// index (the keys packed in typed arrays, key-index.ts), a Float64Array of
+// event times, and per feature either a Float64Array (with a null mask) when
+// every value is a number, or the plain value array. A million entities are
+// then a handful of typed arrays instead of millions of heap objects (one
+// object and one array per row, then a Map of a million key strings): the
+// major GCs of a loaded server (which mark every live object) stay short
+// instead of pausing requests.
 
 import type { GroupPlan, Scalar } from "../api.ts";
 import { type Store } from "../store/store.ts";
 import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
+import { KeyIndex } from "./key-index.ts";
 import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
 
 /** One feature's values by row index. */
@@ -29,8 +31,8 @@ export interface CachedGroup {
   table: string;
   /** Feature names held (those the served views read), in the order of `columns`. */
   features: string[];
-  /** Entity key → row index. */
-  index: Map<string, number>;
+  /** Entity key (`entityKey`) → row index. */
+  index: KeyIndex;
   /** event_time of each row, epoch ms. */
   eventMs: Float64Array;
   /** Reference data with valid_to: when each row stops holding (epoch ms, NaN: still holds). */
@@ -86,7 +88,7 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
   const features = group.features.map((f) => f.name);
   const base = { plan, table, features, changedAt, loadedAt: new Date() };
   if (!(await store.tableExists(table))) {
-    return { ...base, index: new Map(), eventMs: new Float64Array(0), columns: features.map(() => toFeatureColumn([])), missing: true };
+    return { ...base, index: new KeyIndex(), eventMs: new Float64Array(0), columns: features.map(() => toFeatureColumn([])), missing: true };
   }
   const keyNames = plan.keys.map((k) => k.name);
   const validTo = plan.reference?.validTo === true;
@@ -105,7 +107,7 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
     timestamps: "iso",
   });
   const keyCols = keyNames.map((k) => res.columns[k] as Scalar[]);
-  const index = new Map<string, number>();
+  const index = new KeyIndex(res.n);
   const kv: Scalar[] = new Array(keyCols.length);
   for (let i = 0; i < res.n; i++) {
     for (let k = 0; k < keyCols.length; k++) kv[k] = keyCols[k][i];
