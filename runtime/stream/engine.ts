@@ -14,7 +14,7 @@
 
 import type { GroupPlan, Scalar, SpecBundle, StreamGroupPlan, StreamRow } from "../api.ts";
 import { fin } from "../expr.ts";
-import { groupShape, scalar, type GroupShape } from "./row-shape.ts";
+import { groupShape, type GroupShape } from "./row-shape.ts";
 import { after, type BufferedRow, type Value, windowAcc, type WindowAcc } from "./window-acc.ts";
 
 /** One online row after an event: a group's entity, its latest event time and its features (plan order). */
@@ -40,8 +40,9 @@ interface EntityState {
   latest: BufferedRow | null;
   /** The latest row as enriched (its row features): what its online values are computed from. */
   latestRow: StreamRow | null;
-  /** Rows within the longest frame of the latest row, ordered by (t, id). */
+  /** Rows within the longest frame of the latest row, ordered by (t, id), from index `head` (rows before it left: dropped in bulk). */
   rows: BufferedRow[];
+  head: number;
   /** Per window (ewma: unused): the index in `rows` of its frame's first row, and its running aggregate. */
   starts: number[];
   accs: Array<WindowAcc | null>;
@@ -49,8 +50,9 @@ interface EntityState {
 }
 
 const NO_ARGS: Value[] = [];
+/** What a dropped row's slot holds until the array is cut (the row itself is let go). */
+const DROPPED: BufferedRow = { t: -Infinity, id: null, args: NO_ARGS };
 
-const timeOf = (v: Value): number => (v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : NaN);
 
 /** One group's incremental state. */
 class GroupState {
@@ -94,33 +96,23 @@ class GroupState {
 
   /** The entity's key values of an enriched row (null: a null key, which joins nothing). */
   keysOf(row: StreamRow): Scalar[] | null {
-    const keys = this.sp.keyColumns.map((c) => scalar(row[c]));
-    return keys.some((k) => k === null) ? null : keys;
+    const keys = this.shapeFor(row).keys(row);
+    return keys.includes(null) ? null : keys;
   }
 
   private entity(row: StreamRow): EntityState | null {
-    const cols = this.sp.keyColumns;
-    let key: string;
-    let keys: Scalar[] | null = null;
-    if (cols.length === 1) {
-      const k = scalar(row[cols[0]]);
-      if (k === null) return null; // as in SQL: a null key joins nothing (the source's schema refuses it anyway)
-      key = typeof k === "string" ? k : String(k);
-      const e = this.entities.get(key);
-      if (e) return e;
-      keys = [k];
-    } else {
-      keys = cols.map((c) => scalar(row[c]));
-      if (keys.some((k) => k === null)) return null;
-      key = JSON.stringify(keys);
-      const e = this.entities.get(key);
-      if (e) return e;
-    }
+    const shape = this.shapeFor(row);
+    const key = shape.entityKey(row);
+    if (key === null) return null; // as in SQL: a null key joins nothing (the source's schema refuses it anyway)
+    const found = this.entities.get(key);
+    if (found) return found;
+    const keys = shape.keys(row);
     const e: EntityState = {
       keys,
       latest: null,
       latestRow: null,
       rows: [],
+      head: 0,
       starts: this.sp.windows.map(() => 0),
       accs: this.sp.windows.map((w, i) => (w.agg === "ewma" ? null : windowAcc(w.agg, i))),
       ewma: this.ewmaIdx.map(() => ({ num: 0, den: 0, anchor: -Infinity })),
@@ -133,8 +125,9 @@ class GroupState {
   apply(row: StreamRow): StreamUpdate | null {
     const e = this.entity(row);
     if (!e) return null;
-    const t = timeOf(row[this.sp.timeColumn]);
-    const id = this.plan.rowId ? scalar(row[this.plan.rowId.name]) : null;
+    const shape = this.shapeFor(row);
+    const t = shape.time(row);
+    const id = shape.rowId(row);
     const ws = this.sp.windows;
     const args: Value[] = ws.length ? new Array(ws.length) : NO_ARGS;
     for (let i = 0; i < ws.length; i++) {
@@ -175,7 +168,7 @@ class GroupState {
   private insert(e: EntityState, r: BufferedRow, T: number): void {
     const rows = e.rows;
     let i = rows.length;
-    while (i > 0 && after(rows[i - 1], r)) i--;
+    while (i > e.head && after(rows[i - 1], r)) i--;
     if (i === rows.length) rows.push(r);
     else rows.splice(i, 0, r);
     for (let wi = 0; wi < e.accs.length; wi++) {
@@ -187,14 +180,16 @@ class GroupState {
     }
   }
 
-  /** Drops the rows at or before `cutoff` (out of every frame of the latest row). */
+  /** Drops the rows at or before `cutoff` (out of every frame of the latest row): past `head`, cut off once they are half the array. */
   private evict(e: EntityState, cutoff: number): void {
     const rows = e.rows;
-    let n = 0;
-    while (n < rows.length && rows[n].t <= cutoff) n++;
-    if (n === 0) return;
-    rows.splice(0, n);
-    for (let wi = 0; wi < e.starts.length; wi++) if (e.accs[wi]) e.starts[wi] -= n;
+    let h = e.head;
+    while (h < rows.length && rows[h].t <= cutoff) rows[h++] = DROPPED;
+    e.head = h;
+    if (h < 32 || h * 2 < rows.length) return;
+    rows.splice(0, h);
+    e.head = 0;
+    for (let wi = 0; wi < e.starts.length; wi++) if (e.accs[wi]) e.starts[wi] -= h;
   }
 
   private addEwma(e: EntityState, r: BufferedRow): void {
@@ -313,7 +308,7 @@ export class StreamEngine {
   stats(): Array<{ group: string; entities: number; rows: number }> {
     return [...this.groups.values()].map((g) => {
       let rows = 0;
-      for (const e of g.entities.values()) rows += e.rows.length;
+      for (const e of g.entities.values()) rows += e.rows.length - e.head;
       return { group: g.plan.name, entities: g.entities.size, rows };
     });
   }

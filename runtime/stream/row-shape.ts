@@ -18,6 +18,14 @@ export interface GroupShape {
   output(row: StreamRow): StreamRow;
   /** The online values (plan order, timestamps as ISO strings) of an enriched row with its windows' values (plan.stream.windows order). */
   values(row: StreamRow, windows: Value[]): Scalar[];
+  /** The entity's key values of an enriched row, in key order (timestamps as ISO strings). */
+  keys(row: StreamRow): Scalar[];
+  /** The entity's key values as one string (a Map key); null when one is null (a null key joins nothing). */
+  entityKey(row: StreamRow): string | null;
+  /** The row's event time, epoch ms. */
+  time(row: StreamRow): number;
+  /** The row id (null without one). */
+  rowId(row: StreamRow): Scalar;
 }
 
 const lit = (name: string): string => JSON.stringify(name);
@@ -69,5 +77,23 @@ export function groupShape(inputColumns: string[], plan: GroupPlan, sp: StreamGr
     valuesSrc = `return function values(row, w) {\n${body.join("\n")}\n};`;
   }
   const values = new Function("S", "A", valuesSrc)(scalar, sp.after.map((f) => f.compute as Compute)) as GroupShape["values"];
-  return { enrich, output, values };
+  return { enrich, output, values, ...accessors(plan, sp) };
 }
+
+/** Key, time and row id readers with the column names written out (a keyed read by a variable name is slow). */
+function accessors(plan: GroupPlan, sp: StreamGroupPlan): Pick<GroupShape, "keys" | "entityKey" | "time" | "rowId"> {
+  const keyReads = sp.keyColumns.map((c) => `S(r[${lit(c)}])`);
+  const keys = new Function("S", `return function keys(r) { return [${keyReads.join(", ")}]; };`)(scalar) as GroupShape["keys"];
+  // One key: its string itself; several: their JSON (a null anywhere: no entity).
+  const entityKey = (
+    sp.keyColumns.length === 1
+      ? new Function("S", `return function entityKey(r) { const k = S(r[${lit(sp.keyColumns[0])}]); return k === null ? null : typeof k === "string" ? k : String(k); };`)(scalar)
+      : new Function("keys", `return function entityKey(r) { const k = keys(r); return k.includes(null) ? null : JSON.stringify(k); };`)(keys)
+  ) as GroupShape["entityKey"];
+  const time = new Function("T", `return function time(r) { return T(r[${lit(sp.timeColumn)}]); };`)(timeOf) as GroupShape["time"];
+  const rowId = (plan.rowId ? new Function("S", `return function rowId(r) { return S(r[${lit(plan.rowId.name)}]); };`)(scalar) : () => null) as GroupShape["rowId"];
+  return { keys, entityKey, time, rowId };
+}
+
+/** An event time value → epoch ms (a Date, or an ISO string as a group's table row may carry). */
+export const timeOf = (v: Value): number => (v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : NaN);
