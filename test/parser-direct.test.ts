@@ -86,6 +86,19 @@ describe("the parser's fast path gives what chevrotain gives", () => {
       "on_demand o(request a: float, g.f, request b: int[2]): float = a + f",
       "on_demand o(): float = 1",
       "on_demand o(g.): float = 1",
+      "view v for e(a, b) from s where x > 0 { label y = s.a features g.*, g.f, o by (a, b) as p_ features h.* by c ttl 60d as_of strict }",
+      "view v for e { features g.* label y = 1 label z = 2 }",
+      "view v { features g. }",
+      "view v from s { features g.* by () }",
+      "model m { view v task regression algorithm gbdt(trees: 50, 0.1) transform a, b: impute(median), standard_scale split random(test_fraction: 0.2) metric mae, rmse require mae < 5 require r2 >= 0.5 }",
+      "model m { algorithm onnx \"m.onnx\" split time }",
+      "model m { algorithm gbdt() transform a: standard_scale(x: -1,) }",
+      "model m { view v view w }",
+      "model m { require mae == 5 }",
+      "model m { retrain { schedule \"0 3 * * *\" } }",
+      "serve m { online batch into a.b.c }",
+      "serve m { online online }",
+      "serve m { batch a.b }",
     ];
     for (const c of cases) expectSame(c, c);
   });
@@ -97,12 +110,15 @@ describe("the fast path takes what it is meant for", () => {
     return readDirect(lex(text).tokens, { pos: (o) => lines.pos(o), error: () => undefined });
   };
 
-  it("reads valid sources, entities, fns, feature groups and on-demand transforms", () => {
+  it("reads valid sources, entities, fns, feature groups, on-demand transforms, views, models and serves", () => {
     expect(read("source s { path \"a.csv\" event_time t fields { a: int check (> 0) } }")?.kind).toBe("source");
     expect(read("entity e { key a: string }")?.kind).toBe("entity");
     expect(read("fn f(x: float): float = if x > 0 then x else -x")?.kind).toBe("fn");
     expect(read("feature_group g for e from s { x = sum(a) over 7d }")?.kind).toBe("feature_group");
     expect(read("on_demand o(request a: float, g.f): float = a * f")?.kind).toBe("on_demand");
+    expect(read("view v for e { label y = s.a features g.* ttl 60d as_of strict }")?.kind).toBe("view");
+    expect(read("model m { view v task regression algorithm gbdt(trees: 50) metric mae }")?.kind).toBe("model");
+    expect(read("serve m { online batch into a.b }")?.kind).toBe("serve");
   });
 
   it("leaves everything else to chevrotain", () => {
@@ -111,7 +127,8 @@ describe("the fast path takes what it is meant for", () => {
       "source s { format csv format json }", // a duplicate clause (FTI1001 from the AST pass)
       "feature_group g version 1.5 for e from s { }", // not a whole version
       "fn f(x: float): bool = 1 < x < 2", // chained comparison
-      "model m { view v }", // a declaration it does not read
+      "model m { retrain { schedule \"0 3 * * *\" } }", // a clause it does not read
+      "extern fn f(x: float): float from \"./f.ts\"", // a declaration it does not read
       "fn f(x: float): float = x fn g(): int = 1", // more than one declaration
     ]) {
       expect(read(text), text).toBeUndefined();

@@ -13,14 +13,38 @@
 // (test/parser-direct.test.ts compares the two on the specs, the fixtures
 // and fuzzed inputs).
 //
-// It reads the declarations that carry most of a spec's text: source,
-// entity, fn, feature_group and on_demand. The node building (ranges,
+// It reads source, entity, fn, feature_group, on_demand, view, model (but
+// not its `retrain` block) and serve; import, extern fn, index and agent
+// always go the chevrotain path. The node building (ranges,
 // leaves, literals, operator precedence) is to-ast.ts's, shared through
 // AstNodes; only the walk over the tokens is this file's. Recursion depth
 // is bounded by the nesting pre-scan that runs first (index.ts).
 
 import type { IToken, TokenType } from "chevrotain";
-import type { Decl, EntityDecl, Expr, FeatureDef, FeatureGroupDecl, FieldDecl, FnDecl, Ident, OdtParam, OnDemandDecl, Param, Range, SourceDecl, TypeRef } from "../ast.ts";
+import type {
+  Arg,
+  Decl,
+  EntityDecl,
+  Expr,
+  FeatureDef,
+  FeatureGroupDecl,
+  FeatureRef,
+  FieldDecl,
+  FnDecl,
+  Ident,
+  JoinClause,
+  MdtCall,
+  ModelDecl,
+  OdtParam,
+  OnDemandDecl,
+  Param,
+  Range,
+  ServeDecl,
+  SourceDecl,
+  TransformDecl,
+  TypeRef,
+  ViewDecl,
+} from "../ast.ts";
 import { tokenMatcher } from "./chevrotain.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
@@ -29,8 +53,8 @@ import { AstNodes, type Item, type ToAstContext } from "./to-ast.ts";
 /** Thrown to leave the fast path; index.ts then parses the declaration with chevrotain. */
 const GIVE_UP: unique symbol = Symbol("give up");
 
-/** Sets a source clause that may appear once (a second one is the chevrotain path's FTI1001). */
-function setOnce<K extends keyof SourceDecl>(decl: SourceDecl, key: K, value: SourceDecl[K]): void {
+/** Sets a clause that may appear once (a second one is the chevrotain path's FTI1001). */
+function setOnce<D, K extends keyof D>(decl: D, key: K, value: D[K]): void {
   if (decl[key] !== undefined) throw GIVE_UP;
   decl[key] = value;
 }
@@ -93,6 +117,12 @@ class DirectReader extends AstNodes {
         return this.onDemandDecl();
       case T.Entity:
         return this.entityDecl();
+      case T.View:
+        return this.viewDecl();
+      case T.Model:
+        return this.modelDecl();
+      case T.Serve:
+        return this.serveDecl();
       default:
         return undefined;
     }
@@ -275,6 +305,187 @@ class DirectReader extends AstNodes {
     }
     const last = constraints.length ? constraints[constraints.length - 1].range : type.range;
     return { name, type, constraints, range: this.join(name.range, last) };
+  }
+
+  private viewDecl(): ViewDecl {
+    const kwTok = this.next(T.View);
+    const name = this.ident(this.next(T.Identifier));
+    const decl: ViewDecl = { kind: "view", name, features: [], range: this.at() };
+    if (this.optional(T.For)) {
+      decl.entity = this.ident(this.next(T.Identifier));
+      if (this.is(T.LParen)) decl.entityColumns = this.columnList();
+    }
+    if (this.optional(T.From)) {
+      decl.from = this.ident(this.next(T.Identifier));
+      if (this.optional(T.Where)) decl.where = this.expression();
+    }
+    this.next(T.LCurly);
+    for (let t = this.la(); t !== undefined && t.tokenType !== T.RCurly; t = this.la()) {
+      this.i++;
+      if (t.tokenType === T.Label) {
+        const lname = this.ident(this.next(T.Identifier));
+        this.next(T.Equals);
+        const expr = this.expression();
+        setOnce(decl, "label", { name: lname, expr, range: this.join(t, expr.range) });
+      } else if (t.tokenType === T.Features) {
+        const refs: FeatureRef[] = [];
+        do refs.push(this.featureRef());
+        while (this.optional(T.Comma));
+        const clause = this.joinClause();
+        for (const ref of refs) decl.features.push({ ...ref, ...clause });
+      } else if (t.tokenType === T.Ttl) {
+        setOnce(decl, "ttl", this.expression());
+      } else if (t.tokenType === T.AsOf) {
+        setOnce(decl, "asOf", this.ident(this.next(T.Identifier)));
+      } else {
+        throw GIVE_UP;
+      }
+    }
+    decl.range = this.join(kwTok, this.tokRange(this.next(T.RCurly)));
+    return decl;
+  }
+
+  /** `group.*`, `group.feature` or an on-demand transform's name. */
+  private featureRef(): FeatureRef {
+    const group = this.ident(this.next(T.Identifier));
+    if (!this.optional(T.Dot)) return { kind: "name", name: group, range: group.range };
+    const star = this.optional(T.Star);
+    if (star) return { kind: "group_all", group, range: this.join(group.range, star) };
+    const feature = this.ident(this.next(T.Identifier));
+    return { kind: "group_feature", group, feature, range: this.join(group.range, feature.range) };
+  }
+
+  /** `by col` / `by (a, b)` and `as prefix` after a `features` list. */
+  private joinClause(): JoinClause {
+    const clause: JoinClause = {};
+    const byTok = this.optional(T.By);
+    if (byTok) {
+      if (this.is(T.LParen)) {
+        const columns = this.columnList();
+        clause.by = { columns, range: this.join(byTok, this.tokRange(this.toks[this.i - 1])) };
+      } else {
+        const col = this.ident(this.next(T.Identifier));
+        clause.by = { columns: [col], range: this.join(byTok, col.range) };
+      }
+    }
+    if (this.optional(T.As)) clause.prefix = this.ident(this.next(T.Identifier));
+    return clause;
+  }
+
+  private modelDecl(): ModelDecl {
+    const kwTok = this.next(T.Model);
+    const name = this.ident(this.next(T.Identifier));
+    const decl: ModelDecl = { kind: "model", name, transforms: [], metrics: [], requires: [], range: this.at() };
+    this.next(T.LCurly);
+    for (let t = this.la(); t !== undefined && t.tokenType !== T.RCurly; t = this.la()) {
+      this.i++;
+      switch (t.tokenType) {
+        case T.View:
+          setOnce(decl, "view", this.ident(this.next(T.Identifier)));
+          break;
+        case T.Task:
+          setOnce(decl, "task", this.ident(this.next(T.Identifier)));
+          break;
+        case T.Algorithm:
+          setOnce(decl, "algorithm", this.algorithm(t));
+          break;
+        case T.Transform:
+          decl.transforms.push(this.transform(t));
+          break;
+        case T.Split: {
+          const kind = this.ident(this.next(T.Identifier));
+          const list = this.is(T.LParen) ? this.argList() : undefined;
+          setOnce(decl, "split", { kind, args: list?.args ?? [], range: this.join(t, list ? list.close : kind.range) });
+          break;
+        }
+        case T.Metric:
+          do decl.metrics.push(this.ident(this.next(T.Identifier)));
+          while (this.optional(T.Comma));
+          break;
+        case T.Require: {
+          const metric = this.ident(this.next(T.Identifier));
+          const op = this.la();
+          if (op?.tokenType !== T.Lt && op?.tokenType !== T.LtEq && op?.tokenType !== T.Gt && op?.tokenType !== T.GtEq) throw GIVE_UP;
+          this.i++;
+          this.tokRange(op);
+          const value = this.expression();
+          decl.requires.push({ metric, op: op.image as "<" | "<=" | ">" | ">=", value, range: this.join(t, value.range) });
+          break;
+        }
+        default:
+          throw GIVE_UP; // `retrain { … }` and anything else: the chevrotain path
+      }
+    }
+    decl.range = this.join(kwTok, this.tokRange(this.next(T.RCurly)));
+    return decl;
+  }
+
+  /** `algorithm gbdt(trees: 50)` or `algorithm onnx "model.onnx"`. */
+  private algorithm(kwTok: IToken): NonNullable<ModelDecl["algorithm"]> {
+    const algName = this.ident(this.next(T.Identifier));
+    const list = this.is(T.LParen) ? this.argList() : undefined;
+    const algorithm: NonNullable<ModelDecl["algorithm"]> = { name: algName, args: list?.args ?? [], range: this.at() };
+    let end: Range = list ? list.close : algName.range;
+    const fileTok = list ? undefined : this.optional(T.StringLit);
+    if (fileTok) {
+      algorithm.file = this.stringLit(fileTok);
+      end = algorithm.file.range;
+    }
+    algorithm.range = this.join(kwTok, end);
+    return algorithm;
+  }
+
+  /** `transform a, b: impute(median), standard_scale`. */
+  private transform(kwTok: IToken): TransformDecl {
+    const features: Ident[] = [];
+    do features.push(this.ident(this.next(T.Identifier)));
+    while (this.optional(T.Comma));
+    this.next(T.Colon);
+    const steps: MdtCall[] = [];
+    do {
+      const stepName = this.ident(this.next(T.Identifier));
+      const list = this.is(T.LParen) ? this.argList() : undefined;
+      steps.push({ name: stepName, args: list?.args ?? [], range: this.join(stepName.range, list ? list.close : stepName.range) });
+    } while (this.optional(T.Comma));
+    return { features, steps, range: this.join(kwTok, steps[steps.length - 1].range) };
+  }
+
+  /** `(name: expr, expr, ...)`: the arguments and the range of the closing parenthesis. */
+  private argList(): { args: Arg[]; close: Range } {
+    this.next(T.LParen);
+    const args: Arg[] = [];
+    if (!this.is(T.RParen)) {
+      do {
+        const argName = this.is(T.Identifier) && this.is(T.Colon, 1) ? this.ident(this.toks[this.i++]) : undefined;
+        if (argName) this.i++; // the colon
+        const value = this.expression();
+        const arg: Arg = { value, range: this.join(argName ? argName.range : value.range, value.range) };
+        if (argName) arg.name = argName;
+        args.push(arg);
+      } while (this.optional(T.Comma));
+    }
+    return { args, close: this.tokRange(this.next(T.RParen)) };
+  }
+
+  private serveDecl(): ServeDecl {
+    const kwTok = this.next(T.Serve);
+    const model = this.ident(this.next(T.Identifier));
+    const decl: ServeDecl = { kind: "serve", model, range: this.at() };
+    this.next(T.LCurly);
+    for (let t = this.la(); t !== undefined && t.tokenType !== T.RCurly; t = this.la()) {
+      this.i++;
+      if (t.tokenType === T.Online) {
+        setOnce(decl, "online", this.tokRange(t));
+      } else if (t.tokenType === T.Batch) {
+        this.next(T.Into);
+        const d = this.dotted();
+        setOnce(decl, "batch", { table: d.text, range: this.join(t, d.range) });
+      } else {
+        throw GIVE_UP;
+      }
+    }
+    decl.range = this.join(kwTok, this.tokRange(this.next(T.RCurly)));
+    return decl;
   }
 
   // ------------------------------------------------------------ pieces
