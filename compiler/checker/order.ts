@@ -27,7 +27,13 @@ export function dependencyOrder(names: readonly string[], refs: (name: string) =
   const position = new Map<string, number>();
   for (const [i, n] of names.entries()) if (!position.has(n)) position.set(n, i);
   const edges = new Map<string, string[]>();
-  for (const n of position.keys()) edges.set(n, refs(n).filter((r) => position.has(r)));
+  let anyEdge = false;
+  for (const n of position.keys()) {
+    const out = refs(n).filter((r) => position.has(r));
+    edges.set(n, out);
+    anyEdge ||= out.length > 0;
+  }
+  if (!anyEdge) return [...position.keys()]; // the common case: nothing refers to anything
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
@@ -78,40 +84,40 @@ export function dependencyOrder(names: readonly string[], refs: (name: string) =
  * length). Iterative: an operator chain nests as deep as it is long.
  */
 export function forEachReference(e: Expr, onName: (name: string) => void, onCall: (name: string) => void): void {
-  const stack: Array<Expr | { kind: "callee"; name: string }> = [e];
-  const pushAll = (items: readonly Expr[]) => {
-    for (let i = items.length - 1; i >= 0; i--) stack.push(items[i]);
-  };
+  // Pushed in reverse, popped in the checker's order; a string is a callee, met after its arguments.
+  const stack: Array<Expr | string> = [e];
   while (stack.length) {
     const ex = stack.pop()!;
+    if (typeof ex === "string") {
+      onCall(ex);
+      continue;
+    }
     switch (ex.kind) {
-      case "callee":
-        onCall(ex.name);
-        break;
       case "name":
         onName(ex.name);
         break;
       case "call":
-        stack.push({ kind: "callee", name: ex.callee.name });
-        pushAll(ex.args);
+        stack.push(ex.callee.name);
+        for (let i = ex.args.length - 1; i >= 0; i--) stack.push(ex.args[i]);
         break;
       case "window":
-        pushAll(ex.args);
+        for (let i = ex.args.length - 1; i >= 0; i--) stack.push(ex.args[i]);
         break;
       case "unary":
         stack.push(ex.operand);
         break;
       case "binary":
-        pushAll([ex.left, ex.right]);
+        stack.push(ex.right, ex.left);
         break;
       case "if":
-        pushAll([ex.cond, ex.then, ex.else]);
+        stack.push(ex.else, ex.then, ex.cond);
         break;
       case "in":
-        pushAll([ex.operand, ...ex.values]);
+        for (let i = ex.values.length - 1; i >= 0; i--) stack.push(ex.values[i]);
+        stack.push(ex.operand);
         break;
       case "list":
-        pushAll(ex.items);
+        for (let i = ex.items.length - 1; i >= 0; i--) stack.push(ex.items[i]);
         break;
       default:
         break;
