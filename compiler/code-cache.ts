@@ -47,10 +47,24 @@ export function preloadWithCodeCache(file: string): void {
     wrapper.call(mod.exports, mod.exports, require, mod, file, path.dirname(file));
     mod.loaded = true;
     require.cache[file] = mod as unknown as NodeJS.Module;
-    if (!cachedData || script.cachedDataRejected) process.once("exit", () => writeAside(cacheFile, script.createCachedData()));
+    if (!cachedData || script.cachedDataRejected) {
+      unwritten.set(cacheFile, script);
+      if (unwritten.size === 1) process.once("exit", writeCodeCaches);
+    }
   } catch {
     delete require.cache[file]; // the caller's require() loads it the usual way
   }
+}
+
+const unwritten = new Map<string, vm.Script>();
+
+/**
+ * Writes the code caches still to write (at the exit of the process, or
+ * earlier: a worker thread is stopped without an exit of its own).
+ */
+export function writeCodeCaches(): void {
+  for (const [file, script] of unwritten) writeAside(file, script.createCachedData());
+  unwritten.clear();
 }
 
 function writeAside(file: string, data: Buffer): void {

@@ -12,12 +12,6 @@
 // (package.json's `fti`) starts it.
 
 import { Command, CommanderError } from "commander";
-import { registerMonitorCommands } from "../../runtime/cli/monitor-commands.ts";
-import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
-import { registerRunCommands } from "../../runtime/cli/run-commands.ts";
-import { registerStreamCommands } from "../../runtime/cli/stream-commands.ts";
-import { registerAgentCommands } from "../../runtime/cli/agent-commands.ts";
-import { registerRuntimeCommands } from "../../runtime/cli/commands.ts";
 import { environmentError } from "../../runtime/environment-errors.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { SpecReadError } from "../compile.ts";
@@ -27,8 +21,13 @@ import { loadCompiledSpec } from "./load.ts";
 
 export { EXIT } from "./exit.ts";
 
-/** `exit` records an action's exit code (the highest wins). */
-export function buildProgram(exit: (code: number) => void): Command {
+/**
+ * `exit` records an action's exit code (the highest wins). The runtime's
+ * commands (dozens of modules: DuckDB, Fastify, ...) are imported only when
+ * the command line is not one of the compiler's (`fti compile` has no use for
+ * them); `fti --help` and an unknown command get them all.
+ */
+export async function buildProgram(exit: (code: number) => void, argv: string[] = []): Promise<Command> {
   const program = new Command("fti")
     .description("Compile .fti specs into feature, training and inference pipelines, and run them on DuckDB.")
     .version("0.1.0")
@@ -38,19 +37,30 @@ export function buildProgram(exit: (code: number) => void): Command {
     .exitOverride();
 
   registerCompilerCommands(program, { exit });
-  registerRuntimeCommands(program, { loadSpec: loadCompiledSpec, exit });
-  registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
-  registerAgentCommands(program, { loadSpec: loadCompiledSpec, exit });
-  registerMonitorCommands(program, { loadSpec: loadCompiledSpec, exit });
-  registerRunCommands(program, { loadSpec: loadCompiledSpec, exit });
-  registerStreamCommands(program, { loadSpec: loadCompiledSpec, exit });
+  const word = argv.slice(2).find((a) => !a.startsWith("-")); // fti's own options take no values
+  if (word && program.commands.some((c) => c.name() === word || c.aliases().includes(word))) return program;
+  const deps = { loadSpec: loadCompiledSpec, exit };
+  const [runtime, online, agent, monitor, run, stream] = await Promise.all([
+    import("../../runtime/cli/commands.ts"),
+    import("../../runtime/cli/online-commands.ts"),
+    import("../../runtime/cli/agent-commands.ts"),
+    import("../../runtime/cli/monitor-commands.ts"),
+    import("../../runtime/cli/run-commands.ts"),
+    import("../../runtime/cli/stream-commands.ts"),
+  ]);
+  runtime.registerRuntimeCommands(program, deps);
+  online.registerOnlineCommands(program, deps);
+  agent.registerAgentCommands(program, deps);
+  monitor.registerMonitorCommands(program, deps);
+  run.registerRunCommands(program, deps);
+  stream.registerStreamCommands(program, deps);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram((c) => (code = Math.max(code, c)));
   try {
+    const program = await buildProgram((c) => (code = Math.max(code, c)), argv);
     await program.parseAsync(argv);
     return code;
   } catch (e) {

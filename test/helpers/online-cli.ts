@@ -8,7 +8,7 @@ import { registerOnlineCommands } from "../../runtime/cli/online-commands.ts";
 
 let code = 0;
 const exit = (c: number) => (code = Math.max(code, c));
-const program = buildProgram(exit);
+const program = await buildProgram(exit, process.argv);
 if (!program.commands.some((c) => c.name() === "serve")) registerOnlineCommands(program, { loadSpec: loadCompiledSpec, exit });
 try {
   await program.parseAsync(process.argv);
