@@ -1,26 +1,25 @@
 // The compiler's TypeScript worker (started by ts-thread.ts): the thread that
-// holds the TypeScript project. It loads TypeScript and parses the ES library,
-// the runtime API and zod's declarations as soon as it starts, while the main
-// thread parses and checks the spec; then it answers `extern fn` checks and
+// holds the TypeScript project. It loads TypeScript as soon as it starts,
+// while the main thread parses and checks the spec; then it answers `extern fn` checks and
 // prints and type-checks the generated modules. Every answer is plain data.
 
 import { parentPort } from "node:worker_threads";
-import path from "node:path";
 import { inspectExtern, type ExternRequest } from "./checker/extern-inspect.ts";
 import { writeCodeCaches } from "./code-cache.ts";
 import type { EmitOptions } from "./emit/project.ts";
 import type { IrSpec } from "./ir.ts";
-import { checkerProject, RUNTIME_API } from "./ts-project.ts";
+import { tsMorph } from "./ts-project.ts";
 import type { TsRequest, TsReply, EmitAnswer } from "./ts-thread.ts";
 
 const port = parentPort!;
 
-/** Parses what every check reads (the ES library, runtime/api.ts, zod's declarations) before the first request. */
-function prime(): void {
-  const project = checkerProject();
-  const file = project.createSourceFile(path.join(path.dirname(RUNTIME_API), "__fti_prime__.ts"), 'import type * as $rt from "fti/runtime";\nexport type T = $rt.SpecBundle;\n', { overwrite: true });
-  project.getProgram().compilerObject.getTypeChecker(); // parses and binds every file it reads
-  project.removeSourceFile(file);
+/**
+ * Loads TypeScript before the first request. (Parsing the ES library and
+ * zod's declarations here too would cost a compile whose checks are all
+ * cached a second of CPU for nothing: the first check that runs parses them.)
+ */
+function warmUp(): void {
+  tsMorph();
 }
 
 async function emit(ir: IrSpec, opts: EmitOptions): Promise<EmitAnswer> {
@@ -52,4 +51,4 @@ port.on("message", (req: TsRequest) => {
   );
 });
 
-prime();
+warmUp();

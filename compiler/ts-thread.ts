@@ -10,7 +10,12 @@
 // it parsed). It never keeps the process alive: it is unref'd whenever no
 // request is waiting. A failure in the worker rejects every waiting request
 // with an Error (an internal error, exit 3, in the CLI), and the next request
-// starts a new worker. FTI_TS_WORKER=0 does everything in the main thread.
+// starts a new worker.
+//
+// Opt-in (FTI_TS_WORKER=1) until it is measured faster on a quiet machine:
+// on the loaded 2-core machine it was measured slower (docs/benchmarks.md),
+// because the worker's path still holds all the TypeScript work and adds its
+// own start (tsx, the compiler's modules loaded a second time).
 
 import { Worker } from "node:worker_threads";
 import type { ExternOutcome, ExternRequest } from "./checker/extern-inspect.ts";
@@ -92,9 +97,9 @@ export class TsThread {
 
 let current: TsThread | undefined;
 
-/** The process's TypeScript worker (started on first use), or undefined when FTI_TS_WORKER=0. */
+/** The process's TypeScript worker (started on first use) when FTI_TS_WORKER=1, else undefined: all in this thread. */
 export function tsThread(): TsThread | undefined {
-  if (process.env.FTI_TS_WORKER === "0") return undefined;
+  if (process.env.FTI_TS_WORKER !== "1") return undefined;
   return (current ??= new TsThread((gone) => {
     if (current === gone) current = undefined;
   }));

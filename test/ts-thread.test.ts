@@ -1,5 +1,5 @@
-// The compiler's TypeScript worker (compiler/ts-thread.ts): a compile that
-// asks it gives exactly what a compile in one thread gives (FTI_TS_WORKER=0),
+// The compiler's TypeScript worker (compiler/ts-thread.ts, FTI_TS_WORKER=1):
+// a compile that asks it gives exactly what a compile in one thread gives,
 // extern fn answers included, and a failure in the worker comes back as an
 // Error, never a hang.
 
@@ -52,11 +52,10 @@ function project(body: string): string {
 
 async function compileBothWays(dir: string): Promise<{ worker: CompileResult; inThread: CompileResult }> {
   const spec = path.join(dir, "s.fti");
-  delete process.env.FTI_TS_WORKER;
+  process.env.FTI_TS_WORKER = "1";
   const worker = await compileSpec(spec, { outDir: path.join(dir, "out-worker") });
-  process.env.FTI_TS_WORKER = "0";
-  const inThread = await compileSpec(spec, { outDir: path.join(dir, "out-worker") });
   delete process.env.FTI_TS_WORKER;
+  const inThread = await compileSpec(spec, { outDir: path.join(dir, "out-worker") });
   return { worker, inThread };
 }
 
@@ -100,12 +99,14 @@ feature_group g for athlete from activities {
   });
 
   it("a request that fails in the worker rejects with the worker's error, and the worker keeps answering", async () => {
+    process.env.FTI_TS_WORKER = "1";
     const ts = tsThread()!;
     await expect(ts.emit({ name: 42 } as unknown as IrSpec, { outDir: "/tmp/x", specPath: "/tmp/x.fti", specFile: "x.fti" })).rejects.toThrow(/expected/i);
     const dir = project(`
 extern fn ok(x: float?): float? from "./fns.ts"
 `);
     const r = await compileSpec(path.join(dir, "s.fti"), { outDir: path.join(dir, "out") });
+    delete process.env.FTI_TS_WORKER;
     expect(r.files?.size).toBe(9);
   });
 });
