@@ -88,6 +88,27 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     for (const r of replicas) compareAnswers(await answers(r), ref);
   });
 
+  it("one writer per stream: the second replica on the store refuses events (409, the lock file's holder); a server elsewhere on the same Redis too (the lease)", async () => {
+    const ev = [activity(work.athletes[0], T0 - 4 * HOUR)];
+    const second = await push(replicas[1], ev);
+    expect(second.status).toBe(409);
+    expect(second.body.error.code).toBe("stream_has_another_writer");
+    expect(second.body.error.message).toContain(`process ${process.pid}`);
+    expect(second.body.error.message).toContain("writer.lock");
+    // Another machine (another store directory) sharing the Redis: refused by the Redis lease.
+    mkdirSync(join(work.root, "far"), { recursive: true });
+    const farStore = join(work.root, "far/store.duckdb");
+    copyFileSync(memoryStore, farStore);
+    const far = await serve(farStore, redis.url, "logs-far");
+    try {
+      const r = await push(far, ev);
+      expect(r.status).toBe(409);
+      expect(r.body.error.message).toContain("lease fti:lease:stream:activities");
+    } finally {
+      await far.close();
+    }
+  });
+
   it("materialize again writes nothing; a full copy (a fresh prefix) holds the same rows as the incremental ones", async () => {
     const before = await redisFingerprint(redis.url, "fti");
     const again = await materializeTo(redis.url);

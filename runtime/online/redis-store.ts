@@ -19,6 +19,7 @@
 import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
+import { describeHolder, holderIsGone, parseHolder, thisProcess, type WriterLease } from "../stream/writer-lock.ts";
 import { entityKey, toFeatureColumn, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
 import { onlineTable } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
@@ -260,6 +261,46 @@ export class RedisOnlineStore {
     return this.pending.size;
   }
 
+  /**
+   * The writer lease of a stream in this store (the one-writer rule across
+   * machines: stream/writer-lock.ts): a key holding its holder, set only when
+   * absent or already ours, with a 15 s expiry renewed every 5 s; a holder on
+   * this host whose process is gone (kill -9) is replaced at once.
+   */
+  lease(source: string): WriterLease {
+    const key = `${this.prefix}:lease:stream:${source}`;
+    const me = JSON.stringify(thisProcess());
+    let timer: NodeJS.Timeout | null = null;
+    const take = (): Promise<string> => this.call(() => this.client.eval(TAKE_LEASE, 1, key, me, String(LEASE_MS)) as Promise<string>);
+    const lease: WriterLease = {
+      what: `lease ${key} in ${this.display}`,
+      acquire: async () => {
+        let holder = await take();
+        const other = parseHolder(holder);
+        if (holder !== "" && other && holderIsGone(other)) {
+          await this.call(() => this.client.eval(REPLACE_LEASE, 1, key, holder, me, String(LEASE_MS)));
+          holder = await take();
+        }
+        if (holder !== "") return describeHolder(parseHolder(holder) ?? { pid: 0, host: "?", since: "?", token: "" });
+        timer = setInterval(() => {
+          take().then(
+            (h) => {
+              if (h !== "") lease.onLost?.(describeHolder(parseHolder(h) ?? { pid: 0, host: "?", since: "?", token: "" }));
+            },
+            () => undefined, // unreachable: kept while it lasts (the stream's writes fail meanwhile anyway)
+          );
+        }, LEASE_MS / 3).unref();
+        return null;
+      },
+      release: async () => {
+        if (timer) clearInterval(timer);
+        timer = null;
+        await this.call(() => this.client.eval(RELEASE_LEASE, 1, key, me)).catch(() => undefined);
+      },
+    };
+    return lease;
+  }
+
   /** Per table: the last sync's metadata, entity count and a few entity keys (the page's suggestions). */
   async groupInfo(table: string): Promise<RemoteGroupInfo> {
     const [meta, entities, samples] = await this.call(() =>
@@ -288,6 +329,15 @@ export class RedisOnlineStore {
     }
   }
 }
+
+const LEASE_MS = 15_000;
+/** Takes or renews the lease: "" when it is ours now, else the holder. */
+const TAKE_LEASE = `local v = redis.call('GET', KEYS[1])
+if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return '' end
+return v`;
+/** Replaces a gone holder, unless it changed meanwhile. */
+const REPLACE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return 1`;
+const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`;
 
 /** A short reason from an ioredis or socket error. */
 function reason(e: unknown): string {

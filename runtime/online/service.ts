@@ -399,8 +399,10 @@ export class OnlineService implements LocalService {
     }
     let report: ReloadReport;
     try {
+      await svc.claimStreams(Boolean(opts.redis));
       report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
     } catch (e) {
+      await svc.streams?.close();
       await svc.remote?.close();
       throw e;
     }
@@ -429,6 +431,23 @@ export class OnlineService implements LocalService {
   }
 
   // ------------------------------------------------------------------ loading
+
+  /**
+   * One writer per stream (stream/writer-lock.ts): the lock file in its
+   * segment directory and, with a shared store, its lease there. A stream
+   * another process writes is served from what that writer materialized and
+   * (shared store) streamed; its events are refused here. Reading a broker
+   * (`--redis`) needs every stream: refused at start.
+   */
+  private async claimStreams(consumer: boolean): Promise<void> {
+    if (!this.streams) return;
+    const { FileWriterLock } = await import("../stream/writer-lock.ts");
+    const refused = await this.streams.claim((source, dir) => [new FileWriterLock(dir), ...(this.remote ? [this.remote.lease(source)] : [])]);
+    for (const r of refused) {
+      if (consumer) throw new UserError(`stream \`${r.source}\` already has a writer: ${r.holder}`, "one process reads a stream's events; stop that one, or start this server without --redis to serve predictions only");
+      this.logger.warn(`stream \`${r.source}\`: its writer is ${r.holder}; this server serves predictions and refuses its events (409)`);
+    }
+  }
 
   /**
    * Re-reads what changed in the store: registry versions (production, else

@@ -14,6 +14,7 @@ import { Admission, type Admitted } from "./admission.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
 import { readSegmentLines, SegmentWriter, streamDir } from "./segments.ts";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
+import type { WriterLease } from "./writer-lock.ts";
 
 export interface IngestResult {
   source: string;
@@ -27,13 +28,16 @@ export interface IngestResult {
 
 export type IngestOutcome =
   | { ok: true; result: IngestResult; updates: StreamUpdate[] }
-  | { ok: false; status: 400 | 404 | 503; code: string; message: string; issues?: EventIssue[] };
+  | { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string; issues?: EventIssue[] };
 
 interface StreamSource {
   plan: SourcePlan;
   admission: Admission;
   writer: SegmentWriter;
   counts: Record<Admitted | "rejected", number>;
+  /** Null: this process is the stream's writer (or nothing was claimed); else who is (writer-lock.ts). */
+  refusedBy: string | null;
+  leases: WriterLease[];
 }
 
 export interface RebuildReport {
@@ -69,6 +73,8 @@ export class StreamService {
         admission: new Admission(plan.stream.latenessMs),
         writer: new SegmentWriter(streamDir(storePath, plan.name)),
         counts: { new: 0, duplicate: 0, late: 0, rejected: 0 },
+        refusedBy: null,
+        leases: [],
       });
     }
   }
@@ -76,6 +82,40 @@ export class StreamService {
   /** The stream sources, by name. */
   names(): string[] {
     return [...this.sources.keys()];
+  }
+
+  /**
+   * Takes every lease of each stream (writer-lock.ts): a stream whose leases
+   * another process holds is not this process's to write — its events are
+   * refused (409) and `rebuild` skips it. Returns the refused streams and why.
+   */
+  async claim(leasesOf: (source: string, dir: string) => WriterLease[]): Promise<Array<{ source: string; holder: string }>> {
+    const refused: Array<{ source: string; holder: string }> = [];
+    for (const s of this.sources.values()) {
+      const leases = leasesOf(s.plan.name, s.writer.dir);
+      for (const lease of leases) {
+        const holder = await lease.acquire();
+        if (holder !== null) {
+          s.refusedBy = `${holder} (${lease.what})`;
+          break;
+        }
+        s.leases.push(lease);
+        lease.onLost = (by) => {
+          s.refusedBy = `${by} (${lease.what}, taken over while this process held it)`;
+        };
+      }
+      if (s.refusedBy !== null) {
+        for (const l of s.leases) await l.release();
+        s.leases = [];
+        refused.push({ source: s.plan.name, holder: s.refusedBy });
+      }
+    }
+    return refused;
+  }
+
+  /** The stream sources this process writes. */
+  owned(): string[] {
+    return [...this.sources.values()].filter((s) => s.refusedBy === null).map((s) => s.plan.name);
   }
 
   /**
@@ -87,6 +127,10 @@ export class StreamService {
     if (!s) {
       const known = this.names();
       return { ok: false, status: 404, code: "unknown_stream", message: `no stream source named ${JSON.stringify(source).slice(0, 82)}; streams: ${known.length ? known.join(", ") : "none (declare `stream` in a source)"}` };
+    }
+    if (s.refusedBy !== null) {
+      const message = `this server does not take the events of \`${source}\`: its writer is ${s.refusedBy}; one process applies a stream (two would each hold half of its state): send the events there`;
+      return { ok: false, status: 409, code: "stream_has_another_writer", message };
     }
     const rows: StreamRow[] = [];
     const issues: EventIssue[] = [];
@@ -134,6 +178,7 @@ export class StreamService {
   async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
     const reports: RebuildReport[] = [];
     for (const s of this.sources.values()) {
+      if (s.refusedBy !== null) continue;
       const t0 = performance.now();
       const offline = await readOffline(store, s.plan);
       const lines = readSegmentLines(s.writer.dir);
@@ -182,7 +227,11 @@ export class StreamService {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sources.values()) await s.writer.close();
+    for (const s of this.sources.values()) {
+      await s.writer.close();
+      for (const l of s.leases) await l.release();
+      s.leases = [];
+    }
   }
 }
 
