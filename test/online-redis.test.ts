@@ -147,6 +147,12 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     for (const x of replicas) compareAnswers(await answers(x), ref);
   });
 
+  it("`fti materialize --online-store` (and $FTI_ONLINE_STORE): nothing new, nothing written, said per group", async () => {
+    const r = await runFti(["materialize", work.specPath], work.root, { FTI_ONLINE_STORE: redis.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`→ ${redis.url.replace(/[.]/g, "\\.")} online_fitness_v1: \\d+ entities; already up to date`));
+  }, 120_000);
+
   it("a wrong URL at start: exit 1 saying what to check, no stack trace", async () => {
     const port = await freePort();
     const bad = await runFti(["serve", work.specPath, "--port", "0", "--online-store", `redis://127.0.0.1:${port}`], work.root);
