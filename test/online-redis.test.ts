@@ -107,6 +107,10 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     } finally {
       await far.close();
     }
+    // Reading a broker needs the stream: a second server with --redis (Redis Streams) refuses to start.
+    await expect(startServer(work.bundle, { store: work.storePath, logs: false, port: 0, watch: false, logger: quiet, redis: { url: redis.url, consumer: "second" } })).rejects.toThrow(
+      /stream `activities` already has a writer: process \d+/,
+    );
   });
 
   it("materialize again writes nothing; a full copy (a fresh prefix) holds the same rows as the incremental ones", async () => {
