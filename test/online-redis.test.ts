@@ -8,7 +8,9 @@
 // fresh prefix equals the incremental one; a Redis that goes away is a 503
 // naming it (never a crash), and the service recovers when it is back.
 
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
@@ -111,6 +113,27 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     await expect(startServer(work.bundle, { store: work.storePath, logs: false, port: 0, watch: false, logger: quiet, redis: { url: redis.url, consumer: "second" } })).rejects.toThrow(
       /stream `activities` already has a writer: process \d+/,
     );
+  });
+
+  it("the Redis lease: a holder whose process is gone (kill -9) is replaced at once; one elsewhere is not; a release frees it", async () => {
+    const { RedisOnlineStore } = await import("../runtime/online/redis-store.ts");
+    const store = await RedisOnlineStore.connect(parseOnlineStore(redis.url) as Extract<ReturnType<typeof parseOnlineStore>, { kind: "redis" }>);
+    try {
+      const key = "fti:lease:stream:lease_test";
+      const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+      await store.client.set(key, JSON.stringify({ pid: Number(dead), host: hostname(), since: "2026-01-01T00:00:00.000Z", token: "gone" }));
+      const lease = store.lease("lease_test");
+      expect(await lease.acquire()).toBeNull();
+      expect(JSON.parse((await store.client.get(key))!).pid).toBe(process.pid);
+      expect(await store.client.pttl(key)).toBeGreaterThan(10_000);
+      expect(await store.lease("lease_test").acquire()).toContain(`process ${process.pid}`);
+      await lease.release();
+      expect(await store.client.get(key)).toBeNull();
+      await store.client.set(key, JSON.stringify({ pid: Number(dead), host: "elsewhere", since: "2026-01-01T00:00:00.000Z", token: "far" }));
+      expect(await store.lease("lease_test").acquire()).toContain("on elsewhere");
+    } finally {
+      await store.close();
+    }
   });
 
   it("materialize again writes nothing; a full copy (a fresh prefix) holds the same rows as the incremental ones", async () => {
