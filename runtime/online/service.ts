@@ -635,7 +635,10 @@ export class OnlineService implements LocalService {
   private async rebuildStreams(store: Store): Promise<void> {
     // With a shared store, only each entity's final row is written, once the rebuild is done.
     const latest = new Map<string, StreamUpdate>();
-    const reports = await this.streams!.rebuild(store, (u) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u)));
+    // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
+    // events go to the writer). With a shared store it reads the writer's rows there instead.
+    const onUpdate = (u: StreamUpdate) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u));
+    const reports = await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     if (this.remote && latest.size) {
       await this.remote.writeStreamed(this.bundle, [...latest.values()]).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }

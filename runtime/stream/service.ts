@@ -173,12 +173,14 @@ export class StreamService {
   /**
    * The state at start: every row of src_<source> (the offline store as of the
    * last batch run) and every event of the segments, once each by `unique`,
-   * applied in event-time order. Returns the entities' online rows.
+   * applied in event-time order. Returns the entities' online rows. Streams
+   * another process writes are skipped unless `refused`.
    */
-  async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
+  async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void, opts: { refused?: boolean } = {}): Promise<RebuildReport[]> {
     const reports: RebuildReport[] = [];
     for (const s of this.sources.values()) {
-      if (s.refusedBy !== null) continue;
+      // A stream another process writes: its state as of now only when asked (an in-memory replica serves it).
+      if (s.refusedBy !== null && !opts.refused) continue;
       const t0 = performance.now();
       const offline = await readOffline(store, s.plan);
       const lines = readSegmentLines(s.writer.dir);
