@@ -7,11 +7,17 @@
 // one and not the other fails `tsc`, and `irSchema.parse` returns an IrSpec
 // without a cast.
 
-import { z } from "zod";
+import { createRequire } from "node:module";
+import type { z as zod } from "zod";
+
+// zod through require(), its CommonJS build: an ESM import of zod is ~95 modules, each a round trip
+// to tsx's module-loader thread under Node 20, on the path of every `fti compile` (the CommonJS build
+// loads in about half the time). The types are the same package's.
+const { z } = createRequire(import.meta.url)("zod") as { z: typeof zod };
 import { MAX_VECTOR_DIM, type IrExpr, type IrSpec, type IrType } from "./ir.ts";
 
 const scalar = z.enum(["int", "float", "bool", "string", "timestamp", "duration"]);
-const irType: z.ZodType<IrType> = z.lazy(() =>
+const irType: zod.ZodType<IrType> = z.lazy(() =>
   z.object({
     base: z.union([scalar, z.literal("list"), z.literal("vector")]),
     nullable: z.boolean(),
@@ -27,7 +33,7 @@ const windowAgg = z.enum(["count", "sum", "avg", "min", "max", "stddev", "last",
 const schedule = z.union([z.object({ cron: z.string().min(1) }), z.object({ everyMs: z.number().positive() })]);
 
 const binaryOp = z.enum(["+", "-", "*", "/", "%", "^", "==", "!=", "<", "<=", ">", ">=", "and", "or"]);
-const irExpr: z.ZodType<IrExpr> = z.lazy(() => irExprUnion);
+const irExpr: zod.ZodType<IrExpr> = z.lazy(() => irExprUnion);
 const irExprUnion = z.discriminatedUnion("k", [
   z.object({ k: z.literal("lit"), type: irType, value: z.union([z.number(), z.string(), z.boolean(), z.null()]) }),
   z.object({ k: z.literal("col"), name: z.string(), type: irType }),
@@ -213,7 +219,7 @@ export const irSchema = z.object({
 /** True only when A and B are the same type (not merely assignable one way). */
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
-const sameSpec: Same<z.infer<typeof irSchema>, IrSpec> = true;
-const sameExpr: Same<z.infer<typeof irExprUnion>, IrExpr> = true;
+const sameSpec: Same<zod.infer<typeof irSchema>, IrSpec> = true;
+const sameExpr: Same<zod.infer<typeof irExprUnion>, IrExpr> = true;
 void sameSpec;
 void sameExpr;

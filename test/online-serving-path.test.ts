@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GroupPlan, Scalar } from "../runtime/api.ts";
 import { PredictBatcher, MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
 import { columnValue, lookup, toFeatureColumn, type CachedGroup } from "../runtime/online/cache.ts";
+import { KeyIndex } from "../runtime/online/key-index.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
 import { sliceSerialized } from "../runtime/online/turns.ts";
 import { INSTANCES_PER_TURN, MAX_INSTANCES, OnlineService } from "../runtime/online/service.ts";
@@ -43,10 +44,7 @@ describe("online cache columns", () => {
       plan,
       table: "online_g_v1",
       features: ["x", "s"],
-      index: new Map([
-        ["a", 0],
-        ["b", 1],
-      ]),
+      index: KeyIndex.of(["a", "b"]),
       eventMs: Float64Array.from([NOW - day, NOW - 40 * day]),
       columns: [toFeatureColumn([2.5, 3]), toFeatureColumn([null, "old"])],
       missing: false,

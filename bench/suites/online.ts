@@ -18,6 +18,11 @@
 //     process sends 10,000-instance batch requests back to back: their p99
 //     with the batches beside / alone, in the same round (a large request
 //     must not stall the small ones)
+//   - the JSON parse of a 10,000-instance body as the server does it (a
+//     slice per turn of the event loop): the CPU time of the longest block,
+//     beside one JSON.parse of it (Fastify's parser before), in process
+//   - the GC's cost of the loaded online tables: a full GC with the service
+//     loaded (keys in a KeyIndex), beside the same with the keys also in a Map
 //   - 5% of the requests are bad (malformed JSON, a wrong type, a missing or
 //     unknown field, an unknown entity, an unknown model): each must get a
 //     4xx, every good one a 200, and no answer may be a 5xx.
@@ -35,6 +40,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { fileURLToPath } from "node:url";
 import { materialize } from "../../runtime/online/materialize.ts";
 import { OnlineService } from "../../runtime/online/service.ts";
@@ -271,8 +278,7 @@ export const tasks = {
    * run of small requests.
    */
   async bigBatches(a: { url: string; ids: string; instances: number; seconds: number }): Promise<Record<string, unknown>> {
-    const ids = JSON.parse(readFileSync(a.ids, "utf8")) as string[];
-    const body = JSON.stringify({ instances: Array.from({ length: a.instances }, (_, i) => ({ athlete_id: ids[i % ids.length], distance_km: 5 + (i % 20) })) });
+    const body = bigBatchBody(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.instances);
     const end = performance.now() + a.seconds * 1000;
     const ms: number[] = [];
     let not200 = 0;
@@ -284,6 +290,63 @@ export const tasks = {
       ms.push(performance.now() - t);
     }
     return { ms: median(ms), cpuMs: 0, requests: ms.length, not200 };
+  },
+
+  /**
+   * The JSON parse of one 10,000-instance body as the server does it
+   * (json-turns.ts: a slice per turn of the event loop) beside one
+   * JSON.parse of it (what Fastify did), in this process: the longest block
+   * of the event loop and the total time of each, over `rounds` repetitions.
+   */
+  async parseBlocks(a: { ids: string; instances: number; rounds: number }): Promise<Record<string, unknown>> {
+    const { parseJsonBody } = await import("../../runtime/online/json-body.ts");
+    const { parseJsonBodyInTurns } = await import("../../runtime/online/json-turns.ts");
+    const text = bigBatchBody(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.instances);
+    // CPU time (this process; its other threads are idle) as well as wall time: on a loaded machine a
+    // block's wall time is mostly the time the process waited for a core.
+    const cpuMs = (since: NodeJS.CpuUsage) => {
+      const c = process.cpuUsage(since);
+      return (c.user + c.system) / 1000;
+    };
+    const whole: number[] = [];
+    const wholeCpu: number[] = [];
+    const sliced: number[] = [];
+    const blockCpu: number[] = [];
+    const blockWall: number[] = [];
+    const warmUp = 3; // both parsers compiled by V8 before anything is timed
+    for (let r = 0; r < a.rounds + warmUp; r++) {
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      parseJsonBody(text);
+      const w = performance.now() - t;
+      const wc = cpuMs(c0);
+      // the longest stretch between two turns of the loop while the sliced parse runs
+      let last = { wall: performance.now(), cpu: process.cpuUsage() };
+      let longest = { wall: 0, cpu: 0 };
+      let done = false;
+      const mark = () => {
+        const now = { wall: performance.now(), cpu: process.cpuUsage() };
+        longest = { wall: Math.max(longest.wall, now.wall - last.wall), cpu: Math.max(longest.cpu, cpuMs(last.cpu)) };
+        last = now;
+      };
+      const tick = () => {
+        mark();
+        if (!done) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const t1 = performance.now();
+      await parseJsonBodyInTurns(text);
+      const s = performance.now() - t1;
+      done = true;
+      mark();
+      if (r < warmUp) continue;
+      whole.push(w);
+      wholeCpu.push(wc);
+      sliced.push(s);
+      blockCpu.push(longest.cpu);
+      blockWall.push(longest.wall);
+    }
+    return { ms: median(blockCpu), cpuMs: 0, blockWallMs: median(blockWall), wholeCpuMs: median(wholeCpu), wholeMs: median(whole), slicedMs: median(sliced), chars: text.length };
   },
 
   /**
@@ -314,6 +377,41 @@ export const tasks = {
     server.closeAllConnections();
     await new Promise<void>((done) => server.close(() => done()));
     return { ms: 0, cpuMs: 0, served };
+  },
+
+  /**
+   * What the loaded online tables cost the GC, in this process: the live JS
+   * heap after OnlineService.open (the service holds the entity keys in a
+   * KeyIndex, off the heap) and the time of a full GC, beside the same with
+   * the entities' keys held in a Map (what the cache held before) added.
+   */
+  async heap(a: FloorArgs): Promise<Record<string, unknown>> {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const fullGc = () => {
+      gc();
+      const t = performance.now();
+      gc();
+      return performance.now() - t;
+    };
+    const bundle = await loadBundle(a.data);
+    const service = await OnlineService.open(bundle, { store: a.store, logs: false, watch: false, asOf: new Date(a.asOf) });
+    try {
+      const entities = service.health().online.reduce((n, g) => n + g.entities, 0);
+      const gcMs = median([fullGc(), fullGc(), fullGc()]);
+      const heapMB = process.memoryUsage().heapUsed / 2 ** 20;
+      const db = await openRefDb(":memory:");
+      const ids = await rows<{ athlete_id: string }>(db.conn, `SELECT athlete_id FROM read_parquet(${sqlStr(a.data.entitiesParquet)})`);
+      db.close();
+      const map = new Map<string, number>();
+      ids.forEach((r, i) => map.set(r.athlete_id, i));
+      ids.length = 0;
+      const mapGcMs = median([fullGc(), fullGc(), fullGc()]);
+      const mapHeapMB = process.memoryUsage().heapUsed / 2 ** 20;
+      return { ms: gcMs, cpuMs: 0, heapMB, mapGcMs, mapHeapMB, entities, mapKeys: map.size };
+    } finally {
+      await service.close();
+    }
   },
 
   /** The floor: OnlineService.predict in this process, one request at a time. */
@@ -353,6 +451,11 @@ export const tasks = {
     }
   },
 };
+
+/** The body of a large batch request: `instances` entities in turn, distances 5–24 km. */
+function bigBatchBody(ids: string[], instances: number): string {
+  return JSON.stringify({ instances: Array.from({ length: instances }, (_, i) => ({ athlete_id: ids[i % ids.length], distance_km: 5 + (i % 20) })) });
+}
 
 type Counts = Pick<LoadResult, "sent" | "good" | "bad" | "goodNot200" | "badNot4xx" | "s5xx">;
 
@@ -394,7 +497,7 @@ function vmHwmKB(pid: number): number {
 }
 
 /** Starts a server process (`node <argv>`) and waits for its "serving … at <url>" line. */
-async function startServe(argv: string[], cwd: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
+export async function startServe(argv: string[], cwd: string): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   const child = spawn(process.execPath, argv, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (err += d));
@@ -418,7 +521,7 @@ async function startServe(argv: string[], cwd: string): Promise<{ child: ChildPr
   return { child, url, log: () => err };
 }
 
-async function stopServe(child: ChildProcess): Promise<number | null> {
+export async function stopServe(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
   return new Promise((done) => {
     child.once("exit", (code) => done(code));
@@ -536,6 +639,10 @@ export const suite: Suite = {
       const code = await stopServe(durable.child);
       if (code !== 0) ctx.out.check(S, "fti serve --log-durable stops cleanly on SIGTERM", false, `exit ${code}\n${durable.log().slice(-2000)}`);
     }
+    process.stderr.write(`  · online: parsing a ${fmtInt(BIG_BATCH)}-instance body, sliced and whole\n`);
+    const parse = await runNodeTask<Sample>("online.parseBlocks", { ids, instances: BIG_BATCH, rounds: ctx.quick ? 5 : 20 });
+    process.stderr.write("  · online: the GC's cost of the loaded online tables\n");
+    const heap = await runNodeTask<Sample>("online.heap", { data, store, asOf, ids, n: 0 });
     const floorN = ctx.quick ? 3000 : 50_000;
     process.stderr.write(`  · online: in-process floor (${fmtInt(floorN)} requests)\n`);
     const floors: Sample[] = [];
@@ -611,6 +718,45 @@ export const suite: Suite = {
         `p99 ${(tailP99 / aloneP99).toFixed(2)}× the p99 alone; ${latencyNote(tail)}; beside it ${fmtInt(med(tail.map((x) => x.bigRequests)))} batch requests per run ` +
         `(median ${fmtMs(med(tail.map((x) => x.bigMs)))} each, ${tail.reduce((a, x) => a + x.bigNot200, 0)} not 200)`,
     });
+    ctx.out.measure({
+      suite: S,
+      id: "parse-block",
+      label: `JSON body of ${fmtInt(BIG_BATCH)} instances: CPU time of the longest event-loop block while the server parses it (sliced)`,
+      role: "fti",
+      ms: [parse.ms],
+      cpuMs: [NaN],
+      rssKB: 0,
+      extra: {},
+      note: `${fmtInt(Number(parse.chars))} characters; wall time of that block ${fmtMs(Number(parse.blockWallMs))}; the sliced parse takes ${fmtMs(Number(parse.slicedMs))} in all; median of the rounds`,
+    });
+    ctx.out.measure(
+      {
+        suite: S,
+        id: "parse-whole",
+        label: "the same body in one JSON.parse (Fastify's parser before): CPU time of its one block",
+        role: "ref",
+        ms: [Number(parse.wholeCpuMs)],
+        cpuMs: [NaN],
+        rssKB: 0,
+        extra: {},
+        note: `wall ${fmtMs(Number(parse.wholeMs))}`,
+      },
+      { vs: { suite: S, id: "parse-block", label: "", role: "fti", ms: [parse.ms], cpuMs: [NaN], rssKB: 0, extra: {} } },
+    );
+    const heapLine = (id: string, label: string, role: "fti" | "ref", ms: number, mb: number): Measured => ({
+      suite: S,
+      id,
+      label,
+      role,
+      ms: [ms],
+      cpuMs: [NaN],
+      rssKB: 0,
+      extra: {},
+      note: `live JS heap ${mb.toFixed(1)} MB; median of 3 full GCs`,
+    });
+    const keyed = heapLine("gc-keys", `full GC of a process holding the ${fmtInt(Number(heap.entities))} online entities (keys in a KeyIndex)`, "fti", heap.ms, Number(heap.heapMB));
+    ctx.out.measure(keyed);
+    ctx.out.measure(heapLine("gc-map", `the same process with the ${fmtInt(Number(heap.mapKeys))} keys also in a Map (the cache before)`, "ref", Number(heap.mapGcMs), Number(heap.mapHeapMB)), { vs: keyed });
     // In process there is no p99 worth comparing with: the floor's ratio is on the medians (fti's p50).
     ctx.out.measure(floor, { vs: { ...served, label: "fti serve: latency p50 at 1,000 req/s (paced)", ms: rate.map((x) => x.p50) } });
     ctx.out.goal(S, "p99 latency at 1,000 req/s", { text: "≤ 2 ms", met: p99 <= 2 }, `${fmtMs(p99)} (median of ${rate.length} runs of ${rateSec} s)`);

@@ -3,18 +3,20 @@
 // store open (briefly, read-only), then serves from memory; a reload
 // replaces a group as a whole.
 //
-// The rows are held column-wise: one Map from the entity key to a row index,
-// a Float64Array of event times, and per feature either a Float64Array (with
-// a null mask) when every value is a number, or the plain value array. A
-// million entities are then a few million heap objects fewer than with one
-// object and one array per row; the major GCs of a loaded server (which mark
-// every live object) stay short instead of pausing requests for hundreds of
-// milliseconds.
+// The rows are held column-wise: a KeyIndex from the entity key to a row
+// index (the keys packed in typed arrays, key-index.ts), a Float64Array of
+// event times, and per feature either a Float64Array (with a null mask) when
+// every value is a number, or the plain value array. A million entities are
+// then a handful of typed arrays instead of millions of heap objects (one
+// object and one array per row, then a Map of a million key strings): the
+// major GCs of a loaded server (which mark every live object) stay short
+// instead of pausing requests.
 
 import type { GroupPlan, Scalar } from "../api.ts";
 import { type Store } from "../store/store.ts";
 import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
+import { KeyIndex } from "./key-index.ts";
 import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
 
 /** One feature's values by row index. */
@@ -29,8 +31,8 @@ export interface CachedGroup {
   table: string;
   /** Feature names held (those the served views read), in the order of `columns`. */
   features: string[];
-  /** Entity key → row index. */
-  index: Map<string, number>;
+  /** Entity key (`entityKey`) → row index. */
+  index: KeyIndex;
   /** event_time of each row, epoch ms. */
   eventMs: Float64Array;
   /** Reference data with valid_to: when each row stops holding (epoch ms, NaN: still holds). */
@@ -86,7 +88,7 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
   const features = group.features.map((f) => f.name);
   const base = { plan, table, features, changedAt, loadedAt: new Date() };
   if (!(await store.tableExists(table))) {
-    return { ...base, index: new Map(), eventMs: new Float64Array(0), columns: features.map(() => toFeatureColumn([])), missing: true };
+    return { ...base, index: new KeyIndex(), eventMs: new Float64Array(0), columns: features.map(() => toFeatureColumn([])), missing: true };
   }
   const keyNames = plan.keys.map((k) => k.name);
   const validTo = plan.reference?.validTo === true;
@@ -105,7 +107,7 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
     timestamps: "iso",
   });
   const keyCols = keyNames.map((k) => res.columns[k] as Scalar[]);
-  const index = new Map<string, number>();
+  const index = new KeyIndex(res.n);
   const kv: Scalar[] = new Array(keyCols.length);
   for (let i = 0; i < res.n; i++) {
     for (let k = 0; k < keyCols.length; k++) kv[k] = keyCols[k][i];
@@ -133,6 +135,8 @@ export interface LookupResult {
   missing: string[];
   /** The joins whose row was not found or stale, with the key values looked up. */
   missingJoins: Array<{ id: string; status: MissingStatus; keys: Record<string, Scalar> }>;
+  /** Per join whose entity's row misses late events: how many, since when (absent when none). */
+  late?: Record<string, LateMark>;
 }
 
 /** A group's row of one entity as the stream computed it (newer than the online table's, or absent there). */
@@ -141,12 +145,21 @@ export interface StreamedRow {
   values: Record<string, Scalar>;
 }
 
+/** An entity whose streamed row misses late events (stored, applied online by the next rebuild: docs/streaming.md). */
+export interface LateMark {
+  events: number;
+  /** The oldest such event's time (ISO). */
+  oldest_event_time: string;
+}
+
 /** One point-in-time join of a served view, against the cached group it reads. */
 export interface JoinLookup {
   id: string;
   group: CachedGroup;
   /** The group's rows the stream updated, by entity key: served instead of the table's row when at least as recent. */
   streamed?: ReadonlyMap<string, StreamedRow>;
+  /** The group's entities whose online row misses late events, by entity key. */
+  late?: ReadonlyMap<string, LateMark>;
   /** Per group key: the request field holding its value. */
   on: ReadonlyArray<{ key: string; column: string }>;
   /** Vector name and stored column of each feature it gives. */
@@ -200,6 +213,8 @@ export function lookup(
       if (g.validToMs && g.validToMs[row!] <= nowMs) status = "not_found";
     } else if (ttlMs !== null && eventMs < nowMs - ttlMs) status = "stale";
     out.times[j.id] = eventMs === null ? null : new Date(eventMs).toISOString();
+    const mark = j.late?.get(key);
+    if (mark) (out.late ??= {})[j.id] = mark;
     if (status !== null) out.missingJoins.push({ id: j.id, status, keys: Object.fromEntries(j.on.map((o, i) => [o.column, values[i]])) });
     for (const f of j.features) {
       if (status !== null) {

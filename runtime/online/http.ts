@@ -24,6 +24,7 @@ import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
+import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns } from "./json-turns.ts";
 import { sliceSerialized } from "./turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -65,8 +66,17 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    const text = body as string;
+    // A large body is parsed a slice per turn of the event loop (json-turns.ts); a small one at once, without a promise.
+    if (text.length > BODY_CHARS_PER_TURN) {
+      parseJsonBodyInTurns(text).then(
+        (value) => done(null, value),
+        (e: Error) => done(e, undefined),
+      );
+      return;
+    }
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(text));
     } catch (e) {
       done(e as Error, undefined);
     }

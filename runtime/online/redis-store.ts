@@ -21,6 +21,7 @@ import { UserError } from "../errors.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import { describeHolder, holderIsGone, parseHolder, thisProcess, type WriterLease } from "../stream/writer-lock.ts";
 import { entityKey, toFeatureColumn, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
+import { KeyIndex } from "./key-index.ts";
 import { onlineTable } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
 
@@ -183,7 +184,7 @@ export class RedisOnlineStore {
     const table = onlineTable(plan);
     const replies = await this.call(() => Promise.all(keys.map((k) => this.client.hmget(this.rowKey(table, k), "t", "s"))));
     const at = features.map((f) => plan.features.findIndex((p) => p.name === f));
-    const index = new Map<string, number>();
+    const index = new KeyIndex(keys.length);
     const eventMs: number[] = [];
     const validTo: number[] = [];
     const values: Scalar[][] = features.map(() => []);

@@ -20,7 +20,7 @@ import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { PredictBatcher, type BatchStats } from "./batcher.ts";
-import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
+import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
@@ -285,6 +285,8 @@ export class OnlineService implements LocalService {
   readonly streams: StreamService | null;
   /** Per group, the entities' rows as the stream computed them (served before the online table's older rows). */
   private readonly streamed = new Map<string, Map<string, StreamedRow>>();
+  /** Per group, the entities whose streamed row misses late events (cleared by the rebuild that applies them). */
+  private readonly lateMarks = new Map<string, Map<string, LateMark>>();
   /** Seconds from an events request's arrival to its events being durable and applied, per source. */
   /** Logs the streams are read from (Redis Streams), besides HTTP push. */
   private readonly consumers: EventConsumer[] = [];
@@ -520,6 +522,7 @@ export class OnlineService implements LocalService {
         }
       }
       if (reason === "start" && this.streams) await this.rebuildStreams(store);
+      else if (this.lateMarks.size && this.streams) await this.rebuildStreams(store, true);
     } catch (e) {
       report.ok = false;
       report.errors.push((e as Error).message);
@@ -631,14 +634,19 @@ export class OnlineService implements LocalService {
     for (const e of report.errors) this.logger.error(`reload (${reason}): ${e}`);
   }
 
-  /** At start: the streams' state from the offline store and the segments (docs/streaming.md). */
-  private async rebuildStreams(store: Store): Promise<void> {
+  /**
+   * At start: the streams' state from the offline store and the segments
+   * (docs/streaming.md). `again`: at a reload while late events are marked,
+   * the whole state once more (they are in the segments): the marks clear.
+   */
+  private async rebuildStreams(store: Store, again = false): Promise<void> {
     // With a shared store, only each entity's final row is written, once the rebuild is done.
     const latest = new Map<string, StreamUpdate>();
     // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
     // events go to the writer). With a shared store it reads the writer's rows there instead.
     const onUpdate = (u: StreamUpdate) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u));
-    const reports = await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
+    const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
+    if (again) this.lateMarks.clear();
     if (this.remote && latest.size) {
       await this.remote.writeStreamed(this.bundle, [...latest.values()]).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }
@@ -651,6 +659,15 @@ export class OnlineService implements LocalService {
   /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
   streamedRows(group: string): ReadonlyMap<string, StreamedRow> {
     return this.streamed.get(group) ?? new Map();
+  }
+
+  private markLate(group: string, key: string, eventMs: number): void {
+    let marks = this.lateMarks.get(group);
+    if (!marks) this.lateMarks.set(group, (marks = new Map()));
+    const m = marks.get(key);
+    const at = new Date(eventMs).toISOString();
+    if (!m) marks.set(key, { events: 1, oldest_event_time: at });
+    else marks.set(key, { events: m.events + 1, oldest_event_time: at < m.oldest_event_time ? at : m.oldest_event_time });
   }
 
   private applyStreamUpdate(u: StreamUpdate): void {
@@ -691,6 +708,7 @@ export class OnlineService implements LocalService {
         return { ok: false, status: 503, code: "online_store_unavailable", message };
       }
     } else for (const u of r.updates) this.applyStreamUpdate(u);
+    for (const l of r.late) this.markLate(l.group, entityKey(l.keys), l.eventMs);
     this.applyLatency.observe(source, (performance.now() - t0) / 1000);
     return r;
   }
@@ -826,7 +844,7 @@ export class OnlineService implements LocalService {
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
-      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, request_id: id });
+      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id });
       entries.push({
         v: 2,
         id,
@@ -928,7 +946,7 @@ export class OnlineService implements LocalService {
     const out: JoinLookup[] = [];
     for (const j of m.joins) {
       const group = this.groups.get(j.join.group);
-      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features, streamed: this.streamed.get(j.join.group) });
+      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features, streamed: this.streamed.get(j.join.group), late: this.lateMarks.get(j.join.group) });
     }
     return out;
   }

@@ -34,6 +34,11 @@ export interface OnlineInstanceResult {
   odts: Record<string, Scalar>;
   /** Per feature group: the event time (ISO) of the online row used; null when not found. */
   feature_times: Record<string, string | null>;
+  /**
+   * Per feature group whose streamed row misses late events (stored, not yet
+   * applied online): how many and the oldest one's time. Absent when none.
+   */
+  late_events?: Record<string, { events: number; oldest_event_time: string }>;
   /** Id of the request log entry. */
   request_id: string;
 }

@@ -12,8 +12,10 @@
 // those of docs/language.md §6: frame (t − w, t], peers included, nulls
 // skipped, `last` by (time, row id, value), ewma over all history.
 
-import type { GroupPlan, Scalar, SpecBundle, StreamGroupPlan, StreamRow, WindowAgg } from "../api.ts";
-import { cmpStr, fin } from "../expr.ts";
+import type { GroupPlan, Scalar, SpecBundle, StreamGroupPlan, StreamRow } from "../api.ts";
+import { fin } from "../expr.ts";
+import { groupShape, type GroupShape } from "./row-shape.ts";
+import { after, type BufferedRow, type Value, windowAcc, type WindowAcc } from "./window-acc.ts";
 
 /** One online row after an event: a group's entity, its latest event time and its features (plan order). */
 export interface StreamUpdate {
@@ -26,17 +28,6 @@ export interface StreamUpdate {
   values: Scalar[];
 }
 
-type Value = Scalar | Date;
-
-interface BufferedRow {
-  t: number;
-  id: Scalar;
-  /** The value of each window's argument on this row (1 for `count()`). */
-  args: Value[];
-  /** The input row with the row features computed (what `after` features and the output read). */
-  row: StreamRow;
-}
-
 interface Ewma {
   /** Σ w·x and Σ w, with weights relative to `anchor` (the latest row with a non-null x). */
   num: number;
@@ -47,48 +38,45 @@ interface Ewma {
 interface EntityState {
   keys: Scalar[];
   latest: BufferedRow | null;
-  /** Rows within the longest frame of the latest row, ordered by (t, id). */
+  /** The latest row as enriched (its row features): what its online values are computed from. */
+  latestRow: StreamRow | null;
+  /** Rows within the longest frame of the latest row, ordered by (t, id), from index `head` (rows before it left: dropped in bulk). */
   rows: BufferedRow[];
+  head: number;
+  /** Per window (ewma: unused): the index in `rows` of its frame's first row, and its running aggregate. */
+  starts: number[];
+  accs: Array<WindowAcc | null>;
   ewma: Ewma[];
 }
 
-/** Compares row ids as DuckDB orders them (strings by code point, numbers by value). */
-function cmpId(a: Scalar, b: Scalar): number {
-  if (a === b) return 0;
-  if (a === null) return -1;
-  if (b === null) return 1;
-  if (typeof a === "string" && typeof b === "string") return cmpStr(a, b);
-  return (a as number) < (b as number) ? -1 : 1;
-}
+const NO_ARGS: Value[] = [];
+/** What a dropped row's slot holds until the array is cut (the row itself is let go). */
+const DROPPED: BufferedRow = { t: -Infinity, id: null, args: NO_ARGS };
 
-/** Compares two non-null values of one type (min, max, last's tie-break). */
-export function cmpValue(a: Value, b: Value): number {
-  if (typeof a === "string") return cmpStr(a, b as string);
-  if (a instanceof Date) return a.getTime() - (b as Date).getTime();
-  if (typeof a === "boolean") return Number(a) - Number(b);
-  return (a as number) - (b as number);
-}
-
-const timeOf = (v: Value): number => (v instanceof Date ? v.getTime() : typeof v === "string" ? Date.parse(v) : NaN);
-
-/** A row's place: later time first decides, then the greater row id. */
-const after = (a: { t: number; id: Scalar }, b: { t: number; id: Scalar }) => a.t > b.t || (a.t === b.t && cmpId(a.id, b.id) > 0);
-
-/** Values as the online store holds them: timestamps as ISO strings. */
-const scalar = (v: Value | undefined): Scalar => (v instanceof Date ? v.toISOString() : (v ?? null));
 
 /** One group's incremental state. */
 class GroupState {
   readonly entities = new Map<string, EntityState>();
   private readonly longestMs: number;
   private readonly ewmaIdx: number[];
+  /** Window lengths in ms (ewma: its time constant). */
+  private readonly lengths: number[];
+  /** The group's row objects; built from the first input row's columns when the input's are not known. */
+  private shape: GroupShape | null;
 
   constructor(
     readonly plan: GroupPlan,
     readonly sp: StreamGroupPlan,
+    private readonly inputColumns: string[] | null,
   ) {
     this.longestMs = Math.max(0, ...sp.windows.filter((w) => w.agg !== "ewma").map((w) => w.windowMs));
     this.ewmaIdx = sp.windows.flatMap((w, i) => (w.agg === "ewma" ? [i] : []));
+    this.lengths = sp.windows.map((w) => w.windowMs);
+    this.shape = inputColumns ? groupShape(inputColumns, plan, sp) : null;
+  }
+
+  private shapeFor(input: StreamRow): GroupShape {
+    return (this.shape ??= groupShape(Object.keys(input), this.plan, this.sp));
   }
 
   get windowed(): boolean {
@@ -98,43 +86,110 @@ class GroupState {
   /** The input row with the group's row features; null when `where` keeps it out. */
   enrich(input: StreamRow): StreamRow | null {
     if (this.sp.where && this.sp.where(input) !== true) return null;
-    const row: StreamRow = { ...input };
-    for (const f of this.sp.rows) row[f.name] = f.compute(row);
-    return row;
+    return this.shapeFor(input).enrich(input);
   }
 
   /** The row as the group's table has it (keys named by the entity, event_time, row id, features): what a group over this one reads. */
   outputRow(row: StreamRow): StreamRow {
-    const out: StreamRow = {};
-    this.plan.keys.forEach((k, i) => (out[k.name] = row[this.sp.keyColumns[i]]));
-    out.event_time = row[this.sp.timeColumn];
-    if (this.plan.rowId) out[this.plan.rowId.name] = row[this.plan.rowId.name];
-    for (const f of this.plan.features) out[f.name] = row[f.name];
-    return out;
+    return this.shapeFor(row).output(row);
+  }
+
+  /** The entity's key values of an enriched row (null: a null key, which joins nothing). */
+  keysOf(row: StreamRow): Scalar[] | null {
+    const keys = this.shapeFor(row).keys(row);
+    return keys.includes(null) ? null : keys;
+  }
+
+  private entity(row: StreamRow): EntityState | null {
+    const shape = this.shapeFor(row);
+    const key = shape.entityKey(row);
+    if (key === null) return null; // as in SQL: a null key joins nothing (the source's schema refuses it anyway)
+    const found = this.entities.get(key);
+    if (found) return found;
+    const keys = shape.keys(row);
+    const e: EntityState = {
+      keys,
+      latest: null,
+      latestRow: null,
+      rows: [],
+      head: 0,
+      starts: this.sp.windows.map(() => 0),
+      accs: this.sp.windows.map((w, i) => (w.agg === "ewma" ? null : windowAcc(w.agg, i))),
+      ewma: this.ewmaIdx.map(() => ({ num: 0, den: 0, anchor: -Infinity })),
+    };
+    this.entities.set(key, e);
+    return e;
   }
 
   /** Applies an enriched row; returns the entity's online row when it changed. */
   apply(row: StreamRow): StreamUpdate | null {
-    const keys = this.sp.keyColumns.map((c) => scalar(row[c]));
-    if (keys.some((k) => k === null)) return null; // as in SQL: a null key joins nothing (the source's schema refuses it anyway)
-    const t = timeOf(row[this.sp.timeColumn]);
-    const id = this.plan.rowId ? scalar(row[this.plan.rowId.name]) : null;
-    const key = JSON.stringify(keys);
-    let e = this.entities.get(key);
-    if (!e) {
-      e = { keys, latest: null, rows: [], ewma: this.ewmaIdx.map(() => ({ num: 0, den: 0, anchor: -Infinity })) };
-      this.entities.set(key, e);
+    const e = this.entity(row);
+    if (!e) return null;
+    const shape = this.shapeFor(row);
+    const t = shape.time(row);
+    const id = shape.rowId(row);
+    const ws = this.sp.windows;
+    const args: Value[] = ws.length ? new Array(ws.length) : NO_ARGS;
+    for (let i = 0; i < ws.length; i++) {
+      const f = ws[i].arg;
+      args[i] = f ? f(row) : 1;
     }
-    const r: BufferedRow = { t, id, args: this.sp.windows.map((w) => (w.arg ? w.arg(row) : 1)), row };
+    const r: BufferedRow = { t, id, args };
     const newLatest = e.latest === null || after(r, e.latest);
-    if (newLatest) e.latest = r;
-    this.addEwma(e, r);
+    if (newLatest) {
+      e.latest = r;
+      e.latestRow = row;
+      this.advanceFrames(e, t);
+    }
+    if (this.ewmaIdx.length) this.addEwma(e, r);
     const T = e.latest!.t;
-    if (this.longestMs > 0 && r.t > T - this.longestMs) insertOrdered(e.rows, r);
-    if (newLatest) evict(e.rows, T - this.longestMs);
+    const inLongest = this.longestMs > 0 && r.t > T - this.longestMs;
+    if (inLongest) this.insert(e, r, T);
+    if (newLatest) this.evict(e, T - this.longestMs);
     // Only the latest row is served: an older row changes it only through the windows.
-    if (!newLatest && (!this.windowed || (r.t <= T - this.longestMs && this.ewmaIdx.length === 0))) return null;
+    if (!newLatest && (!this.windowed || (!inLongest && this.ewmaIdx.length === 0))) return null;
     return this.latestRow(e);
+  }
+
+  /** The latest time moved to T: each window's rows at or before T − w leave its frame. */
+  private advanceFrames(e: EntityState, T: number): void {
+    const rows = e.rows;
+    for (let wi = 0; wi < e.accs.length; wi++) {
+      const acc = e.accs[wi];
+      if (!acc) continue;
+      const cutoff = T - this.lengths[wi];
+      let k = e.starts[wi];
+      while (k < rows.length && rows[k].t <= cutoff) acc.leave(rows[k++]);
+      e.starts[wi] = k;
+    }
+  }
+
+  /** Inserts `r` in (t, id) order (usually at the end) and into the frames that hold it. */
+  private insert(e: EntityState, r: BufferedRow, T: number): void {
+    const rows = e.rows;
+    let i = rows.length;
+    while (i > e.head && after(rows[i - 1], r)) i--;
+    if (i === rows.length) rows.push(r);
+    else rows.splice(i, 0, r);
+    for (let wi = 0; wi < e.accs.length; wi++) {
+      const acc = e.accs[wi];
+      if (!acc) continue;
+      // Older than the frame: it lands before the frame's first row.
+      if (r.t <= T - this.lengths[wi]) e.starts[wi]++;
+      else acc.enter(r);
+    }
+  }
+
+  /** Drops the rows at or before `cutoff` (out of every frame of the latest row): past `head`, cut off once they are half the array. */
+  private evict(e: EntityState, cutoff: number): void {
+    const rows = e.rows;
+    let h = e.head;
+    while (h < rows.length && rows[h].t <= cutoff) rows[h++] = DROPPED;
+    e.head = h;
+    if (h < 32 || h * 2 < rows.length) return;
+    rows.splice(0, h);
+    e.head = 0;
+    for (let wi = 0; wi < e.starts.length; wi++) if (e.accs[wi]) e.starts[wi] -= h;
   }
 
   private addEwma(e: EntityState, r: BufferedRow): void {
@@ -142,7 +197,7 @@ class GroupState {
       const x = r.args[wi];
       if (x === null || typeof x !== "number") return;
       const s = e.ewma[j];
-      const tau = this.sp.windows[wi].windowMs;
+      const tau = this.lengths[wi];
       if (r.t > s.anchor) {
         const decay = s.anchor === -Infinity ? 0 : Math.exp(-(r.t - s.anchor) / tau);
         s.num = s.num * decay + x;
@@ -159,123 +214,41 @@ class GroupState {
   /** The entity's latest row: its row features, the windows at its time, then the features over them. */
   latestRow(e: EntityState): StreamUpdate {
     const latest = e.latest!;
-    const row: StreamRow = { ...latest.row };
+    const ws = this.sp.windows;
+    const w: Value[] = new Array(ws.length);
     let ewmaJ = 0;
-    this.sp.windows.forEach((w, wi) => {
-      if (w.agg === "ewma") {
+    for (let wi = 0; wi < ws.length; wi++) {
+      const acc = e.accs[wi];
+      if (acc) w[wi] = acc.value(e.rows, e.starts[wi]);
+      else {
         const s = e.ewma[ewmaJ++];
-        row[w.name] = s.den > 0 ? fin(s.num / s.den) : null;
-      } else {
-        row[w.name] = aggregate(w.agg, e.rows, wi, latest.t - w.windowMs, latest.t);
+        w[wi] = s.den > 0 ? fin(s.num / s.den) : null;
       }
-    });
-    for (const f of this.sp.after) row[f.name] = f.compute(row);
-    return { group: this.plan.name, keys: e.keys, eventMs: latest.t, rowId: latest.id, values: this.plan.features.map((f) => scalar(row[f.name])) };
-  }
-}
-
-/** Inserts `r` keeping (t, id) order; rows usually arrive in order, so search from the end. */
-function insertOrdered(rows: BufferedRow[], r: BufferedRow): void {
-  let i = rows.length;
-  while (i > 0 && after(rows[i - 1], r)) i--;
-  rows.splice(i, 0, r);
-}
-
-/** Drops the rows at or before `cutoff` (out of every frame of the latest row). */
-function evict(rows: BufferedRow[], cutoff: number): void {
-  let n = 0;
-  while (n < rows.length && rows[n].t <= cutoff) n++;
-  if (n > 0) rows.splice(0, n);
-}
-
-/** The index of the first row later than `t` (rows are in time order). */
-function firstAfter(rows: BufferedRow[], t: number): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows[mid].t <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** `agg` of argument `wi` over the rows with time in (from, to]. */
-function aggregate(agg: WindowAgg, rows: BufferedRow[], wi: number, from: number, to: number): Scalar {
-  let n = 0;
-  let sum = 0;
-  let best: Value = null;
-  let bestRow: BufferedRow | null = null;
-  const values: number[] = [];
-  for (let k = firstAfter(rows, from); k < rows.length; k++) {
-    const r = rows[k];
-    if (r.t > to) continue;
-    const x = r.args[wi];
-    if (x === null) continue;
-    n++;
-    switch (agg) {
-      case "count":
-        break;
-      case "sum":
-      case "avg":
-        sum += x as number;
-        break;
-      case "stddev":
-        values.push(x as number);
-        break;
-      case "min":
-      case "max": {
-        const c = best === null ? 0 : cmpValue(x, best);
-        if (best === null || (agg === "min" ? c < 0 : c > 0)) best = x;
-        break;
-      }
-      case "last":
-        // The latest row with x not null; at one instant the greatest row id, then the greatest x.
-        if (bestRow === null || after(r, bestRow) || (r.t === bestRow.t && cmpId(r.id, bestRow.id) === 0 && cmpValue(x, best!) > 0)) {
-          bestRow = r;
-          best = x;
-        }
-        break;
-      case "ewma":
-        throw new Error("ewma is kept as a running sum");
     }
+    const values = this.shapeFor(e.latestRow!).values(e.latestRow!, w);
+    return { group: this.plan.name, keys: e.keys, eventMs: latest.t, rowId: latest.id, values };
   }
-  switch (agg) {
-    case "count":
-      return n;
-    case "sum":
-      return n ? fin(sum) : null;
-    case "avg":
-      return n ? fin(sum / n) : null;
-    case "stddev":
-      return sampleStddev(values);
-    default:
-      return scalar(best);
-  }
-}
-
-/** Sample standard deviation (two passes: the mean, then the squares); null below 2 values. */
-function sampleStddev(xs: number[]): number | null {
-  if (xs.length < 2) return null;
-  let sum = 0;
-  for (const x of xs) sum += x;
-  const mean = sum / xs.length;
-  let sq = 0;
-  for (const x of xs) sq += (x - mean) * (x - mean);
-  return fin(Math.sqrt(sq / (xs.length - 1)));
 }
 
 /** The groups over each stream source, in dependency order, and their state. */
 export class StreamEngine {
   private readonly bySource = new Map<string, GroupState[]>();
   private readonly groups = new Map<string, GroupState>();
+  /** Per group: the position (in its source's list) of the group it reads, -1 for the source. */
+  private readonly inputAt = new Map<GroupState, number>();
+  /** Groups another group reads (their rows are handed on as their table has them). */
+  private readonly read = new Set<string>();
+  /** Per source, the groups' table rows of the event being applied (reused: apply is synchronous). */
+  private readonly scratch = new Map<string, Array<StreamRow | null>>();
 
   constructor(bundle: SpecBundle) {
     for (const plan of bundle.groups) {
       if (!plan.stream) continue;
-      const g = new GroupState(plan, plan.stream);
+      const g = new GroupState(plan, plan.stream, inputColumnsOf(bundle, plan));
       this.groups.set(plan.name, g);
       const list = this.bySource.get(plan.stream.source) ?? [];
+      this.inputAt.set(g, plan.input.kind === "source" ? -1 : list.findIndex((x) => x.plan.name === plan.input.name));
+      if (plan.input.kind === "group") this.read.add(plan.input.name);
       list.push(g);
       this.bySource.set(plan.stream.source, list);
     }
@@ -292,16 +265,42 @@ export class StreamEngine {
    */
   apply(source: string, event: StreamRow): StreamUpdate[] {
     const out: StreamUpdate[] = [];
-    const rows = new Map<string, StreamRow | null>();
-    for (const g of this.bySource.get(source) ?? []) {
-      const input = g.plan.input.kind === "source" ? event : rows.get(g.plan.input.name);
-      const row = input ? g.enrich(input) : null;
-      // Groups over this one read its row as its table has it (only row groups are read: FTI4050).
-      rows.set(g.plan.name, row && !g.windowed ? g.outputRow(row) : null);
-      if (!row) continue;
+    this.walk(source, event, (g, row) => {
       const u = g.apply(row);
       if (u) out.push(u);
+    });
+    return out;
+  }
+
+  /** Each group over `source` with the event's row as it sees it (enriched, past its `where`), in dependency order. */
+  private walk(source: string, event: StreamRow, visit: (g: GroupState, row: StreamRow) => void): void {
+    const groups = this.bySource.get(source);
+    if (!groups) return;
+    // Each group's row as its table has it, for the groups over it (only row groups are read: FTI4050).
+    let outputs = this.scratch.get(source);
+    if (!outputs) this.scratch.set(source, (outputs = new Array<StreamRow | null>(groups.length)));
+    outputs.fill(null);
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i];
+      const at = this.inputAt.get(g)!;
+      const input = at < 0 ? event : outputs[at];
+      const row = input ? g.enrich(input) : null;
+      if (!row) continue;
+      if (!g.windowed && this.read.has(g.plan.name)) outputs[i] = g.outputRow(row);
+      visit(g, row);
     }
+  }
+
+  /**
+   * The group entities `event` belongs to (after each group's `where`), with
+   * no state changed: whose online rows an event that is not applied leaves behind.
+   */
+  entitiesOf(source: string, event: StreamRow): Array<{ group: string; keys: Scalar[] }> {
+    const out: Array<{ group: string; keys: Scalar[] }> = [];
+    this.walk(source, event, (g, row) => {
+      const keys = g.keysOf(row);
+      if (keys) out.push({ group: g.plan.name, keys });
+    });
     return out;
   }
 
@@ -309,8 +308,19 @@ export class StreamEngine {
   stats(): Array<{ group: string; entities: number; rows: number }> {
     return [...this.groups.values()].map((g) => {
       let rows = 0;
-      for (const e of g.entities.values()) rows += e.rows.length;
+      for (const e of g.entities.values()) rows += e.rows.length - e.head;
       return { group: g.plan.name, entities: g.entities.size, rows };
     });
   }
+}
+
+/** The columns of a group's input rows: its source's fields, or its input group's table columns (null when the bundle does not say). */
+function inputColumnsOf(bundle: SpecBundle, plan: GroupPlan): string[] | null {
+  if (plan.input.kind === "source") {
+    const src = bundle.sources?.find((s) => s.name === plan.input.name);
+    return src ? src.fields.map((f) => f.name) : null;
+  }
+  const g = bundle.groups.find((x) => x.name === plan.input.name);
+  if (!g) return null;
+  return [...g.keys.map((k) => k.name), "event_time", ...(g.rowId ? [g.rowId.name] : []), ...g.features.map((f) => f.name)];
 }

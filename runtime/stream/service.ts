@@ -26,12 +26,20 @@ export interface IngestResult {
   watermark: string | null;
 }
 
+/** A group entity whose online row misses a late event (stored, not applied): marked until a rebuild applies it. */
+export interface LateEntity {
+  group: string;
+  keys: Scalar[];
+  eventMs: number;
+}
+
 export type IngestOutcome =
-  | { ok: true; result: IngestResult; updates: StreamUpdate[] }
+  | { ok: true; result: IngestResult; updates: StreamUpdate[]; late: LateEntity[] }
   | { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string; issues?: EventIssue[] };
 
 interface StreamSource {
   plan: SourcePlan;
+  /** Replaced by a rebuild. */
   admission: Admission;
   writer: SegmentWriter;
   counts: Record<Admitted | "rejected", number>;
@@ -58,14 +66,18 @@ const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
 
 export class StreamService {
-  readonly engine: StreamEngine;
+  private current: StreamEngine;
   private readonly sources = new Map<string, StreamSource>();
+  /** Requests between admission and apply (a rebuild waits for none, and holds new ones at the gate). */
+  private inflight = 0;
+  private drained: (() => void) | null = null;
+  private gate: Promise<void> | null = null;
 
   constructor(
     readonly bundle: SpecBundle,
     storePath: string,
   ) {
-    this.engine = new StreamEngine(bundle);
+    this.current = new StreamEngine(bundle);
     for (const plan of bundle.sources) {
       if (!plan.stream || !plan.unique || !plan.eventTime) continue;
       this.sources.set(plan.name, {
@@ -79,6 +91,10 @@ export class StreamService {
     }
   }
 
+  get engine(): StreamEngine {
+    return this.current;
+  }
+
   /** The stream sources, by name. */
   names(): string[] {
     return [...this.sources.keys()];
@@ -87,13 +103,13 @@ export class StreamService {
   /**
    * Takes every lease of each stream (writer-lock.ts): a stream whose leases
    * another process holds is not this process's to write — its events are
-   * refused (409) and `rebuild` skips it. Returns the refused streams and why.
+   * refused (409) and `rebuild` skips it unless asked. Returns the refused
+   * streams and why.
    */
   async claim(leasesOf: (source: string, dir: string) => WriterLease[]): Promise<Array<{ source: string; holder: string }>> {
     const refused: Array<{ source: string; holder: string }> = [];
     for (const s of this.sources.values()) {
-      const leases = leasesOf(s.plan.name, s.writer.dir);
-      for (const lease of leases) {
+      for (const lease of leasesOf(s.plan.name, s.writer.dir)) {
         const holder = await lease.acquire();
         if (holder !== null) {
           s.refusedBy = `${holder} (${lease.what})`;
@@ -111,11 +127,6 @@ export class StreamService {
       }
     }
     return refused;
-  }
-
-  /** The stream sources this process writes. */
-  owned(): string[] {
-    return [...this.sources.values()].filter((s) => s.refusedBy === null).map((s) => s.plan.name);
   }
 
   /**
@@ -146,6 +157,17 @@ export class StreamService {
       s.counts.rejected += rejected;
       return { ok: false, status: 400, code: "invalid_events", message: `${rejected} of ${events.length} event${events.length === 1 ? "" : "s"} of \`${source}\` ${rejected === 1 ? "is" : "are"} invalid; none was stored`, issues: issues.slice(0, 1000) };
     }
+    while (this.gate) await this.gate;
+    this.inflight++;
+    try {
+      return await this.admit(s, source, rows, events.length);
+    } finally {
+      if (--this.inflight === 0) this.drained?.();
+    }
+  }
+
+  /** Classifies, stores (fsync) and applies validated rows; the late ones mark the entities they belong to. */
+  private async admit(s: StreamSource, source: string, rows: StreamRow[], received: number): Promise<IngestOutcome> {
     const kinds = rows.map((r) => s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r)));
     const stored = rows.filter((_, i) => kinds[i] !== "duplicate");
     try {
@@ -155,10 +177,14 @@ export class StreamService {
       return { ok: false, status: 503, code: "stream_unavailable", message: `the events could not be stored durably (${(e as Error).message}); none was applied, send them again` };
     }
     const updates: StreamUpdate[] = [];
+    const late: LateEntity[] = [];
     rows.forEach((r, i) => {
       s.counts[kinds[i]]++;
+      if (kinds[i] === "late") {
+        for (const x of this.current.entitiesOf(source, r)) late.push({ ...x, eventMs: timeOf(s.plan, r) });
+      }
       if (kinds[i] !== "new") return;
-      updates.push(...this.engine.apply(source, r));
+      for (const u of this.current.apply(source, r)) updates.push(u);
       s.admission.applied(timeOf(s.plan, r));
     });
     const count = (k: Admitted) => kinds.filter((x) => x === k).length;
@@ -166,54 +192,79 @@ export class StreamService {
     return {
       ok: true,
       updates,
-      result: { source, received: events.length, accepted: count("new"), duplicates: count("duplicate"), late: count("late"), watermark: Number.isFinite(w) ? new Date(w).toISOString() : null },
+      late,
+      result: { source, received, accepted: count("new"), duplicates: count("duplicate"), late: count("late"), watermark: Number.isFinite(w) ? new Date(w).toISOString() : null },
     };
   }
 
   /**
    * The state at start: every row of src_<source> (the offline store as of the
    * last batch run) and every event of the segments, once each by `unique`,
-   * applied in event-time order. Returns the entities' online rows. Streams
-   * another process writes are skipped unless `refused`.
+   * applied in event-time order. Returns the entities' online rows.
    */
   async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void, opts: { refused?: boolean } = {}): Promise<RebuildReport[]> {
     const reports: RebuildReport[] = [];
     for (const s of this.sources.values()) {
       // A stream another process writes: its state as of now only when asked (an in-memory replica serves it).
-      if (s.refusedBy !== null && !opts.refused) continue;
-      const t0 = performance.now();
-      const offline = await readOffline(store, s.plan);
-      const lines = readSegmentLines(s.writer.dir);
-      let invalidLines = 0;
-      const all = [...offline];
-      for (const l of lines) {
-        let value: unknown;
-        try {
-          value = JSON.parse(l.text);
-        } catch {
-          invalidLines++;
-          continue;
-        }
-        const v = validateEvent(s.plan, value, []);
-        if ("issues" in v) invalidLines++;
-        else all.push(v.row);
-      }
-      const seen = new Set<Scalar>();
-      const unique = all.filter((r) => {
-        const id = uniqueOf(s.plan, r);
-        if (seen.has(id)) return false;
-        seen.add(id);
-        return true;
-      });
-      unique.sort((a, b) => timeOf(s.plan, a) - timeOf(s.plan, b));
-      for (const r of unique) {
-        for (const u of this.engine.apply(s.plan.name, r)) onUpdate(u);
-        s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
-        s.admission.applied(timeOf(s.plan, r));
-      }
-      reports.push({ source: s.plan.name, offlineRows: offline.length, segmentEvents: lines.length, invalidLines, applied: unique.length, ms: Math.round(performance.now() - t0) });
+      if (s.refusedBy === null || opts.refused) reports.push(await this.rebuildSource(store, s, onUpdate));
     }
     return reports;
+  }
+
+  /**
+   * The state again from nothing (a fresh engine and admission), while new
+   * requests wait at the gate and none is between admission and apply: what
+   * applies the late events once (docs/streaming.md, late events). `onUpdate`
+   * gets every entity's row of the new state.
+   */
+  async rebuildAgain(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
+    let open!: () => void;
+    while (this.gate) await this.gate;
+    this.gate = new Promise<void>((done) => (open = done));
+    try {
+      if (this.inflight > 0) await new Promise<void>((done) => (this.drained = done));
+      this.drained = null;
+      this.current = new StreamEngine(this.bundle);
+      for (const s of this.sources.values()) s.admission = new Admission(s.plan.stream!.latenessMs);
+      return await this.rebuild(store, onUpdate);
+    } finally {
+      this.gate = null;
+      open();
+    }
+  }
+
+  private async rebuildSource(store: Store, s: StreamSource, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
+    const t0 = performance.now();
+    const offline = await readOffline(store, s.plan);
+    const lines = readSegmentLines(s.writer.dir);
+    let invalidLines = 0;
+    const all = [...offline];
+    for (const l of lines) {
+      let value: unknown;
+      try {
+        value = JSON.parse(l.text);
+      } catch {
+        invalidLines++;
+        continue;
+      }
+      const v = validateEvent(s.plan, value, []);
+      if ("issues" in v) invalidLines++;
+      else all.push(v.row);
+    }
+    const seen = new Set<Scalar>();
+    const unique = all.filter((r) => {
+      const id = uniqueOf(s.plan, r);
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+    unique.sort((a, b) => timeOf(s.plan, a) - timeOf(s.plan, b));
+    for (const r of unique) {
+      for (const u of this.current.apply(s.plan.name, r)) onUpdate(u);
+      s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
+      s.admission.applied(timeOf(s.plan, r));
+    }
+    return { source: s.plan.name, offlineRows: offline.length, segmentEvents: lines.length, invalidLines, applied: unique.length, ms: Math.round(performance.now() - t0) };
   }
 
   /** Counters and state, per source. */

@@ -25,6 +25,8 @@ const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?))?(Z
 
 /** An event-time text → epoch ms, or why not. */
 export function parseTimestamp(text: string): number | string {
+  const fast = canonicalUtc(text);
+  if (fast !== null) return fast;
   const m = ISO.exec(text);
   if (!m) return "is not an ISO 8601 timestamp (e.g. 2025-06-01T07:30:00Z)";
   const [, date, time, frac, zone] = m;
@@ -39,6 +41,21 @@ export function parseTimestamp(text: string): number | string {
   const ms = Date.parse(`${date}T${hms}${z}`);
   if (Number.isNaN(ms) || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || Number(hms.slice(0, 2)) > 23) return "is not a valid date and time";
   return ms;
+}
+
+// The form clients and fti itself send (toISOString): parsed without building strings.
+const CANONICAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z$/;
+
+/** `YYYY-MM-DDTHH:MM:SS[.sss]Z` → epoch ms when it is a real date and time; null for any other text (the general path decides). */
+function canonicalUtc(text: string): number | null {
+  const m = CANONICAL.exec(text);
+  if (!m) return null;
+  const y = +m[1], mo = +m[2], d = +m[3], h = +m[4], mi = +m[5], s = +m[6];
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return null;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s, m[7] ? +m[7] : 0);
+  // Date.UTC rolls 2025-02-30 over into March (and years below 100 into 19xx): let the general path refuse or read them.
+  const day = new Date(ms);
+  return y >= 100 && day.getUTCDate() === d && day.getUTCMonth() === mo - 1 ? ms : null;
 }
 
 /** One field's value → its typed value, or the problem. */
@@ -67,6 +84,32 @@ function typedValue(f: ColumnPlan, v: unknown): { value: Scalar | Date } | { pro
   }
 }
 
+/** Per source plan, built once: its field names and the functions making a row and a segment record with them written out. */
+interface PlanShape {
+  known: Set<string>;
+  /** The row from the typed values in field order (one hidden class per source). */
+  row(values: Array<Scalar | Date>): StreamRow;
+  /** The segment record of a row: every field, timestamps as ISO strings. */
+  record(row: StreamRow): Record<string, Scalar>;
+}
+
+const shapes = new WeakMap<SourcePlan, PlanShape>();
+
+function shapeOf(plan: SourcePlan): PlanShape {
+  let s = shapes.get(plan);
+  if (!s) {
+    // Field names enter the generated source only as JSON string literals.
+    const names = plan.fields.map((f) => JSON.stringify(f.name));
+    const row = new Function("v", `return { ${names.map((n, i) => `${n}: v[${i}]`).join(", ")} };`) as PlanShape["row"];
+    const record = new Function("S", `return function record(r) { return { ${names.map((n) => `${n}: S(r[${n}])`).join(", ")} }; };`)(isoOrValue) as PlanShape["record"];
+    s = { known: new Set(plan.fields.map((f) => f.name)), row, record };
+    shapes.set(plan, s);
+  }
+  return s;
+}
+
+const isoOrValue = (v: Scalar | Date | undefined): Scalar => (v instanceof Date ? v.toISOString() : (v ?? null));
+
 /**
  * Validates one event; `at` is its path in the request body. Returns the typed
  * row (timestamps as Dates), or every problem.
@@ -76,18 +119,19 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
     return { issues: [{ path: at, message: `an event is a JSON object with the fields of source \`${plan.name}\`, got ${shown(value)}` }] };
   }
   const obj = value as Record<string, unknown>;
+  const shape = shapeOf(plan);
   const issues: EventIssue[] = [];
-  const known = new Set(plan.fields.map((f) => f.name));
-  for (const k of Object.keys(obj)) {
-    if (!known.has(k)) issues.push({ path: [...at, k.length > 200 ? `${k.slice(0, 200)}…` : k], message: `unknown field ${shown(k)}` });
+  for (const k in obj) {
+    if (!shape.known.has(k) && Object.prototype.hasOwnProperty.call(obj, k)) issues.push({ path: [...at, k.length > 200 ? `${k.slice(0, 200)}…` : k], message: `unknown field ${shown(k)}` });
   }
-  const row: StreamRow = {};
+  const values: Array<Scalar | Date> = new Array(plan.fields.length);
   let untyped = false;
-  for (const f of plan.fields) {
-    const v = obj[f.name];
+  for (let i = 0; i < plan.fields.length; i++) {
+    const f = plan.fields[i];
+    const v = Object.prototype.hasOwnProperty.call(obj, f.name) ? obj[f.name] : undefined;
+    values[i] = null;
     if (v === undefined || v === null) {
       if (!f.nullable || f.name === plan.eventTime) issues.push({ path: [...at, f.name], message: "missing value (not nullable)" });
-      row[f.name] = null;
       continue;
     }
     const t = typedValue(f, v);
@@ -99,10 +143,11 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
     if (f.allowed && !f.allowed.includes(t.value as string | number | boolean)) {
       issues.push({ path: [...at, f.name], message: `${shown(v)} not in (${f.allowed.join(", ")})` });
     }
-    row[f.name] = t.value;
+    values[i] = t.value;
   }
   // A check fails only when false; null (a nullable field is null) passes. Checks read typed values: only when every field has one.
   if (untyped) return { issues };
+  const row = shape.row(values);
   for (const c of plan.stream?.checks ?? []) {
     if (c.test(row) === false) issues.push({ path: [...at, c.field], message: `${shown(obj[c.field])} fails ${c.text}` });
   }
@@ -111,10 +156,5 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
 
 /** The event as a segment stores it: every field, timestamps as ISO strings (what the batch pipeline reads back). */
 export function segmentLine(plan: SourcePlan, row: StreamRow): string {
-  const out: Record<string, Scalar> = {};
-  for (const f of plan.fields) {
-    const v = row[f.name];
-    out[f.name] = v instanceof Date ? v.toISOString() : (v ?? null);
-  }
-  return JSON.stringify(out);
+  return JSON.stringify(shapeOf(plan).record(row));
 }

@@ -10,6 +10,7 @@ import { groupToSql } from "../../compiler/lower/group-sql.ts";
 import { sqlDoubleLiteral, sqlStringLiteral } from "../../compiler/lower/sql.ts";
 import { cmpStr } from "../../runtime/expr.ts";
 import { mulberry32 } from "../../runtime/random.ts";
+import { exactAvg, exactStddev, exactSum } from "./exact-float.ts";
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
@@ -110,23 +111,29 @@ export interface Row {
   id: string;
   k: string;
   ts: number; // epoch ms
-  x: number | null; // float?, multiples of 0.25 so sums are exact in any order
+  x: number | null; // float?: multiples of 0.25 (sums exact in any order) or any double (randomRows)
   y: number; // int
   s: string | null;
 }
 
 export type V = number | string | null;
 
-/** One aggregation over the frame rows (with their argument values), straight from the definition. */
+const finite = (x: number): V => (Number.isFinite(x) ? x : null);
+
+/**
+ * One aggregation over the frame rows (with their argument values), straight
+ * from the definition: sum, avg and stddev are the exact values rounded once
+ * (exact-float.ts; docs/streaming.md, "Exactness").
+ */
 function aggregate(agg: WindowAgg, frame: Row[], vals: V[]): V {
   const present = vals.filter((v): v is number | string => v !== null);
   switch (agg) {
     case "count":
       return present.length;
     case "sum":
-      return present.length ? (present as number[]).reduce((a, b) => a + b, 0) : null;
+      return present.length ? finite(exactSum(present as number[])) : null;
     case "avg":
-      return present.length ? (present as number[]).reduce((a, b) => a + b, 0) / present.length : null;
+      return present.length ? finite(exactAvg(present as number[])) : null;
     case "min":
     case "max": {
       if (!present.length) return null;
@@ -137,12 +144,8 @@ function aggregate(agg: WindowAgg, frame: Row[], vals: V[]): V {
       }
       return best;
     }
-    case "stddev": {
-      if (present.length < 2) return null;
-      const xs = present as number[];
-      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-      return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
-    }
+    case "stddev":
+      return present.length < 2 ? null : finite(exactStddev(present as number[]));
     case "last": {
       // x of the latest row with a non-null x; ties at one instant: the greatest row id.
       let best = -1;
@@ -177,24 +180,38 @@ function ewmaAt(history: Row[], vals: V[], t: number, tauMs: number): V {
   return num / den;
 }
 
+/** The row expressions used in these tests: columns, literals, x * 2, a - b, a + b, a > b. */
+function evalRow(e: IrExpr, v: Record<string, V>): V {
+  if (e.k === "col") return v[e.name] ?? null;
+  if (e.k === "lit") return e.value as V;
+  if (e.k === "binary") {
+    const a = evalRow(e.left, v) as number | null;
+    const b = evalRow(e.right, v) as number | null;
+    if (a === null || b === null) return null;
+    const r = e.op === "*" ? a * b : e.op === "-" ? a - b : e.op === "+" ? a + b : e.op === ">" ? Number(a > b) : NaN;
+    return Number.isFinite(r) ? r : null;
+  }
+  throw new Error(`reference cannot evaluate ${e.k}`);
+}
+
+/** The non-null argument values of window feature `name` over the frame of row `id` (what bounds a float sum's rounding). */
+export function frameArgs(rows: Row[], features: IrFeature[], name: string, id: string): number[] {
+  const f = features.find((x) => x.name === name);
+  const at = rows.find((r) => r.id === id);
+  if (!f || f.kind !== "window" || !at) throw new Error(`no window ${name} or row ${id}`);
+  const values = reference(rows.filter((r) => r.k === at.k), features);
+  return rows
+    .filter((r) => r.k === at.k && r.ts > at.ts - f.windowMs && r.ts <= at.ts)
+    .map((r) => (f.arg ? evalRow(f.arg, values.get(r.id)!) : 1))
+    .filter((v): v is number => v !== null);
+}
+
 /** Brute force: every feature of every row, straight from the definitions. */
-export function reference(rows: Row[], features: IrFeature[]): Map<string, Record<string, V>> {
+/** `only`: the windows of that row alone (the others' are left out: enough when no window reads a window). */
+export function reference(rows: Row[], features: IrFeature[], only?: string): Map<string, Record<string, V>> {
   const byKey = new Map<string, Row[]>();
   for (const r of rows) (byKey.get(r.k) ?? byKey.set(r.k, []).get(r.k)!).push(r);
   const values = new Map<string, Record<string, V>>(rows.map((r) => [r.id, { x: r.x, y: r.y, s: r.s } as Record<string, V>]));
-  const evalRow = (e: IrExpr, v: Record<string, V>): V => {
-    // The row expressions used in these tests: columns, literals, x * 2, a - b, a + b.
-    if (e.k === "col") return v[e.name] ?? null;
-    if (e.k === "lit") return e.value as V;
-    if (e.k === "binary") {
-      const a = evalRow(e.left, v) as number | null;
-      const b = evalRow(e.right, v) as number | null;
-      if (a === null || b === null) return null;
-      const r = e.op === "*" ? a * b : e.op === "-" ? a - b : e.op === "+" ? a + b : e.op === ">" ? Number(a > b) : NaN;
-      return Number.isFinite(r) ? r : null;
-    }
-    throw new Error(`reference cannot evaluate ${e.k}`);
-  };
   for (const f of features) {
     if (f.kind === "row") {
       for (const r of rows) values.get(r.id)![f.name] = evalRow(f.expr, values.get(r.id)!);
@@ -206,6 +223,7 @@ export function reference(rows: Row[], features: IrFeature[]): Map<string, Recor
     for (const ents of byKey.values()) {
       const vals = ents.map(argOf);
       for (const r of ents) {
+        if (only !== undefined && r.id !== only) continue;
         if (f.agg === "ewma") {
           result.set(r.id, ewmaAt(ents, vals, r.ts, f.windowMs));
           continue;
@@ -220,8 +238,12 @@ export function reference(rows: Row[], features: IrFeature[]): Map<string, Recor
   return values;
 }
 
-/** Random multi-entity events: coarse instants (many peers), nulls, a gap of 40 days, in shuffled order. */
-export function randomRows(seed: number, n: number, entities: number, spanDays: number): Row[] {
+/**
+ * Random multi-entity events: coarse instants (many peers), nulls, a gap of 40 days, in shuffled order.
+ * `x`: multiples of 0.25 (a float sum is exact in any order), or `"any"`: doubles with every
+ * mantissa bit used and magnitudes from 1e-3 to 1e4 (a float sum depends on its order).
+ */
+export function randomRows(seed: number, n: number, entities: number, spanDays: number, x: "quarters" | "any" = "quarters"): Row[] {
   const rnd = mulberry32(seed);
   const rows: Row[] = [];
   const start = Date.UTC(2024, 0, 1);
@@ -235,7 +257,7 @@ export function randomRows(seed: number, n: number, entities: number, spanDays: 
       id: `r${String(i).padStart(5, "0")}`,
       k,
       ts,
-      x: rnd() < 0.2 ? null : Math.round((rnd() - 0.3) * 400) / 4,
+      x: rnd() < 0.2 ? null : x === "any" ? (rnd() - 0.3) * 10 ** Math.floor(rnd() * 8 - 3) : Math.round((rnd() - 0.3) * 400) / 4,
       y: Math.floor(rnd() * 2000) - 500,
       s: rnd() < 0.2 ? null : strings[Math.floor(rnd() * strings.length)],
     });
