@@ -9,6 +9,7 @@
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
+// --pit-case all|events|planned, --events N, --event-users N,
 // --batch-entities N, --monitor-requests N, --train-rows N, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
@@ -44,6 +45,9 @@ async function main(): Promise<number> {
       threads: { type: "string" },
       "max-temp": { type: "string" },
       "pit-prepare": { type: "string", default: "fti" },
+      "pit-case": { type: "string", default: "all" },
+      events: { type: "string" },
+      "event-users": { type: "string" },
       "batch-entities": { type: "string" },
       "monitor-requests": { type: "string" },
       "train-rows": { type: "string" },
@@ -59,6 +63,7 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
+       [--pit-case all|events|planned] [--events N] [--event-users N]
        [--batch-entities N] [--monitor-requests N] [--train-rows N] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
@@ -92,6 +97,9 @@ async function main(): Promise<number> {
     threads: values.threads === undefined ? undefined : Number(values.threads),
     maxTemp: values["max-temp"],
     pitPrepare: values["pit-prepare"] === "sql" ? "sql" : "fti",
+    pitCase: values["pit-case"] === "events" || values["pit-case"] === "planned" ? values["pit-case"] : "all",
+    events: num(values.events, quick ? 100_000 : 3_000_000),
+    eventUsers: num(values["event-users"], 300),
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
     monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, exportTrainingData, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
+import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
+import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 
 const HOUR = 3_600_000;
@@ -282,6 +283,37 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
   });
 
+  it("rows tied in keys, event_time and ingestion (no row id) are settled by their values, descending, nulls last", async () => {
+    const data = makeData(13);
+    // Every group row gets 1–3 copies at its (user, event_time, ingested_at) with other values, nulls among them.
+    const rand = rng(131);
+    const pick = () => (rand() < 0.3 ? null : Math.floor(rand() * 4));
+    const group: GroupRow[] = [];
+    for (const g of data.group) {
+      group.push(g);
+      const copies = Math.floor(rand() * 3);
+      for (let c = 0; c < copies; c++) group.push({ ...g, f1: pick(), f2: pick() });
+    }
+    const tied = { group, labels: data.labels };
+    const desc = (a: number | null, b: number | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b); // > 0: a preferred
+    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: false };
+    store = await openStore({ path: ":memory:" });
+    await load(store, tied, false);
+    const frame = await buildTrainingFrame(store, pitBundle(opts), "v");
+    const spine = spineOrder(data.labels);
+    let settledByValue = 0;
+    const expected = spine.map((l) => {
+      const best = reference(group, l.user, l.t, opts);
+      if (!best) return null;
+      const peers = group.filter((g) => g.user === best.user && g.et === best.et && g.ing === best.ing);
+      if (peers.length > 1) settledByValue++;
+      return peers.reduce((a, b) => (desc(b.f1, a.f1) > 0 || (desc(b.f1, a.f1) === 0 && desc(b.f2, a.f2) > 0) ? b : a));
+    });
+    expect(settledByValue).toBeGreaterThan(20);
+    expect(frame.columns.f1).toEqual(expected.map((r) => r?.f1 ?? null));
+    expect(frame.columns.f2).toEqual(expected.map((r) => r?.f2 ?? null));
+  });
+
   it("restricts the spine to [from, to) of the label time", async () => {
     const data = makeData(8);
     store = await openStore({ path: ":memory:" });
@@ -371,8 +403,9 @@ describe("spine, join and export", () => {
     ]);
     const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
     expect(rows.n).toBe(frame.n);
-    expect(rows.columns.f1).toEqual(frame.columns.f1);
-    expect(rows.columns.f1_plus_amount).toEqual(frame.columns.f1_plus_amount);
+    // Every column, in spine order: the export holds the training frame's values.
+    expect(rows.columns.user_id).toEqual(frame.keys.user_id);
+    for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
     expect(rows.columns.y).toEqual(Array.from(frame.label));
   });

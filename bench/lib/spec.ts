@@ -22,18 +22,26 @@ export const GEN_ROOT = relative(ROOT, DATA).startsWith("..")
 export const GEN_DIR = join(GEN_ROOT, "bench");
 export const BIN = join(ROOT, "compiler", "cli", "bin.mjs");
 
-let compiled: Promise<void> | null = null;
+/** The pit suite's event-shaped case (bench/specs/events.fti), compiled beside the bench spec. */
+export const EVENTS_SPEC_FILE = join(BENCH, "specs", "events.fti");
+export const EVENTS_GEN_DIR = join(GEN_ROOT, "events");
+
+const compiled = new Map<string, Promise<void>>();
 
 /**
- * Compiles the bench spec, once per bench run: the compiler (the SQL
- * lowering in particular) may have changed since the last run.
+ * Compiles a bench spec (default: bench.fti), once per bench run: the
+ * compiler (the SQL lowering in particular) may have changed since the last run.
  */
-export function ensureCompiled(): Promise<void> {
-  compiled ??= (async () => {
-    const out = await run(process.execPath, [BIN, "compile", relative(ROOT, SPEC_FILE), "--out", relative(ROOT, GEN_DIR)]);
-    if (out.code !== 0) throw new Error(`fti compile ${SPEC_FILE} failed:\n${out.stderr}${out.stdout}`);
-  })();
-  return compiled;
+export function ensureCompiled(spec = SPEC_FILE, outDir = GEN_DIR): Promise<void> {
+  let done = compiled.get(spec);
+  if (!done) {
+    done = (async () => {
+      const out = await run(process.execPath, [BIN, "compile", relative(ROOT, spec), "--out", relative(ROOT, outDir)]);
+      if (out.code !== 0) throw new Error(`fti compile ${spec} failed:\n${out.stderr}${out.stdout}`);
+    })();
+    compiled.set(spec, done);
+  }
+  return done;
 }
 
 /**
@@ -42,20 +50,20 @@ export function ensureCompiled(): Promise<void> {
  * rebuilt when it changes. The lowered feature SQL (features.ts) is left
  * out: it may change, but what it computes is fixed by the spec.
  */
-export function generatedHash(): string {
+export function generatedHash(genDir = GEN_DIR): string {
   const h = createHash("sha256");
-  for (const f of readdirSync(GEN_DIR).sort()) if (f !== "features.ts") h.update(f).update(readFileSync(join(GEN_DIR, f)));
+  for (const f of readdirSync(genDir).sort()) if (f !== "features.ts") h.update(f).update(readFileSync(join(genDir, f)));
   return h.digest("hex");
 }
 
 /** The compiled bench spec with its sources reading `data`'s files. */
-export async function loadBundle(data: Pick<ActivitiesData, "parquet" | "plannedParquet">): Promise<SpecBundle> {
-  const mod = (await import(pathToFileURL(join(GEN_DIR, "index.ts")).href)) as { spec: SpecBundle };
+export function loadBundle(data: Pick<ActivitiesData, "parquet" | "plannedParquet">): Promise<SpecBundle> {
+  return loadCompiled(GEN_DIR, { activities: data.parquet, planned_runs: data.plannedParquet });
+}
+
+/** A compiled bench spec with the named sources reading the given Parquet files. */
+export async function loadCompiled(genDir: string, parquetBySource: Record<string, string>): Promise<SpecBundle> {
+  const mod = (await import(pathToFileURL(join(genDir, "index.ts")).href)) as { spec: SpecBundle };
   const at = (s: SourcePlan, path: string): SourcePlan => ({ ...s, location: { kind: "files", path, format: "parquet" } });
-  return {
-    ...mod.spec,
-    sources: mod.spec.sources.map((s) =>
-      s.name === "activities" ? at(s, data.parquet) : s.name === "planned_runs" ? at(s, data.plannedParquet) : s,
-    ),
-  };
+  return { ...mod.spec, sources: mod.spec.sources.map((s) => (parquetBySource[s.name] ? at(s, parquetBySource[s.name]) : s)) };
 }

@@ -21,6 +21,11 @@ export interface Ctx {
   maxTemp?: string;
   /** How the pit suite builds its store: fti's feature pipeline (default), or plain SQL in the same layout. */
   pitPrepare: "fti" | "sql";
+  /** Which cases the pit suite runs: all, only the event-shaped one, or only the planned-runs spine ones. */
+  pitCase: "all" | "events" | "planned";
+  /** The pit suite's event-shaped case: events (every one a spine row) and users. */
+  events: number;
+  eventUsers: number;
   /** The activities dataset of the features and pit suites. */
   acts: ActivitiesSpec;
   /** The batch suite's dataset: one entity per athlete. */

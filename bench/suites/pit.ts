@@ -17,6 +17,10 @@
 //   ref c two ASOFs      the hand-written pair of ASOF LEFT JOINs into a temp table; the check
 //                        compares the two tables row for row (a multiset EXCEPT ALL both ways)
 //
+// First, the event-shaped case (pit-events.ts: the spine is every event, `fti
+// training-data` vs ASOF + COPY to Parquet). `--pit-case events` runs only that
+// case, `--pit-case planned` only the lines above.
+//
 // Setup (cached in the dataset directory): a store with the sources and the
 // feature group computed by fti's feature pipeline; the pandas inputs are CSV
 // exports of that store's tables.
@@ -30,6 +34,7 @@ import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
 import { buildSpine, buildTrainingFrame, pitJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
+import { runEventsCase } from "./pit-events.ts";
 import { openRefDb, rows } from "../lib/duck.ts";
 import { fmtInt, fmtKB, fmtMs, median, runNodeTask, runPython, timed, type Sample } from "../lib/harness.ts";
 import { fasterGoal, fromMulti, ratioGoal, type Measured } from "../lib/report.ts";
@@ -297,6 +302,8 @@ export const suite: Suite = {
   describe: "training data (spine × feature group, ttl) vs DuckDB ASOF JOIN and pandas merge_asof",
   async run(ctx: Ctx) {
     const S = "pit";
+    if (ctx.pitCase !== "planned") await runEventsCase(ctx);
+    if (ctx.pitCase === "events") return;
     const data = await ensureActivities(ctx.acts, { csv: ctx.python });
     await ensureCompiled();
     const work = ctx.work(S);

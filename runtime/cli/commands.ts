@@ -19,7 +19,7 @@ import type { ExternalReport } from "../training/register-external.ts";
 const features = () => import("../features/pipeline.ts");
 const batch = () => import("../inference/batch.ts");
 const registry = () => import("../registry/registry.ts");
-const pit = () => import("../retrieval/pit.ts");
+const trainingExport = () => import("../retrieval/export.ts");
 const external = () => import("../training/register-external.ts");
 const training = () => import("../training/train.ts");
 
@@ -122,7 +122,7 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .requiredOption("--out <file.parquet>", "output file"),
   ).action(async (spec: string, view: string, opts: { out: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
-    const { exportTrainingData } = await pit();
+    const { exportTrainingData } = await trainingExport();
     const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out));
     out(`${rows} rows → ${opts.out}`);
   });

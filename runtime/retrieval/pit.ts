@@ -11,14 +11,12 @@
 // (see pitJoin for its plan); the result is read column-major, and ODTs run in
 // TS over the columns.
 
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
-import { ident, sqlString, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
+import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
@@ -146,7 +144,7 @@ export async function pitJoin(
   bundle: SpecBundle,
   view: ViewPlan,
   spineTable: string,
-  opts: { asOf: "strict" | "inclusive" },
+  opts: { asOf: "strict" | "inclusive"; ordered?: boolean },
 ): Promise<PitJoinResult> {
   const joins = viewJoins(bundle, view);
   for (const g of joins) {
@@ -179,21 +177,19 @@ export async function pitJoin(
   }
   const out = `${spineTable}_pit`;
   await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-  // No ORDER BY: readers order by __sid.
+  // Unordered unless asked: readers order by __sid (`ordered` stores the rows in __sid order).
+  const order = opts.ordered ? " ORDER BY __sid" : "";
   if (joins.length === 0) {
-    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}`);
+    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}${order}`);
   } else {
-    const cCtes = parts.flatMap((p) => (p.cCte ? [p.cCte] : []));
-    // j is read by the c<i> and the final join: materialise it only then.
-    const jKind = cCtes.length ? "AS MATERIALIZED" : "AS";
     const jCols = parts.flatMap((p) => p.jCols);
     const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
     await store.run(
       `CREATE TEMP TABLE ${ident(out)} AS
          WITH ${parts.map((p) => p.rCte).join(",\n")},
-         j ${jKind} (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${parts.map((p) => p.asofJoin).join(" ")})${cCtes.length ? ",\n" + cCtes.join(",\n") : ""}
+         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${parts.map((p) => p.asofJoin).join(" ")})
          SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
-           FROM j ${parts.flatMap((p) => (p.finalJoin ? [p.finalJoin] : [])).join(" ")}`,
+           FROM j${order}`,
     );
   }
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
@@ -219,16 +215,17 @@ interface JoinOptions {
 /**
  * The SQL of join i (one statement joins them all):
  *  r<i>  the group rows that can be picked: before the last spine time,
- *        after the first spine time minus ttl; the group's keys as named in its table;
+ *        after the first spine time minus ttl; the group's keys as named in
+ *        its table, the event time __et, the features;
  *  j     spine ASOF LEFT JOIN r<i> on the spine columns the keys are read from
- *        (`by`) → per spine row the event time __et<i> of the latest usable row.
- *  A group with one row per (keys, event_time) is done: r<i> carries its
- *  features and j has them. Otherwise DuckDB's pick among tied rows is
- *  arbitrary, so r<i> carries only (keys, event_time), and
- *  c<i>  the group rows at those (keys, __et<i>), reduced to one per
- *        (keys, event_time) by ingested_at, row id, values: a 10M-row group
- *        is deduplicated only where the spine touches it;
- *  then j LEFT JOIN c<i>. Features outside the ttl are nulled.
+ *        (`by`) and the event time → per spine row the latest usable row.
+ *  A group with one row per (keys, event_time) is joined as it is, the shape
+ *  a hand-written query has. Otherwise DuckDB's pick among rows tied at one
+ *  event time would be arbitrary, so r<i> keeps one row per (keys,
+ *  event_time) first, the tie rule's winner (a window over the rows in the
+ *  spine's time range; measured cheaper than settling the ties after the
+ *  join, or ordering the ASOF join by a struct of the tie columns).
+ *  Features outside the ttl are nulled.
  */
 function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   const t = tableRef(g.plan.table);
@@ -238,50 +235,34 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   // Reference data holds until replaced (or until its valid_to): no ttl.
   const ttlUs = o.ttlMs === null || g.plan.reference ? null : BigInt(Math.round(o.ttlMs)) * 1000n;
   const validTo = g.plan.reference?.validTo === true;
-  // A reference row past its valid_to no longer holds (and no later row replaced it).
-  const holds = (vt: string) => (validTo ? ` AND (${vt} IS NULL OR j.__t < ${vt})` : "");
   const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
   const filter = [
     `event_time IS NOT NULL`,
     `event_time ${o.asOf === "strict" ? "<" : "<="} ${usLiteral(o.hi)}`,
     ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
   ];
-  const carried = [...(o.unique ? cols.map((c, n) => `${c} AS __f${i}_${n}`) : []), ...(o.unique && validTo ? ["valid_to AS __vt"] : [])];
-  const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")})`;
+  const carried = [...cols.map((c, n) => `${c} AS __f${i}_${n}`), ...(validTo ? ["valid_to AS __vt"] : [])];
+  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo)}) = 1`;
+  const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
-  const jCols = [
-    `r${i}.__et AS __et${i}`,
-    ...(o.unique ? cols.map((_, n) => `r${i}.__f${i}_${n}`) : []),
-    ...(o.unique && validTo ? [`r${i}.__vt AS __vt${i}`] : []),
-  ];
+  const jCols = [`r${i}.__et AS __et${i}`, ...cols.map((_, n) => `r${i}.__f${i}_${n}`), ...(validTo ? [`r${i}.__vt AS __vt${i}`] : [])];
   const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
-  const selects: string[] = [];
-  let cCte: string | undefined;
-  let finalJoin: string | undefined;
-  let ok = fresh + holds(`j.__vt${i}`);
-  if (o.unique) {
-    g.features.forEach((f, n) => selects.push(`CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`));
-  } else {
-    const tie = [
-      "g.ingested_at DESC NULLS LAST",
-      ...(g.plan.rowId ? [`g.${ident(g.plan.rowId.name)} DESC NULLS LAST`] : []),
-      ...cols.map((c) => `g.${c} DESC NULLS LAST`),
-    ];
-    const gKeys = on.map((x) => `g.${ident(x.key)}`).join(", ");
-    const pairOn = [...on.map((x) => `g.${ident(x.key)} = p.${ident(x.key)}`), `g.event_time = p.__et`].join(" AND ");
-    const touched = on.map((x) => `${ident(x.column)} AS ${ident(x.key)}`).join(", ");
-    cCte = `c${i} AS (
-           SELECT ${gKeys}, g.event_time AS __et${validTo ? ", g.valid_to AS __vt" : ""}${cols.length ? ", " + cols.map((c) => `g.${c}`).join(", ") : ""}
-             FROM ${t} AS g
-             SEMI JOIN (SELECT DISTINCT ${touched}, __et${i} AS __et FROM j WHERE ${fresh}) AS p ON ${pairOn}
-          QUALIFY row_number() OVER (PARTITION BY ${gKeys}, g.event_time ORDER BY ${tie.join(", ")}) = 1
-         )`;
-    finalJoin = `LEFT JOIN c${i} ON ${[...on.map((x) => `j.${ident(x.column)} = c${i}.${ident(x.key)}`), `j.__et${i} = c${i}.__et`].join(" AND ")}`;
-    ok = fresh + holds(`c${i}.__vt`);
-    g.features.forEach((f) => selects.push(`CASE WHEN ${ok} THEN c${i}.${ident(f.column)} END AS ${ident(f.name)}`));
-  }
+  // A reference row past its valid_to no longer holds (and no later row replaced it).
+  const ok = fresh + (validTo ? ` AND (j.__vt${i} IS NULL OR j.__t < j.__vt${i})` : "");
+  const selects = g.features.map((f, n) => `CASE WHEN ${ok} THEN j.__f${i}_${n} END AS ${ident(f.name)}`);
   selects.push(`CASE WHEN ${ok} THEN epoch_us(j.__et${i}) / 1000.0 END AS __ft_${i}`);
-  return { rCte, asofJoin, jCols, selects, cCte, finalJoin };
+  return { rCte, asofJoin, jCols, selects };
+}
+
+/**
+ * The tie rule among rows with the same keys and event_time, best first: the
+ * latest ingested_at, then the largest row id, then the values, each
+ * descending with nulls last; valid_to last, so rows equal in everything
+ * else still give one answer.
+ */
+function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean): string {
+  const tie = ["ingested_at", ...(g.plan.rowId ? [ident(g.plan.rowId.name)] : []), ...cols, ...(validTo ? ["valid_to"] : [])];
+  return tie.map((c) => `${c} DESC NULLS LAST`).join(", ");
 }
 
 /** Reads a joined table into a frame and computes the ODTs. */
@@ -433,63 +414,4 @@ export async function featuresAsOf(
       await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(table)}`);
     }
   });
-}
-
-/**
- * Writes a view's training frame (keys, event_time, label, features, ODT
- * values, request fields) to a Parquet file; returns the row count.
- */
-export async function exportTrainingData(
-  store: Store,
-  bundle: SpecBundle,
-  viewName: string,
-  outPath: string,
-  opts: SpineRange = {},
-): Promise<number> {
-  const view = findView(bundle, viewName);
-  const frame = await buildTrainingFrame(store, bundle, viewName, opts);
-  const defs: Array<{ name: string; type: string; values: ArrayLike<unknown> }> = [];
-  const seen = new Set<string>();
-  const add = (name: string, type: string, values: ArrayLike<unknown>) => {
-    if (seen.has(name.toLowerCase())) return;
-    seen.add(name.toLowerCase());
-    defs.push({ name, type, values });
-  };
-  for (const k of view.keys) add(k.name, sqlType(k.type), frame.keys[k.name]);
-  add("event_time", "TIMESTAMP", frame.time);
-  add(view.label.name, "DOUBLE", frame.label);
-  const joinedTypes = new Map<string, ColumnType>();
-  for (const f of view.features) joinedTypes.set(f.name, f.type);
-  for (const odt of view.odts) joinedTypes.set(odt.name, odt.returns.type);
-  for (const f of view.requestFields) if (!joinedTypes.has(f.name)) joinedTypes.set(f.name, f.type);
-  for (const [name, type] of joinedTypes) if (frame.columns[name]) add(name, sqlType(type), frame.columns[name]);
-  for (const [name, values] of Object.entries(frame.columns)) add(name, inferType(values), values);
-
-  const abs = resolve(outPath);
-  mkdirSync(dirname(abs), { recursive: true });
-  await store.transaction(async () => {
-    const table = `__fti_export_${view.name}`;
-    await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
-    await store.run(`CREATE TEMP TABLE ${ident(table)} (${defs.map((d) => `${ident(d.name)} ${d.type}`).join(", ")})`);
-    try {
-      const cols: Record<string, ArrayLike<unknown>> = {};
-      for (const d of defs) cols[d.name] = d.values;
-      await store.appendColumns(table, cols);
-      await store.run(`COPY ${ident(table)} TO ${sqlString(abs)} (FORMAT parquet)`);
-    } finally {
-      await cleanUp(store, `DROP TABLE IF EXISTS ${ident(table)}`);
-    }
-  });
-  return frame.n;
-}
-
-function inferType(values: ArrayLike<unknown>): string {
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
-    if (typeof v === "number") return "DOUBLE";
-    if (typeof v === "boolean") return "BOOLEAN";
-    return "VARCHAR";
-  }
-  return "DOUBLE";
 }

@@ -28,7 +28,7 @@ import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
 import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
-import { arrayLengthOf, jsValue, readItem, readVectorColumn, toDuck } from "./values.ts";
+import { arrayLengthOf, jsValue, readItem, readNumbers, readVectorColumn, toDuck } from "./values.ts";
 
 export type { ScalarFunctionSignature } from "./scalar-function.ts";
 
@@ -247,6 +247,10 @@ class DuckStore implements Store {
           for (const chunk of chunks) {
             const vec = chunk.getColumnVector(c);
             const m = chunk.rowCount;
+            if (readNumbers(vec, typeId, m, out, o, NaN)) {
+              o += m;
+              continue;
+            }
             for (let i = 0; i < m; i++) {
               const v = readItem(vec, i, typeId, "ms");
               out[o++] = v === null ? NaN : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
@@ -259,7 +263,8 @@ class DuckStore implements Store {
           for (const chunk of chunks) {
             const vec = chunk.getColumnVector(c);
             const m = chunk.rowCount;
-            for (let i = 0; i < m; i++) out[o++] = readItem(vec, i, typeId, ts);
+            if (readNumbers(vec, typeId, m, out, o, null)) o += m;
+            else for (let i = 0; i < m; i++) out[o++] = readItem(vec, i, typeId, ts);
           }
           columns[name] = out;
         }

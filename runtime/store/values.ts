@@ -131,6 +131,57 @@ export function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number
   return out;
 }
 
+/** Numeric vector types whose values readNumbers reads straight from the vector's data. */
+const DIRECT_NUMBERS = new Set<DuckDBTypeId>([
+  DuckDBTypeId.DOUBLE,
+  DuckDBTypeId.FLOAT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.BIGINT,
+]);
+
+/**
+ * Reads the `m` items of a numeric vector into `out` from `at`, the values
+ * readItem gives (a null as `nullValue`), without a getItem call per item:
+ * straight from the vector's typed array and its validity bytes. BIGINT is
+ * read as two 32-bit halves (no BigInt per value); one outside ±2^53 goes
+ * through readItem (a string, as there). Returns false, reading nothing, for
+ * other types.
+ */
+export function readNumbers(
+  vec: DuckDBVector,
+  typeId: DuckDBTypeId,
+  m: number,
+  out: { [i: number]: unknown },
+  at: number,
+  nullValue: null | number,
+): boolean {
+  if (!DIRECT_NUMBERS.has(typeId)) return false;
+  const { items, validity } = vec as unknown as { items: ArrayLike<number> & ArrayBufferView; validity: { data: BigUint64Array | null; offset: number } };
+  if (!items || !validity || validity.offset !== 0) return false;
+  const valid = validity.data ? new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength) : null;
+  const isNull = (i: number) => valid !== null && (valid[i >> 3] & (1 << (i & 7))) === 0;
+  if (typeId === DuckDBTypeId.BIGINT) {
+    const halves = new Int32Array(items.buffer, items.byteOffset, m * 2);
+    for (let i = 0; i < m; i++) {
+      if (isNull(i)) {
+        out[at + i] = nullValue;
+        continue;
+      }
+      const hi = halves[2 * i + 1];
+      // |value| < 2^53: exact as a double (little-endian: low half first).
+      out[at + i] = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + (halves[2 * i] >>> 0) : readItem(vec, i, typeId, "ms");
+    }
+    return true;
+  }
+  for (let i = 0; i < m; i++) out[at + i] = isNull(i) ? nullValue : items[i];
+  return true;
+}
+
 /** Reads one vector item into a plain JS value. */
 export function readItem(vec: DuckDBVector, i: number, typeId: DuckDBTypeId, ts: "date" | "ms" | "iso"): unknown {
   const v = vec.getItem(i);
