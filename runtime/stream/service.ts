@@ -206,16 +206,17 @@ export class StreamService {
     const reports: RebuildReport[] = [];
     for (const s of this.sources.values()) {
       // A stream another process writes: its state as of now only when asked (an in-memory replica serves it).
-      if (s.refusedBy === null || opts.refused) reports.push(await this.rebuildSource(store, s, onUpdate));
+      if (s.refusedBy === null || opts.refused) reports.push(await this.rebuildSource(store, s, this.current, s.admission, onUpdate));
     }
     return reports;
   }
 
   /**
-   * The state again from nothing (a fresh engine and admission), while new
+   * The state again from nothing, into a fresh engine and admission swapped in
+   * only when complete (a failed read leaves the state as it was), while new
    * requests wait at the gate and none is between admission and apply: what
    * applies the late events once (docs/streaming.md, late events). `onUpdate`
-   * gets every entity's row of the new state.
+   * then gets every entity's row of the new state.
    */
   async rebuildAgain(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
     let open!: () => void;
@@ -224,16 +225,27 @@ export class StreamService {
     try {
       if (this.inflight > 0) await new Promise<void>((done) => (this.drained = done));
       this.drained = null;
-      this.current = new StreamEngine(this.bundle);
-      for (const s of this.sources.values()) s.admission = new Admission(s.plan.stream!.latenessMs);
-      return await this.rebuild(store, onUpdate);
+      const engine = new StreamEngine(this.bundle);
+      const admissions = new Map<StreamSource, Admission>();
+      const rows = new Map<string, StreamUpdate>();
+      const reports: RebuildReport[] = [];
+      for (const s of this.sources.values()) {
+        if (s.refusedBy !== null) continue; // another process writes it (and marks its late events)
+        const admission = new Admission(s.plan.stream!.latenessMs);
+        admissions.set(s, admission);
+        reports.push(await this.rebuildSource(store, s, engine, admission, (u) => rows.set(`${u.group}\u0000${JSON.stringify(u.keys)}`, u)));
+      }
+      this.current = engine;
+      for (const [s, a] of admissions) s.admission = a;
+      for (const u of rows.values()) onUpdate(u);
+      return reports;
     } finally {
       this.gate = null;
       open();
     }
   }
 
-  private async rebuildSource(store: Store, s: StreamSource, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
+  private async rebuildSource(store: Store, s: StreamSource, engine: StreamEngine, admission: Admission, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
     const t0 = performance.now();
     const offline = await readOffline(store, s.plan);
     const lines = readSegmentLines(s.writer.dir);
@@ -260,9 +272,9 @@ export class StreamService {
     });
     unique.sort((a, b) => timeOf(s.plan, a) - timeOf(s.plan, b));
     for (const r of unique) {
-      for (const u of this.current.apply(s.plan.name, r)) onUpdate(u);
-      s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
-      s.admission.applied(timeOf(s.plan, r));
+      for (const u of engine.apply(s.plan.name, r)) onUpdate(u);
+      admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
+      admission.applied(timeOf(s.plan, r));
     }
     return { source: s.plan.name, offlineRows: offline.length, segmentEvents: lines.length, invalidLines, applied: unique.length, ms: Math.round(performance.now() - t0) };
   }
