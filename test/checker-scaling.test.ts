@@ -3,8 +3,10 @@
 // never on time (timings: `npm run bench -- check`, docs/benchmarks.md):
 // a "did you mean" compares at most SPELLING_CANDIDATES names, formatting
 // thousands of diagnostics splits each source once, a chain of 20,000 feature
-// groups declared last-first is ordered without recursion, and a view listing
-// thousands of features one by one is checked.
+// groups declared last-first is ordered without recursion, chains of 5,000
+// fns or features that each use the next one declared after them check
+// (callees first, compiler/checker/order.ts), and a view listing thousands of
+// features one by one is checked.
 
 import { describe, expect, it } from "vitest";
 import { checkProgram } from "../compiler/checker/index.ts";
@@ -84,6 +86,37 @@ describe("the checker's work grows linearly with the spec", () => {
     expect(cycles).toHaveLength(1);
     expect(cycles[0].message).toContain("g0 → g1 →");
   });
+
+  it("a chain of 5,000 fns, each calling the next one declared after it, checks (it was a false FTI1007 past ~250)", () => {
+    const n = 5_000;
+    const fns = Array.from({ length: n }, (_, i) => `fn f${i}(x: float): float = ${i === n - 1 ? "x" : `f${i + 1}(x)`} + 1`);
+    const uses = `feature_group g for user from s { y = f0(amount) }\n`;
+    const diags = check(PREAMBLE + fns.join("\n") + "\n" + uses);
+    expect(diags.filter((d) => d.severity === "error")).toEqual([]);
+  }, 60_000);
+
+  it("a chain of 5,000 features of one group, each reading the next one declared after it, checks, dependencies first", () => {
+    const n = 5_000;
+    const features = Array.from({ length: n }, (_, i) => `  x${i} = ${i === n - 1 ? "amount" : `x${i + 1}`} + 1`);
+    const text = PREAMBLE + `feature_group g for user from s {\n${features.join("\n")}\n}\n`;
+    const parsed = parse(text, "big.fti");
+    const { ctx, ir } = checkProgram({ program: parsed.program, text, file: "big.fti", specDir: ".", name: "big", specHash: "h" });
+    expect(ctx.diags.items.filter((d) => d.severity === "error")).toEqual([]);
+    const order = ir!.groups[0].features.map((f) => f.name);
+    expect(order[0]).toBe(`x${n - 1}`);
+    expect(order.at(-1)).toBe("x0");
+  }, 60_000);
+
+  it("a cycle at the end of a long chain of fns is reported as before, naming the cycle", () => {
+    const n = 2_000;
+    const fns = Array.from({ length: n }, (_, i) => `fn f${i}(x: float): float = f${i + 1}(x) + 1`);
+    fns.push(`fn f${n}(x: float): float = f${n - 1}(x)`); // f1999 → f2000 → f1999
+    const diags = check(PREAMBLE + fns.join("\n") + "\n");
+    const cycles = diags.filter((d) => d.code === 2005);
+    expect(cycles).toHaveLength(1);
+    expect(cycles[0].message).toContain(`f${n - 1} → f${n} → f${n - 1}`);
+    expect(diags.filter((d) => d.code === 1007)).toEqual([]); // the chain into the cycle is checked first, without recursion
+  }, 60_000);
 
   it("a view listing 5,000 features one by one, with duplicates, is checked (name lookups are indexed)", () => {
     const n = 5_000;

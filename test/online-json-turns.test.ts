@@ -4,8 +4,8 @@
 // the same error with the same position) for any body.
 
 import { describe, expect, it } from "vitest";
-import { BodyError, parseJsonBody } from "../runtime/online/json-body.ts";
-import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns } from "../runtime/online/json-turns.ts";
+import { BodyError, parseJsonBody, parseNdjsonBody } from "../runtime/online/json-body.ts";
+import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "../runtime/online/json-turns.ts";
 
 /** The outcome of a parse: the value, or the error's class, code, message and issues. */
 async function outcome(parse: () => unknown): Promise<unknown> {
@@ -127,3 +127,42 @@ describe("parseJsonBodyInTurns", () => {
   });
 });
 
+
+describe("parseNdjsonBodyInTurns", () => {
+  async function sameAsWholeNdjson(text: string): Promise<unknown> {
+    const whole = await outcome(() => parseNdjsonBody(text));
+    expect(await outcome(() => parseNdjsonBodyInTurns(text))).toEqual(whole);
+    return whole;
+  }
+
+  it("a large NDJSON body: the values of parseNdjsonBody, in runs with turns of the event loop between them", async () => {
+    const events = Array.from({ length: 8000 }, (_, i) => ({ id: `e${i}`, at: "2026-01-01T00:00:00Z", v: i % 13, s: i % 5 === 0 ? "a\nb" : "x" }));
+    const text = events.map((e, i) => (i % 100 === 7 ? "\n" : "") + JSON.stringify(e)).join("\n") + "\n";
+    expect(text.length).toBeGreaterThan(4 * BODY_CHARS_PER_TURN);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      if (done) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const values = await parseNdjsonBodyInTurns(text);
+    done = true;
+    expect(values).toEqual(events);
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(text.length / (BODY_CHARS_PER_TURN + 200)) - 1);
+    await sameAsWholeNdjson(text);
+  });
+
+  it("a bad line far into a large body: the same error, line number and path as parseNdjsonBody", async () => {
+    const lines = Array.from({ length: 8000 }, (_, i) => JSON.stringify({ id: `e${i}`, v: i }));
+    const broken = [...lines];
+    broken[6543] = '{"id": "e6543", "v": ';
+    const r = (await sameAsWholeNdjson(broken.join("\n"))) as { error: unknown[] };
+    expect(r.error[2]).toMatch(/^line 6544: malformed JSON/);
+    const polluted = [...lines];
+    polluted[7000] = '{"id": "e7000", "__proto__": {"x": 1}}';
+    const p = (await sameAsWholeNdjson(polluted.join("\n"))) as { error: unknown[] };
+    expect(p.error[3]).toEqual([{ path: [7000, "__proto__"], message: 'field "__proto__" is not allowed' }]);
+  });
+});

@@ -7,6 +7,7 @@ import { MAX_VECTOR_DIM, type IrColumn, type IrType } from "../ir.ts";
 import { DiagnosticBag, type RelatedInfo } from "../diagnostics.ts";
 import type { FixSource } from "../fixes.ts";
 import { DIAG, type Message } from "../messages.ts";
+import { sourceRoots } from "../../runtime/features/source-paths.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
 
 export interface FnSignature {
@@ -33,8 +34,9 @@ export class Ctx {
   readonly imported = new Map<string, { ident: Ident; module: string }>();
   /** Names of imports that failed (reported at the import): their uses report nothing more. */
   readonly silent = new Set<string>();
-  /** Set by the function checker: checks a fn on first use, so signatures resolve in dependency order. */
+  /** Set by the function checker: checks a fn on first use (a cycle's members; the others are checked callees first). */
   resolveFn?: (name: string) => FnSignature | undefined;
+  private roots?: string[];
 
   constructor(
     readonly file: string,
@@ -42,6 +44,11 @@ export class Ctx {
     /** The spec's text and declarations, to place quick fixes that add a clause. */
     readonly source?: FixSource,
   ) {}
+
+  /** The folders a source path may lie in (runtime/features/source-paths.ts), read once per check, not once per source. */
+  sourceRoots(): string[] {
+    return (this.roots ??= sourceRoots(this.specDir));
+  }
 
   /** Reports a message of the catalogue (`DIAG` in ../messages.ts) at a range of the spec. */
   report(range: Range, m: Message, related?: RelatedInfo[]): void {

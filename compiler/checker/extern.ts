@@ -21,7 +21,7 @@ import { confinedPath } from "../../runtime/features/source-paths.ts";
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
-  if (!confinedPath(decl.module.value, ctx.specDir).inside) {
+  if (!confinedPath(decl.module.value, ctx.specDir, ctx.sourceRoots()).inside) {
     ctx.report(decl.module.range, DIAG.pathOutsideProject.externModule(decl.module.value));
     return false;
   }

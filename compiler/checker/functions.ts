@@ -1,7 +1,8 @@
 // Feature functions: `fn` bodies are checked against their parameters and
 // declared return type; `extern fn` signatures are compared with the real
-// TypeScript declaration (see extern.ts). Functions are checked on first use,
-// so a fn may call a fn declared after it; recursion is a cycle error.
+// TypeScript declaration (see extern.ts). Functions are checked callees first
+// (order.ts), so a fn may call a fn declared after it, at any chain length;
+// on a cycle they are checked on first use, and recursion is a cycle error.
 
 import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
@@ -11,6 +12,7 @@ import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx, FnSignature } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { checkExternSignature } from "./extern.ts";
+import { dependencyOrder, forEachReference } from "./order.ts";
 import { baseAssignable, show } from "./types.ts";
 
 export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): IrFunction[] {
@@ -37,8 +39,17 @@ export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): I
     return ctx.signatures.get(name) ?? undefined;
   };
   ctx.resolveFn = resolve;
+  // Callees first (order.ts), so no check waits on another: a chain of any length, declared in any order.
+  for (const name of dependencyOrder(decls.map((d) => d.name.name), (name) => calledFns(byName.get(name)))) resolve(name);
   for (const d of decls) resolve(d.name.name);
   return decls.map((d) => out.get(d.name.name)).filter((f): f is IrFunction => !!f);
+}
+
+/** The fns a fn's body calls, in the order its check meets them. */
+function calledFns(decl: FnDecl | ExternFnDecl | undefined): string[] {
+  const out: string[] = [];
+  if (decl?.kind === "fn") forEachReference(decl.body, () => undefined, (name) => out.push(name));
+  return out;
 }
 
 interface CheckedFn {

@@ -8,7 +8,8 @@ import { DIAG } from "../messages.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
-import { checkExpr, concat, WINDOW_AGG_NAMES, type ExprScope } from "./exprs.ts";
+import { checkExpr, concat, WINDOW_AGG_NAMES, type Checked, type ExprScope, type NameBinding } from "./exprs.ts";
+import { dependencyOrder, forEachReference } from "./order.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
 import { GroupLookups, lookupRefs } from "./lookups.ts";
 import { checkIncremental } from "./streams.ts";
@@ -186,55 +187,96 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
 }
 
 /**
- * Checks the features in dependency order (a feature is checked when first
- * referred to), with each one's lineage; reports cycles. Features that fail
- * are poisoned so their users stay quiet.
+ * Checks a group's features, each after the features it reads (order.ts: at
+ * any chain length, in any declaration order), with each one's lineage; the
+ * members of a cycle are checked on first use, which reports the cycle.
+ * Features that fail are poisoned so their users stay quiet.
  */
 function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>, lookups: GroupLookups) {
-  const checked = new Map<string, IrFeature | null>();
-  const lineage = new Map<string, Set<string>>();
-  const order: IrFeature[] = [];
-  const visiting: string[] = [];
+  const features = new FeatureChecker(ctx, where, defs, columnTypes, input, whereDeps, lookups);
+  const readsOf = (name: string) => {
+    const out: string[] = [];
+    forEachReference(defs.get(name)!.expr, (n) => out.push(n), () => undefined);
+    return out;
+  };
+  for (const name of dependencyOrder([...defs.keys()], readsOf)) features.check(name);
+  for (const name of defs.keys()) if (!features.check(name)) ctx.poisoned.add(name);
+  return { order: features.order, lineage: features.lineage };
+}
 
-  const checkFeature = (name: string): IrFeature | undefined => {
-    if (checked.has(name)) return checked.get(name) ?? undefined;
-    const def = defs.get(name)!;
-    if (visiting.includes(name)) {
-      const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.report(def.name.range, DIAG.cycle.features(where, cycle));
-      checked.set(name, null);
+/**
+ * The scope of a group's feature expressions, and the check of each feature.
+ * One object per group (not closures per feature): `deps` is the lineage of
+ * the feature being checked.
+ */
+class FeatureChecker implements ExprScope {
+  readonly kind = "mit";
+  readonly order: IrFeature[] = [];
+  readonly lineage = new Map<string, Set<string>>();
+  private readonly checked = new Map<string, IrFeature | null>();
+  private readonly visiting: string[] = [];
+  private deps = new Set<string>();
+  /** The lineage of the name `lookup` found last, which `onUse` adds to `deps`. */
+  private found: Set<string> | undefined;
+  private readonly useFound = () => this.found?.forEach((x) => this.deps.add(x));
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly where: string,
+    private readonly defs: Map<string, FeatureDef>,
+    private readonly columnTypes: Map<string, IrType>,
+    private readonly input: GroupInput,
+    private readonly whereDeps: Set<string>,
+    private readonly lookups: GroupLookups,
+  ) {}
+
+  lookup(n: string): NameBinding | undefined {
+    const colType = this.columnTypes.get(n);
+    if (colType) {
+      this.found = this.input.lineage(n);
+      return { expr: { k: "col", name: n, type: colType }, onUse: this.useFound };
+    }
+    if (!this.defs.has(n)) return undefined;
+    const deps = this.deps;
+    const f = this.check(n);
+    this.deps = deps;
+    if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
+    this.found = this.lineage.get(n) ?? new Set();
+    return { expr: { k: "col", name: n, type: f.type }, onUse: this.useFound };
+  }
+
+  names(): Iterable<string> {
+    return concat(this.columnTypes.keys(), this.defs.keys());
+  }
+
+  member(e: Extract<Expr, { kind: "member" }>): Checked {
+    return this.lookups.member(e, this.deps);
+  }
+
+  /** Checks one feature (once); undefined when it fails. */
+  check(name: string): IrFeature | undefined {
+    if (this.checked.has(name)) return this.checked.get(name) ?? undefined;
+    const def = this.defs.get(name)!;
+    if (this.visiting.includes(name)) {
+      const cycle = [...this.visiting.slice(this.visiting.indexOf(name)), name];
+      this.ctx.report(def.name.range, DIAG.cycle.features(this.where, cycle));
+      this.checked.set(name, null);
       return undefined;
     }
-    visiting.push(name);
-    const deps = new Set<string>();
-    const scope: ExprScope = {
-      where,
-      kind: "mit",
-      lookup: (n) => {
-        const colType = columnTypes.get(n);
-        if (colType) return { expr: { k: "col", name: n, type: colType }, onUse: () => input.lineage(n).forEach((x) => deps.add(x)) };
-        if (!defs.has(n)) return undefined;
-        const f = checkFeature(n);
-        if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
-        return { expr: { k: "col", name: n, type: f.type }, onUse: () => (lineage.get(n) ?? new Set()).forEach((x) => deps.add(x)) };
-      },
-      names: () => concat(columnTypes.keys(), defs.keys()),
-      member: (e) => lookups.member(e, deps),
-    };
-    const feature = def.expr.kind === "window" ? checkWindow(ctx, scope, def) : checkRow(ctx, scope, def);
-    visiting.pop();
-    if (checked.has(name)) return undefined; // failed inside a cycle
-    checked.set(name, feature ?? null);
+    this.visiting.push(name);
+    const deps = (this.deps = new Set<string>());
+    const feature = def.expr.kind === "window" ? checkWindow(this.ctx, this, def) : checkRow(this.ctx, this, def);
+    this.visiting.pop();
+    if (this.checked.has(name)) return undefined; // failed inside a cycle
+    this.checked.set(name, feature ?? null);
     if (feature) {
       // Rows kept by the group's `where` depend on its columns (leakage checks).
-      whereDeps.forEach((x) => deps.add(x));
-      lineage.set(name, deps);
-      order.push(feature);
+      this.whereDeps.forEach((x) => deps.add(x));
+      this.lineage.set(name, deps);
+      this.order.push(feature);
     }
     return feature;
-  };
-  for (const name of defs.keys()) if (!checkFeature(name)) ctx.poisoned.add(name);
-  return { order, lineage };
+  }
 }
 
 /** FTI4031: reference data has no event time to look back over. */

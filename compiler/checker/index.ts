@@ -46,8 +46,15 @@ export function checkProgram(input: CheckInput): CheckResult {
   const imports = input.modules ? bindImports(ctx, input.modules.spec, input.modules.checked, env) : { pulled: undefined, names: new Map<string, string>() };
   collectSymbols(ctx, decls, imports.names);
   const named = decls.filter((d): d is NamedDecl => d.kind !== "serve");
-  const of = <K extends NamedDecl["kind"]>(kind: K) =>
-    named.filter((d): d is Extract<NamedDecl, { kind: K }> => d.kind === kind && ctx.symbols.get(d.name.name) === d);
+  // The declarations that own their name, by kind (one pass, not one per kind).
+  const byKind = new Map<string, NamedDecl[]>();
+  for (const d of named) {
+    if (ctx.symbols.get(d.name.name) !== d) continue;
+    const list = byKind.get(d.kind);
+    if (list) list.push(d);
+    else byKind.set(d.kind, [d]);
+  }
+  const of = <K extends NamedDecl["kind"]>(kind: K) => [...(byKind.get(kind) ?? [])] as Extract<NamedDecl, { kind: K }>[];
 
   const checked = checkDeclarations(ctx, input.text, env, named, of);
   checked.serves = checkServes(ctx, decls, checked.models);

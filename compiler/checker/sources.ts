@@ -227,7 +227,7 @@ function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undef
     return undefined;
   }
   if (loc.kind === "table") return { kind: "table", table: loc.table };
-  if (!confinedPath(loc.path.value, ctx.specDir).inside) {
+  if (!confinedPath(loc.path.value, ctx.specDir, ctx.sourceRoots()).inside) {
     // The message names no absolute path and no file content: only what the spec says.
     ctx.report(loc.path.range, DIAG.pathOutsideProject.source(loc.path.value));
     return undefined;

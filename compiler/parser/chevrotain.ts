@@ -13,4 +13,4 @@ const entry = createRequire(import.meta.url).resolve("chevrotain"); // .../chevr
 const bundle = path.join(path.dirname(entry), "..", "chevrotain.mjs");
 const chevrotain = (await import(pathToFileURL(bundle).href)) as Chevrotain;
 
-export const { createToken, CstParser, EOF, Lexer, NoViableAltException } = chevrotain;
+export const { createToken, CstParser, EOF, Lexer, NoViableAltException, tokenMatcher } = chevrotain;

@@ -15,11 +15,20 @@ import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts"
 import { DIAG, didYouMean, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
+import { readDirect } from "./direct.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
 
 export interface ParseResult {
   program: Program;
   diagnostics: Diagnostic[];
+}
+
+export interface ParseOptions {
+  /**
+   * `false`: parse every declaration with chevrotain, never the fast path of
+   * direct.ts (test/parser-direct.test.ts compares the two). Same result.
+   */
+  direct?: boolean;
 }
 
 /** At most this many syntax diagnostics per file. */
@@ -301,16 +310,29 @@ interface FileParse {
   diagnostics: Diagnostic[];
   decls: Decl[];
   imports: ImportDecl[];
+  /** What the fast path (direct.ts) reads with: positions only, it reports nothing. */
+  direct: ToAstContext;
+  /** Whether the fast path may be tried (off only to compare it with the chevrotain path). */
+  useDirect: boolean;
+}
+
+/** Whether a lexical problem lies in the declaration (it then goes the chevrotain path, which relates the two). */
+function hasLexProblem(problems: T.LexProblem[], from: number, chunkLimit: number): boolean {
+  return from < problems.length && problems[from].start < chunkLimit;
 }
 
 /** Parses one declaration and reads it into the AST; at most one FTI1001 per declaration. */
 function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
+  const tooDeep = findTooDeep(chunk.tokens);
+  const chunkLimit = chunk.next?.startOffset ?? Infinity;
+  if (!tooDeep && f.useDirect && !hasLexProblem(f.problems, problemIdx, chunkLimit)) {
+    // Most declarations are valid: read those straight into the AST (direct.ts).
+    const decl = readDirect(chunk.tokens, f.direct);
+    if (decl) return void f.decls.push(decl);
+  }
   const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));
   const first = chunk.tokens[0];
   const atFirst = (m: Message) => report(first.startOffset, first.startOffset + first.image.length, m);
-  const chunkLimit = chunk.next?.startOffset ?? Infinity;
-
-  const tooDeep = findTooDeep(chunk.tokens);
   if (tooDeep) return report(tooDeep.startOffset, tooDeep.startOffset + tooDeep.image.length, DIAG.nestingTooDeep.expression(MAX_NESTING));
 
   const { cst, errors, internal } = runParser(chunk.tokens);
@@ -349,9 +371,11 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
   }
 }
 
-function parseUnsafe(text: string, file: string): ParseResult {
+function parseUnsafe(text: string, file: string, opts: ParseOptions): ParseResult {
   const { tokens, problems } = T.lex(text);
-  const f: FileParse = { file, lines: new LineMap(text), problems, diagnostics: [], decls: [], imports: [] };
+  const lines = new LineMap(text);
+  const direct: ToAstContext = { pos: (o) => lines.pos(o), error: () => undefined };
+  const f: FileParse = { file, lines, problems, diagnostics: [], decls: [], imports: [], direct, useDirect: opts.direct !== false };
   for (const p of problems) f.diagnostics.push(diagnostic(file, f.lines.range(p.start, p.end), p));
   if (tokens.length === 0) f.diagnostics.push(diagnostic(file, f.lines.range(0, 0), DIAG.emptySpec.noDeclarations()));
 
@@ -371,9 +395,9 @@ function parseUnsafe(text: string, file: string): ParseResult {
  * Parses one .fti file. Never throws: syntax problems come back as FTI1xxx
  * diagnostics and the program holds every declaration that could be read.
  */
-export function parse(text: string, file: string): ParseResult {
+export function parse(text: string, file: string, opts: ParseOptions = {}): ParseResult {
   try {
-    return parseUnsafe(typeof text === "string" ? text : String(text), file);
+    return parseUnsafe(typeof text === "string" ? text : String(text), file, opts);
   } catch (e) {
     const start = { offset: 0, line: 1, column: 1 };
     return {

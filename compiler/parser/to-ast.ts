@@ -165,11 +165,12 @@ const COMPARISON = 4;
 const NOT_PREC = 3;
 const NEG_PREC = 7;
 
-type Item =
+/** An operand or operator of a flat expression, in source order (`list`: what follows `in`, as the reader holds it). */
+export type Item =
   | { k: "pre"; t: IToken }
   | { k: "atom"; e: Expr }
   | { k: "op"; t: IToken }
-  | { k: "in"; t: IToken; list: C.ParenListCstNode | C.OperandCstNode | undefined };
+  | { k: "in"; t: IToken; list: unknown };
 
 type StackOp =
   | { k: "pre"; op: "-" | "not"; prec: number; start: Pos }
@@ -191,25 +192,36 @@ const DECL_KEYWORD: Record<string, string> = {
 
 // ---------------------------------------------------------------- builder
 
-class AstBuilder {
+/**
+ * Builds AST nodes from tokens and sub-nodes: ranges, leaves, literals and
+ * operator precedence. Two readers extend it: AstBuilder below reads a
+ * chevrotain CST; direct.ts reads the tokens of a valid declaration without a
+ * CST (the parser's fast path).
+ */
+export abstract class AstNodes {
   /** End offset of the last real token converted: where placeholders for missing tokens go. */
-  private cursor = 0;
-  private declLabel = "";
+  protected cursor = 0;
 
-  constructor(private readonly ctx: ToAstContext) {}
+  constructor(protected readonly ctx: ToAstContext) {}
 
-  // ------------------------------------------------------------ ranges
+  /** The values after `in` (an Item's `list`, as the reader holds it) and the range of their list. */
+  protected abstract inList(list: unknown): { values: Expr[]; listRange: Range };
 
-  private range(start: number, end: number): Range {
+  /** An error expression at the cursor. */
+  protected errorHere(): Expr {
+    return { kind: "error", range: this.at() };
+  }
+
+  protected range(start: number, end: number): Range {
     if (!(end >= start)) end = start;
     return { start: this.ctx.pos(start), end: this.ctx.pos(end) };
   }
 
-  private at(): Range {
+  protected at(): Range {
     return this.range(this.cursor, this.cursor);
   }
 
-  private tokRange(t: IToken | undefined): Range {
+  protected tokRange(t: IToken | undefined): Range {
     if (!isReal(t)) return this.at();
     const end = tokEnd(t);
     if (end > this.cursor) this.cursor = end;
@@ -217,7 +229,7 @@ class AstBuilder {
   }
 
   /** From the start of `a` to the end of `b` (either may be a token or a range). */
-  private join(a: IToken | Range | undefined, b: IToken | Range | undefined): Range {
+  protected join(a: IToken | Range | undefined, b: IToken | Range | undefined): Range {
     let start: Pos | undefined;
     let end: Pos | undefined;
     if (a !== undefined) {
@@ -237,6 +249,147 @@ class AstBuilder {
     return e.offset >= s.offset ? { start: s, end: e } : { start: s, end: s };
   }
 
+  protected err(t: IToken | Range | undefined, problem: Message): void {
+    if (t === undefined) return;
+    if ("startOffset" in t) {
+      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
+    } else {
+      this.ctx.error(t.start.offset, t.end.offset, problem);
+    }
+  }
+
+  protected ident(t: IToken | undefined): Ident {
+    return { name: isReal(t) ? t.image : "", range: this.tokRange(t) };
+  }
+
+  protected stringLit(t: IToken | undefined): StringLit {
+    return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
+  }
+
+  /** `name`, `name?`, `name[dim]`, `name[dim]?` from its tokens. */
+  protected typeRefOf(name: IToken | undefined, dimTok: IToken | undefined, close: IToken | undefined, q: IToken | undefined): TypeRef {
+    const id = this.ident(name);
+    const last = isReal(q) ? q : isReal(close) ? close : undefined;
+    const ref: TypeRef = { name: id.name, nullable: isReal(q), range: last ? this.join(id.range, last) : id.range };
+    if (isReal(dimTok)) {
+      const p = dimTok.payload as NumberPayload | undefined;
+      ref.dim = { value: p && p.isInt ? p.value : NaN, range: this.tokRange(dimTok) };
+    }
+    return ref;
+  }
+
+  protected literal(t: IToken): Expr {
+    const range = this.tokRange(t);
+    if (!isReal(t)) return { kind: "error", range };
+    switch (t.tokenType) {
+      case T.NumberLit: {
+        const p = t.payload as NumberPayload;
+        return { kind: "number", value: p.value, isInt: p.isInt, range };
+      }
+      case T.DurationLit:
+        return { kind: "duration", ms: (t.payload as { ms: number }).ms, text: t.image, range };
+      case T.DateLit:
+        return { kind: "date", iso: t.image, range };
+      case T.StringLit:
+        return { kind: "string", value: typeof t.payload === "string" ? t.payload : "", range };
+      case T.True:
+        return { kind: "bool", value: true, range };
+      case T.False:
+        return { kind: "bool", value: false, range };
+      case T.Null:
+        return { kind: "null", range };
+      default:
+        return { kind: "error", range };
+    }
+  }
+
+  /** Iterative shunting-yard: precedence, right-associative `^`, non-associative comparisons. */
+  protected shunt(items: Item[]): Expr {
+    const out: Expr[] = [];
+    const stack: StackOp[] = [];
+    const state = { chainedReported: false };
+    for (const item of items) {
+      switch (item.k) {
+        case "atom":
+          out.push(item.e);
+          break;
+        case "pre": {
+          const isNot = item.t.tokenType === T.Not;
+          stack.push({
+            k: "pre",
+            op: isNot ? "not" : "-",
+            prec: isNot ? NOT_PREC : NEG_PREC,
+            start: this.tokRange(item.t).start,
+          });
+          break;
+        }
+        case "op": {
+          const op = item.t.image as BinaryOp;
+          const prec = PREC[op];
+          if (prec === undefined) {
+            // Only an inserted (virtual) operator can get here.
+            stack.push({ k: "bin", op: "+", prec: PREC["+"] });
+            break;
+          }
+          this.tokRange(item.t);
+          this.reduceFor(out, stack, prec, op === "^", item.t, state);
+          stack.push({ k: "bin", op, prec });
+          break;
+        }
+        case "in": {
+          this.reduceFor(out, stack, COMPARISON, false, item.t, state);
+          const operand = out.pop() ?? this.errorHere();
+          const { values, listRange } = this.inList(item.list);
+          out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
+          break;
+        }
+      }
+    }
+    while (stack.length) this.reduce(out, stack);
+    return out.length === 1 ? out[0] : (out[out.length - 1] ?? this.errorHere());
+  }
+
+  /** Pops one operator and applies it to the operands on top of `out`. */
+  protected reduce(out: Expr[], stack: StackOp[]): void {
+    const top = stack.pop()!;
+    if (top.k === "pre") {
+      const operand = out.pop() ?? this.errorHere();
+      out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
+    } else {
+      const right = out.pop() ?? this.errorHere();
+      const left = out.pop() ?? this.errorHere();
+      out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
+    }
+  }
+
+  /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
+  protected reduceFor(
+    out: Expr[],
+    stack: StackOp[],
+    prec: number,
+    rightAssoc: boolean,
+    opTok: IToken,
+    state: { chainedReported: boolean },
+  ): void {
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (!top) return;
+      if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
+        state.chainedReported = true;
+        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
+      }
+      if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
+      else return;
+    }
+  }
+}
+
+/** Reads a declaration's chevrotain CST (grammar.ts) into the AST. */
+class AstBuilder extends AstNodes {
+  private declLabel = "";
+
+  // ------------------------------------------------------------ ranges
+
   private nodeRange(n: CstNode | undefined): Range {
     const span = nodeSpan(n);
     if (!span) return this.at();
@@ -250,38 +403,10 @@ class AstBuilder {
     return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
   }
 
-  private err(t: IToken | Range | undefined, problem: Message): void {
-    if (t === undefined) return;
-    if ("startOffset" in t) {
-      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
-    } else {
-      this.ctx.error(t.start.offset, t.end.offset, problem);
-    }
-  }
-
   // ------------------------------------------------------------ leaves
 
-  private ident(t: IToken | undefined): Ident {
-    return { name: isReal(t) ? t.image : "", range: this.tokRange(t) };
-  }
-
-  private stringLit(t: IToken | undefined): StringLit {
-    return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
-  }
-
   private typeRef(n: C.TypeRefCstNode | undefined): TypeRef {
-    const name = tok(n, "name");
-    const q = tok(n, "Question");
-    const id = this.ident(name);
-    const dimTok = tok(n, "dim");
-    const close = tok(n, "RBracket");
-    const last = isReal(q) ? q : isReal(close) ? close : undefined;
-    const ref: TypeRef = { name: id.name, nullable: isReal(q), range: last ? this.join(id.range, last) : id.range };
-    if (isReal(dimTok)) {
-      const p = dimTok.payload as NumberPayload | undefined;
-      ref.dim = { value: p && p.isInt ? p.value : NaN, range: this.tokRange(dimTok) };
-    }
-    return ref;
+    return this.typeRefOf(tok(n, "name"), tok(n, "dim"), tok(n, "RBracket"), tok(n, "Question"));
   }
 
   private param(n: C.ParamCstNode | undefined, startTok?: IToken): Param {
@@ -948,86 +1073,13 @@ class AstBuilder {
     }
   }
 
-  /** Iterative shunting-yard: precedence, right-associative `^`, non-associative comparisons. */
-  private shunt(items: Item[]): Expr {
-    const out: Expr[] = [];
-    const stack: StackOp[] = [];
-    const state = { chainedReported: false };
-    for (const item of items) {
-      switch (item.k) {
-        case "atom":
-          out.push(item.e);
-          break;
-        case "pre": {
-          const isNot = item.t.tokenType === T.Not;
-          stack.push({
-            k: "pre",
-            op: isNot ? "not" : "-",
-            prec: isNot ? NOT_PREC : NEG_PREC,
-            start: this.tokRange(item.t).start,
-          });
-          break;
-        }
-        case "op": {
-          const op = item.t.image as BinaryOp;
-          const prec = PREC[op];
-          if (prec === undefined) {
-            // Only an inserted (virtual) operator can get here.
-            stack.push({ k: "bin", op: "+", prec: PREC["+"] });
-            break;
-          }
-          this.tokRange(item.t);
-          this.reduceFor(out, stack, prec, op === "^", item.t, state);
-          stack.push({ k: "bin", op, prec });
-          break;
-        }
-        case "in": {
-          this.reduceFor(out, stack, COMPARISON, false, item.t, state);
-          const operand = out.pop() ?? this.errorExpr();
-          // After `in` the grammar has a parenthesized list; anything else (recovery) has no values.
-          const values = item.list?.name === "parenList" && !item.list.recoveredNode ? this.exprList(item.list) : [];
-          const listRange = item.list?.name === "parenList" ? this.endRange(item.list, "RParen") : this.nodeRange(item.list);
-          out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
-          break;
-        }
-      }
-    }
-    while (stack.length) this.reduce(out, stack);
-    return out.length === 1 ? out[0] : (out[out.length - 1] ?? this.errorExpr());
-  }
-
-  /** Pops one operator and applies it to the operands on top of `out`. */
-  private reduce(out: Expr[], stack: StackOp[]): void {
-    const top = stack.pop()!;
-    if (top.k === "pre") {
-      const operand = out.pop() ?? this.errorExpr();
-      out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
-    } else {
-      const right = out.pop() ?? this.errorExpr();
-      const left = out.pop() ?? this.errorExpr();
-      out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
-    }
-  }
-
-  /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
-  private reduceFor(
-    out: Expr[],
-    stack: StackOp[],
-    prec: number,
-    rightAssoc: boolean,
-    opTok: IToken,
-    state: { chainedReported: boolean },
-  ): void {
-    for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) return;
-      if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
-        state.chainedReported = true;
-        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
-      }
-      if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
-      else return;
-    }
+  /** The values after `in` and the range of their list. */
+  protected override inList(item: unknown): { values: Expr[]; listRange: Range } {
+    const list = item as C.ParenListCstNode | C.OperandCstNode | undefined;
+    // After `in` the grammar has a parenthesized list; anything else (recovery) has no values.
+    const values = list?.name === "parenList" && !list.recoveredNode ? this.exprList(list) : [];
+    const listRange = list?.name === "parenList" ? this.endRange(list, "RParen") : this.nodeRange(list);
+    return { values, listRange };
   }
 
   private primary(n: C.PrimaryCstNode | undefined): Expr {
@@ -1052,31 +1104,6 @@ class AstBuilder {
       return { ...inner, range: this.join(openRange, isReal(close) ? close : inner.range) };
     }
     return this.errorExpr(n);
-  }
-
-  private literal(t: IToken): Expr {
-    const range = this.tokRange(t);
-    if (!isReal(t)) return { kind: "error", range };
-    switch (t.tokenType) {
-      case T.NumberLit: {
-        const p = t.payload as NumberPayload;
-        return { kind: "number", value: p.value, isInt: p.isInt, range };
-      }
-      case T.DurationLit:
-        return { kind: "duration", ms: (t.payload as { ms: number }).ms, text: t.image, range };
-      case T.DateLit:
-        return { kind: "date", iso: t.image, range };
-      case T.StringLit:
-        return { kind: "string", value: typeof t.payload === "string" ? t.payload : "", range };
-      case T.True:
-        return { kind: "bool", value: true, range };
-      case T.False:
-        return { kind: "bool", value: false, range };
-      case T.Null:
-        return { kind: "null", range };
-      default:
-        return { kind: "error", range };
-    }
   }
 
   private nameExpr(n: C.NameExprCstNode): Expr {

@@ -19,12 +19,12 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
-import { BodyError, NDJSON_TYPES, parseJsonBody, parseNdjsonBody } from "./json-body.ts";
+import { BodyError, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
-import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns } from "./json-turns.ts";
+import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "./json-turns.ts";
 import { sliceSerialized } from "./turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -58,11 +58,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   });
   const metrics = new Metrics();
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
-    try {
-      done(null, parseNdjsonBody(body as string));
-    } catch (e) {
-      done(e as Error, undefined);
-    }
+    parseNdjsonBodyInTurns(body as string).then(
+      (value) => done(null, value),
+      (e: Error) => done(e, undefined),
+    );
   });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {

@@ -76,7 +76,13 @@ export const NDJSON_TYPES = ["application/x-ndjson", "application/jsonl", "appli
 export function parseNdjsonBody(text: string): unknown[] {
   const out: unknown[] = [];
   const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
+  parseNdjsonLines(lines, 0, lines.length, out);
+  return out;
+}
+
+/** Lines `from` to `to` (exclusive) of an NDJSON body, appended to `out` (its values so far): what parseNdjsonBody does for a run of lines. */
+export function parseNdjsonLines(lines: readonly string[], from: number, to: number, out: unknown[]): void {
+  for (let i = from; i < to; i++) {
     if (lines[i].trim() === "") continue;
     try {
       out.push(parseJsonBody(lines[i]));
@@ -86,5 +92,4 @@ export function parseNdjsonBody(text: string): unknown[] {
       throw new BodyError(b.code ?? "invalid_json", `line ${i + 1}: ${b.message}`, issues);
     }
   }
-  return out;
 }

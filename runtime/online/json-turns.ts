@@ -13,13 +13,31 @@
 // pieces parse if and only if the body does and give the same value.
 // Anything else (a parse failure of a piece, an unexpected shape) falls back
 // to parsing the whole body at once with parseJsonBody: the same value or the
-// same error as before, position included.
+// same error as before, position included. An NDJSON body (the events route)
+// is parsed in runs of lines of about the same size: the same values and
+// errors as parseNdjsonBody.
 
 import { nextTurn } from "./turns.ts";
-import { parseJsonBody } from "./json-body.ts";
+import { parseJsonBody, parseNdjsonBody, parseNdjsonLines } from "./json-body.ts";
 
 /** Characters of a body parsed (or scanned) between two turns of the event loop. */
 export const BODY_CHARS_PER_TURN = 64 * 1024;
+
+/** parseNdjsonBody, runs of lines of about BODY_CHARS_PER_TURN characters with a turn of the event loop between them. */
+export async function parseNdjsonBodyInTurns(text: string): Promise<unknown[]> {
+  if (text.length <= BODY_CHARS_PER_TURN) return parseNdjsonBody(text);
+  const lines = text.split("\n");
+  const out: unknown[] = [];
+  let from = 0;
+  while (from < lines.length) {
+    let to = from;
+    for (let chars = 0; to < lines.length && chars < BODY_CHARS_PER_TURN; to++) chars += lines[to].length + 1;
+    if (from > 0) await nextTurn();
+    parseNdjsonLines(lines, from, to, out);
+    from = to;
+  }
+  return out;
+}
 
 /** The placeholder of the i-th array in the skeleton (a body containing the prefix is parsed whole). */
 const PLACEHOLDER = "\u0000fti-sliced-array-";
