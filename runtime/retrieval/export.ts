@@ -2,7 +2,8 @@
 //
 // The rows are those of the training frame (buildTrainingFrame), with the
 // same values, but they never pass through JS as a whole: the spine and the
-// PIT join stay in DuckDB (the joined table stored in spine order), only the
+// PIT join stay in DuckDB (the joined table sorted into spine order as it is
+// stored: the spine itself is not numbered, one sort instead of two), only the
 // columns the ODTs read are read into JS, in slices of the spine, and the ODT
 // values are appended, in the same order, to a temp table; one COPY puts the
 // two side by side (POSITIONAL JOIN: no hash join, no sort) and writes the
@@ -38,11 +39,12 @@ export async function exportTrainingData(
   mkdirSync(dirname(abs), { recursive: true });
   // One transaction: a consistent snapshot, and the temp tables stay private.
   return store.transaction(async () => {
-    const spine = await buildSpine(store, bundle, view, opts);
+    // One sort, of the joined rows into spine order, instead of one to number the spine and one to read it back.
+    const spine = await buildSpine(store, bundle, view, { ...opts, numbered: false });
     const odtTable = `__fti_export_odt_${view.name}`;
     let joined: PitJoinResult | undefined;
     try {
-      joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf, ordered: true });
+      joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf, orderBy: spine.order });
       const odts = view.odts.length ? await writeOdtColumns(store, view, joined, odtTable) : false;
       const select = exportColumns(view, joined).map((c) => `${c.expr} AS ${ident(c.name)}`);
       const from = `${ident(joined.table)} AS p${odts ? ` POSITIONAL JOIN ${ident(odtTable)} AS o` : ""}`;
@@ -88,8 +90,8 @@ function exportColumns(view: ViewPlan, joined: PitJoinResult): Array<{ name: str
 }
 
 /**
- * Computes the ODTs over the joined rows (stored in __sid order, numbered
- * 0..n−1 by buildSpine), slice by slice, appending one row per spine row, in
+ * Computes the ODTs over the joined rows (stored in spine order: row ids
+ * 0..n−1), slice by slice, appending one row per spine row, in
  * order, to the temp table `table` (one column per ODT, typed by its return
  * type). Inputs are read as the training frame reads them (timestamps as ISO
  * strings, nulls as null), so the values equal the frame's.
@@ -100,15 +102,24 @@ async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResu
   await store.run(`CREATE TEMP TABLE ${ident(table)} (${defs.join(", ")})`);
   const have = new Set((await store.tableColumns(joined.table)).map((c) => c.name));
   const inputs = odtInputs(view.odts).filter((c) => have.has(c));
+  // Row ids of a table written in this transaction start at a large base (DuckDB's transaction-local
+  // storage): number from it, and check the ids are one contiguous run.
+  const [ids] = await store.all<{ base: string | null; span: number; n: number }>(
+    `SELECT min(rowid)::VARCHAR AS base, (max(rowid) - min(rowid) + 1)::DOUBLE AS span, count(*)::DOUBLE AS n FROM ${ident(joined.table)}`,
+  );
+  if (ids.n !== joined.n || (ids.n > 0 && ids.span !== ids.n) || (ids.base !== null && !/^-?\d+$/.test(ids.base))) {
+    throw new Error(`training-data export: the joined table's ${ids.n} rows are not numbered 0..${joined.n - 1} (span ${ids.span})`);
+  }
+  const row = `(rowid - ${ids.base ?? 0}::BIGINT)`;
   for (let from = 0; from < joined.n; from += ODT_SLICE_ROWS) {
     const to = Math.min(joined.n, from + ODT_SLICE_ROWS);
     const res = await store.readColumns(
-      `SELECT __sid${inputs.map((c) => `, ${ident(c)}`).join("")} FROM ${ident(joined.table)} WHERE __sid >= ${from} AND __sid < ${to} ORDER BY __sid`,
+      `SELECT ${row} AS __row${inputs.map((c) => `, ${ident(c)}`).join("")} FROM ${ident(joined.table)} WHERE ${row} >= ${from} AND ${row} < ${to} ORDER BY rowid`,
       undefined,
-      { float64: ["__sid"], timestamps: "iso" },
+      { float64: ["__row"], timestamps: "iso" },
     );
     // The positional join in the COPY needs exactly the rows from..to−1, in order.
-    const sid = res.columns.__sid as Float64Array;
+    const sid = res.columns.__row as Float64Array;
     if (res.n !== to - from || (res.n > 0 && (sid[0] !== from || sid[res.n - 1] !== to - 1))) {
       throw new Error(`training-data export: read ${res.n} joined rows for spine rows ${from}..${to - 1}`);
     }
