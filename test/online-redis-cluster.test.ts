@@ -87,7 +87,15 @@ describe.skipIf(!hasRedis)(`a 3-node Redis Cluster as the online store${hasRedis
       expect(r.body).toEqual(m.body);
     }
     const ref = await answersOf(memory.url, everyone());
+    // The month-old runs are late: not applied online yet, every athlete's row marked (the marks are in Redis too).
+    expect(ref.single.filter((x) => x.body.late_events?.fitness?.events === 1).length).toBe(work.athletes.length);
     for (const r of replicas) compareAnswers(await answersOf(r.url, everyone()), ref);
+    // A reload of the writers applies the late runs (a rebuild) and clears the marks, in memory and in Redis alike.
+    await memory.service.reload("test");
+    await replicas[0].service.reload("test");
+    const after = await answersOf(memory.url, everyone());
+    expect(after.single.some((x) => x.body.late_events)).toBe(false);
+    for (const r of replicas) compareAnswers(await answersOf(r.url, everyone()), after);
   });
 
   it("a separate `fti serve` process on the cluster serves the pushed run", async () => {

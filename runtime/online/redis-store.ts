@@ -20,7 +20,7 @@ import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import { describeHolder, holderIsGone, parseHolder, thisProcess, type WriterLease } from "../stream/writer-lock.ts";
-import { entityKey, toFeatureColumn, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
+import { entityKey, toFeatureColumn, type CachedGroup, type JoinLookup, type LateMark, type StreamedRow } from "./cache.ts";
 import { KeyIndex } from "./key-index.ts";
 import { onlineTable } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
@@ -80,11 +80,25 @@ export interface RemoteGroupInfo {
   samples: string[];
 }
 
+/** A stream write waiting to be sent: a field of a row hash set, or removed (null). */
+interface PendingWrite {
+  key: string;
+  field: string;
+  value: string | null;
+}
+
+/** One group's rows for a request: the materialized ones, the stream's, the late-event marks. */
+interface Fetched {
+  group: CachedGroup;
+  streamed: Map<string, StreamedRow>;
+  late: Map<string, LateMark>;
+}
+
 export class RedisOnlineStore {
   readonly display: string;
   private readonly prefix: string;
   /** Stream rows not yet written (the store was unreachable), by key: retried before the next ones and by a timer. */
-  private readonly pending = new Map<string, string>();
+  private readonly pending = new Map<string, PendingWrite>();
   private writing: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
 
@@ -165,7 +179,7 @@ export class RedisOnlineStore {
       if (!keys) keysByGroup.set(j.group, (keys = new Set()));
       for (const req of requests) keys.add(entityKey(j.on.map((o) => req[o.column] ?? null)));
     }
-    const fetched = new Map<string, { group: CachedGroup; streamed: Map<string, StreamedRow> }>();
+    const fetched = new Map<string, Fetched>();
     await Promise.all(
       [...keysByGroup].map(async ([name, keys]) => {
         const g = groups.get(name);
@@ -175,21 +189,23 @@ export class RedisOnlineStore {
     const out: JoinLookup[] = [];
     for (const j of joins) {
       const f = fetched.get(j.group);
-      if (f) out.push({ id: j.id, group: f.group, on: j.on, features: j.features, streamed: f.streamed });
+      if (f) out.push({ id: j.id, group: f.group, on: j.on, features: j.features, streamed: f.streamed, ...(f.late.size ? { late: f.late } : {}) });
     }
     return out;
   }
 
-  private async fetchGroup(plan: GroupPlan, features: string[], keys: string[]): Promise<{ group: CachedGroup; streamed: Map<string, StreamedRow> }> {
+  private async fetchGroup(plan: GroupPlan, features: string[], keys: string[]): Promise<Fetched> {
     const table = onlineTable(plan);
-    const replies = await this.call(() => Promise.all(keys.map((k) => this.client.hmget(this.rowKey(table, k), "t", "s"))));
+    const replies = await this.call(() => Promise.all(keys.map((k) => this.client.hmget(this.rowKey(table, k), "t", "s", "l"))));
     const at = features.map((f) => plan.features.findIndex((p) => p.name === f));
     const index = new KeyIndex(keys.length);
     const eventMs: number[] = [];
     const validTo: number[] = [];
     const values: Scalar[][] = features.map(() => []);
     const streamed = new Map<string, StreamedRow>();
-    replies.forEach(([t, s], i) => {
+    const late = new Map<string, LateMark>();
+    replies.forEach(([t, s, l], i) => {
+      if (l !== null) late.set(keys[i], JSON.parse(l) as LateMark);
       if (t !== null) {
         const row = decodeTableRow(t);
         index.set(keys[i], eventMs.length);
@@ -216,7 +232,7 @@ export class RedisOnlineStore {
       changedAt: null,
       loadedAt: new Date(),
     };
-    return { group, streamed };
+    return { group, streamed, late };
   }
 
   /**
@@ -225,12 +241,25 @@ export class RedisOnlineStore {
    * failed earlier write left, is in Redis; rejects with OnlineStoreUnavailable
    * otherwise (the rows are kept and retried: at the next write, and every second).
    */
-  writeStreamed(bundle: SpecBundle, updates: readonly StreamUpdate[]): Promise<void> {
+  writeStreamed(bundle: SpecBundle, updates: readonly StreamUpdate[], marks: ReadonlyArray<{ group: string; key: string; mark: LateMark | null }> = []): Promise<void> {
+    const table = (group: string) => {
+      const plan = bundle.groups.find((g) => g.name === group);
+      return plan ? onlineTable(plan) : null;
+    };
     for (const u of updates) {
-      const plan = bundle.groups.find((g) => g.name === u.group);
-      if (plan) this.pending.set(this.rowKey(onlineTable(plan), entityKey(u.keys)), encodeStreamRow(u));
+      const t = table(u.group);
+      if (t) this.queue(this.rowKey(t, entityKey(u.keys)), "s", encodeStreamRow(u));
+    }
+    // An entity's late-event mark (field l; null: cleared by a rebuild that applied its events).
+    for (const m of marks) {
+      const t = table(m.group);
+      if (t) this.queue(this.rowKey(t, m.key), "l", m.mark && JSON.stringify(m.mark));
     }
     return this.schedule();
+  }
+
+  private queue(key: string, field: string, value: string | null): void {
+    this.pending.set(`${field}\u0000${key}`, { key, field, value });
   }
 
   /** One flush at a time: rows of one entity reach Redis in the order the stream computed them. */
@@ -244,7 +273,7 @@ export class RedisOnlineStore {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
     try {
-      await this.call(() => Promise.all(batch.map(([k, v]) => this.client.hset(k, "s", v))));
+      await this.call(() => Promise.all(batch.map(([, w]) => (w.value === null ? this.client.hdel(w.key, w.field) : this.client.hset(w.key, w.field, w.value)))));
     } catch (e) {
       this.retryTimer ??= setInterval(() => void this.schedule().catch(() => undefined), 1000).unref();
       throw e;

@@ -648,7 +648,9 @@ export class OnlineService implements LocalService {
     const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     if (again) this.lateMarks.clear();
     if (this.remote && latest.size) {
-      await this.remote.writeStreamed(this.bundle, [...latest.values()]).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
+      // A rebuild applies every stored event: each entity's late-event mark in Redis goes (a killed writer's included).
+      const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
+      await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }
     for (const r of reports) {
       this.logger.info(`stream ${r.source}: ${r.applied} events (${r.offlineRows} offline rows, ${r.segmentEvents} segment events) applied in ${r.ms} ms`);
@@ -700,15 +702,16 @@ export class OnlineService implements LocalService {
   private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
     const r = await this.streams!.ingest(source, events, at);
     if (!r.ok) return r;
+    for (const l of r.late) this.markLate(l.group, entityKey(l.keys), l.eventMs);
     if (this.remote) {
       try {
-        await this.remote.writeStreamed(this.bundle, r.updates);
+        const marks = r.late.map((l) => ({ group: l.group, key: entityKey(l.keys), mark: this.lateMarks.get(l.group)!.get(entityKey(l.keys))! }));
+        await this.remote.writeStreamed(this.bundle, r.updates, marks);
       } catch (e) {
         const message = `${(e as Error).message}; the events are stored durably and applied to this server's stream state, and their rows reach the online store when it is back (sending them again is safe: they are recognised as duplicates)`;
         return { ok: false, status: 503, code: "online_store_unavailable", message };
       }
     } else for (const u of r.updates) this.applyStreamUpdate(u);
-    for (const l of r.late) this.markLate(l.group, entityKey(l.keys), l.eventMs);
     this.applyLatency.observe(source, (performance.now() - t0) / 1000);
     return r;
   }
