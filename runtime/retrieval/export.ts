@@ -20,8 +20,13 @@ import type { InputColumns } from "./columns.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { buildSpine, pitJoin, type PitJoinResult, type SpineRange } from "./pit.ts";
 
-/** Spine rows per read of the ODT inputs: bounds the JS memory whatever the spine's size. */
+/** Spine rows per read of the ODT inputs (default): bounds the JS memory whatever the spine's size. */
 export const ODT_SLICE_ROWS = 262_144;
+
+export interface ExportOptions extends SpineRange {
+  /** Rows per slice of the ODT inputs read into JS (default ODT_SLICE_ROWS). */
+  sliceRows?: number;
+}
 
 /**
  * Writes a view's training frame (keys, event_time, label, features, ODT
@@ -32,7 +37,7 @@ export async function exportTrainingData(
   bundle: SpecBundle,
   viewName: string,
   outPath: string,
-  opts: SpineRange = {},
+  opts: ExportOptions = {},
 ): Promise<number> {
   const view = findView(bundle, viewName);
   const abs = resolve(outPath);
@@ -40,12 +45,12 @@ export async function exportTrainingData(
   // One transaction: a consistent snapshot, and the temp tables stay private.
   return store.transaction(async () => {
     // One sort, of the joined rows into spine order, instead of one to number the spine and one to read it back.
-    const spine = await buildSpine(store, bundle, view, { ...opts, numbered: false });
+    const spine = await buildSpine(store, bundle, view, { from: opts.from, to: opts.to, numbered: false });
     const odtTable = `__fti_export_odt_${view.name}`;
     let joined: PitJoinResult | undefined;
     try {
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf, orderBy: spine.order });
-      const odts = view.odts.length ? await writeOdtColumns(store, view, joined, odtTable) : false;
+      const odts = view.odts.length ? await writeOdtColumns(store, view, joined, odtTable, opts.sliceRows ?? ODT_SLICE_ROWS) : false;
       const select = exportColumns(view, joined).map((c) => `${c.expr} AS ${ident(c.name)}`);
       const from = `${ident(joined.table)} AS p${odts ? ` POSITIONAL JOIN ${ident(odtTable)} AS o` : ""}`;
       await store.run(`COPY (SELECT ${select.join(", ")} FROM ${from}) TO ${sqlString(abs)} (FORMAT parquet)`);
@@ -96,7 +101,8 @@ function exportColumns(view: ViewPlan, joined: PitJoinResult): Array<{ name: str
  * type). Inputs are read as the training frame reads them (timestamps as ISO
  * strings, nulls as null), so the values equal the frame's.
  */
-async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResult, table: string): Promise<true> {
+async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResult, table: string, sliceRows: number): Promise<true> {
+  if (!Number.isInteger(sliceRows) || sliceRows < 1) throw new Error(`training-data export: slice size must be a positive integer, got ${sliceRows}`);
   const defs = view.odts.map((o) => `${ident(o.name)} ${sqlType(o.returns.type)}`);
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(`CREATE TEMP TABLE ${ident(table)} (${defs.join(", ")})`);
@@ -111,8 +117,8 @@ async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResu
     throw new Error(`training-data export: the joined table's ${ids.n} rows are not numbered 0..${joined.n - 1} (span ${ids.span})`);
   }
   const row = `(rowid - ${ids.base ?? 0}::BIGINT)`;
-  for (let from = 0; from < joined.n; from += ODT_SLICE_ROWS) {
-    const to = Math.min(joined.n, from + ODT_SLICE_ROWS);
+  for (let from = 0; from < joined.n; from += sliceRows) {
+    const to = Math.min(joined.n, from + sliceRows);
     const res = await store.readColumns(
       `SELECT ${row} AS __row${inputs.map((c) => `, ${ident(c)}`).join("")} FROM ${ident(joined.table)} WHERE ${row} >= ${from} AND ${row} < ${to} ORDER BY rowid`,
       undefined,
