@@ -219,9 +219,9 @@ describe("fti monitor", () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toContain("✓ no threshold crossed");
     const typo = await fti(["monitor", "athlete.fti", "time_estimator", "--fail-on", "pis>0.2"]);
-    expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown measure `pis`") });
+    expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown measure `pis`") });
     const window = await fti(["monitor", "athlete.fti", "time_estimator", "--window", "1 day"]);
-    expect(window).toMatchObject({ code: 1, stderr: expect.stringContaining("--window 1 day: not a duration") });
+    expect(window).toMatchObject({ code: 2, stderr: expect.stringContaining("--window 1 day: expected a duration") });
   }, 60_000);
 });
 
