@@ -10,6 +10,12 @@ import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
 import { agentSettingsFromEnv } from "../agents/settings.ts";
 import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
+import { parseOnlineStore } from "../online/online-store.ts";
+import type { MaterializeReport } from "../online/materialize.ts";
+import type { SharedMaterializeReport } from "../online/redis-sync.ts";
+
+const ONLINE_STORE_HELP =
+  "where the online rows live: memory (default: each server's own), redis://host:port[/db] or redis+cluster://host:port,host:port,… (shared by every server; ?prefix=name for the key prefix, default fti); default: $FTI_ONLINE_STORE";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -91,13 +97,19 @@ function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
       .argument("<spec>", ".fti file")
       .option("--group <name...>", "only these feature groups")
       .option("--to <time>", "only feature rows with event_time before this time")
+      .option("--online-store <url>", ONLINE_STORE_HELP)
       .option("--json", "print the report as JSON"),
-  ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean }) => {
+  ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean; onlineStore?: string }) => {
     const to = timeFlag(opts.to, "--to");
+    const shared = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
     const bundle = await deps.loadSpec(spec);
     // DuckDB and the service load on first use, so other commands start fast.
     const { materialize } = await import("../online/materialize.ts");
-    const r = await withStore(opts, (store) => materialize(store, bundle, { groups: opts.group, to }));
+    const { materializeShared } = await import("../online/redis-sync.ts");
+    const r: MaterializeReport & { shared?: SharedMaterializeReport["shared"] } =
+      shared.kind === "memory"
+        ? await withStore(opts, (store) => materialize(store, bundle, { groups: opts.group, to }))
+        : await materializeShared(shared, bundle, { groups: opts.group, to }, (fn) => withStore(opts, fn));
     if (opts.json) {
       out(JSON.stringify(r, null, 2));
       return;
@@ -109,6 +121,13 @@ function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
       }
       const what = g.mode === "unchanged" ? "unchanged since the last run" : `${g.written} written, ${g.deleted} removed of ${g.candidates} checked (${g.mode})`;
       out(`group ${g.group} v${g.version} → ${g.table}: ${g.entities} entities; ${what}`);
+    }
+    if (r.shared) {
+      for (const g of r.shared.groups) {
+        if (g.mode === "skipped") continue;
+        const what = g.mode === "unchanged" ? "already up to date" : `${g.written} rows written, ${g.removed} removed (${g.mode})`;
+        out(`  → ${r.shared.store} ${g.table}: ${g.entities} entities; ${what}`);
+      }
     }
   });
 }
@@ -141,6 +160,7 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
       .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
       .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)")
       .option("--redis <url>", "also read the stream sources' events from Redis Streams (key fti:<source>, group fti; default: $FTI_REDIS_URL; none: HTTP push only)")
+      .option("--online-store <url>", ONLINE_STORE_HELP)
       .option("--redis-consumer <name>", "this server's name in the Redis consumer group (default: <host>-<pid>; keep it across restarts to take over its unacknowledged messages)"),
   ).action(async (spec: string, opts: ServeOptions) => {
     const server = await startServing(spec, opts, deps);
@@ -172,6 +192,7 @@ interface ServeOptions {
   embedUrl?: string;
   redis?: string;
   redisConsumer?: string;
+  onlineStore?: string;
 }
 
 /** Starts `fti serve`'s HTTP server with the command's options. */
@@ -193,6 +214,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
   const redisUrl = opts.redis ?? process.env.FTI_REDIS_URL;
+  const onlineStore = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
   const server = await startServer(bundle, {
     port,
     host: opts.host,
@@ -204,6 +226,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     logRequired: opts.logRequired ?? false,
     logOptions,
     ...(pinned ? { asOf: pinned } : {}),
+    onlineStore,
     ...(redisUrl ? { redis: { url: redisUrl, ...(opts.redisConsumer ? { consumer: opts.redisConsumer } : {}) } } : {}),
     access,
     extensions: [monitoringExtension()],
@@ -217,6 +240,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
   if (redisUrl) log(`reading streams ${server.service.streams?.names().join(", ")} from Redis Streams at ${redisUrl}`);
+  if (onlineStore.kind === "redis") log(`online features from ${onlineStore.display} (shared online store)`);
   log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
   return server;
 }
