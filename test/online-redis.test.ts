@@ -180,6 +180,22 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     expect(r.stdout).toMatch(new RegExp(`→ ${redis.url.replace(/[.]/g, "\\.")} online_fitness_v1: \\d+ entities; already up to date`));
   }, 120_000);
 
+  it("fti run's scheduled materialize copies to the store $FTI_ONLINE_STORE names", async () => {
+    const { tick } = await import("../runtime/orchestrator/tick.ts");
+    process.env.FTI_ONLINE_STORE = `${redis.url}?prefix=tick`;
+    try {
+      const runs = await work.withStore((store) => tick(store, work.bundle, { now: new Date(), logsDir: join(work.root, ".fti/logs-tick"), firstClock: null }));
+      const m = runs.find((r) => r.kind === "materialize");
+      expect(m?.status).toBe("ok");
+      const copied = (JSON.parse(String(m!.detail)) as { shared: Array<{ group: string; mode: string; written: number }> }).shared;
+      expect(copied.find((g) => g.group === "fitness")).toMatchObject({ mode: "full" });
+      const rows = await redisFingerprint(redis.url, "tick");
+      expect(rows.rows.filter(([k]) => k.startsWith("row:online_fitness_v1:")).length).toBe(work.athletes.length);
+    } finally {
+      delete process.env.FTI_ONLINE_STORE;
+    }
+  }, 180_000);
+
   it("a wrong URL at start: exit 1 saying what to check, no stack trace", async () => {
     const port = await freePort();
     const bad = await runFti(["serve", work.specPath, "--port", "0", "--online-store", `redis://127.0.0.1:${port}`], work.root);
