@@ -4,8 +4,8 @@
 
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { parseTime, storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
-import { UserError } from "../errors.ts";
+import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { positiveNumberFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
 import { agentSettingsFromEnv } from "../agents/settings.ts";
@@ -41,9 +41,7 @@ async function serveAccess(opts: { store?: string; adminTokenFile?: string; toke
 }
 
 function megabytes(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: not a positive number of megabytes`);
-  return Math.round(n * 1024 * 1024);
+  return Math.round(positiveNumberFlag(v, flag, "megabytes")! * 1024 * 1024);
 }
 
 function pct(x: number): string {
@@ -86,13 +84,6 @@ export function printVerifyReport(r: VerifyReport): void {
   );
 }
 
-function positive(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a positive number`);
-  return n;
-}
-
 export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): void {
   for (const register of [registerMaterialize, registerServe, registerVerify]) register(program, deps);
 }
@@ -109,9 +100,9 @@ function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
       .option("--online-store <url>", ONLINE_STORE_HELP)
       .option("--json", "print the report as JSON"),
   ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean; onlineStore?: string }) => {
-    const bundle = await deps.loadSpec(spec);
-    const to = parseTime(opts.to, "--to");
+    const to = timeFlag(opts.to, "--to");
     const shared = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
+    const bundle = await deps.loadSpec(spec);
     // DuckDB and the service load on first use, so other commands start fast.
     const { materialize } = await import("../online/materialize.ts");
     const { materializeShared } = await import("../online/redis-sync.ts");
@@ -206,9 +197,18 @@ interface ServeOptions {
 
 /** Starts `fti serve`'s HTTP server with the command's options. */
 async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDeps) {
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a port number`);
-  const pinned = parseTime(opts.now, "--now");
+  const port = wholeNumberFlag(opts.port, "--port", 0, 65535);
+  const pinned = timeFlag(opts.now, "--now");
+  const logOptions = {
+    durable: opts.logDurable ?? false,
+    maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
+    maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
+  };
+  const agentLimits = {
+    agentMaxSteps: positiveNumberFlag(opts.agentMaxSteps, "--agent-max-steps"),
+    agentMaxTokens: positiveNumberFlag(opts.agentMaxTokens, "--agent-max-tokens"),
+    agentTimeoutMs: positiveNumberFlag(opts.agentTimeoutMs, "--agent-timeout-ms"),
+  };
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
@@ -224,11 +224,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     httpLogger: { level: opts.logLevel },
     logRequests: opts.logRequests ?? false,
     logRequired: opts.logRequired ?? false,
-    logOptions: {
-      durable: opts.logDurable ?? false,
-      maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
-      maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
-    },
+    logOptions,
     ...(pinned ? { asOf: pinned } : {}),
     onlineStore,
     ...(redisUrl ? { redis: { url: redisUrl, ...(opts.redisConsumer ? { consumer: opts.redisConsumer } : {}) } } : {}),
@@ -237,9 +233,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     agents: agentSettingsFromEnv(process.env, {
       llmUrl: opts.llmUrl,
       llmApiKey: opts.llmApiKey,
-      agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
-      agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
-      agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
+      ...agentLimits,
     }),
     embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
   });
@@ -295,8 +289,8 @@ function registerVerify(program: Command, deps: RuntimeCliDeps): void {
       .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
       .option("--json", "print the report as JSON"),
   ).action(async (spec: string, model: string, opts: { since?: string; store?: string; logs?: string; json?: boolean }) => {
+    const since = timeFlag(opts.since, "--since");
     const bundle = await deps.loadSpec(spec);
-    const since = parseTime(opts.since, "--since");
     const logsDir = logsDirFor(opts);
     const { verifyModel } = await import("../online/verify.ts");
     const r = await withStore(opts, (store) => verifyModel(store, bundle, model, { logsDir, since }));
