@@ -132,4 +132,18 @@ describe.skipIf(!hasRedis)(`a 3-node Redis Cluster as the online store${hasRedis
     expect(again.shared.groups.filter((g) => g.mode !== "skipped").every((g) => g.mode === "unchanged" && g.written === 0)).toBe(true);
     expect(await redisFingerprint(cluster.url, "fti")).toEqual(before);
   });
+
+  it("a master goes away: the requests reading its keys are 503s naming the store, the others are answered; /healthz answers", async () => {
+    cluster.kill(0);
+    const statuses: number[] = [];
+    for (const a of work.athletes) {
+      const r = await fetch(`${replicas[1].url}/v1/models/time_estimator/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ athlete_id: a, planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 }) });
+      const body = (await r.json()) as any;
+      statuses.push(r.status);
+      if (r.status !== 200) expect(body.error).toMatchObject({ status: 503, code: "online_store_unavailable" });
+      if (r.status !== 200) expect(body.error.message).toContain("redis+cluster://");
+    }
+    expect(statuses).toContain(503);
+    expect((await fetch(`${replicas[1].url}/healthz`)).status).toBe(200);
+  }, 120_000);
 });
