@@ -15,8 +15,12 @@ export class UserError extends Error {
 
 /** Wrong use of a command — flags that do not go together, a flag value of the wrong form: exit 2, not 1 (wrong input). */
 export class UsageError extends Error {
-  constructor(message: string) {
+  /** A suggested next step, printed on its own line after the message. */
+  hint?: string;
+
+  constructor(message: string, hint?: string) {
     super(message);
     this.name = "UsageError";
+    if (hint !== undefined) this.hint = hint;
   }
 }

@@ -115,13 +115,13 @@ describe("with the store npm start left", () => {
 
 describe("bad input gives one line and a non-zero exit", () => {
   it.each([
-    [["train", "specs/athlete.fti", "time_estimatr"], /^error: .*time_estimatr/],
-    [["models", "show", "time_estimator@99"], /^error: model `time_estimator` has no version 99/],
-    [["models", "promote", "nope@1"], /^error: model `nope` not found/],
-    [["predict", "specs/athlete.fti", "time_estimator", "--as-of", "yesterday"], /^error: --as-of yesterday: not a date/],
-  ])("fti %j", (args, message) => {
+    [["train", "specs/athlete.fti", "time_estimatr"], /^error: .*time_estimatr/, 1],
+    [["models", "show", "time_estimator@99"], /^error: model `time_estimator` has no version 99/, 1],
+    [["models", "promote", "nope@1"], /^error: model `nope` not found/, 1],
+    [["predict", "specs/athlete.fti", "time_estimator", "--as-of", "yesterday"], /^error: --as-of yesterday: expected a date or timestamp/, 2], // usage
+  ])("fti %j", (args, message, code) => {
     const r = fti(args as string[]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(code);
     expect(r.stderr.trim().split("\n")[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });

@@ -9,8 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../runtime/store/store.ts";
-import { writeAthleteCsv, writeAthleteProfilesCsv } from "../specs/athlete.data.ts";
-import { writeCoachNotes } from "../specs/athlete.notes.ts";
+import { writeAthleteSources } from "./helpers/athlete-sources.ts";
 import { buildToyStore } from "./helpers/online-toy.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
@@ -227,13 +226,10 @@ describe("stores the environment broke (#14)", () => {
       // suites (npm start) and does not exist in a fresh clone.
       const project = fs.mkdtempSync(path.join(process.cwd(), ".fti-test-disk-"));
       try {
-        fs.mkdirSync(path.join(project, "specs", "data", "athlete"), { recursive: true });
+        fs.mkdirSync(path.join(project, "specs"), { recursive: true });
         for (const f of ["athlete.fti", "athlete.functions.ts"]) fs.copyFileSync(path.join("specs", f), path.join(project, "specs", f));
         fs.cpSync("generated/athlete", path.join(project, "generated", "athlete"), { recursive: true });
-        const data = path.join(project, "specs", "data", "athlete");
-        await writeAthleteCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "activities.csv") });
-        await writeAthleteProfilesCsv({ athletes: 20, days: 120, seed: 7, path: path.join(data, "profiles.csv") });
-        writeCoachNotes(path.join(data, "activities.csv"), path.join(data, "coach_notes.csv"), 7);
+        await writeAthleteSources(path.join(project, "specs"), { athletes: 20, days: 120, seed: 7 });
         const store = path.join(d, "store.duckdb");
         const r = spawnSync(process.execPath, [BIN, "features", "specs/athlete.fti", "--store", store], {
           cwd: project,

@@ -101,8 +101,8 @@ describe("fti compile / check", () => {
     for (const [args, said] of [
       [["--as-of", "2025-06-01", "--time-column", "t", "--entities", "e.csv"], "give either --as-of or --time-column, not both"],
       [["--time-column", "t"], "--time-column needs --entities"],
-      [["--version", "two"], "--version two: not a version number"],
-      [["--version", "0"], "--version 0: not a version number"],
+      [["--version", "two"], "--version two: expected a whole number from 1"],
+      [["--version", "0"], "--version 0: expected a whole number from 1"],
     ] as const) {
       const r = fti(["predict", "a.fti", "m", ...args], dir);
       expect(r.stderr).toContain(said);
@@ -122,20 +122,21 @@ describe("fti compile / check", () => {
     }
   });
 
-  it("fti search: an unknown index, a bad --k, a missing entity key or a bad --at is a one-line error, exit 1", () => {
+  it("fti search: a bad --k, --entity or --at is a usage error (exit 2); an unknown index or a missing entity key is bad input (exit 1); one line each", () => {
     const store = path.join(tmpdir(), "none.duckdb");
     const search = (...args: string[]) => fti(["search", "specs/athlete.fti", ...args, "--store", store]);
-    const cases: Array<[string[], RegExp]> = [
-      [["nope", "--query", "x"], /no index `nope`[\s\S]*hint: its indexes: notes/],
-      [["notes", "--query", "x", "--k", "abc"], /--k abc: expected a whole number from 1 to 100/],
-      [["notes", "--query", "x", "--k", "0"], /--k 0: expected a whole number from 1 to 100/],
-      [["notes", "--query", "x"], /needs its key `athlete_id`/],
-      [["notes", "--query", "x", "--entity", "athlete_id"], /expected KEY=VALUE/],
-      [["notes", "--query", "x", "--entity", "athlete_id=a0001", "--at", "yesterday"], /--at yesterday: not a date/],
+    const cases: Array<[string[], RegExp, number]> = [
+      [["nope", "--query", "x"], /no index `nope`[\s\S]*hint: its indexes: notes/, 1],
+      [["notes", "--query", "x", "--k", "abc"], /--k abc: expected a whole number from 1 to 100/, 2],
+      [["notes", "--query", "x", "--k", "0"], /--k 0: expected a whole number from 1 to 100/, 2],
+      [["notes", "--query", "x", "--k", "2.5"], /--k 2.5: expected a whole number from 1 to 100/, 2],
+      [["notes", "--query", "x"], /needs its key `athlete_id`/, 1],
+      [["notes", "--query", "x", "--entity", "athlete_id"], /--entity athlete_id: expected KEY=VALUE/, 2],
+      [["notes", "--query", "x", "--entity", "athlete_id=a0001", "--at", "yesterday"], /--at yesterday: expected a date or timestamp/, 2],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, message, code] of cases) {
       const r = search(...args);
-      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expect({ args, code: r.code }).toEqual({ args, code });
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }

@@ -16,7 +16,7 @@ import type { RequestLogEntry } from "../runtime/online/types.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
-import { UserError } from "../runtime/errors.ts";
+import { UsageError } from "../runtime/errors.ts";
 import { featureValues, loadSyntheticTables, makeBundle, T0 } from "./helpers/model-bundles.ts";
 
 const DAY = 86_400_000;
@@ -162,7 +162,8 @@ describe("fti monitor", () => {
     expect(findBreaches(report, parseThresholds("psi>0.25")).some((b) => b.subject === "feature:x1")).toBe(true);
     expect(findBreaches(report, parseThresholds("psi>1000, mae>1000"))).toEqual([]);
     expect(findBreaches(report, parseThresholds("status_422>=1")).map((b) => b.window)).toEqual([report.windows[0].start]);
-    expect(() => parseThresholds("psi>>1")).toThrow(UserError);
+    expect(() => parseThresholds("psi>>1")).toThrow(UsageError); // a flag value of the wrong form: exit 2
+    expect(() => checkMeasures(parseThresholds("pis>0.2"), ["mae"])).toThrow(UsageError);
     expect(() => checkMeasures(parseThresholds("pis>0.2"), ["mae"])).toThrow(/unknown measure `pis`/);
   });
 });

@@ -188,7 +188,7 @@ describe("fti materialize and fti verify", () => {
     expect(since.stdout).toContain("0 logged requests");
     expect(since.stderr).toContain("warning: no logged requests");
     const bad = await fti(["verify", "athlete.fti", "time_estimator", "--since", "yesterday"]);
-    expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining("--since yesterday: not a date") });
+    expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining("--since yesterday: expected a date or timestamp") });
     // Put the value back for the tests below.
     await work.withStore(async (store) => {
       await store.run(`UPDATE online_profile_v1 SET hr_max = hr_max - 5 WHERE athlete_id = ?`, [victim]);
@@ -219,9 +219,9 @@ describe("fti monitor", () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toContain("✓ no threshold crossed");
     const typo = await fti(["monitor", "athlete.fti", "time_estimator", "--fail-on", "pis>0.2"]);
-    expect(typo).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown measure `pis`") });
+    expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining("unknown measure `pis`") });
     const window = await fti(["monitor", "athlete.fti", "time_estimator", "--window", "1 day"]);
-    expect(window).toMatchObject({ code: 1, stderr: expect.stringContaining("--window 1 day: not a duration") });
+    expect(window).toMatchObject({ code: 2, stderr: expect.stringContaining("--window 1 day: expected a duration") });
   }, 60_000);
 });
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../runtime/store/store.ts";
 import { listRuns } from "../runtime/orchestrator/runs.ts";
-import { writeAthleteCsv } from "../specs/athlete.data.ts";
+import { writeAthleteSources } from "./helpers/athlete-sources.ts";
 import { REPO, runFti } from "./helpers/online-athlete.ts";
 
 const root = join(REPO, ".fti", `run-crash-test-${process.pid}`);
@@ -37,7 +37,7 @@ beforeAll(async () => {
   );
   expect(fn).toContain("FTI_TEST_CRASH");
   writeFileSync(join(root, "athlete.functions.ts"), fn);
-  await writeAthleteCsv({ athletes: 6, days: 150, seed: 3, start: "2024-11-01", path: join(root, "data/athlete/activities.csv") });
+  await writeAthleteSources(root, { athletes: 6, days: 150, seed: 3, start: "2024-11-01" });
 }, 120_000);
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));

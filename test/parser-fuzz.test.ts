@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Pos, Range } from "../compiler/ast.ts";
-import { parse, type ParseResult } from "../compiler/parser/index.ts";
+import { LineMap, parse, type ParseResult } from "../compiler/parser/index.ts";
 import { mulberry32 as rng } from "../runtime/random.ts";
 import { mutate, randomBytes, tokenSoup } from "./helpers/spec-fuzz.ts";
 
@@ -119,6 +119,23 @@ describe("parser fuzz", () => {
       // strings too only loosens the bound.
       const declarations = (text.match(/\b(source|entity|fn|extern|feature_group|on_demand|view|model|serve)\b/g) ?? []).length;
       expect(diagnostics.filter((d) => d.code === 1001).length).toBeLessThanOrEqual(declarations + 1);
+    }
+  });
+});
+
+describe("LineMap", () => {
+  it("answers any offset, asked in any order, like an independent count of the lines", () => {
+    const r = rng(5);
+    for (let t = 0; t < 20; t++) {
+      const text = randomBytes(r, 400);
+      const starts = lineStarts(text);
+      const lines = new LineMap(text);
+      for (let i = 0; i < 300; i++) {
+        // Mostly increasing (the parser's pattern), sometimes anywhere.
+        const offset = r() < 0.7 ? Math.min(text.length, Math.floor((i / 300) * text.length) + Math.floor(r() * 3)) : Math.floor(r() * (text.length + 1));
+        const p = lines.pos(offset);
+        expect({ offset, line: p.line, column: p.column }).toEqual({ offset, ...expectedPos(starts, offset) });
+      }
     }
   });
 });

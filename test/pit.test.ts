@@ -407,6 +407,18 @@ describe("spine, join and export", () => {
     expect(rows.columns.user_id).toEqual(frame.keys.user_id);
     for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
+    // The ODT inputs read in many small slices (their outputs appended slice by slice, then put
+    // beside the joined rows by position) give the same file.
+    const sliced = join(tempDir(), "sliced.parquet");
+    expect(await exportTrainingData(store, bundle, "v", sliced, { sliceRows: 7 })).toBe(frame.n);
+    const [diff] = await store.all<{ a: number; b: number; n: number }>(
+      `SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('${out}') EXCEPT ALL SELECT * FROM read_parquet('${sliced}'))) AS a,
+              (SELECT count(*) FROM (SELECT * FROM read_parquet('${sliced}') EXCEPT ALL SELECT * FROM read_parquet('${out}'))) AS b,
+              (SELECT count(*) FROM read_parquet('${sliced}')) AS n`,
+    );
+    expect(diff).toEqual({ a: 0, b: 0, n: frame.n });
+    const slicedRows = await store.readColumns(`SELECT f1_plus_amount FROM read_parquet('${sliced}')`);
+    expect(slicedRows.columns.f1_plus_amount).toEqual(frame.columns.f1_plus_amount);
     expect(rows.columns.y).toEqual(Array.from(frame.label));
   });
 });

@@ -76,6 +76,7 @@ export function handleError(e: unknown): number {
   }
   if (e instanceof UsageError) {
     process.stderr.write(`error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
     return EXIT.usage;
   }
   if (e instanceof UserError || e instanceof SpecReadError) {

@@ -41,6 +41,8 @@ export { MAX_NESTING };
 /** Offset -> line/column; lines end at \r\n, \n or a lone \r (like `splitLines`). */
 export class LineMap {
   private readonly starts: number[] = [0];
+  /** The line of the last answer (0-based). */
+  private lastLine = 0;
 
   constructor(private readonly text: string) {
     for (let i = 0; i < text.length; i++) {
@@ -58,6 +60,14 @@ export class LineMap {
     let o = Number.isFinite(offset) ? Math.trunc(offset) : 0;
     if (o < 0) o = 0;
     if (o > this.text.length) o = this.text.length;
+    // The parser asks in (nearly) increasing order: try the last line and the next first.
+    const last = this.lastLine;
+    const starts = this.starts;
+    if (starts[last] <= o && (last + 1 === starts.length || o < starts[last + 1])) return { offset: o, line: last + 1, column: o - starts[last] + 1 };
+    if (last + 1 < starts.length && starts[last + 1] <= o && (last + 2 === starts.length || o < starts[last + 2])) {
+      this.lastLine = last + 1;
+      return { offset: o, line: last + 2, column: o - starts[last + 1] + 1 };
+    }
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
@@ -65,6 +75,7 @@ export class LineMap {
       if (this.starts[mid] <= o) lo = mid;
       else hi = mid - 1;
     }
+    this.lastLine = lo;
     return { offset: o, line: lo + 1, column: o - this.starts[lo] + 1 };
   }
 

@@ -19,7 +19,7 @@ export interface AgentHost {
   bundle: SpecBundle;
   settings: AgentSettings;
   now(): number;
-  lookup(agent: AgentPlan, keys: Record<string, Scalar>, nowMs: number): Record<string, FeatureValue>;
+  lookup(agent: AgentPlan, keys: Record<string, Scalar>, nowMs: number): Record<string, FeatureValue> | Promise<Record<string, FeatureValue>>;
   search(index: string, text: string, opts: { at: Date; k: number; entity: Record<string, Scalar> }): Promise<RetrievedDocument[]>;
   predict(model: string, body: unknown): Promise<{ status: number; body: unknown }>;
   log(entry: AgentLogEntry): void;

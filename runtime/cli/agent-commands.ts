@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import type { IndexPlan, SpecBundle } from "../api.ts";
 import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
 import { UserError } from "../errors.ts";
-import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { withStore, type RuntimeCliDeps } from "./commands.ts";
+import { keyValueFlags, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { MAX_K } from "../vectors/documents.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -21,13 +22,7 @@ export function findIndex(bundle: SpecBundle, name: string): IndexPlan {
 
 /** `--entity athlete_id=a0001` (repeatable) → keys. */
 function parseEntity(pairs: string[] | undefined): Record<string, string> {
-  const keys: Record<string, string> = {};
-  for (const p of pairs ?? []) {
-    const eq = p.indexOf("=");
-    if (eq <= 0) throw new UserError(`--entity ${p}: expected KEY=VALUE, e.g. --entity athlete_id=a0001`);
-    keys[p.slice(0, eq)] = p.slice(eq + 1);
-  }
-  return keys;
+  return keyValueFlags(pairs, "--entity", "athlete_id=a0001");
 }
 
 export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): void {
@@ -39,7 +34,7 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
     .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
     .option("--now <time>", "pin the request time (replays of past data)")
     .action(async (spec: string, opts: { store?: string; logs?: string; now?: string }) => {
-      const pinned = parseTime(opts.now, "--now");
+      const pinned = timeFlag(opts.now, "--now");
       const bundle = await deps.loadSpec(spec);
       const { OnlineService } = await import("../online/service.ts");
       const { serveMcpStdio } = await import("../mcp/server.ts");
@@ -69,15 +64,16 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
     .option("--json", "print the documents as JSON")
     .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
     .action(async (spec: string, index: string, opts: { query: string; entity?: string[]; at?: string; k: string; embedUrl?: string; json?: boolean; store?: string }) => {
+      // Usage first (exit 2), before the spec is loaded.
+      const k = wholeNumberFlag(opts.k, "--k", 1, MAX_K);
+      const at = timeFlag(opts.at, "--at") ?? new Date();
+      const entity = parseEntity(opts.entity);
       const bundle = await deps.loadSpec(spec);
       const plan = findIndex(bundle, index);
-      const k = Number(opts.k);
-      if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new UserError(`--k ${opts.k}: expected a whole number from 1 to ${MAX_K}`);
-      const at = parseTime(opts.at, "--at") ?? new Date();
       const { embedQuery } = await import("../vectors/query.ts");
       const { searchOffline } = await import("../vectors/offline.ts");
       const query = await embedQuery(bundle, plan, opts.query, embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl }));
-      const docs = await withStore(opts, (store) => searchOffline(store, plan, query, { at, k, entity: parseEntity(opts.entity) }));
+      const docs = await withStore(opts, (store) => searchOffline(store, plan, query, { at, k, entity }));
       if (opts.json) out(JSON.stringify(docs, null, 2));
       else if (docs.length === 0) out(`no documents in ${index} before ${at.toISOString()}`);
       else for (const d of docs) {

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
+import { timeFlag, wholeNumberFlag } from "./flags.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
@@ -30,13 +31,6 @@ export interface RuntimeCliDeps {
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
-
-export function parseTime(text: string | undefined, flag: string): Date | undefined {
-  if (text === undefined) return undefined;
-  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
-  if (Number.isNaN(d.getTime())) throw new UserError(`${flag} ${text}: not a date or timestamp (use 2025-06-01 or 2025-06-01T06:30:00)`);
-  return d;
-}
 
 /**
  * Opens the store for `fn` and closes it; commands that only read pass
@@ -92,9 +86,9 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
       .option("--force", "compute imported groups even when their tables are up to date")
       .option("--embed-url <url>", "OpenAI-compatible API for embed(..., \"model\") (default: $FTI_EMBED_URL, else $FTI_LLM_URL)"),
   ).action(async (spec: string, opts: { group?: string[]; from?: string; to?: string; store?: string; embedUrl?: string; force?: boolean }) => {
+    const from = timeFlag(opts.from, "--from");
+    const to = timeFlag(opts.to, "--to");
     const bundle = await deps.loadSpec(spec);
-    const from = parseTime(opts.from, "--from");
-    const to = parseTime(opts.to, "--to");
     const { runFeaturePipeline } = await features();
     const { embeddingSettingsFromEnv } = await import("../embeddings/embedder.ts");
     const embeddings = embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl });
@@ -235,15 +229,15 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
       .option("--version <n>", "use this registry version"),
   ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
     // Usage first (exit 2), before the spec is loaded (which may compile it).
-    const version = opts.version === undefined ? undefined : Number(opts.version);
-    if (version !== undefined && !(Number.isInteger(version) && version > 0)) throw new UsageError(`--version ${opts.version}: not a version number`);
+    const version = opts.version === undefined ? undefined : wholeNumberFlag(opts.version, "--version", 1);
     if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UsageError("give either --as-of or --time-column, not both");
     if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UsageError("--time-column needs --entities: a file with that column");
+    const asOf = timeFlag(opts.asOf, "--as-of");
     const bundle = await deps.loadSpec(spec);
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
       predictBatch(store, bundle, model, {
-        asOf: parseTime(opts.asOf, "--as-of"),
+        asOf,
         entitiesFile: opts.entities,
         timeColumn: opts.timeColumn,
         out: opts.out,

@@ -6,8 +6,8 @@ import type { Command } from "commander";
 import type { MonitorReport, WindowReport } from "../monitor/monitor.ts";
 import type { Breach } from "../monitor/fail-on.ts";
 import type { ColumnDrift } from "../monitor/window.ts";
-import { parseDuration } from "./duration.ts";
-import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { withStore, type RuntimeCliDeps } from "./commands.ts";
+import { durationFlag, timeFlag } from "./flags.ts";
 import { logsDirFor } from "./online-commands.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -73,10 +73,10 @@ export function registerMonitorCommands(program: Command, deps: RuntimeCliDeps):
     .action(async (spec: string, model: string, opts: { since?: string; until?: string; window: string; labelWithin: string; logs?: string; failOn?: string; json?: boolean; store?: string }) => {
       const { parseThresholds, checkMeasures, findBreaches } = await import("../monitor/fail-on.ts");
       const thresholds = opts.failOn === undefined ? null : parseThresholds(opts.failOn);
-      const windowMs = parseDuration(opts.window, "--window")!;
-      const labelHorizonMs = parseDuration(opts.labelWithin, "--label-within")!;
-      const since = parseTime(opts.since, "--since");
-      const until = parseTime(opts.until, "--until");
+      const windowMs = durationFlag(opts.window, "--window")!;
+      const labelHorizonMs = durationFlag(opts.labelWithin, "--label-within")!;
+      const since = timeFlag(opts.since, "--since");
+      const until = timeFlag(opts.until, "--until");
       const bundle = await deps.loadSpec(spec);
       const { monitorModel } = await import("../monitor/monitor.ts");
       const { taskMetrics } = await import("../monitor/metrics.ts");

@@ -4,12 +4,18 @@
 
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { parseTime, storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
-import { UserError } from "../errors.ts";
+import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { positiveNumberFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
 import { agentSettingsFromEnv } from "../agents/settings.ts";
 import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
+import { parseOnlineStore } from "../online/online-store.ts";
+import type { MaterializeReport } from "../online/materialize.ts";
+import type { SharedMaterializeReport } from "../online/redis-sync.ts";
+
+const ONLINE_STORE_HELP =
+  "where the online rows live: memory (default: each server's own), redis://host:port[/db] or redis+cluster://host:port,host:port,… (shared by every server; ?prefix=name for the key prefix, default fti); default: $FTI_ONLINE_STORE";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -35,9 +41,7 @@ async function serveAccess(opts: { store?: string; adminTokenFile?: string; toke
 }
 
 function megabytes(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: not a positive number of megabytes`);
-  return Math.round(n * 1024 * 1024);
+  return Math.round(positiveNumberFlag(v, flag, "megabytes")! * 1024 * 1024);
 }
 
 function pct(x: number): string {
@@ -80,13 +84,6 @@ export function printVerifyReport(r: VerifyReport): void {
   );
 }
 
-function positive(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} ${v}: expected a positive number`);
-  return n;
-}
-
 export function registerOnlineCommands(program: Command, deps: RuntimeCliDeps): void {
   for (const register of [registerMaterialize, registerServe, registerVerify]) register(program, deps);
 }
@@ -100,13 +97,19 @@ function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
       .argument("<spec>", ".fti file")
       .option("--group <name...>", "only these feature groups")
       .option("--to <time>", "only feature rows with event_time before this time")
+      .option("--online-store <url>", ONLINE_STORE_HELP)
       .option("--json", "print the report as JSON"),
-  ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean }) => {
+  ).action(async (spec: string, opts: { group?: string[]; to?: string; store?: string; json?: boolean; onlineStore?: string }) => {
+    const to = timeFlag(opts.to, "--to");
+    const shared = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
     const bundle = await deps.loadSpec(spec);
-    const to = parseTime(opts.to, "--to");
     // DuckDB and the service load on first use, so other commands start fast.
     const { materialize } = await import("../online/materialize.ts");
-    const r = await withStore(opts, (store) => materialize(store, bundle, { groups: opts.group, to }));
+    const { materializeShared } = await import("../online/redis-sync.ts");
+    const r: MaterializeReport & { shared?: SharedMaterializeReport["shared"] } =
+      shared.kind === "memory"
+        ? await withStore(opts, (store) => materialize(store, bundle, { groups: opts.group, to }))
+        : await materializeShared(shared, bundle, { groups: opts.group, to }, (fn) => withStore(opts, fn));
     if (opts.json) {
       out(JSON.stringify(r, null, 2));
       return;
@@ -118,6 +121,13 @@ function registerMaterialize(program: Command, deps: RuntimeCliDeps): void {
       }
       const what = g.mode === "unchanged" ? "unchanged since the last run" : `${g.written} written, ${g.deleted} removed of ${g.candidates} checked (${g.mode})`;
       out(`group ${g.group} v${g.version} → ${g.table}: ${g.entities} entities; ${what}`);
+    }
+    if (r.shared) {
+      for (const g of r.shared.groups) {
+        if (g.mode === "skipped") continue;
+        const what = g.mode === "unchanged" ? "already up to date" : `${g.written} rows written, ${g.removed} removed (${g.mode})`;
+        out(`  → ${r.shared.store} ${g.table}: ${g.entities} entities; ${what}`);
+      }
     }
   });
 }
@@ -150,6 +160,7 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
       .option("--agent-timeout-ms <n>", "agents: time per chat turn (default: $FTI_AGENT_TIMEOUT_MS, else 120000)")
       .option("--embed-url <url>", "index queries with an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)")
       .option("--redis <url>", "also read the stream sources' events from Redis Streams (key fti:<source>, group fti; default: $FTI_REDIS_URL; none: HTTP push only)")
+      .option("--online-store <url>", ONLINE_STORE_HELP)
       .option("--redis-consumer <name>", "this server's name in the Redis consumer group (default: <host>-<pid>; keep it across restarts to take over its unacknowledged messages)"),
   ).action(async (spec: string, opts: ServeOptions) => {
     const server = await startServing(spec, opts, deps);
@@ -181,18 +192,29 @@ interface ServeOptions {
   embedUrl?: string;
   redis?: string;
   redisConsumer?: string;
+  onlineStore?: string;
 }
 
 /** Starts `fti serve`'s HTTP server with the command's options. */
 async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDeps) {
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${opts.port}: not a port number`);
-  const pinned = parseTime(opts.now, "--now");
+  const port = wholeNumberFlag(opts.port, "--port", 0, 65535);
+  const pinned = timeFlag(opts.now, "--now");
+  const logOptions = {
+    durable: opts.logDurable ?? false,
+    maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
+    maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
+  };
+  const agentLimits = {
+    agentMaxSteps: positiveNumberFlag(opts.agentMaxSteps, "--agent-max-steps"),
+    agentMaxTokens: positiveNumberFlag(opts.agentMaxTokens, "--agent-max-tokens"),
+    agentTimeoutMs: positiveNumberFlag(opts.agentTimeoutMs, "--agent-timeout-ms"),
+  };
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
   const redisUrl = opts.redis ?? process.env.FTI_REDIS_URL;
+  const onlineStore = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
   const server = await startServer(bundle, {
     port,
     host: opts.host,
@@ -202,27 +224,23 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     httpLogger: { level: opts.logLevel },
     logRequests: opts.logRequests ?? false,
     logRequired: opts.logRequired ?? false,
-    logOptions: {
-      durable: opts.logDurable ?? false,
-      maxFileBytes: megabytes(opts.logMaxFileMb, "--log-max-file-mb"),
-      maxTotalBytes: megabytes(opts.logMaxTotalMb, "--log-max-total-mb"),
-    },
+    logOptions,
     ...(pinned ? { asOf: pinned } : {}),
+    onlineStore,
     ...(redisUrl ? { redis: { url: redisUrl, ...(opts.redisConsumer ? { consumer: opts.redisConsumer } : {}) } } : {}),
     access,
     extensions: [monitoringExtension()],
     agents: agentSettingsFromEnv(process.env, {
       llmUrl: opts.llmUrl,
       llmApiKey: opts.llmApiKey,
-      agentMaxSteps: positive(opts.agentMaxSteps, "--agent-max-steps"),
-      agentMaxTokens: positive(opts.agentMaxTokens, "--agent-max-tokens"),
-      agentTimeoutMs: positive(opts.agentTimeoutMs, "--agent-timeout-ms"),
+      ...agentLimits,
     }),
     embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
   });
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
   if (redisUrl) log(`reading streams ${server.service.streams?.names().join(", ")} from Redis Streams at ${redisUrl}`);
+  if (onlineStore.kind === "redis") log(`online features from ${onlineStore.display} (shared online store)`);
   log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
   return server;
 }
@@ -271,8 +289,8 @@ function registerVerify(program: Command, deps: RuntimeCliDeps): void {
       .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
       .option("--json", "print the report as JSON"),
   ).action(async (spec: string, model: string, opts: { since?: string; store?: string; logs?: string; json?: boolean }) => {
+    const since = timeFlag(opts.since, "--since");
     const bundle = await deps.loadSpec(spec);
-    const since = parseTime(opts.since, "--since");
     const logsDir = logsDirFor(opts);
     const { verifyModel } = await import("../online/verify.ts");
     const r = await withStore(opts, (store) => verifyModel(store, bundle, model, { logsDir, since }));

@@ -3,10 +3,10 @@
 // runs it recorded).
 
 import type { Command } from "commander";
-import { UserError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import type { RunRecord } from "../orchestrator/runs.ts";
-import { parseDuration } from "./duration.ts";
-import { parseTime, withStore, type RuntimeCliDeps } from "./commands.ts";
+import { withStore, type RuntimeCliDeps } from "./commands.ts";
+import { durationFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { logsDirFor } from "./online-commands.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -32,12 +32,12 @@ interface RunOpts {
 }
 
 function replayOf(opts: RunOpts): { from: Date; to: Date; stepMs: number } | undefined {
-  const from = parseTime(opts.from, "--from");
-  const to = parseTime(opts.to, "--to");
+  const from = timeFlag(opts.from, "--from");
+  const to = timeFlag(opts.to, "--to");
   if (!from && !to) return undefined;
-  if (!from || !to) throw new UserError("a replay needs both --from and --to");
-  if (to.getTime() < from.getTime()) throw new UserError(`--to ${opts.to} is before --from ${opts.from}`);
-  return { from, to, stepMs: parseDuration(opts.step, "--step")! };
+  if (!from || !to) throw new UsageError("a replay needs both --from and --to");
+  if (to.getTime() < from.getTime()) throw new UsageError(`--to ${opts.to} is before --from ${opts.from}`);
+  return { from, to, stepMs: durationFlag(opts.step, "--step")! };
 }
 
 export function registerRunCommands(program: Command, deps: RuntimeCliDeps): void {
@@ -56,10 +56,10 @@ export function registerRunCommands(program: Command, deps: RuntimeCliDeps): voi
     .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
     .action(async (spec: string, opts: RunOpts) => {
       const replay = replayOf(opts);
-      if (replay && (opts.once || opts.now)) throw new UserError("--once/--now and a replay (--from/--to) exclude each other");
-      const now = parseTime(opts.now, "--now");
-      const windowMs = parseDuration(opts.window, "--window")!;
-      const intervalMs = parseDuration(opts.interval, "--interval")!;
+      if (replay && (opts.once || opts.now)) throw new UsageError("--once/--now and a replay (--from/--to) exclude each other");
+      const now = timeFlag(opts.now, "--now");
+      const windowMs = durationFlag(opts.window, "--window")!;
+      const intervalMs = durationFlag(opts.interval, "--interval")!;
       const bundle = await deps.loadSpec(spec);
       const { runOrchestrator, tickOnce } = await import("../orchestrator/run.ts");
       const base = { storePath: opts.store, logsDir: logsDirFor(opts), windowMs, onRun: (r: RunRecord) => r.kind !== "tick" && out(runLine(r)) };
@@ -91,8 +91,7 @@ export function registerRunCommands(program: Command, deps: RuntimeCliDeps): voi
     .option("--json", "as JSON")
     .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
     .action(async (opts: { model?: string; limit: string; json?: boolean; store?: string }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UserError(`--limit ${opts.limit}: not a positive whole number`);
+      const limit = wholeNumberFlag(opts.limit, "--limit", 1);
       const { listRuns } = await import("../orchestrator/runs.ts");
       const runs = await withStore(opts, (store) => listRuns(store, { limit, target: opts.model }));
       if (opts.json) return void out(JSON.stringify(runs, null, 2));

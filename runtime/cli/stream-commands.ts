@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
-import { parseDuration } from "./duration.ts";
+import { durationFlag, positiveNumberFlag } from "./flags.ts";
 import { UserError } from "../errors.ts";
 
 const log = (line: string) => process.stderr.write(line + "\n");
@@ -22,12 +22,12 @@ export function registerStreamCommands(program: Command, deps: RuntimeCliDeps): 
       .option("--url <url>", "the server", "http://127.0.0.1:8080")
       .option("--token-file <file>", "the API token (`Authorization: Bearer`), if the server needs one; else $FTI_TOKEN"),
   ).action(async (spec: string, opts: { source?: string; last: string; speed: string; url: string; tokenFile?: string; store?: string }) => {
+    const speed = positiveNumberFlag(opts.speed, "--speed")!; // usage first (exit 2), before the spec is loaded
+    const lastMs = durationFlag(opts.last, "--last")!;
     const bundle = await deps.loadSpec(spec);
     const streams = bundle.sources.filter((s) => s.stream).map((s) => s.name);
     const source = opts.source ?? (streams.length === 1 ? streams[0] : undefined);
     if (!source) throw new UserError(`spec \`${bundle.name}\` has ${streams.length ? `several stream sources (${streams.join(", ")}): pass --source` : "no stream source"}`);
-    const speed = Number(opts.speed);
-    if (!(speed > 0)) throw new UserError(`--speed ${opts.speed}: expected a positive number`);
     const token = opts.tokenFile ? readFileSync(opts.tokenFile, "utf8").split("\n")[0].trim() : process.env.FTI_TOKEN?.split(",")[0];
     const { replayEvents } = await import("../stream/replay.ts");
     const r = await withStore(
@@ -36,7 +36,7 @@ export function registerStreamCommands(program: Command, deps: RuntimeCliDeps): 
         replayEvents(store, bundle, {
           url: opts.url,
           source,
-          lastMs: parseDuration(opts.last, "--last")!,
+          lastMs,
           speed,
           token,
           onProgress: (p) => log(`replayed ${p.sent}/${p.total} events of ${source} (up to ${p.replayedTo}), ${p.accepted} accepted`),

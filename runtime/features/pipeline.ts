@@ -13,7 +13,7 @@ import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/stor
 import { newRunId, recordRun } from "../store/run-log.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
-import { readStreamSegments } from "./stream-input.ts";
+import { compactSegments, readStreamSegments } from "./stream-input.ts";
 import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
 
 export interface ProgressEvent {
@@ -144,6 +144,14 @@ export async function runFeaturePipeline(
       // the original error matters more
     }
     throw e;
+  }
+  // Committed: the stream segments the run kept in the store can go (stream-input.ts). Not after a ranged run.
+  if (!from && !to) {
+    for (const plan of sources.filter((s) => s.stream)) {
+      const removed = await compactSegments(store, plan);
+      const r = report.sources.find((x) => x.source === plan.name);
+      if (r?.stream) r.stream.compacted = removed.length;
+    }
   }
   return report;
 }

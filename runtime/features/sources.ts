@@ -45,6 +45,8 @@ export interface StreamReadReport {
   quarantined: number;
   /** Events outside the run's range. */
   skipped: number;
+  /** Segment files removed after the run committed: every line kept in fti_stream_events. */
+  compacted?: number;
 }
 
 export interface ReadSourceOptions {

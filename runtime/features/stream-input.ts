@@ -4,23 +4,80 @@
 // ndjson file (a line that no longer fits the spec is quarantined); an event
 // whose `unique` value is already in the table (from the file, or an earlier
 // line: a retried event) is skipped, so reading the segments again, in every
-// run, changes nothing. The segments are only read: `fti serve` is their one
-// writer, the store's one writer is this run.
+// run, changes nothing.
+//
+// Compaction: each run also keeps every segment line in the store
+// (`fti_stream_events`: source, file, line number, text), in its transaction,
+// and reads the stream's events from there; so the lines of a segment file
+// are durable in the offline store once the run commits. After the commit,
+// `compactSegments` removes the files no writer appends to any more (sealed:
+// a later part exists, or their process is gone, or it no longer holds the
+// stream's writer lock) whose every complete line is kept. A kill -9 before the
+// commit keeps every file; after it, a file not yet removed is read again, and
+// its lines are the kept ones (the same file and line number: skipped).
 
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { cleanUp, type Store } from "../store/store.ts";
+import { removeSegment } from "../stream/segments.ts";
 import { ident } from "../store/sql.ts";
-import { readSegmentLines, streamDir } from "../stream/segments.ts";
+import { basename, join } from "node:path";
+import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } from "../stream/segments.ts";
 import { stage } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
 import { buildValidation } from "./validation.ts";
 
 
 const STAGE = "__fti_seglines";
+export const STREAM_EVENTS_TABLE = "fti_stream_events";
+
+/** Keeps the segments' lines not kept yet; returns every kept line of the stream (the segments' lines, removed files' included), in file and line order. */
+async function keepLines(store: Store, source: string, dir: string): Promise<SegmentLine[]> {
+  const t = ident(STREAM_EVENTS_TABLE);
+  await store.run(`CREATE TABLE IF NOT EXISTS ${t} (source VARCHAR NOT NULL, file VARCHAR NOT NULL, line INTEGER NOT NULL, text VARCHAR NOT NULL, kept_at TIMESTAMP NOT NULL)`);
+  const onDisk = readSegmentLines(dir);
+  if (onDisk.length) {
+    const staged = ident("__fti_keep");
+    await cleanUp(store, `DROP TABLE IF EXISTS ${staged}`);
+    await store.run(`CREATE TEMP TABLE ${staged} (file VARCHAR, line INTEGER, text VARCHAR)`);
+    try {
+      await store.appendRows("__fti_keep", ["file", "line", "text"], onDisk.map((l) => [basename(l.file), l.line, l.text]));
+      await store.run(
+        `INSERT INTO ${t} SELECT ?, k.file, k.line, k.text, now() FROM ${staged} AS k
+          WHERE NOT EXISTS (SELECT 1 FROM ${t} AS e WHERE e.source = ? AND e.file = k.file AND e.line = k.line)`,
+        [source, source],
+      );
+    } finally {
+      await cleanUp(store, `DROP TABLE IF EXISTS ${staged}`);
+    }
+  }
+  const kept = await store.all<{ file: string; line: number; text: string }>(`SELECT file, line, text FROM ${t} WHERE source = ? ORDER BY file, line`, [source]);
+  return kept.map((k) => ({ file: join(dir, k.file), line: Number(k.line), text: k.text }));
+}
+
+/**
+ * After a run committed: removes the stream's sealed segment files whose
+ * every complete line is kept in the store. Returns the files removed.
+ */
+export async function compactSegments(store: Store, plan: SourcePlan): Promise<string[]> {
+  const dir = streamDir(store.path, plan.name);
+  if (!(await store.tableExists(STREAM_EVENTS_TABLE))) return [];
+  const removed: string[] = [];
+  for (const file of sealedSegmentFiles(dir)) {
+    const lines = readSegmentLines(dir, [file]);
+    const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(STREAM_EVENTS_TABLE)} WHERE source = ? AND file = ?`, [plan.name, basename(file)]);
+    if (Number(c.n) < lines.length) continue;
+    const kept = new Set((await store.all<{ line: number }>(`SELECT line FROM ${ident(STREAM_EVENTS_TABLE)} WHERE source = ? AND file = ?`, [plan.name, basename(file)])).map((r) => Number(r.line)));
+    if (lines.every((l) => kept.has(l.line))) {
+      removeSegment(file);
+      removed.push(file);
+    }
+  }
+  return removed;
+}
 
 /** Appends the stream's new events to src_<source> (after its file rows were written in this run). */
 export async function readStreamSegments(store: Store, bundle: SpecBundle, plan: SourcePlan, opts: ReadSourceOptions): Promise<StreamReadReport> {
-  const lines = readSegmentLines(streamDir(store.path, plan.name));
+  const lines = await keepLines(store, plan.name, streamDir(store.path, plan.name));
   const report: StreamReadReport = { segments: new Set(lines.map((l) => l.file)).size, events: lines.length, valid: 0, duplicates: 0, quarantined: 0, skipped: 0 };
   if (lines.length === 0 || !plan.unique) return report;
   await cleanUp(store, `DROP TABLE IF EXISTS ${ident(STAGE)}`);

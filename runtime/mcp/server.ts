@@ -40,7 +40,7 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
       if (groups.length === 0) return result({ error: `no feature group is for entity \`${entity}\`; entities: ${[...new Set(bundle.groups.map((g) => g.entity))].join(", ")}` }, true);
       const missing = groups[0].keys.filter((k) => keys[k.name] === undefined).map((k) => k.name);
       if (missing.length) return result({ error: `missing entity keys: ${missing.join(", ")}` }, true);
-      return result({ entity, keys, features: service.onlineFeatures(entity, keys) });
+      return result({ entity, keys, features: await service.onlineFeatures(entity, keys) });
     },
   );
   server.registerTool(

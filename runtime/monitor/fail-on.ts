@@ -3,7 +3,7 @@
 // (psi and ks: every input and the prediction; mae: the live metric;
 // rejected_rate, p50_s/max_s of freshness …); one breach is enough.
 
-import { UserError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import type { MonitorReport } from "./monitor.ts";
 import { windowMeasures } from "./results.ts";
 
@@ -31,7 +31,7 @@ export function parseThresholds(text: string): Threshold[] {
     else out.push({ measure: m[1].toLowerCase(), op: m[2] as Threshold["op"], value: Number(m[3]) });
   }
   if (bad.length || out.length === 0) {
-    throw new UserError(
+    throw new UsageError(
       `--fail-on ${JSON.stringify(text)}: ${bad.length ? `cannot read ${bad.map((b) => `\`${b}\``).join(", ")}` : "no threshold given"}`,
       "write measure, comparison, number, comma-separated: --fail-on psi>0.2,ks>0.1,mae>700,rejected_rate>0.05",
     );
@@ -62,7 +62,7 @@ export function checkMeasures(thresholds: readonly Threshold[], metrics: readonl
   const known = new Set<string>([...MONITOR_MEASURES, ...metrics]);
   const unknown = thresholds.map((t) => t.measure).filter((m) => !known.has(m) && !/^status_\d{3}$/.test(m));
   if (unknown.length) {
-    throw new UserError(
+    throw new UsageError(
       `--fail-on: unknown measure${unknown.length > 1 ? "s" : ""} ${unknown.map((u) => `\`${u}\``).join(", ")}`,
       `measures: ${[...known].join(", ")}, status_<http status>`,
     );

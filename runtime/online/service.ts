@@ -12,7 +12,7 @@
 import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ColumnPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { ColumnPlan, GroupPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
@@ -32,6 +32,8 @@ import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
 import { RequestLog, type RequestLogOptions } from "./log.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
+import type { OnlineStoreConfig } from "./online-store.ts";
+import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { OnlineIndexes } from "../vectors/online.ts";
 import { runAgentChat, type AgentEvents, type AgentHost } from "../agents/chat.ts";
@@ -39,6 +41,7 @@ import { agentSettingsFromEnv, type AgentSettings } from "../agents/settings.ts"
 import type {
   ApiErrorBody,
   ApiIssue,
+  FeatureValue,
   LocalResponse,
   LocalService,
   LocalServiceOptions,
@@ -89,6 +92,8 @@ export interface ServiceOptions extends LocalServiceOptions {
   extensions?: readonly ServiceExtension[];
   /** Read the stream sources' events from Redis Streams too (stream/redis-consumer.ts). */
   redis?: Omit<RedisConsumerOptions, "sources" | "onError">;
+  /** Where the online rows are read from: memory (default: the online tables, loaded) or a shared Redis (redis-store.ts). */
+  onlineStore?: OnlineStoreConfig;
   /**
    * Pin the request time (`fti serve --now`): the clock stands at this instant
    * and each entity's features are its latest offline row with event_time ≤ it,
@@ -286,6 +291,10 @@ export class OnlineService implements LocalService {
   /** Logs the streams are read from (Redis Streams), besides HTTP push. */
   private readonly consumers: EventConsumer[] = [];
   private consumerStats: ConsumerStats[] = [];
+  /** The shared online store (Redis) the rows are read from per request, instead of `groups`; null: in memory. */
+  private remote: RedisOnlineStore | null = null;
+  /** Per group: what the shared store holds (refreshed at each reload), and whether it is behind the store file's online table. */
+  private remoteInfo = new Map<string, RemoteGroupInfo & { group: string; missing: boolean; behind: boolean; loadedAt: Date }>();
   readonly applyLatency = new HistogramSet("fti_stream_apply_seconds", "Events requests: arrival to durable and applied (validation, fsync, incremental update), per source.", "source");
 
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
@@ -368,6 +377,7 @@ export class OnlineService implements LocalService {
       settings: opts.agents ?? agentSettingsFromEnv(),
       now: () => this.now(),
       lookup: (agent, keys, nowMs) => {
+        if (this.remote) return this.remoteEntityFeatures([...new Set(agent.context.map((f) => f.group))], keys, nowMs, agent.context);
         const joins = [...new Set(agent.context.map((f) => f.group))]
           .map((g) => this.groups.get(g))
           .filter((g): g is CachedGroup => g !== undefined)
@@ -384,7 +394,20 @@ export class OnlineService implements LocalService {
   /** Loads the served models (transforms hash checked) and the online tables; optionally watches the store. */
   static async open(bundle: SpecBundle, opts: ServiceOptions = {}): Promise<OnlineService> {
     const svc = new OnlineService(bundle, opts);
-    const report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
+    if (opts.onlineStore?.kind === "redis") {
+      if (opts.asOf) throw new UserError("--now reads each entity's row as of a time from the offline store; it cannot be combined with a Redis online store", "drop --online-store (or --now)");
+      const { RedisOnlineStore } = await import("./redis-store.ts");
+      svc.remote = await RedisOnlineStore.connect(opts.onlineStore);
+    }
+    let report: ReloadReport;
+    try {
+      await svc.claimStreams(Boolean(opts.redis));
+      report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
+    } catch (e) {
+      await svc.streams?.close();
+      await svc.remote?.close();
+      throw e;
+    }
     if (!report.ok) throw new UserError(report.errors.join("; "));
     for (const g of report.groups) {
       if (g.missing) {
@@ -410,6 +433,23 @@ export class OnlineService implements LocalService {
   }
 
   // ------------------------------------------------------------------ loading
+
+  /**
+   * One writer per stream (stream/writer-lock.ts): the lock file in its
+   * segment directory and, with a shared store, its lease there. A stream
+   * another process writes is served from what that writer materialized and
+   * (shared store) streamed; its events are refused here. Reading a broker
+   * (`--redis`) needs every stream: refused at start.
+   */
+  private async claimStreams(consumer: boolean): Promise<void> {
+    if (!this.streams) return;
+    const { FileWriterLock } = await import("../stream/writer-lock.ts");
+    const refused = await this.streams.claim((source, dir) => [new FileWriterLock(dir), ...(this.remote ? [this.remote.lease(source)] : [])]);
+    for (const r of refused) {
+      if (consumer) throw new UserError(`stream \`${r.source}\` already has a writer: ${r.holder}`, "one process reads a stream's events; stop that one, or start this server without --redis to serve predictions only");
+      this.logger.warn(`stream \`${r.source}\`: its writer is ${r.holder}; this server serves predictions and refuses its events (409)`);
+    }
+  }
 
   /**
    * Re-reads what changed in the store: registry versions (production, else
@@ -534,6 +574,7 @@ export class OnlineService implements LocalService {
   /** The online rows of every group whose online state changed (all of them when pinned to an instant: they come from the offline table). */
   private async loadGroups(store: Store, report: ReloadReport, next: Map<string, CachedGroup>): Promise<void> {
     const state = await readOnlineState(store);
+    if (this.remote) return this.loadRemoteInfo(state, report);
     for (const g of this.neededGroups) {
       const table = onlineTable(g.plan);
       const row = state.find((s) => s.online_table === table);
@@ -544,6 +585,25 @@ export class OnlineService implements LocalService {
       next.set(g.plan.name, loaded);
       report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
     }
+  }
+
+  /** With a shared store: what it holds per group (rows are read per request), and whether it is behind the store file's online table. */
+  private async loadRemoteInfo(state: Awaited<ReturnType<typeof readOnlineState>>, report: ReloadReport): Promise<void> {
+    const next = new Map(this.remoteInfo);
+    for (const g of this.neededGroups) {
+      const table = onlineTable(g.plan);
+      const info = await this.remote!.groupInfo(table);
+      const local = state.find((s) => s.online_table === table);
+      const localChanged = local?.changed_at ? local.changed_at.getTime() : null;
+      const behind = local !== undefined && info.changedAt !== localChanged;
+      const prev = this.remoteInfo.get(g.plan.name);
+      next.set(g.plan.name, { ...info, group: g.plan.name, missing: info.changedAt === null && info.entities === 0, behind, loadedAt: new Date() });
+      if (!prev || prev.changedAt !== info.changedAt || prev.behind !== behind) {
+        report.groups.push({ group: g.plan.name, table: `${this.remote!.display} ${table}`, entities: info.entities, missing: info.changedAt === null && info.entities === 0 });
+        if (behind) this.logger.warn(`the online store ${this.remote!.display} is behind ${table} of the store file: run \`fti materialize ${this.bundle.file} --online-store …\` to copy it`);
+      }
+    }
+    this.remoteInfo = next;
   }
 
   /** Swap: each model and group is replaced as a whole; requests in flight keep what they started with. */
@@ -580,9 +640,18 @@ export class OnlineService implements LocalService {
    * the whole state once more (they are in the segments): the marks clear.
    */
   private async rebuildStreams(store: Store, again = false): Promise<void> {
-    const onUpdate = (u: StreamUpdate) => this.applyStreamUpdate(u);
-    const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate);
+    // With a shared store, only each entity's final row is written, once the rebuild is done.
+    const latest = new Map<string, StreamUpdate>();
+    // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
+    // events go to the writer). With a shared store it reads the writer's rows there instead.
+    const onUpdate = (u: StreamUpdate) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u));
+    const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     if (again) this.lateMarks.clear();
+    if (this.remote && latest.size) {
+      // A rebuild applies every stored event: each entity's late-event mark in Redis goes (a killed writer's included).
+      const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
+      await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
+    }
     for (const r of reports) {
       this.logger.info(`stream ${r.source}: ${r.applied} events (${r.offlineRows} offline rows, ${r.segmentEvents} segment events) applied in ${r.ms} ms`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
@@ -633,8 +702,16 @@ export class OnlineService implements LocalService {
   private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
     const r = await this.streams!.ingest(source, events, at);
     if (!r.ok) return r;
-    for (const u of r.updates) this.applyStreamUpdate(u);
     for (const l of r.late) this.markLate(l.group, entityKey(l.keys), l.eventMs);
+    if (this.remote) {
+      try {
+        const marks = r.late.map((l) => ({ group: l.group, key: entityKey(l.keys), mark: this.lateMarks.get(l.group)!.get(entityKey(l.keys))! }));
+        await this.remote.writeStreamed(this.bundle, r.updates, marks);
+      } catch (e) {
+        const message = `${(e as Error).message}; the events are stored durably and applied to this server's stream state, and their rows reach the online store when it is back (sending them again is safe: they are recognised as duplicates)`;
+        return { ok: false, status: 503, code: "online_store_unavailable", message };
+      }
+    } else for (const u of r.updates) this.applyStreamUpdate(u);
     this.applyLatency.observe(source, (performance.now() - t0) / 1000);
     return r;
   }
@@ -702,8 +779,16 @@ export class OnlineService implements LocalService {
    * The online features this service holds for one entity, per feature group,
    * with statuses (what the served models and agents read), at the request time.
    */
-  onlineFeatures(entity: string, keys: Record<string, Scalar>): Record<string, Record<string, { value: Scalar; status: string }>> {
+  async onlineFeatures(entity: string, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
     const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
+    if (this.remote) {
+      for (const g of this.neededGroups) {
+        if (g.plan.entity !== entity) continue;
+        const features = g.features.map((f) => ({ group: g.plan.name, name: f.name }));
+        out[g.plan.name] = await this.remoteEntityFeatures([g.plan.name], keys, this.now(), features);
+      }
+      return out;
+    }
     for (const g of this.neededGroups) {
       if (g.plan.entity !== entity) continue;
       const cached = this.groups.get(g.plan.name);
@@ -794,7 +879,8 @@ export class OnlineService implements LocalService {
     nowMs: number,
     isBatch: boolean,
   ): Promise<{ requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse> {
-    const joins = this.joinLookups(m);
+    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
+    if (!Array.isArray(joins)) return joins;
     const requests: Array<Record<string, Scalar>> = [];
     const looked: Array<ReturnType<typeof lookup>> = [];
     const missingIssues: ApiIssue[] = [];
@@ -817,6 +903,45 @@ export class OnlineService implements LocalService {
       );
     }
     return { requests, looked };
+  }
+
+  /** The served view's joins, fetched from the shared store for these instances (the rows they name); a 503 when it cannot be read. */
+  private async remoteJoins(m: ServedModel, instances: Array<Record<string, unknown>>): Promise<JoinLookup[] | LocalResponse> {
+    const requests = instances.map((inst) => Object.fromEntries(m.fields.map((f) => [f.name, plain(inst[f.name])])) as Record<string, Scalar>);
+    try {
+      return await this.remote!.joins(m.joins.map((j) => ({ ...j.join, features: j.features })), this.remoteGroups(), requests);
+    } catch (e) {
+      return this.remoteError(e);
+    }
+  }
+
+  /** A 503 for a shared store that cannot be read (anything else is a bug, thrown on). */
+  private remoteError(e: unknown): LocalResponse<never> {
+    if ((e as Error)?.name !== "OnlineStoreUnavailable") throw e;
+    return apiError(503, "online_store_unavailable", (e as Error).message);
+  }
+
+  /** The groups the served views and agents read: plan and features, by name. */
+  private remoteGroups(): Map<string, { plan: GroupPlan; features: string[] }> {
+    return new Map(this.neededGroups.map((g) => [g.plan.name, { plan: g.plan, features: g.features.map((f) => f.name) }]));
+  }
+
+  /** An entity's features of some groups from the shared store (agents, MCP); unavailable → every feature not_found. */
+  private async remoteEntityFeatures(groups: string[], keys: Record<string, Scalar>, nowMs: number, features: ReadonlyArray<{ group: string; name: string }>): Promise<Record<string, FeatureValue>> {
+    const specs: JoinSpec[] = [];
+    for (const name of groups) {
+      const plan = this.bundle.groups.find((g) => g.name === name);
+      if (!plan) continue;
+      const on = plan.keys.map((k) => ({ key: k.name, column: k.name }));
+      specs.push({ id: name, group: name, on, features: features.filter((f) => f.group === name).map((f) => ({ name: f.name, column: f.name })) });
+    }
+    try {
+      const l = lookup(await this.remote!.joins(specs, this.remoteGroups(), [keys]), keys, nowMs, null);
+      return Object.fromEntries(features.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" as const }]));
+    } catch (e) {
+      this.logger.error((e as Error).message);
+      return Object.fromEntries(features.map((f) => [f.name, { value: null, status: "not_found" as const }]));
+    }
   }
 
   /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
@@ -882,6 +1007,12 @@ export class OnlineService implements LocalService {
     const m = this.served.get(model);
     const out: Record<string, string[]> = {};
     for (const key of m?.view.keys ?? []) {
+      if (this.remote) {
+        const j = m!.joins.find((x) => x.join.on.length === 1 && x.join.on[0].column === key.name);
+        const samples = j ? this.remoteInfo.get(j.join.group)?.samples : undefined;
+        if (samples?.length) out[key.name] = samples.slice(0, n);
+        continue;
+      }
       const g = m!.joins
         .filter((j) => j.join.on.length === 1 && j.join.on[0].column === key.name)
         .map((j) => this.groups.get(j.join.group))
@@ -900,19 +1031,29 @@ export class OnlineService implements LocalService {
   health(): {
     status: "ok" | "degraded";
     models: Array<{ model: string; version: number | null; error?: string }>;
-    online: Array<{ group: string; table: string; entities: number; missing: boolean; loaded_at: string }>;
+    online: Array<{ group: string; table: string; entities: number; missing: boolean; loaded_at: string; store?: string; behind?: boolean }>;
     store: string;
     last_reload: ReloadReport | null;
     request_log: ReturnType<RequestLog["stats"]> & { dir: string | null; durable: boolean; required: boolean };
   } {
     const models = [...this.served.values()].map((m) => ({ model: m.name, version: m.record?.version ?? null, ...(m.reloadError ? { error: m.reloadError } : {}) }));
-    const online = [...this.groups.values()].map((g) => ({
-      group: g.plan.name,
-      table: g.table,
-      entities: g.index.size,
-      missing: g.missing,
-      loaded_at: g.loadedAt.toISOString(),
-    }));
+    const online = this.remote
+      ? [...this.remoteInfo.values()].map((g) => ({
+          group: g.group,
+          table: g.table,
+          entities: g.entities,
+          missing: g.missing,
+          loaded_at: g.loadedAt.toISOString(),
+          store: this.remote!.display,
+          ...(g.behind ? { behind: true } : {}),
+        }))
+      : [...this.groups.values()].map((g) => ({
+          group: g.plan.name,
+          table: g.table,
+          entities: g.index.size,
+          missing: g.missing,
+          loaded_at: g.loadedAt.toISOString(),
+        }));
     const stats = this.log?.stats() ?? { written: 0, pending: 0, dropped: 0, refused: 0, writeErrors: 0, failing: false, lastError: null, rotated: 0, deletedFiles: 0, files: [] };
     // A request log that fails or lost entries degrades the service: answers are no longer all recorded.
     const degraded = models.some((m) => m.version === null || m.error) || online.some((g) => g.missing) || stats.failing || stats.dropped > 0;
@@ -937,9 +1078,14 @@ export class OnlineService implements LocalService {
       },
       {
         name: "fti_online_entities",
-        help: "Entities held in memory, per online table.",
-        values: [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.index.size })),
+        help: "Entities held in memory (with a shared store: held there, as of the last reload), per online table.",
+        values: this.remote
+          ? [...this.remoteInfo.values()].map((g) => ({ labels: { table: g.table }, value: g.entities }))
+          : [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.index.size })),
       },
+      ...(this.remote
+        ? [{ name: "fti_online_store_pending_rows", help: "Stream rows waiting for the shared online store to be reachable again.", values: [{ labels: {}, value: this.remote.pendingRows }] }]
+        : []),
       {
         name: "fti_onnx_runs_total",
         help: "ONNX runs, per model (concurrent requests share one run).",
@@ -1034,6 +1180,7 @@ export class OnlineService implements LocalService {
     if (this.reloading) await this.reloading.catch(() => undefined);
     for (const c of this.consumers) await c.stop();
     await this.streams?.close();
+    await this.remote?.close();
     await this.log?.close();
     await this.rejectLog?.close();
   }

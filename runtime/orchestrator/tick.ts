@@ -9,7 +9,9 @@
 import type { GroupPlan, ModelPlan, SpecBundle } from "../api.ts";
 import { runFeaturePipeline } from "../features/pipeline.ts";
 import { monitorModel, DAY_MS, type MonitorReport } from "../monitor/monitor.ts";
-import { materialize } from "../online/materialize.ts";
+import { parseOnlineStore } from "../online/online-store.ts";
+import { materialize, type MaterializeReport } from "../online/materialize.ts";
+import type { SharedMaterializeReport } from "../online/redis-sync.ts";
 import type { Store } from "../store/store.ts";
 import { retrainModel } from "./retrain.ts";
 import { lastOkClock, runJob, slotDone, type RunRecord } from "./runs.ts";
@@ -61,8 +63,12 @@ async function featureJobs(store: Store, bundle: SpecBundle, now: Date): Promise
 
 async function materializeJob(store: Store, bundle: SpecBundle, now: Date): Promise<RunRecord> {
   return runJob(store, { kind: "materialize", target: "", trigger: "features ran", slot: now, clock: now }, async () => {
-    const report = await materialize(store, bundle, { now });
-    return { rows: report.groups.reduce((s, g) => s + g.written, 0), detail: { groups: report.groups.map((g) => ({ group: g.group, mode: g.mode, written: g.written })) } };
+    // $FTI_ONLINE_STORE names a shared online store (Redis): the run copies what it wrote there too (online/redis-sync.ts).
+    const shared = parseOnlineStore(process.env.FTI_ONLINE_STORE);
+    const report: MaterializeReport & Partial<SharedMaterializeReport> =
+      shared.kind === "redis" ? await (await import("../online/redis-sync.ts")).materializeShared(shared, bundle, { now }, (fn) => fn(store)) : await materialize(store, bundle, { now });
+    const copied = report.shared ? { shared: report.shared.groups.map((g) => ({ group: g.group, mode: g.mode, written: g.written })) } : {};
+    return { rows: report.groups.reduce((s, g) => s + g.written, 0), detail: { groups: report.groups.map((g) => ({ group: g.group, mode: g.mode, written: g.written })), ...copied } };
   });
 }
 

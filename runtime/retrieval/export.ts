@@ -2,7 +2,8 @@
 //
 // The rows are those of the training frame (buildTrainingFrame), with the
 // same values, but they never pass through JS as a whole: the spine and the
-// PIT join stay in DuckDB (the joined table stored in spine order), only the
+// PIT join stay in DuckDB (the joined table sorted into spine order as it is
+// stored: the spine itself is not numbered, one sort instead of two), only the
 // columns the ODTs read are read into JS, in slices of the spine, and the ODT
 // values are appended, in the same order, to a temp table; one COPY puts the
 // two side by side (POSITIONAL JOIN: no hash join, no sort) and writes the
@@ -19,8 +20,13 @@ import type { InputColumns } from "./columns.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { buildSpine, pitJoin, type PitJoinResult, type SpineRange } from "./pit.ts";
 
-/** Spine rows per read of the ODT inputs: bounds the JS memory whatever the spine's size. */
+/** Spine rows per read of the ODT inputs (default): bounds the JS memory whatever the spine's size. */
 export const ODT_SLICE_ROWS = 262_144;
+
+export interface ExportOptions extends SpineRange {
+  /** Rows per slice of the ODT inputs read into JS (default ODT_SLICE_ROWS). */
+  sliceRows?: number;
+}
 
 /**
  * Writes a view's training frame (keys, event_time, label, features, ODT
@@ -31,19 +37,20 @@ export async function exportTrainingData(
   bundle: SpecBundle,
   viewName: string,
   outPath: string,
-  opts: SpineRange = {},
+  opts: ExportOptions = {},
 ): Promise<number> {
   const view = findView(bundle, viewName);
   const abs = resolve(outPath);
   mkdirSync(dirname(abs), { recursive: true });
   // One transaction: a consistent snapshot, and the temp tables stay private.
   return store.transaction(async () => {
-    const spine = await buildSpine(store, bundle, view, opts);
+    // One sort, of the joined rows into spine order, instead of one to number the spine and one to read it back.
+    const spine = await buildSpine(store, bundle, view, { from: opts.from, to: opts.to, numbered: false });
     const odtTable = `__fti_export_odt_${view.name}`;
     let joined: PitJoinResult | undefined;
     try {
-      joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf, ordered: true });
-      const odts = view.odts.length ? await writeOdtColumns(store, view, joined, odtTable) : false;
+      joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf, orderBy: spine.order });
+      const odts = view.odts.length ? await writeOdtColumns(store, view, joined, odtTable, opts.sliceRows ?? ODT_SLICE_ROWS) : false;
       const select = exportColumns(view, joined).map((c) => `${c.expr} AS ${ident(c.name)}`);
       const from = `${ident(joined.table)} AS p${odts ? ` POSITIONAL JOIN ${ident(odtTable)} AS o` : ""}`;
       await store.run(`COPY (SELECT ${select.join(", ")} FROM ${from}) TO ${sqlString(abs)} (FORMAT parquet)`);
@@ -88,27 +95,37 @@ function exportColumns(view: ViewPlan, joined: PitJoinResult): Array<{ name: str
 }
 
 /**
- * Computes the ODTs over the joined rows (stored in __sid order, numbered
- * 0..n−1 by buildSpine), slice by slice, appending one row per spine row, in
+ * Computes the ODTs over the joined rows (stored in spine order: row ids
+ * 0..n−1), slice by slice, appending one row per spine row, in
  * order, to the temp table `table` (one column per ODT, typed by its return
  * type). Inputs are read as the training frame reads them (timestamps as ISO
  * strings, nulls as null), so the values equal the frame's.
  */
-async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResult, table: string): Promise<true> {
+async function writeOdtColumns(store: Store, view: ViewPlan, joined: PitJoinResult, table: string, sliceRows: number): Promise<true> {
+  if (!Number.isInteger(sliceRows) || sliceRows < 1) throw new Error(`training-data export: slice size must be a positive integer, got ${sliceRows}`);
   const defs = view.odts.map((o) => `${ident(o.name)} ${sqlType(o.returns.type)}`);
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(`CREATE TEMP TABLE ${ident(table)} (${defs.join(", ")})`);
   const have = new Set((await store.tableColumns(joined.table)).map((c) => c.name));
   const inputs = odtInputs(view.odts).filter((c) => have.has(c));
-  for (let from = 0; from < joined.n; from += ODT_SLICE_ROWS) {
-    const to = Math.min(joined.n, from + ODT_SLICE_ROWS);
+  // Row ids of a table written in this transaction start at a large base (DuckDB's transaction-local
+  // storage): number from it, and check the ids are one contiguous run.
+  const [ids] = await store.all<{ base: string | null; span: number; n: number }>(
+    `SELECT min(rowid)::VARCHAR AS base, (max(rowid) - min(rowid) + 1)::DOUBLE AS span, count(*)::DOUBLE AS n FROM ${ident(joined.table)}`,
+  );
+  if (ids.n !== joined.n || (ids.n > 0 && ids.span !== ids.n) || (ids.base !== null && !/^-?\d+$/.test(ids.base))) {
+    throw new Error(`training-data export: the joined table's ${ids.n} rows are not numbered 0..${joined.n - 1} (span ${ids.span})`);
+  }
+  const row = `(rowid - ${ids.base ?? 0}::BIGINT)`;
+  for (let from = 0; from < joined.n; from += sliceRows) {
+    const to = Math.min(joined.n, from + sliceRows);
     const res = await store.readColumns(
-      `SELECT __sid${inputs.map((c) => `, ${ident(c)}`).join("")} FROM ${ident(joined.table)} WHERE __sid >= ${from} AND __sid < ${to} ORDER BY __sid`,
+      `SELECT ${row} AS __row${inputs.map((c) => `, ${ident(c)}`).join("")} FROM ${ident(joined.table)} WHERE ${row} >= ${from} AND ${row} < ${to} ORDER BY rowid`,
       undefined,
-      { float64: ["__sid"], timestamps: "iso" },
+      { float64: ["__row"], timestamps: "iso" },
     );
     // The positional join in the COPY needs exactly the rows from..to−1, in order.
-    const sid = res.columns.__sid as Float64Array;
+    const sid = res.columns.__row as Float64Array;
     if (res.n !== to - from || (res.n > 0 && (sid[0] !== from || sid[res.n - 1] !== to - 1))) {
       throw new Error(`training-data export: read ${res.n} joined rows for spine rows ${from}..${to - 1}`);
     }

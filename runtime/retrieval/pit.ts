@@ -48,6 +48,8 @@ export interface SpineInfo {
   /** Temp table: __sid (0-based order), the keys, __t (TIMESTAMP), __label (DOUBLE, spines from labels only), request fields. */
   table: string;
   n: number;
+  /** The spine's order as an ORDER BY list over its columns (time, keys, label, request fields). */
+  order: string;
 }
 
 export interface PitJoinResult {
@@ -67,6 +69,16 @@ export interface SpineRange {
   to?: Date;
 }
 
+export interface SpineOptions extends SpineRange {
+  /**
+   * false: no __sid (the spine is not sorted to number it), for a reader that
+   * sorts the joined rows by `order` itself (the Parquet export). Rows equal in
+   * every order column are equal in every column, so the order of the result
+   * is still fully determined.
+   */
+  numbered?: boolean;
+}
+
 function spineName(view: ViewPlan, suffix = ""): string {
   return `__fti_spine_${view.name}${suffix}`;
 }
@@ -79,7 +91,7 @@ function spineName(view: ViewPlan, suffix = ""): string {
  * whole window observed: rows with t + w after the source's latest event time
  * get no label.
  */
-export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineRange = {}): Promise<SpineInfo> {
+export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineOptions = {}): Promise<SpineInfo> {
   const src = rawTable(view.spine.source);
   if (!(await store.tableExists(src))) {
     throw new UserError(
@@ -114,13 +126,13 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, * EXCLUDE (${SPINE_T}) FROM (
+       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, `}* EXCLUDE (${SPINE_T}) FROM (
          SELECT ${[...keyCols, `CAST(${t} AS TIMESTAMP) AS __t`, `${view.label.sql} AS __label`, ...reqCols, SPINE_T].join(", ")}
            FROM (${relation})
        ) WHERE ${where.join(" AND ")}`,
   );
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
-  return { table, n: c.n };
+  return { table, n: c.n, order };
 }
 
 /**
@@ -144,7 +156,7 @@ export async function pitJoin(
   bundle: SpecBundle,
   view: ViewPlan,
   spineTable: string,
-  opts: { asOf: "strict" | "inclusive"; ordered?: boolean },
+  opts: { asOf: "strict" | "inclusive"; orderBy?: string },
 ): Promise<PitJoinResult> {
   const joins = viewJoins(bundle, view);
   for (const g of joins) {
@@ -177,8 +189,8 @@ export async function pitJoin(
   }
   const out = `${spineTable}_pit`;
   await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-  // Unordered unless asked: readers order by __sid (`ordered` stores the rows in __sid order).
-  const order = opts.ordered ? " ORDER BY __sid" : "";
+  // Unordered unless asked: readers order by __sid (`orderBy` stores the rows in that order).
+  const order = opts.orderBy ? ` ORDER BY ${opts.orderBy}` : "";
   if (joins.length === 0) {
     await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}${order}`);
   } else {

@@ -28,7 +28,8 @@ import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
 import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
-import { arrayLengthOf, jsValue, readItem, readNumbers, readVectorColumn, toDuck } from "./values.ts";
+import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
+import { float64Reader, valueReader, vectorReader } from "./column-readers.ts";
 
 export type { ScalarFunctionSignature } from "./scalar-function.ts";
 
@@ -226,48 +227,25 @@ class DuckStore implements Store {
       const types = names.map((_, i) => result.columnType(i).toString());
       const f64 = new Set(opts.float64 ?? []);
       const ts = opts.timestamps ?? "date";
-      const chunks: DuckDBDataChunk[] = [];
+      const vectorNames = new Set(opts.vectors ?? []);
+      // Each chunk is converted as it arrives and dropped (column-readers.ts).
+      const readers = names.map((name, c) =>
+        vectorNames.has(name) ? vectorReader(types[c], c) : f64.has(name) ? float64Reader(typeIds[c]) : valueReader(typeIds[c], ts),
+      );
       let n = 0;
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        chunks.push(chunk);
-        n += chunk.rowCount;
+        const m = chunk.rowCount;
+        for (let c = 0; c < names.length; c++) readers[c].add(chunk.getColumnVector(c), m);
+        n += m;
       }
       const columns: Record<string, unknown[] | Float64Array> = {};
-      const vectorNames = new Set(opts.vectors ?? []);
       const vectors: Record<string, Float32Array> = {};
       names.forEach((name, c) => {
-        const typeId = typeIds[c];
-        if (vectorNames.has(name)) {
-          vectors[name] = readVectorColumn(chunks, c, n, types[c]);
-        } else if (f64.has(name)) {
-          const out = new Float64Array(n);
-          let o = 0;
-          for (const chunk of chunks) {
-            const vec = chunk.getColumnVector(c);
-            const m = chunk.rowCount;
-            if (readNumbers(vec, typeId, m, out, o, NaN)) {
-              o += m;
-              continue;
-            }
-            for (let i = 0; i < m; i++) {
-              const v = readItem(vec, i, typeId, "ms");
-              out[o++] = v === null ? NaN : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
-            }
-          }
-          columns[name] = out;
-        } else {
-          const out: unknown[] = new Array(n);
-          let o = 0;
-          for (const chunk of chunks) {
-            const vec = chunk.getColumnVector(c);
-            const m = chunk.rowCount;
-            if (readNumbers(vec, typeId, m, out, o, null)) o += m;
-            else for (let i = 0; i < m; i++) out[o++] = readItem(vec, i, typeId, ts);
-          }
-          columns[name] = out;
-        }
+        const col = readers[c].finish(n);
+        if (vectorNames.has(name)) vectors[name] = col as Float32Array;
+        else columns[name] = col as unknown[] | Float64Array;
       });
       return { n, names, types, columns, vectors };
     });
@@ -361,7 +339,9 @@ class DuckStore implements Store {
               const vec = chunk.getColumnVector(c);
               const tid = typeIds[c];
               const length = arrayLengthOf(types[c]);
-              for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c], length));
+              if (!writeNumbers(vec, tid, m, (r) => get(start + r, c), columns[c])) {
+                for (let r = 0; r < m; r++) vec.setItem(r, toDuck(get(start + r, c), tid, columns[c], length));
+              }
               vec.flush();
             }
             appender.appendDataChunk(chunk);

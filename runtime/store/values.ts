@@ -16,7 +16,6 @@ import {
   VARCHAR,
   type DuckDBType,
   type DuckDBValue,
-  type DuckDBDataChunk,
   type DuckDBVector,
 } from "@duckdb/node-api";
 import type { ColumnType } from "../api.ts";
@@ -114,21 +113,14 @@ export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLe
   throw new Error(`appendRows: cannot store ${JSON.stringify(v)} in column \`${column}\``);
 }
 
-/** A FLOAT[N] column of every chunk as one flat Float32Array (n × N; a null row is N NaNs). */
-export function readVectorColumn(chunks: DuckDBDataChunk[], c: number, n: number, type: string): Float32Array {
-  const dim = Number(/\[(\d+)\]$/.exec(type)?.[1]);
-  if (!Number.isInteger(dim) || dim < 1) throw new Error(`readColumns: column ${c} is ${type}, not a FLOAT[N] array`);
-  const out = new Float32Array(n * dim);
-  let o = 0;
-  for (const chunk of chunks) {
-    const vec = chunk.getColumnVector(c);
-    for (let i = 0; i < chunk.rowCount; i++, o++) {
-      const v = vec.getItem(i) as { items: readonly unknown[] } | null;
-      if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
-      else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
-    }
+/** The first `m` FLOAT[N] items of a vector into `out` from row `at` (n × N floats; a null row: N NaNs). */
+export function readVectorItems(vec: DuckDBVector, m: number, dim: number, out: Float32Array, at: number): void {
+  for (let i = 0; i < m; i++) {
+    const o = at + i;
+    const v = vec.getItem(i) as { items: readonly unknown[] } | null;
+    if (v === null) out.fill(NaN, o * dim, (o + 1) * dim);
+    else for (let j = 0; j < dim; j++) out[o * dim + j] = Number(v.items[j]);
   }
-  return out;
 }
 
 /** Numeric vector types whose values readNumbers reads straight from the vector's data. */
@@ -179,6 +171,31 @@ export function readNumbers(
     return true;
   }
   for (let i = 0; i < m; i++) out[at + i] = isNull(i) ? nullValue : items[i];
+  return true;
+}
+
+/**
+ * Writes the `m` values `get(0..m−1)` into a fresh DOUBLE, FLOAT or BIGINT
+ * vector of an appender's chunk: numbers straight into its typed array (a
+ * BIGINT as two 32-bit halves, when it is a safe integer), null/undefined as
+ * NULL; any other value through `toDuck`, as before. The same stored values
+ * as `setItem(toDuck(…))` for every value. Returns false, writing nothing,
+ * for other types.
+ */
+export function writeNumbers(vec: DuckDBVector, typeId: DuckDBTypeId, m: number, get: (r: number) => unknown, column: string): boolean {
+  if (typeId !== DuckDBTypeId.DOUBLE && typeId !== DuckDBTypeId.FLOAT && typeId !== DuckDBTypeId.BIGINT) return false;
+  const items = (vec as unknown as { items?: ArrayBufferView & { [i: number]: number } }).items;
+  if (!items) return false;
+  const halves = typeId === DuckDBTypeId.BIGINT ? new Int32Array(items.buffer, items.byteOffset, m * 2) : null;
+  for (let r = 0; r < m; r++) {
+    const v = get(r);
+    if (typeof v === "number" && halves === null) items[r] = v;
+    else if (typeof v === "number" && Number.isSafeInteger(v)) {
+      const hi = Math.floor(v / 4294967296);
+      halves![2 * r] = v - hi * 4294967296; // the low 32 bits (stored as their int32 bit pattern)
+      halves![2 * r + 1] = hi;
+    } else vec.setItem(r, v === null || v === undefined ? null : toDuck(v, typeId, column));
+  }
   return true;
 }
 

@@ -9,9 +9,11 @@
 // process never appends to another's file, so a line torn by a crash is the
 // last line of a file nobody writes any more: readers take complete lines only.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import { open, type FileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { holderIsGone, parseHolder } from "./writer-lock.ts";
 
 /** Where the segments of `source` are, for the store at `storePath`. */
 export function streamDir(storePath: string, source: string): string {
@@ -127,10 +129,10 @@ export function segmentFiles(dir: string): string[] {
   return names.filter((n) => n.endsWith(".ndjson")).sort().map((n) => join(dir, n));
 }
 
-/** Every complete line of every segment (a torn last line, never acknowledged, is left out). */
-export function readSegmentLines(dir: string): SegmentLine[] {
+/** Every complete line of every segment (or of `files`; a torn last line, never acknowledged, is left out). */
+export function readSegmentLines(dir: string, files: readonly string[] = segmentFiles(dir)): SegmentLine[] {
   const out: SegmentLine[] = [];
-  for (const file of segmentFiles(dir)) {
+  for (const file of files) {
     const text = readFileSync(file, "utf8");
     const end = text.lastIndexOf("\n");
     if (end < 0) continue;
@@ -142,3 +144,34 @@ export function readSegmentLines(dir: string): SegmentLine[] {
   return out;
 }
 
+
+/**
+ * The segment files no writer appends to any more: a later part of the same
+ * writer exists, or the writer's process is gone, or it no longer holds the
+ * stream's writer lock (writer-lock.ts). Names: `<start ms>-<pid>-<part>.ndjson`.
+ */
+export function sealedSegmentFiles(dir: string): string[] {
+  const files = segmentFiles(dir);
+  const parsed = files.map((f) => ({ f, m: /^(\d+)-(\d+)-(\d+)\.ndjson$/.exec(basename(f)) }));
+  const holder = parseHolder(existsSync(join(dir, "writer.lock")) ? readFileSync(join(dir, "writer.lock"), "utf8") : null);
+  const out: string[] = [];
+  for (const { f, m } of parsed) {
+    if (!m) continue;
+    const [, start, pid, part] = m;
+    const later = parsed.some((o) => o.m && o.m[1] === start && o.m[2] === pid && Number(o.m[3]) > Number(part));
+    const writing = holder !== null && holder.pid === Number(pid) && !holderIsGone({ pid: Number(pid), host: holder.host });
+    if (later || holderIsGone({ pid: Number(pid), host: hostname() }) || !writing) out.push(f);
+  }
+  return out;
+}
+
+/** Removes a segment file whose lines the offline store keeps; the folder is synced so the removal is durable. */
+export function removeSegment(file: string): void {
+  unlinkSync(file);
+  const d = openSync(dirname(file), "r");
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
+}

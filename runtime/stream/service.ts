@@ -14,6 +14,7 @@ import { Admission, type Admitted } from "./admission.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
 import { readSegmentLines, SegmentWriter, streamDir } from "./segments.ts";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
+import type { WriterLease } from "./writer-lock.ts";
 
 export interface IngestResult {
   source: string;
@@ -34,7 +35,7 @@ export interface LateEntity {
 
 export type IngestOutcome =
   | { ok: true; result: IngestResult; updates: StreamUpdate[]; late: LateEntity[] }
-  | { ok: false; status: 400 | 404 | 503; code: string; message: string; issues?: EventIssue[] };
+  | { ok: false; status: 400 | 404 | 409 | 503; code: string; message: string; issues?: EventIssue[] };
 
 interface StreamSource {
   plan: SourcePlan;
@@ -42,6 +43,9 @@ interface StreamSource {
   admission: Admission;
   writer: SegmentWriter;
   counts: Record<Admitted | "rejected", number>;
+  /** Null: this process is the stream's writer (or nothing was claimed); else who is (writer-lock.ts). */
+  refusedBy: string | null;
+  leases: WriterLease[];
 }
 
 export interface RebuildReport {
@@ -81,6 +85,8 @@ export class StreamService {
         admission: new Admission(plan.stream.latenessMs),
         writer: new SegmentWriter(streamDir(storePath, plan.name)),
         counts: { new: 0, duplicate: 0, late: 0, rejected: 0 },
+        refusedBy: null,
+        leases: [],
       });
     }
   }
@@ -95,6 +101,35 @@ export class StreamService {
   }
 
   /**
+   * Takes every lease of each stream (writer-lock.ts): a stream whose leases
+   * another process holds is not this process's to write — its events are
+   * refused (409) and `rebuild` skips it unless asked. Returns the refused
+   * streams and why.
+   */
+  async claim(leasesOf: (source: string, dir: string) => WriterLease[]): Promise<Array<{ source: string; holder: string }>> {
+    const refused: Array<{ source: string; holder: string }> = [];
+    for (const s of this.sources.values()) {
+      for (const lease of leasesOf(s.plan.name, s.writer.dir)) {
+        const holder = await lease.acquire();
+        if (holder !== null) {
+          s.refusedBy = `${holder} (${lease.what})`;
+          break;
+        }
+        s.leases.push(lease);
+        lease.onLost = (by) => {
+          s.refusedBy = `${by} (${lease.what}, taken over while this process held it)`;
+        };
+      }
+      if (s.refusedBy !== null) {
+        for (const l of s.leases) await l.release();
+        s.leases = [];
+        refused.push({ source: s.plan.name, holder: s.refusedBy });
+      }
+    }
+    return refused;
+  }
+
+  /**
    * Validates, stores and applies the events of one request (all or nothing).
    * `at(i)` is the path of event i in the request body.
    */
@@ -103,6 +138,10 @@ export class StreamService {
     if (!s) {
       const known = this.names();
       return { ok: false, status: 404, code: "unknown_stream", message: `no stream source named ${JSON.stringify(source).slice(0, 82)}; streams: ${known.length ? known.join(", ") : "none (declare `stream` in a source)"}` };
+    }
+    if (s.refusedBy !== null) {
+      const message = `this server does not take the events of \`${source}\`: its writer is ${s.refusedBy}; one process applies a stream (two would each hold half of its state): send the events there`;
+      return { ok: false, status: 409, code: "stream_has_another_writer", message };
     }
     const rows: StreamRow[] = [];
     const issues: EventIssue[] = [];
@@ -163,17 +202,21 @@ export class StreamService {
    * last batch run) and every event of the segments, once each by `unique`,
    * applied in event-time order. Returns the entities' online rows.
    */
-  async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
+  async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void, opts: { refused?: boolean } = {}): Promise<RebuildReport[]> {
     const reports: RebuildReport[] = [];
-    for (const s of this.sources.values()) reports.push(await this.rebuildSource(store, s, onUpdate));
+    for (const s of this.sources.values()) {
+      // A stream another process writes: its state as of now only when asked (an in-memory replica serves it).
+      if (s.refusedBy === null || opts.refused) reports.push(await this.rebuildSource(store, s, this.current, s.admission, onUpdate));
+    }
     return reports;
   }
 
   /**
-   * The state again from nothing (a fresh engine and admission), while new
+   * The state again from nothing, into a fresh engine and admission swapped in
+   * only when complete (a failed read leaves the state as it was), while new
    * requests wait at the gate and none is between admission and apply: what
    * applies the late events once (docs/streaming.md, late events). `onUpdate`
-   * gets every entity's row of the new state.
+   * then gets every entity's row of the new state.
    */
   async rebuildAgain(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
     let open!: () => void;
@@ -182,16 +225,27 @@ export class StreamService {
     try {
       if (this.inflight > 0) await new Promise<void>((done) => (this.drained = done));
       this.drained = null;
-      this.current = new StreamEngine(this.bundle);
-      for (const s of this.sources.values()) s.admission = new Admission(s.plan.stream!.latenessMs);
-      return await this.rebuild(store, onUpdate);
+      const engine = new StreamEngine(this.bundle);
+      const admissions = new Map<StreamSource, Admission>();
+      const rows = new Map<string, StreamUpdate>();
+      const reports: RebuildReport[] = [];
+      for (const s of this.sources.values()) {
+        if (s.refusedBy !== null) continue; // another process writes it (and marks its late events)
+        const admission = new Admission(s.plan.stream!.latenessMs);
+        admissions.set(s, admission);
+        reports.push(await this.rebuildSource(store, s, engine, admission, (u) => rows.set(`${u.group}\u0000${JSON.stringify(u.keys)}`, u)));
+      }
+      this.current = engine;
+      for (const [s, a] of admissions) s.admission = a;
+      for (const u of rows.values()) onUpdate(u);
+      return reports;
     } finally {
       this.gate = null;
       open();
     }
   }
 
-  private async rebuildSource(store: Store, s: StreamSource, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
+  private async rebuildSource(store: Store, s: StreamSource, engine: StreamEngine, admission: Admission, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
     const t0 = performance.now();
     const offline = await readOffline(store, s.plan);
     const lines = readSegmentLines(s.writer.dir);
@@ -218,9 +272,9 @@ export class StreamService {
     });
     unique.sort((a, b) => timeOf(s.plan, a) - timeOf(s.plan, b));
     for (const r of unique) {
-      for (const u of this.current.apply(s.plan.name, r)) onUpdate(u);
-      s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
-      s.admission.applied(timeOf(s.plan, r));
+      for (const u of engine.apply(s.plan.name, r)) onUpdate(u);
+      admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
+      admission.applied(timeOf(s.plan, r));
     }
     return { source: s.plan.name, offlineRows: offline.length, segmentEvents: lines.length, invalidLines, applied: unique.length, ms: Math.round(performance.now() - t0) };
   }
@@ -238,7 +292,11 @@ export class StreamService {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sources.values()) await s.writer.close();
+    for (const s of this.sources.values()) {
+      await s.writer.close();
+      for (const l of s.leases) await l.release();
+      s.leases = [];
+    }
   }
 }
 

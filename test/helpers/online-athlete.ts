@@ -18,8 +18,7 @@ import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { materialize } from "../../runtime/online/materialize.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
-import { writeAthleteCsv, writeAthleteProfilesCsv } from "../../specs/athlete.data.ts";
-import { writeCoachNotes } from "../../specs/athlete.notes.ts";
+import { writeAthleteSources } from "./athlete-sources.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 const DAY = 86_400_000;
@@ -58,9 +57,7 @@ async function build(root: string, opts: { athletes?: number; days?: number }): 
   const days = opts.days ?? 730;
   const today = Math.floor(Date.now() / DAY) * DAY;
   const start = new Date(today - (days + 1) * DAY).toISOString().slice(0, 10);
-  await writeAthleteCsv({ athletes: opts.athletes ?? 12, days, seed: 7, start, path: join(root, "data/athlete/activities.csv") });
-  await writeAthleteProfilesCsv({ athletes: opts.athletes ?? 12, days, seed: 7, start, path: join(root, "data/athlete/profiles.csv") });
-  writeCoachNotes(join(root, "data/athlete/activities.csv"), join(root, "data/athlete/coach_notes.csv"), 7);
+  await writeAthleteSources(root, { athletes: opts.athletes ?? 12, days, seed: 7, start });
   const bundle = await loadCompiledSpec(specPath, { outDir: join(root, "generated/athlete"), quiet: true });
   const storePath = join(root, ".fti/store.duckdb");
   const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {

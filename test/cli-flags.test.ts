@@ -1,0 +1,87 @@
+// Flag values read by hand (runtime/cli/flags.ts): a value of the wrong form
+// is a usage error, exit 2 (not 1, wrong input), one line naming the flag,
+// the value and what the flag expects, said before any spec is loaded or any
+// store opened — across every command that takes such a flag.
+
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { badFlagValue, durationFlag, keyValueFlags, positiveNumberFlag, timeFlag, wholeNumberFlag } from "../runtime/cli/flags.ts";
+import { UsageError } from "../runtime/errors.ts";
+
+const BIN = path.resolve("compiler/cli/bin.mjs");
+
+describe("the flag readers", () => {
+  it("read good values", () => {
+    expect(timeFlag("2025-06-01", "--at")?.toISOString()).toBe("2025-06-01T00:00:00.000Z");
+    expect(timeFlag("2025-06-01T06:30:00", "--at")?.toISOString()).toBe("2025-06-01T06:30:00.000Z");
+    expect(timeFlag(undefined, "--at")).toBeUndefined();
+    expect(durationFlag("90s", "--window")).toBe(90_000);
+    expect(durationFlag("1.5h", "--window")).toBe(5_400_000);
+    expect(wholeNumberFlag("7", "--k", 1, 100)).toBe(7);
+    expect(positiveNumberFlag("0.5", "--speed")).toBe(0.5);
+    expect(keyValueFlags(["a=1", "b=x=y"], "--entity", "a=1")).toEqual({ a: "1", b: "x=y" });
+  });
+
+  it("refuse bad ones with a UsageError naming the flag, the value and what it expects", () => {
+    const cases: Array<[() => unknown, string]> = [
+      [() => timeFlag("yesterday", "--as-of"), "--as-of yesterday: expected a date or timestamp"],
+      [() => durationFlag("1 day", "--window"), "--window 1 day: expected a duration"],
+      [() => durationFlag("0s", "--window"), "--window 0s: expected a duration"],
+      [() => wholeNumberFlag("abc", "--k", 1, 100), "--k abc: expected a whole number from 1 to 100"],
+      [() => wholeNumberFlag("2.5", "--k", 1, 100), "--k 2.5: expected a whole number from 1 to 100"],
+      [() => wholeNumberFlag("101", "--k", 1, 100), "--k 101: expected a whole number from 1 to 100"],
+      [() => wholeNumberFlag("", "--limit", 1), "--limit : expected a whole number from 1"],
+      [() => wholeNumberFlag("1e3", "--limit", 1), "--limit 1e3: expected a whole number from 1"],
+      [() => positiveNumberFlag("-1", "--speed"), "--speed -1: expected a positive number"],
+      [() => positiveNumberFlag(" ", "--log-max-file-mb", "megabytes"), "--log-max-file-mb  : expected a positive number of megabytes"],
+      [() => keyValueFlags(["athlete_id"], "--entity", "athlete_id=a0001"), "--entity athlete_id: expected KEY=VALUE"],
+    ];
+    for (const [read, message] of cases) {
+      expect(read).toThrow(UsageError);
+      expect(read).toThrow(message);
+    }
+    expect(badFlagValue("--x", "y", "z").message).toBe("--x y: expected z");
+  });
+});
+
+describe("every command: a bad flag value is exit 2, before anything runs", () => {
+  // No spec and no store exist in the directory: a usage error must come first.
+  const cases: string[][] = [
+    ["search", "a.fti", "notes", "--query", "x", "--k", "abc"],
+    ["search", "a.fti", "notes", "--query", "x", "--at", "yesterday"],
+    ["search", "a.fti", "notes", "--query", "x", "--entity", "athlete_id"],
+    ["predict", "a.fti", "m", "--as-of", "yesterday"],
+    ["predict", "a.fti", "m", "--version", "two"],
+    ["features", "a.fti", "--from", "soon"],
+    ["materialize", "a.fti", "--to", "later"],
+    ["verify", "a.fti", "m", "--since", "last week"],
+    ["serve", "a.fti", "--port", "http"],
+    ["serve", "a.fti", "--log-max-file-mb", "lots"],
+    ["serve", "a.fti", "--agent-max-steps", "-3"],
+    ["serve", "a.fti", "--now", "noon"],
+    ["monitor", "a.fti", "m", "--window", "1 day"],
+    ["monitor", "a.fti", "m", "--since", "monday"],
+    ["monitor", "a.fti", "m", "--fail-on", "psi>>1"],
+    ["run", "a.fti", "--interval", "often"],
+    ["run", "a.fti", "--from", "2025-06-02", "--to", "2025-06-01"],
+    ["runs", "--limit", "0"],
+    ["replay", "a.fti", "--speed", "fast"],
+    ["replay", "a.fti", "--last", "a while"],
+    ["mcp", "a.fti", "--now", "now-ish"],
+  ];
+
+  it.each(cases.map((c) => [c.join(" "), c] as const))("fti %s", (_, args) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-flags-"));
+    try {
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "", FTI_STORE: "" } });
+      expect({ code: r.status, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: /) });
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(fs.readdirSync(dir)).toEqual([]); // nothing opened or written
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
