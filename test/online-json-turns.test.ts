@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { BodyError, parseJsonBody, parseNdjsonBody } from "../runtime/online/json-body.ts";
 import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "../runtime/online/json-turns.ts";
+import { countingLoopTurns } from "./helpers/event-loop.ts";
 
 /** The outcome of a parse: the value, or the error's class, code, message and issues. */
 async function outcome(parse: () => unknown): Promise<unknown> {
@@ -47,16 +48,7 @@ describe("parseJsonBodyInTurns", () => {
     const body = bigRequest();
     const text = JSON.stringify(body, null, 2);
     expect(text.length).toBeGreaterThan(4 * BODY_CHARS_PER_TURN);
-    let turns = 0;
-    let done = false;
-    const tick = () => {
-      if (done) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const value = await parseJsonBodyInTurns(text);
-    done = true;
+    const { value, turns } = await countingLoopTurns(() => parseJsonBodyInTurns(text));
     expect(value).toEqual(body);
     expect(Object.keys(value as object)).toEqual(["instances"]);
     // a turn per BODY_CHARS_PER_TURN characters scanned, and one per run of elements parsed (each run is
@@ -139,16 +131,7 @@ describe("parseNdjsonBodyInTurns", () => {
     const events = Array.from({ length: 8000 }, (_, i) => ({ id: `e${i}`, at: "2026-01-01T00:00:00Z", v: i % 13, s: i % 5 === 0 ? "a\nb" : "x" }));
     const text = events.map((e, i) => (i % 100 === 7 ? "\n" : "") + JSON.stringify(e)).join("\n") + "\n";
     expect(text.length).toBeGreaterThan(4 * BODY_CHARS_PER_TURN);
-    let turns = 0;
-    let done = false;
-    const tick = () => {
-      if (done) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const values = await parseNdjsonBodyInTurns(text);
-    done = true;
+    const { value: values, turns } = await countingLoopTurns(() => parseNdjsonBodyInTurns(text));
     expect(values).toEqual(events);
     expect(turns).toBeGreaterThanOrEqual(Math.floor(text.length / (BODY_CHARS_PER_TURN + 200)) - 1);
     await sameAsWholeNdjson(text);

@@ -17,6 +17,7 @@ import { createHttpApp } from "../runtime/online/http.ts";
 import { sliceSerialized } from "../runtime/online/turns.ts";
 import { INSTANCES_PER_TURN, MAX_INSTANCES, OnlineService } from "../runtime/online/service.ts";
 import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
+import { countingLoopTurns } from "./helpers/event-loop.ts";
 import { USERS } from "./helpers/model-bundles.ts";
 import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
 
@@ -187,16 +188,7 @@ describe("the service under concurrent requests", () => {
 
   it("a 10,000-instance batch is worked through in slices: the event loop turns while it is in flight", async () => {
     const instances = Array.from({ length: MAX_INSTANCES }, (_, i) => ({ user_id: USERS[i % USERS.length], amount: 1 + (i % 7) }));
-    let turns = 0;
-    let done = false;
-    const tick = () => {
-      if (done) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    const r = await svc.predict("toy_request", { instances });
-    done = true;
+    const { value: r, turns } = await countingLoopTurns(() => svc.predict("toy_request", { instances }));
     expect(r.status).toBe(200);
     const predictions = (r.body as OnlineBatchPrediction).predictions;
     expect(predictions).toHaveLength(MAX_INSTANCES);
