@@ -635,25 +635,36 @@ export class OnlineService implements LocalService {
   }
 
   /**
-   * At start: the streams' state from the offline store and the segments
-   * (docs/streaming.md). `again`: at a reload while late events are marked,
-   * the whole state once more (they are in the segments): the marks clear.
+   * At start: the streams' state from their checkpoints and the events after
+   * them, or from the offline store and the segments (docs/streaming.md).
+   * `again`: at a reload while late events are marked, the entities they
+   * belong to are recomputed (they are in the store or the segments): their marks clear.
    */
   private async rebuildStreams(store: Store, again = false): Promise<void> {
     // With a shared store, only each entity's final row is written, once the rebuild is done.
     const latest = new Map<string, StreamUpdate>();
     // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
     // events go to the writer). With a shared store it reads the writer's rows there instead.
-    const onUpdate = (u: StreamUpdate) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u));
-    const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
-    if (again) this.lateMarks.clear();
+    const onUpdate = (u: StreamUpdate) => {
+      if (again) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+      if (this.remote) latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u);
+      else this.applyStreamUpdate(u);
+    };
+    this.streams!.onCheckpointError = (m) => this.logger.error(m);
+    if (again) {
+      for (const c of await this.streams!.correctLate(store, onUpdate)) this.logger.info(`stream ${c.source}: ${c.entities} entities with late events recomputed (${c.rowsRead} of their offline rows read)`);
+    }
+    const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     if (this.remote && latest.size) {
-      // A rebuild applies every stored event: each entity's late-event mark in Redis goes (a killed writer's included).
+      // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
       await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }
     for (const r of reports) {
-      this.logger.info(`stream ${r.source}: ${r.applied} events (${r.offlineRows} offline rows, ${r.segmentEvents} segment events) applied in ${r.ms} ms`);
+      const how = r.from === "checkpoint" ? `from its checkpoint and ${r.segmentEvents} segment events after it (${r.corrected} entities with late events recomputed)` : `(${r.offlineRows} offline rows, ${r.segmentEvents} segment events)`;
+      this.logger.info(`stream ${r.source}: ${r.applied} events ${how} applied in ${r.ms} ms`);
+      if (r.fallback && r.fallbackMissing) this.logger.info(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
+      else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
     }
   }
@@ -1158,6 +1169,17 @@ export class OnlineService implements LocalService {
           { labels: { source: c.source, transport: c.transport, outcome: "acked" }, value: c.acked },
           { labels: { source: c.source, transport: c.transport, outcome: "rejected" }, value: c.rejected },
         ]),
+      },
+      {
+        name: "fti_stream_restart_events",
+        help: "Events the stream's state was rebuilt from at this server's start, per source and how: from=checkpoint (the events after its checkpoint) or from=history (every stored event).",
+        values: stats.flatMap((s) => (s.rebuilt ? [{ labels: { source: s.source, from: s.rebuilt.from }, value: s.rebuilt.events }] : [])),
+      },
+      {
+        name: "fti_stream_checkpoints_total",
+        help: "Checkpoints of the stream's state written by this server, per source.",
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.checkpoints })),
       },
       {
         name: "fti_stream_state_entities",
