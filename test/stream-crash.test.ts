@@ -7,13 +7,12 @@
 // The restarts resume from the stream's checkpoint (written every 50 ms, so
 // kills also land during its writes) and replay only the segment lines after it.
 
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { mulberry32 } from "../runtime/random.ts";
 import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
-import { buildAthleteWork, spawnFti, type AthleteWork } from "./helpers/online-athlete.ts";
+import { buildAthleteWork, serveFti, type AthleteWork, type ServedFti } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
 
 const HOUR = 3_600_000;
@@ -24,35 +23,18 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => work?.cleanup());
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
+interface Server extends ServedFti {
   /** How the stream's state was rebuilt at start: from the checkpoint (events replayed after it) or the whole history. */
   rebuilt: { from: "checkpoint" | "history"; replayed: number };
 }
 
 async function serve(): Promise<Server> {
   // A checkpoint every 50 ms with new events: the kills land between and during checkpoint writes.
-  const child = spawnFti(["serve", "athlete.fti", "--port", "0", "--no-watch", "--log-level", "warn"], work.root, { FTI_STREAM_CHECKPOINT_MS: "50" });
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`fti serve did not start: ${stderr}`)), 90_000);
-    child.stderr!.on("data", () => {
-      const m = /serving .* at (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        done(m[1]);
-      }
-    });
-    void exited.then((code) => fail(new Error(`fti serve exited with ${code}: ${stderr}`)));
-  });
-  const metrics = await (await fetch(`${url}/metrics`)).text();
+  const server = await serveFti(["serve", "athlete.fti", "--port", "0", "--no-watch", "--log-level", "warn"], work.root, { FTI_STREAM_CHECKPOINT_MS: "50" });
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
   const m = /^fti_stream_restart_events\{source="activities",from="(checkpoint|history)"\} (\d+)$/m.exec(metrics);
   if (!m) throw new Error(`no restart report in /metrics: ${metrics.slice(0, 2000)}`);
-  return { child, url, exited, rebuilt: { from: m[1] as "checkpoint" | "history", replayed: Number(m[2]) } };
+  return { ...server, rebuilt: { from: m[1] as "checkpoint" | "history", replayed: Number(m[2]) } };
 }
 
 /** Activities in the last hours: out of order within the lateness, ties at one instant, several athletes. */

@@ -173,6 +173,8 @@ export class StreamService {
       const known = this.names();
       return { ok: false, status: 404, code: "unknown_stream", message: `no stream source named ${JSON.stringify(source).slice(0, 82)}; streams: ${known.length ? known.join(", ") : "none (declare `stream` in a source)"}` };
     }
+    const stale = await this.confirmLeases(s);
+    if (stale) return stale;
     if (s.refusedBy !== null) {
       const message = `this server does not take the events of \`${source}\`: its writer is ${s.refusedBy}; one process applies a stream (two would each hold half of its state): send the events there`;
       return { ok: false, status: 409, code: "stream_has_another_writer", message };
@@ -198,6 +200,27 @@ export class StreamService {
     } finally {
       if (--this.inflight === 0) this.drained?.();
     }
+  }
+
+  /**
+   * A lease whose last renewal is older than its term allows (the process was
+   * paused, or busy longer than the term) is renewed before anything is
+   * written: taken by another process meanwhile, the stream is not this
+   * process's any more (409 from now on); Redis unreachable: a 503 this time.
+   */
+  private async confirmLeases(s: StreamSource): Promise<IngestOutcome | null> {
+    if (s.refusedBy !== null) return null;
+    for (const lease of s.leases) {
+      if (!lease.valid || lease.valid() || !lease.renew) continue;
+      let holder: string | null;
+      try {
+        holder = await lease.renew();
+      } catch (e) {
+        return { ok: false, status: 503, code: "stream_unavailable", message: `this server's ${lease.what} could not be renewed (${(e as Error).message}); none was stored, send the events again` };
+      }
+      if (holder !== null) s.refusedBy = `${holder} (${lease.what}, taken while this process could not renew it)`;
+    }
+    return null;
   }
 
   /** Classifies, stores (fsync) and applies validated rows; the late ones mark the entities they belong to. */
