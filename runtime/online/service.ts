@@ -30,7 +30,8 @@ import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
-import { RequestLog, type RequestLogOptions } from "./log.ts";
+import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
+import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
 import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
@@ -48,7 +49,6 @@ import type {
   OnlineBatchPrediction,
   OnlineInstanceResult,
   OnlinePrediction,
-  RequestLogEntry,
   ServedModelInfo,
 } from "./types.ts";
 
@@ -805,8 +805,14 @@ export class OnlineService implements LocalService {
 
   // ------------------------------------------------------------------ predicting
 
-  async predict(modelName: string, body: unknown): Promise<LocalResponse> {
-    const res = await this.score(modelName, body);
+  /**
+   * The answer to a prediction request. With `text` (the HTTP route), a 200's
+   * answer comes as its JSON text only (`body` null): the text the answer
+   * object would serialize to, built from the parts the request log line
+   * shares (answer-json.ts).
+   */
+  async predict(modelName: string, body: unknown, opts: { text?: boolean } = {}): Promise<LocalResponse & { text?: string }> {
+    const res = await this.score(modelName, body, opts.text === true);
     if (res.status >= 400 && res.status < 500 && this.rejectLog && this.served.has(modelName)) {
       const instances = body && typeof body === "object" && Array.isArray((body as { instances?: unknown }).instances) ? (body as { instances: unknown[] }).instances.length : 1;
       const code = (res.body as ApiErrorBody).error?.code ?? "error";
@@ -816,7 +822,7 @@ export class OnlineService implements LocalService {
     return res;
   }
 
-  private async score(modelName: string, body: unknown): Promise<LocalResponse> {
+  private async score(modelName: string, body: unknown, wantText: boolean): Promise<LocalResponse & { text?: string }> {
     const m = this.served.get(modelName);
     if (!m) {
       return apiError(404, "unknown_model", `model ${echo(modelName)} is not served; served models: ${[...this.served.keys()].join(", ")}`);
@@ -840,29 +846,27 @@ export class OnlineService implements LocalService {
     const { rows, odtValues } = await modelInputs(m, requests, looked);
     const out = await batcher.predict(rows);
 
+    // The answer objects (in process), or the answer's text (HTTP); the log lines from the same serialized parts.
     const results: OnlineInstanceResult[] = [];
-    const entries: RequestLogEntry[] = [];
+    const texts: string[] = [];
+    const entries: SerializedEntry[] = [];
+    const json = wantText || this.log ? new PredictionJson(modelName, predictor.version, requestTime) : null;
     for (let i = 0; i < instances.length; i++) {
       if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
-      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id });
-      entries.push({
-        v: 2,
-        id,
-        ts: requestTime,
-        model: modelName,
-        version: predictor.version,
-        request: requests[i],
-        features: looked[i].features,
-        feature_times: looked[i].times,
-        odts: odtValues[i],
-        prediction,
-      });
+      const result: OnlineInstanceResult = { prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id };
+      if (!wantText) results.push(result);
+      if (json) {
+        const t = json.instance(result, requests[i], !isBatch);
+        if (wantText) texts.push(t.answer);
+        if (this.log) entries.push(new SerializedEntry(modelName, t.log));
+      }
     }
     const logged = await this.logEntries(entries);
     if (logged) return logged;
+    if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(texts) : texts[0] };
     if (isBatch) {
       const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
       return { status: 200, body: answer };
@@ -955,7 +959,7 @@ export class OnlineService implements LocalService {
   }
 
   /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
-  private async logEntries(entries: RequestLogEntry[]): Promise<LocalResponse<never> | null> {
+  private async logEntries(entries: SerializedEntry[]): Promise<LocalResponse<never> | null> {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {
