@@ -117,6 +117,8 @@ interface ServedModel {
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
   batch: z.ZodType;
+  /** The names the model reads (its plan's inputs), in order. */
+  inputNames: string[];
   /** The view's ODTs with the names of their feature arguments ("group.f" → "f"), worked out once. */
   odts: Array<{ odt: OdtPlan; features: string[] }>;
   predictor: Predictor | null;
@@ -218,7 +220,13 @@ async function parseInstances(
   return issues.length ? invalid(issues) : { isBatch, instances };
 }
 
-/** Per instance: the ODT values, and the model's inputs by name (request fields, then features, then ODT values; later names win). */
+/**
+ * Per instance: the ODT values, and the model's inputs by name (what
+ * `{...request, ...features, ...odts}` gives for each input the model reads:
+ * an ODT value, else the feature's value, else the request field). Only the
+ * model's inputs are copied (the predictor reads nothing else), into objects
+ * of one shape.
+ */
 async function modelInputs(
   m: ServedModel,
   requests: Array<Record<string, Scalar>>,
@@ -226,25 +234,29 @@ async function modelInputs(
 ): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
   const rows: Array<Record<string, Scalar>> = [];
   const odtValues: Array<Record<string, Scalar>> = [];
+  const inputs = m.inputNames;
   for (let i = 0; i < requests.length; i++) {
     if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-    const values: Record<string, Scalar> = {};
     const features = looked[i].features;
-    for (const name in features) values[name] = features[name].value;
+    const request = requests[i];
     const odts: Record<string, Scalar> = {};
     for (const { odt, features: names } of m.odts) {
-      const request: Record<string, Scalar> = {};
-      for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
+      const req: Record<string, Scalar> = {};
+      for (const p of odt.requestParams) req[p.name] = request[p.name] ?? null;
       const args: Record<string, Scalar> = {};
-      for (const name of names) args[name] = values[name] ?? null;
-      const v = odt.compute(request, args);
+      for (const name of names) args[name] = (hasOwn(features, name) ? features[name].value : undefined) ?? null;
+      const v = odt.compute(req, args);
       odts[odt.name] = v === undefined ? null : v;
     }
     odtValues.push(odts);
-    rows.push({ ...requests[i], ...values, ...odts });
+    const row: Record<string, Scalar> = {};
+    for (const name of inputs) row[name] = hasOwn(odts, name) ? odts[name] : hasOwn(features, name) ? features[name].value : request[name];
+    rows.push(row);
   }
   return { rows, odtValues };
 }
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 function isBusy(e: unknown): boolean {
   const m = (e as Error)?.message ?? "";
@@ -351,6 +363,7 @@ export class OnlineService implements LocalService {
         ],
         single,
         batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
+        inputNames: [...new Set(plan.inputs.map((x) => x.name))],
         odts: view.odts.map((odt) => ({ odt, features: odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p)) })),
         predictor: null,
         batcher: null,
