@@ -904,6 +904,7 @@ export class OnlineService implements LocalService {
       // ODTs, then MDTs + ONNX (one run for this chunk and any concurrent requests).
       const { rows, odtValues } = await modelInputs(m, requests, looked);
       const out = await batcher.predict(rows);
+      const texts: string[] = [];
       for (let i = 0; i < requests.length; i++) {
         if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
         const p = out[i];
@@ -911,9 +912,11 @@ export class OnlineService implements LocalService {
         if (!wantText) done.results.push(result);
         if (!json) continue;
         const t = json.instance(result, requests[i], !isBatch);
-        if (wantText) done.texts.push(t.answer);
+        if (wantText) texts.push(t.answer);
         if (this.log) done.entries.push(new SerializedEntry(modelName, t.log));
       }
+      // the chunk's answers as one string: one object to hold until the answer is sent
+      if (wantText) done.texts.push(texts.length === 1 ? texts[0] : texts.join(","));
     }
     if (missing.length) {
       return apiError(
