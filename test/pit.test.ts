@@ -2,6 +2,7 @@
 // data: ties at one event_time with different ingestion times (and row ids),
 // ttl edges exactly at t - ttl, entities with no history, strict vs inclusive.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
@@ -407,18 +408,65 @@ describe("spine, join and export", () => {
     expect(rows.columns.user_id).toEqual(frame.keys.user_id);
     for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
-    // The ODT inputs read in many small slices (their outputs appended slice by slice, then put
-    // beside the joined rows by position) give the same file.
-    const sliced = join(tempDir(), "sliced.parquet");
-    expect(await exportTrainingData(store, bundle, "v", sliced, { sliceRows: 7 })).toBe(frame.n);
-    const [diff] = await store.all<{ a: number; b: number; n: number }>(
-      `SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('${out}') EXCEPT ALL SELECT * FROM read_parquet('${sliced}'))) AS a,
-              (SELECT count(*) FROM (SELECT * FROM read_parquet('${sliced}') EXCEPT ALL SELECT * FROM read_parquet('${out}'))) AS b,
-              (SELECT count(*) FROM read_parquet('${sliced}')) AS n`,
-    );
-    expect(diff).toEqual({ a: 0, b: 0, n: frame.n });
-    const slicedRows = await store.readColumns(`SELECT f1_plus_amount FROM read_parquet('${sliced}')`);
-    expect(slicedRows.columns.f1_plus_amount).toEqual(frame.columns.f1_plus_amount);
     expect(rows.columns.y).toEqual(Array.from(frame.label));
+  });
+
+  it("exportTrainingData streams many chunks on several threads: rows, order, nulls, ties and ODT values equal the frame's", async () => {
+    // ~30,000 spine rows (15 DuckDB chunks) over 40 users at minute times shared by many rows,
+    // a group with ties at (user, minute) settled by ingestion and row id, nulls in both features.
+    store = await openStore({ path: ":memory:", threads: 2 });
+    await store.run(
+      `CREATE TABLE src_events AS SELECT 'u' || (hash(i, 1) % 40) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 2) % 600 AS BIGINT)) AS ts,
+              CASE WHEN hash(i, 3) % 17 = 0 THEN NULL ELSE (hash(i, 4) % 1000) / 10.0 END AS y,
+              (hash(i, 5) % 500) / 4.0 AS amount, TIMESTAMP '2026-02-01' AS ingested_at
+         FROM range(32000) AS t(i)`,
+    );
+    await store.run(
+      `CREATE TABLE fg_g_v1 AS SELECT 'u' || (hash(i, 6) % 40) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 7) % 600 AS BIGINT)) AS event_time,
+              i AS rid,
+              CASE WHEN hash(i, 8) % 5 = 0 THEN NULL ELSE (hash(i, 9) % 1000) / 8.0 END AS f1,
+              CASE WHEN hash(i, 10) % 7 = 0 THEN NULL ELSE CAST(hash(i, 11) % 50 AS BIGINT) END AS f2,
+              TIMESTAMP '2026-02-01' + to_days(CAST(hash(i, 12) % 2 AS BIGINT)) AS ingested_at
+         FROM range(20000) AS t(i)`,
+    );
+    const bundle = pitBundle({ asOf: "strict", ttlMs: 2 * HOUR, rowId: true });
+    const frame = await buildTrainingFrame(store, bundle, "v");
+    expect(frame.n).toBeGreaterThan(28_000);
+    const out = join(tempDir(), "many.parquet");
+    expect(await exportTrainingData(store, bundle, "v", out)).toBe(frame.n);
+    const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
+    expect(rows.columns.user_id).toEqual(frame.keys.user_id);
+    expect(rows.columns.event_time).toEqual(Array.from(frame.time));
+    expect(rows.columns.y).toEqual(Array.from(frame.label));
+    for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
+    // The data exercised what it is meant to: nulls among the features and the ODT values, and both present.
+    const odt = frame.columns.f1_plus_amount;
+    expect(odt.filter((v) => v === null).length).toBeGreaterThan(1000);
+    expect(odt.filter((v) => v !== null).length).toBeGreaterThan(1000);
+    expect(frame.columns.f2.filter((v) => v === null).length).toBeGreaterThan(100);
+    const [ties] = await store.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM (SELECT 1 FROM fg_g_v1 GROUP BY user_id, event_time HAVING count(*) > 1)`);
+    expect(ties.n).toBeGreaterThan(1000);
+  });
+
+  it("an ODT that throws fails the export with its name and inputs, and leaves no file", async () => {
+    const data = makeData(6);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const odt = bundle.views[0].odts[0];
+    bundle.views[0].odts[0] = {
+      ...odt,
+      compute: (r, f) => {
+        if (f.f1 !== null && (f.f1 as number) > 90) throw new Error("too large");
+        return odt.compute(r, f);
+      },
+    };
+    const out = join(tempDir(), "fails.parquet");
+    await expect(exportTrainingData(store, bundle, "v", out)).rejects.toThrow(/on_demand `f1_plus_amount` failed \(.*"f1":9\d.*\): too large/);
+    expect(existsSync(out)).toBe(false);
+    // The store is usable afterwards.
+    expect(await exportTrainingData(store, pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true }), "v", out)).toBeGreaterThan(100);
   });
 });

@@ -92,6 +92,29 @@ function spineName(view: ViewPlan, suffix = ""): string {
  * get no label.
  */
 export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineOptions = {}): Promise<SpineInfo> {
+  const q = await spineQuery(store, bundle, view, opts);
+  const table = spineName(view);
+  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
+  await store.run(
+    `CREATE TEMP TABLE ${ident(table)} AS
+       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, `}* FROM (${q.sql})`,
+  );
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
+  return { table, n: c.n, order: q.order };
+}
+
+/** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
+export interface SpineQuery {
+  /** SELECT of the keys, __t (TIMESTAMP), __label (DOUBLE) and the request fields that are not keys. */
+  sql: string;
+  /** The spine's order as an ORDER BY list (time, keys, label, request fields). */
+  order: string;
+  /** The same columns, quoted, one by one. */
+  orderColumns: string[];
+}
+
+/** The spine's rows as a query (see buildSpine: the same rows, unnumbered). */
+export async function spineQuery(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineRange = {}): Promise<SpineQuery> {
   const src = rawTable(view.spine.source);
   if (!(await store.tableExists(src))) {
     throw new UserError(
@@ -121,18 +144,12 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   const keyCols = view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)}) AS ${ident(k.name)}`);
   const reqFields = view.requestFields.filter((f) => !view.keys.some((k) => k.name === f.name));
   const reqCols = reqFields.map((f) => `CAST(${ident(f.name)} AS ${sqlType(f.type)}) AS ${ident(f.name)}`);
-  const order = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...reqFields.map((f) => ident(f.name))].join(", ");
-  const table = spineName(view);
-  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
-  await store.run(
-    `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, `}* EXCLUDE (${SPINE_T}) FROM (
+  const orderColumns = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...reqFields.map((f) => ident(f.name))];
+  const sql = `SELECT * EXCLUDE (${SPINE_T}) FROM (
          SELECT ${[...keyCols, `CAST(${t} AS TIMESTAMP) AS __t`, `${view.label.sql} AS __label`, ...reqCols, SPINE_T].join(", ")}
            FROM (${relation})
-       ) WHERE ${where.join(" AND ")}`,
-  );
-  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
-  return { table, n: c.n, order };
+       ) WHERE ${where.join(" AND ")}`;
+  return { sql, order: orderColumns.join(", "), orderColumns };
 }
 
 /**
@@ -158,6 +175,70 @@ export async function pitJoin(
   spineTable: string,
   opts: { asOf: "strict" | "inclusive"; orderBy?: string },
 ): Promise<PitJoinResult> {
+  const sp = ident(spineTable);
+  const columns = (await store.tableColumns(spineTable)).map((c) => c.name);
+  const bounds = await spineBounds(store, sp);
+  const q = await pitSelect(store, bundle, view, { relation: sp, columns, ...bounds }, opts.asOf);
+  const out = `${spineTable}_pit`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  // Unordered unless asked: readers order by __sid (`orderBy` stores the rows in that order).
+  await store.run(`CREATE TEMP TABLE ${ident(out)} AS ${q.sql}${opts.orderBy ? ` ORDER BY ${opts.orderBy}` : ""}`);
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
+  const { sql: _sql, ...rest } = q;
+  return { table: out, n: c.n, ...rest };
+}
+
+/** The first and last time (epoch µs) of a spine relation (a table, or a query in parentheses). */
+export async function spineBounds(store: Store, relation: string): Promise<{ lo: number | null; hi: number | null }> {
+  const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${relation}`);
+  return b;
+}
+
+/** The PIT join as one SELECT (not run), and what it gives. */
+export interface PitSelect extends Omit<PitJoinResult, "table" | "n"> {
+  sql: string;
+}
+
+/**
+ * The PIT join of a spine relation as one SELECT: the spine's columns, the
+ * features by name, and __ft_<i> per join (see joinParts for its plan).
+ * `spine.relation` is a table or a query in parentheses, with the columns
+ * `spine.columns`; `lo`/`hi` its first and last time (epoch µs): only the
+ * group rows that range can pick are read.
+ */
+export async function pitSelect(
+  store: Store,
+  bundle: SpecBundle,
+  view: ViewPlan,
+  spine: { relation: string; columns: readonly string[]; lo: number | null; hi: number | null },
+  asOf: "strict" | "inclusive",
+): Promise<PitSelect> {
+  const joins = await checkedJoins(store, bundle, view, spine.columns);
+  const parts = [];
+  for (const [i, g] of joins.entries()) {
+    const unique = await keyTimesUnique(store, g.plan.table, g.join.on.map((o) => o.key));
+    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique }));
+  }
+  let sql: string;
+  if (joins.length === 0) sql = `SELECT * FROM ${spine.relation}`;
+  else {
+    const jCols = parts.flatMap((p) => p.jCols);
+    const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
+    sql = `WITH ${parts.map((p) => p.rCte).join(",\n")},
+         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${spine.relation} AS s ${parts.map((p) => p.asofJoin).join(" ")})
+         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
+           FROM j`;
+  }
+  return {
+    sql,
+    groups: joins.map((g) => g.join.id),
+    joins,
+    features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
+  };
+}
+
+/** The view's joins, with their group tables and columns checked, and no feature named like a spine column. */
+async function checkedJoins(store: Store, bundle: SpecBundle, view: ViewPlan, spineColumns: readonly string[]): Promise<ResolvedJoin[]> {
   const joins = viewJoins(bundle, view);
   for (const g of joins) {
     const cols = await store.tableColumns(g.plan.table);
@@ -173,45 +254,12 @@ export async function pitJoin(
       throw new Error(`view \`${view.name}\`: ${g.plan.table} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
     }
   }
-
-  const spineCols = new Set((await store.tableColumns(spineTable)).map((c) => c.name.toLowerCase()));
+  const spineCols = new Set(spineColumns.map((c) => c.toLowerCase()));
   const clash = joins.flatMap((g) => g.features.map((f) => f.name)).filter((n) => spineCols.has(n.toLowerCase()) || /^__/.test(n));
   if (clash.length) {
     throw new Error(`view \`${view.name}\`: feature ${clash.map((c) => `\`${c}\``).join(", ")} clashes with a key or request field of the spine`);
   }
-  const sp = ident(spineTable);
-  // The spine's time range, as literals: a scalar subquery in r<i>'s filter
-  // would be a nested-loop join over every group row.
-  const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${sp}`);
-  const parts = [];
-  for (const [i, g] of joins.entries()) {
-    parts.push(joinParts(i, g, { ...opts, ttlMs: view.ttlMs, lo: b.lo, hi: b.hi, unique: await keyTimesUnique(store, g.plan.table, g.join.on.map((o) => o.key)) }));
-  }
-  const out = `${spineTable}_pit`;
-  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-  // Unordered unless asked: readers order by __sid (`orderBy` stores the rows in that order).
-  const order = opts.orderBy ? ` ORDER BY ${opts.orderBy}` : "";
-  if (joins.length === 0) {
-    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}${order}`);
-  } else {
-    const jCols = parts.flatMap((p) => p.jCols);
-    const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
-    await store.run(
-      `CREATE TEMP TABLE ${ident(out)} AS
-         WITH ${parts.map((p) => p.rCte).join(",\n")},
-         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${parts.map((p) => p.asofJoin).join(" ")})
-         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
-           FROM j${order}`,
-    );
-  }
-  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
-  return {
-    table: out,
-    n: c.n,
-    groups: joins.map((g) => g.join.id),
-    joins,
-    features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
-  };
+  return joins;
 }
 
 interface JoinOptions {

@@ -5,7 +5,7 @@
 import { ANY, DuckDBScalarFunction, type DuckDBVector } from "@duckdb/node-api";
 import type { ColumnType } from "../api.ts";
 import { vectorDim } from "../vector-type.ts";
-import { duckType, fromDuckArg, toDuck } from "./values.ts";
+import { duckType, fromDuckArg, readItem, readNumbers, toDuck } from "./values.ts";
 
 export interface ScalarFunctionSignature {
   /** Parameter types; omitted = any number of arguments of any type. */
@@ -42,6 +42,57 @@ export function scalarFunction(name: string, signature: ScalarFunctionSignature,
           // A null argument for a parameter declared non-null: null, without calling the function.
           const r = skip ? null : fn(...args);
           output.setItem(i, r === undefined ? null : toDuck(r, retId, `${name}()`, retLength));
+        }
+        output.flush();
+      } catch (e) {
+        info.setError(`${name}: ${(e as Error).message ?? String(e)}`);
+      }
+    },
+  });
+}
+
+/**
+ * A JS function over whole chunks as a DuckDB scalar function: `fn` gets one
+ * array per argument (the chunk's rows, read as `readColumns` reads them:
+ * numbers unboxed, BIGINT as numbers, timestamps as ISO strings, NULL as
+ * null) and returns one value per row (null/undefined: NULL). It is called for
+ * NULL arguments too. For functions run over many rows (the ODTs inside the
+ * training-data export): no boxed DuckDB value per argument.
+ */
+export interface ChunkFunctionSignature {
+  params: ColumnType[];
+  returns: ColumnType;
+}
+
+export function chunkFunction(
+  name: string,
+  signature: ChunkFunctionSignature,
+  fn: (args: unknown[][], n: number) => ArrayLike<unknown>,
+): DuckDBScalarFunction {
+  const returnType = duckType(signature.returns);
+  const retId = returnType.typeId;
+  const retLength = vectorDim(signature.returns) ?? undefined;
+  const paramTypes = signature.params.map(duckType);
+  const paramIds = paramTypes.map((t) => t.typeId);
+  return DuckDBScalarFunction.create({
+    name,
+    returnType,
+    parameterTypes: paramTypes,
+    specialHandling: true,
+    mainFunction: (info, input, output) => {
+      const n = input.rowCount;
+      try {
+        const args: unknown[][] = [];
+        for (let c = 0; c < paramIds.length; c++) {
+          const vec = input.getColumnVector(c);
+          const col: unknown[] = new Array(n);
+          if (!readNumbers(vec, paramIds[c], n, col, 0, null)) for (let i = 0; i < n; i++) col[i] = readItem(vec, i, paramIds[c], "iso");
+          args.push(col);
+        }
+        const out = fn(args, n);
+        for (let i = 0; i < n; i++) {
+          const v = out[i];
+          output.setItem(i, v === undefined || v === null ? null : toDuck(v, retId, `${name}()`, retLength));
         }
         output.flush();
       } catch (e) {
