@@ -71,12 +71,21 @@ describe("every command: a bad flag value is exit 2, before anything runs", () =
     ["replay", "a.fti", "--speed", "fast"],
     ["replay", "a.fti", "--last", "a while"],
     ["mcp", "a.fti", "--now", "now-ish"],
+    ["serve", "a.fti", "--online-store", "mongodb://x"],
+    ["materialize", "a.fti", "--online-store", "redis://a:1,b:2"],
   ];
 
-  it.each(cases.map((c) => [c.join(" "), c] as const))("fti %s", (_, args) => {
+  // $FTI_ONLINE_STORE stands in for --online-store: a malformed value is the same usage error.
+  const envCases: [string[], Record<string, string>][] = [
+    [["run", "a.fti", "--once"], { FTI_ONLINE_STORE: "redis://a:99999" }],
+    [["serve", "a.fti"], { FTI_ONLINE_STORE: "redis://u:%zz@a" }],
+  ];
+
+  it.each([...cases.map((c) => [c.join(" "), c, {}] as const), ...envCases.map(([c, env]) => [`${c.join(" ")} with ${JSON.stringify(env)}`, c, env] as const)])("fti %s", (_, args, extraEnv) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-flags-"));
     try {
-      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "", FTI_STORE: "" } });
+      const env = { ...process.env, FTI_DEBUG: "", FTI_STORE: "", FTI_ONLINE_STORE: "", ...extraEnv };
+      const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: "utf8", env });
       expect({ code: r.status, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: /) });
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(fs.readdirSync(dir)).toEqual([]); // nothing opened or written

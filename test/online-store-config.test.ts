@@ -1,9 +1,9 @@
 // `--online-store` / $FTI_ONLINE_STORE: memory by default, Redis standalone or
-// Redis Cluster by URL; every malformed value is a UserError saying what is
+// Redis Cluster by URL; every malformed value is a UsageError saying what is
 // accepted, and a password never shows in what is printed.
 
 import { describe, expect, it } from "vitest";
-import { UserError } from "../runtime/errors.ts";
+import { UsageError } from "../runtime/errors.ts";
 import { parseOnlineStore } from "../runtime/online/online-store.ts";
 
 describe("parseOnlineStore", () => {
@@ -39,8 +39,26 @@ describe("parseOnlineStore", () => {
     ["redis://a?db=1", "unknown parameter"],
     ["redis://a?prefix=has space", "must be 1–64"],
     ["redis://a?prefix=", "must be 1–64"],
-  ])("%s is refused: %s", (value, message) => {
-    expect(() => parseOnlineStore(value)).toThrow(UserError);
+    ["redis://u:%zz@a", "malformed %-escape"],
+    ["redis://a?prefix=%E0%A4%A", "malformed %-escape"],
+  ])("%s is refused as wrong use (exit 2): %s", (value, message) => {
+    expect(() => parseOnlineStore(value)).toThrow(UsageError);
     expect(() => parseOnlineStore(value)).toThrow(message);
+  });
+
+  it.each([
+    ["redis://app:s3cret@cache:99999", "s3cret"],
+    ["redis://app:p@ss@cache:99999", "ss"],
+    ["redis://:%zzsecret@cache", "secret"],
+    ["redis://u:hidden@a/b/c/d", "hidden"],
+  ])("a refused URL's password is not echoed: %s", (value, secret) => {
+    let message = "";
+    try {
+      parseOnlineStore(value);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^--online-store /);
+    expect(message).not.toContain(secret);
   });
 });

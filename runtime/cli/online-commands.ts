@@ -209,12 +209,12 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     agentMaxTokens: positiveNumberFlag(opts.agentMaxTokens, "--agent-max-tokens"),
     agentTimeoutMs: positiveNumberFlag(opts.agentTimeoutMs, "--agent-timeout-ms"),
   };
+  const onlineStore = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
   const access = await serveAccess(opts);
   const redisUrl = opts.redis ?? process.env.FTI_REDIS_URL;
-  const onlineStore = parseOnlineStore(opts.onlineStore ?? process.env.FTI_ONLINE_STORE);
   const server = await startServer(bundle, {
     port,
     host: opts.host,

@@ -4,6 +4,7 @@
 
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
+import { parseOnlineStore } from "../online/online-store.ts";
 import type { RunRecord } from "../orchestrator/runs.ts";
 import { withStore, type RuntimeCliDeps } from "./commands.ts";
 import { durationFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
@@ -60,6 +61,7 @@ export function registerRunCommands(program: Command, deps: RuntimeCliDeps): voi
       const now = timeFlag(opts.now, "--now");
       const windowMs = durationFlag(opts.window, "--window")!;
       const intervalMs = durationFlag(opts.interval, "--interval")!;
+      parseOnlineStore(process.env.FTI_ONLINE_STORE); // each materialize job reads it: a malformed value is said once, before any tick
       const bundle = await deps.loadSpec(spec);
       const { runOrchestrator, tickOnce } = await import("../orchestrator/run.ts");
       const base = { storePath: opts.store, logsDir: logsDirFor(opts), windowMs, onRun: (r: RunRecord) => r.kind !== "tick" && out(runLine(r)) };
