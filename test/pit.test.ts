@@ -249,7 +249,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       if (!w || g.ing > w.ing || (g.ing === w.ing && g.rid > w.rid)) winner.set(k, g);
     }
     const unique = { group: [...winner.values()], labels: data.labels };
-    const facts = () => store!.all<{ u: boolean }>(`SELECT unique_key_times AS u FROM fti_table_facts WHERE table_name = 'fg_g_v1'`);
+    const facts = () => store!.all<{ u: boolean }>(`SELECT unique_key_times AS u FROM fti_table_facts WHERE table_name = 'fg_g_v1' AND key_columns = 'user_id'`);
     for (const opts of [
       { asOf: "strict", ttlMs: TTL, rowId: true },
       { asOf: "inclusive", ttlMs: null, rowId: false },
@@ -284,7 +284,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
   });
 
-  it("rows tied in keys, event_time and ingestion (no row id) are settled by their values, descending, nulls last", async () => {
+  it("rows tied in keys, event_time and ingestion (and row id) are settled by their values, descending, nulls last", async () => {
     const data = makeData(13);
     // Every group row gets 1–3 copies at its (user, event_time, ingested_at) with other values, nulls among them.
     const rand = rng(131);
@@ -297,22 +297,27 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
     const tied = { group, labels: data.labels };
     const desc = (a: number | null, b: number | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b); // > 0: a preferred
-    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: false };
-    store = await openStore({ path: ":memory:" });
-    await load(store, tied, false);
-    const frame = await buildTrainingFrame(store, pitBundle(opts), "v");
-    const spine = spineOrder(data.labels);
-    let settledByValue = 0;
-    const expected = spine.map((l) => {
-      const best = reference(group, l.user, l.t, opts);
-      if (!best) return null;
-      const peers = group.filter((g) => g.user === best.user && g.et === best.et && g.ing === best.ing);
-      if (peers.length > 1) settledByValue++;
-      return peers.reduce((a, b) => (desc(b.f1, a.f1) > 0 || (desc(b.f1, a.f1) === 0 && desc(b.f2, a.f2) > 0) ? b : a));
-    });
-    expect(settledByValue).toBeGreaterThan(20);
-    expect(frame.columns.f1).toEqual(expected.map((r) => r?.f1 ?? null));
-    expect(frame.columns.f2).toEqual(expected.map((r) => r?.f2 ?? null));
+    // Without a row id; and with one the copies share (so ingested_at and the row id do not settle those ties).
+    for (const rowId of [false, true]) {
+      const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId };
+      store = await openStore({ path: ":memory:" });
+      await load(store, tied, rowId);
+      const frame = await buildTrainingFrame(store, pitBundle(opts), "v");
+      const spine = spineOrder(data.labels);
+      let settledByValue = 0;
+      const expected = spine.map((l) => {
+        const best = reference(group, l.user, l.t, opts);
+        if (!best) return null;
+        const peers = group.filter((g) => g.user === best.user && g.et === best.et && g.ing === best.ing && (!rowId || g.rid === best.rid));
+        if (peers.length > 1) settledByValue++;
+        return peers.reduce((a, b) => (desc(b.f1, a.f1) > 0 || (desc(b.f1, a.f1) === 0 && desc(b.f2, a.f2) > 0) ? b : a));
+      });
+      expect(settledByValue).toBeGreaterThan(20);
+      expect(frame.columns.f1).toEqual(expected.map((r) => r?.f1 ?? null));
+      expect(frame.columns.f2).toEqual(expected.map((r) => r?.f2 ?? null));
+      await store.close();
+      store = undefined;
+    }
   });
 
   it("restricts the spine to [from, to) of the label time", async () => {
@@ -432,6 +437,15 @@ describe("spine, join and export", () => {
          FROM range(20000) AS t(i)`,
     );
     const bundle = pitBundle({ asOf: "strict", ttlMs: 2 * HOUR, rowId: true });
+    // A second ODT with an int result (BIGINT out of the scalar function), null when f2 is null or odd.
+    bundle.views[0].odts.push({
+      name: "f2_half",
+      line: 21,
+      requestParams: [],
+      featureParams: ["g.f2"],
+      returns: { name: "f2_half", type: "int", nullable: true },
+      compute: (_r, f) => (typeof f.f2 === "number" && f.f2 % 2 === 0 ? f.f2 / 2 - 3 : null),
+    });
     const frame = await buildTrainingFrame(store, bundle, "v");
     expect(frame.n).toBeGreaterThan(28_000);
     const out = join(tempDir(), "many.parquet");
@@ -440,7 +454,9 @@ describe("spine, join and export", () => {
     expect(rows.columns.user_id).toEqual(frame.keys.user_id);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
     expect(rows.columns.y).toEqual(Array.from(frame.label));
-    for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
+    for (const c of ["f1", "f2", "f1_plus_amount", "f2_half", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
+    expect(frame.columns.f2_half.filter((v) => v === null).length).toBeGreaterThan(1000);
+    expect(frame.columns.f2_half.filter((v) => typeof v === "number" && v < 0).length).toBeGreaterThan(100);
     // The data exercised what it is meant to: nulls among the features and the ODT values, and both present.
     const odt = frame.columns.f1_plus_amount;
     expect(odt.filter((v) => v === null).length).toBeGreaterThan(1000);

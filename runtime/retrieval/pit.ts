@@ -216,8 +216,12 @@ export async function pitSelect(
   const joins = await checkedJoins(store, bundle, view, spine.columns);
   const parts = [];
   for (const [i, g] of joins.entries()) {
-    const unique = await keyTimesUnique(store, g.plan.table, g.join.on.map((o) => o.key));
-    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique }));
+    const keys = g.join.on.map((o) => o.key);
+    const unique = await keyTimesUnique(store, g.plan.table, keys);
+    // Ties that ingested_at and the row id always settle need no values in their order (a narrower sort).
+    const rowId = g.plan.rowId?.name;
+    const rowIdSettles = !unique && rowId !== undefined && (await keyTimesUnique(store, g.plan.table, keys, ["ingested_at", rowId]));
+    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique, rowIdSettles }));
   }
   let sql: string;
   if (joins.length === 0) sql = `SELECT * FROM ${spine.relation}`;
@@ -270,6 +274,8 @@ interface JoinOptions {
   hi: number | null;
   /** The group has one row per (keys, event_time) (key-times.ts). */
   unique: boolean;
+  /** The group has one row per (keys, event_time, ingested_at, row id): those two settle every tie. */
+  rowIdSettles: boolean;
 }
 
 /**
@@ -302,7 +308,7 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
     ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
   ];
   const carried = [...cols.map((c, n) => `${c} AS __f${i}_${n}`), ...(validTo ? ["valid_to AS __vt"] : [])];
-  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo)}) = 1`;
+  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo, o.rowIdSettles)}) = 1`;
   const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
   const jCols = [`r${i}.__et AS __et${i}`, ...cols.map((_, n) => `r${i}.__f${i}_${n}`), ...(validTo ? [`r${i}.__vt AS __vt${i}`] : [])];
@@ -318,10 +324,12 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
  * The tie rule among rows with the same keys and event_time, best first: the
  * latest ingested_at, then the largest row id, then the values, each
  * descending with nulls last; valid_to last, so rows equal in everything
- * else still give one answer.
+ * else still give one answer. When no two rows share (keys, event_time,
+ * ingested_at, row id), the first two decide alone: the same winner.
  */
-function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean): string {
-  const tie = ["ingested_at", ...(g.plan.rowId ? [ident(g.plan.rowId.name)] : []), ...cols, ...(validTo ? ["valid_to"] : [])];
+function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean, rowIdSettles: boolean): string {
+  const rowId = g.plan.rowId ? [ident(g.plan.rowId.name)] : [];
+  const tie = ["ingested_at", ...rowId, ...(rowIdSettles ? [] : [...cols, ...(validTo ? ["valid_to"] : [])])];
   return tie.map((c) => `${c} DESC NULLS LAST`).join(", ");
 }
 
