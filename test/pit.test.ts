@@ -11,6 +11,7 @@ import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
+import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
 const HOUR = 3_600_000;
 const TTL = 48 * HOUR;
@@ -142,6 +143,11 @@ function spineOrder(labels: LabelRow[]): LabelRow[] {
     .sort((a, b) => cmp(a.t, b.t) || cmp(a.user, b.user) || cmp(a.y!, b.y!) || cmp(a.amount, b.amount));
 }
 
+/** The frame with every column as a plain array (numeric ones come as NullableFloats). */
+function plain<F extends { columns: Record<string, InputColumn> }>(frame: F): F & { columns: Record<string, Scalar[]> } {
+  return { ...frame, columns: Object.fromEntries(Object.entries(frame.columns).map(([k, c]) => [k, columnValues(c)])) };
+}
+
 let store: Store | undefined;
 afterEach(async () => {
   await store?.close();
@@ -170,7 +176,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       const bundle = pitBundle(opts);
       store = await openStore({ path: ":memory:" });
       await load(store, data, !!opts.rowId);
-      const frame = await buildTrainingFrame(store, bundle, "v");
+      const frame = plain(await buildTrainingFrame(store, bundle, "v"));
       const spine = spineOrder(data.labels);
       expect(frame.n).toBe(spine.length);
       expect(frame.keys.user_id).toEqual(spine.map((l) => l.user));
@@ -223,8 +229,8 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     const data = makeData(5);
     store = await openStore({ path: ":memory:" });
     await load(store, data, true);
-    const strict = await buildTrainingFrame(store, pitBundle({ asOf: "strict", ttlMs: null, rowId: true }), "v");
-    const incl = await buildTrainingFrame(store, pitBundle({ asOf: "inclusive", ttlMs: null, rowId: true }), "v");
+    const strict = plain(await buildTrainingFrame(store, pitBundle({ asOf: "strict", ttlMs: null, rowId: true }), "v"));
+    const incl = plain(await buildTrainingFrame(store, pitBundle({ asOf: "inclusive", ttlMs: null, rowId: true }), "v"));
     let differ = 0;
     for (let i = 0; i < strict.n; i++) {
       const sameTime = incl.featureTimes!.g[i] === incl.time[i];
@@ -257,7 +263,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       store = await openStore({ path: ":memory:" });
       await load(store, unique, opts.rowId);
       const expectReference = async (group: GroupRow[]) => {
-        const frame = await buildTrainingFrame(store!, pitBundle(opts), "v");
+        const frame = plain(await buildTrainingFrame(store!, pitBundle(opts), "v"));
         const spine = spineOrder(data.labels);
         const picked = spine.map((l) => reference(group, l.user, l.t, opts));
         expect(frame.columns.f1).toEqual(picked.map((r) => r?.f1 ?? null));
@@ -302,7 +308,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId };
       store = await openStore({ path: ":memory:" });
       await load(store, tied, rowId);
-      const frame = await buildTrainingFrame(store, pitBundle(opts), "v");
+      const frame = plain(await buildTrainingFrame(store, pitBundle(opts), "v"));
       const spine = spineOrder(data.labels);
       let settledByValue = 0;
       const expected = spine.map((l) => {
@@ -327,11 +333,49 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: true };
     const from = new Date(T0 + 5 * DAY);
     const to = new Date(T0 + 9 * DAY);
-    const frame = await buildTrainingFrame(store, pitBundle(opts), "v", { from, to });
+    const frame = plain(await buildTrainingFrame(store, pitBundle(opts), "v", { from, to }));
     const spine = spineOrder(data.labels).filter((l) => l.t >= from.getTime() && l.t < to.getTime());
     expect(frame.n).toBe(spine.length);
     expect(frame.columns.f1).toEqual(spine.map((l) => reference(data.group, l.user, l.t, opts)?.f1 ?? null));
     expect(frame.range).toEqual({ from: from.toISOString(), to: to.toISOString() });
+  });
+});
+
+describe("the training frame's columns", () => {
+  it("numeric columns are NullableFloats read in slices of the spine; a float column with a NaN or an int past 2^53 stays an array", async () => {
+    const data = makeData(17);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const whole = await buildTrainingFrame(store, bundle, "v");
+    expect(whole.columns.f1).toBeInstanceOf(NullableFloats);
+    expect(whole.columns.f2).toBeInstanceOf(NullableFloats);
+    expect(whole.columns.amount).toBeInstanceOf(NullableFloats);
+    expect(Array.isArray(whole.columns.f1_plus_amount)).toBe(true);
+    const f1 = columnValues(whole.columns.f1);
+    expect(f1.filter((v) => v === null).length).toBeGreaterThan(50);
+    expect(f1.filter((v) => typeof v === "number").length).toBeGreaterThan(50);
+    // Read 7 rows at a time: the same frame, row for row.
+    const sliced = await buildTrainingFrame(store, bundle, "v", { sliceRows: 7 });
+    expect(plain(sliced)).toEqual(plain(whole));
+    expect(sliced.keys).toEqual(whole.keys);
+    expect(Array.from(sliced.time)).toEqual(Array.from(whole.time));
+    expect(Array.from(sliced.featureTimes!.g)).toEqual(Array.from(whole.featureTimes!.g));
+
+    // A stored NaN is a value, not a null: that column stays an array of Scalars (NaN kept), as does an int past 2^53.
+    const [row] = await store.all<{ rid: number }>(`SELECT rid FROM fg_g_v1 WHERE f1 IS NOT NULL AND f2 IS NOT NULL ORDER BY rid LIMIT 1`);
+    await store.run(`UPDATE fg_g_v1 SET f1 = 'NaN'::DOUBLE, f2 = 9007199254740993 WHERE rid = ${row.rid}`);
+    const odd = await buildTrainingFrame(store, bundle, "v");
+    expect(Array.isArray(odd.columns.f1)).toBe(true);
+    expect(Array.isArray(odd.columns.f2)).toBe(true);
+    expect(odd.columns.amount).toBeInstanceOf(NullableFloats);
+    const nanRows = (odd.columns.f1 as Scalar[]).flatMap((v, i) => (typeof v === "number" && Number.isNaN(v) ? [i] : []));
+    expect(nanRows.length).toBeGreaterThan(0);
+    for (const i of nanRows) expect((odd.columns.f2 as Scalar[])[i]).toBe("9007199254740993");
+    // Every other value as before.
+    const before = plain(whole).columns;
+    const after = plain(odd).columns;
+    for (let i = 0; i < odd.n; i++) if (!nanRows.includes(i)) expect([after.f1[i], after.f2[i]]).toEqual([before.f1[i], before.f2[i]]);
   });
 });
 
@@ -395,7 +439,7 @@ describe("spine, join and export", () => {
     const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
     const out = join(tempDir(), "exports", "train.parquet");
     const n = await exportTrainingData(store, bundle, "v", out);
-    const frame = await buildTrainingFrame(store, bundle, "v");
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
     expect(n).toBe(frame.n);
     const cols = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
     expect(cols.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
@@ -446,7 +490,7 @@ describe("spine, join and export", () => {
       returns: { name: "f2_half", type: "int", nullable: true },
       compute: (_r, f) => (typeof f.f2 === "number" && f.f2 % 2 === 0 ? f.f2 / 2 - 3 : null),
     });
-    const frame = await buildTrainingFrame(store, bundle, "v");
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
     expect(frame.n).toBeGreaterThan(28_000);
     const out = join(tempDir(), "many.parquet");
     expect(await exportTrainingData(store, bundle, "v", out)).toBe(frame.n);

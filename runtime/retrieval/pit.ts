@@ -17,6 +17,8 @@ import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
+import type { InputColumn } from "./columns.ts";
+import { readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
@@ -25,24 +27,30 @@ import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 const SPINE_T = "__fti_t";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
-export interface FeatureFrame {
+export interface FeatureFrame extends FrameOf<Scalar[]> {}
+
+/**
+ * A training frame: one row per labelled event, with the label as a number
+ * (bool → 0/1). Numeric columns may be NullableFloats: read them with `valueAt`.
+ */
+export interface TrainingFrame extends FrameOf<InputColumn> {
+  label: Float64Array;
+}
+
+interface FrameOf<C> {
   n: number;
   /** Entity keys by name. */
   keys: Record<string, Scalar[]>;
   /** The spine time (label time, or the as-of time) in epoch milliseconds. */
   time: Float64Array;
   /** Every view feature, ODT output and request field, by name. Timestamps are ISO strings. */
-  columns: Record<string, Scalar[]>;
+  columns: Record<string, C>;
   /** Per feature group: event_time (epoch ms) of the row the features came from; NaN when none (or outside ttl). */
   featureTimes?: Record<string, Float64Array>;
   /** Spine time range (ISO): the requested bounds, else the first and last spine time. */
   range: { from: string; to: string };
 }
 
-/** A training frame: one row per labelled event, with the label as a number (bool → 0/1). */
-export interface TrainingFrame extends FeatureFrame {
-  label: Float64Array;
-}
 
 export interface SpineInfo {
   /** Temp table: __sid (0-based order), the keys, __t (TIMESTAMP), __label (DOUBLE, spines from labels only), request fields. */
@@ -333,41 +341,15 @@ function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean, rowIdSettle
   return tie.map((c) => `${c} DESC NULLS LAST`).join(", ");
 }
 
-/** Reads a joined table into a frame and computes the ODTs. */
+/** Reads a joined table into a frame (frame-read.ts: in slices; `typed`: numeric columns as NullableFloats) and computes the ODTs. */
 async function readFrame(
   store: Store,
   view: ViewPlan,
   joined: PitJoinResult,
-  withLabel: boolean,
-  range: SpineRange,
+  opts: FrameReadOptions & { range: SpineRange },
 ): Promise<TrainingFrame> {
-  const keyNames = view.keys.map((k) => k.name);
-  const fnames = joined.features.map((f) => f.name);
-  const req = view.requestFields.map((f) => f.name);
-  const select = [
-    ...keyNames.map(ident),
-    `epoch_us(__t) / 1000.0 AS __t_ms`,
-    ...(withLabel ? ["__label"] : []),
-    ...fnames.map(ident),
-    ...req.filter((r) => !fnames.includes(r)).map(ident),
-    ...joined.groups.map((_, i) => `__ft_${i}`),
-  ];
-  const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${ident(joined.table)} ORDER BY __sid`, undefined, {
-    float64: ["__t_ms", "__label", ...joined.groups.map((_, i) => `__ft_${i}`)],
-    timestamps: "iso",
-  });
-  const n = res.n;
-  const keys: Record<string, Scalar[]> = {};
-  for (const k of keyNames) keys[k] = res.columns[k] as Scalar[];
-  const columns: Record<string, Scalar[]> = {};
-  for (const f of fnames) columns[f] = res.columns[f] as Scalar[];
-  for (const r of req) if (!(r in columns)) columns[r] = res.columns[r] as Scalar[];
-  const featureTimes: Record<string, Float64Array> = {};
-  joined.groups.forEach((g, i) => (featureTimes[g] = res.columns[`__ft_${i}`] as Float64Array));
-  const time = res.columns.__t_ms as Float64Array;
-
+  const { n, keys, time, label, columns, featureTimes } = await readJoinedFrame(store, view, joined, opts);
   addOdtColumns(view.odts, columns, n);
-
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -375,11 +357,12 @@ async function readFrame(
     if (time[i] > hi) hi = time[i];
   }
   const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
+  const { range } = opts;
   return {
     n,
     keys,
     time,
-    label: withLabel ? (res.columns.__label as Float64Array) : new Float64Array(0),
+    label,
     columns,
     featureTimes,
     range: {
@@ -394,7 +377,7 @@ export async function buildTrainingFrame(
   store: Store,
   bundle: SpecBundle,
   viewName: string,
-  opts: SpineRange = {},
+  opts: SpineRange & { sliceRows?: number } = {},
 ): Promise<TrainingFrame> {
   const view = findView(bundle, viewName);
   const run = async () => {
@@ -402,7 +385,9 @@ export async function buildTrainingFrame(
     let joined: PitJoinResult | undefined;
     try {
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
-      return await readFrame(store, view, joined, true, opts);
+      // The spine's columns are in the joined table: drop it before reading (its memory back to DuckDB).
+      await store.run(`DROP TABLE IF EXISTS ${ident(spine.table)}`);
+      return await readFrame(store, view, joined, { withLabel: true, typed: true, sliceRows: opts.sliceRows, range: opts });
     } finally {
       await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(spine.table)}`);
     }
@@ -476,8 +461,9 @@ export async function featuresAsOf(
       await store.appendColumns(table, cols);
       joined = await pitJoin(store, bundle, view, table, { asOf: "inclusive" });
       const viewReq = { ...view, requestFields: reqFields };
-      const { label: _none, ...frame } = await readFrame(store, viewReq, joined, false, {});
-      return frame;
+      const { label: _none, ...frame } = await readFrame(store, viewReq, joined, { withLabel: false, typed: false, range: {} });
+      // typed: false → every column is an array of Scalars.
+      return { ...frame, columns: frame.columns as Record<string, Scalar[]> };
     } finally {
       await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(table)}`);
     }
