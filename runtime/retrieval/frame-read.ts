@@ -6,7 +6,9 @@
 // NullableFloats (a Float64Array, NaN = NULL: 8 bytes a value instead of a
 // boxed number and a pointer) when the column holds no NaN and no integer
 // beyond 2^53 (checked first, in SQL), so the NaN ⇔ NULL mapping loses
-// nothing; other columns stay arrays of Scalars. Readers use `valueAt`.
+// nothing; other columns stay arrays of Scalars (strings interned while a
+// column has few distinct values: one object per entity key, not per row).
+// Readers use `valueAt`.
 
 import type { ColumnType, Scalar, ViewPlan } from "../api.ts";
 import type { Store } from "../store/store.ts";
@@ -54,6 +56,7 @@ export async function readJoinedFrame(
   const names = [...keyNames, ...floats, ...[...fnames, ...reqFields.map((r) => r.name)].filter((c) => !typed.has(c))];
   const exprs = names.map((c) => (c === "__t_ms" ? `epoch_us(__t) / 1000.0 AS __t_ms` : ident(c)));
   const arrays = new Map<string, Float64Array | Scalar[]>(names.map((c) => [c, floats.includes(c) ? new Float64Array(n) : new Array<Scalar>(n)]));
+  const interned = new Map(names.map((c) => [c, new Interner()]));
   for (let from = 0; from < n; from += sliceRows) {
     const to = Math.min(n, from + sliceRows);
     const res = await store.readColumns(
@@ -62,7 +65,7 @@ export async function readJoinedFrame(
       { float64: floats, timestamps: "iso" },
     );
     if (res.n !== to - from) throw new Error(`frame read: ${res.n} joined rows for spine rows ${from}..${to - 1}`);
-    for (const c of names) copyInto(arrays.get(c)!, res.columns[c] as ArrayLike<Scalar>, from);
+    for (const c of names) copyInto(arrays.get(c)!, res.columns[c] as ArrayLike<Scalar>, from, interned.get(c)!);
   }
   const columns: Record<string, InputColumn> = {};
   for (const c of [...fnames, ...reqFields.map((r) => r.name)]) {
@@ -81,9 +84,29 @@ export async function readJoinedFrame(
   };
 }
 
-function copyInto(target: Float64Array | Scalar[], slice: ArrayLike<Scalar>, at: number): void {
+function copyInto(target: Float64Array | Scalar[], slice: ArrayLike<Scalar>, at: number, strings: Interner): void {
   if (target instanceof Float64Array) target.set(slice as Float64Array, at);
-  else for (let i = 0; i < slice.length; i++) target[at + i] = slice[i];
+  else for (let i = 0; i < slice.length; i++) target[at + i] = strings.get(slice[i]);
+}
+
+/** Distinct strings kept while a column has at most this many (keys: a few per entity). */
+const INTERN_LIMIT = 1 << 20;
+
+/**
+ * One string object per distinct value of a column (DuckDB gives a new one
+ * per row: 10 M rows of a few thousand entity keys are 10 M strings), until
+ * the column has more than INTERN_LIMIT distinct values: then each row keeps its own.
+ */
+class Interner {
+  private seen: Map<string, string> | null = new Map();
+  get(v: Scalar): Scalar {
+    if (typeof v !== "string" || this.seen === null) return v;
+    const s = this.seen.get(v);
+    if (s !== undefined) return s;
+    if (this.seen.size >= INTERN_LIMIT) this.seen = null;
+    else this.seen.set(v, v);
+    return v;
+  }
 }
 
 /**
