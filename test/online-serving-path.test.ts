@@ -14,7 +14,6 @@ import { PredictBatcher, MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
 import { columnValue, lookup, toFeatureColumn, type CachedGroup } from "../runtime/online/cache.ts";
 import { KeyIndex } from "../runtime/online/key-index.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
-import { sliceSerialized } from "../runtime/online/turns.ts";
 import { INSTANCES_PER_TURN, MAX_INSTANCES, OnlineService } from "../runtime/online/service.ts";
 import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { countingLoopTurns } from "./helpers/event-loop.ts";
@@ -138,22 +137,6 @@ describe("PredictBatcher", () => {
     const big = Array.from({ length: MAX_BATCH_ROWS + 10 }, (_, i) => ({ v: i, ...(i === MAX_BATCH_ROWS + 3 ? { bad: true } : {}) }));
     await expect(b.predict(big)).rejects.toThrow("bad row");
     expect([...(await b.predict([{ v: 4 }]))]).toEqual([4]);
-  });
-});
-
-describe("sliceSerialized", () => {
-  it("gives exactly JSON.stringify's text for a long batch answer, null for anything else", async () => {
-    const predictions = Array.from({ length: 3 * INSTANCES_PER_TURN + 7 }, (_, i) => ({
-      prediction: i % 5 === 0 ? null : i / 3,
-      features: { "x\"1": { value: `v\n${i}`, status: "present" }, n: { value: null, status: "not_found" } },
-      request_id: `r-${i}`,
-    }));
-    const body = { model: "m", version: 2, request_time: "2026-03-01T00:00:00.000Z", predictions };
-    expect(await sliceSerialized(body)).toBe(JSON.stringify(body));
-    expect(await sliceSerialized({ ...body, predictions: predictions.slice(0, INSTANCES_PER_TURN) })).toBeNull();
-    expect(await sliceSerialized({ predictions, model: "m" })).toBeNull(); // predictions not last: sent as usual
-    expect(await sliceSerialized({ error: { status: 400 } })).toBeNull();
-    expect(await sliceSerialized(null)).toBeNull();
   });
 });
 

@@ -29,7 +29,8 @@
 //   from each row's leaf (no tree traversal while training).
 // - The histogram and partition loops run as WebAssembly (gbdt-kernels.ts),
 //   with a TypeScript fallback that gives bit-identical models; the
-//   histogram loops run on `threads` threads, one feature block each.
+//   histogram loops run on `threads` threads, one feature block each, and
+//   the gradients too, by fixed row blocks (gbdt-threads.ts).
 //
 // A split on feature f at bin t becomes `x <= edge[t]` on raw values, with
 // the learned missing direction: prediction from raw float32 inputs is
@@ -312,45 +313,6 @@ function findSplit(ctx: SplitContext, hist: Float64Array, G: number, H: number, 
 
 // ---- per-row loops, top-level so V8 optimises each on its own
 
-function gradientsSquared(raw: Float64Array, y: Float64Array, grad: Float64Array, n: number): number {
-  let G = 0;
-  for (let i = 0; i < n; i++) {
-    const g = raw[i] - y[i];
-    grad[i] = g;
-    G += g;
-  }
-  return G;
-}
-
-/** Fills grad and hess for log loss; returns sum of hessians, writes sum of gradients to sums[0]. */
-function gradientsLogistic(
-  raw: Float64Array,
-  y: Float64Array,
-  grad: Float64Array,
-  hess: Float64Array,
-  n: number,
-  sums: Float64Array,
-): void {
-  let G = 0;
-  let H = 0;
-  for (let i = 0; i < n; i++) {
-    // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
-    const p = 1 / (1 + Math.exp(-raw[i]));
-    const g = p - y[i];
-    const h = Math.max(p * (1 - p), 1e-16);
-    grad[i] = g;
-    hess[i] = h;
-    G += g;
-    H += h;
-  }
-  sums[0] = G;
-  sums[1] = H;
-}
-
-function identity(idx: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) idx[i] = i;
-}
-
 /** leafOf[row] = leaf for the rows of one leaf's segment (a scatter into a small array). */
 function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Array, start: number, end: number, leaf: number): void {
   for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
@@ -399,9 +361,10 @@ export function fitGbdt(
   const baseScore = baseScoreOf(X, n, d, y, cls);
   const grower = new TreeGrower(X, n, d, cls, params, { ...options, threads });
   try {
-    const raw = new Float64Array(n).fill(baseScore);
+    grower.ws.raw.fill(baseScore);
+    grower.ws.y.set(y);
     const trees: GbdtTree[] = [];
-    for (let t = 0; t < params.trees; t++) trees.push(grower.grow(raw, y));
+    for (let t = 0; t < params.trees; t++) trees.push(grower.grow());
     return { task, baseScore, trees };
   } finally {
     grower.close();
@@ -421,7 +384,8 @@ class TreeGrower {
   private readonly histOff: Int32Array; // in bins
   private readonly histLen: number;
   private readonly ctx: SplitContext;
-  private readonly ws: ReturnType<typeof createWorkspace>;
+  /** The working memory; raw (the scores) and y (the labels) are filled by the caller. */
+  readonly ws: ReturnType<typeof createWorkspace>;
   private readonly rootCounts: ReturnType<typeof binCounts>;
   private readonly free: number[] = [];
   /** Each row's leaf in the current tree, then one sequential update of raw. */
@@ -479,21 +443,13 @@ class TreeGrower {
     return depth < this.params.depth && c >= 2 * this.params.min_leaf;
   }
 
-  /** One tree on the gradients of `raw`; adds its leaf values to `raw`. */
-  grow(raw: Float64Array, y: Float64Array): GbdtTree {
+  /** One tree on the gradients of `ws.raw` (scores) and `ws.y`; adds its leaf values to `ws.raw`. */
+  grow(): GbdtTree {
     const { n, ws } = this;
-    let G: number;
-    let H: number;
-    // rows in natural order: position i is row i
-    identity(ws.idx, n);
-    if (this.cls) {
-      gradientsLogistic(raw, y, ws.og, ws.oh, n, this.sums);
-      G = this.sums[0];
-      H = this.sums[1];
-    } else {
-      G = gradientsSquared(raw, y, ws.og, n);
-      H = n;
-    }
+    // og/oh from raw and y, rows in natural order (position i is row i), on every thread
+    ws.gradients(this.sums);
+    const G = this.sums[0];
+    const H = this.sums[1];
     const tree: GbdtTree = { feature: [], threshold: [], missingLeft: [], left: [], right: [], value: [] };
     let leaves = 0;
     let rootHist = -1;
@@ -516,7 +472,7 @@ class TreeGrower {
       const [left, right] = this.split(tree, node);
       stack.push(right, left);
     }
-    addLeafValues(raw, this.leafOf, this.leafValue, n);
+    addLeafValues(ws.raw, this.leafOf, this.leafValue, n);
     return tree;
   }
 

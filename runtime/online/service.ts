@@ -30,7 +30,8 @@ import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
-import { RequestLog, type RequestLogOptions } from "./log.ts";
+import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
+import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
 import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
@@ -48,7 +49,6 @@ import type {
   OnlineBatchPrediction,
   OnlineInstanceResult,
   OnlinePrediction,
-  RequestLogEntry,
   ServedModelInfo,
 } from "./types.ts";
 
@@ -117,6 +117,8 @@ interface ServedModel {
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
   batch: z.ZodType;
+  /** The names the model reads (its plan's inputs), in order. */
+  inputNames: string[];
   /** The view's ODTs with the names of their feature arguments ("group.f" → "f"), worked out once. */
   odts: Array<{ odt: OdtPlan; features: string[] }>;
   predictor: Predictor | null;
@@ -218,7 +220,13 @@ async function parseInstances(
   return issues.length ? invalid(issues) : { isBatch, instances };
 }
 
-/** Per instance: the ODT values, and the model's inputs by name (request fields, then features, then ODT values; later names win). */
+/**
+ * Per instance: the ODT values, and the model's inputs by name (what
+ * `{...request, ...features, ...odts}` gives for each input the model reads:
+ * an ODT value, else the feature's value, else the request field). Only the
+ * model's inputs are copied (the predictor reads nothing else), into objects
+ * of one shape.
+ */
 async function modelInputs(
   m: ServedModel,
   requests: Array<Record<string, Scalar>>,
@@ -226,25 +234,29 @@ async function modelInputs(
 ): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
   const rows: Array<Record<string, Scalar>> = [];
   const odtValues: Array<Record<string, Scalar>> = [];
+  const inputs = m.inputNames;
   for (let i = 0; i < requests.length; i++) {
     if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-    const values: Record<string, Scalar> = {};
     const features = looked[i].features;
-    for (const name in features) values[name] = features[name].value;
+    const request = requests[i];
     const odts: Record<string, Scalar> = {};
     for (const { odt, features: names } of m.odts) {
-      const request: Record<string, Scalar> = {};
-      for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
+      const req: Record<string, Scalar> = {};
+      for (const p of odt.requestParams) req[p.name] = request[p.name] ?? null;
       const args: Record<string, Scalar> = {};
-      for (const name of names) args[name] = values[name] ?? null;
-      const v = odt.compute(request, args);
+      for (const name of names) args[name] = (hasOwn(features, name) ? features[name].value : undefined) ?? null;
+      const v = odt.compute(req, args);
       odts[odt.name] = v === undefined ? null : v;
     }
     odtValues.push(odts);
-    rows.push({ ...requests[i], ...values, ...odts });
+    const row: Record<string, Scalar> = {};
+    for (const name of inputs) row[name] = hasOwn(odts, name) ? odts[name] : hasOwn(features, name) ? features[name].value : request[name];
+    rows.push(row);
   }
   return { rows, odtValues };
 }
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 function isBusy(e: unknown): boolean {
   const m = (e as Error)?.message ?? "";
@@ -351,6 +363,7 @@ export class OnlineService implements LocalService {
         ],
         single,
         batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
+        inputNames: [...new Set(plan.inputs.map((x) => x.name))],
         odts: view.odts.map((odt) => ({ odt, features: odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p)) })),
         predictor: null,
         batcher: null,
@@ -805,8 +818,14 @@ export class OnlineService implements LocalService {
 
   // ------------------------------------------------------------------ predicting
 
-  async predict(modelName: string, body: unknown): Promise<LocalResponse> {
-    const res = await this.score(modelName, body);
+  /**
+   * The answer to a prediction request. With `text` (the HTTP route), a 200's
+   * answer comes as its JSON text only (`body` null): the text the answer
+   * object would serialize to, built from the parts the request log line
+   * shares (answer-json.ts).
+   */
+  async predict(modelName: string, body: unknown, opts: { text?: boolean } = {}): Promise<LocalResponse & { text?: string }> {
+    const res = await this.score(modelName, body, opts.text === true);
     if (res.status >= 400 && res.status < 500 && this.rejectLog && this.served.has(modelName)) {
       const instances = body && typeof body === "object" && Array.isArray((body as { instances?: unknown }).instances) ? (body as { instances: unknown[] }).instances.length : 1;
       const code = (res.body as ApiErrorBody).error?.code ?? "error";
@@ -816,7 +835,7 @@ export class OnlineService implements LocalService {
     return res;
   }
 
-  private async score(modelName: string, body: unknown): Promise<LocalResponse> {
+  private async score(modelName: string, body: unknown, wantText: boolean): Promise<LocalResponse & { text?: string }> {
     const m = this.served.get(modelName);
     if (!m) {
       return apiError(404, "unknown_model", `model ${echo(modelName)} is not served; served models: ${[...this.served.keys()].join(", ")}`);
@@ -840,29 +859,27 @@ export class OnlineService implements LocalService {
     const { rows, odtValues } = await modelInputs(m, requests, looked);
     const out = await batcher.predict(rows);
 
+    // The answer objects (in process), or the answer's text (HTTP); the log lines from the same serialized parts.
     const results: OnlineInstanceResult[] = [];
-    const entries: RequestLogEntry[] = [];
+    const texts: string[] = [];
+    const entries: SerializedEntry[] = [];
+    const json = wantText || this.log ? new PredictionJson(modelName, predictor.version, requestTime) : null;
     for (let i = 0; i < instances.length; i++) {
       if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
       const p = out[i];
       const prediction = Number.isFinite(p) ? p : null;
       const id = `${this.idPrefix}-${++this.seq}`;
-      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id });
-      entries.push({
-        v: 2,
-        id,
-        ts: requestTime,
-        model: modelName,
-        version: predictor.version,
-        request: requests[i],
-        features: looked[i].features,
-        feature_times: looked[i].times,
-        odts: odtValues[i],
-        prediction,
-      });
+      const result: OnlineInstanceResult = { prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id };
+      if (!wantText) results.push(result);
+      if (json) {
+        const t = json.instance(result, requests[i], !isBatch);
+        if (wantText) texts.push(t.answer);
+        if (this.log) entries.push(new SerializedEntry(modelName, t.log));
+      }
     }
     const logged = await this.logEntries(entries);
     if (logged) return logged;
+    if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(texts) : texts[0] };
     if (isBatch) {
       const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
       return { status: 200, body: answer };
@@ -955,7 +972,7 @@ export class OnlineService implements LocalService {
   }
 
   /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
-  private async logEntries(entries: RequestLogEntry[]): Promise<LocalResponse<never> | null> {
+  private async logEntries(entries: SerializedEntry[]): Promise<LocalResponse<never> | null> {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {
