@@ -38,8 +38,8 @@ export interface ScoredTables {
  * Writes the scored rows of the spine (those not in the rejects) and the
  * rejects. The predictions go to their table in one `INSERT … SELECT` from
  * the joined table and the scores (the input table only for the columns it
- * carries untyped; a temp table of the output only when a Parquet file is
- * written too).
+ * carries untyped), the rejects in one from the invalid rows; a temp table of
+ * either only when a Parquet file is written too.
  */
 export async function writeBatchOutput(
   store: Store,
@@ -64,26 +64,20 @@ export async function writeBatchOutput(
         ORDER BY j.__row`;
   // The spine rows written (not rejected): what a re-run replaces.
   const written = `(SELECT s.* FROM ${ident(spine.table)} AS s ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = s.__row)`;
-  const out = `${spine.table}_out`;
-  const rejects = `${spine.table}_rej`;
-  if (targets.parquet) {
-    await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-    await store.run(`CREATE TEMP TABLE ${ident(out)} AS ${outSelect}`);
-  }
   // Rejects carry the input as given, as text: it may not convert to the spec's types.
   const asText = spine.input.columns.map((c) => `CAST(i.${ident(c)} AS VARCHAR) AS ${ident(c)}`);
-  await store.run(`DROP TABLE IF EXISTS ${ident(rejects)}`);
-  await store.run(
-    `CREATE TEMP TABLE ${ident(rejects)} AS
-       SELECT r.__row AS row_number, ${asText.join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
+  const rejectsSelect = `SELECT r.__row AS row_number, ${asText.join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
               r.status, r.code, r.reason, r.fields
          FROM ${ident(spine.invalid.table)} AS r JOIN ${ident(spine.input.table)} AS i ON i.__row = r.__row
-        ORDER BY r.__row`,
-  );
+        ORDER BY r.__row`;
+  const out = `${spine.table}_out`;
+  const rejects = `${spine.table}_rej`;
   try {
-    const source = targets.parquet ? `SELECT * FROM ${ident(out)}` : outSelect;
+    // Each result goes straight into its table, unless it is also written to a Parquet file: then once into a temp table.
+    const source = targets.parquet ? await materialize(store, out, outSelect) : outSelect;
+    const rejectsSource = targets.rejectsParquet ? await materialize(store, rejects, rejectsSelect) : rejectsSelect;
     await appendToTable(store, source, targets.table, replacePredictions(view, targets, model, written));
-    await appendToTable(store, `SELECT * FROM ${ident(rejects)}`, targets.rejectsTable, `DELETE FROM ${tableRef(targets.rejectsTable)} WHERE model = ${model}`);
+    await appendToTable(store, rejectsSource, targets.rejectsTable, `DELETE FROM ${tableRef(targets.rejectsTable)} WHERE model = ${model}`);
     if (targets.parquet) await store.run(`COPY (SELECT * FROM ${ident(out)} ORDER BY row_number) TO ${sqlString(targets.parquet)} (FORMAT parquet)`);
     if (targets.rejectsParquet) {
       await store.run(`COPY (SELECT * FROM ${ident(rejects)} ORDER BY row_number) TO ${sqlString(targets.rejectsParquet)} (FORMAT parquet)`);
@@ -92,6 +86,13 @@ export async function writeBatchOutput(
     await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
     await store.run(`DROP TABLE IF EXISTS ${ident(rejects)}`);
   }
+}
+
+/** `select` stored as temp table `name`; returns a SELECT of it. */
+async function materialize(store: Store, name: string, select: string): Promise<string> {
+  await store.run(`DROP TABLE IF EXISTS ${ident(name)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(name)} AS ${select}`);
+  return `SELECT * FROM ${ident(name)}`;
 }
 
 /** The DELETE of the earlier predictions this run replaces (`written`: a relation of the spine rows written, with `__t` and the keys). */

@@ -318,6 +318,33 @@ function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Arr
   for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
 }
 
+/**
+ * leafOf[row] = leaf (left: code <= t, or the missing code and missingLeft) or leaf + 1 for the
+ * rows of one segment, as a partition would split them; returns how many went left.
+ */
+function markSplit(
+  leafOf: Uint8Array | Uint16Array | Uint32Array,
+  idx: Uint32Array,
+  codes: Uint8Array,
+  base: number,
+  miss: number,
+  t: number,
+  missingLeft: number,
+  start: number,
+  end: number,
+  leaf: number,
+): number {
+  let lefts = 0;
+  for (let j = start; j < end; j++) {
+    const i = idx[j];
+    const b = codes[base + i];
+    const left = +(b <= t) | (+(b === miss) & missingLeft);
+    leafOf[i] = leaf + 1 - left;
+    lefts += left;
+  }
+  return lefts;
+}
+
 /** raw[i] += value of row i's leaf: one sequential pass per tree. */
 function addLeafValues(raw: Float64Array, leafOf: Uint8Array | Uint16Array | Uint32Array, leafValue: Float64Array, n: number): void {
   for (let i = 0; i < n; i++) raw[i] += leafValue[leafOf[i]];
@@ -469,6 +496,12 @@ class TreeGrower {
         leaves++;
         continue;
       }
+      if (!this.canSplit(node.depth + 1, this.best.cl) && !this.canSplit(node.depth + 1, node.c - this.best.cl)) {
+        // both children are leaves (the last level, or too small): mark their rows, no partition
+        this.splitIntoLeaves(tree, node, leaves);
+        leaves += 2;
+        continue;
+      }
       const [left, right] = this.split(tree, node);
       stack.push(right, left);
     }
@@ -476,12 +509,29 @@ class TreeGrower {
     return tree;
   }
 
-  /** Splits `node` on `this.best`: partitions its rows, records the split, gives its children their histograms. */
-  private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
-    const { id, start, end, depth, hist } = node;
+  /**
+   * Splits `node` on `this.best` into two leaves, numbered `leaf` and `leaf + 1`
+   * (the numbers and values they would get popped as leaves after a partition),
+   * by marking each row's leaf: the rows need not move, since nothing below reads their order.
+   */
+  private splitIntoLeaves(tree: GbdtTree, node: PendingNode, leaf: number): void {
     const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
-    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
-    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    this.giveHist(node.hist);
+    const [leftId, rightId] = this.recordSplit(tree, node.id, f, bin, missingLeft);
+    const { learning_rate: lr, l2 } = this.params;
+    const vl = (-lr * gl) / (hl + l2);
+    const vr = (-lr * (node.g - gl)) / (node.h - hl + l2);
+    tree.value[leftId] = vl;
+    tree.value[rightId] = vr;
+    this.leafValue[leaf] = vl;
+    this.leafValue[leaf + 1] = vr;
+    const { codes, idx } = this.ws;
+    const lefts = markSplit(this.leafOf, idx, codes, f * this.n, this.nBins[f], bin, missingLeft ? 1 : 0, node.start, node.end, leaf);
+    if (lefts !== cl) throw new Error("gbdt: internal error (split does not match histogram)");
+  }
+
+  /** Records node `id`'s split on feature f at bin `bin`; returns its two new children's ids. */
+  private recordSplit(tree: GbdtTree, id: number, f: number, bin: number, missingLeft: boolean): [number, number] {
     const edge = this.edges[f];
     tree.feature[id] = f;
     tree.threshold[id] = bin < edge.length ? edge[bin] : FLOAT32_MAX;
@@ -490,6 +540,16 @@ class TreeGrower {
     const rightId = addNode(tree); // always leftId + 1
     tree.left[id] = leftId;
     tree.right[id] = rightId;
+    return [leftId, rightId];
+  }
+
+  /** Splits `node` on `this.best`: partitions its rows, records the split, gives its children their histograms. */
+  private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
+    const { id, start, end, depth, hist } = node;
+    const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
+    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
+    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    const [leftId, rightId] = this.recordSplit(tree, id, f, bin, missingLeft);
     const cr = node.c - cl;
     const [leftHist, rightHist] = this.childHistograms(hist, start, mid, end, this.canSplit(depth + 1, cl), this.canSplit(depth + 1, cr));
     return [

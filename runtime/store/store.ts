@@ -26,12 +26,12 @@ import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_TABLE } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
-import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
+import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
 import { float64Reader, valueReader, vectorReader } from "./column-readers.ts";
 
-export type { ScalarFunctionSignature } from "./scalar-function.ts";
+export type { ChunkFunctionSignature, ScalarFunctionSignature } from "./scalar-function.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -108,6 +108,8 @@ export interface Store {
   tableColumns(name: string): Promise<Array<{ name: string; type: string }>>;
   /** Registers a JS function as a DuckDB scalar function on this connection (replacing one of the same name). */
   registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void;
+  /** The same, called once per chunk of rows with one array per argument (scalar-function.ts `chunkFunction`). */
+  registerChunkFunction(name: string, signature: ChunkFunctionSignature, fn: (args: unknown[][], n: number) => ArrayLike<unknown>): void;
   close(): Promise<void>;
 }
 
@@ -464,6 +466,12 @@ class DuckStore implements Store {
   registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void {
     if (this.functions.get(name) === fn) return;
     this.connection().registerScalarFunction(scalarFunction(name, signature, fn));
+    this.functions.set(name, fn);
+  }
+
+  registerChunkFunction(name: string, signature: ChunkFunctionSignature, fn: (args: unknown[][], n: number) => ArrayLike<unknown>): void {
+    if (this.functions.get(name) === fn) return;
+    this.connection().registerScalarFunction(chunkFunction(name, signature, fn));
     this.functions.set(name, fn);
   }
 
