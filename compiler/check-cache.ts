@@ -70,7 +70,16 @@ export function recordPass(scope: string, key: string, files: Map<string, string
     fs.writeFileSync(tmp, JSON.stringify(entry));
     fs.renameSync(tmp, file);
   } catch {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
+  }
+}
+
+/** Removes a file if it is there; a path that cannot even be looked at (a file where a directory should be) is fine too. */
+export function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // nothing was written there
   }
 }
 

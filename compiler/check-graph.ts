@@ -9,7 +9,6 @@ import type { NamedDecl } from "./ast.ts";
 import { checkProgram } from "./checker/index.ts";
 import type { CheckedModule } from "./checker/imports.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import type { ExternOracle } from "./checker/extern.ts";
 import type { IrSpec } from "./ir.ts";
 import { toPosix, type ModuleGraph, type SpecModule } from "./modules.ts";
 
@@ -26,8 +25,8 @@ export interface GraphCheck {
 /** FTI2008 (unused declaration) is about the spec being compiled: a module's declarations are there for its importers. */
 const UNUSED_DECLARATION = 2008;
 
-/** `skipRoot`: check only the modules the root imports (the language server checks the root itself, syntax errors or not). `externs`: checker/extern.ts. */
-export function checkGraph(graph: ModuleGraph, opts: { skipRoot?: boolean; externs?: ExternOracle } = {}): GraphCheck {
+/** `skipRoot`: check only the modules the root imports (the language server checks the root itself, syntax errors or not).*/
+export function checkGraph(graph: ModuleGraph, opts: { skipRoot?: boolean } = {}): GraphCheck {
   const diagnostics: Diagnostic[] = [];
   const sources = new Map<string, string>();
   const checked = new Map<SpecModule, CheckedModule>();
@@ -50,7 +49,6 @@ export function checkGraph(graph: ModuleGraph, opts: { skipRoot?: boolean; exter
         name: m.name,
         specHash: specHash(m),
         modules: { spec: m, checked },
-        externs: opts.externs,
       });
       for (const d of result.ctx.diags.items) own.push(d);
       for (const [f, t] of result.ctx.extraSources) sources.set(f, t);

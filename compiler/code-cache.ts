@@ -10,12 +10,20 @@
 // the file's path, size and mtime and by the V8 version; V8 itself rejects
 // code that does not fit, and then the file is compiled normally and the
 // cache rewritten. Any failure falls back to a plain require().
+//
+// The code belongs to the installed file, not to a project, so it is kept
+// with the installation (`node_modules/.cache/fti/v8/` beside the package,
+// made by `npm install`'s postinstall: cli/warm-cache.ts), and a project's
+// first compile finds it; when that directory cannot be written (a read-only
+// installation) it is kept in the project's cache (`.fti/cache/v8/`).
+// `FTI_V8_CACHE_DIR` names another directory instead of the installation's;
+// `FTI_NO_CACHE=1` turns it off.
 
 import fs from "node:fs";
 import Module, { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
-import { cacheDir, sha256 } from "./check-cache.ts";
+import { cacheDir, removeQuietly, sha256 } from "./check-cache.ts";
 
 type NodeModule = InstanceType<typeof Module> & { filename: string; paths: string[]; loaded: boolean; exports: unknown };
 const ModuleInternals = Module as unknown as {
@@ -28,16 +36,20 @@ const ModuleInternals = Module as unknown as {
 export function preloadWithCodeCache(file: string): void {
   const require = createRequire(file);
   if (require.cache[file]) return;
-  const dir = cacheDir();
-  if (!dir) return;
+  const dirs = codeCacheDirs(file);
+  if (!dirs.length) return;
   try {
     const stat = fs.statSync(file);
-    const cacheFile = path.join(dir, "v8", `${sha256(`${file}\n${stat.size}\n${stat.mtimeMs}\n${process.versions.v8}`).slice(0, 32)}.bin`);
+    const name = `${sha256(`${file}\n${stat.size}\n${stat.mtimeMs}\n${process.versions.v8}`).slice(0, 32)}.bin`;
+    const candidates = dirs.map((d) => path.join(d, name));
     let cachedData: Buffer | undefined;
-    try {
-      cachedData = fs.readFileSync(cacheFile);
-    } catch {
-      cachedData = undefined;
+    for (const c of candidates) {
+      try {
+        cachedData = fs.readFileSync(c);
+        break;
+      } catch {
+        cachedData = undefined;
+      }
     }
     const script = new vm.Script(ModuleInternals.wrap(fs.readFileSync(file, "utf8")), { filename: file, cachedData });
     const mod = new ModuleInternals(file);
@@ -48,7 +60,7 @@ export function preloadWithCodeCache(file: string): void {
     mod.loaded = true;
     require.cache[file] = mod as unknown as NodeJS.Module;
     if (!cachedData || script.cachedDataRejected) {
-      unwritten.set(cacheFile, script);
+      unwritten.set(script, candidates);
       if (unwritten.size === 1) process.once("exit", writeCodeCaches);
     }
   } catch {
@@ -56,24 +68,43 @@ export function preloadWithCodeCache(file: string): void {
   }
 }
 
-const unwritten = new Map<string, vm.Script>();
+/** Where the code cache of `file` is looked for, in order, and written (the first that can be). */
+export function codeCacheDirs(file: string): string[] {
+  const project = cacheDir();
+  if (!project) return []; // FTI_NO_CACHE
+  const own = process.env.FTI_V8_CACHE_DIR;
+  const installed = own && own.trim() !== "" ? path.resolve(own) : installationCacheDir(file);
+  return installed ? [installed, path.join(project, "v8")] : [path.join(project, "v8")];
+}
 
-/**
- * Writes the code caches still to write (at the exit of the process, or
- * earlier: a worker thread is stopped without an exit of its own).
- */
+/** `node_modules/.cache/fti/v8` of the node_modules the file is installed in. */
+function installationCacheDir(file: string): string | undefined {
+  const parts = file.split(path.sep);
+  const i = parts.lastIndexOf("node_modules");
+  return i < 0 ? undefined : path.join(parts.slice(0, i + 1).join(path.sep) || path.sep, ".cache", "fti", "v8");
+}
+
+/** Scripts whose code cache is still to write, with the files to try. */
+const unwritten = new Map<vm.Script, string[]>();
+
+/** Writes the code caches still to write (at the exit of the process). */
 export function writeCodeCaches(): void {
-  for (const [file, script] of unwritten) writeAside(file, script.createCachedData());
+  for (const [script, files] of unwritten) {
+    const data = script.createCachedData();
+    files.some((f) => writeAside(f, data));
+  }
   unwritten.clear();
 }
 
-function writeAside(file: string, data: Buffer): void {
+function writeAside(file: string, data: Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
+    return true;
   } catch {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
+    return false;
   }
 }

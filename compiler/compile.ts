@@ -7,14 +7,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { checkGraph, specHash, type GraphCheck } from "./check-graph.ts";
-import type { ExternOracle } from "./checker/extern.ts";
-import { externKey, type ExternOutcome } from "./checker/extern-inspect.ts";
 import { diagnostic, type Diagnostic } from "./diagnostics.ts";
 import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
-import { loadModuleGraph, type ModuleGraph } from "./modules.ts";
-import { tsThread, type TsThread } from "./ts-thread.ts";
+import { loadModuleGraph } from "./modules.ts";
 
 export interface CompileOptions {
   /** Output directory; default `generated/<spec name>` under the working directory. */
@@ -56,13 +53,11 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
       code === "ENOENT" ? `${file}: no such file` : code === "EISDIR" ? `${file}: is a directory, not a spec` : `${file}: cannot read (${code ?? (e as Error).message})`,
     );
   }
-  // First thing: TypeScript loads on the worker while this thread parses and checks.
-  const ts = opts.checkOnly ? undefined : tsThread();
   const name = specName(abs);
   const outDir = path.resolve(opts.outDir ?? path.join("generated", name));
   const graph = loadModuleGraph(abs, bytes.toString("utf8"));
   graph.root.hash = crypto.createHash("sha256").update(bytes).digest("hex");
-  const checked = ts ? await checkAskingWorker(graph, ts) : checkGraph(graph);
+  const checked = checkGraph(graph);
   const diagnostics: Diagnostic[] = [];
   for (const d of checked.diagnostics) diagnostics.push(d); // a spread of >120k items overflows the stack
   const result: CompileResult = { specPath: abs, file, name, outDir, diagnostics, sources: checked.sources, dependencies: [] };
@@ -78,7 +73,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
     const isRoot = m === graph.root;
     const out = isRoot ? outDir : path.join(path.dirname(outDir), m.name);
     const r: CompileResult = isRoot ? result : { specPath: m.abs, file: m.file, name: m.name, outDir: out, diagnostics: [], sources: checked.sources, ir, dependencies: [] };
-    const emitted = await emit(r, ir, { modules: targets, moduleFiles }, ts);
+    const emitted = await emit(r, ir, { modules: targets, moduleFiles });
     for (const d of emitted) diagnostics.push(d);
     if (emitted.length || !r.files) return result;
     targets.set(m.name, { outDir: out, specPath: m.abs, specFile: m.file });
@@ -98,39 +93,9 @@ export function currentSpecHash(abs: string, bytes: Buffer): string {
   return specHash(graph.root);
 }
 
-/**
- * Checks the module graph with the worker answering its `extern fn` checks
- * (checker/extern.ts). A check whose answer is not back yet is assumed to
- * pass; when one did not, the graph is checked again with the answers, so the
- * diagnostics are exactly those of checking in this thread.
- */
-async function checkAskingWorker(graph: ModuleGraph, ts: TsThread): Promise<GraphCheck> {
-  const asked = new Map<string, Promise<ExternOutcome>>();
-  const answers = new Map<string, ExternOutcome>();
-  const externs: ExternOracle = (req) => {
-    const key = externKey(req);
-    const known = answers.get(key);
-    if (!known && !asked.has(key)) asked.set(key, ts.extern(req));
-    return known;
-  };
-  for (;;) {
-    const checked = checkGraph(graph, { externs });
-    const fresh = [...asked.keys()].filter((k) => !answers.has(k));
-    const outcomes = await Promise.all(fresh.map((k) => asked.get(k)!));
-    fresh.forEach((k, i) => answers.set(k, outcomes[i]));
-    if (outcomes.every((o) => o.kind === "ok")) return checked; // what was assumed holds
-  }
-}
-
 /** Generates (in memory) and type-checks one spec's modules into `r.files`; the diagnostics when that fails. */
-async function emit(r: CompileResult, ir: IrSpec, deps: Pick<EmitOptions, "modules" | "moduleFiles">, ts?: TsThread): Promise<Diagnostic[]> {
+async function emit(r: CompileResult, ir: IrSpec, deps: Pick<EmitOptions, "modules" | "moduleFiles">): Promise<Diagnostic[]> {
   const where = { outDir: r.outDir, specPath: r.specPath, specFile: r.file };
-  if (ts) {
-    const answer = await ts.emit(ir, { ...where, ...deps });
-    if (answer.ioError) return [writeFailure(r, Object.assign(new Error(answer.ioError.message), answer.ioError))];
-    if (!answer.diagnostics.length) r.files = answer.files;
-    return answer.diagnostics;
-  }
   // Loaded on demand (with the emitters): `fti check` never pays for them.
   const { irSchema } = await import("./ir-schema.ts");
   const parsed: IrSpec = irSchema.parse(ir); // the boundary into the emitters (the schema is the IR type: ir-schema.ts)

@@ -1,8 +1,17 @@
-// The compiler's one TypeScript program (a ts-morph Project), shared by the
-// two places that need the TypeScript checker: `extern fn` signatures
-// (checker/extern.ts) and the type-check of the generated modules
-// (emit/project.ts). Sharing it means the ES library, zod's declarations and
-// the runtime API are parsed and bound once per process, not once per use.
+// The compiler's TypeScript programs (ts-morph Projects), one per set of
+// declarations, each shared by everything that checks against it in a process:
+//
+//   - "light" (the type-check of the generated modules, emit/type-check.ts):
+//     the runtime API (runtime/api.ts) with zod's declarations replaced by
+//     emit/check-lib/zod.d.ts (the part of zod that generated code and the
+//     runtime API use, with the same types) and the ES library files that the
+//     runtime API and the generated code need (LIGHT_LIB). zod's own
+//     declarations (230 kB) and the whole ES2023 library (515 kB) cost most of
+//     a cold compile; test/check-lib.test.ts proves that the light declarations
+//     accept and reject what the real ones do.
+//   - "real" (`extern fn` signatures that cannot be read from the syntax alone,
+//     checker/extern-inspect.ts, and the tests' cross-check): the ES2023
+//     library and zod's real declarations, as a user's module sees them.
 //
 // ts-morph (and the TypeScript compiler inside it) is loaded lazily and
 // synchronously: a run that needs no checker never pays for it.
@@ -15,9 +24,12 @@ import { preloadWithCodeCache } from "./code-cache.ts";
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 export const RUNTIME_API = path.join(ROOT, "runtime/api.ts");
+export const LIGHT_ZOD = path.join(ROOT, "compiler/emit/check-lib/zod.d.ts");
 
-/** The compiler options, as plain JSON: part of every type-check cache key. */
-export const CHECK_OPTIONS = {
+export type Declarations = "light" | "real";
+
+/** The compiler options of the real declarations, as plain JSON: part of every check's cache key. */
+const REAL_OPTIONS = {
   target: "ES2022",
   module: "Preserve",
   moduleResolution: "Bundler",
@@ -29,7 +41,35 @@ export const CHECK_OPTIONS = {
   // Only the ES library: no @types, no DOM.
   lib: ["lib.es2023.d.ts"],
   types: [] as string[],
-  paths: { "fti/runtime": [RUNTIME_API] },
+  paths: { "fti/runtime": [RUNTIME_API] } as Record<string, string[]>,
+};
+
+/**
+ * The ES library files the runtime API's modules and the generated code use
+ * (a subset of ES2023: no Intl, decorators, typed-array copies, Reflect, ...).
+ * A runtime module that starts using more fails test/check-lib.test.ts, which
+ * names what is missing: add its lib file here.
+ */
+export const LIGHT_LIB = [
+  "lib.es5.d.ts",
+  "lib.es2015.core.d.ts",
+  "lib.es2015.collection.d.ts",
+  "lib.es2015.iterable.d.ts",
+  "lib.es2015.generator.d.ts",
+  "lib.es2015.promise.d.ts",
+  "lib.es2015.symbol.d.ts",
+  "lib.es2015.symbol.wellknown.d.ts",
+  "lib.es2016.array.include.d.ts",
+  "lib.es2017.object.d.ts",
+  "lib.es2019.array.d.ts",
+  "lib.es2019.object.d.ts",
+  "lib.es2020.bigint.d.ts",
+  "lib.es2022.array.d.ts",
+];
+
+export const CHECK_OPTIONS: Record<Declarations, typeof REAL_OPTIONS> = {
+  real: REAL_OPTIONS,
+  light: { ...REAL_OPTIONS, lib: LIGHT_LIB, paths: { ...REAL_OPTIONS.paths, zod: [LIGHT_ZOD] } },
 };
 
 let loaded: typeof import("ts-morph") | undefined;
@@ -46,7 +86,7 @@ export function tsMorph(): typeof import("ts-morph") {
   return (loaded = require("ts-morph") as typeof import("ts-morph"));
 }
 
-let shared: Project | undefined;
+const shared = new Map<Declarations, Project>();
 
 /**
  * Paths whose files the checker is handed in memory (the generated modules):
@@ -82,21 +122,23 @@ function fileSystem(): FileSystemHost {
   });
 }
 
-/** The shared project: real file system, the options above, no files until someone adds them. */
-export function checkerProject(): Project {
-  if (shared) return shared;
+/** The shared project of a set of declarations: real file system, its options, no files until someone adds them. */
+export function checkerProject(declarations: Declarations): Project {
+  const known = shared.get(declarations);
+  if (known) return known;
   const { Project, ts } = tsMorph();
-  shared = new Project({
+  const project = new Project({
     skipAddingFilesFromTsConfig: true,
     fileSystem: fileSystem(),
     compilerOptions: {
-      ...CHECK_OPTIONS,
+      ...CHECK_OPTIONS[declarations],
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.Preserve,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
     },
   });
-  return shared;
+  shared.set(declarations, project);
+  return project;
 }
 
 /**

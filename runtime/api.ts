@@ -363,6 +363,18 @@ export function refineRequest<T>(check: (r: T) => RequestIssue[]): (r: T, ctx: z
   };
 }
 
+/** A view's feature as generated code lists it: its join (an index into the view's joins) names the group and table. */
+export type ViewFeatureEntry = { name: string; join: number; type: ColumnType; column?: string };
+
+/**
+ * A view's features with the group and table of each one's join filled in
+ * (`column` defaults to the name): generated training.ts lists only what is
+ * not its join's.
+ */
+export function joinedFeatures(joins: readonly ViewJoinPlan[], entries: readonly ViewFeatureEntry[]): ViewPlan["features"] {
+  return entries.map((e) => ({ name: e.name, group: joins[e.join].group, table: joins[e.join].table, column: e.column ?? e.name, join: e.join, type: e.type }));
+}
+
 /** The absolute path of a file next to a generated module: `moduleFile(import.meta.url, "./transforms.ts")`. */
 export function moduleFile(moduleUrl: string, relative: string): string {
   return decodeURIComponent(new URL(relative, moduleUrl).pathname);

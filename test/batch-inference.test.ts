@@ -88,8 +88,49 @@ describe("featureBatches", () => {
       [1, 2, 2, "b", 1],
       [1, 2, 2, "b", 1],
     ]);
-    await expect(featureBatches(store, view, joinedOf("j2"), 3)).rejects.toThrow(/3 rows \(2 distinct, ids 0\.\.1\) for 3 entities/);
-    await expect(featureBatches(store, view, joinedOf("j2"), 4)).rejects.toThrow(/for 4 entities/);
+    const readAll = async (n: number, size: number) => {
+      const seen: number[] = [];
+      await (await featureBatches(store, view, joinedOf("j2"), n)).readAll(size, (_, from, m) => void seen.push(from, m));
+      return seen;
+    };
+    for (const size of [1, 2, 3]) {
+      await expect(readAll(3, size)).rejects.toThrow(/lost or doubled a row: spine row 1 twice \(3 spine rows\)/);
+      await expect(readAll(4, size)).rejects.toThrow(/lost or doubled a row: spine row 1 twice \(4 spine rows\)/);
+    }
+    await expect((await featureBatches(store, view, joinedOf("j2"), 3)).read(1, 2)).rejects.toThrow(/read 2 rows for spine rows 1\.\.1/);
+    // a lost row: ids 0, 2
+    await makeJoined("j3", [
+      [0, 1, 1, "a", 1],
+      [2, 2, 2, "b", 1],
+    ]);
+    await expect((await featureBatches(store, view, joinedOf("j3"), 3)).readAll(2, () => undefined)).rejects.toThrow(
+      /spine row 2 where 1 belongs/,
+    );
+    // a row beyond the spine: every batch scored, then refused
+    await makeJoined("j4", [
+      [0, 1, 1, "a", 1],
+      [1, 2, 2, "b", 1],
+    ]);
+    await expect((await featureBatches(store, view, joinedOf("j4"), 1)).readAll(1, () => undefined)).rejects.toThrow(/read 2 rows for 1 spine rows/);
+  });
+
+  it("reads every row in order, in batches of exactly the size asked (the last shorter), values as read at once", async () => {
+    const rows: Array<[number, number | null, number | null, string | null, number]> = [];
+    for (let i = 0; i < 5000; i++) rows.push([(i * 7919) % 5000, i % 13 === 0 ? null : i / 4, i % 11 === 0 ? NaN : i, i % 17 === 0 ? null : `c${i % 5}`, i]);
+    await makeJoined("j5", rows);
+    const batches = await featureBatches(store, view, joinedOf("j5"), 5000);
+    const whole = await batches.read(0, 5000);
+    for (const size of [1, 999, 2048, 4999, 5000, 9000]) {
+      const seen: Array<[number, number]> = [];
+      const cols: Record<string, Scalar[]> = { x1: [], x2: [], cat: [], amount: [] };
+      await batches.readAll(size, (c, from, m) => {
+        seen.push([from, m]);
+        for (const name of Object.keys(cols)) for (let i = 0; i < m; i++) cols[name].push(valueAt(c[name], i));
+      });
+      const expected = Array.from({ length: Math.ceil(5000 / size) }, (_, k) => [k * size, Math.min(size, 5000 - k * size)]);
+      expect(seen).toEqual(expected);
+      for (const name of Object.keys(cols)) expect(cols[name]).toEqual(plain(whole[name], 5000));
+    }
   });
 });
 

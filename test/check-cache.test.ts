@@ -51,6 +51,13 @@ describe("check cache", () => {
     expect(passedBefore("scope", "key")).toBe(false);
   });
 
+  it("a cache directory below a file is a miss, never an error", () => {
+    fs.writeFileSync(path.join(dir, "file"), "in the way\n");
+    process.env.FTI_CACHE_DIR = path.join(dir, "file", "cache");
+    expect(() => recordPass("scope", "key", new Map())).not.toThrow();
+    expect(passedBefore("scope", "key")).toBe(false);
+  });
+
   it("FTI_NO_CACHE=1 turns it off", () => {
     const dep = path.join(dir, "dep.d.ts");
     fs.writeFileSync(dep, "x\n");

@@ -1,5 +1,5 @@
 // GBDT on several threads: the model must not depend on the thread count.
-// Histograms are split by feature across worker threads (gbdt-threads.ts);
+// Histograms are split by feature, gradients by fixed row blocks, across worker threads (gbdt-threads.ts);
 // these tests train the same data with 1, 2 and 3 threads (and the
 // TypeScript reference kernels) and compare the ONNX bytes and the
 // predictions bit for bit.
@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../runtime/errors.ts";
 import { createWorkspace } from "../runtime/learners/gbdt-kernels.ts";
-import { defaultThreads, featureBlocks, parseThreads } from "../runtime/learners/gbdt-threads.ts";
+import { defaultThreads, featureBlocks, GRAD_BLOCK, parseThreads } from "../runtime/learners/gbdt-threads.ts";
 import { predict, trainModel, type Task } from "../runtime/learners/index.ts";
 import { exportOnnx } from "../runtime/onnx/export.ts";
 import { mulberry32 } from "../runtime/random.ts";
@@ -41,6 +41,47 @@ const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteL
 describe("gbdt on several threads", () => {
   const { X, yReg, yCls } = data(16);
   const params = { trees: 12, depth: 6, learning_rate: 0.2, min_leaf: 10, bins: 255, l2: 0.5 };
+
+  // first: before the other tests leave wasm memories waiting for the GC
+  it("the threaded gradients (fixed row blocks) equal the TypeScript reference's bit for bit, sums included", async () => {
+    const n = 3 * GRAD_BLOCK + 1234; // several blocks, the last one short
+    for (const cls of [false, true]) {
+      const histOff = new Int32Array(D + 1);
+      for (let f = 0; f < D; f++) histOff[f + 1] = histOff[f] + 40;
+      const histLen = histOff[D] * (cls ? 3 : 2);
+      const ref = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, engine: "js" });
+      const three = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, threads: 3 });
+      try {
+        expect(three.engine).toBe("wasm");
+        expect(three.threads).toBe(3);
+        await new Promise((r) => setTimeout(r, 200)); // the workers running, so they claim blocks
+        const r = mulberry32(3);
+        for (let round = 0; round < 4; round++) {
+          for (let i = 0; i < n; i++) {
+            const z = (r() - 0.5) * (round === 3 ? 2000 : 8); // round 3: sigmoids saturated at 0 and 1
+            const y = cls ? (r() < 0.5 ? 1 : 0) : r() * 10;
+            ref.raw[i] = three.raw[i] = z;
+            ref.y[i] = three.y[i] = y;
+            three.idx[i] = ref.idx[i] = (i * 7919) % n; // overwritten: the identity
+          }
+          const [a, b] = [new Float64Array(2), new Float64Array(2)];
+          ref.gradients(a);
+          three.gradients(b);
+          expect(bytesOf(b).equals(bytesOf(a))).toBe(true);
+          expect(bytesOf(three.og).equals(bytesOf(ref.og))).toBe(true);
+          if (cls) expect(bytesOf(three.oh).equals(bytesOf(ref.oh))).toBe(true);
+          else expect(b[1]).toBe(n);
+          expect(Array.from(three.idx.subarray(0, 5))).toEqual([0, 1, 2, 3, 4]);
+          expect(three.idx[n - 1]).toBe(n - 1);
+          expect(Number.isFinite(a[0]) && Number.isFinite(a[1])).toBe(true);
+        }
+      } finally {
+        ref.close();
+        three.close();
+      }
+    }
+  });
+
 
   for (const [task, y] of [["regression", yReg], ["binary_classification", yCls]] as [Task, Float64Array][]) {
     it(`${task}: 1, 2 and 3 threads give the same ONNX bytes and the same predictions bit for bit`, () => {

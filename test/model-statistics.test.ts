@@ -7,6 +7,7 @@ import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
 import { splitFrame, trainModelFromSpec } from "../runtime/training/train.ts";
 import { formatStatistics } from "../runtime/monitor/format.ts";
 import { loadSyntheticTables, makeBundle } from "./helpers/model-bundles.ts";
+import { valueAt } from "../runtime/retrieval/columns.ts";
 
 let store: Store;
 const bundle = makeBundle();
@@ -30,7 +31,7 @@ describe("training statistics", () => {
     const split = splitFrame(plan, frame);
     const train = Array.from(split.train);
     for (const f of stats.features) {
-      const values = train.map((i) => frame.columns[f.name][i]);
+      const values = train.map((i) => valueAt(frame.columns[f.name], i));
       const present = values.filter((v) => v !== null);
       expect(f.count).toBe(train.length);
       expect(f.nulls).toBe(values.length - present.length);

@@ -26,6 +26,7 @@ import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
+import { columnValues, valueAt } from "../runtime/retrieval/columns.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HOUR = 3_600_000;
@@ -213,7 +214,7 @@ describe("a view over a spine source joins each group on its own keys", () => {
         r.amount,
       ];
     });
-    const c = frame.columns;
+    const c = Object.fromEntries(Object.entries(frame.columns).map(([k, v]) => [k, columnValues(v)]));
     const actual = fingerprints(frame.n, (i) => [
       frame.keys.sender[i], frame.keys.receiver[i], frame.time[i], frame.label[i],
       c.sent_sum_2d[i], c.sent_count_1d[i], c.received_max_3d[i], c.receiver_sent_sum_2d[i], c.large_count_5d[i], c.transfer_amount[i],
@@ -253,7 +254,7 @@ describe("forward labels", () => {
         const quiet = transfers.every((s) => !(s.sender === r.sender && s.at > r.at && s.at <= r.at + 2 * DAY));
         return [r.sender, r.receiver, r.at, quiet ? 1 : 0, windowAt(received, tl, 3 * DAY, max)];
       });
-    const actual = fingerprints(frame.n, (i) => [frame.keys.sender[i], frame.keys.receiver[i], frame.time[i], frame.label[i], frame.columns.received_max_3d[i]]);
+    const actual = fingerprints(frame.n, (i) => [frame.keys.sender[i], frame.keys.receiver[i], frame.time[i], frame.label[i], valueAt(frame.columns.received_max_3d, i)]);
     expect(actual).toEqual(reference.map((r) => JSON.stringify(r)).sort());
     const positives = reference.filter((r) => r[3] === 1).length;
     expect(positives).toBeGreaterThan(0);

@@ -14,7 +14,6 @@ import { PredictBatcher, MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
 import { columnValue, lookup, toFeatureColumn, type CachedGroup } from "../runtime/online/cache.ts";
 import { KeyIndex } from "../runtime/online/key-index.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
-import { sliceSerialized } from "../runtime/online/turns.ts";
 import { INSTANCES_PER_TURN, MAX_INSTANCES, OnlineService } from "../runtime/online/service.ts";
 import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
 import { countingLoopTurns } from "./helpers/event-loop.ts";
@@ -141,22 +140,6 @@ describe("PredictBatcher", () => {
   });
 });
 
-describe("sliceSerialized", () => {
-  it("gives exactly JSON.stringify's text for a long batch answer, null for anything else", async () => {
-    const predictions = Array.from({ length: 3 * INSTANCES_PER_TURN + 7 }, (_, i) => ({
-      prediction: i % 5 === 0 ? null : i / 3,
-      features: { "x\"1": { value: `v\n${i}`, status: "present" }, n: { value: null, status: "not_found" } },
-      request_id: `r-${i}`,
-    }));
-    const body = { model: "m", version: 2, request_time: "2026-03-01T00:00:00.000Z", predictions };
-    expect(await sliceSerialized(body)).toBe(JSON.stringify(body));
-    expect(await sliceSerialized({ ...body, predictions: predictions.slice(0, INSTANCES_PER_TURN) })).toBeNull();
-    expect(await sliceSerialized({ predictions, model: "m" })).toBeNull(); // predictions not last: sent as usual
-    expect(await sliceSerialized({ error: { status: 400 } })).toBeNull();
-    expect(await sliceSerialized(null)).toBeNull();
-  });
-});
-
 describe("the service under concurrent requests", () => {
   let toy: ToyStore;
   let svc: OnlineService;
@@ -211,6 +194,22 @@ describe("the service under concurrent requests", () => {
     expect(paths).toEqual([["instances", 3, "amount"], ["instances", 2999, "user_id"], ["instances", 2999, "extra"]]);
     const envelope = await svc.predict("toy_request", { instances, more: 1 });
     expect((envelope.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["instances", 3, "amount"], ["instances", 2999, "user_id"], ["instances", 2999, "extra"], ["more"]]);
+  });
+
+  it("a large batch is looked up and scored a run at a time; an unknown entity in a later run is still a 422 listing every one", async () => {
+    const instances: Array<Record<string, unknown>> = Array.from({ length: 3 * MAX_BATCH_ROWS + 10 }, (_, i) => ({ user_id: USERS[i % USERS.length] }));
+    const ok = await svc.predict("toy_gbdt", { instances }, { text: true });
+    expect(ok.status).toBe(200);
+    const parsed = JSON.parse(ok.text!) as OnlineBatchPrediction;
+    expect(parsed.predictions).toHaveLength(instances.length);
+    const alone = await svc.predict("toy_gbdt", instances[2 * MAX_BATCH_ROWS + 3]);
+    expect(strip({ ...parsed.predictions[2 * MAX_BATCH_ROWS + 3], model: "toy_gbdt", version: parsed.version, request_time: parsed.request_time })).toEqual(strip(alone.body));
+    instances[MAX_BATCH_ROWS + 1] = { user_id: "ghost-1" };
+    instances[3 * MAX_BATCH_ROWS + 9] = { user_id: "ghost-2" };
+    const r = await svc.predict("toy_gbdt", { instances }, { text: true });
+    expect(r.status).toBe(422);
+    expect((r.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["instances", MAX_BATCH_ROWS + 1], ["instances", 3 * MAX_BATCH_ROWS + 9]]);
+    expect((r.body as ApiErrorBody).error.message).toContain(`(2 of ${instances.length} instances)`);
   });
 
   it("/healthz answers while a 10,000-instance batch request is in flight", async () => {

@@ -2,6 +2,7 @@
 // data: ties at one event_time with different ingestion times (and row ids),
 // ttl edges exactly at t - ttl, entities with no history, strict vs inclusive.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
@@ -10,6 +11,7 @@ import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
+import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
 const HOUR = 3_600_000;
 const TTL = 48 * HOUR;
@@ -141,6 +143,11 @@ function spineOrder(labels: LabelRow[]): LabelRow[] {
     .sort((a, b) => cmp(a.t, b.t) || cmp(a.user, b.user) || cmp(a.y!, b.y!) || cmp(a.amount, b.amount));
 }
 
+/** The frame with every column as a plain array (numeric ones come as NullableFloats). */
+function plain<F extends { columns: Record<string, InputColumn> }>(frame: F): F & { columns: Record<string, Scalar[]> } {
+  return { ...frame, columns: Object.fromEntries(Object.entries(frame.columns).map(([k, c]) => [k, columnValues(c)])) };
+}
+
 let store: Store | undefined;
 afterEach(async () => {
   await store?.close();
@@ -169,7 +176,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       const bundle = pitBundle(opts);
       store = await openStore({ path: ":memory:" });
       await load(store, data, !!opts.rowId);
-      const frame = await buildTrainingFrame(store, bundle, "v");
+      const frame = plain(await buildTrainingFrame(store, bundle, "v"));
       const spine = spineOrder(data.labels);
       expect(frame.n).toBe(spine.length);
       expect(frame.keys.user_id).toEqual(spine.map((l) => l.user));
@@ -222,8 +229,8 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     const data = makeData(5);
     store = await openStore({ path: ":memory:" });
     await load(store, data, true);
-    const strict = await buildTrainingFrame(store, pitBundle({ asOf: "strict", ttlMs: null, rowId: true }), "v");
-    const incl = await buildTrainingFrame(store, pitBundle({ asOf: "inclusive", ttlMs: null, rowId: true }), "v");
+    const strict = plain(await buildTrainingFrame(store, pitBundle({ asOf: "strict", ttlMs: null, rowId: true }), "v"));
+    const incl = plain(await buildTrainingFrame(store, pitBundle({ asOf: "inclusive", ttlMs: null, rowId: true }), "v"));
     let differ = 0;
     for (let i = 0; i < strict.n; i++) {
       const sameTime = incl.featureTimes!.g[i] === incl.time[i];
@@ -248,7 +255,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       if (!w || g.ing > w.ing || (g.ing === w.ing && g.rid > w.rid)) winner.set(k, g);
     }
     const unique = { group: [...winner.values()], labels: data.labels };
-    const facts = () => store!.all<{ u: boolean }>(`SELECT unique_key_times AS u FROM fti_table_facts WHERE table_name = 'fg_g_v1'`);
+    const facts = () => store!.all<{ u: boolean }>(`SELECT unique_key_times AS u FROM fti_table_facts WHERE table_name = 'fg_g_v1' AND key_columns = 'user_id'`);
     for (const opts of [
       { asOf: "strict", ttlMs: TTL, rowId: true },
       { asOf: "inclusive", ttlMs: null, rowId: false },
@@ -256,7 +263,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
       store = await openStore({ path: ":memory:" });
       await load(store, unique, opts.rowId);
       const expectReference = async (group: GroupRow[]) => {
-        const frame = await buildTrainingFrame(store!, pitBundle(opts), "v");
+        const frame = plain(await buildTrainingFrame(store!, pitBundle(opts), "v"));
         const spine = spineOrder(data.labels);
         const picked = spine.map((l) => reference(group, l.user, l.t, opts));
         expect(frame.columns.f1).toEqual(picked.map((r) => r?.f1 ?? null));
@@ -283,7 +290,7 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
   });
 
-  it("rows tied in keys, event_time and ingestion (no row id) are settled by their values, descending, nulls last", async () => {
+  it("rows tied in keys, event_time and ingestion (and row id) are settled by their values, descending, nulls last", async () => {
     const data = makeData(13);
     // Every group row gets 1–3 copies at its (user, event_time, ingested_at) with other values, nulls among them.
     const rand = rng(131);
@@ -296,22 +303,27 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
     const tied = { group, labels: data.labels };
     const desc = (a: number | null, b: number | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a - b); // > 0: a preferred
-    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: false };
-    store = await openStore({ path: ":memory:" });
-    await load(store, tied, false);
-    const frame = await buildTrainingFrame(store, pitBundle(opts), "v");
-    const spine = spineOrder(data.labels);
-    let settledByValue = 0;
-    const expected = spine.map((l) => {
-      const best = reference(group, l.user, l.t, opts);
-      if (!best) return null;
-      const peers = group.filter((g) => g.user === best.user && g.et === best.et && g.ing === best.ing);
-      if (peers.length > 1) settledByValue++;
-      return peers.reduce((a, b) => (desc(b.f1, a.f1) > 0 || (desc(b.f1, a.f1) === 0 && desc(b.f2, a.f2) > 0) ? b : a));
-    });
-    expect(settledByValue).toBeGreaterThan(20);
-    expect(frame.columns.f1).toEqual(expected.map((r) => r?.f1 ?? null));
-    expect(frame.columns.f2).toEqual(expected.map((r) => r?.f2 ?? null));
+    // Without a row id; and with one the copies share (so ingested_at and the row id do not settle those ties).
+    for (const rowId of [false, true]) {
+      const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId };
+      store = await openStore({ path: ":memory:" });
+      await load(store, tied, rowId);
+      const frame = plain(await buildTrainingFrame(store, pitBundle(opts), "v"));
+      const spine = spineOrder(data.labels);
+      let settledByValue = 0;
+      const expected = spine.map((l) => {
+        const best = reference(group, l.user, l.t, opts);
+        if (!best) return null;
+        const peers = group.filter((g) => g.user === best.user && g.et === best.et && g.ing === best.ing && (!rowId || g.rid === best.rid));
+        if (peers.length > 1) settledByValue++;
+        return peers.reduce((a, b) => (desc(b.f1, a.f1) > 0 || (desc(b.f1, a.f1) === 0 && desc(b.f2, a.f2) > 0) ? b : a));
+      });
+      expect(settledByValue).toBeGreaterThan(20);
+      expect(frame.columns.f1).toEqual(expected.map((r) => r?.f1 ?? null));
+      expect(frame.columns.f2).toEqual(expected.map((r) => r?.f2 ?? null));
+      await store.close();
+      store = undefined;
+    }
   });
 
   it("restricts the spine to [from, to) of the label time", async () => {
@@ -321,11 +333,49 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: true };
     const from = new Date(T0 + 5 * DAY);
     const to = new Date(T0 + 9 * DAY);
-    const frame = await buildTrainingFrame(store, pitBundle(opts), "v", { from, to });
+    const frame = plain(await buildTrainingFrame(store, pitBundle(opts), "v", { from, to }));
     const spine = spineOrder(data.labels).filter((l) => l.t >= from.getTime() && l.t < to.getTime());
     expect(frame.n).toBe(spine.length);
     expect(frame.columns.f1).toEqual(spine.map((l) => reference(data.group, l.user, l.t, opts)?.f1 ?? null));
     expect(frame.range).toEqual({ from: from.toISOString(), to: to.toISOString() });
+  });
+});
+
+describe("the training frame's columns", () => {
+  it("numeric columns are NullableFloats read in slices of the spine; a float column with a NaN or an int past 2^53 stays an array", async () => {
+    const data = makeData(17);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const whole = await buildTrainingFrame(store, bundle, "v");
+    expect(whole.columns.f1).toBeInstanceOf(NullableFloats);
+    expect(whole.columns.f2).toBeInstanceOf(NullableFloats);
+    expect(whole.columns.amount).toBeInstanceOf(NullableFloats);
+    expect(Array.isArray(whole.columns.f1_plus_amount)).toBe(true);
+    const f1 = columnValues(whole.columns.f1);
+    expect(f1.filter((v) => v === null).length).toBeGreaterThan(50);
+    expect(f1.filter((v) => typeof v === "number").length).toBeGreaterThan(50);
+    // Read 7 rows at a time: the same frame, row for row.
+    const sliced = await buildTrainingFrame(store, bundle, "v", { sliceRows: 7 });
+    expect(plain(sliced)).toEqual(plain(whole));
+    expect(sliced.keys).toEqual(whole.keys);
+    expect(Array.from(sliced.time)).toEqual(Array.from(whole.time));
+    expect(Array.from(sliced.featureTimes!.g)).toEqual(Array.from(whole.featureTimes!.g));
+
+    // A stored NaN is a value, not a null: that column stays an array of Scalars (NaN kept), as does an int past 2^53.
+    const [row] = await store.all<{ rid: number }>(`SELECT rid FROM fg_g_v1 WHERE f1 IS NOT NULL AND f2 IS NOT NULL ORDER BY rid LIMIT 1`);
+    await store.run(`UPDATE fg_g_v1 SET f1 = 'NaN'::DOUBLE, f2 = 9007199254740993 WHERE rid = ${row.rid}`);
+    const odd = await buildTrainingFrame(store, bundle, "v");
+    expect(Array.isArray(odd.columns.f1)).toBe(true);
+    expect(Array.isArray(odd.columns.f2)).toBe(true);
+    expect(odd.columns.amount).toBeInstanceOf(NullableFloats);
+    const nanRows = (odd.columns.f1 as Scalar[]).flatMap((v, i) => (typeof v === "number" && Number.isNaN(v) ? [i] : []));
+    expect(nanRows.length).toBeGreaterThan(0);
+    for (const i of nanRows) expect((odd.columns.f2 as Scalar[])[i]).toBe("9007199254740993");
+    // Every other value as before.
+    const before = plain(whole).columns;
+    const after = plain(odd).columns;
+    for (let i = 0; i < odd.n; i++) if (!nanRows.includes(i)) expect([after.f1[i], after.f2[i]]).toEqual([before.f1[i], before.f2[i]]);
   });
 });
 
@@ -389,7 +439,7 @@ describe("spine, join and export", () => {
     const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
     const out = join(tempDir(), "exports", "train.parquet");
     const n = await exportTrainingData(store, bundle, "v", out);
-    const frame = await buildTrainingFrame(store, bundle, "v");
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
     expect(n).toBe(frame.n);
     const cols = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
     expect(cols.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
@@ -407,18 +457,76 @@ describe("spine, join and export", () => {
     expect(rows.columns.user_id).toEqual(frame.keys.user_id);
     for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
-    // The ODT inputs read in many small slices (their outputs appended slice by slice, then put
-    // beside the joined rows by position) give the same file.
-    const sliced = join(tempDir(), "sliced.parquet");
-    expect(await exportTrainingData(store, bundle, "v", sliced, { sliceRows: 7 })).toBe(frame.n);
-    const [diff] = await store.all<{ a: number; b: number; n: number }>(
-      `SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('${out}') EXCEPT ALL SELECT * FROM read_parquet('${sliced}'))) AS a,
-              (SELECT count(*) FROM (SELECT * FROM read_parquet('${sliced}') EXCEPT ALL SELECT * FROM read_parquet('${out}'))) AS b,
-              (SELECT count(*) FROM read_parquet('${sliced}')) AS n`,
-    );
-    expect(diff).toEqual({ a: 0, b: 0, n: frame.n });
-    const slicedRows = await store.readColumns(`SELECT f1_plus_amount FROM read_parquet('${sliced}')`);
-    expect(slicedRows.columns.f1_plus_amount).toEqual(frame.columns.f1_plus_amount);
     expect(rows.columns.y).toEqual(Array.from(frame.label));
+  });
+
+  it("exportTrainingData streams many chunks on several threads: rows, order, nulls, ties and ODT values equal the frame's", async () => {
+    // ~30,000 spine rows (15 DuckDB chunks) over 40 users at minute times shared by many rows,
+    // a group with ties at (user, minute) settled by ingestion and row id, nulls in both features.
+    store = await openStore({ path: ":memory:", threads: 2 });
+    await store.run(
+      `CREATE TABLE src_events AS SELECT 'u' || (hash(i, 1) % 40) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 2) % 600 AS BIGINT)) AS ts,
+              CASE WHEN hash(i, 3) % 17 = 0 THEN NULL ELSE (hash(i, 4) % 1000) / 10.0 END AS y,
+              (hash(i, 5) % 500) / 4.0 AS amount, TIMESTAMP '2026-02-01' AS ingested_at
+         FROM range(32000) AS t(i)`,
+    );
+    await store.run(
+      `CREATE TABLE fg_g_v1 AS SELECT 'u' || (hash(i, 6) % 40) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 7) % 600 AS BIGINT)) AS event_time,
+              i AS rid,
+              CASE WHEN hash(i, 8) % 5 = 0 THEN NULL ELSE (hash(i, 9) % 1000) / 8.0 END AS f1,
+              CASE WHEN hash(i, 10) % 7 = 0 THEN NULL ELSE CAST(hash(i, 11) % 50 AS BIGINT) END AS f2,
+              TIMESTAMP '2026-02-01' + to_days(CAST(hash(i, 12) % 2 AS BIGINT)) AS ingested_at
+         FROM range(20000) AS t(i)`,
+    );
+    const bundle = pitBundle({ asOf: "strict", ttlMs: 2 * HOUR, rowId: true });
+    // A second ODT with an int result (BIGINT out of the scalar function), null when f2 is null or odd.
+    bundle.views[0].odts.push({
+      name: "f2_half",
+      line: 21,
+      requestParams: [],
+      featureParams: ["g.f2"],
+      returns: { name: "f2_half", type: "int", nullable: true },
+      compute: (_r, f) => (typeof f.f2 === "number" && f.f2 % 2 === 0 ? f.f2 / 2 - 3 : null),
+    });
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
+    expect(frame.n).toBeGreaterThan(28_000);
+    const out = join(tempDir(), "many.parquet");
+    expect(await exportTrainingData(store, bundle, "v", out)).toBe(frame.n);
+    const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
+    expect(rows.columns.user_id).toEqual(frame.keys.user_id);
+    expect(rows.columns.event_time).toEqual(Array.from(frame.time));
+    expect(rows.columns.y).toEqual(Array.from(frame.label));
+    for (const c of ["f1", "f2", "f1_plus_amount", "f2_half", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
+    expect(frame.columns.f2_half.filter((v) => v === null).length).toBeGreaterThan(1000);
+    expect(frame.columns.f2_half.filter((v) => typeof v === "number" && v < 0).length).toBeGreaterThan(100);
+    // The data exercised what it is meant to: nulls among the features and the ODT values, and both present.
+    const odt = frame.columns.f1_plus_amount;
+    expect(odt.filter((v) => v === null).length).toBeGreaterThan(1000);
+    expect(odt.filter((v) => v !== null).length).toBeGreaterThan(1000);
+    expect(frame.columns.f2.filter((v) => v === null).length).toBeGreaterThan(100);
+    const [ties] = await store.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM (SELECT 1 FROM fg_g_v1 GROUP BY user_id, event_time HAVING count(*) > 1)`);
+    expect(ties.n).toBeGreaterThan(1000);
+  });
+
+  it("an ODT that throws fails the export with its name and inputs, and leaves no file", async () => {
+    const data = makeData(6);
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const odt = bundle.views[0].odts[0];
+    bundle.views[0].odts[0] = {
+      ...odt,
+      compute: (r, f) => {
+        if (f.f1 !== null && (f.f1 as number) > 90) throw new Error("too large");
+        return odt.compute(r, f);
+      },
+    };
+    const out = join(tempDir(), "fails.parquet");
+    await expect(exportTrainingData(store, bundle, "v", out)).rejects.toThrow(/on_demand `f1_plus_amount` failed \(.*"f1":9\d.*\): too large/);
+    expect(existsSync(out)).toBe(false);
+    // The store is usable afterwards.
+    expect(await exportTrainingData(store, pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true }), "v", out)).toBeGreaterThan(100);
   });
 });

@@ -22,6 +22,7 @@ import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { DAY, rng, sqlTime, writeCsv } from "./helpers/bundles.ts";
+import { valueAt } from "../runtime/retrieval/columns.ts";
 
 const SPEC = `
 source visits {
@@ -161,10 +162,10 @@ describe("reference data", () => {
       if (plan) withPlan++;
       if (!plan && plans.some((p) => p.user === user && p.starts < t)) ended++;
       const got = {
-        age: frame.columns.age_now[i],
-        rank: frame.columns.tier_rank[i],
-        price: frame.columns.plan_price[i],
-        double: frame.columns.double_price[i],
+        age: valueAt(frame.columns.age_now, i),
+        rank: valueAt(frame.columns.tier_rank, i),
+        price: valueAt(frame.columns.plan_price, i),
+        double: valueAt(frame.columns.double_price, i),
       };
       expect(got, `${user} at ${new Date(t).toISOString()}`).toEqual({
         age: profile?.age ?? null,
@@ -209,7 +210,7 @@ describe("reference data", () => {
     const frame = await buildTrainingFrame(store, bundle, "spend_data");
     const predictor = await createPredictor(bundle, "m", await getModel(store, "m"));
     const byKey = new Map<string, number>();
-    const rows = Array.from({ length: frame.n }, (_, i) => Object.fromEntries(Object.entries(frame.columns).map(([k, c]) => [k, c[i]])));
+    const rows = Array.from({ length: frame.n }, (_, i) => Object.fromEntries(Object.entries(frame.columns).map(([k, c]) => [k, valueAt(c, i)])));
     const expected = await predictor.predictRows(rows);
     for (let i = 0; i < frame.n; i++) byKey.set(`${frame.keys.user_id[i]}@${frame.time[i]}`, expected[i]);
     for (const [i, v] of visits.entries()) expect(scored[i]).toEqual({ visit_id: v.id, prediction: byKey.get(`${v.user}@${v.at}`) });

@@ -40,6 +40,7 @@ import { fmtInt, fmtKB, fmtMs, median, runNodeTask, runPython, timed, type Sampl
 import { fasterGoal, fromMulti, ratioGoal, type Measured } from "../lib/report.ts";
 import { ensureCompiled, generatedHash, loadBundle } from "../lib/spec.ts";
 import { rmDb, rounds, type Ctx, type Suite } from "../lib/suite.ts";
+import { columnValues } from "../../runtime/retrieval/columns.ts";
 
 const VIEW = "finish_time_data";
 const GROUP_TABLE = "fg_activity_features_v1";
@@ -151,7 +152,8 @@ export const tasks = {
     try {
       const t = await timed(() => buildTrainingFrame(store, bundle, VIEW));
       const f = t.value;
-      const checksum = checksumOf(f.columns, f.n);
+      const values = Object.fromEntries(COMPARED.map((c) => [c, columnValues(f.columns[c])]));
+      const checksum = checksumOf(values, f.n);
       if (a.keep && a.out) {
         rmDb(a.out);
         const scratch = await openStore({ path: a.out });
@@ -159,7 +161,7 @@ export const tasks = {
           const defs = ["athlete_id VARCHAR", "planned_at TIMESTAMP", "finish_time_s DOUBLE", ...COMPARED.map((c) => `${c} DOUBLE`)];
           await scratch.run(`CREATE TABLE frame (${defs.join(", ")})`);
           const cols: Record<string, ArrayLike<unknown>> = { athlete_id: f.keys.athlete_id, planned_at: f.time, finish_time_s: f.label };
-          for (const c of COMPARED) cols[c] = f.columns[c];
+          for (const c of COMPARED) cols[c] = values[c];
           await scratch.appendColumns("frame", cols);
         } finally {
           await scratch.close();

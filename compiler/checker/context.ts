@@ -9,7 +9,6 @@ import type { FixSource } from "../fixes.ts";
 import { DIAG, type Message } from "../messages.ts";
 import { sourceRoots } from "../../runtime/features/source-paths.ts";
 import { SCALAR_TYPES, t, vector } from "./types.ts";
-import type { ExternOracle } from "./extern.ts";
 
 export interface FnSignature {
   params: IrColumn[];
@@ -37,8 +36,6 @@ export class Ctx {
   readonly silent = new Set<string>();
   /** Set by the function checker: checks a fn on first use (a cycle's members; the others are checked callees first). */
   resolveFn?: (name: string) => FnSignature | undefined;
-  /** Who answers `extern fn` checks when not this thread (extern.ts). */
-  externs?: ExternOracle;
   private roots?: string[];
 
   constructor(

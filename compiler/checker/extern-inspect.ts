@@ -1,19 +1,20 @@
 // The TypeScript half of the `extern fn` check: reads the real signature of a
-// user's function with ts-morph and lists how it differs from the declared
-// one. It runs wherever the compiler's TypeScript project lives (in this
-// thread, or on the TypeScript worker of a compile: ../ts-thread.ts), so its
-// answer is plain data; extern.ts turns it into diagnostics.
+// user's function and lists how it differs from the declared one; its answer
+// is plain data, extern.ts turns it into diagnostics. A signature written out
+// in simple types that matches is read from the syntax alone
+// (extern-syntax.ts); any other, and every mismatch (for its message), is read
+// by TypeScript's checker with the real declarations (../ts-project.ts).
 //
 // A signature that matched before, with the module and everything it imports
 // unchanged, is not read again (../check-cache.ts).
 
 import fs from "node:fs";
-import type { Type } from "ts-morph";
 import type { Range } from "../ast.ts";
 import type { IrColumn, IrType } from "../ir.ts";
 import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cache.ts";
-import { CHECK_OPTIONS, checkerProject, programTexts } from "../ts-project.ts";
-import { show } from "./types.ts";
+import { CHECK_OPTIONS, checkerProject, programTexts, tsMorph } from "../ts-project.ts";
+import { syntacticSignature } from "./extern-syntax.ts";
+import { mapTsType, signatureProblems } from "./extern-types.ts";
 
 /** One extern fn to check: its module (absolute path), its name, its declared signature. */
 export interface ExternRequest {
@@ -34,12 +35,21 @@ export function externKey(req: ExternRequest): string {
   return JSON.stringify([req.abs, req.name, req.params, req.returns]);
 }
 
-export function inspectExtern(req: ExternRequest): ExternOutcome {
+/** `syntax: false`: the checker only, never the syntactic reading (the tests compare the two). */
+export function inspectExtern(req: ExternRequest, opts: { syntax?: boolean } = {}): ExternOutcome {
   const { abs, name, params, returns } = req;
   const scope = `extern fn ${name} in ${abs}`;
-  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, params, returns]));
+  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS.real, params, returns]));
   if (passedBefore(scope, key)) return { kind: "ok", text: fs.readFileSync(abs, "utf8") };
-  const p = checkerProject();
+  const source = opts.syntax === false ? undefined : readText(abs);
+  if (source !== undefined) {
+    const simple = syntacticSignature(tsMorph().ts, source, name);
+    if (simple && signatureProblems(req, simple).length === 0) {
+      recordPass(scope, key, new Map([[abs, source]]));
+      return { kind: "ok", text: source };
+    }
+  }
+  const p = checkerProject("real");
   let sf;
   try {
     // Re-read when already loaded: the module may have changed since (a long-lived process).
@@ -64,44 +74,24 @@ export function inspectExtern(req: ExternRequest): ExternOutcome {
     start: { offset: start, line: startLc.line, column: startLc.column },
     end: { offset: end, line: endLc.line, column: endLc.column },
   };
-  const tsParams = sig.getParameters().map((s) => ({ name: s.getName(), type: s.getTypeAtLocation(node) }));
+  const tsParams = sig.getParameters().map((s) => {
+    const type = s.getTypeAtLocation(node);
+    return { name: s.getName(), type: mapTsType(type), text: type.getText(node) };
+  });
   const tsReturn = sig.getReturnType();
-  const tsText = `(${tsParams.map((p) => `${p.name}: ${p.type.getText(node)}`).join(", ")}): ${tsReturn.getText(node)}`;
-  const problems: string[] = [];
-  if (tsParams.length !== params.length) {
-    problems.push(`it takes ${tsParams.length} parameter${tsParams.length === 1 ? "" : "s"}, the spec declares ${params.length}`);
-  } else {
-    params.forEach((p, i) => {
-      const actual = mapTsType(tsParams[i].type);
-      if (!actual.bases.includes(p.type.base)) problems.push(`parameter ${i + 1} (\`${p.name}\`) is ${tsParams[i].type.getText(node)} in TypeScript but ${show(p.type)} in the spec`);
-      else if (p.type.nullable && !actual.nullable) problems.push(`parameter \`${p.name}\` is declared ${show(p.type)} but the TypeScript function does not accept null`);
-    });
-  }
-  const ret = mapTsType(tsReturn);
-  if (!ret.bases.includes(returns.base)) problems.push(`it returns ${tsReturn.getText(node)} in TypeScript but ${show(returns)} in the spec`);
-  else if (!returns.nullable && ret.nullable) problems.push(`it can return null in TypeScript but the spec declares ${show(returns)}`);
+  const actual = { params: tsParams, returns: { type: mapTsType(tsReturn), text: tsReturn.getText(node) } };
+  const tsText = `(${tsParams.map((p) => `${p.name}: ${p.text}`).join(", ")}): ${actual.returns.text}`;
+  const problems = signatureProblems(req, actual);
   if (problems.length) return { kind: "mismatch", text, tsRange, tsText, problems };
   recordPass(scope, key, programTexts(p));
   return { kind: "ok", text };
 }
 
-/** The fti base types a TS type can stand for, and whether it admits null. */
-function mapTsType(type: Type): { bases: string[]; nullable: boolean } {
-  const parts = type.isUnion() ? type.getUnionTypes() : [type];
-  let nullable = false;
-  const bases = new Set<string>();
-  for (const p of parts) {
-    if (p.isNull() || p.isUndefined()) nullable = true;
-    else if (p.isNumber() || p.isNumberLiteral()) { bases.add("float"); bases.add("int"); }
-    else if (p.isString() || p.isStringLiteral()) bases.add("string");
-    else if (p.isBoolean() || p.isBooleanLiteral()) bases.add("bool");
-    else if (p.getText() === "Date") bases.add("timestamp");
-    // float[N]: an array of numbers or a Float32Array/Float64Array (the length is checked at run time)
-    else if ((p.isArray() || p.isReadonlyArray()) && p.getArrayElementType()?.isNumber()) bases.add("vector");
-    else if (p.getText() === "Float32Array" || p.getText() === "Float64Array" || /^Float(32|64)Array<.*>$/.test(p.getText())) bases.add("vector");
-    else bases.add("?" + p.getText());
+/** The module's text, or undefined when it cannot be read (the checker's path reports that). */
+function readText(abs: string): string | undefined {
+  try {
+    return fs.readFileSync(abs, "utf8");
+  } catch {
+    return undefined;
   }
-  // `number | null` must not match a base the union doesn't cover entirely.
-  if ([...bases].some((b) => b.startsWith("?"))) return { bases: [], nullable };
-  return { bases: [...bases], nullable };
 }

@@ -3,10 +3,7 @@
 // and the function in the module. The TypeScript half is extern-inspect.ts;
 // here the paths are checked and its answer becomes diagnostics.
 //
-// A spec without extern functions never loads TypeScript for this. A compile
-// asks its TypeScript worker (`ctx.externs`, ../ts-thread.ts) instead of this
-// thread: the answer comes later, so the check assumes it passes, and
-// compile.ts checks the spec again with the answers when one did not.
+// A spec without extern functions never loads TypeScript for this.
 
 import path from "node:path";
 import fs from "node:fs";
@@ -14,11 +11,8 @@ import type { ExternFnDecl } from "../ast.ts";
 import type { IrColumn, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
-import { inspectExtern, type ExternOutcome, type ExternRequest } from "./extern-inspect.ts";
+import { inspectExtern, type ExternRequest } from "./extern-inspect.ts";
 import { confinedPath } from "../../runtime/features/source-paths.ts";
-
-/** Answers an extern check, or `undefined`: not known yet (the check assumes it passes; see above). */
-export type ExternOracle = (req: ExternRequest) => ExternOutcome | undefined;
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
@@ -33,15 +27,7 @@ export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrCol
   const relFile = path.relative(process.cwd(), abs) || abs;
   const name = decl.name.name;
   const req: ExternRequest = { abs, name, params, returns };
-  const outcome = ctx.externs ? ctx.externs(req) : inspectExtern(req);
-  if (!outcome) {
-    try {
-      ctx.extraSources.set(relFile, fs.readFileSync(abs, "utf8"));
-    } catch {
-      // unreadable: the answer says so, and the spec is checked again with it
-    }
-    return true;
-  }
+  const outcome = inspectExtern(req);
   switch (outcome.kind) {
     case "ok":
       ctx.extraSources.set(relFile, outcome.text);

@@ -20,7 +20,6 @@ import { checkRetrain, checkSchedule } from "./retrain.ts";
 import { checkOdt } from "./odts.ts";
 import { checkEntity, checkSource } from "./sources.ts";
 import { checkView } from "./views.ts";
-import type { ExternOracle } from "./extern.ts";
 
 export interface CheckInput {
   program: Program;
@@ -31,8 +30,6 @@ export interface CheckInput {
   specDir: string;
   name: string;
   specHash: string;
-  /** Answers `extern fn` checks (checker/extern.ts); default: this thread. */
-  externs?: ExternOracle;
 }
 
 export interface CheckResult {
@@ -44,7 +41,6 @@ export interface CheckResult {
 
 export function checkProgram(input: CheckInput): CheckResult {
   const ctx = new Ctx(input.file, input.specDir, { text: input.text, decls: input.program.decls });
-  ctx.externs = input.externs;
   const decls = input.program.decls;
   const env: ImportedEnv = { sources: new Map(), entities: new Map(), groups: new Map(), odts: new Map() };
   const imports = input.modules ? bindImports(ctx, input.modules.spec, input.modules.checked, env) : { pulled: undefined, names: new Map<string, string>() };

@@ -12,7 +12,5 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 register();
-// `fti compile` starts its TypeScript worker (FTI_TS_WORKER=1) before the CLI loads (compiler/ts-thread.ts).
-if (process.argv[2] === "compile" && process.env.FTI_TS_WORKER === "1") (await import("../ts-thread.ts")).tsThread();
 const { main } = await import("./main.ts");
 process.exitCode = await main(process.argv);

@@ -1,7 +1,9 @@
-// Type-checks the generated modules against the real runtime API (and so
-// against zod's declarations) in the compiler's shared TypeScript project. A
-// TypeScript error in generated code is a compiler bug; it is reported
-// (FTI5001) at the spec line the offending code was generated from.
+// Type-checks the generated modules against the runtime API (runtime/api.ts,
+// and what it imports) in the compiler's shared TypeScript project, with the
+// light declarations of zod and of the ES library (../ts-project.ts: the same
+// verdicts as the real ones, test/check-lib.test.ts). A TypeScript error in
+// generated code is a compiler bug; it is reported (FTI5001) at the spec line
+// the offending code was generated from.
 //
 // A check that passed is remembered (../check-cache.ts): the same generated
 // text, checked against unchanged declarations, is not checked again.
@@ -12,21 +14,27 @@ import { passedBefore, recordPass, sha256, toolchainVersion } from "../check-cac
 import { diagnostic, type Diagnostic } from "../diagnostics.ts";
 import { DIAG } from "../messages.ts";
 import type { Project } from "ts-morph";
-import { CHECK_OPTIONS, checkerProject, programTexts, setInMemoryOnly } from "../ts-project.ts";
+import { CHECK_OPTIONS, checkerProject, programTexts, setInMemoryOnly, type Declarations } from "../ts-project.ts";
 
 /**
  * `files`: generated file name → text, all in `outDir`. `moduleFiles`: the
  * generated files of imported specs made in the same run (absolute path →
  * text), which the spec's modules import: checked from memory too, and part
  * of the cache key, so a changed import checks the spec again.
+ * `declarations`: "light" (what a compile uses) or "real" (zod's own and the
+ * whole ES2023 library: the tests' cross-check).
  */
-export function typeCheckGenerated(files: Map<string, string>, opts: { outDir: string; specFile: string; moduleFiles?: Map<string, string> }): Diagnostic[] {
-  const scope = `generated modules in ${path.resolve(opts.outDir)}`;
+export function typeCheckGenerated(
+  files: Map<string, string>,
+  opts: { outDir: string; specFile: string; moduleFiles?: Map<string, string>; declarations?: Declarations },
+): Diagnostic[] {
+  const declarations = opts.declarations ?? "light";
+  const scope = `generated modules in ${path.resolve(opts.outDir)} (${declarations})`;
   const moduleFiles = opts.moduleFiles ?? new Map<string, string>();
-  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS, [...files], [...moduleFiles].sort(([a], [b]) => a.localeCompare(b))]));
+  const key = sha256(JSON.stringify([toolchainVersion(), CHECK_OPTIONS[declarations], [...files], [...moduleFiles].sort(([a], [b]) => a.localeCompare(b))]));
   if (passedBefore(scope, key)) return [];
 
-  const project = checkerProject();
+  const project = checkerProject(declarations);
   const paths = [...files.keys()].map((name) => path.join(opts.outDir, name));
   const all = [...paths, ...moduleFiles.keys()];
   setInMemoryOnly(all, true);

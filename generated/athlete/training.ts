@@ -5,6 +5,65 @@ import * as $rt from "fti/runtime";
 import { checkTimeEstimatorDataRequest, checkRoutePaceDataRequest, TimeEstimatorRequestSchema, RoutePaceRequestSchema } from "./schema.ts";
 import { pace_deviation, expected_time_s, planned_climb, planned_distance_km, time_estimator_steps, encode_time_estimator, route_pace_steps, encode_route_pace } from "./transforms.ts";
 
+/** ODT `pace_deviation` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:97 */
+const paceDeviationOdt: $rt.OdtPlan = {
+  name: "pace_deviation",
+  line: 97,
+  requestParams: [{ name: "planned_pace_min_km", type: "float", nullable: false }],
+  featureParams: ["pace_28d"],
+  returns: { name: "pace_deviation", type: "float", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.planned_pace_min_km === null || r.planned_pace_min_km === undefined ? null : pace_deviation(r.planned_pace_min_km as number | null, f.pace_28d as number | null)),
+};
+
+/** ODT `expected_time_s` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:100 */
+const expectedTimeSOdt: $rt.OdtPlan = {
+  name: "expected_time_s",
+  line: 100,
+  requestParams: [{ name: "distance_km", type: "float", nullable: false }],
+  featureParams: ["pace_28d"],
+  returns: { name: "expected_time_s", type: "float", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : expected_time_s(r.distance_km as number | null, f.pace_28d as number | null)),
+};
+
+/** ODT `planned_climb` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:103 */
+const plannedClimbOdt: $rt.OdtPlan = {
+  name: "planned_climb",
+  line: 103,
+  requestParams: [
+    { name: "elevation_gain_m", type: "float", nullable: false },
+    { name: "distance_km", type: "float", nullable: false },
+  ],
+  featureParams: [],
+  returns: { name: "planned_climb", type: "float", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.elevation_gain_m === null || r.elevation_gain_m === undefined || r.distance_km === null || r.distance_km === undefined ? null : planned_climb(r.elevation_gain_m as number | null, r.distance_km as number | null)),
+};
+
+/** ODT `planned_distance_km` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:106 */
+const plannedDistanceKmOdt: $rt.OdtPlan = {
+  name: "planned_distance_km",
+  line: 106,
+  requestParams: [{ name: "distance_km", type: "float", nullable: false }],
+  featureParams: [],
+  returns: { name: "planned_distance_km", type: "float", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : planned_distance_km(r.distance_km as number | null)),
+};
+
+/** The point-in-time joins of view `time_estimator_data`. */
+const timeEstimatorDataJoins: $rt.ViewJoinPlan[] = [
+  {
+    id: "fitness",
+    group: "fitness",
+    table: "fg_fitness_v1",
+    on: [{ key: "athlete_id", column: "athlete_id" }],
+  },
+  {
+    id: "profile",
+    group: "profile",
+    table: "fg_profile_v1",
+    on: [{ key: "athlete_id", column: "athlete_id" }],
+  },
+];
+
 /** view `time_estimator_data`: one row per `activities` row at `started_at`, labelled `finish_time_s = activities.elapsed_time_s` — specs/athlete.fti:108 */
 export const timeEstimatorDataView: $rt.ViewPlan = {
   name: "time_estimator_data",
@@ -19,142 +78,46 @@ export const timeEstimatorDataView: $rt.ViewPlan = {
     sql: "CAST((\"elapsed_time_s\") AS DOUBLE)",
     forward: [],
   },
-  joins: [
-    {
-      id: "fitness",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      on: [{ key: "athlete_id", column: "athlete_id" }],
-    },
-    {
-      id: "profile",
-      group: "profile",
-      table: "fg_profile_v1",
-      on: [{ key: "athlete_id", column: "athlete_id" }],
-    },
-  ],
-  features: [
-    {
-      name: "ctl_42d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "ctl_42d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "atl_7d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "atl_7d",
-      join: 0,
-      type: "float",
-    },
-    { name: "form", group: "fitness", table: "fg_fitness_v1", column: "form", join: 0, type: "float" },
-    {
-      name: "pace_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "pace_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "pace_sd_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "pace_sd_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "runs_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "runs_28d",
-      join: 0,
-      type: "int",
-    },
-    { name: "km_7d", group: "fitness", table: "fg_fitness_v1", column: "km_7d", join: 0, type: "float" },
-    {
-      name: "longest_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "longest_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "zone_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "zone_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "year_born",
-      group: "profile",
-      table: "fg_profile_v1",
-      column: "year_born",
-      join: 1,
-      type: "int",
-    },
-    {
-      name: "hr_max",
-      group: "profile",
-      table: "fg_profile_v1",
-      column: "hr_max",
-      join: 1,
-      type: "float",
-    },
-  ],
-  odts: [
-    {
-      name: "pace_deviation",
-      line: 97,
-      requestParams: [{ name: "planned_pace_min_km", type: "float", nullable: false }],
-      featureParams: ["pace_28d"],
-      returns: { name: "pace_deviation", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.planned_pace_min_km === null || r.planned_pace_min_km === undefined ? null : pace_deviation(r.planned_pace_min_km as number | null, f.pace_28d as number | null)),
-    },
-    {
-      name: "expected_time_s",
-      line: 100,
-      requestParams: [{ name: "distance_km", type: "float", nullable: false }],
-      featureParams: ["pace_28d"],
-      returns: { name: "expected_time_s", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : expected_time_s(r.distance_km as number | null, f.pace_28d as number | null)),
-    },
-    {
-      name: "planned_climb",
-      line: 103,
-      requestParams: [
-        { name: "elevation_gain_m", type: "float", nullable: false },
-        { name: "distance_km", type: "float", nullable: false },
-      ],
-      featureParams: [],
-      returns: { name: "planned_climb", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.elevation_gain_m === null || r.elevation_gain_m === undefined || r.distance_km === null || r.distance_km === undefined ? null : planned_climb(r.elevation_gain_m as number | null, r.distance_km as number | null)),
-    },
-    {
-      name: "planned_distance_km",
-      line: 106,
-      requestParams: [{ name: "distance_km", type: "float", nullable: false }],
-      featureParams: [],
-      returns: { name: "planned_distance_km", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : planned_distance_km(r.distance_km as number | null)),
-    },
-  ],
+  joins: timeEstimatorDataJoins,
+  features: $rt.joinedFeatures(timeEstimatorDataJoins, [
+    { name: "ctl_42d", join: 0, type: "float" },
+    { name: "atl_7d", join: 0, type: "float" },
+    { name: "form", join: 0, type: "float" },
+    { name: "pace_28d", join: 0, type: "float" },
+    { name: "pace_sd_28d", join: 0, type: "float" },
+    { name: "runs_28d", join: 0, type: "int" },
+    { name: "km_7d", join: 0, type: "float" },
+    { name: "longest_28d", join: 0, type: "float" },
+    { name: "zone_28d", join: 0, type: "float" },
+    { name: "year_born", join: 1, type: "int" },
+    { name: "hr_max", join: 1, type: "float" },
+  ]),
+  odts: [paceDeviationOdt, expectedTimeSOdt, plannedClimbOdt, plannedDistanceKmOdt],
   requestFields: [
-  { name: "planned_pace_min_km", type: "float", nullable: false },
-  { name: "distance_km", type: "float", nullable: false },
-  { name: "elevation_gain_m", type: "float", nullable: false },
-],
+    { name: "planned_pace_min_km", type: "float", nullable: false },
+    { name: "distance_km", type: "float", nullable: false },
+    { name: "elevation_gain_m", type: "float", nullable: false },
+  ],
   ttlMs: 7776000000,
   asOf: "strict",
   checkRequest: checkTimeEstimatorDataRequest,
 };
+
+/** The point-in-time joins of view `route_pace_data`. */
+const routePaceDataJoins: $rt.ViewJoinPlan[] = [
+  {
+    id: "fitness",
+    group: "fitness",
+    table: "fg_fitness_v1",
+    on: [{ key: "athlete_id", column: "athlete_id" }],
+  },
+  {
+    id: "route_stats",
+    group: "route_stats",
+    table: "fg_route_stats_v1",
+    on: [{ key: "route_id", column: "route_id" }],
+  },
+];
 
 /** view `route_pace_data`: one row per `activities` row at `started_at`, labelled `pace_min_km = elapsed_time_s / 60 / distance_km` — specs/athlete.fti:140 */
 export const routePaceDataView: $rt.ViewPlan = {
@@ -178,105 +141,22 @@ export const routePaceDataView: $rt.ViewPlan = {
     sql: "CAST((CASE WHEN isfinite((CASE WHEN isfinite((\"elapsed_time_s\" / CAST(60 AS DOUBLE))) THEN (\"elapsed_time_s\" / CAST(60 AS DOUBLE)) END / \"distance_km\")) THEN (CASE WHEN isfinite((\"elapsed_time_s\" / CAST(60 AS DOUBLE))) THEN (\"elapsed_time_s\" / CAST(60 AS DOUBLE)) END / \"distance_km\") END) AS DOUBLE)",
     forward: [],
   },
-  joins: [
-    {
-      id: "fitness",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      on: [{ key: "athlete_id", column: "athlete_id" }],
-    },
-    {
-      id: "route_stats",
-      group: "route_stats",
-      table: "fg_route_stats_v1",
-      on: [{ key: "route_id", column: "route_id" }],
-    },
-  ],
-  features: [
-    {
-      name: "pace_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "pace_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "pace_sd_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "pace_sd_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "ctl_42d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "ctl_42d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "atl_7d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "atl_7d",
-      join: 0,
-      type: "float",
-    },
-    { name: "km_7d", group: "fitness", table: "fg_fitness_v1", column: "km_7d", join: 0, type: "float" },
-    {
-      name: "route_pace_180d",
-      group: "route_stats",
-      table: "fg_route_stats_v1",
-      column: "route_pace_180d",
-      join: 1,
-      type: "float",
-    },
-    {
-      name: "route_runs_180d",
-      group: "route_stats",
-      table: "fg_route_stats_v1",
-      column: "route_runs_180d",
-      join: 1,
-      type: "int",
-    },
-  ],
-  odts: [
-    {
-      name: "pace_deviation",
-      line: 97,
-      requestParams: [{ name: "planned_pace_min_km", type: "float", nullable: false }],
-      featureParams: ["pace_28d"],
-      returns: { name: "pace_deviation", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.planned_pace_min_km === null || r.planned_pace_min_km === undefined ? null : pace_deviation(r.planned_pace_min_km as number | null, f.pace_28d as number | null)),
-    },
-    {
-      name: "planned_climb",
-      line: 103,
-      requestParams: [
-        { name: "elevation_gain_m", type: "float", nullable: false },
-        { name: "distance_km", type: "float", nullable: false },
-      ],
-      featureParams: [],
-      returns: { name: "planned_climb", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.elevation_gain_m === null || r.elevation_gain_m === undefined || r.distance_km === null || r.distance_km === undefined ? null : planned_climb(r.elevation_gain_m as number | null, r.distance_km as number | null)),
-    },
-    {
-      name: "planned_distance_km",
-      line: 106,
-      requestParams: [{ name: "distance_km", type: "float", nullable: false }],
-      featureParams: [],
-      returns: { name: "planned_distance_km", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : planned_distance_km(r.distance_km as number | null)),
-    },
-  ],
+  joins: routePaceDataJoins,
+  features: $rt.joinedFeatures(routePaceDataJoins, [
+    { name: "pace_28d", join: 0, type: "float" },
+    { name: "pace_sd_28d", join: 0, type: "float" },
+    { name: "ctl_42d", join: 0, type: "float" },
+    { name: "atl_7d", join: 0, type: "float" },
+    { name: "km_7d", join: 0, type: "float" },
+    { name: "route_pace_180d", join: 1, type: "float" },
+    { name: "route_runs_180d", join: 1, type: "int" },
+  ]),
+  odts: [paceDeviationOdt, plannedClimbOdt, plannedDistanceKmOdt],
   requestFields: [
-  { name: "planned_pace_min_km", type: "float", nullable: false },
-  { name: "elevation_gain_m", type: "float", nullable: false },
-  { name: "distance_km", type: "float", nullable: false },
-],
+    { name: "planned_pace_min_km", type: "float", nullable: false },
+    { name: "elevation_gain_m", type: "float", nullable: false },
+    { name: "distance_km", type: "float", nullable: false },
+  ],
   ttlMs: 15552000000,
   asOf: "strict",
   checkRequest: checkRoutePaceDataRequest,

@@ -5,6 +5,36 @@ import * as $rt from "fti/runtime";
 import { TmaxForecastRequestSchema, TmaxLinearRequestSchema } from "./schema.ts";
 import { month_of_year, tmax_anomaly, tmax_forecast_steps, encode_tmax_forecast, tmax_linear_steps, encode_tmax_linear } from "./transforms.ts";
 
+/** ODT `month_of_year` over a training row (its function is in transforms.ts, shared with inference) — specs/weather.fti:44 */
+const monthOfYearOdt: $rt.OdtPlan = {
+  name: "month_of_year",
+  line: 44,
+  requestParams: [{ name: "date", type: "timestamp", nullable: false }],
+  featureParams: [],
+  returns: { name: "month_of_year", type: "int", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.date === null || r.date === undefined ? null : month_of_year($rt.asDate(r.date))),
+};
+
+/** ODT `tmax_anomaly` over a training row (its function is in transforms.ts, shared with inference) — specs/weather.fti:46 */
+const tmaxAnomalyOdt: $rt.OdtPlan = {
+  name: "tmax_anomaly",
+  line: 46,
+  requestParams: [],
+  featureParams: ["tmax_last", "tmax_28d"],
+  returns: { name: "tmax_anomaly", type: "float", nullable: true },
+  compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => tmax_anomaly(f.tmax_last as number | null, f.tmax_28d as number | null),
+};
+
+/** The point-in-time joins of view `forecast_data`. */
+const forecastDataJoins: $rt.ViewJoinPlan[] = [
+  {
+    id: "recent",
+    group: "recent",
+    table: "fg_recent_v1",
+    on: [{ key: "location", column: "location" }],
+  },
+];
+
 /** view `forecast_data`: one row per `weather` row at `date`, labelled `tmax = weather.temp_max` — specs/weather.fti:48 */
 export const forecastDataView: $rt.ViewPlan = {
   name: "forecast_data",
@@ -19,122 +49,21 @@ export const forecastDataView: $rt.ViewPlan = {
     sql: "CAST((\"temp_max\") AS DOUBLE)",
     forward: [],
   },
-  joins: [
-    {
-      id: "recent",
-      group: "recent",
-      table: "fg_recent_v1",
-      on: [{ key: "location", column: "location" }],
-    },
-  ],
-  features: [
-    {
-      name: "tmax_last",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmax_last",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmin_last",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmin_last",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmax_7d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmax_7d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmin_7d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmin_7d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmax_28d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmax_28d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmax_sd_14d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmax_sd_14d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "tmax_trend",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "tmax_trend",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "rain_7d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "rain_7d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "wet_days_7d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "wet_days_7d",
-      join: 0,
-      type: "int",
-    },
-    {
-      name: "wind_3d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "wind_3d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "range_7d",
-      group: "recent",
-      table: "fg_recent_v1",
-      column: "range_7d",
-      join: 0,
-      type: "float",
-    },
-  ],
-  odts: [
-    {
-      name: "month_of_year",
-      line: 44,
-      requestParams: [{ name: "date", type: "timestamp", nullable: false }],
-      featureParams: [],
-      returns: { name: "month_of_year", type: "int", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.date === null || r.date === undefined ? null : month_of_year($rt.asDate(r.date))),
-    },
-    {
-      name: "tmax_anomaly",
-      line: 46,
-      requestParams: [],
-      featureParams: ["tmax_last", "tmax_28d"],
-      returns: { name: "tmax_anomaly", type: "float", nullable: true },
-      compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => tmax_anomaly(f.tmax_last as number | null, f.tmax_28d as number | null),
-    },
-  ],
+  joins: forecastDataJoins,
+  features: $rt.joinedFeatures(forecastDataJoins, [
+    { name: "tmax_last", join: 0, type: "float" },
+    { name: "tmin_last", join: 0, type: "float" },
+    { name: "tmax_7d", join: 0, type: "float" },
+    { name: "tmin_7d", join: 0, type: "float" },
+    { name: "tmax_28d", join: 0, type: "float" },
+    { name: "tmax_sd_14d", join: 0, type: "float" },
+    { name: "tmax_trend", join: 0, type: "float" },
+    { name: "rain_7d", join: 0, type: "float" },
+    { name: "wet_days_7d", join: 0, type: "int" },
+    { name: "wind_3d", join: 0, type: "float" },
+    { name: "range_7d", join: 0, type: "float" },
+  ]),
+  odts: [monthOfYearOdt, tmaxAnomalyOdt],
   requestFields: [{ name: "date", type: "timestamp", nullable: false }],
   ttlMs: 259200000,
   asOf: "strict",

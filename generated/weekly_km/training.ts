@@ -5,6 +5,16 @@ import * as $rt from "fti/runtime";
 import { WeeklyKmRequestSchema } from "./schema.ts";
 import { weekly_km_steps, encode_weekly_km } from "./transforms.ts";
 
+/** The point-in-time joins of view `weekly_km_data`. */
+const weeklyKmDataJoins: $rt.ViewJoinPlan[] = [
+  {
+    id: "fitness",
+    group: "fitness",
+    table: "fg_fitness_v1",
+    on: [{ key: "athlete_id", column: "athlete_id" }],
+  },
+];
+
 /** view `weekly_km_data`: one row per `activities` row at `started_at`, labelled `km_next_7d = sum(distance_km) over next 7d` — specs/weekly_km.fti:9 */
 export const weeklyKmDataView: $rt.ViewPlan = {
   name: "weekly_km_data",
@@ -25,50 +35,15 @@ export const weeklyKmDataView: $rt.ViewPlan = {
       },
     ],
   },
-  joins: [
-    {
-      id: "fitness",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      on: [{ key: "athlete_id", column: "athlete_id" }],
-    },
-  ],
-  features: [
-    {
-      name: "ctl_42d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "ctl_42d",
-      join: 0,
-      type: "float",
-    },
-    {
-      name: "atl_7d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "atl_7d",
-      join: 0,
-      type: "float",
-    },
-    { name: "form", group: "fitness", table: "fg_fitness_v1", column: "form", join: 0, type: "float" },
-    {
-      name: "runs_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "runs_28d",
-      join: 0,
-      type: "int",
-    },
-    { name: "km_7d", group: "fitness", table: "fg_fitness_v1", column: "km_7d", join: 0, type: "float" },
-    {
-      name: "longest_28d",
-      group: "fitness",
-      table: "fg_fitness_v1",
-      column: "longest_28d",
-      join: 0,
-      type: "float",
-    },
-  ],
+  joins: weeklyKmDataJoins,
+  features: $rt.joinedFeatures(weeklyKmDataJoins, [
+    { name: "ctl_42d", join: 0, type: "float" },
+    { name: "atl_7d", join: 0, type: "float" },
+    { name: "form", join: 0, type: "float" },
+    { name: "runs_28d", join: 0, type: "int" },
+    { name: "km_7d", join: 0, type: "float" },
+    { name: "longest_28d", join: 0, type: "float" },
+  ]),
   odts: [],
   requestFields: [],
   ttlMs: 7776000000,

@@ -11,7 +11,7 @@ import { type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
 
-/** Rows read and checked per round trip (bounds the JS memory of a run). */
+/** Rows read and checked per slice (bounds the JS memory of the values read). */
 const CHUNK = 65_536;
 
 /**
@@ -47,7 +47,12 @@ export async function rejectFailedChecks(store: Store, view: ViewPlan, spine: En
   }
 }
 
-/** Runs the check over the spine chunk by chunk (values as online's zod schema gives them: numbers, strings, Dates); returns the issues found. */
+/**
+ * Runs the check over every spine row (values as online's zod schema gives
+ * them: numbers, strings, Dates), read by one unordered query as it streams,
+ * CHUNK rows at a time (an issue names its row by __row, so the order does not
+ * matter); the issues are appended at once after the read. Returns their number.
+ */
 async function checkRows(
   store: Store,
   spine: EntitySpine,
@@ -55,22 +60,17 @@ async function checkRows(
   check: (r: Record<string, unknown>) => Array<{ field: string; message: string }>,
   failed: string,
 ): Promise<number> {
-  let issues = 0;
   const row: Record<string, unknown> = {};
-  for (let from = 0; from < spine.n; from += CHUNK) {
-    const res = await store.readColumns(
-      `SELECT __row, ${fields.map(ident).join(", ")} FROM ${ident(spine.table)} WHERE __sid >= ${from} AND __sid < ${from + CHUNK} ORDER BY __sid`,
-    );
-    const found: unknown[][] = [];
+  const found: unknown[][] = [];
+  await store.readColumnsInSlices(`SELECT __row, ${fields.map(ident).join(", ")} FROM ${ident(spine.table)}`, undefined, {}, CHUNK, (res) => {
     const rowNumbers = res.columns.__row;
     for (let i = 0; i < res.n; i++) {
       for (const f of fields) row[f] = res.columns[f][i];
       check(row).forEach((issue, ord) => found.push([rowNumbers[i], ord, issue.field, `\`${issue.field}\`: ${issue.message}`]));
     }
-    if (found.length > 0) await store.appendRows(failed, ["__row", "ord", "field", "reason"], found);
-    issues += found.length;
-  }
-  return issues;
+  });
+  if (found.length > 0) await store.appendRows(failed, ["__row", "ord", "field", "reason"], found);
+  return found.length;
 }
 
 async function countFailedRows(store: Store, failed: string): Promise<number> {

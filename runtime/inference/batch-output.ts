@@ -27,9 +27,19 @@ export interface OutputTargets {
   replace: "as_of" | "keys_and_time";
 }
 
+/** Where the scored rows come from: (__sid, prediction, staged inputs), the joined table, which inputs are staged. */
+export interface ScoredTables {
+  pred: string;
+  joined: string;
+  staged: readonly number[];
+}
+
 /**
  * Writes the scored rows of the spine (those not in the rejects) and the
- * rejects. `predTable` holds (__sid, prediction).
+ * rejects. The predictions go to their table in one `INSERT … SELECT` from
+ * the joined table and the scores (the input table only for the columns it
+ * carries untyped), the rejects in one from the invalid rows; a temp table of
+ * either only when a Parquet file is written too.
  */
 export async function writeBatchOutput(
   store: Store,
@@ -37,38 +47,37 @@ export async function writeBatchOutput(
   plan: ModelPlan,
   predictor: Predictor,
   spine: EntitySpine,
-  predTable: string,
+  scored: ScoredTables,
   targets: OutputTargets,
 ): Promise<void> {
   const typed = new Set([...view.keys, ...view.requestFields].map((c) => c.name));
-  const carried = spine.input.columns.map((c) => (typed.has(c) ? `s.${ident(c)}` : `i.${ident(c)}`) + ` AS ${ident(c)}`);
+  // The joined table holds every spine column (__row, __t, the keys and request fields in their spec types).
+  const carried = spine.input.columns.map((c) => (typed.has(c) ? `j.${ident(c)}` : `i.${ident(c)}`) + ` AS ${ident(c)}`);
+  const untyped = spine.input.columns.some((c) => !typed.has(c));
   const model = sqlString(predictor.model);
-  const out = `${spine.table}_out`;
-  const rejects = `${spine.table}_rej`;
-  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-  await store.run(
-    `CREATE TEMP TABLE ${ident(out)} AS
-       SELECT s.__row AS row_number, ${carried.join(", ")}, s.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
-              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction, ${inputColumnsSelect(plan, "p").join(", ")}
-         FROM ${ident(spine.table)} AS s
-         JOIN ${ident(predTable)} AS p ON s.__sid = p.__sid
-         JOIN ${ident(spine.input.table)} AS i ON i.__row = s.__row
-         ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = s.__row
-        ORDER BY s.__row`,
-  );
+  const outSelect = `SELECT j.__row AS row_number, ${carried.join(", ")}, j.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
+              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction, ${inputColumnsSelect(plan, scored.staged, "p", "j").join(", ")}
+         FROM ${ident(scored.joined)} AS j
+         JOIN ${ident(scored.pred)} AS p ON j.__sid = p.__sid
+         ${untyped ? `JOIN ${ident(spine.input.table)} AS i ON i.__row = j.__row` : ""}
+         ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = j.__row
+        ORDER BY j.__row`;
+  // The spine rows written (not rejected): what a re-run replaces.
+  const written = `(SELECT s.* FROM ${ident(spine.table)} AS s ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = s.__row)`;
   // Rejects carry the input as given, as text: it may not convert to the spec's types.
   const asText = spine.input.columns.map((c) => `CAST(i.${ident(c)} AS VARCHAR) AS ${ident(c)}`);
-  await store.run(`DROP TABLE IF EXISTS ${ident(rejects)}`);
-  await store.run(
-    `CREATE TEMP TABLE ${ident(rejects)} AS
-       SELECT r.__row AS row_number, ${asText.join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
+  const rejectsSelect = `SELECT r.__row AS row_number, ${asText.join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
               r.status, r.code, r.reason, r.fields
          FROM ${ident(spine.invalid.table)} AS r JOIN ${ident(spine.input.table)} AS i ON i.__row = r.__row
-        ORDER BY r.__row`,
-  );
+        ORDER BY r.__row`;
+  const out = `${spine.table}_out`;
+  const rejects = `${spine.table}_rej`;
   try {
-    await appendToTable(store, out, targets.table, replacePredictions(view, targets, model, out));
-    await appendToTable(store, rejects, targets.rejectsTable, `DELETE FROM ${tableRef(targets.rejectsTable)} WHERE model = ${model}`);
+    // Each result goes straight into its table, unless it is also written to a Parquet file: then once into a temp table.
+    const source = targets.parquet ? await materialize(store, out, outSelect) : outSelect;
+    const rejectsSource = targets.rejectsParquet ? await materialize(store, rejects, rejectsSelect) : rejectsSelect;
+    await appendToTable(store, source, targets.table, replacePredictions(view, targets, model, written));
+    await appendToTable(store, rejectsSource, targets.rejectsTable, `DELETE FROM ${tableRef(targets.rejectsTable)} WHERE model = ${model}`);
     if (targets.parquet) await store.run(`COPY (SELECT * FROM ${ident(out)} ORDER BY row_number) TO ${sqlString(targets.parquet)} (FORMAT parquet)`);
     if (targets.rejectsParquet) {
       await store.run(`COPY (SELECT * FROM ${ident(rejects)} ORDER BY row_number) TO ${sqlString(targets.rejectsParquet)} (FORMAT parquet)`);
@@ -79,21 +88,31 @@ export async function writeBatchOutput(
   }
 }
 
-/** The DELETE of the earlier predictions this run replaces. */
-function replacePredictions(view: ViewPlan, targets: OutputTargets, model: string, out: string): string {
-  const t = tableRef(targets.table);
-  if (targets.replace === "as_of") return `DELETE FROM ${t} WHERE model = ${model} AND as_of IN (SELECT DISTINCT as_of FROM ${ident(out)})`;
-  const same = [...view.keys.map((k) => ident(k.name)), "as_of"].map((c) => `${t}.${c} = o.${c}`);
-  return `DELETE FROM ${t} USING ${ident(out)} AS o WHERE ${t}.model = ${model} AND ${same.join(" AND ")}`;
+/** `select` stored as temp table `name`; returns a SELECT of it. */
+async function materialize(store: Store, name: string, select: string): Promise<string> {
+  await store.run(`DROP TABLE IF EXISTS ${ident(name)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(name)} AS ${select}`);
+  return `SELECT * FROM ${ident(name)}`;
 }
 
-/** Creates `table` like `temp` if needed, adds the columns it lacks, runs the `replace` DELETE, inserts by name. */
-async function appendToTable(store: Store, temp: string, table: string, replace: string): Promise<void> {
+/** The DELETE of the earlier predictions this run replaces (`written`: a relation of the spine rows written, with `__t` and the keys). */
+function replacePredictions(view: ViewPlan, targets: OutputTargets, model: string, written: string): string {
+  const t = tableRef(targets.table);
+  if (targets.replace === "as_of") return `DELETE FROM ${t} WHERE model = ${model} AND as_of IN (SELECT DISTINCT __t FROM ${written})`;
+  const same = [...view.keys.map((k) => `${t}.${ident(k.name)} = o.${ident(k.name)}`), `${t}.as_of = o.__t`];
+  return `DELETE FROM ${t} USING ${written} AS o WHERE ${t}.model = ${model} AND ${same.join(" AND ")}`;
+}
+
+/** Creates `table` like the rows of `select` if needed, adds the columns it lacks, runs the `replace` DELETE, inserts by name. */
+async function appendToTable(store: Store, select: string, table: string, replace: string): Promise<void> {
   const parts = table.split(".");
   if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
-  const columns = await store.tableColumns(temp);
+  const columns = (await store.all<{ column_name: string; column_type: string }>(`DESCRIBE ${select}`)).map((c) => ({
+    name: c.column_name,
+    type: c.column_type,
+  }));
   if (!(await store.tableExists(table))) {
-    await store.run(`CREATE TABLE ${tableRef(table)} AS SELECT * FROM ${ident(temp)} LIMIT 0`);
+    await store.run(`CREATE TABLE ${tableRef(table)} AS ${select} LIMIT 0`);
   }
   const have = new Set((await store.tableColumns(table)).map((c) => c.name.toLowerCase()));
   for (const c of columns) {
@@ -101,7 +120,7 @@ async function appendToTable(store: Store, temp: string, table: string, replace:
   }
   try {
     await store.run(replace);
-    await store.run(`INSERT INTO ${tableRef(table)} BY NAME SELECT * FROM ${ident(temp)}`);
+    await store.run(`INSERT INTO ${tableRef(table)} BY NAME ${select}`);
   } catch (e) {
     throw new UserError(
       `cannot write to ${table}: ${(e as Error).message.split("\n")[0]}`,

@@ -16,7 +16,7 @@ import { UserError } from "../errors.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
-import { checkInputColumnClash, inputColumnsDdl, inputValues } from "./batch-inputs.ts";
+import { checkInputColumnClash, inputColumnsDdl, stagedColumns, stagedInputs, stageInputs } from "./batch-inputs.ts";
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
@@ -96,10 +96,11 @@ export async function predictBatch(
       checkInputColumnClash(plan, spine.input.columns);
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: joinAsOf });
       const missingFeatures = await rejectMissingFeatures(store, bundle, view, plan, joined, joinAsOf, spine.invalid.table);
+      const staged = stagedInputs(plan, (await store.tableColumns(joined.table)).map((c) => c.name));
       await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
-      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${inputColumnsDdl(plan)})`);
-      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, predTable);
-      await writeBatchOutput(store, view, plan, predictor, spine, predTable, targets);
+      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${inputColumnsDdl(plan, staged)})`);
+      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, { table: predTable, staged });
+      await writeBatchOutput(store, view, plan, predictor, spine, { pred: predTable, joined: joined.table, staged }, targets);
       return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
     } finally {
       await cleanUp(
@@ -161,10 +162,9 @@ function outputTargets(bundle: SpecBundle, modelName: string, opts: BatchOptions
 }
 
 /**
- * Reads the joined features batch by batch (feature-batches.ts), adds the
- * ODTs, scores them and appends (__sid, prediction) to `predTable`. The read
- * of the next batch is started before the current one is scored, so DuckDB
- * works on it while ONNX runs.
+ * Reads the joined features batch by batch (feature-batches.ts: one ordered
+ * read, as it streams), adds the ODTs and scores them; then appends
+ * (__sid, prediction, staged inputs) to `pred.table` at once.
  */
 async function scoreInBatches(
   store: Store,
@@ -174,32 +174,25 @@ async function scoreInBatches(
   joined: PitJoinResult,
   n: number,
   batchSize: number,
-  predTable: string,
+  pred: { table: string; staged: number[] },
 ): Promise<{ batches: number; nulls: number }> {
   const reader = await featureBatches(store, view, joined, n);
+  const prediction = new Float64Array(n);
+  const inputs = stagedColumns(plan, pred.staged, n);
   let batches = 0;
-  let nulls = 0;
-  let next = n > 0 ? reader.read(0, Math.min(n, batchSize)) : null;
-  try {
-    for (let from = 0; from < n; from += batchSize) {
-      const to = Math.min(n, from + batchSize);
-      const m = to - from;
-      const columns = await next!;
-      next = to < n ? reader.read(to, Math.min(n, to + batchSize)) : null;
-      addOdtColumns(view.odts, columns, m, from);
-      for (const input of plan.inputs) {
-        if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
-      }
-      const pred = await predictor.predictColumns(columns, m);
-      for (let i = 0; i < m; i++) if (Number.isNaN(pred[i])) nulls++;
-      const sids = new Float64Array(m);
-      for (let i = 0; i < m; i++) sids[i] = from + i;
-      await store.appendColumns(predTable, { __sid: sids, prediction: pred, ...inputValues(plan, columns, m) });
-      batches++;
+  await reader.readAll(batchSize, async (columns, from, m) => {
+    addOdtColumns(view.odts, columns, m, from);
+    for (const input of plan.inputs) {
+      if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
     }
-  } finally {
-    // after a failure, let the prefetch settle (its error is not the one to report)
-    if (next) await next.catch(() => undefined);
-  }
+    prediction.set(await predictor.predictColumns(columns, m), from);
+    stageInputs(plan, pred.staged, columns, m, inputs, from);
+    batches++;
+  });
+  let nulls = 0;
+  for (let i = 0; i < n; i++) if (Number.isNaN(prediction[i])) nulls++;
+  const sids = new Float64Array(n);
+  for (let i = 0; i < n; i++) sids[i] = i;
+  await store.appendColumns(pred.table, { __sid: sids, prediction, ...inputs });
   return { batches, nulls };
 }

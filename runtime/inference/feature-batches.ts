@@ -1,15 +1,18 @@
 // Reading the point-in-time joined features of a batch run, batch by batch
-// (spine rows __sid in [from, to), in order), as the model inputs need them.
+// (spine rows in __sid order), as the model inputs need them: one ordered
+// query read as it streams, in slices of the batch size (one sort of the
+// joined rows; reading each batch by a `__sid` range scanned and sorted the
+// unordered table once per batch). The rows' __sid, read along, must count
+// 0, 1, …, n - 1: every spine row exactly once.
 //
 // Values are those the training frame reads (timestamps as ISO strings), with
 // one difference in form only: a float column is read into a Float64Array
 // (no boxed number per value, about half the cost of the read) as
 // NullableFloats, NaN standing for NULL. That mapping is only exact when the
 // column holds no NaN value, so it is used only for the columns that one SQL
-// pass over the joined table finds NaN-free; the same pass checks that the
-// join holds every spine row exactly once.
+// pass over the joined table finds NaN-free.
 
-import { type Store } from "../store/store.ts";
+import { type ColumnarResult, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import type { PitJoinResult } from "../retrieval/pit.ts";
 import type { ViewPlan } from "../api.ts";
@@ -20,7 +23,13 @@ export interface FeatureBatches {
   names: string[];
   /** Columns read as NullableFloats. */
   floats: string[];
+  /** Spine rows [from, to) (tests, small reads). */
   read(from: number, to: number): Promise<InputColumns>;
+  /**
+   * Every spine row in order, handed to `onBatch` in batches of `size` rows
+   * (`from`: the first row's __sid). `onBatch` must not use the store: it runs while the read streams.
+   */
+  readAll(size: number, onBatch: (columns: InputColumns, from: number, m: number) => Promise<void> | void): Promise<void>;
 }
 
 const FLOAT_TYPES = new Set(["DOUBLE", "FLOAT"]);
@@ -33,37 +42,55 @@ export async function featureBatches(store: Store, view: ViewPlan, joined: PitJo
   const candidates = names.filter((name) => FLOAT_TYPES.has(types.get(name) ?? ""));
 
   const nanChecks = candidates.map((c, i) => `coalesce(bool_or(isnan(${ident(c)})), false) AS __nan${i}`);
-  const [stats] = await store.all<Record<string, number | boolean | null>>(
-    `SELECT count(*) AS __rows, count(DISTINCT __sid) AS __ids, min(__sid) AS __lo, max(__sid) AS __hi` +
-      `${nanChecks.map((c) => `, ${c}`).join("")} FROM ${ident(joined.table)}`,
-  );
-  // A lost or doubled spine row would shift predictions onto other entities.
-  const ok =
-    Number(stats.__rows) === n && Number(stats.__ids) === n && (n === 0 || (Number(stats.__lo) === 0 && Number(stats.__hi) === n - 1));
-  if (!ok) {
-    throw new Error(
-      `batch inference: the feature join returned ${stats.__rows} rows (${stats.__ids} distinct, ids ${stats.__lo}..${stats.__hi}) for ${n} entities`,
-    );
-  }
+  const stats: Record<string, boolean> = candidates.length
+    ? (await store.all<Record<string, boolean>>(`SELECT ${nanChecks.join(", ")} FROM ${ident(joined.table)}`))[0]
+    : {};
   const floats = candidates.filter((_, i) => stats[`__nan${i}`] === false);
-  const select = names.length ? names.map(ident).join(", ") : "__sid";
+  const select = ["__sid", ...names.map(ident)].join(", ");
+  const readOptions = { float64: ["__sid", ...floats], timestamps: "iso" as const };
+  const asInputs = (res: ColumnarResult, from: number): InputColumns => {
+    checkRows(res.columns.__sid as Float64Array, from, n);
+    const columns: InputColumns = {};
+    for (const name of names) {
+      const col = res.columns[name];
+      columns[name] = col instanceof Float64Array ? new NullableFloats(col) : (col as InputColumns[string]);
+    }
+    return columns;
+  };
+  const from = `SELECT ${select} FROM ${ident(joined.table)}`;
 
   return {
     names,
     floats,
-    async read(from, to) {
-      const res = await store.readColumns(
-        `SELECT ${select} FROM ${ident(joined.table)} WHERE __sid >= ${from} AND __sid < ${to} ORDER BY __sid`,
-        undefined,
-        { float64: floats, timestamps: "iso" },
+    async read(lo, hi) {
+      const res = await store.readColumns(`${from} WHERE __sid >= ${lo} AND __sid < ${hi} ORDER BY __sid`, undefined, readOptions);
+      if (res.n !== hi - lo) throw lostOrDoubled(`read ${res.n} rows for spine rows ${lo}..${hi - 1}`);
+      return asInputs(res, lo);
+    },
+    async readAll(size, onBatch) {
+      const read = await store.readColumnsInSlices(`${from} ORDER BY __sid`, undefined, readOptions, size, (res, at) =>
+        onBatch(asInputs(res, at), at, res.n),
       );
-      if (res.n !== to - from) throw new Error(`batch inference: read ${res.n} feature rows for spine rows ${from}..${to - 1}`);
-      const columns: InputColumns = {};
-      for (const name of names) {
-        const col = res.columns[name];
-        columns[name] = col instanceof Float64Array ? new NullableFloats(col) : (col as InputColumns[string]);
-      }
-      return columns;
+      if (read !== n) throw lostOrDoubled(`read ${read} rows for ${n} spine rows`);
     },
   };
+}
+
+/**
+ * Rows read in __sid order must be numbered from, from + 1, …: with the row
+ * count, every spine row exactly once (a lost or doubled row would shift
+ * predictions onto other entities).
+ */
+function checkRows(sids: Float64Array, from: number, n: number): void {
+  for (let i = 0; i < sids.length; i++) {
+    if (sids[i] !== from + i) {
+      // in __sid order, an id below its position was read before
+      const what = sids[i] < from + i ? `spine row ${sids[i]} twice` : `spine row ${sids[i]} where ${from + i} belongs`;
+      throw lostOrDoubled(`${what} (${n} spine rows)`);
+    }
+  }
+}
+
+function lostOrDoubled(detail: string): Error {
+  return new Error(`batch inference: the feature join lost or doubled a row: ${detail}`);
 }

@@ -14,6 +14,8 @@
 //   codes  Uint8  [d × n]  column-major bin codes
 //   idx    Uint32 [n]      row ids, grouped by tree node (contiguous segments)
 //   og/oh  Float64[n]      gradient / hessian of the row at the same position
+//   raw/y  Float64[n]      each row's raw score and label (the gradients' inputs)
+//   sums   Float64[2 × blocks]  each gradient block's (G, H) (gbdt-threads.ts)
 //   tmpI/tmpG/tmpH         scratch for the stable partition
 //   hists  Float64[histLen] × pool   per-bin (g, count) or (g, h, count)
 
@@ -25,6 +27,10 @@ export interface Workspace {
   readonly idx: Uint32Array;
   readonly og: Float64Array;
   readonly oh: Float64Array;
+  /** Each row's raw score (the caller fills it with the base score and adds each tree's leaf values). */
+  readonly raw: Float64Array;
+  /** The labels (the caller copies them in). */
+  readonly y: Float64Array;
   readonly hists: Float64Array[];
   readonly engine: "wasm" | "js";
   /** Threads that build histograms (the caller included; workers that are still starting count). */
@@ -37,6 +43,11 @@ export interface Workspace {
    * copied from rootCounts instead of being accumulated.
    */
   histRoot(slot: number, rootCounts: Float64Array): void;
+  /**
+   * A tree's start: og/oh from raw and y, idx = identity; `out` gets G and H
+   * (sums per fixed row block, added in block order: the same for every thread count).
+   */
+  gradients(out: Float64Array): void;
   /** Stable partition of [start, end) by feature f's code: left when code <= t or (code == miss and missingLeft). */
   partition(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number): number;
   /** Ends the worker threads, if any (the workspace must not be used afterwards). */
@@ -60,7 +71,17 @@ export interface WorkspaceOptions {
   threads?: number;
 }
 
-import { featureBlocks, HistTeam, JOB_HIST, JOB_ROOT, type KernelLayout } from "./gbdt-threads.ts";
+import {
+  addBlockSums,
+  compileGradBlock,
+  featureBlocks,
+  gradBlocks,
+  HistTeam,
+  JOB_HIST,
+  JOB_ROOT,
+  type GradViews,
+  type KernelLayout,
+} from "./gbdt-threads.ts";
 
 // ------------------------------------------------------------------ plain TypeScript kernels
 
@@ -198,6 +219,8 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
   const tmpG = new Float64Array(n);
   const tmpH = cls ? new Float64Array(n) : null;
   const hists = Array.from({ length: o.pool }, () => new Float64Array(o.histLen));
+  const views: GradViews = { raw: new Float64Array(n), y: new Float64Array(n), og, oh, idx, sums: new Float64Array(2 * gradBlocks(n)) };
+  const gradBlock = compileGradBlock();
   return {
     n,
     d,
@@ -206,9 +229,15 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
     idx,
     og,
     oh,
+    raw: views.raw,
+    y: views.y,
     hists,
     engine: "js",
     threads: 1,
+    gradients(out) {
+      for (let t = 0, m = gradBlocks(n); t < m; t++) gradBlock(views, cls, n, t);
+      addBlockSums(views.sums, n, out);
+    },
     hist(slot, start, end) {
       if (cls) histClsJs(hists[slot], codes, idx, og, oh, start, end, n, d, histOff);
       else histRegJs(hists[slot], codes, idx, og, start, end, n, d, histOff);
@@ -542,6 +571,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
   const tmpHAt = cls ? region(8 * n) : tmpGAt;
   const histAt: number[] = [];
   for (let k = 0; k < o.pool; k++) histAt.push(region(8 * o.histLen));
+  const rawAt = region(8 * n);
+  const yAt = region(8 * n);
+  const sumsAt = region(16 * gradBlocks(n));
   const idxAt = region(4 * n);
   const tmpIAt = region(4 * n);
   const codesAt = region(n * d);
@@ -575,8 +607,19 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     histOff,
     stride: cls ? 24 : 16,
     blocks: featureBlocks(d, o.threads ?? 1),
+    rawAt,
+    yAt,
+    sumsAt,
   };
-  const team = new HistTeam(exports, layout, module, memory, o.threads ?? 1);
+  const views: GradViews = {
+    raw: new Float64Array(buf, rawAt, n),
+    y: new Float64Array(buf, yAt, n),
+    og,
+    oh,
+    idx,
+    sums: new Float64Array(buf, sumsAt, 2 * gradBlocks(n)),
+  };
+  const team = new HistTeam(exports, layout, module, memory, o.threads ?? 1, views);
   const { part_reg, part_cls } = exports;
   return {
     n,
@@ -587,8 +630,14 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     og,
     oh,
     hists,
+    raw: views.raw,
+    y: views.y,
     engine: "wasm",
     threads: team.helpers + 1,
+    gradients(out) {
+      team.gradients();
+      addBlockSums(views.sums, n, out);
+    },
     hist(slot, start, end) {
       hists[slot].fill(0);
       team.run(JOB_HIST, slot, start, end);

@@ -5,9 +5,15 @@
 // FEATURE, never by row. A feature's histogram is accumulated by one thread,
 // over the node's rows in position order, with the same kernel arithmetic
 // whoever runs it; the features' histograms are disjoint ranges of one
-// buffer, so there is nothing to reduce. Split search, partitioning and the
-// gradients stay on the calling thread. 1, 2 or 16 threads give the same
+// buffer, so there is nothing to reduce. 1, 2 or 16 threads give the same
 // histograms bit for bit, hence the same trees.
+//
+// The gradients (and hessians: a sigmoid per row for log loss) are split by
+// ROW into blocks of GRAD_BLOCK rows, a fixed size that does not depend on
+// the thread count: each block's sums are added in row order by whoever runs
+// it, and the caller adds the blocks' sums in block order. So G and H are the
+// same numbers for every thread count too. Split search and partitioning
+// stay on the calling thread.
 //
 // Scheduling: a job (one node's histogram) is cut into feature blocks; the
 // calling thread and the workers claim blocks from a shared counter until
@@ -40,10 +46,87 @@ export interface KernelLayout {
   stride: number;
   /** Feature blocks as [f0, f1) pairs, flattened. */
   blocks: number[];
+  /** The raw scores, labels (Float64 [n] each) and the gradient blocks' sums (Float64 [2 × gradBlocks(n)]). */
+  rawAt: number;
+  yAt: number;
+  sumsAt: number;
 }
 
 export const JOB_HIST = 1;
 export const JOB_ROOT = 2;
+export const JOB_GRAD = 3;
+
+/** Rows per gradient block (fixed: the sums must not depend on the thread count). */
+export const GRAD_BLOCK = 16_384;
+
+export const gradBlocks = (n: number) => Math.ceil(n / GRAD_BLOCK);
+
+/**
+ * gradBlock(V, cls, n, t): block t of the gradients. V holds Float64Array
+ * views raw, y, og, oh, sums and the Uint32Array idx (set to the identity:
+ * position i is row i at the start of a tree). Log loss: p = sigmoid(raw),
+ * g = p − y, h = max(p(1 − p), 1e-16); squared error: g = raw − y (h is the
+ * count). The block's sums go to sums[2t], sums[2t + 1].
+ */
+const GRAD_BLOCK_SOURCE = `
+  const a = t * ${GRAD_BLOCK};
+  const b = Math.min(n, a + ${GRAD_BLOCK});
+  const { raw, y, og, oh, idx, sums } = V;
+  let G = 0;
+  let H = 0;
+  if (cls) {
+    for (let i = a; i < b; i++) {
+      // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
+      const p = 1 / (1 + Math.exp(-raw[i]));
+      const g = p - y[i];
+      const h = Math.max(p * (1 - p), 1e-16);
+      og[i] = g;
+      oh[i] = h;
+      idx[i] = i;
+      G += g;
+      H += h;
+    }
+  } else {
+    for (let i = a; i < b; i++) {
+      const g = raw[i] - y[i];
+      og[i] = g;
+      idx[i] = i;
+      G += g;
+    }
+    H = b - a;
+  }
+  sums[2 * t] = G;
+  sums[2 * t + 1] = H;
+`;
+
+/** The per-row arrays one gradient block reads and writes. */
+export interface GradViews {
+  raw: Float64Array;
+  y: Float64Array;
+  og: Float64Array;
+  oh: Float64Array;
+  idx: Uint32Array;
+  sums: Float64Array;
+}
+
+export type GradBlock = (V: GradViews, cls: boolean, n: number, t: number) => void;
+
+/** The one gradient block code, compiled here and in each worker. */
+export function compileGradBlock(): GradBlock {
+  return new Function("V", "cls", "n", "t", GRAD_BLOCK_SOURCE) as GradBlock;
+}
+
+/** G and H of a tree's root: the blocks' sums added in block order. */
+export function addBlockSums(sums: Float64Array, n: number, out: Float64Array): void {
+  let G = 0;
+  let H = 0;
+  for (let t = 0, m = gradBlocks(n); t < m; t++) {
+    G += sums[2 * t];
+    H += sums[2 * t + 1];
+  }
+  out[0] = G;
+  out[1] = H;
+}
 
 /**
  * runBlock(k, L, kind, slot, start, end, f0, f1): the histograms of features
@@ -86,24 +169,38 @@ const KIND = 4;
 const SLOT = 5;
 const START = 6;
 const END = 7;
-const CTRL_INTS = 8;
+const NTASKS = 8; // blocks in the current job
+const CTRL_INTS = 9;
 
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const { module, memory, ctrlBuf, L, runBlockSource } = workerData;
+const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctrl = new Int32Array(ctrlBuf);
 const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", runBlockSource);
-const nTasks = L.blocks.length / 2;
+const gradBlock = new Function("V", "cls", "n", "t", gradBlockSource);
+const buf = memory.buffer;
+const V = {
+  raw: new Float64Array(buf, L.rawAt, L.n),
+  y: new Float64Array(buf, L.yAt, L.n),
+  og: new Float64Array(buf, L.ogAt, L.n),
+  oh: new Float64Array(buf, L.ohAt, L.n),
+  idx: new Uint32Array(buf, L.idxAt, L.n),
+  sums: new Float64Array(buf, L.sumsAt, 2 * Math.ceil(L.n / ${GRAD_BLOCK})),
+};
 let seen = 0;
 for (;;) {
   Atomics.wait(ctrl, ${SEQ}, seen);
   seen = Atomics.load(ctrl, ${SEQ});
   if (Atomics.load(ctrl, ${QUIT}) === 1) break;
   for (;;) {
+    // the job's fields are read after each claim: a worker still claiming when the caller
+    // opens the next job must run that job's kind of block (they were written before NEXT)
     const t = Atomics.add(ctrl, ${NEXT}, 1);
-    if (t >= nTasks) break;
-    runBlock(k, L, ctrl[${KIND}], ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1]);
+    if (t >= ctrl[${NTASKS}]) break;
+    const kind = ctrl[${KIND}];
+    if (kind === ${JOB_GRAD}) gradBlock(V, L.cls, L.n, t);
+    else runBlock(k, L, kind, ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1]);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -147,9 +244,10 @@ export function featureBlocks(d: number, threads: number): number[] {
   return out;
 }
 
-/** Runs histogram jobs over feature blocks, on the caller and `threads - 1` workers. */
+/** Runs histogram jobs over feature blocks, and gradient jobs over row blocks, on the caller and `threads - 1` workers. */
 export class HistTeam {
   private readonly runBlock = compileRunBlock();
+  private readonly gradBlock = compileGradBlock();
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly nTasks: number;
@@ -160,15 +258,16 @@ export class HistTeam {
     module: object,
     memory: object,
     threads: number,
+    private readonly views: GradViews,
   ) {
     this.nTasks = L.blocks.length / 2;
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
-    const helpers = Math.min(threads, this.nTasks) - 1;
+    const helpers = Math.min(threads, Math.max(this.nTasks, gradBlocks(L.n))) - 1;
     for (let w = 0; w < helpers; w++) {
       try {
         const worker = new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { module, memory, ctrlBuf: this.ctrl.buffer, L, runBlockSource: RUN_BLOCK_SOURCE },
+          workerData: { module, memory, ctrlBuf: this.ctrl.buffer, L, runBlockSource: RUN_BLOCK_SOURCE, gradBlockSource: GRAD_BLOCK_SOURCE },
         });
         worker.unref();
         // a worker that fails (out of memory, …) only means fewer helpers: the caller claims its blocks
@@ -186,12 +285,31 @@ export class HistTeam {
 
   /** One node's histograms (kind JOB_HIST over idx[start..end), or JOB_ROOT) into pool slot `slot`. */
   run(kind: number, slot: number, start: number, end: number): void {
-    const { L, ctrl, nTasks } = this;
+    const { L, nTasks } = this;
     const rows = kind === JOB_ROOT ? L.n : end - start;
-    if (this.workers.length === 0 || rows * L.d < MIN_PARALLEL_WORK) {
-      for (let t = 0; t < nTasks; t++) this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+    const one = (t: number) => this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+    if (this.workers.length === 0 || rows * L.d < MIN_PARALLEL_WORK || nTasks < 2) {
+      for (let t = 0; t < nTasks; t++) one(t);
       return;
     }
+    this.share(kind, slot, start, end, nTasks, one);
+  }
+
+  /** The gradients of every row from raw and y (og, oh, idx = identity), each block's sums in `sums`. */
+  gradients(): void {
+    const { L } = this;
+    const nTasks = gradBlocks(L.n);
+    const one = (t: number) => this.gradBlock(this.views, L.cls, L.n, t);
+    if (this.workers.length === 0 || nTasks < 2) {
+      for (let t = 0; t < nTasks; t++) one(t);
+      return;
+    }
+    this.share(JOB_GRAD, 0, 0, 0, nTasks, one);
+  }
+
+  /** Runs a job's `nTasks` blocks on the caller and the workers; returns when all are done. */
+  private share(kind: number, slot: number, start: number, end: number, nTasks: number, one: (t: number) => void): void {
+    const { ctrl } = this;
     // order matters: DONE before the job's fields, NEXT (which opens the claims) after them.
     // Block 0 is the caller's before anyone is woken: a woken worker often
     // preempts the caller, and would otherwise take every block of the job.
@@ -200,11 +318,12 @@ export class HistTeam {
     ctrl[SLOT] = slot;
     ctrl[START] = start;
     ctrl[END] = end;
+    ctrl[NTASKS] = nTasks;
     Atomics.store(ctrl, NEXT, 1);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
     for (let t = 0; t < nTasks; t = Atomics.add(ctrl, NEXT, 1)) {
-      this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+      one(t);
       Atomics.add(ctrl, DONE, 1);
     }
     for (let v = Atomics.load(ctrl, DONE); v < nTasks; v = Atomics.load(ctrl, DONE)) Atomics.wait(ctrl, DONE, v);

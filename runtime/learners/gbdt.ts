@@ -29,7 +29,8 @@
 //   from each row's leaf (no tree traversal while training).
 // - The histogram and partition loops run as WebAssembly (gbdt-kernels.ts),
 //   with a TypeScript fallback that gives bit-identical models; the
-//   histogram loops run on `threads` threads, one feature block each.
+//   histogram loops run on `threads` threads, one feature block each, and
+//   the gradients too, by fixed row blocks (gbdt-threads.ts).
 //
 // A split on feature f at bin t becomes `x <= edge[t]` on raw values, with
 // the learned missing direction: prediction from raw float32 inputs is
@@ -312,48 +313,36 @@ function findSplit(ctx: SplitContext, hist: Float64Array, G: number, H: number, 
 
 // ---- per-row loops, top-level so V8 optimises each on its own
 
-function gradientsSquared(raw: Float64Array, y: Float64Array, grad: Float64Array, n: number): number {
-  let G = 0;
-  for (let i = 0; i < n; i++) {
-    const g = raw[i] - y[i];
-    grad[i] = g;
-    G += g;
-  }
-  return G;
-}
-
-/** Fills grad and hess for log loss; returns sum of hessians, writes sum of gradients to sums[0]. */
-function gradientsLogistic(
-  raw: Float64Array,
-  y: Float64Array,
-  grad: Float64Array,
-  hess: Float64Array,
-  n: number,
-  sums: Float64Array,
-): void {
-  let G = 0;
-  let H = 0;
-  for (let i = 0; i < n; i++) {
-    // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
-    const p = 1 / (1 + Math.exp(-raw[i]));
-    const g = p - y[i];
-    const h = Math.max(p * (1 - p), 1e-16);
-    grad[i] = g;
-    hess[i] = h;
-    G += g;
-    H += h;
-  }
-  sums[0] = G;
-  sums[1] = H;
-}
-
-function identity(idx: Uint32Array, n: number): void {
-  for (let i = 0; i < n; i++) idx[i] = i;
-}
-
 /** leafOf[row] = leaf for the rows of one leaf's segment (a scatter into a small array). */
 function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Array, start: number, end: number, leaf: number): void {
   for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
+}
+
+/**
+ * leafOf[row] = leaf (left: code <= t, or the missing code and missingLeft) or leaf + 1 for the
+ * rows of one segment, as a partition would split them; returns how many went left.
+ */
+function markSplit(
+  leafOf: Uint8Array | Uint16Array | Uint32Array,
+  idx: Uint32Array,
+  codes: Uint8Array,
+  base: number,
+  miss: number,
+  t: number,
+  missingLeft: number,
+  start: number,
+  end: number,
+  leaf: number,
+): number {
+  let lefts = 0;
+  for (let j = start; j < end; j++) {
+    const i = idx[j];
+    const b = codes[base + i];
+    const left = +(b <= t) | (+(b === miss) & missingLeft);
+    leafOf[i] = leaf + 1 - left;
+    lefts += left;
+  }
+  return lefts;
 }
 
 /** raw[i] += value of row i's leaf: one sequential pass per tree. */
@@ -399,9 +388,10 @@ export function fitGbdt(
   const baseScore = baseScoreOf(X, n, d, y, cls);
   const grower = new TreeGrower(X, n, d, cls, params, { ...options, threads });
   try {
-    const raw = new Float64Array(n).fill(baseScore);
+    grower.ws.raw.fill(baseScore);
+    grower.ws.y.set(y);
     const trees: GbdtTree[] = [];
-    for (let t = 0; t < params.trees; t++) trees.push(grower.grow(raw, y));
+    for (let t = 0; t < params.trees; t++) trees.push(grower.grow());
     return { task, baseScore, trees };
   } finally {
     grower.close();
@@ -421,7 +411,8 @@ class TreeGrower {
   private readonly histOff: Int32Array; // in bins
   private readonly histLen: number;
   private readonly ctx: SplitContext;
-  private readonly ws: ReturnType<typeof createWorkspace>;
+  /** The working memory; raw (the scores) and y (the labels) are filled by the caller. */
+  readonly ws: ReturnType<typeof createWorkspace>;
   private readonly rootCounts: ReturnType<typeof binCounts>;
   private readonly free: number[] = [];
   /** Each row's leaf in the current tree, then one sequential update of raw. */
@@ -479,21 +470,13 @@ class TreeGrower {
     return depth < this.params.depth && c >= 2 * this.params.min_leaf;
   }
 
-  /** One tree on the gradients of `raw`; adds its leaf values to `raw`. */
-  grow(raw: Float64Array, y: Float64Array): GbdtTree {
+  /** One tree on the gradients of `ws.raw` (scores) and `ws.y`; adds its leaf values to `ws.raw`. */
+  grow(): GbdtTree {
     const { n, ws } = this;
-    let G: number;
-    let H: number;
-    // rows in natural order: position i is row i
-    identity(ws.idx, n);
-    if (this.cls) {
-      gradientsLogistic(raw, y, ws.og, ws.oh, n, this.sums);
-      G = this.sums[0];
-      H = this.sums[1];
-    } else {
-      G = gradientsSquared(raw, y, ws.og, n);
-      H = n;
-    }
+    // og/oh from raw and y, rows in natural order (position i is row i), on every thread
+    ws.gradients(this.sums);
+    const G = this.sums[0];
+    const H = this.sums[1];
     const tree: GbdtTree = { feature: [], threshold: [], missingLeft: [], left: [], right: [], value: [] };
     let leaves = 0;
     let rootHist = -1;
@@ -513,19 +496,42 @@ class TreeGrower {
         leaves++;
         continue;
       }
+      if (!this.canSplit(node.depth + 1, this.best.cl) && !this.canSplit(node.depth + 1, node.c - this.best.cl)) {
+        // both children are leaves (the last level, or too small): mark their rows, no partition
+        this.splitIntoLeaves(tree, node, leaves);
+        leaves += 2;
+        continue;
+      }
       const [left, right] = this.split(tree, node);
       stack.push(right, left);
     }
-    addLeafValues(raw, this.leafOf, this.leafValue, n);
+    addLeafValues(ws.raw, this.leafOf, this.leafValue, n);
     return tree;
   }
 
-  /** Splits `node` on `this.best`: partitions its rows, records the split, gives its children their histograms. */
-  private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
-    const { id, start, end, depth, hist } = node;
+  /**
+   * Splits `node` on `this.best` into two leaves, numbered `leaf` and `leaf + 1`
+   * (the numbers and values they would get popped as leaves after a partition),
+   * by marking each row's leaf: the rows need not move, since nothing below reads their order.
+   */
+  private splitIntoLeaves(tree: GbdtTree, node: PendingNode, leaf: number): void {
     const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
-    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
-    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    this.giveHist(node.hist);
+    const [leftId, rightId] = this.recordSplit(tree, node.id, f, bin, missingLeft);
+    const { learning_rate: lr, l2 } = this.params;
+    const vl = (-lr * gl) / (hl + l2);
+    const vr = (-lr * (node.g - gl)) / (node.h - hl + l2);
+    tree.value[leftId] = vl;
+    tree.value[rightId] = vr;
+    this.leafValue[leaf] = vl;
+    this.leafValue[leaf + 1] = vr;
+    const { codes, idx } = this.ws;
+    const lefts = markSplit(this.leafOf, idx, codes, f * this.n, this.nBins[f], bin, missingLeft ? 1 : 0, node.start, node.end, leaf);
+    if (lefts !== cl) throw new Error("gbdt: internal error (split does not match histogram)");
+  }
+
+  /** Records node `id`'s split on feature f at bin `bin`; returns its two new children's ids. */
+  private recordSplit(tree: GbdtTree, id: number, f: number, bin: number, missingLeft: boolean): [number, number] {
     const edge = this.edges[f];
     tree.feature[id] = f;
     tree.threshold[id] = bin < edge.length ? edge[bin] : FLOAT32_MAX;
@@ -534,6 +540,16 @@ class TreeGrower {
     const rightId = addNode(tree); // always leftId + 1
     tree.left[id] = leftId;
     tree.right[id] = rightId;
+    return [leftId, rightId];
+  }
+
+  /** Splits `node` on `this.best`: partitions its rows, records the split, gives its children their histograms. */
+  private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
+    const { id, start, end, depth, hist } = node;
+    const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
+    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
+    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    const [leftId, rightId] = this.recordSplit(tree, id, f, bin, missingLeft);
     const cr = node.c - cl;
     const [leftHist, rightHist] = this.childHistograms(hist, start, mid, end, this.canSplit(depth + 1, cl), this.canSplit(depth + 1, cr));
     return [

@@ -25,7 +25,6 @@ import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
 import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "./json-turns.ts";
-import { sliceSerialized } from "./turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -173,10 +172,9 @@ function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyRepl
 /** The JSON API: predict, models, agents' chat, index search, health, metrics, reload. */
 function addApiRoutes(app: FastifyInstance, service: OnlineService, metrics: Metrics): void {
   app.post<{ Params: { model: string } }>("/v1/models/:model/predict", async (req, reply) => {
-    const r = await service.predict(req.params.model, req.body);
-    // a large batch's answer (megabytes of JSON) is serialized in slices too (turns.ts)
-    const text = await sliceSerialized(r.body);
-    if (text !== null) return reply.code(r.status).type("application/json; charset=utf-8").send(text);
+    // A 200 comes as its JSON text, built a slice of instances per turn with the request log lines (answer-json.ts).
+    const r = await service.predict(req.params.model, req.body, { text: true });
+    if (r.text !== undefined) return reply.code(r.status).type("application/json; charset=utf-8").send(r.text);
     return reply.code(r.status).send(r.body);
   });
   app.post<{ Params: { source: string } }>("/v1/sources/:source/events", async (req, reply) => {

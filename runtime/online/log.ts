@@ -27,6 +27,20 @@ import type { RequestLogEntry } from "./types.ts";
 /** What the log writes: a scored instance, or (runtime/monitor) a rejected request; numbered by the log. */
 /** A request log entry; agents log their own shape (runtime/agents/chat.ts), under `agent.<name>`. */
 export type LoggedEntry = (RequestLogEntry | RejectedRequestEntry | { model: string }) & { proc?: string; seq?: number };
+
+/**
+ * An entry already serialized by its writer: `head` is the JSON text of the
+ * entry without `proc`, `seq` and its closing brace (`{"v":2,…,"prediction":1.5`);
+ * the log appends `,"proc":…,"seq":…}`, the same text `JSON.stringify` gives
+ * the entry object with those two keys set last. The service serializes a
+ * prediction's parts once for its answer and its log line (service.ts).
+ */
+export class SerializedEntry {
+  constructor(
+    readonly model: string,
+    readonly head: string,
+  ) {}
+}
 import { compressLogFile, enforceTotalCap, modelLogDir, partFileName } from "./log-files.ts";
 
 export interface RequestLogOptions {
@@ -95,6 +109,7 @@ export class RequestLog {
   readonly durable: boolean;
   /** The writing process's id in file names and entries: `<pid>-<start ms>`. */
   readonly proc = `${process.pid}-${Date.now()}`;
+  private readonly procJson = JSON.stringify(this.proc);
   private readonly o: Required<Omit<RequestLogOptions, "onError" | "onRecover" | "durable">>;
   private readonly onError: (e: Error) => void;
   private readonly onRecover: (msg: string) => void;
@@ -131,7 +146,7 @@ export class RequestLog {
   }
 
   /** Queues one entry (numbering it); never blocks on I/O. */
-  append(entry: LoggedEntry): void {
+  append(entry: LoggedEntry | SerializedEntry): void {
     this.enqueue(entry);
     if (this.queue.length >= this.o.maxBatch) void this.flush();
     else if (!this.timer) {
@@ -144,7 +159,7 @@ export class RequestLog {
   }
 
   /** Queues entries and resolves once they are written and synced; rejects if the write failed (they are not retried). */
-  appendDurable(entries: LoggedEntry[]): Promise<void> {
+  appendDurable(entries: ReadonlyArray<LoggedEntry | SerializedEntry>): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const commit: Commit = { left: entries.length, failed: false, resolve, reject };
       for (const e of entries) this.enqueue(e, commit);
@@ -155,13 +170,19 @@ export class RequestLog {
     });
   }
 
-  private enqueue(entry: LoggedEntry, commit?: Commit): void {
+  private enqueue(entry: LoggedEntry | SerializedEntry, commit?: Commit): void {
     if (this.closed) throw new Error("the request log is closed");
     const f = this.fileOf(entry.model);
-    entry.proc = this.proc;
-    entry.seq = ++f.seq;
-    // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
-    this.queue.push({ model: entry.model, line: JSON.stringify(entry) + "\n", commit });
+    const seq = ++f.seq;
+    let line: string;
+    if (entry instanceof SerializedEntry) line = `${entry.head},"proc":${this.procJson},"seq":${seq}}\n`;
+    else {
+      entry.proc = this.proc;
+      entry.seq = seq;
+      // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
+      line = JSON.stringify(entry) + "\n";
+    }
+    this.queue.push({ model: entry.model, line, commit });
     if (this.queue.length > this.o.maxPending) {
       const n = this.queue.length - this.o.maxPending;
       for (const q of this.queue.splice(0, n)) this.settle(q, new Error("the request log queue overflowed"));

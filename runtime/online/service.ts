@@ -19,7 +19,7 @@ import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
-import { PredictBatcher, type BatchStats } from "./batcher.ts";
+import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
@@ -30,7 +30,8 @@ import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
-import { RequestLog, type RequestLogOptions } from "./log.ts";
+import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
+import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
 import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
@@ -48,7 +49,6 @@ import type {
   OnlineBatchPrediction,
   OnlineInstanceResult,
   OnlinePrediction,
-  RequestLogEntry,
   ServedModelInfo,
 } from "./types.ts";
 
@@ -117,6 +117,8 @@ interface ServedModel {
   fields: Array<ColumnPlan & { kind: "key" | "request" }>;
   single: z.ZodType;
   batch: z.ZodType;
+  /** The names the model reads (its plan's inputs), in order. */
+  inputNames: string[];
   /** The view's ODTs with the names of their feature arguments ("group.f" → "f"), worked out once. */
   odts: Array<{ odt: OdtPlan; features: string[] }>;
   predictor: Predictor | null;
@@ -218,7 +220,13 @@ async function parseInstances(
   return issues.length ? invalid(issues) : { isBatch, instances };
 }
 
-/** Per instance: the ODT values, and the model's inputs by name (request fields, then features, then ODT values; later names win). */
+/**
+ * Per instance: the ODT values, and the model's inputs by name (what
+ * `{...request, ...features, ...odts}` gives for each input the model reads:
+ * an ODT value, else the feature's value, else the request field). Only the
+ * model's inputs are copied (the predictor reads nothing else), into objects
+ * of one shape.
+ */
 async function modelInputs(
   m: ServedModel,
   requests: Array<Record<string, Scalar>>,
@@ -226,24 +234,65 @@ async function modelInputs(
 ): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
   const rows: Array<Record<string, Scalar>> = [];
   const odtValues: Array<Record<string, Scalar>> = [];
+  const inputs = m.inputNames;
   for (let i = 0; i < requests.length; i++) {
     if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-    const values: Record<string, Scalar> = {};
     const features = looked[i].features;
-    for (const name in features) values[name] = features[name].value;
+    const request = requests[i];
     const odts: Record<string, Scalar> = {};
     for (const { odt, features: names } of m.odts) {
-      const request: Record<string, Scalar> = {};
-      for (const p of odt.requestParams) request[p.name] = requests[i][p.name] ?? null;
+      const req: Record<string, Scalar> = {};
+      for (const p of odt.requestParams) req[p.name] = request[p.name] ?? null;
       const args: Record<string, Scalar> = {};
-      for (const name of names) args[name] = values[name] ?? null;
-      const v = odt.compute(request, args);
+      for (const name of names) args[name] = (hasOwn(features, name) ? features[name].value : undefined) ?? null;
+      const v = odt.compute(req, args);
       odts[odt.name] = v === undefined ? null : v;
     }
     odtValues.push(odts);
-    rows.push({ ...requests[i], ...values, ...odts });
+    const row: Record<string, Scalar> = {};
+    for (const name of inputs) row[name] = hasOwn(odts, name) ? odts[name] : hasOwn(features, name) ? features[name].value : request[name];
+    rows.push(row);
   }
   return { rows, odtValues };
+}
+
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+/** What a request has scored so far: the answer objects, or their texts, and the log lines. */
+interface Scored {
+  results: OnlineInstanceResult[];
+  texts: string[];
+  entries: SerializedEntry[];
+}
+
+/**
+ * Online lookup of instances `from` to `to` (a slice per turn of the event
+ * loop): the request fields as served, and the features; an instance that
+ * misses features the model cannot impute adds its issue to `missing`.
+ */
+async function lookupChunk(
+  m: ServedModel,
+  joins: JoinLookup[],
+  instances: Array<Record<string, unknown>>,
+  from: number,
+  to: number,
+  nowMs: number,
+  isBatch: boolean,
+  missing: ApiIssue[],
+): Promise<{ requests: Array<Record<string, Scalar>>; looked: LookupResult[] }> {
+  const requests: Array<Record<string, Scalar>> = [];
+  const looked: LookupResult[] = [];
+  for (let i = from; i < to; i++) {
+    if (i > from && (i - from) % INSTANCES_PER_TURN === 0) await nextTurn();
+    const req: Record<string, Scalar> = {};
+    for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
+    const l = lookup(joins, req, nowMs, m.view.ttlMs);
+    if (l.missing.length && !m.plan.canImpute) missing.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
+    if (missing.length) continue; // nothing more is scored: keep only the issues
+    requests.push(req);
+    looked.push(l);
+  }
+  return { requests, looked };
 }
 
 function isBusy(e: unknown): boolean {
@@ -351,6 +400,7 @@ export class OnlineService implements LocalService {
         ],
         single,
         batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
+        inputNames: [...new Set(plan.inputs.map((x) => x.name))],
         odts: view.odts.map((odt) => ({ odt, features: odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p)) })),
         predictor: null,
         batcher: null,
@@ -816,8 +866,14 @@ export class OnlineService implements LocalService {
 
   // ------------------------------------------------------------------ predicting
 
-  async predict(modelName: string, body: unknown): Promise<LocalResponse> {
-    const res = await this.score(modelName, body);
+  /**
+   * The answer to a prediction request. With `text` (the HTTP route), a 200's
+   * answer comes as its JSON text only (`body` null): the text the answer
+   * object would serialize to, built from the parts the request log line
+   * shares (answer-json.ts).
+   */
+  async predict(modelName: string, body: unknown, opts: { text?: boolean } = {}): Promise<LocalResponse & { text?: string }> {
+    const res = await this.score(modelName, body, opts.text === true);
     if (res.status >= 400 && res.status < 500 && this.rejectLog && this.served.has(modelName)) {
       const instances = body && typeof body === "object" && Array.isArray((body as { instances?: unknown }).instances) ? (body as { instances: unknown[] }).instances.length : 1;
       const code = (res.body as ApiErrorBody).error?.code ?? "error";
@@ -827,7 +883,7 @@ export class OnlineService implements LocalService {
     return res;
   }
 
-  private async score(modelName: string, body: unknown): Promise<LocalResponse> {
+  private async score(modelName: string, body: unknown, wantText: boolean): Promise<LocalResponse & { text?: string }> {
     const m = this.served.get(modelName);
     if (!m) {
       return apiError(404, "unknown_model", `model ${echo(modelName)} is not served; served models: ${[...this.served.keys()].join(", ")}`);
@@ -843,77 +899,55 @@ export class OnlineService implements LocalService {
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const found = await this.lookupInstances(m, modelName, instances, nowMs, isBatch);
-    if ("status" in found) return found;
-    const { requests, looked } = found;
-
-    // ODTs, then MDTs + ONNX (one run for this request and any concurrent ones).
-    const { rows, odtValues } = await modelInputs(m, requests, looked);
-    const out = await batcher.predict(rows);
-
-    const results: OnlineInstanceResult[] = [];
-    const entries: RequestLogEntry[] = [];
-    for (let i = 0; i < instances.length; i++) {
-      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-      const p = out[i];
-      const prediction = Number.isFinite(p) ? p : null;
-      const id = `${this.idPrefix}-${++this.seq}`;
-      results.push({ prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id });
-      entries.push({
-        v: 2,
-        id,
-        ts: requestTime,
-        model: modelName,
-        version: predictor.version,
-        request: requests[i],
-        features: looked[i].features,
-        feature_times: looked[i].times,
-        odts: odtValues[i],
-        prediction,
-      });
+    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
+    if (!Array.isArray(joins)) return joins;
+    // The answer objects (in process), or the answer's text (HTTP); the log lines from the same serialized parts.
+    const done: Scored = { results: [], texts: [], entries: [] };
+    const json = wantText || this.log ? new PredictionJson(modelName, predictor.version, requestTime) : null;
+    const missing: ApiIssue[] = [];
+    // One ONNX run's worth of instances at a time, looked up, scored and serialized before the next:
+    // their objects die young (kept for the whole of a large request, the GC promoted them to the old
+    // space). Once an instance misses features, the rest are only looked up, for the 422 to list them all.
+    for (let at = 0; at < instances.length; at += MAX_BATCH_ROWS) {
+      const end = Math.min(instances.length, at + MAX_BATCH_ROWS);
+      const { requests, looked } = await lookupChunk(m, joins, instances, at, end, nowMs, isBatch, missing);
+      if (missing.length) continue;
+      // ODTs, then MDTs + ONNX (one run for this chunk and any concurrent requests).
+      const { rows, odtValues } = await modelInputs(m, requests, looked);
+      const out = await batcher.predict(rows);
+      const texts: string[] = [];
+      for (let i = 0; i < requests.length; i++) {
+        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+        const p = out[i];
+        const result: OnlineInstanceResult = { prediction: Number.isFinite(p) ? p : null, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
+        if (!wantText) done.results.push(result);
+        if (!json) continue;
+        const t = json.instance(result, requests[i], !isBatch);
+        if (wantText) texts.push(t.answer);
+        if (this.log) done.entries.push(new SerializedEntry(modelName, t.log));
+      }
+      // the chunk's answers as one string: one object to hold until the answer is sent
+      if (wantText) done.texts.push(texts.length === 1 ? texts[0] : texts.join(","));
     }
-    const logged = await this.logEntries(entries);
+    if (missing.length) {
+      return apiError(
+        422,
+        "missing_features",
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+          (isBatch ? ` (${missing.length} of ${instances.length} instances)` : `; ${missing[0].message}`),
+        missing,
+      );
+    }
+    const logged = await this.logEntries(done.entries);
     if (logged) return logged;
+    const results = done.results;
+    if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(done.texts) : done.texts[0] };
     if (isBatch) {
       const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
       return { status: 200, body: answer };
     }
     const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
     return { status: 200, body: answer };
-  }
-
-  /** Online lookup of every instance's features (a slice per turn of the event loop); a 422 naming the missing ones when the model cannot impute. */
-  private async lookupInstances(
-    m: ServedModel,
-    modelName: string,
-    instances: Array<Record<string, unknown>>,
-    nowMs: number,
-    isBatch: boolean,
-  ): Promise<{ requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse> {
-    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
-    if (!Array.isArray(joins)) return joins;
-    const requests: Array<Record<string, Scalar>> = [];
-    const looked: Array<ReturnType<typeof lookup>> = [];
-    const missingIssues: ApiIssue[] = [];
-    for (let i = 0; i < instances.length; i++) {
-      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-      const req: Record<string, Scalar> = {};
-      for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
-      requests.push(req);
-      const l = lookup(joins, req, nowMs, m.view.ttlMs);
-      looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
-    }
-    if (missingIssues.length) {
-      return apiError(
-        422,
-        "missing_features",
-        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
-          (isBatch ? ` (${missingIssues.length} of ${instances.length} instances)` : `; ${missingIssues[0].message}`),
-        missingIssues,
-      );
-    }
-    return { requests, looked };
   }
 
   /** The served view's joins, fetched from the shared store for these instances (the rows they name); a 503 when it cannot be read. */
@@ -966,7 +1000,7 @@ export class OnlineService implements LocalService {
   }
 
   /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
-  private async logEntries(entries: RequestLogEntry[]): Promise<LocalResponse<never> | null> {
+  private async logEntries(entries: SerializedEntry[]): Promise<LocalResponse<never> | null> {
     const log = this.log;
     if (!log) return null;
     if (!log.durable) {

@@ -13,6 +13,7 @@ import { computeMetrics } from "../learners/metrics.ts";
 const higherIsBetter = (metric: string) => metric === "auc" || metric === "accuracy" || metric === "r2";
 import type { ModelRecord } from "../registry/registry.ts";
 import { buildTrainingFrame } from "../retrieval/pit.ts";
+import { valueAt } from "../retrieval/columns.ts";
 import type { Store } from "../store/store.ts";
 import { splitFrame } from "../training/train.ts";
 
@@ -40,7 +41,10 @@ export async function compareVersions(
   const y: number[] = [];
   for (const i of test) {
     const row: Record<string, Scalar> = {};
-    for (const input of plan.inputs) row[input.name] = frame.columns[input.name]?.[i] ?? null;
+    for (const input of plan.inputs) {
+      const column = frame.columns[input.name];
+      row[input.name] = column ? valueAt(column, i) : null;
+    }
     rows.push(row);
     y.push(frame.label[i]);
   }

@@ -17,6 +17,11 @@ export type InputColumn = ArrayLike<Scalar> | NullableFloats;
 
 export type InputColumns = Record<string, InputColumn>;
 
+/** A column's values as a plain array (null when missing): for checks and small frames. */
+export function columnValues(column: InputColumn): Scalar[] {
+  return Array.from({ length: column.length }, (_, i) => valueAt(column, i));
+}
+
 /** Row `i` of a column, as the generated code expects it: a Scalar, null when missing. */
 export function valueAt(column: InputColumn, i: number): Scalar {
   if (column instanceof NullableFloats) {

@@ -30,12 +30,16 @@ interface Fingerprint {
   hi: string | null;
 }
 
-/** True when no two rows of `table` share (keys, event_time); cached per table fingerprint. */
-export async function keyTimesUnique(store: Store, table: string, keys: readonly string[]): Promise<boolean> {
+/**
+ * True when no two rows of `table` share (keys, event_time, ...also); cached
+ * per table fingerprint. `also`: further columns, e.g. ingested_at and the row
+ * id (then the tie rule never needs the values: pit.ts orders ties by fewer columns).
+ */
+export async function keyTimesUnique(store: Store, table: string, keys: readonly string[], also: readonly string[] = []): Promise<boolean> {
   const fp = await fingerprint(store, table);
   const cacheable = !store.readOnly;
   if (cacheable) await store.run(FACTS_TABLE);
-  const keyList = keys.join(",");
+  const keyList = keys.join(",") + (also.length ? `|${also.join(",")}` : "");
   if (cacheable) {
     const [hit] = await store.all<{ unique_key_times: boolean }>(
       `SELECT unique_key_times FROM ${FACTS}
@@ -45,15 +49,15 @@ export async function keyTimesUnique(store: Store, table: string, keys: readonly
     );
     if (hit) return hit.unique_key_times;
   }
-  const k = keys.map(ident).join(", ");
+  const k = [...keys, "event_time", ...also].map(ident).join(", ");
   const [dup] = await store.all<{ n: number }>(
     `SELECT count(*) AS n FROM (
-       SELECT 1 FROM ${tableRef(table)} WHERE event_time IS NOT NULL GROUP BY ${k}, event_time HAVING count(*) > 1 LIMIT 1
+       SELECT 1 FROM ${tableRef(table)} WHERE event_time IS NOT NULL GROUP BY ${k} HAVING count(*) > 1 LIMIT 1
      )`,
   );
   const unique = dup.n === 0;
   if (cacheable) {
-    await store.run(`DELETE FROM ${FACTS} WHERE table_name = ?`, [table]);
+    await store.run(`DELETE FROM ${FACTS} WHERE table_name = ? AND key_columns = ?`, [table, keyList]);
     await store.run(
       `INSERT INTO ${FACTS} (table_name, key_columns, row_count, fingerprint, unique_key_times, checked_at)
        VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)`,

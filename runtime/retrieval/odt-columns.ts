@@ -17,7 +17,12 @@ export function addOdtColumns(odts: readonly OdtPlan[], columns: InputColumns, n
   for (const odt of odts) columns[odt.name] = computeOdtColumn(odt, columns, n, firstRow);
 }
 
-function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number, firstRow: number): Scalar[] {
+/**
+ * One ODT over `n` rows of `columns` (request fields and features by frame
+ * name). `firstRow` numbers the rows in error messages; null when the rows
+ * have no known number (a chunk of a streaming query).
+ */
+export function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number, firstRow: number | null): Scalar[] {
   const reqNames = odt.requestParams.map((p) => p.name);
   const reqCols = reqNames.map((name) => {
     const c = columns[name];
@@ -41,7 +46,8 @@ function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number, firstR
     try {
       v = odt.compute(request, features);
     } catch (e) {
-      throw new Error(`on_demand \`${odt.name}\` failed on row ${firstRow + i} (${JSON.stringify({ request, features })}): ${(e as Error)?.message ?? e}`);
+      const row = firstRow === null ? "" : ` on row ${firstRow + i}`;
+      throw new Error(`on_demand \`${odt.name}\` failed${row} (${JSON.stringify({ request, features })}): ${(e as Error)?.message ?? e}`);
     }
     out[i] = v === undefined ? null : v;
   }

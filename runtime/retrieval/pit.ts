@@ -17,6 +17,8 @@ import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
+import type { InputColumn } from "./columns.ts";
+import { readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
@@ -25,24 +27,30 @@ import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 const SPINE_T = "__fti_t";
 
 /** Features of a set of (keys, time) rows, column-major, in spine order. */
-export interface FeatureFrame {
+export interface FeatureFrame extends FrameOf<Scalar[]> {}
+
+/**
+ * A training frame: one row per labelled event, with the label as a number
+ * (bool → 0/1). Numeric columns may be NullableFloats: read them with `valueAt`.
+ */
+export interface TrainingFrame extends FrameOf<InputColumn> {
+  label: Float64Array;
+}
+
+interface FrameOf<C> {
   n: number;
   /** Entity keys by name. */
   keys: Record<string, Scalar[]>;
   /** The spine time (label time, or the as-of time) in epoch milliseconds. */
   time: Float64Array;
   /** Every view feature, ODT output and request field, by name. Timestamps are ISO strings. */
-  columns: Record<string, Scalar[]>;
+  columns: Record<string, C>;
   /** Per feature group: event_time (epoch ms) of the row the features came from; NaN when none (or outside ttl). */
   featureTimes?: Record<string, Float64Array>;
   /** Spine time range (ISO): the requested bounds, else the first and last spine time. */
   range: { from: string; to: string };
 }
 
-/** A training frame: one row per labelled event, with the label as a number (bool → 0/1). */
-export interface TrainingFrame extends FeatureFrame {
-  label: Float64Array;
-}
 
 export interface SpineInfo {
   /** Temp table: __sid (0-based order), the keys, __t (TIMESTAMP), __label (DOUBLE, spines from labels only), request fields. */
@@ -92,6 +100,29 @@ function spineName(view: ViewPlan, suffix = ""): string {
  * get no label.
  */
 export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineOptions = {}): Promise<SpineInfo> {
+  const q = await spineQuery(store, bundle, view, opts);
+  const table = spineName(view);
+  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
+  await store.run(
+    `CREATE TEMP TABLE ${ident(table)} AS
+       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, `}* FROM (${q.sql})`,
+  );
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
+  return { table, n: c.n, order: q.order };
+}
+
+/** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
+export interface SpineQuery {
+  /** SELECT of the keys, __t (TIMESTAMP), __label (DOUBLE) and the request fields that are not keys. */
+  sql: string;
+  /** The spine's order as an ORDER BY list (time, keys, label, request fields). */
+  order: string;
+  /** The same columns, quoted, one by one. */
+  orderColumns: string[];
+}
+
+/** The spine's rows as a query (see buildSpine: the same rows, unnumbered). */
+export async function spineQuery(store: Store, bundle: SpecBundle, view: ViewPlan, opts: SpineRange = {}): Promise<SpineQuery> {
   const src = rawTable(view.spine.source);
   if (!(await store.tableExists(src))) {
     throw new UserError(
@@ -121,18 +152,12 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   const keyCols = view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)}) AS ${ident(k.name)}`);
   const reqFields = view.requestFields.filter((f) => !view.keys.some((k) => k.name === f.name));
   const reqCols = reqFields.map((f) => `CAST(${ident(f.name)} AS ${sqlType(f.type)}) AS ${ident(f.name)}`);
-  const order = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...reqFields.map((f) => ident(f.name))].join(", ");
-  const table = spineName(view);
-  await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
-  await store.run(
-    `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${order}) - 1)::BIGINT AS __sid, `}* EXCLUDE (${SPINE_T}) FROM (
+  const orderColumns = ["__t", ...view.keys.map((k) => ident(k.name)), "__label", ...reqFields.map((f) => ident(f.name))];
+  const sql = `SELECT * EXCLUDE (${SPINE_T}) FROM (
          SELECT ${[...keyCols, `CAST(${t} AS TIMESTAMP) AS __t`, `${view.label.sql} AS __label`, ...reqCols, SPINE_T].join(", ")}
            FROM (${relation})
-       ) WHERE ${where.join(" AND ")}`,
-  );
-  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
-  return { table, n: c.n, order };
+       ) WHERE ${where.join(" AND ")}`;
+  return { sql, order: orderColumns.join(", "), orderColumns };
 }
 
 /**
@@ -158,6 +183,74 @@ export async function pitJoin(
   spineTable: string,
   opts: { asOf: "strict" | "inclusive"; orderBy?: string },
 ): Promise<PitJoinResult> {
+  const sp = ident(spineTable);
+  const columns = (await store.tableColumns(spineTable)).map((c) => c.name);
+  const bounds = await spineBounds(store, sp);
+  const q = await pitSelect(store, bundle, view, { relation: sp, columns, ...bounds }, opts.asOf);
+  const out = `${spineTable}_pit`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  // Unordered unless asked: readers order by __sid (`orderBy` stores the rows in that order).
+  await store.run(`CREATE TEMP TABLE ${ident(out)} AS ${q.sql}${opts.orderBy ? ` ORDER BY ${opts.orderBy}` : ""}`);
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
+  const { sql: _sql, ...rest } = q;
+  return { table: out, n: c.n, ...rest };
+}
+
+/** The first and last time (epoch µs) of a spine relation (a table, or a query in parentheses). */
+export async function spineBounds(store: Store, relation: string): Promise<{ lo: number | null; hi: number | null }> {
+  const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${relation}`);
+  return b;
+}
+
+/** The PIT join as one SELECT (not run), and what it gives. */
+export interface PitSelect extends Omit<PitJoinResult, "table" | "n"> {
+  sql: string;
+}
+
+/**
+ * The PIT join of a spine relation as one SELECT: the spine's columns, the
+ * features by name, and __ft_<i> per join (see joinParts for its plan).
+ * `spine.relation` is a table or a query in parentheses, with the columns
+ * `spine.columns`; `lo`/`hi` its first and last time (epoch µs): only the
+ * group rows that range can pick are read.
+ */
+export async function pitSelect(
+  store: Store,
+  bundle: SpecBundle,
+  view: ViewPlan,
+  spine: { relation: string; columns: readonly string[]; lo: number | null; hi: number | null },
+  asOf: "strict" | "inclusive",
+): Promise<PitSelect> {
+  const joins = await checkedJoins(store, bundle, view, spine.columns);
+  const parts = [];
+  for (const [i, g] of joins.entries()) {
+    const keys = g.join.on.map((o) => o.key);
+    const unique = await keyTimesUnique(store, g.plan.table, keys);
+    // Ties that ingested_at and the row id always settle need no values in their order (a narrower sort).
+    const rowId = g.plan.rowId?.name;
+    const rowIdSettles = !unique && rowId !== undefined && (await keyTimesUnique(store, g.plan.table, keys, ["ingested_at", rowId]));
+    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique, rowIdSettles }));
+  }
+  let sql: string;
+  if (joins.length === 0) sql = `SELECT * FROM ${spine.relation}`;
+  else {
+    const jCols = parts.flatMap((p) => p.jCols);
+    const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
+    sql = `WITH ${parts.map((p) => p.rCte).join(",\n")},
+         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${spine.relation} AS s ${parts.map((p) => p.asofJoin).join(" ")})
+         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
+           FROM j`;
+  }
+  return {
+    sql,
+    groups: joins.map((g) => g.join.id),
+    joins,
+    features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
+  };
+}
+
+/** The view's joins, with their group tables and columns checked, and no feature named like a spine column. */
+async function checkedJoins(store: Store, bundle: SpecBundle, view: ViewPlan, spineColumns: readonly string[]): Promise<ResolvedJoin[]> {
   const joins = viewJoins(bundle, view);
   for (const g of joins) {
     const cols = await store.tableColumns(g.plan.table);
@@ -173,45 +266,12 @@ export async function pitJoin(
       throw new Error(`view \`${view.name}\`: ${g.plan.table} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
     }
   }
-
-  const spineCols = new Set((await store.tableColumns(spineTable)).map((c) => c.name.toLowerCase()));
+  const spineCols = new Set(spineColumns.map((c) => c.toLowerCase()));
   const clash = joins.flatMap((g) => g.features.map((f) => f.name)).filter((n) => spineCols.has(n.toLowerCase()) || /^__/.test(n));
   if (clash.length) {
     throw new Error(`view \`${view.name}\`: feature ${clash.map((c) => `\`${c}\``).join(", ")} clashes with a key or request field of the spine`);
   }
-  const sp = ident(spineTable);
-  // The spine's time range, as literals: a scalar subquery in r<i>'s filter
-  // would be a nested-loop join over every group row.
-  const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${sp}`);
-  const parts = [];
-  for (const [i, g] of joins.entries()) {
-    parts.push(joinParts(i, g, { ...opts, ttlMs: view.ttlMs, lo: b.lo, hi: b.hi, unique: await keyTimesUnique(store, g.plan.table, g.join.on.map((o) => o.key)) }));
-  }
-  const out = `${spineTable}_pit`;
-  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-  // Unordered unless asked: readers order by __sid (`orderBy` stores the rows in that order).
-  const order = opts.orderBy ? ` ORDER BY ${opts.orderBy}` : "";
-  if (joins.length === 0) {
-    await store.run(`CREATE TEMP TABLE ${ident(out)} AS SELECT * FROM ${sp}${order}`);
-  } else {
-    const jCols = parts.flatMap((p) => p.jCols);
-    const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
-    await store.run(
-      `CREATE TEMP TABLE ${ident(out)} AS
-         WITH ${parts.map((p) => p.rCte).join(",\n")},
-         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${sp} AS s ${parts.map((p) => p.asofJoin).join(" ")})
-         SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
-           FROM j${order}`,
-    );
-  }
-  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
-  return {
-    table: out,
-    n: c.n,
-    groups: joins.map((g) => g.join.id),
-    joins,
-    features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
-  };
+  return joins;
 }
 
 interface JoinOptions {
@@ -222,6 +282,8 @@ interface JoinOptions {
   hi: number | null;
   /** The group has one row per (keys, event_time) (key-times.ts). */
   unique: boolean;
+  /** The group has one row per (keys, event_time, ingested_at, row id): those two settle every tie. */
+  rowIdSettles: boolean;
 }
 
 /**
@@ -254,7 +316,7 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
     ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
   ];
   const carried = [...cols.map((c, n) => `${c} AS __f${i}_${n}`), ...(validTo ? ["valid_to AS __vt"] : [])];
-  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo)}) = 1`;
+  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo, o.rowIdSettles)}) = 1`;
   const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
   const jCols = [`r${i}.__et AS __et${i}`, ...cols.map((_, n) => `r${i}.__f${i}_${n}`), ...(validTo ? [`r${i}.__vt AS __vt${i}`] : [])];
@@ -270,48 +332,24 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
  * The tie rule among rows with the same keys and event_time, best first: the
  * latest ingested_at, then the largest row id, then the values, each
  * descending with nulls last; valid_to last, so rows equal in everything
- * else still give one answer.
+ * else still give one answer. When no two rows share (keys, event_time,
+ * ingested_at, row id), the first two decide alone: the same winner.
  */
-function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean): string {
-  const tie = ["ingested_at", ...(g.plan.rowId ? [ident(g.plan.rowId.name)] : []), ...cols, ...(validTo ? ["valid_to"] : [])];
+function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean, rowIdSettles: boolean): string {
+  const rowId = g.plan.rowId ? [ident(g.plan.rowId.name)] : [];
+  const tie = ["ingested_at", ...rowId, ...(rowIdSettles ? [] : [...cols, ...(validTo ? ["valid_to"] : [])])];
   return tie.map((c) => `${c} DESC NULLS LAST`).join(", ");
 }
 
-/** Reads a joined table into a frame and computes the ODTs. */
+/** Reads a joined table into a frame (frame-read.ts: in slices; `typed`: numeric columns as NullableFloats) and computes the ODTs. */
 async function readFrame(
   store: Store,
   view: ViewPlan,
   joined: PitJoinResult,
-  withLabel: boolean,
-  range: SpineRange,
+  opts: FrameReadOptions & { range: SpineRange },
 ): Promise<TrainingFrame> {
-  const keyNames = view.keys.map((k) => k.name);
-  const fnames = joined.features.map((f) => f.name);
-  const req = view.requestFields.map((f) => f.name);
-  const select = [
-    ...keyNames.map(ident),
-    `epoch_us(__t) / 1000.0 AS __t_ms`,
-    ...(withLabel ? ["__label"] : []),
-    ...fnames.map(ident),
-    ...req.filter((r) => !fnames.includes(r)).map(ident),
-    ...joined.groups.map((_, i) => `__ft_${i}`),
-  ];
-  const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${ident(joined.table)} ORDER BY __sid`, undefined, {
-    float64: ["__t_ms", "__label", ...joined.groups.map((_, i) => `__ft_${i}`)],
-    timestamps: "iso",
-  });
-  const n = res.n;
-  const keys: Record<string, Scalar[]> = {};
-  for (const k of keyNames) keys[k] = res.columns[k] as Scalar[];
-  const columns: Record<string, Scalar[]> = {};
-  for (const f of fnames) columns[f] = res.columns[f] as Scalar[];
-  for (const r of req) if (!(r in columns)) columns[r] = res.columns[r] as Scalar[];
-  const featureTimes: Record<string, Float64Array> = {};
-  joined.groups.forEach((g, i) => (featureTimes[g] = res.columns[`__ft_${i}`] as Float64Array));
-  const time = res.columns.__t_ms as Float64Array;
-
+  const { n, keys, time, label, columns, featureTimes } = await readJoinedFrame(store, view, joined, opts);
   addOdtColumns(view.odts, columns, n);
-
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -319,11 +357,12 @@ async function readFrame(
     if (time[i] > hi) hi = time[i];
   }
   const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
+  const { range } = opts;
   return {
     n,
     keys,
     time,
-    label: withLabel ? (res.columns.__label as Float64Array) : new Float64Array(0),
+    label,
     columns,
     featureTimes,
     range: {
@@ -338,7 +377,7 @@ export async function buildTrainingFrame(
   store: Store,
   bundle: SpecBundle,
   viewName: string,
-  opts: SpineRange = {},
+  opts: SpineRange & { sliceRows?: number } = {},
 ): Promise<TrainingFrame> {
   const view = findView(bundle, viewName);
   const run = async () => {
@@ -346,7 +385,9 @@ export async function buildTrainingFrame(
     let joined: PitJoinResult | undefined;
     try {
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
-      return await readFrame(store, view, joined, true, opts);
+      // The spine's columns are in the joined table: drop it before reading (its memory back to DuckDB).
+      await store.run(`DROP TABLE IF EXISTS ${ident(spine.table)}`);
+      return await readFrame(store, view, joined, { withLabel: true, typed: true, sliceRows: opts.sliceRows, range: opts });
     } finally {
       await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(spine.table)}`);
     }
@@ -420,8 +461,9 @@ export async function featuresAsOf(
       await store.appendColumns(table, cols);
       joined = await pitJoin(store, bundle, view, table, { asOf: "inclusive" });
       const viewReq = { ...view, requestFields: reqFields };
-      const { label: _none, ...frame } = await readFrame(store, viewReq, joined, false, {});
-      return frame;
+      const { label: _none, ...frame } = await readFrame(store, viewReq, joined, { withLabel: false, typed: false, range: {} });
+      // typed: false → every column is an array of Scalars.
+      return { ...frame, columns: frame.columns as Record<string, Scalar[]> };
     } finally {
       await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(table)}`);
     }

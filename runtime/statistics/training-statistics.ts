@@ -3,7 +3,8 @@
 // model's predictions on the test split. `fti monitor` compares served
 // traffic with them.
 
-import type { ModelPlan } from "../api.ts";
+import type { ModelPlan, Scalar } from "../api.ts";
+import { valueAt, type InputColumn } from "../retrieval/columns.ts";
 import type { TrainingFrame } from "../retrieval/pit.ts";
 import { columnStatistics, pick, type TrainingStatistics } from "./statistics.ts";
 
@@ -14,9 +15,15 @@ export function trainingStatistics(
   testPredictions: ArrayLike<number>,
 ): TrainingStatistics {
   return {
-    features: plan.inputs.map((input) => columnStatistics(input.name, input.type, pick(frame.columns[input.name] ?? [], trainRows))),
+    features: plan.inputs.map((input) => columnStatistics(input.name, input.type, pickValues(frame.columns[input.name], trainRows))),
     // Float64Array holds NaN for a missing label: numericValue counts it as null.
     label: columnStatistics("label", "float", pick(frame.label, trainRows)),
     predictions: columnStatistics("prediction", "float", Array.from(testPredictions)),
   };
+}
+
+/** The given rows of a frame column (none when the frame lacks it). */
+function* pickValues(column: InputColumn | undefined, rows: ArrayLike<number>): Generator<Scalar> {
+  if (!column) return;
+  for (let i = 0; i < rows.length; i++) yield valueAt(column, rows[i]);
 }

@@ -26,12 +26,12 @@ import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_TABLE } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
-import { scalarFunction, type ScalarFunctionSignature } from "./scalar-function.ts";
+import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
 import { float64Reader, valueReader, vectorReader } from "./column-readers.ts";
 
-export type { ScalarFunctionSignature } from "./scalar-function.ts";
+export type { ChunkFunctionSignature, ScalarFunctionSignature } from "./scalar-function.ts";
 
 // ------------------------------------------------------------------ public types
 
@@ -75,6 +75,18 @@ export interface Store {
   /** Runs a query and returns its result column by column, read chunk by chunk (for large results). */
   readColumns(sql: string, params?: SqlParams, opts?: ReadColumnsOptions): Promise<ColumnarResult>;
   /**
+   * The same result read as it streams, handed to `onSlice` in slices of exactly `rows` rows
+   * (the last one shorter; `from`: the first row's position), so only one slice is held in JS.
+   * Returns the number of rows. `onSlice` runs while the store is busy reading: it must not use the store.
+   */
+  readColumnsInSlices(
+    sql: string,
+    params: SqlParams | undefined,
+    opts: Omit<ReadColumnsOptions, "vectors">,
+    rows: number,
+    onSlice: (slice: ColumnarResult, from: number) => Promise<void> | void,
+  ): Promise<number>;
+  /**
    * Runs `fn` between BEGIN and COMMIT; if it throws, ROLLBACK and rethrow, so
    * the store is as before. While it runs, other callers of this store wait;
    * calls made from inside `fn` (through this object or the argument) run in
@@ -96,6 +108,8 @@ export interface Store {
   tableColumns(name: string): Promise<Array<{ name: string; type: string }>>;
   /** Registers a JS function as a DuckDB scalar function on this connection (replacing one of the same name). */
   registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void;
+  /** The same, called once per chunk of rows with one array per argument (scalar-function.ts `chunkFunction`). */
+  registerChunkFunction(name: string, signature: ChunkFunctionSignature, fn: (args: unknown[][], n: number) => ArrayLike<unknown>): void;
   close(): Promise<void>;
 }
 
@@ -220,26 +234,40 @@ class DuckStore implements Store {
   }
 
   readColumns(sql: string, params?: SqlParams, opts: ReadColumnsOptions = {}): Promise<ColumnarResult> {
-    return this.exclusive(async () => {
-      const result = await this.connection().stream(sql, bindParams(params));
-      const names = result.columnNames();
-      const typeIds = names.map((_, i) => result.columnTypeId(i));
-      const types = names.map((_, i) => result.columnType(i).toString());
-      const f64 = new Set(opts.float64 ?? []);
-      const ts = opts.timestamps ?? "date";
-      const vectorNames = new Set(opts.vectors ?? []);
-      // Each chunk is converted as it arrives and dropped (column-readers.ts).
-      const readers = names.map((name, c) =>
+    return this.exclusive(() => this.readColumnsUnlocked(sql, params, opts));
+  }
+
+  readColumnsInSlices(
+    sql: string,
+    params: SqlParams | undefined,
+    opts: Omit<ReadColumnsOptions, "vectors">,
+    rows: number,
+    onSlice: (slice: ColumnarResult, from: number) => Promise<void> | void,
+  ): Promise<number> {
+    if (!Number.isInteger(rows) || rows <= 0) throw new Error(`readColumnsInSlices: slice size must be a positive integer, got ${rows}`);
+    return this.exclusive(() => this.readColumnsUnlocked(sql, params, opts, { rows, onSlice }).then((r) => r.n));
+  }
+
+  /** The one chunk-wise reader of both: the whole result, or slices of exactly `rows` rows (the last one shorter). */
+  private async readColumnsUnlocked(
+    sql: string,
+    params: SqlParams | undefined,
+    opts: ReadColumnsOptions,
+    sliced?: { rows: number; onSlice: (slice: ColumnarResult, from: number) => Promise<void> | void },
+  ): Promise<ColumnarResult> {
+    const result = await this.connection().stream(sql, bindParams(params));
+    const names = result.columnNames();
+    const typeIds = names.map((_, i) => result.columnTypeId(i));
+    const types = names.map((_, i) => result.columnType(i).toString());
+    const f64 = new Set(opts.float64 ?? []);
+    const ts = opts.timestamps ?? "date";
+    const vectorNames = new Set(opts.vectors ?? []);
+    // Each chunk is converted as it arrives and dropped (column-readers.ts).
+    const newReaders = () =>
+      names.map((name, c) =>
         vectorNames.has(name) ? vectorReader(types[c], c) : f64.has(name) ? float64Reader(typeIds[c]) : valueReader(typeIds[c], ts),
       );
-      let n = 0;
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        const m = chunk.rowCount;
-        for (let c = 0; c < names.length; c++) readers[c].add(chunk.getColumnVector(c), m);
-        n += m;
-      }
+    const collect = (n: number): ColumnarResult => {
       const columns: Record<string, unknown[] | Float64Array> = {};
       const vectors: Record<string, Float32Array> = {};
       names.forEach((name, c) => {
@@ -248,7 +276,34 @@ class DuckStore implements Store {
         else columns[name] = col as unknown[] | Float64Array;
       });
       return { n, names, types, columns, vectors };
-    });
+    };
+    let readers = newReaders();
+    let n = 0;
+    let emitted = 0;
+    let rest = null as ColumnarResult | null; // rows read past the last full slice
+    const emit = async (last: boolean) => {
+      let part = concatColumns(rest, collect(n));
+      readers = newReaders();
+      n = 0;
+      while (part.n >= sliced!.rows || (last && part.n > 0)) {
+        const m = Math.min(part.n, sliced!.rows);
+        await sliced!.onSlice(sliceColumns(part, 0, m), emitted);
+        emitted += m;
+        part = sliceColumns(part, m, part.n);
+      }
+      rest = part.n > 0 ? part : null;
+    };
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const m = chunk.rowCount;
+      for (let c = 0; c < names.length; c++) readers[c].add(chunk.getColumnVector(c), m);
+      n += m;
+      if (sliced && n + (rest?.n ?? 0) >= sliced.rows) await emit(false);
+    }
+    if (!sliced) return collect(n);
+    await emit(true);
+    return { n: emitted, names, types, columns: {}, vectors: {} };
   }
 
   async transaction<T>(fn: (store: Store) => Promise<T>): Promise<T> {
@@ -414,6 +469,12 @@ class DuckStore implements Store {
     this.functions.set(name, fn);
   }
 
+  registerChunkFunction(name: string, signature: ChunkFunctionSignature, fn: (args: unknown[][], n: number) => ArrayLike<unknown>): void {
+    if (this.functions.get(name) === fn) return;
+    this.connection().registerScalarFunction(chunkFunction(name, signature, fn));
+    this.functions.set(name, fn);
+  }
+
   async close(): Promise<void> {
     // Wait for whatever is running, then close.
     await this.exclusive(async () => {
@@ -518,6 +579,34 @@ function openError(e: unknown, path: string, readOnly: boolean): Error {
  * that a `finally` never replaces the error that got there: after a failed
  * statement inside a transaction DuckDB refuses everything until ROLLBACK.
  */
+/** Rows [from, to) of a result's columns (typed arrays as views, no copy). */
+function sliceColumns(r: ColumnarResult, from: number, to: number): ColumnarResult {
+  if (from === 0 && to === r.n) return r;
+  const columns: ColumnarResult["columns"] = {};
+  for (const name of r.names) {
+    const col = r.columns[name];
+    columns[name] = col instanceof Float64Array ? col.subarray(from, to) : col.slice(from, to);
+  }
+  return { ...r, n: to - from, columns, vectors: {} };
+}
+
+/** `a`'s rows then `b`'s (same columns); `a` may be null. */
+function concatColumns(a: ColumnarResult | null, b: ColumnarResult): ColumnarResult {
+  if (!a) return b;
+  const columns: ColumnarResult["columns"] = {};
+  for (const name of b.names) {
+    const x = a.columns[name];
+    const y = b.columns[name];
+    if (x instanceof Float64Array && y instanceof Float64Array) {
+      const both = new Float64Array(x.length + y.length);
+      both.set(x);
+      both.set(y, x.length);
+      columns[name] = both;
+    } else columns[name] = (x as unknown[]).concat(y as unknown[]);
+  }
+  return { ...b, n: a.n + b.n, columns };
+}
+
 export async function cleanUp(store: Store, ...sql: string[]): Promise<void> {
   for (const q of sql) {
     try {

@@ -9,9 +9,11 @@
 
 import type { FittedState, MdtStep, ModelPlan, OneHotState, Scalar } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { valueAt, type InputColumn } from "../retrieval/columns.ts";
 
 /** Frame columns by name (view features, ODT outputs, request fields). */
-export type FrameColumns = Record<string, ArrayLike<Scalar>>;
+/** The frame's columns: arrays of Scalars, or NullableFloats (read with `valueAt`). */
+export type FrameColumns = Record<string, InputColumn>;
 export type RowIndex = Int32Array | number[];
 
 /** The numeric value a statistic sees, or null for a missing one. */
@@ -108,12 +110,12 @@ function fitStep(model: ModelPlan, input: string, step: MdtStep, values: Scalar[
   }
 }
 
-function gather(column: ArrayLike<Scalar> | undefined, rows: RowIndex, model: ModelPlan, input: string): Scalar[] {
+function gather(column: InputColumn | undefined, rows: RowIndex, model: ModelPlan, input: string): Scalar[] {
   if (!column) {
     throw new Error(`model \`${model.name}\`: the training frame has no column \`${input}\``);
   }
   const out = new Array<Scalar>(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = column[rows[i]] ?? null;
+  for (let i = 0; i < rows.length; i++) out[i] = valueAt(column, rows[i]);
   return out;
 }
 
@@ -173,7 +175,7 @@ export function encodeMatrix(model: ModelPlan, state: FittedState, columns: Fram
   const row: Record<string, Scalar> = {};
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    for (let j = 0; j < names.length; j++) row[names[j]] = cols[j][r] ?? null;
+    for (let j = 0; j < names.length; j++) row[names[j]] = valueAt(cols[j], r);
     model.encode(row, state, out, i * width);
   }
   return out;

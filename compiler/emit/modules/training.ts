@@ -1,10 +1,13 @@
-// generated/<spec>/training.ts: the view plans (spine, features, ODTs with the
-// function that computes each over a training row) and the model plans
-// (algorithm, inputs with their MDT steps, encoder, split, metrics, gates).
+// generated/<spec>/training.ts: the view plans (spine, joins, features, ODTs)
+// and the model plans (algorithm, inputs with their MDT steps, encoder, split,
+// metrics, gates). Each ODT's plan (with the function that computes it over a
+// training row) is declared once and shared by the views that use it; a
+// view's features name only their join (`$rt.joinedFeatures` fills in the
+// group and table).
 
 import { spineToSql } from "../../lower/view-sql.ts";
 import type { IrModel, IrOdt, IrType, IrView } from "../../ir.ts";
-import { cite, constStatement, GENERATED_FILES, odtOf, type EmitContext, type Statement } from "../context.ts";
+import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { hasRequestChecks, requestCheckName } from "../request-checks.ts";
 import { camel, columnType, pascal, str, tsLiteral, tsType } from "../names.ts";
@@ -12,6 +15,8 @@ import { camel, columnType, pascal, str, tsLiteral, tsType } from "../names.ts";
 export function trainingModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const body: Statement[] = [];
+  const used = new Set(ctx.ir.views.flatMap((v) => v.odts));
+  for (const odt of ctx.ir.onDemand) if (used.has(odt.name)) body.push(odtStatement(ctx, imports, odt));
   for (const view of ctx.ir.views) body.push(viewStatement(ctx, imports, view));
   for (const model of ctx.ir.models) body.push(modelStatement(ctx, imports, model));
   body.push(`export const views: ${imports.rt("ViewPlan")}[] = [${ctx.ir.views.map((v) => `${camel(v.name)}View`).join(", ")}];`);
@@ -30,20 +35,31 @@ function odtCompute(imports: Imports, odt: IrOdt): string {
   return `(r: ${row}, f: ${row}) => ${guards.length ? `(${guards.join(" || ")} ? null : ${call})` : call}`;
 }
 
-function odtPlan(imports: Imports, o: IrOdt): string {
+function odtName(name: string): string {
+  return `${camel(name)}Odt`;
+}
+
+/** One ODT's plan, shared by every view that uses it. */
+function odtStatement(ctx: EmitContext, imports: Imports, o: IrOdt): string {
   const requestParams = o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable }));
-  return `    {
-      name: ${str(o.name)},
-      line: ${o.loc.line},
-      requestParams: ${tsLiteral(requestParams, "      ")},
-      featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},
-      returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},
-      compute: ${odtCompute(imports, o)},
-    }`;
+  const init = `{
+  name: ${str(o.name)},
+  line: ${o.loc.line},
+  requestParams: ${tsLiteral(requestParams, "  ")},
+  featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},
+  returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},
+  compute: ${odtCompute(imports, o)},
+}`;
+  const doc = cite(ctx, o.loc, `ODT \`${o.name}\` over a training row (its function is in transforms.ts, shared with inference)`);
+  return `\n/** ${doc} */\nconst ${odtName(o.name)}: ${imports.rt("OdtPlan")} = ${init};`;
+}
+
+/** `{ name, join, type }`, and `column` when it is not the name: the join names the group and table. */
+function featureEntry(f: IrView["features"][number]): string {
+  return tsLiteral({ name: f.name, join: f.join, type: columnType(f.type), ...(f.column === f.name ? {} : { column: f.column }) }, "    ");
 }
 
 function viewStatement(ctx: EmitContext, imports: Imports, view: IrView): string {
-  const odts = view.odts.map((name) => odtPlan(imports, odtOf(ctx, name)));
   const groupTable = (g: string) => ctx.ir.groups.find((x) => x.name === g)!.table;
   const spineSql = spineToSql(view, ctx.ir.functions);
   const spine = { source: view.spine.source, eventTime: view.spine.eventTime, where: spineSql.where, entityColumns: view.spine.entityColumns };
@@ -51,6 +67,8 @@ function viewStatement(ctx: EmitContext, imports: Imports, view: IrView): string
   // A join on the columns named like the group's keys is named by the group; one `by` other columns names them too.
   const joinId = (j: IrView["joins"][number]) => (j.on.every((o) => o.key === o.column) ? j.group : `${j.group}(${j.on.map((o) => o.column).join(", ")})`);
   const joins = view.joins.map((j) => ({ id: joinId(j), group: j.group, table: groupTable(j.group), on: j.on }));
+  const joinsName = `${camel(view.name)}Joins`;
+  const joinsConst = `\n/** The point-in-time joins of view \`${view.name}\`. */\nconst ${joinsName}: ${imports.rt("ViewJoinPlan")}[] = [\n${joins.map((j) => `  ${tsLiteral(j, "  ")},`).join("\n")}\n];`;
   const init = `{
   name: ${str(view.name)},
   line: ${view.loc.line},
@@ -58,19 +76,17 @@ function viewStatement(ctx: EmitContext, imports: Imports, view: IrView): string
   keys: ${tsLiteral(view.keys.map((k) => ({ name: k.name, type: columnType(k.type), nullable: false })), "  ")},
   spine: ${tsLiteral(spine, "  ")},
   label: ${tsLiteral(label, "  ")},
-  joins: [
-${joins.map((j) => `    ${tsLiteral(j, "    ")},`).join("\n")}
-  ],
-  features: [
-${view.features.map((f) => `    ${tsLiteral({ name: f.name, group: f.group, table: groupTable(f.group), column: f.column, join: f.join, type: columnType(f.type) }, "    ")},`).join("\n")}
-  ],
-  odts: [${odts.length ? `\n${odts.join(",\n")},\n  ` : ""}],
-  requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })))},
+  joins: ${joinsName},
+  features: ${imports.rt("joinedFeatures")}(${joinsName}, [
+${view.features.map((f) => `    ${featureEntry(f)},`).join("\n")}
+  ]),
+  odts: [${view.odts.map(odtName).join(", ")}],
+  requestFields: ${tsLiteral(view.requestFields.map((r) => ({ name: r.name, type: columnType(r.type), nullable: r.type.nullable })), "  ")},
   ttlMs: ${view.ttlMs},
   asOf: ${str(view.asOf)},${hasRequestChecks(ctx, view) ? `\n  checkRequest: ${imports.from("schema.ts", requestCheckName(view))},` : ""}
 }`;
   const doc = cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row at \`${view.spine.eventTime}\`, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``);
-  return constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);
+  return joinsConst + "\n" + constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);
 }
 
 function modelStatement(ctx: EmitContext, imports: Imports, model: IrModel): string {

@@ -1,0 +1,127 @@
+// Reads a PIT-joined table (pit.ts) into a frame's JS columns, in slices of
+// `__sid`: DuckDB sorts one slice at a time instead of the whole table, and
+// each slice's values are copied into the frame's columns as it arrives.
+//
+// `typed` (the training frame): numeric features and request fields become
+// NullableFloats (a Float64Array, NaN = NULL: 8 bytes a value instead of a
+// boxed number and a pointer) when the column holds no NaN and no integer
+// beyond 2^53 (checked first, in SQL), so the NaN ⇔ NULL mapping loses
+// nothing; other columns stay arrays of Scalars (strings interned while a
+// column has few distinct values: one object per entity key, not per row).
+// Readers use `valueAt`.
+
+import type { ColumnType, Scalar, ViewPlan } from "../api.ts";
+import type { Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
+import { NullableFloats, type InputColumn } from "./columns.ts";
+
+/** Spine rows per read of the joined table (default). */
+export const FRAME_SLICE_ROWS = 1 << 20;
+
+export interface FrameColumnsRead {
+  n: number;
+  keys: Record<string, Scalar[]>;
+  time: Float64Array;
+  label: Float64Array;
+  columns: Record<string, InputColumn>;
+  /** Per join id: epoch ms of the group row used, NaN when none. */
+  featureTimes: Record<string, Float64Array>;
+}
+
+export interface FrameReadOptions {
+  withLabel: boolean;
+  typed: boolean;
+  sliceRows?: number;
+}
+
+/**
+ * The keys, time (epoch ms), label, features and request fields of the
+ * joined table `table` (n rows, __sid 0..n−1), in __sid order.
+ */
+export async function readJoinedFrame(
+  store: Store,
+  view: ViewPlan,
+  joined: { table: string; n: number; groups: string[]; features: Array<{ name: string; type: ColumnType }> },
+  opts: FrameReadOptions,
+): Promise<FrameColumnsRead> {
+  const sliceRows = opts.sliceRows ?? FRAME_SLICE_ROWS;
+  if (!Number.isInteger(sliceRows) || sliceRows < 1) throw new Error(`frame read: slice size must be a positive integer, got ${sliceRows}`);
+  const n = joined.n;
+  const keyNames = view.keys.map((k) => k.name);
+  const fnames = joined.features.map((f) => f.name);
+  const reqFields = view.requestFields.filter((r) => !fnames.includes(r.name));
+  const ftCols = joined.groups.map((_, i) => `__ft_${i}`);
+  const typed = opts.typed ? await typedColumns(store, joined.table, [...joined.features, ...reqFields]) : new Set<string>();
+  const floats = ["__t_ms", ...(opts.withLabel ? ["__label"] : []), ...ftCols, ...typed];
+  const names = [...keyNames, ...floats, ...[...fnames, ...reqFields.map((r) => r.name)].filter((c) => !typed.has(c))];
+  const exprs = names.map((c) => (c === "__t_ms" ? `epoch_us(__t) / 1000.0 AS __t_ms` : ident(c)));
+  const arrays = new Map<string, Float64Array | Scalar[]>(names.map((c) => [c, floats.includes(c) ? new Float64Array(n) : new Array<Scalar>(n)]));
+  const interned = new Map(names.map((c) => [c, new Interner()]));
+  for (let from = 0; from < n; from += sliceRows) {
+    const to = Math.min(n, from + sliceRows);
+    const res = await store.readColumns(
+      `SELECT ${exprs.join(", ")} FROM ${ident(joined.table)} WHERE __sid >= ${from} AND __sid < ${to} ORDER BY __sid`,
+      undefined,
+      { float64: floats, timestamps: "iso" },
+    );
+    if (res.n !== to - from) throw new Error(`frame read: ${res.n} joined rows for spine rows ${from}..${to - 1}`);
+    for (const c of names) copyInto(arrays.get(c)!, res.columns[c] as ArrayLike<Scalar>, from, interned.get(c)!);
+  }
+  const columns: Record<string, InputColumn> = {};
+  for (const c of [...fnames, ...reqFields.map((r) => r.name)]) {
+    const a = arrays.get(c)!;
+    columns[c] = a instanceof Float64Array ? new NullableFloats(a) : a;
+  }
+  const featureTimes: Record<string, Float64Array> = {};
+  joined.groups.forEach((g, i) => (featureTimes[g] = arrays.get(`__ft_${i}`) as Float64Array));
+  return {
+    n,
+    keys: Object.fromEntries(keyNames.map((k) => [k, arrays.get(k) as Scalar[]])),
+    time: arrays.get("__t_ms") as Float64Array,
+    label: opts.withLabel ? (arrays.get("__label") as Float64Array) : new Float64Array(0),
+    columns,
+    featureTimes,
+  };
+}
+
+function copyInto(target: Float64Array | Scalar[], slice: ArrayLike<Scalar>, at: number, strings: Interner): void {
+  if (target instanceof Float64Array) target.set(slice as Float64Array, at);
+  else for (let i = 0; i < slice.length; i++) target[at + i] = strings.get(slice[i]);
+}
+
+/** Distinct strings kept while a column has at most this many (keys: a few per entity). */
+const INTERN_LIMIT = 1 << 20;
+
+/**
+ * One string object per distinct value of a column (DuckDB gives a new one
+ * per row: 10 M rows of a few thousand entity keys are 10 M strings), until
+ * the column has more than INTERN_LIMIT distinct values: then each row keeps its own.
+ */
+class Interner {
+  private seen: Map<string, string> | null = new Map();
+  get(v: Scalar): Scalar {
+    if (typeof v !== "string" || this.seen === null) return v;
+    const s = this.seen.get(v);
+    if (s !== undefined) return s;
+    if (this.seen.size >= INTERN_LIMIT) this.seen = null;
+    else this.seen.set(v, v);
+    return v;
+  }
+}
+
+/**
+ * The float and int columns that can be NullableFloats without changing a
+ * value: no NaN among the floats, no integer past ±2^53 (read as a string
+ * otherwise). One aggregate over the joined table.
+ */
+async function typedColumns(store: Store, table: string, candidates: ReadonlyArray<{ name: string; type: ColumnType }>): Promise<Set<string>> {
+  const numeric = candidates.filter((c) => c.type === "float" || c.type === "int");
+  if (numeric.length === 0) return new Set();
+  const bad = numeric.map((c, i) =>
+    c.type === "float"
+      ? `count(*) FILTER (WHERE isnan(CAST(${ident(c.name)} AS DOUBLE)))::DOUBLE AS b${i}`
+      : `count(*) FILTER (WHERE abs(CAST(${ident(c.name)} AS HUGEINT)) > 9007199254740991)::DOUBLE AS b${i}`,
+  );
+  const [r] = await store.all<Record<string, number>>(`SELECT ${bad.join(", ")} FROM ${ident(table)}`);
+  return new Set(numeric.filter((_, i) => r[`b${i}`] === 0).map((c) => c.name));
+}
