@@ -14,7 +14,9 @@
 // --connections), each giving CPU µs per answer; 1 request in 20 is bad (4xx),
 // as in the suite. Options: --entities N (which store: acts-N x4, default
 // 5,000), --batch N (a third run per round: N-instance batch requests back to
-// back for --seconds, CPU µs per instance).
+// back for --seconds, CPU µs per instance), --trace-gc (the servers run with
+// --trace-gc: per server, the GC pauses of each run — scavenges and mark-compacts,
+// count, total and longest).
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     entities: { type: "string", default: "5000" },
     batch: { type: "string" },
     prof: { type: "string" },
+    "trace-gc": { type: "boolean", default: false },
   },
 });
 
@@ -47,8 +50,36 @@ function processCpuMs(pid: number): number {
 
 interface Server {
   name: string;
+  log: () => string;
   child: Awaited<ReturnType<typeof startServe>>["child"];
   url: string;
+}
+
+interface GcStats {
+  scavenges: number;
+  scavengeMs: number;
+  scavengeMax: number;
+  majors: number;
+  majorMs: number;
+  majorMax: number;
+}
+
+/** Adds the pauses of --trace-gc lines (`Scavenge … MB, 1.2 / 0.0 ms`, `Mark-Compact … MB, 12.3 / 0.0 ms`) to the run's stats. */
+function addGc(into: Map<string, GcStats>, run: string, text: string): void {
+  let g = into.get(run);
+  if (!g) into.set(run, (g = { scavenges: 0, scavengeMs: 0, scavengeMax: 0, majors: 0, majorMs: 0, majorMax: 0 }));
+  for (const m of text.matchAll(/ms: (Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Sweep)[^\n]*?MB, ([\d.]+) \/ ([\d.]+) ms/g)) {
+    const ms = Number(m[2]);
+    if (m[1] === "Scavenge" || m[1] === "Minor Mark-Sweep") {
+      g.scavenges++;
+      g.scavengeMs += ms;
+      g.scavengeMax = Math.max(g.scavengeMax, ms);
+    } else {
+      g.majors++;
+      g.majorMs += ms;
+      g.majorMax = Math.max(g.majorMax, ms);
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -65,11 +96,11 @@ async function main(): Promise<void> {
   const trees = values.trees!.split(",").map((t) => resolve(t));
   const servers: Server[] = [];
   try {
-    const prof = values.prof ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(values.prof)}`] : [];
+    const prof = [...(values.prof ? [`--cpu-prof`, `--cpu-prof-dir=${resolve(values.prof)}`] : []), ...(values["trace-gc"] ? ["--trace-gc"] : [])];
     for (const [i, tree] of trees.entries()) {
       const argv = [...prof, join(tree, "compiler/cli/bin.mjs"), "serve", join(tree, "bench/specs/bench.fti"), "--store", store, "--port", "0", "--no-watch", "--now", asOf, "--logs", join(work, `logs-${i}`), "--log-level", "warn"];
       const s = await startServe(argv, cwd);
-      servers.push({ name: tree, child: s.child, url: s.url });
+      servers.push({ name: tree, child: s.child, url: s.url, log: s.log });
     }
     const answerFile = join(work, "answer.json");
     const first = await fetch(`${servers[0].url}/v1/models/finish_time/predict`, {
@@ -79,16 +110,19 @@ async function main(): Promise<void> {
     });
     writeFileSync(answerFile, await first.text());
     const floor = await startServe([...prof, "--import", "tsx", WORKER, "online.httpFloor", JSON.stringify({ answerFile })], ROOT);
-    servers.push({ name: "node:http floor", child: floor.child, url: floor.url });
+    servers.push({ name: "node:http floor", child: floor.child, url: floor.url, log: floor.log });
     const base = { ids, badEvery: 20 };
     const seconds = num(values.seconds, 4);
     for (const s of servers) await runNodeTask("online.load", { url: s.url, ...base, connections: 16, seconds: 2 }); // warm-up
-    const cells = new Map<string, { paced: number[]; closed: number[]; batch: number[]; p99: number[] }>();
-    for (const s of servers) cells.set(s.name, { paced: [], closed: [], batch: [], p99: [] });
-    const cpuPer = async (s: Server, load: () => Promise<{ answered: number }>) => {
+    const cells = new Map<string, { paced: number[]; closed: number[]; batch: number[]; p99: number[]; gc: Map<string, GcStats> }>();
+    for (const s of servers) cells.set(s.name, { paced: [], closed: [], batch: [], p99: [], gc: new Map() });
+    const cpuPer = async (s: Server, load: () => Promise<{ answered: number }>, run = "") => {
       const c0 = processCpuMs(s.child.pid!);
+      const at = s.log().length;
       const r = await load();
-      return ((processCpuMs(s.child.pid!) - c0) * 1000) / r.answered;
+      const us = ((processCpuMs(s.child.pid!) - c0) * 1000) / r.answered;
+      if (run) addGc(cells.get(s.name)!.gc, run, s.log().slice(at));
+      return us;
     };
     const answered = <R extends { statusCodes: Record<string, number> }>(r: R) => ({ answered: Object.values(r.statusCodes).reduce((a, b) => a + b, 0), r });
     for (let round = 0; round < num(values.rounds, 3); round++) {
@@ -102,13 +136,13 @@ async function main(): Promise<void> {
             const x = answered(await runNodeTask<{ statusCodes: Record<string, number>; p99: number }>("online.paced", { url: s.url, ...base, rate: num(values.rate, 1000), connections: 10, seconds }));
             p99 = x.r.p99;
             return x;
-          }),
+          }, "paced"),
         );
         c.p99.push(p99);
-        c.closed.push(await cpuPer(s, async () => answered(await runNodeTask<{ statusCodes: Record<string, number> }>("online.load", { url: s.url, ...base, connections: num(values.connections, 16), seconds }))));
+        c.closed.push(await cpuPer(s, async () => answered(await runNodeTask<{ statusCodes: Record<string, number> }>("online.load", { url: s.url, ...base, connections: num(values.connections, 16), seconds })), "closed"));
         if (values.batch && s.name !== "node:http floor") {
           const n = Number(values.batch);
-          c.batch.push(await cpuPer(s, async () => ({ answered: Number((await runNodeTask<Sample>("online.bigBatches", { url: s.url, ids, instances: n, seconds })).requests) * n })));
+          c.batch.push(await cpuPer(s, async () => ({ answered: Number((await runNodeTask<Sample>("online.bigBatches", { url: s.url, ids, instances: n, seconds })).requests) * n }), "batch"));
         }
       }
       process.stderr.write(`round ${round + 1} done\n`);
@@ -126,6 +160,9 @@ async function main(): Promise<void> {
           (c.batch.length ? `; batch ${fmt(median(c.batch))} per instance [${c.batch.map((x) => x.toFixed(1)).join(", ")}]` : "") +
           "\n",
       );
+      for (const [run, g] of c.gc) {
+        process.stdout.write(`  GC during the ${run} runs: ${g.scavenges} scavenges (total ${g.scavengeMs.toFixed(1)} ms, longest ${g.scavengeMax.toFixed(2)} ms), ${g.majors} mark-compacts (total ${g.majorMs.toFixed(1)} ms, longest ${g.majorMax.toFixed(2)} ms)\n`);
+      }
     }
   } finally {
     for (const s of servers) await stopServe(s.child);

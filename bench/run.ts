@@ -23,7 +23,7 @@ import { DATA, fmtMs, loadAverage, pythonHas, ROOT, setVerbose } from "./lib/har
 import { Reporter } from "./lib/report.ts";
 import { workDir, type Ctx, type Suite } from "./lib/suite.ts";
 
-const SUITES = ["compile", "check", "features", "pit", "train", "batch", "online", "online-store", "monitor", "lsp", "retrieval", "stream"] as const;
+const SUITES = ["compile", "check", "features", "pit", "train", "batch", "online", "online-store", "store-memory", "monitor", "lsp", "retrieval", "stream", "stream-restart"] as const;
 
 async function loadSuite(name: string): Promise<Suite> {
   const mod = (await import(`./suites/${name}.ts`)) as { suite: Suite };

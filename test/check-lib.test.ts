@@ -103,7 +103,7 @@ describe("the light declarations give the real ones' verdicts", () => {
     ["a schema that is not an object where a request schema goes", "training.ts", "requestSchema: TimeEstimatorRequestSchema,", "requestSchema: $rt.z.number(),"],
     ["a required key missing from a z.infer type", "agents.ts", "export type CoachChatRequest = z.infer<typeof CoachChatRequestSchema>;", "export type CoachChatRequest = z.infer<typeof CoachChatRequestSchema>;\nexport const probe: CoachChatRequest = { athlete_id: \"a\" };"],
     ["a wrongly typed optional key of a z.infer type", "agents.ts", "export type CoachChatRequest = z.infer<typeof CoachChatRequestSchema>;", "export type CoachChatRequest = z.infer<typeof CoachChatRequestSchema>;\nexport const probe: CoachChatRequest = { athlete_id: \"a\", message: \"m\", stream: 1 };"],
-    ["a nullable feature passed where a string goes", "inference.ts", "pace_deviation(request.planned_pace_min_km,", "pace_deviation(request.athlete_id,"],
+    ["a string passed where an ODT takes a number", "inference.ts", "pace_deviation(request.planned_pace_min_km,", "pace_deviation(request.athlete_id,"],
     ["a plan field outside the runtime API's vocabulary", "training.ts", `asOf: "strict",`, `asOf: "later",`],
     ["a schema whose output is not its interface", "schema.ts", "ctl_42d: $rt.z.number().nullable(),", "ctl_42d: $rt.z.string().nullable(),"],
     ["a nullable schema where its interface is not", "schema.ts", "athlete_id: $rt.z.string(),\n    planned_pace_min_km", "athlete_id: $rt.z.string().nullable(),\n    planned_pace_min_km"],

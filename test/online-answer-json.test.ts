@@ -14,6 +14,7 @@ import { PredictionJson } from "../runtime/online/answer-json.ts";
 import { RequestLog, SerializedEntry } from "../runtime/online/log.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
 import { INSTANCES_PER_TURN, OnlineService } from "../runtime/online/service.ts";
+import { MAX_BATCH_ROWS } from "../runtime/online/batcher.ts";
 import type { FeatureValue, OnlineInstanceResult } from "../runtime/online/types.ts";
 import { USERS } from "./helpers/model-bundles.ts";
 import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
@@ -146,6 +147,8 @@ describe("the service's answer text", () => {
       { user_id: "ghost", amount: 1 },
       { instances: USERS.slice(0, 30).map((u, i) => ({ user_id: u, amount: i % 4 })) },
       { instances: Array.from({ length: 2 * INSTANCES_PER_TURN + 5 }, (_, i) => ({ user_id: i % 7 === 0 ? `nobody-${i}` : USERS[i % USERS.length], amount: i / 3 })) },
+      // more than one ONNX run: the answer is joined from runs of instances
+      { instances: Array.from({ length: MAX_BATCH_ROWS + INSTANCES_PER_TURN + 3 }, (_, i) => ({ user_id: USERS[i % USERS.length], amount: (i % 9) / 7 })) },
     ];
     for (const model of ["toy_request", "toy_impute", "toy_gbdt"]) {
       for (const body of bodies) {

@@ -196,6 +196,22 @@ describe("the service under concurrent requests", () => {
     expect((envelope.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["instances", 3, "amount"], ["instances", 2999, "user_id"], ["instances", 2999, "extra"], ["more"]]);
   });
 
+  it("a large batch is looked up and scored a run at a time; an unknown entity in a later run is still a 422 listing every one", async () => {
+    const instances: Array<Record<string, unknown>> = Array.from({ length: 3 * MAX_BATCH_ROWS + 10 }, (_, i) => ({ user_id: USERS[i % USERS.length] }));
+    const ok = await svc.predict("toy_gbdt", { instances }, { text: true });
+    expect(ok.status).toBe(200);
+    const parsed = JSON.parse(ok.text!) as OnlineBatchPrediction;
+    expect(parsed.predictions).toHaveLength(instances.length);
+    const alone = await svc.predict("toy_gbdt", instances[2 * MAX_BATCH_ROWS + 3]);
+    expect(strip({ ...parsed.predictions[2 * MAX_BATCH_ROWS + 3], model: "toy_gbdt", version: parsed.version, request_time: parsed.request_time })).toEqual(strip(alone.body));
+    instances[MAX_BATCH_ROWS + 1] = { user_id: "ghost-1" };
+    instances[3 * MAX_BATCH_ROWS + 9] = { user_id: "ghost-2" };
+    const r = await svc.predict("toy_gbdt", { instances }, { text: true });
+    expect(r.status).toBe(422);
+    expect((r.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["instances", MAX_BATCH_ROWS + 1], ["instances", 3 * MAX_BATCH_ROWS + 9]]);
+    expect((r.body as ApiErrorBody).error.message).toContain(`(2 of ${instances.length} instances)`);
+  });
+
   it("/healthz answers while a 10,000-instance batch request is in flight", async () => {
     const { app } = createHttpApp(svc);
     try {

@@ -4,14 +4,15 @@
 // `fti features`, in the offline store), none counted twice (each activity
 // once offline; the stream's runs_28d equals the batch's), and every online
 // value of the last server equals the batch recomputation over the same events.
+// The restarts resume from the stream's checkpoint (written every 50 ms, so
+// kills also land during its writes) and replay only the segment lines after it.
 
-import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { mulberry32 } from "../runtime/random.ts";
 import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
-import { buildAthleteWork, spawnFti, type AthleteWork } from "./helpers/online-athlete.ts";
+import { buildAthleteWork, serveFti, type AthleteWork, type ServedFti } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
 
 const HOUR = 3_600_000;
@@ -22,29 +23,18 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => work?.cleanup());
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
+interface Server extends ServedFti {
+  /** How the stream's state was rebuilt at start: from the checkpoint (events replayed after it) or the whole history. */
+  rebuilt: { from: "checkpoint" | "history"; replayed: number };
 }
 
 async function serve(): Promise<Server> {
-  const child = spawnFti(["serve", "athlete.fti", "--port", "0", "--no-watch", "--log-level", "warn"], work.root);
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
-  const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`fti serve did not start: ${stderr}`)), 90_000);
-    child.stderr!.on("data", () => {
-      const m = /serving .* at (http:\/\/\S+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        done(m[1]);
-      }
-    });
-    void exited.then((code) => fail(new Error(`fti serve exited with ${code}: ${stderr}`)));
-  });
-  return { child, url, exited };
+  // A checkpoint every 50 ms with new events: the kills land between and during checkpoint writes.
+  const server = await serveFti(["serve", "athlete.fti", "--port", "0", "--no-watch", "--log-level", "warn"], work.root, { FTI_STREAM_CHECKPOINT_MS: "50" });
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const m = /^fti_stream_restart_events\{source="activities",from="(checkpoint|history)"\} (\d+)$/m.exec(metrics);
+  if (!m) throw new Error(`no restart report in /metrics: ${metrics.slice(0, 2000)}`);
+  return { ...server, rebuilt: { from: m[1] as "checkpoint" | "history", replayed: Number(m[2]) } };
 }
 
 /** Activities in the last hours: out of order within the lateness, ties at one instant, several athletes. */
@@ -93,6 +83,7 @@ describe("kill -9 of fti serve while events are pushed", () => {
     let cursor = 0;
     let server = await serve();
     const kills: number[] = [];
+    const restarts: Server["rebuilt"][] = [];
     // Three kills at random batches, each with a request in flight (or just answered).
     const killAt = [2 + Math.floor(rnd() * 8), 12 + Math.floor(rnd() * 8), 22 + Math.floor(rnd() * 8)];
     let batchNo = 0;
@@ -108,6 +99,7 @@ describe("kill -9 of fti serve while events are pushed", () => {
         kills.push(acked.size);
         await server.exited;
         server = await serve();
+        restarts.push(server.rebuilt);
         continue;
       }
       const batch = pending.length ? pending : all.slice(cursor, (cursor += 1 + Math.floor(rnd() * 15)));
@@ -117,6 +109,8 @@ describe("kill -9 of fti serve while events are pushed", () => {
       pending = [];
     }
     expect(kills).toHaveLength(3);
+    // Each restart after the first kill resumed from a checkpoint (written every 50 ms while events arrive), replaying only the events after it.
+    expect(restarts.slice(1).map((r) => r.from)).toEqual(["checkpoint", "checkpoint"]);
     expect(acked.size).toBe(all.length);
 
     // 0 lost: every acknowledged event is in the segments, once or more (a resend of one written before the kill is a duplicate).
@@ -141,6 +135,8 @@ describe("kill -9 of fti serve while events are pushed", () => {
       return store.all<Record<string, unknown>>("SELECT * FROM online_fitness_v1");
     });
     const restarted = await serve();
+    // After `fti features` kept the segments in the store (and removed the sealed files): still from the checkpoint (the stopped server's), nothing after it.
+    expect(restarted.rebuilt).toEqual({ from: "checkpoint", replayed: 0 });
     const fitness = work.bundle.groups.find((g) => g.name === "fitness")!;
     let mismatches = 0;
     let compared = 0;
@@ -159,6 +155,6 @@ describe("kill -9 of fti serve while events are pushed", () => {
     await restarted.exited;
     expect(mismatches).toBe(0);
     expect(compared).toBe(2 * work.athletes.length * fitness.features.length);
-    console.log(`[stream crash] ${all.length} events, kill -9 at ${kills.join(", ")} acknowledged: 0 lost, 0 duplicated, ${compared} values compared, 0 mismatches`);
+    console.log(`[stream crash] ${all.length} events, kill -9 at ${kills.join(", ")} acknowledged; restarts: ${restarts.map((r) => (r.from === "checkpoint" ? `checkpoint + ${r.replayed} replayed` : "whole history")).join(", ")}: 0 lost, 0 duplicated, ${compared} values compared, 0 mismatches`);
   }, 600_000);
 });

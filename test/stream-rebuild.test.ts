@@ -1,6 +1,7 @@
-// StreamService.rebuildAgain (what a reload does while late events are marked):
-// requests arriving during the rebuild wait at the gate and are applied once,
-// the late event is applied, and a failed rebuild leaves the state as it was.
+// StreamService.correctLate (what a reload does while late events are marked):
+// requests arriving during the correction wait at the gate and are applied
+// once, the late event is applied, and a failed correction leaves the state as
+// it was (the late event still pending).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,7 +55,7 @@ function service(): { svc: StreamService; online: Map<string, StreamUpdate>; app
   return { svc: new StreamService(spec, join(dir, "store.duckdb")), online, apply };
 }
 
-describe("rebuilding the stream state while events arrive", () => {
+describe("correcting late events while events arrive", () => {
   it("applies the late event, and the events sent during the rebuild once each", async () => {
     const { svc, online, apply } = service();
     const now = Date.UTC(2026, 5, 1);
@@ -71,7 +72,7 @@ describe("rebuilding the stream state while events arrive", () => {
 
     // The rebuild reads the (slow) store while ten more requests arrive, one of them a resent event.
     const during = Array.from({ length: 10 }, (_, i) => event(`a${i % 3}`, now + i * 60_000));
-    const rebuilt = svc.rebuildAgain(fakeStore(80), (u) => apply([u]));
+    const rebuilt = svc.correctLate(fakeStore(80), (u) => apply([u]));
     const sent = [...during, first[3]].map((e) => svc.ingest("activities", [e], () => []));
     await rebuilt;
     for (const r of await Promise.all(sent)) {
@@ -85,7 +86,7 @@ describe("rebuilding the stream state while events arrive", () => {
     for (const [k, u] of want) expect(online.get(k)?.values, k).toEqual(u.values);
   });
 
-  it("a rebuild whose store read fails leaves the state as it was", async () => {
+  it("a correction whose store read fails leaves the state as it was", async () => {
     const { svc, online, apply } = service();
     const now = Date.UTC(2026, 5, 1);
     const events = Array.from({ length: 12 }, (_, i) => event(`b${i % 2}`, now - (12 - i) * 3_600_000));
@@ -93,7 +94,9 @@ describe("rebuilding the stream state while events arrive", () => {
       const r = await svc.ingest("activities", [e], () => []);
       if (r.ok) apply(r.updates);
     }
-    await expect(svc.rebuildAgain(fakeStore(10, true), (u) => apply([u]))).rejects.toThrow(/could not be read/);
+    const late = await svc.ingest("activities", [event("b1", now - 5 * DAY)], () => []);
+    expect(late.ok && late.result.late).toBe(1);
+    await expect(svc.correctLate(fakeStore(10, true), (u) => apply([u]))).rejects.toThrow(/could not be read/);
     const next = event("b0", now + 60_000);
     const r = await svc.ingest("activities", [next, events[0]], () => []);
     expect(r.ok && [r.result.accepted, r.result.duplicates]).toEqual([1, 1]);

@@ -300,15 +300,23 @@ export class RedisOnlineStore {
   lease(source: string): WriterLease {
     const key = `${this.prefix}:lease:stream:${source}`;
     const me = JSON.stringify(thisProcess());
+    const term = leaseMs();
     let timer: NodeJS.Timeout | null = null;
-    const take = (): Promise<string> => this.call(() => this.client.eval(TAKE_LEASE, 1, key, me, String(LEASE_MS)) as Promise<string>);
+    /** When the last renewal that made it ours was sent: it holds until then + term (by Redis's clock; a margin for ours). */
+    let heldSince = -Infinity;
+    const take = async (): Promise<string> => {
+      const sent = performance.now();
+      const h = (await this.call(() => this.client.eval(TAKE_LEASE, 1, key, me, String(term)))) as string;
+      if (h === "") heldSince = sent;
+      return h;
+    };
     const lease: WriterLease = {
       what: `lease ${key} in ${this.display}`,
       acquire: async () => {
         let holder = await take();
         const other = parseHolder(holder);
         if (holder !== "" && other && holderIsGone(other)) {
-          await this.call(() => this.client.eval(REPLACE_LEASE, 1, key, holder, me, String(LEASE_MS)));
+          await this.call(() => this.client.eval(REPLACE_LEASE, 1, key, holder, me, String(term)));
           holder = await take();
         }
         if (holder !== "") return describeHolder(parseHolder(holder) ?? { pid: 0, host: "?", since: "?", token: "" });
@@ -319,12 +327,18 @@ export class RedisOnlineStore {
             },
             () => undefined, // unreachable: kept while it lasts (the stream's writes fail meanwhile anyway)
           );
-        }, LEASE_MS / 3).unref();
+        }, term / 3).unref();
         return null;
+      },
+      valid: () => performance.now() - heldSince < term * 0.8,
+      renew: async () => {
+        const h = await take();
+        return h === "" ? null : describeHolder(parseHolder(h) ?? { pid: 0, host: "?", since: "?", token: "" });
       },
       release: async () => {
         if (timer) clearInterval(timer);
         timer = null;
+        heldSince = -Infinity;
         await this.call(() => this.client.eval(RELEASE_LEASE, 1, key, me)).catch(() => undefined);
       },
     };
@@ -360,7 +374,11 @@ export class RedisOnlineStore {
   }
 }
 
-const LEASE_MS = 15_000;
+/** The lease's term (renewed every third of it): $FTI_STREAM_LEASE_MS, default 15 s. */
+const leaseMs = () => {
+  const v = Number(process.env.FTI_STREAM_LEASE_MS ?? 15_000);
+  return Number.isFinite(v) && v >= 300 ? v : 15_000;
+};
 /** Takes or renews the lease: "" when it is ours now, else the holder. */
 const TAKE_LEASE = `local v = redis.call('GET', KEYS[1])
 if (not v) or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return '' end

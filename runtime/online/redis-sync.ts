@@ -36,6 +36,7 @@ export async function changedAtBefore(store: Store): Promise<Map<string, number 
 }
 
 const CHUNK = 20_000;
+const IN_FLIGHT = 2_000;
 
 export type SharedMaterializeReport = MaterializeReport & { shared: { store: string; groups: RedisSyncReport[] } };
 
@@ -136,16 +137,19 @@ async function copyRows(store: Store, redis: RedisOnlineStore, plan: GroupPlan, 
     const featureCols = plan.features.map((f) => res.columns[f.name] as Scalar[]);
     const et = res.columns.__fti_et as Float64Array;
     const vt = res.columns.__fti_vt as Float64Array | undefined;
-    const keys: string[] = [];
-    const writes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < res.n; i++) {
-      const key = entityKey(keyCols.map((c) => c[i]));
-      keys.push(key);
-      const value = encodeTableRow({ eventMs: et[i], validToMs: vt && Number.isFinite(vt[i]) ? vt[i] : null, values: featureCols.map((c) => c[i] ?? null) });
-      writes.push(redis.client.hset(redis.rowKey(table, key), "t", value));
+    // A few thousand commands in flight at a time: each answers within the client's command timeout even on a busy Redis or machine.
+    for (let from = 0; from < res.n; from += IN_FLIGHT) {
+      const keys: string[] = [];
+      const writes: Array<Promise<unknown>> = [];
+      for (let i = from; i < Math.min(res.n, from + IN_FLIGHT); i++) {
+        const key = entityKey(keyCols.map((c) => c[i]));
+        keys.push(key);
+        const value = encodeTableRow({ eventMs: et[i], validToMs: vt && Number.isFinite(vt[i]) ? vt[i] : null, values: featureCols.map((c) => c[i] ?? null) });
+        writes.push(redis.client.hset(redis.rowKey(table, key), "t", value));
+      }
+      writes.push(redis.client.sadd(redis.entitiesKey(table), ...keys));
+      await redis.call(() => Promise.all(writes));
     }
-    writes.push(redis.client.sadd(redis.entitiesKey(table), ...keys));
-    await redis.call(() => Promise.all(writes));
     written += res.n;
   }
   return written;

@@ -19,7 +19,7 @@ import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
-import { PredictBatcher, type BatchStats } from "./batcher.ts";
+import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
@@ -257,6 +257,43 @@ async function modelInputs(
 }
 
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+/** What a request has scored so far: the answer objects, or their texts, and the log lines. */
+interface Scored {
+  results: OnlineInstanceResult[];
+  texts: string[];
+  entries: SerializedEntry[];
+}
+
+/**
+ * Online lookup of instances `from` to `to` (a slice per turn of the event
+ * loop): the request fields as served, and the features; an instance that
+ * misses features the model cannot impute adds its issue to `missing`.
+ */
+async function lookupChunk(
+  m: ServedModel,
+  joins: JoinLookup[],
+  instances: Array<Record<string, unknown>>,
+  from: number,
+  to: number,
+  nowMs: number,
+  isBatch: boolean,
+  missing: ApiIssue[],
+): Promise<{ requests: Array<Record<string, Scalar>>; looked: LookupResult[] }> {
+  const requests: Array<Record<string, Scalar>> = [];
+  const looked: LookupResult[] = [];
+  for (let i = from; i < to; i++) {
+    if (i > from && (i - from) % INSTANCES_PER_TURN === 0) await nextTurn();
+    const req: Record<string, Scalar> = {};
+    for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
+    const l = lookup(joins, req, nowMs, m.view.ttlMs);
+    if (l.missing.length && !m.plan.canImpute) missing.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
+    if (missing.length) continue; // nothing more is scored: keep only the issues
+    requests.push(req);
+    looked.push(l);
+  }
+  return { requests, looked };
+}
 
 function isBusy(e: unknown): boolean {
   const m = (e as Error)?.message ?? "";
@@ -648,25 +685,36 @@ export class OnlineService implements LocalService {
   }
 
   /**
-   * At start: the streams' state from the offline store and the segments
-   * (docs/streaming.md). `again`: at a reload while late events are marked,
-   * the whole state once more (they are in the segments): the marks clear.
+   * At start: the streams' state from their checkpoints and the events after
+   * them, or from the offline store and the segments (docs/streaming.md).
+   * `again`: at a reload while late events are marked, the entities they
+   * belong to are recomputed (they are in the store or the segments): their marks clear.
    */
   private async rebuildStreams(store: Store, again = false): Promise<void> {
     // With a shared store, only each entity's final row is written, once the rebuild is done.
     const latest = new Map<string, StreamUpdate>();
     // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
     // events go to the writer). With a shared store it reads the writer's rows there instead.
-    const onUpdate = (u: StreamUpdate) => (this.remote ? latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u) : this.applyStreamUpdate(u));
-    const reports = again ? await this.streams!.rebuildAgain(store, onUpdate) : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
-    if (again) this.lateMarks.clear();
+    const onUpdate = (u: StreamUpdate) => {
+      if (again) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+      if (this.remote) latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u);
+      else this.applyStreamUpdate(u);
+    };
+    this.streams!.onCheckpointError = (m) => this.logger.error(m);
+    if (again) {
+      for (const c of await this.streams!.correctLate(store, onUpdate)) this.logger.info(`stream ${c.source}: ${c.entities} entities with late events recomputed (${c.rowsRead} of their offline rows read)`);
+    }
+    const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     if (this.remote && latest.size) {
-      // A rebuild applies every stored event: each entity's late-event mark in Redis goes (a killed writer's included).
+      // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
       await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }
     for (const r of reports) {
-      this.logger.info(`stream ${r.source}: ${r.applied} events (${r.offlineRows} offline rows, ${r.segmentEvents} segment events) applied in ${r.ms} ms`);
+      const how = r.from === "checkpoint" ? `from its checkpoint and ${r.segmentEvents} segment events after it (${r.corrected} entities with late events recomputed)` : `(${r.offlineRows} offline rows, ${r.segmentEvents} segment events)`;
+      this.logger.info(`stream ${r.source}: ${r.applied} events ${how} applied in ${r.ms} ms`);
+      if (r.fallback && r.fallbackMissing) this.logger.info(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
+      else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
     }
   }
@@ -851,75 +899,55 @@ export class OnlineService implements LocalService {
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const found = await this.lookupInstances(m, modelName, instances, nowMs, isBatch);
-    if ("status" in found) return found;
-    const { requests, looked } = found;
-
-    // ODTs, then MDTs + ONNX (one run for this request and any concurrent ones).
-    const { rows, odtValues } = await modelInputs(m, requests, looked);
-    const out = await batcher.predict(rows);
-
+    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
+    if (!Array.isArray(joins)) return joins;
     // The answer objects (in process), or the answer's text (HTTP); the log lines from the same serialized parts.
-    const results: OnlineInstanceResult[] = [];
-    const texts: string[] = [];
-    const entries: SerializedEntry[] = [];
+    const done: Scored = { results: [], texts: [], entries: [] };
     const json = wantText || this.log ? new PredictionJson(modelName, predictor.version, requestTime) : null;
-    for (let i = 0; i < instances.length; i++) {
-      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-      const p = out[i];
-      const prediction = Number.isFinite(p) ? p : null;
-      const id = `${this.idPrefix}-${++this.seq}`;
-      const result: OnlineInstanceResult = { prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: id };
-      if (!wantText) results.push(result);
-      if (json) {
+    const missing: ApiIssue[] = [];
+    // One ONNX run's worth of instances at a time, looked up, scored and serialized before the next:
+    // their objects die young (kept for the whole of a large request, the GC promoted them to the old
+    // space). Once an instance misses features, the rest are only looked up, for the 422 to list them all.
+    for (let at = 0; at < instances.length; at += MAX_BATCH_ROWS) {
+      const end = Math.min(instances.length, at + MAX_BATCH_ROWS);
+      const { requests, looked } = await lookupChunk(m, joins, instances, at, end, nowMs, isBatch, missing);
+      if (missing.length) continue;
+      // ODTs, then MDTs + ONNX (one run for this chunk and any concurrent requests).
+      const { rows, odtValues } = await modelInputs(m, requests, looked);
+      const out = await batcher.predict(rows);
+      const texts: string[] = [];
+      for (let i = 0; i < requests.length; i++) {
+        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+        const p = out[i];
+        const result: OnlineInstanceResult = { prediction: Number.isFinite(p) ? p : null, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
+        if (!wantText) done.results.push(result);
+        if (!json) continue;
         const t = json.instance(result, requests[i], !isBatch);
         if (wantText) texts.push(t.answer);
-        if (this.log) entries.push(new SerializedEntry(modelName, t.log));
+        if (this.log) done.entries.push(new SerializedEntry(modelName, t.log));
       }
+      // the chunk's answers as one string: one object to hold until the answer is sent
+      if (wantText) done.texts.push(texts.length === 1 ? texts[0] : texts.join(","));
     }
-    const logged = await this.logEntries(entries);
+    if (missing.length) {
+      return apiError(
+        422,
+        "missing_features",
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+          (isBatch ? ` (${missing.length} of ${instances.length} instances)` : `; ${missing[0].message}`),
+        missing,
+      );
+    }
+    const logged = await this.logEntries(done.entries);
     if (logged) return logged;
-    if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(texts) : texts[0] };
+    const results = done.results;
+    if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(done.texts) : done.texts[0] };
     if (isBatch) {
       const answer: OnlineBatchPrediction = { model: modelName, version: predictor.version, request_time: requestTime, predictions: results };
       return { status: 200, body: answer };
     }
     const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
     return { status: 200, body: answer };
-  }
-
-  /** Online lookup of every instance's features (a slice per turn of the event loop); a 422 naming the missing ones when the model cannot impute. */
-  private async lookupInstances(
-    m: ServedModel,
-    modelName: string,
-    instances: Array<Record<string, unknown>>,
-    nowMs: number,
-    isBatch: boolean,
-  ): Promise<{ requests: Array<Record<string, Scalar>>; looked: Array<ReturnType<typeof lookup>> } | LocalResponse> {
-    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
-    if (!Array.isArray(joins)) return joins;
-    const requests: Array<Record<string, Scalar>> = [];
-    const looked: Array<ReturnType<typeof lookup>> = [];
-    const missingIssues: ApiIssue[] = [];
-    for (let i = 0; i < instances.length; i++) {
-      if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-      const req: Record<string, Scalar> = {};
-      for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
-      requests.push(req);
-      const l = lookup(joins, req, nowMs, m.view.ttlMs);
-      looked.push(l);
-      if (l.missing.length && !m.plan.canImpute) missingIssues.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
-    }
-    if (missingIssues.length) {
-      return apiError(
-        422,
-        "missing_features",
-        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
-          (isBatch ? ` (${missingIssues.length} of ${instances.length} instances)` : `; ${missingIssues[0].message}`),
-        missingIssues,
-      );
-    }
-    return { requests, looked };
   }
 
   /** The served view's joins, fetched from the shared store for these instances (the rows they name); a 503 when it cannot be read. */
@@ -1175,6 +1203,17 @@ export class OnlineService implements LocalService {
           { labels: { source: c.source, transport: c.transport, outcome: "acked" }, value: c.acked },
           { labels: { source: c.source, transport: c.transport, outcome: "rejected" }, value: c.rejected },
         ]),
+      },
+      {
+        name: "fti_stream_restart_events",
+        help: "Events the stream's state was rebuilt from at this server's start, per source and how: from=checkpoint (the events after its checkpoint) or from=history (every stored event).",
+        values: stats.flatMap((s) => (s.rebuilt ? [{ labels: { source: s.source, from: s.rebuilt.from }, value: s.rebuilt.events }] : [])),
+      },
+      {
+        name: "fti_stream_checkpoints_total",
+        help: "Checkpoints of the stream's state written by this server, per source.",
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.checkpoints })),
       },
       {
         name: "fti_stream_state_entities",

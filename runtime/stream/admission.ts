@@ -10,6 +10,12 @@ import type { Scalar } from "../api.ts";
 
 export type Admitted = "new" | "duplicate" | "late";
 
+/** What a checkpoint keeps of admission: the watermark and the unique values within the lateness. */
+export interface AdmissionSnapshot {
+  watermark: number;
+  seen: Array<[string, number]>;
+}
+
 export class Admission {
   /** Newest event time applied (epoch ms). */
   watermark = -Infinity;
@@ -50,6 +56,19 @@ export class Admission {
     this.sinceSweep = 0;
     const floor = this.watermark - this.latenessMs;
     for (const [k, t] of this.seen) if (t < floor) this.seen.delete(k);
+  }
+
+  /** The watermark and the unique values still within the lateness (older ones decide nothing: their events are late). */
+  snapshot(): AdmissionSnapshot {
+    const floor = this.watermark - this.latenessMs;
+    return { watermark: this.watermark, seen: [...this.seen].filter(([, t]) => t >= floor) };
+  }
+
+  restore(snap: AdmissionSnapshot): void {
+    this.seen.clear();
+    for (const [k, t] of snap.seen) this.seen.set(k, t);
+    this.watermark = snap.watermark;
+    this.sinceSweep = 0;
   }
 
   /** Unique values held (for the state metrics). */

@@ -35,6 +35,22 @@ interface Ewma {
   anchor: number;
 }
 
+/** One entity's state as stored in a checkpoint (GroupState.snapshot). */
+export interface EntitySnapshot {
+  key: string;
+  keys: Scalar[];
+  latest: BufferedRow | null;
+  latestRow: StreamRow | null;
+  rows: BufferedRow[];
+  starts: number[];
+  ewma: Ewma[];
+}
+
+/** The state of one stream source's groups, in dependency order (a checkpoint's body). */
+export interface SourceSnapshot {
+  groups: Array<{ name: string; entities: EntitySnapshot[] }>;
+}
+
 interface EntityState {
   keys: Scalar[];
   latest: BufferedRow | null;
@@ -119,6 +135,47 @@ class GroupState {
     };
     this.entities.set(key, e);
     return e;
+  }
+
+  /**
+   * The entities' state as plain data (a checkpoint's body: checkpoint.ts):
+   * per entity its keys, latest row, the rows of its longest frame, each
+   * window's frame start and the ewma sums. The window aggregates are not
+   * stored: they are functions of their frame's rows (exact sums, the
+   * min/max deque), rebuilt from them by `restore`.
+   */
+  snapshot(): EntitySnapshot[] {
+    const out: EntitySnapshot[] = [];
+    for (const [key, e] of this.entities) {
+      out.push({ key, keys: e.keys, latest: e.latest, latestRow: e.latestRow, rows: e.rows.slice(e.head), starts: e.starts.map((s) => s - e.head), ewma: e.ewma.map((x) => ({ ...x })) });
+    }
+    return out;
+  }
+
+  /** Puts snapshotted entities back (replacing any of the same key); each window's aggregate re-entered from its frame's rows. */
+  restore(snaps: readonly EntitySnapshot[]): void {
+    for (const x of snaps) {
+      const accs = this.sp.windows.map((w, i) => (w.agg === "ewma" ? null : windowAcc(w.agg, i)));
+      accs.forEach((acc, wi) => {
+        for (let k = x.starts[wi]; acc && k < x.rows.length; k++) acc.enter(x.rows[k]);
+      });
+      this.entities.set(x.key, { keys: x.keys, latest: x.latest, latestRow: x.latestRow, rows: x.rows, head: 0, starts: x.starts, accs, ewma: x.ewma });
+    }
+  }
+
+  /** The key `entities` holds an entity under, from its key values (as the row shape's entityKey makes it). */
+  keyOf(keys: readonly Scalar[]): string {
+    return keys.length === 1 ? String(keys[0]) : JSON.stringify(keys);
+  }
+
+  /** Every entity's online row (after a restore). */
+  *rows(): Iterable<StreamUpdate> {
+    for (const e of this.entities.values()) if (e.latest) yield this.latestRow(e);
+  }
+
+  /** The entity key of an enriched row (null: a null key). */
+  entityKeyOf(row: StreamRow): string | null {
+    return this.shapeFor(row).entityKey(row);
   }
 
   /** Applies an enriched row; returns the entity's online row when it changed. */
@@ -289,6 +346,64 @@ export class StreamEngine {
       if (!g.windowed && this.read.has(g.plan.name)) outputs[i] = g.outputRow(row);
       visit(g, row);
     }
+  }
+
+  /** The state of the groups over `source`, for a checkpoint (checkpoint.ts). */
+  snapshot(source: string): SourceSnapshot {
+    return { groups: (this.bySource.get(source) ?? []).map((g) => ({ name: g.plan.name, entities: g.snapshot() })) };
+  }
+
+  /**
+   * Puts a snapshot of `source`'s groups back; false (and nothing restored)
+   * when its groups are not this engine's (a spec changed: the caller rebuilds).
+   */
+  restore(source: string, snap: SourceSnapshot): boolean {
+    const groups = this.bySource.get(source) ?? [];
+    if (snap.groups.length !== groups.length || snap.groups.some((x, i) => x.name !== groups[i].plan.name)) return false;
+    groups.forEach((g, i) => g.restore(snap.groups[i].entities));
+    return true;
+  }
+
+  /** Forgets the state of `source`'s groups (before a rebuild from nothing). */
+  clear(source: string): void {
+    for (const g of this.bySource.get(source) ?? []) g.entities.clear();
+  }
+
+  /** Every entity's online row of `source`'s groups. */
+  *rows(source: string): Iterable<StreamUpdate> {
+    for (const g of this.bySource.get(source) ?? []) yield* g.rows();
+  }
+
+  /**
+   * Recomputes the named entities only (per group, their entity keys as
+   * `entityKeyOf` gives them) from nothing: their state is dropped, then each
+   * row of `rows` (every event they have, once each, in any order) is applied
+   * to them alone. Returns their online rows: the values a rebuild of the
+   * whole state would give them. The other entities are not touched.
+   */
+  recompute(source: string, targets: ReadonlyMap<string, ReadonlySet<string>>, rows: readonly StreamRow[]): StreamUpdate[] {
+    for (const g of this.bySource.get(source) ?? []) for (const k of targets.get(g.plan.name) ?? []) g.entities.delete(k);
+    for (const r of rows) {
+      this.walk(source, r, (g, row) => {
+        const want = targets.get(g.plan.name);
+        if (!want) return;
+        const k = g.entityKeyOf(row);
+        if (k !== null && want.has(k)) g.apply(row);
+      });
+    }
+    const out: StreamUpdate[] = [];
+    for (const g of this.bySource.get(source) ?? []) {
+      for (const k of targets.get(g.plan.name) ?? []) {
+        const e = g.entities.get(k);
+        if (e?.latest) out.push(g.latestRow(e));
+      }
+    }
+    return out;
+  }
+
+  /** The key a group holds an entity under, from its key values. */
+  entityKey(group: string, keys: readonly Scalar[]): string {
+    return this.groups.get(group)!.keyOf(keys);
   }
 
   /**

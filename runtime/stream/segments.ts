@@ -36,6 +36,8 @@ export class SegmentWriter {
   private readonly stamp = `${Date.now()}-${process.pid}`;
   private queue: Pending[] = [];
   private flushing = false;
+  /** Per file this writer wrote (by name): its complete lines and bytes, all synced (what a checkpoint covers). */
+  readonly positions = new Map<string, SegmentPosition>();
   /** Events written and synced by this writer. */
   written = 0;
   syncs = 0;
@@ -60,7 +62,11 @@ export class SegmentWriter {
         const text = batch.map((b) => b.lines.join("\n")).join("\n") + "\n";
         try {
           await this.write(text);
-          this.written += batch.reduce((n, b) => n + b.lines.length, 0);
+          const n = batch.reduce((k, b) => k + b.lines.length, 0);
+          this.written += n;
+          const at = this.positions.get(basename(this.file))!;
+          at.lines += n;
+          at.bytes = this.size;
           for (const b of batch) b.resolve();
         } catch (e) {
           for (const b of batch) b.reject(e as Error);
@@ -95,6 +101,7 @@ export class SegmentWriter {
     this.file = join(this.dir, `${this.stamp}-${String(this.part).padStart(4, "0")}.ndjson`);
     this.fh = await open(this.file, "a");
     this.size = 0;
+    this.positions.set(basename(this.file), { lines: 0, bytes: 0 });
     const d = openSync(this.dir, "r");
     try {
       fsyncSync(d);
@@ -108,6 +115,12 @@ export class SegmentWriter {
     await this.fh?.close();
     this.fh = null;
   }
+}
+
+/** How far into a segment file: its first `lines` complete lines, `bytes` long. */
+export interface SegmentPosition {
+  lines: number;
+  bytes: number;
 }
 
 /** One event line of a segment. */
@@ -144,6 +157,23 @@ export function readSegmentLines(dir: string, files: readonly string[] = segment
   return out;
 }
 
+/**
+ * The complete lines of one segment file after `from` (its first lines, as a
+ * checkpoint covered them), numbered on from there; null when the file is
+ * shorter than `from` says (not the file the checkpoint saw).
+ */
+export function readSegmentTail(file: string, from: SegmentPosition): { lines: SegmentLine[]; end: SegmentPosition } | null {
+  const buf = readFileSync(file);
+  if (buf.length < from.bytes || (from.bytes > 0 && buf[from.bytes - 1] !== 0x0a)) return null;
+  const end = buf.lastIndexOf(0x0a);
+  const lines: SegmentLine[] = [];
+  if (end < from.bytes) return { lines, end: { ...from } };
+  const texts = buf.subarray(from.bytes, end).toString("utf8").split("\n");
+  texts.forEach((t, i) => {
+    if (t.trim() !== "") lines.push({ file, line: from.lines + i + 1, text: t });
+  });
+  return { lines, end: { lines: from.lines + texts.length, bytes: end + 1 } };
+}
 
 /**
  * The segment files no writer appends to any more: a later part of the same

@@ -9,10 +9,12 @@
 
 import type { Scalar, SourcePlan, SpecBundle, StreamRow } from "../api.ts";
 import type { Store } from "../store/store.ts";
-import { ident } from "../store/sql.ts";
+import { readEntityRows, readSourceRows } from "./entity-events.ts";
 import { Admission, type Admitted } from "./admission.ts";
+import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type OfflineFingerprint, type PendingLate } from "./checkpoint.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
-import { readSegmentLines, SegmentWriter, streamDir } from "./segments.ts";
+import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition } from "./segments.ts";
+import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
 
@@ -46,18 +48,43 @@ interface StreamSource {
   /** Null: this process is the stream's writer (or nothing was claimed); else who is (writer-lock.ts). */
   refusedBy: string | null;
   leases: WriterLease[];
+  /** What the state includes besides this process's own segment lines (its writer's positions): per segment file, its lines so far. */
+  covered: Map<string, SegmentPosition>;
+  /** The offline store's non-stream rows the state was built from (checkpoint.ts), null before the first rebuild. */
+  offline: OfflineFingerprint | null;
+  /** Events applied to the state in all, and since the last checkpoint. */
+  events: number;
+  dirty: boolean;
+  /** Late events' group entities, stored and not applied yet: per `group\0entity key`, the oldest. */
+  late: Map<string, PendingLate>;
+  /** How the state was rebuilt at start (null before): events read then. */
+  rebuilt: { from: "checkpoint" | "history"; events: number } | null;
+  checkpoints: number;
 }
 
 export interface RebuildReport {
   source: string;
+  /** How the state was rebuilt: from the checkpoint and the events after it, or from nothing (`fallback`: why not from the checkpoint). */
+  from: "checkpoint" | "history";
+  fallback?: string;
+  /** The fallback is only that there was no checkpoint yet (nothing to warn about). */
+  fallbackMissing?: boolean;
   /** Rows read from src_<source> and events from the segments (before de-duplication). */
   offlineRows: number;
   segmentEvents: number;
   /** Segment lines that are not valid events any more (e.g. the spec changed): skipped. */
   invalidLines: number;
   applied: number;
+  /** Group entities recomputed for late events (from the checkpoint: those pending). */
+  corrected: number;
   ms: number;
 }
+
+/** How often the writer checkpoints each stream's state when events were applied since (ms): $FTI_STREAM_CHECKPOINT_MS, default 30 s; 0: never. */
+const checkpointEveryMs = () => {
+  const v = Number(process.env.FTI_STREAM_CHECKPOINT_MS ?? 30_000);
+  return Number.isFinite(v) && v >= 0 ? v : 30_000;
+};
 
 const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
   const v = row[plan.unique!];
@@ -87,6 +114,13 @@ export class StreamService {
         counts: { new: 0, duplicate: 0, late: 0, rejected: 0 },
         refusedBy: null,
         leases: [],
+        covered: new Map(),
+        offline: null,
+        events: 0,
+        dirty: false,
+        late: new Map(),
+        rebuilt: null,
+        checkpoints: 0,
       });
     }
   }
@@ -139,6 +173,8 @@ export class StreamService {
       const known = this.names();
       return { ok: false, status: 404, code: "unknown_stream", message: `no stream source named ${JSON.stringify(source).slice(0, 82)}; streams: ${known.length ? known.join(", ") : "none (declare `stream` in a source)"}` };
     }
+    const stale = await this.confirmLeases(s);
+    if (stale) return stale;
     if (s.refusedBy !== null) {
       const message = `this server does not take the events of \`${source}\`: its writer is ${s.refusedBy}; one process applies a stream (two would each hold half of its state): send the events there`;
       return { ok: false, status: 409, code: "stream_has_another_writer", message };
@@ -166,6 +202,27 @@ export class StreamService {
     }
   }
 
+  /**
+   * A lease whose last renewal is older than its term allows (the process was
+   * paused, or busy longer than the term) is renewed before anything is
+   * written: taken by another process meanwhile, the stream is not this
+   * process's any more (409 from now on); Redis unreachable: a 503 this time.
+   */
+  private async confirmLeases(s: StreamSource): Promise<IngestOutcome | null> {
+    if (s.refusedBy !== null) return null;
+    for (const lease of s.leases) {
+      if (!lease.valid || lease.valid() || !lease.renew) continue;
+      let holder: string | null;
+      try {
+        holder = await lease.renew();
+      } catch (e) {
+        return { ok: false, status: 503, code: "stream_unavailable", message: `this server's ${lease.what} could not be renewed (${(e as Error).message}); none was stored, send the events again` };
+      }
+      if (holder !== null) s.refusedBy = `${holder} (${lease.what}, taken while this process could not renew it)`;
+    }
+    return null;
+  }
+
   /** Classifies, stores (fsync) and applies validated rows; the late ones mark the entities they belong to. */
   private async admit(s: StreamSource, source: string, rows: StreamRow[], received: number): Promise<IngestOutcome> {
     const kinds = rows.map((r) => s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r)));
@@ -181,12 +238,14 @@ export class StreamService {
     rows.forEach((r, i) => {
       s.counts[kinds[i]]++;
       if (kinds[i] === "late") {
-        for (const x of this.current.entitiesOf(source, r)) late.push({ ...x, eventMs: timeOf(s.plan, r) });
+        for (const x of this.current.entitiesOf(source, r)) late.push(this.pendLate(s, { ...x, eventMs: timeOf(s.plan, r) }));
       }
       if (kinds[i] !== "new") return;
       for (const u of this.current.apply(source, r)) updates.push(u);
       s.admission.applied(timeOf(s.plan, r));
+      s.events++;
     });
+    s.dirty = true;
     const count = (k: Admitted) => kinds.filter((x) => x === k).length;
     const w = s.admission.watermark;
     return {
@@ -197,90 +256,218 @@ export class StreamService {
     };
   }
 
+  /** Notes a late event's group entity as not applied yet (what a checkpoint keeps, and a correction recomputes). */
+  private pendLate(s: StreamSource, l: LateEntity): LateEntity {
+    const k = `${l.group}\u0000${this.current.entityKey(l.group, l.keys)}`;
+    const had = s.late.get(k);
+    if (!had || l.eventMs < had.eventMs) s.late.set(k, { group: l.group, keys: l.keys, eventMs: l.eventMs });
+    return l;
+  }
+
   /**
-   * The state at start: every row of src_<source> (the offline store as of the
-   * last batch run) and every event of the segments, once each by `unique`,
-   * applied in event-time order. Returns the entities' online rows.
+   * The state at start, per stream: from its checkpoint and the segment lines
+   * after it when the checkpoint is usable (checkpoint.ts), else from nothing:
+   * every row of src_<source> (the offline store as of the last batch run)
+   * and every segment line, once each by `unique`, in event-time order.
+   * `onUpdate` gets every entity's online row.
    */
   async rebuild(store: Store, onUpdate: (u: StreamUpdate) => void, opts: { refused?: boolean } = {}): Promise<RebuildReport[]> {
     const reports: RebuildReport[] = [];
     for (const s of this.sources.values()) {
       // A stream another process writes: its state as of now only when asked (an in-memory replica serves it).
-      if (s.refusedBy === null || opts.refused) reports.push(await this.rebuildSource(store, s, this.current, s.admission, onUpdate));
+      if (s.refusedBy !== null && !opts.refused) continue;
+      const t0 = performance.now();
+      const resumed = await this.resume(store, s, onUpdate);
+      const report = "fallback" in resumed ? { ...(await this.rebuildSource(store, s, this.current, s.admission, onUpdate)), ...resumed } : resumed;
+      report.ms = Math.round(performance.now() - t0);
+      s.rebuilt = { from: report.from, events: report.from === "checkpoint" ? report.segmentEvents : report.offlineRows + report.segmentEvents };
+      reports.push(report);
     }
+    this.startCheckpoints();
     return reports;
   }
 
-  /**
-   * The state again from nothing, into a fresh engine and admission swapped in
-   * only when complete (a failed read leaves the state as it was), while new
-   * requests wait at the gate and none is between admission and apply: what
-   * applies the late events once (docs/streaming.md, late events). `onUpdate`
-   * then gets every entity's row of the new state.
-   */
-  async rebuildAgain(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport[]> {
+  /** Runs `fn` while new requests wait at the gate and none is between its admission and its apply. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     let open!: () => void;
     while (this.gate) await this.gate;
     this.gate = new Promise<void>((done) => (open = done));
     try {
       if (this.inflight > 0) await new Promise<void>((done) => (this.drained = done));
       this.drained = null;
-      const engine = new StreamEngine(this.bundle);
-      const admissions = new Map<StreamSource, Admission>();
-      const rows = new Map<string, StreamUpdate>();
-      const reports: RebuildReport[] = [];
-      for (const s of this.sources.values()) {
-        if (s.refusedBy !== null) continue; // another process writes it (and marks its late events)
-        const admission = new Admission(s.plan.stream!.latenessMs);
-        admissions.set(s, admission);
-        reports.push(await this.rebuildSource(store, s, engine, admission, (u) => rows.set(`${u.group}\u0000${JSON.stringify(u.keys)}`, u)));
-      }
-      this.current = engine;
-      for (const [s, a] of admissions) s.admission = a;
-      for (const u of rows.values()) onUpdate(u);
-      return reports;
+      return await fn();
     } finally {
       this.gate = null;
       open();
     }
   }
 
+  /** The state from nothing: src_<source> and every segment line, once each by `unique`, in event-time order. */
   private async rebuildSource(store: Store, s: StreamSource, engine: StreamEngine, admission: Admission, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport> {
     const t0 = performance.now();
-    const offline = await readOffline(store, s.plan);
-    const lines = readSegmentLines(s.writer.dir);
-    let invalidLines = 0;
-    const all = [...offline];
-    for (const l of lines) {
-      let value: unknown;
-      try {
-        value = JSON.parse(l.text);
-      } catch {
-        invalidLines++;
-        continue;
-      }
-      const v = validateEvent(s.plan, value, []);
-      if ("issues" in v) invalidLines++;
-      else all.push(v.row);
+    engine.clear(s.plan.name);
+    admission.restore({ watermark: -Infinity, seen: [] });
+    const offline = await readSourceRows(store, s.plan);
+    const fingerprint = await offlineFingerprint(store, s.plan);
+    const covered = new Map<string, SegmentPosition>();
+    for (const [file, lines] of await keptPositions(store, s.plan.name)) covered.set(file, { lines, bytes: -1 });
+    const lines: SegmentLine[] = [];
+    for (const file of segmentFiles(s.writer.dir)) {
+      const t = readSegmentTail(file, { lines: 0, bytes: 0 })!;
+      lines.push(...t.lines);
+      covered.set(basename(file), t.end);
     }
-    const seen = new Set<Scalar>();
-    const unique = all.filter((r) => {
-      const id = uniqueOf(s.plan, r);
-      if (seen.has(id)) return false;
-      seen.add(id);
-      return true;
-    });
-    unique.sort((a, b) => timeOf(s.plan, a) - timeOf(s.plan, b));
+    const parsed = parseLines(s.plan, lines);
+    const unique = onceEachInTime(s.plan, [...offline, ...parsed.rows]);
     for (const r of unique) {
       for (const u of engine.apply(s.plan.name, r)) onUpdate(u);
       admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
       admission.applied(timeOf(s.plan, r));
     }
-    return { source: s.plan.name, offlineRows: offline.length, segmentEvents: lines.length, invalidLines, applied: unique.length, ms: Math.round(performance.now() - t0) };
+    s.covered = covered;
+    s.offline = fingerprint;
+    s.late = new Map();
+    s.events = unique.length;
+    s.dirty = true;
+    return { source: s.plan.name, from: "history", offlineRows: offline.length, segmentEvents: lines.length, invalidLines: parsed.invalid, applied: unique.length, corrected: 0, ms: Math.round(performance.now() - t0) };
+  }
+
+  /**
+   * The state from the stream's checkpoint and the segment lines after it
+   * (on disk, or kept in the store once the batch pipeline removed their
+   * file), applied as they were when they arrived: new ones applied, resent
+   * ones skipped, late ones (and those pending in the checkpoint) recomputed
+   * per entity. Any reason the checkpoint does not fit — it is missing,
+   * corrupt, of another spec, the offline store's own rows changed, a segment
+   * it covers is shorter or gone — leaves the state untouched and is returned
+   * as `fallback` (the caller rebuilds from nothing).
+   */
+  private async resume(store: Store, s: StreamSource, onUpdate: (u: StreamUpdate) => void): Promise<RebuildReport | { fallback: string; fallbackMissing?: boolean }> {
+    const t0 = performance.now();
+    const source = s.plan.name;
+    const cp = readCheckpoint(s.writer.dir, source, specIdentity(this.bundle));
+    if (!cp.ok) return { fallback: cp.reason, fallbackMissing: cp.missing };
+    const fingerprint = await offlineFingerprint(store, s.plan);
+    if (fingerprint.rows !== cp.header.offline.rows || fingerprint.hash !== cp.header.offline.hash) {
+      return { fallback: "the offline store's rows of the source changed otherwise than by the stream's own events since the checkpoint" };
+    }
+    const read = await readTail(store, source, s.writer.dir, new Map(Object.entries(cp.header.segments)));
+    if ("fallback" in read) return read;
+    const { tail, covered } = read;
+    const parsed = parseLines(s.plan, tail);
+
+    // From here on the checkpoint is used: the state is replaced (a failure: rebuilt from nothing by the caller).
+    const engine = this.current;
+    engine.clear(source);
+    if (!engine.restore(source, cp.body.state)) return { fallback: "the checkpoint's groups are not the spec's" };
+    s.admission.restore(cp.body.admission);
+    s.late = new Map();
+    for (const l of cp.body.late) s.late.set(`${l.group}\u0000${engine.entityKey(l.group, l.keys)}`, l);
+    let applied = 0;
+    for (const r of parsed.rows) {
+      const id = uniqueOf(s.plan, r);
+      const kind = s.admission.classify(id, timeOf(s.plan, r));
+      if (kind === "late") for (const x of engine.entitiesOf(source, r)) this.pendLate(s, { ...x, eventMs: timeOf(s.plan, r) });
+      if (kind !== "new") continue;
+      engine.apply(source, r);
+      s.admission.applied(timeOf(s.plan, r));
+      applied++;
+    }
+    s.covered = covered;
+    s.offline = fingerprint;
+    s.events = cp.header.events + applied;
+    s.dirty = applied > 0;
+    let corrected = 0;
+    try {
+      if (s.late.size) corrected = (await this.correctSource(store, s)).updates.length;
+    } catch (e) {
+      return { fallback: `the late events pending in the checkpoint could not be applied (${(e as Error).message})` };
+    }
+    for (const u of engine.rows(source)) onUpdate(u);
+    return { source, from: "checkpoint", offlineRows: 0, segmentEvents: tail.length, invalidLines: parsed.invalid, applied, corrected, ms: Math.round(performance.now() - t0) };
+  }
+
+  /**
+   * Applies the stored late events: recomputes only the group entities they
+   * belong to (every event of theirs from src_<source> and the segments, once
+   * each by `unique`), while new requests wait at the gate. `onUpdate` gets
+   * each recomputed entity's row; returns how many were recomputed per source.
+   */
+  async correctLate(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<Array<{ source: string; entities: number; rowsRead: number }>> {
+    return this.exclusive(async () => {
+      const out: Array<{ source: string; entities: number; rowsRead: number }> = [];
+      for (const s of this.sources.values()) {
+        if (s.refusedBy !== null || s.late.size === 0) continue;
+        const r = await this.correctSource(store, s);
+        for (const u of r.updates) onUpdate(u);
+        out.push({ source: s.plan.name, entities: r.updates.length, rowsRead: r.rowsRead });
+      }
+      return out;
+    });
+  }
+
+  /** Recomputes the entities of `s`'s pending late events from every event they have (see correctLate); clears them. */
+  private async correctSource(store: Store, s: StreamSource): Promise<{ updates: StreamUpdate[]; rowsRead: number }> {
+    const source = s.plan.name;
+    const byGroup = new Map<string, Scalar[][]>();
+    const targets = new Map<string, Set<string>>();
+    for (const l of s.late.values()) {
+      const k = this.current.entityKey(l.group, l.keys);
+      if (!targets.has(l.group)) targets.set(l.group, new Set());
+      if (targets.get(l.group)!.has(k)) continue;
+      targets.get(l.group)!.add(k);
+      byGroup.set(l.group, [...(byGroup.get(l.group) ?? []), l.keys]);
+    }
+    const offline = (await readEntityRows(store, this.bundle, s.plan, byGroup)).rows;
+    const lines = parseLines(s.plan, segmentFiles(s.writer.dir).flatMap((f) => readSegmentTail(f, { lines: 0, bytes: 0 })!.lines)).rows;
+    const rows = onceEachInTime(s.plan, [...offline, ...lines]);
+    const updates = this.current.recompute(source, targets, rows);
+    s.late = new Map();
+    s.dirty = true;
+    return { updates, rowsRead: offline.length };
+  }
+
+  /** Writes every stream's checkpoint now (the writer's streams with events since the last one); returns the sources written. */
+  async checkpoint(force = false): Promise<string[]> {
+    const taken = await this.exclusive(async () => {
+      const out: Array<{ s: StreamSource; header: Parameters<typeof writeCheckpoint>[1]; body: Parameters<typeof writeCheckpoint>[2] }> = [];
+      for (const s of this.sources.values()) {
+        if (s.refusedBy !== null || s.offline === null || (!s.dirty && !force)) continue;
+        const segments: Record<string, SegmentPosition> = Object.fromEntries(s.covered);
+        for (const [file, pos] of s.writer.positions) if ((segments[file]?.lines ?? -1) < pos.lines) segments[file] = { ...pos };
+        const header = { source: s.plan.name, spec: specIdentity(this.bundle), offline: s.offline, segments, events: s.events, writtenAt: new Date().toISOString() };
+        out.push({ s, header, body: { admission: s.admission.snapshot(), state: this.current.snapshot(s.plan.name), late: [...s.late.values()] } });
+        s.dirty = false;
+      }
+      return out;
+    });
+    const written: string[] = [];
+    for (const t of taken) {
+      try {
+        await writeCheckpoint(t.s.writer.dir, t.header, t.body);
+        t.s.checkpoints++;
+        written.push(t.s.plan.name);
+      } catch (e) {
+        t.s.dirty = true;
+        this.onCheckpointError?.(`stream ${t.s.plan.name}: the checkpoint could not be written (${(e as Error).message}); the next restart replays more events`);
+      }
+    }
+    return written;
+  }
+
+  /** Told when a checkpoint could not be written (the state is unaffected). */
+  onCheckpointError: ((message: string) => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  private startCheckpoints(): void {
+    const every = checkpointEveryMs();
+    if (this.timer || every === 0) return;
+    this.timer = setInterval(() => void this.checkpoint().catch((e) => this.onCheckpointError?.((e as Error).message)), every);
+    this.timer.unref();
   }
 
   /** Counters and state, per source. */
-  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; written: number; syncs: number }> {
+  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number }> {
     return [...this.sources.values()].map((s) => ({
       source: s.plan.name,
       counts: { ...s.counts },
@@ -288,10 +475,16 @@ export class StreamService {
       uniqueHeld: s.admission.size,
       written: s.writer.written,
       syncs: s.writer.syncs,
+      rebuilt: s.rebuilt,
+      checkpoints: s.checkpoints,
     }));
   }
 
   async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    // A clean stop leaves a checkpoint (the streams this process writes, with events since the last one).
+    await this.checkpoint().catch((e) => this.onCheckpointError?.((e as Error).message));
     for (const s of this.sources.values()) {
       await s.writer.close();
       for (const l of s.leases) await l.release();
@@ -300,16 +493,64 @@ export class StreamService {
   }
 }
 
-/** The validated rows of a stream source in the offline store ([] before the first batch run). */
-async function readOffline(store: Store, plan: SourcePlan): Promise<StreamRow[]> {
-  const table = `src_${plan.name}`;
-  if (!(await store.tableExists(table))) return [];
-  const have = new Set((await store.tableColumns(table)).map((c) => c.name));
-  if (!plan.fields.every((f) => have.has(f.name))) return [];
-  const rows = await store.all<Record<string, unknown>>(`SELECT ${plan.fields.map((f) => ident(f.name)).join(", ")} FROM ${ident(table)}`);
-  return rows.map((r) => {
-    const row: StreamRow = {};
-    for (const f of plan.fields) row[f.name] = (r[f.name] ?? null) as Scalar | Date;
-    return row;
+/**
+ * The segment lines after what a checkpoint covers (`covered`, updated to
+ * cover them): the rest of the files on disk, and the kept lines of files the
+ * batch pipeline removed, in the order they were written (file, then line).
+ * A covered file that is shorter, or gone and not kept, is a fallback.
+ */
+async function readTail(store: Store, source: string, dir: string, covered: Map<string, SegmentPosition>): Promise<{ tail: SegmentLine[]; covered: Map<string, SegmentPosition> } | { fallback: string }> {
+  const tail: SegmentLine[] = [];
+  const onDisk = segmentFiles(dir);
+  for (const file of onDisk) {
+    const from = covered.get(basename(file));
+    if (from && from.bytes < 0) return { fallback: `segment ${basename(file)} is back in the segment folder after it was removed` };
+    const t = readSegmentTail(file, from ?? { lines: 0, bytes: 0 });
+    if (!t) return { fallback: `segment ${basename(file)} is shorter than the checkpoint covers` };
+    tail.push(...t.lines);
+    covered.set(basename(file), t.end);
+  }
+  const diskNames = onDisk.map((f) => basename(f));
+  const kept = await keptPositions(store, source);
+  for (const [file, pos] of covered) {
+    if (!diskNames.includes(file) && (kept.get(file) ?? 0) < pos.lines) return { fallback: `segment ${file} the checkpoint covers is neither in the segment folder nor kept in the store` };
+  }
+  for (const k of await keptLinesAfter(store, source, diskNames, new Map([...covered].map(([f, p]) => [f, p.lines])))) {
+    tail.push({ file: join(dir, k.file), line: k.line, text: k.text });
+    const at = covered.get(k.file);
+    if (!at || at.lines < k.line) covered.set(k.file, { lines: k.line, bytes: -1 });
+  }
+  tail.sort((a, b) => (a.file === b.file ? a.line - b.line : basename(a.file) < basename(b.file) ? -1 : 1));
+  return { tail, covered };
+}
+
+/** The rows once each by `unique` (the first kept: the offline row before a segment's), in event-time order. */
+function onceEachInTime(plan: SourcePlan, rows: StreamRow[]): StreamRow[] {
+  const seen = new Set<Scalar>();
+  const out = rows.filter((r) => {
+    const id = uniqueOf(plan, r);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
   });
+  return out.sort((a, b) => timeOf(plan, a) - timeOf(plan, b));
+}
+
+/** Segment lines as validated rows (a line that is not a valid event of the spec as it is now: counted, skipped). */
+function parseLines(plan: SourcePlan, lines: readonly SegmentLine[]): { rows: StreamRow[]; invalid: number } {
+  const rows: StreamRow[] = [];
+  let invalid = 0;
+  for (const l of lines) {
+    let value: unknown;
+    try {
+      value = JSON.parse(l.text);
+    } catch {
+      invalid++;
+      continue;
+    }
+    const v = validateEvent(plan, value, []);
+    if ("issues" in v) invalid++;
+    else rows.push(v.row);
+  }
+  return { rows, invalid };
 }

@@ -25,6 +25,16 @@ export interface WriterLease {
   release(): Promise<void>;
   /** Called when a held lease is lost (e.g. a Redis lease that expired and was taken). */
   onLost?: (holder: string) => void;
+  /**
+   * Whether the lease is still certainly held now (a lease with a term: its
+   * last renewal was answered less than its term ago, less a margin for the
+   * clocks). A writer checks it before each write: after a pause longer than
+   * the term (a stopped process, a long GC, a long rebuild) another may hold
+   * it already, so it renews it first (`renew`).
+   */
+  valid?(): boolean;
+  /** Renews a held lease now: null when it is this process's again, else who holds it (lost). */
+  renew?(): Promise<string | null>;
 }
 
 export interface LeaseHolder {

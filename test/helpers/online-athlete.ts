@@ -111,3 +111,37 @@ export function runFti(args: string[], cwd: string, env: Record<string, string> 
     child.on("close", (code) => done({ code, stdout, stderr }));
   });
 }
+
+/** A spawned `fti serve`: its process, URL (once it says it serves), exit and output so far. */
+export interface ServedFti {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Spawns `fti <args>` (a serve command) and resolves once it serves; rejects with its output when it exits first. */
+export async function serveFti(args: string[], cwd: string, env: Record<string, string> = {}): Promise<ServedFti> {
+  const child = spawnFti(args, cwd, env);
+  let out = "";
+  child.stderr!.on("data", (d) => (out += d));
+  child.stdout!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  const url = await new Promise<string>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`fti serve did not start: ${out}`)), 120_000);
+    const check = () => {
+      const m = /serving .* at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        done(m[1]);
+      }
+    };
+    child.stderr!.on("data", check);
+    child.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(Object.assign(new Error(`fti serve exited with ${code}: ${out}`), { code, output: out }));
+    });
+  });
+  return { child, url, exited, output: () => out };
+}

@@ -1,0 +1,183 @@
+// Bounded restart: a stream's state is checkpointed (runtime/stream/checkpoint.ts)
+// and a restart reads the checkpoint and replays only the segment lines after
+// it. The restarted state must equal a rebuild from the whole history; a
+// corrupt, truncated, mismatched or out-of-date checkpoint must fall back to
+// that rebuild with its reason, never give another value.
+
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Scalar, SpecBundle } from "../runtime/api.ts";
+import { openStore, type Store } from "../runtime/store/store.ts";
+import { ident, sqlType } from "../runtime/store/sql.ts";
+import { checkpointFile } from "../runtime/stream/checkpoint.ts";
+import type { StreamUpdate } from "../runtime/stream/engine.ts";
+import { streamDir } from "../runtime/stream/segments.ts";
+import { StreamService } from "../runtime/stream/service.ts";
+import { mulberry32 } from "../runtime/random.ts";
+
+const { spec } = (await import("../generated/athlete/index.ts")) as { spec: SpecBundle };
+const plan = spec.sources.find((s) => s.name === "activities")!;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 5, 1);
+// No timer: the test decides when a checkpoint is written.
+process.env.FTI_STREAM_CHECKPOINT_MS = "0";
+const dirs: string[] = [];
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function activity(rnd: () => number, id: string, at: number) {
+  const km = Math.round((3 + rnd() * 12) * 4) / 4;
+  return {
+    activity_id: id, athlete_id: `a${Math.floor(rnd() * 6)}`, started_at: new Date(at).toISOString(), sport: rnd() < 0.2 ? "treadmill" : "run",
+    distance_km: km, elapsed_time_s: Math.round(km * (280 + rnd() * 80)), elevation_gain_m: Math.round(rnd() * 200), planned_pace_min_km: 5.4,
+    avg_hr: rnd() < 0.2 ? null : Math.round(130 + rnd() * 40), route_id: `r${Math.floor(rnd() * 4)}`,
+  };
+}
+
+/** A store whose src_activities holds `n` rows of the last 60 days (what a batch run left). */
+async function storeWithHistory(n: number, seed: number): Promise<{ store: Store; path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "fti-ckpt-"));
+  dirs.push(dir);
+  const path = join(dir, "store.duckdb");
+  const store = await openStore({ path });
+  stores.push(store);
+  await store.run(`CREATE TABLE src_activities (${plan.fields.map((f) => `${ident(f.name)} ${sqlType(f.type)}`).join(", ")})`);
+  const rnd = mulberry32(seed);
+  const rows = Array.from({ length: n }, (_, i) => activity(rnd, `h-${i}`, NOW - 60 * DAY + Math.floor(rnd() * 59 * 24) * HOUR));
+  await store.appendRows("src_activities", plan.fields.map((f) => f.name), rows.map((r) => plan.fields.map((f) => (f.name === "started_at" ? new Date(r.started_at) : (r as Record<string, unknown>)[f.name]))));
+  return { store, path };
+}
+
+/** Live events after the history, out of order within the lateness (1 day), some sent twice. */
+function live(n: number, seed: number, from = 0) {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: n }, (_, i) => activity(rnd, `live-${from + i}`, NOW - 20 * HOUR + (from + i) * 60_000 - Math.floor(rnd() * 5) * HOUR));
+}
+
+async function push(svc: StreamService, events: unknown[]) {
+  for (let i = 0; i < events.length; i += 7) {
+    const r = await svc.ingest("activities", events.slice(i, i + 7), (k) => [k]);
+    if (!r.ok) throw new Error(r.message);
+  }
+}
+
+/** Every entity's row of every group, after a rebuild by a new service (a restart). */
+async function restart(store: Store, path: string, bundle = spec) {
+  const svc = new StreamService(bundle, path);
+  const rows = new Map<string, StreamUpdate>();
+  const [report] = await svc.rebuild(store, (u) => rows.set(`${u.group}|${JSON.stringify(u.keys)}`, u));
+  return { svc, rows, report };
+}
+
+/** A restart with the checkpoint moved aside: the state from the whole history (the reference). */
+async function fromHistory(store: Store, path: string) {
+  const file = checkpointFile(streamDir(path, "activities"));
+  renameSync(file, `${file}.aside`);
+  try {
+    const r = await restart(store, path);
+    expect(r.report.from).toBe("history");
+    return r;
+  } finally {
+    renameSync(`${file}.aside`, file);
+  }
+}
+
+/** Ints, strings and times exactly; floats to 1e-12 relative (ewma re-scales in the order events came). */
+function expectSameRows(a: Map<string, StreamUpdate>, b: Map<string, StreamUpdate>) {
+  expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+  let compared = 0;
+  for (const [k, u] of a) {
+    const v = b.get(k)!;
+    expect([u.eventMs, u.rowId], k).toEqual([v.eventMs, v.rowId]);
+    u.values.forEach((x: Scalar, i) => {
+      const y = v.values[i];
+      compared++;
+      if (typeof x === "number" && typeof y === "number" && !Number.isInteger(x)) expect(Math.abs(x - y), `${k} #${i}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(y)));
+      else expect(x, `${k} #${i}`).toEqual(y);
+    });
+  }
+  return compared;
+}
+
+describe("stream checkpoints: a restart replays only the events after the checkpoint", () => {
+  it("reads the checkpoint and the tail only, and equals a rebuild from the whole history", async () => {
+    const { store, path } = await storeWithHistory(3000, 1);
+    const first = new StreamService(spec, path);
+    await first.rebuild(store, () => {});
+    const before = live(400, 2);
+    await push(first, [...before, ...before.slice(0, 20)]);
+    expect(await first.checkpoint()).toEqual(["activities"]);
+    const after = live(37, 3, 400);
+    await push(first, after);
+    // No close: the process is gone (kill -9); its segment file stays as it was written.
+
+    const resumed = await restart(store, path);
+    expect(resumed.report.from).toBe("checkpoint");
+    expect(resumed.report.offlineRows).toBe(0);
+    expect(resumed.report.segmentEvents).toBe(after.length);
+    expect(resumed.report.applied).toBe(after.length);
+
+    rmSync(checkpointFile(streamDir(path, "activities")));
+    const full = await restart(store, path);
+    expect(full.report).toMatchObject({ from: "history", fallback: "no checkpoint yet", offlineRows: 3000, applied: 3000 + 437 });
+    expect(expectSameRows(resumed.rows, full.rows)).toBeGreaterThan(50);
+  });
+
+  it("a second restart resumes from the first one's segments too (a new writer's files), and a late event pending in the checkpoint is applied", async () => {
+    const { store, path } = await storeWithHistory(500, 4);
+    const first = new StreamService(spec, path);
+    await first.rebuild(store, () => {});
+    await push(first, live(100, 5));
+    const late = { ...activity(mulberry32(9), "late-1", NOW - 30 * DAY), athlete_id: "a2" };
+    const r = await first.ingest("activities", [late], () => []);
+    expect(r.ok && r.result.late).toBe(1);
+    await first.checkpoint();
+    const second = await restart(store, path);
+    expect(second.report).toMatchObject({ from: "checkpoint", segmentEvents: 0, applied: 0 });
+    expect(second.report.corrected).toBeGreaterThan(0);
+    expectSameRows(second.rows, (await fromHistory(store, path)).rows);
+    await push(second.svc, live(50, 6, 100));
+    await second.svc.close(); // a clean stop writes a checkpoint
+    const third = await restart(store, path);
+    expect(third.report).toMatchObject({ from: "checkpoint", segmentEvents: 0, corrected: 0 });
+    expectSameRows(third.rows, (await fromHistory(store, path)).rows);
+  });
+
+  it("falls back to the whole history, with the reason, for a corrupt, truncated, foreign or out-of-date checkpoint", async () => {
+    const { store, path } = await storeWithHistory(800, 7);
+    const first = new StreamService(spec, path);
+    await first.rebuild(store, () => {});
+    await push(first, live(120, 8));
+    await first.checkpoint();
+    const file = checkpointFile(streamDir(path, "activities"));
+    const good = readFileSync(file);
+    rmSync(file);
+    const reference = (await restart(store, path)).rows;
+
+    const cases: Array<[string, () => void | Promise<void>, RegExp, SpecBundle?]> = [
+      ["a flipped byte", () => writeFileSync(file, Buffer.from(good.map((b, i) => (i === good.length - 40 ? b ^ 0x20 : b)))), /checksum/],
+      ["cut short", () => writeFileSync(file, good.subarray(0, good.length - 100)), /truncated/],
+      ["cut in its header", () => writeFileSync(file, good.subarray(0, 30)), /header/],
+      ["not a checkpoint", () => writeFileSync(file, "hello\n"), /header|not an fti/],
+      ["another spec", () => writeFileSync(file, good), /spec changed/, { ...spec, specHash: "other" }],
+      ["a file row added since", async () => {
+        writeFileSync(file, good);
+        await store.appendRows("src_activities", plan.fields.map((f) => f.name), [plan.fields.map((f) => ({ activity_id: "added-1", athlete_id: "a1", started_at: new Date(NOW - 3 * DAY), sport: "run", distance_km: 7, elapsed_time_s: 2100, elevation_gain_m: 3, planned_pace_min_km: 5, avg_hr: 140, route_id: "r1" })[f.name as "sport"])]);
+      }, /offline store/],
+    ];
+    for (const [what, damage, reason, bundle] of cases) {
+      await damage();
+      const r = await restart(store, path, bundle);
+      expect(r.report.from, what).toBe("history");
+      expect(r.report.fallback, what).toMatch(reason);
+      if (what !== "a file row added since") expectSameRows(r.rows, reference);
+      else expect(r.report.offlineRows).toBe(801);
+    }
+  });
+});
