@@ -5,8 +5,9 @@
 //
 // The file `<segment dir>/checkpoint` is written whole or not at all: a temp
 // file, fsync, rename, fsync of the folder. It is a header line (JSON: what
-// it is valid for) and a body (the state, v8-serialized: Dates, -Infinity and
-// shared row objects survive exactly) whose length and SHA-256 the header
+// it is valid for) and a body (the state, v8-serialized in slices of entities
+// so the event loop is let go between them: Dates, -Infinity and shared row
+// objects survive exactly) whose length and SHA-256 the header
 // holds. Anything that does not match — another version or spec, a short or
 // altered body, an offline store whose rows changed otherwise than by the
 // stream — is a reason to rebuild from nothing, never a state used anyway.
@@ -24,7 +25,7 @@ import type { SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
 
 const MAGIC = "fti-stream-checkpoint";
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
 export const STREAM_EVENTS_TABLE = "fti_stream_events";
 
 /** What a checkpoint is valid for and what it covers. */
@@ -67,11 +68,74 @@ export const checkpointFile = (dir: string) => join(dir, "checkpoint");
 /** The spec identity a checkpoint is bound to. */
 export const specIdentity = (bundle: SpecBundle) => `${bundle.specHash}:${bundle.transformsHash}`;
 
-/** Writes the checkpoint atomically (temp, fsync, rename, fsync of the folder); returns its size and the time serializing took (on the event loop). */
+/** Entities per serialized slice: the event loop is let go between slices (other requests go on). */
+const SLICE = 200;
+const SLICE_ROWS = 2_000;
+
+/**
+ * The body as frames (a 4-byte length, then v8 bytes): first the admission,
+ * the late events and each group's entity count, then the entities in slices,
+ * each serialized in its own turn of the event loop. Returns the frames and
+ * the longest time one turn took. The snapshot's objects are never changed
+ * after it was taken (engine.ts copies what it mutates), so slicing is safe.
+ */
+async function serializeBody(body: CheckpointBody): Promise<{ frames: Buffer[]; longestMs: number }> {
+  const frames: Buffer[] = [];
+  let longestMs = 0;
+  const frame = (value: unknown) => {
+    const t0 = performance.now();
+    const bytes = serialize(value);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(bytes.length);
+    frames.push(len, bytes);
+    longestMs = Math.max(longestMs, performance.now() - t0);
+  };
+  frame({ admission: body.admission, late: body.late, groups: body.state.groups.map((g) => ({ name: g.name, count: g.entities.length })) });
+  for (const g of body.state.groups) {
+    let i = 0;
+    while (i < g.entities.length) {
+      // Up to SLICE entities or SLICE_ROWS buffered rows (an entity with a long frame is one slice of its own).
+      let j = i;
+      let rows = 0;
+      while (j < g.entities.length && j - i < SLICE && (rows === 0 || rows + g.entities[j].rows.length <= SLICE_ROWS)) rows += g.entities[j++].rows.length;
+      await new Promise((r) => setImmediate(r));
+      frame(g.entities.slice(i, j));
+      i = j;
+    }
+  }
+  return { frames, longestMs };
+}
+
+/** The body back from its frames (throws on anything malformed: the caller's fallback). */
+function deserializeBody(buf: Buffer): CheckpointBody {
+  let at = 0;
+  const next = (): unknown => {
+    if (at + 4 > buf.length) throw new Error("a frame is cut short");
+    const len = buf.readUInt32LE(at);
+    if (at + 4 + len > buf.length) throw new Error("a frame is cut short");
+    const v = deserialize(buf.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+    return v;
+  };
+  const head = next() as { admission: CheckpointBody["admission"]; late: PendingLate[]; groups: Array<{ name: string; count: number }> };
+  const groups = head.groups.map((g) => {
+    const entities: SourceSnapshot["groups"][number]["entities"] = [];
+    while (entities.length < g.count) entities.push(...(next() as SourceSnapshot["groups"][number]["entities"]));
+    if (entities.length !== g.count) throw new Error(`group ${g.name}: ${entities.length} entities, ${g.count} expected`);
+    return { name: g.name, entities };
+  });
+  if (at !== buf.length) throw new Error("bytes after the last frame");
+  return { admission: head.admission, late: head.late, state: { groups } };
+}
+
+/**
+ * Writes the checkpoint atomically (temp, fsync, rename, fsync of the
+ * folder); returns its size and the longest time it held the event loop
+ * (one slice's serialization).
+ */
 export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: CheckpointBody): Promise<{ bytes: number; serializeMs: number }> {
-  const t0 = performance.now();
-  const bytes = serialize(body);
-  const serializeMs = performance.now() - t0;
+  const { frames, longestMs: serializeMs } = await serializeBody(body);
+  const bytes = Buffer.concat(frames);
   const full: CheckpointHeader = { magic: MAGIC, version: CHECKPOINT_VERSION, ...header, body: { bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") } };
   const head = Buffer.from(JSON.stringify(full) + "\n", "utf8");
   const file = checkpointFile(dir);
@@ -123,7 +187,7 @@ export function readCheckpoint(dir: string, source: string, spec: string): Check
   if (body.length !== header.body?.bytes) return { ok: false, reason: `the checkpoint is truncated or extended (${body.length} bytes of state, its header says ${header.body?.bytes})` };
   if (createHash("sha256").update(body).digest("hex") !== header.body.sha256) return { ok: false, reason: "the checkpoint's state does not match its checksum (corrupted)" };
   try {
-    return { ok: true, header, body: deserialize(body) as CheckpointBody };
+    return { ok: true, header, body: deserializeBody(body) };
   } catch (e) {
     return { ok: false, reason: `the checkpoint's state cannot be decoded (${(e as Error).message})` };
   }

@@ -60,7 +60,7 @@ interface StreamSource {
   /** How the state was rebuilt at start (null before): events read then. */
   rebuilt: { from: "checkpoint" | "history"; events: number } | null;
   checkpoints: number;
-  /** The last checkpoint: the state copied while events waited, serialized (both on the event loop), all in all with the write, its size. */
+  /** The last checkpoint: the state copied while events waited, the longest slice of its serialization (each on the event loop), all in all with the write, its size. */
   lastCheckpoint: { copyMs: number; serializeMs: number; totalMs: number; bytes: number } | null;
 }
 
@@ -432,6 +432,20 @@ export class StreamService {
 
   /** Writes every stream's checkpoint now (the writer's streams with events since the last one); returns the sources written. */
   async checkpoint(force = false): Promise<string[]> {
+    // One at a time (they write the same temp file): a call while one runs waits for it.
+    while (this.checkpointing) await this.checkpointing.catch(() => undefined);
+    const run = this.checkpointOnce(force);
+    this.checkpointing = run;
+    try {
+      return await run;
+    } finally {
+      this.checkpointing = null;
+    }
+  }
+
+  private checkpointing: Promise<string[]> | null = null;
+
+  private async checkpointOnce(force: boolean): Promise<string[]> {
     const t0 = performance.now();
     let copyMs = 0;
     const taken = await this.exclusive(async () => {
