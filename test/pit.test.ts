@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin } from "../runtime/retrieval/pit.ts";
+import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, spineJoin } from "../runtime/retrieval/pit.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
@@ -426,6 +426,15 @@ describe("spine, join and export", () => {
     expect(joined.groups).toEqual(["g"]);
     const cols = (await store.tableColumns(joined.table)).map((c) => c.name);
     expect(cols).toEqual(["__sid", "user_id", "__t", "__label", "amount", "f1", "f2", "__ft_0"]);
+    // The one-statement form (the training frame's): the same rows, numbered the same.
+    const one = await spineJoin(store, bundle, bundle.views[0], { asOf: "strict" });
+    expect(one.n).toBe(joined.n);
+    expect((await store.tableColumns(one.table)).map((c) => c.name)).toEqual(cols);
+    const [d] = await store.all<{ a: number; b: number }>(
+      `SELECT (SELECT count(*) FROM (SELECT * FROM ${one.table} EXCEPT ALL SELECT * FROM ${joined.table}))::DOUBLE AS a,
+              (SELECT count(*) FROM (SELECT * FROM ${joined.table} EXCEPT ALL SELECT * FROM ${one.table}))::DOUBLE AS b`,
+    );
+    expect(d).toEqual({ a: 0, b: 0 });
     await store.run(`DROP TABLE fg_g_v1`);
     const err = await buildTrainingFrame(store, bundle, "v").catch((e) => e);
     expect(err).toBeInstanceOf(UserError);

@@ -7,7 +7,7 @@
 // Lines:
 //   fti training frame   buildTrainingFrame: spine + PIT join + read into JS columns + ODT
 //   ref a → JS           the ASOF query, read into JS columns (getColumnsObjectJS)
-//   fti PIT SQL          buildSpine + pitJoin only (into a temp table)
+//   fti PIT SQL          spineJoin only: spine + PIT join in one statement (into a temp table)
 //   fti PIT SQL, first   the same as the first training after a feature run:
 //                        with the group's (keys, event_time) uniqueness check
 //   ref a → table        the ASOF query into a temp table
@@ -31,7 +31,7 @@ import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
 import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
-import { buildSpine, buildTrainingFrame, pitJoin } from "../../runtime/retrieval/pit.ts";
+import { buildSpine, buildTrainingFrame, pitJoin, spineJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
 import { runEventsCase } from "./pit-events.ts";
@@ -173,7 +173,7 @@ export const tasks = {
     }
   },
 
-  /** buildSpine + pitJoin: the SQL part of the training frame, into a temp table. */
+  /** spineJoin (the spine numbered inside the PIT join's statement): the SQL part of the training frame, into a temp table. */
   async ftiSql(a: TaskArgs & { forgetFacts?: boolean; view?: string }): Promise<Sample> {
     const bundle = await loadBundle(a.data);
     const view = findView(bundle, a.view ?? VIEW);
@@ -184,8 +184,7 @@ export const tasks = {
       let n = 0;
       const t = await timed(() =>
         store.transaction(async () => {
-          const spine = await buildSpine(store, bundle, view);
-          const joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
+          const joined = await spineJoin(store, bundle, view, { asOf: view.asOf });
           n = joined.n;
         }),
       );
@@ -338,7 +337,7 @@ export const suite: Suite = {
       { id: "fti", label: "fti training frame: spine + PIT join + JS columns + ODT", role: "fti", run: (_r, keep) => runNodeTask("pit.ftiFrame", { ...base, store, keep, out: frameOut }) },
       { id: "refJs", label: "ref a: DuckDB ASOF LEFT JOIN → JS columns", role: "ref", run: () => runNodeTask("pit.sqlAsof", { ...base, store, mode: "js" }) },
       { id: "ref", label: "ref a: DuckDB ASOF LEFT JOIN → temp table", role: "ref", run: (_r, keep) => runNodeTask("pit.sqlAsof", { ...base, store, mode: "table", keep, out: refOut }) },
-      { id: "ftiSql", label: "fti PIT SQL only: buildSpine + pitJoin → temp table", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store }) },
+      { id: "ftiSql", label: "fti PIT SQL only: spine + PIT join in one statement → temp table", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store }) },
       { id: "ftiSqlFirst", label: "fti PIT SQL only, first after a feature run (uniqueness check)", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store, forgetFacts: true }) },
       { id: "fti2", label: "fti PIT SQL, two entities (athlete + route by route_id)", role: "fti", run: () => runNodeTask("pit.ftiSql", { ...base, store, view: VIEW_2 }) },
       { id: "ref2", label: "ref c: a pair of DuckDB ASOF LEFT JOINs → temp table", role: "ref", run: () => runNodeTask("pit.sqlAsof2", { ...base, store }) },

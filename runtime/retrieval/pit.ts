@@ -196,6 +196,30 @@ export async function pitJoin(
   return { table: out, n: c.n, ...rest };
 }
 
+/**
+ * The spine and the PIT join in ONE statement (the training frame): the
+ * joined table of `pitJoin`, its rows numbered by __sid in spine order, and
+ * no spine table stored (it is numbered inside the statement).
+ */
+export async function spineJoin(
+  store: Store,
+  bundle: SpecBundle,
+  view: ViewPlan,
+  opts: SpineRange & { asOf: "strict" | "inclusive" },
+): Promise<PitJoinResult> {
+  const q = await spineQuery(store, bundle, view, opts);
+  const bounds = await spineBounds(store, `(${q.sql})`);
+  const numbered = `(SELECT (row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, * FROM (${q.sql}))`;
+  const columns = ["__sid", "__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
+  const p = await pitSelect(store, bundle, view, { relation: numbered, columns, ...bounds }, opts.asOf);
+  const out = `${spineName(view)}_pit`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(out)} AS ${p.sql}`);
+  const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
+  const { sql: _sql, ...rest } = p;
+  return { table: out, n: c.n, ...rest };
+}
+
 /** The first and last time (epoch µs) of a spine relation (a table, or a query in parentheses). */
 export async function spineBounds(store: Store, relation: string): Promise<{ lo: number | null; hi: number | null }> {
   const [b] = await store.all<{ lo: number | null; hi: number | null }>(`SELECT epoch_us(min(__t)) AS lo, epoch_us(max(__t)) AS hi FROM ${relation}`);
@@ -381,15 +405,12 @@ export async function buildTrainingFrame(
 ): Promise<TrainingFrame> {
   const view = findView(bundle, viewName);
   const run = async () => {
-    const spine = await buildSpine(store, bundle, view, opts);
-    let joined: PitJoinResult | undefined;
+    // The spine is numbered inside the join's statement: no spine table (spineJoin).
+    const joined = await spineJoin(store, bundle, view, { from: opts.from, to: opts.to, asOf: view.asOf });
     try {
-      joined = await pitJoin(store, bundle, view, spine.table, { asOf: view.asOf });
-      // The spine's columns are in the joined table: drop it before reading (its memory back to DuckDB).
-      await store.run(`DROP TABLE IF EXISTS ${ident(spine.table)}`);
       return await readFrame(store, view, joined, { withLabel: true, typed: true, sliceRows: opts.sliceRows, range: opts });
     } finally {
-      await cleanUp(store, ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []), `DROP TABLE IF EXISTS ${ident(spine.table)}`);
+      await cleanUp(store, `DROP TABLE IF EXISTS ${ident(joined.table)}`);
     }
   };
   // One transaction: a consistent snapshot, and the temp tables stay private.
