@@ -1216,6 +1216,11 @@ export class OnlineService implements LocalService {
         values: stats.map((s) => ({ labels: { source: s.source }, value: s.checkpoints })),
       },
       {
+        name: "fti_stream_checkpoint_blocking_seconds",
+        help: "The last checkpoint of the stream's state, per source: the time it held the event loop (the state copied while new events waited, then serialized).",
+        values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
+      },
+      {
         name: "fti_stream_state_entities",
         help: "Entities with incremental state, per streamed feature group.",
         values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.entities })),

@@ -67,9 +67,11 @@ export const checkpointFile = (dir: string) => join(dir, "checkpoint");
 /** The spec identity a checkpoint is bound to. */
 export const specIdentity = (bundle: SpecBundle) => `${bundle.specHash}:${bundle.transformsHash}`;
 
-/** Writes the checkpoint atomically (temp, fsync, rename, fsync of the folder); returns its size in bytes. */
-export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: CheckpointBody): Promise<number> {
+/** Writes the checkpoint atomically (temp, fsync, rename, fsync of the folder); returns its size and the time serializing took (on the event loop). */
+export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: CheckpointBody): Promise<{ bytes: number; serializeMs: number }> {
+  const t0 = performance.now();
   const bytes = serialize(body);
+  const serializeMs = performance.now() - t0;
   const full: CheckpointHeader = { magic: MAGIC, version: CHECKPOINT_VERSION, ...header, body: { bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") } };
   const head = Buffer.from(JSON.stringify(full) + "\n", "utf8");
   const file = checkpointFile(dir);
@@ -91,7 +93,7 @@ export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader
   } finally {
     await d.close();
   }
-  return head.length + bytes.length;
+  return { bytes: head.length + bytes.length, serializeMs };
 }
 
 export type CheckpointRead = { ok: true; header: CheckpointHeader; body: CheckpointBody } | { ok: false; reason: string; missing?: boolean };

@@ -60,6 +60,8 @@ interface StreamSource {
   /** How the state was rebuilt at start (null before): events read then. */
   rebuilt: { from: "checkpoint" | "history"; events: number } | null;
   checkpoints: number;
+  /** The last checkpoint: the state copied while events waited, serialized (both on the event loop), all in all with the write, its size. */
+  lastCheckpoint: { copyMs: number; serializeMs: number; totalMs: number; bytes: number } | null;
 }
 
 export interface RebuildReport {
@@ -121,6 +123,7 @@ export class StreamService {
         late: new Map(),
         rebuilt: null,
         checkpoints: 0,
+        lastCheckpoint: null,
       });
     }
   }
@@ -429,7 +432,10 @@ export class StreamService {
 
   /** Writes every stream's checkpoint now (the writer's streams with events since the last one); returns the sources written. */
   async checkpoint(force = false): Promise<string[]> {
+    const t0 = performance.now();
+    let copyMs = 0;
     const taken = await this.exclusive(async () => {
+      const c0 = performance.now();
       const out: Array<{ s: StreamSource; header: Parameters<typeof writeCheckpoint>[1]; body: Parameters<typeof writeCheckpoint>[2] }> = [];
       for (const s of this.sources.values()) {
         if (s.refusedBy !== null || s.offline === null || (!s.dirty && !force)) continue;
@@ -439,13 +445,15 @@ export class StreamService {
         out.push({ s, header, body: { admission: s.admission.snapshot(), state: this.current.snapshot(s.plan.name), late: [...s.late.values()] } });
         s.dirty = false;
       }
+      copyMs = performance.now() - c0;
       return out;
     });
     const written: string[] = [];
     for (const t of taken) {
       try {
-        await writeCheckpoint(t.s.writer.dir, t.header, t.body);
+        const w = await writeCheckpoint(t.s.writer.dir, t.header, t.body);
         t.s.checkpoints++;
+        t.s.lastCheckpoint = { copyMs, serializeMs: w.serializeMs, totalMs: performance.now() - t0, bytes: w.bytes };
         written.push(t.s.plan.name);
       } catch (e) {
         t.s.dirty = true;
@@ -467,7 +475,7 @@ export class StreamService {
   }
 
   /** Counters and state, per source. */
-  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number }> {
+  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number; lastCheckpoint: StreamSource["lastCheckpoint"] }> {
     return [...this.sources.values()].map((s) => ({
       source: s.plan.name,
       counts: { ...s.counts },
@@ -477,6 +485,7 @@ export class StreamService {
       syncs: s.writer.syncs,
       rebuilt: s.rebuilt,
       checkpoints: s.checkpoints,
+      lastCheckpoint: s.lastCheckpoint,
     }));
   }
 
