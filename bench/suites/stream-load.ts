@@ -2,7 +2,7 @@
 // athlete example in a child process, events pushed at a paced 5,000 events/s
 // (500 requests of 10) while the same server answers 1,000 predictions/s, both
 // open-loop (bench/lib/paced-load.ts), each from its own generator process
-// started for the run (`tasks.paced`; they begin at an agreed instant). An
+// started for the run (`tasks.paced`; once both are up they begin together). An
 // events request is answered once its events are durable and applied, so its
 // latency is the freshness: accepted → servable. The reference is the HTTP
 // floor at the same paced rates: a bare node:http server that parses each body
@@ -17,7 +17,8 @@
 // Before, one process generated both loads and also ran the suite: at these rates
 // its own loop delay was most of the floor's p99.
 
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildAthleteWork } from "../../test/helpers/online-athlete.ts";
@@ -71,8 +72,9 @@ interface SideArgs {
   batch: number;
   seconds: number;
   tag: string;
-  /** Epoch ms at which both generators begin. */
-  startAt: number;
+  /** A file this generator creates once it is ready; it then waits for `go` to exist and begins at the epoch ms written in it. */
+  ready: string;
+  go: string;
 }
 
 function eventsOf(athletes: string[], batch: number, tag: string): (i: number) => string {
@@ -103,9 +105,12 @@ export const tasks = {
         ? eventsOf(a.athletes, a.batch, a.tag)
         : (i: number) => JSON.stringify({ athlete_id: a.athletes[(i * 7) % a.athletes.length], planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 });
     const path = a.kind === "events" ? EVENTS_PATH : PREDICT_PATH;
-    const wait = a.startAt - Date.now();
+    writeFileSync(a.ready, "");
+    while (!existsSync(a.go)) await new Promise((r) => setTimeout(r, 5));
+    const startAt = Number(readFileSync(a.go, "utf8"));
+    const wait = startAt - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const startLateMs = Math.max(0, Date.now() - a.startAt);
+    const startLateMs = Math.max(0, Date.now() - startAt);
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     const r = await pacedLoad({ url: a.url, rate: a.rate, seconds: a.seconds, connections: 64, request: (i) => ({ path, body: body(i), tag: a.kind }) });
@@ -129,12 +134,26 @@ export const tasks = {
 
 /** The paced events and predictions against `url`, at once, each from its own process; each side's answers. */
 async function load(url: string, athletes: string[], r: Rates, tag: string): Promise<{ events: SideResult; predictions: SideResult | null }> {
-  // Time for both children to start (tsx loads in each) before the agreed instant.
-  const startAt = Date.now() + 4000;
-  const side = (kind: SideArgs["kind"], rate: number) =>
-    runNodeTask<SideResult>("stream-load.paced", { url, kind, athletes, rate, batch: r.batch, seconds: r.seconds, tag, startAt } satisfies SideArgs);
-  const [events, predictions] = await Promise.all([side("events", r.eventsPerSec / r.batch), r.predictionsPerSec ? side("predictions", r.predictionsPerSec) : Promise.resolve(null)]);
-  return { events, predictions };
+  // Both children start (tsx loads in each: seconds on a loaded machine), say they are ready, and begin together.
+  const dir = mkdtempSync(join(tmpdir(), "fti-stream-load-"));
+  try {
+    const go = join(dir, "go");
+    const side = (kind: SideArgs["kind"], rate: number) =>
+      runNodeTask<SideResult>("stream-load.paced", { url, kind, athletes, rate, batch: r.batch, seconds: r.seconds, tag, ready: join(dir, `${kind}.ready`), go } satisfies SideArgs);
+    const kinds: Array<SideArgs["kind"]> = r.predictionsPerSec ? ["events", "predictions"] : ["events"];
+    const runs = kinds.map((k) => side(k, k === "events" ? r.eventsPerSec / r.batch : r.predictionsPerSec));
+    for (const p of runs) p.catch(() => undefined); // awaited below; a failure before that is rethrown by the race
+    const failed = Promise.race(runs.map((p) => p.then(() => new Promise<never>(() => {}))));
+    try {
+      while (!kinds.every((k) => existsSync(join(dir, `${k}.ready`)))) await Promise.race([new Promise((w) => setTimeout(w, 20)), failed]);
+    } finally {
+      writeFileSync(go, String(Date.now() + 100)); // also when one side failed: the other is not left waiting
+    }
+    const [events, predictions] = await Promise.all(runs);
+    return { events, predictions: predictions ?? null };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const ok = (r: PacedLoadResult) => r.statuses.filter((s) => s === 200).length;
