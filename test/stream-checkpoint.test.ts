@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
-import { checkpointFile } from "../runtime/stream/checkpoint.ts";
+import { checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
 import { streamDir } from "../runtime/stream/segments.ts";
 import { StreamService } from "../runtime/stream/service.ts";
@@ -178,6 +178,35 @@ describe("stream checkpoints: a restart replays only the events after the checkp
       expect(r.report.fallback, what).toMatch(reason);
       if (what !== "a file row added since") expectSameRows(r.rows, reference);
       else expect(r.report.offlineRows).toBe(801);
+    }
+  });
+});
+
+describe("a checkpoint larger than one flush group", () => {
+  it("is written in flushed groups and reads back whole, its hash the body's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fti-cp-big-"));
+    try {
+      // ~12 MB of rows: three flush groups (4 MB) or more, frames of many sizes.
+      const rand = mulberry32(7);
+      const entities = Array.from({ length: 5_000 }, (_, i) => ({
+        key: `e${i}`,
+        keys: [`e${i}`],
+        latest: null,
+        latestRow: null,
+        rows: Array.from({ length: 1 + Math.floor(rand() * 60) }, (_, k) => ({ t: k, v: rand(), note: "x".repeat(Math.floor(rand() * 80)) })),
+        starts: [0],
+        ewma: [{ num: rand(), den: 1, anchor: i }],
+      }));
+      const body = { admission: { watermark: 5, seen: [["u1", 4] as [string, number]] }, late: [], state: { groups: [{ name: "g", entities }] } };
+      const header = { source: "s", spec: "spec-id", offline: { rows: 0, hash: "none" }, segments: {}, events: 1, writtenAt: new Date(0).toISOString() };
+      const { bytes } = await writeCheckpoint(dir, header as never, body as never);
+      expect(bytes).toBeGreaterThan(8 << 20);
+      const back = readCheckpoint(dir, "s", "spec-id");
+      expect(back.ok).toBe(true);
+      expect(back.ok && back.body).toEqual(body);
+      expect(readFileSync(checkpointFile(dir)).length).toBe(bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
