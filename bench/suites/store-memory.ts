@@ -105,9 +105,9 @@ async function inflate(store: Awaited<ReturnType<typeof openStore>>, groups: rea
     if (have === 0 || have >= n) continue;
     const k = ident(g.keys[0].name);
     await store.run(
-      `INSERT INTO ${ident(t)} SELECT o.* REPLACE (o.${k} || '-syn-' || CAST(r.i AS VARCHAR) AS ${k})
+      `INSERT INTO ${ident(t)} SELECT o.* EXCLUDE (__fti_j) REPLACE (o.${k} || '-syn-' || CAST(r.i AS VARCHAR) AS ${k})
          FROM (SELECT *, row_number() OVER () - 1 AS __fti_j FROM ${ident(t)}) AS o, range(${Math.ceil(n / have) - 1}) AS r(i)
-        WHERE r.i * ${have} + o.__fti_j < ${n - have}`.replace("SELECT o.* REPLACE", "SELECT o.* EXCLUDE (__fti_j) REPLACE"),
+        WHERE r.i * ${have} + o.__fti_j < ${n - have}`,
     );
     out.push(t);
   }
