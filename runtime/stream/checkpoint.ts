@@ -118,18 +118,18 @@ const FLUSH_EVERY = 4 << 20;
 async function writeFlushed(fh: FileHandle, frames: readonly Buffer[]): Promise<void> {
   let group: Buffer[] = [];
   let size = 0;
-  for (let i = 0; i <= frames.length; i++) {
-    if (i < frames.length) {
-      group.push(frames[i]);
-      size += frames[i].length;
-    }
-    if (size >= FLUSH_EVERY || (i === frames.length && group.length > 0)) {
-      await fh.writev(group);
-      await fh.datasync();
-      group = [];
-      size = 0;
-    }
+  const flush = async () => {
+    await fh.writev(group);
+    await fh.datasync();
+    group = [];
+    size = 0;
+  };
+  for (const f of frames) {
+    group.push(f);
+    size += f.length;
+    if (size >= FLUSH_EVERY) await flush();
   }
+  if (group.length > 0) await flush();
 }
 
 /** The body back from its frames (throws on anything malformed: the caller's fallback). */
