@@ -140,7 +140,7 @@ describe("gbdt on several threads", () => {
     }
   });
 
-  it("the partition in two halves (on two threads, WebAssembly) equals a stable partition, both buffers, any segment", async () => {
+  it("the partition and the leaf marking in two halves (on two threads, WebAssembly) equal a stable partition, both buffers, any segment", async () => {
     for (const cls of [false, true]) {
       const histOff = Int32Array.from({ length: D + 1 }, (_, f) => f * 40);
       const histLen = histOff[D] * (cls ? 3 : 2);
@@ -186,6 +186,16 @@ describe("gbdt on several threads", () => {
             expect(Array.from(dst.idx.subarray(start, end))).toEqual(expIdx);
             expect(Array.from(dst.og.subarray(start, end))).toEqual(order.map((j) => j + 0.25));
             if (cls) expect(Array.from(dst.oh.subarray(start, end))).toEqual(order.map((j) => -j));
+          }
+          // the same split as leaf marks (both children leaves): leaf 7 left, 8 right, other rows untouched
+          const leaf = 7;
+          for (const ws of [ref, two]) {
+            ws.leafOf.fill(63);
+            expect(ws.markSplit(f, miss, t, ml, start, end, leaf, buf)).toBe(cl);
+            for (let j = start; j < end; j++) expect(ws.leafOf[src.idx[j]]).toBe(goesLeft(j) ? leaf : leaf + 1);
+            let untouched = 0;
+            for (let i = 0; i < N; i++) untouched += +(ws.leafOf[i] === 63);
+            expect(untouched).toBe(N - (end - start));
           }
         }
       } finally {

@@ -73,6 +73,12 @@ export interface Workspace {
    * returns how many went left, which must be mid − start.
    */
   partition(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number, mid: number, buf: number): number;
+  /**
+   * Instead of a partition, when both children are leaves: leafOf[row] = leaf
+   * for the rows of positions [start, end) of row buffer `buf` that go left
+   * (as partition would send them), leaf + 1 for the others; returns how many went left.
+   */
+  markSplit(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number, leaf: number, buf: number): number;
   /** Ends the worker threads, if any (the workspace must not be used afterwards). */
   close(): void;
 }
@@ -99,13 +105,16 @@ export interface WorkspaceOptions {
 import {
   addBlockSums,
   compileGradBlock,
+  compileMarkBlock,
   featureBlocks,
   gradBlocks,
   HistTeam,
   JOB_HIST,
   JOB_ROOT,
+  newControl,
   partitionHalves,
-  type GradViews,
+  setMarkJob,
+  type RowViews,
   type KernelLayout,
 } from "./gbdt-threads.ts";
 
@@ -247,7 +256,7 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
   const bufs = [rowBuffer(n, cls), rowBuffer(n, cls)] as const;
   const { idx, og, oh } = bufs[0];
   const hists = Array.from({ length: o.pool }, () => new Float64Array(o.histLen));
-  const views: GradViews = {
+  const views: RowViews = {
     raw: new Float64Array(n),
     y: new Float64Array(n),
     og,
@@ -256,8 +265,12 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
     sums: new Float64Array(2 * gradBlocks(n)),
     leafOf: new LEAF_ARRAY[leafBytes(o.leaves)](n),
     leafValue: new Float64Array(o.leaves),
+    idxs: bufs.map((b) => b.idx),
+    codes,
   };
   const gradBlock = compileGradBlock();
+  const markBlock = compileMarkBlock();
+  const ctrl = newControl();
   return {
     n,
     d,
@@ -292,6 +305,10 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
       const run = (k: number) =>
         partitionHalfJs(bufs[buf], bufs[1 - buf], cls, codes, f * n, miss, t, missingLeft ? 1 : 0, h[k], h[k + 1], h[k + 2], h[k + 3], h[k + 4]);
       return run(0) + run(5);
+    },
+    markSplit(f, miss, t, missingLeft, start, end, leaf, buf) {
+      setMarkJob(ctrl, buf, f * n, miss, t, missingLeft ? 1 : 0, start, end, leaf);
+      return markBlock(views, ctrl, 0) + markBlock(views, ctrl, 1);
     },
     close() {},
   };
@@ -642,7 +659,7 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     leafValueAt,
     leaves: o.leaves,
   };
-  const views: GradViews = {
+  const views: RowViews = {
     raw: new Float64Array(buf, rawAt, n),
     y: new Float64Array(buf, yAt, n),
     og,
@@ -651,6 +668,8 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     sums: new Float64Array(buf, sumsAt, 2 * gradBlocks(n)),
     leafOf: new LEAF_ARRAY[lb](buf, leafOfAt, n),
     leafValue: new Float64Array(buf, leafValueAt, o.leaves),
+    idxs: bufs.map((b) => b.idx),
+    codes,
   };
   const team = new HistTeam(exports, layout, module, memory, o.threads ?? 1, views);
   return {
@@ -684,6 +703,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     },
     partition(f, miss, t, missingLeft, start, end, mid, b) {
       return team.partition(b, codesAt + f * n, miss, t, missingLeft ? 1 : 0, start, end, mid);
+    },
+    markSplit(f, miss, t, missingLeft, start, end, leaf, b) {
+      return team.mark(b, f * n, miss, t, missingLeft ? 1 : 0, start, end, leaf);
     },
     close() {
       team.close();

@@ -22,7 +22,9 @@
 // row buffer. A stable partition has exactly one result, so who runs which
 // half changes nothing; each row is written once, to its own position.
 // (Two halves, so at most two threads share a partition; more would need a
-// counting pass first.) Split search stays on the calling thread.
+// counting pass first.) A node whose children are both leaves is not
+// partitioned: its rows are marked with their leaf (JOB_MARK), in two halves
+// too, each row written once. Split search stays on the calling thread.
 //
 // Scheduling: a job (one node's histogram) is cut into feature blocks; the
 // calling thread and the workers claim blocks from a shared counter until
@@ -69,6 +71,7 @@ export const JOB_HIST = 1;
 export const JOB_ROOT = 2;
 export const JOB_GRAD = 3;
 export const JOB_PART = 4;
+export const JOB_MARK = 5;
 
 /** Rows per gradient block (fixed: the sums must not depend on the thread count). */
 export const GRAD_BLOCK = 16_384;
@@ -119,8 +122,8 @@ const GRAD_BLOCK_SOURCE = `
   sums[2 * t + 1] = H;
 `;
 
-/** The per-row arrays one gradient block reads and writes. */
-export interface GradViews {
+/** The per-row arrays the JavaScript blocks (gradients, leaf marking) read and write. */
+export interface RowViews {
   raw: Float64Array;
   y: Float64Array;
   og: Float64Array;
@@ -129,9 +132,12 @@ export interface GradViews {
   sums: Float64Array;
   leafOf: Uint8Array | Uint16Array | Uint32Array;
   leafValue: Float64Array;
+  /** Both row buffers' idx, and the column-major bin codes. */
+  idxs: Uint32Array[];
+  codes: Uint8Array;
 }
 
-export type GradBlock = (V: GradViews, cls: boolean, n: number, t: number) => void;
+export type GradBlock = (V: RowViews, cls: boolean, n: number, t: number) => void;
 
 /** The one gradient block code, compiled here and in each worker. */
 export function compileGradBlock(): GradBlock {
@@ -231,14 +237,71 @@ const PART_BLOCK_SOURCE = `
 
 type PartBlock = (k: Kernels, L: KernelLayout, ctrl: Int32Array, t: number) => number;
 
+/**
+ * markBlock(V, ctrl, t): half t of positions [START, END) of row buffer BUF:
+ * leafOf[row] = SLOT (the left leaf) when the row goes left by the code at
+ * COL + row (an index into V.codes), else SLOT + 1. Returns the half's left count.
+ */
+const MARK_BLOCK_SOURCE = `
+  const start = ctrl[${START}];
+  const end = ctrl[${END}];
+  const h = start + ((end - start) >> 1);
+  const a = t === 0 ? start : h;
+  const b = t === 0 ? h : end;
+  const idx = V.idxs[ctrl[${BUF}]];
+  const { codes, leafOf } = V;
+  const col = ctrl[${COL}];
+  const miss = ctrl[${MISS}];
+  const bin = ctrl[${BIN}];
+  const ml = ctrl[${MLEFT}];
+  const right = ctrl[${SLOT}] + 1;
+  let lefts = 0;
+  for (let j = a; j < b; j++) {
+    const i = idx[j];
+    const c = codes[col + i];
+    const left = +(c <= bin) | (+(c === miss) & ml);
+    leafOf[i] = right - left;
+    lefts += left;
+  }
+  return lefts;
+`;
+
+export type MarkBlock = (V: RowViews, ctrl: Int32Array, t: number) => number;
+
+/** The one leaf-marking code, compiled here and in each worker. */
+export function compileMarkBlock(): MarkBlock {
+  return new Function("V", "ctrl", "t", MARK_BLOCK_SOURCE) as MarkBlock;
+}
+
+/** A control block (shared, so workers can read it). */
+export function newControl(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+}
+
+/**
+ * A JOB_MARK job's fields: positions [start, end) of row buffer `buf`, feature
+ * codes at index `col` of V.codes, the split (miss, bin, missingLeft), the left leaf.
+ */
+export function setMarkJob(ctrl: Int32Array, buf: number, col: number, miss: number, bin: number, missingLeft: number, start: number, end: number, leaf: number): void {
+  ctrl[BUF] = buf;
+  ctrl[COL] = col;
+  ctrl[MISS] = miss;
+  ctrl[BIN] = bin;
+  ctrl[MLEFT] = missingLeft;
+  ctrl[START] = start;
+  ctrl[END] = end;
+  ctrl[SLOT] = leaf;
+}
+
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource, partBlockSource } = workerData;
+const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource, partBlockSource, markBlockSource } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctrl = new Int32Array(ctrlBuf);
 const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", "buf", runBlockSource);
 const gradBlock = new Function("V", "cls", "n", "t", gradBlockSource);
 const partBlock = new Function("k", "L", "ctrl", "t", partBlockSource);
+const markBlock = new Function("V", "ctrl", "t", markBlockSource);
 const buf = memory.buffer;
 const V = {
   raw: new Float64Array(buf, L.rawAt, L.n),
@@ -249,6 +312,8 @@ const V = {
   sums: new Float64Array(buf, L.sumsAt, 2 * Math.ceil(L.n / ${GRAD_BLOCK})),
   leafOf: new ({ 1: Uint8Array, 2: Uint16Array, 4: Uint32Array })[L.leafBytes](buf, L.leafOfAt, L.n),
   leafValue: new Float64Array(buf, L.leafValueAt, L.leaves),
+  idxs: L.bufs.map((b) => new Uint32Array(buf, b[0], L.n)),
+  codes: new Uint8Array(buf, L.codesAt, L.n * L.d),
 };
 let seen = 0;
 for (;;) {
@@ -269,6 +334,7 @@ for (;;) {
     const kind = ctrl[${KIND}];
     if (kind === ${JOB_GRAD}) gradBlock(V, L.cls, L.n, t);
     else if (kind === ${JOB_PART}) ctrl[${RES} + t] = partBlock(k, L, ctrl, t);
+    else if (kind === ${JOB_MARK}) ctrl[${RES} + t] = markBlock(V, ctrl, t);
     else runBlock(k, L, kind, ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1], ctrl[${BUF}]);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
@@ -320,6 +386,7 @@ export class HistTeam {
   private readonly runBlock = compileRunBlock();
   private readonly gradBlock = compileGradBlock();
   private readonly partBlock = new Function("k", "L", "ctrl", "t", PART_BLOCK_SOURCE) as PartBlock;
+  private readonly markBlock = compileMarkBlock();
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly nTasks: number;
@@ -330,10 +397,10 @@ export class HistTeam {
     module: object,
     memory: object,
     threads: number,
-    private readonly views: GradViews,
+    private readonly views: RowViews,
   ) {
     this.nTasks = L.blocks.length / 2;
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+    this.ctrl = newControl();
     const helpers = Math.min(threads, Math.max(this.nTasks, gradBlocks(L.n))) - 1;
     for (let w = 0; w < helpers; w++) {
       try {
@@ -347,6 +414,7 @@ export class HistTeam {
             runBlockSource: RUN_BLOCK_SOURCE,
             gradBlockSource: GRAD_BLOCK_SOURCE,
             partBlockSource: PART_BLOCK_SOURCE,
+            markBlockSource: MARK_BLOCK_SOURCE,
           },
         });
         worker.unref();
@@ -396,6 +464,24 @@ export class HistTeam {
       one(0);
       one(1);
     } else this.share(JOB_PART, 0, start, end, 2, one);
+    return ctrl[RES] + ctrl[RES + 1];
+  }
+
+  /**
+   * Marks the rows of positions [start, end) of row buffer `buf` with leaf
+   * `leaf` (going left by feature codes at `col`, an index into the codes) or
+   * leaf + 1; returns how many went left.
+   */
+  mark(buf: number, col: number, miss: number, bin: number, missingLeft: number, start: number, end: number, leaf: number): number {
+    const { ctrl } = this;
+    setMarkJob(ctrl, buf, col, miss, bin, missingLeft, start, end, leaf);
+    const one = (t: number) => {
+      ctrl[RES + t] = this.markBlock(this.views, ctrl, t);
+    };
+    if (this.workers.length === 0 || end - start < MIN_PARALLEL_ROWS) {
+      one(0);
+      one(1);
+    } else this.share(JOB_MARK, leaf, start, end, 2, one);
     return ctrl[RES] + ctrl[RES + 1];
   }
 

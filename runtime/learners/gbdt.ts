@@ -322,33 +322,6 @@ function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Arr
   for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
 }
 
-/**
- * leafOf[row] = leaf (left: code <= t, or the missing code and missingLeft) or leaf + 1 for the
- * rows of one segment, as a partition would split them; returns how many went left.
- */
-function markSplit(
-  leafOf: Uint8Array | Uint16Array | Uint32Array,
-  idx: Uint32Array,
-  codes: Uint8Array,
-  base: number,
-  miss: number,
-  t: number,
-  missingLeft: number,
-  start: number,
-  end: number,
-  leaf: number,
-): number {
-  let lefts = 0;
-  for (let j = start; j < end; j++) {
-    const i = idx[j];
-    const b = codes[base + i];
-    const left = +(b <= t) | (+(b === miss) & missingLeft);
-    leafOf[i] = leaf + 1 - left;
-    lefts += left;
-  }
-  return lefts;
-}
-
 function subtractInto(a: Float64Array, b: Float64Array, len: number): void {
   for (let k = 0; k < len; k++) a[k] -= b[k];
 }
@@ -521,11 +494,10 @@ class TreeGrower {
     const vr = (-lr * (node.g - gl)) / (node.h - hl + l2);
     tree.value[leftId] = vl;
     tree.value[rightId] = vr;
-    const { codes, bufs, leafOf, leafValue } = this.ws;
-    leafValue[leaf] = vl;
-    leafValue[leaf + 1] = vr;
-    const idx = bufs[node.depth & 1].idx;
-    const lefts = markSplit(leafOf, idx, codes, f * this.n, this.nBins[f], bin, missingLeft ? 1 : 0, node.start, node.end, leaf);
+    const { ws } = this;
+    ws.leafValue[leaf] = vl;
+    ws.leafValue[leaf + 1] = vr;
+    const lefts = ws.markSplit(f, this.nBins[f], bin, missingLeft, node.start, node.end, leaf, node.depth & 1);
     if (lefts !== cl) throw new Error("gbdt: internal error (split does not match histogram)");
   }
 
