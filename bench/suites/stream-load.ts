@@ -39,7 +39,7 @@ const pct = (xs: ArrayLike<number>, p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
-interface Rates {
+export interface Rates {
   eventsPerSec: number;
   batch: number;
   predictionsPerSec: number;
@@ -47,7 +47,7 @@ interface Rates {
 }
 
 /** What one generator process reports: its answers' latencies (ms) summarised, and its own lateness. */
-interface SideResult {
+export interface SideResult {
   sent: number;
   ok: number;
   errors: number;
@@ -133,7 +133,7 @@ export const tasks = {
 };
 
 /** The paced events and predictions against `url`, at once, each from its own process; each side's answers. */
-async function load(url: string, athletes: string[], r: Rates, tag: string): Promise<{ events: SideResult; predictions: SideResult | null }> {
+export async function load(url: string, athletes: string[], r: Rates, tag: string): Promise<{ events: SideResult; predictions: SideResult | null }> {
   // Both children start (tsx loads in each: seconds on a loaded machine), say they are ready, and begin together.
   const dir = mkdtempSync(join(tmpdir(), "fti-stream-load-"));
   try {
