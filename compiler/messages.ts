@@ -95,6 +95,13 @@ export function quoteSource(s: string, max = 24): string {
 }
 
 const withHint = (message: string, hint: Hint | undefined): Text => ({ message, hint });
+
+/** A cycle's path; a long one as its ends (a cycle of thousands would be a message of thousands of names). */
+export function showCycle(cycle: readonly string[]): string {
+  const ends = 6;
+  if (cycle.length <= 2 * ends + 1) return cycle.join(" → ");
+  return [...cycle.slice(0, ends), `… ${cycle.length - 2 * ends} more …`, ...cycle.slice(-ends)].join(" → ");
+}
 const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
@@ -232,9 +239,9 @@ const names = {
       withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
-    functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
-    groups: (cycle: string[]) => `feature groups read from each other in a cycle: ${cycle.join(" → ")}`,
-    features: (where: string, cycle: string[]) => `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`,
+    functions: (cycle: string[]) => `functions call each other in a cycle: ${showCycle(cycle)}`,
+    groups: (cycle: string[]) => `feature groups read from each other in a cycle: ${showCycle(cycle)}`,
+    features: (where: string, cycle: string[]) => `features of ${where} depend on each other in a cycle: ${showCycle(cycle)}`,
   }),
   unknownFeature: entry(2006, "error", "unknown feature of a group", {
     of: (group: string, feature: string, candidates: Iterable<string>) =>
@@ -362,7 +369,7 @@ const names = {
   }),
   importCycle: entry(2042, "error", "import cycle", {
     of: (cycle: string[]) =>
-      withHint(`specs import each other in a cycle: ${cycle.join(" → ")}`, "move what both need into a third spec that both import"),
+      withHint(`specs import each other in a cycle: ${showCycle(cycle)}`, "move what both need into a third spec that both import"),
   }),
   importClash: entry(2043, "error", "imported name clashes", {
     withLocal: (name: string, module: string) =>
