@@ -1,6 +1,6 @@
 // generated/<spec>/transforms.ts: the only copy of every ODT and MDT step
 // (training and serving both run this code), stamped with TRANSFORMS_HASH, a
-// sha256 of the file's own text (project.ts fills it in).
+// sha256 of the file's own code, comments left out (project.ts fills it in).
 
 import type { IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
 import { tsMorph } from "../../ts-project.ts";
@@ -13,7 +13,7 @@ export const HASH_PLACEHOLDER = "__FTI_TRANSFORMS_HASH__";
 export function transformsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const body: Statement[] = [];
-  body.push(`/** sha256 of this file's text with this constant's value blanked: the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
+  body.push(`/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
   for (const odt of ctx.ir.onDemand) body.push(odtStructure(ctx, imports, odt));
   for (const model of ctx.ir.models) {
     body.push(stepsConst(ctx, imports, model));
