@@ -2,7 +2,8 @@
 // code of generated/<spec>/transforms.ts, not its comments: an edit of the spec
 // that leaves that code as it was (a comment, a new fn, lines added above that
 // shift every citation) keeps the hash, so trained models stay servable;
-// a change of an MDT or ODT changes it, and so does a hand edit of any code line.
+// a change of an MDT, an ODT or a fn an ODT calls changes it, and so does a hand
+// edit of any code line.
 
 import fs from "node:fs";
 import os from "node:os";
@@ -36,6 +37,15 @@ describe("TRANSFORMS_HASH", () => {
     expect(await stamped(shifted)).toBe(before);
     expect(athlete).toContain("impute(median)");
     expect(await stamped(athlete.replace("impute(median)", "impute(mean)"))).not.toBe(before);
+  }, 120_000);
+
+  it("changes when a fn an ODT calls changes (its code is in functions.ts, outside the hashed file)", async () => {
+    const odt = "on_demand planned_distance_km(request distance_km: float): float = distance_km";
+    expect(athlete).toContain(odt);
+    const calling = (body: string) => athlete.replace(odt, `fn doubled(x: float): float = ${body}\non_demand planned_distance_km(request distance_km: float): float = doubled(distance_km)`);
+    const before = await stamped(calling("x * 2"));
+    expect(await stamped(`// moved\n${calling("x * 2")}`)).toBe(before);
+    expect(await stamped(calling("x * 3"))).not.toBe(before);
   }, 120_000);
 
   it("leaves out blank and comment lines only: any code line counts, one beginning with `*` included", () => {
