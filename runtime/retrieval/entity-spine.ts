@@ -80,9 +80,9 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (row_number() OVER (ORDER BY rowid))::BIGINT AS __row, * FROM ${ident(raw)}`);
   await store.run(`DROP TABLE ${ident(raw)}`);
   const typeOf = new Map(present.map((c) => [c.name, c.type]));
-  const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c.type) ?? ident(c.name);
+  const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c) ?? ident(c.name);
   const time = opts.timeColumn
-    ? castFromTyped(ident(opts.timeColumn), typeOf.get(opts.timeColumn)!, "timestamp") ?? ident(opts.timeColumn)
+    ? castFromTyped(ident(opts.timeColumn), typeOf.get(opts.timeColumn)!, { type: "timestamp" }) ?? ident(opts.timeColumn)
     : sqlTimestamp(opts.asOf);
   const checks = [
     ...view.keys.map((k) => fieldCheck(k, typed(k))),
