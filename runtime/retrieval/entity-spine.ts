@@ -77,7 +77,7 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
     throw cannotRead(e);
   }
   await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
-  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (row_number() OVER (ORDER BY rowid))::BIGINT AS __row, * FROM ${ident(raw)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (${await positionInFile(store, raw)})::BIGINT AS __row, * FROM ${ident(raw)}`);
   await store.run(`DROP TABLE ${ident(raw)}`);
   const typeOf = new Map(present.map((c) => [c.name, c.type]));
   const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c) ?? ident(c.name);
@@ -103,6 +103,19 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   const invalid = await splitInvalid(store, view, staged, table);
   await store.run(`DROP TABLE ${ident(staged)}`);
   return { table, n: await countRows(store, table), input: { table: input, columns: present.map((c) => c.name) }, invalid };
+}
+
+/**
+ * The 1-based position of a row of the freshly read `raw` table: rowid + 1
+ * when its rowids are exactly 0..N-1 (a new table's are; checked, one scan of
+ * the row ids), else numbered by rowid (a sort).
+ */
+async function positionInFile(store: Store, raw: string): Promise<string> {
+  const [r] = await store.all<{ lo: number | null; hi: number | null; n: number }>(
+    `SELECT min(rowid)::DOUBLE AS lo, max(rowid)::DOUBLE AS hi, count(*)::DOUBLE AS n FROM ${ident(raw)}`,
+  );
+  const dense = r.n === 0 || (r.lo === 0 && r.hi === r.n - 1);
+  return dense ? "rowid + 1" : "row_number() OVER (ORDER BY rowid)";
 }
 
 function checkFileColumns(view: ViewPlan, file: string, present: string[], timeColumn: string | undefined): void {
