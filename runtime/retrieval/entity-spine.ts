@@ -106,16 +106,16 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
 }
 
 /**
- * The 1-based position of a row of the freshly read `raw` table: rowid + 1
- * when its rowids are exactly 0..N-1 (a new table's are; checked, one scan of
- * the row ids), else numbered by rowid (a sort).
+ * The 1-based position of a row of the freshly read `raw` table, whose row
+ * ids grow with the position in the file: its row id minus the first one,
+ * plus 1, when the N row ids are N consecutive numbers (a new table's are —
+ * inside a transaction they start at 2^62 —; checked, one scan of the ids),
+ * else numbered by row id (a sort).
  */
 async function positionInFile(store: Store, raw: string): Promise<string> {
-  const [r] = await store.all<{ lo: number | null; hi: number | null; n: number }>(
-    `SELECT min(rowid)::DOUBLE AS lo, max(rowid)::DOUBLE AS hi, count(*)::DOUBLE AS n FROM ${ident(raw)}`,
-  );
-  const dense = r.n === 0 || (r.lo === 0 && r.hi === r.n - 1);
-  return dense ? "rowid + 1" : "row_number() OVER (ORDER BY rowid)";
+  const t = ident(raw);
+  const [r] = await store.all<{ dense: boolean }>(`SELECT coalesce(max(rowid) - min(rowid) + 1 = count(*), true) AS dense FROM ${t}`);
+  return r.dense ? `rowid - (SELECT min(rowid) FROM ${t}) + 1` : "row_number() OVER (ORDER BY rowid)";
 }
 
 function checkFileColumns(view: ViewPlan, file: string, present: string[], timeColumn: string | undefined): void {
