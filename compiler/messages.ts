@@ -78,6 +78,13 @@ export function didYouMean(name: string, candidates: Iterable<string>): Suggesti
   return best !== undefined && best !== name ? replaceWith(best) : undefined;
 }
 
+/** "did you mean `x`?" for the one candidate that has `name` as a word of it (`classification` → `binary_classification`). */
+function namesPart(name: string, candidates: readonly string[]): Suggestion | undefined {
+  const word = name.toLowerCase();
+  const having = candidates.filter((c) => c.toLowerCase().split("_").includes(word));
+  return having.length === 1 ? replaceWith(having[0]) : undefined;
+}
+
 /** "did you mean `text`?", fixed by writing `text` over the diagnostic's span. */
 export function replaceWith(text: string): Suggestion {
   return new Suggestion(`did you mean \`${text}\`?`, { kind: "replace", text });
@@ -281,7 +288,8 @@ const names = {
       withHint(`feature \`${name}\` has the name of the key column of the group's table (entity \`${entity}\`)`, `rename it, e.g. \`${name}_value\``),
   }),
   unknownOption: entry(2012, "error", "unknown option value", {
-    task: (name: string, tasks: readonly string[]) => withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks)),
+    task: (name: string, tasks: readonly string[]) =>
+      withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks) ?? namesPart(name, tasks)),
     algorithm: (name: string, candidates: readonly string[]) =>
       withHint(`unknown algorithm \`${name}\`; use linear, logistic, gbdt or onnx "file"`, didYouMean(name, candidates)),
     asOf: (name: string) => withHint(`\`as_of\` is \`strict\` or \`inclusive\`, not \`${name}\``, didYouMean(name, ["strict", "inclusive"])),
@@ -474,6 +482,18 @@ const types = {
     range: (name: string, isInt: boolean, min: number, max: number) =>
       `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
     retrieveTop: (max: number) => `\`top\` must be a whole number from 1 to ${max}`,
+  }),
+  timestampFormat: entry(3065, "error", "invalid timestamp format", {
+    notTimestamp: (field: string, type: string) =>
+      withHint(`\`format\` spells a timestamp, and field \`${field}\` is \`${type}\``, "remove the `format`, or declare the field `timestamp`"),
+    /** `instead`: what a strftime shorthand (`%e`, `%T`) is written as. */
+    directive: (directive: string, supported: readonly string[], instead?: string) =>
+      withHint(
+        `\`${directive}\` is not a directive fti reads`,
+        instead ? `write ${instead}` : `the directives are ${supported.map((d) => "%" + d).join(" ")} (and %% for a percent sign)`,
+      ),
+    noYear: (pattern: string) => withHint(`format \`${pattern}\` has no year`, "add %Y (four digits) or %y (two digits)"),
+    twice: (field: string) => `field \`${field}\` has two formats`,
   }),
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */

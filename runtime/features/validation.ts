@@ -4,6 +4,7 @@
 // boolean per row (no strings built); the reason text and the row as JSON are
 // built only for the rows that fail (see sources.ts).
 
+import { matchFieldColumns } from "./column-match.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
@@ -29,8 +30,15 @@ export interface Validation {
   rawOf(field: string): string;
 }
 
+/** A source field as validation reads it: its type, and how its files spell a timestamp. */
+type FieldSpelling = { type: ColumnType; format?: string };
+
 /** SQL that turns a raw VARCHAR value into the declared type (NULL when it does not cast). */
-function castFromText(r: string, t: ColumnType): string {
+function castFromText(r: string, f: FieldSpelling): string {
+  const t = f.type;
+  // strptime with the field's `format` (the checker admits only directives DuckDB reads); with %z
+  // it gives TIMESTAMPTZ, whose cast to TIMESTAMP (session zone UTC) is the UTC instant.
+  if (t === "timestamp" && f.format !== undefined) return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
   switch (t) {
     case "string":
       return r;
@@ -60,15 +68,16 @@ function isText(rawType: string): boolean {
  * or null when the value already has it (TIMESTAMP is read as UTC, the
  * session zone, so the TIMESTAMPTZ round trip of text would not change it).
  */
-export function castFromTyped(r: string, rawType: string, t: ColumnType): string | null {
+export function castFromTyped(r: string, rawType: string, f: FieldSpelling): string | null {
+  const t = f.type;
   const up = rawType.toUpperCase();
   if (up === STORED[t]) return null;
-  if (isText(up)) return castFromText(r, t);
+  if (isText(up)) return castFromText(r, f);
   if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
   if (t === "int" && /INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
   if (t === "timestamp" && (up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ")) return `TRY_CAST(${r} AS TIMESTAMP)`;
   // Otherwise the cast is the one text takes (integral check for int, TIMESTAMPTZ round trip for timestamp).
-  return castFromText(r, t);
+  return castFromText(r, { type: t });
 }
 
 /** Display of a raw value in a reason: quoted for strings and unreadable values. */
@@ -81,9 +90,10 @@ function jsonValue(c: string, type: string): string {
   return /^(DOUBLE|FLOAT|REAL)$/i.test(type) ? `CASE WHEN isfinite(${c}) OR ${c} IS NULL THEN to_json(${c}) ELSE to_json(CAST(${c} AS VARCHAR)) END` : c;
 }
 
+/** A check as a reason names it, `check (> 0)`: compiled plans carry the clause as written (`check (> 0)`), hand-built ones may carry only `(> 0)` or `> 0`. */
 function checkLabel(text: string): string {
-  const t = text.trim();
-  return t.startsWith("(") && t.endsWith(")") ? t : `(${t})`;
+  const t = text.trim().replace(/^check\b\s*/, "");
+  return `check ${t.startsWith("(") && t.endsWith(")") ? t : `(${t})`}`;
 }
 
 const inCol = (k: number) => ident(`__fti_c_${k}`);
@@ -116,7 +126,7 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
  * each field is read.
  */
 function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, FieldRead>; typedSql: string } {
-  const colIndex = new Map(input.columns.map((c, k) => [c.name.toLowerCase(), k]));
+  const colIndex = matchFieldColumns(plan.fields.map((f) => f.name), input.columns.map((c) => c.name)).index;
   const reads = new Map<string, FieldRead>();
   const rawSelect: string[] = [];
   const typedSelect: string[] = [];
@@ -126,11 +136,11 @@ function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, 
     if (input.ndjson) {
       const raw = ident(`__fti_raw_${i}`);
       rawSelect.push(`(json ->> ${sqlString(f.name)}) AS ${raw}`);
-      typed = castFromText(raw, f.type);
+      typed = castFromText(raw, f);
       read = { raw, canFailCast: f.type !== "string" };
     } else {
-      const k = colIndex.get(f.name.toLowerCase())!;
-      const cast = castFromTyped(inCol(k), input.columns[k].type, f.type);
+      const k = colIndex.get(f.name)!; // sources.ts checked that every field has its column
+      const cast = castFromTyped(inCol(k), input.columns[k].type, f);
       typed = cast ?? inCol(k);
       // A column that already has the declared type is taken as it is, and a
       // cast to text cannot fail: no cast reason is possible for those.
@@ -171,7 +181,7 @@ function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
-    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails check ${checkLabel(c.text)}`) });
+    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails ${checkLabel(c.text)}`) });
   }
   return rules;
 }
@@ -187,7 +197,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   if (canFailCast) {
     rules.push({
       when: castFailed,
-      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}`)}`,
+      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`)}`,
     });
   }
   const isEventTime = f.name === plan.eventTime;
@@ -209,8 +219,17 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   for (const c of checks) {
     rules.push({
       when: `(${c.sql}) IS FALSE`,
-      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails check ${checkLabel(c.text)}`)}`,
+      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails ${checkLabel(c.text)}`)}`,
     });
   }
   return rules;
+}
+
+/**
+ * The plan with no field `format`: a stream's segment lines hold timestamps as
+ * the stream wrote them (ISO 8601), whatever spelling the source's files use.
+ */
+export function withIsoTimestamps(plan: SourcePlan): SourcePlan {
+  if (!plan.fields.some((f) => f.format !== undefined)) return plan;
+  return { ...plan, fields: plan.fields.map(({ format: _format, ...f }) => f) };
 }
