@@ -37,6 +37,8 @@ export interface PacedLoadResult {
   answered: number;
   /** Latency of every answer, ms, in the order the answers came. */
   latencies: Float64Array;
+  /** When each answered request was due, epoch ms (performance.timeOrigin-based, to match another process's clock), same order. */
+  dueAt: Float64Array;
   statuses: Uint16Array;
   /** Requests that waited for a free connection. */
   queued: number;
@@ -127,6 +129,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
   const total = Math.floor(opts.rate * opts.seconds);
   const interval = 1000 / opts.rate;
   const latencies = new Float64Array(total);
+  const dueAt = new Float64Array(total);
   const statuses = new Uint16Array(total);
   const free: Conn[] = [];
   const waiting: Array<{ raw: Buffer; p: Pending }> = [];
@@ -153,6 +156,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
         sent: next,
         answered,
         latencies: latencies.subarray(0, answered),
+        dueAt: dueAt.subarray(0, answered),
         statuses: statuses.subarray(0, answered),
         queued,
         lateMs,
@@ -171,6 +175,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
     const onDone = (c: Conn, status: number, p: Pending) => {
       const ms = performance.now() - p.due;
       latencies[answered] = ms;
+      dueAt[answered] = performance.timeOrigin + p.due;
       statuses[answered] = status;
       answered++;
       opts.onResponse?.(status, p.tag, ms);

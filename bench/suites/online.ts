@@ -232,7 +232,7 @@ export const tasks = {
   },
 
   /** Open-loop load at a fixed rate (bench/lib/paced-load.ts); latencies from each request's slot. */
-  async paced(a: LoadArgs & { rate: number }): Promise<Record<string, unknown>> {
+  async paced(a: LoadArgs & { rate: number; slowOverMs?: number }): Promise<Record<string, unknown>> {
     const next = requestMix(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.badEvery);
     const r = newCounts();
     const res = await pacedLoad({
@@ -249,10 +249,13 @@ export const tasks = {
     r.sent = res.sent;
     const ok: number[] = [];
     const codes: Record<string, number> = {};
+    // With slowOverMs (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms) and how long it took.
+    const slow: Array<{ at: number; ms: number }> = [];
     for (let i = 0; i < res.answered; i++) {
       const st = res.statuses[i];
       codes[st] = (codes[st] ?? 0) + 1;
       if (st === 200) ok.push(res.latencies[i]);
+      if (a.slowOverMs !== undefined && res.latencies[i] > a.slowOverMs) slow.push({ at: res.dueAt[i], ms: res.latencies[i] });
     }
     const sorted = Float64Array.from(ok).sort();
     const out: LoadResult = {
@@ -269,7 +272,7 @@ export const tasks = {
       lateMs: res.lateMs,
       queued: res.queued,
     };
-    return { ...out, ms: 0, cpuMs: 0 };
+    return { ...out, ms: 0, cpuMs: 0, ...(a.slowOverMs !== undefined ? { slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] } : {}) };
   },
 
   /**

@@ -5,10 +5,14 @@
 // Layout: `<dir>/<model>/<pid>-<start ms>-p<part>.ndjson`, one file at a time
 // per model per process. A file that reached the size limit is closed,
 // gzipped to `….ndjson.gz` (the plain file is removed once the .gz is
-// complete), and the next part is opened. When the model's folder exceeds the
+// complete), and the next part is opened. A large file is gzipped by a child
+// process at the lowest CPU priority: gzipping a 64 MB part takes a core for a
+// second or two, and on a machine with few cores that second was taken from
+// the server's own thread (the latency tail of the requests answered meanwhile). When the model's folder exceeds the
 // total cap, the oldest compressed files are deleted: files still being
 // written, and plain files (possibly another live process's), are never.
 
+import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -27,12 +31,44 @@ export function partFileName(stamp: string, part: number): string {
   return `${stamp}-p${String(part).padStart(4, "0")}.ndjson`;
 }
 
+/** Files from this size on are gzipped in a low-priority child process; smaller ones in process (cheaper than starting a process). */
+export const CHILD_COMPRESS_BYTES = 1024 * 1024;
+
 /** Gzips a closed log file next to itself, then removes the plain one. */
 export async function compressLogFile(path: string): Promise<void> {
   const tmp = `${path}.gz.tmp`;
-  await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp));
+  if (statSync(path).size >= CHILD_COMPRESS_BYTES) await gzipInChild(path, tmp);
+  else await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp));
   renameSync(tmp, `${path}.gz`);
   unlinkSync(path);
+}
+
+// The child lowers its own priority before its first zlib work: the threads zlib then starts inherit it (Linux
+// priorities are per thread). The same gzip stream as in process: the file is byte-identical either way.
+const GZIP_CHILD = `
+import { setPriority } from "node:os";
+import { createReadStream, createWriteStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+try { setPriority(19); } catch {}
+const [src, dst] = process.argv.slice(1);
+try {
+  await pipeline(createReadStream(src), createGzip(), createWriteStream(dst));
+} catch (e) {
+  process.stderr.write(e.message);
+  process.exitCode = 1;
+}`;
+
+/** `node` gzipping `src` into `dst` at the lowest CPU priority; rejects with the child's message when it fails. */
+function gzipInChild(src: string, dst: string): Promise<void> {
+  return new Promise((done, fail) => {
+    // NODE_OPTIONS cleared: the child needs no loader, and a profiling flag meant for the server must not apply to it.
+    const child = spawn(process.execPath, ["--input-type=module", "-e", GZIP_CHILD, src, dst], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } });
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.on("error", fail);
+    child.on("close", (code, signal) => (code === 0 ? done() : fail(new Error(err.trim() || `the gzip process ended with ${code ?? signal}`))));
+  });
 }
 
 /** The log files of a model folder, oldest first by name; a plain file whose .gz exists is left out (compressed, not yet removed). */
