@@ -78,6 +78,13 @@ export function didYouMean(name: string, candidates: Iterable<string>): Suggesti
   return best !== undefined && best !== name ? replaceWith(best) : undefined;
 }
 
+/** "did you mean `x`?" for the one candidate that has `name` as a word of it (`classification` → `binary_classification`). */
+function namesPart(name: string, candidates: readonly string[]): Suggestion | undefined {
+  const word = name.toLowerCase();
+  const having = candidates.filter((c) => c.toLowerCase().split("_").includes(word));
+  return having.length === 1 ? replaceWith(having[0]) : undefined;
+}
+
 /** "did you mean `text`?", fixed by writing `text` over the diagnostic's span. */
 export function replaceWith(text: string): Suggestion {
   return new Suggestion(`did you mean \`${text}\`?`, { kind: "replace", text });
@@ -95,6 +102,13 @@ export function quoteSource(s: string, max = 24): string {
 }
 
 const withHint = (message: string, hint: Hint | undefined): Text => ({ message, hint });
+
+/** A cycle's path; a long one as its ends (a cycle of thousands would be a message of thousands of names). */
+export function showCycle(cycle: readonly string[]): string {
+  const ends = 6;
+  if (cycle.length <= 2 * ends + 1) return cycle.join(" → ");
+  return [...cycle.slice(0, ends), `… ${cycle.length - 2 * ends} more …`, ...cycle.slice(-ends)].join(" → ");
+}
 const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
@@ -232,9 +246,9 @@ const names = {
       withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
-    functions: (cycle: string[]) => `functions call each other in a cycle: ${cycle.join(" → ")}`,
-    groups: (cycle: string[]) => `feature groups read from each other in a cycle: ${cycle.join(" → ")}`,
-    features: (where: string, cycle: string[]) => `features of ${where} depend on each other in a cycle: ${cycle.join(" → ")}`,
+    functions: (cycle: string[]) => `functions call each other in a cycle: ${showCycle(cycle)}`,
+    groups: (cycle: string[]) => `feature groups read from each other in a cycle: ${showCycle(cycle)}`,
+    features: (where: string, cycle: string[]) => `features of ${where} depend on each other in a cycle: ${showCycle(cycle)}`,
   }),
   unknownFeature: entry(2006, "error", "unknown feature of a group", {
     of: (group: string, feature: string, candidates: Iterable<string>) =>
@@ -274,7 +288,8 @@ const names = {
       withHint(`feature \`${name}\` has the name of the key column of the group's table (entity \`${entity}\`)`, `rename it, e.g. \`${name}_value\``),
   }),
   unknownOption: entry(2012, "error", "unknown option value", {
-    task: (name: string, tasks: readonly string[]) => withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks)),
+    task: (name: string, tasks: readonly string[]) =>
+      withHint(`unknown task \`${name}\`; the tasks are ${tasks.join(", ")}`, didYouMean(name, tasks) ?? namesPart(name, tasks)),
     algorithm: (name: string, candidates: readonly string[]) =>
       withHint(`unknown algorithm \`${name}\`; use linear, logistic, gbdt or onnx "file"`, didYouMean(name, candidates)),
     asOf: (name: string) => withHint(`\`as_of\` is \`strict\` or \`inclusive\`, not \`${name}\``, didYouMean(name, ["strict", "inclusive"])),
@@ -362,7 +377,7 @@ const names = {
   }),
   importCycle: entry(2042, "error", "import cycle", {
     of: (cycle: string[]) =>
-      withHint(`specs import each other in a cycle: ${cycle.join(" → ")}`, "move what both need into a third spec that both import"),
+      withHint(`specs import each other in a cycle: ${showCycle(cycle)}`, "move what both need into a third spec that both import"),
   }),
   importClash: entry(2043, "error", "imported name clashes", {
     withLocal: (name: string, module: string) =>

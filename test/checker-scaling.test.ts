@@ -118,6 +118,23 @@ describe("the checker's work grows linearly with the spec", () => {
     expect(diags.filter((d) => d.code === 1007)).toEqual([]); // the chain into the cycle is checked first, without recursion
   }, 60_000);
 
+  it("a cycle of 5,000 fns is one cycle error naming its ends, not a false FTI1007 (it was checked by recursion)", () => {
+    const n = 5_000;
+    const fns = Array.from({ length: n }, (_, i) => `fn f${i}(x: float): float = f${(i + 1) % n}(x) + 1`);
+    const diags = check(PREAMBLE + fns.join("\n") + "\n");
+    expect(diags.map((d) => d.code)).toEqual([2005]);
+    expect(diags[0].message).toContain(`f0 → f1 → f2 → f3 → f4 → f5 → … ${n + 1 - 12} more … → f${n - 5} → f${n - 4}`);
+    expect(diags[0].message.endsWith(`f${n - 1} → f0`)).toBe(true);
+  }, 60_000);
+
+  it("a cycle of 5,000 features of one group is one cycle error, and the features reading it stay quiet", () => {
+    const n = 5_000;
+    const features = Array.from({ length: n }, (_, i) => `  x${i} = x${(i + 1) % n} + 1`);
+    const diags = check(PREAMBLE + `feature_group g for user from s {\n${features.join("\n")}\n  y = x7 * 2\n}\n`);
+    expect(diags.map((d) => d.code)).toEqual([2005]);
+    expect(diags[0].message).toContain("x0 → x1 →");
+  }, 60_000);
+
   it("a view listing 5,000 features one by one, with duplicates, is checked (name lookups are indexed)", () => {
     const n = 5_000;
     const group = `feature_group wide for user from s {\n${Array.from({ length: n }, (_, i) => `  f${i} = amount + ${i}`).join("\n")}\n}\n`;

@@ -34,8 +34,6 @@ export class Ctx {
   readonly imported = new Map<string, { ident: Ident; module: string }>();
   /** Names of imports that failed (reported at the import): their uses report nothing more. */
   readonly silent = new Set<string>();
-  /** Set by the function checker: checks a fn on first use (a cycle's members; the others are checked callees first). */
-  resolveFn?: (name: string) => FnSignature | undefined;
   private roots?: string[];
 
   constructor(
@@ -65,7 +63,6 @@ export class Ctx {
   }
 
   functionSignature(name: string): FnSignature | undefined {
-    if (!this.signatures.has(name) && this.resolveFn) return this.resolveFn(name);
     return this.signatures.get(name) ?? undefined;
   }
 

@@ -2,7 +2,7 @@
 // declared return type; `extern fn` signatures are compared with the real
 // TypeScript declaration (see extern.ts). Functions are checked callees first
 // (order.ts), so a fn may call a fn declared after it, at any chain length;
-// on a cycle they are checked on first use, and recursion is a cycle error.
+// recursion, direct or through other fns, is a cycle error.
 
 import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
@@ -12,36 +12,25 @@ import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx, FnSignature } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { checkExternSignature } from "./extern.ts";
-import { dependencyOrder, forEachReference } from "./order.ts";
+import { checkOrder, forEachReference } from "./order.ts";
 import { baseAssignable, show } from "./types.ts";
 
 export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): IrFunction[] {
   const byName = new Map(decls.map((d) => [d.name.name, d]));
   const out = new Map<string, IrFunction>();
-  const visiting: string[] = [];
-
-  const resolve = (name: string): FnSignature | undefined => {
-    if (ctx.signatures.has(name)) return ctx.signatures.get(name) ?? undefined;
-    const decl = byName.get(name);
-    if (!decl) return undefined;
-    if (visiting.includes(name)) {
-      const cycle = [...visiting.slice(visiting.indexOf(name)), name];
-      ctx.report(decl.name.range, DIAG.cycle.functions(cycle));
-      ctx.signatures.set(name, null);
-      return undefined;
-    }
-    visiting.push(name);
+  const { order, cycles } = checkOrder(decls.map((d) => d.name.name), (name) => calledFns(byName.get(name)));
+  for (const cycle of cycles) ctx.report(byName.get(cycle[0])!.name.range, DIAG.cycle.functions(cycle));
+  const failedInCycle = new Set(cycles.map((cycle) => cycle[0]));
+  // Callees first (order.ts): a call to a fn not checked yet is a call back into a cycle, reported
+  // above, so it stays quiet (functionSignature gives undefined).
+  for (const name of order) {
+    if (ctx.signatures.has(name)) continue; // an imported name, clashing: reported by the imports
+    const decl = byName.get(name)!;
     const fn = decl.kind === "fn" ? checkFn(ctx, decl) : checkExtern(ctx, decl);
-    visiting.pop();
-    if (ctx.signatures.has(name)) return ctx.signatures.get(name) ?? undefined; // a cycle already failed it
-    ctx.signatures.set(name, fn ? { params: fn.params, returns: fn.returns, bodyNullable: fn.bodyNullable } : null);
-    if (fn) out.set(name, fn.ir);
-    return ctx.signatures.get(name) ?? undefined;
-  };
-  ctx.resolveFn = resolve;
-  // Callees first (order.ts), so no check waits on another: a chain of any length, declared in any order.
-  for (const name of dependencyOrder(decls.map((d) => d.name.name), (name) => calledFns(byName.get(name)))) resolve(name);
-  for (const d of decls) resolve(d.name.name);
+    const ok = fn && !failedInCycle.has(name);
+    ctx.signatures.set(name, ok ? { params: fn.params, returns: fn.returns, bodyNullable: fn.bodyNullable } : null);
+    if (ok) out.set(name, fn.ir);
+  }
   return decls.map((d) => out.get(d.name.name)).filter((f): f is IrFunction => !!f);
 }
 

@@ -9,7 +9,7 @@ import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, concat, WINDOW_AGG_NAMES, type Checked, type ExprScope, type NameBinding } from "./exprs.ts";
-import { dependencyOrder, forEachReference } from "./order.ts";
+import { checkOrder, forEachReference } from "./order.ts";
 import { baseAssignable, show, t, withNull } from "./types.ts";
 import { GroupLookups, lookupRefs } from "./lookups.ts";
 import { checkIncremental } from "./streams.ts";
@@ -188,8 +188,8 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
 
 /**
  * Checks a group's features, each after the features it reads (order.ts: at
- * any chain length, in any declaration order), with each one's lineage; the
- * members of a cycle are checked on first use, which reports the cycle.
+ * any chain length, in any declaration order), with each one's lineage; a
+ * cycle is reported where first use meets it and fails the feature it names.
  * Features that fail are poisoned so their users stay quiet.
  */
 function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, columnTypes: Map<string, IrType>, input: GroupInput, whereDeps: Set<string>, lookups: GroupLookups) {
@@ -199,8 +199,11 @@ function checkFeatures(ctx: Ctx, where: string, defs: Map<string, FeatureDef>, c
     forEachReference(defs.get(name)!.expr, (n) => out.push(n), () => undefined);
     return out;
   };
-  for (const name of dependencyOrder([...defs.keys()], readsOf)) features.check(name);
-  for (const name of defs.keys()) if (!features.check(name)) ctx.poisoned.add(name);
+  const { order, cycles } = checkOrder([...defs.keys()], readsOf);
+  for (const cycle of cycles) ctx.report(defs.get(cycle[0])!.name.range, DIAG.cycle.features(where, cycle));
+  const failedInCycle = new Set(cycles.map((cycle) => cycle[0]));
+  for (const name of order) features.check(name, failedInCycle.has(name));
+  for (const name of defs.keys()) if (!features.checked.get(name)) ctx.poisoned.add(name);
   return { order: features.order, lineage: features.lineage };
 }
 
@@ -213,8 +216,8 @@ class FeatureChecker implements ExprScope {
   readonly kind = "mit";
   readonly order: IrFeature[] = [];
   readonly lineage = new Map<string, Set<string>>();
-  private readonly checked = new Map<string, IrFeature | null>();
-  private readonly visiting: string[] = [];
+  /** Each feature checked so far: null when it failed. */
+  readonly checked = new Map<string, IrFeature | null>();
   private deps = new Set<string>();
   /** The lineage of the name `lookup` found last, which `onUse` adds to `deps`. */
   private found: Set<string> | undefined;
@@ -237,9 +240,8 @@ class FeatureChecker implements ExprScope {
       return { expr: { k: "col", name: n, type: colType }, onUse: this.useFound };
     }
     if (!this.defs.has(n)) return undefined;
-    const deps = this.deps;
-    const f = this.check(n);
-    this.deps = deps;
+    // Checked before its readers (order.ts); not checked yet only when reading back into a cycle.
+    const f = this.checked.get(n);
     if (!f) return { expr: { k: "col", name: n, type: t("float", true) } }; // already reported
     this.found = this.lineage.get(n) ?? new Set();
     return { expr: { k: "col", name: n, type: f.type }, onUse: this.useFound };
@@ -253,21 +255,12 @@ class FeatureChecker implements ExprScope {
     return this.lookups.member(e, this.deps);
   }
 
-  /** Checks one feature (once); undefined when it fails. */
-  check(name: string): IrFeature | undefined {
-    if (this.checked.has(name)) return this.checked.get(name) ?? undefined;
+  /** Checks one feature, after the features it reads; `failedInCycle`: a cycle was reported at it. */
+  check(name: string, failedInCycle: boolean): void {
     const def = this.defs.get(name)!;
-    if (this.visiting.includes(name)) {
-      const cycle = [...this.visiting.slice(this.visiting.indexOf(name)), name];
-      this.ctx.report(def.name.range, DIAG.cycle.features(this.where, cycle));
-      this.checked.set(name, null);
-      return undefined;
-    }
-    this.visiting.push(name);
     const deps = (this.deps = new Set<string>());
-    const feature = def.expr.kind === "window" ? checkWindow(this.ctx, this, def) : checkRow(this.ctx, this, def);
-    this.visiting.pop();
-    if (this.checked.has(name)) return undefined; // failed inside a cycle
+    const checked = def.expr.kind === "window" ? checkWindow(this.ctx, this, def) : checkRow(this.ctx, this, def);
+    const feature = failedInCycle ? undefined : checked;
     this.checked.set(name, feature ?? null);
     if (feature) {
       // Rows kept by the group's `where` depend on its columns (leakage checks).
@@ -275,7 +268,6 @@ class FeatureChecker implements ExprScope {
       this.lineage.set(name, deps);
       this.order.push(feature);
     }
-    return feature;
   }
 }
 

@@ -195,8 +195,9 @@ const metricsClause: ModelClause = {
   clause: "metric, require",
   check(ctx, decl, d) {
     let ok = true;
-    const valid: string[] = d.task ? metricsOf(d.task) : [];
-    const task = d.task ?? "this task";
+    // An unknown task (reported by its clause): the metric names are still checked, against every task's.
+    const valid: string[] = d.task ? metricsOf(d.task) : [...new Set(TASKS.flatMap((t) => metricsOf(t)))];
+    const task = d.task ?? "any task";
     for (const m of decl.metrics) {
       if (!valid.includes(m.name)) {
         ctx.report(m.range, DIAG.unknownMetric.metric(m.name, task, valid, metricCandidates(m.name, valid)));

@@ -1,80 +1,81 @@
 // The order in which to check declarations that use each other by name (fns
 // calling fns, features reading features of their group), so that checking
-// one never has to check another first.
+// one never has to check another first, and the cycles among them.
 //
-// Both used to be checked only "on first use": checking `a`'s body, a
-// reference to `b` not yet checked checked `b` there and then. That recursion
-// made a long chain of references declared last-first as deep as the chain
-// (more than ~250 fns were a false FTI1007, the expression depth bound). Checking in dependency order first — every declaration after
-// the ones it refers to — leaves nothing for first use to do, at any length.
-// Only a cycle is still checked on first use, from the member the old order
-// met first, so it is reported where and as it was.
+// Both used to be checked "on first use": checking `a`'s body, a reference to
+// `b` not yet checked checked `b` there and then, and a reference back to a
+// declaration still being checked was a cycle. That recursion was as deep as
+// the longest chain of references: past ~250 fns a false FTI1007 (the
+// expression depth bound), and a long enough cycle reported only the FTI1007.
+// checkOrder walks the same references in the same order without recursion and
+// says what first use would have done: the order declarations complete in and
+// every reference back into the walk's path (a cycle). Checking in that order
+// leaves nothing for first use to do, at any length.
 
 import type { Expr } from "../ast.ts";
 
+export interface CheckOrder {
+  /** Every name after the names it refers to (except those that close a cycle). */
+  order: string[];
+  /**
+   * Each cycle as first use met it: the path from the name referred back to,
+   * round to it again (`[b, c, b]`), in the order they are met. The first name
+   * is where the cycle is reported; it fails, so later references to it stay
+   * quiet and it closes no other cycle.
+   */
+  cycles: string[][];
+}
+
 /**
- * Every name after the names it refers to: the strongly connected components
- * of the reference graph (Tarjan's algorithm, iterative: any length, no
- * recursion), each as it completes, which is after every component it
- * reaches. The walk starts from the names in declaration order and follows
- * `refs` in the order it lists them (the order the checker meets the
- * references in), so for names without cycles the result is exactly the
- * order first use would have checked them in. A component with a cycle is
- * given as its first-visited member, then the others in declaration order:
- * checking the first one meets the cycle as first use always did.
+ * The depth-first walk of the reference graph that checking on first use
+ * would make, iteratively: from the names in declaration order, following
+ * `refs` in the order it lists them (the order the checker meets them), only
+ * names in `names`. A reference met while checking a name is either to a name
+ * earlier in `order`, or to a name that starts one of `cycles` (still on the
+ * walk's path: not checked yet, and failed).
  */
-export function dependencyOrder(names: readonly string[], refs: (name: string) => readonly string[]): string[] {
-  const position = new Map<string, number>();
-  for (const [i, n] of names.entries()) if (!position.has(n)) position.set(n, i);
+export function checkOrder(names: readonly string[], refs: (name: string) => readonly string[]): CheckOrder {
+  const declared = new Set(names);
   const edges = new Map<string, string[]>();
   let anyEdge = false;
-  for (const n of position.keys()) {
-    const out = refs(n).filter((r) => position.has(r));
+  for (const n of declared) {
+    const out = refs(n).filter((r) => declared.has(r));
     edges.set(n, out);
     anyEdge ||= out.length > 0;
   }
-  if (!anyEdge) return [...position.keys()]; // the common case: nothing refers to anything
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const onStack = new Set<string>();
-  const sccStack: string[] = [];
+  if (!anyEdge) return { order: [...declared], cycles: [] }; // the common case: nothing refers to anything
+  const done = new Set<string>();
+  const pathIndex = new Map<string, number>(); // names on the walk's path, by depth
+  const failed = new Set<string>();
   const order: string[] = [];
-  const visit = (name: string, work: Array<{ name: string; next: number }>) => {
-    index.set(name, index.size);
-    low.set(name, index.get(name)!);
-    sccStack.push(name);
-    onStack.add(name);
-    work.push({ name, next: 0 });
-  };
-  for (const root of position.keys()) {
-    if (index.has(root)) continue;
-    const work: Array<{ name: string; next: number }> = [];
-    visit(root, work);
-    while (work.length) {
-      const top = work[work.length - 1];
+  const cycles: string[][] = [];
+  for (const root of declared) {
+    if (done.has(root)) continue;
+    const path: Array<{ name: string; next: number }> = [{ name: root, next: 0 }];
+    pathIndex.set(root, 0);
+    while (path.length) {
+      const top = path[path.length - 1];
       const out = edges.get(top.name)!;
       if (top.next < out.length) {
         const child = out[top.next++];
-        if (!index.has(child)) visit(child, work);
-        else if (onStack.has(child)) low.set(top.name, Math.min(low.get(top.name)!, index.get(child)!));
+        if (done.has(child) || failed.has(child)) continue;
+        const at = pathIndex.get(child);
+        if (at === undefined) {
+          pathIndex.set(child, path.length);
+          path.push({ name: child, next: 0 });
+        } else {
+          failed.add(child);
+          cycles.push([...path.slice(at).map((p) => p.name), child]);
+        }
         continue;
       }
-      work.pop();
-      const parent = work[work.length - 1];
-      if (parent) low.set(parent.name, Math.min(low.get(parent.name)!, low.get(top.name)!));
-      if (low.get(top.name) !== index.get(top.name)) continue;
-      // `top` is the first-visited member of a component: it is complete.
-      const members: string[] = [];
-      let m: string;
-      do {
-        m = sccStack.pop()!;
-        onStack.delete(m);
-        if (m !== top.name) members.push(m);
-      } while (m !== top.name);
-      order.push(top.name, ...members.sort((a, b) => position.get(a)! - position.get(b)!));
+      path.pop();
+      pathIndex.delete(top.name);
+      done.add(top.name);
+      order.push(top.name);
     }
   }
-  return order;
+  return { order, cycles };
 }
 
 /**

@@ -3,6 +3,7 @@
 // generated from a different version of the spec.
 
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SpecBundle } from "../../runtime/api.ts";
@@ -39,6 +40,42 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   }
   // A hand edit of transforms.ts after generation is refused before anything runs (createPredictor checks again).
   checkTransformsFile(path.join(outDir, "transforms.ts"), specPath);
+  checkProjectSetup(outDir);
   const mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
   return mod.spec;
+}
+
+const SETUP_HINT = "`fti init DIR` creates a project set up this way (package.json with \"type\": \"module\" and fti installed)";
+
+/**
+ * The generated modules are ES modules importing `fti/runtime`: a folder that
+ * is not an npm project of that kind cannot load them, and Node's own errors
+ * (a require cycle, a missing package) would read as a bug in fti.
+ */
+function checkProjectSetup(outDir: string): void {
+  const shown = path.relative(process.cwd(), outDir) || ".";
+  const pkg = nearestPackageJson(outDir);
+  if (!pkg) throw new UserError(`no package.json in ${shown} or any folder above it: the generated code there is ES modules that import fti/runtime`, SETUP_HINT);
+  let type: unknown;
+  try {
+    type = (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: unknown }).type;
+  } catch {
+    throw new UserError(`${path.relative(process.cwd(), pkg)} is not valid JSON`);
+  }
+  if (type !== "module") {
+    throw new UserError(`${path.relative(process.cwd(), pkg)} does not say "type": "module": the generated code in ${shown} is ES modules`, `add "type": "module" to it; ${SETUP_HINT}`);
+  }
+  try {
+    createRequire(path.join(outDir, "index.ts")).resolve("fti/runtime");
+  } catch {
+    throw new UserError(`the generated code in ${shown} imports fti/runtime, and fti is not installed in this project`, `run \`npm install fti\` there (or \`npm install PATH-TO-FTI\`); ${SETUP_HINT}`);
+  }
+}
+
+function nearestPackageJson(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const candidate = path.join(d, "package.json");
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(d) === d) return undefined;
+  }
 }

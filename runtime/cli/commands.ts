@@ -101,8 +101,26 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
       else out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
     }
     for (const w of report.warnings) log(`warning: ${w}`);
-    if (report.sources.some((s) => s.quarantined > 0)) log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
+    if (report.sources.some((s) => s.quarantined > 0)) await reportQuarantine(opts, report);
   });
+}
+
+/**
+ * Why rows were quarantined, by kind of reason; a source of which every row was
+ * quarantined fails the command (its fields do not describe the file: a date
+ * format, a renamed column), after the rest of the run is stored.
+ */
+async function reportQuarantine(opts: { store?: string }, report: { runId: string; sources: Array<{ source: string; read: number; valid: number }> }): Promise<void> {
+  const { quarantineReasons } = await import("../store/quarantine.ts");
+  const reasons = await withStore(opts, (store) => quarantineReasons(store, report.runId), { readOnly: true });
+  for (const r of reasons) log(`  ${r.source}: ${r.rows} row${r.rows === 1 ? "" : "s"} like ${r.example}`);
+  log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
+  const refused = report.sources.filter((s) => s.read > 0 && s.valid === 0);
+  if (refused.length) {
+    const names = refused.map((s) => `\`${s.source}\` (${s.read} rows)`).join(", ");
+    const timestamps = reasons.some((r) => r.reason.endsWith("is not a timestamp")) ? " (a timestamp is read in ISO 8601 form: 2024-03-01, 2024-03-01 06:30:00, 2024-03-01T06:30:00Z)" : "";
+    throw new UserError(`every row of ${names} was quarantined`, `the source's fields do not describe its data: see the reasons above${timestamps}`);
+  }
 }
 
 /** `fti training-data`: a view's point-in-time training data as Parquet. */
