@@ -11,7 +11,7 @@
 // Per server: p50/p99/p99.9/max of the 200s, the slow answers (> --slow ms) and how many of them overlap
 // a GC pause (by kind) or another stall of the server's loop, the GC pauses and the stalls themselves,
 // the loop delay p99/max, and the server's CPU per answer over the run. --node-args adds flags to the fti servers
-// (e.g. "--max-semi-space-size=16").
+// (e.g. "--max-semi-space-size=16"), --serve-args to `fti serve` (e.g. --serve-args="--log-max-file-mb 8": a rotation in each run).
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     entities: { type: "string", default: "1000000" },
     slow: { type: "string", default: "2" },
     "node-args": { type: "string", default: "" },
+    "serve-args": { type: "string", default: "" },
     "no-floor": { type: "boolean", default: false },
   },
 });
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   try {
     for (const [i, { dir: tree, flags }] of trees.entries()) {
       const args = [...nodeArgs, ...flags];
-      const argv = ["--import", PROBE, ...args, join(tree, "compiler/cli/bin.mjs"), "serve", join(tree, "bench/specs/bench.fti"), "--store", store, "--port", "0", "--no-watch", "--now", asOf, "--logs", join(work, `logs-${i}`), "--log-level", "warn"];
+      const argv = ["--import", PROBE, ...args, join(tree, "compiler/cli/bin.mjs"), "serve", join(tree, "bench/specs/bench.fti"), "--store", store, "--port", "0", "--no-watch", "--now", asOf, "--logs", join(work, `logs-${i}`), "--log-level", "warn", ...values["serve-args"]!.split(" ").filter(Boolean)];
       const s = await startServe(argv, cwd);
       servers.push({ name: `${tree}${args.length ? ` ${args.join(" ")}` : ""}`, child: s.child, url: s.url, probeFile: join(work, `probe-${s.child.pid}.json`), log: s.log });
     }
@@ -147,8 +148,10 @@ async function main(): Promise<void> {
       for (const s of order) {
         await readProbe(s); // starts afresh
         const c0 = processCpuMs(s.child.pid!);
-        const p = await runNodeTask<Paced>("online.paced", { url: s.url, ...base, rate: Number(values.rate), connections: 10, seconds: Number(values.seconds), slowOverMs: 1 });
-        const cpuUs = ((processCpuMs(s.child.pid!) - c0) * 1000) / Object.values(p.statusCodes).reduce((a, b) => a + b, 0);
+        const slowFile = join(work, "slow.json");
+        const r = await runNodeTask<Paced>("online.paced", { url: s.url, ...base, rate: Number(values.rate), connections: 10, seconds: Number(values.seconds), slowOverMs: 1, slowFile });
+        const p: Paced = { ...r, ...(JSON.parse(readFileSync(slowFile, "utf8")) as Pick<Paced, "slow" | "t0" | "t1">) };
+        const cpuUs = ((processCpuMs(s.child.pid!) - c0) * 1000) / Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
         const probe = await readProbe(s);
         results.get(s.name)!.push(describe(p, probe, cpuUs, slowMs));
         p99s.get(s.name)!.push(p.p99);

@@ -71,6 +71,24 @@ process.on("SIGUSR2", () => {
   if (out) writeFileSync(out, JSON.stringify(report));
 });
 
+// $FTI_PROBE_CPU=<µs>: the CPU profiler at that sampling interval, written as probe-<pid>.cpuprofile at each
+// SIGUSR2 (then it starts afresh): the profile of one measured run alone (bench/profile.ts summarises it).
+if (process.env.FTI_PROBE_CPU && out) {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = (m, p) => new Promise((ok, fail) => session.post(m, p, (e, r) => (e ? fail(e) : ok(r))));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: Number(process.env.FTI_PROBE_CPU) });
+  await post("Profiler.start");
+  process.on("SIGUSR2", () => {
+    void post("Profiler.stop").then(async (r) => {
+      writeFileSync(out.replace(/\.json$/, ".cpuprofile"), JSON.stringify(r.profile));
+      await post("Profiler.start");
+    });
+  });
+}
+
 // $FTI_PROBE_HEAP=<bytes>: V8's sampling heap profiler at that interval, counting the objects the GC
 // already collected too (what a request allocates, not what stays), written beside the report as
 // probe-<pid>.heapprofile at each SIGUSR2 (then sampling starts afresh).

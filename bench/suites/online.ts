@@ -232,7 +232,7 @@ export const tasks = {
   },
 
   /** Open-loop load at a fixed rate (bench/lib/paced-load.ts); latencies from each request's slot. */
-  async paced(a: LoadArgs & { rate: number; slowOverMs?: number }): Promise<Record<string, unknown>> {
+  async paced(a: LoadArgs & { rate: number; slowOverMs?: number; slowFile?: string }): Promise<Record<string, unknown>> {
     const next = requestMix(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.badEvery);
     const r = newCounts();
     const res = await pacedLoad({
@@ -249,7 +249,8 @@ export const tasks = {
     r.sent = res.sent;
     const ok: number[] = [];
     const codes: Record<string, number> = {};
-    // With slowOverMs (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms) and how long it took.
+    // With slowOverMs and slowFile (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms)
+    // and how long it took, written to slowFile (JSON; too many for the result line on a loaded machine).
     const slow: Array<{ at: number; ms: number }> = [];
     for (let i = 0; i < res.answered; i++) {
       const st = res.statuses[i];
@@ -272,7 +273,8 @@ export const tasks = {
       lateMs: res.lateMs,
       queued: res.queued,
     };
-    return { ...out, ms: 0, cpuMs: 0, ...(a.slowOverMs !== undefined ? { slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] } : {}) };
+    if (a.slowFile) writeFileSync(a.slowFile, JSON.stringify({ slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] }));
+    return { ...out, ms: 0, cpuMs: 0 };
   },
 
   /**
