@@ -78,6 +78,8 @@ export interface FieldDecl {
     | { kind: "in"; values: Expr[]; range: Range }
     | { kind: "check"; expr: Expr; range: Range }
   >;
+  /** `format "%b %d %Y"`: how a text value of a timestamp field is spelled in the source's files (strptime directives). */
+  formats: Array<{ pattern: StringLit; range: Range }>;
   range: Range;
 }
 

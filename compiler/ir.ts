@@ -59,6 +59,8 @@ export interface IrField {
   allowed?: Array<string | number | boolean>;
   /** `check (...)` constraints, each a bool expression over the row's columns. */
   checks: Array<{ expr: IrExpr; text: string }>;
+  /** `format "..."` (timestamp fields): how the source's files spell the value, strptime directives. */
+  format?: string;
 }
 
 export interface IrSource {

@@ -483,6 +483,18 @@ const types = {
       `\`${name}\` must be ${isInt ? "an int" : "a number"} in [${min}, ${max === Infinity ? "∞" : max}]`,
     retrieveTop: (max: number) => `\`top\` must be a whole number from 1 to ${max}`,
   }),
+  timestampFormat: entry(3065, "error", "invalid timestamp format", {
+    notTimestamp: (field: string, type: string) =>
+      withHint(`\`format\` spells a timestamp, and field \`${field}\` is \`${type}\``, "remove the `format`, or declare the field `timestamp`"),
+    /** `instead`: what a strftime shorthand (`%e`, `%T`) is written as. */
+    directive: (directive: string, supported: readonly string[], instead?: string) =>
+      withHint(
+        `\`${directive}\` is not a directive fti reads`,
+        instead ? `write ${instead}` : `the directives are ${supported.map((d) => "%" + d).join(" ")} (and %% for a percent sign)`,
+      ),
+    noYear: (pattern: string) => withHint(`format \`${pattern}\` has no year`, "add %Y (four digits) or %y (two digits)"),
+    twice: (field: string) => `field \`${field}\` has two formats`,
+  }),
   durationExpected: entry(3011, "error", "duration expected", {
     /** `days`: the number written instead of a duration, if any. */
     over: (days?: number) =>

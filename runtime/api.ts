@@ -75,7 +75,8 @@ export interface SourcePlan {
   validFrom?: string;
   validTo?: string;
   unique?: string;
-  fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean> }>;
+  /** `format`: how the files spell a timestamp field (strptime directives); segment lines and events are ISO 8601. */
+  fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean>; format?: string }>;
   /**
    * Row checks, each a DuckDB boolean expression over the typed columns. A row
    * fails a check when the expression is FALSE (NULL passes, so nullable

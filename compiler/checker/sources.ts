@@ -8,6 +8,7 @@ import { confinedPath } from "../../runtime/features/source-paths.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
+import { checkTimestampFormat } from "./timestamp-format.ts";
 import { show } from "./types.ts";
 
 const FORMATS = ["csv", "parquet", "ndjson"] as const;
@@ -91,6 +92,8 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
   for (const { f, type } of typed) {
     if (!type) continue;
     const field: IrField = { name: f.name.name, type, checks: [] };
+    const format = checkTimestampFormat(ctx, f, type);
+    if (format !== undefined) field.format = format;
     for (const c of f.constraints) {
       if (c.kind === "in") field.allowed = [...(field.allowed ?? []), ...allowedValues(ctx, scope, f.name.name, type, c.values)];
       else {

@@ -109,6 +109,8 @@ export type FieldConstraintCstChildren = {
   LParen?: IToken[];
   checkBody?: CheckBodyCstNode[];
   RParen?: IToken[];
+  Kw_format?: IToken[];
+  pattern?: IToken[];
 };
 
 export interface CheckBodyCstNode extends CstNode {

@@ -275,11 +275,19 @@ class DirectReader extends AstNodes {
     this.next(T.Colon);
     const type = this.typeRef();
     const constraints: FieldDecl["constraints"] = [];
+    const formats: FieldDecl["formats"] = [];
+    let last = type.range;
     for (;;) {
+      const formatTok = this.optional(T.Format);
+      if (formatTok) {
+        const pattern = this.stringLit(this.next(T.StringLit));
+        formats.push({ pattern, range: (last = this.join(formatTok, pattern.range)) });
+        continue;
+      }
       const inTok = this.optional(T.In);
       if (inTok) {
         const { values, listRange } = this.parenList();
-        constraints.push({ kind: "in", values, range: this.join(inTok, listRange) });
+        constraints.push({ kind: "in", values, range: (last = this.join(inTok, listRange)) });
         continue;
       }
       const checkTok = this.optional(T.Check);
@@ -301,10 +309,9 @@ class DirectReader extends AstNodes {
         expr = this.expression();
       }
       const close = this.next(T.RParen);
-      constraints.push({ kind: "check", expr, range: this.join(checkTok, close) });
+      constraints.push({ kind: "check", expr, range: (last = this.join(checkTok, close)) });
     }
-    const last = constraints.length ? constraints[constraints.length - 1].range : type.range;
-    return { name, type, constraints, range: this.join(name.range, last) };
+    return { name, type, constraints, formats, range: this.join(name.range, last) };
   }
 
   private viewDecl(): ViewDecl {

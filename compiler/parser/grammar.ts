@@ -217,7 +217,7 @@ export class FtiParser extends CstParser {
     this.CONSUME(T.RCurly);
   });
 
-  // name: type [in (...)] [check (...)]
+  // name: type [in (...)] [check (...)] [format "..."]
   fieldDecl = this.RULE("fieldDecl", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
     this.CONSUME(T.Colon);
@@ -242,8 +242,14 @@ export class FtiParser extends CstParser {
             this.CONSUME(T.RParen);
           },
         },
+        {
+          ALT: () => {
+            this.CONSUME(T.Format);
+            this.CONSUME(T.StringLit, { LABEL: "pattern" });
+          },
+        },
       ],
-      ERR_MSG: "`in` or `check`",
+      ERR_MSG: "`in`, `check` or `format`",
     }));
   });
 

@@ -549,13 +549,19 @@ class AstBuilder extends AstNodes {
     const name = this.ident(nameTok);
     const type = this.typeRef(node(n, "typeRef"));
     const constraints: FieldDecl["constraints"] = [];
+    const formats: FieldDecl["formats"] = [];
+    let last = type.range;
     for (const c of nodes(n, "fieldConstraint")) {
       const inTok = tok(c, "Kw_in");
       const checkTok = tok(c, "Kw_check");
-      if (inTok) {
+      const formatTok = tok(c, "Kw_format");
+      if (formatTok) {
+        const pattern = this.stringLit(tok(c, "pattern"));
+        formats.push({ pattern, range: (last = isReal(tok(c, "pattern")) ? this.join(formatTok, pattern.range) : this.tokRange(formatTok)) });
+      } else if (inTok) {
         const list = node(c, "parenList");
         const values = this.exprList(list);
-        constraints.push({ kind: "in", values, range: this.join(inTok, this.endRange(list, "RParen")) });
+        constraints.push({ kind: "in", values, range: (last = this.join(inTok, this.endRange(list, "RParen"))) });
       } else if (checkTok) {
         const body = node(c, "checkBody");
         const op = tok(body, "op");
@@ -574,11 +580,10 @@ class AstBuilder extends AstNodes {
           expr = this.expr(node(body, "expression"));
         }
         const close = tok(c, "RParen");
-        constraints.push({ kind: "check", expr, range: this.join(checkTok, isReal(close) ? close : expr.range) });
+        constraints.push({ kind: "check", expr, range: (last = this.join(checkTok, isReal(close) ? close : expr.range)) });
       }
     }
-    const last = constraints.length ? constraints[constraints.length - 1].range : type.range;
-    return { name, type, constraints, range: this.join(name.range, last) };
+    return { name, type, constraints, formats, range: this.join(name.range, last) };
   }
 
   private entityDecl(n: C.EntityDeclCstNode): EntityDecl {

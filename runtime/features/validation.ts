@@ -29,8 +29,15 @@ export interface Validation {
   rawOf(field: string): string;
 }
 
+/** A source field as validation reads it: its type, and how its files spell a timestamp. */
+type FieldSpelling = { type: ColumnType; format?: string };
+
 /** SQL that turns a raw VARCHAR value into the declared type (NULL when it does not cast). */
-function castFromText(r: string, t: ColumnType): string {
+function castFromText(r: string, f: FieldSpelling): string {
+  const t = f.type;
+  // strptime with the field's `format` (the checker admits only directives DuckDB reads); with %z
+  // it gives TIMESTAMPTZ, whose cast to TIMESTAMP (session zone UTC) is the UTC instant.
+  if (t === "timestamp" && f.format !== undefined) return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
   switch (t) {
     case "string":
       return r;
@@ -60,15 +67,16 @@ function isText(rawType: string): boolean {
  * or null when the value already has it (TIMESTAMP is read as UTC, the
  * session zone, so the TIMESTAMPTZ round trip of text would not change it).
  */
-export function castFromTyped(r: string, rawType: string, t: ColumnType): string | null {
+export function castFromTyped(r: string, rawType: string, f: FieldSpelling): string | null {
+  const t = f.type;
   const up = rawType.toUpperCase();
   if (up === STORED[t]) return null;
-  if (isText(up)) return castFromText(r, t);
+  if (isText(up)) return castFromText(r, f);
   if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
   if (t === "int" && /INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
   if (t === "timestamp" && (up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ")) return `TRY_CAST(${r} AS TIMESTAMP)`;
   // Otherwise the cast is the one text takes (integral check for int, TIMESTAMPTZ round trip for timestamp).
-  return castFromText(r, t);
+  return castFromText(r, { type: t });
 }
 
 /** Display of a raw value in a reason: quoted for strings and unreadable values. */
@@ -127,11 +135,11 @@ function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, 
     if (input.ndjson) {
       const raw = ident(`__fti_raw_${i}`);
       rawSelect.push(`(json ->> ${sqlString(f.name)}) AS ${raw}`);
-      typed = castFromText(raw, f.type);
+      typed = castFromText(raw, f);
       read = { raw, canFailCast: f.type !== "string" };
     } else {
       const k = colIndex.get(f.name.toLowerCase())!;
-      const cast = castFromTyped(inCol(k), input.columns[k].type, f.type);
+      const cast = castFromTyped(inCol(k), input.columns[k].type, f);
       typed = cast ?? inCol(k);
       // A column that already has the declared type is taken as it is, and a
       // cast to text cannot fail: no cast reason is possible for those.
@@ -188,7 +196,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   if (canFailCast) {
     rules.push({
       when: castFailed,
-      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}`)}`,
+      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`)}`,
     });
   }
   const isEventTime = f.name === plan.eventTime;
@@ -214,4 +222,13 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     });
   }
   return rules;
+}
+
+/**
+ * The plan with no field `format`: a stream's segment lines hold timestamps as
+ * the stream wrote them (ISO 8601), whatever spelling the source's files use.
+ */
+export function withIsoTimestamps(plan: SourcePlan): SourcePlan {
+  if (!plan.fields.some((f) => f.format !== undefined)) return plan;
+  return { ...plan, fields: plan.fields.map(({ format: _format, ...f }) => f) };
 }

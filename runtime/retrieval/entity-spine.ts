@@ -80,9 +80,9 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (row_number() OVER (ORDER BY rowid))::BIGINT AS __row, * FROM ${ident(raw)}`);
   await store.run(`DROP TABLE ${ident(raw)}`);
   const typeOf = new Map(present.map((c) => [c.name, c.type]));
-  const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c.type) ?? ident(c.name);
+  const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c) ?? ident(c.name);
   const time = opts.timeColumn
-    ? castFromTyped(ident(opts.timeColumn), typeOf.get(opts.timeColumn)!, "timestamp") ?? ident(opts.timeColumn)
+    ? castFromTyped(ident(opts.timeColumn), typeOf.get(opts.timeColumn)!, { type: "timestamp" }) ?? ident(opts.timeColumn)
     : sqlTimestamp(opts.asOf);
   const checks = [
     ...view.keys.map((k) => fieldCheck(k, typed(k))),
@@ -162,13 +162,16 @@ async function splitInvalid(store: Store, view: ViewPlan, staged: string, table:
        SELECT __row, __t, 400 AS status, 'invalid_request' AS code, array_to_string(__bad_reasons, '; ') AS reason, __bad_fields AS fields
          FROM ${ident(staged)} WHERE len(__bad_fields) > 0`,
   );
+  const n = await countRows(store, invalid);
+  // __row numbers the input 1..N: with no row refused, __sid is __row - 1 (no sort to number the spine).
+  const sid = n === 0 ? "__row - 1" : "row_number() OVER (ORDER BY __row) - 1";
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY __row) - 1)::BIGINT AS __sid, __row, ${cols.join(", ")}
+       SELECT (${sid})::BIGINT AS __sid, __row, ${cols.join(", ")}
          FROM ${ident(staged)} WHERE len(__bad_fields) = 0`,
   );
-  return { table: invalid, n: await countRows(store, invalid) };
+  return { table: invalid, n };
 }
 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
