@@ -13,6 +13,7 @@
 // does not, and is reported separately (`lateMs`).
 
 import { connect, type Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 
 export interface PacedRequest {
   path: string;
@@ -44,6 +45,9 @@ export interface PacedLoadResult {
   queued: number;
   /** How late the generator's timer was, worst case (ms). */
   lateMs: number;
+  /** The generator's own event-loop delay over the run (ms), p99 and max: an answer that arrives during such a delay is read that much late. */
+  loopP99: number;
+  loopMax: number;
   errors: number;
   seconds: number;
 }
@@ -147,9 +151,11 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
 
   return new Promise((resolve) => {
     let over = false;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
     const finish = () => {
       if (over) return;
       over = true;
+      loop.disable();
       clearTimeout(deadline);
       for (const c of conns) c.close();
       resolve({
@@ -160,6 +166,8 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
         statuses: statuses.subarray(0, answered),
         queued,
         lateMs,
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
         errors,
         seconds: (performance.now() - t0) / 1000,
       });
@@ -213,6 +221,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
       finish();
     }, opts.seconds * 1000 + 30_000);
     t0 = performance.now();
+    loop.enable();
     tick();
   });
 }
