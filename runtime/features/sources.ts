@@ -16,6 +16,7 @@ import { ident, sqlString, sqlTimestamp, sqlType } from "../store/sql.ts";
 import { openSourceInput, type SourceInput } from "./source-input.ts";
 import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown, type Validation } from "./validation.ts";
+import { columnDefinition } from "./column-storage.ts";
 
 export interface SourceReadReport {
   source: string;
@@ -376,5 +377,5 @@ export async function ensureRawTable(store: Store, bundle: SpecBundle, plan: Sou
     }
     await store.run(`DROP TABLE ${ident(table)}`);
   }
-  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
+  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => columnDefinition(c, c.name === plan.unique)).join(", ")})`);
 }
