@@ -6,14 +6,15 @@
 
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
 import { bodyReader, checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
-import { streamDir } from "../runtime/stream/segments.ts";
+import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
+import { withTypedStreamEvents } from "../runtime/features/stream-input.ts";
 import { StreamService } from "../runtime/stream/service.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
@@ -179,6 +180,40 @@ describe("stream checkpoints: a restart replays only the events after the checkp
       if (what !== "a file row added since") expectSameRows(r.rows, reference);
       else expect(r.report.offlineRows).toBe(801);
     }
+  });
+});
+
+describe("the checkpoint's fingerprint of the offline store", () => {
+  it("sees a file row with the unique value of an applied event and other values (the batch keeps the file's row), and not the stream's own rows", async () => {
+    const { store, path } = await storeWithHistory(600, 21);
+    const first = new StreamService(spec, path, { typedEvents: withTypedStreamEvents });
+    await first.rebuild(store, () => {});
+    const events = live(80, 22);
+    await push(first, events);
+    await first.checkpoint();
+    // What `fti features` does with the segments: their lines kept in the store, the events appended to src_activities.
+    await store.run(`CREATE TABLE fti_stream_events (source VARCHAR NOT NULL, file VARCHAR NOT NULL, line INTEGER NOT NULL, text VARCHAR NOT NULL, kept_at TIMESTAMP NOT NULL)`);
+    const lines = readSegmentLines(streamDir(path, "activities"));
+    expect(lines.length).toBe(80);
+    await store.appendRows("fti_stream_events", ["source", "file", "line", "text", "kept_at"], lines.map((l) => ["activities", basename(l.file), l.line, l.text, new Date()]));
+    await store.appendRows("src_activities", plan.fields.map((f) => f.name), events.map((e) => plan.fields.map((f) => (f.name === "started_at" ? new Date(e.started_at) : (e as Record<string, unknown>)[f.name]))));
+    const typedRestart = async () => {
+      const svc = new StreamService(spec, path, { typedEvents: withTypedStreamEvents });
+      const rows = new Map<string, StreamUpdate>();
+      const [report] = await svc.rebuild(store, (u) => rows.set(`${u.group}|${JSON.stringify(u.keys)}`, u));
+      return { rows, report };
+    };
+    // The stream's own rows in the offline store: the checkpoint still fits.
+    expect((await typedRestart()).report.from).toBe("checkpoint");
+
+    // A file now holds event live-7 with another distance: the batch's row is the file's.
+    await store.run(`UPDATE src_activities SET distance_km = distance_km + 7 WHERE activity_id = 'live-7'`);
+    const again = await typedRestart();
+    expect(again.report.from).toBe("history");
+    expect(again.report.fallback).toMatch(/offline store/);
+    expectSameRows(again.rows, (await fromHistory(store, path)).rows);
+    // Without the typed events (the unique value alone), the fingerprint is blind to it.
+    expect((await restart(store, path)).report.from).toBe("checkpoint");
   });
 });
 

@@ -277,25 +277,46 @@ export function readCheckpoint(dir: string, source: string, spec: string): Check
 }
 
 /**
- * A fingerprint of the rows of src_<source> that did not come from the
- * stream (their `unique` value is in no kept segment line): what the state
- * was built from besides the stream's own events. A `fti features` run that
- * only adds the stream's events leaves it as it was; a changed or added file
- * row changes it (computed by DuckDB: a count and the XOR of row hashes).
+ * Runs `use` with a SQL relation of the source's kept stream events, typed as
+ * the batch pipeline types them into src_<source> (its fields as columns):
+ * features/stream-input.ts `withTypedStreamEvents`, handed in by the server
+ * (this folder does not import the batch pipeline).
  */
-export async function offlineFingerprint(store: Store, plan: SourcePlan): Promise<OfflineFingerprint> {
+export type TypedStreamEvents = <T>(store: Store, plan: SourcePlan, use: (relation: string) => Promise<T>) => Promise<T>;
+
+/**
+ * A fingerprint of the rows of src_<source> that did not come from the
+ * stream: what the state was built from besides the stream's own events. A
+ * row is the stream's own when a kept segment line (fti_stream_events) has
+ * its `unique` value and, with `typed`, also every one of its values; so a
+ * `fti features` run that only adds the stream's events leaves it as it was,
+ * and a changed or added file row changes it — also one with the `unique`
+ * value of an event the stream applied and other values (the batch keeps
+ * the file's row). Without `typed`, the `unique` value alone decides (blind
+ * to that case). Computed by DuckDB: a count and the XOR of row hashes.
+ */
+export async function offlineFingerprint(store: Store, plan: SourcePlan, typed?: TypedStreamEvents): Promise<OfflineFingerprint> {
   const table = `src_${plan.name}`;
   if (!(await store.tableExists(table))) return { rows: 0, hash: "none" };
   const have = new Set((await store.tableColumns(table)).map((c) => c.name));
   if (!plan.fields.every((f) => have.has(f.name))) return { rows: 0, hash: "none" };
   const u = ident(plan.unique!);
   const fields = plan.fields.map((f) => `s.${ident(f.name)}`).join(", ");
-  const kept = (await store.tableExists(STREAM_EVENTS_TABLE))
-    ? `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(plan.unique)}`)}) = CAST(s.${u} AS VARCHAR))`
-    : "";
-  const [r] = await store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${kept}`);
-  return { rows: Number(r.n), hash: r.h };
+  const query = (ownRows: string) =>
+    store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${ownRows}`);
+  if (!(await store.tableExists(STREAM_EVENTS_TABLE))) return fingerprintOf(await query(""));
+  if (typed) {
+    const same = plan.fields.map((f) => `e.${ident(f.name)} IS NOT DISTINCT FROM s.${ident(f.name)}`).join(" AND ");
+    return fingerprintOf(await typed(store, plan, (events) => query(`AND NOT EXISTS (SELECT 1 FROM ${events} AS e WHERE e.${u} = s.${u} AND ${same})`)));
+  }
+  return fingerprintOf(
+    await query(
+      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(plan.unique)}`)}) = CAST(s.${u} AS VARCHAR))`,
+    ),
+  );
 }
+
+const fingerprintOf = ([r]: Array<{ n: number | bigint; h: string }>): OfflineFingerprint => ({ rows: Number(r.n), hash: r.h });
 
 /** Per file, the lines of `source` kept in the store (files the batch pipeline removed from the segment folder). */
 export async function keptPositions(store: Store, source: string): Promise<Map<string, number>> {

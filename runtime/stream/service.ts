@@ -11,7 +11,7 @@ import type { Scalar, SourcePlan, SpecBundle, StreamRow } from "../api.ts";
 import type { Store } from "../store/store.ts";
 import { readEntityRows, readSourceRows } from "./entity-events.ts";
 import { Admission, type Admitted } from "./admission.ts";
-import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type BodyReader, type OfflineFingerprint, type PendingLate } from "./checkpoint.ts";
+import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type BodyReader, type OfflineFingerprint, type PendingLate, type TypedStreamEvents } from "./checkpoint.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
 import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition } from "./segments.ts";
 import { basename, join } from "node:path";
@@ -105,6 +105,8 @@ export class StreamService {
   constructor(
     readonly bundle: SpecBundle,
     storePath: string,
+    /** How the batch types the kept events (checkpoint.ts `offlineFingerprint`): the server hands in the batch pipeline's. */
+    private readonly opts: { typedEvents?: TypedStreamEvents } = {},
   ) {
     this.current = new StreamEngine(bundle);
     for (const plan of bundle.sources) {
@@ -311,7 +313,7 @@ export class StreamService {
     engine.clear(s.plan.name);
     admission.restore({ watermark: -Infinity, seen: [] });
     const offline = await readSourceRows(store, s.plan);
-    const fingerprint = await offlineFingerprint(store, s.plan);
+    const fingerprint = await offlineFingerprint(store, s.plan, this.opts.typedEvents);
     const covered = new Map<string, SegmentPosition>();
     for (const [file, lines] of await keptPositions(store, s.plan.name)) covered.set(file, { lines, bytes: -1 });
     const lines: SegmentLine[] = [];
@@ -350,7 +352,7 @@ export class StreamService {
     const source = s.plan.name;
     const cp = readCheckpoint(s.writer.dir, source, specIdentity(this.bundle));
     if (!cp.ok) return { fallback: cp.reason, fallbackMissing: cp.missing };
-    const fingerprint = await offlineFingerprint(store, s.plan);
+    const fingerprint = await offlineFingerprint(store, s.plan, this.opts.typedEvents);
     if (fingerprint.rows !== cp.header.offline.rows || fingerprint.hash !== cp.header.offline.hash) {
       return { fallback: "the offline store's rows of the source changed otherwise than by the stream's own events since the checkpoint" };
     }
