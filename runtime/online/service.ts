@@ -22,6 +22,7 @@ import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
+import { withTypedStreamEvents } from "../features/stream-input.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
@@ -420,7 +421,7 @@ export class OnlineService implements LocalService {
       }
     }
     this.neededGroups = [...groups.values()];
-    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath) : null;
+    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents }) : null;
 
     this.agentHost = {
       bundle,
