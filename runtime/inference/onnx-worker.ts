@@ -60,6 +60,7 @@ export async function startOnnxWorker(bytes: Uint8Array, opts: OnnxSessionOption
     const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
     worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      execArgv: [], // plain JS: none of the parent's loaders (tsx) to start
       workerData: { ortPath, bytes, options: ortSessionOptions(opts), input: info.inputs[0].name, output },
     });
   } catch {
