@@ -44,6 +44,7 @@
 import type { AlgorithmParams, Task } from "../catalogue.ts";
 import { mulberry32 } from "../random.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
+import { predictForest, type FlatForest } from "./gbdt-predict.ts";
 import { defaultThreads } from "./gbdt-threads.ts";
 
 export type GbdtParams = AlgorithmParams<"gbdt">;
@@ -578,22 +579,6 @@ function addNode(tree: GbdtTree): number {
   return tree.feature.length - 1;
 }
 
-/**
- * Flattened trees for fast prediction: all nodes of all trees in typed arrays
- * with global ids; the right child of node k is left[k] + 1. Leaves are made
- * absorbing (left[k] = k, threshold +Infinity, NaN goes "left") so that a row
- * reaches its leaf after exactly depths[t] branch-free steps.
- */
-interface FlatForest {
-  feat: Int32Array;
-  thr: Float64Array;
-  mleft: Int32Array;
-  left: Int32Array;
-  value: Float64Array;
-  roots: Int32Array;
-  depths: Int32Array;
-}
-
 function flatten(fit: GbdtFit, d: number): FlatForest {
   let total = 0;
   for (const t of fit.trees) total += t.feature.length;
@@ -639,68 +624,20 @@ function flatten(fit: GbdtFit, d: number): FlatForest {
   return { feat, thr, mleft, left, value, roots, depths };
 }
 
-const PREDICT_BLOCK = 256;
-
-function predictFlat(F: FlatForest, base: number, X: Float32Array, n: number, d: number, out: Float64Array): void {
-  const { feat, thr, mleft, left, value, roots, depths } = F;
-  const nt = roots.length;
-  for (let i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
-    const i1 = Math.min(n, i0 + PREDICT_BLOCK);
-    for (let i = i0; i < i1; i++) out[i] = base;
-    for (let t = 0; t < nt; t++) {
-      const root = roots[t];
-      const depth = depths[t];
-      let i = i0;
-      // four rows at a time: four independent chains of dependent loads
-      for (; i + 4 <= i1; i += 4) {
-        const r0 = i * d;
-        const r1 = r0 + d;
-        const r2 = r1 + d;
-        const r3 = r2 + d;
-        let k0 = root;
-        let k1 = root;
-        let k2 = root;
-        let k3 = root;
-        for (let s = 0; s < depth; s++) {
-          // left when v <= thr, or v is NaN and missing values go left; right = left + 1
-          const v0 = X[r0 + feat[k0]];
-          const v1 = X[r1 + feat[k1]];
-          const v2 = X[r2 + feat[k2]];
-          const v3 = X[r3 + feat[k3]];
-          k0 = left[k0] + ((+(v0 <= thr[k0]) | (+(v0 !== v0) & mleft[k0])) ^ 1);
-          k1 = left[k1] + ((+(v1 <= thr[k1]) | (+(v1 !== v1) & mleft[k1])) ^ 1);
-          k2 = left[k2] + ((+(v2 <= thr[k2]) | (+(v2 !== v2) & mleft[k2])) ^ 1);
-          k3 = left[k3] + ((+(v3 <= thr[k3]) | (+(v3 !== v3) & mleft[k3])) ^ 1);
-        }
-        out[i] += value[k0];
-        out[i + 1] += value[k1];
-        out[i + 2] += value[k2];
-        out[i + 3] += value[k3];
-      }
-      for (; i < i1; i++) {
-        const r0 = i * d;
-        let k = root;
-        for (let s = 0; s < depth; s++) {
-          const v = X[r0 + feat[k]];
-          k = left[k] + ((+(v <= thr[k]) | (+(v !== v) & mleft[k])) ^ 1);
-        }
-        out[i] += value[k];
-      }
-    }
-  }
-}
-
-/** Raw scores (before the sigmoid) for row-major X [n × d]. */
-export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
+/**
+ * Raw scores (before the sigmoid) for row-major X [n × d]; large inputs on
+ * `threads` threads (default: defaultThreads()), bit-identical for any number.
+ */
+export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number, threads = defaultThreads()): Float64Array {
   if (X.length < n * d) throw new Error(`gbdt predict: X has ${X.length} values, expected ${n * d}`);
   const out = new Float64Array(n);
-  predictFlat(flatten(fit, d), fit.baseScore, X, n, d, out);
+  predictForest(flatten(fit, d), fit.baseScore, X, n, d, out, threads);
   return out;
 }
 
 /** Predictions: regression values, or the probability of class 1. */
-export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
-  const out = predictGbdtRaw(fit, X, n, d);
+export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number, threads = defaultThreads()): Float64Array {
+  const out = predictGbdtRaw(fit, X, n, d, threads);
   if (fit.task === "binary_classification") {
     for (let i = 0; i < n; i++) {
       const z = out[i];
