@@ -233,4 +233,24 @@ describe("rotation and retention", () => {
     expect(r.entries.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     expect(r).toMatchObject({ missing: 0, badLines: 0 });
   });
+
+  it("a closing log does not wait for the low-priority worker: the part is gzipped in process, one stream", async () => {
+    const { gzipSync, gunzipSync } = await import("node:zlib");
+    const dir = tempDir();
+    const path = join(dir, "big.ndjson");
+    const text = Array.from({ length: 30_000 }, (_, i) => JSON.stringify(entry(i)) + "\n").join("");
+    writeFileSync(path, text);
+    const hurry = new AbortController();
+    const job = compressLogFile(path, hurry.signal);
+    hurry.abort(); // before the worker has started: it is stopped, the part gzipped in process
+    await job;
+    expect(readdirSync(dir)).toEqual(["big.ndjson.gz"]);
+    const gz = readFileSync(join(dir, "big.ndjson.gz"));
+    expect(gunzipSync(gz).toString("utf8")).toBe(text);
+    expect(gz.equals(gzipSync(Buffer.from(text)))).toBe(true); // one member, not 4 MB ones
+    // already closing: never on the worker
+    writeFileSync(path, text);
+    await compressLogFile(path, hurry.signal);
+    expect(readFileSync(join(dir, "big.ndjson.gz")).equals(gz)).toBe(true);
+  });
 });

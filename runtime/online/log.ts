@@ -120,6 +120,8 @@ export class RequestLog {
   private flushQueued = false;
   /** The compressions of closed parts, one after the other (one gzip process at a time, however fast parts fill). */
   private compressing: Promise<void> = Promise.resolve();
+  /** Aborted by close(): a part still being gzipped at low priority is finished in process (log-files.ts). */
+  private readonly closing = new AbortController();
   private closed = false;
   private s = { written: 0, dropped: 0, refused: 0, writeErrors: 0, rotated: 0, deletedFiles: 0 };
   private failing = false;
@@ -323,7 +325,7 @@ export class RequestLog {
     if (!this.o.compress) return after();
     const report = (e: Error) => this.onError(new Error(`compressing ${closed}: ${e.message}`));
     // the chain never rejects: a failed compression is reported and the next one still runs
-    this.compressing = this.compressing.then(() => compressLogFile(closed).then(after)).catch(report);
+    this.compressing = this.compressing.then(() => compressLogFile(closed, this.closing.signal).then(after)).catch(report);
   }
 
   stats(): RequestLogStats {
@@ -366,6 +368,7 @@ export class RequestLog {
       }
       f.fh = null;
     }
+    this.closing.abort();
     await this.compressing;
   }
 }
