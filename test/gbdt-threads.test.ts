@@ -116,6 +116,16 @@ describe("gbdt on several threads", () => {
     const [one, two, three] = [1, 2, 3].map((threads) => bytesOf(predictGbdt(fit, Xb, n, D, threads)));
     expect(two.equals(one)).toBe(true);
     expect(three.equals(one)).toBe(true);
+    // a small prediction stays on the caller and never reads the thread setting
+    const saved = process.env.FTI_THREADS;
+    process.env.FTI_THREADS = "many";
+    try {
+      expect(predictGbdt(fit, Xb, 1000, D)[0]).toBe(new Float64Array(one.buffer, one.byteOffset, n)[0]);
+      expect(() => predictGbdt(fit, Xb, n, D)).toThrow(/FTI_THREADS/);
+    } finally {
+      if (saved === undefined) delete process.env.FTI_THREADS;
+      else process.env.FTI_THREADS = saved;
+    }
     // and the same as predicting a row alone
     for (const i of [0, 1, 8191, 8192, 500_000, n - 1]) {
       expect(predictGbdt(fit, Xb.subarray(i * D, i * D + D), 1, D, 1)[0]).toBe(new Float64Array(one.buffer, one.byteOffset, n)[i]);

@@ -11,6 +11,7 @@
 // a worker that starts late just finds no chunk left.
 
 import { Worker } from "node:worker_threads";
+import { defaultThreads } from "./gbdt-threads.ts";
 
 /**
  * Flattened trees: all nodes of all trees in typed arrays with global ids;
@@ -116,11 +117,16 @@ function shared<T extends Float32Array | Float64Array | Int32Array>(a: T, Ctor: 
   return out;
 }
 
-/** Raw scores of rows [0, n) of row-major X [n × d] into `out`, on up to `threads` threads (bit-identical for any number). */
-export function predictForest(F: FlatForest, base: number, X: Float32Array, n: number, d: number, out: Float64Array, threads: number): void {
+/**
+ * Raw scores of rows [0, n) of row-major X [n × d] into `out`, on up to
+ * `threads` threads (default, read only for a large prediction:
+ * defaultThreads()); bit-identical for any number.
+ */
+export function predictForest(F: FlatForest, base: number, X: Float32Array, n: number, d: number, out: Float64Array, threads?: number): void {
   const chunks = Math.ceil(n / CHUNK);
-  const helpers = Math.min(threads, chunks) - 1;
-  if (helpers < 1 || n * F.roots.length < MIN_THREADED_PAIRS || n * d * 4 > MAX_SHARED_BYTES) {
+  const large = n * F.roots.length >= MIN_THREADED_PAIRS && n * d * 4 <= MAX_SHARED_BYTES;
+  const helpers = large ? Math.min(threads ?? defaultThreads(), chunks) - 1 : 0;
+  if (helpers < 1) {
     chunk(F, base, X, d, out, 0, n);
     return;
   }

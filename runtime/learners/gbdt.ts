@@ -628,7 +628,7 @@ function flatten(fit: GbdtFit, d: number): FlatForest {
  * Raw scores (before the sigmoid) for row-major X [n × d]; large inputs on
  * `threads` threads (default: defaultThreads()), bit-identical for any number.
  */
-export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number, threads = defaultThreads()): Float64Array {
+export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number, threads?: number): Float64Array {
   if (X.length < n * d) throw new Error(`gbdt predict: X has ${X.length} values, expected ${n * d}`);
   const out = new Float64Array(n);
   predictForest(flatten(fit, d), fit.baseScore, X, n, d, out, threads);
@@ -636,7 +636,7 @@ export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: numb
 }
 
 /** Predictions: regression values, or the probability of class 1. */
-export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number, threads = defaultThreads()): Float64Array {
+export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number, threads?: number): Float64Array {
   const out = predictGbdtRaw(fit, X, n, d, threads);
   if (fit.task === "binary_classification") {
     for (let i = 0; i < n; i++) {

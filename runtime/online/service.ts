@@ -1218,7 +1218,7 @@ export class OnlineService implements LocalService {
       },
       {
         name: "fti_stream_checkpoint_blocking_seconds",
-        help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state copied while new events waited, plus the longest slice of its serialization).",
+        help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state taken while new events waited — no copy: copy-on-write —, plus the longest slice of its serialization).",
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
       },
       {
