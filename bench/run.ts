@@ -10,7 +10,8 @@
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
 // --pit-case all|events|planned, --events N, --event-users N,
-// --batch-entities N, --monitor-requests N, --train-rows N, --trees N, --spec-lines N, --keep-work,
+// --batch-entities N, --monitor-requests N, --train-rows N, --train-features N (1–12),
+// --train-task regression|classification|both, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
 // read-write).
@@ -51,6 +52,8 @@ async function main(): Promise<number> {
       "batch-entities": { type: "string" },
       "monitor-requests": { type: "string" },
       "train-rows": { type: "string" },
+      "train-features": { type: "string" },
+      "train-task": { type: "string", default: "both" },
       trees: { type: "string" },
       "spec-lines": { type: "string" },
       "keep-work": { type: "boolean", default: false },
@@ -64,12 +67,17 @@ async function main(): Promise<number> {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
        [--pit-case all|events|planned] [--events N] [--event-users N]
-       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
+       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
   if (unknown.length) {
     process.stderr.write(`unknown suite ${unknown.join(", ")}; suites: ${SUITES.join(", ")}\n`);
+    return 2;
+  }
+  const trainTask = values["train-task"]!;
+  if (!["regression", "classification", "both"].includes(trainTask)) {
+    process.stderr.write(`--train-task ${JSON.stringify(trainTask)}: expected regression, classification or both\n`);
     return 2;
   }
   setVerbose(values.verbose);
@@ -104,6 +112,8 @@ async function main(): Promise<number> {
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
     monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),
     trainRows: num(values["train-rows"], quick ? 20_000 : 1_000_000),
+    trainFeatures: num(values["train-features"], 12),
+    trainTask: trainTask as Ctx["trainTask"],
     trees: num(values.trees, quick ? 20 : 200),
     bigSpecLines: num(values["spec-lines"], quick ? 300 : 2000),
     out,

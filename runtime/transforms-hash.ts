@@ -1,5 +1,9 @@
-// The hash of a generated transforms.ts: sha256 of its text with the hash
-// constant's value blanked (so the hash can live inside the file). The
+// The hash of a generated transforms.ts: sha256 of its code — the text with
+// the hash constant's value blanked (so the hash can live inside the file),
+// without blank lines and lines that are only a comment. Comments carry the
+// spec's hash and line numbers (`— specs/athlete.fti:97`): an edit of the spec
+// that leaves the transformation code as it was (a comment, a `serve` block,
+// a feature group no model reads) keeps every trained model servable. The
 // emitter stamps it (compiler/emit/project.ts); `checkTransformsFile` checks
 // a file's text against the hash the loaded code declares, so a hand edit
 // after generation is refused before any model is used — by the CLI's spec
@@ -15,7 +19,33 @@ const CONSTANT = /export const TRANSFORMS_HASH = "[^"]*";/;
 
 export function transformsHash(text: string): string {
   const blanked = text.replace(CONSTANT, `export const TRANSFORMS_HASH = "";`);
-  return "sha256:" + crypto.createHash("sha256").update(blanked).digest("hex");
+  const hash = crypto.createHash("sha256");
+  for (const line of codeLines(blanked)) hash.update(line + "\n");
+  return "sha256:" + hash.digest("hex");
+}
+
+/**
+ * The lines that are code: not blank, not a `//` line, not in a block comment
+ * that starts a line (`/** … *\/`, one line or several, as the emitter writes
+ * them). A comment after code on its line stays part of that line.
+ */
+function* codeLines(text: string): Generator<string> {
+  let inBlock = false;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (inBlock) {
+      inBlock = !line.includes("*/");
+      continue;
+    }
+    if (line === "" || line.startsWith("//")) continue;
+    if (line.startsWith("/*")) {
+      const end = line.indexOf("*/", 2);
+      if (end < 0) inBlock = true;
+      else if (line.slice(end + 2).trim() !== "") yield line.slice(end + 2).trim(); // `/** doc */ export const …`
+      continue;
+    }
+    yield raw.trimEnd();
+  }
 }
 
 /** The hash a transforms.ts declares, or null when it has none. */

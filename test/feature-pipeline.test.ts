@@ -163,6 +163,26 @@ describe("feature groups", () => {
     expect({ src: await rowsOf(store, "src_activities"), a: await rowsOf(store, GROUP_TABLES[0]), f: await rowsOf(store, GROUP_TABLES[1]) }).toEqual(once);
   });
 
+  it("the unique string column and a group's row id are stored uncompressed; other columns keep DuckDB's compression", async () => {
+    // enough rows (~60 k) for DuckDB to compress a column when left to choose
+    store = await openStore({ path: join(tempDir(), "store.duckdb") });
+    await runFeaturePipeline(store, athleteBundle(athleteSpecDir(activityRows({ athletes: 30, days: 2000, gapDays: 1 }))));
+    await store.run("CHECKPOINT");
+    const methods = async (table: string) => {
+      const rows = await store!.all<{ column_name: string; c: string }>(
+        `SELECT column_name, string_agg(DISTINCT compression, ',' ORDER BY compression) AS c FROM pragma_storage_info('${table}') GROUP BY ALL`,
+      );
+      return Object.fromEntries(rows.map((r) => [r.column_name, r.c.split(",")]));
+    };
+    const src = await methods("src_activities");
+    const group = await methods(GROUP_TABLES[0]);
+    // Constant: a segment of one repeated value (or all NULL) is stored as that value whatever the method
+    for (const used of [src.activity_id, group.activity_id]) for (const m of used) expect(["Uncompressed", "Constant"]).toContain(m);
+    // a repeated string keeps its dictionary
+    expect(src.athlete_id.some((m) => m !== "Uncompressed")).toBe(true);
+    expect(group.athlete_id.some((m) => m !== "Uncompressed")).toBe(true);
+  });
+
   it("range runs replace only their range, and windows at the start of the range see earlier history", async () => {
     const bundle = athleteBundle(athleteSpecDir());
     const from = new Date(T0 + 40 * DAY);

@@ -1,5 +1,6 @@
 // GBDT on several threads: the model must not depend on the thread count.
-// Histograms are split by feature, gradients by fixed row blocks, across worker threads (gbdt-threads.ts);
+// Histograms are split by feature, gradients by fixed row blocks, a partition in two halves,
+// across worker threads (gbdt-threads.ts);
 // these tests train the same data with 1, 2 and 3 threads (and the
 // TypeScript reference kernels) and compare the ONNX bytes and the
 // predictions bit for bit.
@@ -7,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../runtime/errors.ts";
+import { predictGbdt } from "../runtime/learners/gbdt.ts";
 import { createWorkspace } from "../runtime/learners/gbdt-kernels.ts";
 import { defaultThreads, featureBlocks, GRAD_BLOCK, parseThreads } from "../runtime/learners/gbdt-threads.ts";
 import { predict, trainModel, type Task } from "../runtime/learners/index.ts";
@@ -49,8 +51,8 @@ describe("gbdt on several threads", () => {
       const histOff = new Int32Array(D + 1);
       for (let f = 0; f < D; f++) histOff[f + 1] = histOff[f] + 40;
       const histLen = histOff[D] * (cls ? 3 : 2);
-      const ref = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, engine: "js" });
-      const three = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, threads: 3 });
+      const ref = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, leaves: 64, engine: "js" });
+      const three = createWorkspace({ n, d: D, cls, histLen, histOff, pool: 1, leaves: 64, threads: 3 });
       try {
         expect(three.engine).toBe("wasm");
         expect(three.threads).toBe(3);
@@ -62,12 +64,18 @@ describe("gbdt on several threads", () => {
             const y = cls ? (r() < 0.5 ? 1 : 0) : r() * 10;
             ref.raw[i] = three.raw[i] = z;
             ref.y[i] = three.y[i] = y;
+            // the last tree's leaves: raw += their values first
+            ref.leafOf[i] = three.leafOf[i] = Math.floor(r() * 64);
             three.idx[i] = ref.idx[i] = (i * 7919) % n; // overwritten: the identity
           }
+          for (let k = 0; k < 64; k++) ref.leafValue[k] = three.leafValue[k] = round === 0 ? 0 : r() - 0.5;
           const [a, b] = [new Float64Array(2), new Float64Array(2)];
+          const raw0 = Float64Array.from(ref.raw);
           ref.gradients(a);
           three.gradients(b);
           expect(bytesOf(b).equals(bytesOf(a))).toBe(true);
+          expect(bytesOf(three.raw).equals(bytesOf(ref.raw))).toBe(true);
+          for (const i of [0, 1, n - 1]) expect(ref.raw[i]).toBe(raw0[i] + ref.leafValue[ref.leafOf[i]]);
           expect(bytesOf(three.og).equals(bytesOf(ref.og))).toBe(true);
           if (cls) expect(bytesOf(three.oh).equals(bytesOf(ref.oh))).toBe(true);
           else expect(b[1]).toBe(n);
@@ -96,14 +104,42 @@ describe("gbdt on several threads", () => {
     });
   }
 
+  it("predictions on 1, 2 and 3 threads are bit-identical (a large input: rows in chunks any thread may take)", () => {
+    const m = trainModel("gbdt", "binary_classification", X, N, D, yCls, params, { threads: 1 });
+    if (m.kind !== "gbdt") throw new Error("kind");
+    // 700 k rows × 12 trees: above the size where prediction starts workers; the last chunk short
+    const n = 700_003;
+    const Xb = new Float32Array(n * D);
+    for (let i = 0; i < n; i++) Xb.set(X.subarray((i % N) * D, (i % N) * D + D), i * D);
+    for (let i = 0; i < n; i += 997) Xb[i * D + 3] = NaN;
+    const fit = { task: m.task, baseScore: m.baseScore, trees: m.trees };
+    const [one, two, three] = [1, 2, 3].map((threads) => bytesOf(predictGbdt(fit, Xb, n, D, threads)));
+    expect(two.equals(one)).toBe(true);
+    expect(three.equals(one)).toBe(true);
+    // a small prediction stays on the caller and never reads the thread setting
+    const saved = process.env.FTI_THREADS;
+    process.env.FTI_THREADS = "many";
+    try {
+      expect(predictGbdt(fit, Xb, 1000, D)[0]).toBe(new Float64Array(one.buffer, one.byteOffset, n)[0]);
+      expect(() => predictGbdt(fit, Xb, n, D)).toThrow(/FTI_THREADS/);
+    } finally {
+      if (saved === undefined) delete process.env.FTI_THREADS;
+      else process.env.FTI_THREADS = saved;
+    }
+    // and the same as predicting a row alone
+    for (const i of [0, 1, 8191, 8192, 500_000, n - 1]) {
+      expect(predictGbdt(fit, Xb.subarray(i * D, i * D + D), 1, D, 1)[0]).toBe(new Float64Array(one.buffer, one.byteOffset, n)[i]);
+    }
+  });
+
   it("the threaded histograms equal the single-threaded ones on any row segment", () => {
     for (const cls of [false, true]) {
       const histOff = new Int32Array(D + 1);
       for (let f = 0; f < D; f++) histOff[f + 1] = histOff[f] + 40;
       const S = cls ? 3 : 2;
       const histLen = histOff[D] * S;
-      const one = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, threads: 1 });
-      const two = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, threads: 2 });
+      const one = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, leaves: 64, threads: 1 });
+      const two = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, leaves: 64, threads: 2 });
       try {
         expect(one.engine).toBe("wasm");
         expect(two.threads).toBe(2);
@@ -111,21 +147,90 @@ describe("gbdt on several threads", () => {
         for (const ws of [one, two]) {
           const r2 = mulberry32(9);
           for (let k = 0; k < N * D; k++) ws.codes[k] = Math.floor(r2() * 39);
-          for (let i = 0; i < N; i++) {
-            ws.idx[i] = (i * 7919) % N;
-            ws.og[i] = r2() - 0.5;
-            ws.oh[i] = cls ? r2() : ws.og[i];
+          for (const b of ws.bufs) {
+            for (let i = 0; i < N; i++) {
+              b.idx[i] = (i * 7919) % N;
+              b.og[i] = r2() - 0.5;
+              if (cls) b.oh[i] = r2();
+            }
           }
         }
-        for (let round = 0; round < 5; round++) {
+        for (let round = 0; round < 6; round++) {
           const start = Math.floor(r() * N * 0.3);
           const end = start + Math.floor(r() * N * 0.7);
-          one.hist(0, start, end);
-          two.hist(0, start, end);
+          one.hist(0, start, end, round & 1);
+          two.hist(0, start, end, round & 1);
           expect(bytesOf(two.hists[0]).equals(bytesOf(one.hists[0]))).toBe(true);
         }
       } finally {
         one.close();
+        two.close();
+      }
+    }
+  });
+
+  it("the partition and the leaf marking in two halves (on two threads, WebAssembly) equal a stable partition, both buffers, any segment", async () => {
+    for (const cls of [false, true]) {
+      const histOff = Int32Array.from({ length: D + 1 }, (_, f) => f * 40);
+      const histLen = histOff[D] * (cls ? 3 : 2);
+      const ref = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, leaves: 64, engine: "js" });
+      const two = createWorkspace({ n: N, d: D, cls, histLen, histOff, pool: 1, leaves: 64, threads: 2 });
+      try {
+        expect(two.engine).toBe("wasm");
+        await new Promise((res) => setTimeout(res, 200)); // the worker running, so it takes halves
+        const r = mulberry32(cls ? 11 : 12);
+        for (let k = 0; k < N * D; k++) ref.codes[k] = two.codes[k] = Math.floor(r() * 40);
+        for (let round = 0; round < 8; round++) {
+          const buf = round & 1;
+          // positions of the source buffer: rows in a shuffled order, values that say where they came from
+          for (const ws of [ref, two]) {
+            const b = ws.bufs[buf];
+            for (let j = 0; j < N; j++) {
+              b.idx[j] = (j * 7919 + round) % N;
+              b.og[j] = j + 0.25;
+              if (cls) b.oh[j] = -j;
+            }
+          }
+          // round 6: one row; round 7: every row left
+          const start = round === 6 ? 77 : Math.floor(r() * N * 0.3);
+          const end = round === 6 ? 78 : start + 1 + Math.floor(r() * N * 0.7);
+          const f = Math.floor(r() * D);
+          const [t, miss, ml] = round === 7 ? [39, 39, true] : [Math.floor(r() * 39), 39, r() < 0.5];
+          const src = ref.bufs[buf];
+          // the expected stable partition, computed here
+          const goesLeft = (j: number) => {
+            const c = ref.codes[f * N + src.idx[j]];
+            return c <= t || (c === miss && ml);
+          };
+          const order: number[] = [];
+          for (let j = start; j < end; j++) if (goesLeft(j)) order.push(j);
+          const cl = order.length;
+          for (let j = start; j < end; j++) if (!goesLeft(j)) order.push(j);
+          const expIdx = order.map((j) => src.idx[j]);
+          const mid = start + cl;
+          expect(ref.partition(f, miss, t, ml, start, end, mid, buf)).toBe(cl);
+          expect(two.partition(f, miss, t, ml, start, end, mid, buf)).toBe(cl);
+          for (const ws of [ref, two]) {
+            const dst = ws.bufs[1 - buf];
+            expect(Array.from(dst.idx.subarray(start, end))).toEqual(expIdx);
+            expect(Array.from(dst.og.subarray(start, end))).toEqual(order.map((j) => j + 0.25));
+            if (cls) expect(Array.from(dst.oh.subarray(start, end))).toEqual(order.map((j) => -j));
+          }
+          // the same split as leaf marks (both children leaves): leaf 7 left, 8 right, other rows untouched
+          const leaf = 7;
+          for (const ws of [ref, two]) {
+            ws.leafOf.fill(63);
+            expect(ws.markSplit(f, miss, t, ml, start, end, leaf, buf)).toBe(cl);
+            let wrong = 0;
+            for (let j = start; j < end; j++) wrong += +(ws.leafOf[src.idx[j]] !== (goesLeft(j) ? leaf : leaf + 1));
+            expect(wrong).toBe(0);
+            let untouched = 0;
+            for (let i = 0; i < N; i++) untouched += +(ws.leafOf[i] === 63);
+            expect(untouched).toBe(N - (end - start));
+          }
+        }
+      } finally {
+        ref.close();
         two.close();
       }
     }

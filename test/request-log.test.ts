@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RequestLog, readRequestLog } from "../runtime/online/log.ts";
+import { WORKER_COMPRESS_BYTES, compressLogFile } from "../runtime/online/log-files.ts";
 import type { RequestLogEntry } from "../runtime/online/types.ts";
 
 const dirs: string[] = [];
@@ -190,5 +191,66 @@ describe("rotation and retention", () => {
     mkdirSync(join(mdir, "not-a-file.ndjson"));
     appendFileSync(join(mdir, "zz.ndjson"), "garbage\n");
     expect(readRequestLog(dir, "m").bad).toHaveLength(1);
+  });
+
+  it("gzips a large part on a worker thread (low CPU priority): gzip members of 4 MB that read back as the file, the plain file removed", async () => {
+    const { gzipSync, gunzipSync } = await import("node:zlib");
+    const dir = tempDir();
+    const path = join(dir, "big.ndjson");
+    const lines: string[] = [];
+    for (let i = 0; lines.length * 300 < 9 * 2 ** 20; i++) lines.push(JSON.stringify(entry(i)) + "\n"); // > 2 members
+    const text = lines.join("");
+    writeFileSync(path, text);
+    await compressLogFile(path);
+    expect(readdirSync(dir)).toEqual(["big.ndjson.gz"]);
+    const gz = readFileSync(join(dir, "big.ndjson.gz"));
+    expect(gunzipSync(gz).toString("utf8")).toBe(text);
+    // each 4 MB slice gzipped on its own, concatenated
+    const bytes = Buffer.from(text);
+    const slices = Math.ceil(bytes.length / (4 * 2 ** 20));
+    expect(slices).toBeGreaterThan(2);
+    const members = Array.from({ length: slices }, (_, k) => gzipSync(bytes.subarray(k * 4 * 2 ** 20, (k + 1) * 4 * 2 ** 20)));
+    expect(gz.equals(Buffer.concat(members))).toBe(true);
+  });
+
+  it("a large part's failed compression rejects with the worker's reason and leaves the plain file", async () => {
+    const dir = tempDir();
+    const path = join(dir, "big.ndjson");
+    writeFileSync(path, "x".repeat(WORKER_COMPRESS_BYTES + 10));
+    mkdirSync(`${path}.gz.tmp`); // the worker cannot write its output there
+    await expect(compressLogFile(path)).rejects.toThrow(/EISDIR|directory/i);
+    expect(readFileSync(path, "utf8").length).toBe(WORKER_COMPRESS_BYTES + 10);
+  });
+
+  it("rotates parts above the worker-compression size and reads every entry back", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, { ...quiet, maxFileBytes: WORKER_COMPRESS_BYTES + 1000, maxBatch: 500 });
+    const n = Math.ceil((WORKER_COMPRESS_BYTES * 1.5) / 300);
+    for (let i = 1; i <= n; i++) log.append(entry(i));
+    await log.close();
+    expect(readdirSync(join(dir, "m")).filter((f) => f.endsWith(".ndjson.gz"))).toHaveLength(1);
+    const r = readRequestLog(dir, "m");
+    expect(r.entries.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(r).toMatchObject({ missing: 0, badLines: 0 });
+  });
+
+  it("a closing log does not wait for the low-priority worker: the part is gzipped in process, one stream", async () => {
+    const { gzipSync, gunzipSync } = await import("node:zlib");
+    const dir = tempDir();
+    const path = join(dir, "big.ndjson");
+    const text = Array.from({ length: 30_000 }, (_, i) => JSON.stringify(entry(i)) + "\n").join("");
+    writeFileSync(path, text);
+    const hurry = new AbortController();
+    const job = compressLogFile(path, hurry.signal);
+    hurry.abort(); // before the worker has started: it is stopped, the part gzipped in process
+    await job;
+    expect(readdirSync(dir)).toEqual(["big.ndjson.gz"]);
+    const gz = readFileSync(join(dir, "big.ndjson.gz"));
+    expect(gunzipSync(gz).toString("utf8")).toBe(text);
+    expect(gz.equals(gzipSync(Buffer.from(text)))).toBe(true); // one member, not 4 MB ones
+    // already closing: never on the worker
+    writeFileSync(path, text);
+    await compressLogFile(path, hurry.signal);
+    expect(readFileSync(join(dir, "big.ndjson.gz")).equals(gz)).toBe(true);
   });
 });

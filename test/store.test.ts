@@ -193,6 +193,25 @@ describe("readColumns of numeric columns (read straight from the vectors)", () =
     });
     expect(rows.some((r) => typeof r.c8 === "string")).toBe(true);
   });
+
+  it("a Float64Array column copied in bulk marks exactly the nulls: none, one in a chunk, a null at each chunk edge, all", async () => {
+    store = await openStore({ path: ":memory:" });
+    const columns = {
+      none: `i * 0.25`,
+      one: `CASE WHEN i = 4101 THEN NULL ELSE -i / 7.0 END`,
+      edges: `CASE WHEN i % 2048 IN (0, 7, 8, 2047) OR i = 4999 THEN NULL ELSE i END`,
+      all: `NULL`,
+      ints: `CASE WHEN i % 9 = 4 THEN NULL ELSE i % 1000 END`,
+    };
+    const types = { none: "DOUBLE", one: "DOUBLE", edges: "FLOAT", all: "DOUBLE", ints: "INTEGER" };
+    const sql = `SELECT ${Object.entries(columns).map(([c, v]) => `CAST(${v} AS ${types[c as keyof typeof types]}) AS ${c}`).join(", ")} FROM range(5000) t(i) ORDER BY i`;
+    const f64 = await store.readColumns(sql, undefined, { float64: Object.keys(columns) });
+    const rows = await store.all<Record<string, number | null>>(sql);
+    for (const c of Object.keys(columns)) {
+      expect(Array.from(f64.columns[c] as Float64Array), c).toEqual(rows.map((r) => r[c] ?? NaN));
+    }
+    expect(rows.filter((r) => r.edges === null).length).toBe(12);
+  });
 });
 
 describe("appendRows", () => {

@@ -6,14 +6,15 @@
 
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
-import { checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
+import { bodyReader, checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
-import { streamDir } from "../runtime/stream/segments.ts";
+import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
+import { withTypedStreamEvents } from "../runtime/features/stream-input.ts";
 import { StreamService } from "../runtime/stream/service.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
@@ -182,11 +183,69 @@ describe("stream checkpoints: a restart replays only the events after the checkp
   });
 });
 
+describe("the checkpoint's fingerprint of the offline store", () => {
+  it("sees a file row with the unique value of an applied event and other values (the batch keeps the file's row), and not the stream's own rows", async () => {
+    const { store, path } = await storeWithHistory(600, 21);
+    const first = new StreamService(spec, path, { typedEvents: withTypedStreamEvents });
+    await first.rebuild(store, () => {});
+    const events = live(80, 22);
+    await push(first, events);
+    await first.checkpoint();
+    // What `fti features` does with the segments: their lines kept in the store, the events appended to src_activities.
+    await store.run(`CREATE TABLE fti_stream_events (source VARCHAR NOT NULL, file VARCHAR NOT NULL, line INTEGER NOT NULL, text VARCHAR NOT NULL, kept_at TIMESTAMP NOT NULL)`);
+    const lines = readSegmentLines(streamDir(path, "activities"));
+    expect(lines.length).toBe(80);
+    await store.appendRows("fti_stream_events", ["source", "file", "line", "text", "kept_at"], lines.map((l) => ["activities", basename(l.file), l.line, l.text, new Date()]));
+    await store.appendRows("src_activities", plan.fields.map((f) => f.name), events.map((e) => plan.fields.map((f) => (f.name === "started_at" ? new Date(e.started_at) : (e as Record<string, unknown>)[f.name]))));
+    const typedRestart = async () => {
+      const svc = new StreamService(spec, path, { typedEvents: withTypedStreamEvents });
+      const rows = new Map<string, StreamUpdate>();
+      const [report] = await svc.rebuild(store, (u) => rows.set(`${u.group}|${JSON.stringify(u.keys)}`, u));
+      return { rows, report };
+    };
+    // The stream's own rows in the offline store: the checkpoint still fits.
+    expect((await typedRestart()).report.from).toBe("checkpoint");
+
+    // A file now holds event live-7 with another distance: the batch's row is the file's.
+    await store.run(`UPDATE src_activities SET distance_km = distance_km + 7 WHERE activity_id = 'live-7'`);
+    const again = await typedRestart();
+    expect(again.report.from).toBe("history");
+    expect(again.report.fallback).toMatch(/offline store/);
+    expectSameRows(again.rows, (await fromHistory(store, path)).rows);
+    // Without the typed events (the unique value alone), the fingerprint is blind to it.
+    expect((await restart(store, path)).report.from).toBe("checkpoint");
+  });
+});
+
+describe("a checkpoint taken while events keep arriving", () => {
+  it("covers exactly the events before it: a restart from it replays the rest and equals a rebuild from the whole history", async () => {
+    const { store, path } = await storeWithHistory(1000, 11);
+    const first = new StreamService(spec, path);
+    await first.rebuild(store, () => {});
+    // Many athletes: the state is read in many slices, events are applied between them.
+    const many = (n: number, seed: number, from: number) => live(n, seed, from).map((e, i) => ({ ...e, athlete_id: `m${(from + i) % 900}` }));
+    await push(first, many(3000, 12, 0));
+    const during = many(400, 13, 3000);
+    const [written] = await Promise.all([first.checkpoint(true), push(first, during)]);
+    expect(written).toEqual(["activities"]);
+    const header = readCheckpoint(streamDir(path, "activities"), "activities", `${spec.specHash}:${spec.transformsHash}`);
+    expect(header.ok).toBe(true);
+    const inCheckpoint = header.ok ? header.header.events : 0;
+    // The checkpoint took the gate first: its state is the 1,000 + 3,000 events before; the 400 were applied while it was read and written.
+    expect(inCheckpoint).toBe(1000 + 3000);
+
+    const resumed = await restart(store, path);
+    expect(resumed.report.from).toBe("checkpoint");
+    expect(resumed.report.applied).toBe(400);
+    expectSameRows(resumed.rows, (await fromHistory(store, path)).rows);
+  });
+});
+
 describe("a checkpoint larger than one flush group", () => {
   it("is written in flushed groups and reads back whole, its hash the body's", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fti-cp-big-"));
     try {
-      // ~12 MB of rows: three flush groups (4 MB) or more, frames of many sizes.
+      // ~12 MB of rows: many flush groups (1 MB), frames of many sizes.
       const rand = mulberry32(7);
       const entities = Array.from({ length: 5_000 }, (_, i) => ({
         key: `e${i}`,
@@ -199,7 +258,7 @@ describe("a checkpoint larger than one flush group", () => {
       }));
       const body = { admission: { watermark: 5, seen: [["u1", 4] as [string, number]] }, late: [], state: { groups: [{ name: "g", entities }] } };
       const header = { source: "s", spec: "spec-id", offline: { rows: 0, hash: "none" }, segments: {}, events: 1, writtenAt: new Date(0).toISOString() };
-      const { bytes } = await writeCheckpoint(dir, header as never, body as never);
+      const { bytes } = await writeCheckpoint(dir, header as never, bodyReader(body as never));
       expect(bytes).toBeGreaterThan(8 << 20);
       const back = readCheckpoint(dir, "s", "spec-id");
       expect(back.ok).toBe(true);

@@ -152,10 +152,13 @@ export interface GbdtData {
  * two interactions, a small-integer feature, 8% missing values in two
  * columns (whose missingness carries signal), correlated columns and
  * Gaussian-ish noise. The same files feed fti's trainer and scikit-learn's.
+ * With `features` < 12 the matrix keeps the first ones only (x0–x3: a sine,
+ * a square, an interaction; the label still has every term, the rest is noise).
  */
-export function ensureGbdtData(nTrain: number, nTest: number): GbdtData {
-  const d = 12;
-  const dir = join(DATA, `gbdt-${nTrain}-${nTest}`);
+export function ensureGbdtData(nTrain: number, nTest: number, features = 12): GbdtData {
+  if (!(Number.isInteger(features) && features >= 1 && features <= 12)) throw new Error(`train features must be 1 to 12, got ${features}`);
+  const d = features;
+  const dir = join(DATA, `gbdt-${nTrain}-${nTest}${d === 12 ? "" : `-f${d}`}`);
   const data: GbdtData = {
     dir,
     nTrain,
@@ -192,7 +195,7 @@ export function ensureGbdtData(nTrain: number, nTest: number): GbdtData {
       const x9 = normal();
       const x10 = rnd() < 0.08 ? NaN : normal();
       const x11 = rnd() < 0.08 ? NaN : rnd() * 3;
-      const row = [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11];
+      const row = [x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11].slice(0, d);
       for (let j = 0; j < d; j++) X[o + j] = row[j];
       const f =
         3 * Math.sin(2 * x0) +

@@ -13,6 +13,7 @@
 // does not, and is reported separately (`lateMs`).
 
 import { connect, type Socket } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 
 export interface PacedRequest {
   path: string;
@@ -37,11 +38,16 @@ export interface PacedLoadResult {
   answered: number;
   /** Latency of every answer, ms, in the order the answers came. */
   latencies: Float64Array;
+  /** When each answered request was due, epoch ms (performance.timeOrigin-based, to match another process's clock), same order. */
+  dueAt: Float64Array;
   statuses: Uint16Array;
   /** Requests that waited for a free connection. */
   queued: number;
   /** How late the generator's timer was, worst case (ms). */
   lateMs: number;
+  /** The generator's own event-loop delay over the run (ms), p99 and max: an answer that arrives during such a delay is read that much late. */
+  loopP99: number;
+  loopMax: number;
   errors: number;
   seconds: number;
 }
@@ -127,6 +133,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
   const total = Math.floor(opts.rate * opts.seconds);
   const interval = 1000 / opts.rate;
   const latencies = new Float64Array(total);
+  const dueAt = new Float64Array(total);
   const statuses = new Uint16Array(total);
   const free: Conn[] = [];
   const waiting: Array<{ raw: Buffer; p: Pending }> = [];
@@ -144,18 +151,23 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
 
   return new Promise((resolve) => {
     let over = false;
+    const loop = monitorEventLoopDelay({ resolution: 1 });
     const finish = () => {
       if (over) return;
       over = true;
+      loop.disable();
       clearTimeout(deadline);
       for (const c of conns) c.close();
       resolve({
         sent: next,
         answered,
         latencies: latencies.subarray(0, answered),
+        dueAt: dueAt.subarray(0, answered),
         statuses: statuses.subarray(0, answered),
         queued,
         lateMs,
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
         errors,
         seconds: (performance.now() - t0) / 1000,
       });
@@ -171,6 +183,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
     const onDone = (c: Conn, status: number, p: Pending) => {
       const ms = performance.now() - p.due;
       latencies[answered] = ms;
+      dueAt[answered] = performance.timeOrigin + p.due;
       statuses[answered] = status;
       answered++;
       opts.onResponse?.(status, p.tag, ms);
@@ -208,6 +221,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
       finish();
     }, opts.seconds * 1000 + 30_000);
     t0 = performance.now();
+    loop.enable();
     tick();
   });
 }

@@ -34,6 +34,10 @@ export interface Ctx {
   monitorRequests: number;
   /** Rows of the train suite (train split; the test split is a quarter of it). */
   trainRows: number;
+  /** Features of the train suite's matrix (the first of its 12; default 12). */
+  trainFeatures: number;
+  /** Which of the train suite's tasks run. */
+  trainTask: "regression" | "classification" | "both";
   trees: number;
   /** Lines of the generated spec of the compile suite. */
   bigSpecLines: number;

@@ -51,14 +51,16 @@ def main():
             early_stopping=False,
             random_state=a.get("randomState", 0),
         )
+        # timed: the fit and the prediction of the test rows (fti's side times the same)
         c0, t0 = cpu_ms(), time.perf_counter()
         model.fit(X, y)
+        pred = model.predict_proba(Xt)[:, 1] if binary else model.predict(Xt)
         ms.append((time.perf_counter() - t0) * 1000)
         cpu.append(cpu_ms() - c0)
         if binary:
-            score = float(roc_auc_score(yt, model.predict_proba(Xt)[:, 1]))
+            score = float(roc_auc_score(yt, pred))
         else:
-            score = float(np.mean(np.abs(model.predict(Xt) - yt)))
+            score = float(np.mean(np.abs(pred - yt)))
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("@@RESULT " + json.dumps({"ms": ms, "cpuMs": cpu, "rssKB": rss, "score": score, "trees": model.n_iter_}))

@@ -18,7 +18,9 @@ import { PREDICTOR_ONNX_OPTIONS } from "../../runtime/inference/predictor.ts";
 import { loadOnnx } from "../../runtime/onnx/session.ts";
 import { getModel } from "../../runtime/registry/registry.ts";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
-import { openStore } from "../../runtime/store/store.ts";
+import { openStore, type Store } from "../../runtime/store/store.ts";
+import { tableRef } from "../../runtime/store/sql.ts";
+import { rawTable } from "../../runtime/features/sources.ts";
 import { featuresAsOf } from "../../runtime/retrieval/pit.ts";
 import { findModel } from "../../runtime/bundle.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
@@ -51,7 +53,40 @@ export const tasks = {
       const [r] = await store.all<{ t: Date }>(
         `SELECT quantile_disc(last, 0.9) + INTERVAL 1 HOUR AS t FROM (SELECT max(started_at) AS last FROM src_activities GROUP BY athlete_id)`,
       );
+      // Everything in the database file itself (no WAL left behind): other suites copy the file.
+      await store.run("CHECKPOINT");
       return { ms: f.ms + (t.timings.total ?? 0), cpuMs: 0, asOf: r.t.toISOString(), metrics: t.metrics, trainRows: t.rows };
+    } finally {
+      await store.close();
+    }
+  },
+
+  /**
+   * Whether a cached store holds what the suites need (its marker alone is
+   * not trusted: a store can be cut short, or replaced, behind it): every
+   * source's and feature group's table with rows, all the dataset's
+   * activities, and the model, trained by this spec's transforms.
+   */
+  async verify(a: Omit<TaskArgs, "asOf">): Promise<{ missing: string[] }> {
+    const bundle = await loadBundle(a.data);
+    let store: Store;
+    try {
+      store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads, readOnly: true });
+    } catch (e) {
+      return { missing: [`the store does not open (${(e as Error).message.split("\n")[0]})`] };
+    }
+    try {
+      const missing: string[] = [];
+      const expected = new Map([[rawTable("activities"), a.data.rows]]);
+      for (const table of [...bundle.sources.map((s) => rawTable(s.name)), ...bundle.groups.map((g) => g.table)]) {
+        const rows = (await store.tableExists(table)) ? (await store.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM ${tableRef(table)}`))[0].n : 0;
+        const want = expected.get(table);
+        if (want !== undefined ? rows !== want : rows === 0) missing.push(`${table} has ${rows} rows${want !== undefined ? ` (expected ${want})` : ""}`);
+      }
+      const model = await getModel(store, MODEL).catch(() => null);
+      if (!model) missing.push(`model ${MODEL} is not in the registry`);
+      else if (model.transforms_hash !== bundle.transformsHash) missing.push(`model ${MODEL} was trained by other transforms`);
+      return { missing };
     } finally {
       await store.close();
     }
@@ -169,20 +204,26 @@ export const tasks = {
 /**
  * The batch store of a dataset (cached next to it): the features by fti's
  * feature pipeline and the model trained by fti. Shared with the online suite.
+ * Used when its marker names this build's generated code AND `verify` finds
+ * it complete; otherwise built again (the marker removed first, written last).
  */
 export async function ensureBatchStore(ctx: Ctx, data: ActivitiesData): Promise<{ store: string; asOf: string; metrics: Record<string, number> }> {
   const store = join(data.dir, "batch.duckdb");
   const marker = `${store}.done`;
   const genHash = `v2:${generatedHash()}`;
+  const args = { data, store, memoryLimit: ctx.memoryLimit, threads: ctx.threads };
   let meta = existsSync(marker) ? (JSON.parse(readFileSync(marker, "utf8")) as { hash: string; asOf: string; metrics: Record<string, number> }) : null;
+  if (meta && meta.hash === genHash) {
+    const { missing } = await runNodeTask<{ missing: string[] }>("batch.verify", args);
+    if (missing.length) {
+      process.stderr.write(`  · batch: the cached ${store} is incomplete (${missing.join("; ")}): building it again\n`);
+      meta = null;
+    }
+  }
   if (!meta || meta.hash !== genHash) {
+    rmSync(marker, { force: true });
     process.stderr.write(`  · batch: features + training the model into ${store} (once)\n`);
-    const r = await runNodeTask<{ asOf: string; metrics: Record<string, number>; ms: number }>("batch.prepare", {
-      data,
-      store,
-      memoryLimit: ctx.memoryLimit,
-      threads: ctx.threads,
-    });
+    const r = await runNodeTask<{ asOf: string; metrics: Record<string, number>; ms: number }>("batch.prepare", args);
     meta = { hash: genHash, asOf: r.asOf, metrics: r.metrics };
     writeFileSync(marker, JSON.stringify(meta));
     rmSync(`${store}.online`, { force: true });

@@ -11,9 +11,9 @@
 //   - latency at a fixed 1,000 req/s (p50/p99 of every 200), open loop: one
 //     request every millisecond (bench/lib/paced-load.ts; autocannon's
 //     `overallRate` sends each second's requests in one burst at the start
-//     of the second, which measures the queue of the burst)   goal p99 ≤ 2 ms
+//     of the second, which measures the queue of the burst)   goal p99 ≤ 2 ms, p99.9 ≤ 5 ms
 //   - the most req/s the server answers (autocannon, 32 connections, closed
-//     loop)                                                         goal ≥ 5,000 req/s
+//     loop)                                                         goal ≥ 10,000 req/s
 //   - the tail: paced small requests (200 req/s) alone, then while another
 //     process sends 10,000-instance batch requests back to back: their p99
 //     with the batches beside / alone, in the same round (a large request
@@ -131,6 +131,9 @@ interface LoadResult {
   lateMs?: number;
   /** Paced load: requests that waited for a free connection. */
   queued?: number;
+  /** Paced load: the generator's own event-loop delay, p99 and max (ms). */
+  loopP99?: number;
+  loopMax?: number;
   /** Closed-loop load: the server's CPU time per answer (µs). */
   cpuUsPerReq?: number;
 }
@@ -232,7 +235,7 @@ export const tasks = {
   },
 
   /** Open-loop load at a fixed rate (bench/lib/paced-load.ts); latencies from each request's slot. */
-  async paced(a: LoadArgs & { rate: number }): Promise<Record<string, unknown>> {
+  async paced(a: LoadArgs & { rate: number; slowOverMs?: number; slowFile?: string }): Promise<Record<string, unknown>> {
     const next = requestMix(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.badEvery);
     const r = newCounts();
     const res = await pacedLoad({
@@ -249,10 +252,14 @@ export const tasks = {
     r.sent = res.sent;
     const ok: number[] = [];
     const codes: Record<string, number> = {};
+    // With slowOverMs and slowFile (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms)
+    // and how long it took, written to slowFile (JSON; too many for the result line on a loaded machine).
+    const slow: Array<{ at: number; ms: number }> = [];
     for (let i = 0; i < res.answered; i++) {
       const st = res.statuses[i];
       codes[st] = (codes[st] ?? 0) + 1;
       if (st === 200) ok.push(res.latencies[i]);
+      if (a.slowOverMs !== undefined && res.latencies[i] > a.slowOverMs) slow.push({ at: res.dueAt[i], ms: res.latencies[i] });
     }
     const sorted = Float64Array.from(ok).sort();
     const out: LoadResult = {
@@ -268,7 +275,10 @@ export const tasks = {
       statusCodes: codes,
       lateMs: res.lateMs,
       queued: res.queued,
+      loopP99: res.loopP99,
+      loopMax: res.loopMax,
     };
+    if (a.slowFile) writeFileSync(a.slowFile, JSON.stringify({ slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] }));
     return { ...out, ms: 0, cpuMs: 0 };
   },
 
@@ -654,7 +664,8 @@ export const suite: Suite = {
     const httpRps = med(httpMax.map((x) => x.reqPerSec));
     const latencyNote = (xs: LoadResult[]) =>
       `p50 ${fmtMs(med(xs.map((x) => x.p50)))}, p99.9 ${fmtMs(med(xs.map((x) => x.p999)))}, max ${fmtMs(med(xs.map((x) => x.max)))}; ` +
-      `achieved ${fmtInt(med(xs.map((x) => x.reqPerSec)))} req/s; generator late by up to ${fmtMs(med(xs.map((x) => x.lateMs ?? NaN)))}`;
+      `achieved ${fmtInt(med(xs.map((x) => x.reqPerSec)))} req/s; generator late by up to ${fmtMs(med(xs.map((x) => x.lateMs ?? NaN)))}, ` +
+      `its own event-loop delay p99 ${fmtMs(med(xs.map((x) => x.loopP99 ?? NaN)))} / max ${fmtMs(med(xs.map((x) => x.loopMax ?? NaN)))}`;
     ctx.out.note(S, `${fmtInt(data.athletes)} entities online, request time pinned to ${asOf}; server start ${fmtMs(startMs)}; 1 request in 20 is bad`);
     const served: Measured = {
       suite: S,
@@ -760,10 +771,15 @@ export const suite: Suite = {
     // In process there is no p99 worth comparing with: the floor's ratio is on the medians (fti's p50).
     ctx.out.measure(floor, { vs: { ...served, label: "fti serve: latency p50 at 1,000 req/s (paced)", ms: rate.map((x) => x.p50) } });
     ctx.out.goal(S, "p99 latency at 1,000 req/s", { text: "≤ 2 ms", met: p99 <= 2 }, `${fmtMs(p99)} (median of ${rate.length} runs of ${rateSec} s)`);
+    // p99.9 beside the HTTP floor's in the same rounds: on a 2-core machine the floor's own p99.9 (the generator and the
+    // machine) is part of any server's, so the line says how much of it is fti's.
+    const p999 = med(rate.map((x) => x.p999));
+    const httpP999 = med(httpRate.map((x) => x.p999));
+    ctx.out.goal(S, "p99.9 latency at 1,000 req/s", { text: "≤ 5 ms", met: p999 <= 5 }, `${fmtMs(p999)} (median of ${rate.length} runs); the HTTP floor's p99.9 in the same rounds ${fmtMs(httpP999)}`);
     ctx.out.goal(
       S,
       "max throughput",
-      { text: "≥ 5,000 req/s", met: rps >= 5000 },
+      { text: "≥ 10,000 req/s", met: rps >= 10_000 },
       `${fmtInt(rps)} req/s with 32 connections (median of ${max.length} runs of ${maxSec} s); the HTTP floor ${fmtInt(httpRps)} req/s in the same rounds: fti/floor ${(rps / httpRps).toFixed(2)}`,
     );
     const cpuPerReq = med(max.map((x) => x.cpuUsPerReq ?? NaN));

@@ -16,6 +16,9 @@
 // durable and applied: the server's part, without the sockets and the generator).
 // Before, one process generated both loads and also ran the suite: at these rates
 // its own loop delay was most of the floor's p99.
+// The server (and the floor) run with bench/lib/stall-probe.mjs preloaded: beside each
+// line, its event-loop stalls over the run split into its own CPU (and GC) and its wait
+// for a CPU — the server's own cost told apart from the machine's queue.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +34,7 @@ import { startServe, stopServe } from "./online.ts";
 const S = "stream";
 const BIN = join(import.meta.dirname, "../../compiler/cli/bin.mjs");
 const WORKER = join(import.meta.dirname, "../worker.ts");
+const STALL_PROBE = join(import.meta.dirname, "../lib/stall-probe.mjs");
 const EVENTS_PATH = "/v1/sources/activities/events";
 const PREDICT_PATH = "/v1/models/time_estimator/predict";
 
@@ -39,7 +43,7 @@ const pct = (xs: ArrayLike<number>, p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 
-interface Rates {
+export interface Rates {
   eventsPerSec: number;
   batch: number;
   predictionsPerSec: number;
@@ -47,7 +51,7 @@ interface Rates {
 }
 
 /** What one generator process reports: its answers' latencies (ms) summarised, and its own lateness. */
-interface SideResult {
+export interface SideResult {
   sent: number;
   ok: number;
   errors: number;
@@ -133,7 +137,7 @@ export const tasks = {
 };
 
 /** The paced events and predictions against `url`, at once, each from its own process; each side's answers. */
-async function load(url: string, athletes: string[], r: Rates, tag: string): Promise<{ events: SideResult; predictions: SideResult | null }> {
+export async function load(url: string, athletes: string[], r: Rates, tag: string): Promise<{ events: SideResult; predictions: SideResult | null }> {
   // Both children start (tsx loads in each: seconds on a loaded machine), say they are ready, and begin together.
   const dir = mkdtempSync(join(tmpdir(), "fti-stream-load-"));
   try {
@@ -183,6 +187,39 @@ function bucketQuantile(before: Map<string, number>, after: Map<string, number>,
   return "n/a";
 }
 
+/** What bench/lib/stall-probe.mjs says of a served process since its last report. */
+interface Stalls {
+  stalls: number;
+  stallMs: number;
+  cpuMs: number;
+  waitMs: number;
+  gcInStallsMs: number;
+  gc: { count: number; ms: number; major: number; majorMaxMs: number };
+  longest: Array<{ ms: number; cpu: number; wait: number; gc: number }>;
+}
+
+/** Starts a process with the stall probe preloaded; `stalls()` asks for its report since the last one. */
+async function startProbed(argv: string[], cwd: string, file: string): Promise<Awaited<ReturnType<typeof startServe>> & { stalls(): Promise<Stalls | null> }> {
+  process.env.FTI_STALL_OUT = file;
+  const started = await startServe(["--import", STALL_PROBE, ...argv], cwd).finally(() => delete process.env.FTI_STALL_OUT);
+  const stalls = async (): Promise<Stalls | null> => {
+    rmSync(file, { force: true });
+    started.child.kill("SIGUSR2");
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Stalls) : null;
+  };
+  return { ...started, stalls };
+}
+
+/** A stall report as a note: how long the loop stalled, how much of it was the process's own CPU (and GC), how much the machine's queue. */
+function stallNote(s: Stalls | null): string {
+  if (!s) return "";
+  // Neither on a CPU nor waiting for one: blocked (a synchronous syscall, or GC waiting for its helper threads).
+  const blocked = (x: { ms: number; cpu: number; wait: number }) => Math.max(0, x.ms - x.cpu - x.wait);
+  const top = s.longest.map((x) => `${fmtMs(x.ms)} (cpu ${fmtMs(x.cpu)}, waiting ${fmtMs(x.wait)}, blocked ${fmtMs(blocked(x))}; gc ${fmtMs(x.gc)})`).join(", ");
+  return `; the server's event-loop stalls > 15 ms: ${s.stalls}, ${fmtMs(s.stallMs)} in all = on a CPU ${fmtMs(s.cpuMs)} + waiting for a CPU ${fmtMs(s.waitMs)} + blocked ${fmtMs(blocked({ ms: s.stallMs, cpu: s.cpuMs, wait: s.waitMs }))} (GC pauses inside them: ${fmtMs(s.gcInStallsMs)}); longest: ${top || "none"}; GC over the run: ${s.gc.count} pauses, ${fmtMs(s.gc.ms)}, ${s.gc.major} major (longest ${fmtMs(s.gc.majorMaxMs)})`;
+}
+
 /** Freshness over HTTP at 5,000 events/s with 1,000 predictions/s beside it, and the HTTP floor at the same rates. */
 export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
   const athletes = ctx.quick ? 30 : 1000;
@@ -192,31 +229,36 @@ export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
   const work = await buildAthleteWork({ athletes, days });
   const runs: Array<{ child: import("node:child_process").ChildProcess }> = [];
   try {
-    const server = await startServe([BIN, "serve", work.specPath, "--store", work.storePath, "--port", "0", "--no-watch", "--logs", work.logsDir, "--log-level", "warn"], work.root);
+    const server = await startProbed([BIN, "serve", work.specPath, "--store", work.storePath, "--port", "0", "--no-watch", "--logs", work.logsDir, "--log-level", "warn"], work.root, join(work.root, "stalls.json"));
     runs.push(server);
     const warm = await load(server.url, work.athletes, { ...rates, seconds: 1 }, "warm");
     if (warm.events.ok === 0) throw new Error(`the server took no events:\n${server.log().slice(-2000)}`);
+    await server.stalls();
     const alone = await load(server.url, work.athletes, { ...rates, predictionsPerSec: 0 }, "alone");
+    const aloneStalls = await server.stalls();
     const before = await applyBuckets(server.url);
     const both = await load(server.url, work.athletes, rates, "both");
+    const bothStalls = await server.stalls();
     const after = await applyBuckets(server.url);
     await stopServe(server.child);
     runs.pop();
 
     const answerFile = join(work.root, "events-answer.json");
     writeFileSync(answerFile, JSON.stringify({ source: "activities", received: 10, accepted: 10, duplicates: 0, late: 0, watermark: new Date().toISOString() }));
-    const floor = await startServe(["--import", "tsx", WORKER, "online.httpFloor", JSON.stringify({ answerFile })], process.cwd());
+    const floor = await startProbed(["--import", "tsx", WORKER, "online.httpFloor", JSON.stringify({ answerFile })], process.cwd(), join(work.root, "floor-stalls.json"));
     runs.push(floor);
+    await floor.stalls();
     const floorBoth = await load(floor.url, work.athletes, rates, "floor");
+    const floorStalls = await floor.stalls();
     await stopServe(floor.child);
     runs.pop();
 
     const cfg = `${fmtInt(rates.eventsPerSec)} events/s as ${rates.batch}-event requests + ${fmtInt(rates.predictionsPerSec)} predictions/s for ${rates.seconds} s, ${athletes} athletes, each load from its own process`;
-    ctx.out.measure(line("freshness-http-alone", "freshness over HTTP: events request answered (durable + applied), 5,000 events/s alone", "info", alone.events, ""));
+    ctx.out.measure(line("freshness-http-alone", "freshness over HTTP: events request answered (durable + applied), 5,000 events/s alone", "info", alone.events, stallNote(aloneStalls)));
     const goal = `; goal p99 ≤ 20 ms: ${both.events.p99 <= 20 ? "met" : "NOT met"}`;
     const own = `; the server's own apply histogram over the run: p50 ${bucketQuantile(before, after, 0.5)}, p99 ${bucketQuantile(before, after, 0.99)}`;
-    const fti = line("freshness-http", "freshness over HTTP, 5,000 events/s + 1,000 predictions/s", "fti", both.events, `; ${cfg}${own}${goal}`);
-    const ref = line("freshness-http-floor", "reference: the HTTP floor (parse, canned answer) at the same rates", "ref", floorBoth.events, "");
+    const fti = line("freshness-http", "freshness over HTTP, 5,000 events/s + 1,000 predictions/s", "fti", both.events, `; ${cfg}${own}${goal}${stallNote(bothStalls)}`);
+    const ref = line("freshness-http-floor", "reference: the HTTP floor (parse, canned answer) at the same rates", "ref", floorBoth.events, stallNote(floorStalls));
     ctx.out.measure(fti);
     ctx.out.measure(ref, { vs: fti });
     if (both.predictions) ctx.out.measure(line("predict-under-stream", "predictions while the events stream in (1,000/s)", "info", both.predictions, ""));

@@ -81,6 +81,66 @@ function athleteEvents(athletes: number, perAthlete: number): ActivityRow[] {
 const asEvent = (r: ActivityRow) => ({ ...r, started_at: `${r.started_at.replace(" ", "T")}Z` });
 const asRow = (r: ActivityRow): StreamRow => ({ ...r, started_at: new Date(`${r.started_at.replace(" ", "T")}Z`) });
 
+/**
+ * 5,000 events/s into `svc` for `seconds`: `batch(b)` every 2 ms, each answer's latency (arrival → durable and
+ * applied); with `checkpointMs`, a checkpoint begun every so often meanwhile (forced: the state is written whole).
+ */
+async function pacedFreshness(svc: StreamService, batch: (b: number) => unknown[], seconds: number, checkpointMs = 0): Promise<{ lat: number[]; achieved: number; checkpoints: number }> {
+  const lat: number[] = [];
+  const start = performance.now();
+  const pending: Array<Promise<unknown>> = [];
+  let nextCheckpoint = start + checkpointMs / 2;
+  let checkpoints = 0;
+  for (let b = 0; b < seconds * 500; b++) {
+    const due = start + b * 2;
+    while (performance.now() < due) await new Promise((r) => setImmediate(r));
+    if (checkpointMs > 0 && performance.now() >= nextCheckpoint) {
+      nextCheckpoint += checkpointMs;
+      pending.push(svc.checkpoint(true).then((w) => (checkpoints += w.length)));
+    }
+    const sent = performance.now();
+    pending.push(
+      svc.ingest("activities", batch(b), (k) => [k]).then((r) => {
+        if (!r.ok) throw new Error(r.message);
+        lat.push(performance.now() - sent);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return { lat, achieved: (lat.length * 10) / ((performance.now() - start) / 1000), checkpoints };
+}
+
+/**
+ * The checkpoints' cost to freshness, in process: the same paced load into the service holding every athlete's
+ * state, without and with a checkpoint every second, alternated twice (events after its watermark, fresh ids).
+ */
+async function checkpointAB(ctx: Ctx, svc: StreamService, events: ReturnType<typeof asEvent>[], seconds: number): Promise<void> {
+  const last = Math.max(...events.map((e) => Date.parse(e.started_at)));
+  let n = 0;
+  const live = () => Array.from({ length: 10 }, () => {
+    const e = events[n % events.length];
+    return { ...e, activity_id: `${e.activity_id}-live-${n}`, started_at: new Date(last + ++n).toISOString() };
+  });
+  const runs: Record<"off" | "on", number[][]> = { off: [], on: [] };
+  let checkpoints = 0;
+  for (let round = 0; round < 2; round++) {
+    runs.off.push((await pacedFreshness(svc, live, seconds)).lat);
+    const on = await pacedFreshness(svc, live, seconds, 1000);
+    runs.on.push(on.lat);
+    checkpoints += on.checkpoints;
+  }
+  const cp = svc.stats()[0].lastCheckpoint;
+  const state = svc.engine.stats().map((g) => `${g.group} ${fmtInt(g.entities)} / ${fmtInt(g.rows)} rows`).join(", ");
+  const line = (which: "off" | "on", label: string, role: Measured["role"], note: string): Measured => {
+    const all = runs[which].flat();
+    return { suite: S, id: `freshness-checkpoints-${which}`, label, role, ms: [pct(all, 50)], cpuMs: [NaN], rssKB: 0, extra: { p99: pct(all, 99) }, note: `p50 ${fmtMs(pct(all, 50))}, p99 ${fmtMs(pct(all, 99))} (rounds: ${runs[which].map((l) => fmtMs(pct(l, 99))).join(", ")}), max ${fmtMs(pct(all, 100))}${note}` };
+  };
+  const off = line("off", "freshness, 5,000 events/s into the full state, no checkpoint (in process)", "ref", `; state: ${state}`);
+  const cpNote = cp ? `; ${checkpoints} checkpoints, the last: gate held ${fmtMs(cp.copyMs)}, longest slice ${fmtMs(cp.serializeMs)}, ${fmtMs(cp.totalMs)} in all, ${fmtInt(Math.round(cp.bytes / 1024))} KB` : "";
+  ctx.out.measure(off);
+  ctx.out.measure(line("on", "the same with a checkpoint begun every second", "fti", cpNote), { vs: off });
+}
+
 export const suite: Suite = {
   name: S,
   describe: "streaming features: engine and ingest events/s, freshness at 5,000 events/s, vs the batch SQL per event (athlete groups, 10 k athletes)",
@@ -104,6 +164,14 @@ export const suite: Suite = {
     // The whole ingest path, batches of 500 (one fsync each).
     const work = ctx.work(S);
     const service = new StreamService(spec, join(work, "store.duckdb"));
+    // Rebuilt from an empty store (so it can checkpoint: checkpointAB), no timer: the suite decides when.
+    const empty = await openStore({ path: join(work, "store.duckdb"), memoryLimit: ctx.memoryLimit, threads: ctx.threads });
+    const every = process.env.FTI_STREAM_CHECKPOINT_MS;
+    process.env.FTI_STREAM_CHECKPOINT_MS = "0";
+    await service.rebuild(empty, () => {});
+    if (every === undefined) delete process.env.FTI_STREAM_CHECKPOINT_MS;
+    else process.env.FTI_STREAM_CHECKPOINT_MS = every;
+    await empty.close();
     const events = rows.map(asEvent);
     const ingestT = await timed(async () => {
       for (let i = 0; i < events.length; i += 500) {
@@ -116,28 +184,14 @@ export const suite: Suite = {
     // Freshness at a paced rate: 10-event batches every 2 ms (5,000 events/s), fresh ids, in a second service.
     const paced = new StreamService(spec, join(work, "paced.duckdb"));
     const seconds = ctx.quick ? 2 : 10;
-    const lat: number[] = [];
-    const start = performance.now();
-    const pending: Array<Promise<void>> = [];
-    for (let b = 0; b < seconds * 500; b++) {
-      const due = start + b * 2;
-      while (performance.now() < due) await new Promise((r) => setImmediate(r));
-      const batch = events.slice((b * 10) % (events.length - 10), ((b * 10) % (events.length - 10)) + 10);
-      const sent = performance.now();
-      pending.push(
-        paced.ingest("activities", batch, (k) => [k]).then((r) => {
-          if (!r.ok) throw new Error(r.message);
-          lat.push(performance.now() - sent);
-        }),
-      );
-    }
-    await Promise.all(pending);
-    const achieved = (lat.length * 10) / ((performance.now() - start) / 1000);
+    const cycle = (b: number) => events.slice((b * 10) % (events.length - 10), ((b * 10) % (events.length - 10)) + 10);
+    const p0 = await pacedFreshness(paced, cycle, seconds);
     const freshness: Measured = {
-      suite: S, id: "freshness", label: "freshness: arrival → durable and applied, 5,000 events/s", role: "fti", ms: [pct(lat, 50)], cpuMs: [NaN], rssKB: 0, extra: {},
-      note: `p50 ${fmtMs(pct(lat, 50))}, p99 ${fmtMs(pct(lat, 99))} over ${fmtInt(lat.length)} batches of 10 (achieved ${fmtInt(Math.round(achieved))} events/s; in process, no HTTP)`,
+      suite: S, id: "freshness", label: "freshness: arrival → durable and applied, 5,000 events/s", role: "fti", ms: [pct(p0.lat, 50)], cpuMs: [NaN], rssKB: 0, extra: {},
+      note: `p50 ${fmtMs(pct(p0.lat, 50))}, p99 ${fmtMs(pct(p0.lat, 99))} over ${fmtInt(p0.lat.length)} batches of 10 (achieved ${fmtInt(Math.round(p0.achieved))} events/s; in process, no HTTP)`,
     };
     ctx.out.measure(freshness);
+    await checkpointAB(ctx, service, events, seconds);
     // The durability floor: what one acknowledged request waits for at least on this disk.
     const sync = fsyncFloor(work, 300);
     ctx.out.measure(

@@ -347,7 +347,9 @@ function groupResult(
   const windows = order.filter((f) => f.kind === "window");
   const lookbackMs = windows.some((w) => w.agg === "ewma") ? null : Math.max(0, ...windows.map((w) => w.windowMs));
   const version = decl.version?.value ?? 1;
-  const { rowId, reference } = input;
+  const { reference } = input;
+  // A `unique` that is the entity's key is carried as the key: one row per entity, nothing to tell apart.
+  const rowId = input.rowId && !keys.some((key) => key.name === input.rowId!.name) ? input.rowId : undefined;
   const ir: IrGroup = {
     name: decl.name.name,
     version,
@@ -369,7 +371,7 @@ function groupResult(
   const outputColumns: IrColumn[] = [
     ...keys,
     { name: "event_time", type: t("timestamp") },
-    ...(rowId && !keys.some((k) => k.name === rowId.name) ? [rowId] : []),
+    ...(rowId ? [rowId] : []),
     ...order.map((f) => ({ name: f.name, type: f.type })),
   ];
   lineage.set("event_time", new Set());

@@ -2,8 +2,8 @@
 // spec sha256: 7882c6415b63ea400eb385990f4908fe466f6a79d576defd3c838d11fba81081
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's text with this constant's value blanked: the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:80d695a9b9b3c51778aff7c9147b3449fe2f6d566871e8ab1f34a88674c35084";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
+export const TRANSFORMS_HASH = "sha256:80fdfda49b797d62708c946d3a2078556d3383ebb5b52e1a2e5219297bacd4a6";
 
 /** ODT `pace_deviation`: runs online and over the training spine — specs/athlete.fti:97 */
 export function pace_deviation(planned_pace_min_km: number | null, pace_28d: number | null): number | null {

@@ -2,8 +2,8 @@
 // spec sha256: db644252a8ec362eab331107347c1b040e5b920cb7617f23baf58dce489da101
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's text with this constant's value blanked: the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:5508f8bce41e5b20945e660379934f92895643600fd665e9ea2cd110a49c45e5";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
+export const TRANSFORMS_HASH = "sha256:cd5986013977351bb91c57b518581edb363262491f2f6ca1998cf8a4e0c6c741";
 /** MDT steps of model `weekly_km`, per input, applied left to right — specs/weekly_km.fti:15 */
 export const weekly_km_steps: Record<string, $rt.MdtStep[]> = {
   ctl_42d: [],

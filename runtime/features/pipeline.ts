@@ -15,6 +15,7 @@ import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
 import { compactSegments, readStreamSegments } from "./stream-input.ts";
 import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
+import { columnDefinition } from "./column-storage.ts";
 
 export interface ProgressEvent {
   kind: "source" | "group";
@@ -443,7 +444,7 @@ async function ensureGroupTable(store: Store, bundle: SpecBundle, plan: GroupPla
   if (have.length === 0) {
     const parts = plan.table.split(".");
     if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
-    await store.run(`CREATE TABLE ${tableRef(plan.table)} (${want.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
+    await store.run(`CREATE TABLE ${tableRef(plan.table)} (${want.map((c) => columnDefinition(c, c.name === plan.rowId?.name)).join(", ")})`);
     return;
   }
   const fmt = (cs: Array<{ name: string; type: string }>) => cs.map((c) => `${c.name} ${c.type}`).join(", ");

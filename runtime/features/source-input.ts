@@ -84,7 +84,8 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
 
   if (plan.location.kind === "files" && plan.location.format === "csv") return stageCsvInput(store, plan, files, where, cannotRead);
   if (plan.location.kind === "files") {
-    return stage(store, plan, files, `read_ndjson_objects(${list}, filename = '__fti_file')`, true, cannotRead);
+    // format 'auto': one object per line, or a JSON array of objects (how many public data sets ship).
+    return stage(store, plan, files, `read_json_objects(${list}, format = 'auto', filename = '__fti_file')`, true, cannotRead);
   }
 
   const table = plan.location.table;

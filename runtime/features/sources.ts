@@ -7,6 +7,7 @@
 // relation is in source-input.ts, the rules in validation.ts; the passes over
 // them (failing rows, duplicates, valid rows) are below.
 
+import { matchFieldColumns } from "./column-match.ts";
 import { existsSync, statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
@@ -15,6 +16,7 @@ import { ident, sqlString, sqlTimestamp, sqlType } from "../store/sql.ts";
 import { openSourceInput, type SourceInput } from "./source-input.ts";
 import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown, type Validation } from "./validation.ts";
+import { columnDefinition } from "./column-storage.ts";
 
 export interface SourceReadReport {
   source: string;
@@ -190,16 +192,20 @@ export async function readSource(
   }
 }
 
-/** Every declared field must be a column of the files (ndjson: missing keys are nulls). */
+/** Every declared field must be a column of the files, by name or snake_case name (column-match.ts; ndjson: missing keys are nulls). */
 function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput, files: string[]): void {
   if (input.ndjson) return;
-  const have = new Set(input.columns.map((c) => c.name.toLowerCase()));
-  const missing = plan.fields.filter((f) => !have.has(f.name.toLowerCase())).map((f) => f.name);
+  const names = input.columns.map((c) => c.name);
+  const { missing, ambiguous } = matchFieldColumns(plan.fields.map((f) => f.name), names);
+  const inFiles = files.length === 1 ? files[0] : `${files.length} files`;
+  if (ambiguous.length) {
+    const { field, columns } = ambiguous[0];
+    throw new UserError(`${where}: field \`${field}\` could be any of the columns ${columns.map((c) => `"${c}"`).join(", ")} of ${inFiles}`, "rename the columns apart in the files");
+  }
   if (missing.length) {
     throw new UserError(
-      `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${files.length === 1 ? files[0] : `${files.length} files`}` +
-        ` (columns: ${shownColumns(input.columns.map((c) => c.name))})`,
-      "declare the fields with the names the file uses",
+      `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${inFiles} (columns: ${shownColumns(names)})`,
+      "declare the fields with the names the file uses (a column `Sale Price` is the field `sale_price`)",
     );
   }
 }
@@ -371,5 +377,5 @@ export async function ensureRawTable(store: Store, bundle: SpecBundle, plan: Sou
     }
     await store.run(`DROP TABLE ${ident(table)}`);
   }
-  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => `${ident(c.name)} ${c.type}`).join(", ")})`);
+  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => columnDefinition(c, c.name === plan.unique)).join(", ")})`);
 }

@@ -19,10 +19,10 @@
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { removeSegment } from "../stream/segments.ts";
-import { ident } from "../store/sql.ts";
+import { ident, sqlString } from "../store/sql.ts";
 import { basename, join } from "node:path";
 import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } from "../stream/segments.ts";
-import { stage } from "./source-input.ts";
+import { stage, type SourceInput } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
 import { buildValidation, withIsoTimestamps } from "./validation.ts";
 
@@ -73,6 +73,28 @@ export async function compactSegments(store: Store, plan: SourcePlan): Promise<s
     }
   }
   return removed;
+}
+
+/**
+ * Runs `use` with a SQL relation of the stream's kept events (fti_stream_events)
+ * typed as `readStreamSegments` types them into src_<source> (columns: the
+ * source's fields; an event that does not fit the spec has nulls where it
+ * fails, and equals no row). The stream's checkpoint tells by it which rows of
+ * src_<source> are the stream's own (stream/checkpoint.ts `offlineFingerprint`).
+ * Read in place: no temp table (the server's store is read-only).
+ */
+export async function withTypedStreamEvents<T>(store: Store, plan: SourcePlan, use: (relation: string) => Promise<T>): Promise<T> {
+  const input: SourceInput = {
+    relation: `(SELECT TRY_CAST(text AS JSON) AS json, file AS __fti_file, line AS __fti_pos FROM ${ident(STREAM_EVENTS_TABLE)} WHERE source = ${sqlString(plan.name)})`,
+    columns: [{ name: "json", type: "JSON" }],
+    files: [],
+    ndjson: true,
+    rowNumber: (_file, pos) => pos,
+    changedFiles: () => [],
+    rejects: [],
+    close: async () => undefined,
+  };
+  return use(`(${buildValidation(plan, input).typed})`);
 }
 
 /** Appends the stream's new events to src_<source> (after its file rows were written in this run). */

@@ -4,6 +4,7 @@
 // boolean per row (no strings built); the reason text and the row as JSON are
 // built only for the rows that fail (see sources.ts).
 
+import { matchFieldColumns } from "./column-match.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
@@ -125,7 +126,7 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
  * each field is read.
  */
 function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, FieldRead>; typedSql: string } {
-  const colIndex = new Map(input.columns.map((c, k) => [c.name.toLowerCase(), k]));
+  const colIndex = matchFieldColumns(plan.fields.map((f) => f.name), input.columns.map((c) => c.name)).index;
   const reads = new Map<string, FieldRead>();
   const rawSelect: string[] = [];
   const typedSelect: string[] = [];
@@ -138,7 +139,7 @@ function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, 
       typed = castFromText(raw, f);
       read = { raw, canFailCast: f.type !== "string" };
     } else {
-      const k = colIndex.get(f.name.toLowerCase())!;
+      const k = colIndex.get(f.name)!; // sources.ts checked that every field has its column
       const cast = castFromTyped(inCol(k), input.columns[k].type, f);
       typed = cast ?? inCol(k);
       // A column that already has the declared type is taken as it is, and a

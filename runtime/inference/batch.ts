@@ -29,6 +29,9 @@ import { createPredictor, type Predictor } from "./predictor.ts";
 
 export const DEFAULT_BATCH_SIZE = 65_536;
 
+/** Batches encoded and handed to the ONNX worker before the oldest must be done (bounds their memory). */
+const MAX_IN_FLIGHT = 2;
+
 export interface BatchOptions {
   /** Features as of this instant (default: now). */
   asOf?: Date;
@@ -180,15 +183,30 @@ async function scoreInBatches(
   const prediction = new Float64Array(n);
   const inputs = stagedColumns(plan, pred.staged, n);
   let batches = 0;
-  await reader.readAll(batchSize, async (columns, from, m) => {
-    addOdtColumns(view.odts, columns, m, from);
-    for (const input of plan.inputs) {
-      if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
-    }
-    prediction.set(await predictor.predictColumns(columns, m), from);
-    stageInputs(plan, pred.staged, columns, m, inputs, from);
-    batches++;
-  });
+  // ONNX in a worker thread when it starts: a batch is scored while the next one is read and encoded.
+  const worker = n > batchSize ? await predictor.startWorker() : null;
+  const inFlight: Array<Promise<void>> = [];
+  try {
+    await reader.readAll(batchSize, async (columns, from, m) => {
+      addOdtColumns(view.odts, columns, m, from);
+      for (const input of plan.inputs) {
+        if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
+      }
+      stageInputs(plan, pred.staged, columns, m, inputs, from);
+      batches++;
+      if (!worker) {
+        prediction.set(await predictor.predictColumns(columns, m), from);
+        return;
+      }
+      const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, from));
+      scored.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+      inFlight.push(scored);
+      if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
+    });
+    await Promise.all(inFlight);
+  } finally {
+    await worker?.release();
+  }
   let nulls = 0;
   for (let i = 0; i < n; i++) if (Number.isNaN(prediction[i])) nulls++;
   const sids = new Float64Array(n);

@@ -8,6 +8,7 @@ import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
 import { valueAt, type InputColumn } from "../retrieval/columns.ts";
 import { checkTransformsFile } from "../transforms-hash.ts";
+import { startOnnxWorker, type OnnxWorker } from "./onnx-worker.ts";
 
 export interface Predictor {
   model: string;
@@ -22,6 +23,13 @@ export interface Predictor {
    * column or value is null. Encodes into one matrix and runs ONNX once.
    */
   predictColumns(columns: Readonly<Record<string, InputColumn | undefined>>, n: number): Promise<Float32Array>;
+  /** The matrix predictColumns scores: `n` rows of column-major inputs encoded (MDTs) into a new row-major Float32Array. */
+  encodeColumns(columns: Readonly<Record<string, InputColumn | undefined>>, n: number): Float32Array;
+  /**
+   * This version's session in a worker thread (onnx-worker.ts: the same bytes and options, so the
+   * same predictions), for batch scoring that overlaps ONNX with the next batch; null when it cannot start.
+   */
+  startWorker(): Promise<OnnxWorker | null>;
 }
 
 /**
@@ -77,6 +85,24 @@ export async function createPredictor(
     );
   }
   const names = plan.inputs.map((i) => i.name);
+  const encodeColumns: Predictor["encodeColumns"] = (columns, n) => {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`encodeColumns: bad row count ${n}`);
+    const cols = names.map((name) => columns[name]);
+    cols.forEach((c, j) => {
+      if (c && c.length < n) throw new Error(`encodeColumns: column \`${names[j]}\` has ${c.length} values for ${n} rows`);
+    });
+    const X = new Float32Array(n * width);
+    // One row object, refilled per row: encode (the generated MDT code) reads inputs by name.
+    const row: Record<string, Scalar> = {};
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const c = cols[j];
+        row[names[j]] = c ? valueAt(c, i) : null;
+      }
+      plan.encode(row, state, X, i * width);
+    }
+    return X;
+  };
 
   return {
     model: modelName,
@@ -98,21 +124,9 @@ export async function createPredictor(
     async predictColumns(columns, n) {
       if (!Number.isInteger(n) || n < 0) throw new Error(`predictColumns: bad row count ${n}`);
       if (n === 0) return new Float32Array(0);
-      const cols = names.map((name) => columns[name]);
-      cols.forEach((c, j) => {
-        if (c && c.length < n) throw new Error(`predictColumns: column \`${names[j]}\` has ${c.length} values for ${n} rows`);
-      });
-      const X = new Float32Array(n * width);
-      // One row object, refilled per row: encode (the generated MDT code) reads inputs by name.
-      const row: Record<string, Scalar> = {};
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < names.length; j++) {
-          const c = cols[j];
-          row[names[j]] = c ? valueAt(c, i) : null;
-        }
-        plan.encode(row, state, X, i * width);
-      }
-      return session.predict(X, n);
+      return session.predict(encodeColumns(columns, n), n);
     },
+    encodeColumns,
+    startWorker: () => startOnnxWorker(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS),
   };
 }

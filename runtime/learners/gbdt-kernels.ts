@@ -14,19 +14,34 @@
 //   codes  Uint8  [d × n]  column-major bin codes
 //   idx    Uint32 [n]      row ids, grouped by tree node (contiguous segments)
 //   og/oh  Float64[n]      gradient / hessian of the row at the same position
+//   ×2: two such row buffers; a node at depth k has its rows in buffer k & 1,
+//       and a partition moves them into the other one (no copy back)
 //   raw/y  Float64[n]      each row's raw score and label (the gradients' inputs)
 //   sums   Float64[2 × blocks]  each gradient block's (G, H) (gbdt-threads.ts)
-//   tmpI/tmpG/tmpH         scratch for the stable partition
+//   leafOf UintN  [n]      each row's leaf in the last tree; leafValue Float64[leaves]
 //   hists  Float64[histLen] × pool   per-bin (g, count) or (g, h, count)
+
+/** One row buffer: row ids grouped by node, and their gradients / hessians (oh = og for squared error). */
+export interface RowBuffer {
+  readonly idx: Uint32Array;
+  readonly og: Float64Array;
+  readonly oh: Float64Array;
+}
 
 export interface Workspace {
   readonly n: number;
   readonly d: number;
   readonly cls: boolean;
   readonly codes: Uint8Array;
+  /** The two row buffers: a node at depth k has its rows in bufs[k & 1]. */
+  readonly bufs: readonly [RowBuffer, RowBuffer];
+  /** bufs[0]'s arrays (the root's, where gradients() writes). */
   readonly idx: Uint32Array;
   readonly og: Float64Array;
   readonly oh: Float64Array;
+  /** Each row's leaf in the current tree (the caller writes it), and the leaves' values. */
+  readonly leafOf: Uint8Array | Uint16Array | Uint32Array;
+  readonly leafValue: Float64Array;
   /** Each row's raw score (the caller fills it with the base score and adds each tree's leaf values). */
   readonly raw: Float64Array;
   /** The labels (the caller copies them in). */
@@ -35,8 +50,8 @@ export interface Workspace {
   readonly engine: "wasm" | "js";
   /** Threads that build histograms (the caller included; workers that are still starting count). */
   readonly threads: number;
-  /** Fills hist (pool slot) from rows idx[start..end), features 0..d-1. */
-  hist(slot: number, start: number, end: number): void;
+  /** Fills hist (pool slot) from positions [start, end) of row buffer `buf`, features 0..d-1. */
+  hist(slot: number, start: number, end: number, buf: number): void;
   /**
    * The root's histogram: every row, in natural order (idx is the identity
    * and og/oh are in row order); the per-bin counts never change, so they are
@@ -44,12 +59,26 @@ export interface Workspace {
    */
   histRoot(slot: number, rootCounts: Float64Array): void;
   /**
-   * A tree's start: og/oh from raw and y, idx = identity; `out` gets G and H
-   * (sums per fixed row block, added in block order: the same for every thread count).
+   * A tree's start: raw += leafValue[leafOf[row]] (the last tree's values;
+   * zeros before the first), then og/oh of bufs[0] from raw and y, idx =
+   * identity; `out` gets G and H (sums per fixed row block, added in block
+   * order: the same for every thread count).
    */
   gradients(out: Float64Array): void;
-  /** Stable partition of [start, end) by feature f's code: left when code <= t or (code == miss and missingLeft). */
-  partition(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number): number;
+  /**
+   * Stable partition of positions [start, end) of row buffer `buf` into the
+   * same positions of the other buffer by feature f's code: left when code <= t
+   * or (code == miss and missingLeft). The first mid − start positions take
+   * the rows going left (the caller knows their count from the histogram);
+   * returns how many went left, which must be mid − start.
+   */
+  partition(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number, mid: number, buf: number): number;
+  /**
+   * Instead of a partition, when both children are leaves: leafOf[row] = leaf
+   * for the rows of positions [start, end) of row buffer `buf` that go left
+   * (as partition would send them), leaf + 1 for the others; returns how many went left.
+   */
+  markSplit(f: number, miss: number, t: number, missingLeft: boolean, start: number, end: number, leaf: number, buf: number): number;
   /** Ends the worker threads, if any (the workspace must not be used afterwards). */
   close(): void;
 }
@@ -63,6 +92,8 @@ export interface WorkspaceOptions {
   /** histOff[f]: feature f's first bin in a histogram (d + 1 entries). */
   histOff: Int32Array;
   pool: number;
+  /** The most leaves a tree can have (sizes leafValue and leafOf's integer width). */
+  leaves: number;
   engine?: "wasm" | "js";
   /**
    * Threads building histograms (WebAssembly engine only; default 1). The
@@ -74,14 +105,25 @@ export interface WorkspaceOptions {
 import {
   addBlockSums,
   compileGradBlock,
+  compileMarkBlock,
   featureBlocks,
   gradBlocks,
   HistTeam,
   JOB_HIST,
   JOB_ROOT,
-  type GradViews,
+  newControl,
+  partitionHalves,
+  setMarkJob,
+  type RowViews,
   type KernelLayout,
 } from "./gbdt-threads.ts";
+
+/** Bytes per leaf number for trees of at most `leaves` leaves. */
+function leafBytes(leaves: number): 1 | 2 | 4 {
+  return leaves <= 256 ? 1 : leaves <= 65536 ? 2 : 4;
+}
+
+const LEAF_ARRAY = { 1: Uint8Array, 2: Uint16Array, 4: Uint32Array } as const;
 
 // ------------------------------------------------------------------ plain TypeScript kernels
 
@@ -171,64 +213,75 @@ export function binCounts(codes: Uint8Array, n: number, d: number, histOff: Int3
   return counts;
 }
 
-function partitionJs(
-  idx: Uint32Array,
-  og: Float64Array,
-  oh: Float64Array | null,
-  tmpI: Uint32Array,
-  tmpG: Float64Array,
-  tmpH: Float64Array | null,
+/** One half of a stable partition (the TypeScript reference of part_{reg,cls}, same arguments). */
+function partitionHalfJs(
+  src: RowBuffer,
+  dst: RowBuffer,
+  hess: boolean,
   codes: Uint8Array,
-  base: number,
+  col: number,
   miss: number,
   t: number,
   missingLeft: number,
-  start: number,
-  end: number,
+  j: number,
+  m: number,
+  step: number,
+  lp: number,
+  rp: number,
 ): number {
-  let l = start;
-  let r = 0;
-  for (let j = start; j < end; j++) {
-    const i = idx[j];
-    const b = codes[base + i];
-    if (b <= t || (b === miss && missingLeft === 1)) {
-      idx[l] = i;
-      og[l] = og[j];
-      if (oh) oh[l] = oh[j];
-      l++;
-    } else {
-      tmpI[r] = i;
-      tmpG[r] = og[j];
-      if (tmpH && oh) tmpH[r] = oh[j];
-      r++;
-    }
+  let lefts = 0;
+  for (let k = 0; k < m; k++, j += step) {
+    const i = src.idx[j];
+    const b = codes[col + i];
+    const left = +(b <= t) | (+(b === miss) & missingLeft);
+    const p = left ? lp : rp;
+    dst.idx[p] = i;
+    dst.og[p] = src.og[j];
+    if (hess) dst.oh[p] = src.oh[j];
+    if (left) lp += step;
+    else rp += step;
+    lefts += left;
   }
-  idx.set(tmpI.subarray(0, r), l);
-  og.set(tmpG.subarray(0, r), l);
-  if (oh && tmpH) oh.set(tmpH.subarray(0, r), l);
-  return l;
+  return lefts;
+}
+
+function rowBuffer(n: number, cls: boolean): RowBuffer {
+  const og = new Float64Array(n);
+  return { idx: new Uint32Array(n), og, oh: cls ? new Float64Array(n) : og };
 }
 
 function jsWorkspace(o: WorkspaceOptions): Workspace {
   const { n, d, cls, histOff } = o;
   const codes = new Uint8Array(n * d);
-  const idx = new Uint32Array(n);
-  const og = new Float64Array(n);
-  const oh = cls ? new Float64Array(n) : og;
-  const tmpI = new Uint32Array(n);
-  const tmpG = new Float64Array(n);
-  const tmpH = cls ? new Float64Array(n) : null;
+  const bufs = [rowBuffer(n, cls), rowBuffer(n, cls)] as const;
+  const { idx, og, oh } = bufs[0];
   const hists = Array.from({ length: o.pool }, () => new Float64Array(o.histLen));
-  const views: GradViews = { raw: new Float64Array(n), y: new Float64Array(n), og, oh, idx, sums: new Float64Array(2 * gradBlocks(n)) };
+  const views: RowViews = {
+    raw: new Float64Array(n),
+    y: new Float64Array(n),
+    og,
+    oh,
+    idx,
+    sums: new Float64Array(2 * gradBlocks(n)),
+    leafOf: new LEAF_ARRAY[leafBytes(o.leaves)](n),
+    leafValue: new Float64Array(o.leaves),
+    idxs: bufs.map((b) => b.idx),
+    codes,
+  };
   const gradBlock = compileGradBlock();
+  const markBlock = compileMarkBlock();
+  const ctrl = newControl();
   return {
     n,
     d,
     cls,
     codes,
+    bufs,
     idx,
     og,
     oh,
+    leafOf: views.leafOf,
+    leafValue: views.leafValue,
     raw: views.raw,
     y: views.y,
     hists,
@@ -238,16 +291,24 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
       for (let t = 0, m = gradBlocks(n); t < m; t++) gradBlock(views, cls, n, t);
       addBlockSums(views.sums, n, out);
     },
-    hist(slot, start, end) {
-      if (cls) histClsJs(hists[slot], codes, idx, og, oh, start, end, n, d, histOff);
-      else histRegJs(hists[slot], codes, idx, og, start, end, n, d, histOff);
+    hist(slot, start, end, buf) {
+      const b = bufs[buf];
+      if (cls) histClsJs(hists[slot], codes, b.idx, b.og, b.oh, start, end, n, d, histOff);
+      else histRegJs(hists[slot], codes, b.idx, b.og, start, end, n, d, histOff);
     },
     histRoot(slot, rootCounts) {
       histRootJs(hists[slot], codes, og, cls ? oh : null, n, d, histOff);
       fillCounts(hists[slot], rootCounts, cls ? 3 : 2);
     },
-    partition(f, miss, t, missingLeft, start, end) {
-      return partitionJs(idx, og, cls ? oh : null, tmpI, tmpG, tmpH, codes, f * n, miss, t, missingLeft ? 1 : 0, start, end);
+    partition(f, miss, t, missingLeft, start, end, mid, buf) {
+      const h = partitionHalves(start, end, mid);
+      const run = (k: number) =>
+        partitionHalfJs(bufs[buf], bufs[1 - buf], cls, codes, f * n, miss, t, missingLeft ? 1 : 0, h[k], h[k + 1], h[k + 2], h[k + 3], h[k + 4]);
+      return run(0) + run(5);
+    },
+    markSplit(f, miss, t, missingLeft, start, end, leaf, buf) {
+      setMarkJob(ctrl, buf, f * n, miss, t, missingLeft ? 1 : 0, start, end, leaf);
+      return markBlock(views, ctrl, 0) + markBlock(views, ctrl, 1);
     },
     close() {},
   };
@@ -295,10 +356,9 @@ const i32load8u = [0x2d, 0, 0];
 const f64load = (offset: number) => [0x2b, 3, ...uleb(offset)];
 const i32store = [0x36, 2, 0];
 const f64store = (offset: number) => [0x39, 3, ...uleb(offset)];
-const memcopy = [0xfc, 10, 0, 0];
 const [BLOCK, LOOP, END, BR_IF, VOID] = [0x02, 0x03, 0x0b, 0x0d, 0x40];
-const [EQ, LT_U, LE_U, GE_U] = [0x46, 0x49, 0x4d, 0x4f];
-const [ADD, SUB, MUL, AND, OR, XOR, SHL, SHR_U, FADD] = [0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x73, 0x74, 0x76, 0xa0];
+const [EQZ, EQ, LT_U, LE_U, GE_U, SELECT] = [0x45, 0x46, 0x49, 0x4d, 0x4f, 0x1b];
+const [ADD, SUB, MUL, AND, OR, SHL, FADD] = [0x6a, 0x6b, 0x6c, 0x71, 0x72, 0x74, 0xa0];
 
 /** a += b (i32 locals); b given as instruction bytes. */
 const addTo = (a: number, b: number[]) => [...get(a), ...b, ADD, ...set(a)];
@@ -408,72 +468,55 @@ function histRootFn(k: number, withHess: boolean): { params: number; result: boo
 }
 
 /**
- * partition(idx, og, [oh,] tmpI, tmpG, [tmpH,] col, miss, t, missingLeft, start, end) → mid.
- * Branch-free: every row is written to both the left cursor (in place) and
- * the right scratch cursor, and only one of them advances; the right rows are
- * then copied back after the left ones with memory.copy.
+ * part_{reg,cls}(sI, sG, [sH,] dI, dG, [dH,] col, miss, t, missingLeft, j, m, step, lp, rp) → lefts.
+ * One half of a stable partition from one buffer (sI/sG/sH) into the other
+ * (dI/dG/dH): the m rows at positions j, j + step, … (step ±1); a row goes
+ * left (code <= t, or code == miss and missingLeft) to position lp, else to
+ * rp, and that cursor moves by step. Each row is written once, to the
+ * position `select` picks, so two halves can run at the same time
+ * (gbdt-threads.ts, JOB_PART). Returns how many rows went left.
  */
 function partitionFn(withHess: boolean): { params: number; result: boolean; locals: number[]; body: number[] } {
   let q = 0;
-  const idx = q++;
-  const og = q++;
-  const oh = withHess ? q++ : -1;
-  const tmpI = q++;
-  const tmpG = q++;
-  const tmpH = withHess ? q++ : -1;
-  const col = q++;
-  const miss = q++;
-  const t = q++;
-  const ml = q++;
-  const start = q++;
-  const end = q++;
+  const sI = q++;
+  const sG = q++;
+  const sH = withHess ? q++ : -1;
+  const dI = q++;
+  const dG = q++;
+  const dH = withHess ? q++ : -1;
+  const [col, miss, t, ml, j, m, step, lp, rp] = Array.from({ length: 9 }, () => q++);
   const P = q;
-  const [jp, je, gp, hp, lp, lgp, lhp, rp, rgp, rhp, i, gl, nl] = Array.from({ length: 13 }, (_, k) => P + k);
-  const g = P + 13;
-  const h = P + 14;
+  const [i, gl, p, lefts] = [P, P + 1, P + 2, P + 3];
+  const at = (base: number, index: number, shift: number) => [...get(base), ...get(index), ...i32c(shift), SHL, ADD];
   const body: number[] = [
-    ...get(jp), ...i32load, ...set(i),
+    ...at(sI, j, 2), ...i32load, ...set(i),
     // gl = (code <= t) | ((code == miss) & missingLeft)
-    ...get(col), ...get(i), ADD, ...i32load8u, ...tee(nl), ...get(t), LE_U,
-    ...get(nl), ...get(miss), EQ, ...get(ml), AND, OR, ...set(gl),
-    ...get(gp), ...f64load(0), ...set(g),
-    ...get(lp), ...get(i), ...i32store,
-    ...get(rp), ...get(i), ...i32store,
-    ...get(lgp), ...get(g), ...f64store(0),
-    ...get(rgp), ...get(g), ...f64store(0),
-    ...(withHess
-      ? [
-          ...get(hp), ...f64load(0), ...set(h),
-          ...get(lhp), ...get(h), ...f64store(0),
-          ...get(rhp), ...get(h), ...f64store(0),
-        ]
-      : []),
-    ...get(gl), ...i32c(1), XOR, ...set(nl),
-    ...addTo(lp, [...get(gl), ...i32c(2), SHL]),
-    ...addTo(lgp, [...get(gl), ...i32c(3), SHL]),
-    ...addTo(rp, [...get(nl), ...i32c(2), SHL]),
-    ...addTo(rgp, [...get(nl), ...i32c(3), SHL]),
-    ...(withHess ? [...addTo(lhp, [...get(gl), ...i32c(3), SHL]), ...addTo(rhp, [...get(nl), ...i32c(3), SHL])] : []),
+    ...get(col), ...get(i), ADD, ...i32load8u, ...tee(gl), ...get(t), LE_U,
+    ...get(gl), ...get(miss), EQ, ...get(ml), AND, OR, ...set(gl),
+    ...get(lp), ...get(rp), ...get(gl), SELECT, ...set(p),
+    ...at(dI, p, 2), ...get(i), ...i32store,
+    ...at(dG, p, 3), ...at(sG, j, 3), ...f64load(0), ...f64store(0),
+    ...(withHess ? [...at(dH, p, 3), ...at(sH, j, 3), ...f64load(0), ...f64store(0)] : []),
+    ...addTo(lp, [...get(step), ...i32c(0), ...get(gl), SELECT]),
+    ...addTo(rp, [...i32c(0), ...get(step), ...get(gl), SELECT]),
+    ...addTo(lefts, get(gl)),
+    ...addTo(j, get(step)),
   ];
-  const init = [
-    ...get(idx), ...get(start), ...i32c(2), SHL, ADD, ...set(lp),
-    ...get(og), ...get(start), ...i32c(3), SHL, ADD, ...set(lgp),
-    ...(withHess ? [...get(oh), ...get(start), ...i32c(3), SHL, ADD, ...set(lhp)] : []),
-    ...get(tmpI), ...set(rp),
-    ...get(tmpG), ...set(rgp),
-    ...(withHess ? [...get(tmpH), ...set(rhp)] : []),
-  ];
-  const finish = [
-    ...get(lp), ...get(tmpI), ...get(rp), ...get(tmpI), SUB, ...memcopy,
-    ...get(lgp), ...get(tmpG), ...get(rgp), ...get(tmpG), SUB, ...memcopy,
-    ...(withHess ? [...get(lhp), ...get(tmpH), ...get(rhp), ...get(tmpH), SUB, ...memcopy] : []),
-    ...get(lp), ...get(idx), SUB, ...i32c(2), SHR_U,
-  ];
-  const loop = rowLoop(
-    withHess ? { idx, og, oh, start, end, jp, je, gp, hp } : { idx, og, start, end, jp, je, gp },
-    body,
-  );
-  return { params: P, result: true, locals: [13, I32, 2, F64], body: [...init, ...loop, ...finish] };
+  return {
+    params: P,
+    result: true,
+    locals: [4, I32],
+    body: [
+      BLOCK, VOID,
+      ...get(m), EQZ, BR_IF, 0,
+      LOOP, VOID,
+      ...body,
+      ...get(m), ...i32c(1), SUB, ...tee(m), BR_IF, 0,
+      END,
+      END,
+      ...get(lefts),
+    ],
+  };
 }
 
 const EXPORTS: Array<[string, ReturnType<typeof histRegFn>]> = [
@@ -565,17 +608,17 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     top += Math.ceil(bytes / 8) * 8;
     return at;
   };
-  const ogAt = region(8 * n);
-  const ohAt = cls ? region(8 * n) : ogAt;
-  const tmpGAt = region(8 * n);
-  const tmpHAt = cls ? region(8 * n) : tmpGAt;
+  const ogAt = [region(8 * n), region(8 * n)];
+  const ohAt = cls ? [region(8 * n), region(8 * n)] : ogAt;
   const histAt: number[] = [];
   for (let k = 0; k < o.pool; k++) histAt.push(region(8 * o.histLen));
   const rawAt = region(8 * n);
   const yAt = region(8 * n);
   const sumsAt = region(16 * gradBlocks(n));
-  const idxAt = region(4 * n);
-  const tmpIAt = region(4 * n);
+  const leafValueAt = region(8 * o.leaves);
+  const idxAt = [region(4 * n), region(4 * n)];
+  const lb = leafBytes(o.leaves);
+  const leafOfAt = region(lb * n);
   const codesAt = region(n * d);
   if (top > WASM_MAX_BYTES) return null;
   let memory: WasmMemory;
@@ -590,9 +633,12 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
   }
   const buf = memory.buffer;
   const codes = new Uint8Array(buf, codesAt, n * d);
-  const idx = new Uint32Array(buf, idxAt, n);
-  const og = new Float64Array(buf, ogAt, n);
-  const oh = new Float64Array(buf, ohAt, n);
+  const bufs = [0, 1].map((b) => ({
+    idx: new Uint32Array(buf, idxAt[b], n),
+    og: new Float64Array(buf, ogAt[b], n),
+    oh: new Float64Array(buf, ohAt[b], n),
+  })) as unknown as readonly [RowBuffer, RowBuffer];
+  const { idx, og, oh } = bufs[0];
   const hists = histAt.map((at) => new Float64Array(buf, at, o.histLen));
   const histOff = Array.from(o.histOff);
   const layout: KernelLayout = {
@@ -600,9 +646,7 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     d,
     cls,
     codesAt,
-    idxAt,
-    ogAt,
-    ohAt,
+    bufs: [0, 1].map((b) => [idxAt[b], ogAt[b], ohAt[b]] as [number, number, number]),
     histAt,
     histOff,
     stride: cls ? 24 : 16,
@@ -610,25 +654,35 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     rawAt,
     yAt,
     sumsAt,
+    leafOfAt,
+    leafBytes: lb,
+    leafValueAt,
+    leaves: o.leaves,
   };
-  const views: GradViews = {
+  const views: RowViews = {
     raw: new Float64Array(buf, rawAt, n),
     y: new Float64Array(buf, yAt, n),
     og,
     oh,
     idx,
     sums: new Float64Array(buf, sumsAt, 2 * gradBlocks(n)),
+    leafOf: new LEAF_ARRAY[lb](buf, leafOfAt, n),
+    leafValue: new Float64Array(buf, leafValueAt, o.leaves),
+    idxs: bufs.map((b) => b.idx),
+    codes,
   };
   const team = new HistTeam(exports, layout, module, memory, o.threads ?? 1, views);
-  const { part_reg, part_cls } = exports;
   return {
     n,
     d,
     cls,
     codes,
+    bufs,
     idx,
     og,
     oh,
+    leafOf: views.leafOf,
+    leafValue: views.leafValue,
     hists,
     raw: views.raw,
     y: views.y,
@@ -638,21 +692,20 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
       team.gradients();
       addBlockSums(views.sums, n, out);
     },
-    hist(slot, start, end) {
+    hist(slot, start, end, b) {
       hists[slot].fill(0);
-      team.run(JOB_HIST, slot, start, end);
+      team.run(JOB_HIST, slot, start, end, b);
     },
     histRoot(slot, rootCounts) {
       hists[slot].fill(0);
-      team.run(JOB_ROOT, slot, 0, n);
+      team.run(JOB_ROOT, slot, 0, n, 0);
       fillCounts(hists[slot], rootCounts, cls ? 3 : 2);
     },
-    partition(f, miss, t, missingLeft, start, end) {
-      const col = codesAt + f * n;
-      const ml = missingLeft ? 1 : 0;
-      return cls
-        ? part_cls(idxAt, ogAt, ohAt, tmpIAt, tmpGAt, tmpHAt, col, miss, t, ml, start, end)
-        : part_reg(idxAt, ogAt, tmpIAt, tmpGAt, col, miss, t, ml, start, end);
+    partition(f, miss, t, missingLeft, start, end, mid, b) {
+      return team.partition(b, codesAt + f * n, miss, t, missingLeft ? 1 : 0, start, end, mid);
+    },
+    markSplit(f, miss, t, missingLeft, start, end, leaf, b) {
+      return team.mark(b, f * n, miss, t, missingLeft ? 1 : 0, start, end, leaf);
     },
     close() {
       team.close();

@@ -12,8 +12,19 @@
 // ROW into blocks of GRAD_BLOCK rows, a fixed size that does not depend on
 // the thread count: each block's sums are added in row order by whoever runs
 // it, and the caller adds the blocks' sums in block order. So G and H are the
-// same numbers for every thread count too. Split search and partitioning
-// stay on the calling thread.
+// same numbers for every thread count too. Before its gradient, a row's raw
+// score takes the previous tree's value of its leaf (leafValue[leafOf[i]],
+// 0 before the first tree): the same addition the grower made row by row.
+//
+// The partition of a node's rows is split in two halves (JOB_PART): the
+// first half's rows are scattered forward from the left and right starts,
+// the second half's backward from the left and right ends, into the other
+// row buffer. A stable partition has exactly one result, so who runs which
+// half changes nothing; each row is written once, to its own position.
+// (Two halves, so at most two threads share a partition; more would need a
+// counting pass first.) A node whose children are both leaves is not
+// partitioned: its rows are marked with their leaf (JOB_MARK), in two halves
+// too, each row written once. Split search stays on the calling thread.
 //
 // Scheduling: a job (one node's histogram) is cut into feature blocks; the
 // calling thread and the workers claim blocks from a shared counter until
@@ -36,9 +47,8 @@ export interface KernelLayout {
   d: number;
   cls: boolean;
   codesAt: number;
-  idxAt: number;
-  ogAt: number;
-  ohAt: number;
+  /** The two row buffers' (idx, og, oh) offsets: a node at depth k has its rows in bufs[k & 1]. */
+  bufs: [number, number, number][];
   histAt: number[];
   /** histOff[f]: feature f's first bin in a histogram (d + 1 entries). */
   histOff: number[];
@@ -50,11 +60,18 @@ export interface KernelLayout {
   rawAt: number;
   yAt: number;
   sumsAt: number;
+  /** Each row's leaf in the last tree (n unsigned ints of leafBytes bytes) and the leaves' values (Float64 [leaves]). */
+  leafOfAt: number;
+  leafBytes: 1 | 2 | 4;
+  leafValueAt: number;
+  leaves: number;
 }
 
 export const JOB_HIST = 1;
 export const JOB_ROOT = 2;
 export const JOB_GRAD = 3;
+export const JOB_PART = 4;
+export const JOB_MARK = 5;
 
 /** Rows per gradient block (fixed: the sums must not depend on the thread count). */
 export const GRAD_BLOCK = 16_384;
@@ -63,21 +80,25 @@ export const gradBlocks = (n: number) => Math.ceil(n / GRAD_BLOCK);
 
 /**
  * gradBlock(V, cls, n, t): block t of the gradients. V holds Float64Array
- * views raw, y, og, oh, sums and the Uint32Array idx (set to the identity:
- * position i is row i at the start of a tree). Log loss: p = sigmoid(raw),
+ * views raw, y, og, oh, sums, leafValue and the Uint32Array idx (set to the
+ * identity: position i is row i at the start of a tree) and leafOf. First
+ * raw += the value of the row's leaf in the last tree (leafValue and leafOf
+ * are zeros before the first). Log loss: p = sigmoid(raw),
  * g = p − y, h = max(p(1 − p), 1e-16); squared error: g = raw − y (h is the
  * count). The block's sums go to sums[2t], sums[2t + 1].
  */
 const GRAD_BLOCK_SOURCE = `
   const a = t * ${GRAD_BLOCK};
   const b = Math.min(n, a + ${GRAD_BLOCK});
-  const { raw, y, og, oh, idx, sums } = V;
+  const { raw, y, og, oh, idx, sums, leafOf, leafValue } = V;
   let G = 0;
   let H = 0;
   if (cls) {
     for (let i = a; i < b; i++) {
+      const z = raw[i] + leafValue[leafOf[i]];
+      raw[i] = z;
       // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
-      const p = 1 / (1 + Math.exp(-raw[i]));
+      const p = 1 / (1 + Math.exp(-z));
       const g = p - y[i];
       const h = Math.max(p * (1 - p), 1e-16);
       og[i] = g;
@@ -88,7 +109,9 @@ const GRAD_BLOCK_SOURCE = `
     }
   } else {
     for (let i = a; i < b; i++) {
-      const g = raw[i] - y[i];
+      const z = raw[i] + leafValue[leafOf[i]];
+      raw[i] = z;
+      const g = z - y[i];
       og[i] = g;
       idx[i] = i;
       G += g;
@@ -99,17 +122,22 @@ const GRAD_BLOCK_SOURCE = `
   sums[2 * t + 1] = H;
 `;
 
-/** The per-row arrays one gradient block reads and writes. */
-export interface GradViews {
+/** The per-row arrays the JavaScript blocks (gradients, leaf marking) read and write. */
+export interface RowViews {
   raw: Float64Array;
   y: Float64Array;
   og: Float64Array;
   oh: Float64Array;
   idx: Uint32Array;
   sums: Float64Array;
+  leafOf: Uint8Array | Uint16Array | Uint32Array;
+  leafValue: Float64Array;
+  /** Both row buffers' idx, and the column-major bin codes. */
+  idxs: Uint32Array[];
+  codes: Uint8Array;
 }
 
-export type GradBlock = (V: GradViews, cls: boolean, n: number, t: number) => void;
+export type GradBlock = (V: RowViews, cls: boolean, n: number, t: number) => void;
 
 /** The one gradient block code, compiled here and in each worker. */
 export function compileGradBlock(): GradBlock {
@@ -129,13 +157,15 @@ export function addBlockSums(sums: Float64Array, n: number, out: Float64Array): 
 }
 
 /**
- * runBlock(k, L, kind, slot, start, end, f0, f1): the histograms of features
+ * runBlock(k, L, kind, slot, start, end, f0, f1, buf): the histograms of features
  * [f0, f1) into pool slot `slot`, 4, then 2, then 1 feature per kernel call.
- * kind 1: rows idx[start..end) with og/oh in position order; kind 2 (root):
- * every row in natural order (counts are filled by the caller).
+ * kind 1: rows idx[start..end) with og/oh in position order, of row buffer
+ * `buf`; kind 2 (root): every row in natural order, buffer 0 (counts are
+ * filled by the caller).
  */
 const RUN_BLOCK_SOURCE = `
   const hAt = L.histAt[slot];
+  const [idxAt, ogAt, ohAt] = L.bufs[buf];
   let f = f0;
   while (f < f1) {
     const w = f1 - f >= 4 ? 4 : f1 - f >= 2 ? 2 : 1;
@@ -143,50 +173,147 @@ const RUN_BLOCK_SOURCE = `
     for (let q = 0; q < w; q++) a.push(L.codesAt + (f + q) * L.n);
     for (let q = 0; q < w; q++) a.push(hAt + L.histOff[f + q] * L.stride);
     if (kind === 1) {
-      if (L.cls) k["hist_cls" + w](...a, L.idxAt, L.ogAt, L.ohAt, start, end);
-      else k["hist_reg" + w](...a, L.idxAt, L.ogAt, start, end);
+      if (L.cls) k["hist_cls" + w](...a, idxAt, ogAt, ohAt, start, end);
+      else k["hist_reg" + w](...a, idxAt, ogAt, start, end);
     } else {
-      if (L.cls) k["root_cls" + w](...a, L.ogAt, L.ohAt, L.n);
-      else k["root_reg" + w](...a, L.ogAt, L.n);
+      if (L.cls) k["root_cls" + w](...a, L.bufs[0][1], L.bufs[0][2], L.n);
+      else k["root_reg" + w](...a, L.bufs[0][1], L.n);
     }
     f += w;
   }
 `;
 
 type Kernels = Record<string, (...args: number[]) => number>;
-type RunBlock = (k: Kernels, L: KernelLayout, kind: number, slot: number, start: number, end: number, f0: number, f1: number) => void;
+type RunBlock = (k: Kernels, L: KernelLayout, kind: number, slot: number, start: number, end: number, f0: number, f1: number, buf: number) => void;
 
 function compileRunBlock(): RunBlock {
-  return new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", RUN_BLOCK_SOURCE) as RunBlock;
+  return new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", "buf", RUN_BLOCK_SOURCE) as RunBlock;
+}
+
+/**
+ * The two halves of a stable partition of positions [start, end) whose
+ * first `mid - start` rows go left, as the kernels' (j, m, step, lp, rp):
+ * half 0 scans [start, h) forward, lefts from start and rights from mid;
+ * half 1 scans [h, end) backward, lefts from mid − 1 and rights from end − 1.
+ */
+export function partitionHalves(start: number, end: number, mid: number): number[] {
+  const h = start + ((end - start) >> 1);
+  return [start, h - start, 1, start, mid, end - 1, end - h, -1, mid - 1, end - 1];
 }
 
 // The control block (Int32Array over a SharedArrayBuffer)
-const SEQ = 0; // job number: bumped to wake the workers
-const NEXT = 1; // the next block to claim
+const SEQ = 0; // bumped to wake the workers
+const NEXT = 1; // (job << 16) | the next block to claim
 const DONE = 2; // blocks finished in the current job
-const QUIT = 3;
-const KIND = 4;
-const SLOT = 5;
-const START = 6;
-const END = 7;
-const NTASKS = 8; // blocks in the current job
-const CTRL_INTS = 9;
+const JOB = 3; // the current job's number (15 bits, wrapping)
+const QUIT = 4;
+const KIND = 5;
+const SLOT = 6;
+const START = 7;
+const END = 8;
+const NTASKS = 9; // blocks in the current job
+const BUF = 10; // the job's row buffer (JOB_HIST: the node's; JOB_PART: the source)
+const COL = 11; // JOB_PART: byte offset of the feature's codes, the missing code, the bin, missing-left
+const MISS = 12;
+const BIN = 13;
+const MLEFT = 14;
+const HALVES = 15; // JOB_PART: the halves' (j, m, step, lp, rp), 10 ints
+const RES = 25; // JOB_PART: each half's left count, 2 ints
+const CTRL_INTS = 27;
+/** Blocks a job may have: its claims count in the low 16 bits of NEXT. */
+const MAX_TASKS = 60_000;
+
+/**
+ * partBlock(k, L, ctrl, t): half t of the partition described in ctrl, from
+ * row buffer ctrl[BUF] into the other one; returns its left count.
+ */
+const PART_BLOCK_SOURCE = `
+  const s = L.bufs[ctrl[${BUF}]];
+  const o = L.bufs[1 - ctrl[${BUF}]];
+  const h = ${HALVES} + 5 * t;
+  const args = [ctrl[${COL}], ctrl[${MISS}], ctrl[${BIN}], ctrl[${MLEFT}], ctrl[h], ctrl[h + 1], ctrl[h + 2], ctrl[h + 3], ctrl[h + 4]];
+  return L.cls ? k.part_cls(s[0], s[1], s[2], o[0], o[1], o[2], ...args) : k.part_reg(s[0], s[1], o[0], o[1], ...args);
+`;
+
+type PartBlock = (k: Kernels, L: KernelLayout, ctrl: Int32Array, t: number) => number;
+
+/**
+ * markBlock(V, ctrl, t): half t of positions [START, END) of row buffer BUF:
+ * leafOf[row] = SLOT (the left leaf) when the row goes left by the code at
+ * COL + row (an index into V.codes), else SLOT + 1. Returns the half's left count.
+ */
+const MARK_BLOCK_SOURCE = `
+  const start = ctrl[${START}];
+  const end = ctrl[${END}];
+  const h = start + ((end - start) >> 1);
+  const a = t === 0 ? start : h;
+  const b = t === 0 ? h : end;
+  const idx = V.idxs[ctrl[${BUF}]];
+  const { codes, leafOf } = V;
+  const col = ctrl[${COL}];
+  const miss = ctrl[${MISS}];
+  const bin = ctrl[${BIN}];
+  const ml = ctrl[${MLEFT}];
+  const right = ctrl[${SLOT}] + 1;
+  let lefts = 0;
+  for (let j = a; j < b; j++) {
+    const i = idx[j];
+    const c = codes[col + i];
+    const left = +(c <= bin) | (+(c === miss) & ml);
+    leafOf[i] = right - left;
+    lefts += left;
+  }
+  return lefts;
+`;
+
+export type MarkBlock = (V: RowViews, ctrl: Int32Array, t: number) => number;
+
+/** The one leaf-marking code, compiled here and in each worker. */
+export function compileMarkBlock(): MarkBlock {
+  return new Function("V", "ctrl", "t", MARK_BLOCK_SOURCE) as MarkBlock;
+}
+
+/** A control block (shared, so workers can read it). */
+export function newControl(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+}
+
+/**
+ * A JOB_MARK job's fields: positions [start, end) of row buffer `buf`, feature
+ * codes at index `col` of V.codes, the split (miss, bin, missingLeft), the left leaf.
+ */
+export function setMarkJob(ctrl: Int32Array, buf: number, col: number, miss: number, bin: number, missingLeft: number, start: number, end: number, leaf: number): void {
+  ctrl[BUF] = buf;
+  ctrl[COL] = col;
+  ctrl[MISS] = miss;
+  ctrl[BIN] = bin;
+  ctrl[MLEFT] = missingLeft;
+  ctrl[START] = start;
+  ctrl[END] = end;
+  ctrl[SLOT] = leaf;
+}
 
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource } = workerData;
+const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource, partBlockSource, markBlockSource } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctrl = new Int32Array(ctrlBuf);
-const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", runBlockSource);
+const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", "buf", runBlockSource);
 const gradBlock = new Function("V", "cls", "n", "t", gradBlockSource);
+const partBlock = new Function("k", "L", "ctrl", "t", partBlockSource);
+const markBlock = new Function("V", "ctrl", "t", markBlockSource);
 const buf = memory.buffer;
 const V = {
   raw: new Float64Array(buf, L.rawAt, L.n),
   y: new Float64Array(buf, L.yAt, L.n),
-  og: new Float64Array(buf, L.ogAt, L.n),
-  oh: new Float64Array(buf, L.ohAt, L.n),
-  idx: new Uint32Array(buf, L.idxAt, L.n),
+  og: new Float64Array(buf, L.bufs[0][1], L.n),
+  oh: new Float64Array(buf, L.bufs[0][2], L.n),
+  idx: new Uint32Array(buf, L.bufs[0][0], L.n),
   sums: new Float64Array(buf, L.sumsAt, 2 * Math.ceil(L.n / ${GRAD_BLOCK})),
+  leafOf: new ({ 1: Uint8Array, 2: Uint16Array, 4: Uint32Array })[L.leafBytes](buf, L.leafOfAt, L.n),
+  leafValue: new Float64Array(buf, L.leafValueAt, L.leaves),
+  idxs: L.bufs.map((b) => new Uint32Array(buf, b[0], L.n)),
+  codes: new Uint8Array(buf, L.codesAt, L.n * L.d),
 };
 let seen = 0;
 for (;;) {
@@ -194,13 +321,21 @@ for (;;) {
   seen = Atomics.load(ctrl, ${SEQ});
   if (Atomics.load(ctrl, ${QUIT}) === 1) break;
   for (;;) {
-    // the job's fields are read after each claim: a worker still claiming when the caller
-    // opens the next job must run that job's kind of block (they were written before NEXT)
-    const t = Atomics.add(ctrl, ${NEXT}, 1);
-    if (t >= ctrl[${NTASKS}]) break;
+    // A claim is valid when it is of the current job and below its block count; NTASKS is
+    // read before JOB (the caller writes JOB, then NTASKS, then NEXT), so a claim on an old
+    // job's NEXT never takes a block of the next job. The job's fields are read after a
+    // valid claim: a worker still claiming when the caller opens the next job runs that
+    // job's kind of block (they were written before NEXT), and a job cannot end (and its
+    // fields change) while a valid claim of it is running.
+    const v = Atomics.add(ctrl, ${NEXT}, 1);
+    const nTasks = Atomics.load(ctrl, ${NTASKS});
+    if (v >>> 16 !== Atomics.load(ctrl, ${JOB}) || (v & 0xffff) >= nTasks) break;
+    const t = v & 0xffff;
     const kind = ctrl[${KIND}];
     if (kind === ${JOB_GRAD}) gradBlock(V, L.cls, L.n, t);
-    else runBlock(k, L, kind, ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1]);
+    else if (kind === ${JOB_PART}) ctrl[${RES} + t] = partBlock(k, L, ctrl, t);
+    else if (kind === ${JOB_MARK}) ctrl[${RES} + t] = markBlock(V, ctrl, t);
+    else runBlock(k, L, kind, ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1], ctrl[${BUF}]);
     Atomics.add(ctrl, ${DONE}, 1);
     Atomics.notify(ctrl, ${DONE});
   }
@@ -209,6 +344,8 @@ for (;;) {
 
 /** Below this many (row, feature) histogram updates a job runs on the caller alone. */
 const MIN_PARALLEL_WORK = 65_536;
+/** Partitions of fewer rows run on the caller alone. */
+const MIN_PARALLEL_ROWS = 16_384;
 
 /**
  * A thread count as given by a user: a whole number from 1 to MAX_THREADS,
@@ -248,6 +385,8 @@ export function featureBlocks(d: number, threads: number): number[] {
 export class HistTeam {
   private readonly runBlock = compileRunBlock();
   private readonly gradBlock = compileGradBlock();
+  private readonly partBlock = new Function("k", "L", "ctrl", "t", PART_BLOCK_SOURCE) as PartBlock;
+  private readonly markBlock = compileMarkBlock();
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly nTasks: number;
@@ -258,16 +397,25 @@ export class HistTeam {
     module: object,
     memory: object,
     threads: number,
-    private readonly views: GradViews,
+    private readonly views: RowViews,
   ) {
     this.nTasks = L.blocks.length / 2;
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_INTS));
+    this.ctrl = newControl();
     const helpers = Math.min(threads, Math.max(this.nTasks, gradBlocks(L.n))) - 1;
     for (let w = 0; w < helpers; w++) {
       try {
         const worker = new Worker(WORKER_SOURCE, {
           eval: true,
-          workerData: { module, memory, ctrlBuf: this.ctrl.buffer, L, runBlockSource: RUN_BLOCK_SOURCE, gradBlockSource: GRAD_BLOCK_SOURCE },
+          workerData: {
+            module,
+            memory,
+            ctrlBuf: this.ctrl.buffer,
+            L,
+            runBlockSource: RUN_BLOCK_SOURCE,
+            gradBlockSource: GRAD_BLOCK_SOURCE,
+            partBlockSource: PART_BLOCK_SOURCE,
+            markBlockSource: MARK_BLOCK_SOURCE,
+          },
         });
         worker.unref();
         // a worker that fails (out of memory, …) only means fewer helpers: the caller claims its blocks
@@ -283,16 +431,58 @@ export class HistTeam {
     return this.workers.length;
   }
 
-  /** One node's histograms (kind JOB_HIST over idx[start..end), or JOB_ROOT) into pool slot `slot`. */
-  run(kind: number, slot: number, start: number, end: number): void {
+  /** One node's histograms (kind JOB_HIST over positions [start, end) of row buffer `buf`, or JOB_ROOT) into pool slot `slot`. */
+  run(kind: number, slot: number, start: number, end: number, buf: number): void {
     const { L, nTasks } = this;
     const rows = kind === JOB_ROOT ? L.n : end - start;
-    const one = (t: number) => this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1]);
+    const one = (t: number) => this.runBlock(this.kernels, L, kind, slot, start, end, L.blocks[2 * t], L.blocks[2 * t + 1], buf);
     if (this.workers.length === 0 || rows * L.d < MIN_PARALLEL_WORK || nTasks < 2) {
       for (let t = 0; t < nTasks; t++) one(t);
       return;
     }
+    this.ctrl[BUF] = buf;
     this.share(kind, slot, start, end, nTasks, one);
+  }
+
+  /**
+   * Stable partition of positions [start, end) of row buffer `buf` into the
+   * other buffer, by the code at byte offset `col`: the first mid − start
+   * positions get the rows that go left. Returns how many rows went left.
+   */
+  partition(buf: number, col: number, miss: number, bin: number, missingLeft: number, start: number, end: number, mid: number): number {
+    const { ctrl } = this;
+    ctrl[BUF] = buf;
+    ctrl[COL] = col;
+    ctrl[MISS] = miss;
+    ctrl[BIN] = bin;
+    ctrl[MLEFT] = missingLeft;
+    ctrl.set(partitionHalves(start, end, mid), HALVES);
+    const one = (t: number) => {
+      ctrl[RES + t] = this.partBlock(this.kernels, this.L, ctrl, t);
+    };
+    if (this.workers.length === 0 || end - start < MIN_PARALLEL_ROWS) {
+      one(0);
+      one(1);
+    } else this.share(JOB_PART, 0, start, end, 2, one);
+    return ctrl[RES] + ctrl[RES + 1];
+  }
+
+  /**
+   * Marks the rows of positions [start, end) of row buffer `buf` with leaf
+   * `leaf` (going left by feature codes at `col`, an index into the codes) or
+   * leaf + 1; returns how many went left.
+   */
+  mark(buf: number, col: number, miss: number, bin: number, missingLeft: number, start: number, end: number, leaf: number): number {
+    const { ctrl } = this;
+    setMarkJob(ctrl, buf, col, miss, bin, missingLeft, start, end, leaf);
+    const one = (t: number) => {
+      ctrl[RES + t] = this.markBlock(this.views, ctrl, t);
+    };
+    if (this.workers.length === 0 || end - start < MIN_PARALLEL_ROWS) {
+      one(0);
+      one(1);
+    } else this.share(JOB_MARK, leaf, start, end, 2, one);
+    return ctrl[RES] + ctrl[RES + 1];
   }
 
   /** The gradients of every row from raw and y (og, oh, idx = identity), each block's sums in `sums`. */
@@ -300,7 +490,7 @@ export class HistTeam {
     const { L } = this;
     const nTasks = gradBlocks(L.n);
     const one = (t: number) => this.gradBlock(this.views, L.cls, L.n, t);
-    if (this.workers.length === 0 || nTasks < 2) {
+    if (this.workers.length === 0 || nTasks < 2 || nTasks > MAX_TASKS) {
       for (let t = 0; t < nTasks; t++) one(t);
       return;
     }
@@ -310,19 +500,23 @@ export class HistTeam {
   /** Runs a job's `nTasks` blocks on the caller and the workers; returns when all are done. */
   private share(kind: number, slot: number, start: number, end: number, nTasks: number, one: (t: number) => void): void {
     const { ctrl } = this;
-    // order matters: DONE before the job's fields, NEXT (which opens the claims) after them.
-    // Block 0 is the caller's before anyone is woken: a woken worker often
-    // preempts the caller, and would otherwise take every block of the job.
+    // order matters: JOB first (claims on the last job's NEXT become invalid), DONE
+    // and the job's fields (a JOB_HIST or JOB_PART job's own are set before the call),
+    // NTASKS, then NEXT (which opens the claims). Block 0 is the caller's before anyone
+    // is woken: a woken worker often preempts the caller, and would otherwise take
+    // every block of the job.
+    const job = (ctrl[JOB] + 1) & 0x7fff;
+    Atomics.store(ctrl, JOB, job);
     Atomics.store(ctrl, DONE, 0);
     ctrl[KIND] = kind;
     ctrl[SLOT] = slot;
     ctrl[START] = start;
     ctrl[END] = end;
-    ctrl[NTASKS] = nTasks;
-    Atomics.store(ctrl, NEXT, 1);
+    Atomics.store(ctrl, NTASKS, nTasks);
+    Atomics.store(ctrl, NEXT, (job << 16) | 1);
     Atomics.add(ctrl, SEQ, 1);
     Atomics.notify(ctrl, SEQ);
-    for (let t = 0; t < nTasks; t = Atomics.add(ctrl, NEXT, 1)) {
+    for (let t = 0; t < nTasks; t = Atomics.add(ctrl, NEXT, 1) & 0xffff) {
       one(t);
       Atomics.add(ctrl, DONE, 1);
     }

@@ -12,7 +12,9 @@
 // - Trees grow depth-first to `depth`. Each node owns a contiguous segment
 //   of a row-index array, stably partitioned at each split; the gradients
 //   (and hessians) are kept in the same order and move with the indices, so
-//   histogram building reads them sequentially. Histograms hold per bin
+//   histogram building reads them sequentially. There are two such arrays
+//   (row buffers): a split's children get the same positions in the other
+//   one, so a node at depth k reads buffer k & 1. Histograms hold per bin
 //   (sum gradient, count) for squared error (the hessian is 1) or
 //   (sum gradient, sum hessian, count) for log loss. Only the smaller child's
 //   histogram is built from rows; the larger one is parent − smaller, in the
@@ -26,11 +28,13 @@
 //   with more rows. Each child needs >= min_leaf rows (and a hessian sum of
 //   at least 1e-3). Ties keep the first candidate (lowest feature, then bin).
 // - Leaf value: −learning_rate · G / (H + λ). Training scores are updated
-//   from each row's leaf (no tree traversal while training).
+//   from each row's leaf (no tree traversal while training), in the next
+//   tree's gradient pass.
 // - The histogram and partition loops run as WebAssembly (gbdt-kernels.ts),
 //   with a TypeScript fallback that gives bit-identical models; the
-//   histogram loops run on `threads` threads, one feature block each, and
-//   the gradients too, by fixed row blocks (gbdt-threads.ts).
+//   histogram loops run on `threads` threads, one feature block each, the
+//   gradients too, by fixed row blocks, and a partition in two halves
+//   (gbdt-threads.ts).
 //
 // A split on feature f at bin t becomes `x <= edge[t]` on raw values, with
 // the learned missing direction: prediction from raw float32 inputs is
@@ -40,6 +44,7 @@
 import type { AlgorithmParams, Task } from "../catalogue.ts";
 import { mulberry32 } from "../random.ts";
 import { binCounts, createWorkspace } from "./gbdt-kernels.ts";
+import { predictForest, type FlatForest } from "./gbdt-predict.ts";
 import { defaultThreads } from "./gbdt-threads.ts";
 
 export type GbdtParams = AlgorithmParams<"gbdt">;
@@ -318,38 +323,6 @@ function markLeaf(leafOf: Uint8Array | Uint16Array | Uint32Array, idx: Uint32Arr
   for (let j = start; j < end; j++) leafOf[idx[j]] = leaf;
 }
 
-/**
- * leafOf[row] = leaf (left: code <= t, or the missing code and missingLeft) or leaf + 1 for the
- * rows of one segment, as a partition would split them; returns how many went left.
- */
-function markSplit(
-  leafOf: Uint8Array | Uint16Array | Uint32Array,
-  idx: Uint32Array,
-  codes: Uint8Array,
-  base: number,
-  miss: number,
-  t: number,
-  missingLeft: number,
-  start: number,
-  end: number,
-  leaf: number,
-): number {
-  let lefts = 0;
-  for (let j = start; j < end; j++) {
-    const i = idx[j];
-    const b = codes[base + i];
-    const left = +(b <= t) | (+(b === miss) & missingLeft);
-    leafOf[i] = leaf + 1 - left;
-    lefts += left;
-  }
-  return lefts;
-}
-
-/** raw[i] += value of row i's leaf: one sequential pass per tree. */
-function addLeafValues(raw: Float64Array, leafOf: Uint8Array | Uint16Array | Uint32Array, leafValue: Float64Array, n: number): void {
-  for (let i = 0; i < n; i++) raw[i] += leafValue[leafOf[i]];
-}
-
 function subtractInto(a: Float64Array, b: Float64Array, len: number): void {
   for (let k = 0; k < len; k++) a[k] -= b[k];
 }
@@ -415,9 +388,6 @@ class TreeGrower {
   readonly ws: ReturnType<typeof createWorkspace>;
   private readonly rootCounts: ReturnType<typeof binCounts>;
   private readonly free: number[] = [];
-  /** Each row's leaf in the current tree, then one sequential update of raw. */
-  private readonly leafOf: Uint8Array | Uint16Array | Uint32Array;
-  private readonly leafValue: Float64Array;
   private readonly sums = new Float64Array(2);
   private readonly best: Split = { gain: 0, feature: -1, bin: 0, missingLeft: false, gl: 0, hl: 0, cl: 0 };
 
@@ -442,13 +412,13 @@ class TreeGrower {
     const pool = params.depth + 2;
     // small fits stay on one thread: starting a worker costs more than they do
     const threads = n * d >= MIN_THREADED_WORK ? options.threads : 1;
-    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, histOff: this.histOff, pool, engine: options.engine, threads });
+    // each row's leaf and the leaves' values: a tree's rows are marked with their leaves, the next
+    // tree's gradient pass adds the values to the scores (ws.gradients)
+    const leaves = Math.min(2 ** params.depth, n);
+    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, histOff: this.histOff, pool, leaves, engine: options.engine, threads });
     binColumns(X, n, d, this.edges, this.ws.codes);
     this.rootCounts = binCounts(this.ws.codes, n, d, this.histOff);
     for (let k = pool - 1; k >= 0; k--) this.free.push(k);
-    const maxLeaves = 2 ** params.depth;
-    this.leafOf = maxLeaves <= 256 ? new Uint8Array(n) : maxLeaves <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
-    this.leafValue = new Float64Array(Math.min(maxLeaves, n));
   }
 
   /** Ends the histogram worker threads. */
@@ -470,10 +440,13 @@ class TreeGrower {
     return depth < this.params.depth && c >= 2 * this.params.min_leaf;
   }
 
-  /** One tree on the gradients of `ws.raw` (scores) and `ws.y`; adds its leaf values to `ws.raw`. */
+  /**
+   * One tree on the gradients of `ws.raw` (scores) and `ws.y`; its leaf values
+   * reach `ws.raw` at the next tree's start (or never, after the last tree).
+   */
   grow(): GbdtTree {
     const { n, ws } = this;
-    // og/oh from raw and y, rows in natural order (position i is row i), on every thread
+    // raw += the last tree's leaf values; og/oh from raw and y, rows in natural order (position i is row i), on every thread
     ws.gradients(this.sums);
     const G = this.sums[0];
     const H = this.sums[1];
@@ -491,8 +464,8 @@ class TreeGrower {
         this.giveHist(node.hist);
         const v = (-this.params.learning_rate * node.g) / (node.h + this.params.l2);
         tree.value[node.id] = v;
-        this.leafValue[leaves] = v;
-        markLeaf(this.leafOf, ws.idx, node.start, node.end, leaves);
+        ws.leafValue[leaves] = v;
+        markLeaf(ws.leafOf, ws.bufs[node.depth & 1].idx, node.start, node.end, leaves);
         leaves++;
         continue;
       }
@@ -505,7 +478,6 @@ class TreeGrower {
       const [left, right] = this.split(tree, node);
       stack.push(right, left);
     }
-    addLeafValues(ws.raw, this.leafOf, this.leafValue, n);
     return tree;
   }
 
@@ -523,10 +495,10 @@ class TreeGrower {
     const vr = (-lr * (node.g - gl)) / (node.h - hl + l2);
     tree.value[leftId] = vl;
     tree.value[rightId] = vr;
-    this.leafValue[leaf] = vl;
-    this.leafValue[leaf + 1] = vr;
-    const { codes, idx } = this.ws;
-    const lefts = markSplit(this.leafOf, idx, codes, f * this.n, this.nBins[f], bin, missingLeft ? 1 : 0, node.start, node.end, leaf);
+    const { ws } = this;
+    ws.leafValue[leaf] = vl;
+    ws.leafValue[leaf + 1] = vr;
+    const lefts = ws.markSplit(f, this.nBins[f], bin, missingLeft, node.start, node.end, leaf, node.depth & 1);
     if (lefts !== cl) throw new Error("gbdt: internal error (split does not match histogram)");
   }
 
@@ -547,11 +519,14 @@ class TreeGrower {
   private split(tree: GbdtTree, node: PendingNode): [PendingNode, PendingNode] {
     const { id, start, end, depth, hist } = node;
     const { feature: f, bin, missingLeft, gl, hl, cl } = this.best;
-    const mid = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end);
-    if (mid - start !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
+    // into the other row buffer: the first cl positions take the rows going left
+    const mid = start + cl;
+    const lefts = this.ws.partition(f, this.nBins[f], bin, missingLeft, start, end, mid, depth & 1);
+    if (lefts !== cl) throw new Error("gbdt: internal error (partition does not match histogram)");
     const [leftId, rightId] = this.recordSplit(tree, id, f, bin, missingLeft);
     const cr = node.c - cl;
-    const [leftHist, rightHist] = this.childHistograms(hist, start, mid, end, this.canSplit(depth + 1, cl), this.canSplit(depth + 1, cr));
+    const children = { start, mid, end, buf: (depth + 1) & 1 };
+    const [leftHist, rightHist] = this.childHistograms(hist, children, this.canSplit(depth + 1, cl), this.canSplit(depth + 1, cr));
     return [
       { id: leftId, start, end: mid, depth: depth + 1, hist: leftHist, g: gl, h: hl, c: cl },
       { id: rightId, start: mid, end, depth: depth + 1, hist: rightHist, g: node.g - gl, h: node.h - hl, c: cr },
@@ -563,7 +538,12 @@ class TreeGrower {
    * split): the smaller child is built from its rows, the larger is the
    * parent's minus the smaller one, in the parent's slot.
    */
-  private childHistograms(hist: number, start: number, mid: number, end: number, leftSplits: boolean, rightSplits: boolean): [number, number] {
+  private childHistograms(
+    hist: number,
+    { start, mid, end, buf }: { start: number; mid: number; end: number; buf: number },
+    leftSplits: boolean,
+    rightSplits: boolean,
+  ): [number, number] {
     if (!leftSplits && !rightSplits) {
       this.giveHist(hist);
       return [-1, -1];
@@ -574,7 +554,7 @@ class TreeGrower {
     const largerSplits = leftSmaller ? rightSplits : leftSplits;
     const smallerSplits = leftSmaller ? leftSplits : rightSplits;
     const small = this.takeHist();
-    this.ws.hist(small, sStart, sEnd);
+    this.ws.hist(small, sStart, sEnd, buf);
     let large = -1;
     if (largerSplits) {
       subtractInto(this.ws.hists[hist], this.ws.hists[small], this.histLen);
@@ -597,22 +577,6 @@ function addNode(tree: GbdtTree): number {
   tree.right.push(-1);
   tree.value.push(0);
   return tree.feature.length - 1;
-}
-
-/**
- * Flattened trees for fast prediction: all nodes of all trees in typed arrays
- * with global ids; the right child of node k is left[k] + 1. Leaves are made
- * absorbing (left[k] = k, threshold +Infinity, NaN goes "left") so that a row
- * reaches its leaf after exactly depths[t] branch-free steps.
- */
-interface FlatForest {
-  feat: Int32Array;
-  thr: Float64Array;
-  mleft: Int32Array;
-  left: Int32Array;
-  value: Float64Array;
-  roots: Int32Array;
-  depths: Int32Array;
 }
 
 function flatten(fit: GbdtFit, d: number): FlatForest {
@@ -660,68 +624,20 @@ function flatten(fit: GbdtFit, d: number): FlatForest {
   return { feat, thr, mleft, left, value, roots, depths };
 }
 
-const PREDICT_BLOCK = 256;
-
-function predictFlat(F: FlatForest, base: number, X: Float32Array, n: number, d: number, out: Float64Array): void {
-  const { feat, thr, mleft, left, value, roots, depths } = F;
-  const nt = roots.length;
-  for (let i0 = 0; i0 < n; i0 += PREDICT_BLOCK) {
-    const i1 = Math.min(n, i0 + PREDICT_BLOCK);
-    for (let i = i0; i < i1; i++) out[i] = base;
-    for (let t = 0; t < nt; t++) {
-      const root = roots[t];
-      const depth = depths[t];
-      let i = i0;
-      // four rows at a time: four independent chains of dependent loads
-      for (; i + 4 <= i1; i += 4) {
-        const r0 = i * d;
-        const r1 = r0 + d;
-        const r2 = r1 + d;
-        const r3 = r2 + d;
-        let k0 = root;
-        let k1 = root;
-        let k2 = root;
-        let k3 = root;
-        for (let s = 0; s < depth; s++) {
-          // left when v <= thr, or v is NaN and missing values go left; right = left + 1
-          const v0 = X[r0 + feat[k0]];
-          const v1 = X[r1 + feat[k1]];
-          const v2 = X[r2 + feat[k2]];
-          const v3 = X[r3 + feat[k3]];
-          k0 = left[k0] + ((+(v0 <= thr[k0]) | (+(v0 !== v0) & mleft[k0])) ^ 1);
-          k1 = left[k1] + ((+(v1 <= thr[k1]) | (+(v1 !== v1) & mleft[k1])) ^ 1);
-          k2 = left[k2] + ((+(v2 <= thr[k2]) | (+(v2 !== v2) & mleft[k2])) ^ 1);
-          k3 = left[k3] + ((+(v3 <= thr[k3]) | (+(v3 !== v3) & mleft[k3])) ^ 1);
-        }
-        out[i] += value[k0];
-        out[i + 1] += value[k1];
-        out[i + 2] += value[k2];
-        out[i + 3] += value[k3];
-      }
-      for (; i < i1; i++) {
-        const r0 = i * d;
-        let k = root;
-        for (let s = 0; s < depth; s++) {
-          const v = X[r0 + feat[k]];
-          k = left[k] + ((+(v <= thr[k]) | (+(v !== v) & mleft[k])) ^ 1);
-        }
-        out[i] += value[k];
-      }
-    }
-  }
-}
-
-/** Raw scores (before the sigmoid) for row-major X [n × d]. */
-export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
+/**
+ * Raw scores (before the sigmoid) for row-major X [n × d]; large inputs on
+ * `threads` threads (default: defaultThreads()), bit-identical for any number.
+ */
+export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: number, threads?: number): Float64Array {
   if (X.length < n * d) throw new Error(`gbdt predict: X has ${X.length} values, expected ${n * d}`);
   const out = new Float64Array(n);
-  predictFlat(flatten(fit, d), fit.baseScore, X, n, d, out);
+  predictForest(flatten(fit, d), fit.baseScore, X, n, d, out, threads);
   return out;
 }
 
 /** Predictions: regression values, or the probability of class 1. */
-export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number): Float64Array {
-  const out = predictGbdtRaw(fit, X, n, d);
+export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number, threads?: number): Float64Array {
+  const out = predictGbdtRaw(fit, X, n, d, threads);
   if (fit.task === "binary_classification") {
     for (let i = 0; i < n; i++) {
       const z = out[i];

@@ -20,6 +20,7 @@ import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { BodyError, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
+import { collectGarbage } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -27,6 +28,9 @@ import type { ApiErrorBody } from "./types.ts";
 import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "./json-turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/** From this many online entities loaded at start, a full GC runs before listening (below, a load leaves little garbage). */
+const FULL_GC_ENTITIES = 100_000;
 
 export interface HttpOptions {
   /** Fastify's logger: false (default), true, or its options (e.g. {level: "info"}). */
@@ -267,6 +271,8 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   // The service logs through Fastify's logger once it exists (when enabled); until then, and without it, to stderr.
   let logger: Logger | undefined;
   const service = await OnlineService.open(bundle, { ...opts, logger: deferredLogger(() => logger) });
+  // A large load's dead objects collected before the first request, not by a major GC while serving (full-gc.ts).
+  if (service.health().online.reduce((n, g) => n + g.entities, 0) >= FULL_GC_ENTITIES) collectGarbage();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
   const { app, metrics } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });

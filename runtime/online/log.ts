@@ -118,7 +118,10 @@ export class RequestLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private flushQueued = false;
-  private compressions: Promise<void>[] = [];
+  /** The compressions of closed parts, one after the other (one gzip process at a time, however fast parts fill). */
+  private compressing: Promise<void> = Promise.resolve();
+  /** Aborted by close(): a part still being gzipped at low priority is finished in process (log-files.ts). */
+  private readonly closing = new AbortController();
   private closed = false;
   private s = { written: 0, dropped: 0, refused: 0, writeErrors: 0, rotated: 0, deletedFiles: 0 };
   private failing = false;
@@ -320,9 +323,9 @@ export class RequestLog {
       this.s.deletedFiles += enforceTotalCap(f.dir, this.o.maxTotalBytes).length;
     };
     if (!this.o.compress) return after();
-    const job = compressLogFile(closed).then(after, (e: Error) => this.onError(new Error(`compressing ${closed}: ${e.message}`)));
-    this.compressions.push(job);
-    void job.finally(() => (this.compressions = this.compressions.filter((j) => j !== job)));
+    const report = (e: Error) => this.onError(new Error(`compressing ${closed}: ${e.message}`));
+    // the chain never rejects: a failed compression is reported and the next one still runs
+    this.compressing = this.compressing.then(() => compressLogFile(closed, this.closing.signal).then(after)).catch(report);
   }
 
   stats(): RequestLogStats {
@@ -365,7 +368,8 @@ export class RequestLog {
       }
       f.fh = null;
     }
-    await Promise.all(this.compressions);
+    this.closing.abort();
+    await this.compressing;
   }
 }
 

@@ -22,6 +22,7 @@ import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
 import { StreamService } from "../stream/service.ts";
+import { withTypedStreamEvents } from "../features/stream-input.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
@@ -420,7 +421,7 @@ export class OnlineService implements LocalService {
       }
     }
     this.neededGroups = [...groups.values()];
-    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath) : null;
+    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents }) : null;
 
     this.agentHost = {
       bundle,
@@ -1217,7 +1218,7 @@ export class OnlineService implements LocalService {
       },
       {
         name: "fti_stream_checkpoint_blocking_seconds",
-        help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state copied while new events waited, plus the longest slice of its serialization).",
+        help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state taken while new events waited — no copy: copy-on-write —, plus the longest slice of its serialization).",
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
       },
       {

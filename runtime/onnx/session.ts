@@ -140,6 +140,19 @@ export function ortSessionOptions(opts: OnnxSessionOptions = {}): Ort.InferenceS
   };
 }
 
+/** One prediction per row from a run's output tensor (`data` and `dims`), or a clear Error. */
+export function predictionsOf(out: { data: unknown; dims: readonly number[] } | undefined, n: number, outputName: string): Float32Array {
+  if (!out || !("data" in out)) throw new Error(`the ONNX model did not produce output \`${outputName}\``);
+  const data = out.data as ArrayLike<number | bigint> & { length: number };
+  if (data.length !== n) {
+    throw new Error(`the ONNX model's output \`${outputName}\` has ${data.length} values for ${n} rows (shape [${out.dims.join(", ")}])`);
+  }
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array) return Float32Array.from(data);
+  if (Array.isArray(data)) throw new Error(`the ONNX model's output \`${outputName}\` is not numeric`);
+  return Float32Array.from(data, (v) => Number(v));
+}
+
 /** Creates an onnxruntime CPU session for the model; clear Errors for bad bytes or unsupported models. */
 export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {}): Promise<OnnxPredictor> {
   const info = inspectOnnx(bytes);
@@ -185,16 +198,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {})
       } catch (e) {
         throw new Error(`onnxruntime failed to run the model: ${(e as Error).message}`);
       }
-      const out = result[output.name] as Ort.Tensor | undefined;
-      if (!out || !("data" in out)) throw new Error(`the ONNX model did not produce output \`${output.name}\``);
-      const data = out.data;
-      if (data.length !== n) {
-        throw new Error(`the ONNX model's output \`${output.name}\` has ${data.length} values for ${n} rows (shape [${out.dims.join(", ")}])`);
-      }
-      if (data instanceof Float32Array) return data;
-      if (data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array) return Float32Array.from(data);
-      if (Array.isArray(data)) throw new Error(`the ONNX model's output \`${output.name}\` is not numeric`);
-      return Float32Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
+      return predictionsOf(result[output.name] as Ort.Tensor | undefined, n, output.name);
     },
     release: () => session.release(),
   };

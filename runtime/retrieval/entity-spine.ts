@@ -77,7 +77,7 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
     throw cannotRead(e);
   }
   await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
-  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (row_number() OVER (ORDER BY rowid))::BIGINT AS __row, * FROM ${ident(raw)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (${await positionInFile(store, raw)})::BIGINT AS __row, * FROM ${ident(raw)}`);
   await store.run(`DROP TABLE ${ident(raw)}`);
   const typeOf = new Map(present.map((c) => [c.name, c.type]));
   const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c) ?? ident(c.name);
@@ -103,6 +103,19 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   const invalid = await splitInvalid(store, view, staged, table);
   await store.run(`DROP TABLE ${ident(staged)}`);
   return { table, n: await countRows(store, table), input: { table: input, columns: present.map((c) => c.name) }, invalid };
+}
+
+/**
+ * The 1-based position of a row of the freshly read `raw` table, whose row
+ * ids grow with the position in the file: its row id minus the first one,
+ * plus 1, when the N row ids are N consecutive numbers (a new table's are —
+ * inside a transaction they start at 2^62 —; checked, one scan of the ids),
+ * else numbered by row id (a sort).
+ */
+async function positionInFile(store: Store, raw: string): Promise<string> {
+  const t = ident(raw);
+  const [r] = await store.all<{ dense: boolean }>(`SELECT coalesce(max(rowid) - min(rowid) + 1 = count(*), true) AS dense FROM ${t}`);
+  return r.dense ? `rowid - (SELECT min(rowid) FROM ${t}) + 1` : "row_number() OVER (ORDER BY rowid)";
 }
 
 function checkFileColumns(view: ViewPlan, file: string, present: string[], timeColumn: string | undefined): void {
@@ -162,13 +175,16 @@ async function splitInvalid(store: Store, view: ViewPlan, staged: string, table:
        SELECT __row, __t, 400 AS status, 'invalid_request' AS code, array_to_string(__bad_reasons, '; ') AS reason, __bad_fields AS fields
          FROM ${ident(staged)} WHERE len(__bad_fields) > 0`,
   );
+  const n = await countRows(store, invalid);
+  // __row numbers the input 1..N: with no row refused, __sid is __row - 1 (no sort to number the spine).
+  const sid = n === 0 ? "__row - 1" : "row_number() OVER (ORDER BY __row) - 1";
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY __row) - 1)::BIGINT AS __sid, __row, ${cols.join(", ")}
+       SELECT (${sid})::BIGINT AS __sid, __row, ${cols.join(", ")}
          FROM ${ident(staged)} WHERE len(__bad_fields) = 0`,
   );
-  return { table: invalid, n: await countRows(store, invalid) };
+  return { table: invalid, n };
 }
 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */

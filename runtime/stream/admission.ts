@@ -20,8 +20,10 @@ export class Admission {
   /** Newest event time applied (epoch ms). */
   watermark = -Infinity;
   /** unique value → event time, for events at or after watermark − lateness (and those being written now). */
-  private readonly seen = new Map<string, number>();
+  private seen = new Map<string, number>();
   private sinceSweep = 0;
+  /** Snapshots being read: sweeps wait for them (a sweep deletes in place what a reader has not read yet). */
+  private readers = 0;
 
   constructor(readonly latenessMs: number) {}
 
@@ -53,6 +55,7 @@ export class Admission {
   }
 
   private sweep(): void {
+    if (this.readers > 0) return; // the next applied event tries again
     this.sinceSweep = 0;
     const floor = this.watermark - this.latenessMs;
     for (const [k, t] of this.seen) if (t < floor) this.seen.delete(k);
@@ -60,12 +63,47 @@ export class Admission {
 
   /** The watermark and the unique values still within the lateness (older ones decide nothing: their events are late). */
   snapshot(): AdmissionSnapshot {
+    const r = this.beginSnapshot();
+    const seen: Array<[string, number]> = [];
+    for (let part = r.next(Infinity); part.length; part = r.next(Infinity)) seen.push(...part);
+    r.end();
+    return { watermark: r.watermark, seen };
+  }
+
+  /**
+   * The same as of now, its unique values read afterwards, a few at a time (a
+   * checkpoint serializes them over many turns of the event loop). The values
+   * of now are the map's first `size` entries in insertion order, and stay so
+   * while it is read: values added later go after them, only those are ever
+   * released, sweeps wait, and `restore` puts a new map in place.
+   */
+  beginSnapshot(): { watermark: number; next(max: number): Array<[string, number]>; end(): void } {
     const floor = this.watermark - this.latenessMs;
-    return { watermark: this.watermark, seen: [...this.seen].filter(([, t]) => t >= floor) };
+    const entries = this.seen.entries();
+    let left = this.seen.size;
+    let open = true;
+    this.readers++;
+    return {
+      watermark: this.watermark,
+      next: (max) => {
+        const out: Array<[string, number]> = [];
+        while (left > 0 && out.length < max) {
+          const n = entries.next();
+          if (n.done) break;
+          left--;
+          if (n.value[1] >= floor) out.push(n.value);
+        }
+        return out;
+      },
+      end: () => {
+        if (open) this.readers--;
+        open = false;
+      },
+    };
   }
 
   restore(snap: AdmissionSnapshot): void {
-    this.seen.clear();
+    this.seen = new Map();
     for (const [k, t] of snap.seen) this.seen.set(k, t);
     this.watermark = snap.watermark;
     this.sinceSweep = 0;

@@ -14,18 +14,18 @@
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, open, readdir, rename, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString } from "../store/sql.ts";
 import type { AdmissionSnapshot } from "./admission.ts";
-import type { SourceSnapshot } from "./engine.ts";
+import type { EntitySnapshot, SnapshotReader, SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
 
 const MAGIC = "fti-stream-checkpoint";
-export const CHECKPOINT_VERSION = 2;
+export const CHECKPOINT_VERSION = 3;
 export const STREAM_EVENTS_TABLE = "fti_stream_events";
 
 /** What a checkpoint is valid for and what it covers. */
@@ -68,69 +68,109 @@ export const checkpointFile = (dir: string) => join(dir, "checkpoint");
 /** The spec identity a checkpoint is bound to. */
 export const specIdentity = (bundle: SpecBundle) => `${bundle.specHash}:${bundle.transformsHash}`;
 
-/** Entities per serialized slice: the event loop is let go between slices (other requests go on). */
+/**
+ * The state to write, taken at once and read afterwards a slice at a time
+ * (copy-on-write: engine.ts `SnapshotReader`, admission.ts `beginSnapshot`),
+ * so the event loop goes on between slices while the state stays as of when
+ * it was taken.
+ */
+export interface BodyReader {
+  watermark: number;
+  late: PendingLate[];
+  /** The next unique values of admission (at most `max`); empty once all are read. */
+  seen(max: number): Array<[string, number]>;
+  groups: Array<{ name: string; reader: SnapshotReader }>;
+  /** Ends the readers (also when the write failed half-way). */
+  end(): void;
+}
+
+/** A body already in memory as a reader (tests, and what `readCheckpoint` returns, written again). */
+export function bodyReader(body: CheckpointBody): BodyReader {
+  let seenAt = 0;
+  return {
+    watermark: body.admission.watermark,
+    late: body.late,
+    seen: (max) => body.admission.seen.slice(seenAt, (seenAt = Math.min(body.admission.seen.length, seenAt + max))),
+    groups: body.state.groups.map((g) => {
+      let at = 0;
+      const next = (maxEntities: number, maxRows: number): EntitySnapshot[] => {
+        const from = at;
+        let rows = 0;
+        while (at < g.entities.length && at - from < maxEntities && (rows === 0 || rows + g.entities[at].rows.length <= maxRows)) rows += g.entities[at++].rows.length;
+        return g.entities.slice(from, at);
+      };
+      return { name: g.name, reader: { count: g.entities.length, next, end: () => undefined } };
+    }),
+    end: () => undefined,
+  };
+}
+
+/** Per serialized slice: entities, their buffered rows, admission's unique values (the event loop is let go between slices). */
 const SLICE = 200;
 const SLICE_ROWS = 2_000;
+const SLICE_SEEN = 5_000;
 
 /**
- * The body as frames (a 4-byte length, then v8 bytes): first the admission,
- * the late events and each group's entity count, then the entities in slices,
- * each serialized in its own turn of the event loop. Returns the frames and
- * the longest time one turn took. The snapshot's objects are never changed
- * after it was taken (engine.ts copies what it mutates), so slicing is safe.
+ * Writes the body as frames (a 4-byte length, then v8 bytes) through
+ * `write`: first the watermark, the late events and each group's entity
+ * count; then admission's unique values in slices (`{ k, t }`: their keys
+ * and times), ended by an empty one; then each group's entities in slices.
+ * Each slice is read and serialized in its own turn of the event loop and
+ * hashed there; the frames go to `write` in groups of about FLUSH_EVERY bytes
+ * (so the body is never held whole). Returns its length, hash and the longest
+ * time one turn took.
  */
-async function serializeBody(body: CheckpointBody): Promise<{ frames: Buffer[]; bytes: number; sha256: string; longestMs: number }> {
-  const frames: Buffer[] = [];
+async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<void>): Promise<{ bytes: number; sha256: string; longestMs: number }> {
+  let group: Buffer[] = [];
+  let grouped = 0;
   // Hashed frame by frame, in the same turns: one hash (or concatenation) of a body of tens of MB would hold the loop.
   const hash = createHash("sha256");
   let total = 0;
   let longestMs = 0;
-  const frame = (value: unknown) => {
+  const frame = async (value: () => unknown): Promise<unknown> => {
+    await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
-    const bytes = serialize(value);
+    const v = value();
+    const bytes = serialize(v);
     const len = Buffer.alloc(4);
     len.writeUInt32LE(bytes.length);
-    frames.push(len, bytes);
+    group.push(len, bytes);
     hash.update(len).update(bytes);
-    total += len.length + bytes.length;
+    grouped += len.length + bytes.length;
     longestMs = Math.max(longestMs, performance.now() - t0);
+    if (grouped >= FLUSH_EVERY) await flush();
+    return v;
   };
-  frame({ admission: body.admission, late: body.late, groups: body.state.groups.map((g) => ({ name: g.name, count: g.entities.length })) });
-  for (const g of body.state.groups) {
-    let i = 0;
-    while (i < g.entities.length) {
-      // Up to SLICE entities or SLICE_ROWS buffered rows (an entity with a long frame is one slice of its own).
-      let j = i;
-      let rows = 0;
-      while (j < g.entities.length && j - i < SLICE && (rows === 0 || rows + g.entities[j].rows.length <= SLICE_ROWS)) rows += g.entities[j++].rows.length;
-      await new Promise((r) => setImmediate(r));
-      frame(g.entities.slice(i, j));
-      i = j;
+  const flush = async () => {
+    const g = group;
+    total += grouped;
+    group = [];
+    grouped = 0;
+    if (g.length) await write(g);
+  };
+  await frame(() => ({ watermark: body.watermark, late: body.late, groups: body.groups.map((g) => ({ name: g.name, count: g.reader.count })) }));
+  for (;;) {
+    const part = (await frame(() => seenFrame(body.seen(SLICE_SEEN)))) as { k: string[] };
+    if (part.k.length === 0) break;
+  }
+  for (const g of body.groups) {
+    for (let read = 0; read < g.reader.count; ) {
+      const part = (await frame(() => g.reader.next(SLICE, SLICE_ROWS))) as EntitySnapshot[];
+      if (part.length === 0) throw new Error(`group ${g.name}: its snapshot ended after ${read} of ${g.reader.count} entities`);
+      read += part.length;
     }
   }
-  return { frames, bytes: total, sha256: hash.digest("hex"), longestMs };
+  await flush();
+  return { bytes: total, sha256: hash.digest("hex"), longestMs };
+}
+
+/** Unique values as two arrays (fewer objects to serialize and to read back than one pair each). */
+function seenFrame(seen: ReadonlyArray<[string, number]>): { k: string[]; t: number[] } {
+  return { k: seen.map((x) => x[0]), t: seen.map((x) => x[1]) };
 }
 
 /** Bytes written between two flushes of the temp file: a flush of the whole body at once stalls the segments' own fsyncs on the same disk. */
-const FLUSH_EVERY = 4 << 20;
-
-/** Writes the frames in groups of about FLUSH_EVERY bytes, each flushed (fdatasync) before the next. */
-async function writeFlushed(fh: FileHandle, frames: readonly Buffer[]): Promise<void> {
-  let group: Buffer[] = [];
-  let size = 0;
-  const flush = async () => {
-    await fh.writev(group);
-    await fh.datasync();
-    group = [];
-    size = 0;
-  };
-  for (const f of frames) {
-    group.push(f);
-    size += f.length;
-    if (size >= FLUSH_EVERY) await flush();
-  }
-  if (group.length > 0) await flush();
-}
+const FLUSH_EVERY = 1 << 20;
 
 /** The body back from its frames (throws on anything malformed: the caller's fallback). */
 function deserializeBody(buf: Buffer): CheckpointBody {
@@ -143,7 +183,9 @@ function deserializeBody(buf: Buffer): CheckpointBody {
     at += 4 + len;
     return v;
   };
-  const head = next() as { admission: CheckpointBody["admission"]; late: PendingLate[]; groups: Array<{ name: string; count: number }> };
+  const head = next() as { watermark: number; late: PendingLate[]; groups: Array<{ name: string; count: number }> };
+  const seen: Array<[string, number]> = [];
+  for (let part = next() as { k: string[]; t: number[] }; part.k.length; part = next() as { k: string[]; t: number[] }) part.k.forEach((k, i) => seen.push([k, part.t[i]]));
   const groups = head.groups.map((g) => {
     const entities: SourceSnapshot["groups"][number]["entities"] = [];
     while (entities.length < g.count) entities.push(...(next() as SourceSnapshot["groups"][number]["entities"]));
@@ -151,26 +193,42 @@ function deserializeBody(buf: Buffer): CheckpointBody {
     return { name: g.name, entities };
   });
   if (at !== buf.length) throw new Error("bytes after the last frame");
-  return { admission: head.admission, late: head.late, state: { groups } };
+  return { admission: { watermark: head.watermark, seen }, late: head.late, state: { groups } };
 }
 
 /**
  * Writes the checkpoint atomically (temp, fsync, rename, fsync of the
  * folder); returns its size and the longest time it held the event loop
- * (one slice's serialization).
+ * (one slice's serialization). The body is written as it is serialized,
+ * after room for the header line; the header (which holds the body's length
+ * and hash) is written into that room last, padded with spaces.
  */
-export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: CheckpointBody): Promise<{ bytes: number; serializeMs: number }> {
-  const { frames, bytes, sha256, longestMs: serializeMs } = await serializeBody(body);
-  const full: CheckpointHeader = { magic: MAGIC, version: CHECKPOINT_VERSION, ...header, body: { bytes, sha256 } };
-  const head = Buffer.from(JSON.stringify(full) + "\n", "utf8");
+export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: BodyReader): Promise<{ bytes: number; serializeMs: number }> {
+  const headerLine = (b: CheckpointHeader["body"]) => JSON.stringify({ magic: MAGIC, version: CHECKPOINT_VERSION, ...header, body: b } satisfies CheckpointHeader);
+  // The widest the header can be: the longest length a file can have, a hash's 64 hex digits.
+  const room = Buffer.byteLength(headerLine({ bytes: Number.MAX_SAFE_INTEGER, sha256: "f".repeat(64) })) + 1;
   const file = checkpointFile(dir);
   const tmp = `${file}.${process.pid}.tmp`;
   await mkdir(dir, { recursive: true });
   // A temp file left by a writer killed while writing (only the stream's writer writes here).
   for (const n of await readdir(dir)) if (/^checkpoint\.\d+\.tmp$/.test(n) && n !== basename(tmp)) await rm(join(dir, n), { force: true });
+  let written: Awaited<ReturnType<typeof writeBody>>;
   const fh = await open(tmp, "w");
   try {
-    await writeFlushed(fh, [head, ...frames]);
+    let at = room;
+    try {
+      written = await writeBody(body, async (frames) => {
+        const { bytesWritten } = await fh.writev(frames, at);
+        const size = frames.reduce((n, f) => n + f.length, 0);
+        if (bytesWritten !== size) throw new Error(`a short write (${bytesWritten} of ${size} bytes)`);
+        at += size;
+        await fh.datasync();
+      });
+    } finally {
+      body.end();
+    }
+    const line = headerLine({ bytes: written.bytes, sha256: written.sha256 });
+    await fh.write(Buffer.from(line + " ".repeat(room - 1 - Buffer.byteLength(line)) + "\n", "utf8"), 0, room, 0);
     await fh.sync();
   } finally {
     await fh.close();
@@ -182,7 +240,7 @@ export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader
   } finally {
     await d.close();
   }
-  return { bytes: head.length + bytes, serializeMs };
+  return { bytes: room + written.bytes, serializeMs: written.longestMs };
 }
 
 export type CheckpointRead = { ok: true; header: CheckpointHeader; body: CheckpointBody } | { ok: false; reason: string; missing?: boolean };
@@ -219,25 +277,46 @@ export function readCheckpoint(dir: string, source: string, spec: string): Check
 }
 
 /**
- * A fingerprint of the rows of src_<source> that did not come from the
- * stream (their `unique` value is in no kept segment line): what the state
- * was built from besides the stream's own events. A `fti features` run that
- * only adds the stream's events leaves it as it was; a changed or added file
- * row changes it (computed by DuckDB: a count and the XOR of row hashes).
+ * Runs `use` with a SQL relation of the source's kept stream events, typed as
+ * the batch pipeline types them into src_<source> (its fields as columns):
+ * features/stream-input.ts `withTypedStreamEvents`, handed in by the server
+ * (this folder does not import the batch pipeline).
  */
-export async function offlineFingerprint(store: Store, plan: SourcePlan): Promise<OfflineFingerprint> {
+export type TypedStreamEvents = <T>(store: Store, plan: SourcePlan, use: (relation: string) => Promise<T>) => Promise<T>;
+
+/**
+ * A fingerprint of the rows of src_<source> that did not come from the
+ * stream: what the state was built from besides the stream's own events. A
+ * row is the stream's own when a kept segment line (fti_stream_events) has
+ * its `unique` value and, with `typed`, also every one of its values; so a
+ * `fti features` run that only adds the stream's events leaves it as it was,
+ * and a changed or added file row changes it — also one with the `unique`
+ * value of an event the stream applied and other values (the batch keeps
+ * the file's row). Without `typed`, the `unique` value alone decides (blind
+ * to that case). Computed by DuckDB: a count and the XOR of row hashes.
+ */
+export async function offlineFingerprint(store: Store, plan: SourcePlan, typed?: TypedStreamEvents): Promise<OfflineFingerprint> {
   const table = `src_${plan.name}`;
   if (!(await store.tableExists(table))) return { rows: 0, hash: "none" };
   const have = new Set((await store.tableColumns(table)).map((c) => c.name));
   if (!plan.fields.every((f) => have.has(f.name))) return { rows: 0, hash: "none" };
   const u = ident(plan.unique!);
   const fields = plan.fields.map((f) => `s.${ident(f.name)}`).join(", ");
-  const kept = (await store.tableExists(STREAM_EVENTS_TABLE))
-    ? `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(plan.unique)}`)}) = CAST(s.${u} AS VARCHAR))`
-    : "";
-  const [r] = await store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${kept}`);
-  return { rows: Number(r.n), hash: r.h };
+  const query = (ownRows: string) =>
+    store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${ownRows}`);
+  if (!(await store.tableExists(STREAM_EVENTS_TABLE))) return fingerprintOf(await query(""));
+  if (typed) {
+    const same = plan.fields.map((f) => `e.${ident(f.name)} IS NOT DISTINCT FROM s.${ident(f.name)}`).join(" AND ");
+    return fingerprintOf(await typed(store, plan, (events) => query(`AND NOT EXISTS (SELECT 1 FROM ${events} AS e WHERE e.${u} = s.${u} AND ${same})`)));
+  }
+  return fingerprintOf(
+    await query(
+      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(plan.unique)}`)}) = CAST(s.${u} AS VARCHAR))`,
+    ),
+  );
 }
+
+const fingerprintOf = ([r]: Array<{ n: number | bigint; h: string }>): OfflineFingerprint => ({ rows: Number(r.n), hash: r.h });
 
 /** Per file, the lines of `source` kept in the store (files the batch pipeline removed from the segment folder). */
 export async function keptPositions(store: Store, source: string): Promise<Map<string, number>> {

@@ -52,6 +52,8 @@ export interface SourceSnapshot {
 }
 
 interface EntityState {
+  /** Its key in `entities`. */
+  key: string;
   keys: Scalar[];
   latest: BufferedRow | null;
   /** The latest row as enriched (its row features): what its online values are computed from. */
@@ -63,6 +65,29 @@ interface EntityState {
   starts: number[];
   accs: Array<WindowAcc | null>;
   ewma: Ewma[];
+  /** The snapshot epoch it was last copied or read for (copy-on-write, `SnapshotReader`). */
+  epoch: number;
+}
+
+/**
+ * A snapshot of one group's entities as of when it was begun, read a few
+ * entities at a time afterwards (a checkpoint serializes it over many turns
+ * of the event loop while events go on). Copy-on-write: an entity about to be
+ * changed before the reader reached it is copied first; one created since is
+ * not in it; one dropped since (recompute, clear) is read as it was.
+ */
+export interface SnapshotReader {
+  /** Entities in the snapshot. */
+  readonly count: number;
+  /** The next entities: up to `maxEntities`, or fewer once `maxRows` buffered rows are reached (at least one). Empty at the end. */
+  next(maxEntities: number, maxRows: number): EntitySnapshot[];
+  /** Ends the snapshot (changes copy nothing any more). */
+  end(): void;
+}
+
+/** An entity's state as plain data: its rows' array copied (the row objects themselves are never changed). */
+function entitySnapshot(e: EntityState): EntitySnapshot {
+  return { key: e.key, keys: e.keys, latest: e.latest, latestRow: e.latestRow, rows: e.rows.slice(e.head), starts: e.starts.map((s) => s - e.head), ewma: e.ewma.map((x) => ({ ...x })) };
 }
 
 const NO_ARGS: Value[] = [];
@@ -79,6 +104,9 @@ class GroupState {
   private readonly lengths: number[];
   /** The group's row objects; built from the first input row's columns when the input's are not known. */
   private shape: GroupShape | null;
+  /** Snapshots begun so far, and the one being read: its entities copied before a change (by entity). */
+  private epochs = 0;
+  private cow: { epoch: number; saved: Map<EntityState, EntitySnapshot> } | null = null;
 
   constructor(
     readonly plan: GroupPlan,
@@ -121,9 +149,17 @@ class GroupState {
     const key = shape.entityKey(row);
     if (key === null) return null; // as in SQL: a null key joins nothing (the source's schema refuses it anyway)
     const found = this.entities.get(key);
-    if (found) return found;
+    if (found) {
+      // About to change: a snapshot being read that has not read it yet gets it as it is now.
+      if (this.cow !== null && found.epoch !== this.cow.epoch) {
+        this.cow.saved.set(found, entitySnapshot(found));
+        found.epoch = this.cow.epoch;
+      }
+      return found;
+    }
     const keys = shape.keys(row);
     const e: EntityState = {
+      key,
       keys,
       latest: null,
       latestRow: null,
@@ -132,24 +168,50 @@ class GroupState {
       starts: this.sp.windows.map(() => 0),
       accs: this.sp.windows.map((w, i) => (w.agg === "ewma" ? null : windowAcc(w.agg, i))),
       ewma: this.ewmaIdx.map(() => ({ num: 0, den: 0, anchor: -Infinity })),
+      epoch: this.epochs,
     };
     this.entities.set(key, e);
     return e;
   }
 
   /**
-   * The entities' state as plain data (a checkpoint's body: checkpoint.ts):
-   * per entity its keys, latest row, the rows of its longest frame, each
-   * window's frame start and the ewma sums. The window aggregates are not
-   * stored: they are functions of their frame's rows (exact sums, the
-   * min/max deque), rebuilt from them by `restore`.
+   * The entities' state as plain data (a checkpoint's body: checkpoint.ts),
+   * as of now, read afterwards (SnapshotReader): per entity its keys, latest
+   * row, the rows of its longest frame, each window's frame start and the
+   * ewma sums. The window aggregates are not stored: they are functions of
+   * their frame's rows (exact sums, the min/max deque), rebuilt from them by
+   * `restore`. Taking it costs one array of references; one at a time.
    */
-  snapshot(): EntitySnapshot[] {
-    const out: EntitySnapshot[] = [];
-    for (const [key, e] of this.entities) {
-      out.push({ key, keys: e.keys, latest: e.latest, latestRow: e.latestRow, rows: e.rows.slice(e.head), starts: e.starts.map((s) => s - e.head), ewma: e.ewma.map((x) => ({ ...x })) });
-    }
-    return out;
+  beginSnapshot(): SnapshotReader {
+    const cow = { epoch: ++this.epochs, saved: new Map<EntityState, EntitySnapshot>() };
+    this.cow = cow;
+    const list = Array.from(this.entities.values());
+    let i = 0;
+    return {
+      count: list.length,
+      next: (maxEntities, maxRows) => {
+        const out: EntitySnapshot[] = [];
+        let rows = 0;
+        while (i < list.length && out.length < maxEntities) {
+          const e = list[i];
+          let snap = cow.saved.get(e);
+          const size = snap ? snap.rows.length : e.rows.length - e.head;
+          if (rows > 0 && rows + size > maxRows) break;
+          if (snap) cow.saved.delete(e);
+          else if (this.cow === cow) {
+            snap = entitySnapshot(e);
+            e.epoch = cow.epoch; // read: a later change copies nothing for this snapshot
+          } else snap = entitySnapshot(e); // ended early: nothing changes entities for it any more (only tests read on)
+          out.push(snap);
+          rows += size;
+          i++;
+        }
+        return out;
+      },
+      end: () => {
+        if (this.cow === cow) this.cow = null;
+      },
+    };
   }
 
   /** Puts snapshotted entities back (replacing any of the same key); each window's aggregate re-entered from its frame's rows. */
@@ -159,7 +221,7 @@ class GroupState {
       accs.forEach((acc, wi) => {
         for (let k = x.starts[wi]; acc && k < x.rows.length; k++) acc.enter(x.rows[k]);
       });
-      this.entities.set(x.key, { keys: x.keys, latest: x.latest, latestRow: x.latestRow, rows: x.rows, head: 0, starts: x.starts, accs, ewma: x.ewma });
+      this.entities.set(x.key, { key: x.key, keys: x.keys, latest: x.latest, latestRow: x.latestRow, rows: x.rows, head: 0, starts: x.starts, accs, ewma: x.ewma, epoch: this.epochs });
     }
   }
 
@@ -348,9 +410,21 @@ export class StreamEngine {
     }
   }
 
-  /** The state of the groups over `source`, for a checkpoint (checkpoint.ts). */
+  /** The state of the groups over `source` as of now, each read afterwards (a checkpoint's body: checkpoint.ts). */
+  beginSnapshot(source: string): Array<{ name: string; reader: SnapshotReader }> {
+    return (this.bySource.get(source) ?? []).map((g) => ({ name: g.plan.name, reader: g.beginSnapshot() }));
+  }
+
+  /** The state of the groups over `source`, read at once. */
   snapshot(source: string): SourceSnapshot {
-    return { groups: (this.bySource.get(source) ?? []).map((g) => ({ name: g.plan.name, entities: g.snapshot() })) };
+    return {
+      groups: this.beginSnapshot(source).map(({ name, reader }) => {
+        const entities: EntitySnapshot[] = [];
+        for (let part = reader.next(Infinity, Infinity); part.length; part = reader.next(Infinity, Infinity)) entities.push(...part);
+        reader.end();
+        return { name, entities };
+      }),
+    };
   }
 
   /**

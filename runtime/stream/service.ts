@@ -11,7 +11,7 @@ import type { Scalar, SourcePlan, SpecBundle, StreamRow } from "../api.ts";
 import type { Store } from "../store/store.ts";
 import { readEntityRows, readSourceRows } from "./entity-events.ts";
 import { Admission, type Admitted } from "./admission.ts";
-import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type OfflineFingerprint, type PendingLate } from "./checkpoint.ts";
+import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type BodyReader, type OfflineFingerprint, type PendingLate, type TypedStreamEvents } from "./checkpoint.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
 import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition } from "./segments.ts";
 import { basename, join } from "node:path";
@@ -105,6 +105,8 @@ export class StreamService {
   constructor(
     readonly bundle: SpecBundle,
     storePath: string,
+    /** How the batch types the kept events (checkpoint.ts `offlineFingerprint`): the server hands in the batch pipeline's. */
+    private readonly opts: { typedEvents?: TypedStreamEvents } = {},
   ) {
     this.current = new StreamEngine(bundle);
     for (const plan of bundle.sources) {
@@ -311,7 +313,7 @@ export class StreamService {
     engine.clear(s.plan.name);
     admission.restore({ watermark: -Infinity, seen: [] });
     const offline = await readSourceRows(store, s.plan);
-    const fingerprint = await offlineFingerprint(store, s.plan);
+    const fingerprint = await offlineFingerprint(store, s.plan, this.opts.typedEvents);
     const covered = new Map<string, SegmentPosition>();
     for (const [file, lines] of await keptPositions(store, s.plan.name)) covered.set(file, { lines, bytes: -1 });
     const lines: SegmentLine[] = [];
@@ -350,7 +352,7 @@ export class StreamService {
     const source = s.plan.name;
     const cp = readCheckpoint(s.writer.dir, source, specIdentity(this.bundle));
     if (!cp.ok) return { fallback: cp.reason, fallbackMissing: cp.missing };
-    const fingerprint = await offlineFingerprint(store, s.plan);
+    const fingerprint = await offlineFingerprint(store, s.plan, this.opts.typedEvents);
     if (fingerprint.rows !== cp.header.offline.rows || fingerprint.hash !== cp.header.offline.hash) {
       return { fallback: "the offline store's rows of the source changed otherwise than by the stream's own events since the checkpoint" };
     }
@@ -450,13 +452,20 @@ export class StreamService {
     let copyMs = 0;
     const taken = await this.exclusive(async () => {
       const c0 = performance.now();
-      const out: Array<{ s: StreamSource; header: Parameters<typeof writeCheckpoint>[1]; body: Parameters<typeof writeCheckpoint>[2] }> = [];
+      const out: Array<{ s: StreamSource; header: Parameters<typeof writeCheckpoint>[1]; body: BodyReader }> = [];
       for (const s of this.sources.values()) {
         if (s.refusedBy !== null || s.offline === null || (!s.dirty && !force)) continue;
         const segments: Record<string, SegmentPosition> = Object.fromEntries(s.covered);
         for (const [file, pos] of s.writer.positions) if ((segments[file]?.lines ?? -1) < pos.lines) segments[file] = { ...pos };
         const header = { source: s.plan.name, spec: specIdentity(this.bundle), offline: s.offline, segments, events: s.events, writtenAt: new Date().toISOString() };
-        out.push({ s, header, body: { admission: s.admission.snapshot(), state: this.current.snapshot(s.plan.name), late: [...s.late.values()] } });
+        // Taken now, read while the checkpoint is serialized (copy-on-write): holding the gate costs no copy of the state.
+        const admission = s.admission.beginSnapshot();
+        const groups = this.current.beginSnapshot(s.plan.name);
+        const end = () => {
+          admission.end();
+          for (const g of groups) g.reader.end();
+        };
+        out.push({ s, header, body: { watermark: admission.watermark, late: [...s.late.values()], seen: admission.next, groups, end } });
         s.dirty = false;
       }
       copyMs = performance.now() - c0;

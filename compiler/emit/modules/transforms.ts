@@ -1,8 +1,9 @@
 // generated/<spec>/transforms.ts: the only copy of every ODT and MDT step
 // (training and serving both run this code), stamped with TRANSFORMS_HASH, a
-// sha256 of the file's own text (project.ts fills it in).
+// sha256 of the file's own code, comments left out (project.ts fills it in).
 
-import type { IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
+import crypto from "node:crypto";
+import type { IrExpr, IrFunction, IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
 import { tsMorph } from "../../ts-project.ts";
 import { cite, GENERATED_FILES, tsExpr, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
@@ -13,7 +14,13 @@ export const HASH_PLACEHOLDER = "__FTI_TRANSFORMS_HASH__";
 export function transformsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const body: Statement[] = [];
-  body.push(`/** sha256 of this file's text with this constant's value blanked: the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
+  body.push(`/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
+  const fingerprint = functionsFingerprint(ctx.ir.functions, ctx.ir.onDemand);
+  if (fingerprint) {
+    body.push(
+      `/** The fns the ODTs call (functions.ts), by their checked definitions: TRANSFORMS_HASH covers this line, so a changed fn changes it. */\nexport const FUNCTIONS_FINGERPRINT = "${fingerprint}";`,
+    );
+  }
   for (const odt of ctx.ir.onDemand) body.push(odtStructure(ctx, imports, odt));
   for (const model of ctx.ir.models) {
     body.push(stepsConst(ctx, imports, model));
@@ -104,4 +111,46 @@ function encodeInput(model: IrModel, input: IrModelInput, imports: Imports): str
     lines.push(`out[o++] = v === null ? NaN : typeof v === "boolean" ? (v ? 1 : 0) : (v as number);`);
   }
   return lines;
+}
+
+/**
+ * sha256 of the definitions (not the places) of every fn the ODTs call, directly
+ * or through other fns; undefined when they call none. Their code lives in
+ * functions.ts, outside the hashed file: without this, a model would be served
+ * with a changed fn and the same TRANSFORMS_HASH. An extern fn counts by its
+ * module and export name (its implementation is the user's TypeScript).
+ */
+function functionsFingerprint(functions: IrFunction[], odts: IrOdt[]): string | undefined {
+  const byName = new Map(functions.map((f) => [f.name, f]));
+  const used = new Set<string>();
+  const pending: IrExpr[] = odts.map((o) => o.body);
+  while (pending.length) {
+    for (const name of calledFns(pending.pop()!)) {
+      const fn = byName.get(name);
+      if (!fn || used.has(name)) continue;
+      used.add(name);
+      if (fn.body) pending.push(fn.body);
+    }
+  }
+  if (!used.size) return undefined;
+  const definitions = [...used].sort().map((name) => {
+    const { loc: _loc, ...definition } = byName.get(name)!;
+    return definition;
+  });
+  return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(definitions)).digest("hex");
+}
+
+/** The fns an expression calls (any depth). */
+function calledFns(e: IrExpr): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === "object") {
+      if ((v as { k?: unknown }).k === "call") out.push((v as { fn: string }).fn);
+      stack.push(...Object.values(v));
+    }
+  }
+  return out;
 }

@@ -1,0 +1,85 @@
+// A probe of `fti serve`'s stream freshness under load, for finding where the
+// time goes (not a suite: no reference, no checks). Builds the athlete example
+// once into --work (kept; default .fti/stream-probe), copies it per run, starts
+// the server with the given node flags and environment and the stall probe
+// (lib/stall-probe.mjs), and runs the stream suite's paced loads
+// (stream-load.ts) against it: events alone (--predictions 0) or with
+// predictions. Prints the latencies, the server's CPU over the load and its
+// event-loop stalls (own CPU / waiting for a CPU / GC).
+//
+//   npx tsx bench/stream-probe.ts --athletes 1000 --days 365 --work .fti/probe-full --seconds 10 --checkpoint-ms 3600000 --predictions 1000 [--node-args=--cpu-prof]
+
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { buildAthleteWork } from "../test/helpers/online-athlete.ts";
+import { fmtMs } from "./lib/harness.ts";
+import { load } from "./suites/stream-load.ts";
+import { startServe, stopServe } from "./suites/online.ts";
+
+const BIN = join(import.meta.dirname, "../compiler/cli/bin.mjs");
+
+/** utime + stime of a process (ms), from /proc. */
+function cpuOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+const { values } = parseArgs({
+  options: {
+    work: { type: "string", default: join(import.meta.dirname, "../.fti/stream-probe") },
+    athletes: { type: "string", default: "30" },
+    days: { type: "string", default: "200" },
+    seconds: { type: "string", default: "6" },
+    events: { type: "string", default: "5000" },
+    predictions: { type: "string", default: "1000" },
+    "checkpoint-ms": { type: "string" },
+    "node-args": { type: "string", default: "" },
+    env: { type: "string", multiple: true, default: [] },
+    label: { type: "string", default: "" },
+  },
+});
+
+values.work = resolve(values.work);
+const base = join(values.work, "base");
+if (!existsSync(join(base, "meta.json"))) {
+  const w = await buildAthleteWork({ athletes: Number(values.athletes), days: Number(values.days) });
+  mkdirSync(values.work, { recursive: true });
+  cpSync(w.root, base, { recursive: true });
+  writeFileSync(join(base, "meta.json"), JSON.stringify({ root: w.root, athletes: w.athletes }));
+  w.cleanup();
+}
+const meta = JSON.parse(readFileSync(join(base, "meta.json"), "utf8")) as { athletes: string[] };
+const run = join(values.work, `run-${process.pid}`);
+rmSync(run, { recursive: true, force: true });
+cpSync(base, run, { recursive: true });
+const env: Record<string, string> = Object.fromEntries(values.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+if (values["checkpoint-ms"]) env.FTI_STREAM_CHECKPOINT_MS = values["checkpoint-ms"];
+const stallsOut = join(run, "stalls.json");
+env.FTI_STALL_OUT = stallsOut;
+const nodeArgs = values["node-args"].split(" ").filter(Boolean);
+for (const [k, v] of Object.entries(env)) process.env[k] = v;
+const server = await startServe([...nodeArgs, "--import", join(import.meta.dirname, "lib/stall-probe.mjs"), BIN, "serve", join(run, "athlete.fti"), "--store", join(run, ".fti/store.duckdb"), "--port", "0", "--no-watch", "--logs", join(run, ".fti/logs"), "--log-level", "warn"], run);
+for (const k of Object.keys(env)) delete process.env[k];
+const stalls = async () => {
+  rmSync(stallsOut, { force: true });
+  server.child.kill("SIGUSR2");
+  for (let i = 0; i < 100 && !existsSync(stallsOut); i++) await new Promise((r) => setTimeout(r, 20));
+  return existsSync(stallsOut) ? readFileSync(stallsOut, "utf8") : "(no stall report)";
+};
+try {
+  const rates = { eventsPerSec: Number(values.events), batch: 10, predictionsPerSec: Number(values.predictions), seconds: Number(values.seconds) };
+  await load(server.url, meta.athletes, { ...rates, seconds: 1 }, "warm");
+  await stalls();
+  const c0 = cpuOf(server.child.pid!);
+  const r = await load(server.url, meta.athletes, rates, "probe");
+  const cpuMs = cpuOf(server.child.pid!) - c0;
+  const report = await stalls();
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const cp = metrics.split("\n").filter((l) => /^fti_stream_checkpoint/.test(l)).join("; ");
+  const side = (x: typeof r.events | null) => (x ? `p50 ${fmtMs(x.p50)} p99 ${fmtMs(x.p99)} max ${fmtMs(x.max)} (${x.ok}/${x.sent}; generator loop p99 ${fmtMs(x.loopP99)})` : "-");
+  process.stdout.write(`${values.label} events: ${side(r.events)} | predictions: ${side(r.predictions)} | server CPU ${Math.round(cpuMs)} ms | ${cp}\nstalls: ${report}\n`);
+} finally {
+  await stopServe(server.child);
+  rmSync(run, { recursive: true, force: true });
+}

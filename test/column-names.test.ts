@@ -1,0 +1,78 @@
+// Columns named for people (`Distance (km)`, `Started At`): a field reads the
+// column of its own name in any case, else the one whose snake_case name is
+// the field's (runtime/features/column-match.ts); two such columns are an
+// error naming both, never a silent pick.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { matchFieldColumns, snakeCase } from "../runtime/features/column-match.ts";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { openStore } from "../runtime/store/store.ts";
+import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+
+const SPEC = `source rides {
+  path "rides.csv"
+  event_time started_at
+  fields {
+    ride_id: string
+    rider: string
+    started_at: timestamp
+    distance_km: float check (> 0)
+  }
+}
+
+entity rider {
+  key rider: string
+}
+
+feature_group riding for rider from rides {
+  km_7d = sum(distance_km) over 7d
+}
+`;
+
+const temps: TempSpec[] = [];
+afterAll(() => temps.forEach((t) => t.cleanup()));
+
+async function read(csv: string) {
+  const t = await compileTempSpec({ "spec.fti": SPEC, "rides.csv": csv });
+  temps.push(t);
+  const store = await openStore({ path: ":memory:" });
+  try {
+    await runFeaturePipeline(store, t.bundle);
+    return await store.all<{ ride_id: string; distance_km: number }>("SELECT ride_id, distance_km FROM src_rides ORDER BY ride_id");
+  } finally {
+    await store.close();
+  }
+}
+
+describe("column names", () => {
+  it("snake_case: letters and digits lower-cased, other runs one underscore, none at the ends", () => {
+    expect(["Sale Price", "Distance (km)", "  Miles_per_Gallon ", "Température °C", "already_snake"].map(snakeCase)).toEqual([
+      "sale_price",
+      "distance_km",
+      "miles_per_gallon",
+      "température_c",
+      "already_snake",
+    ]);
+  });
+
+  it("the field's own name wins over a snake_case match; two snake_case matches are ambiguous; none is missing", () => {
+    const m = matchFieldColumns(["price", "sale_price", "weight"], ["PRICE", "Sale Price", "sale-price", "Price (USD)"]);
+    expect([...m.index]).toEqual([["price", 0]]);
+    expect(m.ambiguous).toEqual([{ field: "sale_price", columns: ["Sale Price", "sale-price"] }]);
+    expect(m.missing).toEqual(["weight"]);
+  });
+
+  it("a CSV with headers written for people is read into the declared fields", async () => {
+    const rows = await read(["Ride ID,Rider,Started At,Distance (km)", "r1,ann,2024-01-02 08:00:00,10.5", "r2,bob,2024-01-03 08:00:00,7"].join("\n") + "\n");
+    expect(rows).toEqual([
+      { ride_id: "r1", distance_km: 10.5 },
+      { ride_id: "r2", distance_km: 7 },
+    ]);
+  });
+
+  it("two columns that are one field by their snake_case names: an error naming both", async () => {
+    await expect(read(["ride_id,rider,started_at,Distance (km),distance-km", "r1,ann,2024-01-02 08:00:00,10.5,3"].join("\n") + "\n")).rejects.toThrow(
+      'field `distance_km` could be any of the columns "Distance (km)", "distance-km"',
+    );
+  });
+});
