@@ -266,7 +266,8 @@ export const suite: Suite = {
     const e = fti.extra as { sourceMs: number; groupMs: number };
     if (ftiOk) fti.note = `source read + validation ${fmtMs(e.sourceMs)}, group ${fmtMs(e.groupMs)} (last run)`;
     ctx.out.measure(fti);
-    ctx.out.measure(m.get("sql")!, ftiOk ? { vs: fti, goal: ratioGoal(1.0) } : {});
+    // Issue 16: the whole pipeline (reading, validating and storing the source too) within 1.2× the window SQL alone.
+    ctx.out.measure(m.get("sql")!, ftiOk ? { vs: fti, goal: ratioGoal(1.2) } : {});
     if (!ftiOk) ctx.out.check(S, "fti pipeline finished", false, fti.error ?? "no run");
     if (m.has("ftiW")) {
       ctx.out.measure(m.get("ftiW")!);
