@@ -9,7 +9,7 @@ import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, spineJoin } from "../runtime/retrieval/pit.ts";
-import { exportTrainingData } from "../runtime/retrieval/export.ts";
+import { byteSize, exportTrainingData } from "../runtime/retrieval/export.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
@@ -290,6 +290,47 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
   });
 
+  it("ties are settled once and kept: the kept winners equal the inline window's, and an update in place rebuilds them", async () => {
+    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: true };
+    const data = makeData(23);
+    const path = join(tempDir(), "kept.duckdb");
+    store = await openStore({ path });
+    await load(store, data, true);
+    const bundle = pitBundle(opts);
+    const spine = spineOrder(data.labels);
+    const expectReference = (frame: ReturnType<typeof plain<Awaited<ReturnType<typeof buildTrainingFrame>>>>, group: GroupRow[]) => {
+      const picked = spine.map((l) => reference(group, l.user, l.t, opts));
+      expect(frame.columns.f1).toEqual(picked.map((r) => r?.f1 ?? null));
+      expect(frame.columns.f2).toEqual(picked.map((r) => r?.f2 ?? null));
+      expect(Array.from(frame.featureTimes!.g)).toEqual(picked.map((r) => r?.et ?? NaN));
+    };
+    const kept = async () => store!.all<{ w: string; n: number }>(`SELECT winners_table AS w FROM fti_tie_winners WHERE table_name = 'fg_g_v1'`);
+    const first = plain(await buildTrainingFrame(store, bundle, "v"));
+    expectReference(first, data.group);
+    // One kept table, one row per (user, event_time) of the group.
+    const [w] = await kept();
+    expect(await kept()).toHaveLength(1);
+    const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${w.w}`);
+    expect(c.n).toBe(new Set(data.group.map((g) => `${g.user}|${g.et}`)).size);
+    expect(c.n).toBeLessThan(data.group.length);
+    expectReference(plain(await buildTrainingFrame(store, bundle, "v")), data.group); // read from the kept winners
+
+    // An update in place keeps the row count, ingested_at and the event-time range: the content hash still sees it.
+    await store.run(`UPDATE fg_g_v1 SET f1 = f1 + 1000 WHERE rid % 3 = 0`);
+    const updated = data.group.map((g) => (g.rid % 3 === 0 && g.f1 !== null ? { ...g, f1: g.f1 + 1000 } : g));
+    const after = plain(await buildTrainingFrame(store, bundle, "v"));
+    expectReference(after, updated);
+    expect(after.columns.f1).not.toEqual(first.columns.f1);
+    expect(await kept()).toHaveLength(1);
+
+    // A read-only store keeps nothing and settles the ties inline: the same frame.
+    await store.close();
+    store = await openStore({ path, readOnly: true });
+    const inline = plain(await buildTrainingFrame(store, bundle, "v"));
+    expect(inline.columns).toEqual(after.columns);
+    expect(Array.from(inline.featureTimes!.g)).toEqual(Array.from(after.featureTimes!.g));
+  });
+
   it("rows tied in keys, event_time and ingestion (and row id) are settled by their values, descending, nulls last", async () => {
     const data = makeData(13);
     // Every group row gets 1–3 copies at its (user, event_time, ingested_at) with other values, nulls among them.
@@ -467,6 +508,32 @@ describe("spine, join and export", () => {
     for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
     expect(rows.columns.y).toEqual(Array.from(frame.label));
+  });
+
+  it("exportTrainingData caps DuckDB's memory_limit while it runs and sets the store's own back", async () => {
+    const data = makeData(6);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const limit = async () => (await store!.all<{ v: string }>(`SELECT current_setting('memory_limit') AS v`))[0].v;
+    for (const opened of ["2GB", undefined]) {
+      store = await openStore({ path: ":memory:", memoryLimit: opened });
+      await load(store, data, true);
+      const before = await limit();
+      const n = await exportTrainingData(store, bundle, "v", join(tempDir(), "a.parquet"));
+      expect(n).toBeGreaterThan(100);
+      expect(await limit()).toBe(before);
+      // A cap above the store's limit leaves it; a cap that is not a size is a UserError naming it.
+      await exportTrainingData(store, bundle, "v", join(tempDir(), "b.parquet"), { memoryLimit: "1TB" });
+      expect(await limit()).toBe(before);
+      await expect(exportTrainingData(store, bundle, "v", join(tempDir(), "c.parquet"), { memoryLimit: "lots" })).rejects.toThrow(UserError);
+      await store.close();
+      store = undefined;
+    }
+    expect(byteSize("640MB")).toBe(640e6);
+    expect(byteSize("3.0 GiB")).toBe(3 * 2 ** 30);
+    expect(byteSize("610.3 MiB")).toBeCloseTo(610.3 * 2 ** 20);
+    expect(byteSize("12")).toBe(12);
+    expect(byteSize("lots")).toBeNull();
+    expect(byteSize("5 parsecs")).toBeNull();
   });
 
   it("exportTrainingData streams many chunks on several threads: rows, order, nulls, ties and ODT values equal the frame's", async () => {

@@ -31,6 +31,7 @@ import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
 import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
+import { forgetTieWinners } from "../../runtime/retrieval/tie-winners.ts";
 import { buildSpine, buildTrainingFrame, pitJoin, spineJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
@@ -180,7 +181,10 @@ export const tasks = {
     const store = await openPit(a);
     try {
       // As the first training after a feature run: the group's uniqueness is not known yet.
-      if (a.forgetFacts) await forgetKeyTimeFacts(store);
+      if (a.forgetFacts) {
+        await forgetKeyTimeFacts(store);
+        await forgetTieWinners(store);
+      }
       let n = 0;
       const t = await timed(() =>
         store.transaction(async () => {

@@ -13,10 +13,27 @@ import type { ColumnType, SpecBundle, ViewPlan } from "../api.ts";
 import { findView } from "../bundle.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString, sqlType } from "../store/sql.ts";
+import { UserError } from "../errors.ts";
 import { odtCalls, type OdtInput } from "./odt-sql.ts";
 import { pitSelect, spineBounds, spineQuery, type PitSelect, type SpineRange } from "./pit.ts";
 
-export type ExportOptions = SpineRange;
+export interface ExportOptions extends SpineRange {
+  /**
+   * DuckDB's memory_limit while the COPY runs, at most (a lower limit of the
+   * store stays); null: the store's own. Default EXPORT_MEMORY_LIMIT.
+   */
+  memoryLimit?: string | null;
+}
+
+/**
+ * What the export lets DuckDB hold by default. What the COPY holds is the
+ * ASOF join's two sides and the final sort into spine order; DuckDB spills
+ * both to its temp directory past memory_limit, so the export runs in
+ * bounded memory whatever the spine's size. Measured at 3 M event rows
+ * (docs/benchmarks.md, seventh session): peak RSS ~1.2 GB with the bench's
+ * 3 GB limit, ~840 MB with 640 MB, the same CPU time within the noise.
+ */
+export const EXPORT_MEMORY_LIMIT = "640MB";
 
 /**
  * Writes a view's training frame (keys, event_time, label, features, ODT
@@ -32,8 +49,9 @@ export async function exportTrainingData(
   const view = findView(bundle, viewName);
   const abs = resolve(outPath);
   mkdirSync(dirname(abs), { recursive: true });
-  // One transaction: a consistent snapshot.
-  return store.transaction(async () => {
+  // One transaction: a consistent snapshot; the memory cap set around it (a failed statement aborts the transaction).
+  const cap = opts.memoryLimit === undefined ? EXPORT_MEMORY_LIMIT : opts.memoryLimit;
+  return withMemoryLimit(store, cap, () => store.transaction(async () => {
     const spine = await spineQuery(store, bundle, view, opts);
     const relation = `(${spine.sql})`;
     const columns = ["__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
@@ -43,15 +61,14 @@ export async function exportTrainingData(
     // Written beside the target and renamed: a failure (an ODT that throws) leaves no partial file.
     const part = `${abs}.${process.pid}.part`;
     try {
-      const [r] = await store.all<{ Count: number | bigint }>(
-        `COPY (SELECT ${select.join(", ")} FROM (${pit.sql}) AS p ORDER BY ${order}) TO ${sqlString(part)} (FORMAT parquet)`,
-      );
+      const copy = `COPY (SELECT ${select.join(", ")} FROM (${pit.sql}) AS p ORDER BY ${order}) TO ${sqlString(part)} (FORMAT parquet)`;
+      const [r] = await store.all<{ Count: number | bigint }>(copy);
       renameSync(part, abs);
       return Number(r.Count);
     } finally {
       rmSync(part, { force: true });
     }
-  });
+  }));
 }
 
 /**
@@ -90,4 +107,41 @@ function odtInputs(view: ViewPlan, joined: PitSelect): Map<string, OdtInput> {
   for (const f of view.requestFields) add(f.name, f.type);
   for (const f of joined.features) add(f.name, f.type);
   return inputs;
+}
+
+/**
+ * Runs `fn` with DuckDB's memory_limit lowered to `limit` (when that is lower
+ * than the current one), and sets back the store's own after (the limit it
+ * was opened with, else DuckDB's default). The limit is the instance's: the
+ * export holds the store (a transaction) while it runs.
+ */
+async function withMemoryLimit<T>(store: Store, limit: string | null, fn: () => Promise<T>): Promise<T> {
+  if (limit === null) return fn();
+  const wanted = byteSize(limit);
+  if (wanted === null) throw new UserError(`memory limit \`${limit}\` is not a size`, "write it as DuckDB does, e.g. 640MB or 2GB");
+  const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
+  const now = byteSize(cur.now);
+  if (now !== null && now <= wanted) return fn();
+  await store.run(`SET memory_limit = ${sqlString(limit)}`);
+  const restore = () => store.run(store.memoryLimit ? `SET memory_limit = ${sqlString(store.memoryLimit)}` : `RESET memory_limit`);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    // The failure is what the caller needs to see (a caller's own transaction may be aborted now).
+    await restore().catch(() => {});
+    throw e;
+  }
+  await restore();
+  return result;
+}
+
+const UNITS: Record<string, number> = { b: 1, bytes: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A size as DuckDB writes and reads it ("3.0 GiB", "640MB"), in bytes; null if it is not one. */
+export function byteSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = UNITS[(m[2] ?? "b").toLowerCase()];
+  return unit === undefined ? null : Number(m[1]) * unit;
 }

@@ -80,6 +80,12 @@ function fingerprintText(fp: Fingerprint): string {
   return `${fp.ingested ?? "-"}|${fp.lo ?? "-"}|${fp.hi ?? "-"}`;
 }
 
+/** The table's fingerprint as one text (row count, latest ingested_at, event-time range): what other caches key on. */
+export async function tableFingerprint(store: Store, table: string): Promise<string> {
+  const fp = await fingerprint(store, table);
+  return `${fp.rows}|${fingerprintText(fp)}`;
+}
+
 /** Forgets every cached fact, as after a feature run (the next check recomputes them). */
 export async function forgetKeyTimeFacts(store: Store): Promise<void> {
   if (await store.tableExists(FACTS)) await store.run(`DELETE FROM ${FACTS}`);

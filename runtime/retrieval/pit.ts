@@ -21,6 +21,7 @@ import type { InputColumn } from "./columns.ts";
 import { readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
+import { keptTieWinners, winnerQualify } from "./tie-winners.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 
 /** The spine time in epoch microseconds, the column forward label windows order by (compiler/lower/view-sql.ts). */
@@ -273,7 +274,9 @@ export async function pitSelect(
     const rowId = g.plan.rowId?.name;
     const rowIdSettles = !unique && rowId !== undefined && (await keyTimesUnique(store, g.plan.table, keys, ["ingested_at", rowId]));
     const plan: JoinPlanKind = oneTime && exactKeys(g) ? "latest" : "asof";
-    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique, rowIdSettles, plan }));
+    // Ties settled once per group fingerprint (tie-winners.ts) when the store can keep the winners.
+    const winners = unique || plan !== "asof" ? null : await keptTieWinners(store, g.plan.table, keyListOf(g), tieOrder(g, validToOf(g), rowIdSettles, "asc"));
+    parts.push(joinParts(i, g, { asOf, ttlMs: view.ttlMs, lo: spine.lo, hi: spine.hi, unique, rowIdSettles, plan, winners }));
   }
   let sql: string;
   if (joins.length === 0) sql = `SELECT * FROM ${spine.relation}`;
@@ -343,6 +346,8 @@ interface JoinOptions {
   rowIdSettles: boolean;
   /** "latest" only when every spine row has the time `hi` (= `lo`). */
   plan: JoinPlanKind;
+  /** A table holding the group's tie winners (tie-winners.ts), read instead of settling the ties here ("asof" only). */
+  winners: string | null;
 }
 
 /**
@@ -369,13 +374,13 @@ interface JoinOptions {
  *  after the join by the same expressions.
  */
 function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
-  const t = tableRef(g.plan.table);
+  const t = tableRef(o.winners ?? g.plan.table);
   const on = g.join.on;
-  const keyList = on.map((x) => ident(x.key)).join(", ");
+  const keyList = keyListOf(g);
   const cols = g.features.map((f) => ident(f.column));
   // Reference data holds until replaced (or until its valid_to): no ttl.
   const ttlUs = o.ttlMs === null || g.plan.reference ? null : BigInt(Math.round(o.ttlMs)) * 1000n;
-  const validTo = g.plan.reference?.validTo === true;
+  const validTo = validToOf(g);
   const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
   const filter = [
     `event_time IS NOT NULL`,
@@ -385,14 +390,14 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   const carried = [...cols.map((c, n) => `${c} AS __f${i}_${n}`), ...(validTo ? ["valid_to AS __vt"] : [])];
   // asof: the winner is the last row of its (keys, event_time) run in (event_time, tie order
   // ascending): one sort per key, no partition per event time (measured ~0.5 s less CPU than
-  // row_number() over (keys, event_time) partitions at 3 M event rows). latest: the last row per key
-  // in that same order.
+  // row_number() over (keys, event_time) partitions at 3 M event rows); kept winners are one row
+  // each already. latest: the last row per key in that same order.
   const winner =
     o.plan === "latest"
-      ? ` QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${["event_time DESC", ...(o.unique ? [] : [tieOrder(g, cols, validTo, o.rowIdSettles, "desc")])].join(", ")}) = 1`
-      : o.unique
+      ? ` QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${["event_time DESC", ...(o.unique ? [] : [tieOrder(g, validTo, o.rowIdSettles, "desc")])].join(", ")}) = 1`
+      : o.unique || o.winners
         ? ""
-        : ` QUALIFY lead(event_time) OVER (PARTITION BY ${keyList} ORDER BY event_time, ${tieOrder(g, cols, validTo, o.rowIdSettles, "asc")}) IS DISTINCT FROM event_time`;
+        : ` ${winnerQualify(keyList, tieOrder(g, validTo, o.rowIdSettles, "asc"))}`;
   const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const sameKeys = on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`);
   const asofJoin =
@@ -408,6 +413,16 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   return { rCte, asofJoin, jCols, selects, plan: o.plan };
 }
 
+/** The group's key columns as its table names them, quoted, comma-separated. */
+function keyListOf(g: ResolvedJoin): string {
+  return g.join.on.map((x) => ident(x.key)).join(", ");
+}
+
+/** Reference data whose rows end at their valid_to. */
+function validToOf(g: ResolvedJoin): boolean {
+  return g.plan.reference?.validTo === true;
+}
+
 /**
  * The tie rule among rows with the same keys and event_time: the latest
  * ingested_at, then the largest row id, then the values, a null never beating
@@ -417,8 +432,9 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
  * When no two rows share (keys, event_time, ingested_at, row id), the first
  * two decide alone: the same winner.
  */
-function tieOrder(g: ResolvedJoin, cols: string[], validTo: boolean, rowIdSettles: boolean, dir: "asc" | "desc"): string {
+function tieOrder(g: ResolvedJoin, validTo: boolean, rowIdSettles: boolean, dir: "asc" | "desc"): string {
   const rowId = g.plan.rowId ? [ident(g.plan.rowId.name)] : [];
+  const cols = g.features.map((f) => ident(f.column));
   const tie = ["ingested_at", ...rowId, ...(rowIdSettles ? [] : [...cols, ...(validTo ? ["valid_to"] : [])])];
   return tie.map((c) => (dir === "asc" ? `${c} ASC NULLS FIRST` : `${c} DESC NULLS LAST`)).join(", ");
 }

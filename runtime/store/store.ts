@@ -66,6 +66,8 @@ export interface Store {
   /** Absolute path of the database file, or ":memory:". */
   readonly path: string;
   readonly readOnly: boolean;
+  /** The memory_limit the store was opened with (OpenStoreOptions.memoryLimit), if any: what a caller that lowers it sets back. */
+  readonly memoryLimit?: string;
   /** True while the current async context is inside `transaction`. */
   readonly inTransaction: boolean;
   /** Runs one or more statements; returns the rows changed by the last one. */
@@ -166,6 +168,7 @@ const STORE_TABLES = [RUN_LOG_TABLE, QUARANTINE_TABLE];
 class DuckStore implements Store {
   readonly path: string;
   readonly readOnly: boolean;
+  memoryLimit?: string;
   private instance: DuckDBInstance | null;
   private conn: DuckDBConnection | null;
   private readonly ctx = new AsyncLocalStorage<DuckStore>();
@@ -531,7 +534,9 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   await conn.run("SET asof_loop_join_threshold = 0");
   if (!readOnly) for (const sql of STORE_TABLES) await conn.run(sql);
   if (!memory) openPaths.add(path);
-  return new DuckStore(path, readOnly, instance, conn);
+  const store = new DuckStore(path, readOnly, instance, conn);
+  store.memoryLimit = opts.memoryLimit;
+  return store;
 }
 
 /** DuckDBInstance.create, retried while another process holds the file's lock (up to `waitMs`). */
