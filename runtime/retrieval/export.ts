@@ -30,8 +30,9 @@ export interface ExportOptions extends SpineRange {
  * ASOF join's two sides and the final sort into spine order; DuckDB spills
  * both to its temp directory past memory_limit, so the export runs in
  * bounded memory whatever the spine's size. Measured at 3 M event rows
- * (docs/benchmarks.md, seventh session): peak RSS ~1.2 GB with the bench's
- * 3 GB limit, ~840 MB with 640 MB, the same CPU time within the noise.
+ * (docs/benchmarks.md, seventh session, load ~4): peak RSS ~1.27 GB and
+ * ~5.0 s of CPU with the bench's 3 GB limit, ~840 MB and ~7.3 s with 640 MB
+ * (the spill's price).
  */
 export const EXPORT_MEMORY_LIMIT = "640MB";
 
