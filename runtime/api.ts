@@ -80,7 +80,8 @@ export interface SourcePlan {
   /**
    * Row checks, each a DuckDB boolean expression over the typed columns. A row
    * fails a check when the expression is FALSE (NULL passes, so nullable
-   * fields are not rejected by checks on them).
+   * fields are not rejected by checks on them). `text` is the clause as
+   * reasons quote it (`check (> 0)`, one line, printed by the compiler).
    */
   checks: Array<{ field: string; text: string; sql: string }>;
   /** `stream`: events also arrive one by one (runtime/stream/); the same checks in TypeScript. */

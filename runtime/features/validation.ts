@@ -90,12 +90,6 @@ function jsonValue(c: string, type: string): string {
   return /^(DOUBLE|FLOAT|REAL)$/i.test(type) ? `CASE WHEN isfinite(${c}) OR ${c} IS NULL THEN to_json(${c}) ELSE to_json(CAST(${c} AS VARCHAR)) END` : c;
 }
 
-/** A check as a reason names it, `check (> 0)`: compiled plans carry the clause as written (`check (> 0)`), hand-built ones may carry only `(> 0)` or `> 0`. */
-function checkLabel(text: string): string {
-  const t = text.trim().replace(/^check\b\s*/, "");
-  return `check ${t.startsWith("(") && t.endsWith(")") ? t : `(${t})`}`;
-}
-
 const inCol = (k: number) => ident(`__fti_c_${k}`);
 
 /**
@@ -181,7 +175,7 @@ function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
-    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails ${checkLabel(c.text)}`) });
+    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails ${c.text}`) });
   }
   return rules;
 }
@@ -219,7 +213,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   for (const c of checks) {
     rules.push({
       when: `(${c.sql}) IS FALSE`,
-      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails ${checkLabel(c.text)}`)}`,
+      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails ${c.text}`)}`,
     });
   }
   return rules;
