@@ -24,6 +24,8 @@ export interface Validation {
   failing: string;
   /** The problems, joined with "; " (`''` when none): evaluate on failing rows only. */
   reason: string;
+  /** The same problems without the values (`distance_km: … fails check (> 0)`): rows grouped by it in summaries. */
+  reasonKind: string;
   /** The row as read, as JSON. */
   rowJson: string;
   /** SQL of the raw text of a field (by name), for messages. */
@@ -101,7 +103,9 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
   const rules = validationRules(plan, reads);
   // A rule fires when its condition is TRUE (NULL does not fire).
   const failing = rules.length ? `((${rules.map((r) => `(${r.when})`).join(" OR ")}) IS TRUE)` : "FALSE";
-  const reason = rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${r.message} END`).join(", ")})` : `''`;
+  const joined = (text: (r: Rule) => string) => (rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${text(r)} END`).join(", ")})` : `''`);
+  const reason = joined((r) => r.message);
+  const reasonKind = joined((r) => sqlString(r.kind));
   const rowJson = input.ndjson
     ? inCol(0)
     : `json_object(${input.columns.map((c, k) => `${sqlString(c.name)}, ${jsonValue(inCol(k), c.type)}`).join(", ")})`;
@@ -109,6 +113,7 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
     typed: typedSql,
     failing,
     reason,
+    reasonKind,
     rowJson,
     rawOf: (field) => reads.get(field)!.raw,
   };
@@ -155,7 +160,12 @@ interface Rule {
   when: string;
   /** SQL: the reason text. */
   message: string;
+  /** The reason with its value elided (`km: … fails check (> 0)`), plain text. */
+  kind: string;
 }
+
+/** Where a reason shows the row's value, its kind shows this. */
+const ELIDED = "…";
 
 /**
  * The rules, by field name (a stable order to read and to test against); per
@@ -175,7 +185,8 @@ function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
-    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails ${c.text}`) });
+    const text = `${c.field ? c.field + ": " : ""}fails ${c.text}`;
+    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(text), kind: text });
   }
   return rules;
 }
@@ -186,36 +197,30 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   const { raw, canFailCast } = read;
   const col = ident(f.name);
   const label = sqlString(`${f.name}: `);
+  const valueRule = (when: string, what: string): Rule => ({ when, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
   const isString = f.type === "string";
   const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
   if (canFailCast) {
-    rules.push({
-      when: castFailed,
-      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`)}`,
-    });
+    const what = `is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`;
+    rules.push({ when: castFailed, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
   }
   const isEventTime = f.name === plan.eventTime;
   if (!f.nullable || isEventTime) {
     const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
-    rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}` });
+    rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}`, kind: `${f.name}: ${what}` });
   }
   if (f.type === "float") {
     rules.push({
       when: `NOT isfinite(${col})`,
       message: `${label} || (CASE WHEN isnan(${col}) THEN 'NaN' WHEN ${col} > 0 THEN 'Infinity' ELSE '-Infinity' END) || ' is not allowed'`,
+      kind: `${f.name}: NaN or Infinity is not allowed`,
     });
   }
   if (f.allowed && f.allowed.length) {
     const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
-    const text = `not in (${f.allowed.map(String).join(", ")})`;
-    rules.push({ when: `${col} NOT IN (${list})`, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + text)}` });
+    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${f.allowed.map(String).join(", ")})`));
   }
-  for (const c of checks) {
-    rules.push({
-      when: `(${c.sql}) IS FALSE`,
-      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails ${c.text}`)}`,
-    });
-  }
+  for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${c.text}`));
   return rules;
 }
 
