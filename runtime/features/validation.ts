@@ -5,7 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
-import type { ColumnType, SourcePlan } from "../api.ts";
+import { EPOCH_UNITS, type ColumnType, type SourcePlan } from "../api.ts";
 import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 
@@ -40,7 +40,10 @@ function castFromText(r: string, f: FieldSpelling): string {
   const t = f.type;
   // strptime with the field's `format` (the checker admits only directives DuckDB reads); with %z
   // it gives TIMESTAMPTZ, whose cast to TIMESTAMP (session zone UTC) is the UTC instant.
-  if (t === "timestamp" && f.format !== undefined) return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
+  if (t === "timestamp" && f.format !== undefined) {
+    if (EPOCH_UNITS[f.format]) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
+    return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
+  }
   switch (t) {
     case "string":
       return r;
@@ -58,6 +61,16 @@ function castFromText(r: string, f: FieldSpelling): string {
   throw new Error(`a source field cannot be of type ${t} (the checker rejects it)`);
 }
 
+/**
+ * SQL of the timestamp `x` (DOUBLE) units after the epoch, NULL outside the
+ * years ~-5900..9900 (make_timestamp would raise there: one bad value must
+ * quarantine its row, not fail the run) and for NaN.
+ */
+function epochTimestamp(x: string, microsPerUnit: number): string {
+  const micros = `(${x} * ${microsPerUnit})`;
+  return `CASE WHEN abs(${micros}) < 2.5e17 THEN make_timestamp(CAST(round(${micros}) AS BIGINT)) END`;
+}
+
 /** The DuckDB type a declared type is stored as, when a typed column already has it no cast is needed. */
 const STORED: Record<ColumnType, string> = { string: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", timestamp: "TIMESTAMP" };
 
@@ -73,6 +86,8 @@ function isText(rawType: string): boolean {
 export function castFromTyped(r: string, rawType: string, f: FieldSpelling): string | null {
   const t = f.type;
   const up = rawType.toUpperCase();
+  // A number since the epoch (Parquet or a table: an integer or float column).
+  if (t === "timestamp" && f.format !== undefined && EPOCH_UNITS[f.format] && !isText(up)) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
   if (up === STORED[t]) return null;
   if (isText(up)) return castFromText(r, f);
   if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
