@@ -18,6 +18,18 @@ import { NullableFloats, type InputColumn } from "./columns.ts";
 /** Spine rows per read of the joined table (default). */
 export const FRAME_SLICE_ROWS = 1 << 20;
 
+/**
+ * DuckDB's memory_limit while the joined table is read into JS columns
+ * (pit.ts lowers it, store/memory-limit.ts). The PIT statement before fills
+ * DuckDB's pool up to the store's limit, and DuckDB keeps that memory; the
+ * frame's columns (~130 bytes per spine row) then came on top: 5.26 GiB peak
+ * RSS at a 10 M-row spine with the bench's 3 GB limit. Lowered, DuckDB evicts
+ * the joined table past the limit to its temp directory and gives the memory
+ * back: at a 1 M-row spine RSS fell from 2.9 GB to 0.46 GB in 0.3 s of CPU
+ * (docs/benchmarks.md, "Eighth session: learn").
+ */
+export const FRAME_READ_MEMORY_LIMIT = "1GB";
+
 export interface FrameColumnsRead {
   n: number;
   keys: Record<string, Scalar[]>;
