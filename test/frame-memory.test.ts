@@ -27,8 +27,8 @@ async function recordingStore(memoryLimit: string | undefined): Promise<{ store:
   const s = await openStore({ path: ":memory:", memoryLimit });
   await loadSyntheticTables(s);
   const during: string[] = [];
-  const read = s.readColumns.bind(s) as (...a: unknown[]) => Promise<unknown>;
-  (s as unknown as { readColumns: (...a: unknown[]) => Promise<unknown> }).readColumns = async (...a: unknown[]) => {
+  const read = s.readColumnsInSlices.bind(s) as (...a: unknown[]) => Promise<unknown>;
+  (s as unknown as { readColumnsInSlices: (...a: unknown[]) => Promise<unknown> }).readColumnsInSlices = async (...a: unknown[]) => {
     during.push(await limitOf(s));
     return read(...a);
   };
@@ -48,7 +48,7 @@ describe("the training frame's memory", () => {
     const before = await limitOf(store);
     const frame = plain(await buildTrainingFrame(store, bundle, "v_user", { sliceRows: 7 }));
     expect(frame.n).toBeGreaterThan(20);
-    expect(high.during.length).toBeGreaterThan(1);
+    expect(high.during.length).toBe(1);
     for (const v of high.during) expect(byteSize(v)).toBeLessThanOrEqual(byteSize(FRAME_READ_MEMORY_LIMIT)!);
     expect(byteSize(before)).toBeGreaterThan(byteSize(FRAME_READ_MEMORY_LIMIT)!);
     expect(await limitOf(store)).toBe(before);
