@@ -38,9 +38,9 @@ const timer = setInterval(sample, 20);
 const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MB`;
 const c0 = process.cpuUsage();
 const t0 = performance.now();
-const orig = store.readColumns.bind(store);
+const orig = store.readColumnsInSlices.bind(store);
 let first = true;
-(store as any).readColumns = async (...a: any[]) => {
+(store as any).readColumnsInSlices = async (...a: any[]) => {
   if (first) {
     first = false;
     const r = sample();
