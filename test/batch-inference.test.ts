@@ -191,6 +191,27 @@ describe("spineFromFile", () => {
     ]);
   });
 
+  it("numbers a Parquet file's rows by their position in it, over many row groups; a file with a file_row_number column too", async () => {
+    for (const extra of ["", ", i * 3 AS file_row_number"]) {
+      const file = join(dir, `entities${extra ? "-frn" : ""}.parquet`);
+      // 20,000 rows in 20 row groups, in an order no column sorts by: pos is each row's position
+      await store.run(
+        `COPY (SELECT i AS pos, 'u' || (hash(i) % 997) AS user_id, (hash(i, 2) % 100) / 4.0 AS amount${extra}
+                 FROM range(20000) AS t(i) ORDER BY i) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 1000)`,
+      );
+      const spine = await store.transaction(() => spineFromFile(store, view, file, { asOf }));
+      expect(spine.n).toBe(20000);
+      const [bad] = await store.all<{ n: number }>(
+        `SELECT count(*)::DOUBLE AS n FROM ${spine.input.table} AS i JOIN ${spine.table} AS s ON s.__row = i.__row
+          WHERE i.__row <> i.pos + 1 OR s.__sid <> i.pos OR s.user_id <> i.user_id`,
+      );
+      expect(bad.n).toBe(0);
+      expect(spine.input.columns).toEqual(["pos", "user_id", "amount", ...(extra ? ["file_row_number"] : [])]);
+      const [frn] = await store.all<{ n: number }>(extra ? `SELECT count(*)::DOUBLE AS n FROM ${spine.input.table} WHERE file_row_number <> pos * 3` : `SELECT 0::DOUBLE AS n`);
+      expect(frn.n).toBe(0);
+    }
+  });
+
   it("keeps a row whose key or request field is null or does not convert out of the spine, with the reason online gives", async () => {
     const file = join(dir, "bad-amount.csv");
     writeFileSync(file, "user_id,amount,note\nu01,2,a\nu02,lots,b\n,3,c\nu04,,d\nu05,4,e\n");
