@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
+import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
@@ -63,7 +64,11 @@ function parseModelRef(ref: string): { model: string; version?: number } {
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
-  for (const [k, v] of Object.entries(r.metrics)) out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}`);
+  for (const [k, v] of Object.entries(r.metrics)) {
+    // The baseline predicts the train mean (the positive rate): a model not better than it has learned nothing from the features.
+    const worse = r.baseline[k] !== undefined && !isBetter(k, v, r.baseline[k]) ? "   (no better than the baseline)" : "";
+    out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}${worse}`);
+  }
   for (const g of r.failingGates) out(`  gate failed: ${g}`);
 }
 
@@ -119,7 +124,7 @@ async function reportQuarantine(opts: { store?: string }, report: { runId: strin
   const refused = report.sources.filter((s) => s.read > 0 && s.valid === 0);
   if (refused.length) {
     const names = refused.map((s) => `\`${s.source}\` (${s.read} rows)`).join(", ");
-    const timestamps = reasons.some((r) => r.reason.endsWith("is not a timestamp")) ? " (a timestamp is read in ISO 8601 form, 2024-03-01 or 2024-03-01 06:30:00, unless its field has a `format \"...\"` such as `format \"%m/%d/%Y\"`)" : "";
+    const timestamps = reasons.some((r) => /is not a timestamp(;|$)/.test(r.reason)) ? " (a timestamp is read in ISO 8601 form, 2024-03-01 or 2024-03-01 06:30:00, unless its field has a `format \"...\"` such as `format \"%m/%d/%Y\"`)" : "";
     throw new UserError(`every row of ${names} was quarantined`, `the source's fields do not describe its data: see the reasons above${timestamps}`);
   }
 }

@@ -14,6 +14,7 @@ import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import { shiftedRow, stageCsv, writeShiftTable, type CsvReject } from "./csv-input.ts";
+import { stageNdjsonLines } from "./ndjson-lines.ts";
 
 export interface SourceInput {
   /** The relation: a temp view or temp table name (already quoted). */
@@ -24,11 +25,13 @@ export interface SourceInput {
   files: string[];
   /** ndjson: one `json` column per row, fields are read with `->>`. */
   ndjson: boolean;
+  /** ndjson: every key the objects have, to match fields to (column-match.ts); absent: fields are read by their own names. */
+  keys?: string[];
   /** SQL of the 1-based row number within its file of the row at (file, pos): pass qualified column references. */
   rowNumber(file: string, pos: string): string;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
   changedFiles(): string[];
-  /** Lines that could not be parsed (csv only): quarantined with their row number and reason. */
+  /** Lines that could not be parsed (csv, and ndjson read line by line): quarantined with their row number and reason. */
   rejects: CsvReject[];
   /** Drops the temp objects. */
   close(): Promise<void>;
@@ -85,7 +88,13 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
   if (plan.location.kind === "files" && plan.location.format === "csv") return stageCsvInput(store, plan, files, where, cannotRead);
   if (plan.location.kind === "files") {
     // format 'auto': one object per line, or a JSON array of objects (how many public data sets ship).
-    return stage(store, plan, files, `read_json_objects(${list}, format = 'auto', filename = '__fti_file')`, true, cannotRead);
+    // A malformed line reads as NULL (ignore_errors; a malformed array still fails the read): then the
+    // files are read again line by line (ndjson-lines.ts), so such a line is quarantined with its number and text.
+    const input = await stage(store, plan, files, `read_json_objects(${list}, format = 'auto', ignore_errors = true, filename = '__fti_file')`, true, cannotRead);
+    const [odd] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${input.relation} WHERE json_type(json) IS DISTINCT FROM 'OBJECT'`);
+    if (Number(odd.n) === 0) return withObjectKeys(store, input);
+    await input.close();
+    return withObjectKeys(store, await stageNdjsonLines(store, plan.name, files));
   }
 
   const table = plan.location.table;
@@ -181,4 +190,12 @@ function fileStamp(file: string): string {
 async function describe(store: Store, query: string): Promise<Array<{ name: string; type: string }>> {
   const rows = await store.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${query})`);
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+}
+
+/** The input with the keys its JSON objects have (public data sets name them for people: `Body Mass (g)`). */
+async function withObjectKeys(store: Store, input: SourceInput): Promise<SourceInput> {
+  const rows = await store.all<{ k: string }>(
+    `SELECT DISTINCT unnest(json_keys(json)) AS k FROM ${input.relation} WHERE json_type(json) = 'OBJECT' ORDER BY k`,
+  );
+  return { ...input, keys: rows.map((r) => r.k) };
 }
