@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
-import { bodyReader, checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
+import { bodyReader, checkpointFile, readCheckpoint, SliceScale, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
 import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { withTypedStreamEvents } from "../runtime/features/stream-input.ts";
@@ -267,5 +267,42 @@ describe("a checkpoint larger than one flush group", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("checkpoints asked for faster than they are written", () => {
+  it("never pile up: calls while one runs share one checkpoint after it (forced when any of them asked so)", async () => {
+    const { store, path } = await storeWithHistory(600, 21);
+    const svc = new StreamService(spec, path);
+    await svc.rebuild(store, () => {});
+    await push(svc, live(200, 22));
+    const first = svc.checkpoint(true);
+    const followers = [svc.checkpoint(), svc.checkpoint(true), svc.checkpoint(), svc.checkpoint(true), svc.checkpoint()];
+    expect(new Set(followers).size).toBe(1); // one shared follow-up
+    const written = await Promise.all([first, ...followers]);
+    expect(written.every((w) => w.length === 1 && w[0] === "activities")).toBe(true);
+    expect(svc.stats()[0].checkpoints).toBe(2);
+    // Not forced: the follow-up finds no events since the first and writes nothing.
+    const again = svc.checkpoint(true);
+    const idle = svc.checkpoint();
+    expect(await again).toEqual(["activities"]);
+    expect(await idle).toEqual([]);
+    expect(svc.stats()[0].checkpoints).toBe(3);
+    const cp = readCheckpoint(streamDir(path, "activities"), "activities", `${spec.specHash}:${spec.transformsHash}`);
+    expect(cp.ok && cp.header.events).toBe(600 + 200);
+  });
+});
+
+describe("the checkpoint's slice size", () => {
+  it("shrinks after a slice slower than its target and grows after a faster one, within its bounds", () => {
+    const s = new SliceScale(1, 0.1, 2);
+    s.took(30); // ten times the target: halved at most per slice
+    expect(s.value).toBe(0.5);
+    for (let i = 0; i < 20; i++) s.took(1000);
+    expect(s.value).toBe(0.1);
+    expect(s.of(200)).toBe(20);
+    for (let i = 0; i < 20; i++) s.took(0.1);
+    expect(s.value).toBe(2);
+    expect(new SliceScale(0.001, 0.001, 1).of(200)).toBe(1);
   });
 });

@@ -105,10 +105,35 @@ export function bodyReader(body: CheckpointBody): BodyReader {
   };
 }
 
-/** Per serialized slice: entities, their buffered rows, admission's unique values (the event loop is let go between slices). */
+/**
+ * Per serialized slice, at most: entities, their buffered rows, admission's
+ * unique values (the event loop is let go between slices) — scaled by
+ * `SliceScale` so a slice takes about SLICE_TARGET_MS: a fixed count took 11 ms
+ * on a quiet host and ten times that on a busy one, and every events request
+ * arriving meanwhile waits for the slice.
+ */
 const SLICE = 200;
 const SLICE_ROWS = 2_000;
 const SLICE_SEEN = 5_000;
+const SLICE_TARGET_MS = 3;
+
+/** The share of the slice sizes above the next slice reads: halved or grown after each by how long it took against the target. */
+export class SliceScale {
+  constructor(
+    public value = 0.25,
+    private readonly min = 0.02,
+    private readonly max = 4,
+  ) {}
+
+  of(n: number): number {
+    return Math.max(1, Math.round(n * this.value));
+  }
+
+  took(ms: number): void {
+    const f = ms > 0 ? SLICE_TARGET_MS / ms : 2;
+    this.value = Math.min(this.max, Math.max(this.min, this.value * Math.min(2, Math.max(0.5, f))));
+  }
+}
 
 /**
  * Writes the body as frames (a 4-byte length, then v8 bytes) through
@@ -127,6 +152,7 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
   const hash = createHash("sha256");
   let total = 0;
   let longestMs = 0;
+  const scale = new SliceScale();
   const frame = async (value: () => unknown): Promise<unknown> => {
     await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
@@ -137,7 +163,9 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
     group.push(len, bytes);
     hash.update(len).update(bytes);
     grouped += len.length + bytes.length;
-    longestMs = Math.max(longestMs, performance.now() - t0);
+    const ms = performance.now() - t0;
+    scale.took(ms);
+    longestMs = Math.max(longestMs, ms);
     if (grouped >= FLUSH_EVERY) await flush();
     return v;
   };
@@ -150,12 +178,12 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
   };
   await frame(() => ({ watermark: body.watermark, late: body.late, groups: body.groups.map((g) => ({ name: g.name, count: g.reader.count })) }));
   for (;;) {
-    const part = (await frame(() => seenFrame(body.seen(SLICE_SEEN)))) as { k: string[] };
+    const part = (await frame(() => seenFrame(body.seen(scale.of(SLICE_SEEN))))) as { k: string[] };
     if (part.k.length === 0) break;
   }
   for (const g of body.groups) {
     for (let read = 0; read < g.reader.count; ) {
-      const part = (await frame(() => g.reader.next(SLICE, SLICE_ROWS))) as EntitySnapshot[];
+      const part = (await frame(() => g.reader.next(scale.of(SLICE), scale.of(SLICE_ROWS)))) as EntitySnapshot[];
       if (part.length === 0) throw new Error(`group ${g.name}: its snapshot ended after ${read} of ${g.reader.count} entities`);
       read += part.length;
     }
