@@ -1,7 +1,6 @@
 // The segment writer moves on to its next part without a disk trip on the
 // appends' path: the next part is created (and the folder synced) in the
-// background as soon as the current one is taken into use, so the rollover
-// finds it open. An empty next part does not seal the file being written
+// background once the current one is half full, so the rollover finds it open. An empty next part does not seal the file being written
 // (compaction would remove it), a written one does; close removes an unused one.
 
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -28,16 +27,22 @@ describe("SegmentWriter", () => {
     const lock = new FileWriterLock(dir);
     expect(await lock.acquire()).toBeNull();
     const w = new SegmentWriter(dir, 400);
-    await w.append([line(0), line(1)]);
+    await w.append([line(0)]);
+    await w.nextPartReady();
+    expect(segmentFiles(dir)).toHaveLength(1); // less than half full: no next part yet
+    await w.append([line(1), line(2), line(3)]);
     await w.nextPartReady();
     const [first, spare] = segmentFiles(dir);
     expect(spare).toBeDefined();
     expect(sealedSegmentFiles(dir)).toEqual([]); // the empty next part seals nothing yet
-    let i = 2;
+    let i = 4;
     const rolled = () => w.rollovers.ready + w.rollovers.waited;
+    // Between two appends the next part has had time to open (in a live stream: the seconds a part takes to fill).
     for (let part = 1; part <= 3; part++) {
-      await w.nextPartReady();
-      while (rolled() < part) await w.append([line(i++), line(i++)]);
+      while (rolled() < part) {
+        await w.nextPartReady();
+        await w.append([line(i++), line(i++)]);
+      }
     }
     expect(w.rollovers).toEqual({ ready: 3, waited: 0 });
     expect(sealedSegmentFiles(dir)).toContain(first);

@@ -9,9 +9,9 @@
 // Layout: `<store dir>/streams/<source>/<start ms>-<pid>-<part>.ndjson`. A
 // process never appends to another's file, so a line torn by a crash is the
 // last line of a file nobody writes any more: readers take complete lines only.
-// The next part is created (and the folder synced) in the background as soon as
-// a part is taken into use, so moving on to it costs the appends waiting then no
-// disk trip: a folder sync queues behind every other write of the disk (a
+// The next part is created (and the folder synced) in the background once a
+// part is half full, so moving on to it costs the appends waiting then no disk
+// trip: a folder sync queues behind every other write of the disk (a
 // checkpoint's tens of MB), and it used to be a synchronous one, holding the
 // event loop too. An empty later part does not seal a file (`sealedSegmentFiles`).
 
@@ -108,6 +108,7 @@ export class SegmentWriter {
       if (bytesWritten !== bytes) throw new Error(`a short write to ${basename(this.file)} (${bytesWritten} of ${bytes} bytes)`);
       this.syncs++;
       this.size += bytes;
+      if (!this.spare && this.size >= this.maxBytes / 2) this.prepareNext();
     } catch (e) {
       // No torn or unacknowledged line stays behind: cut the file back to what was synced.
       await fh.truncate(this.size).catch(() => undefined);
@@ -115,7 +116,7 @@ export class SegmentWriter {
     }
   }
 
-  /** Moves on to the spare part (opened ahead: normally ready, nothing to wait for) and opens the one after it in the background. */
+  /** Moves on to the next part (opened ahead once the current one was half full: normally ready, nothing to wait for). */
   private async next(): Promise<void> {
     const spare = this.spare ?? this.openPart(this.part + 1);
     this.spare = null;
@@ -137,11 +138,15 @@ export class SegmentWriter {
     this.positions.set(basename(this.file), { lines: 0, bytes: 0 });
     // Its last write returned before this: closing it waits for nothing the appends need.
     void old?.close().catch(() => undefined);
-    this.spare = this.openPart(this.part + 1);
-    this.spare.catch(() => undefined); // a failure is met (and reported) when the spare is needed
   }
 
-  /** Resolves once the next part is open (after the first append): moving on to it then waits for no disk. */
+  /** Opens the next part in the background (a failure is met, and reported, when it is needed). */
+  private prepareNext(): void {
+    this.spare = this.openPart(this.part + 1);
+    this.spare.catch(() => undefined);
+  }
+
+  /** Resolves once the next part is open (once the current one is half full): moving on to it then waits for no disk. */
   async nextPartReady(): Promise<void> {
     await this.spare?.catch(() => undefined);
   }
