@@ -75,7 +75,7 @@ async function paced(withCp: boolean) {
   const wall = performance.now() - start;
   console.log(`${withCp ? "CP " : "off"}: p50 ${p(0.5)} p99 ${p(0.99)} max ${p(1)} ms; append p50 ${pa(0.5)} p99 ${pa(0.99)} max ${pa(1)}; loop p99 ${(loop.percentile(99) / 1e6).toFixed(1)} max ${(loop.max / 1e6).toFixed(1)}; cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms / wall ${wall.toFixed(0)}`);
   const major = gcs.filter((g) => g.kind === 4);
-  console.log(`  rollovers ${JSON.stringify(src.writer.rollovers)}`);
+  console.log(`  rollovers ${JSON.stringify(src.writer.rollovers ?? "n/a")}`);
   console.log(`  gc: ${gcs.length} pauses ${gcs.reduce((x, g) => x + g.ms, 0).toFixed(0)} ms; major ${major.length}: ${major.map((g) => `${(g.at - start).toFixed(0)}:${g.ms.toFixed(0)}`).join(" ")}; longest ${Math.max(0, ...gcs.map((g) => g.ms)).toFixed(0)}`);
   for (const c of cps) console.log(`  cp begun ${c.begun.toFixed(0)} done ${c.done.toFixed(0)} ${JSON.stringify(c.info)}`);
   // the worst latencies: when sent
