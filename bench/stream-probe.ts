@@ -9,7 +9,8 @@
 //
 //   npx tsx bench/stream-probe.ts --athletes 1000 --days 365 --work .fti/probe-full --seconds 10 --checkpoint-ms 3600000 --predictions 1000 [--node-args=--cpu-prof]
 
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildAthleteWork } from "../test/helpers/online-athlete.ts";
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     nice: { type: "string" },
     /** Seconds of events alone before the measured run (the suite runs 30 s of them first: the state, and the old space, grow). */
     "pre-seconds": { type: "string", default: "0" },
+    /** Every thread of the server but its main thread at this nice (GC helpers, libuv's pool): does the serving thread's precedence matter? */
+    "helpers-nice": { type: "string" },
   },
 });
 
@@ -62,6 +65,10 @@ const nodeArgs = values["node-args"].split(" ").filter(Boolean);
 for (const [k, v] of Object.entries(env)) process.env[k] = v;
 const server = await startServe([...nodeArgs, "--import", join(import.meta.dirname, "lib/stall-probe.mjs"), BIN, "serve", join(run, "athlete.fti"), "--store", join(run, ".fti/store.duckdb"), "--port", "0", "--no-watch", "--logs", join(run, ".fti/logs"), "--log-level", "warn"], run);
 for (const k of Object.keys(env)) delete process.env[k];
+if (values["helpers-nice"] !== undefined) {
+  const pid = server.child.pid!;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) if (tid !== String(pid)) setPriority(Number(tid), Number(values["helpers-nice"]));
+}
 if (values.nice !== undefined) {
   renice(server.child.pid!, Number(values.nice));
   process.env.FTI_BENCH_NICE = values.nice;
