@@ -58,7 +58,7 @@ export interface IrField {
   /** Allowed values (`in (...)`), as literals. */
   allowed?: Array<string | number | boolean>;
   /** `check (...)` constraints, each a bool expression over the row's columns. */
-  checks: Array<{ expr: IrExpr; text: string }>;
+  checks: Array<{ expr: IrExpr; /** The clause on one line without comments (`check (> 0)`), as every reason quotes it. */ text: string }>;
   /** `format "..."` (timestamp fields): how the source's files spell the value, strptime directives. */
   format?: string;
 }

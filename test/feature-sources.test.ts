@@ -186,7 +186,7 @@ describe("source validation", () => {
     store = await openStore({ path: ":memory:" });
     await writeParquet(store, join(dir, "acts.parquet"), [row("a1", 1)]);
     const source = activitiesSource("acts.parquet", "parquet");
-    source.checks = [...source.checks, { field: "distance_km", text: "> nope", sql: `("distance_km" > "nope")` }];
+    source.checks = [...source.checks, { field: "distance_km", text: "check (> nope)", sql: `("distance_km" > "nope")` }];
     const err = await runFeaturePipeline(store, bundleFor(dir, source)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/validating the rows failed \(a check's SQL may be wrong\)/);

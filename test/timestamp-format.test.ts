@@ -111,6 +111,38 @@ describe("files with their own spelling of time", () => {
     }
   });
 
+  it("numbers since the epoch: seconds with a fraction and before 1970, out-of-range and non-numbers quarantined", async () => {
+    const csv = ["ride_id,rider,at,km", "r1,ann,1704200700,10", "r2,ann,1704200700.25,5", "r3,bob,-86400,7", "r4,bob,1e20,3", "r5,bob,soon,3", "r6,bob,nan,3"].join("\n");
+    const { at, reasons } = await run({ "rides.csv": csv }, "rides.csv", "epoch_seconds");
+    expect(at).toEqual({ r1: "2024-01-02T13:05:00.000Z", r2: "2024-01-02T13:05:00.250Z", r3: "1969-12-31T00:00:00.000Z" });
+    expect(reasons).toEqual([
+      "at: '1e20' is not a timestamp in the form epoch_seconds",
+      "at: 'soon' is not a timestamp in the form epoch_seconds",
+      "at: 'nan' is not a timestamp in the form epoch_seconds",
+    ]);
+  });
+
+  it("milliseconds as JSON numbers, and micro- and milliseconds in integer Parquet columns", async () => {
+    const lines = [{ ride_id: "r1", rider: "ann", at: 1704200700123, km: 10 }].map((o) => JSON.stringify(o)).join("\n");
+    expect((await run({ "rides.ndjson": lines }, "rides.ndjson", "epoch_millis")).at).toEqual({ r1: "2024-01-02T13:05:00.123Z" });
+    for (const [format, value] of [["epoch_millis", "1704200700123::BIGINT"], ["epoch_micros", "1704200700123000::BIGINT"], ["epoch_seconds", "1704200700.123::DOUBLE"]]) {
+      const t = await compileTempSpec({ "spec.fti": spec("rides.parquet", format) });
+      temps.push(t);
+      const db = await DuckDBInstance.create(":memory:");
+      const c = await db.connect();
+      await c.run(`COPY (SELECT 'r1' AS ride_id, 'ann' AS rider, ${value} AS at, 10.0 AS km) TO '${path.join(t.dir, "rides.parquet")}' (FORMAT parquet)`);
+      c.closeSync();
+      const store = await openStore({ path: ":memory:" });
+      try {
+        await runFeaturePipeline(store, t.bundle);
+        const rows = await store.all<{ at: Date }>('SELECT "at" FROM src_rides');
+        expect(rows.map((r) => r.at.toISOString()), format).toEqual(["2024-01-02T13:05:00.123Z"]);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it("a stream's segment lines are read as ISO 8601 whatever the files' format", () => {
     const plan = { name: "rides", fields: [{ name: "at", type: "timestamp", nullable: false, format: "%m/%d/%Y" }, { name: "km", type: "float", nullable: false }] };
     const iso = withIsoTimestamps(plan as never) as unknown as typeof plan;

@@ -11,6 +11,7 @@
 
 import type { ImportDecl, NamedDecl } from "../ast.ts";
 import type { IrEntity, IrExpr, IrFunction, IrGroup, IrOdt, IrSource, IrSpec } from "../ir.ts";
+import { calledFns } from "../ir-walk.ts";
 import { DIAG } from "../messages.ts";
 import type { SpecModule } from "../modules.ts";
 import { kindLabel, type Ctx, type FnSignature } from "./context.ts";
@@ -158,14 +159,14 @@ function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
     const f = ir.functions.find((x) => x.name === n);
     if (!f || seen.has(`fn:${n}`)) return;
     seen.add(`fn:${n}`);
-    if (f.body) callsIn(f.body).forEach(fn);
+    if (f.body) calledFns(f.body).forEach(fn);
     out.push({ kind: "functions", item: f });
   };
   const source = (n: string): void => {
     const s = ir.sources.find((x) => x.name === n)!;
     if (seen.has(`source:${n}`)) return;
     seen.add(`source:${n}`);
-    for (const f of s.fields) for (const c of f.checks) callsIn(c.expr).forEach(fn);
+    for (const f of s.fields) for (const c of f.checks) calledFns(c.expr).forEach(fn);
     out.push({ kind: "sources", item: s });
   };
   const entity = (n: string): void => {
@@ -181,7 +182,7 @@ function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
     else source(g.input.name);
     for (const l of g.lookups ?? []) group(l.group); // its SQL reads their tables: computed before it
     entity(g.entity);
-    for (const e of groupExprs(g)) callsIn(e).forEach(fn);
+    for (const e of groupExprs(g)) calledFns(e).forEach(fn);
     out.push({ kind: "groups", item: g });
   };
   switch (kind) {
@@ -191,7 +192,7 @@ function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
     case "on_demand": {
       const o = ir.onDemand.find((x) => x.name === name)!;
       for (const p of o.featureParams) group(p.group);
-      callsIn(o.body).forEach(fn);
+      calledFns(o.body).forEach(fn);
       out.push({ kind: "odts", item: o });
       break;
     }
@@ -206,24 +207,6 @@ function groupExprs(g: IrGroup): IrExpr[] {
     if (f.kind === "row") out.push(f.expr);
     else if (f.arg) out.push(f.arg);
   }
-  return out;
-}
-
-/** Names of the declared fns an expression calls. */
-function callsIn(e: IrExpr): string[] {
-  const out: string[] = [];
-  const walk = (x: IrExpr): void => {
-    switch (x.k) {
-      case "call": out.push(x.fn); x.args.forEach(walk); break;
-      case "builtin": x.args.forEach(walk); break;
-      case "unary": walk(x.arg); break;
-      case "binary": walk(x.left); walk(x.right); break;
-      case "if": walk(x.cond); walk(x.then); walk(x.else); break;
-      case "in": walk(x.arg); x.values.forEach(walk); break;
-      default: break;
-    }
-  };
-  walk(e);
   return out;
 }
 

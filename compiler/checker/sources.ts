@@ -8,6 +8,7 @@ import { confinedPath } from "../../runtime/features/source-paths.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
+import { oneLine } from "../format/one-line.ts";
 import { checkTimestampFormat } from "./timestamp-format.ts";
 import { show } from "./types.ts";
 
@@ -103,7 +104,7 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
           ctx.report(c.expr.range, DIAG.condition.check(show(expr.type)));
           continue;
         }
-        field.checks.push({ expr, text: d.text.slice(c.range.start.offset, c.range.end.offset) });
+        field.checks.push({ expr, text: oneLine(d.text.slice(c.range.start.offset, c.range.end.offset)) });
       }
     }
     d.fields.push(field);

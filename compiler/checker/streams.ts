@@ -8,7 +8,8 @@
 import type { FeatureDef, FeatureGroupDecl } from "../ast.ts";
 import { BUILTINS } from "../builtins.ts";
 import type { IrExpr, IrFeature, IrGroup } from "../ir.ts";
-import { columnsRead, windowDependencies } from "../lower/common.ts";
+import { columnsOf } from "../ir-walk.ts";
+import { windowDependencies } from "../lower/common.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 
@@ -29,7 +30,7 @@ export function checkIncremental(
   let ok = true;
   for (const f of order) {
     // A looked-up reference value is a column named `group.feature` (checker/lookups.ts): no name a spec can write has a dot.
-    const lookup = [...columnsRead(f.kind === "row" ? f.expr : (f.arg ?? { k: "lit", type: { base: "int", nullable: true }, value: null }))].find((c) => c.includes("."));
+    const lookup = [...columnsOf(f.kind === "row" ? f.expr : (f.arg ?? { k: "lit", type: { base: "int", nullable: true }, value: null }))].find((c) => c.includes("."));
     if (lookup) {
       ctx.report(defs.get(f.name)!.expr.range, DIAG.notIncremental.lookup(group, f.name, lookup, stream.source));
       ok = false;
@@ -42,7 +43,7 @@ export function checkIncremental(
   }
   for (const f of order) {
     if (f.kind !== "window" || !f.arg) continue;
-    for (const c of columnsRead(f.arg)) {
+    for (const c of columnsOf(f.arg)) {
       const window = dep.get(c);
       if (!window) continue;
       ctx.report(defs.get(f.name)!.expr.range, DIAG.notIncremental.windowOverWindow(group, f.name, window, stream.source));

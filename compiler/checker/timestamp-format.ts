@@ -2,10 +2,12 @@
 // source's files, read by DuckDB's strptime. Only the directives listed here
 // are accepted (each one is checked against DuckDB in
 // test/timestamp-format.test.ts), so a format that passes the checker cannot
-// fail when the pipeline binds it.
+// fail when the pipeline binds it. `format "epoch_seconds"` (`epoch_millis`,
+// `epoch_micros`) reads a number since the epoch instead (runtime/api.ts EPOCH_UNITS).
 
 import type { FieldDecl } from "../ast.ts";
 import type { IrType } from "../ir.ts";
+import { EPOCH_UNITS } from "../../runtime/api.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";
@@ -17,7 +19,7 @@ export const TIMESTAMP_DIRECTIVES = [
 ] as const;
 const YEAR = new Set(["Y", "y", "-y", "G"]);
 /** strftime shorthands other tools read, as the directives they stand for. */
-const SHORTHANDS: Record<string, string> = { e: "%-d", T: "%H:%M:%S", F: "%Y-%m-%d", D: "%m/%d/%y", R: "%H:%M", k: "%-H", l: "%-I" };
+const SHORTHANDS: Record<string, string> = { e: "%-d", T: "%H:%M:%S", F: "%Y-%m-%d", D: "%m/%d/%y", R: "%H:%M", k: "%-H", l: "%-I", s: `format "epoch_seconds" for seconds since 1970-01-01 UTC (or "epoch_millis", "epoch_micros")` };
 
 /** The directives of a pattern, in order (`%%` is a literal percent sign); an unknown one as written. */
 export function directivesOf(pattern: string): string[] {
@@ -40,6 +42,7 @@ export function checkTimestampFormat(ctx: Ctx, f: FieldDecl, type: IrType): stri
     return undefined;
   }
   const pattern = first.pattern.value;
+  if (EPOCH_UNITS[pattern]) return more.length ? undefined : pattern;
   const directives = directivesOf(pattern);
   const known = new Set<string>(TIMESTAMP_DIRECTIVES);
   const unknown = directives.filter((d) => !known.has(d));

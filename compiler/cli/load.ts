@@ -40,8 +40,14 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   }
   // A hand edit of transforms.ts after generation is refused before anything runs (createPredictor checks again).
   checkTransformsFile(path.join(outDir, "transforms.ts"), specPath);
-  checkProjectSetup(outDir);
-  const mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
+  let mod: { spec: SpecBundle };
+  try {
+    mod = (await import(pathToFileURL(index).href)) as { spec: SpecBundle };
+  } catch (e) {
+    // Node's own error for a folder that is not an fti project reads as a bug in fti: name what is missing instead.
+    checkProjectSetup(outDir);
+    throw e;
+  }
   return mod.spec;
 }
 

@@ -6,7 +6,7 @@
 // file (the view plan's `checkRequest`) and rejects the rows it flags.
 
 import type { IrExpr, IrType, IrView } from "../ir.ts";
-import { columnsOf } from "../lower/common.ts";
+import { columnsOf, hasCall } from "../ir-walk.ts";
 import { cite, tsExpr, type EmitContext } from "./context.ts";
 import type { Imports } from "./imports.ts";
 import { pascal, str, tsType } from "./names.ts";
@@ -74,17 +74,4 @@ ${lines.join("\n")}
 export function requestFieldTypes(view: IrView): Array<[string, IrType]> {
   const request = view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name));
   return [...view.keys.map((k) => [k.name, k.type] as [string, IrType]), ...request.map((r) => [r.name, r.type] as [string, IrType])];
-}
-
-function hasCall(e: IrExpr): boolean {
-  const stack: IrExpr[] = [e];
-  while (stack.length) {
-    const x = stack.pop()!;
-    if (x.k === "call") return true;
-    for (const v of Object.values(x)) {
-      if (Array.isArray(v)) for (const y of v) if (y && typeof y === "object" && "k" in y) stack.push(y as IrExpr);
-      if (v && typeof v === "object" && "k" in v) stack.push(v as IrExpr);
-    }
-  }
-  return false;
 }

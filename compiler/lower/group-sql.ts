@@ -29,7 +29,7 @@
 //   this is a second window pass with last_value(... IGNORE NULLS).
 
 import type { IrExpr, IrFeature, IrGroup, IrSpec, IrType } from "../ir.ts";
-import { columnsOf } from "./common.ts";
+import { columnsOf } from "../ir-walk.ts";
 import { exprToSql, quoteIdent, sqlType } from "./sql.ts";
 
 export interface GroupSqlOptions {

@@ -19,7 +19,8 @@
 
 import type { IrExpr, IrFunction, IrType } from "../ir.ts";
 import { BUILTINS } from "../builtins.ts";
-import { findFunction, isNullLit, paramUses, timestampLiteralMs } from "./common.ts";
+import { paramUses } from "../ir-walk.ts";
+import { findFunction, isNullLit, timestampLiteralMs } from "./common.ts";
 import { smallIntExponent } from "./ts.ts";
 import type { ColumnType } from "../../runtime/api.ts";
 import { sqlType as columnSqlType } from "../../runtime/store/sql.ts";

@@ -1,20 +1,8 @@
 // Lineage from the IR: the `source.column`s a feature is derived from,
 // following earlier features of its group and the features of input groups.
 
-import type { IrExpr, IrGroup, IrSpec } from "../ir.ts";
-
-function columnsOf(e: IrExpr | null, out: Set<string>): void {
-  if (!e) return;
-  switch (e.k) {
-    case "col": out.add(e.name); return;
-    case "call": case "builtin": e.args.forEach((x) => columnsOf(x, out)); return;
-    case "unary": columnsOf(e.arg, out); return;
-    case "binary": columnsOf(e.left, out); columnsOf(e.right, out); return;
-    case "if": columnsOf(e.cond, out); columnsOf(e.then, out); columnsOf(e.else, out); return;
-    case "in": columnsOf(e.arg, out); e.values.forEach((x) => columnsOf(x, out)); return;
-    default: return;
-  }
-}
+import type { IrGroup, IrSpec } from "../ir.ts";
+import { columnsOf } from "../ir-walk.ts";
 
 function columnLineage(ir: IrSpec, group: IrGroup, column: string, seen: Set<string>): Set<string> {
   const key = `${group.name}.${column}`;
@@ -27,7 +15,8 @@ function columnLineage(ir: IrSpec, group: IrGroup, column: string, seen: Set<str
     return input ? columnLineage(ir, input, column, seen) : new Set();
   }
   const cols = new Set<string>();
-  columnsOf(feature.kind === "row" ? feature.expr : feature.arg, cols);
+  const read = feature.kind === "row" ? feature.expr : feature.arg;
+  if (read) columnsOf(read, cols);
   const out = new Set<string>();
   for (const c of cols) {
     // A feature's own name in its expression is the input's column.

@@ -118,7 +118,7 @@ async function reportQuarantine(opts: { store?: string }, report: { runId: strin
   const refused = report.sources.filter((s) => s.read > 0 && s.valid === 0);
   if (refused.length) {
     const names = refused.map((s) => `\`${s.source}\` (${s.read} rows)`).join(", ");
-    const timestamps = reasons.some((r) => r.reason.endsWith("is not a timestamp")) ? " (a timestamp is read in ISO 8601 form, 2024-03-01 or 2024-03-01 06:30:00, unless its field has a `format \"...\"` such as `format \"%m/%d/%Y\"`)" : "";
+    const timestamps = reasons.some((r) => /is not a timestamp(;|$)/.test(r.reason)) ? " (a timestamp is read in ISO 8601 form, 2024-03-01 or 2024-03-01 06:30:00, unless its field has a `format \"...\"` such as `format \"%m/%d/%Y\"`)" : "";
     throw new UserError(`every row of ${names} was quarantined`, `the source's fields do not describe its data: see the reasons above${timestamps}`);
   }
 }

@@ -32,6 +32,8 @@ export interface CsvReject {
   /** 1-based data row number (the header is row 0). */
   row: number;
   reason: string;
+  /** The reason without DuckDB's details (`unreadable line: more fields than the header`), for summaries. */
+  kind: string;
   line: string;
 }
 
@@ -137,7 +139,8 @@ async function stageFile(store: Store, table: string, file: string, h: Header, c
         const line = lineOffset + Number(b.line);
         const cut = text.indexOf("\n");
         if (cut >= 0) swallowed = { line, pos: Number(b.pos) };
-        out.push({ file, row: line - 1, reason: rejectReason(b.error_type, b.error_message), line: (cut >= 0 ? text.slice(0, cut) : text).slice(0, MAX_LINE_KEPT) });
+        const { reason, kind } = rejectReason(b.error_type, b.error_message);
+        out.push({ file, row: line - 1, reason, kind, line: (cut >= 0 ? text.slice(0, cut) : text).slice(0, MAX_LINE_KEPT) });
       }
       if (!swallowed || restart >= MAX_RESTARTS) break;
       const rest = await copyAfterLine(source, swallowed.pos);
@@ -200,7 +203,7 @@ export async function writeShiftTable(store: Store, shiftTable: string, rejects:
   for (let i = 0; i < values.length; i += 1000) await store.run(`INSERT INTO ${shiftTable} VALUES ${values.slice(i, i + 1000).join(", ")}`);
 }
 
-function rejectReason(type: string, message: string): string {
+function rejectReason(type: string, message: string): { reason: string; kind: string } {
   const what: Record<string, string> = {
     "TOO MANY COLUMNS": "more fields than the header",
     "MISSING COLUMNS": "fewer fields than the header",
@@ -209,5 +212,6 @@ function rejectReason(type: string, message: string): string {
     "INVALID ENCODING": "not valid UTF-8",
     "LINE SIZE OVER MAXIMUM": "the line is too long",
   };
-  return `unreadable line: ${what[type] ?? type.toLowerCase()} (${message.replace(/\s+/g, " ").trim()})`;
+  const kind = `unreadable line: ${what[type] ?? type.toLowerCase()}`;
+  return { reason: `${kind} (${message.replace(/\s+/g, " ").trim()})`, kind };
 }

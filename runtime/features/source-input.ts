@@ -14,6 +14,7 @@ import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import { shiftedRow, stageCsv, writeShiftTable, type CsvReject } from "./csv-input.ts";
+import { stageNdjsonLines } from "./ndjson-lines.ts";
 
 export interface SourceInput {
   /** The relation: a temp view or temp table name (already quoted). */
@@ -28,7 +29,7 @@ export interface SourceInput {
   rowNumber(file: string, pos: string): string;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
   changedFiles(): string[];
-  /** Lines that could not be parsed (csv only): quarantined with their row number and reason. */
+  /** Lines that could not be parsed (csv, and ndjson read line by line): quarantined with their row number and reason. */
   rejects: CsvReject[];
   /** Drops the temp objects. */
   close(): Promise<void>;
@@ -85,7 +86,13 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
   if (plan.location.kind === "files" && plan.location.format === "csv") return stageCsvInput(store, plan, files, where, cannotRead);
   if (plan.location.kind === "files") {
     // format 'auto': one object per line, or a JSON array of objects (how many public data sets ship).
-    return stage(store, plan, files, `read_json_objects(${list}, format = 'auto', filename = '__fti_file')`, true, cannotRead);
+    // A malformed line reads as NULL (ignore_errors; a malformed array still fails the read): then the
+    // files are read again line by line (ndjson-lines.ts), so such a line is quarantined with its number and text.
+    const input = await stage(store, plan, files, `read_json_objects(${list}, format = 'auto', ignore_errors = true, filename = '__fti_file')`, true, cannotRead);
+    const [odd] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${input.relation} WHERE json_type(json) IS DISTINCT FROM 'OBJECT'`);
+    if (Number(odd.n) === 0) return input;
+    await input.close();
+    return stageNdjsonLines(store, plan.name, files);
   }
 
   const table = plan.location.table;

@@ -225,7 +225,7 @@ async function collectFailingRows(p: SourcePass): Promise<void> {
   const { store, v, typed, judged, bad } = p;
   // Wrong SQL in a check shows when the statement is bound, before any row is read.
   try {
-    await store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason} FROM ${typed} WHERE ${judged})`);
+    await store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason}, ${v.reasonKind} FROM ${typed} WHERE ${judged})`);
   } catch (e) {
     throw new Error(`${p.where}: validating the rows failed (a check's SQL may be wrong): ${(e as Error).message}`);
   }
@@ -233,7 +233,7 @@ async function collectFailingRows(p: SourcePass): Promise<void> {
   await p.pass(
     store.run(
       `CREATE TEMP TABLE ${bad} AS
-         SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.rowJson} AS __fti_json
+         SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.reasonKind} AS __fti_kind, ${v.rowJson} AS __fti_json
            FROM ${typed} WHERE ${judged} AND ${v.failing}`,
     ),
   );
@@ -264,6 +264,7 @@ async function collectDuplicates(p: SourcePass, unique: string): Promise<number>
          SELECT __fti_file, __fti_pos,
                 ${sqlString(`${unique}: duplicate value `)} || ${shown(v.rawOf(unique), uField?.type === "string")}
                   || ' (first at row ' || CAST(${input.rowNumber("__fti_d.__fti_first_file", "__fti_d.__fti_first_pos")} AS VARCHAR) || ')',
+                ${sqlString(`${unique}: duplicate value`)},
                 __fti_json
            FROM (SELECT *, ${v.rowJson} AS __fti_json,
                         row_number() OVER ${w} AS __fti_k,
@@ -283,14 +284,14 @@ async function quarantine(p: SourcePass): Promise<number> {
   if (unparsed > 0) {
     await p.store.appendRows(
       "fti_quarantine",
-      ["run_id", "source", "row_number", "row_json", "reason", "quarantined_at", "file"],
-      p.input.rejects.map((r) => [p.opts.runId, p.plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, p.opts.ingestedAt, r.file]),
+      ["run_id", "source", "row_number", "row_json", "reason", "reason_kind", "quarantined_at", "file"],
+      p.input.rejects.map((r) => [p.opts.runId, p.plan.name, r.row, JSON.stringify({ line: r.line }), r.reason, r.kind, p.opts.ingestedAt, r.file]),
     );
   }
   if (Number(b.n) > 0) {
     await p.store.run(
-      `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
-       SELECT ?, ?, ${p.input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, ?, __fti_file
+      `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, reason_kind, quarantined_at, file)
+       SELECT ?, ?, ${p.input.rowNumber("__fti_b.__fti_file", "__fti_b.__fti_pos")}, __fti_json, __fti_reason, __fti_kind, ?, __fti_file
          FROM ${p.bad} AS __fti_b ORDER BY __fti_file, __fti_pos`,
       [p.opts.runId, p.plan.name, p.opts.ingestedAt],
     );

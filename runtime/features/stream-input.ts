@@ -116,8 +116,8 @@ export async function readStreamSegments(store: Store, bundle: SpecBundle, plan:
     const table = ident(rawTable(plan.name));
     const u = ident(plan.unique);
     report.quarantined = await store.run(
-      `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, quarantined_at, file)
-       SELECT ?, ?, ${input.rowNumber("__fti_t.__fti_file", "__fti_t.__fti_pos")}, ${v.rowJson}, ${v.reason}, ?, __fti_file
+      `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, reason_kind, quarantined_at, file)
+       SELECT ?, ?, ${input.rowNumber("__fti_t.__fti_file", "__fti_t.__fti_pos")}, ${v.rowJson}, ${v.reason}, ${v.reasonKind}, ?, __fti_file
          FROM ${typed} WHERE ${judged} AND ${v.failing} ORDER BY __fti_file, __fti_pos`,
       [opts.runId, plan.name, opts.ingestedAt],
     );

@@ -5,7 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
-import type { ColumnType, SourcePlan } from "../api.ts";
+import { EPOCH_UNITS, type ColumnType, type SourcePlan } from "../api.ts";
 import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 
@@ -24,6 +24,8 @@ export interface Validation {
   failing: string;
   /** The problems, joined with "; " (`''` when none): evaluate on failing rows only. */
   reason: string;
+  /** The same problems without the values (`distance_km: … fails check (> 0)`): rows grouped by it in summaries. */
+  reasonKind: string;
   /** The row as read, as JSON. */
   rowJson: string;
   /** SQL of the raw text of a field (by name), for messages. */
@@ -38,7 +40,10 @@ function castFromText(r: string, f: FieldSpelling): string {
   const t = f.type;
   // strptime with the field's `format` (the checker admits only directives DuckDB reads); with %z
   // it gives TIMESTAMPTZ, whose cast to TIMESTAMP (session zone UTC) is the UTC instant.
-  if (t === "timestamp" && f.format !== undefined) return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
+  if (t === "timestamp" && f.format !== undefined) {
+    if (EPOCH_UNITS[f.format]) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
+    return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
+  }
   switch (t) {
     case "string":
       return r;
@@ -56,6 +61,16 @@ function castFromText(r: string, f: FieldSpelling): string {
   throw new Error(`a source field cannot be of type ${t} (the checker rejects it)`);
 }
 
+/**
+ * SQL of the timestamp `x` (DOUBLE) units after the epoch, NULL outside the
+ * years ~-5900..9900 (make_timestamp would raise there: one bad value must
+ * quarantine its row, not fail the run) and for NaN.
+ */
+function epochTimestamp(x: string, microsPerUnit: number): string {
+  const micros = `(${x} * ${microsPerUnit})`;
+  return `CASE WHEN abs(${micros}) < 2.5e17 THEN make_timestamp(CAST(round(${micros}) AS BIGINT)) END`;
+}
+
 /** The DuckDB type a declared type is stored as, when a typed column already has it no cast is needed. */
 const STORED: Record<ColumnType, string> = { string: "VARCHAR", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN", timestamp: "TIMESTAMP" };
 
@@ -71,6 +86,8 @@ function isText(rawType: string): boolean {
 export function castFromTyped(r: string, rawType: string, f: FieldSpelling): string | null {
   const t = f.type;
   const up = rawType.toUpperCase();
+  // A number since the epoch (Parquet or a table: an integer or float column).
+  if (t === "timestamp" && f.format !== undefined && EPOCH_UNITS[f.format] && !isText(up)) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
   if (up === STORED[t]) return null;
   if (isText(up)) return castFromText(r, f);
   if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
@@ -90,12 +107,6 @@ function jsonValue(c: string, type: string): string {
   return /^(DOUBLE|FLOAT|REAL)$/i.test(type) ? `CASE WHEN isfinite(${c}) OR ${c} IS NULL THEN to_json(${c}) ELSE to_json(CAST(${c} AS VARCHAR)) END` : c;
 }
 
-/** A check as a reason names it, `check (> 0)`: compiled plans carry the clause as written (`check (> 0)`), hand-built ones may carry only `(> 0)` or `> 0`. */
-function checkLabel(text: string): string {
-  const t = text.trim().replace(/^check\b\s*/, "");
-  return `check ${t.startsWith("(") && t.endsWith(")") ? t : `(${t})`}`;
-}
-
 const inCol = (k: number) => ident(`__fti_c_${k}`);
 
 /**
@@ -107,7 +118,9 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
   const rules = validationRules(plan, reads);
   // A rule fires when its condition is TRUE (NULL does not fire).
   const failing = rules.length ? `((${rules.map((r) => `(${r.when})`).join(" OR ")}) IS TRUE)` : "FALSE";
-  const reason = rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${r.message} END`).join(", ")})` : `''`;
+  const joined = (text: (r: Rule) => string) => (rules.length ? `concat_ws('; ', ${rules.map((r) => `CASE WHEN ${r.when} THEN ${text(r)} END`).join(", ")})` : `''`);
+  const reason = joined((r) => r.message);
+  const reasonKind = joined((r) => sqlString(r.kind));
   const rowJson = input.ndjson
     ? inCol(0)
     : `json_object(${input.columns.map((c, k) => `${sqlString(c.name)}, ${jsonValue(inCol(k), c.type)}`).join(", ")})`;
@@ -115,6 +128,7 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
     typed: typedSql,
     failing,
     reason,
+    reasonKind,
     rowJson,
     rawOf: (field) => reads.get(field)!.raw,
   };
@@ -161,7 +175,12 @@ interface Rule {
   when: string;
   /** SQL: the reason text. */
   message: string;
+  /** The reason with its value elided (`km: … fails check (> 0)`), plain text. */
+  kind: string;
 }
+
+/** Where a reason shows the row's value, its kind shows this. */
+const ELIDED = "…";
 
 /**
  * The rules, by field name (a stable order to read and to test against); per
@@ -181,7 +200,8 @@ function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
-    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(`${c.field ? c.field + ": " : ""}fails ${checkLabel(c.text)}`) });
+    const text = `${c.field ? c.field + ": " : ""}fails ${c.text}`;
+    rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(text), kind: text });
   }
   return rules;
 }
@@ -192,36 +212,30 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   const { raw, canFailCast } = read;
   const col = ident(f.name);
   const label = sqlString(`${f.name}: `);
+  const valueRule = (when: string, what: string): Rule => ({ when, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
   const isString = f.type === "string";
   const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
   if (canFailCast) {
-    rules.push({
-      when: castFailed,
-      message: `${label} || ${shown(raw, true)} || ${sqlString(` is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`)}`,
-    });
+    const what = `is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`;
+    rules.push({ when: castFailed, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
   }
   const isEventTime = f.name === plan.eventTime;
   if (!f.nullable || isEventTime) {
     const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
-    rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}` });
+    rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}`, kind: `${f.name}: ${what}` });
   }
   if (f.type === "float") {
     rules.push({
       when: `NOT isfinite(${col})`,
       message: `${label} || (CASE WHEN isnan(${col}) THEN 'NaN' WHEN ${col} > 0 THEN 'Infinity' ELSE '-Infinity' END) || ' is not allowed'`,
+      kind: `${f.name}: NaN or Infinity is not allowed`,
     });
   }
   if (f.allowed && f.allowed.length) {
     const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
-    const text = `not in (${f.allowed.map(String).join(", ")})`;
-    rules.push({ when: `${col} NOT IN (${list})`, message: `${label} || ${shown(raw, isString)} || ${sqlString(" " + text)}` });
+    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${f.allowed.map(String).join(", ")})`));
   }
-  for (const c of checks) {
-    rules.push({
-      when: `(${c.sql}) IS FALSE`,
-      message: `${label} || ${shown(raw, isString)} || ${sqlString(` fails ${checkLabel(c.text)}`)}`,
-    });
-  }
+  for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${c.text}`));
   return rules;
 }
 

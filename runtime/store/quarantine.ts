@@ -4,7 +4,9 @@
 
 import type { Store } from "./store.ts";
 
-export const QUARANTINE_TABLE = `CREATE TABLE IF NOT EXISTS fti_quarantine (
+/** The table, and `reason_kind` added to stores made before it existed (their rows keep it NULL). */
+export const QUARANTINE_DDL = [
+  `CREATE TABLE IF NOT EXISTS fti_quarantine (
      run_id VARCHAR NOT NULL,
      source VARCHAR NOT NULL,
      row_number BIGINT,
@@ -12,7 +14,10 @@ export const QUARANTINE_TABLE = `CREATE TABLE IF NOT EXISTS fti_quarantine (
      reason VARCHAR NOT NULL,
      quarantined_at TIMESTAMP NOT NULL,
      file VARCHAR
-   )`;
+   )`,
+  // The reason with its values elided (`km: … fails check (> 0)`), written beside it: summaries group by it.
+  "ALTER TABLE fti_quarantine ADD COLUMN IF NOT EXISTS reason_kind VARCHAR",
+];
 
 /** One kind of reason a run quarantined rows for: the reason with its quoted values elided, how often, one example. */
 export interface QuarantineReason {
@@ -23,19 +28,19 @@ export interface QuarantineReason {
 }
 
 /**
- * A run's quarantine reasons by kind (each field's value elided: reasons read
- * `field: VALUE what failed`, several joined by "; "), most frequent first, at
- * most `perSource` per source: "date: … is not a timestamp" (560 rows, e.g. 'Aug 1 2004'),
- * so a summary shows why rows were refused without one line per row.
+ * A run's quarantine reasons by kind (`date: … is not a timestamp`, written
+ * beside each reason; a row quarantined by a store older than that column is
+ * its own kind), most frequent first, at most `perSource` per source, each
+ * with one full reason as its example: why rows were refused, without one
+ * line per row.
  */
 export async function quarantineReasons(store: Pick<Store, "all">, runId: string, perSource = 3): Promise<QuarantineReason[]> {
   const rows = await store.all<{ source: string; reason: string; rows: bigint | number; example: string }>(
     `SELECT source, reason, rows, example FROM (
-       SELECT source, reason, count(*) AS rows, min(example) AS example,
-              row_number() OVER (PARTITION BY source ORDER BY count(*) DESC, reason) AS rank
-       FROM (SELECT source, regexp_replace(reason, '(^|; )([^:;]+): (''([^'']|'''')*''|-?[0-9][^ ;]*|-?Infinity|NaN|null) ', '\\1\\2: … ', 'g') AS reason, reason AS example
-             FROM fti_quarantine WHERE run_id = $run_id)
-       GROUP BY source, reason)
+       SELECT source, coalesce(reason_kind, reason) AS reason, count(*) AS rows, min(reason) AS example,
+              row_number() OVER (PARTITION BY source ORDER BY count(*) DESC, coalesce(reason_kind, reason)) AS rank
+       FROM fti_quarantine WHERE run_id = $run_id
+       GROUP BY source, coalesce(reason_kind, reason))
      WHERE rank <= $per_source ORDER BY source, rank`,
     { run_id: runId, per_source: perSource },
   );

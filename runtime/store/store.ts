@@ -23,7 +23,7 @@ import {
 import { environmentError } from "../environment-errors.ts";
 import { UserError } from "../errors.ts";
 import { defaultStorePath } from "./paths.ts";
-import { QUARANTINE_TABLE } from "./quarantine.ts";
+import { QUARANTINE_DDL } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
 import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type ScalarFunctionSignature } from "./scalar-function.ts";
@@ -163,7 +163,7 @@ const CHUNK_ROWS = 2048;
 const openPaths = new Set<string>();
 
 /** The tables every store has from its first open, shared by every pipeline (module-owned tables are created by their module). */
-const STORE_TABLES = [RUN_LOG_TABLE, QUARANTINE_TABLE];
+const STORE_TABLES = [RUN_LOG_TABLE, ...QUARANTINE_DDL];
 
 class DuckStore implements Store {
   readonly path: string;

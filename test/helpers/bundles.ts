@@ -92,10 +92,10 @@ export function activitiesSource(path = "data/activities.csv", format: "csv" | "
       { name: "avg_hr", type: "float", nullable: true },
     ],
     checks: [
-      { field: "distance_km", text: "> 0", sql: `("distance_km" > 0)` },
-      { field: "elapsed_time_s", text: "> 0", sql: `("elapsed_time_s" > 0)` },
-      { field: "elevation_gain_m", text: ">= 0", sql: `("elevation_gain_m" >= 0)` },
-      { field: "planned_pace_min_km", text: "> 0", sql: `("planned_pace_min_km" > 0)` },
+      { field: "distance_km", text: "check (> 0)", sql: `("distance_km" > 0)` },
+      { field: "elapsed_time_s", text: "check (> 0)", sql: `("elapsed_time_s" > 0)` },
+      { field: "elevation_gain_m", text: "check (>= 0)", sql: `("elevation_gain_m" >= 0)` },
+      { field: "planned_pace_min_km", text: "check (> 0)", sql: `("planned_pace_min_km" > 0)` },
     ],
   };
 }

@@ -3,7 +3,8 @@
 // sha256 of the file's own code, comments left out (project.ts fills it in).
 
 import crypto from "node:crypto";
-import type { IrExpr, IrFunction, IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
+import type { IrFunction, IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
+import { fnsCalledFrom } from "../../ir-walk.ts";
 import { tsMorph } from "../../ts-project.ts";
 import { cite, GENERATED_FILES, tsExpr, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
@@ -122,35 +123,11 @@ function encodeInput(model: IrModel, input: IrModelInput, imports: Imports): str
  */
 function functionsFingerprint(functions: IrFunction[], odts: IrOdt[]): string | undefined {
   const byName = new Map(functions.map((f) => [f.name, f]));
-  const used = new Set<string>();
-  const pending: IrExpr[] = odts.map((o) => o.body);
-  while (pending.length) {
-    for (const name of calledFns(pending.pop()!)) {
-      const fn = byName.get(name);
-      if (!fn || used.has(name)) continue;
-      used.add(name);
-      if (fn.body) pending.push(fn.body);
-    }
-  }
+  const used = fnsCalledFrom(odts.map((o) => o.body), functions);
   if (!used.size) return undefined;
   const definitions = [...used].sort().map((name) => {
     const { loc: _loc, ...definition } = byName.get(name)!;
     return definition;
   });
   return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(definitions)).digest("hex");
-}
-
-/** The fns an expression calls (any depth). */
-function calledFns(e: IrExpr): string[] {
-  const out: string[] = [];
-  const stack: unknown[] = [e];
-  while (stack.length) {
-    const v = stack.pop();
-    if (Array.isArray(v)) stack.push(...v);
-    else if (v && typeof v === "object") {
-      if ((v as { k?: unknown }).k === "call") out.push((v as { fn: string }).fn);
-      stack.push(...Object.values(v));
-    }
-  }
-  return out;
 }

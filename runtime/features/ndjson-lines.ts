@@ -1,0 +1,79 @@
+// ndjson read line by line, for files where DuckDB's JSON reader found a line
+// that is not a JSON object (it reads a malformed one as NULL, without its
+// text or line number, and skips blank lines). Each line is parsed by
+// DuckDB (TRY_CAST to JSON, the same parser as the fast path); a line that is
+// not a JSON object is quarantined on its own with its line number, the rest
+// is kept. Rows are numbered by their line in the file.
+
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { cleanUp, type Store } from "../store/store.ts";
+import { ident } from "../store/sql.ts";
+import type { CsvReject } from "./csv-input.ts";
+import type { SourceInput } from "./source-input.ts";
+
+/** Lines appended to DuckDB per call: bounds the memory of a large file. */
+const LINES_PER_APPEND = 50_000;
+/** A quarantined line keeps at most this much of its text. */
+const MAX_LINE_KEPT = 10_000;
+
+/** Copies every line of `files` into `table` (file, line, text); blank lines are skipped. */
+async function appendLines(store: Store, table: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    let batch: Array<[string, number, string]> = [];
+    let line = 0;
+    const lines = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === "") continue;
+      batch.push([file, line, line === 1 ? text.replace(/^\uFEFF/, "") : text]);
+      if (batch.length >= LINES_PER_APPEND) {
+        await store.appendRows(table, ["__fti_file", "__fti_line", "text"], batch);
+        batch = [];
+      }
+    }
+    if (batch.length) await store.appendRows(table, ["__fti_file", "__fti_line", "text"], batch);
+  }
+}
+
+/** Stages ndjson `files` line by line: the object lines as the input, the others as rejects. */
+export async function stageNdjsonLines(store: Store, name: string, files: string[]): Promise<SourceInput> {
+  const lines = ident(`__fti_lines_${name}`);
+  const table = ident(`__fti_stage_${name}`);
+  const view = ident(`__fti_in_${name}`);
+  const close = () => cleanUp(store, `DROP VIEW IF EXISTS ${view}`, `DROP TABLE IF EXISTS ${table}`, `DROP TABLE IF EXISTS ${lines}`);
+  await close();
+  try {
+    await store.run(`CREATE TEMP TABLE ${lines} (__fti_file VARCHAR, __fti_line BIGINT, text VARCHAR)`);
+    await appendLines(store, `__fti_lines_${name}`, files);
+    await store.run(
+      `CREATE TEMP TABLE ${table} AS
+         SELECT json, __fti_file, __fti_line FROM (SELECT TRY_CAST(text AS JSON) AS json, __fti_file, __fti_line FROM ${lines})
+          WHERE json_type(json) = 'OBJECT' ORDER BY __fti_file, __fti_line`,
+    );
+    const bad = await store.all<{ file: string; line: number | bigint; text: string; type: string | null }>(
+      `SELECT __fti_file AS file, __fti_line AS line, text, json_type(TRY_CAST(text AS JSON)) AS type FROM ${lines}
+        WHERE json_type(TRY_CAST(text AS JSON)) IS DISTINCT FROM 'OBJECT' ORDER BY __fti_file, __fti_line`,
+    );
+    await cleanUp(store, `DROP TABLE IF EXISTS ${lines}`);
+    await store.run(`CREATE TEMP VIEW ${view} AS SELECT json, __fti_file, __fti_line AS __fti_pos FROM ${table}`);
+    return {
+      relation: view,
+      columns: [{ name: "json", type: "JSON" }],
+      files,
+      ndjson: true,
+      rowNumber: (_file, pos) => pos,
+      changedFiles: () => [],
+      rejects: bad.map((b) => rejectOf(b.file, Number(b.line), b.text, b.type)),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function rejectOf(file: string, row: number, text: string, type: string | null): CsvReject {
+  const kind = type === null ? "unreadable line: not valid JSON" : `unreadable line: not a JSON object (${type === "ARRAY" ? "an array" : "a single value"})`;
+  return { file, row, reason: kind, kind, line: text.slice(0, MAX_LINE_KEPT) };
+}

@@ -1,0 +1,70 @@
+// A check's clause is quoted the same way by every reason, whatever its
+// layout in the spec: one line, no comments, formatter spacing. The compiler
+// prints it once (compiler/format/one-line.ts); the batch quarantine and the
+// stream's 400 quote that text as it is.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { oneLine } from "../compiler/format/one-line.ts";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { openStore } from "../runtime/store/store.ts";
+import { validateEvent } from "../runtime/stream/validate.ts";
+import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+
+const spec = `source rides {
+  path "rides.csv"
+  stream lateness 1d
+  event_time at
+  unique ride_id
+  fields {
+    ride_id: string
+    rider: string check (
+      !=   "a//b"   /* not the test rider */
+    )
+    at: timestamp
+    km: float check (>0 // positive
+    )
+  }
+}
+
+entity rider {
+  key rider: string
+}
+
+feature_group riding for rider from rides {
+  km_7d = sum(km) over 7d
+}
+`;
+
+const csv = ["ride_id,rider,at,km", "r1,ann,2024-01-02 10:00,10", "r2,ann,2024-01-03 10:00,-1", "r3,a//b,2024-01-04 10:00,2"].join("\n");
+
+const temps: TempSpec[] = [];
+afterAll(() => temps.forEach((t) => t.cleanup()));
+
+describe("a check's text", () => {
+  it("is the clause on one line, without comments, spaced as fti fmt spaces it", () => {
+    expect(oneLine("check (>0 // positive\n    )")).toBe("check (> 0)");
+    expect(oneLine('check (\n  !=   "a//b"   /* x */\n)')).toBe('check (!= "a//b")');
+    expect(oneLine("check (-x * 2 >= f(a, b))")).toBe("check (-x * 2 >= f(a, b))");
+  });
+
+  it("is quoted the same by the batch quarantine and by a streamed event's rejection", async () => {
+    const t = await compileTempSpec({ "spec.fti": spec, "rides.csv": csv });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    let reasons: string[];
+    try {
+      await runFeaturePipeline(store, t.bundle);
+      reasons = (await store.all<{ reason: string }>("SELECT reason FROM fti_quarantine ORDER BY row_number")).map((r) => r.reason);
+    } finally {
+      await store.close();
+    }
+    expect(reasons).toEqual(["km: -1 fails check (> 0)", `rider: 'a//b' fails check (!= "a//b")`]);
+
+    const plan = t.bundle.sources.find((s) => s.name === "rides")!;
+    const streamed = validateEvent(plan, { ride_id: "r9", rider: "a//b", at: "2024-01-05T10:00:00Z", km: -1 }, []);
+    expect("issues" in streamed && streamed.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([
+      `rider: "a//b" fails check (!= "a//b")`,
+      "km: -1 fails check (> 0)",
+    ]);
+  });
+});

@@ -1,0 +1,104 @@
+// A run's quarantine summarized by kind of reason: the kind is written beside
+// each reason when the row is quarantined (values elided), so rows refused
+// for the same rule group together whatever their values, duplicate or
+// unreadable line included; a store made before the column existed gains it.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, describe, expect, it } from "vitest";
+import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { quarantineReasons } from "../runtime/store/quarantine.ts";
+import { openStore } from "../runtime/store/store.ts";
+import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+
+const spec = `source rides {
+  path "rides.csv"
+  event_time at
+  unique ride_id
+  fields {
+    ride_id: string
+    rider: string
+    at: timestamp
+    km: float check (> 0)
+    kind: string in ("road", "trail")
+  }
+}
+
+entity rider {
+  key rider: string
+}
+
+feature_group riding for rider from rides {
+  km_7d = sum(km) over 7d
+}
+`;
+
+const csv = [
+  "ride_id,rider,at,km,kind",
+  "r1,ann,2024-01-02 10:00,10,road",
+  "r2,ann,2024-01-03 10:00,-1,road", // check
+  "r3,bob,2024-01-03 11:00,-7.5,trail", // check, another value
+  "r4,bob,2024-01-03 12:00,0,gravel", // check and `in`: a kind of its own
+  "r1,bob,2024-01-04 10:00,3,road", // duplicate
+  "r5,bob,2024-01-04 11:00,3,road",
+  "r5,ann,2024-01-04 12:00,4,road", // duplicate, another value
+  "r6,ann,yesterday,4,road", // not a timestamp
+  "r7,ann,2024-01-05 10:00,4,road,extra", // unreadable
+  "r8,ann,2024-01-05 11:00,4,road,extra,more", // unreadable, other details
+].join("\n");
+
+const temps: TempSpec[] = [];
+afterAll(() => temps.forEach((t) => t.cleanup()));
+
+describe("quarantine reasons by kind", () => {
+  it("group rows refused by the same rules, whatever their values, with one full reason as the example", async () => {
+    const t = await compileTempSpec({ "spec.fti": spec, "rides.csv": csv });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const { runId } = await runFeaturePipeline(store, t.bundle);
+      const reasons = await quarantineReasons(store, runId, 10);
+      expect(reasons.map((r) => [r.reason, r.rows])).toEqual([
+        ["km: … fails check (> 0)", 2],
+        ["ride_id: duplicate value", 2],
+        ["unreadable line: more fields than the header", 2],
+        ["at: … is not a timestamp", 1],
+        ["kind: … not in (road, trail); km: … fails check (> 0)", 1],
+      ]);
+      const byKind = new Map(reasons.map((r) => [r.reason, r.example]));
+      expect(byKind.get("km: … fails check (> 0)")).toBe("km: -1 fails check (> 0)");
+      expect(byKind.get("ride_id: duplicate value")).toMatch(/^ride_id: duplicate value '(r1|r5)' \(first at row \d\)$/);
+      expect(byKind.get("at: … is not a timestamp")).toBe("at: 'yesterday' is not a timestamp");
+      expect((await quarantineReasons(store, runId, 2)).length).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a store made before reason_kind existed gains the column; its old rows are each their own kind", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-quarantine-"));
+    const file = path.join(dir, "old.duckdb");
+    try {
+      const db = await DuckDBInstance.create(file);
+      const c = await db.connect();
+      await c.run(`CREATE TABLE fti_quarantine (run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, row_number BIGINT, row_json JSON,
+                     reason VARCHAR NOT NULL, quarantined_at TIMESTAMP NOT NULL, file VARCHAR)`);
+      await c.run(`INSERT INTO fti_quarantine VALUES ('old', 'rides', 2, '{}', 'km: -1 fails check (> 0)', TIMESTAMP '2024-01-01', 'a.csv'),
+                                                      ('old', 'rides', 3, '{}', 'km: -1 fails check (> 0)', TIMESTAMP '2024-01-01', 'a.csv')`);
+      c.closeSync();
+      db.closeSync();
+      const store = await openStore({ path: file });
+      try {
+        expect(await quarantineReasons(store, "old")).toEqual([{ source: "rides", reason: "km: -1 fails check (> 0)", rows: 2, example: "km: -1 fails check (> 0)" }]);
+        const cols = await store.all<{ name: string }>("SELECT name FROM pragma_table_info('fti_quarantine') ORDER BY cid");
+        expect(cols.map((r) => r.name)).toContain("reason_kind");
+      } finally {
+        await store.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
