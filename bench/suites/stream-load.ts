@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildAthleteWork } from "../../test/helpers/online-athlete.ts";
 import { fmtInt, fmtMs, runNodeTask } from "../lib/harness.ts";
-import { pacedLoad, type PacedLoadResult } from "../lib/paced-load.ts";
+import { pacedCount, pacedLoad, prepareRequests, type PacedLoadResult } from "../lib/paced-load.ts";
 import { threadCpuMs } from "../lib/proc-cpu.ts";
 import type { Measured } from "../lib/report.ts";
 import type { Ctx } from "../lib/suite.ts";
@@ -132,6 +132,8 @@ export const tasks = {
         ? eventsOf(a.athletes, a.batch, a.tag)
         : (i: number) => JSON.stringify({ athlete_id: a.athletes[(i * 7) % a.athletes.length], planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 });
     const path = a.kind === "events" ? EVENTS_PATH : PREDICT_PATH;
+    const request = (i: number) => ({ path, body: body(i), tag: a.kind });
+    const prepared = prepareRequests(a.url, pacedCount(a.rate, a.seconds), request);
     reniceSelf();
     writeFileSync(a.ready, "");
     while (!existsSync(a.go)) await new Promise((r) => setTimeout(r, 5));
@@ -142,7 +144,7 @@ export const tasks = {
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     const cpu0 = process.cpuUsage();
-    const r = await pacedLoad({ url: a.url, rate: a.rate, seconds: a.seconds, connections: 64, request: (i) => ({ path, body: body(i), tag: a.kind }) });
+    const r = await pacedLoad({ url: a.url, rate: a.rate, seconds: a.seconds, connections: 64, request, prepared });
     const cpu = process.cpuUsage(cpu0);
     loop.disable();
     const out: SideResult = {
