@@ -58,15 +58,22 @@ export function defaultParams<A extends BuiltinAlgorithm>(algorithm: A): Algorit
   return out as AlgorithmParams<A>;
 }
 
-/** The metrics measured on the test split (runtime/learners/metrics.ts), each of one task. */
+/** The metrics measured on the test split (runtime/learners/metrics.ts), each of one task, and whether a better model has a higher value. */
 export const METRICS = {
-  mae: { task: "regression" },
-  rmse: { task: "regression" },
-  r2: { task: "regression" },
-  auc: { task: "binary_classification" },
-  logloss: { task: "binary_classification" },
-  accuracy: { task: "binary_classification" },
-} as const satisfies Record<string, { task: Task }>;
+  mae: { task: "regression", higherIsBetter: false },
+  rmse: { task: "regression", higherIsBetter: false },
+  r2: { task: "regression", higherIsBetter: true },
+  auc: { task: "binary_classification", higherIsBetter: true },
+  logloss: { task: "binary_classification", higherIsBetter: false },
+  accuracy: { task: "binary_classification", higherIsBetter: true },
+} as const satisfies Record<string, { task: Task; higherIsBetter: boolean }>;
+
+/** Whether `a` is strictly better than `b` on `metric` (false when either is not a number). */
+export function isBetter(metric: string, a: number | null | undefined, b: number | null | undefined): boolean {
+  if (a === null || a === undefined || b === null || b === undefined || Number.isNaN(a) || Number.isNaN(b)) return false;
+  const m = METRICS[metric as MetricName];
+  return m?.higherIsBetter ? a > b : a < b;
+}
 
 export type MetricName = keyof typeof METRICS;
 

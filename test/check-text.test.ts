@@ -9,31 +9,13 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { validateEvent } from "../runtime/stream/validate.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+import { ridesSpec } from "./helpers/rides-spec.ts";
 
-const spec = `source rides {
-  path "rides.csv"
-  stream lateness 1d
-  event_time at
-  unique ride_id
-  fields {
-    ride_id: string
-    rider: string check (
-      !=   "a//b"   /* not the test rider */
-    )
-    at: timestamp
-    km: float check (>0 // positive
-    )
-  }
-}
-
-entity rider {
-  key rider: string
-}
-
-feature_group riding for rider from rides {
-  km_7d = sum(km) over 7d
-}
-`;
+const spec = ridesSpec(
+  "rides.csv",
+  ["ride_id: string", 'rider: string check (\n      !=   "a//b"   /* not the test rider */\n    )', "at: timestamp", "km: float check (>0 // positive\n    )"],
+  ["stream lateness 1d"],
+);
 
 const csv = ["ride_id,rider,at,km", "r1,ann,2024-01-02 10:00,10", "r2,ann,2024-01-03 10:00,-1", "r3,a//b,2024-01-04 10:00,2"].join("\n");
 

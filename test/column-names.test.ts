@@ -1,7 +1,7 @@
 // Columns named for people (`Distance (km)`, `Started At`): a field reads the
 // column of its own name in any case, else the one whose snake_case name is
 // the field's (runtime/features/column-match.ts); two such columns are an
-// error naming both, never a silent pick.
+// error naming both, never a silent pick. ndjson keys are matched alike.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { matchFieldColumns, snakeCase } from "../runtime/features/column-match.ts";
@@ -32,8 +32,8 @@ feature_group riding for rider from rides {
 const temps: TempSpec[] = [];
 afterAll(() => temps.forEach((t) => t.cleanup()));
 
-async function read(csv: string) {
-  const t = await compileTempSpec({ "spec.fti": SPEC, "rides.csv": csv });
+async function read(csv: string, file = "rides.csv", spec = SPEC) {
+  const t = await compileTempSpec({ "spec.fti": spec.replace('path "rides.csv"', `path "${file}"`), [file]: csv });
   temps.push(t);
   const store = await openStore({ path: ":memory:" });
   try {
@@ -74,5 +74,25 @@ describe("column names", () => {
     await expect(read(["ride_id,rider,started_at,Distance (km),distance-km", "r1,ann,2024-01-02 08:00:00,10.5,3"].join("\n") + "\n")).rejects.toThrow(
       'field `distance_km` could be any of the columns "Distance (km)", "distance-km"',
     );
+  });
+
+  it("ndjson keys written for people are matched the same way; a key some objects lack is a null", async () => {
+    const spec = SPEC.replace("distance_km: float check (> 0)", "distance_km: float? check (> 0)");
+    const lines = [
+      { "Ride ID": "r1", Rider: "ann", "Started At": "2024-01-02 08:00:00", "Distance (km)": 10.5 },
+      { "Ride ID": "r2", Rider: "bob", "Started At": "2024-01-03 08:00:00" },
+    ].map((o) => JSON.stringify(o));
+    expect(await read(lines.join("\n"), "rides.ndjson", spec)).toEqual([
+      { ride_id: "r1", distance_km: 10.5 },
+      { ride_id: "r2", distance_km: null },
+    ]);
+  });
+
+  it("ndjson: a non-nullable field no object has is an error naming the keys there are; a nullable one reads null", async () => {
+    const lines = [{ ride_id: "r1", rider: "ann", started_at: "2024-01-02 08:00:00", km: 3 }].map((o) => JSON.stringify(o)).join("\n");
+    await expect(read(lines, "rides.ndjson")).rejects.toThrow("`distance_km` not found in");
+    await expect(read(lines, "rides.ndjson")).rejects.toThrow("(keys: km, ride_id, rider, started_at)");
+    const nullable = SPEC.replace("distance_km: float check (> 0)", "distance_km: float? check (> 0)");
+    expect(await read(lines, "rides.ndjson", nullable)).toEqual([{ ride_id: "r1", distance_km: null }]);
   });
 });

@@ -9,27 +9,9 @@ import { UserError } from "../runtime/errors.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+import { ridesSpec } from "./helpers/rides-spec.ts";
 
-const SPEC = `source rides {
-  path "data/*.ndjson"
-  event_time at
-  unique ride_id
-  fields {
-    ride_id: string
-    rider: string
-    at: timestamp
-    km: float check (> 0)
-  }
-}
-
-entity rider {
-  key rider: string
-}
-
-feature_group riding for rider from rides {
-  km_7d = sum(km) over 7d
-}
-`;
+const SPEC = ridesSpec("data/*.ndjson");
 
 const ride = (id: string, km: number) => JSON.stringify({ ride_id: id, rider: "ann", at: `2024-01-0${id.slice(1)} 10:00`, km });
 

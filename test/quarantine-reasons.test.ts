@@ -12,28 +12,9 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { quarantineReasons } from "../runtime/store/quarantine.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+import { ridesSpec, RIDE_FIELDS } from "./helpers/rides-spec.ts";
 
-const spec = `source rides {
-  path "rides.csv"
-  event_time at
-  unique ride_id
-  fields {
-    ride_id: string
-    rider: string
-    at: timestamp
-    km: float check (> 0)
-    kind: string in ("road", "trail")
-  }
-}
-
-entity rider {
-  key rider: string
-}
-
-feature_group riding for rider from rides {
-  km_7d = sum(km) over 7d
-}
-`;
+const spec = ridesSpec("rides.csv", [...RIDE_FIELDS, 'kind: string in ("road", "trail")']);
 
 const csv = [
   "ride_id,rider,at,km,kind",

@@ -314,6 +314,7 @@ describe("opening", () => {
         "reason",
         "quarantined_at",
         "file",
+        "reason_kind",
       ]);
       expect((await store.tableColumns("fti_runs")).map((c) => c.name)).toEqual([
         "run_id",

@@ -54,6 +54,23 @@ async function run(files: Record<string, string>, file: string, format: string) 
   }
 }
 
+/** The stored times of a one-row Parquet file whose `at` column is the SQL `at`, read with `format`. */
+async function parquetAt(format: string, at: string): Promise<string[]> {
+  const t = await compileTempSpec({ "spec.fti": spec("rides.parquet", format) });
+  temps.push(t);
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  await c.run(`COPY (SELECT 'r1' AS ride_id, 'ann' AS rider, ${at} AS at, 10.0 AS km) TO '${path.join(t.dir, "rides.parquet")}' (FORMAT parquet)`);
+  c.closeSync();
+  const store = await openStore({ path: ":memory:" });
+  try {
+    await runFeaturePipeline(store, t.bundle);
+    return (await store.all<{ at: Date }>('SELECT "at" FROM src_rides')).map((r) => r.at.toISOString());
+  } finally {
+    await store.close();
+  }
+}
+
 describe("the directives", () => {
   it("every directive the checker admits binds in DuckDB's strptime, and a shorthand it refuses does not", async () => {
     const db = await DuckDBInstance.create(":memory:");
@@ -93,22 +110,7 @@ describe("files with their own spelling of time", () => {
 
   it("a Parquet file: a text column is read with the format, a TIMESTAMP column as it is", async () => {
     const values = { text: "'02.01.2024 13:05'", typed: "TIMESTAMP '2024-01-02 13:05:00'" };
-    for (const [name, at] of Object.entries(values)) {
-      const t = await compileTempSpec({ "spec.fti": spec("rides.parquet", "%d.%m.%Y %H:%M") });
-      temps.push(t);
-      const db = await DuckDBInstance.create(":memory:");
-      const c = await db.connect();
-      await c.run(`COPY (SELECT 'r1' AS ride_id, 'ann' AS rider, ${at} AS at, 10.0 AS km) TO '${path.join(t.dir, "rides.parquet")}' (FORMAT parquet)`);
-      c.closeSync();
-      const store = await openStore({ path: ":memory:" });
-      try {
-        await runFeaturePipeline(store, t.bundle);
-        const rows = await store.all<{ at: Date }>('SELECT "at" FROM src_rides');
-        expect(rows.map((r) => r.at.toISOString()), name).toEqual(["2024-01-02T13:05:00.000Z"]);
-      } finally {
-        await store.close();
-      }
-    }
+    for (const [name, at] of Object.entries(values)) expect(await parquetAt("%d.%m.%Y %H:%M", at), name).toEqual(["2024-01-02T13:05:00.000Z"]);
   });
 
   it("numbers since the epoch: seconds with a fraction and before 1970, out-of-range and non-numbers quarantined", async () => {
@@ -126,20 +128,7 @@ describe("files with their own spelling of time", () => {
     const lines = [{ ride_id: "r1", rider: "ann", at: 1704200700123, km: 10 }].map((o) => JSON.stringify(o)).join("\n");
     expect((await run({ "rides.ndjson": lines }, "rides.ndjson", "epoch_millis")).at).toEqual({ r1: "2024-01-02T13:05:00.123Z" });
     for (const [format, value] of [["epoch_millis", "1704200700123::BIGINT"], ["epoch_micros", "1704200700123000::BIGINT"], ["epoch_seconds", "1704200700.123::DOUBLE"]]) {
-      const t = await compileTempSpec({ "spec.fti": spec("rides.parquet", format) });
-      temps.push(t);
-      const db = await DuckDBInstance.create(":memory:");
-      const c = await db.connect();
-      await c.run(`COPY (SELECT 'r1' AS ride_id, 'ann' AS rider, ${value} AS at, 10.0 AS km) TO '${path.join(t.dir, "rides.parquet")}' (FORMAT parquet)`);
-      c.closeSync();
-      const store = await openStore({ path: ":memory:" });
-      try {
-        await runFeaturePipeline(store, t.bundle);
-        const rows = await store.all<{ at: Date }>('SELECT "at" FROM src_rides');
-        expect(rows.map((r) => r.at.toISOString()), format).toEqual(["2024-01-02T13:05:00.123Z"]);
-      } finally {
-        await store.close();
-      }
+      expect(await parquetAt(format, value), format).toEqual(["2024-01-02T13:05:00.123Z"]);
     }
   });
 

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
+import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { timeFlag, wholeNumberFlag } from "./flags.ts";
@@ -62,7 +63,11 @@ function parseModelRef(ref: string): { model: string; version?: number } {
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
-  for (const [k, v] of Object.entries(r.metrics)) out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}`);
+  for (const [k, v] of Object.entries(r.metrics)) {
+    // The baseline predicts the train mean (the positive rate): a model not better than it has learned nothing from the features.
+    const worse = r.baseline[k] !== undefined && !isBetter(k, v, r.baseline[k]) ? "   (no better than the baseline)" : "";
+    out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}${worse}`);
+  }
   for (const g of r.failingGates) out(`  gate failed: ${g}`);
 }
 

@@ -2,7 +2,8 @@
 // column of the same name in any case, else the one whose name in snake_case
 // is the field's (`sale_price` reads `Sale Price`, `miles_per_gallon` reads
 // `Miles per Gallon`): public data sets name columns for people, and a field
-// is an identifier. ndjson keys are matched exactly (they are read by name).
+// is an identifier. ndjson keys are matched the same way (`Body Mass (g)` is
+// `body_mass_g`), against every key the source's objects have.
 
 /** A column name in snake_case: letters and digits lower-cased, every other run of characters one `_`. */
 export function snakeCase(name: string): string {

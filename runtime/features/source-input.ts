@@ -25,6 +25,8 @@ export interface SourceInput {
   files: string[];
   /** ndjson: one `json` column per row, fields are read with `->>`. */
   ndjson: boolean;
+  /** ndjson: every key the objects have, to match fields to (column-match.ts); absent: fields are read by their own names. */
+  keys?: string[];
   /** SQL of the 1-based row number within its file of the row at (file, pos): pass qualified column references. */
   rowNumber(file: string, pos: string): string;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
@@ -90,9 +92,9 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
     // files are read again line by line (ndjson-lines.ts), so such a line is quarantined with its number and text.
     const input = await stage(store, plan, files, `read_json_objects(${list}, format = 'auto', ignore_errors = true, filename = '__fti_file')`, true, cannotRead);
     const [odd] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${input.relation} WHERE json_type(json) IS DISTINCT FROM 'OBJECT'`);
-    if (Number(odd.n) === 0) return input;
+    if (Number(odd.n) === 0) return withObjectKeys(store, input);
     await input.close();
-    return stageNdjsonLines(store, plan.name, files);
+    return withObjectKeys(store, await stageNdjsonLines(store, plan.name, files));
   }
 
   const table = plan.location.table;
@@ -188,4 +190,12 @@ function fileStamp(file: string): string {
 async function describe(store: Store, query: string): Promise<Array<{ name: string; type: string }>> {
   const rows = await store.all<{ column_name: string; column_type: string }>(`SELECT column_name, column_type FROM (DESCRIBE ${query})`);
   return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+}
+
+/** The input with the keys its JSON objects have (public data sets name them for people: `Body Mass (g)`). */
+async function withObjectKeys(store: Store, input: SourceInput): Promise<SourceInput> {
+  const rows = await store.all<{ k: string }>(
+    `SELECT DISTINCT unnest(json_keys(json)) AS k FROM ${input.relation} WHERE json_type(json) = 'OBJECT' ORDER BY k`,
+  );
+  return { ...input, keys: rows.map((r) => r.k) };
 }

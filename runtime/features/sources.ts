@@ -192,20 +192,26 @@ export async function readSource(
   }
 }
 
-/** Every declared field must be a column of the files, by name or snake_case name (column-match.ts; ndjson: missing keys are nulls). */
+/**
+ * Every declared field must be a column of the files, by name or snake_case
+ * name (column-match.ts). ndjson: a key an object lacks is a null, but a
+ * non-nullable field that no object has is a misnamed field, not missing data.
+ */
 function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput, files: string[]): void {
-  if (input.ndjson) return;
-  const names = input.columns.map((c) => c.name);
+  if (input.ndjson && !input.keys) return;
+  const names = input.keys ?? input.columns.map((c) => c.name);
   const { missing, ambiguous } = matchFieldColumns(plan.fields.map((f) => f.name), names);
   const inFiles = files.length === 1 ? files[0] : `${files.length} files`;
+  const what = input.ndjson ? "keys" : "columns";
   if (ambiguous.length) {
     const { field, columns } = ambiguous[0];
-    throw new UserError(`${where}: field \`${field}\` could be any of the columns ${columns.map((c) => `"${c}"`).join(", ")} of ${inFiles}`, "rename the columns apart in the files");
+    throw new UserError(`${where}: field \`${field}\` could be any of the ${what} ${columns.map((c) => `"${c}"`).join(", ")} of ${inFiles}`, `rename the ${what} apart in the files`);
   }
-  if (missing.length) {
+  const required = input.ndjson ? missing.filter((m) => !plan.fields.find((f) => f.name === m)?.nullable) : missing;
+  if (required.length && !(input.ndjson && names.length === 0)) {
     throw new UserError(
-      `${where}: ${missing.map((m) => `\`${m}\``).join(", ")} not found in ${inFiles} (columns: ${shownColumns(names)})`,
-      "declare the fields with the names the file uses (a column `Sale Price` is the field `sale_price`)",
+      `${where}: ${required.map((m) => `\`${m}\``).join(", ")} not found in ${inFiles} (${what}: ${shownColumns(names)})`,
+      `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
 }

@@ -140,7 +140,11 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
  * each field is read.
  */
 function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, FieldRead>; typedSql: string } {
-  const colIndex = matchFieldColumns(plan.fields.map((f) => f.name), input.columns.map((c) => c.name)).index;
+  const fieldNames = plan.fields.map((f) => f.name);
+  const colIndex = matchFieldColumns(fieldNames, input.columns.map((c) => c.name)).index;
+  // ndjson: the key each field is read from (a field no object has reads its own name: null everywhere).
+  const keyIndex = input.keys ? matchFieldColumns(fieldNames, input.keys).index : new Map<string, number>();
+  const keyOf = (field: string) => (keyIndex.has(field) ? input.keys![keyIndex.get(field)!] : field);
   const reads = new Map<string, FieldRead>();
   const rawSelect: string[] = [];
   const typedSelect: string[] = [];
@@ -149,7 +153,7 @@ function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, 
     let typed: string;
     if (input.ndjson) {
       const raw = ident(`__fti_raw_${i}`);
-      rawSelect.push(`(json ->> ${sqlString(f.name)}) AS ${raw}`);
+      rawSelect.push(`(json ->> ${sqlString(keyOf(f.name))}) AS ${raw}`);
       typed = castFromText(raw, f);
       read = { raw, canFailCast: f.type !== "string" };
     } else {

@@ -6,11 +6,10 @@
 // `promote if better(<metric>)` metric and its own `require` gates pass.
 
 import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
+import { isBetter } from "../catalogue.ts";
 import { createPredictor } from "../inference/predictor.ts";
 import { computeMetrics } from "../learners/metrics.ts";
 
-/** auc, accuracy and r2 grow when a model gets better; mae, rmse and logloss shrink. */
-const higherIsBetter = (metric: string) => metric === "auc" || metric === "accuracy" || metric === "r2";
 import type { ModelRecord } from "../registry/registry.ts";
 import { buildTrainingFrame } from "../retrieval/pit.ts";
 import { valueAt } from "../retrieval/columns.ts";
@@ -55,7 +54,7 @@ export async function compareVersions(
   };
   const c = await score(champion);
   const n = await score(challenger);
-  const better = n !== null && (c === null || (higherIsBetter(metric) ? n > c : n < c));
+  const better = n !== null && (c === null || isBetter(metric, n, c));
   return {
     metric,
     rows: rows.length,

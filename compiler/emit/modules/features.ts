@@ -2,8 +2,9 @@
 // DuckDB SQL) and the feature group plans (each group as one SELECT, and the
 // extern fns it calls).
 
-import type { IrExpr, IrGroup, IrType } from "../../ir.ts";
+import type { IrGroup, IrType } from "../../ir.ts";
 import { embedCallInfo } from "../../builtins.ts";
+import { exprNodes } from "../../ir-walk.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
 import { groupToIncremental, sourceStreamChecks, type LowerTs } from "../../lower/incremental.ts";
 import { checkToSql } from "../../lower/sql.ts";
@@ -100,33 +101,15 @@ function groupPlan(ctx: EmitContext, g: IrGroup, lower: LowerTs): string {
 /** The distinct (length, model) pairs of the group's `embed` calls (only ever in row features). */
 function embedUses(g: IrGroup): Array<{ dim: number; model: string | null }> {
   const seen = new Map<string, { dim: number; model: string | null }>();
-  const visit = (e: IrExpr): void => {
-    if (e.k === "builtin" && e.name === "embed") {
+  for (const f of g.features) {
+    if (f.kind !== "row") continue;
+    for (const e of exprNodes(f.expr)) {
+      if (e.k !== "builtin" || e.name !== "embed") continue;
       const use = embedCallInfo(e.args);
       seen.set(`${use.dim}:${use.model}`, use);
     }
-    for (const child of childExprs(e)) visit(child);
-  };
-  for (const f of g.features) if (f.kind === "row") visit(f.expr);
-  return [...seen.values()];
-}
-
-function childExprs(e: IrExpr): IrExpr[] {
-  switch (e.k) {
-    case "call":
-    case "builtin":
-      return e.args;
-    case "unary":
-      return [e.arg];
-    case "binary":
-      return [e.left, e.right];
-    case "if":
-      return [e.cond, e.then, e.else];
-    case "in":
-      return [e.arg, ...e.values];
-    default:
-      return [];
   }
+  return [...seen.values()];
 }
 
 function templateLiteral(sql: string): string {
