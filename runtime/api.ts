@@ -343,6 +343,12 @@ export interface SpecBundle {
    * is used (a hand edit is refused). Absent for bundles built in code.
    */
   transformsFile?: string;
+  /**
+   * Absolute paths of the modules of the extern fns the ODTs call (directly or
+   * through fns): code outside the generated files that runs at training and at
+   * serving alike, so a model is tied to their text too (transformsIdentity).
+   */
+  odtExternFiles?: string[];
   sources: SourcePlan[];
   groups: GroupPlan[];
   views: ViewPlan[];

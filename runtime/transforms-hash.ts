@@ -77,3 +77,25 @@ export function checkTransformsFile(file: string, specFile: string, expected?: s
     );
   }
 }
+
+/**
+ * What a model version is tied to: the generated transforms' hash, plus, when
+ * ODTs call extern fns, the text of those fns' modules (the module files
+ * themselves, not what they import). Recorded at training, compared before a
+ * version predicts: an extern module changed since is skew, refused.
+ */
+export function transformsIdentity(bundle: { transformsHash: string; odtExternFiles?: string[]; file: string }): string {
+  const files = bundle.odtExternFiles ?? [];
+  if (files.length === 0) return bundle.transformsHash;
+  const hash = crypto.createHash("sha256");
+  for (const file of files) {
+    let text: Buffer;
+    try {
+      text = fs.readFileSync(file);
+    } catch {
+      throw new UserError(`${path.relative(process.cwd(), file) || file} is missing (an extern fn module an on_demand of ${bundle.file} calls)`);
+    }
+    hash.update(path.basename(file) + "\0").update(text).update("\0");
+  }
+  return `${bundle.transformsHash}+externs:sha256:${hash.digest("hex")}`;
+}

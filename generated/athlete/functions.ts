@@ -19,4 +19,5 @@ export function estimated_tss(pace: number | null, threshold_pace: number | null
 }
 
 /** extern fn `hr_zone` — specs/athlete.fti:57 */
-export { hr_zone } from "../../specs/athlete.functions.ts";
+import { hr_zone } from "../../specs/athlete.functions.ts";
+export { hr_zone };

@@ -2,10 +2,14 @@
 // spec sha256: db644252a8ec362eab331107347c1b040e5b920cb7617f23baf58dce489da101
 
 /** fn `pace_min_km` — specs/athlete.fti:46 */
-export { pace_min_km } from "../athlete/functions.ts";
+import { pace_min_km } from "../athlete/functions.ts";
+export { pace_min_km };
 /** fn `elevation_per_km` — specs/athlete.fti:49 */
-export { elevation_per_km } from "../athlete/functions.ts";
+import { elevation_per_km } from "../athlete/functions.ts";
+export { elevation_per_km };
 /** fn `estimated_tss` — specs/athlete.fti:53 */
-export { estimated_tss } from "../athlete/functions.ts";
+import { estimated_tss } from "../athlete/functions.ts";
+export { estimated_tss };
 /** fn `hr_zone` — specs/athlete.fti:57 */
-export { hr_zone } from "../athlete/functions.ts";
+import { hr_zone } from "../athlete/functions.ts";
+export { hr_zone };

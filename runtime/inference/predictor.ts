@@ -2,12 +2,13 @@
 // the generated `encode` (the one copy of the MDT code) and an ONNX session.
 // Batch and online inference both go through `predictRows`.
 
+import path from "node:path";
 import type { ModelPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
 import { valueAt, type InputColumn } from "../retrieval/columns.ts";
-import { checkTransformsFile } from "../transforms-hash.ts";
+import { checkTransformsFile, transformsIdentity } from "../transforms-hash.ts";
 import { startOnnxWorker, type OnnxWorker } from "./onnx-worker.ts";
 
 export interface Predictor {
@@ -39,11 +40,15 @@ export interface Predictor {
 export function checkTransformsHash(bundle: SpecBundle, record: Pick<ModelRecord, "model" | "version" | "transforms_hash">): void {
   // The loaded code is the generated code: its file's text still has the hash the bundle declares.
   if (bundle.transformsFile) checkTransformsFile(bundle.transformsFile, bundle.file, bundle.transformsHash);
-  if (record.transforms_hash === bundle.transformsHash) return;
+  const loaded = transformsIdentity(bundle);
+  if (record.transforms_hash === loaded) return;
+  // The generated code is the same: what changed is an extern module the ODTs call.
+  const externs = record.transforms_hash.split("+externs:")[0] === bundle.transformsHash && (bundle.odtExternFiles ?? []).length > 0;
   throw new UserError(
     `model \`${record.model}\` version ${record.version} was trained with transforms ${record.transforms_hash}, ` +
-      `but the loaded code of spec \`${bundle.name}\` has transforms ${bundle.transformsHash}; ` +
-      `refusing to predict with mismatched transformation code`,
+      `but the loaded code of spec \`${bundle.name}\` has transforms ${loaded}` +
+      (externs ? ` (an extern fn module its on_demand features call changed: ${(bundle.odtExternFiles ?? []).map((f) => path.basename(f)).join(", ")})` : "") +
+      `; refusing to predict with mismatched transformation code`,
     `retrain it with \`fti train ${bundle.file} ${record.model}\``,
   );
 }

@@ -16,6 +16,7 @@ import { predict, trainModel, type TrainedModel } from "../learners/index.ts";
 import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
+import { transformsIdentity } from "../transforms-hash.ts";
 
 export type TrainStep = "frame" | "split" | "fit" | "encode" | "train" | "export" | "verify" | "metrics" | "register";
 
@@ -309,7 +310,7 @@ export async function scoreAndRegister(
       model: plan.name,
       stage,
       spec_hash: bundle.specHash,
-      transforms_hash: bundle.transformsHash,
+      transforms_hash: transformsIdentity(bundle),
       view: view.name,
       task: plan.task,
       algorithm: model.algorithm,
@@ -446,7 +447,7 @@ export async function trainModelFromSpec(
     width: d,
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },
-    transformsHash: bundle.transformsHash,
+    transformsHash: transformsIdentity(bundle),
     timings: finishTimings(timings, t0),
   };
 }

@@ -1,5 +1,6 @@
 // generated/<spec>/functions.ts: each `fn` as a TypeScript function, and each
-// `extern fn` re-exported from the user's module.
+// `extern fn` imported from the user's module and exported again (so that
+// fns here can call it).
 
 import type { IrFunction } from "../../ir.ts";
 import { tsMorph } from "../../ts-project.ts";
@@ -11,14 +12,15 @@ export function functionsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const bodies: Statement[] = [];
   for (const fn of ctx.ir.functions) {
+    // Imported into scope, then exported: a fn of this module may call it (a bare `export … from` binds no local name).
     if (fn.module) {
-      bodies.push(`/** ${cite(ctx, fn.loc, `fn \`${fn.name}\``, fn.module)} */\nexport { ${fn.name} } from ${str(moduleImport(ctx, fn.module, "functions.ts"))};`);
+      bodies.push(`/** ${cite(ctx, fn.loc, `fn \`${fn.name}\``, fn.module)} */\nimport { ${fn.name} } from ${str(moduleImport(ctx, fn.module, "functions.ts"))};\nexport { ${fn.name} };`);
       continue;
     }
     if (fn.extern) {
       const rel = relativeImport(ctx, fn.extern.module);
-      const exported = fn.extern.exportName === fn.name ? fn.name : `${fn.extern.exportName} as ${fn.name}`;
-      bodies.push(`/** ${cite(ctx, fn.loc, `extern fn \`${fn.name}\``)} */\nexport { ${exported} } from ${str(rel)};`);
+      const imported = fn.extern.exportName === fn.name ? fn.name : `${fn.extern.exportName} as ${fn.name}`;
+      bodies.push(`/** ${cite(ctx, fn.loc, `extern fn \`${fn.name}\``)} */\nimport { ${imported} } from ${str(rel)};\nexport { ${fn.name} };`);
       continue;
     }
     bodies.push(fnStructure(ctx, imports, fn));

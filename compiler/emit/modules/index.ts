@@ -1,13 +1,20 @@
 // generated/<spec>/index.ts: the `SpecBundle` the runtime loads (plans,
 // generated functions, hashes), and the schema and inference exports.
 
-import { GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
+import { fnsCalledFrom } from "../../ir-walk.ts";
+import { GENERATED_FILES, relativeImport, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { str, tsLiteral } from "../names.ts";
 
 export function indexModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const externs = ctx.ir.functions.filter((f) => f.extern).map((f) => imports.from("functions.ts", f.name));
+  // The modules of the extern fns ODTs reach: they run at training and at serving, so their text is part of a model's identity.
+  const reached = fnsCalledFrom(ctx.ir.onDemand.map((o) => o.body), ctx.ir.functions);
+  const odtExternModules = [...new Set(ctx.ir.functions.filter((f) => f.extern && reached.has(f.name)).map((f) => relativeImport(ctx, f.extern!.module)))].sort();
+  const odtExternFiles = odtExternModules.length
+    ? `\n  odtExternFiles: [${odtExternModules.map((m) => `${imports.rt("moduleFile")}(import.meta.url, ${str(m)})`).join(", ")}],`
+    : "";
   const serves = ctx.ir.serves.map((s) => ({ model: s.model, online: s.online, ...(s.batchTable ? { batchTable: s.batchTable } : {}) }));
   // Plain names: the shorthand properties below are these imports.
   imports.from("features.ts", "groups");
@@ -23,7 +30,7 @@ export const spec: ${imports.rt("SpecBundle")} = {
   specDir: ${imports.rt("specDirFrom")}(import.meta.url, ${str(ctx.outToSpecDir)}),
   specHash: SPEC_HASH,
   transformsHash: ${imports.from("transforms.ts", "TRANSFORMS_HASH")},
-  transformsFile: ${imports.rt("moduleFile")}(import.meta.url, "./transforms.ts"),
+  transformsFile: ${imports.rt("moduleFile")}(import.meta.url, "./transforms.ts"),${odtExternFiles}
   sources,
   groups,
   views,
