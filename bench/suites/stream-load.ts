@@ -30,6 +30,7 @@ import { pacedLoad, type PacedLoadResult } from "../lib/paced-load.ts";
 import type { Measured } from "../lib/report.ts";
 import type { Ctx } from "../lib/suite.ts";
 import { startServe, stopServe } from "./online.ts";
+import { freshnessAcrossCheckpoints } from "./stream-checkpoint-http.ts";
 
 const S = "stream";
 const BIN = join(import.meta.dirname, "../../compiler/cli/bin.mjs");
@@ -81,7 +82,7 @@ interface SideArgs {
   go: string;
 }
 
-function eventsOf(athletes: string[], batch: number, tag: string): (i: number) => string {
+export function eventsOf(athletes: string[], batch: number, tag: string): (i: number) => string {
   const base = Date.now() - 60_000;
   const event = (n: number) => {
     const km = 5 + (n % 11);
@@ -199,7 +200,7 @@ interface Stalls {
 }
 
 /** Starts a process with the stall probe preloaded; `stalls()` asks for its report since the last one. */
-async function startProbed(argv: string[], cwd: string, file: string): Promise<Awaited<ReturnType<typeof startServe>> & { stalls(): Promise<Stalls | null> }> {
+export async function startProbed(argv: string[], cwd: string, file: string): Promise<Awaited<ReturnType<typeof startServe>> & { stalls(): Promise<Stalls | null> }> {
   process.env.FTI_STALL_OUT = file;
   const started = await startServe(["--import", STALL_PROBE, ...argv], cwd).finally(() => delete process.env.FTI_STALL_OUT);
   const stalls = async (): Promise<Stalls | null> => {
@@ -212,7 +213,7 @@ async function startProbed(argv: string[], cwd: string, file: string): Promise<A
 }
 
 /** A stall report as a note: how long the loop stalled, how much of it was the process's own CPU (and GC), how much the machine's queue. */
-function stallNote(s: Stalls | null): string {
+export function stallNote(s: Stalls | null): string {
   if (!s) return "";
   // Neither on a CPU nor waiting for one: blocked (a synchronous syscall, or GC waiting for its helper threads).
   const blocked = (x: { ms: number; cpu: number; wait: number }) => Math.max(0, x.ms - x.cpu - x.wait);
@@ -264,6 +265,8 @@ export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
     if (both.predictions) ctx.out.measure(line("predict-under-stream", "predictions while the events stream in (1,000/s)", "info", both.predictions, ""));
     const answered = both.events.ok === both.events.sent && (!both.predictions || both.predictions.ok === both.predictions.sent);
     ctx.out.check(S, "under load every events request and every prediction was answered 200", answered, `events ${both.events.ok} of ${both.events.sent}, predictions ${both.predictions?.ok ?? 0} of ${both.predictions?.sent ?? 0}`);
+    // The default checkpoint interval's cost to freshness (stream-checkpoint-http.ts), on the same example.
+    await freshnessAcrossCheckpoints(ctx, work);
   } finally {
     for (const r of runs) await stopServe(r.child);
     work.cleanup();
