@@ -4,14 +4,14 @@
 // corrupt, truncated, mismatched or out-of-date checkpoint must fall back to
 // that rebuild with its reason, never give another value.
 
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
-import { bodyReader, checkpointFile, readCheckpoint, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
+import { bodyReader, checkpointFiles, readCheckpoint, SliceScale, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
 import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { withTypedStreamEvents } from "../runtime/features/stream-input.ts";
@@ -76,16 +76,19 @@ async function restart(store: Store, path: string, bundle = spec) {
   return { svc, rows, report };
 }
 
-/** A restart with the checkpoint moved aside: the state from the whole history (the reference). */
+/** The newest checkpoint file of the test's stream. */
+const newestCheckpoint = (path: string) => checkpointFiles(streamDir(path, "activities"))[0];
+
+/** A restart with the checkpoints moved aside: the state from the whole history (the reference). */
 async function fromHistory(store: Store, path: string) {
-  const file = checkpointFile(streamDir(path, "activities"));
-  renameSync(file, `${file}.aside`);
+  const files = checkpointFiles(streamDir(path, "activities"));
+  for (const f of files) renameSync(f, `${f}.aside`);
   try {
     const r = await restart(store, path);
     expect(r.report.from).toBe("history");
     return r;
   } finally {
-    renameSync(`${file}.aside`, file);
+    for (const f of files) renameSync(`${f}.aside`, f);
   }
 }
 
@@ -124,7 +127,8 @@ describe("stream checkpoints: a restart replays only the events after the checkp
     expect(resumed.report.segmentEvents).toBe(after.length);
     expect(resumed.report.applied).toBe(after.length);
 
-    rmSync(checkpointFile(streamDir(path, "activities")));
+    expect(checkpointFiles(streamDir(path, "activities"))).toHaveLength(1);
+    rmSync(newestCheckpoint(path));
     const full = await restart(store, path);
     expect(full.report).toMatchObject({ from: "history", fallback: "no checkpoint yet", offlineRows: 3000, applied: 3000 + 437 });
     expect(expectSameRows(resumed.rows, full.rows)).toBeGreaterThan(50);
@@ -156,7 +160,7 @@ describe("stream checkpoints: a restart replays only the events after the checkp
     await first.rebuild(store, () => {});
     await push(first, live(120, 8));
     await first.checkpoint();
-    const file = checkpointFile(streamDir(path, "activities"));
+    const file = newestCheckpoint(path);
     const good = readFileSync(file);
     rmSync(file);
     const reference = (await restart(store, path)).rows;
@@ -263,7 +267,95 @@ describe("a checkpoint larger than one flush group", () => {
       const back = readCheckpoint(dir, "s", "spec-id");
       expect(back.ok).toBe(true);
       expect(back.ok && back.body).toEqual(body);
-      expect(readFileSync(checkpointFile(dir)).length).toBe(bytes);
+      expect(readFileSync(checkpointFiles(dir)[0]).length).toBe(bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("checkpoints asked for faster than they are written", () => {
+  it("never pile up: calls while one runs share one checkpoint after it (forced when any of them asked so)", async () => {
+    const { store, path } = await storeWithHistory(600, 21);
+    const svc = new StreamService(spec, path);
+    await svc.rebuild(store, () => {});
+    await push(svc, live(200, 22));
+    const first = svc.checkpoint(true);
+    const followers = [svc.checkpoint(), svc.checkpoint(true), svc.checkpoint(), svc.checkpoint(true), svc.checkpoint()];
+    expect(new Set(followers).size).toBe(1); // one shared follow-up
+    const written = await Promise.all([first, ...followers]);
+    expect(written.every((w) => w.length === 1 && w[0] === "activities")).toBe(true);
+    expect(svc.stats()[0].checkpoints).toBe(2);
+    // Not forced: the follow-up finds no events since the first and writes nothing.
+    const again = svc.checkpoint(true);
+    const idle = svc.checkpoint();
+    expect(await again).toEqual(["activities"]);
+    expect(await idle).toEqual([]);
+    expect(svc.stats()[0].checkpoints).toBe(3);
+    const cp = readCheckpoint(streamDir(path, "activities"), "activities", `${spec.specHash}:${spec.transformsHash}`);
+    expect(cp.ok && cp.header.events).toBe(600 + 200);
+  });
+});
+
+describe("the checkpoint's slice size", () => {
+  it("shrinks after a slice slower than its target and grows after a faster one, within its bounds", () => {
+    const s = new SliceScale(1, 0.1, 2);
+    s.took(30); // ten times the target: halved at most per slice
+    expect(s.value).toBe(0.5);
+    for (let i = 0; i < 20; i++) s.took(1000);
+    expect(s.value).toBe(0.1);
+    expect(s.of(200)).toBe(20);
+    for (let i = 0; i < 20; i++) s.took(0.1);
+    expect(s.value).toBe(2);
+    expect(new SliceScale(0.001, 0.001, 1).of(200)).toBe(1);
+  });
+});
+
+describe("the two checkpoint files", () => {
+  const header = (events: number) => ({ source: "s", spec: "spec-id", offline: { rows: 0, hash: "none" }, segments: {}, events, writtenAt: new Date(0).toISOString() });
+  const body = (n: number) => ({ admission: { watermark: n, seen: [[`u${n}`, n] as [string, number]] }, late: [], state: { groups: [{ name: "g", entities: [] }] } });
+
+  it("take turns, each overwritten in place (same inode: no file freed, none renamed over), and the newest whole one is read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fti-cp-slots-"));
+    try {
+      const files: string[] = [];
+      for (let n = 1; n <= 4; n++) files.push((await writeCheckpoint(dir, header(n) as never, bodyReader(body(n) as never))).file);
+      expect(files.map((f) => basename(f))).toEqual(["checkpoint.a", "checkpoint.b", "checkpoint.a", "checkpoint.b"]);
+      const back = readCheckpoint(dir, "s", "spec-id");
+      expect(back.ok && [back.header.events, back.header.seq]).toEqual([4, 4]);
+      const inode = statSync(files[0]).ino;
+      await writeCheckpoint(dir, header(5) as never, bodyReader(body(5) as never));
+      expect(statSync(files[0]).ino).toBe(inode);
+      expect(checkpointFiles(dir).map((f) => basename(f))).toEqual(["checkpoint.a", "checkpoint.b"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a newer one cut short (a kill while it was written) leaves the one before it in use; one of an earlier fti is read, then replaced", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fti-cp-slots-"));
+    try {
+      // An earlier fti's single file (no seq in its header): read, and removed once a newer one is written.
+      const legacy = (await writeCheckpoint(dir, header(1) as never, bodyReader(body(1) as never))).file;
+      const was = readFileSync(legacy);
+      const nl = was.indexOf(0x0a);
+      writeFileSync(join(dir, "checkpoint"), Buffer.concat([Buffer.from(was.subarray(0, nl).toString("utf8").replace(/"seq":1,/, "")), was.subarray(nl)]));
+      rmSync(legacy);
+      const fromLegacy = readCheckpoint(dir, "s", "spec-id");
+      expect(fromLegacy.ok && [fromLegacy.header.events, fromLegacy.header.seq]).toEqual([1, undefined]);
+      await writeCheckpoint(dir, header(2) as never, bodyReader(body(2) as never));
+      const second = await writeCheckpoint(dir, header(3) as never, bodyReader(body(3) as never));
+      // The newest one's body half overwritten by a next write that never finished.
+      const bytes = readFileSync(second.file);
+      writeFileSync(second.file, bytes.subarray(0, bytes.length - 10));
+      expect(checkpointFiles(dir).map((f) => basename(f))).toEqual(["checkpoint.b", "checkpoint.a"]); // the earlier fti's is gone
+      const back = readCheckpoint(dir, "s", "spec-id");
+      expect(back.ok && back.header.events).toBe(2);
+      // The next write overwrites the torn one (the older by seq is the whole one in use: kept).
+      const next = await writeCheckpoint(dir, header(4) as never, bodyReader(body(4) as never));
+      expect(next.file).toBe(second.file);
+      const after = readCheckpoint(dir, "s", "spec-id");
+      expect(after.ok && after.header.events).toBe(4);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -8,13 +8,13 @@
 // restart runs in its own child process: the time of StreamService.rebuild and
 // the process's peak RSS. The check: both restarts give the same rows.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SpecBundle } from "../../runtime/api.ts";
 import { mulberry32 } from "../../runtime/random.ts";
 import { ident, sqlType } from "../../runtime/store/sql.ts";
 import { openStore } from "../../runtime/store/store.ts";
-import { checkpointFile } from "../../runtime/stream/checkpoint.ts";
+import { checkpointFiles } from "../../runtime/stream/checkpoint.ts";
 import { streamDir } from "../../runtime/stream/segments.ts";
 import { StreamService } from "../../runtime/stream/service.ts";
 import { fmtInt, fmtKB, fmtMs, runNodeTask } from "../lib/harness.ts";
@@ -132,8 +132,7 @@ export const suite: Suite = {
     ctx.out.note(S, `a checkpoint of ${fmtInt(prep.entities)} group entities' state: ${fmtKB(prep.bytes / 1024)}; the state copied while events wait ${fmtMs(prep.copyMs)}, the longest slice of its serialization ${fmtMs(prep.serializeMs)} (each on the event loop), ${fmtMs(prep.totalMs)} in all with the write and fsync`);
     const rowsOf = (name: string) => JSON.parse(readFileSync(join(work, name), "utf8")) as Row[];
     const fromCheckpoint = await runNodeTask<Restarted & { rssKB: number }>(`${S}.restart`, { store, out: join(work, "checkpoint.json") }, { env });
-    const file = checkpointFile(streamDir(store, "activities"));
-    if (existsSync(file)) renameSync(file, `${file}.aside`);
+    for (const file of checkpointFiles(streamDir(store, "activities"))) renameSync(file, `${file}.aside`);
     const fromHistory = await runNodeTask<Restarted & { rssKB: number }>(`${S}.restart`, { store, out: join(work, "history.json") }, { env });
     const diff = differences(rowsOf("checkpoint.json"), rowsOf("history.json"));
     for (const [label, m] of [["from the checkpoint", fromCheckpoint], ["from the whole history", fromHistory]] as const) {

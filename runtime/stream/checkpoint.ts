@@ -3,8 +3,17 @@
 // replays only the events after it instead of the source's whole history
 // (docs/streaming.md, "Restarts and crashes").
 //
-// The file `<segment dir>/checkpoint` is written whole or not at all: a temp
-// file, fsync, rename, fsync of the folder. It is a header line (JSON: what
+// Two files take turns, `<segment dir>/checkpoint.a` and `checkpoint.b`: each
+// checkpoint overwrites the older one IN PLACE, body first (synced), header
+// last, so the newer one stays whole while the other is written, and a restart
+// uses the newest whole one (`seq`). In place, not a new file renamed over the
+// old: freeing the old file's tens of MB (a discard on this disk) and
+// allocating new blocks are journal commits that every O_DSYNC segment append
+// waits behind (docs/benchmarks.md, "Eighth session: fresh": the appends'
+// tail beside checkpoints written either way). Overwriting blocks the file
+// already has changes no metadata. A `checkpoint` file of an earlier fti
+// is read as well (seq 0) and removed once a newer one is written.
+// Each file is a header line (JSON: what
 // it is valid for) and a body (the state, v8-serialized in slices of entities
 // so the event loop is let go between them: Dates, -Infinity and shared row
 // objects survive exactly) whose length and SHA-256 the header
@@ -13,8 +22,8 @@
 // stream — is a reason to rebuild from nothing, never a state used anyway.
 
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { mkdir, open, readdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { SourcePlan, SpecBundle } from "../api.ts";
@@ -42,6 +51,8 @@ export interface CheckpointHeader {
   /** Events applied to the state, in all. */
   events: number;
   writtenAt: string;
+  /** Which of the two files is newer: one more than the last one written (absent: a `checkpoint` file of an earlier fti, 0). */
+  seq?: number;
   body: { bytes: number; sha256: string };
 }
 
@@ -63,7 +74,42 @@ export interface OfflineFingerprint {
   hash: string;
 }
 
-export const checkpointFile = (dir: string) => join(dir, "checkpoint");
+const LEGACY_FILE = "checkpoint";
+const SLOT_FILES = ["checkpoint.a", "checkpoint.b"];
+
+/** The checkpoint files of a stream folder that exist, the newest first (by their header's `seq`; unreadable headers last). */
+export function checkpointFiles(dir: string): string[] {
+  const found = [LEGACY_FILE, ...SLOT_FILES].map((n) => join(dir, n)).filter((f) => existsSync(f));
+  const seq = new Map(found.map((f) => [f, seqOf(headerOf(f))]));
+  return found.sort((a, b) => seq.get(b)! - seq.get(a)!);
+}
+
+/** A header's place in the order of checkpoints: its seq (an earlier fti's: 0); not a checkpoint's header: -1. */
+const seqOf = (h: Partial<CheckpointHeader> | null): number => (h?.magic !== MAGIC ? -1 : typeof h.seq === "number" ? h.seq : 0);
+
+/** A checkpoint file's header line, parsed (null: unreadable or not there); reads the file up to its first newline only. */
+function headerOf(file: string): Partial<CheckpointHeader> | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(file, "r");
+    const parts: Buffer[] = [];
+    for (let at = 0; ; ) {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n === 0) return null;
+      const nl = buf.subarray(0, n).indexOf(0x0a);
+      parts.push(buf.subarray(0, nl < 0 ? n : nl));
+      if (nl >= 0) break;
+      at += n;
+    }
+    const h = JSON.parse(Buffer.concat(parts).toString("utf8")) as Partial<CheckpointHeader>;
+    return h && typeof h === "object" ? h : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
 
 /** The spec identity a checkpoint is bound to. */
 export const specIdentity = (bundle: SpecBundle) => `${bundle.specHash}:${bundle.transformsHash}`;
@@ -105,10 +151,35 @@ export function bodyReader(body: CheckpointBody): BodyReader {
   };
 }
 
-/** Per serialized slice: entities, their buffered rows, admission's unique values (the event loop is let go between slices). */
+/**
+ * Per serialized slice, at most: entities, their buffered rows, admission's
+ * unique values (the event loop is let go between slices) — scaled by
+ * `SliceScale` so a slice takes about SLICE_TARGET_MS: a fixed count took 11 ms
+ * on a quiet host and ten times that on a busy one, and every events request
+ * arriving meanwhile waits for the slice.
+ */
 const SLICE = 200;
 const SLICE_ROWS = 2_000;
 const SLICE_SEEN = 5_000;
+const SLICE_TARGET_MS = 3;
+
+/** The share of the slice sizes above the next slice reads: halved or grown after each by how long it took against the target. */
+export class SliceScale {
+  constructor(
+    public value = 0.25,
+    private readonly min = 0.02,
+    private readonly max = 4,
+  ) {}
+
+  of(n: number): number {
+    return Math.max(1, Math.round(n * this.value));
+  }
+
+  took(ms: number): void {
+    const f = ms > 0 ? SLICE_TARGET_MS / ms : 2;
+    this.value = Math.min(this.max, Math.max(this.min, this.value * Math.min(2, Math.max(0.5, f))));
+  }
+}
 
 /**
  * Writes the body as frames (a 4-byte length, then v8 bytes) through
@@ -127,6 +198,7 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
   const hash = createHash("sha256");
   let total = 0;
   let longestMs = 0;
+  const scale = new SliceScale();
   const frame = async (value: () => unknown): Promise<unknown> => {
     await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
@@ -137,7 +209,9 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
     group.push(len, bytes);
     hash.update(len).update(bytes);
     grouped += len.length + bytes.length;
-    longestMs = Math.max(longestMs, performance.now() - t0);
+    const ms = performance.now() - t0;
+    scale.took(ms);
+    longestMs = Math.max(longestMs, ms);
     if (grouped >= FLUSH_EVERY) await flush();
     return v;
   };
@@ -150,12 +224,12 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
   };
   await frame(() => ({ watermark: body.watermark, late: body.late, groups: body.groups.map((g) => ({ name: g.name, count: g.reader.count })) }));
   for (;;) {
-    const part = (await frame(() => seenFrame(body.seen(SLICE_SEEN)))) as { k: string[] };
+    const part = (await frame(() => seenFrame(body.seen(scale.of(SLICE_SEEN))))) as { k: string[] };
     if (part.k.length === 0) break;
   }
   for (const g of body.groups) {
     for (let read = 0; read < g.reader.count; ) {
-      const part = (await frame(() => g.reader.next(SLICE, SLICE_ROWS))) as EntitySnapshot[];
+      const part = (await frame(() => g.reader.next(scale.of(SLICE), scale.of(SLICE_ROWS)))) as EntitySnapshot[];
       if (part.length === 0) throw new Error(`group ${g.name}: its snapshot ended after ${read} of ${g.reader.count} entities`);
       read += part.length;
     }
@@ -197,23 +271,26 @@ function deserializeBody(buf: Buffer): CheckpointBody {
 }
 
 /**
- * Writes the checkpoint atomically (temp, fsync, rename, fsync of the
- * folder); returns its size and the longest time it held the event loop
- * (one slice's serialization). The body is written as it is serialized,
- * after room for the header line; the header (which holds the body's length
- * and hash) is written into that room last, padded with spaces.
+ * Writes the checkpoint into the older of the two files, in place (see the
+ * top of this file): the body first, as it is serialized, after room for the
+ * header line, synced; then the file cut to its length and the header (which
+ * holds the body's length and hash, and `seq`) written into that room, padded
+ * with spaces, and synced. Until then the file is not a whole checkpoint (its
+ * old header does not match the new body) and the other one is the newest.
+ * Returns its size and the longest time it held the event loop (one slice).
  */
-export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body">, body: BodyReader): Promise<{ bytes: number; serializeMs: number }> {
-  const headerLine = (b: CheckpointHeader["body"]) => JSON.stringify({ magic: MAGIC, version: CHECKPOINT_VERSION, ...header, body: b } satisfies CheckpointHeader);
-  // The widest the header can be: the longest length a file can have, a hash's 64 hex digits.
-  const room = Buffer.byteLength(headerLine({ bytes: Number.MAX_SAFE_INTEGER, sha256: "f".repeat(64) })) + 1;
-  const file = checkpointFile(dir);
-  const tmp = `${file}.${process.pid}.tmp`;
+export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader, "magic" | "version" | "body" | "seq">, body: BodyReader): Promise<{ bytes: number; serializeMs: number; file: string }> {
   await mkdir(dir, { recursive: true });
-  // A temp file left by a writer killed while writing (only the stream's writer writes here).
-  for (const n of await readdir(dir)) if (/^checkpoint\.\d+\.tmp$/.test(n) && n !== basename(tmp)) await rm(join(dir, n), { force: true });
+  // Temp files of the earlier rename-based writer, left by a kill while writing (only the stream's writer writes here).
+  for (const n of await readdir(dir)) if (/^checkpoint\.\d+\.tmp$/.test(n)) await rm(join(dir, n), { force: true });
+  const { file, seq } = nextSlot(dir);
+  const headerLine = (b: CheckpointHeader["body"], n: number) => JSON.stringify({ magic: MAGIC, version: CHECKPOINT_VERSION, ...header, seq: n, body: b } satisfies CheckpointHeader);
+  // The widest the header can be: the longest length a file can have, a hash's 64 hex digits, the largest seq.
+  const room = Buffer.byteLength(headerLine({ bytes: Number.MAX_SAFE_INTEGER, sha256: "f".repeat(64) }, Number.MAX_SAFE_INTEGER)) + 1;
+  const created = !existsSync(file);
   let written: Awaited<ReturnType<typeof writeBody>>;
-  const fh = await open(tmp, "w");
+  // Not "w": that would free the file's blocks (what writing in place avoids).
+  const fh = await open(file, constants.O_RDWR | constants.O_CREAT, 0o644);
   try {
     let at = room;
     try {
@@ -227,29 +304,73 @@ export async function writeCheckpoint(dir: string, header: Omit<CheckpointHeader
     } finally {
       body.end();
     }
-    const line = headerLine({ bytes: written.bytes, sha256: written.sha256 });
+    await fh.truncate(at);
+    await fh.datasync();
+    const line = headerLine({ bytes: written.bytes, sha256: written.sha256 }, seq);
     await fh.write(Buffer.from(line + " ".repeat(room - 1 - Buffer.byteLength(line)) + "\n", "utf8"), 0, room, 0);
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file);
+  if (created) await syncFolder(dir);
+  inUse.set(dir, file);
+  // An earlier fti's checkpoint is older than this one now.
+  await rm(join(dir, LEGACY_FILE), { force: true });
+  return { bytes: room + written.bytes, serializeMs: written.longestMs, file };
+}
+
+/**
+ * Per folder, the checkpoint file known whole and newest in this process (the
+ * last one written, or the one a restart read): the next write never overwrites it.
+ */
+const inUse = new Map<string, string>();
+
+/** The file the next checkpoint overwrites (not the newest whole one: known here, else the older by seq) and its `seq`. */
+function nextSlot(dir: string): { file: string; seq: number } {
+  const slots = SLOT_FILES.map((n) => ({ file: join(dir, n), seq: seqOf(headerOf(join(dir, n))) }));
+  const newest = Math.max(seqOf(headerOf(join(dir, LEGACY_FILE))), ...slots.map((x) => x.seq));
+  const keep = inUse.get(dir);
+  const target = keep === slots[0].file ? slots[1] : keep === slots[1].file ? slots[0] : slots[0].seq <= slots[1].seq ? slots[0] : slots[1];
+  return { file: target.file, seq: Math.max(0, newest) + 1 };
+}
+
+async function syncFolder(dir: string): Promise<void> {
   const d = await open(dir, "r");
   try {
     await d.sync();
   } finally {
     await d.close();
   }
-  return { bytes: room + written.bytes, serializeMs: written.longestMs };
 }
 
 export type CheckpointRead = { ok: true; header: CheckpointHeader; body: CheckpointBody } | { ok: false; reason: string; missing?: boolean };
 
-/** Reads and checks a checkpoint for `source` of `spec`; every way it can be unusable is a reason. */
+/**
+ * Reads and checks the newest whole checkpoint for `source` of `spec`: the
+ * files newest first, the first usable one (a newer one cut short by a kill
+ * while it was written: the one before it). None usable: the newest one's
+ * reason.
+ */
 export function readCheckpoint(dir: string, source: string, spec: string): CheckpointRead {
+  const files = checkpointFiles(dir);
+  if (files.length === 0) return { ok: false, missing: true, reason: "no checkpoint yet" };
+  let first: CheckpointRead | null = null;
+  for (const file of files) {
+    const r = readCheckpointFile(file, source, spec);
+    if (r.ok) {
+      inUse.set(dir, file);
+      return r;
+    }
+    first ??= r;
+  }
+  return first!;
+}
+
+/** One checkpoint file read and checked; every way it can be unusable is a reason. */
+function readCheckpointFile(file: string, source: string, spec: string): CheckpointRead {
   let buf: Buffer;
   try {
-    buf = readFileSync(checkpointFile(dir));
+    buf = readFileSync(file);
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
     return { ok: false, missing, reason: missing ? "no checkpoint yet" : `the checkpoint cannot be read (${(e as Error).message})` };

@@ -9,10 +9,15 @@
 // Layout: `<store dir>/streams/<source>/<start ms>-<pid>-<part>.ndjson`. A
 // process never appends to another's file, so a line torn by a crash is the
 // last line of a file nobody writes any more: readers take complete lines only.
+// The next part is created (and the folder synced) in the background once a
+// part is half full, so moving on to it costs the appends waiting then no disk
+// trip: a folder sync queues behind every other write of the disk (a
+// checkpoint's tens of MB), and it used to be a synchronous one, holding the
+// event loop too. An empty later part does not seal a file (`sealedSegmentFiles`).
 
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, constants, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
-import { open, type FileHandle } from "node:fs/promises";
+import { mkdir, open, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { holderIsGone, parseHolder } from "./writer-lock.ts";
 
@@ -29,11 +34,21 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** A segment part opened ahead of its use, its name already durable in the folder. */
+interface OpenedPart {
+  fh: FileHandle;
+  file: string;
+}
+
 export class SegmentWriter {
   private fh: FileHandle | null = null;
   private file = "";
   private size = 0;
   private part = 0;
+  /** The next part, being opened (or open) while the current one fills. */
+  private spare: Promise<OpenedPart> | null = null;
+  /** Parts this writer moved on to with their spare already open, and those it had to wait for. */
+  readonly rollovers = { ready: 0, waited: 0 };
   private readonly stamp = `${Date.now()}-${process.pid}`;
   private queue: Pending[] = [];
   private flushing = false;
@@ -43,7 +58,11 @@ export class SegmentWriter {
   written = 0;
   syncs = 0;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    /** A part's size limit (tests use a small one). */
+    private readonly maxBytes = MAX_SEGMENT_BYTES,
+  ) {}
 
   /** Appends the lines (one event each); resolves once they are on disk. */
   append(lines: string[]): Promise<void> {
@@ -80,7 +99,7 @@ export class SegmentWriter {
 
   private async write(text: string): Promise<void> {
     const bytes = Buffer.byteLength(text);
-    if (!this.fh || this.size + bytes > MAX_SEGMENT_BYTES) await this.next();
+    if (!this.fh || (this.size > 0 && this.size + bytes > this.maxBytes)) await this.next();
     const fh = this.fh!;
     try {
       // The file is opened with O_DSYNC: the write returns once its data is durable (one trip to the
@@ -89,6 +108,7 @@ export class SegmentWriter {
       if (bytesWritten !== bytes) throw new Error(`a short write to ${basename(this.file)} (${bytesWritten} of ${bytes} bytes)`);
       this.syncs++;
       this.size += bytes;
+      if (!this.spare && this.size >= this.maxBytes / 2) this.prepareNext();
     } catch (e) {
       // No torn or unacknowledged line stays behind: cut the file back to what was synced.
       await fh.truncate(this.size).catch(() => undefined);
@@ -96,27 +116,72 @@ export class SegmentWriter {
     }
   }
 
-  /** Closes the current segment and opens the next; the folder is synced so the new file's name is durable too. */
+  /** Moves on to the next part (opened ahead once the current one was half full: normally ready, nothing to wait for). */
   private async next(): Promise<void> {
-    await this.fh?.close();
-    mkdirSync(this.dir, { recursive: true });
+    const spare = this.spare ?? this.openPart(this.part + 1);
+    this.spare = null;
+    let settled = false;
+    void spare.then(() => (settled = true), () => undefined);
+    await Promise.resolve(); // a spare opened earlier has settled by now
+    if (this.fh) this.rollovers[settled ? "ready" : "waited"]++;
+    let opened: OpenedPart;
+    try {
+      opened = await spare;
+    } catch (e) {
+      throw new Error(`the next segment could not be created in ${this.dir} (${(e as Error).message})`);
+    }
+    const old = this.fh;
+    this.fh = opened.fh;
+    this.file = opened.file;
     this.part++;
-    this.file = join(this.dir, `${this.stamp}-${String(this.part).padStart(4, "0")}.ndjson`);
-    this.fh = await open(this.file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC);
     this.size = 0;
     this.positions.set(basename(this.file), { lines: 0, bytes: 0 });
-    const d = openSync(this.dir, "r");
+    // Its last write returned before this: closing it waits for nothing the appends need.
+    void old?.close().catch(() => undefined);
+  }
+
+  /** Opens the next part in the background (a failure is met, and reported, when it is needed). */
+  private prepareNext(): void {
+    this.spare = this.openPart(this.part + 1);
+    this.spare.catch(() => undefined);
+  }
+
+  /** Resolves once the next part is open (once the current one is half full): moving on to it then waits for no disk. */
+  async nextPartReady(): Promise<void> {
+    await this.spare?.catch(() => undefined);
+  }
+
+  /** Creates part `part` and syncs the folder (the new name is durable before any event is acknowledged in it), off the event loop. */
+  private async openPart(part: number): Promise<OpenedPart> {
+    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `${this.stamp}-${String(part).padStart(4, "0")}.ndjson`);
+    const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC);
     try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
+      const d = await open(this.dir, "r");
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
     }
+    return { fh, file };
   }
 
   async close(): Promise<void> {
     while (this.flushing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
     await this.fh?.close();
     this.fh = null;
+    // The spare part was never written: it goes (an empty part left behind would be harmless too).
+    const spare = this.spare;
+    this.spare = null;
+    const opened = await spare?.catch(() => null);
+    if (opened) {
+      await opened.fh.close().catch(() => undefined);
+      await rm(opened.file, { force: true });
+    }
   }
 }
 
@@ -191,12 +256,21 @@ export function sealedSegmentFiles(dir: string): string[] {
   for (const { f, m } of parsed) {
     if (!m) continue;
     const [, start, pid, part] = m;
-    const later = parsed.some((o) => o.m && o.m[1] === start && o.m[2] === pid && Number(o.m[3]) > Number(part));
+    // A later part seals a file once it holds a line (the writer opens its next part ahead, empty until then).
+    const later = parsed.some((o) => o.m && o.m[1] === start && o.m[2] === pid && Number(o.m[3]) > Number(part) && sizeOf(o.f) > 0);
     const writing = holder !== null && holder.pid === Number(pid) && !holderIsGone({ pid: Number(pid), host: holder.host });
     if (later || holderIsGone({ pid: Number(pid), host: hostname() }) || !writing) out.push(f);
   }
   return out;
 }
+
+const sizeOf = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
 
 /** Removes a segment file whose lines the offline store keeps; the folder is synced so the removal is durable. */
 export function removeSegment(file: string): void {

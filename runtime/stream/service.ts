@@ -432,20 +432,40 @@ export class StreamService {
     return { updates, rowsRead: offline.length };
   }
 
-  /** Writes every stream's checkpoint now (the writer's streams with events since the last one); returns the sources written. */
-  async checkpoint(force = false): Promise<string[]> {
-    // One at a time (they write the same temp file): a call while one runs waits for it.
-    while (this.checkpointing) await this.checkpointing.catch(() => undefined);
-    const run = this.checkpointOnce(force);
-    this.checkpointing = run;
-    try {
-      return await run;
-    } finally {
-      this.checkpointing = null;
+  /**
+   * Writes every stream's checkpoint now (the writer's streams with events
+   * since the last one); returns the sources written. One runs at a time (they
+   * write the same temp file); calls made while one runs share ONE checkpoint
+   * after it (its state is taken later, so it covers what each of them asked
+   * for): checkpoints asked for faster than they are written never pile up.
+   */
+  checkpoint(force = false): Promise<string[]> {
+    if (this.nextCheckpoint) {
+      this.nextCheckpoint.force ||= force;
+      return this.nextCheckpoint.run;
     }
+    if (!this.checkpointing) return this.startCheckpoint(force);
+    const next = { force, run: Promise.resolve<string[]>([]) };
+    next.run = this.checkpointing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextCheckpoint = null;
+        return this.startCheckpoint(next.force);
+      });
+    this.nextCheckpoint = next;
+    return next.run;
+  }
+
+  private startCheckpoint(force: boolean): Promise<string[]> {
+    const run: Promise<string[]> = this.checkpointOnce(force).finally(() => {
+      if (this.checkpointing === run) this.checkpointing = null;
+    });
+    this.checkpointing = run;
+    return run;
   }
 
   private checkpointing: Promise<string[]> | null = null;
+  private nextCheckpoint: { force: boolean; run: Promise<string[]> } | null = null;
 
   private async checkpointOnce(force: boolean): Promise<string[]> {
     const t0 = performance.now();
@@ -493,7 +513,8 @@ export class StreamService {
   private startCheckpoints(): void {
     const every = checkpointEveryMs();
     if (this.timer || every === 0) return;
-    this.timer = setInterval(() => void this.checkpoint().catch((e) => this.onCheckpointError?.((e as Error).message)), every);
+    // A tick while one is still being written is skipped (the next tick takes the state then).
+    this.timer = setInterval(() => void (this.checkpointing ? null : this.checkpoint().catch((e) => this.onCheckpointError?.((e as Error).message))), every);
     this.timer.unref();
   }
 
