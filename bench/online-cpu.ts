@@ -37,6 +37,8 @@ const { values } = parseArgs({
     batch: { type: "string" },
     prof: { type: "string" },
     "trace-gc": { type: "boolean", default: false },
+    /** The closed-loop client: the suite's lean one (paced-load.ts closedLoad, default) or autocannon. */
+    client: { type: "string", default: "lean" },
   },
 });
 
@@ -114,8 +116,9 @@ async function main(): Promise<void> {
     const base = { ids, badEvery: 20 };
     const seconds = num(values.seconds, 4);
     for (const s of servers) await runNodeTask("online.load", { url: s.url, ...base, connections: 16, seconds: 2 }); // warm-up
-    const cells = new Map<string, { paced: number[]; closed: number[]; batch: number[]; p99: number[]; gc: Map<string, GcStats> }>();
-    for (const s of servers) cells.set(s.name, { paced: [], closed: [], batch: [], p99: [], gc: new Map() });
+    const cells = new Map<string, { paced: number[]; closed: number[]; batch: number[]; p99: number[]; rps: number[]; genUs: number[]; gc: Map<string, GcStats> }>();
+    for (const s of servers) cells.set(s.name, { paced: [], closed: [], batch: [], p99: [], rps: [], genUs: [], gc: new Map() });
+    const closedTask = values.client === "autocannon" ? "online.load" : "online.closed";
     const cpuPer = async (s: Server, load: () => Promise<{ answered: number }>, run = "") => {
       const c0 = processCpuMs(s.child.pid!);
       const at = s.log().length;
@@ -139,7 +142,14 @@ async function main(): Promise<void> {
           }, "paced"),
         );
         c.p99.push(p99);
-        c.closed.push(await cpuPer(s, async () => answered(await runNodeTask<{ statusCodes: Record<string, number> }>("online.load", { url: s.url, ...base, connections: num(values.connections, 16), seconds })), "closed"));
+        c.closed.push(
+          await cpuPer(s, async () => {
+            const x = answered(await runNodeTask<{ statusCodes: Record<string, number>; reqPerSec: number; genCpuUsPerReq: number }>(closedTask, { url: s.url, ...base, connections: num(values.connections, 16), seconds }));
+            c.rps.push(x.r.reqPerSec);
+            c.genUs.push(x.r.genCpuUsPerReq);
+            return x;
+          }, "closed"),
+        );
         if (values.batch && s.name !== "node:http floor") {
           const n = Number(values.batch);
           c.batch.push(await cpuPer(s, async () => ({ answered: Number((await runNodeTask<Sample>("online.bigBatches", { url: s.url, ids, instances: n, seconds })).requests) * n }), "batch"));
@@ -156,7 +166,7 @@ async function main(): Promise<void> {
       const cm = median(c.closed);
       process.stdout.write(
         `${name}: paced ${fmt(pm)} (${(pm / f.paced).toFixed(2)}× floor) [${c.paced.map((x) => x.toFixed(0)).join(", ")}]; ` +
-          `closed ${fmt(cm)} (${(cm / f.closed).toFixed(2)}× floor) [${c.closed.map((x) => x.toFixed(0)).join(", ")}]; paced p99 ${median(c.p99).toFixed(2)} ms` +
+          `closed ${fmt(cm)} (${(cm / f.closed).toFixed(2)}× floor) [${c.closed.map((x) => x.toFixed(0)).join(", ")}], ${fmtInt(median(c.rps))} req/s, the ${values.client} client's CPU ${fmt(median(c.genUs))} per request; paced p99 ${median(c.p99).toFixed(2)} ms` +
           (c.batch.length ? `; batch ${fmt(median(c.batch))} per instance [${c.batch.map((x) => x.toFixed(1)).join(", ")}]` : "") +
           "\n",
       );

@@ -62,13 +62,6 @@ export interface Gate {
 /** How a view joins features at the label's time: strictly before it, or at or before it. */
 export type AsOf = "strict" | "inclusive";
 
-/**
- * Timestamp formats that are numbers since 1970-01-01 00:00 UTC rather than
- * strptime patterns, with the microseconds in one unit. A fraction is kept
- * (to the microsecond).
- */
-export const EPOCH_UNITS: Readonly<Record<string, number>> = { epoch_seconds: 1_000_000, epoch_millis: 1_000, epoch_micros: 1 };
-
 export interface SourcePlan {
   name: string;
   /** 1-based spec line, for messages. */
@@ -82,7 +75,7 @@ export interface SourcePlan {
   validFrom?: string;
   validTo?: string;
   unique?: string;
-  /** `format`: how the files spell a timestamp field (strptime directives, or an EPOCH_UNITS name); segment lines and events are ISO 8601. */
+  /** `format`: how the files spell a timestamp field (strptime directives, or a name of features/epoch-units.ts); segment lines and events are ISO 8601. */
   fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean>; format?: string }>;
   /**
    * Row checks, each a DuckDB boolean expression over the typed columns. A row

@@ -135,6 +135,21 @@ describe("bad input gives one line and a non-zero exit", () => {
   });
 });
 
+describe("fti training-data", () => {
+  it("exports the same rows whatever its --memory-limit (the cap only decides what DuckDB spills)", () => {
+    const files = ["64MB", "off"].map((limit) => {
+      const file = path.join(dir, `train-${limit}.parquet`);
+      const r = fti(["training-data", "specs/athlete.fti", "time_estimator_data", "--out", file, "--memory-limit", limit]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^\d+ rows → /);
+      return { rows: r.stdout.split(" ")[0], bytes: fs.readFileSync(file) };
+    });
+    expect(Number(files[0].rows)).toBeGreaterThan(0);
+    expect(files[1].rows).toBe(files[0].rows);
+    expect(files[1].bytes.equals(files[0].bytes)).toBe(true);
+  });
+});
+
 describe("a killed run", () => {
   it("loses nothing already committed", async () => {
     const before = fti(["models", "--json"]);

@@ -16,7 +16,9 @@ import { featureBatches } from "../runtime/inference/feature-batches.ts";
 import { addOdtColumns } from "../runtime/retrieval/odt-columns.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import type { PitJoinResult } from "../runtime/retrieval/pit.ts";
-import { userView } from "./helpers/model-bundles.ts";
+import { input, model, userView } from "./helpers/model-bundles.ts";
+import { writeBatchOutput } from "../runtime/inference/batch-output.ts";
+import type { Predictor } from "../runtime/inference/predictor.ts";
 
 let store: Store;
 let dir: string;
@@ -104,17 +106,19 @@ describe("featureBatches", () => {
       [2, 2, 2, "b", 1],
     ]);
     await expect((await featureBatches(store, view, joinedOf("j3"), 3)).readAll(2, () => undefined)).rejects.toThrow(
-      /spine row 2 where 1 belongs/,
+      /read 2 rows for 3 spine rows/,
     );
     // a row beyond the spine: every batch scored, then refused
     await makeJoined("j4", [
       [0, 1, 1, "a", 1],
       [1, 2, 2, "b", 1],
     ]);
-    await expect((await featureBatches(store, view, joinedOf("j4"), 1)).readAll(1, () => undefined)).rejects.toThrow(/read 2 rows for 1 spine rows/);
+    await expect((await featureBatches(store, view, joinedOf("j4"), 1)).readAll(1, () => undefined)).rejects.toThrow(
+      /spine row 1 is not one of the 1 spine rows/,
+    );
   });
 
-  it("reads every row in order, in batches of exactly the size asked (the last shorter), values as read at once", async () => {
+  it("reads every row once in the table's storage order with its __sid, in batches of exactly the size asked (the last shorter)", async () => {
     const rows: Array<[number, number | null, number | null, string | null, number]> = [];
     for (let i = 0; i < 5000; i++) rows.push([(i * 7919) % 5000, i % 13 === 0 ? null : i / 4, i % 11 === 0 ? NaN : i, i % 17 === 0 ? null : `c${i % 5}`, i]);
     await makeJoined("j5", rows);
@@ -123,14 +127,50 @@ describe("featureBatches", () => {
     for (const size of [1, 999, 2048, 4999, 5000, 9000]) {
       const seen: Array<[number, number]> = [];
       const cols: Record<string, Scalar[]> = { x1: [], x2: [], cat: [], amount: [] };
-      await batches.readAll(size, (c, from, m) => {
-        seen.push([from, m]);
-        for (const name of Object.keys(cols)) for (let i = 0; i < m; i++) cols[name].push(valueAt(c[name], i));
+      const order: number[] = [];
+      await batches.readAll(size, (c, at, m, sids) => {
+        seen.push([at, m]);
+        expect(sids.length).toBe(m);
+        // each value placed at its spine row
+        for (let i = 0; i < m; i++) {
+          order.push(sids[i]);
+          for (const name of Object.keys(cols)) cols[name][sids[i]] = valueAt(c[name], i);
+        }
       });
       const expected = Array.from({ length: Math.ceil(5000 / size) }, (_, k) => [k * size, Math.min(size, 5000 - k * size)]);
       expect(seen).toEqual(expected);
+      expect(order).toEqual(rows.map((r) => r[0])); // the storage order: no sort
       for (const name of Object.keys(cols)) expect(cols[name]).toEqual(plain(whole[name], 5000));
     }
+  });
+});
+
+describe("writeBatchOutput", () => {
+  it("pairs the scores with the joined rows by position, and fails rather than write a score on another row", async () => {
+    const asOf = new Date("2025-12-15T00:00:00Z");
+    const file = join(dir, "out-entities.csv");
+    writeFileSync(file, "user_id,amount\nu1,1\nu2,2\nu3,3\n");
+    const spine = await spineFromFile(store, view, file, { asOf });
+    const plan = model("m", [input("x1")]);
+    const predictor = { model: "m", version: 1 } as Predictor;
+    // the joined table in an order of its own; the scores appended in that same order
+    await store.run(`CREATE OR REPLACE TEMP TABLE wj AS SELECT s.*, s.amount * 10 AS x1 FROM ${spine.table} AS s ORDER BY __sid DESC`);
+    const write = async (scores: string) => {
+      await store.run(`CREATE OR REPLACE TEMP TABLE wp AS ${scores}`);
+      const targets = { table: "out_m", rejectsTable: "out_m_rejects", replace: "as_of" as const };
+      // in a transaction, as predictBatch writes
+      await store.transaction(() => writeBatchOutput(store, view, plan, predictor, spine, { pred: "wp", joined: "wj", staged: [] }, targets));
+      return store.all<{ user_id: string; prediction: number; input_x1: number }>(`SELECT user_id, prediction, input_x1 FROM out_m ORDER BY row_number`);
+    };
+    const inStorageOrder = `SELECT __sid, __sid * 100.0 AS prediction FROM wj`;
+    expect(await write(inStorageOrder)).toEqual([
+      { user_id: "u1", prediction: 0, input_x1: 10 },
+      { user_id: "u2", prediction: 100, input_x1: 20 },
+      { user_id: "u3", prediction: 200, input_x1: 30 },
+    ]);
+    // the scores in another order than the joined rows: refused, the table as it was
+    await expect(write(`SELECT __sid, __sid * 100.0 AS prediction FROM wj ORDER BY __sid`)).rejects.toThrow(/out of step at spine row/);
+    expect((await store.all(`SELECT * FROM out_m`)).length).toBe(3);
   });
 });
 
@@ -149,6 +189,27 @@ describe("spineFromFile", () => {
       [0, "7", asOf.getTime(), 2],
       [1, "u01", asOf.getTime(), 5],
     ]);
+  });
+
+  it("numbers a Parquet file's rows by their position in it, over many row groups; a file with a file_row_number column too", async () => {
+    for (const extra of ["", ", i * 3 AS file_row_number"]) {
+      const file = join(dir, `entities${extra ? "-frn" : ""}.parquet`);
+      // 20,000 rows in 20 row groups, in an order no column sorts by: pos is each row's position
+      await store.run(
+        `COPY (SELECT i AS pos, 'u' || (hash(i) % 997) AS user_id, (hash(i, 2) % 100) / 4.0 AS amount${extra}
+                 FROM range(20000) AS t(i) ORDER BY i) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 1000)`,
+      );
+      const spine = await store.transaction(() => spineFromFile(store, view, file, { asOf }));
+      expect(spine.n).toBe(20000);
+      const [bad] = await store.all<{ n: number }>(
+        `SELECT count(*)::DOUBLE AS n FROM ${spine.input.table} AS i JOIN ${spine.table} AS s ON s.__row = i.__row
+          WHERE i.__row <> i.pos + 1 OR s.__sid <> i.pos OR s.user_id <> i.user_id`,
+      );
+      expect(bad.n).toBe(0);
+      expect(spine.input.columns).toEqual(["pos", "user_id", "amount", ...(extra ? ["file_row_number"] : [])]);
+      const [frn] = await store.all<{ n: number }>(extra ? `SELECT count(*)::DOUBLE AS n FROM ${spine.input.table} WHERE file_row_number <> pos * 3` : `SELECT 0::DOUBLE AS n`);
+      expect(frn.n).toBe(0);
+    }
   });
 
   it("keeps a row whose key or request field is null or does not convert out of the spine, with the reason online gives", async () => {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { badFlagValue, durationFlag, keyValueFlags, positiveNumberFlag, timeFlag, wholeNumberFlag } from "../runtime/cli/flags.ts";
+import { badFlagValue, durationFlag, keyValueFlags, memorySizeFlag, positiveNumberFlag, timeFlag, wholeNumberFlag } from "../runtime/cli/flags.ts";
 import { UsageError } from "../runtime/errors.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
@@ -23,6 +23,11 @@ describe("the flag readers", () => {
     expect(wholeNumberFlag("7", "--k", 1, 100)).toBe(7);
     expect(positiveNumberFlag("0.5", "--speed")).toBe(0.5);
     expect(keyValueFlags(["a=1", "b=x=y"], "--entity", "a=1")).toEqual({ a: "1", b: "x=y" });
+    expect(memorySizeFlag("2GB", "--memory-limit", 64e6)).toBe("2GB");
+    expect(memorySizeFlag(" 1.5GiB ", "--memory-limit", 64e6)).toBe("1.5GiB");
+    expect(memorySizeFlag("off", "--memory-limit", 64e6)).toBeNull();
+    expect(memorySizeFlag("None", "--memory-limit", 64e6)).toBeNull();
+    expect(memorySizeFlag(undefined, "--memory-limit", 64e6)).toBeUndefined();
   });
 
   it("refuse bad ones with a UsageError naming the flag, the value and what it expects", () => {
@@ -38,6 +43,9 @@ describe("the flag readers", () => {
       [() => positiveNumberFlag("-1", "--speed"), "--speed -1: expected a positive number"],
       [() => positiveNumberFlag(" ", "--log-max-file-mb", "megabytes"), "--log-max-file-mb  : expected a positive number of megabytes"],
       [() => keyValueFlags(["athlete_id"], "--entity", "athlete_id=a0001"), "--entity athlete_id: expected KEY=VALUE"],
+      [() => memorySizeFlag("lots", "--memory-limit", 64e6), "--memory-limit lots: expected a size of at least 64MB"],
+      [() => memorySizeFlag("10MB", "--memory-limit", 64e6), "--memory-limit 10MB: expected a size of at least 64MB"],
+      [() => memorySizeFlag("-1GB", "--memory-limit", 64e6), "--memory-limit -1GB: expected a size of at least 64MB"],
     ];
     for (const [read, message] of cases) {
       expect(read).toThrow(UsageError);
@@ -56,6 +64,7 @@ describe("every command: a bad flag value is exit 2, before anything runs", () =
     ["predict", "a.fti", "m", "--as-of", "yesterday"],
     ["predict", "a.fti", "m", "--version", "two"],
     ["features", "a.fti", "--from", "soon"],
+    ["training-data", "a.fti", "v", "--out", "x.parquet", "--memory-limit", "lots"],
     ["materialize", "a.fti", "--to", "later"],
     ["verify", "a.fti", "m", "--since", "last week"],
     ["serve", "a.fti", "--port", "http"],

@@ -9,7 +9,8 @@ import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, spineJoin } from "../runtime/retrieval/pit.ts";
-import { byteSize, exportTrainingData } from "../runtime/retrieval/export.ts";
+import { exportTrainingData } from "../runtime/retrieval/export.ts";
+import { byteSize } from "../runtime/store/byte-size.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
@@ -525,6 +526,13 @@ describe("spine, join and export", () => {
       await exportTrainingData(store, bundle, "v", join(tempDir(), "b.parquet"), { memoryLimit: "1TB" });
       expect(await limit()).toBe(before);
       await expect(exportTrainingData(store, bundle, "v", join(tempDir(), "c.parquet"), { memoryLimit: "lots" })).rejects.toThrow(UserError);
+      // A cap too low for the COPY's working blocks is a UserError saying how to give it more, and the limit is set back.
+      const lowOut = join(tempDir(), "d.parquet");
+      const tooLow = exportTrainingData(store, bundle, "v", lowOut, { memoryLimit: "256KB" });
+      await expect(tooLow).rejects.toThrow(UserError);
+      await expect(tooLow).rejects.toThrow(/ran out of memory within its memory limit of 256KB/);
+      expect(await limit()).toBe(before);
+      expect(existsSync(lowOut)).toBe(false);
       await store.close();
       store = undefined;
     }

@@ -73,6 +73,15 @@ const segmentLines = () =>
     .flatMap((f) => readFileSync(join(streamDir(work.storePath, "activities"), f.name), "utf8").split("\n").filter(Boolean));
 
 describe("POST /v1/sources/activities/events", () => {
+  it("counts the stream's events rebuilt at start in what the start loaded (fti serve runs a full GC before listening from 100,000 on)", async () => {
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const m = /^fti_stream_restart_events\{source="activities",from="history"\} (\d+)$/m.exec(metrics);
+    const events = Number(m?.[1]);
+    expect(events).toBeGreaterThan(100);
+    const entities = server.service.health().online.reduce((n, g) => n + g.entities, 0);
+    expect(server.service.loadedAtStart()).toBe(entities + events);
+  });
+
   it("applies a pushed run at once: the next prediction sees it (present, at its event time)", async () => {
     const a = work.athletes[0];
     const before = await features(a);

@@ -3,11 +3,11 @@
 // are accepted (each one is checked against DuckDB in
 // test/timestamp-format.test.ts), so a format that passes the checker cannot
 // fail when the pipeline binds it. `format "epoch_seconds"` (`epoch_millis`,
-// `epoch_micros`) reads a number since the epoch instead (runtime/api.ts EPOCH_UNITS).
+// `epoch_micros`) reads a number since the epoch instead (runtime/features/epoch-units.ts).
 
 import type { FieldDecl } from "../ast.ts";
 import type { IrType } from "../ir.ts";
-import { EPOCH_UNITS } from "../../runtime/api.ts";
+import { EPOCH_UNITS } from "../../runtime/features/epoch-units.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { show } from "./types.ts";

@@ -10,7 +10,8 @@ import type { SpecBundle } from "../api.ts";
 import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
-import { timeFlag, wholeNumberFlag } from "./flags.ts";
+import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { EXPORT_MEMORY_LIMIT, MIN_EXPORT_MEMORY } from "../retrieval/export-memory.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
@@ -136,11 +137,17 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .description("export a view's point-in-time correct training data to Parquet (for training elsewhere)")
       .argument("<spec>", ".fti file")
       .argument("<view>", "view name")
-      .requiredOption("--out <file.parquet>", "output file"),
-  ).action(async (spec: string, view: string, opts: { out: string; store?: string }) => {
+      .requiredOption("--out <file.parquet>", "output file")
+      .option(
+        "--memory-limit <size>",
+        `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}): past it the join and the sort into ` +
+          "spine order spill to disk (less memory, more CPU); off: the store's own limit",
+      ),
+  ).action(async (spec: string, view: string, opts: { out: string; store?: string; memoryLimit?: string }) => {
+    const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
     const bundle = await deps.loadSpec(spec);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out));
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit }));
     out(`${rows} rows → ${opts.out}`);
   });
 }

@@ -7,6 +7,7 @@
 // said before anything runs.
 
 import { UsageError } from "../errors.ts";
+import { byteSize } from "../store/byte-size.ts";
 
 /** The one shape of a bad flag value: the flag, the value as given, what it expects. */
 export function badFlagValue(flag: string, value: string, expected: string, hint?: string): UsageError {
@@ -47,6 +48,20 @@ export function positiveNumberFlag(text: string | undefined, flag: string, unit 
   const n = text.trim() === "" ? NaN : Number(text);
   if (!Number.isFinite(n) || n <= 0) throw badFlagValue(flag, text, `a positive number${unit ? ` of ${unit}` : ""}`);
   return n;
+}
+
+/**
+ * A memory size as DuckDB takes it (`640MB`, `2GB`, `1.5GiB`), at least `min`
+ * bytes, returned as given; `off` (or `none`) → null; undefined when not given.
+ */
+export function memorySizeFlag(text: string | undefined, flag: string, min: number): string | null | undefined {
+  if (text === undefined) return undefined;
+  if (/^\s*(off|none)\s*$/i.test(text)) return null;
+  const bytes = byteSize(text);
+  if (bytes === null || bytes < min) {
+    throw badFlagValue(flag, text, `a size of at least ${min / 1e6}MB (e.g. 640MB, 2GB, 1.5GiB), or off`);
+  }
+  return text.trim();
 }
 
 /** `KEY=VALUE` pairs (`--entity athlete_id=a0001`), as an object. */

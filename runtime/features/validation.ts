@@ -5,7 +5,8 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
-import { EPOCH_UNITS, type ColumnType, type SourcePlan } from "../api.ts";
+import type { ColumnType, SourcePlan } from "../api.ts";
+import { EPOCH_UNITS } from "./epoch-units.ts";
 import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 

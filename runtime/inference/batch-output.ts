@@ -12,11 +12,14 @@
 
 import type { ModelPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { type Store } from "../store/store.ts";
+import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
 import { inputColumnsSelect } from "./batch-inputs.ts";
 import type { Predictor } from "./predictor.ts";
+
+/** The error of a score paired with another row than its own: a bug, never the user's (not a UserError). */
+const MISALIGNED = "batch inference: the scores and the joined rows are out of step at spine row ";
 
 export interface OutputTargets {
   table: string;
@@ -27,7 +30,7 @@ export interface OutputTargets {
   replace: "as_of" | "keys_and_time";
 }
 
-/** Where the scored rows come from: (__sid, prediction, staged inputs), the joined table, which inputs are staged. */
+/** Where the scored rows come from: (__sid, prediction, staged inputs) row by row as the joined table stores its rows, the joined table, which inputs are staged. */
 export interface ScoredTables {
   pred: string;
   joined: string;
@@ -55,10 +58,15 @@ export async function writeBatchOutput(
   const carried = spine.input.columns.map((c) => (typed.has(c) ? `j.${ident(c)}` : `i.${ident(c)}`) + ` AS ${ident(c)}`);
   const untyped = spine.input.columns.some((c) => !typed.has(c));
   const model = sqlString(predictor.model);
+  // The scores were appended in the joined table's storage order (batch.ts): joined by position,
+  // no hash join. Each pair's __sid must agree, else the statement fails (never a score on another row).
+  const misaligned = `error(${sqlString(MISALIGNED)} || j.__sid)`;
   const outSelect = `SELECT j.__row AS row_number, ${carried.join(", ")}, j.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
-              CASE WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction, ${inputColumnsSelect(plan, scored.staged, "p", "j").join(", ")}
+              CASE WHEN j.__sid IS DISTINCT FROM p.__sid THEN ${misaligned}::DOUBLE
+                   WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction,
+              ${inputColumnsSelect(plan, scored.staged, "p", "j").join(", ")}
          FROM ${ident(scored.joined)} AS j
-         JOIN ${ident(scored.pred)} AS p ON j.__sid = p.__sid
+         POSITIONAL JOIN ${ident(scored.pred)} AS p
          ${untyped ? `JOIN ${ident(spine.input.table)} AS i ON i.__row = j.__row` : ""}
          ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = j.__row
         ORDER BY j.__row`;
@@ -83,8 +91,8 @@ export async function writeBatchOutput(
       await store.run(`COPY (SELECT * FROM ${ident(rejects)} ORDER BY row_number) TO ${sqlString(targets.rejectsParquet)} (FORMAT parquet)`);
     }
   } finally {
-    await store.run(`DROP TABLE IF EXISTS ${ident(out)}`);
-    await store.run(`DROP TABLE IF EXISTS ${ident(rejects)}`);
+    // After a failure the transaction is aborted and these would fail too: the failure is what to report.
+    await cleanUp(store, `DROP TABLE IF EXISTS ${ident(out)}`, `DROP TABLE IF EXISTS ${ident(rejects)}`);
   }
 }
 
@@ -122,6 +130,7 @@ async function appendToTable(store: Store, select: string, table: string, replac
     await store.run(replace);
     await store.run(`INSERT INTO ${tableRef(table)} BY NAME ${select}`);
   } catch (e) {
+    if ((e as Error).message.includes(MISALIGNED)) throw e;
     throw new UserError(
       `cannot write to ${table}: ${(e as Error).message.split("\n")[0]}`,
       "an earlier run wrote columns of other types there; write to another table with --out",

@@ -27,12 +27,14 @@ export async function rejectMissingFeatures(
   if (plan.canImpute || joined.groups.length === 0) return 0;
   const notFound: string[] = [];
   const stale: string[] = [];
+  const older: string[] = [];
   joined.joins.forEach((join, i) => {
     const names = `[${join.features.map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
-    // Reference data has no ttl: a missing reference row is never stale.
-    const isStale = view.ttlMs === null || join.plan.reference ? "false" : olderRowExists(join, asOf);
-    notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
-    stale.push(`CASE WHEN __ft_${i} IS NULL AND ${isStale} THEN ${names} ELSE []::VARCHAR[] END`);
+    // Reference data has no ttl: a missing reference row is never stale. Each EXISTS is one
+    // column (__old_<i>), so the group is searched once per join, not once per use.
+    older.push(`${view.ttlMs === null || join.plan.reference ? "false" : olderRowExists(join, asOf)} AS __old_${i}`);
+    notFound.push(`CASE WHEN __ft_${i} IS NULL AND NOT __old_${i} THEN ${names} ELSE []::VARCHAR[] END`);
+    stale.push(`CASE WHEN __ft_${i} IS NULL AND __old_${i} THEN ${names} ELSE []::VARCHAR[] END`);
   });
   const anyMissing = joined.groups.map((_, i) => `__ft_${i} IS NULL`).join(" OR ");
   const entity = view.keys.map((k) => `${sqlString(`${k.name}=`)} || CAST(to_json(j.${ident(k.name)}) AS VARCHAR)`).join(" || ', ' || ");
@@ -45,7 +47,7 @@ export async function rejectMissingFeatures(
                                 CASE WHEN len(__st) > 0 THEN ${staleText} || array_to_string(__st, ', ') END),
               list_concat(__nf, __st)
          FROM (SELECT j.*, ${concatAll(notFound)} AS __nf, ${concatAll(stale)} AS __st
-                 FROM ${ident(joined.table)} AS j WHERE ${anyMissing}) AS j`,
+                 FROM (SELECT j.*, ${older.join(", ")} FROM ${ident(joined.table)} AS j WHERE ${anyMissing}) AS j) AS j`,
   );
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(rejectsTable)} WHERE status = 422`);
   return Number(c.n);

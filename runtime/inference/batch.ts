@@ -165,9 +165,11 @@ function outputTargets(bundle: SpecBundle, modelName: string, opts: BatchOptions
 }
 
 /**
- * Reads the joined features batch by batch (feature-batches.ts: one ordered
- * read, as it streams), adds the ODTs and scores them; then appends
- * (__sid, prediction, staged inputs) to `pred.table` at once.
+ * Reads the joined features batch by batch (feature-batches.ts: one read in
+ * the joined table's storage order, as it streams), adds the ODTs and scores
+ * them; then appends (__sid, prediction, staged inputs) to `pred.table` at
+ * once, in that same order: row k of it belongs to row k of the joined table
+ * (batch-output.ts joins them by position and checks the __sid of each pair).
  */
 async function scoreInBatches(
   store: Store,
@@ -181,24 +183,26 @@ async function scoreInBatches(
 ): Promise<{ batches: number; nulls: number }> {
   const reader = await featureBatches(store, view, joined, n);
   const prediction = new Float64Array(n);
+  const sidAt = new Float64Array(n);
   const inputs = stagedColumns(plan, pred.staged, n);
   let batches = 0;
   // ONNX in a worker thread when it starts: a batch is scored while the next one is read and encoded.
   const worker = n > batchSize ? await predictor.startWorker() : null;
   const inFlight: Array<Promise<void>> = [];
   try {
-    await reader.readAll(batchSize, async (columns, from, m) => {
-      addOdtColumns(view.odts, columns, m, from);
+    await reader.readAll(batchSize, async (columns, at, m, sids) => {
+      sidAt.set(sids, at);
+      addOdtColumns(view.odts, columns, m, sids);
       for (const input of plan.inputs) {
         if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
       }
-      stageInputs(plan, pred.staged, columns, m, inputs, from);
+      stageInputs(plan, pred.staged, columns, m, inputs, at);
       batches++;
       if (!worker) {
-        prediction.set(await predictor.predictColumns(columns, m), from);
+        prediction.set(await predictor.predictColumns(columns, m), at);
         return;
       }
-      const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, from));
+      const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, at));
       scored.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
       inFlight.push(scored);
       if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
@@ -209,8 +213,6 @@ async function scoreInBatches(
   }
   let nulls = 0;
   for (let i = 0; i < n; i++) if (Number.isNaN(prediction[i])) nulls++;
-  const sids = new Float64Array(n);
-  for (let i = 0; i < n; i++) sids[i] = i;
-  await store.appendColumns(pred.table, { __sid: sids, prediction, ...inputs });
+  await store.appendColumns(pred.table, { __sid: sidAt, prediction, ...inputs });
   return { batches, nulls };
 }

@@ -1,9 +1,12 @@
-// Reading the point-in-time joined features of a batch run, batch by batch
-// (spine rows in __sid order), as the model inputs need them: one ordered
-// query read as it streams, in slices of the batch size (one sort of the
-// joined rows; reading each batch by a `__sid` range scanned and sorted the
-// unordered table once per batch). The rows' __sid, read along, must count
-// 0, 1, …, n - 1: every spine row exactly once.
+// Reading the point-in-time joined features of a batch run, batch by batch,
+// as the model inputs need them: one query of the joined table, in its
+// storage order (no ORDER BY: no sort of the joined rows), read as it
+// streams in slices of the batch size. Each row carries its __sid, so the
+// reader hands every slice its spine rows; the __sid values read must be
+// 0..n − 1, each exactly once (every spine row scored once), else an Error.
+// A plain scan of a table keeps its storage order (DuckDB's
+// preserve_insertion_order), so a later POSITIONAL JOIN of the joined table
+// pairs row k with the k-th row read; batch-output.ts checks it row by row.
 //
 // Values are those the training frame reads (timestamps as ISO strings), with
 // one difference in form only: a float column is read into a Float64Array
@@ -23,13 +26,14 @@ export interface FeatureBatches {
   names: string[];
   /** Columns read as NullableFloats. */
   floats: string[];
-  /** Spine rows [from, to) (tests, small reads). */
+  /** Spine rows [from, to), in __sid order (tests, small reads). */
   read(from: number, to: number): Promise<InputColumns>;
   /**
-   * Every spine row in order, handed to `onBatch` in batches of `size` rows
-   * (`from`: the first row's __sid). `onBatch` must not use the store: it runs while the read streams.
+   * Every spine row once, in the joined table's storage order, handed to `onBatch` in batches of
+   * `size` rows (`at`: the first row's position in that order; `sids`: each row's __sid).
+   * `onBatch` must not use the store: it runs while the read streams.
    */
-  readAll(size: number, onBatch: (columns: InputColumns, from: number, m: number) => Promise<void> | void): Promise<void>;
+  readAll(size: number, onBatch: (columns: InputColumns, at: number, m: number, sids: Float64Array) => Promise<void> | void): Promise<void>;
 }
 
 const FLOAT_TYPES = new Set(["DOUBLE", "FLOAT"]);
@@ -48,8 +52,7 @@ export async function featureBatches(store: Store, view: ViewPlan, joined: PitJo
   const floats = candidates.filter((_, i) => stats[`__nan${i}`] === false);
   const select = ["__sid", ...names.map(ident)].join(", ");
   const readOptions = { float64: ["__sid", ...floats], timestamps: "iso" as const };
-  const asInputs = (res: ColumnarResult, from: number): InputColumns => {
-    checkRows(res.columns.__sid as Float64Array, from, n);
+  const asInputs = (res: ColumnarResult): InputColumns => {
     const columns: InputColumns = {};
     for (const name of names) {
       const col = res.columns[name];
@@ -65,29 +68,40 @@ export async function featureBatches(store: Store, view: ViewPlan, joined: PitJo
     async read(lo, hi) {
       const res = await store.readColumns(`${from} WHERE __sid >= ${lo} AND __sid < ${hi} ORDER BY __sid`, undefined, readOptions);
       if (res.n !== hi - lo) throw lostOrDoubled(`read ${res.n} rows for spine rows ${lo}..${hi - 1}`);
-      return asInputs(res, lo);
+      checkInOrder(res.columns.__sid as Float64Array, lo, n);
+      return asInputs(res);
     },
     async readAll(size, onBatch) {
-      const read = await store.readColumnsInSlices(`${from} ORDER BY __sid`, undefined, readOptions, size, (res, at) =>
-        onBatch(asInputs(res, at), at, res.n),
-      );
+      const seen = new Uint8Array(n);
+      const read = await store.readColumnsInSlices(from, undefined, readOptions, size, (res, at) => {
+        const sids = res.columns.__sid as Float64Array;
+        checkOnce(sids, seen, n);
+        return onBatch(asInputs(res), at, res.n, sids);
+      });
+      // n rows, each a distinct id in 0..n − 1: every spine row exactly once
       if (read !== n) throw lostOrDoubled(`read ${read} rows for ${n} spine rows`);
     },
   };
 }
 
-/**
- * Rows read in __sid order must be numbered from, from + 1, …: with the row
- * count, every spine row exactly once (a lost or doubled row would shift
- * predictions onto other entities).
- */
-function checkRows(sids: Float64Array, from: number, n: number): void {
+/** Rows read in __sid order must be numbered from, from + 1, …. */
+function checkInOrder(sids: Float64Array, from: number, n: number): void {
   for (let i = 0; i < sids.length; i++) {
     if (sids[i] !== from + i) {
       // in __sid order, an id below its position was read before
       const what = sids[i] < from + i ? `spine row ${sids[i]} twice` : `spine row ${sids[i]} where ${from + i} belongs`;
       throw lostOrDoubled(`${what} (${n} spine rows)`);
     }
+  }
+}
+
+/** Each id read must be a spine row (0..n − 1) not read before (a doubled row would score one entity twice and lose another). */
+function checkOnce(sids: Float64Array, seen: Uint8Array, n: number): void {
+  for (let i = 0; i < sids.length; i++) {
+    const sid = sids[i];
+    if (!(Number.isInteger(sid) && sid >= 0 && sid < n)) throw lostOrDoubled(`spine row ${sid} is not one of the ${n} spine rows`);
+    if (seen[sid]) throw lostOrDoubled(`spine row ${sid} twice (${n} spine rows)`);
+    seen[sid] = 1;
   }
 }
 

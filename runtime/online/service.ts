@@ -1162,6 +1162,17 @@ export class OnlineService implements LocalService {
     this.consumerStats = all;
   }
 
+  /**
+   * What the start read into memory: the online entities loaded and the stream
+   * events rebuilt (from the offline store, segments or a checkpoint). Either
+   * leaves its temporaries in the old space (http.ts collects them before listening).
+   */
+  loadedAtStart(): number {
+    const entities = this.health().online.reduce((n, g) => n + g.entities, 0);
+    const events = (this.streams?.stats() ?? []).reduce((n, s) => n + (s.rebuilt?.events ?? 0), 0);
+    return entities + events;
+  }
+
   /** The streams' counters and state for /metrics. */
   private streamGauges() {
     const stats = this.streams?.stats() ?? [];

@@ -12,6 +12,7 @@
 // timestamp, is not scored: it goes to `invalid` with the reason online
 // serving's 400 would give.
 
+import { statSync } from "node:fs";
 import { extname } from "node:path";
 import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
@@ -68,17 +69,9 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   checkFileColumns(view, file, present.map((c) => c.name), opts.timeColumn);
   const table = spineTableName(view);
   const input = `${table}_in`;
-  const raw = `${table}_raw`;
-  await store.run(`DROP TABLE IF EXISTS ${ident(raw)}`);
-  try {
-    // A CTAS keeps the reader's order (preserve_insertion_order), so rowid grows with the position in the file.
-    await store.run(`CREATE TEMP TABLE ${ident(raw)} AS SELECT * FROM ${from}`);
-  } catch (e) {
+  await copyNumbered(store, file, from, present.map((c) => c.name), input).catch((e: unknown) => {
     throw cannotRead(e);
-  }
-  await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
-  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (${await positionInFile(store, raw)})::BIGINT AS __row, * FROM ${ident(raw)}`);
-  await store.run(`DROP TABLE ${ident(raw)}`);
+  });
   const typeOf = new Map(present.map((c) => [c.name, c.type]));
   const typed = (c: ColumnPlan) => castFromTyped(ident(c.name), typeOf.get(c.name)!, c) ?? ident(c.name);
   const time = opts.timeColumn
@@ -103,6 +96,32 @@ export async function spineFromFile(store: Store, view: ViewPlan, file: string, 
   const invalid = await splitInvalid(store, view, staged, table);
   await store.run(`DROP TABLE ${ident(staged)}`);
   return { table, n: await countRows(store, table), input: { table: input, columns: present.map((c) => c.name) }, invalid };
+}
+
+/**
+ * Copies the file into temp table `input` with `__row`, each row's 1-based
+ * position in the file. One Parquet file: its reader's `file_row_number`, in
+ * the same statement. Otherwise (csv, ndjson, a glob of files, a file with a
+ * column of that name) the file is copied as read and numbered from the copy's
+ * row ids (positionInFile), a second copy.
+ */
+async function copyNumbered(store: Store, file: string, from: string, columns: string[], input: string): Promise<void> {
+  await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
+  const oneParquet = extname(file).toLowerCase() === ".parquet" && !/[*?[{]/.test(file) && statSync(file, { throwIfNoEntry: false })?.isFile();
+  if (oneParquet && !columns.some((c) => c.toLowerCase() === "file_row_number")) {
+    await store.run(
+      `CREATE TEMP TABLE ${ident(input)} AS
+         SELECT (file_row_number + 1)::BIGINT AS __row, * EXCLUDE (file_row_number)
+           FROM read_parquet(${sqlString(file)}, file_row_number = true)`,
+    );
+    return;
+  }
+  const raw = `${input}_raw`;
+  await store.run(`DROP TABLE IF EXISTS ${ident(raw)}`);
+  // A CTAS keeps the reader's order (preserve_insertion_order), so rowid grows with the position in the file.
+  await store.run(`CREATE TEMP TABLE ${ident(raw)} AS SELECT * FROM ${from}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT (${await positionInFile(store, raw)})::BIGINT AS __row, * FROM ${ident(raw)}`);
+  await store.run(`DROP TABLE ${ident(raw)}`);
 }
 
 /**

@@ -14,6 +14,8 @@ import { findView } from "../bundle.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString, sqlType } from "../store/sql.ts";
 import { UserError } from "../errors.ts";
+import { byteSize } from "../store/byte-size.ts";
+import { EXPORT_MEMORY_LIMIT } from "./export-memory.ts";
 import { odtCalls, type OdtInput } from "./odt-sql.ts";
 import { pitSelect, spineBounds, spineQuery, type PitSelect, type SpineRange } from "./pit.ts";
 
@@ -25,16 +27,7 @@ export interface ExportOptions extends SpineRange {
   memoryLimit?: string | null;
 }
 
-/**
- * What the export lets DuckDB hold by default. What the COPY holds is the
- * ASOF join's two sides and the final sort into spine order; DuckDB spills
- * both to its temp directory past memory_limit, so the export runs in
- * bounded memory whatever the spine's size. Measured at 3 M event rows
- * (docs/benchmarks.md, seventh session, load ~4): peak RSS ~1.27 GB and
- * ~5.0 s of CPU with the bench's 3 GB limit, ~840 MB and ~7.3 s with 640 MB
- * (the spill's price).
- */
-export const EXPORT_MEMORY_LIMIT = "640MB";
+export { EXPORT_MEMORY_LIMIT };
 
 /**
  * Writes a view's training frame (keys, event_time, label, features, ODT
@@ -69,7 +62,17 @@ export async function exportTrainingData(
     } finally {
       rmSync(part, { force: true });
     }
-  }));
+  })).catch((e: Error) => {
+    throw /out of memory/i.test(e.message) ? outOfMemory(e, cap) : e;
+  });
+}
+
+/** DuckDB could not do the COPY within its memory_limit (a cap too low for the join's working blocks). */
+function outOfMemory(e: Error, cap: string | null): UserError {
+  return new UserError(
+    `the export ran out of memory${cap ? ` within its memory limit of ${cap}` : ""}: ${e.message.split("\n")[0]}`,
+    cap ? "give it more with --memory-limit (e.g. 1GB, or off for the store's own limit)" : "the store's own memory_limit is too low for this export: open it with more",
+  );
 }
 
 /**
@@ -119,14 +122,15 @@ function odtInputs(view: ViewPlan, joined: PitSelect): Map<string, OdtInput> {
 async function withMemoryLimit<T>(store: Store, limit: string | null, fn: () => Promise<T>): Promise<T> {
   if (limit === null) return fn();
   const wanted = byteSize(limit);
-  if (wanted === null) throw new UserError(`memory limit \`${limit}\` is not a size`, "write it as DuckDB does, e.g. 640MB or 2GB");
+  if (wanted === null || wanted <= 0) throw new UserError(`memory limit \`${limit}\` is not a size`, "write it as DuckDB does, e.g. 640MB or 2GB");
   const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
   const now = byteSize(cur.now);
   if (now !== null && now <= wanted) return fn();
-  await store.run(`SET memory_limit = ${sqlString(limit)}`);
   const restore = () => store.run(store.memoryLimit ? `SET memory_limit = ${sqlString(store.memoryLimit)}` : `RESET memory_limit`);
   let result: T;
   try {
+    // Inside the try: a SET that fails (DuckDB cannot free enough for it) may still have lowered the limit.
+    await store.run(`SET memory_limit = ${sqlString(limit)}`);
     result = await fn();
   } catch (e) {
     // The failure is what the caller needs to see (a caller's own transaction may be aborted now).
@@ -135,14 +139,4 @@ async function withMemoryLimit<T>(store: Store, limit: string | null, fn: () => 
   }
   await restore();
   return result;
-}
-
-const UNITS: Record<string, number> = { b: 1, bytes: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-
-/** A size as DuckDB writes and reads it ("3.0 GiB", "640MB"), in bytes; null if it is not one. */
-export function byteSize(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(text);
-  if (!m) return null;
-  const unit = UNITS[(m[2] ?? "b").toLowerCase()];
-  return unit === undefined ? null : Number(m[1]) * unit;
 }

@@ -8,21 +8,24 @@ import type { OdtPlan, Scalar } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { valueAt, type InputColumns } from "./columns.ts";
 
+/** How error messages number rows: the first row's number (the others follow), or each row's. */
+export type RowNumbers = number | ArrayLike<number>;
+
 /**
  * Computes `odts` in order over `n` rows of `columns`, adding each output
- * column to `columns` under the ODT's name. `firstRow` numbers the rows in
- * error messages (the batch's offset in the whole run).
+ * column to `columns` under the ODT's name. `rows` numbers the rows in
+ * error messages: the first one's (the batch's offset in the whole run), or each one's.
  */
-export function addOdtColumns(odts: readonly OdtPlan[], columns: InputColumns, n: number, firstRow = 0): void {
+export function addOdtColumns(odts: readonly OdtPlan[], columns: InputColumns, n: number, firstRow: RowNumbers = 0): void {
   for (const odt of odts) columns[odt.name] = computeOdtColumn(odt, columns, n, firstRow);
 }
 
 /**
  * One ODT over `n` rows of `columns` (request fields and features by frame
- * name). `firstRow` numbers the rows in error messages; null when the rows
- * have no known number (a chunk of a streaming query).
+ * name). `firstRow` numbers the rows in error messages: the first row's number,
+ * each row's, or null when the rows have no known number (a chunk of a streaming query).
  */
-export function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number, firstRow: number | null): Scalar[] {
+export function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number, firstRow: RowNumbers | null): Scalar[] {
   const reqNames = odt.requestParams.map((p) => p.name);
   const reqCols = reqNames.map((name) => {
     const c = columns[name];
@@ -46,7 +49,7 @@ export function computeOdtColumn(odt: OdtPlan, columns: InputColumns, n: number,
     try {
       v = odt.compute(request, features);
     } catch (e) {
-      const row = firstRow === null ? "" : ` on row ${firstRow + i}`;
+      const row = firstRow === null ? "" : ` on row ${typeof firstRow === "number" ? firstRow + i : firstRow[i]}`;
       throw new Error(`on_demand \`${odt.name}\` failed${row} (${JSON.stringify({ request, features })}): ${(e as Error)?.message ?? e}`);
     }
     out[i] = v === undefined ? null : v;
