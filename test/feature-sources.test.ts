@@ -130,6 +130,33 @@ describe("source validation", () => {
     expect(kept.map((r) => `${r.activity_id}@${r.started_at.getUTCDate()}`)).toEqual(["a2@2", "a1@3", "a3@5"]);
   });
 
+  it("unique over many rows (several vectors and threads): exactly the later occurrences are quarantined, each naming its first", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const n = 150_000;
+    const distinct = 140_000; // rows from `distinct` on repeat an earlier value (some twice)
+    const idOf = (i: number) => (i < distinct ? i : (i * 7919) % distinct);
+    await store.run(
+      `COPY (SELECT 'a' || CAST(CASE WHEN i < ${distinct} THEN i ELSE (i * 7919) % ${distinct} END AS VARCHAR) AS activity_id,
+                    'ath0' AS athlete_id, TIMESTAMP '2025-01-01' + INTERVAL (i) SECOND AS started_at, 'run' AS sport,
+                    10.0 AS distance_km, 3000.0 AS elapsed_time_s, 50.0 AS elevation_gain_m, 5.0 AS planned_pace_min_km, NULL::DOUBLE AS avg_hr
+               FROM range(${n}) AS t(i) ORDER BY i)
+         TO '${join(dir, "acts.parquet")}' (FORMAT parquet, ROW_GROUP_SIZE 20000)`,
+    );
+    const first = new Map<number, number>();
+    const expected: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = idOf(i);
+      const at = first.get(id);
+      if (at === undefined) first.set(id, i + 1);
+      else expected.push(`${i + 1}: activity_id: duplicate value 'a${id}' (first at row ${at})`);
+    }
+    const r = await runFeaturePipeline(store, bundleFor(dir, activitiesSource("acts.parquet", "parquet")));
+    expect(r.sources[0]).toMatchObject({ read: n, valid: n - expected.length, quarantined: expected.length });
+    const got = (await quarantine(store)).map((q) => `${q.row_number}: ${q.reason}`);
+    expect(got).toEqual(expected);
+  });
+
   it("range runs judge duplicates among the rows of the range only", async () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });

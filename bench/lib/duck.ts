@@ -8,11 +8,16 @@ export interface RefDb {
   close(): void;
 }
 
-export async function openRefDb(path: string, opts: { memoryLimit?: string; threads?: number; readOnly?: boolean } = {}): Promise<RefDb> {
+export async function openRefDb(
+  path: string,
+  opts: { memoryLimit?: string; threads?: number; readOnly?: boolean; storageVersion?: string } = {},
+): Promise<RefDb> {
   const config: Record<string, string> = {};
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
   if (opts.threads !== undefined) config.threads = String(opts.threads);
   if (opts.readOnly) config.access_mode = "READ_ONLY";
+  // A new file's storage format (DuckDB's default: readable by v1.0); fti's store uses a newer one (runtime/store/store.ts).
+  if (opts.storageVersion) config.storage_compatibility_version = opts.storageVersion;
   const db = await DuckDBInstance.create(path, config);
   const conn = await db.connect();
   await conn.run("SET TimeZone = 'UTC'");

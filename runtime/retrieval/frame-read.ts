@@ -1,6 +1,7 @@
-// Reads a PIT-joined table (pit.ts) into a frame's JS columns, in slices of
-// `__sid`: DuckDB sorts one slice at a time instead of the whole table, and
-// each slice's values are copied into the frame's columns as it arrives.
+// Reads a PIT-joined table (pit.ts) into a frame's JS columns in one pass, in
+// the table's storage order: __sid numbers the spine rows 0..n−1, so each row
+// is put at its __sid as its slice arrives (no sort, and one scan of the table
+// even when DuckDB has spilled it; every __sid is checked to come exactly once).
 //
 // `typed` (the training frame): numeric features and request fields become
 // NullableFloats (a Float64Array, NaN = NULL: 8 bytes a value instead of a
@@ -15,8 +16,20 @@ import type { Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import { NullableFloats, type InputColumn } from "./columns.ts";
 
-/** Spine rows per read of the joined table (default). */
+/** Joined rows per slice handed from DuckDB to JS (default): what JS holds besides the frame. */
 export const FRAME_SLICE_ROWS = 1 << 20;
+
+/**
+ * DuckDB's memory_limit while the joined table is read into JS columns
+ * (pit.ts lowers it, store/memory-limit.ts). The PIT statement before fills
+ * DuckDB's pool up to the store's limit, and DuckDB keeps that memory; the
+ * frame's columns (~130 bytes per spine row) then came on top: 5.26 GiB peak
+ * RSS at a 10 M-row spine with the bench's 3 GB limit. Lowered, DuckDB evicts
+ * the joined table past the limit to its temp directory and gives the memory
+ * back: at a 1 M-row spine RSS fell from 2.9 GB to 0.46 GB in 0.3 s of CPU
+ * (docs/benchmarks.md, "Eighth session: learn").
+ */
+export const FRAME_READ_MEMORY_LIMIT = "1GB";
 
 export interface FrameColumnsRead {
   n: number;
@@ -57,16 +70,19 @@ export async function readJoinedFrame(
   const exprs = names.map((c) => (c === "__t_ms" ? `epoch_us(__t) / 1000.0 AS __t_ms` : ident(c)));
   const arrays = new Map<string, Float64Array | Scalar[]>(names.map((c) => [c, floats.includes(c) ? new Float64Array(n) : new Array<Scalar>(n)]));
   const interned = new Map(names.map((c) => [c, new Interner()]));
-  for (let from = 0; from < n; from += sliceRows) {
-    const to = Math.min(n, from + sliceRows);
-    const res = await store.readColumns(
-      `SELECT ${exprs.join(", ")} FROM ${ident(joined.table)} WHERE __sid >= ${from} AND __sid < ${to} ORDER BY __sid`,
-      undefined,
-      { float64: floats, timestamps: "iso" },
-    );
-    if (res.n !== to - from) throw new Error(`frame read: ${res.n} joined rows for spine rows ${from}..${to - 1}`);
-    for (const c of names) copyInto(arrays.get(c)!, res.columns[c] as ArrayLike<Scalar>, from, interned.get(c)!);
-  }
+  const placed = new Uint8Array(n);
+  const read = await store.readColumnsInSlices(
+    `SELECT __sid::DOUBLE AS __sid, ${exprs.join(", ")} FROM ${ident(joined.table)}`,
+    undefined,
+    { float64: ["__sid", ...floats], timestamps: "iso" },
+    sliceRows,
+    (slice) => {
+      const sids = slice.columns.__sid as Float64Array;
+      markPlaced(placed, sids);
+      for (const c of names) placeInto(arrays.get(c)!, slice.columns[c] as ArrayLike<Scalar>, sids, interned.get(c)!);
+    },
+  );
+  if (read !== n || placed.indexOf(0) !== -1) throw new Error(`frame read: ${read} joined rows for ${n} spine rows`);
   const columns: Record<string, InputColumn> = {};
   for (const c of [...fnames, ...reqFields.map((r) => r.name)]) {
     const a = arrays.get(c)!;
@@ -84,9 +100,21 @@ export async function readJoinedFrame(
   };
 }
 
-function copyInto(target: Float64Array | Scalar[], slice: ArrayLike<Scalar>, at: number, strings: Interner): void {
-  if (target instanceof Float64Array) target.set(slice as Float64Array, at);
-  else for (let i = 0; i < slice.length; i++) target[at + i] = strings.get(slice[i]);
+/** Marks the spine rows of a slice as read: each __sid must be in 0..n−1 and come once. */
+function markPlaced(placed: Uint8Array, sids: Float64Array): void {
+  for (let i = 0; i < sids.length; i++) {
+    const at = sids[i];
+    if (!(at >= 0 && at < placed.length) || placed[at] === 1) throw new Error(`frame read: joined row with __sid ${at} out of range or repeated`);
+    placed[at] = 1;
+  }
+}
+
+/** Puts each value of a slice at its spine row. */
+function placeInto(target: Float64Array | Scalar[], slice: ArrayLike<Scalar>, sids: Float64Array, strings: Interner): void {
+  if (target instanceof Float64Array) {
+    const values = slice as Float64Array;
+    for (let i = 0; i < sids.length; i++) target[sids[i]] = values[i];
+  } else for (let i = 0; i < sids.length; i++) target[sids[i]] = strings.get(slice[i]);
 }
 
 /** Distinct strings kept while a column has at most this many (keys: a few per entity). */

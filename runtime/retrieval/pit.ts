@@ -18,7 +18,8 @@ import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import type { InputColumn } from "./columns.ts";
-import { readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
+import { FRAME_READ_MEMORY_LIMIT, readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
+import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { keyTimesUnique } from "./key-times.ts";
 import { keptTieWinners, winnerQualify } from "./tie-winners.ts";
@@ -482,7 +483,10 @@ export async function buildTrainingFrame(
     // The spine is numbered inside the join's statement: no spine table (spineJoin).
     const joined = await spineJoin(store, bundle, view, { from: opts.from, to: opts.to, asOf: view.asOf });
     try {
-      return await readFrame(store, view, joined, { withLabel: true, typed: true, sliceRows: opts.sliceRows, range: opts });
+      // DuckDB gives back its pool before the JS columns fill up (frame-read.ts).
+      return await withLowerMemoryLimit(store, FRAME_READ_MEMORY_LIMIT, () =>
+        readFrame(store, view, joined, { withLabel: true, typed: true, sliceRows: opts.sliceRows, range: opts }),
+      );
     } finally {
       await cleanUp(store, `DROP TABLE IF EXISTS ${ident(joined.table)}`);
     }

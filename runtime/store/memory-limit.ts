@@ -1,0 +1,34 @@
+// DuckDB's memory_limit lowered for a while: lowering it makes DuckDB evict
+// what its buffer pool holds past the new limit (temp tables go to its temp
+// directory) and give the memory back, so a caller can fill large JS arrays
+// without DuckDB's pool on top of them.
+
+import { byteSize } from "./byte-size.ts";
+import { sqlString } from "./sql.ts";
+import type { Store } from "./store.ts";
+
+/**
+ * Runs `fn` with the memory_limit lowered to `limit` when the current one is
+ * higher, and sets back the store's own after (the limit it was opened with,
+ * else DuckDB's default), also when `fn` or the SET fails. The limit is the
+ * instance's: call it while holding the store (inside its transaction).
+ */
+export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: () => Promise<T>): Promise<T> {
+  const wanted = byteSize(limit);
+  if (wanted === null || wanted <= 0) throw new Error(`memory limit \`${limit}\` is not a size`);
+  const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
+  const now = byteSize(cur.now);
+  if (now !== null && now <= wanted) return fn();
+  const restore = () => store.run(store.memoryLimit ? `SET memory_limit = ${sqlString(store.memoryLimit)}` : `RESET memory_limit`);
+  let result: T;
+  try {
+    // Inside the try: a SET that fails (DuckDB cannot free enough) may still have lowered the limit.
+    await store.run(`SET memory_limit = ${sqlString(limit)}`);
+    result = await fn();
+  } catch (e) {
+    await restore().catch(() => {});
+    throw e;
+  }
+  await restore();
+  return result;
+}
