@@ -14,6 +14,7 @@ import { findView } from "../bundle.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString, sqlType } from "../store/sql.ts";
 import { UserError } from "../errors.ts";
+import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { byteSize } from "../store/byte-size.ts";
 import { EXPORT_MEMORY_LIMIT } from "./export-memory.ts";
 import { odtCalls, type OdtInput } from "./odt-sql.ts";
@@ -113,30 +114,10 @@ function odtInputs(view: ViewPlan, joined: PitSelect): Map<string, OdtInput> {
   return inputs;
 }
 
-/**
- * Runs `fn` with DuckDB's memory_limit lowered to `limit` (when that is lower
- * than the current one), and sets back the store's own after (the limit it
- * was opened with, else DuckDB's default). The limit is the instance's: the
- * export holds the store (a transaction) while it runs.
- */
+/** Runs `fn` under the export's memory cap (store/memory-limit.ts); null: the store's own limit. */
 async function withMemoryLimit<T>(store: Store, limit: string | null, fn: () => Promise<T>): Promise<T> {
   if (limit === null) return fn();
   const wanted = byteSize(limit);
   if (wanted === null || wanted <= 0) throw new UserError(`memory limit \`${limit}\` is not a size`, "write it as DuckDB does, e.g. 640MB or 2GB");
-  const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
-  const now = byteSize(cur.now);
-  if (now !== null && now <= wanted) return fn();
-  const restore = () => store.run(store.memoryLimit ? `SET memory_limit = ${sqlString(store.memoryLimit)}` : `RESET memory_limit`);
-  let result: T;
-  try {
-    // Inside the try: a SET that fails (DuckDB cannot free enough for it) may still have lowered the limit.
-    await store.run(`SET memory_limit = ${sqlString(limit)}`);
-    result = await fn();
-  } catch (e) {
-    // The failure is what the caller needs to see (a caller's own transaction may be aborted now).
-    await restore().catch(() => {});
-    throw e;
-  }
-  await restore();
-  return result;
+  return withLowerMemoryLimit(store, limit, fn);
 }
