@@ -4,6 +4,23 @@
 
 import { writeSync } from "node:fs";
 
+/**
+ * Writes all of `text` to stdout before the exit: a pipe takes 64 KB at a
+ * time, and one writeSync of a larger result (a latency list) wrote part of it.
+ */
+function writeAll(text: string): void {
+  const bytes = Buffer.from(text);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let at = 0; at < bytes.length; ) {
+    try {
+      at += writeSync(1, bytes, at, bytes.length - at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 1); // the reader is behind: wait a millisecond
+    }
+  }
+}
+
 const [task, json] = process.argv.slice(2);
 const [suite, name] = (task ?? "").split(".");
 if (!suite || !name) {
@@ -19,7 +36,7 @@ if (!fn) {
 try {
   const result = await fn(json ? JSON.parse(json) : {});
   const rssKB = process.resourceUsage().maxRSS;
-  writeSync(1, `@@RESULT ${JSON.stringify({ ...result, rssKB })}\n`);
+  writeAll(`@@RESULT ${JSON.stringify({ ...result, rssKB })}\n`);
   process.exit(0);
 } catch (e) {
   process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
