@@ -150,6 +150,35 @@ interface FloorArgs {
   n: number;
 }
 
+/** A run of the lean generator (paced or closed loop) as a LoadResult: status counts, and percentiles over the 200s. */
+function generatorResult(
+  r: ReturnType<typeof newCounts>,
+  res: { answered: number; statuses: ArrayLike<number>; latencies: ArrayLike<number>; errors: number; seconds: number; sent: number },
+  cpu: NodeJS.CpuUsage,
+): LoadResult {
+  const ok: number[] = [];
+  const codes: Record<string, number> = {};
+  for (let i = 0; i < res.answered; i++) {
+    const st = res.statuses[i];
+    codes[st] = (codes[st] ?? 0) + 1;
+    if (st === 200) ok.push(res.latencies[i]);
+  }
+  const sorted = Float64Array.from(ok).sort();
+  return {
+    ...r,
+    errors: res.errors,
+    timeouts: 0,
+    reqPerSec: res.answered / res.seconds,
+    p50: pct(sorted, 50),
+    p99: pct(sorted, 99),
+    p999: pct(sorted, 99.9),
+    max: sorted[sorted.length - 1] ?? NaN,
+    acP99: NaN,
+    statusCodes: codes,
+    genCpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, res.sent),
+  };
+}
+
 export const tasks = {
   /**
    * A sample of entity ids, written to `out` (JSON): athletes with an activity in the view's ttl
@@ -252,28 +281,8 @@ export const tasks = {
     const cpu = process.cpuUsage(cpu0);
     const r = newCounts();
     r.sent = res.sent;
-    const ok: number[] = [];
-    const codes: Record<string, number> = {};
-    for (let i = 0; i < res.answered; i++) {
-      const st = res.statuses[i];
-      count(r, st, res.tags[i] as "good" | "bad");
-      codes[st] = (codes[st] ?? 0) + 1;
-      if (st === 200) ok.push(res.latencies[i]);
-    }
-    const sorted = Float64Array.from(ok).sort();
-    const out: LoadResult = {
-      ...r,
-      errors: res.errors,
-      timeouts: 0,
-      reqPerSec: res.answered / res.seconds,
-      p50: pct(sorted, 50),
-      p99: pct(sorted, 99),
-      p999: pct(sorted, 99.9),
-      max: sorted[sorted.length - 1] ?? NaN,
-      acP99: NaN,
-      statusCodes: codes,
-      genCpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, res.sent),
-    };
+    for (let i = 0; i < res.answered; i++) count(r, res.statuses[i], res.tags[i] as "good" | "bad");
+    const out = generatorResult(r, res, cpu);
     return { ...out, ms: 0, cpuMs: 0 };
   },
 
@@ -298,35 +307,13 @@ export const tasks = {
     });
     const cpu = process.cpuUsage(cpu0);
     r.sent = res.sent;
-    const ok: number[] = [];
-    const codes: Record<string, number> = {};
     // With slowOverMs and slowFile (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms)
     // and how long it took, written to slowFile (JSON; too many for the result line on a loaded machine).
     const slow: Array<{ at: number; ms: number }> = [];
-    for (let i = 0; i < res.answered; i++) {
-      const st = res.statuses[i];
-      codes[st] = (codes[st] ?? 0) + 1;
-      if (st === 200) ok.push(res.latencies[i]);
-      if (a.slowOverMs !== undefined && res.latencies[i] > a.slowOverMs) slow.push({ at: res.dueAt[i], ms: res.latencies[i] });
+    if (a.slowOverMs !== undefined) {
+      for (let i = 0; i < res.answered; i++) if (res.latencies[i] > a.slowOverMs) slow.push({ at: res.dueAt[i], ms: res.latencies[i] });
     }
-    const sorted = Float64Array.from(ok).sort();
-    const out: LoadResult = {
-      ...r,
-      errors: res.errors,
-      timeouts: 0,
-      reqPerSec: res.answered / res.seconds,
-      p50: pct(sorted, 50),
-      p99: pct(sorted, 99),
-      p999: pct(sorted, 99.9),
-      max: sorted[sorted.length - 1] ?? NaN,
-      acP99: NaN,
-      statusCodes: codes,
-      lateMs: res.lateMs,
-      queued: res.queued,
-      loopP99: res.loopP99,
-      loopMax: res.loopMax,
-      genCpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, res.sent),
-    };
+    const out: LoadResult = { ...generatorResult(r, res, cpu), lateMs: res.lateMs, queued: res.queued, loopP99: res.loopP99, loopMax: res.loopMax };
     if (a.slowFile) writeFileSync(a.slowFile, JSON.stringify({ slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] }));
     return { ...out, ms: 0, cpuMs: 0 };
   },
