@@ -235,7 +235,7 @@ export class StreamService {
     try {
       await s.writer.append(stored.map((r) => segmentLine(s.plan, r)));
     } catch (e) {
-      rows.forEach((r, i) => kinds[i] === "new" && s.admission.release(uniqueOf(s.plan, r)));
+      rows.forEach((r, i) => kinds[i] !== "duplicate" && s.admission.release(uniqueOf(s.plan, r)));
       return { ok: false, status: 503, code: "stream_unavailable", message: `the events could not be stored durably (${(e as Error).message}); none was applied, send them again` };
     }
     const updates: StreamUpdate[] = [];
