@@ -24,7 +24,7 @@ class Chunk {
   readonly hashes = new Int32Array(CHUNK);
   /** Entry i's bytes are [starts[i], starts[i + 1]); the first byte is its encoding. */
   readonly starts = new Uint32Array(CHUNK + 1);
-  bytes = Buffer.allocUnsafeSlow(CHUNK * 24);
+  bytes = Buffer.allocUnsafeSlow(CHUNK * 32);
   count = 0;
   /** Entries not released or swept. */
   live = 0;
@@ -42,7 +42,7 @@ class Chunk {
     const at = this.starts[this.count];
     const need = at + 1 + key.length * (oneByte ? 1 : 2);
     if (need > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, Math.ceil(this.bytes.length * 1.5)));
       this.bytes.copy(grown, 0, 0, at);
       this.bytes = grown;
     }
