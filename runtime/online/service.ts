@@ -706,6 +706,8 @@ export class OnlineService implements LocalService {
       for (const c of await this.streams!.correctLate(store, onUpdate)) this.logger.info(`stream ${c.source}: ${c.entities} entities with late events recomputed (${c.rowsRead} of their offline rows read)`);
     }
     const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
+    // From now on late events are corrected by themselves, in the background (stream/service.ts `autoCorrect`).
+    if (!again) this.streams!.autoCorrect(() => this.openReadOnly(5_000), (updates) => this.applyCorrected(updates));
     if (this.remote && latest.size) {
       // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
@@ -718,6 +720,17 @@ export class OnlineService implements LocalService {
       else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
     }
+  }
+
+  /** Rows recomputed for late events (in the background): their marks clear; with a shared store they are written there, marks cleared. */
+  private async applyCorrected(updates: StreamUpdate[]): Promise<void> {
+    for (const u of updates) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+    if (!this.remote) {
+      for (const u of updates) this.applyStreamUpdate(u);
+      return;
+    }
+    const cleared = updates.map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
+    await this.remote.writeStreamed(this.bundle, updates, cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
   }
 
   /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
