@@ -177,6 +177,10 @@ describe("POST /v1/sources/activities/events", () => {
     expect(now.late_events).toBeUndefined();
     expect(now.features.runs_28d.value).toBe((before.features.runs_28d.value as number) + 1);
     expect(server.service.health().last_reload).toBe(reloadBefore); // no reload ran
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/fti_stream_late_corrections_total\{source="activities"\} [1-9]/);
+    expect(metrics).toMatch(/fti_stream_late_pending\{source="activities"\} 0\n/);
+    expect(metrics).toMatch(/fti_stream_unique_values\{source="activities",measure="bytes"\} [1-9]/);
     delete process.env.FTI_STREAM_CORRECT_MS;
   });
 

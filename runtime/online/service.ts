@@ -1246,6 +1246,25 @@ export class OnlineService implements LocalService {
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
       },
       {
+        name: "fti_stream_unique_values",
+        help: "Unique values held to recognise duplicates (those of the lateness span), per source, and the bytes they take off the JS heap.",
+        values: stats.flatMap((s) => [
+          { labels: { source: s.source, measure: "values" }, value: s.uniqueHeld },
+          { labels: { source: s.source, measure: "bytes" }, value: s.uniqueBytes },
+        ]),
+      },
+      {
+        name: "fti_stream_late_pending",
+        help: "Group entities whose online row misses a late event not yet corrected, per source.",
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.latePending })),
+      },
+      {
+        name: "fti_stream_late_corrections_total",
+        help: "Late-event corrections run (entities recomputed from every event they have), per source.",
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.corrections.runs })),
+      },
+      {
         name: "fti_stream_state_entities",
         help: "Entities with incremental state, per streamed feature group.",
         values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.entities })),
