@@ -747,13 +747,33 @@ export class OnlineService implements LocalService {
     else marks.set(key, { events: m.events + 1, oldest_event_time: at < m.oldest_event_time ? at : m.oldest_event_time });
   }
 
+  /**
+   * An entity's streamed row, updated in place: a new row object per event
+   * outlived the young generation (an entity's row lives until its next event)
+   * and became old-space garbage, which brings the server's major GCs sooner.
+   * Lookups read a row synchronously, so none sees it half-updated.
+   */
   private applyStreamUpdate(u: StreamUpdate): void {
-    const plan = this.bundle.groups.find((g) => g.name === u.group)!;
     let rows = this.streamed.get(u.group);
     if (!rows) this.streamed.set(u.group, (rows = new Map()));
+    const names = this.featureNames(u.group);
+    const key = entityKey(u.keys);
+    const row = rows.get(key);
+    if (row) {
+      row.eventMs = u.eventMs;
+      for (let i = 0; i < names.length; i++) row.values[names[i]] = u.values[i];
+      return;
+    }
     const values: Record<string, Scalar> = {};
-    plan.features.forEach((f, i) => (values[f.name] = u.values[i]));
-    rows.set(entityKey(u.keys), { eventMs: u.eventMs, values });
+    for (let i = 0; i < names.length; i++) values[names[i]] = u.values[i];
+    rows.set(key, { eventMs: u.eventMs, values });
+  }
+
+  private readonly featureNamesOf = new Map<string, string[]>();
+  private featureNames(group: string): string[] {
+    let names = this.featureNamesOf.get(group);
+    if (!names) this.featureNamesOf.set(group, (names = this.bundle.groups.find((g) => g.name === group)!.features.map((f) => f.name)));
+    return names;
   }
 
   /**
