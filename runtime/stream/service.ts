@@ -18,6 +18,7 @@ import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLi
 import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
+import { streamUniqueField } from "../features/unique-key.ts";
 
 export interface IngestResult {
   source: string;
@@ -101,7 +102,7 @@ const correctEveryMs = () => {
 type StoreUse = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
 const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
-  const v = row[plan.unique!];
+  const v = row[streamUniqueField(plan)];
   return v instanceof Date ? v.toISOString() : (v ?? null);
 };
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
