@@ -208,7 +208,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {})
         // After a setImmediate, as onnxruntime-node runs a session: the requests that arrive in the same turn of the
         // event loop then share the next run (batcher.ts) and their answers are written together. Scored at once
         // instead, each answer was written alone, and a closed-loop server spent ~70 % more CPU per answer in
-        // writev (waking the client once per answer): 108–121 µs per answer against 87–96 µs with onnxruntime.
+        // writev (waking the client once per answer): 108–121 µs per answer against 75–96 µs with onnxruntime.
         return new Promise((done) => setImmediate(() => done(js.predict(X, n, w))));
       }
       const feeds = { [input.name]: new ort.Tensor("float32", X, [n, w]) };
