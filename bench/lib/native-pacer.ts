@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pacedCount, prepareRequests, type PacedLoadOptions, type PacedLoadResult } from "./paced-load.ts";
+import { pacedCount, prepareRequests, type PacedLoadOptions, type PacedLoadResult, type PreparedRequests } from "./paced-load.ts";
 
 const SOURCE = fileURLToPath(new URL("./pacer.c", import.meta.url));
 const BIN_DIR = fileURLToPath(new URL("../.data/bin", import.meta.url));
@@ -47,24 +47,34 @@ export interface NativePacedResult extends PacedLoadResult {
   cpuUs: number;
 }
 
-/** pacedLoad with the C generator (same options and result; `onResponse` is called after the run, in answer order). */
-export async function pacedLoadNative(opts: PacedLoadOptions): Promise<NativePacedResult> {
+/** The requests file pacer.c reads (each request: a little-endian uint32 length, then its bytes). */
+export function writeRequestsFile(file: string, prepared: PreparedRequests): void {
+  const parts: Buffer[] = [];
+  for (const raw of prepared.raws) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(raw.length);
+    parts.push(len, raw);
+  }
+  writeFileSync(file, Buffer.concat(parts));
+}
+
+/**
+ * pacedLoad with the C generator (same options and result; `onResponse` is called after the run, in answer
+ * order). `requestsFile`: the prepared requests already written there (writeRequestsFile), e.g. before agreeing
+ * on a start time with another generator (tens of MB of events take a while to write).
+ */
+export async function pacedLoadNative(opts: PacedLoadOptions & { requestsFile?: string }): Promise<NativePacedResult> {
   const bin = nativePacer();
   if (!bin) throw new Error("no C compiler for bench/lib/pacer.c (set CC, or use the Node generator)");
   const u = new URL(opts.url);
   const total = pacedCount(opts.rate, opts.seconds);
-  const { raws, tags } = opts.prepared ?? prepareRequests(opts.url, total, opts.request);
+  const prepared = opts.prepared ?? prepareRequests(opts.url, total, opts.request);
+  const { tags } = prepared;
   const dir = mkdtempSync(join(tmpdir(), "fti-pacer-"));
   try {
-    const reqFile = join(dir, "requests");
+    const reqFile = opts.requestsFile ?? join(dir, "requests");
     const outFile = join(dir, "results");
-    const parts: Buffer[] = [];
-    for (const raw of raws) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32LE(raw.length);
-      parts.push(len, raw);
-    }
-    writeFileSync(reqFile, Buffer.concat(parts));
+    if (!opts.requestsFile) writeRequestsFile(reqFile, prepared);
     const args = [u.hostname, u.port, String(opts.rate), String(opts.seconds), String(opts.connections), reqFile, outFile];
     const summary = await new Promise<string>((done, fail) => {
       const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -22,11 +22,11 @@
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildAthleteWork } from "../../test/helpers/online-athlete.ts";
 import { fmtInt, fmtMs, runNodeTask } from "../lib/harness.ts";
-import { nativePacer, pacedLoadNative } from "../lib/native-pacer.ts";
+import { nativePacer, pacedLoadNative, writeRequestsFile } from "../lib/native-pacer.ts";
 import { pacedCount, pacedLoad, prepareRequests, type PacedLoadResult } from "../lib/paced-load.ts";
 import { threadCpuMs } from "../lib/proc-cpu.ts";
 import type { Measured } from "../lib/report.ts";
@@ -136,6 +136,9 @@ export const tasks = {
     const path = a.kind === "events" ? EVENTS_PATH : PREDICT_PATH;
     const request = (i: number) => ({ path, body: body(i), tag: a.kind });
     const prepared = prepareRequests(a.url, pacedCount(a.rate, a.seconds), request);
+    // The C generator's requests file written before the start is agreed (15,000 events requests are ~37 MB).
+    const requestsFile = nativePacer() ? join(mkdtempSync(join(tmpdir(), "fti-side-")), "requests") : undefined;
+    if (requestsFile) writeRequestsFile(requestsFile, prepared);
     reniceSelf();
     writeFileSync(a.ready, "");
     while (!existsSync(a.go)) await new Promise((r) => setTimeout(r, 5));
@@ -149,7 +152,8 @@ export const tasks = {
     // The C generator (bench/lib/pacer.c) when a C compiler is there: the Node one's own stalls (GC, timers) were
     // part of every latency it reported, and its CPU (~0.1–0.17 of a core per side) was taken from the server.
     const opts = { url: a.url, rate: a.rate, seconds: a.seconds, connections: 64, request, prepared };
-    const native = nativePacer() ? await pacedLoadNative(opts) : null;
+    const native = requestsFile ? await pacedLoadNative({ ...opts, requestsFile }) : null;
+    if (requestsFile) rmSync(dirname(requestsFile), { recursive: true, force: true });
     const r = native ?? (await pacedLoad(opts));
     const cpu = native ? { user: native.cpuUs, system: 0 } : process.cpuUsage(cpu0);
     loop.disable();
