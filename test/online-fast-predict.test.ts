@@ -4,6 +4,7 @@
 // both, and the fast path takes exactly the plain requests.
 
 import { request } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
@@ -142,6 +143,21 @@ describe("the predict route on node:http", () => {
     expect([refused.answer.status, refused.tookFast]).toEqual([401, false]);
     const allowed = await compare({ ...r, headers: { authorization: `Bearer ${TOKEN}` } }, [fastTokened, slowTokened]);
     expect([allowed.answer.status, allowed.tookFast]).toEqual([200, true]);
+  });
+
+  it("a client that goes away in the middle of its body leaves the server serving", async () => {
+    const u = new URL(fast.url);
+    await new Promise<void>((done) => {
+      const c = connect(Number(u.port), u.hostname, () => {
+        c.write(`POST ${P("toy_gbdt")} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user_id":`);
+        setTimeout(() => {
+          c.destroy();
+          done();
+        }, 50);
+      });
+    });
+    const after = await send(fast.url, { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }) });
+    expect(after.status).toBe(200);
   });
 
   it("counts its answers in /metrics as Fastify's hook does", async () => {
