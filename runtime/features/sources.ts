@@ -247,47 +247,60 @@ async function collectFailingRows(p: SourcePass): Promise<void> {
 
 /**
  * 2. `unique`: among otherwise valid rows, the first in read order wins.
- * Values read more than once are found from the column alone, in two steps
- * (duplicateValues); only their rows are judged and ranked. Returns the
- * duplicates.
+ * Values (or combinations, `unique (a, b)`) read more than once are found
+ * from those columns alone, in two steps (duplicateValues); only their rows
+ * are judged and ranked. Returns the duplicates.
  */
-async function collectDuplicates(p: SourcePass, unique: string): Promise<number> {
+async function collectDuplicates(p: SourcePass, unique: string[]): Promise<number> {
   const { store, plan, v, typed, judged, bad, dupValues, input } = p;
-  const u = ident(unique);
-  const uField = plan.fields.find((f) => f.name === unique);
-  await duplicateValues(p, u);
+  const key = uniqueKey(unique);
+  await duplicateValues(p, key);
   const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
   if (d.n === 0) return 0;
-  const w = `(PARTITION BY ${u} ORDER BY __fti_file, __fti_pos)`;
+  const w = `(PARTITION BY ${key.columns} ORDER BY __fti_file, __fti_pos)`;
+  const quotedOf = (f: string) => plan.fields.find((x) => x.name === f)?.type === "string";
+  const value = unique.map((f) => shown(v.rawOf(f), quotedOf(f))).join(" || ', ' || ");
+  const label = unique.length === 1 ? unique[0] : `(${unique.join(", ")})`;
   return p.pass(
     store.run(
       `INSERT INTO ${bad}
          SELECT __fti_file, __fti_pos,
-                ${sqlString(`${unique}: duplicate value `)} || ${shown(v.rawOf(unique), uField?.type === "string")}
-                  || ' (first at row ' || CAST(${input.rowNumber("__fti_d.__fti_first_file", "__fti_d.__fti_first_pos")} AS VARCHAR) || ')',
-                ${sqlString(`${unique}: duplicate value`)},
+                ${sqlString(`${label}: duplicate value ${unique.length === 1 ? "" : "("}`)} || ${value}
+                  || ${sqlString(unique.length === 1 ? "" : ")")} || ' (first at row ' || CAST(${input.rowNumber("__fti_d.__fti_first_file", "__fti_d.__fti_first_pos")} AS VARCHAR) || ')',
+                ${sqlString(`${label}: duplicate value`)},
                 __fti_json
            FROM (SELECT *, ${v.rowJson} AS __fti_json,
                         row_number() OVER ${w} AS __fti_k,
                         first_value(__fti_file) OVER ${w} AS __fti_first_file,
                         first_value(__fti_pos) OVER ${w} AS __fti_first_pos
                    FROM ${typed}
-                  WHERE ${judged} AND NOT ${v.failing} AND ${u} IN (SELECT __fti_u FROM ${dupValues})) AS __fti_d
+                  WHERE ${judged} AND NOT ${v.failing} AND ${key.value} IN (SELECT __fti_u FROM ${dupValues})) AS __fti_d
           WHERE __fti_k > 1`,
     ),
   );
 }
 
+/** The SQL of a `unique` key: its columns, one value (a struct for a combination), its hash, and "none of it is null". */
+function uniqueKey(fields: string[]): { columns: string; value: string; hash: string; present: string } {
+  const cols = fields.map(ident);
+  return {
+    columns: cols.join(", "),
+    value: cols.length === 1 ? cols[0] : `struct_pack(${cols.map((c, i) => `__fti_${i} := ${c}`).join(", ")})`,
+    hash: `hash(${cols.join(", ")})`,
+    present: cols.map((c) => `${c} IS NOT NULL`).join(" AND "),
+  };
+}
+
 /**
- * The values of the unique column `u` read more than once (among the judged
- * rows) into `dupValues`. A hash aggregate over every distinct string cost the
+ * The values of the unique key read more than once (among the judged rows)
+ * into `dupValues`. A hash aggregate over every distinct string cost the
  * most of this pass (10 M distinct values: ~3.5 s of CPU); sorting their
  * 64-bit hashes and comparing neighbours is ~40 % cheaper. Equal values have
  * equal hashes, so the hashes seen twice hold every duplicate; a second,
  * exact pass over the rows with such a hash (usually none) keeps the values
  * that really repeat, so a hash collision never quarantines a row.
  */
-async function duplicateValues(p: SourcePass, u: string): Promise<void> {
+async function duplicateValues(p: SourcePass, key: ReturnType<typeof uniqueKey>): Promise<void> {
   const { store, typed, judged, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
@@ -296,16 +309,16 @@ async function duplicateValues(p: SourcePass, u: string): Promise<void> {
       store.run(
         `CREATE TEMP TABLE ${dupHashes} AS
            SELECT DISTINCT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev
-                                  FROM (SELECT hash(${u}) AS __fti_h FROM ${typed} WHERE ${judged} AND ${u} IS NOT NULL))
+                                  FROM (SELECT ${key.hash} AS __fti_h FROM ${typed} WHERE ${judged} AND ${key.present}))
             WHERE __fti_h = __fti_prev`,
       ),
     );
     const [h] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupHashes}`);
-    const candidates = Number(h.n) > 0 ? `hash(${u}) IN (SELECT __fti_h FROM ${dupHashes})` : "FALSE";
+    const candidates = Number(h.n) > 0 ? `${key.hash} IN (SELECT __fti_h FROM ${dupHashes})` : "FALSE";
     await p.pass(
       store.run(
         `CREATE TEMP TABLE ${dupValues} AS
-           SELECT ${u} AS __fti_u FROM ${typed} WHERE ${judged} AND ${u} IS NOT NULL AND ${candidates} GROUP BY ${u} HAVING count(*) > 1`,
+           SELECT ${key.value} AS __fti_u FROM ${typed} WHERE ${judged} AND ${key.present} AND ${candidates} GROUP BY ${key.columns} HAVING count(*) > 1`,
       ),
     );
   } finally {
@@ -414,5 +427,5 @@ export async function ensureRawTable(store: Store, bundle: SpecBundle, plan: Sou
     }
     await store.run(`DROP TABLE ${ident(table)}`);
   }
-  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => columnDefinition(c, c.name === plan.unique)).join(", ")})`);
+  await store.run(`CREATE TABLE ${ident(table)} (${want.map((c) => columnDefinition(c, plan.unique?.length === 1 && c.name === plan.unique[0])).join(", ")})`);
 }
