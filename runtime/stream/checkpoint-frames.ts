@@ -11,8 +11,8 @@
 // rows, with `n` their row count and `latest` the index of their latest row
 // among them when it is one), then the rows, in order: first the rest of the
 // entity the previous frame ended in, then those of its heads, in order.
-// Arguments that are not numbers (null, strings, booleans, Dates) are kept
-// aside as [flat index, value] pairs, exactly.
+// Arguments that are not numbers are kept aside by flat index, exactly:
+// nulls as a list of indexes, strings, booleans and Dates with their values.
 
 import type { Scalar } from "../api.ts";
 import type { EntitySnapshot } from "./engine.ts";
@@ -31,9 +31,11 @@ export interface RowsFrame {
   id: Scalar[];
   /** Arguments per row. */
   na: Uint32Array;
-  /** The arguments, flat: numbers here, anything else in `x`. */
+  /** The arguments, flat: numbers here; at the flat indexes in `nul` a null, at those in `xi` the value in `xv` (strings, booleans, Dates). */
   a: Float64Array;
-  x: Array<[number, Value]>;
+  nul: Uint32Array;
+  xi: Uint32Array;
+  xv: Value[];
 }
 
 /** What a head costs of a frame's row budget: its latest row objects are serialized as objects. */
@@ -100,7 +102,9 @@ function columns(heads: EntityHead[], parts: Array<{ rows: BufferedRow[]; from: 
   let args = 0;
   for (const p of parts) for (let i = p.from; i < p.to; i++) args += p.rows[i].args.length;
   const a = new Float64Array(args);
-  const x: Array<[number, Value]> = [];
+  const nul: number[] = [];
+  const xi: number[] = [];
+  const xv: Value[] = [];
   let r = 0;
   let k = 0;
   for (const p of parts) {
@@ -111,12 +115,16 @@ function columns(heads: EntityHead[], parts: Array<{ rows: BufferedRow[]; from: 
       na[r] = row.args.length;
       for (const v of row.args) {
         if (typeof v === "number") a[k] = v;
-        else x.push([k, v]);
+        else if (v === null) nul.push(k);
+        else {
+          xi.push(k);
+          xv.push(v);
+        }
         k++;
       }
     }
   }
-  return { e: heads, t, id, na, a, x };
+  return { e: heads, t, id, na, a, nul: Uint32Array.from(nul), xi: Uint32Array.from(xi), xv };
 }
 
 /** Puts a group's entities back together from its frames, in order; `done` checks the last one is whole. */
@@ -125,7 +133,14 @@ export class FrameAssembler {
   private cur: { snap: EntitySnapshot; n: number; latest: EntityHead["latest"] } | null = null;
 
   add(f: RowsFrame): void {
-    const extra = f.x.length ? new Map(f.x) : null;
+    // Not-a-number arguments, in flat-index order: a cursor into each list.
+    let ni = 0;
+    let xi = 0;
+    const argAt = (k: number): Value => {
+      if (ni < f.nul.length && f.nul[ni] === k) return (ni++, null);
+      if (xi < f.xi.length && f.xi[xi] === k) return f.xv[xi++];
+      return f.a[k];
+    };
     let r = 0;
     let k = 0;
     let h = 0;
@@ -135,7 +150,7 @@ export class FrameAssembler {
         const take = Math.min(this.cur.n - this.cur.snap.rows.length, f.t.length - r);
         for (let i = 0; i < take; i++, r++) {
           const args: Value[] = new Array(f.na[r]);
-          for (let j = 0; j < args.length; j++, k++) args[j] = extra?.has(k) ? extra.get(k)! : f.a[k];
+          for (let j = 0; j < args.length; j++, k++) args[j] = argAt(k);
           this.cur.snap.rows.push({ t: f.t[r], id: f.id[r], args });
         }
         continue;
@@ -146,6 +161,7 @@ export class FrameAssembler {
       this.cur = { snap: { key: head.key, keys: head.keys, latest: null, latestRow: head.latestRow, rows: [], starts: head.starts, ewma: head.ewma }, n: head.n, latest: head.latest };
     }
     if (r !== f.t.length || k !== f.a.length) throw new Error("a frame holds rows of no entity");
+    if (ni !== f.nul.length || xi !== f.xi.length) throw new Error("a frame's arguments do not match its rows");
   }
 
   /** The entities, once every frame was added (throws when the last one's rows were cut short). */
