@@ -24,7 +24,16 @@ for (let i = 0; i < preload; i += 500) { const r = await svc.ingest("activities"
 const fd = openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
 const buf = Buffer.alloc(128);
 const cpu = () => { const t = buf.toString("latin1", 0, readSync(fd, buf, 0, 128, 0)); return Number(t.slice(0, t.indexOf(" "))) / 1e6; };
-let gcMs = 0; new PerformanceObserver((l) => { for (const e of l.getEntries()) gcMs += e.duration; }).observe({ entryTypes: ["gc"] });
+let gcMs = 0;
+const gcKinds = new Map<number, number>();
+new PerformanceObserver((l) => {
+  for (const e of l.getEntries()) {
+    gcMs += e.duration;
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    gcKinds.set(kind, (gcKinds.get(kind) ?? 0) + 1);
+  }
+}).observe({ entryTypes: ["gc"] });
+const KINDS: Record<number, string> = { 1: "minor", 2: "minor-mc", 4: "major", 8: "incremental", 16: "weak" };
 for (let k = 0; k < 3; k++) {
   const gaps: number[] = [];
   let lastCpu = cpu();
@@ -32,12 +41,13 @@ for (let k = 0; k < 3; k++) {
   const tick = () => { const c = cpu(); gaps.push(c - lastCpu); lastCpu = c; if (on) setTimeout(tick, 1); };
   setTimeout(tick, 1);
   gcMs = 0;
+  gcKinds.clear();
   const c0 = cpu(); const p0 = process.cpuUsage(); const t0 = performance.now();
   await svc.checkpoint(true);
   on = false;
   const main = cpu() - c0; const p = process.cpuUsage(p0);
   gaps.sort((a, b) => a - b);
   const q = (x: number) => gaps[Math.min(gaps.length - 1, Math.floor(x * gaps.length))].toFixed(1);
-  console.log(`${TREE.split("/").pop()}: checkpoint ${(svc.stats()[0].lastCheckpoint.bytes / 1e6).toFixed(1)} MB, wall ${(performance.now() - t0).toFixed(0)} ms, main-thread CPU ${main.toFixed(0)} ms, process CPU ${((p.user + p.system) / 1000).toFixed(0)} ms, GC ${gcMs.toFixed(0)} ms; loop turns: ${gaps.length}, CPU per turn p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms, > 10 ms: ${gaps.filter((g) => g > 10).length}, > 20 ms: ${gaps.filter((g) => g > 20).length}`);
+  console.log(`${TREE.split("/").pop()}: checkpoint ${(svc.stats()[0].lastCheckpoint.bytes / 1e6).toFixed(1)} MB, wall ${(performance.now() - t0).toFixed(0)} ms, main-thread CPU ${main.toFixed(0)} ms, process CPU ${((p.user + p.system) / 1000).toFixed(0)} ms, GC ${gcMs.toFixed(0)} ms (${[...gcKinds].map(([k, c]) => `${c} ${KINDS[k] ?? k}`).join(", ")}); loop turns: ${gaps.length}, CPU per turn p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms, > 10 ms: ${gaps.filter((g) => g > 10).length}, > 20 ms: ${gaps.filter((g) => g > 20).length}`);
 }
 await svc.close(); await store.close(); rmSync(dir, { recursive: true, force: true });
