@@ -72,7 +72,7 @@ const spec: IrSpec = {
       loc,
       location: { kind: "table", table: "src" },
       eventTime: "started_at",
-      unique: "activity_id",
+      unique: ["activity_id"],
       fields: [],
     },
   ],

@@ -93,7 +93,8 @@ export interface SourceDecl {
   /** `format csv|parquet|ndjson`; when absent it is inferred from the path's extension. */
   format?: Ident;
   eventTime?: Ident;
-  unique?: Ident;
+  /** `unique id` or `unique (a, b)`: the field, or the combination of fields, that identifies a row. */
+  unique?: Ident[];
   /** Reference data: when each row starts (and stops) holding. */
   validFrom?: Ident;
   validTo?: Ident;

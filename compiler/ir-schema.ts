@@ -70,7 +70,7 @@ export const irSchema = z.object({
     ]),
     eventTime: z.string().optional(),
     validity: z.object({ from: z.string(), to: z.string().optional() }).optional(),
-    unique: z.string().optional(),
+    unique: z.array(z.string()).min(1).optional(),
     stream: z.object({ latenessMs: z.number() }).optional(),
     fields: z.array(z.object({
       name: z.string(),

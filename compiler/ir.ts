@@ -73,7 +73,8 @@ export interface IrSource {
   eventTime?: string;
   /** Reference data only: the columns bounding when each row holds (`valid_to` may be null: still holds). */
   validity?: { from: string; to?: string };
-  unique?: string;
+  /** `unique`: the field, or the combination of fields (`unique (a, b)`), no two rows may repeat. */
+  unique?: string[];
   /** `stream [lateness d]`: events also arrive one by one; requires eventTime and unique. */
   stream?: { latenessMs: number };
   fields: IrField[];

@@ -261,6 +261,7 @@ const names = {
     odtParam: (name: string, where: string) => `parameter \`${name}\` appears twice in ${where}`,
     viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
     key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
+    uniqueField: (name: string, source: string) => `field \`${name}\` appears twice in the \`unique\` of source \`${source}\``,
     agentContext: (name: string, where: string) => `\`${name}\` appears twice in the context of ${where}`,
     agentRetrieve: (index: string, where: string) => `index \`${index}\` is retrieved twice in ${where}`,
     agentTool: (model: string, where: string) => `tool \`${model}\` is listed twice in ${where}`,
@@ -806,6 +807,11 @@ const rules = {
       withHint(
         `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
         "add `unique <field>`, a field that identifies each event (its de-duplication key)",
+      ),
+    combinedUnique: (source: string, fields: string[]) =>
+      withHint(
+        `stream \`${source}\` is identified by a combination of fields (${fields.join(", ")}): a stream's \`unique\` must be one field`,
+        "give each event one identifying field (e.g. an event id) and declare `unique <field>`; without `stream`, a combination is fine",
       ),
   }),
   lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {

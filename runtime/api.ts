@@ -74,7 +74,8 @@ export interface SourcePlan {
   /** Reference data: the row holds from `validFrom` (until the entity's next row, or `validTo` when set and not null). */
   validFrom?: string;
   validTo?: string;
-  unique?: string;
+  /** The field, or the combination of fields, that identifies a row (duplicates are quarantined); a stream's is one field. */
+  unique?: string[];
   /** `format`: how the files spell a timestamp field (strptime directives, or a name of features/epoch-units.ts); segment lines and events are ISO 8601. */
   fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean>; format?: string }>;
   /**

@@ -49,10 +49,13 @@ describe("bench load generators", () => {
   it("closed loop: every answer read whole, with its own status, also after the server closed the connection", async () => {
     closes = 0;
     const prepared = prepareRequests(url, 200, request);
-    const r = await closedLoad({ url, connections: 4, seconds: 0.5, prepared });
+    const r = await closedLoad({ url, connections: 4, seconds: 1, prepared });
     expect(r.errors).toBe(0);
     expect(r.answered).toBe(r.sent);
-    expect(r.answered).toBeGreaterThan(50);
+    // A run is timed, so how many answers depends on the machine's load (15 in 0.5 s at load 40): ask only
+    // for enough to include a 400 (request 3) and a closed connection (request 5), and check every one.
+    expect(r.answered).toBeGreaterThanOrEqual(6);
+    expect(r.tags.slice(0, r.answered)).toContain("/bad");
     for (let i = 0; i < r.answered; i++) expect(r.statuses[i], `answer ${i} (${r.tags[i]})`).toBe(expected(r.tags[i]));
     expect(closes).toBeGreaterThan(0);
   });

@@ -1,6 +1,7 @@
 // One malformed line in an ndjson source no longer fails the whole read: the
 // files are read line by line, each line that is not a JSON object is
-// quarantined with its line number and why, and every other line is kept. A
+// quarantined with its line number and why (a line that is not UTF-8 too),
+// and every other line is kept. A
 // malformed JSON array file is still refused as a whole (no line of it stands
 // alone), with a user error, not a crash.
 
@@ -18,7 +19,7 @@ const ride = (id: string, km: number) => JSON.stringify({ ride_id: id, rider: "a
 const temps: TempSpec[] = [];
 afterAll(() => temps.forEach((t) => t.cleanup()));
 
-async function run(files: Record<string, string>) {
+async function run(files: Record<string, string | Uint8Array>) {
   const t = await compileTempSpec({ "spec.fti": SPEC, ...files });
   temps.push(t);
   const store = await openStore({ path: ":memory:" });
@@ -46,6 +47,18 @@ describe("an ndjson file with lines that are not JSON objects", () => {
       ["a.ndjson", 5, "unreadable line: not a JSON object (an array)", { line: "[1, 2]" }],
       ["a.ndjson", 6, "unreadable line: not a JSON object (a single value)", { line: '"just text"' }],
     ]);
+  });
+
+  it("quarantines a line whose bytes are not UTF-8 (reading it would alter its text) and keeps one holding U+FFFD itself", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from(`${ride("r1", 5)}\n{"ride_id": "r2", "rider": "a`),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`n", "at": "2024-01-02 10:00", "km": 3}\r\n`),
+      Buffer.from(JSON.stringify({ ride_id: "r3", rider: "a\uFFFDn", at: "2024-01-03 10:00", km: 4 })),
+    ]);
+    const { kept, quarantined } = await run({ "data/a.ndjson": bytes });
+    expect(kept).toEqual(["r1", "r3"]);
+    expect(quarantined.map((q) => q.slice(0, 3))).toEqual([["a.ndjson", 2, "unreadable line: not valid UTF-8"]]);
   });
 
   it("reads a file without bad lines as before (one object per row)", async () => {

@@ -6,6 +6,8 @@
 // value of the last server equals the batch recomputation over the same events.
 // The restarts resume from the stream's checkpoint (written every 50 ms, so
 // kills also land during its writes) and replay only the segment lines after it.
+// Some events are late (beyond the lateness): corrected in the background, a
+// kill landing before, during or after a correction.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
@@ -37,16 +39,20 @@ async function serve(): Promise<Server> {
   return { ...server, rebuilt: { from: m[1] as "checkpoint" | "history", replayed: Number(m[2]) } };
 }
 
-/** Activities in the last hours: out of order within the lateness, ties at one instant, several athletes. */
+/**
+ * Activities in the last hours: out of order within the lateness, ties at one instant, several athletes; one in
+ * 20 days old, beyond the 1-day lateness (late: stored, then corrected in the background, kills or not).
+ */
 function events(n: number, seed: number) {
   const rnd = mulberry32(seed);
   const base = Date.now() - 12 * HOUR;
   return Array.from({ length: n }, (_, i) => {
     const km = Math.round((3 + rnd() * 12) * 100) / 100;
+    const late = rnd() < 0.05;
     return {
       activity_id: `crash-${i}`,
       athlete_id: work.athletes[Math.floor(rnd() * work.athletes.length)],
-      started_at: new Date(base + Math.floor(rnd() * 40) * 15 * 60_000).toISOString(),
+      started_at: new Date(late ? base - (2 + Math.floor(rnd() * 10)) * 24 * HOUR : base + Math.floor(rnd() * 40) * 15 * 60_000).toISOString(),
       sport: rnd() < 0.2 ? "treadmill" : "run",
       distance_km: km,
       elapsed_time_s: Math.round(km * (280 + rnd() * 80)),
@@ -72,6 +78,16 @@ async function fitnessOf(url: string, athlete: string): Promise<Record<string, u
   });
   const body = (await r.json()) as { features: Record<string, { value: unknown }>; feature_times: Record<string, string> };
   return { event_time: body.feature_times.fitness, ...Object.fromEntries(Object.entries(body.features).map(([k, v]) => [k, v.value])) };
+}
+
+/** Waits until the server has no late event left to correct (its background correction ran). */
+async function lateCorrected(url: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (/^fti_stream_late_pending\{source="activities"\} 0$/m.test(metrics)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("late events still pending after 60 s");
 }
 
 describe("kill -9 of fti serve while events are pushed", () => {
@@ -118,7 +134,8 @@ describe("kill -9 of fti serve while events are pushed", () => {
     const lost = [...acked].filter((id) => !stored.has(id));
     expect(lost).toEqual([]);
 
-    // What the last server serves, before and after the batch run.
+    // What the last server serves, before and after the batch run, once its late events are corrected (by themselves).
+    await lateCorrected(server.url);
     const served = new Map<string, Record<string, unknown>>();
     for (const a of work.athletes) served.set(a, await fitnessOf(server.url, a));
     server.child.kill("SIGTERM");
@@ -137,6 +154,7 @@ describe("kill -9 of fti serve while events are pushed", () => {
     const restarted = await serve();
     // After `fti features` kept the segments in the store (and removed the sealed files): still from the checkpoint (the stopped server's), nothing after it.
     expect(restarted.rebuilt).toEqual({ from: "checkpoint", replayed: 0 });
+    await lateCorrected(restarted.url);
     const fitness = work.bundle.groups.find((g) => g.name === "fitness")!;
     let mismatches = 0;
     let compared = 0;

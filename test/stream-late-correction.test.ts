@@ -10,6 +10,7 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { mulberry32 } from "../runtime/random.ts";
 import { ident } from "../runtime/store/sql.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
+import { openStore } from "../runtime/store/store.ts";
 import { StreamService } from "../runtime/stream/service.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
@@ -101,5 +102,79 @@ describe("late events corrected per entity", () => {
       });
     }
     expect(compared).toBeGreaterThan(4);
+  }, 300_000);
+});
+
+describe("late events corrected in the background (autoCorrect)", () => {
+  it("while events go on for the same entities: no request waits for it, and every entity equals the batch SQL after", async () => {
+    process.env.FTI_STREAM_CORRECT_MS = "20";
+    const svc = new StreamService(work.bundle, work.storePath);
+    const online = new Map<string, StreamUpdate>();
+    await work.withStore((store) => svc.rebuild(store, (u) => online.set(entityId(u), u)));
+    let corrections = 0;
+    let opened = 0;
+    let correcting = false;
+    svc.autoCorrect(
+      async () => {
+        opened++;
+        correcting = true; // its segment lines are read by now; the store is slow to open (as under load)
+        await new Promise((r) => setTimeout(r, 100));
+        return openStore({ path: work.storePath, readOnly: true });
+      },
+      (updates) => {
+        corrections++;
+        correcting = false;
+        for (const u of updates) online.set(entityId(u), u);
+      },
+    );
+    const rnd = mulberry32(8);
+    const now = Date.now() + 30 * DAY; // after the first test's events: these are new
+    const ingest = async (events: unknown[]) => {
+      const r = await svc.ingest("activities", events, (k) => [k]);
+      if (!r.ok) throw new Error(r.message);
+      r.updates.forEach((u) => online.set(entityId(u), u));
+      return r.result;
+    };
+    // Enough segment lines that the correction reads over several turns of the event loop.
+    for (let b = 0; b < 20; b++) {
+      await ingest(Array.from({ length: 500 }, (_, j) => activity(rnd, `bg-${b}-${j}`, work.athletes[j % work.athletes.length], now - DAY / 2 + b * 1000 + j)));
+    }
+    // Late events (beyond the 1-day lateness) of two athletes, then events of every athlete (those two included)
+    // while the correction runs: each request is answered on its own, none waits for the correction.
+    let late = 0;
+    let during = 0;
+    let n = 0;
+    const lateAthletes = work.athletes.slice(2, 4);
+    while (svc.stats()[0].corrections.runs === 0 || svc.stats()[0].latePending > 0) {
+      if (late < 6) late += (await ingest(lateAthletes.map((a) => activity(rnd, `bg-late-${n++}`, a, now - (3 + late) * DAY)))).late;
+      await ingest(work.athletes.map((a) => activity(rnd, `bg-live-${n++}`, a, now + n * 1000)));
+      if (correcting) during++;
+      await new Promise((r) => setTimeout(r, 2));
+      if (n > 20_000) throw new Error("the late events were never corrected");
+    }
+    const stats = svc.stats()[0];
+    expect(late).toBe(6);
+    expect(during).toBeGreaterThan(0);
+    expect(corrections).toBeGreaterThan(0);
+    expect(opened).toBe(stats.corrections.runs);
+    expect(stats.corrections.entities).toBeGreaterThanOrEqual(2);
+    // Only the lines that may be the late athletes' were parsed (the groups key by athlete: a text test before JSON.parse).
+    expect(stats.corrections.linesParsed).toBeLessThan(stats.corrections.linesRead);
+    await svc.close();
+
+    await work.withStore((store) => runFeaturePipeline(store, work.bundle));
+    let compared = 0;
+    for (const u of online.values()) {
+      const plan = work.bundle.groups.find((g) => g.name === u.group)!;
+      const row = await batchRow(plan, u.keys);
+      expect(row, entityId(u)).toBeDefined();
+      expect(u.eventMs, entityId(u)).toBe((row!.event_time as Date).getTime());
+      plan.features.forEach((f, i) => {
+        compared++;
+        expect(close(u.values[i], row![f.name] as number | null, { base: f.type === "int" ? "int" : "float", nullable: true }), `${entityId(u)} ${f.name}: stream ${u.values[i]}, batch ${row![f.name]}`).toBe(true);
+      });
+    }
+    expect(compared).toBeGreaterThan(20);
+    delete process.env.FTI_STREAM_CORRECT_MS;
   }, 300_000);
 });

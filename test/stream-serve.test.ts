@@ -137,6 +137,7 @@ describe("POST /v1/sources/activities/events", () => {
   });
 
   it("stores a late event (older than the watermark minus the lateness) without applying it online, marks the row, and a reload applies it", async () => {
+    process.env.FTI_STREAM_CORRECT_MS = "0"; // this case: the correction a reload runs (the next one: by itself)
     const a = work.athletes[3];
     const before = await features(a);
     const at = Date.now() - 20 * DAY;
@@ -159,6 +160,28 @@ describe("POST /v1/sources/activities/events", () => {
     expect(corrected.late_events).toBeUndefined();
     expect(corrected.features.runs_28d.value).toBe((before.features.runs_28d.value as number) + 1);
     expect(corrected.feature_times.fitness).toBe(before.feature_times.fitness);
+  });
+
+  it("corrects a late event by itself, in the background, without a reload: the mark clears, the run counts", async () => {
+    process.env.FTI_STREAM_CORRECT_MS = "20";
+    const a = work.athletes[4];
+    const before = await features(a);
+    const reloadBefore = server.service.health().last_reload;
+    const at = Date.now() - 10 * DAY;
+    expect((await post(JSON.stringify(activity(a, at)))).body).toMatchObject({ accepted: 0, late: 1 });
+    let now = await features(a);
+    for (let i = 0; i < 500 && now.late_events; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      now = await features(a);
+    }
+    expect(now.late_events).toBeUndefined();
+    expect(now.features.runs_28d.value).toBe((before.features.runs_28d.value as number) + 1);
+    expect(server.service.health().last_reload).toBe(reloadBefore); // no reload ran
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/fti_stream_late_corrections_total\{source="activities"\} [1-9]/);
+    expect(metrics).toMatch(/fti_stream_late_pending\{source="activities"\} 0\n/);
+    expect(metrics).toMatch(/fti_stream_unique_values\{source="activities",measure="bytes"\} [1-9]/);
+    delete process.env.FTI_STREAM_CORRECT_MS;
   });
 
   it("the batch pipeline over the file and the segments computes what the stream served; a restart rebuilds it", async () => {

@@ -92,7 +92,8 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
       decl: inputDecl,
       columns,
       lineage: (col) => new Set([`${src.name}.${col}`]),
-      rowId: src.unique ? columns.find((c) => c.name === src.unique) : undefined,
+      // A row id is one column: a combination of fields (`unique (a, b)`) identifies rows but gives none.
+      rowId: src.unique?.length === 1 ? columns.find((c) => c.name === src.unique![0]) : undefined,
       reference: src.eventTime ? undefined : { source: src.name, validity: src.validity !== undefined, validTo: src.validity?.to !== undefined },
       stream: src.stream ? { source: src.name } : undefined,
     };

@@ -24,7 +24,7 @@ interface SourceDraft {
   /** The fields whose type checked, by name: what `check`s and the column clauses may name. */
   columns: Map<string, IrType>;
   eventTime?: string;
-  unique?: string;
+  unique?: string[];
   validity?: IrSource["validity"];
   location?: IrSource["location"];
   stream?: IrSource["stream"];
@@ -44,7 +44,7 @@ const SOURCE_CLAUSES: ReadonlyArray<ClauseCheck<SourceDecl, SourceDraft>> = [
   },
   {
     clause: "unique",
-    check: (ctx, decl, d) => !decl.unique || (d.unique = checkColumnClause(ctx, decl, decl.unique, "unique", d.columns, false)) !== undefined,
+    check: (ctx, decl, d) => !decl.unique || (d.unique = checkUnique(ctx, decl, d.columns)) !== undefined,
   },
   { clause: "valid_from / valid_to", check: (ctx, decl, d) => settle(checkValidity(ctx, decl, d.columns), (v) => (d.validity = v)) },
   { clause: "path / table", check: (ctx, decl, d) => (d.location = checkLocation(ctx, decl)) !== undefined },
@@ -128,8 +128,8 @@ function allowedValues(ctx: Ctx, scope: ExprScope, field: string, type: IrType, 
 
 /**
  * `stream [lateness d]`: events arrive one by one besides (or instead of) the
- * file. A stream needs `event_time` (windows, freshness) and `unique` (an
- * event sent twice counts once) — FTI4051; `lateness` is a duration literal
+ * file. A stream needs `event_time` (windows, freshness) and a one-field
+ * `unique` (an event sent twice counts once) — FTI4051; `lateness` is a duration literal
  * (FTI3011), 1h when absent. Undefined without `stream`, null after an error.
  */
 function checkStream(ctx: Ctx, decl: SourceDecl): IrSource["stream"] | null | undefined {
@@ -142,6 +142,9 @@ function checkStream(ctx: Ctx, decl: SourceDecl): IrSource["stream"] | null | un
   }
   if (!decl.unique) {
     ctx.report(s.range, DIAG.streamClause.unique(decl.name.name));
+    ok = false;
+  } else if (decl.unique.length > 1) {
+    ctx.report(s.range, DIAG.streamClause.combinedUnique(decl.name.name, decl.unique.map((u) => u.name)));
     ok = false;
   }
   let latenessMs = DEFAULT_LATENESS_MS;
@@ -201,6 +204,23 @@ function foldNegation(e: IrExpr | undefined): IrExpr | undefined {
     return { k: "lit", type: e.arg.type, value: -e.arg.value };
   }
   return e;
+}
+
+/** `unique id` / `unique (a, b)`: each a non-nullable field, each once; undefined after an error. */
+function checkUnique(ctx: Ctx, decl: SourceDecl, columns: Map<string, IrExpr["type"]>): string[] | undefined {
+  const fields: string[] = [];
+  let ok = true;
+  for (const ident of decl.unique ?? []) {
+    if (fields.includes(ident.name)) {
+      ctx.report(ident.range, DIAG.duplicate.uniqueField(ident.name, decl.name.name));
+      ok = false;
+      continue;
+    }
+    const name = checkColumnClause(ctx, decl, ident, "unique", columns, false);
+    if (name === undefined) ok = false;
+    else fields.push(name);
+  }
+  return ok ? fields : undefined;
 }
 
 function checkColumnClause(

@@ -303,7 +303,7 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
   const fromSpine = group.ir.input.kind === "source" && group.ir.input.name === source;
   const guess = fromSpine
     ? group.ir.keyColumns
-    : keys.map((k) => [...columns.entries()].find(([n, t]) => t.base === k.type.base && n !== spine.source.unique)?.[0] ?? "<column>");
+    : keys.map((k) => [...columns.entries()].find(([n, t]) => t.base === k.type.base && !spine.source.unique?.includes(n))?.[0] ?? "<column>");
   const by = guess.length > 1 ? `(${guess.join(", ")})` : guess[0];
   const features = `${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name}`;
   ctx.report(ref.range, DIAG.otherEntity.unmapped(group.ir.name, group.ir.entity, keyText, source, unmapped[0].name, features, by));

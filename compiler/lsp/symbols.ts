@@ -134,7 +134,7 @@ class IndexBuilder {
       }
     }
     if (d.eventTime && field(d.eventTime.name)) this.add(d.eventTime, `field:${d.name.name}.${d.eventTime.name}`, "field");
-    for (const clause of [d.unique, d.validFrom, d.validTo]) if (clause && field(clause.name)) this.add(clause, `field:${d.name.name}.${clause.name}`, "field");
+    for (const clause of [...(d.unique ?? []), d.validFrom, d.validTo]) if (clause && field(clause.name)) this.add(clause, `field:${d.name.name}.${clause.name}`, "field");
   }
 
   group(d: FeatureGroupDecl): void {

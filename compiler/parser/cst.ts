@@ -66,6 +66,7 @@ export type SourceItemCstChildren = {
   Identifier?: (IToken)[];
   Kw_event_time?: IToken[];
   Kw_unique?: IToken[];
+  uniqueList?: ColumnListCstNode[];
   clause?: IToken[];
   clauseValue?: IToken[];
   latenessClause?: IToken[];

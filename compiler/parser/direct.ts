@@ -246,7 +246,7 @@ class DirectReader extends AstNodes {
         return setOnce(decl, "eventTime", this.ident(this.next(T.Identifier)));
       case T.Unique:
         this.i++;
-        return setOnce(decl, "unique", this.ident(this.next(T.Identifier)));
+        return setOnce(decl, "unique", this.is(T.LParen) ? this.columnList() : [this.ident(this.next(T.Identifier))]);
       case T.Fields:
         this.i++;
         this.next(T.LCurly);

@@ -137,7 +137,7 @@ export class FtiParser extends CstParser {
     this.CONSUME(T.StringLit, { LABEL: "module" });
   });
 
-  // source NAME { path "..." | table a.b | format x | event_time c | unique c | valid_from c | valid_to c | stream [lateness d] | fields { ... } }
+  // source NAME { path "..." | table a.b | format x | event_time c | unique c | unique (a, b) | valid_from c | valid_to c | stream [lateness d] | fields { ... } }
   sourceDecl = this.RULE("sourceDecl", () => {
     this.CONSUME(T.Source);
     this.CONSUME(T.Identifier, { LABEL: "name" });
@@ -176,7 +176,11 @@ export class FtiParser extends CstParser {
         {
           ALT: () => {
             this.CONSUME(T.Unique);
-            this.CONSUME3(T.Identifier);
+            // `unique id` or `unique (symbol, date)`: one field or a combination of fields
+            this.OR3((this.alts["sourceItem.unique"] ??= {
+              DEF: [{ ALT: () => this.CONSUME3(T.Identifier) }, { ALT: () => this.SUBRULE(this.columnList, { LABEL: "uniqueList" }) }],
+              ERR_MSG: "a field name or `(a, b)`",
+            }));
           },
         },
         {
@@ -417,7 +421,7 @@ export class FtiParser extends CstParser {
     }));
   });
 
-  /** `(a, b)`: column names (a group's key columns). */
+  /** `(a, b)`: column names (a group's key columns, a `by`, a source's `unique`). */
   columnList = this.RULE("columnList", () => {
     this.CONSUME(T.LParen);
     this.CONSUME1(T.Identifier, { LABEL: "columns" });

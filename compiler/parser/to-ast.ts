@@ -504,9 +504,11 @@ class AstBuilder extends AstNodes {
         if (decl.eventTime) this.duplicate(tok(item, "Kw_event_time"), "event_time");
         decl.eventTime ??= this.ident(value);
       } else if (tok(item, "Kw_unique")) {
-        if (!isReal(value)) continue;
+        const list = node(item, "uniqueList");
+        const fields = list ? this.columnList(list) : isReal(value) ? [this.ident(value)] : [];
+        if (!fields.length) continue;
         if (decl.unique) this.duplicate(tok(item, "Kw_unique"), "unique");
-        decl.unique ??= this.ident(value);
+        decl.unique ??= fields;
       } else if (tok(item, "clause")?.image === "stream") {
         this.streamClause(decl, item);
       } else if (tok(item, "clause")) {

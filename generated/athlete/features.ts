@@ -10,7 +10,7 @@ export const activitiesSource: $rt.SourcePlan = {
   line: 4,
   location: { kind: "files", path: "data/athlete/activities.csv", format: "csv" },
   eventTime: "started_at",
-  unique: "activity_id",
+  unique: ["activity_id"],
   fields: [
     { name: "activity_id", type: "string", nullable: false },
     { name: "athlete_id", type: "string", nullable: false },
@@ -61,7 +61,7 @@ export const coachNotesSource: $rt.SourcePlan = {
   line: 164,
   location: { kind: "files", path: "data/athlete/coach_notes.csv", format: "csv" },
   eventTime: "written_at",
-  unique: "note_id",
+  unique: ["note_id"],
   fields: [
     { name: "note_id", type: "string", nullable: false },
     { name: "athlete_id", type: "string", nullable: false },

@@ -14,7 +14,7 @@ import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import { shiftedRow, stageCsv, writeShiftTable, type CsvReject } from "./csv-input.ts";
-import { stageNdjsonLines } from "./ndjson-lines.ts";
+import { notUtf8Files, stageNdjsonLines } from "./ndjson-lines.ts";
 
 export interface SourceInput {
   /** The relation: a temp view or temp table name (already quoted). */
@@ -88,11 +88,18 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
   if (plan.location.kind === "files" && plan.location.format === "csv") return stageCsvInput(store, plan, files, where, cannotRead);
   if (plan.location.kind === "files") {
     // format 'auto': one object per line, or a JSON array of objects (how many public data sets ship).
-    // A malformed line reads as NULL (ignore_errors; a malformed array still fails the read): then the
-    // files are read again line by line (ndjson-lines.ts), so such a line is quarantined with its number and text.
+    // A malformed line reads as NULL (ignore_errors; a malformed array still fails the read), bytes that are
+    // not UTF-8 as U+FFFD: then the files are read again line by line (ndjson-lines.ts), so such a line is
+    // quarantined with its number and text.
     const input = await stage(store, plan, files, `read_json_objects(${list}, format = 'auto', ignore_errors = true, filename = '__fti_file')`, true, cannotRead);
-    const [odd] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${input.relation} WHERE json_type(json) IS DISTINCT FROM 'OBJECT'`);
-    if (Number(odd.n) === 0) return withObjectKeys(store, input);
+    // U+FFFD: how DuckDB reads bytes that are not UTF-8 — or the character itself: the files' bytes tell.
+    const [odd] = await store.all<{ n: number; replaced: string[] | null }>(
+      `SELECT count(*) FILTER (WHERE json_type(json) IS DISTINCT FROM 'OBJECT') AS n,
+              list(DISTINCT __fti_file) FILTER (WHERE contains(CAST(json AS VARCHAR), '\uFFFD')) AS replaced
+         FROM ${input.relation}`,
+    );
+    const notUtf8 = await notUtf8Files(odd.replaced ?? []);
+    if (Number(odd.n) === 0 && notUtf8.length === 0) return withObjectKeys(store, input);
     await input.close();
     return withObjectKeys(store, await stageNdjsonLines(store, plan.name, files));
   }

@@ -25,6 +25,7 @@ import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } fro
 import { stage, type SourceInput } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
 import { buildValidation, withIsoTimestamps } from "./validation.ts";
+import { streamUniqueField } from "../stream/unique-field.ts";
 
 
 const STAGE = "__fti_seglines";
@@ -114,7 +115,7 @@ export async function readStreamSegments(store: Store, bundle: SpecBundle, plan:
     const { inRange, outside, judged } = rangeOf(plan, opts);
     const typed = `(${v.typed}) AS __fti_t`;
     const table = ident(rawTable(plan.name));
-    const u = ident(plan.unique);
+    const u = ident(streamUniqueField(plan));
     report.quarantined = await store.run(
       `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, reason_kind, quarantined_at, file)
        SELECT ?, ?, ${input.rowNumber("__fti_t.__fti_file", "__fti_t.__fti_pos")}, ${v.rowJson}, ${v.reason}, ${v.reasonKind}, ?, __fti_file

@@ -706,6 +706,8 @@ export class OnlineService implements LocalService {
       for (const c of await this.streams!.correctLate(store, onUpdate)) this.logger.info(`stream ${c.source}: ${c.entities} entities with late events recomputed (${c.rowsRead} of their offline rows read)`);
     }
     const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
+    // From now on late events are corrected by themselves, in the background (stream/service.ts `autoCorrect`).
+    if (!again) this.streams!.autoCorrect(() => this.openReadOnly(5_000), (updates) => this.applyCorrected(updates));
     if (this.remote && latest.size) {
       // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
@@ -718,6 +720,17 @@ export class OnlineService implements LocalService {
       else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
     }
+  }
+
+  /** Rows recomputed for late events (in the background): their marks clear; with a shared store they are written there, marks cleared. */
+  private async applyCorrected(updates: StreamUpdate[]): Promise<void> {
+    for (const u of updates) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+    if (!this.remote) {
+      for (const u of updates) this.applyStreamUpdate(u);
+      return;
+    }
+    const cleared = updates.map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
+    await this.remote.writeStreamed(this.bundle, updates, cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
   }
 
   /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
@@ -734,13 +747,33 @@ export class OnlineService implements LocalService {
     else marks.set(key, { events: m.events + 1, oldest_event_time: at < m.oldest_event_time ? at : m.oldest_event_time });
   }
 
+  /**
+   * An entity's streamed row, updated in place: a new row object per event
+   * outlived the young generation (an entity's row lives until its next event)
+   * and became old-space garbage, which brings the server's major GCs sooner.
+   * Lookups read a row synchronously, so none sees it half-updated.
+   */
   private applyStreamUpdate(u: StreamUpdate): void {
-    const plan = this.bundle.groups.find((g) => g.name === u.group)!;
     let rows = this.streamed.get(u.group);
     if (!rows) this.streamed.set(u.group, (rows = new Map()));
+    const names = this.featureNames(u.group);
+    const key = entityKey(u.keys);
+    const row = rows.get(key);
+    if (row) {
+      row.eventMs = u.eventMs;
+      for (let i = 0; i < names.length; i++) row.values[names[i]] = u.values[i];
+      return;
+    }
     const values: Record<string, Scalar> = {};
-    plan.features.forEach((f, i) => (values[f.name] = u.values[i]));
-    rows.set(entityKey(u.keys), { eventMs: u.eventMs, values });
+    for (let i = 0; i < names.length; i++) values[names[i]] = u.values[i];
+    rows.set(key, { eventMs: u.eventMs, values });
+  }
+
+  private readonly featureNamesOf = new Map<string, string[]>();
+  private featureNames(group: string): string[] {
+    let names = this.featureNamesOf.get(group);
+    if (!names) this.featureNamesOf.set(group, (names = this.bundle.groups.find((g) => g.name === group)!.features.map((f) => f.name)));
+    return names;
   }
 
   /**
@@ -1231,6 +1264,25 @@ export class OnlineService implements LocalService {
         name: "fti_stream_checkpoint_blocking_seconds",
         help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state taken while new events waited — no copy: copy-on-write —, plus the longest slice of its serialization).",
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
+      },
+      {
+        name: "fti_stream_unique_values",
+        help: "Unique values held to recognise duplicates (those of the lateness span), per source, and the bytes they take off the JS heap.",
+        values: stats.flatMap((s) => [
+          { labels: { source: s.source, measure: "values" }, value: s.uniqueHeld },
+          { labels: { source: s.source, measure: "bytes" }, value: s.uniqueBytes },
+        ]),
+      },
+      {
+        name: "fti_stream_late_pending",
+        help: "Group entities whose online row misses a late event not yet corrected, per source.",
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.latePending })),
+      },
+      {
+        name: "fti_stream_late_corrections_total",
+        help: "Late-event corrections run (entities recomputed from every event they have), per source.",
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.corrections.runs })),
       },
       {
         name: "fti_stream_state_entities",

@@ -4,9 +4,11 @@
 // applied online); a `unique` value seen within the lateness is a duplicate
 // (acknowledged, not applied again). Only the unique values of events within
 // the lateness are kept, so memory is bounded by the events of one lateness
-// span. See docs/streaming.md.
+// span; they are kept off the JS heap, exactly (unique-set.ts). See
+// docs/streaming.md.
 
 import type { Scalar } from "../api.ts";
+import { UniqueSet } from "./unique-set.ts";
 
 export type Admitted = "new" | "duplicate" | "late";
 
@@ -19,8 +21,12 @@ export interface AdmissionSnapshot {
 export class Admission {
   /** Newest event time applied (epoch ms). */
   watermark = -Infinity;
-  /** unique value → event time, for events at or after watermark − lateness (and those being written now). */
-  private seen = new Map<string, number>();
+  /**
+   * unique value → event time, for events at or after watermark − lateness
+   * (and those being written now); a late event's value is held with the
+   * watermark of its arrival (a later event with its value is a duplicate of it).
+   */
+  private seen = new UniqueSet();
   private sinceSweep = 0;
   /** Snapshots being read: sweeps wait for them (a sweep deletes in place what a reader has not read yet). */
   private readers = 0;
@@ -38,27 +44,25 @@ export class Admission {
    */
   classify(id: Scalar, t: number): Admitted {
     const k = Admission.key(id);
-    if (this.seen.has(k)) return "duplicate";
-    if (t < this.watermark - this.latenessMs) return "late";
-    this.seen.set(k, t);
-    return "new";
+    if (t < this.watermark - this.latenessMs) return this.seen.add(k, this.watermark) ? "late" : "duplicate";
+    return this.seen.add(k, t) ? "new" : "duplicate";
   }
 
   release(id: Scalar): void {
     this.seen.delete(Admission.key(id));
   }
 
-  /** A new event was stored and applied: the watermark moves; unique values out of the lateness are dropped now and then. */
+  /**
+   * A new event was stored and applied: the watermark moves; every 1,024
+   * events the oldest chunk of unique values out of the lateness is dropped
+   * (unique-set.ts: a few thousand values per sweep, faster than they come).
+   */
   applied(t: number): void {
     if (t > this.watermark) this.watermark = t;
-    if (++this.sinceSweep >= 4096 && this.sinceSweep >= this.seen.size / 2) this.sweep();
-  }
-
-  private sweep(): void {
-    if (this.readers > 0) return; // the next applied event tries again
-    this.sinceSweep = 0;
-    const floor = this.watermark - this.latenessMs;
-    for (const [k, t] of this.seen) if (t < floor) this.seen.delete(k);
+    if (++this.sinceSweep >= 1024 && this.readers === 0) {
+      this.sinceSweep = 0;
+      this.seen.sweep(this.watermark - this.latenessMs, 1);
+    }
   }
 
   /** The watermark and the unique values still within the lateness (older ones decide nothing: their events are late). */
@@ -73,28 +77,18 @@ export class Admission {
   /**
    * The same as of now, its unique values read afterwards, a few at a time (a
    * checkpoint serializes them over many turns of the event loop). The values
-   * of now are the map's first `size` entries in insertion order, and stay so
+   * of now are the set's entries as of now in insertion order, and stay so
    * while it is read: values added later go after them, only those are ever
-   * released, sweeps wait, and `restore` puts a new map in place.
+   * released, sweeps wait, and `restore` puts a new set in place.
    */
   beginSnapshot(): { watermark: number; next(max: number): Array<[string, number]>; end(): void } {
     const floor = this.watermark - this.latenessMs;
-    const entries = this.seen.entries();
-    let left = this.seen.size;
+    const cursor = this.seen.cursor();
     let open = true;
     this.readers++;
     return {
       watermark: this.watermark,
-      next: (max) => {
-        const out: Array<[string, number]> = [];
-        while (left > 0 && out.length < max) {
-          const n = entries.next();
-          if (n.done) break;
-          left--;
-          if (n.value[1] >= floor) out.push(n.value);
-        }
-        return out;
-      },
+      next: (max) => cursor.next(max, floor),
       end: () => {
         if (open) this.readers--;
         open = false;
@@ -103,8 +97,8 @@ export class Admission {
   }
 
   restore(snap: AdmissionSnapshot): void {
-    this.seen = new Map();
-    for (const [k, t] of snap.seen) this.seen.set(k, t);
+    this.seen = new UniqueSet();
+    for (const [k, t] of snap.seen) this.seen.add(k, t);
     this.watermark = snap.watermark;
     this.sinceSweep = 0;
   }
@@ -112,5 +106,10 @@ export class Admission {
   /** Unique values held (for the state metrics). */
   get size(): number {
     return this.seen.size;
+  }
+
+  /** Bytes they take, off the JS heap. */
+  get bytes(): number {
+    return this.seen.bytes;
   }
 }

@@ -33,6 +33,7 @@ import type { AdmissionSnapshot } from "./admission.ts";
 import { FrameAssembler, FrameCutter, type RowsFrame } from "./checkpoint-frames.ts";
 import type { EntitySnapshot, SnapshotReader, SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 const MAGIC = "fti-stream-checkpoint";
 export const CHECKPOINT_VERSION = 4;
@@ -442,7 +443,8 @@ export async function offlineFingerprint(store: Store, plan: SourcePlan, typed?:
   if (!(await store.tableExists(table))) return { rows: 0, hash: "none" };
   const have = new Set((await store.tableColumns(table)).map((c) => c.name));
   if (!plan.fields.every((f) => have.has(f.name))) return { rows: 0, hash: "none" };
-  const u = ident(plan.unique!);
+  const unique = streamUniqueField(plan);
+  const u = ident(unique);
   const fields = plan.fields.map((f) => `s.${ident(f.name)}`).join(", ");
   const query = (ownRows: string) =>
     store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${ownRows}`);
@@ -453,7 +455,7 @@ export async function offlineFingerprint(store: Store, plan: SourcePlan, typed?:
   }
   return fingerprintOf(
     await query(
-      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(plan.unique)}`)}) = CAST(s.${u} AS VARCHAR))`,
+      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(unique)}`)}) = CAST(s.${u} AS VARCHAR))`,
     ),
   );
 }

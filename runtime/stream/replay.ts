@@ -9,6 +9,7 @@ import type { Scalar, SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 export interface ReplayOptions {
   /** The server, e.g. http://127.0.0.1:8080. */
@@ -42,7 +43,7 @@ async function rowsToReplay(store: Store, plan: SourcePlan, lastMs: number): Pro
   return store.all(
     `SELECT ${plan.fields.map((f) => ident(f.name)).join(", ")} FROM ${ident(table)}
       WHERE ${t} >= (SELECT max(${t}) FROM ${ident(table)}) - to_milliseconds(CAST(? AS BIGINT))
-      ORDER BY ${t}, ${ident(plan.unique!)}`,
+      ORDER BY ${t}, ${ident(streamUniqueField(plan))}`,
     [lastMs],
   );
 }
@@ -53,8 +54,9 @@ export async function replayEvents(store: Store, bundle: SpecBundle, opts: Repla
     const streams = bundle.sources.filter((s) => s.stream).map((s) => s.name);
     throw new UserError(`\`${opts.source}\` is not a stream source of spec \`${bundle.name}\`; streams: ${streams.length ? streams.join(", ") : "none"}`);
   }
-  if (plan.fields.find((f) => f.name === plan.unique)?.type !== "string") {
-    throw new UserError(`\`${plan.name}\`'s unique field \`${plan.unique}\` is not a string: a replayed event cannot be given a new value`);
+  const unique = streamUniqueField(plan);
+  if (plan.fields.find((f) => f.name === unique)?.type !== "string") {
+    throw new UserError(`\`${plan.name}\`'s unique field \`${unique}\` is not a string: a replayed event cannot be given a new value`);
   }
   const rows = await rowsToReplay(store, plan, opts.lastMs);
   const report: ReplayReport = { source: plan.name, total: rows.length, accepted: 0, duplicates: 0, late: 0, ms: 0 };
@@ -93,7 +95,8 @@ function eventOf(plan: SourcePlan, row: Record<string, unknown>, at: Date, suffi
     e[f.name] = v instanceof Date ? v.toISOString() : ((v ?? null) as Scalar);
   }
   e[plan.eventTime!] = at.toISOString();
-  e[plan.unique!] = `${String(row[plan.unique!])}${suffix}`;
+  const unique = streamUniqueField(plan);
+  e[unique] = `${String(row[unique])}${suffix}`;
   return e;
 }
 

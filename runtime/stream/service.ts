@@ -13,10 +13,12 @@ import { readEntityRows, readSourceRows } from "./entity-events.ts";
 import { Admission, type Admitted } from "./admission.ts";
 import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type BodyReader, type OfflineFingerprint, type PendingLate, type TypedStreamEvents } from "./checkpoint.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
+import { SegmentScan, type Targets } from "./late-correction.ts";
 import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition } from "./segments.ts";
 import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 export interface IngestResult {
   source: string;
@@ -60,6 +62,8 @@ interface StreamSource {
   /** How the state was rebuilt at start (null before): events read then. */
   rebuilt: { from: "checkpoint" | "history"; events: number } | null;
   checkpoints: number;
+  /** Late-event corrections run, entities recomputed, and the last one's time (ms) and segment lines read / parsed. */
+  corrections: { runs: number; entities: number; lastMs: number; linesRead: number; linesParsed: number };
   /** The last checkpoint: the state copied while events waited, the longest slice of its serialization (each on the event loop), all in all with the write, its size. */
   lastCheckpoint: { copyMs: number; serializeMs: number; totalMs: number; bytes: number } | null;
 }
@@ -88,8 +92,17 @@ const checkpointEveryMs = () => {
   return Number.isFinite(v) && v >= 0 ? v : 30_000;
 };
 
+/** How long after a late event its correction starts in the background (ms): $FTI_STREAM_CORRECT_MS, default 1 s; 0: only at a reload or restart. */
+const correctEveryMs = () => {
+  const v = Number(process.env.FTI_STREAM_CORRECT_MS ?? 1000);
+  return Number.isFinite(v) && v >= 0 ? v : 1000;
+};
+
+/** Runs `fn` with a store to read (opened for it, or the one at hand). */
+type StoreUse = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
+
 const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
-  const v = row[plan.unique!];
+  const v = row[streamUniqueField(plan)];
   return v instanceof Date ? v.toISOString() : (v ?? null);
 };
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
@@ -125,6 +138,7 @@ export class StreamService {
         late: new Map(),
         rebuilt: null,
         checkpoints: 0,
+        corrections: { runs: 0, entities: 0, lastMs: 0, linesRead: 0, linesParsed: 0 },
         lastCheckpoint: null,
       });
     }
@@ -235,7 +249,7 @@ export class StreamService {
     try {
       await s.writer.append(stored.map((r) => segmentLine(s.plan, r)));
     } catch (e) {
-      rows.forEach((r, i) => kinds[i] === "new" && s.admission.release(uniqueOf(s.plan, r)));
+      rows.forEach((r, i) => kinds[i] !== "duplicate" && s.admission.release(uniqueOf(s.plan, r)));
       return { ok: false, status: 503, code: "stream_unavailable", message: `the events could not be stored durably (${(e as Error).message}); none was applied, send them again` };
     }
     const updates: StreamUpdate[] = [];
@@ -251,6 +265,7 @@ export class StreamService {
       s.events++;
     });
     s.dirty = true;
+    if (late.length) this.scheduleCorrection();
     const count = (k: Admitted) => kinds.filter((x) => x === k).length;
     const w = s.admission.watermark;
     return {
@@ -384,7 +399,7 @@ export class StreamService {
     s.dirty = applied > 0;
     let corrected = 0;
     try {
-      if (s.late.size) corrected = (await this.correctSource(store, s)).updates.length;
+      if (s.late.size) corrected = (await this.correctUntilDone((use) => use(store), s))?.updates.length ?? 0;
     } catch (e) {
       return { fallback: `the late events pending in the checkpoint could not be applied (${(e as Error).message})` };
     }
@@ -395,40 +410,123 @@ export class StreamService {
   /**
    * Applies the stored late events: recomputes only the group entities they
    * belong to (every event of theirs from src_<source> and the segments, once
-   * each by `unique`), while new requests wait at the gate. `onUpdate` gets
+   * each by `unique`), while events go on (see correctSource). `onUpdate` gets
    * each recomputed entity's row; returns how many were recomputed per source.
+   * What the background corrections do by themselves (`autoCorrect`); a
+   * reload runs it too.
    */
   async correctLate(store: Store, onUpdate: (u: StreamUpdate) => void): Promise<Array<{ source: string; entities: number; rowsRead: number }>> {
-    return this.exclusive(async () => {
-      const out: Array<{ source: string; entities: number; rowsRead: number }> = [];
-      for (const s of this.sources.values()) {
-        if (s.refusedBy !== null || s.late.size === 0) continue;
-        const r = await this.correctSource(store, s);
-        for (const u of r.updates) onUpdate(u);
-        out.push({ source: s.plan.name, entities: r.updates.length, rowsRead: r.rowsRead });
-      }
-      return out;
-    });
+    const out: Array<{ source: string; entities: number; rowsRead: number }> = [];
+    for (const s of this.sources.values()) {
+      if (s.refusedBy !== null || s.late.size === 0) continue;
+      const r = await this.correctUntilDone((use) => use(store), s);
+      if (!r) continue; // segments compacted while they were read, every time: the marks stay for the next correction
+      for (const u of r.updates) onUpdate(u);
+      out.push({ source: s.plan.name, entities: r.updates.length, rowsRead: r.rowsRead });
+    }
+    return out;
   }
 
-  /** Recomputes the entities of `s`'s pending late events from every event they have (see correctLate); clears them. */
-  private async correctSource(store: Store, s: StreamSource): Promise<{ updates: StreamUpdate[]; rowsRead: number }> {
+  /**
+   * Corrects late events in the background from now on: `delay` after a late
+   * event (at least 10× the last correction's time after it, so corrections
+   * take at most a tenth of the time), `open` gives a store to read (closed
+   * after), `onCorrected` the recomputed rows (their late marks clear).
+   */
+  autoCorrect(open: () => Promise<Store>, onCorrected: (updates: StreamUpdate[]) => void | Promise<void>): void {
+    this.corrector = { open, onCorrected };
+    if ([...this.sources.values()].some((s) => s.refusedBy === null && s.late.size > 0)) this.scheduleCorrection();
+  }
+
+  private corrector: { open: () => Promise<Store>; onCorrected: (updates: StreamUpdate[]) => void | Promise<void> } | null = null;
+  private correctionTimer: NodeJS.Timeout | null = null;
+  /** The correction running (one at a time: a reload's, the background's, a restart's). */
+  private correcting: Promise<unknown> = Promise.resolve();
+
+  private scheduleCorrection(): void {
+    const every = correctEveryMs();
+    if (!this.corrector || every === 0 || this.correctionTimer) return;
+    const lastMs = Math.max(0, ...[...this.sources.values()].map((s) => s.corrections.lastMs));
+    this.correctionTimer = setTimeout(() => void this.correctInBackground(), Math.max(every, 10 * lastMs));
+    this.correctionTimer.unref();
+  }
+
+  private async correctInBackground(): Promise<void> {
+    const c = this.corrector;
+    if (!c) return;
+    for (const s of this.sources.values()) {
+      if (s.refusedBy !== null || s.late.size === 0) continue;
+      try {
+        const use = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
+          const store = await c.open();
+          try {
+            return await fn(store);
+          } finally {
+            await store.close();
+          }
+        };
+        const r = await this.correctUntilDone(use, s);
+        if (r) await c.onCorrected(r.updates);
+      } catch (e) {
+        // The store busy (a batch run writes it) or unreadable: the marks stay, the next try comes later.
+        this.onCheckpointError?.(`stream ${s.plan.name}: late events not corrected yet (${(e as Error).message}); tried again later`);
+      }
+    }
+    this.correctionTimer = null;
+    if ([...this.sources.values()].some((s) => s.refusedBy === null && s.late.size > 0)) this.scheduleCorrection();
+  }
+
+  /** correctSource, after the correction running, tried again (up to 3 times) when segments were compacted while read. */
+  private correctUntilDone(use: StoreUse, s: StreamSource): Promise<{ updates: StreamUpdate[]; rowsRead: number } | null> {
+    const run = this.correcting.then(async () => {
+      for (let i = 0; i < 3; i++) {
+        if (s.late.size === 0) return { updates: [], rowsRead: 0 };
+        const r = await this.correctSource(use, s);
+        if (r) return r;
+      }
+      return null;
+    });
+    this.correcting = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Recomputes the entities of `s`'s pending late events from every event
+   * they have, and clears them, without holding events: their segment lines
+   * are read asynchronously while events go on (late-correction.ts), then
+   * their offline rows; the lines appended meanwhile are read, the entities
+   * recomputed and the marks cleared in one turn of the event loop — every
+   * event applied so far is in what was read, every one applied later is
+   * applied on top. Null: a segment was compacted while it was read (try again).
+   */
+  private async correctSource(use: StoreUse, s: StreamSource): Promise<{ updates: StreamUpdate[]; rowsRead: number } | null> {
+    const t0 = performance.now();
     const source = s.plan.name;
-    const byGroup = new Map<string, Scalar[][]>();
-    const targets = new Map<string, Set<string>>();
+    const targets: Targets = { keys: new Map(), values: new Map() };
     for (const l of s.late.values()) {
       const k = this.current.entityKey(l.group, l.keys);
-      if (!targets.has(l.group)) targets.set(l.group, new Set());
-      if (targets.get(l.group)!.has(k)) continue;
-      targets.get(l.group)!.add(k);
-      byGroup.set(l.group, [...(byGroup.get(l.group) ?? []), l.keys]);
+      if (!targets.keys.has(l.group)) targets.keys.set(l.group, new Set());
+      if (targets.keys.get(l.group)!.has(k)) continue;
+      targets.keys.get(l.group)!.add(k);
+      targets.values.set(l.group, [...(targets.values.get(l.group) ?? []), l.keys]);
     }
-    const offline = (await readEntityRows(store, this.bundle, s.plan, byGroup)).rows;
-    const lines = parseLines(s.plan, segmentFiles(s.writer.dir).flatMap((f) => readSegmentTail(f, { lines: 0, bytes: 0 })!.lines)).rows;
-    const rows = onceEachInTime(s.plan, [...offline, ...lines]);
-    const updates = this.current.recompute(source, targets, rows);
-    s.late = new Map();
+    const scan = new SegmentScan(s.writer.dir, s.plan, this.bundle, this.current, targets, s.writer.positions);
+    // While much was appended during a read, read on (asynchronously); what is left is read in the last turn.
+    for (let i = 0; i < 5 && (await scan.catchUp()) > 256 * 1024; i++);
+    // The offline rows after the segments: a file compacted before it was read has its lines there by now.
+    const offline = (await use((store) => readEntityRows(store, this.bundle, s.plan, targets.values))).rows;
+    await scan.catchUp();
+    // One turn from here: no event is applied between the last lines read and the recompute.
+    if (!scan.finish()) return null;
+    const rows = onceEachInTime(s.plan, [...offline, ...scan.rows()]);
+    const updates = this.current.recompute(source, targets.keys, rows);
+    for (const [k, l] of s.late) if (targets.keys.get(l.group)?.has(this.current.entityKey(l.group, l.keys))) s.late.delete(k);
     s.dirty = true;
+    s.corrections.runs++;
+    s.corrections.entities += updates.length;
+    s.corrections.lastMs = performance.now() - t0;
+    s.corrections.linesRead = scan.linesRead;
+    s.corrections.linesParsed = scan.linesParsed;
     return { updates, rowsRead: offline.length };
   }
 
@@ -519,23 +617,29 @@ export class StreamService {
   }
 
   /** Counters and state, per source. */
-  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number; lastCheckpoint: StreamSource["lastCheckpoint"] }> {
+  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; uniqueBytes: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number; lastCheckpoint: StreamSource["lastCheckpoint"]; latePending: number; corrections: StreamSource["corrections"] }> {
     return [...this.sources.values()].map((s) => ({
       source: s.plan.name,
       counts: { ...s.counts },
       watermarkMs: s.admission.watermark,
       uniqueHeld: s.admission.size,
+      uniqueBytes: s.admission.bytes,
       written: s.writer.written,
       syncs: s.writer.syncs,
       rebuilt: s.rebuilt,
       checkpoints: s.checkpoints,
       lastCheckpoint: s.lastCheckpoint,
+      latePending: s.late.size,
+      corrections: { ...s.corrections },
     }));
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.correctionTimer) clearTimeout(this.correctionTimer);
+    this.corrector = null;
+    await this.correcting;
     // A clean stop leaves a checkpoint (the streams this process writes, with events since the last one).
     await this.checkpoint().catch((e) => this.onCheckpointError?.((e as Error).message));
     for (const s of this.sources.values()) {

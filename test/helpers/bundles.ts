@@ -79,7 +79,7 @@ export function activitiesSource(path = "data/activities.csv", format: "csv" | "
     line: 4,
     location: { kind: "files", path, format },
     eventTime: "started_at",
-    unique: "activity_id",
+    unique: ["activity_id"],
     fields: [
       { name: "activity_id", type: "string", nullable: false },
       { name: "athlete_id", type: "string", nullable: false },

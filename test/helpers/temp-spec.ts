@@ -16,8 +16,8 @@ export interface TempSpec {
   cleanup(): void;
 }
 
-/** `files` maps names (relative to the spec's dir) to contents; `spec.fti` is the spec. */
-export async function compileTempSpec(files: Record<string, string>, name = "spec"): Promise<TempSpec> {
+/** `files` maps names (relative to the spec's dir) to contents (text, or bytes); `spec.fti` is the spec. */
+export async function compileTempSpec(files: Record<string, string | Uint8Array>, name = "spec"): Promise<TempSpec> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-spec-"));
   for (const [f, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });

@@ -64,7 +64,7 @@ export const SOURCE: IrSource = {
   loc,
   location: { kind: "table", table: "events" },
   eventTime: "ts",
-  unique: "id",
+  unique: ["id"],
   fields: [
     { name: "id", type: T("string"), checks: [] },
     { name: "k", type: T("string"), checks: [] },
