@@ -1,7 +1,8 @@
 // The stream server's heap at the stream suite's in-process size: 500,000 events of 10,000 athletes
 // through StreamService.ingest (batches of 500, durable segments in a temp dir), then 200,000 live
 // events after them (ids and times as the suite's checkpoint A/B: every one within the 1-day lateness,
-// so admission holds each unique value). Prints the heap after a full GC, memory off the heap, a full
+// so admission holds each unique value). Prints the heap after a full GC beyond the bench's own input
+// arrays (the service's state), memory off the heap, a full
 // GC's pause (median of 5) and the GCs seen while ingesting. Run it in two trees to compare them:
 //
 //   node --expose-gc --import tsx bench/stream-heap.ts [athletes] [live]
@@ -31,6 +32,8 @@ new PerformanceObserver((l) => {
   }
 }).observe({ entryTypes: ["gc"] });
 try {
+  gc();
+  const inputs = process.memoryUsage().heapUsed; // the bench's own event arrays: not the service's
   const svc = new StreamService(spec, join(dir, "store.duckdb"));
   const c0 = process.cpuUsage();
   const ingest = async (batch: unknown[]) => {
@@ -59,7 +62,7 @@ try {
   const m = process.memoryUsage();
   const st = svc.stats()[0];
   console.log(JSON.stringify({
-    events: events.length + liveCount, uniqueHeld: st.uniqueHeld, heapMB: +(m.heapUsed / 1e6).toFixed(1), externalMB: +(m.external / 1e6).toFixed(1),
+    events: events.length + liveCount, uniqueHeld: st.uniqueHeld, heapMB: +((m.heapUsed - inputs) / 1e6).toFixed(1), externalMB: +(m.external / 1e6).toFixed(1),
     fullGcMs: +pauses[2].toFixed(1), ingestCpuS: +((c.user + c.system) / 1e6).toFixed(1),
     whileIngesting: { minor: during.minor, minorMs: Math.round(during.minorMs), major: during.major, majorMs: Math.round(during.majorMs) },
     state: svc.engine.stats(),
