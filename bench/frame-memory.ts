@@ -8,6 +8,9 @@
 // suite prepares it) is bench/.data/acts-<athletes>x<runs>/frame-mem.duckdb,
 // built on first use; STORE=<file> reads another (e.g. one with a larger
 // spine). READ_LIMIT=<size> also lowers memory_limit at the first read.
+// MAX_TEMP=<size> caps DuckDB's spill while the store is prepared (default
+// 20GB: the disk is shared). A run that prepares the store exits after it:
+// its RSS is the feature pipeline's, not the frame's; run again to measure.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
@@ -22,8 +25,9 @@ await ensureCompiled();
 const path = process.env.STORE ?? join(data.dir, "frame-mem.duckdb");
 if (prep || !existsSync(path)) {
   const t0 = performance.now();
-  await tasks.prepare({ data, store: path, memoryLimit: "3GB" } as any);
-  console.log(`prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await tasks.prepare({ data, store: path, memoryLimit: "3GB", maxTemp: process.env.MAX_TEMP ?? "20GB" } as any);
+  console.log(`prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s (maxRSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GB); run again to measure the frame`);
+  process.exit(0);
 }
 const bundle = await loadBundle(data);
 const store = await openStore({ path, memoryLimit });

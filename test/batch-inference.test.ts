@@ -228,6 +228,23 @@ describe("spineFromFile", () => {
     expect(bad[1].reason).toBe("`user_id` is null; the request needs a string");
   });
 
+  it("a row failing several checks is one reject listing each field and reason; non-finite floats are rejects", async () => {
+    const file = join(dir, "bad-several.csv");
+    writeFileSync(file, "user_id,amount\n,nan\nu02,2\nu03,inf\n,\nu05,-inf\nu06,3\n");
+    const spine = await spineFromFile(store, view, file, { asOf });
+    const kept = await store.all<{ __sid: number; __row: number }>(`SELECT __sid, __row FROM ${spine.table} ORDER BY __sid`);
+    expect(kept.map((r) => [r.__sid, r.__row])).toEqual([[0, 2], [1, 6]]);
+    expect(spine.n).toBe(2);
+    const bad = await store.all<{ __row: number; fields: string[]; reason: string }>(`SELECT __row, fields, reason FROM ${spine.invalid.table} ORDER BY __row`);
+    expect(spine.invalid.n).toBe(4);
+    expect(bad.map((r) => [r.__row, r.fields, r.reason])).toEqual([
+      [1, ["user_id", "amount"], "`user_id` is null; the request needs a string; `amount` = nan is not a finite number"],
+      [3, ["amount"], "`amount` = inf is not a finite number"],
+      [4, ["user_id", "amount"], "`user_id` is null; the request needs a string; `amount` is null; the request needs a float"],
+      [5, ["amount"], "`amount` = -inf is not a finite number"],
+    ]);
+  });
+
   it("reads each row's time from the time column; an unreadable time is a reject", async () => {
     const file = join(dir, "timed.csv");
     writeFileSync(file, "at,user_id,amount\n2025-03-01T10:00:00Z,u01,1\nsoon,u02,2\n2025-03-02 00:00:00+02:00,u03,3\n");

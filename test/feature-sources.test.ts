@@ -155,6 +155,37 @@ describe("source validation", () => {
     expect(r.sources[0]).toMatchObject({ read: n, valid: n - expected.length, quarantined: expected.length });
     const got = (await quarantine(store)).map((q) => `${q.row_number}: ${q.reason}`);
     expect(got).toEqual(expected);
+    // The table keeps exactly the first occurrences, in read order (the later ones are deleted by rowid).
+    const kept = await store.all<{ activity_id: string; at: number }>(
+      "SELECT activity_id, epoch(started_at)::BIGINT - epoch(TIMESTAMP '2025-01-01')::BIGINT AS at FROM src_activities ORDER BY rowid",
+    );
+    const firsts = [...first.entries()].sort((a, b) => a[1] - b[1]).map(([id, at]) => `a${id}@${at - 1}`);
+    expect(kept.map((r) => `${r.activity_id}@${r.at}`)).toEqual(firsts);
+  });
+
+  it("the failing-rows pass reads the input only when some row failed (a clean source is read once for its rows)", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    const run = s.run.bind(s);
+    const badPasses: string[] = [];
+    s.run = (async (sql: string, params?: never) => {
+      if (/CREATE TEMP TABLE "__fti_bad_/.test(sql)) badPasses.push(/WHERE FALSE\s*$/.test(sql) ? "empty" : "read");
+      return run(sql, params);
+    }) as typeof s.run;
+    await writeParquet(s, join(dir, "clean.parquet"), [row("a1", 1), row("a2", 2), row("a1", 3)]);
+    const clean = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("clean.parquet", "parquet")));
+    await writeParquet(s, join(dir, "dirty.parquet"), [row("a1", 1), row("a2", 2, { km: "-1.0" }), row("a1", 3)]);
+    const dirty = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("dirty.parquet", "parquet")));
+    s.run = run;
+    expect(badPasses).toEqual(["empty", "read"]);
+    expect(clean.sources[0]).toMatchObject({ read: 3, valid: 2, quarantined: 1 });
+    expect(dirty.sources[0]).toMatchObject({ read: 3, valid: 1, quarantined: 2 });
+    expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
+      ["clean.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
+      ["dirty.parquet", 2, "distance_km: -1.0 fails check (> 0)"],
+      ["dirty.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
+    ]);
   });
 
   it("range runs judge duplicates among the rows of the range only", async () => {
@@ -192,12 +223,12 @@ describe("source validation", () => {
     await runFeaturePipeline(store, bundle);
     const before = await store.all("SELECT * FROM src_activities ORDER BY ALL");
 
-    // Rewrite the file right after the first pass over it.
+    // Rewrite the file right after the first pass over it (the valid rows into the table).
     const s = store;
     const run = s.run.bind(s);
     s.run = (async (sql: string, params?: never) => {
       const out = await run(sql, params);
-      if (/CREATE TEMP TABLE "__fti_bad_/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3, { km: "-1.0" })]);
+      if (/^INSERT INTO "src_activities"/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3, { km: "-1.0" })]);
       return out;
     }) as typeof s.run;
     const err = await runFeaturePipeline(s, bundle).catch((e: unknown) => e);

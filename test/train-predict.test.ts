@@ -24,19 +24,40 @@ import { featuresAsOf } from "../runtime/retrieval/pit.ts";
 import { FEATURE_TABLE, loadSyntheticTables, makeBundle, standInFeaturesAsOf, USERS } from "./helpers/model-bundles.ts";
 
 // Stand-in PIT join (featuresAsOf, and the pitJoin batch inference uses) by default; the last describe switches to the real one.
-const pit = vi.hoisted(() => ({ real: false }));
+// `fail`: the batch run's pitJoin throws (a run that fails after its ONNX worker started).
+const pit = vi.hoisted(() => ({ real: false, fail: false }));
 vi.mock("../runtime/retrieval/pit.ts", async (importOriginal) => {
   const real = await importOriginal<typeof import("../runtime/retrieval/pit.ts")>();
   const h = await import("./helpers/model-bundles.ts");
   const joins = await import("./helpers/stand-in-pit.ts");
+  const { UserError: UserErrorOf } = await import("../runtime/errors.ts");
   return {
     ...real,
     pitJoin: (...args: Parameters<typeof real.pitJoin>) =>
-      pit.real ? real.pitJoin(...args) : joins.standInPitJoin(args[0], args[1], args[2], args[3]),
+      pit.fail
+        ? Promise.reject(new UserErrorOf("the point-in-time join failed (test)"))
+        : pit.real
+          ? real.pitJoin(...args)
+          : joins.standInPitJoin(args[0], args[1], args[2], args[3]),
     buildTrainingFrame: (...args: Parameters<typeof real.buildTrainingFrame>) =>
       pit.real ? real.buildTrainingFrame(...args) : Promise.resolve(h.standInTrainingFrame(args[1], args[2])),
     featuresAsOf: (...args: Parameters<typeof real.featuresAsOf>) =>
       pit.real ? real.featuresAsOf(...args) : Promise.resolve(h.standInFeaturesAsOf(args[1], args[2], args[3])),
+  };
+});
+
+// Every ONNX worker batch scoring starts, counted with its releases (the real worker, wrapped).
+const workers = vi.hoisted(() => ({ started: 0, released: 0 }));
+vi.mock("../runtime/inference/onnx-worker.ts", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../runtime/inference/onnx-worker.ts")>();
+  return {
+    ...real,
+    startOnnxWorker: async (...args: Parameters<typeof real.startOnnxWorker>) => {
+      const w = await real.startOnnxWorker(...args);
+      if (!w) return w;
+      workers.started++;
+      return { ...w, release: () => (workers.released++, w.release()) };
+    },
   };
 });
 
@@ -172,6 +193,26 @@ describe("inference", () => {
       `SELECT user_id, prediction FROM read_parquet('${out}') ORDER BY user_id`,
     );
     expect(pq).toEqual(rows.map((r) => ({ user_id: r.user_id, prediction: r.prediction })));
+  });
+
+  it("a run that fails after its ONNX worker started reports its own error, releases the worker, keeps the earlier predictions", async () => {
+    await predictBatch(store, bundle, "toy_gbdt", { asOf: AS_OF, batchSize: 7 });
+    expect(workers.started).toBeGreaterThan(0);
+    expect(workers.released).toBe(workers.started);
+    const read = () => store.all(`SELECT user_id, as_of, prediction FROM predictions.toy_gbdt ORDER BY user_id, as_of`);
+    const before = await read();
+    const started = workers.started;
+    pit.fail = true;
+    try {
+      // More entities than one batch: the worker is started before the join fails.
+      const e = await caught(predictBatch(store, bundle, "toy_gbdt", { asOf: new Date(AS_OF.getTime() + 1000), batchSize: 7 }));
+      expect(e.message).toBe("the point-in-time join failed (test)");
+    } finally {
+      pit.fail = false;
+    }
+    expect(workers.started).toBe(started + 1);
+    expect(workers.released).toBe(workers.started);
+    expect(await read()).toEqual(before);
   });
 
   it("a view with request fields needs an entities file that provides them", async () => {

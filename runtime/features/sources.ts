@@ -5,7 +5,7 @@
 // with every reason; valid rows replace the rows of `src_<source>` in the run's
 // range. All of it is set-based SQL: no row passes through JS. The input
 // relation is in source-input.ts, the rules in validation.ts; the passes over
-// them (failing rows, duplicates, valid rows) are below.
+// them (valid rows, failing rows, duplicates) are below.
 
 import { matchFieldColumns } from "./column-match.ts";
 import { existsSync, statSync } from "node:fs";
@@ -141,9 +141,11 @@ interface SourcePass {
  * Reads, validates and stores one source. Must run inside the pipeline's
  * transaction (it creates temp tables and writes two tables).
  *
- * Two phases over the input (see CONTEXT.md): a cheap `failing` flag per row
- * decides; reasons and row JSON are built only for the rows that fail, and
- * the valid rows go straight from the input into `src_<source>`.
+ * The valid rows go first, straight from the input into `src_<source>` (a
+ * cheap `failing` flag per row decides); reasons and row JSON are built only
+ * when some judged row was not written, and only for the rows that fail; the
+ * later duplicates of a `unique` value are found in the written table and
+ * dropped from it (see CONTEXT.md).
  */
 export async function readSource(
   store: Store,
@@ -176,12 +178,17 @@ export async function readSource(
     };
     const p: SourcePass = { store, plan, opts, where, input, v, typed: `(${v.typed}) AS __fti_t`, ...rangeOf(plan, opts), bad, dupValues, pass };
 
-    await collectFailingRows(p);
-    const duplicates = plan.unique ? await collectDuplicates(p, plan.unique) : 0;
-    const quarantined = await quarantine(p);
+    await checkRulesBind(p);
     await ensureRawTable(store, bundle, plan, p.inRange.length > 0);
-    const valid = await writeValidRows(p, table, duplicates);
-    const { read, skipped } = await countRows(p);
+    const written = await writeValidRows(p, table);
+    const { judged, skipped } = await countRows(p);
+    await collectFailingRows(p, written < judged);
+    const duplicates = plan.unique ? await dropDuplicates(p, table, plan.unique) : 0;
+    const quarantined = await quarantine(p);
+    const changed = input.changedFiles();
+    if (changed.length) throw new UserError(`${where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
+    const read = judged + input.rejects.length;
+    const valid = written - duplicates;
     if (valid + quarantined !== read) {
       throw new Error(`${where}: ${read} rows in range but ${valid} written and ${quarantined} quarantined`);
     }
@@ -226,37 +233,62 @@ export function rangeOf(plan: SourcePlan, opts: ReadSourceOptions): Pick<SourceP
   return { inRange, outside, judged: inRange.length ? `NOT ${outside}` : "TRUE" };
 }
 
-/** 1. The failing rows, with every reason and the row as read. */
-async function collectFailingRows(p: SourcePass): Promise<void> {
-  const { store, v, typed, judged, bad } = p;
-  // Wrong SQL in a check shows when the statement is bound, before any row is read.
+/** Wrong SQL in a check shows when the statement is bound, before any row is read or written. */
+async function checkRulesBind(p: SourcePass): Promise<void> {
+  const { v, typed, judged } = p;
   try {
-    await store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason}, ${v.reasonKind} FROM ${typed} WHERE ${judged})`);
+    await p.store.all(`SELECT * FROM (DESCRIBE SELECT ${v.failing}, ${v.reason}, ${v.reasonKind} FROM ${typed} WHERE ${judged})`);
   } catch (e) {
     throw new Error(`${p.where}: validating the rows failed (a check's SQL may be wrong): ${(e as Error).message}`);
   }
+}
+
+/**
+ * 2. The failing rows, with every reason and the row as read. The pass runs
+ * only when some judged row was not written (`any`); otherwise the table is
+ * created empty (the duplicates may still go there).
+ */
+async function collectFailingRows(p: SourcePass, any: boolean): Promise<void> {
+  const { store, v, typed, judged, bad } = p;
   await store.run(`DROP TABLE IF EXISTS ${bad}`);
   await p.pass(
     store.run(
       `CREATE TEMP TABLE ${bad} AS
          SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.reasonKind} AS __fti_kind, ${v.rowJson} AS __fti_json
-           FROM ${typed} WHERE ${judged} AND ${v.failing}`,
+           FROM ${typed} WHERE ${any ? `${judged} AND ${v.failing}` : "FALSE"}`,
     ),
   );
 }
 
 /**
- * 2. `unique`: among otherwise valid rows, the first in read order wins.
- * Values (or combinations, `unique (a, b)`) read more than once are found
- * from those columns alone, in two steps (duplicateValues); only their rows
- * are judged and ranked. Returns the duplicates.
+ * 3. `unique`: among otherwise valid rows, the first in read order wins.
+ * They are all in `table` by now (written in read order), so the values (or
+ * combinations, `unique (a, b)`) stored more than once are found from those
+ * columns alone (duplicateValues); only their rows are ranked in the input —
+ * the later ones quarantined with their first's row number — and deleted
+ * from `table`, where rowid order is the read order. Returns the duplicates.
  */
-async function collectDuplicates(p: SourcePass, unique: string[]): Promise<number> {
-  const { store, plan, v, typed, judged, bad, dupValues, input } = p;
+async function dropDuplicates(p: SourcePass, table: string, unique: string[]): Promise<number> {
+  const { store, dupValues, inRange } = p;
   const key = uniqueKey(unique);
-  await duplicateValues(p, key);
+  const where = (cond: string) => `WHERE ${[...inRange, cond].join(" AND ")}`;
+  await duplicateValues(p, key, ident(table), where);
   const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
-  if (d.n === 0) return 0;
+  if (Number(d.n) === 0) return 0;
+  const quarantined = await collectDuplicates(p, unique, key);
+  const deleted = await store.run(
+    `DELETE FROM ${ident(table)} WHERE rowid IN (
+       SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY ${key.columns} ORDER BY rowid) AS __fti_k
+                            FROM ${ident(table)} ${where(`${key.value} IN (SELECT __fti_u FROM ${dupValues})`)})
+        WHERE __fti_k > 1)`,
+  );
+  if (deleted !== quarantined) throw new Error(`${p.where}: ${quarantined} later duplicates in the input but ${deleted} in ${table}`);
+  return deleted;
+}
+
+/** The later occurrences of the duplicate values, ranked in the input by read order, into the failing rows. */
+async function collectDuplicates(p: SourcePass, unique: string[], key: UniqueKey): Promise<number> {
+  const { store, plan, v, typed, judged, bad, dupValues, input } = p;
   const w = `(PARTITION BY ${key.columns} ORDER BY __fti_file, __fti_pos)`;
   const quotedOf = (f: string) => plan.fields.find((x) => x.name === f)?.type === "string";
   const value = unique.map((f) => shown(v.rawOf(f), quotedOf(f))).join(" || ', ' || ");
@@ -280,6 +312,8 @@ async function collectDuplicates(p: SourcePass, unique: string[]): Promise<numbe
   );
 }
 
+type UniqueKey = ReturnType<typeof uniqueKey>;
+
 /** The SQL of a `unique` key: its columns, one value (a struct for a combination), its hash, and "none of it is null". */
 function uniqueKey(fields: string[]): { columns: string; value: string; hash: string; present: string } {
   const cols = fields.map(ident);
@@ -292,41 +326,38 @@ function uniqueKey(fields: string[]): { columns: string; value: string; hash: st
 }
 
 /**
- * The values of the unique key read more than once (among the judged rows)
- * into `dupValues`. A hash aggregate over every distinct string cost the
- * most of this pass (10 M distinct values: ~3.5 s of CPU); sorting their
- * 64-bit hashes and comparing neighbours is ~40 % cheaper. Equal values have
- * equal hashes, so the hashes seen twice hold every duplicate; a second,
- * exact pass over the rows with such a hash (usually none) keeps the values
- * that really repeat, so a hash collision never quarantines a row.
+ * The values of the unique key stored more than once in `table` (the rows
+ * `where` keeps: those this run wrote) into `dupValues`. A hash aggregate over
+ * every distinct string cost the most of this pass (10 M distinct values:
+ * ~3.5 s of CPU); sorting their 64-bit hashes and comparing neighbours is
+ * ~40 % cheaper. Equal values have equal hashes, so the hashes seen twice hold
+ * every duplicate; a second, exact pass over the rows with such a hash
+ * (usually none) keeps the values that really repeat, so a hash collision
+ * never quarantines a row.
  */
-async function duplicateValues(p: SourcePass, key: ReturnType<typeof uniqueKey>): Promise<void> {
-  const { store, typed, judged, dupValues } = p;
+async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<void> {
+  const { store, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
   try {
-    await p.pass(
-      store.run(
-        `CREATE TEMP TABLE ${dupHashes} AS
-           SELECT DISTINCT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev
-                                  FROM (SELECT ${key.hash} AS __fti_h FROM ${typed} WHERE ${judged} AND ${key.present}))
-            WHERE __fti_h = __fti_prev`,
-      ),
+    await store.run(
+      `CREATE TEMP TABLE ${dupHashes} AS
+         SELECT DISTINCT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev
+                                FROM (SELECT ${key.hash} AS __fti_h FROM ${table} ${where(key.present)}))
+          WHERE __fti_h = __fti_prev`,
     );
     const [h] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupHashes}`);
     const candidates = Number(h.n) > 0 ? `${key.hash} IN (SELECT __fti_h FROM ${dupHashes})` : "FALSE";
-    await p.pass(
-      store.run(
-        `CREATE TEMP TABLE ${dupValues} AS
-           SELECT ${key.value} AS __fti_u FROM ${typed} WHERE ${judged} AND ${key.present} AND ${candidates} GROUP BY ${key.columns} HAVING count(*) > 1`,
-      ),
+    await store.run(
+      `CREATE TEMP TABLE ${dupValues} AS
+         SELECT ${key.value} AS __fti_u FROM ${table} ${where(`${key.present} AND ${candidates}`)} GROUP BY ${key.columns} HAVING count(*) > 1`,
     );
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${dupHashes}`);
   }
 }
 
-/** 3. Quarantine, in read order; then the lines that could not even be parsed. Returns the rows quarantined. */
+/** 4. Quarantine, in read order; then the lines that could not even be parsed. Returns the rows quarantined. */
 async function quarantine(p: SourcePass): Promise<number> {
   const [b] = await p.store.all<{ n: number }>(`SELECT count(*) AS n FROM ${p.bad}`);
   const unparsed = p.input.rejects.length;
@@ -349,24 +380,16 @@ async function quarantine(p: SourcePass): Promise<number> {
 }
 
 /**
- * 4. The raw table: replace the range with the valid rows, in read order.
- * Without duplicates the filter keeps the input's order by itself.
+ * 1. The raw table: replace the range with the judged rows that pass every
+ * rule, in read order (a filter keeps the input's order). The later
+ * duplicates of a `unique` value are among them until dropDuplicates.
  */
-async function writeValidRows(p: SourcePass, table: string, duplicates: number): Promise<number> {
-  const { store, plan, v, typed, judged, inRange, bad } = p;
+async function writeValidRows(p: SourcePass, table: string): Promise<number> {
+  const { store, plan, v, typed, judged, inRange } = p;
   const cols = plan.fields.map((f) => ident(f.name)).join(", ");
   await clearRange(store, table, inRange);
-  const notDuplicate =
-    duplicates > 0
-      ? ` AND NOT EXISTS (SELECT 1 FROM ${bad} AS b WHERE b.__fti_pos = __fti_t.__fti_pos AND b.__fti_file IS NOT DISTINCT FROM __fti_t.__fti_file)` +
-        ` ORDER BY __fti_file, __fti_pos`
-      : "";
   return p.pass(
-    store.run(
-      `INSERT INTO ${ident(table)} (${cols}, ingested_at)
-       SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}${notDuplicate}`,
-      [p.opts.ingestedAt],
-    ),
+    store.run(`INSERT INTO ${ident(table)} (${cols}, ingested_at) SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}`, [p.opts.ingestedAt]),
   );
 }
 
@@ -376,20 +399,14 @@ async function clearRange(store: Store, table: string, inRange: string[]): Promi
   else await store.run(`DELETE FROM ${ident(table)}`);
 }
 
-/**
- * 5. Counts. Every row read is either written or quarantined. Parquet is
- * read by each pass: a file that changed in between is an error (the
- * transaction rolls back), whatever the counts say.
- */
-async function countRows(p: SourcePass): Promise<{ read: number; skipped: number }> {
+/** The rows the run judges (in range, or with an unknown event time) and the ones it skips; the lines that could not be parsed aside. */
+async function countRows(p: SourcePass): Promise<{ judged: number; skipped: number }> {
   const [c] = await p.pass(
     p.store.all<{ total: number; skipped: number }>(
       `SELECT count(*) AS total, ${p.inRange.length ? `count(*) FILTER (WHERE ${p.outside})` : "0"} AS skipped FROM ${p.typed}`,
     ),
   );
-  const changed = p.input.changedFiles();
-  if (changed.length) throw new UserError(`${p.where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
-  return { read: Number(c.total) - Number(c.skipped) + p.input.rejects.length, skipped: c.skipped };
+  return { judged: Number(c.total) - Number(c.skipped), skipped: Number(c.skipped) };
 }
 
 /**

@@ -25,7 +25,7 @@ import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } fro
 import { stage, type SourceInput } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
 import { buildValidation, withIsoTimestamps } from "./validation.ts";
-import { streamUniqueField } from "./unique-key.ts";
+import { streamUniqueField } from "../stream/unique-field.ts";
 
 
 const STAGE = "__fti_seglines";

@@ -26,6 +26,7 @@ import { rejectMissingFeatures } from "./batch-rejects.ts";
 import { featureBatches } from "./feature-batches.ts";
 import { addOdtColumns } from "../retrieval/odt-columns.ts";
 import { createPredictor, type Predictor } from "./predictor.ts";
+import type { OnnxWorker } from "./onnx-worker.ts";
 
 export const DEFAULT_BATCH_SIZE = 65_536;
 
@@ -95,6 +96,9 @@ export async function predictBatch(
       : await spineFromStore(store, view, asOf);
     const predTable = `${spine.table}_pred`;
     let joined: PitJoinResult | undefined;
+    // A run of more than one batch scores in a worker thread: started now, its start (loading
+    // onnxruntime and the session again) overlaps the point-in-time join instead of following it.
+    const worker = spine.n > batchSize ? predictor.startWorker().catch(() => null) : Promise.resolve(null);
     try {
       checkInputColumnClash(plan, spine.input.columns);
       joined = await pitJoin(store, bundle, view, spine.table, { asOf: joinAsOf });
@@ -102,10 +106,11 @@ export async function predictBatch(
       const staged = stagedInputs(plan, (await store.tableColumns(joined.table)).map((c) => c.name));
       await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
       await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${inputColumnsDdl(plan, staged)})`);
-      const result = await scoreInBatches(store, view, plan, predictor, joined, spine.n, batchSize, { table: predTable, staged });
+      const result = await scoreInBatches(store, view, plan, predictor, await worker, joined, spine.n, batchSize, { table: predTable, staged });
       await writeBatchOutput(store, view, plan, predictor, spine, { pred: predTable, joined: joined.table, staged }, targets);
       return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
     } finally {
+      await (await worker)?.release();
       await cleanUp(
         store,
         ...(joined ? [`DROP TABLE IF EXISTS ${ident(joined.table)}`] : []),
@@ -176,6 +181,7 @@ async function scoreInBatches(
   view: ViewPlan,
   plan: ModelPlan,
   predictor: Predictor,
+  worker: OnnxWorker | null,
   joined: PitJoinResult,
   n: number,
   batchSize: number,
@@ -186,31 +192,26 @@ async function scoreInBatches(
   const sidAt = new Float64Array(n);
   const inputs = stagedColumns(plan, pred.staged, n);
   let batches = 0;
-  // ONNX in a worker thread when it starts: a batch is scored while the next one is read and encoded.
-  const worker = n > batchSize ? await predictor.startWorker() : null;
+  // ONNX in the worker thread when it started: a batch is scored while the next one is read and encoded.
   const inFlight: Array<Promise<void>> = [];
-  try {
-    await reader.readAll(batchSize, async (columns, at, m, sids) => {
-      sidAt.set(sids, at);
-      addOdtColumns(view.odts, columns, m, sids);
-      for (const input of plan.inputs) {
-        if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
-      }
-      stageInputs(plan, pred.staged, columns, m, inputs, at);
-      batches++;
-      if (!worker) {
-        prediction.set(await predictor.predictColumns(columns, m), at);
-        return;
-      }
-      const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, at));
-      scored.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-      inFlight.push(scored);
-      if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
-    });
-    await Promise.all(inFlight);
-  } finally {
-    await worker?.release();
-  }
+  await reader.readAll(batchSize, async (columns, at, m, sids) => {
+    sidAt.set(sids, at);
+    addOdtColumns(view.odts, columns, m, sids);
+    for (const input of plan.inputs) {
+      if (!columns[input.name]) throw new Error(`the feature frame of view \`${view.name}\` has no column \`${input.name}\``);
+    }
+    stageInputs(plan, pred.staged, columns, m, inputs, at);
+    batches++;
+    if (!worker) {
+      prediction.set(await predictor.predictColumns(columns, m), at);
+      return;
+    }
+    const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, at));
+    scored.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    inFlight.push(scored);
+    if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
+  });
+  await Promise.all(inFlight);
   let nulls = 0;
   for (let i = 0; i < n; i++) if (Number.isNaN(prediction[i])) nulls++;
   await store.appendColumns(pred.table, { __sid: sidAt, prediction, ...inputs });

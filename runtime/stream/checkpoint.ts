@@ -32,7 +32,7 @@ import { ident, sqlString } from "../store/sql.ts";
 import type { AdmissionSnapshot } from "./admission.ts";
 import type { EntitySnapshot, SnapshotReader, SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
-import { streamUniqueField } from "../features/unique-key.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 const MAGIC = "fti-stream-checkpoint";
 export const CHECKPOINT_VERSION = 3;

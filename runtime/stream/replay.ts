@@ -9,7 +9,7 @@ import type { Scalar, SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
-import { streamUniqueField } from "../features/unique-key.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 export interface ReplayOptions {
   /** The server, e.g. http://127.0.0.1:8080. */

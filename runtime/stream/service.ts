@@ -18,7 +18,7 @@ import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLi
 import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
-import { streamUniqueField } from "../features/unique-key.ts";
+import { streamUniqueField } from "./unique-field.ts";
 
 export interface IngestResult {
   source: string;

@@ -1,4 +1,4 @@
-// A source's `unique`: one field, or a combination of fields (`unique (symbol, date)`).
+// A stream source's `unique` (a file source's may be a combination of fields, `unique (symbol, date)`).
 
 import type { SourcePlan } from "../api.ts";
 
