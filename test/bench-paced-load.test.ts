@@ -5,6 +5,7 @@
 
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nativePacer, pacedLoadNative } from "../bench/lib/native-pacer.ts";
 import { closedLoad, pacedLoad, prepareRequests } from "../bench/lib/paced-load.ts";
 
 let server: Server;
@@ -68,5 +69,25 @@ describe("bench load generators", () => {
     expect(r.errors).toBe(0);
     for (const [status, tag] of seen) expect(status).toBe(expected(tag));
     expect(seen.filter(([, t]) => t === "/bad").length).toBe(14);
+  });
+
+  // The C generator (bench/lib/pacer.c) is built with the system's C compiler; CI installs one (.ci/run).
+  it("paced, the C generator: every request answered whole with its own status, a fresh connection after Connection: close", async () => {
+    expect(nativePacer(), "bench/lib/pacer.c does not compile here (no C compiler?)").not.toBeNull();
+    closes = 0;
+    const seen: Array<[number, string]> = [];
+    const r = await pacedLoadNative({ url, rate: 400, seconds: 0.5, connections: 3, request, onResponse: (status, tag) => seen.push([status, tag]) });
+    expect(r.sent).toBe(200);
+    expect(r.answered).toBe(200);
+    expect(r.errors).toBe(0);
+    expect(seen.length).toBe(200);
+    for (const [status, tag] of seen) expect(status).toBe(expected(tag));
+    expect(seen.filter(([, t]) => t === "/bad").length).toBe(29);
+    expect(closes).toBe(15);
+    // each answer's slot is on the schedule (i / rate), its latency and lateness are times, not garbage
+    for (let i = 0; i < r.answered; i++) {
+      expect(r.latencies[i]).toBeGreaterThan(0);
+      expect(r.lateness[i]).toBeGreaterThanOrEqual(0);
+    }
   });
 });

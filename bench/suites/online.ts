@@ -9,9 +9,13 @@
 //
 // Measurements:
 //   - latency at a fixed 1,000 req/s (p50/p99 of every 200), open loop: one
-//     request every millisecond (bench/lib/paced-load.ts; autocannon's
+//     request every millisecond (bench/lib/pacer.c, a C generator, when a C
+//     compiler is there, else bench/lib/paced-load.ts; autocannon's
 //     `overallRate` sends each second's requests in one burst at the start
 //     of the second, which measures the queue of the burst)   goal p99 ≤ 2 ms, p99.9 ≤ 5 ms
+//     The HTTP floor is also measured by the Node generator in the same
+//     rounds: the difference is the Node generator's own tail (its GC, its
+//     timers), which a floor with a p99.9 of 6–10 ms showed in the quiet runs.
 //   - the most req/s the server answers (32 connections, closed loop, the
 //     paced generator's lean client: autocannon used ~235 µs of CPU per
 //     request, 2–6× the server's own, on the same 2 cores)       goal ≥ 10,000 req/s
@@ -50,6 +54,7 @@ import { openStore } from "../../runtime/store/store.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { openRefDb, rows } from "../lib/duck.ts";
 import { fmtInt, fmtKB, fmtMs, median, run, runNodeTask, type Sample } from "../lib/harness.ts";
+import { nativePacer, pacedLoadNative } from "../lib/native-pacer.ts";
 import { closedLoad, pacedCount, pacedLoad, prepareRequests } from "../lib/paced-load.ts";
 import type { Measured } from "../lib/report.ts";
 import { BIN, ensureCompiled, GEN_DIR, GEN_ROOT, generatedHash, loadBundle, SPEC_FILE } from "../lib/spec.ts";
@@ -139,6 +144,16 @@ interface LoadResult {
   cpuUsPerReq?: number;
   /** The generator process's own CPU per request sent (µs): on 2 cores it is taken from the server. */
   genCpuUsPerReq?: number;
+  /** Paced load: which generator sent it. */
+  generator?: Generator;
+}
+
+/** The paced load generator: bench/lib/pacer.c (native-pacer.ts) or bench/lib/paced-load.ts. */
+type Generator = "c" | "node";
+
+/** The C generator when it can be built here, else the Node one. */
+function defaultGenerator(): Generator {
+  return nativePacer() ? "c" : "node";
 }
 
 interface FloorArgs {
@@ -286,8 +301,11 @@ export const tasks = {
     return { ...out, ms: 0, cpuMs: 0 };
   },
 
-  /** Open-loop load at a fixed rate (bench/lib/paced-load.ts); latencies from each request's slot. */
-  async paced(a: LoadArgs & { rate: number; slowOverMs?: number; slowFile?: string }): Promise<Record<string, unknown>> {
+  /**
+   * Open-loop load at a fixed rate; latencies from when the generator sent (or queued) each request, its lateness
+   * apart. `generator`: "c" (bench/lib/pacer.c, the default when a C compiler is there) or "node" (paced-load.ts).
+   */
+  async paced(a: LoadArgs & { rate: number; slowOverMs?: number; slowFile?: string; generator?: Generator }): Promise<Record<string, unknown>> {
     const next = requestMix(JSON.parse(readFileSync(a.ids, "utf8")) as string[], a.badEvery);
     const r = newCounts();
     const request = (i: number) => {
@@ -295,17 +313,13 @@ export const tasks = {
       return { path: q.path, body: q.body, tag: q.kind };
     };
     const prepared = prepareRequests(a.url, pacedCount(a.rate, a.seconds), request);
+    const generator = a.generator ?? defaultGenerator();
     const cpu0 = process.cpuUsage();
-    const res = await pacedLoad({
-      url: a.url,
-      rate: a.rate,
-      seconds: a.seconds,
-      connections: a.connections,
-      request,
-      prepared,
-      onResponse: (status, tag) => count(r, status, tag as "good" | "bad"),
-    });
-    const cpu = process.cpuUsage(cpu0);
+    const opts = { url: a.url, rate: a.rate, seconds: a.seconds, connections: a.connections, request, prepared, onResponse: (status: number, tag: string) => count(r, status, tag as "good" | "bad") };
+    const native = generator === "c" ? await pacedLoadNative(opts) : null;
+    const res = native ?? (await pacedLoad(opts));
+    // The C generator's CPU is its own process's (it reports it); the Node one's, this process's.
+    const cpu = native ? { user: native.cpuUs, system: 0 } : process.cpuUsage(cpu0);
     r.sent = res.sent;
     // With slowOverMs and slowFile (bench/online-tail.ts): every answer slower than that, when it was due (epoch ms)
     // and how long it took, written to slowFile (JSON; too many for the result line on a loaded machine).
@@ -313,7 +327,7 @@ export const tasks = {
     if (a.slowOverMs !== undefined) {
       for (let i = 0; i < res.answered; i++) if (res.latencies[i] > a.slowOverMs) slow.push({ at: res.dueAt[i], ms: res.latencies[i] });
     }
-    const out: LoadResult = { ...generatorResult(r, res, cpu), lateMs: res.lateMs, queued: res.queued, loopP99: res.loopP99, loopMax: res.loopMax };
+    const out: LoadResult = { ...generatorResult(r, res, cpu), lateMs: res.lateMs, queued: res.queued, loopP99: res.loopP99, loopMax: res.loopMax, generator };
     if (a.slowFile) writeFileSync(a.slowFile, JSON.stringify({ slow, t0: res.dueAt[0], t1: res.dueAt[res.answered - 1] }));
     return { ...out, ms: 0, cpuMs: 0 };
   },
@@ -620,6 +634,7 @@ export const suite: Suite = {
     const rate: LoadResult[] = [];
     const max: LoadResult[] = [];
     const httpRate: LoadResult[] = [];
+    const httpRateNode: LoadResult[] = [];
     const httpMax: LoadResult[] = [];
     /** The paced small requests while large batches run beside them. */
     const tail: Array<LoadResult & { bigRequests: number; bigMs: number; bigNot200: number }> = [];
@@ -643,7 +658,7 @@ export const suite: Suite = {
         const answered = Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
         return { ...r, cpuUsPerReq: ((processCpuMs(pid) - c0) * 1000) / answered };
       };
-      const paced = (url: string, rate = 1000) => runNodeTask<LoadResult>("online.paced", { url, ...base, rate, connections: 10, seconds: rateSec });
+      const paced = (url: string, rate = 1000, generator = defaultGenerator()) => runNodeTask<LoadResult>("online.paced", { url, ...base, rate, connections: 10, seconds: rateSec, generator });
       process.stderr.write("  · online: warm-up\n");
       await closed(server.url, { seconds: ctx.quick ? 1 : 5, connections: 16 });
       await closed(http.url, { seconds: 1, connections: 16 });
@@ -652,6 +667,8 @@ export const suite: Suite = {
         process.stderr.write(`  · online: 1,000 req/s for ${rateSec} s, fti and the HTTP floor (${r + 1}/${ctx.rounds})\n`);
         rate.push(await paced(server.url));
         httpRate.push(await paced(http.url));
+        // The floor again with the other generator: how much of the floor's tail is the generator's own.
+        if (defaultGenerator() === "c") httpRateNode.push(await paced(http.url, 1000, "node"));
         process.stderr.write(`  · online: ${TAIL_RATE} req/s for ${rateSec} s alone, then while ${fmtInt(BIG_BATCH)}-instance batch requests are in flight (${r + 1}/${ctx.rounds})\n`);
         tailAlone.push(await paced(server.url, TAIL_RATE));
         const [small, big] = await Promise.all([
@@ -702,7 +719,7 @@ export const suite: Suite = {
       `p50 ${fmtMs(med(xs.map((x) => x.p50)))}, p99.9 ${fmtMs(med(xs.map((x) => x.p999)))}, max ${fmtMs(med(xs.map((x) => x.max)))}; ` +
       `achieved ${fmtInt(med(xs.map((x) => x.reqPerSec)))} req/s; generator late by up to ${fmtMs(med(xs.map((x) => x.lateMs ?? NaN)))}, ` +
       `its own event-loop delay p99 ${fmtMs(med(xs.map((x) => x.loopP99 ?? NaN)))} / max ${fmtMs(med(xs.map((x) => x.loopMax ?? NaN)))}, ` +
-      `its CPU ${fmtMs(med(xs.map((x) => x.genCpuUsPerReq ?? NaN)) / 1000)} per request (requests built before the run)`;
+      `its CPU ${fmtMs(med(xs.map((x) => x.genCpuUsPerReq ?? NaN)) / 1000)} per request (requests built before the run); generator: ${xs[0]?.generator === "c" ? "C (bench/lib/pacer.c; its longest gap between wake-ups as the loop max)" : "Node (paced-load.ts)"}`;
     ctx.out.note(S, `${fmtInt(data.athletes)} entities online, request time pinned to ${asOf}; server start ${fmtMs(startMs)}; 1 request in 20 is bad`);
     const served: Measured = {
       suite: S,
@@ -739,6 +756,16 @@ export const suite: Suite = {
     };
     ctx.out.measure(served);
     ctx.out.measure(httpFloor, { vs: served });
+    if (httpRateNode.length) {
+      ctx.out.measure({
+        ...httpFloor,
+        id: "http-floor-node-generator",
+        label: "HTTP floor measured by the Node generator (paced-load.ts), same rounds",
+        role: "info",
+        ms: httpRateNode.map((x) => x.p99),
+        note: `${latencyNote(httpRateNode)}; p99.9 ${fmtMs(med(httpRateNode.map((x) => x.p999)))} vs ${fmtMs(med(httpRate.map((x) => x.p999)))} with the C generator`,
+      });
+    }
     const durableServed: Measured = {
       ...served,
       id: "serve-durable",

@@ -15,10 +15,12 @@
 //   GET  <page>/:model               pages of extensions (extension.ts), e.g. /monitor/:model
 
 import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
+import { fastPredict, type FastPredict } from "./fast-predict.ts";
 import { BodyError, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
@@ -43,6 +45,11 @@ export interface HttpOptions {
   logRequests?: boolean;
   /** Tokens for admin and API routes (auth.ts); without any admin token, admin routes are refused. */
   access?: Partial<AccessOptions>;
+  /**
+   * The predict route's plain requests answered on node:http ahead of Fastify (fast-predict.ts; default
+   * true). The same answers either way; false sends every request through Fastify (tests compare both).
+   */
+  fastPredict?: boolean;
 }
 
 function errorBody(status: number, code: string, message: string): ApiErrorBody {
@@ -50,16 +57,25 @@ function errorBody(status: number, code: string, message: string): ApiErrorBody 
 }
 
 /** The Fastify app over a service (not listening yet). */
-export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics } {
-  const app = Fastify({
+export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics; fast: FastPredict | null } {
+  const metrics = new Metrics();
+  const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] };
+  const state = { closing: false };
+  let app: FastifyInstance | null = null;
+  // With Fastify's request logging on, every request goes through Fastify (the log lines are its own).
+  const fast =
+    opts.fastPredict === false || opts.logRequests
+      ? null
+      : fastPredict({ service, metrics, access, closing: () => state.closing, errorAnswer, logError: (err) => app?.log.error({ err }, "request failed") });
+  app = Fastify({
     bodyLimit: BODY_LIMIT,
     logger: opts.httpLogger ?? false,
     logController: new LogController({ disableRequestLogging: !opts.logRequests }),
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    ...(fast ? { serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(fast, handler) } : {}),
   });
-  const metrics = new Metrics();
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
     parseNdjsonBodyInTurns(body as string).then(
       (value) => done(null, value),
@@ -83,7 +99,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       done(e as Error, undefined);
     }
   });
-  addLifecycleHooks(app, { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] });
+  addLifecycleHooks(app, access, state);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     if (req.method === "GET" && (req.headers.accept ?? "").includes("text/html")) {
@@ -101,7 +117,19 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   });
   addApiRoutes(app, service, metrics);
   addPageRoutes(app, service);
-  return { app, metrics };
+  return { app, metrics, fast };
+}
+
+/** The HTTP server Fastify would make (its timeouts), with the predict route's plain requests taken first. */
+function fastServer(fast: FastPredict, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const server = createServer((req, res) => {
+    if (!fast.handle(req, res)) handler(req, res);
+  });
+  // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no request or connection timeout.
+  server.keepAliveTimeout = 72_000;
+  server.requestTimeout = 0;
+  server.setTimeout(0);
+  return server;
 }
 
 /**
@@ -113,11 +141,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
  * appear. Hooks on the request path take the callback form: an async hook
  * costs a promise and a microtask per request.
  */
-function addLifecycleHooks(app: FastifyInstance, access: AccessOptions): void {
-  let closing = false;
+function addLifecycleHooks(app: FastifyInstance, access: AccessOptions, state: { closing: boolean }): void {
   let sweeper: NodeJS.Timeout | null = null;
   app.addHook("preClose", (done) => {
-    closing = true;
+    state.closing = true;
     sweeper = setInterval(() => app.server.closeIdleConnections(), 25);
     sweeper.unref();
     done();
@@ -132,16 +159,22 @@ function addLifecycleHooks(app: FastifyInstance, access: AccessOptions): void {
     void reply.code(r.status).send(errorBody(r.status, r.code, r.message));
   });
   app.addHook("onSend", (_req, reply, payload, done) => {
-    if (closing) reply.header("connection", "close");
+    if (state.closing) reply.header("connection", "close");
     done(null, payload);
   });
 }
 
 /** Fastify's errors (body parsing, size, media type) as the API's error shape; a 5xx is logged. */
 function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const a = errorAnswer(err);
+  if (a.status >= 500) req.log.error({ err }, "request failed");
+  void reply.code(a.status).send(a.body);
+}
+
+/** The answer to an error of a request (the body parser's, Fastify's, or a handler's): its status and body. */
+export function errorAnswer(err: Error & { statusCode?: number; code?: string }): { status: number; body: ApiErrorBody } {
   if (err instanceof BodyError) {
-    const body: ApiErrorBody = { error: { status: 400, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
-    return void reply.code(400).send(body);
+    return { status: 400, body: { error: { status: 400, code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } } };
   }
   const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
   let code = "internal";
@@ -166,11 +199,8 @@ function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyRepl
     default:
       if (status < 500) code = err.code ? err.code.toLowerCase() : "bad_request";
   }
-  if (status >= 500) {
-    req.log.error({ err }, "request failed");
-    message = `internal error: ${err.message}`;
-  }
-  void reply.code(status).send(errorBody(status, code, message));
+  if (status >= 500) message = `internal error: ${err.message}`;
+  return { status, body: errorBody(status, code, message) };
 }
 
 /** The JSON API: predict, models, agents' chat, index search, health, metrics, reload. */
@@ -262,6 +292,8 @@ export interface RunningServer {
   url: string;
   /** The admin token (the one configured, or the one made up at start). */
   adminToken: string;
+  /** The predict route's node:http path (fast-predict.ts), null when off. */
+  fast: FastPredict | null;
   /** Stops accepting, finishes requests in flight, flushes the request log. */
   close(): Promise<void>;
 }
@@ -276,7 +308,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   if (service.loadedAtStart() >= FULL_GC_LOADED) collectGarbage();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
-  const { app, metrics } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
+  const { app, metrics, fast } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
   if (opts.httpLogger) logger = { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) };
   try {
     await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
@@ -302,6 +334,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
     metrics,
     url,
     adminToken: adminTokens[0],
+    fast,
     close() {
       closing ??= (async () => {
         // Requests still running after the grace period are cut off; their log entries are flushed all the same.

@@ -707,7 +707,14 @@ export class OnlineService implements LocalService {
     }
     const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
     // From now on late events are corrected by themselves, in the background (stream/service.ts `autoCorrect`).
-    if (!again) this.streams!.autoCorrect(() => this.openReadOnly(5_000), (updates) => this.applyCorrected(updates));
+    if (!again) {
+      this.streams!.autoCorrect(
+        () => this.openReadOnly(5_000),
+        (updates) => this.applyCorrected(updates),
+        // Busy while `fti features` writes the store: expected, the next try comes later.
+        (e, source) => isBusy(e) || this.logger.warn(`stream ${source}: late events not corrected yet (${e.message}); tried again later`),
+      );
+    }
     if (this.remote && latest.size) {
       // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));

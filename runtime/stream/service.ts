@@ -433,12 +433,12 @@ export class StreamService {
    * take at most a tenth of the time), `open` gives a store to read (closed
    * after), `onCorrected` the recomputed rows (their late marks clear).
    */
-  autoCorrect(open: () => Promise<Store>, onCorrected: (updates: StreamUpdate[]) => void | Promise<void>): void {
-    this.corrector = { open, onCorrected };
+  autoCorrect(open: () => Promise<Store>, onCorrected: (updates: StreamUpdate[]) => void | Promise<void>, onError: (e: Error, source: string) => void = () => {}): void {
+    this.corrector = { open, onCorrected, onError };
     if ([...this.sources.values()].some((s) => s.refusedBy === null && s.late.size > 0)) this.scheduleCorrection();
   }
 
-  private corrector: { open: () => Promise<Store>; onCorrected: (updates: StreamUpdate[]) => void | Promise<void> } | null = null;
+  private corrector: { open: () => Promise<Store>; onCorrected: (updates: StreamUpdate[]) => void | Promise<void>; onError: (e: Error, source: string) => void } | null = null;
   private correctionTimer: NodeJS.Timeout | null = null;
   /** The correction running (one at a time: a reload's, the background's, a restart's). */
   private correcting: Promise<unknown> = Promise.resolve();
@@ -469,7 +469,7 @@ export class StreamService {
         if (r) await c.onCorrected(r.updates);
       } catch (e) {
         // The store busy (a batch run writes it) or unreadable: the marks stay, the next try comes later.
-        this.onCheckpointError?.(`stream ${s.plan.name}: late events not corrected yet (${(e as Error).message}); tried again later`);
+        c.onError(e as Error, s.plan.name);
       }
     }
     this.correctionTimer = null;
