@@ -21,7 +21,7 @@ let slowTokened: RunningServer;
 
 interface Req {
   path: string;
-  body: string;
+  body: string | Buffer;
   headers?: Record<string, string>;
   /** Sent with Transfer-Encoding: chunked (no Content-Length), in two pieces. */
   chunked?: boolean;
@@ -50,6 +50,9 @@ function send(url: string, r: Req): Promise<Answer> {
     } else req.end(bytes);
   });
 }
+
+/** A request body whose bytes are not UTF-8 (0xFF inside a string). */
+const notUtf8 = Buffer.concat([Buffer.from('{"user_id": "u0'), Buffer.from([0xff]), Buffer.from('1"}')]);
 
 /** Two servers' answers are equal but for the request ids (each server numbers its own). */
 const normal = (a: Answer) => ({ ...a, body: a.body.replace(/"request_id":"[^"]*"/g, '"request_id":"…"') });
@@ -104,15 +107,16 @@ describe("the predict route on node:http", () => {
       { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "ünïcødé ✓ 𝄞" }) }, // multi-byte UTF-8, echoed in the 422
       { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }), headers: { "content-type": "application/json; charset=utf-8" } },
       { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }), headers: { "content-type": "Application/JSON" } },
+      { path: P("toy_gbdt"), body: notUtf8 }, // decoded, it would be another user_id (U+FFFD): refused
     ];
     const statuses: number[] = [];
     for (const r of plain) {
       const { answer, tookFast } = await compare(r);
-      expect(tookFast, r.body).toBe(true);
+      expect(tookFast, String(r.body)).toBe(true);
       expect(answer.type).toBe("application/json; charset=utf-8");
       statuses.push(answer.status);
     }
-    expect(statuses).toEqual([200, 200, 422, 200, 400, 400, 400, 400, 400, 400, 400, 404, 422, 200, 200]);
+    expect(statuses).toEqual([200, 200, 422, 200, 400, 400, 400, 400, 400, 400, 400, 404, 422, 200, 200, 400]);
   });
 
   it("leaves everything else to Fastify: chunked and large bodies, other media types, query strings, other routes", async () => {
@@ -121,6 +125,7 @@ describe("the predict route on node:http", () => {
     expect(big.length).toBeGreaterThan(64 * 1024);
     const others: Array<[Req, number]> = [
       [{ path: P("toy_gbdt"), body: one, chunked: true }, 200],
+      [{ path: P("toy_gbdt"), body: notUtf8, chunked: true }, 400],
       [{ path: P("toy_gbdt"), body: big }, 200],
       [{ path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01", pad: "x".repeat(1024 * 1024) }) }, 413],
       [{ path: P("toy_gbdt"), body: "hi", headers: { "content-type": "text/plain" } }, 415],

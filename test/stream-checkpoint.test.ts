@@ -7,11 +7,14 @@
 import { mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { deserialize, serialize } from "node:v8";
+import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { ident, sqlType } from "../runtime/store/sql.ts";
 import { bodyReader, checkpointFiles, readCheckpoint, SliceScale, writeCheckpoint } from "../runtime/stream/checkpoint.ts";
+import { FrameAssembler, FrameCutter, type RowsFrame } from "../runtime/stream/checkpoint-frames.ts";
 import type { StreamUpdate } from "../runtime/stream/engine.ts";
 import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { withTypedStreamEvents } from "../runtime/features/stream-input.ts";
@@ -245,32 +248,100 @@ describe("a checkpoint taken while events keep arriving", () => {
   });
 });
 
+/** Entities as the engine holds them: rows `{ t, id, args }` whose arguments are numbers (-0, NaN, ±Infinity), null, strings, booleans and Dates, the latest row one of them (or not). */
+function entitiesFor(n: number, maxRows: number, seed: number) {
+  const rand = mulberry32(seed);
+  const arg = () => {
+    const r = rand();
+    return r < 0.5 ? rand() * 100 : r < 0.6 ? null : r < 0.65 ? -0 : r < 0.68 ? NaN : r < 0.7 ? -Infinity : r < 0.8 ? "x".repeat(Math.floor(rand() * 80)) : r < 0.9 ? rand() < 0.5 : new Date(Math.floor(rand() * 1e12));
+  };
+  return Array.from({ length: n }, (_, i) => {
+    const rows = Array.from({ length: Math.floor(rand() * maxRows) }, (_, k) => ({ t: k * 1000, id: rand() < 0.5 ? `r${i}-${k}` : i * 1e6 + k, args: Array.from({ length: 3 }, arg) }));
+    const latest = rows.length && rand() < 0.8 ? rows[Math.floor(rand() * rows.length)] : { t: -1, id: `x${i}`, args: [] };
+    return { key: `e${i}`, keys: [`e${i}`], latest, latestRow: { id: `x${i}`, v: rand() }, rows, starts: [0], ewma: [{ num: rand(), den: 1, anchor: i }] };
+  });
+}
+
 describe("a checkpoint larger than one flush group", () => {
-  it("is written in flushed groups and reads back whole, its hash the body's", async () => {
+  it("is written in flushed groups and reads back whole and exact, its hash the body's", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fti-cp-big-"));
     try {
-      // ~12 MB of rows: many flush groups (1 MB), frames of many sizes.
-      const rand = mulberry32(7);
-      const entities = Array.from({ length: 5_000 }, (_, i) => ({
-        key: `e${i}`,
-        keys: [`e${i}`],
-        latest: null,
-        latestRow: null,
-        rows: Array.from({ length: 1 + Math.floor(rand() * 60) }, (_, k) => ({ t: k, v: rand(), note: "x".repeat(Math.floor(rand() * 80)) })),
-        starts: [0],
-        ewma: [{ num: rand(), den: 1, anchor: i }],
-      }));
-      const body = { admission: { watermark: 5, seen: [["u1", 4] as [string, number]] }, late: [], state: { groups: [{ name: "g", entities }] } };
+      // ~10 MB of rows: many flush groups (1 MB), frames of many sizes, and entities of more rows than one frame holds.
+      const entities = [...entitiesFor(3_000, 60, 7), ...entitiesFor(3, 30_000, 8)];
+      const body = { admission: { watermark: 5, seen: [["u1", 4] as [string, number]] }, late: [], state: { groups: [{ name: "g", entities }, { name: "empty", entities: [] }] } };
       const header = { source: "s", spec: "spec-id", offline: { rows: 0, hash: "none" }, segments: {}, events: 1, writtenAt: new Date(0).toISOString() };
       const { bytes } = await writeCheckpoint(dir, header as never, bodyReader(body as never));
-      expect(bytes).toBeGreaterThan(8 << 20);
+      expect(bytes).toBeGreaterThan(4 << 20);
       const back = readCheckpoint(dir, "s", "spec-id");
       expect(back.ok).toBe(true);
-      expect(back.ok && back.body).toEqual(body);
+      if (!back.ok) return;
+      expect(back.body).toEqual(body);
+      // Exactly: -0 stays -0, and the latest row is the same object as its row (as the engine holds it).
+      const got = back.body.state.groups[0].entities;
+      entities.forEach((e, i) => {
+        const at = e.rows.indexOf(e.latest);
+        if (at >= 0) expect(got[i].latest).toBe(got[i].rows[at]);
+        e.rows.forEach((r, k) => r.args.forEach((a, j) => expect(Object.is(got[i].rows[k].args[j], a) || (a instanceof Date && (got[i].rows[k].args[j] as Date).getTime() === a.getTime())).toBe(true)));
+      });
       expect(readFileSync(checkpointFiles(dir)[0]).length).toBe(bytes);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the checkpoint's row frames", () => {
+  it("hold at most their row budget, cut an entity of more rows across frames, and put every entity back as it was", () => {
+    const entities = [...entitiesFor(50, 40, 3), ...entitiesFor(2, 2_000, 4), ...entitiesFor(30, 0, 5)];
+    const reader = bodyReader({ admission: { watermark: 0, seen: [] }, late: [], state: { groups: [{ name: "g", entities }] } } as never).groups[0].reader;
+    const cutter = new FrameCutter((e, r) => reader.next(e, r));
+    const assembler = new FrameAssembler();
+    let frames = 0;
+    for (let f = cutter.next(100); f !== null; f = cutter.next(100)) {
+      frames++;
+      expect(f.t.length).toBeLessThanOrEqual(100);
+      assembler.add(deserialize(serialize(f)) as RowsFrame);
+    }
+    const rows = entities.reduce((n, e) => n + e.rows.length, 0);
+    expect(frames).toBeGreaterThanOrEqual(Math.ceil(rows / 100));
+    expect(cutter.entitiesRead).toBe(entities.length);
+    expect(assembler.done()).toEqual(entities);
+  });
+
+  it("a checkpoint of version 3 (entities as objects) is still read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fti-cp-v3-"));
+    try {
+      const entities = entitiesFor(20, 30, 11);
+      const frames = [{ watermark: 9, late: [], groups: [{ name: "g", count: entities.length }] }, { k: ["u1"], t: [8] }, { k: [], t: [] }, entities.slice(0, 7), entities.slice(7)].map((v) => {
+        const bytes = serialize(v);
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(bytes.length);
+        return Buffer.concat([len, bytes]);
+      });
+      const body = Buffer.concat(frames);
+      const header = { magic: "fti-stream-checkpoint", version: 3, source: "s", spec: "spec-id", offline: { rows: 0, hash: "none" }, segments: {}, events: 1, writtenAt: new Date(0).toISOString(), seq: 1, body: { bytes: body.length, sha256: createHash("sha256").update(body).digest("hex") } };
+      writeFileSync(join(dir, "checkpoint.a"), Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body]));
+      const back = readCheckpoint(dir, "s", "spec-id");
+      expect(back.ok && back.body).toEqual({ admission: { watermark: 9, seen: [["u1", 8]] }, late: [], state: { groups: [{ name: "g", entities }] } });
+      writeFileSync(join(dir, "checkpoint.a"), Buffer.concat([Buffer.from(`${JSON.stringify({ ...header, version: 2 })}\n`), body]));
+      expect(readCheckpoint(dir, "s", "spec-id")).toMatchObject({ ok: false, reason: expect.stringMatching(/version 2, this fti reads versions 3 and 4/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuse frames cut short or holding rows of no entity", () => {
+    const entities = entitiesFor(5, 30, 9).filter((e) => e.rows.length > 0);
+    const reader = bodyReader({ admission: { watermark: 0, seen: [] }, late: [], state: { groups: [{ name: "g", entities }] } } as never).groups[0].reader;
+    const cutter = new FrameCutter((e, r) => reader.next(e, r));
+    const frames: RowsFrame[] = [];
+    for (let f = cutter.next(10); f !== null; f = cutter.next(10)) frames.push(f);
+    const short = new FrameAssembler();
+    for (const f of frames.slice(0, -1)) short.add(f);
+    expect(() => short.done()).toThrow(/rows/);
+    const extra = new FrameAssembler();
+    for (const f of frames) extra.add(f);
+    expect(() => extra.add({ ...frames[0], e: [] })).toThrow(/no entity/);
   });
 });
 

@@ -19,11 +19,13 @@
 
 import { closeSync, fdatasyncSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { SpecBundle, StreamRow } from "../../runtime/api.ts";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { openStore } from "../../runtime/store/store.ts";
 import { StreamEngine } from "../../runtime/stream/engine.ts";
 import { StreamService } from "../../runtime/stream/service.ts";
+import type { SegmentWriter } from "../../runtime/stream/segments.ts";
 import { activityToCsvLine, generateActivities, ACTIVITY_COLUMNS, type ActivityRow } from "../../specs/athlete.data.ts";
 import { fmtInt, fmtMs } from "../lib/harness.ts";
 import type { Measured } from "../lib/report.ts";
@@ -85,8 +87,14 @@ const asRow = (r: ActivityRow): StreamRow => ({ ...r, started_at: new Date(`${r.
  * 5,000 events/s into `svc` for `seconds`: `batch(b)` every 2 ms, each answer's latency (arrival → durable and
  * applied); with `checkpointMs`, a checkpoint begun every so often meanwhile (forced: the state is written whole).
  */
-async function pacedFreshness(svc: StreamService, batch: (b: number) => unknown[], seconds: number, checkpointMs = 0): Promise<{ lat: number[]; achieved: number; checkpoints: number }> {
+async function pacedFreshness(svc: StreamService, batch: (b: number) => unknown[], seconds: number, checkpointMs = 0): Promise<{ lat: number[]; achieved: number; checkpoints: number; detail: string }> {
   const lat: number[] = [];
+  // What the round's tail waited on: the segment's durable writes (the disk) or the event loop (slices, GC).
+  const writer = (svc as unknown as { sources: Map<string, { writer: SegmentWriter }> }).sources.get("activities")!.writer;
+  writer.writeTimes.longestMs = 0;
+  writer.writeTimes.over100ms = 0;
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const start = performance.now();
   const pending: Array<Promise<unknown>> = [];
   let nextCheckpoint = start + checkpointMs / 2;
@@ -107,7 +115,9 @@ async function pacedFreshness(svc: StreamService, batch: (b: number) => unknown[
     );
   }
   await Promise.all(pending);
-  return { lat, achieved: (lat.length * 10) / ((performance.now() - start) / 1000), checkpoints };
+  loop.disable();
+  const detail = `segment writes longest ${fmtMs(writer.writeTimes.longestMs)} (${writer.writeTimes.over100ms} over 100 ms), event-loop delay max ${fmtMs(loop.max / 1e6)}`;
+  return { lat, achieved: (lat.length * 10) / ((performance.now() - start) / 1000), checkpoints, detail };
 }
 
 /**
@@ -122,18 +132,22 @@ async function checkpointAB(ctx: Ctx, svc: StreamService, events: ReturnType<typ
     return { ...e, activity_id: `${e.activity_id}-live-${n}`, started_at: new Date(last + ++n).toISOString() };
   });
   const runs: Record<"off" | "on", number[][]> = { off: [], on: [] };
+  const details: Record<"off" | "on", string[]> = { off: [], on: [] };
   let checkpoints = 0;
   for (let round = 0; round < 2; round++) {
-    runs.off.push((await pacedFreshness(svc, live, seconds)).lat);
+    const off = await pacedFreshness(svc, live, seconds);
+    runs.off.push(off.lat);
+    details.off.push(off.detail);
     const on = await pacedFreshness(svc, live, seconds, 1000);
     runs.on.push(on.lat);
+    details.on.push(on.detail);
     checkpoints += on.checkpoints;
   }
   const cp = svc.stats()[0].lastCheckpoint;
   const state = svc.engine.stats().map((g) => `${g.group} ${fmtInt(g.entities)} / ${fmtInt(g.rows)} rows`).join(", ");
   const line = (which: "off" | "on", label: string, role: Measured["role"], note: string): Measured => {
     const all = runs[which].flat();
-    return { suite: S, id: `freshness-checkpoints-${which}`, label, role, ms: [pct(all, 50)], cpuMs: [NaN], rssKB: 0, extra: { p99: pct(all, 99) }, note: `p50 ${fmtMs(pct(all, 50))}, p99 ${fmtMs(pct(all, 99))} (rounds: ${runs[which].map((l) => fmtMs(pct(l, 99))).join(", ")}), max ${fmtMs(pct(all, 100))}${note}` };
+    return { suite: S, id: `freshness-checkpoints-${which}`, label, role, ms: [pct(all, 50)], cpuMs: [NaN], rssKB: 0, extra: { p99: pct(all, 99) }, note: `p50 ${fmtMs(pct(all, 50))}, p99 ${fmtMs(pct(all, 99))} (rounds: ${runs[which].map((l, i) => `${fmtMs(pct(l, 99))}: ${details[which][i]}`).join("; ")}), max ${fmtMs(pct(all, 100))}${note}` };
   };
   const off = line("off", "freshness, 5,000 events/s into the full state, no checkpoint (in process)", "ref", `; state: ${state}`);
   const cpNote = cp ? `; ${checkpoints} checkpoints, the last: gate held ${fmtMs(cp.copyMs)}, longest slice ${fmtMs(cp.serializeMs)}, ${fmtMs(cp.totalMs)} in all, ${fmtInt(Math.round(cp.bytes / 1024))} KB` : "";

@@ -18,7 +18,7 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { refusal, type AccessOptions } from "./auth.ts";
-import { parseJsonBody } from "./json-body.ts";
+import { bodyText, parseJsonBody } from "./json-body.ts";
 import { BODY_CHARS_PER_TURN } from "./json-turns.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OnlineService } from "./service.ts";
@@ -71,18 +71,17 @@ export function fastPredict(ctx: FastPredictContext): FastPredict {
       got += c.length;
     });
     req.on("end", () => {
-      const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got)).toString("utf8");
-      void answer(model, text, got === length, res, started);
+      void answer(model, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got), got === length, res, started);
     });
     return true;
   };
 
-  const answer = async (model: string, text: string, whole: boolean, res: ServerResponse, started: number): Promise<void> => {
+  const answer = async (model: string, bytes: Buffer, whole: boolean, res: ServerResponse, started: number): Promise<void> => {
     let status: number;
     let payload: string;
     try {
       if (!whole) throw Object.assign(new Error("Request body size did not match Content-Length"), { statusCode: 400, code: "FST_ERR_CTP_INVALID_CONTENT_LENGTH" });
-      const body = parseJsonBody(text);
+      const body = parseJsonBody(bodyText(bytes));
       const r = await ctx.service.predict(model, body, { text: true });
       status = r.status;
       payload = r.text !== undefined ? r.text : JSON.stringify(r.body);

@@ -21,7 +21,7 @@ import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
-import { BodyError, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
+import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
@@ -76,15 +76,26 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     forceCloseConnections: "idle",
     ...(fast ? { serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(fast, handler) } : {}),
   });
-  app.addContentTypeParser(NDJSON_TYPES, { parseAs: "string" }, (_req, body, done) => {
-    parseNdjsonBodyInTurns(body as string).then(
+  app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = bodyText(body as Buffer);
+    } catch (e) {
+      return done(e as Error, undefined);
+    }
+    parseNdjsonBodyInTurns(text).then(
       (value) => done(null, value),
       (e: Error) => done(e, undefined),
     );
   });
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
-    const text = body as string;
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = bodyText(body as Buffer);
+    } catch (e) {
+      return done(e as Error, undefined);
+    }
     // A large body is parsed a slice per turn of the event loop (json-turns.ts); a small one at once, without a promise.
     if (text.length > BODY_CHARS_PER_TURN) {
       parseJsonBodyInTurns(text).then(

@@ -4,6 +4,7 @@
 // JSON but carries a `__proto__` or `constructor.prototype` key is refused as
 // an invalid request naming the field's path — not called "malformed JSON".
 
+import { isUtf8 } from "node:buffer";
 import type { ApiIssue } from "./types.ts";
 
 /** Longest piece of a client's input an error message repeats. */
@@ -24,6 +25,16 @@ export class BodyError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A body's bytes as text. Bytes that are not UTF-8 are a BodyError: decoded,
+ * they would become U+FFFD, and a value the client never sent would be
+ * applied (the batch pipeline quarantines such a line for the same reason).
+ */
+export function bodyText(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw new BodyError("invalid_json", "the body is not valid UTF-8: send JSON as UTF-8 text");
+  return bytes.toString("utf8");
 }
 
 /** Parses a request body; throws a BodyError. */

@@ -30,12 +30,15 @@ import type { SourcePlan, SpecBundle } from "../api.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString } from "../store/sql.ts";
 import type { AdmissionSnapshot } from "./admission.ts";
+import { FrameAssembler, FrameCutter, type RowsFrame } from "./checkpoint-frames.ts";
 import type { EntitySnapshot, SnapshotReader, SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
 import { streamUniqueField } from "./unique-field.ts";
 
 const MAGIC = "fti-stream-checkpoint";
-export const CHECKPOINT_VERSION = 3;
+export const CHECKPOINT_VERSION = 4;
+/** Versions this fti reads: 3 wrote a group's entities as objects (checkpoint-frames.ts). */
+const READABLE_VERSIONS = [3, CHECKPOINT_VERSION];
 export const STREAM_EVENTS_TABLE = "fti_stream_events";
 
 /** What a checkpoint is valid for and what it covers. */
@@ -153,16 +156,19 @@ export function bodyReader(body: CheckpointBody): BodyReader {
 }
 
 /**
- * Per serialized slice, at most: entities, their buffered rows, admission's
- * unique values (the event loop is let go between slices) — scaled by
- * `SliceScale` so a slice takes about SLICE_TARGET_MS: a fixed count took 11 ms
- * on a quiet host and ten times that on a busy one, and every events request
- * arriving meanwhile waits for the slice.
+ * Per serialized slice, at most: admission's unique values, a group's rows
+ * (an entity without rows counts as a few: checkpoint-frames.ts) — each scaled
+ * by its own `SliceScale` so a slice takes about SLICE_TARGET_MS: a fixed
+ * count took 11 ms on a quiet host and ten times that on a busy one, and every
+ * events request arriving meanwhile waits for the slice. One scale per kind of
+ * slice: unique values are cheap per item, rows are not (one scale for both
+ * made the first slice of rows after the unique values tens of ms long).
  */
-const SLICE = 200;
 const SLICE_ROWS = 2_000;
 const SLICE_SEEN = 5_000;
-const SLICE_TARGET_MS = 3;
+// 1 ms, not 3: an events request waits for the slice in progress, and again for one when its append
+// completes; the CPU per checkpoint did not measurably change (docs/benchmarks.md, "Ninth session: disk").
+const SLICE_TARGET_MS = 1;
 
 /** The share of the slice sizes above the next slice reads: halved or grown after each by how long it took against the target. */
 export class SliceScale {
@@ -186,11 +192,11 @@ export class SliceScale {
  * Writes the body as frames (a 4-byte length, then v8 bytes) through
  * `write`: first the watermark, the late events and each group's entity
  * count; then admission's unique values in slices (`{ k, t }`: their keys
- * and times), ended by an empty one; then each group's entities in slices.
- * Each slice is read and serialized in its own turn of the event loop and
- * hashed there; the frames go to `write` in groups of about FLUSH_EVERY bytes
- * (so the body is never held whole). Returns its length, hash and the longest
- * time one turn took.
+ * and times), ended by an empty one; then each group's entities as columnar
+ * frames of rows (checkpoint-frames.ts), as many as it takes. Each slice is
+ * read and serialized in its own turn of the event loop and hashed there; the
+ * frames go to `write` in groups of about FLUSH_EVERY bytes (so the body is
+ * never held whole). Returns its length, hash and the longest time one turn took.
  */
 async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<void>): Promise<{ bytes: number; sha256: string; longestMs: number }> {
   let group: Buffer[] = [];
@@ -199,8 +205,7 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
   const hash = createHash("sha256");
   let total = 0;
   let longestMs = 0;
-  const scale = new SliceScale();
-  const frame = async (value: () => unknown): Promise<unknown> => {
+  const frame = async (scale: SliceScale | null, value: () => unknown): Promise<unknown> => {
     await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
     const v = value();
@@ -211,7 +216,7 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
     hash.update(len).update(bytes);
     grouped += len.length + bytes.length;
     const ms = performance.now() - t0;
-    scale.took(ms);
+    scale?.took(ms);
     longestMs = Math.max(longestMs, ms);
     if (grouped >= FLUSH_EVERY) await flush();
     return v;
@@ -223,21 +228,24 @@ async function writeBody(body: BodyReader, write: (frames: Buffer[]) => Promise<
     grouped = 0;
     if (g.length) await write(g);
   };
-  await frame(() => ({ watermark: body.watermark, late: body.late, groups: body.groups.map((g) => ({ name: g.name, count: g.reader.count })) }));
+  await frame(null, () => ({ watermark: body.watermark, late: body.late, groups: body.groups.map((g) => ({ name: g.name, count: g.reader.count })) }));
+  const seenScale = new SliceScale();
   for (;;) {
-    const part = (await frame(() => seenFrame(body.seen(scale.of(SLICE_SEEN))))) as { k: string[] };
+    const part = (await frame(seenScale, () => seenFrame(body.seen(seenScale.of(SLICE_SEEN))))) as { k: string[] };
     if (part.k.length === 0) break;
   }
   for (const g of body.groups) {
-    for (let read = 0; read < g.reader.count; ) {
-      const part = (await frame(() => g.reader.next(scale.of(SLICE), scale.of(SLICE_ROWS)))) as EntitySnapshot[];
-      if (part.length === 0) throw new Error(`group ${g.name}: its snapshot ended after ${read} of ${g.reader.count} entities`);
-      read += part.length;
-    }
+    const scale = new SliceScale();
+    const cutter = new FrameCutter((e, r) => g.reader.next(e, r));
+    while ((await frame(scale, () => cutter.next(scale.of(SLICE_ROWS)) ?? END_OF_GROUP)) !== END_OF_GROUP);
+    if (cutter.entitiesRead !== g.reader.count) throw new Error(`group ${g.name}: its snapshot ended after ${cutter.entitiesRead} of ${g.reader.count} entities`);
   }
   await flush();
   return { bytes: total, sha256: hash.digest("hex"), longestMs };
 }
+
+/** The frame that ends a group's frames. */
+const END_OF_GROUP = null;
 
 /** Unique values as two arrays (fewer objects to serialize and to read back than one pair each). */
 function seenFrame(seen: ReadonlyArray<[string, number]>): { k: string[]; t: number[] } {
@@ -247,8 +255,8 @@ function seenFrame(seen: ReadonlyArray<[string, number]>): { k: string[]; t: num
 /** Bytes written between two flushes of the temp file: a flush of the whole body at once stalls the segments' own fsyncs on the same disk. */
 const FLUSH_EVERY = 1 << 20;
 
-/** The body back from its frames (throws on anything malformed: the caller's fallback). */
-function deserializeBody(buf: Buffer): CheckpointBody {
+/** The body back from its frames (throws on anything malformed: the caller's fallback); `version`: the header's (3: a group's frames are arrays of entities). */
+function deserializeBody(buf: Buffer, version: number): CheckpointBody {
   let at = 0;
   const next = (): unknown => {
     if (at + 4 > buf.length) throw new Error("a frame is cut short");
@@ -262,13 +270,26 @@ function deserializeBody(buf: Buffer): CheckpointBody {
   const seen: Array<[string, number]> = [];
   for (let part = next() as { k: string[]; t: number[] }; part.k.length; part = next() as { k: string[]; t: number[] }) part.k.forEach((k, i) => seen.push([k, part.t[i]]));
   const groups = head.groups.map((g) => {
-    const entities: SourceSnapshot["groups"][number]["entities"] = [];
-    while (entities.length < g.count) entities.push(...(next() as SourceSnapshot["groups"][number]["entities"]));
+    const entities = version === 3 ? entitiesV3(next, g.count) : entitiesOf(next);
     if (entities.length !== g.count) throw new Error(`group ${g.name}: ${entities.length} entities, ${g.count} expected`);
     return { name: g.name, entities };
   });
   if (at !== buf.length) throw new Error("bytes after the last frame");
   return { admission: { watermark: head.watermark, seen }, late: head.late, state: { groups } };
+}
+
+/** A group's entities from its columnar frames, up to the frame that ends them. */
+function entitiesOf(next: () => unknown): EntitySnapshot[] {
+  const assembler = new FrameAssembler();
+  for (let f = next() as RowsFrame | null; f !== END_OF_GROUP; f = next() as RowsFrame | null) assembler.add(f);
+  return assembler.done();
+}
+
+/** A group's entities as version 3 wrote them: arrays of whole entities, `count` in all. */
+function entitiesV3(next: () => unknown, count: number): EntitySnapshot[] {
+  const entities: EntitySnapshot[] = [];
+  while (entities.length < count) for (const e of next() as EntitySnapshot[]) entities.push(e);
+  return entities;
 }
 
 /**
@@ -385,14 +406,14 @@ function readCheckpointFile(file: string, source: string, spec: string): Checkpo
     return { ok: false, reason: "the checkpoint's header is not readable (truncated or not a checkpoint)" };
   }
   if (header?.magic !== MAGIC) return { ok: false, reason: "the checkpoint file is not an fti stream checkpoint" };
-  if (header.version !== CHECKPOINT_VERSION) return { ok: false, reason: `the checkpoint is of version ${header.version}, this fti reads version ${CHECKPOINT_VERSION}` };
+  if (!READABLE_VERSIONS.includes(header.version)) return { ok: false, reason: `the checkpoint is of version ${header.version}, this fti reads versions ${READABLE_VERSIONS.join(" and ")}` };
   if (header.source !== source) return { ok: false, reason: `the checkpoint is of stream \`${header.source}\`` };
   if (header.spec !== spec) return { ok: false, reason: "the spec changed since the checkpoint was written" };
   const body = buf.subarray(nl + 1);
   if (body.length !== header.body?.bytes) return { ok: false, reason: `the checkpoint is truncated or extended (${body.length} bytes of state, its header says ${header.body?.bytes})` };
   if (createHash("sha256").update(body).digest("hex") !== header.body.sha256) return { ok: false, reason: "the checkpoint's state does not match its checksum (corrupted)" };
   try {
-    return { ok: true, header, body: deserializeBody(body) };
+    return { ok: true, header, body: deserializeBody(body, header.version) };
   } catch (e) {
     return { ok: false, reason: `the checkpoint's state cannot be decoded (${(e as Error).message})` };
   }

@@ -57,6 +57,8 @@ export class SegmentWriter {
   /** Events written and synced by this writer. */
   written = 0;
   syncs = 0;
+  /** Its durable writes' time (ms, from the call to the data on disk): the longest, and how many took over 100 ms (a disk stall shows here, not on the event loop). */
+  readonly writeTimes = { longestMs: 0, over100ms: 0 };
 
   constructor(
     readonly dir: string,
@@ -104,8 +106,12 @@ export class SegmentWriter {
     try {
       // The file is opened with O_DSYNC: the write returns once its data is durable (one trip to the
       // thread pool, not a write and then an fdatasync: under load each trip waits for a CPU).
+      const t0 = performance.now();
       const { bytesWritten } = await fh.write(text, null, "utf8");
       if (bytesWritten !== bytes) throw new Error(`a short write to ${basename(this.file)} (${bytesWritten} of ${bytes} bytes)`);
+      const ms = performance.now() - t0;
+      if (ms > this.writeTimes.longestMs) this.writeTimes.longestMs = ms;
+      if (ms > 100) this.writeTimes.over100ms++;
       this.syncs++;
       this.size += bytes;
       if (!this.spare && this.size >= this.maxBytes / 2) this.prepareNext();
