@@ -7,36 +7,16 @@
 // before/after (docs/benchmarks.md, "Seventh session: fresh").
 //
 //   PRELOAD=300000 CP_ALONE=3 ROUNDS=1 SECONDS=3 npx tsx bench/stream-cp-probe.ts
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { SpecBundle } from "../runtime/api.ts";
-import { openStore } from "../runtime/store/store.ts";
-import { StreamService } from "../runtime/stream/service.ts";
+import { preloadedStream } from "./lib/preloaded-stream.ts";
 
 process.env.FTI_STREAM_CHECKPOINT_MS = "0";
 const athletes = Number(process.env.ATHLETES ?? 1000);
 const preload = Number(process.env.PRELOAD ?? 300_000);
 const seconds = Number(process.env.SECONDS ?? 4);
 const cpEvery = Number(process.env.CP_EVERY ?? 1000);
-const { spec } = (await import("../generated/athlete/index.ts")) as { spec: SpecBundle };
-const dir = mkdtempSync(join(tmpdir(), "fti-cp-probe-"));
-const store = await openStore({ path: join(dir, "store.duckdb") });
-const svc = new StreamService(spec, join(dir, "store.duckdb"));
-await svc.rebuild(store, () => {});
-const base = Date.now() - 3_600_000;
-let n = 0;
-const event = () => {
-  const i = n++;
-  const km = 5 + (i % 11);
-  return { activity_id: `p-${i}`, athlete_id: `a${i % athletes}`, started_at: new Date(base + Math.floor(i / 10)).toISOString(), sport: "run", distance_km: km, elapsed_time_s: km * 330, elevation_gain_m: 40, planned_pace_min_km: 5.4, avg_hr: i % 3 === 0 ? null : 150, route_id: `r${i % 40}` };
-};
 const c0 = process.cpuUsage();
-for (let i = 0; i < preload; i += 500) {
-  const r = await svc.ingest("activities", Array.from({ length: 500 }, event), (k) => [k]);
-  if (!r.ok) throw new Error(r.message);
-}
+const { svc, event, close } = await preloadedStream({ athletes, preload, dirPrefix: "fti-cp-probe-" });
 const cpu = process.cpuUsage(c0);
 process.stdout.write(`preloaded ${preload} events in ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU\n`);
 for (let k = 0; k < Number(process.env.CP_ALONE ?? 2); k++) {
@@ -79,6 +59,4 @@ for (let k = 0; k < Number(process.env.ROUNDS ?? 2); k++) {
   await paced(false);
   await paced(true);
 }
-await svc.close();
-await store.close();
-rmSync(dir, { recursive: true, force: true });
+await close();

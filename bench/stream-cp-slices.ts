@@ -3,24 +3,14 @@
 // the tree $TREE (default this one): its main-thread CPU, and each event-loop turn's main-thread CPU while it
 // runs (a 1 ms timer's gaps, CPU from /proc schedstat: robust to the machine's load, unlike wall time).
 //   TREE=/path/to/other/tree PRELOAD=300000 npx tsx bench/stream-cp-slices.ts
-import { mkdtempSync, openSync, readSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
+import { preloadedStream } from "./lib/preloaded-stream.ts";
 const TREE = process.env.TREE ?? join(import.meta.dirname, "..");
-const { openStore } = await import(`${TREE}/runtime/store/store.ts`);
-const { StreamService } = await import(`${TREE}/runtime/stream/service.ts`);
-const { spec } = await import(`${TREE}/generated/athlete/index.ts`);
 process.env.FTI_STREAM_CHECKPOINT_MS = "0";
-const athletes = 1000, preload = Number(process.env.PRELOAD ?? 300000);
-const dir = mkdtempSync(join(tmpdir(), "fti-cp-slices-"));
-const store = await openStore({ path: join(dir, "store.duckdb") });
-const svc = new StreamService(spec, join(dir, "store.duckdb"));
-await svc.rebuild(store, () => {});
-const base = Date.now() - 3_600_000;
-let n = 0;
-const event = () => { const i = n++; const km = 5 + (i % 11); return { activity_id: `p-${i}`, athlete_id: `a${i % athletes}`, started_at: new Date(base + Math.floor(i / 10)).toISOString(), sport: "run", distance_km: km, elapsed_time_s: km * 330, elevation_gain_m: 40, planned_pace_min_km: 5.4, avg_hr: i % 3 === 0 ? null : 150, route_id: `r${i % 40}` }; };
-for (let i = 0; i < preload; i += 500) { const r = await svc.ingest("activities", Array.from({ length: 500 }, event), (k: unknown) => [k]); if (!r.ok) throw new Error(r.message); }
+const preload = Number(process.env.PRELOAD ?? 300000);
+const { svc, close } = await preloadedStream({ athletes: 1000, preload, dirPrefix: "fti-cp-slices-", tree: TREE });
 const fd = openSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, "r");
 const buf = Buffer.alloc(128);
 const cpu = () => { const t = buf.toString("latin1", 0, readSync(fd, buf, 0, 128, 0)); return Number(t.slice(0, t.indexOf(" "))) / 1e6; };
@@ -48,6 +38,6 @@ for (let k = 0; k < 3; k++) {
   const main = cpu() - c0; const p = process.cpuUsage(p0);
   gaps.sort((a, b) => a - b);
   const q = (x: number) => gaps[Math.min(gaps.length - 1, Math.floor(x * gaps.length))].toFixed(1);
-  console.log(`${TREE.split("/").pop()}: checkpoint ${(svc.stats()[0].lastCheckpoint.bytes / 1e6).toFixed(1)} MB, wall ${(performance.now() - t0).toFixed(0)} ms, main-thread CPU ${main.toFixed(0)} ms, process CPU ${((p.user + p.system) / 1000).toFixed(0)} ms, GC ${gcMs.toFixed(0)} ms (${[...gcKinds].map(([k, c]) => `${c} ${KINDS[k] ?? k}`).join(", ")}); loop turns: ${gaps.length}, CPU per turn p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms, > 10 ms: ${gaps.filter((g) => g > 10).length}, > 20 ms: ${gaps.filter((g) => g > 20).length}`);
+  console.log(`${TREE.split("/").pop()}: checkpoint ${((svc.stats()[0].lastCheckpoint?.bytes ?? 0) / 1e6).toFixed(1)} MB, wall ${(performance.now() - t0).toFixed(0)} ms, main-thread CPU ${main.toFixed(0)} ms, process CPU ${((p.user + p.system) / 1000).toFixed(0)} ms, GC ${gcMs.toFixed(0)} ms (${[...gcKinds].map(([k, c]) => `${c} ${KINDS[k] ?? k}`).join(", ")}); loop turns: ${gaps.length}, CPU per turn p50 ${q(0.5)} p99 ${q(0.99)} max ${q(1)} ms, > 10 ms: ${gaps.filter((g) => g > 10).length}, > 20 ms: ${gaps.filter((g) => g > 20).length}`);
 }
-await svc.close(); await store.close(); rmSync(dir, { recursive: true, force: true });
+await close();

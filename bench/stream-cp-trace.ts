@@ -3,14 +3,14 @@
 // and their durable append's, the checkpoint's slices on the event loop (v8.serialize calls), its
 // writes and datasyncs (FileHandle calls, off the loop), GC pauses, and the main thread's CPU.
 //   ATHLETES=1000 PRELOAD=500000 SECONDS=12 CP_AT=3 npx tsx bench/stream-cp-trace.ts
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
-import type { SpecBundle } from "../runtime/api.ts";
+import { preloadedStream } from "./lib/preloaded-stream.ts";
 
 process.env.FTI_STREAM_CHECKPOINT_MS = "0";
 const athletes = Number(process.env.ATHLETES ?? 1000);
@@ -53,24 +53,8 @@ new PerformanceObserver((l) => {
   for (const e of l.getEntries()) spans.gc.push({ at: e.startTime - t0, ms: e.duration });
 }).observe({ entryTypes: ["gc"] });
 
-const { openStore } = await import("../runtime/store/store.ts");
-const { StreamService } = await import("../runtime/stream/service.ts");
-const { spec } = (await import("../generated/athlete/index.ts")) as { spec: SpecBundle };
-const dir = mkdtempSync(join(process.env.DIAG_DIR ?? tmpdir(), "fti-cp-trace-"));
-const store = await openStore({ path: join(dir, "store.duckdb") });
-const svc = new StreamService(spec, join(dir, "store.duckdb"));
-await svc.rebuild(store, () => {});
-const base = Date.now() - 3_600_000;
-let n = 0;
-const event = () => {
-  const i = n++;
-  const km = 5 + (i % 11);
-  return { activity_id: `p-${i}`, athlete_id: `a${i % athletes}`, started_at: new Date(base + Math.floor(i / 10)).toISOString(), sport: "run", distance_km: km, elapsed_time_s: km * 330, elevation_gain_m: 40, planned_pace_min_km: 5.4, avg_hr: i % 3 === 0 ? null : 150, route_id: `r${i % 40}` };
-};
-for (let i = 0; i < preload; i += 500) {
-  const r = await svc.ingest("activities", Array.from({ length: 500 }, event), (k) => [k]);
-  if (!r.ok) throw new Error(r.message);
-}
+// Imported here, after the patches above: checkpoint.ts binds the patched serialize.
+const { svc, event, close } = await preloadedStream({ athletes, preload, dirPrefix: "fti-cp-trace-", parentDir: process.env.DIAG_DIR });
 // One checkpoint before, so the run's checkpoint overwrites a file in place as the server's second one does.
 await svc.checkpoint(true);
 await svc.checkpoint(true);
@@ -151,6 +135,4 @@ for (let a = Math.max(0, Math.floor((cpBegun - 1000) / binMs) * binMs); a < Math
     `${String(a).padStart(6)} ${String(ls.length).padStart(3)} ${f(q(ls.map((l) => l.ms), 0.99)).padStart(5)} ${f(q(ls.map((l) => l.ms), 1)).padStart(5)} ${f(q(ls.map((l) => l.append), 1)).padStart(6)} | ${String(sl.length).padStart(3)} ${f(sum(sl)).padStart(5)} | ${String(inBin(spans.writev, a).length).padStart(2)} ${f(Math.max(0, ...ds.map((s) => s.ms))).padStart(6)} | ${f(Math.max(0, ...sw.map((s) => s.ms))).padStart(6)} | ${f(sum(gc)).padStart(5)} | ${cpu}`,
   );
 }
-await svc.close();
-await store.close();
-rmSync(dir, { recursive: true, force: true });
+await close();

@@ -36,6 +36,22 @@ function activity(rnd: () => number, id: string, athlete: string, at: number) {
 
 const entityId = (u: { group: string; keys: Scalar[] }) => `${u.group}|${JSON.stringify(u.keys)}`;
 
+/** Each streamed row equals the batch's latest row of its entity (time and every feature); returns how many values were compared. */
+async function expectBatchValues(updates: Iterable<StreamUpdate>): Promise<number> {
+  let compared = 0;
+  for (const u of updates) {
+    const plan = work.bundle.groups.find((g) => g.name === u.group)!;
+    const row = await batchRow(plan, u.keys);
+    expect(row, entityId(u)).toBeDefined();
+    expect(u.eventMs, entityId(u)).toBe((row!.event_time as Date).getTime());
+    plan.features.forEach((f, i) => {
+      compared++;
+      expect(close(u.values[i], row![f.name] as number | null, { base: f.type === "int" ? "int" : "float", nullable: true }), `${entityId(u)} ${f.name}: stream ${u.values[i]}, batch ${row![f.name]}`).toBe(true);
+    });
+  }
+  return compared;
+}
+
 /** The batch's latest row of one entity of a group (the row the stream serves): its event time and features. */
 async function batchRow(plan: GroupPlan, keys: Scalar[]): Promise<Record<string, unknown> | undefined> {
   return work.withStore(async (store) => {
@@ -90,18 +106,7 @@ describe("late events corrected per entity", () => {
 
     // The batch pipeline over the same events (the segments, the late ones included).
     await work.withStore((store) => runFeaturePipeline(store, work.bundle));
-    let compared = 0;
-    for (const u of corrected) {
-      const plan = work.bundle.groups.find((g) => g.name === u.group)!;
-      const row = await batchRow(plan, u.keys);
-      expect(row, entityId(u)).toBeDefined();
-      expect(u.eventMs, entityId(u)).toBe((row!.event_time as Date).getTime());
-      plan.features.forEach((f, i) => {
-        compared++;
-        expect(close(u.values[i], row![f.name] as number | null, { base: f.type === "int" ? "int" : "float", nullable: true }), `${entityId(u)} ${f.name}: stream ${u.values[i]}, batch ${row![f.name]}`).toBe(true);
-      });
-    }
-    expect(compared).toBeGreaterThan(4);
+    expect(await expectBatchValues(corrected)).toBeGreaterThan(4);
   }, 300_000);
 });
 
@@ -163,18 +168,7 @@ describe("late events corrected in the background (autoCorrect)", () => {
     await svc.close();
 
     await work.withStore((store) => runFeaturePipeline(store, work.bundle));
-    let compared = 0;
-    for (const u of online.values()) {
-      const plan = work.bundle.groups.find((g) => g.name === u.group)!;
-      const row = await batchRow(plan, u.keys);
-      expect(row, entityId(u)).toBeDefined();
-      expect(u.eventMs, entityId(u)).toBe((row!.event_time as Date).getTime());
-      plan.features.forEach((f, i) => {
-        compared++;
-        expect(close(u.values[i], row![f.name] as number | null, { base: f.type === "int" ? "int" : "float", nullable: true }), `${entityId(u)} ${f.name}: stream ${u.values[i]}, batch ${row![f.name]}`).toBe(true);
-      });
-    }
-    expect(compared).toBeGreaterThan(20);
+    expect(await expectBatchValues(online.values())).toBeGreaterThan(20);
     delete process.env.FTI_STREAM_CORRECT_MS;
   }, 300_000);
 });
