@@ -18,6 +18,7 @@ import { spawnSync } from "node:child_process";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Admission } from "../runtime/stream/admission.ts";
+import { medianFullGcMs } from "./lib/full-gc-pause.ts";
 
 const LATENESS_MS = 86_400_000;
 type Kind = "set" | "map";
@@ -78,17 +79,11 @@ async function child(kind: Kind, n: number): Promise<void> {
   const admitCpuMs = (c.user + c.system) / 1000;
   await new Promise((r) => setTimeout(r, 100)); // the GC entries of the admitting are delivered
   const admitting = { youngGcMs: +youngMs.toFixed(0), majorGcs: majors, majorGcMs: +majorMs.toFixed(0) };
-  const pauses: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const g0 = performance.now();
-    gc();
-    pauses.push(performance.now() - g0);
-  }
-  pauses.sort((x, y) => x - y);
+  const fullGcMs = medianFullGcMs(gc);
   const m = process.memoryUsage();
   obs.disconnect();
   const mb = (b: number) => +(b / 1e6).toFixed(1);
-  console.log(JSON.stringify({ kind, n, held: a.size, fresh, heapMB: mb(m.heapUsed - base.heapUsed), externalMB: mb(m.external - base.external), fullGcMs: +pauses[2].toFixed(1), ...admitting, admitCpuMs: Math.round(admitCpuMs) }));
+  console.log(JSON.stringify({ kind, n, held: a.size, fresh, heapMB: mb(m.heapUsed - base.heapUsed), externalMB: mb(m.external - base.external), fullGcMs, ...admitting, admitCpuMs: Math.round(admitCpuMs) }));
 }
 
 function parent(sizes: number[], rounds: number): void {

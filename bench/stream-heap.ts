@@ -13,6 +13,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import type { SpecBundle } from "../runtime/api.ts";
 import { StreamService } from "../runtime/stream/service.ts";
 import { generateActivities } from "../specs/athlete.data.ts";
+import { medianFullGcMs } from "./lib/full-gc-pause.ts";
 
 process.env.FTI_STREAM_CHECKPOINT_MS = "0";
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -52,18 +53,12 @@ try {
   const c = process.cpuUsage(c0);
   await new Promise((r) => setTimeout(r, 200));
   const during = { ...gcs };
-  const pauses: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    gc();
-    pauses.push(performance.now() - t);
-  }
-  pauses.sort((a, b) => a - b);
+  const fullGcMs = medianFullGcMs(gc);
   const m = process.memoryUsage();
   const st = svc.stats()[0];
   console.log(JSON.stringify({
     events: events.length + liveCount, uniqueHeld: st.uniqueHeld, heapMB: +((m.heapUsed - inputs) / 1e6).toFixed(1), externalMB: +(m.external / 1e6).toFixed(1),
-    fullGcMs: +pauses[2].toFixed(1), ingestCpuS: +((c.user + c.system) / 1e6).toFixed(1),
+    fullGcMs, ingestCpuS: +((c.user + c.system) / 1e6).toFixed(1),
     whileIngesting: { minor: during.minor, minorMs: Math.round(during.minorMs), major: during.major, majorMs: Math.round(during.majorMs) },
     state: svc.engine.stats(),
   }));
