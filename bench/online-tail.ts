@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { fmtGcTrace, gcTrace } from "./lib/gc-trace.ts";
 import { DATA, median, ROOT, runNodeTask } from "./lib/harness.ts";
 import { ensureActivities } from "./lib/data.ts";
 import { GEN_ROOT } from "./lib/spec.ts";
@@ -58,36 +59,6 @@ async function readProbe(s: Server): Promise<Probe> {
   for (let i = 0; i < 200 && !existsSync(s.probeFile); i++) await new Promise((r) => setTimeout(r, 25));
   await new Promise((r) => setTimeout(r, 50));
   return JSON.parse(readFileSync(s.probeFile, "utf8")) as Probe;
-}
-
-/**
- * The GC lines (--trace-gc-nvp) a server printed during one run, per kind: count, pause total/max and the bytes
- * promoted to the old space — per answer they do not depend on the machine's load the way latencies do.
- */
-function nvpSummary(text: string, answers: number): string {
-  const by = new Map<string, { n: number; pause: number; max: number; promoted: number }>();
-  const lines = text.split("\n");
-  // the main thread's isolate (the one with the most lines): worker threads (tsx's loader, the log's gzip) print theirs too
-  const isolates = new Map<string, number>();
-  for (const line of lines) {
-    const iso = /^\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1];
-    if (iso && line.includes(" gc=")) isolates.set(iso, (isolates.get(iso) ?? 0) + 1);
-  }
-  const main = [...isolates].sort((a, b) => b[1] - a[1])[0]?.[0];
-  for (const line of lines) {
-    const kind = / gc=(\w+)/.exec(line)?.[1];
-    if (!kind || !line.includes(`:${main}]`)) continue;
-    const pause = Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0);
-    const k = by.get(kind) ?? { n: 0, pause: 0, max: 0, promoted: 0 };
-    k.n++;
-    k.pause += pause;
-    k.max = Math.max(k.max, pause);
-    k.promoted += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
-    by.set(kind, k);
-  }
-  if (by.size === 0) return "";
-  const parts = [...by].map(([kind, k]) => `${kind} ${k.n}× pause ${k.pause.toFixed(0)} ms (max ${k.max.toFixed(1)}), promoted ${(k.promoted / answers).toFixed(0)} B/answer`);
-  return `; nvp: ${parts.join(", ")}`;
 }
 
 /** One line per run: latency, and what the slow answers overlapped. */
@@ -185,7 +156,8 @@ async function main(): Promise<void> {
         const cpuUs = ((processCpuMs(s.child.pid!) - c0) * 1000) / Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
         const probe = await readProbe(s);
         const answers = Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
-        results.get(s.name)!.push(describe(p, probe, cpuUs, slowMs) + nvpSummary(s.log().slice(logAt), answers));
+        const gc = gcTrace(s.log().slice(logAt));
+        results.get(s.name)!.push(describe(p, probe, cpuUs, slowMs) + (gc.size ? `; ${fmtGcTrace(gc, answers)}` : ""));
         p99s.get(s.name)!.push(p.p99);
         p999s.get(s.name)!.push(p.p999);
         process.stderr.write(`round ${round + 1} ${s.name}: ${results.get(s.name)!.at(-1)}\n`);
