@@ -48,6 +48,17 @@ source events {
 
 entity ent { key k: string }
 
+// Global reference data: one rate for everyone, from its valid_from on.
+source rates {
+  path "data/rates.ndjson"
+  valid_from starts
+  fields { starts: timestamp  rate: float }
+}
+feature_group rate from rates { r = rate }
+
+// An entity's group looks the global rate up as it holds at each row's time.
+feature_group per_k_rate for ent from events { scaled = x * rate.r }
+
 // No \`for\`: the whole source is one series, whatever its k.
 feature_group series from events {
 ${FEATURES.map((f) => `  ${featureText(f)}`).join("\n")}
@@ -73,6 +84,13 @@ view mixed_data for ent from events {
 }
 `;
 
+const START = Date.UTC(2024, 0, 1); // randomRows' first day
+const RATES = [
+  { starts: START + 3 * DAY + 5 * HOUR, rate: 2 },
+  { starts: START + 30 * DAY, rate: 0.5 },
+  { starts: START + 61 * DAY + HOUR, rate: 3 },
+];
+
 let root: string;
 let bundle: SpecBundle;
 let rows: Row[];
@@ -93,6 +111,7 @@ beforeAll(async () => {
   rows = randomRows(23, 700, 5, 90);
   const lines = rows.map((r) => JSON.stringify({ id: r.id, k: r.k, ts: new Date(r.ts).toISOString(), x: r.x, y: r.y, s: r.s }));
   writeFileSync(join(root, "data/events.ndjson"), lines.join("\n") + "\n");
+  writeFileSync(join(root, "data/rates.ndjson"), RATES.map((x) => JSON.stringify({ starts: new Date(x.starts).toISOString(), rate: x.rate })).join("\n") + "\n");
   bundle = await loadCompiledSpec(join(root, "spec.fti"), { outDir: join(root, "generated/spec"), quiet: true });
   storePath = join(root, "store.duckdb");
   await withStore((store) => runFeaturePipeline(store, bundle));
@@ -189,6 +208,15 @@ describe("a global group", () => {
     expect(got).toEqual(want);
     // The two joins pick different rows where a peer of another entity (greater row id) is at the same instant.
     expect(krid.filter((v, i) => v !== rid[i]).length).toBeGreaterThan(30);
+  });
+
+  it("over reference data, is looked up by an entity's group as it holds at each row's time", async () => {
+    const table = await withStore((store) => store.all<{ id: string; k: string; scaled: number | null }>(`SELECT id, k, scaled FROM fg_per_k_rate_v1`));
+    const holding = (t: number) => RATES.filter((x) => x.starts <= t).at(-1)?.rate ?? null;
+    const want = sorted(rows.map((r) => JSON.stringify([r.id, r.k, r.x === null || holding(r.ts) === null ? null : r.x * holding(r.ts)!])));
+    expect(sorted(table.map((r) => JSON.stringify([r.id, r.k, r.scaled])))).toEqual(want);
+    // Rows before the first rate, and under each rate, are all there.
+    expect(new Set(rows.map((r) => holding(r.ts))).size).toBe(RATES.length + 1);
   });
 
   it("featuresAsOf reads the series without keys: one row per time", async () => {
