@@ -14,7 +14,7 @@ export interface SeattleWeatherRow {
 }
 
 export const SeattleWeatherRowSchema = $rt.z.object({
-    date: $rt.z.coerce.date(),
+    date: $rt.requestTimestamp(),
     precipitation: $rt.z.number(),
     temp_max: $rt.z.number(),
     temp_min: $rt.z.number(),
@@ -60,5 +60,5 @@ export interface SeattleTmaxRequest {
 }
 
 export const SeattleTmaxRequestSchema = $rt.z.strictObject({
-    date: $rt.z.coerce.date(),
+    date: $rt.requestTimestamp(),
   });
