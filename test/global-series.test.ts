@@ -76,6 +76,12 @@ view series_data from events {
   as_of strict
 }
 
+// One series (no \`for\`, only global joins): a forward label aggregates every spine row.
+view ahead_data from events {
+  label y_next_2d = sum(y) over next 2d
+  features series.n_3d
+}
+
 // An entity's view: per_k joined by k, the global series by time only, onto the same rows.
 view mixed_data for ent from events {
   label yv = y
@@ -208,6 +214,17 @@ describe("a global group", () => {
     expect(got).toEqual(want);
     // The two joins pick different rows where a peer of another entity (greater row id) is at the same instant.
     expect(krid.filter((v, i) => v !== rid[i]).length).toBeGreaterThan(30);
+  });
+
+  it("makes a view of one series, whose forward label aggregates every row in (t, t + w] while t + w is observed", async () => {
+    const frame = await withStore((store) => buildTrainingFrame(store, bundle, "ahead_data"));
+    const end = Math.max(...rows.map((r) => r.ts));
+    const want = rows
+      .filter((r) => r.ts + 2 * DAY <= end)
+      .map((r) => JSON.stringify([r.ts, rows.filter((o) => o.ts > r.ts && o.ts <= r.ts + 2 * DAY).reduce((s, o) => s + o.y, 0)]));
+    expect(sorted(Array.from({ length: frame.n }, (_, i) => JSON.stringify([frame.time[i], frame.label[i]])))).toEqual(sorted(want));
+    expect(frame.n).toBeLessThan(rows.length);
+    expect(frame.n).toBeGreaterThan(rows.length / 2);
   });
 
   it("over reference data, is looked up by an entity's group as it holds at each row's time", async () => {

@@ -4,7 +4,7 @@
 // train, batch predict (as of a time, and each row at its own time), serve and
 // predict over HTTP, materialize, verify. Nothing in it has a key.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
@@ -29,6 +29,7 @@ let root: string;
 let bundle: SpecBundle;
 let storePath: string;
 let trained: TrainReport;
+let rain: TrainReport;
 const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
   const store = await openStore({ path: storePath });
   try {
@@ -46,6 +47,7 @@ beforeAll(async () => {
   await withStore(async (store) => {
     await runFeaturePipeline(store, bundle);
     trained = await trainModelFromSpec(store, bundle, "seattle_tmax");
+    rain = await trainModelFromSpec(store, bundle, "seattle_rain");
   });
 }, 120_000);
 
@@ -86,6 +88,24 @@ describe("specs/seattle.fti: a single series", () => {
     expect(trained.stage).toBe("production");
     expect(trained.rows).toMatchObject({ train: 1096, test: 365 });
     expect(trained.metrics.mae).toBeLessThan(trained.baseline.mae / 2);
+  });
+
+  it("labels each day with rain in the next three days, from every row of the series, and learns it", async () => {
+    // The CSV itself: date, precipitation (one row per day, in order).
+    const days = readFileSync(join(REPO, "node_modules/vega-datasets/data/seattle-weather.csv"), "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","))
+      .map(([date, p]) => ({ t: Date.parse(`${date}T00:00:00Z`), p: Number(p) }));
+    const end = Math.max(...days.map((d) => d.t));
+    const want = days
+      .filter((d) => d.t + 3 * 86_400_000 <= end)
+      .map((d) => [d.t, days.some((o) => o.t > d.t && o.t <= d.t + 3 * 86_400_000 && o.p > 0) ? 1 : 0]);
+    const frame = await withStore((store) => buildTrainingFrame(store, bundle, "rain_data"));
+    expect(Array.from({ length: frame.n }, (_, i) => [frame.time[i], frame.label[i]])).toEqual(want);
+    expect(want).toHaveLength(1461 - 3);
+    expect(rain.metrics.auc).toBeGreaterThan(0.6); // rain three days out is hard to tell from the past alone; chance is 0.5
   });
 
   it("batch-predicts as of a time and each row at its own time; a missing request field is refused", async () => {

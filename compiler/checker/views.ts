@@ -39,7 +39,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
   } else {
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
     const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates }, labelText);
+    const oneSeries = !entityName && joinsNoEntity(ctx, decl);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates, oneSeries }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
@@ -447,6 +448,20 @@ function warnReferenceLeaks(
  * mean. Only a hint: which entity's rows the label aggregates is the author's
  * choice, never inferred.
  */
+/**
+ * Whether the view joins no group of an entity (only global groups, or none):
+ * without `for`, such a view is one series, whose forward labels aggregate
+ * every spine row. Read from the declarations (a name that does not resolve
+ * is the joins' check's error).
+ */
+function joinsNoEntity(ctx: Ctx, decl: ViewDecl): boolean {
+  return decl.features.every((f) => {
+    if (f.kind === "name") return true;
+    const g = ctx.symbols.get(f.group.name);
+    return g?.kind !== "feature_group" || !g.entity;
+  });
+}
+
 function joinedEntities(ctx: Ctx, decl: ViewDecl): string[] {
   const out = new Set<string>();
   for (const f of decl.features) {
