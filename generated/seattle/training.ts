@@ -13,6 +13,10 @@ const monthOfYearOdt: $rt.OdtPlan = {
   featureParams: [],
   returns: { name: "month_of_year", type: "int", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.date === null || r.date === undefined ? null : month_of_year($rt.asDate(r.date))),
+  sql: {
+    params: ["p_date"],
+    body: "CASE WHEN \"p_date\" IS NULL THEN NULL ELSE CAST(month(epoch_ms(CAST(floor(CAST(epoch_us(\"p_date\") AS DOUBLE) / 1000) AS BIGINT))) AS BIGINT) END",
+  },
 };
 
 /** The point-in-time joins of view `forecast_data`. */
