@@ -17,6 +17,7 @@ export type ColumnType = "int" | "float" | "bool" | "string" | "timestamp" | Vec
 export type VectorType = `float[${number}]`;
 
 export { vectorDim } from "./vector-type.ts";
+export { requestTimestamp } from "./timestamp-text.ts";
 
 export interface ColumnPlan {
   name: string;

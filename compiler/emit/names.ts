@@ -33,13 +33,17 @@ export function tsType(type: IrType, nullable = type.nullable): string {
   return nullable ? `${base} | null` : base;
 }
 
-/** The zod schema expression for a value of an fti type; `z` is how the module refers to zod. */
-export function zodType(type: IrType, z: string): string {
+/**
+ * The zod schema expression for a value of an fti type; `z` is how the module
+ * refers to zod, `timestamp` how it calls the runtime's requestTimestamp (ISO
+ * text or a Date; never zod's coerce.date(), which reads null as 1970).
+ */
+export function zodType(type: IrType, z: string, timestamp: string): string {
   const base =
     type.base === "int" ? `${z}.number().int()`
     : type.base === "float" ? `${z}.number()`
     : type.base === "bool" ? `${z}.boolean()`
-    : type.base === "timestamp" ? `${z}.coerce.date()`
+    : type.base === "timestamp" ? `${timestamp}()`
     : type.base === "vector" ? `${z}.array(${z}.number()).length(${type.dim})`
     : `${z}.string()`;
   return type.nullable ? `${base}.nullable()` : base;

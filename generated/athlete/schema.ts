@@ -20,7 +20,7 @@ export interface ActivitiesRow {
 export const ActivitiesRowSchema = $rt.z.object({
     activity_id: $rt.z.string(),
     athlete_id: $rt.z.string(),
-    started_at: $rt.z.coerce.date(),
+    started_at: $rt.requestTimestamp(),
     sport: $rt.z.string(),
     distance_km: $rt.z.number(),
     elapsed_time_s: $rt.z.number(),
@@ -40,7 +40,7 @@ export interface ProfilesRow {
 
 export const ProfilesRowSchema = $rt.z.object({
     athlete_id: $rt.z.string(),
-    valid_from: $rt.z.coerce.date(),
+    valid_from: $rt.requestTimestamp(),
     birth_year: $rt.z.number().int(),
     max_hr: $rt.z.number(),
   });
@@ -56,7 +56,7 @@ export interface CoachNotesRow {
 export const CoachNotesRowSchema = $rt.z.object({
     note_id: $rt.z.string(),
     athlete_id: $rt.z.string(),
-    written_at: $rt.z.coerce.date(),
+    written_at: $rt.requestTimestamp(),
     text: $rt.z.string(),
   });
 

@@ -16,7 +16,7 @@ export interface WeatherRow {
 
 export const WeatherRowSchema = $rt.z.object({
     location: $rt.z.string(),
-    date: $rt.z.coerce.date(),
+    date: $rt.requestTimestamp(),
     precipitation: $rt.z.number(),
     temp_max: $rt.z.number(),
     temp_min: $rt.z.number(),
@@ -72,7 +72,7 @@ export interface TmaxForecastRequest {
 
 export const TmaxForecastRequestSchema = $rt.z.strictObject({
     location: $rt.z.string(),
-    date: $rt.z.coerce.date(),
+    date: $rt.requestTimestamp(),
   });
 
 /** An online request to model `tmax_linear`: the entity keys and the request fields of its ODTs — specs/weather.fti:67 */
@@ -83,5 +83,5 @@ export interface TmaxLinearRequest {
 
 export const TmaxLinearRequestSchema = $rt.z.strictObject({
     location: $rt.z.string(),
-    date: $rt.z.coerce.date(),
+    date: $rt.requestTimestamp(),
   });

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { ColumnPlan, ColumnType, FeatureValue, Scalar } from "../api.ts";
+import { timestampJsonSchema } from "../timestamp-text.ts";
 
 /** `index NAME on GROUP(COLUMN) [for ENTITY]`. */
 export interface IndexPlan {
@@ -108,7 +109,8 @@ export const ChatMessageSchema = z.strictObject({
 /** JSON Schema of a tool's arguments: the request schema without the entity keys. */
 export function toolParameters(requestSchema: z.ZodObject, keys: readonly string[]): Record<string, unknown> {
   const shape = Object.fromEntries(Object.entries(requestSchema.shape).filter(([k]) => !keys.includes(k)));
-  const schema = z.toJSONSchema(z.strictObject(shape), { unrepresentable: "any", io: "input" }) as Record<string, unknown>;
+  const override = (ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }) => timestampJsonSchema(ctx.zodSchema, ctx.jsonSchema);
+  const schema = z.toJSONSchema(z.strictObject(shape), { unrepresentable: "any", io: "input", override }) as Record<string, unknown>;
   delete schema.$schema;
   return schema;
 }

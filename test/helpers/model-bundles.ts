@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { requestTimestamp } from "../../runtime/api.ts";
 // Hand-made SpecBundles for the training / registry / inference tests. The
 // step `apply` functions and `encode` are written by hand in the shape the
 // compiler generates into transforms.ts (one function per MDT kind, state
@@ -169,7 +170,7 @@ const linearInputs = [
 /** What the compiler generates for a model's requests: its view's keys and request fields, strictly. */
 function requestSchemaOf(view: ViewPlan): z.ZodObject {
   const zodOf = (c: ColumnPlan) => {
-    const base = c.type === "string" ? z.string() : c.type === "bool" ? z.boolean() : c.type === "timestamp" ? z.coerce.date() : c.type === "int" ? z.number().int() : z.number();
+    const base = c.type === "string" ? z.string() : c.type === "bool" ? z.boolean() : c.type === "timestamp" ? requestTimestamp() : c.type === "int" ? z.number().int() : z.number();
     return c.nullable ? base.nullable() : base;
   };
   return z.strictObject(Object.fromEntries([...view.keys, ...view.requestFields].map((c) => [c.name, zodOf(c)])));

@@ -16,6 +16,7 @@ export function agentsModule(ctx: EmitContext): Statement[] {
   if (agents.length) {
     runtime.push("z", "ChatMessageSchema", "toolParameters", "promptValue", "promptDocuments", "type RetrievedDocument", "type AgentAnswer", "type FeatureValue");
     if (agents.some((a) => a.tools.length)) runtime.push("type ToolCallRecord");
+    if (agents.some((a) => a.keys.some((k) => k.type.base === "timestamp"))) runtime.push("requestTimestamp");
   }
   const out: Statement[] = [`import { ${runtime.join(", ")} } from "${RUNTIME_MODULE}";`];
   const schemas = new Set(agents.flatMap((a) => a.tools.map((t) => `${pascal(t)}RequestSchema`)));
@@ -47,7 +48,7 @@ function indexPlan(ctx: EmitContext, ix: IrIndex): string {
 
 function agentStatements(ctx: EmitContext, a: IrAgent): Statement[] {
   const P = pascal(a.name);
-  const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z")},`).join("\n");
+  const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z", "requestTimestamp")},`).join("\n");
   const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${ctx.specFile}:${a.loc.line} */
 export const ${P}ChatRequestSchema = z.strictObject({
 ${keyFields}

@@ -12,6 +12,7 @@ import { tsMorph } from "../../ts-project.ts";
 export function schemaModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const z = imports.rt("z");
+  const ts = imports.rt("requestTimestamp");
   const out: Statement[] = [];
   for (const src of ctx.ir.sources) {
     const name = `${pascal(src.name)}Row`;
@@ -20,7 +21,7 @@ export function schemaModule(ctx: EmitContext): Statement[] {
       continue;
     }
     out.push(objectType(name, cite(ctx, src.loc, `A row of source \`${src.name}\``), src.fields.map((f) => [f.name, f.type])));
-    out.push(schemaConst(name, src.fields.map((f) => [f.name, f.type]), `${z}.object`, z));
+    out.push(schemaConst(name, src.fields.map((f) => [f.name, f.type]), `${z}.object`, z, ts));
   }
   for (const view of ctx.ir.views) {
     const stored = view.features.map((f) => [f.name, f.type] as [string, IrType]);
@@ -28,11 +29,11 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     const odts = view.odts.map((o) => [o, { ...odtOf(ctx, o).returns, nullable: true }] as [string, IrType]);
     const fname = `${pascal(view.name)}Features`;
     out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored));
-    out.push(schemaConst(fname, stored, `${z}.object`, z));
+    out.push(schemaConst(fname, stored, `${z}.object`, z, ts));
     const vname = `${pascal(view.name)}Vector`;
     // The vector is the stored features plus the ODT values: extend, don't repeat.
     out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, fname));
-    out.push(schemaConst(vname, odts, `${fname}Schema.extend`, z));
+    out.push(schemaConst(vname, odts, `${fname}Schema.extend`, z, ts));
     const check = requestCheckFunction(ctx, imports, view);
     if (check) out.push(check);
   }
@@ -43,7 +44,7 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields));
     // The view's request checks (request-checks.ts) as a refinement: a value training never saw is a 400 at its field.
     const refine = hasRequestChecks(ctx, view) ? `.superRefine(${imports.rt("refineRequest")}(${requestCheckName(view)}))` : "";
-    out.push(schemaConst(name, fields, `${z}.strictObject`, z, refine));
+    out.push(schemaConst(name, fields, `${z}.strictObject`, z, ts, refine));
   }
   return [...imports.statements(GENERATED_FILES), ...out];
 }
@@ -59,7 +60,7 @@ function objectType(name: string, doc: string, fields: Array<[string, IrType]>, 
   };
 }
 
-function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string, z: string, refine = ""): Statement {
+function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: string, z: string, ts: string, refine = ""): Statement {
   return {
     kind: tsMorph().StructureKind.VariableStatement,
     isExported: true,
@@ -67,7 +68,7 @@ function schemaConst(typeName: string, fields: Array<[string, IrType]>, ctor: st
     declarations: [{
       name: `${typeName}Schema`,
       // no annotation: checking a zod schema against an interface costs seconds of type-checking
-      initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t, z)},`).join("\n")}\n})${refine}`,
+      initializer: `${ctor}({\n${fields.map(([n, t]) => `  ${n}: ${zodType(t, z, ts)},`).join("\n")}\n})${refine}`,
     }],
   };
 }
