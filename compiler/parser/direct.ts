@@ -39,6 +39,9 @@ import type {
   OnDemandDecl,
   Param,
   Range,
+  RetrainDecl,
+  RetrainTrigger,
+  ScheduleDecl,
   ServeDecl,
   SourceDecl,
   TransformDecl,
@@ -197,7 +200,8 @@ class DirectReader extends AstNodes {
     this.next(T.From);
     const from = this.ident(this.next(T.Identifier));
     const where = this.optional(T.Where) ? this.expression() : undefined;
-    this.next(T.LCurly); // a `schedule` clause is read by the chevrotain path
+    const schedule = this.is(T.Schedule) ? this.schedule() : undefined;
+    this.next(T.LCurly);
     const features: FeatureDef[] = [];
     while (this.is(T.Identifier)) {
       const id = this.ident(this.next(T.Identifier));
@@ -211,7 +215,63 @@ class DirectReader extends AstNodes {
     if (version) decl.version = version;
     if (keyColumns) decl.keyColumns = keyColumns;
     if (where) decl.where = where;
+    if (schedule) decl.schedule = schedule;
     return decl;
+  }
+
+  /** `schedule "0 3 * * *"` or `schedule every 6h`; any other word after `schedule`: the chevrotain path (its FTI1001). */
+  private schedule(): ScheduleDecl {
+    const kwTok = this.next(T.Schedule);
+    const cronTok = this.optional(T.StringLit);
+    if (cronTok) {
+      const cron = this.stringLit(cronTok);
+      return { cron, range: this.join(kwTok, cron.range) };
+    }
+    if (this.next(T.Identifier).image !== "every") throw GIVE_UP;
+    const every = this.expression();
+    return { every, range: this.join(kwTok, every.range) };
+  }
+
+  /**
+   * A model's `retrain { … }` block, built in to-ast.ts's order (its range
+   * first, then each item's keys as they come). A repeated item, or a word
+   * other than `when` / `promote` at an item's head: the chevrotain path.
+   */
+  private retrain(kwTok: IToken): RetrainDecl {
+    const decl: RetrainDecl = { triggers: [], range: this.at() };
+    this.next(T.LCurly);
+    while (!this.is(T.RCurly)) {
+      if (this.is(T.Schedule)) {
+        setOnce(decl, "schedule", this.schedule());
+        continue;
+      }
+      const head = this.next(T.Identifier);
+      if (this.optional(T.If)) {
+        if (head.image !== "promote") throw GIVE_UP;
+        const fn = this.ident(this.next(T.Identifier));
+        this.next(T.LParen);
+        const metric = this.ident(this.next(T.Identifier));
+        setOnce(decl, "promote", { fn, metric, range: this.join(head, this.next(T.RParen)) });
+        continue;
+      }
+      if (head.image !== "when") throw GIVE_UP;
+      decl.triggers.push(this.trigger(head));
+    }
+    decl.range = this.join(kwTok, this.next(T.RCurly));
+    return decl;
+  }
+
+  /** `when drift(psi > 0.25)` after its head. */
+  private trigger(head: IToken): RetrainTrigger {
+    const fn = this.ident(this.next(T.Identifier));
+    this.next(T.LParen);
+    const measure = this.ident(this.next(T.Identifier));
+    const op = this.la();
+    if (op?.tokenType !== T.Lt && op?.tokenType !== T.LtEq && op?.tokenType !== T.Gt && op?.tokenType !== T.GtEq) throw GIVE_UP;
+    this.i++;
+    const value = this.expression();
+    this.tokRange(op);
+    return { fn, measure, op: op.image as RetrainTrigger["op"], value, range: this.join(head, this.next(T.RParen)) };
   }
 
   private sourceDecl(): SourceDecl {
@@ -419,8 +479,11 @@ class DirectReader extends AstNodes {
           decl.requires.push({ metric, op: op.image as "<" | "<=" | ">" | ">=", value, range: this.join(t, value.range) });
           break;
         }
+        case T.Retrain:
+          setOnce(decl, "retrain", this.retrain(t));
+          break;
         default:
-          throw GIVE_UP; // `retrain { … }` and anything else: the chevrotain path
+          throw GIVE_UP; // anything else: the chevrotain path
       }
     }
     decl.range = this.join(kwTok, this.tokRange(this.next(T.RCurly)));
