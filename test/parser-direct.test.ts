@@ -110,6 +110,24 @@ describe("the parser's fast path gives what chevrotain gives", () => {
       "feature_group g for e from s where a > 0 schedule \"0 2 * * *\" { x = a }",
       "feature_group g for e from s schedule every { x = a }",
       "feature_group g for e from s schedule each 6h { x = a }",
+      "extern fn f(x: float, y: string?): float[3]? from \"./f.ts\"",
+      "extern fn f(): int from g",
+      "import { a, b } from \"./a.fti\" import { c } from \"./c.fti\"",
+      "import { } from \"./a.fti\"",
+      "import { a b } from \"./a.fti\"",
+      "index i on g(c) for e",
+      "index i on g(c)",
+      "index i at g(c)",
+      "index i on g(c) for",
+      "agent a for e { llm \"m\" context g.*, g.f, o retrieve i top 5 retrieve j top 2 tool m, n prompt \"x {f}\" \"y\" }",
+      "agent a for e { prompt \"x\" llm \"m\" tool m tool n context g.f }",
+      "agent a for e { }",
+      "agent a for e { llm \"m\" llm \"n\" }",
+      "agent a for e { prompt \"a\" prompt \"b\" }",
+      "agent a for e { retrieve i top 2.5 }",
+      "agent a for e { retrieve i first 2 }",
+      "agent a for e { context g. }",
+      "agent a for e { tool }",
       "serve m { online batch into a.b.c }",
       "serve m { online online }",
       "serve m { batch a.b }",
@@ -134,6 +152,10 @@ describe("the fast path takes what it is meant for", () => {
     expect(read("model m { view v task regression algorithm gbdt(trees: 50) metric mae }")?.kind).toBe("model");
     expect(read("model m { retrain { schedule \"0 3 * * 1\" when drift(psi > 0.25) promote if better(mae) } }")?.kind).toBe("model");
     expect(read("feature_group g for e from s schedule every 6h { x = a }")?.kind).toBe("feature_group");
+    expect(read("extern fn f(x: float): float from \"./f.ts\"")?.kind).toBe("extern_fn");
+    expect(read("index i on g(c) for e")?.kind).toBe("index");
+    expect(read("import { a, b } from \"./a.fti\"")?.kind).toBe("import");
+    expect(read("agent a for e { llm \"m\" context g.* retrieve i top 5 tool m prompt \"x\" \"y\" }")?.kind).toBe("agent");
     expect(read("serve m { online batch into a.b }")?.kind).toBe("serve");
   });
 
@@ -146,7 +168,9 @@ describe("the fast path takes what it is meant for", () => {
       "model m { retrain { schedule \"a\" schedule \"b\" } }", // a repeated retrain item (FTI1001 from the AST pass)
       "model m { retrain { promote drift(psi > 1) } }", // the wrong word at a retrain item's head
       "feature_group g for e from s schedule each 6h { }", // not `every`
-      "extern fn f(x: float): float from \"./f.ts\"", // a declaration it does not read
+      "import { a, } from \"./a.fti\"", // a trailing comma
+      "agent a for e { llm \"m\" llm \"n\" }", // a repeated agent item
+      "index i at g(c)", // not `on`
       "fn f(x: float): float = x fn g(): int = 1", // more than one declaration
     ]) {
       expect(read(text), text).toBeUndefined();
