@@ -90,7 +90,15 @@ it("is used only while every file it was built from is unchanged", () => {
   expect(rebuilt).toMatch(/^\/\/ fti-bundle \{"inputs":\{/);
   expect(rebuilt).toContain(JSON.stringify(path.join(ROOT, "compiler/compile.ts")));
   expect(fti(["compile", "--help"], { cwd: tmp, env: { ...env, FTI_DEBUG: "1" } }).stderr).toContain("running the compiler bundle");
-}, 120_000);
+
+  // The installation's directory cannot be made (a file is in the way): the project's cache holds the bundle.
+  const blocked = path.join(tmp, "blocked");
+  fs.writeFileSync(blocked, "not a directory");
+  const project = path.join(tmp, "project-cache");
+  expect(fti(["compile", "--help"], { cwd: tmp, env: { FTI_BUNDLE_DIR: blocked, FTI_CACHE_DIR: project } }).code).toBe(0);
+  expect(fs.existsSync(path.join(project, "bundle", "compiler.mjs"))).toBe(true);
+  expect(fti(["compile", "--help"], { cwd: tmp, env: { FTI_BUNDLE_DIR: blocked, FTI_CACHE_DIR: project, FTI_DEBUG: "1" } }).stderr).toContain(`running the compiler bundle ${path.join(project, "bundle", "compiler.mjs")}`);
+}, 180_000);
 
 it("runs only the compiler's commands; the runtime's and the editor's load from the sources", async () => {
   expect(COMMANDS).toEqual(["compile", "check", "explain"]);

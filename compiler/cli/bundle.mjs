@@ -130,11 +130,13 @@ export function wantsBundle(argv) {
   return COMMANDS.includes(commandWord(argv)) && bundleDirs().length > 0 && !freshBundle();
 }
 
-/** Builds the bundle and writes it to the first directory that can hold it. Never throws. */
+/** Builds the bundle and writes it to the first directory that can hold it (none: nothing is built). Never throws. */
 export async function buildBundle() {
+  const dir = bundleDirs().find(writable);
+  if (!dir) return undefined;
   try {
-    const text = await bundleText();
-    for (const dir of bundleDirs()) if (writeAtomically(path.join(dir, FILE), text)) return path.join(dir, FILE);
+    const file = path.join(dir, FILE);
+    if (writeAtomically(file, await bundleText())) return file;
   } catch (e) {
     if (on("FTI_DEBUG")) process.stderr.write(`fti: the compiler bundle was not built: ${e?.message}\n`);
   }
@@ -191,6 +193,16 @@ function sourcePlugin() {
       }));
     },
   };
+}
+
+function writable(dir) {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function writeAtomically(file, text) {
