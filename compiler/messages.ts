@@ -116,7 +116,12 @@ const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`fo
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
-const ODT_CALLED = (name: string) => `\`${name}\` is an on-demand transformation; it is listed in a view's features, not called`;
+/** `hidesBuiltin`: the ODT's name is also a built-in function's (an ODT named `hour` makes `hour(date)` this error). */
+const ODT_CALLED = (name: string, hidesBuiltin = false) =>
+  withHint(
+    `\`${name}\` is an on-demand transformation; it is listed in a view's features, not called`,
+    hidesBuiltin ? `the on_demand \`${name}\` hides the built-in function \`${name}()\` in the whole spec: give the on_demand another name` : undefined,
+  );
 const WINDOW_OUTSIDE = (agg: string, where: string) =>
   `windowed aggregation \`${agg}\` is only allowed in a feature group (a MIT), not in ${where}`;
 

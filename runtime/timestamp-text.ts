@@ -17,7 +17,7 @@ export function parseTimestamp(text: string): number | string {
   if (!m) return "is not an ISO 8601 timestamp (e.g. 2025-06-01T07:30:00Z)";
   const [, date, time, frac, zone] = m;
   if (frac && frac.length > 3 && /[1-9]/.test(frac.slice(3))) return "is more precise than a millisecond";
-  const hms = time ? (time.length === 5 ? `${time}:00` : time.replace(/\.(\d+)$/, (_x, f: string) => `.${f.slice(0, 3).padEnd(3, "0")}`)) : "00:00:00";
+  const hms = time ? (time.length === 5 ? `${time}:00` : time.replace(/\.(\d+)$/, (_x, f: string) => `.${`${f}00`.slice(0, 3)}`)) : "00:00:00";
   let z = zone ?? "Z";
   if (/^[+-]\d{2}$/.test(z)) z += ":00";
   else if (/^[+-]\d{4}$/.test(z)) z = `${z.slice(0, 3)}:${z.slice(3)}`;

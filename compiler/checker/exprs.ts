@@ -160,7 +160,7 @@ function checkCall(ctx: Ctx, scope: ExprScope, name: string, calleeRange: Range,
     return { k: "call", fn: name, args: checkedArgs as IrExpr[], type: withNull(fn.returns, nullable || fn.bodyNullable) };
   }
   if (decl?.kind === "on_demand") {
-    ctx.report(calleeRange, scope.kind === "mit" ? DIAG.odtInGroup.called(name) : DIAG.typeMismatch.odtCalled(name));
+    ctx.report(calleeRange, scope.kind === "mit" ? DIAG.odtInGroup.called(name, Object.hasOwn(BUILTINS, name)) : DIAG.typeMismatch.odtCalled(name, Object.hasOwn(BUILTINS, name)));
     return undefined;
   }
   if ((WINDOW_AGG_NAMES as readonly string[]).includes(name) && !Object.hasOwn(BUILTINS, name)) {

@@ -11,6 +11,7 @@ import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { specMember } from "./spec-member.ts";
 import { EXPORT_MEMORY_LIMIT, MIN_EXPORT_MEMORY } from "../retrieval/export-memory.ts";
 import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
@@ -136,16 +137,17 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .command("training-data")
       .description("export a view's point-in-time correct training data to Parquet (for training elsewhere)")
       .argument("<spec>", ".fti file")
-      .argument("<view>", "view name")
+      .argument("[view]", "view name (default: the spec's only view)")
       .requiredOption("--out <file.parquet>", "output file")
       .option(
         "--memory-limit <size>",
         `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}): past it the join and the sort into ` +
           "spine order spill to disk (less memory, more CPU); off: the store's own limit",
       ),
-  ).action(async (spec: string, view: string, opts: { out: string; store?: string; memoryLimit?: string }) => {
+  ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string }) => {
     const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
     const bundle = await deps.loadSpec(spec);
+    const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
     const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit }));
     out(`${rows} rows → ${opts.out}`);
@@ -159,11 +161,12 @@ function registerTrain(program: Command, deps: RuntimeCliDeps): void {
       .command("train")
       .description("train a model: PIT training data, MDTs fitted on the train split, ONNX export, gates, registry")
       .argument("<spec>", ".fti file")
-      .argument("<model>", "model name")
+      .argument("[model]", "model name (default: the spec's only model)")
       .option("--threads <n>", "threads for gbdt training (default: $FTI_THREADS, else the cores; the model is the same for every value)"),
-  ).action(async (spec: string, model: string, opts: { store?: string; threads?: string }) => {
+  ).action(async (spec: string, modelArg: string | undefined, opts: { store?: string; threads?: string }) => {
     const threads = opts.threads === undefined ? undefined : parseThreads(opts.threads, "--threads", UsageError);
     const bundle = await deps.loadSpec(spec);
+    const model = specMember(bundle, "model", modelArg);
     const { trainModelFromSpec } = await training();
     const report = await withStore(opts, (store) =>
       trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) }),
@@ -180,10 +183,11 @@ function registerRegister(program: Command, deps: RuntimeCliDeps): void {
       .command("register")
       .description("register an externally trained ONNX model after checking its shapes against the view and MDTs")
       .argument("<spec>", ".fti file")
-      .argument("<model>", "model name")
+      .argument("[model]", "model name (default: the spec's only model)")
       .requiredOption("--onnx <file>", "the .onnx file"),
-  ).action(async (spec: string, model: string, opts: { onnx: string; store?: string }) => {
+  ).action(async (spec: string, modelArg: string | undefined, opts: { onnx: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
+    const model = specMember(bundle, "model", modelArg);
     let bytes: Uint8Array;
     try {
       bytes = fs.readFileSync(opts.onnx);
@@ -251,19 +255,20 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
       .command("predict")
       .description("batch inference: features as of a time → ODTs → MDTs → ONNX → predictions table")
       .argument("<spec>", ".fti file")
-      .argument("<model>", "model name (the production version, else the latest)")
+      .argument("[model]", "model name (default: the spec's only model); its production version, else the latest")
       .option("--as-of <time>", "read features as of this time (default: now)")
       .option("--entities <file>", "csv/parquet/ndjson of entity keys and request fields, any other columns carried to the output (default: every known entity)")
       .option("--time-column <column>", "score each row of the entities file as of its own time in this column")
       .option("--out <table|file.parquet>", "also write to this table or Parquet file")
       .option("--version <n>", "use this registry version"),
-  ).action(async (spec: string, model: string, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
+  ).action(async (spec: string, modelArg: string | undefined, opts: { asOf?: string; entities?: string; timeColumn?: string; out?: string; version?: string; store?: string }) => {
     // Usage first (exit 2), before the spec is loaded (which may compile it).
     const version = opts.version === undefined ? undefined : wholeNumberFlag(opts.version, "--version", 1);
     if (opts.timeColumn !== undefined && opts.asOf !== undefined) throw new UsageError("give either --as-of or --time-column, not both");
     if (opts.timeColumn !== undefined && opts.entities === undefined) throw new UsageError("--time-column needs --entities: a file with that column");
     const asOf = timeFlag(opts.asOf, "--as-of");
     const bundle = await deps.loadSpec(spec);
+    const model = specMember(bundle, "model", modelArg);
     const { predictBatch } = await batch();
     const r = await withStore(opts, (store) =>
       predictBatch(store, bundle, model, {

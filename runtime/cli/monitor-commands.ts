@@ -8,6 +8,7 @@ import type { Breach } from "../monitor/fail-on.ts";
 import type { ColumnDrift } from "../monitor/window.ts";
 import { withStore, type RuntimeCliDeps } from "./commands.ts";
 import { durationFlag, timeFlag } from "./flags.ts";
+import { specMember } from "./spec-member.ts";
 import { logsDirFor } from "./online-commands.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -61,7 +62,7 @@ export function registerMonitorCommands(program: Command, deps: RuntimeCliDeps):
     .command("monitor")
     .description("drift (PSI, KS), null rates, freshness, traffic, rejections and live performance of a served model, per window")
     .argument("<spec>", ".fti file")
-    .argument("<model>", "model name")
+    .argument("[model]", "model name (default: the spec's only model)")
     .option("--since <time>", "only traffic at or after this time; windows start here")
     .option("--until <time>", "only traffic before this time (default: now)")
     .option("--window <duration>", "window length: 30m, 6h, 1d, 1w", "1d")
@@ -70,7 +71,7 @@ export function registerMonitorCommands(program: Command, deps: RuntimeCliDeps):
     .option("--fail-on <thresholds>", "exit 1 when a window crosses one: psi>0.2,ks>0.1,mae>700,rejected_rate>0.05")
     .option("--json", "print the report as JSON")
     .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
-    .action(async (spec: string, model: string, opts: { since?: string; until?: string; window: string; labelWithin: string; logs?: string; failOn?: string; json?: boolean; store?: string }) => {
+    .action(async (spec: string, modelArg: string | undefined, opts: { since?: string; until?: string; window: string; labelWithin: string; logs?: string; failOn?: string; json?: boolean; store?: string }) => {
       const { parseThresholds, checkMeasures, findBreaches } = await import("../monitor/fail-on.ts");
       const thresholds = opts.failOn === undefined ? null : parseThresholds(opts.failOn);
       const windowMs = durationFlag(opts.window, "--window")!;
@@ -78,6 +79,7 @@ export function registerMonitorCommands(program: Command, deps: RuntimeCliDeps):
       const since = timeFlag(opts.since, "--since");
       const until = timeFlag(opts.until, "--until");
       const bundle = await deps.loadSpec(spec);
+      const model = specMember(bundle, "model", modelArg);
       const { monitorModel } = await import("../monitor/monitor.ts");
       const { taskMetrics } = await import("../monitor/metrics.ts");
       if (thresholds) checkMeasures(thresholds, taskMetrics(bundle, model));

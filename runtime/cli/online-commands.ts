@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { positiveNumberFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { specMember } from "./spec-member.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
 import { agentSettingsFromEnv } from "../agents/settings.ts";
@@ -284,13 +285,14 @@ function registerVerify(program: Command, deps: RuntimeCliDeps): void {
       .command("verify")
       .description("recompute each logged request's features point-in-time and report online/offline mismatches")
       .argument("<spec>", ".fti file")
-      .argument("<model>", "model name")
+      .argument("[model]", "model name (default: the spec's only model)")
       .option("--since <time>", "only requests at or after this time")
       .option("--logs <dir>", "request log directory (default: logs/ next to the store)")
       .option("--json", "print the report as JSON"),
-  ).action(async (spec: string, model: string, opts: { since?: string; store?: string; logs?: string; json?: boolean }) => {
+  ).action(async (spec: string, modelArg: string | undefined, opts: { since?: string; store?: string; logs?: string; json?: boolean }) => {
     const since = timeFlag(opts.since, "--since");
     const bundle = await deps.loadSpec(spec);
+    const model = specMember(bundle, "model", modelArg);
     const logsDir = logsDirFor(opts);
     const { verifyModel } = await import("../online/verify.ts");
     const r = await withStore(opts, (store) => verifyModel(store, bundle, model, { logsDir, since }));

@@ -23,6 +23,7 @@ declare namespace z {
     nullable(): ZodNullable<this>;
     optional(): ZodOptional<this>;
     superRefine(refinement: (arg: Output, ctx: RefinementCtx<Output>) => void | Promise<void>): this;
+    transform<N>(fn: (arg: Output, ctx: RefinementCtx<Output>) => N | Promise<N>): ZodType<N, Input, false>;
   }
 
   export interface ZodError {
@@ -47,6 +48,7 @@ declare namespace z {
     max(length: number): ZodArray<T>;
     length(length: number): ZodArray<T>;
   }
+  export interface ZodUnion<T extends readonly ZodType[]> extends ZodType<output<T[number]>, input<T[number]>, false> {}
   export interface ZodNullable<T extends ZodType> extends ZodType<output<T> | null, input<T> | null, false> {}
   export interface ZodOptional<T extends ZodType> extends ZodType<output<T> | undefined, input<T> | undefined, true> {}
 
@@ -73,13 +75,20 @@ declare namespace z {
   export function number(): ZodNumber;
   export function string(): ZodString;
   export function boolean(): ZodBoolean;
+  export function date(): ZodType<Date, Date, false>;
+  export function union<const T extends readonly ZodType[]>(options: T, params?: { error?: (issue: { input?: unknown }) => string }): ZodUnion<T>;
+  export const NEVER: never;
   export function array<T extends ZodType>(element: T): ZodArray<T>;
   export function object<S extends ZodRawShape>(shape: S): ZodObject<S>;
   export function strictObject<S extends ZodRawShape>(shape: S): ZodObject<S>;
   export function _enum<const T extends readonly string[]>(values: T): ZodEnum<T>;
   export { _enum as enum };
   export const coerce: { date(): ZodDate };
-  export function toJSONSchema(schema: ZodType, params?: { unrepresentable?: "throw" | "any"; io?: "input" | "output" }): unknown;
+  export function toJSONSchema(schema: ZodType, params?: {
+    unrepresentable?: "throw" | "any";
+    io?: "input" | "output";
+    override?: (ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }) => void;
+  }): unknown;
 }
 
 export { z };
