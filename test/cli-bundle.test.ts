@@ -68,6 +68,18 @@ it("gives the same output, diagnostics and exit code as the sources, for every s
   expect(bundled.files).toEqual(sources.files);
 }, 600_000);
 
+it("fti check and fti explain print the same from the bundle as from the sources", () => {
+  const bundleDir = path.join(tmp, "bundle"); // built by the test above
+  const env = { FTI_BUNDLE_DIR: bundleDir, FTI_CACHE_DIR: path.join(tmp, "check-cache") };
+  const broken = path.join(FIXTURES, "FTI2002-unknown-name.fti");
+  for (const args of [["check", "specs/athlete.fti", "specs/weekly_km.fti", broken], ["explain", "specs/athlete.fti"], ["explain", "specs/athlete.fti", "--dot"]]) {
+    const bundled = fti(args, { cwd: ROOT, env: { ...env, FTI_DEBUG: "1" } });
+    const sources = fti(args, { cwd: ROOT, env: { ...env, FTI_NO_BUNDLE: "1" } });
+    expect(bundled.stderr).toContain("running the compiler bundle");
+    expect({ code: bundled.code, stdout: bundled.stdout, stderr: bundled.stderr.replace(/^fti: running the compiler bundle .*\n/, "") }).toEqual({ code: sources.code, stdout: sources.stdout, stderr: sources.stderr });
+  }
+}, 120_000);
+
 it("is used only while every file it was built from is unchanged", () => {
   const dir = path.join(tmp, "stale");
   const input = path.join(tmp, "input.txt");
