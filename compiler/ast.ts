@@ -80,6 +80,8 @@ export interface FieldDecl {
   >;
   /** `format "%b %d %Y"`: how a text value of a timestamp field is spelled in the source's files (strptime directives). */
   formats: Array<{ pattern: StringLit; range: Range }>;
+  /** `from "Entity"`: the column (or ndjson key) the field reads, when its name cannot be the field's (a keyword, another name). */
+  columns: Array<{ name: StringLit; range: Range }>;
   range: Range;
 }
 

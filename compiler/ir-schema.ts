@@ -78,6 +78,7 @@ export const irSchema = z.object({
       allowed: z.array(z.union([z.string(), z.number(), z.boolean()])).optional(),
       checks: z.array(z.object({ expr: irExpr, text: z.string() })),
       format: z.string().optional(),
+      column: z.string().optional(),
     })),
   })),
   entities: z.array(z.object({ name: z.string(), loc, module: fromModule, keys: z.array(column).min(1) })),

@@ -61,6 +61,8 @@ export interface IrField {
   checks: Array<{ expr: IrExpr; /** The clause on one line without comments (`check (> 0)`), as every reason quotes it. */ text: string }>;
   /** `format "..."` (timestamp fields): how the source's files spell the value, strptime directives. */
   format?: string;
+  /** `from "..."`: the column (ndjson key) of the source's files the field reads; absent: its own name, else its snake_case name. */
+  column?: string;
 }
 
 export interface IrSource {

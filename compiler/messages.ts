@@ -138,8 +138,14 @@ const syntax = {
     unexpectedInBlock: (found: string, block: string, items: string, suggestion?: Hint) =>
       withHint(`unexpected ${found} in ${block}; expected ${items} or \`}\``, suggestion),
     unclosedList: (closer: string, found: string) => `expected \`,\` or ${closer} but found ${found}`,
-    keywordAsName: (found: string) =>
-      withHint(`expected a name but found the keyword ${found}`, `${found} is a reserved word and cannot be used as a name`),
+    /** `column`: the keyword names a source field, likely after a column of the data: `from` reads it. */
+    keywordAsName: (found: string, column?: { name: string; type: string }) =>
+      withHint(
+        `expected a name but found the keyword ${found}`,
+        column === undefined
+          ? `${found} is a reserved word and cannot be used as a name`
+          : `${found} is a reserved word and cannot be a field's name; to read a column named so, name the field otherwise: \`${column.name}_value: ${column.type} from "${column.name}"\``,
+      ),
     expected: (expected: string, after: string, found: string, suggestion?: Hint) =>
       withHint(`expected ${expected}${after} but found ${found}`, suggestion),
     duplicateClause: (what: string, declLabel: string) =>
@@ -267,6 +273,8 @@ const names = {
     viewFeature: (name: string, where: string) => `\`${name}\` appears twice in the features of ${where}`,
     key: (name: string, entity: string) => `key \`${name}\` is declared twice in entity \`${entity}\``,
     uniqueField: (name: string, source: string) => `field \`${name}\` appears twice in the \`unique\` of source \`${source}\``,
+    fieldColumn: (field: string) => `field \`${field}\` names its column twice (\`from\`)`,
+    column: (column: string, field: string, other: string) => withHint(`fields \`${other}\` and \`${field}\` both read the column ${JSON.stringify(column)}`, "a column is one field: refer to the field where the other one was needed"),
     agentContext: (name: string, where: string) => `\`${name}\` appears twice in the context of ${where}`,
     agentRetrieve: (index: string, where: string) => `index \`${index}\` is retrieved twice in ${where}`,
     agentTool: (model: string, where: string) => `tool \`${model}\` is listed twice in ${where}`,

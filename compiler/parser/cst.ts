@@ -112,6 +112,8 @@ export type FieldConstraintCstChildren = {
   RParen?: IToken[];
   Kw_format?: IToken[];
   pattern?: IToken[];
+  Kw_from?: IToken[];
+  column?: IToken[];
 };
 
 export interface CheckBodyCstNode extends CstNode {

@@ -439,8 +439,15 @@ class DirectReader extends AstNodes {
     const type = this.typeRef();
     const constraints: FieldDecl["constraints"] = [];
     const formats: FieldDecl["formats"] = [];
+    const columns: FieldDecl["columns"] = [];
     let last = type.range;
     for (;;) {
+      const fromTok = this.optional(T.From);
+      if (fromTok) {
+        const column = this.stringLit(this.next(T.StringLit));
+        columns.push({ name: column, range: (last = this.join(fromTok, column.range)) });
+        continue;
+      }
       const formatTok = this.optional(T.Format);
       if (formatTok) {
         const pattern = this.stringLit(this.next(T.StringLit));
@@ -474,7 +481,7 @@ class DirectReader extends AstNodes {
       const close = this.next(T.RParen);
       constraints.push({ kind: "check", expr, range: (last = this.join(checkTok, close)) });
     }
-    return { name, type, constraints, formats, range: this.join(name.range, last) };
+    return { name, type, constraints, formats, columns, range: this.join(name.range, last) };
   }
 
   private viewDecl(): ViewDecl {

@@ -221,7 +221,7 @@ export class FtiParser extends CstParser {
     this.CONSUME(T.RCurly);
   });
 
-  // name: type [in (...)] [check (...)] [format "..."]
+  // name: type [in (...)] [check (...)] [format "..."] [from "Column"]
   fieldDecl = this.RULE("fieldDecl", () => {
     this.CONSUME(T.Identifier, { LABEL: "name" });
     this.CONSUME(T.Colon);
@@ -252,8 +252,14 @@ export class FtiParser extends CstParser {
             this.CONSUME(T.StringLit, { LABEL: "pattern" });
           },
         },
+        {
+          ALT: () => {
+            this.CONSUME(T.From);
+            this.CONSUME2(T.StringLit, { LABEL: "column" });
+          },
+        },
       ],
-      ERR_MSG: "`in`, `check` or `format`",
+      ERR_MSG: "`in`, `check`, `format` or `from`",
     }));
   });
 

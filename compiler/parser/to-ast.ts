@@ -552,12 +552,17 @@ class AstBuilder extends AstNodes {
     const type = this.typeRef(node(n, "typeRef"));
     const constraints: FieldDecl["constraints"] = [];
     const formats: FieldDecl["formats"] = [];
+    const columns: FieldDecl["columns"] = [];
     let last = type.range;
     for (const c of nodes(n, "fieldConstraint")) {
       const inTok = tok(c, "Kw_in");
       const checkTok = tok(c, "Kw_check");
       const formatTok = tok(c, "Kw_format");
-      if (formatTok) {
+      const fromTok = tok(c, "Kw_from");
+      if (fromTok) {
+        const column = this.stringLit(tok(c, "column"));
+        columns.push({ name: column, range: (last = isReal(tok(c, "column")) ? this.join(fromTok, column.range) : this.tokRange(fromTok)) });
+      } else if (formatTok) {
         const pattern = this.stringLit(tok(c, "pattern"));
         formats.push({ pattern, range: (last = isReal(tok(c, "pattern")) ? this.join(formatTok, pattern.range) : this.tokRange(formatTok)) });
       } else if (inTok) {
@@ -585,7 +590,7 @@ class AstBuilder extends AstNodes {
         constraints.push({ kind: "check", expr, range: (last = this.join(checkTok, isReal(close) ? close : expr.range)) });
       }
     }
-    return { name, type, constraints, formats, range: this.join(name.range, last) };
+    return { name, type, constraints, formats, columns, range: this.join(name.range, last) };
   }
 
   private entityDecl(n: C.EntityDeclCstNode): EntityDecl {
