@@ -138,8 +138,14 @@ const syntax = {
     unexpectedInBlock: (found: string, block: string, items: string, suggestion?: Hint) =>
       withHint(`unexpected ${found} in ${block}; expected ${items} or \`}\``, suggestion),
     unclosedList: (closer: string, found: string) => `expected \`,\` or ${closer} but found ${found}`,
-    keywordAsName: (found: string) =>
-      withHint(`expected a name but found the keyword ${found}`, `${found} is a reserved word and cannot be used as a name`),
+    /** `column`: the keyword names a source field, likely after a column of the data: `from` reads it. */
+    keywordAsName: (found: string, column?: { name: string; type: string }) =>
+      withHint(
+        `expected a name but found the keyword ${found}`,
+        column === undefined
+          ? `${found} is a reserved word and cannot be used as a name`
+          : `${found} is a reserved word and cannot be a field's name; to read a column named so, name the field otherwise: \`${column.name}_value: ${column.type} from "${column.name}"\``,
+      ),
     expected: (expected: string, after: string, found: string, suggestion?: Hint) =>
       withHint(`expected ${expected}${after} but found ${found}`, suggestion),
     duplicateClause: (what: string, declLabel: string) =>

@@ -195,6 +195,13 @@ export interface OdtPlan {
   returns: ColumnPlan;
   /** The generated function from transforms.ts: (request, features) → value. */
   compute: (request: Record<string, Scalar>, features: Record<string, Scalar>) => Scalar;
+  /**
+   * The same computation as a DuckDB macro body over `params` (one per request
+   * parameter, then per feature parameter, in order), bit for bit `compute`'s
+   * value (compiler/lower/odt-sql.ts); absent when the body has no exact SQL
+   * form (an extern fn, libm functions): then only `compute` runs.
+   */
+  sql?: { params: string[]; body: string };
 }
 
 /** One point-in-time join of a feature group onto a view's spine. */

@@ -790,8 +790,8 @@ describe("fixtures", () => {
   const dir = join(root, "test/fixtures/diagnostics");
   const files = readdirSync(dir).filter((f) => /^FTI100\d-.*\.fti$/.test(f));
 
-  it("has one fixture per syntax code", () => {
-    expect(files.map((f) => f.slice(0, 7)).sort()).toEqual([
+  it("has a fixture for every syntax code", () => {
+    expect([...new Set(files.map((f) => f.slice(0, 7)))].sort()).toEqual([
       "FTI1001",
       "FTI1002",
       "FTI1003",

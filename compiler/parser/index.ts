@@ -114,6 +114,8 @@ function splitDeclarations(tokens: IToken[]): Chunk[] {
     if (t === T.View) {
       starts = !(inModel && depth > 0) || (tokens[i + 1]?.tokenType === T.Identifier && (tokens[i + 2]?.tokenType === T.For || tokens[i + 2]?.tokenType === T.From));
     }
+    // `entity: string` in a block is a field (or key) named like a keyword, not a declaration: its error says so.
+    if (starts && depth > 0 && tokens[i + 1]?.tokenType === T.Colon) starts = false;
     if (starts) {
       if (i > start) chunks.push({ tokens: tokens.slice(start, i), next: tokens[i] });
       start = i;
@@ -222,6 +224,12 @@ function chunkLabel(tokens: IToken[]): string | undefined {
   return name && name.tokenType === T.Identifier ? `${kw} ${name.image}` : kw;
 }
 
+/** `entity: int` in a fields block: the keyword and the type written after it (for the hint's `from` example). */
+function keywordField(tokens: IToken[], keyword: IToken): { name: string; type: string } {
+  const type = tokens[tokens.indexOf(keyword) + 2];
+  return { name: keyword.image, type: type?.tokenType === T.Identifier ? type.image : "string" };
+}
+
 interface SyntaxError {
   /** The parser ran into the end of the declaration's tokens. */
   atEnd: boolean;
@@ -254,6 +262,9 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
     return err(E.expectedDeclaration(found, suggestKeyword(foundTok, DECLARATION_KEYWORDS)));
   }
   if (e.name === "MismatchedTokenException") {
+    if (foundTok && isKeyword(foundTok) && (rule === "fieldsBlock" || rule === "entityDecl") && tokens[tokens.indexOf(foundTok) + 1]?.tokenType === T.Colon) {
+      return err(E.keywordAsName(found, rule === "fieldsBlock" ? keywordField(tokens, foundTok) : undefined)); // `entity: string`: a field named like a keyword
+    }
     if (expected === "`}`" && BODY_ITEMS[rule] !== undefined) {
       const block = rule === "fieldsBlock" ? `\`fields\`${where}` : `\`${declLabel ?? rule}\``;
       if (atEnd) return err(E.unclosedBlock(block, found));
@@ -264,7 +275,8 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
     }
   }
   if (expected === "a name" && !atEnd && isKeyword(e.token)) {
-    return err(E.keywordAsName(found));
+    const column = rule === "fieldDecl" && tokens[tokens.indexOf(e.token) + 1]?.tokenType === T.Colon;
+    return err(E.keywordAsName(found, column ? keywordField(tokens, e.token) : undefined));
   }
   const prev = (e as { previousToken?: IToken }).previousToken;
   const after =
