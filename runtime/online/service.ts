@@ -27,6 +27,7 @@ import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
 import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
+import { INGEST_PHASES, SLOW_REQUEST_MS } from "../stream/slow-requests.ts";
 import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
@@ -1271,6 +1272,18 @@ export class OnlineService implements LocalService {
         name: "fti_stream_checkpoint_blocking_seconds",
         help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state taken while new events waited — no copy: copy-on-write —, plus the longest slice of its serialization).",
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
+      },
+      {
+        name: "fti_stream_slow_requests_total",
+        help: `Events requests that took over ${SLOW_REQUEST_MS} ms in the server (validated, durable, applied), per source.`,
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.slow.requests })),
+      },
+      {
+        name: "fti_stream_slow_request_seconds_total",
+        help: "Where the slow events requests' time went, per source and phase: validate; gate (a checkpoint taking the state, a correction ending); queue (the segment write in flight: group commit); write (the durable write); resume (the event loop busy before the write's continuation ran); apply (the incremental update).",
+        type: "counter" as const,
+        values: stats.flatMap((s) => INGEST_PHASES.map((phase) => ({ labels: { source: s.source, phase }, value: s.slow.ms[phase] / 1000 }))),
       },
       {
         name: "fti_stream_unique_values",
