@@ -351,6 +351,7 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
   if (!tooDeep && f.useDirect && !hasLexProblem(f.problems, problemIdx, chunkLimit)) {
     // Most declarations are valid: read those straight into the AST (direct.ts).
     const decl = readDirect(chunk.tokens, f.direct);
+    if (decl?.kind === "import") return void f.imports.push(decl);
     if (decl) return void f.decls.push(decl);
   }
   const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));
