@@ -297,9 +297,8 @@ class DirectReader extends AstNodes {
       if (!p.isInt) throw GIVE_UP; // FTI1001, reported by the chevrotain path
       version = { value: p.value, range: this.tokRange(versionTok) };
     }
-    this.next(T.For);
-    const entity = this.ident(this.next(T.Identifier));
-    const keyColumns = this.is(T.LParen) ? this.columnList() : undefined;
+    const entity = this.optional(T.For) ? this.ident(this.next(T.Identifier)) : undefined;
+    const keyColumns = entity && this.is(T.LParen) ? this.columnList() : undefined;
     this.next(T.From);
     const from = this.ident(this.next(T.Identifier));
     const where = this.optional(T.Where) ? this.expression() : undefined;
@@ -314,7 +313,8 @@ class DirectReader extends AstNodes {
     }
     const close = this.tokRange(this.next(T.RCurly));
     // Same key order as to-ast.ts builds it.
-    const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.join(kwTok, close) };
+    const decl: FeatureGroupDecl = { kind: "feature_group", name, from, features, range: this.join(kwTok, close) };
+    if (entity) decl.entity = entity;
     if (version) decl.version = version;
     if (keyColumns) decl.keyColumns = keyColumns;
     if (where) decl.where = where;

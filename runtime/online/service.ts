@@ -1352,8 +1352,12 @@ function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Sca
     part("stale", "stale (older than the view's ttl)"),
     part("future", "only rows after the request time"),
   ].filter(Boolean);
-  const joins = l.missingJoins.map((j) => `${j.id} ${Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ")}`);
-  return `no online features for ${entity}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
+  // A global join (no keys) names its group alone; a view with only those has no entity to name.
+  const joins = l.missingJoins.map((j) => {
+    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
+    return keys ? `${j.id} ${keys}` : j.id;
+  });
+  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
 }
 
 // service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.
