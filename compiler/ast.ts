@@ -80,6 +80,8 @@ export interface FieldDecl {
   >;
   /** `format "%b %d %Y"`: how a text value of a timestamp field is spelled in the source's files (strptime directives). */
   formats: Array<{ pattern: StringLit; range: Range }>;
+  /** `from "Entity"`: the column (or ndjson key) the field reads, when its name cannot be the field's (a keyword, another name). */
+  columns: Array<{ name: StringLit; range: Range }>;
   range: Range;
 }
 
@@ -147,7 +149,8 @@ export interface FeatureGroupDecl {
   name: Ident;
   /** `version 2`; default 1. */
   version?: { value: number; range: Range };
-  entity: Ident;
+  /** `for ENTITY`; absent for a global group (one series: no keys). */
+  entity?: Ident;
   /** `for account(sender)`: the input columns carrying the entity's keys (default: the keys' own names). */
   keyColumns?: Ident[];
   /** A source or another feature group. */

@@ -61,6 +61,8 @@ export interface IrField {
   checks: Array<{ expr: IrExpr; /** The clause on one line without comments (`check (> 0)`), as every reason quotes it. */ text: string }>;
   /** `format "..."` (timestamp fields): how the source's files spell the value, strptime directives. */
   format?: string;
+  /** `from "..."`: the column (ndjson key) of the source's files the field reads; absent: its own name, else its snake_case name. */
+  column?: string;
 }
 
 export interface IrSource {
@@ -152,7 +154,9 @@ export interface IrGroup {
   module?: string;
   /** The offline table, `fg_<name>_v<version>`. */
   table: string;
-  entity: string;
+  /** The `for` entity; null for a global group (no `for`): one series, `keys` empty. */
+  entity: string | null;
+  /** The entity's keys; empty for a global group (windows over the whole input, joined by time only). */
   keys: IrColumn[];
   /** The input columns carrying the keys, in key order (`for account(sender)`); the table names them by the keys. */
   keyColumns: string[];

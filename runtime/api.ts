@@ -78,7 +78,7 @@ export interface SourcePlan {
   /** The field, or the combination of fields, that identifies a row (duplicates are quarantined); a stream's is one field. */
   unique?: string[];
   /** `format`: how the files spell a timestamp field (strptime directives, or a name of features/epoch-units.ts); segment lines and events are ISO 8601. */
-  fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean>; format?: string }>;
+  fields: Array<ColumnPlan & { allowed?: Array<string | number | boolean>; format?: string; /** `from "..."`: the column (ndjson key) the field reads. */ column?: string }>;
   /**
    * Row checks, each a DuckDB boolean expression over the typed columns. A row
    * fails a check when the expression is FALSE (NULL passes, so nullable
@@ -132,7 +132,8 @@ export interface GroupPlan {
   declaredIn?: { file: string };
   /** Offline table: `fg_<name>_v<version>`. */
   table: string;
-  entity: string;
+  /** null: a global group (no `for`): `keys` is empty, the whole input is one series. */
+  entity: string | null;
   keys: ColumnPlan[];
   input: { kind: "source" | "group"; name: string };
   rowId?: ColumnPlan;
@@ -195,6 +196,13 @@ export interface OdtPlan {
   returns: ColumnPlan;
   /** The generated function from transforms.ts: (request, features) → value. */
   compute: (request: Record<string, Scalar>, features: Record<string, Scalar>) => Scalar;
+  /**
+   * The same computation as a DuckDB macro body over `params` (one per request
+   * parameter, then per feature parameter, in order), bit for bit `compute`'s
+   * value (compiler/lower/odt-sql.ts); absent when the body has no exact SQL
+   * form (an extern fn, libm functions): then only `compute` runs.
+   */
+  sql?: { params: string[]; body: string };
 }
 
 /** One point-in-time join of a feature group onto a view's spine. */

@@ -281,7 +281,8 @@ export function ceil(x: N): N {
 /** C round(): half away from zero. */
 function roundHalfAway(x: number): number {
   const r = Math.round(Math.abs(x));
-  return x < 0 ? -r : r;
+  // -0 stays -0, as DuckDB's round keeps the sign.
+  return x < 0 || Object.is(x, -0) ? -r : r;
 }
 
 /** 10^k as the correctly rounded double (what C pow(10, k) returns). */

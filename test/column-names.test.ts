@@ -2,6 +2,8 @@
 // column of its own name in any case, else the one whose snake_case name is
 // the field's (runtime/features/column-match.ts); two such columns are an
 // error naming both, never a silent pick. ndjson keys are matched alike.
+// `from "Column"` names the column outright: one named like a keyword
+// (`source`, `entity`, `label`) could not be a field's name.
 
 import { afterAll, describe, expect, it } from "vitest";
 import { matchFieldColumns, snakeCase } from "../runtime/features/column-match.ts";
@@ -56,7 +58,7 @@ describe("column names", () => {
   });
 
   it("the field's own name wins over a snake_case match; two snake_case matches are ambiguous; none is missing", () => {
-    const m = matchFieldColumns(["price", "sale_price", "weight"], ["PRICE", "Sale Price", "sale-price", "Price (USD)"]);
+    const m = matchFieldColumns([{ name: "price" }, { name: "sale_price" }, { name: "weight" }], ["PRICE", "Sale Price", "sale-price", "Price (USD)"]);
     expect([...m.index]).toEqual([["price", 0]]);
     expect(m.ambiguous).toEqual([{ field: "sale_price", columns: ["Sale Price", "sale-price"] }]);
     expect(m.missing).toEqual(["weight"]);
@@ -94,5 +96,70 @@ describe("column names", () => {
     await expect(read(lines, "rides.ndjson")).rejects.toThrow("(keys: km, ride_id, rider, started_at)");
     const nullable = SPEC.replace("distance_km: float check (> 0)", "distance_km: float? check (> 0)");
     expect(await read(lines, "rides.ndjson", nullable)).toEqual([{ ride_id: "r1", distance_km: null }]);
+  });
+
+  it("`from`: the named column (exactly, else in any case) and no other; not found is missing", () => {
+    const fields = [{ name: "kind", column: "Entity" }, { name: "origin", column: "SOURCE" }, { name: "year", column: "Year (UTC)" }, { name: "entity" }];
+    const m = matchFieldColumns(fields, ["entity", "Entity", "source", "Year"]);
+    expect([...m.index]).toEqual([["kind", 1], ["origin", 2], ["entity", 0]]);
+    expect(m.missing).toEqual(["year"]);
+    expect(m.ambiguous).toEqual([]);
+  });
+
+  const KEYWORDS = `source disasters {
+  path "d.csv"
+  event_time year
+  unique (kind, year)
+  fields {
+    kind: string from "Entity"
+    year: timestamp format "%Y" from "Year"
+    origin: string? from "source"
+    deaths: int check (>= 0) from "label"
+  }
+}
+
+entity disaster { key kind: string }
+
+feature_group history for disaster from disasters {
+  deaths_3y = sum(deaths) over 1096d
+}
+`;
+
+  async function readKeywords(text: string, file: string) {
+    const t = await compileTempSpec({ "spec.fti": KEYWORDS.replace('path "d.csv"', `path "${file}"`), [file]: text });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      await runFeaturePipeline(store, t.bundle);
+      return await store.all<{ kind: string; year: string; origin: string | null; deaths: number; deaths_3y: number }>(
+        "SELECT s.kind, strftime(s.year, '%Y') AS year, s.origin, s.deaths::DOUBLE AS deaths, h.deaths_3y::DOUBLE AS deaths_3y FROM src_disasters s JOIN fg_history_v1 h ON h.kind = s.kind AND h.event_time = s.year ORDER BY kind, year",
+      );
+    } finally {
+      await store.close();
+    }
+  }
+
+  const expected = [
+    { kind: "Drought", year: "1900", origin: "emdat", deaths: 11000, deaths_3y: 11000 },
+    { kind: "Drought", year: "1901", origin: null, deaths: 5, deaths_3y: 11005 },
+    { kind: "Flood", year: "1900", origin: "emdat", deaths: 7, deaths_3y: 7 },
+  ];
+
+  it("`from` reads columns named like keywords from a CSV into fields, through validation and a feature group", async () => {
+    const csv = ["Entity,Year,source,label", "Drought,1900,emdat,11000", "Drought,1901,,5", "Flood,1900,emdat,7"].join("\n") + "\n";
+    expect(await readKeywords(csv, "d.csv")).toEqual(expected);
+  });
+
+  it("`from` reads ndjson keys the same way", async () => {
+    const lines = [
+      { Entity: "Drought", Year: "1900", source: "emdat", label: 11000 },
+      { Entity: "Drought", Year: "1901", label: 5 },
+      { Entity: "Flood", Year: "1900", source: "emdat", label: 7 },
+    ].map((o) => JSON.stringify(o));
+    expect(await readKeywords(lines.join("\n"), "d.ndjson")).toEqual(expected);
+  });
+
+  it("a `from` column the file lacks is an error naming the field and the column", async () => {
+    await expect(readKeywords("Entity,Year,source,deaths\nFlood,1900,x,7\n", "d.csv")).rejects.toThrow('`deaths` (from "label") not found in');
   });
 });

@@ -297,7 +297,7 @@ describe("feature_group", () => {
     const g = only(src, "feature_group") as FeatureGroupDecl;
     expect(g.version).toMatchObject({ value: 2 });
     expect(text(src, g.version!.range)).toBe("2");
-    expect(g.entity.name).toBe("athlete");
+    expect(g.entity?.name).toBe("athlete");
     expect(g.from.name).toBe("activity_stats");
     expect(g.features.map((f) => `${f.name.name} = ${show(f.expr)}`)).toEqual([
       "a = x",
@@ -790,8 +790,8 @@ describe("fixtures", () => {
   const dir = join(root, "test/fixtures/diagnostics");
   const files = readdirSync(dir).filter((f) => /^FTI100\d-.*\.fti$/.test(f));
 
-  it("has one fixture per syntax code", () => {
-    expect(files.map((f) => f.slice(0, 7)).sort()).toEqual([
+  it("has a fixture for every syntax code", () => {
+    expect([...new Set(files.map((f) => f.slice(0, 7)))].sort()).toEqual([
       "FTI1001",
       "FTI1002",
       "FTI1003",

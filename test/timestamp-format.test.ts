@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { directivesOf, TIMESTAMP_DIRECTIVES } from "../compiler/checker/timestamp-format.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
-import { withIsoTimestamps } from "../runtime/features/validation.ts";
+import { segmentLinePlan } from "../runtime/features/validation.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 
@@ -132,10 +132,11 @@ describe("files with their own spelling of time", () => {
     }
   });
 
-  it("a stream's segment lines are read as ISO 8601 whatever the files' format", () => {
-    const plan = { name: "rides", fields: [{ name: "at", type: "timestamp", nullable: false, format: "%m/%d/%Y" }, { name: "km", type: "float", nullable: false }] };
-    const iso = withIsoTimestamps(plan as never) as unknown as typeof plan;
-    expect(iso.fields.map((f) => f.format)).toEqual([undefined, undefined]);
+  it("a stream's segment lines are read as ISO 8601 under the field names, whatever the files' format and columns", () => {
+    const plan = { name: "rides", fields: [{ name: "at", type: "timestamp", nullable: false, format: "%m/%d/%Y" }, { name: "km", type: "float", nullable: false, column: "Distance" }] };
+    const lines = segmentLinePlan(plan as never) as unknown as typeof plan;
+    expect(lines.fields).toEqual([{ name: "at", type: "timestamp", nullable: false }, { name: "km", type: "float", nullable: false }]);
     expect(plan.fields[0].format).toBe("%m/%d/%Y"); // the bundle's plan is not changed
+    expect(plan.fields[1].column).toBe("Distance");
   });
 });

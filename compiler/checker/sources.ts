@@ -1,7 +1,7 @@
 // Sources and entities: field types, constraints, the event-time and unique
 // columns, and where the data lives.
 
-import type { EntityDecl, Expr, SourceDecl } from "../ast.ts";
+import type { EntityDecl, Expr, FieldDecl, SourceDecl } from "../ast.ts";
 import type { IrEntity, IrExpr, IrField, IrSource, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import { confinedPath } from "../../runtime/features/source-paths.ts";
@@ -90,11 +90,14 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
     lookup: (name) => (d.columns.has(name) ? { expr: { k: "col", name, type: d.columns.get(name)! } } : undefined),
     names: () => d.columns.keys(),
   };
+  const columnOwners = new Map<string, string>();
   for (const { f, type } of typed) {
     if (!type) continue;
     const field: IrField = { name: f.name.name, type, checks: [] };
     const format = checkTimestampFormat(ctx, f, type);
     if (format !== undefined) field.format = format;
+    const column = fieldColumn(ctx, f, columnOwners);
+    if (column !== undefined) field.column = column;
     for (const c of f.constraints) {
       if (c.kind === "in") field.allowed = [...(field.allowed ?? []), ...allowedValues(ctx, scope, f.name.name, type, c.values)];
       else {
@@ -109,6 +112,18 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
     }
     d.fields.push(field);
   }
+}
+
+/** The column a field's `from "..."` names; a second `from`, or a column another field reads, is reported. */
+function fieldColumn(ctx: Ctx, f: FieldDecl, owners: Map<string, string>): string | undefined {
+  if (!f.columns.length) return undefined;
+  const [first, ...more] = f.columns;
+  for (const m of more) ctx.report(m.range, DIAG.duplicate.fieldColumn(f.name.name));
+  const column = first.name.value;
+  const other = owners.get(column);
+  if (other !== undefined) ctx.report(first.range, DIAG.duplicate.column(column, f.name.name, other));
+  else owners.set(column, f.name.name);
+  return column;
 }
 
 /** The literal values of an `in (...)` constraint of a field; others are reported. */

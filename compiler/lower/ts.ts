@@ -240,7 +240,8 @@ class TsLowering {
         const code = `${this.h(fn)}(${a.code}, ${b.code})`;
         // An int-typed quotient / power truncates toward zero (see CONTEXT.md).
         if (e.type.base === "int" && e.op !== "%") return frag(`${this.h("toInt")}(${code})`);
-        return frag(code, { wide: e.type.base === "int" && (a.wide || b.wide) });
+        // An int remainder is finished by i64 too: `-6 % 3` is -0 in JS, 0 as an int64 (DuckDB's TRY_CAST).
+        return frag(code, { wide: e.type.base === "int" });
       }
     }
   }

@@ -112,6 +112,8 @@ export type FieldConstraintCstChildren = {
   RParen?: IToken[];
   Kw_format?: IToken[];
   pattern?: IToken[];
+  Kw_from?: IToken[];
+  column?: IToken[];
 };
 
 export interface CheckBodyCstNode extends CstNode {
@@ -236,8 +238,8 @@ export type FeatureGroupDeclCstChildren = {
   name: IToken[];
   Kw_version?: IToken[];
   version?: IToken[];
-  Kw_for: IToken[];
-  entity: IToken[];
+  Kw_for?: IToken[];
+  entity?: IToken[];
   keyColumns?: ColumnListCstNode[];
   Kw_from: IToken[];
   from: IToken[];

@@ -552,12 +552,17 @@ class AstBuilder extends AstNodes {
     const type = this.typeRef(node(n, "typeRef"));
     const constraints: FieldDecl["constraints"] = [];
     const formats: FieldDecl["formats"] = [];
+    const columns: FieldDecl["columns"] = [];
     let last = type.range;
     for (const c of nodes(n, "fieldConstraint")) {
       const inTok = tok(c, "Kw_in");
       const checkTok = tok(c, "Kw_check");
       const formatTok = tok(c, "Kw_format");
-      if (formatTok) {
+      const fromTok = tok(c, "Kw_from");
+      if (fromTok) {
+        const column = this.stringLit(tok(c, "column"));
+        columns.push({ name: column, range: (last = isReal(tok(c, "column")) ? this.join(fromTok, column.range) : this.tokRange(fromTok)) });
+      } else if (formatTok) {
         const pattern = this.stringLit(tok(c, "pattern"));
         formats.push({ pattern, range: (last = isReal(tok(c, "pattern")) ? this.join(formatTok, pattern.range) : this.tokRange(formatTok)) });
       } else if (inTok) {
@@ -585,7 +590,7 @@ class AstBuilder extends AstNodes {
         constraints.push({ kind: "check", expr, range: (last = this.join(checkTok, isReal(close) ? close : expr.range)) });
       }
     }
-    return { name, type, constraints, formats, range: this.join(name.range, last) };
+    return { name, type, constraints, formats, columns, range: this.join(name.range, last) };
   }
 
   private entityDecl(n: C.EntityDeclCstNode): EntityDecl {
@@ -635,7 +640,8 @@ class AstBuilder extends AstNodes {
       version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
       if (p && !p.isInt) this.err(versionTok, DIAG.unexpectedToken.versionNotWhole(versionTok.image));
     }
-    const entity = this.ident(tok(n, "entity"));
+    const entityTok = tok(n, "entity");
+    const entity = isReal(entityTok) ? this.ident(entityTok) : undefined;
     const from = this.ident(tok(n, "from"));
     const keyList = node(n, "keyColumns");
     const whereNode = node(n, "where");
@@ -647,7 +653,8 @@ class AstBuilder extends AstNodes {
       const expr = this.expr(node(f, "expression"));
       features.push({ name: id, expr, range: this.join(id.range, expr.range) });
     }
-    const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
+    const decl: FeatureGroupDecl = { kind: "feature_group", name, from, features, range: this.at() };
+    if (entity) decl.entity = entity;
     if (version) decl.version = version;
     if (keyList) decl.keyColumns = this.columnList(keyList);
     if (whereNode) decl.where = this.expr(whereNode);

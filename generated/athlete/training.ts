@@ -13,6 +13,10 @@ const paceDeviationOdt: $rt.OdtPlan = {
   featureParams: ["pace_28d"],
   returns: { name: "pace_deviation", type: "float", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.planned_pace_min_km === null || r.planned_pace_min_km === undefined ? null : pace_deviation(r.planned_pace_min_km as number | null, f.pace_28d as number | null)),
+  sql: {
+    params: ["p_planned_pace_min_km", "p_pace_28d"],
+    body: "CASE WHEN \"p_planned_pace_min_km\" IS NULL THEN NULL ELSE CAST(CASE WHEN isfinite((CASE WHEN isfinite((\"p_planned_pace_min_km\" - \"p_pace_28d\")) THEN (\"p_planned_pace_min_km\" - \"p_pace_28d\") END / \"p_pace_28d\")) THEN (CASE WHEN isfinite((\"p_planned_pace_min_km\" - \"p_pace_28d\")) THEN (\"p_planned_pace_min_km\" - \"p_pace_28d\") END / \"p_pace_28d\") END AS DOUBLE) END",
+  },
 };
 
 /** ODT `expected_time_s` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:100 */
@@ -23,6 +27,10 @@ const expectedTimeSOdt: $rt.OdtPlan = {
   featureParams: ["pace_28d"],
   returns: { name: "expected_time_s", type: "float", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : expected_time_s(r.distance_km as number | null, f.pace_28d as number | null)),
+  sql: {
+    params: ["p_distance_km", "p_pace_28d"],
+    body: "CASE WHEN \"p_distance_km\" IS NULL THEN NULL ELSE CAST(CASE WHEN isfinite(((\"p_distance_km\" * \"p_pace_28d\") * CAST(60 AS DOUBLE))) THEN ((\"p_distance_km\" * \"p_pace_28d\") * CAST(60 AS DOUBLE)) END AS DOUBLE) END",
+  },
 };
 
 /** ODT `planned_climb` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:103 */
@@ -36,6 +44,10 @@ const plannedClimbOdt: $rt.OdtPlan = {
   featureParams: [],
   returns: { name: "planned_climb", type: "float", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.elevation_gain_m === null || r.elevation_gain_m === undefined || r.distance_km === null || r.distance_km === undefined ? null : planned_climb(r.elevation_gain_m as number | null, r.distance_km as number | null)),
+  sql: {
+    params: ["p_elevation_gain_m", "p_distance_km"],
+    body: "CASE WHEN \"p_elevation_gain_m\" IS NULL OR \"p_distance_km\" IS NULL THEN NULL ELSE CAST(CASE WHEN isfinite((\"p_elevation_gain_m\" / \"p_distance_km\")) THEN (\"p_elevation_gain_m\" / \"p_distance_km\") END AS DOUBLE) END",
+  },
 };
 
 /** ODT `planned_distance_km` over a training row (its function is in transforms.ts, shared with inference) — specs/athlete.fti:106 */
@@ -46,6 +58,10 @@ const plannedDistanceKmOdt: $rt.OdtPlan = {
   featureParams: [],
   returns: { name: "planned_distance_km", type: "float", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.distance_km === null || r.distance_km === undefined ? null : planned_distance_km(r.distance_km as number | null)),
+  sql: {
+    params: ["p_distance_km"],
+    body: "CASE WHEN \"p_distance_km\" IS NULL THEN NULL ELSE CAST(\"p_distance_km\" AS DOUBLE) END",
+  },
 };
 
 /** The point-in-time joins of view `time_estimator_data`. */

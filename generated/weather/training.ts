@@ -13,6 +13,10 @@ const monthOfYearOdt: $rt.OdtPlan = {
   featureParams: [],
   returns: { name: "month_of_year", type: "int", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => (r.date === null || r.date === undefined ? null : month_of_year($rt.asDate(r.date))),
+  sql: {
+    params: ["p_date"],
+    body: "CASE WHEN \"p_date\" IS NULL THEN NULL ELSE CAST(month(epoch_ms(CAST(floor(CAST(epoch_us(\"p_date\") AS DOUBLE) / 1000) AS BIGINT))) AS BIGINT) END",
+  },
 };
 
 /** ODT `tmax_anomaly` over a training row (its function is in transforms.ts, shared with inference) — specs/weather.fti:47 */
@@ -23,6 +27,10 @@ const tmaxAnomalyOdt: $rt.OdtPlan = {
   featureParams: ["tmax_last", "tmax_28d"],
   returns: { name: "tmax_anomaly", type: "float", nullable: true },
   compute: (r: Record<string, $rt.Scalar>, f: Record<string, $rt.Scalar>) => tmax_anomaly(f.tmax_last as number | null, f.tmax_28d as number | null),
+  sql: {
+    params: ["p_tmax_last", "p_tmax_28d"],
+    body: "CAST(CASE WHEN isfinite((\"p_tmax_last\" - \"p_tmax_28d\")) THEN (\"p_tmax_last\" - \"p_tmax_28d\") END AS DOUBLE)",
+  },
 };
 
 /** The point-in-time joins of view `forecast_data`. */

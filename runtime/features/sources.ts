@@ -207,7 +207,7 @@ export async function readSource(
 function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput, files: string[]): void {
   if (input.ndjson && !input.keys) return;
   const names = input.keys ?? input.columns.map((c) => c.name);
-  const { missing, ambiguous } = matchFieldColumns(plan.fields.map((f) => f.name), names);
+  const { missing, ambiguous } = matchFieldColumns(plan.fields, names);
   const inFiles = files.length === 1 ? files[0] : `${files.length} files`;
   const what = input.ndjson ? "keys" : "columns";
   if (ambiguous.length) {
@@ -217,10 +217,16 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
   const required = input.ndjson ? missing.filter((m) => !plan.fields.find((f) => f.name === m)?.nullable) : missing;
   if (required.length && !(input.ndjson && names.length === 0)) {
     throw new UserError(
-      `${where}: ${required.map((m) => `\`${m}\``).join(", ")} not found in ${inFiles} (${what}: ${shownColumns(names)})`,
+      `${where}: ${required.map((m) => fieldShown(plan, m)).join(", ")} not found in ${inFiles} (${what}: ${shownColumns(names)})`,
       `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
+}
+
+/** A missing field as the error names it: `kind` (from "Entity") when its `from` names the column. */
+function fieldShown(plan: SourcePlan, field: string): string {
+  const column = plan.fields.find((f) => f.name === field)?.column;
+  return column === undefined ? `\`${field}\`` : `\`${field}\` (from ${JSON.stringify(column)})`;
 }
 
 /** The run's range: rows with a known event time outside [from, to) are skipped. Reference data (no event time) is always read whole. */

@@ -24,7 +24,7 @@ import { basename, join } from "node:path";
 import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } from "../stream/segments.ts";
 import { stage, type SourceInput } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
-import { buildValidation, withIsoTimestamps } from "./validation.ts";
+import { buildValidation, segmentLinePlan } from "./validation.ts";
 import { streamUniqueField } from "../stream/unique-field.ts";
 
 
@@ -111,7 +111,7 @@ export async function readStreamSegments(store: Store, bundle: SpecBundle, plan:
     return stage(store, { ...plan, name: `${plan.name}_stream` }, [...new Set(lines.map((l) => l.file))], `(SELECT TRY_CAST(json AS JSON) AS json, __fti_file FROM ${ident(STAGE)})`, true, (e) => e as Error);
   })();
   try {
-    const v = buildValidation(withIsoTimestamps(plan), input);
+    const v = buildValidation(segmentLinePlan(plan), input);
     const { inRange, outside, judged } = rangeOf(plan, opts);
     const typed = `(${v.typed}) AS __fti_t`;
     const table = ident(rawTable(plan.name));

@@ -141,11 +141,10 @@ export function buildValidation(plan: SourcePlan, input: SourceInput): Validatio
  * each field is read.
  */
 function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, FieldRead>; typedSql: string } {
-  const fieldNames = plan.fields.map((f) => f.name);
-  const colIndex = matchFieldColumns(fieldNames, input.columns.map((c) => c.name)).index;
-  // ndjson: the key each field is read from (a field no object has reads its own name: null everywhere).
-  const keyIndex = input.keys ? matchFieldColumns(fieldNames, input.keys).index : new Map<string, number>();
-  const keyOf = (field: string) => (keyIndex.has(field) ? input.keys![keyIndex.get(field)!] : field);
+  const colIndex = matchFieldColumns(plan.fields, input.columns.map((c) => c.name)).index;
+  // ndjson: the key each field is read from (a field no object has reads its own name, or its `from`: null everywhere).
+  const keyIndex = input.keys ? matchFieldColumns(plan.fields, input.keys).index : new Map<string, number>();
+  const keyOf = (field: string) => (keyIndex.has(field) ? input.keys![keyIndex.get(field)!] : (plan.fields.find((f) => f.name === field)?.column ?? field));
   const reads = new Map<string, FieldRead>();
   const rawSelect: string[] = [];
   const typedSelect: string[] = [];
@@ -245,10 +244,11 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
 }
 
 /**
- * The plan with no field `format`: a stream's segment lines hold timestamps as
- * the stream wrote them (ISO 8601), whatever spelling the source's files use.
+ * The plan as a stream's segment lines are read: no field `format` or `from`
+ * column — the stream wrote each event under its field names, timestamps in
+ * ISO 8601, whatever the source's files call and spell them.
  */
-export function withIsoTimestamps(plan: SourcePlan): SourcePlan {
-  if (!plan.fields.some((f) => f.format !== undefined)) return plan;
-  return { ...plan, fields: plan.fields.map(({ format: _format, ...f }) => f) };
+export function segmentLinePlan(plan: SourcePlan): SourcePlan {
+  if (!plan.fields.some((f) => f.format !== undefined || f.column !== undefined)) return plan;
+  return { ...plan, fields: plan.fields.map(({ format: _format, column: _column, ...f }) => f) };
 }

@@ -17,17 +17,15 @@
 // other routes), so every rule that is not restated here stays Fastify's.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { refusal, type AccessOptions } from "./auth.ts";
+import type { AccessOptions } from "./auth.ts";
+import { JSON_TYPE, lengthMismatch, plainBodyLength, readBody, sendJson, type FastRoute } from "./fast-http.ts";
 import { bodyText, parseJsonBody } from "./json-body.ts";
-import { BODY_CHARS_PER_TURN } from "./json-turns.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OnlineService } from "./service.ts";
 import type { ApiErrorBody } from "./types.ts";
 
 /** The predict route's path; a model name of identifier characters only (anything else goes to Fastify, which decodes it). */
 const PREDICT_PATH = /^\/v1\/models\/([A-Za-z0-9_-]+)\/predict$/;
-const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
-const CONTENT_TYPE = "application/json; charset=utf-8";
 
 export interface FastPredictContext {
   service: OnlineService;
@@ -41,38 +39,21 @@ export interface FastPredictContext {
   logError: (err: Error) => void;
 }
 
-export interface FastPredict {
-  /** Takes the request and answers it (true), or leaves it to Fastify (false, nothing read or written). */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
-  /** Requests answered here (for tests and the bench). */
-  readonly answered: number;
-}
+export type FastPredict = FastRoute;
 
 export function fastPredict(ctx: FastPredictContext): FastPredict {
   let answered = 0;
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "POST" || ctx.closing()) return false;
-    const m = PREDICT_PATH.exec(req.url ?? "");
+    const url = req.url ?? "";
+    const m = PREDICT_PATH.exec(url);
     if (!m) return false;
-    const h = req.headers;
-    if (h["transfer-encoding"] !== undefined || h.expect !== undefined || !JSON_TYPE.test(h["content-type"] ?? "")) return false;
-    const lengthText = h["content-length"];
-    if (lengthText === undefined || !/^\d{1,9}$/.test(lengthText)) return false;
-    const length = Number(lengthText);
-    if (length === 0 || length > BODY_CHARS_PER_TURN) return false;
-    if (refusal({ method: "POST", path: req.url!, headers: h }, ctx.access)) return false;
+    const length = plainBodyLength(req, url, JSON_TYPE, ctx.access);
+    if (length === null) return false;
     answered++;
     const started = performance.now();
     const model = m[1];
-    const chunks: Buffer[] = [];
-    let got = 0;
-    req.on("data", (c: Buffer) => {
-      chunks.push(c);
-      got += c.length;
-    });
-    req.on("end", () => {
-      void answer(model, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, got), got === length, res, started);
-    });
+    readBody(req, length, (bytes, whole) => void answer(model, bytes, whole, res, started));
     return true;
   };
 
@@ -80,7 +61,7 @@ export function fastPredict(ctx: FastPredictContext): FastPredict {
     let status: number;
     let payload: string;
     try {
-      if (!whole) throw Object.assign(new Error("Request body size did not match Content-Length"), { statusCode: 400, code: "FST_ERR_CTP_INVALID_CONTENT_LENGTH" });
+      if (!whole) throw lengthMismatch();
       const body = parseJsonBody(bodyText(bytes));
       const r = await ctx.service.predict(model, body, { text: true });
       status = r.status;
@@ -92,10 +73,7 @@ export function fastPredict(ctx: FastPredictContext): FastPredict {
       payload = JSON.stringify(a.body);
     }
     if (res.destroyed) return;
-    const headers: Record<string, string | number> = { "content-type": CONTENT_TYPE, "content-length": Buffer.byteLength(payload) };
-    if (ctx.closing()) headers.connection = "close";
-    res.writeHead(status, headers);
-    res.end(payload);
+    sendJson(res, status, payload, ctx.closing());
     ctx.metrics.observe(ctx.service.isServed(model) ? model : "unknown", status, (performance.now() - started) / 1000);
   };
 

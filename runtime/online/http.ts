@@ -20,6 +20,8 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
+import { fastEvents } from "./fast-events.ts";
+import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage, stopPretenuring } from "./full-gc.ts";
@@ -50,6 +52,8 @@ export interface HttpOptions {
    * true). The same answers either way; false sends every request through Fastify (tests compare both).
    */
   fastPredict?: boolean;
+  /** The same for the events route's plain requests (fast-events.ts; default true). */
+  fastEvents?: boolean;
 }
 
 function errorBody(status: number, code: string, message: string): ApiErrorBody {
@@ -57,16 +61,16 @@ function errorBody(status: number, code: string, message: string): ApiErrorBody 
 }
 
 /** The Fastify app over a service (not listening yet). */
-export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics; fast: FastPredict | null } {
+export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics; fast: FastPredict | null; fastEvents: FastRoute | null } {
   const metrics = new Metrics();
   const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] };
   const state = { closing: false };
   let app: FastifyInstance | null = null;
   // With Fastify's request logging on, every request goes through Fastify (the log lines are its own).
-  const fast =
-    opts.fastPredict === false || opts.logRequests
-      ? null
-      : fastPredict({ service, metrics, access, closing: () => state.closing, errorAnswer, logError: (err) => app?.log.error({ err }, "request failed") });
+  const common = { service, access, closing: () => state.closing, errorAnswer, logError: (err: Error) => app?.log.error({ err }, "request failed") };
+  const fast = opts.fastPredict === false || opts.logRequests ? null : fastPredict({ ...common, metrics });
+  const events = opts.fastEvents === false || opts.logRequests ? null : fastEvents(common);
+  const routes = [fast, events].filter((r) => r !== null);
   app = Fastify({
     bodyLimit: BODY_LIMIT,
     logger: opts.httpLogger ?? false,
@@ -74,7 +78,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    ...(fast ? { serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(fast, handler) } : {}),
+    ...(routes.length ? { serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler) } : {}),
   });
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
     let text: string;
@@ -128,13 +132,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   });
   addApiRoutes(app, service, metrics);
   addPageRoutes(app, service);
-  return { app, metrics, fast };
+  return { app, metrics, fast, fastEvents: events };
 }
 
-/** The HTTP server Fastify would make (its timeouts), with the predict route's plain requests taken first. */
-function fastServer(fast: FastPredict, handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
+/** The HTTP server Fastify would make (its timeouts), with the fast routes' plain requests (predict, events) taken first. */
+function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const server = createServer((req, res) => {
-    if (!fast.handle(req, res)) handler(req, res);
+    for (const r of routes) if (r.handle(req, res)) return;
+    handler(req, res);
   });
   // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no request or connection timeout.
   server.keepAliveTimeout = 72_000;
@@ -305,6 +310,8 @@ export interface RunningServer {
   adminToken: string;
   /** The predict route's node:http path (fast-predict.ts), null when off. */
   fast: FastPredict | null;
+  /** The events route's node:http path (fast-events.ts), null when off. */
+  fastEvents: FastRoute | null;
   /** Stops accepting, finishes requests in flight, flushes the request log. */
   close(): Promise<void>;
 }
@@ -320,7 +327,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   stopPretenuring();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
-  const { app, metrics, fast } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
+  const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
   if (opts.httpLogger) logger = { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) };
   try {
     await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
@@ -347,6 +354,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
     url,
     adminToken: adminTokens[0],
     fast,
+    fastEvents: events,
     close() {
       closing ??= (async () => {
         // Requests still running after the grace period are cut off; their log entries are flushed all the same.

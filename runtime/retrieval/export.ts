@@ -2,8 +2,9 @@
 //
 // The rows are those of the training frame (buildTrainingFrame), with the
 // same values, written by ONE streaming statement: COPY (spine query ASOF
-// JOIN the groups, the ODTs as DuckDB scalar functions calling the generated
-// `compute` chunk by chunk, ORDER BY the spine's order) TO the file. Nothing
+// JOIN the groups, the ODTs as SQL macros where they have an exact SQL form,
+// else as DuckDB scalar functions calling the generated `compute` chunk by
+// chunk, ORDER BY the spine's order) TO the file. Nothing
 // is stored on the way (no spine table, no joined table): the memory is that
 // of the join and the final sort, which DuckDB spills past its memory_limit.
 
@@ -17,7 +18,7 @@ import { UserError } from "../errors.ts";
 import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { byteSize } from "../store/byte-size.ts";
 import { EXPORT_MEMORY_LIMIT } from "./export-memory.ts";
-import { odtCalls, type OdtInput } from "./odt-sql.ts";
+import { odtCalls, type OdtInput, type OdtMode } from "./odt-sql.ts";
 import { pitSelect, spineBounds, spineQuery, type PitSelect, type SpineRange } from "./pit.ts";
 
 export interface ExportOptions extends SpineRange {
@@ -26,6 +27,8 @@ export interface ExportOptions extends SpineRange {
    * store stays); null: the store's own. Default EXPORT_MEMORY_LIMIT.
    */
   memoryLimit?: string | null;
+  /** How the ODTs are computed: "auto" (default) in SQL where their plan has an exact SQL form; "js": every one by its `compute`. */
+  odts?: OdtMode;
 }
 
 export { EXPORT_MEMORY_LIMIT };
@@ -51,7 +54,7 @@ export async function exportTrainingData(
     const relation = `(${spine.sql})`;
     const columns = ["__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
     const pit = await pitSelect(store, bundle, view, { relation, columns, ...(await spineBounds(store, relation)) }, view.asOf);
-    const select = exportColumns(store, view, pit).map((c) => `${c.expr} AS ${ident(c.name)}`);
+    const select = (await exportColumns(store, view, pit, opts.odts ?? "auto")).map((c) => `${c.expr} AS ${ident(c.name)}`);
     const order = spine.orderColumns.map((c) => `p.${c}`).join(", ");
     // Written beside the target and renamed: a failure (an ODT that throws) leaves no partial file.
     const part = `${abs}.${process.pid}.part`;
@@ -81,10 +84,10 @@ function outOfMemory(e: Error, cap: string | null): UserError {
  * the view's features, the ODT values, the request fields; a name already
  * taken (case-insensitively) is left out. Each typed from the plans, as
  * SELECT expressions over the joined rows `p`; the ODTs are calls of their
- * scalar functions (odt-sql.ts) over the request fields and features of `p`.
+ * macros or scalar functions (odt-sql.ts) over the request fields and features of `p`.
  * Timestamps are cut to the millisecond, as the training frame reads them.
  */
-function exportColumns(store: Store, view: ViewPlan, joined: PitSelect): Array<{ name: string; expr: string }> {
+async function exportColumns(store: Store, view: ViewPlan, joined: PitSelect, odts: OdtMode): Promise<Array<{ name: string; expr: string }>> {
   const out: Array<{ name: string; expr: string }> = [];
   const seen = new Set<string>();
   const add = (name: string, expr: string) => {
@@ -99,7 +102,7 @@ function exportColumns(store: Store, view: ViewPlan, joined: PitSelect): Array<{
   add(view.label.name, "p.__label");
   const inJoin = new Map(joined.features.map((f) => [f.name, f.type]));
   for (const f of view.features) if (inJoin.has(f.name)) add(f.name, typed(`p.${ident(f.name)}`, f.type));
-  for (const c of odtCalls(store, view, odtInputs(view, joined))) add(c.odt.name, c.sql);
+  for (const c of await odtCalls(store, view, odtInputs(view, joined), odts)) add(c.odt.name, c.sql);
   for (const f of view.requestFields) add(f.name, typed(`p.${ident(f.name)}`, f.type));
   for (const [name, type] of inJoin) add(name, typed(`p.${ident(name)}`, type));
   return out;

@@ -104,7 +104,8 @@ export function toDuck(v: unknown, typeId: DuckDBTypeId, column: string, arrayLe
       return String(v);
     case DuckDBTypeId.TIMESTAMP: {
       const ms = toEpochMs(v);
-      if (Number.isFinite(ms)) return new DuckDBTimestampValue(BigInt(Math.round(ms * 1000)));
+      // Whole milliseconds times 1000 exactly (ms * 1000 as a double rounds past 2^53 µs, after the year 2255).
+      if (Number.isFinite(ms)) return new DuckDBTimestampValue(Number.isInteger(ms) ? BigInt(ms) * 1000n : BigInt(Math.round(ms * 1000)));
       break;
     }
     default:

@@ -36,7 +36,7 @@ export function featuresModule(ctx: EmitContext): Statement[] {
       ...(src.eventTime ? { eventTime: src.eventTime } : {}),
       ...(src.validity ? { validFrom: src.validity.from, ...(src.validity.to ? { validTo: src.validity.to } : {}) } : {}),
       ...(src.unique ? { unique: src.unique } : {}),
-      fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}), ...(f.format !== undefined ? { format: f.format } : {}) })),
+      fields: src.fields.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable, ...(f.allowed ? { allowed: f.allowed } : {}), ...(f.format !== undefined ? { format: f.format } : {}), ...(f.column !== undefined ? { column: f.column } : {}) })),
       checks: src.fields.flatMap((f) => f.checks.map((c) => ({ field: f.name, text: c.text, sql: checkToSql(c.expr, ctx.ir.functions) }))),
     };
     const stream = sourceStreamChecks(src, lowerIn(ctx, imports));

@@ -6,6 +6,7 @@
 // group and table).
 
 import { spineToSql } from "../../lower/view-sql.ts";
+import { odtToSql } from "../../lower/odt-sql.ts";
 import type { IrModel, IrOdt, IrType, IrView } from "../../ir.ts";
 import { cite, constStatement, GENERATED_FILES, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
@@ -25,7 +26,7 @@ export function trainingModule(ctx: EmitContext): Statement[] {
 }
 
 /** `(r, f) => r.x === null ? null : odt(r.x as number, f.pace as number | null)`: request fields declared non-null short-circuit to null. */
-function odtCompute(imports: Imports, odt: IrOdt): string {
+export function odtCompute(imports: Imports, odt: IrOdt): string {
   const arg = (row: string, p: { name: string; type: IrType }) =>
     p.type.base === "timestamp" ? `${imports.rt("asDate")}(${row}.${p.name})` : `${row}.${p.name} as ${tsType(p.type, true)}`;
   const args = [...odt.requestParams.map((p) => arg("r", p)), ...odt.featureParams.map((p) => arg("f", p))];
@@ -39,16 +40,18 @@ function odtName(name: string): string {
   return `${camel(name)}Odt`;
 }
 
-/** One ODT's plan, shared by every view that uses it. */
+/** One ODT's plan, shared by every view that uses it; `sql` when its body has a bit-exact DuckDB form (lower/odt-sql.ts). */
 function odtStatement(ctx: EmitContext, imports: Imports, o: IrOdt): string {
   const requestParams = o.requestParams.map((p) => ({ name: p.name, type: columnType(p.type), nullable: p.type.nullable }));
+  const lowered = odtToSql(o, ctx.ir.functions);
+  const sql = "sql" in lowered ? `\n  sql: ${tsLiteral(lowered.sql, "  ")},` : "";
   const init = `{
   name: ${str(o.name)},
   line: ${o.loc.line},
   requestParams: ${tsLiteral(requestParams, "  ")},
   featureParams: ${tsLiteral(o.featureParams.map((p) => p.name))},
   returns: ${tsLiteral({ name: o.name, type: columnType(o.returns), nullable: true })},
-  compute: ${odtCompute(imports, o)},
+  compute: ${odtCompute(imports, o)},${sql}
 }`;
   const doc = cite(ctx, o.loc, `ODT \`${o.name}\` over a training row (its function is in transforms.ts, shared with inference)`);
   return `\n/** ${doc} */\nconst ${odtName(o.name)}: ${imports.rt("OdtPlan")} = ${init};`;

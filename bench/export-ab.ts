@@ -1,0 +1,54 @@
+// Same-process A/B of `fti training-data` variants on the pit suite's
+// event-shaped store (3 M events; `npm run bench -- pit --pit-case events`
+// builds it, cached in bench/.data/events-<events>x<users>/events.duckdb):
+// exportTrainingData with each variant in turn, alternated round by round,
+// wall and process CPU (DuckDB's threads included), and the load beside them.
+//
+//   npx tsx bench/export-ab.ts [--events 3000000] [--users 300] [--rounds 3] [--variants auto,js]
+//
+// Variants: `auto` (ODTs with an exact SQL form as DuckDB macros), `js` (every
+// ODT through its generated compute, the JS scalar function).
+
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { exportTrainingData, type ExportOptions } from "../runtime/retrieval/export.ts";
+import { openStore } from "../runtime/store/store.ts";
+import { DATA, timed } from "./lib/harness.ts";
+import { EVENTS_GEN_DIR, EVENTS_SPEC_FILE, ensureCompiled, loadCompiled } from "./lib/spec.ts";
+
+const VARIANTS: Record<string, ExportOptions> = {
+  auto: { odts: "auto" },
+  js: { odts: "js" },
+};
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "3000000" },
+    users: { type: "string", default: "300" },
+    rounds: { type: "string", default: "3" },
+    variants: { type: "string", default: "auto,js" },
+  },
+});
+const dir = join(DATA, `events-${values.events}x${values.users}`);
+await ensureCompiled(EVENTS_SPEC_FILE, EVENTS_GEN_DIR);
+const bundle = await loadCompiled(EVENTS_GEN_DIR, { events: join(dir, "events.parquet") });
+const store = await openStore({ path: join(dir, "events.duckdb") });
+const names = values.variants.split(",");
+const out = join(dir, "export-ab.parquet");
+try {
+  for (let r = 0; r < Number(values.rounds); r++) {
+    for (const name of names) {
+      const opts = VARIANTS[name];
+      if (!opts) throw new Error(`unknown variant ${name}: ${Object.keys(VARIANTS).join(", ")}`);
+      rmSync(out, { force: true });
+      const load = loadavg()[0].toFixed(1);
+      const t = await timed(() => exportTrainingData(store, bundle, "click_data", out, opts));
+      console.log(`round ${r + 1} ${name.padEnd(6)} rows ${t.value}  wall ${t.ms.toFixed(0)} ms  CPU ${t.cpuMs.toFixed(0)} ms  (load ${load} → ${loadavg()[0].toFixed(1)})`);
+    }
+  }
+} finally {
+  rmSync(out, { force: true });
+  await store.close();
+}
