@@ -103,13 +103,16 @@ it("is used only while every file it was built from is unchanged", () => {
   expect(rebuilt).toContain(JSON.stringify(path.join(ROOT, "compiler/compile.ts")));
   expect(fti(["compile", "--help"], { cwd: tmp, env: { ...env, FTI_DEBUG: "1" } }).stderr).toContain("running the compiler bundle");
 
-  // The installation's directory cannot be made (a file is in the way): the project's cache holds the bundle.
+  // The installation's directory cannot be made (a file is in the way): no bundle anywhere, the sources run,
+  // and nothing lands in the project (a project's files must not choose what fti runs).
   const blocked = path.join(tmp, "blocked");
   fs.writeFileSync(blocked, "not a directory");
-  const project = path.join(tmp, "project-cache");
-  expect(fti(["compile", "--help"], { cwd: tmp, env: { FTI_BUNDLE_DIR: blocked, FTI_CACHE_DIR: project } }).code).toBe(0);
-  expect(fs.existsSync(path.join(project, "bundle", "compiler.mjs"))).toBe(true);
-  expect(fti(["compile", "--help"], { cwd: tmp, env: { FTI_BUNDLE_DIR: blocked, FTI_CACHE_DIR: project, FTI_DEBUG: "1" } }).stderr).toContain(`running the compiler bundle ${path.join(project, "bundle", "compiler.mjs")}`);
+  const project = path.join(tmp, "project");
+  fs.mkdirSync(project);
+  const noInstall = { FTI_BUNDLE_DIR: blocked, FTI_CACHE_DIR: path.join(project, ".fti/cache") };
+  expect(fti(["compile", "--help"], { cwd: project, env: noInstall }).code).toBe(0);
+  expect(fs.readdirSync(project, { recursive: true }).filter((f) => String(f).includes("bundle"))).toEqual([]);
+  expect(fti(["compile", "--help"], { cwd: project, env: { ...noInstall, FTI_DEBUG: "1" } }).stderr).not.toContain("running the compiler bundle");
 }, 180_000);
 
 it("runs only the compiler's commands; the runtime's and the editor's load from the sources", async () => {
@@ -120,14 +123,14 @@ it("runs only the compiler's commands; the runtime's and the editor's load from 
   }
 });
 
-it("lives with the installation, then the project's cache; FTI_NO_BUNDLE and FTI_NO_CACHE turn it off", () => {
+it("lives with the installation, never in the project; FTI_NO_BUNDLE and FTI_NO_CACHE turn it off", () => {
   const saved = { ...process.env };
   try {
     for (const k of ["FTI_BUNDLE_DIR", "FTI_NO_BUNDLE", "FTI_NO_CACHE"]) delete process.env[k];
     process.env.FTI_CACHE_DIR = path.join(tmp, "p");
-    expect(bundleDirs()).toEqual([path.join(ROOT, "node_modules/.cache/fti/bundle"), path.join(tmp, "p", "bundle")]);
+    expect(bundleDirs()).toEqual([path.join(ROOT, "node_modules/.cache/fti/bundle")]);
     process.env.FTI_BUNDLE_DIR = path.join(tmp, "b");
-    expect(bundleDirs()).toEqual([path.join(tmp, "b"), path.join(tmp, "p", "bundle")]);
+    expect(bundleDirs()).toEqual([path.join(tmp, "b")]);
     process.env.FTI_NO_BUNDLE = "1";
     expect(bundleDirs()).toEqual([]);
     delete process.env.FTI_NO_BUNDLE;

@@ -19,9 +19,10 @@
 //     from the sources (they import generated code, which needs tsx anyway).
 //
 // It lives with the installation, `node_modules/.cache/fti/bundle/`
-// (`FTI_BUNDLE_DIR` names another directory); when that cannot be written, in
-// the project's cache (`.fti/cache/bundle/`). `FTI_NO_BUNDLE=1` or
-// `FTI_NO_CACHE=1` turns it off.
+// (`FTI_BUNDLE_DIR` names another directory), never in the project: it is code
+// that runs, and a project's files must not be able to choose what `fti
+// compile` runs (an installation that cannot be written has no bundle: the
+// sources run). `FTI_NO_BUNDLE=1` or `FTI_NO_CACHE=1` turns it off.
 
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -45,13 +46,12 @@ export function commandWord(argv) {
   return argv.slice(2).find((a) => !a.startsWith("-"));
 }
 
-/** Where the bundle is looked for, in order, and written (the first that can be). */
+/** Where the bundle is looked for and written: the installation's directory (none when it is off or unknown). */
 export function bundleDirs() {
   if (on("FTI_NO_BUNDLE") || on("FTI_NO_CACHE")) return [];
   const own = process.env.FTI_BUNDLE_DIR;
-  const project = path.resolve(process.env.FTI_CACHE_DIR?.trim() || ".fti/cache", "bundle");
   const installed = own?.trim() ? path.resolve(own) : installationDir();
-  return installed ? [installed, project] : [project];
+  return installed ? [installed] : [];
 }
 
 /** `node_modules/.cache/fti/bundle` of the node_modules fti's own packages (tsx) are installed in. */
@@ -130,7 +130,7 @@ export function wantsBundle(argv) {
   return COMMANDS.includes(commandWord(argv)) && bundleDirs().length > 0 && !freshBundle();
 }
 
-/** Builds the bundle and writes it to the first directory that can hold it (none: nothing is built). Never throws. */
+/** Builds the bundle and writes it to its directory (when that can be written: else nothing is built). Never throws. */
 export async function buildBundle() {
   const dir = bundleDirs().find(writable);
   if (!dir) return undefined;
