@@ -113,6 +113,10 @@ const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
+/** `features g.a by x, g.b by y`: the hint of FTI1001 at the `,` after a `by`/`as`. */
+export const JOIN_CLAUSE_HINT =
+  "`by` and `as` end a `features` line and apply to each group on it: give the next join its own line (`features g.b by y`)";
+
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
