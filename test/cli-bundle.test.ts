@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 // @ts-expect-error a plain ES module without declarations (bin.mjs loads it before tsx exists)
-import { bundleDirs, bundledMain, commandWord, COMMANDS } from "../compiler/cli/bundle.mjs";
+import { BUNDLE_FILE, bundleDirs, bundledMain, commandWord, COMMANDS } from "../compiler/cli/bundle.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const BIN = path.join(ROOT, "compiler/cli/bin.mjs");
@@ -55,9 +55,9 @@ it("gives the same output, diagnostics and exit code as the sources, for every s
   // No bundle yet: the sources run, and leave one behind.
   const sources = run("sources");
   expect(sources.stderr).not.toContain("running the compiler bundle");
-  expect(fs.existsSync(path.join(bundleDir, "compiler.mjs"))).toBe(true);
+  expect(fs.existsSync(path.join(bundleDir, BUNDLE_FILE))).toBe(true);
   const bundled = run("bundled");
-  expect(bundled.stderr).toContain(`running the compiler bundle ${path.join(bundleDir, "compiler.mjs")}`);
+  expect(bundled.stderr).toContain(`running the compiler bundle ${path.join(bundleDir, BUNDLE_FILE)}`);
 
   expect(sources.code).toBe(1); // the fixtures' errors
   expect(bundled.code).toBe(sources.code);
@@ -87,7 +87,7 @@ it("is used only while every file it was built from is unchanged", () => {
   fs.mkdirSync(dir);
   // A stand-in bundle whose main exits 7: which of the two ran shows in the exit code.
   const hash = "7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0add73ff431ed"; // sha256("one")
-  fs.writeFileSync(path.join(dir, "compiler.mjs"), `// fti-bundle ${JSON.stringify({ inputs: { [input]: hash } })}\nexport async function main() { return 7; }\n`);
+  fs.writeFileSync(path.join(dir, BUNDLE_FILE), `// fti-bundle ${JSON.stringify({ inputs: { [input]: hash } })}\nexport async function main() { return 7; }\n`);
   const env = { FTI_BUNDLE_DIR: dir, FTI_CACHE_DIR: path.join(tmp, "stale-cache") };
   expect(fti(["compile", "--help"], { cwd: tmp, env }).code).toBe(7);
   expect(fti(["compile", "--help"], { cwd: tmp, env: { ...env, FTI_NO_BUNDLE: "1" } }).code).toBe(0);
@@ -98,7 +98,7 @@ it("is used only while every file it was built from is unchanged", () => {
   expect(r.code).toBe(0); // the sources ran
   expect(r.stdout).toContain("Usage: fti compile");
   // ... and replaced the stale bundle with one built from the sources.
-  const rebuilt = fs.readFileSync(path.join(dir, "compiler.mjs"), "utf8");
+  const rebuilt = fs.readFileSync(path.join(dir, BUNDLE_FILE), "utf8");
   expect(rebuilt).toMatch(/^\/\/ fti-bundle \{"inputs":\{/);
   expect(rebuilt).toContain(JSON.stringify(path.join(ROOT, "compiler/compile.ts")));
   expect(fti(["compile", "--help"], { cwd: tmp, env: { ...env, FTI_DEBUG: "1" } }).stderr).toContain("running the compiler bundle");

@@ -33,7 +33,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), "../..");
 const ENTRY = path.join(ROOT, "compiler/cli/main.ts");
-const FILE = "compiler.mjs";
+/** One file per source tree: two checkouts sharing one node_modules (a symlink) keep a bundle each. */
+export const BUNDLE_FILE = `compiler-${crypto.createHash("sha256").update(ROOT).digest("hex").slice(0, 12)}.mjs`;
 /** The commands run from the bundle: every module they load is in it. */
 export const COMMANDS = ["compile", "check", "explain"];
 /** Modules reached from main.ts that those commands never load: left out, imported from the sources if ever. */
@@ -93,7 +94,7 @@ function unchanged(inputs) {
 /** The path of an up-to-date bundle, or undefined. */
 export function freshBundle() {
   for (const dir of bundleDirs()) {
-    const file = path.join(dir, FILE);
+    const file = path.join(dir, BUNDLE_FILE);
     let text;
     try {
       text = fs.readFileSync(file, "utf8");
@@ -135,7 +136,7 @@ export async function buildBundle() {
   const dir = bundleDirs().find(writable);
   if (!dir) return undefined;
   try {
-    const file = path.join(dir, FILE);
+    const file = path.join(dir, BUNDLE_FILE);
     if (writeAtomically(file, await bundleText())) return file;
   } catch (e) {
     if (on("FTI_DEBUG")) process.stderr.write(`fti: the compiler bundle was not built: ${e?.message}\n`);

@@ -93,11 +93,8 @@ export interface SeattleTmaxRequest {
 export const SeattleTmaxRequestSchema = $rt.z.strictObject({
     date: $rt.requestTimestamp(),
   });
-
 /** An online request to model `seattle_rain`: the entity keys and the request fields of its ODTs — specs/seattle.fti:66 */
-export interface SeattleRainRequest {
-}
-
+export type SeattleRainRequest = Record<string, never>;
 export const SeattleRainRequestSchema = $rt.z.strictObject({
 
   });
