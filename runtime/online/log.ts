@@ -134,6 +134,23 @@ class LineBlocks {
     this.at += this.block.write(tail, this.at);
     return this.block.subarray(start, this.at);
   }
+
+  /** Starts the current block again: only when no queued line is left (all written), so no view of it is read again. */
+  reuse(): void {
+    this.at = 0;
+  }
+}
+
+/** The bytes of lines to write: one view when they lie end to end in one block (the usual case), else a copy of them joined. */
+function joined(items: readonly Queued[]): Buffer {
+  const first = items[0].bytes;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < items.length; i++) {
+    const b = items[i].bytes;
+    if (b.buffer !== first.buffer || b.byteOffset !== end) return Buffer.concat(items.map((q) => q.bytes));
+    end += b.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 /** Error lines while failing: the first at once, then at most one per interval. */
@@ -264,12 +281,14 @@ export class RequestLog {
       }
     }
     if (retry.length) this.queue = [...retry, ...this.queue];
+    // everything queued is written: the block is free again (no new ArrayBuffer per 256 KB of lines)
+    if (this.queue.length === 0) this.lines.reuse();
   }
 
   /** Appends the lines of one model; returns the error when the write failed (the file is truncated back). */
   private async writeModel(model: string, items: Queued[], entries = items.length): Promise<Error | null> {
     const f = this.fileOf(model);
-    const buf = Buffer.concat(items.map((q) => q.bytes));
+    const buf = joined(items);
     try {
       const fh = await this.handle(f);
       let at = 0;
