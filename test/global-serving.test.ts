@@ -69,6 +69,8 @@ const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
     await store.close();
   }
 };
+/** Units sold on day d (from T0). */
+let units: number[];
 /** The last day of the data. */
 const LAST = T0 + 79 * DAY;
 
@@ -77,7 +79,8 @@ beforeAll(async () => {
   mkdirSync(join(root, "data"), { recursive: true });
   writeFileSync(join(root, "spec.fti"), SPEC);
   const rand = rng(9);
-  const lines = Array.from({ length: 80 }, (_, d) => [sqlTime(T0 + d * DAY), 10 + Math.floor(rand() * 30), 2 + Math.floor(rand() * 8) / 4].join(","));
+  units = Array.from({ length: 80 }, () => 10 + Math.floor(rand() * 30));
+  const lines = units.map((u, d) => [sqlTime(T0 + d * DAY), u, 2 + Math.floor(rand() * 8) / 4].join(","));
   writeFileSync(join(root, "data/sales.csv"), ["day,units,price", ...lines].join("\n") + "\n");
   bundle = await loadCompiledSpec(join(root, "spec.fti"), { outDir: join(root, "generated/spec"), quiet: true });
   storePath = join(root, "store.duckdb");
@@ -117,6 +120,20 @@ describe("a model of one series without request fields", () => {
     } finally {
       await svc.close();
     }
+  });
+
+  it("a backtest file of times only scores the series at each time with the view's as_of (strict: the days before)", async () => {
+    const file = join(root, "backtest.csv");
+    const days = [20, 21, 50, 79];
+    writeFileSync(file, ["at", ...days.map((d) => sqlTime(T0 + d * DAY + 6 * HOUR))].join("\n") + "\n");
+    const rows = await withStore(async (store) => {
+      const report = await predictBatch(store, bundle, "demand_m", { entitiesFile: file, timeColumn: "at", out: "backtest" });
+      expect(report.rows).toBe(days.length);
+      return store.all<{ row_number: bigint; input_units_7d: number }>(`SELECT row_number, input_units_7d FROM backtest ORDER BY row_number`);
+    });
+    // At day d + 6h the latest row is day d's: its 7-day window is days d-6..d.
+    const want = days.map((d) => units.slice(d - 6, d + 1).reduce((s, u) => s + u, 0));
+    expect(rows.map((r) => Number(r.input_units_7d))).toEqual(want);
   });
 
   it("a series older than the ttl is refused alike: a 422 online, a reject in batch, naming no entity", async () => {
