@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { fmtGcTrace, gcTrace } from "./lib/gc-trace.ts";
 import { DATA, median, ROOT, runNodeTask } from "./lib/harness.ts";
 import { ensureActivities } from "./lib/data.ts";
 import { GEN_ROOT } from "./lib/spec.ts";
@@ -148,12 +149,15 @@ async function main(): Promise<void> {
       for (const s of order) {
         await readProbe(s); // starts afresh
         const c0 = processCpuMs(s.child.pid!);
+        const logAt = s.log().length;
         const slowFile = join(work, "slow.json");
         const r = await runNodeTask<Paced>("online.paced", { url: s.url, ...base, rate: Number(values.rate), connections: 10, seconds: Number(values.seconds), slowOverMs: 1, slowFile });
         const p: Paced = { ...r, ...(JSON.parse(readFileSync(slowFile, "utf8")) as Pick<Paced, "slow" | "t0" | "t1">) };
         const cpuUs = ((processCpuMs(s.child.pid!) - c0) * 1000) / Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
         const probe = await readProbe(s);
-        results.get(s.name)!.push(describe(p, probe, cpuUs, slowMs));
+        const answers = Object.values(r.statusCodes).reduce((a, b) => a + b, 0);
+        const gc = gcTrace(s.log().slice(logAt));
+        results.get(s.name)!.push(describe(p, probe, cpuUs, slowMs) + (gc.size ? `; ${fmtGcTrace(gc, answers)}` : ""));
         p99s.get(s.name)!.push(p.p99);
         p999s.get(s.name)!.push(p.p999);
         process.stderr.write(`round ${round + 1} ${s.name}: ${results.get(s.name)!.at(-1)}\n`);

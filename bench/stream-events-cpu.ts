@@ -60,7 +60,9 @@ for (const [i, t] of trees.entries()) servers.push(await serve(t, i));
 const results = new Map<string, Array<{ closed: number; closedOthers: number; paced: number; pacedOthers: number }>>();
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const [i, s] of servers.entries()) {
+    // ABBA: every other round the other order, so a drift over the run (the state grows) favours neither tree.
+    const order = round % 2 === 0 ? [...servers.entries()] : [...servers.entries()].reverse();
+    for (const [i, s] of order) {
       const tag = `r${round}t${i}`;
       const body = eventsOf(meta.athletes, 10, `${tag}c`);
       const prepared = prepareRequests(s.url, 20_000, (k) => ({ path: EVENTS, body: body(k), tag: "events" }));

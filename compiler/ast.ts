@@ -149,7 +149,8 @@ export interface FeatureGroupDecl {
   name: Ident;
   /** `version 2`; default 1. */
   version?: { value: number; range: Range };
-  entity: Ident;
+  /** `for ENTITY`; absent for a global group (one series: no keys). */
+  entity?: Ident;
   /** `for account(sender)`: the input columns carrying the entity's keys (default: the keys' own names). */
   keyColumns?: Ident[];
   /** A source or another feature group. */

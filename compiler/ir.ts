@@ -154,7 +154,9 @@ export interface IrGroup {
   module?: string;
   /** The offline table, `fg_<name>_v<version>`. */
   table: string;
-  entity: string;
+  /** The `for` entity; null for a global group (no `for`): one series, `keys` empty. */
+  entity: string | null;
+  /** The entity's keys; empty for a global group (windows over the whole input, joined by time only). */
   keys: IrColumn[];
   /** The input columns carrying the keys, in key order (`for account(sender)`); the table names them by the keys. */
   keyColumns: string[];

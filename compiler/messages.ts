@@ -113,6 +113,10 @@ const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
+/** `features g.a by x, g.b by y`: the hint of FTI1001 at the `,` after a `by`/`as`. */
+export const JOIN_CLAUSE_HINT =
+  "`by` and `as` end a `features` line and apply to each group on it: give the next join its own line (`features g.b by y`)";
+
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
@@ -640,8 +644,11 @@ const rules = {
           ? `say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``
           : new Suggestion(`say which column of \`${source}\` holds the key: \`features ${ref} by ${by}\``, { kind: "replace", text: `${ref} by ${by}`, title: `Join on \`by ${by}\`` }),
       ),
-    group: (group: string, groupEntity: string, where: string, entity: string) =>
-      `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
+    /** groupEntity null: a global group (no `for`). */
+    group: (group: string, groupEntity: string | null, where: string, entity: string) =>
+      groupEntity === null
+        ? `feature group \`${group}\` is global (no \`for\`: one series without keys), but ${where} is for \`${entity}\` and reads features by its keys`
+        : `feature group \`${group}\` is for entity \`${groupEntity}\`, but ${where} is for \`${entity}\``,
     index: (index: string, indexEntity: string, where: string, entity: string) =>
       `index \`${index}\` is for entity \`${indexEntity}\`, but ${where} is for \`${entity}\``,
   }),
@@ -833,10 +840,18 @@ const rules = {
         `${where} looks up \`${group}.${feature}\`, but \`${group}\` is computed from events: only reference data (a source without event_time) can be looked up in a group`,
         `join \`${group}\` in a view instead (\`features ${group}.${feature}\`), point in time`,
       ),
-    otherEntity: (group: string, groupEntity: string, where: string, entity: string) =>
+    /** entity null: the looking-up group is global (no `for`). */
+    otherEntity: (group: string, groupEntity: string, where: string, entity: string | null) =>
       withHint(
-        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} is computed per \`${entity}\`: a lookup matches the group's own keys`,
+        `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} ${entity === null ? "is global (no `for`): it has no keys to match" : `is computed per \`${entity}\``}: a lookup matches the group's own keys`,
         `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
+      ),
+  }),
+  globalGroupBy: entry(4070, "error", "`by` on a global feature group", {
+    by: (group: string, ref: string) =>
+      withHint(
+        `feature group \`${group}\` is global (no \`for\`: one series without keys), so there is no key for \`by\` to read`,
+        `leave out \`by\` (\`features ${ref}\`): a global group is joined by time only, onto every spine row`,
       ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {

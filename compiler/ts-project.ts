@@ -77,9 +77,12 @@ let loaded: typeof import("ts-morph") | undefined;
 export function tsMorph(): typeof import("ts-morph") {
   if (loaded) return loaded;
   try {
-    // The TypeScript compiler inside @ts-morph/common, compiled from V8's code cache.
-    const common = createRequire(require.resolve("ts-morph")).resolve("@ts-morph/common");
-    preloadWithCodeCache(path.join(path.dirname(common), "typescript.js"));
+    // ts-morph's three large files (the TypeScript compiler inside @ts-morph/common, 9 MB;
+    // @ts-morph/common, 3 MB; ts-morph, 1 MB), each compiled from V8's code cache, in the order
+    // they require each other.
+    const main = require.resolve("ts-morph");
+    const common = createRequire(main).resolve("@ts-morph/common");
+    for (const file of [path.join(path.dirname(common), "typescript.js"), common, main]) preloadWithCodeCache(file);
   } catch {
     // an unusual layout: a plain require() below
   }

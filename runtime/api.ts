@@ -132,7 +132,8 @@ export interface GroupPlan {
   declaredIn?: { file: string };
   /** Offline table: `fg_<name>_v<version>`. */
   table: string;
-  entity: string;
+  /** null: a global group (no `for`): `keys` is empty, the whole input is one series. */
+  entity: string | null;
   keys: ColumnPlan[];
   input: { kind: "source" | "group"; name: string };
   rowId?: ColumnPlan;

@@ -96,6 +96,38 @@ describe("the parser's fast path gives what chevrotain gives", () => {
       "model m { view v view w }",
       "model m { require mae == 5 }",
       "model m { retrain { schedule \"0 3 * * *\" } }",
+      "model m { retrain { schedule every 6h when drift(psi > 0.25) when live(mae <= 7 * 100) promote if better(mae) } metric mae }",
+      "model m { retrain { promote if better(mae) schedule \"0 3 * * 1\" } retrain { } }",
+      "model m { retrain { schedule \"a\" schedule \"b\" } }",
+      "model m { retrain { promote if better(mae) promote if better(rmse) } }",
+      "model m { retrain { when if better(mae) } }",
+      "model m { retrain { promote drift(psi > 1) } }",
+      "model m { retrain { when drift(psi == 1) } }",
+      "model m { retrain { when drift(psi > ) } }",
+      "model m { retrain { schedule hourly 6h } }",
+      "model m { retrain { schedule } }",
+      "model m { retrain { } }",
+      "feature_group g for e from s where a > 0 schedule \"0 2 * * *\" { x = a }",
+      "feature_group g for e from s schedule every { x = a }",
+      "feature_group g for e from s schedule each 6h { x = a }",
+      "extern fn f(x: float, y: string?): float[3]? from \"./f.ts\"",
+      "extern fn f(): int from g",
+      "import { a, b } from \"./a.fti\" import { c } from \"./c.fti\"",
+      "import { } from \"./a.fti\"",
+      "import { a b } from \"./a.fti\"",
+      "index i on g(c) for e",
+      "index i on g(c)",
+      "index i at g(c)",
+      "index i on g(c) for",
+      "agent a for e { llm \"m\" context g.*, g.f, o retrieve i top 5 retrieve j top 2 tool m, n prompt \"x {f}\" \"y\" }",
+      "agent a for e { prompt \"x\" llm \"m\" tool m tool n context g.f }",
+      "agent a for e { }",
+      "agent a for e { llm \"m\" llm \"n\" }",
+      "agent a for e { prompt \"a\" prompt \"b\" }",
+      "agent a for e { retrieve i top 2.5 }",
+      "agent a for e { retrieve i first 2 }",
+      "agent a for e { context g. }",
+      "agent a for e { tool }",
       "serve m { online batch into a.b.c }",
       "serve m { online online }",
       "serve m { batch a.b }",
@@ -118,6 +150,12 @@ describe("the fast path takes what it is meant for", () => {
     expect(read("on_demand o(request a: float, g.f): float = a * f")?.kind).toBe("on_demand");
     expect(read("view v for e { label y = s.a features g.* ttl 60d as_of strict }")?.kind).toBe("view");
     expect(read("model m { view v task regression algorithm gbdt(trees: 50) metric mae }")?.kind).toBe("model");
+    expect(read("model m { retrain { schedule \"0 3 * * 1\" when drift(psi > 0.25) promote if better(mae) } }")?.kind).toBe("model");
+    expect(read("feature_group g for e from s schedule every 6h { x = a }")?.kind).toBe("feature_group");
+    expect(read("extern fn f(x: float): float from \"./f.ts\"")?.kind).toBe("extern_fn");
+    expect(read("index i on g(c) for e")?.kind).toBe("index");
+    expect(read("import { a, b } from \"./a.fti\"")?.kind).toBe("import");
+    expect(read("agent a for e { llm \"m\" context g.* retrieve i top 5 tool m prompt \"x\" \"y\" }")?.kind).toBe("agent");
     expect(read("serve m { online batch into a.b }")?.kind).toBe("serve");
   });
 
@@ -127,8 +165,12 @@ describe("the fast path takes what it is meant for", () => {
       "source s { format csv format json }", // a duplicate clause (FTI1001 from the AST pass)
       "feature_group g version 1.5 for e from s { }", // not a whole version
       "fn f(x: float): bool = 1 < x < 2", // chained comparison
-      "model m { retrain { schedule \"0 3 * * *\" } }", // a clause it does not read
-      "extern fn f(x: float): float from \"./f.ts\"", // a declaration it does not read
+      "model m { retrain { schedule \"a\" schedule \"b\" } }", // a repeated retrain item (FTI1001 from the AST pass)
+      "model m { retrain { promote drift(psi > 1) } }", // the wrong word at a retrain item's head
+      "feature_group g for e from s schedule each 6h { }", // not `every`
+      "import { a, } from \"./a.fti\"", // a trailing comma
+      "agent a for e { llm \"m\" llm \"n\" }", // a repeated agent item
+      "index i at g(c)", // not `on`
       "fn f(x: float): float = x fn g(): int = 1", // more than one declaration
     ]) {
       expect(read(text), text).toBeUndefined();

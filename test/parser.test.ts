@@ -297,7 +297,7 @@ describe("feature_group", () => {
     const g = only(src, "feature_group") as FeatureGroupDecl;
     expect(g.version).toMatchObject({ value: 2 });
     expect(text(src, g.version!.range)).toBe("2");
-    expect(g.entity.name).toBe("athlete");
+    expect(g.entity?.name).toBe("athlete");
     expect(g.from.name).toBe("activity_stats");
     expect(g.features.map((f) => `${f.name.name} = ${show(f.expr)}`)).toEqual([
       "a = x",

@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { RequestLog, readRequestLog } from "../runtime/online/log.ts";
+import { RequestLog, SerializedEntry, readRequestLog } from "../runtime/online/log.ts";
 import { WORKER_COMPRESS_BYTES, compressLogFile } from "../runtime/online/log-files.ts";
 import type { RequestLogEntry } from "../runtime/online/types.ts";
 
@@ -51,6 +51,25 @@ describe("request log entries", () => {
     expect(r.processes).toEqual([{ proc: log.proc, entries: 5, lastSeq: 5, ended: true, reportedLost: 0 }]);
     expect(r).toMatchObject({ gaps: [], missing: 0, badLines: 0 });
     expect(readRequestLog(dir, "other").entries.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("writes every line's text as UTF-8 exactly, object entries and serialized ones, whatever their characters and length", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, quiet);
+    // enough lines to fill several of the blocks lines are encoded into
+    for (let i = 0; i < 600; i++) log.append({ ...entry(100 + i), request: { k: `ü${"é".repeat(i)}` } });
+    const texts = ["Zoë", "東京 🏃‍♀️", "\u2028 \\ \"", "x".repeat(5000) + "é", "ÿ".repeat(20_000)];
+    for (const [i, t] of texts.entries()) log.append({ ...entry(i + 1), request: { k: t } });
+    const head = `{"v":2,"id":"r-s","ts":"2026-01-01T00:01:00.000Z","model":"m","version":1,"request":{"k":"ßüñ"},"features":{},"feature_times":{},"odts":{},"prediction":1.5`;
+    log.append(new SerializedEntry("m", head));
+    await log.close();
+    const r = readRequestLog(dir, "m");
+    const many = Array.from({ length: 600 }, (_, i) => `ü${"é".repeat(i)}`);
+    expect(r.entries.map((e) => (e.request as { k: string }).k)).toEqual([...texts, "ßüñ", ...many]);
+    expect(r).toMatchObject({ missing: 0, badLines: 0 });
+    const file = readdirSync(join(dir, "m"))[0];
+    const lines = readFileSync(join(dir, "m", file), "utf8").split("\n");
+    expect(lines[600 + texts.length]).toBe(`${head},"proc":${JSON.stringify(log.proc)},"seq":${600 + texts.length + 1}}`);
   });
 
   it("reports missing seq ranges, torn lines with their line number, and a process without its end marker", async () => {

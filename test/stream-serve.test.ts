@@ -181,6 +181,8 @@ describe("POST /v1/sources/activities/events", () => {
     expect(metrics).toMatch(/fti_stream_late_corrections_total\{source="activities"\} [1-9]/);
     expect(metrics).toMatch(/fti_stream_late_pending\{source="activities"\} 0\n/);
     expect(metrics).toMatch(/fti_stream_unique_values\{source="activities",measure="bytes"\} [1-9]/);
+    expect(metrics).toMatch(/^fti_stream_slow_requests_total\{source="activities"\} \d+$/m);
+    for (const phase of ["validate", "gate", "queue", "write", "resume", "apply"]) expect(metrics).toMatch(new RegExp(`^fti_stream_slow_request_seconds_total\\{source="activities",phase="${phase}"\\} [0-9.e-]+$`, "m"));
     delete process.env.FTI_STREAM_CORRECT_MS;
   });
 

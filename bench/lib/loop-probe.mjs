@@ -100,8 +100,10 @@ if (process.env.FTI_PROBE_HEAP && out) {
   const start = () =>
     post("HeapProfiler.startSampling", {
       samplingInterval: Number(process.env.FTI_PROBE_HEAP),
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      // $FTI_PROBE_HEAP_LIVE=1: only what no GC has collected yet (what survived, and what was promoted and
+      // waits for the next major GC), not everything allocated
+      includeObjectsCollectedByMajorGC: !process.env.FTI_PROBE_HEAP_LIVE,
+      includeObjectsCollectedByMinorGC: !process.env.FTI_PROBE_HEAP_LIVE,
     });
   await post("HeapProfiler.enable");
   await start();

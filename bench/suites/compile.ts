@@ -10,7 +10,10 @@
 //   - empty cache: every run gets a fresh FTI_CACHE_DIR (a project's first
 //     compile after npm install; the goals are judged on it);
 //   - athlete only, no V8 code cache either: FTI_V8_CACHE_DIR is a fresh
-//     directory too (a compile on an installation whose postinstall did not run);
+//     directory too;
+//   - athlete only, from the sources: FTI_NO_BUNDLE=1, the compiler's modules
+//     loaded through tsx instead of its bundle (compiler/cli/bundle.mjs) — the
+//     bundle's effect in the same run;
 //   - re-check: the check results are removed before each run, V8's code
 //     cache is kept (what an edited spec costs: its output changed);
 //   - cached: an unchanged spec compiled again with everything cached.
@@ -121,24 +124,28 @@ export const suite: Suite = {
     const athlete = join(ROOT, "specs", "athlete.fti");
     const cmd = (spec: string, out: string) => [BIN, "compile", relative(ROOT, spec), "--out", relative(ROOT, join(work, out))];
     // The child inherits process.env at spawn: point it at the cache to use.
-    const withCache = async <T>(dir: string, fresh: boolean, f: () => Promise<T>, v8Dir?: string): Promise<T> => {
+    const withCache = async <T>(dir: string, fresh: boolean, f: () => Promise<T>, more: { v8Dir?: string; noBundle?: boolean } = {}): Promise<T> => {
       if (fresh) rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      const before = { dir: process.env.FTI_CACHE_DIR, v8: process.env.FTI_V8_CACHE_DIR };
-      process.env.FTI_CACHE_DIR = dir;
-      if (v8Dir) {
-        rmSync(v8Dir, { recursive: true, force: true });
-        process.env.FTI_V8_CACHE_DIR = v8Dir;
+      const env: Record<string, string> = { FTI_CACHE_DIR: dir };
+      if (more.v8Dir) {
+        rmSync(more.v8Dir, { recursive: true, force: true });
+        env.FTI_V8_CACHE_DIR = more.v8Dir;
       }
+      if (more.noBundle) env.FTI_NO_BUNDLE = "1";
+      const before = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, env);
       try {
         return await f();
       } finally {
-        for (const [k, v] of [["FTI_CACHE_DIR", before.dir], ["FTI_V8_CACHE_DIR", before.v8]] as const) {
+        for (const [k, v] of Object.entries(before)) {
           if (v === undefined) delete process.env[k];
           else process.env[k] = v;
         }
       }
     };
+    // An up-to-date compiler bundle, as npm install leaves it (a run from the sources rebuilds a stale one).
+    await withCache(join(work, "cache-bundle"), true, () => runCold([BIN, "compile", "--help"]));
     const coldCache = join(work, "cache-cold");
     const warmCache = join(work, "cache-warm");
     const recheckCache = join(work, "cache-recheck");
@@ -152,7 +159,8 @@ export const suite: Suite = {
     };
     const m = await rounds(ctx, S, [
       { id: "athlete", label: "fti compile specs/athlete.fti (new process, empty cache)", role: "fti", run: () => withCache(coldCache, true, () => runCold(cmd(athlete, "athlete"))) },
-      { id: "athlete-nov8", label: "fti compile specs/athlete.fti (new process, empty cache, no V8 code cache)", role: "fti", run: () => withCache(coldCache, true, () => runCold(cmd(athlete, "athlete-nov8")), join(work, "v8-none")) },
+      { id: "athlete-nov8", label: "fti compile specs/athlete.fti (new process, empty cache, no V8 code cache)", role: "fti", run: () => withCache(coldCache, true, () => runCold(cmd(athlete, "athlete-nov8")), { v8Dir: join(work, "v8-none") }) },
+      { id: "athlete-sources", label: "fti compile specs/athlete.fti (new process, empty cache, compiler from its sources: FTI_NO_BUNDLE=1)", role: "fti", run: () => withCache(coldCache, true, () => runCold(cmd(athlete, "athlete-sources")), { noBundle: true }) },
       { id: "big", label: `fti compile, generated ${fmtInt(lines)}-line spec (new process, empty cache)`, role: "fti", run: () => withCache(coldCache, true, () => runCold(cmd(big, "big"))) },
       // (not in the --quick smoke run: it only shows the harness works)
       ...(ctx.quick ? [] : ([
@@ -164,7 +172,7 @@ export const suite: Suite = {
     ]);
     const a = m.get("athlete")!;
     const b = m.get("big")!;
-    for (const id of ["athlete", "athlete-nov8", "big", "athlete-recheck", "big-recheck", "athlete-cached", "big-cached"]) if (m.has(id)) ctx.out.measure(m.get(id)!);
+    for (const id of ["athlete", "athlete-nov8", "athlete-sources", "big", "athlete-recheck", "big-recheck", "athlete-cached", "big-cached"]) if (m.has(id)) ctx.out.measure(m.get(id)!);
     const ma = median(a.ms);
     const mb = median(b.ms);
     ctx.out.goal(S, "athlete.fti compile time (empty cache)", { text: "< 1.5 s", met: ma < 1500 }, fmtMs(ma));
@@ -174,7 +182,7 @@ export const suite: Suite = {
       if (!x) return true; // not measured in this run
       return /✓ .* → .*\(\d+ files\)/.test(String(x.extra.stdout)) && !x.extra.stderr;
     };
-    const okA = clean("athlete") && clean("athlete-nov8") && clean("athlete-recheck") && clean("athlete-cached");
+    const okA = clean("athlete") && clean("athlete-nov8") && clean("athlete-sources") && clean("athlete-recheck") && clean("athlete-cached");
     const okB = clean("big") && clean("big-recheck") && clean("big-cached");
     ctx.out.check(S, "both specs compile without diagnostics, with and without the cache", okA && okB, `${okA ? "athlete ✓" : "athlete ✗"}, ${okB ? `${fmtInt(lines)} lines ✓` : `${fmtInt(lines)} lines ✗ ${String(b.extra.stderr).slice(0, 300)}`}`);
   },

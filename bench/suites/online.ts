@@ -53,6 +53,7 @@ import { OnlineService } from "../../runtime/online/service.ts";
 import { openStore } from "../../runtime/store/store.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { openRefDb, rows } from "../lib/duck.ts";
+import { fmtGcTrace, gcTrace, type GcKind } from "../lib/gc-trace.ts";
 import { fmtInt, fmtKB, fmtMs, median, run, runNodeTask, type Sample } from "../lib/harness.ts";
 import { nativePacer, pacedLoadNative } from "../lib/native-pacer.ts";
 import { closedLoad, pacedCount, pacedLoad, prepareRequests } from "../lib/paced-load.ts";
@@ -624,14 +625,17 @@ export const suite: Suite = {
     cpSync(GEN_DIR, join(cwd, "generated", "bench"), { recursive: true });
     process.stderr.write("  · online: starting fti serve\n");
     const t0 = performance.now();
+    // --trace-gc-nvp: one line per GC on stderr, what its collector did in each paced run (bench/lib/gc-trace.ts).
     const server = await startServe(
-      [BIN, "serve", SPEC_FILE, "--store", store, "--port", "0", "--no-watch", "--now", asOf, "--logs", join(work, "logs"), "--log-level", "warn"],
+      ["--trace-gc-nvp", BIN, "serve", SPEC_FILE, "--store", store, "--port", "0", "--no-watch", "--now", asOf, "--logs", join(work, "logs"), "--log-level", "warn"],
       cwd,
     );
     const startMs = performance.now() - t0;
     const rateSec = ctx.quick ? 2 : 20;
     const maxSec = ctx.quick ? 2 : 15;
     const rate: LoadResult[] = [];
+    /** The server's GCs during each paced 1,000 req/s run. */
+    const rateGc: Array<{ by: Map<string, GcKind>; answers: number }> = [];
     const max: LoadResult[] = [];
     const httpRate: LoadResult[] = [];
     const httpRateNode: LoadResult[] = [];
@@ -665,7 +669,9 @@ export const suite: Suite = {
       // fti and the HTTP floor back to back in each round, under the same load.
       for (let r = 0; r < ctx.rounds; r++) {
         process.stderr.write(`  · online: 1,000 req/s for ${rateSec} s, fti and the HTTP floor (${r + 1}/${ctx.rounds})\n`);
+        const gcFrom = server.log().length;
         rate.push(await paced(server.url));
+        rateGc.push({ by: gcTrace(server.log().slice(gcFrom)), answers: Object.values(rate.at(-1)!.statusCodes).reduce((a, b) => a + b, 0) });
         httpRate.push(await paced(http.url));
         // The floor again with the other generator: how much of the floor's tail is the generator's own.
         if (defaultGenerator() === "c") httpRateNode.push(await paced(http.url, 1000, "node"));
@@ -730,7 +736,7 @@ export const suite: Suite = {
       cpuMs: [NaN],
       rssKB,
       extra: {},
-      note: latencyNote(rate),
+      note: `${latencyNote(rate)}; the server's GC per run: ${rateGc.map((g) => fmtGcTrace(g.by, g.answers)).join(" / ")}`,
     };
     const httpFloor: Measured = {
       suite: S,

@@ -17,7 +17,7 @@ import { fmtInt, fmtMs, runNodeTask } from "../lib/harness.ts";
 import { pacedLoad } from "../lib/paced-load.ts";
 import type { Measured } from "../lib/report.ts";
 import type { Ctx } from "../lib/suite.ts";
-import { eventsOf, stallNote, startProbed } from "./stream-load.ts";
+import { eventsOf, slowNote, slowRequests, stallNote, startProbed } from "./stream-load.ts";
 import { stopServe } from "./online.ts";
 
 const S = "stream";
@@ -96,10 +96,12 @@ export async function freshnessAcrossCheckpoints(ctx: Ctx, work: AthleteWork): P
   try {
     await server.stalls();
     const countedBefore = await checkpointsWritten(server.url);
+    const slowBefore = await slowRequests(server.url);
     const args = { url: server.url, athletes: work.athletes, rate: rate.eventsPerSec / rate.batch, batch: rate.batch, seconds, tag: "cp" };
     const r = await runNodeTask<Series>("stream-checkpoint-http.events", args);
     const stalls = await server.stalls();
     const counted = (await checkpointsWritten(server.url)) - countedBefore;
+    const slow = slowNote(slowBefore, await slowRequests(server.url));
     const first = r.dueAt.reduce((m, t) => Math.min(m, t), Infinity);
     const last = r.dueAt.reduce((m, t) => Math.max(m, t), -Infinity);
     const cps = checkpointsOnDisk(streamDir(work.storePath, "activities")).filter((c) => c.written >= first && c.begun <= last).sort((a, b) => a.begun - b.begun);
@@ -116,7 +118,7 @@ export async function freshnessAcrossCheckpoints(ctx: Ctx, work: AthleteWork): P
     const all = r.latencies;
     const fti: Measured = {
       suite: S, id: "freshness-http-checkpoints", label: "freshness over HTTP, 5,000 events/s, the whole run across the default checkpoints", role: "fti", ms: [pct(all, 50)], cpuMs: [NaN], rssKB: 0, extra: { p99: pct(all, 99) },
-      note: `p99 ${fmtMs(pct(all, 99))} over the whole run, ${fmtMs(pct(around, 99))} within ${AROUND_MS / 1000} s of a checkpoint, ${fmtMs(pct(away, 99))} away from them (the reference line); ${goal(pct(all, 99))}; ${summary(all)}; ${fmtInt(ok)} of ${fmtInt(r.sent)} answered 200 (${r.errors} errors); ${cfg}; its generator: timer up to ${fmtMs(r.lateMs)} late, own event-loop delay max ${fmtMs(r.loopMax)}${stallNote(stalls)}`,
+      note: `p99 ${fmtMs(pct(all, 99))} over the whole run, ${fmtMs(pct(around, 99))} within ${AROUND_MS / 1000} s of a checkpoint, ${fmtMs(pct(away, 99))} away from them (the reference line); ${goal(pct(all, 99))}; ${summary(all)}; ${fmtInt(ok)} of ${fmtInt(r.sent)} answered 200 (${r.errors} errors); ${cfg}; its generator: timer up to ${fmtMs(r.lateMs)} late, own event-loop delay max ${fmtMs(r.loopMax)}${stallNote(stalls)}${slow}`,
     };
     const ref: Measured = {
       suite: S, id: "freshness-http-checkpoints-away", label: `reference: the same run's requests more than ${AROUND_MS / 1000} s away from every checkpoint`, role: "ref", ms: [pct(away, 50)], cpuMs: [NaN], rssKB: 0, extra: { p99: pct(away, 99) },

@@ -227,6 +227,23 @@ function bucketQuantile(before: Map<string, number>, after: Map<string, number>,
   return "n/a";
 }
 
+/** The server's slow events requests (over 10 ms in it) so far, from /metrics: their count and seconds per phase (runtime/stream/slow-requests.ts). */
+export async function slowRequests(url: string): Promise<{ requests: number; seconds: Map<string, number> }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const requests = Number(/^fti_stream_slow_requests_total\{source="activities"\} (\S+)$/m.exec(text)?.[1] ?? NaN);
+  const seconds = new Map<string, number>();
+  for (const m of text.matchAll(/^fti_stream_slow_request_seconds_total\{source="activities",phase="([a-z]+)"\} (\S+)$/gm)) seconds.set(m[1], Number(m[2]));
+  return { requests, seconds };
+}
+
+/** The slow requests between two scrapes as a note: how many, and where their time went in the server. */
+export function slowNote(before: Awaited<ReturnType<typeof slowRequests>>, after: Awaited<ReturnType<typeof slowRequests>>): string {
+  const n = after.requests - before.requests;
+  if (!Number.isFinite(n)) return "";
+  const phases = [...after.seconds].map(([phase, s]) => `${phase} ${fmtMs((s - (before.seconds.get(phase) ?? 0)) * 1000)}`).join(", ");
+  return `; events requests over 10 ms in the server (handler → durable and applied): ${fmtInt(n)}${n > 0 ? `, their time there: ${phases}` : ""}`;
+}
+
 /** What bench/lib/stall-probe.mjs says of a served process since its last report. */
 interface Stalls {
   stalls: number;
@@ -282,12 +299,15 @@ export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
     const warm = await load(server.url, work.athletes, { ...rates, seconds: 1 }, "warm");
     if (warm.events.ok === 0) throw new Error(`the server took no events:\n${server.log().slice(-2000)}`);
     await server.stalls();
+    const slow0 = await slowRequests(server.url);
     const [alone, aloneCpu] = await withServerCpu(server.child.pid!, () => load(server.url, work.athletes, { ...rates, predictionsPerSec: 0 }, "alone"));
     const aloneStalls = await server.stalls();
+    const slow1 = await slowRequests(server.url);
     const before = await applyBuckets(server.url);
     const [both, bothCpu] = await withServerCpu(server.child.pid!, () => load(server.url, work.athletes, rates, "both"));
     const bothStalls = await server.stalls();
     const after = await applyBuckets(server.url);
+    const slow2 = await slowRequests(server.url);
     await stopServe(server.child);
     runs.pop();
 
@@ -302,10 +322,10 @@ export async function freshnessUnderLoad(ctx: Ctx): Promise<void> {
     runs.pop();
 
     const cfg = `${fmtInt(rates.eventsPerSec)} events/s as ${rates.batch}-event requests + ${fmtInt(rates.predictionsPerSec)} predictions/s for ${rates.seconds} s, ${athletes} athletes, each load from its own process`;
-    ctx.out.measure(line("freshness-http-alone", "freshness over HTTP: events request answered (durable + applied), 5,000 events/s alone", "info", alone.events, aloneCpu + stallNote(aloneStalls)));
+    ctx.out.measure(line("freshness-http-alone", "freshness over HTTP: events request answered (durable + applied), 5,000 events/s alone", "info", alone.events, aloneCpu + stallNote(aloneStalls) + slowNote(slow0, slow1)));
     const goal = `; goal p99 ≤ 20 ms: ${both.events.p99 <= 20 ? "met" : "NOT met"}`;
     const own = `; the server's own apply histogram over the run: p50 ${bucketQuantile(before, after, 0.5)}, p99 ${bucketQuantile(before, after, 0.99)}`;
-    const fti = line("freshness-http", "freshness over HTTP, 5,000 events/s + 1,000 predictions/s", "fti", both.events, `; ${cfg}${own}${goal}${bothCpu}${stallNote(bothStalls)}`);
+    const fti = line("freshness-http", "freshness over HTTP, 5,000 events/s + 1,000 predictions/s", "fti", both.events, `; ${cfg}${own}${goal}${bothCpu}${stallNote(bothStalls)}${slowNote(slow1, slow2)}`);
     const ref = line("freshness-http-floor", "reference: the HTTP floor (parse, canned answer) at the same rates", "ref", floorBoth.events, floorCpu + stallNote(floorStalls));
     ctx.out.measure(fti);
     ctx.out.measure(ref, { vs: fti });

@@ -22,6 +22,9 @@ export interface CheckedGroup {
   outputColumns: IrColumn[];
 }
 
+/** The entity of a group without `for`: no keys, so the whole input is one series. */
+const GLOBAL_ENTITY: { keys: IrColumn[] } = { keys: [] };
+
 export interface GroupEnv {
   sources: Map<string, IrSource>;
   entities: Map<string, { keys: IrColumn[] }>;
@@ -117,7 +120,7 @@ function groupInput(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): GroupInput
 function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], columnTypes: Map<string, IrType>): string[] | undefined {
   const written = decl.keyColumns;
   if (written && written.length !== keys.length) {
-    ctx.report(written[0]?.range ?? decl.entity.range, DIAG.entityKeyMissing.count(decl.entity.name, keys.map((k) => k.name), written.length));
+    ctx.report(written[0]?.range ?? decl.entity!.range, DIAG.entityKeyMissing.count(decl.entity!.name, keys.map((k) => k.name), written.length));
     return undefined;
   }
   let ok = true;
@@ -129,7 +132,7 @@ function groupKeyColumns(ctx: Ctx, decl: FeatureGroupDecl, keys: IrColumn[], col
     if (!written) {
       ctx.report(decl.from.range, col
         ? DIAG.entityKeyMissing.type(key.name, show(key.type), decl.from.name, show(col))
-        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity.name, columnTypes.keys()));
+        : DIAG.entityKeyMissing.missing(decl.from.name, key.name, decl.entity!.name, columnTypes.keys()));
     } else {
       ctx.report(written[i].range, col
         ? DIAG.entityKeyMissing.writtenType(key.name, show(key.type), decl.from.name, name, show(col))
@@ -177,7 +180,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
     else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
     // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
     else if (keyNames.includes(f.name.name)) {
-      ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity.name));
+      ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity!.name));
     } else {
       defs.set(f.name.name, f);
       continue;
@@ -285,7 +288,7 @@ function checkNoWindowOverReference(ctx: Ctx, decl: FeatureGroupDecl, defs: Map<
 interface GroupDraft {
   where: string;
   env: GroupEnv;
-  entity: string;
+  entity: string | null;
   keys: IrColumn[];
   input: GroupInput;
   columnTypes: Map<string, IrType>;
@@ -323,12 +326,13 @@ const GROUP_CLAUSES: ReadonlyArray<ClauseCheck<FeatureGroupDecl, GroupDraft>> = 
 
 export function checkGroup(ctx: Ctx, decl: FeatureGroupDecl, env: GroupEnv): CheckedGroup | undefined {
   const where = `feature group \`${decl.name.name}\``;
-  const entityDecl = ctx.resolve(decl.entity, ["entity"], "entity");
+  // Without `for`, a global group: the whole input is one series, with zero keys.
+  const entityDecl = decl.entity ? ctx.resolve(decl.entity, ["entity"], "entity") : undefined;
   const input = groupInput(ctx, decl, env);
-  const entity = entityDecl && env.entities.get(entityDecl.name.name);
+  const entity = decl.entity ? entityDecl && env.entities.get(entityDecl.name.name) : GLOBAL_ENTITY;
   if (!entity || !input) return undefined;
   const columnTypes = new Map(input.columns.map((c) => [c.name, c.type]));
-  const d: GroupDraft = { where, env, entity: entityDecl.name.name, keys: entity.keys, input, columnTypes, whereDeps: new Set() };
+  const d: GroupDraft = { where, env, entity: entityDecl?.name.name ?? null, keys: entity.keys, input, columnTypes, whereDeps: new Set() };
   if (!runClauses(ctx, decl, d, GROUP_CLAUSES)) return undefined;
   const result = groupResult(decl, { keys: entity.keys, keyColumns: d.keyColumns!, where: d.filter ?? null }, input, d.order!, d.lineage!);
   const used = d.lookups!.ir();
@@ -356,7 +360,7 @@ function groupResult(
     version,
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
     table: `fg_${decl.name.name}_v${version}`,
-    entity: decl.entity.name,
+    entity: decl.entity?.name ?? null,
     keys,
     keyColumns: k.keyColumns,
     where: k.where,

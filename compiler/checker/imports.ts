@@ -181,7 +181,7 @@ function closure(ir: IrSpec, kind: NamedDecl["kind"], name: string): Item[] {
     if (g.input.kind === "group") group(g.input.name);
     else source(g.input.name);
     for (const l of g.lookups ?? []) group(l.group); // its SQL reads their tables: computed before it
-    entity(g.entity);
+    if (g.entity !== null) entity(g.entity); // a global group has none
     for (const e of groupExprs(g)) calledFns(e).forEach(fn);
     out.push({ kind: "groups", item: g });
   };

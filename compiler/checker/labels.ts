@@ -24,6 +24,8 @@ export interface LabelInput {
   entity: string | undefined;
   /** Without an entity: the `for` clauses the view's joins suggest (`account(sender)`), for the hint. */
   entityCandidates?: string[];
+  /** A view of one series (no `for`, no join of an entity's group): a forward aggregation reads every spine row. */
+  oneSeries?: boolean;
 }
 
 /** `label x = source.column`: the old form, when `source` names a source. */
@@ -85,7 +87,7 @@ function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<
     ctx.report(w.range, DIAG.labelLooksBack.backward(agg, w.over.kind === "duration" ? w.over.text : "...", w.over.kind === "duration" ? w.over.text : "7d"));
     return undefined;
   }
-  if (!input.entity) {
+  if (!input.entity && !input.oneSeries) {
     ctx.report(w.range, DIAG.labelLooksBack.noEntity(input.where, input.source.name, input.entityCandidates ?? []));
     return undefined;
   }

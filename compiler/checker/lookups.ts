@@ -46,7 +46,8 @@ export class GroupLookups {
   constructor(
     private readonly ctx: Ctx,
     private readonly decl: FeatureGroupDecl,
-    private readonly entity: string,
+    /** null: a global group (no `for`). */
+    private readonly entity: string | null,
     private readonly groups: Map<string, CheckedGroup>,
   ) {}
 
@@ -67,7 +68,8 @@ export class GroupLookups {
       ctx.report(e.object.range, DIAG.lookupNotReference.eventGroup(e.object.name, e.property.name, where));
       return undefined;
     }
-    if (g.ir.entity !== this.entity) {
+    // A global reference group (no keys) holds one value for everyone: any group may look it up.
+    if (g.ir.entity !== null && g.ir.entity !== this.entity) {
       ctx.report(e.object.range, DIAG.lookupNotReference.otherEntity(e.object.name, g.ir.entity, where, this.entity));
       return undefined;
     }

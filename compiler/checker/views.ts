@@ -39,7 +39,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
   } else {
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
     const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates }, labelText);
+    const oneSeries = !entityName && joinsNoEntity(ctx, decl);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates, oneSeries }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
@@ -275,11 +276,18 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
   const { columns, where } = spine;
   const source = spine.source.name;
   const keys = group.ir.keys;
+  // A global group (no `for`) has no keys: it is joined by time only, on every spine row.
+  if (group.ir.entity === null) {
+    if (!ref.by) return [];
+    ctx.report(ref.by.range, DIAG.globalGroupBy.by(group.ir.name, `${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name}`));
+    return undefined;
+  }
+  const entity = group.ir.entity;
   const keyText = `${keys.map((k) => `\`${k.name}\` (${show(k.type)})`).join(", ")}`;
   if (ref.by) {
     const cols = ref.by.columns;
     if (cols.length !== keys.length) {
-      ctx.report(ref.by.range, DIAG.byColumnMisfit.byCount(group.ir.name, keys.length, group.ir.entity, keyText, cols.length));
+      ctx.report(ref.by.range, DIAG.byColumnMisfit.byCount(group.ir.name, keys.length, entity, keyText, cols.length));
       return undefined;
     }
     let ok = true;
@@ -289,14 +297,14 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
         ctx.report(cols[i].range, DIAG.unknownByColumn.spine(source, where, cols[i].name, columns.keys()));
         ok = false;
       } else if (!baseAssignable(type, k.type) || type.base !== k.type.base) {
-        ctx.report(cols[i].range, DIAG.byColumnMisfit.byType(source, cols[i].name, show(type), k.name, group.ir.entity, show(k.type)));
+        ctx.report(cols[i].range, DIAG.byColumnMisfit.byType(source, cols[i].name, show(type), k.name, entity, show(k.type)));
         ok = false;
       }
       return { key: k.name, column: cols[i].name };
     });
     return ok ? on : undefined;
   }
-  if (spine.entity?.name === group.ir.entity) return keys.map((k, i) => ({ key: k.name, column: spine.entity!.columns[i] }));
+  if (spine.entity?.name === entity) return keys.map((k, i) => ({ key: k.name, column: spine.entity!.columns[i] }));
   const unmapped = keys.filter((k) => columns.get(k.name)?.base !== k.type.base);
   if (unmapped.length === 0) return keys.map((k) => ({ key: k.name, column: k.name }));
   // The hint: the columns the group itself reads its keys from, when it reads the spine's source; else a column of the key's type.
@@ -306,7 +314,7 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
     : keys.map((k) => [...columns.entries()].find(([n, t]) => t.base === k.type.base && !spine.source.unique?.includes(n))?.[0] ?? "<column>");
   const by = guess.length > 1 ? `(${guess.join(", ")})` : guess[0];
   const features = `${ref.group.name}.${ref.kind === "group_all" ? "*" : ref.feature.name}`;
-  ctx.report(ref.range, DIAG.otherEntity.unmapped(group.ir.name, group.ir.entity, keyText, source, unmapped[0].name, features, by));
+  ctx.report(ref.range, DIAG.otherEntity.unmapped(group.ir.name, entity, keyText, source, unmapped[0].name, features, by));
   return undefined;
 }
 
@@ -440,12 +448,26 @@ function warnReferenceLeaks(
  * mean. Only a hint: which entity's rows the label aggregates is the author's
  * choice, never inferred.
  */
+/**
+ * Whether the view joins no group of an entity (only global groups, or none):
+ * without `for`, such a view is one series, whose forward labels aggregate
+ * every spine row. Read from the declarations (a name that does not resolve
+ * is the joins' check's error).
+ */
+function joinsNoEntity(ctx: Ctx, decl: ViewDecl): boolean {
+  return decl.features.every((f) => {
+    if (f.kind === "name") return true;
+    const g = ctx.symbols.get(f.group.name);
+    return g?.kind !== "feature_group" || !g.entity;
+  });
+}
+
 function joinedEntities(ctx: Ctx, decl: ViewDecl): string[] {
   const out = new Set<string>();
   for (const f of decl.features) {
     if (f.kind === "name" || !f.by) continue;
     const g = ctx.symbols.get(f.group.name);
-    if (g?.kind === "feature_group") out.add(`${g.entity.name}(${f.by.columns.map((c) => c.name).join(", ")})`);
+    if (g?.kind === "feature_group" && g.entity) out.add(`${g.entity.name}(${f.by.columns.map((c) => c.name).join(", ")})`);
   }
   return [...out];
 }

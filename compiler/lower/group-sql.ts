@@ -113,7 +113,8 @@ class GroupSql {
   }
 
   private over(frame: string): string {
-    return `(PARTITION BY ${this.partition} ORDER BY ${quoteIdent(T_COL)} ${frame})`;
+    // A global group (no keys) has one partition: the whole input.
+    return `(${this.partition ? `PARTITION BY ${this.partition} ` : ""}ORDER BY ${quoteIdent(T_COL)} ${frame})`;
   }
 
   /** The earlier features an expression reads (a name not defined yet is an input column). */

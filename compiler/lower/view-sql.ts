@@ -36,7 +36,9 @@ export function spineToSql(view: IrView, functions: readonly IrFunction[] = []):
 
 function forwardToSql(f: IrForwardAgg, partition: string[], ctx: { functions: readonly IrFunction[] }): string {
   const wUs = Math.round(f.windowMs * 1000);
-  const over = `OVER (PARTITION BY ${partition.map(quoteIdent).join(", ")} ORDER BY ${quoteIdent(SPINE_T_COL)} RANGE BETWEEN 1 FOLLOWING AND ${wUs} FOLLOWING)`;
+  // A view of one series (no `for`) has no entity columns: the window runs over every spine row.
+  const by = partition.length ? `PARTITION BY ${partition.map(quoteIdent).join(", ")} ` : "";
+  const over = `OVER (${by}ORDER BY ${quoteIdent(SPINE_T_COL)} RANGE BETWEEN 1 FOLLOWING AND ${wUs} FOLLOWING)`;
   const arg = f.arg ? exprToSql(f.arg, ctx) : null;
   switch (f.agg) {
     case "count":

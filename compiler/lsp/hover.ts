@@ -34,8 +34,10 @@ function mdtText(m: IrMdt): string {
 
 export function windowSemantics(f: Extract<IrFeature, { kind: "window" }>, group: IrGroup): string {
   const w = formatDuration(f.windowMs);
-  const frame = `the ${group.entity}'s rows of \`${group.input.name}\` with event time in (t − ${w}, t]`;
-  if (f.agg === "ewma") return `exponentially weighted mean over all earlier rows of the ${group.entity}, time constant τ = ${w} (weights e^(−Δt/τ))`;
+  // A global group (no `for`) windows over every row of its input.
+  const whose = group.entity === null ? "all" : `the ${group.entity}'s`;
+  const frame = `${whose} rows of \`${group.input.name}\` with event time in (t − ${w}, t]`;
+  if (f.agg === "ewma") return `exponentially weighted mean over all earlier rows${group.entity === null ? "" : ` of the ${group.entity}`}, time constant τ = ${w} (weights e^(−Δt/τ))`;
   return `\`${f.agg}\` over ${frame}, for each row's event time t`;
 }
 
@@ -73,7 +75,7 @@ function declHover(a: Analysis, name: string): string[] {
     }
     case "feature_group": {
       const g = ir?.groups.find((x) => x.name === name);
-      return [code(`feature_group ${name} for ${decl.entity.name} from ${decl.from.name}`), `**MITs**: ${decl.features.length} features${g ? `, stored in \`${g.table}\`` : ""}`];
+      return [code(`feature_group ${name}${decl.entity ? ` for ${decl.entity.name}` : ""} from ${decl.from.name}`), `**MITs**: ${decl.features.length} features${g ? `, stored in \`${g.table}\`` : ""}`];
     }
     case "on_demand": {
       const o = ir?.onDemand.find((x) => x.name === name);
@@ -169,7 +171,7 @@ function importedHover(a: Analysis, occ: Occurrence): Hover | null {
   if (!imp) return null;
   const parts = [code(`${imp.kind} ${occ.name}`), `Imported from \`${imp.from}\` (declared at line ${imp.range.start.line}).`];
   const group = a.ir?.groups.find((g) => g.name === occ.name);
-  if (group) parts.push(`**MIT** group of \`${group.entity}\`, stored in \`${group.table}\`: ${group.features.map((f) => `\`${f.name}\``).join(", ")}`);
+  if (group) parts.push(`**MIT** group ${group.entity === null ? "over the whole series (global)" : `of \`${group.entity}\``}, stored in \`${group.table}\`: ${group.features.map((f) => `\`${f.name}\``).join(", ")}`);
   return { contents: { kind: "markdown", value: parts.join("\n\n") }, range: toLsp(occ.range) };
 }
 

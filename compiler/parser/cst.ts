@@ -238,8 +238,8 @@ export type FeatureGroupDeclCstChildren = {
   name: IToken[];
   Kw_version?: IToken[];
   version?: IToken[];
-  Kw_for: IToken[];
-  entity: IToken[];
+  Kw_for?: IToken[];
+  entity?: IToken[];
   keyColumns?: ColumnListCstNode[];
   Kw_from: IToken[];
   from: IToken[];

@@ -22,16 +22,20 @@
 
 import type { IToken, TokenType } from "chevrotain";
 import type {
+  AgentDecl,
   Arg,
   Decl,
   EntityDecl,
   Expr,
+  ExternFnDecl,
   FeatureDef,
   FeatureGroupDecl,
   FeatureRef,
   FieldDecl,
   FnDecl,
   Ident,
+  ImportDecl,
+  IndexDecl,
   JoinClause,
   MdtCall,
   ModelDecl,
@@ -39,6 +43,9 @@ import type {
   OnDemandDecl,
   Param,
   Range,
+  RetrainDecl,
+  RetrainTrigger,
+  ScheduleDecl,
   ServeDecl,
   SourceDecl,
   TransformDecl,
@@ -100,12 +107,12 @@ class DirectReader extends AstNodes {
 
   // ------------------------------------------------------------ declarations
 
-  read(): Decl | undefined {
+  read(): Decl | ImportDecl | undefined {
     const decl = this.declaration();
     return decl && this.i === this.toks.length ? decl : undefined;
   }
 
-  private declaration(): Decl | undefined {
+  private declaration(): Decl | ImportDecl | undefined {
     switch (this.la()?.tokenType) {
       case T.Fn:
         return this.fnDecl();
@@ -123,6 +130,14 @@ class DirectReader extends AstNodes {
         return this.modelDecl();
       case T.Serve:
         return this.serveDecl();
+      case T.Extern:
+        return this.externFnDecl();
+      case T.Index:
+        return this.indexDecl();
+      case T.Agent:
+        return this.agentDecl();
+      case T.Import:
+        return this.importDecl();
       default:
         return undefined;
     }
@@ -137,6 +152,97 @@ class DirectReader extends AstNodes {
     this.next(T.Equals);
     const body = this.expression();
     return { kind: "fn", name, params, returnType, body, range: this.join(kwTok, body.range) };
+  }
+
+  /** `import { a, b } from "./m.fti"`. */
+  private importDecl(): ImportDecl {
+    const kwTok = this.next(T.Import);
+    this.next(T.LCurly);
+    const names: Ident[] = [];
+    do names.push(this.ident(this.next(T.Identifier)));
+    while (this.optional(T.Comma));
+    this.next(T.RCurly);
+    this.next(T.From);
+    const from = this.stringLit(this.next(T.StringLit));
+    return { kind: "import", names, from, range: this.join(kwTok, from.range) };
+  }
+
+  private externFnDecl(): ExternFnDecl {
+    const kwTok = this.next(T.Extern);
+    this.next(T.Fn);
+    const name = this.ident(this.next(T.Identifier));
+    const params = this.params();
+    this.next(T.Colon);
+    const returnType = this.typeRef();
+    this.next(T.From);
+    const moduleTok = this.next(T.StringLit);
+    const module = this.stringLit(moduleTok);
+    return { kind: "extern_fn", name, params, returnType, module, range: this.join(kwTok, moduleTok) };
+  }
+
+  /** `index NAME on GROUP(COLUMN) [for ENTITY]` (another word than `on`: the chevrotain path). */
+  private indexDecl(): IndexDecl {
+    const kwTok = this.next(T.Index);
+    const name = this.ident(this.next(T.Identifier));
+    if (this.next(T.Identifier).image !== "on") throw GIVE_UP;
+    const group = this.ident(this.next(T.Identifier));
+    this.next(T.LParen);
+    const column = this.ident(this.next(T.Identifier));
+    const close = this.next(T.RParen);
+    const decl: IndexDecl = { kind: "index", name, group, column, range: this.at() };
+    const entityTok = this.optional(T.For) ? this.next(T.Identifier) : undefined;
+    if (entityTok) decl.entity = this.ident(entityTok);
+    decl.range = this.join(kwTok, entityTok ?? close);
+    return decl;
+  }
+
+  /** `agent NAME for ENTITY { … }`; a repeated `llm` or `prompt`, `retrieve` without `top K`: the chevrotain path. */
+  private agentDecl(): AgentDecl {
+    const kwTok = this.next(T.Agent);
+    const name = this.ident(this.next(T.Identifier));
+    this.next(T.For);
+    const entity = this.ident(this.next(T.Identifier));
+    const decl: AgentDecl = { kind: "agent", name, entity, context: [], retrieve: [], tools: [], range: this.at() };
+    this.next(T.LCurly);
+    for (let t = this.la(); t !== undefined && t.tokenType !== T.RCurly; t = this.la()) {
+      this.i++;
+      switch (t.tokenType) {
+        case T.Llm:
+          setOnce(decl, "llm", this.stringLit(this.next(T.StringLit)));
+          break;
+        case T.Context:
+          do decl.context.push(this.featureRef());
+          while (this.optional(T.Comma));
+          break;
+        case T.Retrieve:
+          decl.retrieve.push(this.retrieveItem(t));
+          break;
+        case T.Tool:
+          do decl.tools.push(this.ident(this.next(T.Identifier)));
+          while (this.optional(T.Comma));
+          break;
+        case T.Prompt: {
+          const parts = [this.stringLit(this.next(T.StringLit))];
+          while (this.is(T.StringLit)) parts.push(this.stringLit(this.next(T.StringLit)));
+          setOnce(decl, "prompt", { text: parts.map((p) => p.value).join("\n"), parts, range: this.join(parts[0].range, parts[parts.length - 1].range) });
+          break;
+        }
+        default:
+          throw GIVE_UP;
+      }
+    }
+    decl.range = this.join(kwTok, this.next(T.RCurly));
+    return decl;
+  }
+
+  /** `retrieve INDEX top K` after its keyword; K a whole number. */
+  private retrieveItem(kwTok: IToken): AgentDecl["retrieve"][number] {
+    const index = this.ident(this.next(T.Identifier));
+    if (this.next(T.Identifier).image !== "top") throw GIVE_UP;
+    const kTok = this.next(T.NumberLit);
+    const p = kTok.payload as NumberPayload;
+    if (!p.isInt) throw GIVE_UP;
+    return { index, k: { value: p.value, range: this.tokRange(kTok) }, range: this.join(kwTok, kTok) };
   }
 
   private onDemandDecl(): OnDemandDecl {
@@ -191,13 +297,13 @@ class DirectReader extends AstNodes {
       if (!p.isInt) throw GIVE_UP; // FTI1001, reported by the chevrotain path
       version = { value: p.value, range: this.tokRange(versionTok) };
     }
-    this.next(T.For);
-    const entity = this.ident(this.next(T.Identifier));
-    const keyColumns = this.is(T.LParen) ? this.columnList() : undefined;
+    const entity = this.optional(T.For) ? this.ident(this.next(T.Identifier)) : undefined;
+    const keyColumns = entity && this.is(T.LParen) ? this.columnList() : undefined;
     this.next(T.From);
     const from = this.ident(this.next(T.Identifier));
     const where = this.optional(T.Where) ? this.expression() : undefined;
-    this.next(T.LCurly); // a `schedule` clause is read by the chevrotain path
+    const schedule = this.is(T.Schedule) ? this.schedule() : undefined;
+    this.next(T.LCurly);
     const features: FeatureDef[] = [];
     while (this.is(T.Identifier)) {
       const id = this.ident(this.next(T.Identifier));
@@ -207,11 +313,68 @@ class DirectReader extends AstNodes {
     }
     const close = this.tokRange(this.next(T.RCurly));
     // Same key order as to-ast.ts builds it.
-    const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.join(kwTok, close) };
+    const decl: FeatureGroupDecl = { kind: "feature_group", name, from, features, range: this.join(kwTok, close) };
+    if (entity) decl.entity = entity;
     if (version) decl.version = version;
     if (keyColumns) decl.keyColumns = keyColumns;
     if (where) decl.where = where;
+    if (schedule) decl.schedule = schedule;
     return decl;
+  }
+
+  /** `schedule "0 3 * * *"` or `schedule every 6h`; any other word after `schedule`: the chevrotain path (its FTI1001). */
+  private schedule(): ScheduleDecl {
+    const kwTok = this.next(T.Schedule);
+    const cronTok = this.optional(T.StringLit);
+    if (cronTok) {
+      const cron = this.stringLit(cronTok);
+      return { cron, range: this.join(kwTok, cron.range) };
+    }
+    if (this.next(T.Identifier).image !== "every") throw GIVE_UP;
+    const every = this.expression();
+    return { every, range: this.join(kwTok, every.range) };
+  }
+
+  /**
+   * A model's `retrain { … }` block, built in to-ast.ts's order (its range
+   * first, then each item's keys as they come). A repeated item, or a word
+   * other than `when` / `promote` at an item's head: the chevrotain path.
+   */
+  private retrain(kwTok: IToken): RetrainDecl {
+    const decl: RetrainDecl = { triggers: [], range: this.at() };
+    this.next(T.LCurly);
+    while (!this.is(T.RCurly)) {
+      if (this.is(T.Schedule)) {
+        setOnce(decl, "schedule", this.schedule());
+        continue;
+      }
+      const head = this.next(T.Identifier);
+      if (this.optional(T.If)) {
+        if (head.image !== "promote") throw GIVE_UP;
+        const fn = this.ident(this.next(T.Identifier));
+        this.next(T.LParen);
+        const metric = this.ident(this.next(T.Identifier));
+        setOnce(decl, "promote", { fn, metric, range: this.join(head, this.next(T.RParen)) });
+        continue;
+      }
+      if (head.image !== "when") throw GIVE_UP;
+      decl.triggers.push(this.trigger(head));
+    }
+    decl.range = this.join(kwTok, this.next(T.RCurly));
+    return decl;
+  }
+
+  /** `when drift(psi > 0.25)` after its head. */
+  private trigger(head: IToken): RetrainTrigger {
+    const fn = this.ident(this.next(T.Identifier));
+    this.next(T.LParen);
+    const measure = this.ident(this.next(T.Identifier));
+    const op = this.la();
+    if (op?.tokenType !== T.Lt && op?.tokenType !== T.LtEq && op?.tokenType !== T.Gt && op?.tokenType !== T.GtEq) throw GIVE_UP;
+    this.i++;
+    const value = this.expression();
+    this.tokRange(op);
+    return { fn, measure, op: op.image as RetrainTrigger["op"], value, range: this.join(head, this.next(T.RParen)) };
   }
 
   private sourceDecl(): SourceDecl {
@@ -426,8 +589,11 @@ class DirectReader extends AstNodes {
           decl.requires.push({ metric, op: op.image as "<" | "<=" | ">" | ">=", value, range: this.join(t, value.range) });
           break;
         }
+        case T.Retrain:
+          setOnce(decl, "retrain", this.retrain(t));
+          break;
         default:
-          throw GIVE_UP; // `retrain { … }` and anything else: the chevrotain path
+          throw GIVE_UP; // anything else: the chevrotain path
       }
     }
     decl.range = this.join(kwTok, this.tokRange(this.next(T.RCurly)));
@@ -676,7 +842,7 @@ class DirectReader extends AstNodes {
  * undefined: a declaration this fast path does not read, or one with any
  * syntax problem (the caller then parses it with chevrotain).
  */
-export function readDirect(tokens: IToken[], ctx: ToAstContext): Decl | undefined {
+export function readDirect(tokens: IToken[], ctx: ToAstContext): Decl | ImportDecl | undefined {
   try {
     return new DirectReader(ctx, tokens).read();
   } catch (e) {

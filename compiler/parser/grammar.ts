@@ -357,7 +357,7 @@ export class FtiParser extends CstParser {
     this.CONSUME(T.StringLit);
   });
 
-  // feature_group NAME [version N] for ENTITY from SOURCE { name = expr ... }
+  // feature_group NAME [version N] [for ENTITY] from SOURCE { name = expr ... }
   featureGroupDecl = this.RULE("featureGroupDecl", () => {
     this.CONSUME(T.FeatureGroup);
     this.CONSUME1(T.Identifier, { LABEL: "name" });
@@ -365,10 +365,13 @@ export class FtiParser extends CstParser {
       this.CONSUME(T.Version);
       this.CONSUME(T.NumberLit, { LABEL: "version" });
     });
-    this.CONSUME(T.For);
-    this.CONSUME2(T.Identifier, { LABEL: "entity" });
-    // `for account(sender)`: the input columns that carry the entity's key
-    this.OPTION2(() => this.SUBRULE(this.columnList, { LABEL: "keyColumns" }));
+    // Without `for`: a global group (one series, no keys).
+    this.OPTION5(() => {
+      this.CONSUME(T.For);
+      this.CONSUME2(T.Identifier, { LABEL: "entity" });
+      // `for account(sender)`: the input columns that carry the entity's key
+      this.OPTION2(() => this.SUBRULE(this.columnList, { LABEL: "keyColumns" }));
+    });
     this.CONSUME(T.From);
     this.CONSUME3(T.Identifier, { LABEL: "from" });
     this.OPTION3(() => {

@@ -12,7 +12,7 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { DIAG, didYouMean, quoteSource, type Message, type Suggestion } from "../messages.ts";
+import { DIAG, didYouMean, JOIN_CLAUSE_HINT, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { readDirect } from "./direct.ts";
@@ -224,6 +224,16 @@ function chunkLabel(tokens: IToken[]): string | undefined {
   return name && name.tokenType === T.Identifier ? `${kw} ${name.image}` : kw;
 }
 
+/** Whether `at` follows a `by …` or `as …` of the current `features` line (`features g.a by x, g.b by y`). */
+function afterJoinClause(tokens: IToken[], at: IToken): boolean {
+  for (let i = tokens.indexOf(at) - 1; i >= 0; i--) {
+    const t = tokens[i].tokenType;
+    if (t === T.By || t === T.As) return true;
+    if (t === T.Features || t === T.Label || t === T.LCurly) return false;
+  }
+  return false;
+}
+
 /** `entity: int` in a fields block: the keyword and the type written after it (for the hint's `from` example). */
 function keywordField(tokens: IToken[], keyword: IToken): { name: string; type: string } {
   const type = tokens[tokens.indexOf(keyword) + 2];
@@ -268,7 +278,8 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
     if (expected === "`}`" && BODY_ITEMS[rule] !== undefined) {
       const block = rule === "fieldsBlock" ? `\`fields\`${where}` : `\`${declLabel ?? rule}\``;
       if (atEnd) return err(E.unclosedBlock(block, found));
-      return err(E.unexpectedInBlock(found, block, BODY_ITEMS[rule], suggestKeyword(foundTok, candidateKeywords(expected, rule, true))));
+      const hint = rule === "viewDecl" && foundTok?.tokenType === T.Comma && afterJoinClause(tokens, foundTok) ? JOIN_CLAUSE_HINT : undefined;
+      return err(E.unexpectedInBlock(found, block, BODY_ITEMS[rule], hint ?? suggestKeyword(foundTok, candidateKeywords(expected, rule, true))));
     }
     if ((expected === "`)`" || expected === "`]`") && LIST_RULES.has(rule)) {
       return err(E.unclosedList(expected, found));
@@ -351,6 +362,7 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
   if (!tooDeep && f.useDirect && !hasLexProblem(f.problems, problemIdx, chunkLimit)) {
     // Most declarations are valid: read those straight into the AST (direct.ts).
     const decl = readDirect(chunk.tokens, f.direct);
+    if (decl?.kind === "import") return void f.imports.push(decl);
     if (decl) return void f.decls.push(decl);
   }
   const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));

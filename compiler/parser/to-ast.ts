@@ -640,7 +640,8 @@ class AstBuilder extends AstNodes {
       version = { value: p?.value ?? NaN, range: this.tokRange(versionTok) };
       if (p && !p.isInt) this.err(versionTok, DIAG.unexpectedToken.versionNotWhole(versionTok.image));
     }
-    const entity = this.ident(tok(n, "entity"));
+    const entityTok = tok(n, "entity");
+    const entity = isReal(entityTok) ? this.ident(entityTok) : undefined;
     const from = this.ident(tok(n, "from"));
     const keyList = node(n, "keyColumns");
     const whereNode = node(n, "where");
@@ -652,7 +653,8 @@ class AstBuilder extends AstNodes {
       const expr = this.expr(node(f, "expression"));
       features.push({ name: id, expr, range: this.join(id.range, expr.range) });
     }
-    const decl: FeatureGroupDecl = { kind: "feature_group", name, entity, from, features, range: this.at() };
+    const decl: FeatureGroupDecl = { kind: "feature_group", name, from, features, range: this.at() };
+    if (entity) decl.entity = entity;
     if (version) decl.version = version;
     if (keyList) decl.keyColumns = this.columnList(keyList);
     if (whereNode) decl.where = this.expr(whereNode);

@@ -61,7 +61,8 @@ export async function writeBatchOutput(
   // The scores were appended in the joined table's storage order (batch.ts): joined by position,
   // no hash join. Each pair's __sid must agree, else the statement fails (never a score on another row).
   const misaligned = `error(${sqlString(MISALIGNED)} || j.__sid)`;
-  const outSelect = `SELECT j.__row AS row_number, ${carried.join(", ")}, j.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
+  // No input column at all: a run without an entities file over a view without keys (one series).
+  const outSelect = `SELECT ${["j.__row AS row_number", ...carried].join(", ")}, j.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
               CASE WHEN j.__sid IS DISTINCT FROM p.__sid THEN ${misaligned}::DOUBLE
                    WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction,
               ${inputColumnsSelect(plan, scored.staged, "p", "j").join(", ")}
@@ -74,7 +75,7 @@ export async function writeBatchOutput(
   const written = `(SELECT s.* FROM ${ident(spine.table)} AS s ANTI JOIN ${ident(spine.invalid.table)} AS r ON r.__row = s.__row)`;
   // Rejects carry the input as given, as text: it may not convert to the spec's types.
   const asText = spine.input.columns.map((c) => `CAST(i.${ident(c)} AS VARCHAR) AS ${ident(c)}`);
-  const rejectsSelect = `SELECT r.__row AS row_number, ${asText.join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
+  const rejectsSelect = `SELECT ${["r.__row AS row_number", ...asText].join(", ")}, r.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
               r.status, r.code, r.reason, r.fields
          FROM ${ident(spine.invalid.table)} AS r JOIN ${ident(spine.input.table)} AS i ON i.__row = r.__row
         ORDER BY r.__row`;

@@ -38,11 +38,13 @@ export async function rejectMissingFeatures(
   });
   const anyMissing = joined.groups.map((_, i) => `__ft_${i} IS NULL`).join(" OR ");
   const entity = view.keys.map((k) => `${sqlString(`${k.name}=`)} || CAST(to_json(j.${ident(k.name)}) AS VARCHAR)`).join(" || ', ' || ");
+  // A view whose joins are all global (no keys) has no entity to name.
+  const noFeatures = entity ? `'no features for ' || ${entity} || ' as of '` : `'no features as of '`;
   const staleText = sqlString("stale (older than the view's ttl): ");
   await store.run(
     `INSERT INTO ${ident(rejectsTable)} (__row, __t, status, code, reason, fields)
        SELECT __row, __t, 422, 'missing_features',
-              'no features for ' || ${entity} || ' as of ' || strftime(__t, '%Y-%m-%dT%H:%M:%S.%gZ') || '; ' ||
+              ${noFeatures} || strftime(__t, '%Y-%m-%dT%H:%M:%S.%gZ') || '; ' ||
                 concat_ws('; ', CASE WHEN len(__nf) > 0 THEN 'not found: ' || array_to_string(__nf, ', ') END,
                                 CASE WHEN len(__st) > 0 THEN ${staleText} || array_to_string(__st, ', ') END),
               list_concat(__nf, __st)

@@ -14,7 +14,7 @@
 
 import type { GroupPlan, Scalar } from "../api.ts";
 import { type Store } from "../store/store.ts";
-import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
+import { ident, partitionBy, sqlTimestamp, tableRef } from "../store/sql.ts";
 import type { FeatureStatus, FeatureValue } from "./types.ts";
 import { KeyIndex } from "./key-index.ts";
 import { latestRowOrder, onlineTable, type GroupFeatures } from "./materialize.ts";
@@ -100,7 +100,7 @@ export async function loadGroup(store: Store, group: GroupFeatures, changedAt: n
   ];
   const from = asOf
     ? `${tableRef(table)} AS o WHERE o.event_time <= ${sqlTimestamp(asOf)}
-       QUALIFY row_number() OVER (PARTITION BY ${keyNames.map((k) => `o.${ident(k)}`).join(", ")} ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`
+       QUALIFY row_number() OVER (${partitionBy(keyNames.map((k) => `o.${ident(k)}`).join(", "))}ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`
     : ident(table);
   const res = await store.readColumns(`SELECT ${select.join(", ")} FROM ${from}`, undefined, {
     float64: ["__fti_et", ...(validTo ? ["__fti_vt"] : [])],

@@ -87,7 +87,13 @@ interface Commit {
 
 interface Queued {
   model: string;
-  line: string;
+  /**
+   * The line as UTF-8, encoded when it is queued (LineBlocks). Held as a string until its flush, a ~1 KB
+   * line outlived the young generation's collections often enough to be promoted: under a paced 1,000
+   * predictions/s, 1.0–1.2 KB of old space per answer with the log on vs 0.26 KB with it off
+   * (`--trace-gc-nvp`): a growing old space and, in time, a major GC's pause between requests.
+   */
+  bytes: Buffer;
   commit?: Commit;
 }
 
@@ -99,6 +105,35 @@ interface ModelFile {
   /** Bytes known to be good in the current file (a failed write is truncated back to it). */
   size: number;
   seq: number;
+}
+
+/** The size of the blocks queued lines are encoded into. */
+const LINE_BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Queued lines encoded as UTF-8 into large blocks off the JS heap, each line a view of its block. One
+ * Buffer.from per line (a slice of Buffer's 8 KB pool) kept the strings off the heap too, but made a new
+ * pool ArrayBuffer every ~7 lines: the young generation was collected 4× as often (126 scavenges vs 30 in
+ * 15 s at 1,000 predictions/s). A block is left to the GC once full; its lines are written by then or soon.
+ */
+class LineBlocks {
+  private block = Buffer.allocUnsafeSlow(LINE_BLOCK_BYTES);
+  private at = 0;
+
+  /** `head` then `tail` as one line's bytes (written separately: a rope of the two would be flattened, a copy). */
+  encode(head: string, tail: string): Buffer {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units)
+    const most = 3 * (head.length + tail.length);
+    if (most > LINE_BLOCK_BYTES / 8) return Buffer.from(head + tail);
+    if (this.at + most > LINE_BLOCK_BYTES) {
+      this.block = Buffer.allocUnsafeSlow(LINE_BLOCK_BYTES);
+      this.at = 0;
+    }
+    const start = this.at;
+    this.at += this.block.write(head, this.at);
+    this.at += this.block.write(tail, this.at);
+    return this.block.subarray(start, this.at);
+  }
 }
 
 /** Error lines while failing: the first at once, then at most one per interval. */
@@ -114,6 +149,7 @@ export class RequestLog {
   private readonly onError: (e: Error) => void;
   private readonly onRecover: (msg: string) => void;
   private queue: Queued[] = [];
+  private readonly lines = new LineBlocks();
   private readonly files = new Map<string, ModelFile>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -177,15 +213,15 @@ export class RequestLog {
     if (this.closed) throw new Error("the request log is closed");
     const f = this.fileOf(entry.model);
     const seq = ++f.seq;
-    let line: string;
-    if (entry instanceof SerializedEntry) line = `${entry.head},"proc":${this.procJson},"seq":${seq}}\n`;
+    let bytes: Buffer;
+    if (entry instanceof SerializedEntry) bytes = this.lines.encode(entry.head, `,"proc":${this.procJson},"seq":${seq}}\n`);
     else {
       entry.proc = this.proc;
       entry.seq = seq;
       // JSON.stringify writes NaN and ±Infinity as null (JSON has neither), which is what the log wants.
-      line = JSON.stringify(entry) + "\n";
+      bytes = this.lines.encode(JSON.stringify(entry), "\n");
     }
-    this.queue.push({ model: entry.model, line, commit });
+    this.queue.push({ model: entry.model, bytes, commit });
     if (this.queue.length > this.o.maxPending) {
       const n = this.queue.length - this.o.maxPending;
       for (const q of this.queue.splice(0, n)) this.settle(q, new Error("the request log queue overflowed"));
@@ -233,7 +269,7 @@ export class RequestLog {
   /** Appends the lines of one model; returns the error when the write failed (the file is truncated back). */
   private async writeModel(model: string, items: Queued[], entries = items.length): Promise<Error | null> {
     const f = this.fileOf(model);
-    const buf = Buffer.from(items.map((q) => q.line).join(""));
+    const buf = Buffer.concat(items.map((q) => q.bytes));
     try {
       const fh = await this.handle(f);
       let at = 0;
@@ -358,7 +394,7 @@ export class RequestLog {
     for (const [model, f] of this.files) {
       if (f.seq === 0) continue;
       const end = { v: 2, kind: "end", proc: this.proc, model, seq: f.seq, lost: this.lost(), ts: new Date().toISOString() };
-      const err = await this.writeModel(model, [{ model, line: JSON.stringify(end) + "\n" }], 0);
+      const err = await this.writeModel(model, [{ model, bytes: Buffer.from(JSON.stringify(end) + "\n") }], 0);
       if (err) continue;
       try {
         await f.fh?.sync();

@@ -23,7 +23,7 @@ import { UserError } from "../errors.ts";
 import { groupTableColumns } from "../features/pipeline.ts";
 import { viewJoins } from "../retrieval/view-joins.ts";
 import { type Store } from "../store/store.ts";
-import { ident, sqlTimestamp, tableRef } from "../store/sql.ts";
+import { ident, partitionBy, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export const ONLINE_STATE_TABLE = "fti_online_state";
 
@@ -223,6 +223,8 @@ interface GroupSql {
   /** keys, event_time, [row id], features, ingested_at */
   dataCols: string[];
   keyMatch(a: string, b: string): string;
+  /** The keys as a select list (qualified by `alias`); a global group (no keys) has one candidate, the constant 1. */
+  keySelect(alias?: string): string;
 }
 
 function groupSql(plan: GroupPlan, table: string, expected: Array<{ name: string }>): GroupSql {
@@ -231,7 +233,8 @@ function groupSql(plan: GroupPlan, table: string, expected: Array<{ name: string
     on: ident(table),
     keys: plan.keys.map((k) => ident(k.name)),
     dataCols: expected.map((c) => ident(c.name)),
-    keyMatch: (a, b) => plan.keys.map((k) => `${a}.${ident(k.name)} = ${b}.${ident(k.name)}`).join(" AND "),
+    keyMatch: (a, b) => plan.keys.map((k) => `${a}.${ident(k.name)} = ${b}.${ident(k.name)}`).join(" AND ") || "TRUE",
+    keySelect: (alias) => plan.keys.map((k) => `${alias ? `${alias}.` : ""}${ident(k.name)}`).join(", ") || "1 AS __fti_all",
   };
 }
 
@@ -256,15 +259,15 @@ async function ensureLayout(store: Store, plan: GroupPlan, table: string): Promi
  * ingested_at) every entity. Returns whether it took every entity.
  */
 async function selectCandidates(store: Store, sql: GroupSql, state: StateRow | null): Promise<boolean> {
-  const { off, on, keys, keyMatch } = sql;
+  const { off, on, keySelect, keyMatch } = sql;
   const cand = ident(TEMP.cand);
   if (state) {
     await store.run(
       `CREATE TEMP TABLE ${cand} AS
-         SELECT DISTINCT ${keys.join(", ")} FROM ${off}
+         SELECT DISTINCT ${keySelect()} FROM ${off}
           WHERE ingested_at > ${state.watermark ? sqlTimestamp(state.watermark) : "TIMESTAMP '-infinity'"}
          UNION
-         SELECT ${keys.map((k) => `n.${k}`).join(", ")} FROM ${on} AS n
+         SELECT ${keySelect("n")} FROM ${on} AS n
           WHERE NOT EXISTS (
             SELECT 1 FROM ${off} AS o
              WHERE ${keyMatch("o", "n")} AND o.event_time = n.event_time AND o.ingested_at IS NOT DISTINCT FROM n.ingested_at)`,
@@ -273,7 +276,7 @@ async function selectCandidates(store: Store, sql: GroupSql, state: StateRow | n
     if (Number(c.n) > 0) return false;
   }
   await store.run(`DROP TABLE IF EXISTS ${cand}`);
-  await store.run(`CREATE TEMP TABLE ${cand} AS SELECT DISTINCT ${keys.join(", ")} FROM ${off} UNION SELECT ${keys.join(", ")} FROM ${on}`);
+  await store.run(`CREATE TEMP TABLE ${cand} AS SELECT DISTINCT ${keySelect()} FROM ${off} UNION SELECT ${keySelect()} FROM ${on}`);
   return true;
 }
 
@@ -298,7 +301,7 @@ async function applyLatestRows(
        SELECT ${dataCols.map((c) => `o.${c}`).join(", ")} FROM ${off} AS o
         WHERE o.event_time IS NOT NULL${toFilter}
           AND EXISTS (SELECT 1 FROM ${cand} AS c WHERE ${keyMatch("c", "o")})
-      QUALIFY row_number() OVER (PARTITION BY ${keys.map((k) => `o.${k}`).join(", ")} ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`,
+      QUALIFY row_number() OVER (${partitionBy(keys.map((k) => `o.${k}`).join(", "))}ORDER BY ${latestRowOrder(plan, "o").join(", ")}) = 1`,
   );
   // Only rows that differ from what is online.
   await store.run(

@@ -157,7 +157,9 @@ async function copyRows(store: Store, redis: RedisOnlineStore, plan: GroupPlan, 
 
 /** Entities Redis holds a materialized row for that the online table no longer has: their row (field t) removed. */
 async function removeExtra(store: Store, redis: RedisOnlineStore, plan: GroupPlan, table: string): Promise<number> {
-  const res = await store.readColumns(`SELECT ${plan.keys.map((k) => ident(k.name)).join(", ")} FROM ${ident(table)}`, undefined, { timestamps: "iso" });
+  // A global group (no keys) has one entity: its row, when there is one.
+  const keyList = plan.keys.map((k) => ident(k.name)).join(", ") || "1 AS __fti_all";
+  const res = await store.readColumns(`SELECT ${keyList} FROM ${ident(table)}`, undefined, { timestamps: "iso" });
   const keyCols = plan.keys.map((k) => res.columns[k.name] as Scalar[]);
   const have = new Set<string>();
   for (let i = 0; i < res.n; i++) have.add(entityKey(keyCols.map((c) => c[i])));

@@ -27,6 +27,7 @@ import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
 import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
+import { INGEST_PHASES, SLOW_REQUEST_MS } from "../stream/slow-requests.ts";
 import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
@@ -1273,6 +1274,18 @@ export class OnlineService implements LocalService {
         values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
       },
       {
+        name: "fti_stream_slow_requests_total",
+        help: `Events requests that took over ${SLOW_REQUEST_MS} ms in the server (validated, durable, applied), per source.`,
+        type: "counter" as const,
+        values: stats.map((s) => ({ labels: { source: s.source }, value: s.slow.requests })),
+      },
+      {
+        name: "fti_stream_slow_request_seconds_total",
+        help: "Where the slow events requests' time went, per source and phase: validate; gate (a checkpoint taking the state, a correction ending); queue (the segment write in flight: group commit); write (the durable write); resume (the event loop busy before the write's continuation ran); apply (the incremental update).",
+        type: "counter" as const,
+        values: stats.flatMap((s) => INGEST_PHASES.map((phase) => ({ labels: { source: s.source, phase }, value: s.slow.ms[phase] / 1000 }))),
+      },
+      {
         name: "fti_stream_unique_values",
         help: "Unique values held to recognise duplicates (those of the lateness span), per source, and the bytes they take off the JS heap.",
         values: stats.flatMap((s) => [
@@ -1339,8 +1352,12 @@ function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Sca
     part("stale", "stale (older than the view's ttl)"),
     part("future", "only rows after the request time"),
   ].filter(Boolean);
-  const joins = l.missingJoins.map((j) => `${j.id} ${Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ")}`);
-  return `no online features for ${entity}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
+  // A global join (no keys) names its group alone; a view with only those has no entity to name.
+  const joins = l.missingJoins.map((j) => {
+    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
+    return keys ? `${j.id} ${keys}` : j.id;
+  });
+  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
 }
 
 // service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.

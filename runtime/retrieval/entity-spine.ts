@@ -217,7 +217,10 @@ async function splitInvalid(
 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
 export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): Promise<EntitySpine> {
-  const keys = view.keys.map((k) => ident(k.name)).join(", ");
+  const keyCols = view.keys.map((k) => ident(k.name));
+  const keys = keyCols.join(", ");
+  // A view without keys (every group global) has one "entity": the series, one row when any table has rows.
+  const distinct = keys || "1 AS __fti_all";
   // Groups keyed by exactly the view's keys, under the same names, list its entities.
   const keyedLikeView = view.joins.filter((j) => view.keys.every((k) => j.on.some((o) => o.key === k.name && o.column === k.name)) && j.on.length === view.keys.length);
   if (keyedLikeView.length === 0) {
@@ -235,19 +238,19 @@ export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): 
       "run the feature pipeline first (`fti run <spec>`), or pass an entities file",
     );
   }
-  const union = existing.map((t) => `SELECT DISTINCT ${keys} FROM ${tableRef(t)}`).join(" UNION ");
+  const union = existing.map((t) => `SELECT DISTINCT ${distinct} FROM ${tableRef(t)}`).join(" UNION ");
   const table = spineTableName(view);
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT (row_number() OVER (ORDER BY ${keys}) - 1)::BIGINT AS __sid, (row_number() OVER (ORDER BY ${keys}))::BIGINT AS __row,
-              ${keys}, ${sqlTimestamp(asOf)} AS __t
+       SELECT (row_number() OVER (ORDER BY ${keys || "1"}) - 1)::BIGINT AS __sid, (row_number() OVER (ORDER BY ${keys || "1"}))::BIGINT AS __row,
+              ${[...keyCols, `${sqlTimestamp(asOf)} AS __t`].join(", ")}
          FROM (${union})`,
   );
   // The "input" of a run without a file is its keys.
   const input = `${table}_in`;
   await store.run(`DROP TABLE IF EXISTS ${ident(input)}`);
-  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT __row, ${keys} FROM ${ident(table)}`);
+  await store.run(`CREATE TEMP TABLE ${ident(input)} AS SELECT ${["__row", ...keyCols].join(", ")} FROM ${ident(table)}`);
   const invalid = `${table}_invalid`;
   await store.run(`DROP TABLE IF EXISTS ${ident(invalid)}`);
   await store.run(

@@ -16,7 +16,7 @@ import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
-import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
+import { ident, partitionBy, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
 import type { InputColumn } from "./columns.ts";
 import { FRAME_READ_MEMORY_LIMIT, readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { withLowerMemoryLimit } from "../store/memory-limit.ts";
@@ -395,15 +395,15 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   // each already. latest: the last row per key in that same order.
   const winner =
     o.plan === "latest"
-      ? ` QUALIFY row_number() OVER (PARTITION BY ${keyList} ORDER BY ${["event_time DESC", ...(o.unique ? [] : [tieOrder(g, validTo, o.rowIdSettles, "desc")])].join(", ")}) = 1`
+      ? ` QUALIFY row_number() OVER (${partitionBy(keyList)}ORDER BY ${["event_time DESC", ...(o.unique ? [] : [tieOrder(g, validTo, o.rowIdSettles, "desc")])].join(", ")}) = 1`
       : o.unique || o.winners
         ? ""
         : ` ${winnerQualify(keyList, tieOrder(g, validTo, o.rowIdSettles, "asc"))}`;
-  const rCte = `r${i} AS (SELECT ${[keyList, "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
+  const rCte = `r${i} AS (SELECT ${[...(keyList ? [keyList] : []), "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
   const sameKeys = on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`);
   const asofJoin =
     o.plan === "latest"
-      ? `LEFT JOIN r${i} ON ${sameKeys.join(" AND ")}`
+      ? `LEFT JOIN r${i} ON ${sameKeys.join(" AND ") || "TRUE"}` // a global group (no keys): its one latest row
       : `ASOF LEFT JOIN r${i} ON ${[...sameKeys, `s.__t ${o.asOf === "strict" ? ">" : ">="} r${i}.__et`].join(" AND ")}`;
   const jCols = [`r${i}.__et AS __et${i}`, ...cols.map((_, n) => `r${i}.__f${i}_${n}`), ...(validTo ? [`r${i}.__vt AS __vt${i}`] : [])];
   const fresh = ttlUs !== null ? `j.__et${i} >= make_timestamp(epoch_us(j.__t) - ${ttlUs})` : `j.__et${i} IS NOT NULL`;
@@ -520,9 +520,15 @@ export async function featuresAsOf(
   if (missingKeys.length) {
     throw new UserError(`view \`${view.name}\` is keyed by ${keyNames.join(", ")}; missing ${missingKeys.join(", ")}`);
   }
-  const n = spine.keys[keyNames[0]]?.length ?? 0;
   const neededReq = new Set(view.odts.flatMap((o) => o.requestParams.map((p) => p.name)));
   const reqFields = view.requestFields.filter((f) => spine.request?.[f.name] !== undefined || neededReq.has(f.name));
+  // A view without keys (its groups are global) counts its rows by the times, else the request
+  // fields; with neither, it is the one series at one time.
+  const n = keyNames.length
+    ? (spine.keys[keyNames[0]]?.length ?? 0)
+    : spine.time instanceof Date
+      ? (reqFields.length ? (spine.request?.[reqFields[0].name]?.length ?? 0) : 1)
+      : spine.time.length;
   const missingReq = reqFields.filter((f) => !spine.request?.[f.name]).map((f) => f.name);
   if (missingReq.length) {
     throw new UserError(`view \`${view.name}\` needs the request field${missingReq.length > 1 ? "s" : ""} ${missingReq.join(", ")}`);

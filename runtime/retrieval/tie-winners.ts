@@ -13,7 +13,7 @@
 
 import { createHash } from "node:crypto";
 import type { Store } from "../store/store.ts";
-import { ident, tableRef } from "../store/sql.ts";
+import { ident, partitionBy, tableRef } from "../store/sql.ts";
 import { tableFingerprint } from "./key-times.ts";
 
 const REGISTRY = "fti_tie_winners";
@@ -32,7 +32,7 @@ const REGISTRY_TABLE = `CREATE TABLE IF NOT EXISTS ${REGISTRY} (
  * last. One sort per key (no partition per event time).
  */
 export function winnerQualify(keyList: string, tieOrder: string): string {
-  return `QUALIFY lead(event_time) OVER (PARTITION BY ${keyList} ORDER BY event_time, ${tieOrder}) IS DISTINCT FROM event_time`;
+  return `QUALIFY lead(event_time) OVER (${partitionBy(keyList)}ORDER BY event_time, ${tieOrder}) IS DISTINCT FROM event_time`;
 }
 
 /**

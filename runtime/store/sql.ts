@@ -26,6 +26,14 @@ export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * `PARTITION BY <columns> ` for a window over a comma-separated column list,
+ * or nothing when the list is empty: a global group (no keys) is one partition.
+ */
+export function partitionBy(columns: string): string {
+  return columns ? `PARTITION BY ${columns} ` : "";
+}
+
 /** A quoted, possibly schema-qualified table name: `"schema"."table"`. */
 export function tableRef(name: string): string {
   return name

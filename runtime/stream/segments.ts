@@ -28,9 +28,15 @@ export function streamDir(storePath: string, source: string): string {
 
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
+/** When one durable write ran (performance.now() ms): from its start to its data on disk. Requests in one group commit share it. */
+export interface WriteTiming {
+  startMs: number;
+  endMs: number;
+}
+
 interface Pending {
   lines: string[];
-  resolve: () => void;
+  resolve: (t: WriteTiming) => void;
   reject: (e: Error) => void;
 }
 
@@ -66,9 +72,12 @@ export class SegmentWriter {
     private readonly maxBytes = MAX_SEGMENT_BYTES,
   ) {}
 
-  /** Appends the lines (one event each); resolves once they are on disk. */
-  append(lines: string[]): Promise<void> {
-    if (lines.length === 0) return Promise.resolve();
+  /** Appends the lines (one event each); resolves once they are on disk, with when the write carrying them ran. */
+  append(lines: string[]): Promise<WriteTiming> {
+    if (lines.length === 0) {
+      const now = performance.now();
+      return Promise.resolve({ startMs: now, endMs: now });
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ lines, resolve, reject });
       if (!this.flushing) void this.flush();
@@ -82,14 +91,16 @@ export class SegmentWriter {
         const batch = this.queue;
         this.queue = [];
         const text = batch.map((b) => b.lines.join("\n")).join("\n") + "\n";
+        const startMs = performance.now();
         try {
           await this.write(text);
+          const timing = { startMs, endMs: performance.now() };
           const n = batch.reduce((k, b) => k + b.lines.length, 0);
           this.written += n;
           const at = this.positions.get(basename(this.file))!;
           at.lines += n;
           at.bytes = this.size;
-          for (const b of batch) b.resolve();
+          for (const b of batch) b.resolve(timing);
         } catch (e) {
           for (const b of batch) b.reject(e as Error);
         }

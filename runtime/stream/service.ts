@@ -14,10 +14,11 @@ import { Admission, type Admitted } from "./admission.ts";
 import { keptLinesAfter, keptPositions, offlineFingerprint, readCheckpoint, specIdentity, writeCheckpoint, type BodyReader, type OfflineFingerprint, type PendingLate, type TypedStreamEvents } from "./checkpoint.ts";
 import { StreamEngine, type StreamUpdate } from "./engine.ts";
 import { SegmentScan, type Targets } from "./late-correction.ts";
-import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition } from "./segments.ts";
+import { readSegmentTail, SegmentWriter, segmentFiles, streamDir, type SegmentLine, type SegmentPosition, type WriteTiming } from "./segments.ts";
 import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
+import { SlowRequests, type IngestMarks } from "./slow-requests.ts";
 import { streamUniqueField } from "./unique-field.ts";
 
 export interface IngestResult {
@@ -64,6 +65,8 @@ interface StreamSource {
   checkpoints: number;
   /** Late-event corrections run, entities recomputed, and the last one's time (ms) and segment lines read / parsed. */
   corrections: { runs: number; entities: number; lastMs: number; linesRead: number; linesParsed: number };
+  /** Events requests over SLOW_REQUEST_MS in the server, and their time per phase (slow-requests.ts). */
+  slow: SlowRequests;
   /** The last checkpoint: the state copied while events waited, the longest slice of its serialization (each on the event loop), all in all with the write, its size. */
   lastCheckpoint: { copyMs: number; serializeMs: number; totalMs: number; bytes: number } | null;
 }
@@ -129,6 +132,7 @@ export class StreamService {
         admission: new Admission(plan.stream.latenessMs),
         writer: new SegmentWriter(streamDir(storePath, plan.name)),
         counts: { new: 0, duplicate: 0, late: 0, rejected: 0 },
+        slow: new SlowRequests(),
         refusedBy: null,
         leases: [],
         covered: new Map(),
@@ -187,6 +191,7 @@ export class StreamService {
    * `at(i)` is the path of event i in the request body.
    */
   async ingest(source: string, events: unknown[], at: (i: number) => Array<string | number>): Promise<IngestOutcome> {
+    const start = performance.now();
     const s = this.sources.get(source);
     if (!s) {
       const known = this.names();
@@ -212,10 +217,11 @@ export class StreamService {
       s.counts.rejected += rejected;
       return { ok: false, status: 400, code: "invalid_events", message: `${rejected} of ${events.length} event${events.length === 1 ? "" : "s"} of \`${source}\` ${rejected === 1 ? "is" : "are"} invalid; none was stored`, issues: issues.slice(0, 1000) };
     }
+    const validated = performance.now();
     while (this.gate) await this.gate;
     this.inflight++;
     try {
-      return await this.admit(s, source, rows, events.length);
+      return await this.admit(s, source, rows, events.length, { start, validated, pastGate: performance.now() });
     } finally {
       if (--this.inflight === 0) this.drained?.();
     }
@@ -243,15 +249,19 @@ export class StreamService {
   }
 
   /** Classifies, stores (fsync) and applies validated rows; the late ones mark the entities they belong to. */
-  private async admit(s: StreamSource, source: string, rows: StreamRow[], received: number): Promise<IngestOutcome> {
+  private async admit(s: StreamSource, source: string, rows: StreamRow[], received: number, marks: Pick<IngestMarks, "start" | "validated" | "pastGate">): Promise<IngestOutcome> {
     const kinds = rows.map((r) => s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r)));
     const stored = rows.filter((_, i) => kinds[i] !== "duplicate");
+    const lines = stored.map((r) => segmentLine(s.plan, r));
+    const appended = performance.now();
+    let write: WriteTiming;
     try {
-      await s.writer.append(stored.map((r) => segmentLine(s.plan, r)));
+      write = await s.writer.append(lines);
     } catch (e) {
       rows.forEach((r, i) => kinds[i] !== "duplicate" && s.admission.release(uniqueOf(s.plan, r)));
       return { ok: false, status: 503, code: "stream_unavailable", message: `the events could not be stored durably (${(e as Error).message}); none was applied, send them again` };
     }
+    const durable = performance.now();
     const updates: StreamUpdate[] = [];
     const late: LateEntity[] = [];
     rows.forEach((r, i) => {
@@ -265,6 +275,7 @@ export class StreamService {
       s.events++;
     });
     s.dirty = true;
+    s.slow.note({ ...marks, appended, writeStart: write.startMs, writeEnd: write.endMs, durable, applied: performance.now() });
     if (late.length) this.scheduleCorrection();
     const count = (k: Admitted) => kinds.filter((x) => x === k).length;
     const w = s.admission.watermark;
@@ -617,7 +628,7 @@ export class StreamService {
   }
 
   /** Counters and state, per source. */
-  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; uniqueBytes: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number; lastCheckpoint: StreamSource["lastCheckpoint"]; latePending: number; corrections: StreamSource["corrections"] }> {
+  stats(): Array<{ source: string; counts: StreamSource["counts"]; watermarkMs: number; uniqueHeld: number; uniqueBytes: number; written: number; syncs: number; rebuilt: StreamSource["rebuilt"]; checkpoints: number; lastCheckpoint: StreamSource["lastCheckpoint"]; latePending: number; corrections: StreamSource["corrections"]; slow: { requests: number; ms: SlowRequests["ms"] } }> {
     return [...this.sources.values()].map((s) => ({
       source: s.plan.name,
       counts: { ...s.counts },
@@ -631,6 +642,7 @@ export class StreamService {
       lastCheckpoint: s.lastCheckpoint,
       latePending: s.late.size,
       corrections: { ...s.corrections },
+      slow: { requests: s.slow.requests, ms: { ...s.slow.ms } },
     }));
   }
 

@@ -20,7 +20,8 @@ export const MAX_K = 100;
 /** SQL of a document's id (VARCHAR), equal to what `documentId` gives in JS. */
 export function idSql(plan: IndexPlan): string {
   if (plan.rowId) return `CAST(${ident(plan.rowId.name)} AS VARCHAR)`;
-  const keys = plan.keys.map((k) => `CAST(${ident(k.name)} AS VARCHAR)`).join(", ");
+  // A global group's documents (no keys) are told apart by their time alone.
+  const keys = plan.keys.map((k) => `CAST(${ident(k.name)} AS VARCHAR)`).join(", ") || "''";
   return `(concat_ws('|', ${keys}) || '@' || strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ'))`;
 }
 

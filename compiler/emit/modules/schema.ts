@@ -50,6 +50,11 @@ export function schemaModule(ctx: EmitContext): Statement[] {
 }
 
 function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string): Statement {
+  // No field at all (the request of a model of one series without request fields): what
+  // z.infer gives a strictObject({}), so the type and its schema stay one type.
+  if (fields.length === 0 && !base) {
+    return { kind: tsMorph().StructureKind.TypeAlias, name, isExported: true, docs: [doc], type: "Record<string, never>" };
+  }
   return {
     kind: tsMorph().StructureKind.Interface,
     name,
