@@ -14,10 +14,12 @@
 // The code belongs to the installed file, not to a project, so it is kept
 // with the installation (`node_modules/.cache/fti/v8/` beside the package,
 // made by `npm install`'s postinstall: cli/warm-cache.ts), and a project's
-// first compile finds it; when that directory cannot be written (a read-only
-// installation) it is kept in the project's cache (`.fti/cache/v8/`).
-// `FTI_V8_CACHE_DIR` names another directory instead of the installation's;
-// `FTI_NO_CACHE=1` turns it off.
+// first compile finds it. Never in a project's folder: cached code is code
+// that runs, and V8 checks little more than its length against the source, so
+// a project (a cloned repository, a spec opened in an editor) must not be able
+// to choose what `fti compile` runs. When the installation's directory cannot
+// be written, TypeScript is compiled as usual. `FTI_V8_CACHE_DIR` names
+// another directory instead of the installation's; `FTI_NO_CACHE=1` turns it off.
 
 import fs from "node:fs";
 import Module, { createRequire } from "node:module";
@@ -68,13 +70,12 @@ export function preloadWithCodeCache(file: string): void {
   }
 }
 
-/** Where the code cache of `file` is looked for, in order, and written (the first that can be). */
+/** Where the code cache of `file` is looked for and written: the installation's directory (or FTI_V8_CACHE_DIR), never a project's. */
 export function codeCacheDirs(file: string): string[] {
-  const project = cacheDir();
-  if (!project) return []; // FTI_NO_CACHE
+  if (!cacheDir()) return []; // FTI_NO_CACHE
   const own = process.env.FTI_V8_CACHE_DIR;
   const installed = own && own.trim() !== "" ? path.resolve(own) : installationCacheDir(file);
-  return installed ? [installed, path.join(project, "v8")] : [path.join(project, "v8")];
+  return installed ? [installed] : [];
 }
 
 /** `node_modules/.cache/fti/v8` of the node_modules the file is installed in. */

@@ -1,8 +1,8 @@
 // V8's code cache of the TypeScript compiler (compiler/code-cache.ts): kept
 // with the installation (node_modules/.cache/fti/v8, made by npm install's
-// postinstall), so a project's first compile finds it; in the project's cache
-// when the installation's directory cannot be written; nowhere with
-// FTI_NO_CACHE. Each case loads TypeScript in a new process (the cache is
+// postinstall), so a project's first compile finds it; never in a project's
+// folder (cached code runs: a cloned project must not choose it), so nowhere
+// when the installation's directory cannot be written, nor with FTI_NO_CACHE. Each case loads TypeScript in a new process (the cache is
 // written at its exit).
 
 import { execFileSync } from "node:child_process";
@@ -31,14 +31,14 @@ preloadWithCodeCache(${JSON.stringify(TYPESCRIPT)});`;
 
 const bins = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".bin")) : []);
 
-it("is looked for with the installation first, then in the project's cache", () => {
+it("is looked for with the installation only, never in the project's cache", () => {
   const saved = { dir: process.env.FTI_CACHE_DIR, v8: process.env.FTI_V8_CACHE_DIR, no: process.env.FTI_NO_CACHE };
   try {
     delete process.env.FTI_V8_CACHE_DIR;
     delete process.env.FTI_NO_CACHE;
     process.env.FTI_CACHE_DIR = path.join(tmp, "p");
-    expect(codeCacheDirs("/x/node_modules/@ts-morph/common/dist/typescript.js")).toEqual(["/x/node_modules/.cache/fti/v8", path.join(tmp, "p", "v8")]);
-    expect(codeCacheDirs("/opt/ts/typescript.js")).toEqual([path.join(tmp, "p", "v8")]);
+    expect(codeCacheDirs("/x/node_modules/@ts-morph/common/dist/typescript.js")).toEqual(["/x/node_modules/.cache/fti/v8"]);
+    expect(codeCacheDirs("/opt/ts/typescript.js")).toEqual([]);
     process.env.FTI_NO_CACHE = "1";
     expect(codeCacheDirs("/x/node_modules/typescript.js")).toEqual([]);
   } finally {
@@ -49,7 +49,7 @@ it("is looked for with the installation first, then in the project's cache", () 
   }
 });
 
-it("a project's first load finds the installation's cache and writes nothing of its own; an unwritable installation falls back to the project", () => {
+it("a project's first load finds the installation's cache and writes nothing of its own; an unwritable installation writes nothing anywhere", () => {
   const installed = path.join(tmp, "installed");
   loadTypeScript({ FTI_V8_CACHE_DIR: installed, FTI_CACHE_DIR: path.join(tmp, "p1") });
   const [made] = bins(installed);
@@ -62,11 +62,19 @@ it("a project's first load finds the installation's cache and writes nothing of 
   expect(fs.statSync(path.join(installed, made)).mtimeMs).toBe(stamp);
   expect(bins(path.join(tmp, "p2", "v8"))).toEqual([]);
 
-  // The installation's directory cannot be made (a file is in the way): the project's cache holds it.
+  // The installation's directory cannot be made (a file is in the way): nothing is written, not in the project either.
   const blocked = path.join(tmp, "blocked");
   fs.writeFileSync(blocked, "not a directory");
   loadTypeScript({ FTI_V8_CACHE_DIR: blocked, FTI_CACHE_DIR: path.join(tmp, "p3") });
-  expect(bins(path.join(tmp, "p3", "v8"))).toEqual([made]);
+  expect(bins(path.join(tmp, "p3", "v8"))).toEqual([]);
+
+  // A code cache planted in a project's folder is never read: the load compiles TypeScript (and writes the installation's).
+  const planted = path.join(tmp, "p5", "v8");
+  fs.mkdirSync(planted, { recursive: true });
+  fs.copyFileSync(path.join(installed, made), path.join(planted, made));
+  const fresh = path.join(tmp, "installed-2");
+  loadTypeScript({ FTI_V8_CACHE_DIR: fresh, FTI_CACHE_DIR: path.join(tmp, "p5") });
+  expect(bins(fresh)).toEqual([made]);
 
   // FTI_NO_CACHE: nowhere.
   loadTypeScript({ FTI_V8_CACHE_DIR: path.join(tmp, "off"), FTI_CACHE_DIR: path.join(tmp, "p4"), FTI_NO_CACHE: "1" });

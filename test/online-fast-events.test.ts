@@ -88,7 +88,10 @@ function activity(over: Record<string, unknown> = {}): Record<string, unknown> {
 }
 const ndjson = (events: unknown[]) => events.map((e) => JSON.stringify(e)).join("\n") + "\n";
 
+// No background correction of late events (FTI_STREAM_CORRECT_MS=0): the late event stays marked in both servers until a reload: a background correction ~1 s later would run in each at its own moment.
+const savedCorrectMs = process.env.FTI_STREAM_CORRECT_MS;
 beforeAll(async () => {
+  process.env.FTI_STREAM_CORRECT_MS = "0";
   work = await buildAthleteWork({ athletes: 4, days: 120 });
   copyRoot = `${work.root}-copy`;
   cpSync(work.root, copyRoot, { recursive: true });
@@ -99,6 +102,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (savedCorrectMs === undefined) delete process.env.FTI_STREAM_CORRECT_MS;
+  else process.env.FTI_STREAM_CORRECT_MS = savedCorrectMs;
   for (const s of [fast, slow]) await s?.close();
   work?.cleanup();
   if (copyRoot) rmSync(copyRoot, { recursive: true, force: true });

@@ -29,7 +29,10 @@ const serve = (store: string, onlineStore: string | undefined, logs: string) =>
   startServer(work.bundle, { store, logs: join(work.root, `.fti/${logs}`), port: 0, watch: false, logger: quiet, now: () => T0, ...(onlineStore ? { onlineStore: parseOnlineStore(onlineStore) } : {}) });
 const materializeTo = (url: string) => materializeShared(parseOnlineStore(url) as Extract<ReturnType<typeof parseOnlineStore>, { kind: "redis" }>, work.bundle, {}, work.withStore);
 
+// No background correction of late events (FTI_STREAM_CORRECT_MS=0): the late runs must stay late (marked, unapplied) until the reload below, in every server alike.
+const savedCorrectMs = process.env.FTI_STREAM_CORRECT_MS;
 beforeAll(async () => {
+  process.env.FTI_STREAM_CORRECT_MS = "0";
   if (!hasRedis) return;
   cluster = await startRedisCluster(3);
   work = await buildAthleteWork({ athletes: 8, days: 120 });
@@ -44,6 +47,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (savedCorrectMs === undefined) delete process.env.FTI_STREAM_CORRECT_MS;
+  else process.env.FTI_STREAM_CORRECT_MS = savedCorrectMs;
   for (const s of [memory, ...replicas]) await s?.close();
   cluster?.stop();
   work?.cleanup();
