@@ -41,7 +41,7 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     const view = viewOf(ctx, model.view);
     const fields = requestFieldTypes(view);
     const name = `${pascal(model.name)}Request`;
-    out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields));
+    out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields, undefined, true));
     // The view's request checks (request-checks.ts) as a refinement: a value training never saw is a 400 at its field.
     const refine = hasRequestChecks(ctx, view) ? `.superRefine(${imports.rt("refineRequest")}(${requestCheckName(view)}))` : "";
     out.push(schemaConst(name, fields, `${z}.strictObject`, z, ts, refine));
@@ -49,10 +49,12 @@ export function schemaModule(ctx: EmitContext): Statement[] {
   return [...imports.statements(GENERATED_FILES), ...out];
 }
 
-function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string): Statement {
-  // No field at all (the request of a model of one series without request fields): what
-  // z.infer gives a strictObject({}), so the type and its schema stay one type.
-  if (fields.length === 0 && !base) {
+/** `strict`: the type of a strictObject schema (a request), not of an object one (rows, stored features). */
+function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string, strict = false): Statement {
+  // A request with no field at all (a model of one series without request fields): what
+  // z.infer gives a strictObject({}), so the type and its schema stay one type. A view's
+  // stored features may be none too (only ODTs): that interface stays, its vector extends it.
+  if (fields.length === 0 && strict) {
     return { kind: tsMorph().StructureKind.TypeAlias, name, isExported: true, docs: [doc], type: "Record<string, never>" };
   }
   return {
