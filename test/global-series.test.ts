@@ -15,9 +15,9 @@ import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { columnValues } from "../runtime/retrieval/columns.ts";
 import { buildTrainingFrame, featuresAsOf } from "../runtime/retrieval/pit.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
 import { REPO } from "./helpers/online-athlete.ts";
 import { close, col, DAY, everyAggregation, HOUR, randomRows, reference, row, T, type Row } from "./helpers/window-reference.ts";
+import { storeUser } from "./helpers/store-user.ts";
 
 const TTL = 2 * DAY;
 
@@ -101,14 +101,7 @@ let root: string;
 let bundle: SpecBundle;
 let rows: Row[];
 let storePath: string;
-const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-  const store = await openStore({ path: storePath });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-};
+const withStore = storeUser(() => storePath);
 
 beforeAll(async () => {
   root = join(REPO, ".fti", `global-series-test-${process.pid}-${Date.now().toString(36)}`);

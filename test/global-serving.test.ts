@@ -16,11 +16,11 @@ import { parseOnlineStore } from "../runtime/online/online-store.ts";
 import { materializeShared } from "../runtime/online/redis-sync.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import type { ApiErrorBody, OnlinePrediction } from "../runtime/online/types.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
 import { hasRedis, startRedis } from "./helpers/redis-server.ts";
+import { storeUser } from "./helpers/store-user.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -61,14 +61,7 @@ serve demand_m {
 let root: string;
 let bundle: SpecBundle;
 let storePath: string;
-const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-  const store = await openStore({ path: storePath });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-};
+const withStore = storeUser(() => storePath);
 /** Units sold on day d (from T0). */
 let units: number[];
 /** The last day of the data. */

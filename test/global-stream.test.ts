@@ -11,10 +11,10 @@ import type { SpecBundle } from "../runtime/api.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
+import { storeUser } from "./helpers/store-user.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -63,14 +63,7 @@ let bundle: SpecBundle;
 let storePath: string;
 let rides: Ride[];
 let server: RunningServer;
-const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-  const store = await openStore({ path: storePath });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-};
+const withStore = storeUser(() => storePath);
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 
 beforeAll(async () => {

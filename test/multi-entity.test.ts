@@ -21,12 +21,12 @@ import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
 import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
 import { columnValues, valueAt } from "../runtime/retrieval/columns.ts";
+import { storeUser } from "./helpers/store-user.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HOUR = 3_600_000;
@@ -165,14 +165,7 @@ let root: string;
 let bundle: SpecBundle;
 let transfers: Transfer[];
 let storePath: string;
-const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-  const store = await openStore({ path: storePath });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-};
+const withStore = storeUser(() => storePath);
 
 beforeAll(async () => {
   root = join(REPO, ".fti", `multi-entity-test-${process.pid}-${Date.now().toString(36)}`);

@@ -17,9 +17,9 @@ import { verifyModel } from "../runtime/online/verify.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
 import { columnValues } from "../runtime/retrieval/columns.ts";
-import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec, type TrainReport } from "../runtime/training/train.ts";
 import { REPO } from "./helpers/online-athlete.ts";
+import { storeUser } from "./helpers/store-user.ts";
 
 const FEATURES = ["tmax_last", "tmax_7d", "tmax_28d", "tmax_sd_14d", "tmax_trend", "wet_days_7d", "range_7d", "days_28d"];
 /** The day after the data's last day (2015-12-31): a forecast for 2016-01-01, made at noon on the 31st. */
@@ -30,14 +30,7 @@ let bundle: SpecBundle;
 let storePath: string;
 let trained: TrainReport;
 let rain: TrainReport;
-const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-  const store = await openStore({ path: storePath });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-};
+const withStore = storeUser(() => storePath);
 
 beforeAll(async () => {
   root = join(REPO, ".fti", `seattle-e2e-${process.pid}-${Date.now().toString(36)}`);

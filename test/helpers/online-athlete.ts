@@ -16,9 +16,10 @@ import type { SpecBundle } from "../../runtime/api.ts";
 import { loadCompiledSpec } from "../../compiler/cli/load.ts";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
 import { materialize } from "../../runtime/online/materialize.ts";
-import { openStore, type Store } from "../../runtime/store/store.ts";
+import type { Store } from "../../runtime/store/store.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
 import { writeAthleteSources } from "./athlete-sources.ts";
+import { storeUser } from "./store-user.ts";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 const DAY = 86_400_000;
@@ -60,14 +61,7 @@ async function build(root: string, opts: { athletes?: number; days?: number }): 
   await writeAthleteSources(root, { athletes: opts.athletes ?? 12, days, seed: 7, start });
   const bundle = await loadCompiledSpec(specPath, { outDir: join(root, "generated/athlete"), quiet: true });
   const storePath = join(root, ".fti/store.duckdb");
-  const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-    const store = await openStore({ path: storePath });
-    try {
-      return await fn(store);
-    } finally {
-      await store.close();
-    }
-  };
+  const withStore = storeUser(() => storePath);
   const athletes = await withStore(async (store) => {
     await runFeaturePipeline(store, bundle);
     await trainModelFromSpec(store, bundle, "time_estimator");

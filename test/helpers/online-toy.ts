@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SpecBundle } from "../../runtime/api.ts";
-import { openStore, type Store } from "../../runtime/store/store.ts";
+import type { Store } from "../../runtime/store/store.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
 import { input, loadSyntheticTables, makeBundle, model, step, withRequestSchemas } from "./model-bundles.ts";
+import { storeUser } from "./store-user.ts";
 
 /**
  * toy_gbdt: no impute (an unknown entity is a 422); toy_linear: partial impute
@@ -47,14 +48,7 @@ export async function buildToyStore(opts: { train?: readonly string[]; bundle?: 
   const dir = mkdtempSync(join(tmpdir(), "fti-online-"));
   const storePath = join(dir, "store.duckdb");
   const bundle = opts.bundle ?? toyBundle();
-  const withStore = async <T>(fn: (store: Store) => Promise<T>): Promise<T> => {
-    const store = await openStore({ path: storePath });
-    try {
-      return await fn(store);
-    } finally {
-      await store.close();
-    }
-  };
+  const withStore = storeUser(() => storePath);
   await withStore(async (store) => {
     await loadSyntheticTables(store);
     for (const m of opts.train ?? TOY_MODELS) await trainModelFromSpec(store, bundle, m);
