@@ -17,27 +17,15 @@
 // Fastify's request logging off — and hands everything else to Fastify.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AccessOptions } from "./auth.ts";
-import { lengthMismatch, plainBodyLength, readBody, sendJson, type FastRoute } from "./fast-http.ts";
+import { answerOrError, lengthMismatch, plainBodyLength, readBody, sendJson, type FastRoute, type FastRouteContext } from "./fast-http.ts";
 import { bodyText, parseJsonBody, parseNdjsonBody } from "./json-body.ts";
-import type { OnlineService } from "./service.ts";
-import type { ApiErrorBody } from "./types.ts";
 
 /** The events route's path; a source name of identifier characters only (anything else goes to Fastify, which decodes it). */
 const EVENTS_PATH = /^\/v1\/sources\/([A-Za-z0-9_-]+)\/events$/;
 /** The body types the route takes (http.ts's parsers: JSON, and NDJSON's three names), UTF-8 at most as a parameter. */
 const EVENTS_TYPE = /^(application\/json|application\/x-ndjson|application\/jsonl|application\/json-seq)\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
-export interface FastEventsContext {
-  service: OnlineService;
-  access: AccessOptions;
-  /** True once the server has begun to close (Fastify then answers: 503s, Connection: close). */
-  closing: () => boolean;
-  /** An error answer as Fastify's error handler gives it (http.ts `errorAnswer`). */
-  errorAnswer: (err: Error) => { status: number; body: ApiErrorBody };
-  /** Where a 5xx is logged. */
-  logError: (err: Error) => void;
-}
+export type FastEventsContext = FastRouteContext;
 
 export function fastEvents(ctx: FastEventsContext): FastRoute {
   let answered = 0;
@@ -56,20 +44,12 @@ export function fastEvents(ctx: FastEventsContext): FastRoute {
   };
 
   const answer = async (source: string, bytes: Buffer, whole: boolean, ndjson: boolean, res: ServerResponse): Promise<void> => {
-    let status: number;
-    let payload: string;
-    try {
+    const { status, payload } = await answerOrError(ctx, async () => {
       if (!whole) throw lengthMismatch();
       const text = bodyText(bytes);
       const r = await ctx.service.pushEvents(source, ndjson ? parseNdjsonBody(text) : parseJsonBody(text));
-      status = r.status;
-      payload = JSON.stringify(r.body);
-    } catch (e) {
-      const a = ctx.errorAnswer(e as Error);
-      if (a.status >= 500) ctx.logError(e as Error);
-      status = a.status;
-      payload = JSON.stringify(a.body);
-    }
+      return { status: r.status, payload: JSON.stringify(r.body) };
+    });
     sendJson(res, status, payload, ctx.closing());
   };
 

@@ -8,11 +8,36 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { refusal, type AccessOptions } from "./auth.ts";
 import { BODY_CHARS_PER_TURN } from "./json-turns.ts";
+import type { OnlineService } from "./service.ts";
+import type { ApiErrorBody } from "./types.ts";
 
 /** `application/json`, with at most a UTF-8 charset (any other charset goes to Fastify). */
 export const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 
 const CONTENT_TYPE = "application/json; charset=utf-8";
+
+/** What every fast path needs of the server around it. */
+export interface FastRouteContext {
+  service: OnlineService;
+  access: AccessOptions;
+  /** True once the server has begun to close (Fastify then answers: 503s, Connection: close). */
+  closing: () => boolean;
+  /** An error answer as Fastify's error handler gives it (http.ts `errorAnswer`). */
+  errorAnswer: (err: Error) => { status: number; body: ApiErrorBody };
+  /** Where a 5xx is logged. */
+  logError: (err: Error) => void;
+}
+
+/** `work`'s answer, or, when it throws, the error answer Fastify's handler gives (a 5xx logged). */
+export async function answerOrError(ctx: FastRouteContext, work: () => Promise<{ status: number; payload: string }>): Promise<{ status: number; payload: string }> {
+  try {
+    return await work();
+  } catch (e) {
+    const a = ctx.errorAnswer(e as Error);
+    if (a.status >= 500) ctx.logError(e as Error);
+    return { status: a.status, payload: JSON.stringify(a.body) };
+  }
+}
 
 /** A route answered on node:http ahead of Fastify. */
 export interface FastRoute {

@@ -17,26 +17,15 @@
 // other routes), so every rule that is not restated here stays Fastify's.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AccessOptions } from "./auth.ts";
-import { JSON_TYPE, lengthMismatch, plainBodyLength, readBody, sendJson, type FastRoute } from "./fast-http.ts";
+import { answerOrError, JSON_TYPE, lengthMismatch, plainBodyLength, readBody, sendJson, type FastRoute, type FastRouteContext } from "./fast-http.ts";
 import { bodyText, parseJsonBody } from "./json-body.ts";
 import type { Metrics } from "./metrics.ts";
-import type { OnlineService } from "./service.ts";
-import type { ApiErrorBody } from "./types.ts";
 
 /** The predict route's path; a model name of identifier characters only (anything else goes to Fastify, which decodes it). */
 const PREDICT_PATH = /^\/v1\/models\/([A-Za-z0-9_-]+)\/predict$/;
 
-export interface FastPredictContext {
-  service: OnlineService;
+export interface FastPredictContext extends FastRouteContext {
   metrics: Metrics;
-  access: AccessOptions;
-  /** True once the server has begun to close (Fastify then answers: 503s, Connection: close). */
-  closing: () => boolean;
-  /** An error answer as Fastify's error handler gives it (http.ts `errorAnswer`). */
-  errorAnswer: (err: Error) => { status: number; body: ApiErrorBody };
-  /** Where a 5xx is logged. */
-  logError: (err: Error) => void;
 }
 
 export type FastPredict = FastRoute;
@@ -58,20 +47,11 @@ export function fastPredict(ctx: FastPredictContext): FastPredict {
   };
 
   const answer = async (model: string, bytes: Buffer, whole: boolean, res: ServerResponse, started: number): Promise<void> => {
-    let status: number;
-    let payload: string;
-    try {
+    const { status, payload } = await answerOrError(ctx, async () => {
       if (!whole) throw lengthMismatch();
-      const body = parseJsonBody(bodyText(bytes));
-      const r = await ctx.service.predict(model, body, { text: true });
-      status = r.status;
-      payload = r.text !== undefined ? r.text : JSON.stringify(r.body);
-    } catch (e) {
-      const a = ctx.errorAnswer(e as Error);
-      if (a.status >= 500) ctx.logError(e as Error);
-      status = a.status;
-      payload = JSON.stringify(a.body);
-    }
+      const r = await ctx.service.predict(model, parseJsonBody(bodyText(bytes)), { text: true });
+      return { status: r.status, payload: r.text !== undefined ? r.text : JSON.stringify(r.body) };
+    });
     if (res.destroyed) return;
     sendJson(res, status, payload, ctx.closing());
     ctx.metrics.observe(ctx.service.isServed(model) ? model : "unknown", status, (performance.now() - started) / 1000);
