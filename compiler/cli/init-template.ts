@@ -130,6 +130,11 @@ const TSCONFIG = {
   include: ["generated"],
 };
 
+// fti runs ONNX models on the CPU, whose binaries ship inside onnxruntime-node;
+// left alone, its install script downloads GPU binaries from api.nuget.org (and
+// `npm install` fails where that host is unreachable).
+const NPMRC = "# fti uses onnxruntime-node's CPU binaries (in the package): skip its GPU download\nonnxruntime-node-install=skip\n";
+
 /** Relative path → content of every file of a new project. */
 export function projectFiles(name: string, ftiVersion: string, now: Date): Map<string, string> {
   const pkg = {
@@ -144,6 +149,7 @@ export function projectFiles(name: string, ftiVersion: string, now: Date): Map<s
     ["package.json", JSON.stringify(pkg, null, 2) + "\n"],
     ["tsconfig.json", JSON.stringify(TSCONFIG, null, 2) + "\n"],
     [".gitignore", ".fti/\nnode_modules/\n"],
+    [".npmrc", NPMRC],
     ["README.md", README(name)],
     ["specs/deliveries.fti", SPEC],
     ["specs/data/deliveries.csv", sampleDeliveries(now)],
