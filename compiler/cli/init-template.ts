@@ -132,7 +132,8 @@ const TSCONFIG = {
 
 // fti runs ONNX models on the CPU, whose binaries ship inside onnxruntime-node;
 // left alone, its install script downloads GPU binaries from api.nuget.org (and
-// `npm install` fails where that host is unreachable).
+// `npm install` fails where that host is unreachable). Older npm reads this
+// .npmrc key; npm ≥ 11.16 the package.json's allowScripts.
 const NPMRC = "# fti uses onnxruntime-node's CPU binaries (in the package): skip its GPU download\nonnxruntime-node-install=skip\n";
 
 /** Relative path → content of every file of a new project. */
@@ -144,6 +145,9 @@ export function projectFiles(name: string, ftiVersion: string, now: Date): Map<s
     type: "module",
     scripts: { compile: "fti compile", check: "fti compile --check && fti fmt --check", fmt: "fti fmt" },
     dependencies: { fti: `^${ftiVersion}` },
+    // npm ≥ 11.16 reads install-script approvals here (npm 12 runs no others): fti's builds its
+    // compiler cache, esbuild's checks its binary; onnxruntime-node's is the GPU download (see NPMRC).
+    allowScripts: { fti: true, esbuild: true, "onnxruntime-node": false },
   };
   return new Map([
     ["package.json", JSON.stringify(pkg, null, 2) + "\n"],
