@@ -111,7 +111,8 @@ describe("operator chains deeper than the stack", () => {
       [1007, "expression nested too deeply (more than 500 levels)", text.slice(0, text.indexOf(line)).split("\n").length],
     ]);
     exerciseEditor(file, text, [text.indexOf(line) + 20, text.length]);
-    expect(formatSpec(text, "athlete.fti").diagnostics.map((d) => d.code)).toContain(1007);
+    const formatted = formatSpec(text, "athlete.fti");
+    expect(formatted.ok ? [] : formatted.diagnostics.map((d) => d.code)).toContain(1007);
   });
 
   it("a chain of 499 terms is not too deep", () => {
