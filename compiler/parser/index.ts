@@ -17,6 +17,7 @@ import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.t
 import * as T from "./lexer.ts";
 import { readDirect } from "./direct.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
+import { capExpressionDepth, MAX_EXPR_DEPTH } from "./expr-depth.ts";
 
 export interface ParseResult {
   program: Program;
@@ -374,8 +375,7 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
   if (!tooDeep && f.useDirect && !hasLexProblem(f.problems, problemIdx, chunkLimit)) {
     // Most declarations are valid: read those straight into the AST (direct.ts).
     const decl = readDirect(chunk.tokens, f.direct);
-    if (decl?.kind === "import") return void f.imports.push(decl);
-    if (decl) return void f.decls.push(decl);
+    if (decl) return keep(f, decl);
   }
   const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));
   const first = chunk.tokens[0];
@@ -408,14 +408,21 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
       reported = true;
       report(astErrors[0].start, astErrors[0].end, astErrors[0].problem);
     }
-    if (decl?.kind === "import") f.imports.push(decl);
-    else if (decl) f.decls.push(decl);
+    if (decl) keep(f, decl);
   } catch (e) {
     // Never expected (the nesting pre-scan bounds recursion); keep going with
     // the other declarations.
     if (e instanceof RangeError) atFirst(DIAG.nestingTooDeep.declaration());
     else if (!reported) atFirst(DIAG.unexpectedToken.internalRead(detail(e)));
   }
+}
+
+/** Adds a parsed declaration, its expressions cut to MAX_EXPR_DEPTH (expr-depth.ts). */
+function keep(f: FileParse, decl: Decl | ImportDecl): void {
+  const tooDeep = capExpressionDepth(decl);
+  if (tooDeep) f.diagnostics.push(diagnostic(f.file, tooDeep, DIAG.nestingTooDeep.expression(MAX_EXPR_DEPTH)));
+  if (decl.kind === "import") f.imports.push(decl);
+  else f.decls.push(decl);
 }
 
 function parseUnsafe(text: string, file: string, opts: ParseOptions): ParseResult {
