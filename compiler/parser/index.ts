@@ -12,7 +12,7 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { DIAG, didYouMean, JOIN_CLAUSE_HINT, quoteSource, type Message, type Suggestion } from "../messages.ts";
+import { DIAG, didYouMean, GROUP_KEY_COLUMNS_HINT, JOIN_CLAUSE_HINT, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { readDirect } from "./direct.ts";
@@ -241,6 +241,15 @@ function keywordField(tokens: IToken[], keyword: IToken): { name: string; type: 
   return { name: keyword.image, type: type?.tokenType === T.Identifier ? type.image : "string" };
 }
 
+/** `feature_group g for e from s by col`: the `for e(col) from s` it means, named from the tokens when they are that shape. */
+function groupKeyColumnsHint(tokens: IToken[], by: IToken): string {
+  const at = tokens.indexOf(by);
+  const name = (i: number) => (tokens[i]?.tokenType === T.Identifier ? tokens[i].image : undefined);
+  const forAt = tokens.findIndex((t) => t.tokenType === T.For);
+  const fromIsBeforeBy = tokens[at - 2]?.tokenType === T.From;
+  return GROUP_KEY_COLUMNS_HINT(forAt >= 0 ? name(forAt + 1) : undefined, name(at + 1), fromIsBeforeBy ? name(at - 1) : undefined);
+}
+
 interface SyntaxError {
   /** The parser ran into the end of the declaration's tokens. */
   atEnd: boolean;
@@ -281,6 +290,9 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
       if (atEnd) return err(E.unclosedBlock(block, found));
       const hint = rule === "viewDecl" && foundTok?.tokenType === T.Comma && afterJoinClause(tokens, foundTok) ? JOIN_CLAUSE_HINT : undefined;
       return err(E.unexpectedInBlock(found, block, BODY_ITEMS[rule], hint ?? suggestKeyword(foundTok, candidateKeywords(expected, rule, true))));
+    }
+    if (rule === "featureGroupDecl" && foundTok?.tokenType === T.By) {
+      return err(E.expected(expected, "", found, groupKeyColumnsHint(tokens, foundTok)));
     }
     if ((expected === "`)`" || expected === "`]`") && LIST_RULES.has(rule)) {
       return err(E.unclosedList(expected, found));
