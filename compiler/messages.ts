@@ -117,6 +117,12 @@ const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`fo
 export const JOIN_CLAUSE_HINT =
   "`by` and `as` end a `features` line and apply to each group on it: give the next join its own line (`features g.b by y`)";
 
+/** `feature_group g for e from s by col {`: the hint of FTI1001 at `by` (a group names its key columns after the entity). */
+export const GROUP_KEY_COLUMNS_HINT = (entity: string | undefined, column: string | undefined, from: string | undefined) =>
+  entity && column && from
+    ? `a group names the column that holds the entity's key after the entity: \`for ${entity}(${column}) from ${from}\``
+    : "a group names the column that holds the entity's key after the entity: `for <entity>(<column>) from <source>`";
+
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
