@@ -103,6 +103,10 @@ describe("specs/penguins.fti: a static table without id or time", () => {
     expect(mass.metrics.mae).toBeLessThan(mass.baseline.mae / 2);
     expect(adelie.stage).toBe("production");
     expect(adelie.metrics.accuracy).toBeGreaterThan(0.9);
+    // A row feature over two of the row's columns, computed on each training row.
+    const frame = await withStore((store) => buildTrainingFrame(store, bundle, "adelie_data"));
+    const [len, depth, ratio] = ["beak_length_mm", "beak_depth_mm", "beak_ratio"].map((c) => columnValues(frame.columns[c]) as Array<number | null>);
+    expect(ratio.map((r) => (r === null ? null : r.toFixed(9)))).toEqual(len.map((l, i) => (l === null ? null : (l / depth[i]!).toFixed(9))));
     const again = await withStore((store) => trainModelFromSpec(store, bundle, "penguin_mass"));
     expect(again.metrics).toEqual(mass.metrics);
   });
