@@ -49,8 +49,11 @@ export const MassDataVectorSchema = MassDataFeaturesSchema.extend({
   });
 
 /** The `check`s of source `penguins` on the request fields of view `mass_data`: online requests (a 400) and batch rows (a reject) — specs/penguins.fti:34 */
-export function checkMassDataRequest(r: { beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null }): $rt.RequestIssue[] {
+export function checkMassDataRequest(r: { species: string; island: string; sex: string | null; beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null }): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
+  if (($rt.inList(r.species, ["Adelie", "Chinstrap", "Gentoo"])) === false) issues.push({ field: "species", message: "in (\"Adelie\", \"Chinstrap\", \"Gentoo\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (($rt.inList(r.island, ["Biscoe", "Dream", "Torgersen"])) === false) issues.push({ field: "island", message: "in (\"Biscoe\", \"Dream\", \"Torgersen\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (($rt.inList(r.sex, ["MALE", "FEMALE"])) === false) issues.push({ field: "sex", message: "in (\"MALE\", \"FEMALE\") failed: source `penguins` quarantines such rows, so the model never saw one" });
   if (($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
   if (($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
   if (($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
