@@ -881,8 +881,9 @@ export class OnlineService implements LocalService {
   /**
    * The online features this service holds for one entity, per feature group,
    * with statuses (what the served models and agents read), at the request time.
+   * `entity` null: the global groups (no keys).
    */
-  async onlineFeatures(entity: string, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
+  async onlineFeatures(entity: string | null, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
     const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
     if (this.remote) {
       for (const g of this.neededGroups) {
