@@ -350,11 +350,6 @@ const names = {
       `${where} has no spine: write \`view ${view} from <source>\` (one row per event) or \`for <entity> from <source>\``,
     viewSpineSource: (where: string, entity: string) =>
       withHint(`${where} has no spine source: add \`from <source>\` after \`for ${entity}\``, "or take the label from a source column: `label <name> = <source>.<column>`"),
-    spineTime: (source: string) =>
-      withHint(
-        `source \`${source}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`,
-        "take the spine from an event source; reference data joins in as features",
-      ),
     agentLlm: (where: string) =>
       withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
     agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
@@ -616,6 +611,12 @@ const rules = {
         `feature \`${feature}\` is derived from \`${column}\`, which the label \`${label}\` reads, and ${where} joins features inclusively at the label's event time: each training row would see its own answer`,
         "use `as_of strict` (features strictly before the label), or drop the feature",
       ),
+    /** A view over rows without time: a feature of the row's own reference data is its own answer. */
+    untimed: (feature: string, column: string, label: string, where: string, source: string) =>
+      withHint(
+        `feature \`${feature}\` is derived from \`${column}\`, which the label \`${label}\` reads, and the rows of ${where} have no time (\`${source}\` has no \`event_time\`): the feature holds each training row's own answer`,
+        "drop the feature, or label by a column no feature reads",
+      ),
   }),
   labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
     field: (odt: string, field: string, labelColumn: string) =>
@@ -863,6 +864,42 @@ const rules = {
       withHint(
         `feature group \`${group}\` is global (no \`for\`: one series without keys), so there is no key for \`by\` to read`,
         `leave out \`by\` (\`features ${ref}\`): a global group is joined by time only, onto every spine row`,
+      ),
+  }),
+  untimedForward: entry(4071, "error", "forward label over rows without time", {
+    label: (agg: string, where: string, source: string) =>
+      withHint(
+        `\`${agg}(...) over next\` aggregates the rows after each row's time, and the rows of ${where} have no time: source \`${source}\` has no \`event_time\``,
+        `label each row by its own columns (\`label y = <expression over the row's columns>\`), or give \`${source}\` an \`event_time\``,
+      ),
+  }),
+  untimedViewClause: entry(4072, "error", "time clause on a view over rows without time", {
+    /** `clause`: `ttl 90d` or `as_of inclusive`, as written. */
+    clause: (clause: string, where: string, source: string) =>
+      withHint(
+        `\`${clause}\` says how features are joined by time, and the rows of ${where} have none: source \`${source}\` has no \`event_time\``,
+        `leave out \`${clause.split(" ")[0]}\`: each row reads the reference data that holds when the table was read`,
+      ),
+  }),
+  untimedEventJoin: entry(4073, "error", "event features joined onto rows without time", {
+    group: (group: string, groupSource: string, where: string, source: string) =>
+      withHint(
+        `feature group \`${group}\` is computed from events (source \`${groupSource}\`), and the rows of ${where} have no time to join them as of: source \`${source}\` has no \`event_time\``,
+        `join reference data only (groups over sources without \`event_time\`), or give \`${source}\` an \`event_time\` so each row sees the events before it`,
+      ),
+  }),
+  untimedSplit: entry(4074, "error", "time split of rows without time", {
+    model: (model: string, view: string, source: string) =>
+      withHint(
+        `model \`${model}\` splits by time, and the rows of view \`${view}\` have none: source \`${source}\` has no \`event_time\``,
+        "use `split random(test_fraction: 0.2, seed: 42)` (the default): the same rows are drawn on every run",
+      ),
+  }),
+  untimedLive: entry(4075, "error", "live trigger on rows without time", {
+    model: (model: string, view: string, source: string) =>
+      withHint(
+        `\`when live(...)\` joins model \`${model}\`'s served predictions with labels that arrive later, and the rows of view \`${view}\` have no time to arrive at: source \`${source}\` has no \`event_time\``,
+        "use `when drift(...)` or a `schedule`",
       ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
