@@ -184,6 +184,8 @@ const syntax = {
   invalidEscape: entry(1005, "error", "invalid escape sequence", {
     outOfRange: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}: code point out of range`, "unicode escapes go up to \\u{10FFFF}"),
+    notACharacter: (seq: string) =>
+      withHint(`invalid escape sequence ${quoteSource(seq)}: not a character a string can hold`, "NUL (\\u{0}) and the surrogates \\u{d800} to \\u{dfff} are not allowed"),
     badUnicode: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}`, "write a unicode escape as \\u{hex}, for example \\u{e9}"),
     unknown: (seq: string) => withHint(`invalid escape sequence ${quoteSource(seq)}`, 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}'),
