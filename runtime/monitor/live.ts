@@ -29,7 +29,8 @@ export async function joinLabels(
   const n = preds.ts.length;
   const labels = new Float64Array(n).fill(NaN);
   const src = rawTable(view.spine.source);
-  if (n === 0 || !(await store.tableExists(src))) return labels;
+  // Rows without time (no event_time) never arrive after a prediction: nothing to join (FTI4075 refuses `when live`).
+  if (n === 0 || view.spine.eventTime === null || !(await store.tableExists(src))) return labels;
   const match = [...view.keys, ...view.requestFields];
   const table = "__fti_live_predictions";
   await store.run(

@@ -135,12 +135,13 @@ export async function spineQuery(store: Store, bundle: SpecBundle, view: ViewPla
     );
   }
   const have = new Set((await store.tableColumns(src)).map((c) => c.name.toLowerCase()));
-  const needed = [...view.keys.map((k) => k.name), view.spine.eventTime, ...view.requestFields.map((f) => f.name)];
+  const time = spineTimeColumn(view);
+  const needed = [...view.keys.map((k) => k.name), time, ...view.requestFields.map((f) => f.name)];
   const missing = needed.filter((c) => !have.has(c.toLowerCase()));
   if (missing.length) {
     throw new Error(`view \`${view.name}\`: ${src} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
   }
-  const t = ident(view.spine.eventTime);
+  const t = ident(time);
   const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
   let relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${ident(src)} WHERE ${rows.join(" AND ")}`;
   const where = [`__label IS NOT NULL`];
@@ -162,6 +163,16 @@ export async function spineQuery(store: Store, bundle: SpecBundle, view: ViewPla
            FROM (${relation})
        ) WHERE ${where.join(" AND ")}`;
   return { sql, order: orderColumns.join(", "), orderColumns };
+}
+
+/**
+ * The source column holding each spine row's time: the event time, or, for
+ * rows without time (a source without event_time), `ingested_at` — when the
+ * feature pipeline read the table, the instant its rows (and the reference
+ * data joined onto them) describe.
+ */
+export function spineTimeColumn(view: ViewPlan): string {
+  return view.spine.eventTime ?? "ingested_at";
 }
 
 /**
