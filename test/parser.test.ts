@@ -759,11 +759,24 @@ view v for athlete { features g.* }`;
     ["7y", /unknown duration unit `y`/],
     ["1e", /exponent has no digits/],
     ["1.2.3", /invalid number/],
+    // Past 2^53 - 1 an int would differ between SQL (BIGINT) and TypeScript (a double).
+    ["9007199254740992", /integer `9007199254740992` is too large: ints are exact up to 9007199254740991/],
+    ["9223372036854775808", /integer `9223372036854775808` is too large/],
+    ["1e999", /number `1e999` is too large/],
+    // Past 2^53 - 1 ms a duration's microseconds no longer fit a BIGINT.
+    ["104249992d", /duration `104249992d` is too large/],
+    ["99999999999999999999d", /duration .* is too large/],
   ])("FTI1006 invalid literal %s", (lit, message) => {
     const d = parse(`fn f(): int = ${lit}`, "t");
     expect(d.diagnostics.map((x) => x.code)).toEqual([1006]);
     expect(d.diagnostics[0].message).toMatch(message);
     expect(show((d.program.decls[0] as FnDecl).body)).toBe("<error>");
+  });
+
+  it("the largest exact int and the longest duration are literals", () => {
+    const d = parse("fn f(): int = 9007199254740991 + 104249991d", "t");
+    expect(d.diagnostics).toEqual([]);
+    expect(show((d.program.decls[0] as FnDecl).body)).toBe("(+ 9007199254740991 104249991d=9007199222400000ms)");
   });
 
   it("FTI1007 nesting too deep: reported once, the declaration skipped, the rest parsed", () => {

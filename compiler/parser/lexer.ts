@@ -364,12 +364,14 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
 
   if (PLAIN_NUMBER.test(image)) {
     const value = Number(image);
-    if (Number.isFinite(value)) {
+    const isInt = INTEGER.test(image);
+    // An int past 2^53 - 1 would be one value in SQL (BIGINT) and another in the TypeScript of ODTs (a double).
+    if (isInt && !Number.isSafeInteger(value)) problem = DIAG.invalidLiteral.integerTooLarge(image);
+    else if (Number.isFinite(value)) {
       retype(tok, NumberLit);
-      tok.payload = { value, isInt: INTEGER.test(image) } satisfies NumberPayload;
+      tok.payload = { value, isInt } satisfies NumberPayload;
       return;
-    }
-    problem = DIAG.invalidLiteral.numberTooLarge(image);
+    } else problem = DIAG.invalidLiteral.numberTooLarge(image);
   } else if (DATE_SHAPE.test(image)) {
     problem = dateProblem(image);
     if (problem === undefined) {
@@ -382,7 +384,8 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
     const factor = dur ? DURATION_UNITS[dur[2]] : undefined;
     if (dur && factor !== undefined) {
       const ms = Number(dur[1]) * factor;
-      if (Number.isFinite(ms)) {
+      // Beyond 2^53 - 1 ms (about 285,000 years) a duration's microseconds no longer fit DuckDB's BIGINT.
+      if (ms <= Number.MAX_SAFE_INTEGER) {
         retype(tok, DurationLit);
         tok.payload = { ms };
         return;
