@@ -745,6 +745,17 @@ view v for athlete { features g.* }`;
     expect(d[0].range.end.offset - d[0].range.start.offset).toBe(2);
   });
 
+  it("a string cannot hold NUL or a lone surrogate: NUL would end the SQL text it is written into", () => {
+    const text = String.raw`source s { path "a\u{0}b\u{d800}c\u{DFFF}\u{10FFFF}" }` + '\nfn f(): string = "x\u0000y"';
+    const d = parse(text, "t").diagnostics;
+    expect(d.map((x) => [x.code, x.message.split("\n")[0], x.range.start.line, x.range.start.column])).toEqual([
+      [1005, "invalid escape sequence `\\u{0}`: not a character a string can hold", 1, 19],
+      [1005, "invalid escape sequence `\\u{d800}`: not a character a string can hold", 1, 25],
+      [1005, "invalid escape sequence `\\u{DFFF}`: not a character a string can hold", 1, 34],
+      [1004, "invalid character U+0000", 2, 20],
+    ]);
+  });
+
   it("FTI1005 invalid escape", () => {
     const d = parse(String.raw`source s { path "a\qb\u{110000}" }`, "t").diagnostics;
     expect(d.map((x) => x.code)).toEqual([1005, 1005]);

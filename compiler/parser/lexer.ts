@@ -419,6 +419,8 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
     if (ch !== "\\") {
       let j = i + 1;
       while (j < image.length && image[j] !== '"' && image[j] !== "\\") j++;
+      // A NUL would end the SQL text the string is written into (DuckDB reads it as a C string).
+      for (let k = image.indexOf("\0", i); k >= 0 && k < j; k = image.indexOf("\0", k + 1)) report(problems, start + k, start + k + 1, DIAG.invalidCharacter.run("\0"));
       out += image.slice(i, j);
       i = j;
       continue;
@@ -453,6 +455,12 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
         const m = /^\{([0-9A-Fa-f]{1,6})\}/.exec(image.slice(i + 2, i + 12));
         if (m) {
           const cp = parseInt(m[1], 16);
+          if (cp === 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
+            // NUL ends the SQL text; a lone surrogate would be U+FFFD in DuckDB and itself in TypeScript.
+            report(problems, start + i, start + i + 2 + m[0].length, DIAG.invalidEscape.notACharacter(image.slice(i, i + 2 + m[0].length)));
+            i += 2 + m[0].length;
+            continue;
+          }
           if (cp <= 0x10ffff) {
             out += String.fromCodePoint(cp);
             i += 2 + m[0].length;
