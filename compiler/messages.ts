@@ -904,6 +904,14 @@ const rules = {
         "use `when drift(...)` or a `schedule`",
       ),
   }),
+  untimedOwnRows: entry(4076, "error", "feature group of a table's own rows does not identify a row", {
+    /** `keys`: the group's key columns (none: a global group); `unique`: the source's `unique` columns. */
+    group: (group: string, keys: readonly string[], where: string, source: string, unique: readonly string[]) =>
+      withHint(
+        `feature group \`${group}\` computes over \`${source}\`, the rows of ${where}, and ${keys.length === 0 ? "has no key (no `for`)" : `its key (${keys.join(", ")}) does not identify a row (${unique.length ? `\`${source}\` is \`unique (${unique.join(", ")})\`` : `\`${source}\` declares no \`unique\``})`}: rows without time would each read one row the join picks, not their own`,
+        `compute values of the row itself with \`on_demand\` over request fields (read from each row), or key the group by the table's id (\`unique id\` and \`for ENTITY\`)`,
+      ),
+  }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {
     /** A built-in computed by the feature pipeline only (embed). */
     in: (name: string, where: string) =>
