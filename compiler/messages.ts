@@ -184,18 +184,25 @@ const syntax = {
   invalidEscape: entry(1005, "error", "invalid escape sequence", {
     outOfRange: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}: code point out of range`, "unicode escapes go up to \\u{10FFFF}"),
+    notACharacter: (seq: string) =>
+      withHint(`invalid escape sequence ${quoteSource(seq)}: not a character a string can hold`, "NUL (\\u{0}) and the surrogates \\u{d800} to \\u{dfff} are not allowed"),
     badUnicode: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}`, "write a unicode escape as \\u{hex}, for example \\u{e9}"),
     unknown: (seq: string) => withHint(`invalid escape sequence ${quoteSource(seq)}`, 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}'),
   }),
   invalidLiteral: entry(1006, "error", "invalid number, duration or date literal", {
     numberTooLarge: (image: string) => `number ${quoteSource(image)} is too large`,
+    integerTooLarge: (image: string) =>
+      withHint(
+        `integer ${quoteSource(image)} is too large: ints are exact up to 9007199254740991 (2^53 - 1)`,
+        "beyond it SQL and the TypeScript of ODTs would hold different values; write a float (`9.3e18`) if an approximation will do",
+      ),
     /** `detail` says which part of a well-shaped date is out of range; without it the shape is wrong. */
     date: (image: string, detail?: string) =>
       detail
         ? `invalid date ${quoteSource(image)}: ${detail}`
         : withHint(`invalid date ${quoteSource(image)}`, "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]"),
-    durationTooLarge: (image: string) => `duration ${quoteSource(image)} is too large`,
+    durationTooLarge: (image: string) => withHint(`duration ${quoteSource(image)} is too large`, "durations go up to 9007199254740991ms (about 285,000 years)"),
     emptyExponent: (image: string) => `invalid number ${quoteSource(image)}: the exponent has no digits`,
     unknownUnit: (unit: string, image: string) =>
       withHint(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w"),
@@ -895,6 +902,14 @@ const rules = {
       withHint(
         `\`when live(...)\` joins model \`${model}\`'s served predictions with labels that arrive later, and the rows of view \`${view}\` have no time to arrive at: source \`${source}\` has no \`event_time\``,
         "use `when drift(...)` or a `schedule`",
+      ),
+  }),
+  untimedOwnRows: entry(4076, "error", "feature group of a table's own rows does not identify a row", {
+    /** `keys`: the group's key columns (none: a global group); `unique`: the source's `unique` columns. */
+    group: (group: string, keys: readonly string[], where: string, source: string, unique: readonly string[]) =>
+      withHint(
+        `feature group \`${group}\` computes over \`${source}\`, the rows of ${where}, and ${keys.length === 0 ? "has no key (no `for`)" : `its key (${keys.join(", ")}) does not identify a row (${unique.length ? `\`${source}\` is \`unique (${unique.join(", ")})\`` : `\`${source}\` declares no \`unique\``})`}: rows without time would each read one row the join picks, not their own`,
+        `compute values of the row itself with \`on_demand\` over request fields (read from each row), or key the group by the table's id (\`unique id\` and \`for ENTITY\`)`,
       ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {

@@ -103,6 +103,10 @@ describe("specs/penguins.fti: a static table without id or time", () => {
     expect(mass.metrics.mae).toBeLessThan(mass.baseline.mae / 2);
     expect(adelie.stage).toBe("production");
     expect(adelie.metrics.accuracy).toBeGreaterThan(0.9);
+    // A row feature over two of the row's columns, computed on each training row.
+    const frame = await withStore((store) => buildTrainingFrame(store, bundle, "adelie_data"));
+    const [len, depth, ratio] = ["beak_length_mm", "beak_depth_mm", "beak_ratio"].map((c) => columnValues(frame.columns[c]) as Array<number | null>);
+    expect(ratio.map((r) => (r === null ? null : r.toFixed(9)))).toEqual(len.map((l, i) => (l === null ? null : (l / depth[i]!).toFixed(9))));
     const again = await withStore((store) => trainModelFromSpec(store, bundle, "penguin_mass"));
     expect(again.metrics).toEqual(mass.metrics);
   });
@@ -136,6 +140,7 @@ describe("specs/penguins.fti: a static table without id or time", () => {
         "a,Adelie,Torgersen,MALE,39.1,18.7,181",
         "b,Gentoo,Biscoe,FEMALE,46.1,13.2,211",
         "c,Gentoo,Biscoe,FEMALE,-46.1,13.2,211",
+        "d,Emperor,Biscoe,FEMALE,46.1,13.2,211",
       ].join("\n") + "\n",
     );
     const res = await withStore(async (store) => {
@@ -145,7 +150,7 @@ describe("specs/penguins.fti: a static table without id or time", () => {
         report,
         noFile,
         scores: await store.all<{ note: string; prediction: number }>(`SELECT note, prediction FROM bird_scores ORDER BY row_number`),
-        rejects: await store.all<{ status: number; fields: string[] }>(`SELECT status, fields FROM bird_scores_rejects`),
+        rejects: await store.all<{ status: number; fields: string[] }>(`SELECT status, fields FROM bird_scores_rejects ORDER BY row_number`),
       };
     });
     expect(res.scores.map((s) => s.note)).toEqual(["a", "b"]);
@@ -153,7 +158,8 @@ describe("specs/penguins.fti: a static table without id or time", () => {
     expect(res.scores[0].prediction).toBeGreaterThan(3300);
     expect(res.scores[0].prediction).toBeLessThan(4500);
     expect(res.scores[1].prediction).toBeGreaterThan(res.scores[0].prediction);
-    expect(res.rejects.map((r) => [r.status, [...r.fields]])).toEqual([[400, ["beak_length_mm"]]]);
+    // A value its source's checks (`check`, `in`) would have quarantined: never scored.
+    expect(res.rejects.map((r) => [r.status, [...r.fields]])).toEqual([[400, ["beak_length_mm"]], [400, ["species"]]]);
     expect(res.noFile).toMatch(/needs request fields .*species/);
   });
 
@@ -186,6 +192,11 @@ describe("specs/penguins.fti: a static table without id or time", () => {
       const checked = await post({ species: "Adelie", island: "Torgersen", sex: "MALE", beak_length_mm: -1, beak_depth_mm: 18.7, flipper_length_mm: 181 });
       expect(checked.status).toBe(400);
       expect(JSON.stringify(await checked.json())).toMatch(/beak_length_mm/);
+      const unseen = await post({ species: "Emperor", island: "Torgersen", sex: "MALE", beak_length_mm: 39.1, beak_depth_mm: 18.7, flipper_length_mm: 181 });
+      expect(unseen.status).toBe(400);
+      const issue = ((await unseen.json()) as { error: { issues: Array<{ path: unknown[]; message: string }> } }).error.issues[0];
+      expect(issue.path).toEqual(["species"]);
+      expect(issue.message).toMatch(/^in \("Adelie", "Chinstrap", "Gentoo"\) failed/);
     } finally {
       await server.close();
     }

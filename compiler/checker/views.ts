@@ -391,16 +391,28 @@ function checkUntimedJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string
   const reported = new Set<number>();
   for (const f of joined.features) {
     const g = env.groups.get(f.group);
-    if (!g || g.ir.reference || reported.has(f.join)) continue;
+    if (!g || reported.has(f.join)) continue;
     reported.add(f.join);
-    ctx.report(joined.refRanges.get(f.name)!, DIAG.untimedEventJoin.group(g.ir.name, eventSourceOf(env, g.ir), where, source.name));
-    ok = false;
+    const range = joined.refRanges.get(f.name)!;
+    if (!g.ir.reference) {
+      ctx.report(range, DIAG.untimedEventJoin.group(g.ir.name, sourceOf(env, g.ir), where, source.name));
+      ok = false;
+    } else if (sourceOf(env, g.ir) === source.name && !identifiesRow(g.ir, source)) {
+      // A group over the view's own rows whose keys several rows share: each row would read the one row the tie rule picks.
+      ctx.report(range, DIAG.untimedOwnRows.group(g.ir.name, g.ir.keyColumns, where, source.name, source.unique ?? []));
+      ok = false;
+    }
   }
   return ok;
 }
 
-/** The event source a group's rows come from (through the groups it reads). */
-function eventSourceOf(env: ViewEnv, group: IrGroup): string {
+/** Whether a group's key columns hold the source's `unique` columns: one row of the source per key. */
+function identifiesRow(group: IrGroup, source: IrSource): boolean {
+  return !!source.unique?.length && source.unique.every((c) => group.keyColumns.includes(c));
+}
+
+/** The source a group's rows come from (through the groups it reads). */
+function sourceOf(env: ViewEnv, group: IrGroup): string {
   let g: IrGroup | undefined = group;
   while (g && g.input.kind === "group") g = env.groups.get(g.input.name)?.ir;
   return g?.input.name ?? group.input.name;

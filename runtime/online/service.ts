@@ -371,9 +371,10 @@ export class OnlineService implements LocalService {
       : null;
 
     const online = bundle.serves.filter((s) => s.online);
-    if (online.length === 0) {
+    // Agents, indexes and streams are served without a model (an agent may only read and retrieve).
+    if (online.length === 0 && !bundle.agents?.length && !bundle.indexes?.length && !bundle.sources.some((src) => src.stream)) {
       throw new UserError(
-        `spec \`${bundle.name}\` serves no model online`,
+        `spec \`${bundle.name}\` serves nothing online: no model, agent, index or stream`,
         "add `serve <model> { online }` to the spec",
       );
     }
