@@ -140,7 +140,7 @@ export const irSchema = z.object({
     loc,
     entity: z.string().nullable(),
     keys: z.array(column),
-    spine: z.object({ source: z.string(), eventTime: z.string(), where: irExpr.nullable(), entityColumns: z.array(z.string()) }),
+    spine: z.object({ source: z.string(), eventTime: z.string().nullable(), where: irExpr.nullable(), entityColumns: z.array(z.string()) }),
     label: z.object({
       name: z.string(), type: irType, expr: irExpr, text: z.string(), lineage: z.array(z.string()),
       forward: z.array(z.object({ name: z.string(), agg: windowAgg, arg: irExpr.nullable(), windowMs: z.number().positive(), type: irType })),

@@ -238,8 +238,12 @@ export interface IrView {
   keys: IrColumn[];
   spine: {
     source: string;
-    /** The source's event-time column: the spine's time. */
-    eventTime: string;
+    /**
+     * The source's event-time column: the spine's time. null: the source has
+     * none (rows without time, a static table): each row is at the time the
+     * table was read (its `ingested_at`), and joins reference data only.
+     */
+    eventTime: string | null;
     /** `where ...` over the source's columns. */
     where: IrExpr | null;
     /** The spine entity's columns (forward labels aggregate per these); empty without `for ENTITY`. */

@@ -117,6 +117,12 @@ const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`fo
 export const JOIN_CLAUSE_HINT =
   "`by` and `as` end a `features` line and apply to each group on it: give the next join its own line (`features g.b by y`)";
 
+/** `feature_group g for e from s by col {`: the hint of FTI1001 at `by` (a group names its key columns after the entity). */
+export const GROUP_KEY_COLUMNS_HINT = (entity: string | undefined, column: string | undefined, from: string | undefined) =>
+  entity && column && from
+    ? `a group names the column that holds the entity's key after the entity: \`for ${entity}(${column}) from ${from}\``
+    : "a group names the column that holds the entity's key after the entity: `for <entity>(<column>) from <source>`";
+
 export const DECLARATIONS_HINT =
   "a declaration starts with source, entity, fn, extern fn, feature_group, on_demand, view, model or serve";
 
@@ -178,18 +184,25 @@ const syntax = {
   invalidEscape: entry(1005, "error", "invalid escape sequence", {
     outOfRange: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}: code point out of range`, "unicode escapes go up to \\u{10FFFF}"),
+    notACharacter: (seq: string) =>
+      withHint(`invalid escape sequence ${quoteSource(seq)}: not a character a string can hold`, "NUL (\\u{0}) and the surrogates \\u{d800} to \\u{dfff} are not allowed"),
     badUnicode: (seq: string) =>
       withHint(`invalid escape sequence ${quoteSource(seq)}`, "write a unicode escape as \\u{hex}, for example \\u{e9}"),
     unknown: (seq: string) => withHint(`invalid escape sequence ${quoteSource(seq)}`, 'valid escapes are \\" \\\\ \\n \\t \\r and \\u{hex}'),
   }),
   invalidLiteral: entry(1006, "error", "invalid number, duration or date literal", {
     numberTooLarge: (image: string) => `number ${quoteSource(image)} is too large`,
+    integerTooLarge: (image: string) =>
+      withHint(
+        `integer ${quoteSource(image)} is too large: ints are exact up to 9007199254740991 (2^53 - 1)`,
+        "beyond it SQL and the TypeScript of ODTs would hold different values; write a float (`9.3e18`) if an approximation will do",
+      ),
     /** `detail` says which part of a well-shaped date is out of range; without it the shape is wrong. */
     date: (image: string, detail?: string) =>
       detail
         ? `invalid date ${quoteSource(image)}: ${detail}`
         : withHint(`invalid date ${quoteSource(image)}`, "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]"),
-    durationTooLarge: (image: string) => `duration ${quoteSource(image)} is too large`,
+    durationTooLarge: (image: string) => withHint(`duration ${quoteSource(image)} is too large`, "durations go up to 9007199254740991ms (about 285,000 years)"),
     emptyExponent: (image: string) => `invalid number ${quoteSource(image)}: the exponent has no digits`,
     unknownUnit: (unit: string, image: string) =>
       withHint(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w"),
@@ -339,11 +352,6 @@ const names = {
       `${where} has no spine: write \`view ${view} from <source>\` (one row per event) or \`for <entity> from <source>\``,
     viewSpineSource: (where: string, entity: string) =>
       withHint(`${where} has no spine source: add \`from <source>\` after \`for ${entity}\``, "or take the label from a source column: `label <name> = <source>.<column>`"),
-    spineTime: (source: string) =>
-      withHint(
-        `source \`${source}\` is reference data (no \`event_time\`): a view's rows (and its label) need the time they happened`,
-        "take the spine from an event source; reference data joins in as features",
-      ),
     agentLlm: (where: string) =>
       withHint(`${where} has no \`llm\`: name the model to ask, e.g. \`llm "coach"\``, "the endpoint is configuration (FTI_LLM_URL); the spec names the model"),
     agentLlmEmpty: (where: string) => `the \`llm\` of ${where} is empty: name the model to ask`,
@@ -605,6 +613,12 @@ const rules = {
         `feature \`${feature}\` is derived from \`${column}\`, which the label \`${label}\` reads, and ${where} joins features inclusively at the label's event time: each training row would see its own answer`,
         "use `as_of strict` (features strictly before the label), or drop the feature",
       ),
+    /** A view over rows without time: a feature of the row's own reference data is its own answer. */
+    untimed: (feature: string, column: string, label: string, where: string, source: string) =>
+      withHint(
+        `feature \`${feature}\` is derived from \`${column}\`, which the label \`${label}\` reads, and the rows of ${where} have no time (\`${source}\` has no \`event_time\`): the feature holds each training row's own answer`,
+        "drop the feature, or label by a column no feature reads",
+      ),
   }),
   labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
     field: (odt: string, field: string, labelColumn: string) =>
@@ -852,6 +866,50 @@ const rules = {
       withHint(
         `feature group \`${group}\` is global (no \`for\`: one series without keys), so there is no key for \`by\` to read`,
         `leave out \`by\` (\`features ${ref}\`): a global group is joined by time only, onto every spine row`,
+      ),
+  }),
+  untimedForward: entry(4071, "error", "forward label over rows without time", {
+    label: (agg: string, where: string, source: string) =>
+      withHint(
+        `\`${agg}(...) over next\` aggregates the rows after each row's time, and the rows of ${where} have no time: source \`${source}\` has no \`event_time\``,
+        `label each row by its own columns (\`label y = <expression over the row's columns>\`), or give \`${source}\` an \`event_time\``,
+      ),
+  }),
+  untimedViewClause: entry(4072, "error", "time clause on a view over rows without time", {
+    /** `clause`: `ttl 90d` or `as_of inclusive`, as written. */
+    clause: (clause: string, where: string, source: string) =>
+      withHint(
+        `\`${clause}\` says how features are joined by time, and the rows of ${where} have none: source \`${source}\` has no \`event_time\``,
+        `leave out \`${clause.split(" ")[0]}\`: each row reads the reference data that holds when the table was read`,
+      ),
+  }),
+  untimedEventJoin: entry(4073, "error", "event features joined onto rows without time", {
+    group: (group: string, groupSource: string, where: string, source: string) =>
+      withHint(
+        `feature group \`${group}\` is computed from events (source \`${groupSource}\`), and the rows of ${where} have no time to join them as of: source \`${source}\` has no \`event_time\``,
+        `join reference data only (groups over sources without \`event_time\`), or give \`${source}\` an \`event_time\` so each row sees the events before it`,
+      ),
+  }),
+  untimedSplit: entry(4074, "error", "time split of rows without time", {
+    model: (model: string, view: string, source: string) =>
+      withHint(
+        `model \`${model}\` splits by time, and the rows of view \`${view}\` have none: source \`${source}\` has no \`event_time\``,
+        "use `split random(test_fraction: 0.2, seed: 42)` (the default): the same rows are drawn on every run",
+      ),
+  }),
+  untimedLive: entry(4075, "error", "live trigger on rows without time", {
+    model: (model: string, view: string, source: string) =>
+      withHint(
+        `\`when live(...)\` joins model \`${model}\`'s served predictions with labels that arrive later, and the rows of view \`${view}\` have no time to arrive at: source \`${source}\` has no \`event_time\``,
+        "use `when drift(...)` or a `schedule`",
+      ),
+  }),
+  untimedOwnRows: entry(4076, "error", "feature group of a table's own rows does not identify a row", {
+    /** `keys`: the group's key columns (none: a global group); `unique`: the source's `unique` columns. */
+    group: (group: string, keys: readonly string[], where: string, source: string, unique: readonly string[]) =>
+      withHint(
+        `feature group \`${group}\` computes over \`${source}\`, the rows of ${where}, and ${keys.length === 0 ? "has no key (no `for`)" : `its key (${keys.join(", ")}) does not identify a row (${unique.length ? `\`${source}\` is \`unique (${unique.join(", ")})\`` : `\`${source}\` declares no \`unique\``})`}: rows without time would each read one row the join picks, not their own`,
+        `compute values of the row itself with \`on_demand\` over request fields (read from each row), or key the group by the table's id (\`unique id\` and \`for ENTITY\`)`,
       ),
   }),
   embedOutsideGroup: entry(4101, "error", "embedding outside a feature group", {

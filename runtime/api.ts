@@ -224,7 +224,8 @@ export interface ViewPlan {
   keys: ColumnPlan[];
   spine: {
     source: string;
-    eventTime: string;
+    /** null: the source has no event_time (rows without time): each spine row is at its `ingested_at`, when the table was read. */
+    eventTime: string | null;
     /** DuckDB boolean over the source's columns (`where`); null keeps every row. */
     where: string | null;
     /** The spine entity's columns: forward label aggregations partition by them. */

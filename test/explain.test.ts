@@ -51,6 +51,13 @@ describe("fti explain", () => {
     expect(text).not.toMatch(/over 1d|over 1h|over 7d|ttl 2d/);
   });
 
+  it("names a view's time: its event-time column, or rows without time", async () => {
+    const timed = explainText((await compileSpec("specs/seattle.fti", { checkOnly: true })).ir!);
+    expect(timed).toContain("└─ view forecast_data  from seattle_weather at date; label tmax = temp_max; as_of strict; ttl 3d\n");
+    const untimed = explainText((await compileSpec("specs/penguins.fti", { checkOnly: true })).ir!);
+    expect(untimed).toContain("└─ view mass_data  from penguins (rows without time); label body_mass = body_mass_g; as_of strict\n");
+  });
+
   it("shows each agent's lineage: context groups and retrieved indexes down to their sources, and its tools", async () => {
     const r = await compileSpec("specs/athlete.fti", { checkOnly: true });
     const text = explainText(r.ir!);

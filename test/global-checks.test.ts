@@ -69,19 +69,16 @@ feature_group all_sizes from weather { size = info.pop }
     );
   });
 
-  it("an agent reads its context by its entity's keys: a global group there is FTI4012", async () => {
+  it("an agent for an entity may read a global group in its context (no keys) beside its entity's groups", async () => {
     const errors = await diagnose(
       "agent",
       `
 agent helper for city {
   llm "m"
-  context everywhere.*
+  context info.*, everywhere.*
 }
 `,
     );
-    expect(errors.map((e) => e.code)).toEqual([4012]);
-    expect(errors[0].message).toBe(
-      "feature group `everywhere` is global (no `for`: one series without keys), but agent `helper` is for `city` and reads features by its keys",
-    );
+    expect(errors).toEqual([]);
   });
 });

@@ -6,6 +6,8 @@
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
 import type { SpecBundle } from "../runtime/api.ts";
@@ -16,6 +18,7 @@ import { parseOnlineStore } from "../runtime/online/online-store.ts";
 import { materializeShared } from "../runtime/online/redis-sync.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import type { ApiErrorBody, OnlinePrediction } from "../runtime/online/types.ts";
+import { createMcpServer } from "../runtime/mcp/server.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
 import { REPO } from "./helpers/online-athlete.ts";
@@ -111,6 +114,32 @@ describe("a model of one series without request fields", () => {
       expect(unknown.status).toBe(400);
       expect((unknown.body as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([["day"]]);
     } finally {
+      await svc.close();
+    }
+  });
+
+  it("MCP's get_online_features reads the series without an entity, as predictions see it", async () => {
+    const now = LAST + 12 * HOUR;
+    const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => now });
+    const client = new Client({ name: "fti-test", version: "1.0.0" });
+    try {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await createMcpServer(bundle, svc, "test").connect(serverSide);
+      await client.connect(clientSide);
+      const call = async (args: Record<string, unknown>) => {
+        const r = (await client.callTool({ name: "get_online_features", arguments: args })) as { content: Array<{ text: string }>; isError?: boolean };
+        return { data: JSON.parse(r.content[0].text), isError: r.isError ?? false };
+      };
+      const global = await call({});
+      expect(global.isError).toBe(false);
+      const predicted = (await svc.predict("demand_m", {})).body as OnlinePrediction;
+      expect(global.data.features.demand.units_7d).toEqual(predicted.features.units_7d);
+      expect(global.data.features.demand.price_3d.status).toBe("present");
+      const named = await call({ entity: "store" });
+      expect(named.isError).toBe(true);
+      expect(named.data.error).toContain("no entity: the global groups");
+    } finally {
+      await client.close();
       await svc.close();
     }
   });

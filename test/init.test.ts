@@ -14,7 +14,7 @@ const fti = (args: string[], cwd: string) => {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
-const FILES = [".gitignore", "README.md", "package.json", "specs/data/deliveries.csv", "specs/deliveries.fti", "tsconfig.json"];
+const FILES = [".gitignore", ".npmrc", "README.md", "package.json", "specs/data/deliveries.csv", "specs/deliveries.fti", "tsconfig.json"];
 
 function listFiles(dir: string, prefix = ""): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();

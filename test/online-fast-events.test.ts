@@ -5,12 +5,12 @@
 // both, the fast path takes exactly the plain requests, and afterwards both
 // servers hold the same segment lines and serve the same features.
 
-import { cpSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
-import { streamDir } from "../runtime/stream/segments.ts";
+import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
 
 const HOUR = 3_600_000;
@@ -185,9 +185,8 @@ describe("the events route on node:http", () => {
 
   it("leaves both servers with the same segment lines and the same served features", async () => {
     const lines = (store: string) =>
-      readdirSync(streamDir(store, "activities"))
-        .filter((f) => f.endsWith(".ndjson"))
-        .flatMap((f) => readFileSync(join(streamDir(store, "activities"), f), "utf8").split("\n").filter(Boolean))
+      readSegmentLines(streamDir(store, "activities"))
+        .map((l) => l.text)
         .sort();
     const fastLines = lines(work.storePath);
     expect(fastLines.length).toBeGreaterThan(400);

@@ -8,7 +8,10 @@
 //
 // npm installs with --prefer-offline: the packages come from the npm cache
 // that `npm ci` filled (their metadata from the registry when the cache has
-// none). onnxruntime-node's install script is skipped as in this repo's .npmrc.
+// none). onnxruntime-node's install script (a GPU download from a host this
+// machine cannot reach) is skipped in the tools directory by the environment,
+// in the project by the .npmrc `fti init` writes: the project installs as a
+// user's would, with nothing set around it.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -22,25 +25,28 @@ import { startLsp } from "./helpers/lsp-client.ts";
 const REPO = path.resolve(".");
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const NPX = process.platform === "win32" ? "npx.cmd" : "npx";
-const env = { ...process.env, npm_config_onnxruntime_node_install: "skip", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", FTI_DEBUG: "" };
+const env = { ...process.env, npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", FTI_DEBUG: "" };
 delete (env as Record<string, string | undefined>).NODE_OPTIONS; // vitest's loader must not leak into the user's processes
 
 let tmp: string;
 let tarball: string;
 let demo: string;
 
-function run(cmd: string, args: string[], cwd: string) {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+delete (env as Record<string, string | undefined>).npm_config_onnxruntime_node_install;
+delete (env as Record<string, string | undefined>).ONNXRUNTIME_NODE_INSTALL;
+
+function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
+  const r = spawnSync(cmd, args, { cwd, env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", all: `$ ${cmd} ${args.join(" ")} (in ${cwd})\nexit ${r.status}\n${r.stdout}\n${r.stderr}` };
 }
 
-function ok(cmd: string, args: string[], cwd: string) {
-  const r = run(cmd, args, cwd);
+function ok(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
+  const r = run(cmd, args, cwd, extraEnv);
   expect(r.code, r.all).toBe(0);
   return r;
 }
 
-const install = (cwd: string) => ok(NPM, ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], cwd);
+const install = (cwd: string, extraEnv: Record<string, string> = {}) => ok(NPM, ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], cwd, extraEnv);
 
 beforeAll(() => {
   tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "fti-package-")));
@@ -55,7 +61,7 @@ beforeAll(() => {
   const tools = path.join(tmp, "tools");
   fs.mkdirSync(tools);
   fs.writeFileSync(path.join(tools, "package.json"), JSON.stringify({ name: "tools", private: true }));
-  install(tools);
+  install(tools, { npm_config_onnxruntime_node_install: "skip" });
   ok(NPX, ["--no-install", "fti", "init", "demo"], tools);
   demo = path.join(tools, "demo");
   install(demo);
@@ -67,7 +73,7 @@ afterAll(() => {
 
 describe("the packed fti in a project of its own", () => {
   it("init wrote the project, and the installed fti is a real copy, not this repository", () => {
-    for (const f of ["package.json", "tsconfig.json", ".gitignore", "README.md", "specs/deliveries.fti", "specs/data/deliveries.csv"]) expect(fs.existsSync(path.join(demo, f)), f).toBe(true);
+    for (const f of ["package.json", "tsconfig.json", ".gitignore", ".npmrc", "README.md", "specs/deliveries.fti", "specs/data/deliveries.csv"]) expect(fs.existsSync(path.join(demo, f)), f).toBe(true);
     const pkg = JSON.parse(fs.readFileSync(path.join(demo, "package.json"), "utf8"));
     expect(pkg.dependencies.fti).toMatch(/fti-0\.1\.0\.tgz$|^\^0\.1\.0$/);
     expect(fs.readFileSync(path.join(demo, ".gitignore"), "utf8")).toContain(".fti/");

@@ -745,6 +745,17 @@ view v for athlete { features g.* }`;
     expect(d[0].range.end.offset - d[0].range.start.offset).toBe(2);
   });
 
+  it("a string cannot hold NUL or a lone surrogate: NUL would end the SQL text it is written into", () => {
+    const text = String.raw`source s { path "a\u{0}b\u{d800}c\u{DFFF}\u{10FFFF}" }` + '\nfn f(): string = "x\u0000y"';
+    const d = parse(text, "t").diagnostics;
+    expect(d.map((x) => [x.code, x.message.split("\n")[0], x.range.start.line, x.range.start.column])).toEqual([
+      [1005, "invalid escape sequence `\\u{0}`: not a character a string can hold", 1, 19],
+      [1005, "invalid escape sequence `\\u{d800}`: not a character a string can hold", 1, 25],
+      [1005, "invalid escape sequence `\\u{DFFF}`: not a character a string can hold", 1, 34],
+      [1004, "invalid character U+0000", 2, 20],
+    ]);
+  });
+
   it("FTI1005 invalid escape", () => {
     const d = parse(String.raw`source s { path "a\qb\u{110000}" }`, "t").diagnostics;
     expect(d.map((x) => x.code)).toEqual([1005, 1005]);
@@ -759,11 +770,24 @@ view v for athlete { features g.* }`;
     ["7y", /unknown duration unit `y`/],
     ["1e", /exponent has no digits/],
     ["1.2.3", /invalid number/],
+    // Past 2^53 - 1 an int would differ between SQL (BIGINT) and TypeScript (a double).
+    ["9007199254740992", /integer `9007199254740992` is too large: ints are exact up to 9007199254740991/],
+    ["9223372036854775808", /integer `9223372036854775808` is too large/],
+    ["1e999", /number `1e999` is too large/],
+    // Past 2^53 - 1 ms a duration's microseconds no longer fit a BIGINT.
+    ["104249992d", /duration `104249992d` is too large/],
+    ["99999999999999999999d", /duration .* is too large/],
   ])("FTI1006 invalid literal %s", (lit, message) => {
     const d = parse(`fn f(): int = ${lit}`, "t");
     expect(d.diagnostics.map((x) => x.code)).toEqual([1006]);
     expect(d.diagnostics[0].message).toMatch(message);
     expect(show((d.program.decls[0] as FnDecl).body)).toBe("<error>");
+  });
+
+  it("the largest exact int and the longest duration are literals", () => {
+    const d = parse("fn f(): int = 9007199254740991 + 104249991d", "t");
+    expect(d.diagnostics).toEqual([]);
+    expect(show((d.program.decls[0] as FnDecl).body)).toBe("(+ 9007199254740991 104249991d=9007199222400000ms)");
   });
 
   it("FTI1007 nesting too deep: reported once, the declaration skipped, the rest parsed", () => {

@@ -594,6 +594,62 @@ describe("spine, join and export", () => {
     expect(ties.n).toBeGreaterThan(1000);
   });
 
+  it("exportTrainingData with an int key and string/int request fields: declared types, and rows in spine order over ties and nulls", async () => {
+    // The keys and request fields are written as the spine casts them and the ORDER BY shares those columns:
+    // the file must keep the declared types and be exactly the frame, in (time, key, label, request fields) order,
+    // with many rows tied on time and key, nulls in the label's tie-breakers (a null channel) and several entities.
+    store = await openStore({ path: ":memory:", threads: 2 });
+    await store.run(
+      `CREATE TABLE src_events AS SELECT CAST(hash(i, 1) % 25 AS INTEGER) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 2) % 300 AS BIGINT)) AS ts,
+              CAST(hash(i, 3) % 3 AS DOUBLE) AS y, (hash(i, 4) % 7) / 2.0 AS amount,
+              CASE WHEN hash(i, 5) % 4 = 0 THEN NULL ELSE ['web', 'app', 'Email'][1 + CAST(hash(i, 6) % 3 AS INTEGER)] END AS channel,
+              CAST(hash(i, 7) % 5 AS INTEGER) - 2 AS qty
+         FROM range(12000) AS t(i)`,
+    );
+    await store.run(
+      `CREATE TABLE fg_g_v1 AS SELECT CAST(hash(i, 8) % 25 AS INTEGER) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i, 9) % 300 AS BIGINT)) AS event_time, i AS rid,
+              CASE WHEN hash(i, 10) % 5 = 0 THEN NULL ELSE (hash(i, 11) % 1000) / 8.0 END AS f1,
+              CAST(hash(i, 12) % 50 AS BIGINT) AS f2, TIMESTAMP '2026-02-01' + to_days(CAST(hash(i, 13) % 2 AS BIGINT)) AS ingested_at
+         FROM range(6000) AS t(i)`,
+    );
+    const bundle = pitBundle({ asOf: "strict", ttlMs: 2 * HOUR, rowId: true });
+    const intKey = [{ name: "user_id", type: "int" as const, nullable: false }];
+    bundle.groups[0].keys = intKey;
+    const view = bundle.views[0];
+    view.keys = intKey;
+    view.requestFields.push({ name: "channel", type: "string", nullable: true }, { name: "qty", type: "int", nullable: false });
+    bundle.sources[0].fields = [...bundle.sources[0].fields.filter((f) => f.name !== "user_id"), { name: "user_id", type: "int", nullable: false },
+      { name: "channel", type: "string", nullable: true }, { name: "qty", type: "int", nullable: false }];
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
+    const out = join(tempDir(), "typed.parquet");
+    expect(await exportTrainingData(store, bundle, "v", out)).toBe(frame.n);
+    const cols = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
+    expect(cols.map((c) => `${c.column_name} ${c.column_type}`)).toEqual([
+      "user_id BIGINT", "event_time TIMESTAMP", "y DOUBLE", "f1 DOUBLE", "f2 BIGINT", "f1_plus_amount DOUBLE", "amount DOUBLE", "channel VARCHAR", "qty BIGINT",
+    ]);
+    const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
+    expect(rows.columns.user_id).toEqual(frame.keys.user_id);
+    expect(rows.columns.event_time).toEqual(Array.from(frame.time));
+    expect(rows.columns.y).toEqual(Array.from(frame.label));
+    for (const c of ["f1", "f2", "f1_plus_amount", "amount", "channel", "qty"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
+    // The file's own order is the spine order: sorting it again by those columns changes nothing.
+    const sorted = await store.readColumns(
+      `SELECT * FROM read_parquet('${out}') ORDER BY event_time, user_id, y, amount, channel, qty`, undefined, { timestamps: "ms" },
+    );
+    for (const c of Object.keys(rows.columns)) expect(rows.columns[c]).toEqual(sorted.columns[c]);
+    // What the test is meant to exercise is there: rows tied on (time, key), null channels, several entities.
+    const [shape] = await store.all<{ tied: number; nulls: number; users: number }>(
+      `SELECT (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM src_events GROUP BY ts, user_id HAVING count(*) > 1)) AS tied,
+              (SELECT count(*)::DOUBLE FROM src_events WHERE channel IS NULL) AS nulls,
+              (SELECT count(DISTINCT user_id)::DOUBLE FROM src_events) AS users`,
+    );
+    expect(shape.tied).toBeGreaterThan(500);
+    expect(shape.nulls).toBeGreaterThan(1000);
+    expect(shape.users).toBe(25);
+  });
+
   it("an ODT that throws fails the export with its name and inputs, and leaves no file", async () => {
     const data = makeData(6);
     store = await openStore({ path: ":memory:" });

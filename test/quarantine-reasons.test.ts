@@ -58,6 +58,31 @@ describe("quarantine reasons by kind", () => {
     }
   });
 
+  it("an int beyond ±(2^53 − 1) is quarantined (fti holds ints as JS numbers: two such ids would be one key); the bounds themselves are kept", async () => {
+    const ints = ridesSpec("rides.csv", [...RIDE_FIELDS, "laps: int"]);
+    const rows = [
+      ["r1", "9007199254740991"],
+      ["r2", "-9007199254740991"],
+      ["r3", "9007199254740992"],
+      ["r4", "9007199254740993"],
+      ["r5", "-9007199254740992"],
+      ["r6", "-9223372036854775808"],
+      ["r7", "9223372036854775807"],
+    ];
+    const t = await compileTempSpec({ "spec.fti": ints, "rides.csv": ["ride_id,rider,at,km,laps", ...rows.map(([id, laps], i) => `${id},ann,2024-01-0${i + 1} 10:00,5,${laps}`)].join("\n") });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const { runId } = await runFeaturePipeline(store, t.bundle);
+      const kept = await store.all<{ ride_id: string; laps: number | bigint }>("SELECT ride_id, laps FROM src_rides ORDER BY ride_id");
+      expect(kept.map((r) => [r.ride_id, String(r.laps)])).toEqual([["r1", "9007199254740991"], ["r2", "-9007199254740991"]]);
+      const reasons = await quarantineReasons(store, runId, 10);
+      expect(reasons.map((r) => [r.reason, r.rows])).toEqual([["laps: … is outside ±(2^53 − 1), where an int is exact in fti (declare the field string for larger ids)", 5]]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a store made before reason_kind existed gains the column; its old rows are each their own kind", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-quarantine-"));
     const file = path.join(dir, "old.duckdb");

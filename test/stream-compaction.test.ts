@@ -5,13 +5,13 @@
 // writer's file stays; and kill -9 of `fti features` at random moments leaves
 // every acknowledged event in a segment file or in the store.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { streamDir } from "../runtime/stream/segments.ts";
+import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { buildAthleteWork, runFti, spawnFti, type AthleteWork } from "./helpers/online-athlete.ts";
 
 const HOUR = 3_600_000;
@@ -29,7 +29,7 @@ afterAll(() => work?.cleanup());
 const serve = () => startServer(work.bundle, { store: work.storePath, logs: join(work.root, ".fti/logs"), port: 0, watch: false, logger: quiet, now: () => T0 });
 const dir = () => streamDir(work.storePath, "activities");
 const segmentFiles = () => readdirSync(dir()).filter((f) => f.endsWith(".ndjson"));
-const segmentIds = () => segmentFiles().flatMap((f) => readFileSync(join(dir(), f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).activity_id as string));
+const segmentIds = () => readSegmentLines(dir()).map((l) => JSON.parse(l.text).activity_id as string);
 
 let n = 0;
 async function pushSome(server: RunningServer, count: number): Promise<void> {

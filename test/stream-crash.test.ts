@@ -8,12 +8,17 @@
 // kills also land during its writes) and replay only the segment lines after it.
 // Some events are late (beyond the lateness): corrected in the background, a
 // kill landing before, during or after a correction.
+// Each kill lands inside a preallocated part (zeros after the written lines);
+// after the second, the killed part is given what an overlapped write that
+// finished before the one in flight would leave: a hole, then lines of events
+// never acknowledged (and never sent again) — read by no one.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { readSegmentLines, segmentFiles, streamDir, writtenEnd } from "../runtime/stream/segments.ts";
 import { buildAthleteWork, serveFti, type AthleteWork, type ServedFti } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
 
@@ -90,6 +95,25 @@ async function lateCorrected(url: string): Promise<void> {
   throw new Error("late events still pending after 60 s");
 }
 
+/**
+ * In the killed server's last part (the newest with zeros after its lines): a hole of zeros after its written
+ * lines, then the lines of events no client sent — what a write finishing before the one in flight leaves at a crash.
+ */
+function holeAfterKill(n: number): void {
+  const parts = segmentFiles(streamDir(work.storePath, "activities")).filter((f) => {
+    const b = readFileSync(f);
+    return writtenEnd(b) < b.length;
+  });
+  const file = parts[parts.length - 1];
+  const buf = readFileSync(file);
+  const ghosts = events(3, 99).map((e, i) => JSON.stringify({ ...e, activity_id: `ghost-${i}` }));
+  const at = buf.indexOf(0) + 100;
+  const text = Buffer.from(ghosts.join("\n") + "\n");
+  expect(at + text.length, `the ghosts fit in ${file}'s zeros (${n} events pushed)`).toBeLessThan(buf.length);
+  text.copy(buf, at);
+  writeFileSync(file, buf);
+}
+
 describe("kill -9 of fti serve while events are pushed", () => {
   it("loses no acknowledged event, counts none twice, and serves the batch's values after restarts", async () => {
     const all = events(400, 5);
@@ -114,6 +138,7 @@ describe("kill -9 of fti serve while events are pushed", () => {
         pending = r.status === 200 ? [] : batch;
         kills.push(acked.size);
         await server.exited;
+        if (kills.length === 2) holeAfterKill(all.length);
         server = await serve();
         restarts.push(server.rebuilt);
         continue;
@@ -129,10 +154,18 @@ describe("kill -9 of fti serve while events are pushed", () => {
     expect(restarts.slice(1).map((r) => r.from)).toEqual(["checkpoint", "checkpoint"]);
     expect(acked.size).toBe(all.length);
 
+    // Every killed server's last part (and the live one's) ends in zeros: the kills landed inside preallocated parts.
+    const zeroTailed = segmentFiles(streamDir(work.storePath, "activities")).filter((f) => {
+      const b = readFileSync(f);
+      return writtenEnd(b) < b.length && b[b.length - 1] === 0;
+    });
+    expect(zeroTailed.length).toBeGreaterThanOrEqual(kills.length + 1);
+
     // 0 lost: every acknowledged event is in the segments, once or more (a resend of one written before the kill is a duplicate).
     const stored = new Set(readSegmentLines(streamDir(work.storePath, "activities")).map((l) => JSON.parse(l.text).activity_id as string));
     const lost = [...acked].filter((id) => !stored.has(id));
     expect(lost).toEqual([]);
+    expect([...stored].filter((id) => id.startsWith("ghost-"))).toEqual([]);
 
     // What the last server serves, before and after the batch run, once its late events are corrected (by themselves).
     await lateCorrected(server.url);
@@ -143,12 +176,14 @@ describe("kill -9 of fti serve while events are pushed", () => {
     const batch = await work.withStore(async (store) => {
       await runFeaturePipeline(store, work.bundle);
       await materialize(store, work.bundle);
-      const [c] = await store.all<{ n: number; d: number; live: number }>(
-        "SELECT count(*) AS n, count(DISTINCT activity_id) AS d, count(*) FILTER (WHERE activity_id LIKE 'crash-%') AS live FROM src_activities",
+      const [c] = await store.all<{ n: number; d: number; live: number; ghosts: number }>(
+        "SELECT count(*) AS n, count(DISTINCT activity_id) AS d, count(*) FILTER (WHERE activity_id LIKE 'crash-%') AS live, count(*) FILTER (WHERE activity_id LIKE 'ghost-%') AS ghosts FROM src_activities",
       );
       // 0 duplicated: each event once offline, every pushed one there.
       expect(c.n).toBe(c.d);
       expect(c.live).toBe(all.length);
+      // The lines after the hole were never acknowledged: no reader takes them.
+      expect(c.ghosts).toBe(0);
       return store.all<Record<string, unknown>>("SELECT * FROM online_fitness_v1");
     });
     const restarted = await serve();

@@ -116,4 +116,34 @@ describe("SegmentScan", () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it("stops where the written lines end: a crashed part's zeros, a hole before unacknowledged lines, the writer's own part of zeros", async () => {
+    const d = mkdtempSync(join(tmpdir(), "fti-scan3-"));
+    try {
+      const engine = new StreamEngine(spec);
+      const rnd = mulberry32(12);
+      const targets: Targets = { keys: new Map(), values: new Map() };
+      for (const g of engine.groupsOf("activities")) {
+        targets.keys.set(g.name, new Set(["a1", "a2"].map((a) => engine.entityKey(g.name, [a]))));
+        targets.values.set(g.name, [["a1"], ["a2"]]);
+      }
+      const rows = Array.from({ length: 3000 }, (_, k) => event(rnd, k));
+      const text = (part: StreamRow[]) => Buffer.from(part.map((r) => segmentLine(plan, r)).join("\n") + "\n");
+      // A dead process's part: lines, a hole of 3 MB (across read chunks), lines it never acknowledged, zeros.
+      writeFileSync(join(d, "1000-1-0001.ndjson"), Buffer.concat([text(rows.slice(0, 1000)), Buffer.from('{"activity_id":"to'), Buffer.alloc(3 << 20), text(rows.slice(1000, 2000)), Buffer.alloc(1 << 20)]));
+      // The writer's own part: preallocated, its first 600 lines acknowledged.
+      const own = text(rows.slice(2000, 2600));
+      writeFileSync(join(d, "2000-2-0001.ndjson"), Buffer.concat([own, Buffer.alloc(2 << 20)]));
+      const scan = new SegmentScan(d, plan, spec, engine, targets, new Map([["2000-2-0001.ndjson", { lines: 600, bytes: own.length }]]));
+      await scan.catchUp();
+      expect(scan.finish()).toBe(true);
+      const want = [...rows.slice(0, 1000), ...rows.slice(2000, 2600)].filter((r) => r.athlete_id === "a1" || r.athlete_id === "a2");
+      expect(want.length).toBeGreaterThan(20);
+      expect(scan.rows()).toEqual(want);
+      // The dead part's zeros are read once: a second pass reads nothing more of it.
+      expect(await scan.catchUp()).toBe(0);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });

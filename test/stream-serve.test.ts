@@ -5,7 +5,6 @@
 // giving the values the stream served; a restarted server rebuilds the same
 // state from the offline store and the segments.
 
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
@@ -13,7 +12,7 @@ import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
 import { mulberry32 } from "../runtime/random.ts";
-import { streamDir } from "../runtime/stream/segments.ts";
+import { readSegmentLines, streamDir } from "../runtime/stream/segments.ts";
 import { buildAthleteWork, type AthleteWork } from "./helpers/online-athlete.ts";
 import { close } from "./helpers/window-reference.ts";
 
@@ -67,10 +66,8 @@ async function features(athlete: string) {
   return (await r.json()) as { prediction: number; features: Record<string, { value: unknown; status: string }>; feature_times: Record<string, string | null>; late_events?: Record<string, { events: number; oldest_event_time: string }> };
 }
 
-const segmentLines = () =>
-  readdirSync(streamDir(work.storePath, "activities"), { withFileTypes: true })
-    .filter((f) => f.name.endsWith(".ndjson"))
-    .flatMap((f) => readFileSync(join(streamDir(work.storePath, "activities"), f.name), "utf8").split("\n").filter(Boolean));
+// The written lines (a live part is preallocated: its zeros are not lines).
+const segmentLines = () => readSegmentLines(streamDir(work.storePath, "activities")).map((l) => l.text);
 
 describe("POST /v1/sources/activities/events", () => {
   it("counts the stream's events rebuilt at start in what the start loaded (fti serve runs a full GC before listening from 100,000 on)", async () => {

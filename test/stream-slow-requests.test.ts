@@ -1,9 +1,9 @@
 // Where the slow events requests' time goes (runtime/stream/slow-requests.ts):
 // the phases of a request over the threshold add up to its time in the server
 // and nothing of a fast one is counted; the segment writer says when the
-// write carrying an append ran (a request arriving during a write waits for
-// it, then rides the next one: group commit), which is what splits `queue`
-// from `write`.
+// write carrying an append ran (a request arriving while 3 writes are in
+// flight waits for one to end, then rides the next: group commit), which is
+// what splits `queue` from `write`.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -51,20 +51,26 @@ describe("SlowRequests", () => {
 });
 
 describe("SegmentWriter's write timing", () => {
-  it("resolves each append with the write that carried it: appends made during a write share the next one, which starts after it", async () => {
+  it("resolves each append with the write that carried it, in order: up to 3 writes overlap, appends made meanwhile share the next", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fti-slow-"));
     dirs.push(dir);
     const w = new SegmentWriter(join(dir, "streams", "s"));
     const line = (i: number) => JSON.stringify({ id: `e${i}` });
     const t0 = performance.now();
-    const first = w.append([line(0)]);
-    const during = [w.append([line(1)]), w.append([line(2), line(3)])];
-    const [a, b, c] = await Promise.all([first, ...during]);
-    expect(a.startMs).toBeGreaterThanOrEqual(t0);
-    expect(a.endMs).toBeGreaterThanOrEqual(a.startMs);
-    expect(b).toBe(c); // one write for both
-    expect(b.startMs).toBeGreaterThanOrEqual(a.endMs);
-    expect(w.syncs).toBe(2);
+    const first = await w.append([line(0)]); // the part is ready from here on
+    expect(first.startMs).toBeGreaterThanOrEqual(t0);
+    expect(first.endMs).toBeGreaterThanOrEqual(first.startMs);
+    const t = await Promise.all(Array.from({ length: 6 }, (_, i) => w.append([line(i + 1)])));
+    // The first three start at once, each its own write; the second begins before the first is acknowledged.
+    expect(new Set(t.slice(0, 3)).size).toBe(3);
+    expect(t[1].startMs).toBeLessThan(t[0].endMs);
+    // The other three waited for a write to end, and went as one.
+    expect(t[3]).toBe(t[4]);
+    expect(t[4]).toBe(t[5]);
+    expect(t[3].startMs).toBeGreaterThanOrEqual(t[0].endMs);
+    // Acknowledged in the order they were appended.
+    for (let i = 1; i < t.length; i++) expect(t[i].endMs).toBeGreaterThanOrEqual(t[i - 1].endMs);
+    expect(w.syncs).toBe(5);
     const none = await w.append([]);
     expect(none.endMs).toBe(none.startMs);
     await w.close();

@@ -125,7 +125,8 @@ function contextGroup(ctx: Ctx, ref: FeatureRef, env: AgentEnv, decl: AgentDecl,
   }
   const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
   const group = g && env.groups.get(g.name.name);
-  if (group && group.ir.entity !== decl.entity.name) {
+  // A global group (no `for`: one series) is read with no keys, beside the entity's groups.
+  if (group && group.ir.entity !== null && group.ir.entity !== decl.entity.name) {
     ctx.report(ref.group.range, DIAG.otherEntity.group(group.ir.name, group.ir.entity, where, decl.entity.name));
     return undefined;
   }

@@ -8,6 +8,7 @@ import type { IrExpr, IrType } from "../ir.ts";
 import { MDT_KINDS } from "../../runtime/catalogue.ts";
 import { BUILTINS, checkBuiltinArgs } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
+import { MAX_EXPR_DEPTH } from "../parser/expr-depth.ts";
 import type { Ctx } from "./context.ts";
 import { baseAssignable, isNumeric, join, NULL_TYPE, show, t, withNull } from "./types.ts";
 
@@ -40,9 +41,11 @@ export type Checked = IrExpr | undefined;
  * Deepest expression nesting checked. Every later stage (lowering to SQL and
  * TS, the TypeScript type-check of generated code) recurses over the tree
  * too; a chain of thousands of `+` terms would overflow the stack somewhere.
- * No spec written by hand comes near it.
+ * No spec written by hand comes near it. The parser already cuts deeper
+ * trees (parser/expr-depth.ts); this is the same bound, kept for ASTs built
+ * some other way.
  */
-export const MAX_EXPR_DEPTH = 500;
+export { MAX_EXPR_DEPTH };
 let depth = 0;
 let tooDeepReported = false;
 

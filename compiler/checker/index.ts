@@ -58,7 +58,7 @@ export function checkProgram(input: CheckInput): CheckResult {
 
   const checked = checkDeclarations(ctx, input.text, env, named, of);
   checked.serves = checkServes(ctx, decls, checked.models);
-  checkRetrainBlocks(ctx, of("model"), checked.models, checked.serves);
+  checkRetrainBlocks(ctx, of("model"), checked.models, checked.serves, checked.views);
   checkAgentsAndIndexes(ctx, of, checked);
 
   // With errors the program is incomplete, and "unused" would mostly be noise.
@@ -142,11 +142,13 @@ function checkServes(ctx: Ctx, decls: Decl[], models: Map<string, IrModel>): IrS
 }
 
 /** A model's retrain block is checked after the serves: its promotion gate reads the model's serve block. */
-function checkRetrainBlocks(ctx: Ctx, modelDecls: Extract<NamedDecl, { kind: "model" }>[], models: Map<string, IrModel>, serves: IrServe[]): void {
+function checkRetrainBlocks(
+  ctx: Ctx, modelDecls: Extract<NamedDecl, { kind: "model" }>[], models: Map<string, IrModel>, serves: IrServe[], views: Map<string, IrView>,
+): void {
   for (const d of modelDecls) {
     const m = models.get(d.name.name);
     if (!d.retrain || !m) continue;
-    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task));
+    const retrain = checkRetrain(ctx, d.retrain, m, serves.find((s) => s.model === m.name), metricsOf(m.task), views.get(m.view));
     if (retrain) m.retrain = retrain;
   }
 }

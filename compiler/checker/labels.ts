@@ -26,6 +26,8 @@ export interface LabelInput {
   entityCandidates?: string[];
   /** A view of one series (no `for`, no join of an entity's group): a forward aggregation reads every spine row. */
   oneSeries?: boolean;
+  /** The spine source has no event_time: its rows have no time to look forward from (FTI4071). */
+  untimed?: boolean;
 }
 
 /** `label x = source.column`: the old form, when `source` names a source. */
@@ -85,6 +87,10 @@ function checkForward(ctx: Ctx, input: LabelInput, scope: ExprScope, w: Extract<
   const agg = w.agg.name;
   if (!w.forward) {
     ctx.report(w.range, DIAG.labelLooksBack.backward(agg, w.over.kind === "duration" ? w.over.text : "...", w.over.kind === "duration" ? w.over.text : "7d"));
+    return undefined;
+  }
+  if (input.untimed) {
+    ctx.report(w.range, DIAG.untimedForward.label(agg, input.where, input.source.name));
     return undefined;
   }
   if (!input.entity && !input.oneSeries) {

@@ -186,6 +186,11 @@ const splitClause: ModelClause = {
   clause: "split",
   check(ctx, decl, d) {
     d.split = checkSplit(ctx, decl);
+    // Rows without time: only a random split (the same rows on every run) has a meaning.
+    if (d.split && d.view && d.view.spine.eventTime === null && d.split.kind !== "random") {
+      ctx.report(decl.split!.range, DIAG.untimedSplit.model(decl.name.name, d.view.name, d.view.spine.source));
+      return false;
+    }
     return !!d.split;
   },
 };

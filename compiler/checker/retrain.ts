@@ -4,7 +4,7 @@
 // compiles is a line `fti run` can schedule.
 
 import type { Expr, RetrainDecl, ScheduleDecl } from "../ast.ts";
-import type { IrModel, IrRetrain, IrSchedule, IrServe } from "../ir.ts";
+import type { IrModel, IrRetrain, IrSchedule, IrServe, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import { cronProblem } from "../../runtime/orchestrator/schedule.ts";
 import type { Ctx } from "./context.ts";
@@ -44,7 +44,9 @@ export function checkSchedule(ctx: Ctx, s: ScheduleDecl): IrSchedule | undefined
  * triggers need the model served online (its logged predictions are what
  * labels are joined with). Returns undefined when something was reported.
  */
-export function checkRetrain(ctx: Ctx, decl: RetrainDecl, model: IrModel, serve: IrServe | undefined, metrics: readonly string[]): IrRetrain | undefined {
+export function checkRetrain(
+  ctx: Ctx, decl: RetrainDecl, model: IrModel, serve: IrServe | undefined, metrics: readonly string[], view?: IrView,
+): IrRetrain | undefined {
   let ok = true;
   const out: IrRetrain = { line: decl.range.start.line, drift: [], live: [] };
   if (decl.schedule) {
@@ -71,6 +73,9 @@ export function checkRetrain(ctx: Ctx, decl: RetrainDecl, model: IrModel, serve:
         ok = false;
       } else if (!serve?.online) {
         ctx.report(t.range, DIAG.liveWithoutLog.model(model.name));
+        ok = false;
+      } else if (view && view.spine.eventTime === null) {
+        ctx.report(t.range, DIAG.untimedLive.model(model.name, view.name, view.spine.source));
         ok = false;
       } else out.live.push({ metric: t.measure.name, op: t.op, value });
     } else {

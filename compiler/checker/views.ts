@@ -31,6 +31,8 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     return undefined;
   }
   const { source, entityName, entityColumns } = spine;
+  // A spine source without event_time: rows without time (a static table, one row per thing).
+  const untimed = !source.eventTime;
   let ok = spine.ok;
   let label: IrView["label"] | undefined;
   if (!decl.label) {
@@ -40,18 +42,22 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     const labelText = text.slice(decl.label.expr.range.start.offset, decl.label.expr.range.end.offset);
     const entityCandidates = entityName ? undefined : joinedEntities(ctx, decl);
     const oneSeries = !entityName && joinsNoEntity(ctx, decl);
-    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates, oneSeries }, labelText);
+    label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates, oneSeries, untimed }, labelText);
     if (!label) ok = false;
   }
   const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
   if (!joined.ok) ok = false;
-  warnReferenceLeaks(ctx, where, joined.features, joined.refRanges, env);
+  if (untimed && !checkUntimedJoins(ctx, decl, env, where, source, joined)) ok = false;
+  // Rows without time read reference data as it holds when the table is read: no older value to warn about.
+  if (!untimed) warnReferenceLeaks(ctx, where, joined.features, joined.refRanges, env);
   const odts = checkOdts(ctx, decl, env, where, joined.features, source, label);
   if (!odts) ok = false;
-  const ttlMs = checkTtl(ctx, decl);
-  const asOf = checkAsOf(ctx, decl);
+  const ttlMs = untimed ? refuseTimeClauses(ctx, decl, where, source.name) : checkTtl(ctx, decl);
+  const asOf = untimed ? (ttlMs === null ? "strict" : undefined) : checkAsOf(ctx, decl);
   if (ttlMs === undefined || !asOf) ok = false;
-  if (label && asOf === "inclusive" && !checkLeakage(ctx, decl, env, where, label, joined.features, joined.refRanges)) ok = false;
+  // Without time, a feature of the label's own row is as good as inclusive: always its own answer.
+  const leakCheck = untimed ? { source: source.name } : asOf === "inclusive" ? {} : undefined;
+  if (label && leakCheck && !checkLeakage(ctx, decl, env, where, label, joined.features, joined.refRanges, leakCheck.source)) ok = false;
 
   if (odts && !checkSpineClashes(ctx, where, entityColumns, joined, odts.requestFields)) ok = false;
   if (!ok || !label || !odts || ttlMs === undefined || !asOf) return undefined;
@@ -64,7 +70,7 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     loc: { line: decl.name.range.start.line, column: decl.name.range.start.column },
     entity: entityName ?? null,
     keys,
-    spine: { source: source.name, eventTime: source.eventTime!, where: spine.where, entityColumns },
+    spine: { source: source.name, eventTime: source.eventTime ?? null, where: spine.where, entityColumns },
     label,
     joins: joined.joins,
     features: joined.features,
@@ -100,10 +106,6 @@ function checkSpine(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string): Spin
   const srcDecl = ctx.resolve(sourceIdent, ["source"], "source");
   const source = srcDecl && env.sources.get(srcDecl.name.name);
   if (!source) return undefined;
-  if (!source.eventTime) {
-    ctx.report(sourceIdent.range, DIAG.missingClause.spineTime(source.name));
-    return undefined;
-  }
   const columns = new Map(source.fields.map((f) => [f.name, f.type]));
   const filter = decl.where ? checkWhere(ctx, `the \`where\` of ${where}`, decl.where, columns) : null;
   if (filter === undefined) ok = false;
@@ -380,6 +382,56 @@ function checkOdts(
   return ok ? { odts, requestFields: [...requestFields.values()] } : undefined;
 }
 
+/**
+ * A view over rows without time joins reference data only (groups over
+ * sources without event_time): events have no "before" to be joined as of.
+ */
+function checkUntimedJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, source: IrSource, joined: Joined): boolean {
+  let ok = true;
+  const reported = new Set<number>();
+  for (const f of joined.features) {
+    const g = env.groups.get(f.group);
+    if (!g || reported.has(f.join)) continue;
+    reported.add(f.join);
+    const range = joined.refRanges.get(f.name)!;
+    if (!g.ir.reference) {
+      ctx.report(range, DIAG.untimedEventJoin.group(g.ir.name, sourceOf(env, g.ir), where, source.name));
+      ok = false;
+    } else if (sourceOf(env, g.ir) === source.name && !identifiesRow(g.ir, source)) {
+      // A group over the view's own rows whose keys several rows share: each row would read the one row the tie rule picks.
+      ctx.report(range, DIAG.untimedOwnRows.group(g.ir.name, g.ir.keyColumns, where, source.name, source.unique ?? []));
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Whether a group's key columns hold the source's `unique` columns: one row of the source per key. */
+function identifiesRow(group: IrGroup, source: IrSource): boolean {
+  return !!source.unique?.length && source.unique.every((c) => group.keyColumns.includes(c));
+}
+
+/** The source a group's rows come from (through the groups it reads). */
+function sourceOf(env: ViewEnv, group: IrGroup): string {
+  let g: IrGroup | undefined = group;
+  while (g && g.input.kind === "group") g = env.groups.get(g.input.name)?.ir;
+  return g?.input.name ?? group.input.name;
+}
+
+/** `ttl` and `as_of` join features by time; rows without time have none (FTI4072). null when neither is written. */
+function refuseTimeClauses(ctx: Ctx, decl: ViewDecl, where: string, source: string): null | undefined {
+  let ok = true;
+  if (decl.ttl) {
+    ctx.report(decl.ttl.range, DIAG.untimedViewClause.clause(`ttl ${decl.ttl.kind === "duration" ? decl.ttl.text : "…"}`, where, source));
+    ok = false;
+  }
+  if (decl.asOf) {
+    ctx.report(decl.asOf.range, DIAG.untimedViewClause.clause(`as_of ${decl.asOf.name}`, where, source));
+    ok = false;
+  }
+  return ok ? null : undefined;
+}
+
 function checkTtl(ctx: Ctx, decl: ViewDecl): number | null | undefined {
   const ttl: Expr | undefined = decl.ttl;
   if (!ttl) return null;
@@ -401,13 +453,24 @@ function checkAsOf(ctx: Ctx, decl: ViewDecl): IrView["asOf"] | undefined {
   return undefined;
 }
 
-/** An inclusive join at the label's event time sees the label's own row: no feature may derive from what the label reads. */
-function checkLeakage(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, label: IrView["label"], features: IrViewFeature[], refRanges: Map<string, Range>): boolean {
+/**
+ * An inclusive join at the label's event time sees the label's own row, and so
+ * does any join onto rows without time (`untimedSource`): no feature may derive
+ * from what the label reads.
+ */
+function checkLeakage(
+  ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, label: IrView["label"], features: IrViewFeature[], refRanges: Map<string, Range>, untimedSource?: string,
+): boolean {
   let ok = true;
   for (const f of features) {
     const lineage = env.groups.get(f.group)?.lineage.get(f.column);
     const hit = label.lineage.find((c) => lineage?.has(c));
     if (!hit) continue;
+    if (untimedSource !== undefined) {
+      ctx.report(refRanges.get(f.name)!, DIAG.labelLeakFeature.untimed(f.name, hit, label.name, where, untimedSource));
+      ok = false;
+      continue;
+    }
     const related = decl.asOf ? [ctx.relatedHere(decl.asOf.range, "inclusive as-of set here")] : [];
     ctx.report(refRanges.get(f.name)!, DIAG.labelLeakFeature.derived(f.name, hit, label.name, where), related);
     ok = false;

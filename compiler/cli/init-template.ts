@@ -130,6 +130,12 @@ const TSCONFIG = {
   include: ["generated"],
 };
 
+// fti runs ONNX models on the CPU, whose binaries ship inside onnxruntime-node;
+// left alone, its install script downloads GPU binaries from api.nuget.org (and
+// `npm install` fails where that host is unreachable). Older npm reads this
+// .npmrc key; npm ≥ 11.16 the package.json's allowScripts.
+const NPMRC = "# fti uses onnxruntime-node's CPU binaries (in the package): skip its GPU download\nonnxruntime-node-install=skip\n";
+
 /** Relative path → content of every file of a new project. */
 export function projectFiles(name: string, ftiVersion: string, now: Date): Map<string, string> {
   const pkg = {
@@ -139,11 +145,15 @@ export function projectFiles(name: string, ftiVersion: string, now: Date): Map<s
     type: "module",
     scripts: { compile: "fti compile", check: "fti compile --check && fti fmt --check", fmt: "fti fmt" },
     dependencies: { fti: `^${ftiVersion}` },
+    // npm ≥ 11.16 reads install-script approvals here (npm 12 runs no others): fti's builds its
+    // compiler cache, esbuild's checks its binary; onnxruntime-node's is the GPU download (see NPMRC).
+    allowScripts: { fti: true, esbuild: true, "onnxruntime-node": false },
   };
   return new Map([
     ["package.json", JSON.stringify(pkg, null, 2) + "\n"],
     ["tsconfig.json", JSON.stringify(TSCONFIG, null, 2) + "\n"],
     [".gitignore", ".fti/\nnode_modules/\n"],
+    [".npmrc", NPMRC],
     ["README.md", README(name)],
     ["specs/deliveries.fti", SPEC],
     ["specs/data/deliveries.csv", sampleDeliveries(now)],

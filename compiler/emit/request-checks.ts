@@ -34,12 +34,28 @@ function requestChecks(ctx: EmitContext, view: IrView): RequestCheck[] {
   const out: RequestCheck[] = [];
   for (const r of view.requestFields) {
     const field = source.fields.find((f) => f.name === r.name);
+    // `in (...)`: a value outside the list is quarantined in training, so a request with one is refused too.
+    if (field?.allowed?.length) {
+      const text = `in (${field.allowed.map((v) => (typeof v === "string" ? str(v) : String(v))).join(", ")})`;
+      out.push({ field: r.name, expr: allowedExpr(field.name, field.type, field.allowed), message: `${text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
+    }
     for (const check of field?.checks ?? []) {
       if (hasCall(check.expr) || [...columnsOf(check.expr)].some((c) => !have.has(c))) continue;
       out.push({ field: r.name, expr: check.expr, message: `${check.text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
     }
   }
   return out;
+}
+
+/** `field in (v, …)` as an IR expression over the request's field. */
+function allowedExpr(name: string, type: IrType, allowed: ReadonlyArray<string | number | boolean>): IrExpr {
+  const valueType: IrType = { base: type.base, nullable: false };
+  return {
+    k: "in",
+    arg: { k: "col", name, type },
+    values: allowed.map((v) => ({ k: "lit", type: valueType, value: v })),
+    type: { base: "bool", nullable: type.nullable },
+  };
 }
 
 /** True when the view has request checks (and schema.ts a check function for it). */

@@ -12,11 +12,12 @@ import type { IRecognitionException, IToken } from "chevrotain";
 import { EOF } from "./chevrotain.ts";
 import type { Decl, ImportDecl, Pos, Program, Range } from "../ast.ts";
 import { diagnostic, sortDiagnostics, type Diagnostic } from "../diagnostics.ts";
-import { DIAG, didYouMean, JOIN_CLAUSE_HINT, quoteSource, type Message, type Suggestion } from "../messages.ts";
+import { DIAG, didYouMean, GROUP_KEY_COLUMNS_HINT, JOIN_CLAUSE_HINT, quoteSource, type Message, type Suggestion } from "../messages.ts";
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { readDirect } from "./direct.ts";
 import { declarationToAst, type ToAstContext } from "./to-ast.ts";
+import { capExpressionDepth, MAX_EXPR_DEPTH } from "./expr-depth.ts";
 
 export interface ParseResult {
   program: Program;
@@ -240,6 +241,15 @@ function keywordField(tokens: IToken[], keyword: IToken): { name: string; type: 
   return { name: keyword.image, type: type?.tokenType === T.Identifier ? type.image : "string" };
 }
 
+/** `feature_group g for e from s by col`: the `for e(col) from s` it means, named from the tokens when they are that shape. */
+function groupKeyColumnsHint(tokens: IToken[], by: IToken): string {
+  const at = tokens.indexOf(by);
+  const name = (i: number) => (tokens[i]?.tokenType === T.Identifier ? tokens[i].image : undefined);
+  const forAt = tokens.findIndex((t) => t.tokenType === T.For);
+  const fromIsBeforeBy = tokens[at - 2]?.tokenType === T.From;
+  return GROUP_KEY_COLUMNS_HINT(forAt >= 0 ? name(forAt + 1) : undefined, name(at + 1), fromIsBeforeBy ? name(at - 1) : undefined);
+}
+
 interface SyntaxError {
   /** The parser ran into the end of the declaration's tokens. */
   atEnd: boolean;
@@ -280,6 +290,9 @@ function describeError(e: IRecognitionException, chunk: Chunk): SyntaxError {
       if (atEnd) return err(E.unclosedBlock(block, found));
       const hint = rule === "viewDecl" && foundTok?.tokenType === T.Comma && afterJoinClause(tokens, foundTok) ? JOIN_CLAUSE_HINT : undefined;
       return err(E.unexpectedInBlock(found, block, BODY_ITEMS[rule], hint ?? suggestKeyword(foundTok, candidateKeywords(expected, rule, true))));
+    }
+    if (rule === "featureGroupDecl" && foundTok?.tokenType === T.By) {
+      return err(E.expected(expected, "", found, groupKeyColumnsHint(tokens, foundTok)));
     }
     if ((expected === "`)`" || expected === "`]`") && LIST_RULES.has(rule)) {
       return err(E.unclosedList(expected, found));
@@ -362,8 +375,7 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
   if (!tooDeep && f.useDirect && !hasLexProblem(f.problems, problemIdx, chunkLimit)) {
     // Most declarations are valid: read those straight into the AST (direct.ts).
     const decl = readDirect(chunk.tokens, f.direct);
-    if (decl?.kind === "import") return void f.imports.push(decl);
-    if (decl) return void f.decls.push(decl);
+    if (decl) return keep(f, decl);
   }
   const report = (start: number, end: number, m: Message): void => void f.diagnostics.push(diagnostic(f.file, f.lines.range(start, end), m));
   const first = chunk.tokens[0];
@@ -396,14 +408,21 @@ function parseChunk(f: FileParse, chunk: Chunk, problemIdx: number): void {
       reported = true;
       report(astErrors[0].start, astErrors[0].end, astErrors[0].problem);
     }
-    if (decl?.kind === "import") f.imports.push(decl);
-    else if (decl) f.decls.push(decl);
+    if (decl) keep(f, decl);
   } catch (e) {
     // Never expected (the nesting pre-scan bounds recursion); keep going with
     // the other declarations.
     if (e instanceof RangeError) atFirst(DIAG.nestingTooDeep.declaration());
     else if (!reported) atFirst(DIAG.unexpectedToken.internalRead(detail(e)));
   }
+}
+
+/** Adds a parsed declaration, its expressions cut to MAX_EXPR_DEPTH (expr-depth.ts). */
+function keep(f: FileParse, decl: Decl | ImportDecl): void {
+  const tooDeep = capExpressionDepth(decl);
+  if (tooDeep) f.diagnostics.push(diagnostic(f.file, tooDeep, DIAG.nestingTooDeep.expression(MAX_EXPR_DEPTH)));
+  if (decl.kind === "import") f.imports.push(decl);
+  else f.decls.push(decl);
 }
 
 function parseUnsafe(text: string, file: string, opts: ParseOptions): ParseResult {

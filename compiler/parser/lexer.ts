@@ -364,12 +364,14 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
 
   if (PLAIN_NUMBER.test(image)) {
     const value = Number(image);
-    if (Number.isFinite(value)) {
+    const isInt = INTEGER.test(image);
+    // An int past 2^53 - 1 would be one value in SQL (BIGINT) and another in the TypeScript of ODTs (a double).
+    if (isInt && !Number.isSafeInteger(value)) problem = DIAG.invalidLiteral.integerTooLarge(image);
+    else if (Number.isFinite(value)) {
       retype(tok, NumberLit);
-      tok.payload = { value, isInt: INTEGER.test(image) } satisfies NumberPayload;
+      tok.payload = { value, isInt } satisfies NumberPayload;
       return;
-    }
-    problem = DIAG.invalidLiteral.numberTooLarge(image);
+    } else problem = DIAG.invalidLiteral.numberTooLarge(image);
   } else if (DATE_SHAPE.test(image)) {
     problem = dateProblem(image);
     if (problem === undefined) {
@@ -382,7 +384,8 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
     const factor = dur ? DURATION_UNITS[dur[2]] : undefined;
     if (dur && factor !== undefined) {
       const ms = Number(dur[1]) * factor;
-      if (Number.isFinite(ms)) {
+      // Beyond 2^53 - 1 ms (about 285,000 years) a duration's microseconds no longer fit DuckDB's BIGINT.
+      if (ms <= Number.MAX_SAFE_INTEGER) {
         retype(tok, DurationLit);
         tok.payload = { ms };
         return;
@@ -416,6 +419,8 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
     if (ch !== "\\") {
       let j = i + 1;
       while (j < image.length && image[j] !== '"' && image[j] !== "\\") j++;
+      // A NUL would end the SQL text the string is written into (DuckDB reads it as a C string).
+      for (let k = image.indexOf("\0", i); k >= 0 && k < j; k = image.indexOf("\0", k + 1)) report(problems, start + k, start + k + 1, DIAG.invalidCharacter.run("\0"));
       out += image.slice(i, j);
       i = j;
       continue;
@@ -450,6 +455,12 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
         const m = /^\{([0-9A-Fa-f]{1,6})\}/.exec(image.slice(i + 2, i + 12));
         if (m) {
           const cp = parseInt(m[1], 16);
+          if (cp === 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
+            // NUL ends the SQL text; a lone surrogate would be U+FFFD in DuckDB and itself in TypeScript.
+            report(problems, start + i, start + i + 2 + m[0].length, DIAG.invalidEscape.notACharacter(image.slice(i, i + 2 + m[0].length)));
+            i += 2 + m[0].length;
+            continue;
+          }
           if (cp <= 0x10ffff) {
             out += String.fromCodePoint(cp);
             i += 2 + m[0].length;

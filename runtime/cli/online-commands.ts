@@ -138,7 +138,7 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("serve")
-      .description("serve the spec's online models over HTTP (Fastify); reloads on promote/materialize")
+      .description("serve the spec's online models, agents, indexes and streams over HTTP (Fastify); reloads on promote/materialize")
       .argument("<spec>", ".fti file")
       .option("--port <n>", "port", "8080")
       .option("--host <addr>", "address to listen on", "127.0.0.1")
@@ -239,10 +239,16 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
   });
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
-  const models = server.service.models().map((m) => `${m.model}@${m.version}`).join(", ");
+  const b = server.service.bundle;
+  const served = [
+    ...server.service.models().map((m) => `${m.model}@${m.version}`),
+    ...(b.agents ?? []).map((a) => `agent ${a.name}`),
+    ...(b.indexes ?? []).map((x) => `index ${x.name}`),
+    ...b.sources.filter((src) => src.stream).map((src) => `stream ${src.name}`),
+  ].join(", ");
   if (redisUrl) log(`reading streams ${server.service.streams?.names().join(", ")} from Redis Streams at ${redisUrl}`);
   if (onlineStore.kind === "redis") log(`online features from ${onlineStore.display} (shared online store)`);
-  log(`serving ${models} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
+  log(`serving ${served} at ${server.url} (store ${server.service.storePath}${server.service.log ? `, request log ${server.service.log.dir}` : ""})`);
   return server;
 }
 

@@ -11,14 +11,19 @@
 // A quote that is never closed swallows the rest of the file into one
 // rejected value (that is what the bytes say); the rows after it are then
 // read again from the next line on, so one stray quote costs one line.
+//
+// A file mixing \n and \r\n line ends, or ending lines in \r, is read from
+// a copy with \n ends (csv-line-endings.ts). Header names are made unique
+// the way pandas does (a blank one is `Unnamed: <k>`, a repeated one `x.1`).
 
 import { closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString } from "../store/sql.ts";
+import { copyWithLfEndings, uniformLineEndings } from "./csv-line-endings.ts";
 
 /** Longest header line read; longer is not a CSV header. */
 const MAX_HEADER_BYTES = 1 << 20;
@@ -52,14 +57,38 @@ export function readHeader(file: string, where: string): Header {
   } finally {
     closeSync(fd);
   }
-  let text = buf.subarray(0, n).toString("utf8");
+  const bytes = buf.subarray(0, n);
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new UserError(`${where}: ${file} is UTF-16 text: fti reads CSV files as UTF-8`, "save the file as UTF-8");
+  }
+  let text = bytes.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const end = text.indexOf("\n");
-  const line = (end >= 0 ? text.slice(0, end) : text).replace(/\r$/, "");
+  const end = text.search(/[\r\n]/); // a header ends at \n, \r\n or a lone \r (csv-line-endings.ts)
+  const line = end >= 0 ? text.slice(0, end) : text;
   if (line.trim() === "") throw new UserError(`${where}: ${file} is empty: it has no header line`, "a CSV source needs a header line with the column names");
+  if (line.includes("\0")) {
+    throw new UserError(`${where}: ${file} has a NUL character in its header line: it is not UTF-8 text`, "save the file as UTF-8 (a UTF-16 file without a byte order mark looks like this)");
+  }
   const delims = [",", ";", "\t", "|"];
   const delim = delims.reduce((best, d) => (count(line, d) > count(line, best) ? d : best), ",");
-  return { names: splitCsvLine(line, delim), delim };
+  return { names: uniqueNames(splitCsvLine(line, delim)), delim };
+}
+
+/**
+ * Column names as pandas gives them: a blank one is `Unnamed: <k>` (0-based
+ * position: a header ending in a delimiter has one), a repeated one (in any
+ * case) gets `.1`, `.2`, ... from its second occurrence on; so every column
+ * is staged and a field reads the first column of its name.
+ */
+function uniqueNames(names: string[]): string[] {
+  const taken = new Set<string>();
+  return names.map((raw, k) => {
+    const base = raw === "" ? `Unnamed: ${k}` : raw;
+    let name = base;
+    for (let i = 1; taken.has(name.toLowerCase()); i++) name = `${base}.${i}`;
+    taken.add(name.toLowerCase());
+    return name;
+  });
 }
 
 function count(s: string, ch: string): number {
@@ -126,6 +155,7 @@ async function stageFile(store: Store, table: string, file: string, h: Header, c
   let skip = 1; // the header
   let lineOffset = 0; // lines of `file` before the first line of `source`
   try {
+    if (!uniformLineEndings(file)) copies.push((source = copyWithLfEndings(file, h.delim)));
     for (let restart = 0; ; restart++) {
       await cleanUp(store, `DROP TABLE IF EXISTS ${ident(rej.table)}`, `DROP TABLE IF EXISTS ${ident(rej.scan)}`);
       await store.run(`INSERT INTO ${table} SELECT ${select.join(", ")}, ${sqlString(file)} FROM ${reader(source, h, skip, rej)}`);
@@ -151,7 +181,7 @@ async function stageFile(store: Store, table: string, file: string, h: Header, c
       lineOffset = swallowed.line;
     }
   } finally {
-    for (const c of copies) rmSync(c, { force: true });
+    for (const c of copies) rmSync(dirname(c), { recursive: true, force: true });
     await cleanUp(store, `DROP TABLE IF EXISTS ${ident(rej.table)}`, `DROP TABLE IF EXISTS ${ident(rej.scan)}`);
   }
   return out;

@@ -228,6 +228,12 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     const what = isEventTime ? "missing value (the event time is required)" : "missing value (not nullable)";
     rules.push({ when: canFailCast ? `${col} IS NULL AND NOT ${castFailed}` : `${col} IS NULL`, message: `${label} || ${sqlString(what)}`, kind: `${f.name}: ${what}` });
   }
+  if (f.type === "int") {
+    // ODTs, the training frame, requests and the stream hold an int as a JS number, exact only up to 2^53 − 1:
+    // beyond it two ids would become one key (the request schemas refuse such ints too).
+    const what = "is outside ±(2^53 − 1), where an int is exact in fti (declare the field string for larger ids)";
+    rules.push(valueRule(`(${col} > ${Number.MAX_SAFE_INTEGER} OR ${col} < ${-Number.MAX_SAFE_INTEGER})`, what));
+  }
   if (f.type === "float") {
     rules.push({
       when: `NOT isfinite(${col})`,

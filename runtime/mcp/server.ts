@@ -32,15 +32,23 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
   server.registerTool(
     "get_online_features",
     {
-      description: "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale, future).",
-      inputSchema: { entity: z.string().describe("entity name, e.g. athlete"), keys: z.record(z.string(), keyValue).describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}") },
+      description:
+        "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale, future). Without `entity`: the global groups (a feature_group without `for`: one series, no keys).",
+      inputSchema: {
+        entity: z.string().optional().describe("entity name, e.g. athlete; omit it for the global groups"),
+        keys: z.record(z.string(), keyValue).optional().describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}"),
+      },
     },
-    async ({ entity, keys }) => {
-      const groups = bundle.groups.filter((g) => g.entity === entity);
-      if (groups.length === 0) return result({ error: `no feature group is for entity \`${entity}\`; entities: ${[...new Set(bundle.groups.map((g) => g.entity))].join(", ")}` }, true);
+    async ({ entity, keys = {} }) => {
+      const entities = [...new Set(bundle.groups.flatMap((g) => (g.entity === null ? [] : [g.entity])))];
+      const groups = bundle.groups.filter((g) => g.entity === (entity ?? null));
+      if (groups.length === 0) {
+        const known = `entities: ${entities.join(", ") || "none"}${bundle.groups.some((g) => g.entity === null) ? " (or no entity: the global groups)" : ""}`;
+        return result({ error: entity === undefined ? `no global feature group (a group without \`for\`) in ${bundle.file}; ${known}` : `no feature group is for entity \`${entity}\`; ${known}` }, true);
+      }
       const missing = groups[0].keys.filter((k) => keys[k.name] === undefined).map((k) => k.name);
       if (missing.length) return result({ error: `missing entity keys: ${missing.join(", ")}` }, true);
-      return result({ entity, keys, features: await service.onlineFeatures(entity, keys) });
+      return result({ ...(entity === undefined ? {} : { entity, keys }), features: await service.onlineFeatures(entity ?? null, keys) });
     },
   );
   server.registerTool(

@@ -371,9 +371,10 @@ export class OnlineService implements LocalService {
       : null;
 
     const online = bundle.serves.filter((s) => s.online);
-    if (online.length === 0) {
+    // Agents, indexes and streams are served without a model (an agent may only read and retrieve).
+    if (online.length === 0 && !bundle.agents?.length && !bundle.indexes?.length && !bundle.sources.some((src) => src.stream)) {
       throw new UserError(
-        `spec \`${bundle.name}\` serves no model online`,
+        `spec \`${bundle.name}\` serves nothing online: no model, agent, index or stream`,
         "add `serve <model> { online }` to the spec",
       );
     }
@@ -881,8 +882,9 @@ export class OnlineService implements LocalService {
   /**
    * The online features this service holds for one entity, per feature group,
    * with statuses (what the served models and agents read), at the request time.
+   * `entity` null: the global groups (no keys).
    */
-  async onlineFeatures(entity: string, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
+  async onlineFeatures(entity: string | null, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
     const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
     if (this.remote) {
       for (const g of this.neededGroups) {

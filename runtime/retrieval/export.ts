@@ -97,13 +97,16 @@ async function exportColumns(store: Store, view: ViewPlan, joined: PitSelect, od
   };
   const typed = (source: string, type: ColumnType) =>
     type === "timestamp" ? `date_trunc('millisecond', CAST(${source} AS TIMESTAMP))` : `CAST(${source} AS ${sqlType(type)})`;
-  for (const k of view.keys) add(k.name, typed(`p.${ident(k.name)}`, k.type));
+  // The spine's keys and request fields are already of their types (spineQuery casts them): a
+  // plain reference, which the ORDER BY then shares, so the sort carries each of them once.
+  const spineColumn = (name: string, type: ColumnType) => (type === "timestamp" ? typed(`p.${ident(name)}`, type) : `p.${ident(name)}`);
+  for (const k of view.keys) add(k.name, spineColumn(k.name, k.type));
   add("event_time", "p.__t");
   add(view.label.name, "p.__label");
   const inJoin = new Map(joined.features.map((f) => [f.name, f.type]));
   for (const f of view.features) if (inJoin.has(f.name)) add(f.name, typed(`p.${ident(f.name)}`, f.type));
   for (const c of await odtCalls(store, view, odtInputs(view, joined), odts)) add(c.odt.name, c.sql);
-  for (const f of view.requestFields) add(f.name, typed(`p.${ident(f.name)}`, f.type));
+  for (const f of view.requestFields) add(f.name, spineColumn(f.name, f.type));
   for (const [name, type] of inJoin) add(name, typed(`p.${ident(name)}`, type));
   return out;
 }

@@ -62,6 +62,8 @@ function needlesOf(bundle: SpecBundle, targets: Targets): ((text: string) => boo
 export class SegmentScan {
   /** Per file (full path): how far it was read. */
   private readonly read = new Map<string, SegmentPosition>();
+  /** Files of other processes read to their written end (their zeros are not read again). */
+  private readonly ended = new Set<string>();
   private readonly kept: ScannedRow[] = [];
   private readonly mayHold: ((text: string) => boolean) | null;
   /** Lines read in all, and those parsed (they passed the text test). */
@@ -80,10 +82,11 @@ export class SegmentScan {
     this.mayHold = needlesOf(bundle, targets);
   }
 
-  /** Reads every file up to its end as of now, asynchronously, in slices; returns the bytes read. */
+  /** Reads every file up to its written end as of now, asynchronously, in slices; returns the bytes read. */
   async catchUp(): Promise<number> {
     let bytes = 0;
     for (const file of segmentFiles(this.dir)) {
+      if (this.ended.has(file)) continue;
       let fh;
       try {
         fh = await open(file, "r");
@@ -100,13 +103,16 @@ export class SegmentScan {
           at += bytesRead;
           bytes += bytesRead;
           const text = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+          const limit = this.limitOf(file, text);
           let from = 0;
           for (;;) {
-            from = this.take(file, text, from, performance.now() + SLICE_MS);
-            if (text.indexOf(0x0a, from) < 0) break;
+            from = this.take(file, text, from, performance.now() + SLICE_MS, limit);
+            const nl = text.indexOf(0x0a, from);
+            if (nl < 0 || nl >= limit) break;
             await new Promise((r) => setImmediate(r));
           }
           carry = text.subarray(from);
+          if (limit < text.length) break;
         }
       } finally {
         await fh.close();
@@ -127,6 +133,7 @@ export class SegmentScan {
       if (end.bytes > (this.read.get(file)?.bytes ?? 0) && !existsSync(file)) return false;
     }
     for (const file of segmentFiles(this.dir)) {
+      if (this.ended.has(file)) continue;
       const from = this.positionOf(file);
       let fd: number;
       try {
@@ -139,12 +146,25 @@ export class SegmentScan {
         if (end <= from.bytes) continue;
         const buf = Buffer.allocUnsafe(end - from.bytes);
         const n = readSync(fd, buf, 0, buf.length, from.bytes);
-        this.take(file, buf.subarray(0, n), 0, Infinity);
+        this.take(file, buf.subarray(0, n), 0, Infinity, this.limitOf(file, buf.subarray(0, n)));
       } finally {
         closeSync(fd);
       }
     }
     return true;
+  }
+
+  /**
+   * Where the written bytes of `buf` end: at its first NUL (segments.ts
+   * `writtenEnd`: a preallocated part's zeros, or a crash's hole). Another
+   * process's file (not the writer's own: written no more) is read no
+   * further once one is met.
+   */
+  private limitOf(file: string, buf: Buffer): number {
+    const nul = buf.indexOf(0);
+    if (nul < 0) return buf.length;
+    if (!this.own.has(basename(file))) this.ended.add(file);
+    return nul;
   }
 
   rows(): StreamRow[] {
@@ -159,13 +179,13 @@ export class SegmentScan {
 
   /**
    * Takes the complete lines of `buf` (the bytes after the file's position)
-   * from offset `from` until `deadline`; returns where it stopped (a line's
+   * from offset `from` until `deadline`, those ending before `limit`; returns where it stopped (a line's
    * start, or the incomplete end).
    */
-  private take(file: string, buf: Buffer, from: number, deadline: number): number {
+  private take(file: string, buf: Buffer, from: number, deadline: number, limit: number): number {
     const pos = this.positionOf(file);
     let start = from;
-    for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+    for (let nl = buf.indexOf(0x0a, start); nl >= 0 && nl < limit; nl = buf.indexOf(0x0a, start)) {
       pos.lines++;
       pos.bytes += nl + 1 - start;
       this.line(file, pos.lines, buf.toString("utf8", start, nl));

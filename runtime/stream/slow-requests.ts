@@ -7,9 +7,11 @@
 //   validate  the events validated (and a writer lease confirmed)
 //   gate      waiting while a checkpoint takes the state (it waits for the
 //             appends in flight) or a late-event correction ends
-//   queue     waiting for the segment write in flight (group commit: the
-//             next write carries every request that arrived meanwhile)
-//   write     the durable write carrying its events (O_DSYNC: the disk)
+//   queue     waiting for a segment write to end (3 overlap; group commit
+//             beyond that: the next write carries every request that
+//             arrived meanwhile)
+//   write     the durable write carrying its events (O_DSYNC: the disk),
+//             to its acknowledgement (in order: after every earlier write)
 //   resume    the write done, its continuation not run yet (the event loop
 //             busy with other work, or waiting for a CPU)
 //   apply     the incremental update of every group, the online rows
@@ -30,7 +32,7 @@ export interface IngestMarks {
   start: number;
   validated: number;
   pastGate: number;
-  /** The append called: its write starts at once, or once the one in flight is done. */
+  /** The append called: its write starts at once, or once one of those in flight is done. */
   appended: number;
   writeStart: number;
   writeEnd: number;

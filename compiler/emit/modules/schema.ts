@@ -28,11 +28,14 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     // ODT functions return null on null inputs or domain errors, whatever their declared type.
     const odts = view.odts.map((o) => [o, { ...odtOf(ctx, o).returns, nullable: true }] as [string, IrType]);
     const fname = `${pascal(view.name)}Features`;
-    out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored));
+    // No stored feature (a view of ODTs only, e.g. over rows without time): z.infer of an empty
+    // object is Record<string, never>, which the vector's fields cannot extend; the vector then stands alone.
+    const none = stored.length === 0;
+    out.push(objectType(fname, cite(ctx, view.loc, `Stored features of view \`${view.name}\`, as read from the feature store`), stored, undefined, none));
     out.push(schemaConst(fname, stored, `${z}.object`, z, ts));
     const vname = `${pascal(view.name)}Vector`;
     // The vector is the stored features plus the ODT values: extend, don't repeat.
-    out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, fname));
+    out.push(objectType(vname, cite(ctx, view.loc, `The feature vector of view \`${view.name}\`: stored features plus ODT values`), odts, none ? undefined : fname));
     out.push(schemaConst(vname, odts, `${fname}Schema.extend`, z, ts));
     const check = requestCheckFunction(ctx, imports, view);
     if (check) out.push(check);
@@ -49,12 +52,11 @@ export function schemaModule(ctx: EmitContext): Statement[] {
   return [...imports.statements(GENERATED_FILES), ...out];
 }
 
-/** `strict`: the type of a strictObject schema (a request), not of an object one (rows, stored features). */
-function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string, strict = false): Statement {
-  // A request with no field at all (a model of one series without request fields): what
-  // z.infer gives a strictObject({}), so the type and its schema stay one type. A view's
-  // stored features may be none too (only ODTs): that interface stays, its vector extends it.
-  if (fields.length === 0 && strict) {
+/** `empty`: with no field, the type z.infer gives an empty object schema (a request without fields, no stored features). */
+function objectType(name: string, doc: string, fields: Array<[string, IrType]>, base?: string, empty = false): Statement {
+  // No field at all (a model of one series without request fields, a view of ODTs only): what
+  // z.infer gives an empty (strict)object, so the type and its schema stay one type.
+  if (fields.length === 0 && empty) {
     return { kind: tsMorph().StructureKind.TypeAlias, name, isExported: true, docs: [doc], type: "Record<string, never>" };
   }
   return {

@@ -88,7 +88,7 @@ ${view.features.map((f) => `    ${featureEntry(f)},`).join("\n")}
   ttlMs: ${view.ttlMs},
   asOf: ${str(view.asOf)},${hasRequestChecks(ctx, view) ? `\n  checkRequest: ${imports.from("schema.ts", requestCheckName(view))},` : ""}
 }`;
-  const doc = cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row at \`${view.spine.eventTime}\`, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``);
+  const doc = cite(ctx, view.loc, `view \`${view.name}\`: one row per \`${view.spine.source}\` row ${view.spine.eventTime === null ? "(no event time: at the time the table was read)" : `at \`${view.spine.eventTime}\``}, labelled \`${view.label.name} = ${view.label.text.replace(/\*\//g, "* /")}\``);
   return joinsConst + "\n" + constStatement(`${camel(view.name)}View`, imports.rt("ViewPlan"), init, doc);
 }
 
