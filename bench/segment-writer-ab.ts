@@ -4,7 +4,10 @@
 // in another process writes new files and fsyncs them (`alloc`: 64 MB
 // buffered, one fsync, removed, again — journal commits carrying block
 // allocations, as DuckDB's writes or a checkpoint file's growth make them) or
-// nothing (`none`: the machine's own traffic). Rounds alternate ABBA (--variants
+// nothing (`none`: the machine's own traffic), or overwrites a 50 MB file in
+// place 1 MB at a time with a datasync after each (`cp`: a checkpoint;
+// `cp-paced`: with a pause as long as each took). A variant `new3@cp` has its
+// own stressor. Rounds alternate ABBA (--variants
 // old,new1,new3: the new writer one write at a time, and three); prints
 // per round the appends' latency (call → durable, acknowledged) and the
 // writer's longest write.
@@ -29,8 +32,24 @@ const { values } = parseArgs({
   },
 });
 
+if (values.stressor && values.stress !== "alloc") {
+  // The child, `cp`: a 50 MB checkpoint overwritten in place again and again, 1 MB at a time with a datasync
+  // after each (as runtime/stream/checkpoint.ts writes one); `cp-paced`: the same with a pause as long as each took.
+  const { open } = await import("node:fs/promises");
+  const chunk = Buffer.alloc(1 << 20, 7);
+  const fh = await open(join(values.dir, `stress-${process.pid}-cp`), "w");
+  for (;;) {
+    for (let k = 0; k < 50; k++) {
+      const t0 = performance.now();
+      await fh.write(chunk, 0, chunk.length, k * chunk.length);
+      await fh.datasync();
+      if (values.stress === "cp-paced") await new Promise((r) => setTimeout(r, performance.now() - t0));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 if (values.stressor) {
-  // The child: new files written and fsynced until killed.
+  // The child, `alloc`: new files written and fsynced until killed.
   const { open, rm } = await import("node:fs/promises");
   const chunk = Buffer.alloc(1 << 20, 7);
   for (let i = 0; ; i++) {
@@ -82,19 +101,29 @@ async function round(name: string): Promise<string> {
   return `${name}: ${lat.length} appends, p50 ${f(pct(lat, 0.5))} p99 ${f(pct(lat, 0.99))} p99.9 ${f(pct(lat, 0.999))} max ${f(Math.max(...lat))} ms, > 20 ms ${lat.filter((x) => x > 20).length}; longest write ${f(w.writeTimes.longestMs)} ms`;
 }
 
-const stressor = values.stress === "alloc" ? fork(import.meta.filename, ["--stressor", "--dir", values.dir], { execArgv: process.execArgv, stdio: "ignore" }) : null;
+/** A variant `<writer>@<stress>` runs beside its own stressor (`new3@cp,new3@cp-paced`); otherwise --stress's. */
+const startStressor = (stress: string) => (stress === "none" ? null : fork(import.meta.filename, ["--stressor", "--stress", stress, "--dir", values.dir], { execArgv: process.execArgv, stdio: "ignore" }));
+const order = values.variants.split(",");
+const shared = order.some((v) => v.includes("@")) ? null : startStressor(values.stress);
 try {
   await new Promise((r) => setTimeout(r, 1000));
-  const order = values.variants.split(",");
   for (let i = 0; i < Number(values.rounds); i++) {
     // ABBA…: each variant as often first as last
     const cycle = Math.floor(i / order.length);
-    const name = (cycle % 2 ? [...order].reverse() : order)[i % order.length];
+    const [name, stress = values.stress] = (cycle % 2 ? [...order].reverse() : order)[i % order.length].split("@");
+    const own = shared ? null : startStressor(stress);
+    if (own) await new Promise((r) => setTimeout(r, 500));
     const load = (await import("node:os")).loadavg()[0].toFixed(1);
-    console.log(`${new Date().toISOString().slice(11, 19)} load ${load} stress ${values.stress} ${await round(name)}`);
+    try {
+      console.log(`${new Date().toISOString().slice(11, 19)} load ${load} stress ${stress} ${await round(name)}`);
+    } finally {
+      own?.kill("SIGKILL");
+      await new Promise((r) => setTimeout(r, 100));
+      for (const f of (await import("node:fs")).readdirSync(values.dir)) if (own && f.startsWith(`stress-${own.pid}-`)) rmSync(join(values.dir, f), { force: true });
+    }
   }
 } finally {
-  stressor?.kill("SIGKILL");
+  shared?.kill("SIGKILL");
   await new Promise((r) => setTimeout(r, 200));
   for (const f of (await import("node:fs")).readdirSync(values.dir)) if (f.startsWith("stress-")) rmSync(join(values.dir, f), { force: true });
 }

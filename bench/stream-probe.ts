@@ -93,8 +93,15 @@ try {
   const report = await stalls();
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   const cp = metrics.split("\n").filter((l) => /^fti_stream_checkpoint/.test(l)).join("; ");
+  // The slow events requests' time per phase (runtime/stream/slow-requests.ts): the durable write and its queue vs the event loop.
+  const slow = metrics
+    .split("\n")
+    .flatMap((l) => {
+      const m = /^fti_stream_slow_request(?:s_total\{[^}]*\}|_seconds_total\{[^}]*phase="(\w+)"\}) (\S+)$/.exec(l);
+      return m ? [m[1] ? `${m[1]} ${Number(m[2]).toFixed(2)} s` : `${m[2]} requests`] : [];
+    });
   const side = (x: typeof r.events | null) => (x ? `p50 ${fmtMs(x.p50)} p99 ${fmtMs(x.p99)} max ${fmtMs(x.max)} (${x.ok}/${x.sent}; generator loop p99 ${fmtMs(x.loopP99)}, generator CPU ${Math.round(x.genCpuMs)} ms)` : "-");
-  process.stdout.write(`${values.label} events: ${side(r.events)} | predictions: ${side(r.predictions)} | server CPU ${Math.round(cpuMs)} ms (${threads}) | ${cp}\nstalls: ${report}\n`);
+  process.stdout.write(`${values.label} events: ${side(r.events)} | predictions: ${side(r.predictions)} | server CPU ${Math.round(cpuMs)} ms (${threads}) | ${cp}\nslow requests: ${slow.join(", ")}\nstalls: ${report}\n`);
 } finally {
   await stopServe(server.child);
   if (values["server-log"]) writeFileSync(values["server-log"], server.log());

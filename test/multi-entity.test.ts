@@ -21,6 +21,7 @@ import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
 import type { ApiErrorBody, OnlineBatchPrediction, OnlinePrediction } from "../runtime/online/types.ts";
+import { joinLabels } from "../runtime/monitor/live.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
@@ -252,6 +253,34 @@ describe("forward labels", () => {
     const positives = reference.filter((r) => r[3] === 1).length;
     expect(positives).toBeGreaterThan(0);
     expect(positives).toBeLessThan(reference.length);
+  });
+});
+
+describe("live labels of a forward label (monitoring)", () => {
+  it("a served prediction's label is the forward label of the first matching row at or after it, once that row's window is observed", async () => {
+    const view = bundle.views.find((v) => v.name === "next_data")!;
+    const kept = transfers.filter((t) => t.amount > 0);
+    const dataEnd = Math.max(...transfers.map((t) => t.at));
+    const rand = rng(5);
+    const senders = ["a0", "a1", "a2", "a5", "lone", "r0"];
+    const preds = Array.from({ length: 300 }, () => ({ sender: senders[Math.floor(rand() * senders.length)], t: T0 + Math.floor(rand() * 21 * 24 * 4) * (HOUR / 4) }));
+    const horizon = 2 * DAY;
+    const reference = (until: number) =>
+      preds.map(({ sender, t }) => {
+        const labelled = kept
+          .filter((r) => r.sender === sender && r.at >= t && r.at < t + horizon && r.at < until && r.at + 3 * DAY <= dataEnd && r.at + 3 * DAY < until)
+          .map((r) => ({ at: r.at, y: sum(kept.filter((x) => x.sender === sender && x.at > r.at && x.at <= r.at + 3 * DAY)) }))
+          .sort((a, b) => a.at - b.at || a.y - b.y);
+        return labelled.length ? labelled[0].y : NaN;
+      });
+    const logged = { ts: preds.map((p) => p.t), request: { sender: preds.map((p) => p.sender) } };
+    for (const until of [undefined, T0 + 12 * DAY]) {
+      const labels = await withStore((store) => joinLabels(store, view, logged, horizon, until === undefined ? undefined : new Date(until)));
+      const expected = reference(until ?? Infinity);
+      expect(Array.from(labels)).toEqual(expected);
+      expect(expected.filter(Number.isFinite).length).toBeGreaterThan(20);
+      expect(expected.filter((y) => !Number.isFinite(y)).length).toBeGreaterThan(20);
+    }
   });
 });
 

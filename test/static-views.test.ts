@@ -1,12 +1,15 @@
 // Views over rows without time (a spine source without event_time): what the
-// checker accepts and refuses beyond the fixtures, and what a row is joined
-// with — the reference data that holds when the table was read.
+// checker accepts and refuses beyond the fixtures, what a row is joined
+// with — the reference data that holds when the table was read — and the
+// language server's hover of such a view.
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileSpec } from "../compiler/compile.ts";
+import { analyze } from "../compiler/lsp/analysis.ts";
+import { hover } from "../compiler/lsp/hover.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { columnValues } from "../runtime/retrieval/columns.ts";
 import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
@@ -134,4 +137,18 @@ view churn_data for user from users {
       temp.cleanup();
     }
   }, 60_000);
+});
+
+describe("the language server on a view over rows without time", () => {
+  it("hovers the view with what its rows are joined as of, where a timed view shows its as_of", () => {
+    const text = fs.readFileSync("specs/penguins.fti", "utf8");
+    const a = analyze(text, path.resolve("specs/penguins.fti"), path.resolve("specs"));
+    const h = hover(a, text.indexOf("view mass_data") + "view ".length);
+    const value = h && typeof h.contents === "object" && "value" in h.contents ? h.contents.value : "";
+    expect(value).toContain("0 features, 6 ODTs, rows without time (joined with the reference data of when the table was read)");
+    const seattle = fs.readFileSync("specs/seattle.fti", "utf8");
+    const s = analyze(seattle, path.resolve("specs/seattle.fti"), path.resolve("specs"));
+    const sh = hover(s, seattle.indexOf("view forecast_data") + "view ".length);
+    expect(sh && typeof sh.contents === "object" && "value" in sh.contents ? sh.contents.value : "").toContain("ODTs, as_of strict, ttl 3d");
+  });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../runtime/errors.ts";
@@ -294,6 +294,27 @@ describe("appendRows", () => {
 });
 
 describe("opening", () => {
+  it("refuses a CSV, Parquet or JSON file given as the store (DuckDB would open it as an in-memory database: every write lost)", async () => {
+    const dir = tempDir();
+    const files = { csv: "a,b\n1,2\n", json: '[{"a": 1}]\n' } as Record<string, string>;
+    const scratch = await openStore({ path: ":memory:" });
+    await scratch.run(`COPY (SELECT 1 AS a) TO '${join(dir, "x.parquet")}' (FORMAT parquet)`);
+    await scratch.close();
+    for (const [ext, text] of Object.entries(files)) writeFileSync(join(dir, `x.${ext}`), text);
+    for (const ext of ["csv", "json", "parquet"]) {
+      const path = join(dir, `x.${ext}`);
+      const before = readFileSync(path);
+      for (const readOnly of [false, true]) {
+        const opened = openStore({ path, readOnly });
+        await expect(opened).rejects.toThrow(UserError);
+        await expect(opened).rejects.toThrow(`the store path ${path} is a data file (CSV, Parquet or JSON), not a DuckDB database`);
+      }
+      expect(readFileSync(path).equals(before)).toBe(true);
+    }
+    store = await openStore({ path: join(dir, "x.csv.duckdb") }); // a new path still creates a store
+    expect(await store.tableExists("fti_runs")).toBe(true);
+  });
+
   it("creates the folder, the run log and the quarantine table; FTI_STORE sets the default path", async () => {
     const dir = tempDir();
     const path = join(dir, "nested", "deeper", "store.duckdb");

@@ -88,7 +88,9 @@ function declHover(a: Analysis, name: string): string[] {
       const v = ir?.views.find((x) => x.name === name);
       const label = v ? `label \`${v.label.name}\`: ${show(v.label.type)} (\`${v.label.text}\` over \`${v.spine.source}\`)` : "";
       const header = `view ${name}${decl.entity ? ` for ${decl.entity.name}` : ""}${decl.from ? ` from ${decl.from.name}` : ""}`;
-      return [code(header), [label, v ? `${v.features.length} features, ${v.odts.length} ODTs, as_of ${v.asOf}${v.ttlMs !== null ? `, ttl ${formatDuration(v.ttlMs)}` : ""}` : ""].filter(Boolean).join("; ")];
+      // Rows without time (no event_time) have no as_of: say what they are joined as of instead.
+      const time = v?.spine.eventTime === null ? "rows without time (joined with the reference data of when the table was read)" : `as_of ${v?.asOf}`;
+      return [code(header), [label, v ? `${v.features.length} features, ${v.odts.length} ODTs, ${time}${v.ttlMs !== null ? `, ttl ${formatDuration(v.ttlMs)}` : ""}` : ""].filter(Boolean).join("; ")];
     }
     case "model": {
       const m = ir?.models.find((x) => x.name === name);

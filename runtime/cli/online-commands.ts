@@ -138,7 +138,7 @@ function registerServe(program: Command, deps: RuntimeCliDeps): void {
   storeOption(
     program
       .command("serve")
-      .description("serve the spec's online models over HTTP (Fastify); reloads on promote/materialize")
+      .description("serve the spec's online models, agents, indexes and streams over HTTP (Fastify); reloads on promote/materialize")
       .argument("<spec>", ".fti file")
       .option("--port <n>", "port", "8080")
       .option("--host <addr>", "address to listen on", "127.0.0.1")

@@ -4,13 +4,14 @@
 // (the label source carries them: the spine reads them from it) at or after
 // the request time and before request time + horizon; ties on the label time
 // take the smaller label. No such event: the prediction is unlabelled. Labels
-// at or after `until` are not known yet (a replayed clock).
+// at or after `until` are not known yet (a replayed clock). A forward label
+// (`over next w`) is the matched event's own, known once its window has passed.
 
 import type { Scalar, ViewPlan } from "../api.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlType } from "../store/sql.ts";
-import { labelExpr } from "../retrieval/pit.ts";
+import { labelledRows } from "../retrieval/pit.ts";
 
 /** Logged predictions, column-wise: request times (epoch ms) and, per entity key and request field, the requests' values. */
 export interface LoggedPredictions {
@@ -41,13 +42,14 @@ export async function joinLabels(
     for (const c of match) columns[c.name] = preds.request[c.name] ?? new Array<null>(n).fill(null);
     await store.appendColumns(table, columns);
     const t = ident(view.spine.eventTime);
-    const label = labelExpr(view);
+    // A forward label (`over next w`) is the matched row's own, as its training row would have it: only once its window is observed.
+    const { relation, complete } = await labelledRows(store, view, view.spine.eventTime, until);
+    const known = [`(${view.label.sql}) IS NOT NULL`, ...complete, ...(until ? [`${t} < ?`] : [])];
     const on = match.map((c) => `p.${ident(c.name)} IS NOT DISTINCT FROM CAST(s.${ident(c.name)} AS ${sqlType(c.type)})`);
     const rows = await store.all<{ i: number; y: number }>(
       `SELECT p.__i AS i, s.__label AS y
          FROM ${table} AS p
-         JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${label} AS __label
-                 FROM ${ident(src)} WHERE ${t} IS NOT NULL AND (${label}) IS NOT NULL${view.spine.where ? ` AND (${view.spine.where}) IS TRUE` : ""}${until ? ` AND ${t} < ?` : ""}) AS s
+         JOIN (SELECT *, CAST(${t} AS TIMESTAMP) AS __lt, ${view.label.sql} AS __label FROM (${relation}) WHERE ${known.join(" AND ")}) AS s
            ON ${on.join(" AND ")} AND s.__lt >= p.__t AND s.__lt < p.__t + to_milliseconds(${Math.round(horizonMs)}::BIGINT)
          QUALIFY row_number() OVER (PARTITION BY p.__i ORDER BY s.__lt, s.__label) = 1`,
       until ? [until] : [],

@@ -142,16 +142,8 @@ export async function spineQuery(store: Store, bundle: SpecBundle, view: ViewPla
     throw new Error(`view \`${view.name}\`: ${src} has no column ${missing.map((m) => `\`${m}\``).join(", ")}`);
   }
   const t = ident(time);
-  const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
-  let relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${ident(src)} WHERE ${rows.join(" AND ")}`;
-  const where = [`__label IS NOT NULL`];
-  const forward = view.label.forward;
-  if (forward.length) {
-    relation = `SELECT *, ${forward.map((f) => `${f.sql} AS ${ident(f.name)}`).join(", ")} FROM (${relation})`;
-    const [end] = await store.all<{ us: number | bigint | null }>(`SELECT epoch_us(max(CAST(${t} AS TIMESTAMP))) AS us FROM ${ident(src)}`);
-    const horizonUs = BigInt(Math.round(Math.max(...forward.map((f) => f.windowMs)) * 1000));
-    where.push(end.us === null ? "false" : `${SPINE_T} + ${horizonUs} <= ${BigInt(end.us)}`);
-  }
+  const { relation, complete } = await labelledRows(store, view, time);
+  const where = [`__label IS NOT NULL`, ...complete];
   if (opts.from) where.push(`__t >= ${sqlTimestamp(opts.from)}`);
   if (opts.to) where.push(`__t < ${sqlTimestamp(opts.to)}`);
   const keyCols = view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)}) AS ${ident(k.name)}`);
@@ -176,14 +168,24 @@ export function spineTimeColumn(view: ViewPlan): string {
 }
 
 /**
- * The label of a view's source rows as a DOUBLE (bool → 1/0; null: no label), for readers of the
- * source outside a spine (live monitoring). A forward label needs the spine's windows: not here.
+ * The rows of a view's spine source that can be spine rows (a time, the view's `where`), with what its
+ * label expression (`view.label.sql`) reads: a forward label's windows (`over next w`), over those same
+ * rows; `complete` holds the conditions for a forward label's whole window to be observed — up to the
+ * source's latest event time, and before `until` (a replayed clock) — and is empty without one. The
+ * spine and live monitoring (labels joined to served predictions) read labels through this one relation.
  */
-export function labelExpr(view: ViewPlan): string {
-  if (view.label.forward.length) {
-    throw new UserError(`view \`${view.name}\`: the label \`${view.label.name}\` looks forward (\`over next\`); it is only computed with the training spine`);
-  }
-  return view.label.sql;
+export async function labelledRows(store: Store, view: ViewPlan, time: string, until?: Date): Promise<{ relation: string; complete: string[] }> {
+  const src = ident(rawTable(view.spine.source));
+  const t = ident(time);
+  const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
+  const relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${src} WHERE ${rows.join(" AND ")}`;
+  const forward = view.label.forward;
+  if (!forward.length) return { relation, complete: [] };
+  const [end] = await store.all<{ us: number | bigint | null }>(`SELECT epoch_us(max(CAST(${t} AS TIMESTAMP))) AS us FROM ${src}`);
+  const horizonUs = BigInt(Math.round(Math.max(...forward.map((f) => f.windowMs)) * 1000));
+  const complete = end.us === null ? ["false"] : [`${SPINE_T} + ${horizonUs} <= ${BigInt(end.us)}`];
+  if (until) complete.push(`${SPINE_T} + ${horizonUs} < ${BigInt(until.getTime()) * 1000n}`);
+  return { relation: `SELECT *, ${forward.map((f) => `${f.sql} AS ${ident(f.name)}`).join(", ")} FROM (${relation})`, complete };
 }
 
 /**

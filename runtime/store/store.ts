@@ -527,8 +527,16 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   if (opts.threads !== undefined) config.threads = String(opts.threads);
   if (readOnly) config.access_mode = "READ_ONLY";
   config.storage_compatibility_version = STORAGE_VERSION;
-  const instance = await createInstance(path, config, readOnly, opts.waitMs ?? 0);
+  const instance = await createInstance(path, config, readOnly, opts.waitMs ?? 0).catch((e) => {
+    // Read-only, DuckDB refuses the in-memory database a data file would open as (isDatabaseFile).
+    throw /in-memory database in read-only mode/i.test((e as Error)?.message ?? "") ? notADatabase(path) : e;
+  });
   const conn = await instance.connect();
+  if (!memory && !(await isDatabaseFile(conn))) {
+    conn.closeSync();
+    instance.closeSync();
+    throw notADatabase(path);
+  }
   if (!memory && !readOnly && (opts.verify ?? true)) {
     try {
       await readEveryBlock(conn);
@@ -549,6 +557,24 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   const store = new DuckStore(path, readOnly, instance, conn);
   store.memoryLimit = opts.memoryLimit;
   return store;
+}
+
+/**
+ * Whether the connection's database is a file. DuckDB opens an existing CSV,
+ * Parquet or JSON file given as a database path as an in-memory database (a
+ * view over the file): every write would be lost when the command ends,
+ * after it reported success.
+ */
+async function isDatabaseFile(conn: DuckDBConnection): Promise<boolean> {
+  const rows = (await conn.runAndReadAll("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")).getRows();
+  return rows.length === 1 && rows[0][0] !== null;
+}
+
+function notADatabase(path: string): UserError {
+  return new UserError(
+    `the store path ${displayPath(path)} is a data file (CSV, Parquet or JSON), not a DuckDB database`,
+    "pass the path of the store's .duckdb file (a path where nothing is yet creates a store)",
+  );
 }
 
 /** DuckDBInstance.create, retried while another process holds the file's lock (up to `waitMs`). */
