@@ -382,6 +382,18 @@ const names = {
         "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
       ),
   }),
+  storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
+    field: (field: string, source: string) =>
+      withHint(
+        `field \`${field}\` of source \`${source}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline read it)`,
+        `name the field otherwise and read the column with \`from\`: \`${field}_value: <type> from "${field}"\``,
+      ),
+    feature: (feature: string, group: string) =>
+      withHint(
+        `feature \`${feature}\` of feature group \`${group}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline computed it)`,
+        `rename it, e.g. \`${feature}_value\``,
+      ),
+  }),
   importPath: entry(2040, "error", "invalid import path", {
     absolute: (module: string) =>
       withHint(`import path \`${module}\` is absolute`, "write it relative to the importing spec's folder, starting with `./` or `../`"),
