@@ -104,6 +104,9 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   }
   // A symlink (or a glob through one) must not lead outside either: the real path of every file counts.
   if (!files.every((f) => realPathInside(f, roots))) throw outside();
+  // A pipe or a device would block the read (a FIFO waits for a writer) or never end.
+  const special = files.find((f) => !statSync(f).isFile());
+  if (special) throw new UserError(`${where}: ${special} is not a regular file (a pipe or a device)`, "a source reads files: point `path` at the data itself");
   return files;
 }
 
