@@ -272,6 +272,12 @@ const names = {
     agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
     byOnOdt: (name: string) =>
       withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
+    /** `column`/`type`: a column of the spine source to show the ODT for (the first one for `source.*`). */
+    spineColumn: (source: string, where: string, column: string, type: string) =>
+      withHint(
+        `\`${source}\` is the source of ${where}'s rows, not a feature group: a column of the row reaches the model as a request field, through an on-demand transformation (read from the row in training, from the request when serving)`,
+        `e.g. \`on_demand ${column}_in(request ${column}: ${type}): ${type} = ${column}\`, then \`features ${column}_in\``,
+      ),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${showCycle(cycle)}`,

@@ -161,6 +161,13 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
       } else out.odtRefs.push(ref);
       continue;
     }
+    if (source && ref.group.name === source.name) {
+      // `features penguins.beak_length_mm` in a view over penguins: say how a row's own column becomes an input.
+      const column = (ref.kind === "group_feature" && source.fields.find((f) => f.name === ref.feature.name)) || source.fields[0];
+      ctx.report(ref.range, DIAG.wrongKind.spineColumn(source.name, where, column.name, show(column.type)));
+      fail();
+      continue;
+    }
     const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
     const group = g && env.groups.get(g.name.name);
     if (!group) { fail(); continue; }
