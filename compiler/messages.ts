@@ -886,6 +886,10 @@ const rules = {
         `choose another name (\`${name}_\`, or one that says what it holds)`,
       ),
   }),
+  internalName: entry(4081, "error", "a name fti keeps for its own columns", {
+    prefix: (name: string, what: string, prefix: string) =>
+      withHint(`\`${name}\` cannot name a ${what}: names starting with \`${prefix}\` are fti's own columns`, `choose a name that does not start with \`${prefix}\``),
+  }),
   globalGroupBy: entry(4070, "error", "`by` on a global feature group", {
     by: (group: string, ref: string) =>
       withHint(
