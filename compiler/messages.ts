@@ -886,6 +886,17 @@ const rules = {
         `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
       ),
   }),
+  reservedName: entry(4080, "error", "a name every JavaScript object has", {
+    objectMember: (name: string, what: string) =>
+      withHint(
+        `\`${name}\` cannot name a ${what}: every JavaScript object already has a member \`${name}\`, which the generated code and the runtime would read instead`,
+        `choose another name (\`${name}_\`, or one that says what it holds)`,
+      ),
+  }),
+  internalName: entry(4081, "error", "a name fti keeps for its own columns", {
+    prefix: (name: string, what: string, prefix: string) =>
+      withHint(`\`${name}\` cannot name a ${what}: names starting with \`${prefix}\` are fti's own columns`, `choose a name that does not start with \`${prefix}\``),
+  }),
   globalGroupBy: entry(4070, "error", "`by` on a global feature group", {
     by: (group: string, ref: string) =>
       withHint(

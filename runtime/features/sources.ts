@@ -353,7 +353,9 @@ function uniqueKey(fields: string[]): { columns: string; value: string; hash: st
 async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<void> {
   const { store, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
-  const hashes = [0, 1].map((half) => `SELECT ${key.hash} AS __fti_h FROM ${table} ${where(`${key.present} AND rowid % 2 = ${half}`)}`).join(" UNION ALL ");
+  // A field called rowid hides DuckDB's rowid: then one scan, as before the halves.
+  const halves = p.plan.fields.some((f) => f.name.toLowerCase() === "rowid") ? ["TRUE"] : ["rowid % 2 = 0", "rowid % 2 = 1"];
+  const hashes = halves.map((half) => `SELECT ${key.hash} AS __fti_h FROM ${table} ${where(`${key.present} AND ${half}`)}`).join(" UNION ALL ");
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
   try {
     await store.run(
