@@ -272,12 +272,6 @@ const names = {
     agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
     byOnOdt: (name: string) =>
       withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
-    /** `column`/`type`: a column of the spine source to show the ODT for (the first one for `source.*`). */
-    spineColumn: (source: string, where: string, column: string, type: string) =>
-      withHint(
-        `\`${source}\` is the source of ${where}'s rows, not a feature group: a column of the row reaches the model as a request field, through an on-demand transformation (read from the row in training, from the request when serving)`,
-        `e.g. \`on_demand ${column}_in(request ${column}: ${type}): ${type} = ${column}\`, then \`features ${column}_in\``,
-      ),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${showCycle(cycle)}`,
@@ -386,6 +380,19 @@ const names = {
       withHint(
         `source \`${source}\` has an \`event_time\`: \`valid_from\`/\`valid_to\` are for reference data, which has none`,
         "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
+      ),
+  }),
+  rowColumns: entry(2048, "error", "row column as an input clashes or reads an event", {
+    /** `kind`: what already has the name ("fn", "feature group", "another column input"). */
+    clash: (column: string, source: string, kind: string) =>
+      withHint(
+        `column \`${column}\` of \`${source}\` cannot be a model input of that name: ${kind === "another column input" ? "another source's column input of that name has another type" : `a ${kind} is named \`${column}\``}`,
+        `write its ODT yourself under another name: \`on_demand ${column}_in(request ${column}: <type>): <type> = ${column}\``,
+      ),
+    starOnEvents: (source: string, where: string) =>
+      withHint(
+        `\`${source}.*\` would give the model every column of each event of ${where}, also those known only after it happened (the label's own outcome among them)`,
+        `list the columns known when a prediction is requested: \`features ${source}.<column>, …\``,
       ),
   }),
   storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
