@@ -126,6 +126,15 @@ view churn_data for user from users {
     expect(ir.onDemand.find((o) => o.name === "tenure_d")).toMatchObject({ requestParams: [{ name: "tenure_d" }], body: { k: "param", name: "tenure_d" } });
   });
 
+  it("the label's column is refused (FTI4009), and a column listed twice (FTI2007)", async () => {
+    const d = await diagnostics("row-leak", `
+view churn_data for user from users {
+  label churned = churned
+  features users.churned, users.country, users.country
+}`);
+    expect(d.filter((m) => !m.startsWith("FTI2008")).map((m) => m.slice(0, 7)).sort()).toEqual(["FTI2007", "FTI4009"]);
+  });
+
   it("a view over events may name its columns one by one, and two views share one input per column", async () => {
     const ir = await irOf("events", `
 source logins {

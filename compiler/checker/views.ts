@@ -398,11 +398,10 @@ function checkOdts(
   let ok = true;
   const odts: IrOdt[] = [];
   const ranges = new Map<string, Range>();
-  const rowColumns = new Map(joined.rowColumns.map((r) => [r.odt, r.range]));
   for (const ref of decl.features) {
     if (ref.kind !== "name" && ref.group.name === source.name) {
       // The row's columns (`features SOURCE.x`), in their place in the list.
-      for (const [odt, range] of rowColumns) {
+      for (const { odt, range } of joined.rowColumns) {
         if (range !== ref.range) continue;
         if (features.some((f) => f.name === odt.name) || odts.includes(odt)) {
           ctx.report(ref.range, DIAG.duplicate.viewFeature(odt.name, where));
