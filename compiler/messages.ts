@@ -470,6 +470,12 @@ const types = {
       withHint(`unknown type \`${name}\`; the types are ${known.join(", ")}`, didYouMean(name, known)),
   }),
   typeMismatch: entry(3002, "error", "type mismatch", {
+    /** `field`: the request field the input passes on unchanged (a row column or an identity ODT), for the hint. */
+    timestampInput: (input: string, field?: string) =>
+      withHint(
+        `\`${input}\` is a timestamp, and a model input is a number, bool or string`,
+        `give the model a number computed from it, e.g. \`on_demand ${input}_year(request ${field ?? "<field>"}: timestamp): int = year(${field ?? "<field>"})\``,
+      ),
     listValue: () => "a list is not a value here; lists only appear in `in (...)` and bucketize boundaries",
     negate: (type: string) => `\`-\` needs a number, got ${type}`,
     not: (type: string) => `\`not\` needs a bool, got ${type}`,

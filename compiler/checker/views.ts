@@ -426,6 +426,12 @@ function checkOdts(
     odts.push(odt);
     ranges.set(odt.name, ref.range);
   }
+  // A model input is a number, bool or string: a timestamp has no encoding (and no plan type).
+  for (const odt of odts) {
+    if (odt.returns.base !== "timestamp") continue;
+    ctx.report(ranges.get(odt.name)!, DIAG.typeMismatch.timestampInput(odt.name, odt.requestParams.length === 1 && odt.body.k === "param" ? odt.requestParams[0].name : undefined));
+    ok = false;
+  }
   // A request field leaks the label when the request fields together give every column the label reads
   // (`label y = x` with request x; `flagged = status == "fraud"` with request status). A column the label
   // only normalises by, known before the event (a planned distance), may be requested.
