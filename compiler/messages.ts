@@ -272,12 +272,6 @@ const names = {
     agentContext: (name: string) => `an agent's context lists stored features (\`group.*\` or \`group.feature\`), not \`${name}\``,
     byOnOdt: (name: string) =>
       withHint(`\`by\` and \`as\` apply to feature groups; \`${name}\` is not one`, "list on-demand transformations on a `features` line of their own"),
-    /** `column`/`type`: a column of the spine source to show the ODT for (the first one for `source.*`). */
-    spineColumn: (source: string, where: string, column: string, type: string) =>
-      withHint(
-        `\`${source}\` is the source of ${where}'s rows, not a feature group: a column of the row reaches the model as a request field, through an on-demand transformation (read from the row in training, from the request when serving)`,
-        `e.g. \`on_demand ${column}_in(request ${column}: ${type}): ${type} = ${column}\`, then \`features ${column}_in\``,
-      ),
   }),
   cycle: entry(2005, "error", "dependency cycle", {
     functions: (cycle: string[]) => `functions call each other in a cycle: ${showCycle(cycle)}`,
@@ -388,6 +382,19 @@ const names = {
         "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
       ),
   }),
+  rowColumns: entry(2048, "error", "row column as an input clashes or reads an event", {
+    /** `kind`: what already has the name ("fn", "feature group", "another column input"). */
+    clash: (column: string, source: string, kind: string) =>
+      withHint(
+        `column \`${column}\` of \`${source}\` cannot be a model input of that name: ${kind === "another column input" ? "another source's column input of that name has another type" : `a ${kind} is named \`${column}\``}`,
+        `write its ODT yourself under another name: \`on_demand ${column}_in(request ${column}: <type>): <type> = ${column}\``,
+      ),
+    starOnEvents: (source: string, where: string) =>
+      withHint(
+        `\`${source}.*\` would give the model every column of each event of ${where}, also those known only after it happened (the label's own outcome among them)`,
+        `list the columns known when a prediction is requested: \`features ${source}.<column>, …\``,
+      ),
+  }),
   storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
     field: (field: string, source: string) =>
       withHint(
@@ -463,6 +470,12 @@ const types = {
       withHint(`unknown type \`${name}\`; the types are ${known.join(", ")}`, didYouMean(name, known)),
   }),
   typeMismatch: entry(3002, "error", "type mismatch", {
+    /** `field`: the request field the input passes on unchanged (a row column or an identity ODT), for the hint. */
+    timestampInput: (input: string, field?: string) =>
+      withHint(
+        `\`${input}\` is a timestamp, and a model input is a number, bool or string`,
+        `give the model a number computed from it, e.g. \`on_demand ${input}_year(request ${field ?? "<field>"}: timestamp): int = year(${field ?? "<field>"})\``,
+      ),
     listValue: () => "a list is not a value here; lists only appear in `in (...)` and bucketize boundaries",
     negate: (type: string) => `\`-\` needs a number, got ${type}`,
     not: (type: string) => `\`not\` needs a bool, got ${type}`,
@@ -885,6 +898,10 @@ const rules = {
         `\`${name}\` cannot name a ${what}: every JavaScript object already has a member \`${name}\`, which the generated code and the runtime would read instead`,
         `choose another name (\`${name}_\`, or one that says what it holds)`,
       ),
+  }),
+  internalName: entry(4081, "error", "a name fti keeps for its own columns", {
+    prefix: (name: string, what: string, prefix: string) =>
+      withHint(`\`${name}\` cannot name a ${what}: names starting with \`${prefix}\` are fti's own columns`, `choose a name that does not start with \`${prefix}\``),
   }),
   globalGroupBy: entry(4070, "error", "`by` on a global feature group", {
     by: (group: string, ref: string) =>

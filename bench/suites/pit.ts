@@ -9,7 +9,9 @@
 //   ref a → JS           the ASOF query, read into JS columns (getColumnsObjectJS)
 //   fti PIT SQL          spineJoin only: spine + PIT join in one statement (into a temp table)
 //   fti PIT SQL, first   the same as the first training after a feature run:
-//                        with the group's (keys, event_time) uniqueness check
+//                        with the group's (keys, event_time) uniqueness check (only
+//                        this view's groups' facts and tie winners are forgotten, so
+//                        the two-entity line after it reads the route group's kept ones)
 //   ref a → table        the ASOF query into a temp table
 //   ref b pandas         compute only (sorts + merge_asof + ODT), and with the CSV reads
 //   fti PIT SQL, two entities  the view `finish_time_routes`: the same spine joined to the

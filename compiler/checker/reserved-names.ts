@@ -3,7 +3,10 @@
 // runtime key objects by feature, field and declaration names, and such a
 // name reads the inherited member instead (a feature `constructor` makes the
 // generated code fail to type-check; a feature `__proto__` sets an object's
-// prototype and fails training). One pass over the names a spec declares.
+// prototype and fails training). Nor can names starting with `__fti`, the
+// prefix of the columns fti adds to its own queries (a feature `__fti_t`
+// clashed with the spine's time column in training). One pass over the
+// names a spec declares.
 
 import type { Decl, Ident } from "../ast.ts";
 import { DIAG } from "../messages.ts";
@@ -11,10 +14,15 @@ import type { Ctx } from "./context.ts";
 
 const RESERVED = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-/** Reports every declared name that is a member of Object.prototype. */
+/** The prefix of the columns fti adds to its own queries (`__fti_t`, `__fti_file`, ...): a feature of that name would clash. */
+const INTERNAL_PREFIX = "__fti";
+
+/** Reports every declared name that is a member of Object.prototype or starts with `__fti`. */
 export function checkReservedNames(ctx: Ctx, decls: readonly Decl[]): void {
   const check = (id: Ident | undefined, what: string) => {
-    if (id && RESERVED.has(id.name)) ctx.report(id.range, DIAG.reservedName.objectMember(id.name, what));
+    if (!id) return;
+    if (RESERVED.has(id.name)) ctx.report(id.range, DIAG.reservedName.objectMember(id.name, what));
+    else if (id.name.startsWith(INTERNAL_PREFIX)) ctx.report(id.range, DIAG.internalName.prefix(id.name, what, INTERNAL_PREFIX));
   };
   for (const d of decls) {
     if (d.kind !== "serve") check(d.name, KIND_LABELS[d.kind]);
