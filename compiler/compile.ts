@@ -11,7 +11,7 @@ import { diagnostic, type Diagnostic } from "./diagnostics.ts";
 import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
-import { loadModuleGraph } from "./modules.ts";
+import { loadModuleGraph, readFailure, readSpecBytes } from "./modules.ts";
 
 export interface CompileOptions {
   /** Output directory; default `generated/<spec name>` under the working directory. */
@@ -46,12 +46,9 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   const file = toPosix(path.relative(process.cwd(), abs)) || abs;
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(abs);
+    bytes = readSpecBytes(abs);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SpecReadError(
-      code === "ENOENT" ? `${file}: no such file` : code === "EISDIR" ? `${file}: is a directory, not a spec` : `${file}: cannot read (${code ?? (e as Error).message})`,
-    );
+    throw new SpecReadError(`${file}: ${readFailure(e)}`);
   }
   const name = specName(abs);
   const outDir = path.resolve(opts.outDir ?? path.join("generated", name));

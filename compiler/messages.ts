@@ -382,6 +382,31 @@ const names = {
         "events are joined by their event_time; drop `event_time` if the rows are reference values that hold from `valid_from` on",
       ),
   }),
+  rowColumns: entry(2048, "error", "row column as an input clashes or reads an event", {
+    /** `kind`: what already has the name ("fn", "feature group", "another column input"). */
+    clash: (column: string, source: string, kind: string) =>
+      withHint(
+        `column \`${column}\` of \`${source}\` cannot be a model input of that name: ${kind === "another column input" ? "another source's column input of that name has another type" : `a ${kind} is named \`${column}\``}`,
+        `write its ODT yourself under another name: \`on_demand ${column}_in(request ${column}: <type>): <type> = ${column}\``,
+      ),
+    starOnEvents: (source: string, where: string) =>
+      withHint(
+        `\`${source}.*\` would give the model every column of each event of ${where}, also those known only after it happened (the label's own outcome among them)`,
+        `list the columns known when a prediction is requested: \`features ${source}.<column>, …\``,
+      ),
+  }),
+  storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
+    field: (field: string, source: string) =>
+      withHint(
+        `field \`${field}\` of source \`${source}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline read it)`,
+        `name the field otherwise and read the column with \`from\`: \`${field}_value: <type> from "${field}"\``,
+      ),
+    feature: (feature: string, group: string) =>
+      withHint(
+        `feature \`${feature}\` of feature group \`${group}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline computed it)`,
+        `rename it, e.g. \`${feature}_value\``,
+      ),
+  }),
   importPath: entry(2040, "error", "invalid import path", {
     absolute: (module: string) =>
       withHint(`import path \`${module}\` is absolute`, "write it relative to the importing spec's folder, starting with `./` or `../`"),
@@ -445,6 +470,12 @@ const types = {
       withHint(`unknown type \`${name}\`; the types are ${known.join(", ")}`, didYouMean(name, known)),
   }),
   typeMismatch: entry(3002, "error", "type mismatch", {
+    /** `field`: the request field the input passes on unchanged (a row column or an identity ODT), for the hint. */
+    timestampInput: (input: string, field?: string) =>
+      withHint(
+        `\`${input}\` is a timestamp, and a model input is a number, bool or string`,
+        `give the model a number computed from it, e.g. \`on_demand ${input}_year(request ${field ?? "<field>"}: timestamp): int = year(${field ?? "<field>"})\``,
+      ),
     listValue: () => "a list is not a value here; lists only appear in `in (...)` and bucketize boundaries",
     negate: (type: string) => `\`-\` needs a number, got ${type}`,
     not: (type: string) => `\`not\` needs a bool, got ${type}`,
@@ -860,6 +891,17 @@ const rules = {
         `\`${group}\` is reference data of entity \`${groupEntity}\`, and ${where} ${entity === null ? "is global (no `for`): it has no keys to match" : `is computed per \`${entity}\``}: a lookup matches the group's own keys`,
         `look it up in a group of \`${groupEntity}\`, or join it in a view with \`by\``,
       ),
+  }),
+  reservedName: entry(4080, "error", "a name every JavaScript object has", {
+    objectMember: (name: string, what: string) =>
+      withHint(
+        `\`${name}\` cannot name a ${what}: every JavaScript object already has a member \`${name}\`, which the generated code and the runtime would read instead`,
+        `choose another name (\`${name}_\`, or one that says what it holds)`,
+      ),
+  }),
+  internalName: entry(4081, "error", "a name fti keeps for its own columns", {
+    prefix: (name: string, what: string, prefix: string) =>
+      withHint(`\`${name}\` cannot name a ${what}: names starting with \`${prefix}\` are fti's own columns`, `choose a name that does not start with \`${prefix}\``),
   }),
   globalGroupBy: entry(4070, "error", "`by` on a global feature group", {
     by: (group: string, ref: string) =>

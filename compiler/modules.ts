@@ -23,11 +23,30 @@ export interface ModuleFiles {
   realpath(abs: string): string;
 }
 
+/**
+ * A spec file's bytes; a directory throws EISDIR and anything else that is
+ * not a regular file (a FIFO, /dev/zero) throws ENOTREG instead of being
+ * read: reading one would wait for a writer or never end (`fti check`, and
+ * the language server reading an import on every keystroke, would hang).
+ */
+export function readSpecBytes(abs: string): Buffer {
+  const stat = fs.statSync(abs);
+  if (stat.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+  if (!stat.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTREG" });
+  return fs.readFileSync(abs);
+}
+
+/** Why a spec file could not be read, for messages: "no such file", "is a directory", ... */
+export function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EISDIR") return "is a directory, not a spec";
+  if (code === "ENOTREG") return "is not a regular file (a pipe or a device), not a spec";
+  return `cannot read (${code ?? (e as Error)?.message ?? String(e)})`;
+}
+
 export const diskFiles: ModuleFiles = {
-  read: (abs) => {
-    if (fs.statSync(abs).isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
-    return fs.readFileSync(abs, "utf8");
-  },
+  read: (abs) => readSpecBytes(abs).toString("utf8"),
   realpath: (abs) => fs.realpathSync(abs),
 };
 
@@ -114,7 +133,7 @@ export function loadModuleGraph(rootAbs: string, rootText: string, files: Module
       text = files.read(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : (code ?? "unreadable")));
+      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : code === "ENOTREG" ? "it is not a regular file" : (code ?? "unreadable")));
     }
     const m = parseModule(abs, text);
     byReal.set(real, m);

@@ -10,8 +10,9 @@ import { describe, expect, it } from "vitest";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
-function fti(args: string[], cwd = process.cwd()) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+/** `timeout` (ms): a command that hangs is killed and fails its test (status null) instead of stalling the run. */
+function fti(args: string[], cwd = process.cwd(), timeout?: number) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" }, timeout });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -69,6 +70,24 @@ describe("fti compile / check", () => {
     const r = fti(["check", "nope.fti"], tmpdir());
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe("error: nope.fti: no such file");
+  });
+
+  it("a pipe or a device as a spec, or imported by one, is an error, not a read that never ends", () => {
+    const dir = tmpdir();
+    spawnSync("mkfifo", [path.join(dir, "pipe.fti")]);
+    fs.writeFileSync(path.join(dir, "a.fti"), 'import { e } from "./pipe.fti"\nentity x { key id: string }\n');
+    for (const [args, err] of [
+      [["check", "pipe.fti"], "error: pipe.fti: is not a regular file (a pipe or a device), not a spec"],
+      [["fmt", "pipe.fti"], "error: pipe.fti: is not a regular file (a pipe or a device), not a spec"],
+      [["features", "pipe.fti"], "error: pipe.fti: is not a regular file (a pipe or a device), not a spec"],
+    ] as const) {
+      const r = fti([...args], dir, 60_000);
+      expect([r.code, r.stderr.trim()]).toEqual([1, err]);
+    }
+    const r = fti(["check", "a.fti"], dir, 60_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("error FTI2009: module `./pipe.fti` cannot be read: it is not a regular file");
+    expect(fti(["check", "/dev/zero"], dir, 60_000).stderr.trim()).toBe(`error: ${path.relative(dir, "/dev/zero")}: is not a regular file (a pipe or a device), not a spec`);
   });
 
   it("--json gives the diagnostics as data", () => {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { copyWithLfEndings, uniformLineEndings } from "../runtime/features/csv-line-endings.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { activitiesSource, athleteBundle, tempDir } from "./helpers/bundles.ts";
+import { activitiesSource, athleteBundle, rng, tempDir } from "./helpers/bundles.ts";
 
 let store: Store | undefined;
 afterEach(async () => {
@@ -96,6 +96,15 @@ describe("line endings", () => {
     expect(q.map((r) => [r.row_number, r.reason])).toEqual([[3, "distance_km: 'x' is not a float"]]);
   });
 
+  it("an unterminated quote in a file of mixed line ends: one line quarantined, the rows after it kept", async () => {
+    const [a1, , , a4, a5] = rows;
+    const open = `a2,"ath0,2025-01-02 08:00:00,run,10,3000,50,5,150`;
+    const a3 = line("a3", 3) + "150";
+    const { q, kept } = await runFile(Buffer.from(`${HEADER}\r\n${a1}\r\n${open}\r\n${a3}\n${a4}\r\n${a5}\r\n`));
+    expect(kept.map((k) => k.activity_id)).toEqual(["a1", "a3", "a4", "a5"]);
+    expect(q.map((r) => [r.row_number, r.reason.replace(/ \(.*$/, "")])).toEqual([[2, "unreadable line: a quote that is not closed"]]);
+  });
+
   it("a quoted value keeps its own line break, whatever the file's", async () => {
     const quoted = `a3,"ath\r\n0",2025-01-03 08:00:00,run,10,3000,50,5,`;
     const { q, kept } = await runFile(Buffer.from([HEADER, line("a1", 1), quoted, line("a4", 4)].join("\n") + "\r\n"));
@@ -146,6 +155,43 @@ describe("line endings across the 1 MB reads", () => {
       expect(readFileSync(copy, "utf8")).toBe(head + '\nb\n"c\r\nd""\r",e\n');
     } finally {
       rmSync(dirname(copy), { recursive: true, force: true });
+    }
+  });
+});
+
+describe("random CSV files", () => {
+  // Good rows with random damage (bad values, extra or missing fields, quotes,
+  // NUL, line breaks) and random line ends: every line is kept or quarantined,
+  // the counts add up, and nothing fails but a UserError.
+  const VALUES = ["", "x", "-1", "NaN", "inf", "1e400", "9223372036854775808", "2025-02-30", '"', '""', '"a,b"', "\u0000", "é", " ", "0x10", "\t", "\r", "a\nb", '"a\nb"', "1e-400"];
+  const good = (i: number) => [`a${i}`, `ath${i % 3}`, `2025-01-${String(1 + (i % 28)).padStart(2, "0")} 08:00:00`, "run", "10", "3000", "50", "5", "150"];
+
+  it("30 files: read = kept + quarantined, for every one", async () => {
+    const r = rng(31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+    for (let t = 0; t < 30; t++) {
+      const lines = [HEADER];
+      for (let i = 0, n = 1 + Math.floor(r() * 20); i < n; i++) {
+        const row = good(i);
+        if (r() < 0.4) row[Math.floor(r() * row.length)] = pick(VALUES);
+        if (r() < 0.1) row.push(pick(VALUES));
+        if (r() < 0.1) row.pop();
+        lines.push(row.join(","));
+      }
+      const eol = pick(["\n", "\r\n", "\r", "mixed"]);
+      const text = eol === "mixed" ? lines.map((l) => l + pick(["\n", "\r\n"])).join("") : lines.join(eol) + eol;
+      const dir = tempDir();
+      writeFileSync(join(dir, "acts.csv"), text);
+      store = await openStore({ path: ":memory:" });
+      const report = await runFeaturePipeline(store, athleteBundle(dir, { sources: [activitiesSource("acts.csv")], groups: [], views: [] })).catch((e: Error) => {
+        throw new Error(`${e.message}\n--- input ---\n${JSON.stringify(text)}`);
+      });
+      const [{ q }] = await store.all<{ q: bigint }>("SELECT count(*) AS q FROM fti_quarantine");
+      const [{ k }] = await store.all<{ k: bigint }>("SELECT count(*) AS k FROM src_activities");
+      const s = report.sources[0];
+      expect([s.read, s.valid, s.quarantined], JSON.stringify(text)).toEqual([Number(q) + Number(k), Number(k), Number(q)]);
+      await store.close();
+      store = undefined;
     }
   });
 });

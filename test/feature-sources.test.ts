@@ -198,6 +198,23 @@ describe("source validation", () => {
     expect((await quarantine(store)).map((q) => [q.row_number, q.reason])).toEqual([[4, "activity_id: duplicate value 'a2' (first at row 3)"]]);
   });
 
+  it("a field called rowid (which hides DuckDB's rowid) does not break the unique pass", async () => {
+    const dir = tempDir();
+    const header = "activity_id,athlete_id,started_at,sport,distance_km,elapsed_time_s,elevation_gain_m,planned_pace_min_km,avg_hr,rowid";
+    const line = (id: string, day: number, rowid: string) => `${id},ath0,2025-01-${String(day).padStart(2, "0")} 08:00:00,run,10,3000,50,5,,${rowid}`;
+    writeFileSync(join(dir, "acts.csv"), [header, line("a1", 1, "x"), line("a2", 2, ""), line("a3", 3, "y")].join("\n") + "\n");
+    const source = activitiesSource("acts.csv");
+    source.fields.push({ name: "rowid", type: "string", nullable: true });
+    store = await openStore({ path: ":memory:" });
+    const r = await runFeaturePipeline(store, bundleFor(dir, source));
+    expect(r.sources[0]).toMatchObject({ read: 3, valid: 3, quarantined: 0 });
+    expect(await store.all(`SELECT activity_id, rowid FROM src_activities ORDER BY activity_id`)).toEqual([
+      { activity_id: "a1", rowid: "x" },
+      { activity_id: "a2", rowid: null },
+      { activity_id: "a3", rowid: "y" },
+    ]);
+  });
+
   it("csv: several files are numbered per file as well", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, "parts"));

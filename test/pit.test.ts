@@ -11,6 +11,8 @@ import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, spineJoin } from "../runtime/retrieval/pit.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
+import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
+import { forgetTieWinners } from "../runtime/retrieval/tie-winners.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
@@ -315,6 +317,20 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(c.n).toBe(new Set(data.group.map((g) => `${g.user}|${g.et}`)).size);
     expect(c.n).toBeLessThan(data.group.length);
     expectReference(plain(await buildTrainingFrame(store, bundle, "v")), data.group); // read from the kept winners
+
+    // Forgetting another group's facts and winners leaves this group's; forgetting its own drops them (the next join rebuilds them).
+    const facts = async () => (await store!.all<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM fti_table_facts WHERE table_name = 'fg_g_v1'`))[0].n;
+    expect(await facts()).toBeGreaterThan(0);
+    await forgetKeyTimeFacts(store, ["fg_other_v1"]);
+    await forgetTieWinners(store, ["fg_other_v1"]);
+    expect(await kept()).toEqual([w]);
+    expect(await store.tableExists(w.w)).toBe(true);
+    expect(await facts()).toBeGreaterThan(0);
+    await forgetKeyTimeFacts(store, ["fg_g_v1"]);
+    await forgetTieWinners(store, ["fg_g_v1"]);
+    expect(await kept()).toHaveLength(0);
+    expect(await store.tableExists(w.w)).toBe(false);
+    expect(await facts()).toBe(0);
 
     // An update in place keeps the row count, ingested_at and the event-time range: the content hash still sees it.
     await store.run(`UPDATE fg_g_v1 SET f1 = f1 + 1000 WHERE rid % 3 = 0`);

@@ -3,6 +3,7 @@
 // feature pipeline checks the real path of every file it would read, so a
 // symlink or a glob cannot lead out either; no error prints file contents.
 
+import { spawnSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -70,5 +71,13 @@ describe("source paths are confined to the project", () => {
     store = undefined;
     const viaGlob = await featuresError(p.specDir, "data/*.csv");
     expect(viaGlob).toContain("leads outside the project");
+  });
+});
+
+describe("source paths name regular files", () => {
+  it("a pipe is refused before it is read (a FIFO would block the read; DuckDB's glob lists regular files only)", async () => {
+    const p = project();
+    spawnSync("mkfifo", [join(p.specDir, "data", "pipe.csv")]);
+    expect(await featuresError(p.specDir, "data/pipe.csv")).toContain(`${join(p.specDir, "data", "pipe.csv")} is not a regular file (a pipe or a device)`);
   });
 });

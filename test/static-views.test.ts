@@ -106,6 +106,46 @@ view login_data for user from logins {
   });
 });
 
+describe("the row's own columns as inputs (`features SOURCE.column`, `SOURCE.*`)", () => {
+  const irOf = async (name: string, body: string) => {
+    const file = path.join(dir, `${name}.fti`);
+    fs.writeFileSync(file, BASE + body);
+    const r = await compileSpec(file, { outDir: path.join(dir, "out", name), checkOnly: true });
+    expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual([]);
+    return r.ir!;
+  };
+
+  it("`*` is every column but the label's, the entity's and timestamps; each an input under its own name", async () => {
+    const ir = await irOf("star", `
+view churn_data for user from users {
+  label churned = churned
+  features users.*
+}`);
+    expect(ir.views[0].odts).toEqual(["country", "tenure_d"]);
+    expect(ir.views[0].requestFields.map((f) => f.name)).toEqual(["country", "tenure_d"]);
+    expect(ir.onDemand.find((o) => o.name === "tenure_d")).toMatchObject({ requestParams: [{ name: "tenure_d" }], body: { k: "param", name: "tenure_d" } });
+  });
+
+  it("a view over events may name its columns one by one, and two views share one input per column", async () => {
+    const ir = await irOf("events", `
+source logins {
+  path "logins.csv"
+  event_time at
+  fields { user_id: string  at: timestamp  device: string  failed: bool }
+}
+view login_data for user from logins {
+  label failed = failed
+  features logins.device
+}
+view login_data_2 for user from logins {
+  label failed = failed
+  features logins.device, profile.days
+}`);
+    expect(ir.views.map((v) => v.odts)).toEqual([["device"], ["device"]]);
+    expect(ir.onDemand.filter((o) => o.name === "device")).toHaveLength(1);
+  });
+});
+
 describe("rows without time at the runtime", () => {
   it("each row reads the reference data that holds when the table was read: not a plan yet to start, not one that ended", async () => {
     const spec = `${BASE}

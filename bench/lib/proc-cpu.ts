@@ -16,18 +16,43 @@ export function processCpuMs(pid: number): number {
   return statCpuMs(`/proc/${pid}/stat`);
 }
 
-/** Its main thread's CPU time (the event loop, and the GC work done on it) and its other threads' (V8's GC helpers, libuv's pool), ms; a thread that ended meanwhile is not counted. */
-export function threadCpuMs(pid: number): { main: number; others: number } {
-  let main = 0;
-  let others = 0;
+/** Every live thread's CPU time so far (ms), by thread id; a thread that ended is not listed. */
+export function perThreadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const ms = statCpuMs(`/proc/${pid}/task/${tid}/stat`);
-      if (tid === String(pid)) main = ms;
-      else others += ms;
+      out.set(tid, statCpuMs(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended
     }
   }
+  return out;
+}
+
+/** Its main thread's CPU time (the event loop, and the GC work done on it) and its other threads' (V8's GC helpers, libuv's pool), ms; a thread that ended meanwhile is not counted. */
+export function threadCpuMs(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const [tid, ms] of perThreadCpuMs(pid)) {
+    if (tid === String(pid)) main = ms;
+    else others += ms;
+  }
   return { main, others };
+}
+
+/**
+ * Between two perThreadCpuMs snapshots: the CPU of all threads and of the
+ * busiest one. On `cores` cores a piece of work takes at least
+ * max(busiest, total / cores) of wall time, whatever the machine's load: a
+ * load-independent measure of how parallel it ran (10 ms ticks).
+ */
+export function threadSpread(before: Map<string, number>, after: Map<string, number>, cores: number): { total: number; busiest: number; minWall: number } {
+  let total = 0;
+  let busiest = 0;
+  for (const [tid, ms] of after) {
+    const d = ms - (before.get(tid) ?? 0);
+    total += d;
+    busiest = Math.max(busiest, d);
+  }
+  return { total, busiest, minWall: Math.max(busiest, total / cores) };
 }

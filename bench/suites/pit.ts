@@ -9,7 +9,9 @@
 //   ref a → JS           the ASOF query, read into JS columns (getColumnsObjectJS)
 //   fti PIT SQL          spineJoin only: spine + PIT join in one statement (into a temp table)
 //   fti PIT SQL, first   the same as the first training after a feature run:
-//                        with the group's (keys, event_time) uniqueness check
+//                        with the group's (keys, event_time) uniqueness check (only
+//                        this view's groups' facts and tie winners are forgotten, so
+//                        the two-entity line after it reads the route group's kept ones)
 //   ref a → table        the ASOF query into a temp table
 //   ref b pandas         compute only (sorts + merge_asof + ODT), and with the CSV reads
 //   fti PIT SQL, two entities  the view `finish_time_routes`: the same spine joined to the
@@ -32,6 +34,7 @@ import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
 import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
 import { forgetTieWinners } from "../../runtime/retrieval/tie-winners.ts";
+import { viewJoins } from "../../runtime/retrieval/view-joins.ts";
 import { buildSpine, buildTrainingFrame, pitJoin, spineJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
 import { capTemp } from "./features.ts";
@@ -180,10 +183,14 @@ export const tasks = {
     const view = findView(bundle, a.view ?? VIEW);
     const store = await openPit(a);
     try {
-      // As the first training after a feature run: the group's uniqueness is not known yet.
+      // As the first training after a feature run: the uniqueness of this view's groups is not known yet.
+      // Only theirs is forgotten: the lines after this one (the two-entity join's route group) keep
+      // their facts and tie winners, as in a store trained from before (forgetting every group's made
+      // the two-entity line rebuild the route group's winners in every timed run: ~2.5× its reference).
       if (a.forgetFacts) {
-        await forgetKeyTimeFacts(store);
-        await forgetTieWinners(store);
+        const tables = viewJoins(bundle, view).map((g) => g.plan.table);
+        await forgetKeyTimeFacts(store, tables);
+        await forgetTieWinners(store, tables);
       }
       let n = 0;
       const t = await timed(() =>

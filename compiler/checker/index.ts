@@ -8,6 +8,7 @@ import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
 import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { SpecModule } from "../modules.ts";
+import { checkReservedNames } from "./reserved-names.ts";
 import { checkAgent } from "./agents.ts";
 import { checkIndex } from "./indexes.ts";
 import { Ctx, kindLabel, type FnSignature } from "./context.ts";
@@ -45,6 +46,7 @@ export function checkProgram(input: CheckInput): CheckResult {
   const env: ImportedEnv = { sources: new Map(), entities: new Map(), groups: new Map(), odts: new Map() };
   const imports = input.modules ? bindImports(ctx, input.modules.spec, input.modules.checked, env) : { pulled: undefined, names: new Map<string, string>() };
   collectSymbols(ctx, decls, imports.names);
+  checkReservedNames(ctx, decls);
   const named = decls.filter((d): d is NamedDecl => d.kind !== "serve");
   // The declarations that own their name, by kind (one pass, not one per kind).
   const byKind = new Map<string, NamedDecl[]>();

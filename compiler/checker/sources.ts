@@ -10,7 +10,7 @@ import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { oneLine } from "../format/one-line.ts";
 import { checkTimestampFormat } from "./timestamp-format.ts";
-import { show } from "./types.ts";
+import { isStoreColumn, show } from "./types.ts";
 
 const FORMATS = ["csv", "parquet", "ndjson"] as const;
 const EXTENSIONS: Record<string, (typeof FORMATS)[number]> = {
@@ -80,6 +80,7 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
   const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
     if (seen.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
+    else if (isStoreColumn(f.name.name)) ctx.report(f.name.range, DIAG.storeColumn.field(f.name.name, decl.name.name));
     seen.add(f.name.name);
     if (!type) ctx.poisoned.add(f.name.name);
   }

@@ -49,3 +49,8 @@ export function vector(dim: number, nullable = false): IrType {
 export function isVector(type: IrType): boolean {
   return type.base === "vector";
 }
+
+/** `ingested_at` (in any case: DuckDB's names are case-insensitive): the column every stored row gets besides its fields and features. */
+export function isStoreColumn(name: string): boolean {
+  return name.toLowerCase() === "ingested_at";
+}

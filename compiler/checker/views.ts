@@ -45,12 +45,13 @@ export function checkView(ctx: Ctx, decl: ViewDecl, env: ViewEnv, text: string):
     label = checkLabel(ctx, { where, name: decl.label.name.name, expr: decl.label.expr, source, entity: entityName, entityCandidates, oneSeries, untimed }, labelText);
     if (!label) ok = false;
   }
-  const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined);
+  const rowInputs = { untimed, labelColumns: new Set((label?.lineage ?? []).map((c) => c.slice(c.indexOf(".") + 1))), entityColumns };
+  const joined = checkJoins(ctx, decl, env, where, source, entityName ? { name: entityName, columns: entityColumns } : undefined, rowInputs);
   if (!joined.ok) ok = false;
   if (untimed && !checkUntimedJoins(ctx, decl, env, where, source, joined)) ok = false;
   // Rows without time read reference data as it holds when the table is read: no older value to warn about.
   if (!untimed) warnReferenceLeaks(ctx, where, joined.features, joined.refRanges, env);
-  const odts = checkOdts(ctx, decl, env, where, joined.features, source, label);
+  const odts = checkOdts(ctx, decl, env, where, joined, source, label);
   if (!odts) ok = false;
   const ttlMs = untimed ? refuseTimeClauses(ctx, decl, where, source.name) : checkTtl(ctx, decl);
   const asOf = untimed ? (ttlMs === null ? "strict" : undefined) : checkAsOf(ctx, decl);
@@ -138,13 +139,24 @@ interface Joined {
   joins: IrViewJoin[];
   features: IrViewFeature[];
   odtRefs: Array<Extract<FeatureRef, { kind: "name" }>>;
+  /** `features SOURCE.column` / `SOURCE.*` on the spine source: the row's columns as inputs, each an identity ODT of its request field. */
+  rowColumns: Array<{ odt: IrOdt; range: Range }>;
   /** Feature name → the `features` entry that brought it (for messages). */
   refRanges: Map<string, Range>;
 }
 
 /** Group references: each mapped onto spine columns (one join per group and mapping), named with `as`. */
-function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, source: IrSource | undefined, spineEntity?: SpineEntity): Joined {
-  const out: Joined = { ok: true, joins: [], features: [], odtRefs: [], refRanges: new Map() };
+/** What `features SOURCE.*` leaves out, and whether it may be used (rows without time only). */
+interface RowInputs {
+  untimed: boolean;
+  labelColumns: Set<string>;
+  entityColumns: string[];
+}
+
+function checkJoins(
+  ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, source: IrSource | undefined, spineEntity?: SpineEntity, rowInputs?: RowInputs,
+): Joined {
+  const out: Joined = { ok: true, joins: [], features: [], odtRefs: [], rowColumns: [], refRanges: new Map() };
   const columns = new Map((source?.fields ?? []).map((f) => [f.name, f.type]));
   const fail = () => void (out.ok = false);
   // By name: a view listing thousands of features is checked in linear time.
@@ -159,6 +171,10 @@ function checkJoins(ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, sourc
         ctx.report(ref.by?.range ?? ref.prefix!.range, DIAG.wrongKind.byOnOdt(ref.name.name));
         fail();
       } else out.odtRefs.push(ref);
+      continue;
+    }
+    if (source && rowInputs && ref.group.name === source.name) {
+      if (!rowColumnInputs(ctx, ref, env, where, source, rowInputs, out)) fail();
       continue;
     }
     const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
@@ -207,6 +223,60 @@ function featuresNamed(group: IrGroup, name: string): IrGroup["features"] {
   if (!index) groupFeatures.set(group, (index = new Map(group.features.map((f) => [f.name, f]))));
   const f = index.get(name);
   return f ? [f] : [];
+}
+
+/**
+ * `features penguins.beak_length_mm` (or `penguins.*`) in a view from
+ * penguins: the row's own columns as model inputs. Each is the request field
+ * of that name (read from the spine row in training, from the request when
+ * serving) through an identity ODT of the same name, made here once per
+ * column and shared by the views that list it. `SOURCE.*` takes every column
+ * but the label's, the entity's and timestamps, and only on rows without time
+ * (an event's later columns would leak: FTI2049).
+ */
+function rowColumnInputs(
+  ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, env: ViewEnv, where: string, source: IrSource, row: RowInputs, out: Joined,
+): boolean {
+  if (ref.by || ref.prefix) {
+    ctx.report(ref.by?.range ?? ref.prefix!.range, DIAG.wrongKind.byOnOdt(`${source.name}.${ref.kind === "group_all" ? "*" : ref.feature.name}`));
+    return false;
+  }
+  let fields: IrSource["fields"];
+  if (ref.kind === "group_all") {
+    if (!row.untimed) {
+      ctx.report(ref.range, DIAG.rowColumns.starOnEvents(source.name, where));
+      return false;
+    }
+    fields = source.fields.filter((f) => !row.labelColumns.has(f.name) && !row.entityColumns.includes(f.name) && f.type.base !== "timestamp" && f.type.base !== "vector");
+  } else {
+    const f = source.fields.find((x) => x.name === ref.feature.name);
+    if (!f) {
+      ctx.report(ref.feature.range, DIAG.unknownName.sourceColumn(source.name, ref.feature.name, source.fields.map((x) => x.name)));
+      return false;
+    }
+    fields = [f];
+  }
+  let ok = true;
+  for (const f of fields) {
+    const prev = env.odts.get(f.name);
+    const declared = ctx.symbols.get(f.name);
+    if (declared || (prev && (prev.requestParams.length !== 1 || prev.requestParams[0].name !== f.name || show(prev.returns) !== show(f.type)))) {
+      ctx.report(ref.range, DIAG.rowColumns.clash(f.name, source.name, declared ? declared.kind.replace("_", " ") : "another column input"));
+      ok = false;
+      continue;
+    }
+    const odt: IrOdt = prev ?? {
+      name: f.name,
+      loc: { line: ref.range.start.line, column: ref.range.start.column },
+      requestParams: [{ name: f.name, type: f.type }],
+      featureParams: [],
+      returns: f.type,
+      body: { k: "param", name: f.name, type: f.type },
+    };
+    env.odts.set(odt.name, odt);
+    out.rowColumns.push({ odt, range: ref.range });
+  }
+  return ok;
 }
 
 /** A feature named like a spine column the view reads (a key or request field) would hide it. */
@@ -322,12 +392,28 @@ function mapKeys(ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, group: Ch
 
 /** ODTs read stored features and request fields; both must be available to the view. */
 function checkOdts(
-  ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, features: IrViewFeature[], source: IrSource, label: IrView["label"] | undefined,
+  ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, joined: Joined, source: IrSource, label: IrView["label"] | undefined,
 ): { odts: IrOdt[]; requestFields: IrColumn[] } | undefined {
+  const features = joined.features;
   let ok = true;
   const odts: IrOdt[] = [];
   const ranges = new Map<string, Range>();
+  const rowColumns = new Map(joined.rowColumns.map((r) => [r.odt, r.range]));
   for (const ref of decl.features) {
+    if (ref.kind !== "name" && ref.group.name === source.name) {
+      // The row's columns (`features SOURCE.x`), in their place in the list.
+      for (const [odt, range] of rowColumns) {
+        if (range !== ref.range) continue;
+        if (features.some((f) => f.name === odt.name) || odts.includes(odt)) {
+          ctx.report(ref.range, DIAG.duplicate.viewFeature(odt.name, where));
+          ok = false;
+          continue;
+        }
+        odts.push(odt);
+        ranges.set(odt.name, range);
+      }
+      continue;
+    }
     if (ref.kind !== "name" || ref.by || ref.prefix || ctx.symbols.get(ref.name.name)?.kind === "feature_group") continue;
     const odtDecl = ctx.resolve(ref.name, ["on_demand"], "on-demand transformation");
     const odt = odtDecl && env.odts.get(odtDecl.name.name);
@@ -339,6 +425,12 @@ function checkOdts(
     }
     odts.push(odt);
     ranges.set(odt.name, ref.range);
+  }
+  // A model input is a number, bool or string: a timestamp has no encoding (and no plan type).
+  for (const odt of odts) {
+    if (odt.returns.base !== "timestamp") continue;
+    ctx.report(ranges.get(odt.name)!, DIAG.typeMismatch.timestampInput(odt.name, odt.requestParams.length === 1 && odt.body.k === "param" ? odt.requestParams[0].name : undefined));
+    ok = false;
   }
   // A request field leaks the label when the request fields together give every column the label reads
   // (`label y = x` with request x; `flagged = status == "fraud"` with request status). A column the label

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { formatDiagnostics } from "../diagnostics.ts";
+import { readFailure, readSpecBytes } from "../modules.ts";
 import { formatSpec } from "../format/index.ts";
 import { UserError } from "../../runtime/errors.ts";
 
@@ -16,10 +17,9 @@ const EXIT_INPUT = 1;
 
 function readSpec(file: string): string {
   try {
-    return fs.readFileSync(file, "utf8");
+    return readSpecBytes(path.resolve(file)).toString("utf8");
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === "ENOENT" ? `${file}: no such file` : `${file}: cannot read (${code ?? (e as Error).message})`);
+    throw new UserError(`${file}: ${readFailure(e)}`);
   }
 }
 

@@ -10,15 +10,16 @@ import type { SpecBundle } from "../../runtime/api.ts";
 import { UserError } from "../../runtime/errors.ts";
 import { compileSpec, currentSpecHash, SpecReadError, specName, writeOutput } from "../compile.ts";
 import { formatDiagnostics } from "../diagnostics.ts";
+import { readFailure, readSpecBytes } from "../modules.ts";
 import { checkTransformsFile } from "../../runtime/transforms-hash.ts";
 
 export async function loadCompiledSpec(specPath: string, opts: { outDir?: string; quiet?: boolean } = {}): Promise<SpecBundle> {
   const abs = path.resolve(specPath);
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(abs);
-  } catch {
-    throw new SpecReadError(`${specPath}: no such file`);
+    bytes = readSpecBytes(abs);
+  } catch (e) {
+    throw new SpecReadError(`${specPath}: ${readFailure(e)}`);
   }
   const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(abs)));
   const index = path.join(outDir, "index.ts");

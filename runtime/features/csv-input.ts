@@ -177,6 +177,8 @@ async function stageFile(store: Store, table: string, file: string, h: Header, c
       if (rest === null) break;
       copies.push(rest);
       source = rest;
+      // The copy's line ends were read as quoted (inside the unterminated quote): make them uniform now.
+      if (!uniformLineEndings(source)) copies.push((source = copyWithLfEndings(source, h.delim)));
       skip = 0;
       lineOffset = swallowed.line;
     }

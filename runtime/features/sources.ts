@@ -104,6 +104,9 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   }
   // A symlink (or a glob through one) must not lead outside either: the real path of every file counts.
   if (!files.every((f) => realPathInside(f, roots))) throw outside();
+  // A pipe or a device would block the read (a FIFO waits for a writer) or never end.
+  const special = files.find((f) => !statSync(f).isFile());
+  if (special) throw new UserError(`${where}: ${special} is not a regular file (a pipe or a device)`, "a source reads files: point `path` at the data itself");
   return files;
 }
 
@@ -340,16 +343,24 @@ function uniqueKey(fields: string[]): { columns: string; value: string; hash: st
  * every duplicate; a second, exact pass over the rows with such a hash
  * (usually none) keeps the values that really repeat, so a hash collision
  * never quarantines a row.
+ *
+ * The rows are read as two halves (even and odd rowids) under UNION ALL:
+ * DuckDB gives a table scan as many threads as the table has committed row
+ * groups, and the rows this run wrote are not committed yet, so one scan
+ * would hash and sort them all on one thread (the pipeline's one serial
+ * pass); two scans feed the sort from two threads.
  */
 async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<void> {
   const { store, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
+  // A field called rowid hides DuckDB's rowid: then one scan, as before the halves.
+  const halves = p.plan.fields.some((f) => f.name.toLowerCase() === "rowid") ? ["TRUE"] : ["rowid % 2 = 0", "rowid % 2 = 1"];
+  const hashes = halves.map((half) => `SELECT ${key.hash} AS __fti_h FROM ${table} ${where(`${key.present} AND ${half}`)}`).join(" UNION ALL ");
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
   try {
     await store.run(
       `CREATE TEMP TABLE ${dupHashes} AS
-         SELECT DISTINCT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev
-                                FROM (SELECT ${key.hash} AS __fti_h FROM ${table} ${where(key.present)}))
+         SELECT DISTINCT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev FROM (${hashes}))
           WHERE __fti_h = __fti_prev`,
     );
     const [h] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupHashes}`);

@@ -159,6 +159,10 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
     ...(c.nullable ? [] : [[`${raw} IS NULL`, `${sqlString(`\`${c.name}\` is null; the request needs a ${c.type}`)}`]]),
     [`${raw} IS NOT NULL AND ${typed} IS NULL`, `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${sqlString(` is not a ${c.type}`)}`],
     ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
+    // As the request schema: an int is a JS number, exact only within ±(2^53 − 1).
+    ...(c.type === "int"
+      ? [[`(${typed} > ${Number.MAX_SAFE_INTEGER} OR ${typed} < ${-Number.MAX_SAFE_INTEGER})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
+      : []),
   ];
   const reason = `CASE ${cases.map(([when, then]) => `WHEN ${when} THEN ${then}`).join(" ")} END`;
   return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${name} END`, reason };

@@ -108,7 +108,9 @@ export async function tableFingerprint(store: Store, table: string): Promise<str
   return `${fp.rows}|${fingerprintText(fp)}`;
 }
 
-/** Forgets every cached fact, as after a feature run (the next check recomputes them). */
-export async function forgetKeyTimeFacts(store: Store): Promise<void> {
-  if (await store.tableExists(FACTS)) await store.run(`DELETE FROM ${FACTS}`);
+/** Forgets the cached facts, as after a feature run (the next check recomputes them); `tables`: only theirs. */
+export async function forgetKeyTimeFacts(store: Store, tables?: readonly string[]): Promise<void> {
+  if (!(await store.tableExists(FACTS))) return;
+  if (!tables) await store.run(`DELETE FROM ${FACTS}`);
+  else for (const t of tables) await store.run(`DELETE FROM ${FACTS} WHERE table_name = ?`, [t]);
 }

@@ -78,11 +78,12 @@ async function dropOrphans(store: Store): Promise<void> {
   }
 }
 
-/** Drops every kept winners table, as after a feature run (the next join builds them again). */
-export async function forgetTieWinners(store: Store): Promise<void> {
+/** Drops the kept winners tables, as after a feature run (the next join builds them again); `tables`: only those of these groups. */
+export async function forgetTieWinners(store: Store, tables?: readonly string[]): Promise<void> {
   if (!(await store.tableExists(REGISTRY))) return;
-  for (const k of await store.all<{ winners_table: string }>(`SELECT winners_table FROM ${REGISTRY}`)) {
+  for (const k of await store.all<{ table_name: string; winners_table: string }>(`SELECT table_name, winners_table FROM ${REGISTRY}`)) {
+    if (tables && !tables.includes(k.table_name)) continue;
     await store.run(`DROP TABLE IF EXISTS ${ident(k.winners_table)}`);
+    await store.run(`DELETE FROM ${REGISTRY} WHERE table_name = ?`, [k.table_name]);
   }
-  await store.run(`DELETE FROM ${REGISTRY}`);
 }
