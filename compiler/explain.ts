@@ -44,7 +44,7 @@ function modelTree(ir: IrSpec, model: IrModel): string[] {
   const view = ir.views.find((v) => v.name === model.view)!;
   const lines = [
     `model ${model.name}  (${model.task}, ${model.algorithm.kind})`,
-    `└─ view ${view.name}  from ${view.spine.source}${view.spine.where ? " (filtered)" : ""}${view.spine.eventTime === null ? " (rows without time)" : ` at ${view.spine.eventTime}`}; label ${view.label.name} = ${view.label.text}; as_of ${view.asOf}${view.ttlText ? `; ttl ${view.ttlText}` : ""}`,
+    `└─ view ${view.name}  from ${view.spine.source}${view.spine.where ? " (filtered)" : ""}${view.spine.eventTime === null ? " (rows without time)" : ` at ${view.spine.eventTime}`}; label ${view.label.name} = ${view.label.text}${view.spine.eventTime === null ? "" : `; as_of ${view.asOf}`}${view.ttlText ? `; ttl ${view.ttlText}` : ""}`,
   ];
   model.inputs.forEach((input, i) => {
     const last = i === model.inputs.length - 1;

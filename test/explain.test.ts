@@ -55,7 +55,7 @@ describe("fti explain", () => {
     const timed = explainText((await compileSpec("specs/seattle.fti", { checkOnly: true })).ir!);
     expect(timed).toContain("└─ view forecast_data  from seattle_weather at date; label tmax = temp_max; as_of strict; ttl 3d\n");
     const untimed = explainText((await compileSpec("specs/penguins.fti", { checkOnly: true })).ir!);
-    expect(untimed).toContain("└─ view mass_data  from penguins (rows without time); label body_mass = body_mass_g; as_of strict\n");
+    expect(untimed).toContain("└─ view mass_data  from penguins (rows without time); label body_mass = body_mass_g\n");
   });
 
   it("shows each agent's lineage: context groups and retrieved indexes down to their sources, and its tools", async () => {

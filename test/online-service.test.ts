@@ -146,6 +146,14 @@ describe("bad input: the stated answer, and the server keeps serving", () => {
       ["instances", 2, "user_id"],
       ["instances", 2, "amount"],
     ]);
+    // A body of many bad fields: every issue counted, the first 1,000 listed (no answer larger than the request).
+    const many = await predict("toy_request", { instances: Array.from({ length: 1500 }, () => ({ user_id: 7, amount: 1 })) });
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toBe("invalid request for model `toy_request`: 1500 issues (the first 1000 listed)");
+    expect(many.body.error.issues.map((i: { path: unknown[] }) => i.path).slice(998)).toEqual([
+      ["instances", 998, "user_id"],
+      ["instances", 999, "user_id"],
+    ]);
     for (const body of [[], "\"text\"", "null", { instances: [] }, { instances: "x" }]) {
       const x = await predict("toy_request", body);
       expect(x.status, JSON.stringify(body)).toBe(400);

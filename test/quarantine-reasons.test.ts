@@ -58,6 +58,24 @@ describe("quarantine reasons by kind", () => {
     }
   });
 
+  it("a reason repeats at most 80 characters of a value, then its length (the row's JSON keeps it whole)", async () => {
+    const long = "x".repeat(100_000);
+    const t = await compileTempSpec({ "spec.fti": spec, "rides.csv": ["ride_id,rider,at,km,kind", `r1,ann,${long},10,road`, `r2,ann,2024-01-02 10:00,'${"y".repeat(90)},road`].join("\n") });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      await runFeaturePipeline(store, t.bundle);
+      const rows = await store.all<{ reason: string; row_json: string }>("SELECT reason, row_json FROM fti_quarantine ORDER BY row_number");
+      expect(rows.map((r) => r.reason)).toEqual([
+        `at: '${"x".repeat(80)}'… (100000 characters) is not a timestamp`,
+        `km: '''${"y".repeat(79)}'… (91 characters) is not a float`,
+      ]);
+      expect(JSON.parse(rows[0].row_json).at).toBe(long);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("an int beyond ±(2^53 − 1) is quarantined (fti holds ints as JS numbers: two such ids would be one key); the bounds themselves are kept", async () => {
     const ints = ridesSpec("rides.csv", [...RIDE_FIELDS, "laps: int"]);
     const rows = [

@@ -67,6 +67,7 @@ describe("SegmentWriter", () => {
     const dir = tmp();
     const w = new SegmentWriter(dir, 100);
     await w.append([line(0), line(1), line(2)]);
+    await w.nextPartReady();
     await w.append([line(3)]);
     expect(readSegmentLines(dir).map((l) => JSON.parse(l.text).id)).toEqual(["e0", "e1", "e2", "e3"]);
     expect([...w.positions.values()].map((p) => p.lines)).toEqual([3, 1]);
@@ -120,6 +121,32 @@ describe("preallocated parts and overlapping writes", () => {
     expect(files).toHaveLength(2);
     expect(statSync(files[0]).size).toBe(w.positions.get(basename(files[0]))!.bytes);
     expect(readSegmentLines(dir).map((l) => JSON.parse(l.text).id)).toEqual(["e0", "e3"]);
+    await w.close();
+  });
+
+  it("while the next part's zeros are still being written, the lines go on past the full part's room: no append waits for it", async () => {
+    const dir = tmp();
+    const w = new SegmentWriter(dir, 400);
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const inner = w as unknown as { openPart: (part: number) => Promise<unknown> };
+    const openPart = inner.openPart.bind(w);
+    inner.openPart = async (part: number) => {
+      if (part > 1) await slow;
+      return openPart(part);
+    };
+    let i = 0;
+    // Up to twice the part limit (800 bytes here).
+    for (let k = 0; k < 6; k++) await w.append([line(i++), line(i++)]);
+    const [first] = segmentFiles(dir);
+    expect(statSync(first).size).toBeGreaterThan(600);
+    expect(w.grown).toBeGreaterThan(0);
+    expect(w.rollovers).toEqual({ ready: 0, waited: 0 });
+    release();
+    await w.nextPartReady();
+    await w.append([line(i++)]);
+    expect(w.rollovers).toEqual({ ready: 1, waited: 0 });
+    expect(readSegmentLines(dir).map((l) => JSON.parse(l.text).id)).toEqual(Array.from({ length: i }, (_, k) => `e${k}`));
     await w.close();
   });
 });

@@ -100,8 +100,14 @@ export function castFromTyped(r: string, rawType: string, f: FieldSpelling): str
 
 /** Display of a raw value in a reason: quoted for strings and unreadable values. */
 export function shown(raw: string, quoted: boolean): string {
-  return quoted ? `coalesce('''' || replace(${raw}, '''', '''''') || '''', 'null')` : `coalesce(${raw}, 'null')`;
+  // At most SHOWN_CHARS of the value, then its length: the whole value is in the row's JSON already.
+  const text = `left(${raw}, ${SHOWN_CHARS})`;
+  const more = `CASE WHEN length(${raw}) > ${SHOWN_CHARS} THEN '… (' || length(${raw}) || ' characters)' ELSE '' END`;
+  return quoted ? `coalesce('''' || replace(${text}, '''', '''''') || '''' || ${more}, 'null')` : `coalesce(${text} || ${more}, 'null')`;
 }
+
+/** Characters of a value a quarantine reason repeats (as the online service's error messages do). */
+const SHOWN_CHARS = 80;
 
 /** A column as a JSON value; NaN and Infinity (not JSON) become strings. */
 function jsonValue(c: string, type: string): string {

@@ -171,6 +171,12 @@ function capKey(key: string): string {
   return key.length <= 200 ? key : `${key.slice(0, 200)}…`;
 }
 
+/**
+ * Issues a 400 lists at most: a 1 MB body of 60,000 unknown fields would
+ * otherwise be answered with a 3 MB list (the message still counts them all).
+ */
+const MAX_LISTED_ISSUES = 1000;
+
 function apiError(status: number, code: string, message: string, issues?: ApiIssue[]): LocalResponse<never> {
   const body: ApiErrorBody = { error: { status, code, message, ...(issues ? { issues } : {}) } };
   return { status, body };
@@ -199,7 +205,12 @@ async function parseInstances(
   }
   const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
   const invalid = (issues: ApiIssue[]) =>
-    apiError(400, "invalid_request", `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}`, issues);
+    apiError(
+      400,
+      "invalid_request",
+      `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}${issues.length > MAX_LISTED_ISSUES ? ` (the first ${MAX_LISTED_ISSUES} listed)` : ""}`,
+      issues.slice(0, MAX_LISTED_ISSUES),
+    );
   if (!isBatch) {
     const one = m.single.safeParse(body);
     return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalid(zodIssues(one.error));

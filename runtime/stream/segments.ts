@@ -83,6 +83,10 @@ export class SegmentWriter {
   private part = 0;
   /** The next part, being preallocated (or ready) while the current one fills. */
   private spare: Promise<OpenedPart> | null = null;
+  /** The spare settled (ready, or failed: moving on then reports it). */
+  private spareSettled = false;
+  /** Writes that went past their part's room, its next part not ready yet (growing the file). */
+  grown = 0;
   /** Parts this writer moved on to with their spare already open, and those it had to wait for. */
   readonly rollovers = { ready: 0, waited: 0 };
   private readonly stamp = `${Date.now()}-${process.pid}`;
@@ -124,7 +128,7 @@ export class SegmentWriter {
     while (this.queue.length && this.inFlight < this.maxInFlight && !this.rolling) {
       const text = Buffer.from(this.queue.map((b) => b.lines.join("\n")).join("\n") + "\n", "utf8");
       const part = this.current;
-      if (!part || part.broken || (part.end > 0 && part.end + text.length > part.room)) {
+      if (!part || part.broken || (part.end > 0 && part.end + text.length > part.room && this.mayMoveOn(part))) {
         void this.roll();
         return;
       }
@@ -136,6 +140,7 @@ export class SegmentWriter {
   /** Writes `text` at the part's end, at once; its requests are answered once it and every write started before it are done. */
   private start(part: Part, batch: Pending[], text: Buffer): void {
     const offset = part.end;
+    if (offset + text.length > part.room) this.grown++;
     part.end += text.length;
     part.inFlight++;
     this.inFlight++;
@@ -167,6 +172,17 @@ export class SegmentWriter {
       if (--part.inFlight === 0) for (const f of part.onIdle.splice(0)) f();
       this.pump();
     });
+  }
+
+  /**
+   * Whether a full part is left now: once the next one is ready. While its
+   * zeros are still being written (a slow disk), the lines go on past the full
+   * part's room — appends that grow the file, as unpreallocated writes are,
+   * rather than every request waiting for the next part — up to twice the
+   * part limit.
+   */
+  private mayMoveOn(part: Part): boolean {
+    return this.spare === null || this.spareSettled || part.end >= 2 * this.maxBytes;
   }
 
   /** Moves on to the next part once the current one's writes are done (so a written next part seals only a finished file). */
@@ -212,8 +228,12 @@ export class SegmentWriter {
 
   /** Preallocates the next part in the background (a failure is met, and reported, when it is needed). */
   private prepareNext(): void {
-    this.spare = this.openPart(this.part + 1);
-    this.spare.catch(() => undefined);
+    const spare = (this.spare = this.openPart(this.part + 1));
+    this.spareSettled = false;
+    const settle = () => {
+      if (this.spare === spare) this.spareSettled = true;
+    };
+    spare.then(settle, settle);
   }
 
   /** Resolves once the next part is ready (once the current one is half full): moving on to it then waits for no disk. */
