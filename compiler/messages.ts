@@ -113,6 +113,13 @@ const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
+type StoreColumn = "ingested_at" | "rowid";
+/** What each name the store reserves is, for FTI2047: `verb` says what the feature pipeline did to the row. */
+const STORE_COLUMN_IS: Record<StoreColumn, (verb: string) => string> = {
+  ingested_at: (verb) => `the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline ${verb} it)`,
+  rowid: () => "DuckDB's position of each row (`rowid`), which a column of that name would hide from fti's statements",
+};
+
 /** `features g.a by x, g.b by y`: the hint of FTI1001 at the `,` after a `by`/`as`. */
 export const JOIN_CLAUSE_HINT =
   "`by` and `as` end a `features` line and apply to each group on it: give the next join its own line (`features g.b by y`)";
@@ -396,16 +403,15 @@ const names = {
       ),
   }),
   storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
-    field: (field: string, source: string) =>
+    field: (field: string, source: string, reserved: StoreColumn) =>
       withHint(
-        `field \`${field}\` of source \`${source}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline read it)`,
+        `field \`${field}\` of source \`${source}\` has the name of ${STORE_COLUMN_IS[reserved]("read")}`,
         `name the field otherwise and read the column with \`from\`: \`${field}_value: <type> from "${field}"\``,
       ),
-    feature: (feature: string, group: string) =>
-      withHint(
-        `feature \`${feature}\` of feature group \`${group}\` has the name of the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline computed it)`,
-        `rename it, e.g. \`${feature}_value\``,
-      ),
+    feature: (feature: string, group: string, reserved: StoreColumn) =>
+      withHint(`feature \`${feature}\` of feature group \`${group}\` has the name of ${STORE_COLUMN_IS[reserved]("computed")}`, `rename it, e.g. \`${feature}_value\``),
+    key: (key: string, entity: string, reserved: StoreColumn) =>
+      withHint(`key \`${key}\` of entity \`${entity}\` has the name of ${STORE_COLUMN_IS[reserved]("stored")}`, `rename it, e.g. \`${key}_value\` (a group names the column that holds it: \`for ${entity}(<column>)\`)`),
   }),
   importPath: entry(2040, "error", "invalid import path", {
     absolute: (module: string) =>

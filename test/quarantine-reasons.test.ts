@@ -101,6 +101,32 @@ describe("quarantine reasons by kind", () => {
     }
   });
 
+  it("a file's own `rowid` column (read with `from`) hides nothing: read order, row numbers and the first of two duplicates stay the file's", async () => {
+    const spec = ridesSpec("rides.csv", [...RIDE_FIELDS, 'row_id: int from "rowid"']);
+    const csv = [
+      "rowid,ride_id,rider,at,km",
+      "100,r1,ann,2024-01-02 10:00,10",
+      "7,r2,ann,2024-01-03 10:00,-1", // check: row 2
+      "3,r1,bob,2024-01-04 10:00,3", // duplicate of row 1: the later one goes
+      "0,r3,bob,2024-01-05 10:00,4",
+    ].join("\n");
+    const t = await compileTempSpec({ "spec.fti": spec, "rides.csv": csv });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const { runId } = await runFeaturePipeline(store, t.bundle);
+      const kept = await store.all<{ ride_id: string; rider: string; row_id: number | bigint }>("SELECT ride_id, rider, row_id FROM src_rides ORDER BY ride_id");
+      expect(kept.map((r) => [r.ride_id, r.rider, Number(r.row_id)])).toEqual([["r1", "ann", 100], ["r3", "bob", 0]]);
+      const rows = await store.all<{ row_number: number | bigint; reason: string }>(`SELECT row_number, reason FROM fti_quarantine WHERE run_id = ? ORDER BY row_number`, [runId]);
+      expect(rows.map((r) => [Number(r.row_number), r.reason])).toEqual([
+        [2, "km: -1 fails check (> 0)"],
+        [3, "ride_id: duplicate value 'r1' (first at row 1)"],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a store made before reason_kind existed gains the column; its old rows are each their own kind", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-quarantine-"));
     const file = path.join(dir, "old.duckdb");

@@ -50,7 +50,12 @@ export function isVector(type: IrType): boolean {
   return type.base === "vector";
 }
 
-/** `ingested_at` (in any case: DuckDB's names are case-insensitive): the column every stored row gets besides its fields and features. */
-export function isStoreColumn(name: string): boolean {
-  return name.toLowerCase() === "ingested_at";
+/**
+ * A name the store gives a meaning of its own (in any case: DuckDB's names are case-insensitive):
+ * `ingested_at`, the column every stored row gets besides its fields and features, and `rowid`,
+ * DuckDB's position of a row, which a column of that name hides from the statements that read it.
+ */
+export function storeColumn(name: string): "ingested_at" | "rowid" | undefined {
+  const lower = name.toLowerCase();
+  return lower === "ingested_at" || lower === "rowid" ? lower : undefined;
 }

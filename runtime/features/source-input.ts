@@ -111,6 +111,24 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
   return stage(store, plan, files, `(SELECT *, NULL::VARCHAR AS __fti_file FROM ${tableRef(table)})`, false, cannotRead);
 }
 
+/** Where a staged column named `rowid` waits while the view reads DuckDB's own (the row's position). */
+const HIDDEN_ROWID = "__fti_rowid_column";
+
+/**
+ * The view over a staged table that adds each row's position (`__fti_pos`, its rowid: the read order),
+ * and the table's data columns. A data column named `rowid` (any case: a file's own) would hide DuckDB's:
+ * it is renamed in the table and given its name back in the view.
+ */
+async function positionView(store: Store, stageTable: string, view: string): Promise<Array<{ name: string; type: string }>> {
+  const table = ident(stageTable);
+  const columns = (await store.tableColumns(stageTable)).filter((c) => c.name !== "__fti_file");
+  const hiding = columns.find((c) => c.name.toLowerCase() === "rowid");
+  if (hiding) await store.run(`ALTER TABLE ${table} RENAME COLUMN ${ident(hiding.name)} TO ${ident(HIDDEN_ROWID)}`);
+  const data = hiding ? `* RENAME (${ident(HIDDEN_ROWID)} AS ${ident(hiding.name)})` : "*";
+  await store.run(`CREATE TEMP VIEW ${view} AS SELECT ${data}, rowid AS __fti_pos FROM ${table}`);
+  return columns;
+}
+
 /** Copies `reader` into a temp table; its rowid is the read order. */
 export async function stage(
   store: Store,
@@ -130,8 +148,7 @@ export async function stage(
     throw cannotRead(e);
   }
   try {
-    await store.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS __fti_pos FROM ${table}`);
-    const columns = (await store.tableColumns(`__fti_stage_${plan.name}`)).filter((c) => c.name !== "__fti_file");
+    const columns = await positionView(store, `__fti_stage_${plan.name}`, view);
     return {
       relation: view,
       columns,
@@ -165,8 +182,7 @@ async function stageCsvInput(store: Store, plan: SourcePlan, files: string[], wh
       throw e instanceof UserError ? e : cannotRead(e);
     }
     await writeShiftTable(store, shift, rejects);
-    await store.run(`CREATE TEMP VIEW ${view} AS SELECT *, rowid AS __fti_pos FROM ${table}`);
-    const columns = (await store.tableColumns(`__fti_stage_${plan.name}`)).filter((c) => c.name !== "__fti_file");
+    const columns = await positionView(store, `__fti_stage_${plan.name}`, view);
     return {
       relation: view,
       columns,

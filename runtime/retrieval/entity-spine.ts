@@ -141,6 +141,13 @@ function checkFileColumns(view: ViewPlan, file: string, present: string[], timeC
       timeColumn && missing.includes(timeColumn) ? "`--time-column` names a column of the file" : "add the entity keys and the request fields as columns",
     );
   }
+  const hiding = present.find((c) => c.toLowerCase() === "rowid");
+  if (hiding) {
+    throw new UserError(
+      `entities file \`${file}\` has a column \`${hiding}\`, the name of DuckDB's position of each row, which numbers the file's rows`,
+      "rename the column (the predictions keep the file's other columns beside them)",
+    );
+  }
   const reserved = present.filter((c) => OUTPUT_COLUMNS.includes(c.toLowerCase()) || c.startsWith("__"));
   if (reserved.length > 0) {
     throw new UserError(
