@@ -10,13 +10,9 @@ import { describe, expect, it } from "vitest";
 import { checkGraph } from "../compiler/check-graph.ts";
 import type { Diagnostic } from "../compiler/diagnostics.ts";
 import { formatSpec } from "../compiler/format/index.ts";
-import { analyze } from "../compiler/lsp/analysis.ts";
-import { complete } from "../compiler/lsp/completion.ts";
-import { hover } from "../compiler/lsp/hover.ts";
-import { documentSymbols, foldingRanges } from "../compiler/lsp/outline.ts";
-import { semanticTokens } from "../compiler/lsp/semantic-tokens.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { mulberry32 } from "../runtime/random.ts";
+import { exerciseEditor } from "./helpers/exercise-editor.ts";
 import { mutate } from "./helpers/spec-fuzz.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -54,19 +50,6 @@ function checkText(file: string, text: string): Diagnostic[] {
   }
 }
 
-/** The language server's providers on `text`: no internal error, nothing thrown. */
-function exerciseEditor(file: string, text: string, offsets: number[]): void {
-  const a = analyze(text, file, dirname(file));
-  expect(a.diagnostics.filter((d) => d.message.startsWith("internal")).map((d) => d.message)).toEqual([]);
-  for (const o of offsets) {
-    hover(a, o);
-    complete(a, o);
-  }
-  documentSymbols(a);
-  foldingRanges(a);
-  semanticTokens(a);
-}
-
 describe("checker fuzz", () => {
   it("mutations of every spec and diagnostics fixture: diagnostics or success, never a throw", () => {
     const r = mulberry32(21);
@@ -85,7 +68,7 @@ describe("checker fuzz", () => {
       const file = SPECS[Math.floor(r() * SPECS.length)];
       const text = mutate(r, readFileSync(file, "utf8"));
       const offsets = [0, 1, 2].map(() => Math.floor(r() * (text.length + 1)));
-      exerciseEditor(file, text, offsets);
+      exerciseEditor(text, file, dirname(file), offsets);
     }
   });
 });
@@ -110,7 +93,7 @@ describe("operator chains deeper than the stack", () => {
     expect(deep.map((d) => [d.code, d.message.split("\n")[0], d.range.start.line])).toEqual([
       [1007, "expression nested too deeply (more than 500 levels)", text.slice(0, text.indexOf(line)).split("\n").length],
     ]);
-    exerciseEditor(file, text, [text.indexOf(line) + 20, text.length]);
+    exerciseEditor(text, file, dirname(file), [text.indexOf(line) + 20, text.length]);
     const formatted = formatSpec(text, "athlete.fti");
     expect(formatted.ok ? [] : formatted.diagnostics.map((d) => d.code)).toContain(1007);
   });

@@ -9,9 +9,8 @@ import { analyze } from "../compiler/lsp/analysis.ts";
 import { codeActions, fixData } from "../compiler/lsp/code-actions.ts";
 import { complete } from "../compiler/lsp/completion.ts";
 import { hover } from "../compiler/lsp/hover.ts";
-import { documentSymbols, foldingRanges } from "../compiler/lsp/outline.ts";
-import { semanticTokens } from "../compiler/lsp/semantic-tokens.ts";
 import { toLsp } from "../compiler/lsp/positions.ts";
+import { exerciseEditor } from "./helpers/exercise-editor.ts";
 
 const ATHLETE = fs.readFileSync("specs/athlete.fti", "utf8");
 
@@ -24,15 +23,7 @@ function rng(seed: number): () => number {
 
 /** Runs every provider on `text` at a few offsets; returns how many diagnostics it had. */
 function exercise(text: string, offsets: number[]): number {
-  const a = analyze(text, "specs/athlete.fti", "specs");
-  expect(a.diagnostics.filter((d) => d.message.startsWith("internal")).map((d) => d.message)).toEqual([]);
-  for (const o of offsets) {
-    hover(a, o);
-    complete(a, o);
-  }
-  documentSymbols(a);
-  foldingRanges(a);
-  semanticTokens(a);
+  const a = exerciseEditor(text, "specs/athlete.fti", "specs", offsets);
   const lsp = a.diagnostics.map((d) => ({ range: toLsp(d.range), message: d.message, data: { code: d.code, ...fixData(d.fix) } }));
   codeActions("file:///x.fti", lsp);
   return a.diagnostics.length;
