@@ -113,12 +113,11 @@ const s = (n: number) => (n === 1 ? "" : "s");
 const DID_YOU_MEAN_OR = (name: string, candidates: Iterable<string>, otherwise: string): Hint => didYouMean(name, candidates) ?? otherwise;
 const NAME_THE_COLUMN = (entity: string) => `name the column that holds it: \`for ${entity}(<column>)\``;
 
-type StoreColumn = "ingested_at" | "rowid";
-/** What each name the store reserves is, for FTI2047: `verb` says what the feature pipeline did to the row. */
-const STORE_COLUMN_IS: Record<StoreColumn, (verb: string) => string> = {
-  ingested_at: (verb) => `the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline ${verb} it)`,
-  rowid: () => "DuckDB's position of each row (`rowid`), which a column of that name would hide from fti's statements",
-};
+/** What a name the store reserves (`ingested_at` or `rowid`, in any case) is, for FTI2047: `verb` says what the feature pipeline did to the row. */
+const storeColumnIs = (name: string, verb: string): string =>
+  name.toLowerCase() === "rowid"
+    ? "DuckDB's position of each row (`rowid`), which a column of that name would hide from fti's statements"
+    : `the column fti adds to every stored row (\`ingested_at\`: when the feature pipeline ${verb} it)`;
 
 /** `features g.a by x, g.b by y`: the hint of FTI1001 at the `,` after a `by`/`as`. */
 export const JOIN_CLAUSE_HINT =
@@ -403,15 +402,15 @@ const names = {
       ),
   }),
   storeColumn: entry(2047, "error", "name of a column fti adds to the store", {
-    field: (field: string, source: string, reserved: StoreColumn) =>
+    field: (field: string, source: string) =>
       withHint(
-        `field \`${field}\` of source \`${source}\` has the name of ${STORE_COLUMN_IS[reserved]("read")}`,
+        `field \`${field}\` of source \`${source}\` has the name of ${storeColumnIs(field, "read")}`,
         `name the field otherwise and read the column with \`from\`: \`${field}_value: <type> from "${field}"\``,
       ),
-    feature: (feature: string, group: string, reserved: StoreColumn) =>
-      withHint(`feature \`${feature}\` of feature group \`${group}\` has the name of ${STORE_COLUMN_IS[reserved]("computed")}`, `rename it, e.g. \`${feature}_value\``),
-    key: (key: string, entity: string, reserved: StoreColumn) =>
-      withHint(`key \`${key}\` of entity \`${entity}\` has the name of ${STORE_COLUMN_IS[reserved]("stored")}`, `rename it, e.g. \`${key}_value\` (a group names the column that holds it: \`for ${entity}(<column>)\`)`),
+    feature: (feature: string, group: string) =>
+      withHint(`feature \`${feature}\` of feature group \`${group}\` has the name of ${storeColumnIs(feature, "computed")}`, `rename it, e.g. \`${feature}_value\``),
+    key: (key: string, entity: string) =>
+      withHint(`key \`${key}\` of entity \`${entity}\` has the name of ${storeColumnIs(key, "stored")}`, `rename it, e.g. \`${key}_value\` (a group names the column that holds it: \`for ${entity}(<column>)\`)`),
   }),
   importPath: entry(2040, "error", "invalid import path", {
     absolute: (module: string) =>

@@ -10,7 +10,7 @@ import type { Ctx } from "./context.ts";
 import { checkWindowAggArgs } from "../builtins.ts";
 import { checkExpr, concat, WINDOW_AGG_NAMES, type Checked, type ExprScope, type NameBinding } from "./exprs.ts";
 import { checkOrder, forEachReference } from "./order.ts";
-import { baseAssignable, show, storeColumn, t, withNull } from "./types.ts";
+import { baseAssignable, isStoreColumn, show, t, withNull } from "./types.ts";
 import { GroupLookups, lookupRefs } from "./lookups.ts";
 import { checkIncremental } from "./streams.ts";
 
@@ -178,7 +178,7 @@ function featureDefs(ctx: Ctx, decl: FeatureGroupDecl, where: string, columnType
   for (const f of decl.features) {
     if (defs.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.feature(f.name.name, where));
     else if (columnTypes.has(f.name.name)) ctx.report(f.name.range, DIAG.shadowsColumn.feature(f.name.name, decl.from.name));
-    else if (storeColumn(f.name.name)) ctx.report(f.name.range, DIAG.storeColumn.feature(f.name.name, decl.name.name, storeColumn(f.name.name)!));
+    else if (isStoreColumn(f.name.name)) ctx.report(f.name.range, DIAG.storeColumn.feature(f.name.name, decl.name.name));
     // The table names the keys by the entity (`for account(sender)` stores `account_id`): a feature may not take that name.
     else if (keyNames.includes(f.name.name)) {
       ctx.report(f.name.range, DIAG.shadowsColumn.keyColumn(f.name.name, decl.entity!.name));

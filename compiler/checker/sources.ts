@@ -10,7 +10,7 @@ import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
 import { oneLine } from "../format/one-line.ts";
 import { checkTimestampFormat } from "./timestamp-format.ts";
-import { show, storeColumn } from "./types.ts";
+import { isStoreColumn, show } from "./types.ts";
 
 const FORMATS = ["csv", "parquet", "ndjson"] as const;
 const EXTENSIONS: Record<string, (typeof FORMATS)[number]> = {
@@ -80,7 +80,7 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
   const typed = decl.fields.map((f) => ({ f, type: ctx.scalarType(f.type, `source field \`${f.name.name}\``) }));
   for (const { f, type } of typed) {
     if (seen.has(f.name.name)) ctx.report(f.name.range, DIAG.duplicate.field(f.name.name, where));
-    else if (storeColumn(f.name.name)) ctx.report(f.name.range, DIAG.storeColumn.field(f.name.name, decl.name.name, storeColumn(f.name.name)!));
+    else if (isStoreColumn(f.name.name)) ctx.report(f.name.range, DIAG.storeColumn.field(f.name.name, decl.name.name));
     seen.add(f.name.name);
     if (!type) ctx.poisoned.add(f.name.name);
   }
@@ -300,7 +300,7 @@ export function checkEntity(ctx: Ctx, decl: EntityDecl): IrEntity | undefined {
   for (const k of decl.keys) {
     const type = ctx.scalarType(k.type, `entity key \`${k.name.name}\``);
     if (seen.has(k.name.name)) ctx.report(k.name.range, DIAG.duplicate.key(k.name.name, decl.name.name));
-    else if (storeColumn(k.name.name)) ctx.report(k.name.range, DIAG.storeColumn.key(k.name.name, decl.name.name, storeColumn(k.name.name)!));
+    else if (isStoreColumn(k.name.name)) ctx.report(k.name.range, DIAG.storeColumn.key(k.name.name, decl.name.name));
     seen.add(k.name.name);
     if (!type) return undefined;
     if (type.nullable) {

@@ -55,7 +55,7 @@ export function isVector(type: IrType): boolean {
  * `ingested_at`, the column every stored row gets besides its fields and features, and `rowid`,
  * DuckDB's position of a row, which a column of that name hides from the statements that read it.
  */
-export function storeColumn(name: string): "ingested_at" | "rowid" | undefined {
+export function isStoreColumn(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower === "ingested_at" || lower === "rowid" ? lower : undefined;
+  return lower === "ingested_at" || lower === "rowid";
 }

@@ -7,7 +7,7 @@
 import { matchFieldColumns } from "./column-match.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { EPOCH_UNITS } from "./epoch-units.ts";
-import { ident, sqlLiteral, sqlString } from "../store/sql.ts";
+import { ident, outsideSafeInt, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 
 /** How the validation reads one declared field. */
@@ -238,7 +238,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     // ODTs, the training frame, requests and the stream hold an int as a JS number, exact only up to 2^53 − 1:
     // beyond it two ids would become one key (the request schemas refuse such ints too).
     const what = "is outside ±(2^53 − 1), where an int is exact in fti (declare the field string for larger ids)";
-    rules.push(valueRule(`(${col} > ${Number.MAX_SAFE_INTEGER} OR ${col} < ${-Number.MAX_SAFE_INTEGER})`, what));
+    rules.push(valueRule(outsideSafeInt(col), what));
   }
   if (f.type === "float") {
     rules.push({

@@ -18,7 +18,7 @@ import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { castFromTyped } from "../features/validation.ts";
 import { type Store } from "../store/store.ts";
-import { ident, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
+import { ident, outsideSafeInt, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export interface EntitySpine {
   table: string;
@@ -168,7 +168,7 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
     ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
     // As the request schema: an int is a JS number, exact only within ±(2^53 − 1).
     ...(c.type === "int"
-      ? [[`(${typed} > ${Number.MAX_SAFE_INTEGER} OR ${typed} < ${-Number.MAX_SAFE_INTEGER})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
+      ? [[outsideSafeInt(typed), `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
       : []),
   ];
   const reason = `CASE ${cases.map(([when, then]) => `WHEN ${when} THEN ${then}`).join(" ")} END`;

@@ -43,6 +43,11 @@ export function tableRef(name: string): string {
 }
 
 /** A SQL string literal. */
+/** SQL: the BIGINT `expr` is outside ±(2^53 − 1), where fti's JS numbers hold an int exactly (as Number.isSafeInteger). */
+export function outsideSafeInt(expr: string): string {
+  return `(${expr} > ${Number.MAX_SAFE_INTEGER} OR ${expr} < ${-Number.MAX_SAFE_INTEGER})`;
+}
+
 export function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
