@@ -244,6 +244,8 @@ function invalidCharHint(run: string): string | undefined {
   if (run.startsWith("!")) return "use `not` for negation, `!=` for inequality";
   if (run.startsWith("&") || run.startsWith("|")) return "use `and` / `or`";
   if (/^[\u201c\u201d]/.test(run)) return "use straight double quotes: \"...\"";
+  // `pérson`, `Größe`: a name from the data, in a language other than English.
+  if (/^\p{L}/u.test(run)) return "names are ASCII letters, digits and `_`; read a column named otherwise with `from \"...\"` (`size: float from \"Größe\"`)";
   return undefined;
 }
 
