@@ -83,7 +83,7 @@ export interface MonitorReport {
   window_ms: number;
   windows: WindowReport[];
   /** The request log's own integrity: unreadable lines, entries missing by seq (per process), processes killed. */
-  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number };
+  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number; running: number };
 }
 
 /** Monitors `modelName` over [since, until) and (by default) stores the result in fti_monitor. */
@@ -141,7 +141,8 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
       bad_lines: scan.badLines + rejected.badLines,
       missing: scan.missing,
       gaps: scan.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
-      unclean_ends: scan.processes.filter((p) => !p.ended).length,
+      unclean_ends: scan.processes.filter((p) => !p.ended && !p.running).length,
+      running: scan.processes.filter((p) => p.running).length,
     },
   };
   if (opts.save !== false) await saveMonitorReport(store, report);

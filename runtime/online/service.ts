@@ -15,6 +15,7 @@ import { z } from "zod";
 import type { ColumnPlan, GroupPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
+import { classAnswer } from "../inference/class-output.ts";
 import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
@@ -980,8 +981,9 @@ export class OnlineService implements LocalService {
       const texts: string[] = [];
       for (let i = 0; i < requests.length; i++) {
         if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-        const p = out[i];
-        const result: OnlineInstanceResult = { prediction: Number.isFinite(p) ? p : null, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
+        const classes = predictor.classes;
+        const p = classes ? classAnswer(classes, out, i) : { prediction: Number.isFinite(out[i]) ? out[i] : null };
+        const result: OnlineInstanceResult = { ...p, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
         if (!wantText) done.results.push(result);
         if (!json) continue;
         const t = json.instance(result, requests[i], !isBatch);
@@ -1096,6 +1098,7 @@ export class OnlineService implements LocalService {
       created_at: m.record ? new Date(m.record.created_at).toISOString() : null,
       loaded_at: m.loadedAt?.toISOString() ?? null,
       can_impute: m.plan.canImpute,
+      ...(m.record?.mdt_state.classes ? { classes: m.record.mdt_state.classes } : {}),
       request: m.fields.map((f) => ({ name: f.name, type: f.type, nullable: f.nullable, kind: f.kind })),
       ...(m.reloadError ? { reload_error: m.reloadError } : {}),
     }));
