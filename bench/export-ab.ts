@@ -4,10 +4,11 @@
 // exportTrainingData with each variant in turn, alternated round by round,
 // wall and process CPU (DuckDB's threads included), and the load beside them.
 //
-//   npx tsx bench/export-ab.ts [--events 3000000] [--users 300] [--rounds 3] [--variants auto,js]
+//   npx tsx bench/export-ab.ts [--events 3000000] [--users 300] [--rounds 3] [--variants auto,js,unordered]
 //
 // Variants: `auto` (ODTs with an exact SQL form as DuckDB macros), `js` (every
-// ODT through its generated compute, the JS scalar function).
+// ODT through its generated compute, the JS scalar function), `unordered`
+// (auto, without the sort into spine order: --unordered).
 
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import { EVENTS_GEN_DIR, EVENTS_SPEC_FILE, ensureCompiled, loadCompiled } from "
 const VARIANTS: Record<string, ExportOptions> = {
   auto: { odts: "auto" },
   js: { odts: "js" },
+  unordered: { odts: "auto", unordered: true },
 };
 
 const { values } = parseArgs({

@@ -655,6 +655,14 @@ describe("spine, join and export", () => {
       `SELECT * FROM read_parquet('${out}') ORDER BY event_time, user_id, y, amount, channel, qty`, undefined, { timestamps: "ms" },
     );
     for (const c of Object.keys(rows.columns)) expect(rows.columns[c]).toEqual(sorted.columns[c]);
+    // --unordered: the same rows without the sort into spine order; sorted by it, exactly the ordered file.
+    const loose = join(tempDir(), "unordered.parquet");
+    expect(await exportTrainingData(store, bundle, "v", loose, { unordered: true })).toBe(frame.n);
+    const looseSorted = await store.readColumns(
+      `SELECT * FROM read_parquet('${loose}') ORDER BY event_time, user_id, y, amount, channel, qty`, undefined, { timestamps: "ms" },
+    );
+    expect(Object.keys(looseSorted.columns)).toEqual(Object.keys(rows.columns));
+    for (const c of Object.keys(rows.columns)) expect(looseSorted.columns[c]).toEqual(rows.columns[c]);
     // What the test is meant to exercise is there: rows tied on (time, key), null channels, several entities.
     const [shape] = await store.all<{ tied: number; nulls: number; users: number }>(
       `SELECT (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM src_events GROUP BY ts, user_id HAVING count(*) > 1)) AS tied,

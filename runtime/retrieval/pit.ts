@@ -37,6 +37,8 @@ export interface FeatureFrame extends FrameOf<Scalar[]> {}
  */
 export interface TrainingFrame extends FrameOf<InputColumn> {
   label: Float64Array;
+  /** A string label (multiclass): its distinct values, sorted; `label` holds each row's index in it. */
+  labelClasses?: string[];
 }
 
 interface FrameOf<C> {
@@ -460,7 +462,7 @@ async function readFrame(
   joined: PitJoinResult,
   opts: FrameReadOptions & { range: SpineRange },
 ): Promise<TrainingFrame> {
-  const { n, keys, time, label, columns, featureTimes } = await readJoinedFrame(store, view, joined, opts);
+  const { n, keys, time, label, labelClasses, columns, featureTimes } = await readJoinedFrame(store, view, joined, opts);
   addOdtColumns(view.odts, columns, n);
   let lo = Infinity;
   let hi = -Infinity;
@@ -475,6 +477,7 @@ async function readFrame(
     keys,
     time,
     label,
+    ...(labelClasses ? { labelClasses } : {}),
     columns,
     featureTimes,
     range: {
