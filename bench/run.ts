@@ -9,7 +9,7 @@
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
-// --pit-case all|events|planned, --events N, --event-users N,
+// --pit-case all|events|planned, --events N, --event-users N, --export-memory 720MB,
 // --batch-entities N, --monitor-requests N, --train-rows N, --train-features N (1–12),
 // --train-task regression|classification|both, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
@@ -49,6 +49,7 @@ async function main(): Promise<number> {
       "pit-case": { type: "string", default: "all" },
       events: { type: "string" },
       "event-users": { type: "string" },
+      "export-memory": { type: "string" },
       "batch-entities": { type: "string" },
       "monitor-requests": { type: "string" },
       "train-rows": { type: "string" },
@@ -66,7 +67,7 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
-       [--pit-case all|events|planned] [--events N] [--event-users N]
+       [--pit-case all|events|planned] [--events N] [--event-users N] [--export-memory 720MB]
        [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
@@ -108,6 +109,7 @@ async function main(): Promise<number> {
     pitCase: values["pit-case"] === "events" || values["pit-case"] === "planned" ? values["pit-case"] : "all",
     events: num(values.events, quick ? 100_000 : 3_000_000),
     eventUsers: num(values["event-users"], 300),
+    exportMemory: values["export-memory"],
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
     monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),

@@ -26,6 +26,8 @@ export interface Ctx {
   /** The pit suite's event-shaped case: events (every one a spine row) and users. */
   events: number;
   eventUsers: number;
+  /** The event case's `fti training-data` memory cap (`--memory-limit`; undefined: the export's default). */
+  exportMemory?: string;
   /** The activities dataset of the features and pit suites. */
   acts: ActivitiesSpec;
   /** The batch suite's dataset: one entity per athlete. */
