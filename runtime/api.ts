@@ -149,6 +149,12 @@ export interface GroupPlan {
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;
   /**
+   * What the rows mean, hashed from the spec (compiler/lower/group-definition.ts): the group's
+   * shape and each feature's computation. Recorded with the table; another definition of the
+   * same version is refused (features/group-definitions.ts). Absent in hand-built plans: not checked.
+   */
+  definition?: { group: string; features: Record<string, string> };
+  /**
    * A DuckDB SELECT over the relation `__input` (the validated source rows, or
    * the input group's table) returning, in order: the keys, `event_time`, the
    * row id column (if any), then the features.

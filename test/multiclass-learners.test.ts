@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { predict, trainModel } from "../runtime/learners/index.ts";
 import { baselinePredictions, computeMetrics, macroF1, multiclassAccuracy, multiclassLogloss } from "../runtime/learners/metrics.ts";
+import { fitMultinomial, predictMultinomial } from "../runtime/learners/multinomial.ts";
 import { exportOnnx } from "../runtime/onnx/export.ts";
 import { loadOnnx } from "../runtime/onnx/session.ts";
 import { mulberry32 } from "../runtime/random.ts";
@@ -62,6 +63,20 @@ describe("multiclass learners", () => {
     expect(a.converged).toBe(true);
     for (let j = 0; j < D; j++) expect(Math.abs(a.weights[j] + a.weights[D + j] + a.weights[2 * D + j])).toBeLessThan(1e-6);
     expect(Math.abs(a.intercepts[0] + a.intercepts[1] + a.intercepts[2])).toBeLessThan(1e-6);
+  });
+
+  it("logistic: L-BFGS (for many classes × inputs) reaches Newton's optimum", () => {
+    for (const l2 of [1, 0.01]) {
+      const params = { l2, iterations: 100 };
+      const newton = fitMultinomial(train.X, 3000, D, train.y, K, params, "newton");
+      const lbfgs = fitMultinomial(train.X, 3000, D, train.y, K, params, "lbfgs");
+      expect(newton.converged && lbfgs.converged).toBe(true);
+      const a = predictMultinomial(newton, test.X, 1000, D);
+      const b = predictMultinomial(lbfgs, test.X, 1000, D);
+      let diff = 0;
+      for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      expect(diff).toBeLessThan(1e-6);
+    }
   });
 
   it("metrics: accuracy and macro F1 by the most probable class, logloss of the true class; an unseen class (-1) is a miss", () => {

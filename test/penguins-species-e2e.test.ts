@@ -14,6 +14,10 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { predictBatch } from "../runtime/inference/batch.ts";
 import { startServer } from "../runtime/online/http.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
+import { RequestLog } from "../runtime/online/log.ts";
+import type { RequestLogEntry } from "../runtime/online/types.ts";
+import { monitorModel } from "../runtime/monitor/monitor.ts";
+import { macroF1, multiclassAccuracy, multiclassLogloss } from "../runtime/learners/metrics.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { trainModelFromSpec, type TrainReport } from "../runtime/training/train.ts";
@@ -209,21 +213,29 @@ model lonely_kind {
 serve bird_code {
   online
 }
+serve bird_kind {
+  online
+}
 `;
 
 describe("multiclass on a time split: an unseen test class, one class, an int label", () => {
   let spec: TempSpec;
+  let kinds: TrainReport;
   const birdStore = storeUser(() => join(spec.dir, "store.duckdb"));
 
   beforeAll(async () => {
     spec = await compileTempSpec({ "spec.fti": BIRDS_SPEC, "birds.csv": birdsCsv() });
-    await birdStore((store) => runFeaturePipeline(store, spec.bundle));
+    // bird_kind is served: every server of this spec loads it
+    kinds = await birdStore(async (store) => {
+      await runFeaturePipeline(store, spec.bundle);
+      return trainModelFromSpec(store, spec.bundle, "bird_kind");
+    });
   }, 60_000);
 
   afterAll(() => spec?.cleanup());
 
   it("a test label no training row has stays in the test split, counts as a miss and is reported", async () => {
-    const r = await birdStore((store) => trainModelFromSpec(store, spec.bundle, "bird_kind"));
+    const r = kinds;
     expect(r.classes).toEqual(["Adelie", "Gentoo"]);
     expect(r.rows).toMatchObject({ train: 80, test: 24 });
     expect(r.unseenTestLabels).toEqual({ Emperor: 8 });
@@ -235,6 +247,53 @@ describe("multiclass on a time split: an unseen test class, one class, an int la
   it("a train split with one class is an error naming it", async () => {
     const e = await birdStore((store) => trainModelFromSpec(store, spec.bundle, "lonely_kind")).catch((x: Error) => x);
     expect(String(e)).toMatch(/the train split has one class \("Adelie"\) in 40 rows; a classifier needs at least two/);
+  });
+
+  it("fti monitor: live accuracy, logloss and macro F1 from the logged probabilities and the labels that arrived; the prediction's drift by class", async () => {
+    const r = kinds;
+    const birds = birdsCsv().trim().split("\n").slice(1).map((l) => {
+      const [, at, kind, , size] = l.split(",");
+      return { t: Date.parse(at), kind, size: Number(size) };
+    });
+    const HOUR = 3_600_000;
+    const logs = join(spec.dir, "logs");
+    const log = new RequestLog(logs);
+    // one request an hour before each bird of the last week, asking about its size; the answer
+    // a fixed guess (small: Adelie) — the Emperors are never right; every 5th request gets no label
+    const entries: RequestLogEntry[] = birds.filter((b) => b.t >= Date.parse("2025-03-22T00:00:00Z")).map((b, i) => {
+      const size = i % 5 === 4 ? 100 + i : b.size;
+      const small = size < 3;
+      const probabilities = small ? { Adelie: 0.8, Gentoo: 0.2 } : { Adelie: 0.3, Gentoo: 0.7 };
+      return {
+        v: 1, id: `b-${i}`, ts: new Date(b.t - HOUR).toISOString(), model: "bird_kind", version: r.version,
+        request: { size }, features: {}, feature_times: {}, odts: { bird_size: size },
+        prediction: small ? "Adelie" : "Gentoo", probabilities,
+      };
+    });
+    for (const e of entries) log.append(e);
+    await log.close();
+    const report = await birdStore((store) =>
+      monitorModel(store, spec.bundle, "bird_kind", { logsDir: logs, since: new Date("2025-03-22T00:00:00Z"), until: new Date("2025-04-01T00:00:00Z"), windowMs: 30 * 24 * HOUR, labelHorizonMs: 2 * HOUR, save: false }),
+    );
+    // brute force: a request's label is the first bird of the same size within 2 h after it
+    const classes = ["Adelie", "Gentoo"];
+    const y: number[] = [];
+    const p: number[] = [];
+    for (const e of entries) {
+      const t = Date.parse(e.ts);
+      const bird = birds.filter((b) => b.size === e.request.size && b.t >= t && b.t < t + 2 * HOUR).sort((a, b) => a.t - b.t)[0];
+      if (!bird) continue;
+      y.push(classes.indexOf(bird.kind));
+      p.push(...classes.map((c) => e.probabilities![c]));
+    }
+    expect(y.filter((c) => c === -1).length).toBeGreaterThan(0);
+    const [w] = report.windows;
+    expect(w.live.labelled).toBe(y.length);
+    expect(w.live.metrics.accuracy).toBeCloseTo(multiclassAccuracy(y, p), 12);
+    expect(w.live.metrics.logloss).toBeCloseTo(multiclassLogloss(y, p), 9);
+    expect(w.live.metrics.macro_f1).toBeCloseTo(macroF1(y, p), 12);
+    expect(w.prediction.count).toBe(entries.length);
+    expect(w.prediction.psi).not.toBeNull();
   });
 
   it("an int label: numeric classes sorted as numbers, a number in the answer and a BIGINT in the batch table", async () => {

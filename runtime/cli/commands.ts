@@ -151,13 +151,14 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
         "--memory-limit <size>",
         `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}): past it the join and the sort into ` +
           "spine order spill to disk (less memory, more CPU); off: the store's own limit",
-      ),
-  ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string }) => {
+      )
+      .option("--unordered", "write the rows in the join's order (it changes from run to run), not sorted into spine order: the same rows, faster"),
+  ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string; unordered?: boolean }) => {
     const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit }));
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true }));
     out(`${rows} rows → ${opts.out}`);
   });
 }

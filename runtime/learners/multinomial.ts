@@ -12,11 +12,20 @@
 // already centres the weights; the intercepts are free to centre), so the
 // probabilities are those of the plain penalised fit. The intercepts are not
 // penalised (scikit-learn's multinomial LogisticRegression with C = 1 / l2).
-// Newton costs K²(d+1)²/2 multiply-adds per row for the Hessian: fine for the
-// few classes and tens of inputs this is for; gbdt scales further.
+// Newton costs K²(d+1)²/2 multiply-adds per row for the Hessian: fine for a
+// few classes and inputs (penguins: 3 × 8 parameters, ~5 iterations), not for
+// 10 classes × 50 inputs (56 s of CPU on 20 000 rows). Above NEWTON_MAX_WORK
+// per row the same objective is minimised by L-BFGS instead (lbfgs.ts: the
+// gradient alone, K(d+1) per row; up to 10 × `iterations` steps): the
+// objective is strictly convex, so both reach the same optimum, and both are
+// deterministic.
 
+import { minimiseLbfgs } from "./lbfgs.ts";
 import { assertDenseFinite, solveSpd } from "./linear.ts";
 import type { LogisticParams } from "./logistic.ts";
+
+/** Hessian multiply-adds per row (K²(d+1)²/2) above which L-BFGS replaces Newton. */
+export const NEWTON_MAX_WORK = 20_000;
 
 export interface MultinomialFit {
   /** Row-major [classes × d]: class c's weights are weights[c * d .. (c + 1) * d). */
@@ -95,6 +104,8 @@ export function fitMultinomial(
   y: Float64Array,
   classes: number,
   params: LogisticParams,
+  /** Default: Newton up to NEWTON_MAX_WORK, else L-BFGS (tests compare the two). */
+  solver?: "newton" | "lbfgs",
 ): MultinomialFit {
   assertDenseFinite("logistic", X, n, d);
   if (n === 0) throw new Error("logistic: no training rows");
@@ -114,6 +125,19 @@ export function fitMultinomial(
   for (let c = 0; c < k; c++) meanLog += Math.log(Math.max(counts[c], 0.5) / n) / k;
   for (let c = 0; c < k; c++) theta[c * s + d] = Math.log(Math.max(counts[c], 0.5) / n) - meanLog;
 
+  const fit = (it: number, converged: boolean): MultinomialFit => {
+    const weights: number[] = [];
+    const intercepts: number[] = [];
+    for (let c = 0; c < k; c++) {
+      for (let j = 0; j < d; j++) weights.push(theta[c * s + j]);
+      intercepts.push(theta[c * s + d]);
+    }
+    return { weights, intercepts, iterations: it, converged };
+  };
+  if ((solver ?? ((P * P) / 2 > NEWTON_MAX_WORK ? "lbfgs" : "newton")) === "lbfgs") {
+    const r = minimiseLbfgs(theta, (t, g) => gradient(X, n, d, y, k, t, l2, g), 10 * maxIter);
+    return fit(r.iterations, r.converged);
+  }
   const H = new Float64Array(P * P);
   const g = new Float64Array(P);
   const trial = new Float64Array(P);
@@ -137,13 +161,33 @@ export function fitMultinomial(
     }
     f = fNew;
   }
-  const weights: number[] = [];
-  const intercepts: number[] = [];
-  for (let c = 0; c < k; c++) {
-    for (let j = 0; j < d; j++) weights.push(theta[c * s + j]);
-    intercepts.push(theta[c * s + d]);
+  return fit(it, converged);
+}
+
+/** The objective at theta, and its gradient into g: one pass over the rows (L-BFGS's evaluation). */
+function gradient(X: Float32Array, n: number, d: number, y: Float64Array, k: number, theta: Float64Array, l2: number, g: Float64Array): number {
+  const s = d + 1;
+  g.fill(0);
+  const z = new Float64Array(k);
+  const p = new Float64Array(k);
+  let f = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    scores(X, i, d, theta, k, z);
+    f += softmaxInto(z, p, k) - z[y[i]];
+    for (let c = 0; c < k; c++) {
+      const r = p[c] - (c === y[i] ? 1 : 0);
+      const gc = c * s;
+      for (let j = 0; j < d; j++) g[gc + j] += r * X[o + j];
+      g[gc + d] += r;
+    }
   }
-  return { weights, intercepts, iterations: it, converged };
+  for (let j = 0; j < s; j++) {
+    let sum = 0;
+    for (let c = 0; c < k; c++) sum += theta[c * s + j];
+    for (let c = 0; c < k; c++) g[c * s + j] += sum + (j < d ? l2 * theta[c * s + j] : 0);
+  }
+  return f + penalty(theta, d, k, l2);
 }
 
 /** One pass over the rows: the objective's gradient and Hessian (upper triangle) at theta, in Float64. */
