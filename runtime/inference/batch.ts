@@ -142,7 +142,7 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
-        `(view \`${view.name}\`'s on-demand features); pass an entities file with them`,
+        `(values each prediction is given, not read from the store: view \`${view.name}\`'s columns of the row and its ODTs' \`request\` parameters); pass an entities file with them`,
       `a csv/parquet/ndjson file with columns ${[...view.keys, ...view.requestFields].map((c) => c.name).join(", ")}`,
     );
   }
