@@ -188,6 +188,57 @@ describe("source validation", () => {
     ]);
   });
 
+  it("unique values in order are proved distinct without sorting their hashes; a repeat among them is still found", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    const run = s.run.bind(s);
+    let hashSorts = 0;
+    s.run = (async (sql: string, params?: never) => {
+      if (/CREATE TEMP TABLE "__fti_duphash_/.test(sql)) hashSorts++;
+      return run(sql, params);
+    }) as typeof s.run;
+    const sorts = async (file: string, rows: Row[]) => {
+      await writeParquet(s, join(dir, file), rows);
+      const before = hashSorts;
+      const r = await runFeaturePipeline(s, bundleFor(dir, activitiesSource(file, "parquet")));
+      return { sorted: hashSorts - before, quarantined: r.sources[0].quarantined, valid: r.sources[0].valid };
+    };
+    // Increasing or decreasing (the null is not a value): no repeat possible, no sort.
+    expect(await sorts("up.parquet", [row("a1", 1), row("a2", 2), row(null, 3), row("a3", 4)])).toEqual({ sorted: 0, quarantined: 1, valid: 3 });
+    expect(await sorts("down.parquet", [row("a3", 1), row("a2", 2), row("a1", 3)])).toEqual({ sorted: 0, quarantined: 0, valid: 3 });
+    // A repeat next to its first, or after a step back: not strictly ordered, so the hashes decide.
+    expect(await sorts("adjacent.parquet", [row("a1", 1), row("a2", 2), row("a2", 3), row("a3", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
+    expect(await sorts("later.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a2", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
+    expect(await sorts("unordered.parquet", [row("a2", 1), row("a1", 2), row("a3", 3)])).toEqual({ sorted: 1, quarantined: 0, valid: 3 });
+    s.run = run;
+    expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
+      ["up.parquet", 3, "activity_id: missing value (not nullable)"],
+      ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
+      ["later.parquet", 4, "activity_id: duplicate value 'a2' (first at row 2)"],
+    ]);
+  });
+
+  it("ordered unique values over many vectors and row groups: a repeat at a vector's edge is found", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const n = 100_000;
+    // Zero-padded ids increase with i; row 2049 (i = 2048, the first row of the second vector) repeats row 2048's id, and so does row 60001.
+    const dups = [2048, 60_000];
+    await store.run(
+      `COPY (SELECT 'a' || lpad(CAST(CASE WHEN i IN (${dups.join(", ")}) THEN i - 1 ELSE i END AS VARCHAR), 6, '0') AS activity_id,
+                    'ath0' AS athlete_id, TIMESTAMP '2025-01-01' + INTERVAL (i) SECOND AS started_at, 'run' AS sport,
+                    10.0 AS distance_km, 3000.0 AS elapsed_time_s, 50.0 AS elevation_gain_m, 5.0 AS planned_pace_min_km, NULL::DOUBLE AS avg_hr
+               FROM range(${n}) AS t(i) ORDER BY i)
+         TO '${join(dir, "acts.parquet")}' (FORMAT parquet, ROW_GROUP_SIZE 7000)`,
+    );
+    const r = await runFeaturePipeline(store, bundleFor(dir, activitiesSource("acts.parquet", "parquet")));
+    expect(r.sources[0]).toMatchObject({ read: n, valid: n - dups.length, quarantined: dups.length });
+    expect((await quarantine(store)).map((q) => `${q.row_number}: ${q.reason}`)).toEqual(
+      dups.map((i) => `${i + 1}: activity_id: duplicate value 'a${String(i - 1).padStart(6, "0")}' (first at row ${i})`),
+    );
+  });
+
   it("range runs judge duplicates among the rows of the range only", async () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });
