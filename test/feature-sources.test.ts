@@ -48,6 +48,17 @@ function bundleFor(dir: string, source: SourcePlan) {
   return athleteBundle(dir, { sources: [source], groups: [], views: [] });
 }
 
+/** Records the SQL of every `run` on the store that matches `pattern`, until `restore()`. */
+function watchRuns(s: Store, pattern: RegExp): { seen: string[]; restore(): void } {
+  const run = s.run.bind(s);
+  const seen: string[] = [];
+  s.run = (async (sql: string, params?: never) => {
+    if (pattern.test(sql)) seen.push(sql);
+    return run(sql, params);
+  }) as typeof s.run;
+  return { seen, restore: () => void (s.run = run) };
+}
+
 async function quarantine(s: Store) {
   return s.all<{ row_number: number; reason: string; file: string; row_json: string }>(
     "SELECT row_number, reason, file, row_json FROM fti_quarantine ORDER BY rowid",
@@ -167,18 +178,13 @@ describe("source validation", () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });
     const s = store;
-    const run = s.run.bind(s);
-    const badPasses: string[] = [];
-    s.run = (async (sql: string, params?: never) => {
-      if (/CREATE TEMP TABLE "__fti_bad_/.test(sql)) badPasses.push(/WHERE FALSE\s*$/.test(sql) ? "empty" : "read");
-      return run(sql, params);
-    }) as typeof s.run;
+    const bad = watchRuns(s, /CREATE TEMP TABLE "__fti_bad_/);
     await writeParquet(s, join(dir, "clean.parquet"), [row("a1", 1), row("a2", 2), row("a1", 3)]);
     const clean = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("clean.parquet", "parquet")));
     await writeParquet(s, join(dir, "dirty.parquet"), [row("a1", 1), row("a2", 2, { km: "-1.0" }), row("a1", 3)]);
     const dirty = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("dirty.parquet", "parquet")));
-    s.run = run;
-    expect(badPasses).toEqual(["empty", "read"]);
+    bad.restore();
+    expect(bad.seen.map((sql) => (/WHERE FALSE\s*$/.test(sql) ? "empty" : "read"))).toEqual(["empty", "read"]);
     expect(clean.sources[0]).toMatchObject({ read: 3, valid: 2, quarantined: 1 });
     expect(dirty.sources[0]).toMatchObject({ read: 3, valid: 1, quarantined: 2 });
     expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
@@ -192,17 +198,12 @@ describe("source validation", () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });
     const s = store;
-    const run = s.run.bind(s);
-    let hashSorts = 0;
-    s.run = (async (sql: string, params?: never) => {
-      if (/CREATE TEMP TABLE "__fti_duphash_/.test(sql)) hashSorts++;
-      return run(sql, params);
-    }) as typeof s.run;
+    const hashSorts = watchRuns(s, /CREATE TEMP TABLE "__fti_duphash_/);
     const sorts = async (file: string, rows: Row[]) => {
       await writeParquet(s, join(dir, file), rows);
-      const before = hashSorts;
+      const before = hashSorts.seen.length;
       const r = await runFeaturePipeline(s, bundleFor(dir, activitiesSource(file, "parquet")));
-      return { sorted: hashSorts - before, quarantined: r.sources[0].quarantined, valid: r.sources[0].valid };
+      return { sorted: hashSorts.seen.length - before, quarantined: r.sources[0].quarantined, valid: r.sources[0].valid };
     };
     // Increasing or decreasing (the null is not a value): no repeat possible, no sort.
     expect(await sorts("up.parquet", [row("a1", 1), row("a2", 2), row(null, 3), row("a3", 4)])).toEqual({ sorted: 0, quarantined: 1, valid: 3 });
@@ -211,7 +212,7 @@ describe("source validation", () => {
     expect(await sorts("adjacent.parquet", [row("a1", 1), row("a2", 2), row("a2", 3), row("a3", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
     expect(await sorts("later.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a2", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
     expect(await sorts("unordered.parquet", [row("a2", 1), row("a1", 2), row("a3", 3)])).toEqual({ sorted: 1, quarantined: 0, valid: 3 });
-    s.run = run;
+    hashSorts.restore();
     expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
       ["up.parquet", 3, "activity_id: missing value (not nullable)"],
       ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
