@@ -59,6 +59,11 @@ function watchRuns(s: Store, pattern: RegExp): { seen: string[]; restore(): void
   return { seen, restore: () => void (s.run = run) };
 }
 
+/** The quarantined rows as [file name, row number, reason], in the order they were quarantined. */
+async function quarantinedByFile(s: Store) {
+  return await quarantinedByFile(s);
+}
+
 async function quarantine(s: Store) {
   return s.all<{ row_number: number; reason: string; file: string; row_json: string }>(
     "SELECT row_number, reason, file, row_json FROM fti_quarantine ORDER BY rowid",
@@ -187,7 +192,7 @@ describe("source validation", () => {
     expect(bad.seen.map((sql) => (/WHERE FALSE\s*$/.test(sql) ? "empty" : "read"))).toEqual(["empty", "read"]);
     expect(clean.sources[0]).toMatchObject({ read: 3, valid: 2, quarantined: 1 });
     expect(dirty.sources[0]).toMatchObject({ read: 3, valid: 1, quarantined: 2 });
-    expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
+    expect(await quarantinedByFile(s)).toEqual([
       ["clean.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
       ["dirty.parquet", 2, "distance_km: -1.0 fails check (> 0)"],
       ["dirty.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
@@ -213,7 +218,7 @@ describe("source validation", () => {
     expect(await sorts("later.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a2", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
     expect(await sorts("unordered.parquet", [row("a2", 1), row("a1", 2), row("a3", 3)])).toEqual({ sorted: 1, quarantined: 0, valid: 3 });
     hashSorts.restore();
-    expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
+    expect(await quarantinedByFile(s)).toEqual([
       ["up.parquet", 3, "activity_id: missing value (not nullable)"],
       ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
       ["later.parquet", 4, "activity_id: duplicate value 'a2' (first at row 2)"],
@@ -276,7 +281,7 @@ describe("source validation", () => {
     writeFileSync(join(dir, "parts", "b.csv"), [header, line("a3", 3), line("a1", 4), line("a4", 5, "-2")].join("\n") + "\n");
     store = await openStore({ path: ":memory:" });
     await runFeaturePipeline(store, bundleFor(dir, activitiesSource("parts/*.csv")));
-    expect((await quarantine(store)).map((r) => [r.file.split("/").pop(), r.row_number, r.reason])).toEqual([
+    expect(await quarantinedByFile(store)).toEqual([
       ["a.csv", 2, "distance_km: 'x' is not a float"],
       ["b.csv", 2, "activity_id: duplicate value 'a1' (first at row 1)"],
       ["b.csv", 3, "distance_km: -2 fails check (> 0)"],
