@@ -61,7 +61,7 @@ function watchRuns(s: Store, pattern: RegExp): { seen: string[]; restore(): void
 
 /** The quarantined rows as [file name, row number, reason], in the order they were quarantined. */
 async function quarantinedByFile(s: Store) {
-  return await quarantinedByFile(s);
+  return (await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason]);
 }
 
 async function quarantine(s: Store) {
