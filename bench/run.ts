@@ -11,7 +11,7 @@
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
 // --pit-case all|events|planned, --events N, --event-users N, --export-memory 720MB,
 // --batch-entities N, --monitor-requests N, --train-rows N, --train-features N (1–12),
-// --train-task regression|classification|both, --trees N, --spec-lines N, --keep-work,
+// --train-task regression|classification|both|multiclass, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
 // read-write).
@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
        [--pit-case all|events|planned] [--events N] [--event-users N] [--export-memory 720MB]
-       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
+       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both|multiclass] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -77,8 +77,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const trainTask = values["train-task"]!;
-  if (!["regression", "classification", "both"].includes(trainTask)) {
-    process.stderr.write(`--train-task ${JSON.stringify(trainTask)}: expected regression, classification or both\n`);
+  if (!["regression", "classification", "both", "multiclass"].includes(trainTask)) {
+    process.stderr.write(`--train-task ${JSON.stringify(trainTask)}: expected regression, classification, both or multiclass\n`);
     return 2;
   }
   setVerbose(values.verbose);

@@ -39,7 +39,7 @@ export interface Ctx {
   /** Features of the train suite's matrix (the first of its 12; default 12). */
   trainFeatures: number;
   /** Which of the train suite's tasks run. */
-  trainTask: "regression" | "classification" | "both";
+  trainTask: "regression" | "classification" | "both" | "multiclass";
   trees: number;
   /** Lines of the generated spec of the compile suite. */
   bigSpecLines: number;
