@@ -18,6 +18,7 @@ import { RequestLog } from "../runtime/online/log.ts";
 import type { RequestLogEntry } from "../runtime/online/types.ts";
 import { monitorModel } from "../runtime/monitor/monitor.ts";
 import { macroF1, multiclassAccuracy, multiclassLogloss } from "../runtime/learners/metrics.ts";
+import { compareVersions } from "../runtime/orchestrator/challenger.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { trainModelFromSpec, type TrainReport } from "../runtime/training/train.ts";
@@ -97,9 +98,10 @@ describe("specs/penguins.fti: the species, a multi-class label", () => {
       ].join("\n") + "\n",
     );
     const batch = await withStore(async (store) => {
-      await predictBatch(store, bundle, "penguin_species", { entitiesFile: entities, out: "species_scores" });
+      // into the serve block's `batch into` table, which fti monitor reads
+      await predictBatch(store, bundle, "penguin_species", { entitiesFile: entities });
       return store.all<{ prediction: string; probability: number; probabilities: Array<{ key: string; value: number }> | Map<string, number> }>(
-        `SELECT prediction, probability, map_entries(probabilities) AS probabilities FROM species_scores ORDER BY row_number`,
+        `SELECT prediction, probability, map_entries(probabilities) AS probabilities FROM predictions.penguin_species ORDER BY row_number`,
       );
     });
     const batchProbs = batch.map((b) => Object.fromEntries((b.probabilities as Array<{ key: string; value: number }>).map((e) => [e.key, e.value])));
@@ -146,6 +148,12 @@ describe("specs/penguins.fti: the species, a multi-class label", () => {
     const verified = await withStore((store) => verifyModel(store, bundle, "penguin_species", { logsDir: logs }));
     expect(verified.requests).toBe(5);
     expect(verified.mismatches).toBe(0);
+    // fti monitor: the served and the batch predictions' drift, by class, against the test split's classes
+    const monitored = await withStore((store) => monitorModel(store, bundle, "penguin_species", { logsDir: logs, windowMs: 10 * 365 * 86_400_000, save: false }));
+    const served = monitored.windows.reduce((a, w) => a + w.prediction.count, 0);
+    const scored = monitored.windows.reduce((a, w) => a + (w.batch?.prediction.count ?? 0), 0);
+    expect([served, scored]).toEqual([5, 4]);
+    for (const w of monitored.windows) if (w.prediction.count) expect(w.prediction.psi).not.toBeNull();
   });
 });
 
@@ -242,6 +250,20 @@ describe("multiclass on a time split: an unseen test class, one class, an int la
     // the 16 Adelie and Gentoo test rows are told apart by size; the 8 Emperors are never right
     expect(r.metrics.accuracy).toBeCloseTo(16 / 24, 12);
     expect(r.metrics.logloss).toBeGreaterThan((8 / 24) * -Math.log(1e-15) * 0.99);
+  });
+
+  it("fti run's challenger comparison scores each version against its own classes", async () => {
+    const r = await birdStore(async (store) => {
+      const again = await trainModelFromSpec(store, spec.bundle, "bird_kind");
+      const plan = spec.bundle.models.find((m) => m.name === "bird_kind")!;
+      const [v1, v2] = [await getModel(store, "bird_kind", kinds.version), await getModel(store, "bird_kind", again.version)];
+      return compareVersions(store, spec.bundle, plan, "accuracy", v1, v2, new Date("2025-04-01T00:00:00Z"));
+    });
+    // the same test rows as training's: the Emperors are misses, the rest right
+    expect(r.rows).toBe(24);
+    expect(r.champion.value).toBeCloseTo(16 / 24, 12);
+    expect(r.challenger.value).toBe(r.champion.value);
+    expect(r.better).toBe(false);
   });
 
   it("a train split with one class is an error naming it", async () => {
