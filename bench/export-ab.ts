@@ -4,10 +4,12 @@
 // exportTrainingData with each variant in turn, alternated round by round,
 // wall and process CPU (DuckDB's threads included), and the load beside them.
 //
-//   npx tsx bench/export-ab.ts [--events 3000000] [--users 300] [--rounds 3] [--variants auto,js]
+//   npx tsx bench/export-ab.ts [--events 3000000] [--users 300] [--rounds 3] [--variants auto,js,unordered]
 //
 // Variants: `auto` (ODTs with an exact SQL form as DuckDB macros), `js` (every
-// ODT through its generated compute, the JS scalar function).
+// ODT through its generated compute, the JS scalar function), `unordered`
+// (auto, without the sort into spine order: --unordered), `cap768` / `cap1g`
+// (auto at a 768 MB / 1 GB export cap instead of the default 720 MB).
 
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,9 @@ import { EVENTS_GEN_DIR, EVENTS_SPEC_FILE, ensureCompiled, loadCompiled } from "
 const VARIANTS: Record<string, ExportOptions> = {
   auto: { odts: "auto" },
   js: { odts: "js" },
+  unordered: { odts: "auto", unordered: true },
+  cap768: { odts: "auto", memoryLimit: "768MB" },
+  cap1g: { odts: "auto", memoryLimit: "1GB" },
 };
 
 const { values } = parseArgs({

@@ -90,6 +90,18 @@ export function currentSpecHash(abs: string, bytes: Buffer): string {
   return specHash(graph.root);
 }
 
+/**
+ * The SPEC_HASH of every generated folder the spec's code runs: its own
+ * (`outDir`) and each imported spec's beside it, which its code imports. A
+ * folder another importer regenerated from a newer module makes the spec's
+ * compile stale though its own hash still holds.
+ */
+export function currentSpecHashes(abs: string, bytes: Buffer, outDir: string): Array<{ outDir: string; hash: string }> {
+  const graph = loadModuleGraph(abs, bytes.toString("utf8"));
+  graph.root.hash = crypto.createHash("sha256").update(bytes).digest("hex");
+  return graph.order.map((m) => ({ outDir: m === graph.root ? outDir : path.join(path.dirname(outDir), m.name), hash: specHash(m) }));
+}
+
 /** Generates (in memory) and type-checks one spec's modules into `r.files`; the diagnostics when that fails. */
 async function emit(r: CompileResult, ir: IrSpec, deps: Pick<EmitOptions, "modules" | "moduleFiles">): Promise<Diagnostic[]> {
   const where = { outDir: r.outDir, specPath: r.specPath, specFile: r.file };

@@ -157,7 +157,7 @@ export const irSchema = z.object({
     name: z.string(),
     loc,
     view: z.string(),
-    task: z.enum(["regression", "binary_classification"]),
+    task: z.enum(["regression", "binary_classification", "multiclass_classification"]),
     algorithm: z.union([
       z.object({ kind: z.literal("linear"), params: z.object({ l2: z.number() }) }),
       z.object({ kind: z.literal("logistic"), params: z.object({ l2: z.number(), iterations: z.number() }) }),

@@ -244,6 +244,8 @@ function invalidCharHint(run: string): string | undefined {
   if (run.startsWith("!")) return "use `not` for negation, `!=` for inequality";
   if (run.startsWith("&") || run.startsWith("|")) return "use `and` / `or`";
   if (/^[\u201c\u201d]/.test(run)) return "use straight double quotes: \"...\"";
+  // `pérson`, `Größe`: a name from the data, in a language other than English.
+  if (/^\p{L}/u.test(run)) return "names are ASCII letters, digits and `_`; read a column named otherwise with `from \"...\"` (`size: float from \"Größe\"`)";
   return undefined;
 }
 
@@ -488,7 +490,7 @@ const types = {
     binary: (op: string, what: string, left: string, right: string) => `\`${op}\` ${what}, got ${left} and ${right}`,
     ifBranches: (a: string, b: string) => `the branches of \`if\` have different types: ${a} and ${b}`,
     featureValue: (type: string) => `a feature must be a value (int, float, bool, string or timestamp), got ${type}`,
-    label: (column: string, type: string) => `a label must be a number or a bool, \`${column}\` is ${type}`,
+    label: (column: string, type: string) => `a label must be a number, a bool or a string (a class), \`${column}\` is ${type}`,
     requestField: (name: string, type: string, odt: string, otherType: string, where: string) =>
       `request field \`${name}\` is ${type} in \`${odt}\` but ${otherType} in another ODT of ${where}`,
     timestampColumn: (clause: string, column: string, type: string) => `\`${clause}\` column \`${column}\` must be a timestamp, got ${type}`,
@@ -786,10 +788,19 @@ const rules = {
   labelTaskMisfit: entry(4023, "error", "label type does not fit the task", {
     /** `label`: "`name = text`". */
     regression: (label: string, view: string, type: string) =>
-      withHint(`regression needs a numeric label; the label ${label} of view \`${view}\` is ${type}`, "use `task binary_classification` for a yes/no label"),
+      withHint(
+        `regression needs a numeric label; the label ${label} of view \`${view}\` is ${type}`,
+        type.startsWith("string") ? "use `task multiclass_classification` to predict its values as classes" : "use `task binary_classification` for a yes/no label",
+      ),
     /** `condition`: the label written as a condition, to suggest. */
     binary: (label: string, view: string, type: string, condition: string) =>
       withHint(`binary classification needs a bool label; the label ${label} of view \`${view}\` is ${type}`, `write the label as a condition, e.g. \`${condition}\``),
+    /** A label that is not a string or an int: its values are not classes. */
+    multiclass: (label: string, view: string, type: string, bool: boolean) =>
+      withHint(
+        `multiclass classification needs a string or int label (its values are the classes); the label ${label} of view \`${view}\` is ${type}`,
+        bool ? "a yes/no label has two classes: use `task binary_classification`" : "for a measured quantity use `task regression`; for classes, label a string column (or `if` … `else` of strings)",
+      ),
   }),
   labelLooksBack: entry(4024, "error", "label aggregation that does not look forward", {
     /** `over`: the window as written ("..." when not a duration); `next`: the same to suggest ("7d"). */
@@ -994,6 +1005,25 @@ const rules = {
     /** `modelEntity` null: the model's view has no `for ENTITY`. */
     otherEntity: (model: string, modelEntity: string | null, where: string, entity: string) =>
       `model \`${model}\` predicts for ${modelEntity === null ? "no entity (its view has no `for ENTITY`)" : `entity \`${modelEntity}\``}, but ${where} is for \`${entity}\``,
+  }),
+  oneClass: entry(4082, "error", "multiclass label with one class", {
+    /** `why`: "is the constant `\"x\"`" or "reads `colony`, which allows only \"x\" (`in (...)`)". */
+    label: (label: string, view: string, why: string) =>
+      withHint(`the label ${label} of view \`${view}\` ${why}: a classifier needs at least two classes`, "label a column whose values are the classes to predict"),
+  }),
+  tooManyClasses: entry(4083, "error", "multiclass label with too many classes", {
+    allowed: (label: string, view: string, field: string, count: number, max: number) =>
+      withHint(
+        `the label ${label} of view \`${view}\` has ${count} classes (\`${field}\` allows ${count} values); multiclass classification takes at most ${max}`,
+        "group the values into fewer classes (e.g. with `if` … `else`), or use `task regression` for a quantity",
+      ),
+  }),
+  labelIsKey: entry(4084, "error", "multiclass label is the entity's key", {
+    key: (label: string, view: string, key: string) =>
+      withHint(
+        `the label ${label} of view \`${view}\` is the key column \`${key}\`: each entity would be its own class, and a model never predicts an entity it has not seen`,
+        "label the column that holds the class to predict",
+      ),
   }),
 };
 

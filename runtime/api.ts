@@ -35,7 +35,7 @@ export type SourceLocation =
   | { kind: "files"; path: string; format: "csv" | "parquet" | "ndjson" }
   | { kind: "table"; table: string };
 
-export type Task = "regression" | "binary_classification";
+export type Task = "regression" | "binary_classification" | "multiclass_classification";
 
 /** A model's algorithm with every hyperparameter filled in (defaults included). */
 export type AlgorithmSpec =
@@ -149,6 +149,12 @@ export interface GroupPlan {
   /** Input history needed before a range start; null = unbounded (ewma). */
   lookbackMs: number | null;
   /**
+   * What the rows mean, hashed from the spec (compiler/lower/group-definition.ts): the group's
+   * shape and each feature's computation. Recorded with the table; another definition of the
+   * same version is refused (features/group-definitions.ts). Absent in hand-built plans: not checked.
+   */
+  definition?: { group: string; features: Record<string, string> };
+  /**
    * A DuckDB SELECT over the relation `__input` (the validated source rows, or
    * the input group's table) returning, in order: the keys, `event_time`, the
    * row id column (if any), then the features.
@@ -236,7 +242,7 @@ export interface ViewPlan {
     type: ColumnType;
     /** The label as written in the spec. */
     text: string;
-    /** DuckDB DOUBLE over the source's columns and the `forward` columns; null = no label (the row is left out). */
+    /** DuckDB DOUBLE (VARCHAR for a string label) over the source's columns and the `forward` columns; null = no label (the row is left out). */
     sql: string;
     /** `agg(x) over next w`: window functions over `__fti_t` (epoch µs), each a column of that name. */
     forward: Array<{ name: string; sql: string; windowMs: number }>;
@@ -298,6 +304,8 @@ export interface FittedState {
   inputs: Record<string, unknown[]>;
   /** Matrix width after all MDTs (one_hot expands). */
   width: number;
+  /** A multiclass model's classes (the train split's label values, sorted): the order of its K probability outputs. */
+  classes?: Array<string | number>;
 }
 
 /** Writes one row's encoded inputs into out[offset .. offset + width). Null becomes NaN. */

@@ -6,8 +6,15 @@
 // compiler/ may import it without loading the runtime, and generated code's
 // type-check (through api.ts) stays light.
 
-export const TASKS = ["regression", "binary_classification"] as const;
+export const TASKS = ["regression", "binary_classification", "multiclass_classification"] as const;
 export type Task = (typeof TASKS)[number];
+
+/**
+ * The most classes a multiclass label may have in its train split. More is
+ * almost always a mistake (an id, a free-text or a measured column as the
+ * label), and each class costs a tree per round (gbdt) or a weight vector.
+ */
+export const MAX_CLASSES = 100;
 
 /** One hyperparameter of a built-in algorithm: its type, the allowed range and the default. */
 export interface Hyperparameter {
@@ -24,7 +31,8 @@ export const ALGORITHMS = {
     params: { l2: { type: "float", min: 0, max: Infinity, default: 0 } },
   },
   logistic: {
-    tasks: ["binary_classification"],
+    // multiclass: multinomial (softmax) regression, one weight vector per class
+    tasks: ["binary_classification", "multiclass_classification"],
     params: {
       l2: { type: "float", min: 0, max: Infinity, default: 1 },
       // Newton's method: `iterations` caps the steps; there is no step size to set.
@@ -32,7 +40,8 @@ export const ALGORITHMS = {
     },
   },
   gbdt: {
-    tasks: ["regression", "binary_classification"],
+    // multiclass: one tree per class per round (`trees` rounds), softmax of the K scores
+    tasks: ["regression", "binary_classification", "multiclass_classification"],
     params: {
       trees: { type: "int", min: 1, max: 100000, default: 100 },
       depth: { type: "int", min: 1, max: 16, default: 6 },
@@ -58,15 +67,18 @@ export function defaultParams<A extends BuiltinAlgorithm>(algorithm: A): Algorit
   return out as AlgorithmParams<A>;
 }
 
-/** The metrics measured on the test split (runtime/learners/metrics.ts), each of one task, and whether a better model has a higher value. */
+const CLASSIFICATION = ["binary_classification", "multiclass_classification"] as const;
+
+/** The metrics measured on the test split (runtime/learners/metrics.ts), the tasks each applies to, and whether a better model has a higher value. */
 export const METRICS = {
-  mae: { task: "regression", higherIsBetter: false },
-  rmse: { task: "regression", higherIsBetter: false },
-  r2: { task: "regression", higherIsBetter: true },
-  auc: { task: "binary_classification", higherIsBetter: true },
-  logloss: { task: "binary_classification", higherIsBetter: false },
-  accuracy: { task: "binary_classification", higherIsBetter: true },
-} as const satisfies Record<string, { task: Task; higherIsBetter: boolean }>;
+  mae: { tasks: ["regression"], higherIsBetter: false },
+  rmse: { tasks: ["regression"], higherIsBetter: false },
+  r2: { tasks: ["regression"], higherIsBetter: true },
+  auc: { tasks: ["binary_classification"], higherIsBetter: true },
+  logloss: { tasks: CLASSIFICATION, higherIsBetter: false },
+  accuracy: { tasks: CLASSIFICATION, higherIsBetter: true },
+  macro_f1: { tasks: ["multiclass_classification"], higherIsBetter: true },
+} as const satisfies Record<string, { tasks: readonly Task[]; higherIsBetter: boolean }>;
 
 /** Whether `a` is strictly better than `b` on `metric` (false when either is not a number). */
 export function isBetter(metric: string, a: number | null | undefined, b: number | null | undefined): boolean {
@@ -79,7 +91,7 @@ export type MetricName = keyof typeof METRICS;
 
 /** The metrics of a task, in catalogue order. */
 export function metricsOf(task: Task): MetricName[] {
-  return (Object.keys(METRICS) as MetricName[]).filter((m) => METRICS[m].task === task);
+  return (Object.keys(METRICS) as MetricName[]).filter((m) => (METRICS[m].tasks as readonly Task[]).includes(task));
 }
 
 /** The model-dependent transformations (`transform x: impute(median), standard_scale`). */

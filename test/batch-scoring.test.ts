@@ -147,7 +147,7 @@ describe("rejects are what online serving refuses", () => {
           ),
         );
         const needsAmount = model === "toy_request";
-        const online: Array<{ row: number; status: number; fields?: string[]; prediction?: number | null }> = [];
+        const online: Array<{ row: number; status: number; fields?: string[]; prediction?: number | string | null }> = [];
         for (const [i, row] of rows.entries()) {
           const body = needsAmount ? { user_id: row.user_id, amount: row.amount } : { user_id: row.user_id };
           const a = await svc.predict(model, body);

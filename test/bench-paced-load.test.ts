@@ -84,10 +84,21 @@ describe("bench load generators", () => {
     for (const [status, tag] of seen) expect(status).toBe(expected(tag));
     expect(seen.filter(([, t]) => t === "/bad").length).toBe(29);
     expect(closes).toBe(15);
-    // each answer's slot is on the schedule (i / rate), its latency and lateness are times, not garbage
+    // each answer's slot is on the schedule (i / rate), its latency and lateness are times, not garbage; the read
+    // lag (the kernel's receive time → the generator's read) is part of the latency, and the kernel gave it
     for (let i = 0; i < r.answered; i++) {
       expect(r.latencies[i]).toBeGreaterThan(0);
       expect(r.lateness[i]).toBeGreaterThanOrEqual(0);
+      expect(r.readLag[i]).toBeGreaterThanOrEqual(0);
+      expect(r.readLag[i]).toBeLessThan(r.latencies[i]);
     }
+    expect(r.readLag.some((x) => x > 0)).toBe(true);
+  });
+
+  it("paced, the Node generator: each answer's lateness beside its latency", async () => {
+    const r = await pacedLoad({ url, rate: 400, seconds: 0.25, connections: 3, request });
+    expect(r.answered).toBe(100);
+    expect(r.lateness.length).toBe(100);
+    for (let i = 0; i < r.answered; i++) expect(r.lateness[i]).toBeGreaterThanOrEqual(0);
   });
 });

@@ -44,7 +44,7 @@ describe("docs/language.md says what the catalogue says", () => {
       if (alg) {
         current = firstCode(alg)!;
         if (current === "onnx") continue;
-        documented[current] = { tasks: tasks === "both" ? [...TASKS] : [tasks], params: {} };
+        documented[current] = { tasks: tasks.split(", "), params: {} };
       }
       const [min, max] = parseRange(range);
       documented[current].params[firstCode(param)!] = { type, min, max, default: Number(dflt) };
@@ -73,7 +73,8 @@ describe("the runtime does what the catalogue lists", () => {
     const y = new Float64Array([0, 1, 1, 0]);
     const p = new Float64Array([0.2, 0.7, 0.6, 0.4]);
     for (const task of TASKS) expect(Object.keys(computeMetrics(task, y, p))).toEqual(metricsOf(task));
-    expect(Object.keys(METRICS).sort()).toEqual(TASKS.flatMap((t) => metricsOf(t)).sort());
+    // every metric belongs to a task (logloss and accuracy to both classification tasks)
+    expect(Object.keys(METRICS).sort()).toEqual([...new Set(TASKS.flatMap((t) => metricsOf(t)))].sort());
   });
 
   it("every algorithm trains the tasks the catalogue gives it, and refuses the others", () => {

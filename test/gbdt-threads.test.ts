@@ -19,11 +19,13 @@ import { mulberry32 } from "../runtime/random.ts";
 const N = 40_000;
 const D = 7;
 
-function data(seed: number): { X: Float32Array; yReg: Float64Array; yCls: Float64Array } {
+function data(seed: number): { X: Float32Array; yReg: Float64Array; yCls: Float64Array; yMulti: Float64Array } {
   const r = mulberry32(seed);
   const X = new Float32Array(N * D);
   const yReg = new Float64Array(N);
   const yCls = new Float64Array(N);
+  // three classes (indices 0..2) from the same score: multiclass trees, one per class per round
+  const yMulti = new Float64Array(N);
   for (let i = 0; i < N; i++) {
     let s = 0;
     for (let f = 0; f < D; f++) {
@@ -34,14 +36,16 @@ function data(seed: number): { X: Float32Array; yReg: Float64Array; yCls: Float6
     }
     yReg[i] = s + r();
     yCls[i] = r() < 1 / (1 + Math.exp(-(s - 5) / 3)) ? 1 : 0;
+    const noisy = s + (r() - 0.5) * 4;
+    yMulti[i] = noisy < 2 ? 0 : noisy < 8 ? 1 : 2;
   }
-  return { X, yReg, yCls };
+  return { X, yReg, yCls, yMulti };
 }
 
 const bytesOf = (a: Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 describe("gbdt on several threads", () => {
-  const { X, yReg, yCls } = data(16);
+  const { X, yReg, yCls, yMulti } = data(16);
   const params = { trees: 12, depth: 6, learning_rate: 0.2, min_leaf: 10, bins: 255, l2: 0.5 };
 
   // first: before the other tests leave wasm memories waiting for the GC
@@ -91,7 +95,7 @@ describe("gbdt on several threads", () => {
   });
 
 
-  for (const [task, y] of [["regression", yReg], ["binary_classification", yCls]] as [Task, Float64Array][]) {
+  for (const [task, y] of [["regression", yReg], ["binary_classification", yCls], ["multiclass_classification", yMulti]] as [Task, Float64Array][]) {
     it(`${task}: 1, 2 and 3 threads give the same ONNX bytes and the same predictions bit for bit`, () => {
       const fits = [1, 2, 3].map((threads) => trainModel("gbdt", task, X, N, D, y, params, { threads }));
       const onnx = fits.map((m) => Buffer.from(exportOnnx(m, { width: D })));

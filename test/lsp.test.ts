@@ -179,7 +179,7 @@ describe("fti lsp: completion", () => {
     const input = ATHLETE.replace("transform pace_sd_28d: impute(median)", "transform ");
     expect(await completeAt(input, pos(input, "transform \n", 10))).toEqual(expect.arrayContaining(["pace_sd_28d", "ctl_42d", "pace_deviation"]));
     const task = ATHLETE.replace("task regression", "task ");
-    expect(await completeAt(task, pos(task, "task ", 5))).toEqual(["regression", "binary_classification"]);
+    expect(await completeAt(task, pos(task, "task ", 5))).toEqual(["regression", "binary_classification", "multiclass_classification"]);
     const entity = ATHLETE.replace("feature_group fitness for athlete", "feature_group fitness for ");
     expect(await completeAt(entity, pos(entity, "fitness for ", 12))).toEqual(["athlete", "route"]);
   });

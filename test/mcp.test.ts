@@ -43,6 +43,26 @@ describe("fti mcp", () => {
     expect(tools.map((t) => t.name).sort()).toEqual(["get_online_features", "list_features", "list_models", "predict", "retrieve"]);
     const predict = tools.find((t) => t.name === "predict")!;
     expect(predict.inputSchema.required).toEqual(["model", "request"]);
+    expect(predict.inputSchema.properties?.request).toMatchObject({ type: "object" });
+  });
+
+  it("refuses a __proto__ key in a request at its path, as the HTTP service does, instead of dropping it", async () => {
+    const a = work.athletes[0];
+    const fields = `"athlete_id": "${a}", "distance_km": 10, "elevation_gain_m": 40, "planned_pace_min_km": 5.4`;
+    const cases: Array<[string, string]> = [
+      [`{"model": "time_estimator", "request": {${fields}, "__proto__": {"distance_km": 1}}}`, "request.__proto__"],
+      [`{"model": "time_estimator", "request": {"instances": [{${fields}}, {${fields}, "__proto__": {}}]}}`, "request.instances[1].__proto__"],
+      [`{"model": "time_estimator", "request": {${fields}, "constructor": {"prototype": {}}}}`, "request.constructor.prototype"],
+    ];
+    for (const [json, path] of cases) {
+      // JSON.parse makes `__proto__` an own key, as the client's JSON text carries it.
+      const r = (await client.callTool({ name: "predict", arguments: JSON.parse(json) })) as { content: Array<{ text: string }>; isError?: boolean };
+      expect(r.isError, json).toBe(true);
+      expect(r.content[0].text.endsWith(`the field "${path.split(".").at(-1)}" is not allowed in a request at ${path}`), r.content[0].text).toBe(true);
+    }
+    const keys = (await client.callTool({ name: "get_online_features", arguments: JSON.parse(`{"entity": "athlete", "keys": {"athlete_id": "${a}", "__proto__": {}}}`) })) as { content: Array<{ text: string }>; isError?: boolean };
+    expect(keys.isError).toBe(true);
+    expect(keys.content[0].text).toContain('the field "__proto__" is not allowed in a request at keys.__proto__');
   });
 
   it("lists models and features", async () => {

@@ -277,7 +277,7 @@ describe("live labels of a forward label (monitoring)", () => {
     for (const until of [undefined, T0 + 12 * DAY]) {
       const labels = await withStore((store) => joinLabels(store, view, logged, horizon, until === undefined ? undefined : new Date(until)));
       const expected = reference(until ?? Infinity);
-      expect(Array.from(labels)).toEqual(expected);
+      expect(Array.from(labels as Float64Array)).toEqual(expected);
       expect(expected.filter(Number.isFinite).length).toBeGreaterThan(20);
       expect(expected.filter((y) => !Number.isFinite(y)).length).toBeGreaterThan(20);
     }

@@ -55,6 +55,8 @@ beforeAll(async () => {
     await runFeaturePipeline(store, bundle);
     mass = await trainModelFromSpec(store, bundle, "penguin_mass");
     adelie = await trainModelFromSpec(store, bundle, "penguin_adelie");
+    // served beside penguin_mass (`fti serve` loads every served model; its own test: penguins-species-e2e)
+    await trainModelFromSpec(store, bundle, "penguin_species");
   });
 }, 120_000);
 
@@ -169,9 +171,10 @@ describe("specs/penguins.fti: a static table without id or time", () => {
     try {
       const post = (body: unknown) =>
         fetch(`${server.url}/v1/models/penguin_mass/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ request: Array<{ name: string; kind: string }> }> };
-      expect(models.models).toHaveLength(1);
-      const served0 = models.models[0];
+      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ model: string; request: Array<{ name: string; kind: string }> }> };
+      // penguin_species is served too (test/penguins-species-e2e.test.ts)
+      expect(models.models.map((m) => m.model).sort()).toEqual(["penguin_mass", "penguin_species"]);
+      const served0 = models.models.find((m) => m.model === "penguin_mass")!;
       expect(served0.request.map((f) => `${f.name}:${f.kind}`).sort()).toEqual(REQUEST_FIELDS.map((f) => `${f}:request`).sort());
       const ok = await post({
         instances: [

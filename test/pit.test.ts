@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, spineJoin } from "../runtime/retrieval/pit.ts";
+import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, pitSelect, spineBounds, spineJoin, spineQuery, type SpineRange } from "../runtime/retrieval/pit.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
 import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
@@ -384,6 +384,42 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     }
   });
 
+  it("writes an event-time bound only when it cuts a share of the group; the same rows either way", async () => {
+    const data = makeData(8); // group rows in [T0, T0 + 20d), labels in [T0, T0 + 22d]
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const d = (days: number) => new Date(T0 + days * DAY);
+    /** The PIT statement spineJoin runs for the range: which bounds it writes. */
+    const bounds = async (bundle: SpecBundle, range: SpineRange) => {
+      const view = bundle.views[0];
+      const q = await spineQuery(store!, bundle, view, range);
+      const spine = { relation: `(${q.sql})`, columns: ["__t", "__label", "user_id", "amount"], ...(await spineBounds(store!, `(${q.sql})`)) };
+      const { sql } = await pitSelect(store!, bundle, view, spine, view.asOf);
+      return { upper: /event_time <=? make_timestamp/.test(sql), lower: /event_time >= make_timestamp/.test(sql) };
+    };
+    for (const asOf of ["strict", "inclusive"] as const) {
+      const opts: PitFixtureOptions = { asOf, ttlMs: TTL, rowId: true };
+      const bundle = pitBundle(opts);
+      for (const [range, expected] of [
+        [{}, { upper: false, lower: false }], // the spine covers the group: nothing to cut
+        [{ from: d(5), to: d(9) }, { upper: true, lower: true }], // ~55 % after the last time, ~15 % before the first − ttl
+        [{ from: d(3), to: d(19) }, { upper: false, lower: false }], // ~5 % each side: cut by the join alone
+      ] satisfies Array<[SpineRange, { upper: boolean; lower: boolean }]>) {
+        expect(await bounds(bundle, range)).toEqual(expected);
+        const frame = plain(await buildTrainingFrame(store, bundle, "v", range));
+        const spine = spineOrder(data.labels).filter((l) => l.t >= (range.from?.getTime() ?? -Infinity) && l.t < (range.to?.getTime() ?? Infinity));
+        const picked = spine.map((l) => reference(data.group, l.user, l.t, opts));
+        expect(frame.n).toBe(spine.length);
+        expect(frame.columns.f1).toEqual(picked.map((r) => r?.f1 ?? null));
+        expect(frame.columns.f2).toEqual(picked.map((r) => r?.f2 ?? null));
+        expect(Array.from(frame.featureTimes!.g)).toEqual(picked.map((r) => r?.et ?? NaN));
+      }
+    }
+    // The uncut case had rows on both sides for the join to pass over.
+    expect(data.group.some((g) => g.et >= T0 + 19 * DAY)).toBe(true);
+    expect(data.group.some((g) => g.et < T0 + 1 * DAY)).toBe(true);
+  });
+
   it("restricts the spine to [from, to) of the label time", async () => {
     const data = makeData(8);
     store = await openStore({ path: ":memory:" });
@@ -655,6 +691,14 @@ describe("spine, join and export", () => {
       `SELECT * FROM read_parquet('${out}') ORDER BY event_time, user_id, y, amount, channel, qty`, undefined, { timestamps: "ms" },
     );
     for (const c of Object.keys(rows.columns)) expect(rows.columns[c]).toEqual(sorted.columns[c]);
+    // --unordered: the same rows without the sort into spine order; sorted by it, exactly the ordered file.
+    const loose = join(tempDir(), "unordered.parquet");
+    expect(await exportTrainingData(store, bundle, "v", loose, { unordered: true })).toBe(frame.n);
+    const looseSorted = await store.readColumns(
+      `SELECT * FROM read_parquet('${loose}') ORDER BY event_time, user_id, y, amount, channel, qty`, undefined, { timestamps: "ms" },
+    );
+    expect(Object.keys(looseSorted.columns)).toEqual(Object.keys(rows.columns));
+    for (const c of Object.keys(rows.columns)) expect(looseSorted.columns[c]).toEqual(rows.columns[c]);
     // What the test is meant to exercise is there: rows tied on (time, key), null channels, several entities.
     const [shape] = await store.all<{ tied: number; nulls: number; users: number }>(
       `SELECT (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM src_events GROUP BY ts, user_id HAVING count(*) > 1)) AS tied,

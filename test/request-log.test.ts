@@ -3,6 +3,7 @@
 // visible and retried without torn lines, the bounded queue, durable mode,
 // rotation with compression and the total cap.
 
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,7 +49,7 @@ describe("request log entries", () => {
     const r = readRequestLog(dir, "m");
     expect(r.entries.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(new Set(r.entries.map((e) => e.proc))).toEqual(new Set([log.proc]));
-    expect(r.processes).toEqual([{ proc: log.proc, entries: 5, lastSeq: 5, ended: true, reportedLost: 0 }]);
+    expect(r.processes).toEqual([{ proc: log.proc, entries: 5, lastSeq: 5, ended: true, running: false, reportedLost: 0 }]);
     expect(r).toMatchObject({ gaps: [], missing: 0, badLines: 0 });
     expect(readRequestLog(dir, "other").entries.map((e) => e.seq)).toEqual([1, 2, 3]);
   });
@@ -116,6 +117,23 @@ describe("request log entries", () => {
     const killed = readRequestLog(dir, "m");
     expect(killed.processes[0]).toMatchObject({ ended: false, lastSeq: 5 });
     expect(killed.missing).toBe(0);
+  });
+
+  it("a writer without its end marker is running while its pid lives and started before its log; a dead pid, or one reused by a later process, is not", async () => {
+    const dir = tempDir();
+    const log = new RequestLog(dir, quiet);
+    for (let i = 1; i <= 3; i++) log.append(entry(i));
+    await log.flush(); // `fti monitor` reading while `fti serve` serves: no end marker yet
+    expect(readRequestLog(dir, "m").processes).toEqual([{ proc: log.proc, entries: 3, lastSeq: 3, ended: false, running: true, reportedLost: 0 }]);
+    const [file] = readRequestLog(dir, "m").files;
+    const text = readFileSync(file, "utf8");
+    await log.close();
+    const exited = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const dayAgo = Date.now() - 86_400_000;
+    for (const proc of [`${exited}-${dayAgo}`, `${process.pid}-${dayAgo}`]) {
+      writeFileSync(file, text.replaceAll(JSON.stringify(log.proc), JSON.stringify(proc)));
+      expect(readRequestLog(dir, "m").processes, proc).toEqual([{ proc, entries: 3, lastSeq: 3, ended: false, running: false, reportedLost: 0 }]);
+    }
   });
 });
 

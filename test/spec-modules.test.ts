@@ -234,16 +234,21 @@ describe("an imported group is computed once", () => {
       expect(run("features", "pace/pace.fti")).toMatch(/group fitness v1: up to date in fg_fitness_v1 \(computed by spec km;/);
       expect(stamp()).toEqual(second);
 
-      // The module's definition changed (same columns, other SQL): computed again.
+      // The module's definition changed (same columns, computed otherwise) without a version bump:
+      // refused before anything is written (the table is what models trained on v1 saw).
       fs.writeFileSync(p("lib", "common.fti"), common.replace("pace_28d = avg(pace) over 28d", "pace_28d = avg(pace) over 21d"));
-      const changed = run("features", "pace/pace.fti");
-      expect(changed).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
-      expect(changed).toMatch(/group activity_stats v1: up to date/); // its definition did not change
-      expect(stamp().at).not.toBe(second.at);
+      const changed = spawnSync(process.execPath, [BIN, "features", "pace/pace.fti"], { cwd: dir, encoding: "utf8", env });
+      expect(changed.status).toBe(1);
+      expect(changed.stderr).toMatch(/feature group `fitness` \([^)]*common\.fti:\d+\) changed since fg_fitness_v1 was written by spec pace \(`pace_28d` is computed otherwise\)/);
+      expect(stamp()).toEqual(second);
+      fs.writeFileSync(p("lib", "common.fti"), common);
 
-      // --force computes it whatever the record says.
+      // --force computes it whatever the record says. pace's compile regenerated the module's folder from the edit,
+      // which km's code imports: km's compile is stale though its own spec and hash are as they were.
       const third = stamp();
-      expect(run("features", "km/km.fti", "--force")).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
+      const forced = run("features", "km/km.fti", "--force");
+      expect(forced).toMatch(/compiling km\/km\.fti \(generated code is stale\)/);
+      expect(forced).toMatch(/group fitness v1: 91 rows → fg_fitness_v1/);
       expect(stamp().at).not.toBe(third.at);
     } finally {
       fs.writeFileSync(p("data", "activities.csv"), csv);

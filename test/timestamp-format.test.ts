@@ -15,14 +15,14 @@ import { segmentLinePlan } from "../runtime/features/validation.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 
-const spec = (file: string, format: string) => `source rides {
+const spec = (file: string, format: string | null) => `source rides {
   path "${file}"
   event_time at
   unique ride_id
   fields {
     ride_id: string
     rider: string
-    at: timestamp format "${format}"
+    at: timestamp${format === null ? "" : ` format "${format}"`}
     km: float check (> 0)
   }
 }
@@ -40,7 +40,7 @@ const temps: TempSpec[] = [];
 afterAll(() => temps.forEach((t) => t.cleanup()));
 
 /** Runs the feature pipeline on `files` and returns the stored rows (ride id → ISO time) and the quarantine reasons. */
-async function run(files: Record<string, string>, file: string, format: string) {
+async function run(files: Record<string, string>, file: string, format: string | null) {
   const t = await compileTempSpec({ "spec.fti": spec(file, format), ...files });
   temps.push(t);
   const store = await openStore({ path: ":memory:" });
@@ -106,6 +106,25 @@ describe("files with their own spelling of time", () => {
     const { at, reasons } = await run({ "rides.ndjson": lines.join("\n") + "\n" }, "rides.ndjson", "%a, %-d %b %Y %H:%M:%S %z");
     expect(reasons).toEqual([]);
     expect(at).toEqual({ r1: "2024-01-02T11:35:00.000Z", r2: "2024-01-01T04:59:00.000Z" });
+  });
+
+  it("a UTC offset beyond ±23:59 (or minutes, seconds beyond 59) is quarantined, not applied as 99 hours; ISO text and a %z format alike", async () => {
+    const times = ["2025-01-31", "2025-01-31 10:00:00", "2025-01-01T00:00:00+23:59", "2025-01-01T00:00:00-0030", "2025-01-01T00:00:00.5+14", "2025-01-01T00:00:00+99:00", "2025-01-01T00:00:00+05:75", "2025-01-01T00:00:00-2400", "2025-01-01 00:00:00+01:00:60"];
+    const csv = ["ride_id,rider,at,km", ...times.map((t, i) => `r${i},ann,${t},1`)].join("\n");
+    const iso = await run({ "rides.csv": csv }, "rides.csv", null);
+    expect(iso.at).toEqual({
+      r0: "2025-01-31T00:00:00.000Z",
+      r1: "2025-01-31T10:00:00.000Z",
+      r2: "2024-12-31T00:01:00.000Z",
+      r3: "2025-01-01T00:30:00.000Z",
+      r4: "2024-12-31T10:00:00.500Z",
+    });
+    const out = "has a UTC offset out of range (hours 00 to 23, minutes and seconds 00 to 59)";
+    expect(iso.reasons).toEqual(times.slice(5).map((t) => `at: '${t}' ${out}`));
+    const zoned = ["r1,ann,2025-01-01 00:00:00 +0130,1", "r2,ann,2025-01-01 00:00:00 +9900,1", "r3,ann,2025-01-01 00:00:00 -0099,1", "r4,ann,Jan 1,1"];
+    const z = await run({ "rides.csv": ["ride_id,rider,at,km", ...zoned].join("\n") }, "rides.csv", "%Y-%m-%d %H:%M:%S %z");
+    expect(z.at).toEqual({ r1: "2024-12-31T22:30:00.000Z" });
+    expect(z.reasons).toEqual([`at: '2025-01-01 00:00:00 +9900' ${out}`, `at: '2025-01-01 00:00:00 -0099' ${out}`, "at: 'Jan 1' is not a timestamp in the form %Y-%m-%d %H:%M:%S %z"]);
   });
 
   it("a Parquet file: a text column is read with the format, a TIMESTAMP column as it is", async () => {

@@ -218,7 +218,7 @@ describe("inference", () => {
   it("a view with request fields needs an entities file that provides them", async () => {
     await trainModelFromSpec(store, bundle, "toy_request");
     const e = await caught(predictBatch(store, bundle, "toy_request", { asOf: AS_OF }));
-    expect(e.message).toMatch(/needs request fields amount/);
+    expect(e.message).toMatch(/needs request fields amount \(values each prediction is given, not read from the store: view `v_request`'s columns of the row and its ODTs' `request` parameters\)/);
 
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "user_id\nu01\n");

@@ -18,8 +18,8 @@ import { pacedCount, prepareRequests, type PacedLoadOptions, type PacedLoadResul
 const SOURCE = fileURLToPath(new URL("./pacer.c", import.meta.url));
 const BIN_DIR = fileURLToPath(new URL("../.data/bin", import.meta.url));
 const BINARY = join(BIN_DIR, "pacer");
-/** One result record of pacer.c: uint32 index, uint32 status, then latency, lateness and slot as doubles. */
-const RECORD = 32;
+/** One result record of pacer.c: uint32 index, uint32 status, then latency, lateness, slot and read lag as doubles. */
+const RECORD = 40;
 
 let built: string | null | undefined;
 
@@ -41,8 +41,11 @@ export function nativePacer(): string | null {
 export interface NativePacedResult extends PacedLoadResult {
   /** The longest time between two of the generator's wake-ups while requests were due (ms; the schedule's own gap is 1/rate). */
   gapMs: number;
-  /** Per answer: how late after its slot the generator sent it (ms), same order as latencies. */
-  lateness: Float64Array;
+  /**
+   * Per answer, same order: from the kernel's receive time of its last bytes to the generator's read of them (ms;
+   * SO_TIMESTAMPNS): the generator's own delay, which the latency includes (0 when the kernel gave no timestamp).
+   */
+  readLag: Float64Array;
   /** The generator's CPU time (user + system, µs) for the whole run, setup included. */
   cpuUs: number;
 }
@@ -90,6 +93,7 @@ export async function pacedLoadNative(opts: PacedLoadOptions & { requestsFile?: 
     const n = Math.floor(bytes.length / RECORD);
     const latencies = new Float64Array(n);
     const lateness = new Float64Array(n);
+    const readLag = new Float64Array(n);
     const dueAt = new Float64Array(n);
     const statuses = new Uint16Array(n);
     for (let i = 0; i < n; i++) {
@@ -99,6 +103,7 @@ export async function pacedLoadNative(opts: PacedLoadOptions & { requestsFile?: 
       latencies[i] = bytes.readDoubleLE(at + 8);
       lateness[i] = bytes.readDoubleLE(at + 16);
       dueAt[i] = s.t0Epoch + bytes.readDoubleLE(at + 24);
+      readLag[i] = bytes.readDoubleLE(at + 32);
       opts.onResponse?.(statuses[i], tags[index % tags.length], latencies[i]);
     }
     return {
@@ -115,6 +120,7 @@ export async function pacedLoadNative(opts: PacedLoadOptions & { requestsFile?: 
       seconds: s.seconds,
       gapMs: s.gapMs,
       lateness,
+      readLag,
       cpuUs: s.cpuUs,
     };
   } finally {

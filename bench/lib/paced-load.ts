@@ -10,7 +10,8 @@
 // schedule, as soon as the generator's timer sees it) to the end of its
 // answer. When every connection is busy, the request waits for one and the
 // wait counts (no coordinated omission); the generator's own timer lateness
-// does not, and is reported separately (`lateMs`).
+// does not, and is reported separately (`lateMs`, and per answer `lateness`:
+// latency + lateness is the latency from the request's slot in the schedule).
 
 import { connect, type Socket } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -43,6 +44,8 @@ export interface PacedLoadResult {
   /** When each answered request was due, epoch ms (performance.timeOrigin-based, to match another process's clock), same order. */
   dueAt: Float64Array;
   statuses: Uint16Array;
+  /** Per answer: how late after its slot the generator's timer saw the request (ms), same order. */
+  lateness: Float64Array;
   /** Requests that waited for a free connection. */
   queued: number;
   /** How late the generator's timer was, worst case (ms). */
@@ -56,6 +59,8 @@ export interface PacedLoadResult {
 
 interface Pending {
   due: number;
+  /** How late after its slot the timer saw it (ms). */
+  late: number;
   tag: string;
 }
 
@@ -191,6 +196,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
   const latencies = new Float64Array(total);
   const dueAt = new Float64Array(total);
   const statuses = new Uint16Array(total);
+  const lateness = new Float64Array(total);
   const free: Conn[] = [];
   const waiting: Array<{ raw: Buffer; p: Pending }> = [];
   let answered = 0;
@@ -217,6 +223,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
         latencies: latencies.subarray(0, answered),
         dueAt: dueAt.subarray(0, answered),
         statuses: statuses.subarray(0, answered),
+        lateness: lateness.subarray(0, answered),
         queued,
         lateMs,
         loopP99: loop.percentile(99) / 1e6,
@@ -238,6 +245,7 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
       latencies[answered] = ms;
       dueAt[answered] = performance.timeOrigin + p.due;
       statuses[answered] = status;
+      lateness[answered] = p.late;
       answered++;
       opts.onResponse?.(status, p.tag, ms);
       release(c);
@@ -254,9 +262,10 @@ export function pacedLoad(opts: PacedLoadOptions): Promise<PacedLoadResult> {
     const tick = () => {
       const now = performance.now();
       while (next < total && t0 + next * interval <= now) {
-        lateMs = Math.max(lateMs, now - (t0 + next * interval));
+        const late = now - (t0 + next * interval);
+        lateMs = Math.max(lateMs, late);
         const raw = raws[next];
-        const p = { due: now, tag: tags[next] };
+        const p = { due: now, late, tag: tags[next] };
         next++;
         const c = free.pop();
         if (c) c.send(raw, p);
@@ -329,7 +338,7 @@ export function closedLoad(opts: ClosedLoadOptions): Promise<ClosedLoadResult> {
         return;
       }
       const k = sent++ % raws.length;
-      c.send(raws[k], { due: performance.now(), tag: ringTags[k] });
+      c.send(raws[k], { due: performance.now(), late: 0, tag: ringTags[k] });
     };
     const onDone = (c: Conn, status: number, p: Pending) => {
       if (answered === cap) {

@@ -18,8 +18,11 @@
 // request i sends entry i mod count. results file: one record per answer, in the
 // order they came: uint32 request index, uint32 status, then doubles: latency (ms,
 // from the moment the generator sent or queued it), lateness (ms, how late after
-// its slot the generator saw it), slot (ms since t0). stdout: one JSON line (counts,
-// lateness, the longest gap between two wake-ups while requests were due).
+// its slot the generator saw it), slot (ms since t0), read lag (ms from the kernel's
+// receive timestamp of the answer's last bytes, SO_TIMESTAMPNS, to the generator's
+// read of them: the generator's own delay that the latency includes; 0 when the
+// kernel gave no timestamp). stdout: one JSON line (counts, lateness, the longest
+// gap between two wake-ups while requests were due).
 
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,18 +47,21 @@ typedef struct {
   double sent_ms;     /* when it was sent or queued (ms since t0) */
   double late_ms;
   double slot_ms;
+  double arrived_ms;  /* kernel receive time of the last bytes read (ms since t0), or -1 */
   char *buf;
   size_t len, cap;
 } Conn;
 
 typedef struct {
   uint32_t index, status;
-  double latency_ms, late_ms, slot_ms;
+  double latency_ms, late_ms, slot_ms, read_lag_ms;
 } Result;
 
 static struct sockaddr_in addr;
 static int ep;
 static double t0;
+/* CLOCK_REALTIME minus CLOCK_MONOTONIC (ms): the kernel's receive timestamps are in the former. */
+static double realtime_offset;
 
 static double now_ms(void) {
   struct timespec ts;
@@ -73,6 +79,7 @@ static int open_conn(void) {
   if (fd < 0) die("socket");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die("connect");
   return fd;
 }
@@ -122,6 +129,25 @@ static int header_has(const char *head, size_t end, const char *line) {
   for (size_t i = 0; i + k <= end; i++)
     if ((i == 0 || head[i - 1] == '\n') && strncasecmp(head + i, line, k) == 0) return 1;
   return 0;
+}
+
+/* read() that also gives the kernel's receive time of the bytes read (ms since t0; -1 when it gave none). */
+static ssize_t read_stamped(int fd, char *buf, size_t n, double *arrived) {
+  struct iovec iov = {.iov_base = buf, .iov_len = n};
+  char control[CMSG_SPACE(sizeof(struct timespec))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+  ssize_t r = recvmsg(fd, &msg, 0);
+  *arrived = -1;
+  if (r > 0) {
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        *arrived = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6 - realtime_offset - t0;
+      }
+    }
+  }
+  return r;
 }
 
 static const char *find_head_end(const char *b, size_t n) {
@@ -194,6 +220,7 @@ int main(int argc, char **argv) {
   struct timespec rt;
   clock_gettime(CLOCK_REALTIME, &rt);
   double t0_epoch = rt.tv_sec * 1e3 + rt.tv_nsec / 1e6 + 5;
+  realtime_offset = t0_epoch - t0;
   double deadline = t0 + seconds * 1000 + 30000;
   double last_wake = t0;
   struct epoll_event evs[64];
@@ -260,7 +287,8 @@ int main(int argc, char **argv) {
         c->cap *= 2;
         c->buf = realloc(c->buf, c->cap);
       }
-      ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+      double arrived;
+      ssize_t r = read_stamped(c->fd, c->buf + c->len, c->cap - c->len, &arrived);
       if (r <= 0) {
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (c->busy >= 0) errors++;
@@ -268,6 +296,7 @@ int main(int argc, char **argv) {
         reopen(c, ci);
       } else {
         c->len += (size_t)r;
+        c->arrived_ms = arrived;
         const char *he = find_head_end(c->buf, c->len);
         if (!he) continue;
         size_t head = (size_t)(he - c->buf);
@@ -284,6 +313,7 @@ int main(int argc, char **argv) {
           res->latency_ms = t - c->sent_ms;
           res->late_ms = c->late_ms;
           res->slot_ms = c->slot_ms;
+          res->read_lag_ms = c->arrived_ms < 0 || c->arrived_ms > t ? 0 : t - c->arrived_ms;
         }
         size_t used = head + 4 + (size_t)clen;
         memmove(c->buf, c->buf + used, c->len - used);
@@ -317,6 +347,7 @@ int main(int argc, char **argv) {
     fwrite(&results[i].latency_ms, 8, 1, out);
     fwrite(&results[i].late_ms, 8, 1, out);
     fwrite(&results[i].slot_ms, 8, 1, out);
+    fwrite(&results[i].read_lag_ms, 8, 1, out);
   }
   fclose(out);
   struct rusage ru;

@@ -120,7 +120,7 @@ function checkDeclarations(ctx: Ctx, text: string, env: ImportedEnv, named: Name
   }
   const models = new Map<string, IrModel>();
   for (const d of of("model")) {
-    const m = checkModel(ctx, d, views, odts);
+    const m = checkModel(ctx, d, views, odts, sources);
     if (m) models.set(m.name, m);
   }
   return { sources, entities, functions, groups, odts, views, models, serves: [], indexes: new Map(), agents: [] };

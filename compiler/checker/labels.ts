@@ -76,7 +76,8 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
   }
   const expr = checkExpr(ctx, scope, e);
   if (!expr) return undefined;
-  if (!isNumeric(expr.type) && expr.type.base !== "bool") {
+  // a string label's values are classes (multiclass classification)
+  if (!isNumeric(expr.type) && expr.type.base !== "bool" && expr.type.base !== "string") {
     ctx.report(input.expr.range, DIAG.typeMismatch.label(input.name, show(expr.type)));
     return undefined;
   }

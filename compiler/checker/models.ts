@@ -3,7 +3,7 @@
 // too, since they only name a model.
 
 import type { Arg, Expr, ModelDecl, ServeDecl } from "../ast.ts";
-import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrType, IrView } from "../ir.ts";
+import type { IrAlgorithm, IrMdt, IrModel, IrModelInput, IrOdt, IrServe, IrSource, IrType, IrView } from "../ir.ts";
 import {
   ALGORITHM_KINDS,
   ALGORITHMS,
@@ -16,6 +16,7 @@ import {
   type Task,
 } from "../../runtime/catalogue.ts";
 import { DIAG, type Message } from "../messages.ts";
+import { checkClassLabel } from "./class-label.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { isNumeric, show } from "./types.ts";
@@ -51,6 +52,7 @@ function numberArg(e: Expr): number | undefined {
 interface ModelDraft {
   views: Map<string, IrView>;
   odts: Map<string, IrOdt>;
+  sources: ReadonlyMap<string, IrSource>;
   where: string;
   view?: IrView;
   task?: IrModel["task"];
@@ -107,10 +109,11 @@ const taskClause: ModelClause = {
       ok = false;
     }
     if (d.task === "binary_classification" && lt.base !== "bool") {
-      const condition = `label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : `${view.label.text} > 15`}`;
+      const condition = `label ${view.label.name} = ${lt.base === "int" ? `${view.label.text} == 1` : lt.base === "string" ? `${view.label.text} == "..."` : `${view.label.text} > 15`}`;
       ctx.report(decl.task.range, DIAG.labelTaskMisfit.binary(label, view.name, show(lt), condition));
       ok = false;
     }
+    if (d.task === "multiclass_classification" && !checkClassLabel(ctx, decl.task.range, view, d.sources.get(view.spine.source))) ok = false;
     return ok;
   },
 };
@@ -227,8 +230,14 @@ const metricsClause: ModelClause = {
 /** A model's clause checks, in order (later ones read what earlier ones found). */
 export const MODEL_CLAUSES: readonly ModelClause[] = [viewClause, taskClause, algorithmClause, transformClause, inputsClause, splitClause, metricsClause];
 
-export function checkModel(ctx: Ctx, decl: ModelDecl, views: Map<string, IrView>, odts: Map<string, IrOdt>): IrModel | undefined {
-  const d: ModelDraft = { views, odts, where: `model \`${decl.name.name}\``, inputs: [], transformed: new Set(), metrics: [], requires: [] };
+export function checkModel(
+  ctx: Ctx,
+  decl: ModelDecl,
+  views: Map<string, IrView>,
+  odts: Map<string, IrOdt>,
+  sources: ReadonlyMap<string, IrSource>,
+): IrModel | undefined {
+  const d: ModelDraft = { views, odts, sources, where: `model \`${decl.name.name}\``, inputs: [], transformed: new Set(), metrics: [], requires: [] };
   const ok = runClauses(ctx, decl, d, MODEL_CLAUSES);
   if (!ok || !d.view || !d.task || !d.algorithm || !d.split) return undefined;
   return {
@@ -249,6 +258,11 @@ function checkAlgorithm(ctx: Ctx, alg: NonNullable<ModelDecl["algorithm"]>, task
   if (name === "onnx") {
     if (!alg.file) {
       ctx.report(alg.range, DIAG.missingClause.onnxFile());
+      return undefined;
+    }
+    // an external file's outputs are one value per row (runtime/onnx/session.ts, checkServingSignature)
+    if (task === "multiclass_classification") {
+      ctx.report(alg.name.range, DIAG.taskMisfit.algorithm(name, task, algorithmsFor(task).join(" or ")));
       return undefined;
     }
     return { kind: "onnx", file: alg.file.value };

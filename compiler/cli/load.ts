@@ -8,7 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SpecBundle } from "../../runtime/api.ts";
 import { UserError } from "../../runtime/errors.ts";
-import { compileSpec, currentSpecHash, SpecReadError, specName, writeOutput } from "../compile.ts";
+import { compileSpec, currentSpecHashes, SpecReadError, specName, writeOutput } from "../compile.ts";
 import { formatDiagnostics } from "../diagnostics.ts";
 import { readFailure, readSpecBytes } from "../modules.ts";
 import { checkTransformsFile } from "../../runtime/transforms-hash.ts";
@@ -23,9 +23,13 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   }
   const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(abs)));
   const index = path.join(outDir, "index.ts");
-  const hash = currentSpecHash(abs, bytes);
-  const current = fs.existsSync(index) ? /SPEC_HASH = "([0-9a-f]+)"/.exec(fs.readFileSync(index, "utf8"))?.[1] : undefined;
-  if (current !== hash) {
+  const generatedHash = (dir: string) => {
+    const file = path.join(dir, "index.ts");
+    return fs.existsSync(file) ? /SPEC_HASH = "([0-9a-f]+)"/.exec(fs.readFileSync(file, "utf8"))?.[1] : undefined;
+  };
+  const current = generatedHash(outDir);
+  // Its own folder and those of the specs it imports (another importer's compile may have rewritten one).
+  if (currentSpecHashes(abs, bytes, outDir).some((f) => generatedHash(f.outDir) !== f.hash)) {
     if (!opts.quiet) process.stderr.write(`compiling ${specPath} (generated code is ${current ? "stale" : "missing"})\n`);
     const result = await compileSpec(abs, { outDir });
     const text = formatDiagnostics(result.diagnostics, result.sources);

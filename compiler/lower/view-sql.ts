@@ -16,7 +16,7 @@ export const SPINE_T_COL = "__fti_t";
 
 export interface SpineSql {
   where: string | null;
-  /** A DOUBLE, null when the row has no label. */
+  /** A DOUBLE (a VARCHAR for a string label: a class), null when the row has no label. */
   label: string;
   forward: Array<{ name: string; sql: string; windowMs: number }>;
 }
@@ -26,7 +26,9 @@ export function spineToSql(view: IrView, functions: readonly IrFunction[] = []):
   const label = exprToSql(view.label.expr, ctx);
   const labelSql = view.label.type.base === "bool"
     ? `CASE WHEN (${label}) THEN 1.0 WHEN NOT (${label}) THEN 0.0 END`
-    : `CAST((${label}) AS DOUBLE)`;
+    : view.label.type.base === "string"
+      ? `CAST((${label}) AS VARCHAR)`
+      : `CAST((${label}) AS DOUBLE)`;
   return {
     where: view.spine.where ? exprToSql(view.spine.where, ctx) : null,
     label: labelSql,

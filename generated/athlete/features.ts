@@ -89,6 +89,16 @@ export const activityStatsGroup: $rt.GroupPlan = {
     { name: "zone", type: "int", nullable: true },
   ],
   lookbackMs: 0,
+  definition: {
+    group: "b1953158c5335ff2",
+    features: {
+      pace: "51a6093d71b3e32e",
+      climb: "e64d9d58428e4226",
+      tss: "e12b0b977407b762",
+      distance: "bec9bae9c2516f1a",
+      zone: "f3baf07d2ba28c67",
+    },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "athlete_id", "started_at", "activity_id", "distance_km", "elapsed_time_s", "elevation_gain_m", "avg_hr", epoch_us(CAST("started_at" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
@@ -165,6 +175,20 @@ export const fitnessGroup: $rt.GroupPlan = {
   ],
   lookbackMs: null,
   schedule: { cron: "0 2 * * *" },
+  definition: {
+    group: "703a177f4a5fe9b9",
+    features: {
+      ctl_42d: "80ea5bf3895ab87e",
+      atl_7d: "2b9fa07314cf60c4",
+      form: "77a80e9dbffb0561",
+      pace_28d: "946e6e35404de31e",
+      pace_sd_28d: "a6d57aa9eb35a28d",
+      runs_28d: "0e41f9ae6a9dd69b",
+      km_7d: "d2789643e62a232e",
+      longest_28d: "51edd9f6eade8538",
+      zone_28d: "231ae3732a00016b",
+    },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "athlete_id", "event_time", "activity_id", "tss", "pace", "distance", "zone", epoch_us(CAST("event_time" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
@@ -280,6 +304,14 @@ export const routeStatsGroup: $rt.GroupPlan = {
     { name: "route_runs_180d", type: "int", nullable: false },
   ],
   lookbackMs: 15552000000,
+  definition: {
+    group: "7e44f9f403918b32",
+    features: {
+      route_pace: "51a6093d71b3e32e",
+      route_pace_180d: "62998e6c62fad477",
+      route_runs_180d: "2e209da3122252c7",
+    },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "route_id", "started_at", "activity_id", "distance_km", "elapsed_time_s", epoch_us(CAST("started_at" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
@@ -336,6 +368,10 @@ export const profileGroup: $rt.GroupPlan = {
     { name: "hr_max", type: "float", nullable: false },
   ],
   lookbackMs: 0,
+  definition: {
+    group: "9fe2facb7a7adcbd",
+    features: { year_born: "82e3c6ffbfca53b8", hr_max: "929b8940055eda28" },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "athlete_id", "valid_from", "birth_year", "max_hr", epoch_us(CAST("valid_from" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
@@ -369,6 +405,7 @@ export const noteTextsGroup: $rt.GroupPlan = {
     { name: "embedding", type: "float[256]", nullable: false },
   ],
   lookbackMs: 0,
+  definition: { group: "36a0a16f4cd39bfd", features: { note: "83904e6d1d9f1034", embedding: "a731c64452d69366" } },
   sql: `WITH "__fti_s0" AS (
   SELECT "athlete_id", "written_at", "note_id", "text", epoch_us(CAST("written_at" AS TIMESTAMP)) AS "__fti_t"
   FROM __input

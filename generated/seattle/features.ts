@@ -55,6 +55,10 @@ export const daysGroup: $rt.GroupPlan = {
     { name: "tmax", type: "float", nullable: false },
   ],
   lookbackMs: 0,
+  definition: {
+    group: "9f31730dc51b468d",
+    features: { range_c: "48ff95303e8e3bec", wet: "a3a03690db41e88b", tmax: "c1e58d5a29238630" },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "date", "temp_max", "temp_min", "precipitation", epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t"
   FROM __input
@@ -96,6 +100,19 @@ export const climateGroup: $rt.GroupPlan = {
     { name: "days_28d", type: "int", nullable: false },
   ],
   lookbackMs: null,
+  definition: {
+    group: "5be0dd4b5b24e415",
+    features: {
+      tmax_last: "5b7461f514957e00",
+      tmax_7d: "f9bcf38fd62ad979",
+      tmax_28d: "0907629d88897bc1",
+      tmax_sd_14d: "99db2426945effa9",
+      tmax_trend: "2cac22bee6167de1",
+      wet_days_7d: "f91166477fd9cceb",
+      range_7d: "04d11249e95e5b6a",
+      days_28d: "0e41f9ae6a9dd69b",
+    },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "event_time", "date", "tmax", "wet", "range_c", epoch_us(CAST("event_time" AS TIMESTAMP)) AS "__fti_t"
   FROM __input

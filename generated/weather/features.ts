@@ -65,6 +65,24 @@ export const recentGroup: $rt.GroupPlan = {
     { name: "range_7d", type: "float", nullable: true },
   ],
   lookbackMs: null,
+  definition: {
+    group: "5f8dac200e7d6b03",
+    features: {
+      range_c: "e9aa46e41b34dfb1",
+      wet: "a3a03690db41e88b",
+      tmax_last: "a8536e1c5c3aa7f0",
+      tmin_last: "4e51a6777aa2442c",
+      tmax_7d: "56147666473a7b4e",
+      tmin_7d: "52b6e37c2dbf894a",
+      tmax_28d: "56de1c6d13f32362",
+      tmax_sd_14d: "d049bbf96f9dcc2b",
+      tmax_trend: "43274000a7cb2090",
+      rain_7d: "d62244d860d200e8",
+      wet_days_7d: "f91166477fd9cceb",
+      wind_3d: "67f5ceb05e6f88ef",
+      range_7d: "04d11249e95e5b6a",
+    },
+  },
   sql: `WITH "__fti_s0" AS (
   SELECT "location", "date", "temp_max", "temp_min", "precipitation", "wind", epoch_us(CAST("date" AS TIMESTAMP)) AS "__fti_t"
   FROM __input

@@ -65,12 +65,33 @@ function parseModelRef(ref: string): { model: string; version?: number } {
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
+  const fewTest = fewTestRows(r);
+  if (fewTest) out(`  warning: ${fewTest}`);
+  if ("classes" in r && r.classes) {
+    out(`  classes: ${r.classes.map((c) => JSON.stringify(c)).join(", ")}`);
+    const unseen = Object.entries(r.unseenTestLabels ?? {});
+    if (unseen.length) {
+      const rows = unseen.reduce((a, [, n]) => a + n, 0);
+      out(`  warning: ${rows} test row(s) have a label no training row has (${unseen.map(([v, n]) => `${JSON.stringify(v)} × ${n}`).join(", ")}): the model never predicts it, they count as misses`);
+    }
+  }
   for (const [k, v] of Object.entries(r.metrics)) {
     // The baseline predicts the train mean (the positive rate): a model not better than it has learned nothing from the features.
     const worse = r.baseline[k] !== undefined && !isBetter(k, v, r.baseline[k]) ? "   (no better than the baseline)" : "";
     out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}${worse}`);
   }
   for (const g of r.failingGates) out(`  gate failed: ${g}`);
+}
+
+/** Fewer test rows than this and a metric (and the gates, and the promotion) rests on a handful of labels. */
+const FEW_TEST_ROWS = 30;
+
+/** Why the test metrics say little, or null: a test split of a few rows (and a label time in the future, which a time split takes first). */
+function fewTestRows(r: TrainReport | ExternalReport): string | null {
+  if (r.rows.test >= FEW_TEST_ROWS) return null;
+  const range = "range" in r && r.range ? r.range : null;
+  const future = range && Date.parse(range.to) > Date.now() ? `; the latest label is at ${range.to}, in the future: check the event times` : "";
+  return `only ${r.rows.test} test row${r.rows.test === 1 ? "" : "s"}: the metrics below rest on ${r.rows.test === 1 ? "it" : "them"}${range ? ` (label times run ${range.from} .. ${range.to}${future})` : ""}; give the split more rows`;
 }
 
 /** The `--store` option every store-using command takes. */
@@ -143,13 +164,14 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
         "--memory-limit <size>",
         `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}): past it the join and the sort into ` +
           "spine order spill to disk (less memory, more CPU); off: the store's own limit",
-      ),
-  ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string }) => {
+      )
+      .option("--unordered", "write the rows in the join's order (it changes from run to run), not sorted into spine order: the same rows, faster"),
+  ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string; unordered?: boolean }) => {
     const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit }));
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true }));
     out(`${rows} rows → ${opts.out}`);
   });
 }

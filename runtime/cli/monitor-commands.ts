@@ -50,6 +50,7 @@ function printReport(r: MonitorReport, breaches: Breach[] | null): void {
     log(`warning: ${r.log.missing} request log entries are missing (${ranges.join(", ")}${r.log.gaps.length > 5 ? ", …" : ""}): the figures leave them out`);
   }
   if (r.log.unclean_ends) log(`warning: ${r.log.unclean_ends} serving process${r.log.unclean_ends === 1 ? "" : "es"} did not shut down cleanly: the last flush window of each may be missing`);
+  if (r.log.running) log(`note: ${r.log.running} serving process${r.log.running === 1 ? " is" : "es are"} still running: ${r.log.running === 1 ? "its" : "their"} latest requests may not be in the log yet`);
   for (const w of r.windows) printWindow(w);
   if (!r.windows.length) out("no logged requests or batch predictions in the range");
   if (breaches === null) return;

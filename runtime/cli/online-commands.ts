@@ -60,7 +60,8 @@ function printLogIntegrity(r: VerifyReport): void {
   for (const b of g.bad.slice(0, 20)) log(`✗ unreadable line ${b.file}:${b.line}: ${b.reason}`);
   if (g.bad.length > 20) log(`✗ … ${g.bad.length - 20} more unreadable lines`);
   for (const p of g.processes) {
-    if (!p.ended) log(`warning: process ${p.proc} did not shut down cleanly (killed?): entries of its last flush window (after seq ${p.lastSeq}) may be missing without a trace`);
+    if (p.running) log(`note: process ${p.proc} is still running: its latest requests may not be in the log yet`);
+    else if (!p.ended) log(`warning: process ${p.proc} did not shut down cleanly (killed?): entries of its last flush window (after seq ${p.lastSeq}) may be missing without a trace`);
   }
   if (g.missing || g.bad.length) log(`✗ request log: ${g.missing} entries missing, ${g.bad.length} unreadable lines`);
 }

@@ -16,6 +16,7 @@ import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } f
 import { compactSegments, readStreamSegments } from "./stream-input.ts";
 import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
 import { columnDefinition } from "./column-storage.ts";
+import { checkGroupDefinition, groupSite } from "./group-definitions.ts";
 
 export interface ProgressEvent {
   kind: "source" | "group";
@@ -445,6 +446,7 @@ async function ensureGroupTable(store: Store, bundle: SpecBundle, plan: GroupPla
     const parts = plan.table.split(".");
     if (parts.length > 1) await store.run(`CREATE SCHEMA IF NOT EXISTS ${ident(parts[0])}`);
     await store.run(`CREATE TABLE ${tableRef(plan.table)} (${want.map((c) => columnDefinition(c, c.name === plan.rowId?.name)).join(", ")})`);
+    await checkGroupDefinition(store, bundle, plan, true);
     return;
   }
   const fmt = (cs: Array<{ name: string; type: string }>) => cs.map((c) => `${c.name} ${c.type}`).join(", ");
@@ -465,11 +467,13 @@ async function ensureGroupTable(store: Store, bundle: SpecBundle, plan: GroupPla
       .filter(Boolean)
       .join("; ");
     throw new UserError(
-      `feature group \`${plan.name}\` (${bundle.file}:${plan.line}) changed since ${plan.table} was written` +
+      `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written` +
         ` (${what || `columns were (${fmt(have)}), now (${fmt(want)})`}); a published group version is never rewritten`,
       `bump its \`version\` in the spec (to ${plan.version + 1}): the new version gets its own table and the old one stays for models trained on it`,
     );
   }
+  // The same columns computed otherwise (a window, an expression, a fn's body) are refused too.
+  await checkGroupDefinition(store, bundle, plan, false);
 }
 
 /** The DuckDB signature of an extern function, from its declaration in the spec. */

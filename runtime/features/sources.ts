@@ -221,10 +221,17 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
   if (required.length && !(input.ndjson && names.length === 0)) {
     throw new UserError(
       `${where}: ${required.map((m) => fieldShown(plan, m)).join(", ")} not found in ${inFiles} (${what}: ${shownColumns(names)})`,
-      `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
+      input.ndjson && isGeoJson(names)
+        ? "the file looks like GeoJSON: one object whose `features` array holds the rows, each row's values under `properties`; " +
+            "fti reads one JSON object per row (one a line, or a top-level array), so write the rows out first, e.g. " +
+            "`jq -c '.features[] | .properties + {id, lon: .geometry.coordinates[0], lat: .geometry.coordinates[1]}' in.json > rows.ndjson`"
+        : `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
 }
+
+/** The keys of a GeoJSON FeatureCollection (`type`, `features`, maybe `bbox`, `metadata`): its rows are nested one level down. */
+const isGeoJson = (keys: string[]): boolean => keys.includes("type") && keys.includes("features") && keys.length <= 5;
 
 /** A missing field as the error names it: `kind` (from "Entity") when its `from` names the column. */
 function fieldShown(plan: SourcePlan, field: string): string {

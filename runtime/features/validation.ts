@@ -43,7 +43,7 @@ function castFromText(r: string, f: FieldSpelling): string {
   // it gives TIMESTAMPTZ, whose cast to TIMESTAMP (session zone UTC) is the UTC instant.
   if (t === "timestamp" && f.format !== undefined) {
     if (EPOCH_UNITS[f.format]) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
-    return `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`;
+    return unlessOffsetOutOfRange(r, f, `CAST(TRY_STRPTIME(${r}, ${sqlString(f.format)}) AS TIMESTAMP)`);
   }
   switch (t) {
     case "string":
@@ -57,9 +57,32 @@ function castFromText(r: string, f: FieldSpelling): string {
       return `TRY_CAST(${r} AS BOOLEAN)`;
     case "timestamp":
       // Through TIMESTAMPTZ (session zone UTC) so that explicit offsets are honoured.
-      return `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+      return unlessOffsetOutOfRange(r, f, `TRY_CAST(TRY_CAST(${r} AS TIMESTAMPTZ) AS TIMESTAMP)`);
   }
   throw new Error(`a source field cannot be of type ${t} (the checker rejects it)`);
+}
+
+// A UTC offset ending the text whose hours are beyond 23, or minutes or seconds beyond 59. DuckDB
+// applies `+99:00` as 99 hours and `+05:75` as 6 h 15 min, so such a row would be stored at an
+// instant nobody wrote; the stream's and the requests' parser (timestamp-text.ts) refuses them too.
+const BAD_OFFSET = "[+-](?:(?:2[4-9]|[3-9][0-9])(?::?[0-9]{2}){0,2}|[0-9]{2}:?[6-9][0-9](?::?[0-9]{2})?|[0-9]{2}:?[0-9]{2}:?[6-9][0-9])\\s*$";
+
+/**
+ * The regex of an out-of-range offset in the field's text, or null when its
+ * spelling has no offset to check: ISO 8601 text (the offset follows the
+ * time) or a `format` ending in `%z`; an offset elsewhere in a format is left
+ * to strptime.
+ */
+function offsetPattern(f: FieldSpelling): string | null {
+  if (f.type !== "timestamp") return null;
+  if (f.format === undefined) return `[0-9]:[0-9]{2}(?:\\.[0-9]*)?${BAD_OFFSET}`;
+  return /%z\s*$/.test(f.format) ? BAD_OFFSET : null;
+}
+
+/** SQL of `typed`, NULL when the raw text `r` ends in an out-of-range offset. */
+function unlessOffsetOutOfRange(r: string, f: FieldSpelling, typed: string): string {
+  const pattern = offsetPattern(f);
+  return pattern === null ? typed : `CASE WHEN regexp_matches(CAST(${r} AS VARCHAR), ${sqlString(pattern)}) THEN NULL ELSE ${typed} END`;
 }
 
 /**
@@ -227,7 +250,13 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
   if (canFailCast) {
     const what = `is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`;
-    rules.push({ when: castFailed, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
+    const offset = offsetPattern(f);
+    const badOffset = offset === null ? "FALSE" : `regexp_matches(${raw}, ${sqlString(offset)})`;
+    rules.push({ when: `${castFailed} AND NOT ${badOffset}`, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
+    if (offset !== null) {
+      const what = "has a UTC offset out of range (hours 00 to 23, minutes and seconds 00 to 59)";
+      rules.push({ when: `${castFailed} AND ${badOffset}`, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
+    }
   }
   const isEventTime = f.name === plan.eventTime;
   if (!f.nullable || isEventTime) {

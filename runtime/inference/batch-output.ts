@@ -16,6 +16,7 @@ import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, tableRef } from "../store/sql.ts";
 import type { EntitySpine } from "../retrieval/entity-spine.ts";
 import { inputColumnsSelect } from "./batch-inputs.ts";
+import { classSelect } from "./class-output.ts";
 import type { Predictor } from "./predictor.ts";
 
 /** The error of a score paired with another row than its own: a bug, never the user's (not a UserError). */
@@ -61,10 +62,15 @@ export async function writeBatchOutput(
   // The scores were appended in the joined table's storage order (batch.ts): joined by position,
   // no hash join. Each pair's __sid must agree, else the statement fails (never a score on another row).
   const misaligned = `error(${sqlString(MISALIGNED)} || j.__sid)`;
+  const outOfStep = "j.__sid IS DISTINCT FROM p.__sid";
+  // multiclass: the class, its probability and every class's (class-output.ts)
+  const prediction = predictor.classes
+    ? classSelect(predictor.classes, "p", outOfStep, misaligned).join(",\n              ")
+    : `CASE WHEN ${outOfStep} THEN ${misaligned}::DOUBLE
+                   WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction`;
   // No input column at all: a run without an entities file over a view without keys (one series).
   const outSelect = `SELECT ${["j.__row AS row_number", ...carried].join(", ")}, j.__t AS as_of, ${model} AS model, ${predictor.version} AS version,
-              CASE WHEN j.__sid IS DISTINCT FROM p.__sid THEN ${misaligned}::DOUBLE
-                   WHEN isnan(p.prediction) THEN NULL ELSE p.prediction END AS prediction,
+              ${prediction},
               ${inputColumnsSelect(plan, scored.staged, "p", "j").join(", ")}
          FROM ${ident(scored.joined)} AS j
          POSITIONAL JOIN ${ident(scored.pred)} AS p

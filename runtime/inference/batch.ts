@@ -27,6 +27,7 @@ import { featureBatches } from "./feature-batches.ts";
 import { addOdtColumns } from "../retrieval/odt-columns.ts";
 import { createPredictor, type Predictor } from "./predictor.ts";
 import type { OnnxWorker } from "./onnx-worker.ts";
+import { probabilityColumns, stagedClassColumns } from "./class-output.ts";
 
 export const DEFAULT_BATCH_SIZE = 65_536;
 
@@ -105,7 +106,8 @@ export async function predictBatch(
       const missingFeatures = await rejectMissingFeatures(store, bundle, view, plan, joined, joinAsOf, spine.invalid.table);
       const staged = stagedInputs(plan, (await store.tableColumns(joined.table)).map((c) => c.name));
       await store.run(`DROP TABLE IF EXISTS ${ident(predTable)}`);
-      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${inputColumnsDdl(plan, staged)})`);
+      const probabilities = predictor.classes ? probabilityColumns(predictor.outputs).map((c) => `, ${c} DOUBLE`).join("") : "";
+      await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${probabilities}${inputColumnsDdl(plan, staged)})`);
       const result = await scoreInBatches(store, view, plan, predictor, await worker, joined, spine.n, batchSize, { table: predTable, staged });
       await writeBatchOutput(store, view, plan, predictor, spine, { pred: predTable, joined: joined.table, staged }, targets);
       return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
@@ -140,7 +142,7 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
-        `(view \`${view.name}\`'s on-demand features); pass an entities file with them`,
+        `(values each prediction is given, not read from the store: view \`${view.name}\`'s columns of the row and its ODTs' \`request\` parameters); pass an entities file with them`,
       `a csv/parquet/ndjson file with columns ${[...view.keys, ...view.requestFields].map((c) => c.name).join(", ")}`,
     );
   }
@@ -188,7 +190,8 @@ async function scoreInBatches(
   pred: { table: string; staged: number[] },
 ): Promise<{ batches: number; nulls: number }> {
   const reader = await featureBatches(store, view, joined, n);
-  const prediction = new Float64Array(n);
+  const k = predictor.outputs;
+  const prediction = new Float64Array(n * k);
   const sidAt = new Float64Array(n);
   const inputs = stagedColumns(plan, pred.staged, n);
   let batches = 0;
@@ -203,17 +206,19 @@ async function scoreInBatches(
     stageInputs(plan, pred.staged, columns, m, inputs, at);
     batches++;
     if (!worker) {
-      prediction.set(await predictor.predictColumns(columns, m), at);
+      prediction.set(await predictor.predictColumns(columns, m), at * k);
       return;
     }
-    const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, at));
+    const scored = worker.predict(predictor.encodeColumns(columns, m), m).then((y) => prediction.set(y, at * k));
     scored.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     inFlight.push(scored);
     if (inFlight.length >= MAX_IN_FLIGHT) await inFlight.shift();
   });
   await Promise.all(inFlight);
+  // multiclass: the class index (NaN: none) and the K probability columns
+  const scores = k > 1 ? stagedClassColumns(prediction, n, k) : { prediction };
   let nulls = 0;
-  for (let i = 0; i < n; i++) if (Number.isNaN(prediction[i])) nulls++;
-  await store.appendColumns(pred.table, { __sid: sidAt, prediction, ...inputs });
+  for (let i = 0; i < n; i++) if (Number.isNaN(scores.prediction[i])) nulls++;
+  await store.appendColumns(pred.table, { __sid: sidAt, ...scores, ...inputs });
   return { batches, nulls };
 }

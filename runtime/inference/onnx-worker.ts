@@ -12,7 +12,7 @@
 
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
-import { inspectOnnx, ortSessionOptions, predictionsOf, type OnnxSessionOptions } from "../onnx/session.ts";
+import { inspectOnnx, ortSessionOptions, outputsPerRow, predictionsOf, type OnnxSessionOptions } from "../onnx/session.ts";
 
 export interface OnnxWorker {
   /** One prediction per row of the row-major X [n × width]; X is moved to the worker (detached here). */
@@ -55,6 +55,7 @@ export async function startOnnxWorker(bytes: Uint8Array, opts: OnnxSessionOption
   const width = info.width;
   if (width === null || info.outputs.length < 1) return null;
   const output = info.outputs[0].name;
+  const outputs = outputsPerRow(info);
   let worker: Worker;
   try {
     const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
@@ -87,7 +88,7 @@ export async function startOnnxWorker(bytes: Uint8Array, opts: OnnxSessionOption
     pending.delete(m.id);
     try {
       if (m.error !== undefined) throw new Error(`onnxruntime failed to run the model: ${m.error}`);
-      p.resolve(predictionsOf(m.out, p.n, output));
+      p.resolve(predictionsOf(m.out, p.n, output, outputs));
     } catch (e) {
       p.reject(e as Error);
     }

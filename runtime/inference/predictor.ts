@@ -17,6 +17,10 @@ export interface Predictor {
   /** Matrix width after the MDTs. */
   width: number;
   plan: ModelPlan;
+  /** A multiclass model version's classes (its fitted state's), in the order of its probabilities; null for other tasks. */
+  classes: ReadonlyArray<string | number> | null;
+  /** Values per row of every prediction array: K class probabilities (multiclass, row-major), else 1. */
+  outputs: number;
   /** Rows of model inputs by name (view features and ODT values); a missing name is null. */
   predictRows(rows: ReadonlyArray<Record<string, Scalar>>): Promise<Float32Array>;
   /**
@@ -89,6 +93,12 @@ export async function createPredictor(
       `model \`${modelName}\` version ${record.version}: its ONNX input width is ${session.width} but its MDT state produces ${width}`,
     );
   }
+  const classes = state.classes ?? null;
+  if ((classes?.length ?? 1) !== session.outputs) {
+    throw new UserError(
+      `model \`${modelName}\` version ${record.version}: its ONNX model has ${session.outputs} output(s) per row but its fitted state lists ${classes?.length ?? 0} classes`,
+    );
+  }
   const names = plan.inputs.map((i) => i.name);
   const encodeColumns: Predictor["encodeColumns"] = (columns, n) => {
     if (!Number.isInteger(n) || n < 0) throw new Error(`encodeColumns: bad row count ${n}`);
@@ -114,6 +124,8 @@ export async function createPredictor(
     version: record.version,
     width,
     plan,
+    classes,
+    outputs: session.outputs,
     async predictRows(rows) {
       const n = rows.length;
       if (n === 0) return new Float32Array(0);

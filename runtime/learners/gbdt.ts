@@ -77,8 +77,14 @@ export interface GbdtTree {
 
 export interface GbdtFit {
   task: GbdtTask;
-  /** Raw score before the trees: mean of y, or log-odds of the positive rate. */
+  /** Raw score before the trees: mean of y, or log-odds of the positive rate (0 for multiclass). */
   baseScore: number;
+  /**
+   * Multiclass only (gbdt-multiclass.ts): each class's raw score before its
+   * trees (the log of its train share); trees[r * K + c] is round r's tree of
+   * class c (K = baseScores.length).
+   */
+  baseScores?: number[];
   trees: GbdtTree[];
 }
 
@@ -222,7 +228,7 @@ interface PendingNode {
   c: number;
 }
 
-function validateParams(p: GbdtParams): void {
+export function validateParams(p: GbdtParams): void {
   const bad = (name: string, v: number, rule: string) => {
     throw new Error(`gbdt: ${name} must be ${rule}, got ${v}`);
   };
@@ -357,6 +363,7 @@ export function fitGbdt(
   validateParams(params);
   const threads = options.threads ?? defaultThreads();
   if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`gbdt: threads must be an integer >= 1, got ${threads}`);
+  if (task === "multiclass_classification") throw new Error("gbdt: a multiclass fit is fitGbdtMulticlass's (gbdt-multiclass.ts)");
   const cls = task === "binary_classification";
   const baseScore = baseScoreOf(X, n, d, y, cls);
   const grower = new TreeGrower(X, n, d, cls, params, { ...options, threads });
@@ -378,7 +385,7 @@ export function fitGbdt(
  * partition. Histograms live in a fixed pool: depth-first growth keeps at
  * most depth + 1 of them alive.
  */
-class TreeGrower {
+export class TreeGrower {
   private readonly edges: Float64Array[];
   private readonly nBins: Int32Array; // non-missing bins; the missing code is nBins[f]
   private readonly histOff: Int32Array; // in bins
@@ -635,8 +642,9 @@ export function predictGbdtRaw(fit: GbdtFit, X: Float32Array, n: number, d: numb
   return out;
 }
 
-/** Predictions: regression values, or the probability of class 1. */
+/** Predictions: regression values, or the probability of class 1 (multiclass: gbdt-multiclass.ts). */
 export function predictGbdt(fit: GbdtFit, X: Float32Array, n: number, d: number, threads?: number): Float64Array {
+  if (fit.baseScores) throw new Error("predictGbdt: a multiclass forest is predicted by predictGbdtMulticlass");
   const out = predictGbdtRaw(fit, X, n, d, threads);
   if (fit.task === "binary_classification") {
     for (let i = 0; i < n; i++) {

@@ -5,13 +5,15 @@
 import { fitGbdt, predictGbdt, type GbdtParams, type GbdtTree } from "./gbdt.ts";
 import { fitLinear, predictLinear, type LinearParams } from "./linear.ts";
 import { fitLogistic, predictLogistic, type LogisticParams } from "./logistic.ts";
+import { fitMultinomial, predictMultinomial } from "./multinomial.ts";
+import { fitGbdtMulticlass, predictGbdtMulticlass } from "./gbdt-multiclass.ts";
 import { defaultParams, type BuiltinAlgorithm, type Task } from "../catalogue.ts";
 
 export type { Task } from "../catalogue.ts";
 export type { GbdtParams, GbdtTree } from "./gbdt.ts";
 export type { LinearParams } from "./linear.ts";
 export type { LogisticParams } from "./logistic.ts";
-export { baselinePredictions, computeMetrics, mae, rmse, r2, auc, logloss, accuracy } from "./metrics.ts";
+export { baselinePredictions, computeMetrics, mae, rmse, r2, auc, logloss, accuracy, macroF1 } from "./metrics.ts";
 
 export type ModelKind = BuiltinAlgorithm;
 
@@ -46,8 +48,27 @@ export interface LogisticModel {
 }
 
 /**
+ * Multinomial logistic regression over K classes (multinomial.ts):
+ * P(class c) = softmax(intercepts + W x)_c, W row-major [K × width].
+ */
+export interface MultinomialModel {
+  kind: "logistic";
+  task: "multiclass_classification";
+  width: number;
+  params: LogisticParams;
+  /** K. */
+  classes: number;
+  weights: number[];
+  intercepts: number[];
+  iterations: number;
+  converged: boolean;
+}
+
+/**
  * Gradient-boosted trees: raw = baseScore + sum of the trees' leaf values;
- * prediction = raw (regression) or sigmoid(raw) (classification).
+ * prediction = raw (regression) or sigmoid(raw) (classification). Multiclass
+ * (gbdt-multiclass.ts): per class c, raw_c = baseScores[c] + its trees
+ * (trees[r * K + c]); the prediction is softmax(raw).
  */
 export interface GbdtModel {
   kind: "gbdt";
@@ -55,10 +76,24 @@ export interface GbdtModel {
   width: number;
   params: GbdtParams;
   baseScore: number;
+  baseScores?: number[];
   trees: GbdtTree[];
 }
 
-export type TrainedModel = LinearModel | LogisticModel | GbdtModel;
+export type TrainedModel = LinearModel | LogisticModel | MultinomialModel | GbdtModel;
+
+/** Outputs per row of a model's predictions: K class probabilities for multiclass, else 1. */
+export function outputsOf(model: TrainedModel): number {
+  if (model.task !== "multiclass_classification") return 1;
+  return model.kind === "logistic" ? model.classes : model.kind === "gbdt" && model.baseScores ? model.baseScores.length : 1;
+}
+
+/** K for class-index labels 0..K-1: max + 1; each class must be present (the caller indexes the train split's classes). */
+function classCount(y: Float64Array): number {
+  let max = -1;
+  for (let i = 0; i < y.length; i++) if (y[i] > max) max = y[i];
+  return max + 1;
+}
 
 /** Any subset of the algorithm's parameters; missing ones take DEFAULT_PARAMS. */
 export type TrainParams = Partial<LinearParams> | Partial<LogisticParams> | Partial<GbdtParams>;
@@ -83,7 +118,8 @@ export interface TrainRunOptions {
 
 /**
  * Fits a model. X is row-major Float32 [n × d] (NaN = missing, only gbdt
- * accepts it); y holds regression targets or 0/1 labels.
+ * accepts it); y holds regression targets, 0/1 labels, or (multiclass) class
+ * indices 0..K-1, K = max + 1.
  */
 export function trainModel(
   kind: ModelKind,
@@ -105,10 +141,14 @@ export function trainModel(
       return { kind, task, width: d, params: p, weights: fit.weights, intercept: fit.intercept };
     }
     case "logistic": {
-      if (task !== "binary_classification") {
-        throw new Error("logistic is a binary_classification algorithm; use linear or gbdt for regression");
+      if (task === "regression") {
+        throw new Error("logistic is a classification algorithm; use linear or gbdt for regression");
       }
       const p = pick(DEFAULT_PARAMS.logistic, params);
+      if (task === "multiclass_classification") {
+        const fit = fitMultinomial(X, n, d, y, classCount(y), p);
+        return { kind, task, width: d, params: p, classes: fit.intercepts.length, ...fit };
+      }
       const fit = fitLogistic(X, n, d, y, p);
       return {
         kind,
@@ -123,6 +163,10 @@ export function trainModel(
     }
     case "gbdt": {
       const p = pick(DEFAULT_PARAMS.gbdt, params);
+      if (task === "multiclass_classification") {
+        const fit = fitGbdtMulticlass(X, n, d, y, classCount(y), p, { threads: options.threads });
+        return { kind, task, width: d, params: p, baseScore: fit.baseScore, baseScores: fit.baseScores, trees: fit.trees };
+      }
       const fit = fitGbdt(X, n, d, y, task, p, { threads: options.threads });
       return { kind, task, width: d, params: p, baseScore: fit.baseScore, trees: fit.trees };
     }
@@ -131,15 +175,16 @@ export function trainModel(
   }
 }
 
-/** Predictions for row-major X [n × d]: regression values, or P(class 1). */
+/** Predictions for row-major X [n × d]: regression values, P(class 1), or (multiclass) the K class probabilities row-major [n × K]. */
 export function predict(model: TrainedModel, X: Float32Array, n: number, d: number): Float64Array {
   if (d !== model.width) throw new Error(`predict: the model takes ${model.width} columns, X has ${d}`);
   switch (model.kind) {
     case "linear":
       return predictLinear(model, X, n, d);
     case "logistic":
-      return predictLogistic(model, X, n, d);
+      return model.task === "multiclass_classification" ? predictMultinomial(model, X, n, d) : predictLogistic(model, X, n, d);
     case "gbdt":
+      if (model.baseScores) return predictGbdtMulticlass({ task: model.task, baseScore: model.baseScore, baseScores: model.baseScores, trees: model.trees }, X, n, d);
       return predictGbdt({ task: model.task, baseScore: model.baseScore, trees: model.trees }, X, n, d);
   }
 }

@@ -1,6 +1,8 @@
-// Evaluation metrics for the two supported tasks, plus the constant baseline
-// every model is compared against. All metrics take Float64Array truths and
-// predictions (regression values, or the probability of class 1).
+// Evaluation metrics of the tasks, plus the constant baseline every model is
+// compared against. All metrics take truths and predictions: regression
+// values, or 0/1 and the probability of class 1, or (multiclass) the class
+// index (-1: a class the model never saw in training) and the K class
+// probabilities row-major [n × K].
 
 import { metricsOf, type MetricName, type Task } from "../catalogue.ts";
 
@@ -115,33 +117,130 @@ export function accuracy(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): nu
   return ok / n;
 }
 
+/** K for n truths and their row-major [n × K] probabilities. */
+function classesOf(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
+  const n = yTrue.length;
+  const k = n > 0 ? yProb.length / n : 0;
+  if (!Number.isInteger(k)) throw new Error(`metrics: ${yProb.length} probabilities for ${n} rows is not a whole number of classes`);
+  return k;
+}
+
+/** The predicted class of row i: the most probable, the lowest index among ties; -1 when a probability is NaN. */
+export function argmaxRow(yProb: ArrayLike<number>, i: number, k: number): number {
+  let best = 0;
+  const o = i * k;
+  for (let c = 0; c < k; c++) {
+    const p = yProb[o + c];
+    if (Number.isNaN(p)) return -1;
+    if (p > yProb[o + best]) best = c;
+  }
+  return best;
+}
+
+/** Multiclass: mean of -log p(true class), clipped like `logloss`; a class unseen in training has p = 0 (clipped). */
+export function multiclassLogloss(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
+  const n = yTrue.length;
+  const k = classesOf(yTrue, yProb);
+  if (n === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const c = yTrue[i];
+    let p = c >= 0 && c < k ? yProb[i * k + c] : 0;
+    if (!(p >= LOGLOSS_EPS)) p = Number.isNaN(p) ? p : LOGLOSS_EPS;
+    else if (p > 1 - LOGLOSS_EPS) p = 1 - LOGLOSS_EPS;
+    s -= Math.log(p);
+  }
+  return s / n;
+}
+
+/** Multiclass: share of rows whose most probable class is the true one. */
+export function multiclassAccuracy(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
+  const n = yTrue.length;
+  const k = classesOf(yTrue, yProb);
+  if (n === 0) return NaN;
+  let ok = 0;
+  for (let i = 0; i < n; i++) if (argmaxRow(yProb, i, k) === yTrue[i]) ok++;
+  return ok / n;
+}
+
+/**
+ * Multiclass: the mean over the model's classes of each class's F1
+ * (2·TP / (2·TP + FP + FN)), the predicted class being the most probable.
+ * A class neither true nor predicted in any row is left out of the mean; a
+ * row of a class unseen in training is a miss (a false positive of the
+ * class predicted).
+ */
+export function macroF1(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
+  const n = yTrue.length;
+  const k = classesOf(yTrue, yProb);
+  if (n === 0) return NaN;
+  const tp = new Float64Array(k);
+  const fp = new Float64Array(k);
+  const fn = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const c = yTrue[i];
+    const hat = argmaxRow(yProb, i, k);
+    if (hat < 0) return NaN;
+    if (hat === c) tp[c]++;
+    else {
+      fp[hat]++;
+      if (c >= 0 && c < k) fn[c]++;
+    }
+  }
+  let sum = 0;
+  let classes = 0;
+  for (let c = 0; c < k; c++) {
+    const den = 2 * tp[c] + fp[c] + fn[c];
+    if (den === 0) continue;
+    sum += (2 * tp[c]) / den;
+    classes++;
+  }
+  return classes ? sum / classes : NaN;
+}
+
 /**
  * The constant model every trained model must beat: the train mean for
  * regression; for classification the train positive rate as a constant
  * probability (logloss of the prior, AUC 0.5, and, thresholded at 0.5, the
- * majority class for accuracy).
+ * majority class for accuracy); for multiclass the train class shares as
+ * constant probabilities (the majority class for accuracy).
  */
 export function baselinePredictions(task: Task, yTrain: ArrayLike<number>, nTest: number): Float64Array {
   const n = yTrain.length;
+  if (task === "multiclass_classification") {
+    let k = 0;
+    for (let i = 0; i < n; i++) if (yTrain[i] + 1 > k) k = yTrain[i] + 1;
+    const shares = new Float64Array(k);
+    for (let i = 0; i < n; i++) shares[yTrain[i]] += 1 / n;
+    const out = new Float64Array(nTest * k);
+    for (let i = 0; i < nTest; i++) out.set(shares, i * k);
+    return out;
+  }
   let mean = 0;
   for (let i = 0; i < n; i++) mean += yTrain[i];
   mean = n > 0 ? mean / n : task === "regression" ? 0 : 0.5;
   return new Float64Array(nTest).fill(mean);
 }
 
+type MetricFunction = (yTrue: ArrayLike<number>, yPred: ArrayLike<number>) => number;
+
 /** The implementation of every metric of the catalogue (a missing one does not compile). */
-const METRIC_FUNCTIONS: Record<MetricName, (yTrue: ArrayLike<number>, yPred: ArrayLike<number>) => number> = {
+const METRIC_FUNCTIONS: Record<MetricName, MetricFunction> = {
   mae,
   rmse,
   r2,
   auc,
   logloss,
   accuracy,
+  macro_f1: macroF1,
 };
 
-/** Every metric of the task, by name, in catalogue order. */
+/** The multiclass versions of the metrics binary classification shares. */
+const MULTICLASS_FUNCTIONS: Partial<Record<MetricName, MetricFunction>> = { logloss: multiclassLogloss, accuracy: multiclassAccuracy };
+
+/** Every metric of the task, by name, in catalogue order (multiclass: yPred holds K probabilities per row). */
 export function computeMetrics(task: Task, yTrue: ArrayLike<number>, yPred: ArrayLike<number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of metricsOf(task)) out[m] = METRIC_FUNCTIONS[m](yTrue, yPred);
+  for (const m of metricsOf(task)) out[m] = ((task === "multiclass_classification" && MULTICLASS_FUNCTIONS[m]) || METRIC_FUNCTIONS[m])(yTrue, yPred);
   return out;
 }

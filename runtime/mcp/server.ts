@@ -8,6 +8,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
 import type { SpecBundle } from "../api.ts";
+import { echo, pollutingKey } from "../online/json-body.ts";
 import type { OnlineService } from "../online/service.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
@@ -15,6 +16,18 @@ type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: bo
 const result = (data: unknown, isError = false): ToolResult => ({ content: [{ type: "text", text: JSON.stringify(data, null, 2) }], ...(isError ? { isError } : {}) });
 const fromResponse = (r: { status: number; body: unknown }): ToolResult => result(r.body, r.status >= 400);
 const keyValue = z.union([z.string(), z.number()]);
+
+/**
+ * A JSON object argument. A `__proto__` key (or `constructor.prototype`) at any depth is
+ * refused at its path, as `fti serve` refuses it: zod builds a record by assignment, which
+ * would drop such a key silently (and set the new object's prototype).
+ */
+const jsonObject = <T extends z.ZodType>(value: T) =>
+  z.preprocess((raw, ctx) => {
+    const path = pollutingKey(raw);
+    if (path) ctx.addIssue({ code: "custom", path, message: `the field ${echo(path.at(-1))} is not allowed in a request`, input: raw });
+    return raw;
+  }, z.record(z.string(), value));
 
 /** Builds the server (tools registered, not connected). */
 export function createMcpServer(bundle: SpecBundle, service: OnlineService, version: string): McpServer {
@@ -36,7 +49,7 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
         "The online feature values of one entity, per feature group, each with its status (present, null, not_found, stale, future). Without `entity`: the global groups (a feature_group without `for`: one series, no keys).",
       inputSchema: {
         entity: z.string().optional().describe("entity name, e.g. athlete; omit it for the global groups"),
-        keys: z.record(z.string(), keyValue).optional().describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}"),
+        keys: jsonObject(keyValue).optional().describe("the entity's keys, e.g. {\"athlete_id\": \"a0001\"}"),
       },
     },
     async ({ entity, keys = {} }) => {
@@ -55,7 +68,7 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
     "predict",
     {
       description: "Predict with a served model (the same path as POST /v1/models/<model>/predict): `request` holds the entity keys and request fields; see list_models.",
-      inputSchema: { model: z.string(), request: z.record(z.string(), z.unknown()) },
+      inputSchema: { model: z.string(), request: jsonObject(z.unknown()) },
     },
     async ({ model, request }) => fromResponse(await service.predict(model, request)),
   );
@@ -67,7 +80,7 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
         index: z.string(),
         query: z.string(),
         k: z.number().int().min(1).max(100).optional(),
-        keys: z.record(z.string(), keyValue).optional().describe("the entity's keys, for an index restricted to one entity"),
+        keys: jsonObject(keyValue).optional().describe("the entity's keys, for an index restricted to one entity"),
       },
     },
     async ({ index, query, k, keys }) => fromResponse(await service.searchIndex(index, { query, ...(k !== undefined ? { k } : {}), ...(keys ?? {}) })),

@@ -12,7 +12,8 @@ export interface BatchPrediction {
   /** The batch run's as-of time, epoch ms. */
   t: number;
   version: number;
-  prediction: number | null;
+  /** The prediction (a multiclass model's: the class, as text). */
+  prediction: number | string | null;
   /** The model inputs in plan.inputs order (null: missing, or a table written before inputs were kept). */
   inputs: Scalar[];
 }
@@ -32,22 +33,24 @@ export async function readBatchPredictions(
   const have = new Set((await store.tableColumns(table)).map((c) => c.name.toLowerCase()));
   const inputs = plan.inputs.map((input, i) => ({ input, column: `__in_${i}`, present: have.has(inputColumnName(input.name).toLowerCase()) }));
   const select = inputs.filter((x) => x.present).map((x) => `${ident(inputColumnName(x.input.name))} AS ${x.column}`);
+  // a multiclass model's prediction is its class (VARCHAR, or BIGINT for an int label): read as text
+  const classes = plan.task === "multiclass_classification";
   const res = await store.readColumns(
-    `SELECT as_of, version, prediction${select.map((s) => `, ${s}`).join("")} FROM ${tableRef(table)}
+    `SELECT as_of, version, ${classes ? "CAST(prediction AS VARCHAR) AS prediction" : "prediction"}${select.map((s) => `, ${s}`).join("")} FROM ${tableRef(table)}
       WHERE model = ? AND as_of < ? ${range.since ? "AND as_of >= ?" : ""} ORDER BY as_of`,
     range.since ? [plan.name, range.until, range.since] : [plan.name, range.until],
-    { timestamps: "ms", float64: ["prediction"] },
+    { timestamps: "ms", float64: classes ? [] : ["prediction"] },
   );
   const t = res.columns.as_of as unknown[];
   const version = res.columns.version as unknown[];
-  const prediction = res.columns.prediction as Float64Array;
+  const prediction = res.columns.prediction as ArrayLike<number | string | null>;
   const columns = inputs.map((x) => (x.present ? (res.columns[x.column] as ArrayLike<unknown>) : null));
   const out: BatchPrediction[] = [];
   for (let i = 0; i < res.n; i++) {
     out.push({
       t: Number(t[i]),
       version: Number(version[i]),
-      prediction: Number.isFinite(prediction[i]) ? prediction[i] : null,
+      prediction: classes ? (prediction[i] as string | null) ?? null : Number.isFinite(prediction[i]) ? (prediction[i] as number) : null,
       inputs: columns.map((c) => (c ? scalar(c[i]) : null)),
     });
   }

@@ -13,22 +13,28 @@ import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlType } from "../store/sql.ts";
 import { labelledRows } from "../retrieval/pit.ts";
 
+/** The labels joined to logged predictions: numbers (NaN: none), or a string label's text (null: none). */
+export type LiveLabels = Float64Array | Array<string | null>;
+
 /** Logged predictions, column-wise: request times (epoch ms) and, per entity key and request field, the requests' values. */
 export interface LoggedPredictions {
   ts: readonly number[];
   request: Record<string, readonly Scalar[]>;
 }
 
-/** The label of each prediction (NaN when none arrived within the horizon), in input order. */
+/**
+ * The label of each prediction (NaN when none arrived within the horizon), in
+ * input order; a string label (a class, multiclass) as text, null for none.
+ */
 export async function joinLabels(
   store: Store,
   view: ViewPlan,
   preds: LoggedPredictions,
   horizonMs: number,
   until?: Date,
-): Promise<Float64Array> {
+): Promise<LiveLabels> {
   const n = preds.ts.length;
-  const labels = new Float64Array(n).fill(NaN);
+  const labels: LiveLabels = view.label.type === "string" ? new Array<string | null>(n).fill(null) : new Float64Array(n).fill(NaN);
   const src = rawTable(view.spine.source);
   // Rows without time (no event_time) never arrive after a prediction: nothing to join (FTI4075 refuses `when live`).
   if (n === 0 || view.spine.eventTime === null || !(await store.tableExists(src))) return labels;
@@ -54,7 +60,7 @@ export async function joinLabels(
          QUALIFY row_number() OVER (PARTITION BY p.__i ORDER BY s.__lt, s.__label) = 1`,
       until ? [until] : [],
     );
-    for (const r of rows) labels[Number(r.i)] = Number(r.y);
+    for (const r of rows) labels[Number(r.i)] = labels instanceof Float64Array ? Number(r.y) : String(r.y);
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${table}`);
   }

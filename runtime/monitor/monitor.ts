@@ -12,7 +12,8 @@ import { newRunId } from "../store/run-log.ts";
 import { computeMetrics } from "../learners/metrics.ts";
 import { findModel } from "../bundle.ts";
 import { readBatchPredictions, type BatchPrediction } from "./batch-predictions.ts";
-import { joinLabels } from "./live.ts";
+import { joinLabels, type LiveLabels } from "./live.ts";
+import { liveClassMetrics } from "./live-classes.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "../online/rejections.ts";
 import { saveMonitorReport } from "./results.ts";
 import { readServedLog, type ServedWindow } from "./served.ts";
@@ -83,7 +84,7 @@ export interface MonitorReport {
   window_ms: number;
   windows: WindowReport[];
   /** The request log's own integrity: unreadable lines, entries missing by seq (per process), processes killed. */
-  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number };
+  log: { files: number; bad_lines: number; missing: number; gaps: Array<{ proc: string; from: number; to: number }>; unclean_ends: number; running: number };
 }
 
 /** Monitors `modelName` over [since, until) and (by default) stores the result in fti_monitor. */
@@ -141,7 +142,8 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
       bad_lines: scan.badLines + rejected.badLines,
       missing: scan.missing,
       gaps: scan.gaps.filter((g) => !g.retention).map(({ proc, from, to }) => ({ proc, from, to })),
-      unclean_ends: scan.processes.filter((p) => !p.ended).length,
+      unclean_ends: scan.processes.filter((p) => !p.ended && !p.running).length,
+      running: scan.processes.filter((p) => p.running).length,
     },
   };
   if (opts.save !== false) await saveMonitorReport(store, report);
@@ -149,7 +151,7 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
 }
 
 function emptyWindow(plan: ModelPlan, groups: number): ServedWindow {
-  return { n: 0, versions: new Map(), inputs: plan.inputs.map(() => []), predictions: [], ids: [], ages: Array.from({ length: groups }, () => []) };
+  return { n: 0, versions: new Map(), inputs: plan.inputs.map(() => []), predictions: [], classes: [], probabilities: [], ids: [], ages: Array.from({ length: groups }, () => []) };
 }
 
 /** The version with the most instances (ties: the higher one); null for none. */
@@ -164,13 +166,14 @@ function windowReport(
   groups: readonly string[],
   span: { start: number; end: number; versions: number[] },
   served: ServedWindow,
-  labels: Float64Array,
+  labels: LiveLabels,
   rejections: RejectedRequestEntry[],
   batch: BatchPrediction[],
   reference: number | null,
   record: ModelSummary | null,
 ): WindowReport {
   const stats = record?.statistics ?? null;
+  const multiclass = plan.task === "multiclass_classification";
   const trainOf = (name: string) => stats?.features.find((f) => f.name === name);
   const rejectedByStatus: Record<string, number> = {};
   let rejected = 0;
@@ -190,12 +193,12 @@ function windowReport(
     rejected_by_status: rejectedByStatus,
     rejected_rate: traffic ? rejected / traffic : null,
     features: plan.inputs.map((input, i) => columnDrift(input.name, input.type, served.inputs[i], trainOf(input.name))),
-    prediction: columnDrift("prediction", "float", served.predictions, stats?.predictions),
+    prediction: multiclass ? columnDrift("prediction", "string", served.classes, stats?.predictions) : columnDrift("prediction", "float", served.predictions, stats?.predictions),
     batch: batch.length
       ? {
           rows: batch.length,
           features: plan.inputs.map((input, i) => columnDrift(input.name, input.type, batch.map((b) => b.inputs[i]), trainOf(input.name))),
-          prediction: columnDrift("prediction", "float", batch.map((b) => b.prediction), stats?.predictions),
+          prediction: columnDrift("prediction", multiclass ? "string" : "float", batch.map((b) => b.prediction), stats?.predictions),
         }
       : null,
     freshness: groups.map((group, k) => freshness(group, served.ages[k])),
@@ -209,16 +212,20 @@ function freshness(group: string, ages: number[]): FreshnessReport {
   return { group, rows: n, p50_s: n ? sorted[Math.ceil(n / 2) - 1] : null, max_s: n ? sorted[n - 1] : null };
 }
 
-function live(plan: ModelPlan, served: ServedWindow, labels: Float64Array, record: ModelSummary | null): LiveReport {
-  const y: number[] = [];
-  const yHat: number[] = [];
-  served.ids.forEach((id, k) => {
-    const p = served.predictions[k];
-    if (Number.isFinite(labels[id]) && Number.isFinite(p)) {
-      y.push(labels[id]);
-      yHat.push(p);
-    }
-  });
+function live(plan: ModelPlan, served: ServedWindow, labels: LiveLabels, record: ModelSummary | null): LiveReport {
+  let y: number[] = [];
+  let yHat: number[] = [];
+  if (plan.task === "multiclass_classification") ({ y, yHat } = liveClassMetrics(served, labels));
+  else {
+    served.ids.forEach((id, k) => {
+      const p = served.predictions[k];
+      const label = labels[id] as number;
+      if (Number.isFinite(label) && Number.isFinite(p)) {
+        y.push(label);
+        yHat.push(p);
+      }
+    });
+  }
   const test = record?.metrics ?? {};
   const names = Object.keys(test).length ? Object.keys(test) : plan.metrics;
   const all = y.length ? computeMetrics(plan.task, y, yHat) : {};

@@ -19,8 +19,11 @@ export interface ServedWindow {
   versions: Map<number, number>;
   /** Per model input (plan order): numbers (NaN is null) for numeric types, else categories. */
   inputs: Array<number[] | Array<string | null>>;
-  /** The predictions (NaN is null). */
+  /** The predictions (NaN is null); multiclass: NaN, see `classes`. */
   predictions: number[];
+  /** Multiclass only: each instance's predicted class (as text) and its probabilities by class (null: none). */
+  classes: Array<string | null>;
+  probabilities: Array<Record<string, number> | null>;
   /** Each instance's index in the log-wide `live` columns (its label's index). */
   ids: number[];
   /** Per feature group of the view (`groups` order): request time − the served row's event time, seconds. */
@@ -52,13 +55,14 @@ export function readServedLog(
   const groups = [...new Set(view.features.map((f) => f.group))];
   const match = [...view.keys, ...view.requestFields].map((c) => c.name);
   const numeric = plan.inputs.map((i) => isNumericType(i.type));
+  const multiclass = plan.task === "multiclass_classification";
   const live: LoggedPredictions = { ts: [], request: Object.fromEntries(match.map((m) => [m, [] as Scalar[]])) };
   const windows = new Map<number, ServedWindow>();
   const windowAt = (t: number): ServedWindow => {
     const start = windowOf(t);
     let w = windows.get(start);
     if (!w) {
-      w = { n: 0, versions: new Map(), inputs: plan.inputs.map(() => []), predictions: [], ids: [], ages: groups.map(() => []) };
+      w = { n: 0, versions: new Map(), inputs: plan.inputs.map(() => []), predictions: [], classes: [], probabilities: [], ids: [], ages: groups.map(() => []) };
       windows.set(start, w);
     }
     return w;
@@ -73,7 +77,11 @@ export function readServedLog(
       if (numeric[i]) (w.inputs[i] as number[]).push(numericValue(v) ?? NaN);
       else (w.inputs[i] as Array<string | null>).push(categoryValue(v));
     });
-    w.predictions.push(numericValue(e.prediction) ?? NaN);
+    if (multiclass) {
+      w.classes.push(categoryValue(e.prediction));
+      w.probabilities.push(e.probabilities ?? null);
+    }
+    w.predictions.push(multiclass ? NaN : (numericValue(e.prediction) ?? NaN));
     groups.forEach((g, k) => {
       const ft = e.feature_times?.[g];
       const rowTime = ft ? Date.parse(ft) : NaN;

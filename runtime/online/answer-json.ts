@@ -31,7 +31,8 @@ export class PredictionJson {
    * request log entry's text up to its prediction (log.ts `SerializedEntry`).
    */
   instance(x: OnlineInstanceResult, request: Record<string, Scalar>, single: boolean): { answer: string; log: string } {
-    const prediction = J(x.prediction);
+    // multiclass: the class, then every class's probability
+    const prediction = x.probabilities === undefined ? J(x.prediction) : `${J(x.prediction)},"probabilities":${J(x.probabilities)}`;
     const features = J(x.features);
     const odts = J(x.odts);
     const times = J(x.feature_times);

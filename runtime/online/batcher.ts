@@ -42,19 +42,24 @@ export class PredictBatcher {
 
   /** `stats` is counted into (shared by the batchers of a model's successive versions). */
   constructor(
-    private readonly predictor: Pick<Predictor, "predictRows">,
+    private readonly predictor: Pick<Predictor, "predictRows"> & { outputs?: number },
     readonly stats: BatchStats = { runs: 0, rows: 0 },
   ) {}
 
-  /** One prediction per row of `rows`, in order. */
+  /** Values per row of a prediction (a multiclass model's K probabilities). */
+  private get k(): number {
+    return this.predictor.outputs ?? 1;
+  }
+
+  /** One prediction per row of `rows`, in order (`outputs` values each, row-major). */
   predict(rows: Rows): Promise<Float32Array> {
     return rows.length <= MAX_BATCH_ROWS ? this.enqueue(rows) : this.predictInTurns(rows);
   }
 
   /** A request larger than one run: one slice queued at a time, behind whatever arrived meanwhile. */
   private async predictInTurns(rows: Rows): Promise<Float32Array> {
-    const out = new Float32Array(rows.length);
-    for (let at = 0; at < rows.length; at += MAX_BATCH_ROWS) out.set(await this.enqueue(rows.slice(at, at + MAX_BATCH_ROWS)), at);
+    const out = new Float32Array(rows.length * this.k);
+    for (let at = 0; at < rows.length; at += MAX_BATCH_ROWS) out.set(await this.enqueue(rows.slice(at, at + MAX_BATCH_ROWS)), at * this.k);
     return out;
   }
 
@@ -101,8 +106,9 @@ export class PredictBatcher {
       return;
     }
     let at = 0;
+    const k = this.k;
     for (const w of batch) {
-      w.done(out.subarray(at, at + w.rows.length));
+      w.done(out.subarray(at * k, (at + w.rows.length) * k));
       at += w.rows.length;
     }
   }
@@ -119,7 +125,7 @@ export class PredictBatcher {
     this.stats.runs++;
     this.stats.rows += rows.length;
     const out = await this.predictor.predictRows(rows);
-    if (out.length !== rows.length) throw new Error(`the model returned ${out.length} predictions for ${rows.length} rows`);
+    if (out.length !== rows.length * this.k) throw new Error(`the model returned ${out.length} predictions for ${rows.length} rows`);
     return out;
   }
 }

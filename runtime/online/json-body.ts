@@ -60,7 +60,7 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /** The path of a `__proto__` key, or of `prototype` under `constructor`, anywhere in the value (iterative: any depth). */
-function pollutingKey(root: unknown): Array<string | number> | null {
+export function pollutingKey(root: unknown): Array<string | number> | null {
   const stack: Array<{ v: unknown; path: Array<string | number> }> = [{ v: root, path: [] }];
   while (stack.length) {
     const { v, path } = stack.pop()!;

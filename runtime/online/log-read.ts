@@ -2,8 +2,10 @@
 // process) and telling what is missing: per writing process, the seq ranges
 // that no file holds, torn or unreadable lines with their file and line
 // number, and processes that ended without their `end` marker (killed: the
-// entries of their last flush window may be gone without a trace).
+// entries of their last flush window may be gone without a trace) — unless
+// they are still running (`fti monitor` while `fti serve` serves).
 
+import { readFileSync } from "node:fs";
 import { listLogFiles, modelLogDir, readLogText } from "./log-files.ts";
 import type { RequestLogEntry } from "./types.ts";
 
@@ -22,6 +24,8 @@ export interface LogProcess {
   lastSeq: number;
   /** The process wrote its end marker (a clean shutdown). */
   ended: boolean;
+  /** No end marker, and the process is still running on this host: its latest entries may not be flushed yet (not an unclean end). */
+  running: boolean;
   /** Entries the process itself reported lost at shutdown (write failures). */
   reportedLost: number;
 }
@@ -154,7 +158,37 @@ function findGaps(procs: Map<string, ProcState>): { gaps: LogGap[]; processes: L
       next = s + 1;
     }
     if (p.ended && p.lastSeq >= next) gaps.push({ proc: id, from: next, to: p.lastSeq });
-    processes.push({ proc: id, entries: seqs.length, lastSeq: p.lastSeq, ended: p.ended, reportedLost: p.reportedLost });
+    processes.push({ proc: id, entries: seqs.length, lastSeq: p.lastSeq, ended: p.ended, running: !p.ended && stillRunning(id), reportedLost: p.reportedLost });
   }
   return { gaps, processes };
+}
+
+/**
+ * Whether the process that writes as `proc` (`<pid>-<start ms>`, log.ts) is
+ * alive on this host: its pid exists and started no later than the log did
+ * (a pid reused after it died belongs to a process started after).
+ */
+function stillRunning(proc: string): boolean {
+  const m = /^(\d+)-(\d+)$/.exec(proc);
+  if (!m) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false; // EPERM: alive, another user's
+  }
+  const started = processStartMs(Number(m[1]));
+  return started === null || started <= Number(m[2]) + 1000; // /proc's clock: boot time to the second
+}
+
+/** A process's start time (epoch ms) from Linux's /proc, or null where there is none. */
+function processStartMs(pid: number): number | null {
+  try {
+    // Field 22 (starttime, clock ticks after boot; USER_HZ is 100) counted after the `(comm)` field, which may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : null;
+  } catch {
+    return null;
+  }
 }

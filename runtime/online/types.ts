@@ -26,8 +26,10 @@ export interface FeatureValue<T = Scalar> {
 
 /** One scored instance: the prediction and everything that went into it. */
 export interface OnlineInstanceResult {
-  /** The model output (NaN → null). */
-  prediction: number | null;
+  /** The model output (NaN → null); a multiclass model's most probable class (a string, or a number for an int label). */
+  prediction: number | string | null;
+  /** Multiclass only: each class's probability, the classes in order (null when the model could not predict). */
+  probabilities?: Record<string, number> | null;
   /** Every stored feature the view and its ODTs read, with its status. */
   features: Record<string, FeatureValue>;
   /** ODT values computed from the request and the features. */
@@ -84,7 +86,7 @@ export interface ServedModelInfo {
   version: number | null;
   stage: string | null;
   algorithm: string | null;
-  task: "regression" | "binary_classification";
+  task: "regression" | "binary_classification" | "multiclass_classification";
   view: string;
   /** Test-split metrics of the loaded version, and the naive baseline's. */
   metrics: Record<string, number | null>;
@@ -94,6 +96,8 @@ export interface ServedModelInfo {
   created_at: string | null;
   loaded_at: string | null;
   can_impute: boolean;
+  /** A multiclass model's classes (the keys of an answer's `probabilities`, in order); absent for other tasks. */
+  classes?: Array<string | number>;
   /** The request schema: entity keys and request fields, with their types. */
   request: Array<{ name: string; type: string; nullable: boolean; kind: "key" | "request" }>;
   /** Why the last reload could not swap this model in (the old version keeps serving). */
@@ -120,7 +124,9 @@ export interface RequestLogEntry {
   features: Record<string, FeatureValue>;
   feature_times: Record<string, string | null>;
   odts: Record<string, Scalar>;
-  prediction: number | null;
+  prediction: number | string | null;
+  /** Multiclass only: each class's probability. */
+  probabilities?: Record<string, number> | null;
 }
 
 /** An answer of the in-process service: the HTTP status and body the HTTP route would send. */

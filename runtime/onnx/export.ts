@@ -7,6 +7,12 @@
 //   gbdt (reg.):   features → ai.onnx.ml.TreeEnsembleRegressor → prediction
 //   gbdt (binary): features → ai.onnx.ml.TreeEnsembleRegressor → raw_score → Sigmoid → prediction
 //
+// Multiclass models (K classes) output `prediction` float [N, K], the class
+// probabilities in the order of the model version's classes (sorted):
+//
+//   logistic:      features → LinearRegressor (targets = K) → logits → Softmax(axis 1) → prediction
+//   gbdt:          features → TreeEnsembleRegressor (n_targets = K) → raw_score → Softmax(axis 1) → prediction
+//
 // Classifiers are exported as "regressor of the log-odds + Sigmoid" rather
 // than LinearClassifier / TreeEnsembleClassifier: those emit a label tensor
 // plus a [N, 2] score tensor whose binary-case layout depends on post_transform
@@ -15,7 +21,7 @@
 // float32 rounding. Opsets: ai.onnx.ml 3 (TreeEnsembleRegressor v3 has
 // nodes_missing_value_tracks_true), ai.onnx 17, IR version 8.
 
-import type { GbdtModel, LinearModel, LogisticModel, TrainedModel } from "../learners/index.ts";
+import { outputsOf, type GbdtModel, type LinearModel, type LogisticModel, type MultinomialModel, type TrainedModel } from "../learners/index.ts";
 import { attr, DataType, encodeModel, tensorValueInfo, type Model, type Node } from "./proto.ts";
 
 export const INPUT_NAME = "features";
@@ -28,9 +34,12 @@ export const ML_DOMAIN = "ai.onnx.ml";
 export interface ExportOptions {
   /** Input width (the encoded matrix width); must equal the model's. */
   width: number;
+  /** A multiclass model's classes, in output order: recorded as metadata `fti.classes` (JSON). */
+  classes?: Array<string | number>;
 }
 
-function linearNode(m: LinearModel | LogisticModel, output: string): Node {
+function linearNode(m: LinearModel | LogisticModel | MultinomialModel, output: string): Node {
+  const multi = m.task === "multiclass_classification";
   return {
     input: [INPUT_NAME],
     output: [output],
@@ -38,9 +47,10 @@ function linearNode(m: LinearModel | LogisticModel, output: string): Node {
     op_type: "LinearRegressor",
     domain: ML_DOMAIN,
     attribute: [
+      // [targets × width], row-major
       attr.floats("coefficients", m.weights),
-      attr.floats("intercepts", [m.intercept]),
-      attr.int("targets", 1),
+      attr.floats("intercepts", multi ? m.intercepts : [m.intercept]),
+      attr.int("targets", multi ? m.classes : 1),
       attr.string("post_transform", "NONE"),
     ],
   };
@@ -48,6 +58,10 @@ function linearNode(m: LinearModel | LogisticModel, output: string): Node {
 
 function sigmoidNode(input: string): Node {
   return { input: [input], output: [OUTPUT_NAME], name: "sigmoid", op_type: "Sigmoid", domain: "" };
+}
+
+function softmaxNode(input: string): Node {
+  return { input: [input], output: [OUTPUT_NAME], name: "softmax", op_type: "Softmax", domain: "", attribute: [attr.int("axis", 1)] };
 }
 
 function treeNode(m: GbdtModel, output: string): Node {
@@ -62,6 +76,9 @@ function treeNode(m: GbdtModel, output: string): Node {
   const tTree: number[] = [];
   const tNode: number[] = [];
   const tWeight: number[] = [];
+  const tTarget: number[] = [];
+  // multiclass: trees[r * K + c] adds to target c
+  const K = m.baseScores ? m.baseScores.length : 1;
   const trees = m.trees.length > 0 ? m.trees : [
     // ONNX needs at least one tree: a single leaf worth 0
     { feature: [-1], threshold: [0], missingLeft: [false], left: [-1], right: [-1], value: [0] },
@@ -90,6 +107,7 @@ function treeNode(m: GbdtModel, output: string): Node {
         tTree.push(t);
         tNode.push(k);
         tWeight.push(tree.value[k]);
+        tTarget.push(t % K);
       }
     }
   });
@@ -100,10 +118,10 @@ function treeNode(m: GbdtModel, output: string): Node {
     op_type: "TreeEnsembleRegressor",
     domain: ML_DOMAIN,
     attribute: [
-      attr.int("n_targets", 1),
+      attr.int("n_targets", K),
       attr.string("aggregate_function", "SUM"),
       attr.string("post_transform", "NONE"),
-      attr.floats("base_values", [m.baseScore]),
+      attr.floats("base_values", m.baseScores ?? [m.baseScore]),
       attr.ints("nodes_treeids", treeIds),
       attr.ints("nodes_nodeids", nodeIds),
       attr.ints("nodes_featureids", featureIds),
@@ -114,7 +132,7 @@ function treeNode(m: GbdtModel, output: string): Node {
       attr.ints("nodes_missing_value_tracks_true", missingTrue),
       attr.ints("target_treeids", tTree),
       attr.ints("target_nodeids", tNode),
-      attr.ints("target_ids", new Array<number>(tTree.length).fill(0)),
+      attr.ints("target_ids", tTarget),
       attr.floats("target_weights", tWeight),
     ],
   };
@@ -133,10 +151,12 @@ export function buildOnnxModel(model: TrainedModel, opts: ExportOptions): Model 
       nodes.push(linearNode(model, OUTPUT_NAME));
       break;
     case "logistic":
-      nodes.push(linearNode(model, "logit"), sigmoidNode("logit"));
+      if (model.task === "multiclass_classification") nodes.push(linearNode(model, "logits"), softmaxNode("logits"));
+      else nodes.push(linearNode(model, "logit"), sigmoidNode("logit"));
       break;
     case "gbdt":
-      if (model.task === "binary_classification") nodes.push(treeNode(model, "raw_score"), sigmoidNode("raw_score"));
+      if (model.task === "multiclass_classification") nodes.push(treeNode(model, "raw_score"), softmaxNode("raw_score"));
+      else if (model.task === "binary_classification") nodes.push(treeNode(model, "raw_score"), sigmoidNode("raw_score"));
       else nodes.push(treeNode(model, OUTPUT_NAME));
       break;
     default:
@@ -154,16 +174,17 @@ export function buildOnnxModel(model: TrainedModel, opts: ExportOptions): Model 
       name: `fti_${model.kind}_${model.task}`,
       node: nodes,
       input: [tensorValueInfo(INPUT_NAME, DataType.FLOAT, ["N", width])],
-      output: [tensorValueInfo(OUTPUT_NAME, DataType.FLOAT, ["N", 1])],
+      output: [tensorValueInfo(OUTPUT_NAME, DataType.FLOAT, ["N", outputsOf(model)])],
     },
     metadata_props: [
       { key: "fti.kind", value: model.kind },
       { key: "fti.task", value: model.task },
+      ...(opts.classes ? [{ key: "fti.classes", value: JSON.stringify(opts.classes) }] : []),
     ],
   };
 }
 
-/** Serialises a trained model to ONNX: input `features` float [N, width] → output `prediction` float [N, 1]. */
+/** Serialises a trained model to ONNX: input `features` float [N, width] → output `prediction` float [N, 1] ([N, K] for K classes). */
 export function exportOnnx(model: TrainedModel, opts: ExportOptions): Uint8Array {
   return encodeModel(buildOnnxModel(model, opts));
 }

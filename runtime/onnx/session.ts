@@ -41,7 +41,9 @@ export interface OnnxPredictor {
   readonly width: number | null;
   readonly inputName: string;
   readonly outputName: string;
-  /** One prediction per row of the row-major X [n × width]. */
+  /** Values per row of the first output: K for an output [N, K] (a multiclass model's class probabilities), else 1. */
+  readonly outputs: number;
+  /** One prediction per row of the row-major X [n × width] (`outputs` per row, row-major). */
   predict(X: Float32Array, n: number): Promise<Float32Array>;
   describeIO(): { inputs: TensorInfo[]; outputs: TensorInfo[] };
   release(): Promise<void>;
@@ -150,12 +152,18 @@ export function ortSessionOptions(opts: OnnxSessionOptions = {}): Ort.InferenceS
   };
 }
 
-/** One prediction per row from a run's output tensor (`data` and `dims`), or a clear Error. */
-export function predictionsOf(out: { data: unknown; dims: readonly number[] } | undefined, n: number, outputName: string): Float32Array {
+/** Values per row of a model's first output: K for a declared shape [N, K], else 1. */
+export function outputsPerRow(info: Pick<OnnxInfo, "outputs">): number {
+  const s = info.outputs[0]?.shape;
+  return s?.length === 2 && typeof s[1] === "number" && s[1] > 1 ? s[1] : 1;
+}
+
+/** `k` predictions per row (row-major) from a run's output tensor (`data` and `dims`), or a clear Error. */
+export function predictionsOf(out: { data: unknown; dims: readonly number[] } | undefined, n: number, outputName: string, k = 1): Float32Array {
   if (!out || !("data" in out)) throw new Error(`the ONNX model did not produce output \`${outputName}\``);
   const data = out.data as ArrayLike<number | bigint> & { length: number };
-  if (data.length !== n) {
-    throw new Error(`the ONNX model's output \`${outputName}\` has ${data.length} values for ${n} rows (shape [${out.dims.join(", ")}])`);
+  if (data.length !== n * k) {
+    throw new Error(`the ONNX model's output \`${outputName}\` has ${data.length} values for ${n} rows${k > 1 ? ` of ${k}` : ""} (shape [${out.dims.join(", ")}])`);
   }
   if (data instanceof Float32Array) return data;
   if (data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array) return Float32Array.from(data);
@@ -188,10 +196,12 @@ export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {})
   const js = opts.threads === 1 && opts.jsTrees !== false ? jsTreeRegressor(bytes) : null;
   const jsMaxRows = js ? Math.max(1, Math.floor(JS_TREE_MAX_PAIRS / js.trees)) : 0;
 
+  const outputs = outputsPerRow(info);
   return {
     width,
     inputName: input.name,
     outputName: output.name,
+    outputs,
     describeIO: () => structuredClone(io),
     async predict(X: Float32Array, n: number): Promise<Float32Array> {
       if (!Number.isInteger(n) || n < 0) throw new Error(`predict: bad row count ${n}`);
@@ -218,7 +228,7 @@ export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {})
       } catch (e) {
         throw new Error(`onnxruntime failed to run the model: ${(e as Error).message}`);
       }
-      return predictionsOf(result[output.name] as Ort.Tensor | undefined, n, output.name);
+      return predictionsOf(result[output.name] as Ort.Tensor | undefined, n, output.name, outputs);
     },
     release: () => session.release(),
   };

@@ -45,7 +45,7 @@ export interface NewModelRecord {
   spec_hash: string;
   transforms_hash: string;
   view: string;
-  task: "regression" | "binary_classification";
+  task: "regression" | "binary_classification" | "multiclass_classification";
   /** "linear" | "logistic" | "gbdt" | "onnx" (external). */
   algorithm: string;
   params: unknown;
@@ -104,7 +104,7 @@ interface RawRow {
   spec_hash: string;
   transforms_hash: string;
   view: string;
-  task: "regression" | "binary_classification";
+  task: "regression" | "binary_classification" | "multiclass_classification";
   algorithm: string;
   params: string | null;
   metrics: string | null;

@@ -4,7 +4,7 @@
 // same values, written by ONE streaming statement: COPY (spine query ASOF
 // JOIN the groups, the ODTs as SQL macros where they have an exact SQL form,
 // else as DuckDB scalar functions calling the generated `compute` chunk by
-// chunk, ORDER BY the spine's order) TO the file. Nothing
+// chunk, ORDER BY the spine's order unless asked for no order) TO the file. Nothing
 // is stored on the way (no spine table, no joined table): the memory is that
 // of the join and the final sort, which DuckDB spills past its memory_limit.
 
@@ -29,13 +29,20 @@ export interface ExportOptions extends SpineRange {
   memoryLimit?: string | null;
   /** How the ODTs are computed: "auto" (default) in SQL where their plan has an exact SQL form; "js": every one by its `compute`. */
   odts?: OdtMode;
+  /**
+   * The rows in whatever order the join gives them (it changes from run to
+   * run) instead of spine order: the same rows, without the sort into spine
+   * order (`fti training-data --unordered`). Default false.
+   */
+  unordered?: boolean;
 }
 
 export { EXPORT_MEMORY_LIMIT };
 
 /**
  * Writes a view's training frame (keys, event_time, label, features, ODT
- * values, request fields) to a Parquet file, in spine order; returns the row count.
+ * values, request fields) to a Parquet file, in spine order (or, `unordered`,
+ * in the join's order); returns the row count.
  */
 export async function exportTrainingData(
   store: Store,
@@ -55,11 +62,12 @@ export async function exportTrainingData(
     const columns = ["__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
     const pit = await pitSelect(store, bundle, view, { relation, columns, ...(await spineBounds(store, relation)) }, view.asOf);
     const select = (await exportColumns(store, view, pit, opts.odts ?? "auto")).map((c) => `${c.expr} AS ${ident(c.name)}`);
-    const order = spine.orderColumns.map((c) => `p.${c}`).join(", ");
+    // The sort into spine order is what the export costs beyond an unordered ASOF join + COPY (docs/benchmarks.md).
+    const order = opts.unordered ? "" : ` ORDER BY ${spine.orderColumns.map((c) => `p.${c}`).join(", ")}`;
     // Written beside the target and renamed: a failure (an ODT that throws) leaves no partial file.
     const part = `${abs}.${process.pid}.part`;
     try {
-      const copy = `COPY (SELECT ${select.join(", ")} FROM (${pit.sql}) AS p ORDER BY ${order}) TO ${sqlString(part)} (FORMAT parquet)`;
+      const copy = `COPY (SELECT ${select.join(", ")} FROM (${pit.sql}) AS p${order}) TO ${sqlString(part)} (FORMAT parquet)`;
       const [r] = await store.all<{ Count: number | bigint }>(copy);
       renameSync(part, abs);
       return Number(r.Count);

@@ -36,6 +36,8 @@ export interface FrameColumnsRead {
   keys: Record<string, Scalar[]>;
   time: Float64Array;
   label: Float64Array;
+  /** A string label (a class): its distinct values, sorted; `label` then holds each row's index in it (NaN: null). */
+  labelClasses?: string[];
   columns: Record<string, InputColumn>;
   /** Per join id: epoch ms of the group row used, NaN when none. */
   featureTimes: Record<string, Float64Array>;
@@ -65,8 +67,10 @@ export async function readJoinedFrame(
   const reqFields = view.requestFields.filter((r) => !fnames.includes(r.name));
   const ftCols = joined.groups.map((_, i) => `__ft_${i}`);
   const typed = opts.typed ? await typedColumns(store, joined.table, [...joined.features, ...reqFields]) : new Set<string>();
-  const floats = ["__t_ms", ...(opts.withLabel ? ["__label"] : []), ...ftCols, ...typed];
-  const names = [...keyNames, ...floats, ...[...fnames, ...reqFields.map((r) => r.name)].filter((c) => !typed.has(c))];
+  // a string label (multiclass) is read as text, then coded by its sorted values
+  const textLabel = opts.withLabel && view.label.type === "string";
+  const floats = ["__t_ms", ...(opts.withLabel && !textLabel ? ["__label"] : []), ...ftCols, ...typed];
+  const names = [...keyNames, ...floats, ...(textLabel ? ["__label"] : []), ...[...fnames, ...reqFields.map((r) => r.name)].filter((c) => !typed.has(c))];
   const exprs = names.map((c) => (c === "__t_ms" ? `epoch_us(__t) / 1000.0 AS __t_ms` : ident(c)));
   const arrays = new Map<string, Float64Array | Scalar[]>(names.map((c) => [c, floats.includes(c) ? new Float64Array(n) : new Array<Scalar>(n)]));
   const interned = new Map(names.map((c) => [c, new Interner()]));
@@ -90,14 +94,27 @@ export async function readJoinedFrame(
   }
   const featureTimes: Record<string, Float64Array> = {};
   joined.groups.forEach((g, i) => (featureTimes[g] = arrays.get(`__ft_${i}`) as Float64Array));
+  const coded = textLabel ? codeClasses(arrays.get("__label") as Scalar[]) : undefined;
   return {
     n,
     keys: Object.fromEntries(keyNames.map((k) => [k, arrays.get(k) as Scalar[]])),
     time: arrays.get("__t_ms") as Float64Array,
-    label: opts.withLabel ? (arrays.get("__label") as Float64Array) : new Float64Array(0),
+    label: coded?.codes ?? (opts.withLabel ? (arrays.get("__label") as Float64Array) : new Float64Array(0)),
+    ...(coded ? { labelClasses: coded.classes } : {}),
     columns,
     featureTimes,
   };
+}
+
+/** Text labels as indices into their distinct values sorted by UTF-16 code units (null: NaN). */
+function codeClasses(values: Scalar[]): { codes: Float64Array; classes: string[] } {
+  const distinct = new Set<string>();
+  for (const v of values) if (v !== null) distinct.add(String(v));
+  const classes = [...distinct].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const at = new Map(classes.map((c, i) => [c, i]));
+  const codes = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) codes[i] = values[i] === null ? NaN : at.get(String(values[i]))!;
+  return { codes, classes };
 }
 
 /** Marks the spine rows of a slice as read: each __sid must be in 0..n−1 and come once. */

@@ -108,6 +108,18 @@ export async function tableFingerprint(store: Store, table: string): Promise<str
   return `${fp.rows}|${fingerprintText(fp)}`;
 }
 
+/**
+ * The first and last event_time of a table, epoch µs (null when it has none): what the PIT join's
+ * bounds are weighed against (pit.ts). ~1–3 ms at 10 M rows.
+ */
+export async function eventTimeRange(store: Store, table: string): Promise<{ lo: number | null; hi: number | null }> {
+  const [r] = await store.all<{ lo: unknown; hi: unknown }>(
+    `SELECT epoch_us(min(event_time)) AS lo, epoch_us(max(event_time)) AS hi FROM ${tableRef(table)}`,
+  );
+  const us = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return { lo: us(r.lo), hi: us(r.hi) };
+}
+
 /** Forgets the cached facts, as after a feature run (the next check recomputes them); `tables`: only theirs. */
 export async function forgetKeyTimeFacts(store: Store, tables?: readonly string[]): Promise<void> {
   if (!(await store.tableExists(FACTS))) return;

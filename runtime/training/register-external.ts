@@ -96,6 +96,9 @@ export async function registerExternal(
 ): Promise<ExternalReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
+  if (plan.task === "multiclass_classification") {
+    throw new UserError(`cannot register \`${plan.name}\`: external ONNX files are not supported for multiclass_classification yet`, "train it with `algorithm logistic` or `algorithm gbdt`");
+  }
   // Fail fast, before building the frame, when the width is known statically.
   const known = staticWidth(plan);
   checkSignature(plan, onnxBytes, known);

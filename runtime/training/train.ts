@@ -15,6 +15,7 @@ import type { Store } from "../store/store.ts";
 import { predict, trainModel, type TrainedModel } from "../learners/index.ts";
 import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
+import { classLabels } from "./classes.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
 import { transformsIdentity } from "../transforms-hash.ts";
 
@@ -47,6 +48,10 @@ export interface TrainReport {
   task: ModelPlan["task"];
   /** Matrix width after the MDTs. */
   width: number;
+  /** A multiclass model's classes, in the order of its probabilities. */
+  classes?: Array<string | number>;
+  /** Multiclass: test rows per label value that is not a training class (they count as misses). */
+  unseenTestLabels?: Record<string, number>;
   /** Test-split metrics of the registered (ONNX) model. */
   metrics: Record<string, number>;
   /** The same metrics for the naive baseline (train mean / train positive rate). */
@@ -226,9 +231,12 @@ export interface PreparedData {
   frame: TrainingFrame;
   split: Split;
   state: FittedState;
+  /** Labels: regression values, 0/1, or (multiclass) class indices, -1 for a test label unseen in training. */
   yTrain: Float64Array;
   yTest: Float64Array;
   XTest: Float32Array;
+  /** Multiclass: test rows per label value unseen in training. */
+  unseen?: Record<string, number>;
 }
 
 export async function prepareData(
@@ -248,6 +256,12 @@ export async function prepareData(
   const XTest = await timed("encode", `encoding ${split.test.length} test rows × ${state.width}`, () =>
     encodeMatrix(plan, state, frame.columns, split.test),
   );
+  if (plan.task === "multiclass_classification") {
+    const labels = classLabels(plan, frame, split.train, split.test);
+    // the classes travel with the fitted state: every version's predictions are read against its own
+    state.classes = labels.classes;
+    return { frame, split, state, yTrain: labels.yTrain, yTest: labels.yTest, XTest, unseen: labels.unseen };
+  }
   return {
     frame,
     split,
@@ -322,7 +336,7 @@ export async function scoreAndRegister(
       onnx: model.onnx,
       promoted: stage === "production",
       gates,
-      statistics: trainingStatistics(plan, data.frame, data.split.train, testPredictions),
+      statistics: trainingStatistics(plan, data.frame, data.split.train, testPredictions, data.state.classes),
     }),
   );
   return { version, stage, metrics, baseline, gates };
@@ -382,7 +396,7 @@ async function verifyOnnx(
   let scale = 1;
   for (let i = 0; i < own.length; i++) if (Math.abs(own[i]) > scale) scale = Math.abs(own[i]);
   const diff = maxAbsDiff(onnxPred, own);
-  if (onnxPred.length !== nTest || !(diff <= 1e-3 * scale)) {
+  if (onnxPred.length !== own.length || !(diff <= 1e-3 * scale)) {
     throw new Error(
       `ONNX export check failed for \`${model}\` (${trained.kind}): onnxruntime's predictions differ from the ` +
         `trainer's by up to ${diff} on ${nTest} test rows (allowed ${1e-3 * scale}); this is a bug in the exporter`,
@@ -422,7 +436,7 @@ export async function trainModelFromSpec(
   const trained = await timed("train", `training ${algorithm.kind} on ${nTrain} × ${d}`, () =>
     trainModel(algorithm.kind, plan.task, XTrain, nTrain, d, data.yTrain, algorithm.params, { threads: opts.threads }),
   );
-  const onnx = await timed("export", "exporting to ONNX", () => exportOnnx(trained, { width: d }));
+  const onnx = await timed("export", "exporting to ONNX", () => exportOnnx(trained, { width: d, classes: state.classes }));
 
   // The registered artefact is the ONNX file: check it predicts what the trainer does.
   const { onnxPred, diff } = await timed("verify", `checking the ONNX model on ${nTest} test rows`, () =>
@@ -444,6 +458,7 @@ export async function trainModelFromSpec(
     ...registrationReport(plan, result, data),
     algorithm: algorithm.kind,
     task: plan.task,
+    ...(state.classes ? { classes: state.classes, unseenTestLabels: data.unseen ?? {} } : {}),
     width: d,
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },

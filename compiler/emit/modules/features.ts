@@ -5,6 +5,7 @@
 import type { IrGroup, IrType } from "../../ir.ts";
 import { embedCallInfo } from "../../builtins.ts";
 import { exprNodes } from "../../ir-walk.ts";
+import { groupDefinition } from "../../lower/group-definition.ts";
 import { groupToSql } from "../../lower/group-sql.ts";
 import { groupToIncremental, sourceStreamChecks, type LowerTs } from "../../lower/incremental.ts";
 import { checkToSql } from "../../lower/sql.ts";
@@ -90,6 +91,7 @@ function groupPlan(ctx: EmitContext, g: IrGroup, lower: LowerTs): string {
     features: g.features.map((f) => ({ name: f.name, type: columnType(f.type), nullable: f.type.nullable })),
     lookbackMs: g.lookbackMs,
     ...(g.schedule ? { schedule: g.schedule } : {}),
+    definition: groupDefinition(g, ctx.ir),
   };
   const embeddings = embedUses(g);
   const embedText = embeddings.length ? `\n  embeddings: ${tsLiteral(embeddings)},` : "";

@@ -1,0 +1,48 @@
+// The definition each group table was written under (`fti_group_definitions`):
+// a group version's rows are what models trained on it saw, so a run whose
+// spec computes the same table otherwise (a window of 7d made 90d, a fn's body
+// edited, another spec declaring a group of that name) is refused before it
+// writes, naming what changed; the fix is a new `version` (its own table).
+// The definitions are the compiler's hashes (compiler/lower/group-definition.ts).
+
+import type { GroupPlan, SpecBundle } from "../api.ts";
+import { UserError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+
+const TABLE = "fti_group_definitions";
+
+/** Where a group is declared, for messages: its own spec's file when it is imported. */
+export const groupSite = (bundle: SpecBundle, plan: GroupPlan): string => `${plan.declaredIn?.file ?? bundle.file}:${plan.line}`;
+
+type Definition = NonNullable<GroupPlan["definition"]>;
+
+/**
+ * Before a run writes `plan.table`: a table just created (`created`) or not
+ * recorded yet (written before definitions were recorded) takes this
+ * definition; a recorded one must be the same. Inside the run's transaction.
+ */
+export async function checkGroupDefinition(store: Store, bundle: SpecBundle, plan: GroupPlan, created: boolean): Promise<void> {
+  const definition = plan.definition;
+  if (!definition) return;
+  await store.run(`CREATE TABLE IF NOT EXISTS ${TABLE} (table_name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, spec VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`);
+  const [row] = created ? [] : await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
+  if (row) {
+    const changed = differences(JSON.parse(row.definition) as Definition, definition);
+    if (changed.length === 0) return;
+    throw new UserError(
+      `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
+        "its rows would no longer be what models trained on this version saw; a published group version is never rewritten",
+      `bump its \`version\` in the spec (to ${plan.version + 1}): the new version gets its own table and the old one stays for models trained on it`,
+    );
+  }
+  await store.run(`INSERT OR REPLACE INTO ${TABLE} VALUES (?, ?, ?, now())`, [plan.table, JSON.stringify(definition), bundle.name]);
+}
+
+/** What differs, in words: the group's shape, then each feature computed otherwise (added or dropped ones are the column check's). */
+function differences(was: Definition, now: Definition): string[] {
+  const out: string[] = [];
+  if (was.group !== now.group) out.push("its keys, input, `where` or lookups differ");
+  const recomputed = Object.keys(now.features).filter((f) => was.features[f] !== undefined && was.features[f] !== now.features[f]);
+  if (recomputed.length) out.push(`${recomputed.map((f) => `\`${f}\``).join(", ")} ${recomputed.length === 1 ? "is" : "are"} computed otherwise`);
+  return out;
+}
