@@ -25,7 +25,6 @@ import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage, stopPretenuring } from "./full-gc.ts";
-import { YoungGenerationKeeper } from "./young-generation.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -326,8 +325,6 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   // a million online entities, or a stream's state rebuilt from its history (365,000 events left ~350 MB of old space).
   if (service.loadedAtStart() >= FULL_GC_LOADED) collectGarbage();
   stopPretenuring();
-  // The young generation kept at its size through lulls (young-generation.ts): shrunk, it stayed small under the traffic after.
-  const keeper = new YoungGenerationKeeper().start();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
   const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
@@ -335,7 +332,6 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   try {
     await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
   } catch (e) {
-    keeper.stop();
     await service.close();
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new UserError(`port ${opts.port ?? 8080} on ${opts.host ?? "127.0.0.1"} is in use`, "pass another --port");
@@ -368,7 +364,6 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
           await app.close();
         } finally {
           clearTimeout(hard);
-          keeper.stop();
           await service.close();
         }
       })();
