@@ -8,7 +8,8 @@
 //
 // Variants: `auto` (ODTs with an exact SQL form as DuckDB macros), `js` (every
 // ODT through its generated compute, the JS scalar function), `unordered`
-// (auto, without the sort into spine order: --unordered).
+// (auto, without the sort into spine order: --unordered), `cap768` / `cap1g`
+// (auto at a 768 MB / 1 GB export cap instead of the default 720 MB).
 
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ const VARIANTS: Record<string, ExportOptions> = {
   auto: { odts: "auto" },
   js: { odts: "js" },
   unordered: { odts: "auto", unordered: true },
+  cap768: { odts: "auto", memoryLimit: "768MB" },
+  cap1g: { odts: "auto", memoryLimit: "1GB" },
 };
 
 const { values } = parseArgs({

@@ -9,9 +9,9 @@
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
-// --pit-case all|events|planned, --events N, --event-users N,
+// --pit-case all|events|planned, --events N, --event-users N, --export-memory 720MB,
 // --batch-entities N, --monitor-requests N, --train-rows N, --train-features N (1–12),
-// --train-task regression|classification|both, --trees N, --spec-lines N, --keep-work,
+// --train-task regression|classification|both|multiclass, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
 // bench run at a time per data directory: the cached stores are opened
 // read-write).
@@ -49,6 +49,7 @@ async function main(): Promise<number> {
       "pit-case": { type: "string", default: "all" },
       events: { type: "string" },
       "event-users": { type: "string" },
+      "export-memory": { type: "string" },
       "batch-entities": { type: "string" },
       "monitor-requests": { type: "string" },
       "train-rows": { type: "string" },
@@ -66,8 +67,8 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
-       [--pit-case all|events|planned] [--events N] [--event-users N]
-       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
+       [--pit-case all|events|planned] [--events N] [--event-users N] [--export-memory 720MB]
+       [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both|multiclass] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }
   const unknown = positionals.filter((p) => !(SUITES as readonly string[]).includes(p));
@@ -76,8 +77,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const trainTask = values["train-task"]!;
-  if (!["regression", "classification", "both"].includes(trainTask)) {
-    process.stderr.write(`--train-task ${JSON.stringify(trainTask)}: expected regression, classification or both\n`);
+  if (!["regression", "classification", "both", "multiclass"].includes(trainTask)) {
+    process.stderr.write(`--train-task ${JSON.stringify(trainTask)}: expected regression, classification, both or multiclass\n`);
     return 2;
   }
   setVerbose(values.verbose);
@@ -108,6 +109,7 @@ async function main(): Promise<number> {
     pitCase: values["pit-case"] === "events" || values["pit-case"] === "planned" ? values["pit-case"] : "all",
     events: num(values.events, quick ? 100_000 : 3_000_000),
     eventUsers: num(values["event-users"], 300),
+    exportMemory: values["export-memory"],
     acts: { athletes, runs },
     batchActs: { athletes: num(values["batch-entities"], quick ? 5_000 : 1_000_000), runs: 4 },
     monitorRequests: num(values["monitor-requests"], quick ? 20_000 : 10_000_000),

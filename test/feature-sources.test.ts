@@ -48,6 +48,22 @@ function bundleFor(dir: string, source: SourcePlan) {
   return athleteBundle(dir, { sources: [source], groups: [], views: [] });
 }
 
+/** Records the SQL of every `run` on the store that matches `pattern`, until `restore()`. */
+function watchRuns(s: Store, pattern: RegExp): { seen: string[]; restore(): void } {
+  const run = s.run.bind(s);
+  const seen: string[] = [];
+  s.run = (async (sql: string, params?: never) => {
+    if (pattern.test(sql)) seen.push(sql);
+    return run(sql, params);
+  }) as typeof s.run;
+  return { seen, restore: () => void (s.run = run) };
+}
+
+/** The quarantined rows as [file name, row number, reason], in the order they were quarantined. */
+async function quarantinedByFile(s: Store) {
+  return (await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason]);
+}
+
 async function quarantine(s: Store) {
   return s.all<{ row_number: number; reason: string; file: string; row_json: string }>(
     "SELECT row_number, reason, file, row_json FROM fti_quarantine ORDER BY rowid",
@@ -167,25 +183,66 @@ describe("source validation", () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });
     const s = store;
-    const run = s.run.bind(s);
-    const badPasses: string[] = [];
-    s.run = (async (sql: string, params?: never) => {
-      if (/CREATE TEMP TABLE "__fti_bad_/.test(sql)) badPasses.push(/WHERE FALSE\s*$/.test(sql) ? "empty" : "read");
-      return run(sql, params);
-    }) as typeof s.run;
+    const bad = watchRuns(s, /CREATE TEMP TABLE "__fti_bad_/);
     await writeParquet(s, join(dir, "clean.parquet"), [row("a1", 1), row("a2", 2), row("a1", 3)]);
     const clean = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("clean.parquet", "parquet")));
     await writeParquet(s, join(dir, "dirty.parquet"), [row("a1", 1), row("a2", 2, { km: "-1.0" }), row("a1", 3)]);
     const dirty = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("dirty.parquet", "parquet")));
-    s.run = run;
-    expect(badPasses).toEqual(["empty", "read"]);
+    bad.restore();
+    expect(bad.seen.map((sql) => (/WHERE FALSE\s*$/.test(sql) ? "empty" : "read"))).toEqual(["empty", "read"]);
     expect(clean.sources[0]).toMatchObject({ read: 3, valid: 2, quarantined: 1 });
     expect(dirty.sources[0]).toMatchObject({ read: 3, valid: 1, quarantined: 2 });
-    expect((await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason])).toEqual([
+    expect(await quarantinedByFile(s)).toEqual([
       ["clean.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
       ["dirty.parquet", 2, "distance_km: -1.0 fails check (> 0)"],
       ["dirty.parquet", 3, "activity_id: duplicate value 'a1' (first at row 1)"],
     ]);
+  });
+
+  it("unique values in order are proved distinct without sorting their hashes; a repeat among them is still found", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    const hashSorts = watchRuns(s, /CREATE TEMP TABLE "__fti_duphash_/);
+    const sorts = async (file: string, rows: Row[]) => {
+      await writeParquet(s, join(dir, file), rows);
+      const before = hashSorts.seen.length;
+      const r = await runFeaturePipeline(s, bundleFor(dir, activitiesSource(file, "parquet")));
+      return { sorted: hashSorts.seen.length - before, quarantined: r.sources[0].quarantined, valid: r.sources[0].valid };
+    };
+    // Increasing or decreasing (the null is not a value): no repeat possible, no sort.
+    expect(await sorts("up.parquet", [row("a1", 1), row("a2", 2), row(null, 3), row("a3", 4)])).toEqual({ sorted: 0, quarantined: 1, valid: 3 });
+    expect(await sorts("down.parquet", [row("a3", 1), row("a2", 2), row("a1", 3)])).toEqual({ sorted: 0, quarantined: 0, valid: 3 });
+    // A repeat next to its first, or after a step back: not strictly ordered, so the hashes decide.
+    expect(await sorts("adjacent.parquet", [row("a1", 1), row("a2", 2), row("a2", 3), row("a3", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
+    expect(await sorts("later.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a2", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
+    expect(await sorts("unordered.parquet", [row("a2", 1), row("a1", 2), row("a3", 3)])).toEqual({ sorted: 1, quarantined: 0, valid: 3 });
+    hashSorts.restore();
+    expect(await quarantinedByFile(s)).toEqual([
+      ["up.parquet", 3, "activity_id: missing value (not nullable)"],
+      ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
+      ["later.parquet", 4, "activity_id: duplicate value 'a2' (first at row 2)"],
+    ]);
+  });
+
+  it("ordered unique values over many vectors and row groups: a repeat at a vector's edge is found", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const n = 100_000;
+    // Zero-padded ids increase with i; row 2049 (i = 2048, the first row of the second vector) repeats row 2048's id, and so does row 60001.
+    const dups = [2048, 60_000];
+    await store.run(
+      `COPY (SELECT 'a' || lpad(CAST(CASE WHEN i IN (${dups.join(", ")}) THEN i - 1 ELSE i END AS VARCHAR), 6, '0') AS activity_id,
+                    'ath0' AS athlete_id, TIMESTAMP '2025-01-01' + INTERVAL (i) SECOND AS started_at, 'run' AS sport,
+                    10.0 AS distance_km, 3000.0 AS elapsed_time_s, 50.0 AS elevation_gain_m, 5.0 AS planned_pace_min_km, NULL::DOUBLE AS avg_hr
+               FROM range(${n}) AS t(i) ORDER BY i)
+         TO '${join(dir, "acts.parquet")}' (FORMAT parquet, ROW_GROUP_SIZE 7000)`,
+    );
+    const r = await runFeaturePipeline(store, bundleFor(dir, activitiesSource("acts.parquet", "parquet")));
+    expect(r.sources[0]).toMatchObject({ read: n, valid: n - dups.length, quarantined: dups.length });
+    expect((await quarantine(store)).map((q) => `${q.row_number}: ${q.reason}`)).toEqual(
+      dups.map((i) => `${i + 1}: activity_id: duplicate value 'a${String(i - 1).padStart(6, "0")}' (first at row ${i})`),
+    );
   });
 
   it("range runs judge duplicates among the rows of the range only", async () => {
@@ -224,7 +281,7 @@ describe("source validation", () => {
     writeFileSync(join(dir, "parts", "b.csv"), [header, line("a3", 3), line("a1", 4), line("a4", 5, "-2")].join("\n") + "\n");
     store = await openStore({ path: ":memory:" });
     await runFeaturePipeline(store, bundleFor(dir, activitiesSource("parts/*.csv")));
-    expect((await quarantine(store)).map((r) => [r.file.split("/").pop(), r.row_number, r.reason])).toEqual([
+    expect(await quarantinedByFile(store)).toEqual([
       ["a.csv", 2, "distance_km: 'x' is not a float"],
       ["b.csv", 2, "activity_id: duplicate value 'a1' (first at row 1)"],
       ["b.csv", 3, "distance_km: -2 fails check (> 0)"],

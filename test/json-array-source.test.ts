@@ -65,4 +65,18 @@ describe("a JSON source", () => {
       await store.close();
     }
   });
+
+  it("a GeoJSON FeatureCollection (its rows nested under `features`): the error says so and how to write the rows out", async () => {
+    const geo = { type: "FeatureCollection", metadata: { count: 1 }, features: [{ type: "Feature", properties: { name: "x", hp: 1, origin: "USA" }, geometry: { type: "Point", coordinates: [1, 2] }, id: "q1" }] };
+    const t = await compileTempSpec({ "spec.fti": SPEC, "data/quakes.json": JSON.stringify(geo) });
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const err = await runFeaturePipeline(store, t.bundle).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/`name`, `origin` not found in .*quakes\.json \(keys: features, metadata, type\)/);
+      expect((err as { hint?: string }).hint).toMatch(/^the file looks like GeoJSON: one object whose `features` array holds the rows.*jq -c '\.features\[\] \| \.properties/);
+    } finally {
+      await store.close();
+      t.cleanup();
+    }
+  });
 });

@@ -5,7 +5,9 @@
 // and, on small temp specs, what a class unseen in training, a train split of
 // one class and an int label do.
 
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCompiledSpec } from "../compiler/cli/load.ts";
@@ -18,6 +20,7 @@ import { RequestLog } from "../runtime/online/log.ts";
 import type { RequestLogEntry } from "../runtime/online/types.ts";
 import { monitorModel } from "../runtime/monitor/monitor.ts";
 import { macroF1, multiclassAccuracy, multiclassLogloss } from "../runtime/learners/metrics.ts";
+import { compareVersions } from "../runtime/orchestrator/challenger.ts";
 import { getModel } from "../runtime/registry/registry.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { trainModelFromSpec, type TrainReport } from "../runtime/training/train.ts";
@@ -97,9 +100,10 @@ describe("specs/penguins.fti: the species, a multi-class label", () => {
       ].join("\n") + "\n",
     );
     const batch = await withStore(async (store) => {
-      await predictBatch(store, bundle, "penguin_species", { entitiesFile: entities, out: "species_scores" });
+      // into the serve block's `batch into` table, which fti monitor reads
+      await predictBatch(store, bundle, "penguin_species", { entitiesFile: entities });
       return store.all<{ prediction: string; probability: number; probabilities: Array<{ key: string; value: number }> | Map<string, number> }>(
-        `SELECT prediction, probability, map_entries(probabilities) AS probabilities FROM species_scores ORDER BY row_number`,
+        `SELECT prediction, probability, map_entries(probabilities) AS probabilities FROM predictions.penguin_species ORDER BY row_number`,
       );
     });
     const batchProbs = batch.map((b) => Object.fromEntries((b.probabilities as Array<{ key: string; value: number }>).map((e) => [e.key, e.value])));
@@ -112,6 +116,7 @@ describe("specs/penguins.fti: the species, a multi-class label", () => {
     }
 
     const logs = join(root, "logs");
+    let fromPage = 0;
     const server = await startServer(bundle, { port: 0, store: storePath, logs });
     try {
       const post = (body: unknown) =>
@@ -140,14 +145,49 @@ describe("specs/penguins.fti: the species, a multi-class label", () => {
       };
       expect(await paths({ instances: [instances[0], { ...instances[1], beak_length_mm: "long" }] })).toEqual([["instances", 1, "beak_length_mm"]]);
       expect(await paths({ ...instances[1], island: "Antarctica" })).toEqual([["island"]]);
+      fromPage = await pageShowsProbabilities(server.url, instances[2], batch[2].prediction, batchProbs[2]);
     } finally {
       await server.close();
     }
     const verified = await withStore((store) => verifyModel(store, bundle, "penguin_species", { logsDir: logs }));
-    expect(verified.requests).toBe(5);
+    expect(verified.requests).toBe(5 + fromPage);
     expect(verified.mismatches).toBe(0);
+    // fti monitor: the served and the batch predictions' drift, by class, against the test split's classes
+    const monitored = await withStore((store) => monitorModel(store, bundle, "penguin_species", { logsDir: logs, windowMs: 10 * 365 * 86_400_000, save: false }));
+    const served = monitored.windows.reduce((a, w) => a + w.prediction.count, 0);
+    const scored = monitored.windows.reduce((a, w) => a + (w.batch?.prediction.count ?? 0), 0);
+    expect([served, scored]).toEqual([5 + fromPage, 4]);
+    for (const w of monitored.windows) if (w.prediction.count) expect(w.prediction.psi).not.toBeNull();
   });
 });
+
+const CHROMIUM = "/usr/bin/chromium";
+
+/** The prediction page (a real browser; skipped without chromium, as test/online-page.test.ts): the class and every class's probability. */
+async function pageShowsProbabilities(url: string, instance: Record<string, unknown>, prediction: string, probs: Record<string, number>): Promise<number> {
+  if (!existsSync(CHROMIUM) && !process.env.CI) return 0;
+  const profile = mkdtempSync(join(tmpdir(), "fti-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`${url}/models/penguin_species`);
+    for (const [name, v] of Object.entries(instance)) if (name !== "island") await page.fill(`#f-${name}`, String(v));
+    await page.locator("#f-island").fill(String(instance.island)).catch(() => page.selectOption("#f-island", String(instance.island)));
+    await page.click("#submit");
+    await page.locator("#result").waitFor({ state: "visible" });
+    expect(await page.locator("#prediction").getAttribute("data-value")).toBe(prediction);
+    const shown = (await page.locator("#probabilities").textContent()) ?? "";
+    expect(shown.split(" · ").map((part) => part.split(" ")[0])).toEqual(Object.keys(probs));
+    return 1; // the page's request, logged
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
 
 // Birds seen over a month: the Emperor only appears after the split time, so it is a test label
 // no training row has; the code label is an int (classes 1, 2, 3 sorted as numbers).
@@ -242,6 +282,20 @@ describe("multiclass on a time split: an unseen test class, one class, an int la
     // the 16 Adelie and Gentoo test rows are told apart by size; the 8 Emperors are never right
     expect(r.metrics.accuracy).toBeCloseTo(16 / 24, 12);
     expect(r.metrics.logloss).toBeGreaterThan((8 / 24) * -Math.log(1e-15) * 0.99);
+  });
+
+  it("fti run's challenger comparison scores each version against its own classes", async () => {
+    const r = await birdStore(async (store) => {
+      const again = await trainModelFromSpec(store, spec.bundle, "bird_kind");
+      const plan = spec.bundle.models.find((m) => m.name === "bird_kind")!;
+      const [v1, v2] = [await getModel(store, "bird_kind", kinds.version), await getModel(store, "bird_kind", again.version)];
+      return compareVersions(store, spec.bundle, plan, "accuracy", v1, v2, new Date("2025-04-01T00:00:00Z"));
+    });
+    // the same test rows as training's: the Emperors are misses, the rest right
+    expect(r.rows).toBe(24);
+    expect(r.champion.value).toBeCloseTo(16 / 24, 12);
+    expect(r.challenger.value).toBe(r.champion.value);
+    expect(r.better).toBe(false);
   });
 
   it("a train split with one class is an error naming it", async () => {

@@ -2,7 +2,7 @@
 // data: ties at one event_time with different ingestion times (and row ids),
 // ttl edges exactly at t - ttl, entities with no history, strict vs inclusive.
 
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
@@ -561,6 +561,22 @@ describe("spine, join and export", () => {
     for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) expect(rows.columns[c]).toEqual(frame.columns[c]);
     expect(rows.columns.event_time).toEqual(Array.from(frame.time));
     expect(rows.columns.y).toEqual(Array.from(frame.label));
+  });
+
+  it("exportTrainingData to a directory or where no file can be created is a UserError naming --out, before the export runs", async () => {
+    store = await openStore({ path: ":memory:" });
+    await load(store, makeData(2), true);
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    const dir = tempDir();
+    const file = join(dir, "plain.txt");
+    writeFileSync(file, "x");
+    await expect(exportTrainingData(store, bundle, "v", dir)).rejects.toThrow(new UserError(`--out ${dir} is a directory`, `pass the path of a file, e.g. ${join(dir, "out.parquet")}`));
+    // A folder that is a file: no file can be created under it (ENOTDIR), as under /proc (ENOENT).
+    const under = join(file, "train.parquet");
+    const err = await exportTrainingData(store, bundle, "v", under).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(new RegExp(`^--out ${under.replaceAll("/", "\\/")}: cannot create a file there \\((ENOTDIR|EEXIST): `));
+    expect(readdirSync(dir)).toEqual(["plain.txt"]);
   });
 
   it("exportTrainingData caps DuckDB's memory_limit while it runs and sets the store's own back", async () => {

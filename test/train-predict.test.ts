@@ -218,7 +218,7 @@ describe("inference", () => {
   it("a view with request fields needs an entities file that provides them", async () => {
     await trainModelFromSpec(store, bundle, "toy_request");
     const e = await caught(predictBatch(store, bundle, "toy_request", { asOf: AS_OF }));
-    expect(e.message).toMatch(/needs request fields amount/);
+    expect(e.message).toMatch(/needs request fields amount \(values each prediction is given, not read from the store: view `v_request`'s columns of the row and its ODTs' `request` parameters\)/);
 
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "user_id\nu01\n");
@@ -227,6 +227,10 @@ describe("inference", () => {
 
     const file = join(dir, "entities.csv");
     writeFileSync(file, "user_id,amount\nu03,2\nu01,5\nu07,1\n");
+    // A Parquet output that cannot be written is said before anything runs, naming --out.
+    const e3 = await caught(predictBatch(store, bundle, "toy_request", { asOf: AS_OF, entitiesFile: file, out: join(file, "p.parquet") }));
+    expect(e3).toBeInstanceOf(UserError);
+    expect(e3.message).toMatch(/^--out .*entities\.csv\/p\.parquet: cannot create a file there \((ENOTDIR|EEXIST): /);
     const report = await predictBatch(store, bundle, "toy_request", { asOf: AS_OF, entitiesFile: file, out: "scores" });
     expect(report).toMatchObject({ rows: 3, table: "scores" });
     const rows = await store.all<{ user_id: string; prediction: number }>(`SELECT user_id, prediction FROM scores`);

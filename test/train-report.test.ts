@@ -28,6 +28,24 @@ describe("the train report", () => {
     expect(cls.map((l) => l.endsWith("(no better than the baseline)"))).toEqual([false, true, true]);
   });
 
+  it("warns when the test split has fewer than 30 rows, saying when the latest label is in the future", () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk).trimEnd());
+      return true;
+    });
+    const report = (test: number, to: string) =>
+      ({ model: "imdb", version: 1, stage: "production", promoted: true, rows: { train: 2986, test }, range: { from: "1928-12-31T00:00:00.000Z", to }, metrics: { mae: 1 }, baseline: { mae: 1.3 }, failingGates: [] }) as unknown as TrainReport;
+    printTrainReport(report(2, "2046-12-31T00:00:00.000Z"));
+    printTrainReport(report(30, "2010-12-31T00:00:00.000Z"));
+    printTrainReport(report(1, "2010-12-31T00:00:00.000Z"));
+    vi.restoreAllMocks();
+    expect(lines.filter((l) => l.includes("warning"))).toEqual([
+      "  warning: only 2 test rows: the metrics below rest on them (label times run 1928-12-31T00:00:00.000Z .. 2046-12-31T00:00:00.000Z; the latest label is at 2046-12-31T00:00:00.000Z, in the future: check the event times); give the split more rows",
+      "  warning: only 1 test row: the metrics below rest on it (label times run 1928-12-31T00:00:00.000Z .. 2010-12-31T00:00:00.000Z); give the split more rows",
+    ]);
+  });
+
   it("a metric that is not a number is never better", () => {
     expect(isBetter("mae", Number.NaN, 1)).toBe(false);
     expect(isBetter("auc", 0.9, Number.NaN)).toBe(false);

@@ -26,6 +26,8 @@ export interface Ctx {
   /** The pit suite's event-shaped case: events (every one a spine row) and users. */
   events: number;
   eventUsers: number;
+  /** The event case's `fti training-data` memory cap (`--memory-limit`; undefined: the export's default). */
+  exportMemory?: string;
   /** The activities dataset of the features and pit suites. */
   acts: ActivitiesSpec;
   /** The batch suite's dataset: one entity per athlete. */
@@ -37,7 +39,7 @@ export interface Ctx {
   /** Features of the train suite's matrix (the first of its 12; default 12). */
   trainFeatures: number;
   /** Which of the train suite's tasks run. */
-  trainTask: "regression" | "classification" | "both";
+  trainTask: "regression" | "classification" | "both" | "multiclass";
   trees: number;
   /** Lines of the generated spec of the compile suite. */
   bigSpecLines: number;

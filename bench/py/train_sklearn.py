@@ -1,6 +1,7 @@
 """Reference of the train suite: scikit-learn's HistGradientBoostingRegressor
 (or, with "task": "binary_classification", HistGradientBoostingClassifier on
-the label y > "threshold", scored by test AUC; else test MAE) with fti's hyperparameters (trees -> max_iter, depth -> max_depth with no
+the label y > "threshold", scored by test AUC; with "multiclass_classification",
+the class = how many of "cuts" are below y, scored by test accuracy; else test MAE) with fti's hyperparameters (trees -> max_iter, depth -> max_depth with no
 leaf cap, min_leaf -> min_samples_leaf, bins -> max_bins, l2 ->
 l2_regularization, no early stopping), fitted on the same float32 matrix
 (NaN = missing), as a scikit-learn user runs it (OpenMP threads: all cores
@@ -33,14 +34,19 @@ def main():
     yt = np.fromfile(a["yTest"], dtype="<f8")
 
     binary = a.get("task") == "binary_classification"
+    multi = a.get("task") == "multiclass_classification"
     if binary:
         y = (y > a["threshold"]).astype(np.float64)
         yt = (yt > a["threshold"]).astype(np.float64)
+    if multi:
+        cuts = np.array(a["cuts"])
+        y = (y[:, None] > cuts).sum(axis=1)
+        yt = (yt[:, None] > cuts).sum(axis=1)
     ms, cpu, score = [], [], None
     for _ in range(a.get("runs", 1)):
-        Model = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
+        Model = HistGradientBoostingClassifier if binary or multi else HistGradientBoostingRegressor
         model = Model(
-            loss="log_loss" if binary else "squared_error",
+            loss="log_loss" if binary or multi else "squared_error",
             learning_rate=a["learningRate"],
             max_iter=a["trees"],
             max_depth=a["depth"],
@@ -54,11 +60,13 @@ def main():
         # timed: the fit and the prediction of the test rows (fti's side times the same)
         c0, t0 = cpu_ms(), time.perf_counter()
         model.fit(X, y)
-        pred = model.predict_proba(Xt)[:, 1] if binary else model.predict(Xt)
+        pred = model.predict_proba(Xt)[:, 1] if binary else model.predict_proba(Xt) if multi else model.predict(Xt)
         ms.append((time.perf_counter() - t0) * 1000)
         cpu.append(cpu_ms() - c0)
         if binary:
             score = float(roc_auc_score(yt, pred))
+        elif multi:
+            score = float(np.mean(pred.argmax(axis=1) == yt))
         else:
             score = float(np.mean(np.abs(pred - yt)))
 

@@ -7,7 +7,10 @@
 // with the label y > the median of the train y (test AUC). The time is the
 // fit plus the prediction of the held-out rows, for both. The issue-16 shape
 // (2.5 M rows × 4 features, classification): `--train-rows 2500000
-// --train-features 4 --train-task classification`.
+// --train-features 4 --train-task classification`. `--train-task multiclass`
+// (not in the default run): five classes, the quintiles of y (cut at the
+// train y's 20/40/60/80th percentiles), scored by test accuracy: fti's
+// softmax gbdt (one tree per class per round) vs HistGradientBoostingClassifier.
 //
 // Both use every core, as their users run them: fti builds histograms on
 // worker threads (runtime/learners/gbdt-threads.ts; the model is the same for
@@ -29,13 +32,15 @@ import { fmtInt, median, runNodeTask, runPython, timed, type MultiSample, type S
 import { ratioGoal } from "../lib/report.ts";
 import { rounds, type Ctx, type RoundSpec, type Suite } from "../lib/suite.ts";
 
-export type TrainTask = "regression" | "binary_classification";
+export type TrainTask = "regression" | "binary_classification" | "multiclass_classification";
 
 export interface TrainArgs {
   data: GbdtData;
   task: TrainTask;
   /** binary_classification: the label is y > threshold. */
   threshold: number;
+  /** multiclass_classification: the label is the number of cut points below y (5 classes). */
+  cuts: number[];
   /** fti's threads (undefined: its default, the cores). */
   threads?: number;
   trees: number;
@@ -76,13 +81,14 @@ function reorder(X: Float32Array, y: Float64Array, d: number, seed: number): { X
   return { X: X2, y: y2 };
 }
 
-/** The labels of the task: y itself, or 1 when y > threshold. */
+/** The labels of the task: y itself, 1 when y > threshold, or (multiclass) how many cut points are below y. */
 function labels(y: Float64Array, a: TrainArgs): Float64Array {
+  if (a.task === "multiclass_classification") return y.map((v) => a.cuts.filter((c) => v > c).length);
   return a.task === "regression" ? y : y.map((v) => (v > a.threshold ? 1 : 0));
 }
 
-/** The suite's quality score of a task: test MAE (lower is better) or test AUC (higher). */
-const SCORE = { regression: "mae", binary_classification: "auc" } as const;
+/** The suite's quality score of a task: test MAE (lower is better), test AUC or accuracy (higher). */
+const SCORE = { regression: "mae", binary_classification: "auc", multiclass_classification: "accuracy" } as const;
 
 export const tasks = {
   async fti(a: TrainArgs & { seed: number }): Promise<Sample> {
@@ -98,7 +104,8 @@ export const tasks = {
     });
     const score = computeMetrics(a.task, yt, t.value.pred)[SCORE[a.task]];
     const { model } = t.value;
-    return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, score, trees: model.kind === "gbdt" ? model.trees.length : 0 };
+    // rounds: a multiclass forest has one tree per class per round (scikit-learn's n_iter_ counts rounds too)
+    return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, score, trees: model.kind === "gbdt" ? model.trees.length / (model.baseScores?.length ?? 1) : 0 };
   },
 };
 
@@ -118,17 +125,24 @@ function medianLabel(data: GbdtData): number {
   return median(Array.from(readF64(data.yTrain)));
 }
 
+/** The 20/40/60/80th percentiles of the train labels: the multiclass task's cut points. */
+function quintileCuts(data: GbdtData): number[] {
+  const y = Float64Array.from(readF64(data.yTrain)).sort();
+  return [1, 2, 3, 4].map((k) => y[Math.floor((k * y.length) / 5)]);
+}
+
 export const suite: Suite = {
   name: "train",
   describe: "GBDT trainer vs scikit-learn HistGradientBoosting (regression, then binary classification), same hyperparameters",
   async run(ctx: Ctx) {
     const data = ensureGbdtData(ctx.trainRows, Math.round(ctx.trainRows / 4), ctx.trainFeatures);
-    const base = { data, trees: ctx.trees, depth: 6, learningRate: 0.1, minLeaf: 20, bins: 255, l2: 0, threshold: medianLabel(data) };
+    const base = { data, trees: ctx.trees, depth: 6, learningRate: 0.1, minLeaf: 20, bins: 255, l2: 0, threshold: medianLabel(data), cuts: quintileCuts(data) };
     ctx.out.note(
       "train",
       `${fmtInt(data.nTrain)} train rows × ${data.d} features${data.d > 10 ? " (8% missing in 2)" : ""}, ${base.trees} trees, depth ${base.depth}, lr ${base.learningRate}, ` +
         `min leaf ${base.minLeaf}, ${base.bins} bins; test ${"MAE / AUC"} on ${fmtInt(data.nTest)} rows; fti ${defaultThreads()} threads; times are fit + predict of the test rows`,
     );
+    if (ctx.trainTask === "multiclass") return runTask(ctx, { ...base, task: "multiclass_classification" });
     if (ctx.trainTask !== "classification") await runTask(ctx, { ...base, task: "regression" });
     if (ctx.trainTask !== "regression") await runTask(ctx, { ...base, task: "binary_classification" });
   },
@@ -136,7 +150,7 @@ export const suite: Suite = {
 
 /** One task's rounds (fti and scikit-learn interleaved), its ratio and its quality check. */
 async function runTask(ctx: Ctx, args: TrainArgs): Promise<void> {
-  const S = args.task === "regression" ? "train" : "train-binary";
+  const S = args.task === "regression" ? "train" : args.task === "binary_classification" ? "train-binary" : "train-multiclass";
   const metric = SCORE[args.task];
   const { data } = args;
   const pyArgs = { ...args, d: data.d, xTrain: data.xTrain, yTrain: data.yTrain, xTest: data.xTest, yTest: data.yTest };
@@ -171,11 +185,11 @@ async function runTask(ctx: Ctx, args: TrainArgs): Promise<void> {
   const fti1 = m.get("fti1");
   const sk1 = m.get("sk1");
   if (fti1 && sk1) ctx.out.measure(sk1, { vs: fti1, note: "one thread each" });
-  // MAE: at most 2% worse; AUC: at most 0.005 below
+  // MAE: at most 2% worse; AUC, accuracy: at most 0.005 below
   const ok = metric === "mae" ? (scoreF - scoreS) / scoreS <= 0.02 : scoreF >= scoreS - 0.005;
   ctx.out.check(
     S,
-    metric === "mae" ? "test MAE within 2% of scikit-learn's" : "test AUC at most 0.005 below scikit-learn's",
+    metric === "mae" ? "test MAE within 2% of scikit-learn's" : `test ${metric.toUpperCase()} at most 0.005 below scikit-learn's`,
     ok && fti.extra.trees === args.trees,
     `median over ${scores.fti.length} bin samples: fti ${scoreF.toFixed(4)} vs sklearn ${scoreS.toFixed(4)}`,
   );

@@ -65,6 +65,8 @@ function parseModelRef(ref: string): { model: string; version?: number } {
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
+  const fewTest = fewTestRows(r);
+  if (fewTest) out(`  warning: ${fewTest}`);
   if ("classes" in r && r.classes) {
     out(`  classes: ${r.classes.map((c) => JSON.stringify(c)).join(", ")}`);
     const unseen = Object.entries(r.unseenTestLabels ?? {});
@@ -79,6 +81,17 @@ export function printTrainReport(r: TrainReport | ExternalReport): void {
     out(`  ${k.padEnd(8)} ${fmt(v).padStart(10)}   baseline ${fmt(r.baseline[k]).padStart(10)}${worse}`);
   }
   for (const g of r.failingGates) out(`  gate failed: ${g}`);
+}
+
+/** Fewer test rows than this and a metric (and the gates, and the promotion) rests on a handful of labels. */
+const FEW_TEST_ROWS = 30;
+
+/** Why the test metrics say little, or null: a test split of a few rows (and a label time in the future, which a time split takes first). */
+function fewTestRows(r: TrainReport | ExternalReport): string | null {
+  if (r.rows.test >= FEW_TEST_ROWS) return null;
+  const range = "range" in r && r.range ? r.range : null;
+  const future = range && Date.parse(range.to) > Date.now() ? `; the latest label is at ${range.to}, in the future: check the event times` : "";
+  return `only ${r.rows.test} test row${r.rows.test === 1 ? "" : "s"}: the metrics below rest on ${r.rows.test === 1 ? "it" : "them"}${range ? ` (label times run ${range.from} .. ${range.to}${future})` : ""}; give the split more rows`;
 }
 
 /** The `--store` option every store-using command takes. */
@@ -234,6 +247,7 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
       out(`  metrics   ${metricsText(rec)}`);
       out(`  baseline  ${Object.entries(rec.baseline).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
       out(`  params    ${JSON.stringify(rec.params)}`);
+      if (rec.mdt_state.classes) out(`  classes   ${rec.mdt_state.classes.map((c) => JSON.stringify(c)).join(", ")}`);
       out(`  lineage   spec ${rec.lineage.specFile} (sha256 ${rec.spec_hash.slice(0, 12)}…), view ${rec.lineage.view}, ${rec.lineage.featureTables.map((t) => t.table).join(", ")}`);
       out(`  data      ${rec.lineage.trainingRange.from} → ${rec.lineage.trainingRange.to}; ${rec.lineage.rows.train} train / ${rec.lineage.rows.test} test rows`);
       out(`  transforms ${rec.transforms_hash}`);

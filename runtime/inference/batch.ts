@@ -13,6 +13,7 @@
 
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { checkOutputFile } from "../output-file.ts";
 import { getModel } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
@@ -142,9 +143,13 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
-        `(view \`${view.name}\`'s on-demand features); pass an entities file with them`,
+        `(values each prediction is given, not read from the store: view \`${view.name}\`'s columns of the row and its ODTs' \`request\` parameters); pass an entities file with them`,
       `a csv/parquet/ndjson file with columns ${[...view.keys, ...view.requestFields].map((c) => c.name).join(", ")}`,
     );
+  }
+  if (opts.out?.toLowerCase().endsWith(".parquet")) {
+    checkOutputFile(opts.out, "--out");
+    checkOutputFile(opts.out.replace(/\.parquet$/i, ".rejects.parquet"), "--out (its rejects file)");
   }
   if (opts.timeColumn !== undefined && !opts.entitiesFile) {
     throw new UserError("a time column needs an entities file (--entities) that has it");

@@ -193,6 +193,7 @@ export function modelPage(service: OnlineService, model: string): string {
       <div id="result-empty" class="empty">Fill in the request and press Predict.</div>
       <div id="result" hidden>
         <div class="prediction" id="prediction" data-value=""></div>
+        <div class="meta" id="probabilities" hidden></div>
         <div class="meta" id="result-meta"></div>
       </div>
     </div>
@@ -272,6 +273,10 @@ function render(data) {
   const p = document.getElementById("prediction");
   p.dataset.value = data.prediction === null ? "" : String(data.prediction);
   p.textContent = data.prediction === null ? "no prediction" : fmt(data.prediction);
+  // multiclass: every class's probability, in the version's class order
+  const probs = document.getElementById("probabilities");
+  probs.hidden = !data.probabilities;
+  probs.textContent = data.probabilities ? Object.entries(data.probabilities).map(([c, v]) => c + " " + fmt(v)).join(" · ") : "";
   document.getElementById("result-meta").textContent = data.model + " v" + data.version + " · request time " + data.request_time + " · id " + data.request_id;
   document.getElementById("features").innerHTML = Object.entries(data.features).map(([name, f]) =>
     '<tr data-feature="' + esc(name) + '"><td>' + esc(name) + '</td><td class="num">' + esc(fmt(f.value)) + '</td><td><span class="badge s-' + esc(f.status) + '">' + esc(f.status.replace("_", " ")) + "</span></td></tr>").join("") ||

@@ -16,7 +16,7 @@ import type { ColumnPlan, GroupPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, Vie
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
-import { INSTANCES_PER_TURN, nextTurn } from "./turns.ts";
+import { inTurns, INSTANCES_PER_TURN, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
@@ -188,17 +188,16 @@ function plain(v: unknown): Scalar {
   return (v ?? null) as Scalar;
 }
 
+type ParsedInstances = { isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse;
+
 /**
  * The request's instances, validated by the model's request schema (one
  * instance, or `{"instances": [...]}`); a 400 otherwise. A batch is validated
  * INSTANCES_PER_TURN instances per turn of the event loop, with the issues
- * validating it whole gives (same paths, same order).
+ * validating it whole gives (same paths, same order). At once (no promise)
+ * when it fits in one turn (turns.ts inTurns).
  */
-async function parseInstances(
-  m: ServedModel,
-  modelName: string,
-  body: unknown,
-): Promise<{ isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse> {
+function parseInstances(m: ServedModel, modelName: string, body: unknown): ParsedInstances | Promise<ParsedInstances> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
       { path: [], message: "expected an object" },
@@ -218,13 +217,12 @@ async function parseInstances(
   const items = envelope.data.instances;
   const instances: Array<Record<string, unknown>> = [];
   const issues: ApiIssue[] = [];
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+  const validated = inTurns(0, items.length, (i) => {
     const one = m.single.safeParse(items[i]);
     if (one.success) instances.push(one.data as Record<string, unknown>);
     else issues.push(...zodIssues(one.error, ["instances", i]));
-  }
-  return issues.length ? invalidRequest(modelName, issues) : { isBatch, instances };
+  });
+  return whenReady(validated, () => (issues.length ? invalidRequest(modelName, issues) : { isBatch, instances }));
 }
 
 /**
@@ -248,16 +246,13 @@ function invalidRequest(modelName: string, issues: ApiIssue[]): LocalResponse<ne
  * model's inputs are copied (the predictor reads nothing else), into objects
  * of one shape.
  */
-async function modelInputs(
-  m: ServedModel,
-  requests: Array<Record<string, Scalar>>,
-  looked: Array<ReturnType<typeof lookup>>,
-): Promise<{ rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> }> {
+type ModelInputs = { rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> };
+
+function modelInputs(m: ServedModel, requests: Array<Record<string, Scalar>>, looked: Array<ReturnType<typeof lookup>>): ModelInputs | Promise<ModelInputs> {
   const rows: Array<Record<string, Scalar>> = [];
   const odtValues: Array<Record<string, Scalar>> = [];
   const inputs = m.inputNames;
-  for (let i = 0; i < requests.length; i++) {
-    if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+  const built = inTurns(0, requests.length, (i) => {
     const features = looked[i].features;
     const request = requests[i];
     const odts: Record<string, Scalar> = {};
@@ -273,8 +268,8 @@ async function modelInputs(
     const row: Record<string, Scalar> = {};
     for (const name of inputs) row[name] = hasOwn(odts, name) ? odts[name] : hasOwn(features, name) ? features[name].value : request[name];
     rows.push(row);
-  }
-  return { rows, odtValues };
+  });
+  return whenReady(built, () => ({ rows, odtValues }));
 }
 
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
@@ -286,12 +281,15 @@ interface Scored {
   entries: SerializedEntry[];
 }
 
+type LookedUp = { requests: Array<Record<string, Scalar>>; looked: LookupResult[] };
+
 /**
  * Online lookup of instances `from` to `to` (a slice per turn of the event
- * loop): the request fields as served, and the features; an instance that
- * misses features the model cannot impute adds its issue to `missing`.
+ * loop; at once when they fit in one): the request fields as served, and the
+ * features; an instance that misses features the model cannot impute adds its
+ * issue to `missing`.
  */
-async function lookupChunk(
+function lookupChunk(
   m: ServedModel,
   joins: JoinLookup[],
   instances: Array<Record<string, unknown>>,
@@ -300,20 +298,19 @@ async function lookupChunk(
   nowMs: number,
   isBatch: boolean,
   missing: ApiIssue[],
-): Promise<{ requests: Array<Record<string, Scalar>>; looked: LookupResult[] }> {
+): LookedUp | Promise<LookedUp> {
   const requests: Array<Record<string, Scalar>> = [];
   const looked: LookupResult[] = [];
-  for (let i = from; i < to; i++) {
-    if (i > from && (i - from) % INSTANCES_PER_TURN === 0) await nextTurn();
+  const done = inTurns(from, to, (i) => {
     const req: Record<string, Scalar> = {};
     for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
     const l = lookup(joins, req, nowMs, m.view.ttlMs);
     if (l.missing.length && !m.plan.canImpute) missing.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
-    if (missing.length) continue; // nothing more is scored: keep only the issues
+    if (missing.length) return; // nothing more is scored: keep only the issues
     requests.push(req);
     looked.push(l);
-  }
-  return { requests, looked };
+  });
+  return whenReady(done, () => ({ requests, looked }));
 }
 
 function isBusy(e: unknown): boolean {
@@ -954,7 +951,9 @@ export class OnlineService implements LocalService {
     const predictor = m.predictor;
     const batcher = m.batcher;
     if (!predictor || !batcher || !m.record) return apiError(503, "model_unavailable", m.reloadError ?? `model \`${modelName}\` is not loaded`);
-    const parsed = await parseInstances(m, modelName, body);
+    // Each step is a promise only when it has more than one turn's work (turns.ts inTurns): awaited only then.
+    const parsing = parseInstances(m, modelName, body);
+    const parsed = parsing instanceof Promise ? await parsing : parsing;
     if ("status" in parsed) return parsed;
     const { isBatch, instances } = parsed;
     if (this.logRequired && this.log?.isFailing) {
@@ -973,23 +972,25 @@ export class OnlineService implements LocalService {
     // space). Once an instance misses features, the rest are only looked up, for the 422 to list them all.
     for (let at = 0; at < instances.length; at += MAX_BATCH_ROWS) {
       const end = Math.min(instances.length, at + MAX_BATCH_ROWS);
-      const { requests, looked } = await lookupChunk(m, joins, instances, at, end, nowMs, isBatch, missing);
+      const looking = lookupChunk(m, joins, instances, at, end, nowMs, isBatch, missing);
+      const { requests, looked } = looking instanceof Promise ? await looking : looking;
       if (missing.length) continue;
       // ODTs, then MDTs + ONNX (one run for this chunk and any concurrent requests).
-      const { rows, odtValues } = await modelInputs(m, requests, looked);
+      const building = modelInputs(m, requests, looked);
+      const { rows, odtValues } = building instanceof Promise ? await building : building;
       const out = await batcher.predict(rows);
       const texts: string[] = [];
-      for (let i = 0; i < requests.length; i++) {
-        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
+      const serializing = inTurns(0, requests.length, (i) => {
         const classes = predictor.classes;
         const p = classes ? classAnswer(classes, out, i) : { prediction: Number.isFinite(out[i]) ? out[i] : null };
         const result: OnlineInstanceResult = { ...p, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
         if (!wantText) done.results.push(result);
-        if (!json) continue;
+        if (!json) return;
         const t = json.instance(result, requests[i], !isBatch);
         if (wantText) texts.push(t.answer);
         if (this.log) done.entries.push(new SerializedEntry(modelName, t.log));
-      }
+      });
+      if (serializing) await serializing;
       // the chunk's answers as one string: one object to hold until the answer is sent
       if (wantText) done.texts.push(texts.length === 1 ? texts[0] : texts.join(","));
     }
@@ -1002,7 +1003,8 @@ export class OnlineService implements LocalService {
         missing,
       );
     }
-    const logged = await this.logEntries(done.entries);
+    const logging = this.logEntries(done.entries);
+    const logged = logging instanceof Promise ? await logging : logging;
     if (logged) return logged;
     const results = done.results;
     if (wantText) return { status: 200, body: null, text: isBatch ? json!.batch(done.texts) : done.texts[0] };
@@ -1063,23 +1065,18 @@ export class OnlineService implements LocalService {
     return out;
   }
 
-  /** Appends the entries; in durable mode waits until they are synced, and answers 503 when they could not be. */
-  private async logEntries(entries: SerializedEntry[]): Promise<LocalResponse<never> | null> {
+  /**
+   * Appends the entries (at once when they fit in one turn of the event loop, else a promise); in durable mode
+   * waits until they are synced, and answers 503 when they could not be.
+   */
+  private logEntries(entries: SerializedEntry[]): LocalResponse<never> | null | Promise<LocalResponse<never> | null> {
     const log = this.log;
     if (!log) return null;
-    if (!log.durable) {
-      for (let i = 0; i < entries.length; i++) {
-        if (i > 0 && i % INSTANCES_PER_TURN === 0) await nextTurn();
-        log.append(entries[i]);
-      }
-      return null;
-    }
-    try {
-      await log.appendDurable(entries);
-      return null;
-    } catch (e) {
-      return apiError(503, "request_log_unavailable", `the prediction could not be recorded in the request log (${(e as Error).message}); it was not served`);
-    }
+    if (!log.durable) return whenReady(inTurns(0, entries.length, (i) => log.append(entries[i])), () => null);
+    return log.appendDurable(entries).then(
+      () => null,
+      (e: unknown) => apiError(503, "request_log_unavailable", `the prediction could not be recorded in the request log (${(e as Error).message}); it was not served`),
+    );
   }
 
   // ------------------------------------------------------------------ introspection

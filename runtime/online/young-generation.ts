@@ -23,12 +23,15 @@
 // of the traffic before would then be collected by major GCs under the next
 // traffic (an A/B of 3 × 10 s paced runs after lulls: 3 mark-compacts where the
 // reducer's idle GC had left none). So once the loop has been idle for
-// IDLE_GC_TICKS, and the old space has grown by IDLE_GC_GROWTH since the last
-// full GC, the keeper runs one full GC itself — one that leaves the young
-// generation's size alone, since the allocation rate is kept up.
+// IDLE_GC_TICKS after at least IDLE_GC_AFTER_BUSY busy ticks of traffic, the
+// keeper runs one full GC itself — one that leaves the young generation's size
+// alone, since the allocation rate is kept up. (Gated instead on the old
+// space's growth since the last full GC, 2 MB, it often did not run: V8's own
+// mark-compacts under the traffic had kept the old space below that, with
+// their garbage limit close, and the next traffic's first mark-compact came
+// during it: one per paced run in bench/online-tail.ts, 08:55.)
 
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
-import { getHeapSpaceStatistics } from "node:v8";
 import { collectGarbage } from "./full-gc.ts";
 
 export const TICK_MS = 100;
@@ -38,8 +41,8 @@ export const BYTES_PER_TICK = 200 * 1024;
 export const IDLE_BELOW = 0.02;
 /** Idle ticks in a row before the idle full GC (1 s). */
 export const IDLE_GC_TICKS = 10;
-/** Old-space growth since the last full GC that makes the idle full GC worth running. */
-export const IDLE_GC_GROWTH = 2 * 2 ** 20;
+/** Busy ticks (traffic) since the last idle full GC that make the next lull's worth running (1 s). */
+export const IDLE_GC_AFTER_BUSY = 10;
 /** Elements of each array allocated (8 KB of slots each on 64-bit without pointer compression; a regular, young object). */
 const ARRAY_LENGTH = 1024;
 
@@ -49,8 +52,6 @@ let sink: unknown = null;
 export interface KeeperHooks {
   /** The event loop's busy share since the last call (default: performance.eventLoopUtilization). */
   utilization?: () => number;
-  /** The old space's used bytes (default: v8's heap space statistics). */
-  oldSpaceUsed?: () => number;
   /** A full GC (default: full-gc.ts collectGarbage). */
   fullGc?: () => void;
 }
@@ -62,16 +63,14 @@ export class YoungGenerationKeeper {
   /** Full GCs the keeper ran in lulls. */
   idleGcs = 0;
   private idleRun = 0;
-  /** Old-space bytes after the last full GC (NaN until the first idle tick). */
-  private oldAfterGc = NaN;
+  /** Busy ticks since the last idle full GC. */
+  private busySinceGc = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly utilization: () => number;
-  private readonly oldSpaceUsed: () => number;
   private readonly fullGc: () => void;
 
   constructor(hooks: KeeperHooks = {}) {
     this.utilization = hooks.utilization ?? eluSince();
-    this.oldSpaceUsed = hooks.oldSpaceUsed ?? oldSpaceUsed;
     this.fullGc = hooks.fullGc ?? (() => void collectGarbage());
   }
 
@@ -86,28 +85,25 @@ export class YoungGenerationKeeper {
     sink = null;
   }
 
-  /** One tick: allocates when the loop was idle since the last one; a full GC once a lull is IDLE_GC_TICKS long and the old space grew. */
+  /** One tick: allocates when the loop was idle since the last one; a full GC once a lull after traffic is IDLE_GC_TICKS long. */
   tick(): boolean {
     this.ticks++;
     if (this.utilization() >= IDLE_BELOW) {
       this.idleRun = 0;
+      this.busySinceGc++;
       return false;
     }
     this.idleTicks++;
-    if (Number.isNaN(this.oldAfterGc)) this.oldAfterGc = this.oldSpaceUsed();
-    if (++this.idleRun === IDLE_GC_TICKS && this.oldSpaceUsed() - this.oldAfterGc >= IDLE_GC_GROWTH) {
+    if (++this.idleRun === IDLE_GC_TICKS && this.busySinceGc >= IDLE_GC_AFTER_BUSY) {
       this.fullGc();
       this.idleGcs++;
-      this.oldAfterGc = this.oldSpaceUsed();
+      this.busySinceGc = 0;
     }
     for (let bytes = 0; bytes < BYTES_PER_TICK; bytes += ARRAY_LENGTH * 8) sink = new Array(ARRAY_LENGTH);
     return true;
   }
 }
 
-function oldSpaceUsed(): number {
-  return getHeapSpaceStatistics().find((s) => s.space_name === "old_space")?.space_used_size ?? 0;
-}
 
 /** The event loop's utilization since the previous call (the first call: since the process started). */
 function eluSince(): () => number {

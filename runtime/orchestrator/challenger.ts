@@ -15,6 +15,7 @@ import { buildTrainingFrame } from "../retrieval/pit.ts";
 import { valueAt } from "../retrieval/columns.ts";
 import type { Store } from "../store/store.ts";
 import { splitFrame } from "../training/train.ts";
+import { classIndices } from "../training/classes.ts";
 
 export interface Comparison {
   metric: string;
@@ -49,7 +50,9 @@ export async function compareVersions(
   }
   const score = async (record: ModelRecord) => {
     const predictor = await createPredictor(bundle, plan.name, record);
-    const value = computeMetrics(plan.task, y, await predictor.predictRows(rows))[metric];
+    // multiclass: the labels as indices among this version's own classes (the versions' classes may differ)
+    const truth = predictor.classes ? classIndices(frame, test, predictor.classes) : y;
+    const value = computeMetrics(plan.task, truth, await predictor.predictRows(rows))[metric];
     return Number.isFinite(value) ? value : null;
   };
   const c = await score(champion);

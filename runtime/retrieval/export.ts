@@ -8,13 +8,13 @@
 // is stored on the way (no spine table, no joined table): the memory is that
 // of the join and the final sort, which DuckDB spills past its memory_limit.
 
-import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { renameSync, rmSync } from "node:fs";
 import type { ColumnType, SpecBundle, ViewPlan } from "../api.ts";
 import { findView } from "../bundle.ts";
 import type { Store } from "../store/store.ts";
 import { ident, sqlString, sqlType } from "../store/sql.ts";
 import { UserError } from "../errors.ts";
+import { checkOutputFile } from "../output-file.ts";
 import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { byteSize } from "../store/byte-size.ts";
 import { EXPORT_MEMORY_LIMIT } from "./export-memory.ts";
@@ -52,8 +52,7 @@ export async function exportTrainingData(
   opts: ExportOptions = {},
 ): Promise<number> {
   const view = findView(bundle, viewName);
-  const abs = resolve(outPath);
-  mkdirSync(dirname(abs), { recursive: true });
+  const abs = checkOutputFile(outPath, "--out");
   // One transaction: a consistent snapshot; the memory cap set around it (a failed statement aborts the transaction).
   const cap = opts.memoryLimit === undefined ? EXPORT_MEMORY_LIMIT : opts.memoryLimit;
   return withMemoryLimit(store, cap, () => store.transaction(async () => {

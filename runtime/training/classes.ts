@@ -26,6 +26,12 @@ function labelValue(frame: TrainingFrame, i: number): string | number {
   return frame.labelClasses ? frame.labelClasses[v] : v;
 }
 
+/** Each row's label as an index among a model version's `classes` (-1: not one of them): how another version's predictions are scored. */
+export function classIndices(frame: TrainingFrame, rows: ArrayLike<number>, classes: ReadonlyArray<string | number>): number[] {
+  const index = new Map(classes.map((c, i) => [String(c), i]));
+  return Array.from(rows, (i) => index.get(String(labelValue(frame, i))) ?? -1);
+}
+
 export function classLabels(plan: ModelPlan, frame: TrainingFrame, train: Int32Array, test: Int32Array): ClassLabels {
   // frame codes (string labels) and int values both sort numerically in class order
   const seen = [...new Set(Array.from(train, (i) => frame.label[i]))].sort((a, b) => a - b);

@@ -1,0 +1,34 @@
+// An output file a command writes at its end (`fti training-data --out`,
+// `fti predict --out x.parquet`): checked before the work starts, so that a
+// directory, a folder that cannot hold files (/proc) or one without write
+// permission is an error naming the flag at once — not DuckDB's IO error on a
+// temporary name after the whole run, reported as a bug in fti.
+
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { UserError } from "./errors.ts";
+
+/** The absolute path of `path`, after checking a file can be created there (its folder is created when missing). */
+export function checkOutputFile(path: string, flag: string): string {
+  const abs = resolve(path);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(abs).isDirectory();
+  } catch {
+    // Missing (the usual case), or under something that is not a folder: the probe below says which.
+  }
+  if (isDirectory) {
+    throw new UserError(`${flag} ${path} is a directory`, `pass the path of a file, e.g. ${join(path, "out.parquet")}`);
+  }
+  const probe = `${abs}.${process.pid}.probe`;
+  try {
+    mkdirSync(dirname(abs), { recursive: true });
+    closeSync(openSync(probe, "wx"));
+  } catch (e) {
+    // Node's message ends with the probe's name: keep the reason (`ENOENT: no such file or directory`).
+    const reason = ((e as Error).message ?? String(e)).split(",")[0];
+    throw new UserError(`${flag} ${path}: cannot create a file there (${reason})`, "pass a path in a folder you can write to");
+  }
+  rmSync(probe, { force: true });
+  return abs;
+}
