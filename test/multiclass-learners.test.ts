@@ -9,6 +9,9 @@ import { fitMultinomial, predictMultinomial } from "../runtime/learners/multinom
 import { exportOnnx } from "../runtime/onnx/export.ts";
 import { loadOnnx } from "../runtime/onnx/session.ts";
 import { mulberry32 } from "../runtime/random.ts";
+import type { ModelPlan } from "../runtime/api.ts";
+import type { TrainingFrame } from "../runtime/retrieval/pit.ts";
+import { classLabels } from "../runtime/training/classes.ts";
 
 const K = 3;
 const D = 4;
@@ -86,5 +89,17 @@ describe("multiclass learners", () => {
     // class 0: TP 1, FP 1 → 2/3; class 1: FN 1 → 0; class 2: TP 1, FP 1 → 2/3
     expect(macroF1(y, p)).toBeCloseTo((2 / 3 + 0 + 2 / 3) / 3, 12);
     expect(multiclassLogloss(y, p)).toBeCloseTo(-(Math.log(0.7) + Math.log(0.3) + Math.log(0.6) + Math.log(1e-15)) / 4, 10);
+  });
+
+  it("classes: the train split's label values sorted; more than 100 (an id as the label) is an error naming a few", () => {
+    const plan = { name: "m" } as ModelPlan;
+    const rows = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    // an int label: classes sorted as numbers; a test label no train row has is -1
+    const ints = { label: Float64Array.from([10, 2, 10, 2, 3]) } as TrainingFrame;
+    const c = classLabels(plan, ints, Int32Array.from([0, 1, 2, 3]), Int32Array.from([4, 0]));
+    expect([c.classes, Array.from(c.yTrain), Array.from(c.yTest), c.unseen]).toEqual([[2, 10], [1, 0, 1, 0], [-1, 1], { "3": 1 }]);
+    const ids = { label: Float64Array.from(rows(150)), labelClasses: Array.from(rows(150), (i) => `id${String(i).padStart(3, "0")}`) } as TrainingFrame;
+    expect(() => classLabels(plan, ids, rows(150), new Int32Array(0))).toThrow(/150 classes \("id000", "id001", "id002", "id003", "id004", …\); multiclass classification takes at most 100/);
+    expect(() => classLabels(plan, ids, Int32Array.from([7, 7]), rows(3))).toThrow(/one class \("id007"\) in 2 rows/);
   });
 });

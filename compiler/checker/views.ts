@@ -7,6 +7,7 @@
 
 import type { Expr, FeatureRef, ViewDecl } from "../ast.ts";
 import type { IrColumn, IrGroup, IrOdt, IrSource, IrType, IrView, IrViewFeature, IrViewJoin } from "../ir.ts";
+import { columnsOf } from "../ir-walk.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkWhere, type CheckedGroup } from "./groups.ts";
@@ -553,9 +554,14 @@ function checkLeakage(
   ctx: Ctx, decl: ViewDecl, env: ViewEnv, where: string, label: IrView["label"], features: IrViewFeature[], refRanges: Map<string, Range>, untimedSource?: string,
 ): boolean {
   let ok = true;
+  // At the label's instant an inclusive join sees the label's own row, not the rows a forward
+  // label aggregates ((t, t + w], after every row a feature reads): only the columns the label
+  // reads of its own row can leak (`precipitation` in `precipitation > 0`, not in
+  // `sum(precipitation) over next 1d > 0`). Without time every column of the row can.
+  const ownRow = untimedSource !== undefined ? label.lineage : ownRowLineage(label);
   for (const f of features) {
     const lineage = env.groups.get(f.group)?.lineage.get(f.column);
-    const hit = label.lineage.find((c) => lineage?.has(c));
+    const hit = ownRow.find((c) => lineage?.has(c));
     if (!hit) continue;
     if (untimedSource !== undefined) {
       ctx.report(refRanges.get(f.name)!, DIAG.labelLeakFeature.untimed(f.name, hit, label.name, where, untimedSource));
@@ -567,6 +573,13 @@ function checkLeakage(
     ok = false;
   }
   return ok;
+}
+
+/** The `source.column`s the label reads of its own row: its expression's columns, the forward aggregations' (`__fwd_<i>`) aside. */
+function ownRowLineage(label: IrView["label"]): string[] {
+  const forward = new Set(label.forward.map((a) => a.name));
+  const own = new Set([...columnsOf(label.expr)].filter((c) => !forward.has(c)));
+  return label.lineage.filter((c) => own.has(c.slice(c.indexOf(".") + 1)));
 }
 
 /**

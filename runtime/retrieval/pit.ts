@@ -441,7 +441,7 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
  * time (strict; past it, inclusive), and a row older than the first spine time − ttl only gives
  * nulls, so a bound changes no result: it saves the join the rows it cuts, and costs a filter over
  * every row read. One that cuts almost nothing is a loss: the pit suite's upper bound cut 23 of
- * 10 M rows for ~0.3 s of CPU in one thread (~10 % of the statement). So a bound is written when
+ * 10 M rows for ~0.3 s of CPU in one thread (~8 % of the statement). So a bound is written when
  * the table's event times reach past it by at least 1/8 of their span (the share it cuts if they
  * are spread evenly), or when the table has one event time and the bound cuts it.
  */
