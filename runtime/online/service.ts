@@ -980,10 +980,13 @@ export class OnlineService implements LocalService {
       const { rows, odtValues } = building instanceof Promise ? await building : building;
       const out = await batcher.predict(rows);
       const texts: string[] = [];
+      const classes = predictor.classes;
       const serializing = inTurns(0, requests.length, (i) => {
-        const classes = predictor.classes;
-        const p = classes ? classAnswer(classes, out, i) : { prediction: Number.isFinite(out[i]) ? out[i] : null };
-        const result: OnlineInstanceResult = { ...p, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
+        // A multiclass answer adds its probabilities; every other answer keeps one object shape (no spread of a temporary).
+        const byClass = classes ? classAnswer(classes, out, i) : null;
+        const prediction = byClass ? byClass.prediction : Number.isFinite(out[i]) ? out[i] : null;
+        const result: OnlineInstanceResult = { prediction, features: looked[i].features, odts: odtValues[i], feature_times: looked[i].times, ...(looked[i].late ? { late_events: looked[i].late } : {}), request_id: `${this.idPrefix}-${++this.seq}` };
+        if (byClass) result.probabilities = byClass.probabilities;
         if (!wantText) done.results.push(result);
         if (!json) return;
         const t = json.instance(result, requests[i], !isBatch);
