@@ -16,6 +16,7 @@
 // with K targets, then Softmax).
 
 import { defaultThreads } from "./gbdt-threads.ts";
+import { softmax } from "./softmax.ts";
 import { predictGbdtRaw, TreeGrower, validateParams, type GbdtFit, type GbdtOptions, type GbdtParams, type GbdtTree } from "./gbdt.ts";
 
 /** A multiclass forest's fit: the base scores and the trees of every class, round by round. */
@@ -106,18 +107,6 @@ export function predictGbdtMulticlass(fit: GbdtMulticlassFit, X: Float32Array, n
     const z = predictGbdtRaw({ task: fit.task, baseScore: fit.baseScores[c], trees }, X, n, d, threads);
     for (let i = 0; i < n; i++) out[i * K + c] = z[i];
   }
-  for (let i = 0; i < n; i++) softmaxRow(out, i * K, K);
+  for (let i = 0; i < n; i++) softmax(out, i * K, out, i * K, K);
   return out;
-}
-
-/** In place: a[o..o+K) ← softmax(a[o..o+K)). */
-export function softmaxRow(a: Float64Array, o: number, K: number): void {
-  let m = -Infinity;
-  for (let c = 0; c < K; c++) if (a[o + c] > m) m = a[o + c];
-  let sum = 0;
-  for (let c = 0; c < K; c++) {
-    a[o + c] = Math.exp(a[o + c] - m);
-    sum += a[o + c];
-  }
-  for (let c = 0; c < K; c++) a[o + c] /= sum;
 }

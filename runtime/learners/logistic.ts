@@ -11,6 +11,7 @@
 
 import type { AlgorithmParams } from "../catalogue.ts";
 import { assertDenseFinite, assertTargets, solveSpd } from "./linear.ts";
+import { armijoStep } from "./line-search.ts";
 
 export type LogisticParams = AlgorithmParams<"logistic">;
 
@@ -79,7 +80,7 @@ export function fitLogistic(
       converged = true;
       break;
     }
-    const fNew = lineSearch(X, n, d, y, l2, theta, step, dec, f, trial);
+    const fNew = armijoStep(theta, step, dec, f, trial, (at) => objective(X, n, d, y, at, l2));
     if (fNew === null) {
       converged = true; // no further decrease possible in floating point
       break;
@@ -128,29 +129,6 @@ function gradientAndHessian(X: Float32Array, n: number, d: number, y: Float64Arr
     g[j] += l2 * theta[j];
     H[j * k + j] += l2;
   }
-}
-
-/**
- * Backtracking (Armijo) along the Newton step: halves the step until the
- * objective decreases enough, then moves `theta` there and returns the new
- * objective; null when no step decreases it (in floating point).
- */
-function lineSearch(
-  X: Float32Array, n: number, d: number, y: Float64Array, l2: number,
-  theta: Float64Array, step: Float64Array, dec: number, f: number, trial: Float64Array,
-): number | null {
-  const k = d + 1;
-  let t = 1;
-  for (let ls = 0; ls < 40; ls++) {
-    for (let j = 0; j < k; j++) trial[j] = theta[j] - t * step[j];
-    const fNew = objective(X, n, d, y, trial, l2);
-    if (fNew <= f - 1e-4 * t * dec) {
-      theta.set(trial);
-      return fNew;
-    }
-    t *= 0.5;
-  }
-  return null;
 }
 
 /** Probability of class 1 per row. */

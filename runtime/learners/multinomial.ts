@@ -22,6 +22,8 @@
 
 import { minimiseLbfgs } from "./lbfgs.ts";
 import { assertDenseFinite, solveSpd } from "./linear.ts";
+import { armijoStep } from "./line-search.ts";
+import { softmax } from "./softmax.ts";
 import type { LogisticParams } from "./logistic.ts";
 
 /** Hessian multiply-adds per row (K²(d+1)²/2) above which L-BFGS replaces Newton. */
@@ -33,19 +35,6 @@ export interface MultinomialFit {
   intercepts: number[];
   iterations: number;
   converged: boolean;
-}
-
-/** Softmax of z[0..k) into p, without overflow; returns log(sum exp z). */
-function softmaxInto(z: Float64Array, p: Float64Array, k: number): number {
-  let max = -Infinity;
-  for (let c = 0; c < k; c++) if (z[c] > max) max = z[c];
-  let sum = 0;
-  for (let c = 0; c < k; c++) {
-    p[c] = Math.exp(z[c] - max);
-    sum += p[c];
-  }
-  for (let c = 0; c < k; c++) p[c] /= sum;
-  return max + Math.log(sum);
 }
 
 /** The class scores of row i: z[c] = theta_c . [x_i, 1]. */
@@ -66,7 +55,7 @@ function objective(X: Float32Array, n: number, d: number, y: Float64Array, k: nu
   let f = 0;
   for (let i = 0; i < n; i++) {
     scores(X, i, d, theta, k, z);
-    f += softmaxInto(z, p, k) - z[y[i]];
+    f += softmax(z, 0, p, 0, k) - z[y[i]];
   }
   return f + penalty(theta, d, k, l2);
 }
@@ -154,7 +143,7 @@ export function fitMultinomial(
       converged = true;
       break;
     }
-    const fNew = lineSearch(X, n, d, y, k, l2, theta, step, dec, f, trial);
+    const fNew = armijoStep(theta, step, dec, f, trial, (at) => objective(X, n, d, y, k, at, l2));
     if (fNew === null) {
       converged = true;
       break;
@@ -174,7 +163,7 @@ function gradient(X: Float32Array, n: number, d: number, y: Float64Array, k: num
   for (let i = 0; i < n; i++) {
     const o = i * d;
     scores(X, i, d, theta, k, z);
-    f += softmaxInto(z, p, k) - z[y[i]];
+    f += softmax(z, 0, p, 0, k) - z[y[i]];
     for (let c = 0; c < k; c++) {
       const r = p[c] - (c === y[i] ? 1 : 0);
       const gc = c * s;
@@ -207,7 +196,7 @@ function gradientAndHessian(
     const o = i * d;
     for (let j = 0; j < d; j++) x[j] = X[o + j];
     scores(X, i, d, theta, k, z);
-    softmaxInto(z, p, k);
+    softmax(z, 0, p, 0, k);
     const yi = y[i];
     for (let c = 0; c < k; c++) {
       const r = p[c] - (c === yi ? 1 : 0);
@@ -237,42 +226,21 @@ function gradientAndHessian(
   }
 }
 
-/** Backtracking (Armijo) along the Newton step; moves theta and returns the new objective, or null when no step decreases it. */
-function lineSearch(
-  X: Float32Array, n: number, d: number, y: Float64Array, k: number, l2: number,
-  theta: Float64Array, step: Float64Array, dec: number, f: number, trial: Float64Array,
-): number | null {
-  let t = 1;
-  for (let ls = 0; ls < 40; ls++) {
-    for (let j = 0; j < theta.length; j++) trial[j] = theta[j] - t * step[j];
-    const fNew = objective(X, n, d, y, k, trial, l2);
-    if (fNew <= f - 1e-4 * t * dec) {
-      theta.set(trial);
-      return fNew;
-    }
-    t *= 0.5;
-  }
-  return null;
-}
-
 /** Class probabilities, row-major [n × classes]. */
 export function predictMultinomial(fit: { weights: number[]; intercepts: number[] }, X: Float32Array, n: number, d: number): Float64Array {
   const k = fit.intercepts.length;
   if (fit.weights.length !== k * d) throw new Error(`logistic predict: model has ${fit.weights.length / k} weights per class but X has ${d} columns`);
   if (X.length < n * d) throw new Error(`logistic predict: X has ${X.length} values, expected ${n * d}`);
   const out = new Float64Array(n * k);
-  const z = new Float64Array(k);
-  const p = new Float64Array(k);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let c = 0; c < k; c++) {
       let v = fit.intercepts[c];
       const w = c * d;
       for (let j = 0; j < d; j++) v += fit.weights[w + j] * X[o + j];
-      z[c] = v;
+      out[i * k + c] = v;
     }
-    softmaxInto(z, p, k);
-    out.set(p, i * k);
+    softmax(out, i * k, out, i * k, k);
   }
   return out;
 }
