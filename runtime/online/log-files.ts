@@ -60,28 +60,47 @@ export async function compressLogFile(path: string, hurry?: AbortSignal): Promis
 // gzips with the synchronous API so that all of the work is on that thread: zlib's streams would hand it to
 // the libuv pool, whose threads run at the server's priority. A child process would have been simpler, but
 // spawning one forks the server: ~35 ms of the main thread's CPU copying the page tables of a 1 GB process.
-// The files are opened and closed by the caller, so a worker stopped half-way leaks no descriptor.
+// One worker serves every part of the process, one part at a time, and stays (unref'd) between parts: starting
+// a thread and its isolate, and ending it, cost the serving thread ~1 ms of CPU each time (up to 40 ms of wall
+// time on a loaded machine), and the online suite rotates ~12 parts a round. The files are opened and closed
+// by the caller, so a worker stopped half-way leaks no descriptor.
 const GZIP_WORKER = `
-const { workerData } = require("node:worker_threads");
+const { parentPort } = require("node:worker_threads");
 const { readlinkSync, readSync, writeSync } = require("node:fs");
 const { setPriority } = require("node:os");
 const { gzipSync } = require("node:zlib");
 try { setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), 19); } catch {}
-const { input, output, member } = workerData;
-const buf = Buffer.allocUnsafe(member);
-for (let first = true; ; first = false) {
-  const n = readSync(input, buf, 0, member, null);
-  if (n === 0 && !first) break;
-  const gz = gzipSync(buf.subarray(0, n));
-  for (let at = 0; at < gz.length; ) at += writeSync(output, gz, at);
-  if (n === 0) break;
-}`;
+parentPort.on("message", ({ input, output, member }) => {
+  try {
+    const buf = Buffer.allocUnsafe(member);
+    for (let first = true; ; first = false) {
+      const n = readSync(input, buf, 0, member, null);
+      if (n === 0 && !first) break;
+      const gz = gzipSync(buf.subarray(0, n));
+      for (let at = 0; at < gz.length; ) at += writeSync(output, gz, at);
+      if (n === 0) break;
+    }
+    parentPort.postMessage({ ok: true });
+  } catch (e) {
+    parentPort.postMessage({ ok: false, message: String(e && e.message || e) });
+  }
+});`;
+
+/** The process's gzip worker (started at the first large part), and the parts queued for it, one at a time. */
+let gzipWorker: Worker | null = null;
+let gzipQueue: Promise<unknown> = Promise.resolve();
 
 /**
- * `src` gzipped into `dst` on a worker thread at the lowest CPU priority: true once done, false when `hurry`
- * stopped it first (`dst` is then partly written); rejects with the worker's error.
+ * `src` gzipped into `dst` on the gzip worker at the lowest CPU priority: true once done, false when `hurry`
+ * stopped it first (`dst` is then partly written, and the worker is ended); rejects with the worker's error.
  */
-async function gzipOnWorker(src: string, dst: string, hurry?: AbortSignal): Promise<boolean> {
+function gzipOnWorker(src: string, dst: string, hurry?: AbortSignal): Promise<boolean> {
+  const job = gzipQueue.then(() => (hurry?.aborted ? false : gzipNow(src, dst, hurry)));
+  gzipQueue = job.catch(() => undefined);
+  return job;
+}
+
+async function gzipNow(src: string, dst: string, hurry?: AbortSignal): Promise<boolean> {
   // opened and closed off the serving thread (creating a file waits for the file system's journal when it is busy)
   const input = await open(src, "r");
   let output: FileHandle;
@@ -91,25 +110,34 @@ async function gzipOnWorker(src: string, dst: string, hurry?: AbortSignal): Prom
     await input.close();
     throw e;
   }
-  const ended = await new Promise<{ stopped: boolean; error: Error | null; code: number }>((done) => {
-    const worker = new Worker(GZIP_WORKER, { eval: true, workerData: { input: input.fd, output: output.fd, member: MEMBER_BYTES } });
-    let error: Error | null = null;
+  const worker = (gzipWorker ??= new Worker(GZIP_WORKER, { eval: true }));
+  const ended = await new Promise<{ ok: boolean; message?: string } | "stopped">((done) => {
+    const finish = (r: { ok: boolean; message?: string } | "stopped") => {
+      worker.off("message", finish).off("error", failed).off("exit", exited);
+      hurry?.removeEventListener("abort", stop);
+      worker.unref(); // idle: it does not keep the process alive
+      done(r);
+    };
+    const failed = (e: Error) => finish({ ok: false, message: e.message });
+    const exited = (code: number) => finish(stopped ? "stopped" : { ok: false, message: `the gzip worker ended with ${code}` });
     let stopped = false;
     const stop = () => {
       stopped = true;
       void worker.terminate();
     };
+    worker.on("message", finish).on("error", failed).on("exit", exited);
     hurry?.addEventListener("abort", stop, { once: true });
-    worker.on("error", (e) => (error = e));
-    worker.on("exit", (code) => {
-      hurry?.removeEventListener("abort", stop);
-      done({ stopped, error, code });
-    });
+    worker.ref(); // a part in progress keeps the process alive until it is done
+    worker.postMessage({ input: input.fd, output: output.fd, member: MEMBER_BYTES });
   });
+  if (ended === "stopped" || !ended.ok) {
+    // a worker that was stopped, failed to start or died is not used again
+    if (gzipWorker === worker) gzipWorker = null;
+    void worker.terminate();
+  }
   await Promise.all([input.close(), output.close()]);
-  if (ended.stopped) return false;
-  if (ended.error) throw ended.error;
-  if (ended.code !== 0) throw new Error(`the gzip worker ended with ${ended.code}`);
+  if (ended === "stopped") return false;
+  if (!ended.ok) throw new Error(ended.message);
   return true;
 }
 
