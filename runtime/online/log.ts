@@ -18,7 +18,7 @@
 // (throttled), the batch is truncated away (no torn line) and retried; the
 // queue is bounded and what falls off it is counted in `dropped`.
 
-import { mkdirSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { RejectedRequestEntry } from "./rejections.ts";
@@ -42,6 +42,7 @@ export class SerializedEntry {
   ) {}
 }
 import { compressLogFile, enforceTotalCap, modelLogDir, partFileName } from "./log-files.ts";
+import { makeDirs } from "../make-dirs.ts";
 
 export interface RequestLogOptions {
   /** Milliseconds between flushes (default 100). */
@@ -357,7 +358,7 @@ export class RequestLog {
 
   private async handle(f: ModelFile): Promise<FileHandle> {
     if (f.fh) return f.fh;
-    mkdirSync(f.dir, { recursive: true });
+    makeDirs(f.dir);
     const fh = await open(f.path, "a+");
     f.size = statSync(f.path).size;
     f.fh = fh;
