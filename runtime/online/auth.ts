@@ -10,10 +10,11 @@
 //   preflight are text/plain, form and multipart).
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
 import { NDJSON_TYPES } from "./json-body.ts";
+import { makeDirs } from "../make-dirs.ts";
 
 export interface AccessOptions {
   /** Tokens accepted on admin routes. */
@@ -50,7 +51,7 @@ export function readTokens(opts: { file?: string; env?: string; what: string }):
 /** A new random admin token, written to `file` (mode 0600). */
 export function makeAdminToken(file: string): string {
   const token = randomBytes(32).toString("hex");
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirs(dirname(file));
   writeFileSync(file, token + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);
   return token;
