@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { parseOnlineStore } from "../runtime/online/online-store.ts";
-import { materializeShared } from "../runtime/online/redis-sync.ts";
+import { materializeShared, syncToRedis } from "../runtime/online/redis-sync.ts";
+import { RedisOnlineStore } from "../runtime/online/redis-store.ts";
 import { buildAthleteWork, runFti, type AthleteWork } from "./helpers/online-athlete.ts";
 import { freePort, hasRedis, noRedisReason, startRedis, type RedisProcess } from "./helpers/redis-server.ts";
 import { answersOf, compareAnswers, redisFingerprint, type Answers } from "./helpers/online-compare.ts";
@@ -146,6 +147,27 @@ describe.skipIf(!hasRedis)(`Redis standalone as the online store${hasRedis ? "" 
     const copy = await redisFingerprint(redis.url, "copy");
     // the copy has no stream rows (s): the stream wrote only to `fti`
     expect(copy.rows).toEqual(before.rows.map(([k, h]) => [k, { ...(h.t !== undefined ? { t: h.t } : {}) }]).filter(([, h]) => Object.keys(h).length));
+  });
+
+  it("a Redis that stops answering writes for longer than the command timeout during a copy (CLIENT PAUSE): the copy waits and is complete", async () => {
+    const { default: Redis } = await import("ioredis");
+    const admin = new Redis(redis.url);
+    const cfg = parseOnlineStore(`${redis.url}?prefix=paused`) as Extract<ReturnType<typeof parseOnlineStore>, { kind: "redis" }>;
+    const target = await RedisOnlineStore.connect(cfg);
+    try {
+      const t0 = Date.now();
+      // writes wait 3 s: longer than the client's 2 s command timeout, so the copy's first HSETs time out once
+      await admin.call("CLIENT", "PAUSE", "3000", "WRITE");
+      const synced = await work.withStore((store) => syncToRedis(store, target, work.bundle.groups, new Map(), new Map()));
+      expect(Date.now() - t0, "the pause was over before the copy wrote").toBeGreaterThanOrEqual(2_900);
+      expect(synced.some((g) => g.mode === "full" && g.written > 0)).toBe(true);
+    } finally {
+      await target.close();
+      admin.disconnect();
+    }
+    const [paused, full] = [await redisFingerprint(redis.url, "paused"), await redisFingerprint(redis.url, "copy")];
+    expect(paused.rows.length).toBeGreaterThan(0);
+    expect(paused).toEqual(full);
   });
 
   it("a Redis that goes away: 503 naming it on predictions and events, /healthz still answers; back again, the held stream rows are written", async () => {

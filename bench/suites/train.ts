@@ -185,11 +185,14 @@ async function runTask(ctx: Ctx, args: TrainArgs): Promise<void> {
   const fti1 = m.get("fti1");
   const sk1 = m.get("sk1");
   if (fti1 && sk1) ctx.out.measure(sk1, { vs: fti1, note: "one thread each" });
-  // MAE: at most 2% worse; AUC, accuracy: at most 0.005 below
-  const ok = metric === "mae" ? (scoreF - scoreS) / scoreS <= 0.02 : scoreF >= scoreS - 0.005;
+  // MAE: at most 2% worse; AUC: at most 0.005 below; accuracy: at most 0.005 below, or two standard errors of
+  // an accuracy on this many test rows when that is more (on a quick run's 5,000 rows one standard error is
+  // ~0.007: two trainers' accuracies drift that far apart from rounding alone, and 0.005 failed good models)
+  const slack = metric === "accuracy" ? Math.max(0.005, 2 * Math.sqrt((scoreS * (1 - scoreS)) / data.nTest)) : 0.005;
+  const ok = metric === "mae" ? (scoreF - scoreS) / scoreS <= 0.02 : scoreF >= scoreS - slack;
   ctx.out.check(
     S,
-    metric === "mae" ? "test MAE within 2% of scikit-learn's" : `test ${metric.toUpperCase()} at most 0.005 below scikit-learn's`,
+    metric === "mae" ? "test MAE within 2% of scikit-learn's" : `test ${metric.toUpperCase()} at most ${slack.toFixed(4)} below scikit-learn's`,
     ok && fti.extra.trees === args.trees,
     `median over ${scores.fti.length} bin samples: fti ${scoreF.toFixed(4)} vs sklearn ${scoreS.toFixed(4)}`,
   );

@@ -362,6 +362,23 @@ export class RedisOnlineStore {
     }
   }
 
+  /**
+   * `call` for commands that may run twice (writing the same values again
+   * changes nothing): a command that timed out is sent again, up to
+   * `attempts` times in all. A bulk copy (materialize) on a busy Redis or
+   * machine then waits instead of failing on one slow answer; serving keeps
+   * `call`'s one attempt, where an answer late by seconds is no answer.
+   */
+  async callIdempotent<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (attempt >= attempts || !isCommandTimeout(e)) throw new OnlineStoreUnavailable(`the online store ${this.display} is unavailable: ${reason(e)}`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.retryTimer = null;
@@ -386,6 +403,9 @@ return v`;
 /** Replaces a gone holder, unless it changed meanwhile. */
 const REPLACE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return 1`;
 const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 1`;
+
+/** ioredis's error for a command unanswered within `commandTimeout` (the command may still have run). */
+const isCommandTimeout = (e: unknown): boolean => /Command timed out/.test((e as Error)?.message ?? "");
 
 /** A short reason from an ioredis or socket error. */
 function reason(e: unknown): string {

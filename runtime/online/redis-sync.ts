@@ -84,7 +84,7 @@ export async function syncToRedis(
       continue;
     }
     const changedAt = row.changed_at ? row.changed_at.getTime() : null;
-    const meta = await redis.call(() => redis.client.hgetall(redis.metaKey(table)));
+    const meta = await redis.callIdempotent(() => redis.client.hgetall(redis.metaKey(table)));
     const metaChanged = meta.changed_at === undefined ? undefined : meta.changed_at === "" ? null : Number(meta.changed_at);
     if (metaChanged !== undefined && metaChanged === changedAt && Number(meta.entities) === row.entities) {
       done({ mode: "unchanged", written: 0, removed: 0, entities: row.entities });
@@ -96,7 +96,7 @@ export async function syncToRedis(
     const removed = !inStep || (removedThisRun.get(table) ?? 0) > 0 ? await removeExtra(store, redis, plan, table) : 0;
     const [maxRow] = await store.all<{ m: number | null }>(`SELECT epoch_ms(max(materialized_at)) AS m FROM ${ident(table)}`);
     const max = Math.max(Number(maxRow.m ?? 0), since ?? 0);
-    await redis.call(() =>
+    await redis.callIdempotent(() =>
       redis.client.hset(redis.metaKey(table), {
         changed_at: changedAt === null ? "" : String(changedAt),
         materialized_max: String(max),
@@ -140,15 +140,15 @@ async function copyRows(store: Store, redis: RedisOnlineStore, plan: GroupPlan, 
     // A few thousand commands in flight at a time: each answers within the client's command timeout even on a busy Redis or machine.
     for (let from = 0; from < res.n; from += IN_FLIGHT) {
       const keys: string[] = [];
-      const writes: Array<Promise<unknown>> = [];
+      const values: string[] = [];
       for (let i = from; i < Math.min(res.n, from + IN_FLIGHT); i++) {
-        const key = entityKey(keyCols.map((c) => c[i]));
-        keys.push(key);
-        const value = encodeTableRow({ eventMs: et[i], validToMs: vt && Number.isFinite(vt[i]) ? vt[i] : null, values: featureCols.map((c) => c[i] ?? null) });
-        writes.push(redis.client.hset(redis.rowKey(table, key), "t", value));
+        keys.push(entityKey(keyCols.map((c) => c[i])));
+        values.push(encodeTableRow({ eventMs: et[i], validToMs: vt && Number.isFinite(vt[i]) ? vt[i] : null, values: featureCols.map((c) => c[i] ?? null) }));
       }
-      writes.push(redis.client.sadd(redis.entitiesKey(table), ...keys));
-      await redis.call(() => Promise.all(writes));
+      // the same HSETs and SADD sent again write the same values: safe to repeat after a timeout
+      await redis.callIdempotent(() =>
+        Promise.all([...keys.map((key, j) => redis.client.hset(redis.rowKey(table, key), "t", values[j])), redis.client.sadd(redis.entitiesKey(table), ...keys)]),
+      );
     }
     written += res.n;
   }
@@ -166,11 +166,11 @@ async function removeExtra(store: Store, redis: RedisOnlineStore, plan: GroupPla
   let cursor = "0";
   let removed = 0;
   do {
-    const [next, members] = await redis.call(() => redis.client.sscan(redis.entitiesKey(table), cursor, "COUNT", 5000));
+    const [next, members] = await redis.callIdempotent(() => redis.client.sscan(redis.entitiesKey(table), cursor, "COUNT", 5000));
     cursor = next;
     const extra = members.filter((m) => !have.has(m));
     if (extra.length) {
-      await redis.call(() => Promise.all([...extra.map((k) => redis.client.hdel(redis.rowKey(table, k), "t")), redis.client.srem(redis.entitiesKey(table), ...extra)]));
+      await redis.callIdempotent(() => Promise.all([...extra.map((k) => redis.client.hdel(redis.rowKey(table, k), "t")), redis.client.srem(redis.entitiesKey(table), ...extra)]));
       removed += extra.length;
     }
   } while (cursor !== "0");
