@@ -248,7 +248,7 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
       out(`  baseline  ${Object.entries(rec.baseline).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}`);
       out(`  params    ${JSON.stringify(rec.params)}`);
       if (rec.mdt_state.classes) out(`  classes   ${rec.mdt_state.classes.map((c) => JSON.stringify(c)).join(", ")}`);
-      out(`  lineage   spec ${rec.lineage.specFile} (sha256 ${rec.spec_hash.slice(0, 12)}…), view ${rec.lineage.view}, ${rec.lineage.featureTables.map((t) => t.table).join(", ")}`);
+      out(`  lineage   ${[`spec ${rec.lineage.specFile} (sha256 ${rec.spec_hash.slice(0, 12)}…)`, `view ${rec.lineage.view}`, ...rec.lineage.featureTables.map((t) => t.table)].join(", ")}`);
       out(`  data      ${rec.lineage.trainingRange.from} → ${rec.lineage.trainingRange.to}; ${rec.lineage.rows.train} train / ${rec.lineage.rows.test} test rows`);
       out(`  transforms ${rec.transforms_hash}`);
       out(`  onnx      ${onnx.length} bytes, sha256 ${rec.onnx_sha256}`);
