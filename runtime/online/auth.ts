@@ -48,13 +48,16 @@ export function readTokens(opts: { file?: string; env?: string; what: string }):
   return tokens;
 }
 
-/** A new random admin token, written to `file` (mode 0600). */
-export function makeAdminToken(file: string): string {
-  const token = randomBytes(32).toString("hex");
+/** A new random admin token (`fti serve` writes it with writeAdminToken once the server is up). */
+export function newAdminToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/** Writes an admin token to `file` (mode 0600). */
+export function writeAdminToken(file: string, token: string): void {
   makeDirs(dirname(file));
   writeFileSync(file, token + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);
-  return token;
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest();

@@ -24,7 +24,7 @@ import { fastEvents } from "./fast-events.ts";
 import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
-import { collectGarbage, stopPretenuring } from "./full-gc.ts";
+import { collectGarbage, scavengeOnOneThread, stopPretenuring } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -341,6 +341,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   // a million online entities, or a stream's state rebuilt from its history (365,000 events left ~350 MB of old space).
   if (service.loadedAtStart() >= FULL_GC_LOADED) collectGarbage();
   stopPretenuring();
+  scavengeOnOneThread();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
   const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
