@@ -11,7 +11,9 @@ import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { trainModel } from "../runtime/learners/index.ts";
 import { startServer } from "../runtime/online/http.ts";
 import { buildOnnxModel } from "../runtime/onnx/export.ts";
-import { encodeModel, type Model } from "../runtime/onnx/proto.ts";
+import { attr, DataType, decodeModel, encodeModel, tensorValueInfo, type Model } from "../runtime/onnx/proto.ts";
+import { withOutputFirst } from "../runtime/onnx/output-first.ts";
+import { inspectOnnx } from "../runtime/onnx/session.ts";
 import { getModel, listModels } from "../runtime/registry/registry.ts";
 import { registerExternal } from "../runtime/training/register-external.ts";
 import { join } from "node:path";
@@ -137,6 +139,26 @@ describe("external ONNX multiclass models", () => {
     }
   });
 
+  it("a model that outputs the predicted label first (as scikit-learn's skl2onnx does) registers with its probabilities moved first", async () => {
+    const file = kindModel(SORTED, (m) => {
+      m.graph.node.push({ op_type: "ArgMax", input: ["prediction"], output: ["label"], attribute: [attr.int("axis", 1), attr.int("keepdims", 0)] });
+      m.graph.output.unshift(tensorValueInfo("label", DataType.INT64, ["N"]));
+      m.doc_string = "kept as it is";
+    });
+    expect(inspectOnnx(file).outputs.map((o) => o.name)).toEqual(["label", "prediction"]);
+    const r = await register(file);
+    expect(r.onnx).toMatchObject({ output: "prediction [N, 3]", movedFirst: true });
+    expect(r.metrics.accuracy).toBeCloseTo(24 / 32, 12);
+    const rec = await withStore((store) => getModel(store, "bird_kind_onnx", r.version));
+    // the stored model: the file with its two outputs swapped, nothing else changed (swapped back: the file's bytes)
+    const stored = new Uint8Array(rec.onnx);
+    expect(decodeModel(stored).graph.output.map((o) => o.name)).toEqual(["prediction", "label"]);
+    expect(decodeModel(stored).doc_string).toBe("kept as it is");
+    expect(stored.length).toBe(file.length);
+    expect(Buffer.from(withOutputFirst(stored, 1)).equals(Buffer.from(file))).toBe(true);
+    expect((await ask(5.2)).prediction).toBe("Gentoo");
+  });
+
   it("refuses a model whose classes are not the train split's, or whose outputs are not probabilities, saying which", async () => {
     const two = await failure(kindModel(["Adelie", "Gentoo"], noMetadata));
     expect(two.message).toBe('cannot register `bird_kind_onnx`: the ONNX model gives 2 probabilities per row but the train split has 3 classes ("Adelie", "Chinstrap", "Gentoo")');
@@ -164,6 +186,6 @@ describe("external ONNX multiclass models", () => {
     expect(one.message).toMatch(/the ONNX signature must be one float input \[N, 1\] and a first output \[N, K\] \(the probabilities of the K classes\)/);
     // nothing was registered by the refusals
     const versions = await withStore(async (store) => (await listModels(store)).filter((m) => m.model === "bird_kind_onnx").length);
-    expect(versions).toBe(2);
+    expect(versions).toBe(3);
   });
 });

@@ -12,6 +12,7 @@ import { UserError } from "../errors.ts";
 import { checkServingSignature, inspectOnnx, loadOnnx, outputsPerRow, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
 import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
+import { withOutputFirst } from "../onnx/output-first.ts";
 import { externalClassOrder, notProbabilities, reindexLabels } from "./external-classes.ts";
 import {
   finishTimings,
@@ -36,8 +37,30 @@ export interface ExternalReport {
   classes?: Array<string | number>;
   unseenTestLabels?: Record<string, number>;
   rows: { total: number; train: number; test: number; droppedLabels: number };
-  onnx: { bytes: number; sha256: string; input: string; output: string };
+  /** The stored model (`movedFirst`: the file's probabilities output moved first, probabilitiesFirst). */
+  onnx: { bytes: number; sha256: string; input: string; output: string; movedFirst?: boolean };
   timings: Record<string, number>;
+}
+
+/**
+ * A multiclass model with its probabilities [N, K] as the first output: scikit-learn's
+ * converter writes the predicted label first and the probabilities second, so the first
+ * output of that shape is moved to the front (the stored model; its other bytes unchanged).
+ */
+function probabilitiesFirst(plan: ModelPlan, bytes: Uint8Array): Uint8Array {
+  let info: OnnxInfo;
+  try {
+    info = inspectOnnx(bytes);
+  } catch {
+    return bytes; // checkSignature says what is wrong with the file
+  }
+  const index = info.outputs.findIndex((o) => (o.elemType === 1 || o.elemType === 11) && outputsPerRow({ outputs: [o] }) >= 2 && o.shape?.length === 2);
+  if (index <= 0) return bytes;
+  try {
+    return withOutputFirst(bytes, index);
+  } catch (e) {
+    throw new UserError(`cannot register \`${plan.name}\`: its probabilities are output ${index + 1}, and moving them first failed (${(e as Error).message})`, "export the model with the class probabilities as its first output");
+  }
 }
 
 function showShape(shape: readonly Dim[] | undefined): string {
@@ -99,11 +122,12 @@ export async function registerExternal(
   store: Store,
   bundle: SpecBundle,
   modelName: string,
-  onnxBytes: Uint8Array,
+  fileBytes: Uint8Array,
   opts: TrainOptions = {},
 ): Promise<ExternalReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
+  const onnxBytes = plan.task === "multiclass_classification" ? probabilitiesFirst(plan, fileBytes) : fileBytes;
   // Fail fast, before building the frame, when the width is known statically.
   const known = staticWidth(plan);
   checkSignature(plan, onnxBytes, known);
@@ -154,7 +178,7 @@ export async function registerExternal(
     ...registrationReport(plan, result, data),
     ...(data.state.classes ? { classes: data.state.classes, unseenTestLabels: data.unseen ?? {} } : {}),
     width,
-    onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig },
+    onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig, ...(onnxBytes !== fileBytes ? { movedFirst: true } : {}) },
     timings: finishTimings(timings, t0),
   };
 }
