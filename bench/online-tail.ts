@@ -12,6 +12,11 @@
 // a GC pause (by kind) or another stall of the server's loop, the GC pauses and the stalls themselves,
 // the loop delay p99/max, and the server's CPU per answer over the run. --node-args adds flags to the fti servers
 // (e.g. "--max-semi-space-size=16"), --serve-args to `fti serve` (e.g. --serve-args="--log-max-file-mb 8": a rotation in each run).
+// --fill <s>: before each paced run, that many seconds of 10,000-instance batch requests to the same server, as the
+// online suite's tail case and max-load runs do before its next round: ~40 MB of request log per second, so parts
+// rotate and their compressions (and removals) run on into the paced run.
+// A stall's length is split into the main thread's running, its waiting for a CPU, and the rest: blocked (a
+// syscall or a page fault that slept, e.g. on the disk), the server's own stall that no GC explains.
 
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -34,11 +39,13 @@ const { values } = parseArgs({
     "node-args": { type: "string", default: "" },
     "serve-args": { type: "string", default: "" },
     "no-floor": { type: "boolean", default: false },
+    fill: { type: "string", default: "0" },
   },
 });
 
 const WORKER = join(ROOT, "bench", "worker.ts");
 const PROBE = join(ROOT, "bench", "lib", "loop-probe.mjs");
+const FLOOR = "node:http floor";
 
 interface Gc { at: number; ms: number; kind: string }
 interface Stall { at: number; ms: number; ranMs?: number; waitedMs?: number }
@@ -92,10 +99,12 @@ function describe(p: Paced, probe: Probe, cpuUs: number, slowMs: number): string
   const sum = (k: "ms" | "ranMs" | "waitedMs") => stalls.reduce((a, x) => a + (x[k] ?? NaN), 0);
   // the server's own blocks: stalls in which the main thread ran for more than 3 ms
   const own = stalls.filter((x) => (x.ranMs ?? 0) > 3).map((x) => (x.ranMs ?? 0).toFixed(1));
+  const blocked = (x: Stall) => x.ms - (x.ranMs ?? 0) - (x.waitedMs ?? 0);
+  const asleep = stalls.filter((x) => blocked(x) > 3).map((x) => `${blocked(x).toFixed(1)}@${new Date(x.at).toISOString().slice(11, 23)}`);
   return (
     `p50 ${f(p.p50)} p99 ${f(p.p99)} p99.9 ${f(p.p999)} max ${f(p.max)} ms; gen late ≤ ${f(p.lateMs)}; CPU/answer ${cpuUs.toFixed(0)} µs; ` +
     `slow (> ${slowMs} ms) ${slow.length}: ${withGc} during a GC, ${withStall} during another stall, ${slow.length - withGc - withStall} neither; ` +
-    `GC ${gcText}; stalls > 3 ms ${stalls.length}, ${sum("ms").toFixed(0)} ms (ran ${sum("ranMs").toFixed(0)}, waited for a CPU ${sum("waitedMs").toFixed(0)}; ran > 3 ms: ${own.length} [${own.slice(0, 8).join(", ")}]; longest ${longest || "-"}); loop delay p99 ${f(probe.loopDelay.p99)} max ${f(probe.loopDelay.max)}; heap ${probe.heapUsedMB.toFixed(0)} MB`
+    `GC ${gcText}; stalls > 3 ms ${stalls.length}, ${sum("ms").toFixed(0)} ms (ran ${sum("ranMs").toFixed(0)}, waited for a CPU ${sum("waitedMs").toFixed(0)}; ran > 3 ms: ${own.length} [${own.slice(0, 8).join(", ")}]; blocked > 3 ms: ${asleep.length} [${asleep.slice(0, 8).join(", ")}]; longest ${longest || "-"}); loop delay p99 ${f(probe.loopDelay.p99)} max ${f(probe.loopDelay.max)}; heap ${probe.heapUsedMB.toFixed(0)} MB`
   );
 }
 
@@ -136,7 +145,7 @@ async function main(): Promise<void> {
       });
       writeFileSync(answerFile, await first.text());
       const floor = await startServe(["--import", PROBE, "--import", "tsx", WORKER, "online.httpFloor", JSON.stringify({ answerFile })], ROOT);
-      servers.push({ name: "node:http floor", child: floor.child, url: floor.url, probeFile: join(work, `probe-${floor.child.pid}.json`), log: floor.log });
+      servers.push({ name: FLOOR, child: floor.child, url: floor.url, probeFile: join(work, `probe-${floor.child.pid}.json`), log: floor.log });
     }
     const base = { ids, badEvery: 20 };
     for (const s of servers) await runNodeTask("online.load", { url: s.url, ...base, connections: 16, seconds: 3 }); // warm-up
@@ -147,6 +156,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < Number(values.rounds); round++) {
       const order = servers.map((_, i) => servers[(i + round) % servers.length]);
       for (const s of order) {
+        if (Number(values.fill) > 0 && s.name !== FLOOR) await runNodeTask("online.bigBatches", { url: s.url, ids, instances: 10_000, seconds: Number(values.fill) });
         await readProbe(s); // starts afresh
         const c0 = processCpuMs(s.child.pid!);
         const logAt = s.log().length;

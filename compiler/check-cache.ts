@@ -17,6 +17,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { makeDirs } from "../runtime/make-dirs.ts";
 
 interface Entry {
   key: string;
@@ -66,7 +67,7 @@ export function recordPass(scope: string, key: string, files: Map<string, string
   // Written aside and renamed: a concurrent reader sees the old entry or the new one.
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     fs.writeFileSync(tmp, JSON.stringify(entry));
     fs.renameSync(tmp, file);
   } catch {

@@ -26,6 +26,7 @@ import Module, { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
 import { cacheDir, removeQuietly, sha256 } from "./check-cache.ts";
+import { makeDirs } from "../runtime/make-dirs.ts";
 
 type NodeModule = InstanceType<typeof Module> & { filename: string; paths: string[]; loaded: boolean; exports: unknown };
 const ModuleInternals = Module as unknown as {
@@ -100,7 +101,7 @@ export function writeCodeCaches(): void {
 function writeAside(file: string, data: Buffer): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
     return true;

@@ -12,6 +12,7 @@ import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
 import { loadModuleGraph, readFailure, readSpecBytes } from "./modules.ts";
+import { makeDirs } from "../runtime/make-dirs.ts";
 
 export interface CompileOptions {
   /** Output directory; default `generated/<spec name>` under the working directory. */
@@ -156,10 +157,10 @@ async function writeOne(result: CompileResult & { files?: Map<string, string> })
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
     // The parent first: when it cannot be made, that is the error to show.
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    makeDirs(path.dirname(dir));
     fs.rmSync(tmp, { recursive: true, force: true });
     if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
-    else fs.mkdirSync(tmp, { recursive: true });
+    else makeDirs(tmp);
     for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
     for (const [name, text] of files) fs.writeFileSync(path.join(tmp, name), text);
     const old = `${dir}.old-${process.pid}`;

@@ -371,9 +371,10 @@ const names = {
         `source path \`${path}\` leads outside the project`,
         "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
       ),
-    externModule: (module: string) =>
+    /** `symlink`: the path as written stays inside, but its real path (a symlink followed) does not. */
+    externModule: (module: string, symlink = false) =>
       withHint(
-        `extern module \`${module}\` lies outside the project`,
+        `extern module \`${module}\` ${symlink ? "is a symbolic link that leads" : "lies"} outside the project`,
         "keep the module inside the project (the folder of the nearest fti.json, package.json or .git above the spec)",
       ),
     /** `symlink`: the path as written stays inside, but its real path (a symlink followed) does not. */

@@ -4,9 +4,10 @@
 // permission is an error naming the flag at once — not DuckDB's IO error on a
 // temporary name after the whole run, reported as a bug in fti.
 
-import { closeSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { closeSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
+import { makeDirs } from "./make-dirs.ts";
 
 /** The absolute path of `path`, after checking a file can be created there (its folder is created when missing). */
 export function checkOutputFile(path: string, flag: string): string {
@@ -22,7 +23,7 @@ export function checkOutputFile(path: string, flag: string): string {
   }
   const probe = `${abs}.${process.pid}.probe`;
   try {
-    mkdirSync(dirname(abs), { recursive: true });
+    makeDirs(dirname(abs));
     closeSync(openSync(probe, "wx"));
   } catch (e) {
     // Node's message ends with the probe's name: keep the reason (`ENOENT: no such file or directory`).

@@ -176,3 +176,28 @@ function onlineFields(status: number, body: ApiErrorBody): string[] {
   const lists = issues.flatMap((i) => [...i.message.matchAll(/(?:not found|stale \(older than the view's ttl\)): ([\w, ]+)/g)].map((m) => m[1]));
   return lists.flatMap((l) => l.split(", ")).sort();
 }
+
+describe("--out", () => {
+  it("is a table name or a .parquet file: a path or a .csv was a table of that name in the store, reported as written", async () => {
+    for (const out of ["/tmp/scores.csv", "scores.csv", "a b", "../x"]) {
+      const run = toy.withStore((s) => predictBatch(s, bundle, "toy_gbdt", { asOf: new Date(NOW), out }));
+      await expect(run, out).rejects.toThrow(`--out ${out}: neither a table name`);
+    }
+    const tables = await toy.withStore((s) => s.all<{ name: string }>("SELECT table_name AS name FROM information_schema.tables"));
+    expect(tables.map((t) => t.name).filter((n) => /[./ ]/.test(n))).toEqual([]);
+    const ok = await toy.withStore((s) => predictBatch(s, bundle, "toy_gbdt", { asOf: new Date(NOW), out: "main.gbdt_scores" }));
+    expect(ok.table).toBe("main.gbdt_scores");
+  });
+});
+
+describe("an entities file's column names", () => {
+  it("spelled as a source's file would (`User ID` for `user_id`): the error's hint names each pair", async () => {
+    const file = writeNdjson("spelled.ndjson", [{ "User ID": "u01", Amount: 2 }]);
+    const run = toy.withStore((s) => predictBatch(s, bundle, "toy_request", { entitiesFile: file, asOf: new Date(NOW) }));
+    const err = (await run.catch((e: unknown) => e)) as Error & { hint?: string };
+    expect(err.message).toContain("lacks `user_id`, `amount`");
+    expect(err.hint).toBe(
+      "the file has `User ID` for `user_id`, `Amount` for `amount`: an entities file's columns are named as the request fields, exactly (a source's snake_case matching does not apply); rename them",
+    );
+  });
+});

@@ -13,6 +13,7 @@ import { createWorkspace } from "../runtime/learners/gbdt-kernels.ts";
 import { defaultThreads, featureBlocks, GRAD_BLOCK, parseThreads } from "../runtime/learners/gbdt-threads.ts";
 import { predict, trainModel, type Task } from "../runtime/learners/index.ts";
 import { exportOnnx } from "../runtime/onnx/export.ts";
+import { softmax } from "../runtime/learners/softmax.ts";
 import { mulberry32 } from "../runtime/random.ts";
 
 // 40 000 × 7 = 280 000 cells: above the size where a fit starts workers
@@ -94,6 +95,73 @@ describe("gbdt on several threads", () => {
     }
   });
 
+  it("softmax fits: the threaded class gradients equal the TypeScript reference's bit for bit, and softmax(scores) − [y = c]", async () => {
+    const n = 3 * GRAD_BLOCK + 777;
+    const K = 4;
+    const histOff = new Int32Array(D + 1);
+    for (let f = 0; f < D; f++) histOff[f + 1] = histOff[f] + 40;
+    const histLen = histOff[D] * 3;
+    const opts = { n, d: D, cls: true, histLen, histOff, pool: 1, leaves: 64, classes: K };
+    const ref = createWorkspace({ ...opts, engine: "js" });
+    const three = createWorkspace({ ...opts, threads: 3 });
+    try {
+      expect(three.engine).toBe("wasm");
+      await new Promise((r) => setTimeout(r, 200));
+      const r = mulberry32(5);
+      for (let i = 0; i < n; i++) {
+        ref.y[i] = three.y[i] = Math.floor(r() * K);
+        for (let c = 0; c < K; c++) ref.scores[i * K + c] = three.scores[i * K + c] = (r() - 0.5) * (i % 5 === 0 ? 2000 : 6); // some rows saturated
+      }
+      const expected = Float64Array.from(ref.scores); // the scores as the gradient passes should leave them
+      const p = new Float64Array(K);
+      const big2 = new Float64Array(64);
+      for (let tree = 0; tree < 3 * K; tree++) {
+        const c = tree % K;
+        const last = (c + K - 1) % K;
+        // tree 2: leaf values of ±800 for half the leaves, so exp(value) overflows or underflows
+        // and the next round must take the exact softmax for those rows; tree 2 + K takes the
+        // same rows back by 700 (a probability that underflowed to 0 must come back to ~e^-100)
+        if (tree !== 2 + K) for (let i = 0; i < n; i++) ref.leafOf[i] = three.leafOf[i] = Math.floor(r() * 64);
+        for (let k = 0; k < 64; k++) {
+          const big = k % 2 === 0 && (tree === 2 || tree === 2 + K);
+          const v = tree === 0 ? 0 : big && tree === 2 ? (r() < 0.5 ? -800 : 800) : big ? -Math.sign(big2[k]) * 700 : r() - 0.5;
+          ref.leafValue[k] = three.leafValue[k] = v;
+        }
+        if (tree === 2) big2.set(ref.leafValue);
+        const [a, b] = [new Float64Array(2), new Float64Array(2)];
+        for (let i = 0; i < n; i++) expected[i * K + last] += ref.leafValue[ref.leafOf[i]];
+        // class c's probabilities: those of the round's start scores (before class 0's tree of this round added anything)
+        const roundStart = c === 0 ? Float64Array.from(expected) : null;
+        ref.gradients(a, c);
+        three.gradients(b, c);
+        expect(bytesOf(b).equals(bytesOf(a))).toBe(true);
+        expect(bytesOf(three.scores).equals(bytesOf(ref.scores))).toBe(true);
+        expect(bytesOf(ref.scores).equals(bytesOf(expected))).toBe(true);
+        expect(bytesOf(three.og).equals(bytesOf(ref.og))).toBe(true);
+        expect(bytesOf(three.oh).equals(bytesOf(ref.oh))).toBe(true);
+        if (roundStart) {
+          // the first round computes softmax(scores) itself; later ones scale the probabilities by
+          // exp(leaf value) and normalise: the same up to rounding
+          let worst = 0;
+          let relative = 0;
+          for (let i = 0; i < n; i++) {
+            softmax(roundStart, i * K, p, 0, K);
+            const g = p[0] - (ref.y[i] === 0 ? 1 : 0);
+            worst = Math.max(worst, Math.abs(ref.og[i] - g), Math.abs(ref.oh[i] - Math.max(p[0] * (1 - p[0]), 1e-16)));
+            // below 1e-200 a probability is stored as 0 (gbdt-threads.ts, MIN_SCALED_PROB)
+            for (let j = 0; j < K; j++) relative = Math.max(relative, p[j] < 1e-200 ? ref.probs[i * K + j] : Math.abs(ref.probs[i * K + j] - p[j]) / p[j]);
+          }
+          expect(worst).toBeLessThan(1e-14);
+          expect(relative).toBeLessThan(1e-12);
+        }
+        expect(Number.isFinite(a[0]) && a[1] > 0).toBe(true);
+        expect(three.idx[n - 1]).toBe(n - 1);
+      }
+    } finally {
+      ref.close();
+      three.close();
+    }
+  });
 
   for (const [task, y] of [["regression", yReg], ["binary_classification", yCls], ["multiclass_classification", yMulti]] as [Task, Float64Array][]) {
     it(`${task}: 1, 2 and 3 threads give the same ONNX bytes and the same predictions bit for bit`, () => {

@@ -420,6 +420,36 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(data.group.some((g) => g.et < T0 + 1 * DAY)).toBe(true);
   });
 
+  it("numbers the spine by time and keys alone when its source has one row per (time, keys), a fact kept per source version", async () => {
+    const data = makeData(21);
+    const seen = new Set<string>();
+    data.labels = data.labels.filter((l) => (seen.has(`${l.user}|${l.t}`) ? false : (seen.add(`${l.user}|${l.t}`), true)));
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const fact = async () =>
+      (await store!.all<{ unique_key_times: boolean }>(`SELECT unique_key_times FROM fti_table_facts WHERE table_name = 'src_events' AND key_columns LIKE 'rows:%'`)).map((r) => r.unique_key_times);
+    const order = async () => {
+      const frame = plain(await buildTrainingFrame(store!, bundle, "v"));
+      return frame.keys.user_id.map((u, i) => [u, frame.time[i], frame.label[i], frame.columns.amount[i]]);
+    };
+    const expected = () => spineOrder(data.labels).map((l) => [l.user, l.t, l.y, l.amount]);
+    expect(await order()).toEqual(expected());
+    expect(await fact()).toEqual([true]);
+    // Rows tied in (time, user) with other labels and amounts, ingested later: the fact is checked
+    // again (a new fingerprint) and the label and request field order them.
+    const ties = spineOrder(data.labels).filter((_, i) => i % 7 === 3);
+    expect(ties.length).toBeGreaterThan(10);
+    const tied = ties.flatMap((l, i) => [
+      { ...l, y: (l.y ?? 0) - 1 - (i % 3), amount: l.amount + 5 },
+      { ...l, y: l.y, amount: l.amount - 0.5 },
+    ]);
+    await store.appendRows("src_events", ["user_id", "ts", "y", "amount", "ingested_at"], tied.map((l) => [l.user, l.t, l.y, l.amount, T0 + DAY]));
+    data.labels.push(...tied);
+    expect(await order()).toEqual(expected());
+    expect(await fact()).toEqual([false]);
+  });
+
   it("restricts the spine to [from, to) of the label time", async () => {
     const data = makeData(8);
     store = await openStore({ path: ":memory:" });

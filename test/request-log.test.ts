@@ -144,7 +144,8 @@ describe("write failures", () => {
     writeFileSync(join(dir, "m"), "");
     const errors: string[] = [];
     const recovered: string[] = [];
-    const log = new RequestLog(dir, { flushMs: 5, onError: (e) => errors.push(e.message), onRecover: (m) => recovered.push(m) });
+    // no timed flush: the writes here are the test's own (a timer's flush between them would be a third attempt)
+    const log = new RequestLog(dir, { flushMs: 60_000, onError: (e) => errors.push(e.message), onRecover: (m) => recovered.push(m) });
     for (let i = 1; i <= 4; i++) log.append(entry(i));
     await log.flush();
     await log.flush();
@@ -267,6 +268,37 @@ describe("rotation and retention", () => {
     expect(slices).toBeGreaterThan(2);
     const members = Array.from({ length: slices }, (_, k) => gzipSync(bytes.subarray(k * 4 * 2 ** 20, (k + 1) * 4 * 2 ** 20)));
     expect(gz.equals(Buffer.concat(members))).toBe(true);
+  });
+
+  it("several large parts compressed at once are each gzipped on the worker; after a stopped one the next part is on a worker again", async () => {
+    const { gzipSync, gunzipSync } = await import("node:zlib");
+    const dir = tempDir();
+    const member = 4 * 2 ** 20;
+    // 4 MB and a bit: two gzip members on the worker, one stream in process
+    const texts = [0, 1, 2].map((k) => Array.from({ length: 14_500 }, (_, i) => JSON.stringify(entry(k * 100_000 + i)) + "\n").join(""));
+    expect(Buffer.byteLength(texts[0])).toBeGreaterThan(member);
+    const paths = texts.map((t, k) => {
+      const path = join(dir, `p${k}.ndjson`);
+      writeFileSync(path, t);
+      return path;
+    });
+    const onWorker = (text: string) => {
+      const b = Buffer.from(text);
+      return Buffer.concat([gzipSync(b.subarray(0, member)), gzipSync(b.subarray(member))]);
+    };
+    await Promise.all(paths.map((p) => compressLogFile(p)));
+    for (const [k, p] of paths.entries()) expect(readFileSync(`${p}.gz`).equals(onWorker(texts[k]))).toBe(true);
+    // a part stopped half-way (the log closing) is gzipped in process; the next part is on a (new) worker again
+    writeFileSync(paths[0], texts[0]);
+    const hurry = new AbortController();
+    const stopped = compressLogFile(paths[0], hurry.signal);
+    setImmediate(() => hurry.abort());
+    await stopped;
+    expect(gunzipSync(readFileSync(`${paths[0]}.gz`)).toString("utf8")).toBe(texts[0]);
+    writeFileSync(paths[1], texts[1]);
+    await compressLogFile(paths[1]);
+    expect(readFileSync(`${paths[1]}.gz`).equals(onWorker(texts[1]))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(["p0.ndjson.gz", "p1.ndjson.gz", "p2.ndjson.gz"]);
   });
 
   it("a large part's failed compression rejects with the worker's reason and leaves the plain file", async () => {

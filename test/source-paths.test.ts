@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { compileSpec } from "../compiler/compile.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { confinedPath, projectRoot, sourceRoots } from "../runtime/features/source-paths.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
@@ -79,5 +80,24 @@ describe("source paths name regular files", () => {
     const p = project();
     spawnSync("mkfifo", [join(p.specDir, "data", "pipe.csv")]);
     expect(await featuresError(p.specDir, "data/pipe.csv")).toContain(`${join(p.specDir, "data", "pipe.csv")} is not a regular file (a pipe or a device)`);
+  });
+});
+
+describe("extern fn modules are confined to the project", () => {
+  it("a symlink inside the project to a module outside it is FTI2015, as a spec import's is (it was accepted and ran)", async () => {
+    const p = project();
+    const outside = join(p.outer, "outside.ts");
+    writeFileSync(outside, "export function shout(x: string): string { return x.toUpperCase(); }\n");
+    symlinkSync(outside, join(p.specDir, "linked.ts"));
+    writeFileSync(join(p.specDir, "inside.ts"), "export function shout(x: string): string { return x.toUpperCase(); }\n");
+    const check = async (module: string) => {
+      const spec = join(p.specDir, "x.fti");
+      writeFileSync(spec, `extern fn shout(x: string): string from "${module}"\n`);
+      const r = await compileSpec(spec, { outDir: join(p.root, "generated", "x"), checkOnly: true });
+      return r.diagnostics.filter((d) => d.severity === "error").map((d) => `FTI${d.code}: ${d.message}`);
+    };
+    expect(await check("./linked.ts")).toEqual(["FTI2015: extern module `./linked.ts` is a symbolic link that leads outside the project"]);
+    expect(await check("../../outside.ts")).toEqual(["FTI2015: extern module `../../outside.ts` lies outside the project"]);
+    expect(await check("./inside.ts")).toEqual([]);
   });
 });

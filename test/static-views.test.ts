@@ -126,6 +126,44 @@ view churn_data for user from users {
     expect(ir.onDemand.find((o) => o.name === "tenure_d")).toMatchObject({ requestParams: [{ name: "tenure_d" }], body: { k: "param", name: "tenure_d" } });
   });
 
+  it("`*` leaves out a one-field `unique` (a row id, not an input: breast_cancer's `patient_id` was one), which may still be named", async () => {
+    const ir = await irOf("star-row-id", `
+view churn_data from users {
+  label churned = churned
+  features users.*
+}
+view churn_by_id from users {
+  label churned = churned
+  features users.*, users.user_id
+}`);
+    expect(ir.views.map((v) => v.odts)).toEqual([
+      ["country", "tenure_d"],
+      ["country", "tenure_d", "user_id"],
+    ]);
+  });
+
+  it("`*` keeps the columns of a `unique (a, b)` combination: each alone repeats", async () => {
+    const file = path.join(dir, "star-combination.fti");
+    fs.writeFileSync(
+      file,
+      BASE.replace("unique user_id", "unique (user_id, country)") +
+        `
+view churn_data from users {
+  label churned = churned
+  features users.*
+}
+model churn {
+  view churn_data
+  task binary_classification
+  algorithm gbdt(trees: 10)
+  transform user_id, country: one_hot
+}`,
+    );
+    const r = await compileSpec(file, { outDir: path.join(dir, "out", "star-combination"), checkOnly: true });
+    expect(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.message)).toEqual([]);
+    expect(r.ir!.views[0].odts).toEqual(["user_id", "country", "tenure_d"]);
+  });
+
   it("the label's column is refused (FTI4009), and a column listed twice (FTI2007)", async () => {
     const d = await diagnostics("row-leak", `
 view churn_data for user from users {

@@ -120,10 +120,14 @@ export const tasks = {
     rmDb(a.store);
     const bundle = await loadBundle(a.data);
     const store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
+    let closed = false;
     try {
       await capTemp((q) => store.run(q), a.maxTemp);
       const t = await timed(() => runFeaturePipeline(store, bundle, { groups: [GROUP] }));
       const [sum] = await store.all<Checksum>(checksumSql(GROUP_TABLE));
+      // Not in the ratio (the reference's close is not timed either), shown beside it: DuckDB checkpoints at close.
+      const close = await timed(() => store.close());
+      closed = true;
       const r = t.value;
       const sourceMs = r.sources.reduce((a, s) => a + s.ms, 0);
       const groupMs = r.groups.reduce((a, g) => a + g.ms, 0);
@@ -138,9 +142,11 @@ export const tasks = {
         rows: r.groups[0]?.rows,
         quarantined: r.sources[0]?.quarantined,
         checksum: sum,
+        closeMs: close.ms,
+        closeCpuMs: close.cpuMs,
       };
     } finally {
-      await store.close();
+      if (!closed) await store.close();
       if (!a.keep) rmDb(a.store);
     }
   },
@@ -148,13 +154,16 @@ export const tasks = {
   async sqlParquet(a: TaskArgs): Promise<Sample> {
     rmDb(a.store);
     const db = await openRefDb(a.store, { memoryLimit: a.memoryLimit, threads: a.threads, storageVersion: a.storageVersion });
+    let closed = false;
     try {
       await capTemp((q) => db.conn.run(q), a.maxTemp);
       const t = await timed(() => db.conn.run(`CREATE TABLE features AS ${referenceSql(`read_parquet(${sqlStr(a.data.parquet)})`)}`));
       const [sum] = await rows<Checksum>(db.conn, checksumSql("features"));
-      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, checksum: sum };
+      const close = await timed(() => db.close());
+      closed = true;
+      return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, checksum: sum, closeMs: close.ms, closeCpuMs: close.cpuMs };
     } finally {
-      db.close();
+      if (!closed) db.close();
       if (!a.keep) rmDb(a.store);
     }
   },
@@ -273,11 +282,16 @@ export const suite: Suite = {
     ]);
     const fti = m.get("fti")!;
     const ftiOk = fti.ms.length > 0 && !fti.error;
-    const e = fti.extra as { sourceMs: number; groupMs: number; restMs: number };
-    if (ftiOk) fti.note = `source read + validation + store ${fmtMs(e.sourceMs)}, group ${fmtMs(e.groupMs)}, commit + run log ${fmtMs(e.restMs)} (last run)`;
+    const e = fti.extra as { sourceMs: number; groupMs: number; restMs: number; closeMs: number; closeCpuMs: number };
+    // The store's close (DuckDB's checkpoint, which a CLI run waits for before it exits) is outside both timed sections.
+    const closeNote = (x: { closeMs?: number; closeCpuMs?: number }) =>
+      x.closeMs === undefined ? "" : `; the close after it (DuckDB's checkpoint, not in the ratio) ${fmtMs(x.closeMs)}, ${fmtMs(x.closeCpuMs ?? 0)} CPU`;
+    if (ftiOk) fti.note = `source read + validation + store ${fmtMs(e.sourceMs)}, group ${fmtMs(e.groupMs)}, commit + run log ${fmtMs(e.restMs)}${closeNote(e)} (last run)`;
     ctx.out.measure(fti);
     // Issue 16: the whole pipeline (reading, validating and storing the source too) within 1.2× the window SQL alone.
-    ctx.out.measure(m.get("sql")!, ftiOk ? { vs: fti, goal: ratioGoal(1.2) } : {});
+    const sql = m.get("sql")!;
+    if (sql.ms.length > 0 && !sql.error) sql.note = `CREATE TABLE … AS${closeNote(sql.extra as { closeMs?: number; closeCpuMs?: number })} (last run)`;
+    ctx.out.measure(sql, ftiOk ? { vs: fti, goal: ratioGoal(1.2) } : {});
     if (!ftiOk) ctx.out.check(S, "fti pipeline finished", false, fti.error ?? "no run");
     if (m.has("sql15") && ftiOk) ctx.out.measure(m.get("sql15")!, { vs: fti, note: "not the goal's reference: a DuckDB user gets the v1.0 format unless they ask" });
     if (m.has("ftiW")) {

@@ -12,16 +12,22 @@ import type { IrColumn, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { inspectExtern, type ExternRequest } from "./extern-inspect.ts";
-import { confinedPath } from "../../runtime/features/source-paths.ts";
+import { confinedPath, realPathInside } from "../../runtime/features/source-paths.ts";
 
 export function checkExternSignature(ctx: Ctx, decl: ExternFnDecl, params: IrColumn[], returns: IrType): boolean {
   const abs = path.resolve(ctx.specDir, decl.module.value);
-  if (!confinedPath(decl.module.value, ctx.specDir, ctx.sourceRoots()).inside) {
+  const roots = ctx.sourceRoots();
+  if (!confinedPath(decl.module.value, ctx.specDir, roots).inside) {
     ctx.report(decl.module.range, DIAG.pathOutsideProject.externModule(decl.module.value));
     return false;
   }
   if (!fs.existsSync(abs)) {
     ctx.report(decl.module.range, DIAG.moduleNotFound.missing(decl.module.value, path.relative(process.cwd(), abs) || abs));
+    return false;
+  }
+  // The module runs in the pipelines: a symlink inside the project to code outside it is refused as imports are.
+  if (!realPathInside(abs, roots)) {
+    ctx.report(decl.module.range, DIAG.pathOutsideProject.externModule(decl.module.value, true));
     return false;
   }
   const relFile = path.relative(process.cwd(), abs) || abs;

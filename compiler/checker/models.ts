@@ -260,11 +260,6 @@ function checkAlgorithm(ctx: Ctx, alg: NonNullable<ModelDecl["algorithm"]>, task
       ctx.report(alg.range, DIAG.missingClause.onnxFile());
       return undefined;
     }
-    // an external file's outputs are one value per row (runtime/onnx/session.ts, checkServingSignature)
-    if (task === "multiclass_classification") {
-      ctx.report(alg.name.range, DIAG.taskMisfit.algorithm(name, task, algorithmsFor(task).join(" or ")));
-      return undefined;
-    }
     return { kind: "onnx", file: alg.file.value };
   }
   if (!Object.hasOwn(ALGORITHMS, name)) {

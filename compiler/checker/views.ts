@@ -232,8 +232,10 @@ function featuresNamed(group: IrGroup, name: string): IrGroup["features"] {
  * of that name (read from the spine row in training, from the request when
  * serving) through an identity ODT of the same name, made here once per
  * column and shared by the views that list it. `SOURCE.*` takes every column
- * but the label's, the entity's and timestamps, and only on rows without time
- * (an event's later columns would leak: FTI2049).
+ * but the label's, the entity's, timestamps and a one-field `unique` (a row id:
+ * each value is seen once, so it teaches a model nothing and a request would
+ * have to invent one), and only on rows without time (an event's later columns
+ * would leak: FTI2049).
  */
 function rowColumnInputs(
   ctx: Ctx, ref: Exclude<FeatureRef, { kind: "name" }>, env: ViewEnv, where: string, source: IrSource, row: RowInputs, out: Joined,
@@ -248,7 +250,10 @@ function rowColumnInputs(
       ctx.report(ref.range, DIAG.rowColumns.starOnEvents(source.name, where));
       return false;
     }
-    fields = source.fields.filter((f) => !row.labelColumns.has(f.name) && !row.entityColumns.includes(f.name) && f.type.base !== "timestamp" && f.type.base !== "vector");
+    const rowId = source.unique?.length === 1 ? source.unique[0] : undefined;
+    fields = source.fields.filter(
+      (f) => !row.labelColumns.has(f.name) && !row.entityColumns.includes(f.name) && f.name !== rowId && f.type.base !== "timestamp" && f.type.base !== "vector",
+    );
   } else {
     const f = source.fields.find((x) => x.name === ref.feature.name);
     if (!f) {

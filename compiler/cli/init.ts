@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { UserError } from "../../runtime/errors.ts";
 import { projectFiles } from "./init-template.ts";
+import { makeDirs } from "../../runtime/make-dirs.ts";
 
 /** An npm package name from a directory name. */
 function packageName(dir: string): string {
@@ -25,7 +26,7 @@ export function initProject(dir: string, now = new Date()): string[] {
   if (existing.length) throw new UserError(`${dir}: ${existing.join(", ")} already exist${existing.length === 1 ? "s" : ""}; nothing was written`, "run `fti init` in an empty directory, or give a new one: `fti init my-project`");
   try {
     for (const [rel, text] of files) {
-      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      makeDirs(path.dirname(path.join(root, rel)));
       fs.writeFileSync(path.join(root, rel), text, { flag: "wx" });
     }
   } catch (e) {

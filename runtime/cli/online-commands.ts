@@ -28,17 +28,23 @@ export function logsDirFor(opts: { store?: string; logs?: string }): string {
   return join(dirname(store), "logs");
 }
 
-/** The admin and API tokens of `fti serve`: files, else the environment; a made-up admin token is written next to the store. */
+/**
+ * The admin and API tokens of `fti serve`: files, else the environment, else a made-up admin
+ * token, which `written()` writes next to the store — once the server is up: a serve that fails
+ * to start (a spec that serves nothing, a port in use) leaves no file behind.
+ */
 async function serveAccess(opts: { store?: string; adminTokenFile?: string; tokenFile?: string }) {
-  const { readTokens, makeAdminToken } = await import("../online/auth.ts");
+  const { readTokens, newAdminToken, writeAdminToken } = await import("../online/auth.ts");
   const apiTokens = readTokens({ file: opts.tokenFile, env: process.env.FTI_TOKEN, what: "API" });
-  let adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, what: "admin" });
-  if (adminTokens.length === 0) {
-    const file = join(dirname(opts.store ? resolve(opts.store) : defaultStorePath()), "admin.token");
-    adminTokens = [makeAdminToken(file)];
+  const adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, what: "admin" });
+  if (adminTokens.length > 0) return { access: { adminTokens, apiTokens }, written: () => {} };
+  const token = newAdminToken();
+  const file = join(dirname(opts.store ? resolve(opts.store) : defaultStorePath()), "admin.token");
+  const written = () => {
+    writeAdminToken(file, token);
     log(`admin token written to ${file} (POST /admin/reload with \`Authorization: Bearer $(cat ${file})\`)`);
-  }
-  return { adminTokens, apiTokens };
+  };
+  return { access: { adminTokens: [token], apiTokens }, written };
 }
 
 function megabytes(v: string, flag: string): number {
@@ -215,7 +221,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
   const bundle = await deps.loadSpec(spec);
   const { startServer } = await import("../online/http.ts");
   const { monitoringExtension } = await import("../monitor-page/extension.ts");
-  const access = await serveAccess(opts);
+  const { access, written } = await serveAccess(opts);
   const redisUrl = opts.redis ?? process.env.FTI_REDIS_URL;
   const server = await startServer(bundle, {
     port,
@@ -239,6 +245,7 @@ async function startServing(spec: string, opts: ServeOptions, deps: RuntimeCliDe
     }),
     embeddings: embeddingSettingsFromEnv(process.env, { embedUrl: opts.embedUrl ?? opts.llmUrl }),
   });
+  written();
   if (pinned) log(`request time pinned to ${pinned.toISOString()} (--now)`);
   const b = server.service.bundle;
   const served = [

@@ -139,12 +139,24 @@ export async function predictBatch(
   };
 }
 
+/** What `--out` may name besides a .parquet file: a table, or a table in a schema. */
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+/** `scores.csv` fits `schema.name` but means a file: refused, not made a table `csv` in a schema `scores`. */
+const FILE_LIKE = /\.(csv|tsv|txt|json|jsonl|ndjson|arrow|feather|xlsx|pq)$/i;
+
 function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): void {
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
         `(values each prediction is given, not read from the store: view \`${view.name}\`'s columns of the row and its ODTs' \`request\` parameters); pass an entities file with them`,
       `a csv/parquet/ndjson file with columns ${[...view.keys, ...view.requestFields].map((c) => c.name).join(", ")}`,
+    );
+  }
+  if (opts.out !== undefined && !opts.out.toLowerCase().endsWith(".parquet") && (!TABLE_NAME.test(opts.out) || FILE_LIKE.test(opts.out))) {
+    // `--out scores.csv` or `--out /tmp/x` became a table of that name in the store, reported as written "→ /tmp/x".
+    throw new UserError(
+      `--out ${opts.out}: neither a table name (\`name\` or \`schema.name\`: letters, digits, _) nor a .parquet file`,
+      `batch predictions are written to a table of the store or to Parquet: --out ${opts.out.replace(/\.[A-Za-z0-9]*$/, "")}.parquet`,
     );
   }
   if (opts.out?.toLowerCase().endsWith(".parquet")) {

@@ -17,6 +17,7 @@
 //   ×2: two such row buffers; a node at depth k has its rows in buffer k & 1,
 //       and a partition moves them into the other one (no copy back)
 //   raw/y  Float64[n]      each row's raw score and label (the gradients' inputs)
+//   scores/probs Float64[n × K]  softmax fits: each row's class scores and probabilities
 //   sums   Float64[2 × blocks]  each gradient block's (G, H) (gbdt-threads.ts)
 //   leafOf UintN  [n]      each row's leaf in the last tree; leafValue Float64[leaves]
 //   hists  Float64[histLen] × pool   per-bin (g, count) or (g, h, count)
@@ -44,8 +45,12 @@ export interface Workspace {
   readonly leafValue: Float64Array;
   /** Each row's raw score (the caller fills it with the base score and adds each tree's leaf values). */
   readonly raw: Float64Array;
-  /** The labels (the caller copies them in). */
+  /** The labels (the caller copies them in; class indices for a softmax fit). */
   readonly y: Float64Array;
+  /** Softmax fits: each row's K class scores (the caller fills them with the base scores), row-major; empty otherwise. */
+  readonly scores: Float64Array;
+  /** Softmax fits: each row's K probabilities at the last round's start (gradients() keeps them; 0 before the first). */
+  readonly probs: Float64Array;
   readonly hists: Float64Array[];
   readonly engine: "wasm" | "js";
   /** Threads that build histograms (the caller included; workers that are still starting count). */
@@ -62,9 +67,11 @@ export interface Workspace {
    * A tree's start: raw += leafValue[leafOf[row]] (the last tree's values;
    * zeros before the first), then og/oh of bufs[0] from raw and y, idx =
    * identity; `out` gets G and H (sums per fixed row block, added in block
-   * order: the same for every thread count).
+   * order: the same for every thread count). A softmax fit's tree of class
+   * c: the last tree's values go to its class's scores, and og/oh are class
+   * c's (probabilities from the scores at each round's start, class 0's pass).
    */
-  gradients(out: Float64Array): void;
+  gradients(out: Float64Array, c?: number): void;
   /**
    * Stable partition of positions [start, end) of row buffer `buf` into the
    * same positions of the other buffer by feature f's code: left when code <= t
@@ -100,6 +107,8 @@ export interface WorkspaceOptions {
    * histograms, hence the model, are the same for every value (gbdt-threads.ts).
    */
   threads?: number;
+  /** A softmax fit's classes K (cls must be true); 0 or absent: regression or binary. */
+  classes?: number;
 }
 
 import {
@@ -256,6 +265,7 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
   const bufs = [rowBuffer(n, cls), rowBuffer(n, cls)] as const;
   const { idx, og, oh } = bufs[0];
   const hists = Array.from({ length: o.pool }, () => new Float64Array(o.histLen));
+  const K = o.classes ?? 0;
   const views: RowViews = {
     raw: new Float64Array(n),
     y: new Float64Array(n),
@@ -265,6 +275,9 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
     sums: new Float64Array(2 * gradBlocks(n)),
     leafOf: new LEAF_ARRAY[leafBytes(o.leaves)](n),
     leafValue: new Float64Array(o.leaves),
+    classes: K,
+    scores: new Float64Array(n * K),
+    probs: new Float64Array(n * K),
     idxs: bufs.map((b) => b.idx),
     codes,
   };
@@ -284,11 +297,13 @@ function jsWorkspace(o: WorkspaceOptions): Workspace {
     leafValue: views.leafValue,
     raw: views.raw,
     y: views.y,
+    scores: views.scores,
+    probs: views.probs,
     hists,
     engine: "js",
     threads: 1,
-    gradients(out) {
-      for (let t = 0, m = gradBlocks(n); t < m; t++) gradBlock(views, cls, n, t);
+    gradients(out, c = 0) {
+      for (let t = 0, m = gradBlocks(n); t < m; t++) gradBlock(views, cls, n, t, c);
       addBlockSums(views.sums, n, out);
     },
     hist(slot, start, end, buf) {
@@ -614,6 +629,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
   for (let k = 0; k < o.pool; k++) histAt.push(region(8 * o.histLen));
   const rawAt = region(8 * n);
   const yAt = region(8 * n);
+  const K = o.classes ?? 0;
+  const scoresAt = region(8 * n * K);
+  const probsAt = region(8 * n * K);
   const sumsAt = region(16 * gradBlocks(n));
   const leafValueAt = region(8 * o.leaves);
   const idxAt = [region(4 * n), region(4 * n)];
@@ -653,6 +671,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     blocks: featureBlocks(d, o.threads ?? 1),
     rawAt,
     yAt,
+    classes: K,
+    scoresAt,
+    probsAt,
     sumsAt,
     leafOfAt,
     leafBytes: lb,
@@ -668,6 +689,9 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     sums: new Float64Array(buf, sumsAt, 2 * gradBlocks(n)),
     leafOf: new LEAF_ARRAY[lb](buf, leafOfAt, n),
     leafValue: new Float64Array(buf, leafValueAt, o.leaves),
+    classes: K,
+    scores: new Float64Array(buf, scoresAt, n * K),
+    probs: new Float64Array(buf, probsAt, n * K),
     idxs: bufs.map((b) => b.idx),
     codes,
   };
@@ -686,10 +710,12 @@ function wasmWorkspace(o: WorkspaceOptions, module: object): Workspace | null {
     hists,
     raw: views.raw,
     y: views.y,
+    scores: views.scores,
+    probs: views.probs,
     engine: "wasm",
     threads: team.helpers + 1,
-    gradients(out) {
-      team.gradients();
+    gradients(out, c = 0) {
+      team.gradients(c);
       addBlockSums(views.sums, n, out);
     },
     hist(slot, start, end, b) {

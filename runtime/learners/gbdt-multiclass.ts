@@ -2,13 +2,13 @@
 // per class, on that class's gradients at the round's start scores F
 // (g = p_c − [y = c], h = p_c (1 − p_c), p = softmax(F)), and adds its leaf
 // values to the class's scores. The trees come from the binary grower
-// (gbdt.ts) unchanged: class c's softmax probability is handed to its
-// gradient pass as a log-odds, raw = F_c − log Σ_{j≠c} exp F_j (whose sigmoid
-// is p_c), with the label y = [y = c]; the grower's pending leaf values are
-// zeroed first, so that pass adds nothing to raw. The scores and the raw
-// values are computed here, on the caller's thread, row by row in a fixed
-// order: with the grower's own guarantee, the forest is bit-identical for any
-// thread count (test/gbdt-threads.test.ts).
+// (gbdt.ts) in its softmax mode: the workspace holds every row's K scores and
+// K probabilities, and the gradient pass of class c's tree (fixed row blocks
+// on every thread, gbdt-threads.ts) first adds the last tree's leaf values to
+// its class's scores, computes the probabilities when c = 0 (a new round),
+// then class c's gradients. Each row's arithmetic is its own and the blocks'
+// sums are added in block order: the forest is bit-identical for any thread
+// count (test/gbdt-threads.test.ts).
 //
 // Layout: trees[r * K + c] is round r's tree of class c; baseScores[c] =
 // log(train share of c). Prediction: each class's base score plus its trees'
@@ -47,53 +47,16 @@ export function fitGbdtMulticlass(
     counts[v]++;
   }
   const baseScores = Array.from(counts, (c) => Math.log(Math.max(c, 1e-15 * n) / n));
-  const F = new Float64Array(n * K);
-  for (let i = 0; i < n; i++) F.set(baseScores, i * K);
-  const raw = new Float64Array(n * K);
-  const grower = new TreeGrower(X, n, d, true, params, { ...options, threads });
+  const grower = new TreeGrower(X, n, d, true, params, { ...options, threads }, K);
   try {
     const { ws } = grower;
+    ws.y.set(y);
+    for (let i = 0; i < n; i++) ws.scores.set(baseScores, i * K);
     const trees: GbdtTree[] = [];
-    for (let r = 0; r < params.trees; r++) {
-      classLogOdds(F, n, K, raw);
-      for (let c = 0; c < K; c++) {
-        ws.leafValue.fill(0);
-        for (let i = 0; i < n; i++) {
-          ws.raw[i] = raw[i * K + c];
-          ws.y[i] = y[i] === c ? 1 : 0;
-        }
-        trees.push(grower.grow());
-        // the tree's leaf values, by each row's leaf (marked by grow), into class c's scores
-        const { leafOf, leafValue } = ws;
-        for (let i = 0; i < n; i++) F[i * K + c] += leafValue[leafOf[i]];
-      }
-    }
+    for (let r = 0; r < params.trees; r++) for (let c = 0; c < K; c++) trees.push(grower.grow(c));
     return { task: "multiclass_classification", baseScore: 0, baseScores, trees };
   } finally {
     grower.close();
-  }
-}
-
-/**
- * raw[i, c] = F[i, c] − log Σ_{j≠c} exp F[i, j]: the log-odds of class c's
- * softmax probability. The sums over the other classes are prefix + suffix
- * sums (no cancellation, O(K) per row).
- */
-function classLogOdds(F: Float64Array, n: number, K: number, raw: Float64Array): void {
-  const e = new Float64Array(K);
-  const suffix = new Float64Array(K + 1);
-  for (let i = 0; i < n; i++) {
-    const o = i * K;
-    let m = -Infinity;
-    for (let c = 0; c < K; c++) if (F[o + c] > m) m = F[o + c];
-    for (let c = 0; c < K; c++) e[c] = Math.exp(F[o + c] - m);
-    suffix[K] = 0;
-    for (let c = K - 1; c >= 0; c--) suffix[c] = suffix[c + 1] + e[c];
-    let prefix = 0;
-    for (let c = 0; c < K; c++) {
-      raw[o + c] = F[o + c] - m - Math.log(prefix + suffix[c + 1]);
-      prefix += e[c];
-    }
   }
 }
 

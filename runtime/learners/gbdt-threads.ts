@@ -15,6 +15,10 @@
 // same numbers for every thread count too. Before its gradient, a row's raw
 // score takes the previous tree's value of its leaf (leafValue[leafOf[i]],
 // 0 before the first tree): the same addition the grower made row by row.
+// Softmax (multi-class) fits do the same per class, in the same row blocks:
+// the last tree's values go to its class's scores, the first class of a round
+// computes the row's K probabilities, and class c's gradients come from
+// probability c (gbdt-multiclass.ts); nothing of it runs serially.
 //
 // The partition of a node's rows is split in two halves (JOB_PART): the
 // first half's rows are scattered forward from the left and right starts,
@@ -58,6 +62,10 @@ export interface KernelLayout {
   blocks: number[];
   /** The raw scores, labels (Float64 [n] each) and the gradient blocks' sums (Float64 [2 × gradBlocks(n)]). */
   rawAt: number;
+  /** Softmax fits: the classes K (0 otherwise), each row's K scores and K probabilities (Float64 [n × K] each). */
+  classes: number;
+  scoresAt: number;
+  probsAt: number;
   yAt: number;
   sumsAt: number;
   /** Each row's leaf in the last tree (n unsigned ints of leafBytes bytes) and the leaves' values (Float64 [leaves]). */
@@ -73,39 +81,106 @@ export const JOB_GRAD = 3;
 export const JOB_PART = 4;
 export const JOB_MARK = 5;
 
+/** A softmax fit's probabilities below this are recomputed from the scores (see GRAD_BLOCK_SOURCE). */
+const MIN_SCALED_PROB = 1e-200;
+
 /** Rows per gradient block (fixed: the sums must not depend on the thread count). */
 export const GRAD_BLOCK = 16_384;
 
 export const gradBlocks = (n: number) => Math.ceil(n / GRAD_BLOCK);
 
 /**
- * gradBlock(V, cls, n, t): block t of the gradients. V holds Float64Array
+ * gradBlock(V, cls, n, t, c): block t of the gradients. V holds Float64Array
  * views raw, y, og, oh, sums, leafValue and the Uint32Array idx (set to the
  * identity: position i is row i at the start of a tree) and leafOf. First
  * raw += the value of the row's leaf in the last tree (leafValue and leafOf
  * are zeros before the first). Log loss: p = sigmoid(raw),
  * g = p − y, h = max(p(1 − p), 1e-16); squared error: g = raw − y (h is the
  * count). The block's sums go to sums[2t], sums[2t + 1].
+ * Softmax (V.classes = K > 0; y holds class indices; c is the tree's class):
+ * the last tree's values go to the scores of its class (c − 1, or K − 1 when
+ * c = 0), and its probabilities are multiplied by exp(value) (one exp per
+ * leaf, not per row); class 0 (a new round) then normalises the row's
+ * probabilities: softmax(scores) up to rounding, without an exp per row. Any
+ * value below MIN_SCALED_PROB before or after that (near underflow, where a
+ * product loses digits or sticks at 0), an overflow (NaN), or P = 0 (the
+ * first round) takes the exact softmax of the row's scores instead — a
+ * decision of the row's own numbers, so the same for every thread count. The
+ * exact softmax stores its probabilities below MIN_SCALED_PROB as 0 (their
+ * gradients are 0 to 200 digits): so every stored probability is 0 or a
+ * normal number with all its digits, and a 0 makes the next round exact too.
+ * p is probability c (the round's start probabilities: class c's are not
+ * updated before its own tree), g = p − [y = c], h as for log loss.
  */
+/** Row i's log-loss hessian from p, and its g and h stored and summed (both log-loss passes below). */
+const LOG_LOSS_ROW = `const h = Math.max(p * (1 - p), 1e-16);
+      og[i] = g;
+      oh[i] = h;
+      idx[i] = i;
+      G += g;
+      H += h;`;
+
 const GRAD_BLOCK_SOURCE = `
   const a = t * ${GRAD_BLOCK};
   const b = Math.min(n, a + ${GRAD_BLOCK});
   const { raw, y, og, oh, idx, sums, leafOf, leafValue } = V;
   let G = 0;
   let H = 0;
-  if (cls) {
+  const K = V.classes;
+  if (K > 0) {
+    const { scores: F, probs: P } = V;
+    const last = c === 0 ? K - 1 : c - 1;
+    // exp of the last tree's leaf values: its class's probabilities scale by them (no exp per row)
+    const ex = new Float64Array(leafValue.length);
+    for (let k = 0; k < ex.length; k++) ex[k] = Math.exp(leafValue[k]);
+    for (let i = a; i < b; i++) {
+      const o = i * K;
+      const leaf = leafOf[i];
+      F[o + last] += leafValue[leaf];
+      P[o + last] *= ex[leaf];
+      if (c === 0) {
+        // a new round: P (proportional to exp F since the last round) normalised
+        let s = 0;
+        for (let j = 0; j < K; j++) s += P[o + j];
+        const inv = 1 / s;
+        let exact = false;
+        for (let j = 0; j < K; j++) {
+          const e = P[o + j];
+          const q = e * inv;
+          P[o + j] = q;
+          // e too: a product near underflow has lost digits even when its share q looks normal
+          if (!(e >= ${MIN_SCALED_PROB} && q >= ${MIN_SCALED_PROB})) exact = true;
+        }
+        if (exact) {
+          // a probability near underflow, an overflow, or the first round (P = 0):
+          // softmax of the scores, the row's maximum subtracted first
+          let m = F[o];
+          for (let j = 1; j < K; j++) if (F[o + j] > m) m = F[o + j];
+          s = 0;
+          for (let j = 0; j < K; j++) {
+            const e = Math.exp(F[o + j] - m);
+            P[o + j] = e;
+            s += e;
+          }
+          // below MIN_SCALED_PROB stored as 0: its products stay 0, so the next round is exact again
+          for (let j = 0; j < K; j++) {
+            const q = P[o + j] / s;
+            P[o + j] = q >= ${MIN_SCALED_PROB} ? q : 0;
+          }
+        }
+      }
+      const p = P[o + c];
+      const g = p - (y[i] === c ? 1 : 0);
+      ${LOG_LOSS_ROW}
+    }
+  } else if (cls) {
     for (let i = a; i < b; i++) {
       const z = raw[i] + leafValue[leafOf[i]];
       raw[i] = z;
       // branch-free sigmoid: exp(-z) = Infinity for z << 0 gives p = 0, no NaN
       const p = 1 / (1 + Math.exp(-z));
       const g = p - y[i];
-      const h = Math.max(p * (1 - p), 1e-16);
-      og[i] = g;
-      oh[i] = h;
-      idx[i] = i;
-      G += g;
-      H += h;
+      ${LOG_LOSS_ROW}
     }
   } else {
     for (let i = a; i < b; i++) {
@@ -132,16 +207,20 @@ export interface RowViews {
   sums: Float64Array;
   leafOf: Uint8Array | Uint16Array | Uint32Array;
   leafValue: Float64Array;
+  /** Softmax fits: K (0 otherwise), the scores and probabilities [n × K] (empty otherwise). */
+  classes: number;
+  scores: Float64Array;
+  probs: Float64Array;
   /** Both row buffers' idx, and the column-major bin codes. */
   idxs: Uint32Array[];
   codes: Uint8Array;
 }
 
-export type GradBlock = (V: RowViews, cls: boolean, n: number, t: number) => void;
+export type GradBlock = (V: RowViews, cls: boolean, n: number, t: number, c: number) => void;
 
 /** The one gradient block code, compiled here and in each worker. */
 export function compileGradBlock(): GradBlock {
-  return new Function("V", "cls", "n", "t", GRAD_BLOCK_SOURCE) as GradBlock;
+  return new Function("V", "cls", "n", "t", "c", GRAD_BLOCK_SOURCE) as GradBlock;
 }
 
 /** G and H of a tree's root: the blocks' sums added in block order. */
@@ -299,7 +378,7 @@ const { module, memory, ctrlBuf, L, runBlockSource, gradBlockSource, partBlockSo
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const ctrl = new Int32Array(ctrlBuf);
 const runBlock = new Function("k", "L", "kind", "slot", "start", "end", "f0", "f1", "buf", runBlockSource);
-const gradBlock = new Function("V", "cls", "n", "t", gradBlockSource);
+const gradBlock = new Function("V", "cls", "n", "t", "c", gradBlockSource);
 const partBlock = new Function("k", "L", "ctrl", "t", partBlockSource);
 const markBlock = new Function("V", "ctrl", "t", markBlockSource);
 const buf = memory.buffer;
@@ -312,6 +391,9 @@ const V = {
   sums: new Float64Array(buf, L.sumsAt, 2 * Math.ceil(L.n / ${GRAD_BLOCK})),
   leafOf: new ({ 1: Uint8Array, 2: Uint16Array, 4: Uint32Array })[L.leafBytes](buf, L.leafOfAt, L.n),
   leafValue: new Float64Array(buf, L.leafValueAt, L.leaves),
+  classes: L.classes,
+  scores: new Float64Array(buf, L.scoresAt, L.n * L.classes),
+  probs: new Float64Array(buf, L.probsAt, L.n * L.classes),
   idxs: L.bufs.map((b) => new Uint32Array(buf, b[0], L.n)),
   codes: new Uint8Array(buf, L.codesAt, L.n * L.d),
 };
@@ -332,7 +414,7 @@ for (;;) {
     if (v >>> 16 !== Atomics.load(ctrl, ${JOB}) || (v & 0xffff) >= nTasks) break;
     const t = v & 0xffff;
     const kind = ctrl[${KIND}];
-    if (kind === ${JOB_GRAD}) gradBlock(V, L.cls, L.n, t);
+    if (kind === ${JOB_GRAD}) gradBlock(V, L.cls, L.n, t, ctrl[${SLOT}]);
     else if (kind === ${JOB_PART}) ctrl[${RES} + t] = partBlock(k, L, ctrl, t);
     else if (kind === ${JOB_MARK}) ctrl[${RES} + t] = markBlock(V, ctrl, t);
     else runBlock(k, L, kind, ctrl[${SLOT}], ctrl[${START}], ctrl[${END}], L.blocks[2 * t], L.blocks[2 * t + 1], ctrl[${BUF}]);
@@ -485,16 +567,20 @@ export class HistTeam {
     return ctrl[RES] + ctrl[RES + 1];
   }
 
-  /** The gradients of every row from raw and y (og, oh, idx = identity), each block's sums in `sums`. */
-  gradients(): void {
+  /**
+   * The gradients of every row from raw and y, or (softmax) of class c from the
+   * scores and y (og, oh, idx = identity), each block's sums in `sums`.
+   */
+  gradients(c = 0): void {
     const { L } = this;
     const nTasks = gradBlocks(L.n);
-    const one = (t: number) => this.gradBlock(this.views, L.cls, L.n, t);
+    const one = (t: number) => this.gradBlock(this.views, L.cls, L.n, t, c);
     if (this.workers.length === 0 || nTasks < 2 || nTasks > MAX_TASKS) {
       for (let t = 0; t < nTasks; t++) one(t);
       return;
     }
-    this.share(JOB_GRAD, 0, 0, 0, nTasks, one);
+    // the class travels in the job's SLOT
+    this.share(JOB_GRAD, c, 0, 0, nTasks, one);
   }
 
   /** Runs a job's `nTasks` blocks on the caller and the workers; returns when all are done. */

@@ -405,6 +405,8 @@ export class TreeGrower {
     private readonly cls: boolean,
     private readonly params: GbdtParams,
     options: GbdtOptions,
+    /** A softmax fit's classes (ws.scores, ws.y class indices, grow(c)); 0: regression or binary. */
+    classes = 0,
   ) {
     this.edges = computeBinEdges(X, n, d, params.bins);
     const S = cls ? 3 : 2;
@@ -422,7 +424,7 @@ export class TreeGrower {
     // each row's leaf and the leaves' values: a tree's rows are marked with their leaves, the next
     // tree's gradient pass adds the values to the scores (ws.gradients)
     const leaves = Math.min(2 ** params.depth, n);
-    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, histOff: this.histOff, pool, leaves, engine: options.engine, threads });
+    this.ws = createWorkspace({ n, d, cls, histLen: this.histLen, histOff: this.histOff, pool, leaves, engine: options.engine, threads, classes });
     binColumns(X, n, d, this.edges, this.ws.codes);
     this.rootCounts = binCounts(this.ws.codes, n, d, this.histOff);
     for (let k = pool - 1; k >= 0; k--) this.free.push(k);
@@ -450,11 +452,12 @@ export class TreeGrower {
   /**
    * One tree on the gradients of `ws.raw` (scores) and `ws.y`; its leaf values
    * reach `ws.raw` at the next tree's start (or never, after the last tree).
+   * A softmax fit: class c's tree, on `ws.scores` (ws.gradients).
    */
-  grow(): GbdtTree {
+  grow(c = 0): GbdtTree {
     const { n, ws } = this;
     // raw += the last tree's leaf values; og/oh from raw and y, rows in natural order (position i is row i), on every thread
-    ws.gradients(this.sums);
+    ws.gradients(this.sums, c);
     const G = this.sums[0];
     const H = this.sums[1];
     const tree: GbdtTree = { feature: [], threshold: [], missingLeft: [], left: [], right: [], value: [] };

@@ -10,10 +10,11 @@
 //   preflight are text/plain, form and multipart).
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
 import { NDJSON_TYPES } from "./json-body.ts";
+import { makeDirs } from "../make-dirs.ts";
 
 export interface AccessOptions {
   /** Tokens accepted on admin routes. */
@@ -47,13 +48,16 @@ export function readTokens(opts: { file?: string; env?: string; what: string }):
   return tokens;
 }
 
-/** A new random admin token, written to `file` (mode 0600). */
-export function makeAdminToken(file: string): string {
-  const token = randomBytes(32).toString("hex");
-  mkdirSync(dirname(file), { recursive: true });
+/** A new random admin token (`fti serve` writes it with writeAdminToken once the server is up). */
+export function newAdminToken(): string {
+  return randomBytes(32).toString("hex");
+}
+
+/** Writes an admin token to `file` (mode 0600). */
+export function writeAdminToken(file: string, token: string): void {
+  makeDirs(dirname(file));
   writeFileSync(file, token + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);
-  return token;
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -120,6 +124,11 @@ function crossSite(req: RequestFacts): Refusal | null {
     const ndjson = NDJSON_TYPES.includes(type) && /^\/v1\/sources\/[^/]+\/events$/.test(req.path);
     if ((hasBody || type) && type !== "application/json" && !ndjson) {
       return { status: 415, code: "unsupported_media_type", message: "send the request as application/json" };
+    }
+    // A gzip body was read as the JSON text itself: "the body is not valid UTF-8" (400), a puzzle for the client.
+    const encoding = header(req.headers, "content-encoding")?.trim().toLowerCase();
+    if (encoding && encoding !== "identity") {
+      return { status: 415, code: "unsupported_media_type", message: `Content-Encoding ${encoding.slice(0, 40)} is not accepted: send the body uncompressed` };
     }
   }
   return null;

@@ -24,7 +24,7 @@ import { fastEvents } from "./fast-events.ts";
 import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
-import { collectGarbage, stopPretenuring } from "./full-gc.ts";
+import { collectGarbage, scavengeOnOneThread, stopPretenuring } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
 import { indexPage, modelPage, notFoundPage } from "./page.ts";
 import { OnlineService, type Logger, type ServiceOptions } from "./service.ts";
@@ -32,6 +32,14 @@ import type { ApiErrorBody } from "./types.ts";
 import { BODY_CHARS_PER_TURN, parseJsonBodyInTurns, parseNdjsonBodyInTurns } from "./json-turns.ts";
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * A request's headers and body must have arrived this long after it started
+ * (else 408 and the connection is closed): a client trickling a byte now and
+ * then held its connection, and a file descriptor, for ever (requestTimeout 0,
+ * Fastify's default). 30 s is 1 MB (BODY_LIMIT) at ~35 KB/s.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 /** From this many online entities plus stream events read at start, a full GC runs before listening (below, a load leaves little garbage). */
 const FULL_GC_LOADED = 100_000;
@@ -54,6 +62,8 @@ export interface HttpOptions {
   fastPredict?: boolean;
   /** The same for the events route's plain requests (fast-events.ts; default true). */
   fastEvents?: boolean;
+  /** How long a request's headers and body may take to arrive (default REQUEST_TIMEOUT_MS; tests shorten it). */
+  requestTimeoutMs?: number;
 }
 
 function errorBody(status: number, code: string, message: string): ApiErrorBody {
@@ -78,7 +88,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    ...(routes.length ? { serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler) } : {}),
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
   });
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
     let text: string;
@@ -135,15 +145,21 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   return { app, metrics, fast, fastEvents: events };
 }
 
-/** The HTTP server Fastify would make (its timeouts), with the fast routes' plain requests (predict, events) taken first. */
-function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer((req, res) => {
-    for (const r of routes) if (r.handle(req, res)) return;
-    handler(req, res);
-  });
-  // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no request or connection timeout.
+/**
+ * The HTTP server Fastify would make (its timeouts), with the fast routes'
+ * plain requests (predict, events) taken first, but with a request timeout
+ * (REQUEST_TIMEOUT_MS), checked every few seconds rather than node's 30.
+ */
+function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
+  const server = createServer(
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.max(100, requestTimeout / 4)) },
+    (req, res) => {
+      for (const r of routes) if (r.handle(req, res)) return;
+      handler(req, res);
+    },
+  );
+  // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no idle-socket timeout.
   server.keepAliveTimeout = 72_000;
-  server.requestTimeout = 0;
   server.setTimeout(0);
   return server;
 }
@@ -325,6 +341,7 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   // a million online entities, or a stream's state rebuilt from its history (365,000 events left ~350 MB of old space).
   if (service.loadedAtStart() >= FULL_GC_LOADED) collectGarbage();
   stopPretenuring();
+  scavengeOnOneThread();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
   const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });

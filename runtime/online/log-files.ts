@@ -12,7 +12,8 @@
 // total cap, the oldest compressed files are deleted: files still being
 // written, and plain files (possibly another live process's), are never.
 
-import { closeSync, createReadStream, createWriteStream, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { createReadStream, createWriteStream, readdirSync, readFileSync, statSync } from "node:fs";
+import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
@@ -46,103 +47,157 @@ const MEMBER_BYTES = 4 * 1024 * 1024;
  */
 export async function compressLogFile(path: string, hurry?: AbortSignal): Promise<void> {
   const tmp = `${path}.gz.tmp`;
-  const large = statSync(path).size >= WORKER_COMPRESS_BYTES;
+  const large = (await stat(path)).size >= WORKER_COMPRESS_BYTES;
   const done = large && !hurry?.aborted && (await gzipOnWorker(path, tmp, hurry));
   if (!done) await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp));
-  renameSync(tmp, `${path}.gz`);
-  unlinkSync(path);
+  // Not on the serving thread: removing a 64 MB part frees its blocks and its page cache, 20–40 ms in the
+  // unlink call on this host's ext4 (mounted with discard), longer while the disk is busy.
+  await rename(tmp, `${path}.gz`);
+  await unlink(path);
 }
 
 // The worker lowers its own thread's priority (Linux: nice is per thread; its id from /proc/thread-self), then
 // gzips with the synchronous API so that all of the work is on that thread: zlib's streams would hand it to
 // the libuv pool, whose threads run at the server's priority. A child process would have been simpler, but
 // spawning one forks the server: ~35 ms of the main thread's CPU copying the page tables of a 1 GB process.
-// The files are opened and closed by the caller, so a worker stopped half-way leaks no descriptor.
+// One worker serves every part of the process, one part at a time, and stays (unref'd) between parts: starting
+// a thread and its isolate, and ending it, cost the serving thread ~1 ms of CPU each time (up to 40 ms of wall
+// time on a loaded machine), and the online suite rotates ~12 parts a round. The files are opened and closed
+// by the caller, so a worker stopped half-way leaks no descriptor.
 const GZIP_WORKER = `
-const { workerData } = require("node:worker_threads");
+const { parentPort } = require("node:worker_threads");
 const { readlinkSync, readSync, writeSync } = require("node:fs");
 const { setPriority } = require("node:os");
 const { gzipSync } = require("node:zlib");
 try { setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), 19); } catch {}
-const { input, output, member } = workerData;
-const buf = Buffer.allocUnsafe(member);
-for (let first = true; ; first = false) {
-  const n = readSync(input, buf, 0, member, null);
-  if (n === 0 && !first) break;
-  const gz = gzipSync(buf.subarray(0, n));
-  for (let at = 0; at < gz.length; ) at += writeSync(output, gz, at);
-  if (n === 0) break;
-}`;
+parentPort.on("message", ({ input, output, member }) => {
+  try {
+    const buf = Buffer.allocUnsafe(member);
+    for (let first = true; ; first = false) {
+      const n = readSync(input, buf, 0, member, null);
+      if (n === 0 && !first) break;
+      const gz = gzipSync(buf.subarray(0, n));
+      for (let at = 0; at < gz.length; ) at += writeSync(output, gz, at);
+      if (n === 0) break;
+    }
+    parentPort.postMessage({ ok: true });
+  } catch (e) {
+    parentPort.postMessage({ ok: false, message: String(e && e.message || e) });
+  }
+});`;
+
+/** The process's gzip worker (started at the first large part), and the parts queued for it, one at a time. */
+let gzipWorker: Worker | null = null;
+let gzipQueue: Promise<unknown> = Promise.resolve();
 
 /**
- * `src` gzipped into `dst` on a worker thread at the lowest CPU priority: true once done, false when `hurry`
- * stopped it first (`dst` is then partly written); rejects with the worker's error.
+ * `src` gzipped into `dst` on the gzip worker at the lowest CPU priority: true once done, false when `hurry`
+ * stopped it first (`dst` is then partly written, and the worker is ended); rejects with the worker's error.
  */
 function gzipOnWorker(src: string, dst: string, hurry?: AbortSignal): Promise<boolean> {
-  const input = openSync(src, "r");
-  let output: number;
+  const job = gzipQueue.then(() => (hurry?.aborted ? false : gzipNow(src, dst, hurry)));
+  gzipQueue = job.catch(() => undefined);
+  return job;
+}
+
+async function gzipNow(src: string, dst: string, hurry?: AbortSignal): Promise<boolean> {
+  // opened and closed off the serving thread (creating a file waits for the file system's journal when it is busy)
+  const input = await open(src, "r");
+  let output: FileHandle;
   try {
-    output = openSync(dst, "w");
+    output = await open(dst, "w");
   } catch (e) {
-    closeSync(input);
-    return Promise.reject(e);
+    await input.close();
+    throw e;
   }
-  return new Promise<boolean>((done, fail) => {
-    const worker = new Worker(GZIP_WORKER, { eval: true, workerData: { input, output, member: MEMBER_BYTES } });
-    let error: Error | null = null;
+  const worker = (gzipWorker ??= new Worker(GZIP_WORKER, { eval: true }));
+  const ended = await new Promise<{ ok: boolean; message?: string } | "stopped">((done) => {
+    const finish = (r: { ok: boolean; message?: string } | "stopped") => {
+      worker.off("message", finish).off("error", failed).off("exit", exited);
+      hurry?.removeEventListener("abort", stop);
+      worker.unref(); // idle: it does not keep the process alive
+      done(r);
+    };
+    const failed = (e: Error) => finish({ ok: false, message: e.message });
+    const exited = (code: number) => finish(stopped ? "stopped" : { ok: false, message: `the gzip worker ended with ${code}` });
     let stopped = false;
     const stop = () => {
       stopped = true;
       void worker.terminate();
     };
+    worker.on("message", finish).on("error", failed).on("exit", exited);
     hurry?.addEventListener("abort", stop, { once: true });
-    worker.on("error", (e) => (error = e));
-    worker.on("exit", (code) => {
-      hurry?.removeEventListener("abort", stop);
-      closeSync(input);
-      closeSync(output);
-      if (stopped) done(false);
-      else if (error) fail(error);
-      else if (code === 0) done(true);
-      else fail(new Error(`the gzip worker ended with ${code}`));
-    });
+    worker.ref(); // a part in progress keeps the process alive until it is done
+    worker.postMessage({ input: input.fd, output: output.fd, member: MEMBER_BYTES });
   });
+  if (ended === "stopped" || !ended.ok) {
+    // a worker that was stopped, failed to start or died is not used again
+    if (gzipWorker === worker) gzipWorker = null;
+    void worker.terminate();
+  }
+  await Promise.all([input.close(), output.close()]);
+  if (ended === "stopped") return false;
+  if (!ended.ok) throw new Error(ended.message);
+  return true;
 }
 
-/** The log files of a model folder, oldest first by name; a plain file whose .gz exists is left out (compressed, not yet removed). */
-export function listLogFiles(modelDir: string): Array<{ path: string; name: string; bytes: number; mtimeMs: number; gz: boolean }> {
-  let names: string[];
-  try {
-    names = readdirSync(modelDir);
-  } catch {
-    return [];
-  }
+type LogFile = { path: string; name: string; bytes: number; mtimeMs: number; gz: boolean };
+
+/** The names that are log files, oldest first; a plain file whose .gz exists is left out (compressed, not yet removed). */
+function logFileNames(names: string[]): Array<{ name: string; gz: boolean }> {
   const set = new Set(names);
   const out = [];
   for (const name of names.sort()) {
     const gz = name.endsWith(".ndjson.gz");
     if (!gz && !name.endsWith(".ndjson")) continue;
     if (!gz && set.has(`${name}.gz`)) continue;
+    out.push({ name, gz });
+  }
+  return out;
+}
+
+/** The log files of a model folder, oldest first by name (logFileNames). */
+export function listLogFiles(modelDir: string): LogFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(modelDir);
+  } catch {
+    return [];
+  }
+  const out = [];
+  for (const { name, gz } of logFileNames(names)) {
     const path = join(modelDir, name);
     const st = statSync(path, { throwIfNoEntry: false });
-    if (!st?.isFile()) continue;
-    out.push({ path, name, bytes: st.size, mtimeMs: st.mtimeMs, gz });
+    if (st?.isFile()) out.push({ path, name, bytes: st.size, mtimeMs: st.mtimeMs, gz });
   }
   return out;
 }
 
 /**
  * Deletes the oldest compressed files of a model folder until its total size
- * is at most `maxBytes`; returns the deleted paths.
+ * is at most `maxBytes`; returns the deleted paths. Asynchronous: the writer
+ * calls it while serving, and listing, stat-ing and removing files are each a
+ * wait on the file system (listLogFiles is the readers' synchronous form).
  */
-export function enforceTotalCap(modelDir: string, maxBytes: number): string[] {
-  const files = listLogFiles(modelDir);
+export async function enforceTotalCap(modelDir: string, maxBytes: number): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(modelDir);
+  } catch {
+    return [];
+  }
+  const files: LogFile[] = [];
+  for (const { name, gz } of logFileNames(names)) {
+    const path = join(modelDir, name);
+    const st = await stat(path).catch(() => null);
+    if (st?.isFile()) files.push({ path, name, bytes: st.size, mtimeMs: st.mtimeMs, gz });
+  }
   let total = files.reduce((s, f) => s + f.bytes, 0);
   const deleted: string[] = [];
   for (const f of files.filter((x) => x.gz).sort((a, b) => a.mtimeMs - b.mtimeMs)) {
     if (total <= maxBytes) break;
     try {
-      unlinkSync(f.path);
+      await unlink(f.path);
       total -= f.bytes;
       deleted.push(f.path);
     } catch {

@@ -18,8 +18,7 @@
 // (throttled), the batch is truncated away (no torn line) and retried; the
 // queue is bounded and what falls off it is counted in `dropped`.
 
-import { mkdirSync, statSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { RejectedRequestEntry } from "./rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
@@ -65,6 +64,7 @@ export interface RequestLogOptions {
 
 export interface RequestLogStats {
   written: number;
+  /** Entries queued or being written (answered, not yet on disk). */
   pending: number;
   dropped: number;
   /** Durable entries whose write failed (their requests were refused). */
@@ -166,6 +166,8 @@ export class RequestLog {
   private readonly onError: (e: Error) => void;
   private readonly onRecover: (msg: string) => void;
   private queue: Queued[] = [];
+  /** Entries taken off the queue by the write in progress (still pending: a failed write queues them again). */
+  private writing = 0;
   private readonly lines = new LineBlocks();
   private readonly files = new Map<string, ModelFile>();
   private timer: NodeJS.Timeout | null = null;
@@ -259,6 +261,7 @@ export class RequestLog {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
+    this.writing = batch.length;
     const byModel = new Map<string, Queued[]>();
     for (const q of batch) {
       let list = byModel.get(q.model);
@@ -280,6 +283,7 @@ export class RequestLog {
         } else retry.push(q);
       }
     }
+    this.writing = 0;
     if (retry.length) this.queue = [...retry, ...this.queue];
     // everything queued is written: the block is free again (no new ArrayBuffer per 256 KB of lines)
     if (this.queue.length === 0) this.lines.reuse();
@@ -357,9 +361,9 @@ export class RequestLog {
 
   private async handle(f: ModelFile): Promise<FileHandle> {
     if (f.fh) return f.fh;
-    mkdirSync(f.dir, { recursive: true });
+    await mkdir(f.dir, { recursive: true });
     const fh = await open(f.path, "a+");
-    f.size = statSync(f.path).size;
+    f.size = (await fh.stat()).size;
     f.fh = fh;
     return fh;
   }
@@ -374,8 +378,8 @@ export class RequestLog {
     f.size = 0;
     this.s.rotated++;
     if (fh) await fh.close().catch(() => undefined);
-    const after = () => {
-      this.s.deletedFiles += enforceTotalCap(f.dir, this.o.maxTotalBytes).length;
+    const after = async () => {
+      this.s.deletedFiles += (await enforceTotalCap(f.dir, this.o.maxTotalBytes)).length;
     };
     if (!this.o.compress) return after();
     const report = (e: Error) => this.onError(new Error(`compressing ${closed}: ${e.message}`));
@@ -386,7 +390,7 @@ export class RequestLog {
   stats(): RequestLogStats {
     return {
       ...this.s,
-      pending: this.queue.length,
+      pending: this.queue.length + this.writing,
       failing: this.failing,
       lastError: this.lastError,
       files: [...this.files.values()].map((f) => f.path),

@@ -99,8 +99,11 @@ export function inspectOnnx(bytes: Uint8Array): OnnxInfo {
   return describe(decodeModel(bytes));
 }
 
-/** Checks the fti serving contract: one float input [N, width], first output [N, 1] or [N]. */
-export function checkServingSignature(info: OnnxInfo): string | null {
+/**
+ * Checks the fti serving contract: one float input [N, width], first output [N, 1] or [N];
+ * a multiclass model's first output [N, K] with a fixed K >= 2 (the class probabilities).
+ */
+export function checkServingSignature(info: OnnxInfo, multiclass = false): string | null {
   if (info.inputs.length !== 1) return `expected one input, found ${info.inputs.length}`;
   const inp = info.inputs[0];
   if (inp.elemType !== 1) return `input \`${inp.name}\` must be float, found ${inp.type}`;
@@ -108,6 +111,10 @@ export function checkServingSignature(info: OnnxInfo): string | null {
   const out = info.outputs[0];
   if (!out) return "the model has no outputs";
   const s = out.shape;
+  if (multiclass) {
+    if (!s || s.length !== 2 || outputsPerRow(info) < 2) return `output \`${out.name}\` must have shape [N, K], K >= 2 the number of classes`;
+    return null;
+  }
   if (!s || !(s.length === 1 || (s.length === 2 && s[1] === 1))) return `output \`${out.name}\` must have shape [N, 1] or [N]`;
   return null;
 }

@@ -16,6 +16,7 @@ import { statSync } from "node:fs";
 import { extname } from "node:path";
 import type { ColumnPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { snakeCase } from "../features/column-match.ts";
 import { castFromTyped } from "../features/validation.ts";
 import { type Store } from "../store/store.ts";
 import { ident, outsideSafeInt, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
@@ -135,10 +136,16 @@ function checkFileColumns(view: ViewPlan, file: string, present: string[], timeC
   const needed = [...view.keys.map((c) => c.name), ...requestOnly(view).map((c) => c.name), ...(timeColumn ? [timeColumn] : [])];
   const missing = needed.filter((c) => !present.includes(c));
   if (missing.length > 0) {
+    // A source reads `mean radius` as the field `mean_radius`; an entities file's columns are the fields' own names.
+    const spelled = missing.flatMap((m) => present.filter((c) => snakeCase(c) === m).map((c) => `\`${c}\` for \`${m}\``));
     throw new UserError(
-      `entities file \`${file}\` lacks ${missing.map((m) => `\`${m}\``).join(", ")}; view \`${view.name}\` needs ` +
-        `${needed.join(", ")} (found: ${present.join(", ") || "no columns"})`,
-      timeColumn && missing.includes(timeColumn) ? "`--time-column` names a column of the file" : "add the entity keys and the request fields as columns",
+      `entities file \`${file}\` lacks ${listed(missing.map((m) => `\`${m}\``))}; view \`${view.name}\` needs ` +
+        `${listed(needed)} (found: ${listed(present) || "no columns"})`,
+      timeColumn && missing.includes(timeColumn)
+        ? "`--time-column` names a column of the file"
+        : spelled.length > 0
+          ? `the file has ${listed(spelled)}: an entities file's columns are named as the request fields, exactly (a source's snake_case matching does not apply); rename them`
+          : "add the entity keys and the request fields as columns",
     );
   }
   const hiding = present.find((c) => c.toLowerCase() === "rowid");
@@ -156,6 +163,11 @@ function checkFileColumns(view: ViewPlan, file: string, present: string[], timeC
       `rename ${reserved.length > 1 ? "them" : "it"}: the output has ${OUTPUT_COLUMNS.slice(0, 5).join(", ")} next to the input's columns`,
     );
   }
+}
+
+/** At most 12 names, then how many more: a wide table's 30 missing columns made a message of three screens. */
+function listed(names: string[]): string {
+  return names.length <= 12 ? names.join(", ") : `${names.slice(0, 12).join(", ")}, … (${names.length} in all)`;
 }
 
 /** SQL giving the field's name and its problem as the online schema would see it (both NULL when fine). */

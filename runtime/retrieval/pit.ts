@@ -21,7 +21,7 @@ import type { InputColumn } from "./columns.ts";
 import { FRAME_READ_MEMORY_LIMIT, readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { addOdtColumns } from "./odt-columns.ts";
-import { eventTimeRange, keyTimesUnique } from "./key-times.ts";
+import { eventTimeRange, keyTimesUnique, rowsUnique } from "./key-times.ts";
 import { keptTieWinners, winnerQualify } from "./tie-winners.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 
@@ -111,10 +111,30 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, `}* FROM (${q.sql})`,
+       SELECT ${opts.numbered === false ? "" : `${await spineNumber(store, view, q)} AS __sid, `}* FROM (${q.sql})`,
   );
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
   return { table, n: c.n, order: q.order };
+}
+
+/**
+ * `__sid`: the spine rows numbered from 0 in spine order (a window over the spine query `q`). When
+ * the source has one row per (time, keys) — a fact kept per table fingerprint (key-times.ts
+ * `rowsUnique`; checked once per source version, by a sort of hashes) — the time and keys alone
+ * are that order, and the sort's key drops the label and request fields: the same numbers, for
+ * ~1/3 less of the numbering's CPU at 1 M planned runs (docs/benchmarks.md, "Thirteenth session:
+ * pit"). Only for keys compared exactly (not floats: -0 and 0, NaN).
+ */
+async function spineNumber(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
+  const keysOnly = q.orderColumns.slice(0, 1 + view.keys.length);
+  const short =
+    keysOnly.length < q.orderColumns.length &&
+    view.keys.every((k) => k.type === "string" || k.type === "int" || k.type === "bool" || k.type === "timestamp") &&
+    (await rowsUnique(store, rawTable(view.spine.source), spineTimeColumn(view), [
+      `CAST(${ident(spineTimeColumn(view))} AS TIMESTAMP)`,
+      ...view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)})`),
+    ]));
+  return `(row_number() OVER (ORDER BY ${short ? keysOnly.join(", ") : q.order}) - 1)::BIGINT`;
 }
 
 /** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
@@ -228,7 +248,7 @@ export async function spineJoin(
 ): Promise<PitJoinResult> {
   const q = await spineQuery(store, bundle, view, opts);
   const bounds = await spineBounds(store, `(${q.sql})`);
-  const numbered = `(SELECT (row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, * FROM (${q.sql}))`;
+  const numbered = `(SELECT ${await spineNumber(store, view, q)} AS __sid, * FROM (${q.sql}))`;
   const columns = ["__sid", "__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
   const p = await pitSelect(store, bundle, view, { relation: numbered, columns, ...bounds }, opts.asOf);
   const out = `${spineName(view)}_pit`;

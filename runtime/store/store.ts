@@ -10,7 +10,6 @@
 // and bulk appends through DuckDB data chunks. See CONTEXT.md beside this file.
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdirSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import {
   DuckDBConnection,
@@ -30,6 +29,7 @@ import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type Scalar
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
 import { float64Reader, valueReader, vectorReader } from "./column-readers.ts";
+import { makeDirs } from "../make-dirs.ts";
 
 export type { ChunkFunctionSignature, ScalarFunctionSignature } from "./scalar-function.ts";
 
@@ -520,7 +520,14 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
         "share the open Store object instead of opening the file twice",
       );
     }
-    if (!readOnly) mkdirSync(dirname(path), { recursive: true });
+    if (!readOnly) {
+      try {
+        makeDirs(dirname(path));
+      } catch (e) {
+        const reason = ((e as Error).message ?? String(e)).split(",")[0];
+        throw new UserError(`cannot create the folder of the store ${displayPath(path)} (${reason})`, "pass --store (or FTI_STORE) a path in a folder you can write to");
+      }
+    }
   }
   const config: Record<string, string> = {};
   if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;

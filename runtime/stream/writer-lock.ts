@@ -13,9 +13,10 @@
 // when it still holds this process's token.
 
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { makeDirs } from "../make-dirs.ts";
 
 export interface WriterLease {
   /** What it is, for messages (`lock file …`, `Redis lease …`). */
@@ -81,7 +82,7 @@ export class FileWriterLock implements WriterLease {
   }
 
   async acquire(): Promise<string | null> {
-    mkdirSync(join(this.file, ".."), { recursive: true });
+    makeDirs(join(this.file, ".."));
     const tmp = `${this.file}.${this.me.pid}.${this.me.token}`;
     writeFileSync(tmp, JSON.stringify(this.me));
     try {

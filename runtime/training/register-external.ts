@@ -2,14 +2,18 @@
 // `fti register`). fti still owns the MDTs: they are fitted on the view's
 // train split exactly as for a built-in trainer, the ONNX input must take the
 // encoded matrix (one float tensor [N, width]), and the version is measured on
-// the test split and gated like any other.
+// the test split and gated like any other. A multiclass model's first output
+// is its K class probabilities [N, K], in the order external-classes.ts says;
+// the version stores that order as its classes, and is served like a trained one.
 
 import type { ModelPlan, SpecBundle } from "../api.ts";
 import { findModel } from "../bundle.ts";
 import { UserError } from "../errors.ts";
-import { checkServingSignature, inspectOnnx, loadOnnx, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
+import { checkServingSignature, inspectOnnx, loadOnnx, outputsPerRow, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
 import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
+import { withOutputFirst } from "../onnx/output-first.ts";
+import { externalClassOrder, notProbabilities, reindexLabels } from "./external-classes.ts";
 import {
   finishTimings,
   prepareData,
@@ -29,9 +33,34 @@ export interface ExternalReport {
   baseline: Record<string, number>;
   gates: GateResult[];
   failingGates: string[];
+  /** Multiclass: the classes in the order of the model's probabilities, and test rows per label unseen in training. */
+  classes?: Array<string | number>;
+  unseenTestLabels?: Record<string, number>;
   rows: { total: number; train: number; test: number; droppedLabels: number };
-  onnx: { bytes: number; sha256: string; input: string; output: string };
+  /** The stored model (`movedFirst`: the file's probabilities output moved first, probabilitiesFirst). */
+  onnx: { bytes: number; sha256: string; input: string; output: string; movedFirst?: boolean };
   timings: Record<string, number>;
+}
+
+/**
+ * A multiclass model with its probabilities [N, K] as the first output: scikit-learn's
+ * converter writes the predicted label first and the probabilities second, so the first
+ * output of that shape is moved to the front (the stored model; its other bytes unchanged).
+ */
+function probabilitiesFirst(plan: ModelPlan, bytes: Uint8Array): Uint8Array {
+  let info: OnnxInfo;
+  try {
+    info = inspectOnnx(bytes);
+  } catch {
+    return bytes; // checkSignature says what is wrong with the file
+  }
+  const index = info.outputs.findIndex((o) => (o.elemType === 1 || o.elemType === 11) && outputsPerRow({ outputs: [o] }) >= 2 && o.shape?.length === 2);
+  if (index <= 0) return bytes;
+  try {
+    return withOutputFirst(bytes, index);
+  } catch (e) {
+    throw new UserError(`cannot register \`${plan.name}\`: its probabilities are output ${index + 1}, and moving them first failed (${(e as Error).message})`, "export the model with the class probabilities as its first output");
+  }
 }
 
 function showShape(shape: readonly Dim[] | undefined): string {
@@ -63,10 +92,10 @@ function mismatch(plan: ModelPlan, what: string, expected: string, found: string
 
 /**
  * Checks the file against fti's serving contract (one float input [N, width],
- * first output [N, 1] or [N]); `width` null = not known yet (checked again
+ * first output [N, 1] or [N], or [N, K] for multiclass); `width` null = not known yet (checked again
  * after the MDT fit).
  */
-function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null): { input: string; output: string } {
+function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null): { input: string; output: string; info: OnnxInfo } {
   let info: OnnxInfo;
   try {
     info = inspectOnnx(bytes);
@@ -74,9 +103,11 @@ function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null
     throw new UserError(`cannot register \`${plan.name}\`: the file is not a readable ONNX model (${(e as Error).message})`);
   }
   const io = (list: TensorInfo[]) => list.map((t) => `${t.name}: ${t.type} ${showShape(t.shape)}`).join(", ") || "none";
-  const problem = checkServingSignature(info);
+  const multiclass = plan.task === "multiclass_classification";
+  const problem = checkServingSignature(info, multiclass);
   if (problem) {
-    throw mismatch(plan, "signature", `one float input [N, ${width ?? "width"}] and an output [N, 1] or [N]`,
+    const outputs = multiclass ? "a first output [N, K] (the probabilities of the K classes)" : "an output [N, 1] or [N]";
+    throw mismatch(plan, "signature", `one float input [N, ${width ?? "width"}] and ${outputs}`,
       `inputs ${io(info.inputs)}; outputs ${io(info.outputs)} (${problem})`);
   }
   const [input] = info.inputs;
@@ -84,21 +115,19 @@ function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null
   if (width !== null && input.shape![1] !== width) {
     throw mismatch(plan, "input width", `${width} (the MDT output width)`, showShape(input.shape));
   }
-  return { input: `${input.name} ${showShape(input.shape)}`, output: `${output.name} ${showShape(output.shape)}` };
+  return { input: `${input.name} ${showShape(input.shape)}`, output: `${output.name} ${showShape(output.shape)}`, info };
 }
 
 export async function registerExternal(
   store: Store,
   bundle: SpecBundle,
   modelName: string,
-  onnxBytes: Uint8Array,
+  fileBytes: Uint8Array,
   opts: TrainOptions = {},
 ): Promise<ExternalReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
-  if (plan.task === "multiclass_classification") {
-    throw new UserError(`cannot register \`${plan.name}\`: external ONNX files are not supported for multiclass_classification yet`, "train it with `algorithm logistic` or `algorithm gbdt`");
-  }
+  const onnxBytes = plan.task === "multiclass_classification" ? probabilitiesFirst(plan, fileBytes) : fileBytes;
   // Fail fast, before building the frame, when the width is known statically.
   const known = staticWidth(plan);
   checkSignature(plan, onnxBytes, known);
@@ -107,14 +136,30 @@ export async function registerExternal(
   const timed = stepTimer(timings, opts.onProgress);
   const data = await prepareData(store, bundle, plan, timed);
   const width = data.state.width;
-  const sig = checkSignature(plan, onnxBytes, width);
+  const { info, ...sig } = checkSignature(plan, onnxBytes, width);
+  const k = outputsPerRow(info);
+  if (data.state.classes) {
+    // the version's classes are the model's column order; the labels are re-read in it
+    const trained = data.state.classes;
+    const order = externalClassOrder(plan, info.metadata, k, trained);
+    data.state.classes = order;
+    data.yTrain = reindexLabels(data.yTrain, trained, order);
+    data.yTest = reindexLabels(data.yTest, trained, order);
+  }
 
   const nTest = data.split.test.length;
   const pred = await timed("verify", `running the ONNX model on ${nTest} test rows`, async () => {
     const session = await loadOnnx(onnxBytes);
     const out = await session.predict(data.XTest, nTest);
-    if (out.length !== nTest) {
-      throw new UserError(`cannot register \`${plan.name}\`: the ONNX model returned ${out.length} predictions for ${nTest} rows`);
+    if (out.length !== nTest * k) {
+      throw new UserError(`cannot register \`${plan.name}\`: the ONNX model returned ${out.length} predictions for ${nTest} rows${k > 1 ? ` of ${k}` : ""}`);
+    }
+    const bad = data.state.classes ? notProbabilities(out, nTest, k) : null;
+    if (bad) {
+      throw new UserError(
+        `cannot register \`${plan.name}\`: a multiclass model's outputs must be class probabilities (each in [0, 1], each row summing to 1); ${bad}`,
+        "end the model with a Softmax (raw scores are not probabilities)",
+      );
     }
     return out;
   });
@@ -131,8 +176,9 @@ export async function registerExternal(
   );
   return {
     ...registrationReport(plan, result, data),
+    ...(data.state.classes ? { classes: data.state.classes, unseenTestLabels: data.unseen ?? {} } : {}),
     width,
-    onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig },
+    onnx: { bytes: onnxBytes.byteLength, sha256: sha256Hex(onnxBytes), ...sig, ...(onnxBytes !== fileBytes ? { movedFirst: true } : {}) },
     timings: finishTimings(timings, t0),
   };
 }

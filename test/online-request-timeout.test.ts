@@ -1,0 +1,73 @@
+// A request must arrive whole within the request timeout: a client that
+// trickles its body (slowloris) is answered 408 and its connection closed,
+// on the node:http fast path and through Fastify alike, while a request that
+// arrives in pieces within the time is answered as usual.
+
+import { connect, type Socket } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../runtime/online/http.ts";
+import { materialize } from "../runtime/online/materialize.ts";
+import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
+
+const TIMEOUT_MS = 1000;
+let toy: ToyStore;
+let fast: RunningServer;
+let slow: RunningServer;
+
+beforeAll(async () => {
+  toy = await buildToyStore();
+  await toy.withStore((store) => materialize(store, toy.bundle));
+  const base = { port: 0, store: toy.storePath, logs: false as const, watch: false, requestTimeoutMs: TIMEOUT_MS };
+  fast = await startServer(toy.bundle, base);
+  slow = await startServer(toy.bundle, { ...base, fastPredict: false });
+});
+
+afterAll(async () => {
+  for (const s of [fast, slow]) await s?.close();
+  toy?.cleanup();
+});
+
+/** Sends the head and then the body's bytes one per `gapMs`; resolves with what the server wrote and whether it closed. */
+function trickle(url: string, body: string, gapMs: number, stopAfterMs: number): Promise<{ text: string; closed: boolean }> {
+  const u = new URL(url);
+  return new Promise((done) => {
+    let text = "";
+    let closed = false;
+    const socket: Socket = connect(Number(u.port), u.hostname, () => {
+      socket.write(
+        `POST /v1/models/toy_gbdt/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      );
+      let i = 0;
+      const tick = setInterval(() => {
+        if (closed || i >= body.length) return clearInterval(tick);
+        socket.write(body[i++]);
+      }, gapMs);
+      setTimeout(() => {
+        clearInterval(tick);
+        socket.destroy();
+        done({ text, closed });
+      }, stopAfterMs);
+    });
+    socket.on("data", (d: Buffer) => (text += d.toString("utf8")));
+    socket.on("error", () => {});
+    socket.on("close", () => (closed = true));
+  });
+}
+
+describe("the request timeout", () => {
+  for (const [name, server] of [["node:http fast path", () => fast], ["Fastify", () => slow]] as const) {
+    it(`${name}: a body trickled past the timeout is a 408 and the connection is closed`, async () => {
+      const body = JSON.stringify({ user_id: "u01", pad: "x".repeat(200) });
+      const r = await trickle(server().url, body, 50, TIMEOUT_MS * 4);
+      expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+      expect(r.closed).toBe(true);
+    });
+
+    it(`${name}: a body sent in pieces within the timeout is answered`, async () => {
+      const body = JSON.stringify({ user_id: "u01" });
+      const r = await trickle(server().url, body, Math.floor(TIMEOUT_MS / 10 / body.length), TIMEOUT_MS * 2);
+      expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+      expect(r.closed).toBe(false);
+    });
+  }
+});
