@@ -117,24 +117,27 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   return { table, n: c.n, order: q.order };
 }
 
+/** `__sid`: the spine rows numbered from 0 in spine order (a window over the spine query `q`; see spineSortOrder). */
+async function spineNumber(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
+  return `(row_number() OVER (ORDER BY ${await spineSortOrder(store, view, q)}) - 1)::BIGINT`;
+}
+
 /**
- * `__sid`: the spine rows numbered from 0 in spine order (a window over the spine query `q`). When
+ * The spine order as an ORDER BY list over the spine query's columns, as narrow as it can be: when
  * the source has one row per (time, keys) — a fact kept per table fingerprint (key-times.ts
  * `rowsUnique`; checked once per source version, by a sort of hashes) — the time and keys alone
- * are that order, and the sort's key drops the label and request fields: the same numbers, for
- * ~1/3 less of the numbering's CPU at 1 M planned runs (docs/benchmarks.md, "Thirteenth session:
- * pit"). Only for keys compared exactly (not floats: -0 and 0, NaN).
+ * are that order, and a sort's key leaves out the label and request fields: the same order, and
+ * DuckDB's sort pays for every key column (the numbering of 1 M planned runs: ~1/3 less CPU,
+ * docs/benchmarks.md, "Thirteenth session: pit"). Only for keys compared exactly (not floats: -0
+ * and 0, NaN).
  */
-async function spineNumber(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
+export async function spineSortOrder(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
   const keysOnly = q.orderColumns.slice(0, 1 + view.keys.length);
-  const short =
-    keysOnly.length < q.orderColumns.length &&
-    view.keys.every((k) => k.type === "string" || k.type === "int" || k.type === "bool" || k.type === "timestamp") &&
-    (await rowsUnique(store, rawTable(view.spine.source), spineTimeColumn(view), [
-      `CAST(${ident(spineTimeColumn(view))} AS TIMESTAMP)`,
-      ...view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)})`),
-    ]));
-  return `(row_number() OVER (ORDER BY ${short ? keysOnly.join(", ") : q.order}) - 1)::BIGINT`;
+  if (keysOnly.length === q.orderColumns.length) return q.order;
+  if (!view.keys.every((k) => k.type === "string" || k.type === "int" || k.type === "bool" || k.type === "timestamp")) return q.order;
+  const time = spineTimeColumn(view);
+  const exprs = [`CAST(${ident(time)} AS TIMESTAMP)`, ...view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)})`)];
+  return (await rowsUnique(store, rawTable(view.spine.source), time, exprs)) ? keysOnly.join(", ") : q.order;
 }
 
 /** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
