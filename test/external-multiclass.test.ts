@@ -184,6 +184,15 @@ describe("external ONNX multiclass models", () => {
     // a one-value-per-row model is not a multiclass model
     const one = await failure(kindModel(SORTED, (m) => (m.graph.output[0].type!.tensor_type!.shape!.dim![1] = { dim_value: 1 })));
     expect(one.message).toMatch(/the ONNX signature must be one float input \[N, 1\] and a first output \[N, K\] \(the probabilities of the K classes\)/);
+    // scikit-learn's default ZipMap output (a sequence of maps) instead of a probability tensor: the hint says how to convert
+    const zipmap = await failure(
+      kindModel(SORTED, (m) => {
+        m.graph.output.unshift(tensorValueInfo("label", DataType.INT64, ["N"]));
+        m.graph.output[1] = { name: "output_probability", type: { sequence_type: { elem_type: { map_type: { key_type: DataType.STRING, value_type: { tensor_type: { elem_type: DataType.FLOAT } } } } } } };
+      }),
+    );
+    expect(zipmap.message).toContain("output_probability: sequence");
+    expect((zipmap as Error & { hint?: string }).hint).toContain("'zipmap': False");
     // nothing was registered by the refusals
     const versions = await withStore(async (store) => (await listModels(store)).filter((m) => m.model === "bird_kind_onnx").length);
     expect(versions).toBe(3);

@@ -73,6 +73,20 @@ describe("the training frame's memory", () => {
     expect(await limitOf(store)).toBe(before);
     expect(await withLowerMemoryLimit(store, "64MB", async () => 42)).toBe(42);
     expect(await limitOf(store)).toBe(before);
+    // Setting the lowered limit again (to hand back freed memory) keeps it lowered; not lowered, it leaves the limit.
+    const lowered = await withLowerMemoryLimit(store, "64MB", async (reapply) => {
+      const first = await limitOf(store!);
+      await reapply();
+      return [first, await limitOf(store!)];
+    });
+    expect(lowered[1]).toBe(lowered[0]);
+    expect(byteSize(lowered[1])).toBeLessThanOrEqual(64e6);
+    expect(await limitOf(store)).toBe(before);
+    const kept = await withLowerMemoryLimit(store, "1TB", async (reapply) => {
+      await reapply();
+      return limitOf(store!);
+    });
+    expect(kept).toBe(before);
     await expect(withLowerMemoryLimit(store, "lots", async () => 1)).rejects.toThrow("not a size");
   });
 });

@@ -110,10 +110,12 @@ describe("gbdt on several threads", () => {
       const r = mulberry32(5);
       for (let i = 0; i < n; i++) {
         ref.y[i] = three.y[i] = Math.floor(r() * K);
-        for (let c = 0; c < K; c++) ref.scores[i * K + c] = three.scores[i * K + c] = (r() - 0.5) * (i % 5 === 0 ? 2000 : 6); // some rows saturated
+        // class-major: row i's class c at c·n + i; some rows saturated
+        for (let c = 0; c < K; c++) ref.scores[c * n + i] = three.scores[c * n + i] = (r() - 0.5) * (i % 5 === 0 ? 2000 : 6);
       }
       const expected = Float64Array.from(ref.scores); // the scores as the gradient passes should leave them
       const p = new Float64Array(K);
+      const row = new Float64Array(K);
       const big2 = new Float64Array(64);
       for (let tree = 0; tree < 3 * K; tree++) {
         const c = tree % K;
@@ -129,7 +131,7 @@ describe("gbdt on several threads", () => {
         }
         if (tree === 2) big2.set(ref.leafValue);
         const [a, b] = [new Float64Array(2), new Float64Array(2)];
-        for (let i = 0; i < n; i++) expected[i * K + last] += ref.leafValue[ref.leafOf[i]];
+        for (let i = 0; i < n; i++) expected[last * n + i] += ref.leafValue[ref.leafOf[i]];
         // class c's probabilities: those of the round's start scores (before class 0's tree of this round added anything)
         const roundStart = c === 0 ? Float64Array.from(expected) : null;
         ref.gradients(a, c);
@@ -145,11 +147,12 @@ describe("gbdt on several threads", () => {
           let worst = 0;
           let relative = 0;
           for (let i = 0; i < n; i++) {
-            softmax(roundStart, i * K, p, 0, K);
+            for (let j = 0; j < K; j++) row[j] = roundStart[j * n + i];
+            softmax(row, 0, p, 0, K);
             const g = p[0] - (ref.y[i] === 0 ? 1 : 0);
             worst = Math.max(worst, Math.abs(ref.og[i] - g), Math.abs(ref.oh[i] - Math.max(p[0] * (1 - p[0]), 1e-16)));
             // below 1e-200 a probability is stored as 0 (gbdt-threads.ts, MIN_SCALED_PROB)
-            for (let j = 0; j < K; j++) relative = Math.max(relative, p[j] < 1e-200 ? ref.probs[i * K + j] : Math.abs(ref.probs[i * K + j] - p[j]) / p[j]);
+            for (let j = 0; j < K; j++) relative = Math.max(relative, p[j] < 1e-200 ? ref.probs[j * n + i] : Math.abs(ref.probs[j * n + i] - p[j]) / p[j]);
           }
           expect(worst).toBeLessThan(1e-14);
           expect(relative).toBeLessThan(1e-12);

@@ -5,6 +5,7 @@
 
 import { request } from "node:http";
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
@@ -108,6 +109,7 @@ describe("the predict route on node:http", () => {
       { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }), headers: { "content-type": "application/json; charset=utf-8" } },
       { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }), headers: { "content-type": "Application/JSON" } },
       { path: P("toy_gbdt"), body: notUtf8 }, // decoded, it would be another user_id (U+FFFD): refused
+      { path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01" }), headers: { "content-encoding": "identity" } },
     ];
     const statuses: number[] = [];
     for (const r of plain) {
@@ -116,7 +118,7 @@ describe("the predict route on node:http", () => {
       expect(answer.type).toBe("application/json; charset=utf-8");
       statuses.push(answer.status);
     }
-    expect(statuses).toEqual([200, 200, 422, 200, 400, 400, 400, 400, 400, 400, 400, 404, 422, 200, 200, 400]);
+    expect(statuses).toEqual([200, 200, 422, 200, 400, 400, 400, 400, 400, 400, 400, 404, 422, 200, 200, 400, 200]);
   });
 
   it("leaves everything else to Fastify: chunked and large bodies, other media types, query strings, other routes", async () => {
@@ -129,6 +131,7 @@ describe("the predict route on node:http", () => {
       [{ path: P("toy_gbdt"), body: big }, 200],
       [{ path: P("toy_gbdt"), body: JSON.stringify({ user_id: "u01", pad: "x".repeat(1024 * 1024) }) }, 413],
       [{ path: P("toy_gbdt"), body: "hi", headers: { "content-type": "text/plain" } }, 415],
+      [{ path: P("toy_gbdt"), body: gzipSync(one), headers: { "content-encoding": "gzip" } }, 415],
       [{ path: P("toy_gbdt"), body: one, headers: { "content-type": "application/json; charset=latin1" } }, 200],
       [{ path: `${P("toy_gbdt")}?x=1`, body: one }, 200],
       [{ path: `${P("toy_gbdt")}/`, body: one }, 404],

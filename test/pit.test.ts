@@ -9,7 +9,7 @@ import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, pitSelect, spineBounds, spineJoin, spineQuery, type SpineRange } from "../runtime/retrieval/pit.ts";
-import { exportTrainingData } from "../runtime/retrieval/export.ts";
+import { EXPORT_MEMORY_LIMIT, exportTrainingData } from "../runtime/retrieval/export.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
 import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
 import { forgetTieWinners } from "../runtime/retrieval/tie-winners.ts";
@@ -420,6 +420,36 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(data.group.some((g) => g.et < T0 + 1 * DAY)).toBe(true);
   });
 
+  it("numbers the spine by time and keys alone when its source has one row per (time, keys), a fact kept per source version", async () => {
+    const data = makeData(21);
+    const seen = new Set<string>();
+    data.labels = data.labels.filter((l) => (seen.has(`${l.user}|${l.t}`) ? false : (seen.add(`${l.user}|${l.t}`), true)));
+    const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
+    store = await openStore({ path: ":memory:" });
+    await load(store, data, true);
+    const fact = async () =>
+      (await store!.all<{ unique_key_times: boolean }>(`SELECT unique_key_times FROM fti_table_facts WHERE table_name = 'src_events' AND key_columns LIKE 'rows:%'`)).map((r) => r.unique_key_times);
+    const order = async () => {
+      const frame = plain(await buildTrainingFrame(store!, bundle, "v"));
+      return frame.keys.user_id.map((u, i) => [u, frame.time[i], frame.label[i], frame.columns.amount[i]]);
+    };
+    const expected = () => spineOrder(data.labels).map((l) => [l.user, l.t, l.y, l.amount]);
+    expect(await order()).toEqual(expected());
+    expect(await fact()).toEqual([true]);
+    // Rows tied in (time, user) with other labels and amounts, ingested later: the fact is checked
+    // again (a new fingerprint) and the label and request field order them.
+    const ties = spineOrder(data.labels).filter((_, i) => i % 7 === 3);
+    expect(ties.length).toBeGreaterThan(10);
+    const tied = ties.flatMap((l, i) => [
+      { ...l, y: (l.y ?? 0) - 1 - (i % 3), amount: l.amount + 5 },
+      { ...l, y: l.y, amount: l.amount - 0.5 },
+    ]);
+    await store.appendRows("src_events", ["user_id", "ts", "y", "amount", "ingested_at"], tied.map((l) => [l.user, l.t, l.y, l.amount, T0 + DAY]));
+    data.labels.push(...tied);
+    expect(await order()).toEqual(expected());
+    expect(await fact()).toEqual([false]);
+  });
+
   it("restricts the spine to [from, to) of the label time", async () => {
     const data = makeData(8);
     store = await openStore({ path: ":memory:" });
@@ -587,9 +617,30 @@ describe("spine, join and export", () => {
       store = await openStore({ path: ":memory:", memoryLimit: opened });
       await load(store, data, true);
       const before = await limit();
+      // The statements that set the limit, build the tie winners and copy, in order, with the limit at the COPY.
+      const seen: string[] = [];
+      const wrap = (s: Store, m: "run" | "all") => {
+        const orig = (s[m] as (...a: unknown[]) => Promise<unknown>).bind(s);
+        (s as unknown as Record<string, unknown>)[m] = async (sql: string, ...rest: unknown[]) => {
+          const kind = /^SET memory_limit|^CREATE OR REPLACE TABLE "fti_winners_|^COPY /.exec(sql.trim())?.[0];
+          if (kind === "COPY ") seen.push(`COPY at ${await limit()}`);
+          else if (kind) seen.push(kind);
+          return orig(sql, ...rest);
+        };
+      };
+      wrap(store, "run");
+      wrap(store, "all");
       const n = await exportTrainingData(store, bundle, "v", join(tempDir(), "a.parquet"));
       expect(n).toBeGreaterThan(100);
       expect(await limit()).toBe(before);
+      // The COPY runs under the cap; the cap is set again after the tie winners are built (DuckDB then hands
+      // back what its allocator kept of the memory the build freed), and the store's own after the COPY.
+      const copyAt = seen.findIndex((x) => x.startsWith("COPY"));
+      expect(byteSize(seen[copyAt].replace("COPY at ", ""))).toBeLessThanOrEqual(byteSize(EXPORT_MEMORY_LIMIT)!);
+      expect(seen.slice(0, copyAt).filter((x) => x !== "SET memory_limit")).toEqual([`CREATE OR REPLACE TABLE "fti_winners_`]);
+      expect(seen.lastIndexOf(`CREATE OR REPLACE TABLE "fti_winners_`)).toBeLessThan(copyAt - 1);
+      expect(seen[copyAt - 1]).toBe("SET memory_limit");
+      expect(seen.slice(copyAt + 1)).toEqual(["SET memory_limit"].slice(0, opened ? 1 : 0));
       // A cap above the store's limit leaves it; a cap that is not a size is a UserError naming it.
       await exportTrainingData(store, bundle, "v", join(tempDir(), "b.parquet"), { memoryLimit: "1TB" });
       expect(await limit()).toBe(before);

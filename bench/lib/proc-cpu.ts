@@ -56,3 +56,32 @@ export function threadSpread(before: Map<string, number>, after: Map<string, num
   }
   return { total, busiest, minWall: Math.max(busiest, total / cores) };
 }
+
+/**
+ * Every live thread's time on a CPU and waiting for one (ms, from
+ * /proc/<pid>/task/<tid>/schedstat: Linux), by thread id. Between two
+ * snapshots, (on CPU + waiting) / elapsed is how many threads wanted a CPU —
+ * on a loaded machine too, where the time on a CPU alone says little.
+ */
+export function perThreadSchedMs(pid: number): Map<string, { run: number; wait: number }> {
+  const out = new Map<string, { run: number; wait: number }>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+      out.set(tid, { run: run / 1e6, wait: wait / 1e6 });
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** Threads that wanted a CPU between two perThreadSchedMs snapshots `ms` apart (on a CPU or runnable). */
+export function threadsWanting(before: Map<string, { run: number; wait: number }>, after: Map<string, { run: number; wait: number }>, ms: number): number {
+  let busy = 0;
+  for (const [tid, s] of after) {
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    busy += s.run - b.run + (s.wait - b.wait);
+  }
+  return ms > 0 ? busy / ms : 0;
+}

@@ -17,7 +17,7 @@
 //   ×2: two such row buffers; a node at depth k has its rows in buffer k & 1,
 //       and a partition moves them into the other one (no copy back)
 //   raw/y  Float64[n]      each row's raw score and label (the gradients' inputs)
-//   scores/probs Float64[n × K]  softmax fits: each row's class scores and probabilities
+//   scores/probs Float64[K × n]  softmax fits: the rows' class scores and probabilities, class-major
 //   sums   Float64[2 × blocks]  each gradient block's (G, H) (gbdt-threads.ts)
 //   leafOf UintN  [n]      each row's leaf in the last tree; leafValue Float64[leaves]
 //   hists  Float64[histLen] × pool   per-bin (g, count) or (g, h, count)
@@ -47,9 +47,9 @@ export interface Workspace {
   readonly raw: Float64Array;
   /** The labels (the caller copies them in; class indices for a softmax fit). */
   readonly y: Float64Array;
-  /** Softmax fits: each row's K class scores (the caller fills them with the base scores), row-major; empty otherwise. */
+  /** Softmax fits: the rows' class scores, class-major (row i's class c at c·n + i; the caller fills them with the base scores); empty otherwise. */
   readonly scores: Float64Array;
-  /** Softmax fits: each row's K probabilities at the last round's start (gradients() keeps them; 0 before the first). */
+  /** Softmax fits: the rows' class probabilities at the last round's start, class-major (gradients() keeps them; 0 before the first). */
   readonly probs: Float64Array;
   readonly hists: Float64Array[];
   readonly engine: "wasm" | "js";

@@ -51,7 +51,7 @@ export function fitGbdtMulticlass(
   try {
     const { ws } = grower;
     ws.y.set(y);
-    for (let i = 0; i < n; i++) ws.scores.set(baseScores, i * K);
+    for (let c = 0; c < K; c++) ws.scores.fill(baseScores[c], c * n, (c + 1) * n);
     const trees: GbdtTree[] = [];
     for (let r = 0; r < params.trees; r++) for (let c = 0; c < K; c++) trees.push(grower.grow(c));
     return { task: "multiclass_classification", baseScore: 0, baseScores, trees };

@@ -62,7 +62,7 @@ export interface KernelLayout {
   blocks: number[];
   /** The raw scores, labels (Float64 [n] each) and the gradient blocks' sums (Float64 [2 × gradBlocks(n)]). */
   rawAt: number;
-  /** Softmax fits: the classes K (0 otherwise), each row's K scores and K probabilities (Float64 [n × K] each). */
+  /** Softmax fits: the classes K (0 otherwise), each row's K scores and K probabilities (Float64 [K × n] each, class-major). */
   classes: number;
   scoresAt: number;
   probsAt: number;
@@ -129,47 +129,48 @@ const GRAD_BLOCK_SOURCE = `
   const K = V.classes;
   if (K > 0) {
     const { scores: F, probs: P } = V;
-    const last = c === 0 ? K - 1 : c - 1;
+    // class-major: row i's score of class j is F[j * n + i] (a class's pass reads its own column)
+    const lo = (c === 0 ? K - 1 : c - 1) * n;
+    const co = c * n;
     // exp of the last tree's leaf values: its class's probabilities scale by them (no exp per row)
     const ex = new Float64Array(leafValue.length);
     for (let k = 0; k < ex.length; k++) ex[k] = Math.exp(leafValue[k]);
     for (let i = a; i < b; i++) {
-      const o = i * K;
       const leaf = leafOf[i];
-      F[o + last] += leafValue[leaf];
-      P[o + last] *= ex[leaf];
+      F[lo + i] += leafValue[leaf];
+      P[lo + i] *= ex[leaf];
       if (c === 0) {
         // a new round: P (proportional to exp F since the last round) normalised
         let s = 0;
-        for (let j = 0; j < K; j++) s += P[o + j];
+        for (let j = 0; j < K; j++) s += P[j * n + i];
         const inv = 1 / s;
         let exact = false;
         for (let j = 0; j < K; j++) {
-          const e = P[o + j];
+          const e = P[j * n + i];
           const q = e * inv;
-          P[o + j] = q;
+          P[j * n + i] = q;
           // e too: a product near underflow has lost digits even when its share q looks normal
           if (!(e >= ${MIN_SCALED_PROB} && q >= ${MIN_SCALED_PROB})) exact = true;
         }
         if (exact) {
           // a probability near underflow, an overflow, or the first round (P = 0):
           // softmax of the scores, the row's maximum subtracted first
-          let m = F[o];
-          for (let j = 1; j < K; j++) if (F[o + j] > m) m = F[o + j];
+          let m = F[i];
+          for (let j = 1; j < K; j++) if (F[j * n + i] > m) m = F[j * n + i];
           s = 0;
           for (let j = 0; j < K; j++) {
-            const e = Math.exp(F[o + j] - m);
-            P[o + j] = e;
+            const e = Math.exp(F[j * n + i] - m);
+            P[j * n + i] = e;
             s += e;
           }
           // below MIN_SCALED_PROB stored as 0: its products stay 0, so the next round is exact again
           for (let j = 0; j < K; j++) {
-            const q = P[o + j] / s;
-            P[o + j] = q >= ${MIN_SCALED_PROB} ? q : 0;
+            const q = P[j * n + i] / s;
+            P[j * n + i] = q >= ${MIN_SCALED_PROB} ? q : 0;
           }
         }
       }
-      const p = P[o + c];
+      const p = P[co + i];
       const g = p - (y[i] === c ? 1 : 0);
       ${LOG_LOSS_ROW}
     }
@@ -207,7 +208,7 @@ export interface RowViews {
   sums: Float64Array;
   leafOf: Uint8Array | Uint16Array | Uint32Array;
   leafValue: Float64Array;
-  /** Softmax fits: K (0 otherwise), the scores and probabilities [n × K] (empty otherwise). */
+  /** Softmax fits: K (0 otherwise), the scores and probabilities [K × n], class-major (empty otherwise). */
   classes: number;
   scores: Float64Array;
   probs: Float64Array;

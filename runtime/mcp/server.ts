@@ -107,6 +107,30 @@ export async function serveMcpStdio(bundle: SpecBundle, service: OnlineService, 
     process.stdin.on("end", () => done());
   });
   await server.connect(transport);
+  answerUnreadableLines(transport);
   await closed;
   await server.close();
+}
+
+/**
+ * A line that is not JSON gets JSON-RPC's parse error (-32700), and JSON that
+ * is not a JSON-RPC message (`null`, `[]`, `{}`) its invalid-request error
+ * (-32600), both with id null: the SDK's transport only reported them to
+ * onerror and answered nothing, so a client waited for an answer for ever.
+ * Call after `server.connect` (which sets onerror; it is kept).
+ */
+export function answerUnreadableLines(transport: StdioServerTransport): void {
+  const prior = transport.onerror;
+  transport.onerror = (error: Error) => {
+    prior?.(error);
+    const parse = error instanceof SyntaxError;
+    const invalid = !parse && Array.isArray((error as { issues?: unknown }).issues);
+    if (!parse && !invalid) return;
+    const answer = {
+      jsonrpc: "2.0" as const,
+      id: null,
+      error: parse ? { code: -32700, message: "Parse error: the line is not JSON" } : { code: -32600, message: "Invalid Request: the line is not a JSON-RPC 2.0 message" },
+    };
+    transport.send(answer as unknown as Parameters<StdioServerTransport["send"]>[0]).catch(() => {});
+  };
 }

@@ -125,6 +125,11 @@ function crossSite(req: RequestFacts): Refusal | null {
     if ((hasBody || type) && type !== "application/json" && !ndjson) {
       return { status: 415, code: "unsupported_media_type", message: "send the request as application/json" };
     }
+    // A gzip body was read as the JSON text itself: "the body is not valid UTF-8" (400), a puzzle for the client.
+    const encoding = header(req.headers, "content-encoding")?.trim().toLowerCase();
+    if (encoding && encoding !== "identity") {
+      return { status: 415, code: "unsupported_media_type", message: `Content-Encoding ${encoding.slice(0, 40)} is not accepted: send the body uncompressed` };
+    }
   }
   return null;
 }

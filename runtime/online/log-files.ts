@@ -70,9 +70,10 @@ const { readlinkSync, readSync, writeSync } = require("node:fs");
 const { setPriority } = require("node:os");
 const { gzipSync } = require("node:zlib");
 try { setPriority(Number(readlinkSync("/proc/thread-self").split("/").pop()), 19); } catch {}
+let buf = null; // one read buffer for every part (an idle worker runs no GC to free a new one)
 parentPort.on("message", ({ input, output, member }) => {
   try {
-    const buf = Buffer.allocUnsafe(member);
+    if (!buf || buf.length !== member) buf = Buffer.allocUnsafe(member);
     for (let first = true; ; first = false) {
       const n = readSync(input, buf, 0, member, null);
       if (n === 0 && !first) break;

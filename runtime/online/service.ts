@@ -1208,7 +1208,7 @@ export class OnlineService implements LocalService {
         type: "counter" as const,
         values: [...this.served.values()].map((m) => ({ labels: { model: m.name }, value: m.scored.rows })),
       },
-      { name: "fti_request_log_pending", help: "Request log entries queued, not yet written.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
+      { name: "fti_request_log_pending", help: "Request log entries queued or being written, not yet on disk.", values: [{ labels: {}, value: log?.pending ?? 0 }] },
       { name: "fti_request_log_written", help: "Request log entries written since start.", values: [{ labels: {}, value: log?.written ?? 0 }] },
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },

@@ -36,41 +36,73 @@ interface Fingerprint {
  * id (then the tie rule never needs the values: pit.ts orders ties by fewer columns).
  */
 export async function keyTimesUnique(store: Store, table: string, keys: readonly string[], also: readonly string[] = []): Promise<boolean> {
-  const fp = await fingerprint(store, table);
+  const keyList = keys.join(",") + (also.length ? `|${also.join(",")}` : "");
+  const columns = [...keys, "event_time", ...also].map(ident).join(", ");
+  return cachedFact(store, table, "event_time", keyList, async () => !(await repeatsKeyTimes(store, table, columns, "event_time")));
+}
+
+/**
+ * True when no two rows of `table` with a `time` (a column) share the values of `exprs` (SQL over
+ * its columns), cached like keyTimesUnique. A read-only store answers from a kept fact only
+ * (false without one: the check would cost every run what it saves), and so does a table without
+ * ingested_at (no fingerprint). The spine's numbering
+ * (pit.ts) asks it of its source's (time, keys): unique, they alone are the spine order.
+ */
+export async function rowsUnique(store: Store, table: string, time: string, exprs: readonly string[]): Promise<boolean> {
+  // The fingerprint needs ingested_at (every table fti writes has it).
+  if (!(await store.tableColumns(table)).some((c) => c.name.toLowerCase() === "ingested_at")) return false;
+  const check = async () => !(await repeatsKeyTimes(store, table, exprs.join(", "), time));
+  return cachedFact(store, table, time, `rows:${exprs.join(",")}`, check, { readOnlyAnswer: false });
+}
+
+/**
+ * A fact about `table` (`what`: which one), kept in fti_table_facts while the table's fingerprint
+ * (with `time` as its time column) holds; computed on a miss and kept when the store is writable.
+ * `readOnlyAnswer`: on a read-only store without the fact, this instead of computing it.
+ */
+async function cachedFact(
+  store: Store,
+  table: string,
+  time: string,
+  what: string,
+  compute: () => Promise<boolean>,
+  opts: { readOnlyAnswer?: boolean } = {},
+): Promise<boolean> {
+  const fp = await fingerprint(store, table, time);
   const cacheable = !store.readOnly;
   if (cacheable) await store.run(FACTS_TABLE);
-  const keyList = keys.join(",") + (also.length ? `|${also.join(",")}` : "");
-  if (cacheable) {
+  if (cacheable || (await store.tableExists(FACTS))) {
     const [hit] = await store.all<{ unique_key_times: boolean }>(
       `SELECT unique_key_times FROM ${FACTS}
         WHERE table_name = ? AND key_columns = ? AND row_count = ?
           AND fingerprint = ?`,
-      [table, keyList, fp.rows, fingerprintText(fp)],
+      [table, what, fp.rows, fingerprintText(fp)],
     );
     if (hit) return hit.unique_key_times;
   }
-  const unique = !(await repeatsKeyTimes(store, table, [...keys, "event_time", ...also].map(ident).join(", ")));
+  if (!cacheable && opts.readOnlyAnswer !== undefined) return opts.readOnlyAnswer;
+  const value = await compute();
   if (cacheable) {
-    await store.run(`DELETE FROM ${FACTS} WHERE table_name = ? AND key_columns = ?`, [table, keyList]);
+    await store.run(`DELETE FROM ${FACTS} WHERE table_name = ? AND key_columns = ?`, [table, what]);
     await store.run(
       `INSERT INTO ${FACTS} (table_name, key_columns, row_count, fingerprint, unique_key_times, checked_at)
        VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)`,
-      [table, keyList, fp.rows, fingerprintText(fp), unique],
+      [table, what, fp.rows, fingerprintText(fp), value],
     );
   }
-  return unique;
+  return value;
 }
 
 /**
- * Whether two rows share the columns `k` (event_time not NULL). A hash
+ * Whether two rows share the values `k` (`time` not NULL). A hash
  * aggregate with one group per row (100 M at the bench's largest size) went
  * ~0.75 GiB past DuckDB's memory_limit; sorting the rows' 64-bit hashes and
  * comparing neighbours spills within it. Equal rows have equal hashes, so
  * only hashes seen twice (usually none) lead to the exact GROUP BY, over
  * their rows alone: a hash collision never counts as a repeat.
  */
-async function repeatsKeyTimes(store: Store, table: string, k: string): Promise<boolean> {
-  const from = `${tableRef(table)} WHERE event_time IS NOT NULL`;
+async function repeatsKeyTimes(store: Store, table: string, k: string, time: string): Promise<boolean> {
+  const from = `${tableRef(table)} WHERE ${ident(time)} IS NOT NULL`;
   const [dup] = await store.all<{ n: number }>(
     `SELECT count(*) AS n FROM (
        SELECT __fti_h FROM (SELECT __fti_h, lag(__fti_h) OVER (ORDER BY __fti_h) AS __fti_prev FROM (SELECT hash(${k}) AS __fti_h FROM ${from}))
@@ -89,9 +121,10 @@ async function repeatsKeyTimes(store: Store, table: string, k: string): Promise<
   return Number(exact.n) > 0;
 }
 
-async function fingerprint(store: Store, table: string): Promise<Fingerprint> {
+async function fingerprint(store: Store, table: string, time = "event_time"): Promise<Fingerprint> {
+  const t = ident(time);
   const [r] = await store.all<{ rows: number; ingested: unknown; lo: unknown; hi: unknown }>(
-    `SELECT count(*) AS rows, max(ingested_at)::VARCHAR AS ingested, min(event_time)::VARCHAR AS lo, max(event_time)::VARCHAR AS hi
+    `SELECT count(*) AS rows, max(ingested_at)::VARCHAR AS ingested, min(${t})::VARCHAR AS lo, max(${t})::VARCHAR AS hi
        FROM ${tableRef(table)}`,
   );
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));

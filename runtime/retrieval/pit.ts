@@ -21,7 +21,7 @@ import type { InputColumn } from "./columns.ts";
 import { FRAME_READ_MEMORY_LIMIT, readJoinedFrame, type FrameReadOptions } from "./frame-read.ts";
 import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { addOdtColumns } from "./odt-columns.ts";
-import { eventTimeRange, keyTimesUnique } from "./key-times.ts";
+import { eventTimeRange, keyTimesUnique, rowsUnique } from "./key-times.ts";
 import { keptTieWinners, winnerQualify } from "./tie-winners.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 
@@ -111,10 +111,33 @@ export async function buildSpine(store: Store, bundle: SpecBundle, view: ViewPla
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
   await store.run(
     `CREATE TEMP TABLE ${ident(table)} AS
-       SELECT ${opts.numbered === false ? "" : `(row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, `}* FROM (${q.sql})`,
+       SELECT ${opts.numbered === false ? "" : `${await spineNumber(store, view, q)} AS __sid, `}* FROM (${q.sql})`,
   );
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(table)}`);
   return { table, n: c.n, order: q.order };
+}
+
+/** `__sid`: the spine rows numbered from 0 in spine order (a window over the spine query `q`; see spineSortOrder). */
+async function spineNumber(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
+  return `(row_number() OVER (ORDER BY ${await spineSortOrder(store, view, q)}) - 1)::BIGINT`;
+}
+
+/**
+ * The spine order as an ORDER BY list over the spine query's columns, as narrow as it can be: when
+ * the source has one row per (time, keys) — a fact kept per table fingerprint (key-times.ts
+ * `rowsUnique`; checked once per source version, by a sort of hashes) — the time and keys alone
+ * are that order, and a sort's key leaves out the label and request fields: the same order, and
+ * DuckDB's sort pays for every key column (the numbering of 1 M planned runs: ~1/3 less CPU,
+ * docs/benchmarks.md, "Thirteenth session: pit"). Only for keys compared exactly (not floats: -0
+ * and 0, NaN).
+ */
+export async function spineSortOrder(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
+  const keysOnly = q.orderColumns.slice(0, 1 + view.keys.length);
+  if (keysOnly.length === q.orderColumns.length) return q.order;
+  if (!view.keys.every((k) => k.type === "string" || k.type === "int" || k.type === "bool" || k.type === "timestamp")) return q.order;
+  const time = spineTimeColumn(view);
+  const exprs = [`CAST(${ident(time)} AS TIMESTAMP)`, ...view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)})`)];
+  return (await rowsUnique(store, rawTable(view.spine.source), time, exprs)) ? keysOnly.join(", ") : q.order;
 }
 
 /** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
@@ -228,7 +251,7 @@ export async function spineJoin(
 ): Promise<PitJoinResult> {
   const q = await spineQuery(store, bundle, view, opts);
   const bounds = await spineBounds(store, `(${q.sql})`);
-  const numbered = `(SELECT (row_number() OVER (ORDER BY ${q.order}) - 1)::BIGINT AS __sid, * FROM (${q.sql}))`;
+  const numbered = `(SELECT ${await spineNumber(store, view, q)} AS __sid, * FROM (${q.sql}))`;
   const columns = ["__sid", "__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
   const p = await pitSelect(store, bundle, view, { relation: numbered, columns, ...bounds }, opts.asOf);
   const out = `${spineName(view)}_pit`;

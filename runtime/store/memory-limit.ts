@@ -8,23 +8,33 @@ import { sqlString } from "./sql.ts";
 import type { Store } from "./store.ts";
 
 /**
+ * Sets the lowered limit again: DuckDB hands back to the OS what its
+ * allocator kept of the memory freed since (setting memory_limit flushes the
+ * allocator); the limit stays. A no-op when the limit was not lowered.
+ */
+export type ReapplyLimit = () => Promise<void>;
+
+/**
  * Runs `fn` with the memory_limit lowered to `limit` when the current one is
  * higher, and sets back the store's own after (the limit it was opened with,
  * else DuckDB's default), also when `fn` or the SET fails. The limit is the
  * instance's: call it while holding the store (inside its transaction).
  */
-export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: () => Promise<T>): Promise<T> {
+export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: (reapply: ReapplyLimit) => Promise<T>): Promise<T> {
   const wanted = byteSize(limit);
   if (wanted === null || wanted <= 0) throw new Error(`memory limit \`${limit}\` is not a size`);
   const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
   const now = byteSize(cur.now);
-  if (now !== null && now <= wanted) return fn();
+  if (now !== null && now <= wanted) return fn(async () => {});
   const restore = () => store.run(store.memoryLimit ? `SET memory_limit = ${sqlString(store.memoryLimit)}` : `RESET memory_limit`);
   let result: T;
   try {
     // Inside the try: a SET that fails (DuckDB cannot free enough) may still have lowered the limit.
-    await store.run(`SET memory_limit = ${sqlString(limit)}`);
-    result = await fn();
+    const lower = async () => {
+      await store.run(`SET memory_limit = ${sqlString(limit)}`);
+    };
+    await lower();
+    result = await fn(lower);
   } catch (e) {
     await restore().catch(() => {});
     throw e;

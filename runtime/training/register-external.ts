@@ -107,8 +107,13 @@ function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null
   const problem = checkServingSignature(info, multiclass);
   if (problem) {
     const outputs = multiclass ? "a first output [N, K] (the probabilities of the K classes)" : "an output [N, 1] or [N]";
-    throw mismatch(plan, "signature", `one float input [N, ${width ?? "width"}] and ${outputs}`,
+    const e = mismatch(plan, "signature", `one float input [N, ${width ?? "width"}] and ${outputs}`,
       `inputs ${io(info.inputs)}; outputs ${io(info.outputs)} (${problem})`);
+    // skl2onnx's default: the probabilities as a sequence of maps (ZipMap), not a tensor
+    if (multiclass && info.outputs.some((o) => o.type === "sequence" || o.type === "map")) {
+      throw new UserError(e.message, "the probabilities must be a tensor [N, K], not a sequence of maps: with skl2onnx, convert with options={id(model): {'zipmap': False}}");
+    }
+    throw e;
   }
   const [input] = info.inputs;
   const [output] = info.outputs;
