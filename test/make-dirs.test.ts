@@ -2,7 +2,8 @@
 // recursive mkdir spun for ever. Under /proc, making a folder fails with
 // ENOENT although its parent exists, and mkdirSync(…, {recursive: true})
 // retried in a loop at 100 % CPU: `fti init /proc/x`, `--store /proc/x/…`,
-// `--out /proc/x/…` never returned. The commands run as child processes with
+// `--out /proc/x/…` never returned, and the request log's async recursive
+// mkdir (`fti serve --logs /proc/x`) spun on a thread-pool thread. The commands run as child processes with
 // a time limit, so the old behaviour fails the test instead of hanging it.
 
 import { spawnSync } from "node:child_process";
@@ -42,6 +43,17 @@ describe("makeDirs", () => {
       { encoding: "utf8", timeout: LIMIT_MS },
     );
     expect(child.signal, "makeDirs did not return").toBeNull();
+    expect(child.stderr).toContain("ENOENT");
+  });
+
+  it.runIf(fs.existsSync("/proc/self"))("the request log's first write under /proc reports ENOENT (its async recursive mkdir spun for ever too)", () => {
+    const script =
+      `import("${path.resolve("runtime/online/log.ts")}").then(async ({ RequestLog }) => {` +
+      `  const log = new RequestLog("/proc/fti-no-such-dir/logs", { onError: (e) => console.error(e.message), onRecover: () => {} });` +
+      `  log.append({ v: 2, id: "r", ts: new Date().toISOString(), model: "m", version: 1, request: {}, features: {}, feature_times: {}, odts: {}, prediction: 1 });` +
+      `  await log.close(); })`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "-e", script], { encoding: "utf8", timeout: LIMIT_MS });
+    expect(child.signal, "the request log's write did not return").toBeNull();
     expect(child.stderr).toContain("ENOENT");
   });
 });

@@ -20,6 +20,7 @@
 
 import { mkdir, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { makeDirs } from "../make-dirs.ts";
 import type { RejectedRequestEntry } from "./rejections.ts";
 import type { RequestLogEntry } from "./types.ts";
 
@@ -361,7 +362,12 @@ export class RequestLog {
 
   private async handle(f: ModelFile): Promise<FileHandle> {
     if (f.fh) return f.fh;
-    await mkdir(f.dir, { recursive: true });
+    // One level asynchronously (the logs folder exists after the first part); a missing parent by makeDirs:
+    // Node 20's recursive mkdir, async too, spins for ever where a folder cannot be made (`--logs /proc/x`).
+    await mkdir(f.dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") makeDirs(f.dir);
+      else if (e.code !== "EEXIST") throw e;
+    });
     const fh = await open(f.path, "a+");
     f.size = (await fh.stat()).size;
     f.fh = fh;
