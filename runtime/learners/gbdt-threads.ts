@@ -89,6 +89,14 @@ export const GRAD_BLOCK = 16_384;
 
 export const gradBlocks = (n: number) => Math.ceil(n / GRAD_BLOCK);
 
+/** Row i's log-loss hessian from p, and its g and h stored and summed (both log-loss passes below). */
+const LOG_LOSS_ROW = `const h = Math.max(p * (1 - p), 1e-16);
+      og[i] = g;
+      oh[i] = h;
+      idx[i] = i;
+      G += g;
+      H += h;`;
+
 /**
  * gradBlock(V, cls, n, t, c): block t of the gradients. V holds Float64Array
  * views raw, y, og, oh, sums, leafValue and the Uint32Array idx (set to the
@@ -112,14 +120,6 @@ export const gradBlocks = (n: number) => Math.ceil(n / GRAD_BLOCK);
  * p is probability c (the round's start probabilities: class c's are not
  * updated before its own tree), g = p − [y = c], h as for log loss.
  */
-/** Row i's log-loss hessian from p, and its g and h stored and summed (both log-loss passes below). */
-const LOG_LOSS_ROW = `const h = Math.max(p * (1 - p), 1e-16);
-      og[i] = g;
-      oh[i] = h;
-      idx[i] = i;
-      G += g;
-      H += h;`;
-
 const GRAD_BLOCK_SOURCE = `
   const a = t * ${GRAD_BLOCK};
   const b = Math.min(n, a + ${GRAD_BLOCK});
