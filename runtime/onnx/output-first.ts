@@ -6,6 +6,8 @@
 // class probabilities second, so an external multiclass model registers with
 // its probabilities moved first (register-external.ts).
 
+import protobuf from "protobufjs";
+
 const MODEL_GRAPH = 7; // ModelProto.graph
 const GRAPH_OUTPUT = 12; // GraphProto.output (repeated ValueInfoProto)
 
@@ -18,49 +20,21 @@ interface Field {
   payload: number;
 }
 
-function varint(b: Uint8Array, at: number): [value: number, next: number] {
-  let v = 0;
-  let scale = 1;
-  for (let i = at; i < b.length && i < at + 10; i++) {
-    v += (b[i] & 0x7f) * scale;
-    scale *= 128;
-    if ((b[i] & 0x80) === 0) return [v, i + 1];
-  }
-  throw new Error("a truncated varint");
-}
-
-function encodeVarint(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0);
-  return out;
-}
-
-/** The top-level fields of one message's bytes. */
+/** The top-level fields of one message's bytes (protobufjs's Reader reads the keys and lengths, and skips the values). */
 function fields(b: Uint8Array): Field[] {
+  const r = protobuf.Reader.create(b);
   const out: Field[] = [];
-  let at = 0;
-  while (at < b.length) {
-    const start = at;
-    const [key, next] = varint(b, at);
-    const number = Math.floor(key / 8);
-    const wire = key % 8;
-    at = next;
-    let payload = at;
-    if (wire === 0) at = varint(b, at)[1];
-    else if (wire === 1) at += 8;
-    else if (wire === 5) at += 4;
-    else if (wire === 2) {
-      const [len, p] = varint(b, at);
-      payload = p;
-      at = p + len;
-    } else throw new Error(`wire type ${wire} (field ${number}) is not supported`);
-    if (at > b.length) throw new Error(`field ${number} runs past the end`);
-    out.push({ number, start, end: at, payload });
+  while (r.pos < r.len) {
+    const start = r.pos;
+    const key = r.uint32();
+    const number = key >>> 3;
+    let payload = r.pos;
+    if ((key & 7) === 2) {
+      const len = r.uint32();
+      payload = r.pos;
+      r.skip(len);
+    } else r.skipType(key & 7);
+    out.push({ number, start, end: r.pos, payload });
   }
   return out;
 }
@@ -92,7 +66,7 @@ export function withOutputFirst(bytes: Uint8Array, index: number): Uint8Array {
     if (f === outputs[0]) parts.push(g.subarray(moved.start, moved.end));
     parts.push(g.subarray(f.start, f.end));
   }
-  const payload = concat(parts);
-  const head = Uint8Array.from([...encodeVarint(MODEL_GRAPH * 8 + 2), ...encodeVarint(payload.length)]);
-  return concat([bytes.subarray(0, graph.start), head, payload, bytes.subarray(graph.end)]);
+  // the graph field again: its key, its new length (the same: only the order changed) and the reordered payload
+  const graph2 = protobuf.Writer.create().uint32(MODEL_GRAPH * 8 + 2).bytes(concat(parts)).finish();
+  return concat([bytes.subarray(0, graph.start), graph2, bytes.subarray(graph.end)]);
 }
