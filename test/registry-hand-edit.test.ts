@@ -30,7 +30,6 @@ describe("a hand-edited fitted state", () => {
     expect(fittedStateProblem(bundle.models.find((m) => m.name === "toy_impute")!, record.mdt_state)).toBeNull();
     const p = await createPredictor(bundle, "toy_impute", record);
     expect(p.width).toBe(record.mdt_state.width);
-    await p.close?.();
   });
 
   const good = () => JSON.parse(JSON.stringify(record.mdt_state));
