@@ -10,6 +10,7 @@ import type { ModelRecord } from "../registry/registry.ts";
 import { valueAt, type InputColumn } from "../retrieval/columns.ts";
 import { checkTransformsFile, MODEL_HASH_PREFIX, modelTransformsIdentity, transformsIdentity } from "../transforms-hash.ts";
 import { startOnnxWorker, type OnnxWorker } from "./onnx-worker.ts";
+import { checkFittedState } from "./fitted-state.ts";
 
 export interface Predictor {
   model: string;
@@ -114,6 +115,7 @@ export async function createPredictor(
     );
   }
   const state = record.mdt_state;
+  checkFittedState(plan, state, modelName, record.version);
   const width = state.width;
   const session = await loadOnnx(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS);
   if (session.width !== null && session.width !== width) {
