@@ -349,7 +349,15 @@ export interface SpecBundle {
   /** Absolute directory of the spec file: source paths and extern modules are relative to it. */
   specDir: string;
   specHash: string;
+  /** The whole transforms.ts's hash (TRANSFORMS_HASH): what model versions trained before per-model hashes recorded. */
   transformsHash: string;
+  /**
+   * Per model, the hash of the part of transforms.ts it runs
+   * (MODEL_TRANSFORMS_HASHES): what a version records at training and must
+   * match to predict (modelTransformsIdentity). Absent for bundles built in
+   * code: the whole file's hash stands in.
+   */
+  modelTransformsHashes?: Record<string, string>;
   /**
    * Absolute path of the generated transforms.ts the bundle was loaded with:
    * createPredictor checks its text against `transformsHash` before any model
@@ -362,6 +370,8 @@ export interface SpecBundle {
    * serving alike, so a model is tied to their text too (transformsIdentity).
    */
   odtExternFiles?: string[];
+  /** The same per model: the modules its view's ODTs reach (models whose ODTs reach none are left out). */
+  modelExternFiles?: Record<string, string[]>;
   sources: SourcePlan[];
   groups: GroupPlan[];
   views: ViewPlan[];

@@ -17,9 +17,9 @@ import { indexModule } from "./modules/index.ts";
 import { inferenceModule } from "./modules/inference.ts";
 import { schemaModule } from "./modules/schema.ts";
 import { trainingModule } from "./modules/training.ts";
-import { HASH_PLACEHOLDER, transformsModule } from "./modules/transforms.ts";
+import { HASH_PLACEHOLDER, modelHashPlaceholder, modelTransformUnits, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
-import { transformsHash } from "../../runtime/transforms-hash.ts";
+import { modelTransformsHash, transformsHash } from "../../runtime/transforms-hash.ts";
 
 export { GENERATED_FILES };
 
@@ -85,11 +85,19 @@ export function emitSpec(ir: IrSpec, opts: EmitOptions): EmitResult {
   const files = new Map<string, string>();
   for (const name of GENERATED_FILES) {
     let text = header(ir, opts.specFile) + "\n" + print(EMITTERS[name](ctx)).trimEnd() + "\n";
-    if (name === "transforms.ts") text = text.replace(HASH_PLACEHOLDER, transformsHash(text));
+    if (name === "transforms.ts") text = stampTransforms(ir, text);
     files.set(name, text);
   }
   const diagnostics = opts.typeCheck === false ? [] : typeCheckGenerated(files, { outDir: opts.outDir, specFile: opts.specFile, moduleFiles: opts.moduleFiles });
   return { files, diagnostics };
+}
+
+/** Fills in each model's hash (over its own code), then the whole file's (over all of it, the models' hashes included). */
+function stampTransforms(ir: IrSpec, text: string): string {
+  for (const unit of modelTransformUnits(ir)) {
+    text = text.replace(`"${modelHashPlaceholder(unit.model)}"`, `"${modelTransformsHash(text, unit.declarations, unit.functions)}"`);
+  }
+  return text.replace(HASH_PLACEHOLDER, transformsHash(text));
 }
 
 export { transformsHash } from "../../runtime/transforms-hash.ts";

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
 import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
+import { readInputFile } from "../input-file.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { specMember } from "./spec-member.ts";
@@ -210,12 +211,8 @@ function registerRegister(program: Command, deps: RuntimeCliDeps): void {
   ).action(async (spec: string, modelArg: string | undefined, opts: { onnx: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
     const model = specMember(bundle, "model", modelArg);
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(opts.onnx);
-    } catch {
-      throw new UserError(`${opts.onnx}: no such file`);
-    }
+    // protobuf's limit: no ONNX model file is larger.
+    const bytes: Uint8Array = readInputFile(opts.onnx, "--onnx", 2 ** 31 - 1);
     const { registerExternal } = await external();
     const report = await withStore(opts, (store) => registerExternal(store, bundle, model, bytes, { onProgress: (p) => log(`  ${p.message}`) }));
     printTrainReport(report);
