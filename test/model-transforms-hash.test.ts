@@ -7,6 +7,7 @@
 // before per-model hashes (the whole file's hash) serves while that file is
 // unchanged.
 
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -88,8 +89,10 @@ async function compiled(spec: string, bonus = BONUS): Promise<SpecBundle> {
   return t.bundle;
 }
 
-async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
-  const s = await openStore({ path: storePath });
+const withStore = <T>(fn: (s: Store) => Promise<T>): Promise<T> => withStoreAt(storePath, fn);
+
+async function withStoreAt<T>(at: string, fn: (s: Store) => Promise<T>): Promise<T> {
+  const s = await openStore({ path: at });
   try {
     return await fn(s);
   } finally {
@@ -186,4 +189,52 @@ describe("per-model transforms hashes", () => {
     expect(err.message).toContain("it was trained before per-model hashes, with the hash of the whole transforms.ts of the spec, and that file has changed since");
     expect(err.hint).toContain("retrain it with `fti train");
   }, 120_000);
+});
+
+describe("per-model transforms hashes through the CLI", () => {
+  const BIN = path.resolve("compiler/cli/bin.mjs");
+  // Under the project (its package.json resolves fti/runtime for the generated code).
+  fs.mkdirSync(path.resolve(".fti/test-gen"), { recursive: true });
+  const dir = fs.mkdtempSync(path.resolve(".fti/test-gen", "cli-model-hash-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fti = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [BIN, ...args, "--store", "store.duckdb"], { cwd: dir, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const ok = (...args: string[]) => {
+    const r = fti(...args);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: expect.any(String) });
+    return r;
+  };
+  const predict = (model: string, table: string) => ok("predict", "spec.fti", model, "--as-of", "2026-06-01", "--entities", "entities.csv", "--out", table);
+  /** A predictions table's rows, in a fixed order. */
+  const rows = (table: string) => withStoreAt(path.join(dir, "store.duckdb"), (s) => s.all(`SELECT rider, prediction FROM ${table} ORDER BY rider`));
+
+  it("fti predict: the first two models predict the same after a third is added; an edit of m1's transform refuses m1 alone, with the hint to retrain", async () => {
+    fs.writeFileSync(path.join(dir, "spec.fti"), TWO_MODELS);
+    fs.writeFileSync(path.join(dir, "bonus.ts"), BONUS);
+    fs.writeFileSync(path.join(dir, "rides.csv"), rides());
+    fs.writeFileSync(path.join(dir, "entities.csv"), ["rider,climb", ...[0, 1, 2, 3, 4, 5].map((i) => `u${i},${i * 90}`)].join("\n") + "\n");
+    ok("features", "spec.fti");
+    ok("train", "spec.fti", "m1");
+    ok("train", "spec.fti", "m2");
+    predict("m1", "m1_before");
+    predict("m2", "m2_before");
+    // A third model with its own transform and ODT: runtime commands compile the spec again first.
+    fs.appendFileSync(path.join(dir, "spec.fti"), THIRD);
+    predict("m1", "m1_after");
+    predict("m2", "m2_after");
+    expect(await rows("m1_after")).toEqual(await rows("m1_before"));
+    expect(await rows("m2_after")).toEqual(await rows("m2_before"));
+    expect((await rows("m1_before")).length).toBe(6);
+    // m1's own transform changes: m1 is refused, saying what changed and what to do; m2 serves.
+    fs.writeFileSync(path.join(dir, "spec.fti"), fs.readFileSync(path.join(dir, "spec.fti"), "utf8").replace("transform km_7d: standard_scale", "transform km_7d: min_max_scale"));
+    const refused = fti("predict", "spec.fti", "m1", "--as-of", "2026-06-01", "--entities", "entities.csv");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: model `m1` version 1 was trained with transforms model:sha256:[0-9a-f]{64}, but the code it runs in the loaded spec `spec` has transforms model:sha256:[0-9a-f]{64} \(its MDTs \(`transform` lines\) changed\); refusing to predict with mismatched transformation code$/m);
+    expect(refused.stderr).toContain("hint: retrain it with `fti train spec.fti m1`");
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    predict("m2", "m2_edited");
+    expect(await rows("m2_edited")).toEqual(await rows("m2_before"));
+  }, 300_000);
 });

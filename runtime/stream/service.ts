@@ -19,7 +19,7 @@ import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
 import { SlowRequests, type IngestMarks } from "./slow-requests.ts";
-import { streamUniqueField } from "./unique-field.ts";
+import { streamUniqueKey } from "./unique-field.ts";
 
 export interface IngestResult {
   source: string;
@@ -104,9 +104,12 @@ const correctEveryMs = () => {
 /** Runs `fn` with a store to read (opened for it, or the one at hand). */
 type StoreUse = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
+/** Each stream's de-duplication key (one field's value, or a combination's: unique-field.ts), made once per plan. */
+const uniqueKeys = new WeakMap<SourcePlan, (row: StreamRow) => Scalar>();
 const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
-  const v = row[streamUniqueField(plan)];
-  return v instanceof Date ? v.toISOString() : (v ?? null);
+  let key = uniqueKeys.get(plan);
+  if (!key) uniqueKeys.set(plan, (key = streamUniqueKey(plan)));
+  return key(row);
 };
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
 
