@@ -176,7 +176,16 @@ function transformsUnits(text: string): TransformsUnits {
  * leaves this model's hash as it was.
  */
 export function modelTransformsHash(text: string, names: readonly string[], extra = ""): string {
+  return unitsHash(transformsUnits(text), names, extra);
+}
+
+/** The same for several models of one file, which is split once: per model, its hash. */
+export function modelTransformsHashes(text: string, models: ReadonlyArray<{ model: string; declarations: readonly string[]; functions: string }>): Map<string, string> {
   const units = transformsUnits(text);
+  return new Map(models.map((m) => [m.model, unitsHash(units, m.declarations, m.functions)]));
+}
+
+function unitsHash(units: TransformsUnits, names: readonly string[], extra: string): string {
   const wanted = new Set(names);
   for (const name of wanted) if (!units.declarations.has(name)) throw new Error(`modelTransformsHash: transforms.ts declares no \`${name}\``);
   const code = [...units.declarations].filter(([name]) => wanted.has(name)).flatMap(([, lines]) => lines);

@@ -17,9 +17,9 @@ import { indexModule } from "./modules/index.ts";
 import { inferenceModule } from "./modules/inference.ts";
 import { schemaModule } from "./modules/schema.ts";
 import { trainingModule } from "./modules/training.ts";
-import { HASH_PLACEHOLDER, modelHashPlaceholder, modelTransformUnits, transformsModule } from "./modules/transforms.ts";
+import { HASH_PLACEHOLDER, MODEL_HASH_PLACEHOLDERS, modelTransformUnits, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
-import { modelTransformsHash, transformsHash } from "../../runtime/transforms-hash.ts";
+import { modelTransformsHashes, transformsHash } from "../../runtime/transforms-hash.ts";
 
 export { GENERATED_FILES };
 
@@ -94,9 +94,8 @@ export function emitSpec(ir: IrSpec, opts: EmitOptions): EmitResult {
 
 /** Fills in each model's hash (over its own code), then the whole file's (over all of it, the models' hashes included). */
 function stampTransforms(ir: IrSpec, text: string): string {
-  for (const unit of modelTransformUnits(ir)) {
-    text = text.replace(`"${modelHashPlaceholder(unit.model)}"`, `"${modelTransformsHash(text, unit.declarations, unit.functions)}"`);
-  }
+  const hashes = modelTransformsHashes(text, modelTransformUnits(ir));
+  text = text.replace(MODEL_HASH_PLACEHOLDERS, (whole, model: string) => (hashes.has(model) ? `"${hashes.get(model)}"` : whole));
   return text.replace(HASH_PLACEHOLDER, transformsHash(text));
 }
 

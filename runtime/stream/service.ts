@@ -113,6 +113,17 @@ const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
 };
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
 
+/** The default bound of `maxAheadMs` (fti serve): a day absorbs any clock skew and time zone slip. */
+export const STREAM_MAX_AHEAD_MS = 86_400_000;
+
+function aheadIssue(plan: SourcePlan, row: StreamRow, path: Array<string | number>, nowMs: number, maxAheadMs: number): EventIssue {
+  const t = new Date(timeOf(plan, row)).toISOString();
+  return {
+    path: [...path, plan.eventTime!],
+    message: `${t} is more than ${maxAheadMs / 3_600_000} h after the server's clock (${new Date(nowMs).toISOString()}): an event from the future is refused (it would make every later event late)`,
+  };
+}
+
 export class StreamService {
   private current: StreamEngine;
   private readonly sources = new Map<string, StreamSource>();
@@ -125,7 +136,16 @@ export class StreamService {
     readonly bundle: SpecBundle,
     storePath: string,
     /** How the batch types the kept events (checkpoint.ts `offlineFingerprint`): the server hands in the batch pipeline's. */
-    private readonly opts: { typedEvents?: TypedStreamEvents } = {},
+    private readonly opts: {
+      typedEvents?: TypedStreamEvents;
+      /**
+       * Refuse (400) an event whose time is more than this after `clock()` (the wall clock by
+       * default): one event dated 9999 would move the watermark past every real event (each later
+       * one late) and leave its entity's online row in the future for good. Unset: no bound.
+       */
+      maxAheadMs?: number;
+      clock?: () => number;
+    } = {},
   ) {
     this.current = new StreamEngine(bundle);
     for (const plan of bundle.sources) {
@@ -209,11 +229,15 @@ export class StreamService {
     const rows: StreamRow[] = [];
     const issues: EventIssue[] = [];
     let rejected = 0;
+    const latest = this.opts.maxAheadMs === undefined ? Infinity : (this.opts.clock ?? Date.now)() + this.opts.maxAheadMs;
     events.forEach((e, i) => {
       const v = validateEvent(s.plan, e, at(i));
       if ("issues" in v) {
         rejected++;
         issues.push(...v.issues);
+      } else if (timeOf(s.plan, v.row) > latest) {
+        rejected++;
+        issues.push(aheadIssue(s.plan, v.row, at(i), latest - this.opts.maxAheadMs!, this.opts.maxAheadMs!));
       } else rows.push(v.row);
     });
     if (issues.length) {

@@ -15,6 +15,8 @@ import { tsLiteral, tsType } from "../names.ts";
 export const HASH_PLACEHOLDER = "__FTI_TRANSFORMS_HASH__";
 /** Where a model's hash goes in MODEL_TRANSFORMS_HASHES until project.ts computes it. */
 export const modelHashPlaceholder = (model: string) => `__FTI_MODEL_TRANSFORMS_HASH_${model}__`;
+/** Every such placeholder, quoted as emitted; the model's name is the first group. */
+export const MODEL_HASH_PLACEHOLDERS = /"__FTI_MODEL_TRANSFORMS_HASH_(\w+)__"/g;
 
 /**
  * Per model, what of transforms.ts its training and inference run: the
