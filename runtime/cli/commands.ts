@@ -169,6 +169,10 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .option("--unordered", "write the rows in the join's order (it changes from run to run), not sorted into spine order: the same rows, faster"),
   ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string; unordered?: boolean }) => {
     const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
+    // The export is Parquet whatever the name says: `--out train.csv` wrote Parquet bytes under a .csv name.
+    if (!/\.parquet$/i.test(opts.out)) {
+      throw new UserError(`--out ${opts.out}: the training data is written as Parquet`, `name the file *.parquet (DuckDB, pandas and polars read it: \`pd.read_parquet\`)`);
+    }
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
