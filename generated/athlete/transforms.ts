@@ -2,8 +2,13 @@
 // spec sha256: 7882c6415b63ea400eb385990f4908fe466f6a79d576defd3c838d11fba81081
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:80fdfda49b797d62708c946d3a2078556d3383ebb5b52e1a2e5219297bacd4a6";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:3fa021da588ac5398a083e04a26454b6e82b931b6284c37002d7e6ddb482a1a0";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  time_estimator: "model:sha256:585f0ce1cfa099f3592df07d84e39d93b948e50d9c6e9a97f553038056e74873",
+  route_pace: "model:sha256:75bec0fe8f89270cbc462a2da6a04fbda4962253c4b51e7ede9503067883eff9",
+};
 
 /** ODT `pace_deviation`: runs online and over the training spine — specs/athlete.fti:97 */
 export function pace_deviation(planned_pace_min_km: number | null, pace_28d: number | null): number | null {

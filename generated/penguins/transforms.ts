@@ -2,8 +2,15 @@
 // spec sha256: 16d5768ead87c2a0e8a64d3b248fc9227a156656b32688c1c60de4512e6f133c
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:7850e4e1df55c34395e0490974ec5dbf1593767fd39fe156b162b8afedb89894";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:074298268cc9c244c8bddb637d48b4c7f87f4b064faa49250dd499b1853a9b7b";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  penguin_mass: "model:sha256:6bce6d0142248eeb0d1401a9369e18566052d02436439d92bbd60a12d8283564",
+  penguin_adelie: "model:sha256:c0d886e06b116192d73e5ad862237ad1fff9ffb2a6463e6d49b6a8840be11b84",
+  penguin_species: "model:sha256:32e297a4d42fefadf3c8147b2d87ab5aaec4b76d6006211c1296078ebefaa738",
+  penguin_species_trees: "model:sha256:16cdd7f73bf59ab4277c14d675065c1380098f05762494d0b2547a004757ad1c",
+};
 
 /** ODT `beak_ratio`: runs online and over the training spine — specs/penguins.fti:24 */
 export function beak_ratio(beak_length_mm: number | null, beak_depth_mm: number | null): number | null {

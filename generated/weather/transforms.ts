@@ -2,8 +2,13 @@
 // spec sha256: a1c06397a430a93d8b1f63ce6b8c44601c61d399740d752cfb0e62c7f6df0be2
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:940b014d5366746174ed14e4becea389d630356bedaa21d7425ded2d8f844005";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:63a8195c3e16817a7edac82ac0b470ea5baed4f97cd2eee334d8c337a99fcf3d";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  tmax_forecast: "model:sha256:9c5eca3cf6b3ac46fc69040f6ea4b43e67a949ab76a242529d241ac9172af87f",
+  tmax_linear: "model:sha256:b8f71a44c01c32a0aaf0499f25f812f943c3b5cc1180ffe576dfeccc7f43e5bc",
+};
 
 /** ODT `month_of_year`: runs online and over the training spine — specs/weather.fti:45 */
 export function month_of_year(date: Date | null): number | null {

@@ -2,8 +2,12 @@
 // spec sha256: db644252a8ec362eab331107347c1b040e5b920cb7617f23baf58dce489da101
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:cd5986013977351bb91c57b518581edb363262491f2f6ca1998cf8a4e0c6c741";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:5a744f51d5d8285ffa9b69e2c04586616e7d1df6d17f82d3f362936d59347762";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  weekly_km: "model:sha256:1f3a762b0eb422988fa191794f193db4921ed70c7cd4f1a6a3b9fad51fda0141",
+};
 /** MDT steps of model `weekly_km`, per input, applied left to right — specs/weekly_km.fti:15 */
 export const weekly_km_steps: Record<string, $rt.MdtStep[]> = {
   ctl_42d: [],

@@ -19,7 +19,7 @@ import { basename, join } from "node:path";
 import { segmentLine, validateEvent, type EventIssue } from "./validate.ts";
 import type { WriterLease } from "./writer-lock.ts";
 import { SlowRequests, type IngestMarks } from "./slow-requests.ts";
-import { streamUniqueField } from "./unique-field.ts";
+import { streamUniqueKey } from "./unique-field.ts";
 
 export interface IngestResult {
   source: string;
@@ -104,11 +104,25 @@ const correctEveryMs = () => {
 /** Runs `fn` with a store to read (opened for it, or the one at hand). */
 type StoreUse = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
+/** Each stream's de-duplication key (one field's value, or a combination's: unique-field.ts), made once per plan. */
+const uniqueKeys = new WeakMap<SourcePlan, (row: StreamRow) => Scalar>();
 const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
-  const v = row[streamUniqueField(plan)];
-  return v instanceof Date ? v.toISOString() : (v ?? null);
+  let key = uniqueKeys.get(plan);
+  if (!key) uniqueKeys.set(plan, (key = streamUniqueKey(plan)));
+  return key(row);
 };
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
+
+/** The default bound of `maxAheadMs` (fti serve): a day absorbs any clock skew and time zone slip. */
+export const STREAM_MAX_AHEAD_MS = 86_400_000;
+
+function aheadIssue(plan: SourcePlan, row: StreamRow, path: Array<string | number>, nowMs: number, maxAheadMs: number): EventIssue {
+  const t = new Date(timeOf(plan, row)).toISOString();
+  return {
+    path: [...path, plan.eventTime!],
+    message: `${t} is more than ${maxAheadMs / 3_600_000} h after the server's clock (${new Date(nowMs).toISOString()}): an event from the future is refused (it would make every later event late)`,
+  };
+}
 
 export class StreamService {
   private current: StreamEngine;
@@ -122,7 +136,16 @@ export class StreamService {
     readonly bundle: SpecBundle,
     storePath: string,
     /** How the batch types the kept events (checkpoint.ts `offlineFingerprint`): the server hands in the batch pipeline's. */
-    private readonly opts: { typedEvents?: TypedStreamEvents } = {},
+    private readonly opts: {
+      typedEvents?: TypedStreamEvents;
+      /**
+       * Refuse (400) an event whose time is more than this after `clock()` (the wall clock by
+       * default): one event dated 9999 would move the watermark past every real event (each later
+       * one late) and leave its entity's online row in the future for good. Unset: no bound.
+       */
+      maxAheadMs?: number;
+      clock?: () => number;
+    } = {},
   ) {
     this.current = new StreamEngine(bundle);
     for (const plan of bundle.sources) {
@@ -206,11 +229,15 @@ export class StreamService {
     const rows: StreamRow[] = [];
     const issues: EventIssue[] = [];
     let rejected = 0;
+    const latest = this.opts.maxAheadMs === undefined ? Infinity : (this.opts.clock ?? Date.now)() + this.opts.maxAheadMs;
     events.forEach((e, i) => {
       const v = validateEvent(s.plan, e, at(i));
       if ("issues" in v) {
         rejected++;
         issues.push(...v.issues);
+      } else if (timeOf(s.plan, v.row) > latest) {
+        rejected++;
+        issues.push(aheadIssue(s.plan, v.row, at(i), latest - this.opts.maxAheadMs!, this.opts.maxAheadMs!));
       } else rows.push(v.row);
     });
     if (issues.length) {
