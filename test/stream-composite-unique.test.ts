@@ -14,6 +14,7 @@ import { replayEvents } from "../runtime/stream/replay.ts";
 import { streamDir } from "../runtime/stream/segments.ts";
 import { streamUniqueKey } from "../runtime/stream/unique-field.ts";
 import { rng, sqlTime } from "./helpers/bundles.ts";
+import { hasRedis, startRedis } from "./helpers/redis-server.ts";
 import { servedFeatures, servedModel, useServedStream } from "./helpers/served-stream.ts";
 
 const HOUR = 3_600_000;
@@ -162,6 +163,37 @@ describe("a stream's unique (a, b)", () => {
       const got = await served(rider);
       expect(got.rides_2d, rider).toBe(mine.length);
       expect(got.km_2d, rider).toBe(mine.reduce((s, r) => s + r.km, 0));
+    }
+  });
+
+  it.skipIf(!hasRedis)("through Redis Streams: a message repeating a tuple is acknowledged as a duplicate, one sharing a field is applied", async () => {
+    const redis = await startRedis();
+    const { default: Redis } = await import("ioredis");
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      await use.server.close();
+      use.server = await use.stream.start({ redis: { url: redis.url, consumer: "composite", blockMs: 100 } });
+      const t = Date.now() - 1000; // not after the request time (a future row is never served)
+      const sent: Ride[] = [
+        { rider: "n1", seq: "redis-1", at: t, km: 2.5 },
+        { rider: "n1", seq: "redis-1", at: t, km: 2.5 }, // the same tuple again
+        { rider: "n2", seq: "redis-1", at: t, km: 1.25 }, // the same seq, another rider
+        { rider: "n1", seq: "redis-2", at: t, km: 0.5 }, // the same rider, another seq
+      ];
+      for (const r of sent) await client.xadd("fti:rides", "*", "event", JSON.stringify(event(r)));
+      const counts = () => use.server.service.streams!.stats()[0].counts;
+      const before = { ...counts() };
+      const deadline = Date.now() + 20_000;
+      while (counts().new + counts().duplicate - before.new - before.duplicate < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect({ new: counts().new - before.new, duplicate: counts().duplicate - before.duplicate }).toEqual({ new: 3, duplicate: 1 });
+      // Riders new to the stream: their windows hold exactly what was applied.
+      expect(await served("n1")).toEqual({ km_2d: 3, rides_2d: 2 });
+      expect(await served("n2")).toEqual({ km_2d: 1.25, rides_2d: 1 });
+    } finally {
+      client.disconnect();
+      await use.server.close();
+      use.server = await use.stream.start();
+      redis.stop();
     }
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { loadCompiledSpec } from "../../compiler/cli/load.ts";
 import type { SpecBundle } from "../../runtime/api.ts";
 import { runFeaturePipeline } from "../../runtime/features/pipeline.ts";
-import { startServer, type RunningServer } from "../../runtime/online/http.ts";
+import { startServer, type RunningServer, type ServeOptions } from "../../runtime/online/http.ts";
 import { materialize } from "../../runtime/online/materialize.ts";
 import type { Store } from "../../runtime/store/store.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
@@ -21,7 +21,8 @@ export interface ServedStream {
   bundle: SpecBundle;
   storePath: string;
   withStore<T>(fn: (store: Store) => Promise<T>): Promise<T>;
-  start(): Promise<RunningServer>;
+  /** `fti serve` on a free port; `opts` adds to its options (e.g. a Redis transport). */
+  start(opts?: ServeOptions): Promise<RunningServer>;
   cleanup(): void;
 }
 
@@ -63,7 +64,7 @@ export async function servedStreamSpec(name: string, spec: string, files: Record
     bundle,
     storePath,
     withStore,
-    start: () => startServer(bundle, { store: storePath, logs: false, port: 0, watch: false, logger: quiet }),
+    start: (opts = {}) => startServer(bundle, { store: storePath, logs: false, port: 0, watch: false, logger: quiet, ...opts }),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }
@@ -92,7 +93,7 @@ export function useServedStream(setup: () => { name: string; spec: string; files
 /** The features a prediction of `model` serves for `request` (a 200 expected), by name. */
 export async function servedFeatures(server: RunningServer, model: string, request: object): Promise<Record<string, unknown>> {
   const r = await fetch(`${server.url}/v1/models/${model}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
-  expect(r.status, JSON.stringify(request)).toBe(200);
+  expect(r.status, `${JSON.stringify(request)}: ${await r.clone().text()}`).toBe(200);
   const body = (await r.json()) as { features: Record<string, { value: unknown }> };
   return Object.fromEntries(Object.entries(body.features).map(([k, v]) => [k, v.value]));
 }
