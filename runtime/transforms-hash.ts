@@ -171,24 +171,30 @@ function transformsUnits(text: string): TransformsUnits {
  * steps and encode, its view's ODTs), in file order, with the imports they
  * read (a name counts when its text appears in them) and any other code
  * outside a declaration, plus `extra` (what the code reaches outside the file:
- * the fingerprint of the fns the ODTs call). Other models' declarations and
- * ODTs, and imports only they read, do not count: adding or changing them
- * leaves this model's hash as it was.
+ * the fingerprint of the fns the ODTs call). Given `owned` (the declarations
+ * that belong to a model or an ODT, or to none), every other declaration
+ * counts too: code the emitter did not attribute is taken as shared. Other
+ * models' declarations and ODTs, and imports only they read, do not count:
+ * adding or changing them leaves this model's hash as it was.
  */
-export function modelTransformsHash(text: string, names: readonly string[], extra = ""): string {
-  return unitsHash(transformsUnits(text), names, extra);
+export function modelTransformsHash(text: string, names: readonly string[], extra = "", owned?: readonly string[]): string {
+  return unitsHash(transformsUnits(text), names, extra, owned);
 }
 
 /** The same for several models of one file, which is split once: per model, its hash. */
-export function modelTransformsHashes(text: string, models: ReadonlyArray<{ model: string; declarations: readonly string[]; functions: string }>): Map<string, string> {
-  const units = transformsUnits(text);
-  return new Map(models.map((m) => [m.model, unitsHash(units, m.declarations, m.functions)]));
+export function modelTransformsHashes(
+  text: string,
+  units: { models: ReadonlyArray<{ model: string; declarations: readonly string[]; functions: string }>; owned: readonly string[] },
+): Map<string, string> {
+  const split = transformsUnits(text);
+  return new Map(units.models.map((m) => [m.model, unitsHash(split, m.declarations, m.functions, units.owned)]));
 }
 
-function unitsHash(units: TransformsUnits, names: readonly string[], extra: string): string {
+function unitsHash(units: TransformsUnits, names: readonly string[], extra: string, owned?: readonly string[]): string {
   const wanted = new Set(names);
   for (const name of wanted) if (!units.declarations.has(name)) throw new Error(`modelTransformsHash: transforms.ts declares no \`${name}\``);
-  const code = [...units.declarations].filter(([name]) => wanted.has(name)).flatMap(([, lines]) => lines);
+  const claimed = owned && new Set(owned);
+  const code = [...units.declarations].filter(([name]) => wanted.has(name) || (claimed && !claimed.has(name))).flatMap(([, lines]) => lines);
   const joined = code.join("\n");
   const hash = crypto.createHash("sha256");
   for (const [name, from] of units.imports) if (mentions(joined, name)) hash.update(`import ${from}\n`);

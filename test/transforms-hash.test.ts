@@ -87,6 +87,10 @@ describe("TRANSFORMS_HASH", () => {
     expect(modelTransformsHash(file("$rt.fin(x)", "f(1)"), ["own"], "fns:sha256:1")).not.toBe(h);
     expect(modelTransformsHash(file("$rt.fin(x)", "f(1)"), ["own", "other"])).not.toBe(h);
     expect(() => modelTransformsHash(file("x", "1"), ["missing"])).toThrow(/declares no `missing`/);
+    // A declaration no model or ODT owns (a shared helper, or code the split did not attribute) counts for every model.
+    expect(modelTransformsHash(file("$rt.fin(x)", "f(1)"), ["own"], "", ["own", "other"])).toBe(h);
+    expect(modelTransformsHash(file("$rt.fin(x)", "f(1)"), ["own"], "", ["own"])).not.toBe(h);
+    expect(modelTransformsHash(file("$rt.fin(x)", "f(1)"), ["own"], "", ["own"])).not.toBe(modelTransformsHash(file("$rt.fin(x)", "f(2)"), ["own"], "", ["own"]));
   });
 
   it("leaves out blank and comment lines only: any code line counts, one beginning with `*` included", () => {

@@ -18,24 +18,42 @@ export const modelHashPlaceholder = (model: string) => `__FTI_MODEL_TRANSFORMS_H
 /** Every such placeholder, quoted as emitted; the model's name is the first group. */
 export const MODEL_HASH_PLACEHOLDERS = /"__FTI_MODEL_TRANSFORMS_HASH_(\w+)__"/g;
 
+/** Per model, what of transforms.ts it runs; and every declaration emitted for some model or ODT, or for none. */
+export interface ModelTransformUnits {
+  models: Array<{ model: string; declarations: string[]; functions: string }>;
+  /**
+   * Names of the declarations above (every ODT, every model's steps and
+   * encode) and of the hash constants: any other declaration of the file (a
+   * helper several could call) counts in every model's hash.
+   */
+  owned: string[];
+}
+
 /**
  * Per model, what of transforms.ts its training and inference run: the
  * declarations (its MDT steps and encode, every ODT of its view: training
  * computes them all over the spine, and its input builder runs them all on a
  * request) and the fingerprint of the fns those ODTs call (their code is in
- * functions.ts). Its hash covers these and nothing else of the file.
+ * functions.ts). Its hash covers these, and what no model or ODT owns.
  */
-export function modelTransformUnits(ir: IrSpec): Array<{ model: string; declarations: string[]; functions: string }> {
-  return ir.models.map((model) => {
+export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
+  const models = ir.models.map((model) => {
     const odtNames = new Set(ir.views.find((v) => v.name === model.view)?.odts ?? []);
     const odts = ir.onDemand.filter((o) => odtNames.has(o.name));
     return {
       model: model.name,
-      declarations: [...odts.map((o) => o.name), `${model.name}_steps`, `encode_${model.name}`],
+      declarations: [...odts.map((o) => o.name), ...modelDeclarations(model.name)],
       functions: functionsFingerprint(ir.functions, odts) ?? "",
     };
   });
+  const owned = [...HASH_CONSTANTS, ...ir.onDemand.map((o) => o.name), ...ir.models.flatMap((m) => modelDeclarations(m.name))];
+  return { models, owned };
 }
+
+/** The constants this module emits before the code: none is code a model runs. */
+const HASH_CONSTANTS = ["TRANSFORMS_HASH", "MODEL_TRANSFORMS_HASHES", "FUNCTIONS_FINGERPRINT"];
+
+const modelDeclarations = (model: string) => [`${model}_steps`, `encode_${model}`];
 
 export function transformsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
