@@ -95,6 +95,17 @@ describe("fti mcp", () => {
     expect(unknown.isError).toBe(true);
   });
 
+  it("get_online_features refuses a key of another type, a key the entity lacks and keys without an entity (they were not_found, or ignored)", async () => {
+    const a = work.athletes[0];
+    const mistyped = await call("get_online_features", { entity: "athlete", keys: { athlete_id: 5 } });
+    expect(mistyped).toEqual({ isError: true, data: { error: "key `athlete_id` is a string, got 5" } });
+    const extra = await call("get_online_features", { entity: "athlete", keys: { athlete_id: a, route_id: "r1" } });
+    expect(extra).toEqual({ isError: true, data: { error: 'unknown entity keys: "route_id"; `athlete` has athlete_id' } });
+    const noEntity = await call("get_online_features", { keys: { athlete_id: a } });
+    expect(noEntity.isError).toBe(true);
+    expect(noEntity.data.error).toContain("(`keys` were given without `entity`)");
+  });
+
   it("retrieves from the index, point in time, for the entity", async () => {
     const a = work.athletes[1];
     const r = await call("retrieve", { index: "notes", query: "legs felt heavy on a hilly route", k: 3, keys: { athlete_id: a } });
