@@ -88,9 +88,11 @@ describe("fti mcp", () => {
     } finally {
       await svc.close();
     }
-    const bad = await call("predict", { model: "time_estimator", request: { athlete_id: a, distance_km: "far" } });
+    const bad = await call("predict", { model: "time_estimator", request: { athlete_id: a, distance_km: "far", planned_pace_min_km: -1 } });
     expect(bad.isError).toBe(true);
     expect(bad.data.error.status).toBe(400);
+    // Every failure in one answer, as over HTTP: the type error, the missing field and the other field's check.
+    expect(bad.data.error.issues.map((i: { path: string[] }) => i.path.join("."))).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
     const unknown = await call("get_online_features", { entity: "runner", keys: {} });
     expect(unknown.isError).toBe(true);
   });
