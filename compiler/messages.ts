@@ -888,12 +888,7 @@ const rules = {
     unique: (source: string) =>
       withHint(
         `stream \`${source}\` has no \`unique\` field: an event sent again after a lost acknowledgement would count twice`,
-        "add `unique <field>`, a field that identifies each event (its de-duplication key)",
-      ),
-    combinedUnique: (source: string, fields: string[]) =>
-      withHint(
-        `stream \`${source}\` is identified by a combination of fields (${fields.join(", ")}): a stream's \`unique\` must be one field`,
-        "give each event one identifying field (e.g. an event id) and declare `unique <field>`; without `stream`, a combination is fine",
+        "add `unique <field>`, a field that identifies each event (its de-duplication key), or `unique (a, b)`, fields that do together",
       ),
   }),
   lookupNotReference: entry(4060, "error", "lookup of a group that is not reference data of the entity", {

@@ -258,9 +258,10 @@ export interface ViewPlan {
    * The spine source's `check`s on the request fields (generated once, in
    * schema.ts): the model's request schema refines with it online (400), and
    * batch scoring rejects the rows it flags. Absent when there are none.
-   * (A method, so the generated function's precise parameter type fits.)
+   * `failed`: fields whose type already failed; every check reading one is
+   * skipped (the same request's other failures are still reported). (A method, so the generated function's precise parameter type fits.)
    */
-  checkRequest?(r: Record<string, unknown>): RequestIssue[];
+  checkRequest?(r: Record<string, unknown>, failed?: ReadonlySet<string>): RequestIssue[];
 }
 
 /** A request field that fails a check: the field's name and what failed. */
@@ -348,7 +349,15 @@ export interface SpecBundle {
   /** Absolute directory of the spec file: source paths and extern modules are relative to it. */
   specDir: string;
   specHash: string;
+  /** The whole transforms.ts's hash (TRANSFORMS_HASH): what model versions trained before per-model hashes recorded. */
   transformsHash: string;
+  /**
+   * Per model, the hash of the part of transforms.ts it runs
+   * (MODEL_TRANSFORMS_HASHES): what a version records at training and must
+   * match to predict (modelTransformsIdentity). Absent for bundles built in
+   * code: the whole file's hash stands in.
+   */
+  modelTransformsHashes?: Record<string, string>;
   /**
    * Absolute path of the generated transforms.ts the bundle was loaded with:
    * createPredictor checks its text against `transformsHash` before any model
@@ -361,6 +370,8 @@ export interface SpecBundle {
    * serving alike, so a model is tied to their text too (transformsIdentity).
    */
   odtExternFiles?: string[];
+  /** The same per model: the modules its view's ODTs reach (models whose ODTs reach none are left out). */
+  modelExternFiles?: Record<string, string[]>;
   sources: SourcePlan[];
   groups: GroupPlan[];
   views: ViewPlan[];
@@ -383,12 +394,36 @@ declare global {
   }
 }
 
-/** The zod refinement of a generated request schema by the view's generated request check: each issue at its field. */
-export function refineRequest<T>(check: (r: T) => RequestIssue[]): (r: T, ctx: zod.RefinementCtx<T>) => void {
+/**
+ * The zod refinement of a generated request schema by the view's generated request check: each issue at its field.
+ * It runs after type errors too (`REQUEST_CHECKS_AFTER_TYPE_ERRORS`), so one 400 lists every failure; the fields
+ * whose type failed (or that are missing) are passed to the check, which skips every check reading one of them
+ * (a check never sees a value of the wrong type). A valid request has no issue yet: the check gets no such set.
+ */
+export function refineRequest<T>(check: (r: T, failed?: ReadonlySet<string>) => RequestIssue[]): (r: T, ctx: zod.RefinementCtx<T>) => void {
   return (r, ctx) => {
-    for (const issue of check(r)) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
+    const found = ctx.issues.length === 0 ? check(r) : check(r, failedFields(ctx.issues));
+    for (const issue of found) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
   };
 }
+
+/** The top-level fields zod's parse of the object flagged; an unknown field is no field a check reads. */
+function failedFields(issues: ReadonlyArray<{ code?: string; path?: readonly PropertyKey[] }>): Set<string> {
+  const failed = new Set<string>();
+  for (const issue of issues) {
+    const field = issue.path?.[0];
+    if (issue.code !== "unrecognized_keys" && typeof field === "string") failed.add(field);
+  }
+  return failed;
+}
+
+/**
+ * The refinement's zod parameters: it runs whenever the request is an object, not only when every field
+ * parsed (zod's default), so the `check`/`in` failures of good fields come in the same 400 as the type errors.
+ */
+export const REQUEST_CHECKS_AFTER_TYPE_ERRORS = {
+  when: (payload: { value: unknown }): boolean => typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value),
+};
 
 /** A view's feature as generated code lists it: its join (an index into the view's joins) names the group and table. */
 export type ViewFeatureEntry = { name: string; join: number; type: ColumnType; column?: string };

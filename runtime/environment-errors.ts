@@ -40,6 +40,13 @@ const RULES: Rule[] = [
     hint: () => "pass the path of a file inside it, e.g. --store <dir>/store.duckdb (or set FTI_STORE)",
   },
   {
+    // A device or a file the kernel cannot read (`--store /proc/self/mem`, a failing disk).
+    codes: ["EIO"],
+    text: /Input\/output error/i,
+    message: (w) => `the store cannot be read: an input/output error${w}`,
+    hint: () => "a store is a regular DuckDB file on a working disk: check the path (--store / FTI_STORE), and the disk (`dmesg`)",
+  },
+  {
     codes: [],
     text: /Could not read enough bytes|not a valid DuckDB database|Corrupt database file|checksum .*does not match|Failed to load metadata|database file .* (is )?(corrupt|truncated)/i,
     message: (w) => `the store is damaged (truncated or corrupt)${w}`,

@@ -101,6 +101,13 @@ describe("stores the environment broke (#14)", () => {
     await s.close();
   }
 
+  it("a file the kernel cannot read (an input/output error) is exit 1 with what to do", () => {
+    const r = fti(["models"], "/proc/self/mem");
+    expect(r.stderr).toMatch(/the store cannot be read: an input\/output error \(\/proc\/self\/mem\)[\s\S]*hint: a store is a regular DuckDB file/);
+    expect(r.stderr).not.toMatch(/internal error|bug in fti/);
+    expect(r.status).toBe(1);
+  }, 60_000);
+
   it("a directory, a truncated file and a file that is not a store are exit 1 with what to do", async () => {
     const d = dir();
     try {

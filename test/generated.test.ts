@@ -7,6 +7,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileSpec, staleFiles } from "../compiler/compile.ts";
 import { transformsHash } from "../compiler/emit/project.ts";
+import { modelTransformUnits } from "../compiler/emit/modules/transforms.ts";
+import { modelTransformsHash } from "../runtime/transforms-hash.ts";
 
 const specs = fs.readdirSync("specs").filter((f) => f.endsWith(".fti")).map((f) => path.join("specs", f));
 
@@ -22,6 +24,18 @@ describe("generated/", () => {
     const text = fs.readFileSync(file, "utf8");
     const stamped = /export const TRANSFORMS_HASH = "([^"]+)";/.exec(text)?.[1];
     expect(stamped).toBe(transformsHash(text));
+  });
+
+  it.each(specs)("%s: transforms.ts carries each model's hash of the code that model runs", async (spec) => {
+    const { ir } = await compileSpec(spec);
+    const text = fs.readFileSync(path.join("generated", path.basename(spec, ".fti"), "transforms.ts"), "utf8");
+    const block = /export const MODEL_TRANSFORMS_HASHES: Record<string, string> = \{([^}]*)\};/.exec(text)?.[1] ?? "";
+    const stamped = Object.fromEntries([...block.matchAll(/^ {2}(\w+): "([^"]+)",$/gm)].map((m) => [m[1], m[2]]));
+    const units = modelTransformUnits(ir!);
+    expect(Object.keys(stamped)).toEqual(units.models.map((u) => u.model));
+    for (const u of units.models) expect(stamped[u.model]).toBe(modelTransformsHash(text, u.declarations, u.extra, units.owned));
+    // As generated, every declaration is an ODT's, a model's or a hash constant: none is shared code.
+    for (const u of units.models) expect(modelTransformsHash(text, u.declarations, u.extra)).toBe(stamped[u.model]);
   });
 
   it("the project, generated code included, passes tsc --noEmit", () => {

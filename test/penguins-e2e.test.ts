@@ -16,6 +16,7 @@ import { predictBatch } from "../runtime/inference/batch.ts";
 import { startServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { verifyModel } from "../runtime/online/verify.ts";
+import type { ApiErrorBody } from "../runtime/online/types.ts";
 import { columnValues } from "../runtime/retrieval/columns.ts";
 import { exportTrainingData } from "../runtime/retrieval/export.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../runtime/retrieval/pit.ts";
@@ -141,6 +142,8 @@ describe("specs/penguins.fti: a static table without id or time", () => {
         "b,Gentoo,Biscoe,FEMALE,46.1,13.2,211",
         "c,Gentoo,Biscoe,FEMALE,-46.1,13.2,211",
         "d,Emperor,Biscoe,FEMALE,46.1,13.2,211",
+        // A type error and two check failures in one row: one reject lists all three (as one 400 online).
+        "e,Emperor,Biscoe,FEMALE,long,-13.2,211",
       ].join("\n") + "\n",
     );
     const res = await withStore(async (store) => {
@@ -150,7 +153,7 @@ describe("specs/penguins.fti: a static table without id or time", () => {
         report,
         noFile,
         scores: await store.all<{ note: string; prediction: number }>(`SELECT note, prediction FROM bird_scores ORDER BY row_number`),
-        rejects: await store.all<{ status: number; fields: string[] }>(`SELECT status, fields FROM bird_scores_rejects ORDER BY row_number`),
+        rejects: await store.all<{ status: number; fields: string[]; reason: string }>(`SELECT status, fields, reason FROM bird_scores_rejects ORDER BY row_number`),
       };
     });
     expect(res.scores.map((s) => s.note)).toEqual(["a", "b"]);
@@ -159,7 +162,17 @@ describe("specs/penguins.fti: a static table without id or time", () => {
     expect(res.scores[0].prediction).toBeLessThan(4500);
     expect(res.scores[1].prediction).toBeGreaterThan(res.scores[0].prediction);
     // A value its source's checks (`check`, `in`) would have quarantined: never scored.
-    expect(res.rejects.map((r) => [r.status, [...r.fields]])).toEqual([[400, ["beak_length_mm"]], [400, ["species"]]]);
+    expect(res.rejects.map((r) => [r.status, [...r.fields]])).toEqual([
+      [400, ["beak_length_mm"]],
+      [400, ["species"]],
+      [400, ["beak_length_mm", "species", "beak_depth_mm"]],
+    ]);
+    // The check of the field whose type failed is not run: one reason for it, the conversion's.
+    expect(res.rejects[2].reason.split("; ")).toEqual([
+      "`beak_length_mm` = 'long' is not a float",
+      expect.stringMatching(/^`species`: in \("Adelie", "Chinstrap", "Gentoo"\) failed/),
+      expect.stringMatching(/^`beak_depth_mm`: check \(> 0\) failed/),
+    ]);
     expect(res.noFile).toMatch(/needs request fields .*species/);
   });
 
@@ -198,6 +211,29 @@ describe("specs/penguins.fti: a static table without id or time", () => {
       const issue = ((await unseen.json()) as { error: { issues: Array<{ path: unknown[]; message: string }> } }).error.issues[0];
       expect(issue.path).toEqual(["species"]);
       expect(issue.message).toMatch(/^in \("Adelie", "Chinstrap", "Gentoo"\) failed/);
+      // Every failure of a request in one 400: type errors, a missing and an unknown field, and the
+      // `check`/`in` failures of the fields that parsed; none for the field whose type failed.
+      const all = await post({ species: "Emperor", island: "Torgersen", sex: "MALE", beak_length_mm: "long", beak_depth_mm: -1, extra: true });
+      expect(all.status).toBe(400);
+      const allBody = (await all.json()) as ApiErrorBody;
+      expect(allBody.error).toMatchObject({ status: 400, code: "invalid_request", message: "invalid request for model `penguin_mass`: 5 issues" });
+      expect(allBody.error.issues!.map((i) => [i.path, i.message.replace(/ failed: .*/, " failed")])).toEqual([
+        [["beak_length_mm"], "Invalid input: expected number, received string"],
+        [["flipper_length_mm"], "Invalid input: expected number, received undefined"],
+        [["extra"], 'unknown field "extra"'],
+        [["species"], 'in ("Adelie", "Chinstrap", "Gentoo") failed'],
+        [["beak_depth_mm"], "check (> 0) failed"],
+      ]);
+      // The same per instance of a batch, each at its path.
+      const good = { species: "Adelie", island: "Torgersen", sex: "MALE", beak_length_mm: 39.1, beak_depth_mm: 18.7, flipper_length_mm: 181 };
+      const batchBad = await post({ instances: [good, { ...good, island: 3, beak_depth_mm: 0 }, good, { ...good, sex: "x", flipper_length_mm: null, beak_length_mm: -2 }] });
+      expect(batchBad.status).toBe(400);
+      expect(((await batchBad.json()) as ApiErrorBody).error.issues!.map((i) => i.path)).toEqual([
+        ["instances", 1, "island"],
+        ["instances", 1, "beak_depth_mm"],
+        ["instances", 3, "beak_length_mm"],
+        ["instances", 3, "sex"],
+      ]);
     } finally {
       await server.close();
     }

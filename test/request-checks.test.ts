@@ -4,7 +4,7 @@
 // training data is a 400 naming the check online.
 
 import { describe, expect, it } from "vitest";
-import { TimeEstimatorRequestSchema } from "../generated/athlete/schema.ts";
+import { checkTimeEstimatorDataRequest, TimeEstimatorRequestSchema } from "../generated/athlete/schema.ts";
 import { zodIssues } from "../runtime/online/service.ts";
 
 const good = { athlete_id: "a0001", planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 };
@@ -19,6 +19,31 @@ describe("request fields and the label source's checks", () => {
     expect(issues.map((i) => i.path[0]).sort()).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
     expect(issues.find((i) => i.path[0] === "distance_km")!.message).toMatch(/^check \(> 0\) failed: source `activities` quarantines such rows/);
     expect(issues.find((i) => i.path[0] === "elevation_gain_m")!.message).toMatch(/^check \(>= 0\) failed/);
+  });
+
+  it("a type error, a missing field and an unknown field do not hide the other fields' check failures", () => {
+    const bad = TimeEstimatorRequestSchema.safeParse({ athlete_id: 7, planned_pace_min_km: "fast", distance_km: -5, extra: 1 });
+    expect(bad.success).toBe(false);
+    expect(zodIssues(bad.error!).map((i) => [i.path.join("."), i.message.replace(/ failed: .*/, " failed")])).toEqual([
+      ["athlete_id", "Invalid input: expected string, received number"],
+      ["planned_pace_min_km", "Invalid input: expected number, received string"],
+      ["elevation_gain_m", "Invalid input: expected number, received undefined"],
+      ["extra", 'unknown field "extra"'],
+      ["distance_km", "check (> 0) failed"],
+    ]);
+    // Not an object: one issue, no check run on it.
+    for (const body of ["text", null, [], 5]) expect(zodIssues(TimeEstimatorRequestSchema.safeParse(body).error!)).toHaveLength(1);
+  });
+
+  it("a check is never evaluated on a field whose type failed", () => {
+    const trap = { valueOf: () => expect.unreachable("the check read a failed field") };
+    const r = { planned_pace_min_km: trap, distance_km: -1, elevation_gain_m: trap } as unknown as Parameters<typeof checkTimeEstimatorDataRequest>[0];
+    expect(checkTimeEstimatorDataRequest(r, new Set(["planned_pace_min_km", "elevation_gain_m"])).map((i) => i.field)).toEqual(["distance_km"]);
+    // Without the set (a request that parsed), every check runs.
+    expect(checkTimeEstimatorDataRequest({ planned_pace_min_km: 0, distance_km: 1, elevation_gain_m: -1 }).map((i) => i.field)).toEqual([
+      "planned_pace_min_km",
+      "elevation_gain_m",
+    ]);
   });
 
   it("the request schema stays an object schema (batch wraps it, the page reads its shape)", () => {

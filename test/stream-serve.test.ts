@@ -133,6 +133,20 @@ describe("POST /v1/sources/activities/events", () => {
     expect(unknown.status).toBe(404);
   });
 
+  it("refuses an event dated more than a day after the server's clock (it would make every later event late), with its path", async () => {
+    const a = work.athletes[3];
+    const lines = segmentLines().length;
+    const before = await features(a);
+    const r = await post(JSON.stringify([activity(a, Date.now() - HOUR), activity(a, Date.parse("9999-12-31T23:59:59Z"))]));
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("invalid_events");
+    expect(r.body.error.issues).toEqual([{ path: [1, "started_at"], message: expect.stringMatching(/^9999-12-31T23:59:59\.000Z is more than 24 h after the server's clock \(.+\): an event from the future is refused/) }]);
+    expect(segmentLines()).toHaveLength(lines);
+    expect((await features(a)).features).toEqual(before.features);
+    // The watermark did not move: an event of an hour ago is not late.
+    expect((await post(JSON.stringify(activity(a, Date.now() - 30 * 60_000)))).body).toMatchObject({ accepted: 1, late: 0 });
+  });
+
   it("stores a late event (older than the watermark minus the lateness) without applying it online, marks the row, and a reload applies it", async () => {
     process.env.FTI_STREAM_CORRECT_MS = "0"; // this case: the correction a reload runs (the next one: by itself)
     const a = work.athletes[3];

@@ -144,8 +144,8 @@ function allowedValues(ctx: Ctx, scope: ExprScope, field: string, type: IrType, 
 
 /**
  * `stream [lateness d]`: events arrive one by one besides (or instead of) the
- * file. A stream needs `event_time` (windows, freshness) and a one-field
- * `unique` (an event sent twice counts once) — FTI4051; `lateness` is a duration literal
+ * file. A stream needs `event_time` (windows, freshness) and a `unique`,
+ * one field or a combination (an event sent twice counts once) — FTI4051; `lateness` is a duration literal
  * (FTI3011), 1h when absent. Undefined without `stream`, null after an error.
  */
 function checkStream(ctx: Ctx, decl: SourceDecl): IrSource["stream"] | null | undefined {
@@ -156,11 +156,9 @@ function checkStream(ctx: Ctx, decl: SourceDecl): IrSource["stream"] | null | un
     ctx.report(s.range, DIAG.streamClause.eventTime(decl.name.name));
     ok = false;
   }
+  // One field or a combination (`unique (symbol, quoted_at)`): the stream de-duplicates by the tuple.
   if (!decl.unique) {
     ctx.report(s.range, DIAG.streamClause.unique(decl.name.name));
-    ok = false;
-  } else if (decl.unique.length > 1) {
-    ctx.report(s.range, DIAG.streamClause.combinedUnique(decl.name.name, decl.unique.map((u) => u.name)));
     ok = false;
   }
   let latenessMs = DEFAULT_LATENESS_MS;

@@ -17,9 +17,9 @@ import { indexModule } from "./modules/index.ts";
 import { inferenceModule } from "./modules/inference.ts";
 import { schemaModule } from "./modules/schema.ts";
 import { trainingModule } from "./modules/training.ts";
-import { HASH_PLACEHOLDER, transformsModule } from "./modules/transforms.ts";
+import { HASH_PLACEHOLDER, MODEL_HASH_PLACEHOLDERS, modelTransformUnits, transformsModule } from "./modules/transforms.ts";
 import { typeCheckGenerated } from "./type-check.ts";
-import { transformsHash } from "../../runtime/transforms-hash.ts";
+import { modelTransformsHashes, transformsHash } from "../../runtime/transforms-hash.ts";
 
 export { GENERATED_FILES };
 
@@ -85,11 +85,18 @@ export function emitSpec(ir: IrSpec, opts: EmitOptions): EmitResult {
   const files = new Map<string, string>();
   for (const name of GENERATED_FILES) {
     let text = header(ir, opts.specFile) + "\n" + print(EMITTERS[name](ctx)).trimEnd() + "\n";
-    if (name === "transforms.ts") text = text.replace(HASH_PLACEHOLDER, transformsHash(text));
+    if (name === "transforms.ts") text = stampTransforms(ir, text);
     files.set(name, text);
   }
   const diagnostics = opts.typeCheck === false ? [] : typeCheckGenerated(files, { outDir: opts.outDir, specFile: opts.specFile, moduleFiles: opts.moduleFiles });
   return { files, diagnostics };
+}
+
+/** Fills in each model's hash (over its own code), then the whole file's (over all of it, the models' hashes included). */
+function stampTransforms(ir: IrSpec, text: string): string {
+  const hashes = modelTransformsHashes(text, modelTransformUnits(ir));
+  text = text.replace(MODEL_HASH_PLACEHOLDERS, (whole, model: string) => (hashes.has(model) ? `"${hashes.get(model)}"` : whole));
+  return text.replace(HASH_PLACEHOLDER, transformsHash(text));
 }
 
 export { transformsHash } from "../../runtime/transforms-hash.ts";

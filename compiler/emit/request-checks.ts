@@ -75,11 +75,13 @@ export function requestCheckFunction(ctx: EmitContext, imports: Imports, view: I
     .join("; ");
   const lines = checks.map((c) => {
     const ts = tsExpr(ctx, imports, "schema.ts", c.expr, (n) => `r.${n}`);
-    return `  if ((${ts}) === false) issues.push({ field: ${str(c.field)}, message: ${str(c.message)} });`;
+    // Never evaluated on a field whose type failed (`failed`: the same 400 lists that field's type error).
+    const skip = [...columnsOf(c.expr)].map((n) => `!failed?.has(${str(n)}) && `).join("");
+    return `  if (${skip}(${ts}) === false) issues.push({ field: ${str(c.field)}, message: ${str(c.message)} });`;
   });
-  const doc = cite(ctx, view.loc, `The \`check\`s of source \`${view.spine.source}\` on the request fields of view \`${view.name}\`: online requests (a 400) and batch rows (a reject)`);
+  const doc = cite(ctx, view.loc, `The \`check\`s of source \`${view.spine.source}\` on the request fields of view \`${view.name}\`: online requests (a 400) and batch rows (a reject); a check reading a field in \`failed\` (its type failed) is skipped`);
   return `\n/** ${doc} */
-export function ${requestCheckName(view)}(r: { ${param} }): ${issue}[] {
+export function ${requestCheckName(view)}(r: { ${param} }, failed?: ReadonlySet<string>): ${issue}[] {
   const issues: ${issue}[] = [];
 ${lines.join("\n")}
   return issues;

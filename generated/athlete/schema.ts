@@ -104,12 +104,12 @@ export const TimeEstimatorDataVectorSchema = TimeEstimatorDataFeaturesSchema.ext
     planned_distance_km: $rt.z.number().nullable(),
   });
 
-/** The `check`s of source `activities` on the request fields of view `time_estimator_data`: online requests (a 400) and batch rows (a reject) — specs/athlete.fti:108 */
-export function checkTimeEstimatorDataRequest(r: { planned_pace_min_km: number; distance_km: number; elevation_gain_m: number }): $rt.RequestIssue[] {
+/** The `check`s of source `activities` on the request fields of view `time_estimator_data`: online requests (a 400) and batch rows (a reject); a check reading a field in `failed` (its type failed) is skipped — specs/athlete.fti:108 */
+export function checkTimeEstimatorDataRequest(r: { planned_pace_min_km: number; distance_km: number; elevation_gain_m: number }, failed?: ReadonlySet<string>): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
-  if (($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-  if (($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("planned_pace_min_km") && ($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("distance_km") && ($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("elevation_gain_m") && ($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
   return issues;
 }
 
@@ -147,12 +147,12 @@ export const RoutePaceDataVectorSchema = RoutePaceDataFeaturesSchema.extend({
     planned_distance_km: $rt.z.number().nullable(),
   });
 
-/** The `check`s of source `activities` on the request fields of view `route_pace_data`: online requests (a 400) and batch rows (a reject) — specs/athlete.fti:140 */
-export function checkRoutePaceDataRequest(r: { planned_pace_min_km: number; elevation_gain_m: number; distance_km: number }): $rt.RequestIssue[] {
+/** The `check`s of source `activities` on the request fields of view `route_pace_data`: online requests (a 400) and batch rows (a reject); a check reading a field in `failed` (its type failed) is skipped — specs/athlete.fti:140 */
+export function checkRoutePaceDataRequest(r: { planned_pace_min_km: number; elevation_gain_m: number; distance_km: number }, failed?: ReadonlySet<string>): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
-  if (($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-  if (($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("planned_pace_min_km") && ($rt.gt(r.planned_pace_min_km, 0)) === false) issues.push({ field: "planned_pace_min_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("elevation_gain_m") && ($rt.ge(r.elevation_gain_m, 0)) === false) issues.push({ field: "elevation_gain_m", message: "check (>= 0) failed: source `activities` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("distance_km") && ($rt.gt(r.distance_km, 0)) === false) issues.push({ field: "distance_km", message: "check (> 0) failed: source `activities` quarantines such rows, so the model never saw one" });
   return issues;
 }
 
@@ -169,7 +169,7 @@ export const TimeEstimatorRequestSchema = $rt.z.strictObject({
     planned_pace_min_km: $rt.z.number(),
     distance_km: $rt.z.number(),
     elevation_gain_m: $rt.z.number(),
-  }).superRefine($rt.refineRequest(checkTimeEstimatorDataRequest));
+  }).superRefine($rt.refineRequest(checkTimeEstimatorDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);
 
 /** An online request to model `route_pace`: the entity keys and the request fields of its ODTs — specs/athlete.fti:148 */
 export interface RoutePaceRequest {
@@ -186,4 +186,4 @@ export const RoutePaceRequestSchema = $rt.z.strictObject({
     planned_pace_min_km: $rt.z.number(),
     elevation_gain_m: $rt.z.number(),
     distance_km: $rt.z.number(),
-  }).superRefine($rt.refineRequest(checkRoutePaceDataRequest));
+  }).superRefine($rt.refineRequest(checkRoutePaceDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);

@@ -2,8 +2,13 @@
 // spec sha256: 7882c6415b63ea400eb385990f4908fe466f6a79d576defd3c838d11fba81081
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:80fdfda49b797d62708c946d3a2078556d3383ebb5b52e1a2e5219297bacd4a6";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:907d70654e6bda2b26565706ea28331578b0dca94e5e8eed8a1cb85641ffbca8";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  time_estimator: "model:sha256:2b08b007c0f9d82f4cd6bad295d0b430a7fa64ed0a51dc8524b0e9ca4100c389",
+  route_pace: "model:sha256:b544baf4fcbcaf5e32216323fff677f14b55319e4bd3e53c25360915cda31aa8",
+};
 
 /** ODT `pace_deviation`: runs online and over the training spine — specs/athlete.fti:97 */
 export function pace_deviation(planned_pace_min_km: number | null, pace_28d: number | null): number | null {

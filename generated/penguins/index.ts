@@ -2,7 +2,7 @@
 // spec sha256: 16d5768ead87c2a0e8a64d3b248fc9227a156656b32688c1c60de4512e6f133c
 
 import * as $rt from "fti/runtime";
-import { TRANSFORMS_HASH } from "./transforms.ts";
+import { TRANSFORMS_HASH, MODEL_TRANSFORMS_HASHES } from "./transforms.ts";
 import { groups, sources } from "./features.ts";
 import { models, views } from "./training.ts";
 import { indexes, agents } from "./agents.ts";
@@ -15,6 +15,7 @@ export const spec: $rt.SpecBundle = {
   specDir: $rt.specDirFrom(import.meta.url, "../../specs"),
   specHash: SPEC_HASH,
   transformsHash: TRANSFORMS_HASH,
+  modelTransformsHashes: MODEL_TRANSFORMS_HASHES,
   transformsFile: $rt.moduleFile(import.meta.url, "./transforms.ts"),
   sources,
   groups,

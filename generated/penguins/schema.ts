@@ -48,15 +48,15 @@ export const MassDataVectorSchema = MassDataFeaturesSchema.extend({
     sex: $rt.z.string().nullable(),
   });
 
-/** The `check`s of source `penguins` on the request fields of view `mass_data`: online requests (a 400) and batch rows (a reject) — specs/penguins.fti:29 */
-export function checkMassDataRequest(r: { species: string; island: string; beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null; sex: string | null }): $rt.RequestIssue[] {
+/** The `check`s of source `penguins` on the request fields of view `mass_data`: online requests (a 400) and batch rows (a reject); a check reading a field in `failed` (its type failed) is skipped — specs/penguins.fti:29 */
+export function checkMassDataRequest(r: { species: string; island: string; beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null; sex: string | null }, failed?: ReadonlySet<string>): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
-  if (($rt.inList(r.species, ["Adelie", "Chinstrap", "Gentoo"])) === false) issues.push({ field: "species", message: "in (\"Adelie\", \"Chinstrap\", \"Gentoo\") failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.inList(r.island, ["Biscoe", "Dream", "Torgersen"])) === false) issues.push({ field: "island", message: "in (\"Biscoe\", \"Dream\", \"Torgersen\") failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.inList(r.sex, ["MALE", "FEMALE"])) === false) issues.push({ field: "sex", message: "in (\"MALE\", \"FEMALE\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("species") && ($rt.inList(r.species, ["Adelie", "Chinstrap", "Gentoo"])) === false) issues.push({ field: "species", message: "in (\"Adelie\", \"Chinstrap\", \"Gentoo\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("island") && ($rt.inList(r.island, ["Biscoe", "Dream", "Torgersen"])) === false) issues.push({ field: "island", message: "in (\"Biscoe\", \"Dream\", \"Torgersen\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_length_mm") && ($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_depth_mm") && ($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("flipper_length_mm") && ($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("sex") && ($rt.inList(r.sex, ["MALE", "FEMALE"])) === false) issues.push({ field: "sex", message: "in (\"MALE\", \"FEMALE\") failed: source `penguins` quarantines such rows, so the model never saw one" });
   return issues;
 }
 
@@ -81,12 +81,12 @@ export const AdelieDataVectorSchema = AdelieDataFeaturesSchema.extend({
     beak_ratio: $rt.z.number().nullable(),
   });
 
-/** The `check`s of source `penguins` on the request fields of view `adelie_data`: online requests (a 400) and batch rows (a reject) — specs/penguins.fti:50 */
-export function checkAdelieDataRequest(r: { beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null }): $rt.RequestIssue[] {
+/** The `check`s of source `penguins` on the request fields of view `adelie_data`: online requests (a 400) and batch rows (a reject); a check reading a field in `failed` (its type failed) is skipped — specs/penguins.fti:50 */
+export function checkAdelieDataRequest(r: { beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null }, failed?: ReadonlySet<string>): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
-  if (($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_length_mm") && ($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_depth_mm") && ($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("flipper_length_mm") && ($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
   return issues;
 }
 
@@ -113,14 +113,14 @@ export const SpeciesDataVectorSchema = SpeciesDataFeaturesSchema.extend({
     body_mass_g: $rt.z.number().nullable(),
   });
 
-/** The `check`s of source `penguins` on the request fields of view `species_data`: online requests (a 400) and batch rows (a reject) — specs/penguins.fti:67 */
-export function checkSpeciesDataRequest(r: { island: string; beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null; body_mass_g: number | null }): $rt.RequestIssue[] {
+/** The `check`s of source `penguins` on the request fields of view `species_data`: online requests (a 400) and batch rows (a reject); a check reading a field in `failed` (its type failed) is skipped — specs/penguins.fti:67 */
+export function checkSpeciesDataRequest(r: { island: string; beak_length_mm: number | null; beak_depth_mm: number | null; flipper_length_mm: number | null; body_mass_g: number | null }, failed?: ReadonlySet<string>): $rt.RequestIssue[] {
   const issues: $rt.RequestIssue[] = [];
-  if (($rt.inList(r.island, ["Biscoe", "Dream", "Torgersen"])) === false) issues.push({ field: "island", message: "in (\"Biscoe\", \"Dream\", \"Torgersen\") failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
-  if (($rt.gt(r.body_mass_g, 0)) === false) issues.push({ field: "body_mass_g", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("island") && ($rt.inList(r.island, ["Biscoe", "Dream", "Torgersen"])) === false) issues.push({ field: "island", message: "in (\"Biscoe\", \"Dream\", \"Torgersen\") failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_length_mm") && ($rt.gt(r.beak_length_mm, 0)) === false) issues.push({ field: "beak_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("beak_depth_mm") && ($rt.gt(r.beak_depth_mm, 0)) === false) issues.push({ field: "beak_depth_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("flipper_length_mm") && ($rt.gt(r.flipper_length_mm, 0)) === false) issues.push({ field: "flipper_length_mm", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
+  if (!failed?.has("body_mass_g") && ($rt.gt(r.body_mass_g, 0)) === false) issues.push({ field: "body_mass_g", message: "check (> 0) failed: source `penguins` quarantines such rows, so the model never saw one" });
   return issues;
 }
 
@@ -141,7 +141,7 @@ export const PenguinMassRequestSchema = $rt.z.strictObject({
     beak_depth_mm: $rt.z.number().nullable(),
     flipper_length_mm: $rt.z.number().nullable(),
     sex: $rt.z.string().nullable(),
-  }).superRefine($rt.refineRequest(checkMassDataRequest));
+  }).superRefine($rt.refineRequest(checkMassDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);
 
 /** An online request to model `penguin_adelie`: the entity keys and the request fields of its ODTs — specs/penguins.fti:55 */
 export interface PenguinAdelieRequest {
@@ -154,7 +154,7 @@ export const PenguinAdelieRequestSchema = $rt.z.strictObject({
     beak_length_mm: $rt.z.number().nullable(),
     beak_depth_mm: $rt.z.number().nullable(),
     flipper_length_mm: $rt.z.number().nullable(),
-  }).superRefine($rt.refineRequest(checkAdelieDataRequest));
+  }).superRefine($rt.refineRequest(checkAdelieDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);
 
 /** An online request to model `penguin_species`: the entity keys and the request fields of its ODTs — specs/penguins.fti:72 */
 export interface PenguinSpeciesRequest {
@@ -171,7 +171,7 @@ export const PenguinSpeciesRequestSchema = $rt.z.strictObject({
     beak_depth_mm: $rt.z.number().nullable(),
     flipper_length_mm: $rt.z.number().nullable(),
     body_mass_g: $rt.z.number().nullable(),
-  }).superRefine($rt.refineRequest(checkSpeciesDataRequest));
+  }).superRefine($rt.refineRequest(checkSpeciesDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);
 
 /** An online request to model `penguin_species_trees`: the entity keys and the request fields of its ODTs — specs/penguins.fti:89 */
 export interface PenguinSpeciesTreesRequest {
@@ -188,4 +188,4 @@ export const PenguinSpeciesTreesRequestSchema = $rt.z.strictObject({
     beak_depth_mm: $rt.z.number().nullable(),
     flipper_length_mm: $rt.z.number().nullable(),
     body_mass_g: $rt.z.number().nullable(),
-  }).superRefine($rt.refineRequest(checkSpeciesDataRequest));
+  }).superRefine($rt.refineRequest(checkSpeciesDataRequest), $rt.REQUEST_CHECKS_AFTER_TYPE_ERRORS);

@@ -2,8 +2,13 @@
 // spec sha256: 87c556260f71feb7442cdc920c591116a2956b106f3f40f8a5119aae5973d56b
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:5427eb2596a75f257a4e9f2cc5dee9fa585d7e7e6036874df6b060a4bc78a3d4";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:6231a6a1733ac17584409be906f7a3171196c15964501ae22115c8d6fabfe8e2";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  seattle_tmax: "model:sha256:7c8388b2ff9d13ceba62609a6d1632ac273621084aa964073a6eecacfd75d663",
+  seattle_rain: "model:sha256:dc64faf002e044dbcba4216bf039ec08e5190436b7422f6825f52fd9409e90d1",
+};
 
 /** ODT `month_of_year`: runs online and over the training spine — specs/seattle.fti:41 */
 export function month_of_year(date: Date | null): number | null {

@@ -2,7 +2,7 @@
 // spec sha256: a1c06397a430a93d8b1f63ce6b8c44601c61d399740d752cfb0e62c7f6df0be2
 
 import * as $rt from "fti/runtime";
-import { TRANSFORMS_HASH } from "./transforms.ts";
+import { TRANSFORMS_HASH, MODEL_TRANSFORMS_HASHES } from "./transforms.ts";
 import { groups, sources } from "./features.ts";
 import { models, views } from "./training.ts";
 import { indexes, agents } from "./agents.ts";
@@ -15,6 +15,7 @@ export const spec: $rt.SpecBundle = {
   specDir: $rt.specDirFrom(import.meta.url, "../../specs"),
   specHash: SPEC_HASH,
   transformsHash: TRANSFORMS_HASH,
+  modelTransformsHashes: MODEL_TRANSFORMS_HASHES,
   transformsFile: $rt.moduleFile(import.meta.url, "./transforms.ts"),
   sources,
   groups,

@@ -2,8 +2,13 @@
 // spec sha256: a1c06397a430a93d8b1f63ce6b8c44601c61d399740d752cfb0e62c7f6df0be2
 
 import * as $rt from "fti/runtime";
-/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */
-export const TRANSFORMS_HASH = "sha256:940b014d5366746174ed14e4becea389d630356bedaa21d7425ded2d8f844005";
+/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */
+export const TRANSFORMS_HASH = "sha256:f01f33f3fcfedf49cc62162c5a4ea9efe9d1507224e7db143cce3afe1dc6d647";
+/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */
+export const MODEL_TRANSFORMS_HASHES: Record<string, string> = {
+  tmax_forecast: "model:sha256:89c9964e3f0528accb5a9d184bcd8bc27e284fb436f969b3763ca2c7499ad4b6",
+  tmax_linear: "model:sha256:5075b103831ad54a5952614398300219c830f09ee939ccd2a5ec965637b84c4c",
+};
 
 /** ODT `month_of_year`: runs online and over the training spine — specs/weather.fti:45 */
 export function month_of_year(date: Date | null): number | null {

@@ -3,7 +3,7 @@
 
 import * as $rt from "fti/runtime";
 import { hr_zone } from "./functions.ts";
-import { TRANSFORMS_HASH } from "./transforms.ts";
+import { TRANSFORMS_HASH, MODEL_TRANSFORMS_HASHES } from "./transforms.ts";
 import { groups, sources } from "./features.ts";
 import { models, views } from "./training.ts";
 import { indexes, agents } from "./agents.ts";
@@ -16,6 +16,7 @@ export const spec: $rt.SpecBundle = {
   specDir: $rt.specDirFrom(import.meta.url, "../../specs"),
   specHash: SPEC_HASH,
   transformsHash: TRANSFORMS_HASH,
+  modelTransformsHashes: MODEL_TRANSFORMS_HASHES,
   transformsFile: $rt.moduleFile(import.meta.url, "./transforms.ts"),
   sources,
   groups,

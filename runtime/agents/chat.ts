@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import type { AgentAnswer, AgentPlan, FeatureValue, RetrievedDocument, Scalar, SpecBundle, ToolCallRecord } from "../api.ts";
-import { chatComplete, chatStream, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
+import { chatComplete, chatStream, clip, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
 import { EndpointError } from "../llm/http.ts";
 import type { AgentSettings } from "./settings.ts";
 
@@ -173,7 +173,7 @@ async function turn(host: AgentHost, plan: AgentPlan, body: ChatBody, nowMs: num
       tool_calls: answer.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
     });
     for (const call of answer.toolCalls) {
-      const record = await timed(`tool ${call.name}`, () => runTool(host, plan, call, keys));
+      const record = await timed(`tool ${clip(call.name)}`, () => runTool(host, plan, call, keys));
       entry.tool_calls.push(record);
       events.event?.("tool_call", record);
       messages.push({ role: "tool", tool_call_id: call.id, content: JSON.stringify(record.result) });
@@ -186,12 +186,12 @@ async function turn(host: AgentHost, plan: AgentPlan, body: ChatBody, nowMs: num
 async function runTool(host: AgentHost, plan: AgentPlan, call: ChatToolCall, keys: Record<string, Scalar>): Promise<ToolCallRecord> {
   const t0 = performance.now();
   const tool = plan.tools.find((t) => t.model === call.name);
-  if (!tool) throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${call.name}\`, which is not a tool of agent \`${plan.name}\` (tools: ${plan.tools.map((t) => t.model).join(", ") || "none"})`);
+  if (!tool) throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${clip(call.name)}\`, which is not a tool of agent \`${plan.name}\` (tools: ${plan.tools.map((t) => t.model).join(", ") || "none"})`);
   let args: unknown;
   try {
     args = JSON.parse(call.arguments);
   } catch {
-    throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${call.name}\` with arguments that are not JSON: ${call.arguments.slice(0, 200)}`);
+    throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${call.name}\` with arguments that are not JSON: ${clip(call.arguments)}`);
   }
   if (args === null || typeof args !== "object" || Array.isArray(args)) throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${call.name}\` with arguments that are not a JSON object`);
   const argSchema = z.strictObject(Object.fromEntries(Object.entries(tool.requestSchema.shape).filter(([k]) => !tool.keys.includes(k))));

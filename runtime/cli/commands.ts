@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import type { SpecBundle } from "../api.ts";
 import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
+import { readInputFile } from "../input-file.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { specMember } from "./spec-member.ts";
@@ -168,6 +169,10 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .option("--unordered", "write the rows in the join's order (it changes from run to run), not sorted into spine order: the same rows, faster"),
   ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string; unordered?: boolean }) => {
     const memoryLimit = memorySizeFlag(opts.memoryLimit, "--memory-limit", MIN_EXPORT_MEMORY);
+    // The export is Parquet whatever the name says: `--out train.csv` wrote Parquet bytes under a .csv name.
+    if (!/\.parquet$/i.test(opts.out)) {
+      throw new UserError(`--out ${opts.out}: the training data is written as Parquet`, `name the file *.parquet (DuckDB, pandas and polars read it: \`pd.read_parquet\`)`);
+    }
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
@@ -210,12 +215,8 @@ function registerRegister(program: Command, deps: RuntimeCliDeps): void {
   ).action(async (spec: string, modelArg: string | undefined, opts: { onnx: string; store?: string }) => {
     const bundle = await deps.loadSpec(spec);
     const model = specMember(bundle, "model", modelArg);
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(opts.onnx);
-    } catch {
-      throw new UserError(`${opts.onnx}: no such file`);
-    }
+    // protobuf's limit: no ONNX model file is larger.
+    const bytes: Uint8Array = readInputFile(opts.onnx, "--onnx", 2 ** 31 - 1);
     const { registerExternal } = await external();
     const report = await withStore(opts, (store) => registerExternal(store, bundle, model, bytes, { onProgress: (p) => log(`  ${p.message}`) }));
     printTrainReport(report);

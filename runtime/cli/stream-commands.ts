@@ -1,11 +1,11 @@
 // The stream commands: `fti replay` (a stream source's last days, sent again as
 // live events to a running server). Same deps and conventions as commands.ts.
 
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { durationFlag, positiveNumberFlag } from "./flags.ts";
 import { UserError } from "../errors.ts";
+import { readInputFile, TOKEN_FILE_LIMIT_BYTES } from "../input-file.ts";
 
 const log = (line: string) => process.stderr.write(line + "\n");
 const out = (line: string) => process.stdout.write(line + "\n");
@@ -28,7 +28,7 @@ export function registerStreamCommands(program: Command, deps: RuntimeCliDeps): 
     const streams = bundle.sources.filter((s) => s.stream).map((s) => s.name);
     const source = opts.source ?? (streams.length === 1 ? streams[0] : undefined);
     if (!source) throw new UserError(`spec \`${bundle.name}\` has ${streams.length ? `several stream sources (${streams.join(", ")}): pass --source` : "no stream source"}`);
-    const token = opts.tokenFile ? readFileSync(opts.tokenFile, "utf8").split("\n")[0].trim() : process.env.FTI_TOKEN?.split(",")[0];
+    const token = opts.tokenFile ? readInputFile(opts.tokenFile, "--token-file", TOKEN_FILE_LIMIT_BYTES).toString("utf8").split("\n")[0].trim() : process.env.FTI_TOKEN?.split(",")[0];
     const { replayEvents } = await import("../stream/replay.ts");
     const r = await withStore(
       opts,

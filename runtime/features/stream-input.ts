@@ -25,7 +25,7 @@ import { readSegmentLines, sealedSegmentFiles, streamDir, type SegmentLine } fro
 import { stage, type SourceInput } from "./source-input.ts";
 import { rangeOf, rawTable, type ReadSourceOptions, type StreamReadReport } from "./sources.ts";
 import { buildValidation, segmentLinePlan } from "./validation.ts";
-import { streamUniqueField } from "../stream/unique-field.ts";
+import { streamUniqueFields } from "../stream/unique-field.ts";
 
 
 const STAGE = "__fti_seglines";
@@ -116,7 +116,8 @@ export async function readStreamSegments(store: Store, bundle: SpecBundle, plan:
     const { inRange, outside, judged } = rangeOf(plan, opts);
     const typed = `(${v.typed}) AS __fti_t`;
     const table = ident(rawTable(plan.name));
-    const u = ident(streamUniqueField(plan));
+    // The de-duplication key: one field, or every field of a combination (`unique (a, b)`).
+    const unique = streamUniqueFields(plan).map(ident);
     report.quarantined = await store.run(
       `INSERT INTO fti_quarantine (run_id, source, row_number, row_json, reason, reason_kind, quarantined_at, file)
        SELECT ?, ?, ${input.rowNumber("__fti_t.__fti_file", "__fti_t.__fti_pos")}, ${v.rowJson}, ${v.reason}, ${v.reasonKind}, ?, __fti_file
@@ -127,10 +128,10 @@ export async function readStreamSegments(store: Store, bundle: SpecBundle, plan:
     report.valid = await store.run(
       `INSERT INTO ${table} (${cols}, ingested_at)
        SELECT ${cols}, ? FROM (
-         SELECT *, row_number() OVER (PARTITION BY ${u} ORDER BY __fti_file, __fti_pos) AS __fti_k
+         SELECT *, row_number() OVER (PARTITION BY ${unique.join(", ")} ORDER BY __fti_file, __fti_pos) AS __fti_k
            FROM ${typed} WHERE ${judged} AND NOT ${v.failing}
        ) AS __fti_v
-        WHERE __fti_k = 1 AND NOT EXISTS (SELECT 1 FROM ${table} AS __fti_s WHERE __fti_s.${u} = __fti_v.${u})
+        WHERE __fti_k = 1 AND NOT EXISTS (SELECT 1 FROM ${table} AS __fti_s WHERE ${unique.map((u) => `__fti_s.${u} = __fti_v.${u}`).join(" AND ")})
         ORDER BY __fti_file, __fti_pos`,
       [opts.ingestedAt],
     );

@@ -8,8 +8,9 @@ import { UserError } from "../errors.ts";
 import { loadOnnx, type OnnxSessionOptions } from "../onnx/session.ts";
 import type { ModelRecord } from "../registry/registry.ts";
 import { valueAt, type InputColumn } from "../retrieval/columns.ts";
-import { checkTransformsFile, transformsIdentity } from "../transforms-hash.ts";
+import { checkTransformsFile, MODEL_HASH_PREFIX, modelTransformsIdentity, transformsIdentity } from "../transforms-hash.ts";
 import { startOnnxWorker, type OnnxWorker } from "./onnx-worker.ts";
+import { checkFittedState } from "./fitted-state.ts";
 
 export interface Predictor {
   model: string;
@@ -39,21 +40,49 @@ export interface Predictor {
 
 /**
  * The skew guarantee: a model version is only served by the transformation
- * code it was trained with. Throws a UserError naming both hashes otherwise.
+ * code it was trained with — its own part of transforms.ts (its MDTs, its
+ * view's ODTs, the fns and extern modules they reach), whose hash it recorded
+ * at training. A version recorded before per-model hashes holds the whole
+ * file's hash: it still serves while the whole file is unchanged. Throws a
+ * UserError saying what changed otherwise.
  */
 export function checkTransformsHash(bundle: SpecBundle, record: Pick<ModelRecord, "model" | "version" | "transforms_hash">): void {
   // The loaded code is the generated code: its file's text still has the hash the bundle declares.
   if (bundle.transformsFile) checkTransformsFile(bundle.transformsFile, bundle.file, bundle.transformsHash);
-  const loaded = transformsIdentity(bundle);
-  if (record.transforms_hash === loaded) return;
-  // The generated code is the same: what changed is an extern module the ODTs call.
-  const externs = record.transforms_hash.split("+externs:")[0] === bundle.transformsHash && (bundle.odtExternFiles ?? []).length > 0;
+  const own = modelTransformsIdentity(bundle, record.model);
+  const stored = record.transforms_hash;
+  if (stored === own || stored === transformsIdentity(bundle)) return;
   throw new UserError(
-    `model \`${record.model}\` version ${record.version} was trained with transforms ${record.transforms_hash}, ` +
-      `but the loaded code of spec \`${bundle.name}\` has transforms ${loaded}` +
-      (externs ? ` (an extern fn module its on_demand features call changed: ${(bundle.odtExternFiles ?? []).map((f) => path.basename(f)).join(", ")})` : "") +
+    `model \`${record.model}\` version ${record.version} was trained with transforms ${stored}, ` +
+      `but the code it runs in the loaded spec \`${bundle.name}\` has transforms ${own} (${whatChanged(bundle, record.model, stored, own)})` +
       `; refusing to predict with mismatched transformation code`,
     `retrain it with \`fti train ${bundle.file} ${record.model}\``,
+  );
+}
+
+/** Which part of a model's transformation code differs from what a version recorded, as far as the hashes tell. */
+function whatChanged(bundle: SpecBundle, model: string, stored: string, own: string): string {
+  // A version recorded before per-model hashes is compared with the whole file and every ODT's extern modules.
+  const legacy = !stored.startsWith(MODEL_HASH_PREFIX);
+  const [storedCode, storedExterns] = stored.split("+externs:");
+  const [ownCode, ownExterns] = (legacy ? transformsIdentity(bundle) : own).split("+externs:");
+  const externs = legacy ? (bundle.odtExternFiles ?? []) : (bundle.modelExternFiles?.[model] ?? []);
+  const moduleNames = externs.map((f) => path.basename(f)).join(", ");
+  if (storedCode === ownCode) return `an extern fn module its on_demand features call changed: ${moduleNames}`;
+  if (legacy) {
+    return (
+      `it was trained before per-model hashes, with the hash of the whole transforms.ts of the spec, and that file has changed since` +
+      ` — perhaps only another model's MDTs or an on_demand feature it does not use; a version trained now is tied to its own code only`
+    );
+  }
+  const plan = bundle.models.find((m) => m.name === model);
+  if (!plan) return `the spec declares no model \`${model}\` now`;
+  const odts = bundle.views.find((v) => v.name === plan.view)?.odts.map((o) => o.name) ?? [];
+  return (
+    `its MDTs (\`transform\` lines)` +
+    (odts.length ? `, the on_demand features its view \`${plan.view}\` computes (${odts.join(", ")}) or the fns they call` : "") +
+    ` changed` +
+    (storedExterns !== ownExterns && externs.length ? `, and so did an extern fn module they call (${moduleNames})` : "")
   );
 }
 
@@ -86,6 +115,7 @@ export async function createPredictor(
     );
   }
   const state = record.mdt_state;
+  checkFittedState(plan, state, modelName, record.version);
   const width = state.width;
   const session = await loadOnnx(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS);
   if (session.width !== null && session.width !== width) {

@@ -4,7 +4,13 @@
 // The answer is checked: a missing message, a tool call without a name or
 // with arguments that are not a JSON object is a "malformed" EndpointError.
 
-import { EndpointError, isTimeout, openPost, postJson, type EndpointConfig } from "./http.ts";
+import { capped, EndpointError, endpointUrl, isTimeout, openPost, postJson, type EndpointConfig } from "./http.ts";
+
+/** A chat answer's body, at most: some hundred times any model's context window. */
+export const CHAT_ANSWER_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** Tool calls of one answer, at most (a streamed call's `index` must be below it). */
+export const MAX_TOOL_CALLS = 64;
 
 export interface ChatToolCall {
   id: string;
@@ -39,11 +45,12 @@ export interface ChatAnswer {
 
 /** One chat completion, not streamed. */
 export async function chatComplete(config: EndpointConfig, req: ChatRequest, signal?: AbortSignal): Promise<ChatAnswer> {
-  const body = await postJson({ ...config, retries: config.retries ?? 0 }, "/chat/completions", req, signal);
+  const body = await postJson({ maxAnswerBytes: CHAT_ANSWER_LIMIT_BYTES, ...config, retries: config.retries ?? 0 }, "/chat/completions", req, signal);
   const choice = (body as { choices?: Array<{ message?: unknown }> })?.choices?.[0];
   const message = choice?.message as { content?: unknown; tool_calls?: unknown } | undefined;
   if (!message || typeof message !== "object") throw new EndpointError("malformed", "the chat endpoint answered without choices[0].message");
   const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
+  if (calls.length > MAX_TOOL_CALLS) throw new EndpointError("malformed", `the chat endpoint answered with ${calls.length} tool calls (at most ${MAX_TOOL_CALLS})`);
   return {
     content: typeof message.content === "string" ? message.content : null,
     toolCalls: calls.map((c, i) => toolCall(c as RawCall, i)),
@@ -79,7 +86,11 @@ export async function chatStream(config: EndpointConfig, req: ChatRequest, onDel
     }
     for (const d of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
       const part = d as { index?: number; id?: string; function?: { name?: string; arguments?: string } };
-      const i = typeof part.index === "number" ? part.index : calls.length;
+      const i = part.index === undefined ? calls.length : part.index;
+      // An index is a slot of the answer's calls: a huge one would make an array of that many holes.
+      if (!Number.isInteger(i) || i < 0 || i >= MAX_TOOL_CALLS) {
+        throw new EndpointError("malformed", `the chat stream sent tool call index ${clip(JSON.stringify(i) ?? "")} (an integer from 0 to ${MAX_TOOL_CALLS - 1})`);
+      }
       calls[i] ??= { name: "", arguments: "" };
       if (part.id) calls[i].id = part.id;
       if (part.function?.name) calls[i].name += part.function.name;
@@ -87,7 +98,7 @@ export async function chatStream(config: EndpointConfig, req: ChatRequest, onDel
     }
   };
   try {
-    await readEvents(res.body, onEvent);
+    await readEvents(capped(res.body, config.maxAnswerBytes ?? CHAT_ANSWER_LIMIT_BYTES, endpointUrl(config.url, "/chat/completions")), onEvent);
   } catch (e) {
     if (e instanceof EndpointError) throw e;
     if (isTimeout(e, timeout)) throw new EndpointError("timeout", `the chat stream did not finish within ${config.timeoutMs ?? 30_000} ms`);
@@ -98,10 +109,10 @@ export async function chatStream(config: EndpointConfig, req: ChatRequest, onDel
 }
 
 /** Reads `data:` lines of a server-sent event stream. */
-async function readEvents(body: ReadableStream<Uint8Array>, onData: (data: string) => void): Promise<void> {
+async function readEvents(body: AsyncIterable<Uint8Array>, onData: (data: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   let buf = "";
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body) {
     buf += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
@@ -125,7 +136,14 @@ function toolCall(c: RawCall, i: number): ChatToolCall {
   return { id: typeof c.id === "string" && c.id ? c.id : `call_${i}`, name, arguments: typeof args === "string" ? args : JSON.stringify(args ?? {}) };
 }
 
+/** Tokens as reported; a negative or non-finite count is no count (it would hand the budget back). */
 function usageTokens(body: unknown): number {
   const u = (body as { usage?: { total_tokens?: unknown } })?.usage;
-  return typeof u?.total_tokens === "number" ? u.total_tokens : 0;
+  const n = u?.total_tokens;
+  return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** At most 80 characters of what the endpoint sent, then how long it was. */
+export function clip(text: string): string {
+  return text.length <= 80 ? text : `${text.slice(0, 80)}… (${text.length} characters)`;
 }

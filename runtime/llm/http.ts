@@ -28,6 +28,44 @@ export interface EndpointConfig {
   retries?: number;
   /** First backoff; doubled per retry; default 250 ms. */
   backoffMs?: number;
+  /** The largest answer body read, in bytes; default ANSWER_LIMIT_BYTES. A larger one is a "malformed" EndpointError. */
+  maxAnswerBytes?: number;
+}
+
+/**
+ * No honest answer comes near this (64 texts' embeddings of 4,096 numbers are
+ * ~6 MB); reading a larger one whole would let an endpoint fill the server's memory.
+ */
+export const ANSWER_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** The body of a response as text, refused past `limit` bytes (the rest is not read). */
+export async function readCapped(res: Response, limit: number, url: string): Promise<string> {
+  if (!res.body) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for await (const chunk of capped(res.body, limit, url)) {
+    bytes += chunk.length;
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return bytes ? text + decoder.decode() : text;
+}
+
+/** The chunks of a body, throwing a "malformed" EndpointError (and cancelling the body) once they pass `limit` bytes. */
+export async function* capped(body: ReadableStream<Uint8Array>, limit: number, url: string): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      bytes += value.length;
+      if (bytes > limit) throw new EndpointError("malformed", `${url} sent an answer larger than ${Math.round(limit / 1024 / 1024)} MB; it was not read further`);
+      yield value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
 }
 
 /** `POST <url><path>` with a JSON body; the parsed JSON answer, or an EndpointError. */
@@ -78,13 +116,14 @@ async function postOnce(config: EndpointConfig, path: string, body: unknown, sig
   const res = await openPost(config, path, body, signal);
   if (res instanceof EndpointError) return res;
   try {
-    const text = await res.text();
+    const text = await readCapped(res, config.maxAnswerBytes ?? ANSWER_LIMIT_BYTES, endpointUrl(config.url, path));
     try {
       return JSON.parse(text);
     } catch {
       return new EndpointError("malformed", `${endpointUrl(config.url, path)} answered with something that is not JSON: ${text.slice(0, 200)}`);
     }
   } catch (e) {
+    if (e instanceof EndpointError) return e;
     if ((e as { name?: string })?.name === "TimeoutError") {
       return new EndpointError("timeout", `${endpointUrl(config.url, path)} did not finish its answer within ${config.timeoutMs ?? 30_000} ms`);
     }

@@ -10,9 +10,10 @@
 //   preflight are text/plain, form and multipart).
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
+import { readInputFile, TOKEN_FILE_LIMIT_BYTES } from "../input-file.ts";
 import { NDJSON_TYPES } from "./json-body.ts";
 import { makeDirs } from "../make-dirs.ts";
 
@@ -33,11 +34,7 @@ export interface Refusal {
 export function readTokens(opts: { file?: string; env?: string; what: string }): string[] {
   let text = "";
   if (opts.file) {
-    try {
-      text = readFileSync(opts.file, "utf8");
-    } catch (e) {
-      throw new UserError(`cannot read the ${opts.what} token file ${opts.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    text = readInputFile(opts.file, `the ${opts.what} token file`, TOKEN_FILE_LIMIT_BYTES).toString("utf8");
   } else if (opts.env) text = opts.env.replace(/,/g, "\n");
   const tokens = text
     .split("\n")

@@ -22,7 +22,7 @@ import { getModel, listModels, type ModelSummary } from "../registry/registry.ts
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
-import { StreamService } from "../stream/service.ts";
+import { STREAM_MAX_AHEAD_MS, StreamService } from "../stream/service.ts";
 import { withTypedStreamEvents } from "../features/stream-input.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
@@ -439,7 +439,7 @@ export class OnlineService implements LocalService {
       }
     }
     this.neededGroups = [...groups.values()];
-    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents }) : null;
+    this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents, maxAheadMs: STREAM_MAX_AHEAD_MS }) : null;
 
     this.agentHost = {
       bundle,

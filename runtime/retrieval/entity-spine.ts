@@ -27,8 +27,12 @@ export interface EntitySpine {
   n: number;
   /** The input as read: `__row` and every input column in input order (for a spine from the store: the keys). */
   input: { table: string; columns: string[] };
-  /** Temp table of rows refused before the join: `__row`, `__t`, `status`, `code`, `reason`, `fields` (VARCHAR[]). */
-  invalid: { table: string; n: number };
+  /**
+   * Temp table of rows refused before the join: `__row`, `__t`, `status`, `code`, `reason`, `fields` (VARCHAR[]).
+   * `values`: for a file's refused rows when the view has request checks, a temp table of their `__row` and
+   * typed columns (NULL where the conversion failed), so the checks of the fields that did convert run too.
+   */
+  invalid: { table: string; n: number; values?: string };
 }
 
 export interface FileSpineOptions {
@@ -227,6 +231,12 @@ async function splitInvalid(
          FROM ${ident(src.input)} WHERE ${bad}`,
   );
   const n = await countRows(store, invalid);
+  // The refused rows' typed values, for their other fields' `check`s (batch-checks.ts): one reject lists every failure.
+  const values = n > 0 && view.checkRequest ? `${invalid}_values` : undefined;
+  if (values) {
+    await store.run(`DROP TABLE IF EXISTS ${ident(values)}`);
+    await store.run(`CREATE TEMP TABLE ${ident(values)} AS SELECT ${src.typedColumns.join(", ")} FROM ${ident(src.input)} WHERE ${bad}`);
+  }
   // __row numbers the input 1..N: with no row refused, __sid is __row - 1 (no sort to number the spine).
   const sid = n === 0 ? "__row - 1" : "row_number() OVER (ORDER BY __row) - 1";
   await store.run(`DROP TABLE IF EXISTS ${ident(table)}`);
@@ -235,7 +245,7 @@ async function splitInvalid(
        SELECT (${sid})::BIGINT AS __sid, __row, ${cols.join(", ")}
          FROM (SELECT ${src.typedColumns.join(", ")} FROM ${ident(src.input)} WHERE NOT (${bad}))`,
   );
-  return { table: invalid, n };
+  return { table: invalid, n, ...(values ? { values } : {}) };
 }
 
 /** Every entity with rows in any of the view's feature tables, sorted by key. */
@@ -284,7 +294,7 @@ export async function spineFromStore(store: Store, view: ViewPlan, asOf: Date): 
 
 /** The temp tables a spine made (to drop after the run). */
 export function spineTables(spine: EntitySpine): string[] {
-  return [spine.table, spine.input.table, spine.invalid.table];
+  return [spine.table, spine.input.table, spine.invalid.table, ...(spine.invalid.values ? [spine.invalid.values] : [])];
 }
 
 async function countRows(store: Store, table: string): Promise<number> {

@@ -33,7 +33,7 @@ import type { AdmissionSnapshot } from "./admission.ts";
 import { FrameAssembler, FrameCutter, type RowsFrame } from "./checkpoint-frames.ts";
 import type { EntitySnapshot, SnapshotReader, SourceSnapshot } from "./engine.ts";
 import type { SegmentPosition } from "./segments.ts";
-import { streamUniqueField } from "./unique-field.ts";
+import { streamUniqueFields } from "./unique-field.ts";
 
 const MAGIC = "fti-stream-checkpoint";
 export const CHECKPOINT_VERSION = 4;
@@ -431,7 +431,7 @@ export type TypedStreamEvents = <T>(store: Store, plan: SourcePlan, use: (relati
  * A fingerprint of the rows of src_<source> that did not come from the
  * stream: what the state was built from besides the stream's own events. A
  * row is the stream's own when a kept segment line (fti_stream_events) has
- * its `unique` value and, with `typed`, also every one of its values; so a
+ * its `unique` value (every field of a combination) and, with `typed`, also every one of its values; so a
  * `fti features` run that only adds the stream's events leaves it as it was,
  * and a changed or added file row changes it — also one with the `unique`
  * value of an event the stream applied and other values (the batch keeps
@@ -443,19 +443,21 @@ export async function offlineFingerprint(store: Store, plan: SourcePlan, typed?:
   if (!(await store.tableExists(table))) return { rows: 0, hash: "none" };
   const have = new Set((await store.tableColumns(table)).map((c) => c.name));
   if (!plan.fields.every((f) => have.has(f.name))) return { rows: 0, hash: "none" };
-  const unique = streamUniqueField(plan);
-  const u = ident(unique);
+  const unique = streamUniqueFields(plan);
   const fields = plan.fields.map((f) => `s.${ident(f.name)}`).join(", ");
   const query = (ownRows: string) =>
     store.all<{ n: number | bigint; h: string }>(`SELECT count(*) AS n, CAST(coalesce(bit_xor(hash(${fields})), 0) AS VARCHAR) AS h FROM ${ident(table)} AS s WHERE TRUE ${ownRows}`);
   if (!(await store.tableExists(STREAM_EVENTS_TABLE))) return fingerprintOf(await query(""));
   if (typed) {
     const same = plan.fields.map((f) => `e.${ident(f.name)} IS NOT DISTINCT FROM s.${ident(f.name)}`).join(" AND ");
-    return fingerprintOf(await typed(store, plan, (events) => query(`AND NOT EXISTS (SELECT 1 FROM ${events} AS e WHERE e.${u} = s.${u} AND ${same})`)));
+    const sameKey = unique.map((u) => `e.${ident(u)} = s.${ident(u)}`).join(" AND ");
+    return fingerprintOf(await typed(store, plan, (events) => query(`AND NOT EXISTS (SELECT 1 FROM ${events} AS e WHERE ${sameKey} AND ${same})`)));
   }
+  // Every field of the key as the line's text holds it (a timestamp's text differs from the column's: blind to those rows, as said above).
+  const textKey = unique.map((u) => `json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(u)}`)}) = CAST(s.${ident(u)} AS VARCHAR)`).join(" AND ");
   return fingerprintOf(
     await query(
-      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND json_extract_string(e.text, ${sqlString(`$.${JSON.stringify(unique)}`)}) = CAST(s.${u} AS VARCHAR))`,
+      `AND NOT EXISTS (SELECT 1 FROM ${ident(STREAM_EVENTS_TABLE)} AS e WHERE e.source = ${sqlString(plan.name)} AND json_valid(e.text) AND ${textKey})`,
     ),
   );
 }

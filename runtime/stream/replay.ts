@@ -9,7 +9,8 @@ import type { Scalar, SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
-import { streamUniqueField } from "./unique-field.ts";
+import { sourceKeyColumns } from "./entity-events.ts";
+import { streamUniqueFields } from "./unique-field.ts";
 
 export interface ReplayOptions {
   /** The server, e.g. http://127.0.0.1:8080. */
@@ -43,7 +44,7 @@ async function rowsToReplay(store: Store, plan: SourcePlan, lastMs: number): Pro
   return store.all(
     `SELECT ${plan.fields.map((f) => ident(f.name)).join(", ")} FROM ${ident(table)}
       WHERE ${t} >= (SELECT max(${t}) FROM ${ident(table)}) - to_milliseconds(CAST(? AS BIGINT))
-      ORDER BY ${t}, ${ident(streamUniqueField(plan))}`,
+      ORDER BY ${t}, ${streamUniqueFields(plan).map(ident).join(", ")}`,
     [lastMs],
   );
 }
@@ -54,10 +55,7 @@ export async function replayEvents(store: Store, bundle: SpecBundle, opts: Repla
     const streams = bundle.sources.filter((s) => s.stream).map((s) => s.name);
     throw new UserError(`\`${opts.source}\` is not a stream source of spec \`${bundle.name}\`; streams: ${streams.length ? streams.join(", ") : "none"}`);
   }
-  const unique = streamUniqueField(plan);
-  if (plan.fields.find((f) => f.name === unique)?.type !== "string") {
-    throw new UserError(`\`${plan.name}\`'s unique field \`${unique}\` is not a string: a replayed event cannot be given a new value`);
-  }
+  const renamed = replayedField(bundle, plan);
   const rows = await rowsToReplay(store, plan, opts.lastMs);
   const report: ReplayReport = { source: plan.name, total: rows.length, accepted: 0, duplicates: 0, late: 0, ms: 0 };
   if (rows.length === 0) return report;
@@ -72,7 +70,7 @@ export async function replayEvents(store: Store, bundle: SpecBundle, opts: Repla
     while (i < rows.length && ((rows[i][et] as Date).getTime() - t0) / opts.speed <= elapsed) {
       const r = rows[i++];
       const due = wall0 + ((r[et] as Date).getTime() - t0) / opts.speed;
-      batch.push(eventOf(plan, r, new Date(Math.min(due, Date.now())), suffix));
+      batch.push(eventOf(plan, r, new Date(Math.min(due, Date.now())), renamed, suffix));
     }
     if (batch.length) {
       const answer = await send(opts, batch);
@@ -87,16 +85,39 @@ export async function replayEvents(store: Store, bundle: SpecBundle, opts: Repla
   return report;
 }
 
-/** A stored row as a live event: sent now, under a new unique value. */
-function eventOf(plan: SourcePlan, row: Record<string, unknown>, at: Date, suffix: string): Record<string, Scalar> {
+/**
+ * The `unique` field a replayed event gets a new value in (its value + a suffix): the one field, a string; of a
+ * combination, its first string field that is neither the event time (replaced by now, and two events may get
+ * one instant) nor an entity key of a group over the source (the event would count for another entity).
+ */
+function replayedField(bundle: SpecBundle, plan: SourcePlan): string {
+  const unique = streamUniqueFields(plan);
+  const isString = (name: string) => plan.fields.find((f) => f.name === name)?.type === "string";
+  if (unique.length === 1) {
+    if (!isString(unique[0])) throw new UserError(`\`${plan.name}\`'s unique field \`${unique[0]}\` is not a string: a replayed event cannot be given a new value`);
+    return unique[0];
+  }
+  const keys = new Set(
+    bundle.groups.filter((g) => g.input.kind === "source" && g.input.name === plan.name).flatMap((g) => sourceKeyColumns(bundle, g) ?? []),
+  );
+  const field = unique.find((f) => isString(f) && f !== plan.eventTime && !keys.has(f));
+  if (!field) {
+    throw new UserError(
+      `\`${plan.name}\`'s unique (${unique.join(", ")}) has no string field besides the event time and the entity keys: a replayed event cannot be given a new value`,
+    );
+  }
+  return field;
+}
+
+/** A stored row as a live event: sent now, under a new unique value (`renamed` + the replay's suffix). */
+function eventOf(plan: SourcePlan, row: Record<string, unknown>, at: Date, renamed: string, suffix: string): Record<string, Scalar> {
   const e: Record<string, Scalar> = {};
   for (const f of plan.fields) {
     const v = row[f.name];
     e[f.name] = v instanceof Date ? v.toISOString() : ((v ?? null) as Scalar);
   }
   e[plan.eventTime!] = at.toISOString();
-  const unique = streamUniqueField(plan);
-  e[unique] = `${String(row[unique])}${suffix}`;
+  e[renamed] = `${String(row[renamed])}${suffix}`;
   return e;
 }
 

@@ -17,7 +17,7 @@ import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
 import { classLabels } from "./classes.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
-import { transformsIdentity } from "../transforms-hash.ts";
+import { modelTransformsIdentity } from "../transforms-hash.ts";
 
 export type TrainStep = "frame" | "split" | "fit" | "encode" | "train" | "export" | "verify" | "metrics" | "register";
 
@@ -324,7 +324,7 @@ export async function scoreAndRegister(
       model: plan.name,
       stage,
       spec_hash: bundle.specHash,
-      transforms_hash: transformsIdentity(bundle),
+      transforms_hash: modelTransformsIdentity(bundle, plan.name),
       view: view.name,
       task: plan.task,
       algorithm: model.algorithm,
@@ -462,7 +462,7 @@ export async function trainModelFromSpec(
     width: d,
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },
-    transformsHash: transformsIdentity(bundle),
+    transformsHash: modelTransformsIdentity(bundle, plan.name),
     timings: finishTimings(timings, t0),
   };
 }

@@ -12,6 +12,8 @@
 declare namespace z {
   export interface RefinementCtx<T = unknown> {
     value: T;
+    /** The issues found so far (zod's parse payload): the refinement of a request reads which fields failed. */
+    issues: Array<{ code?: string; path?: PropertyKey[] }>;
     addIssue(issue: { code: "custom"; path?: PropertyKey[]; message?: string; input?: unknown }): void;
   }
 
@@ -22,7 +24,7 @@ declare namespace z {
     safeParse(data: unknown): { success: true; data: Output; error?: never } | { success: false; data?: never; error: ZodError };
     nullable(): ZodNullable<this>;
     optional(): ZodOptional<this>;
-    superRefine(refinement: (arg: Output, ctx: RefinementCtx<Output>) => void | Promise<void>): this;
+    superRefine(refinement: (arg: Output, ctx: RefinementCtx<Output>) => void | Promise<void>, params?: { when?: (payload: { value: unknown }) => boolean }): this;
     transform<N>(fn: (arg: Output, ctx: RefinementCtx<Output>) => N | Promise<N>): ZodType<N, Input, false>;
   }
 

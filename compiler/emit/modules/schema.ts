@@ -46,7 +46,10 @@ export function schemaModule(ctx: EmitContext): Statement[] {
     const name = `${pascal(model.name)}Request`;
     out.push(objectType(name, cite(ctx, model.loc, `An online request to model \`${model.name}\`: the entity keys and the request fields of its ODTs`), fields, undefined, true));
     // The view's request checks (request-checks.ts) as a refinement: a value training never saw is a 400 at its field.
-    const refine = hasRequestChecks(ctx, view) ? `.superRefine(${imports.rt("refineRequest")}(${requestCheckName(view)}))` : "";
+    // It runs after type errors too (skipping the checks of fields that failed), so one 400 lists every failure.
+    const refine = hasRequestChecks(ctx, view)
+      ? `.superRefine(${imports.rt("refineRequest")}(${requestCheckName(view)}), ${imports.rt("REQUEST_CHECKS_AFTER_TYPE_ERRORS")})`
+      : "";
     out.push(schemaConst(name, fields, `${z}.strictObject`, z, ts, refine));
   }
   return [...imports.statements(GENERATED_FILES), ...out];

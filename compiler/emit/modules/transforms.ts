@@ -1,9 +1,11 @@
 // generated/<spec>/transforms.ts: the only copy of every ODT and MDT step
 // (training and serving both run this code), stamped with TRANSFORMS_HASH, a
-// sha256 of the file's own code, comments left out (project.ts fills it in).
+// sha256 of the file's own code, comments left out, and per model with
+// MODEL_TRANSFORMS_HASHES, a sha256 of the part of that code the model runs
+// (project.ts fills both in: `modelTransformUnits` says which part).
 
 import crypto from "node:crypto";
-import type { IrFunction, IrMdt, IrModel, IrModelInput, IrOdt } from "../../ir.ts";
+import type { IrFunction, IrMdt, IrModel, IrModelInput, IrOdt, IrSpec } from "../../ir.ts";
 import { fnsCalledFrom } from "../../ir-walk.ts";
 import { tsMorph } from "../../ts-project.ts";
 import { cite, GENERATED_FILES, tsExpr, type EmitContext, type Statement } from "../context.ts";
@@ -11,16 +13,76 @@ import { Imports } from "../imports.ts";
 import { tsLiteral, tsType } from "../names.ts";
 
 export const HASH_PLACEHOLDER = "__FTI_TRANSFORMS_HASH__";
+/** Where a model's hash goes in MODEL_TRANSFORMS_HASHES until project.ts computes it. */
+export const modelHashPlaceholder = (model: string) => `__FTI_MODEL_TRANSFORMS_HASH_${model}__`;
+/** Every such placeholder, quoted as emitted; the model's name is the first group. */
+export const MODEL_HASH_PLACEHOLDERS = /"__FTI_MODEL_TRANSFORMS_HASH_(\w+)__"/g;
+
+/** Per model, what of transforms.ts it runs; and every declaration emitted for some model or ODT, or for none. */
+export interface ModelTransformUnits {
+  /** `extra`: what the declarations' text does not show (the fns they call, the ODTs' declared signatures). */
+  models: Array<{ model: string; declarations: string[]; extra: string }>;
+  /**
+   * Names of the declarations above (every ODT, every model's steps and
+   * encode) and of the hash constants: any other declaration of the file (a
+   * helper several could call) counts in every model's hash.
+   */
+  owned: string[];
+}
+
+/**
+ * Per model, what of transforms.ts its training and inference run: the
+ * declarations (its MDT steps and encode, every ODT of its view: training
+ * computes them all over the spine, and its input builder runs them all on a
+ * request), the fingerprint of the fns those ODTs call (their code is in
+ * functions.ts) and those ODTs' declared signatures (the generated functions
+ * take every value as nullable, but training's guard and the request schema
+ * follow the declaration: `request x: float` gives null without a call, `x:
+ * float?` calls the ODT with null). Its hash covers these, and what no model
+ * or ODT owns.
+ */
+export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
+  const models = ir.models.map((model) => {
+    const odtNames = new Set(ir.views.find((v) => v.name === model.view)?.odts ?? []);
+    const odts = ir.onDemand.filter((o) => odtNames.has(o.name));
+    return {
+      model: model.name,
+      declarations: [...odts.map((o) => o.name), ...modelDeclarations(model.name)],
+      extra: `fns:${functionsFingerprint(ir.functions, odts) ?? ""}\nodts:${odtSignatures(odts)}`,
+    };
+  });
+  const owned = [...HASH_CONSTANTS, ...ir.onDemand.map((o) => o.name), ...ir.models.flatMap((m) => modelDeclarations(m.name))];
+  return { models, owned };
+}
+
+/** The constants this module emits before the code: none is code a model runs. */
+const HASH_CONSTANTS = ["TRANSFORMS_HASH", "MODEL_TRANSFORMS_HASHES", "FUNCTIONS_FINGERPRINT"];
+
+const modelDeclarations = (model: string) => [`${model}_steps`, `encode_${model}`];
+
+/** sha256 of the ODTs' declared parameters (request fields, features with their groups) and result, with their types. */
+function odtSignatures(odts: IrOdt[]): string {
+  const signatures = odts.map((o) => ({ name: o.name, requestParams: o.requestParams, featureParams: o.featureParams, returns: o.returns }));
+  return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(signatures)).digest("hex");
+}
 
 export function transformsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
   const body: Statement[] = [];
-  body.push(`/** sha256 of this file's code (this constant's value blanked, comment lines left out): the registry stores it with every model, and inference refuses a model whose hash differs. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
+  body.push(`/** sha256 of this file's code (this constant's value blanked, comment lines left out): the file is refused when its text no longer has it (a hand edit), and a model version trained before per-model hashes, which stored it, serves while it is unchanged. */\nexport const TRANSFORMS_HASH = "${HASH_PLACEHOLDER}";`);
   const fingerprint = functionsFingerprint(ctx.ir.functions, ctx.ir.onDemand);
   if (fingerprint) {
     body.push(
       `/** The fns the ODTs call (functions.ts), by their checked definitions: TRANSFORMS_HASH covers this line, so a changed fn changes it. */\nexport const FUNCTIONS_FINGERPRINT = "${fingerprint}";`,
     );
+  }
+  if (ctx.ir.models.length) {
+    const entries = ctx.ir.models.map((m) => `  ${m.name}: "${modelHashPlaceholder(m.name)}",`);
+    body.push(
+      `/** Per model, sha256 of the code here its training and inference run (its MDT steps and encode, its view's ODTs, the fns they call): the registry stores it with each version, and inference refuses a version whose hash differs. Another model's code does not count. */\nexport const MODEL_TRANSFORMS_HASHES: Record<string, string> = {\n${entries.join("\n")}\n};`,
+    );
+  } else {
+    body.push(`/** Per model, sha256 of the code here its training and inference run (no models). */\nexport const MODEL_TRANSFORMS_HASHES: Record<string, string> = {};`);
   }
   for (const odt of ctx.ir.onDemand) body.push(odtStructure(ctx, imports, odt));
   for (const model of ctx.ir.models) {

@@ -1,0 +1,54 @@
+// A registry row edited by hand (the registry is a table in the store): a
+// fitted MDT state that is not what training writes is refused with a user
+// error naming the version and the first bad place, before the generated
+// encode reads it (which threw a TypeError: an internal error, exit 3).
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SpecBundle } from "../runtime/api.ts";
+import { UserError } from "../runtime/errors.ts";
+import { fittedStateProblem } from "../runtime/inference/fitted-state.ts";
+import { createPredictor } from "../runtime/inference/predictor.ts";
+import { getModel, type ModelRecord } from "../runtime/registry/registry.ts";
+import { buildToyStore, toyBundle, type ToyStore } from "./helpers/online-toy.ts";
+
+let toy: ToyStore;
+let bundle: SpecBundle;
+let record: ModelRecord;
+
+beforeAll(async () => {
+  bundle = toyBundle();
+  toy = await buildToyStore({ bundle, train: ["toy_impute"] });
+  record = await toy.withStore((s) => getModel(s, "toy_impute"));
+}, 60_000);
+
+afterAll(() => toy?.cleanup());
+
+const edited = (state: unknown): ModelRecord => ({ ...record, mdt_state: state as ModelRecord["mdt_state"] });
+
+describe("a hand-edited fitted state", () => {
+  it("the state training wrote passes", async () => {
+    expect(fittedStateProblem(bundle.models.find((m) => m.name === "toy_impute")!, record.mdt_state)).toBeNull();
+    const p = await createPredictor(bundle, "toy_impute", record);
+    expect(p.width).toBe(record.mdt_state.width);
+  });
+
+  const good = () => JSON.parse(JSON.stringify(record.mdt_state));
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ["null", () => null, /the state is not an object/],
+    ["no inputs", () => ({ width: good().width }), /inputs is missing/],
+    ["an input dropped", () => ({ ...good(), inputs: { x2: good().inputs.x2 } }), /inputs\.x1 is missing; the model has 2/],
+    ["a step dropped", () => ({ ...good(), inputs: { ...good().inputs, x1: [good().inputs.x1[0]] } }), /inputs\.x1 is 1 step\(s\); the model has 2/],
+    ["a mean as text", () => ({ ...good(), inputs: { ...good().inputs, x2: [good().inputs.x2[0], { mean: "a", std: 1 }] } }), /inputs\.x2\[1\]\.mean \(standard_scale\) is "a"/],
+    ["an impute value null", () => ({ ...good(), inputs: { ...good().inputs, x1: [{ value: null }, good().inputs.x1[1]] } }), /inputs\.x1\[0\]\.value \(impute\) is null/],
+    ["width as text", () => ({ ...good(), width: String(good().width) }), /width is "2", not a positive whole number/],
+  ];
+  it.each(cases)("%s: a user error naming the version and the place", async (_name, state, message) => {
+    const err = await createPredictor(bundle, "toy_impute", edited(state())).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/^model `toy_impute` version 1: its stored MDT state is not what training writes: /);
+    expect((err as Error).message).toMatch(message);
+  });
+});
