@@ -170,8 +170,8 @@ function transformsUnits(text: string): TransformsUnits {
  * A model's hash: sha256 of the code lines of the declarations `names` (its
  * steps and encode, its view's ODTs), in file order, with the imports they
  * read (a name counts when its text appears in them) and any other code
- * outside a declaration, plus `extra` (what the code reaches outside the file:
- * the fingerprint of the fns the ODTs call). Given `owned` (the declarations
+ * outside a declaration, plus `extra` (what the text does not show: the
+ * fingerprint of the fns the ODTs call, their declared signatures). Given `owned` (the declarations
  * that belong to a model or an ODT, or to none), every other declaration
  * counts too: code the emitter did not attribute is taken as shared. Other
  * models' declarations and ODTs, and imports only they read, do not count:
@@ -184,10 +184,10 @@ export function modelTransformsHash(text: string, names: readonly string[], extr
 /** The same for several models of one file, which is split once: per model, its hash. */
 export function modelTransformsHashes(
   text: string,
-  units: { models: ReadonlyArray<{ model: string; declarations: readonly string[]; functions: string }>; owned: readonly string[] },
+  units: { models: ReadonlyArray<{ model: string; declarations: readonly string[]; extra: string }>; owned: readonly string[] },
 ): Map<string, string> {
   const split = transformsUnits(text);
-  return new Map(units.models.map((m) => [m.model, unitsHash(split, m.declarations, m.functions, units.owned)]));
+  return new Map(units.models.map((m) => [m.model, unitsHash(split, m.declarations, m.extra, units.owned)]));
 }
 
 function unitsHash(units: TransformsUnits, names: readonly string[], extra: string, owned?: readonly string[]): string {

@@ -71,7 +71,7 @@ describe("unique (a, b)", () => {
     ]);
     expect(q[0].reason_kind).toBe("(symbol, day): duplicate value");
 
-    const kept = await store.all<{ symbol: string; price: number }>("SELECT symbol, price FROM src_prices ORDER BY rowid");
+    const kept = await store.all<{ symbol: string; price: number }>("SELECT symbol, price FROM src_prices ORDER BY day, symbol DESC");
     expect(kept.map((r) => `${r.symbol}:${r.price}`)).toEqual(["MSFT:10", "IBM:20", "MSFT:11", "IBM:22"]);
 
     const rows = await store.all<{ symbol: string; days_3d: number; high_3d: number }>(

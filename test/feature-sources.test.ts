@@ -98,13 +98,13 @@ describe("source validation", () => {
     expect(JSON.parse(q[0].row_json)).toMatchObject({ activity_id: "a2", distance_km: "nan" });
     expect(JSON.parse(q[1].row_json)).toMatchObject({ elapsed_time_s: "inf", avg_hr: "-inf" });
     expect(q.every((r) => r.file === file)).toBe(true);
-    expect(await store.all("SELECT activity_id, started_at, distance_km, avg_hr FROM src_activities ORDER BY rowid")).toEqual([
+    expect(await store.all("SELECT activity_id, started_at, distance_km, avg_hr FROM src_activities ORDER BY activity_id")).toEqual([
       { activity_id: "a1", started_at: new Date("2025-01-01T08:00:00Z"), distance_km: 10, avg_hr: 150 },
       { activity_id: "a7", started_at: new Date("2025-01-07T08:00:00Z"), distance_km: 10, avg_hr: null },
     ]);
   });
 
-  it("several files: row numbers count within each file, the first occurrence of a value wins across files, rows keep the read order", async () => {
+  it("several files: row numbers count within each file, the first occurrence of a value wins across files (its row is the one kept)", async () => {
     const dir = tempDir();
     mkdirSync(join(dir, "parts"));
     store = await openStore({ path: ":memory:" });
@@ -117,11 +117,11 @@ describe("source validation", () => {
       ["p2.parquet", 2, "activity_id: duplicate value 'a2' (first at row 2)"],
       ["p2.parquet", 3, "distance_km: 0.0 fails check (> 0)"],
     ]);
-    const ids = await store.all<{ activity_id: string }>("SELECT activity_id FROM src_activities ORDER BY rowid");
-    expect(ids.map((r) => r.activity_id)).toEqual(["a1", "a2", "a3", "a4", "a6"]);
+    const kept = await store.all<{ activity_id: string; started_at: Date }>("SELECT activity_id, started_at FROM src_activities ORDER BY activity_id");
+    expect(kept.map((r) => `${r.activity_id}@${r.started_at.getUTCDate()}`)).toEqual(["a1@1", "a2@2", "a3@3", "a4@4", "a6@7"]);
   });
 
-  it("unique: an invalid first occurrence does not count, and the valid rows stay in read order when later duplicates are dropped", async () => {
+  it("unique: an invalid first occurrence does not count, and the first valid occurrence's row is the one kept", async () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });
     await writeParquet(store, join(dir, "acts.parquet"), [
@@ -142,7 +142,7 @@ describe("source validation", () => {
       [7, "activity_id: missing value (not nullable)"],
       [8, "activity_id: missing value (not nullable)"],
     ]);
-    const kept = await store.all<{ activity_id: string; started_at: Date }>("SELECT activity_id, started_at FROM src_activities ORDER BY rowid");
+    const kept = await store.all<{ activity_id: string; started_at: Date }>("SELECT activity_id, started_at FROM src_activities ORDER BY started_at");
     expect(kept.map((r) => `${r.activity_id}@${r.started_at.getUTCDate()}`)).toEqual(["a2@2", "a1@3", "a3@5"]);
   });
 
@@ -171,9 +171,10 @@ describe("source validation", () => {
     expect(r.sources[0]).toMatchObject({ read: n, valid: n - expected.length, quarantined: expected.length });
     const got = (await quarantine(store)).map((q) => `${q.row_number}: ${q.reason}`);
     expect(got).toEqual(expected);
-    // The table keeps exactly the first occurrences, in read order (the later ones are deleted by rowid).
+    // The table keeps exactly the first occurrences (their times are their positions): the rows of a duplicated
+    // value are deleted and the first written again from the input.
     const kept = await store.all<{ activity_id: string; at: number }>(
-      "SELECT activity_id, epoch(started_at)::BIGINT - epoch(TIMESTAMP '2025-01-01')::BIGINT AS at FROM src_activities ORDER BY rowid",
+      "SELECT activity_id, epoch(started_at)::BIGINT - epoch(TIMESTAMP '2025-01-01')::BIGINT AS at FROM src_activities ORDER BY started_at",
     );
     const firsts = [...first.entries()].sort((a, b) => a[1] - b[1]).map(([id, at]) => `a${id}@${at - 1}`);
     expect(kept.map((r) => `${r.activity_id}@${r.at}`)).toEqual(firsts);
@@ -217,11 +218,24 @@ describe("source validation", () => {
     expect(await sorts("adjacent.parquet", [row("a1", 1), row("a2", 2), row("a2", 3), row("a3", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
     expect(await sorts("later.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a2", 4)])).toEqual({ sorted: 1, quarantined: 1, valid: 3 });
     expect(await sorts("unordered.parquet", [row("a2", 1), row("a1", 2), row("a3", 3)])).toEqual({ sorted: 1, quarantined: 0, valid: 3 });
+    // The input is read as two halves (rows 1–3, 4–6), each one sequence: each strictly ordered either way and
+    // their ranges apart is enough; ranges that meet (a3 ends the first and starts the second) are not.
+    expect(await sorts("apart.parquet", [row("a4", 1), row("a5", 2), row("a6", 3), row("a3", 4), row("a2", 5), row("a1", 6)])).toEqual({ sorted: 0, quarantined: 0, valid: 6 });
+    expect(await sorts("meet.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a3", 4), row("a4", 5), row("a5", 6)])).toEqual({ sorted: 1, quarantined: 1, valid: 5 });
+    expect(await sorts("overlap.parquet", [row("a1", 1), row("a3", 2), row("a5", 3), row("a2", 4), row("a4", 5), row("a6", 6)])).toEqual({ sorted: 1, quarantined: 0, valid: 6 });
+    // Several Parquet files (positions restart in each): the halves are the first and second half of the files.
+    mkdirSync(join(dir, "inorder"));
+    await writeParquet(s, join(dir, "inorder", "p1.parquet"), [row("b1", 1), row("b2", 2)]);
+    await writeParquet(s, join(dir, "inorder", "p2.parquet"), [row("b3", 3), row("b4", 4)]);
+    const before = hashSorts.seen.length;
+    const files = await runFeaturePipeline(s, bundleFor(dir, activitiesSource("inorder/*.parquet", "parquet")));
+    expect({ sorted: hashSorts.seen.length - before, valid: files.sources[0].valid }).toEqual({ sorted: 0, valid: 4 });
     hashSorts.restore();
     expect(await quarantinedByFile(s)).toEqual([
       ["up.parquet", 3, "activity_id: missing value (not nullable)"],
       ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
       ["later.parquet", 4, "activity_id: duplicate value 'a2' (first at row 2)"],
+      ["meet.parquet", 4, "activity_id: duplicate value 'a3' (first at row 3)"],
     ]);
   });
 
@@ -323,5 +337,26 @@ describe("source validation", () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/validating the rows failed \(a check's SQL may be wrong\)/);
     expect(await store.tableExists("src_activities")).toBe(false);
+  });
+
+  it("the source table is written without insertion order, and the store keeps it on for everything else — also after a run that failed inside that write", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    const setting = async () => (await s.all<{ v: boolean }>("SELECT current_setting('preserve_insertion_order') AS v"))[0].v;
+    const writes = watchRuns(s, /^SET preserve_insertion_order = false$|^INSERT INTO "src_activities"|^RESET preserve_insertion_order$/);
+    await writeParquet(s, join(dir, "acts.parquet"), [row("a1", 1), row("a2", 2)]);
+    const source = activitiesSource("acts.parquet", "parquet");
+    await runFeaturePipeline(s, bundleFor(dir, source));
+    expect(writes.seen.map((sql) => sql.split(" ")[0])).toEqual(["SET", "INSERT", "RESET"]);
+    expect(await setting()).toBe(true);
+    // A check that binds but fails on the first row it reads (a cast error): the INSERT fails mid-transaction,
+    // where DuckDB refuses the RESET until the ROLLBACK; the setting is restored after it.
+    const failing = { ...source, checks: [...source.checks, { field: "sport", text: "check (cast)", sql: `(CAST("sport" AS INTEGER) > 0)` }] };
+    const err = await runFeaturePipeline(s, bundleFor(dir, failing)).catch((e: unknown) => e);
+    writes.restore();
+    expect((err as Error).message).toMatch(/validating the rows failed/);
+    expect(await setting()).toBe(true);
+    expect((await s.all<{ n: number }>("SELECT count(*) AS n FROM src_activities"))[0].n).toBe(2);
   });
 });

@@ -2,7 +2,8 @@
 // `--admin-token-file`, `register --onnx`): a device that never ends was read
 // until the process ran out of memory (`fti serve --token-file /dev/zero`
 // never started), a directory was "no such file". Now each is exit 1 naming
-// the flag and the file, at once.
+// the flag and the file, at once. So is a `--logs` that is a file (a server
+// took every request and lost every log entry).
 
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -50,6 +51,8 @@ describe("the flags", () => {
     [["serve", "specs/athlete.fti", "--port", "0", "--admin-token-file", "/dev/urandom"], "the admin token file /dev/urandom: is a device, not a file"],
     [["register", "specs/athlete.fti", "time_estimator", "--onnx", "/dev/zero"], "--onnx /dev/zero: is a device, not a file"],
     [["register", "specs/athlete.fti", "time_estimator", "--onnx", "specs"], "--onnx specs: is a directory"],
+    [["serve", "specs/athlete.fti", "--port", "0", "--logs", "/dev/null"], "--logs /dev/null is not a directory"],
+    [["verify", "specs/athlete.fti", "time_estimator", "--logs", "package.json"], "--logs package.json is not a directory"],
   ])("fti %j is exit 1 naming the flag", (args, message) => {
     const r = fti([...args, "--store", path.join(os.tmpdir(), `fti-input-${process.pid}.duckdb`)]);
     expect(r.stderr).toContain(message);

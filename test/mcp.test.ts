@@ -88,11 +88,24 @@ describe("fti mcp", () => {
     } finally {
       await svc.close();
     }
-    const bad = await call("predict", { model: "time_estimator", request: { athlete_id: a, distance_km: "far" } });
+    const bad = await call("predict", { model: "time_estimator", request: { athlete_id: a, distance_km: "far", planned_pace_min_km: -1 } });
     expect(bad.isError).toBe(true);
     expect(bad.data.error.status).toBe(400);
+    // Every failure in one answer, as over HTTP: the type error, the missing field and the other field's check.
+    expect(bad.data.error.issues.map((i: { path: string[] }) => i.path.join("."))).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
     const unknown = await call("get_online_features", { entity: "runner", keys: {} });
     expect(unknown.isError).toBe(true);
+  });
+
+  it("get_online_features refuses a key of another type, a key the entity lacks and keys without an entity (they were not_found, or ignored)", async () => {
+    const a = work.athletes[0];
+    const mistyped = await call("get_online_features", { entity: "athlete", keys: { athlete_id: 5 } });
+    expect(mistyped).toEqual({ isError: true, data: { error: "key `athlete_id` is a string, got 5" } });
+    const extra = await call("get_online_features", { entity: "athlete", keys: { athlete_id: a, route_id: "r1" } });
+    expect(extra).toEqual({ isError: true, data: { error: 'unknown entity keys: "route_id"; `athlete` has athlete_id' } });
+    const noEntity = await call("get_online_features", { keys: { athlete_id: a } });
+    expect(noEntity.isError).toBe(true);
+    expect(noEntity.data.error).toContain("(`keys` were given without `entity`)");
   });
 
   it("retrieves from the index, point in time, for the entity", async () => {

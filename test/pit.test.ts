@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
-import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, pitSelect, spineBounds, spineJoin, spineQuery, type SpineRange } from "../runtime/retrieval/pit.ts";
+import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, pitSelect, spineBounds, spineJoin, spineQuery, spineSortOrder, type SpineRange } from "../runtime/retrieval/pit.ts";
 import { EXPORT_MEMORY_LIMIT, exportTrainingData } from "../runtime/retrieval/export.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
 import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
@@ -448,6 +448,33 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     data.labels.push(...tied);
     expect(await order()).toEqual(expected());
     expect(await fact()).toEqual([false]);
+  });
+
+  it("sorts a view of several keys by the shortest prefix of (time, keys) its source has one row per", async () => {
+    const base = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true }).views[0];
+    const view = {
+      ...base,
+      keys: [
+        { name: "a", type: "string" as const, nullable: false },
+        { name: "b", type: "int" as const, nullable: false },
+      ],
+      spine: { ...base.spine, source: "pairs", eventTime: "ts" },
+    };
+    const orderColumns = ["__t", `"a"`, `"b"`, "__label"];
+    const q = { sql: "", order: orderColumns.join(", "), orderColumns };
+    store = await openStore({ path: ":memory:" });
+    await store.run(`CREATE TABLE src_pairs (ts TIMESTAMP, a VARCHAR, b BIGINT, y DOUBLE, ingested_at TIMESTAMP)`);
+    // Five rows an hour, one per `a`: (ts, a) tells them apart, ts alone does not.
+    const add = (rows: Array<[number, string, number]>, ingested: number) =>
+      store!.run(`INSERT INTO src_pairs VALUES ${rows.map(([t, a, b]) => `(epoch_ms(${t}), '${a}', ${b}, ${b}, epoch_ms(${ingested}))`).join(", ")}`);
+    await add(Array.from({ length: 50 }, (_, i) => [T0 + Math.floor(i / 5) * HOUR, `u${i % 5}`, i] as [number, string, number]), T0);
+    expect(await spineSortOrder(store, view, q)).toBe(`__t, "a"`);
+    // A second row at (ts, a) with another b (ingested later: a new source version): (ts, a, b).
+    await add([[T0, "u0", 99]], T0 + DAY);
+    expect(await spineSortOrder(store, view, q)).toBe(`__t, "a", "b"`);
+    // And one equal in (ts, a, b) too: the whole order.
+    await add([[T0, "u0", 99]], T0 + 2 * DAY);
+    expect(await spineSortOrder(store, view, q)).toBe(q.order);
   });
 
   it("restricts the spine to [from, to) of the label time", async () => {

@@ -52,3 +52,26 @@ describe("a hand-edited fitted state", () => {
     expect((err as Error).message).toMatch(message);
   });
 });
+
+describe("a hand-edited JSON column of the registry row", () => {
+  it.each([
+    ["lineage", `'"x"'`, /lineage: Invalid input: expected object, received string/],
+    ["lineage", `'{"specFile": "s.fti", "view": "v", "featureTables": 3, "trainingRange": {"from": null, "to": null}, "rows": {"train": 1, "test": 1}}'`, /lineage\.featureTables: Invalid input: expected array/],
+    ["metrics", `'[1, 2]'`, /metrics: Invalid input: expected record, received array/],
+    ["gates", `'{"a": 1}'`, /gates: Invalid input: expected array/],
+  ])("%s = %s: reading the version is a user error naming the column (it was a TypeError in `fti models show`)", async (column, value, message) => {
+    const before = await toy.withStore((s) => s.all<{ v: string }>(`SELECT CAST(${column} AS VARCHAR) AS v FROM fti_models WHERE model = 'toy_impute'`));
+    try {
+      await toy.withStore((s) => s.run(`UPDATE fti_models SET ${column} = ${value} WHERE model = 'toy_impute'`));
+      const err = await toy.withStore((s) => getModel(s, "toy_impute")).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as Error).message).toMatch(/^model `toy_impute` version 1: its registry row is not what fti writes: /);
+      expect((err as Error).message).toMatch(message);
+    } finally {
+      await toy.withStore((s) => s.run(`UPDATE fti_models SET ${column} = ? WHERE model = 'toy_impute'`, [before[0].v]));
+    }
+  });
+});

@@ -65,7 +65,7 @@ async function parquetAt(format: string, at: string): Promise<string[]> {
   const store = await openStore({ path: ":memory:" });
   try {
     await runFeaturePipeline(store, t.bundle);
-    return (await store.all<{ at: Date }>('SELECT "at" FROM src_rides')).map((r) => r.at.toISOString());
+    return (await store.all<{ at: Date }>('SELECT "at" FROM src_rides ORDER BY "at"')).map((r) => r.at.toISOString());
   } finally {
     await store.close();
   }

@@ -73,6 +73,12 @@ describe("TRANSFORMS_HASH", () => {
     const odtEdit = await compiled(athlete.replace("distance_km * pace_28d * 60", "distance_km * pace_28d * 61"));
     expect(odtEdit.models.time_estimator).not.toBe(before.models.time_estimator);
     expect(odtEdit.models.route_pace).toBe(before.models.route_pace);
+    // A request field declared nullable: the generated function's text is the same (it takes null either way),
+    // but training's guard and the request schema are not — both views compute planned_distance_km.
+    const odt = "on_demand planned_distance_km(request distance_km: float): float = distance_km";
+    const nullable = await compiled(athlete.replace(odt, odt.replace("distance_km: float)", "distance_km: float?)").replace("): float =", "): float? =")));
+    expect(nullable.models.time_estimator).not.toBe(before.models.time_estimator);
+    expect(nullable.models.route_pace).not.toBe(before.models.route_pace);
   }, 120_000);
 
   it("a model's hash: its declarations' code, the imports they read, and `extra`; not other declarations", () => {

@@ -2,11 +2,13 @@
 // conventions as commands.ts (the compiler's CLI hands in the spec loader;
 // UserErrors print as one line).
 
+import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { storeOption, withStore, type RuntimeCliDeps } from "./commands.ts";
 import { positiveNumberFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { specMember } from "./spec-member.ts";
+import { UserError } from "../errors.ts";
 import type { VerifyReport } from "../online/verify.ts";
 import { defaultStorePath } from "../store/paths.ts";
 import { agentSettingsFromEnv } from "../agents/settings.ts";
@@ -23,7 +25,17 @@ const out = (line: string) => process.stdout.write(line + "\n");
 
 /** The request log directory: --logs, else `logs/` next to the store. */
 export function logsDirFor(opts: { store?: string; logs?: string }): string {
-  if (opts.logs) return resolve(opts.logs);
+  if (opts.logs) {
+    // A file there (`--logs /dev/null`) was found out at the first request: every entry lost, the server up.
+    let isFile = false;
+    try {
+      isFile = !statSync(opts.logs).isDirectory();
+    } catch {
+      // Missing: the request log makes it (and its readers find nothing).
+    }
+    if (isFile) throw new UserError(`--logs ${opts.logs} is not a directory`, "pass the folder the request log is (or is to be) written in");
+    return resolve(opts.logs);
+  }
   const store = opts.store ? resolve(opts.store) : defaultStorePath();
   return join(dirname(store), "logs");
 }

@@ -110,6 +110,7 @@ export async function stageNdjsonLines(store: Store, name: string, files: string
       columns: [{ name: "json", type: "JSON" }],
       files,
       ndjson: true,
+      positionAcrossFiles: false,
       rowNumber: (_file, pos) => pos,
       changedFiles: () => [],
       rejects: [...bad.map((b) => rejectOf(b.file, Number(b.line), b.text, b.type)), ...notUtf8].sort((a, b) => (a.file === b.file ? a.row - b.row : a.file < b.file ? -1 : 1)),

@@ -27,6 +27,11 @@ export interface SourceInput {
   ndjson: boolean;
   /** ndjson: every key the objects have, to match fields to (column-match.ts); absent: fields are read by their own names. */
   keys?: string[];
+  /**
+   * True when `__fti_pos` counts across the files (a staged copy: its rowid), false when it
+   * restarts in each file (Parquet read in place: the row's position in its file).
+   */
+  positionAcrossFiles: boolean;
   /** SQL of the 1-based row number within its file of the row at (file, pos): pass qualified column references. */
   rowNumber(file: string, pos: string): string;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
@@ -76,6 +81,7 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
         columns: cols,
         files,
         ndjson: false,
+        positionAcrossFiles: false,
         rowNumber: (_file, pos) => `(${pos} + 1)`,
         changedFiles: () => files.filter((f, i) => fileStamp(f) !== before[i]),
         rejects: [],
@@ -154,6 +160,7 @@ export async function stage(
       columns,
       files,
       ndjson,
+      positionAcrossFiles: true,
       // Rows of a file are consecutive in the stage: number them from the file's first.
       rowNumber: (file, pos) =>
         `(${pos} - (SELECT min(s.rowid) FROM ${table} AS s WHERE s.__fti_file IS NOT DISTINCT FROM ${file}) + 1)`,
@@ -188,6 +195,7 @@ async function stageCsvInput(store: Store, plan: SourcePlan, files: string[], wh
       columns,
       files,
       ndjson: false,
+      positionAcrossFiles: true,
       rowNumber: (file, pos) =>
         shiftedRow(`(${pos} - (SELECT min(s.rowid) FROM ${table} AS s WHERE s.__fti_file IS NOT DISTINCT FROM ${file}) + 1)`, file, shift),
       changedFiles: () => [],

@@ -186,7 +186,7 @@ export async function readSource(
     const written = await writeValidRows(p, table);
     const { judged, skipped } = await countRows(p);
     await collectFailingRows(p, written < judged);
-    const duplicates = plan.unique ? await dropDuplicates(p, table, plan.unique) : 0;
+    const duplicates = plan.unique ? await dropDuplicates(p, table, plan.unique, judged + skipped) : 0;
     const quarantined = await quarantine(p);
     const changed = input.changedFiles();
     if (changed.length) throw new UserError(`${where}: ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
@@ -278,29 +278,41 @@ async function collectFailingRows(p: SourcePass, any: boolean): Promise<void> {
 
 /**
  * 3. `unique`: among otherwise valid rows, the first in read order wins.
- * They are all in `table` by now (written in read order), so the values (or
- * combinations, `unique (a, b)`) stored more than once are found from those
- * columns alone (duplicateValues); only their rows are ranked in the input —
- * the later ones quarantined with their first's row number — and deleted
- * from `table`, where rowid order is the read order. Returns the duplicates.
+ * They are all in `table` by now, so the values (or combinations,
+ * `unique (a, b)`) stored more than once are found from those columns alone
+ * (duplicateValues). The table is not in read order (writeValidRows), so the
+ * winners are chosen in the input: the later occurrences are quarantined with
+ * their first's row number, every stored row of a duplicated value is
+ * deleted, and each value's first valid row is written again from the input.
+ * Returns the duplicates (the rows quarantined).
  */
-async function dropDuplicates(p: SourcePass, table: string, unique: string[]): Promise<number> {
-  const { store, dupValues, inRange } = p;
+async function dropDuplicates(p: SourcePass, table: string, unique: string[], inputRows: number): Promise<number> {
+  const { store, plan, v, typed, judged, dupValues, inRange } = p;
   const key = uniqueKey(unique);
   const where = (cond: string) => `WHERE ${[...inRange, cond].join(" AND ")}`;
-  if (await strictlyOrdered(p, key, ident(table), where)) return 0;
+  if (await strictlyOrdered(p, key, inputRows)) return 0;
   await duplicateValues(p, key, ident(table), where);
   const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
-  if (Number(d.n) === 0) return 0;
+  const values = Number(d.n);
+  if (values === 0) return 0;
   const quarantined = await collectDuplicates(p, unique, key);
-  const deleted = await store.run(
-    `DELETE FROM ${ident(table)} WHERE rowid IN (
-       SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY ${key.columns} ORDER BY rowid) AS __fti_k
-                            FROM ${ident(table)} ${where(`${key.value} IN (SELECT __fti_u FROM ${dupValues})`)})
-        WHERE __fti_k > 1)`,
+  const deleted = await store.run(`DELETE FROM ${ident(table)} ${where(`${key.value} IN (SELECT __fti_u FROM ${dupValues})`)}`);
+  const cols = plan.fields.map((f) => ident(f.name)).join(", ");
+  const firsts = await p.pass(
+    store.run(
+      `INSERT INTO ${ident(table)} (${cols}, ingested_at)
+       SELECT ${cols}, ? FROM (
+         SELECT *, row_number() OVER (PARTITION BY ${key.columns} ORDER BY __fti_file, __fti_pos) AS __fti_k
+           FROM ${typed} WHERE ${judged} AND NOT ${v.failing} AND ${key.value} IN (SELECT __fti_u FROM ${dupValues})
+       ) WHERE __fti_k = 1
+       ORDER BY __fti_file, __fti_pos`,
+      [p.opts.ingestedAt],
+    ),
   );
-  if (deleted !== quarantined) throw new Error(`${p.where}: ${quarantined} later duplicates in the input but ${deleted} in ${table}`);
-  return deleted;
+  if (firsts !== values || deleted !== quarantined + firsts) {
+    throw new Error(`${p.where}: ${values} duplicated values, ${quarantined} later duplicates in the input, but ${deleted} rows of them in ${table} (${firsts} kept)`);
+  }
+  return quarantined;
 }
 
 /** The later occurrences of the duplicate values, ranked in the input by read order, into the failing rows. */
@@ -343,25 +355,53 @@ function uniqueKey(fields: string[]): { columns: string; value: string; hash: st
 }
 
 /**
- * Whether the unique key's values (of the rows `where` keeps), in the order
- * one streaming pass reads them, strictly increase or strictly decrease: then
- * no value repeats, whatever order DuckDB chose — each row is compared with
- * the row before it in that one sequence (`lag … OVER ()`, a streaming window:
- * no sort, no materialization), and `np = n − 1` checks that it is one
- * sequence. Keys written in order (sequential or time-based ids, sorted
- * exports, the rows of a file in read order) are common, and this pass costs
- * ~1/10 of sorting the hashes; any other order falls through to it. DuckDB's
- * comparisons agree with its grouping (-0.0 = 0.0, NaN = NaN), so "strictly
- * ordered" never calls two values distinct that the exact step would group.
+ * Whether no value of the unique key can repeat, told without a sort: the
+ * input's rows with a key (`inputRows` of them) are read as two parts, each
+ * one sequence through a streaming `lag … OVER ()` (no sort, no
+ * materialization), and when each part's values strictly increase or
+ * strictly decrease along its sequence (`np = n − 1` checks it is one
+ * sequence) and the two parts' ranges do not overlap, no value repeats —
+ * whatever order DuckDB read them in and wherever the parts split. Keys
+ * written in order (sequential or time-based ids, sorted exports) are common,
+ * and this pass costs a fraction of sorting the hashes; any other order falls
+ * through to it. The parts are the first and second half in read order (two
+ * pipelines, one per core: the streaming window is one thread each). The
+ * input holds every judged row and more (rows that fail a rule, rows outside
+ * the range), so "no repeat" there holds for the valid rows. DuckDB's
+ * comparisons agree with its grouping (-0.0 = 0.0, NaN = NaN), so this never
+ * calls two values distinct that the exact step would group.
  */
-async function strictlyOrdered(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<boolean> {
-  const [r] = await p.store.all<{ n: number; np: number; up: number; down: number }>(
-    `SELECT count(*) AS n, count(__fti_p) AS np,
-            count(*) FILTER (WHERE __fti_u <= __fti_p) AS up, count(*) FILTER (WHERE __fti_u >= __fti_p) AS down
-       FROM (SELECT ${key.value} AS __fti_u, lag(${key.value}) OVER () AS __fti_p FROM ${table} ${where(key.present)})`,
+async function strictlyOrdered(p: SourcePass, key: UniqueKey, inputRows: number): Promise<boolean> {
+  const [first, second] = readOrderHalves(p.input, inputRows);
+  const part = (h: number, cond: string) =>
+    `SELECT ${h} AS __fti_h, __fti_u, lag(__fti_u) OVER () AS __fti_p FROM (SELECT ${key.value} AS __fti_u FROM ${p.typed} WHERE ${key.present} AND ${cond})`;
+  const [r] = await p.pass(
+    p.store.all<{ monotone: boolean; apart: boolean }>(
+      `WITH __fti_parts AS (
+         SELECT __fti_h, count(*) AS n, count(__fti_p) AS np, min(__fti_u) AS lo, max(__fti_u) AS hi,
+                count(*) FILTER (WHERE __fti_u <= __fti_p) AS up, count(*) FILTER (WHERE __fti_u >= __fti_p) AS down
+           FROM (${part(0, first)} UNION ALL ${part(1, second)}) GROUP BY __fti_h)
+       SELECT coalesce(bool_and(np = n - 1 AND (up = 0 OR down = 0)), true) AS monotone,
+              coalesce((SELECT a.hi < b.lo OR b.hi < a.lo FROM __fti_parts AS a, __fti_parts AS b WHERE a.__fti_h = 0 AND b.__fti_h = 1), true) AS apart
+         FROM __fti_parts`,
+    ),
   );
-  const n = Number(r.n);
-  return Number(r.np) === Math.max(0, n - 1) && (Number(r.up) === 0 || Number(r.down) === 0);
+  return r.monotone === true && r.apart === true;
+}
+
+/**
+ * Two conditions that split the input into its first and second half in read
+ * order: by position when positions count across the files (or there is one
+ * file), else by file. Any split keeps strictlyOrdered exact; this one lets
+ * data in read order pass it.
+ */
+function readOrderHalves(input: SourceInput, rows: number): [string, string] {
+  if (input.files.length > 1 && !input.positionAcrossFiles) {
+    const middle = sqlString(input.files[Math.floor(input.files.length / 2)]);
+    return [`__fti_file < ${middle}`, `__fti_file >= ${middle}`];
+  }
+  const middle = Math.floor(rows / 2);
+  return [`__fti_pos < ${middle}`, `__fti_pos >= ${middle}`];
 }
 
 /**
@@ -428,15 +468,25 @@ async function quarantine(p: SourcePass): Promise<number> {
 
 /**
  * 1. The raw table: replace the range with the judged rows that pass every
- * rule, in read order (a filter keeps the input's order). The later
- * duplicates of a `unique` value are among them until dropDuplicates.
+ * rule. The later duplicates of a `unique` value are among them until
+ * dropDuplicates.
+ *
+ * Written without insertion order, so the table is not in read order: an
+ * INSERT that keeps the order writes each batch of the input (a Parquet row
+ * group) as row groups of its own, a full one and a partial tail, and DuckDB's
+ * first checkpoint after the run (at the latest when the store closes)
+ * rewrites the whole table to merge the tails — 10 M rows: ~5 s of CPU after
+ * the run, against ~0.2 s for a table written without the order, which costs
+ * the same to write (docs/benchmarks.md, "Fourteenth session: features").
+ * Nothing reads the table in its stored order: the first of two duplicates is
+ * chosen in the input (dropDuplicates), and every reader orders or aggregates.
  */
 async function writeValidRows(p: SourcePass, table: string): Promise<number> {
   const { store, plan, v, typed, judged, inRange } = p;
   const cols = plan.fields.map((f) => ident(f.name)).join(", ");
   await clearRange(store, table, inRange);
-  return p.pass(
-    store.run(`INSERT INTO ${ident(table)} (${cols}, ingested_at) SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}`, [p.opts.ingestedAt]),
+  return store.withoutInsertionOrder(() =>
+    p.pass(store.run(`INSERT INTO ${ident(table)} (${cols}, ingested_at) SELECT ${cols}, ? FROM ${typed} WHERE ${judged} AND NOT ${v.failing}`, [p.opts.ingestedAt])),
   );
 }
 

@@ -90,6 +90,7 @@ export async function withTypedStreamEvents<T>(store: Store, plan: SourcePlan, u
     columns: [{ name: "json", type: "JSON" }],
     files: [],
     ndjson: true,
+    positionAcrossFiles: false,
     rowNumber: (_file, pos) => pos,
     changedFiles: () => [],
     rejects: [],

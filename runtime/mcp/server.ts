@@ -17,6 +17,14 @@ const result = (data: unknown, isError = false): ToolResult => ({ content: [{ ty
 const fromResponse = (r: { status: number; body: unknown }): ToolResult => result(r.body, r.status >= 400);
 const keyValue = z.union([z.string(), z.number()]);
 
+/** Whether a JSON key value is of the key column's type (what the request schema of a model asks). */
+function keyFits(type: string, v: unknown): boolean {
+  if (type === "string") return typeof v === "string";
+  if (type === "int") return Number.isSafeInteger(v);
+  if (type === "float") return typeof v === "number";
+  return true;
+}
+
 /**
  * A JSON object argument. A `__proto__` key (or `constructor.prototype`) at any depth is
  * refused at its path, as `fti serve` refuses it: zod builds a record by assignment, which
@@ -57,10 +65,16 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
       const groups = bundle.groups.filter((g) => g.entity === (entity ?? null));
       if (groups.length === 0) {
         const known = `entities: ${entities.join(", ") || "none"}${bundle.groups.some((g) => g.entity === null) ? " (or no entity: the global groups)" : ""}`;
-        return result({ error: entity === undefined ? `no global feature group (a group without \`for\`) in ${bundle.file}; ${known}` : `no feature group is for entity \`${entity}\`; ${known}` }, true);
+        const keysWithout = entity === undefined && Object.keys(keys).length ? ` (\`keys\` were given without \`entity\`)` : "";
+        return result({ error: entity === undefined ? `no global feature group (a group without \`for\`) in ${bundle.file}${keysWithout}; ${known}` : `no feature group is for entity ${echo(entity)}; ${known}` }, true);
       }
       const missing = groups[0].keys.filter((k) => keys[k.name] === undefined).map((k) => k.name);
       if (missing.length) return result({ error: `missing entity keys: ${missing.join(", ")}` }, true);
+      // As a prediction request is checked: a key of another type, or one the entity does not have, is an error, not "not_found".
+      const unknown = Object.keys(keys).filter((k) => !groups[0].keys.some((c) => c.name === k));
+      if (unknown.length) return result({ error: `unknown entity keys: ${unknown.map((k) => echo(k)).join(", ")}; \`${entity}\` has ${groups[0].keys.map((k) => k.name).join(", ")}` }, true);
+      const mistyped = groups[0].keys.filter((k) => !keyFits(k.type, keys[k.name]));
+      if (mistyped.length) return result({ error: mistyped.map((k) => `key \`${k.name}\` is a ${k.type}, got ${echo(keys[k.name])}`).join("; ") }, true);
       return result({ ...(entity === undefined ? {} : { entity, keys }), features: await service.onlineFeatures(entity ?? null, keys) });
     },
   );

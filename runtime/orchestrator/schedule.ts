@@ -10,7 +10,9 @@ export function cronProblem(line: string): string | null {
   const fields = line.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5) return `a cron line has 5 fields (minute hour day-of-month month day-of-week), this one has ${fields.length}`;
   try {
-    new Cron(fields.join(" "), { paused: true, timezone: "UTC" });
+    const cron = new Cron(fields.join(" "), { paused: true, timezone: "UTC" });
+    // Valid fields whose days never meet (`0 0 30 2 *`, February 30): fti run would run the job once, then never.
+    if (cron.nextRun(new Date(Date.UTC(2000, 0, 1))) === null) return "no date matches it, so it never fires (a day the month does not have, such as `30 2`, February 30)";
     return null;
   } catch (e) {
     return (e instanceof Error ? e.message : String(e)).replace(/^CronPattern: /, "");

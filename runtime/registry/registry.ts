@@ -8,6 +8,7 @@ import type { FittedState } from "../api.ts";
 import { UserError } from "../errors.ts";
 import type { TrainingStatistics } from "../statistics/statistics.ts";
 import type { Store } from "../store/store.ts";
+import { checkedColumn } from "./row-shape.ts";
 import { readStatistics, writeStatistics } from "./statistics.ts";
 
 export const REGISTRY_TABLE = "fti_models";
@@ -134,6 +135,8 @@ function parseJson<T>(text: string | null): T {
 }
 
 function toSummary(r: RawRow): ModelSummary {
+  const version = Number(r.version);
+  const checked = <T>(column: "metrics" | "baseline" | "lineage" | "gates", text: string | null) => checkedColumn<T>(r.model, version, column, parseJson(text));
   return {
     model: r.model,
     version: Number(r.version),
@@ -145,13 +148,13 @@ function toSummary(r: RawRow): ModelSummary {
     task: r.task,
     algorithm: r.algorithm,
     params: parseJson(r.params),
-    metrics: parseJson(r.metrics) ?? {},
-    baseline: parseJson(r.baseline) ?? {},
-    lineage: parseJson(r.lineage),
+    metrics: checked<ModelRecord["metrics"] | null>("metrics", r.metrics) ?? {},
+    baseline: checked<ModelRecord["baseline"] | null>("baseline", r.baseline) ?? {},
+    lineage: checked<ModelLineage>("lineage", r.lineage),
     mdt_state: parseJson(r.mdt_state),
     onnx_sha256: r.onnx_sha256,
     promoted: Boolean(r.promoted),
-    gates: parseJson(r.gates) ?? [],
+    gates: checked<GateResult[] | null>("gates", r.gates) ?? [],
   };
 }
 

@@ -96,6 +96,15 @@ export interface Store {
    */
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /**
+   * Runs `fn` with DuckDB's `preserve_insertion_order` off: an INSERT … SELECT
+   * then writes in parallel in no particular order (full row groups, where an
+   * order-preserving one leaves a partial row group per input batch for the
+   * next checkpoint to merge). Set back afterwards — when `fn` failed inside a
+   * transaction (which DuckDB then refuses everything but ROLLBACK in), right
+   * after the ROLLBACK.
+   */
+  withoutInsertionOrder<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Bulk insert through DuckDB's appender. `columns` name the target columns
    * (any subset, any order); each row gives values in that order. Values are
    * converted to the column types: numbers, bigints, booleans, strings,
@@ -175,6 +184,8 @@ class DuckStore implements Store {
   private queue: Promise<void> = Promise.resolve();
   private txQueue: Promise<void> = Promise.resolve();
   private tempCounter = 0;
+  /** Settings to RESET after the transaction's ROLLBACK (withoutInsertionOrder could not inside it). */
+  private readonly resetAfterRollback = new Set<string>();
   private readonly functions = new Map<string, (...args: any[]) => unknown>();
 
   constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection) {
@@ -325,6 +336,8 @@ class DuckStore implements Store {
         } catch {
           // the transaction may already be aborted; nothing more to undo
         }
+        for (const setting of this.resetAfterRollback) await conn.run(`RESET ${setting}`);
+        this.resetAfterRollback.clear();
         throw e;
       }
       try {
@@ -339,6 +352,20 @@ class DuckStore implements Store {
       }
       return result;
     });
+  }
+
+  async withoutInsertionOrder<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run("SET preserve_insertion_order = false");
+    try {
+      return await fn();
+    } finally {
+      try {
+        await this.run("RESET preserve_insertion_order");
+      } catch (e) {
+        if (!this.inTransaction) throw e;
+        this.resetAfterRollback.add("preserve_insertion_order");
+      }
+    }
   }
 
   appendRows(table: string, columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<number> {

@@ -44,6 +44,8 @@ export type IngestOutcome =
 
 interface StreamSource {
   plan: SourcePlan;
+  /** An event's de-duplication key (one field's value, or a combination's: unique-field.ts). */
+  uniqueOf: (row: StreamRow) => Scalar;
   /** Replaced by a rebuild. */
   admission: Admission;
   writer: SegmentWriter;
@@ -104,13 +106,6 @@ const correctEveryMs = () => {
 /** Runs `fn` with a store to read (opened for it, or the one at hand). */
 type StoreUse = <T>(fn: (store: Store) => Promise<T>) => Promise<T>;
 
-/** Each stream's de-duplication key (one field's value, or a combination's: unique-field.ts), made once per plan. */
-const uniqueKeys = new WeakMap<SourcePlan, (row: StreamRow) => Scalar>();
-const uniqueOf = (plan: SourcePlan, row: StreamRow): Scalar => {
-  let key = uniqueKeys.get(plan);
-  if (!key) uniqueKeys.set(plan, (key = streamUniqueKey(plan)));
-  return key(row);
-};
 const timeOf = (plan: SourcePlan, row: StreamRow): number => (row[plan.eventTime!] as Date).getTime();
 
 /** The default bound of `maxAheadMs` (fti serve): a day absorbs any clock skew and time zone slip. */
@@ -152,6 +147,7 @@ export class StreamService {
       if (!plan.stream || !plan.unique || !plan.eventTime) continue;
       this.sources.set(plan.name, {
         plan,
+        uniqueOf: streamUniqueKey(plan),
         admission: new Admission(plan.stream.latenessMs),
         writer: new SegmentWriter(streamDir(storePath, plan.name)),
         counts: { new: 0, duplicate: 0, late: 0, rejected: 0 },
@@ -277,7 +273,7 @@ export class StreamService {
 
   /** Classifies, stores (fsync) and applies validated rows; the late ones mark the entities they belong to. */
   private async admit(s: StreamSource, source: string, rows: StreamRow[], received: number, marks: Pick<IngestMarks, "start" | "validated" | "pastGate">): Promise<IngestOutcome> {
-    const kinds = rows.map((r) => s.admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r)));
+    const kinds = rows.map((r) => s.admission.classify(s.uniqueOf(r), timeOf(s.plan, r)));
     const stored = rows.filter((_, i) => kinds[i] !== "duplicate");
     const lines = stored.map((r) => segmentLine(s.plan, r));
     const appended = performance.now();
@@ -285,7 +281,7 @@ export class StreamService {
     try {
       write = await s.writer.append(lines);
     } catch (e) {
-      rows.forEach((r, i) => kinds[i] !== "duplicate" && s.admission.release(uniqueOf(s.plan, r)));
+      rows.forEach((r, i) => kinds[i] !== "duplicate" && s.admission.release(s.uniqueOf(r)));
       return { ok: false, status: 503, code: "stream_unavailable", message: `the events could not be stored durably (${(e as Error).message}); none was applied, send them again` };
     }
     const durable = performance.now();
@@ -376,10 +372,10 @@ export class StreamService {
       covered.set(basename(file), t.end);
     }
     const parsed = parseLines(s.plan, lines);
-    const unique = onceEachInTime(s.plan, [...offline, ...parsed.rows]);
+    const unique = onceEachInTime(s, [...offline, ...parsed.rows]);
     for (const r of unique) {
       for (const u of engine.apply(s.plan.name, r)) onUpdate(u);
-      admission.classify(uniqueOf(s.plan, r), timeOf(s.plan, r));
+      admission.classify(s.uniqueOf(r), timeOf(s.plan, r));
       admission.applied(timeOf(s.plan, r));
     }
     s.covered = covered;
@@ -423,7 +419,7 @@ export class StreamService {
     for (const l of cp.body.late) s.late.set(`${l.group}\u0000${engine.entityKey(l.group, l.keys)}`, l);
     let applied = 0;
     for (const r of parsed.rows) {
-      const id = uniqueOf(s.plan, r);
+      const id = s.uniqueOf(r);
       const kind = s.admission.classify(id, timeOf(s.plan, r));
       if (kind === "late") for (const x of engine.entitiesOf(source, r)) this.pendLate(s, { ...x, eventMs: timeOf(s.plan, r) });
       if (kind !== "new") continue;
@@ -556,7 +552,7 @@ export class StreamService {
     await scan.catchUp();
     // One turn from here: no event is applied between the last lines read and the recompute.
     if (!scan.finish()) return null;
-    const rows = onceEachInTime(s.plan, [...offline, ...scan.rows()]);
+    const rows = onceEachInTime(s, [...offline, ...scan.rows()]);
     const updates = this.current.recompute(source, targets.keys, rows);
     for (const [k, l] of s.late) if (targets.keys.get(l.group)?.has(this.current.entityKey(l.group, l.keys))) s.late.delete(k);
     s.dirty = true;
@@ -721,10 +717,10 @@ async function readTail(store: Store, source: string, dir: string, covered: Map<
 }
 
 /** The rows once each by `unique` (the first kept: the offline row before a segment's), in event-time order. */
-function onceEachInTime(plan: SourcePlan, rows: StreamRow[]): StreamRow[] {
+function onceEachInTime({ plan, uniqueOf }: StreamSource, rows: StreamRow[]): StreamRow[] {
   const seen = new Set<Scalar>();
   const out = rows.filter((r) => {
-    const id = uniqueOf(plan, r);
+    const id = uniqueOf(r);
     if (seen.has(id)) return false;
     seen.add(id);
     return true;

@@ -26,15 +26,14 @@ export async function compileTempSpec(files: Record<string, string | Uint8Array>
   const specPath = path.join(dir, `${name}.fti`);
   fs.mkdirSync(path.resolve(".fti/test-gen"), { recursive: true });
   const outDir = fs.mkdtempSync(path.resolve(".fti/test-gen", `${name}-`));
-  const bundle = await loadCompiledSpec(specPath, { outDir, quiet: true });
-  return {
-    dir,
-    specPath,
-    outDir,
-    bundle,
-    cleanup: () => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(outDir, { recursive: true, force: true });
-    },
+  const cleanup = () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(outDir, { recursive: true, force: true });
   };
+  try {
+    return { dir, specPath, outDir, bundle: await loadCompiledSpec(specPath, { outDir, quiet: true }), cleanup };
+  } catch (e) {
+    cleanup(); // a spec that does not compile leaves no temp dirs behind (the caller never gets its cleanup)
+    throw e;
+  }
 }

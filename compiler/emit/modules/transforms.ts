@@ -20,7 +20,8 @@ export const MODEL_HASH_PLACEHOLDERS = /"__FTI_MODEL_TRANSFORMS_HASH_(\w+)__"/g;
 
 /** Per model, what of transforms.ts it runs; and every declaration emitted for some model or ODT, or for none. */
 export interface ModelTransformUnits {
-  models: Array<{ model: string; declarations: string[]; functions: string }>;
+  /** `extra`: what the declarations' text does not show (the fns they call, the ODTs' declared signatures). */
+  models: Array<{ model: string; declarations: string[]; extra: string }>;
   /**
    * Names of the declarations above (every ODT, every model's steps and
    * encode) and of the hash constants: any other declaration of the file (a
@@ -33,17 +34,22 @@ export interface ModelTransformUnits {
  * Per model, what of transforms.ts its training and inference run: the
  * declarations (its MDT steps and encode, every ODT of its view: training
  * computes them all over the spine, and its input builder runs them all on a
- * request) and the fingerprint of the fns those ODTs call (their code is in
- * functions.ts). Its hash covers these, and what no model or ODT owns.
+ * request), the fingerprint of the fns those ODTs call (their code is in
+ * functions.ts) and those ODTs' declared signatures (the generated functions
+ * take every value as nullable, but training's guard and the request schema
+ * follow the declaration: `request x: float` gives null without a call, `x:
+ * float?` calls the ODT with null). Its hash covers these, and what no model
+ * or ODT owns.
  */
 export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
   const models = ir.models.map((model) => {
-    const odtNames = new Set(ir.views.find((v) => v.name === model.view)?.odts ?? []);
+    // Its view's ODTs; and any its inputs name (the checker keeps them in the view: counted either way).
+    const odtNames = new Set([...(ir.views.find((v) => v.name === model.view)?.odts ?? []), ...model.inputs.filter((i) => i.from === "odt").map((i) => i.name)]);
     const odts = ir.onDemand.filter((o) => odtNames.has(o.name));
     return {
       model: model.name,
       declarations: [...odts.map((o) => o.name), ...modelDeclarations(model.name)],
-      functions: functionsFingerprint(ir.functions, odts) ?? "",
+      extra: `fns:${functionsFingerprint(ir.functions, odts) ?? ""}\nodts:${odtSignatures(odts)}`,
     };
   });
   const owned = [...HASH_CONSTANTS, ...ir.onDemand.map((o) => o.name), ...ir.models.flatMap((m) => modelDeclarations(m.name))];
@@ -54,6 +60,12 @@ export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
 const HASH_CONSTANTS = ["TRANSFORMS_HASH", "MODEL_TRANSFORMS_HASHES", "FUNCTIONS_FINGERPRINT"];
 
 const modelDeclarations = (model: string) => [`${model}_steps`, `encode_${model}`];
+
+/** sha256 of the ODTs' declared parameters (request fields, features with their groups) and result, with their types. */
+function odtSignatures(odts: IrOdt[]): string {
+  const signatures = odts.map((o) => ({ name: o.name, requestParams: o.requestParams, featureParams: o.featureParams, returns: o.returns }));
+  return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(signatures)).digest("hex");
+}
 
 export function transformsModule(ctx: EmitContext): Statement[] {
   const imports = new Imports();
