@@ -126,18 +126,25 @@ async function spineNumber(store: Store, view: ViewPlan, q: SpineQuery): Promise
  * The spine order as an ORDER BY list over the spine query's columns, as narrow as it can be: when
  * the source has one row per (time, keys) — a fact kept per table fingerprint (key-times.ts
  * `rowsUnique`; checked once per source version, by a sort of hashes) — the time and keys alone
- * are that order, and a sort's key leaves out the label and request fields: the same order, and
+ * (or the time and the first keys, when those are unique already) are that order, and a sort's
+ * key leaves out the label and request fields: the same order, and
  * DuckDB's sort pays for every key column (the numbering of 1 M planned runs: ~1/3 less CPU,
  * docs/benchmarks.md, "Thirteenth session: pit"). Only for keys compared exactly (not floats: -0
  * and 0, NaN).
  */
 export async function spineSortOrder(store: Store, view: ViewPlan, q: SpineQuery): Promise<string> {
-  const keysOnly = q.orderColumns.slice(0, 1 + view.keys.length);
-  if (keysOnly.length === q.orderColumns.length) return q.order;
+  if (1 + view.keys.length >= q.orderColumns.length) return q.order;
   if (!view.keys.every((k) => k.type === "string" || k.type === "int" || k.type === "bool" || k.type === "timestamp")) return q.order;
   const time = spineTimeColumn(view);
   const exprs = [`CAST(${ident(time)} AS TIMESTAMP)`, ...view.keys.map((k) => `CAST(${ident(k.name)} AS ${sqlType(k.type)})`)];
-  return (await rowsUnique(store, rawTable(view.spine.source), time, exprs)) ? keysOnly.join(", ") : q.order;
+  // The shortest unique prefix of (time, keys): a view of several keys (one per join column) whose
+  // first key already tells its rows apart at a time sorts by that one (the two-entity view of the
+  // pit suite: time and athlete, not the route too — each key column is ~0.1 s of the sort's CPU
+  // at 1 M rows).
+  for (let n = Math.min(1, view.keys.length); n <= view.keys.length; n++) {
+    if (await rowsUnique(store, rawTable(view.spine.source), time, exprs.slice(0, 1 + n))) return q.orderColumns.slice(0, 1 + n).join(", ");
+  }
+  return q.order;
 }
 
 /** The spine as a query (not stored): its SELECT, the spine's order, and its columns. */
@@ -324,7 +331,7 @@ export async function pitSelect(
     const jCols = parts.flatMap((p) => p.jCols);
     const helpers = jCols.map((c) => c.replace(/^.* AS /, "").replace(/^r\d+\./, ""));
     sql = `WITH ${parts.map((p) => p.rCte).join(",\n")},
-         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${spine.relation} AS s ${parts.map((p) => p.asofJoin).join(" ")})
+         j AS (SELECT s.*, ${jCols.join(", ")} FROM ${spine.relation} AS s ${narrowFirst(parts).map((p) => p.asofJoin).join(" ")})
          SELECT j.* EXCLUDE (${helpers.join(", ")}), ${parts.flatMap((p) => p.selects).join(", ")}
            FROM j`;
   }
@@ -335,6 +342,18 @@ export async function pitSelect(
     features: joins.flatMap((g) => g.features.map((f) => ({ name: f.name, type: f.type, group: g.plan.name }))),
     plans: parts.map((p) => p.plan),
   };
+}
+
+/**
+ * The joins in the order they run: the ones carrying fewest columns first (stable). Each ASOF join
+ * sorts its left side — the spine and every column the joins before it added — so a join run
+ * later carries the earlier ones' features through its sort: the pit suite's two-entity view ran
+ * the route join (2 features) after the athlete join (8), sorting the spine with 9 more columns
+ * than it needs. The rows and the columns are the same in any order (each join adds one match or
+ * none per spine row; `j` lists its columns in the view's order).
+ */
+function narrowFirst<P extends { jCols: string[] }>(parts: P[]): P[] {
+  return parts.map((p, i) => ({ p, i })).sort((a, b) => a.p.jCols.length - b.p.jCols.length || a.i - b.i).map((x) => x.p);
 }
 
 /**

@@ -43,7 +43,8 @@ export interface ModelTransformUnits {
  */
 export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
   const models = ir.models.map((model) => {
-    const odtNames = new Set(ir.views.find((v) => v.name === model.view)?.odts ?? []);
+    // Its view's ODTs; and any its inputs name (the checker keeps them in the view: counted either way).
+    const odtNames = new Set([...(ir.views.find((v) => v.name === model.view)?.odts ?? []), ...model.inputs.filter((i) => i.from === "odt").map((i) => i.name)]);
     const odts = ir.onDemand.filter((o) => odtNames.has(o.name));
     return {
       model: model.name,
