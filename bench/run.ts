@@ -9,7 +9,7 @@
 //
 // Options: --quick, --athletes N, --activities N (per athlete), --rows N,
 // --rounds N, --no-warmup, --no-python, --memory-limit 3GB, --threads N, --max-temp 40GB, --pit-prepare sql,
-// --pit-case all|events|planned, --events N, --event-users N, --export-memory 720MB,
+// --pit-case all|events|planned, --events N, --event-users N, --export-memory 760MB,
 // --batch-entities N, --monitor-requests N, --train-rows N, --train-features N (1–12),
 // --train-task regression|classification|both|multiclass, --trees N, --spec-lines N, --keep-work,
 // --verbose, --json FILE, --md FILE. $FTI_BENCH_DATA moves bench/.data (one
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   if (values.help) {
     process.stdout.write(`usage: npm run bench -- [${SUITES.join("|")} ...] [--quick] [--athletes N] [--activities N] [--rows N]
        [--rounds N] [--no-warmup] [--no-python] [--memory-limit 3GB] [--threads N] [--max-temp 40GB] [--pit-prepare fti|sql]
-       [--pit-case all|events|planned] [--events N] [--event-users N] [--export-memory 720MB]
+       [--pit-case all|events|planned] [--events N] [--event-users N] [--export-memory 760MB]
        [--batch-entities N] [--monitor-requests N] [--train-rows N] [--train-features N] [--train-task regression|classification|both|multiclass] [--trees N] [--spec-lines N] [--keep-work] [--verbose] [--json FILE] [--md FILE]\n`);
     return 0;
   }

@@ -142,18 +142,24 @@ describe("rejects are what online serving refuses", () => {
           s.all<{ row_number: number; note: string; prediction: number | null }>(`SELECT row_number, note, prediction FROM scores_${model} ORDER BY row_number`),
         );
         const rejects = await toy.withStore((s) =>
-          s.all<{ row_number: number; status: number; fields: string[]; note: string }>(
-            `SELECT row_number, status, fields, note FROM scores_${model}_rejects WHERE model = '${model}' ORDER BY row_number`,
+          s.all<{ row_number: number; status: number; fields: string[]; note: string; reason: string }>(
+            `SELECT row_number, status, fields, note, reason FROM scores_${model}_rejects WHERE model = '${model}' ORDER BY row_number`,
           ),
         );
         const needsAmount = model === "toy_request";
         const online: Array<{ row: number; status: number; fields?: string[]; prediction?: number | string | null }> = [];
+        // A 422 names the joins without a row, with the key values they looked up, alike online and in batch.
+        const noRow = (text: string) => text.slice(text.indexOf("; no row in "));
+        const onlineNoRow: string[] = [];
         for (const [i, row] of rows.entries()) {
           const body = needsAmount ? { user_id: row.user_id, amount: row.amount } : { user_id: row.user_id };
           const a = await svc.predict(model, body);
           if (a.status === 200) online.push({ row: i + 1, status: 200, prediction: (a.body as OnlinePrediction).prediction });
           else online.push({ row: i + 1, status: a.status, fields: onlineFields(a.status, a.body as ApiErrorBody) });
+          if (a.status === 422) onlineNoRow.push(noRow((a.body as ApiErrorBody).error.issues![0].message));
         }
+        expect(rejects.filter((r) => r.status === 422).map((r) => noRow(r.reason))).toEqual(onlineNoRow);
+        if (onlineNoRow.length) expect(onlineNoRow[0]).toMatch(/^; no row in user_stats user_id="[^"]+"$/);
         const byBatch = [
           ...out.map((o) => ({ row: o.row_number, status: 200, prediction: o.prediction })),
           ...rejects.map((r) => ({ row: r.row_number, status: r.status, fields: [...r.fields].sort() })),

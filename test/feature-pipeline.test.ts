@@ -277,6 +277,8 @@ describe("feature groups", () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/fitness.*SQL failed/);
     expect(await snapshot(store, tables)).toEqual(before);
+    // The group's INSERT runs without insertion order; the option is back on after the ROLLBACK.
+    expect((await store.all<{ v: boolean }>("SELECT current_setting('preserve_insertion_order') AS v"))[0].v).toBe(true);
 
     const runs = await store.all<{ status: string; stats: string }>("SELECT status, stats FROM fti_runs ORDER BY started_at");
     expect(runs.length).toBe(runsBefore.length + 2);

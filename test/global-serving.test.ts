@@ -166,7 +166,7 @@ describe("a model of one series without request fields", () => {
       return store.all<{ status: number; reason: string; fields: string[] }>(`SELECT status, reason, fields FROM late_scores_rejects`);
     });
     expect(rejects.map((r) => [r.status, r.reason, [...r.fields]])).toEqual([
-      [422, "no features as of 2025-03-24T00:00:00.000Z; stale (older than the view's ttl): units_7d, price_3d", ["units_7d", "price_3d"]],
+      [422, "no features as of 2025-03-24T00:00:00.000Z; stale (older than the view's ttl): units_7d, price_3d; no row in demand", ["units_7d", "price_3d"]],
     ]);
     const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => later });
     try {

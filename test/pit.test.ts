@@ -740,6 +740,53 @@ describe("spine, join and export", () => {
     expect(ties.n).toBeGreaterThan(1000);
   });
 
+  it("exportTrainingData over several Parquet row groups, with the ordered writer's memory ample or tight: the frame, row for row", async () => {
+    // ~300,000 spine rows: three row groups of DuckDB's ordered Parquet writer, which prepares each group's
+    // batch on any thread and writes them in order; how far its threads run ahead of the oldest unwritten
+    // batch depends on the memory it is given (export-memory.ts), so both a cap that leaves it room and one
+    // that leaves it its minimum must give the same file. Many rows share a minute, a user and a label
+    // (settled by the request field), and the group has ties at (user, minute).
+    store = await openStore({ path: ":memory:", threads: 2 });
+    await store.run(
+      `CREATE TABLE src_events AS SELECT 'u' || (hash(i) % 60) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i + 1000000) % 2000 AS BIGINT)) AS ts,
+              CAST(hash(i + 2000000) % 2 AS DOUBLE) AS y, (hash(i + 3000000) % 4000) / 4.0 AS amount, TIMESTAMP '2026-02-01' AS ingested_at
+         FROM range(300000) AS t(i)`,
+    );
+    await store.run(
+      `CREATE TABLE fg_g_v1 AS SELECT 'u' || (hash(i + 4000000) % 60) AS user_id,
+              TIMESTAMP '2026-01-01' + to_minutes(CAST(hash(i + 5000000) % 2000 AS BIGINT)) AS event_time, i AS rid,
+              CASE WHEN hash(i + 6000000) % 5 = 0 THEN NULL ELSE (hash(i + 7000000) % 1000) / 8.0 END AS f1,
+              CAST(hash(i + 8000000) % 50 AS BIGINT) AS f2, TIMESTAMP '2026-02-01' + to_days(CAST(hash(i + 9000000) % 2 AS BIGINT)) AS ingested_at
+         FROM range(100000) AS t(i)`,
+    );
+    const bundle = pitBundle({ asOf: "strict", ttlMs: 2 * HOUR, rowId: true });
+    const frame = plain(await buildTrainingFrame(store, bundle, "v"));
+    expect(frame.n).toBe(300_000);
+    for (const memoryLimit of [EXPORT_MEMORY_LIMIT, "96MB"]) {
+      const out = join(tempDir(), "groups.parquet");
+      expect(await exportTrainingData(store, bundle, "v", out, { memoryLimit })).toBe(frame.n);
+      const [meta] = await store.all<{ groups: number }>(`SELECT count(DISTINCT row_group_id)::DOUBLE AS groups FROM parquet_metadata('${out}')`);
+      expect(meta.groups).toBeGreaterThanOrEqual(3);
+      const rows = await store.readColumns(`SELECT * FROM read_parquet('${out}')`, undefined, { timestamps: "ms" });
+      // The first row where a column differs (-1: none), so that a wrong order fails without diffing 300,000 values.
+      const firstDiff = (got: ArrayLike<unknown>, want: ArrayLike<unknown>) =>
+        got.length !== want.length ? -2 : Array.from(got).findIndex((v, i) => !Object.is(v, want[i]));
+      const want: Record<string, ArrayLike<unknown>> = { user_id: frame.keys.user_id, event_time: frame.time, y: frame.label };
+      for (const c of ["f1", "f2", "f1_plus_amount", "amount"]) want[c] = frame.columns[c];
+      for (const [c, values] of Object.entries(want)) expect({ memoryLimit, column: c, firstDiff: firstDiff(rows.columns[c], values) }).toEqual({ memoryLimit, column: c, firstDiff: -1 });
+    }
+    // The data has what the test is about: rows tied on (minute, user) and on (minute, user, label), and group ties.
+    const [shape] = await store.all<{ tied: number; tiedLabel: number; groupTies: number }>(
+      `SELECT (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM src_events GROUP BY ts, user_id HAVING count(*) > 1)) AS tied,
+              (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM src_events GROUP BY ts, user_id, y HAVING count(*) > 1)) AS tiedLabel,
+              (SELECT count(*)::DOUBLE FROM (SELECT 1 FROM fg_g_v1 GROUP BY user_id, event_time HAVING count(*) > 1)) AS groupTies`,
+    );
+    expect(shape.tied).toBeGreaterThan(50_000);
+    expect(shape.tiedLabel).toBeGreaterThan(50_000);
+    expect(shape.groupTies).toBeGreaterThan(10_000);
+  });
+
   it("exportTrainingData with an int key and string/int request fields: declared types, and rows in spine order over ties and nulls", async () => {
     // The keys and request fields are written as the spine casts them and the ORDER BY shares those columns:
     // the file must keep the declared types and be exactly the frame, in (time, key, label, request fields) order,

@@ -85,3 +85,33 @@ export function threadsWanting(before: Map<string, { run: number; wait: number }
   }
   return ms > 0 ? busy / ms : 0;
 }
+
+/**
+ * The `n` threads (other than the main one) that ran the most between two
+ * perThreadSchedMs snapshots `ms` apart: their time on a CPU, and their time
+ * blocked — neither on a CPU nor waiting for one (a lock, a task that waits
+ * for another's output). A pool of `n` threads that never blocks would take
+ * (run + blocked) / n of wall time on `n` idle cores: unlike the wall time,
+ * it hardly moves with the machine's load (docs/benchmarks.md, "Fourteenth
+ * session: export").
+ */
+export function busiestBlocked(
+  pid: number,
+  before: Map<string, { run: number; wait: number }>,
+  after: Map<string, { run: number; wait: number }>,
+  ms: number,
+  n: number,
+): { run: number; blocked: number } {
+  const threads = [...after]
+    .filter(([tid]) => tid !== String(pid))
+    .map(([tid, s]) => {
+      const b = before.get(tid) ?? { run: 0, wait: 0 };
+      return { run: s.run - b.run, wait: s.wait - b.wait };
+    })
+    .sort((x, y) => y.run - x.run)
+    .slice(0, n);
+  return {
+    run: threads.reduce((a, t) => a + t.run, 0),
+    blocked: threads.reduce((a, t) => a + Math.max(0, ms - t.run - t.wait), 0),
+  };
+}

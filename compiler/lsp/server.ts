@@ -262,6 +262,17 @@ function answerDocumentRequests(connection: Connection, documents: Documents, wo
 
 /** The server on this process's stdin/stdout (nothing else may write to stdout). */
 export function startStdioServer(): void {
-  const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  const reader = new StreamMessageReader(process.stdin);
+  // A header that cannot be read (`Content-Length: abc`) loses the framing: every later byte would be
+  // read as headers and the server would answer nothing, alive but deaf. Say so and exit: the editor restarts it.
+  reader.onError((e) => {
+    if (!FRAMING_ERROR.test(e.message)) return;
+    process.stderr.write(`fti lsp: the message stream cannot be read further (${e.message.split("\n")[0]})\n`);
+    process.exit(1);
+  });
+  const connection = createConnection(reader, new StreamMessageWriter(process.stdout));
   startServer(connection);
 }
+
+/** vscode-jsonrpc's errors for a message header it cannot read (a body that is not JSON leaves the framing intact). */
+const FRAMING_ERROR = /Content-Length|Message header must separate key and value/;

@@ -231,7 +231,7 @@ export const penguinMassModel: $rt.ModelPlan = {
   split: { kind: "random", testFraction: 0.25, seed: 7 },
   metrics: ["mae", "rmse", "r2"],
   requires: [{ metric: "mae", op: "<", value: 400 }],
-  canImpute: false,
+  canImpute: true,
   requestSchema: PenguinMassRequestSchema,
 };
 
@@ -274,7 +274,7 @@ export const penguinSpeciesModel: $rt.ModelPlan = {
   split: { kind: "random", testFraction: 0.25, seed: 7 },
   metrics: ["accuracy", "logloss", "macro_f1"],
   requires: [{ metric: "accuracy", op: ">", value: 0.9 }],
-  canImpute: false,
+  canImpute: true,
   requestSchema: PenguinSpeciesRequestSchema,
 };
 
@@ -296,7 +296,7 @@ export const penguinSpeciesTreesModel: $rt.ModelPlan = {
   split: { kind: "random", testFraction: 0.25, seed: 7 },
   metrics: ["accuracy", "logloss", "macro_f1"],
   requires: [{ metric: "accuracy", op: ">", value: 0.9 }],
-  canImpute: false,
+  canImpute: true,
   requestSchema: PenguinSpeciesTreesRequestSchema,
 };
 export const views: $rt.ViewPlan[] = [massDataView, adelieDataView, speciesDataView];

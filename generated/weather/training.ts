@@ -136,7 +136,7 @@ export const tmaxLinearModel: $rt.ModelPlan = {
   split: { kind: "time", testFrom: "2015-01-01T00:00:00" },
   metrics: ["mae", "rmse", "r2"],
   requires: [],
-  canImpute: false,
+  canImpute: true,
   requestSchema: TmaxLinearRequestSchema,
 };
 export const views: $rt.ViewPlan[] = [forecastDataView];

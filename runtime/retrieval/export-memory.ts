@@ -8,11 +8,20 @@
  * bounded memory whatever the spine's size. The spill costs CPU: at 3 M
  * event rows (docs/benchmarks.md, eleventh session, load ~10–16) ~5.1–6.5 s
  * of CPU and ~830–880 MB peak RSS with 640 MB, ~4.2–4.5 s and ~910–940 MB with
- * 720 MB (the sort then nearly fits), ~3.9–4.3 s and ~950 MB with 768 MB. The
- * process holds ~200 MB beyond DuckDB's cap (node, the bundle, the
- * allocator), so 720 MB keeps that export under 1 GB with room to spare.
+ * 720 MB (the sort then nearly fits). The process holds ~200 MB beyond
+ * DuckDB's cap (node, the bundle, the allocator).
+ *
+ * 760 MB rather than 720 MB: DuckDB's ordered Parquet writer (1.5) wants 4 MiB
+ * per output column per thread, and while the join and the sort hold their
+ * memory it gets 1/16 of 80 % of memory_limit — at 720 MB 36 MB, less than the
+ * 9 columns of the 3 M-event export need for a second thread, so its threads
+ * waited for ~1/4 of the write (blocked 1.2–3.5 s summed over the two
+ * threads, against 0.6–1.6 s at 750–760 MB and 0.2–0.7 s at 3 GB:
+ * docs/benchmarks.md, "Fourteenth session: export"). 760 MB covers 9 columns
+ * (80 MiB a column) at ~40 MB more peak RSS; a wider file needs
+ * `--memory-limit` of 80 MiB per column for the same.
  */
-export const EXPORT_MEMORY_LIMIT = "720MB";
+export const EXPORT_MEMORY_LIMIT = "760MB";
 
 /** The lowest cap `--memory-limit` takes: below it DuckDB cannot hold the join's and the sort's working blocks. */
 export const MIN_EXPORT_MEMORY = 64e6;

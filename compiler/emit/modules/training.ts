@@ -93,7 +93,10 @@ ${view.features.map((f) => `    ${featureEntry(f)},`).join("\n")}
 }
 
 function modelStatement(ctx: EmitContext, imports: Imports, model: IrModel): string {
-  const canImpute = model.inputs.every((i) => i.mdts.some((m) => m.kind === "impute"));
+  // A missing entity leaves the stored features null, so every input they reach needs `impute`; an ODT that
+  // reads request fields only is computed from the request whatever the store holds.
+  const requestOnly = (name: string) => ctx.ir.onDemand.find((o) => o.name === name)?.featureParams.length === 0;
+  const canImpute = model.inputs.every((i) => i.mdts.some((m) => m.kind === "impute") || (i.from === "odt" && requestOnly(i.name)));
   const steps = imports.from("transforms.ts", `${model.name}_steps`);
   const init = `{
   name: ${str(model.name)},
