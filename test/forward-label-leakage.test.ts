@@ -71,7 +71,19 @@ describe("label leakage with a forward label joined inclusively", () => {
   });
 
   it("each training row's feature holds its own day and its label the next day's: the two never share a row", async () => {
-    const t = await compileTempSpec({ "spec.fti": spec("sum(precipitation) over next 1d > 0"), "weather.csv": CSV });
+    await expectNextDayLabels(CSV);
+  });
+
+  it("a row dated in the future (a clock off by years) is not the data's end: the last real day still gets no label", async () => {
+    // Before, 9999-12-31 was the end: the 10th's empty next day counted as observed, a false "no rain".
+    await expectNextDayLabels(CSV + "\nOslo,9999-12-31,0");
+  });
+});
+
+/** The frame of rain_data over `csv`: every row's feature is its own day, its label the next day's, the 10th (no next day) left out. */
+async function expectNextDayLabels(csv: string): Promise<void> {
+  {
+    const t = await compileTempSpec({ "spec.fti": spec("sum(precipitation) over next 1d > 0"), "weather.csv": csv });
     temps.push(t);
     const store = await openStore({ path: ":memory:" });
     try {
@@ -94,5 +106,5 @@ describe("label leakage with a forward label joined inclusively", () => {
     } finally {
       await store.close();
     }
-  });
-});
+  }
+}

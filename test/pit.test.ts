@@ -10,6 +10,7 @@ import { UserError } from "../runtime/errors.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { buildSpine, buildTrainingFrame, featuresAsOf, pitJoin, pitSelect, spineBounds, spineJoin, spineQuery, spineSortOrder, type SpineRange } from "../runtime/retrieval/pit.ts";
 import { EXPORT_MEMORY_LIMIT, exportTrainingData } from "../runtime/retrieval/export.ts";
+import { exportMemoryFor } from "../runtime/retrieval/export-memory.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
 import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
 import { forgetTieWinners } from "../runtime/retrieval/tie-winners.ts";
@@ -634,6 +635,16 @@ describe("spine, join and export", () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toMatch(new RegExp(`^--out ${under.replaceAll("/", "\\/")}: cannot create a file there \\((ENOTDIR|EEXIST): `));
     expect(readdirSync(dir)).toEqual(["plain.txt"]);
+  });
+
+  it("the default cap grows with a file's columns (the ordered writer's memory), bounded by a quarter of the machine's", () => {
+    const GB = 1e9;
+    expect(exportMemoryFor(4, 24 * GB)).toBe(EXPORT_MEMORY_LIMIT);
+    expect(exportMemoryFor(9, 24 * GB)).toBe(EXPORT_MEMORY_LIMIT); // the 3 M-event bench's file: 760 MB
+    expect(exportMemoryFor(10, 24 * GB)).toBe("839MB"); // 80 MiB a column
+    expect(exportMemoryFor(40, 24 * GB)).toBe("3355MB");
+    expect(exportMemoryFor(400, 24 * GB)).toBe("6000MB"); // a quarter of 24 GB
+    expect(exportMemoryFor(400, 2 * GB)).toBe(EXPORT_MEMORY_LIMIT); // never below the default
   });
 
   it("exportTrainingData caps DuckDB's memory_limit while it runs and sets the store's own back", async () => {

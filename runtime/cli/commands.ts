@@ -163,8 +163,9 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
       .requiredOption("--out <file.parquet>", "output file")
       .option(
         "--memory-limit <size>",
-        `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}): past it the join and the sort into ` +
-          "spine order spill to disk (less memory, more CPU); off: the store's own limit",
+        `DuckDB's memory while the export runs, at most (default ${EXPORT_MEMORY_LIMIT}, or 80 MiB per column of a wider file up to ` +
+          "a quarter of the machine's memory): past it the join and the sort into spine order spill to disk (less memory, more CPU); " +
+          "off: the store's own limit",
       )
       .option("--unordered", "write the rows in the join's order (it changes from run to run), not sorted into spine order: the same rows, faster"),
   ).action(async (spec: string, viewArg: string | undefined, opts: { out: string; store?: string; memoryLimit?: string; unordered?: boolean }) => {

@@ -18,10 +18,25 @@
  * waited for ~1/4 of the write (blocked 1.2–3.5 s summed over the two
  * threads, against 0.6–1.6 s at 750–760 MB and 0.2–0.7 s at 3 GB:
  * docs/benchmarks.md, "Fourteenth session: export"). 760 MB covers 9 columns
- * (80 MiB a column) at ~40 MB more peak RSS; a wider file needs
- * `--memory-limit` of 80 MiB per column for the same.
+ * (80 MiB a column) at ~40 MB more peak RSS. A wider file gets
+ * `exportMemoryFor` its columns, up to a quarter of the machine's memory.
  */
-export const EXPORT_MEMORY_LIMIT = "760MB";
+const EXPORT_MEMORY_BYTES = 760e6;
+export const EXPORT_MEMORY_LIMIT = `${EXPORT_MEMORY_BYTES / 1e6}MB`;
+
+/** The cap per output column that keeps the ordered writer's two threads going (measured at 9 columns, above). */
+const PER_COLUMN_BYTES = 80 * 2 ** 20;
+
+/**
+ * The default cap of an export writing `columns` columns: EXPORT_MEMORY_LIMIT,
+ * or 80 MiB a column for a wider file (a writer starved of memory is slower,
+ * never wrong), but never more than a quarter of `totalBytes` (the machine's
+ * memory), so that the export stays bounded next to everything else.
+ */
+export function exportMemoryFor(columns: number, totalBytes: number): string {
+  const wanted = Math.min(columns * PER_COLUMN_BYTES, totalBytes / 4);
+  return wanted > EXPORT_MEMORY_BYTES ? `${Math.round(wanted / 1e6)}MB` : EXPORT_MEMORY_LIMIT;
+}
 
 /** The lowest cap `--memory-limit` takes: below it DuckDB cannot hold the join's and the sort's working blocks. */
 export const MIN_EXPORT_MEMORY = 64e6;

@@ -9,6 +9,7 @@
 // of the join and the final sort, which DuckDB spills past its memory_limit.
 
 import { renameSync, rmSync } from "node:fs";
+import os from "node:os";
 import type { ColumnType, SpecBundle, ViewPlan } from "../api.ts";
 import { findView } from "../bundle.ts";
 import type { Store } from "../store/store.ts";
@@ -17,14 +18,14 @@ import { UserError } from "../errors.ts";
 import { checkOutputFile } from "../output-file.ts";
 import { withLowerMemoryLimit, type ReapplyLimit } from "../store/memory-limit.ts";
 import { byteSize } from "../store/byte-size.ts";
-import { EXPORT_MEMORY_LIMIT } from "./export-memory.ts";
+import { EXPORT_MEMORY_LIMIT, exportMemoryFor } from "./export-memory.ts";
 import { odtCalls, type OdtInput, type OdtMode } from "./odt-sql.ts";
 import { pitSelect, spineBounds, spineQuery, type PitSelect, type SpineRange } from "./pit.ts";
 
 export interface ExportOptions extends SpineRange {
   /**
    * DuckDB's memory_limit while the COPY runs, at most (a lower limit of the
-   * store stays); null: the store's own. Default EXPORT_MEMORY_LIMIT.
+   * store stays); null: the store's own. Default: exportMemoryFor the file's columns.
    */
   memoryLimit?: string | null;
   /** How the ODTs are computed: "auto" (default) in SQL where their plan has an exact SQL form; "js": every one by its `compute`. */
@@ -54,7 +55,7 @@ export async function exportTrainingData(
   const view = findView(bundle, viewName);
   const abs = checkOutputFile(outPath, "--out");
   // One transaction: a consistent snapshot; the memory cap set around it (a failed statement aborts the transaction).
-  const cap = opts.memoryLimit === undefined ? EXPORT_MEMORY_LIMIT : opts.memoryLimit;
+  const cap = opts.memoryLimit === undefined ? exportMemoryFor(outputColumns(view), os.totalmem()) : opts.memoryLimit;
   return withMemoryLimit(store, cap, (reapply) => store.transaction(async () => {
     const spine = await spineQuery(store, bundle, view, opts);
     const relation = `(${spine.sql})`;
@@ -80,6 +81,12 @@ export async function exportTrainingData(
   })).catch((e: Error) => {
     throw /out of memory/i.test(e.message) ? outOfMemory(e, cap) : e;
   });
+}
+
+/** How many columns the file has: the names exportColumns writes, a repeated one once. */
+function outputColumns(view: ViewPlan): number {
+  const names = [...view.keys.map((k) => k.name), "event_time", view.label.name, ...view.features.map((f) => f.name), ...view.odts.map((o) => o.name), ...view.requestFields.map((f) => f.name)];
+  return new Set(names.map((n) => n.toLowerCase())).size;
 }
 
 /** DuckDB could not do the COPY within its memory_limit (a cap too low for the join's working blocks). */

@@ -203,7 +203,8 @@ export function spineTimeColumn(view: ViewPlan): string {
  * The rows of a view's spine source that can be spine rows (a time, the view's `where`), with what its
  * label expression (`view.label.sql`) reads: a forward label's windows (`over next w`), over those same
  * rows; `complete` holds the conditions for a forward label's whole window to be observed — up to the
- * source's latest event time, and before `until` (a replayed clock) — and is empty without one. The
+ * source's latest event time not after its rows were read, and before `until` (a replayed clock) —
+ * and is empty without one. The
  * spine and live monitoring (labels joined to served predictions) read labels through this one relation.
  */
 export async function labelledRows(store: Store, view: ViewPlan, time: string, until?: Date): Promise<{ relation: string; complete: string[] }> {
@@ -213,7 +214,12 @@ export async function labelledRows(store: Store, view: ViewPlan, time: string, u
   const relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${src} WHERE ${rows.join(" AND ")}`;
   const forward = view.label.forward;
   if (!forward.length) return { relation, complete: [] };
-  const [end] = await store.all<{ us: number | bigint | null }>(`SELECT epoch_us(max(CAST(${t} AS TIMESTAMP))) AS us FROM ${src}`);
+  // The data's end: its latest event time among the rows that had happened when they were read (ingested_at).
+  // A row dated later (a clock a year off, 9999-12-31, a planned event) was not observed: taken as the end, it
+  // would label every earlier row with a window reaching past the data, an empty future read as a real one.
+  const [end] = await store.all<{ us: number | bigint | null }>(
+    `SELECT epoch_us(max(CAST(${t} AS TIMESTAMP)) FILTER (WHERE CAST(${t} AS TIMESTAMP) <= ingested_at)) AS us FROM ${src}`,
+  );
   const horizonUs = BigInt(Math.round(Math.max(...forward.map((f) => f.windowMs)) * 1000));
   const complete = end.us === null ? ["false"] : [`${SPINE_T} + ${horizonUs} <= ${BigInt(end.us)}`];
   if (until) complete.push(`${SPINE_T} + ${horizonUs} < ${BigInt(until.getTime()) * 1000n}`);
