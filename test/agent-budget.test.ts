@@ -6,10 +6,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAgentChat, type AgentHost, type AgentLogEntry } from "../runtime/agents/chat.ts";
-import { agentSettingsFromEnv, type AgentFlags } from "../runtime/agents/settings.ts";
-import type { SpecBundle } from "../runtime/api.ts";
-import { coachAgent } from "../generated/athlete/agents.ts";
+import type { AgentFlags } from "../runtime/agents/settings.ts";
 import { json, startFakeOpenAi, TOOL_ARGS, type FakeOpenAi, type Handler } from "./helpers/fake-openai.ts";
+import { COACH_ASK, coachHost } from "./helpers/coach-host.ts";
 
 let llm: FakeOpenAi;
 beforeAll(async () => {
@@ -26,19 +25,9 @@ const endless = (tokens: number, delayMs = 0): Handler => async (_q, res, n) => 
   json(res, 200, { choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [call] }, finish_reason: "tool_calls" }], usage: { total_tokens: tokens } });
 };
 
-function host(flags: AgentFlags, log: AgentLogEntry[]): AgentHost {
-  return {
-    bundle: { agents: [coachAgent] } as unknown as SpecBundle,
-    settings: agentSettingsFromEnv({}, { llmUrl: llm.url, ...flags }),
-    now: () => Date.UTC(2026, 0, 1),
-    lookup: () => ({}),
-    search: async () => [],
-    predict: async () => ({ status: 200, body: { prediction: 3000 } }),
-    log: (e) => log.push(e),
-  };
-}
+const host = (flags: AgentFlags, log: AgentLogEntry[] = []): AgentHost => coachHost(llm.url, flags, log);
 
-const ask = { athlete_id: "a0001", message: "How long will my 10 km take?" };
+const ask = COACH_ASK;
 
 describe("the tool loop's bounds", () => {
   it("stops at the token budget, and asks the endpoint for no more than the tokens left", async () => {

@@ -6,10 +6,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runAgentChat, type AgentHost, type AgentLogEntry } from "../runtime/agents/chat.ts";
-import { agentSettingsFromEnv, type AgentFlags } from "../runtime/agents/settings.ts";
-import type { SpecBundle } from "../runtime/api.ts";
-import { coachAgent } from "../generated/athlete/agents.ts";
+import type { AgentFlags } from "../runtime/agents/settings.ts";
 import { json, sse, startFakeOpenAi, TOOL_ARGS, type FakeOpenAi } from "./helpers/fake-openai.ts";
+import { COACH_ASK, coachHost } from "./helpers/coach-host.ts";
 
 let llm: FakeOpenAi;
 beforeAll(async () => {
@@ -19,19 +18,9 @@ afterAll(async () => {
   await llm?.close();
 });
 
-function host(flags: AgentFlags, log: AgentLogEntry[] = []): AgentHost {
-  return {
-    bundle: { agents: [coachAgent] } as unknown as SpecBundle,
-    settings: agentSettingsFromEnv({}, { llmUrl: llm.url, ...flags }),
-    now: () => Date.UTC(2026, 0, 1),
-    lookup: () => ({}),
-    search: async () => [],
-    predict: async () => ({ status: 200, body: { prediction: 3000 } }),
-    log: (e) => log.push(e),
-  };
-}
+const host = (flags: AgentFlags, log: AgentLogEntry[] = []): AgentHost => coachHost(llm.url, flags, log);
 
-const ask = { athlete_id: "a0001", message: "How long will my 10 km take?" };
+const ask = COACH_ASK;
 const errorOf = (r: { body: unknown }) => (r.body as { error: { code: string; message: string } }).error;
 const toolCall = (name: string, args: unknown = TOOL_ARGS) => ({ id: "c1", type: "function", function: { name, arguments: JSON.stringify(args) } });
 
