@@ -716,8 +716,8 @@ export const suite: Suite = {
 
     // `fti serve <spec>` loads <cwd>/generated/bench (compiling it when missing or stale). It gets a
     // copy of the bench's compiled code: compiled from another directory, the generated files would
-    // name the spec by another relative path in their comments, and TRANSFORMS_HASH, a hash of the
-    // file text, would differ from the one the model was trained with (the server would refuse it).
+    // name the spec and its modules by other relative paths, and the model's transforms hash (over the
+    // code it runs, import paths included) could differ from the one it was trained with (refused).
     const cwd = join(GEN_ROOT, "online-cwd");
     rmSync(join(cwd, "generated"), { recursive: true, force: true });
     mkdirSync(join(cwd, "generated"), { recursive: true });
