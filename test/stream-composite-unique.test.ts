@@ -89,6 +89,10 @@ describe("a stream's unique (a, b)", () => {
     expect(pair({ rider: "a,b", seq: "c" })).not.toBe(pair({ rider: "a", seq: "b,c" }));
     expect(pair({ rider: 'a","b', seq: "c" })).not.toBe(pair({ rider: "a", seq: 'b","c' }));
     expect(pair({ rider: "u1", seq: "1" })).toBe(pair({ seq: "1", rider: "u1", km: 3 }));
+    // An int as a live event gives it (a number) and as the store reads it back (a bigint): one key; a vector by its values.
+    expect(pair({ rider: "u1", seq: 7 })).toBe(pair({ rider: "u1", seq: 7n }));
+    expect(pair({ rider: "u1", seq: 7n })).not.toBe(pair({ rider: "u1", seq: 8n }));
+    expect(pair({ rider: "u1", seq: [1, 2] })).not.toBe(pair({ rider: "u1", seq: [1, 3] }));
     const one = streamUniqueKey({ ...use.stream.bundle.sources[0], unique: ["seq"] });
     expect(one({ seq: "x" })).toBe("x");
     expect(one({ seq: new Date(T0) })).toBe(new Date(T0).toISOString());

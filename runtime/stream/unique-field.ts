@@ -41,8 +41,11 @@ export function streamUniqueKey(plan: SourcePlan): (row: Record<string, unknown>
 /** One value of a combination, self-delimiting (validated values: never null, since a unique field is not nullable). */
 function tuplePart(v: unknown): string {
   if (typeof v === "string") return `s${v.length}:${v}`;
-  if (typeof v === "number") return `n${v};`;
+  if (typeof v === "number" || typeof v === "bigint") return `n${v};`; // an int read back from the store may be a bigint
   if (v instanceof Date) return `t${v.getTime()};`;
   if (typeof v === "boolean") return v ? "b1;" : "b0;";
-  return "z;";
+  if (v === null || v === undefined) return "z;";
+  // Anything else (a vector) by its JSON text, length-prefixed: two different values never share a key.
+  const text = JSON.stringify(v) ?? String(v);
+  return `j${text.length}:${text}`;
 }
