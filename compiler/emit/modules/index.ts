@@ -5,6 +5,7 @@ import type { IrOdt } from "../../ir.ts";
 import { fnsCalledFrom } from "../../ir-walk.ts";
 import { GENERATED_FILES, relativeImport, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
+import { modelOdts } from "./transforms.ts";
 import { str, tsLiteral } from "../names.ts";
 
 export function indexModule(ctx: EmitContext): Statement[] {
@@ -14,9 +15,9 @@ export function indexModule(ctx: EmitContext): Statement[] {
   const odtExternModules = externModules(ctx, ctx.ir.onDemand);
   const files = (modules: string[]) => `[${modules.map((m) => `${imports.rt("moduleFile")}(import.meta.url, ${str(m)})`).join(", ")}]`;
   const odtExternFiles = odtExternModules.length ? `\n  odtExternFiles: ${files(odtExternModules)},` : "";
-  // Per model, the extern modules its view's ODTs reach: part of that model's identity only.
+  // Per model, the extern modules its ODTs reach (the ODTs its transforms hash covers): part of that model's identity only.
   const perModel = ctx.ir.models
-    .map((m) => ({ model: m.name, modules: externModules(ctx, ctx.ir.onDemand.filter((o) => ctx.ir.views.find((v) => v.name === m.view)?.odts.includes(o.name))) }))
+    .map((m) => ({ model: m.name, modules: externModules(ctx, modelOdts(ctx.ir, m)) }))
     .filter((m) => m.modules.length);
   const modelExternFiles = perModel.length ? `\n  modelExternFiles: {\n${perModel.map((m) => `    ${m.model}: ${files(m.modules)},`).join("\n")}\n  },` : "";
   const serves = ctx.ir.serves.map((s) => ({ model: s.model, online: s.online, ...(s.batchTable ? { batchTable: s.batchTable } : {}) }));

@@ -43,9 +43,7 @@ export interface ModelTransformUnits {
  */
 export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
   const models = ir.models.map((model) => {
-    // Its view's ODTs; and any its inputs name (the checker keeps them in the view: counted either way).
-    const odtNames = new Set([...(ir.views.find((v) => v.name === model.view)?.odts ?? []), ...model.inputs.filter((i) => i.from === "odt").map((i) => i.name)]);
-    const odts = ir.onDemand.filter((o) => odtNames.has(o.name));
+    const odts = modelOdts(ir, model);
     return {
       model: model.name,
       declarations: [...odts.map((o) => o.name), ...modelDeclarations(model.name)],
@@ -54,6 +52,12 @@ export function modelTransformUnits(ir: IrSpec): ModelTransformUnits {
   });
   const owned = [...HASH_CONSTANTS, ...ir.onDemand.map((o) => o.name), ...ir.models.flatMap((m) => modelDeclarations(m.name))];
   return { models, owned };
+}
+
+/** The ODTs a model runs: its view's, and any its inputs name (the checker keeps them in the view: counted either way). */
+export function modelOdts(ir: IrSpec, model: IrModel): IrOdt[] {
+  const names = new Set([...(ir.views.find((v) => v.name === model.view)?.odts ?? []), ...model.inputs.filter((i) => i.from === "odt").map((i) => i.name)]);
+  return ir.onDemand.filter((o) => names.has(o.name));
 }
 
 /** The constants this module emits before the code: none is code a model runs. */
