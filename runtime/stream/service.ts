@@ -225,7 +225,9 @@ export class StreamService {
     const rows: StreamRow[] = [];
     const issues: EventIssue[] = [];
     let rejected = 0;
-    const latest = this.opts.maxAheadMs === undefined ? Infinity : (this.opts.clock ?? Date.now)() + this.opts.maxAheadMs;
+    const { maxAheadMs } = this.opts;
+    const now = maxAheadMs === undefined ? 0 : (this.opts.clock ?? Date.now)();
+    const latest = maxAheadMs === undefined ? Infinity : now + maxAheadMs;
     events.forEach((e, i) => {
       const v = validateEvent(s.plan, e, at(i));
       if ("issues" in v) {
@@ -233,7 +235,7 @@ export class StreamService {
         issues.push(...v.issues);
       } else if (timeOf(s.plan, v.row) > latest) {
         rejected++;
-        issues.push(aheadIssue(s.plan, v.row, at(i), latest - this.opts.maxAheadMs!, this.opts.maxAheadMs!));
+        issues.push(aheadIssue(s.plan, v.row, at(i), now, maxAheadMs!));
       } else rows.push(v.row);
     });
     if (issues.length) {
