@@ -42,23 +42,30 @@ export async function keyTimesUnique(store: Store, table: string, keys: readonly
 }
 
 /**
- * True when no two rows of `table` with a `time` (a column) share the values of `exprs` (SQL over
- * its columns), cached like keyTimesUnique. A read-only store answers from a kept fact only
- * (false without one: the check would cost every run what it saves), and so does a table without
- * ingested_at (no fingerprint). The spine's numbering
- * (pit.ts) asks it of its source's (time, keys): unique, they alone are the spine order.
+ * The fewest leading `exprs` (SQL over the columns of `table`; at least `from` of them) that no two
+ * rows with a `time` (a column) share, or null when not even all of them are unique; each answer
+ * cached like keyTimesUnique, the table's fingerprint read once for them all. A read-only store
+ * answers from kept facts only (not unique without one: the check would cost every run what it
+ * saves), and so does a table without ingested_at (no fingerprint). The spine's numbering (pit.ts)
+ * asks it of its source's (time, keys): unique, they alone are the spine order.
  */
-export async function rowsUnique(store: Store, table: string, time: string, exprs: readonly string[]): Promise<boolean> {
+export async function shortestUniquePrefix(store: Store, table: string, time: string, exprs: readonly string[], from: number): Promise<number | null> {
   // The fingerprint needs ingested_at (every table fti writes has it).
-  if (!(await store.tableColumns(table)).some((c) => c.name.toLowerCase() === "ingested_at")) return false;
-  const check = async () => !(await repeatsKeyTimes(store, table, exprs.join(", "), time));
-  return cachedFact(store, table, time, `rows:${exprs.join(",")}`, check, { readOnlyAnswer: false });
+  if (!(await store.tableColumns(table)).some((c) => c.name.toLowerCase() === "ingested_at")) return null;
+  const fp = await fingerprint(store, table, time);
+  for (let n = from; n <= exprs.length; n++) {
+    const prefix = exprs.slice(0, n);
+    const check = async () => !(await repeatsKeyTimes(store, table, prefix.join(", "), time));
+    if (await cachedFact(store, table, time, `rows:${prefix.join(",")}`, check, { readOnlyAnswer: false, fp })) return n;
+  }
+  return null;
 }
 
 /**
  * A fact about `table` (`what`: which one), kept in fti_table_facts while the table's fingerprint
  * (with `time` as its time column) holds; computed on a miss and kept when the store is writable.
- * `readOnlyAnswer`: on a read-only store without the fact, this instead of computing it.
+ * `readOnlyAnswer`: on a read-only store without the fact, this instead of computing it; `fp`: the
+ * table's fingerprint when the caller has read it already.
  */
 async function cachedFact(
   store: Store,
@@ -66,9 +73,9 @@ async function cachedFact(
   time: string,
   what: string,
   compute: () => Promise<boolean>,
-  opts: { readOnlyAnswer?: boolean } = {},
+  opts: { readOnlyAnswer?: boolean; fp?: Fingerprint } = {},
 ): Promise<boolean> {
-  const fp = await fingerprint(store, table, time);
+  const fp = opts.fp ?? (await fingerprint(store, table, time));
   const cacheable = !store.readOnly;
   if (cacheable) await store.run(FACTS_TABLE);
   if (cacheable || (await store.tableExists(FACTS))) {
