@@ -15,7 +15,7 @@ import { openLocalService } from "../runtime/online/public.ts";
 import type { ApiErrorBody, OnlinePrediction } from "../runtime/online/types.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
-import { ridesSpec } from "./helpers/rides-spec.ts";
+import { ridesSpec, ridesWithClimbCsv } from "./helpers/rides-spec.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 
 const model = (name: string, view: string, algorithm: string, transforms: string[]) => `
@@ -50,15 +50,6 @@ view by_feature for rider from rides {
   // reads_feature imputes the feature but not the ODT over it (gbdt takes a null input): a missing rider leaves per_km null.
   model("reads_feature", "by_feature", "gbdt(trees: 5, depth: 2)", ["km_7d: impute(mean), standard_scale"]);
 
-function rides(): string {
-  const lines = ["ride_id,rider,at,km,climb"];
-  for (let i = 0; i < 90; i++) {
-    const day = String(1 + (i % 28)).padStart(2, "0");
-    const month = String(1 + Math.floor(i / 28)).padStart(2, "0");
-    lines.push(`r${i},u${i % 5},2026-${month}-${day}T08:00:00Z,${(4 + ((i * 7) % 11) + (i % 5)).toFixed(1)},${(i * 37) % 300}`);
-  }
-  return lines.join("\n") + "\n";
-}
 
 let temp: TempSpec;
 const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-impute-odt-"));
@@ -70,7 +61,7 @@ afterAll(() => {
 });
 
 beforeAll(async () => {
-  temp = await compileTempSpec({ "spec.fti": SPEC, "rides.csv": rides() });
+  temp = await compileTempSpec({ "spec.fti": SPEC, "rides.csv": ridesWithClimbCsv(90, 5) });
   const store: Store = await openStore({ path: storePath });
   try {
     await runFeaturePipeline(store, temp.bundle);

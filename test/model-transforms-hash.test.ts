@@ -20,7 +20,7 @@ import { getModel, REGISTRY_TABLE } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { trainModelFromSpec } from "../runtime/training/train.ts";
 import { transformsIdentity } from "../runtime/transforms-hash.ts";
-import { ridesSpec } from "./helpers/rides-spec.ts";
+import { ridesSpec, ridesWithClimbCsv } from "./helpers/rides-spec.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 
 /** A small gbdt model over `view`, with its `transform` lines. */
@@ -65,15 +65,6 @@ view steep_view for rider from rides {
 
 const BONUS = "export function bonus(x: number | null) { return x === null ? null : x + 1; }\n";
 
-function rides(): string {
-  const lines = ["ride_id,rider,at,km,climb"];
-  for (let i = 0; i < 120; i++) {
-    const day = String(1 + (i % 28)).padStart(2, "0");
-    const month = String(1 + Math.floor(i / 28)).padStart(2, "0");
-    lines.push(`r${i},u${i % 6},2026-${month}-${day}T08:00:00Z,${(5 + ((i * 7) % 13) + (i % 6)).toFixed(1)},${(i * 37) % 400}`);
-  }
-  return lines.join("\n") + "\n";
-}
 
 const temps: TempSpec[] = [];
 const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-model-hash-"));
@@ -84,7 +75,7 @@ afterAll(() => {
 });
 
 async function compiled(spec: string, bonus = BONUS): Promise<SpecBundle> {
-  const t = await compileTempSpec({ "spec.fti": spec, "bonus.ts": bonus, "rides.csv": rides() });
+  const t = await compileTempSpec({ "spec.fti": spec, "bonus.ts": bonus, "rides.csv": ridesWithClimbCsv(120, 6) });
   temps.push(t);
   return t.bundle;
 }
@@ -213,7 +204,7 @@ describe("per-model transforms hashes through the CLI", () => {
   it("fti predict: the first two models predict the same after a third is added; an edit of m1's transform refuses m1 alone, with the hint to retrain", async () => {
     fs.writeFileSync(path.join(dir, "spec.fti"), TWO_MODELS);
     fs.writeFileSync(path.join(dir, "bonus.ts"), BONUS);
-    fs.writeFileSync(path.join(dir, "rides.csv"), rides());
+    fs.writeFileSync(path.join(dir, "rides.csv"), ridesWithClimbCsv(120, 6));
     fs.writeFileSync(path.join(dir, "entities.csv"), ["rider,climb", ...[0, 1, 2, 3, 4, 5].map((i) => `u${i},${i * 90}`)].join("\n") + "\n");
     ok("features", "spec.fti");
     ok("train", "spec.fti", "m1");

@@ -23,3 +23,14 @@ feature_group riding for rider from rides {
 }
 `;
 }
+
+/** `n` rides of `riders` riders (u0, u1, …), a day apart within each month from 2026-01-01, with km and climb: the CSV of ridesSpec's fields plus `climb: float`. */
+export function ridesWithClimbCsv(n: number, riders: number): string {
+  const lines = ["ride_id,rider,at,km,climb"];
+  for (let i = 0; i < n; i++) {
+    const day = String(1 + (i % 28)).padStart(2, "0");
+    const month = String(1 + Math.floor(i / 28)).padStart(2, "0");
+    lines.push(`r${i},u${i % riders},2026-${month}-${day}T08:00:00Z,${(5 + ((i * 7) % 13) + (i % riders)).toFixed(1)},${(i * 37) % 400}`);
+  }
+  return lines.join("\n") + "\n";
+}
