@@ -351,6 +351,11 @@ const names = {
     validFrom: (source: string) =>
       withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
     modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
+    modelInputs: (where: string, view: string) =>
+      withHint(
+        `${where} has no inputs: view \`${view}\` lists no features`,
+        `add a \`features\` line to view \`${view}\`: a group's features (\`features <group>.*\`), a column of its spine source (\`features <source>.<column>\`) or an on_demand`,
+      ),
     retrainTrigger: () => withHint("a `retrain` block needs a `schedule` or a `when` trigger", 'e.g. `when drift(psi > 0.25)` or `schedule "0 3 * * *"`'),
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
