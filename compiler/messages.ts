@@ -1026,6 +1026,18 @@ const rules = {
         "label the column that holds the class to predict",
       ),
   }),
+  labelNullCondition: entry(4090, "warning", "label `if` whose condition can be null (warning)", {
+    /** `names`: the nullable columns (or forward aggregations) the condition reads and the label does not test. */
+    elseTaken: (label: string, where: string, names: readonly string[]) => {
+      const list = names.map((n) => `\`${n}\``).join(", ");
+      const columns = names.filter((n) => !n.includes("("));
+      const test = columns.length ? columns.map((n) => `is_null(${n})`).join(" or ") : "is_null(…)";
+      return withHint(
+        `the label \`${label}\` of ${where} takes the \`else\` branch where this condition is null (${list} ${names.length === 1 ? "is" : "are"} nullable): such a row is trained on with the \`else\` value, where a null label would leave it out`,
+        `say what those rows are: \`if ${test} then null else …\` leaves them out (or name their class in that branch)`,
+      );
+    },
+  }),
 };
 
 // ------------------------------------------------------------------ 5xxx code generation
