@@ -229,8 +229,9 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
   const models = program.command("models").description("the model registry: list, show, promote");
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
-      const { listModels } = await registry();
+      const { listModels, productionWarnings } = await registry();
       const rows = await withStore(opts, (store) => listModels(store), { readOnly: true });
+      for (const w of productionWarnings(rows)) log(`warning: ${w}`);
       if (opts.json) return void out(JSON.stringify(rows, null, 2));
       if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
       out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));

@@ -18,7 +18,7 @@ import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
 import { inTurns, INSTANCES_PER_TURN, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
-import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
+import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
@@ -329,6 +329,8 @@ export class OnlineService implements LocalService {
   /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
   private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
+  /** Several-production-versions warnings already logged (registry.ts productionWarnings). */
+  private readonly productionWarned = new Set<string>();
   private readonly served = new Map<string, ServedModel>();
   private groups = new Map<string, CachedGroup>();
   private readonly neededGroups: GroupFeatures[];
@@ -612,7 +614,13 @@ export class OnlineService implements LocalService {
     const summaries = await listModels(store);
     for (const m of this.served.values()) {
       const versions = summaries.filter((s) => s.model === m.name);
-      const target = versions.find((s) => s.stage === "production") ?? versions.at(-1);
+      // Once per distinct warning: a reload that finds the same registry says nothing new.
+      for (const w of productionWarnings(versions)) {
+        if (this.productionWarned.has(w)) continue;
+        this.productionWarned.add(w);
+        this.logger.warn(w);
+      }
+      const target = servedVersion(versions);
       if (!target) {
         const msg = `model \`${m.name}\` has no registered version; train it with \`fti train ${this.bundle.file} ${m.name}\``;
         if (strict) throw new UserError(msg);
