@@ -209,6 +209,8 @@ const syntax = {
         ? `invalid date ${quoteSource(image)}: ${detail}`
         : withHint(`invalid date ${quoteSource(image)}`, "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]"),
     durationTooLarge: (image: string) => withHint(`duration ${quoteSource(image)} is too large`, "durations go up to 9007199254740991ms (about 285,000 years)"),
+    durationFraction: (image: string) =>
+      withHint(`duration ${quoteSource(image)} is not a whole number of microseconds`, "timestamps count microseconds: the shortest duration is 0.001ms"),
     emptyExponent: (image: string) => `invalid number ${quoteSource(image)}: the exponent has no digits`,
     unknownUnit: (unit: string, image: string) =>
       withHint(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w"),

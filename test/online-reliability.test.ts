@@ -170,6 +170,28 @@ describe("who may call the service (#9)", () => {
     }
   });
 
+  it("a percent-encoded path is checked as the router reads it: /%61dmin/reload and /%761/models went through without a token", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN], apiTokens: [API] } });
+    try {
+      for (const url of ["/%61dmin/reload", "/%61%64%6D%69%6E/reload", "/admin/%72eload"]) {
+        expect((await app.inject({ method: "POST", url })).statusCode, url).toBe(401);
+        expect((await app.inject({ method: "POST", url, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, url).toBe(200);
+      }
+      for (const url of ["/%761/models", "/v%31/models", "/%6detrics", "/%6Detrics?x=1"]) {
+        expect((await app.inject({ method: "GET", url })).statusCode, url).toBe(401);
+        expect((await app.inject({ method: "GET", url, headers: { authorization: `Bearer ${API}` } })).statusCode, url).toBe(200);
+      }
+      const predict = await app.inject({ method: "POST", url: "/v1/models/toy%5Fgbdt/predict", headers: { "content-type": "application/json" }, payload: { user_id: USERS[0] } });
+      expect(predict.statusCode).toBe(401);
+      const encoded = await app.inject({ method: "POST", url: "/%76%31/models/toy_gbdt/predict", headers: { "content-type": "application/json" }, payload: { user_id: USERS[0] } });
+      expect(encoded.statusCode).toBe(401);
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
   it("tokens come from a file (one per line) or the environment; short or missing ones are refused", () => {
     const file = join(toy.dir, "tokens.txt");
     writeFileSync(file, `# clients\n${API}\n\n${API}-2\n`);
