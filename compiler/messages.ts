@@ -429,6 +429,8 @@ const names = {
       withHint(`import path \`${module}\` must start with \`./\` or \`../\``, `write \`./${module}\` for a spec in the same folder`),
     notSpec: (module: string) => withHint(`import path \`${module}\` does not name a spec`, "a spec module is a `.fti` file: `./common.fti`"),
     backslash: (module: string) => withHint(`import path \`${module}\` contains a backslash`, "separate folders with `/`"),
+    folderName: (module: string) =>
+      withHint(`import path \`${module}\` names a spec whose file name cannot name its generated folder`, "rename the spec, e.g. `./common.fti` (its name without .fti is its folder in generated/)"),
   }),
   notExported: entry(2041, "error", "name not declared by the module", {
     unknown: (name: string, module: string, candidates: Iterable<string>) =>
@@ -1052,6 +1054,11 @@ const codegen = {
   cannotWrite: entry(5002, "error", "cannot write generated code", {
     to: (where: string, detail: string) =>
       withHint(`cannot write the generated code to ${where}/: ${detail}`, "choose another directory with --out, or fix its permissions"),
+    notGenerated: (where: string, folder: string) =>
+      withHint(
+        `will not write the generated code to ${where}/: it holds a folder (${folder}), so it is not a folder of generated code (fti replaces the folder it writes, copying what else it holds)`,
+        "choose a new or a generated folder with --out, e.g. generated/<spec>",
+      ),
   }),
 };
 

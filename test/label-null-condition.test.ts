@@ -61,6 +61,16 @@ describe("FTI4090: a label's if over a nullable condition", () => {
     expect(await warnings("coalesce", `if coalesce(home_goals, 0) > coalesce(away_goals, 0) then "H" else "A"`)).toEqual([]);
     expect(await warnings("else-null", `if home_goals > away_goals then "H" else (if home_goals < away_goals then "A" else null)`)).toEqual([]);
     expect(await warnings("not-null", `if length(home) > 1 then "long" else "short"`)).toEqual([]);
+    // inside a forward aggregation the `if` is per aggregated row (a match without scores counts 0), not the label's
+    const fwd = path.join(dir, "forward.fti");
+    fs.writeFileSync(
+      fwd,
+      spec("sum(if home_goals > 2 then 1 else 0) over next 30d > 0")
+        .replace("view result_data from matches", "entity team { key home: string }\nview result_data for team from matches")
+        .replace("multiclass_classification", "binary_classification"),
+    );
+    const f = await compileSpec(fwd, { outDir: path.join(dir, "out", "forward"), checkOnly: true });
+    expect(f.diagnostics.map((d) => `FTI${d.code}: ${d.message}`)).toEqual([]);
     // a bool label of a nullable comparison stays null: no `if`, no warning
     const file = path.join(dir, "bool.fti");
     fs.writeFileSync(file, spec("home_goals > away_goals").replace("multiclass_classification", "binary_classification"));

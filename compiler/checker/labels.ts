@@ -63,7 +63,10 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
       if (agg) forward.push(agg);
       return agg ? { k: "col", name: agg.name, type: agg.type } : undefined;
     },
-    onIf: (node, cond, otherwise) => ifs.push({ node, cond, otherwise }),
+    // an `if` inside a forward aggregation is per aggregated row: its null condition is no label's (FTI4090)
+    onIf: (node, cond, otherwise) => {
+      if (!inWindow) ifs.push({ node, cond, otherwise });
+    },
   };
   let e = input.expr;
   if (e.kind === "member" && oldLabelSource(ctx, e)) {
