@@ -12,6 +12,7 @@ import { UsageError, UserError } from "../errors.ts";
 import { readInputFile } from "../input-file.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { sourceSummary } from "./source-summary.ts";
 import { specMember } from "./spec-member.ts";
 import { EXPORT_MEMORY_LIMIT, MIN_EXPORT_MEMORY } from "../retrieval/export-memory.ts";
 import type { ModelSummary } from "../registry/registry.ts";
@@ -124,7 +125,7 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
     const report = await withStore(opts, (store) =>
       runFeaturePipeline(store, bundle, { groups: opts.group, from, to, embeddings, force: opts.force, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
     );
-    for (const s of report.sources) out(`source ${s.source}: ${s.read} rows read, ${s.valid} valid, ${s.quarantined} quarantined`);
+    for (const s of report.sources) out(sourceSummary(s));
     for (const g of report.groups) {
       if (g.upToDate) out(`group ${g.group} v${g.version}: up to date in ${g.table} (computed by spec ${g.upToDate.spec}; --force computes it again)`);
       else out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
