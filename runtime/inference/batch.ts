@@ -78,7 +78,7 @@ export async function predictBatch(
 ): Promise<BatchReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
-  checkOptions(modelName, view, opts);
+  checkOptions(modelName, view, opts, store.path);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const asOf = opts.asOf ?? new Date();
 
@@ -144,7 +144,7 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 /** `scores.csv` fits `schema.name` but means a file: refused, not made a table `csv` in a schema `scores`. */
 const FILE_LIKE = /\.(csv|tsv|txt|json|jsonl|ndjson|arrow|feather|xlsx|pq)$/i;
 
-function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): void {
+function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions, storePath: string): void {
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
@@ -160,8 +160,8 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
     );
   }
   if (opts.out?.toLowerCase().endsWith(".parquet")) {
-    checkOutputFile(opts.out, "--out");
-    checkOutputFile(opts.out.replace(/\.parquet$/i, ".rejects.parquet"), "--out (its rejects file)");
+    checkOutputFile(opts.out, "--out", storePath);
+    checkOutputFile(opts.out.replace(/\.parquet$/i, ".rejects.parquet"), "--out (its rejects file)", storePath);
   }
   if (opts.timeColumn !== undefined && !opts.entitiesFile) {
     throw new UserError("a time column needs an entities file (--entities) that has it");
