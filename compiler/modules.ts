@@ -166,12 +166,18 @@ export function loadModuleGraph(rootAbs: string, rootText: string, files: Module
   return { root, order, diagnostics };
 }
 
+/** A spec's name (its file name without .fti) can name a folder beside others: not empty, `.` or `..`. */
+export function usableSpecName(name: string): boolean {
+  return name !== "" && name !== "." && name !== "..";
+}
+
 /** What is wrong with an import path as written, before it is resolved. */
 function pathProblem(raw: string): Message | undefined {
   if (raw.includes("\\")) return DIAG.importPath.backslash(raw);
   if (path.posix.isAbsolute(raw) || path.win32.isAbsolute(raw)) return DIAG.importPath.absolute(raw);
   if (!raw.startsWith("./") && !raw.startsWith("../")) return DIAG.importPath.notRelative(raw);
   if (!raw.endsWith(".fti")) return DIAG.importPath.notSpec(raw);
+  if (!usableSpecName(path.posix.basename(raw).replace(/\.fti$/, ""))) return DIAG.importPath.folderName(raw);
   return undefined;
 }
 

@@ -4,6 +4,7 @@
 
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
@@ -341,12 +342,27 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(after.columns.f1).not.toEqual(first.columns.f1);
     expect(await kept()).toHaveLength(1);
 
+    // Another process updates the group in place while the store is closed: the next open's hash
+    // (store/content-hash.ts, computed in its read of every block) sees it too.
+    await store.close();
+    store = undefined;
+    const db = await DuckDBInstance.create(path);
+    const conn = await db.connect();
+    await conn.run(`UPDATE fg_g_v1 SET f1 = f1 - 500 WHERE rid % 5 = 1`);
+    conn.closeSync();
+    db.closeSync();
+    store = await openStore({ path });
+    const outside = updated.map((g) => (g.rid % 5 === 1 && g.f1 !== null ? { ...g, f1: g.f1 - 500 } : g));
+    const reopened = plain(await buildTrainingFrame(store, bundle, "v"));
+    expectReference(reopened, outside);
+    expect(reopened.columns.f1).not.toEqual(after.columns.f1);
+
     // A read-only store keeps nothing and settles the ties inline: the same frame.
     await store.close();
     store = await openStore({ path, readOnly: true });
     const inline = plain(await buildTrainingFrame(store, bundle, "v"));
-    expect(inline.columns).toEqual(after.columns);
-    expect(Array.from(inline.featureTimes!.g)).toEqual(Array.from(after.featureTimes!.g));
+    expect(inline.columns).toEqual(reopened.columns);
+    expect(Array.from(inline.featureTimes!.g)).toEqual(Array.from(reopened.featureTimes!.g));
   });
 
   it("rows tied in keys, event_time and ingestion (and row id) are settled by their values, descending, nulls last", async () => {

@@ -21,7 +21,7 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
   } catch (e) {
     throw new SpecReadError(`${specPath}: ${readFailure(e)}`);
   }
-  const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(abs)));
+  const outDir = path.resolve(opts.outDir ?? path.join("generated", specName(specPath)));
   const index = path.join(outDir, "index.ts");
   const generatedHash = (dir: string) => {
     const file = path.join(dir, "index.ts");

@@ -61,7 +61,7 @@ export async function exportTrainingData(
   opts: ExportOptions = {},
 ): Promise<number> {
   const view = findView(bundle, viewName);
-  const abs = checkOutputFile(outPath, "--out");
+  const abs = checkOutputFile(outPath, "--out", store.path);
   // One transaction: a consistent snapshot; the memory cap set around it (a failed statement aborts the transaction).
   const cap = opts.memoryLimit === undefined ? exportMemoryFor(outputColumns(view), os.totalmem()) : opts.memoryLimit;
   return withMemoryLimit(store, cap, opts.closingStore === true, (reapply) => store.transaction(async () => {
