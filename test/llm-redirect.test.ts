@@ -1,6 +1,7 @@
 // The LLM endpoint's redirects are not followed: a redirect to another host
-// would send the configured API key there (and a 301/302 turns the POST into a
-// GET). A redirect is an EndpointError naming where it pointed, not retried.
+// would send the conversation there (Node's fetch drops the Authorization header
+// across origins, not within one), and a 301/302 turns the POST into a GET.
+// A redirect is an EndpointError naming where it pointed, not retried.
 
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,7 +29,7 @@ const redirect = (status: number, to: string) => (_q: unknown, res: http.ServerR
 };
 
 describe("an LLM endpoint that redirects", () => {
-  it.each([307, 308, 301, 302])("%i to another host: refused, the key never leaves", async (status) => {
+  it.each([307, 308, 301, 302])("%i to another host: refused, nothing reaches it", async (status) => {
     origin.handlers.set("/v1/chat/completions", redirect(status, `${elsewhere.url}/chat/completions`));
     origin.requests.length = 0;
     elsewhere.requests.length = 0;
@@ -36,7 +37,7 @@ describe("an LLM endpoint that redirects", () => {
     expect(err).toBeInstanceOf(EndpointError);
     expect(err).toMatchObject({ kind: "status", status });
     expect((err as Error).message).toBe(
-      `${origin.url}/chat/completions answered ${status}, a redirect to ${elsewhere.url}/chat/completions; fti does not follow an endpoint's redirects (the API key would go with them): configure the URL that answers`,
+      `${origin.url}/chat/completions answered ${status}, a redirect to ${elsewhere.url}/chat/completions; fti does not follow an endpoint's redirects (the conversation would go where it points): configure the URL that answers`,
     );
     expect(elsewhere.requests).toEqual([]);
     // Not retried: another attempt would be redirected the same way.

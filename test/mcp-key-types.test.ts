@@ -8,7 +8,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ColumnPlan, GroupPlan, Scalar, SpecBundle } from "../runtime/api.ts";
-import { createMcpServer, keyProblems } from "../runtime/mcp/server.ts";
+import { checkedKeys, createMcpServer } from "../runtime/mcp/server.ts";
 import type { OnlineService } from "../runtime/online/service.ts";
 import { typedValue } from "../runtime/stream/validate.ts";
 
@@ -70,10 +70,12 @@ describe("get_online_features' keys", () => {
     return { isError: r.isError ?? false, text: r.content[0].text };
   };
 
-  it("keys of every type, as JSON carries them, are looked up as given", async () => {
+  it("keys of every type, as JSON carries them, are looked up as the online tables key them (a timestamp as its toISOString)", async () => {
     asked.length = 0;
     expect((await call(GOOD)).isError).toBe(false);
-    expect(asked).toEqual([GOOD]);
+    for (const t of ["2025-03-01T10:00Z", "2025-03-01 10:00:00", "2025-03-01T11:00:00+01:00"]) expect((await call({ ...GOOD, t })).isError).toBe(false);
+    const canonical = { ...GOOD, t: "2025-03-01T10:00:00.000Z" };
+    expect(asked).toEqual([canonical, canonical, canonical, canonical]);
   });
 
   it.each([
@@ -89,8 +91,8 @@ describe("get_online_features' keys", () => {
     expect(JSON.parse(r.text).error).toContain(message);
   });
 
-  it("keyProblems lists every bad key", () => {
-    expect(keyProblems(KEYS, { ...GOOD, s: 1, b: null })).toEqual(["key `s`: expected a string, got 1", "key `b`: expected true or false, got null"]);
-    expect(keyProblems(KEYS, GOOD)).toEqual([]);
+  it("checkedKeys lists every bad key", () => {
+    expect(checkedKeys(KEYS, { ...GOOD, s: 1, b: null })).toEqual({ problems: ["key `s`: expected a string, got 1", "key `b`: expected true or false, got null"] });
+    expect(checkedKeys(KEYS, GOOD)).toEqual({ keys: { ...GOOD, t: "2025-03-01T10:00:00.000Z" } });
   });
 });

@@ -61,6 +61,10 @@ describe("a request time in the past (#4)", () => {
       const r = await svc.predict("toy_gbdt", { user_id: USERS[0] });
       expect(r.status).toBe(422);
       expect(JSON.stringify(r.body)).toContain("only rows after the request time");
+      // the join is named as having only later rows, not as having none
+      const message = (r.body as { error: { message: string } }).error.message;
+      expect(message.endsWith(`; only rows after the request time in user_stats user_id="${USERS[0]}"`), message).toBe(true);
+      expect(message).not.toContain("no row in");
       const imp = await svc.predict("toy_impute", { user_id: USERS[0] });
       expect(imp.status).toBe(200);
       expect((imp.body as OnlinePrediction).features.x1).toEqual({ value: null, status: "future" });

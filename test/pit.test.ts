@@ -736,6 +736,15 @@ describe("spine, join and export", () => {
       expect(seen.lastIndexOf(`CREATE OR REPLACE TABLE "fti_winners_`)).toBeLessThan(copyAt - 1);
       expect(seen[copyAt - 1]).toBe("SET memory_limit");
       expect(seen.slice(copyAt + 1)).toEqual(["SET memory_limit"].slice(0, opened ? 1 : 0));
+      // closingStore (the CLI closes the store next): the same rows, and the cap left in place after a
+      // COPY that succeeded (setting the store's own would flush DuckDB's allocator for nothing); set back
+      // when the export fails.
+      expect(await exportTrainingData(store, bundle, "v", join(tempDir(), "k.parquet"), { closingStore: true })).toBe(n);
+      expect(Math.abs(byteSize(await limit())! - byteSize(EXPORT_MEMORY_LIMIT)!)).toBeLessThan(1e6); // DuckDB shows it rounded to 0.1 MiB
+      await store.run(opened ? `SET memory_limit = '${opened}'` : "RESET memory_limit");
+      expect(await limit()).toBe(before);
+      await expect(exportTrainingData(store, bundle, "v", join(tempDir(), "k2.parquet"), { memoryLimit: "256KB", closingStore: true })).rejects.toThrow(UserError);
+      expect(await limit()).toBe(before);
       // A cap above the store's limit leaves it; a cap that is not a size is a UserError naming it.
       await exportTrainingData(store, bundle, "v", join(tempDir(), "b.parquet"), { memoryLimit: "1TB" });
       expect(await limit()).toBe(before);

@@ -30,7 +30,7 @@ describe("fti training-data --out", () => {
 });
 
 describe("--out that is the store's own file", () => {
-  it("fti training-data and fti predict refuse it: a store named s.parquet was overwritten by the export, every table lost", async () => {
+  it("fti training-data and fti predict refuse it (and predict a table fti owns): a store named s.parquet was overwritten by the export, every table lost", async () => {
     const { projectFiles } = await import("../compiler/cli/init-template.ts");
     const { compileTempSpec } = await import("./helpers/temp-spec.ts");
     const { openStore } = await import("../runtime/store/store.ts");
@@ -49,6 +49,12 @@ describe("--out that is the store's own file", () => {
         for (const out of [file, link]) {
           await expect(exportTrainingData(store, t.bundle, "delivery_data", out)).rejects.toThrow(`--out ${out} is the store's own file`);
           await expect(predictBatch(store, t.bundle, "delivery_time", { out, entitiesFile: path.join(t.dir, "e.csv") })).rejects.toThrow(`--out ${out} is the store's own file`);
+        }
+        // A table fti or a source owns: `--out src_deliveries` appended the predictions to the source's stored rows.
+        const entities = path.join(t.dir, "e.csv");
+        fs.writeFileSync(entities, "courier_id,distance_km\nc01,3\n");
+        for (const out of ["src_deliveries", "main.FG_courier_form_v1", "online_courier_form_v1", "fti_models", "fti", "temp.scores"]) {
+          await expect(predictBatch(store, t.bundle, "delivery_time", { out, entitiesFile: entities }), out).rejects.toThrow(new RegExp(`^--out ${out.replace(".", "\\.")}: \\S+ is (one of fti's own tables|a temporary table)`));
         }
         const [row] = await store.all<{ n: number | bigint }>("SELECT count(*) AS n FROM src_deliveries");
         expect(Number(row.n)).toBeGreaterThan(0);

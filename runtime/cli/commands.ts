@@ -178,7 +178,7 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true }));
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true }));
     out(`${rows} rows → ${opts.out}`);
   });
 }

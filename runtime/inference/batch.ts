@@ -81,10 +81,10 @@ export async function predictBatch(
   checkOptions(modelName, view, opts, store.path);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const asOf = opts.asOf ?? new Date();
+  const targets = outputTargets(bundle, modelName, opts);
 
   const record = await getModel(store, modelName, opts.version);
   const predictor = await createPredictor(bundle, modelName, record);
-  const targets = outputTargets(bundle, modelName, opts);
 
   // One transaction: a consistent snapshot of the feature tables, private
   // temp tables, and the predictions replaced all at once (or not at all).
@@ -174,11 +174,32 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions, sto
   if (opts.asOf && Number.isNaN(opts.asOf.getTime())) throw new UserError("the as-of time is not a valid date");
 }
 
+/**
+ * What a table the predictions would go to already is, when fti or a source owns it: `--out src_deliveries`
+ * added the prediction columns and rows to the source's stored rows (and `fg_…` to a feature group's).
+ */
+function tableOwner(bundle: SpecBundle, table: string): string | null {
+  const parts = table.toLowerCase().split(".");
+  const [schema, name] = parts.length === 2 ? parts : ["main", parts[0]];
+  if (schema === "temp") return "a temporary table (gone when the command ends)";
+  const read = bundle.sources.find((src) => src.location.kind === "table" && [src.location.table.toLowerCase(), `main.${src.location.table.toLowerCase()}`].includes(`${schema}.${name}`));
+  if (read) return `the table source \`${read.name}\` reads`;
+  if (schema === "main" && /^(src_|fg_|online_|fti_|__fti)/.test(name)) return "one of fti's own tables (src_, fg_, online_, fti_: sources, feature groups, the online store, the registry and logs)";
+  return null;
+}
+
 /** Where a run writes: the predictions table (serve's `batch into`, else predictions.<model>), its rejects table, Parquet files. */
 function outputTargets(bundle: SpecBundle, modelName: string, opts: BatchOptions): OutputTargets {
   const parquet = opts.out?.toLowerCase().endsWith(".parquet") ? opts.out : undefined;
   const serve = bundle.serves.find((s) => s.model === modelName);
   const table = (opts.out && !parquet ? opts.out : undefined) ?? serve?.batchTable ?? `predictions.${modelName}`;
+  for (const t of [table, `${table}_rejects`]) {
+    const owner = tableOwner(bundle, t);
+    if (owner) {
+      const named = opts.out && !parquet ? `--out ${opts.out}` : `\`batch into ${table}\` (serve ${modelName})`;
+      throw new UserError(`${named}: ${t} is ${owner}; predictions would be appended to it`, "write predictions to a table of their own, e.g. predictions.<model>");
+    }
+  }
   return {
     table,
     rejectsTable: `${table}_rejects`,

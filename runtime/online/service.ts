@@ -1397,11 +1397,18 @@ function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Sca
     part("future", "only rows after the request time"),
   ].filter(Boolean);
   // A global join (no keys) names its group alone; a view with only those has no entity to name.
-  const joins = l.missingJoins.map((j) => {
-    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
-    return keys ? `${j.id} ${keys}` : j.id;
-  });
-  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
+  const joins = (status: MissingStatus, label: string) => {
+    const named = l.missingJoins
+      .filter((j) => j.status === status)
+      .map((j) => {
+        const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
+        return keys ? `${j.id} ${keys}` : j.id;
+      });
+    return named.length ? `${label} ${named.join(", ")}` : "";
+  };
+  // A stale join has a row, only an old one: "no row in" would say it has none (as batch-rejects.ts writes it).
+  const where = [joins("not_found", "no row in"), joins("stale", "no row within the ttl in"), joins("future", "only rows after the request time in")].filter(Boolean);
+  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; ${where.join("; ")}`;
 }
 
 // service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.

@@ -6,7 +6,7 @@
 // with its JSON path; nothing a client sent is echoed beyond 80 characters.
 
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
-import { parseTimestamp } from "../timestamp-text.ts";
+import { isoOrValue, parseTimestamp } from "../timestamp-text.ts";
 import { vectorDim } from "../vector-type.ts";
 
 export interface EventIssue {
@@ -74,7 +74,6 @@ function shapeOf(plan: SourcePlan): PlanShape {
   return s;
 }
 
-const isoOrValue = (v: Scalar | Date | undefined): Scalar => (v instanceof Date ? v.toISOString() : (v ?? null));
 
 /**
  * Validates one event; `at` is its path in the request body. Returns the typed
