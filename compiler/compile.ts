@@ -11,7 +11,7 @@ import { diagnostic, type Diagnostic } from "./diagnostics.ts";
 import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
-import { loadModuleGraph, readFailure, readSpecBytes } from "./modules.ts";
+import { loadModuleGraph, readFailure, readSpecBytes, usableSpecName } from "./modules.ts";
 import { makeDirs } from "../runtime/make-dirs.ts";
 
 export interface CompileOptions {
@@ -39,7 +39,12 @@ export interface CompileResult {
 export class SpecReadError extends Error {}
 
 export function specName(specPath: string): string {
-  return path.basename(specPath).replace(/\.fti$/, "");
+  const name = path.basename(specPath).replace(/\.fti$/, "");
+  // `...fti` named generated/.., the project's own folder: compile copied the whole project aside and replaced it.
+  if (!usableSpecName(name)) {
+    throw new SpecReadError(`${specPath}: a spec's file name without .fti names its generated folder, and \`${name}\` cannot (generated/${name}): rename the file, e.g. main.fti`);
+  }
+  return name;
 }
 
 export async function compileSpec(specPath: string, opts: CompileOptions = {}): Promise<CompileResult> {
@@ -51,7 +56,7 @@ export async function compileSpec(specPath: string, opts: CompileOptions = {}): 
   } catch (e) {
     throw new SpecReadError(`${file}: ${readFailure(e)}`);
   }
-  const name = specName(abs);
+  const name = specName(file);
   const outDir = path.resolve(opts.outDir ?? path.join("generated", name));
   const graph = loadModuleGraph(abs, bytes.toString("utf8"));
   graph.root.hash = crypto.createHash("sha256").update(bytes).digest("hex");
@@ -155,6 +160,9 @@ async function writeOne(result: CompileResult & { files?: Map<string, string> })
   const { GENERATED_FILES } = await import("./emit/project.ts");
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
+  // `--out .` (or a spec named `...fti`) made the project the output: it was copied whole, renamed and deleted.
+  const folder = subfolder(dir);
+  if (folder !== undefined) return diagnostic(result.file, fileStart(), DIAG.cannotWrite.notGenerated(displayDir(result.outDir), folder));
   try {
     // The parent first: when it cannot be made, that is the error to show.
     makeDirs(path.dirname(dir));
@@ -179,12 +187,27 @@ async function writeOne(result: CompileResult & { files?: Map<string, string> })
   }
 }
 
+/** The name of a folder inside `dir` (generated code has none), or undefined; a directory that cannot be read is left to the write's own error. */
+function subfolder(dir: string): string | undefined {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).find((e) => e.isDirectory())?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+const displayDir = (dir: string) => toPosix(path.relative(process.cwd(), dir)) || dir;
+
+/** A diagnostic's place when it is about the spec file as a whole. */
+function fileStart() {
+  const start = { offset: 0, line: 1, column: 1 };
+  return { start, end: { ...start, column: 2, offset: 1 } };
+}
+
 /** FTI5002: the output directory cannot be written. */
 function writeFailure(result: CompileResult, err: NodeJS.ErrnoException): Diagnostic {
-  const where = toPosix(path.relative(process.cwd(), result.outDir)) || result.outDir;
-  const start = { offset: 0, line: 1, column: 1 };
   const detail = [err.code, err.syscall, err.path ? toPosix(path.relative(process.cwd(), err.path)) : ""].filter(Boolean).join(" ");
-  return diagnostic(result.file, { start, end: { ...start, column: 2, offset: 1 } }, DIAG.cannotWrite.to(where, detail));
+  return diagnostic(result.file, fileStart(), DIAG.cannotWrite.to(displayDir(result.outDir), detail));
 }
 
 function toPosix(p: string): string {

@@ -209,6 +209,8 @@ const syntax = {
         ? `invalid date ${quoteSource(image)}: ${detail}`
         : withHint(`invalid date ${quoteSource(image)}`, "write dates as YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z]"),
     durationTooLarge: (image: string) => withHint(`duration ${quoteSource(image)} is too large`, "durations go up to 9007199254740991ms (about 285,000 years)"),
+    durationFraction: (image: string) =>
+      withHint(`duration ${quoteSource(image)} is not a whole number of microseconds`, "timestamps count microseconds: the shortest duration is 0.001ms"),
     emptyExponent: (image: string) => `invalid number ${quoteSource(image)}: the exponent has no digits`,
     unknownUnit: (unit: string, image: string) =>
       withHint(`unknown duration unit ${quoteSource(unit)} in ${quoteSource(image)}`, "duration units are ms, s, m, h, d and w"),
@@ -334,8 +336,13 @@ const names = {
     asOf: (name: string) => withHint(`\`as_of\` is \`strict\` or \`inclusive\`, not \`${name}\``, didYouMean(name, ["strict", "inclusive"])),
     format: (name: string, formats: readonly string[]) =>
       withHint(`unknown format \`${name}\`; use one of ${formats.join(", ")}`, didYouMean(name, formats)),
-    formatOfPath: (path: string) =>
-      withHint(`cannot tell the format of \`${path}\` from its extension`, "add `format csv`, `format parquet` or `format ndjson`"),
+    formatOfPath: (path: string) => {
+      // `.csv.gz`: fti reads the files as they are, so `format csv` would read compressed bytes as text
+      const packed = /^(.*)\.(gz|bz2|xz|zst|zip)$/i.exec(path);
+      return packed
+        ? withHint(`\`${path}\` is compressed (.${packed[2]}): fti reads csv, parquet and ndjson files uncompressed`, `decompress it (\`${packed[2].toLowerCase() === "gz" ? "gunzip -k" : "unpack"} ${path.split("/").pop()}\`) and read \`${packed[1]}\``)
+        : withHint(`cannot tell the format of \`${path}\` from its extension`, "add `format csv`, `format parquet` or `format ndjson`");
+    },
   }),
   unknownExtern: entry(2013, "error", "unknown declaration in an extern module", {
     function: (module: string, name: string, candidates: Iterable<string>) =>
@@ -351,6 +358,11 @@ const names = {
     validFrom: (source: string) =>
       withHint(`source \`${source}\` has \`valid_to\` without \`valid_from\``, "add `valid_from <column>`: the time each row starts to hold"),
     modelClause: (where: string, what: string, example: string) => `${where} has no \`${what}\`: add \`${example}\``,
+    modelInputs: (where: string, view: string) =>
+      withHint(
+        `${where} has no inputs: view \`${view}\` lists no features`,
+        `add a \`features\` line to view \`${view}\`: a group's features (\`features <group>.*\`), a column of its spine source (\`features <source>.<column>\`) or an on_demand`,
+      ),
     retrainTrigger: () => withHint("a `retrain` block needs a `schedule` or a `when` trigger", 'e.g. `when drift(psi > 0.25)` or `schedule "0 3 * * *"`'),
     onnxFile: () => "`algorithm onnx` needs the model file: `algorithm onnx \"model.onnx\"`",
     location: (source: string) => `source \`${source}\` says nowhere where its data is: add \`path "..."\` or \`table schema.name\``,
@@ -422,6 +434,8 @@ const names = {
       withHint(`import path \`${module}\` must start with \`./\` or \`../\``, `write \`./${module}\` for a spec in the same folder`),
     notSpec: (module: string) => withHint(`import path \`${module}\` does not name a spec`, "a spec module is a `.fti` file: `./common.fti`"),
     backslash: (module: string) => withHint(`import path \`${module}\` contains a backslash`, "separate folders with `/`"),
+    folderName: (module: string) =>
+      withHint(`import path \`${module}\` names a spec whose file name cannot name its generated folder`, "rename the spec, e.g. `./common.fti` (its name without .fti is its folder in generated/)"),
   }),
   notExported: entry(2041, "error", "name not declared by the module", {
     unknown: (name: string, module: string, candidates: Iterable<string>) =>
@@ -1021,6 +1035,18 @@ const rules = {
         "label the column that holds the class to predict",
       ),
   }),
+  labelNullCondition: entry(4090, "warning", "label `if` whose condition can be null (warning)", {
+    /** `names`: the nullable columns (or forward aggregations) the condition reads and the label does not test. */
+    elseTaken: (label: string, where: string, names: readonly string[]) => {
+      const list = names.map((n) => `\`${n}\``).join(", ");
+      const columns = names.filter((n) => !n.includes("("));
+      const test = columns.length ? columns.map((n) => `is_null(${n})`).join(" or ") : "is_null(…)";
+      return withHint(
+        `the label \`${label}\` of ${where} takes the \`else\` branch where this condition is null (${list} ${names.length === 1 ? "is" : "are"} nullable): such a row is trained on with the \`else\` value, where a null label would leave it out`,
+        `say what those rows are: \`if ${test} then null else …\` leaves them out (or name their class in that branch)`,
+      );
+    },
+  }),
 };
 
 // ------------------------------------------------------------------ 5xxx code generation
@@ -1033,6 +1059,11 @@ const codegen = {
   cannotWrite: entry(5002, "error", "cannot write generated code", {
     to: (where: string, detail: string) =>
       withHint(`cannot write the generated code to ${where}/: ${detail}`, "choose another directory with --out, or fix its permissions"),
+    notGenerated: (where: string, folder: string) =>
+      withHint(
+        `will not write the generated code to ${where}/: it holds a folder (${folder}), so it is not a folder of generated code (fti replaces the folder it writes, copying what else it holds)`,
+        "choose a new or a generated folder with --out, e.g. generated/<spec>",
+      ),
   }),
 };
 

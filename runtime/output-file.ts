@@ -4,14 +4,21 @@
 // permission is an error naming the flag at once — not DuckDB's IO error on a
 // temporary name after the whole run, reported as a bug in fti.
 
-import { closeSync, openSync, rmSync, statSync } from "node:fs";
+import { closeSync, openSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { UserError } from "./errors.ts";
 import { makeDirs } from "./make-dirs.ts";
 
-/** The absolute path of `path`, after checking a file can be created there (its folder is created when missing). */
-export function checkOutputFile(path: string, flag: string): string {
+/**
+ * The absolute path of `path`, after checking a file can be created there (its folder is created when missing)
+ * and that it is not the store the command has open (`storePath`, or its WAL).
+ */
+export function checkOutputFile(path: string, flag: string, storePath?: string): string {
   const abs = resolve(path);
+  // A store named s.parquet (`--store s.parquet --out s.parquet`) was overwritten by the export: every table lost.
+  if (storePath !== undefined && storePath !== ":memory:" && [storePath, `${storePath}.wal`].some((f) => sameFile(abs, f))) {
+    throw new UserError(`${flag} ${path} is the store's own file (${storePath})`, "write the output to another file");
+  }
   let isDirectory = false;
   try {
     isDirectory = statSync(abs).isDirectory();
@@ -32,4 +39,13 @@ export function checkOutputFile(path: string, flag: string): string {
   }
   rmSync(probe, { force: true });
   return abs;
+}
+
+/** True when both paths name one existing file (symbolic links followed). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
 }

@@ -5,6 +5,7 @@
 // it takes 2025-02-30 for March 2, and zod's coerce.date() takes null for 1970.
 
 import { z } from "zod";
+import type { Scalar } from "./api.ts";
 
 // ISO 8601: a date, optionally a time (to the millisecond), optionally a zone; no zone is UTC, as in the batch pipeline.
 const ISO = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.(\d+))?)?))?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -73,3 +74,6 @@ export function timestampJsonSchema(schema: unknown, json: Record<string, unknow
 }
 
 const describe = (v: unknown): string => (v === undefined ? "nothing (the field is required)" : v === null ? "null" : v instanceof Date ? "an invalid Date" : typeof v === "string" ? "text" : typeof v === "object" ? (Array.isArray(v) ? "an array" : "an object") : `a ${typeof v} (${String(v).slice(0, 40)})`);
+
+/** A typed value as JSON carries it and the online tables key it: a timestamp as its ISO text (`toISOString`). */
+export const isoOrValue = (v: Scalar | Date | undefined): Scalar => (v instanceof Date ? v.toISOString() : (v ?? null));

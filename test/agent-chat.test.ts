@@ -107,6 +107,9 @@ describe("POST /v1/agents/coach/chat", () => {
     const params = first.body.tools[0].function.parameters;
     expect(Object.keys(params.properties).sort()).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
     expect(params.required.sort()).toEqual(["distance_km", "elevation_gain_m", "planned_pace_min_km"]);
+    // The source's checks on those fields, as the LLM sees them (the request schema still enforces them).
+    expect(params.properties.distance_km).toEqual({ type: "number", exclusiveMinimum: 0 });
+    expect(params.properties.elevation_gain_m).toEqual({ type: "number", minimum: 0 });
     expect(r.body.steps.map((s: { step: string }) => s.step)).toEqual(["features", "retrieve notes", "llm 1", "tool time_estimator", "llm 2"]);
   });
 

@@ -20,6 +20,9 @@ describe("the flag readers", () => {
     expect(timeFlag(undefined, "--at")).toBeUndefined();
     expect(durationFlag("90s", "--window")).toBe(90_000);
     expect(durationFlag("1.5h", "--window")).toBe(5_400_000);
+    expect(timeFlag("9999-12-31T23:59:59Z", "--to")?.toISOString()).toBe("9999-12-31T23:59:59.000Z");
+    expect(timeFlag("0001-01-01", "--from")?.toISOString()).toBe("0001-01-01T00:00:00.000Z");
+    expect(durationFlag("3650000d", "--window")).toBe(3_650_000 * 86_400_000);
     expect(wholeNumberFlag("7", "--k", 1, 100)).toBe(7);
     expect(positiveNumberFlag("0.5", "--speed")).toBe(0.5);
     expect(keyValueFlags(["a=1", "b=x=y"], "--entity", "a=1")).toEqual({ a: "1", b: "x=y" });
@@ -35,6 +38,11 @@ describe("the flag readers", () => {
       [() => timeFlag("yesterday", "--as-of"), "--as-of yesterday: expected a date or timestamp"],
       [() => durationFlag("1 day", "--window"), "--window 1 day: expected a duration"],
       [() => durationFlag("0s", "--window"), "--window 0s: expected a duration"],
+      // Past year 9999 (or a window reaching past the dates JS and DuckDB hold) the commands failed with exit 3.
+      [() => timeFlag("99999-01-01", "--to"), "--to 99999-01-01: expected a date or timestamp in the years 1 to 9999"],
+      [() => timeFlag("+010000-01-01T00:00:00Z", "--now"), "--now +010000-01-01T00:00:00Z: expected a date or timestamp in the years 1 to 9999"],
+      [() => timeFlag("-000001-01-01T00:00:00Z", "--as-of"), "--as-of -000001-01-01T00:00:00Z: expected a date or timestamp in the years 1 to 9999"],
+      [() => durationFlag("99999999999d", "--window"), "--window 99999999999d: expected a duration of at most 3650000d (10,000 years)"],
       [() => wholeNumberFlag("abc", "--k", 1, 100), "--k abc: expected a whole number from 1 to 100"],
       [() => wholeNumberFlag("2.5", "--k", 1, 100), "--k 2.5: expected a whole number from 1 to 100"],
       [() => wholeNumberFlag("101", "--k", 1, 100), "--k 101: expected a whole number from 1 to 100"],
@@ -66,6 +74,9 @@ describe("every command: a bad flag value is exit 2, before anything runs", () =
     ["features", "a.fti", "--from", "soon"],
     ["training-data", "a.fti", "v", "--out", "x.parquet", "--memory-limit", "lots"],
     ["materialize", "a.fti", "--to", "later"],
+    ["materialize", "a.fti", "--to", "99999-01-01"],
+    ["serve", "a.fti", "--now", "99999-01-01"],
+    ["monitor", "a.fti", "m", "--window", "99999999999d"],
     ["verify", "a.fti", "m", "--since", "last week"],
     ["serve", "a.fti", "--port", "http"],
     ["serve", "a.fti", "--log-max-file-mb", "lots"],

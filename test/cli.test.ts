@@ -109,6 +109,38 @@ describe("fti compile / check", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("FTI5002: an output folder that holds folders (--out ., the project) is not replaced: compile copied the whole project aside, renamed and deleted it", () => {
+    const dir = project();
+    fs.mkdirSync(path.join(dir, "data"));
+    fs.writeFileSync(path.join(dir, "data", "keep.csv"), "x\n");
+    fs.writeFileSync(path.join(dir, "index.ts"), "// the user's own\n");
+    const before = fs.statSync(dir).ino;
+    for (const out of [".", dir]) {
+      const r = fti(["compile", "a.fti", "--out", out], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("error FTI5002: will not write the generated code to");
+      expect(r.stderr).toMatch(/it holds a folder \((data|\.fti)\)/);
+    }
+    expect(fs.statSync(dir).ino).toBe(before);
+    expect(fs.readFileSync(path.join(dir, "index.ts"), "utf8")).toBe("// the user's own\n");
+    expect(fs.readdirSync(dir).filter((f) => f !== ".fti").sort()).toEqual(["a.fti", "athlete.functions.ts", "data", "index.ts"]);
+  });
+
+  it("a spec named `...fti` or `.fti` is refused: its generated folder would be generated/.. (the project) or generated/ itself", () => {
+    const dir = project();
+    fs.renameSync(path.join(dir, "a.fti"), path.join(dir, "...fti"));
+    fs.copyFileSync(path.join(dir, "...fti"), path.join(dir, ".fti"));
+    fs.writeFileSync(path.join(dir, "index.ts"), "// the user's own\n");
+    for (const [spec, name] of [["...fti", ".."], [".fti", ""]] as const) {
+      for (const command of ["compile", "check", "features"]) {
+        const r = fti([command, spec], dir, 60_000);
+        expect([r.code, r.stderr.trim()], `${command} ${spec}`).toEqual([1, `error: ${spec}: a spec's file name without .fti names its generated folder, and \`${name}\` cannot (generated/${name}): rename the file, e.g. main.fti`]);
+      }
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(["...fti", ".fti", "athlete.functions.ts", "index.ts"]);
+    expect(fs.readFileSync(path.join(dir, "index.ts"), "utf8")).toBe("// the user's own\n");
+  });
+
   it("unknown flags are usage errors (exit 2)", () => {
     const r = fti(["compile", "--frobnicate"], tmpdir());
     expect(r.code).toBe(2);

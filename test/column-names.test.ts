@@ -5,6 +5,7 @@
 // `from "Column"` names the column outright: one named like a keyword
 // (`source`, `entity`, `label`) could not be a field's name.
 
+import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { matchFieldColumns, snakeCase } from "../runtime/features/column-match.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
@@ -76,6 +77,24 @@ describe("column names", () => {
     await expect(read(["ride_id,rider,started_at,Distance (km),distance-km", "r1,ann,2024-01-02 08:00:00,10.5,3"].join("\n") + "\n")).rejects.toThrow(
       'field `distance_km` could be any of the columns "Distance (km)", "distance-km"',
     );
+  });
+
+  it("a CSV without a header line (its first row read as one, as sklearn's wine_data.csv): the hint says so, not to rename the fields", async () => {
+    const err = await read("r0,ann,2024-01-01 08:00:00,4.5\nr1,ann,2024-01-02 08:00:00,10.5\n").catch((e: unknown) => e as { message: string; hint?: string });
+    expect((err as { message: string }).message).toMatch(/`ride_id`, `rider`, `started_at`, `distance_km` not found in .* \(columns: r0, ann, 2024-01-01 08:00:00, 4\.5\)/);
+    expect((err as { hint?: string }).hint).toBe(
+      "the first line reads as data, not column names (`4.5`): fti takes a CSV's first line as its header, so add one naming the columns (`ride_id,rider,started_at,distance_km` in the file's column order)",
+    );
+    // a header of names keeps the usual hint
+    const named = await read("id,who,at,km\nr1,ann,2024-01-02 08:00:00,10.5\n").catch((e: unknown) => e as { hint?: string });
+    expect((named as { hint?: string }).hint).toMatch(/^declare the fields with the names the file uses/);
+  });
+
+  it("a gzip-compressed CSV (sklearn's diabetes_data_raw.csv.gz, named .csv or read with `format csv`): an error that says to decompress it", async () => {
+    const packed = gzipSync("ride_id,rider,started_at,distance_km\nr1,ann,2024-01-02 08:00:00,10.5\n");
+    const err = await read(packed as unknown as string).catch((e: unknown) => e as { message: string; hint?: string });
+    expect((err as { message: string }).message).toMatch(/rides\.csv is gzip-compressed: fti reads CSV files as text$/);
+    expect((err as { hint?: string }).hint).toMatch(/^decompress it \(`gunzip -k .*rides\.csv`\) and read the \.csv$/);
   });
 
   it("ndjson keys written for people are matched the same way; a key some objects lack is a null", async () => {

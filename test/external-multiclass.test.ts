@@ -6,7 +6,7 @@
 // (`prediction` + `probabilities`). The ONNX files are built here, by fti's own
 // trainer and exporter, with the metadata set, removed or made wrong.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { trainModel } from "../runtime/learners/index.ts";
 import { startServer } from "../runtime/online/http.ts";
@@ -19,6 +19,13 @@ import { registerExternal } from "../runtime/training/register-external.ts";
 import { join } from "node:path";
 import { storeUser } from "./helpers/store-user.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
+
+// decodeModel as it is, counted: a registration decodes the file's protobuf once (onnxruntime reads it on its own).
+const decodes = vi.hoisted(() => ({ n: 0 }));
+vi.mock("../runtime/onnx/proto.ts", async (importOriginal) => {
+  const proto = await importOriginal<typeof import("../runtime/onnx/proto.ts")>();
+  return { ...proto, decodeModel: (bytes: Uint8Array) => (decodes.n++, proto.decodeModel(bytes)) };
+});
 
 const SIZES: Record<string, number> = { Adelie: 1, Chinstrap: 3, Gentoo: 5, Emperor: 9 };
 const SORTED = ["Adelie", "Chinstrap", "Gentoo"];
@@ -110,7 +117,10 @@ describe("external ONNX multiclass models", () => {
   }
 
   it("without metadata the columns are the train classes in sorted order; measured on the test split and served", async () => {
-    const r = await register(kindModel(SORTED, noMetadata));
+    const file = kindModel(SORTED, noMetadata);
+    decodes.n = 0;
+    const r = await register(file);
+    expect(decodes.n).toBe(1);
     expect(r.classes).toEqual(SORTED);
     expect(r.unseenTestLabels).toEqual({ Emperor: 8 });
     expect(r.rows).toMatchObject({ train: 60, test: 32 });
@@ -146,7 +156,9 @@ describe("external ONNX multiclass models", () => {
       m.doc_string = "kept as it is";
     });
     expect(inspectOnnx(file).outputs.map((o) => o.name)).toEqual(["label", "prediction"]);
+    decodes.n = 0;
     const r = await register(file);
+    expect(decodes.n).toBe(1);
     expect(r.onnx).toMatchObject({ output: "prediction [N, 3]", movedFirst: true });
     expect(r.metrics.accuracy).toBeCloseTo(24 / 32, 12);
     const rec = await withStore((store) => getModel(store, "bird_kind_onnx", r.version));

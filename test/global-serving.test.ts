@@ -166,14 +166,14 @@ describe("a model of one series without request fields", () => {
       return store.all<{ status: number; reason: string; fields: string[] }>(`SELECT status, reason, fields FROM late_scores_rejects`);
     });
     expect(rejects.map((r) => [r.status, r.reason, [...r.fields]])).toEqual([
-      [422, "no features as of 2025-03-24T00:00:00.000Z; stale (older than the view's ttl): units_7d, price_3d; no row in demand", ["units_7d", "price_3d"]],
+      [422, "no features as of 2025-03-24T00:00:00.000Z; stale (older than the view's ttl): units_7d, price_3d; no row within the ttl in demand", ["units_7d", "price_3d"]],
     ]);
     const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => later });
     try {
       const res = await svc.predict("demand_m", {});
       expect(res.status).toBe(422);
       expect((res.body as ApiErrorBody).error.issues![0].message).toBe(
-        "no online features; stale (older than the view's ttl): units_7d, price_3d; no row in demand",
+        "no online features; stale (older than the view's ttl): units_7d, price_3d; no row within the ttl in demand",
       );
     } finally {
       await svc.close();

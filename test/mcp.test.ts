@@ -100,7 +100,7 @@ describe("fti mcp", () => {
   it("get_online_features refuses a key of another type, a key the entity lacks and keys without an entity (they were not_found, or ignored)", async () => {
     const a = work.athletes[0];
     const mistyped = await call("get_online_features", { entity: "athlete", keys: { athlete_id: 5 } });
-    expect(mistyped).toEqual({ isError: true, data: { error: "key `athlete_id` is a string, got 5" } });
+    expect(mistyped).toEqual({ isError: true, data: { error: "key `athlete_id`: expected a string, got 5" } });
     const extra = await call("get_online_features", { entity: "athlete", keys: { athlete_id: a, route_id: "r1" } });
     expect(extra).toEqual({ isError: true, data: { error: 'unknown entity keys: "route_id"; `athlete` has athlete_id' } });
     const noEntity = await call("get_online_features", { keys: { athlete_id: a } });

@@ -3,6 +3,7 @@
 // predictions; durable mode answers only what is on disk.
 
 import { writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopback, readTokens } from "../runtime/online/auth.ts";
@@ -60,6 +61,10 @@ describe("a request time in the past (#4)", () => {
       const r = await svc.predict("toy_gbdt", { user_id: USERS[0] });
       expect(r.status).toBe(422);
       expect(JSON.stringify(r.body)).toContain("only rows after the request time");
+      // the join is named as having only later rows, not as having none
+      const message = (r.body as { error: { message: string } }).error.message;
+      expect(message.endsWith(`; only rows after the request time in user_stats user_id="${USERS[0]}"`), message).toBe(true);
+      expect(message).not.toContain("no row in");
       const imp = await svc.predict("toy_impute", { user_id: USERS[0] });
       expect(imp.status).toBe(200);
       expect((imp.body as OnlinePrediction).features.x1).toEqual({ value: null, status: "future" });
@@ -164,6 +169,57 @@ describe("who may call the service (#9)", () => {
       expect((await app.inject({ method: "GET", url: "/v1/models" })).statusCode).toBe(401);
       expect((await app.inject({ method: "GET", url: "/metrics" })).statusCode).toBe(401);
       expect((await app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
+  it("a percent-encoded path is checked as the router reads it: /%61dmin/reload and /%761/models went through without a token", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN], apiTokens: [API] } });
+    try {
+      for (const url of ["/%61dmin/reload", "/%61%64%6D%69%6E/reload", "/admin/%72eload"]) {
+        expect((await app.inject({ method: "POST", url })).statusCode, url).toBe(401);
+        expect((await app.inject({ method: "POST", url, headers: { authorization: `Bearer ${ADMIN}` } })).statusCode, url).toBe(200);
+      }
+      for (const url of ["/%761/models", "/v%31/models", "/%6detrics", "/%6Detrics?x=1"]) {
+        expect((await app.inject({ method: "GET", url })).statusCode, url).toBe(401);
+        expect((await app.inject({ method: "GET", url, headers: { authorization: `Bearer ${API}` } })).statusCode, url).toBe(200);
+      }
+      const predict = await app.inject({ method: "POST", url: "/v1/models/toy%5Fgbdt/predict", headers: { "content-type": "application/json" }, payload: { user_id: USERS[0] } });
+      expect(predict.statusCode).toBe(401);
+      const encoded = await app.inject({ method: "POST", url: "/%76%31/models/toy_gbdt/predict", headers: { "content-type": "application/json" }, payload: { user_id: USERS[0] } });
+      expect(encoded.statusCode).toBe(401);
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
+  it("an absolute-form request target is checked as the route it runs: POST http://h/admin/reload went through without a token", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN], apiTokens: [API] } });
+    try {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      const { port } = app.server.address() as { port: number };
+      // light-my-request rewrites an absolute URL to its path, so this one goes over a socket as a client would send it.
+      const statusOf = (target: string, method: string, auth?: string) =>
+        new Promise<number>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1", () => {
+            const authLine = auth ? `Authorization: Bearer ${auth}\r\n` : "";
+            socket.write(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${authLine}Content-Length: 0\r\nConnection: close\r\n\r\n`);
+          });
+          let text = "";
+          socket.on("data", (d) => (text += d.toString()));
+          socket.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)));
+          socket.on("error", reject);
+        });
+      expect(await statusOf("http://127.0.0.1/admin/reload", "POST")).toBe(401);
+      expect(await statusOf("http://127.0.0.1/admin/reload", "POST", ADMIN)).toBe(200);
+      expect(await statusOf("http://elsewhere/v1/models", "GET")).toBe(401);
+      expect(await statusOf("http://elsewhere/v1/models", "GET", API)).toBe(200);
+      expect(await statusOf("http://elsewhere/metrics", "GET")).toBe(401);
     } finally {
       await app.close();
       await svc.close();

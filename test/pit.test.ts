@@ -4,6 +4,7 @@
 
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Scalar, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
@@ -229,6 +230,47 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     });
   }
 
+  it("group rows without an event time are never picked, and only a group with some is filtered for them", async () => {
+    const opts: PitFixtureOptions = { asOf: "inclusive", ttlMs: null, rowId: true };
+    const bundle = pitBundle(opts);
+    const data = makeData(31);
+    // One row per (user, event_time) (the plain ASOF join), then the tied rows too (the kept winners).
+    const seen = new Set<string>();
+    const unique = data.group.filter((g) => (seen.has(`${g.user}|${g.et}`) ? false : (seen.add(`${g.user}|${g.et}`), true)));
+    for (const group of [unique, data.group]) {
+      store = await openStore({ path: ":memory:" });
+      await load(store, { group, labels: data.labels }, true);
+      const view = bundle.views[0];
+      const withoutTime = async () => {
+        const q = await spineQuery(store!, bundle, view);
+        const p = await pitSelect(store!, bundle, view, { relation: `(${q.sql})`, columns: ["__t", "__label", "user_id", "amount"], ...(await spineBounds(store!, `(${q.sql})`)) }, opts.asOf);
+        return p.sql.includes("event_time IS NOT NULL");
+      };
+      expect(await withoutTime()).toBe(false);
+      const expected = plain(await buildTrainingFrame(store, bundle, "v"));
+      const spine = spineOrder(data.labels);
+      expect(expected.columns.f1).toEqual(spine.map((l) => reference(group, l.user, l.t, opts)?.f1 ?? null));
+      // Rows without a time, for every user, with values no timed row has, ingested last (they would win any tie).
+      const users = [...new Set(group.map((g) => g.user))];
+      await store.appendColumns("fg_g_v1", {
+        user_id: users,
+        event_time: users.map(() => null),
+        rid: users.map((_, i) => 900_000 + i),
+        f1: users.map(() => -777),
+        f2: users.map(() => -777),
+        ingested_at: users.map(() => T0 + 900 * DAY),
+      });
+      // A tied group is read through its kept winners, which hold none of them.
+      expect(await withoutTime()).toBe(group === unique);
+      const frame = plain(await buildTrainingFrame(store, bundle, "v"));
+      expect(frame.columns.f1).toEqual(expected.columns.f1);
+      expect(frame.columns.f2).toEqual(expected.columns.f2);
+      expect(Array.from(frame.featureTimes!.g)).toEqual(Array.from(expected.featureTimes!.g));
+      await store.close();
+      store = undefined;
+    }
+  });
+
   it("strict and inclusive differ exactly on rows whose feature row is at the label time", async () => {
     const data = makeData(5);
     store = await openStore({ path: ":memory:" });
@@ -341,12 +383,27 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     expect(after.columns.f1).not.toEqual(first.columns.f1);
     expect(await kept()).toHaveLength(1);
 
+    // Another process updates the group in place while the store is closed: the next open's hash
+    // (store/content-hash.ts, computed in its read of every block) sees it too.
+    await store.close();
+    store = undefined;
+    const db = await DuckDBInstance.create(path);
+    const conn = await db.connect();
+    await conn.run(`UPDATE fg_g_v1 SET f1 = f1 - 500 WHERE rid % 5 = 1`);
+    conn.closeSync();
+    db.closeSync();
+    store = await openStore({ path });
+    const outside = updated.map((g) => (g.rid % 5 === 1 && g.f1 !== null ? { ...g, f1: g.f1 - 500 } : g));
+    const reopened = plain(await buildTrainingFrame(store, bundle, "v"));
+    expectReference(reopened, outside);
+    expect(reopened.columns.f1).not.toEqual(after.columns.f1);
+
     // A read-only store keeps nothing and settles the ties inline: the same frame.
     await store.close();
     store = await openStore({ path, readOnly: true });
     const inline = plain(await buildTrainingFrame(store, bundle, "v"));
-    expect(inline.columns).toEqual(after.columns);
-    expect(Array.from(inline.featureTimes!.g)).toEqual(Array.from(after.featureTimes!.g));
+    expect(inline.columns).toEqual(reopened.columns);
+    expect(Array.from(inline.featureTimes!.g)).toEqual(Array.from(reopened.featureTimes!.g));
   });
 
   it("rows tied in keys, event_time and ingestion (and row id) are settled by their values, descending, nulls last", async () => {
@@ -679,6 +736,15 @@ describe("spine, join and export", () => {
       expect(seen.lastIndexOf(`CREATE OR REPLACE TABLE "fti_winners_`)).toBeLessThan(copyAt - 1);
       expect(seen[copyAt - 1]).toBe("SET memory_limit");
       expect(seen.slice(copyAt + 1)).toEqual(["SET memory_limit"].slice(0, opened ? 1 : 0));
+      // closingStore (the CLI closes the store next): the same rows, and the cap left in place after a
+      // COPY that succeeded (setting the store's own would flush DuckDB's allocator for nothing); set back
+      // when the export fails.
+      expect(await exportTrainingData(store, bundle, "v", join(tempDir(), "k.parquet"), { closingStore: true })).toBe(n);
+      expect(Math.abs(byteSize(await limit())! - byteSize(EXPORT_MEMORY_LIMIT)!)).toBeLessThan(1e6); // DuckDB shows it rounded to 0.1 MiB
+      await store.run(opened ? `SET memory_limit = '${opened}'` : "RESET memory_limit");
+      expect(await limit()).toBe(before);
+      await expect(exportTrainingData(store, bundle, "v", join(tempDir(), "k2.parquet"), { memoryLimit: "256KB", closingStore: true })).rejects.toThrow(UserError);
+      expect(await limit()).toBe(before);
       // A cap above the store's limit leaves it; a cap that is not a size is a UserError naming it.
       await exportTrainingData(store, bundle, "v", join(tempDir(), "b.parquet"), { memoryLimit: "1TB" });
       expect(await limit()).toBe(before);

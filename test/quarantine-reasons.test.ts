@@ -101,6 +101,39 @@ describe("quarantine reasons by kind", () => {
     }
   });
 
+  it("a timestamp outside the years 1 to 9999 (infinity, year 294246, BC) is quarantined: a window over it overflowed DuckDB's microseconds (exit 3)", async () => {
+    const rows = [
+      ["r1", "2024-01-02 10:00"],
+      ["r2", "infinity"],
+      ["r3", "-infinity"],
+      ["r4", "294246-01-01"],
+      ["r5", "-290307-01-01"],
+      ["r6", "10000-01-01"],
+      ["r7", "0001-01-01"],
+      ["r8", "9999-12-31 23:59:59"],
+    ];
+    const t = await compileTempSpec({ "spec.fti": spec.replace(/ {4}kind: .*\n/, ""), "rides.csv": ["ride_id,rider,at,km", ...rows.map(([id, at]) => `${id},ann,${at},5`)].join("\n") });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const { runId } = await runFeaturePipeline(store, t.bundle);
+      const kept = await store.all<{ ride_id: string }>("SELECT ride_id FROM src_rides ORDER BY ride_id");
+      expect(kept.map((r) => r.ride_id)).toEqual(["r1", "r7", "r8"]);
+      const rows2 = await store.all<{ row_number: number | bigint; reason: string }>(`SELECT row_number, reason FROM fti_quarantine WHERE run_id = ? ORDER BY row_number`, [runId]);
+      expect(rows2.map((r) => [Number(r.row_number), r.reason])).toEqual([
+        [2, "at: infinity is outside the years 1 to 9999"],
+        [3, "at: -infinity is outside the years 1 to 9999"],
+        [4, "at: 294246-01-01 is outside the years 1 to 9999"],
+        [5, "at: -290307-01-01 is outside the years 1 to 9999"],
+        [6, "at: 10000-01-01 is outside the years 1 to 9999"],
+      ]);
+      const fg = await store.all<{ n: number | bigint }>("SELECT count(*) AS n FROM fg_riding_v1");
+      expect(Number(fg[0].n)).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a file's own `rowid` column (read with `from`) hides nothing: read order, row numbers and the first of two duplicates stay the file's", async () => {
     const spec = ridesSpec("rides.csv", [...RIDE_FIELDS, 'row_id: int from "rowid"']);
     const csv = [

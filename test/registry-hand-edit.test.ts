@@ -4,7 +4,7 @@
 // encode reads it (which threw a TypeError: an internal error, exit 3).
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { SpecBundle } from "../runtime/api.ts";
+import type { ModelPlan, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { fittedStateProblem } from "../runtime/inference/fitted-state.ts";
 import { createPredictor } from "../runtime/inference/predictor.ts";
@@ -41,6 +41,10 @@ describe("a hand-edited fitted state", () => {
     ["a mean as text", () => ({ ...good(), inputs: { ...good().inputs, x2: [good().inputs.x2[0], { mean: "a", std: 1 }] } }), /inputs\.x2\[1\]\.mean \(standard_scale\) is "a"/],
     ["an impute value null", () => ({ ...good(), inputs: { ...good().inputs, x1: [{ value: null }, good().inputs.x1[1]] } }), /inputs\.x1\[0\]\.value \(impute\) is null/],
     ["width as text", () => ({ ...good(), width: String(good().width) }), /width is "2", not a positive whole number/],
+    ["width 0", () => ({ ...good(), width: 0 }), /width is 0, not a positive whole number/],
+    ["a step null", () => ({ ...good(), inputs: { ...good().inputs, x1: [null, good().inputs.x1[1]] } }), /inputs\.x1\[0\] \(impute\) is null, not an object/],
+    ["inputs a list", () => ({ ...good(), inputs: [] }), /inputs is \[\], not an object/],
+    ["classes with an object", () => ({ ...good(), classes: ["a", { b: 1 }] }), /classes\[1\] is \{"b":1\}, not a string or number/],
   ];
   it.each(cases)("%s: a user error naming the version and the place", async (_name, state, message) => {
     const err = await createPredictor(bundle, "toy_impute", edited(state())).then(
@@ -53,10 +57,33 @@ describe("a hand-edited fitted state", () => {
   });
 });
 
+describe("the fitted state of each kind of step", () => {
+  const plan = { inputs: [{ name: "c", steps: [{ kind: "one_hot" }] }, { name: "m", steps: [{ kind: "min_max_scale" }, { kind: "clip" }] }] } as unknown as ModelPlan;
+  const good = () => ({ width: 3, inputs: { c: [{ categories: ["a", "b"] }], m: [{ min: 0, max: 2 }, {}] } });
+  it("the state training writes passes; a kind without state takes anything", () => {
+    expect(fittedStateProblem(plan, good())).toBeNull();
+    expect(fittedStateProblem(plan, { ...good(), inputs: { ...good().inputs, m: [{ min: 0, max: 2 }, "anything"] } })).toBeNull();
+    expect(fittedStateProblem(plan, { ...good(), extra: 1, classes: null })).toBeNull();
+  });
+  it.each([
+    ["a category a number", { c: [{ categories: ["a", 3] }] }, "inputs.c[0].categories[1] (one_hot) is 3"],
+    ["categories missing", { c: [{}] }, "inputs.c[0].categories (one_hot) is missing"],
+    ["max missing", { m: [{ min: 0 }, {}] }, "inputs.m[0].max (min_max_scale) is missing"],
+    ["a step too many", { m: [{ min: 0, max: 2 }, {}, {}] }, "inputs.m is 3 step(s); the model has 2"],
+    ["an input not a list", { m: "x" }, "inputs.m is missing; the model has 2"],
+  ])("%s: the path and what is wrong", (_name, inputs, problem) => {
+    expect(fittedStateProblem(plan, { ...good(), inputs: { ...good().inputs, ...inputs } })).toBe(problem);
+  });
+  it.each([null, [], "s", 3])("%j is not an object", (state) => {
+    expect(fittedStateProblem(plan, state)).toBe("the state is not an object");
+  });
+});
+
 describe("a hand-edited JSON column of the registry row", () => {
   it.each([
     ["lineage", `'"x"'`, /lineage: Invalid input: expected object, received string/],
     ["lineage", `'{"specFile": "s.fti", "view": "v", "featureTables": 3, "trainingRange": {"from": null, "to": null}, "rows": {"train": 1, "test": 1}}'`, /lineage\.featureTables: Invalid input: expected array/],
+    ["lineage", `'{"specFile": "s.fti", "view": "v", "featureTables": [{"group": "g"}], "trainingRange": {"from": null, "to": null}, "rows": {"train": 1, "test": 1}}'`, /lineage\.featureTables\[0\]\.table: Invalid input: expected string, received undefined/],
     ["metrics", `'[1, 2]'`, /metrics: Invalid input: expected record, received array/],
     ["gates", `'{"a": 1}'`, /gates: Invalid input: expected array/],
   ])("%s = %s: reading the version is a user error naming the column (it was a TypeError in `fti models show`)", async (column, value, message) => {

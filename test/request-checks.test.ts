@@ -4,6 +4,7 @@
 // training data is a 400 naming the check online.
 
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { checkTimeEstimatorDataRequest, TimeEstimatorRequestSchema } from "../generated/athlete/schema.ts";
 import { zodIssues } from "../runtime/online/service.ts";
 
@@ -33,6 +34,22 @@ describe("request fields and the label source's checks", () => {
     ]);
     // Not an object: one issue, no check run on it.
     for (const body of ["text", null, [], 5]) expect(zodIssues(TimeEstimatorRequestSchema.safeParse(body).error!)).toHaveLength(1);
+  });
+
+  it("a field the request lacks says so in JSON's words, and whether null would do; a field sent with the wrong type keeps its type issue", () => {
+    const body = { athlete_id: "a0001", planned_pace_min_km: "fast", distance_km: 10 };
+    const bad = TimeEstimatorRequestSchema.safeParse(body);
+    expect(zodIssues(bad.error!, [], body, TimeEstimatorRequestSchema).map((i) => [i.path.join("."), i.message])).toEqual([
+      ["planned_pace_min_km", "Invalid input: expected number, received string"],
+      ["elevation_gain_m", "missing field: expected number"],
+    ]);
+    // A nullable field must be sent too (null for no value): the message says null would do.
+    const schema = z.strictObject({ species: z.string(), sex: z.string().nullable(), mass: z.number().nullable() });
+    const some = { species: "Adelie", mass: null };
+    const r = schema.safeParse(some);
+    expect(zodIssues(r.error!, ["instances", 2], some, schema)).toEqual([
+      { path: ["instances", 2, "sex"], message: "missing field: expected string or null (send null for no value)" },
+    ]);
   });
 
   it("a check is never evaluated on a field whose type failed", () => {

@@ -171,7 +171,7 @@ describe("specs/seattle.fti: a single series", () => {
       });
       expect(res.status).toBe(422);
       const msg = ((await res.json()) as { error: { issues: Array<{ message: string }> } }).error.issues[0].message;
-      expect(msg).toBe(`no online features; stale (older than the view's ttl): ${FEATURES.join(", ")}; no row in climate`);
+      expect(msg).toBe(`no online features; stale (older than the view's ttl): ${FEATURES.join(", ")}; no row within the ttl in climate`);
     } finally {
       await server.close();
     }

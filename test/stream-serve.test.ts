@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sourceSummary } from "../runtime/cli/source-summary.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { startServer, type RunningServer } from "../runtime/online/http.ts";
 import { materialize } from "../runtime/online/materialize.ts";
@@ -226,6 +227,9 @@ describe("POST /v1/sources/activities/events", () => {
       const src = run.sources.find((s) => s.source === "activities")!;
       // Every line read; the closed server's segment files then compacted away (kept in fti_stream_events).
       expect(src.stream).toMatchObject({ events: lines, quarantined: 0 });
+      // The summary names the streamed events beside the file rows: valid counts both.
+      expect(src.valid).toBeGreaterThan(src.read);
+      expect(sourceSummary(src)).toMatch(new RegExp(`^source activities: ${src.read} rows read and ${lines} streamed events, ${src.valid} valid, 0 quarantined(, [1-9]\\d* duplicate events? \\(already stored\\))?$`));
       expect(segmentLines()).toEqual([]);
       await materialize(store, work.bundle);
       batch = await store.all<Record<string, unknown>>("SELECT * FROM online_fitness_v1");

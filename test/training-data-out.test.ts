@@ -28,3 +28,41 @@ describe("fti training-data --out", () => {
     }
   }, 60_000);
 });
+
+describe("--out that is the store's own file", () => {
+  it("fti training-data and fti predict refuse it (and predict a table fti owns): a store named s.parquet was overwritten by the export, every table lost", async () => {
+    const { projectFiles } = await import("../compiler/cli/init-template.ts");
+    const { compileTempSpec } = await import("./helpers/temp-spec.ts");
+    const { openStore } = await import("../runtime/store/store.ts");
+    const { runFeaturePipeline } = await import("../runtime/features/pipeline.ts");
+    const { exportTrainingData } = await import("../runtime/retrieval/export.ts");
+    const { predictBatch } = await import("../runtime/inference/batch.ts");
+    const files = projectFiles("p", "0.1.0", new Date("2026-06-01T00:00:00Z"));
+    const t = await compileTempSpec({ "spec.fti": files.get("specs/deliveries.fti")!, "data/deliveries.csv": files.get("specs/data/deliveries.csv")! });
+    const file = path.join(t.dir, "s.parquet");
+    const link = path.join(t.dir, "link.parquet");
+    try {
+      const store = await openStore({ path: file });
+      try {
+        await runFeaturePipeline(store, t.bundle);
+        fs.symlinkSync(file, link);
+        for (const out of [file, link]) {
+          await expect(exportTrainingData(store, t.bundle, "delivery_data", out)).rejects.toThrow(`--out ${out} is the store's own file`);
+          await expect(predictBatch(store, t.bundle, "delivery_time", { out, entitiesFile: path.join(t.dir, "e.csv") })).rejects.toThrow(`--out ${out} is the store's own file`);
+        }
+        // A table fti or a source owns: `--out src_deliveries` appended the predictions to the source's stored rows.
+        const entities = path.join(t.dir, "e.csv");
+        fs.writeFileSync(entities, "courier_id,distance_km\nc01,3\n");
+        for (const out of ["src_deliveries", "main.FG_courier_form_v1", "online_courier_form_v1", "fti_models", "fti", "temp.scores"]) {
+          await expect(predictBatch(store, t.bundle, "delivery_time", { out, entitiesFile: entities }), out).rejects.toThrow(new RegExp(`^--out ${out.replace(".", "\\.")}: \\S+ is (one of fti's own tables|a temporary table)`));
+        }
+        const [row] = await store.all<{ n: number | bigint }>("SELECT count(*) AS n FROM src_deliveries");
+        expect(Number(row.n)).toBeGreaterThan(0);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      t.cleanup();
+    }
+  }, 120_000);
+});

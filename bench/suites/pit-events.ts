@@ -109,7 +109,11 @@ export const tasks = {
     }
   },
 
-  /** `fti training-data`: exportTrainingData of the view into a Parquet file (`first`: as the first one after a feature run; `unordered`: --unordered). */
+  /**
+   * `fti training-data`: exportTrainingData of the view into a Parquet file, the store closed after it as the CLI
+   * does (`closingStore`: its memory_limit not set back, as the reference's is never lowered) (`first`: as the
+   * first one after a feature run; `unordered`: --unordered).
+   */
   async fti(a: TaskArgs & { first?: boolean; unordered?: boolean }): Promise<Sample> {
     const bundle = await loadEventsBundle(a.data);
     const store = await openStore({ path: a.store, memoryLimit: a.memoryLimit, threads: a.threads });
@@ -120,7 +124,7 @@ export const tasks = {
         await forgetKeyTimeFacts(store);
         await forgetTieWinners(store);
       }
-      const t = await timed(() => exportTrainingData(store, bundle, VIEW, a.out, { unordered: a.unordered === true, ...(a.exportMemory ? { memoryLimit: a.exportMemory } : {}) }));
+      const t = await timed(() => exportTrainingData(store, bundle, VIEW, a.out, { unordered: a.unordered === true, closingStore: true, ...(a.exportMemory ? { memoryLimit: a.exportMemory } : {}) }));
       return { ms: t.ms, cpuMs: t.cpuMs, rssKB: 0, rows: t.value };
     } finally {
       await store.close();

@@ -32,6 +32,8 @@ export interface ExprScope {
   window?(e: Extract<Expr, { kind: "window" }>): Checked;
   /** Where `group.feature` means something (a reference lookup in a group's feature): checks one. */
   member?(e: Extract<Expr, { kind: "member" }>): Checked;
+  /** Told of every `if` that checked, with its condition and `else` branch (a label's null-condition warning, FTI4090). */
+  onIf?(e: Extract<Expr, { kind: "if" }>, cond: IrExpr, otherwise: IrExpr): void;
 }
 
 /** Result of checking: the IR (or undefined after an error, so callers skip dependent checks). */
@@ -268,6 +270,7 @@ function checkIf(ctx: Ctx, scope: ExprScope, e: Extract<Expr, { kind: "if" }>): 
     ctx.report(e.range, DIAG.typeMismatch.ifBranches(show(a.type), show(b.type)));
     return undefined;
   }
+  scope.onIf?.(e, c, b);
   return { k: "if", cond: c, then: a, else: b, type: common };
 }
 

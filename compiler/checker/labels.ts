@@ -10,6 +10,7 @@ import { checkWindowAggArgs } from "../builtins.ts";
 import { DIAG } from "../messages.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
+import { type CheckedIf, nullCondition } from "./label-null-if.ts";
 import { isNumeric, show, withNull } from "./types.ts";
 
 /** Aggregations a forward label may use (an empty window is 0 for count and sum, null for the others). */
@@ -41,6 +42,7 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
   const columns = new Map(source.fields.map((f) => [f.name, f.type]));
   const used = new Set<string>();
   const forward: IrForwardAgg[] = [];
+  const ifs: CheckedIf[] = [];
   let inWindow = false;
   const scope: ExprScope = {
     where: `the label of ${input.where}`,
@@ -60,6 +62,10 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
       inWindow = false;
       if (agg) forward.push(agg);
       return agg ? { k: "col", name: agg.name, type: agg.type } : undefined;
+    },
+    // an `if` inside a forward aggregation is per aggregated row: its null condition is no label's (FTI4090)
+    onIf: (node, cond, otherwise) => {
+      if (!inWindow) ifs.push({ node, cond, otherwise });
     },
   };
   let e = input.expr;
@@ -81,6 +87,8 @@ export function checkLabel(ctx: Ctx, input: LabelInput, text: string): IrView["l
     ctx.report(input.expr.range, DIAG.typeMismatch.label(input.name, show(expr.type)));
     return undefined;
   }
+  const nullIf = nullCondition(ifs, expr, forward);
+  if (nullIf) ctx.report(nullIf.range, DIAG.labelNullCondition.elseTaken(input.name, input.where, nullIf.names));
   return { name: input.name, type: expr.type, expr, text, forward, lineage: [...used].map((c) => `${source.name}.${c}`) };
 }
 

@@ -84,6 +84,10 @@ const viewClause: ModelClause = {
         ...d.view.features.map((f) => ({ name: f.name, from: "feature" as const, type: f.type, mdts: [] as IrMdt[] })),
         ...d.view.odts.map((o) => ({ name: o, from: "odt" as const, type: d.odts.get(o)!.returns, mdts: [] as IrMdt[] })),
       ];
+      if (d.inputs.length === 0) {
+        ctx.report(decl.view.range, DIAG.missingClause.modelInputs(d.where, d.view.name));
+        return false;
+      }
     }
     return !!d.view;
   },

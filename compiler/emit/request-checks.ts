@@ -5,7 +5,7 @@
 // (a 400 at the field); batch scoring calls it on every row of an entities
 // file (the view plan's `checkRequest`) and rejects the rows it flags.
 
-import type { IrExpr, IrType, IrView } from "../ir.ts";
+import type { IrBinaryOp, IrExpr, IrType, IrView } from "../ir.ts";
 import { columnsOf, hasCall } from "../ir-walk.ts";
 import { cite, tsExpr, type EmitContext } from "./context.ts";
 import type { Imports } from "./imports.ts";
@@ -92,4 +92,68 @@ ${lines.join("\n")}
 export function requestFieldTypes(view: IrView): Array<[string, IrType]> {
   const request = view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name));
   return [...view.keys.map((k) => [k.name, k.type] as [string, IrType]), ...request.map((r) => [r.name, r.type] as [string, IrType])];
+}
+
+/** A JSON-schema keyword for a bound, and whether a larger value is tighter. */
+const BOUND: Partial<Record<IrBinaryOp, { key: string; tighter: (a: number, b: number) => boolean }>> = {
+  ">": { key: "exclusiveMinimum", tighter: (a, b) => a > b },
+  ">=": { key: "minimum", tighter: (a, b) => a > b },
+  "<": { key: "exclusiveMaximum", tighter: (a, b) => a < b },
+  "<=": { key: "maximum", tighter: (a, b) => a < b },
+};
+const MIRROR: Partial<Record<IrBinaryOp, IrBinaryOp>> = { ">": "<", ">=": "<=", "<": ">", "<=": ">=" };
+
+/** A number literal (`-60` is a negated literal), else undefined. */
+function numberLit(e: IrExpr): number | undefined {
+  if (e.k === "lit") return typeof e.value === "number" ? e.value : undefined;
+  if (e.k === "unary" && e.op === "neg") {
+    const v = numberLit(e.arg);
+    return v === undefined ? undefined : -v;
+  }
+  return undefined;
+}
+
+/** The bounds a check puts on `field`: `field op number` (either side), and `and`s of them; null when it has no exact JSON-schema form. */
+function checkBounds(e: IrExpr, field: string): Array<[IrBinaryOp, number]> | null {
+  if (e.k !== "binary") return null;
+  if (e.op === "and") {
+    const l = checkBounds(e.left, field);
+    const r = checkBounds(e.right, field);
+    return l && r ? [...l, ...r] : null;
+  }
+  if (!BOUND[e.op]) return null;
+  const isField = (x: IrExpr) => x.k === "col" && x.name === field;
+  const left = numberLit(e.left);
+  const right = numberLit(e.right);
+  if (isField(e.left) && right !== undefined) return [[e.op, right]];
+  if (isField(e.right) && left !== undefined) return [[MIRROR[e.op]!, left]];
+  return null;
+}
+
+/**
+ * JSON-schema keywords per request field from the same checks: `in (...)` as
+ * `enum`, a number field's bounds as minimum / exclusiveMinimum / maximum /
+ * exclusiveMaximum (the tighter of two). The agent's tool parameters carry them
+ * so the LLM sees them; requests are still refused by the check function. A
+ * check with no exact form (an `or`, a call, another field) adds nothing.
+ */
+export function requestFieldHints(ctx: EmitContext, view: IrView): Record<string, Record<string, unknown>> {
+  const source = ctx.ir.sources.find((s) => s.name === view.spine.source);
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const r of view.requestFields) {
+    const field = source?.fields.find((f) => f.name === r.name);
+    if (!field) continue;
+    const hint: Record<string, unknown> = {};
+    if (field.allowed?.length) hint.enum = [...field.allowed];
+    if (field.type.base === "int" || field.type.base === "float") {
+      for (const check of field.checks) {
+        for (const [op, value] of checkBounds(check.expr, field.name) ?? []) {
+          const { key, tighter } = BOUND[op]!;
+          if (hint[key] === undefined || tighter(value, hint[key] as number)) hint[key] = value;
+        }
+      }
+    }
+    if (Object.keys(hint).length) out[r.name] = hint;
+  }
+  return out;
 }

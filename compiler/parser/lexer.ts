@@ -385,12 +385,15 @@ function classifyNumeric(tok: IToken, problems: LexProblem[]): void {
     if (dur && factor !== undefined) {
       const ms = Number(dur[1]) * factor;
       // Beyond 2^53 - 1 ms (about 285,000 years) a duration's microseconds no longer fit DuckDB's BIGINT.
-      if (ms <= Number.MAX_SAFE_INTEGER) {
+      // DuckDB's timestamps count microseconds: `0.0000001ms` became a frame of -1 µs (an internal error).
+      const us = ms * 1000;
+      const whole = Math.abs(us - Math.round(us)) <= 1e-6 + 1e-9 * us;
+      if (ms <= Number.MAX_SAFE_INTEGER && whole) {
         retype(tok, DurationLit);
         tok.payload = { ms };
         return;
       }
-      problem = DIAG.invalidLiteral.durationTooLarge(image);
+      problem = whole ? DIAG.invalidLiteral.durationTooLarge(image) : DIAG.invalidLiteral.durationFraction(image);
     } else if (EMPTY_EXPONENT.test(image)) {
       problem = DIAG.invalidLiteral.emptyExponent(image);
     } else if (dur) {

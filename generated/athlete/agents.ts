@@ -90,7 +90,11 @@ export const coachAgent: AgentPlan = {
       model: "time_estimator",
       description: "Predicts `finish_time_s` (regression) with model time_estimator for the conversation's athlete; the athlete's features are looked up by the service.",
       keys: ["athlete_id"],
-      parameters: toolParameters(TimeEstimatorRequestSchema, ["athlete_id"]),
+      parameters: toolParameters(TimeEstimatorRequestSchema, ["athlete_id"], {
+        planned_pace_min_km: { exclusiveMinimum: 0 },
+        distance_km: { exclusiveMinimum: 0 },
+        elevation_gain_m: { minimum: 0 },
+      }),
       requestSchema: TimeEstimatorRequestSchema,
     },
   ],

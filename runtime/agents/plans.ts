@@ -50,7 +50,8 @@ export interface AgentToolPlan {
 
 /** What a generated prompt builder receives. */
 export interface PromptInput {
-  keys: Record<string, Scalar>;
+  /** As the chat request parsed them: a timestamp key is a Date. */
+  keys: Record<string, Scalar | Date>;
   features: Record<string, Scalar>;
   retrieved: Record<string, RetrievedDocument[]>;
   message: string;
@@ -106,13 +107,35 @@ export const ChatMessageSchema = z.strictObject({
   content: z.string().max(100_000),
 });
 
-/** JSON Schema of a tool's arguments: the request schema without the entity keys. */
-export function toolParameters(requestSchema: z.ZodObject, keys: readonly string[]): Record<string, unknown> {
+/**
+ * JSON Schema of a tool's arguments: the request schema without the entity keys,
+ * with `hints` (the compiler's requestFieldHints: `enum`, numeric bounds, from the
+ * request fields' checks) merged in so the LLM sees them. Advice only: the
+ * request schema (with its checks) still decides what is accepted.
+ */
+export function toolParameters(requestSchema: z.ZodObject, keys: readonly string[], hints: Readonly<Record<string, Record<string, unknown>>> = {}): Record<string, unknown> {
   const shape = Object.fromEntries(Object.entries(requestSchema.shape).filter(([k]) => !keys.includes(k)));
   const override = (ctx: { zodSchema: unknown; jsonSchema: Record<string, unknown> }) => timestampJsonSchema(ctx.zodSchema, ctx.jsonSchema);
   const schema = z.toJSONSchema(z.strictObject(shape), { unrepresentable: "any", io: "input", override }) as Record<string, unknown>;
   delete schema.$schema;
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  for (const [name, hint] of Object.entries(hints)) {
+    if (properties[name]) mergeHint(properties[name], hint);
+  }
   return schema;
+}
+
+const LOWER = new Set(["minimum", "exclusiveMinimum"]);
+
+/** A field's hint into its JSON schema: the tighter bound of the two; a nullable field's `enum` also admits null. */
+function mergeHint(property: Record<string, unknown>, hint: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(hint)) {
+    const had = property[key];
+    if (key === "enum") {
+      const nullable = Array.isArray(property.type) && property.type.includes("null");
+      property.enum = nullable ? [...(value as unknown[]), null] : value;
+    } else if (typeof had !== "number" || (LOWER.has(key) ? (value as number) > had : (value as number) < had)) property[key] = value;
+  }
 }
 
 /** A value as the prompt shows it: null → "unknown", numbers to 4 significant digits, dates as ISO. */

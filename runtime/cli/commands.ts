@@ -12,6 +12,7 @@ import { UsageError, UserError } from "../errors.ts";
 import { readInputFile } from "../input-file.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
 import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { sourceSummary } from "./source-summary.ts";
 import { specMember } from "./spec-member.ts";
 import { EXPORT_MEMORY_LIMIT, MIN_EXPORT_MEMORY } from "../retrieval/export-memory.ts";
 import type { ModelSummary } from "../registry/registry.ts";
@@ -124,7 +125,7 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
     const report = await withStore(opts, (store) =>
       runFeaturePipeline(store, bundle, { groups: opts.group, from, to, embeddings, force: opts.force, onProgress: (ev) => ev.phase !== "rows" && log(`  ${ev.message}`) }),
     );
-    for (const s of report.sources) out(`source ${s.source}: ${s.read} rows read, ${s.valid} valid, ${s.quarantined} quarantined`);
+    for (const s of report.sources) out(sourceSummary(s));
     for (const g of report.groups) {
       if (g.upToDate) out(`group ${g.group} v${g.version}: up to date in ${g.table} (computed by spec ${g.upToDate.spec}; --force computes it again)`);
       else out(`group ${g.group} v${g.version}: ${g.rows} rows → ${g.table} (${(g.ms / 1000).toFixed(1)} s)`);
@@ -177,7 +178,7 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true }));
+    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true }));
     out(`${rows} rows → ${opts.out}`);
   });
 }
@@ -229,8 +230,9 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
   const models = program.command("models").description("the model registry: list, show, promote");
   storeOption(models.command("list", { isDefault: true }).description("list registered models and versions").option("--json", "as JSON")).action(
     async (opts: { json?: boolean; store?: string }) => {
-      const { listModels } = await registry();
+      const { listModels, productionWarnings } = await registry();
       const rows = await withStore(opts, (store) => listModels(store), { readOnly: true });
+      for (const w of productionWarnings(rows)) log(`warning: ${w}`);
       if (opts.json) return void out(JSON.stringify(rows, null, 2));
       if (!rows.length) return void out("no models registered yet; run `fti train <spec> <model>`");
       out(["model", "version", "stage", "algorithm", "metrics", "created"].join("\t"));
@@ -240,8 +242,16 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
   storeOption(models.command("show").description("show one version (default: production, else latest)").argument("<model[@version]>").option("--json", "as JSON")).action(
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
-      const { getModel } = await registry();
-      const rec = await withStore(opts, (store) => getModel(store, model, version), { readOnly: true });
+      const { getModel, listModels, productionWarnings } = await registry();
+      const rec = await withStore(
+        opts,
+        async (store) => {
+          // Without a version, the production one is shown: say when there are several.
+          if (version === undefined) for (const w of productionWarnings((await listModels(store)).filter((r) => r.model === model))) log(`warning: ${w}`);
+          return getModel(store, model, version);
+        },
+        { readOnly: true },
+      );
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
       if (opts.json) return void out(JSON.stringify(view, null, 2));
@@ -304,6 +314,7 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
         version,
       }),
     );
+    for (const w of r.warnings) log(`warning: ${w}`);
     const when = r.timeColumn ? `each as of its \`${r.timeColumn}\`` : `as of ${r.asOf}`;
     out(`${r.rows} predictions by ${r.model}@${r.version} ${when} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
     const rejected = r.rejected.invalid + r.rejected.missingFeatures;

@@ -19,10 +19,15 @@ export function timeFlag(text: string | undefined, flag: string): Date | undefin
   if (text === undefined) return undefined;
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
   if (Number.isNaN(d.getTime())) throw badFlagValue(flag, text, "a date or timestamp (2025-06-01 or 2025-06-01T06:30:00)");
+  // JS reads years to 275760 (and `+010000-01-01`); the store's SQL and the sources stop at 9999 (exit 3 before).
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) throw badFlagValue(flag, text, "a date or timestamp in the years 1 to 9999");
   return d;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+const MAX_DURATION_MS = 3_650_000 * UNIT_MS.d;
 
 /** `90s`, `30m`, `6h`, `1d`, `2w` in milliseconds; undefined when not given. */
 export function durationFlag(text: string | undefined, flag: string): number | undefined {
@@ -30,6 +35,8 @@ export function durationFlag(text: string | undefined, flag: string): number | u
   const m = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
   const ms = m ? Number(m[1]) * UNIT_MS[m[2]] : NaN;
   if (!(ms > 0)) throw badFlagValue(flag, text, "a duration: a positive number and a unit (90s, 30m, 6h, 1d, 2w)");
+  // A window reaching past the dates JS holds made an Invalid Date (`--window 99999999999d`: exit 3).
+  if (ms > MAX_DURATION_MS) throw badFlagValue(flag, text, "a duration of at most 3650000d (10,000 years)");
   return ms;
 }
 

@@ -269,6 +269,11 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     const what = "is outside ±(2^53 − 1), where an int is exact in fti (declare the field string for larger ids)";
     rules.push(valueRule(outsideSafeInt(col), what));
   }
+  if (f.type === "timestamp") {
+    // DuckDB reads 'infinity' and years up to 294246 (BC too); a window's frame over such a row overflows its
+    // microseconds (an internal error), and JS dates, requests and the stream stop at the 4-digit years.
+    rules.push(valueRule(`NOT (${col} >= TIMESTAMP '0001-01-01' AND ${col} < TIMESTAMP '10000-01-01')`, "is outside the years 1 to 9999"));
+  }
   if (f.type === "float") {
     rules.push({
       when: `NOT isfinite(${col})`,

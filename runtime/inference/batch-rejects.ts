@@ -31,9 +31,13 @@ export async function rejectMissingFeatures(
   // Which joins found no row, with the key values they looked up: what online's 422 says (`no row in
   // departures(origin) origin="ZZZ"`), so a reject names the missing entity, not every key of the row.
   const noRow: string[] = [];
+  // ... and the joins whose row is older than the ttl: they have one, so "no row in" would be false.
+  const oldRow: string[] = [];
   joined.joins.forEach((join, i) => {
     const keys = join.join.on.map((o) => `${sqlString(`${o.column}=`)} || CAST(to_json(j.${ident(o.column)}) AS VARCHAR)`).join(" || ', ' || ");
-    noRow.push(`CASE WHEN __ft_${i} IS NULL THEN ${sqlString(keys ? `${join.join.id} ` : join.join.id)}${keys ? ` || ${keys}` : ""} END`);
+    const named = `${sqlString(keys ? `${join.join.id} ` : join.join.id)}${keys ? ` || ${keys}` : ""}`;
+    noRow.push(`CASE WHEN __ft_${i} IS NULL AND NOT __old_${i} THEN ${named} END`);
+    oldRow.push(`CASE WHEN __ft_${i} IS NULL AND __old_${i} THEN ${named} END`);
     const names = `[${join.features.map((f) => sqlString(f.name)).join(", ")}]::VARCHAR[]`;
     // Reference data has no ttl: a missing reference row is never stale. Each EXISTS is one
     // column (__old_<i>), so the group is searched once per join, not once per use.
@@ -52,7 +56,8 @@ export async function rejectMissingFeatures(
               ${noFeatures} || strftime(__t, '%Y-%m-%dT%H:%M:%S.%gZ') || '; ' ||
                 concat_ws('; ', CASE WHEN len(__nf) > 0 THEN 'not found: ' || array_to_string(__nf, ', ') END,
                                 CASE WHEN len(__st) > 0 THEN ${staleText} || array_to_string(__st, ', ') END) ||
-                '; no row in ' || concat_ws(', ', ${noRow.join(", ")}),
+                '; ' || concat_ws('; ', 'no row in ' || NULLIF(concat_ws(', ', ${noRow.join(", ")}), ''),
+                                       'no row within the ttl in ' || NULLIF(concat_ws(', ', ${oldRow.join(", ")}), '')),
               list_concat(__nf, __st)
          FROM (SELECT j.*, ${concatAll(notFound)} AS __nf, ${concatAll(stale)} AS __st
                  FROM (SELECT j.*, ${older.join(", ")} FROM ${ident(joined.table)} AS j WHERE ${anyMissing}) AS j) AS j`,

@@ -14,7 +14,7 @@
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { checkOutputFile } from "../output-file.ts";
-import { getModel } from "../registry/registry.ts";
+import { getModel, listModels, productionWarnings } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import { checkInputColumnClash, inputColumnsDdl, stagedColumns, stagedInputs, stageInputs } from "./batch-inputs.ts";
@@ -68,6 +68,8 @@ export interface BatchReport {
   rejectsParquet?: string;
   batches: number;
   ms: number;
+  /** Said to the user: several production versions of the model, the latest used (registry.ts productionWarnings). */
+  warnings: string[];
 }
 
 export async function predictBatch(
@@ -78,13 +80,14 @@ export async function predictBatch(
 ): Promise<BatchReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
-  checkOptions(modelName, view, opts);
+  checkOptions(modelName, view, opts, store.path);
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   const asOf = opts.asOf ?? new Date();
+  const targets = outputTargets(bundle, modelName, opts);
 
   const record = await getModel(store, modelName, opts.version);
+  const warnings = opts.version === undefined ? productionWarnings((await listModels(store)).filter((r) => r.model === modelName)) : [];
   const predictor = await createPredictor(bundle, modelName, record);
-  const targets = outputTargets(bundle, modelName, opts);
 
   // One transaction: a consistent snapshot of the feature tables, private
   // temp tables, and the predictions replaced all at once (or not at all).
@@ -136,6 +139,7 @@ export async function predictBatch(
     rejectsParquet: targets.rejectsParquet,
     batches: scored.batches,
     ms: Math.round((performance.now() - t0) * 10) / 10,
+    warnings,
   };
 }
 
@@ -144,7 +148,7 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 /** `scores.csv` fits `schema.name` but means a file: refused, not made a table `csv` in a schema `scores`. */
 const FILE_LIKE = /\.(csv|tsv|txt|json|jsonl|ndjson|arrow|feather|xlsx|pq)$/i;
 
-function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): void {
+function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions, storePath: string): void {
   if (view.requestFields.length > 0 && !opts.entitiesFile) {
     throw new UserError(
       `model \`${modelName}\` needs request fields ${view.requestFields.map((f) => f.name).join(", ")} ` +
@@ -160,8 +164,8 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
     );
   }
   if (opts.out?.toLowerCase().endsWith(".parquet")) {
-    checkOutputFile(opts.out, "--out");
-    checkOutputFile(opts.out.replace(/\.parquet$/i, ".rejects.parquet"), "--out (its rejects file)");
+    checkOutputFile(opts.out, "--out", storePath);
+    checkOutputFile(opts.out.replace(/\.parquet$/i, ".rejects.parquet"), "--out (its rejects file)", storePath);
   }
   if (opts.timeColumn !== undefined && !opts.entitiesFile) {
     throw new UserError("a time column needs an entities file (--entities) that has it");
@@ -174,11 +178,32 @@ function checkOptions(modelName: string, view: ViewPlan, opts: BatchOptions): vo
   if (opts.asOf && Number.isNaN(opts.asOf.getTime())) throw new UserError("the as-of time is not a valid date");
 }
 
+/**
+ * What a table the predictions would go to already is, when fti or a source owns it: `--out src_deliveries`
+ * added the prediction columns and rows to the source's stored rows (and `fg_…` to a feature group's).
+ */
+function tableOwner(bundle: SpecBundle, table: string): string | null {
+  const parts = table.toLowerCase().split(".");
+  const [schema, name] = parts.length === 2 ? parts : ["main", parts[0]];
+  if (schema === "temp") return "a temporary table (gone when the command ends)";
+  const read = bundle.sources.find((src) => src.location.kind === "table" && [src.location.table.toLowerCase(), `main.${src.location.table.toLowerCase()}`].includes(`${schema}.${name}`));
+  if (read) return `the table source \`${read.name}\` reads`;
+  if (schema === "main" && /^(src_|fg_|online_|fti_|__fti)/.test(name)) return "one of fti's own tables (src_, fg_, online_, fti_: sources, feature groups, the online store, the registry and logs)";
+  return null;
+}
+
 /** Where a run writes: the predictions table (serve's `batch into`, else predictions.<model>), its rejects table, Parquet files. */
 function outputTargets(bundle: SpecBundle, modelName: string, opts: BatchOptions): OutputTargets {
   const parquet = opts.out?.toLowerCase().endsWith(".parquet") ? opts.out : undefined;
   const serve = bundle.serves.find((s) => s.model === modelName);
   const table = (opts.out && !parquet ? opts.out : undefined) ?? serve?.batchTable ?? `predictions.${modelName}`;
+  for (const t of [table, `${table}_rejects`]) {
+    const owner = tableOwner(bundle, t);
+    if (owner) {
+      const named = opts.out && !parquet ? `--out ${opts.out}` : `\`batch into ${table}\` (serve ${modelName})`;
+      throw new UserError(`${named}: ${t} is ${owner}; predictions would be appended to it`, "write predictions to a table of their own, e.g. predictions.<model>");
+    }
+  }
   return {
     table,
     rejectsTable: `${table}_rejects`,

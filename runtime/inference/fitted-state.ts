@@ -2,47 +2,72 @@
 // before anything encodes with it. fti writes it (training), but the registry
 // is a table anyone with the store can edit: a state missing an input, a step
 // or a number would otherwise surface as a TypeError in the generated encode
-// (an internal error, exit 3) or silently as NaN inputs.
+// (an internal error, exit 3) or silently as NaN inputs. A zod schema per
+// plan, as registry/row-shape.ts checks the row's other JSON columns.
 
+import { z } from "zod";
 import type { FittedState, ModelPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { pathText } from "../registry/row-shape.ts";
 
-const isNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+/** A value as a message shows it; `missing` when absent. */
+const shown = (v: unknown) => JSON.stringify(v) ?? "missing";
+
+type FieldSchema = (error: (iss: { input: unknown }) => string) => z.ZodType;
+/** z.number() takes finite numbers only. */
+const finite: FieldSchema = (error) => z.number({ error });
 
 /** What each kind's fitted state must hold (kinds without state take anything). */
-const STATE_FIELDS: Record<string, Record<string, (v: unknown) => boolean>> = {
-  standard_scale: { mean: isNumber, std: isNumber },
-  min_max_scale: { min: isNumber, max: isNumber },
-  impute: { value: (v) => isNumber(v) || typeof v === "string" },
-  one_hot: { categories: (v) => Array.isArray(v) && v.every((c) => typeof c === "string") },
+const STATE_FIELDS: Record<string, Record<string, FieldSchema>> = {
+  standard_scale: { mean: finite, std: finite },
+  min_max_scale: { min: finite, max: finite },
+  impute: { value: (error) => z.union([z.number(), z.string()], { error }) },
+  one_hot: { categories: (error) => z.array(z.string({ error }), { error }) },
 };
+
+/** One step's state: an object with the kind's fields, each failing as `(kind) is <value>`. */
+function stepSchema(kind: string): z.ZodType {
+  const fields = STATE_FIELDS[kind];
+  if (!fields) return z.unknown();
+  const error = (iss: { input: unknown }) => `(${kind}) is ${shown(iss.input)}`;
+  const shape = Object.fromEntries(Object.entries(fields).map(([name, field]) => [name, field(error)]));
+  return z.looseObject(shape, { error: (iss) => `(${kind}) is ${shown(iss.input)}, not an object` });
+}
+
+const schemas = new WeakMap<Pick<ModelPlan, "inputs">, z.ZodType>();
+
+/** The schema of a state training writes for `plan`: its width, classes, and per input one state per step. */
+function stateSchema(plan: Pick<ModelPlan, "inputs">): z.ZodType {
+  let schema = schemas.get(plan);
+  if (!schema) {
+    const inputs = Object.fromEntries(
+      plan.inputs.map((input) => {
+        const n = input.steps.length;
+        const steps = z.tuple(input.steps.map((s) => stepSchema(s.kind)) as [z.ZodType, ...z.ZodType[]], {
+          error: (iss) => `is ${Array.isArray(iss.input) ? `${iss.input.length} step(s)` : "missing"}; the model has ${n}`,
+        });
+        return [input.name, steps];
+      }),
+    );
+    schema = z.looseObject(
+      {
+        width: z.number({ error: (iss) => `is ${shown(iss.input)}, not a positive whole number` }).int().min(1),
+        classes: z.array(z.union([z.string(), z.number()], { error: (iss) => `is ${shown(iss.input)}, not a string or number` }), { error: "is not a list of strings or numbers" }).nullish(),
+        inputs: z.looseObject(inputs, { error: (iss) => (iss.input === undefined || iss.input === null ? "is missing" : `is ${shown(iss.input)}, not an object`) }),
+      },
+      { error: "the state is not an object" },
+    );
+    schemas.set(plan, schema);
+  }
+  return schema;
+}
 
 /** The first place where `state` is not what training writes for `plan`, as a path and what is wrong; null when it fits. */
 export function fittedStateProblem(plan: Pick<ModelPlan, "inputs">, state: unknown): string | null {
-  if (state === null || typeof state !== "object" || Array.isArray(state)) return "the state is not an object";
-  const s = state as Partial<FittedState>;
-  if (!Number.isInteger(s.width) || (s.width as number) < 1) return `width is ${JSON.stringify(s.width)}, not a positive whole number`;
-  if (s.classes !== undefined && s.classes !== null && !(Array.isArray(s.classes) && s.classes.every((c) => typeof c === "string" || isNumber(c)))) {
-    return "classes is not a list of strings or numbers";
-  }
-  if (s.inputs === null || typeof s.inputs !== "object") return "inputs is missing";
-  for (const input of plan.inputs) {
-    const steps = (s.inputs as Record<string, unknown>)[input.name];
-    if (!Array.isArray(steps) || steps.length !== input.steps.length) {
-      return `inputs.${input.name} is ${Array.isArray(steps) ? `${steps.length} step(s)` : "missing"}; the model has ${input.steps.length}`;
-    }
-    for (let k = 0; k < input.steps.length; k++) {
-      const fields = STATE_FIELDS[input.steps[k].kind];
-      if (!fields) continue;
-      const step = steps[k] as Record<string, unknown> | null;
-      for (const [field, ok] of Object.entries(fields)) {
-        if (step === null || typeof step !== "object" || !ok(step[field])) {
-          return `inputs.${input.name}[${k}].${field} (${input.steps[k].kind}) is ${JSON.stringify(step?.[field]) ?? "missing"}`;
-        }
-      }
-    }
-  }
-  return null;
+  const r = stateSchema(plan).safeParse(state);
+  if (r.success) return null;
+  const issue = r.error.issues[0];
+  return issue.path.length ? `${pathText(issue.path)} ${issue.message}` : issue.message;
 }
 
 /** Throws a UserError naming the model version and the first problem of its stored state. */

@@ -95,7 +95,20 @@ export async function openPost(config: EndpointConfig, path: string, body: unkno
       headers: { "content-type": "application/json", ...(config.apiKey ? { authorization: `Bearer ${config.apiKey}` } : {}) },
       body: JSON.stringify(body),
       signal: combined,
+      // A redirect is not followed: to another host it would carry the conversation there (the prompt with the entity's
+      // features, the user's messages), and to the same host the API key too (fetch drops it only across origins);
+      // a 301/302 would also turn the POST into a GET.
+      redirect: "manual",
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => {});
+      const to = res.headers.get("location");
+      return new EndpointError(
+        "status",
+        `${url} answered ${res.status}, a redirect${to ? ` to ${to.slice(0, 300)}` : ""}; fti does not follow an endpoint's redirects (the conversation would go where it points): configure the URL that answers`,
+        res.status,
+      );
+    }
     if (res.status < 200 || res.status >= 300) {
       const text = await res.text().catch(() => "");
       return new EndpointError("status", `${url} answered ${res.status}${text ? `: ${text.slice(0, 300)}` : ""}`, res.status);

@@ -7,22 +7,32 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
-import type { SpecBundle } from "../api.ts";
+import type { ColumnPlan, Scalar, SpecBundle } from "../api.ts";
 import { echo, pollutingKey } from "../online/json-body.ts";
 import type { OnlineService } from "../online/service.ts";
+import { typedValue } from "../stream/validate.ts";
+import { isoOrValue } from "../timestamp-text.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
 
 const result = (data: unknown, isError = false): ToolResult => ({ content: [{ type: "text", text: JSON.stringify(data, null, 2) }], ...(isError ? { isError } : {}) });
 const fromResponse = (r: { status: number; body: unknown }): ToolResult => result(r.body, r.status >= 400);
-const keyValue = z.union([z.string(), z.number()]);
+const keyValue = z.union([z.string(), z.number(), z.boolean()]);
 
-/** Whether a JSON key value is of the key column's type (what the request schema of a model asks). */
-function keyFits(type: string, v: unknown): boolean {
-  if (type === "string") return typeof v === "string";
-  if (type === "int") return Number.isSafeInteger(v);
-  if (type === "float") return typeof v === "number";
-  return true;
+/**
+ * The given keys checked by their columns' types (stream/validate.ts typedValue, as an event's
+ * fields are checked), as the online tables key them (a timestamp in any ISO spelling → its
+ * `toISOString`, as a prediction request's), or what is wrong with them.
+ */
+export function checkedKeys(columns: readonly ColumnPlan[], keys: Readonly<Record<string, unknown>>): { keys: Record<string, Scalar> } | { problems: string[] } {
+  const problems: string[] = [];
+  const typed: Record<string, Scalar> = {};
+  for (const c of columns) {
+    const t = typedValue(c.type, keys[c.name]);
+    if ("problem" in t) problems.push(`key \`${c.name}\`: ${t.problem}`);
+    else typed[c.name] = isoOrValue(t.value);
+  }
+  return problems.length ? { problems } : { keys: typed };
 }
 
 /**
@@ -73,9 +83,9 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
       // As a prediction request is checked: a key of another type, or one the entity does not have, is an error, not "not_found".
       const unknown = Object.keys(keys).filter((k) => !groups[0].keys.some((c) => c.name === k));
       if (unknown.length) return result({ error: `unknown entity keys: ${unknown.map((k) => echo(k)).join(", ")}; \`${entity}\` has ${groups[0].keys.map((k) => k.name).join(", ")}` }, true);
-      const mistyped = groups[0].keys.filter((k) => !keyFits(k.type, keys[k.name]));
-      if (mistyped.length) return result({ error: mistyped.map((k) => `key \`${k.name}\` is a ${k.type}, got ${echo(keys[k.name])}`).join("; ") }, true);
-      return result({ ...(entity === undefined ? {} : { entity, keys }), features: await service.onlineFeatures(entity ?? null, keys) });
+      const checked = checkedKeys(groups[0].keys, keys);
+      if ("problems" in checked) return result({ error: checked.problems.join("; ") }, true);
+      return result({ ...(entity === undefined ? {} : { entity, keys }), features: await service.onlineFeatures(entity ?? null, checked.keys) });
     },
   );
   server.registerTool(

@@ -186,7 +186,10 @@ function addLifecycleHooks(app: FastifyInstance, access: AccessOptions, state: {
     done();
   });
   app.addHook("onRequest", (req, reply, done) => {
-    const r = refusal({ method: req.method, path: req.url.split("?")[0], headers: req.headers }, access);
+    // The route the router matched, not the request's text: `POST http://h/admin/reload` (an absolute-form
+    // target) and `/%61dmin/reload` both run the admin route while their text does not start with /admin/.
+    const path = req.routeOptions.url ?? req.url.split("?")[0];
+    const r = refusal({ method: req.method, path, headers: req.headers }, access);
     if (!r) return done();
     void reply.code(r.status).send(errorBody(r.status, r.code, r.message));
   });

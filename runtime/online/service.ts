@@ -18,7 +18,7 @@ import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
 import { inTurns, INSTANCES_PER_TURN, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
-import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
+import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, openStore, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
 import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
@@ -153,8 +153,12 @@ export function requestSchema(plan: ModelPlan): z.ZodType {
   return plan.requestSchema;
 }
 
-/** zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. */
-export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []): ApiIssue[] {
+/**
+ * zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. With the
+ * instance that failed and its schema, a field the instance lacks says so in JSON's words (zod's
+ * "received undefined"), and whether null would do (a nullable field must still be sent).
+ */
+export function zodIssues(error: z.ZodError, prefix: Array<string | number> = [], instance?: unknown, schema?: z.ZodType): ApiIssue[] {
   const out: ApiIssue[] = [];
   for (const issue of error.issues) {
     // A path element is a client's key: cut, like every echoed value.
@@ -162,10 +166,19 @@ export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []
     if (issue.code === "unrecognized_keys") {
       for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, capKey(key)], message: `unknown field ${echo(key)}` });
     } else {
-      out.push({ path, message: issue.message });
+      out.push({ path, message: missingField(issue, instance, schema) ?? issue.message });
     }
   }
   return out;
+}
+
+function missingField(issue: z.core.$ZodIssue, instance: unknown, schema: z.ZodType | undefined): string | undefined {
+  if (issue.code !== "invalid_type" || issue.path.length !== 1 || instance === null || typeof instance !== "object") return undefined;
+  const key = String(issue.path[0]);
+  if (Object.prototype.hasOwnProperty.call(instance, key)) return undefined;
+  const field = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>)[key] : undefined;
+  const nullable = field?.safeParse(null).success ?? false;
+  return `missing field: expected ${issue.expected}${nullable ? " or null (send null for no value)" : ""}`;
 }
 
 function capKey(key: string): string {
@@ -206,7 +219,7 @@ function parseInstances(m: ServedModel, modelName: string, body: unknown): Parse
   const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
   if (!isBatch) {
     const one = m.single.safeParse(body);
-    return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalidRequest(modelName, zodIssues(one.error));
+    return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalidRequest(modelName, zodIssues(one.error, [], body, m.single));
   }
   const envelope = BATCH_ENVELOPE.safeParse(body);
   if (!envelope.success) {
@@ -220,7 +233,7 @@ function parseInstances(m: ServedModel, modelName: string, body: unknown): Parse
   const validated = inTurns(0, items.length, (i) => {
     const one = m.single.safeParse(items[i]);
     if (one.success) instances.push(one.data as Record<string, unknown>);
-    else issues.push(...zodIssues(one.error, ["instances", i]));
+    else issues.push(...zodIssues(one.error, ["instances", i], items[i], m.single));
   });
   return whenReady(validated, () => (issues.length ? invalidRequest(modelName, issues) : { isBatch, instances }));
 }
@@ -329,6 +342,8 @@ export class OnlineService implements LocalService {
   /** Rejected requests (4xx) of served models, for the error rates of `fti monitor`. */
   private readonly rejectLog: RequestLog | null;
   private readonly logger: Logger;
+  /** Several-production-versions warnings already logged (registry.ts productionWarnings). */
+  private readonly productionWarned = new Set<string>();
   private readonly served = new Map<string, ServedModel>();
   private groups = new Map<string, CachedGroup>();
   private readonly neededGroups: GroupFeatures[];
@@ -612,7 +627,13 @@ export class OnlineService implements LocalService {
     const summaries = await listModels(store);
     for (const m of this.served.values()) {
       const versions = summaries.filter((s) => s.model === m.name);
-      const target = versions.find((s) => s.stage === "production") ?? versions.at(-1);
+      // Once per distinct warning: a reload that finds the same registry says nothing new.
+      for (const w of productionWarnings(versions)) {
+        if (this.productionWarned.has(w)) continue;
+        this.productionWarned.add(w);
+        this.logger.warn(w);
+      }
+      const target = servedVersion(versions);
       if (!target) {
         const msg = `model \`${m.name}\` has no registered version; train it with \`fti train ${this.bundle.file} ${m.name}\``;
         if (strict) throw new UserError(msg);
@@ -1376,11 +1397,18 @@ function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Sca
     part("future", "only rows after the request time"),
   ].filter(Boolean);
   // A global join (no keys) names its group alone; a view with only those has no entity to name.
-  const joins = l.missingJoins.map((j) => {
-    const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
-    return keys ? `${j.id} ${keys}` : j.id;
-  });
-  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; no row in ${joins.join(", ")}`;
+  const joins = (status: MissingStatus, label: string) => {
+    const named = l.missingJoins
+      .filter((j) => j.status === status)
+      .map((j) => {
+        const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
+        return keys ? `${j.id} ${keys}` : j.id;
+      });
+    return named.length ? `${label} ${named.join(", ")}` : "";
+  };
+  // A stale join has a row, only an old one: "no row in" would say it has none (as batch-rejects.ts writes it).
+  const where = [joins("not_found", "no row in"), joins("stale", "no row within the ttl in"), joins("future", "only rows after the request time in")].filter(Boolean);
+  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; ${where.join("; ")}`;
 }
 
 // service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.

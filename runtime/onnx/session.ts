@@ -179,8 +179,9 @@ export function predictionsOf(out: { data: unknown; dims: readonly number[] } | 
 }
 
 /** Creates an onnxruntime CPU session for the model; clear Errors for bad bytes or unsupported models. */
-export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions = {}): Promise<OnnxPredictor> {
-  const info = inspectOnnx(bytes);
+export async function loadOnnx(bytes: Uint8Array, opts: OnnxSessionOptions & { info?: OnnxInfo } = {}): Promise<OnnxPredictor> {
+  // A caller that inspected the bytes already hands their info in (the protobuf is decoded once).
+  const info = opts.info ?? inspectOnnx(bytes);
   if (info.inputs.length !== 1) {
     throw new Error(`the ONNX model must have exactly one input (a float tensor [N, width]); it has ${info.inputs.length}`);
   }

@@ -294,14 +294,39 @@ export async function promote(
     );
     if (rows.length === 0) throw await unknownModel(store, name);
     if (!rows.some((r) => Number(r.version) === version)) throw await unknownVersion(store, name, version);
-    const prod = rows.find((r) => r.stage === "production");
-    previous = prod ? Number(prod.version) : null;
-    if (previous === version) return;
-    await store.run(`UPDATE ${REGISTRY_TABLE} SET stage = 'archived' WHERE model = ? AND stage = 'production'`, [name]);
+    // The latest production version; a hand-edited registry may hold several, and every other one is archived.
+    const prods = rows.filter((r) => r.stage === "production").map((r) => Number(r.version));
+    const others = prods.filter((v) => v !== version);
+    previous = others.length ? Math.max(...others) : prods.length ? version : null;
+    if (prods.length === 1 && previous === version) return;
+    await store.run(`UPDATE ${REGISTRY_TABLE} SET stage = 'archived' WHERE model = ? AND stage = 'production' AND version <> ?`, [name, version]);
     await store.run(
       `UPDATE ${REGISTRY_TABLE} SET stage = 'production', promoted = true WHERE model = ? AND version = ?`,
       [name, version],
     );
   });
   return { model: name, version, previous };
+}
+
+/** The version served by default among one model's versions: the latest production one, else the latest (as `getModel` picks it). */
+export function servedVersion<T extends Pick<ModelSummary, "version" | "stage">>(versions: readonly T[]): T | undefined {
+  const production = versions.filter((v) => v.stage === "production");
+  const pool = production.length ? production : versions;
+  return pool.reduce<T | undefined>((best, v) => (!best || v.version > best.version ? v : best), undefined);
+}
+
+/**
+ * Warnings for models with more than one production version (a registry edited
+ * by hand: `promote` and `registerModel` keep one): which versions, and which
+ * one is served.
+ */
+export function productionWarnings(rows: ReadonlyArray<Pick<ModelSummary, "model" | "version" | "stage">>): string[] {
+  const byModel = new Map<string, number[]>();
+  for (const r of rows) if (r.stage === "production") byModel.set(r.model, [...(byModel.get(r.model) ?? []), r.version]);
+  return [...byModel]
+    .filter(([, versions]) => versions.length > 1)
+    .map(([model, versions]) => {
+      const sorted = versions.sort((a, b) => a - b);
+      return `model \`${model}\` has ${sorted.length} production versions (${sorted.map((v) => `@${v}`).join(", ")}); @${sorted.at(-1)}, the latest, is the one used; \`fti models promote ${model}@<version>\` keeps one`;
+    });
 }

@@ -27,9 +27,14 @@ export function checkedColumn<T>(model: string, version: number, column: keyof t
   const r = SHAPES[column].safeParse(value);
   if (r.success) return value as T;
   const issue = r.error.issues[0];
-  const at = [column, ...issue.path.map(String)].join(".");
+  const at = pathText([column, ...issue.path]);
   throw new UserError(
     `model \`${model}\` version ${version}: its registry row is not what fti writes: ${at}: ${issue.message} (was the table fti_models edited?)`,
     "restore the row, or train a new version (`fti train`) and promote it",
   );
+}
+
+/** A zod issue's path as a message shows it: `lineage.featureTables[0].table`. */
+export function pathText(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
 }

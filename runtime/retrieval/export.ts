@@ -36,6 +36,14 @@ export interface ExportOptions extends SpineRange {
    * order (`fti training-data --unordered`). Default false.
    */
   unordered?: boolean;
+  /**
+   * The caller closes the store right after (`fti training-data`): the store's
+   * own memory_limit is not set back after the COPY. Setting it makes DuckDB
+   * flush its allocator — handing back the ~700 MB the 3 M-event export used,
+   * 0.1–0.4 s of wall — which the store's close does anyway (docs/benchmarks.md,
+   * "Fifteenth session: export"). Default false: the store's limit is set back.
+   */
+  closingStore?: boolean;
 }
 
 export { EXPORT_MEMORY_LIMIT };
@@ -53,10 +61,10 @@ export async function exportTrainingData(
   opts: ExportOptions = {},
 ): Promise<number> {
   const view = findView(bundle, viewName);
-  const abs = checkOutputFile(outPath, "--out");
+  const abs = checkOutputFile(outPath, "--out", store.path);
   // One transaction: a consistent snapshot; the memory cap set around it (a failed statement aborts the transaction).
   const cap = opts.memoryLimit === undefined ? exportMemoryFor(outputColumns(view), os.totalmem()) : opts.memoryLimit;
-  return withMemoryLimit(store, cap, (reapply) => store.transaction(async () => {
+  return withMemoryLimit(store, cap, opts.closingStore === true, (reapply) => store.transaction(async () => {
     const spine = await spineQuery(store, bundle, view, opts);
     const relation = `(${spine.sql})`;
     const columns = ["__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
@@ -138,10 +146,10 @@ function odtInputs(view: ViewPlan, joined: PitSelect): Map<string, OdtInput> {
   return inputs;
 }
 
-/** Runs `fn` under the export's memory cap (store/memory-limit.ts); null: the store's own limit. */
-async function withMemoryLimit<T>(store: Store, limit: string | null, fn: (reapply: ReapplyLimit) => Promise<T>): Promise<T> {
+/** Runs `fn` under the export's memory cap (store/memory-limit.ts), kept after it when the store closes next; null: the store's own limit. */
+async function withMemoryLimit<T>(store: Store, limit: string | null, keep: boolean, fn: (reapply: ReapplyLimit) => Promise<T>): Promise<T> {
   if (limit === null) return fn(async () => {});
   const wanted = byteSize(limit);
   if (wanted === null || wanted <= 0) throw new UserError(`memory limit \`${limit}\` is not a size`, "write it as DuckDB does, e.g. 640MB or 2GB");
-  return withLowerMemoryLimit(store, limit, fn);
+  return withLowerMemoryLimit(store, limit, fn, { keep });
 }

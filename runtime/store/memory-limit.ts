@@ -19,8 +19,11 @@ export type ReapplyLimit = () => Promise<void>;
  * higher, and sets back the store's own after (the limit it was opened with,
  * else DuckDB's default), also when `fn` or the SET fails. The limit is the
  * instance's: call it while holding the store (inside its transaction).
+ * `keep`: a caller that closes the store right after leaves the lowered limit
+ * when `fn` succeeds — setting it back flushes DuckDB's allocator (~0.1 s for
+ * the ~700 MB a 3 M-row export freed), memory the close gives back anyway.
  */
-export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: (reapply: ReapplyLimit) => Promise<T>): Promise<T> {
+export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: (reapply: ReapplyLimit) => Promise<T>, opts: { keep?: boolean } = {}): Promise<T> {
   const wanted = byteSize(limit);
   if (wanted === null || wanted <= 0) throw new Error(`memory limit \`${limit}\` is not a size`);
   const [cur] = await store.all<{ now: string }>(`SELECT current_setting('memory_limit') AS now`);
@@ -39,6 +42,6 @@ export async function withLowerMemoryLimit<T>(store: Store, limit: string, fn: (
     await restore().catch(() => {});
     throw e;
   }
-  await restore();
+  if (!opts.keep) await restore();
   return result;
 }

@@ -25,6 +25,7 @@ import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_DDL } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
+import { CONTENT_HASHED, CONTENT_HASHED_TABLE, contentHashKey, contentHashSql, contentHashText, statementMayWrite } from "./content-hash.ts";
 import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
@@ -117,6 +118,12 @@ export interface Store {
   tableExists(name: string): Promise<boolean>;
   /** Column names and DuckDB types of a table, in order ([] when it does not exist). */
   tableColumns(name: string): Promise<Array<{ name: string; type: string }>>;
+  /**
+   * The table's content hash (content-hash.ts: the sum of every row's hash over all its columns;
+   * "-" when empty). Kept while nothing in this process writes the table, and computed by the next
+   * open's read of every block (the table is listed in `fti_content_hashed` on a writable store).
+   */
+  contentHash(table: string): Promise<string>;
   /** Registers a JS function as a DuckDB scalar function on this connection (replacing one of the same name). */
   registerScalarFunction(name: string, signature: ScalarFunctionSignature, fn: (...args: any[]) => unknown): void;
   /** The same, called once per chunk of rows with one array per argument (scalar-function.ts `chunkFunction`). */
@@ -187,12 +194,24 @@ class DuckStore implements Store {
   /** Settings to RESET after the transaction's ROLLBACK (withoutInsertionOrder could not inside it). */
   private readonly resetAfterRollback = new Set<string>();
   private readonly functions = new Map<string, (...args: any[]) => unknown>();
+  /**
+   * Content hashes (content-hash.ts) of tables nothing in this process has written since they were
+   * computed, by contentHashKey; the table's unqualified lower-case name beside each. Any statement
+   * that may write one forgets it first (forgetWritten), a ROLLBACK forgets them all.
+   */
+  private readonly hashes: Map<string, { table: string; hash: string }> = new Map();
 
-  constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection) {
+  constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection, hashes?: Map<string, { table: string; hash: string }>) {
     this.path = path;
     this.readOnly = readOnly;
     this.instance = instance;
     this.conn = conn;
+    if (hashes) this.hashes = hashes;
+  }
+
+  /** Forgets the kept content hash of every table `sql` may write (content-hash.ts `statementMayWrite`). */
+  private forgetWritten(sql: string): void {
+    for (const [key, h] of this.hashes) if (statementMayWrite(sql, h.table)) this.hashes.delete(key);
   }
 
   get inTransaction(): boolean {
@@ -226,6 +245,7 @@ class DuckStore implements Store {
 
   run(sql: string, params?: SqlParams): Promise<number> {
     return this.exclusive(async () => {
+      this.forgetWritten(sql);
       const res = await this.connection().run(sql, bindParams(params));
       return Number(res.rowsChanged);
     });
@@ -233,6 +253,7 @@ class DuckStore implements Store {
 
   all<T = Row>(sql: string, params?: SqlParams): Promise<T[]> {
     return this.exclusive(async () => {
+      this.forgetWritten(sql);
       const reader = await this.connection().runAndReadAll(sql, bindParams(params));
       const rows = reader.getRowObjectsJS();
       for (const row of rows) {
@@ -269,6 +290,7 @@ class DuckStore implements Store {
     opts: ReadColumnsOptions,
     sliced?: { rows: number; onSlice: (slice: ColumnarResult, from: number) => Promise<void> | void },
   ): Promise<ColumnarResult> {
+    this.forgetWritten(sql);
     const result = await this.connection().stream(sql, bindParams(params));
     const names = result.columnNames();
     const typeIds = names.map((_, i) => result.columnTypeId(i));
@@ -331,6 +353,8 @@ class DuckStore implements Store {
         await this.txQueue; // statements fn started but did not await
       } catch (e) {
         await this.txQueue.catch(() => undefined);
+        // A hash computed inside the transaction may be of rows the ROLLBACK takes back.
+        this.hashes.clear();
         try {
           await conn.run("ROLLBACK");
         } catch {
@@ -343,6 +367,7 @@ class DuckStore implements Store {
       try {
         await conn.run("COMMIT");
       } catch (e) {
+        this.hashes.clear();
         try {
           await conn.run("ROLLBACK");
         } catch {
@@ -397,6 +422,7 @@ class DuckStore implements Store {
       const conn = this.connection();
       const where = await this.locateUnlocked(table);
       if (!where) throw new Error(`appendRows: table \`${table}\` does not exist`);
+      this.hashes.delete(contentHashKey(where.catalog, where.schema, table.split(".").pop()!));
       const described = where.columns;
       const lower = described.map((c) => c.name.toLowerCase());
       const idx = columns.map((c) => lower.indexOf(c.toLowerCase()));
@@ -479,6 +505,30 @@ class DuckStore implements Store {
 
   tableColumns(name: string): Promise<Array<{ name: string; type: string }>> {
     return this.exclusive(() => this.describeUnlocked(name));
+  }
+
+  contentHash(table: string): Promise<string> {
+    return this.exclusive(async () => {
+      const where = await this.locateUnlocked(table);
+      if (!where) throw new Error(`contentHash: table \`${table}\` does not exist`);
+      const name = table.split(".").pop()!;
+      const key = contentHashKey(where.catalog, where.schema, name);
+      const kept = this.hashes.get(key);
+      if (kept) return kept.hash;
+      const conn = this.connection();
+      const ref = `${ident(where.catalog)}.${ident(where.schema)}.${ident(name)}`;
+      const [[h]] = (await conn.runAndReadAll(contentHashSql(ref, where.columns.map((c) => c.name)))).getRows();
+      const hash = contentHashText(h);
+      this.hashes.set(key, { table: name.toLowerCase(), hash });
+      if (!this.readOnly && where.catalog !== "temp") {
+        await conn.run(CONTENT_HASHED_TABLE);
+        await conn.run(
+          `INSERT INTO ${CONTENT_HASHED} SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM ${CONTENT_HASHED} WHERE schema_name = ? AND table_name = ?)`,
+          [where.schema, name, where.schema, name],
+        );
+      }
+      return hash;
+    });
   }
 
   async tableExists(name: string): Promise<boolean> {
@@ -571,9 +621,10 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     instance.closeSync();
     throw notADatabase(path);
   }
+  let hashes: Map<string, { table: string; hash: string }> | undefined;
   if (!memory && !readOnly && (opts.verify ?? true)) {
     try {
-      await readEveryBlock(conn);
+      hashes = await readEveryBlock(conn);
     } catch (e) {
       conn.closeSync();
       instance.closeSync();
@@ -588,7 +639,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
   await conn.run("SET asof_loop_join_threshold = 0");
   if (!readOnly) for (const sql of STORE_TABLES) await conn.run(sql);
   if (!memory) openPaths.add(path);
-  const store = new DuckStore(path, readOnly, instance, conn);
+  const store = new DuckStore(path, readOnly, instance, conn, hashes);
   store.memoryLimit = opts.memoryLimit;
   return store;
 }

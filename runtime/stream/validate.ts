@@ -6,7 +6,7 @@
 // with its JSON path; nothing a client sent is echoed beyond 80 characters.
 
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
-import { parseTimestamp } from "../timestamp-text.ts";
+import { isoOrValue, parseTimestamp } from "../timestamp-text.ts";
 import { vectorDim } from "../vector-type.ts";
 
 export interface EventIssue {
@@ -21,9 +21,12 @@ export function shown(v: unknown): string {
   return s.length <= ECHO ? s : `${s.slice(0, ECHO)}… (${s.length} characters)`;
 }
 
-/** One field's value → its typed value, or the problem. */
-function typedValue(f: ColumnPlan, v: unknown): { value: Scalar | Date } | { problem: string } {
-  switch (f.type) {
+/**
+ * A JSON value → its typed value for a column of `type`, or the problem: the one
+ * check of a client's value by type (stream events here, entity keys in `fti mcp`).
+ */
+export function typedValue(type: ColumnPlan["type"], v: unknown): { value: Scalar | Date } | { problem: string } {
+  switch (type) {
     case "string":
       return typeof v === "string" ? { value: v } : { problem: `expected a string, got ${shown(v)}` };
     case "bool":
@@ -40,7 +43,7 @@ function typedValue(f: ColumnPlan, v: unknown): { value: Scalar | Date } | { pro
     }
     default: {
       // float[N]: N finite numbers (carried as they are; expressions over vectors are the pipeline's).
-      const n = vectorDim(f.type);
+      const n = vectorDim(type);
       const ok = Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number" && Number.isFinite(x));
       return ok ? { value: v as unknown as Scalar } : { problem: `expected an array of ${n} numbers, got ${shown(v)}` };
     }
@@ -71,7 +74,6 @@ function shapeOf(plan: SourcePlan): PlanShape {
   return s;
 }
 
-const isoOrValue = (v: Scalar | Date | undefined): Scalar => (v instanceof Date ? v.toISOString() : (v ?? null));
 
 /**
  * Validates one event; `at` is its path in the request body. Returns the typed
@@ -97,7 +99,7 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
       if (!f.nullable || f.name === plan.eventTime) issues.push({ path: [...at, f.name], message: "missing value (not nullable)" });
       continue;
     }
-    const t = typedValue(f, v);
+    const t = typedValue(f.type, v);
     if ("problem" in t) {
       issues.push({ path: [...at, f.name], message: t.problem });
       untyped = true;

@@ -42,22 +42,27 @@ export interface ExternalReport {
   timings: Record<string, number>;
 }
 
+/** The file's inputs, outputs and metadata: the one decode of its protobuf in a registration. */
+function inspectFile(plan: ModelPlan, bytes: Uint8Array): OnnxInfo {
+  try {
+    return inspectOnnx(bytes);
+  } catch (e) {
+    throw new UserError(`cannot register \`${plan.name}\`: the file is not a readable ONNX model (${(e as Error).message})`);
+  }
+}
+
 /**
  * A multiclass model with its probabilities [N, K] as the first output: scikit-learn's
  * converter writes the predicted label first and the probabilities second, so the first
- * output of that shape is moved to the front (the stored model; its other bytes unchanged).
+ * output of that shape is moved to the front (the stored model; its other bytes unchanged;
+ * its info the file's with the outputs in the new order).
  */
-function probabilitiesFirst(plan: ModelPlan, bytes: Uint8Array): Uint8Array {
-  let info: OnnxInfo;
-  try {
-    info = inspectOnnx(bytes);
-  } catch {
-    return bytes; // checkSignature says what is wrong with the file
-  }
+function probabilitiesFirst(plan: ModelPlan, bytes: Uint8Array, info: OnnxInfo): { bytes: Uint8Array; info: OnnxInfo } {
   const index = info.outputs.findIndex((o) => (o.elemType === 1 || o.elemType === 11) && outputsPerRow({ outputs: [o] }) >= 2 && o.shape?.length === 2);
-  if (index <= 0) return bytes;
+  if (index <= 0) return { bytes, info };
   try {
-    return withOutputFirst(bytes, index);
+    const outputs = [info.outputs[index], ...info.outputs.filter((_, i) => i !== index)];
+    return { bytes: withOutputFirst(bytes, index), info: { ...info, outputs } };
   } catch (e) {
     throw new UserError(`cannot register \`${plan.name}\`: its probabilities are output ${index + 1}, and moving them first failed (${(e as Error).message})`, "export the model with the class probabilities as its first output");
   }
@@ -95,13 +100,7 @@ function mismatch(plan: ModelPlan, what: string, expected: string, found: string
  * first output [N, 1] or [N], or [N, K] for multiclass); `width` null = not known yet (checked again
  * after the MDT fit).
  */
-function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null): { input: string; output: string; info: OnnxInfo } {
-  let info: OnnxInfo;
-  try {
-    info = inspectOnnx(bytes);
-  } catch (e) {
-    throw new UserError(`cannot register \`${plan.name}\`: the file is not a readable ONNX model (${(e as Error).message})`);
-  }
+function checkSignature(plan: ModelPlan, info: OnnxInfo, width: number | null): { input: string; output: string } {
   const io = (list: TensorInfo[]) => list.map((t) => `${t.name}: ${t.type} ${showShape(t.shape)}`).join(", ") || "none";
   const multiclass = plan.task === "multiclass_classification";
   const problem = checkServingSignature(info, multiclass);
@@ -120,7 +119,7 @@ function checkSignature(plan: ModelPlan, bytes: Uint8Array, width: number | null
   if (width !== null && input.shape![1] !== width) {
     throw mismatch(plan, "input width", `${width} (the MDT output width)`, showShape(input.shape));
   }
-  return { input: `${input.name} ${showShape(input.shape)}`, output: `${output.name} ${showShape(output.shape)}`, info };
+  return { input: `${input.name} ${showShape(input.shape)}`, output: `${output.name} ${showShape(output.shape)}` };
 }
 
 export async function registerExternal(
@@ -132,16 +131,17 @@ export async function registerExternal(
 ): Promise<ExternalReport> {
   const t0 = performance.now();
   const { plan, view } = findModel(bundle, modelName);
-  const onnxBytes = plan.task === "multiclass_classification" ? probabilitiesFirst(plan, fileBytes) : fileBytes;
+  const fileInfo = inspectFile(plan, fileBytes);
+  const { bytes: onnxBytes, info } = plan.task === "multiclass_classification" ? probabilitiesFirst(plan, fileBytes, fileInfo) : { bytes: fileBytes, info: fileInfo };
   // Fail fast, before building the frame, when the width is known statically.
   const known = staticWidth(plan);
-  checkSignature(plan, onnxBytes, known);
+  checkSignature(plan, info, known);
 
   const timings: Record<string, number> = {};
   const timed = stepTimer(timings, opts.onProgress);
   const data = await prepareData(store, bundle, plan, timed);
   const width = data.state.width;
-  const { info, ...sig } = checkSignature(plan, onnxBytes, width);
+  const sig = checkSignature(plan, info, width);
   const k = outputsPerRow(info);
   if (data.state.classes) {
     // the version's classes are the model's column order; the labels are re-read in it
@@ -154,7 +154,7 @@ export async function registerExternal(
 
   const nTest = data.split.test.length;
   const pred = await timed("verify", `running the ONNX model on ${nTest} test rows`, async () => {
-    const session = await loadOnnx(onnxBytes);
+    const session = await loadOnnx(onnxBytes, { info });
     const out = await session.predict(data.XTest, nTest);
     if (out.length !== nTest * k) {
       throw new UserError(`cannot register \`${plan.name}\`: the ONNX model returned ${out.length} predictions for ${nTest} rows${k > 1 ? ` of ${k}` : ""}`);

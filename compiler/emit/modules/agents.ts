@@ -8,6 +8,7 @@ import type { IrAgent, IrIndex, IrPromptPart } from "../../ir.ts";
 import type { EmitContext, Statement } from "../context.ts";
 import { RUNTIME_MODULE } from "../imports.ts";
 import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "../names.ts";
+import { requestFieldHints } from "../request-checks.ts";
 
 export function agentsModule(ctx: EmitContext): Statement[] {
   const indexes = ctx.ir.indexes ?? [];
@@ -81,7 +82,9 @@ export function build${P}Prompt(p: ${P}PromptInput): string {
     const view = ctx.ir.views.find((v) => v.name === m.view)!;
     const desc = `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.`;
     const keys = a.keys.map((k) => str(k.name)).join(", ");
-    return `    {\n      model: ${str(model)},\n      description: ${str(desc)},\n      keys: [${keys}],\n      parameters: toolParameters(${pascal(model)}RequestSchema, [${keys}]),\n      requestSchema: ${pascal(model)}RequestSchema,\n    },`;
+    const hints = requestFieldHints(ctx, view);
+    const hintArg = Object.keys(hints).length ? `, ${tsLiteral(hints, "      ")}` : "";
+    return `    {\n      model: ${str(model)},\n      description: ${str(desc)},\n      keys: [${keys}],\n      parameters: toolParameters(${pascal(model)}RequestSchema, [${keys}]${hintArg}),\n      requestSchema: ${pascal(model)}RequestSchema,\n    },`;
   });
   const plan = `/** agent \`${a.name}\` — ${ctx.specFile}:${a.loc.line} */
 export const ${camel(a.name)}Agent: AgentPlan = {
