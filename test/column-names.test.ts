@@ -78,6 +78,17 @@ describe("column names", () => {
     );
   });
 
+  it("a CSV without a header line (its first row read as one, as sklearn's wine_data.csv): the hint says so, not to rename the fields", async () => {
+    const err = await read("r0,ann,2024-01-01 08:00:00,4.5\nr1,ann,2024-01-02 08:00:00,10.5\n").catch((e: unknown) => e as { message: string; hint?: string });
+    expect((err as { message: string }).message).toMatch(/`ride_id`, `rider`, `started_at`, `distance_km` not found in .* \(columns: r0, ann, 2024-01-01 08:00:00, 4\.5\)/);
+    expect((err as { hint?: string }).hint).toBe(
+      "the first line reads as data, not column names (`4.5`): fti takes a CSV's first line as its header, so add one naming the columns (`ride_id,rider,started_at,distance_km` in the file's column order)",
+    );
+    // a header of names keeps the usual hint
+    const named = await read("id,who,at,km\nr1,ann,2024-01-02 08:00:00,10.5\n").catch((e: unknown) => e as { hint?: string });
+    expect((named as { hint?: string }).hint).toMatch(/^declare the fields with the names the file uses/);
+  });
+
   it("ndjson keys written for people are matched the same way; a key some objects lack is a null", async () => {
     const spec = SPEC.replace("distance_km: float check (> 0)", "distance_km: float? check (> 0)");
     const lines = [

@@ -116,4 +116,16 @@ describe("fti serve and fti models list on such a registry", () => {
     expect(r.stderr).toContain("warning: model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is served");
     expect(r.stdout.split("\n").filter((l) => l.startsWith("toy_impute\t")).map((l) => l.split("\t").slice(1, 3).join(":"))).toEqual(["1:production", "2:production", "3:archived"]);
   }, 60_000);
+
+  it("models show without a version warns and shows the latest production version; with one, no warning", () => {
+    const show = (ref: string) => spawnSync(process.execPath, [join(REPO, "compiler/cli/bin.mjs"), "models", "show", ref, "--store", toy.storePath], { encoding: "utf8", env: { ...process.env, FTI_STORE: "" } });
+    const r = show("toy_impute");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("warning: model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is served");
+    expect(r.stdout).toMatch(/^toy_impute@2 {2}production/);
+    const one = show("toy_impute@1");
+    expect(one.status).toBe(0);
+    expect(one.stderr).not.toContain("warning");
+    expect(one.stdout).toMatch(/^toy_impute@1 {2}production/);
+  }, 60_000);
 });

@@ -42,6 +42,9 @@ export async function loadCompiledSpec(specPath: string, opts: { outDir?: string
       process.stderr.write(formatDiagnostics([failure], result.sources));
       throw new UserError(`cannot write the generated code for ${specPath}`);
     }
+    // Warnings (a label that trains rows it should leave out, a reference feature that can leak) are
+    // shown by the command that compiled, as `fti compile` shows them: once, when the spec changed.
+    if (text && !opts.quiet) process.stderr.write(text);
   }
   // A hand edit of transforms.ts after generation is refused before anything runs (createPredictor checks again).
   checkTransformsFile(path.join(outDir, "transforms.ts"), specPath);

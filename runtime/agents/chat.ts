@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { AgentAnswer, AgentPlan, FeatureValue, RetrievedDocument, Scalar, SpecBundle, ToolCallRecord } from "../api.ts";
 import { chatComplete, chatStream, clip, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
 import { EndpointError } from "../llm/http.ts";
+import { isoOrValue } from "../timestamp-text.ts";
 import type { AgentSettings } from "./settings.ts";
 
 /** What the agent needs from the service it runs in. */
@@ -123,7 +124,9 @@ async function turn(host: AgentHost, plan: AgentPlan, body: ChatBody, nowMs: num
       entry.steps.push({ step, ms: Math.round((performance.now() - t0) * 10) / 10 });
     }
   };
-  const keys = Object.fromEntries(plan.keys.map((k) => [k.name, body[k.name] as Scalar]));
+  // The keys as the request parsed them (a timestamp a Date, as the generated prompt input has it), and as the online tables key them (its ISO text).
+  const typedKeys = Object.fromEntries(plan.keys.map((k) => [k.name, body[k.name] as Scalar | Date]));
+  const keys = Object.fromEntries(Object.entries(typedKeys).map(([k, v]) => [k, isoOrValue(v)]));
   const at = new Date(nowMs);
   const features = await timed("features", () => host.lookup(plan, keys, nowMs));
   entry.features = features;
@@ -132,7 +135,7 @@ async function turn(host: AgentHost, plan: AgentPlan, body: ChatBody, nowMs: num
   entry.retrieved = Object.fromEntries(Object.entries(retrieved).map(([k, docs]) => [k, docs.map((d) => ({ id: d.id, score: d.score }))]));
   events.event?.("retrieved", entry.retrieved);
   const prompt = plan.buildPrompt({
-    keys,
+    keys: typedKeys,
     features: Object.fromEntries(Object.entries(features).map(([k, f]) => [k, f.value])),
     retrieved,
     message: body.message,

@@ -50,7 +50,8 @@ export interface AgentToolPlan {
 
 /** What a generated prompt builder receives. */
 export interface PromptInput {
-  keys: Record<string, Scalar>;
+  /** As the chat request parsed them: a timestamp key is a Date. */
+  keys: Record<string, Scalar | Date>;
   features: Record<string, Scalar>;
   retrieved: Record<string, RetrievedDocument[]>;
   message: string;

@@ -225,10 +225,15 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
         ? "the file looks like GeoJSON: one object whose `features` array holds the rows, each row's values under `properties`; " +
             "fti reads one JSON object per row (one a line, or a top-level array), so write the rows out first, e.g. " +
             "`jq -c '.features[] | .properties + {id, lon: .geometry.coordinates[0], lat: .geometry.coordinates[1]}' in.json > rows.ndjson`"
-        : `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
+        : !input.ndjson && numberNames(names).length
+          ? `the first line reads as data, not column names (${numberNames(names).slice(0, 3).map((n) => `\`${n}\``).join(", ")}): fti takes a CSV's first line as its header, so add one naming the columns (\`${plan.fields.map((f) => f.name).join(",")}\` in the file's column order)`
+          : `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
 }
+
+/** Header names that are numbers (`178`, `14.23`): a file without a header line, its first row read as one. */
+const numberNames = (names: string[]): string[] => names.filter((n) => /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(n));
 
 /** The keys of a GeoJSON FeatureCollection (`type`, `features`, maybe `bbox`, `metadata`): its rows are nested one level down. */
 const isGeoJson = (keys: string[]): boolean => keys.includes("type") && keys.includes("features") && keys.length <= 5;
