@@ -314,6 +314,7 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
         version,
       }),
     );
+    for (const w of r.warnings) log(`warning: ${w}`);
     const when = r.timeColumn ? `each as of its \`${r.timeColumn}\`` : `as of ${r.asOf}`;
     out(`${r.rows} predictions by ${r.model}@${r.version} ${when} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
     const rejected = r.rejected.invalid + r.rejected.missingFeatures;

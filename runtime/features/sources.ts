@@ -7,7 +7,7 @@
 // relation is in source-input.ts, the rules in validation.ts; the passes over
 // them (valid rows, failing rows, duplicates) are below.
 
-import { matchFieldColumns } from "./column-match.ts";
+import { matchFieldColumns, snakeCase } from "./column-match.ts";
 import { existsSync, statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
@@ -225,12 +225,20 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
         ? "the file looks like GeoJSON: one object whose `features` array holds the rows, each row's values under `properties`; " +
             "fti reads one JSON object per row (one a line, or a top-level array), so write the rows out first, e.g. " +
             "`jq -c '.features[] | .properties + {id, lon: .geometry.coordinates[0], lat: .geometry.coordinates[1]}' in.json > rows.ndjson`"
-        : !input.ndjson && numberNames(names).length
+        : !input.ndjson && spaceSeparated(names, required)
+          ? `the header is one column, \`${names[0].length > 60 ? `${names[0].slice(0, 60)}…` : names[0]}\`: fti splits a CSV line at commas, semicolons, tabs or \`|\`, not spaces; write the file with one of those (for a file of plain values, \`tr -s ' ' ',' < in.txt > out.csv\`)`
+          : !input.ndjson && numberNames(names).length
           ? `the first line reads as data, not column names (${numberNames(names).slice(0, 3).map((n) => `\`${n}\``).join(", ")}): fti takes a CSV's first line as its header, so add one naming the columns (\`${plan.fields.map((f) => f.name).join(",")}\` in the file's column order)`
           : `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
 }
+
+/** One column whose name is several words, a missing field among them: a file separated by spaces. */
+const spaceSeparated = (names: string[], missing: string[]): boolean => {
+  const words = names.length === 1 ? names[0].trim().split(/\s+/) : [];
+  return words.length > 1 && missing.some((m) => words.some((w) => w === m || snakeCase(w) === m));
+};
 
 /** Header names that are numbers (`178`, `14.23`): a file without a header line, its first row read as one. */
 const numberNames = (names: string[]): string[] => names.filter((n) => /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(n));
