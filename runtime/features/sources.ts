@@ -17,6 +17,7 @@ import { openSourceInput, type SourceInput } from "./source-input.ts";
 import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown, type Validation } from "./validation.ts";
 import { columnDefinition } from "./column-storage.ts";
+import { rowidParts } from "./table-parts.ts";
 
 export interface SourceReadReport {
   source: string;
@@ -304,7 +305,7 @@ async function dropDuplicates(p: SourcePass, table: string, unique: string[], in
   const key = uniqueKey(unique);
   const where = (cond: string) => `WHERE ${[...inRange, cond].join(" AND ")}`;
   if (await strictlyOrdered(p, key, inputRows)) return 0;
-  await duplicateValues(p, key, ident(table), where);
+  await duplicateValues(p, key, table, where);
   const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
   const values = Number(d.n);
   if (values === 0) return 0;
@@ -427,18 +428,17 @@ function readOrderHalves(input: SourceInput, rows: number): [string, string] {
  * (usually none) keeps the values that really repeat, so a hash collision
  * never quarantines a row.
  *
- * The rows are read as two halves (even and odd rowids) under UNION ALL:
- * DuckDB gives a table scan as many threads as the table has committed row
- * groups, and the rows this run wrote are not committed yet, so one scan
- * would hash and sort them all on one thread (the pipeline's one serial
- * pass); two scans feed the sort from two threads.
+ * The rows are read as one rowid range per thread under UNION ALL
+ * (table-parts.ts): DuckDB gives a table scan as many threads as the table
+ * has committed row groups, and the rows this run wrote are not committed
+ * yet, so one scan would hash and sort them all on one thread (the
+ * pipeline's one serial pass); the parts feed the sort from every thread.
  */
 async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<void> {
   const { store, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
-  // A field called rowid hides DuckDB's rowid: then one scan, as before the halves.
-  const halves = p.plan.fields.some((f) => f.name.toLowerCase() === "rowid") ? ["TRUE"] : ["rowid % 2 = 0", "rowid % 2 = 1"];
-  const hashes = halves.map((half) => `SELECT ${key.hash} AS __fti_h FROM ${table} ${where(`${key.present} AND ${half}`)}`).join(" UNION ALL ");
+  const parts = await rowidParts(store, table);
+  const hashes = parts.map((part) => `SELECT ${key.hash} AS __fti_h FROM ${ident(table)} ${where(`${key.present} AND ${part}`)}`).join(" UNION ALL ");
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
   try {
     await store.run(
@@ -450,7 +450,7 @@ async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, whe
     const candidates = Number(h.n) > 0 ? `${key.hash} IN (SELECT __fti_h FROM ${dupHashes})` : "FALSE";
     await store.run(
       `CREATE TEMP TABLE ${dupValues} AS
-         SELECT ${key.value} AS __fti_u FROM ${table} ${where(`${key.present} AND ${candidates}`)} GROUP BY ${key.columns} HAVING count(*) > 1`,
+         SELECT ${key.value} AS __fti_u FROM ${ident(table)} ${where(`${key.present} AND ${candidates}`)} GROUP BY ${key.columns} HAVING count(*) > 1`,
     );
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${dupHashes}`);
