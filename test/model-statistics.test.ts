@@ -67,3 +67,29 @@ describe("training statistics", () => {
     expect((await getModel(store, "bare", v)).statistics).toBeNull();
   });
 });
+
+describe("a training statistics row edited by hand", () => {
+  it("is refused naming the model, version and what differs (a TypeError in fti monitor and models show, exit 3, before)", async () => {
+    const { readStatistics, writeStatistics } = await import("../runtime/registry/statistics.ts");
+    const { UserError } = await import("../runtime/errors.ts");
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const column = { name: "x", type: "float", count: 3, nulls: 0, null_rate: 0, numeric: { mean: 1, std: 0, min: 1, max: 1, bins: { edges: [], fractions: [1] }, quantiles: [1] } };
+      const good = { features: [column], label: column, predictions: column };
+      await writeStatistics(store, "m", 1, JSON.stringify(good));
+      expect(await readStatistics(store, "m", 1)).toEqual(good);
+      for (const [text, said] of [
+        ["[1]", "statistics: Invalid input: expected object, received array"],
+        ['{"inputs": 5}', "statistics.features: Invalid input: expected array, received undefined"],
+        [JSON.stringify({ ...good, features: [{ ...column, numeric: { ...column.numeric, bins: 5 } }] }), "statistics.features[0].numeric.bins: Invalid input: expected object, received number"],
+      ] as const) {
+        await store.run("UPDATE fti_model_statistics SET statistics = ? WHERE model = 'm'", [text]);
+        const err = await readStatistics(store, "m", 1).catch((e: unknown) => e);
+        expect(err, text).toBeInstanceOf(UserError);
+        expect((err as Error).message).toBe(`model \`m\` version 1: its training statistics are not what fti writes: ${said} (was the table fti_model_statistics edited?)`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
