@@ -71,15 +71,16 @@ export function checkGraph(graph: ModuleGraph, opts: { skipRoot?: boolean } = {}
  */
 export function specHash(m: SpecModule): string {
   const deps = new Set<SpecModule>();
-  const visit = (x: SpecModule) => {
-    for (const imp of x.imports) {
+  // An explicit stack: a long chain of imports overflowed the call stack.
+  const todo = [m];
+  while (todo.length) {
+    for (const imp of todo.pop()!.imports) {
       if (imp.target && !deps.has(imp.target) && imp.target !== m) {
         deps.add(imp.target);
-        visit(imp.target);
+        todo.push(imp.target);
       }
     }
-  };
-  visit(m);
+  }
   if (!deps.size) return m.hash;
   const dir = path.dirname(m.abs);
   const lines = [...deps].map((d) => `${toPosix(path.relative(dir, d.abs))} ${d.hash}`).sort();

@@ -336,8 +336,13 @@ const names = {
     asOf: (name: string) => withHint(`\`as_of\` is \`strict\` or \`inclusive\`, not \`${name}\``, didYouMean(name, ["strict", "inclusive"])),
     format: (name: string, formats: readonly string[]) =>
       withHint(`unknown format \`${name}\`; use one of ${formats.join(", ")}`, didYouMean(name, formats)),
-    formatOfPath: (path: string) =>
-      withHint(`cannot tell the format of \`${path}\` from its extension`, "add `format csv`, `format parquet` or `format ndjson`"),
+    formatOfPath: (path: string) => {
+      // `.csv.gz`: fti reads the files as they are, so `format csv` would read compressed bytes as text
+      const packed = /^(.*)\.(gz|bz2|xz|zst|zip)$/i.exec(path);
+      return packed
+        ? withHint(`\`${path}\` is compressed (.${packed[2]}): fti reads csv, parquet and ndjson files uncompressed`, `decompress it (\`${packed[2].toLowerCase() === "gz" ? "gunzip -k" : "unpack"} ${path.split("/").pop()}\`) and read \`${packed[1]}\``)
+        : withHint(`cannot tell the format of \`${path}\` from its extension`, "add `format csv`, `format parquet` or `format ndjson`");
+    },
   }),
   unknownExtern: entry(2013, "error", "unknown declaration in an extern module", {
     function: (module: string, name: string, candidates: Iterable<string>) =>

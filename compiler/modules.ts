@@ -33,8 +33,13 @@ export function readSpecBytes(abs: string): Buffer {
   const stat = fs.statSync(abs);
   if (stat.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
   if (!stat.isFile()) throw Object.assign(new Error("is not a regular file"), { code: "ENOTREG" });
+  // Past ~512 MB its text cannot be one JS string (an internal error, exit 3); no spec comes near this.
+  if (stat.size > SPEC_LIMIT_BYTES) throw Object.assign(new Error("is too large"), { code: "ETOOLARGE" });
   return fs.readFileSync(abs);
 }
+
+/** The largest spec file read (the checker's goal is 10 MB in 5 s). */
+export const SPEC_LIMIT_BYTES = 100 * 1024 * 1024;
 
 /** Why a spec file could not be read, for messages: "no such file", "is a directory", ... */
 export function readFailure(e: unknown): string {
@@ -42,6 +47,7 @@ export function readFailure(e: unknown): string {
   if (code === "ENOENT") return "no such file";
   if (code === "EISDIR") return "is a directory, not a spec";
   if (code === "ENOTREG") return "is not a regular file (a pipe or a device), not a spec";
+  if (code === "ETOOLARGE") return "is larger than 100 MB, too large for a spec";
   return `cannot read (${code ?? (e as Error)?.message ?? String(e)})`;
 }
 
@@ -133,7 +139,7 @@ export function loadModuleGraph(rootAbs: string, rootText: string, files: Module
       text = files.read(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : code === "ENOTREG" ? "it is not a regular file" : (code ?? "unreadable")));
+      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : code === "ENOTREG" ? "it is not a regular file" : code === "ETOOLARGE" ? "it is larger than 100 MB" : (code ?? "unreadable")));
     }
     const m = parseModule(abs, text);
     byReal.set(real, m);
@@ -143,26 +149,37 @@ export function loadModuleGraph(rootAbs: string, rootText: string, files: Module
     return m;
   };
 
-  const visit = (m: SpecModule): void => {
+  // Depth first, imported modules before their importers (`order`), with an explicit stack: a chain of
+  // ~6,000 specs each importing the next overflowed the call stack (an internal error).
+  const next: number[] = [];
+  const enter = (m: SpecModule): void => {
     state.set(m, "visiting");
     stack.push(m);
-    for (const imp of m.imports) {
-      const target = resolveImport(m, imp.decl);
-      if (!target) continue;
-      const s = state.get(target);
-      if (s === "visiting") {
-        const cycle = [...stack.slice(stack.indexOf(target)), target].map((x) => x.file);
-        report(m, imp.decl, DIAG.importCycle.of(cycle));
-        continue;
-      }
-      imp.target = target;
-      if (!s) visit(target);
-    }
-    stack.pop();
-    state.set(m, "done");
-    order.push(m);
+    next.push(0);
   };
-  visit(root);
+  enter(root);
+  while (stack.length) {
+    const m = stack[stack.length - 1];
+    const i = next[next.length - 1]++;
+    if (i === m.imports.length) {
+      stack.pop();
+      next.pop();
+      state.set(m, "done");
+      order.push(m);
+      continue;
+    }
+    const imp = m.imports[i];
+    const target = resolveImport(m, imp.decl);
+    if (!target) continue;
+    const s = state.get(target);
+    if (s === "visiting") {
+      const cycle = [...stack.slice(stack.indexOf(target)), target].map((x) => x.file);
+      report(m, imp.decl, DIAG.importCycle.of(cycle));
+      continue;
+    }
+    imp.target = target;
+    if (!s) enter(target);
+  }
   return { root, order, diagnostics };
 }
 

@@ -90,6 +90,19 @@ describe("fti compile / check", () => {
     expect(fti(["check", "/dev/zero"], dir, 60_000).stderr.trim()).toBe(`error: ${path.relative(dir, "/dev/zero")}: is not a regular file (a pipe or a device), not a spec`);
   });
 
+  it("a spec larger than 100 MB is an error, not an internal one: past ~512 MB its text could not be one string (exit 3)", () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, "big.fti"), "");
+    fs.truncateSync(path.join(dir, "big.fti"), 600 * 1024 * 1024); // sparse: nothing is written
+    fs.writeFileSync(path.join(dir, "a.fti"), 'import { e } from "./big.fti"\nentity x { key id: string }\n');
+    const r = fti(["check", "big.fti"], dir, 60_000);
+    expect([r.code, r.stderr.trim()]).toEqual([1, "error: big.fti: is larger than 100 MB, too large for a spec"]);
+    const imp = fti(["check", "a.fti"], dir, 60_000);
+    expect(imp.code).toBe(1);
+    expect(imp.stderr).toContain("error FTI2009: module `./big.fti` cannot be read: it is larger than 100 MB");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it("--json gives the diagnostics as data", () => {
     const dir = tmpdir();
     fs.writeFileSync(path.join(dir, "a.fti"), "entity e { key id: strng }\n");

@@ -5,6 +5,7 @@
 // `from "Column"` names the column outright: one named like a keyword
 // (`source`, `entity`, `label`) could not be a field's name.
 
+import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { matchFieldColumns, snakeCase } from "../runtime/features/column-match.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
@@ -87,6 +88,23 @@ describe("column names", () => {
     // a header of names keeps the usual hint
     const named = await read("id,who,at,km\nr1,ann,2024-01-02 08:00:00,10.5\n").catch((e: unknown) => e as { hint?: string });
     expect((named as { hint?: string }).hint).toMatch(/^declare the fields with the names the file uses/);
+  });
+
+  it("a space-separated file (sklearn's diabetes data with a header): the hint says fti does not split at spaces", async () => {
+    const err = await read("ride_id rider started_at distance_km\nr1 ann 2024-01-02 10.5\n").catch((e: unknown) => e as { hint?: string });
+    expect((err as { hint?: string }).hint).toBe(
+      "the header is one column, `ride_id rider started_at distance_km`: fti splits a CSV line at commas, semicolons, tabs or `|`, not spaces; write the file with one of those (for a file of plain values, `tr -s ' ' ',' < in.txt > out.csv`)",
+    );
+    // one column whose name is words that are no field: the usual hint
+    const one = await read("Ride Notes\nfast\n").catch((e: unknown) => e as { hint?: string });
+    expect((one as { hint?: string }).hint).toMatch(/^declare the fields with the names the file uses/);
+  });
+
+  it("a gzip-compressed CSV (sklearn's diabetes_data_raw.csv.gz, named .csv or read with `format csv`): an error that says to decompress it", async () => {
+    const packed = gzipSync("ride_id,rider,started_at,distance_km\nr1,ann,2024-01-02 08:00:00,10.5\n");
+    const err = await read(packed as unknown as string).catch((e: unknown) => e as { message: string; hint?: string });
+    expect((err as { message: string }).message).toMatch(/rides\.csv is gzip-compressed: fti reads CSV files as text$/);
+    expect((err as { hint?: string }).hint).toMatch(/^decompress it \(`gunzip -k .*rides\.csv`\) and read the \.csv$/);
   });
 
   it("ndjson keys written for people are matched the same way; a key some objects lack is a null", async () => {

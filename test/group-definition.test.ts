@@ -106,4 +106,23 @@ describe("a group table keeps the definition it was written under", () => {
       expect((err as Error).message).toContain("(`km_7d` is computed otherwise)");
     });
   });
+
+  it("a recorded definition edited by hand or damaged is refused with what is wrong, not a TypeError (exit 3)", async () => {
+    await withStore("c.duckdb", async (store) => {
+      const b = await bundleOf(spec());
+      await runFeaturePipeline(store, b);
+      for (const [text, wrong] of [
+        ["garbage", "it is not JSON"],
+        ['{"__proto__": {"x": 1}}', "its `group` is not a hash"],
+        ['{"group": "abc", "features": [1]}', "its `features` are not hashes by feature name"],
+        ["null", "it is not an object"],
+      ] as const) {
+        await store.run("UPDATE fti_group_definitions SET definition = ? WHERE table_name = 'fg_riding_v1'", [text]);
+        const err = await runFeaturePipeline(store, b).catch((e: unknown) => e);
+        expect(err, text).toBeInstanceOf(UserError);
+        expect((err as UserError).message).toBe(`the definition fti recorded for fg_riding_v1 (in fti_group_definitions) is damaged: ${wrong}`);
+        expect((err as UserError).hint).toContain("DELETE FROM fti_group_definitions WHERE table_name = 'fg_riding_v1'");
+      }
+    });
+  });
 });

@@ -362,7 +362,7 @@ describe("online serving of a multi-entity model", () => {
       await predictBatch(store, bundle, "fraud_strict", { asOf: new Date(NOW), entitiesFile: entities, out: "strict_scores" });
       return {
         predicted: await store.all<{ row_number: number; prediction: number }>(`SELECT row_number, prediction FROM strict_scores`),
-        rejected: await store.all<{ row_number: number; status: number; fields: string[] }>(`SELECT row_number, status, fields FROM strict_scores_rejects`),
+        rejected: await store.all<{ row_number: number; status: number; fields: string[]; reason: string }>(`SELECT row_number, status, fields, reason FROM strict_scores_rejects`),
       };
     });
     const svc = await OnlineService.open(bundle, { store: storePath, logs: false, now: () => NOW });
@@ -380,6 +380,10 @@ describe("online serving of a multi-entity model", () => {
       }
       const ghost = online[pairs.findIndex((p) => p.receiver === "ghost" && p.sender === "a1")].body as { error: { message: string } };
       expect(ghost.error.message).toMatch(/no row in .*received_stats\(receiver\) receiver="ghost"/);
+      // the intro names the keys of the joins that found nothing: the known sender is not "without features"
+      expect(ghost.error.message).toMatch(/; no online features for receiver="ghost"; /);
+      const ghostRow = rejected.find((r) => Number(r.row_number) === pairs.findIndex((p) => p.receiver === "ghost" && p.sender === "a1") + 1);
+      expect(String(ghostRow?.reason)).toMatch(/^no features for receiver="ghost" as of /);
       for (const [i, a] of online.entries()) {
         if (a.status !== 200) continue;
         const p = predicted.find((x) => Number(x.row_number) === i + 1);

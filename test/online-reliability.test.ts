@@ -2,11 +2,11 @@
 // is visible (healthz, metrics, an error line) and, when required, refuses
 // predictions; durable mode answers only what is on disk.
 
-import { writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isLoopback, readTokens } from "../runtime/online/auth.ts";
+import { isLoopback, readTokens, writeAdminToken } from "../runtime/online/auth.ts";
 import { createHttpApp } from "../runtime/online/http.ts";
 import { readRequestLog } from "../runtime/online/log.ts";
 import { materialize } from "../runtime/online/materialize.ts";
@@ -224,6 +224,23 @@ describe("who may call the service (#9)", () => {
       await app.close();
       await svc.close();
     }
+  });
+
+  it("the admin token file is a new file of its own (0600): a symbolic link at its name is replaced, not followed", () => {
+    const victim = join(toy.dir, "victim.txt");
+    writeFileSync(victim, "keep me\n", { mode: 0o644 });
+    const file = join(toy.dir, "tokens", "admin.token");
+    mkdirSync(join(toy.dir, "tokens"), { recursive: true });
+    symlinkSync(victim, file);
+    writeAdminToken(file, ADMIN);
+    expect(readFileSync(victim, "utf8")).toBe("keep me\n");
+    expect(statSync(victim).mode & 0o777).toBe(0o644);
+    expect(lstatSync(file).isFile()).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, "utf8")).toBe(`${ADMIN}\n`);
+    writeAdminToken(file, API); // again over its own file
+    expect(readFileSync(file, "utf8")).toBe(`${API}\n`);
+    expect(readdirSync(join(toy.dir, "tokens"))).toEqual(["admin.token"]);
   });
 
   it("tokens come from a file (one per line) or the environment; short or missing ones are refused", () => {

@@ -230,6 +230,47 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     });
   }
 
+  it("group rows without an event time are never picked, and only a group with some is filtered for them", async () => {
+    const opts: PitFixtureOptions = { asOf: "inclusive", ttlMs: null, rowId: true };
+    const bundle = pitBundle(opts);
+    const data = makeData(31);
+    // One row per (user, event_time) (the plain ASOF join), then the tied rows too (the kept winners).
+    const seen = new Set<string>();
+    const unique = data.group.filter((g) => (seen.has(`${g.user}|${g.et}`) ? false : (seen.add(`${g.user}|${g.et}`), true)));
+    for (const group of [unique, data.group]) {
+      store = await openStore({ path: ":memory:" });
+      await load(store, { group, labels: data.labels }, true);
+      const view = bundle.views[0];
+      const withoutTime = async () => {
+        const q = await spineQuery(store!, bundle, view);
+        const p = await pitSelect(store!, bundle, view, { relation: `(${q.sql})`, columns: ["__t", "__label", "user_id", "amount"], ...(await spineBounds(store!, `(${q.sql})`)) }, opts.asOf);
+        return p.sql.includes("event_time IS NOT NULL");
+      };
+      expect(await withoutTime()).toBe(false);
+      const expected = plain(await buildTrainingFrame(store, bundle, "v"));
+      const spine = spineOrder(data.labels);
+      expect(expected.columns.f1).toEqual(spine.map((l) => reference(group, l.user, l.t, opts)?.f1 ?? null));
+      // Rows without a time, for every user, with values no timed row has, ingested last (they would win any tie).
+      const users = [...new Set(group.map((g) => g.user))];
+      await store.appendColumns("fg_g_v1", {
+        user_id: users,
+        event_time: users.map(() => null),
+        rid: users.map((_, i) => 900_000 + i),
+        f1: users.map(() => -777),
+        f2: users.map(() => -777),
+        ingested_at: users.map(() => T0 + 900 * DAY),
+      });
+      // A tied group is read through its kept winners, which hold none of them.
+      expect(await withoutTime()).toBe(group === unique);
+      const frame = plain(await buildTrainingFrame(store, bundle, "v"));
+      expect(frame.columns.f1).toEqual(expected.columns.f1);
+      expect(frame.columns.f2).toEqual(expected.columns.f2);
+      expect(Array.from(frame.featureTimes!.g)).toEqual(Array.from(expected.featureTimes!.g));
+      await store.close();
+      store = undefined;
+    }
+  });
+
   it("strict and inclusive differ exactly on rows whose feature row is at the label time", async () => {
     const data = makeData(5);
     store = await openStore({ path: ":memory:" });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { predictBatch } from "../runtime/inference/batch.ts";
 import { OnlineService } from "../runtime/online/service.ts";
 import { getModel, listModels, productionWarnings, promote, registerModel, servedVersion, type NewModelRecord } from "../runtime/registry/registry.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
@@ -50,7 +51,7 @@ describe("several production versions of one model", () => {
 
   it("a warning names the model and its versions; one production version is no warning", async () => {
     expect(productionWarnings(await listModels(store))).toEqual([
-      "model `a` has 2 production versions (@1, @3); @3, the latest, is served; `fti models promote a@<version>` keeps one",
+      "model `a` has 2 production versions (@1, @3); @3, the latest, is the one used; `fti models promote a@<version>` keeps one",
     ]);
     await promote(store, "a", 3);
     expect(productionWarnings(await listModels(store))).toEqual([]);
@@ -101,7 +102,7 @@ describe("fti serve and fti models list on such a registry", () => {
       const info = svc.models().find((m) => m.model === "toy_impute")!;
       expect(info.version).toBe(2);
       expect(warnings.filter((w) => w.includes("production versions"))).toEqual([
-        "model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is served; `fti models promote toy_impute@<version>` keeps one",
+        "model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is the one used; `fti models promote toy_impute@<version>` keeps one",
       ]);
       await svc.reload("test");
       expect(warnings.filter((w) => w.includes("production versions"))).toHaveLength(1);
@@ -113,7 +114,30 @@ describe("fti serve and fti models list on such a registry", () => {
   it("models list warns on stderr and still lists every row", () => {
     const r = spawnSync(process.execPath, [join(REPO, "compiler/cli/bin.mjs"), "models", "list", "--store", toy.storePath], { encoding: "utf8", env: { ...process.env, FTI_STORE: "" } });
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain("warning: model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is served");
+    expect(r.stderr).toContain("warning: model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is the one used");
     expect(r.stdout.split("\n").filter((l) => l.startsWith("toy_impute\t")).map((l) => l.split("\t").slice(1, 3).join(":"))).toEqual(["1:production", "2:production", "3:archived"]);
+  }, 60_000);
+
+  it("batch predict without a version scores with the latest production version and reports the warning; with a version, none", async () => {
+    const r = await toy.withStore((s) => predictBatch(s, toy.bundle, "toy_impute", { asOf: new Date(Date.UTC(2025, 0, 1)) }));
+    expect(r.version).toBe(2);
+    expect(r.warnings).toEqual([
+      "model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is the one used; `fti models promote toy_impute@<version>` keeps one",
+    ]);
+    const one = await toy.withStore((s) => predictBatch(s, toy.bundle, "toy_impute", { asOf: new Date(Date.UTC(2025, 0, 1)), version: 1 }));
+    expect(one.version).toBe(1);
+    expect(one.warnings).toEqual([]);
+  }, 60_000);
+
+  it("models show without a version warns and shows the latest production version; with one, no warning", () => {
+    const show = (ref: string) => spawnSync(process.execPath, [join(REPO, "compiler/cli/bin.mjs"), "models", "show", ref, "--store", toy.storePath], { encoding: "utf8", env: { ...process.env, FTI_STORE: "" } });
+    const r = show("toy_impute");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("warning: model `toy_impute` has 2 production versions (@1, @2); @2, the latest, is the one used");
+    expect(r.stdout).toMatch(/^toy_impute@2 {2}production/);
+    const one = show("toy_impute@1");
+    expect(one.status).toBe(0);
+    expect(one.stderr).not.toContain("warning");
+    expect(one.stdout).toMatch(/^toy_impute@1 {2}production/);
   }, 60_000);
 });

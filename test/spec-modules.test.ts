@@ -284,3 +284,24 @@ describe("fti fmt and the language server", () => {
     expect(broken.diagnostics.map((d) => [d.code, d.file])).toEqual([[2045, "broken.fti"]]);
   });
 });
+
+describe("a long chain of imports", () => {
+  it("is read and hashed without recursion: a chain of ~6,000 specs each importing the next overflowed the call stack (exit 3)", async () => {
+    const { loadModuleGraph } = await import("../compiler/modules.ts");
+    const { specHash } = await import("../compiler/check-graph.ts");
+    const n = 20_000;
+    const dir = path.resolve("/project/specs");
+    const text = (i: number) => (i === n - 1 ? `entity e${i} { key k: string }\n` : `import { e${i + 1} } from "./m${i + 1}.fti"\nentity e${i} { key k${i}: string }\n`);
+    const files = {
+      read: (abs: string) => text(Number(/m(\d+)\.fti$/.exec(abs)![1])),
+      realpath: (abs: string) => abs,
+    };
+    const graph = loadModuleGraph(path.join(dir, "m0.fti"), text(0), files);
+    expect(graph.diagnostics).toEqual([]);
+    expect(graph.order.length).toBe(n);
+    expect(graph.order[0].name).toBe(`m${n - 1}`); // imported modules before their importers
+    expect(graph.order[n - 1]).toBe(graph.root);
+    expect(specHash(graph.order[n - 2])).toMatch(/^[0-9a-f]{64}$/);
+    expect(specHash(graph.root)).toMatch(/^[0-9a-f]{64}$/);
+  }, 120_000);
+});

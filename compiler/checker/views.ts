@@ -178,6 +178,11 @@ function checkJoins(
       if (!rowColumnInputs(ctx, ref, env, where, source, rowInputs, out)) fail();
       continue;
     }
+    // A source whose own checks failed (reported there) is not "a source, not a feature group" again.
+    if (ctx.symbols.get(ref.group.name)?.kind === "source" && !env.sources.has(ref.group.name)) {
+      fail();
+      continue;
+    }
     const g = ctx.resolve(ref.group, ["feature_group"], "feature group");
     const group = g && env.groups.get(g.name.name);
     if (!group) { fail(); continue; }

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { formatDiagnostics } from "../diagnostics.ts";
-import { readFailure, readSpecBytes } from "../modules.ts";
+import { readFailure, readSpecBytes, SPEC_LIMIT_BYTES } from "../modules.ts";
 import { formatSpec } from "../format/index.ts";
 import { UserError } from "../../runtime/errors.ts";
 
@@ -58,6 +58,18 @@ function formatFile(file: string, check: boolean, text: string, toStdout: boolea
   return EXIT_OK;
 }
 
+/** Standard input's text, read to the bound of a spec file: `fti fmt - < /dev/zero` read until a string could not hold it (exit 3). */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > SPEC_LIMIT_BYTES) throw new UserError("<stdin>: larger than 100 MB, too large for a spec");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString("utf8");
+}
+
 export function registerFmtCommand(program: Command, deps: { exit: (code: number) => void; defaultSpecs: () => string[] }): void {
   program
     .command("fmt")
@@ -70,7 +82,7 @@ export function registerFmtCommand(program: Command, deps: { exit: (code: number
       let code = EXIT_OK;
       for (const file of list) {
         const fromStdin = file === "-";
-        const text = fromStdin ? fs.readFileSync(0, "utf8") : readSpec(file);
+        const text = fromStdin ? await readStdin() : readSpec(file);
         code = Math.max(code, formatFile(fromStdin ? "<stdin>" : file, !!opts.check, text, fromStdin));
       }
       if (code === EXIT_OK && opts.check && !specs.includes("-")) process.stdout.write(`✓ ${list.length} spec${list.length === 1 ? "" : "s"} formatted\n`);

@@ -242,8 +242,16 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
   storeOption(models.command("show").description("show one version (default: production, else latest)").argument("<model[@version]>").option("--json", "as JSON")).action(
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
-      const { getModel } = await registry();
-      const rec = await withStore(opts, (store) => getModel(store, model, version), { readOnly: true });
+      const { getModel, listModels, productionWarnings } = await registry();
+      const rec = await withStore(
+        opts,
+        async (store) => {
+          // Without a version, the production one is shown: say when there are several.
+          if (version === undefined) for (const w of productionWarnings((await listModels(store)).filter((r) => r.model === model))) log(`warning: ${w}`);
+          return getModel(store, model, version);
+        },
+        { readOnly: true },
+      );
       const { onnx, ...rest } = rec;
       const view = { ...rest, onnx_bytes: onnx.length };
       if (opts.json) return void out(JSON.stringify(view, null, 2));
@@ -306,6 +314,7 @@ function registerPredict(program: Command, deps: RuntimeCliDeps): void {
         version,
       }),
     );
+    for (const w of r.warnings) log(`warning: ${w}`);
     const when = r.timeColumn ? `each as of its \`${r.timeColumn}\`` : `as of ${r.asOf}`;
     out(`${r.rows} predictions by ${r.model}@${r.version} ${when} → ${r.table}${r.parquet ? ` and ${r.parquet}` : ""}`);
     const rejected = r.rejected.invalid + r.rejected.missingFeatures;

@@ -58,6 +58,9 @@ export function readHeader(file: string, where: string): Header {
     closeSync(fd);
   }
   const bytes = buf.subarray(0, n);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new UserError(`${where}: ${file} is gzip-compressed: fti reads CSV files as text`, `decompress it (\`gunzip -k ${file}\`) and read the .csv`);
+  }
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw new UserError(`${where}: ${file} is UTF-16 text: fti reads CSV files as UTF-8`, "save the file as UTF-8");
   }

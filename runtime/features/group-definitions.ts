@@ -27,7 +27,14 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
   await store.run(`CREATE TABLE IF NOT EXISTS ${TABLE} (table_name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, spec VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`);
   const [row] = created ? [] : await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
   if (row) {
-    const changed = differences(JSON.parse(row.definition) as Definition, definition);
+    const was = recordedDefinition(row.definition);
+    if (typeof was === "string") {
+      throw new UserError(
+        `the definition fti recorded for ${plan.table} (in ${TABLE}) is damaged: ${was}`,
+        `if ${plan.table} was written under the spec's current definition of \`${plan.name}\`, delete the record (DELETE FROM ${TABLE} WHERE table_name = '${plan.table}') and run again; otherwise bump the group's \`version\``,
+      );
+    }
+    const changed = differences(was, definition);
     if (changed.length === 0) return;
     throw new UserError(
       `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
@@ -36,6 +43,23 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
     );
   }
   await store.run(`INSERT OR REPLACE INTO ${TABLE} VALUES (?, ?, ?, now())`, [plan.table, JSON.stringify(definition), bundle.name]);
+}
+
+/** A recorded definition, or what is wrong with it (a hand edit or damage made it a TypeError, exit 3). */
+function recordedDefinition(text: string): Definition | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return "it is not JSON";
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
+  const { group, features } = value as { group?: unknown; features?: unknown };
+  if (typeof group !== "string") return "its `group` is not a hash";
+  if (typeof features !== "object" || features === null || Array.isArray(features) || !Object.values(features).every((h) => typeof h === "string")) {
+    return "its `features` are not hashes by feature name";
+  }
+  return { group, features: features as Record<string, string> };
 }
 
 /** What differs, in words: the group's shape, then each feature computed otherwise (added or dropped ones are the column check's). */

@@ -7,7 +7,7 @@
 // relation is in source-input.ts, the rules in validation.ts; the passes over
 // them (valid rows, failing rows, duplicates) are below.
 
-import { matchFieldColumns } from "./column-match.ts";
+import { matchFieldColumns, snakeCase } from "./column-match.ts";
 import { existsSync, statSync } from "node:fs";
 import type { SourcePlan, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
@@ -17,6 +17,7 @@ import { openSourceInput, type SourceInput } from "./source-input.ts";
 import { confinedPath, realPathInside } from "./source-paths.ts";
 import { buildValidation, shown, type Validation } from "./validation.ts";
 import { columnDefinition } from "./column-storage.ts";
+import { rowidParts } from "./table-parts.ts";
 
 export interface SourceReadReport {
   source: string;
@@ -225,12 +226,20 @@ function checkDeclaredFields(where: string, plan: SourcePlan, input: SourceInput
         ? "the file looks like GeoJSON: one object whose `features` array holds the rows, each row's values under `properties`; " +
             "fti reads one JSON object per row (one a line, or a top-level array), so write the rows out first, e.g. " +
             "`jq -c '.features[] | .properties + {id, lon: .geometry.coordinates[0], lat: .geometry.coordinates[1]}' in.json > rows.ndjson`"
-        : !input.ndjson && numberNames(names).length
+        : !input.ndjson && spaceSeparated(names, required)
+          ? `the header is one column, \`${names[0].length > 60 ? `${names[0].slice(0, 60)}…` : names[0]}\`: fti splits a CSV line at commas, semicolons, tabs or \`|\`, not spaces; write the file with one of those (for a file of plain values, \`tr -s ' ' ',' < in.txt > out.csv\`)`
+          : !input.ndjson && numberNames(names).length
           ? `the first line reads as data, not column names (${numberNames(names).slice(0, 3).map((n) => `\`${n}\``).join(", ")}): fti takes a CSV's first line as its header, so add one naming the columns (\`${plan.fields.map((f) => f.name).join(",")}\` in the file's column order)`
           : `declare the fields with the names the file uses (a ${what === "keys" ? "key" : "column"} \`Sale Price\` is the field \`sale_price\`)`,
     );
   }
 }
+
+/** One column whose name is several words, a missing field among them: a file separated by spaces. */
+const spaceSeparated = (names: string[], missing: string[]): boolean => {
+  const words = names.length === 1 ? names[0].trim().split(/\s+/) : [];
+  return words.length > 1 && missing.some((m) => words.some((w) => w === m || snakeCase(w) === m));
+};
 
 /** Header names that are numbers (`178`, `14.23`): a file without a header line, its first row read as one. */
 const numberNames = (names: string[]): string[] => names.filter((n) => /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(n));
@@ -296,7 +305,7 @@ async function dropDuplicates(p: SourcePass, table: string, unique: string[], in
   const key = uniqueKey(unique);
   const where = (cond: string) => `WHERE ${[...inRange, cond].join(" AND ")}`;
   if (await strictlyOrdered(p, key, inputRows)) return 0;
-  await duplicateValues(p, key, ident(table), where);
+  await duplicateValues(p, key, table, where);
   const [d] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${dupValues}`);
   const values = Number(d.n);
   if (values === 0) return 0;
@@ -419,18 +428,17 @@ function readOrderHalves(input: SourceInput, rows: number): [string, string] {
  * (usually none) keeps the values that really repeat, so a hash collision
  * never quarantines a row.
  *
- * The rows are read as two halves (even and odd rowids) under UNION ALL:
- * DuckDB gives a table scan as many threads as the table has committed row
- * groups, and the rows this run wrote are not committed yet, so one scan
- * would hash and sort them all on one thread (the pipeline's one serial
- * pass); two scans feed the sort from two threads.
+ * The rows are read as one rowid range per thread under UNION ALL
+ * (table-parts.ts): DuckDB gives a table scan as many threads as the table
+ * has committed row groups, and the rows this run wrote are not committed
+ * yet, so one scan would hash and sort them all on one thread (the
+ * pipeline's one serial pass); the parts feed the sort from every thread.
  */
 async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, where: (cond: string) => string): Promise<void> {
   const { store, dupValues } = p;
   const dupHashes = ident(`__fti_duphash_${p.plan.name}`);
-  // A field called rowid hides DuckDB's rowid: then one scan, as before the halves.
-  const halves = p.plan.fields.some((f) => f.name.toLowerCase() === "rowid") ? ["TRUE"] : ["rowid % 2 = 0", "rowid % 2 = 1"];
-  const hashes = halves.map((half) => `SELECT ${key.hash} AS __fti_h FROM ${table} ${where(`${key.present} AND ${half}`)}`).join(" UNION ALL ");
+  const parts = await rowidParts(store, table);
+  const hashes = parts.map((part) => `SELECT ${key.hash} AS __fti_h FROM ${ident(table)} ${where(`${key.present} AND ${part}`)}`).join(" UNION ALL ");
   await cleanUp(store, `DROP TABLE IF EXISTS ${dupValues}`, `DROP TABLE IF EXISTS ${dupHashes}`);
   try {
     await store.run(
@@ -442,7 +450,7 @@ async function duplicateValues(p: SourcePass, key: UniqueKey, table: string, whe
     const candidates = Number(h.n) > 0 ? `${key.hash} IN (SELECT __fti_h FROM ${dupHashes})` : "FALSE";
     await store.run(
       `CREATE TEMP TABLE ${dupValues} AS
-         SELECT ${key.value} AS __fti_u FROM ${table} ${where(`${key.present} AND ${candidates}`)} GROUP BY ${key.columns} HAVING count(*) > 1`,
+         SELECT ${key.value} AS __fti_u FROM ${ident(table)} ${where(`${key.present} AND ${candidates}`)} GROUP BY ${key.columns} HAVING count(*) > 1`,
     );
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${dupHashes}`);

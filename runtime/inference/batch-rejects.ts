@@ -46,9 +46,14 @@ export async function rejectMissingFeatures(
     stale.push(`CASE WHEN __ft_${i} IS NULL AND __old_${i} THEN ${names} ELSE []::VARCHAR[] END`);
   });
   const anyMissing = joined.groups.map((_, i) => `__ft_${i} IS NULL`).join(" OR ");
-  const entity = view.keys.map((k) => `${sqlString(`${k.name}=`)} || CAST(to_json(j.${ident(k.name)}) AS VARCHAR)`).join(" || ', ' || ");
-  // A view whose joins are all global (no keys) has no entity to name.
-  const noFeatures = entity ? `'no features for ' || ${entity} || ' as of '` : `'no features as of '`;
+  // The key values of the joins that found nothing (as online's 422): a view whose joins are all global names none.
+  const entityParts = view.keys.flatMap((k) => {
+    const missing = joined.joins.flatMap((join, i) => (join.join.on.some((o) => o.column === k.name) ? [`__ft_${i} IS NULL`] : []));
+    return missing.length ? [`CASE WHEN ${missing.join(" OR ")} THEN ${sqlString(`${k.name}=`)} || CAST(to_json(j.${ident(k.name)}) AS VARCHAR) END`] : [];
+  });
+  const noFeatures = entityParts.length
+    ? `'no features' || COALESCE(' for ' || NULLIF(concat_ws(', ', ${entityParts.join(", ")}), ''), '') || ' as of '`
+    : `'no features as of '`;
   const staleText = sqlString("stale (older than the view's ttl): ");
   await store.run(
     `INSERT INTO ${ident(rejectsTable)} (__row, __t, status, code, reason, fields)

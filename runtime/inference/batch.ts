@@ -14,7 +14,7 @@
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { checkOutputFile } from "../output-file.ts";
-import { getModel } from "../registry/registry.ts";
+import { getModel, listModels, productionWarnings } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import { checkInputColumnClash, inputColumnsDdl, stagedColumns, stagedInputs, stageInputs } from "./batch-inputs.ts";
@@ -68,6 +68,8 @@ export interface BatchReport {
   rejectsParquet?: string;
   batches: number;
   ms: number;
+  /** Said to the user: several production versions of the model, the latest used (registry.ts productionWarnings). */
+  warnings: string[];
 }
 
 export async function predictBatch(
@@ -84,6 +86,7 @@ export async function predictBatch(
   const targets = outputTargets(bundle, modelName, opts);
 
   const record = await getModel(store, modelName, opts.version);
+  const warnings = opts.version === undefined ? productionWarnings((await listModels(store)).filter((r) => r.model === modelName)) : [];
   const predictor = await createPredictor(bundle, modelName, record);
 
   // One transaction: a consistent snapshot of the feature tables, private
@@ -136,6 +139,7 @@ export async function predictBatch(
     rejectsParquet: targets.rejectsParquet,
     batches: scored.batches,
     ms: Math.round((performance.now() - t0) * 10) / 10,
+    warnings,
   };
 }
 

@@ -10,7 +10,7 @@
 //   preflight are text/plain, form and multipart).
 
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { UserError } from "../errors.ts";
 import { readInputFile, TOKEN_FILE_LIMIT_BYTES } from "../input-file.ts";
@@ -50,11 +50,21 @@ export function newAdminToken(): string {
   return randomBytes(32).toString("hex");
 }
 
-/** Writes an admin token to `file` (mode 0600). */
+/**
+ * Writes an admin token to `file` (mode 0600): into a new file of its own, renamed over `file`. Written in
+ * place, a symbolic link there was followed (the token went into, and chmod hit, whatever it pointed at), and
+ * a file another user had made writable kept its owner, who could read every token written into it.
+ */
 export function writeAdminToken(file: string, token: string): void {
   makeDirs(dirname(file));
-  writeFileSync(file, token + "\n", { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const tmp = `${file}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(tmp, token + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest();

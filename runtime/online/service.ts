@@ -1386,7 +1386,9 @@ export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOpt
  * stale or later, with the key values they looked up.
  */
 function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Scalar>): string {
-  const entity = view.keys.map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
+  // The key values of the joins that found nothing: an unknown receiver does not make the sender's keys "no features".
+  const missingColumns = new Set(l.missingJoins.flatMap((j) => Object.keys(j.keys)));
+  const entity = view.keys.filter((k) => missingColumns.has(k.name)).map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
   const part = (status: MissingStatus, label: string) => {
     const names = l.missing.filter((f) => l.features[f].status === status);
     return names.length ? `${label}: ${names.join(", ")}` : "";

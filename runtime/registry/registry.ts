@@ -327,6 +327,6 @@ export function productionWarnings(rows: ReadonlyArray<Pick<ModelSummary, "model
     .filter(([, versions]) => versions.length > 1)
     .map(([model, versions]) => {
       const sorted = versions.sort((a, b) => a - b);
-      return `model \`${model}\` has ${sorted.length} production versions (${sorted.map((v) => `@${v}`).join(", ")}); @${sorted.at(-1)}, the latest, is served; \`fti models promote ${model}@<version>\` keeps one`;
+      return `model \`${model}\` has ${sorted.length} production versions (${sorted.map((v) => `@${v}`).join(", ")}); @${sorted.at(-1)}, the latest, is the one used; \`fti models promote ${model}@<version>\` keeps one`;
     });
 }

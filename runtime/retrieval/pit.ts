@@ -403,8 +403,8 @@ interface JoinOptions {
   /** The spine's first and last time, epoch µs. */
   lo: number | null;
   hi: number | null;
-  /** The first and last event_time of the table the join reads (the group, or its kept winners), epoch µs. */
-  read: { lo: number | null; hi: number | null };
+  /** The first and last event_time of the table the join reads (the group, or its kept winners), epoch µs, and its rows without one. */
+  read: { lo: number | null; hi: number | null; untimed: number };
   /** The group has one row per (keys, event_time) (key-times.ts). */
   unique: boolean;
   /** The group has one row per (keys, event_time, ingested_at, row id): those two settle every tie. */
@@ -450,8 +450,11 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
   const usLiteral = (us: number | null) => (us === null ? "NULL::TIMESTAMP" : `make_timestamp(${BigInt(us)})`);
   const from = ttlUs === null ? null : o.lo === null ? null : o.lo - Number(ttlUs);
   const asofPlan = o.plan === "asof";
+  // Rows without an event time are never picked; the filter is written only when the table has
+  // some (a WHERE on the group cost the one-entity join ~0.3–0.5 s of CPU at 10 M rows, even when it
+  // dropped nothing: docs/benchmarks.md, "Fifteenth session: pit"). A bound drops them too.
   const filter = [
-    `event_time IS NOT NULL`,
+    ...(o.read.untimed > 0 ? [`event_time IS NOT NULL`] : []),
     ...(!asofPlan || boundWorthIt(o.read, o.hi, "upper", o.asOf) ? [`event_time ${o.asOf === "strict" ? "<" : "<="} ${usLiteral(o.hi)}`] : []),
     ...(ttlUs !== null && (!asofPlan || boundWorthIt(o.read, from, "lower", o.asOf)) ? [`event_time >= ${usLiteral(from)}`] : []),
   ];
@@ -466,7 +469,7 @@ function joinParts(i: number, g: ResolvedJoin, o: JoinOptions) {
       : o.unique || o.winners
         ? ""
         : ` ${winnerQualify(keyList, tieOrder(g, validTo, o.rowIdSettles, "asc"))}`;
-  const rCte = `r${i} AS (SELECT ${[...(keyList ? [keyList] : []), "event_time AS __et", ...carried].join(", ")} FROM ${t} WHERE ${filter.join(" AND ")}${winner})`;
+  const rCte = `r${i} AS (SELECT ${[...(keyList ? [keyList] : []), "event_time AS __et", ...carried].join(", ")} FROM ${t}${filter.length ? ` WHERE ${filter.join(" AND ")}` : ""}${winner})`;
   const sameKeys = on.map((x) => `s.${ident(x.column)} = r${i}.${ident(x.key)}`);
   const asofJoin =
     o.plan === "latest"
