@@ -5,6 +5,7 @@
 // giving the values the stream served; a restarted server rebuilds the same
 // state from the offline store and the segments.
 
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sourceSummary } from "../runtime/cli/source-summary.ts";
@@ -309,4 +310,26 @@ describe("fti replay", () => {
     expect(Date.parse(after.feature_times.fitness!)).toBeGreaterThan(Date.parse(before.feature_times.fitness!));
     await expect(work.withStore((store) => replayEvents(store, work.bundle, { url: server.url, source: "profiles", lastMs: DAY, speed: 1 }))).rejects.toThrow(/not a stream source/);
   }, 60_000);
+
+  it("does not follow a redirect: the events stay unsent and the error names where it pointed", async () => {
+    const { replayEvents } = await import("../runtime/stream/replay.ts");
+    const received: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { "content-type": "application/json" }).end('{"accepted":0,"duplicates":0,"late":0}');
+    });
+    const redirecting = createServer((_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${portOf(elsewhere)}/v1/sources/activities/events` }).end());
+    await Promise.all([elsewhere, redirecting].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
+    try {
+      const run = work.withStore((store) =>
+        replayEvents(store, work.bundle, { url: `http://127.0.0.1:${portOf(redirecting)}`, source: "activities", lastMs: 3 * DAY, speed: 3 * DAY / 100, token: "a-token-of-enough-length" }),
+      );
+      await expect(run).rejects.toThrow(/answered 307, a redirect to http:\/\/127\.0\.0\.1:\d+\/v1\/sources\/activities\/events; fti replay does not follow redirects/);
+      expect(received).toEqual([]);
+    } finally {
+      await Promise.all([elsewhere, redirecting].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
 });
+
+const portOf = (s: Server) => (s.address() as { port: number }).port;

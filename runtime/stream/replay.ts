@@ -126,9 +126,18 @@ async function send(opts: ReplayOptions, batch: unknown[]): Promise<{ accepted: 
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let res: Response;
   try {
-    res = await fetch(`${opts.url.replace(/\/$/, "")}/v1/sources/${encodeURIComponent(opts.source)}/events`, { method: "POST", headers, body: JSON.stringify(batch) });
+    // A redirect is not followed: the events (and, to the same origin, the token) would go where the server says.
+    res = await fetch(`${opts.url.replace(/\/$/, "")}/v1/sources/${encodeURIComponent(opts.source)}/events`, { method: "POST", headers, body: JSON.stringify(batch), redirect: "manual" });
   } catch (e) {
     throw new UserError(`cannot reach ${opts.url}: ${(e as Error).message}`, "start the server first: `fti serve <spec>`");
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {});
+    const to = res.headers.get("location");
+    throw new UserError(
+      `${opts.url} answered ${res.status}, a redirect${to ? ` to ${to.slice(0, 300)}` : ""}; fti replay does not follow redirects (the events would go there)`,
+      "give --url the fti serve that takes the events",
+    );
   }
   const body = (await res.json().catch(() => null)) as { accepted: number; duplicates: number; late: number; error?: { message: string } } | null;
   if (res.status !== 200 || !body) throw new UserError(`the server answered ${res.status}: ${body?.error?.message ?? "no JSON body"}`);
