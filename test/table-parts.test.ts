@@ -81,8 +81,8 @@ describe("rowidParts: a table as one contiguous rowid range per thread", () => {
   });
 });
 
-describe("a group's input read in parts", () => {
-  it("gives the same tables as one part: 4 threads against 1, row for row", async () => {
+describe("a feature run on several threads", () => {
+  it("gives the same tables as on one (the unique check reads in parts): 4 threads against 1, row for row", async () => {
     const rows = activityRows({ seed: 11, athletes: 40, days: 200, gapDays: 1 });
     const dir = athleteSpecDir(rows);
     const bundle = athleteBundle(dir);

@@ -16,7 +16,6 @@ import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } f
 import { compactSegments, readStreamSegments } from "./stream-input.ts";
 import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
 import { columnDefinition } from "./column-storage.ts";
-import { rowidParts } from "./table-parts.ts";
 import { checkGroupDefinition, groupSite } from "./group-definitions.ts";
 
 export interface ProgressEvent {
@@ -347,11 +346,11 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
   const inputWhere: string[] = [];
   if (from && plan.lookbackMs !== null) inputWhere.push(`${tc} >= ${sqlTimestamp(from.getTime() - plan.lookbackMs)}`);
   if (to) inputWhere.push(`${tc} < ${sqlTimestamp(to)}`);
-  // In parts (table-parts.ts): rows this run wrote would be scanned, and the group's pipeline run, on one thread.
-  const parts = await rowidParts(store, inputTable);
+  // One scan, not rowid parts (table-parts.ts): in parts the 10 M-row group cost ~2 s more CPU and no wall
+  // on a quiet machine (docs/benchmarks.md, "Fifteenth session: lead").
   await store.run(
-    `CREATE OR REPLACE TEMP VIEW __input AS ` +
-      parts.map((part) => `SELECT *${alias} FROM ${tableRef(inputTable)} WHERE ${[part, ...inputWhere].join(" AND ")}`).join(" UNION ALL "),
+    `CREATE OR REPLACE TEMP VIEW __input AS SELECT *${alias} FROM ${tableRef(inputTable)}` +
+      (inputWhere.length ? ` WHERE ${inputWhere.join(" AND ")}` : ""),
   );
 
   if (from && plan.lookbackMs !== 0) {

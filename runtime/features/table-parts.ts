@@ -3,17 +3,16 @@
 //
 // DuckDB gives a table scan as many threads as the table has committed row
 // groups (DataTable::MaxThreads), and the rows the run wrote are not
-// committed until its one transaction ends: a first run's group read
-// src_<source> on ONE thread, and everything in the scan's pipeline with it
-// (the row MITs, the windows' partitioning of the rows). Each branch of a
-// UNION ALL is a pipeline of its own, run at once: k branches, k threads.
+// committed until its one transaction ends: the unique check's hashes of the
+// source table just written were read and sorted on ONE thread. Each branch
+// of a UNION ALL is a pipeline of its own, run at once: k branches, k threads.
 // Contiguous rowid ranges, because DuckDB skips the row groups outside a
 // rowid range (parity would read every row group in every branch). A table
 // with committed rows already scans on every thread, and its rows of this
 // transaction (rowids past the committed ones) land in the last range, which
-// scans in parallel then too.
-// 10 M rows, the bench's group: its busiest thread −0.8 s (docs/benchmarks.md,
-// "Fifteenth session: features").
+// scans in parallel then too. A group's input is read in one scan: in parts
+// it cost more CPU than it saved wall (docs/benchmarks.md, "Fifteenth
+// session: lead").
 
 import type { Store } from "../store/store.ts";
 import { tableRef } from "../store/sql.ts";
