@@ -157,12 +157,15 @@ export async function writeOutput(result: CompileResult): Promise<Diagnostic | u
 
 async function writeOne(result: CompileResult & { files?: Map<string, string> }): Promise<Diagnostic | undefined> {
   const files = result.files ?? new Map<string, string>();
-  const { GENERATED_FILES } = await import("./emit/project.ts");
+  const { GENERATED_FILES, GENERATED_HEADER } = await import("./emit/project.ts");
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
   // `--out .` (or a spec named `...fti`) made the project the output: it was copied whole, renamed and deleted.
   const folder = subfolder(dir);
   if (folder !== undefined) return diagnostic(result.file, fileStart(), DIAG.cannotWrite.notGenerated(displayDir(result.outDir), folder));
+  // A file of the user's own under a generated file's name (`--out src`, its index.ts) would be replaced.
+  const foreign = GENERATED_FILES.find((name) => !writtenByFti(path.join(dir, name), GENERATED_HEADER));
+  if (foreign !== undefined) return diagnostic(result.file, fileStart(), DIAG.cannotWrite.notOurs(displayDir(result.outDir), foreign));
   try {
     // The parent first: when it cannot be made, that is the error to show.
     makeDirs(path.dirname(dir));
@@ -193,6 +196,23 @@ function subfolder(dir: string): string | undefined {
     return fs.readdirSync(dir, { withFileTypes: true }).find((e) => e.isDirectory())?.name;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether `file` is absent or begins as every file fti compile writes does (emit/project.ts's header). */
+function writtenByFti(file: string, header: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return true; // absent (or unreadable: left to the write's own error)
+  }
+  try {
+    const head = Buffer.alloc(Buffer.byteLength(header));
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString("utf8") === header;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
