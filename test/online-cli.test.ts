@@ -186,6 +186,8 @@ describe("fti materialize and fti verify", () => {
     const since = await fti(["verify", "athlete.fti", "time_estimator", "--since", new Date(Date.now() + 1000).toISOString()]);
     expect(since.code).toBe(0);
     expect(since.stdout).toContain("0 logged requests");
+    expect(since.stdout).toContain("– nothing compared");
+    expect(since.stdout).not.toContain("✓"); // nothing was shown equal
     expect(since.stderr).toContain("warning: no logged requests");
     const bad = await fti(["verify", "athlete.fti", "time_estimator", "--since", "yesterday"]);
     expect(bad).toMatchObject({ code: 2, stderr: expect.stringContaining("--since yesterday: expected a date or timestamp") });

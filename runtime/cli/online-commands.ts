@@ -97,10 +97,13 @@ export function printVerifyReport(r: VerifyReport): void {
       out(`  ✗ ${f.name} ${Object.entries(x.entity).map(([k, v]) => `${k}=${v}`).join(",")} at ${x.ts}: served ${JSON.stringify(x.logged)}${x.status ? ` (${x.status})` : ""}, recomputed ${JSON.stringify(x.recomputed)}`);
     }
   }
+  const compared = r.features.reduce((n, f) => n + f.compared, 0);
   out(
-    r.mismatches === 0
-      ? `✓ 0 mismatches: served features equal their point-in-time recomputation`
-      : `✗ ${r.mismatches} mismatching values in ${r.mismatchedRequests} of ${r.requests} requests`,
+    r.mismatches > 0
+      ? `✗ ${r.mismatches} mismatching values in ${r.mismatchedRequests} of ${r.requests} requests`
+      : compared === 0
+        ? `– nothing compared: no logged value to recompute, so nothing is shown equal or not`
+        : `✓ 0 mismatches: served features equal their point-in-time recomputation`,
   );
 }
 
