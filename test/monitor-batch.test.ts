@@ -106,6 +106,18 @@ describe("fti monitor over batch predictions", () => {
     expect(stored.value).toBeCloseTo(psi(AFTER), 12);
   });
 
+  it("a damaged training statistics row is an error naming it, not windows silently without PSI", async () => {
+    const [{ statistics }] = await store.all<{ statistics: string }>(`SELECT statistics FROM fti_model_statistics WHERE model = ? AND version = 1`, [MODEL]);
+    await store.run(`UPDATE fti_model_statistics SET statistics = '[1]' WHERE model = ? AND version = 1`, [MODEL]);
+    try {
+      const run = monitorModel(store, bundle, MODEL, { logsDir: join(dir, "logs"), since: new Date(T0), until: new Date(T0 + 360 * DAY), windowMs: WINDOW, save: false });
+      await expect(run).rejects.toThrow(UserError);
+      await expect(run).rejects.toThrow(/model `toy_request` version 1: its training statistics are not what fti writes/);
+    } finally {
+      await store.run(`UPDATE fti_model_statistics SET statistics = ? WHERE model = ? AND version = 1`, [statistics, MODEL]);
+    }
+  });
+
   it("a drift only batch scoring sees fires `when drift(ks > 0.5)` (the window has no served request)", () => {
     const retrain: RetrainPlan = { line: 1, drift: [{ measure: "ks", op: ">", value: 0.5 }], live: [] };
     const fired = evaluateTriggers(retrain, report, new Date(Date.parse(windowOf(AFTER).end)), null);

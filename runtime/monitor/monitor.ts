@@ -6,7 +6,7 @@
 
 import type { ModelPlan, SpecBundle } from "../api.ts";
 import { readRequestLog } from "../online/log-read.ts";
-import { getModel, type ModelSummary } from "../registry/registry.ts";
+import { getModel, listModels, type ModelSummary } from "../registry/registry.ts";
 import { type Store } from "../store/store.ts";
 import { newRunId } from "../store/run-log.ts";
 import { computeMetrics } from "../learners/metrics.ts";
@@ -111,10 +111,13 @@ export async function monitorModel(store: Store, bundle: SpecBundle, modelName: 
   for (const r of rejected.entries as unknown as RejectedRequestEntry[]) other(Date.parse(r.ts)).rejections.push(r);
   for (const b of batch) other(b.t).batch.push(b);
 
+  // A version no longer registered has no statistics to compare with; any other failure to read one (a damaged
+  // row: a UserError naming it) is the user's to see, not a window silently without PSI.
+  const registered = new Set((await listModels(store)).filter((m) => m.model === modelName).map((m) => m.version));
   const records = new Map<number, ModelSummary | null>();
   const recordOf = async (version: number | null) => {
-    if (version === null) return null;
-    if (!records.has(version)) records.set(version, await getModel(store, modelName, version).catch(() => null));
+    if (version === null || !registered.has(version)) return null;
+    if (!records.has(version)) records.set(version, await getModel(store, modelName, version));
     return records.get(version)!;
   };
 
