@@ -378,10 +378,12 @@ const names = {
   }),
   pathOutsideProject: entry(2015, "error", "path outside the project", {
     /** The message names no absolute path and no file content: only what the spec says. */
-    source: (path: string) =>
+    /** `configProblem`: why fti.json's sourceRoots were not read (source-paths.ts sourceRootsProblem). */
+    source: (path: string, configProblem: string | null = null) =>
       withHint(
         `source path \`${path}\` leads outside the project`,
-        "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
+        configProblem ??
+          "keep the data inside the project (the folder of the nearest fti.json, package.json or .git above the spec), or add its folder to `sourceRoots` in fti.json",
       ),
     /** `symlink`: the path as written stays inside, but its real path (a symlink followed) does not. */
     externModule: (module: string, symlink = false) =>

@@ -75,6 +75,36 @@ describe("source paths are confined to the project", () => {
   });
 });
 
+describe("an fti.json that adds nothing", () => {
+  it("says why beside FTI2015 (not JSON, sourceRoots not a list), where the hint told to add the folder that was there", async () => {
+    const p = project();
+    const spec = join(p.specDir, "x.fti");
+    writeFileSync(spec, `source s { path "../../secret.csv" format csv fields { activity_id: string } }\n`);
+    const closeStore = async () => {
+      await store?.close();
+      store = undefined;
+    };
+    const hintFor = async (config: string) => {
+      writeFileSync(join(p.root, "fti.json"), config);
+      const r = await compileSpec(spec, { outDir: join(p.root, "generated", "x"), checkOnly: true });
+      const d = r.diagnostics.find((x) => x.code === 2015);
+      return { message: d?.message, hint: d?.hint, features: await featuresError(p.specDir, "../../secret.csv") };
+    };
+    const broken = await hintFor('{"sourceRoots": [".."],}');
+    expect(broken.message).toBe("source path `../../secret.csv` leads outside the project");
+    expect(broken.hint).toBe("the project's fti.json is not valid JSON, so its sourceRoots add nothing: fix it to list the folder there");
+    expect(broken.features).toContain("the project's fti.json is not valid JSON");
+    expect(broken.features).not.toContain("TOP-SECRET");
+    await closeStore();
+    const notList = await hintFor('{"sourceRoots": ".."}');
+    expect(notList.hint).toContain("the sourceRoots of the project's fti.json is not a list of folder names");
+    await closeStore();
+    expect((await hintFor('{"other": 1}')).hint).toContain("add its folder to `sourceRoots` in fti.json");
+    await closeStore();
+    expect((await hintFor('{"sourceRoots": [".."]}')).hint).toBeUndefined();
+  });
+});
+
 describe("source paths name regular files", () => {
   it("a pipe is refused before it is read (a FIFO would block the read; DuckDB's glob lists regular files only)", async () => {
     const p = project();

@@ -4,7 +4,7 @@
 import type { EntityDecl, Expr, FieldDecl, SourceDecl } from "../ast.ts";
 import type { IrEntity, IrExpr, IrField, IrSource, IrType } from "../ir.ts";
 import { DIAG } from "../messages.ts";
-import { confinedPath } from "../../runtime/features/source-paths.ts";
+import { confinedPath, sourceRootsProblem } from "../../runtime/features/source-paths.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
@@ -267,7 +267,7 @@ function checkLocation(ctx: Ctx, decl: SourceDecl): IrSource["location"] | undef
   if (loc.kind === "table") return { kind: "table", table: loc.table };
   if (!confinedPath(loc.path.value, ctx.specDir, ctx.sourceRoots()).inside) {
     // The message names no absolute path and no file content: only what the spec says.
-    ctx.report(loc.path.range, DIAG.pathOutsideProject.source(loc.path.value));
+    ctx.report(loc.path.range, DIAG.pathOutsideProject.source(loc.path.value, sourceRootsProblem(ctx.specDir)));
     return undefined;
   }
   let format: (typeof FORMATS)[number] | undefined;

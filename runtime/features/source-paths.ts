@@ -37,6 +37,25 @@ export function sourceRoots(specDir: string): string[] {
   return roots;
 }
 
+/**
+ * Why the project's `fti.json` adds no source roots though it exists (not JSON, or `sourceRoots` not a list of
+ * folder names), or null: said beside FTI2015, whose hint is to list the folder there.
+ */
+export function sourceRootsProblem(specDir: string): string | null {
+  const config = join(projectRoot(specDir), "fti.json");
+  if (!existsSync(config)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(config, "utf8"));
+  } catch {
+    // Neither the path nor the parser's message (it quotes the text): only what is wrong.
+    return "the project's fti.json is not valid JSON, so its sourceRoots add nothing: fix it to list the folder there";
+  }
+  const extra = (parsed as { sourceRoots?: unknown } | null)?.sourceRoots;
+  if (extra === undefined || (Array.isArray(extra) && extra.every((r) => typeof r === "string" && r))) return null;
+  return 'the sourceRoots of the project\'s fti.json is not a list of folder names (["../data", "/srv/data"]), so it adds nothing';
+}
+
 /** `path` lies in `root` (or is it). */
 export function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);

@@ -14,7 +14,7 @@ import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, sqlString, sqlTimestamp, sqlType } from "../store/sql.ts";
 import { openSourceInput, type SourceInput } from "./source-input.ts";
-import { confinedPath, realPathInside } from "./source-paths.ts";
+import { confinedPath, realPathInside, sourceRootsProblem } from "./source-paths.ts";
 import { buildValidation, shown, type Validation } from "./validation.ts";
 import { columnDefinition } from "./column-storage.ts";
 import { rowidParts } from "./table-parts.ts";
@@ -83,7 +83,10 @@ export async function resolveSourceFiles(store: Store, bundle: SpecBundle, plan:
   const where = `source \`${plan.name}\` (${plan.declaredIn?.file ?? bundle.file}:${plan.line})`;
   const { abs, inside, roots } = confinedPath(raw, specDir);
   const outside = () =>
-    new UserError(`${where}: path "${raw}" leads outside the project`, "keep the data inside the project, or add its folder to `sourceRoots` in fti.json (see docs/language.md, FTI2015)");
+    new UserError(
+      `${where}: path "${raw}" leads outside the project`,
+      sourceRootsProblem(specDir) ?? "keep the data inside the project, or add its folder to `sourceRoots` in fti.json (see docs/language.md, FTI2015)",
+    );
   if (!inside) throw outside();
   let files: string[];
   if (GLOB_CHARS.test(abs)) {
