@@ -81,6 +81,7 @@ function tokenMatches(header: string | undefined, tokens: string[]): boolean {
 
 export interface RequestFacts {
   method: string;
+  /** The route the router matched (http.ts), or a fast path's exact one: never the request's raw text. */
   path: string;
   headers: Record<string, string | string[] | undefined>;
 }
@@ -90,19 +91,8 @@ const header = (h: RequestFacts["headers"], name: string) => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-/**
- * The path as the router matches it: Fastify's router decodes percent escapes, so `/%61dmin/reload`
- * ran the admin route while a check of the raw text saw no `/admin/`. Bytes are decoded one by one
- * (never throws); a non-ASCII byte cannot spell a route prefix.
- */
-function routedPath(raw: string): string {
-  return raw.includes("%") ? raw.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : raw;
-}
-
 /** Why a request is refused, or null to let it through. */
-export function refusal(facts: RequestFacts, access: AccessOptions): Refusal | null {
-  const path = routedPath(facts.path);
-  const req = path === facts.path ? facts : { ...facts, path };
+export function refusal(req: RequestFacts, access: AccessOptions): Refusal | null {
   const cross = crossSite(req);
   if (cross) return cross;
   if (req.path.startsWith("/admin/")) {
