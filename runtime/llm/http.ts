@@ -4,6 +4,8 @@
 // that says which of those happened, so callers can answer 502/504 instead of
 // crashing.
 
+import { redirectAnswer } from "../redirect.ts";
+
 export type EndpointErrorKind = "timeout" | "network" | "status" | "malformed";
 
 export class EndpointError extends Error {
@@ -100,12 +102,11 @@ export async function openPost(config: EndpointConfig, path: string, body: unkno
       // a 301/302 would also turn the POST into a GET.
       redirect: "manual",
     });
-    if (res.status >= 300 && res.status < 400) {
-      await res.body?.cancel().catch(() => {});
-      const to = res.headers.get("location");
+    const redirect = await redirectAnswer(res);
+    if (redirect) {
       return new EndpointError(
         "status",
-        `${url} answered ${res.status}, a redirect${to ? ` to ${to.slice(0, 300)}` : ""}; fti does not follow an endpoint's redirects (the conversation would go where it points): configure the URL that answers`,
+        `${url} ${redirect}; fti does not follow an endpoint's redirects (the conversation would go where it points): configure the URL that answers`,
         res.status,
       );
     }

@@ -11,6 +11,7 @@ import type { Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import { sourceKeyColumns } from "./entity-events.ts";
 import { streamUniqueFields } from "./unique-field.ts";
+import { redirectAnswer } from "../redirect.ts";
 
 export interface ReplayOptions {
   /** The server, e.g. http://127.0.0.1:8080. */
@@ -131,14 +132,8 @@ async function send(opts: ReplayOptions, batch: unknown[]): Promise<{ accepted: 
   } catch (e) {
     throw new UserError(`cannot reach ${opts.url}: ${(e as Error).message}`, "start the server first: `fti serve <spec>`");
   }
-  if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel().catch(() => {});
-    const to = res.headers.get("location");
-    throw new UserError(
-      `${opts.url} answered ${res.status}, a redirect${to ? ` to ${to.slice(0, 300)}` : ""}; fti replay does not follow redirects (the events would go there)`,
-      "give --url the fti serve that takes the events",
-    );
-  }
+  const redirect = await redirectAnswer(res);
+  if (redirect) throw new UserError(`${opts.url} ${redirect}; fti replay does not follow redirects (the events would go there)`, "give --url the fti serve that takes the events");
   const body = (await res.json().catch(() => null)) as { accepted: number; duplicates: number; late: number; error?: { message: string } } | null;
   if (res.status !== 200 || !body) throw new UserError(`the server answered ${res.status}: ${body?.error?.message ?? "no JSON body"}`);
   return body;
