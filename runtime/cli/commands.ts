@@ -242,12 +242,12 @@ function registerModels(program: Command, deps: RuntimeCliDeps): void {
   storeOption(models.command("show").description("show one version (default: production, else latest)").argument("<model[@version]>").option("--json", "as JSON")).action(
     async (ref: string, opts: { json?: boolean; store?: string }) => {
       const { model, version } = parseModelRef(ref);
-      const { getModel, listModels, productionWarnings } = await registry();
+      const { getModel, modelProductionWarnings } = await registry();
       const rec = await withStore(
         opts,
         async (store) => {
           // Without a version, the production one is shown: say when there are several.
-          if (version === undefined) for (const w of productionWarnings((await listModels(store)).filter((r) => r.model === model))) log(`warning: ${w}`);
+          if (version === undefined) for (const w of await modelProductionWarnings(store, model)) log(`warning: ${w}`);
           return getModel(store, model, version);
         },
         { readOnly: true },

@@ -14,7 +14,7 @@
 import type { ModelPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { checkOutputFile } from "../output-file.ts";
-import { getModel, listModels, productionWarnings } from "../registry/registry.ts";
+import { getModel, modelProductionWarnings } from "../registry/registry.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident } from "../store/sql.ts";
 import { checkInputColumnClash, inputColumnsDdl, stagedColumns, stagedInputs, stageInputs } from "./batch-inputs.ts";
@@ -86,7 +86,7 @@ export async function predictBatch(
   const targets = outputTargets(bundle, modelName, opts);
 
   const record = await getModel(store, modelName, opts.version);
-  const warnings = opts.version === undefined ? productionWarnings((await listModels(store)).filter((r) => r.model === modelName)) : [];
+  const warnings = opts.version === undefined ? await modelProductionWarnings(store, modelName) : [];
   const predictor = await createPredictor(bundle, modelName, record);
 
   // One transaction: a consistent snapshot of the feature tables, private

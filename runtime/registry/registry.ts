@@ -330,3 +330,8 @@ export function productionWarnings(rows: ReadonlyArray<Pick<ModelSummary, "model
       return `model \`${model}\` has ${sorted.length} production versions (${sorted.map((v) => `@${v}`).join(", ")}); @${sorted.at(-1)}, the latest, is the one used; \`fti models promote ${model}@<version>\` keeps one`;
     });
 }
+
+/** productionWarnings of one model's versions, as the store holds them (what `models show` and `predict` say without a version). */
+export async function modelProductionWarnings(store: Store, model: string): Promise<string[]> {
+  return productionWarnings((await listModels(store)).filter((r) => r.model === model));
+}

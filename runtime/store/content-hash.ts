@@ -30,6 +30,9 @@ export function contentHashText(v: unknown): string {
   return v === null || v === undefined ? "-" : String(v);
 }
 
+/** Content hashes kept by a store, by contentHashKey; beside each its table's unqualified lower-case name (what statementMayWrite looks for). */
+export type KeptHashes = Map<string, { table: string; hash: string }>;
+
 /** The key a table's hash is kept under: database, schema and table, lower case (DuckDB's names are case-insensitive). */
 export function contentHashKey(database: string, schema: string, table: string): string {
   return `${database}\u0000${schema}\u0000${table}`.toLowerCase();

@@ -12,14 +12,14 @@
 // saves the whole hash where it is asked for.
 
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { CONTENT_HASHED, contentHashKey, contentHashSql, contentHashText } from "./content-hash.ts";
+import { CONTENT_HASHED, contentHashKey, contentHashSql, contentHashText, type KeptHashes } from "./content-hash.ts";
 
 /**
  * Reads every column of every table of the open database once; a damaged block throws DuckDB's
  * checksum error. Returns the content hashes it computed, by content-hash.ts `contentHashKey`, with each
  * table's unqualified lower-case name.
  */
-export async function readEveryBlock(conn: DuckDBConnection): Promise<Map<string, { table: string; hash: string }>> {
+export async function readEveryBlock(conn: DuckDBConnection): Promise<KeptHashes> {
   const rows = async (sql: string) => (await conn.runAndReadAll(sql)).getRows();
   const [[database]] = (await rows("SELECT current_database()")) as Array<[string]>;
   const tables = (await rows(
@@ -28,7 +28,7 @@ export async function readEveryBlock(conn: DuckDBConnection): Promise<Map<string
   const listed = tables.some(([s, t]) => s === "main" && t === CONTENT_HASHED)
     ? new Set(((await rows(`SELECT schema_name, table_name FROM ${CONTENT_HASHED}`)) as Array<[string, string]>).map(([s, t]) => contentHashKey(database, s, t)))
     : new Set<string>();
-  const hashes = new Map<string, { table: string; hash: string }>();
+  const hashes: KeptHashes = new Map();
   for (const [schema, table] of tables) {
     const ref = `${quote(schema)}.${quote(table)}`;
     const key = contentHashKey(database, schema, table);

@@ -25,7 +25,7 @@ import { defaultStorePath } from "./paths.ts";
 import { QUARANTINE_DDL } from "./quarantine.ts";
 import { RUN_LOG_TABLE } from "./run-log.ts";
 import { readEveryBlock } from "./integrity.ts";
-import { CONTENT_HASHED, CONTENT_HASHED_TABLE, contentHashKey, contentHashSql, contentHashText, statementMayWrite } from "./content-hash.ts";
+import { CONTENT_HASHED, CONTENT_HASHED_TABLE, contentHashKey, contentHashSql, contentHashText, statementMayWrite, type KeptHashes } from "./content-hash.ts";
 import { chunkFunction, scalarFunction, type ChunkFunctionSignature, type ScalarFunctionSignature } from "./scalar-function.ts";
 import { ident, tableRef } from "./sql.ts";
 import { arrayLengthOf, jsValue, toDuck, writeNumbers } from "./values.ts";
@@ -199,9 +199,9 @@ class DuckStore implements Store {
    * computed, by contentHashKey; the table's unqualified lower-case name beside each. Any statement
    * that may write one forgets it first (forgetWritten), a ROLLBACK forgets them all.
    */
-  private readonly hashes: Map<string, { table: string; hash: string }> = new Map();
+  private readonly hashes: KeptHashes = new Map();
 
-  constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection, hashes?: Map<string, { table: string; hash: string }>) {
+  constructor(path: string, readOnly: boolean, instance: DuckDBInstance, conn: DuckDBConnection, hashes?: KeptHashes) {
     this.path = path;
     this.readOnly = readOnly;
     this.instance = instance;
@@ -621,7 +621,7 @@ export async function openStore(opts: OpenStoreOptions = {}): Promise<Store> {
     instance.closeSync();
     throw notADatabase(path);
   }
-  let hashes: Map<string, { table: string; hash: string }> | undefined;
+  let hashes: KeptHashes | undefined;
   if (!memory && !readOnly && (opts.verify ?? true)) {
     try {
       hashes = await readEveryBlock(conn);

@@ -74,7 +74,6 @@ function shapeOf(plan: SourcePlan): PlanShape {
   return s;
 }
 
-
 /**
  * Validates one event; `at` is its path in the request body. Returns the typed
  * row (timestamps as Dates), or every problem.
