@@ -60,6 +60,7 @@ describe("the request timeout", () => {
       const body = JSON.stringify({ user_id: "u01", pad: "x".repeat(200) });
       const r = await trickle(server().url, body, 50, TIMEOUT_MS * 4);
       expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+      expect(JSON.parse(r.text.slice(r.text.indexOf("\r\n\r\n") + 4))).toMatchObject({ error: { status: 408, code: "request_timeout" } });
       expect(r.closed).toBe(true);
     });
 
