@@ -9,25 +9,18 @@
 
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../runtime/online/http.ts";
-import { materialize } from "../runtime/online/materialize.ts";
-import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
+import { servedBothWays } from "./helpers/online-toy.ts";
 
-let toy: ToyStore;
-let fast: RunningServer;
-let slow: RunningServer;
+let served: Awaited<ReturnType<typeof servedBothWays>>;
+const fast = () => served.fast;
+const slow = () => served.slow;
 
 beforeAll(async () => {
-  toy = await buildToyStore();
-  await toy.withStore((store) => materialize(store, toy.bundle));
-  const base = { port: 0, store: toy.storePath, logs: false as const, watch: false };
-  fast = await startServer(toy.bundle, base);
-  slow = await startServer(toy.bundle, { ...base, fastPredict: false, fastEvents: false });
+  served = await servedBothWays();
 }, 120_000);
 
 afterAll(async () => {
-  for (const s of [fast, slow]) await s?.close();
-  toy?.cleanup();
+  await served?.close();
 });
 
 interface Answer {
@@ -79,7 +72,7 @@ function expectApiError(a: Answer, status: number, code: string, message: RegExp
 }
 
 describe("a request the body parser or node:http refuses gets the API's error shape", () => {
-  for (const [name, server] of [["node:http fast path", () => fast], ["Fastify", () => slow]] as const) {
+  for (const [name, server] of [["node:http fast path", fast], ["Fastify", slow]] as const) {
     it(`${name}: a body longer than its Content-Length is a 400 malformed_request (its extra bytes are no request)`, async () => {
       const answers = await exchange(server().url, request(`Content-Type: application/json\r\nContent-Length: ${BODY.length}`, `${BODY}{"user_id":"u02"}`));
       expect(answers.length).toBeGreaterThanOrEqual(1);
