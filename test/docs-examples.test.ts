@@ -81,8 +81,8 @@ const declKey = (d: Decl) => (d.kind === "serve" ? `serve ${d.model.name}` : d.n
 function withPrelude(ex: Example): string {
   if (!ex.prelude) return ex.text;
   const prelude = fs.readFileSync(ex.prelude, "utf8");
-  const redeclared = new Set(parse(ex.text).program.decls.map(declKey));
-  const dropped = parse(prelude)
+  const redeclared = new Set(parse(ex.text, EXAMPLE).program.decls.map(declKey));
+  const dropped = parse(prelude, ex.prelude)
     .program.decls.filter((d) => redeclared.has(declKey(d)))
     .sort((a, b) => b.range.start.offset - a.range.start.offset);
   let rest = prelude;
@@ -148,7 +148,7 @@ describe("the fti examples of the docs", () => {
     const fragments = all.filter((e) => e.fragment);
     for (const f of fragments) {
       expect(f.fragment!.length, f.where).toBeGreaterThan(10);
-      expect(parse(f.text).diagnostics.some((d) => d.severity === "error"), `${f.where} parses: check it instead of skipping it`).toBe(true);
+      expect(parse(f.text, EXAMPLE).diagnostics.some((d) => d.severity === "error"), `${f.where} parses: check it instead of skipping it`).toBe(true);
     }
     expect(fragments.length).toBeLessThanOrEqual(8);
   });
