@@ -94,7 +94,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     // A path that is no URL (`%ZZ`, a `%` escape that is not UTF-8) in the API's error shape, not Fastify's.
     frameworkErrors: (err, _req, reply) => {
       const a = errorAnswer(err);
-      void reply.code(a.status).send(a.body);
+      void (reply as FastifyReply).code(a.status).send(a.body);
     },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
   });
