@@ -194,9 +194,17 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
 function timeCheck(column: string, time: string): { field: string; reason: string } {
   const raw = ident(column);
   const reason = `CASE WHEN ${raw} IS NULL THEN ${sqlString(`the time column \`${column}\` is null`)}
-    WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp' END`;
+    WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp'
+    WHEN ${outsideYears(time)} THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(time)} END`;
   return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${sqlString(column)} END`, reason };
 }
+
+/**
+ * DuckDB reads 'infinity', '-infinity' and years up to 294246 as timestamps: as an as-of time such a row would be
+ * scored as of no real time (and JS dates stop at the 4-digit years), so it is refused as a source's event time is.
+ */
+const outsideYears = (t: string) => `NOT (${t} >= TIMESTAMP '0001-01-01' AND ${t} < TIMESTAMP '10000-01-01')`;
+const outsideYearsReason = (t: string) => `CASE WHEN isfinite(${t}) THEN ' is outside the years 1 to 9999' ELSE ' is not a finite time' END`;
 
 const quoted = (raw: string) => `'''' || replace(CAST(${raw} AS VARCHAR), '''', '''''') || ''''`;
 
