@@ -808,6 +808,11 @@ view v for athlete { features g.* }`;
       expect(d.map((x) => [x.code, x.severity])).toEqual([[1008, "warning"]]);
     }
   });
+
+  it("a file whose declarations a syntax error swallowed is not called empty (docs/language.md FTI1003's example)", () => {
+    expect(codes("/* TODO: add the sources\nentity shoe { key shoe_id: string }\n")).toEqual([1003]);
+    expect(codes("'")).toEqual([1004]);
+  });
 });
 
 describe("fixtures", () => {

@@ -92,6 +92,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    // A name in a path is bounded by the header size (16 KB), not by the router's 100 characters: a longer one
+    // gets the route's own 404 (unknown model), as on the fast path, not Fastify's 414 in its own shape.
+    maxParamLength: 16_384,
+    // A path that is no URL (`%ZZ`, a `%` escape that is not UTF-8) in the API's error shape, not Fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      const a = errorAnswer(err);
+      void (reply as FastifyReply).code(a.status).send(a.body);
+    },
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, requestTimeout),
   });
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
@@ -234,6 +242,10 @@ export function errorAnswer(err: Error & { statusCode?: number; code?: string })
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       code = "malformed_request";
       message = "malformed HTTP request: the body's length does not match its Content-Length";
+      break;
+    case "FST_ERR_BAD_URL":
+      code = "bad_url";
+      message = "the path is not a valid URL: a % escape in it does not decode to UTF-8 text";
       break;
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       code = "unsupported_media_type";
