@@ -233,9 +233,32 @@ describe("the fti commands the docs show", () => {
       }
       const sub = cmd.commands.find((c) => c.name() === s.command[1]);
       if (sub) cmd = sub;
+      else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
       const help = cmd.helpInformation();
       for (const flag of s.flags) if (!new RegExp(`${flag}\\b(?!-)`).test(help)) wrong.push(`${s.where}: \`fti ${cmd.name()}\` has no ${flag}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+/** The .ts and .mjs files under `dir`, not in dot folders (bench/.data) or generated data. */
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "data" ? [] : sourceFiles(p);
+    return /\.(ts|mjs)$/.test(e.name) ? [p] : [];
+  });
+}
+
+describe("the environment variables the docs name", () => {
+  it("are each read by fti's code (compiler/, runtime/, specs/, bench/)", () => {
+    const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+    const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
+    const code = ["compiler", "runtime", "specs", "bench"]
+      .flatMap(sourceFiles)
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    expect(named.size).toBeGreaterThan(20);
+    expect([...named].filter((v) => !code.includes(v))).toEqual([]);
   });
 });
