@@ -12,7 +12,9 @@
 //                                              replace the prelude's of the same name
 //   <!-- fti-example: prelude=… expect=FTI2003 -->
 //                                              the block shows a diagnostic: the errors are exactly
-//                                              these codes, each at least once on the block's lines
+//                                              these codes, each at least once on the block's lines,
+//                                              and each `error FTInnnn: …` line of the untagged block
+//                                              right below it is a message fti gives, word for word
 //   <!-- fti-example: fragment: <why> -->      not a spec (an elided excerpt); it must fail to parse
 //                                              alone, so a block that became whole cannot stay skipped
 //
@@ -39,6 +41,8 @@ interface Example {
   prelude?: string;
   expect?: number[];
   fragment?: string;
+  /** The diagnostics the block right below it shows: `FTI2003 unknown entity \`athelete\``. */
+  shown: string[];
 }
 
 /** Every ```fti block with the options of the fti-example comment above it. */
@@ -51,7 +55,7 @@ function examples(file: string): Example[] {
     let end = i + 1;
     while (end < lines.length && lines[end] !== fence[1]) end++;
     if (fence[2] === "fti") {
-      const ex: Example = { where: `${file}:${i + 1}`, text: lines.slice(i + 1, end).join("\n") + "\n" };
+      const ex: Example = { where: `${file}:${i + 1}`, text: lines.slice(i + 1, end).join("\n") + "\n", shown: shownOutput(lines, end + 1) };
       const comment = /^<!-- fti-example: (.*) -->$/.exec(lines[i - 1] ?? "");
       if (comment) Object.assign(ex, options(comment[1], ex.where));
       found.push(ex);
@@ -59,6 +63,17 @@ function examples(file: string): Example[] {
     i = end;
   }
   return found;
+}
+
+/** The `error FTInnnn: message` lines of the untagged block that starts at `start`, if one does. */
+function shownOutput(lines: string[], start: number): string[] {
+  if (lines[start] !== "```") return [];
+  const shown: string[] = [];
+  for (let i = start + 1; i < lines.length && lines[i] !== "```"; i++) {
+    const m = /^(?:error|warning) (FTI\d{4}): (.*)$/.exec(lines[i]);
+    if (m) shown.push(`${m[1]} ${m[2]}`);
+  }
+  return shown;
 }
 
 function options(text: string, where: string): Partial<Example> {
@@ -96,13 +111,14 @@ interface Found {
   severity: string;
   line: number;
   message: string;
+  text: string; // `FTI2003 unknown entity \`athelete\``
 }
 
 /** Checked beside its prelude (an extern fn's or an import's path is relative to it), under a name no file has. */
 function check(ex: Example): { diagnostics: Found[]; blockLines: number } {
   const dir = path.resolve(ex.prelude ? path.dirname(ex.prelude) : "specs");
   const graph = loadModuleGraph(path.join(dir, EXAMPLE), withPrelude(ex), undefined, EXAMPLE);
-  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}` }));
+  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}` }));
   return { diagnostics, blockLines: ex.text.split("\n").length - 1 };
 }
 
@@ -138,10 +154,14 @@ describe("the fti examples of the docs", () => {
     const messages = judged.map((d) => d.message);
     if (!ex.expect) {
       expect(messages, "compiles cleanly").toEqual([]);
+      expect(ex.shown, "shows diagnostics below: mark it expect=").toEqual([]);
       return;
     }
     expect([...new Set(judged.map((d) => d.code))].sort(), messages.join("\n")).toEqual([...new Set(ex.expect)].sort());
     for (const code of ex.expect) expect(judged.some((d) => d.code === code && d.line <= blockLines), `FTI${code} on the block's own lines\n${messages.join("\n")}`).toBe(true);
+    // The output the docs print below the block is what fti says about it, word for word.
+    const said = diagnostics.map((d) => d.text);
+    expect(ex.shown.filter((m) => !said.includes(m)), `shown below the block but not said:\n${said.join("\n")}`).toEqual([]);
   });
 
   it("skip only fragments that say why and are not specs (they fail to parse alone)", () => {
@@ -213,9 +233,32 @@ describe("the fti commands the docs show", () => {
       }
       const sub = cmd.commands.find((c) => c.name() === s.command[1]);
       if (sub) cmd = sub;
+      else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
       const help = cmd.helpInformation();
       for (const flag of s.flags) if (!new RegExp(`${flag}\\b(?!-)`).test(help)) wrong.push(`${s.where}: \`fti ${cmd.name()}\` has no ${flag}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+/** The .ts and .mjs files under `dir`, not in dot folders (bench/.data) or generated data. */
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "data" ? [] : sourceFiles(p);
+    return /\.(ts|mjs)$/.test(e.name) ? [p] : [];
+  });
+}
+
+describe("the environment variables the docs name", () => {
+  it("are each read by fti's code (compiler/, runtime/, specs/, bench/)", () => {
+    const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+    const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
+    const code = ["compiler", "runtime", "specs", "bench"]
+      .flatMap(sourceFiles)
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    expect(named.size).toBeGreaterThan(20);
+    expect([...named].filter((v) => !code.includes(v))).toEqual([]);
   });
 });
