@@ -30,6 +30,7 @@ import { checkGraph } from "../compiler/check-graph.ts";
 import { buildProgram } from "../compiler/cli/main.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { parse } from "../compiler/parser/index.ts";
+import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
 const UNUSED = 2008;
@@ -260,5 +261,22 @@ describe("the environment variables the docs name", () => {
       .join("\n");
     expect(named.size).toBeGreaterThan(20);
     expect([...named].filter((v) => !code.includes(v))).toEqual([]);
+  });
+});
+
+describe("the keywords of docs/language.md §2", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const section = doc.slice(doc.indexOf("**Keywords** are reserved"));
+
+  it("are the lexer's reserved words, all of them", () => {
+    const listed = /\n```\n([\s\S]*?)\n```/.exec(section)![1].split(/\s+/);
+    expect(listed.sort()).toEqual([...KEYWORDS.keys()].sort());
+  });
+
+  it("and the words it says are not keywords are not", () => {
+    const sentence = /Words such as ([\s\S]*?) are \*not\* keywords/.exec(section)![1];
+    const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    expect(words.length).toBeGreaterThan(10);
+    expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
   });
 });
