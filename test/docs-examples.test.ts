@@ -33,6 +33,13 @@ import { parse } from "../compiler/parser/index.ts";
 import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
+/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
+    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+  });
+});
 const UNUSED = 2008;
 const EXAMPLE = "doc_example.fti";
 
@@ -219,7 +226,7 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
 
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
-  const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
   const shown = files.flatMap(shownCommands);
 
   it("exist, and each flag shown with one is in its --help", async () => {
@@ -252,10 +259,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe("the environment variables the docs name", () => {
-  it("are each read by fti's code (compiler/, runtime/, specs/, bench/)", () => {
-    const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  it("are each read by fti's code or its tests (compiler/, runtime/, specs/, bench/, test/)", () => {
+    const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
     const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
-    const code = ["compiler", "runtime", "specs", "bench"]
+    const code = ["compiler", "runtime", "specs", "bench", "test"]
       .flatMap(sourceFiles)
       .map((f) => fs.readFileSync(f, "utf8"))
       .join("\n");
