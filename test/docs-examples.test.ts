@@ -30,8 +30,16 @@ import { checkGraph } from "../compiler/check-graph.ts";
 import { buildProgram } from "../compiler/cli/main.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { parse } from "../compiler/parser/index.ts";
+import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
+/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
+    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+  });
+});
 const UNUSED = 2008;
 const EXAMPLE = "doc_example.fti";
 
@@ -218,7 +226,7 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
 
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
-  const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
   const shown = files.flatMap(shownCommands);
 
   it("exist, and each flag shown with one is in its --help", async () => {
@@ -251,14 +259,31 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe("the environment variables the docs name", () => {
-  it("are each read by fti's code (compiler/, runtime/, specs/, bench/)", () => {
-    const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  it("are each read by fti's code or its tests (compiler/, runtime/, specs/, bench/, test/)", () => {
+    const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
     const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
-    const code = ["compiler", "runtime", "specs", "bench"]
+    const code = ["compiler", "runtime", "specs", "bench", "test"]
       .flatMap(sourceFiles)
       .map((f) => fs.readFileSync(f, "utf8"))
       .join("\n");
     expect(named.size).toBeGreaterThan(20);
     expect([...named].filter((v) => !code.includes(v))).toEqual([]);
+  });
+});
+
+describe("the keywords of docs/language.md §2", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const section = doc.slice(doc.indexOf("**Keywords** are reserved"));
+
+  it("are the lexer's reserved words, all of them", () => {
+    const listed = /\n```\n([\s\S]*?)\n```/.exec(section)![1].split(/\s+/);
+    expect(listed.sort()).toEqual([...KEYWORDS.keys()].sort());
+  });
+
+  it("and the words it says are not keywords are not", () => {
+    const sentence = /Words such as ([\s\S]*?) are \*not\* keywords/.exec(section)![1];
+    const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    expect(words.length).toBeGreaterThan(10);
+    expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
   });
 });
