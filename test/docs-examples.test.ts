@@ -12,7 +12,9 @@
 //                                              replace the prelude's of the same name
 //   <!-- fti-example: prelude=… expect=FTI2003 -->
 //                                              the block shows a diagnostic: the errors are exactly
-//                                              these codes, each at least once on the block's lines
+//                                              these codes, each at least once on the block's lines,
+//                                              and each `error FTInnnn: …` line of the untagged block
+//                                              right below it is a message fti gives, word for word
 //   <!-- fti-example: fragment: <why> -->      not a spec (an elided excerpt); it must fail to parse
 //                                              alone, so a block that became whole cannot stay skipped
 //
@@ -22,14 +24,24 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
+import { compileSpec } from "../compiler/compile.ts";
+import { formatDiagnostics } from "../compiler/diagnostics.ts";
 import { buildProgram } from "../compiler/cli/main.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { parse } from "../compiler/parser/index.ts";
+import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
+/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
+    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+  });
+});
 const UNUSED = 2008;
 const EXAMPLE = "doc_example.fti";
 
@@ -39,6 +51,8 @@ interface Example {
   prelude?: string;
   expect?: number[];
   fragment?: string;
+  /** The diagnostics the block right below it shows: `FTI2003 unknown entity \`athelete\``. */
+  shown: string[];
 }
 
 /** Every ```fti block with the options of the fti-example comment above it. */
@@ -51,7 +65,7 @@ function examples(file: string): Example[] {
     let end = i + 1;
     while (end < lines.length && lines[end] !== fence[1]) end++;
     if (fence[2] === "fti") {
-      const ex: Example = { where: `${file}:${i + 1}`, text: lines.slice(i + 1, end).join("\n") + "\n" };
+      const ex: Example = { where: `${file}:${i + 1}`, text: lines.slice(i + 1, end).join("\n") + "\n", shown: shownOutput(lines, end + 1) };
       const comment = /^<!-- fti-example: (.*) -->$/.exec(lines[i - 1] ?? "");
       if (comment) Object.assign(ex, options(comment[1], ex.where));
       found.push(ex);
@@ -59,6 +73,17 @@ function examples(file: string): Example[] {
     i = end;
   }
   return found;
+}
+
+/** The `error FTInnnn: message` lines of the untagged block that starts at `start`, if one does. */
+function shownOutput(lines: string[], start: number): string[] {
+  if (lines[start] !== "```") return [];
+  const shown: string[] = [];
+  for (let i = start + 1; i < lines.length && lines[i] !== "```"; i++) {
+    const m = /^(?:error|warning) (FTI\d{4}): (.*)$/.exec(lines[i]);
+    if (m) shown.push(`${m[1]} ${m[2]}`);
+  }
+  return shown;
 }
 
 function options(text: string, where: string): Partial<Example> {
@@ -96,13 +121,14 @@ interface Found {
   severity: string;
   line: number;
   message: string;
+  text: string; // `FTI2003 unknown entity \`athelete\``
 }
 
 /** Checked beside its prelude (an extern fn's or an import's path is relative to it), under a name no file has. */
 function check(ex: Example): { diagnostics: Found[]; blockLines: number } {
   const dir = path.resolve(ex.prelude ? path.dirname(ex.prelude) : "specs");
   const graph = loadModuleGraph(path.join(dir, EXAMPLE), withPrelude(ex), undefined, EXAMPLE);
-  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}` }));
+  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}` }));
   return { diagnostics, blockLines: ex.text.split("\n").length - 1 };
 }
 
@@ -138,10 +164,14 @@ describe("the fti examples of the docs", () => {
     const messages = judged.map((d) => d.message);
     if (!ex.expect) {
       expect(messages, "compiles cleanly").toEqual([]);
+      expect(ex.shown, "shows diagnostics below: mark it expect=").toEqual([]);
       return;
     }
     expect([...new Set(judged.map((d) => d.code))].sort(), messages.join("\n")).toEqual([...new Set(ex.expect)].sort());
     for (const code of ex.expect) expect(judged.some((d) => d.code === code && d.line <= blockLines), `FTI${code} on the block's own lines\n${messages.join("\n")}`).toBe(true);
+    // The output the docs print below the block is what fti says about it, word for word.
+    const said = diagnostics.map((d) => d.text);
+    expect(ex.shown.filter((m) => !said.includes(m)), `shown below the block but not said:\n${said.join("\n")}`).toEqual([]);
   });
 
   it("skip only fragments that say why and are not specs (they fail to parse alone)", () => {
@@ -198,7 +228,7 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
 
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
-  const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
   const shown = files.flatMap(shownCommands);
 
   it("exist, and each flag shown with one is in its --help", async () => {
@@ -213,9 +243,73 @@ describe("the fti commands the docs show", () => {
       }
       const sub = cmd.commands.find((c) => c.name() === s.command[1]);
       if (sub) cmd = sub;
+      else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
       const help = cmd.helpInformation();
       for (const flag of s.flags) if (!new RegExp(`${flag}\\b(?!-)`).test(help)) wrong.push(`${s.where}: \`fti ${cmd.name()}\` has no ${flag}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+/** The .ts and .mjs files under `dir`, not in dot folders (bench/.data) or generated data. */
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "data" ? [] : sourceFiles(p);
+    return /\.(ts|mjs)$/.test(e.name) ? [p] : [];
+  });
+}
+
+describe("the environment variables the docs name", () => {
+  it("are each read by fti's code or its tests (compiler/, runtime/, specs/, bench/, test/)", () => {
+    const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
+    const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
+    const code = ["compiler", "runtime", "specs", "bench", "test"]
+      .flatMap(sourceFiles)
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    expect(named.size).toBeGreaterThan(20);
+    expect([...named].filter((v) => !code.includes(v))).toEqual([]);
+  });
+});
+
+describe("the keywords of docs/language.md §2", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const section = doc.slice(doc.indexOf("**Keywords** are reserved"));
+
+  it("are the lexer's reserved words, all of them", () => {
+    const listed = /\n```\n([\s\S]*?)\n```/.exec(section)![1].split(/\s+/);
+    expect(listed.sort()).toEqual([...KEYWORDS.keys()].sort());
+  });
+
+  it("and the words it says are not keywords are not", () => {
+    const sentence = /Words such as ([\s\S]*?) are \*not\* keywords/.exec(section)![1];
+    const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+    expect(words.length).toBeGreaterThan(10);
+    expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
+  });
+});
+
+describe("the diagnostic formats of docs/language.md §9", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const FIXTURE = "test/fixtures/diagnostics/FTI2002-unknown-name.fti";
+
+  it("§9.1: the text format shown is what fti prints for its fixture", async () => {
+    const shown = /### 9\.1 Format[\s\S]*?\n```\n([\s\S]*?)```/.exec(doc)![1];
+    const result = await compileSpec(FIXTURE, { checkOnly: true });
+    expect(formatDiagnostics(result.diagnostics, result.sources)).toBe(shown);
+  });
+
+  it("§9.3: the --json output shown is what `fti check --json` prints for its fixture", async () => {
+    const shown = JSON.parse(/### 9\.3 `--json`[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)![1]);
+    let printed = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((printed += String(chunk)), true));
+    try {
+      const program = await buildProgram(() => {});
+      await program.parseAsync(["node", "fti", "check", "--json", FIXTURE]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(JSON.parse(printed)).toEqual(shown);
   });
 });

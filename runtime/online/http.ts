@@ -1,7 +1,8 @@
 // `fti serve`: Fastify in front of the OnlineService. Fastify does the
 // routing, the 1 MB body limit, JSON parsing and (opt-in) request logging; every
 // error leaves as the same JSON shape ({error: {status, code, message,
-// issues?}}), and the server keeps serving after any of them.
+// issues?}}), a request node:http cannot parse too (client-error.ts), and the
+// server keeps serving after any of them.
 //
 // Routes:
 //   POST /v1/models/:model/predict   one instance, or {"instances": [...]}
@@ -23,6 +24,7 @@ import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { fastEvents } from "./fast-events.ts";
 import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
+import { clientErrorHandler } from "./client-error.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage, scavengeOnOneThread, stopPretenuring } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
@@ -81,8 +83,10 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   const fast = opts.fastPredict === false || opts.logRequests ? null : fastPredict({ ...common, metrics });
   const events = opts.fastEvents === false || opts.logRequests ? null : fastEvents(common);
   const routes = [fast, events].filter((r) => r !== null);
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   app = Fastify({
     bodyLimit: BODY_LIMIT,
+    clientErrorHandler: clientErrorHandler(requestTimeout),
     logger: opts.httpLogger ?? false,
     logController: new LogController({ disableRequestLogging: !opts.logRequests }),
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
@@ -96,7 +100,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
       const a = errorAnswer(err);
       void (reply as FastifyReply).code(a.status).send(a.body);
     },
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, requestTimeout),
   });
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
     let text: string;
@@ -234,6 +238,10 @@ export function errorAnswer(err: Error & { statusCode?: number; code?: string })
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       code = "body_too_large";
       message = `the body is larger than ${BODY_LIMIT} bytes`;
+      break;
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      code = "malformed_request";
+      message = "malformed HTTP request: the body's length does not match its Content-Length";
       break;
     case "FST_ERR_BAD_URL":
       code = "bad_url";
