@@ -24,15 +24,24 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
+import { compileSpec } from "../compiler/compile.ts";
+import { formatDiagnostics } from "../compiler/diagnostics.ts";
 import { buildProgram } from "../compiler/cli/main.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { parse } from "../compiler/parser/index.ts";
 import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
+/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
+    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+  });
+});
 const UNUSED = 2008;
 const EXAMPLE = "doc_example.fti";
 
@@ -219,7 +228,7 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
 
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
-  const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
   const shown = files.flatMap(shownCommands);
 
   it("exist, and each flag shown with one is in its --help", async () => {
@@ -252,10 +261,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe("the environment variables the docs name", () => {
-  it("are each read by fti's code (compiler/, runtime/, specs/, bench/)", () => {
-    const files = DOCS.filter((f) => f !== "docs/benchmarks.md");
+  it("are each read by fti's code or its tests (compiler/, runtime/, specs/, bench/, test/)", () => {
+    const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
     const named = new Set(files.flatMap((f) => [...fs.readFileSync(f, "utf8").matchAll(/\bFTI_[A-Z0-9_]*[A-Z0-9]\b/g)].map((m) => m[0])));
-    const code = ["compiler", "runtime", "specs", "bench"]
+    const code = ["compiler", "runtime", "specs", "bench", "test"]
       .flatMap(sourceFiles)
       .map((f) => fs.readFileSync(f, "utf8"))
       .join("\n");
@@ -278,5 +287,29 @@ describe("the keywords of docs/language.md §2", () => {
     const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
     expect(words.length).toBeGreaterThan(10);
     expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
+  });
+});
+
+describe("the diagnostic formats of docs/language.md §9", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const FIXTURE = "test/fixtures/diagnostics/FTI2002-unknown-name.fti";
+
+  it("§9.1: the text format shown is what fti prints for its fixture", async () => {
+    const shown = /### 9\.1 Format[\s\S]*?\n```\n([\s\S]*?)```/.exec(doc)![1];
+    const result = await compileSpec(FIXTURE, { checkOnly: true });
+    expect(formatDiagnostics(result.diagnostics, result.sources)).toBe(shown);
+  });
+
+  it("§9.3: the --json output shown is what `fti check --json` prints for its fixture", async () => {
+    const shown = JSON.parse(/### 9\.3 `--json`[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)![1]);
+    let printed = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((printed += String(chunk)), true));
+    try {
+      const program = await buildProgram(() => {});
+      await program.parseAsync(["node", "fti", "check", "--json", FIXTURE]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(JSON.parse(printed)).toEqual(shown);
   });
 });
