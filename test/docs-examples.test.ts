@@ -24,9 +24,11 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
+import { compileSpec } from "../compiler/compile.ts";
+import { formatDiagnostics } from "../compiler/diagnostics.ts";
 import { buildProgram } from "../compiler/cli/main.ts";
 import { loadModuleGraph } from "../compiler/modules.ts";
 import { parse } from "../compiler/parser/index.ts";
@@ -285,5 +287,29 @@ describe("the keywords of docs/language.md §2", () => {
     const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
     expect(words.length).toBeGreaterThan(10);
     expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
+  });
+});
+
+describe("the diagnostic formats of docs/language.md §9", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const FIXTURE = "test/fixtures/diagnostics/FTI2002-unknown-name.fti";
+
+  it("§9.1: the text format shown is what fti prints for its fixture", async () => {
+    const shown = /### 9\.1 Format[\s\S]*?\n```\n([\s\S]*?)```/.exec(doc)![1];
+    const result = await compileSpec(FIXTURE, { checkOnly: true });
+    expect(formatDiagnostics(result.diagnostics, result.sources)).toBe(shown);
+  });
+
+  it("§9.3: the --json output shown is what `fti check --json` prints for its fixture", async () => {
+    const shown = JSON.parse(/### 9\.3 `--json`[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)![1]);
+    let printed = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((printed += String(chunk)), true));
+    try {
+      const program = await buildProgram(() => {});
+      await program.parseAsync(["node", "fti", "check", "--json", FIXTURE]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(JSON.parse(printed)).toEqual(shown);
   });
 });
