@@ -1048,7 +1048,26 @@ const rules = {
         `say what those rows are: \`if ${test} then null else …\` leaves them out (or name their class in that branch)`,
       );
     },
+  }),  bidiControl: entry(4105, "error", "bidirectional control character in a string or comment", {
+    at: (code: number, where: "string" | "comment") =>
+      withHint(
+        `${where === "string" ? "a string" : "a comment"} holds ${BIDI_NAMES[code] ?? "a bidirectional control"} (U+${code.toString(16).toUpperCase()}) as it is: it reorders how the rest of the line is displayed, so the spec reads differently from what it does`,
+        where === "string" ? `write it as an escape, \`\\u{${code.toString(16)}}\`, if the string needs it` : "remove it from the comment",
+      ),
   }),
+};
+
+/** The Unicode names of the bidirectional controls FTI4105 reports. */
+const BIDI_NAMES: Record<number, string> = {
+  0x202a: "LEFT-TO-RIGHT EMBEDDING",
+  0x202b: "RIGHT-TO-LEFT EMBEDDING",
+  0x202c: "POP DIRECTIONAL FORMATTING",
+  0x202d: "LEFT-TO-RIGHT OVERRIDE",
+  0x202e: "RIGHT-TO-LEFT OVERRIDE",
+  0x2066: "LEFT-TO-RIGHT ISOLATE",
+  0x2067: "RIGHT-TO-LEFT ISOLATE",
+  0x2068: "FIRST STRONG ISOLATE",
+  0x2069: "POP DIRECTIONAL ISOLATE",
 };
 
 // ------------------------------------------------------------------ 5xxx code generation
