@@ -13,8 +13,8 @@
 //   <!-- fti-example: prelude=… expect=FTI2003 -->
 //                                              the block shows a diagnostic: the errors are exactly
 //                                              these codes, each at least once on the block's lines,
-//                                              and each `error FTInnnn: …` line of the untagged block
-//                                              right below it is a message fti gives, word for word
+//                                              and each `error FTInnnn: …` line (and `hint:`) of the
+//                                              untagged block right below it is what fti says, word for word
 //   <!-- fti-example: fragment: <why> -->      not a spec (an elided excerpt); it must fail to parse
 //                                              alone, so a block that became whole cannot stay skipped
 //
@@ -75,13 +75,15 @@ function examples(file: string): Example[] {
   return found;
 }
 
-/** The `error FTInnnn: message` lines of the untagged block that starts at `start`, if one does. */
+/** The `error FTInnnn: message` lines (with the `  hint:` line under one) of the untagged block that starts at `start`, if one does. */
 function shownOutput(lines: string[], start: number): string[] {
   if (lines[start] !== "```") return [];
   const shown: string[] = [];
   for (let i = start + 1; i < lines.length && lines[i] !== "```"; i++) {
     const m = /^(?:error|warning) (FTI\d{4}): (.*)$/.exec(lines[i]);
     if (m) shown.push(`${m[1]} ${m[2]}`);
+    const hint = /^ {2}hint: (.*)$/.exec(lines[i]);
+    if (hint && shown.length) shown[shown.length - 1] += `\n  hint: ${hint[1]}`; // shown only when the docs print it
   }
   return shown;
 }
@@ -122,13 +124,14 @@ interface Found {
   line: number;
   message: string;
   text: string; // `FTI2003 unknown entity \`athelete\``
+  hint?: string;
 }
 
 /** Checked beside its prelude (an extern fn's or an import's path is relative to it), under a name no file has. */
 function check(ex: Example): { diagnostics: Found[]; blockLines: number } {
   const dir = path.resolve(ex.prelude ? path.dirname(ex.prelude) : "specs");
   const graph = loadModuleGraph(path.join(dir, EXAMPLE), withPrelude(ex), undefined, EXAMPLE);
-  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}` }));
+  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}`, hint: d.hint }));
   return { diagnostics, blockLines: ex.text.split("\n").length - 1 };
 }
 
@@ -170,8 +173,8 @@ describe("the fti examples of the docs", () => {
     expect([...new Set(judged.map((d) => d.code))].sort(), messages.join("\n")).toEqual([...new Set(ex.expect)].sort());
     for (const code of ex.expect) expect(judged.some((d) => d.code === code && d.line <= blockLines), `FTI${code} on the block's own lines\n${messages.join("\n")}`).toBe(true);
     // The output the docs print below the block is what fti says about it, word for word.
-    const said = diagnostics.map((d) => d.text);
-    expect(ex.shown.filter((m) => !said.includes(m)), `shown below the block but not said:\n${said.join("\n")}`).toEqual([]);
+    const said = new Set(diagnostics.flatMap((d) => [d.text, `${d.text}\n  hint: ${d.hint}`]));
+    expect(ex.shown.filter((m) => !said.has(m)), `shown below the block but not said:\n${[...said].join("\n")}`).toEqual([]);
   });
 
   it("skip only fragments that say why and are not specs (they fail to parse alone)", () => {

@@ -138,11 +138,15 @@ function mergeHint(property: Record<string, unknown>, hint: Record<string, unkno
   }
 }
 
-/** A value as the prompt shows it: null → "unknown", numbers to 4 significant digits, dates as ISO. */
+/**
+ * A value as the prompt shows it: null → "unknown", numbers to 4 significant digits but never fewer
+ * than their whole digits (98765.43 is 98765: to 4 digits it was 98770, a value the entity never had),
+ * dates as ISO.
+ */
 export function promptValue(v: Scalar | Date | undefined): string {
   if (v === null || v === undefined) return "unknown";
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.abs(v) >= 1000 ? Math.round(v) : Number(v.toPrecision(4)));
   return String(v);
 }
 

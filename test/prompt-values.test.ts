@@ -1,0 +1,26 @@
+// How an agent's prompt shows a value ({feature} in `prompt "..."`): to 4 significant digits, but a
+// number of more whole digits keeps them — 98765.43 was shown as 98770, a value the entity never had
+// (an LLM asked about a balance or a population reads it as the value).
+
+import { describe, expect, it } from "vitest";
+import { promptValue } from "../runtime/agents/plans.ts";
+
+describe("promptValue", () => {
+  it("rounds a fraction to 4 significant digits and keeps every whole digit", () => {
+    expect(promptValue(9.662500000000003)).toBe("9.663");
+    expect(promptValue(0.000123456)).toBe("0.0001235");
+    expect(promptValue(123.456)).toBe("123.5");
+    expect(promptValue(1234.567)).toBe("1235");
+    expect(promptValue(98765.43)).toBe("98765");
+    expect(promptValue(-98765.5)).toBe("-98765");
+    expect(promptValue(32526562.4)).toBe("32526562");
+    expect(promptValue(1708)).toBe("1708");
+  });
+
+  it("says unknown for a missing value and writes times as ISO", () => {
+    expect(promptValue(null)).toBe("unknown");
+    expect(promptValue(undefined)).toBe("unknown");
+    expect(promptValue(new Date("2009-06-01T07:00:00Z"))).toBe("2009-06-01T07:00:00.000Z");
+    expect(promptValue("Construction")).toBe("Construction");
+  });
+});
