@@ -279,6 +279,22 @@ describe("spineFromFile", () => {
     }
   });
 
+  it("a timestamp request field that is infinite or past the year 9999 is a reject, as the online request schema refuses it", async () => {
+    const timed: ViewPlan = { ...userView, requestFields: [{ name: "since", type: "timestamp", nullable: false }] };
+    const file = join(dir, "field-infinite.csv");
+    writeFileSync(file, "user_id,since\nu01,2025-03-01 10:00:00\nu02,infinity\nu03,20000-01-01 00:00:00\n");
+    const spine = await spineFromFile(store, timed, file, { asOf });
+    expect((await store.all<{ user_id: string }>(`SELECT user_id FROM ${spine.table}`)).map((r) => r.user_id)).toEqual(["u01"]);
+    const bad = await store.all<{ __row: number; fields: string[]; reason: string }>(`SELECT __row, fields, reason FROM ${spine.invalid.table} ORDER BY __row`);
+    expect(bad.map((r) => [r.__row, r.fields, r.reason])).toEqual([
+      [2, ["since"], "`since` = 'infinity' is not a finite time"],
+      // The value as DuckDB read the column (its sniffer may take it WITH TIME ZONE: +00).
+      [3, ["since"], expect.stringMatching(/^`since` = '20000-01-01 00:00:00(\+00)?' is outside the years 1 to 9999$/)],
+    ]);
+    const { requestTimestamp } = await import("../runtime/timestamp-text.ts");
+    for (const text of ["infinity", "20000-01-01T00:00:00Z"]) expect(requestTimestamp().safeParse(text).success, text).toBe(false);
+  });
+
   it("refuses a file whose columns clash with the output's", async () => {
     const file = join(dir, "clash.csv");
     writeFileSync(file, "user_id,amount,prediction\nu01,2,1\n");

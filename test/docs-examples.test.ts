@@ -1,9 +1,12 @@
 // The docs are true: every ```fti block of README.md and docs/*.md is
-// checked by the compiler (in process: parse + check, no subprocess), and
-// every `fti <command> --flag` they show is a flag that command's --help lists.
+// checked by the compiler (in process: parse + check, no subprocess, ~3 s in
+// all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
+// flag that command's --help lists; every FTI_ variable they name is read
+// somewhere; §2's keyword list is the lexer's; §9's output formats are what
+// fti prints.
 //
-// The convention (docs/language.md says it to readers; test/CONTEXT.md too):
-// an HTML comment on the line right above a block says how to check it.
+// The convention (the top of docs/language.md says it to readers): an HTML
+// comment on the line right above a block says how to check it.
 //
 //   (none)                                     the block is a whole spec: no errors
 //   <!-- fti-example: prelude=athlete -->      the block is checked with the declarations of
@@ -13,8 +16,8 @@
 //   <!-- fti-example: prelude=… expect=FTI2003 -->
 //                                              the block shows a diagnostic: the errors are exactly
 //                                              these codes, each at least once on the block's lines,
-//                                              and each `error FTInnnn: …` line of the untagged block
-//                                              right below it is a message fti gives, word for word
+//                                              and each `error FTInnnn: …` line (and `hint:`) of the
+//                                              untagged block right below it is what fti says, word for word
 //   <!-- fti-example: fragment: <why> -->      not a spec (an elided excerpt); it must fail to parse
 //                                              alone, so a block that became whole cannot stay skipped
 //
@@ -35,11 +38,11 @@ import { parse } from "../compiler/parser/index.ts";
 import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
-/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+/** The folders' CONTEXT.md and README.md files: their commands and variables are checked too (they hold no fti blocks). */
 const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
-    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+    return e.name === "CONTEXT.md" || e.name === "README.md" ? [path.join(dir, e.name)] : [];
   });
 });
 const UNUSED = 2008;
@@ -75,13 +78,15 @@ function examples(file: string): Example[] {
   return found;
 }
 
-/** The `error FTInnnn: message` lines of the untagged block that starts at `start`, if one does. */
+/** The `error FTInnnn: message` lines (with the `  hint:` line under one) of the untagged block that starts at `start`, if one does. */
 function shownOutput(lines: string[], start: number): string[] {
   if (lines[start] !== "```") return [];
   const shown: string[] = [];
   for (let i = start + 1; i < lines.length && lines[i] !== "```"; i++) {
     const m = /^(?:error|warning) (FTI\d{4}): (.*)$/.exec(lines[i]);
     if (m) shown.push(`${m[1]} ${m[2]}`);
+    const hint = /^ {2}hint: (.*)$/.exec(lines[i]);
+    if (hint && shown.length) shown[shown.length - 1] += `\n  hint: ${hint[1]}`; // shown only when the docs print it
   }
   return shown;
 }
@@ -122,13 +127,14 @@ interface Found {
   line: number;
   message: string;
   text: string; // `FTI2003 unknown entity \`athelete\``
+  hint?: string;
 }
 
 /** Checked beside its prelude (an extern fn's or an import's path is relative to it), under a name no file has. */
 function check(ex: Example): { diagnostics: Found[]; blockLines: number } {
   const dir = path.resolve(ex.prelude ? path.dirname(ex.prelude) : "specs");
   const graph = loadModuleGraph(path.join(dir, EXAMPLE), withPrelude(ex), undefined, EXAMPLE);
-  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}` }));
+  const diagnostics = checkGraph(graph).diagnostics.map((d) => ({ file: d.file, code: d.code, severity: d.severity, line: d.range.start.line, message: `${d.file}:${d.range.start.line} FTI${d.code} ${d.message}`, text: `FTI${d.code} ${d.message}`, hint: d.hint }));
   return { diagnostics, blockLines: ex.text.split("\n").length - 1 };
 }
 
@@ -170,8 +176,8 @@ describe("the fti examples of the docs", () => {
     expect([...new Set(judged.map((d) => d.code))].sort(), messages.join("\n")).toEqual([...new Set(ex.expect)].sort());
     for (const code of ex.expect) expect(judged.some((d) => d.code === code && d.line <= blockLines), `FTI${code} on the block's own lines\n${messages.join("\n")}`).toBe(true);
     // The output the docs print below the block is what fti says about it, word for word.
-    const said = diagnostics.map((d) => d.text);
-    expect(ex.shown.filter((m) => !said.includes(m)), `shown below the block but not said:\n${said.join("\n")}`).toEqual([]);
+    const said = new Set(diagnostics.flatMap((d) => [d.text, `${d.text}\n  hint: ${d.hint}`]));
+    expect(ex.shown.filter((m) => !said.has(m)), `shown below the block but not said:\n${[...said].join("\n")}`).toEqual([]);
   });
 
   it("skip only fragments that say why and are not specs (they fail to parse alone)", () => {
@@ -188,7 +194,7 @@ describe("the fti examples of the docs", () => {
 
 const flagsOf = (words: string[]) =>
   words
-    .flatMap((w) => w.split("/"))
+    .flatMap((w) => w.replace(/^[[(]+/, "").split("/")) // `[--at T]`: an optional flag is a flag too
     .filter((w) => /^--[a-z]/.test(w))
     .map((w) => w.split("=")[0].replace(/[^a-z0-9-]+$/, ""));
 
@@ -241,7 +247,9 @@ describe("the fti commands the docs show", () => {
         wrong.push(`${s.where}: no command \`fti ${s.command[0]}\``);
         continue;
       }
-      const sub = cmd.commands.find((c) => c.name() === s.command[1]);
+      // `fti models --json` runs `models list`, the default sub-command (commander keeps its name unexported).
+      const name = s.command[1] ?? (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+      const sub = cmd.commands.find((c) => c.name() === name);
       if (sub) cmd = sub;
       else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
       const help = cmd.helpInformation();

@@ -182,6 +182,8 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
     ...(c.nullable ? [] : [[`${raw} IS NULL`, `${sqlString(`\`${c.name}\` is null; the request needs a ${c.type}`)}`]]),
     [`${raw} IS NOT NULL AND ${typed} IS NULL`, `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${sqlString(` is not a ${c.type}`)}`],
     ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
+    // As the request schema, which reads ISO 8601 with a 4-digit year: no infinity, no year past 9999.
+    ...(c.type === "timestamp" ? [[outsideYears(typed), `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(typed)}`]] : []),
     // As the request schema: an int is a JS number, exact only within ±(2^53 − 1).
     ...(c.type === "int"
       ? [[outsideSafeInt(typed), `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
