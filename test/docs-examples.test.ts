@@ -1,9 +1,12 @@
 // The docs are true: every ```fti block of README.md and docs/*.md is
-// checked by the compiler (in process: parse + check, no subprocess), and
-// every `fti <command> --flag` they show is a flag that command's --help lists.
+// checked by the compiler (in process: parse + check, no subprocess, ~3 s in
+// all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
+// flag that command's --help lists; every FTI_ variable they name is read
+// somewhere; §2's keyword list is the lexer's; §9's output formats are what
+// fti prints.
 //
-// The convention (docs/language.md says it to readers; test/CONTEXT.md too):
-// an HTML comment on the line right above a block says how to check it.
+// The convention (the top of docs/language.md says it to readers): an HTML
+// comment on the line right above a block says how to check it.
 //
 //   (none)                                     the block is a whole spec: no errors
 //   <!-- fti-example: prelude=athlete -->      the block is checked with the declarations of
@@ -24,6 +27,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
+import type { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
@@ -35,11 +39,11 @@ import { parse } from "../compiler/parser/index.ts";
 import { KEYWORDS } from "../compiler/parser/lexer.ts";
 
 const DOCS = ["README.md", ...fs.readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)].sort();
-/** The folders' CONTEXT.md files: their commands and variables are checked too (they hold no fti blocks). */
+/** The folders' CONTEXT.md and README.md files: their commands and variables are checked too (they hold no fti blocks). */
 const CONTEXTS = ["bench", "compiler", "runtime", "specs", "test", "editors"].flatMap(function contexts(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     if (e.isDirectory()) return e.name.startsWith(".") || e.name === "node_modules" || e.name === "data" ? [] : contexts(path.join(dir, e.name));
-    return e.name === "CONTEXT.md" || (e.name === "README.md" && dir !== ".") ? [path.join(dir, e.name)] : [];
+    return e.name === "CONTEXT.md" || e.name === "README.md" ? [path.join(dir, e.name)] : [];
   });
 });
 const UNUSED = 2008;
@@ -191,7 +195,7 @@ describe("the fti examples of the docs", () => {
 
 const flagsOf = (words: string[]) =>
   words
-    .flatMap((w) => w.split("/"))
+    .flatMap((w) => w.replace(/^[[(]+/, "").split("/")) // `[--at T]`: an optional flag is a flag too
     .filter((w) => /^--[a-z]/.test(w))
     .map((w) => w.split("=")[0].replace(/[^a-z0-9-]+$/, ""));
 
@@ -229,6 +233,9 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
   return shown;
 }
 
+/** The sub-command that runs when none is named (`models` → `list`); commander does not export it. */
+const defaultSubcommand = (cmd: Command) => (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
   const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
@@ -244,13 +251,36 @@ describe("the fti commands the docs show", () => {
         wrong.push(`${s.where}: no command \`fti ${s.command[0]}\``);
         continue;
       }
-      const sub = cmd.commands.find((c) => c.name() === s.command[1]);
+      // `fti models --json` runs `models list`, the default sub-command.
+      const name = s.command[1] ?? defaultSubcommand(cmd);
+      const sub = cmd.commands.find((c) => c.name() === name);
       if (sub) cmd = sub;
       else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
       const help = cmd.helpInformation();
       for (const flag of s.flags) if (!new RegExp(`${flag}\\b(?!-)`).test(help)) wrong.push(`${s.where}: \`fti ${cmd.name()}\` has no ${flag}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("the fti commands the docs name", () => {
+  it("are every command and every flag of `fti --help` (a new one is documented with it)", async () => {
+    const text = DOCS.filter((f) => f !== "docs/benchmarks.md")
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    const program = await buildProgram(() => {});
+    const missing: string[] = [];
+    const walk = (cmd: Command, prefix: string) => {
+      for (const c of cmd.commands) {
+        const name = `${prefix}${c.name()}`;
+        // A default sub-command (`models list`) is documented as its parent (`fti models`).
+        if (!text.includes(`fti ${name}`) && defaultSubcommand(cmd) !== c.name()) missing.push(`fti ${name}`);
+        for (const o of c.options) if (!o.hidden && o.long && !text.includes(o.long)) missing.push(`fti ${name} ${o.long}`);
+        walk(c, `${name} `);
+      }
+    };
+    walk(program, "");
+    expect(missing).toEqual([]);
   });
 });
 

@@ -94,7 +94,7 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
     forceCloseConnections: "idle",
     // A name in a path is bounded by the header size (16 KB), not by the router's 100 characters: a longer one
     // gets the route's own 404 (unknown model), as on the fast path, not Fastify's 414 in its own shape.
-    maxParamLength: 16_384,
+    routerOptions: { maxParamLength: 16_384 },
     // A path that is no URL (`%ZZ`, a `%` escape that is not UTF-8) in the API's error shape, not Fastify's.
     frameworkErrors: (err, _req, reply) => {
       const a = errorAnswer(err);
