@@ -586,6 +586,14 @@ const types = {
     lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
+  externInCheck: entry(3012, "error", "extern fn in a source check", {
+    /** `through`: the fn the check calls that runs the extern fn, when it is not the extern fn itself. */
+    of: (extern: string, through?: string) =>
+      withHint(
+        `a source's \`check\` cannot run extern fn \`${extern}\`${through ? ` (\`${through}\` calls it)` : ""}: checks run in DuckDB while the source is read, where extern fns are not available`,
+        "check with fns and built-ins, or compute the value as a feature of a group (extern fns run there)",
+      ),
+  }),
   vectorType: entry(3101, "error", "invalid vector type or length", {
     /** `dim`: the length written (NaN when it is not a number). */
     length: (dim: number, max: number) => `a vector's length must be a whole number from 1 to ${max}, not ${Number.isNaN(dim) ? "this" : dim}`,

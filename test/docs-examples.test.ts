@@ -2,7 +2,7 @@
 // checked by the compiler (in process: parse + check, no subprocess, ~3 s in
 // all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
 // flag that command's --help lists; every FTI_ variable they name is read
-// somewhere; §2's keyword list is the lexer's; §9's output formats are what
+// somewhere; §2's keyword list is the lexer's; §10 lists every generated module; §9's output formats are what
 // fti prints.
 //
 // The convention (the top of docs/language.md says it to readers): an HTML
@@ -27,6 +27,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
+import type { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
@@ -232,6 +233,9 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
   return shown;
 }
 
+/** The sub-command that runs when none is named (`models` → `list`); commander does not export it. */
+const defaultSubcommand = (cmd: Command) => (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+
 describe("the fti commands the docs show", () => {
   // docs/benchmarks.md is the log of earlier sessions: it quotes commands as they were then.
   const files = [...DOCS.filter((f) => f !== "docs/benchmarks.md"), ...CONTEXTS];
@@ -247,8 +251,8 @@ describe("the fti commands the docs show", () => {
         wrong.push(`${s.where}: no command \`fti ${s.command[0]}\``);
         continue;
       }
-      // `fti models --json` runs `models list`, the default sub-command (commander keeps its name unexported).
-      const name = s.command[1] ?? (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+      // `fti models --json` runs `models list`, the default sub-command.
+      const name = s.command[1] ?? defaultSubcommand(cmd);
       const sub = cmd.commands.find((c) => c.name() === name);
       if (sub) cmd = sub;
       else if (cmd.commands.length && s.command[1]) wrong.push(`${s.where}: no command \`fti ${s.command.join(" ")}\``);
@@ -256,6 +260,27 @@ describe("the fti commands the docs show", () => {
       for (const flag of s.flags) if (!new RegExp(`${flag}\\b(?!-)`).test(help)) wrong.push(`${s.where}: \`fti ${cmd.name()}\` has no ${flag}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("the fti commands the docs name", () => {
+  it("are every command and every flag of `fti --help` (a new one is documented with it)", async () => {
+    const text = DOCS.filter((f) => f !== "docs/benchmarks.md")
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    const program = await buildProgram(() => {});
+    const missing: string[] = [];
+    const walk = (cmd: Command, prefix: string) => {
+      for (const c of cmd.commands) {
+        const name = `${prefix}${c.name()}`;
+        // A default sub-command (`models list`) is documented as its parent (`fti models`).
+        if (!text.includes(`fti ${name}`) && defaultSubcommand(cmd) !== c.name()) missing.push(`fti ${name}`);
+        for (const o of c.options) if (!o.hidden && o.long && !text.includes(o.long)) missing.push(`fti ${name} ${o.long}`);
+        walk(c, `${name} `);
+      }
+    };
+    walk(program, "");
+    expect(missing).toEqual([]);
   });
 });
 
@@ -295,6 +320,15 @@ describe("the keywords of docs/language.md §2", () => {
     const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
     expect(words.length).toBeGreaterThan(10);
     expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
+  });
+});
+
+describe("docs/language.md §10", () => {
+  it("lists every module fti compile generates (generated/athlete/ is the committed output, test/generated.test.ts)", () => {
+    const doc = fs.readFileSync("docs/language.md", "utf8");
+    const section = doc.slice(doc.indexOf("## 10. Generated code"));
+    const listed = [...section.matchAll(/^\| `([a-z]+\.ts)` \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(fs.readdirSync("generated/athlete").filter((f) => f.endsWith(".ts")).sort());
   });
 });
 

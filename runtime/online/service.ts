@@ -33,6 +33,7 @@ import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
+import { capKey, zodIssues } from "./request-issues.ts";
 import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
 import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
@@ -148,37 +149,11 @@ export interface ReloadReport {
 }
 
 
+export { zodIssues };
+
 /** The request schema of a served model: the one the compiler generated (schema.ts). */
 export function requestSchema(plan: ModelPlan): z.ZodType {
   return plan.requestSchema;
-}
-
-/**
- * zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. With the
- * instance that failed and its schema, a field the instance lacks says so in JSON's words (zod's
- * "received undefined"), and whether null would do (a nullable field must still be sent).
- */
-export function zodIssues(error: z.ZodError, prefix: Array<string | number> = [], instance?: unknown, schema?: z.ZodType): ApiIssue[] {
-  const out: ApiIssue[] = [];
-  for (const issue of error.issues) {
-    // A path element is a client's key: cut, like every echoed value.
-    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : capKey(String(p))))];
-    if (issue.code === "unrecognized_keys") {
-      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, capKey(key)], message: `unknown field ${echo(key)}` });
-    } else {
-      out.push({ path, message: missingField(issue, instance, schema) ?? issue.message });
-    }
-  }
-  return out;
-}
-
-function missingField(issue: z.core.$ZodIssue, instance: unknown, schema: z.ZodType | undefined): string | undefined {
-  if (issue.code !== "invalid_type" || issue.path.length !== 1 || instance === null || typeof instance !== "object") return undefined;
-  const key = String(issue.path[0]);
-  if (Object.prototype.hasOwnProperty.call(instance, key)) return undefined;
-  const field = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>)[key] : undefined;
-  const nullable = field?.safeParse(null).success ?? false;
-  return `missing field: expected ${issue.expected}${nullable ? " or null (send null for no value)" : ""}`;
 }
 
 /**
@@ -193,10 +168,6 @@ function wrappedEvents(body: unknown): string | null {
   if (keys.length !== 1) return null;
   const v = (body as Record<string, unknown>)[keys[0]];
   return Array.isArray(v) && v.length > 0 && v.every((e) => e !== null && typeof e === "object" && !Array.isArray(e)) ? keys[0] : null;
-}
-
-function capKey(key: string): string {
-  return key.length <= 200 ? key : `${key.slice(0, 200)}…`;
 }
 
 /**
