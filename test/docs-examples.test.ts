@@ -2,7 +2,7 @@
 // checked by the compiler (in process: parse + check, no subprocess, ~3 s in
 // all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
 // flag that command's --help lists; every FTI_ variable they name is read
-// somewhere; §2's keyword list is the lexer's; §9's output formats are what
+// somewhere; §2's keyword list is the lexer's; §10 lists every generated module; §9's output formats are what
 // fti prints.
 //
 // The convention (the top of docs/language.md says it to readers): an HTML
@@ -320,6 +320,15 @@ describe("the keywords of docs/language.md §2", () => {
     const words = [...sentence.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
     expect(words.length).toBeGreaterThan(10);
     expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
+  });
+});
+
+describe("docs/language.md §10", () => {
+  it("lists every module fti compile generates (generated/athlete/ is the committed output, test/generated.test.ts)", () => {
+    const doc = fs.readFileSync("docs/language.md", "utf8");
+    const section = doc.slice(doc.indexOf("## 10. Generated code"));
+    const listed = [...section.matchAll(/^\| `([a-z]+\.ts)` \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual(fs.readdirSync("generated/athlete").filter((f) => f.endsWith(".ts")).sort());
   });
 });
 
