@@ -1,9 +1,9 @@
 // The docs are true: every ```fti block of README.md and docs/*.md is
 // checked by the compiler (in process: parse + check, no subprocess, ~3 s in
 // all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
-// flag that command's --help lists; every FTI_ variable they name is read
-// somewhere; §2's keyword list is the lexer's; §10 lists every generated module; §9's output formats are what
-// fti prints.
+// flag that command's --help lists, and every command and flag is shown; every
+// FTI_ variable they name is read somewhere; §2's keyword list is the lexer's;
+// §9's output formats are what fti prints; §10 lists every generated module.
 //
 // The convention (the top of docs/language.md says it to readers): an HTML
 // comment on the line right above a block says how to check it.
