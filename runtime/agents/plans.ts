@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { ColumnPlan, ColumnType, FeatureValue, Scalar } from "../api.ts";
+import { clip } from "../clip-text.ts";
 import { timestampJsonSchema } from "../timestamp-text.ts";
 
 /** `index NAME on GROUP(COLUMN) [for ENTITY]`. */
@@ -150,12 +151,19 @@ export function promptValue(v: Scalar | Date | undefined): string {
   return String(v);
 }
 
+/**
+ * The most characters of one field of a retrieved document in a prompt: a Debian changelog entry of
+ * 104,452 characters (linux 6.1.52-1) made one document ~26,000 tokens, past the turn's whole budget
+ * (--agent-max-tokens, 20,000) and most local models' context, before the LLM said anything.
+ */
+export const PROMPT_FIELD_CHARS = 2000;
+
 /** Retrieved documents as prompt lines: `- [id, date, score 0.83] field: value; ...`. */
 export function promptDocuments(docs: readonly RetrievedDocument[] | undefined): string {
   if (!docs || docs.length === 0) return "(none)";
   return docs
     .map((d) => {
-      const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${promptValue(v)}`).join("; ");
+      const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${clip(promptValue(v), PROMPT_FIELD_CHARS)}`).join("; ");
       return `- [${d.id}, ${d.eventTime.slice(0, 10)}, score ${d.score.toFixed(2)}] ${fields}`;
     })
     .join("\n");
