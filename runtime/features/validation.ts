@@ -5,6 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
+import { allowedText } from "../allowed-text.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { EPOCH_UNITS } from "./epoch-units.ts";
 import { ident, outsideSafeInt, sqlLiteral, sqlString } from "../store/sql.ts";
@@ -288,7 +289,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   }
   if (f.allowed && f.allowed.length) {
     const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
-    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${f.allowed.map(String).join(", ")})`));
+    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${allowedText(f.allowed)})`));
   }
   for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${c.text}`));
   return rules;
