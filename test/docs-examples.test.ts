@@ -1,9 +1,9 @@
 // The docs are true: every ```fti block of README.md and docs/*.md is
 // checked by the compiler (in process: parse + check, no subprocess, ~3 s in
 // all); every `fti <command> --flag` they (and the CONTEXT.md files) show is a
-// flag that command's --help lists; every FTI_ variable they name is read
-// somewhere; §2's keyword list is the lexer's; §10 lists every generated module; §9's output formats are what
-// fti prints.
+// flag that command's --help lists, and every command and flag is shown; every
+// FTI_ variable they name is read somewhere; §2's keyword list is the lexer's;
+// §9's output formats are what fti prints; §10 lists every generated module.
 //
 // The convention (the top of docs/language.md says it to readers): an HTML
 // comment on the line right above a block says how to check it.
@@ -30,6 +30,8 @@ import path from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
 import type { Decl } from "../compiler/ast.ts";
+import type { ScalarType } from "../compiler/ir.ts";
+import { checkWindowAggArgs, t, WINDOW_AGGS } from "../compiler/builtin-check.ts";
 import { checkGraph } from "../compiler/check-graph.ts";
 import { compileSpec } from "../compiler/compile.ts";
 import { formatDiagnostics } from "../compiler/diagnostics.ts";
@@ -322,6 +324,48 @@ describe("the keywords of docs/language.md §2", () => {
     expect(words.filter((w) => KEYWORDS.has(w))).toEqual([]);
   });
 });
+
+describe("the windowed aggregations table of docs/language.md §3.5", () => {
+  const doc = fs.readFileSync("docs/language.md", "utf8");
+  const table = doc.slice(doc.indexOf("| aggregation | argument | result |")).split("\n\n")[0].split("\n").slice(2);
+  const rows = table.map((l) => l.trim().split("|").slice(1, -1).map((c) => c.trim()));
+  const VALUES: ScalarType[] = ["int", "float", "string", "timestamp", "bool"];
+
+  it("names every aggregation the checker knows, each once", () => {
+    const names = rows.flatMap(([agg]) => [...agg.matchAll(/`([a-z]+)\(/g)].map((m) => m[1]));
+    expect([...new Set(names)].sort()).toEqual(Object.keys(WINDOW_AGGS).sort());
+  });
+
+  it("gives each the arguments it takes and refuses, and its result type", () => {
+    for (const [aggCell, argCell, resultCell] of rows) {
+      const takes = argCell === "—" ? [] : argCell === "any value" ? VALUES : [...argCell.matchAll(/`([a-z]+)`/g)].map((m) => m[1] as ScalarType);
+      for (const [, name, arg] of aggCell.matchAll(/`([a-z]+)\((x?)\)`/g)) {
+        const where = `${name}(${arg}) in the table`;
+        if (!arg) {
+          const r = checkWindowAggArgs(name, []);
+          expect(r.ok && r.returns, where).toEqual(expectedResult(resultCell, undefined));
+          continue;
+        }
+        for (const base of VALUES) {
+          const r = checkWindowAggArgs(name, [t(base, false)]);
+          expect(r.ok, `${where} with a ${base}`).toBe(takes.includes(base));
+          if (r.ok) expect(r.returns, `${where} with a ${base}`).toEqual(expectedResult(resultCell, base));
+        }
+      }
+    }
+  });
+});
+
+/** A result cell of the aggregations table, read for an argument of type `arg`. */
+function expectedResult(cell: string, arg: ScalarType | undefined): unknown {
+  if (cell === "the argument's type, nullable") return t(arg!, true);
+  if (cell === "`int?` for an int argument, else `float?`") return t(arg === "int" ? "int" : "float", true);
+  const never = /^`([a-z]+)` \(never null\)$/.exec(cell);
+  if (never) return t(never[1] as ScalarType, false);
+  const nullable = /^`([a-z]+)\?`$/.exec(cell);
+  if (nullable) return t(nullable[1] as ScalarType, true);
+  throw new Error(`the aggregations table's result \`${cell}\` is not one this test reads`);
+}
 
 describe("docs/language.md §10", () => {
   it("lists every module fti compile generates (generated/athlete/ is the committed output, test/generated.test.ts)", () => {
