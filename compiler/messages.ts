@@ -686,9 +686,9 @@ const rules = {
   labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
     field: (odt: string, field: string, labelColumn: string) =>
       `ODT \`${odt}\` takes request field \`${field}\`, which is the label column \`${labelColumn}\`: the model would be given the answer`,
-    /** `others`: the label's other columns, which the view's request fields give too. */
-    labelReads: (odt: string, field: string, label: string, source: string, others: string[]) =>
-      `ODT \`${odt}\` takes request field \`${field}\`, which the label \`${label}\` reads (\`${source}.${field}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`,
+    /** `others`: the label's other columns, which the view's request fields give too; `column`: the input is the spine row's column (`features source.column`), not an ODT. */
+    labelReads: (odt: string, field: string, label: string, source: string, others: string[], column = false) =>
+      `${column ? `input \`${source}.${field}\` is request field \`${field}\`` : `ODT \`${odt}\` takes request field \`${field}\``}, which the label \`${label}\` reads (\`${source}.${field}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`,
   }),
   windowDirection: entry(4010, "error", "window does not look back", {
     negative: (positive: string) => `a window only looks back: use a positive duration like \`${positive}\``,

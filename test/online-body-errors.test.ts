@@ -51,7 +51,12 @@ function parseResponses(text: string): Answer[] {
   let rest = text;
   while (rest.length) {
     const head = rest.slice(0, rest.indexOf("\r\n\r\n"));
-    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)![1]);
+    const status = Number(/^HTTP\/1\.[01] (\d{3}) /.exec(head)![1]);
+    if (status === 100) {
+      answers.push({ status, body: undefined });
+      rest = rest.slice(head.length + 4);
+      continue;
+    }
     const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)![1]);
     const start = head.length + 4;
     const bodyText = Buffer.from(rest.slice(start)).subarray(0, length).toString("utf8");
@@ -108,6 +113,18 @@ describe("a request the body parser or node:http refuses gets the API's error sh
       const big = JSON.stringify({ user_id: "u01", pad: "x".repeat(1024 * 1024) });
       const [large] = await exchange(server().url, request(`Content-Type: application/json\r\nContent-Length: ${big.length}\r\nConnection: close`, big));
       expectApiError(large, 413, "body_too_large", /larger than 1048576 bytes/);
+    });
+
+    it(`${name}: an HTTP/1.1 request without Host is a 400 and an Expect other than 100-continue a 417, in the API's shape (node answered both with an empty body)`, async () => {
+      const [host] = await exchange(server().url, `POST ${PATH} HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
+      expectApiError(host, 400, "missing_host", /needs a Host header/);
+      const [expectation] = await exchange(server().url, request(`Content-Type: application/json\r\nExpect: 200-ok\r\nContent-Length: ${BODY.length}`, BODY));
+      expectApiError(expectation, 417, "expectation_failed", /100-continue/);
+      // HTTP/1.0 has no Host requirement; 100-continue is met.
+      const [old] = await exchange(server().url, `POST ${PATH} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
+      expect(old.status).toBe(200);
+      const answers = await exchange(server().url, request(`Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${BODY.length}\r\nConnection: close`, BODY));
+      expect(answers.map((a) => a.status)).toEqual([100, 200]);
     });
 
     it(`${name}: headers over node's 16 KB are a 431 in the API's shape, and the server answers the next request`, async () => {

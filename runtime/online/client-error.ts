@@ -5,7 +5,10 @@
 // socket. Fastify's own handler wrote its shape there ({"error": "Bad
 // Request", "message": "Client Error", ...}); this one writes the API's
 // ({error: {status, code, message}}), as every other error of `fti serve`.
+// Two more node:http answered itself with an empty body: an HTTP/1.1 request
+// without Host (400) and an `Expect` other than 100-continue (417).
 
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { ApiErrorBody } from "./types.ts";
 
@@ -47,4 +50,24 @@ export function clientErrorHandler(requestTimeoutMs: number): (err: Error, socke
     }
     socket.destroy();
   };
+}
+
+/** Node's `requireHostHeader` answer, in the API's shape: true when `req` was refused (the server is created with requireHostHeader false). */
+export function refusedWithoutHost(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersion !== "1.1" || req.headers.host !== undefined) return false;
+  sendRefusal(res, 400, "missing_host", "an HTTP/1.1 request needs a Host header");
+  return true;
+}
+
+/** Answers an `Expect` header node:http cannot meet (anything but 100-continue) in the API's shape, not node's empty 417. */
+export function answerExpectations(server: Server): void {
+  server.on("checkExpectation", (_req: IncomingMessage, res: ServerResponse) =>
+    sendRefusal(res, 417, "expectation_failed", "the Expect header asks for something other than 100-continue, the only expectation served"),
+  );
+}
+
+function sendRefusal(res: ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { status, code, message } } satisfies ApiErrorBody);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body), connection: "close" });
+  res.end(body);
 }

@@ -24,7 +24,7 @@ import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { fastEvents } from "./fast-events.ts";
 import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
-import { clientErrorHandler } from "./client-error.ts";
+import { answerExpectations, clientErrorHandler, refusedWithoutHost } from "./client-error.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage, scavengeOnOneThread, stopPretenuring } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
@@ -164,8 +164,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
  */
 function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
   const server = createServer(
-    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.max(100, requestTimeout / 4)) },
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, requestTimeout / 4)),
+      requireHostHeader: false, // refused below, in the API's shape
+    },
     (req, res) => {
+      if (refusedWithoutHost(req, res)) return;
       for (const r of routes) if (r.handle(req, res)) return;
       handler(req, res);
     },
@@ -173,6 +179,7 @@ function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: Se
   // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no idle-socket timeout.
   server.keepAliveTimeout = 72_000;
   server.setTimeout(0);
+  answerExpectations(server);
   return server;
 }
 
