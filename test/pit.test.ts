@@ -15,7 +15,6 @@ import { exportMemoryFor } from "../runtime/retrieval/export-memory.ts";
 import { byteSize } from "../runtime/store/byte-size.ts";
 import { forgetKeyTimeFacts } from "../runtime/retrieval/key-times.ts";
 import { forgetTieWinners } from "../runtime/retrieval/tie-winners.ts";
-import { forgetKeptSpines } from "../runtime/retrieval/kept-spine.ts";
 import { DAY, pitBundle, rng, T0, tempDir, type PitFixtureOptions } from "./helpers/bundles.ts";
 import { columnValues, NullableFloats, type InputColumn } from "../runtime/retrieval/columns.ts";
 
@@ -534,77 +533,6 @@ describe("buildTrainingFrame matches the brute-force reference", () => {
     // And one equal in (ts, a, b) too: the whole order.
     await add([[T0, "u0", 99]], T0 + 2 * DAY);
     expect(await spineSortOrder(store, view, q)).toBe(q.order);
-  });
-
-  it("keeps the numbered spine per source version: an update in place, an append or another process's write renumbers it; a range reads its run", async () => {
-    const opts: PitFixtureOptions = { asOf: "strict", ttlMs: TTL, rowId: true };
-    const data = makeData(31);
-    const path = join(tempDir(), "spine.duckdb");
-    store = await openStore({ path });
-    await load(store, data, true);
-    const bundle = pitBundle(opts);
-    let labels = data.labels;
-    const rows = async (range: SpineRange = {}) => {
-      const f = plain(await buildTrainingFrame(store!, bundle, "v", range));
-      return f.keys.user_id.map((u, i) => [u, f.time[i], f.label[i], f.columns.amount[i], f.columns.f1[i]]);
-    };
-    const expected = (range: SpineRange = {}) =>
-      spineOrder(labels)
-        .filter((l) => (!range.from || l.t >= range.from.getTime()) && (!range.to || l.t < range.to.getTime()))
-        .map((l) => [l.user, l.t, l.y, l.amount, reference(data.group, l.user, l.t, opts)?.f1 ?? null]);
-    const kept = async () => store!.all<{ t: string }>(`SELECT spine_table AS t FROM fti_kept_spines WHERE view_name = 'v'`);
-    expect(await rows()).toEqual(expected());
-    const [k] = await kept();
-    expect(await kept()).toHaveLength(1);
-    const [c] = await store.all<{ n: number; sids: number }>(`SELECT count(*)::DOUBLE AS n, sum(__sid)::DOUBLE AS sids FROM ${k.t}`);
-    expect(c).toEqual({ n: spineOrder(labels).length, sids: (c.n * (c.n - 1)) / 2 });
-    expect(await rows()).toEqual(expected()); // read from the kept spine
-    // A range is one run of the kept spine's numbers (the order starts with the time), renumbered from 0.
-    const range = { from: new Date(T0 + 5 * DAY), to: new Date(T0 + 9 * DAY) };
-    expect((await rows(range)).length).toBeGreaterThan(20);
-    expect(await rows(range)).toEqual(expected(range));
-    expect(await rows({ from: new Date(T0 + 99 * DAY) })).toEqual([]);
-
-    // An update in place (the row count, ingested_at and time range kept): the content hash sees it.
-    await store.run(`UPDATE src_events SET ts = ts + INTERVAL 3 HOUR WHERE amount > 5 AND ts < epoch_ms(${T0 + 10 * DAY})`);
-    const moved = (l: LabelRow) => l.amount > 5 && l.t < T0 + 10 * DAY;
-    expect(labels.filter(moved).length).toBeGreaterThan(10);
-    labels = labels.map((l) => (moved(l) ? { ...l, t: l.t + 3 * HOUR } : l));
-    expect(await rows()).toEqual(expected());
-    expect(await rows(range)).toEqual(expected(range));
-    // An append.
-    const more = labels.slice(0, 25).map((l) => ({ ...l, t: l.t + 30 * 60_000, y: 7 }));
-    await store.appendRows("src_events", ["user_id", "ts", "y", "amount", "ingested_at"], more.map((l) => [l.user, l.t, l.y, l.amount, T0 + DAY]));
-    labels = [...labels, ...more];
-    expect(await rows()).toEqual(expected());
-    expect(await kept()).toEqual([k]);
-
-    // Another process updates the source while the store is closed: the next open's hash sees it.
-    await store.close();
-    store = undefined;
-    const db = await DuckDBInstance.create(path);
-    const conn = await db.connect();
-    await conn.run(`UPDATE src_events SET y = y + 1 WHERE amount < 2`);
-    conn.closeSync();
-    db.closeSync();
-    labels = labels.map((l) => (l.amount < 2 && l.y !== null ? { ...l, y: l.y + 1 } : l));
-    store = await openStore({ path });
-    expect(await rows()).toEqual(expected());
-
-    // Forgetting another view's spine leaves this one's; forgetting its own drops it (the next training keeps it again).
-    await forgetKeptSpines(store, ["other"]);
-    expect(await store.tableExists(k.t)).toBe(true);
-    await forgetKeptSpines(store, ["v"]);
-    expect(await kept()).toHaveLength(0);
-    expect(await store.tableExists(k.t)).toBe(false);
-    expect(await rows(range)).toEqual(expected(range));
-    expect(await kept()).toHaveLength(1);
-
-    // A read-only store keeps nothing and numbers the spine inline: the same frame.
-    await store.close();
-    store = await openStore({ path, readOnly: true });
-    expect(await rows()).toEqual(expected());
-    expect(await rows(range)).toEqual(expected(range));
   });
 
   it("restricts the spine to [from, to) of the label time", async () => {

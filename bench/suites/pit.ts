@@ -9,9 +9,8 @@
 //   ref a → JS           the ASOF query, read into JS columns (getColumnsObjectJS)
 //   fti PIT SQL          spineJoin only: spine + PIT join in one statement (into a temp table)
 //   fti PIT SQL, first   the same as the first training after a feature run:
-//                        with the group's (keys, event_time) uniqueness check and the
-//                        spine numbered and kept (only this view's groups' facts and tie
-//                        winners and its kept spine are forgotten, so
+//                        with the group's (keys, event_time) uniqueness check (only
+//                        this view's groups' facts and tie winners are forgotten, so
 //                        the two-entity line after it reads the route group's kept ones)
 //   ref a → table        the ASOF query into a temp table (every reference reads the store's blocks
 //                        first, untimed, as fti's store open does: openRef)
@@ -36,7 +35,6 @@ import { openStore, type Store } from "../../runtime/store/store.ts";
 import { findView } from "../../runtime/bundle.ts";
 import { forgetKeyTimeFacts } from "../../runtime/retrieval/key-times.ts";
 import { forgetTieWinners } from "../../runtime/retrieval/tie-winners.ts";
-import { forgetKeptSpines } from "../../runtime/retrieval/kept-spine.ts";
 import { viewJoins } from "../../runtime/retrieval/view-joins.ts";
 import { buildSpine, buildTrainingFrame, pitJoin, spineJoin } from "../../runtime/retrieval/pit.ts";
 import { ensureActivities, sqlStr, type ActivitiesData } from "../lib/data.ts";
@@ -209,7 +207,6 @@ export const tasks = {
         const tables = viewJoins(bundle, view).map((g) => g.plan.table);
         await forgetKeyTimeFacts(store, tables);
         await forgetTieWinners(store, tables);
-        await forgetKeptSpines(store, [view.name]);
       }
       let n = 0;
       const t = await timed(() =>

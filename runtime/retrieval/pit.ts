@@ -23,7 +23,6 @@ import { withLowerMemoryLimit } from "../store/memory-limit.ts";
 import { addOdtColumns } from "./odt-columns.ts";
 import { eventTimeRange, keyTimesUnique, shortestUniquePrefix } from "./key-times.ts";
 import { keptTieWinners, winnerQualify } from "./tie-winners.ts";
-import { keptSpine } from "./kept-spine.ts";
 import { viewJoins, type ResolvedJoin } from "./view-joins.ts";
 
 /** The spine time in epoch microseconds, the column forward label windows order by (compiler/lower/view-sql.ts). */
@@ -252,9 +251,8 @@ export async function pitJoin(
 
 /**
  * The spine and the PIT join in ONE statement (the training frame): the
- * joined table of `pitJoin`, its rows numbered by __sid in spine order; the
- * numbered spine is the kept one (`numberedSpine`), or numbered inside the
- * statement (no spine table).
+ * joined table of `pitJoin`, its rows numbered by __sid in spine order, and
+ * no spine table stored (it is numbered inside the statement).
  */
 export async function spineJoin(
   store: Store,
@@ -262,8 +260,9 @@ export async function spineJoin(
   view: ViewPlan,
   opts: SpineRange & { asOf: "strict" | "inclusive" },
 ): Promise<PitJoinResult> {
-  const numbered = await numberedSpine(store, bundle, view, opts);
-  const bounds = await spineBounds(store, numbered);
+  const q = await spineQuery(store, bundle, view, opts);
+  const bounds = await spineBounds(store, `(${q.sql})`);
+  const numbered = `(SELECT ${await spineNumber(store, view, q)} AS __sid, * FROM (${q.sql}))`;
   const columns = ["__sid", "__t", "__label", ...view.keys.map((k) => k.name), ...view.requestFields.map((f) => f.name)];
   const p = await pitSelect(store, bundle, view, { relation: numbered, columns, ...bounds }, opts.asOf);
   const out = `${spineName(view)}_pit`;
@@ -272,25 +271,6 @@ export async function spineJoin(
   const [c] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM ${ident(out)}`);
   const { sql: _sql, ...rest } = p;
   return { table: out, n: c.n, ...rest };
-}
-
-/**
- * The numbered spine as a relation (a table, or a query in parentheses): on a writable store the
- * view's whole spine kept in __sid order (kept-spine.ts: numbered once per source version), its rows
- * in [from, to) renumbered from 0 — the spine order starts with the time, so they are one run of
- * __sid; otherwise numbered here, by a window.
- */
-async function numberedSpine(store: Store, bundle: SpecBundle, view: ViewPlan, range: SpineRange): Promise<string> {
-  const whole = await spineQuery(store, bundle, view);
-  const kept = await keptSpine(store, view.name, rawTable(view.spine.source), `SELECT ${await spineNumber(store, view, whole)} AS __sid, * FROM (${whole.sql})`);
-  if (kept === null) {
-    const q = range.from || range.to ? await spineQuery(store, bundle, view, range) : whole;
-    return `(SELECT ${await spineNumber(store, view, q)} AS __sid, * FROM (${q.sql}))`;
-  }
-  const where = [...(range.from ? [`__t >= ${sqlTimestamp(range.from)}`] : []), ...(range.to ? [`__t < ${sqlTimestamp(range.to)}`] : [])];
-  if (!where.length) return ident(kept);
-  const [first] = await store.all<{ sid: number | null }>(`SELECT min(__sid) AS sid FROM ${ident(kept)} WHERE ${where.join(" AND ")}`);
-  return `(SELECT __sid - ${Number(first.sid ?? 0)} AS __sid, * EXCLUDE (__sid) FROM ${ident(kept)} WHERE ${where.join(" AND ")})`;
 }
 
 /** The first and last time (epoch µs) of a spine relation (a table, or a query in parentheses), and its rows without a time. */

@@ -18,10 +18,8 @@ import { createHash } from "node:crypto";
 import type { Store } from "../store/store.ts";
 import { ident, partitionBy, tableRef } from "../store/sql.ts";
 import { tableFingerprint } from "./key-times.ts";
-import { dropOrphans, forgetKept, type KeptRegistry } from "./kept-tables.ts";
 
 const REGISTRY = "fti_tie_winners";
-const KEPT: KeptRegistry = { name: REGISTRY, owner: "table_name", source: "table_name", kept: "winners_table" };
 
 const REGISTRY_TABLE = `CREATE TABLE IF NOT EXISTS ${REGISTRY} (
      table_name VARCHAR NOT NULL,
@@ -55,7 +53,7 @@ export async function keptTieWinners(store: Store, table: string, keyList: strin
     [table, rule, fingerprint],
   );
   if (hit && (await store.tableExists(hit.winners_table))) return hit.winners_table;
-  await dropOrphans(store, KEPT);
+  await dropOrphans(store);
   const name = `fti_winners_${createHash("sha256").update(`${table}\n${rule}`).digest("hex").slice(0, 16)}`;
   await store.run(
     `CREATE OR REPLACE TABLE ${ident(name)} AS
@@ -66,7 +64,22 @@ export async function keptTieWinners(store: Store, table: string, keyList: strin
   return name;
 }
 
+/** Winners whose group table is gone (a new spec version, a dropped group): their tables and entries. */
+async function dropOrphans(store: Store): Promise<void> {
+  const kept = await store.all<{ table_name: string; winners_table: string }>(`SELECT table_name, winners_table FROM ${REGISTRY}`);
+  for (const k of kept) {
+    if (await store.tableExists(k.table_name)) continue;
+    await store.run(`DROP TABLE IF EXISTS ${ident(k.winners_table)}`);
+    await store.run(`DELETE FROM ${REGISTRY} WHERE table_name = ?`, [k.table_name]);
+  }
+}
+
 /** Drops the kept winners tables, as after a feature run (the next join builds them again); `tables`: only those of these groups. */
-export function forgetTieWinners(store: Store, tables?: readonly string[]): Promise<void> {
-  return forgetKept(store, KEPT, tables);
+export async function forgetTieWinners(store: Store, tables?: readonly string[]): Promise<void> {
+  if (!(await store.tableExists(REGISTRY))) return;
+  for (const k of await store.all<{ table_name: string; winners_table: string }>(`SELECT table_name, winners_table FROM ${REGISTRY}`)) {
+    if (tables && !tables.includes(k.table_name)) continue;
+    await store.run(`DROP TABLE IF EXISTS ${ident(k.winners_table)}`);
+    await store.run(`DELETE FROM ${REGISTRY} WHERE table_name = ?`, [k.table_name]);
+  }
 }
