@@ -6,7 +6,8 @@
 
 import fs from "node:fs";
 import type { Command } from "commander";
-import type { SpecBundle } from "../api.ts";
+import type { SpecBundle, ViewPlan } from "../api.ts";
+import { findModel, findView } from "../bundle.ts";
 import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { readInputFile } from "../input-file.ts";
@@ -178,9 +179,19 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true }));
+    const { rows, leftOut } = await withStore(opts, async (store) => {
+      const rows = await exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true });
+      return { rows, leftOut: await leftOutOfSpine(store, findView(bundle, view), rows) };
+    });
     out(`${rows} rows → ${opts.out}`);
+    if (leftOut) out(`  ${leftOut}`);
   });
+}
+
+/** The line naming the view's source rows that got no label (and so are not in the training data), or null. */
+async function leftOutOfSpine(store: Store, view: ViewPlan, labelled: number): Promise<string | null> {
+  const { spineLeftOut, leftOutLine } = await import("../retrieval/unlabelled.ts");
+  return leftOutLine(view, await spineLeftOut(store, view, labelled));
 }
 
 /** `fti train`: train, gate and register a model. */
@@ -197,10 +208,13 @@ function registerTrain(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const model = specMember(bundle, "model", modelArg);
     const { trainModelFromSpec } = await training();
-    const report = await withStore(opts, (store) =>
-      trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) }),
-    );
+    const { view } = findModel(bundle, model);
+    const { report, leftOut } = await withStore(opts, async (store) => {
+      const report = await trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) });
+      return { report, leftOut: await leftOutOfSpine(store, view, report.rows.total) };
+    });
     printTrainReport(report);
+    if (leftOut) out(`  ${leftOut}`);
     if (!report.promoted) deps.exit(1);
   });
 }
