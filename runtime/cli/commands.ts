@@ -20,6 +20,7 @@ import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
 import type { ExternalReport } from "../training/register-external.ts";
+import { terminalText } from "../terminal-text.ts";
 
 // The engines (DuckDB, onnxruntime, the trainers) load on first use, so
 // `fti compile` and `fti --help` start fast.
@@ -144,7 +145,7 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
 async function reportQuarantine(opts: { store?: string }, report: { runId: string; sources: Array<{ source: string; read: number; valid: number }> }): Promise<void> {
   const { quarantineReasons } = await import("../store/quarantine.ts");
   const reasons = await withStore(opts, (store) => quarantineReasons(store, report.runId), { readOnly: true });
-  for (const r of reasons) log(`  ${r.source}: ${r.rows} row${r.rows === 1 ? "" : "s"} like ${r.example}`);
+  for (const r of reasons) log(`  ${r.source}: ${r.rows} row${r.rows === 1 ? "" : "s"} like ${terminalText(r.example)}`);
   log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
   const refused = report.sources.filter((s) => s.read > 0 && s.valid === 0);
   if (refused.length) {
