@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { AgentAnswer, AgentPlan, FeatureValue, RetrievedDocument, Scalar, SpecBundle, ToolCallRecord } from "../api.ts";
 import { chatComplete, chatStream, clip, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
 import { EndpointError } from "../llm/http.ts";
-import { zodIssues } from "../online/request-issues.ts";
+import { zodIssues } from "../request-issues.ts";
 import { isoOrValue } from "../timestamp-text.ts";
 import type { AgentSettings } from "./settings.ts";
 

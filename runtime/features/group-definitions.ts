@@ -8,7 +8,7 @@
 import type { GroupPlan, SpecBundle } from "../api.ts";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { pathText } from "../registry/row-shape.ts";
+import { pathText } from "../path-text.ts";
 import type { Store } from "../store/store.ts";
 
 const TABLE = "fti_group_definitions";

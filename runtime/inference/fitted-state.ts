@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { FittedState, ModelPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
-import { pathText } from "../registry/row-shape.ts";
+import { pathText } from "../path-text.ts";
 
 /** A value as a message shows it; `missing` when absent. */
 const shown = (v: unknown) => JSON.stringify(v) ?? "missing";

@@ -5,16 +5,8 @@
 // an invalid request naming the field's path — not called "malformed JSON".
 
 import { isUtf8 } from "node:buffer";
-import type { ApiIssue } from "./types.ts";
+import { echo, type ApiIssue } from "../request-issues.ts";
 
-/** Longest piece of a client's input an error message repeats. */
-export const ECHO_LIMIT = 80;
-
-/** A value as an error message shows it: JSON, cut to ECHO_LIMIT characters with the full length said. */
-export function echo(value: unknown): string {
-  const s = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  return s.length <= ECHO_LIMIT ? s : `${s.slice(0, ECHO_LIMIT)}… (${s.length} characters)`;
-}
 
 export class BodyError extends Error {
   readonly statusCode = 400;

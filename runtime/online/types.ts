@@ -61,11 +61,9 @@ export interface OnlineBatchPrediction {
   predictions: OnlineInstanceResult[];
 }
 
-export interface ApiIssue {
-  /** JSON path of the offending value, e.g. ["instances", 2, "distance_km"]. */
-  path: Array<string | number>;
-  message: string;
-}
+import type { ApiIssue } from "../request-issues.ts";
+
+export type { ApiIssue };
 
 /** Every non-2xx answer. */
 export interface ApiErrorBody {

@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { pathText } from "../path-text.ts";
 
 const numbers = z.record(z.string(), z.number().nullable());
 
@@ -32,9 +33,4 @@ export function checkedColumn<T>(model: string, version: number, column: keyof t
     `model \`${model}\` version ${version}: its registry row is not what fti writes: ${at}: ${issue.message} (was the table fti_models edited?)`,
     "restore the row, or train a new version (`fti train`) and promote it",
   );
-}
-
-/** A zod issue's path as a message shows it: `lineage.featureTables[0].table`. */
-export function pathText(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${String(p)}`)).join("");
 }

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import type { TrainingStatistics } from "../statistics/statistics.ts";
-import { pathText } from "./row-shape.ts";
+import { pathText } from "../path-text.ts";
 import type { Store } from "../store/store.ts";
 
 export const STATISTICS_TABLE = "fti_model_statistics";

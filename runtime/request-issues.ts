@@ -1,9 +1,23 @@
 // A request's zod issues in the API's words (JSON paths, a missing field said in JSON's terms): one
-// reading for a prediction request (online/service.ts) and an agent's tool call (agents/chat.ts).
+// reading for a prediction request (online/service.ts), an agent's tool call (agents/chat.ts); echo
+// for every message that repeats a client's input. At the runtime's root: online/ imports agents/, so agents/ cannot import online/.
 
 import { z } from "zod";
-import { echo } from "./json-body.ts";
-import type { ApiIssue } from "./types.ts";
+
+/** One problem with a request: the JSON path of the offending value, e.g. ["instances", 2, "distance_km"]. */
+export interface ApiIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+/** Longest piece of a client's input an error message repeats. */
+export const ECHO_LIMIT = 80;
+
+/** A value as an error message shows it: JSON, cut to ECHO_LIMIT characters with the full length said. */
+export function echo(value: unknown): string {
+  const s = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return s.length <= ECHO_LIMIT ? s : `${s.slice(0, ECHO_LIMIT)}… (${s.length} characters)`;
+}
 
 /**
  * zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. With the
