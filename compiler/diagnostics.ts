@@ -77,7 +77,8 @@ function excerpt(lines: string[], range: Range): string[] {
   let from = 0;
   if (line.length > MAX_SHOWN_LINE) from = Math.max(0, Math.min(startCol - 40, line.length - MAX_SHOWN_LINE));
   const shown = line.slice(from, from + MAX_SHOWN_LINE).replace(/\t/g, " ");
-  const printable = shown.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "?");
+  // Control characters, and the bidirectional controls that would reorder the excerpt on the terminal (FTI4105), one `?` each.
+  const printable = shown.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "?");
   const underlineStart = Math.max(0, startCol - from);
   const underlineEnd = Math.max(underlineStart + 1, Math.min(endCol - from, printable.length + 1));
   return [printable, " ".repeat(underlineStart) + "~".repeat(underlineEnd - underlineStart)];

@@ -586,6 +586,14 @@ const types = {
     lateness: () => withHint("`lateness` needs a duration literal such as `1h`", "`lateness 0s` applies no event that arrives after a later one"),
     missingWindow: (name: string) => `\`${name}\` is a windowed aggregation and needs a window: \`${name}(...) over 28d\``,
   }),
+  externInCheck: entry(3012, "error", "extern fn in a source check", {
+    /** `through`: the fn the check calls that runs the extern fn, when it is not the extern fn itself. */
+    of: (extern: string, through?: string) =>
+      withHint(
+        `a source's \`check\` cannot run extern fn \`${extern}\`${through ? ` (\`${through}\` calls it)` : ""}: checks run in DuckDB while the source is read, where extern fns are not available`,
+        "check with fns and built-ins, or compute the value as a feature of a group (extern fns run there)",
+      ),
+  }),
   vectorType: entry(3101, "error", "invalid vector type or length", {
     /** `dim`: the length written (NaN when it is not a number). */
     length: (dim: number, max: number) => `a vector's length must be a whole number from 1 to ${max}, not ${Number.isNaN(dim) ? "this" : dim}`,
@@ -678,9 +686,9 @@ const rules = {
   labelLeakRequest: entry(4009, "error", "label leakage through a request field", {
     field: (odt: string, field: string, labelColumn: string) =>
       `ODT \`${odt}\` takes request field \`${field}\`, which is the label column \`${labelColumn}\`: the model would be given the answer`,
-    /** `others`: the label's other columns, which the view's request fields give too. */
-    labelReads: (odt: string, field: string, label: string, source: string, others: string[]) =>
-      `ODT \`${odt}\` takes request field \`${field}\`, which the label \`${label}\` reads (\`${source}.${field}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`,
+    /** `others`: the label's other columns, which the view's request fields give too; `column`: the input is the spine row's column (`features source.column`), not an ODT. */
+    labelReads: (odt: string, field: string, label: string, source: string, others: string[], column = false) =>
+      `${column ? `input \`${source}.${field}\` is request field \`${field}\`` : `ODT \`${odt}\` takes request field \`${field}\``}, which the label \`${label}\` reads (\`${source}.${field}\`)${others.length ? ` and the view's request fields give the rest of it (${others.join(", ")})` : ""}: the model would be given the answer`,
   }),
   windowDirection: entry(4010, "error", "window does not look back", {
     negative: (positive: string) => `a window only looks back: use a positive duration like \`${positive}\``,
@@ -1048,7 +1056,26 @@ const rules = {
         `say what those rows are: \`if ${test} then null else …\` leaves them out (or name their class in that branch)`,
       );
     },
+  }),  bidiControl: entry(4105, "error", "bidirectional control character in a string or comment", {
+    at: (code: number, where: "string" | "comment") =>
+      withHint(
+        `${where === "string" ? "a string" : "a comment"} holds ${BIDI_NAMES[code] ?? "a bidirectional control"} (U+${code.toString(16).toUpperCase()}) as it is: it reorders how the rest of the line is displayed, so the spec reads differently from what it does`,
+        where === "string" ? `write it as an escape, \`\\u{${code.toString(16)}}\`, if the string needs it` : "remove it from the comment",
+      ),
   }),
+};
+
+/** The Unicode names of the bidirectional controls FTI4105 reports. */
+const BIDI_NAMES: Record<number, string> = {
+  0x202a: "LEFT-TO-RIGHT EMBEDDING",
+  0x202b: "RIGHT-TO-LEFT EMBEDDING",
+  0x202c: "POP DIRECTIONAL FORMATTING",
+  0x202d: "LEFT-TO-RIGHT OVERRIDE",
+  0x202e: "RIGHT-TO-LEFT OVERRIDE",
+  0x2066: "LEFT-TO-RIGHT ISOLATE",
+  0x2067: "RIGHT-TO-LEFT ISOLATE",
+  0x2068: "FIRST STRONG ISOLATE",
+  0x2069: "POP DIRECTIONAL ISOLATE",
 };
 
 // ------------------------------------------------------------------ 5xxx code generation

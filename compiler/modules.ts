@@ -38,8 +38,13 @@ export function readSpecBytes(abs: string): Buffer {
   return fs.readFileSync(abs);
 }
 
-/** The largest spec file read (the checker's goal is 10 MB in 5 s). */
+/** The largest spec read, from a file or (`fti fmt -`) from stdin (the checker's goal is 10 MB in 5 s). */
 export const SPEC_LIMIT_BYTES = 100 * 1024 * 1024;
+
+/** Why a spec over SPEC_LIMIT_BYTES is refused, said after what was read: `big.fti: `, `<stdin>: `, `it `. */
+export function specTooLarge(): string {
+  return `is larger than ${SPEC_LIMIT_BYTES / (1024 * 1024)} MB, too large for a spec`;
+}
 
 /** Why a spec file could not be read, for messages: "no such file", "is a directory", ... */
 export function readFailure(e: unknown): string {
@@ -47,7 +52,7 @@ export function readFailure(e: unknown): string {
   if (code === "ENOENT") return "no such file";
   if (code === "EISDIR") return "is a directory, not a spec";
   if (code === "ENOTREG") return "is not a regular file (a pipe or a device), not a spec";
-  if (code === "ETOOLARGE") return "is larger than 100 MB, too large for a spec";
+  if (code === "ETOOLARGE") return specTooLarge();
   return `cannot read (${code ?? (e as Error)?.message ?? String(e)})`;
 }
 
@@ -139,7 +144,7 @@ export function loadModuleGraph(rootAbs: string, rootText: string, files: Module
       text = files.read(abs);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : code === "ENOTREG" ? "it is not a regular file" : code === "ETOOLARGE" ? "it is larger than 100 MB" : (code ?? "unreadable")));
+      return void report(from, decl, code === "ENOENT" ? DIAG.moduleNotFound.spec(raw, displayPath(abs)) : DIAG.moduleNotFound.unreadable(raw, code === "EISDIR" ? "it is a directory" : code === "ENOTREG" ? "it is not a regular file" : code === "ETOOLARGE" ? `it ${specTooLarge()}` : (code ?? "unreadable")));
     }
     const m = parseModule(abs, text);
     byReal.set(real, m);

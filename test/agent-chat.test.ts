@@ -207,6 +207,11 @@ describe("POST /v1/agents/coach/chat", () => {
     setLlm(chatHandler({ distance_km: "ten", elevation_gain_m: 50, planned_pace_min_km: 5.5 }));
     const issues = (await chat({ athlete_id: a, message: "x" })).body.error.issues;
     expect(issues[0].path).toEqual(["tool_calls", "time_estimator", "distance_km"]);
+    // A missing argument in a prediction request's words (zod's was "expected number, received undefined").
+    setLlm(chatHandler({ elevation_gain_m: 50, planned_pace_min_km: 5.5 }));
+    const missing = (await chat({ athlete_id: a, message: "x" })).body.error;
+    expect(missing.issues).toEqual([{ path: ["tool_calls", "time_estimator", "distance_km"], message: "missing field: expected number" }]);
+    expect(missing.message).toBe("the LLM called `time_estimator` with bad arguments: distance_km: missing field: expected number");
     const invalid = await chat({ athlete_id: a });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.issues[0].path).toEqual(["message"]);

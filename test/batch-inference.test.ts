@@ -258,6 +258,43 @@ describe("spineFromFile", () => {
     expect(bad).toEqual({ __row: 2, reason: "the time column `at` = 'soon' is not a timestamp" });
   });
 
+  it("an infinite time (`infinity`, `-infinity`) or one past the year 9999 is a reject, not an as-of time, from text and from a typed timestamp column", async () => {
+    const csv = join(dir, "timed-infinite.csv");
+    writeFileSync(csv, "at,user_id,amount\n2025-03-01T10:00:00Z,u01,1\ninfinity,u02,2\n-infinity,u03,3\n20000-01-01 00:00:00,u04,4\n");
+    const parquet = join(dir, "timed-infinite.parquet");
+    await store.run(
+      `COPY (SELECT * FROM (VALUES (TIMESTAMP '2025-03-01 10:00:00', 'u01', 1.0), ('infinity'::TIMESTAMP, 'u02', 2.0), ('-infinity'::TIMESTAMP, 'u03', 3.0), (TIMESTAMP '20000-01-01 00:00:00', 'u04', 4.0)) t("at", user_id, amount)) TO '${parquet}' (FORMAT parquet)`,
+    );
+    // The csv's column reads as TIMESTAMP WITH TIME ZONE (its first row ends in Z): a reason shows the value as read.
+    for (const [file, year20000] of [[csv, "20000-01-01 00:00:00+00"], [parquet, "20000-01-01 00:00:00"]]) {
+      const spine = await spineFromFile(store, view, file, { asOf, timeColumn: "at" });
+      const rows = await store.all<{ user_id: string }>(`SELECT user_id FROM ${spine.table} ORDER BY __sid`);
+      expect(rows.map((r) => r.user_id)).toEqual(["u01"]);
+      const bad = await store.all<{ __row: number; fields: string[]; reason: string }>(`SELECT __row, fields, reason FROM ${spine.invalid.table} ORDER BY __row`);
+      expect(bad.map((r) => [r.__row, r.fields, r.reason])).toEqual([
+        [2, ["at"], "the time column `at` = 'infinity' is not a finite time"],
+        [3, ["at"], "the time column `at` = '-infinity' is not a finite time"],
+        [4, ["at"], `the time column \`at\` = '${year20000}' is outside the years 1 to 9999`],
+      ]);
+    }
+  });
+
+  it("a timestamp request field that is infinite or past the year 9999 is a reject, as the online request schema refuses it", async () => {
+    const timed: ViewPlan = { ...userView, requestFields: [{ name: "since", type: "timestamp", nullable: false }] };
+    const file = join(dir, "field-infinite.csv");
+    writeFileSync(file, "user_id,since\nu01,2025-03-01 10:00:00\nu02,infinity\nu03,20000-01-01 00:00:00\n");
+    const spine = await spineFromFile(store, timed, file, { asOf });
+    expect((await store.all<{ user_id: string }>(`SELECT user_id FROM ${spine.table}`)).map((r) => r.user_id)).toEqual(["u01"]);
+    const bad = await store.all<{ __row: number; fields: string[]; reason: string }>(`SELECT __row, fields, reason FROM ${spine.invalid.table} ORDER BY __row`);
+    expect(bad.map((r) => [r.__row, r.fields, r.reason])).toEqual([
+      [2, ["since"], "`since` = 'infinity' is not a finite time"],
+      // The value as DuckDB read the column (its sniffer may take it WITH TIME ZONE: +00).
+      [3, ["since"], expect.stringMatching(/^`since` = '20000-01-01 00:00:00(\+00)?' is outside the years 1 to 9999$/)],
+    ]);
+    const { requestTimestamp } = await import("../runtime/timestamp-text.ts");
+    for (const text of ["infinity", "20000-01-01T00:00:00Z"]) expect(requestTimestamp().safeParse(text).success, text).toBe(false);
+  });
+
   it("refuses a file whose columns clash with the output's", async () => {
     const file = join(dir, "clash.csv");
     writeFileSync(file, "user_id,amount,prediction\nu01,2,1\n");

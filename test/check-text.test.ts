@@ -5,6 +5,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { oneLine } from "../compiler/format/one-line.ts";
+import { allowedText } from "../runtime/allowed-text.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { validateEvent } from "../runtime/stream/validate.ts";
@@ -48,5 +49,27 @@ describe("a check's text", () => {
       `rider: "a//b" fails check (!= "a//b")`,
       "km: -1 fails check (> 0)",
     ]);
+  });
+
+  it("an `in` list is quoted as its first 10 values (each at most 80 characters) and how many there are, by the batch quarantine and a streamed event's rejection", async () => {
+    const riders = [...Array.from({ length: 29 }, (_, i) => `u${i}`), "x".repeat(100)];
+    const expected = `u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, … (30 values)`;
+    expect(allowedText(riders)).toBe(expected);
+    expect(allowedText(["a", "b"], (v) => JSON.stringify(v))).toBe('"a", "b"');
+    expect(allowedText(["y".repeat(100)])).toBe(`${"y".repeat(80)}…`);
+    const listed = ridesSpec("rides.csv", ["ride_id: string", `rider: string in (${riders.map((r) => `"${r}"`).join(", ")})`, "at: timestamp", "km: float"], ["stream lateness 1d"]);
+    const t = await compileTempSpec({ "spec.fti": listed, "rides.csv": ["ride_id,rider,at,km", "r1,u1,2024-01-02 10:00,10", "r2,zed,2024-01-03 10:00,1"].join("\n") });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      await runFeaturePipeline(store, t.bundle);
+      const reasons = (await store.all<{ reason: string }>("SELECT reason FROM fti_quarantine ORDER BY row_number")).map((r) => r.reason);
+      expect(reasons).toEqual([`rider: 'zed' not in (${expected})`]);
+    } finally {
+      await store.close();
+    }
+    const plan = t.bundle.sources.find((s) => s.name === "rides")!;
+    const streamed = validateEvent(plan, { ride_id: "r9", rider: "zed", at: "2024-01-05T10:00:00Z", km: 1 }, []);
+    expect("issues" in streamed && streamed.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([`rider: "zed" not in (${expected})`]);
   });
 });

@@ -99,7 +99,7 @@ describe("fti compile / check", () => {
     expect([r.code, r.stderr.trim()]).toEqual([1, "error: big.fti: is larger than 100 MB, too large for a spec"]);
     const imp = fti(["check", "a.fti"], dir, 60_000);
     expect(imp.code).toBe(1);
-    expect(imp.stderr).toContain("error FTI2009: module `./big.fti` cannot be read: it is larger than 100 MB");
+    expect(imp.stderr).toContain("error FTI2009: module `./big.fti` cannot be read: it is larger than 100 MB, too large for a spec");
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -60,9 +60,9 @@ describe("fti fmt", () => {
     expect(r.stdout).toBe(GOOD);
   });
 
-  it("stdin is read to the bound of a spec: an endless one (/dev/zero) is an error, not a read until memory runs out (exit 3)", () => {
+  it("stdin is read to the bound of a spec file, refused in its words: an endless one (/dev/zero) is an error, not a read until memory runs out (exit 3)", () => {
     const r = spawnSync("sh", ["-c", `cat /dev/zero | "${process.execPath}" "${BIN}" fmt -`], { cwd: project({}), encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" }, timeout: 60_000 });
-    expect([r.status, r.stderr]).toEqual([1, "error: <stdin>: larger than 100 MB, too large for a spec\n"]);
+    expect([r.status, r.stderr]).toEqual([1, "error: <stdin>: is larger than 100 MB, too large for a spec\n"]);
   });
 
   it("a missing file is a one-line error with exit 1", () => {

@@ -115,6 +115,8 @@ describe("a group table keeps the definition it was written under", () => {
         ["garbage", "it is not JSON"],
         ['{"__proto__": {"x": 1}}', "its `group` is not a hash"],
         ['{"group": "abc", "features": [1]}', "its `features` are not hashes by feature name"],
+        ['{"group": "abc", "features": {"km_7d": "h1", "rides_28d": 2}}', "its `features` are not hashes by feature name (at features.rides_28d)"],
+        ['{"group": 7, "features": {}}', "its `group` is not a hash"],
         ["null", "it is not an object"],
       ] as const) {
         await store.run("UPDATE fti_group_definitions SET definition = ? WHERE table_name = 'fg_riding_v1'", [text]);

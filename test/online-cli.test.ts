@@ -119,6 +119,8 @@ describe("fti serve", () => {
     expect(await exited).toBe(0);
     mark("exited");
     expect(stderr).toContain("SIGTERM: stopping");
+    // No warning of a library on the user's terminal (a Fastify option given the deprecated way printed FSTDEP022 at start).
+    expect(stderr).not.toMatch(/FastifyWarning|DeprecationWarning|FSTDEP/);
 
     const ok = [...served.map((s) => s.answer.request_id), ...answers.filter((a) => a.status === 200).map((a) => a.body.request_id as string)];
     expect(ok.length).toBeGreaterThan(work.athletes.length);

@@ -226,6 +226,26 @@ describe("who may call the service (#9)", () => {
     }
   });
 
+  it("a path that is no URL (a % escape that does not decode) or a long name is answered in the API's error shape, as a 400 / the route's 404", async () => {
+    const svc = await OnlineService.open(toy.bundle, { store: toy.storePath, logs: false, now: NOW, logger: recordingLogger() });
+    const { app } = createHttpApp(svc, { access: { adminTokens: [ADMIN], apiTokens: [API] } });
+    try {
+      const headers = { authorization: `Bearer ${API}`, "content-type": "application/json; charset=latin1" }; // latin1: Fastify's route, not the fast path
+      for (const url of ["/v1/models/%E0%A4%A/predict", "/v1/models/%ZZ/predict", "/models/%C0"]) {
+        const r = await app.inject({ method: url.startsWith("/models") ? "GET" : "POST", url, headers, payload: "{}" });
+        expect([r.statusCode, r.json()], url).toEqual([400, { error: { status: 400, code: "bad_url", message: "the path is not a valid URL: a % escape in it does not decode to UTF-8 text" } }]);
+      }
+      const long = "m".repeat(150);
+      const predict = await app.inject({ method: "POST", url: `/v1/models/${long}/predict`, headers, payload: "{}" });
+      expect([predict.statusCode, predict.json().error.code]).toEqual([404, "unknown_model"]);
+      const page = await app.inject({ method: "GET", url: `/models/${long}`, headers: { authorization: `Bearer ${API}` } });
+      expect([page.statusCode, page.headers["content-type"]]).toEqual([404, "text/html; charset=utf-8"]); // the model page's own not-found page
+    } finally {
+      await app.close();
+      await svc.close();
+    }
+  });
+
   it("the admin token file is a new file of its own (0600): a symbolic link at its name is replaced, not followed", () => {
     const victim = join(toy.dir, "victim.txt");
     writeFileSync(victim, "keep me\n", { mode: 0o644 });

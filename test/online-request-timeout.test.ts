@@ -5,26 +5,17 @@
 
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../runtime/online/http.ts";
-import { materialize } from "../runtime/online/materialize.ts";
-import { buildToyStore, type ToyStore } from "./helpers/online-toy.ts";
+import { servedBothWays } from "./helpers/online-toy.ts";
 
 const TIMEOUT_MS = 1000;
-let toy: ToyStore;
-let fast: RunningServer;
-let slow: RunningServer;
+let served: Awaited<ReturnType<typeof servedBothWays>>;
 
 beforeAll(async () => {
-  toy = await buildToyStore();
-  await toy.withStore((store) => materialize(store, toy.bundle));
-  const base = { port: 0, store: toy.storePath, logs: false as const, watch: false, requestTimeoutMs: TIMEOUT_MS };
-  fast = await startServer(toy.bundle, base);
-  slow = await startServer(toy.bundle, { ...base, fastPredict: false });
+  served = await servedBothWays({ requestTimeoutMs: TIMEOUT_MS });
 });
 
 afterAll(async () => {
-  for (const s of [fast, slow]) await s?.close();
-  toy?.cleanup();
+  await served?.close();
 });
 
 /** Sends the head and then the body's bytes one per `gapMs`; resolves with what the server wrote and whether it closed. */
@@ -55,11 +46,12 @@ function trickle(url: string, body: string, gapMs: number, stopAfterMs: number):
 }
 
 describe("the request timeout", () => {
-  for (const [name, server] of [["node:http fast path", () => fast], ["Fastify", () => slow]] as const) {
+  for (const [name, server] of [["node:http fast path", () => served.fast], ["Fastify", () => served.slow]] as const) {
     it(`${name}: a body trickled past the timeout is a 408 and the connection is closed`, async () => {
       const body = JSON.stringify({ user_id: "u01", pad: "x".repeat(200) });
       const r = await trickle(server().url, body, 50, TIMEOUT_MS * 4);
       expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+      expect(JSON.parse(r.text.slice(r.text.indexOf("\r\n\r\n") + 4))).toMatchObject({ error: { status: 408, code: "request_timeout" } });
       expect(r.closed).toBe(true);
     });
 

@@ -756,6 +756,20 @@ view v for athlete { features g.* }`;
     ]);
   });
 
+  it("FTI4105: a bidirectional control written as it is in a string or a comment, each one; as an escape it is a character like any other", () => {
+    const text = 'source s { path "a\u202eb" } // x \u2066 y \u2069\n/* \u202a */ fn f(): string = "\\u{202e}"';
+    const d = parse(text, "t").diagnostics;
+    expect(d.map((x) => [x.code, x.range.start.line, x.range.start.column, x.range.end.offset - x.range.start.offset])).toEqual([
+      [4105, 1, 19, 1],
+      [4105, 1, 30, 1],
+      [4105, 1, 34, 1],
+      [4105, 2, 4, 1],
+    ]);
+    expect(d[0].message).toMatch(/^a string holds RIGHT-TO-LEFT OVERRIDE \(U\+202E\) as it is/);
+    expect(d[1].message).toMatch(/^a comment holds LEFT-TO-RIGHT ISOLATE \(U\+2066\)/);
+    expect(parse('fn f(): string = "\\u{202e}\\u{2066}"', "t").diagnostics).toEqual([]);
+  });
+
   it("FTI1005 invalid escape", () => {
     const d = parse(String.raw`source s { path "a\qb\u{110000}" }`, "t").diagnostics;
     expect(d.map((x) => x.code)).toEqual([1005, 1005]);
@@ -807,6 +821,11 @@ view v for athlete { features g.* }`;
       const d = parse(src, "t").diagnostics;
       expect(d.map((x) => [x.code, x.severity])).toEqual([[1008, "warning"]]);
     }
+  });
+
+  it("a file whose declarations a syntax error swallowed is not called empty (docs/language.md FTI1003's example)", () => {
+    expect(codes("/* TODO: add the sources\nentity shoe { key shoe_id: string }\n")).toEqual([1003]);
+    expect(codes("'")).toEqual([1004]);
   });
 });
 

@@ -33,6 +33,27 @@ const csv = [
 const temps: TempSpec[] = [];
 afterAll(() => temps.forEach((t) => t.cleanup()));
 
+describe("a check calling a fn", () => {
+  it("quarantines the rows it fails (sources were checked before fns, so the call had no signature and the check was dropped)", async () => {
+    const fields = [...RIDE_FIELDS.slice(0, 3), "km: float check (plausible(km)) check (> 0)"];
+    const text = `fn plausible(km: float): bool = km < 500\n\n${ridesSpec("rides.csv", fields)}`;
+    const rides = ["ride_id,rider,at,km", "r1,ann,2024-01-02 10:00,10", "r2,ann,2024-01-03 10:00,900", "r3,bob,2024-01-03 11:00,-1"].join("\n");
+    const t = await compileTempSpec({ "spec.fti": text, "rides.csv": rides });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      const { runId } = await runFeaturePipeline(store, t.bundle);
+      const reasons = await quarantineReasons(store, runId, 10);
+      expect(reasons.map((r) => [r.example, r.rows]).sort()).toEqual([
+        ["km: -1 fails check (> 0)", 1],
+        ["km: 900 fails check (plausible(km))", 1],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("quarantine reasons by kind", () => {
   it("group rows refused by the same rules, whatever their values, with one full reason as the example", async () => {
     const t = await compileTempSpec({ "spec.fti": spec, "rides.csv": csv });

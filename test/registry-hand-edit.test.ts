@@ -1,7 +1,8 @@
 // A registry row edited by hand (the registry is a table in the store): a
 // fitted MDT state that is not what training writes is refused with a user
 // error naming the version and the first bad place, before the generated
-// encode reads it (which threw a TypeError: an internal error, exit 3).
+// encode reads it (which threw a TypeError: an internal error, exit 3); ONNX
+// bytes that are no model (the checksum edited too) are refused the same way.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ModelPlan, SpecBundle } from "../runtime/api.ts";
@@ -54,6 +55,24 @@ describe("a hand-edited fitted state", () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toMatch(/^model `toy_impute` version 1: its stored MDT state is not what training writes: /);
     expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe("hand-edited ONNX bytes (their checksum edited with them)", () => {
+  // Not an ONNX model, a cut-off one, and a protobuf that is no ModelProto: onnx's own error was an internal error (exit 3).
+  const cases: Array<[string, () => Uint8Array]> = [
+    ["text", () => new TextEncoder().encode("garbage")],
+    ["cut off", () => record.onnx.subarray(0, Math.floor(record.onnx.length / 2))],
+    ["one byte", () => new Uint8Array([8])],
+  ];
+  it.each(cases)("%s: a user error naming the version and what to do", async (_name, bytes) => {
+    const err = await createPredictor(bundle, "toy_impute", { ...record, onnx: bytes() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/^model `toy_impute` version 1: its stored ONNX model cannot be loaded \(.+\)$/);
+    expect((err as UserError).hint).toMatch(/train the model again \(fti train\) or register its ONNX file again/);
   });
 });
 

@@ -135,6 +135,21 @@ describe("POST /v1/sources/activities/events", () => {
     expect(unknown.status).toBe(404);
   });
 
+  it("says to post the events themselves when they come wrapped in an object ({\"events\": [...]}), and stores none", async () => {
+    const a = work.athletes[2];
+    const lines = segmentLines().length;
+    const r = await post(JSON.stringify({ events: [activity(a, Date.now() - HOUR), activity(a, Date.now() - HOUR)] }));
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({
+      code: "invalid_events",
+      message: 'the body is an object whose one field "events" holds an array: send the events themselves, an event object, an array of them, or NDJSON lines',
+      issues: [{ path: ["events"], message: "an array of events inside an object; post the array itself" }],
+    });
+    expect(segmentLines()).toHaveLength(lines);
+    // An event with one field of another kind is still checked field by field.
+    expect((await post(JSON.stringify({ athlete_id: a }))).body.error.issues.map((i: { path: unknown[] }) => i.path[0])).toContain("activity_id");
+  });
+
   it("refuses an event dated more than a day after the server's clock (it would make every later event late), with its path", async () => {
     const a = work.athletes[3];
     const lines = segmentLines().length;

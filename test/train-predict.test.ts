@@ -6,7 +6,7 @@
 // (test/helpers/model-bundles.ts): these tests are about what happens after
 // the training frame; pit.ts has its own tests.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -213,6 +213,23 @@ describe("inference", () => {
     expect(workers.started).toBe(started + 1);
     expect(workers.released).toBe(workers.started);
     expect(await read()).toEqual(before);
+  });
+
+  it("--out x.parquet whose write fails leaves the earlier files and tables as they were, and nothing beside them", async () => {
+    // The rejects file's write fails (a folder where its part file goes; a full disk did this by hand): the
+    // predictions file was written in place first, so it was this run's beside the last run's rejects file.
+    const sub = mkdtempSync(join(dir, "out-"));
+    const out = join(sub, "p.parquet");
+    await predictBatch(store, bundle, "toy_gbdt", { asOf: AS_OF, out });
+    const before = { p: readFileSync(out), rejects: readFileSync(join(sub, "p.rejects.parquet")) };
+    const rows = () => store.all(`SELECT user_id, as_of, prediction FROM predictions.toy_gbdt ORDER BY user_id, as_of`);
+    const tableBefore = await rows();
+    mkdirSync(join(sub, `p.rejects.parquet.${process.pid}.part`));
+    await expect(predictBatch(store, bundle, "toy_gbdt", { asOf: new Date(AS_OF.getTime() + 1000), out })).rejects.toThrow(/p\.rejects\.parquet\.\d+\.part/);
+    expect(readFileSync(out).equals(before.p)).toBe(true);
+    expect(readFileSync(join(sub, "p.rejects.parquet")).equals(before.rejects)).toBe(true);
+    expect(readdirSync(sub).sort()).toEqual(["p.parquet", `p.rejects.parquet`, `p.rejects.parquet.${process.pid}.part`]);
+    expect(await rows()).toEqual(tableBefore);
   });
 
   it("a view with request fields needs an entities file that provides them", async () => {

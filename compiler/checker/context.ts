@@ -15,6 +15,8 @@ export interface FnSignature {
   returns: IrType;
   /** True when the body can produce null even with non-null arguments (e.g. it divides). */
   bodyNullable: boolean;
+  /** The extern fn it runs: its own name for an extern fn, else the first one its body calls, directly or through fns. */
+  extern?: string;
 }
 
 export class Ctx {

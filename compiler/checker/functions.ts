@@ -7,6 +7,7 @@
 import path from "node:path";
 import type { ExternFnDecl, FnDecl } from "../ast.ts";
 import type { IrColumn, IrExpr, IrFunction, IrType } from "../ir.ts";
+import { calledFns as callsIn } from "../ir-walk.ts";
 import { DIAG } from "../messages.ts";
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx, FnSignature } from "./context.ts";
@@ -28,10 +29,20 @@ export function checkFunctions(ctx: Ctx, decls: Array<FnDecl | ExternFnDecl>): I
     const decl = byName.get(name)!;
     const fn = decl.kind === "fn" ? checkFn(ctx, decl) : checkExtern(ctx, decl);
     const ok = fn && !failedInCycle.has(name);
-    ctx.signatures.set(name, ok ? { params: fn.params, returns: fn.returns, bodyNullable: fn.bodyNullable } : null);
+    const extern = decl.kind === "extern_fn" ? name : fn?.ir.body && externCalled(ctx, fn.ir.body)?.extern;
+    ctx.signatures.set(name, ok ? { params: fn.params, returns: fn.returns, bodyNullable: fn.bodyNullable, ...(extern ? { extern } : {}) } : null);
     if (ok) out.set(name, fn.ir);
   }
   return decls.map((d) => out.get(d.name.name)).filter((f): f is IrFunction => !!f);
+}
+
+/** The first fn `e` calls that is an extern fn or runs one (its signature says which), with that extern's name. */
+export function externCalled(ctx: Ctx, e: IrExpr): { fn: string; extern: string } | undefined {
+  for (const fn of callsIn(e)) {
+    const extern = ctx.functionSignature(fn)?.extern;
+    if (extern) return { fn, extern };
+  }
+  return undefined;
 }
 
 /** The fns a fn's body calls, in the order its check meets them. */

@@ -94,6 +94,8 @@ type DeclsOfKind = <K extends NamedDecl["kind"]>(kind: K) => Extract<NamedDecl, 
 /** Sources and entities, functions, feature groups (in dependency order), ODTs, views and models. */
 function checkDeclarations(ctx: Ctx, text: string, env: ImportedEnv, named: NamedDecl[], of: DeclsOfKind): Checked {
   const { sources, entities, groups, odts } = env;
+  // Functions first: a source's `check` may call one (checked later, its call had no signature and the check was dropped).
+  const functions = checkFunctions(ctx, named.filter((d): d is FnDecl | ExternFnDecl => (d.kind === "fn" || d.kind === "extern_fn") && ctx.symbols.get(d.name.name) === d));
   for (const d of of("source")) {
     const s = checkSource(ctx, d, text);
     if (s) sources.set(s.name, s);
@@ -102,7 +104,6 @@ function checkDeclarations(ctx: Ctx, text: string, env: ImportedEnv, named: Name
     const e = checkEntity(ctx, d);
     if (e) entities.set(e.name, e);
   }
-  const functions = checkFunctions(ctx, named.filter((d): d is FnDecl | ExternFnDecl => (d.kind === "fn" || d.kind === "extern_fn") && ctx.symbols.get(d.name.name) === d));
   for (const d of orderGroups(ctx, of("feature_group"))) {
     const g = checkGroup(ctx, d, { sources, entities, groups });
     const schedule = d.schedule && checkSchedule(ctx, d.schedule);

@@ -8,6 +8,7 @@ import { confinedPath, sourceRootsProblem } from "../../runtime/features/source-
 import { runClauses, type ClauseCheck } from "./clauses.ts";
 import type { Ctx } from "./context.ts";
 import { checkExpr, type ExprScope } from "./exprs.ts";
+import { externCalled } from "./functions.ts";
 import { oneLine } from "../format/one-line.ts";
 import { checkTimestampFormat } from "./timestamp-format.ts";
 import { isStoreColumn, show } from "./types.ts";
@@ -106,6 +107,11 @@ function checkFields(ctx: Ctx, decl: SourceDecl, d: SourceDraft): void {
         if (!expr) continue;
         if (expr.type.base !== "bool") {
           ctx.report(c.expr.range, DIAG.condition.check(show(expr.type)));
+          continue;
+        }
+        const extern = externCalled(ctx, expr);
+        if (extern) {
+          ctx.report(c.expr.range, DIAG.externInCheck.of(extern.extern, extern.fn === extern.extern ? undefined : extern.fn));
           continue;
         }
         field.checks.push({ expr, text: oneLine(d.text.slice(c.range.start.offset, c.range.end.offset)) });

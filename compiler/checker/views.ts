@@ -468,7 +468,9 @@ function checkOdts(
       requestFields.set(rp.name, rp);
       if (labelGiven && labelColumns.has(rp.name)) {
         const others = [...labelColumns].filter((c) => c !== rp.name);
-        ctx.report(range, DIAG.labelLeakRequest.labelReads(odt.name, rp.name, label!.name, source.name, others));
+        // A column input (`features activities.elapsed_time_s`) is an identity ODT no one declared: say what was written.
+        const column = odt.body.k === "param" && !ctx.symbols.has(odt.name) && !ctx.imported.has(odt.name);
+        ctx.report(range, DIAG.labelLeakRequest.labelReads(odt.name, rp.name, label!.name, source.name, others, column));
         ok = false;
         continue;
       }

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { formatDiagnostics } from "../diagnostics.ts";
-import { readFailure, readSpecBytes, SPEC_LIMIT_BYTES } from "../modules.ts";
+import { readFailure, readSpecBytes, SPEC_LIMIT_BYTES, specTooLarge } from "../modules.ts";
 import { formatSpec } from "../format/index.ts";
 import { UserError } from "../../runtime/errors.ts";
 
@@ -64,7 +64,7 @@ async function readStdin(): Promise<string> {
   let total = 0;
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     total += chunk.length;
-    if (total > SPEC_LIMIT_BYTES) throw new UserError("<stdin>: larger than 100 MB, too large for a spec");
+    if (total > SPEC_LIMIT_BYTES) throw new UserError(`<stdin>: ${specTooLarge()}`);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total).toString("utf8");

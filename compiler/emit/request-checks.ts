@@ -6,6 +6,7 @@
 // file (the view plan's `checkRequest`) and rejects the rows it flags.
 
 import type { IrBinaryOp, IrExpr, IrType, IrView } from "../ir.ts";
+import { allowedText } from "../../runtime/allowed-text.ts";
 import { columnsOf, hasCall } from "../ir-walk.ts";
 import { cite, tsExpr, type EmitContext } from "./context.ts";
 import type { Imports } from "./imports.ts";
@@ -36,7 +37,7 @@ function requestChecks(ctx: EmitContext, view: IrView): RequestCheck[] {
     const field = source.fields.find((f) => f.name === r.name);
     // `in (...)`: a value outside the list is quarantined in training, so a request with one is refused too.
     if (field?.allowed?.length) {
-      const text = `in (${field.allowed.map((v) => (typeof v === "string" ? str(v) : String(v))).join(", ")})`;
+      const text = `in (${allowedText(field.allowed, (v) => (typeof v === "string" ? str(v) : String(v)))})`;
       out.push({ field: r.name, expr: allowedExpr(field.name, field.type, field.allowed), message: `${text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
     }
     for (const check of field?.checks ?? []) {

@@ -14,12 +14,7 @@ import { docAt } from "./docs.ts";
 import { lineageOf } from "./lineage.ts";
 import { toLsp } from "./positions.ts";
 import { builtinAt, definitionOf, occurrenceAt, type Occurrence } from "./symbols.ts";
-
-export function formatDuration(ms: number): string {
-  const units: Array<[string, number]> = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]];
-  for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
-}
+import { formatDuration } from "../../runtime/duration-text.ts";
 
 const code = (s: string) => "```fti\n" + s + "\n```";
 

@@ -431,7 +431,8 @@ function parseUnsafe(text: string, file: string, opts: ParseOptions): ParseResul
   const direct: ToAstContext = { pos: (o) => lines.pos(o), error: () => undefined };
   const f: FileParse = { file, lines, problems, diagnostics: [], decls: [], imports: [], direct, useDirect: opts.direct !== false };
   for (const p of problems) f.diagnostics.push(diagnostic(file, f.lines.range(p.start, p.end), p));
-  if (tokens.length === 0) f.diagnostics.push(diagnostic(file, f.lines.range(0, 0), DIAG.emptySpec.noDeclarations()));
+  // A file whose only text is an unterminated comment (or characters that are no token) is not empty: its error says why.
+  if (tokens.length === 0 && problems.length === 0) f.diagnostics.push(diagnostic(file, f.lines.range(0, 0), DIAG.emptySpec.noDeclarations()));
 
   let problemIdx = 0;
   for (const chunk of splitDeclarations(tokens)) {

@@ -9,7 +9,9 @@
 //     or `InvalidLiteral` (FTI1006), with the decoded value in `payload`;
 //   - strings are decoded into `payload` (FTI1002 unterminated, FTI1005 bad escape);
 //   - invalid characters (FTI1004) and unterminated block comments (FTI1003)
-//     are reported and dropped from the token stream.
+//     are reported and dropped from the token stream;
+//   - bidirectional controls written as they are in strings and comments are
+//     reported (FTI4105), the tokens kept.
 // Only offsets are tracked here; index.ts turns offsets into line/column.
 
 import type { IToken, TokenType } from "chevrotain";
@@ -496,6 +498,20 @@ function decodeString(tok: IToken, problems: LexProblem[]): void {
   tok.payload = out;
 }
 
+/**
+ * Bidirectional controls (embeddings, overrides, isolates) written as they are: in a string or a
+ * comment they reorder how the rest of the line is displayed, so a spec can be reviewed as one thing
+ * and do another ("Trojan Source"). Outside strings and comments they are invalid characters (FTI1004).
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/g;
+
+function reportBidiControls(tok: IToken, where: "string" | "comment", problems: LexProblem[]): void {
+  BIDI_CONTROL.lastIndex = 0;
+  for (let m = BIDI_CONTROL.exec(tok.image); m; m = BIDI_CONTROL.exec(tok.image)) {
+    report(problems, tok.startOffset + m.index, tok.startOffset + m.index + 1, DIAG.bidiControl.at(m[0].charCodeAt(0), where));
+  }
+}
+
 /** Tokenizes `text`. Never throws for any input. */
 export function lex(text: string): LexResult {
   const raw = chevLexer.tokenize(text);
@@ -512,6 +528,7 @@ export function lex(text: string): LexResult {
     if (c.image.startsWith("/*") && !(c.image.length >= 4 && c.image.endsWith("*/"))) {
       report(problems, c.startOffset, c.startOffset + 2, DIAG.unterminatedComment.at());
     }
+    reportBidiControls(c, "comment", problems);
   }
 
   for (const tok of raw.tokens) {
@@ -523,6 +540,7 @@ export function lex(text: string): LexResult {
       classifyNumeric(tok, problems);
     } else if (type === StringLit) {
       decodeString(tok, problems);
+      reportBidiControls(tok, "string", problems);
     } else if (type === InvalidChars) {
       report(problems, tok.startOffset, tok.startOffset + tok.image.length, DIAG.invalidCharacter.run(tok.image));
       continue;

@@ -12,6 +12,7 @@ import { z } from "zod";
 import type { AgentAnswer, AgentPlan, FeatureValue, RetrievedDocument, Scalar, SpecBundle, ToolCallRecord } from "../api.ts";
 import { chatComplete, chatStream, clip, type ChatMessage, type ChatRequest, type ChatToolCall } from "../llm/chat.ts";
 import { EndpointError } from "../llm/http.ts";
+import { zodIssues } from "../online/request-issues.ts";
 import { isoOrValue } from "../timestamp-text.ts";
 import type { AgentSettings } from "./settings.ts";
 
@@ -200,7 +201,8 @@ async function runTool(host: AgentHost, plan: AgentPlan, call: ChatToolCall, key
   const argSchema = z.strictObject(Object.fromEntries(Object.entries(tool.requestSchema.shape).filter(([k]) => !tool.keys.includes(k))));
   const checked = argSchema.safeParse(args);
   if (!checked.success) {
-    const issues = checked.error.issues.map((i) => ({ path: ["tool_calls", call.name, ...i.path], message: i.message }));
+    // In the words a prediction request's 400 uses: "missing field: expected string", not zod's "received undefined".
+    const issues = zodIssues(checked.error, ["tool_calls", call.name], args, argSchema);
     throw new AgentFailure(422, "bad_tool_call", `the LLM called \`${call.name}\` with bad arguments: ${issues.map((i) => `${i.path.slice(2).join(".") || "(arguments)"}: ${i.message}`).join("; ")}`, issues);
   }
   const r = await host.predict(tool.model, { ...(args as object), ...keys });

@@ -4,6 +4,7 @@
 
 import { z } from "zod";
 import type { ColumnPlan, ColumnType, FeatureValue, Scalar } from "../api.ts";
+import { clip } from "../clip-text.ts";
 import { timestampJsonSchema } from "../timestamp-text.ts";
 
 /** `index NAME on GROUP(COLUMN) [for ENTITY]`. */
@@ -138,20 +139,31 @@ function mergeHint(property: Record<string, unknown>, hint: Record<string, unkno
   }
 }
 
-/** A value as the prompt shows it: null → "unknown", numbers to 4 significant digits, dates as ISO. */
+/**
+ * A value as the prompt shows it: null → "unknown", numbers to 4 significant digits but never fewer
+ * than their whole digits (98765.43 is 98765: to 4 digits it was 98770, a value the entity never had),
+ * dates as ISO.
+ */
 export function promptValue(v: Scalar | Date | undefined): string {
   if (v === null || v === undefined) return "unknown";
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.abs(v) >= 1000 ? Math.round(v) : Number(v.toPrecision(4)));
   return String(v);
 }
+
+/**
+ * The most characters of one field of a retrieved document in a prompt: a Debian changelog entry of
+ * 104,452 characters (linux 6.1.52-1) made one document ~26,000 tokens, past the turn's whole budget
+ * (--agent-max-tokens, 20,000) and most local models' context, before the LLM said anything.
+ */
+export const PROMPT_FIELD_CHARS = 2000;
 
 /** Retrieved documents as prompt lines: `- [id, date, score 0.83] field: value; ...`. */
 export function promptDocuments(docs: readonly RetrievedDocument[] | undefined): string {
   if (!docs || docs.length === 0) return "(none)";
   return docs
     .map((d) => {
-      const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${promptValue(v)}`).join("; ");
+      const fields = Object.entries(d.fields).map(([k, v]) => `${k}: ${clip(promptValue(v), PROMPT_FIELD_CHARS)}`).join("; ");
       return `- [${d.id}, ${d.eventTime.slice(0, 10)}, score ${d.score.toFixed(2)}] ${fields}`;
     })
     .join("\n");

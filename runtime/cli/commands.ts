@@ -6,7 +6,8 @@
 
 import fs from "node:fs";
 import type { Command } from "commander";
-import type { SpecBundle } from "../api.ts";
+import type { SpecBundle, ViewPlan } from "../api.ts";
+import { findModel, findView } from "../bundle.ts";
 import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { readInputFile } from "../input-file.ts";
@@ -19,6 +20,7 @@ import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
 import type { ExternalReport } from "../training/register-external.ts";
+import { terminalText } from "../terminal-text.ts";
 
 // The engines (DuckDB, onnxruntime, the trainers) load on first use, so
 // `fti compile` and `fti --help` start fast.
@@ -143,7 +145,7 @@ function registerFeatures(program: Command, deps: RuntimeCliDeps): void {
 async function reportQuarantine(opts: { store?: string }, report: { runId: string; sources: Array<{ source: string; read: number; valid: number }> }): Promise<void> {
   const { quarantineReasons } = await import("../store/quarantine.ts");
   const reasons = await withStore(opts, (store) => quarantineReasons(store, report.runId), { readOnly: true });
-  for (const r of reasons) log(`  ${r.source}: ${r.rows} row${r.rows === 1 ? "" : "s"} like ${r.example}`);
+  for (const r of reasons) log(`  ${r.source}: ${r.rows} row${r.rows === 1 ? "" : "s"} like ${terminalText(r.example)}`);
   log(`quarantined rows and their reasons: SELECT * FROM fti_quarantine WHERE run_id = '${report.runId}'`);
   const refused = report.sources.filter((s) => s.read > 0 && s.valid === 0);
   if (refused.length) {
@@ -178,9 +180,19 @@ function registerTrainingData(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const view = specMember(bundle, "view", viewArg);
     const { exportTrainingData } = await trainingExport();
-    const rows = await withStore(opts, (store) => exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true }));
+    const { rows, leftOut } = await withStore(opts, async (store) => {
+      const rows = await exportTrainingData(store, bundle, view, opts.out, { memoryLimit, unordered: opts.unordered === true, closingStore: true });
+      return { rows, leftOut: await leftOutOfSpine(store, findView(bundle, view), rows) };
+    });
     out(`${rows} rows → ${opts.out}`);
+    if (leftOut) out(`  ${leftOut}`);
   });
+}
+
+/** The line naming the view's source rows that got no label (and so are not in the training data), or null. */
+async function leftOutOfSpine(store: Store, view: ViewPlan, labelled: number): Promise<string | null> {
+  const { spineLeftOut, leftOutLine } = await import("../retrieval/unlabelled.ts");
+  return leftOutLine(view, await spineLeftOut(store, view, labelled));
 }
 
 /** `fti train`: train, gate and register a model. */
@@ -197,10 +209,13 @@ function registerTrain(program: Command, deps: RuntimeCliDeps): void {
     const bundle = await deps.loadSpec(spec);
     const model = specMember(bundle, "model", modelArg);
     const { trainModelFromSpec } = await training();
-    const report = await withStore(opts, (store) =>
-      trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) }),
-    );
+    const { view } = findModel(bundle, model);
+    const { report, leftOut } = await withStore(opts, async (store) => {
+      const report = await trainModelFromSpec(store, bundle, model, { threads, onProgress: (p) => log(`  ${p.message}`) });
+      return { report, leftOut: await leftOutOfSpine(store, view, report.rows.total) };
+    });
     printTrainReport(report);
+    if (leftOut) out(`  ${leftOut}`);
     if (!report.promoted) deps.exit(1);
   });
 }

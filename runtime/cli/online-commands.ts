@@ -16,6 +16,7 @@ import { embeddingSettingsFromEnv } from "../embeddings/embedder.ts";
 import { parseOnlineStore } from "../online/online-store.ts";
 import type { MaterializeReport } from "../online/materialize.ts";
 import type { SharedMaterializeReport } from "../online/redis-sync.ts";
+import { terminalText } from "../terminal-text.ts";
 
 const ONLINE_STORE_HELP =
   "where the online rows live: memory (default: each server's own), redis://host:port[/db] or redis+cluster://host:port,host:port,… (shared by every server; ?prefix=name for the key prefix, default fti); default: $FTI_ONLINE_STORE";
@@ -94,7 +95,7 @@ export function printVerifyReport(r: VerifyReport): void {
   }
   for (const f of r.features) {
     for (const x of f.examples) {
-      out(`  ✗ ${f.name} ${Object.entries(x.entity).map(([k, v]) => `${k}=${v}`).join(",")} at ${x.ts}: served ${JSON.stringify(x.logged)}${x.status ? ` (${x.status})` : ""}, recomputed ${JSON.stringify(x.recomputed)}`);
+      out(`  ✗ ${f.name} ${Object.entries(x.entity).map(([k, v]) => `${k}=${terminalText(String(v))}`).join(",")} at ${x.ts}: served ${JSON.stringify(x.logged)}${x.status ? ` (${x.status})` : ""}, recomputed ${JSON.stringify(x.recomputed)}`);
     }
   }
   const compared = r.features.reduce((n, f) => n + f.compared, 0);

@@ -12,12 +12,28 @@ import { logsDirFor } from "./online-commands.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 
-function runLine(r: RunRecord): string {
+export function runLine(r: RunRecord): string {
   const when = new Date(r.clock).toISOString().slice(0, 16).replace("T", " ");
-  const versions = r.version_from !== null || r.version_to !== null ? ` v${r.version_from ?? "–"}→v${r.version_to ?? "–"}` : "";
+  const versions = r.version_from !== null || r.version_to !== null ? ` v${r.version_from ?? "–"}→v${r.version_to ?? "–"}${rejected(r)}` : "";
   const rows = r.rows !== null ? ` rows ${r.rows}` : "";
   const tail = r.error ? `  ${r.error}` : "";
   return `${when}  ${r.kind.padEnd(11)} ${(r.target || "·").padEnd(16)} ${r.status.padEnd(11)} ${r.trigger}${rows}${versions}${tail}`;
+}
+
+/**
+ * A retrain whose challenger was not promoted names it and why: the line said only `v3→v3`, the
+ * production version kept, and not that v4 was trained and registered as staging (the newuser lane's
+ * quarterly retrains over vega-datasets unemployment: six of ten kept the champion, no word why).
+ */
+function rejected(r: RunRecord): string {
+  if (r.kind !== "retrain" || !r.detail) return "";
+  let d: { challenger?: unknown; promoted?: unknown; reason?: unknown };
+  try {
+    d = JSON.parse(r.detail) as typeof d;
+  } catch {
+    return "";
+  }
+  return d.promoted === false && typeof d.challenger === "number" ? ` (v${d.challenger} not promoted: ${typeof d.reason === "string" ? d.reason : "see fti runs --json"})` : "";
 }
 
 interface RunOpts {

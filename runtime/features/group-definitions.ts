@@ -6,7 +6,9 @@
 // The definitions are the compiler's hashes (compiler/lower/group-definition.ts).
 
 import type { GroupPlan, SpecBundle } from "../api.ts";
+import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { pathText } from "../registry/row-shape.ts";
 import type { Store } from "../store/store.ts";
 
 const TABLE = "fti_group_definitions";
@@ -45,6 +47,17 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
   await store.run(`INSERT OR REPLACE INTO ${TABLE} VALUES (?, ?, ?, now())`, [plan.table, JSON.stringify(definition), bundle.name]);
 }
 
+/** What a recorded definition must hold; each message says what is wrong in the damaged-record error. */
+const DEFINITION = z.object(
+  {
+    group: z.string({ error: "its `group` is not a hash" }),
+    features: z.record(z.string(), z.string({ error: "its `features` are not hashes by feature name" }), {
+      error: "its `features` are not hashes by feature name",
+    }),
+  },
+  { error: "it is not an object" },
+);
+
 /** A recorded definition, or what is wrong with it (a hand edit or damage made it a TypeError, exit 3). */
 function recordedDefinition(text: string): Definition | string {
   let value: unknown;
@@ -53,13 +66,11 @@ function recordedDefinition(text: string): Definition | string {
   } catch {
     return "it is not JSON";
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
-  const { group, features } = value as { group?: unknown; features?: unknown };
-  if (typeof group !== "string") return "its `group` is not a hash";
-  if (typeof features !== "object" || features === null || Array.isArray(features) || !Object.values(features).every((h) => typeof h === "string")) {
-    return "its `features` are not hashes by feature name";
-  }
-  return { group, features: features as Record<string, string> };
+  const r = DEFINITION.safeParse(value);
+  if (r.success) return value as Definition; // as parsed: zod's copy would give a feature named __proto__ to the prototype
+  const issue = r.error.issues[0];
+  // Where inside `features` (`features.km_7d`): the group-level words name the column only.
+  return issue.path.length > 1 ? `${issue.message} (at ${pathText(issue.path)})` : issue.message;
 }
 
 /** What differs, in words: the group's shape, then each feature computed otherwise (added or dropped ones are the column check's). */

@@ -10,6 +10,7 @@
 // stream, the owning spec's own run).
 
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import type { GroupPlan, SpecBundle } from "../api.ts";
 import { ident, tableRef } from "../store/sql.ts";
 import type { Store } from "../store/store.ts";
@@ -82,10 +83,32 @@ export async function findUpToDate(store: Store, plan: GroupPlan, now: Omit<Grou
   return { runId: last.runId, spec: last.spec };
 }
 
-interface RecordedGroup {
-  table?: string;
-  skipped?: boolean;
-  freshness?: GroupFreshness;
+/**
+ * A run's stats as far as freshness reads them. `fti_runs` is a table anyone with the store can edit: a
+ * record of another shape (`"groups": 5`, a group `null`) was a TypeError (exit 3); now it matches nothing.
+ */
+const RUN_STATS = z.looseObject({
+  groups: z
+    .array(
+      z.looseObject({
+        table: z.string().optional(),
+        skipped: z.boolean().optional(),
+        freshness: z.looseObject({ definition: z.string(), input: z.string(), table: z.string() }).optional(),
+      }),
+    )
+    .optional(),
+});
+
+/** The run's recorded groups, or null when its stats are not what fti writes. */
+function recordedGroups(stats: unknown): z.infer<typeof RUN_STATS>["groups"] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(String(stats));
+  } catch {
+    return null;
+  }
+  const r = RUN_STATS.safeParse(value);
+  return r.success ? (r.data.groups ?? []) : null;
 }
 
 /** The latest ok feature run that computed `table` with a freshness record (skips are not computations). */
@@ -97,8 +120,9 @@ async function lastComputation(store: Store, table: string): Promise<(UpToDate &
     [`%${JSON.stringify(table)}%`],
   );
   for (const run of runs) {
-    const stats = JSON.parse(String(run.stats)) as { groups?: RecordedGroup[] };
-    const entry = (stats.groups ?? []).find((g) => g.table === table && !g.skipped);
+    const groups = recordedGroups(run.stats);
+    if (!groups) return null; // a damaged record cannot vouch for the table: compute it again
+    const entry = groups.find((g) => g.table === table && !g.skipped);
     if (!entry) continue;
     // The latest computation decides; one without a record cannot be matched.
     return entry.freshness ? { runId: run.run_id, spec: run.spec, freshness: entry.freshness } : null;

@@ -5,6 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
+import { allowedText } from "../allowed-text.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { EPOCH_UNITS } from "./epoch-units.ts";
 import { ident, outsideSafeInt, sqlLiteral, sqlString } from "../store/sql.ts";
@@ -114,6 +115,10 @@ export function castFromTyped(r: string, rawType: string, f: FieldSpelling): str
   if (t === "timestamp" && f.format !== undefined && EPOCH_UNITS[f.format] && !isText(up)) return epochTimestamp(`TRY_CAST(${r} AS DOUBLE)`, EPOCH_UNITS[f.format]);
   if (up === STORED[t]) return null;
   if (isText(up)) return castFromText(r, f);
+  // Bytes (a Parquet BYTE_ARRAY without the UTF8 annotation: how older writers store strings) are read as
+  // UTF-8 text, NULL when they are not (a failed cast, quarantined): a cast to VARCHAR stored DuckDB's
+  // escapes of them (`café` became `caf\xC3\xA9`).
+  if (up === "BLOB") return t === "string" ? `TRY(decode(${r}))` : castFromText(`TRY(decode(${r}))`, f);
   if (t === "string") return `TRY_CAST(${r} AS VARCHAR)`;
   if (t === "int" && /INT/.test(up) && !/INTERVAL/.test(up)) return `TRY_CAST(${r} AS BIGINT)`;
   if (t === "timestamp" && (up === "TIMESTAMP WITH TIME ZONE" || up === "TIMESTAMPTZ")) return `TRY_CAST(${r} AS TIMESTAMP)`;
@@ -191,7 +196,7 @@ function typedReads(plan: SourcePlan, input: SourceInput): { reads: Map<string, 
       typed = cast ?? inCol(k);
       // A column that already has the declared type is taken as it is, and a
       // cast to text cannot fail: no cast reason is possible for those.
-      read = { raw: `CAST(${inCol(k)} AS VARCHAR)`, canFailCast: cast !== null && f.type !== "string" };
+      read = { raw: `CAST(${inCol(k)} AS VARCHAR)`, canFailCast: cast !== null && (f.type !== "string" || input.columns[k].type.toUpperCase() === "BLOB") };
     }
     typedSelect.push(`${typed} AS ${ident(f.name)}`);
     reads.set(f.name, read);
@@ -249,7 +254,8 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   const isString = f.type === "string";
   const castFailed = `(${raw} IS NOT NULL AND trim(${raw}) <> '' AND ${col} IS NULL)`;
   if (canFailCast) {
-    const what = `is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`;
+    // A string's cast fails only for bytes that are not UTF-8 (castFromTyped).
+    const what = f.type === "string" ? "is not UTF-8 text" : `is not ${f.type === "int" ? "an" : "a"} ${f.type}${f.format !== undefined ? ` in the form ${f.format}` : ""}`;
     const offset = offsetPattern(f);
     const badOffset = offset === null ? "FALSE" : `regexp_matches(${raw}, ${sqlString(offset)})`;
     rules.push({ when: `${castFailed} AND NOT ${badOffset}`, message: `${label} || ${shown(raw, true)} || ${sqlString(" " + what)}`, kind: `${f.name}: ${ELIDED} ${what}` });
@@ -283,7 +289,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
   }
   if (f.allowed && f.allowed.length) {
     const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
-    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${f.allowed.map(String).join(", ")})`));
+    rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${allowedText(f.allowed)})`));
   }
   for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${c.text}`));
   return rules;

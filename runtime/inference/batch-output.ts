@@ -10,6 +10,7 @@
 // each model's latest run. A column a run brings that the table lacks is
 // added to it.
 
+import { renameSync, rmSync } from "node:fs";
 import type { ModelPlan, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { cleanUp, type Store } from "../store/store.ts";
@@ -93,13 +94,36 @@ export async function writeBatchOutput(
     const rejectsSource = targets.rejectsParquet ? await materialize(store, rejects, rejectsSelect) : rejectsSelect;
     await appendToTable(store, source, targets.table, replacePredictions(view, targets, model, written));
     await appendToTable(store, rejectsSource, targets.rejectsTable, `DELETE FROM ${tableRef(targets.rejectsTable)} WHERE model = ${model}`);
-    if (targets.parquet) await store.run(`COPY (SELECT * FROM ${ident(out)} ORDER BY row_number) TO ${sqlString(targets.parquet)} (FORMAT parquet)`);
-    if (targets.rejectsParquet) {
-      await store.run(`COPY (SELECT * FROM ${ident(rejects)} ORDER BY row_number) TO ${sqlString(targets.rejectsParquet)} (FORMAT parquet)`);
-    }
+    const files = [
+      ...(targets.parquet ? [{ table: out, file: targets.parquet }] : []),
+      ...(targets.rejectsParquet ? [{ table: rejects, file: targets.rejectsParquet }] : []),
+    ];
+    await writeParquetFiles(store, files);
   } finally {
     // After a failure the transaction is aborted and these would fail too: the failure is what to report.
     await cleanUp(store, `DROP TABLE IF EXISTS ${ident(out)}`, `DROP TABLE IF EXISTS ${ident(rejects)}`);
+  }
+}
+
+/**
+ * Each table to its Parquet file, written beside it and renamed once all are whole: a failed write (a full
+ * disk) left an empty file at a new target, DuckDB's tmp_ file beside an existing one, and a predictions
+ * file of this run beside the rejects file of the last. Now nothing is left and the earlier files stay.
+ */
+async function writeParquetFiles(store: Store, files: Array<{ table: string; file: string }>): Promise<void> {
+  const part = (file: string) => `${file}.${process.pid}.part`;
+  try {
+    for (const { table, file } of files) await store.run(`COPY (SELECT * FROM ${ident(table)} ORDER BY row_number) TO ${sqlString(part(file))} (FORMAT parquet)`);
+    for (const { file } of files) renameSync(part(file), file);
+  } finally {
+    // What is left of a failed write; a failure to remove it must not hide the write's own error.
+    for (const { file } of files) {
+      try {
+        rmSync(part(file), { force: true });
+      } catch {
+        // not a file (nothing fti wrote)
+      }
+    }
   }
 }
 

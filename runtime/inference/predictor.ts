@@ -117,7 +117,13 @@ export async function createPredictor(
   const state = record.mdt_state;
   checkFittedState(plan, state, modelName, record.version);
   const width = state.width;
-  const session = await loadOnnx(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS);
+  const session = await loadOnnx(record.onnx, opts.onnx ?? PREDICTOR_ONNX_OPTIONS).catch((e: Error) => {
+    // fti train and fti register stored a model that loads: these bytes were changed in the registry since (their checksum with them).
+    throw new UserError(
+      `model \`${modelName}\` version ${record.version}: its stored ONNX model cannot be loaded (${e.message})`,
+      `the registry row was changed after it was written; train the model again (fti train) or register its ONNX file again (fti register)`,
+    );
+  });
   if (session.width !== null && session.width !== width) {
     throw new UserError(
       `model \`${modelName}\` version ${record.version}: its ONNX input width is ${session.width} but its MDT state produces ${width}`,

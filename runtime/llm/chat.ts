@@ -4,6 +4,7 @@
 // The answer is checked: a missing message, a tool call without a name or
 // with arguments that are not a JSON object is a "malformed" EndpointError.
 
+import { clip } from "../clip-text.ts";
 import { capped, EndpointError, endpointUrl, isTimeout, openPost, postJson, type EndpointConfig } from "./http.ts";
 
 /** A chat answer's body, at most: some hundred times any model's context window. */
@@ -143,7 +144,5 @@ function usageTokens(body: unknown): number {
   return typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0;
 }
 
-/** At most 80 characters of what the endpoint sent, then how long it was. */
-export function clip(text: string): string {
-  return text.length <= 80 ? text : `${text.slice(0, 80)}… (${text.length} characters)`;
-}
+/** At most 80 characters of what the endpoint sent, then how long it was (runtime/clip-text.ts). */
+export { clip };

@@ -5,13 +5,14 @@
 // protocol; everything else goes to stderr.
 
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
 import type { ColumnPlan, Scalar, SpecBundle } from "../api.ts";
 import { echo, pollutingKey } from "../online/json-body.ts";
 import type { OnlineService } from "../online/service.ts";
 import { typedValue } from "../stream/validate.ts";
 import { isoOrValue } from "../timestamp-text.ts";
+import { cappedStdioTransport } from "./stdio-lines.ts";
 
 type ToolResult = { content: Array<{ type: "text"; text: string }>; isError?: boolean };
 
@@ -125,7 +126,7 @@ function catalogue(bundle: SpecBundle) {
 /** Serves MCP over stdin/stdout until the client closes the connection. */
 export async function serveMcpStdio(bundle: SpecBundle, service: OnlineService, version: string): Promise<void> {
   const server = createMcpServer(bundle, service, version);
-  const transport = new StdioServerTransport();
+  const transport = cappedStdioTransport(process.stdin, process.stdout);
   const closed = new Promise<void>((done) => {
     transport.onclose = () => done();
     process.stdin.on("end", () => done());

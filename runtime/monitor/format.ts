@@ -1,6 +1,7 @@
 // Text rendering of training statistics for `fti models show`.
 
 import type { ColumnStatistics, TrainingStatistics } from "../statistics/statistics.ts";
+import { terminalText } from "../terminal-text.ts";
 
 function num(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return "n/a";
@@ -17,7 +18,7 @@ function detail(c: ColumnStatistics): string[] {
   }
   if (c.categorical) {
     const k = c.categorical;
-    const top = k.top.slice(0, 5).map((t) => `${t.value} ${pct(t.fraction)}`);
+    const top = k.top.slice(0, 5).map((t) => `${terminalText(t.value)} ${pct(t.fraction)}`);
     const rest = 1 - k.top.slice(0, 5).reduce((s, t) => s + t.fraction, 0);
     return ["", "", "", "", `${k.distinct} distinct: ${top.join(", ")}${rest > 1e-12 ? `, other ${pct(rest)}` : ""}`];
   }

@@ -1,7 +1,8 @@
 // `fti serve`: Fastify in front of the OnlineService. Fastify does the
 // routing, the 1 MB body limit, JSON parsing and (opt-in) request logging; every
 // error leaves as the same JSON shape ({error: {status, code, message,
-// issues?}}), and the server keeps serving after any of them.
+// issues?}}), a request node:http cannot parse too (client-error.ts), and the
+// server keeps serving after any of them.
 //
 // Routes:
 //   POST /v1/models/:model/predict   one instance, or {"instances": [...]}
@@ -23,6 +24,7 @@ import { isLoopback, refusal, type AccessOptions } from "./auth.ts";
 import { fastEvents } from "./fast-events.ts";
 import type { FastRoute } from "./fast-http.ts";
 import { fastPredict, type FastPredict } from "./fast-predict.ts";
+import { answerExpectations, clientErrorHandler, refusedWithoutHost } from "./client-error.ts";
 import { BodyError, bodyText, NDJSON_TYPES, parseJsonBody } from "./json-body.ts";
 import { collectGarbage, scavengeOnOneThread, stopPretenuring } from "./full-gc.ts";
 import { Metrics } from "./metrics.ts";
@@ -81,14 +83,24 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
   const fast = opts.fastPredict === false || opts.logRequests ? null : fastPredict({ ...common, metrics });
   const events = opts.fastEvents === false || opts.logRequests ? null : fastEvents(common);
   const routes = [fast, events].filter((r) => r !== null);
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   app = Fastify({
     bodyLimit: BODY_LIMIT,
+    clientErrorHandler: clientErrorHandler(requestTimeout),
     logger: opts.httpLogger ?? false,
     logController: new LogController({ disableRequestLogging: !opts.logRequests }),
     // On close: stop accepting, answer 503 on kept-alive connections, finish requests in flight.
     return503OnClosing: true,
     forceCloseConnections: "idle",
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+    // A name in a path is bounded by the header size (16 KB), not by the router's 100 characters: a longer one
+    // gets the route's own 404 (unknown model), as on the fast path, not Fastify's 414 in its own shape.
+    routerOptions: { maxParamLength: 16_384 },
+    // A path that is no URL (`%ZZ`, a `%` escape that is not UTF-8) in the API's error shape, not Fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      const a = errorAnswer(err);
+      void (reply as FastifyReply).code(a.status).send(a.body);
+    },
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => fastServer(routes, handler, requestTimeout),
   });
   app.addContentTypeParser(NDJSON_TYPES, { parseAs: "buffer" }, (_req, body, done) => {
     let text: string;
@@ -152,8 +164,14 @@ export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): {
  */
 function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: ServerResponse) => void, requestTimeout: number): Server {
   const server = createServer(
-    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(5_000, Math.max(100, requestTimeout / 4)) },
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, requestTimeout / 4)),
+      requireHostHeader: false, // refused below, in the API's shape
+    },
     (req, res) => {
+      if (refusedWithoutHost(req, res)) return;
       for (const r of routes) if (r.handle(req, res)) return;
       handler(req, res);
     },
@@ -161,6 +179,7 @@ function fastServer(routes: FastRoute[], handler: (req: IncomingMessage, res: Se
   // Fastify's defaults for its own server (lib/server.js): keep-alive 72 s, no idle-socket timeout.
   server.keepAliveTimeout = 72_000;
   server.setTimeout(0);
+  answerExpectations(server);
   return server;
 }
 
@@ -226,6 +245,14 @@ export function errorAnswer(err: Error & { statusCode?: number; code?: string })
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       code = "body_too_large";
       message = `the body is larger than ${BODY_LIMIT} bytes`;
+      break;
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      code = "malformed_request";
+      message = "malformed HTTP request: the body's length does not match its Content-Length";
+      break;
+    case "FST_ERR_BAD_URL":
+      code = "bad_url";
+      message = "the path is not a valid URL: a % escape in it does not decode to UTF-8 text";
       break;
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       code = "unsupported_media_type";

@@ -33,6 +33,7 @@ import { HistogramSet } from "./metrics.ts";
 import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "./json-body.ts";
+import { capKey, zodIssues } from "./request-issues.ts";
 import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
 import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
@@ -148,41 +149,25 @@ export interface ReloadReport {
 }
 
 
+export { zodIssues };
+
 /** The request schema of a served model: the one the compiler generated (schema.ts). */
 export function requestSchema(plan: ModelPlan): z.ZodType {
   return plan.requestSchema;
 }
 
 /**
- * zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. With the
- * instance that failed and its schema, a field the instance lacks says so in JSON's words (zod's
- * "received undefined"), and whether null would do (a nullable field must still be sent).
+ * The key of a body that wraps its events in an object (`{"events": [...]}`, `{"records": [...]}`, as
+ * other APIs take them), or null. One field holding an array of objects is never an event (an event's
+ * values are scalars, or a vector's numbers); it was answered as one event with an unknown field and
+ * every field missing (the newuser lane's first push of a month of unemployment rows).
  */
-export function zodIssues(error: z.ZodError, prefix: Array<string | number> = [], instance?: unknown, schema?: z.ZodType): ApiIssue[] {
-  const out: ApiIssue[] = [];
-  for (const issue of error.issues) {
-    // A path element is a client's key: cut, like every echoed value.
-    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : capKey(String(p))))];
-    if (issue.code === "unrecognized_keys") {
-      for (const key of (issue as { keys: string[] }).keys) out.push({ path: [...path, capKey(key)], message: `unknown field ${echo(key)}` });
-    } else {
-      out.push({ path, message: missingField(issue, instance, schema) ?? issue.message });
-    }
-  }
-  return out;
-}
-
-function missingField(issue: z.core.$ZodIssue, instance: unknown, schema: z.ZodType | undefined): string | undefined {
-  if (issue.code !== "invalid_type" || issue.path.length !== 1 || instance === null || typeof instance !== "object") return undefined;
-  const key = String(issue.path[0]);
-  if (Object.prototype.hasOwnProperty.call(instance, key)) return undefined;
-  const field = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>)[key] : undefined;
-  const nullable = field?.safeParse(null).success ?? false;
-  return `missing field: expected ${issue.expected}${nullable ? " or null (send null for no value)" : ""}`;
-}
-
-function capKey(key: string): string {
-  return key.length <= 200 ? key : `${key.slice(0, 200)}…`;
+function wrappedEvents(body: unknown): string | null {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return null;
+  const keys = Object.keys(body);
+  if (keys.length !== 1) return null;
+  const v = (body as Record<string, unknown>)[keys[0]];
+  return Array.isArray(v) && v.length > 0 && v.every((e) => e !== null && typeof e === "object" && !Array.isArray(e)) ? keys[0] : null;
 }
 
 /**
@@ -833,6 +818,12 @@ export class OnlineService implements LocalService {
     const batch = Array.isArray(body);
     const events = batch ? (body as unknown[]) : [body];
     if (events.length === 0) return apiError(400, "invalid_events", "no events: send an event object, an array of them, or NDJSON lines");
+    const wrapper = wrappedEvents(body);
+    if (wrapper !== null) {
+      return apiError(400, "invalid_events", `the body is an object whose one field ${echo(wrapper)} holds an array: send the events themselves, an event object, an array of them, or NDJSON lines`, [
+        { path: [capKey(wrapper)], message: "an array of events inside an object; post the array itself" },
+      ]);
+    }
     if (events.length > MAX_EVENTS) return apiError(413, "too_many_events", `at most ${MAX_EVENTS} events per request, got ${events.length}`);
     const r = await this.ingestEvents(source, events, (i) => (batch ? [i] : []), t0);
     if (!r.ok) return apiError(r.status, r.code, r.message, r.issues);

@@ -4,6 +4,7 @@
 
 import { Cron } from "croner";
 import type { SchedulePlan } from "../api.ts";
+import { formatDuration } from "../duration-text.ts";
 
 /** Why a cron line cannot be used (null when it can): exactly 5 fields that croner accepts. */
 export function cronProblem(line: string): string | null {
@@ -50,5 +51,5 @@ export function dueSlot(schedule: SchedulePlan, last: Date | null, now: Date): D
 }
 
 export function describeSchedule(s: SchedulePlan): string {
-  return "cron" in s ? `cron "${s.cron}"` : `every ${s.everyMs / 60_000} min`;
+  return "cron" in s ? `cron "${s.cron}"` : `every ${formatDuration(s.everyMs)}`;
 }

@@ -182,6 +182,8 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
     ...(c.nullable ? [] : [[`${raw} IS NULL`, `${sqlString(`\`${c.name}\` is null; the request needs a ${c.type}`)}`]]),
     [`${raw} IS NOT NULL AND ${typed} IS NULL`, `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${sqlString(` is not a ${c.type}`)}`],
     ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
+    // As the request schema, which reads ISO 8601 with a 4-digit year: no infinity, no year past 9999.
+    ...(c.type === "timestamp" ? [[outsideYears(typed), `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(typed)}`]] : []),
     // As the request schema: an int is a JS number, exact only within ±(2^53 − 1).
     ...(c.type === "int"
       ? [[outsideSafeInt(typed), `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
@@ -194,9 +196,17 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
 function timeCheck(column: string, time: string): { field: string; reason: string } {
   const raw = ident(column);
   const reason = `CASE WHEN ${raw} IS NULL THEN ${sqlString(`the time column \`${column}\` is null`)}
-    WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp' END`;
+    WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp'
+    WHEN ${outsideYears(time)} THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(time)} END`;
   return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${sqlString(column)} END`, reason };
 }
+
+/**
+ * DuckDB reads 'infinity', '-infinity' and years up to 294246 as timestamps: as an as-of time such a row would be
+ * scored as of no real time (and JS dates stop at the 4-digit years), so it is refused as a source's event time is.
+ */
+const outsideYears = (t: string) => `NOT (${t} >= TIMESTAMP '0001-01-01' AND ${t} < TIMESTAMP '10000-01-01')`;
+const outsideYearsReason = (t: string) => `CASE WHEN isfinite(${t}) THEN ' is outside the years 1 to 9999' ELSE ' is not a finite time' END`;
 
 const quoted = (raw: string) => `'''' || replace(CAST(${raw} AS VARCHAR), '''', '''''') || ''''`;
 

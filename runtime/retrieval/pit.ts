@@ -206,22 +206,42 @@ export function spineTimeColumn(view: ViewPlan): string {
  * spine and live monitoring (labels joined to served predictions) read labels through this one relation.
  */
 export async function labelledRows(store: Store, view: ViewPlan, time: string, until?: Date): Promise<{ relation: string; complete: string[] }> {
-  const src = ident(rawTable(view.spine.source));
-  const t = ident(time);
-  const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
-  const relation = `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${src} WHERE ${rows.join(" AND ")}`;
+  const relation = spineSourceRows(view, time);
   const forward = view.label.forward;
   if (!forward.length) return { relation, complete: [] };
+  const { complete } = await forwardObserved(store, view, time, until);
+  return { relation: `SELECT *, ${forward.map((f) => `${f.sql} AS ${ident(f.name)}`).join(", ")} FROM (${relation})`, complete };
+}
+
+/** The rows of a view's spine source that can be spine rows (a time, the view's `where`), with their time in µs (`__fti_t`). */
+export function spineSourceRows(view: ViewPlan, time: string): string {
+  const t = ident(time);
+  const rows = [`${t} IS NOT NULL`, ...(view.spine.where ? [`(${view.spine.where}) IS TRUE`] : [])];
+  return `SELECT *, epoch_us(CAST(${t} AS TIMESTAMP)) AS ${SPINE_T} FROM ${ident(rawTable(view.spine.source))} WHERE ${rows.join(" AND ")}`;
+}
+
+/**
+ * When a forward label's whole window is observed: `complete`, conditions over `__fti_t`; `endUs`, the
+ * data's end (null: no row had happened when read); `horizonUs`, the label's longest window.
+ */
+export async function forwardObserved(
+  store: Store,
+  view: ViewPlan,
+  time: string,
+  until?: Date,
+): Promise<{ complete: string[]; endUs: bigint | null; horizonUs: bigint }> {
+  const t = ident(time);
   // The data's end: its latest event time among the rows that had happened when they were read (ingested_at).
   // A row dated later (a clock a year off, 9999-12-31, a planned event) was not observed: taken as the end, it
   // would label every earlier row with a window reaching past the data, an empty future read as a real one.
   const [end] = await store.all<{ us: number | bigint | null }>(
-    `SELECT epoch_us(max(CAST(${t} AS TIMESTAMP)) FILTER (WHERE CAST(${t} AS TIMESTAMP) <= ingested_at)) AS us FROM ${src}`,
+    `SELECT epoch_us(max(CAST(${t} AS TIMESTAMP)) FILTER (WHERE CAST(${t} AS TIMESTAMP) <= ingested_at)) AS us FROM ${ident(rawTable(view.spine.source))}`,
   );
-  const horizonUs = BigInt(Math.round(Math.max(...forward.map((f) => f.windowMs)) * 1000));
-  const complete = end.us === null ? ["false"] : [`${SPINE_T} + ${horizonUs} <= ${BigInt(end.us)}`];
+  const horizonUs = BigInt(Math.round(Math.max(...view.label.forward.map((f) => f.windowMs)) * 1000));
+  const endUs = end.us === null ? null : BigInt(end.us);
+  const complete = endUs === null ? ["false"] : [`${SPINE_T} + ${horizonUs} <= ${endUs}`];
   if (until) complete.push(`${SPINE_T} + ${horizonUs} < ${BigInt(until.getTime()) * 1000n}`);
-  return { relation: `SELECT *, ${forward.map((f) => `${f.sql} AS ${ident(f.name)}`).join(", ")} FROM (${relation})`, complete };
+  return { complete, endUs, horizonUs };
 }
 
 /**

@@ -5,6 +5,7 @@
 // nullable field would otherwise be silently null). Every problem is reported
 // with its JSON path; nothing a client sent is echoed beyond 80 characters.
 
+import { allowedText } from "../allowed-text.ts";
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
 import { isoOrValue, parseTimestamp } from "../timestamp-text.ts";
 import { vectorDim } from "../vector-type.ts";
@@ -105,7 +106,7 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
       continue;
     }
     if (f.allowed && !f.allowed.includes(t.value as string | number | boolean)) {
-      issues.push({ path: [...at, f.name], message: `${shown(v)} not in (${f.allowed.join(", ")})` });
+      issues.push({ path: [...at, f.name], message: `${shown(v)} not in (${allowedText(f.allowed)})` });
     }
     values[i] = t.value;
   }

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SpecBundle } from "../../runtime/api.ts";
+import { startServer, type RunningServer, type ServeOptions } from "../../runtime/online/http.ts";
+import { materialize } from "../../runtime/online/materialize.ts";
 import type { Store } from "../../runtime/store/store.ts";
 import { trainModelFromSpec } from "../../runtime/training/train.ts";
 import { input, loadSyntheticTables, makeBundle, model, step, withRequestSchemas } from "./model-bundles.ts";
@@ -60,5 +62,23 @@ export async function buildToyStore(opts: { train?: readonly string[]; bundle?: 
     bundle,
     withStore,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A toy store, materialized and served twice: `fast` with the node:http fast paths, `slow` with every request through Fastify. */
+export async function servedBothWays(over: Partial<ServeOptions> = {}): Promise<{ toy: ToyStore; fast: RunningServer; slow: RunningServer; close(): Promise<void> }> {
+  const toy = await buildToyStore();
+  await toy.withStore((store) => materialize(store, toy.bundle));
+  const base = { port: 0, store: toy.storePath, logs: false as const, watch: false, ...over };
+  const fast = await startServer(toy.bundle, base);
+  const slow = await startServer(toy.bundle, { ...base, fastPredict: false, fastEvents: false });
+  return {
+    toy,
+    fast,
+    slow,
+    close: async () => {
+      for (const s of [fast, slow]) await s.close();
+      toy.cleanup();
+    },
   };
 }
