@@ -223,6 +223,8 @@ describe("source validation", () => {
     expect(await sorts("apart.parquet", [row("a4", 1), row("a5", 2), row("a6", 3), row("a3", 4), row("a2", 5), row("a1", 6)])).toEqual({ sorted: 0, quarantined: 0, valid: 6 });
     expect(await sorts("meet.parquet", [row("a1", 1), row("a2", 2), row("a3", 3), row("a3", 4), row("a4", 5), row("a5", 6)])).toEqual({ sorted: 1, quarantined: 1, valid: 5 });
     expect(await sorts("overlap.parquet", [row("a1", 1), row("a3", 2), row("a5", 3), row("a2", 4), row("a4", 5), row("a6", 6)])).toEqual({ sorted: 1, quarantined: 0, valid: 6 });
+    // A falling half's range runs from its last value up to its first: here its first (a4) repeats in the other half.
+    expect(await sorts("falling.parquet", [row("a3", 1), row("a4", 2), row("a5", 3), row("a4", 4), row("a2", 5), row("a1", 6)])).toEqual({ sorted: 1, quarantined: 1, valid: 5 });
     // Several Parquet files (positions restart in each): the halves are the first and second half of the files.
     mkdirSync(join(dir, "inorder"));
     await writeParquet(s, join(dir, "inorder", "p1.parquet"), [row("b1", 1), row("b2", 2)]);
@@ -236,6 +238,7 @@ describe("source validation", () => {
       ["adjacent.parquet", 3, "activity_id: duplicate value 'a2' (first at row 2)"],
       ["later.parquet", 4, "activity_id: duplicate value 'a2' (first at row 2)"],
       ["meet.parquet", 4, "activity_id: duplicate value 'a3' (first at row 3)"],
+      ["falling.parquet", 4, "activity_id: duplicate value 'a4' (first at row 2)"],
     ]);
   });
 

@@ -8,6 +8,7 @@ import { UserError } from "../errors.ts";
 import { withStore, type RuntimeCliDeps } from "./commands.ts";
 import { keyValueFlags, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { MAX_K } from "../vectors/documents.ts";
+import { terminalText } from "../terminal-text.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 const FTI_VERSION = "0.1.0";
@@ -77,8 +78,9 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
       if (opts.json) out(JSON.stringify(docs, null, 2));
       else if (docs.length === 0) out(`no documents in ${index} before ${at.toISOString()}`);
       else for (const d of docs) {
-        const fields = Object.entries(d.fields).map(([f, v]) => `${f}: ${v}`).join("; ");
-        out(`${d.score.toFixed(3)}  ${d.eventTime}  ${d.id}  ${fields}`);
+        // A document's text is data: its control characters are shown as escapes (terminal-text.ts).
+        const fields = Object.entries(d.fields).map(([f, v]) => `${f}: ${terminalText(String(v))}`).join("; ");
+        out(`${d.score.toFixed(3)}  ${d.eventTime}  ${terminalText(String(d.id))}  ${fields}`);
       }
     });
 }
