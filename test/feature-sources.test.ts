@@ -330,6 +330,61 @@ describe("source validation", () => {
     expect(await s.all("SELECT count(*) AS n FROM fti_quarantine")).toEqual([{ n: 0 }]);
   });
 
+  it("a clean Parquet source's groups read its rows from the file, the rows the table holds; a quarantined row or a range keeps the table", async () => {
+    const dir = tempDir();
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    const rows = (over: (a: number, d: number) => Partial<Record<"km", string>> = () => ({})) =>
+      [0, 1, 2].flatMap((a) => Array.from({ length: 20 }, (_, d) => row(`a${a}-${String(d).padStart(2, "0")}`, d + 1, { athlete: `ath${a}`, km: `${5 + ((a * 7 + d * 3) % 11)}.5`, ...over(a, d) })));
+    await writeParquet(s, join(dir, "acts.parquet"), rows());
+    const bundle = athleteBundle(dir, { sources: [activitiesSource("acts.parquet", "parquet")] });
+    const inputs = watchRuns(s, /^CREATE OR REPLACE TEMP VIEW __input /);
+    const features = async () =>
+      s.all(`SELECT athlete_id, event_time, pace, climb, tss, distance, round(km_7d, 9) AS km_7d, round(pace_28d, 9) AS pace_28d, runs_28d, longest_28d
+               FROM fg_activity_stats_v1 JOIN fg_fitness_v1 USING (athlete_id, event_time) ORDER BY ALL`);
+    const fromFile = await runFeaturePipeline(s, bundle);
+    const fileRows = await features();
+    // A range from before every row: the same rows, read from the table.
+    const fromTable = await runFeaturePipeline(s, bundle, { from: new Date("2000-01-01T00:00:00Z") });
+    expect(fromFile.groups.map((g) => g.rows)).toEqual([60, 60]);
+    expect(fromTable.groups.map((g) => g.rows)).toEqual([60, 60]);
+    expect(fileRows).toHaveLength(60);
+    expect(await features()).toEqual(fileRows);
+    // A failing row (and so the validation filter) between the file and the table: the groups read the table.
+    await writeParquet(s, join(dir, "acts.parquet"), rows((a, d) => (a === 1 && d === 4 ? { km: "-1.0" } : {})));
+    const dirty = await runFeaturePipeline(s, bundle);
+    inputs.restore();
+    expect(dirty.sources[0].quarantined).toBe(1);
+    expect(dirty.groups.map((g) => g.rows)).toEqual([59, 59]);
+    expect(await s.all(`SELECT activity_id FROM fg_activity_stats_v1 EXCEPT SELECT activity_id FROM src_activities`)).toEqual([]);
+    // Each run's activity_stats input (fitness reads activity_stats' table).
+    const read = inputs.seen.filter((sql) => !sql.includes("fg_activity_stats_v1")).map((sql) => (sql.includes(`"src_activities"`) ? "table" : sql.includes(`"__fti_in_activities"`) ? "file" : sql));
+    expect(read).toEqual(["file", "table", "table"]);
+  });
+
+  it("a Parquet file that changes while a group reads it fails the run and changes nothing", async () => {
+    const dir = tempDir();
+    const file = join(dir, "acts.parquet");
+    store = await openStore({ path: ":memory:" });
+    const s = store;
+    await writeParquet(s, file, [row("a1", 1), row("a2", 2)]);
+    const bundle = athleteBundle(dir, { sources: [activitiesSource("acts.parquet", "parquet")] });
+    await runFeaturePipeline(s, bundle);
+    const before = await s.all("SELECT * FROM fg_activity_stats_v1 ORDER BY ALL");
+    const run = s.run.bind(s);
+    s.run = (async (sql: string, params?: never) => {
+      const out = await run(sql, params);
+      if (/^INSERT INTO "fg_activity_stats_v1"/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3)]);
+      return out;
+    }) as typeof s.run;
+    const err = await runFeaturePipeline(s, bundle).catch((e: unknown) => e);
+    s.run = run;
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toContain(`${file} changed while being read`);
+    expect(await s.all("SELECT * FROM fg_activity_stats_v1 ORDER BY ALL")).toEqual(before);
+    expect(await s.all("SELECT count(*) AS n FROM src_activities")).toEqual([{ n: 2 }]);
+  });
+
   it("a check whose SQL does not bind fails before any row is written", async () => {
     const dir = tempDir();
     store = await openStore({ path: ":memory:" });

@@ -12,7 +12,7 @@ import { UserError } from "../errors.ts";
 import { cleanUp, type ScalarFunctionSignature, type Store } from "../store/store.ts";
 import { newRunId, recordRun } from "../store/run-log.ts";
 import { ident, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
-import { rawTable, readSource, type ReadSourceOptions, type SourceReadReport } from "./sources.ts";
+import { rawTable, readSourceKeepingInput, type ReadSourceOptions, type SourceReadReport, type StoredRowsInPlace } from "./sources.ts";
 import { compactSegments, readStreamSegments } from "./stream-input.ts";
 import { currentFreshness, findUpToDate, mayReuse, tableStamp, type GroupFreshness, type UpToDate } from "./group-freshness.ts";
 import { columnDefinition } from "./column-storage.ts";
@@ -115,20 +115,28 @@ export async function runFeaturePipeline(
     warnings: [],
   };
   const run = { runId, kind: "features", spec: bundle.name, startedAt: started };
+  // Sources whose stored rows the groups read from the files themselves (sources.ts StoredRowsInPlace), until the groups are done.
+  const inPlace = new Map<string, StoredRowsInPlace>();
   try {
     await store.transaction(async () => {
-      for (const plan of sources) report.sources.push(await runSource(store, bundle, plan, { runId, ingestedAt: started, from, to }, emit));
-      const ranThisRun = new Set<string>();
-      for (const plan of groups) {
-        report.groups.push(await runOrReuseGroup(store, bundle, plan, opts, emit, {
-          from,
-          to,
-          ingestedAt: started,
-          ranThisRun,
-          warnings: report.warnings,
-          embeddings: opts.embeddings ?? embeddingSettingsFromEnv(),
-        }));
-        ranThisRun.add(plan.name);
+      try {
+        for (const plan of sources) report.sources.push(await runSource(store, bundle, plan, { runId, ingestedAt: started, from, to }, emit, inPlace));
+        const ranThisRun = new Set<string>();
+        for (const plan of groups) {
+          report.groups.push(await runOrReuseGroup(store, bundle, plan, opts, emit, {
+            from,
+            to,
+            ingestedAt: started,
+            ranThisRun,
+            warnings: report.warnings,
+            embeddings: opts.embeddings ?? embeddingSettingsFromEnv(),
+            inPlace,
+          }));
+          ranThisRun.add(plan.name);
+        }
+        unchangedSinceRead(bundle, sources, inPlace);
+      } finally {
+        for (const rows of inPlace.values()) await rows.close();
       }
       const finished = new Date();
       report.finishedAt = finished.toISOString();
@@ -227,15 +235,26 @@ function selectWork(bundle: SpecBundle, names: string[] | undefined): { groups: 
   return { groups, sources };
 }
 
+/** A file a group read again (StoredRowsInPlace) that changed since its source was read fails the run, as during the source's passes. */
+function unchangedSinceRead(bundle: SpecBundle, sources: SourcePlan[], inPlace: Map<string, StoredRowsInPlace>): void {
+  for (const [name, rows] of inPlace) {
+    const changed = rows.changedFiles();
+    const plan = sources.find((s) => s.name === name)!;
+    if (changed.length) throw new UserError(`source \`${name}\` (${bundle.file}:${plan.line}): ${changed.join(", ")} changed while being read`, "run the feature pipeline again");
+  }
+}
+
 async function runSource(
   store: Store,
   bundle: SpecBundle,
   plan: SourcePlan,
   opts: ReadSourceOptions,
   emit: (ev: ProgressEvent) => void,
+  inPlace: Map<string, StoredRowsInPlace>,
 ): Promise<SourceReadReport> {
   emit({ kind: "source", name: plan.name, phase: "start", message: `reading source ${plan.name}` });
-  const r = await readSource(store, bundle, plan, opts);
+  const { report: r, inPlace: rows } = await readSourceKeepingInput(store, bundle, plan, opts);
+  if (rows) inPlace.set(plan.name, rows);
   if (plan.stream) {
     // The streamed events after the file rows, once each by `unique` (stream-input.ts).
     const st = await readStreamSegments(store, bundle, plan, opts);
@@ -294,6 +313,8 @@ interface GroupRunContext {
   ranThisRun: Set<string>;
   warnings: string[];
   embeddings: EmbeddingSettings;
+  /** Sources whose stored rows can be read from their files (sources.ts StoredRowsInPlace). */
+  inPlace: Map<string, StoredRowsInPlace>;
 }
 
 /** Computes one group over the range and replaces those rows of its table. */
@@ -307,11 +328,13 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
   let inputTable: string;
   let timeCol: string;
   let alias = "";
+  let rowsInPlace: StoredRowsInPlace | undefined;
   if (plan.input.kind === "source") {
     const src = bundle.sources.find((s) => s.name === plan.input.name)!;
     inputTable = rawTable(src.name);
     // Reference data: no range applies (above), so the time column is never read.
     timeCol = src.eventTime ?? src.validFrom ?? "";
+    rowsInPlace = ctx.inPlace.get(src.name);
     if (src.eventTime && !src.fields.some((f) => f.name === "event_time")) alias = `, ${ident(src.eventTime)} AS event_time`;
     if (!(await store.tableExists(inputTable))) {
       throw new UserError(
@@ -346,11 +369,13 @@ async function runGroup(store: Store, bundle: SpecBundle, plan: GroupPlan, ctx: 
   const inputWhere: string[] = [];
   if (from && plan.lookbackMs !== null) inputWhere.push(`${tc} >= ${sqlTimestamp(from.getTime() - plan.lookbackMs)}`);
   if (to) inputWhere.push(`${tc} < ${sqlTimestamp(to)}`);
-  // One scan, not rowid parts (table-parts.ts): in parts the 10 M-row group cost ~2 s more CPU and no wall
-  // on a quiet machine (docs/benchmarks.md, "Fifteenth session: lead").
+  // The rows this run stored, from the source's files when they are the same rows (StoredRowsInPlace: the
+  // file is read on every core, the table written in this transaction on one). Otherwise one scan of the
+  // table, not rowid parts (table-parts.ts): in parts the 10 M-row group cost ~2 s more CPU and no wall on a
+  // quiet machine (docs/benchmarks.md, "Fifteenth session: lead").
+  const inputRelation = rowsInPlace && inputWhere.length === 0 ? `(${rowsInPlace.sql}) AS __fti_src` : tableRef(inputTable);
   await store.run(
-    `CREATE OR REPLACE TEMP VIEW __input AS SELECT *${alias} FROM ${tableRef(inputTable)}` +
-      (inputWhere.length ? ` WHERE ${inputWhere.join(" AND ")}` : ""),
+    `CREATE OR REPLACE TEMP VIEW __input AS SELECT *${alias} FROM ${inputRelation}` + (inputWhere.length ? ` WHERE ${inputWhere.join(" AND ")}` : ""),
   );
 
   if (from && plan.lookbackMs !== 0) {

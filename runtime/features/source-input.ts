@@ -34,6 +34,8 @@ export interface SourceInput {
   positionAcrossFiles: boolean;
   /** SQL of the 1-based row number within its file of the row at (file, pos): pass qualified column references. */
   rowNumber(file: string, pos: string): string;
+  /** True when the relation reads the files themselves (Parquet), not a staged copy: every read of it reads them again. */
+  inPlace?: boolean;
   /** Files read in place (Parquet) that changed since opened: the passes may disagree. */
   changedFiles(): string[];
   /** Lines that could not be parsed (csv, and ndjson read line by line): quarantined with their row number and reason. */
@@ -81,6 +83,7 @@ export async function openSourceInput(store: Store, bundle: SpecBundle, plan: So
         columns: cols,
         files,
         ndjson: false,
+        inPlace: true,
         positionAcrossFiles: false,
         rowNumber: (_file, pos) => `(${pos} + 1)`,
         changedFiles: () => files.filter((f, i) => fileStamp(f) !== before[i]),

@@ -145,6 +145,26 @@ interface SourcePass {
 }
 
 /**
+ * The rows a run stored in `src_<source>`, read again from the source's own
+ * files: the same rows with the same values, as a relation (`sql`). A group
+ * over a table written in the run's own transaction scans it on one thread
+ * (DuckDB sizes a scan by the table's committed rows), so its windows' input
+ * was fed by one core; a Parquet file is read on every core, as the
+ * hand-written SQL over it is. Only when the relation and the table cannot
+ * differ: Parquet read in place, the whole table replaced (no range), no
+ * stream, and not one row skipped or quarantined (so no validation filter
+ * and no duplicate removal stand between the file and the table). The input
+ * stays open until `close`; `changedFiles` tells the files that changed
+ * since they were first read (the run then fails, as a change during the
+ * source's passes does).
+ */
+export interface StoredRowsInPlace {
+  sql: string;
+  changedFiles(): string[];
+  close(): Promise<void>;
+}
+
+/**
  * Reads, validates and stores one source. Must run inside the pipeline's
  * transaction (it creates temp tables and writes two tables).
  *
@@ -154,12 +174,19 @@ interface SourcePass {
  * later duplicates of a `unique` value are found in the written table and
  * dropped from it (see CONTEXT.md).
  */
-export async function readSource(
+export async function readSource(store: Store, bundle: SpecBundle, plan: SourcePlan, opts: ReadSourceOptions): Promise<SourceReadReport> {
+  const { report, inPlace } = await readSourceKeepingInput(store, bundle, plan, opts);
+  await inPlace?.close();
+  return report;
+}
+
+/** readSource, and when the stored rows can be read again from the files (StoredRowsInPlace), that relation: the caller closes it. */
+export async function readSourceKeepingInput(
   store: Store,
   bundle: SpecBundle,
   plan: SourcePlan,
   opts: ReadSourceOptions,
-): Promise<SourceReadReport> {
+): Promise<{ report: SourceReadReport; inPlace?: StoredRowsInPlace }> {
   const t0 = performance.now();
   const where = `source \`${plan.name}\` (${bundle.file}:${plan.line})`;
   const table = rawTable(plan.name);
@@ -168,11 +195,12 @@ export async function readSource(
   if (files.length === 0) {
     await ensureRawTable(store, bundle, plan, rangeOf(plan, opts).inRange.length > 0);
     await clearRange(store, table, rangeOf(plan, opts).inRange);
-    return { source: plan.name, table, files, read: 0, valid: 0, quarantined: 0, skipped: 0, ms: Math.round(performance.now() - t0) };
+    return { report: { source: plan.name, table, files, read: 0, valid: 0, quarantined: 0, skipped: 0, ms: Math.round(performance.now() - t0) } };
   }
   const input = await openSourceInput(store, bundle, plan, files);
   const bad = ident(`__fti_bad_${plan.name}`);
   const dupValues = ident(`__fti_dupvals_${plan.name}`);
+  let kept = false;
   try {
     checkDeclaredFields(where, plan, input, files);
     const v = buildValidation(plan, input);
@@ -199,11 +227,25 @@ export async function readSource(
     if (valid + quarantined !== read) {
       throw new Error(`${where}: ${read} rows in range but ${valid} written and ${quarantined} quarantined`);
     }
-    return { source: plan.name, table, files, read, valid, quarantined, skipped, ms: Math.round(performance.now() - t0) };
+    const report = { source: plan.name, table, files, read, valid, quarantined, skipped, ms: Math.round(performance.now() - t0) };
+    if (!input.inPlace || plan.stream || p.inRange.length > 0 || skipped > 0 || quarantined > 0 || valid !== written) return { report };
+    kept = true;
+    return { report, inPlace: storedRowsInPlace(p, input) };
   } finally {
     await cleanUp(store, `DROP TABLE IF EXISTS ${bad}`, `DROP TABLE IF EXISTS ${dupValues}`);
-    await input.close();
+    if (!kept) await input.close();
   }
+}
+
+/** The table's columns over the typed input, every row (see StoredRowsInPlace for when that is the table's content). */
+function storedRowsInPlace(p: SourcePass, input: SourceInput): StoredRowsInPlace {
+  const cols = rawTableColumns(p.plan).slice(0, -1);
+  const typed = cols.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(", ");
+  return {
+    sql: `SELECT ${typed}, ${sqlTimestamp(p.opts.ingestedAt)} AS ingested_at FROM ${p.typed}`,
+    changedFiles: () => input.changedFiles(),
+    close: () => input.close(),
+  };
 }
 
 /**
