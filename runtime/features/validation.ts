@@ -8,7 +8,7 @@ import { matchFieldColumns } from "./column-match.ts";
 import { allowedText } from "../allowed-text.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { EPOCH_UNITS } from "./epoch-units.ts";
-import { ident, outsideSafeInt, sqlLiteral, sqlString } from "../store/sql.ts";
+import { ident, outsideSafeInt, outsideTimestampYears, sqlLiteral, sqlString } from "../store/sql.ts";
 import type { SourceInput } from "./source-input.ts";
 
 /** How the validation reads one declared field. */
@@ -276,9 +276,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     rules.push(valueRule(outsideSafeInt(col), what));
   }
   if (f.type === "timestamp") {
-    // DuckDB reads 'infinity' and years up to 294246 (BC too); a window's frame over such a row overflows its
-    // microseconds (an internal error), and JS dates, requests and the stream stop at the 4-digit years.
-    rules.push(valueRule(`NOT (${col} >= TIMESTAMP '0001-01-01' AND ${col} < TIMESTAMP '10000-01-01')`, "is outside the years 1 to 9999"));
+    rules.push(valueRule(outsideTimestampYears(col), "is outside the years 1 to 9999"));
   }
   if (f.type === "float") {
     rules.push({

@@ -19,7 +19,7 @@ import { UserError } from "../errors.ts";
 import { snakeCase } from "../features/column-match.ts";
 import { castFromTyped } from "../features/validation.ts";
 import { type Store } from "../store/store.ts";
-import { ident, outsideSafeInt, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
+import { ident, outsideSafeInt, outsideTimestampYears, sqlString, sqlTimestamp, tableRef } from "../store/sql.ts";
 
 export interface EntitySpine {
   table: string;
@@ -183,7 +183,7 @@ function fieldCheck(c: ColumnPlan, typed: string): { field: string; reason: stri
     [`${raw} IS NOT NULL AND ${typed} IS NULL`, `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${sqlString(` is not a ${c.type}`)}`],
     ...(c.type === "float" ? [[`NOT isfinite(${typed})`, `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is not a finite number'`]] : []),
     // As the request schema, which reads ISO 8601 with a 4-digit year: no infinity, no year past 9999.
-    ...(c.type === "timestamp" ? [[outsideYears(typed), `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(typed)}`]] : []),
+    ...(c.type === "timestamp" ? [[outsideTimestampYears(typed), `${sqlString(`\`${c.name}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(typed)}`]] : []),
     // As the request schema: an int is a JS number, exact only within ±(2^53 − 1).
     ...(c.type === "int"
       ? [[outsideSafeInt(typed), `${sqlString(`\`${c.name}\` = `)} || CAST(${typed} AS VARCHAR) || ' is outside ±(2^53 − 1)'`]]
@@ -197,7 +197,7 @@ function timeCheck(column: string, time: string): { field: string; reason: strin
   const raw = ident(column);
   const reason = `CASE WHEN ${raw} IS NULL THEN ${sqlString(`the time column \`${column}\` is null`)}
     WHEN ${time} IS NULL THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ' is not a timestamp'
-    WHEN ${outsideYears(time)} THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(time)} END`;
+    WHEN ${outsideTimestampYears(time)} THEN ${sqlString(`the time column \`${column}\` = `)} || ${quoted(raw)} || ${outsideYearsReason(time)} END`;
   return { field: `CASE WHEN (${reason}) IS NOT NULL THEN ${sqlString(column)} END`, reason };
 }
 
@@ -205,7 +205,6 @@ function timeCheck(column: string, time: string): { field: string; reason: strin
  * DuckDB reads 'infinity', '-infinity' and years up to 294246 as timestamps: as an as-of time such a row would be
  * scored as of no real time (and JS dates stop at the 4-digit years), so it is refused as a source's event time is.
  */
-const outsideYears = (t: string) => `NOT (${t} >= TIMESTAMP '0001-01-01' AND ${t} < TIMESTAMP '10000-01-01')`;
 const outsideYearsReason = (t: string) => `CASE WHEN isfinite(${t}) THEN ' is outside the years 1 to 9999' ELSE ' is not a finite time' END`;
 
 const quoted = (raw: string) => `'''' || replace(CAST(${raw} AS VARCHAR), '''', '''''') || ''''`;

@@ -42,12 +42,20 @@ export function tableRef(name: string): string {
     .join(".");
 }
 
-/** A SQL string literal. */
 /** SQL: the BIGINT `expr` is outside ±(2^53 − 1), where fti's JS numbers hold an int exactly (as Number.isSafeInteger). */
 export function outsideSafeInt(expr: string): string {
   return `(${expr} > ${Number.MAX_SAFE_INTEGER} OR ${expr} < ${-Number.MAX_SAFE_INTEGER})`;
 }
 
+/**
+ * SQL: the TIMESTAMP `expr` is outside the years 1 to 9999 (also `infinity`): DuckDB reads years up to 294246,
+ * a window's frame over such a row overflows its microseconds, and JS dates, requests and the stream stop there.
+ */
+export function outsideTimestampYears(expr: string): string {
+  return `NOT (${expr} >= TIMESTAMP '0001-01-01' AND ${expr} < TIMESTAMP '10000-01-01')`;
+}
+
+/** A SQL string literal. */
 export function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
