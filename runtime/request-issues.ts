@@ -1,14 +1,10 @@
 // A request's zod issues in the API's words (JSON paths, a missing field said in JSON's terms): one
-// reading for a prediction request (online/service.ts), an agent's tool call (agents/chat.ts); echo
-// for every message that repeats a client's input. At the runtime's root: online/ imports agents/, so agents/ cannot import online/.
+// reading for a prediction request (online/service.ts) and an agent's tool call (agents/chat.ts);
+// `echo` for every message that repeats a client's input. At the runtime's root: online/ imports
+// agents/, so agents/ cannot import online/.
 
 import { z } from "zod";
-
-/** One problem with a request: the JSON path of the offending value, e.g. ["instances", 2, "distance_km"]. */
-export interface ApiIssue {
-  path: Array<string | number>;
-  message: string;
-}
+import type { ApiIssue } from "./api-issue.ts";
 
 /** Longest piece of a client's input an error message repeats. */
 export const ECHO_LIMIT = 80;

@@ -5,7 +5,8 @@
 // an invalid request naming the field's path — not called "malformed JSON".
 
 import { isUtf8 } from "node:buffer";
-import { echo, type ApiIssue } from "../request-issues.ts";
+import type { ApiIssue } from "../api-issue.ts";
+import { echo } from "../request-issues.ts";
 
 
 export class BodyError extends Error {

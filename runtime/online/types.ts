@@ -61,7 +61,7 @@ export interface OnlineBatchPrediction {
   predictions: OnlineInstanceResult[];
 }
 
-import type { ApiIssue } from "../request-issues.ts";
+import type { ApiIssue } from "../api-issue.ts";
 
 export type { ApiIssue };
 
