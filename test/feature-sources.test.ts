@@ -59,6 +59,17 @@ function watchRuns(s: Store, pattern: RegExp): { seen: string[]; restore(): void
   return { seen, restore: () => void (s.run = run) };
 }
 
+/** Runs `then` right after each statement matching `pattern` (a file rewritten mid-run); restore() puts run back. */
+function afterRuns(s: Store, pattern: RegExp, then: () => Promise<void>): { restore(): void } {
+  const run = s.run.bind(s);
+  s.run = (async (sql: string, params?: never) => {
+    const out = await run(sql, params);
+    if (pattern.test(sql)) await then();
+    return out;
+  }) as typeof s.run;
+  return { restore: () => void (s.run = run) };
+}
+
 /** The quarantined rows as [file name, row number, reason], in the order they were quarantined. */
 async function quarantinedByFile(s: Store) {
   return (await quarantine(s)).map((q) => [q.file.split("/").pop(), q.row_number, q.reason]);
@@ -316,14 +327,9 @@ describe("source validation", () => {
 
     // Rewrite the file right after the first pass over it (the valid rows into the table).
     const s = store;
-    const run = s.run.bind(s);
-    s.run = (async (sql: string, params?: never) => {
-      const out = await run(sql, params);
-      if (/^INSERT INTO "src_activities"/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3, { km: "-1.0" })]);
-      return out;
-    }) as typeof s.run;
+    const rewrite = afterRuns(s, /^INSERT INTO "src_activities"/, () => writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3, { km: "-1.0" })]));
     const err = await runFeaturePipeline(s, bundle).catch((e: unknown) => e);
-    s.run = run;
+    rewrite.restore();
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toContain(`${file} changed while being read`);
     expect(await s.all("SELECT * FROM src_activities ORDER BY ALL")).toEqual(before);
@@ -371,14 +377,9 @@ describe("source validation", () => {
     const bundle = athleteBundle(dir, { sources: [activitiesSource("acts.parquet", "parquet")] });
     await runFeaturePipeline(s, bundle);
     const before = await s.all("SELECT * FROM fg_activity_stats_v1 ORDER BY ALL");
-    const run = s.run.bind(s);
-    s.run = (async (sql: string, params?: never) => {
-      const out = await run(sql, params);
-      if (/^INSERT INTO "fg_activity_stats_v1"/.test(sql)) await writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3)]);
-      return out;
-    }) as typeof s.run;
+    const rewrite = afterRuns(s, /^INSERT INTO "fg_activity_stats_v1"/, () => writeParquet(s, file, [row("a1", 1), row("a2", 2), row("a3", 3)]));
     const err = await runFeaturePipeline(s, bundle).catch((e: unknown) => e);
-    s.run = run;
+    rewrite.restore();
     expect(err).toBeInstanceOf(UserError);
     expect((err as Error).message).toContain(`${file} changed while being read`);
     expect(await s.all("SELECT * FROM fg_activity_stats_v1 ORDER BY ALL")).toEqual(before);
