@@ -93,6 +93,13 @@ describe("every command: a bad flag value is exit 2, before anything runs", () =
     ["mcp", "a.fti", "--now", "now-ish"],
     ["serve", "a.fti", "--online-store", "mongodb://x"],
     ["materialize", "a.fti", "--online-store", "redis://a:1,b:2"],
+    // An empty --store (an unset variable in --store "$STORE") ran on the default store.
+    ["features", "a.fti", "--store", ""],
+    ["predict", "a.fti", "m", "--store", " "],
+    ["serve", "a.fti", "--store", ""],
+    ["run", "a.fti", "--once", "--store", ""],
+    ["monitor", "a.fti", "m", "--store", ""],
+    ["models", "list", "--store", ""],
   ];
 
   // $FTI_ONLINE_STORE stands in for --online-store: a malformed value is the same usage error.

@@ -12,7 +12,7 @@ import { isBetter } from "../catalogue.ts";
 import { UsageError, UserError } from "../errors.ts";
 import { readInputFile } from "../input-file.ts";
 import { parseThreads } from "../learners/gbdt-threads.ts";
-import { memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
+import { badFlagValue, memorySizeFlag, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { sourceSummary } from "./source-summary.ts";
 import { specMember } from "./spec-member.ts";
 import { EXPORT_MEMORY_LIMIT, MIN_EXPORT_MEMORY } from "../retrieval/export-memory.ts";
@@ -103,6 +103,17 @@ export const storeOption = (c: Command) => c.option("--store <path>", "the DuckD
 
 export function registerRuntimeCommands(program: Command, deps: RuntimeCliDeps): void {
   for (const register of [registerFeatures, registerTrainingData, registerTrain, registerRegister, registerModels, registerPredict]) register(program, deps);
+  program.hook("preAction", (_program, action) => refuseEmptyStore(action.opts()));
+}
+
+/**
+ * `--store ""` (a script's `--store "$STORE"` with the variable unset) read as no flag at all: the command ran on
+ * the default store, another than the one meant. Refused for every command that takes the flag.
+ */
+function refuseEmptyStore(opts: { store?: unknown }): void {
+  if (typeof opts.store === "string" && opts.store.trim() === "") {
+    throw badFlagValue("--store", JSON.stringify(opts.store), "the path of a store file", "an empty --store is not the default store: give the path, or leave the flag out");
+  }
 }
 
 /** `fti features`: the feature pipeline. */
