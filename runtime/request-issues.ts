@@ -5,14 +5,14 @@
 
 import { z } from "zod";
 import type { ApiIssue } from "./api-issue.ts";
+import { clip } from "./clip-text.ts";
 
 /** Longest piece of a client's input an error message repeats. */
 export const ECHO_LIMIT = 80;
 
 /** A value as an error message shows it: JSON, cut to ECHO_LIMIT characters with the full length said. */
 export function echo(value: unknown): string {
-  const s = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  return s.length <= ECHO_LIMIT ? s : `${s.slice(0, ECHO_LIMIT)}… (${s.length} characters)`;
+  return clip(JSON.stringify(value) ?? String(value), ECHO_LIMIT);
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import { allowedText } from "../allowed-text.ts";
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
+import { clip } from "../clip-text.ts";
 import { isoOrValue, parseTimestamp } from "../timestamp-text.ts";
 import { vectorDim } from "../vector-type.ts";
 
@@ -18,8 +19,7 @@ export interface EventIssue {
 const ECHO = 80;
 /** A client's value as a message shows it (JSON, cut). */
 export function shown(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length <= ECHO ? s : `${s.slice(0, ECHO)}… (${s.length} characters)`;
+  return clip(JSON.stringify(v) ?? String(v), ECHO);
 }
 
 /**
