@@ -13,7 +13,6 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
-const DAY = 86_400_000;
 
 const SPEC = (transforms: string) => `
 source films {
@@ -46,6 +45,8 @@ model genre {
   split time(test_from: 2024-07-01)
 }
 `;
+
+const DAY = 86_400_000;
 
 // A film a day for a year: a few directors who film often, some who film once, some films without one;
 // one distributor per film, but a few without. A director's films more than 200 days apart: stale rows.
