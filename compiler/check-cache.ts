@@ -39,16 +39,19 @@ export function sha256(text: string | Buffer): string {
 export function passedBefore(scope: string, key: string): boolean {
   const file = entryFile(scope);
   if (!file) return false;
-  let entry: Entry;
+  let entry: Partial<Entry> | null;
   try {
-    entry = JSON.parse(fs.readFileSync(file, "utf8")) as Entry;
+    entry = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Entry> | null;
   } catch {
     return false;
   }
-  if (entry.key !== key || typeof entry.files !== "object") return false;
+  // An entry edited into another shape (`null`, `files: null`) is a miss like an unreadable one.
+  if (entry?.key !== key || typeof entry.files !== "object" || entry.files === null) return false;
   for (const [p, hash] of Object.entries(entry.files)) {
     let text: Buffer;
     try {
+      // Only a regular file: a FIFO named there blocked the read for ever, /dev/zero read 2 GB.
+      if (!fs.statSync(p).isFile()) return false;
       text = fs.readFileSync(p);
     } catch {
       return false;

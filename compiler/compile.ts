@@ -11,7 +11,8 @@ import { diagnostic, type Diagnostic } from "./diagnostics.ts";
 import type { EmitOptions, ModuleTarget } from "./emit/project.ts";
 import { DIAG } from "./messages.ts";
 import type { IrSpec } from "./ir.ts";
-import { loadModuleGraph, readFailure, readSpecBytes, usableSpecName } from "./modules.ts";
+import { loadModuleGraph, readFailure, readSpecBytes, toPosix, usableSpecName } from "./modules.ts";
+import { generatedFrom, strayFiles } from "./stray-output.ts";
 import { makeDirs } from "../runtime/make-dirs.ts";
 
 export interface CompileOptions {
@@ -136,13 +137,14 @@ export function staleFiles(result: CompileResult): string[] {
     const current = fs.existsSync(target) ? fs.readFileSync(target, "utf8") : undefined;
     if (current !== text) stale.push(toPosix(path.relative(process.cwd(), target)));
   }
+  for (const file of strayFiles(result)) stale.push(`${toPosix(path.relative(process.cwd(), file))} (not generated any more)`);
   return stale;
 }
 
 /**
  * Writes the generated files all at once: into a fresh sibling directory that
  * then replaces the output directory, so a failure never leaves a mix of old
- * and new files. Files in the directory that fti does not generate are kept.
+ * and new files. Files in the directory that fti did not write are kept.
  * A file-system failure comes back as an FTI5002 diagnostic.
  */
 export async function writeOutput(result: CompileResult): Promise<Diagnostic | undefined> {
@@ -157,14 +159,14 @@ export async function writeOutput(result: CompileResult): Promise<Diagnostic | u
 
 async function writeOne(result: CompileResult & { files?: Map<string, string> }): Promise<Diagnostic | undefined> {
   const files = result.files ?? new Map<string, string>();
-  const { GENERATED_FILES, GENERATED_HEADER } = await import("./emit/project.ts");
+  const { GENERATED_FILES } = await import("./emit/project.ts");
   const dir = result.outDir;
   const tmp = `${dir}.tmp-${process.pid}`;
   // `--out .` (or a spec named `...fti`) made the project the output: it was copied whole, renamed and deleted.
   const folder = subfolder(dir);
   if (folder !== undefined) return diagnostic(result.file, fileStart(), DIAG.cannotWrite.notGenerated(displayDir(result.outDir), folder));
   // A file of the user's own under a generated file's name (`--out src`, its index.ts) would be replaced.
-  const foreign = GENERATED_FILES.find((name) => !writtenByFti(path.join(dir, name), GENERATED_HEADER));
+  const foreign = GENERATED_FILES.find((name) => !writtenByFti(path.join(dir, name)));
   if (foreign !== undefined) return diagnostic(result.file, fileStart(), DIAG.cannotWrite.notOurs(displayDir(result.outDir), foreign));
   try {
     // The parent first: when it cannot be made, that is the error to show.
@@ -172,7 +174,8 @@ async function writeOne(result: CompileResult & { files?: Map<string, string> })
     fs.rmSync(tmp, { recursive: true, force: true });
     if (fs.existsSync(dir)) fs.cpSync(dir, tmp, { recursive: true });
     else makeDirs(tmp);
-    for (const name of GENERATED_FILES) fs.rmSync(path.join(tmp, name), { force: true });
+    // Every file fti wrote there goes (a module an older fti generated too); the user's own stay.
+    for (const name of fs.readdirSync(tmp)) if (generatedFrom(path.join(tmp, name)) !== undefined) fs.rmSync(path.join(tmp, name));
     for (const [name, text] of files) fs.writeFileSync(path.join(tmp, name), text);
     const old = `${dir}.old-${process.pid}`;
     if (fs.existsSync(dir)) fs.renameSync(dir, old);
@@ -200,20 +203,13 @@ function subfolder(dir: string): string | undefined {
 }
 
 /** Whether `file` is absent or begins as every file fti compile writes does (emit/project.ts's header). */
-function writtenByFti(file: string, header: string): boolean {
-  let fd: number;
+function writtenByFti(file: string): boolean {
   try {
-    fd = fs.openSync(file, "r");
+    fs.accessSync(file, fs.constants.R_OK);
   } catch {
     return true; // absent (or unreadable: left to the write's own error)
   }
-  try {
-    const head = Buffer.alloc(Buffer.byteLength(header));
-    const n = fs.readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).toString("utf8") === header;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return generatedFrom(file) !== undefined;
 }
 
 const displayDir = (dir: string) => toPosix(path.relative(process.cwd(), dir)) || dir;
@@ -228,8 +224,4 @@ function fileStart() {
 function writeFailure(result: CompileResult, err: NodeJS.ErrnoException): Diagnostic {
   const detail = [err.code, err.syscall, err.path ? toPosix(path.relative(process.cwd(), err.path)) : ""].filter(Boolean).join(" ");
   return diagnostic(result.file, fileStart(), DIAG.cannotWrite.to(displayDir(result.outDir), detail));
-}
-
-function toPosix(p: string): string {
-  return p.split(path.sep).join("/");
 }

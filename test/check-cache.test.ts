@@ -58,6 +58,17 @@ describe("check cache", () => {
     expect(passedBefore("scope", "key")).toBe(false);
   });
 
+  it("an entry edited into another shape, or naming a file that is not a regular file, is a miss, never an error", () => {
+    recordPass("scope", "key", new Map());
+    const [entry] = fs.readdirSync(path.join(dir, "cache", "checks")).map((f) => path.join(dir, "cache", "checks", f));
+    spawnSync("mkfifo", [path.join(dir, "fifo")]);
+    // Each was a TypeError out of passedBefore (fti compile: exit 3, "a bug in fti"), or a read that never ends.
+    for (const text of ["null", "[]", '"key"', '{"key":"key","files":null}', '{"key":"key","files":[1]}', '{"key":"key","files":{"/dev/zero":"x"}}', JSON.stringify({ key: "key", files: { [path.join(dir, "fifo")]: "x" } })]) {
+      fs.writeFileSync(entry, text);
+      expect(passedBefore("scope", "key"), text).toBe(false);
+    }
+  });
+
   it("FTI_NO_CACHE=1 turns it off", () => {
     const dep = path.join(dir, "dep.d.ts");
     fs.writeFileSync(dep, "x\n");

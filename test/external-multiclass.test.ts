@@ -87,6 +87,26 @@ function kindModel(order: string[], edit: (m: Model) => void = () => {}): Uint8A
   return encodeModel(model);
 }
 
+/**
+ * `bytes` with one more initializer, `fti_external` (float [1]), whose data lies in a file beside the model
+ * (`location`). proto.ts has no external-data fields, so the tensor is appended as raw protobuf: a model's bytes
+ * followed by `graph { initializer { ... } }` decode as the model with the initializer added (protobuf merges).
+ */
+function withExternalInitializer(bytes: Uint8Array): Uint8Array {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    do {
+      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n);
+    return out;
+  };
+  const field = (id: number, body: number[]) => [...varint((id << 3) | 2), ...varint(body.length), ...body];
+  const text = (id: number, s: string) => field(id, [...new TextEncoder().encode(s)]);
+  const tensor = [8, 1, 16, 1, ...text(8, "fti_external"), ...field(13, [...text(1, "location"), ...text(2, "weights.bin")]), 112, 1]; // dims 1, FLOAT, name, external_data, data_location EXTERNAL
+  return new Uint8Array([...bytes, ...field(7, field(5, tensor))]);
+}
+
 const noMetadata = (m: Model) => {
   m.metadata_props = (m.metadata_props ?? []).filter((p) => p.key !== "fti.classes");
 };
@@ -169,6 +189,25 @@ describe("external ONNX multiclass models", () => {
     expect(stored.length).toBe(file.length);
     expect(Buffer.from(withOutputFirst(stored, 1)).equals(Buffer.from(file))).toBe(true);
     expect((await ask(5.2)).prediction).toBe("Gentoo");
+  });
+
+  it("a model onnxruntime cannot load (an unknown operator, weights in an external data file) is refused as the file's fault, not as a bug in fti", async () => {
+    const unknownOp = await failure(kindModel(SORTED, (m) => (m.graph.node.find((n) => n.op_type === "Softmax")!.op_type = "NoSuchOp")));
+    expect(unknownOp.name).toBe("UserError"); // was an Error: `fti register` exit 3, "this is a bug in fti"
+    expect(unknownOp.message).toMatch(/^cannot register `bird_kind_onnx`: onnxruntime could not load the model: .*NoSuchOp/);
+    const external = await failure(
+      withExternalInitializer(
+        kindModel(SORTED, (m) => {
+          // the trees read the input scaled by the external tensor, so onnxruntime must load it
+          const trees = m.graph.node[0];
+          m.graph.node.unshift({ op_type: "Mul", input: [trees.input[0], "fti_external"], output: ["scaled"], name: "scale" });
+          trees.input = ["scaled"];
+        }),
+      ),
+    );
+    expect(external.name).toBe("UserError");
+    expect(external.message).toMatch(/^cannot register `bird_kind_onnx`: onnxruntime could not load the model: /);
+    expect((external as Error & { hint?: string }).hint).toContain("external data");
   });
 
   it("refuses a model whose classes are not the train split's, or whose outputs are not probabilities, saying which", async () => {

@@ -271,6 +271,11 @@ describe("who may call the service (#9)", () => {
     writeFileSync(file, "short\n");
     expect(() => readTokens({ file, what: "API" })).toThrow(/shorter than 16/);
     expect(() => readTokens({ file: join(toy.dir, "nope"), what: "API" })).toThrow(/token file .*nope: no such file/);
+    // The environment has no comments: a token starting with # was dropped and the API served open.
+    expect(readTokens({ env: `#${API}`, what: "API" })).toEqual([`#${API}`]);
+    // Set to something that holds no token (a stray comma, spaces): refused, not an open API. Empty is unset.
+    for (const env of [",", " ", " , "]) expect(() => readTokens({ env, what: "API" }), JSON.stringify(env)).toThrow(/holds no token/);
+    expect(readTokens({ env: "", what: "API" })).toEqual([]);
     expect(isLoopback("127.0.0.1") && isLoopback("::1") && isLoopback("localhost")).toBe(true);
     expect(isLoopback("0.0.0.0") || isLoopback("::") || isLoopback("10.0.0.1")).toBe(false);
   });

@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { UserError } from "../../runtime/errors.ts";
 import { compileSpec, staleFiles, writeOutput, type CompileResult } from "../compile.ts";
 import { formatDiagnostics, sortDiagnostics } from "../diagnostics.ts";
+import { removeStrayFolder, strayFolders, type StrayFolder } from "../stray-output.ts";
 import { explainDot, explainText } from "../explain.ts";
 import { EXIT, UsageError } from "./exit.ts";
 import { registerFmtCommand } from "./fmt.ts";
@@ -74,7 +75,42 @@ async function compileCommand(specs: string[], opts: CompileOptions): Promise<nu
       process.stdout.write(`✓ ${r.file} → ${path.relative(process.cwd(), r.outDir)}/ (${r.files!.size} files)${deps.length ? `, with the specs it imports → ${deps.join(", ")}` : ""}\n`);
     }
   }
-  return code;
+  // Folders under generated/ no spec compiles into (judged only when every spec compiled: a failed one's imports are unknown).
+  if (opts.out || results.some(hasErrors)) return code;
+  const strays = strayFolders("generated", results, !specs.length);
+  return Math.max(code, opts.check ? reportStrays(strays) : removeGoneStrays(strays, !!opts.json));
+}
+
+const whose = (s: StrayFolder) => `its files say \`fti compile ${s.spec}\`, ${s.specGone ? "and that spec is gone" : "a spec neither in specs/ nor imported by one"}`;
+
+/** `--check`: every stray folder fails the check. */
+function reportStrays(strays: StrayFolder[]): number {
+  for (const s of strays) {
+    const fix = s.specGone ? "run `fti compile` (it removes generated code whose spec is gone) or delete the folder" : "delete the folder if nothing imports it, or compile that spec with the others";
+    process.stderr.write(`✗ ${s.dir}/: stray generated code, no spec compiles into it (${whose(s)})\n  ${fix}\n`);
+  }
+  return strays.length ? EXIT.input : EXIT.ok;
+}
+
+/** A compile removes the files it wrote for a spec that is gone (never another file); the other strays are only named. */
+function removeGoneStrays(strays: StrayFolder[], json: boolean): number {
+  for (const s of strays) {
+    if (!s.specGone) {
+      process.stderr.write(`warning: ${s.dir}/ is stray generated code (${whose(s)}): delete it if nothing imports it\n`);
+      continue;
+    }
+    let kept: string[];
+    try {
+      kept = removeStrayFolder(s);
+    } catch (e) {
+      process.stderr.write(`warning: ${s.dir}/ is stray generated code (${whose(s)}) and could not be removed: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+      continue;
+    }
+    if (json) continue;
+    const what = kept.length ? `removed fti's ${s.ownFiles.length} files from ${s.dir}/ (kept ${kept.length} of your own: ${kept.join(", ")})` : `removed ${s.dir}/`;
+    process.stdout.write(`✓ ${what}: its spec ${s.spec} is gone\n`);
+  }
+  return EXIT.ok;
 }
 
 /** `exit` records an action's exit code (the highest wins). */
@@ -84,7 +120,7 @@ export function registerCompilerCommands(program: Command, { exit }: { exit: (co
     .description("check specs and generate their TypeScript modules (default: every specs/*.fti)")
     .argument("[spec...]", ".fti files")
     .option("--out <dir>", "output directory (default: generated/<spec name>); only with one spec")
-    .option("--check", "generate in memory and exit 1 if generated/ differs (for CI)")
+    .option("--check", "generate in memory and exit 1 if generated/ differs or holds code no spec generates (for CI)")
     .option("--json", "print diagnostics as JSON")
     .action(async (specs: string[], opts: CompileOptions) => exit(await compileCommand(specs, opts)));
 

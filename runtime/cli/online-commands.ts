@@ -48,8 +48,8 @@ export function logsDirFor(opts: { store?: string; logs?: string }): string {
  */
 async function serveAccess(opts: { store?: string; adminTokenFile?: string; tokenFile?: string }) {
   const { readTokens, newAdminToken, writeAdminToken } = await import("../online/auth.ts");
-  const apiTokens = readTokens({ file: opts.tokenFile, env: process.env.FTI_TOKEN, what: "API" });
-  const adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, what: "admin" });
+  const apiTokens = readTokens({ file: opts.tokenFile, env: process.env.FTI_TOKEN, envName: "FTI_TOKEN", what: "API" });
+  const adminTokens = readTokens({ file: opts.adminTokenFile, env: process.env.FTI_ADMIN_TOKEN, envName: "FTI_ADMIN_TOKEN", what: "admin" });
   if (adminTokens.length > 0) return { access: { adminTokens, apiTokens }, written: () => {} };
   const token = newAdminToken();
   const file = join(dirname(opts.store ? resolve(opts.store) : defaultStorePath()), "admin.token");

@@ -30,17 +30,23 @@ export interface Refusal {
   message: string;
 }
 
-/** Tokens from a file (one per line, `#` comments) or an environment variable (comma-separated). */
-export function readTokens(opts: { file?: string; env?: string; what: string }): string[] {
-  let text = "";
-  if (opts.file) {
-    text = readInputFile(opts.file, `the ${opts.what} token file`, TOKEN_FILE_LIMIT_BYTES).toString("utf8");
-  } else if (opts.env) text = opts.env.replace(/,/g, "\n");
-  const tokens = text
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"));
+/**
+ * Tokens from a file (one per line, `#` comments) or an environment variable (comma-separated, no comments:
+ * a token starting with `#` was dropped and the API served open). A variable set to something that holds no
+ * token (`,`, spaces) is refused like an empty file; an empty one is unset.
+ */
+export function readTokens(opts: { file?: string; env?: string; envName?: string; what: string }): string[] {
+  const lines = opts.file
+    ? readInputFile(opts.file, `the ${opts.what} token file`, TOKEN_FILE_LIMIT_BYTES)
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => !l.trim().startsWith("#"))
+    : (opts.env ?? "").split(",");
+  const tokens = lines.map((l) => l.trim()).filter((l) => l);
   if (opts.file && tokens.length === 0) throw new UserError(`the ${opts.what} token file ${opts.file} holds no token`);
+  if (!opts.file && opts.env && tokens.length === 0) {
+    throw new UserError(`${opts.envName ? `$${opts.envName}` : `the ${opts.what} token variable`} is set but holds no token`, "set it to the token(s), comma-separated, or unset it");
+  }
   for (const t of tokens) if (t.length < 16) throw new UserError(`a ${opts.what} token is shorter than 16 characters`, "use a long random token, e.g. `openssl rand -hex 32`");
   return tokens;
 }

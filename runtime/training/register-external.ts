@@ -8,6 +8,7 @@
 
 import type { ModelPlan, SpecBundle } from "../api.ts";
 import { findModel } from "../bundle.ts";
+import { clip } from "../clip-text.ts";
 import { UserError } from "../errors.ts";
 import { checkServingSignature, inspectOnnx, loadOnnx, outputsPerRow, type Dim, type OnnxInfo, type TensorInfo } from "../onnx/session.ts";
 import { sha256Hex, type GateResult, type Stage } from "../registry/registry.ts";
@@ -65,6 +66,25 @@ function probabilitiesFirst(plan: ModelPlan, bytes: Uint8Array, info: OnnxInfo):
     return { bytes: withOutputFirst(bytes, index), info: { ...info, outputs } };
   } catch (e) {
     throw new UserError(`cannot register \`${plan.name}\`: its probabilities are output ${index + 1}, and moving them first failed (${(e as Error).message})`, "export the model with the class probabilities as its first output");
+  }
+}
+
+/**
+ * The file's model run on the test rows. A model onnxruntime refuses (an operator it does not know, weights kept
+ * in external data files) or fails to run is the file's fault: said as such (exit 1), not as a bug in fti (exit 3).
+ */
+async function runFile(plan: ModelPlan, bytes: Uint8Array, info: OnnxInfo, X: Float32Array, n: number): Promise<Float32Array> {
+  try {
+    return await (await loadOnnx(bytes, { info })).predict(X, n);
+  } catch (e) {
+    const message = (e as Error).message;
+    if (!/^(onnxruntime (could not load|failed to run) the model|the ONNX model)/.test(message)) throw e;
+    // A model loaded from bytes has no folder for its external data: onnxruntime says "model_path must not be empty".
+    const external = /external data|model_path must not be empty/i.test(message);
+    throw new UserError(
+      `cannot register \`${plan.name}\`: ${clip(message.replace(/\s+/g, " ").trim(), 400)}`,
+      external ? "the model keeps weights in external data files: save it with every tensor inside the .onnx file (fti stores the model whole)" : "check the file with onnxruntime (InferenceSession.create and run on a float [N, width] input)",
+    );
   }
 }
 
@@ -154,8 +174,7 @@ export async function registerExternal(
 
   const nTest = data.split.test.length;
   const pred = await timed("verify", `running the ONNX model on ${nTest} test rows`, async () => {
-    const session = await loadOnnx(onnxBytes, { info });
-    const out = await session.predict(data.XTest, nTest);
+    const out = await runFile(plan, onnxBytes, info, data.XTest, nTest);
     if (out.length !== nTest * k) {
       throw new UserError(`cannot register \`${plan.name}\`: the ONNX model returned ${out.length} predictions for ${nTest} rows${k > 1 ? ` of ${k}` : ""}`);
     }
