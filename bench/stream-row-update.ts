@@ -1,4 +1,4 @@
-// The online service's streamed rows (online/service.ts `applyStreamUpdate`):
+// The online service's streamed rows (online/streamed-rows.ts `StreamedRows.apply`):
 // a new row object per update (before) vs the entity's row updated in place
 // (now), 3,000,000 updates of 10,000 entities × 8 features beside 1.5 M live
 // objects (a live old space like the stream server's state, so major GCs cost

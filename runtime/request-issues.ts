@@ -1,5 +1,5 @@
 // A request's zod issues in the API's words (JSON paths, a missing field said in JSON's terms): one
-// reading for a prediction request (online/service.ts) and an agent's tool call (agents/chat.ts);
+// reading for a prediction request (online/predict-request.ts) and an agent's tool call (agents/chat.ts);
 // `echo` for every message that repeats a client's input. At the runtime's root: online/ imports
 // agents/, so agents/ cannot import online/.
 

@@ -194,10 +194,42 @@ describe("fti lsp: completion", () => {
 
   it("clause keywords at the start of a model item, declarations at the top level", async () => {
     const text = ATHLETE.replace("  metric mae, rmse, r2", "  metric mae, rmse, r2\n  ");
-    expect(await completeAt(text, pos(text, "r2\n  ", 5))).toEqual(["view", "task", "algorithm", "transform", "split", "metric", "require"]);
+    expect(await completeAt(text, pos(text, "r2\n  ", 5))).toEqual(["view", "task", "algorithm", "transform", "split", "metric", "require", "retrain"]);
     const top = ATHLETE + "\n";
     const items = await completeAt(top, { line: top.split("\n").length - 1, character: 0 });
     expect(items).toEqual(expect.arrayContaining(["source", "feature_group", "on_demand", "model", "index", "agent"]));
+    await edit(ATHLETE);
+  });
+
+  it("headers: a view's `from` and `where`, the keywords a header takes next, a group's `where`", async () => {
+    const from = ATHLETE.replace("view route_pace_data for athlete from activities", "view route_pace_data for athlete from ");
+    expect(await completeAt(from, pos(from, "route_pace_data for athlete from ", 33))).toEqual(["activities", "profiles", "coach_notes"]);
+    const next = ATHLETE.replace("view route_pace_data for athlete from activities", "view route_pace_data for athlete f");
+    expect(await completeAt(next, pos(next, "route_pace_data for athlete f", 29))).toEqual(["from"]);
+    const header = ATHLETE.replace("feature_group route_stats for route from", "feature_group route_stats  for route from");
+    expect(await completeAt(header, pos(header, "route_stats  for", 12))).toEqual(["version", "for", "from"]);
+    for (const decl of ["view route_pace_data for athlete from activities where", "feature_group route_stats for route from activities where"]) {
+      const where = ATHLETE.replace(`${decl} sport != "treadmill"`, `${decl} `);
+      const items = await completeAt(where, pos(where, `${decl} `, decl.length + 1));
+      expect(items, decl).toEqual(expect.arrayContaining(["sport", "route_id", "distance_km", "coalesce", "not"]));
+      expect(items, decl).not.toContain("route_pace"); // a group's own features are not rows of its input
+    }
+    await edit(ATHLETE);
+  });
+
+  it("an ODT's parameters, an index's column, `batch into`, a model's retrain block", async () => {
+    const odt = ATHLETE.replace("on_demand planned_climb(request elevation_gain_m: float, ", "on_demand planned_climb(");
+    expect(await completeAt(odt, pos(odt, "planned_climb(", 14))).toEqual(["request", "activity_stats", "fitness", "route_stats", "profile", "note_texts"]);
+    const index = ATHLETE.replace("on note_texts(embedding)", "on note_texts()");
+    expect(await completeAt(index, pos(index, "note_texts()", 11))).toEqual(["note", "embedding"]);
+    const batch = ATHLETE.replace("batch into predictions.time_estimator", "batch ");
+    expect(await completeAt(batch, pos(batch, "batch \n", 6))).toEqual(["into"]);
+    const retrain = ATHLETE.replace("    when drift(psi > 0.25)  // an input's distribution moved\n", "    \n");
+    expect(await completeAt(retrain, pos(retrain, "Monday at 03:00 UTC\n    ", 24))).toEqual(["schedule", "when drift", "when live", "promote if better"]);
+    const when = ATHLETE.replace("when drift(psi > 0.25)", "when ");
+    expect(await completeAt(when, pos(when, "    when  ", 9))).toEqual(["drift", "live"]);
+    const live = ATHLETE.replace("when live(mae > 700)", "when live()");
+    expect(await completeAt(live, pos(live, "live()", 5))).toEqual(["mae", "rmse", "r2"]);
     await edit(ATHLETE);
   });
 
@@ -233,7 +265,11 @@ describe("fti lsp: navigation and rename", () => {
 
   it("find references: every use of a group and of a source column", async () => {
     const refs = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "feature_group fitness", 15), context: { includeDeclaration: true } });
-    expect(refs!.length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);
+    expect(refs!.filter((r) => r.uri === uri).length).toBe(1 + ATHLETE.match(/fitness\./g)!.length);
+    // and in specs/weekly_km.fti, which imports it: the import and its six features
+    const weekly = fs.readFileSync("specs/weekly_km.fti", "utf8");
+    const weeklyUri = pathToFileURL(path.resolve("specs/weekly_km.fti")).href;
+    expect(refs!.filter((r) => r.uri === weeklyUri).map((r) => r.range.start)).toEqual([pos(weekly, "fitness }"), ...[0, 1, 2, 3, 4, 5].map((n) => pos(weekly, "fitness.", 0, n))]);
     const col = await lsp.conn.sendRequest(ReferencesRequest.type, { textDocument: doc, position: pos(ATHLETE, "elapsed_time_s: float", 2), context: { includeDeclaration: false } });
     // in activity_stats (twice), the view's label, route_stats and route_pace_data's label
     expect(col!.map((l) => l.range.start.line)).toEqual([

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { checkTimeEstimatorDataRequest, TimeEstimatorRequestSchema } from "../generated/athlete/schema.ts";
-import { zodIssues } from "../runtime/online/service.ts";
+import { zodIssues } from "../runtime/request-issues.ts";
 
 const good = { athlete_id: "a0001", planned_pace_min_km: 5.2, distance_km: 10, elevation_gain_m: 80 };
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { TmaxForecastRequestSchema } from "../generated/weather/schema.ts";
 import { toolParameters } from "../runtime/agents/plans.ts";
 import { requestTimestamp, z } from "../runtime/api.ts";
-import { zodIssues } from "../runtime/online/service.ts";
+import { zodIssues } from "../runtime/request-issues.ts";
 import { parseTimestamp } from "../runtime/timestamp-text.ts";
 
 const issuesOf = (body: unknown) => {

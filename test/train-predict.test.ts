@@ -215,21 +215,55 @@ describe("inference", () => {
     expect(await read()).toEqual(before);
   });
 
-  it("--out x.parquet whose write fails leaves the earlier files and tables as they were, and nothing beside them", async () => {
-    // The rejects file's write fails (a folder where its part file goes; a full disk did this by hand): the
-    // predictions file was written in place first, so it was this run's beside the last run's rejects file.
+  /** A run with --out <new folder>/p.parquet: its files and the table's rows, for a failed run to keep. */
+  async function parquetRun() {
     const sub = mkdtempSync(join(dir, "out-"));
     const out = join(sub, "p.parquet");
     await predictBatch(store, bundle, "toy_gbdt", { asOf: AS_OF, out });
     const before = { p: readFileSync(out), rejects: readFileSync(join(sub, "p.rejects.parquet")) };
     const rows = () => store.all(`SELECT user_id, as_of, prediction FROM predictions.toy_gbdt ORDER BY user_id, as_of`);
-    const tableBefore = await rows();
+    return { sub, out, before, rows, tableBefore: await rows() };
+  }
+
+  it("--out x.parquet whose write fails leaves the earlier files and tables as they were, and nothing beside them", async () => {
+    // The rejects file's write fails (a folder where its part file goes; a full disk did this by hand): the
+    // predictions file was written in place first, so it was this run's beside the last run's rejects file.
+    const { sub, out, before, rows, tableBefore } = await parquetRun();
     mkdirSync(join(sub, `p.rejects.parquet.${process.pid}.part`));
     await expect(predictBatch(store, bundle, "toy_gbdt", { asOf: new Date(AS_OF.getTime() + 1000), out })).rejects.toThrow(/p\.rejects\.parquet\.\d+\.part/);
     expect(readFileSync(out).equals(before.p)).toBe(true);
     expect(readFileSync(join(sub, "p.rejects.parquet")).equals(before.rejects)).toBe(true);
     expect(readdirSync(sub).sort()).toEqual(["p.parquet", `p.rejects.parquet`, `p.rejects.parquet.${process.pid}.part`]);
     expect(await rows()).toEqual(tableBefore);
+  });
+
+  it("--out x.parquet whose store commit fails leaves the earlier files with the earlier rows, and nothing beside them", async () => {
+    // The files were renamed into place inside the transaction: a failed COMMIT kept the last run's rows beside this run's files.
+    const { sub, out, before, rows, tableBefore } = await parquetRun();
+    const inner = store as unknown as { connection(): { run(sql: string, ...rest: unknown[]): Promise<unknown> } };
+    const real = inner.connection.bind(store);
+    const spy = vi.spyOn(inner, "connection").mockImplementation(() => {
+      const conn = real();
+      return new Proxy(conn, {
+        get: (target, key) =>
+          key === "run"
+            ? (sql: string, ...rest: unknown[]) => (sql === "COMMIT" ? Promise.reject(new Error("the commit failed (test)")) : target.run(sql, ...rest))
+            : Reflect.get(target, key),
+      });
+    });
+    try {
+      await expect(predictBatch(store, bundle, "toy_gbdt", { asOf: new Date(AS_OF.getTime() + 1000), out })).rejects.toThrow("the commit failed (test)");
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(out).equals(before.p)).toBe(true);
+    expect(readFileSync(join(sub, "p.rejects.parquet")).equals(before.rejects)).toBe(true);
+    expect(readdirSync(sub).sort()).toEqual(["p.parquet", "p.rejects.parquet"]);
+    expect(await rows()).toEqual(tableBefore);
+    // The next run that commits replaces both.
+    await predictBatch(store, bundle, "toy_gbdt", { asOf: new Date(AS_OF.getTime() + 2000), out });
+    expect(readFileSync(out).equals(before.p)).toBe(false);
+    expect(readdirSync(sub).sort()).toEqual(["p.parquet", "p.rejects.parquet"]);
   });
 
   it("a view with request fields needs an entities file that provides them", async () => {

@@ -36,6 +36,10 @@ export interface Analysis {
   imports: Map<string, ImportedName>;
   /** The spec modules the document reads (absolute paths), transitively. */
   reads: Set<string>;
+  /** The folder of the spec (imports and source paths are relative to it). */
+  dir: string;
+  /** The declarations of each module read (by absolute path): what an import may name, for completion. */
+  modules: Map<string, Decl[]>;
 }
 
 function importedDecls(spec: SpecModule, checked: Map<SpecModule, CheckedModule>): Map<string, Decl> {
@@ -102,6 +106,8 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
     diagnostics: [...parsed.diagnostics, ...importErrors, ...checkerDiags],
     imports: importedDeclarations(graph.root, modules.checked),
     reads: new Set(graph.order.filter((m) => m !== graph.root).map((m) => m.abs)),
+    dir: specDir,
+    modules: new Map(graph.order.filter((m) => m !== graph.root).map((m) => [m.abs, m.program.decls])),
     ir,
     irIsCurrent: !!checked?.ir && !syntaxErrors.length,
     starts: lineStarts(text),

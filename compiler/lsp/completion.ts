@@ -12,12 +12,13 @@ import { SCALAR_TYPES } from "../checker/types.ts";
 import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
 import { cursorContext, type CursorContext } from "./context.ts";
+import { headerCompletion } from "./completion-headers.ts";
 
 const BLOCK_CLAUSES: Record<string, string[]> = {
   source: ["path", "table", "format", "event_time", "unique", "valid_from", "valid_to", "stream", "fields"],
   entity: ["key"],
   view: ["label", "features", "ttl", "as_of"],
-  model: ["view", "task", "algorithm", "transform", "split", "metric", "require"],
+  model: ["view", "task", "algorithm", "transform", "split", "metric", "require", "retrain"],
   serve: ["online", "batch into"],
   agent: ["llm", "context", "retrieve", "tool", "prompt"],
 };
@@ -238,6 +239,9 @@ export function complete(a: Analysis, offset: number): CompletionItem[] {
   const dot = afterDot(a, ctx);
   if (dot) return dot;
   if (isTypePosition(ctx) && !(ctx.decl === "on_demand" && ctx.afterEquals)) return values(SCALAR_TYPES, CompletionItemKind.TypeParameter, "type");
+  const plainExpression = () => [...declsOf(a, ["fn", "extern_fn"]), ...builtinItems(false), ...EXPRESSION_KEYWORDS.map((k) => item(k, CompletionItemKind.Keyword))];
+  const header = headerCompletion(a, ctx, offset, plainExpression, () => metricsFor(modelOf(a, ctx)));
+  if (header) return header;
   const by = byColumns(a, ctx);
   if (by) return by;
   const clause = inClause(a, ctx);

@@ -34,6 +34,10 @@ import { documentSymbols, foldingRanges } from "./outline.ts";
 import { offsetAt, toLsp } from "./positions.ts";
 import { LEGEND, semanticTokens } from "./semantic-tokens.ts";
 import { definitionOf, occurrenceAt, occurrencesOf } from "./symbols.ts";
+import { sharedDefinition, sharedOccurrences, sharingFiles, type SpecSource } from "./cross-file.ts";
+import { specFiles } from "./spec-files.ts";
+import { projectRoot } from "../../runtime/features/source-paths.ts";
+import type { Range } from "../ast.ts";
 
 /**
  * The local path of a `file:` uri, or undefined for any other uri, and for a file uri Node cannot map to a path here
@@ -84,9 +88,11 @@ function fileAt(a: Analysis, offset: number, specDir: string): string | undefine
   return undefined;
 }
 
-/** Keeps one analysis per open document version. */
-class Workspace {
+/** Keeps one analysis per open document version; reads the other specs of the workspace for cross-file requests. */
+class Workspace implements SpecSource {
   private readonly cache = new Map<string, { version: number; analysis: Analysis }>();
+  /** The workspace folders the client opened (absolute paths). */
+  roots: string[] = [];
 
   constructor(private readonly documents: TextDocuments<TextDocument>) {}
 
@@ -116,6 +122,48 @@ class Workspace {
     return analysis;
   }
 
+  /** A spec by path: its open document's analysis, else its file on disk analysed (not kept: rename and references are rare). */
+  analysisOf(abs: string): Analysis | undefined {
+    const uri = pathToFileURL(abs).href;
+    if (this.documents.get(uri)) return this.get(uri);
+    let text: string;
+    try {
+      text = this.files.read(abs);
+    } catch {
+      return undefined;
+    }
+    const { file, dir } = specLocation(uri);
+    return analyze(text, file, dir, undefined, this.files);
+  }
+
+  /** Open specs and the `.fti` files of the workspace and of `home`'s project that mention `home`'s file name. */
+  importerCandidates(home: string): string[] {
+    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    const onDisk = specFiles([...this.roots, projectRoot(path.dirname(home))]);
+    const name = path.basename(home);
+    return [...new Set([...open, ...onDisk])].filter((f) => {
+      try {
+        return this.files.read(f).includes(name);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** The spec files a workspace symbol search reads: the workspace folders' and the open ones. */
+  allSpecs(): string[] {
+    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    return [...new Set([...open, ...specFiles(this.roots)])];
+  }
+
+  readText(abs: string): string | undefined {
+    try {
+      return this.files.read(abs);
+    } catch {
+      return undefined;
+    }
+  }
+
   forget(uri: string): void {
     this.cache.delete(uri);
   }
@@ -126,19 +174,23 @@ class Workspace {
   }
 }
 
-function renameEdits(a: Analysis, uri: string, offset: number, newName: string): TextEdit[] {
+const uriOf = (abs: string) => pathToFileURL(abs).href;
+
+/** The edits renaming the name at `offset` in the spec at `abs`, in every spec that shares it (spec modules and their importers). */
+function renameEdits(specs: SpecSource, a: Analysis, abs: string, offset: number, newName: string, uri: string): Record<string, TextEdit[]> {
   const occ = occurrenceAt(a.index, offset);
   if (!occ) throw new ResponseError(ErrorCodes.InvalidRequest, "nothing to rename here");
-  if (occ.key === `decl:${occ.name}` && a.program.imports.some((i) => i.names.some((n) => n.name === occ.name))) {
-    throw new ResponseError(ErrorCodes.InvalidRequest, `\`${occ.name}\` is declared in another spec; rename it there`);
-  }
   if (!NAME.test(newName) || T.KEYWORDS.has(newName)) throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is not a valid name`);
   const scope = occ.key.slice(0, occ.key.lastIndexOf(occ.name));
-  if (a.index.occurrences.some((o) => o.def && o.key === scope + newName) || (occ.kind === "decl" && a.index.decls.has(newName))) {
-    throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared there`);
+  const changes: Record<string, TextEdit[]> = {};
+  for (const { file, analysis } of sharingFiles(specs, a, abs, occ.key)) {
+    if (analysis.index.occurrences.some((o) => o.def && o.key === scope + newName) || (occ.kind === "decl" && analysis.index.decls.has(newName))) {
+      throw new ResponseError(ErrorCodes.InvalidParams, `\`${newName}\` is already declared there${file === abs ? "" : ` (in ${path.basename(file)})`}`);
+    }
+    const edits = occurrencesOf(analysis.index, occ.key).map((o) => ({ range: toLsp(o.range), newText: newName }));
+    if (edits.length) changes[file === abs ? uri : uriOf(file)] = edits;
   }
-  void uri;
-  return occurrencesOf(a.index, occ.key).map((o) => ({ range: toLsp(o.range), newText: newName }));
+  return changes;
 }
 
 const CAPABILITIES: ServerCapabilities = {
@@ -161,7 +213,11 @@ type Documents = TextDocuments<TextDocument>;
 export function startServer(connection: Connection): void {
   const documents = new TextDocuments(TextDocument);
   const workspace = new Workspace(documents);
-  connection.onInitialize(() => ({ capabilities: CAPABILITIES, serverInfo: { name: "fti", version: "0.1.0" } }));
+  connection.onInitialize(({ workspaceFolders, rootUri }) => {
+    const folders = workspaceFolders?.map((f) => f.uri) ?? (rootUri ? [rootUri] : []);
+    workspace.roots = folders.filter((u) => u.startsWith("file:")).map((u) => fileURLToPath(u));
+    return { capabilities: CAPABILITIES, serverInfo: { name: "fti", version: "0.1.0" } };
+  });
   publishDiagnostics(connection, documents, workspace);
   answerNavigation(connection, workspace);
   answerDocumentRequests(connection, documents, workspace);
@@ -199,8 +255,10 @@ function publishDiagnostics(connection: Connection, documents: Documents, worksp
 function answerNavigation(connection: Connection, workspace: Workspace): void {
   const at = (uri: string, pos: { line: number; character: number }) => {
     const a = workspace.get(uri);
-    return a ? { a, offset: offsetAt(a.text, a.starts, pos) } : undefined;
+    // Cross-file answers need the spec's path; an untitled document is a spec of its own.
+    return a ? { a, offset: offsetAt(a.text, a.starts, pos), abs: uri.startsWith("file:") ? fileURLToPath(uri) : undefined } : undefined;
   };
+  const location = (uri: string, abs: string | undefined, file: string, range: Range) => ({ uri: abs !== undefined && file !== abs ? uriOf(file) : uri, range: toLsp(range) });
 
   connection.onHover(({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
@@ -214,18 +272,23 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
     const x = at(textDocument.uri, position);
     if (!x) return null;
     const file = fileAt(x.a, x.offset, specLocation(textDocument.uri).dir);
-    if (file) return { uri: pathToFileURL(file).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
+    if (file) return { uri: uriOf(file), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
     const occ = occurrenceAt(x.a.index, x.offset);
-    const imported = occ?.key === `decl:${occ?.name}` ? x.a.imports.get(occ!.name) : undefined;
-    if (imported) return { uri: pathToFileURL(imported.file).href, range: toLsp(imported.range) }; // declared in the imported spec
-    const def = occ && definitionOf(x.a.index, occ.key);
-    return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
+    if (!occ) return null;
+    if (x.abs === undefined) {
+      const def = definitionOf(x.a.index, occ.key);
+      return def ? { uri: textDocument.uri, range: toLsp(def.range) } : null;
+    }
+    // Declared here, or in the spec the owner is imported from.
+    const def = sharedDefinition(workspace, x.a, x.abs, occ.key);
+    return def ? location(textDocument.uri, x.abs, def.file, def.occ.range) : null;
   });
   connection.onReferences(({ textDocument, position, context }): Location[] => {
     const x = at(textDocument.uri, position);
     const occ = x && occurrenceAt(x.a.index, x.offset);
     if (!x || !occ) return [];
-    return occurrencesOf(x.a.index, occ.key).filter((o) => context.includeDeclaration || !o.def).map((o) => ({ uri: textDocument.uri, range: toLsp(o.range) }));
+    const found = x.abs === undefined ? occurrencesOf(x.a.index, occ.key).map((o) => ({ file: "", occ: o })) : sharedOccurrences(workspace, x.a, x.abs, occ.key);
+    return found.filter((f) => context.includeDeclaration || !f.occ.def).map((f) => location(textDocument.uri, x.abs, f.file || (x.abs ?? ""), f.occ.range));
   });
   connection.onDocumentHighlight(({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
@@ -240,7 +303,9 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
   connection.onRenameRequest(({ textDocument, position, newName }) => {
     const x = at(textDocument.uri, position);
     if (!x) return null;
-    return { changes: { [textDocument.uri]: renameEdits(x.a, textDocument.uri, x.offset, newName) } };
+    // An untitled document: a workspace of its own.
+    const specs: SpecSource = x.abs === undefined ? { analysisOf: () => undefined, importerCandidates: () => [] } : workspace;
+    return { changes: renameEdits(specs, x.a, x.abs ?? textDocument.uri, x.offset, newName, textDocument.uri) };
   });
 }
 

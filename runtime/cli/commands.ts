@@ -20,6 +20,7 @@ import type { ModelSummary } from "../registry/registry.ts";
 import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
 import type { ExternalReport } from "../training/register-external.ts";
+import { unservableLine } from "../training/unservable.ts";
 import { terminalText } from "../terminal-text.ts";
 
 // The engines (DuckDB, onnxruntime, the trainers) load on first use, so
@@ -79,6 +80,7 @@ export function printTrainReport(r: TrainReport | ExternalReport): void {
       out(`  warning: ${rows} test row(s) have a label no training row has (${unseen.map(([v, n]) => `${JSON.stringify(v)} × ${n}`).join(", ")}): the model never predicts it, they count as misses`);
     }
   }
+  if ("unservableTest" in r && r.unservableTest) out(`  note: ${unservableLine(r.unservableTest)}`);
   for (const [k, v] of Object.entries(r.metrics)) {
     // The baseline predicts the train mean (the positive rate): a model not better than it has learned nothing from the features.
     const worse = r.baseline[k] !== undefined && !isBetter(k, v, r.baseline[k]) ? "   (no better than the baseline)" : "";

@@ -39,12 +39,20 @@ export interface ScoredTables {
   staged: readonly number[];
 }
 
+/** Parquet files written beside their targets: `publish` (renames them into place) once the store has committed, else `discard`. */
+export interface StagedFiles {
+  publish(): void;
+  discard(): void;
+}
+
 /**
  * Writes the scored rows of the spine (those not in the rejects) and the
  * rejects. The predictions go to their table in one `INSERT … SELECT` from
  * the joined table and the scores (the input table only for the columns it
  * carries untyped), the rejects in one from the invalid rows; a temp table of
- * either only when a Parquet file is written too.
+ * either only when a Parquet file is written too. The Parquet files are only
+ * staged: the caller publishes them after its transaction commits, so a
+ * failed commit leaves the earlier files with the earlier rows.
  */
 export async function writeBatchOutput(
   store: Store,
@@ -54,7 +62,7 @@ export async function writeBatchOutput(
   spine: EntitySpine,
   scored: ScoredTables,
   targets: OutputTargets,
-): Promise<void> {
+): Promise<StagedFiles> {
   const typed = new Set([...view.keys, ...view.requestFields].map((c) => c.name));
   // The joined table holds every spine column (__row, __t, the keys and request fields in their spec types).
   const carried = spine.input.columns.map((c) => (typed.has(c) ? `j.${ident(c)}` : `i.${ident(c)}`) + ` AS ${ident(c)}`);
@@ -98,7 +106,7 @@ export async function writeBatchOutput(
       ...(targets.parquet ? [{ table: out, file: targets.parquet }] : []),
       ...(targets.rejectsParquet ? [{ table: rejects, file: targets.rejectsParquet }] : []),
     ];
-    await writeParquetFiles(store, files);
+    return await stageParquetFiles(store, files);
   } finally {
     // After a failure the transaction is aborted and these would fail too: the failure is what to report.
     await cleanUp(store, `DROP TABLE IF EXISTS ${ident(out)}`, `DROP TABLE IF EXISTS ${ident(rejects)}`);
@@ -106,16 +114,14 @@ export async function writeBatchOutput(
 }
 
 /**
- * Each table to its Parquet file, written beside it and renamed once all are whole: a failed write (a full
- * disk) left an empty file at a new target, DuckDB's tmp_ file beside an existing one, and a predictions
- * file of this run beside the rejects file of the last. Now nothing is left and the earlier files stay.
+ * Each table to its Parquet file, written beside it (`.part`) and renamed by `publish` once all are whole and
+ * the store committed: a failed write (a full disk) left an empty file at a new target, DuckDB's tmp_ file
+ * beside an existing one, and a predictions file of this run beside the rejects file of the last; a failed
+ * commit left this run's files beside the last run's rows. Now the earlier files stay and nothing is left.
  */
-async function writeParquetFiles(store: Store, files: Array<{ table: string; file: string }>): Promise<void> {
+async function stageParquetFiles(store: Store, files: Array<{ table: string; file: string }>): Promise<StagedFiles> {
   const part = (file: string) => `${file}.${process.pid}.part`;
-  try {
-    for (const { table, file } of files) await store.run(`COPY (SELECT * FROM ${ident(table)} ORDER BY row_number) TO ${sqlString(part(file))} (FORMAT parquet)`);
-    for (const { file } of files) renameSync(part(file), file);
-  } finally {
+  const discard = () => {
     // What is left of a failed write; a failure to remove it must not hide the write's own error.
     for (const { file } of files) {
       try {
@@ -124,7 +130,23 @@ async function writeParquetFiles(store: Store, files: Array<{ table: string; fil
         // not a file (nothing fti wrote)
       }
     }
+  };
+  try {
+    for (const { table, file } of files) await store.run(`COPY (SELECT * FROM ${ident(table)} ORDER BY row_number) TO ${sqlString(part(file))} (FORMAT parquet)`);
+  } catch (e) {
+    discard();
+    throw e;
   }
+  return {
+    publish: () => {
+      try {
+        for (const { file } of files) renameSync(part(file), file);
+      } finally {
+        discard();
+      }
+    },
+    discard,
+  };
 }
 
 /** `select` stored as temp table `name`; returns a SELECT of it. */

@@ -21,7 +21,7 @@ import { checkInputColumnClash, inputColumnsDdl, stagedColumns, stagedInputs, st
 import { pitJoin, type PitJoinResult } from "../retrieval/pit.ts";
 import { findModel } from "../bundle.ts";
 import { spineFromFile, spineFromStore, spineTables } from "../retrieval/entity-spine.ts";
-import { writeBatchOutput, type OutputTargets } from "./batch-output.ts";
+import { writeBatchOutput, type OutputTargets, type StagedFiles } from "./batch-output.ts";
 import { rejectFailedChecks } from "./batch-checks.ts";
 import { rejectMissingFeatures } from "./batch-rejects.ts";
 import { featureBatches } from "./feature-batches.ts";
@@ -94,6 +94,7 @@ export async function predictBatch(
   // With a time column each row sees what a training row of its time saw
   // (the view's as_of); one as-of time is "now" for every row, as online.
   const joinAsOf = opts.timeColumn ? view.asOf : "inclusive";
+  let files: StagedFiles | undefined; // --out x.parquet: renamed into place once the transaction committed
   const scored = await store.transaction(async () => {
     // Rows whose request fields fail the source's checks are rejects (online: 400), never scored.
     const spine = opts.entitiesFile
@@ -113,7 +114,7 @@ export async function predictBatch(
       const probabilities = predictor.classes ? probabilityColumns(predictor.outputs).map((c) => `, ${c} DOUBLE`).join("") : "";
       await store.run(`CREATE TEMP TABLE ${ident(predTable)} (__sid BIGINT, prediction DOUBLE${probabilities}${inputColumnsDdl(plan, staged)})`);
       const result = await scoreInBatches(store, view, plan, predictor, await worker, joined, spine.n, batchSize, { table: predTable, staged });
-      await writeBatchOutput(store, view, plan, predictor, spine, { pred: predTable, joined: joined.table, staged }, targets);
+      files = await writeBatchOutput(store, view, plan, predictor, spine, { pred: predTable, joined: joined.table, staged }, targets);
       return { ...result, rows: spine.n - missingFeatures, rejected: { invalid: spine.invalid.n, missingFeatures } };
     } finally {
       await (await worker)?.release();
@@ -124,7 +125,11 @@ export async function predictBatch(
         ...spineTables(spine).map((t) => `DROP TABLE IF EXISTS ${ident(t)}`),
       );
     }
+  }).catch((e: unknown) => {
+    files?.discard();
+    throw e;
   });
+  files?.publish();
 
   return {
     model: modelName,

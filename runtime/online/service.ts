@@ -9,39 +9,43 @@
 // read-only, reads the registry rows and online tables it needs, and closes
 // it. See CONTEXT.md beside this file.
 
-import { statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { z } from "zod";
-import type { ColumnPlan, GroupPlan, ModelPlan, OdtPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
+import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
-import { inTurns, INSTANCES_PER_TURN, whenReady } from "./turns.ts";
+import { inTurns, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
-import { defaultStorePath, openStore, type Store } from "../store/store.ts";
-import { MAX_BATCH_ROWS, PredictBatcher, type BatchStats } from "./batcher.ts";
-import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type LateMark, type LookupResult, type MissingStatus, type StreamedRow } from "./cache.ts";
+import { defaultStorePath, type Store } from "../store/store.ts";
+import { MAX_BATCH_ROWS, PredictBatcher } from "./batcher.ts";
+import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
 import { STREAM_MAX_AHEAD_MS, StreamService } from "../stream/service.ts";
 import { withTypedStreamEvents } from "../features/stream-input.ts";
 import type { StreamUpdate } from "../stream/engine.ts";
 import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
 import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
-import { INGEST_PHASES, SLOW_REQUEST_MS } from "../stream/slow-requests.ts";
 import { HistogramSet } from "./metrics.ts";
-import { viewJoins, type ResolvedJoin } from "../retrieval/view-joins.ts";
 import type { ServiceExtension } from "./extension.ts";
-import { capKey, echo, zodIssues } from "../request-issues.ts";
+import { echo } from "../request-issues.ts";
 import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
 import { PredictionJson } from "./answer-json.ts";
-import { onlineTable, readOnlineState, viewFeatureGroups, type GroupFeatures } from "./materialize.ts";
+import { onlineTable, readOnlineState, type GroupFeatures } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
 import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { OnlineIndexes } from "../vectors/online.ts";
 import { runAgentChat, type AgentEvents, type AgentHost } from "../agents/chat.ts";
 import { agentSettingsFromEnv, type AgentSettings } from "../agents/settings.ts";
+import { apiError } from "./api-error.ts";
+import { eventsOf } from "./events-request.ts";
+import { parseInstances, plain } from "./predict-request.ts";
+import { lookupChunk, modelInputs } from "./predict-steps.ts";
+import { servingPlan, type ServedModel } from "./served-model.ts";
+import { isBusy, openReadOnly, StoreWatcher } from "./store-watch.ts";
+import { StreamedRows } from "./streamed-rows.ts";
+import { streamGauges } from "./stream-gauges.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
@@ -54,16 +58,6 @@ import type {
   OnlinePrediction,
   ServedModelInfo,
 } from "./types.ts";
-
-/** Most instances one request may carry (the 1 MB body limit usually bites first). */
-export const MAX_INSTANCES = 10_000;
-
-export { INSTANCES_PER_TURN };
-
-/** A batch's envelope alone: its instances are then validated a slice at a time (turns.ts). */
-const BATCH_ENVELOPE = z.strictObject({ instances: z.array(z.unknown()).min(1).max(MAX_INSTANCES) });
-/** Most events one request may carry (the body limit usually bites first). */
-export const MAX_EVENTS = 100_000;
 
 export interface Logger {
   info(msg: string): void;
@@ -109,30 +103,6 @@ export interface ServiceOptions extends LocalServiceOptions {
   agents?: AgentSettings;
 }
 
-interface ServedModel {
-  name: string;
-  plan: ModelPlan;
-  view: ViewPlan;
-  groups: GroupFeatures[];
-  /** The view's point-in-time joins: which group, on which request fields. */
-  joins: ResolvedJoin[];
-  /** Entity keys, then request fields. */
-  fields: Array<ColumnPlan & { kind: "key" | "request" }>;
-  single: z.ZodType;
-  batch: z.ZodType;
-  /** The names the model reads (its plan's inputs), in order. */
-  inputNames: string[];
-  /** The view's ODTs with the names of their feature arguments ("group.f" → "f"), worked out once. */
-  odts: Array<{ odt: OdtPlan; features: string[] }>;
-  predictor: Predictor | null;
-  /** Batches concurrent requests into one ONNX run; swapped with the predictor. */
-  batcher: PredictBatcher | null;
-  scored: BatchStats;
-  record: ModelSummary | null;
-  loadedAt: Date | null;
-  reloadError?: string;
-}
-
 export interface ReloadReport {
   ok: boolean;
   reason: string;
@@ -147,175 +117,12 @@ export interface ReloadReport {
   errors: string[];
 }
 
-
-export { zodIssues };
-
-/** The request schema of a served model: the one the compiler generated (schema.ts). */
-export function requestSchema(plan: ModelPlan): z.ZodType {
-  return plan.requestSchema;
-}
-
-/**
- * The key of a body that wraps its events in an object (`{"events": [...]}`, `{"records": [...]}`, as
- * other APIs take them), or null. One field holding an array of objects is never an event (an event's
- * values are scalars, or a vector's numbers); it was answered as one event with an unknown field and
- * every field missing (the newuser lane's first push of a month of unemployment rows).
- */
-function wrappedEvents(body: unknown): string | null {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) return null;
-  const keys = Object.keys(body);
-  if (keys.length !== 1) return null;
-  const v = (body as Record<string, unknown>)[keys[0]];
-  return Array.isArray(v) && v.length > 0 && v.every((e) => e !== null && typeof e === "object" && !Array.isArray(e)) ? keys[0] : null;
-}
-
-/**
- * Issues a 400 lists at most: a 1 MB body of 60,000 unknown fields would
- * otherwise be answered with a 3 MB list (the message still counts them all).
- */
-const MAX_LISTED_ISSUES = 1000;
-
-function apiError(status: number, code: string, message: string, issues?: ApiIssue[]): LocalResponse<never> {
-  const body: ApiErrorBody = { error: { status, code, message, ...(issues ? { issues } : {}) } };
-  return { status, body };
-}
-
-function plain(v: unknown): Scalar {
-  if (v instanceof Date) return v.toISOString();
-  return (v ?? null) as Scalar;
-}
-
-type ParsedInstances = { isBatch: boolean; instances: Array<Record<string, unknown>> } | LocalResponse;
-
-/**
- * The request's instances, validated by the model's request schema (one
- * instance, or `{"instances": [...]}`); a 400 otherwise. A batch is validated
- * INSTANCES_PER_TURN instances per turn of the event loop, with the issues
- * validating it whole gives (same paths, same order). At once (no promise)
- * when it fits in one turn (turns.ts inTurns).
- */
-function parseInstances(m: ServedModel, modelName: string, body: unknown): ParsedInstances | Promise<ParsedInstances> {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    return apiError(400, "invalid_request", "the request body must be a JSON object: the entity keys and request fields, or {\"instances\": [...]}", [
-      { path: [], message: "expected an object" },
-    ]);
-  }
-  const isBatch = Object.prototype.hasOwnProperty.call(body, "instances");
-  if (!isBatch) {
-    const one = m.single.safeParse(body);
-    return one.success ? { isBatch, instances: [one.data as Record<string, unknown>] } : invalidRequest(modelName, zodIssues(one.error, [], body, m.single));
-  }
-  const envelope = BATCH_ENVELOPE.safeParse(body);
-  if (!envelope.success) {
-    // a bad envelope: the whole batch's issues, as one validation gives them
-    const whole = m.batch.safeParse(body);
-    return invalidRequest(modelName, zodIssues(whole.success ? envelope.error : whole.error));
-  }
-  const items = envelope.data.instances;
-  const instances: Array<Record<string, unknown>> = [];
-  const issues: ApiIssue[] = [];
-  const validated = inTurns(0, items.length, (i) => {
-    const one = m.single.safeParse(items[i]);
-    if (one.success) instances.push(one.data as Record<string, unknown>);
-    else issues.push(...zodIssues(one.error, ["instances", i], items[i], m.single));
-  });
-  return whenReady(validated, () => (issues.length ? invalidRequest(modelName, issues) : { isBatch, instances }));
-}
-
-/**
- * The 400 of a request that fails the schema. A function of the module, not a closure made per request: run
- * from TypeScript through tsx, each closure a function creates is named by a call (esbuild's keepNames), ~1 %
- * of the server's CPU per answer when parseInstances made one.
- */
-function invalidRequest(modelName: string, issues: ApiIssue[]): LocalResponse<never> {
-  return apiError(
-    400,
-    "invalid_request",
-    `invalid request for model \`${modelName}\`: ${issues.length} issue${issues.length === 1 ? "" : "s"}${issues.length > MAX_LISTED_ISSUES ? ` (the first ${MAX_LISTED_ISSUES} listed)` : ""}`,
-    issues.slice(0, MAX_LISTED_ISSUES),
-  );
-}
-
-/**
- * Per instance: the ODT values, and the model's inputs by name (what
- * `{...request, ...features, ...odts}` gives for each input the model reads:
- * an ODT value, else the feature's value, else the request field). Only the
- * model's inputs are copied (the predictor reads nothing else), into objects
- * of one shape.
- */
-type ModelInputs = { rows: Array<Record<string, Scalar>>; odtValues: Array<Record<string, Scalar>> };
-
-function modelInputs(m: ServedModel, requests: Array<Record<string, Scalar>>, looked: Array<ReturnType<typeof lookup>>): ModelInputs | Promise<ModelInputs> {
-  const rows: Array<Record<string, Scalar>> = [];
-  const odtValues: Array<Record<string, Scalar>> = [];
-  const inputs = m.inputNames;
-  const built = inTurns(0, requests.length, (i) => {
-    const features = looked[i].features;
-    const request = requests[i];
-    const odts: Record<string, Scalar> = {};
-    for (const { odt, features: names } of m.odts) {
-      const req: Record<string, Scalar> = {};
-      for (const p of odt.requestParams) req[p.name] = request[p.name] ?? null;
-      const args: Record<string, Scalar> = {};
-      for (const name of names) args[name] = (hasOwn(features, name) ? features[name].value : undefined) ?? null;
-      const v = odt.compute(req, args);
-      odts[odt.name] = v === undefined ? null : v;
-    }
-    odtValues.push(odts);
-    const row: Record<string, Scalar> = {};
-    for (const name of inputs) row[name] = hasOwn(odts, name) ? odts[name] : hasOwn(features, name) ? features[name].value : request[name];
-    rows.push(row);
-  });
-  return whenReady(built, () => ({ rows, odtValues }));
-}
-
-const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
-
 /** What a request has scored so far: the answer objects, or their texts, and the log lines. */
 interface Scored {
   results: OnlineInstanceResult[];
   texts: string[];
   entries: SerializedEntry[];
 }
-
-type LookedUp = { requests: Array<Record<string, Scalar>>; looked: LookupResult[] };
-
-/**
- * Online lookup of instances `from` to `to` (a slice per turn of the event
- * loop; at once when they fit in one): the request fields as served, and the
- * features; an instance that misses features the model cannot impute adds its
- * issue to `missing`.
- */
-function lookupChunk(
-  m: ServedModel,
-  joins: JoinLookup[],
-  instances: Array<Record<string, unknown>>,
-  from: number,
-  to: number,
-  nowMs: number,
-  isBatch: boolean,
-  missing: ApiIssue[],
-): LookedUp | Promise<LookedUp> {
-  const requests: Array<Record<string, Scalar>> = [];
-  const looked: LookupResult[] = [];
-  const done = inTurns(from, to, (i) => {
-    const req: Record<string, Scalar> = {};
-    for (const f of m.fields) req[f.name] = plain(instances[i][f.name]);
-    const l = lookup(joins, req, nowMs, m.view.ttlMs);
-    if (l.missing.length && !m.plan.canImpute) missing.push({ path: isBatch ? ["instances", i] : [], message: missingMessage(l, m.view, req) });
-    if (missing.length) return; // nothing more is scored: keep only the issues
-    requests.push(req);
-    looked.push(l);
-  });
-  return whenReady(done, () => ({ requests, looked }));
-}
-
-function isBusy(e: unknown): boolean {
-  const m = (e as Error)?.message ?? "";
-  return /in use by another fti process|already open in this process|Could not set lock|Conflicting lock/i.test(m);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class OnlineService implements LocalService {
   readonly bundle: SpecBundle;
@@ -328,16 +135,14 @@ export class OnlineService implements LocalService {
   private readonly logger: Logger;
   /** Several-production-versions warnings already logged (registry.ts productionWarnings). */
   private readonly productionWarned = new Set<string>();
-  private readonly served = new Map<string, ServedModel>();
+  private readonly served: Map<string, ServedModel>;
   private groups = new Map<string, CachedGroup>();
   private readonly neededGroups: GroupFeatures[];
   private readonly now: () => number;
   private reloading: Promise<ReloadReport> | null = null;
   private queued: Promise<ReloadReport> | null = null;
   private lastReload: ReloadReport | null = null;
-  private watchTimer: NodeJS.Timeout | null = null;
-  private fileSig = "";
-  private dirtySince: number | null = null;
+  private readonly watcher: StoreWatcher;
   private seq = 0;
   /** The spec's vector indexes, in memory (runtime/vectors/online.ts). */
   readonly indexes: OnlineIndexes;
@@ -349,11 +154,8 @@ export class OnlineService implements LocalService {
   private readonly asOf: Date | null;
   /** The spec's stream sources (null without any): events in, online rows updated at once. */
   readonly streams: StreamService | null;
-  /** Per group, the entities' rows as the stream computed them (served before the online table's older rows). */
-  private readonly streamed = new Map<string, Map<string, StreamedRow>>();
-  /** Per group, the entities whose streamed row misses late events (cleared by the rebuild that applies them). */
-  private readonly lateMarks = new Map<string, Map<string, LateMark>>();
-  /** Seconds from an events request's arrival to its events being durable and applied, per source. */
+  /** The rows the streams computed (served before the online table's older rows) and their late-event marks. */
+  private readonly streamed: StreamedRows;
   /** Logs the streams are read from (Redis Streams), besides HTTP push. */
   private readonly consumers: EventConsumer[] = [];
   private consumerStats: ConsumerStats[] = [];
@@ -366,6 +168,8 @@ export class OnlineService implements LocalService {
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
     this.bundle = bundle;
     this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
+    this.watcher = new StoreWatcher(this.storePath);
+    this.streamed = new StreamedRows(bundle);
     this.logger = opts.logger ?? stderrLogger;
     this.extensions = opts.extensions ?? [];
     this.now = opts.now ?? (opts.asOf ? () => opts.asOf!.getTime() : Date.now);
@@ -385,59 +189,9 @@ export class OnlineService implements LocalService {
       ? new RequestLog(rejectedLogDir(logsDir), { flushMs: opts.logFlushMs, onError: (e) => this.logger.error(`rejected-request log: ${e.message}`) })
       : null;
 
-    const online = bundle.serves.filter((s) => s.online);
-    // Agents, indexes and streams are served without a model (an agent may only read and retrieve).
-    if (online.length === 0 && !bundle.agents?.length && !bundle.indexes?.length && !bundle.sources.some((src) => src.stream)) {
-      throw new UserError(
-        `spec \`${bundle.name}\` serves nothing online: no model, agent, index or stream`,
-        "add `serve <model> { online }` to the spec",
-      );
-    }
-    const groups = new Map<string, GroupFeatures>();
-    for (const s of online) {
-      const plan = bundle.models.find((m) => m.name === s.model);
-      if (!plan) throw new UserError(`spec \`${bundle.name}\` serves model \`${s.model}\`, which it does not define`);
-      const view = bundle.views.find((v) => v.name === plan.view);
-      if (!view) throw new UserError(`model \`${plan.name}\` reads view \`${plan.view}\`, which spec \`${bundle.name}\` does not define`);
-      const viewGroups = viewFeatureGroups(bundle, view);
-      for (const g of viewGroups) {
-        const have = groups.get(g.plan.name);
-        if (!have) groups.set(g.plan.name, { plan: g.plan, features: [...g.features] });
-        else for (const f of g.features) if (!have.features.some((x) => x.name === f.name)) have.features.push(f);
-      }
-      const single = requestSchema(plan);
-      this.served.set(plan.name, {
-        name: plan.name,
-        plan,
-        view,
-        groups: viewGroups,
-        joins: viewJoins(bundle, view),
-        fields: [
-          ...view.keys.map((k) => ({ ...k, nullable: false, kind: "key" as const })),
-          ...view.requestFields.filter((r) => !view.keys.some((k) => k.name === r.name)).map((r) => ({ ...r, kind: "request" as const })),
-        ],
-        single,
-        batch: z.strictObject({ instances: z.array(single).min(1).max(MAX_INSTANCES) }),
-        inputNames: [...new Set(plan.inputs.map((x) => x.name))],
-        odts: view.odts.map((odt) => ({ odt, features: odt.featureParams.map((p) => (p.includes(".") ? p.split(".", 2)[1] : p)) })),
-        predictor: null,
-        batcher: null,
-        scored: { runs: 0, rows: 0 },
-        record: null,
-        loadedAt: null,
-      });
-    }
-    // Agents see their context features of the online tables too.
-    for (const agent of bundle.agents ?? []) {
-      for (const f of agent.context) {
-        const plan = bundle.groups.find((g) => g.name === f.group);
-        if (!plan) throw new UserError(`agent \`${agent.name}\` reads feature group \`${f.group}\`, which spec \`${bundle.name}\` does not define`);
-        const have = groups.get(plan.name);
-        if (!have) groups.set(plan.name, { plan, features: [{ name: f.name, type: f.type }] });
-        else if (!have.features.some((x) => x.name === f.name)) have.features.push({ name: f.name, type: f.type });
-      }
-    }
-    this.neededGroups = [...groups.values()];
+    const serving = servingPlan(bundle);
+    this.served = serving.served;
+    this.neededGroups = serving.groups;
     this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents, maxAheadMs: STREAM_MAX_AHEAD_MS }) : null;
 
     this.agentHost = {
@@ -542,29 +296,15 @@ export class OnlineService implements LocalService {
     return this.reloading;
   }
 
-  private async openReadOnly(waitMs: number): Promise<Store> {
-    const deadline = Date.now() + waitMs;
-    let delay = 25;
-    for (;;) {
-      try {
-        return await openStore({ path: this.storePath, readOnly: true });
-      } catch (e) {
-        if (!isBusy(e) || Date.now() + delay > deadline) throw e;
-        await sleep(delay);
-        delay = Math.min(delay * 2, 500);
-      }
-    }
-  }
-
   private async load(reason: string, opts: { waitMs: number; strict: boolean }): Promise<ReloadReport> {
     const t0 = performance.now();
     const report: ReloadReport = { ok: true, reason, at: new Date().toISOString(), ms: 0, models: [], groups: [], indexes: [], errors: [] };
     const nextModels = new Map<string, { predictor: Predictor; record: ModelSummary }>();
     const nextGroups = new Map(this.groups);
-    const sigBefore = this.fileSignature();
+    const sigBefore = this.watcher.signature();
     let store: Store;
     try {
-      store = await this.openReadOnly(opts.waitMs);
+      store = await openReadOnly(this.storePath, opts.waitMs);
     } catch (e) {
       report.ok = false;
       report.errors.push((e as Error).message);
@@ -590,7 +330,7 @@ export class OnlineService implements LocalService {
         }
       }
       if (reason === "start" && this.streams) await this.rebuildStreams(store);
-      else if (this.lateMarks.size && this.streams) await this.rebuildStreams(store, true);
+      else if (this.streamed.anyMarked && this.streams) await this.rebuildStreams(store, true);
     } catch (e) {
       report.ok = false;
       report.errors.push((e as Error).message);
@@ -599,7 +339,7 @@ export class OnlineService implements LocalService {
       await store.close();
     }
     this.swapIn(nextModels, nextGroups);
-    if (report.ok) this.fileSig = sigBefore;
+    if (report.ok) this.watcher.loadedSig = sigBefore;
     report.ms = Math.round(performance.now() - t0);
     this.lastReload = report;
     this.logReload(reason, report);
@@ -720,9 +460,9 @@ export class OnlineService implements LocalService {
     // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
     // events go to the writer). With a shared store it reads the writer's rows there instead.
     const onUpdate = (u: StreamUpdate) => {
-      if (again) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+      if (again) this.streamed.clearMark(u.group, entityKey(u.keys));
       if (this.remote) latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u);
-      else this.applyStreamUpdate(u);
+      else this.streamed.apply(u);
     };
     this.streams!.onCheckpointError = (m) => this.logger.error(m);
     if (again) {
@@ -732,7 +472,7 @@ export class OnlineService implements LocalService {
     // From now on late events are corrected by themselves, in the background (stream/service.ts `autoCorrect`).
     if (!again) {
       this.streams!.autoCorrect(
-        () => this.openReadOnly(5_000),
+        () => openReadOnly(this.storePath, 5_000),
         (updates) => this.applyCorrected(updates),
         // Busy while `fti features` writes the store: expected, the next try comes later.
         (e, source) => isBusy(e) || this.logger.warn(`stream ${source}: late events not corrected yet (${e.message}); tried again later`),
@@ -754,9 +494,9 @@ export class OnlineService implements LocalService {
 
   /** Rows recomputed for late events (in the background): their marks clear; with a shared store they are written there, marks cleared. */
   private async applyCorrected(updates: StreamUpdate[]): Promise<void> {
-    for (const u of updates) this.lateMarks.get(u.group)?.delete(entityKey(u.keys));
+    for (const u of updates) this.streamed.clearMark(u.group, entityKey(u.keys));
     if (!this.remote) {
-      for (const u of updates) this.applyStreamUpdate(u);
+      for (const u of updates) this.streamed.apply(u);
       return;
     }
     const cleared = updates.map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
@@ -765,45 +505,7 @@ export class OnlineService implements LocalService {
 
   /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
   streamedRows(group: string): ReadonlyMap<string, StreamedRow> {
-    return this.streamed.get(group) ?? new Map();
-  }
-
-  private markLate(group: string, key: string, eventMs: number): void {
-    let marks = this.lateMarks.get(group);
-    if (!marks) this.lateMarks.set(group, (marks = new Map()));
-    const m = marks.get(key);
-    const at = new Date(eventMs).toISOString();
-    if (!m) marks.set(key, { events: 1, oldest_event_time: at });
-    else marks.set(key, { events: m.events + 1, oldest_event_time: at < m.oldest_event_time ? at : m.oldest_event_time });
-  }
-
-  /**
-   * An entity's streamed row, updated in place: a new row object per event
-   * outlived the young generation (an entity's row lives until its next event)
-   * and became old-space garbage, which brings the server's major GCs sooner.
-   * Lookups read a row synchronously, so none sees it half-updated.
-   */
-  private applyStreamUpdate(u: StreamUpdate): void {
-    let rows = this.streamed.get(u.group);
-    if (!rows) this.streamed.set(u.group, (rows = new Map()));
-    const names = this.featureNames(u.group);
-    const key = entityKey(u.keys);
-    const row = rows.get(key);
-    if (row) {
-      row.eventMs = u.eventMs;
-      for (let i = 0; i < names.length; i++) row.values[names[i]] = u.values[i];
-      return;
-    }
-    const values: Record<string, Scalar> = {};
-    for (let i = 0; i < names.length; i++) values[names[i]] = u.values[i];
-    rows.set(key, { eventMs: u.eventMs, values });
-  }
-
-  private readonly featureNamesOf = new Map<string, string[]>();
-  private featureNames(group: string): string[] {
-    let names = this.featureNamesOf.get(group);
-    if (!names) this.featureNamesOf.set(group, (names = this.bundle.groups.find((g) => g.name === group)!.features.map((f) => f.name)));
-    return names;
+    return this.streamed.of(group) ?? new Map();
   }
 
   /**
@@ -814,16 +516,9 @@ export class OnlineService implements LocalService {
   async pushEvents(source: string, body: unknown): Promise<LocalResponse> {
     const t0 = performance.now();
     if (!this.streams) return apiError(404, "unknown_stream", `spec \`${this.bundle.name}\` has no stream source (declare \`stream\` in a source)`);
-    const batch = Array.isArray(body);
-    const events = batch ? (body as unknown[]) : [body];
-    if (events.length === 0) return apiError(400, "invalid_events", "no events: send an event object, an array of them, or NDJSON lines");
-    const wrapper = wrappedEvents(body);
-    if (wrapper !== null) {
-      return apiError(400, "invalid_events", `the body is an object whose one field ${echo(wrapper)} holds an array: send the events themselves, an event object, an array of them, or NDJSON lines`, [
-        { path: [capKey(wrapper)], message: "an array of events inside an object; post the array itself" },
-      ]);
-    }
-    if (events.length > MAX_EVENTS) return apiError(413, "too_many_events", `at most ${MAX_EVENTS} events per request, got ${events.length}`);
+    const read = eventsOf(body);
+    if ("status" in read) return read;
+    const { events, batch } = read;
     const r = await this.ingestEvents(source, events, (i) => (batch ? [i] : []), t0);
     if (!r.ok) return apiError(r.status, r.code, r.message, r.issues);
     return { status: 200, body: r.result };
@@ -833,16 +528,16 @@ export class OnlineService implements LocalService {
   private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
     const r = await this.streams!.ingest(source, events, at);
     if (!r.ok) return r;
-    for (const l of r.late) this.markLate(l.group, entityKey(l.keys), l.eventMs);
+    for (const l of r.late) this.streamed.markLate(l.group, entityKey(l.keys), l.eventMs);
     if (this.remote) {
       try {
-        const marks = r.late.map((l) => ({ group: l.group, key: entityKey(l.keys), mark: this.lateMarks.get(l.group)!.get(entityKey(l.keys))! }));
+        const marks = r.late.map((l) => ({ group: l.group, key: entityKey(l.keys), mark: this.streamed.marksOf(l.group)!.get(entityKey(l.keys))! }));
         await this.remote.writeStreamed(this.bundle, r.updates, marks);
       } catch (e) {
         const message = `${(e as Error).message}; the events are stored durably and applied to this server's stream state, and their rows reach the online store when it is back (sending them again is safe: they are recognised as duplicates)`;
         return { ok: false, status: 503, code: "online_store_unavailable", message };
       }
-    } else for (const u of r.updates) this.applyStreamUpdate(u);
+    } else for (const u of r.updates) this.streamed.apply(u);
     this.applyLatency.observe(source, (performance.now() - t0) / 1000);
     return r;
   }
@@ -853,51 +548,15 @@ export class OnlineService implements LocalService {
     this.consumers.push(consumer);
   }
 
-  private fileSignature(): string {
-    const sig = (p: string) => {
-      try {
-        const s = statSync(p);
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return "-";
-      }
-    };
-    return `${sig(this.storePath)}|${sig(this.storePath + ".wal")}`;
-  }
-
-  /**
-   * Polls the store file (and its WAL) and reloads once it has been quiet for
-   * one interval; while another process holds the store, retries next time.
-   */
+  /** Reloads when the store file changes (store-watch.ts). */
   private watch(intervalMs: number): void {
-    this.fileSig = this.fileSignature();
-    const tick = async () => {
-      if (this.closed) return;
-      const sig = this.fileSignature();
-      if (sig !== this.fileSig) {
-        if (this.dirtySince === null || sig !== this.pendingSig) {
-          this.dirtySince = Date.now();
-          this.pendingSig = sig;
-          return;
-        }
-        const wait = Math.min(intervalMs * 2 ** this.watchFailures, 30_000);
-        if (Date.now() - this.dirtySince < wait || this.reloading) return;
-        const r = await this.reload("store changed", { waitMs: 0 });
-        if (r.ok) {
-          this.dirtySince = null;
-          this.watchFailures = 0;
-        } else {
-          // Busy (another process writes): retry soon; anything else: back off.
-          this.dirtySince = Date.now();
-          this.watchFailures = r.errors.every((e) => isBusy({ message: e })) ? 0 : Math.min(this.watchFailures + 1, 6);
-        }
-      }
-    };
-    this.watchTimer = setInterval(() => void tick().catch((e) => this.logger.error(`watch: ${(e as Error).message}`)), intervalMs);
-    this.watchTimer.unref();
+    this.watcher.start(intervalMs, {
+      closed: () => this.closed,
+      reloading: () => this.reloading !== null,
+      reload: () => this.reload("store changed", { waitMs: 0 }),
+      onError: (e) => this.logger.error(`watch: ${e.message}`),
+    });
   }
-  private pendingSig = "";
-  private watchFailures = 0;
 
   // ------------------------------------------------------------------ retrieval
 
@@ -1074,7 +733,7 @@ export class OnlineService implements LocalService {
     const out: JoinLookup[] = [];
     for (const j of m.joins) {
       const group = this.groups.get(j.join.group);
-      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features, streamed: this.streamed.get(j.join.group), late: this.lateMarks.get(j.join.group) });
+      if (group) out.push({ id: j.join.id, group, on: j.join.on, features: j.features, streamed: this.streamed.of(j.join.group), late: this.streamed.marksOf(j.join.group) });
     }
     return out;
   }
@@ -1224,7 +883,7 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
       { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
-      ...this.streamGauges(),
+      ...streamGauges(this.streams, this.consumerStats, this.now()),
       { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
       ...this.extensions.flatMap((ext) => ext.gauges?.() ?? []),
     ];
@@ -1248,114 +907,10 @@ export class OnlineService implements LocalService {
     return entities + events;
   }
 
-  /** The streams' counters and state for /metrics. */
-  private streamGauges() {
-    const stats = this.streams?.stats() ?? [];
-    const now = this.now();
-    return [
-      {
-        name: "fti_stream_events_total",
-        help: "Events received per stream source, by outcome: accepted (applied), duplicate (unique value seen), late (stored, not applied online), rejected (invalid).",
-        type: "counter" as const,
-        values: stats.flatMap((s) =>
-          (["new", "duplicate", "late", "rejected"] as const).map((k) => ({ labels: { source: s.source, status: k === "new" ? "accepted" : k }, value: s.counts[k] })),
-        ),
-      },
-      {
-        name: "fti_stream_freshness_seconds",
-        help: "Now minus the event time of the newest event applied, per stream source (NaN before the first).",
-        values: stats.map((s) => ({ labels: { source: s.source }, value: Number.isFinite(s.watermarkMs) ? (now - s.watermarkMs) / 1000 : NaN })),
-      },
-      {
-        name: "fti_stream_segment_syncs_total",
-        help: "fdatasync calls of the stream segments, per source (events share a sync when they arrive together).",
-        type: "counter" as const,
-        values: stats.map((s) => ({ labels: { source: s.source }, value: s.syncs })),
-      },
-      {
-        name: "fti_stream_consumer_lag",
-        help: "Messages of a stream's log not yet delivered to fti's consumer group, per source and transport (as of the last scrape's refresh).",
-        values: this.consumerStats.filter((c) => c.lag !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.lag! })),
-      },
-      {
-        name: "fti_stream_consumer_pending",
-        help: "Messages delivered but not yet acknowledged (being applied, or left by a crash and read again), per source and transport.",
-        values: this.consumerStats.filter((c) => c.pending !== null).map((c) => ({ labels: { source: c.source, transport: c.transport }, value: c.pending! })),
-      },
-      {
-        name: "fti_stream_consumer_messages_total",
-        help: "Messages read from a stream's log, per source, transport and outcome: acked (durable and applied) or rejected (invalid, set aside).",
-        type: "counter" as const,
-        values: this.consumerStats.flatMap((c) => [
-          { labels: { source: c.source, transport: c.transport, outcome: "acked" }, value: c.acked },
-          { labels: { source: c.source, transport: c.transport, outcome: "rejected" }, value: c.rejected },
-        ]),
-      },
-      {
-        name: "fti_stream_restart_events",
-        help: "Events the stream's state was rebuilt from at this server's start, per source and how: from=checkpoint (the events after its checkpoint) or from=history (every stored event).",
-        values: stats.flatMap((s) => (s.rebuilt ? [{ labels: { source: s.source, from: s.rebuilt.from }, value: s.rebuilt.events }] : [])),
-      },
-      {
-        name: "fti_stream_checkpoints_total",
-        help: "Checkpoints of the stream's state written by this server, per source.",
-        type: "counter" as const,
-        values: stats.map((s) => ({ labels: { source: s.source }, value: s.checkpoints })),
-      },
-      {
-        name: "fti_stream_checkpoint_blocking_seconds",
-        help: "The last checkpoint of the stream's state, per source: the longest it held the event loop at once (the state taken while new events waited — no copy: copy-on-write —, plus the longest slice of its serialization).",
-        values: stats.flatMap((s) => (s.lastCheckpoint ? [{ labels: { source: s.source }, value: (s.lastCheckpoint.copyMs + s.lastCheckpoint.serializeMs) / 1000 }] : [])),
-      },
-      {
-        name: "fti_stream_slow_requests_total",
-        help: `Events requests that took over ${SLOW_REQUEST_MS} ms in the server (validated, durable, applied), per source.`,
-        type: "counter" as const,
-        values: stats.map((s) => ({ labels: { source: s.source }, value: s.slow.requests })),
-      },
-      {
-        name: "fti_stream_slow_request_seconds_total",
-        help: "Where the slow events requests' time went, per source and phase: validate; gate (a checkpoint taking the state, a correction ending); queue (the segment write in flight: group commit); write (the durable write); resume (the event loop busy before the write's continuation ran); apply (the incremental update).",
-        type: "counter" as const,
-        values: stats.flatMap((s) => INGEST_PHASES.map((phase) => ({ labels: { source: s.source, phase }, value: s.slow.ms[phase] / 1000 }))),
-      },
-      {
-        name: "fti_stream_unique_values",
-        help: "Unique values held to recognise duplicates (those of the lateness span), per source, and the bytes they take off the JS heap.",
-        values: stats.flatMap((s) => [
-          { labels: { source: s.source, measure: "values" }, value: s.uniqueHeld },
-          { labels: { source: s.source, measure: "bytes" }, value: s.uniqueBytes },
-        ]),
-      },
-      {
-        name: "fti_stream_late_pending",
-        help: "Group entities whose online row misses a late event not yet corrected, per source.",
-        values: stats.map((s) => ({ labels: { source: s.source }, value: s.latePending })),
-      },
-      {
-        name: "fti_stream_late_corrections_total",
-        help: "Late-event corrections run (entities recomputed from every event they have), per source.",
-        type: "counter" as const,
-        values: stats.map((s) => ({ labels: { source: s.source }, value: s.corrections.runs })),
-      },
-      {
-        name: "fti_stream_state_entities",
-        help: "Entities with incremental state, per streamed feature group.",
-        values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.entities })),
-      },
-      {
-        name: "fti_stream_state_rows",
-        help: "Input rows held for the windows, per streamed feature group (the rows of each entity's longest frame).",
-        values: (this.streams?.engine.stats() ?? []).map((g) => ({ labels: { group: g.group }, value: g.rows })),
-      },
-    ];
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.watchTimer) clearInterval(this.watchTimer);
-    this.watchTimer = null;
+    this.watcher.stop();
     if (this.reloading) await this.reloading.catch(() => undefined);
     for (const c of this.consumers) await c.stop();
     await this.streams?.close();
@@ -1368,39 +923,6 @@ export class OnlineService implements LocalService {
 /** The in-process twin of `fti serve` (what public.ts's openLocalService loads). */
 export async function openLocalService(bundle: SpecBundle, opts: LocalServiceOptions = {}): Promise<LocalService> {
   return OnlineService.open(bundle, { ...opts, watch: opts.watch ?? false });
-}
-
-/**
- * Why a request has no features: the request's key values, per status the
- * features, then the joins (`group` or `group(column)`) whose row is missing,
- * stale or later, with the key values they looked up.
- */
-function missingMessage(l: LookupResult, view: ViewPlan, req: Record<string, Scalar>): string {
-  // The key values of the joins that found nothing: an unknown receiver does not make the sender's keys "no features".
-  const missingColumns = new Set(l.missingJoins.flatMap((j) => Object.keys(j.keys)));
-  const entity = view.keys.filter((k) => missingColumns.has(k.name)).map((k) => `${k.name}=${echo(req[k.name])}`).join(", ");
-  const part = (status: MissingStatus, label: string) => {
-    const names = l.missing.filter((f) => l.features[f].status === status);
-    return names.length ? `${label}: ${names.join(", ")}` : "";
-  };
-  const parts = [
-    part("not_found", "not found"),
-    part("stale", "stale (older than the view's ttl)"),
-    part("future", "only rows after the request time"),
-  ].filter(Boolean);
-  // A global join (no keys) names its group alone; a view with only those has no entity to name.
-  const joins = (status: MissingStatus, label: string) => {
-    const named = l.missingJoins
-      .filter((j) => j.status === status)
-      .map((j) => {
-        const keys = Object.entries(j.keys).map(([k, v]) => `${k}=${echo(v)}`).join(", ");
-        return keys ? `${j.id} ${keys}` : j.id;
-      });
-    return named.length ? `${label} ${named.join(", ")}` : "";
-  };
-  // A stale join has a row, only an old one: "no row in" would say it has none (as batch-rejects.ts writes it).
-  const where = [joins("not_found", "no row in"), joins("stale", "no row within the ttl in"), joins("future", "only rows after the request time in")].filter(Boolean);
-  return `no online features${entity ? ` for ${entity}` : ""}; ${parts.join("; ")}; ${where.join("; ")}`;
 }
 
 // service-api.d.ts declares this function for public.ts's lazy import: it must keep that type.

@@ -16,6 +16,7 @@ import { predict, trainModel, type TrainedModel } from "../learners/index.ts";
 import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
 import { classLabels } from "./classes.ts";
+import { unservableTestRows, type UnservableRows } from "./unservable.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
 import { modelTransformsIdentity } from "../transforms-hash.ts";
 
@@ -52,6 +53,8 @@ export interface TrainReport {
   classes?: Array<string | number>;
   /** Multiclass: test rows per label value that is not a training class (they count as misses). */
   unseenTestLabels?: Record<string, number>;
+  /** Test rows the metrics count that serving would refuse (a null key, a join with no row and no imputing): absent when none. */
+  unservableTest?: UnservableRows;
   /** Test-split metrics of the registered (ONNX) model. */
   metrics: Record<string, number>;
   /** The same metrics for the naive baseline (train mean / train positive rate). */
@@ -459,6 +462,7 @@ export async function trainModelFromSpec(
     algorithm: algorithm.kind,
     task: plan.task,
     ...(state.classes ? { classes: state.classes, unseenTestLabels: data.unseen ?? {} } : {}),
+    ...((u) => (u ? { unservableTest: u } : {}))(unservableTestRows(view, plan, frame, split.test)),
     width: d,
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },
