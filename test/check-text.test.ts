@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { oneLine } from "../compiler/format/one-line.ts";
-import { allowedText } from "../runtime/allowed-text.ts";
+import { allowedText, checkText } from "../runtime/allowed-text.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
 import { openStore } from "../runtime/store/store.ts";
 import { validateEvent } from "../runtime/stream/validate.ts";
@@ -71,5 +71,29 @@ describe("a check's text", () => {
     const plan = t.bundle.sources.find((s) => s.name === "rides")!;
     const streamed = validateEvent(plan, { ride_id: "r9", rider: "zed", at: "2024-01-05T10:00:00Z", km: 1 }, []);
     expect("issues" in streamed && streamed.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([`rider: "zed" not in (${expected})`]);
+  });
+
+  it("a long check is quoted as its first 120 characters and its length, by the batch quarantine and a streamed event's rejection", async () => {
+    // One clause of 30 comparisons: its whole text was repeated in every quarantined row's reason.
+    const clause = `check (${Array.from({ length: 30 }, (_, i) => `km != ${1000 + i}`).join(" and ")} and km > 0)`;
+    const whole = oneLine(clause);
+    expect(whole.length).toBeGreaterThan(240);
+    const quoted = `${whole.slice(0, 120)}… (${whole.length} characters)`;
+    expect(checkText(whole)).toBe(quoted);
+    expect(checkText("check (> 0)")).toBe("check (> 0)");
+    const long = ridesSpec("rides.csv", ["ride_id: string", "rider: string", "at: timestamp", `km: float ${clause}`], ["stream lateness 1d"]);
+    const t = await compileTempSpec({ "spec.fti": long, "rides.csv": ["ride_id,rider,at,km", "r1,u1,2024-01-02 10:00,10", "r2,u2,2024-01-03 10:00,-1"].join("\n") });
+    temps.push(t);
+    const store = await openStore({ path: ":memory:" });
+    try {
+      await runFeaturePipeline(store, t.bundle);
+      const rows = await store.all<{ reason: string; reason_kind: string }>("SELECT reason, reason_kind FROM fti_quarantine ORDER BY row_number");
+      expect(rows.map((r) => [r.reason, r.reason_kind])).toEqual([[`km: -1 fails ${quoted}`, `km: … fails ${quoted}`]]);
+    } finally {
+      await store.close();
+    }
+    const plan = t.bundle.sources.find((s) => s.name === "rides")!;
+    const streamed = validateEvent(plan, { ride_id: "r9", rider: "u1", at: "2024-01-05T10:00:00Z", km: -1 }, []);
+    expect("issues" in streamed && streamed.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([`km: -1 fails ${quoted}`]);
   });
 });

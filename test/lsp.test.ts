@@ -365,3 +365,18 @@ describe("fti lsp: close", () => {
     expect(lsp.stderr()).toBe("");
   });
 });
+
+describe("fti lsp: document uris", () => {
+  it("a file uri with a host or an encoded slash is analysed as an untitled document: diagnostics, hover, no stack trace", async () => {
+    // Node cannot map these to a path here: each threw out of every request (-32603) and each diagnostics run (a stack on stderr).
+    for (const odd of ["file://server/share/odd.fti", "file:///tmp/a%2Fodd.fti"]) {
+      const text = "entity rider {\n  key rider_id: string\n}\nfeature_group g for rider from nowhere {\n  x = 1\n}\n";
+      const published = await lsp.open(odd, text);
+      expect(codes(published.diagnostics), odd).toEqual(["FTI2003"]); // `nowhere` is no source or group
+      const h = await lsp.conn.sendRequest(HoverRequest.type, { textDocument: { uri: odd }, position: pos(text, "rider", 0, 1) });
+      expect(hoverText(h), odd).toContain("rider");
+      await lsp.close(odd);
+    }
+    expect(lsp.stderr()).toBe("");
+  });
+});

@@ -6,7 +6,7 @@
 // file (the view plan's `checkRequest`) and rejects the rows it flags.
 
 import type { IrBinaryOp, IrExpr, IrType, IrView } from "../ir.ts";
-import { allowedText } from "../../runtime/allowed-text.ts";
+import { allowedText, checkText } from "../../runtime/allowed-text.ts";
 import { columnsOf, hasCall } from "../ir-walk.ts";
 import { cite, tsExpr, type EmitContext } from "./context.ts";
 import type { Imports } from "./imports.ts";
@@ -42,7 +42,7 @@ function requestChecks(ctx: EmitContext, view: IrView): RequestCheck[] {
     }
     for (const check of field?.checks ?? []) {
       if (hasCall(check.expr) || [...columnsOf(check.expr)].some((c) => !have.has(c))) continue;
-      out.push({ field: r.name, expr: check.expr, message: `${check.text} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
+      out.push({ field: r.name, expr: check.expr, message: `${checkText(check.text)} failed: source \`${source.name}\` quarantines such rows, so the model never saw one` });
     }
   }
   return out;

@@ -42,11 +42,22 @@ import { specFiles } from "./spec-files.ts";
 import { projectRoot } from "../../runtime/features/source-paths.ts";
 import type { Range } from "../ast.ts";
 
-function specLocation(uri: string): { file: string; dir: string } {
-  if (uri.startsWith("file:")) {
-    const abs = fileURLToPath(uri);
-    return { file: path.relative(process.cwd(), abs) || abs, dir: path.dirname(abs) };
+/**
+ * The local path of a `file:` uri, or undefined for any other uri, and for a file uri Node cannot map to a path here
+ * (a host, `file://server/share/x.fti`; an encoded `/`): it threw out of every request and every diagnostics run.
+ */
+function localPath(uri: string): string | undefined {
+  if (!uri.startsWith("file:")) return undefined;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
   }
+}
+
+function specLocation(uri: string): { file: string; dir: string } {
+  const abs = localPath(uri);
+  if (abs !== undefined) return { file: path.relative(process.cwd(), abs) || abs, dir: path.dirname(abs) };
   return { file: uri, dir: process.cwd() };
 }
 
@@ -96,8 +107,8 @@ class Workspace implements SpecSource {
 
   /** Forgets the analyses of open specs that read `uri` (an imported spec that changed); returns their uris. */
   forgetReaders(uri: string): string[] {
-    if (!uri.startsWith("file:")) return [];
-    const abs = fileURLToPath(uri);
+    const abs = localPath(uri);
+    if (abs === undefined) return [];
     const readers = [...this.cache].filter(([other, hit]) => other !== uri && hit.analysis.reads.has(abs));
     for (const [r, hit] of readers) this.cache.set(r, { version: -1, analysis: hit.analysis });
     return readers.map(([r]) => r);

@@ -16,7 +16,7 @@
 // It reads source, entity, fn, feature_group, on_demand, view, model (but
 // not its `retrain` block) and serve; import, extern fn, index and agent
 // always go the chevrotain path. The node building (ranges,
-// leaves, literals, operator precedence) is to-ast.ts's, shared through
+// leaves, literals, operator precedence) is ast-nodes.ts's, shared through
 // AstNodes; only the walk over the tokens is this file's. Recursion depth
 // is bounded by the nesting pre-scan that runs first (index.ts).
 
@@ -55,7 +55,7 @@ import type {
 import { tokenMatcher } from "./chevrotain.ts";
 import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
-import { AstNodes, type Item, type ToAstContext } from "./to-ast.ts";
+import { AstNodes, type Item, type ToAstContext } from "./ast-nodes.ts";
 
 /** Thrown to leave the fast path; index.ts then parses the declaration with chevrotain. */
 const GIVE_UP: unique symbol = Symbol("give up");

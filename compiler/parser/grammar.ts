@@ -3,7 +3,7 @@
 // index.ts splits the token stream into one chunk per top-level declaration
 // and calls `declaration()` once per chunk, so a syntax error never spills
 // into the next declaration. Expressions are parsed flat here (operands and
-// operators in source order) and precedence is applied in to-ast.ts by an
+// operators in source order) and precedence is applied in ast-nodes.ts by an
 // iterative shunting-yard: that keeps the recursion depth per nesting level
 // small and makes long operator chains, `- - - x` and `a ^ b ^ ...`
 // stack-safe.

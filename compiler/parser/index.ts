@@ -16,7 +16,8 @@ import { DIAG, didYouMean, GROUP_KEY_COLUMNS_HINT, JOIN_CLAUSE_HINT, quoteSource
 import { getParser, MAX_NESTING, TooManyErrors, type CstNode } from "./grammar.ts";
 import * as T from "./lexer.ts";
 import { readDirect } from "./direct.ts";
-import { declarationToAst, type ToAstContext } from "./to-ast.ts";
+import type { ToAstContext } from "./ast-nodes.ts";
+import { declarationToAst } from "./to-ast.ts";
 import { capExpressionDepth, MAX_EXPR_DEPTH } from "./expr-depth.ts";
 
 export interface ParseResult {

@@ -1,4 +1,7 @@
-// CST (grammar.ts) -> AST (compiler/ast.ts), with ranges.
+// CST (grammar.ts) -> AST (compiler/ast.ts), with ranges: the declarations.
+// cst-reader.ts reads the leaves and expressions under them (and, through
+// ast-nodes.ts, applies operator precedence); cst-access.ts is the typed
+// access to a node's children.
 //
 // Written to survive any CST chevrotain's error recovery can produce:
 //   - a missing child yields a placeholder, never a crash: an Expr becomes
@@ -8,13 +11,10 @@
 //   - tokens inserted by recovery (no offsets) get a zero-width range at the
 //     end of the last real token seen;
 //   - a declaration whose name is missing is dropped.
-// Operator precedence is applied here with an iterative shunting-yard over the
-// flat operand/operator lists of `binaryExpr`.
 
-import type { CstElement, CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "chevrotain";
 import type {
   Arg,
-  BinaryOp,
   Decl,
   EntityDecl,
   Expr,
@@ -32,7 +32,6 @@ import type {
   OdtParam,
   OnDemandDecl,
   Param,
-  Pos,
   Range,
   RequireDecl,
   RetrainDecl,
@@ -44,137 +43,17 @@ import type {
   SourceDecl,
   StringLit,
   TransformDecl,
-  TypeRef,
   ViewDecl,
 } from "../ast.ts";
-import { DIAG, type Message } from "../messages.ts";
+import { DIAG } from "../messages.ts";
+import type { Item, ToAstContext } from "./ast-nodes.ts";
+import { isReal, node, nodes, tok, toks } from "./cst-access.ts";
+import { CstReader } from "./cst-reader.ts";
 import type * as C from "./cst.ts";
-import * as T from "./lexer.ts";
 import type { NumberPayload } from "./lexer.ts";
-
-export interface ToAstContext {
-  /** Offset -> position (line/column). */
-  pos(offset: number): Pos;
-  /** Reports a syntax problem found while building the AST (FTI1001; index.ts keeps one per declaration). */
-  error(start: number, end: number, problem: Message): void;
-}
-
-// ---------------------------------------------------------------- CST access
-
-function isToken(e: CstElement): e is IToken {
-  return (e as IToken).image !== undefined && (e as IToken).tokenType !== undefined;
-}
 
 /** The node of any declaration (what a `declaration` holds). */
 type AnyDeclCstNode = NonNullable<C.DeclarationCstChildren[keyof C.DeclarationCstChildren]>[number];
-
-// Typed access: a node's child keys are those of its generated CST type (cst.ts),
-// so a misspelt or stale key is a compile error.
-type ChildrenOf<N> = N extends { children: infer C } ? C : never;
-type Key<N> = keyof ChildrenOf<N> & string;
-type ChildNode<N, K extends Key<N>> = NonNullable<ChildrenOf<N>[K]> extends Array<infer T> ? Exclude<T, IToken> : never;
-
-function children(n: CstNode | undefined, key: string): CstElement[] | undefined {
-  return n?.children[key];
-}
-
-function toks<N extends CstNode>(n: N | undefined, key: Key<N>): IToken[] {
-  const c = children(n, key);
-  return c ? c.filter(isToken) : [];
-}
-
-/** The i-th token under `key` (no allocation: this is the hot path). */
-function tok<N extends CstNode>(n: N | undefined, key: Key<N>, i = 0): IToken | undefined {
-  const c = children(n, key);
-  if (!c) return undefined;
-  for (const e of c) {
-    if (isToken(e) && i-- === 0) return e;
-  }
-  return undefined;
-}
-
-function nodes<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K): Array<ChildNode<N, K>> {
-  const c = children(n, key);
-  return c ? (c.filter((e) => !isToken(e)) as Array<ChildNode<N, K>>) : [];
-}
-
-/** The i-th child node under `key`. */
-function node<N extends CstNode, K extends Key<N>>(n: N | undefined, key: K, i = 0): ChildNode<N, K> | undefined {
-  const c = children(n, key);
-  if (!c) return undefined;
-  for (const e of c) {
-    if (!isToken(e) && i-- === 0) return e as ChildNode<N, K>;
-  }
-  return undefined;
-}
-
-function isReal(t: IToken | undefined): t is IToken {
-  return t !== undefined && !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
-}
-
-function tokEnd(t: IToken): number {
-  return t.startOffset + t.image.length;
-}
-
-/** Offsets of the first and last real token under `n` (iterative), or undefined when it has none. */
-function nodeSpan(n: CstNode | undefined): [number, number] | undefined {
-  if (!n) return undefined;
-  let lo = Infinity;
-  let hi = -Infinity;
-  const stack: CstNode[] = [n];
-  while (stack.length) {
-    const cur = stack.pop()!;
-    for (const key in cur.children) {
-      for (const e of cur.children[key]) {
-        if (isToken(e)) {
-          if (isReal(e)) {
-            if (e.startOffset < lo) lo = e.startOffset;
-            if (tokEnd(e) > hi) hi = tokEnd(e);
-          }
-        } else {
-          stack.push(e);
-        }
-      }
-    }
-  }
-  return lo === Infinity ? undefined : [lo, hi];
-}
-
-// ---------------------------------------------------------------- precedence
-
-const PREC: Record<string, number> = {
-  or: 1,
-  and: 2,
-  // `not` (prefix): 3
-  "==": 4,
-  "!=": 4,
-  "<": 4,
-  "<=": 4,
-  ">": 4,
-  ">=": 4,
-  // `in`: 4
-  "+": 5,
-  "-": 5,
-  "*": 6,
-  "/": 6,
-  "%": 6,
-  // unary `-`: 7
-  "^": 8,
-};
-const COMPARISON = 4;
-const NOT_PREC = 3;
-const NEG_PREC = 7;
-
-/** An operand or operator of a flat expression, in source order (`list`: what follows `in`, as the reader holds it). */
-export type Item =
-  | { k: "pre"; t: IToken }
-  | { k: "atom"; e: Expr }
-  | { k: "op"; t: IToken }
-  | { k: "in"; t: IToken; list: unknown };
-
-type StackOp =
-  | { k: "pre"; op: "-" | "not"; prec: number; start: Pos }
-  | { k: "bin"; op: BinaryOp; prec: number };
 
 const DECL_KEYWORD: Record<string, string> = {
   sourceDecl: "source",
@@ -190,236 +69,9 @@ const DECL_KEYWORD: Record<string, string> = {
   agentDecl: "agent",
 };
 
-// ---------------------------------------------------------------- builder
-
-/**
- * Builds AST nodes from tokens and sub-nodes: ranges, leaves, literals and
- * operator precedence. Two readers extend it: AstBuilder below reads a
- * chevrotain CST; direct.ts reads the tokens of a valid declaration without a
- * CST (the parser's fast path).
- */
-export abstract class AstNodes {
-  /** End offset of the last real token converted: where placeholders for missing tokens go. */
-  protected cursor = 0;
-
-  constructor(protected readonly ctx: ToAstContext) {}
-
-  /** The values after `in` (an Item's `list`, as the reader holds it) and the range of their list. */
-  protected abstract inList(list: unknown): { values: Expr[]; listRange: Range };
-
-  /** An error expression at the cursor. */
-  protected errorHere(): Expr {
-    return { kind: "error", range: this.at() };
-  }
-
-  protected range(start: number, end: number): Range {
-    if (!(end >= start)) end = start;
-    return { start: this.ctx.pos(start), end: this.ctx.pos(end) };
-  }
-
-  protected at(): Range {
-    return this.range(this.cursor, this.cursor);
-  }
-
-  protected tokRange(t: IToken | undefined): Range {
-    if (!isReal(t)) return this.at();
-    const end = tokEnd(t);
-    if (end > this.cursor) this.cursor = end;
-    return this.range(t.startOffset, end);
-  }
-
-  /** From the start of `a` to the end of `b` (either may be a token or a range). */
-  protected join(a: IToken | Range | undefined, b: IToken | Range | undefined): Range {
-    let start: Pos | undefined;
-    let end: Pos | undefined;
-    if (a !== undefined) {
-      if (!("startOffset" in a)) start = a.start;
-      else if (isReal(a)) start = this.ctx.pos(a.startOffset);
-    }
-    if (b !== undefined) {
-      if (!("startOffset" in b)) end = b.end;
-      else if (isReal(b)) {
-        const e = tokEnd(b);
-        if (e > this.cursor) this.cursor = e;
-        end = this.ctx.pos(e);
-      }
-    }
-    const s = start ?? end ?? this.ctx.pos(this.cursor);
-    const e = end ?? s;
-    return e.offset >= s.offset ? { start: s, end: e } : { start: s, end: s };
-  }
-
-  protected err(t: IToken | Range | undefined, problem: Message): void {
-    if (t === undefined) return;
-    if ("startOffset" in t) {
-      if (isReal(t)) this.ctx.error(t.startOffset, tokEnd(t), problem);
-    } else {
-      this.ctx.error(t.start.offset, t.end.offset, problem);
-    }
-  }
-
-  protected ident(t: IToken | undefined): Ident {
-    return { name: isReal(t) ? t.image : "", range: this.tokRange(t) };
-  }
-
-  protected stringLit(t: IToken | undefined): StringLit {
-    return { value: isReal(t) && typeof t.payload === "string" ? t.payload : "", range: this.tokRange(t) };
-  }
-
-  /** `name`, `name?`, `name[dim]`, `name[dim]?` from its tokens. */
-  protected typeRefOf(name: IToken | undefined, dimTok: IToken | undefined, close: IToken | undefined, q: IToken | undefined): TypeRef {
-    const id = this.ident(name);
-    const last = isReal(q) ? q : isReal(close) ? close : undefined;
-    const ref: TypeRef = { name: id.name, nullable: isReal(q), range: last ? this.join(id.range, last) : id.range };
-    if (isReal(dimTok)) {
-      const p = dimTok.payload as NumberPayload | undefined;
-      ref.dim = { value: p && p.isInt ? p.value : NaN, range: this.tokRange(dimTok) };
-    }
-    return ref;
-  }
-
-  protected literal(t: IToken): Expr {
-    const range = this.tokRange(t);
-    if (!isReal(t)) return { kind: "error", range };
-    switch (t.tokenType) {
-      case T.NumberLit: {
-        const p = t.payload as NumberPayload;
-        return { kind: "number", value: p.value, isInt: p.isInt, range };
-      }
-      case T.DurationLit:
-        return { kind: "duration", ms: (t.payload as { ms: number }).ms, text: t.image, range };
-      case T.DateLit:
-        return { kind: "date", iso: t.image, range };
-      case T.StringLit:
-        return { kind: "string", value: typeof t.payload === "string" ? t.payload : "", range };
-      case T.True:
-        return { kind: "bool", value: true, range };
-      case T.False:
-        return { kind: "bool", value: false, range };
-      case T.Null:
-        return { kind: "null", range };
-      default:
-        return { kind: "error", range };
-    }
-  }
-
-  /** Iterative shunting-yard: precedence, right-associative `^`, non-associative comparisons. */
-  protected shunt(items: Item[]): Expr {
-    const out: Expr[] = [];
-    const stack: StackOp[] = [];
-    const state = { chainedReported: false };
-    for (const item of items) {
-      switch (item.k) {
-        case "atom":
-          out.push(item.e);
-          break;
-        case "pre": {
-          const isNot = item.t.tokenType === T.Not;
-          stack.push({
-            k: "pre",
-            op: isNot ? "not" : "-",
-            prec: isNot ? NOT_PREC : NEG_PREC,
-            start: this.tokRange(item.t).start,
-          });
-          break;
-        }
-        case "op": {
-          const op = item.t.image as BinaryOp;
-          const prec = PREC[op];
-          if (prec === undefined) {
-            // Only an inserted (virtual) operator can get here.
-            stack.push({ k: "bin", op: "+", prec: PREC["+"] });
-            break;
-          }
-          this.tokRange(item.t);
-          this.reduceFor(out, stack, prec, op === "^", item.t, state);
-          stack.push({ k: "bin", op, prec });
-          break;
-        }
-        case "in": {
-          this.reduceFor(out, stack, COMPARISON, false, item.t, state);
-          const operand = out.pop() ?? this.errorHere();
-          const { values, listRange } = this.inList(item.list);
-          out.push({ kind: "in", operand, values, range: { start: operand.range.start, end: listRange.end } });
-          break;
-        }
-      }
-    }
-    while (stack.length) this.reduce(out, stack);
-    return out.length === 1 ? out[0] : (out[out.length - 1] ?? this.errorHere());
-  }
-
-  /** Pops one operator and applies it to the operands on top of `out`. */
-  protected reduce(out: Expr[], stack: StackOp[]): void {
-    const top = stack.pop()!;
-    if (top.k === "pre") {
-      const operand = out.pop() ?? this.errorHere();
-      out.push({ kind: "unary", op: top.op, operand, range: { start: top.start, end: operand.range.end } });
-    } else {
-      const right = out.pop() ?? this.errorHere();
-      const left = out.pop() ?? this.errorHere();
-      out.push({ kind: "binary", op: top.op, left, right, range: { start: left.range.start, end: right.range.end } });
-    }
-  }
-
-  /** Reduces everything that binds tighter than an incoming infix operator of `prec`. */
-  protected reduceFor(
-    out: Expr[],
-    stack: StackOp[],
-    prec: number,
-    rightAssoc: boolean,
-    opTok: IToken,
-    state: { chainedReported: boolean },
-  ): void {
-    for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) return;
-      if (top.k === "bin" && top.prec === COMPARISON && prec === COMPARISON && !state.chainedReported) {
-        state.chainedReported = true;
-        this.err(opTok, DIAG.unexpectedToken.chainedComparison());
-      }
-      if (top.prec > prec || (top.prec === prec && !rightAssoc)) this.reduce(out, stack);
-      else return;
-    }
-  }
-}
-
-/** Reads a declaration's chevrotain CST (grammar.ts) into the AST. */
-class AstBuilder extends AstNodes {
+/** Reads a declaration's chevrotain CST (grammar.ts) into the AST: the declarations, on CstReader's leaves and expressions. */
+class AstBuilder extends CstReader {
   private declLabel = "";
-
-  // ------------------------------------------------------------ ranges
-
-  private nodeRange(n: CstNode | undefined): Range {
-    const span = nodeSpan(n);
-    if (!span) return this.at();
-    if (span[1] > this.cursor) this.cursor = span[1];
-    return this.range(span[0], span[1]);
-  }
-
-  /** Range of `n` ending at its `endKey` token (e.g. the closing `}`), falling back to a walk of its tokens. */
-  private endRange<N extends CstNode>(n: N | undefined, endKey: Key<N>): Range {
-    const t = tok(n, endKey);
-    return isReal(t) ? this.tokRange(t) : this.nodeRange(n);
-  }
-
-  // ------------------------------------------------------------ leaves
-
-  private typeRef(n: C.TypeRefCstNode | undefined): TypeRef {
-    return this.typeRefOf(tok(n, "name"), tok(n, "dim"), tok(n, "RBracket"), tok(n, "Question"));
-  }
-
-  private param(n: C.ParamCstNode | undefined, startTok?: IToken): Param {
-    const name = this.ident(tok(n, "name"));
-    const type = this.typeRef(node(n, "typeRef"));
-    return { name, type, range: this.join(startTok && isReal(startTok) ? startTok : name.range, type.range) };
-  }
-
-  private dotted(n: C.DottedNameCstNode | undefined): { text: string; range: Range } {
-    const parts = toks(n, "part").filter(isReal);
-    if (parts.length === 0) return { text: "", range: this.at() };
-    return { text: parts.map((p) => p.image).join("."), range: this.join(parts[0], parts[parts.length - 1]) };
-  }
 
   private duplicate(t: IToken | undefined, what: string): void {
     this.err(t, DIAG.unexpectedToken.duplicateClause(what, this.declLabel));
@@ -1009,137 +661,6 @@ class AstBuilder extends AstNodes {
     }
     decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
     return decl;
-  }
-
-  // ------------------------------------------------------------ expressions
-
-  private errorExpr(n?: CstNode): Expr {
-    return { kind: "error", range: n ? this.nodeRange(n) : this.at() };
-  }
-
-  private exprList(list: C.ListExprCstNode | C.ParenListCstNode | undefined): Expr[] {
-    return nodes(list, "items").map((e) => this.expr(e));
-  }
-
-  expr(n: C.ExpressionCstNode | C.IfExprCstNode | C.BinaryExprCstNode | undefined): Expr {
-    if (!n || n.recoveredNode) return this.errorExpr(n);
-    switch (n.name) {
-      case "expression": {
-        const inner = node(n, "ifExpr") ?? node(n, "binaryExpr");
-        return inner ? this.expr(inner) : this.errorExpr(n);
-      }
-      case "ifExpr": {
-        const ifTok = tok(n, "Kw_if");
-        const cond = this.expr(node(n, "cond"));
-        const then = this.expr(node(n, "then"));
-        const els = this.expr(node(n, "else"));
-        return { kind: "if", cond, then, else: els, range: this.join(ifTok, els.range) };
-      }
-      case "binaryExpr": {
-        const items: Item[] = [];
-        this.flatten(n, items);
-        return this.shunt(items);
-      }
-      default:
-        return this.errorExpr(n);
-    }
-  }
-
-  /** Appends the operands and operators of a binaryExpr in source order. */
-  private flatten(n: C.BinaryExprCstNode | undefined, items: Item[]): void {
-    if (!n || n.recoveredNode) {
-      items.push({ k: "atom", e: this.errorExpr(n) });
-      return;
-    }
-    const operands = nodes(n, "operands");
-    const ops = toks(n, "ops");
-    if (operands.length === 0) {
-      items.push({ k: "atom", e: this.errorExpr(n) });
-      return;
-    }
-    for (let i = 0; i < operands.length; i++) {
-      const o = operands[i];
-      if (i > 0) {
-        const op = ops[i - 1];
-        if (!op) break;
-        if (op.tokenType === T.In) {
-          items.push({ k: "in", t: op, list: o });
-          continue;
-        }
-        items.push({ k: "op", t: op });
-      }
-      if (o.name !== "operand" || o.recoveredNode) {
-        items.push({ k: "atom", e: this.errorExpr(o) });
-        continue;
-      }
-      for (const p of toks(o, "prefix")) items.push({ k: "pre", t: p });
-      items.push({ k: "atom", e: this.primary(node(o, "primary")) });
-    }
-    // An operator without its operand (only possible after recovery).
-    const extra = ops[operands.length - 1];
-    if (extra) {
-      if (extra.tokenType === T.In) {
-        items.push({ k: "in", t: extra, list: undefined });
-      } else {
-        items.push({ k: "op", t: extra });
-        items.push({ k: "atom", e: this.errorExpr() });
-      }
-    }
-  }
-
-  /** The values after `in` and the range of their list. */
-  protected override inList(item: unknown): { values: Expr[]; listRange: Range } {
-    const list = item as C.ParenListCstNode | C.OperandCstNode | undefined;
-    // After `in` the grammar has a parenthesized list; anything else (recovery) has no values.
-    const values = list?.name === "parenList" && !list.recoveredNode ? this.exprList(list) : [];
-    const listRange = list?.name === "parenList" ? this.endRange(list, "RParen") : this.nodeRange(list);
-    return { values, listRange };
-  }
-
-  private primary(n: C.PrimaryCstNode | undefined): Expr {
-    if (!n || n.recoveredNode) return this.errorExpr(n);
-    const lit = tok(n, "literal");
-    if (lit) return this.literal(lit);
-    const name = node(n, "nameExpr");
-    if (name) return this.nameExpr(name);
-    const list = node(n, "listExpr");
-    if (list) {
-      if (list.recoveredNode) return this.errorExpr(list);
-      const open = tok(list, "LBracket");
-      const items = this.exprList(list);
-      return { kind: "list", items, range: this.join(open, this.endRange(list, "RBracket")) };
-    }
-    const open = tok(n, "LParen");
-    if (open) {
-      const openRange = this.tokRange(open);
-      const inner = this.expr(node(n, "expression"));
-      const close = tok(n, "RParen");
-      // A parenthesized expression keeps its node but widens its range to the parens.
-      return { ...inner, range: this.join(openRange, isReal(close) ? close : inner.range) };
-    }
-    return this.errorExpr(n);
-  }
-
-  private nameExpr(n: C.NameExprCstNode): Expr {
-    if (n.recoveredNode) return this.errorExpr(n);
-    const nameTok = tok(n, "name");
-    const id = this.ident(nameTok);
-    const prop = tok(n, "property");
-    if (tok(n, "Dot")) {
-      const property = this.ident(prop);
-      return { kind: "member", object: id, property, range: this.join(id.range, property.range) };
-    }
-    const argsNode = node(n, "args");
-    if (!argsNode) return { kind: "name", name: id.name, range: id.range };
-    const args = argsNode.recoveredNode ? [this.errorExpr(argsNode)] : this.exprList(argsNode);
-    const callRange = this.join(id.range, this.endRange(argsNode, "RParen"));
-    if (tok(n, "Kw_over")) {
-      const over = this.primary(node(n, "over"));
-      const w: Expr = { kind: "window", agg: id, args, over, range: this.join(id.range, over.range) };
-      if (isReal(tok(n, "next"))) w.forward = true;
-      return w;
-    }
-    return { kind: "call", callee: id, args, range: callRange };
   }
 }
 

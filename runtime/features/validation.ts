@@ -5,7 +5,7 @@
 // built only for the rows that fail (see sources.ts).
 
 import { matchFieldColumns } from "./column-match.ts";
-import { allowedText } from "../allowed-text.ts";
+import { allowedText, checkText } from "../allowed-text.ts";
 import type { ColumnType, SourcePlan } from "../api.ts";
 import { EPOCH_UNITS } from "./epoch-units.ts";
 import { ident, outsideSafeInt, outsideTimestampYears, sqlLiteral, sqlString } from "../store/sql.ts";
@@ -238,7 +238,7 @@ function validationRules(plan: SourcePlan, reads: Map<string, FieldRead>): Rule[
   const byName = [...plan.fields].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const f of byName) rules.push(...fieldRules(plan, f, reads.get(f.name)!, checksByField.get(f.name) ?? []));
   for (const c of rowChecks) {
-    const text = `${c.field ? c.field + ": " : ""}fails ${c.text}`;
+    const text = `${c.field ? c.field + ": " : ""}fails ${checkText(c.text)}`;
     rules.push({ when: `(${c.sql}) IS FALSE`, message: sqlString(text), kind: text });
   }
   return rules;
@@ -289,7 +289,7 @@ function fieldRules(plan: SourcePlan, f: SourcePlan["fields"][number], read: Fie
     const list = f.allowed.map((v) => sqlLiteral(v)).join(", ");
     rules.push(valueRule(`${col} NOT IN (${list})`, `not in (${allowedText(f.allowed)})`));
   }
-  for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${c.text}`));
+  for (const c of checks) rules.push(valueRule(`(${c.sql}) IS FALSE`, `fails ${checkText(c.text)}`));
   return rules;
 }
 

@@ -5,7 +5,7 @@
 // nullable field would otherwise be silently null). Every problem is reported
 // with its JSON path; nothing a client sent is echoed beyond 80 characters.
 
-import { allowedText } from "../allowed-text.ts";
+import { allowedText, checkText } from "../allowed-text.ts";
 import type { ColumnPlan, Scalar, SourcePlan, StreamRow } from "../api.ts";
 import { clip } from "../clip-text.ts";
 import { isoOrValue, parseTimestamp } from "../timestamp-text.ts";
@@ -114,7 +114,7 @@ export function validateEvent(plan: SourcePlan, value: unknown, at: Array<string
   if (untyped) return { issues };
   const row = shape.row(values);
   for (const c of plan.stream?.checks ?? []) {
-    if (c.test(row) === false) issues.push({ path: [...at, c.field], message: `${shown(obj[c.field])} fails ${c.text}` });
+    if (c.test(row) === false) issues.push({ path: [...at, c.field], message: `${shown(obj[c.field])} fails ${checkText(c.text)}` });
   }
   return issues.length ? { issues } : { row };
 }
