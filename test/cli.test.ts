@@ -264,6 +264,41 @@ describe("fti compile / check", () => {
     }
   });
 
+  it("fti search prints each field's first 200 characters and its length; --full and --json print it whole", () => {
+    // Inside the repository: its package.json makes it the project.
+    fs.mkdirSync(".fti", { recursive: true });
+    const dir = fs.mkdtempSync(path.resolve(".fti", "cli-search-"));
+    const spec = `source notes {
+  path "notes.csv"
+  event_time written_at
+  unique note_id
+  fields {
+    note_id: string
+    written_at: timestamp
+    text: string
+  }
+}
+entity everyone { key nobody: string }
+feature_group note_texts from notes {
+  note = text
+  embedding = embed(text, 16)
+}
+index all_notes on note_texts(embedding)
+`;
+    const long = `hill ${"long run ".repeat(40)}`.trim(); // 364 characters
+    fs.writeFileSync(path.join(dir, "a.fti"), spec);
+    fs.writeFileSync(path.join(dir, "notes.csv"), `note_id,written_at,text\nn1,2025-01-01T00:00:00Z,${long}\n`);
+    const store = path.join(dir, "s.duckdb");
+    expect(fti(["features", "a.fti", "--store", store], dir).code).toBe(0);
+    const search = (...flags: string[]) => fti(["search", "a.fti", "all_notes", "--query", "hill", "--store", store, ...flags], dir);
+    const cut = search();
+    expect(cut.code).toBe(0);
+    expect(cut.stdout).toContain(`note: ${long.slice(0, 200)}… (${long.length} characters)\n`);
+    expect(search("--full").stdout).toContain(`note: ${long}\n`);
+    expect(JSON.parse(search("--json").stdout)[0].fields.note).toBe(long);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
   it("explain prints each model's lineage with MIT/MDT/ODT marked", () => {
     const r = fti(["explain", "specs/athlete.fti"]);
     expect(r.code).toBe(0);

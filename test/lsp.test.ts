@@ -27,30 +27,11 @@ import {
   type TextEdit,
 } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
+import { applyEdits, pos } from "./helpers/lsp-text.ts";
 
 const ATHLETE = fs.readFileSync("specs/athlete.fti", "utf8");
 const uri = pathToFileURL(path.resolve("specs/athlete.fti")).href; // next to athlete.functions.ts (its extern fn)
 const doc = { uri };
-
-/** The position of the `nth` occurrence of `needle` in `text`, plus `delta` characters. */
-function pos(text: string, needle: string, delta = 0, nth = 0): Position {
-  let at = -1;
-  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
-  if (at < 0) throw new Error(`not found: ${needle}`);
-  const before = text.slice(0, at + delta);
-  const line = before.split("\n").length - 1;
-  return { line, character: before.length - before.lastIndexOf("\n") - 1 };
-}
-
-/** Applies non-overlapping edits to `text`. */
-function applyEdits(text: string, edits: TextEdit[]): string {
-  const lines = text.split("\n");
-  const offset = (p: Position) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
-  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
-  let out = text;
-  for (const e of sorted) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
-  return out;
-}
 
 const codes = (ds: Diagnostic[]) => ds.map((d) => d.code).sort();
 const labels = (items: CompletionItem[] | null | unknown) => (items as CompletionItem[]).map((i) => i.label);
@@ -381,6 +362,21 @@ describe("fti lsp: close", () => {
     expect(codes(reopened.diagnostics)).toEqual(["FTI2002"]);
     version = 1;
     await edit(ATHLETE);
+    expect(lsp.stderr()).toBe("");
+  });
+});
+
+describe("fti lsp: document uris", () => {
+  it("a file uri with a host or an encoded slash is analysed as an untitled document: diagnostics, hover, no stack trace", async () => {
+    // Node cannot map these to a path here: each threw out of every request (-32603) and each diagnostics run (a stack on stderr).
+    for (const odd of ["file://server/share/odd.fti", "file:///tmp/a%2Fodd.fti"]) {
+      const text = "entity rider {\n  key rider_id: string\n}\nfeature_group g for rider from nowhere {\n  x = 1\n}\n";
+      const published = await lsp.open(odd, text);
+      expect(codes(published.diagnostics), odd).toEqual(["FTI2003"]); // `nowhere` is no source or group
+      const h = await lsp.conn.sendRequest(HoverRequest.type, { textDocument: { uri: odd }, position: pos(text, "rider", 0, 1) });
+      expect(hoverText(h), odd).toContain("rider");
+      await lsp.close(odd);
+    }
     expect(lsp.stderr()).toBe("");
   });
 });

@@ -9,9 +9,12 @@ import { withStore, type RuntimeCliDeps } from "./commands.ts";
 import { keyValueFlags, timeFlag, wholeNumberFlag } from "./flags.ts";
 import { MAX_K } from "../vectors/documents.ts";
 import { terminalText } from "../terminal-text.ts";
+import { clip } from "../clip-text.ts";
 
 const out = (line: string) => process.stdout.write(line + "\n");
 const FTI_VERSION = "0.1.0";
+/** Characters of a document's field `fti search` prints (then its length); `--full` or `--json` print it whole. */
+const SHOWN_FIELD_CHARS = 200;
 
 /** The index of a bundle by name, or a UserError listing the names. */
 export function findIndex(bundle: SpecBundle, name: string): IndexPlan {
@@ -62,9 +65,10 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
     .option("--at <time>", "only documents written before this time (default: now)")
     .option("--k <n>", "how many documents", "5")
     .option("--embed-url <url>", "OpenAI-compatible API for an endpoint embedding (default: $FTI_EMBED_URL, else $FTI_LLM_URL)")
-    .option("--json", "print the documents as JSON")
+    .option("--json", "print the documents as JSON (each field whole)")
+    .option("--full", `print each field whole (default: its first ${SHOWN_FIELD_CHARS} characters, then its length)`)
     .option("--store <path>", "the DuckDB store (default: $FTI_STORE or .fti/store.duckdb)")
-    .action(async (spec: string, index: string, opts: { query: string; entity?: string[]; at?: string; k: string; embedUrl?: string; json?: boolean; store?: string }) => {
+    .action(async (spec: string, index: string, opts: { query: string; entity?: string[]; at?: string; k: string; embedUrl?: string; json?: boolean; full?: boolean; store?: string }) => {
       // Usage first (exit 2), before the spec is loaded.
       const k = wholeNumberFlag(opts.k, "--k", 1, MAX_K);
       const at = timeFlag(opts.at, "--at") ?? new Date();
@@ -78,8 +82,10 @@ export function registerAgentCommands(program: Command, deps: RuntimeCliDeps): v
       if (opts.json) out(JSON.stringify(docs, null, 2));
       else if (docs.length === 0) out(`no documents in ${index} before ${at.toISOString()}`);
       else for (const d of docs) {
-        // A document's text is data: its control characters are shown as escapes (terminal-text.ts).
-        const fields = Object.entries(d.fields).map(([f, v]) => `${f}: ${terminalText(String(v))}`).join("; ");
+        // A document's text is data: its control characters are shown as escapes (terminal-text.ts),
+        // and a long one is cut (a changelog entry of 100,000 characters filled the terminal for each hit).
+        const shown = (v: unknown) => terminalText(opts.full ? String(v) : clip(String(v), SHOWN_FIELD_CHARS));
+        const fields = Object.entries(d.fields).map(([f, v]) => `${f}: ${shown(v)}`).join("; ");
         out(`${d.score.toFixed(3)}  ${d.eventTime}  ${terminalText(String(d.id))}  ${fields}`);
       }
     });
