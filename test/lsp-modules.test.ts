@@ -9,8 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem, type Position, type TextEdit } from "vscode-languageserver-protocol/node";
+import { CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
+import { applyEdits, pos } from "./helpers/lsp-text.ts";
 
 const COMMON = `entity user {
   key user_id: string
@@ -71,23 +72,6 @@ model payer {
   metric mae
 }
 `;
-
-/** The position of the `nth` occurrence of `needle` in `text`, plus `delta` characters. */
-function pos(text: string, needle: string, delta = 0, nth = 0): Position {
-  let at = -1;
-  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
-  if (at < 0) throw new Error(`not found: ${needle}`);
-  const before = text.slice(0, at + delta);
-  return { line: before.split("\n").length - 1, character: before.length - before.lastIndexOf("\n") - 1 };
-}
-
-function applyEdits(text: string, edits: TextEdit[]): string {
-  const lines = text.split("\n");
-  const offset = (p: Position) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
-  let out = text;
-  for (const e of [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
-  return out;
-}
 
 const codes = (ds: Array<{ code?: string | number }>) => ds.map((d) => d.code).sort();
 const labels = (items: unknown) => (items as CompletionItem[]).map((i) => i.label);

@@ -9,7 +9,7 @@ import type { ModelPlan, SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { fittedStateProblem } from "../runtime/inference/fitted-state.ts";
 import { createPredictor } from "../runtime/inference/predictor.ts";
-import { getModel, type ModelRecord } from "../runtime/registry/registry.ts";
+import { getModel, listModels, type ModelRecord } from "../runtime/registry/registry.ts";
 import { buildToyStore, toyBundle, type ToyStore } from "./helpers/online-toy.ts";
 
 let toy: ToyStore;
@@ -119,5 +119,27 @@ describe("a hand-edited JSON column of the registry row", () => {
     } finally {
       await toy.withStore((s) => s.run(`UPDATE fti_models SET ${column} = ? WHERE model = 'toy_impute'`, [before[0].v]));
     }
+  });
+});
+
+describe("a hand-edited version number", () => {
+  it.each([0, -3])("version %i: listing and reading the model are user errors naming it (it was listed and served)", async (bad) => {
+    try {
+      await toy.withStore((s) => s.run(`UPDATE fti_models SET version = ? WHERE model = 'toy_impute' AND version = 1`, [bad]));
+      const reads: Array<(s: Parameters<typeof listModels>[0]) => Promise<unknown>> = [listModels, (s) => getModel(s, "toy_impute")];
+      for (const read of reads) {
+        const err = await toy.withStore(read).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as Error).message).toBe(
+          `model \`toy_impute\` version ${bad}: its registry row is not what fti writes: version: Too small: expected number to be >0 (was the table fti_models edited?)`,
+        );
+      }
+    } finally {
+      await toy.withStore((s) => s.run(`UPDATE fti_models SET version = 1 WHERE model = 'toy_impute' AND version = ?`, [bad]));
+    }
+    expect((await toy.withStore(listModels)).map((m) => [m.model, m.version])).toContainEqual(["toy_impute", 1]);
   });
 });

@@ -14,6 +14,7 @@ import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
+import { notImputedInputs, notImputedText } from "../inference/not-imputed.ts";
 import { inTurns, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
@@ -671,7 +672,7 @@ export class OnlineService implements LocalService {
       return apiError(
         422,
         "missing_features",
-        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input (no \`impute\` step: ${notImputedText(notImputedInputs(m.plan, m.view))})` +
           (isBatch ? ` (${missing.length} of ${instances.length} instances)` : `; ${missing[0].message}`),
         missing,
       );

@@ -135,11 +135,12 @@ function parseJson<T>(text: string | null): T {
 }
 
 function toSummary(r: RawRow): ModelSummary {
-  const version = Number(r.version);
+  // A version below 1 (a hand edit of fti_models) was listed and served: fti numbers them 1, 2, …
+  const version = checkedColumn<number>(r.model, Number(r.version), "version", Number(r.version));
   const checked = <T>(column: "metrics" | "baseline" | "lineage" | "gates", text: string | null) => checkedColumn<T>(r.model, version, column, parseJson(text));
   return {
     model: r.model,
-    version: Number(r.version),
+    version,
     stage: r.stage,
     created_at: r.created_at,
     spec_hash: r.spec_hash,

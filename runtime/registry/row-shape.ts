@@ -9,8 +9,9 @@ import { pathText } from "../path-text.ts";
 
 const numbers = z.record(z.string(), z.number().nullable());
 
-/** What each JSON column must hold (extra fields are let through: older and newer rows). */
+/** What each JSON column must hold (extra fields are let through: older and newer rows), and the version (1, 2, … as registerModel numbers them). */
 const SHAPES = {
+  version: z.number().int().positive(),
   metrics: numbers.nullable(),
   baseline: numbers.nullable(),
   lineage: z.looseObject({

@@ -5,7 +5,7 @@
 // model's zod request schema (zod's toJSONSchema) at load time.
 
 import type { IrAgent, IrIndex, IrPromptPart } from "../../ir.ts";
-import type { EmitContext, Statement } from "../context.ts";
+import { blockCommentText, type EmitContext, type Statement } from "../context.ts";
 import { RUNTIME_MODULE } from "../imports.ts";
 import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "../names.ts";
 import { requestFieldHints } from "../request-checks.ts";
@@ -44,13 +44,13 @@ function indexPlan(ctx: EmitContext, ix: IrIndex): string {
     ...(ix.rowId ? { rowId: { ...col(ix.rowId), nullable: false } } : {}),
     fields: ix.fields.map(col),
   };
-  return `\n/** index \`${ix.name}\` on ${ix.group}(${ix.column}) — ${ctx.specFile}:${ix.loc.line} */\nexport const ${camel(ix.name)}Index: IndexPlan = ${tsLiteral(plan)};`;
+  return `\n/** index \`${ix.name}\` on ${ix.group}(${ix.column}) — ${blockCommentText(ctx.specFile)}:${ix.loc.line} */\nexport const ${camel(ix.name)}Index: IndexPlan = ${tsLiteral(plan)};`;
 }
 
 function agentStatements(ctx: EmitContext, a: IrAgent): Statement[] {
   const P = pascal(a.name);
   const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z", "requestTimestamp")},`).join("\n");
-  const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${ctx.specFile}:${a.loc.line} */
+  const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${blockCommentText(ctx.specFile)}:${a.loc.line} */
 export const ${P}ChatRequestSchema = z.strictObject({
 ${keyFields}
   message: z.string().min(1).max(100_000),
@@ -86,7 +86,7 @@ export function build${P}Prompt(p: ${P}PromptInput): string {
     const hintArg = Object.keys(hints).length ? `, ${tsLiteral(hints, "      ")}` : "";
     return `    {\n      model: ${str(model)},\n      description: ${str(desc)},\n      keys: [${keys}],\n      parameters: toolParameters(${pascal(model)}RequestSchema, [${keys}]${hintArg}),\n      requestSchema: ${pascal(model)}RequestSchema,\n    },`;
   });
-  const plan = `/** agent \`${a.name}\` — ${ctx.specFile}:${a.loc.line} */
+  const plan = `/** agent \`${a.name}\` — ${blockCommentText(ctx.specFile)}:${a.loc.line} */
 export const ${camel(a.name)}Agent: AgentPlan = {
   name: ${str(a.name)},
   line: ${a.loc.line},
