@@ -141,7 +141,7 @@ class Workspace implements SpecSource {
 
   /** Open specs and the `.fti` files of the workspace and of `home`'s project that mention `home`'s file name. */
   importerCandidates(home: string): string[] {
-    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    const open = this.documents.all().map((d) => localPath(d.uri)).filter((f): f is string => f !== undefined);
     const onDisk = specFiles([...this.roots, projectRoot(path.dirname(home))]);
     const name = path.basename(home);
     return [...new Set([...open, ...onDisk])].filter((f) => {
@@ -155,7 +155,7 @@ class Workspace implements SpecSource {
 
   /** The spec files a workspace symbol search reads: the workspace folders' and the open ones. */
   allSpecs(): string[] {
-    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    const open = this.documents.all().map((d) => localPath(d.uri)).filter((f): f is string => f !== undefined);
     return [...new Set([...open, ...specFiles(this.roots)])];
   }
 
@@ -213,7 +213,7 @@ export function startServer(connection: Connection): void {
   const workspace = new Workspace(documents);
   connection.onInitialize(({ workspaceFolders, rootUri }) => {
     const folders = workspaceFolders?.map((f) => f.uri) ?? (rootUri ? [rootUri] : []);
-    workspace.roots = folders.filter((u) => u.startsWith("file:")).map((u) => fileURLToPath(u));
+    workspace.roots = folders.map(localPath).filter((f): f is string => f !== undefined);
     return { capabilities: CAPABILITIES, serverInfo: { name: "fti", version: "0.1.0" } };
   });
   publishDiagnostics(connection, documents, workspace);
@@ -254,7 +254,7 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
   const at = (uri: string, pos: { line: number; character: number }) => {
     const a = workspace.get(uri);
     // Cross-file answers need the spec's path; an untitled document is a spec of its own.
-    return a ? { a, offset: offsetAt(a.text, a.starts, pos), abs: uri.startsWith("file:") ? fileURLToPath(uri) : undefined } : undefined;
+    return a ? { a, offset: offsetAt(a.text, a.starts, pos), abs: localPath(uri) } : undefined;
   };
   const location = (uri: string, abs: string | undefined, file: string, range: Range) => ({ uri: abs !== undefined && file !== abs ? uriOf(file) : uri, range: toLsp(range) });
 
