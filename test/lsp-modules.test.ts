@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem } from "vscode-languageserver-protocol/node";
+import { CodeActionRequest, CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem, type TextEdit } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
 import { applyEdits, pos } from "./helpers/lsp-text.ts";
 
@@ -168,6 +168,29 @@ describe("fti lsp across spec modules: references and rename", () => {
   it("a rename that would clash in an importer is refused, naming the file", async () => {
     // `twice` is main's own ODT: a module feature renamed to it would be fine, but a decl renamed to it would clash.
     await expect(lsp.conn.sendRequest(RenameRequest.type, { ...at(common, COMMON, "double(x"), newName: "twice" })).rejects.toThrow(/`twice` is already declared there \(in main\.fti\)/);
+  });
+});
+
+describe("fti lsp across spec modules: quick fix of an unused import", () => {
+  const fixOf = async (text: string, v: number) => {
+    const ds = (await lsp.change(main, v, text)).diagnostics;
+    expect(codes(ds)).toEqual(["FTI2044"]);
+    const actions = (await lsp.conn.sendRequest(CodeActionRequest.type, { textDocument: { uri: main }, range: ds[0].range, context: { diagnostics: ds } })) as Array<{ title: string; edit: { changes: Record<string, TextEdit[]> } }>;
+    expect(actions).toHaveLength(1);
+    return { title: actions[0].title, text: applyEdits(text, actions[0].edit.changes[main]) };
+  };
+
+  it("removes the name from its import, or the whole import line when it is the only name; the result checks", async () => {
+    const unused = MAIN.replace("double(amount) + ", "amount + ");
+    const last = await fixOf(unused, 20);
+    expect(last).toEqual({ title: "Remove `double` from the import", text: unused.replace(", double }", " }") });
+    const middle = await fixOf(MAIN.replace("spend, double }", "double, spend }").replace("double(amount) + ", "amount + "), 21);
+    expect(middle.text).toContain('import { user, clicks, spend } from "./common.fti"\n');
+    const alone = unused.replace(", double }", " }").replace('from "./common.fti"\n', 'from "./common.fti"\nimport { double } from "./common.fti"\n');
+    const line = await fixOf(alone, 22);
+    expect(line).toEqual({ title: "Remove the unused import", text: unused.replace(", double }", " }") });
+    expect(codes((await lsp.change(main, 23, line.text)).diagnostics)).toEqual([]);
+    await lsp.change(main, 24, MAIN);
   });
 });
 

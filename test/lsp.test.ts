@@ -278,6 +278,22 @@ describe("fti lsp: navigation and rename", () => {
     await edit(ATHLETE);
   });
 
+  it("rename a source column: also where a group's `where` and `for entity(column)` read it; the result checks", async () => {
+    const sport = await lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(ATHLETE, "sport: string", 1), newName: "kind" });
+    const renamed = applyEdits(ATHLETE, sport!.changes![uri]);
+    expect(renamed.match(/where kind != "treadmill"/g)).toHaveLength(2); // route_stats and route_pace_data
+    expect(renamed).not.toMatch(/\bsport\b/);
+    expect(await edit(renamed)).toEqual([]);
+    const keyed = ATHLETE.replace("feature_group route_stats for route from", "feature_group route_stats for route(route_id) from");
+    expect(await edit(keyed)).toEqual([]);
+    const route = await lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(keyed, "route_id: string", 1), newName: "route_key" });
+    const moved = applyEdits(keyed, route!.changes![uri]);
+    expect(moved).toContain("feature_group route_stats for route(route_key) from");
+    expect(moved).toContain("key route_id: string"); // the entity's key is another name
+    expect(await edit(moved)).toEqual([]);
+    await edit(ATHLETE);
+  });
+
   it("outline, folding and semantic tokens", async () => {
     const symbols = (await lsp.conn.sendRequest(DocumentSymbolRequest.type, { textDocument: doc })) as Array<{ name: string; children?: Array<{ name: string }> }>;
     expect(symbols.map((s) => s.name)).toEqual(expect.arrayContaining(["activities", "athlete", "fitness", "time_estimator_data", "time_estimator", "serve time_estimator"]));
