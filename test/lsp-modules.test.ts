@@ -202,6 +202,21 @@ describe("fti lsp across spec modules: completion", () => {
     expect(items.sort()).toEqual(["double", "spend"]);
   });
 
+  it("inside an import's path: the project's other specs, relative to this one", async () => {
+    const text = MAIN.replace('from "./common.fti"', 'from "./c');
+    await lsp.change(main, 13, text);
+    const items = (await lsp.conn.sendRequest(CompletionRequest.type, at(main, text, 'from "./c', 9))) as CompletionItem[];
+    expect(items.map((i) => i.label).sort()).toEqual(["./common.fti", "./team/other.fti"]);
+    const edit = items.find((i) => i.label === "./common.fti")!.textEdit as TextEdit;
+    expect(edit.range).toEqual({ start: pos(text, 'from "./c', 6), end: pos(text, 'from "./c', 9) });
+    // From the other spec's folder: `../`.
+    const otherText = fs.readFileSync(path.join(dir, "team/other.fti"), "utf8").replace('from "../common.fti"', 'from "');
+    await lsp.open(other, otherText);
+    expect(labels(await lsp.conn.sendRequest(CompletionRequest.type, at(other, otherText, 'from "', 6))).sort()).toEqual(["../common.fti", "../main.fti"]);
+    await lsp.close(other);
+    await lsp.change(main, 14, MAIN);
+  });
+
   it("after a view's `from`: sources, imported ones included", async () => {
     const text = MAIN.replace("view buy_data for user from clicks {", "view buy_data for user from  {");
     await lsp.change(main, 11, text);
