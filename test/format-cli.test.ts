@@ -43,6 +43,21 @@ describe("fti fmt", () => {
     expect(fs.readdirSync(path.join(dir, "specs")).sort()).toEqual(["a.fti", "b.fti"]); // no temp file left
   });
 
+  it("formats a symbolic link's target, keeping the link, and keeps a spec's permissions", () => {
+    // The temp file was renamed over the name: the link became a copy (the shared spec it named left as it was) and a 0600 spec 0644.
+    const dir = project({ "shared/common.fti": messy, "specs/own.fti": messy });
+    fs.symlinkSync("../shared/common.fti", path.join(dir, "specs/common.fti"));
+    fs.chmodSync(path.join(dir, "specs/own.fti"), 0o600);
+    const run = fti(["fmt", "specs/common.fti", "specs/own.fti"], dir);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(fs.lstatSync(path.join(dir, "specs/common.fti")).isSymbolicLink()).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "shared/common.fti"), "utf8")).toBe(GOOD);
+    expect(fs.statSync(path.join(dir, "specs/own.fti")).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(dir, "specs/own.fti"), "utf8")).toBe(GOOD);
+    expect(fs.readdirSync(path.join(dir, "shared"))).toEqual(["common.fti"]); // no temp file left
+  });
+
   it("refuses a spec with syntax errors: diagnostics, exit 1, the file untouched", () => {
     const broken = messy.replace("entity athlete {", "entity athlete {{");
     const dir = project({ "x.fti": broken });

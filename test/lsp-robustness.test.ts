@@ -4,12 +4,14 @@
 // runs; test/lsp.test.ts covers the protocol).
 
 import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyze } from "../compiler/lsp/analysis.ts";
 import { codeActions, fixData } from "../compiler/lsp/code-actions.ts";
 import { complete } from "../compiler/lsp/completion.ts";
 import { hover } from "../compiler/lsp/hover.ts";
 import { toLsp } from "../compiler/lsp/positions.ts";
+import { specFiles } from "../compiler/lsp/spec-files.ts";
 import { exerciseEditor } from "./helpers/exercise-editor.ts";
 
 const ATHLETE = fs.readFileSync("specs/athlete.fti", "utf8");
@@ -51,6 +53,19 @@ describe("lsp providers on text being typed", () => {
       if (n > 0) withErrors++;
     }
     expect(withErrors).toBeGreaterThan(50); // the edits really broke the spec most of the time
+  });
+});
+
+describe("the symbol index", () => {
+  it("holds each written name once, in every spec of the repository (rename edits each occurrence: twice would garble it)", () => {
+    // `features a.x, a.y by route_id`: one `by` serves both references, and was indexed for each.
+    const twice: string[] = [];
+    for (const f of specFiles(["specs", "test/fixtures", "bench/specs"])) {
+      const a = analyze(fs.readFileSync(f, "utf8"), path.relative(process.cwd(), f), path.dirname(f));
+      const starts = a.index.occurrences.map((o) => o.range.start.offset);
+      if (new Set(starts).size !== starts.length) twice.push(path.relative(process.cwd(), f));
+    }
+    expect(twice).toEqual([]);
   });
 });
 

@@ -27,30 +27,11 @@ import {
   type TextEdit,
 } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
+import { applyEdits, pos } from "./helpers/lsp-text.ts";
 
 const ATHLETE = fs.readFileSync("specs/athlete.fti", "utf8");
 const uri = pathToFileURL(path.resolve("specs/athlete.fti")).href; // next to athlete.functions.ts (its extern fn)
 const doc = { uri };
-
-/** The position of the `nth` occurrence of `needle` in `text`, plus `delta` characters. */
-function pos(text: string, needle: string, delta = 0, nth = 0): Position {
-  let at = -1;
-  for (let i = 0; i <= nth; i++) at = text.indexOf(needle, at + 1);
-  if (at < 0) throw new Error(`not found: ${needle}`);
-  const before = text.slice(0, at + delta);
-  const line = before.split("\n").length - 1;
-  return { line, character: before.length - before.lastIndexOf("\n") - 1 };
-}
-
-/** Applies non-overlapping edits to `text`. */
-function applyEdits(text: string, edits: TextEdit[]): string {
-  const lines = text.split("\n");
-  const offset = (p: Position) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
-  const sorted = [...edits].sort((a, b) => offset(b.range.start) - offset(a.range.start));
-  let out = text;
-  for (const e of sorted) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
-  return out;
-}
 
 const codes = (ds: Diagnostic[]) => ds.map((d) => d.code).sort();
 const labels = (items: CompletionItem[] | null | unknown) => (items as CompletionItem[]).map((i) => i.label);
@@ -138,6 +119,25 @@ describe("fti lsp: hover", () => {
   it("`over`: the window's frame", async () => {
     const text = hoverText(await hoverAt(pos(ATHLETE, "km_7d = sum(distance) over 7d", 23)));
     expect(text).toContain("`sum` over the athlete's rows of `activity_stats` with event time in (t − 7d, t]");
+  });
+
+  it("the vocabulary: types, algorithms and hyperparameters, MDTs and their arguments, splits, metrics, clause keywords", async () => {
+    const at = async (needle: string, delta: number) => hoverText(await hoverAt(pos(ATHLETE, needle, delta)));
+    expect(await at("avg_hr: float?", 9)).toContain("type `float`: finite doubles");
+    expect(await at("algorithm gbdt", 11)).toMatch(/^algorithm `gbdt` for regression, binary_classification.*hyperparameters: `trees` \(int, default \d+\)/);
+    expect(await at("depth: 6", 1)).toMatch(/^hyperparameter `depth`: int, 1 … \d+, default \d+$/);
+    expect(await at(": standard_scale", 3)).toContain("MDT `standard_scale` (fitted on the training split");
+    expect(await at("impute(median)", 8)).toContain("`impute(median)`: a null becomes the median");
+    expect(await at("clip(min: -1", 6)).toContain("`clip(min: a)`");
+    expect(await at("split time(test_last", 7)).toContain("split: `time(test_last: 90d)`");
+    expect(await at("metric mae, rmse", 13)).toBe("metric `rmse` (regression): lower is better");
+    expect(await at("when live(mae", 11)).toBe("metric `mae` (regression): lower is better");
+    expect(await at("task regression", 6)).toContain("task `regression`: predict a number");
+    expect(await at("as_of strict", 7)).toContain("strictly before t");
+    expect(await at("stream lateness", 2)).toContain("pushed one event at a time");
+    // A column named like an option is still the column.
+    expect(await at("started_at: timestamp", 15)).toContain("type `timestamp`");
+    expect(await at("  route_id: string", 4)).toContain("field activities.route_id: string");
   });
 
   it("nothing on punctuation", async () => {
@@ -294,6 +294,22 @@ describe("fti lsp: navigation and rename", () => {
     expect(await edit(renamed)).toEqual([]);
     await expect(lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(renamed, "pace_min = "), newName: "climb" })).rejects.toThrow(/already declared/);
     await expect(lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(renamed, "pace_min = "), newName: "model" })).rejects.toThrow(/not a valid name/);
+    await edit(ATHLETE);
+  });
+
+  it("rename a source column: also where a group's `where` and `for entity(column)` read it; the result checks", async () => {
+    const sport = await lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(ATHLETE, "sport: string", 1), newName: "kind" });
+    const renamed = applyEdits(ATHLETE, sport!.changes![uri]);
+    expect(renamed.match(/where kind != "treadmill"/g)).toHaveLength(2); // route_stats and route_pace_data
+    expect(renamed).not.toMatch(/\bsport\b/);
+    expect(await edit(renamed)).toEqual([]);
+    const keyed = ATHLETE.replace("feature_group route_stats for route from", "feature_group route_stats for route(route_id) from");
+    expect(await edit(keyed)).toEqual([]);
+    const route = await lsp.conn.sendRequest(RenameRequest.type, { textDocument: doc, position: pos(keyed, "route_id: string", 1), newName: "route_key" });
+    const moved = applyEdits(keyed, route!.changes![uri]);
+    expect(moved).toContain("feature_group route_stats for route(route_key) from");
+    expect(moved).toContain("key route_id: string"); // the entity's key is another name
+    expect(await edit(moved)).toEqual([]);
     await edit(ATHLETE);
   });
 

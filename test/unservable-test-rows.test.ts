@@ -4,7 +4,7 @@
 // and distributor joins, 45% of films without a director, most directors with one film) the newuser
 // lane's genre model reported accuracy 0.465 on 959 test rows, 540 of which serving refuses. The counts
 // are checked against the rule read from the rows and against `fti predict --time-column` over the same
-// test rows (what a backtest is refused).
+// test rows (what a backtest is refused). It also warns of training rows dated after now.
 
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -44,6 +44,7 @@ model genre {
   ${transforms}
   split time(test_from: 2024-07-01)
 }
+serve genre { online }
 `;
 
 const DAY = 86_400_000;
@@ -108,7 +109,7 @@ describe("fti train counts the test rows serving would refuse", () => {
       `note: serving would refuse ${refused} of the ${testRows.length} test rows the metrics count: ` +
         `${ref.nullDirector + ref.nullDistributor} with a null key (director ${ref.nullDirector}, distributor ${ref.nullDistributor}: a 400, a key cannot be null); ` +
         `${ref.noDirectorRow + ref.noDistributorRow} with no group row within the ttl (director_films ${ref.noDirectorRow}, distributor_films ${ref.noDistributorRow}: ` +
-        "a 422, as the MDTs do not impute every input; add `impute` steps to serve them)",
+        "a 422, as the MDTs do not impute every input; add an `impute` step to films_1y, budget_1y, releases_30d to serve them)",
     );
     // A backtest of the same rows, each at its own time, is refused as often, for the same reasons.
     const backtest = fti(["predict", "spec.fti", "genre", "--entities", "test.csv", "--time-column", "released"]);
@@ -116,6 +117,31 @@ describe("fti train counts the test rows serving would refuse", () => {
       `${refused} rows rejected: ${ref.nullDirector + ref.nullDistributor} invalid (what online answers 400), ` +
         `${ref.noDirectorRow + ref.noDistributorRow} unknown or stale entities the model cannot impute (online 422)`,
     );
+  });
+
+  it("names the inputs without an impute step, in the note and in online's 422", () => {
+    // Both of the director's features imputed: the distributor's is the one left, whatever the rows.
+    fs.writeFileSync(path.join(dir, "spec.fti"), SPEC("transform films_1y, budget_1y: impute(constant: 0)"));
+    const train = fti(["train", "spec.fti"]);
+    expect(train.code, train.out).toBe(0);
+    expect(train.out).toContain("a 422, as the MDTs do not impute every input; add an `impute` step to releases_30d to serve them)");
+    const request = { director: "nobody", distributor: "p1", budget: 3 };
+    const mcp = spawnSync(process.execPath, [BIN, "mcp", "spec.fti", "--now", "2025-01-01"], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, FTI_DEBUG: "", FTI_STORE: "" },
+      input: [
+        { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "t", version: "1" } } },
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "predict", arguments: { model: "genre", request } } },
+      ]
+        .map((m) => JSON.stringify(m))
+        .join("\n"),
+    });
+    const answer = mcp.stdout.split("\n").find((l) => l.includes('"id":2'));
+    expect(answer, mcp.stdout + mcp.stderr).toBeDefined();
+    const text = JSON.parse(answer!).result.content[0].text as string;
+    expect(text).toContain("model `genre` cannot predict without these features: its MDTs do not impute every input (no `impute` step: releases_30d)");
   });
 
   it("a model that imputes every input is refused only the null keys; no note when serving takes every row", () => {
@@ -135,5 +161,19 @@ describe("fti train counts the test rows serving would refuse", () => {
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain("model genre@1 → production");
     expect(again.out).not.toContain("serving would refuse");
+  });
+
+  it("warns of rows dated after now (a two-digit year read as 20xx)", () => {
+    // Five films of 1999 written as 2099: vega-datasets' movies has King Kong (1933) on 2033-04-07.
+    const future = films.slice(0, 5).map((f, i) => `x${i},2099-01-0${i + 1}T00:00:00Z,d1,p1,2,drama`);
+    fs.writeFileSync(path.join(dir, "films.csv"), [CSV, ...future].join("\n"));
+    fs.writeFileSync(path.join(dir, "spec.fti"), SPEC("transform films_1y, budget_1y, releases_30d: impute(constant: 0)"));
+    expect(fti(["features", "spec.fti", "--store", "future.duckdb"]).code).toBe(0);
+    const train = fti(["train", "spec.fti", "--store", "future.duckdb"]);
+    expect(train.code, train.out).toBe(0);
+    expect(train.out).toContain(
+      `warning: 5 of the ${films.length + 5} rows are dated after now (the latest at 2099-01-05T00:00:00.000Z): their labels are taken as observed ` +
+        "and a time split tests on them first; check the event times (a clock off, or a two-digit year read as 20xx)",
+    );
   });
 });

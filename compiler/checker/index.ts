@@ -5,7 +5,7 @@
 // it stay quiet instead of cascading.
 
 import type { Decl, ExternFnDecl, FnDecl, NamedDecl, Program } from "../ast.ts";
-import type { IrAgent, IrEntity, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
+import type { IrAgent, IrEntity, IrGroup, IrIndex, IrModel, IrOdt, IrServe, IrSource, IrSpec, IrView } from "../ir.ts";
 import { DIAG } from "../messages.ts";
 import type { SpecModule } from "../modules.ts";
 import { checkReservedNames } from "./reserved-names.ts";
@@ -38,6 +38,11 @@ export interface CheckResult {
   ctx: Ctx;
   /** What importers of this spec need (when it has no errors). */
   scope?: ModuleScope;
+  /**
+   * With errors: the feature groups and views that checked (a declaration that fails is left
+   * out), so the language server shows their types while another declaration is broken.
+   */
+  checkedParts?: { groups: IrGroup[]; views: IrView[] };
 }
 
 export function checkProgram(input: CheckInput): CheckResult {
@@ -68,7 +73,7 @@ export function checkProgram(input: CheckInput): CheckResult {
     warnUnused(ctx, named);
     warnUnusedImports(ctx);
   }
-  if (ctx.diags.hasErrors) return { ctx };
+  if (ctx.diags.hasErrors) return { ctx, checkedParts: { groups: [...checked.groups.values()].map((g) => g.ir), views: [...checked.views.values()] } };
   const ir = assembleIr(ctx, input, imports.pulled, checked);
   const ownGroups = new Map([...checked.groups].filter(([name]) => !ctx.imported.has(name)));
   const signatures = new Map([...ctx.signatures].filter((e): e is [string, FnSignature] => !!e[1] && !ctx.imported.has(e[0])));

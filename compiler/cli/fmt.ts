@@ -23,13 +23,20 @@ function readSpec(file: string): string {
   }
 }
 
+/**
+ * Replaces the spec's text through a temp file renamed over it. A symbolic link's target is what is written (renamed
+ * over the link, the link became a copy and the spec it named stayed unformatted), with the file's own permissions
+ * (a 0600 spec became 0644).
+ */
 function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.fmt-tmp`);
+  let tmp = "";
   try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
+    const target = fs.realpathSync(file);
+    tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.fmt-tmp`);
+    fs.writeFileSync(tmp, text, { mode: fs.statSync(target).mode & 0o7777, flag: "wx" });
+    fs.renameSync(tmp, target);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    if (tmp) fs.rmSync(tmp, { force: true });
     throw new UserError(`${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }

@@ -39,9 +39,23 @@ export function moduleImport(ctx: EmitContext, module: string, file: GeneratedFi
   return `${m.out}/${file}`;
 }
 
-/** "what — specs/athlete.fti:12"; `module`: the imported spec the declaration is in (IR `module`). */
+/**
+ * A spec's path as written into a `//` comment: its line breaks (`\n`, `\r`, U+2028, U+2029) as `\u` escapes.
+ * Written as they were, they ended the comment and the rest of the path was code (a folder named
+ * `a⏎throw 7;` put that statement into every module).
+ */
+export function lineCommentText(text: string): string {
+  return text.replace(/[\n\r\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A spec's path as written into a `/** … *\/` comment: line breaks escaped, and `*\/`, which would end it, as `*\\/`. */
+export function blockCommentText(text: string): string {
+  return lineCommentText(text).replace(/\*\//g, "*\\/");
+}
+
+/** "what — specs/athlete.fti:12" (for a `/** … *\/` comment); `module`: the imported spec the declaration is in (IR `module`). */
 export function cite(ctx: EmitContext, loc: Loc, what: string, module?: string): string {
-  return `${what} — ${module ? ctx.modules.get(module)!.file : ctx.specFile}:${loc.line}`;
+  return `${what} — ${blockCommentText(module ? ctx.modules.get(module)!.file : ctx.specFile)}:${loc.line}`;
 }
 
 /** An exported, documented const, as code (structures would re-indent the initializer). */

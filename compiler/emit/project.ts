@@ -8,7 +8,7 @@ import path from "node:path";
 import type { Diagnostic } from "../diagnostics.ts";
 import type { IrSpec } from "../ir.ts";
 import { tsMorph } from "../ts-project.ts";
-import { GENERATED_FILES, GENERATED_HEADER, type EmitContext, type GeneratedFile, type ModuleOutput, type Statement } from "./context.ts";
+import { GENERATED_FILES, GENERATED_HEADER, lineCommentText, type EmitContext, type GeneratedFile, type ModuleOutput, type Statement } from "./context.ts";
 import { agentsModule } from "./modules/agents.ts";
 import { clientModule } from "./modules/client.ts";
 import { featuresModule } from "./modules/features.ts";
@@ -52,7 +52,7 @@ function print(statements: Statement[]): string {
 }
 
 function header(ir: IrSpec, specFile: string): string {
-  return `${GENERATED_HEADER}${specFile}\` — do not edit.\n// spec sha256: ${ir.specHash}\n`;
+  return `${GENERATED_HEADER}${lineCommentText(specFile)}\` — do not edit.\n// spec sha256: ${ir.specHash}\n`;
 }
 
 /** An imported spec's generated output: where it is written, the spec's path and its file as cited. */

@@ -9,7 +9,7 @@ import type { IToken } from "chevrotain";
 import type { Decl, Program, Range } from "../ast.ts";
 import { checkProgram } from "../checker/index.ts";
 import type { Diagnostic } from "../diagnostics.ts";
-import type { IrSpec } from "../ir.ts";
+import type { IrGroup, IrSpec, IrView } from "../ir.ts";
 import path from "node:path";
 import { checkGraph } from "../check-graph.ts";
 import type { CheckedModule } from "../checker/imports.ts";
@@ -36,6 +36,8 @@ export interface Analysis {
   imports: Map<string, ImportedName>;
   /** The spec modules the document reads (absolute paths), transitively. */
   reads: Set<string>;
+  /** Types of this text only (never of an earlier version): every group and view when the spec checks, else those that checked now. */
+  current: { groups: Map<string, IrGroup>; views: Map<string, IrView> };
   /** The folder of the spec (imports and source paths are relative to it). */
   dir: string;
   /** The declarations of each module read (by absolute path): what an import may name, for completion. */
@@ -99,6 +101,10 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
   if (internal) checkerDiags.push(internal);
   const { tokens, comments } = T.lex(text);
   const ir = checked?.ir && !syntaxErrors.length ? checked.ir : previousIr;
+  // A declaration with a syntax error checked as the hole the parser left: its types are not shown.
+  const whole = (name: string) => !broken.some((b) => b.kind !== "serve" && b.name.name === name);
+  const parts = checked?.ir && !syntaxErrors.length ? { groups: checked.ir.groups, views: checked.ir.views } : (checked?.checkedParts ?? { groups: [], views: [] });
+  const current = { groups: new Map(parts.groups.filter((g) => whole(g.name)).map((g) => [g.name, g])), views: new Map(parts.views.filter((v) => whole(v.name)).map((v) => [v.name, v])) };
   return {
     text,
     file,
@@ -110,6 +116,7 @@ export function analyze(text: string, file: string, specDir: string, previousIr?
     modules: new Map(graph.order.filter((m) => m !== graph.root).map((m) => [m.abs, m.program.decls])),
     ir,
     irIsCurrent: !!checked?.ir && !syntaxErrors.length,
+    current,
     starts: lineStarts(text),
     tokens,
     comments,

@@ -8,7 +8,7 @@ import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
 import { positionAt, toLsp } from "./positions.ts";
 
-const SYMBOL_KIND: Record<Decl["kind"], SymbolKind> = {
+export const SYMBOL_KIND: Record<Decl["kind"], SymbolKind> = {
   source: SymbolKind.Struct,
   entity: SymbolKind.Class,
   fn: SymbolKind.Function,

@@ -26,8 +26,11 @@ import type { Diagnostic } from "../diagnostics.ts";
 import { formatSpec } from "../format/index.ts";
 import * as T from "../parser/lexer.ts";
 import { analyze, type Analysis } from "./analysis.ts";
-import { diskFiles, type ModuleFiles } from "../modules.ts";
-import { codeActions, fixData, type DiagnosticData } from "./code-actions.ts";
+import { diskFiles, displayPath, type ModuleFiles } from "../modules.ts";
+import { inlayHints } from "./inlay-hints.ts";
+import { signatureHelp } from "./signature-help.ts";
+import { workspaceSymbols } from "./workspace-symbols.ts";
+import { codeActions, fixData, unusedImportFix, type DiagnosticData } from "./code-actions.ts";
 import { complete } from "./completion.ts";
 import { hover } from "./hover.ts";
 import { documentSymbols, foldingRanges } from "./outline.ts";
@@ -58,8 +61,10 @@ function specLocation(uri: string): { file: string; dir: string } {
   return { file: uri, dir: process.cwd() };
 }
 
-function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnostic {
-  const data: DiagnosticData = { code: d.code, ...fixData(d.fix) };
+function toLspDiagnostic(d: Diagnostic, uri: string, a: Analysis): LspDiagnostic {
+  const file = a.file;
+  const fix = d.fix ?? (d.code === 2044 ? unusedImportFix(a, d.range) : undefined);
+  const data: DiagnosticData = { code: d.code, ...fixData(fix) };
   return {
     range: toLsp(d.range),
     severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
@@ -138,7 +143,7 @@ class Workspace implements SpecSource {
 
   /** Open specs and the `.fti` files of the workspace and of `home`'s project that mention `home`'s file name. */
   importerCandidates(home: string): string[] {
-    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    const open = this.documents.all().map((d) => localPath(d.uri)).filter((f): f is string => f !== undefined);
     const onDisk = specFiles([...this.roots, projectRoot(path.dirname(home))]);
     const name = path.basename(home);
     return [...new Set([...open, ...onDisk])].filter((f) => {
@@ -152,16 +157,8 @@ class Workspace implements SpecSource {
 
   /** The spec files a workspace symbol search reads: the workspace folders' and the open ones. */
   allSpecs(): string[] {
-    const open = this.documents.all().filter((d) => d.uri.startsWith("file:")).map((d) => fileURLToPath(d.uri));
+    const open = this.documents.all().map((d) => localPath(d.uri)).filter((f): f is string => f !== undefined);
     return [...new Set([...open, ...specFiles(this.roots)])];
-  }
-
-  readText(abs: string): string | undefined {
-    try {
-      return this.files.read(abs);
-    } catch {
-      return undefined;
-    }
   }
 
   forget(uri: string): void {
@@ -206,6 +203,9 @@ const CAPABILITIES: ServerCapabilities = {
   semanticTokensProvider: { legend: LEGEND, full: true },
   documentFormattingProvider: true,
   codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+  signatureHelpProvider: { triggerCharacters: ["(", ","], retriggerCharacters: [")"] },
+  workspaceSymbolProvider: true,
+  inlayHintProvider: true,
 };
 
 type Documents = TextDocuments<TextDocument>;
@@ -215,7 +215,7 @@ export function startServer(connection: Connection): void {
   const workspace = new Workspace(documents);
   connection.onInitialize(({ workspaceFolders, rootUri }) => {
     const folders = workspaceFolders?.map((f) => f.uri) ?? (rootUri ? [rootUri] : []);
-    workspace.roots = folders.filter((u) => u.startsWith("file:")).map((u) => fileURLToPath(u));
+    workspace.roots = folders.map(localPath).filter((f): f is string => f !== undefined);
     return { capabilities: CAPABILITIES, serverInfo: { name: "fti", version: "0.1.0" } };
   });
   publishDiagnostics(connection, documents, workspace);
@@ -230,7 +230,7 @@ function publishDiagnostics(connection: Connection, documents: Documents, worksp
   const publish = (document: TextDocument) => {
     const a = workspace.get(document.uri);
     if (!a) return;
-    void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
+    void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a)) });
   };
   documents.onDidChangeContent(({ document }) => {
     publish(document);
@@ -256,7 +256,7 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
   const at = (uri: string, pos: { line: number; character: number }) => {
     const a = workspace.get(uri);
     // Cross-file answers need the spec's path; an untitled document is a spec of its own.
-    return a ? { a, offset: offsetAt(a.text, a.starts, pos), abs: uri.startsWith("file:") ? fileURLToPath(uri) : undefined } : undefined;
+    return a ? { a, offset: offsetAt(a.text, a.starts, pos), abs: localPath(uri) } : undefined;
   };
   const location = (uri: string, abs: string | undefined, file: string, range: Range) => ({ uri: abs !== undefined && file !== abs ? uriOf(file) : uri, range: toLsp(range) });
 
@@ -267,6 +267,10 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
   connection.onCompletion(({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     return x ? complete(x.a, x.offset) : [];
+  });
+  connection.onSignatureHelp(({ textDocument, position }) => {
+    const x = at(textDocument.uri, position);
+    return x ? signatureHelp(x.a, x.offset) : null;
   });
   connection.onDefinition(({ textDocument, position }): Location | null => {
     const x = at(textDocument.uri, position);
@@ -330,6 +334,13 @@ function answerDocumentRequests(connection: Connection, documents: Documents, wo
     if (!r.ok || !r.changed) return [];
     return [{ range: { start: { line: 0, character: 0 }, end: doc.positionAt(doc.getText().length) }, newText: r.text }];
   });
+  connection.languages.inlayHint.on(({ textDocument, range }) => {
+    const a = workspace.get(textDocument.uri);
+    return a ? inlayHints(a, range) : [];
+  });
+  connection.onWorkspaceSymbol(({ query }) =>
+    workspaceSymbols(workspace.allSpecs(), query, (abs) => workspace.get(uriOf(abs))?.program, (abs) => displayPath(abs)),
+  );
   connection.onCodeAction(({ textDocument, context }) => {
     const a = workspace.get(textDocument.uri);
     return a ? codeActions(textDocument.uri, context.diagnostics) : [];

@@ -140,6 +140,13 @@ class IndexBuilder {
   group(d: FeatureGroupDecl): void {
     this.ref(d.entity);
     this.ref(d.from);
+    // `for account(sender)` and `where …` read the input's columns (not the group's own features).
+    const input = (n: string) => this.inputColumn(d, n);
+    for (const k of d.keyColumns ?? []) {
+      const target = input(k.name);
+      if (target) this.occurrences.push({ ...target, name: k.name, range: k.range, def: false });
+    }
+    this.expr(d.where, input);
     for (const f of d.features) {
       this.add(f.name, `feature:${d.name.name}.${f.name.name}`, "feature", true);
       this.expr(f.expr, (n) => (n === f.name.name ? this.inputColumn(d, n) : this.column(d, n)));
@@ -178,6 +185,7 @@ class IndexBuilder {
     const field = (n: string) =>
       spine?.kind === "source" && spine.fields.some((f) => f.name.name === n) ? { key: `field:${spine.name.name}.${n}`, kind: "field" as SymbolKind } : undefined;
     this.expr(d.where, field);
+    for (const c of d.entityColumns ?? []) if (field(c.name)) this.add(c, `field:${spineName}.${c.name}`, "field");
     if (d.label) {
       this.add(d.label.name, `label:${d.name.name}.${d.label.name.name}`, "label", true);
       if (labelExpr?.kind === "member" && spine?.kind === "source") {
@@ -185,11 +193,13 @@ class IndexBuilder {
         if (field(labelExpr.property.name)) this.add(labelExpr.property, `field:${spine.name.name}.${labelExpr.property.name}`, "field");
       } else this.expr(labelExpr, field);
     }
+    const byColumns = new Set<Ident>();
     for (const f of d.features) {
       if (f.kind === "name") this.ref(f.name);
       else this.ref(f.group);
       if (f.kind === "group_feature") this.add(f.feature, `feature:${f.group.name}.${f.feature.name}`, "feature");
-      for (const c of f.by?.columns ?? []) if (field(c.name)) this.add(c, `field:${spineName}.${c.name}`, "field");
+      // One `by` serves every reference of its line: index its columns once.
+      for (const c of f.by?.columns ?? []) if (field(c.name) && !byColumns.has(c)) byColumns.add(c), this.add(c, `field:${spineName}.${c.name}`, "field");
     }
     this.expr(d.ttl, () => undefined);
   }

@@ -4,6 +4,7 @@
 // lookups, predictor, indexes and request log. stdout carries only the
 // protocol; everything else goes to stderr.
 
+import { PassThrough } from "node:stream";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
@@ -124,18 +125,49 @@ function catalogue(bundle: SpecBundle) {
   };
 }
 
-/** Serves MCP over stdin/stdout until the client closes the connection. */
+/**
+ * Serves MCP over stdin/stdout until the client closes the connection. A client that closes stdin after
+ * its last request (a script piping a file of requests) still gets every answer: the requests read are
+ * answered before the server closes (it closed at once, and a `predict` still running was never answered).
+ */
 export async function serveMcpStdio(bundle: SpecBundle, service: OnlineService, version: string): Promise<void> {
   const server = createMcpServer(bundle, service, version);
-  const transport = cappedStdioTransport(process.stdin, process.stdout);
+  let ended: () => void = () => {};
+  // stdin flows only once the requests are counted: the transport reads whatever is piped as soon as it starts.
+  const input = new PassThrough();
+  const transport = cappedStdioTransport(input, process.stdout, undefined, () => ended());
   const closed = new Promise<void>((done) => {
     transport.onclose = () => done();
-    process.stdin.on("end", () => done());
+    ended = done;
   });
   await server.connect(transport);
   answerUnreadableLines(transport);
+  const inFlight = trackRequests(transport);
+  process.stdin.pipe(input);
   await closed;
+  await inFlight.answered();
   await server.close();
+}
+
+/** The requests read and not yet answered (call after `server.connect`, which sets onmessage): `answered()` waits for none. */
+export function trackRequests(transport: StdioServerTransport): { answered: () => Promise<void> } {
+  type Message = Parameters<StdioServerTransport["send"]>[0];
+  const open = new Set<string | number>();
+  let waiting: Array<() => void> = [];
+  const receive = transport.onmessage;
+  transport.onmessage = (message: Message) => {
+    if ("method" in message && "id" in message && message.id !== null && message.id !== undefined) open.add(message.id);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: Message) => {
+    try {
+      return await send(message);
+    } finally {
+      if (!("method" in message) && "id" in message && open.delete(message.id as string | number) && open.size === 0) for (const w of waiting.splice(0)) w();
+    }
+  };
+  return { answered: () => (open.size === 0 ? Promise.resolve() : new Promise<void>((done) => waiting.push(done))) };
 }
 
 /**

@@ -36,14 +36,18 @@ export function cappedLines(limit: number, onLong: (bytes: number) => void): Tra
     },
     flush(done) {
       if (skipped >= 0) onLong(skipped);
-      else if (size) this.push(Buffer.concat(pending, size));
+      // The last line of a file without a final newline is a message too (the transport reads whole lines only).
+      else if (size) this.push(Buffer.concat([...pending, Buffer.from("\n")], size + 1));
       done();
     },
   });
 }
 
-/** The stdio transport over `stdin` read by cappedLines: a line over `limit` bytes gets a -32600 answer. */
-export function cappedStdioTransport(stdin: Readable, stdout: Writable, limit = MCP_LINE_LIMIT): StdioServerTransport {
+/**
+ * The stdio transport over `stdin` read by cappedLines: a line over `limit` bytes gets a -32600 answer.
+ * `onEnd` is called once every line of `stdin` has been handed to the transport (its messages dispatched).
+ */
+export function cappedStdioTransport(stdin: Readable, stdout: Writable, limit = MCP_LINE_LIMIT, onEnd?: () => void): StdioServerTransport {
   const lines = cappedLines(limit, (bytes) => {
     const message = `Invalid Request: the line is ${bytes} bytes, over the ${limit} bytes a message may be; it was not read`;
     process.stderr.write(`fti mcp: ${message}\n`);
@@ -51,6 +55,7 @@ export function cappedStdioTransport(stdin: Readable, stdout: Writable, limit = 
     transport.send(answer as unknown as Parameters<StdioServerTransport["send"]>[0]).catch(() => {});
   });
   stdin.pipe(lines);
+  if (onEnd) lines.on("end", onEnd);
   // Each chunk is one line of at most `limit` bytes, and the SDK reads a chunk whole before the next.
   const transport = new StdioServerTransport(lines, stdout, { maxBufferSize: 2 * limit });
   return transport;

@@ -14,6 +14,7 @@ import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
+import { notImputedInputs, notImputedText } from "../inference/not-imputed.ts";
 import { inTurns, whenReady } from "./turns.ts";
 import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
@@ -483,12 +484,29 @@ export class OnlineService implements LocalService {
       const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
       await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
     }
+    if (!again && this.asOf) this.warnStreamsAfterPin(this.asOf);
     for (const r of reports) {
       const how = r.from === "checkpoint" ? `from its checkpoint and ${r.segmentEvents} segment events after it (${r.corrected} entities with late events recomputed)` : `(${r.offlineRows} offline rows, ${r.segmentEvents} segment events)`;
       this.logger.info(`stream ${r.source}: ${r.applied} events ${how} applied in ${r.ms} ms`);
       if (r.fallback && r.fallbackMissing) this.logger.info(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
       if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
+    }
+  }
+
+  /**
+   * `--now T` reads the groups' rows as of T, but a stream's groups are its state: every stored event and
+   * segment line, not rewound to T. Their rows after T are `future` (never served): the newuser lane's
+   * replay of vega-datasets' stocks at 2009-06-15, over a store streamed up to 2010-03, served every
+   * feature null and one prediction for every symbol, without a word at start.
+   */
+  private warnStreamsAfterPin(asOf: Date): void {
+    for (const st of this.streams!.stats()) {
+      if (!(st.watermarkMs > asOf.getTime())) continue;
+      this.logger.warn(
+        `stream ${st.source}: its events run to ${new Date(st.watermarkMs).toISOString()}, after --now ${asOf.toISOString()}; a stream's groups are not ` +
+          `read as of --now (they hold every stored event), so an entity whose latest event is later is \`future\` and its features are never served`,
+      );
     }
   }
 
@@ -671,7 +689,7 @@ export class OnlineService implements LocalService {
       return apiError(
         422,
         "missing_features",
-        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input` +
+        `model \`${modelName}\` cannot predict without these features: its MDTs do not impute every input (no \`impute\` step: ${notImputedText(notImputedInputs(m.plan, m.view))})` +
           (isBatch ? ` (${missing.length} of ${instances.length} instances)` : `; ${missing[0].message}`),
         missing,
       );

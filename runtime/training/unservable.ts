@@ -6,6 +6,7 @@
 // reported accuracy 0.465 over 959 test rows, of which serving answers 540 with a 400 or a 422.
 
 import type { ModelPlan, Scalar, ViewPlan } from "../api.ts";
+import { notImputedInputs, notImputedText } from "../inference/not-imputed.ts";
 
 export interface UnservableRows {
   /** Test rows in all. */
@@ -16,12 +17,14 @@ export interface UnservableRows {
   noRow: Record<string, number>;
   /** The view has a ttl: a row older than it is no row. */
   ttl: boolean;
+  /** The inputs a missing entity leaves null that have no impute step (the reason for the 422). */
+  notImputed: string[];
 }
 
 /** Counts the test rows serving would refuse; null when there are none. `noRow` stays empty for a model that imputes. */
 export function unservableTestRows(
   view: ViewPlan,
-  plan: Pick<ModelPlan, "canImpute">,
+  plan: Pick<ModelPlan, "canImpute" | "inputs">,
   frame: { keys: Record<string, Scalar[]>; featureTimes?: Record<string, Float64Array> },
   test: Int32Array,
 ): UnservableRows | null {
@@ -46,7 +49,7 @@ export function unservableTestRows(
   if (!refused) return null;
   // In the view's order (keys, joins), whatever row came first.
   const ordered = (names: string[], counts: Record<string, number>) => Object.fromEntries(names.filter((k) => counts[k]).map((k) => [k, counts[k]]));
-  return { test: test.length, nullKey: ordered(keys, nullKey), noRow: ordered(joins, noRow), ttl: view.ttlMs !== null };
+  return { test: test.length, nullKey: ordered(keys, nullKey), noRow: ordered(joins, noRow), ttl: view.ttlMs !== null, notImputed: notImputedInputs(plan, view) };
 }
 
 /**
@@ -60,7 +63,7 @@ export function unservableLine(u: UnservableRows): string {
   const noRows = sum(u.noRow);
   const parts = [
     ...(nullKeys ? [`${nullKeys} with a null key (${each(u.nullKey)}: a 400, a key cannot be null)`] : []),
-    ...(noRows ? [`${noRows} with no group row${u.ttl ? " within the ttl" : ""} (${each(u.noRow)}: a 422, as the MDTs do not impute every input; add \`impute\` steps to serve them)`] : []),
+    ...(noRows ? [`${noRows} with no group row${u.ttl ? " within the ttl" : ""} (${each(u.noRow)}: a 422, as the MDTs do not impute every input; add an \`impute\` step to ${notImputedText(u.notImputed)} to serve them)`] : []),
   ];
   return `serving would refuse ${nullKeys + noRows} of the ${u.test} test rows the metrics count: ${parts.join("; ")}`;
 }

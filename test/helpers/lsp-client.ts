@@ -3,6 +3,7 @@
 
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   createProtocolConnection,
   DidChangeTextDocumentNotification,
@@ -34,8 +35,8 @@ export interface LspClient {
   stderr(): string;
 }
 
-/** Starts `fti lsp --stdio` (this repository's, or the fti bin script `bin`) in `cwd`. */
-export async function startLsp(cwd = process.cwd(), bin = BIN): Promise<LspClient> {
+/** Starts `fti lsp --stdio` (this repository's, or the fti bin script `bin`) in `cwd`; `workspace`: the folder the editor opened. */
+export async function startLsp(cwd = process.cwd(), bin = BIN, workspace?: string): Promise<LspClient> {
   const child = spawn(process.execPath, [bin, "lsp", "--stdio"], { cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, FTI_DEBUG: "" } });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += String(d)));
@@ -52,7 +53,8 @@ export async function startLsp(cwd = process.cwd(), bin = BIN): Promise<LspClien
     }
   });
   conn.listen();
-  const init = await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: null });
+  const folders = workspace ? [{ uri: pathToFileURL(workspace).href, name: path.basename(workspace) }] : null;
+  const init = await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {}, workspaceFolders: folders });
   await conn.sendNotification(InitializedNotification.type, {});
   const next = (uri: string, version: number | undefined) => new Promise<PublishDiagnosticsParams>((resolve) => waiters.push({ uri, version, resolve }));
   return {

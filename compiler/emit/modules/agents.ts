@@ -5,7 +5,7 @@
 // model's zod request schema (zod's toJSONSchema) at load time.
 
 import type { IrAgent, IrIndex, IrPromptPart } from "../../ir.ts";
-import type { EmitContext, Statement } from "../context.ts";
+import { blockCommentText, type EmitContext, type Statement } from "../context.ts";
 import { RUNTIME_MODULE } from "../imports.ts";
 import { columnType, pascal, camel, str, tsLiteral, tsType, zodType } from "../names.ts";
 import { requestFieldHints } from "../request-checks.ts";
@@ -44,13 +44,13 @@ function indexPlan(ctx: EmitContext, ix: IrIndex): string {
     ...(ix.rowId ? { rowId: { ...col(ix.rowId), nullable: false } } : {}),
     fields: ix.fields.map(col),
   };
-  return `\n/** index \`${ix.name}\` on ${ix.group}(${ix.column}) — ${ctx.specFile}:${ix.loc.line} */\nexport const ${camel(ix.name)}Index: IndexPlan = ${tsLiteral(plan)};`;
+  return `\n/** index \`${ix.name}\` on ${ix.group}(${ix.column}) — ${blockCommentText(ctx.specFile)}:${ix.loc.line} */\nexport const ${camel(ix.name)}Index: IndexPlan = ${tsLiteral(plan)};`;
 }
 
 function agentStatements(ctx: EmitContext, a: IrAgent): Statement[] {
   const P = pascal(a.name);
   const keyFields = a.keys.map((k) => `  ${k.name}: ${zodType(k.type, "z", "requestTimestamp")},`).join("\n");
-  const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${ctx.specFile}:${a.loc.line} */
+  const request = `\n/** The chat request of agent \`${a.name}\` (POST /v1/agents/${a.name}/chat) — ${blockCommentText(ctx.specFile)}:${a.loc.line} */
 export const ${P}ChatRequestSchema = z.strictObject({
 ${keyFields}
   message: z.string().min(1).max(100_000),
@@ -80,13 +80,18 @@ export function build${P}Prompt(p: ${P}PromptInput): string {
   const tools = a.tools.map((model) => {
     const m = ctx.ir.models.find((x) => x.name === model)!;
     const view = ctx.ir.views.find((v) => v.name === m.view)!;
-    const desc = `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.`;
+    // A view joining another entity's group by a request column (a film's distributor): the LLM passes that key, so say which.
+    const otherKeys = [...new Set(view.joins.flatMap((j) => j.on.map((o) => o.column)).filter((c) => !a.keys.some((k) => k.name === c)))];
+    const others = otherKeys.map((c) => `\`${c}\` (the ${view.joins.filter((j) => j.on.some((o) => o.column === c)).map((j) => j.group).join(", ")} features are looked up by its exact value)`);
+    const desc =
+      `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.` +
+      (others.length ? ` Pass ${others.join(", ")}.` : "");
     const keys = a.keys.map((k) => str(k.name)).join(", ");
     const hints = requestFieldHints(ctx, view);
     const hintArg = Object.keys(hints).length ? `, ${tsLiteral(hints, "      ")}` : "";
     return `    {\n      model: ${str(model)},\n      description: ${str(desc)},\n      keys: [${keys}],\n      parameters: toolParameters(${pascal(model)}RequestSchema, [${keys}]${hintArg}),\n      requestSchema: ${pascal(model)}RequestSchema,\n    },`;
   });
-  const plan = `/** agent \`${a.name}\` — ${ctx.specFile}:${a.loc.line} */
+  const plan = `/** agent \`${a.name}\` — ${blockCommentText(ctx.specFile)}:${a.loc.line} */
 export const ${camel(a.name)}Agent: AgentPlan = {
   name: ${str(a.name)},
   line: ${a.loc.line},

@@ -3,7 +3,7 @@
 
 import type { IrOdt } from "../../ir.ts";
 import { fnsCalledFrom } from "../../ir-walk.ts";
-import { GENERATED_FILES, relativeImport, type EmitContext, type Statement } from "../context.ts";
+import { blockCommentText, GENERATED_FILES, relativeImport, type EmitContext, type Statement } from "../context.ts";
 import { Imports } from "../imports.ts";
 import { modelOdts } from "./transforms.ts";
 import { str, tsLiteral } from "../names.ts";
@@ -48,7 +48,7 @@ export const spec: ${imports.rt("SpecBundle")} = {
 };`;
   return [
     ...imports.statements(GENERATED_FILES),
-    `/** sha256 of ${ctx.specFile}: runtime commands refuse to run a stale compile. */\nexport const SPEC_HASH = ${str(ctx.ir.specHash)};`,
+    `/** sha256 of ${blockCommentText(ctx.specFile)}: runtime commands refuse to run a stale compile. */\nexport const SPEC_HASH = ${str(ctx.ir.specHash)};`,
     bundle,
     `export * from "./schema.ts";`,
     `export * from "./inference.ts";`,
