@@ -34,6 +34,16 @@ describe("a hostile chat endpoint", () => {
     expect(errorOf(r)).toMatchObject({ code: "llm_malformed_answer", message: expect.stringMatching(/tool call index 1000000000/) });
   });
 
+  it("a streamed tool call at index 1 with none at 0 is a malformed answer (502), not an internal error", async () => {
+    // The calls were gathered by index: a skipped one was a hole, visited as undefined by the tool loop (500 "internal").
+    llm.handlers.set("/v1/chat/completions", (_q, res) =>
+      sse(res, [{ choices: [{ index: 0, delta: { tool_calls: [{ index: 1, id: "x", function: { name: "time_estimator", arguments: JSON.stringify(TOOL_ARGS) } }] } }] }]),
+    );
+    const r = await runAgentChat(host({}), "coach", { ...ask, stream: true }, { delta: () => {} });
+    expect(r.status).toBe(502);
+    expect(errorOf(r)).toMatchObject({ code: "llm_malformed_answer", message: expect.stringMatching(/tool call 0 of the chat answer was never sent/) });
+  });
+
   it("a tool name megabytes long is named in 80 characters", async () => {
     const name = "read_file_/etc/passwd_" + "x".repeat(2_000_000);
     llm.handlers.set("/v1/chat/completions", (_q, res) =>

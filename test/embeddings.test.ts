@@ -143,6 +143,25 @@ describe("embedding features in the feature pipeline", () => {
       ["500", (_q, res) => json(res, 500, { error: "down" }), /answered 500/, {}],
       ["length", embeddingsHandler(5), /returns vectors of length 5, the spec declares 8/, {}],
       ["garbage", (_q, res) => json(res, 200, { data: "nope" }), /answered no embeddings/, {}],
+      // Each of these was taken: a repeated or fractional index left a hole in the vectors (Array.some skips holes,
+      // so the "repeats an index" check never fired), and a double beyond float32's range was stored as Infinity.
+      ...(
+        [
+          ["repeated index", (d: { index: number }) => (d.index = 0), /the embeddings answer repeats index 0/],
+          ["fractional index", (d: { index: number }) => (d.index = 0.5), /has index 0.5, not one of 0 to 1/],
+          ["beyond float32", (d: { embedding: number[] }) => (d.embedding[0] = 1e300), /finite numbers within float32's range/],
+        ] as const
+      ).map(([name, edit, message]): [string, Parameters<typeof api.handlers.set>[1], RegExp, Record<string, string>] => [
+        name,
+        (req, res) => {
+          const input: string[] = req.body.input;
+          const data = input.map((t, index) => ({ index, embedding: fakeVector(t, 8) }));
+          (edit as (d: { index: number; embedding: number[] }) => void)(data[data.length - 1]);
+          json(res, 200, { data });
+        },
+        message,
+        {},
+      ]),
     ];
     for (const [name, handler, message, over] of cases) {
       api.handlers.set("/v1/embeddings", handler);

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem } from "vscode-languageserver-protocol/node";
+import { CodeActionRequest, CompletionRequest, DefinitionRequest, ReferencesRequest, RenameRequest, type CompletionItem, type TextEdit } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
 import { applyEdits, pos } from "./helpers/lsp-text.ts";
 
@@ -171,12 +171,50 @@ describe("fti lsp across spec modules: references and rename", () => {
   });
 });
 
+describe("fti lsp across spec modules: quick fix of an unused import", () => {
+  const fixOf = async (text: string, v: number) => {
+    const ds = (await lsp.change(main, v, text)).diagnostics;
+    expect(codes(ds)).toEqual(["FTI2044"]);
+    const actions = (await lsp.conn.sendRequest(CodeActionRequest.type, { textDocument: { uri: main }, range: ds[0].range, context: { diagnostics: ds } })) as Array<{ title: string; edit: { changes: Record<string, TextEdit[]> } }>;
+    expect(actions).toHaveLength(1);
+    return { title: actions[0].title, text: applyEdits(text, actions[0].edit.changes[main]) };
+  };
+
+  it("removes the name from its import, or the whole import line when it is the only name; the result checks", async () => {
+    const unused = MAIN.replace("double(amount) + ", "amount + ");
+    const last = await fixOf(unused, 20);
+    expect(last).toEqual({ title: "Remove `double` from the import", text: unused.replace(", double }", " }") });
+    const middle = await fixOf(MAIN.replace("spend, double }", "double, spend }").replace("double(amount) + ", "amount + "), 21);
+    expect(middle.text).toContain('import { user, clicks, spend } from "./common.fti"\n');
+    const alone = unused.replace(", double }", " }").replace('from "./common.fti"\n', 'from "./common.fti"\nimport { double } from "./common.fti"\n');
+    const line = await fixOf(alone, 22);
+    expect(line).toEqual({ title: "Remove the unused import", text: unused.replace(", double }", " }") });
+    expect(codes((await lsp.change(main, 23, line.text)).diagnostics)).toEqual([]);
+    await lsp.change(main, 24, MAIN);
+  });
+});
+
 describe("fti lsp across spec modules: completion", () => {
   it("inside `import { … }`: what the module declares and may export, less what is listed", async () => {
     const text = MAIN.replace("import { user, clicks, spend, double }", "import { user, clicks,  }");
     await lsp.change(main, 10, text);
     const items = labels(await lsp.conn.sendRequest(CompletionRequest.type, at(main, text, "clicks,  }", 8)));
     expect(items.sort()).toEqual(["double", "spend"]);
+  });
+
+  it("inside an import's path: the project's other specs, relative to this one", async () => {
+    const text = MAIN.replace('from "./common.fti"', 'from "./c');
+    await lsp.change(main, 13, text);
+    const items = (await lsp.conn.sendRequest(CompletionRequest.type, at(main, text, 'from "./c', 9))) as CompletionItem[];
+    expect(items.map((i) => i.label).sort()).toEqual(["./common.fti", "./team/other.fti"]);
+    const edit = items.find((i) => i.label === "./common.fti")!.textEdit as TextEdit;
+    expect(edit.range).toEqual({ start: pos(text, 'from "./c', 6), end: pos(text, 'from "./c', 9) });
+    // From the other spec's folder: `../`.
+    const otherText = fs.readFileSync(path.join(dir, "team/other.fti"), "utf8").replace('from "../common.fti"', 'from "');
+    await lsp.open(other, otherText);
+    expect(labels(await lsp.conn.sendRequest(CompletionRequest.type, at(other, otherText, 'from "', 6))).sort()).toEqual(["../common.fti", "../main.fti"]);
+    await lsp.close(other);
+    await lsp.change(main, 14, MAIN);
   });
 
   it("after a view's `from`: sources, imported ones included", async () => {

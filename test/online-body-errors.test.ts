@@ -68,7 +68,7 @@ function parseResponses(text: string): Answer[] {
 
 const PATH = "/v1/models/toy_gbdt/predict";
 const BODY = JSON.stringify({ user_id: "u01" });
-const request = (headers: string, body: string) => `POST ${PATH} HTTP/1.1\r\nHost: x\r\n${headers}\r\n\r\n${body}`;
+const request = (headers: string, body: string) => `POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n\r\n${body}`;
 
 /** The error shape of every other 4xx: exactly {error: {status, code, message}}, status as the response's. */
 function expectApiError(a: Answer, status: number, code: string, message: RegExp): void {

@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isLoopback, readTokens, writeAdminToken } from "../runtime/online/auth.ts";
-import { createHttpApp } from "../runtime/online/http.ts";
+import { createHttpApp, startServer } from "../runtime/online/http.ts";
 import { readRequestLog } from "../runtime/online/log.ts";
 import { materialize } from "../runtime/online/materialize.ts";
 import { OnlineService, type Logger } from "../runtime/online/service.ts";
@@ -194,6 +194,52 @@ describe("who may call the service (#9)", () => {
     } finally {
       await app.close();
       await svc.close();
+    }
+  });
+
+  it("on loopback without an API token, a request addressed to another host name (DNS rebinding) is refused, on every path", async () => {
+    // A page at http://evil.example:<port>/ whose name its DNS re-pointed at 127.0.0.1 is same-origin to the browser:
+    // its Origin and Host both said evil.example, the cross-site check passed, and it read features and predictions.
+    const send = (port: number, host: string, method: string, target: string, extra = "", body = "") =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.write(`${method} ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        });
+        let text = "";
+        socket.on("data", (d) => (text += d.toString()));
+        socket.on("end", () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
+        socket.on("error", reject);
+      });
+    const predict = JSON.stringify({ user_id: USERS[0] });
+    const json = "Content-Type: application/json\r\n";
+    const open = await startServer(toy.bundle, { port: 0, store: toy.storePath, logs: false, now: NOW });
+    try {
+      const port = Number(new URL(open.url).port);
+      for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1.nip.io:${port}`, "[::2]:1"]) {
+        const evil = `${json}Origin: http://${host}\r\n`;
+        const refused = [
+          await send(port, host, "POST", "/v1/models/toy_gbdt/predict", evil, predict), // the fast path
+          await send(port, host, "POST", "/v1/models/toy_gbdt/predict", `Content-Type: application/json; charset=latin1\r\nOrigin: http://${host}\r\n`, predict), // Fastify's route
+          await send(port, host, "GET", "/v1/models"),
+          await send(port, host, "GET", "/"),
+        ];
+        expect(refused.map((r) => r.status), host).toEqual([403, 403, 403, 403]);
+        expect(refused[0].text).toContain('"code":"host_not_allowed"');
+      }
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `[::1]:${port}`, `LOCALHOST.:${port}`]) {
+        expect((await send(port, host, "POST", "/v1/models/toy_gbdt/predict", json, predict)).status, host).toBe(200);
+      }
+    } finally {
+      await open.close();
+    }
+    // With a token the name is not what protects it (a proxy in front may pass its own Host): the token is.
+    const guarded = await startServer(toy.bundle, { port: 0, store: toy.storePath, logs: false, now: NOW, access: { apiTokens: [API] } });
+    try {
+      const port = Number(new URL(guarded.url).port);
+      expect((await send(port, "fti.example.com", "POST", "/v1/models/toy_gbdt/predict", `${json}Authorization: Bearer ${API}\r\n`, predict)).status).toBe(200);
+      expect((await send(port, "fti.example.com", "POST", "/v1/models/toy_gbdt/predict", json, predict)).status).toBe(401);
+    } finally {
+      await guarded.close();
     }
   });
 

@@ -26,7 +26,7 @@ function trickle(url: string, body: string, gapMs: number, stopAfterMs: number):
     let closed = false;
     const socket: Socket = connect(Number(u.port), u.hostname, () => {
       socket.write(
-        `POST /v1/models/toy_gbdt/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+        `POST /v1/models/toy_gbdt/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
       );
       let i = 0;
       const tick = setInterval(() => {

@@ -1,5 +1,6 @@
-// Completion in the places outside a declaration's items: the names an
-// `import { … }` can take from its module, a declaration header (the source
+// Completion in the places outside a declaration's items: an import's path
+// (the project's other specs) and the names an `import { … }` can take from
+// its module, a declaration header (the source
 // after a view's `from`, the keywords a header takes next, its `where`
 // expression's columns), an on-demand transformation's parameters, an
 // index's column, a `serve` block's `batch into`, and a model's `retrain`
@@ -12,6 +13,10 @@ import type { Decl, FeatureGroupDecl } from "../ast.ts";
 import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
 import type { CursorContext } from "./context.ts";
+import { positionAt } from "./positions.ts";
+import { specFiles } from "./spec-files.ts";
+import { toPosix } from "../modules.ts";
+import { projectRoot } from "../../runtime/features/source-paths.ts";
 
 /** Declarations a spec may import (views, models, serves, indexes and agents belong to their spec). */
 const IMPORTABLE = new Set<Decl["kind"]>(["source", "entity", "fn", "extern_fn", "feature_group", "on_demand"]);
@@ -118,6 +123,22 @@ function retrainItems(ctx: CursorContext, metrics: () => CompletionItem[]): Comp
   if (prev === "(" && ctx.prev2?.image === "drift") return [keyword("psi", "population stability index"), keyword("ks", "Kolmogorov–Smirnov statistic")];
   if (prev === "(" && (ctx.prev2?.image === "live" || ctx.prev2?.image === "better")) return metrics();
   return undefined;
+}
+
+/** Inside the path of `import { … } from "…`: the project's other specs, relative to this one's folder. */
+export function importPaths(a: Analysis, offset: number): CompletionItem[] | undefined {
+  const lineStart = a.text.lastIndexOf("\n", offset - 1) + 1;
+  const typed = /^\s*import\s*\{[^}]*\}\s*from\s*"([^"\\]*)$/.exec(a.text.slice(lineStart, offset));
+  if (!typed) return undefined;
+  const self = path.resolve(a.dir, path.basename(a.file));
+  const range = { start: positionAt(a.starts, offset - typed[1].length), end: positionAt(a.starts, offset) };
+  return specFiles([projectRoot(a.dir)])
+    .filter((f) => f !== self)
+    .map((f) => {
+      const rel = toPosix(path.relative(a.dir, f));
+      const text = rel.startsWith("../") ? rel : `./${rel}`;
+      return { label: text, kind: CompletionItemKind.File, detail: "spec module", textEdit: { range, newText: text } };
+    });
 }
 
 export function headerCompletion(a: Analysis, ctx: CursorContext, offset: number, expression: () => CompletionItem[], metrics: () => CompletionItem[]): CompletionItem[] | undefined {

@@ -12,7 +12,7 @@ import { SCALAR_TYPES } from "../checker/types.ts";
 import * as T from "../parser/lexer.ts";
 import type { Analysis } from "./analysis.ts";
 import { cursorContext, type CursorContext } from "./context.ts";
-import { headerCompletion } from "./completion-headers.ts";
+import { headerCompletion, importPaths } from "./completion-headers.ts";
 
 const BLOCK_CLAUSES: Record<string, string[]> = {
   source: ["path", "table", "format", "event_time", "unique", "valid_from", "valid_to", "stream", "fields"],
@@ -235,6 +235,8 @@ const isTypePosition = (ctx: CursorContext) =>
   ctx.prev?.tokenType === T.Colon && (ctx.clause === "fields" || ctx.clause === "key" || ctx.decl === "fn" || ctx.decl === "extern" || ctx.decl === "on_demand") && ctx.clause !== "transform";
 
 export function complete(a: Analysis, offset: number): CompletionItem[] {
+  const paths = importPaths(a, offset);
+  if (paths) return paths;
   const ctx = cursorContext(a.text, a.tokens, offset);
   const dot = afterDot(a, ctx);
   if (dot) return dot;

@@ -30,7 +30,7 @@ import { diskFiles, displayPath, type ModuleFiles } from "../modules.ts";
 import { inlayHints } from "./inlay-hints.ts";
 import { signatureHelp } from "./signature-help.ts";
 import { workspaceSymbols } from "./workspace-symbols.ts";
-import { codeActions, fixData, type DiagnosticData } from "./code-actions.ts";
+import { codeActions, fixData, unusedImportFix, type DiagnosticData } from "./code-actions.ts";
 import { complete } from "./completion.ts";
 import { hover } from "./hover.ts";
 import { documentSymbols, foldingRanges } from "./outline.ts";
@@ -61,8 +61,10 @@ function specLocation(uri: string): { file: string; dir: string } {
   return { file: uri, dir: process.cwd() };
 }
 
-function toLspDiagnostic(d: Diagnostic, uri: string, file: string): LspDiagnostic {
-  const data: DiagnosticData = { code: d.code, ...fixData(d.fix) };
+function toLspDiagnostic(d: Diagnostic, uri: string, a: Analysis): LspDiagnostic {
+  const file = a.file;
+  const fix = d.fix ?? (d.code === 2044 ? unusedImportFix(a, d.range) : undefined);
+  const data: DiagnosticData = { code: d.code, ...fixData(fix) };
   return {
     range: toLsp(d.range),
     severity: d.severity === "error" ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
@@ -228,7 +230,7 @@ function publishDiagnostics(connection: Connection, documents: Documents, worksp
   const publish = (document: TextDocument) => {
     const a = workspace.get(document.uri);
     if (!a) return;
-    void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a.file)) });
+    void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a)) });
   };
   documents.onDidChangeContent(({ document }) => {
     publish(document);

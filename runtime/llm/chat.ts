@@ -106,6 +106,9 @@ export async function chatStream(config: EndpointConfig, req: ChatRequest, onDel
     throw new EndpointError("network", `the chat stream broke off: ${(e as Error).message}`);
   }
   if (!done && content === null && calls.length === 0) throw new EndpointError("malformed", "the chat stream ended without a message");
+  // Gathered by index: a skipped index is a hole (map keeps it), which the tool loop read as a call of undefined.
+  const missing = Array.from(calls, (c, i) => (c ? -1 : i)).find((i) => i >= 0);
+  if (missing !== undefined) throw new EndpointError("malformed", `tool call ${missing} of the chat answer was never sent (the stream sent index ${calls.length - 1})`);
   return { content, toolCalls: calls.map((c, i) => toolCall({ id: c.id, function: { name: c.name, arguments: c.arguments } }, i)), tokens };
 }
 

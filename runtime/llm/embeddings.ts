@@ -26,19 +26,26 @@ function parseEmbeddings(answer: unknown, n: number, dim: number, model: string)
   if (!Array.isArray(data) || data.length !== n) {
     throw new EndpointError("malformed", `the embeddings endpoint answered ${Array.isArray(data) ? data.length : "no"} embeddings for ${n} texts (model ${model})`);
   }
-  const out = new Array<Float32Array>(n);
+  const out = new Array<Float32Array | undefined>(n).fill(undefined);
   data.forEach((d, pos) => {
     const item = d as { embedding?: unknown; index?: unknown };
     const index = typeof item.index === "number" ? item.index : pos;
     const e = item.embedding;
-    if (!Array.isArray(e) || index < 0 || index >= n || !e.every((x) => typeof x === "number" && Number.isFinite(x))) {
-      throw new EndpointError("malformed", `embedding ${pos} of the answer is not an array of finite numbers (model ${model})`);
+    // A fractional index was a property beside the elements, not an element: like a repeated one it left a hole.
+    if (!Number.isInteger(index) || index < 0 || index >= n) {
+      throw new EndpointError("malformed", `embedding ${pos} of the answer has index ${String(JSON.stringify(item.index)).slice(0, 40)}, not one of 0 to ${n - 1} (model ${model})`);
+    }
+    if (!Array.isArray(e) || !e.every((x) => typeof x === "number" && Number.isFinite(x))) {
+      throw new EndpointError("malformed", `embedding ${pos} of the answer is not an array of finite numbers within float32's range (model ${model})`);
     }
     if (e.length !== dim) {
       throw new EndpointError("malformed", `model ${model} returns vectors of length ${e.length}, the spec declares ${dim}`);
     }
-    out[index] = Float32Array.from(e as number[]);
+    // Stored as FLOAT: a double beyond float32's range (1e300) became Infinity.
+    const v = Float32Array.from(e as number[]);
+    if (!v.every(Number.isFinite)) throw new EndpointError("malformed", `embedding ${pos} of the answer is not an array of finite numbers within float32's range (model ${model})`);
+    if (out[index]) throw new EndpointError("malformed", `the embeddings answer repeats index ${index} (model ${model})`);
+    out[index] = v;
   });
-  if (out.some((v) => !v)) throw new EndpointError("malformed", `the embeddings answer repeats an index (model ${model})`);
-  return out;
+  return out as Float32Array[];
 }

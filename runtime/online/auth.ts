@@ -22,6 +22,13 @@ export interface AccessOptions {
   adminTokens: string[];
   /** Tokens accepted on the API routes; none = open (loopback use). */
   apiTokens: string[];
+  /**
+   * The server listens on a loopback address: without API tokens, only requests addressed to a loopback name
+   * (`Host: 127.0.0.1`, `localhost`, `[::1]`) are answered. A page whose host name its DNS re-pointed at
+   * 127.0.0.1 (DNS rebinding) is same-origin to the browser: Origin and Host both name it, so the cross-site
+   * check let it read any entity's features and post events.
+   */
+  loopbackOnly?: boolean;
 }
 
 export interface Refusal {
@@ -99,6 +106,8 @@ const header = (h: RequestFacts["headers"], name: string) => {
 
 /** Why a request is refused, or null to let it through. */
 export function refusal(req: RequestFacts, access: AccessOptions): Refusal | null {
+  const foreign = foreignHost(req, access);
+  if (foreign) return foreign;
   const cross = crossSite(req);
   if (cross) return cross;
   if (req.path.startsWith("/admin/")) {
@@ -146,6 +155,20 @@ function crossSite(req: RequestFacts): Refusal | null {
     }
   }
   return null;
+}
+
+/** A request to a loopback listener without API tokens addressed to another name (see `loopbackOnly`); none without a Host (no browser). */
+function foreignHost(req: RequestFacts, access: AccessOptions): Refusal | null {
+  if (!access.loopbackOnly || access.apiTokens.length > 0) return null;
+  const host = header(req.headers, "host");
+  if (host === undefined) return null;
+  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d*$/, "");
+  if (isLoopback(name.replace(/\.$/, ""))) return null;
+  return {
+    status: 403,
+    code: "host_not_allowed",
+    message: `this server listens on loopback without a token and answers requests addressed to 127.0.0.1, localhost or [::1], not to ${JSON.stringify(host.slice(0, 80))} (a page re-pointing its name here, DNS rebinding, is refused); behind a proxy, set FTI_TOKEN / --token-file`,
+  };
 }
 
 /** 127.0.0.0/8, ::1, localhost. */

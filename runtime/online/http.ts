@@ -75,7 +75,7 @@ function errorBody(status: number, code: string, message: string): ApiErrorBody 
 /** The Fastify app over a service (not listening yet). */
 export function createHttpApp(service: OnlineService, opts: HttpOptions = {}): { app: FastifyInstance; metrics: Metrics; fast: FastPredict | null; fastEvents: FastRoute | null } {
   const metrics = new Metrics();
-  const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [] };
+  const access: AccessOptions = { adminTokens: opts.access?.adminTokens ?? [], apiTokens: opts.access?.apiTokens ?? [], loopbackOnly: opts.access?.loopbackOnly ?? false };
   const state = { closing: false };
   let app: FastifyInstance | null = null;
   // With Fastify's request logging on, every request goes through Fastify (the log lines are its own).
@@ -374,7 +374,8 @@ export async function startServer(bundle: SpecBundle, opts: ServeOptions = {}): 
   scavengeOnOneThread();
   const adminTokens = opts.access?.adminTokens?.length ? opts.access.adminTokens : [randomBytes(32).toString("hex")];
   const apiTokens = opts.access?.apiTokens ?? [];
-  const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens } });
+  const loopbackOnly = isLoopback(opts.host ?? "127.0.0.1");
+  const { app, metrics, fast, fastEvents: events } = createHttpApp(service, { ...opts, access: { adminTokens, apiTokens, loopbackOnly } });
   if (opts.httpLogger) logger = { info: (m) => app.log.info(m), warn: (m) => app.log.warn(m), error: (m) => app.log.error(m) };
   try {
     await app.listen({ port: opts.port ?? 8080, host: opts.host ?? "127.0.0.1" });
