@@ -121,6 +121,25 @@ describe("fti lsp: hover", () => {
     expect(text).toContain("`sum` over the athlete's rows of `activity_stats` with event time in (t − 7d, t]");
   });
 
+  it("the vocabulary: types, algorithms and hyperparameters, MDTs and their arguments, splits, metrics, clause keywords", async () => {
+    const at = async (needle: string, delta: number) => hoverText(await hoverAt(pos(ATHLETE, needle, delta)));
+    expect(await at("avg_hr: float?", 9)).toContain("type `float`: finite doubles");
+    expect(await at("algorithm gbdt", 11)).toMatch(/^algorithm `gbdt` for regression, binary_classification.*hyperparameters: `trees` \(int, default \d+\)/);
+    expect(await at("depth: 6", 1)).toMatch(/^hyperparameter `depth`: int, 1 … \d+, default \d+$/);
+    expect(await at(": standard_scale", 3)).toContain("MDT `standard_scale` (fitted on the training split");
+    expect(await at("impute(median)", 8)).toContain("`impute(median)`: a null becomes the median");
+    expect(await at("clip(min: -1", 6)).toContain("`clip(min: a)`");
+    expect(await at("split time(test_last", 7)).toContain("split: `time(test_last: 90d)`");
+    expect(await at("metric mae, rmse", 13)).toBe("metric `rmse` (regression): lower is better");
+    expect(await at("when live(mae", 11)).toBe("metric `mae` (regression): lower is better");
+    expect(await at("task regression", 6)).toContain("task `regression`: predict a number");
+    expect(await at("as_of strict", 7)).toContain("strictly before t");
+    expect(await at("stream lateness", 2)).toContain("pushed one event at a time");
+    // A column named like an option is still the column.
+    expect(await at("started_at: timestamp", 15)).toContain("type `timestamp`");
+    expect(await at("  route_id: string", 4)).toContain("field activities.route_id: string");
+  });
+
   it("nothing on punctuation", async () => {
     expect(await hoverAt(pos(ATHLETE, "{"))).toBeNull();
   });

@@ -12,7 +12,8 @@ import type { IrFeature, IrGroup, IrMdt, IrSpec, IrType } from "../ir.ts";
 import type { Analysis } from "./analysis.ts";
 import { docAt } from "./docs.ts";
 import { lineageOf } from "./lineage.ts";
-import { toLsp } from "./positions.ts";
+import { positionAt, toLsp } from "./positions.ts";
+import { wordHover } from "./hover-words.ts";
 import { builtinAt, definitionOf, occurrenceAt, type Occurrence } from "./symbols.ts";
 import { formatDuration } from "../../runtime/duration-text.ts";
 
@@ -187,6 +188,12 @@ export function hover(a: Analysis, offset: number): Hover | null {
   }
   const b = builtinAt(a.index, offset);
   if (b) return { contents: { kind: "markdown", value: builtinHover(b.name, b.window).join("\n\n") }, range: toLsp(b.range) };
+  const token = a.tokens.find((t) => t.startOffset <= offset && offset <= t.startOffset + t.image.length && /^[A-Za-z_]/.test(t.image));
+  const word = token && wordHover(a, token);
+  if (word) {
+    const start = positionAt(a.starts, token!.startOffset);
+    return { contents: { kind: "markdown", value: word }, range: { start, end: { line: start.line, character: start.character + token!.image.length } } };
+  }
   return windowHover(a, offset);
 }
 

@@ -21,6 +21,7 @@ import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
 import type { ExternalReport } from "../training/register-external.ts";
 import { unservableLine } from "../training/unservable.ts";
+import { futureRowsLine } from "../training/future-rows.ts";
 import { terminalText } from "../terminal-text.ts";
 
 // The engines (DuckDB, onnxruntime, the trainers) load on first use, so
@@ -70,6 +71,7 @@ function parseModelRef(ref: string): { model: string; version?: number } {
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
+  if ("futureRows" in r && r.futureRows) out(`  warning: ${futureRowsLine(r.futureRows, r.rows.total)}`);
   const fewTest = fewTestRows(r);
   if (fewTest) out(`  warning: ${fewTest}`);
   if ("classes" in r && r.classes) {
