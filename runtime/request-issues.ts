@@ -18,7 +18,8 @@ export function echo(value: unknown): string {
 /**
  * zod issues → JSON paths + messages; an unknown key becomes an issue at that key's path. With the
  * instance that failed and its schema, a field the instance lacks says so in JSON's words (zod's
- * "received undefined"), and whether null would do (a nullable field must still be sent).
+ * "received undefined"), and whether null would do (a nullable field must still be sent); a null where
+ * none may be says that (zod's "received null").
  */
 export function zodIssues(error: z.ZodError, prefix: Array<string | number> = [], instance?: unknown, schema?: z.ZodType): ApiIssue[] {
   const out: ApiIssue[] = [];
@@ -37,7 +38,8 @@ export function zodIssues(error: z.ZodError, prefix: Array<string | number> = []
 function missingField(issue: z.core.$ZodIssue, instance: unknown, schema: z.ZodType | undefined): string | undefined {
   if (issue.code !== "invalid_type" || issue.path.length !== 1 || instance === null || typeof instance !== "object") return undefined;
   const key = String(issue.path[0]);
-  if (Object.prototype.hasOwnProperty.call(instance, key)) return undefined;
+  // A null where none may be (an entity key, a field not declared `?`): said as batch scoring says it, not zod's "received null".
+  if (Object.prototype.hasOwnProperty.call(instance, key)) return (instance as Record<string, unknown>)[key] === null ? `null: expected ${issue.expected} (this field cannot be null)` : undefined;
   const field = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType | undefined>)[key] : undefined;
   const nullable = field?.safeParse(null).success ?? false;
   return `missing field: expected ${issue.expected}${nullable ? " or null (send null for no value)" : ""}`;

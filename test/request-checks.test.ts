@@ -43,6 +43,10 @@ describe("request fields and the label source's checks", () => {
       ["planned_pace_min_km", "Invalid input: expected number, received string"],
       ["elevation_gain_m", "missing field: expected number"],
     ]);
+    // A null where none may be (an entity key: the newuser lane's film without a director) says so, not zod's "received null".
+    const nulls = { ...good, athlete_id: null };
+    const refused = TimeEstimatorRequestSchema.safeParse(nulls);
+    expect(zodIssues(refused.error!, [], nulls, TimeEstimatorRequestSchema)).toEqual([{ path: ["athlete_id"], message: "null: expected string (this field cannot be null)" }]);
     // A nullable field must be sent too (null for no value): the message says null would do.
     const schema = z.strictObject({ species: z.string(), sex: z.string().nullable(), mass: z.number().nullable() });
     const some = { species: "Adelie", mass: null };

@@ -4,7 +4,7 @@
 // and distributor joins, 45% of films without a director, most directors with one film) the newuser
 // lane's genre model reported accuracy 0.465 on 959 test rows, 540 of which serving refuses. The counts
 // are checked against the rule read from the rows and against `fti predict --time-column` over the same
-// test rows (what a backtest is refused).
+// test rows (what a backtest is refused). It also warns of training rows dated after now.
 
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -161,5 +161,19 @@ describe("fti train counts the test rows serving would refuse", () => {
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain("model genre@1 → production");
     expect(again.out).not.toContain("serving would refuse");
+  });
+
+  it("warns of rows dated after now (a two-digit year read as 20xx)", () => {
+    // Five films of 1999 written as 2099: vega-datasets' movies has King Kong (1933) on 2033-04-07.
+    const future = films.slice(0, 5).map((f, i) => `x${i},2099-01-0${i + 1}T00:00:00Z,d1,p1,2,drama`);
+    fs.writeFileSync(path.join(dir, "films.csv"), [CSV, ...future].join("\n"));
+    fs.writeFileSync(path.join(dir, "spec.fti"), SPEC("transform films_1y, budget_1y, releases_30d: impute(constant: 0)"));
+    expect(fti(["features", "spec.fti", "--store", "future.duckdb"]).code).toBe(0);
+    const train = fti(["train", "spec.fti", "--store", "future.duckdb"]);
+    expect(train.code, train.out).toBe(0);
+    expect(train.out).toContain(
+      `warning: 5 of the ${films.length + 5} rows are dated after now (the latest at 2099-01-05T00:00:00.000Z): their labels are taken as observed ` +
+        "and a time split tests on them first; check the event times (a clock off, or a two-digit year read as 20xx)",
+    );
   });
 });

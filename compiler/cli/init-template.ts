@@ -95,26 +95,43 @@ export function sampleDeliveries(end: Date): string {
   return rows.join("\n") + "\n";
 }
 
-const README = (name: string) => `# ${name}
+/** Planned deliveries to score: a request field (`distance_km`) has no stored value, so batch inference needs them. */
+export const PLANNED_DELIVERIES = "courier_id,distance_km\nc01,3.5\nc02,8\nc07,12.4\n";
+
+/** The commands after `npm install`, in order, with what each does: the README's block and what `fti init` prints next. */
+export const NEXT_COMMANDS: [command: string, what: string][] = [
+  ["npx fti compile", "check specs/*.fti, generate generated/<spec>/"],
+  ["npx fti features specs/deliveries.fti", "validate the data, compute the feature groups"],
+  ["npx fti train specs/deliveries.fti delivery_time", "point-in-time training data, train, evaluate, register"],
+  ["npx fti predict specs/deliveries.fti delivery_time --entities specs/data/planned.csv", "batch inference into predictions.delivery_time"],
+  ["npx fti materialize specs/deliveries.fti", "the online store"],
+  ["npx fti serve specs/deliveries.fti", "online predictions on http://127.0.0.1:8080/ (Ctrl-C stops it)"],
+];
+
+const README = (name: string) => {
+  const width = Math.max(...NEXT_COMMANDS.map(([c]) => c.length), "npm install".length) + 2;
+  const line = (c: string, what: string) => `${c.padEnd(width)}# ${what}\n`;
+  return `# ${name}
 
 A feature / training / inference project built with [fti](https://www.npmjs.com/package/fti).
 
 \`\`\`sh
-npm install                                          # fti and its runtime
-npx fti compile                                      # check specs/*.fti, generate generated/<spec>/
-npx fti features specs/deliveries.fti                # validate the data, compute the feature groups
-npx fti train specs/deliveries.fti delivery_time     # point-in-time training data, train, evaluate, register
-npx fti predict specs/deliveries.fti delivery_time   # batch inference into predictions.delivery_time
-npx fti materialize specs/deliveries.fti             # the online store
-npx fti serve specs/deliveries.fti --now 2030-01-01  # online predictions on http://127.0.0.1:8080/
-npx fti fmt                                          # format the specs
+${line("npm install", "fti and its runtime")}${NEXT_COMMANDS.map(([c, what]) => line(c, what)).join("")}${line("npx fti fmt", "format the specs")}\`\`\`
+
+With \`fti serve\` running, from another terminal:
+
+\`\`\`sh
+curl -s localhost:8080/v1/models/delivery_time/predict -H 'content-type: application/json' -d '{"courier_id":"c01","distance_km":5}'
 \`\`\`
 
-- \`specs/deliveries.fti\` is the spec (every line commented); \`specs/data/\` its sample data.
+- \`specs/deliveries.fti\` is the spec (every line commented); \`specs/data/\` its sample data (deliveries up to the
+  day \`fti init\` ran; the view's \`ttl 60d\` makes a courier's features stale 60 days after their last delivery)
+  and \`planned.csv\`, deliveries to score (\`fti predict --entities\`: the courier and the distance each request gives).
 - \`generated/\` is what \`fti compile\` writes: TypeScript modules that import \`fti/runtime\`.
 - \`.fti/\` holds the feature store and the model registry (git-ignored).
 - Editor support: the VS Code extension of fti runs \`fti lsp --stdio\` from this project.
 `;
+};
 
 const TSCONFIG = {
   compilerOptions: {
@@ -157,5 +174,6 @@ export function projectFiles(name: string, ftiVersion: string, now: Date): Map<s
     ["README.md", README(name)],
     ["specs/deliveries.fti", SPEC],
     ["specs/data/deliveries.csv", sampleDeliveries(now)],
+    ["specs/data/planned.csv", PLANNED_DELIVERIES],
   ]);
 }

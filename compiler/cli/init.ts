@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { UserError } from "../../runtime/errors.ts";
-import { projectFiles } from "./init-template.ts";
+import { NEXT_COMMANDS, projectFiles } from "./init-template.ts";
 import { makeDirs } from "../../runtime/make-dirs.ts";
 
 /** An npm package name from a directory name. */
@@ -43,7 +43,7 @@ export function registerInitCommand(program: Command, deps: { exit: (code: numbe
     .action((dir: string) => {
       const files = initProject(dir);
       const shown = path.relative(process.cwd(), path.resolve(dir)) || ".";
-      process.stdout.write(`✓ created a fti project in ${shown}/\n${files.map((f) => `  ${f}\n`).join("")}\nnext:\n${shown === "." ? "" : `  cd ${shown}\n`}  npm install\n  npx fti compile\n  npx fti features specs/deliveries.fti\n  npx fti train specs/deliveries.fti delivery_time\n  npx fti predict specs/deliveries.fti delivery_time\n`);
+      process.stdout.write(`✓ created a fti project in ${shown}/\n${files.map((f) => `  ${f}\n`).join("")}\nnext:\n${shown === "." ? "" : `  cd ${shown}\n`}  npm install\n${NEXT_COMMANDS.map(([c]) => `  ${c}\n`).join("")}`);
       deps.exit(0);
     });
 }

@@ -1,5 +1,5 @@
 // Generated from the grammar by compiler/parser/gen-cst.ts (chevrotain's generateCstDts): the
-// CST node types to-ast.ts and cst-reader.ts read, so every child key they use is checked by tsc.
+// CST node types the CST → AST pass reads (to-ast.ts and the readers it extends), so every child key it uses is checked by tsc.
 // Regenerate after a grammar change: npx tsx compiler/parser/gen-cst.ts > compiler/parser/cst.ts
 
 import type { CstNode, ICstVisitor, IToken } from "chevrotain";

@@ -1,5 +1,5 @@
 // CST (grammar.ts) -> AST (compiler/ast.ts), with ranges: the declarations.
-// cst-reader.ts reads the leaves and expressions under them (and, through
+// model-decl.ts reads the `model` declaration; cst-reader.ts reads the leaves and expressions under them (and, through
 // ast-nodes.ts, applies operator precedence); cst-access.ts is the typed
 // access to a node's children.
 //
@@ -14,7 +14,6 @@
 
 import type { CstNode, IToken } from "chevrotain";
 import type {
-  Arg,
   Decl,
   EntityDecl,
   Expr,
@@ -27,28 +26,20 @@ import type {
   ImportDecl,
   Ident,
   JoinClause,
-  MdtCall,
-  ModelDecl,
   OdtParam,
   OnDemandDecl,
   Param,
-  Range,
-  RequireDecl,
-  RetrainDecl,
-  RetrainTrigger,
-  ScheduleDecl,
   ServeDecl,
   IndexDecl,
   AgentDecl,
   SourceDecl,
   StringLit,
-  TransformDecl,
   ViewDecl,
 } from "../ast.ts";
 import { DIAG } from "../messages.ts";
 import type { Item, ToAstContext } from "./ast-nodes.ts";
 import { isReal, node, nodes, tok, toks } from "./cst-access.ts";
-import { CstReader } from "./cst-reader.ts";
+import { ModelDeclReader } from "./model-decl.ts";
 import type * as C from "./cst.ts";
 import type { NumberPayload } from "./lexer.ts";
 
@@ -69,14 +60,8 @@ const DECL_KEYWORD: Record<string, string> = {
   agentDecl: "agent",
 };
 
-/** Reads a declaration's chevrotain CST (grammar.ts) into the AST: the declarations, on CstReader's leaves and expressions. */
-class AstBuilder extends CstReader {
-  private declLabel = "";
-
-  private duplicate(t: IToken | undefined, what: string): void {
-    this.err(t, DIAG.unexpectedToken.duplicateClause(what, this.declLabel));
-  }
-
+/** Reads a declaration's chevrotain CST (grammar.ts) into the AST: the declarations (the model's in model-decl.ts), on CstReader's leaves and expressions. */
+class AstBuilder extends ModelDeclReader {
   // ------------------------------------------------------------ declarations
 
   decl(root: CstNode): Decl | ImportDecl | undefined {
@@ -421,160 +406,6 @@ class AstBuilder extends CstReader {
     }
     if (tok(n, "Dot")) return undefined; // `group.` with nothing after it (already an FTI1001)
     return { kind: "name", name: group, range: group.range };
-  }
-
-  private modelDecl(n: C.ModelDeclCstNode): ModelDecl {
-    const kwTok = tok(n, "Kw_model");
-    const name = this.ident(tok(n, "name"));
-    const decl: ModelDecl = { kind: "model", name, transforms: [], metrics: [], requires: [], range: this.at() };
-    for (const item of nodes(n, "modelItem")) {
-      const values = toks(item, "value");
-      const first = values[0];
-      const viewTok = tok(item, "Kw_view");
-      const taskTok = tok(item, "Kw_task");
-      const algoTok = tok(item, "Kw_algorithm");
-      const transformTok = tok(item, "Kw_transform");
-      const splitTok = tok(item, "Kw_split");
-      const metricTok = tok(item, "Kw_metric");
-      const requireTok = tok(item, "Kw_require");
-      const retrainTok = tok(item, "Kw_retrain");
-      if (retrainTok) {
-        if (decl.retrain) this.duplicate(retrainTok, "retrain");
-        decl.retrain ??= this.retrain(item, retrainTok);
-      } else if (viewTok) {
-        if (!isReal(first)) continue;
-        if (decl.view) this.duplicate(viewTok, "view");
-        decl.view ??= this.ident(first);
-      } else if (taskTok) {
-        if (!isReal(first)) continue;
-        if (decl.task) this.duplicate(taskTok, "task");
-        decl.task ??= this.ident(first);
-      } else if (algoTok) {
-        if (!isReal(first)) continue;
-        if (decl.algorithm) this.duplicate(algoTok, "algorithm");
-        const algName = this.ident(first);
-        const list = node(item, "argList");
-        const fileTok = tok(item, "file");
-        const args = list ? this.args(list) : [];
-        const algorithm: NonNullable<ModelDecl["algorithm"]> = { name: algName, args, range: this.at() };
-        let end: Range = algName.range;
-        if (list) end = this.endRange(list, "RParen");
-        if (isReal(fileTok)) {
-          algorithm.file = this.stringLit(fileTok);
-          end = algorithm.file.range;
-        }
-        algorithm.range = this.join(algoTok, end);
-        decl.algorithm ??= algorithm;
-      } else if (transformTok) {
-        const t = this.transform(item, transformTok);
-        if (t) decl.transforms.push(t);
-      } else if (splitTok) {
-        if (!isReal(first)) continue;
-        if (decl.split) this.duplicate(splitTok, "split");
-        const kind = this.ident(first);
-        const list = node(item, "argList");
-        const args = list ? this.args(list) : [];
-        const split = { kind, args, range: this.join(splitTok, list ? this.endRange(list, "RParen") : kind.range) };
-        decl.split ??= split;
-      } else if (metricTok) {
-        for (const v of values) if (isReal(v)) decl.metrics.push(this.ident(v));
-      } else if (requireTok) {
-        const r = this.require(item, requireTok);
-        if (r) decl.requires.push(r);
-      }
-    }
-    decl.range = this.join(kwTok, this.endRange(n, "RCurly"));
-    return decl;
-  }
-
-  private transform(item: C.ModelItemCstNode, kwTok: IToken): TransformDecl | undefined {
-    const features = toks(item, "feature")
-      .filter(isReal)
-      .map((t) => this.ident(t));
-    if (features.length === 0) return undefined;
-    const steps: MdtCall[] = [];
-    for (const c of nodes(item, "mdtCall")) {
-      const nameTok = tok(c, "name");
-      if (!isReal(nameTok)) continue;
-      const stepName = this.ident(nameTok);
-      const list = node(c, "argList");
-      const args = list ? this.args(list) : [];
-      steps.push({ name: stepName, args, range: this.join(stepName.range, list ? this.endRange(list, "RParen") : stepName.range) });
-    }
-    const last = steps.length ? steps[steps.length - 1].range : features[features.length - 1].range;
-    return { features, steps, range: this.join(kwTok, last) };
-  }
-
-  private schedule(n: C.ScheduleClauseCstNode): ScheduleDecl | undefined {
-    const kwTok = tok(n, "Kw_schedule");
-    const cronTok = tok(n, "cron");
-    if (isReal(cronTok)) {
-      const cron = this.stringLit(cronTok);
-      return { cron, range: this.join(kwTok, cron.range) };
-    }
-    const everyTok = tok(n, "every");
-    if (!isReal(everyTok)) return undefined;
-    const every = this.expr(node(n, "expression"));
-    if (everyTok.image !== "every") this.err(everyTok, DIAG.unexpectedToken.retrainWord("a cron line in quotes or `every` and a duration", everyTok.image, '`schedule every 6h` or `schedule "0 3 * * *"`'));
-    return { every, range: this.join(kwTok, every.range) };
-  }
-
-  private retrain(item: C.ModelItemCstNode, kwTok: IToken): RetrainDecl {
-    const decl: RetrainDecl = { triggers: [], range: this.join(kwTok, this.endRange(item, "RCurly")) };
-    for (const r of nodes(item, "retrainItem")) {
-      const sched = node(r, "scheduleClause");
-      if (sched) {
-        const s = this.schedule(sched);
-        if (s && decl.schedule) this.duplicate(tok(sched, "Kw_schedule"), "schedule");
-        if (s) decl.schedule ??= s;
-        continue;
-      }
-      const head = tok(r, "head");
-      const fnTok = tok(r, "fn");
-      const measureTok = tok(r, "measure");
-      if (!isReal(head) || !isReal(fnTok) || !isReal(measureTok)) continue;
-      const fn = this.ident(fnTok);
-      const measure = this.ident(measureTok);
-      const opTok = tok(r, "op");
-      const end = this.endRange(r, "RParen");
-      if (tok(r, "Kw_if")) {
-        if (head.image !== "promote") this.err(head, DIAG.unexpectedToken.retrainWord("`promote if better(metric)`", `${head.image} if`, "`promote if better(mae)`"));
-        else if (decl.promote) this.duplicate(head, "promote");
-        decl.promote ??= { fn, metric: measure, range: this.join(head, end) };
-      } else if (isReal(opTok)) {
-        if (head.image !== "when") {
-          this.err(head, DIAG.unexpectedToken.retrainWord("`when` before a retrain trigger", head.image, "`when drift(psi > 0.25)` or `when live(mae > 700)`"));
-          continue;
-        }
-        const value = this.expr(node(r, "expression"));
-        this.tokRange(opTok);
-        decl.triggers.push({ fn, measure, op: opTok.image as RetrainTrigger["op"], value, range: this.join(head, end) });
-      }
-    }
-    return decl;
-  }
-
-  private require(item: C.ModelItemCstNode, kwTok: IToken): RequireDecl | undefined {
-    const m = tok(item, "value");
-    const opTok = tok(item, "op");
-    if (!isReal(m) || !isReal(opTok)) return undefined;
-    const metric = this.ident(m);
-    this.tokRange(opTok);
-    const value = this.expr(node(item, "expression"));
-    return { metric, op: opTok.image as RequireDecl["op"], value, range: this.join(kwTok, value.range) };
-  }
-
-  private args(list: C.ArgListCstNode): Arg[] {
-    const out: Arg[] = [];
-    for (const a of nodes(list, "arg")) {
-      const nameTok = tok(a, "name");
-      const argName = isReal(nameTok) ? this.ident(nameTok) : undefined;
-      const value = this.expr(node(a, "expression"));
-      const arg: Arg = { value, range: this.join(argName ? argName.range : value.range, value.range) };
-      if (argName) arg.name = argName;
-      out.push(arg);
-    }
-    return out;
   }
 
   private serveDecl(n: C.ServeDeclCstNode): ServeDecl {

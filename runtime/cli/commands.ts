@@ -21,6 +21,7 @@ import type { Store } from "../store/store.ts";
 import type { TrainReport } from "../training/train.ts";
 import type { ExternalReport } from "../training/register-external.ts";
 import { unservableLine } from "../training/unservable.ts";
+import { futureRowsLine } from "../training/future-rows.ts";
 import { terminalText } from "../terminal-text.ts";
 
 // The engines (DuckDB, onnxruntime, the trainers) load on first use, so
@@ -64,12 +65,15 @@ function fmt(n: number | null | undefined, digits = 3): string {
 function parseModelRef(ref: string): { model: string; version?: number } {
   const m = /^([A-Za-z_]\w*)(?:@(\d+))?$/.exec(ref);
   if (!m) throw new UserError(`\`${ref}\` is not a model reference; use <model> or <model>@<version>`);
+  // Versions are the registry's INTEGERs: a longer number failed in DuckDB ("bigint out of int64 range", exit 3).
+  if (m[2] && !(Number(m[2]) <= 2 ** 31 - 1)) throw new UserError(`\`${ref.slice(0, 120)}\`: version ${m[2].slice(0, 40)} is beyond any version (at most ${2 ** 31 - 1})`);
   return { model: m[1], ...(m[2] ? { version: Number(m[2]) } : {}) };
 }
 
 export function printTrainReport(r: TrainReport | ExternalReport): void {
   out(`model ${r.model}@${r.version} → ${r.stage}${r.promoted ? " (promoted)" : ""}`);
   out(`  rows: ${r.rows.train} train, ${r.rows.test} test${r.rows.droppedLabels ? `, ${r.rows.droppedLabels} without a label skipped` : ""}`);
+  if ("futureRows" in r && r.futureRows) out(`  warning: ${futureRowsLine(r.futureRows, r.rows.total)}`);
   const fewTest = fewTestRows(r);
   if (fewTest) out(`  warning: ${fewTest}`);
   if ("classes" in r && r.classes) {

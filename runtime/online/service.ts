@@ -20,13 +20,10 @@ import { rejectedLogDir, type RejectedRequestEntry } from "./rejections.ts";
 import { getModel, listModels, productionWarnings, servedVersion, type ModelSummary } from "../registry/registry.ts";
 import { defaultStorePath, type Store } from "../store/store.ts";
 import { MAX_BATCH_ROWS, PredictBatcher } from "./batcher.ts";
-import { entityJoin, entityKey, loadGroup, lookup, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
+import { entityJoin, loadGroup, lookup, type CachedGroup, type JoinLookup, type StreamedRow } from "./cache.ts";
 import { STREAM_MAX_AHEAD_MS, StreamService } from "../stream/service.ts";
 import { withTypedStreamEvents } from "../features/stream-input.ts";
-import type { StreamUpdate } from "../stream/engine.ts";
-import type { IngestOutcome } from "../stream/service.ts";
 import type { RedisConsumerOptions } from "../stream/redis-consumer.ts";
-import type { ConsumerStats, EventConsumer } from "../stream/transport.ts";
 import { HistogramSet } from "./metrics.ts";
 import type { ServiceExtension } from "./extension.ts";
 import { echo } from "../request-issues.ts";
@@ -45,8 +42,8 @@ import { parseInstances, plain } from "./predict-request.ts";
 import { lookupChunk, modelInputs } from "./predict-steps.ts";
 import { servingPlan, type ServedModel } from "./served-model.ts";
 import { isBusy, openReadOnly, StoreWatcher } from "./store-watch.ts";
-import { StreamedRows } from "./streamed-rows.ts";
-import { streamGauges } from "./stream-gauges.ts";
+import { ServedStreams } from "./served-streams.ts";
+import type { StreamedRows } from "./streamed-rows.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
@@ -155,22 +152,21 @@ export class OnlineService implements LocalService {
   private readonly asOf: Date | null;
   /** The spec's stream sources (null without any): events in, online rows updated at once. */
   readonly streams: StreamService | null;
+  /** The streams as served: events in, the rows they change, late marks, the brokers read (served-streams.ts). */
+  private readonly streamSide: ServedStreams;
   /** The rows the streams computed (served before the online table's older rows) and their late-event marks. */
   private readonly streamed: StreamedRows;
-  /** Logs the streams are read from (Redis Streams), besides HTTP push. */
-  private readonly consumers: EventConsumer[] = [];
-  private consumerStats: ConsumerStats[] = [];
   /** The shared online store (Redis) the rows are read from per request, instead of `groups`; null: in memory. */
   private remote: RedisOnlineStore | null = null;
   /** Per group: what the shared store holds (refreshed at each reload), and whether it is behind the store file's online table. */
   private remoteInfo = new Map<string, RemoteGroupInfo & { group: string; missing: boolean; behind: boolean; loadedAt: Date }>();
-  readonly applyLatency = new HistogramSet("fti_stream_apply_seconds", "Events requests: arrival to durable and applied (validation, fsync, incremental update), per source.", "source");
+  /** Seconds from an events request's arrival to its events being durable and applied, per source. */
+  readonly applyLatency: HistogramSet;
 
   private constructor(bundle: SpecBundle, opts: ServiceOptions) {
     this.bundle = bundle;
     this.storePath = opts.store ? resolve(opts.store) : defaultStorePath();
     this.watcher = new StoreWatcher(this.storePath);
-    this.streamed = new StreamedRows(bundle);
     this.logger = opts.logger ?? stderrLogger;
     this.extensions = opts.extensions ?? [];
     this.now = opts.now ?? (opts.asOf ? () => opts.asOf!.getTime() : Date.now);
@@ -194,6 +190,15 @@ export class OnlineService implements LocalService {
     this.served = serving.served;
     this.neededGroups = serving.groups;
     this.streams = bundle.sources.some((src) => src.stream) ? new StreamService(bundle, this.storePath, { typedEvents: withTypedStreamEvents, maxAheadMs: STREAM_MAX_AHEAD_MS }) : null;
+    this.streamSide = new ServedStreams(this.streams, {
+      bundle,
+      logger: this.logger,
+      storePath: this.storePath,
+      asOf: this.asOf,
+      remote: () => this.remote,
+    });
+    this.streamed = this.streamSide.rows;
+    this.applyLatency = this.streamSide.applyLatency;
 
     this.agentHost = {
       bundle,
@@ -224,7 +229,7 @@ export class OnlineService implements LocalService {
     }
     let report: ReloadReport;
     try {
-      await svc.claimStreams(Boolean(opts.redis));
+      await svc.streamSide.claim(Boolean(opts.redis));
       report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
     } catch (e) {
       await svc.streams?.close();
@@ -245,7 +250,7 @@ export class OnlineService implements LocalService {
       const { RedisStreamsConsumer } = await import("../stream/redis-consumer.ts");
       const consumer = new RedisStreamsConsumer({ ...opts.redis, sources: svc.streams.names(), onError: (m) => svc.logger.error(m) });
       try {
-        await svc.startConsumer(consumer);
+        await svc.streamSide.startConsumer(consumer);
       } catch (e) {
         await consumer.stop();
         await svc.close();
@@ -256,23 +261,6 @@ export class OnlineService implements LocalService {
   }
 
   // ------------------------------------------------------------------ loading
-
-  /**
-   * One writer per stream (stream/writer-lock.ts): the lock file in its
-   * segment directory and, with a shared store, its lease there. A stream
-   * another process writes is served from what that writer materialized and
-   * (shared store) streamed; its events are refused here. Reading a broker
-   * (`--redis`) needs every stream: refused at start.
-   */
-  private async claimStreams(consumer: boolean): Promise<void> {
-    if (!this.streams) return;
-    const { FileWriterLock } = await import("../stream/writer-lock.ts");
-    const refused = await this.streams.claim((source, dir) => [new FileWriterLock(dir), ...(this.remote ? [this.remote.lease(source)] : [])]);
-    for (const r of refused) {
-      if (consumer) throw new UserError(`stream \`${r.source}\` already has a writer: ${r.holder}`, "one process reads a stream's events; stop that one, or start this server without --redis to serve predictions only");
-      this.logger.warn(`stream \`${r.source}\`: its writer is ${r.holder}; this server serves predictions and refuses its events (409)`);
-    }
-  }
 
   /**
    * Re-reads what changed in the store: registry versions (production, else
@@ -330,8 +318,8 @@ export class OnlineService implements LocalService {
           this.logger.error(`reload (${reason}): an extension's data not read: ${(e as Error).message}`);
         }
       }
-      if (reason === "start" && this.streams) await this.rebuildStreams(store);
-      else if (this.streamed.anyMarked && this.streams) await this.rebuildStreams(store, true);
+      if (reason === "start" && this.streams) await this.streamSide.rebuild(store);
+      else if (this.streamed.anyMarked && this.streams) await this.streamSide.rebuild(store, true);
     } catch (e) {
       report.ok = false;
       report.errors.push((e as Error).message);
@@ -449,78 +437,6 @@ export class OnlineService implements LocalService {
     for (const e of report.errors) this.logger.error(`reload (${reason}): ${e}`);
   }
 
-  /**
-   * At start: the streams' state from their checkpoints and the events after
-   * them, or from the offline store and the segments (docs/streaming.md).
-   * `again`: at a reload while late events are marked, the entities they
-   * belong to are recomputed (they are in the store or the segments): their marks clear.
-   */
-  private async rebuildStreams(store: Store, again = false): Promise<void> {
-    // With a shared store, only each entity's final row is written, once the rebuild is done.
-    const latest = new Map<string, StreamUpdate>();
-    // In memory, a replica also rebuilds the streams it does not write: it serves their state as of its start (their new
-    // events go to the writer). With a shared store it reads the writer's rows there instead.
-    const onUpdate = (u: StreamUpdate) => {
-      if (again) this.streamed.clearMark(u.group, entityKey(u.keys));
-      if (this.remote) latest.set(`${u.group}\u0000${entityKey(u.keys)}`, u);
-      else this.streamed.apply(u);
-    };
-    this.streams!.onCheckpointError = (m) => this.logger.error(m);
-    if (again) {
-      for (const c of await this.streams!.correctLate(store, onUpdate)) this.logger.info(`stream ${c.source}: ${c.entities} entities with late events recomputed (${c.rowsRead} of their offline rows read)`);
-    }
-    const reports = again ? [] : await this.streams!.rebuild(store, onUpdate, { refused: !this.remote });
-    // From now on late events are corrected by themselves, in the background (stream/service.ts `autoCorrect`).
-    if (!again) {
-      this.streams!.autoCorrect(
-        () => openReadOnly(this.storePath, 5_000),
-        (updates) => this.applyCorrected(updates),
-        // Busy while `fti features` writes the store: expected, the next try comes later.
-        (e, source) => isBusy(e) || this.logger.warn(`stream ${source}: late events not corrected yet (${e.message}); tried again later`),
-      );
-    }
-    if (this.remote && latest.size) {
-      // Every entity rebuilt or recomputed has every stored event applied: its late-event mark in Redis goes (a killed writer's included).
-      const cleared = [...latest.values()].map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
-      await this.remote.writeStreamed(this.bundle, [...latest.values()], cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
-    }
-    if (!again && this.asOf) this.warnStreamsAfterPin(this.asOf);
-    for (const r of reports) {
-      const how = r.from === "checkpoint" ? `from its checkpoint and ${r.segmentEvents} segment events after it (${r.corrected} entities with late events recomputed)` : `(${r.offlineRows} offline rows, ${r.segmentEvents} segment events)`;
-      this.logger.info(`stream ${r.source}: ${r.applied} events ${how} applied in ${r.ms} ms`);
-      if (r.fallback && r.fallbackMissing) this.logger.info(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
-      else if (r.fallback) this.logger.warn(`stream ${r.source}: rebuilt from its whole history: ${r.fallback}`);
-      if (r.invalidLines) this.logger.warn(`stream ${r.source}: ${r.invalidLines} segment lines are not valid events of the spec as it is now; they were skipped`);
-    }
-  }
-
-  /**
-   * `--now T` reads the groups' rows as of T, but a stream's groups are its state: every stored event and
-   * segment line, not rewound to T. Their rows after T are `future` (never served): the newuser lane's
-   * replay of vega-datasets' stocks at 2009-06-15, over a store streamed up to 2010-03, served every
-   * feature null and one prediction for every symbol, without a word at start.
-   */
-  private warnStreamsAfterPin(asOf: Date): void {
-    for (const st of this.streams!.stats()) {
-      if (!(st.watermarkMs > asOf.getTime())) continue;
-      this.logger.warn(
-        `stream ${st.source}: its events run to ${new Date(st.watermarkMs).toISOString()}, after --now ${asOf.toISOString()}; a stream's groups are not ` +
-          `read as of --now (they hold every stored event), so an entity whose latest event is later is \`future\` and its features are never served`,
-      );
-    }
-  }
-
-  /** Rows recomputed for late events (in the background): their marks clear; with a shared store they are written there, marks cleared. */
-  private async applyCorrected(updates: StreamUpdate[]): Promise<void> {
-    for (const u of updates) this.streamed.clearMark(u.group, entityKey(u.keys));
-    if (!this.remote) {
-      for (const u of updates) this.streamed.apply(u);
-      return;
-    }
-    const cleared = updates.map((u) => ({ group: u.group, key: entityKey(u.keys), mark: null }));
-    await this.remote.writeStreamed(this.bundle, updates, cleared).catch((e) => this.logger.error(`stream rows not yet in the online store (retried every second): ${(e as Error).message}`));
-  }
-
   /** The rows the stream computed for a group, by entity key (what lookups serve before the table's older rows). */
   streamedRows(group: string): ReadonlyMap<string, StreamedRow> {
     return this.streamed.of(group) ?? new Map();
@@ -537,33 +453,9 @@ export class OnlineService implements LocalService {
     const read = eventsOf(body);
     if ("status" in read) return read;
     const { events, batch } = read;
-    const r = await this.ingestEvents(source, events, (i) => (batch ? [i] : []), t0);
+    const r = await this.streamSide.ingest(source, events, (i) => (batch ? [i] : []), t0);
     if (!r.ok) return apiError(r.status, r.code, r.message, r.issues);
     return { status: 200, body: r.result };
-  }
-
-  /** Every transport's way in (HTTP push above, a log consumer): stored, applied, the latency observed. */
-  private async ingestEvents(source: string, events: unknown[], at: (i: number) => Array<string | number>, t0 = performance.now()): Promise<IngestOutcome> {
-    const r = await this.streams!.ingest(source, events, at);
-    if (!r.ok) return r;
-    for (const l of r.late) this.streamed.markLate(l.group, entityKey(l.keys), l.eventMs);
-    if (this.remote) {
-      try {
-        const marks = r.late.map((l) => ({ group: l.group, key: entityKey(l.keys), mark: this.streamed.marksOf(l.group)!.get(entityKey(l.keys))! }));
-        await this.remote.writeStreamed(this.bundle, r.updates, marks);
-      } catch (e) {
-        const message = `${(e as Error).message}; the events are stored durably and applied to this server's stream state, and their rows reach the online store when it is back (sending them again is safe: they are recognised as duplicates)`;
-        return { ok: false, status: 503, code: "online_store_unavailable", message };
-      }
-    } else for (const u of r.updates) this.streamed.apply(u);
-    this.applyLatency.observe(source, (performance.now() - t0) / 1000);
-    return r;
-  }
-
-  /** Starts reading the streams from a log (Redis Streams) as well: acknowledged there only once durable and applied here. */
-  private async startConsumer(consumer: EventConsumer): Promise<void> {
-    await consumer.start({ ingest: (source, events) => this.ingestEvents(source, events, (i) => [i]) });
-    this.consumers.push(consumer);
   }
 
   /** Reloads when the store file changes (store-watch.ts). */
@@ -901,17 +793,15 @@ export class OnlineService implements LocalService {
       { name: "fti_request_log_dropped", help: "Request log entries dropped (writes kept failing).", values: [{ labels: {}, value: log?.dropped ?? 0 }] },
       { name: "fti_request_log_write_errors_total", help: "Failed request log writes.", type: "counter" as const, values: [{ labels: {}, value: log?.writeErrors ?? 0 }] },
       { name: "fti_request_log_failing", help: "1 while the request log cannot be written.", values: [{ labels: {}, value: log?.failing ? 1 : 0 }] },
-      ...streamGauges(this.streams, this.consumerStats, this.now()),
+      ...this.streamSide.gauges(this.now()),
       { name: "fti_request_log_refused_total", help: "Durable-mode requests refused because their entry could not be written.", type: "counter" as const, values: [{ labels: {}, value: log?.refused ?? 0 }] },
       ...this.extensions.flatMap((ext) => ext.gauges?.() ?? []),
     ];
   }
 
   /** Asks the brokers for their lag (before a /metrics scrape renders the gauges). */
-  async refreshConsumerStats(): Promise<void> {
-    const all: ConsumerStats[] = [];
-    for (const c of this.consumers) all.push(...(await c.stats()));
-    this.consumerStats = all;
+  refreshConsumerStats(): Promise<void> {
+    return this.streamSide.refreshConsumerStats();
   }
 
   /**
@@ -921,7 +811,7 @@ export class OnlineService implements LocalService {
    */
   loadedAtStart(): number {
     const entities = this.health().online.reduce((n, g) => n + g.entities, 0);
-    const events = (this.streams?.stats() ?? []).reduce((n, s) => n + (s.rebuilt?.events ?? 0), 0);
+    const events = this.streamSide.eventsRebuilt();
     return entities + events;
   }
 
@@ -930,8 +820,7 @@ export class OnlineService implements LocalService {
     this.closed = true;
     this.watcher.stop();
     if (this.reloading) await this.reloading.catch(() => undefined);
-    for (const c of this.consumers) await c.stop();
-    await this.streams?.close();
+    await this.streamSide.close();
     await this.remote?.close();
     await this.log?.close();
     await this.rejectLog?.close();

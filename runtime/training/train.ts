@@ -17,6 +17,7 @@ import { baselinePredictions, computeMetrics } from "../learners/metrics.ts";
 import { encodeMatrix, fitTransforms, inputSpans } from "./mdt-fit.ts";
 import { classLabels } from "./classes.ts";
 import { unservableTestRows, type UnservableRows } from "./unservable.ts";
+import { futureRows, type FutureRows } from "./future-rows.ts";
 import { buildTrainingFrame, type TrainingFrame } from "../retrieval/pit.ts";
 import { modelTransformsIdentity } from "../transforms-hash.ts";
 
@@ -55,6 +56,8 @@ export interface TrainReport {
   unseenTestLabels?: Record<string, number>;
   /** Test rows the metrics count that serving would refuse (a null key, a join with no row and no imputing): absent when none. */
   unservableTest?: UnservableRows;
+  /** Rows dated after the run (a plain `fti train`: a replay's clock takes none): absent when none. */
+  futureRows?: FutureRows;
   /** Test-split metrics of the registered (ONNX) model. */
   metrics: Record<string, number>;
   /** The same metrics for the naive baseline (train mean / train positive rate). */
@@ -463,6 +466,7 @@ export async function trainModelFromSpec(
     task: plan.task,
     ...(state.classes ? { classes: state.classes, unseenTestLabels: data.unseen ?? {} } : {}),
     ...((u) => (u ? { unservableTest: u } : {}))(unservableTestRows(view, plan, frame, split.test)),
+    ...((f) => (f ? { futureRows: f } : {}))(opts.until ? null : futureRows(frame.time, Date.now())),
     width: d,
     range: frame.range,
     onnx: { bytes: onnx.byteLength, sha256: sha256Hex(onnx), maxAbsDiff: diff },

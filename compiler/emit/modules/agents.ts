@@ -80,7 +80,12 @@ export function build${P}Prompt(p: ${P}PromptInput): string {
   const tools = a.tools.map((model) => {
     const m = ctx.ir.models.find((x) => x.name === model)!;
     const view = ctx.ir.views.find((v) => v.name === m.view)!;
-    const desc = `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.`;
+    // A view joining another entity's group by a request column (a film's distributor): the LLM passes that key, so say which.
+    const otherKeys = [...new Set(view.joins.flatMap((j) => j.on.map((o) => o.column)).filter((c) => !a.keys.some((k) => k.name === c)))];
+    const others = otherKeys.map((c) => `\`${c}\` (the ${view.joins.filter((j) => j.on.some((o) => o.column === c)).map((j) => j.group).join(", ")} features are looked up by its exact value)`);
+    const desc =
+      `Predicts \`${view.label.name}\` (${m.task.replace("_", " ")}) with model ${model} for the conversation's ${a.entity}; the ${a.entity}'s features are looked up by the service.` +
+      (others.length ? ` Pass ${others.join(", ")}.` : "");
     const keys = a.keys.map((k) => str(k.name)).join(", ");
     const hints = requestFieldHints(ctx, view);
     const hintArg = Object.keys(hints).length ? `, ${tsLiteral(hints, "      ")}` : "";
