@@ -13,6 +13,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { SpecBundle } from "../runtime/api.ts";
 import { UserError } from "../runtime/errors.ts";
 import { runFeaturePipeline } from "../runtime/features/pipeline.ts";
+import { materialize } from "../runtime/online/materialize.ts";
+import { buildTrainingFrame } from "../runtime/retrieval/pit.ts";
 import { openStore, type Store } from "../runtime/store/store.ts";
 import { compileTempSpec, type TempSpec } from "./helpers/temp-spec.ts";
 
@@ -94,6 +96,26 @@ describe("a group table keeps the definition it was written under", () => {
       const r = await runFeaturePipeline(store, await bundleOf(spec({ window: "30d", version: 2 })));
       expect(r.groups.map((g) => g.table)).toEqual(["fg_riding_v2"]);
       expect(await rowsOf(store, "fg_riding_v1")).toEqual(before);
+    });
+  });
+
+  it("a spec edited after fti features is refused by what reads the table (training rows, materialize), not trained or served on the old values", async () => {
+    // Only the feature pipeline compared definitions: `fti train` after a window edit trained on the old window's
+    // values (and a stream computed the new ones online), materialize served them as the spec's features.
+    const VIEW = "\nview rides_data for rider from rides {\n  label km = km\n  features riding.km_7d\n}\n";
+    await withStore("d.duckdb", async (store) => {
+      const same = await bundleOf(spec() + VIEW);
+      await runFeaturePipeline(store, same);
+      expect((await buildTrainingFrame(store, same, "rides_data")).n).toBe(40);
+      const edited = await bundleOf(spec({ window: "30d" }) + VIEW);
+      for (const read of [() => buildTrainingFrame(store, edited, "rides_data"), () => materialize(store, edited)]) {
+        const err = await read().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as UserError).message).toMatch(/^feature group `riding` \(.*spec\.fti:18\) changed since fg_riding_v1 was written by spec spec \(`km_7d` is computed otherwise\): its rows are not what the spec computes now$/);
+        expect((err as UserError).hint).toMatch(/bump its `version` in the spec \(to 2\) and run `fti features .*spec\.fti`, or undo the edit/);
+      }
+      expect(await store.tableExists("online_riding_v1")).toBe(false); // materialize wrote nothing
+      await materialize(store, same); // the spec as it was reads on
     });
   });
 

@@ -105,7 +105,9 @@ describe("fti mcp", () => {
     expect(extra).toEqual({ isError: true, data: { error: 'unknown entity keys: "route_id"; `athlete` has athlete_id' } });
     const noEntity = await call("get_online_features", { keys: { athlete_id: a } });
     expect(noEntity.isError).toBe(true);
-    expect(noEntity.data.error).toContain("(`keys` were given without `entity`)");
+    expect(noEntity.data.error).toContain('(`keys` were given without `entity`: they are athlete\'s, add "entity": "athlete")');
+    const unknownKeys = await call("get_online_features", { keys: { film: "x" } });
+    expect(unknownKeys.data.error).toContain("(`keys` were given without `entity`);");
   });
 
   it("retrieves from the index, point in time, for the entity", async () => {

@@ -29,14 +29,7 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
   await store.run(`CREATE TABLE IF NOT EXISTS ${TABLE} (table_name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, spec VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`);
   const [row] = created ? [] : await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
   if (row) {
-    const was = recordedDefinition(row.definition);
-    if (typeof was === "string") {
-      throw new UserError(
-        `the definition fti recorded for ${plan.table} (in ${TABLE}) is damaged: ${was}`,
-        `if ${plan.table} was written under the spec's current definition of \`${plan.name}\`, delete the record (DELETE FROM ${TABLE} WHERE table_name = '${plan.table}') and run again; otherwise bump the group's \`version\``,
-      );
-    }
-    const changed = differences(was, definition);
+    const changed = recordedDifferences(row, plan, definition);
     if (changed.length === 0) return;
     throw new UserError(
       `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
@@ -45,6 +38,38 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
     );
   }
   await store.run(`INSERT OR REPLACE INTO ${TABLE} VALUES (?, ?, ?, now())`, [plan.table, JSON.stringify(definition), bundle.name]);
+}
+
+/**
+ * Before a command reads `plan.table` (a view's rows for training, export or batch scoring; materialize): its
+ * rows must be what the spec computes. A spec edited after \`fti features\` (a window of 7d made 90d, without a
+ * new \`version\`) trained its model on the old values, while a stream computed the new ones online. Read only:
+ * no record (a store from before definitions were recorded) is nothing to compare.
+ */
+export async function checkReadDefinition(store: Store, bundle: SpecBundle, plan: GroupPlan): Promise<void> {
+  const definition = plan.definition;
+  if (!definition || !(await store.tableExists(TABLE))) return;
+  const [row] = await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
+  if (!row) return;
+  const changed = recordedDifferences(row, plan, definition);
+  if (changed.length === 0) return;
+  throw new UserError(
+    `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
+      "its rows are not what the spec computes now",
+    `bump its \`version\` in the spec (to ${plan.version + 1}) and run \`fti features ${bundle.file}\`, or undo the edit`,
+  );
+}
+
+/** What differs between a recorded definition and the spec's (none: the same); a damaged record is a UserError. */
+function recordedDifferences(row: { definition: string }, plan: GroupPlan, definition: Definition): string[] {
+  const was = recordedDefinition(row.definition);
+  if (typeof was === "string") {
+    throw new UserError(
+      `the definition fti recorded for ${plan.table} (in ${TABLE}) is damaged: ${was}`,
+      `if ${plan.table} was written under the spec's current definition of \`${plan.name}\`, delete the record (DELETE FROM ${TABLE} WHERE table_name = '${plan.table}') and run again; otherwise bump the group's \`version\``,
+    );
+  }
+  return differences(was, definition);
 }
 
 /** What a recorded definition must hold; each message says what is wrong in the damaged-record error. */

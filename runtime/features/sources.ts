@@ -329,7 +329,7 @@ async function collectFailingRows(p: SourcePass, any: boolean): Promise<void> {
   await p.pass(
     store.run(
       `CREATE TEMP TABLE ${bad} AS
-         SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.reasonKind} AS __fti_kind, ${v.rowJson} AS __fti_json
+         SELECT __fti_file, __fti_pos, ${v.reason} AS __fti_reason, ${v.reasonKind} AS __fti_kind, ${any ? v.rowJson : "NULL::JSON"} AS __fti_json
            FROM ${typed} WHERE ${any ? `${judged} AND ${v.failing}` : "FALSE"}`,
     ),
   );

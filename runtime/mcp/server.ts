@@ -78,7 +78,13 @@ export function createMcpServer(bundle: SpecBundle, service: OnlineService, vers
       const groups = bundle.groups.filter((g) => g.entity === (entity ?? null));
       if (groups.length === 0) {
         const known = `entities: ${entities.join(", ") || "none"}${bundle.groups.some((g) => g.entity === null) ? " (or no entity: the global groups)" : ""}`;
-        const keysWithout = entity === undefined && Object.keys(keys).length ? ` (\`keys\` were given without \`entity\`)` : "";
+        // Keys named as exactly one entity's: say which entity to name (the newuser lane sent a distributor's key alone).
+        const given = Object.keys(keys).sort().join(",");
+        const owner = entities.filter((e) => bundle.groups.find((g) => g.entity === e)!.keys.map((k) => k.name).sort().join(",") === given);
+        const keysWithout =
+          entity === undefined && Object.keys(keys).length
+            ? ` (\`keys\` were given without \`entity\`${owner.length === 1 ? `: they are ${owner[0]}'s, add "entity": ${JSON.stringify(owner[0])}` : ""})`
+            : "";
         return result({ error: entity === undefined ? `no global feature group (a group without \`for\`) in ${bundle.file}${keysWithout}; ${known}` : `no feature group is for entity ${echo(entity)}; ${known}` }, true);
       }
       const missing = groups[0].keys.filter((k) => keys[k.name] === undefined).map((k) => k.name);

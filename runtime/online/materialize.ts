@@ -20,6 +20,7 @@
 
 import type { ColumnType, GroupPlan, SpecBundle, ViewPlan } from "../api.ts";
 import { UserError } from "../errors.ts";
+import { checkReadDefinition } from "../features/group-definitions.ts";
 import { groupTableColumns } from "../features/pipeline.ts";
 import { viewJoins } from "../retrieval/view-joins.ts";
 import { type Store } from "../store/store.ts";
@@ -145,6 +146,8 @@ export async function materialize(store: Store, bundle: SpecBundle, opts: Materi
   }
   if (store.readOnly) throw new UserError("materialize needs a writable store");
   const reports: GroupMaterializeReport[] = [];
+  // Before anything is written: online rows from a table the spec no longer computes would be served as its features.
+  for (const plan of groups) await checkReadDefinition(store, bundle, plan);
   await store.transaction(async () => {
     await ensureOnlineState(store);
     for (const plan of groups) reports.push(await materializeGroup(store, plan, now, opts.to ?? null));

@@ -14,6 +14,7 @@
 import type { ColumnType, GroupPlan, Scalar, SpecBundle, ViewPlan } from "../api.ts";
 import { findView } from "../bundle.ts";
 import { UserError } from "../errors.ts";
+import { checkReadDefinition } from "../features/group-definitions.ts";
 import { rawTable } from "../features/sources.ts";
 import { cleanUp, type Store } from "../store/store.ts";
 import { ident, partitionBy, sqlTimestamp, sqlType, tableRef } from "../store/sql.ts";
@@ -403,6 +404,7 @@ async function checkedJoins(store: Store, bundle: SpecBundle, view: ViewPlan, sp
         `run the feature pipeline first: \`fti features ${bundle.file}\``,
       );
     }
+    await checkReadDefinition(store, bundle, g.plan);
     const have = new Set(cols.map((c) => c.name.toLowerCase()));
     const missing = [...g.join.on.map((o) => o.key), "event_time", ...g.features.map((f) => f.column)].filter((c) => !have.has(c.toLowerCase()));
     if (missing.length) {
