@@ -10,6 +10,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { badFlagValue, durationFlag, keyValueFlags, memorySizeFlag, positiveNumberFlag, timeFlag, wholeNumberFlag } from "../runtime/cli/flags.ts";
 import { UsageError } from "../runtime/errors.ts";
+import { ensureRegistry } from "../runtime/registry/registry.ts";
+import { openStore } from "../runtime/store/store.ts";
 
 const BIN = path.resolve("compiler/cli/bin.mjs");
 
@@ -116,6 +118,22 @@ describe("every command: a bad flag value is exit 2, before anything runs", () =
       expect({ code: r.status, stderr: r.stderr }).toMatchObject({ code: 2, stderr: expect.stringMatching(/^error: /) });
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
       expect(fs.readdirSync(dir)).toEqual([]); // nothing opened or written
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a model reference's version", () => {
+  it.each([["show"], ["promote"]])("fti models %s m@<a version beyond the registry's integers> says so, exit 1, not 'a bug in fti'", async (sub) => {
+    // It reached DuckDB as a parameter: "bigint out of int64 range", exit 3.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fti-ref-"));
+    try {
+      const store = await openStore({ path: path.join(dir, "s.duckdb") });
+      await ensureRegistry(store);
+      await store.close();
+      const r = spawnSync(process.execPath, [BIN, "models", sub, "m@99999999999999999999", "--store", path.join(dir, "s.duckdb")], { cwd: dir, encoding: "utf8", env: { ...process.env, FTI_DEBUG: "" } });
+      expect({ code: r.status, stderr: r.stderr }).toEqual({ code: 1, stderr: "error: `m@99999999999999999999`: version 99999999999999999999 is beyond any version (at most 2147483647)\n" });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InlayHintRequest, SignatureHelpRequest, WorkspaceSymbolRequest, type InlayHint, type Position, type SignatureHelp, type SymbolInformation } from "vscode-languageserver-protocol/node";
+import { DidChangeTextDocumentNotification, InlayHintRequest, SignatureHelpRequest, WorkspaceSymbolRequest, type InlayHint, type Position, type SignatureHelp, type SymbolInformation } from "vscode-languageserver-protocol/node";
 import { startLsp, type LspClient } from "./helpers/lsp-client.ts";
 import { pos } from "./helpers/lsp-text.ts";
 
@@ -140,5 +140,27 @@ describe("fti lsp: workspace symbols", () => {
     const all = await search("");
     expect(all.filter((s) => s.kind === 5 /* Class */).map((s) => s.name)).toEqual(expect.arrayContaining(["athlete", "route", "rider", "time_estimator"]));
     await lsp.close(draft);
+  });
+});
+
+describe("fti lsp: typing fast", () => {
+  it("keystrokes sent without waiting: the last version's diagnostics are those of its text, and nothing older comes after them", async () => {
+    // Type a new feature group into the athlete spec, one character per change, as fast as the pipe takes them.
+    const addition = "\nfeature_group quick for athlete from activity_stats {\n  fast = pace < 4.5\n  n = count() over 7d\n}\n";
+    const from = lsp.published.length;
+    const first = version + 1;
+    for (let i = 1; i < addition.length; i++) {
+      version++;
+      void lsp.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text: ATHLETE + addition.slice(0, i) }] });
+    }
+    const final = await edit(ATHLETE + addition); // waits for the last version's diagnostics
+    const seen = lsp.published.slice(from).filter((p) => p.uri === uri);
+    const versions = seen.map((p) => p.version!);
+    expect(versions.every((v) => v >= first && v <= version)).toBe(true);
+    expect(versions).toEqual([...versions].sort((x, y) => x - y)); // in order: an older result never replaces a newer one
+    expect(versions[versions.length - 1]).toBe(version);
+    // The complete text's diagnostics: the new group is only unused.
+    expect(final.map((d) => d.code)).toEqual(["FTI2008"]);
+    await edit(ATHLETE);
   });
 });

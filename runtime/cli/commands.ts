@@ -65,6 +65,8 @@ function fmt(n: number | null | undefined, digits = 3): string {
 function parseModelRef(ref: string): { model: string; version?: number } {
   const m = /^([A-Za-z_]\w*)(?:@(\d+))?$/.exec(ref);
   if (!m) throw new UserError(`\`${ref}\` is not a model reference; use <model> or <model>@<version>`);
+  // Versions are the registry's INTEGERs: a longer number failed in DuckDB ("bigint out of int64 range", exit 3).
+  if (m[2] && !(Number(m[2]) <= 2 ** 31 - 1)) throw new UserError(`\`${ref.slice(0, 120)}\`: version ${m[2].slice(0, 40)} is beyond any version (at most ${2 ** 31 - 1})`);
   return { model: m[1], ...(m[2] ? { version: Number(m[2]) } : {}) };
 }
 

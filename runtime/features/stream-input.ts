@@ -55,6 +55,16 @@ async function keepLines(store: Store, source: string, dir: string): Promise<Seg
   return kept.map((k) => ({ file: join(dir, k.file), line: Number(k.line), text: k.text }));
 }
 
+/** How many events on the stream's segments no `fti features` run has kept yet (the offline rows lack them). */
+export async function unkeptStreamEvents(store: Store, source: string): Promise<number> {
+  const onDisk = readSegmentLines(streamDir(store.path, source));
+  if (onDisk.length === 0) return onDisk.length;
+  if (!(await store.tableExists(STREAM_EVENTS_TABLE))) return onDisk.length;
+  const kept = await store.all<{ file: string; line: number }>(`SELECT file, line FROM ${ident(STREAM_EVENTS_TABLE)} WHERE source = ?`, [source]);
+  const keys = new Set(kept.map((k) => `${k.file}\n${Number(k.line)}`));
+  return onDisk.filter((l) => !keys.has(`${basename(l.file)}\n${l.line}`)).length;
+}
+
 /**
  * After a run committed: removes the stream's sealed segment files whose
  * every complete line is kept in the store. Returns the files removed.

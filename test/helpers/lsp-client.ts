@@ -29,6 +29,8 @@ export interface LspClient {
   open(uri: string, text: string): Promise<PublishDiagnosticsParams>;
   change(uri: string, version: number, text: string): Promise<PublishDiagnosticsParams>;
   close(uri: string): Promise<PublishDiagnosticsParams>;
+  /** Every diagnostics notification received so far, in order of arrival. */
+  published: PublishDiagnosticsParams[];
   /** The next diagnostics published for `uri`, whatever their version. */
   nextDiagnostics(uri: string): Promise<PublishDiagnosticsParams>;
   stop(): Promise<void>;
@@ -42,7 +44,9 @@ export async function startLsp(cwd = process.cwd(), bin = BIN, workspace?: strin
   child.stderr.on("data", (d) => (stderr += String(d)));
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const waiters: Array<{ uri: string; version: number | undefined; resolve: (p: PublishDiagnosticsParams) => void }> = [];
+  const published: PublishDiagnosticsParams[] = [];
   conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
+    published.push(p);
     for (let i = 0; i < waiters.length; i++) {
       const w = waiters[i];
       if (w.uri === p.uri && (w.version === undefined || w.version === p.version)) {
@@ -60,6 +64,7 @@ export async function startLsp(cwd = process.cwd(), bin = BIN, workspace?: strin
   return {
     conn,
     init,
+    published,
     async open(uri, text) {
       const p = next(uri, 1);
       await conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: "fti", version: 1, text } });
