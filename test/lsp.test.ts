@@ -140,6 +140,19 @@ describe("fti lsp: hover", () => {
     expect(await at("  route_id: string", 4)).toContain("field activities.route_id: string");
   });
 
+  it("while another declaration is broken, a feature of a group that checks shows its type now, not the last version's", async () => {
+    const broken = ATHLETE.replace("pace_28d = avg(pace) over 28d", "pace_28d = avg(paec) over 28d").replace("  climb = elevation_per_km(elevation_gain_m, distance_km)", "  climb = elevation_per_km(elevation_gain_m, distance_km) > 10.0");
+    expect(codes(await edit(broken))).toEqual(["FTI2002"]);
+    const climb = hoverText(await hoverAt(pos(broken, "  climb = ", 3)));
+    expect(climb).toContain("feature activity_stats.climb: bool?"); // the last version that checked said float?
+    expect(climb).toContain("Lineage: `activities.distance_km`, `activities.elevation_gain_m`");
+    expect(climb).toMatch(/_types of the text as it is \(the spec has errors elsewhere\)_$/);
+    expect(climb).not.toContain("last version");
+    // The broken feature itself: the last version's type, said so.
+    expect(hoverText(await hoverAt(pos(broken, "pace_28d = avg", 2)))).toContain("_types from the last version that checked");
+    await edit(ATHLETE);
+  });
+
   it("nothing on punctuation", async () => {
     expect(await hoverAt(pos(ATHLETE, "{"))).toBeNull();
   });

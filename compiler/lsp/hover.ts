@@ -97,6 +97,20 @@ function declHover(a: Analysis, name: string): string[] {
   }
 }
 
+/**
+ * A feature of a group that checks in the text as it is, while the spec has errors elsewhere:
+ * its type and lineage now (Analysis.current), not the last version's. Its model inputs' MDTs
+ * are left out: models are not checked while the spec has errors.
+ */
+function currentFeatureHover(a: Analysis, group: string, name: string): string[] | undefined {
+  if (a.irIsCurrent || !a.current.groups.get(group)?.features.some((f) => f.name === name)) return undefined;
+  const now = { groups: [...a.current.groups.values()], models: [] } as unknown as IrSpec;
+  return [...featureHover(now, group, name), CURRENT_NOTE];
+}
+
+/** Said on a hover with current types while the spec has errors (so the stale note is not added). */
+const CURRENT_NOTE = "_types of the text as it is (the spec has errors elsewhere)_";
+
 function typeLine(kind: string, name: string, type: IrType | undefined, written?: string): string {
   return code(`${kind} ${name}: ${type ? show(type) : written ?? "?"}`);
 }
@@ -106,7 +120,11 @@ function occurrenceHover(a: Analysis, occ: Occurrence): string[] {
   const ir = a.ir;
   switch (occ.kind) {
     case "decl": return declHover(a, occ.name);
-    case "feature": return ir ? featureHover(ir, scope, name) : [code(`feature ${scope}.${name}`)];
+    case "feature": {
+      const now = currentFeatureHover(a, scope, name);
+      if (now) return now;
+      return ir ? featureHover(ir, scope, name) : [code(`feature ${scope}.${name}`)];
+    }
     case "field": {
       const f = ir?.sources.find((s) => s.name === scope)?.fields.find((x) => x.name === name);
       const decl = a.index.decls.get(scope);
@@ -182,8 +200,10 @@ export function hover(a: Analysis, offset: number): Hover | null {
     const line = defLine(a, occ);
     const doc = line !== undefined ? docAt(a, line) : undefined;
     if (doc) parts.push(doc);
-    if (a.ir && !a.irIsCurrent) parts.push("_types from the last version that checked; the spec has errors now_");
-    if (!a.ir && occ.kind !== "decl") parts.push("_types appear once the spec checks_");
+    const current = parts.includes(CURRENT_NOTE);
+    if (current) parts.push(...parts.splice(parts.indexOf(CURRENT_NOTE), 1)); // the note last, after the doc comment
+    if (a.ir && !a.irIsCurrent && !current) parts.push("_types from the last version that checked; the spec has errors now_");
+    if (!a.ir && occ.kind !== "decl" && !current) parts.push("_types appear once the spec checks_");
     return parts.length ? { contents: { kind: "markdown", value: parts.join("\n\n") }, range: toLsp(occ.range) } : null;
   }
   const b = builtinAt(a.index, offset);

@@ -10,7 +10,7 @@
 // it. See CONTEXT.md beside this file.
 
 import { dirname, join, resolve } from "node:path";
-import type { GroupPlan, Scalar, SpecBundle } from "../api.ts";
+import type { Scalar, SpecBundle } from "../api.ts";
 import { UserError } from "../errors.ts";
 import { createPredictor, type Predictor } from "../inference/predictor.ts";
 import { classAnswer } from "../inference/class-output.ts";
@@ -31,14 +31,14 @@ import { RequestLog, SerializedEntry, type RequestLogOptions } from "./log.ts";
 import { PredictionJson } from "./answer-json.ts";
 import { onlineTable, readOnlineState, type GroupFeatures } from "./materialize.ts";
 import type { OnlineStoreConfig } from "./online-store.ts";
-import type { JoinSpec, RedisOnlineStore, RemoteGroupInfo } from "./redis-store.ts";
+import { SharedOnlineRows } from "./shared-rows.ts";
 import { embeddingSettingsFromEnv, type EmbeddingSettings } from "../embeddings/embedder.ts";
 import { OnlineIndexes } from "../vectors/online.ts";
 import { runAgentChat, type AgentEvents, type AgentHost } from "../agents/chat.ts";
 import { agentSettingsFromEnv, type AgentSettings } from "../agents/settings.ts";
 import { apiError } from "./api-error.ts";
 import { eventsOf } from "./events-request.ts";
-import { parseInstances, plain } from "./predict-request.ts";
+import { parseInstances } from "./predict-request.ts";
 import { lookupChunk, modelInputs } from "./predict-steps.ts";
 import { servingPlan, type ServedModel } from "./served-model.ts";
 import { isBusy, openReadOnly, StoreWatcher } from "./store-watch.ts";
@@ -47,7 +47,6 @@ import type { StreamedRows } from "./streamed-rows.ts";
 import type {
   ApiErrorBody,
   ApiIssue,
-  FeatureValue,
   LocalResponse,
   LocalService,
   LocalServiceOptions,
@@ -157,9 +156,7 @@ export class OnlineService implements LocalService {
   /** The rows the streams computed (served before the online table's older rows) and their late-event marks. */
   private readonly streamed: StreamedRows;
   /** The shared online store (Redis) the rows are read from per request, instead of `groups`; null: in memory. */
-  private remote: RedisOnlineStore | null = null;
-  /** Per group: what the shared store holds (refreshed at each reload), and whether it is behind the store file's online table. */
-  private remoteInfo = new Map<string, RemoteGroupInfo & { group: string; missing: boolean; behind: boolean; loadedAt: Date }>();
+  private shared: SharedOnlineRows | null = null;
   /** Seconds from an events request's arrival to its events being durable and applied, per source. */
   readonly applyLatency: HistogramSet;
 
@@ -195,7 +192,7 @@ export class OnlineService implements LocalService {
       logger: this.logger,
       storePath: this.storePath,
       asOf: this.asOf,
-      remote: () => this.remote,
+      remote: () => this.shared?.store ?? null,
     });
     this.streamed = this.streamSide.rows;
     this.applyLatency = this.streamSide.applyLatency;
@@ -205,7 +202,7 @@ export class OnlineService implements LocalService {
       settings: opts.agents ?? agentSettingsFromEnv(),
       now: () => this.now(),
       lookup: (agent, keys, nowMs) => {
-        if (this.remote) return this.remoteEntityFeatures([...new Set(agent.context.map((f) => f.group))], keys, nowMs, agent.context);
+        if (this.shared) return this.shared.entityFeatures([...new Set(agent.context.map((f) => f.group))], keys, nowMs, agent.context);
         const joins = [...new Set(agent.context.map((f) => f.group))]
           .map((g) => this.groups.get(g))
           .filter((g): g is CachedGroup => g !== undefined)
@@ -225,7 +222,7 @@ export class OnlineService implements LocalService {
     if (opts.onlineStore?.kind === "redis") {
       if (opts.asOf) throw new UserError("--now reads each entity's row as of a time from the offline store; it cannot be combined with a Redis online store", "drop --online-store (or --now)");
       const { RedisOnlineStore } = await import("./redis-store.ts");
-      svc.remote = await RedisOnlineStore.connect(opts.onlineStore);
+      svc.shared = new SharedOnlineRows(await RedisOnlineStore.connect(opts.onlineStore), bundle, svc.neededGroups, svc.logger);
     }
     let report: ReloadReport;
     try {
@@ -233,7 +230,7 @@ export class OnlineService implements LocalService {
       report = await svc.load("start", { waitMs: opts.openTimeoutMs ?? 30_000, strict: true });
     } catch (e) {
       await svc.streams?.close();
-      await svc.remote?.close();
+      await svc.shared?.store.close();
       throw e;
     }
     if (!report.ok) throw new UserError(report.errors.join("; "));
@@ -377,7 +374,7 @@ export class OnlineService implements LocalService {
   /** The online rows of every group whose online state changed (all of them when pinned to an instant: they come from the offline table). */
   private async loadGroups(store: Store, report: ReloadReport, next: Map<string, CachedGroup>): Promise<void> {
     const state = await readOnlineState(store);
-    if (this.remote) return this.loadRemoteInfo(state, report);
+    if (this.shared) return this.shared.loadInfo(state, report);
     for (const g of this.neededGroups) {
       const table = onlineTable(g.plan);
       const row = state.find((s) => s.online_table === table);
@@ -388,25 +385,6 @@ export class OnlineService implements LocalService {
       next.set(g.plan.name, loaded);
       report.groups.push({ group: g.plan.name, table: loaded.table, entities: loaded.index.size, missing: loaded.missing });
     }
-  }
-
-  /** With a shared store: what it holds per group (rows are read per request), and whether it is behind the store file's online table. */
-  private async loadRemoteInfo(state: Awaited<ReturnType<typeof readOnlineState>>, report: ReloadReport): Promise<void> {
-    const next = new Map(this.remoteInfo);
-    for (const g of this.neededGroups) {
-      const table = onlineTable(g.plan);
-      const info = await this.remote!.groupInfo(table);
-      const local = state.find((s) => s.online_table === table);
-      const localChanged = local?.changed_at ? local.changed_at.getTime() : null;
-      const behind = local !== undefined && info.changedAt !== localChanged;
-      const prev = this.remoteInfo.get(g.plan.name);
-      next.set(g.plan.name, { ...info, group: g.plan.name, missing: info.changedAt === null && info.entities === 0, behind, loadedAt: new Date() });
-      if (!prev || prev.changedAt !== info.changedAt || prev.behind !== behind) {
-        report.groups.push({ group: g.plan.name, table: `${this.remote!.display} ${table}`, entities: info.entities, missing: info.changedAt === null && info.entities === 0 });
-        if (behind) this.logger.warn(`the online store ${this.remote!.display} is behind ${table} of the store file: run \`fti materialize ${this.bundle.file} --online-store …\` to copy it`);
-      }
-    }
-    this.remoteInfo = next;
   }
 
   /** Swap: each model and group is replaced as a whole; requests in flight keep what they started with. */
@@ -482,11 +460,11 @@ export class OnlineService implements LocalService {
    */
   async onlineFeatures(entity: string | null, keys: Record<string, Scalar>): Promise<Record<string, Record<string, { value: Scalar; status: string }>>> {
     const out: Record<string, Record<string, { value: Scalar; status: string }>> = {};
-    if (this.remote) {
+    if (this.shared) {
       for (const g of this.neededGroups) {
         if (g.plan.entity !== entity) continue;
         const features = g.features.map((f) => ({ group: g.plan.name, name: f.name }));
-        out[g.plan.name] = await this.remoteEntityFeatures([g.plan.name], keys, this.now(), features);
+        out[g.plan.name] = await this.shared.entityFeatures([g.plan.name], keys, this.now(), features);
       }
       return out;
     }
@@ -541,7 +519,7 @@ export class OnlineService implements LocalService {
     }
     const nowMs = this.now();
     const requestTime = new Date(nowMs).toISOString();
-    const joins = this.remote ? await this.remoteJoins(m, instances) : this.joinLookups(m);
+    const joins = this.shared ? await this.shared.joins(m, instances) : this.joinLookups(m);
     if (!Array.isArray(joins)) return joins;
     // The answer objects (in process), or the answer's text (HTTP); the log lines from the same serialized parts.
     const done: Scored = { results: [], texts: [], entries: [] };
@@ -597,45 +575,6 @@ export class OnlineService implements LocalService {
     }
     const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
     return { status: 200, body: answer };
-  }
-
-  /** The served view's joins, fetched from the shared store for these instances (the rows they name); a 503 when it cannot be read. */
-  private async remoteJoins(m: ServedModel, instances: Array<Record<string, unknown>>): Promise<JoinLookup[] | LocalResponse> {
-    const requests = instances.map((inst) => Object.fromEntries(m.fields.map((f) => [f.name, plain(inst[f.name])])) as Record<string, Scalar>);
-    try {
-      return await this.remote!.joins(m.joins.map((j) => ({ ...j.join, features: j.features })), this.remoteGroups(), requests);
-    } catch (e) {
-      return this.remoteError(e);
-    }
-  }
-
-  /** A 503 for a shared store that cannot be read (anything else is a bug, thrown on). */
-  private remoteError(e: unknown): LocalResponse<never> {
-    if ((e as Error)?.name !== "OnlineStoreUnavailable") throw e;
-    return apiError(503, "online_store_unavailable", (e as Error).message);
-  }
-
-  /** The groups the served views and agents read: plan and features, by name. */
-  private remoteGroups(): Map<string, { plan: GroupPlan; features: string[] }> {
-    return new Map(this.neededGroups.map((g) => [g.plan.name, { plan: g.plan, features: g.features.map((f) => f.name) }]));
-  }
-
-  /** An entity's features of some groups from the shared store (agents, MCP); unavailable → every feature not_found. */
-  private async remoteEntityFeatures(groups: string[], keys: Record<string, Scalar>, nowMs: number, features: ReadonlyArray<{ group: string; name: string }>): Promise<Record<string, FeatureValue>> {
-    const specs: JoinSpec[] = [];
-    for (const name of groups) {
-      const plan = this.bundle.groups.find((g) => g.name === name);
-      if (!plan) continue;
-      const on = plan.keys.map((k) => ({ key: k.name, column: k.name }));
-      specs.push({ id: name, group: name, on, features: features.filter((f) => f.group === name).map((f) => ({ name: f.name, column: f.name })) });
-    }
-    try {
-      const l = lookup(await this.remote!.joins(specs, this.remoteGroups(), [keys]), keys, nowMs, null);
-      return Object.fromEntries(features.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" as const }]));
-    } catch (e) {
-      this.logger.error((e as Error).message);
-      return Object.fromEntries(features.map((f) => [f.name, { value: null, status: "not_found" as const }]));
-    }
   }
 
   /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
@@ -697,9 +636,9 @@ export class OnlineService implements LocalService {
     const m = this.served.get(model);
     const out: Record<string, string[]> = {};
     for (const key of m?.view.keys ?? []) {
-      if (this.remote) {
+      if (this.shared) {
         const j = m!.joins.find((x) => x.join.on.length === 1 && x.join.on[0].column === key.name);
-        const samples = j ? this.remoteInfo.get(j.join.group)?.samples : undefined;
+        const samples = j ? this.shared.samples(j.join.group) : undefined;
         if (samples?.length) out[key.name] = samples.slice(0, n);
         continue;
       }
@@ -727,16 +666,8 @@ export class OnlineService implements LocalService {
     request_log: ReturnType<RequestLog["stats"]> & { dir: string | null; durable: boolean; required: boolean };
   } {
     const models = [...this.served.values()].map((m) => ({ model: m.name, version: m.record?.version ?? null, ...(m.reloadError ? { error: m.reloadError } : {}) }));
-    const online = this.remote
-      ? [...this.remoteInfo.values()].map((g) => ({
-          group: g.group,
-          table: g.table,
-          entities: g.entities,
-          missing: g.missing,
-          loaded_at: g.loadedAt.toISOString(),
-          store: this.remote!.display,
-          ...(g.behind ? { behind: true } : {}),
-        }))
+    const online = this.shared
+      ? this.shared.health()
       : [...this.groups.values()].map((g) => ({
           group: g.plan.name,
           table: g.table,
@@ -769,12 +700,12 @@ export class OnlineService implements LocalService {
       {
         name: "fti_online_entities",
         help: "Entities held in memory (with a shared store: held there, as of the last reload), per online table.",
-        values: this.remote
-          ? [...this.remoteInfo.values()].map((g) => ({ labels: { table: g.table }, value: g.entities }))
+        values: this.shared
+          ? this.shared.entityGauges()
           : [...this.groups.values()].map((g) => ({ labels: { table: g.table }, value: g.index.size })),
       },
-      ...(this.remote
-        ? [{ name: "fti_online_store_pending_rows", help: "Stream rows waiting for the shared online store to be reachable again.", values: [{ labels: {}, value: this.remote.pendingRows }] }]
+      ...(this.shared
+        ? [{ name: "fti_online_store_pending_rows", help: "Stream rows waiting for the shared online store to be reachable again.", values: [{ labels: {}, value: this.shared.store.pendingRows }] }]
         : []),
       {
         name: "fti_onnx_runs_total",
@@ -821,7 +752,7 @@ export class OnlineService implements LocalService {
     this.watcher.stop();
     if (this.reloading) await this.reloading.catch(() => undefined);
     await this.streamSide.close();
-    await this.remote?.close();
+    await this.shared?.store.close();
     await this.log?.close();
     await this.rejectLog?.close();
   }
