@@ -29,6 +29,8 @@ export interface StrayFolder {
 export function generatedFrom(file: string): string | undefined {
   let first: string;
   try {
+    // Only a regular file can be one fti wrote: a pipe would block the read, a link is the user's.
+    if (!fs.lstatSync(file).isFile()) return undefined;
     const fd = fs.openSync(file, "r");
     try {
       const head = Buffer.alloc(4096);
@@ -108,7 +110,7 @@ export function strayFiles(result: CompileResult): string[] {
 export function removeStrayFolder(stray: StrayFolder): string[] {
   for (const file of stray.ownFiles) fs.rmSync(file, { force: true });
   const dir = path.resolve(stray.dir);
-  const left = fs.readdirSync(dir);
+  const left = fs.readdirSync(dir).sort();
   if (!left.length) fs.rmdirSync(dir);
   return left;
 }

@@ -2,7 +2,8 @@
 // data: ties at one event_time with different ingestion times (and row ids),
 // ttl edges exactly at t - ttl, entities with no history, strict vs inclusive.
 
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
@@ -678,7 +679,7 @@ describe("spine, join and export", () => {
     expect(rows.columns.y).toEqual(Array.from(frame.label));
   });
 
-  it("exportTrainingData to a directory or where no file can be created is a UserError naming --out, before the export runs", async () => {
+  it("exportTrainingData to a directory, a named pipe or where no file can be created is a UserError naming --out, before the export runs", async () => {
     store = await openStore({ path: ":memory:" });
     await load(store, makeData(2), true);
     const bundle = pitBundle({ asOf: "strict", ttlMs: TTL, rowId: true });
@@ -692,6 +693,11 @@ describe("spine, join and export", () => {
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toMatch(new RegExp(`^--out ${under.replaceAll("/", "\\/")}: cannot create a file there \\((ENOTDIR|EEXIST): `));
     expect(readdirSync(dir)).toEqual(["plain.txt"]);
+    // A named pipe (as a device) would be replaced by the rename of the written file: refused, left as it was.
+    const fifo = join(dir, "pipe.parquet");
+    execFileSync("mkfifo", [fifo]);
+    await expect(exportTrainingData(store, bundle, "v", fifo)).rejects.toThrow(new UserError(`--out ${fifo} is a named pipe, not a file`, "pass the path of a file to create or replace"));
+    expect(statSync(fifo).isFIFO()).toBe(true);
   });
 
   it("the default cap grows with a file's columns (the ordered writer's memory), bounded by a quarter of the machine's", () => {
