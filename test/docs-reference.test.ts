@@ -4,7 +4,8 @@
 // --help lists, and every command and flag of --help is shown; every FTI_
 // variable they name is read somewhere; §2's keyword list is the lexer's;
 // §3.5's aggregation table is the checker's; §9's output formats are what fti
-// prints; §10 lists every generated module.
+// prints; §10 lists every generated module; an example spec a command names exists and declares the
+// model, view or index it is given.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -38,9 +39,9 @@ const flagsOf = (words: string[]) =>
  * sub-command, and the flags it is shown with (`--llm-url/--llm-api-key` is two);
  * and the `--flag` spans of a list item that starts with `fti <command>`.
  */
-function shownCommands(file: string): Array<{ where: string; command: string[]; flags: string[] }> {
+function shownCommands(file: string): Array<{ where: string; command: string[]; flags: string[]; words?: string[] }> {
   const lines = fs.readFileSync(file, "utf8").split("\n");
-  const shown: Array<{ where: string; command: string[]; flags: string[] }> = [];
+  const shown: Array<{ where: string; command: string[]; flags: string[]; words?: string[] }> = [];
   let fence: string | undefined;
   let item: string[] | undefined; // the command of the list item being read
   lines.forEach((line, i) => {
@@ -59,7 +60,7 @@ function shownCommands(file: string): Array<{ where: string; command: string[]; 
       if (!m) continue;
       const words = m[2].replace(/\s(#|\||&&|;|>).*$/, "").trim().split(/\s+/).filter(Boolean);
       const sub = /^[a-z][a-z-]*$/.test(words[0] ?? "") ? [words[0]] : [];
-      shown.push({ where: `${file}:${i + 1}`, command: [m[1], ...sub], flags: flagsOf(words) });
+      shown.push({ where: `${file}:${i + 1}`, command: [m[1], ...sub], flags: flagsOf(words), words });
       if (item) item = [m[1], ...sub];
     }
   });
@@ -72,6 +73,28 @@ const defaultSubcommand = (cmd: Command) => (cmd as unknown as { _defaultCommand
 describe("the fti commands the docs show", () => {
   const files = [...DOCS, ...CONTEXTS];
   const shown = files.flatMap(shownCommands);
+
+  it("name example specs that exist, and a model, view or index each spec declares", () => {
+    // `fti train specs/athlete.fti time_estimator`: a renamed spec or model leaves a command that exits 1 or 2.
+    const kinds: Record<string, string> = { train: "model", predict: "model", verify: "model", monitor: "model", register: "model", "training-data": "view", search: "index" };
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const s of shown) {
+      const spec = s.words?.find((w) => /^specs\/[a-z_]+\.fti$/.test(w));
+      if (!spec) continue;
+      if (!fs.existsSync(spec)) {
+        wrong.push(`${s.where}: ${spec} does not exist`);
+        continue;
+      }
+      const kind = kinds[s.command[0]];
+      const name = s.words![s.words!.indexOf(spec) + 1];
+      if (!kind || !name || !/^[a-z_][a-z0-9_]*$/.test(name)) continue;
+      checked++;
+      if (!new RegExp(`^${kind}\\s+${name}\\b`, "m").test(fs.readFileSync(spec, "utf8"))) wrong.push(`${s.where}: ${spec} declares no ${kind} \`${name}\``);
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(wrong).toEqual([]);
+  });
 
   it("exist, and each flag shown with one is in its --help", async () => {
     const program = await buildProgram(() => {});
