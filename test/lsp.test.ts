@@ -428,3 +428,30 @@ describe("fti lsp: document uris", () => {
     expect(lsp.stderr()).toBe("");
   });
 });
+
+describe("fti lsp: params of the wrong shape", () => {
+  it("a request whose textDocument, position or name is not what the protocol says is -32602 naming the field; a didOpen with a number for its uri says nothing on stderr", async () => {
+    const text = "entity rider {\n  key rider_id: string\n}\n";
+    const uri = "file:///tmp/shape-check.fti";
+    await lsp.open(uri, text);
+    const refused = async (method: string, params: unknown) => {
+      const err = await lsp.conn.sendRequest(method, params).then(() => undefined, (e: { code: number; message: string }) => e);
+      return err && { code: err.code, message: err.message };
+    };
+    expect(await refused("textDocument/hover", { textDocument: { uri: 5 }, position: { line: 0, character: 1 } })).toEqual({ code: -32602, message: "textDocument.uri: expected a string" });
+    expect(await refused("textDocument/hover", { textDocument: { uri }, position: null })).toEqual({ code: -32602, message: "position: expected { line, character }, whole numbers ≥ 0" });
+    expect(await refused("textDocument/completion", { textDocument: { uri }, position: { line: -1, character: "a" } })).toEqual({ code: -32602, message: "position: expected { line, character }, whole numbers ≥ 0" });
+    expect((await refused("textDocument/definition", null))?.code).toBe(-32602); // vscode-jsonrpc's own check
+    expect(await refused("textDocument/rename", { textDocument: { uri }, position: { line: 0, character: 8 }, newName: 7 })).toEqual({ code: -32602, message: "newName: expected a string" });
+    expect(await refused("textDocument/references", { textDocument: { uri }, position: { line: 0, character: 8 } })).toEqual({ code: -32602, message: "context: expected an object" });
+    expect(await refused("workspace/symbol", { query: ["rider"] })).toEqual({ code: -32602, message: "query: expected a string" });
+    expect(await refused("textDocument/documentSymbol", {})).toEqual({ code: -32602, message: "textDocument.uri: expected a string" });
+    // The server still answers a well-formed request after them.
+    const h = await lsp.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: pos(text, "rider", 0, 1) });
+    expect(hoverText(h)).toContain("rider");
+    await lsp.conn.sendNotification("textDocument/didOpen", { textDocument: { uri: 5, languageId: "fti", version: 1, text } });
+    expect(await refused("textDocument/hover", { textDocument: { uri }, position: pos(text, "rider", 0, 1) })).toBeUndefined();
+    await lsp.close(uri);
+    expect(lsp.stderr()).toBe("");
+  });
+});

@@ -39,6 +39,7 @@ import { LEGEND, semanticTokens } from "./semantic-tokens.ts";
 import { definitionOf, occurrenceAt, occurrencesOf } from "./symbols.ts";
 import { sharedDefinition, sharedOccurrences, sharingFiles, type SpecSource } from "./cross-file.ts";
 import { specFiles } from "./spec-files.ts";
+import { checked } from "./request-params.ts";
 import { projectRoot } from "../../runtime/features/source-paths.ts";
 import type { Range } from "../ast.ts";
 
@@ -233,6 +234,8 @@ function publishDiagnostics(connection: Connection, documents: Documents, worksp
     void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: a.diagnostics.map((d) => toLspDiagnostic(d, document.uri, a)) });
   };
   documents.onDidChangeContent(({ document }) => {
+    // A didOpen whose uri is no string (a client's bug): nothing to analyse, and nowhere to publish to.
+    if (typeof document.uri !== "string") return;
     publish(document);
     // Specs that import this one see its new text.
     for (const reader of workspace.forgetReaders(document.uri)) {
@@ -260,19 +263,19 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
   };
   const location = (uri: string, abs: string | undefined, file: string, range: Range) => ({ uri: abs !== undefined && file !== abs ? uriOf(file) : uri, range: toLsp(range) });
 
-  connection.onHover(({ textDocument, position }) => {
+  connection.onHover(checked(["textDocument", "position"], ({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     return x ? hover(x.a, x.offset) : null;
-  });
-  connection.onCompletion(({ textDocument, position }) => {
+  }));
+  connection.onCompletion(checked(["textDocument", "position"], ({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     return x ? complete(x.a, x.offset) : [];
-  });
-  connection.onSignatureHelp(({ textDocument, position }) => {
+  }));
+  connection.onSignatureHelp(checked(["textDocument", "position"], ({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     return x ? signatureHelp(x.a, x.offset) : null;
-  });
-  connection.onDefinition(({ textDocument, position }): Location | null => {
+  }));
+  connection.onDefinition(checked(["textDocument", "position"], ({ textDocument, position }): Location | null => {
     const x = at(textDocument.uri, position);
     if (!x) return null;
     const file = fileAt(x.a, x.offset, specLocation(textDocument.uri).dir);
@@ -286,65 +289,65 @@ function answerNavigation(connection: Connection, workspace: Workspace): void {
     // Declared here, or in the spec the owner is imported from.
     const def = sharedDefinition(workspace, x.a, x.abs, occ.key);
     return def ? location(textDocument.uri, x.abs, def.file, def.occ.range) : null;
-  });
-  connection.onReferences(({ textDocument, position, context }): Location[] => {
+  }));
+  connection.onReferences(checked(["textDocument", "position", "context"], ({ textDocument, position, context }): Location[] => {
     const x = at(textDocument.uri, position);
     const occ = x && occurrenceAt(x.a.index, x.offset);
     if (!x || !occ) return [];
     const found = x.abs === undefined ? occurrencesOf(x.a.index, occ.key).map((o) => ({ file: "", occ: o })) : sharedOccurrences(workspace, x.a, x.abs, occ.key);
     return found.filter((f) => context.includeDeclaration || !f.occ.def).map((f) => location(textDocument.uri, x.abs, f.file || (x.abs ?? ""), f.occ.range));
-  });
-  connection.onDocumentHighlight(({ textDocument, position }) => {
+  }));
+  connection.onDocumentHighlight(checked(["textDocument", "position"], ({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     const occ = x && occurrenceAt(x.a.index, x.offset);
     return x && occ ? occurrencesOf(x.a.index, occ.key).map((o) => ({ range: toLsp(o.range), kind: o.def ? 3 : 2 })) : [];
-  });
-  connection.onPrepareRename(({ textDocument, position }) => {
+  }));
+  connection.onPrepareRename(checked(["textDocument", "position"], ({ textDocument, position }) => {
     const x = at(textDocument.uri, position);
     const occ = x && occurrenceAt(x.a.index, x.offset);
     return occ ? { range: toLsp(occ.range), placeholder: occ.name } : null;
-  });
-  connection.onRenameRequest(({ textDocument, position, newName }) => {
+  }));
+  connection.onRenameRequest(checked(["textDocument", "position", "newName"], ({ textDocument, position, newName }) => {
     const x = at(textDocument.uri, position);
     if (!x) return null;
     // An untitled document: a workspace of its own.
     const specs: SpecSource = x.abs === undefined ? { analysisOf: () => undefined, importerCandidates: () => [] } : workspace;
     return { changes: renameEdits(specs, x.a, x.abs ?? textDocument.uri, x.offset, newName, textDocument.uri) };
-  });
+  }));
 }
 
 /** Requests about a whole document: symbols, folding, semantic tokens, formatting, quick fixes. */
 function answerDocumentRequests(connection: Connection, documents: Documents, workspace: Workspace): void {
-  connection.onDocumentSymbol(({ textDocument }) => {
+  connection.onDocumentSymbol(checked(["textDocument"], ({ textDocument }) => {
     const a = workspace.get(textDocument.uri);
     return a ? documentSymbols(a) : [];
-  });
-  connection.onFoldingRanges(({ textDocument }) => {
+  }));
+  connection.onFoldingRanges(checked(["textDocument"], ({ textDocument }) => {
     const a = workspace.get(textDocument.uri);
     return a ? foldingRanges(a) : [];
-  });
-  connection.languages.semanticTokens.on(({ textDocument }) => {
+  }));
+  connection.languages.semanticTokens.on(checked(["textDocument"], ({ textDocument }) => {
     const a = workspace.get(textDocument.uri);
     return a ? semanticTokens(a) : { data: [] };
-  });
-  connection.onDocumentFormatting(({ textDocument }): TextEdit[] => {
+  }));
+  connection.onDocumentFormatting(checked(["textDocument"], ({ textDocument }): TextEdit[] => {
     const doc = documents.get(textDocument.uri);
     if (!doc) return [];
     const r = formatSpec(doc.getText(), specLocation(textDocument.uri).file);
     if (!r.ok || !r.changed) return [];
     return [{ range: { start: { line: 0, character: 0 }, end: doc.positionAt(doc.getText().length) }, newText: r.text }];
-  });
-  connection.languages.inlayHint.on(({ textDocument, range }) => {
+  }));
+  connection.languages.inlayHint.on(checked(["textDocument", "range"], ({ textDocument, range }) => {
     const a = workspace.get(textDocument.uri);
     return a ? inlayHints(a, range) : [];
-  });
-  connection.onWorkspaceSymbol(({ query }) =>
-    workspaceSymbols(workspace.allSpecs(), query, (abs) => workspace.get(uriOf(abs))?.program, (abs) => displayPath(abs)),
+  }));
+  connection.onWorkspaceSymbol(
+    checked(["query"], ({ query }) => workspaceSymbols(workspace.allSpecs(), query, (abs) => workspace.get(uriOf(abs))?.program, (abs) => displayPath(abs))),
   );
-  connection.onCodeAction(({ textDocument, context }) => {
+  connection.onCodeAction(checked(["textDocument", "context"], ({ textDocument, context }) => {
     const a = workspace.get(textDocument.uri);
     return a ? codeActions(textDocument.uri, context.diagnostics) : [];
-  });
+  }));
 }
 
 /** The server on this process's stdin/stdout (nothing else may write to stdout). */
