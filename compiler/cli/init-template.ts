@@ -116,7 +116,7 @@ const README = (name: string) => {
 A feature / training / inference project built with [fti](https://www.npmjs.com/package/fti).
 
 \`\`\`sh
-${line("npm install", "fti and its runtime")}${NEXT_COMMANDS.map(([c, what]) => line(c, what)).join("")}${line("npx fti fmt", "format the specs")}\`\`\`
+${line("npm install", "fti and its runtime (not on the npm registry yet: npm install /path/to/fti, a clone after its npm ci)")}${NEXT_COMMANDS.map(([c, what]) => line(c, what)).join("")}${line("npx fti fmt", "format the specs")}\`\`\`
 
 With \`fti serve\` running, from another terminal:
 
