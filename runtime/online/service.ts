@@ -206,7 +206,7 @@ export class OnlineService implements LocalService {
         const joins = [...new Set(agent.context.map((f) => f.group))]
           .map((g) => this.groups.get(g))
           .filter((g): g is CachedGroup => g !== undefined)
-          .map((g) => entityJoin(g, agent.context.filter((f) => f.group === g.plan.name).map((f) => f.name)));
+          .map((g) => this.withStreamed(entityJoin(g, agent.context.filter((f) => f.group === g.plan.name).map((f) => f.name))));
         const l = lookup(joins, keys, nowMs, null);
         return Object.fromEntries(agent.context.map((f) => [f.name, l.features[f.name] ?? { value: null, status: "not_found" }]));
       },
@@ -472,7 +472,7 @@ export class OnlineService implements LocalService {
       if (g.plan.entity !== entity) continue;
       const cached = this.groups.get(g.plan.name);
       if (!cached) continue;
-      out[g.plan.name] = lookup([entityJoin(cached)], keys, this.now(), null).features;
+      out[g.plan.name] = lookup([this.withStreamed(entityJoin(cached))], keys, this.now(), null).features;
     }
     return out;
   }
@@ -575,6 +575,11 @@ export class OnlineService implements LocalService {
     }
     const answer: OnlinePrediction = { model: modelName, version: predictor.version, request_time: requestTime, ...results[0] };
     return { status: 200, body: answer };
+  }
+
+  /** A lookup of a group's own row that also sees the stream's updates of it, as a prediction's join does. */
+  private withStreamed(j: JoinLookup): JoinLookup {
+    return { ...j, streamed: this.streamed.of(j.group.plan.name), late: this.streamed.marksOf(j.group.plan.name) };
   }
 
   /** The served view's joins against the groups loaded now (a reload swaps the groups as a whole). */
