@@ -108,6 +108,8 @@ describe("fti init: the README's commands, run as written", () => {
       expect(typeof body.prediction).toBe("number");
     } finally {
       server.kill("SIGTERM");
+      await new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r(null) : server.once("exit", r)));
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
     }
   }, 300_000);
 });
