@@ -3,6 +3,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { UserError } from "../../runtime/errors.ts";
 import { NEXT_COMMANDS, projectFiles } from "./init-template.ts";
@@ -17,6 +18,12 @@ function packageName(dir: string): string {
 function ftiVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
+}
+
+/** Where this fti is installed (a clone, or a project's node_modules/fti): what the new project installs. */
+function ftiRoot(): string {
+  const root = path.resolve(fileURLToPath(new URL("../../", import.meta.url)));
+  return /[\s"'$`\\]/.test(root) ? `"${root.replace(/(["$`\\])/g, "\\$1")}"` : root;
 }
 
 export function initProject(dir: string, now = new Date()): string[] {
@@ -43,7 +50,7 @@ export function registerInitCommand(program: Command, deps: { exit: (code: numbe
     .action((dir: string) => {
       const files = initProject(dir);
       const shown = path.relative(process.cwd(), path.resolve(dir)) || ".";
-      process.stdout.write(`✓ created a fti project in ${shown}/\n${files.map((f) => `  ${f}\n`).join("")}\nnext:\n${shown === "." ? "" : `  cd ${shown}\n`}  npm install\n${NEXT_COMMANDS.map(([c]) => `  ${c}\n`).join("")}`);
+      process.stdout.write(`✓ created a fti project in ${shown}/\n${files.map((f) => `  ${f}\n`).join("")}\nnext:\n${shown === "." ? "" : `  cd ${shown}\n`}  npm install ${ftiRoot()}   # fti is not on the npm registry: this fti, linked\n${NEXT_COMMANDS.map(([c]) => `  ${c}\n`).join("")}`);
       deps.exit(0);
     });
 }
