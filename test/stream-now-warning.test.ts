@@ -6,37 +6,12 @@
 
 import { describe, expect, it } from "vitest";
 import { OnlineService, type Logger } from "../runtime/online/service.ts";
-import { servedModel, useServedStream } from "./helpers/served-stream.ts";
+import { quotesStream, QUOTES_T0, useServedStream } from "./helpers/served-stream.ts";
 
 const DAY = 86_400_000;
-const T0 = Date.UTC(2025, 0, 1);
+const T0 = QUOTES_T0;
 
-const SPEC = `
-source quotes {
-  path "data/quotes.csv"
-  stream lateness 1d
-  event_time at
-  unique (symbol, at)
-  fields { symbol: string  at: timestamp  price: float check (> 0) }
-}
-entity stock { key symbol: string }
-feature_group trend for stock from quotes {
-  price_now = price
-  avg_7d = avg(price) over 7d
-}
-view price_data for stock from quotes {
-  label price_next = price
-  features trend.*
-}
-${servedModel("price", "price_data")}`;
-
-const rows = ["A", "B"].flatMap((symbol, k) => Array.from({ length: 30 }, (_, i) => ({ symbol, at: T0 + i * DAY, price: 10 + k + (i % 7) })));
-const use = useServedStream(() => ({
-  name: "stream-now-warning",
-  spec: SPEC,
-  files: { "data/quotes.csv": ["symbol,at,price", ...rows.map((r) => `${r.symbol},${new Date(r.at).toISOString()},${r.price}`)].join("\n") + "\n" },
-  model: "price",
-}));
+const use = useServedStream(() => quotesStream("stream-now-warning"));
 
 function recording(): Logger & { lines: string[] } {
   const lines: string[] = [];

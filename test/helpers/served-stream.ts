@@ -97,3 +97,31 @@ export async function servedFeatures(server: RunningServer, model: string, reque
   const body = (await r.json()) as { features: Record<string, { value: unknown }> };
   return Object.fromEntries(Object.entries(body.features).map(([k, v]) => [k, v.value]));
 }
+
+/** Two symbols' daily quotes for 30 days from `QUOTES_T0`, streamed (lateness 1d) into a served model `price`. */
+export const QUOTES_T0 = Date.UTC(2025, 0, 1);
+const QUOTES_SPEC = `
+source quotes {
+  path "data/quotes.csv"
+  stream lateness 1d
+  event_time at
+  unique (symbol, at)
+  fields { symbol: string  at: timestamp  price: float check (> 0) }
+}
+entity stock { key symbol: string }
+feature_group trend for stock from quotes {
+  price_now = price
+  avg_7d = avg(price) over 7d
+}
+view price_data for stock from quotes {
+  label price_next = price
+  features trend.*
+}
+${servedModel("price", "price_data")}`;
+
+export function quotesStream(name: string): { name: string; spec: string; files: Record<string, string>; model: string } {
+  const day = 86_400_000;
+  const rows = ["A", "B"].flatMap((symbol, k) => Array.from({ length: 30 }, (_, i) => ({ symbol, at: QUOTES_T0 + i * day, price: 10 + k + (i % 7) })));
+  const csv = ["symbol,at,price", ...rows.map((r) => `${r.symbol},${new Date(r.at).toISOString()},${r.price}`)].join("\n") + "\n";
+  return { name, spec: QUOTES_SPEC, files: { "data/quotes.csv": csv }, model: "price" };
+}
