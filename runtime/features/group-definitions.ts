@@ -27,13 +27,12 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
   const definition = plan.definition;
   if (!definition) return;
   await store.run(`CREATE TABLE IF NOT EXISTS ${TABLE} (table_name VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, spec VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)`);
-  const [row] = created ? [] : await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
-  if (row) {
-    const changed = recordedDifferences(row, plan, definition);
-    if (changed.length === 0) return;
+  const recorded = created ? undefined : await recordedDefinitionOf(store, plan);
+  if (recorded) {
+    const changed = changedSince(bundle, plan, definition, recorded);
+    if (!changed) return;
     throw new UserError(
-      `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
-        "its rows would no longer be what models trained on this version saw; a published group version is never rewritten",
+      `${changed}: its rows would no longer be what models trained on this version saw; a published group version is never rewritten`,
       `bump its \`version\` in the spec (to ${plan.version + 1}): the new version gets its own table and the old one stays for models trained on it`,
     );
   }
@@ -49,15 +48,26 @@ export async function checkGroupDefinition(store: Store, bundle: SpecBundle, pla
 export async function checkReadDefinition(store: Store, bundle: SpecBundle, plan: GroupPlan): Promise<void> {
   const definition = plan.definition;
   if (!definition || !(await store.tableExists(TABLE))) return;
-  const [row] = await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
-  if (!row) return;
-  const changed = recordedDifferences(row, plan, definition);
-  if (changed.length === 0) return;
+  const recorded = await recordedDefinitionOf(store, plan);
+  const changed = recorded && changedSince(bundle, plan, definition, recorded);
+  if (!changed) return;
   throw new UserError(
-    `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")}): ` +
-      "its rows are not what the spec computes now",
+    `${changed}: its rows are not what the spec computes now`,
     `bump its \`version\` in the spec (to ${plan.version + 1}) and run \`fti features ${bundle.file}\`, or undo the edit`,
   );
+}
+
+/** The record of the definition `plan.table` was written under, if any. */
+async function recordedDefinitionOf(store: Store, plan: GroupPlan): Promise<{ definition: string; spec: string } | undefined> {
+  const [row] = await store.all<{ definition: string; spec: string }>(`SELECT definition, spec FROM ${TABLE} WHERE table_name = ?`, [plan.table]);
+  return row;
+}
+
+/** "feature group `g` (site) changed since <table> was written by spec s (what differs)", or undefined when nothing differs. */
+function changedSince(bundle: SpecBundle, plan: GroupPlan, definition: Definition, row: { definition: string; spec: string }): string | undefined {
+  const changed = recordedDifferences(row, plan, definition);
+  if (changed.length === 0) return undefined;
+  return `feature group \`${plan.name}\` (${groupSite(bundle, plan)}) changed since ${plan.table} was written by spec ${row.spec} (${changed.join("; ")})`;
 }
 
 /** What differs between a recorded definition and the spec's (none: the same); a damaged record is a UserError. */
